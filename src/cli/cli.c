@@ -1,0 +1,90 @@
+/* Global options, the subcommand table and the status-to-exit-code mapping. */
+#include <locale.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include <promo/error.h>
+#include <promo/log.h>
+
+#include "cli/cli.h"
+
+static const cli_command commands[] = {
+    /* Add each subcommand here as it lands (keep DESIGN.md's order). */
+    {NULL, NULL, NULL},
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "promo %s: a personalized promotion engine for retailers\n\n"
+               "usage: promo [-v|-q] COMMAND [OPTIONS]\n\ncommands:\n",
+            PROMO_VERSION);
+    for (size_t i = 0; commands[i].name; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nglobal options:\n"
+               "  -v, --verbose   more log output (debug)\n"
+               "  -q, --quiet     errors only\n"
+               "  --version       print the version\n"
+               "  --help          this text; `promo COMMAND --help` for a command\n"
+               "\nexit status: 0 ok, 2 bad input or usage, 1 internal failure\n");
+}
+
+int cli_report(int status)
+{
+    if (status == PROMO_OK)
+        return CLI_EXIT_OK;
+    const char *msg = promo_last_error();
+    fprintf(stderr, "promo: %s\n", msg && *msg ? msg : promo_strerror(status));
+    return status == PROMO_EINPUT || status == PROMO_EUSAGE || status == PROMO_ENOTFOUND ||
+                   status == PROMO_EVERSION
+               ? CLI_EXIT_INPUT
+               : CLI_EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "promo %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see `promo %s --help`)\n", cmd);
+    va_end(ap);
+    return CLI_EXIT_INPUT;
+}
+
+int promo_cli_main(int argc, char **argv)
+{
+    /* Numbers are read and written in the C locale whatever the environment says. */
+    setlocale(LC_ALL, "C");
+    /* GSL must report errors as return codes, never abort the process. */
+    gsl_set_error_handler_off();
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            promo_log_set_level(PROMO_LOG_DEBUG);
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            promo_log_set_level(PROMO_LOG_ERROR);
+        } else if (!strcmp(a, "--version")) {
+            printf("promo %s\n", PROMO_VERSION);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            print_help(stdout);
+            return CLI_EXIT_OK;
+        } else {
+            fprintf(stderr, "promo: unknown option '%s'\n", a);
+            print_help(stderr);
+            return CLI_EXIT_INPUT;
+        }
+    }
+    if (i >= argc) {
+        print_help(stderr);
+        return CLI_EXIT_INPUT;
+    }
+    for (size_t k = 0; commands[k].name; k++)
+        if (!strcmp(argv[i], commands[k].name))
+            return commands[k].fn(argc - i, argv + i);
+    fprintf(stderr, "promo: unknown command '%s' (see `promo --help`)\n", argv[i]);
+    return CLI_EXIT_INPUT;
+}
