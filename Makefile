@@ -8,6 +8,8 @@
 #   make bench   the benchmarks in bench/ (JSON lines)
 
 CC      ?= gcc
+# Each developer (or helper) may build in its own tree: make BUILD=build-me test
+BUILD   ?= build
 PKGS    := sqlite3 libcjson xgboost gsl libmicrohttpd
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wundef -Wvla -Wno-format-nonliteral
@@ -26,71 +28,71 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
-LIB_OBJ      := $(LIB_SRC:%.c=build/obj/%.o)
-CLI_OBJ      := $(CLI_SRC:%.c=build/obj/%.o)
-ASAN_LIB_OBJ := $(LIB_SRC:%.c=build/asan/obj/%.o)
-ASAN_CLI_OBJ := $(filter-out build/asan/obj/src/cli/main.o,$(CLI_SRC:%.c=build/asan/obj/%.o))
-ASAN_TEST_OBJ:= $(TEST_SRC:%.c=build/asan/obj/%.o)
-FUZZ_REPLAY_OBJ := $(FUZZ_SRC:%.c=build/asan/obj/%.o)
+LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ      := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+ASAN_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
+ASAN_CLI_OBJ := $(filter-out $(BUILD)/asan/obj/src/cli/main.o,$(CLI_SRC:%.c=$(BUILD)/asan/obj/%.o))
+ASAN_TEST_OBJ:= $(TEST_SRC:%.c=$(BUILD)/asan/obj/%.o)
+FUZZ_REPLAY_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/asan/obj/%.o)
 
 .PHONY: all deps test demo fuzz valgrind bench lint clean check-deps
 
-all: build/promo build/libpromo.a
+all: $(BUILD)/promo $(BUILD)/libpromo.a
 
-build/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -c $< -o $@
 
-build/asan/obj/%.o: %.c
+$(BUILD)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
-build/libpromo.a: $(LIB_OBJ)
+$(BUILD)/libpromo.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-build/promo: $(CLI_OBJ) build/libpromo.a
-	$(CC) -o $@ $(CLI_OBJ) build/libpromo.a $(LIBS)
+$(BUILD)/promo: $(CLI_OBJ) $(BUILD)/libpromo.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libpromo.a $(LIBS)
 
-build/asan/libpromo.a: $(ASAN_LIB_OBJ)
+$(BUILD)/asan/libpromo.a: $(ASAN_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-build/asan/promo: build/asan/obj/src/cli/main.o $(ASAN_CLI_OBJ) build/asan/libpromo.a
+$(BUILD)/asan/promo: $(BUILD)/asan/obj/src/cli/main.o $(ASAN_CLI_OBJ) $(BUILD)/asan/libpromo.a
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
 # The test binary links the CLI objects too (minus main) so tests can call commands in-process.
 # Fuzz targets are linked in with their replay driver so `make test` replays the corpora.
-build/asan/promo-tests: $(ASAN_TEST_OBJ) $(ASAN_CLI_OBJ) $(FUZZ_REPLAY_OBJ) build/asan/libpromo.a
-	$(CC) $(ASAN_FLAGS) -o $@ $(ASAN_TEST_OBJ) $(ASAN_CLI_OBJ) $(FUZZ_REPLAY_OBJ) build/asan/libpromo.a $(LIBS)
+$(BUILD)/asan/promo-tests: $(ASAN_TEST_OBJ) $(ASAN_CLI_OBJ) $(FUZZ_REPLAY_OBJ) $(BUILD)/asan/libpromo.a
+	$(CC) $(ASAN_FLAGS) -o $@ $(ASAN_TEST_OBJ) $(ASAN_CLI_OBJ) $(FUZZ_REPLAY_OBJ) $(BUILD)/asan/libpromo.a $(LIBS)
 
 deps:
 	@sh tools/deps.sh
 
 # Tests run from the project root; PROMO_BIN lets CLI tests exec the sanitized binary.
 test: deps
-	@$(MAKE) --no-print-directory build/asan/promo-tests build/asan/promo build/promo
+	@$(MAKE) --no-print-directory $(BUILD)/asan/promo-tests $(BUILD)/asan/promo $(BUILD)/promo
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  PROMO_BIN=build/asan/promo ./build/asan/promo-tests $(T)
+	  PROMO_BIN=$(BUILD)/asan/promo ./$(BUILD)/asan/promo-tests $(T)
 
 demo: deps
-	@$(MAKE) --no-print-directory build/promo
-	./build/promo demo --ws promo-ws
+	@$(MAKE) --no-print-directory $(BUILD)/promo
+	./$(BUILD)/promo demo --ws promo-ws
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) -fopenmp -g -O1 \
                -fsanitize=fuzzer,address,undefined -DPROMO_FUZZ=1
 FUZZ_LIB_SRC := $(LIB_SRC)
 fuzz: deps
-	@mkdir -p build/fuzz
+	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
-	  clang-14 $(FUZZ_CFLAGS) -o build/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LIBS) || exit 1; done
+	  clang-14 $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LIBS) || exit 1; done
 
 valgrind: deps
-	@$(MAKE) --no-print-directory build/promo
-	rm -rf build/vg-ws
+	@$(MAKE) --no-print-directory $(BUILD)/promo
+	rm -rf $(BUILD)/vg-ws
 	OMP_NUM_THREADS=1 valgrind --leak-check=full --errors-for-leak-kinds=definite \
-	  --error-exitcode=99 ./build/promo demo --ws build/vg-ws --small
+	  --error-exitcode=99 ./$(BUILD)/promo demo --ws $(BUILD)/vg-ws --small
 
 bench: deps all
 	@sh bench/run.sh
@@ -103,4 +105,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(ASAN_LIB_OBJ:.o=.d) $(ASAN_CLI_OBJ:.o=.d) \
-         $(ASAN_TEST_OBJ:.o=.d) $(FUZZ_REPLAY_OBJ:.o=.d) build/asan/obj/src/cli/main.d
+         $(ASAN_TEST_OBJ:.o=.d) $(FUZZ_REPLAY_OBJ:.o=.d) $(BUILD)/asan/obj/src/cli/main.d
