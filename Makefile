@@ -71,12 +71,12 @@ deps:
 
 # Tests run from the project root; PROMO_BIN lets CLI tests exec the sanitized binary.
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/asan/promo-tests $(BUILD)/asan/promo $(BUILD)/promo
+	@$(MAKE) -j2 --no-print-directory $(BUILD)/asan/promo-tests $(BUILD)/asan/promo
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PROMO_BIN=$(BUILD)/asan/promo ./$(BUILD)/asan/promo-tests $(T)
 
 demo: deps
-	@$(MAKE) --no-print-directory $(BUILD)/promo
+	@$(MAKE) -j2 --no-print-directory $(BUILD)/promo
 	./$(BUILD)/promo demo --ws promo-ws
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) -fopenmp -g -O1 \
@@ -89,7 +89,7 @@ fuzz: deps
 	  clang-14 $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LIBS) || exit 1; done
 
 valgrind: deps
-	@$(MAKE) --no-print-directory $(BUILD)/promo
+	@$(MAKE) -j2 --no-print-directory $(BUILD)/promo
 	rm -rf $(BUILD)/vg-ws
 	OMP_NUM_THREADS=1 valgrind --leak-check=full --errors-for-leak-kinds=definite \
 	  --error-exitcode=99 ./$(BUILD)/promo demo --ws $(BUILD)/vg-ws --small

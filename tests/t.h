@@ -107,7 +107,7 @@ int t_sh(const char *cmd, char **out, char **err);
 int t_promo(const char *args, char **out, char **err);
 /* Write a file with the given contents. */
 void t_write_file(const char *path, const char *data, size_t n);
-/* Read a whole file (malloc'd, NUL-terminated) or NULL. */
+/* Read a whole file (malloc'd, NUL-terminated; *n = its byte count, NULs included) or NULL. */
 char *t_read_file(const char *path, size_t *n);
 /* A digest of every file under dir (names, sizes, contents), to prove it did not change.
  * Returns a malloc'd hex string; "" for a missing directory. */

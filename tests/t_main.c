@@ -87,7 +87,7 @@ const char *t_tmpdir(void)
     return path;
 }
 
-static char *slurp_fd(int fd)
+static char *slurp_fd(int fd, size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
@@ -102,6 +102,8 @@ static char *slurp_fd(int fd)
         n += (size_t)k;
     }
     buf[n] = '\0';
+    if (len)
+        *len = n;
     return buf;
 }
 
@@ -147,10 +149,8 @@ char *t_read_file(const char *path, size_t *n)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    char *s = slurp_fd(fileno(f));
+    char *s = slurp_fd(fileno(f), n);
     fclose(f);
-    if (n)
-        *n = strlen(s);
     return s;
 }
 

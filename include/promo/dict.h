@@ -31,6 +31,17 @@ const char *promo_dict_key(const promo_dict *d, uint32_t i);
 size_t promo_dict_key_len(const promo_dict *d, uint32_t i);
 uint32_t promo_dict_size(const promo_dict *d);
 
+/* Make room for n_keys keys in all, so that interning up to that many never rehashes (bulk
+ * builders of large id dictionaries call it first). Returns 0 or PROMO_ENOMEM. */
+int promo_dict_reserve(promo_dict *d, size_t n_keys);
+
+/* Intern n keys (keys[k] of lens[k] bytes) as promo_dict_intern would, one after the other;
+ * out[k] (may be NULL) receives each index. Faster than n calls on large dictionaries: it
+ * hashes a batch first and prefetches the slots, so the cache misses overlap.
+ * Returns 0 or PROMO_ENOMEM (keys interned before the failure stay). */
+int promo_dict_intern_batch(promo_dict *d, const char *const *keys, const uint32_t *lens,
+                            size_t n, uint32_t *out /* OUT, may be NULL */);
+
 /* 64-bit hash of bytes (used by the dictionary; exposed for hash joins elsewhere). */
 uint64_t promo_hash_bytes(const void *p, size_t n);
 

@@ -106,6 +106,21 @@ double promo_column_num(const promo_column *c, size_t row);
  * out must hold c->n entries. Cost: one lookup per distinct string, not per row. */
 int promo_column_map_to(const promo_column *c, const promo_dict *target, uint32_t *out /* OUT */);
 
+/* Bulk fill (used by the generator): set the row count to n_rows, growing capacity, so
+ * parallel code can write the value arrays (i64/f64/codes/b) in place at known offsets. New
+ * rows are zero and not null; for a STRING column the caller must write codes that exist in
+ * c->dict before sealing. Returns 0 or PROMO_ENOMEM. */
+int promo_column_resize(promo_column *c, size_t n_rows);
+/* Mark an existing row null (its value slot is left as is). Not thread-safe. */
+int promo_column_set_null(promo_column *c, size_t row);
+
+/* Rename the table (used by ingest profiles: the CSV reader names tables after files). */
+int promo_table_set_name(promo_table *t, const char *name);
+/* Rename a column: PROMO_ENOTFOUND if absent, PROMO_EINPUT if new_name exists. */
+int promo_table_rename_column(promo_table *t, const char *old_name, const char *new_name);
+/* Remove and free a column: PROMO_ENOTFOUND if absent. Pointers to it become invalid. */
+int promo_table_drop_column(promo_table *t, const char *name);
+
 /* Deep copy of the rows where keep[r] != 0 (keep may be NULL: copy all). */
 promo_table *promo_table_filter(const promo_table *t, const uint8_t *keep);
 

@@ -165,3 +165,70 @@ uint32_t promo_dict_size(const promo_dict *d)
 {
     return (uint32_t)d->n;
 }
+
+int promo_dict_reserve(promo_dict *d, size_t n_keys)
+{
+    while (n_keys * 2 > d->cap)
+        if (rehash(d))
+            return PROMO_ENOMEM;
+    if (n_keys > d->keys_cap) {
+        size_t cap = d->keys_cap;
+        if (promo_grow((void **)&d->keys, &cap, n_keys, sizeof *d->keys))
+            return PROMO_ENOMEM;
+        size_t cap2 = d->keys_cap;
+        if (promo_grow((void **)&d->lens, &cap2, n_keys, sizeof *d->lens))
+            return PROMO_ENOMEM;
+        d->keys_cap = cap < cap2 ? cap : cap2;
+    }
+    return PROMO_OK;
+}
+
+/* promo_dict_intern with the hash already computed. */
+static uint32_t intern_hashed(promo_dict *d, const char *s, size_t n, uint64_t h)
+{
+    size_t j = probe(d, s, n, h);
+    if (d->slots[j].index)
+        return d->slots[j].index - 1;
+    if (d->n >= UINT32_MAX - 1 || n > UINT32_MAX) {
+        promo_fail(PROMO_EINPUT, "dictionary too large");
+        return PROMO_DICT_NONE;
+    }
+    if (d->n + 1 > d->keys_cap && promo_dict_reserve(d, d->keys_cap ? d->keys_cap * 2 : 64))
+        return PROMO_DICT_NONE;
+    char *copy = promo_arena_strndup(d->arena, s, n);
+    if (!copy)
+        return PROMO_DICT_NONE;
+    uint32_t idx = (uint32_t)d->n;
+    d->keys[idx] = copy;
+    d->lens[idx] = (uint32_t)n;
+    d->n++;
+    d->slots[j].hash = h;
+    d->slots[j].index = idx + 1;
+    if (d->n * 2 > d->cap && rehash(d) && d->n + 1 >= d->cap)
+        return PROMO_DICT_NONE;
+    return idx;
+}
+
+int promo_dict_intern_batch(promo_dict *d, const char *const *keys, const uint32_t *lens,
+                            size_t n, uint32_t *out)
+{
+    enum { BATCH = 32 };
+    if (promo_dict_reserve(d, d->n + n))
+        return PROMO_ENOMEM;
+    uint64_t h[BATCH];
+    for (size_t k0 = 0; k0 < n; k0 += BATCH) {
+        size_t m = n - k0 < BATCH ? n - k0 : BATCH;
+        for (size_t k = 0; k < m; k++) {
+            h[k] = promo_hash_bytes(keys[k0 + k], lens[k0 + k]);
+            __builtin_prefetch(&d->slots[h[k] & (d->cap - 1)], 1);
+        }
+        for (size_t k = 0; k < m; k++) {
+            uint32_t idx = intern_hashed(d, keys[k0 + k], lens[k0 + k], h[k]);
+            if (idx == PROMO_DICT_NONE)
+                return PROMO_ENOMEM;
+            if (out)
+                out[k0 + k] = idx;
+        }
+    }
+    return PROMO_OK;
+}

@@ -321,3 +321,81 @@ fail:
     promo_table_free(o);
     return NULL;
 }
+
+int promo_column_resize(promo_column *c, size_t n_rows)
+{
+    if (promo_column_reserve(c, n_rows))
+        return PROMO_ENOMEM;
+    if (n_rows > c->n) {
+        size_t k = n_rows - c->n;
+        switch (c->type) {
+        case PROMO_COL_INT64:
+        case PROMO_COL_TIMESTAMP: memset(c->i64 + c->n, 0, k * sizeof *c->i64); break;
+        case PROMO_COL_FLOAT64: memset(c->f64 + c->n, 0, k * sizeof *c->f64); break;
+        case PROMO_COL_STRING: memset(c->codes + c->n, 0, k * sizeof *c->codes); break;
+        default: memset(c->b + c->n, 0, k); break;
+        }
+    } else if (c->nulls) {
+        /* Shrinking: forget nulls past the new end so a later grow starts clean. */
+        for (size_t r = n_rows; r < c->n; r++) {
+            uint64_t bit = (uint64_t)1 << (r & 63);
+            if (c->nulls[r >> 6] & bit) {
+                c->nulls[r >> 6] &= ~bit;
+                c->n_null--;
+            }
+        }
+    }
+    c->n = n_rows;
+    return PROMO_OK;
+}
+
+int promo_column_set_null(promo_column *c, size_t row)
+{
+    PROMO_ASSERT(row < c->n);
+    if (!c->nulls && !(c->nulls = promo_calloc((c->cap + 63) / 64, sizeof *c->nulls)))
+        return PROMO_ENOMEM;
+    uint64_t bit = (uint64_t)1 << (row & 63);
+    if (!(c->nulls[row >> 6] & bit)) {
+        c->nulls[row >> 6] |= bit;
+        c->n_null++;
+    }
+    return PROMO_OK;
+}
+
+int promo_table_set_name(promo_table *t, const char *name)
+{
+    char *n = promo_strdup(name);
+    if (!n)
+        return PROMO_ENOMEM;
+    promo_free(t->name);
+    t->name = n;
+    return PROMO_OK;
+}
+
+int promo_table_rename_column(promo_table *t, const char *old_name, const char *new_name)
+{
+    int i = promo_table_column_index(t, old_name);
+    if (i < 0)
+        return promo_fail(PROMO_ENOTFOUND, "table '%s' has no column '%s'", t->name, old_name);
+    if (strcmp(old_name, new_name) == 0)
+        return PROMO_OK;
+    if (promo_table_column_index(t, new_name) >= 0)
+        return promo_fail(PROMO_EINPUT, "table '%s': duplicate column '%s'", t->name, new_name);
+    char *n = promo_strdup(new_name);
+    if (!n)
+        return PROMO_ENOMEM;
+    promo_free(t->cols[i]->name);
+    t->cols[i]->name = n;
+    return PROMO_OK;
+}
+
+int promo_table_drop_column(promo_table *t, const char *name)
+{
+    int i = promo_table_column_index(t, name);
+    if (i < 0)
+        return promo_fail(PROMO_ENOTFOUND, "table '%s' has no column '%s'", t->name, name);
+    column_free(t->cols[i]);
+    memmove(t->cols + i, t->cols + i + 1, (t->n_cols - (size_t)i - 1) * sizeof *t->cols);
+    t->n_cols--;
+    return PROMO_OK;
+}

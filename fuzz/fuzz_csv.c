@@ -1,0 +1,161 @@
+/* fuzz/fuzz_csv.c: libFuzzer target for the CSV reader (make fuzz), also linked into the test
+ * binary so `make test` replays fuzz/corpus/csv (tests/test_csv.c).
+ *
+ * Each input is read with three option sets (inferred types; a typed schema; skip_bad_rows
+ * with a small field limit). Each is also read split into three chunks (n_threads 3,
+ * parallel_min_bytes 1) and the two results must be identical: status, message, every cell,
+ * dictionary order and rejects. A difference aborts, which the fuzzer reports as a crash. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/csv.h>
+#include <promo/error.h>
+
+int fuzz_csv_one(const uint8_t *data, size_t n);
+int fuzz_csv_tables_equal(const promo_table *a, const promo_table *b, char *why, size_t cap);
+
+static int column_equal(const promo_column *a, const promo_column *b, char *why, size_t cap)
+{
+    if (strcmp(a->name, b->name) || a->type != b->type || a->n != b->n || a->n_null != b->n_null) {
+        snprintf(why, cap, "column '%s' differs in name, type, rows or nulls", a->name);
+        return 0;
+    }
+    if (a->type == PROMO_COL_STRING) {
+        uint32_t na = promo_dict_size(a->dict);
+        if (na != promo_dict_size(b->dict)) {
+            snprintf(why, cap, "column '%s': dictionary sizes %u vs %u", a->name, na,
+                     promo_dict_size(b->dict));
+            return 0;
+        }
+        for (uint32_t k = 0; k < na; k++)
+            if (promo_dict_key_len(a->dict, k) != promo_dict_key_len(b->dict, k) ||
+                memcmp(promo_dict_key(a->dict, k), promo_dict_key(b->dict, k),
+                       promo_dict_key_len(a->dict, k))) {
+                snprintf(why, cap, "column '%s': dictionary key %u differs", a->name, k);
+                return 0;
+            }
+    }
+    for (size_t r = 0; r < a->n; r++) {
+        int na = promo_column_is_null(a, r), nb = promo_column_is_null(b, r);
+        int same = na == nb;
+        if (same && !na) {
+            switch (a->type) {
+            case PROMO_COL_INT64:
+            case PROMO_COL_TIMESTAMP:
+                same = a->i64[r] == b->i64[r];
+                break;
+            case PROMO_COL_FLOAT64:
+                same = memcmp(&a->f64[r], &b->f64[r], sizeof(double)) == 0;
+                break;
+            case PROMO_COL_STRING:
+                same = a->codes[r] == b->codes[r];
+                break;
+            default:
+                same = a->b[r] == b->b[r];
+                break;
+            }
+        }
+        if (!same) {
+            snprintf(why, cap, "column '%s': row %zu differs", a->name, r);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int fuzz_csv_tables_equal(const promo_table *a, const promo_table *b, char *why, size_t cap)
+{
+    if (!a || !b) {
+        snprintf(why, cap, "one table is NULL");
+        return a == b;
+    }
+    if (strcmp(a->name, b->name) || a->n_rows != b->n_rows || a->n_cols != b->n_cols) {
+        snprintf(why, cap, "tables differ in name, rows (%zu vs %zu) or columns (%zu vs %zu)",
+                 a->n_rows, b->n_rows, a->n_cols, b->n_cols);
+        return 0;
+    }
+    for (size_t c = 0; c < a->n_cols; c++)
+        if (!column_equal(a->cols[c], b->cols[c], why, cap))
+            return 0;
+    return 1;
+}
+
+static int rejects_equal(const promo_csv_rejects *a, const promo_csv_rejects *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->items[i].line != b->items[i].line || a->items[i].col != b->items[i].col ||
+            strcmp(a->items[i].reason, b->items[i].reason) ||
+            strcmp(a->items[i].raw, b->items[i].raw))
+            return 0;
+    return 1;
+}
+
+static void check_one(const uint8_t *data, size_t n, const promo_csv_options *o)
+{
+    promo_table *t1 = NULL, *t2 = NULL;
+    promo_csv_rejects *r1 = NULL, *r2 = NULL;
+    promo_csv_options serial = *o, split = *o;
+    serial.n_threads = 1;
+    split.n_threads = 3;
+    split.parallel_min_bytes = 1;
+    int rc1 = promo_csv_read_buffer((const char *)data, n, "fuzz.csv", &serial, &t1, &r1);
+    char msg1[4096];
+    snprintf(msg1, sizeof msg1, "%s", promo_last_error());
+    int rc2 = promo_csv_read_buffer((const char *)data, n, "fuzz.csv", &split, &t2, &r2);
+    char why[256] = "";
+    if (rc1 != rc2 || (rc1 && strcmp(msg1, promo_last_error()))) {
+        fprintf(stderr, "fuzz_csv: serial and split reads differ: %d \"%s\" vs %d \"%s\"\n", rc1,
+                msg1, rc2, promo_last_error());
+        abort();
+    }
+    if (!rc1 && (!fuzz_csv_tables_equal(t1, t2, why, sizeof why) || !rejects_equal(r1, r2))) {
+        fprintf(stderr, "fuzz_csv: serial and split tables differ: %s\n",
+                why[0] ? why : "rejects differ");
+        abort();
+    }
+    if (!rc1 && (rc1 = promo_table_seal(t1)))
+        abort();
+    promo_table_free(t1);
+    promo_table_free(t2);
+    promo_csv_rejects_free(r1);
+    promo_csv_rejects_free(r2);
+}
+
+int fuzz_csv_one(const uint8_t *data, size_t n)
+{
+    static const promo_csv_column typed[] = {
+        {"a", PROMO_COL_INT64, 0}, {"b", PROMO_COL_FLOAT64, 0}, {"c", PROMO_COL_TIMESTAMP, 0},
+        {"d", PROMO_COL_BOOL, 0},  {"e", PROMO_COL_STRING, 0},
+    };
+    promo_csv_options o = promo_csv_options_default();
+    check_one(data, n, &o);
+
+    o.columns = typed;
+    o.n_columns = sizeof typed / sizeof typed[0];
+    o.keep_other_columns = 1;
+    o.date_order = PROMO_DATE_MDY;
+    check_one(data, n, &o);
+
+    o = promo_csv_options_default();
+    o.skip_bad_rows = 1;
+    o.max_field_bytes = 64;
+    o.columns = typed;
+    o.n_columns = 2;
+    o.keep_other_columns = 1;
+    check_one(data, n, &o);
+    return 0;
+}
+
+#ifdef PROMO_FUZZ
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+    return fuzz_csv_one(d, n);
+}
+#endif

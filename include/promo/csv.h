@@ -1,0 +1,141 @@
+/* promo/csv.h: a fast RFC 4180 CSV reader that parses straight into typed columns.
+ *
+ * Handles quotes, embedded delimiters/newlines/doubled quotes, CRLF or LF, a UTF-8 BOM, and
+ * rejects NUL bytes and invalid UTF-8 with a located message. The input is memory-mapped and,
+ * when large, split at safe record boundaries and parsed by several threads; the result does
+ * not depend on the thread count.
+ *
+ * Columns are matched by header name. For each wanted column the caller may fix the type
+ * (an explicit schema); other columns get an inferred type (int64, float64, timestamp, bool,
+ * else string). Empty fields are null.
+ *
+ * Details of the format:
+ *   - An unquoted empty field is null; a quoted empty field ("") is the empty string in a
+ *     STRING column (null in other types), so promo_csv_write's output reads back exactly.
+ *     Fields of only spaces are null in non-string columns; numbers, booleans and timestamps
+ *     may have surrounding spaces.
+ *   - A quote inside an unquoted field is kept (ab"c); text after a closing quote is an error.
+ *   - Empty lines are skipped, except in a one-column file where they are nulls.
+ *   - Inference: int64 if every value is an integer, else float64 if every value is a decimal
+ *     number (no inf/nan), else bool (true/false, any case), else timestamp
+ *     (promo_time_parse with date_order), else string. A column of nulls is a string column.
+ *   - A BOOL column accepts true/false, t/f, yes/no, y/n, 1/0 in any case.
+ *   - Header names are trimmed; an empty name becomes "column_N" (N = 1-based field).
+ *     Without a header, fields are named by opt->columns in order, else "column_N".
+ *   - Table columns: the requested columns found in the header, in the order of
+ *     opt->columns, then (keep_other_columns) the others in header order; requested columns
+ *     that are absent and not required are left out. With columns == NULL, all in header order.
+ *   - The table is named after the file's base name without extension ("dir/tx.csv" -> "tx").
+ *   - STRING dictionaries hold codes in first-appearance order; the whole result (rows,
+ *     codes, errors, rejects) is identical for any n_threads.
+ *   - Thread-safety: concurrent calls on different inputs are fine; the call itself uses up to
+ *     n_threads OpenMP threads.
+ *
+ * Errors: "FILE:LINE:COL: column 'quantity': expected a number, got \"abc\"" (LINE is the
+ * 1-based physical line where the record starts, COL the 1-based field number), status
+ * PROMO_EINPUT, for: a value not of its column's type (ints also "integer out of range"),
+ * a record with too many or too few fields ("expected 8 fields, got 9"), an unterminated
+ * quote, a NUL byte, invalid UTF-8, a field longer than max_field_bytes, text after a closing
+ * quote; "FILE:LINE: missing required column 'x' (the header has N columns: 'a', ...)",
+ * "FILE:LINE: duplicate column 'x' in the header", "FILE: empty file (0 bytes)". The first
+ * bad record in file order is the one reported. With skip_bad_rows, bad records go to the
+ * rejects list instead and parsing goes on (header problems are still errors). A missing file
+ * is PROMO_ENOTFOUND, a directory or unreadable file PROMO_EIO ("PATH: strerror").
+ * PROMO_ENOMEM when an allocation fails; nothing is leaked on any failure.
+ *
+ * Usage:
+ *   promo_csv_options o = promo_csv_options_default();
+ *   promo_csv_column cols[] = {{"Quantity", PROMO_COL_FLOAT64, 1}, {"InvoiceDate",
+ *                               PROMO_COL_TIMESTAMP, 1}};
+ *   o.columns = cols; o.n_columns = 2;
+ *   promo_table *t = NULL; promo_csv_rejects *rej = NULL;
+ *   if (promo_csv_read("x.csv", &o, &t, &rej)) fprintf(stderr, "%s\n", promo_last_error());
+ */
+#ifndef PROMO_CSV_H
+#define PROMO_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <promo/table.h>
+#include <promo/timeutil.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A column the caller wants, by header name. */
+typedef struct promo_csv_column {
+    const char *name;    /* header name to match (exact, after trimming surrounding spaces) */
+    promo_col_type type; /* type to parse it as */
+    int required;        /* 1: the header must have it (else PROMO_EINPUT naming it) */
+} promo_csv_column;
+
+typedef struct promo_csv_options {
+    char delimiter;                  /* field separator; 0 = detect from the header (, ; \t |) */
+    int has_header;                  /* 1 (default): first record names the columns */
+    const promo_csv_column *columns; /* wanted columns with types; NULL = all, inferred */
+    size_t n_columns;                /* entries in columns */
+    int keep_other_columns;          /* with columns set: 1 also keeps the rest (inferred types) */
+    promo_date_order date_order;     /* how to read slashed dates (timeutil.h) */
+    int skip_bad_rows;               /* 1: bad records go to rejects and parsing continues */
+    int n_threads;                   /* 0 = OpenMP default; 1 = serial */
+    size_t max_field_bytes;          /* a longer field is an error (default 16 MiB) */
+    const char *display_name;        /* name used in messages (default: the path) */
+    size_t parallel_min_bytes;       /* inputs smaller than this parse serially (default 1 MiB);
+                                        tests and the fuzzer set it low to exercise the split */
+} promo_csv_options;
+
+/* Defaults: delimiter detected, has_header 1, all columns inferred, PROMO_DATE_ISO,
+ * skip_bad_rows 0, n_threads 0, max_field_bytes 16 MiB, parallel_min_bytes 1 MiB. */
+promo_csv_options promo_csv_options_default(void);
+
+/* One rejected record. */
+typedef struct promo_csv_reject {
+    uint64_t line; /* 1-based line where the record starts */
+    char *reason;  /* "column 'quantity': expected a number, got \"abc\"" */
+    char *raw;     /* the record's raw text (truncated to 4 KiB) */
+    uint32_t col;  /* 1-based field number the reason refers to */
+} promo_csv_reject;
+
+typedef struct promo_csv_rejects {
+    promo_csv_reject *items; /* n entries, in file order */
+    size_t n;
+    size_t cap;
+} promo_csv_rejects;
+
+void promo_csv_rejects_free(promo_csv_rejects *r); /* NULL-safe */
+
+/* Read a CSV file into a new table named after the file's base name (without extension).
+ * opt may be NULL (defaults). Regular files are memory-mapped; pipes and devices are read.
+ * *out is owned by the caller (promo_table_free). rejects may be NULL; when not NULL it
+ * receives a new list (possibly empty) owned by the caller (promo_csv_rejects_free).
+ * On failure *out (and *rejects) are NULL. */
+int promo_csv_read(const char *path,
+                   const promo_csv_options *opt,
+                   promo_table **out /* OUT */,
+                   promo_csv_rejects **rejects /* OUT, may be NULL */);
+
+/* The same over a memory buffer (data need not be NUL-terminated; it is only read, and
+ * nothing refers to it after the call). `name` is used in messages (unless
+ * opt->display_name is set) and, without directory and extension, as the table name. */
+int promo_csv_read_buffer(const char *data,
+                          size_t n,
+                          const char *name,
+                          const promo_csv_options *opt,
+                          promo_table **out /* OUT */,
+                          promo_csv_rejects **rejects /* OUT, may be NULL */);
+
+/* Write a table as RFC 4180 CSV (header + rows, LF line ends; quoting only where needed;
+ * timestamps as ISO 8601 "YYYY-MM-DDTHH:MM:SS"; bools as true/false; floats as the shortest
+ * of %.15g..%.17g that reads back exactly, in the C locale; nulls as empty fields, the empty
+ * string as ""). NaN and infinities are written as null: the reader rejects them as numbers.
+ * Reading the file back with the same column types gives the same table (codes included).
+ * Atomic: writes PATH.tmp, fsyncs, renames, fsyncs the directory; on failure PATH is
+ * untouched and PATH.tmp removed. Errors: PROMO_EIO ("PATH: strerror"), PROMO_ENOMEM. */
+int promo_csv_write(const char *path, const promo_table *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1663 @@
+/* CSV reader: RFC 4180 text straight into typed, dictionary-encoded columns, in parallel.
+ *
+ * Algorithm
+ *  1. The header record is parsed serially: BOM, delimiter detection, and the column plan
+ *     (which fields are kept, with a requested type or to be inferred).
+ *  2. The body is cut into one chunk per thread at speculative record boundaries: the byte after
+ *     the first '\n' past each even split point. Each thread parses the records that START in
+ *     its chunk (the last may run past the chunk's end) into chunk-local column buffers and
+ *     dictionaries. Parsing is a pure function of the position where it starts, so a chunk is
+ *     right iff the previous chunk stopped exactly where it began; when a split point fell inside
+ *     a quoted field the previous chunk stops elsewhere and this chunk is parsed again, serially,
+ *     from the true boundary. This is the speculate-and-verify idea of Ge et al., "Speculative
+ *     Distributed CSV Data Parsing for Big Data Analytics" (SIGMOD 2019), reduced to one guess
+ *     and one check; there is no quote-counting pre-pass, so the data is read once.
+ *  3. Inferred columns keep raw field spans and a bitmask of the types every value so far could
+ *     be; once all chunks are done the masks are ANDed and the spans converted, per chunk.
+ *  4. Chunks are concatenated into the table. Chunk dictionaries hold codes in first-appearance
+ *     order, so interning chunk 0's keys, then chunk 1's, ... into the column's dictionary gives
+ *     exactly the codes a serial parse gives; chunk codes are remapped through that.
+ * Errors: a chunk stops at its first bad record (line relative to the chunk); the first chunk in
+ * file order that stopped holds the first error of the file. Line numbers become absolute by a
+ * prefix sum of the chunks' newline counts. With skip_bad_rows the chunks' rejects are joined in
+ * chunk order the same way.
+ *
+ * Departures from RFC 4180, all common practice: LF or CRLF line ends; a quote inside an
+ * unquoted field is kept literally (ab"c); empty lines are skipped (with a single column they are
+ * null values, so that the writer's output reads back); an unquoted empty
+ * field is null while a quoted one ("") is the empty string in STRING columns (as PostgreSQL's
+ * COPY CSV), so the writer's output reads back exactly. Characters after a closing quote
+ * ("ab"c) are an error: they usually mean an unescaped quote.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include <promo/alloc.h>
+#include <promo/csv.h>
+#include <promo/error.h>
+
+#include "data/csv_internal.h"
+
+#define DEFAULT_MAX_FIELD ((size_t)16 << 20)
+#define DEFAULT_PAR_MIN   ((size_t)1 << 20)
+#define REJECT_RAW_MAX    4096 /* bytes of a rejected record kept in promo_csv_reject.raw */
+#define SHOW_MAX          40   /* bytes of a bad value quoted in a message */
+#define REASON_BYTES      480  /* room for one reason ("column 'x': expected ...") */
+#define STR_BLOCK         256  /* rows whose strings are interned together (see flush_strings) */
+#define PREFETCH_AHEAD    16   /* dictionary slots requested this many values ahead */
+
+promo_csv_options promo_csv_options_default(void)
+{
+    promo_csv_options o;
+    memset(&o, 0, sizeof o);
+    o.has_header = 1;
+    o.date_order = PROMO_DATE_ISO;
+    o.max_field_bytes = DEFAULT_MAX_FIELD;
+    o.parallel_min_bytes = DEFAULT_PAR_MIN;
+    return o;
+}
+
+void promo_csv_rejects_free(promo_csv_rejects *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        promo_free(r->items[i].reason);
+        promo_free(r->items[i].raw);
+    }
+    promo_free(r->items);
+    promo_free(r);
+}
+
+/* ======================================================================================== */
+/* Scanning records                                                                         */
+/* ======================================================================================== */
+
+/* One field of a record, pointing into the input. */
+typedef struct fspan {
+    const char *p;  /* first content byte (after an opening quote) */
+    uint32_t n;     /* content bytes (doubled quotes still doubled when esc) */
+    uint8_t quoted; /* the field was quoted: "" is an empty string, not null */
+    uint8_t esc;    /* contains doubled quotes: unescape before use */
+    uint16_t pad;
+} fspan;
+
+/* Structural problems found while scanning a record. */
+enum { E_NONE, E_NUL, E_UTF8, E_TOOLONG, E_AFTERQUOTE, E_UNTERMINATED };
+
+typedef struct record {
+    fspan *f;         /* fields, the first `cap` of them */
+    size_t cap;       /* room in f */
+    size_t nf;        /* fields in the record (may exceed cap) */
+    int err;          /* first structural problem, E_* */
+    size_t err_field; /* its 0-based field */
+    size_t err_at;    /* E_UTF8: byte offset of the bad sequence in the field */
+    uint64_t lines;   /* newlines consumed, the terminator's included */
+} record;
+
+typedef struct scanner {
+    char delim;
+    uint32_t max_field;         /* longer fields are E_TOOLONG */
+    unsigned char plain[256];   /* 1: byte stops an unquoted-field scan */
+    unsigned char inquote[256]; /* 1: byte stops a quoted-field scan */
+} scanner;
+
+static void scanner_init(scanner *sc, char delim, size_t max_field)
+{
+    sc->delim = delim;
+    sc->max_field = max_field > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)max_field;
+    memset(sc->plain, 0, sizeof sc->plain);
+    memset(sc->inquote, 0, sizeof sc->inquote);
+    for (int c = 0x80; c < 0x100; c++)
+        sc->plain[c] = sc->inquote[c] = 1;
+    sc->plain[(unsigned char)delim] = sc->plain['\n'] = sc->plain['\r'] = sc->plain[0] = 1;
+    sc->inquote['"'] = sc->inquote['\n'] = sc->inquote[0] = 1;
+}
+
+/* Offset of the first invalid UTF-8 sequence in s[0..n), or n if valid (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_bad_at(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            if (c == 0xe0)
+                lo = 0xa0;
+            else if (c == 0xed)
+                hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            if (c == 0xf0)
+                lo = 0x90;
+            else if (c == 0xf4)
+                hi = 0x8f;
+        } else {
+            return i;
+        }
+        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k < len; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+        i += len;
+    }
+    return n;
+}
+
+static void rec_err(record *rec, int err, size_t field)
+{
+    if (!rec->err) {
+        rec->err = err;
+        rec->err_field = field;
+    }
+}
+
+/* Scan an unquoted field from p: stop at the delimiter, '\n', a '\r' that ends the line, or
+ * the end. NUL bytes are noted and skipped; *hi is set if any byte >= 0x80 was passed. */
+static const char *
+scan_plain(const scanner *sc, const char *p, const char *end, int *hi, record *rec)
+{
+    for (;;) {
+#ifdef __SSE2__
+        const __m128i vd = _mm_set1_epi8(sc->delim), vn = _mm_set1_epi8('\n'),
+                      vr = _mm_set1_epi8('\r'), vz = _mm_setzero_si128();
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i s = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vd), _mm_cmpeq_epi8(v, vn)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, vr), _mm_cmpeq_epi8(v, vz)));
+            unsigned stop = (unsigned)_mm_movemask_epi8(s);
+            unsigned high = (unsigned)_mm_movemask_epi8(v);
+            if (stop) {
+                unsigned k = (unsigned)__builtin_ctz(stop);
+                if (high & ((1u << k) - 1))
+                    *hi = 1;
+                p += k;
+                goto stopped;
+            }
+            if (high)
+                *hi = 1;
+            p += 16;
+        }
+#endif
+        while (p < end && !sc->plain[(unsigned char)*p])
+            p++;
+        if (p == end)
+            return p;
+        if ((unsigned char)*p >= 0x80) {
+            *hi = 1;
+            p++;
+            continue;
+        }
+#ifdef __SSE2__
+    stopped:
+#endif
+        if (*p == '\r' && p + 1 < end && p[1] != '\n') {
+            p++; /* a lone CR inside a field is data */
+            continue;
+        }
+        if (*p == '\0') {
+            rec_err(rec, E_NUL, rec->nf);
+            p++;
+            continue;
+        }
+        return p;
+    }
+}
+
+/* Scan one record starting at p (p < end, not a blank line). Fills rec and returns the start
+ * of the next record. Scanning goes on to the record's end after a problem, so that rejecting
+ * it resumes exactly where a serial parse would. */
+static const char *scan_record(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    rec->nf = 0;
+    rec->err = E_NONE;
+    rec->lines = 0;
+    const char delim = sc->delim;
+    for (;;) {
+        const char *fs;
+        size_t fn;
+        int hi = 0, quoted = 0, esc = 0;
+        if (p < end && *p == '"') {
+            quoted = 1;
+            fs = ++p;
+            for (;;) {
+                while (p < end && !sc->inquote[(unsigned char)*p])
+                    p++;
+                if (p == end) {
+                    rec_err(rec, E_UNTERMINATED, rec->nf);
+                    break;
+                }
+                unsigned char c = (unsigned char)*p;
+                if (c == '"') {
+                    if (p + 1 < end && p[1] == '"') {
+                        esc = 1;
+                        p += 2;
+                        continue;
+                    }
+                    break;
+                }
+                if (c == '\n')
+                    rec->lines++;
+                else if (c == 0)
+                    rec_err(rec, E_NUL, rec->nf);
+                else
+                    hi = 1;
+                p++;
+            }
+            fn = (size_t)(p - fs);
+            if (p < end) {
+                p++; /* the closing quote */
+                if (p < end && *p != delim && *p != '\n' &&
+                    !(*p == '\r' && (p + 1 == end || p[1] == '\n'))) {
+                    rec_err(rec, E_AFTERQUOTE, rec->nf);
+                    int hi2 = 0;
+                    p = scan_plain(sc, p, end, &hi2, rec);
+                }
+            }
+        } else {
+            fs = p;
+            p = scan_plain(sc, p, end, &hi, rec);
+            fn = (size_t)(p - fs);
+        }
+        if (fn > sc->max_field) {
+            rec_err(rec, E_TOOLONG, rec->nf);
+        } else if (hi && !rec->err) {
+            size_t at = utf8_bad_at((const unsigned char *)fs, fn);
+            if (at < fn) {
+                rec_err(rec, E_UTF8, rec->nf);
+                rec->err_at = at;
+            }
+        }
+        if (rec->nf < rec->cap) {
+            fspan *f = &rec->f[rec->nf];
+            f->p = fs;
+            f->n = fn > sc->max_field ? sc->max_field : (uint32_t)fn;
+            f->quoted = (uint8_t)quoted;
+            f->esc = (uint8_t)esc;
+        }
+        rec->nf++;
+        if (p >= end)
+            return end;
+        if (*p == delim) {
+            p++;
+            continue;
+        }
+        if (*p == '\r')
+            p++;
+        if (p < end && *p == '\n') {
+            p++;
+            rec->lines++;
+        }
+        return p;
+    }
+}
+
+/* If p starts an empty line, return the start of the next line, else NULL. */
+static const char *blank_line(const char *p, const char *end)
+{
+    if (*p == '\n')
+        return p + 1;
+    if (*p == '\r') {
+        if (p + 1 == end)
+            return end;
+        if (p[1] == '\n')
+            return p + 2;
+    }
+    return NULL;
+}
+
+/* Copy field text, undoubling quotes, into dst (room for f->n bytes). Returns the length. */
+static size_t unescape(const fspan *f, char *dst)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        dst[k++] = f->p[i];
+        if (f->p[i] == '"')
+            i++;
+    }
+    return k;
+}
+
+/* ======================================================================================== */
+/* Chunk dictionaries                                                                       */
+/* ======================================================================================== */
+
+/* A chunk-local string dictionary tuned for the parse loop: most keys (ids, codes, channels)
+ * are short, so a slot holds the key's first 8 bytes and a tag (hash bits + length); a lookup
+ * of a key of at most 8 bytes touches one slot and no key bytes. Keys never contain NUL (such
+ * fields are rejected), so zero padding is unambiguous. Codes are dense, in insertion order;
+ * the table's promo_dict is built from these at merge time. */
+typedef struct sslot {
+    uint64_t w0;    /* first 8 key bytes, zero padded */
+    uint32_t tag;   /* hash bits 63..40, then min(len, 255) */
+    uint32_t code1; /* code + 1; 0 = empty */
+} sslot;
+
+typedef struct skey {
+    const char *p; /* key bytes, in the arena */
+    uint32_t n;    /* length */
+} skey;
+
+typedef struct sdict {
+    sslot *slots; /* cap entries, load <= 1/2 */
+    size_t cap;   /* power of two */
+    skey *keys;   /* keys[code] */
+    size_t n, keys_cap;
+    promo_arena *arena;
+} sdict;
+
+static void sdict_free(sdict *d)
+{
+    if (!d)
+        return;
+    promo_free(d->slots);
+    promo_free(d->keys);
+    promo_arena_free(d->arena);
+    promo_free(d);
+}
+
+static sdict *sdict_new(void)
+{
+    sdict *d = promo_calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->cap = 256;
+    d->slots = promo_calloc(d->cap, sizeof *d->slots);
+    d->arena = promo_arena_new(64 * 1024);
+    if (!d->slots || !d->arena) {
+        sdict_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static inline uint64_t skey_hash(const char *s, size_t n, uint64_t *w0)
+{
+    uint64_t w = 0;
+    memcpy(&w, s, n < 8 ? n : 8);
+    *w0 = w;
+    if (n > 8)
+        return promo_hash_bytes(s, n);
+    uint64_t h = (w ^ (n * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 29);
+}
+
+static inline uint32_t skey_tag(uint64_t h, size_t n)
+{
+    return (uint32_t)(h >> 40) << 8 | (uint32_t)(n < 255 ? n : 255);
+}
+
+static inline void sdict_prefetch(const sdict *d, uint64_t h)
+{
+    __builtin_prefetch(&d->slots[h & (d->cap - 1)]);
+}
+
+static int sdict_rehash(sdict *d)
+{
+    size_t cap = d->cap * 2;
+    sslot *ns = promo_calloc(cap, sizeof *ns);
+    if (!ns)
+        return PROMO_ENOMEM;
+    for (size_t k = 0; k < d->n; k++) {
+        uint64_t w0, h = skey_hash(d->keys[k].p, d->keys[k].n, &w0);
+        size_t j = h & (cap - 1);
+        while (ns[j].code1)
+            j = (j + 1) & (cap - 1);
+        ns[j] = (sslot){w0, skey_tag(h, d->keys[k].n), (uint32_t)k + 1};
+    }
+    promo_free(d->slots);
+    d->slots = ns;
+    d->cap = cap;
+    return PROMO_OK;
+}
+
+/* Code of s[0..n), added if new; PROMO_DICT_NONE on allocation failure. h and w0 come from
+ * skey_hash (computed early so the slot can be prefetched). */
+static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint64_t w0)
+{
+    uint32_t tag = skey_tag(h, n);
+    size_t mask = d->cap - 1, j = h & mask;
+    for (;;) {
+        const sslot *sl = &d->slots[j];
+        if (!sl->code1)
+            break;
+        if (sl->tag == tag && sl->w0 == w0) {
+            uint32_t code = sl->code1 - 1;
+            if (n <= 8 || (d->keys[code].n == n && memcmp(d->keys[code].p, s, n) == 0))
+                return code;
+        }
+        j = (j + 1) & mask;
+    }
+    if (d->n >= UINT32_MAX - 2 || n > UINT32_MAX) {
+        promo_fail(PROMO_EINPUT, "too many distinct strings in one column");
+        return PROMO_DICT_NONE;
+    }
+    if (promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
+        return PROMO_DICT_NONE;
+    char *copy = promo_arena_strndup(d->arena, s, n);
+    if (!copy)
+        return PROMO_DICT_NONE;
+    uint32_t code = (uint32_t)d->n++;
+    d->keys[code] = (skey){copy, (uint32_t)n};
+    d->slots[j] = (sslot){w0, tag, code + 1};
+    if (d->n * 2 > d->cap && sdict_rehash(d)) {
+        d->n--; /* forget the key: the table is unchanged but for this slot */
+        d->slots[j].code1 = 0;
+        return PROMO_DICT_NONE;
+    }
+    return code;
+}
+
+/* ======================================================================================== */
+/* Column plan, chunks and rows                                                             */
+/* ======================================================================================== */
+
+enum { M_INT = 1, M_FLOAT = 2, M_BOOL = 4, M_TS = 8, M_ALL = 15 };
+
+typedef struct colplan {
+    char *name;          /* output column name, owned */
+    size_t field;        /* 0-based field index in each record */
+    promo_col_type type; /* requested, or decided after inference */
+    int inferred;        /* 1: the type comes from the data */
+} colplan;
+
+typedef struct reader {
+    const char *end;              /* end of input */
+    const char *name;             /* for messages */
+    const promo_csv_options *opt; /* options (validated) */
+    scanner sc;
+    colplan *cols; /* kept columns, in output order */
+    size_t n_cols;
+    size_t n_fields;      /* fields every record must have */
+    uint64_t header_line; /* 1-based line number of the header */
+    uint64_t body_line;   /* 1-based line number of the first body byte */
+} reader;
+
+/* One kept column's values within one chunk. */
+typedef struct ccol {
+    void *vals;       /* row values of the (decided) type; NULL for inferred before conversion */
+    uint64_t *nulls;  /* null bitmap, NULL until the first null */
+    sdict *dict;      /* STRING: chunk-local dictionary, codes in first-appearance order */
+    fspan *spans;     /* inferred: raw fields, converted once the type is known */
+    unsigned mask;    /* inferred: M_* types every value so far can be */
+    int seen;         /* inferred: a non-empty value was seen */
+    uint64_t last_w0; /* STRING: the previous value if <= 8 bytes (w0, length + 1) and its */
+    size_t last_n1;   /* code: sorted data repeats ids on consecutive rows; last_n1 0 = none */
+    uint32_t last_code;
+    fspan *pend; /* STRING: fields of rows not interned yet (STR_BLOCK entries) */
+} ccol;
+
+typedef struct chunk {
+    const char *start; /* first record start */
+    const char *limit; /* parse records starting before this */
+    const char *stop;  /* where parsing stopped: the next record's start */
+    size_t n_rows;     /* rows kept */
+    size_t flushed;    /* rows whose STRING fields are interned */
+    size_t cap;        /* rows allocated in every ccol */
+    uint64_t lines;    /* newlines consumed from start to stop */
+    ccol *cols;        /* n_cols */
+    fspan *f;          /* field buffer for scan_record: n_fields + 1 */
+    char *text;        /* scratch for unescaped text */
+    size_t text_cap;
+    promo_csv_rejects rej;           /* rejects, lines relative to the chunk until joined */
+    int status;                      /* PROMO_OK, or PROMO_EINPUT/PROMO_ENOMEM: stopped */
+    uint64_t err_line;               /* relative line of the record that stopped the chunk */
+    uint32_t err_col;                /* 1-based field */
+    char err_msg[REASON_BYTES + 64]; /* its reason (EINPUT) or message (ENOMEM) */
+} chunk;
+
+static size_t type_size(promo_col_type t)
+{
+    switch (t) {
+    case PROMO_COL_INT64:
+    case PROMO_COL_TIMESTAMP:
+        return sizeof(int64_t);
+    case PROMO_COL_FLOAT64:
+        return sizeof(double);
+    case PROMO_COL_STRING:
+        return sizeof(uint32_t);
+    default:
+        return 1;
+    }
+}
+
+static void chunk_clear(const reader *rd, chunk *ch)
+{
+    for (size_t c = 0; ch->cols && c < rd->n_cols; c++) {
+        promo_free(ch->cols[c].vals);
+        promo_free(ch->cols[c].nulls);
+        promo_free(ch->cols[c].spans);
+        promo_free(ch->cols[c].pend);
+        sdict_free(ch->cols[c].dict);
+    }
+    promo_free(ch->cols);
+    promo_free(ch->f);
+    promo_free(ch->text);
+    for (size_t i = 0; i < ch->rej.n; i++) {
+        promo_free(ch->rej.items[i].reason);
+        promo_free(ch->rej.items[i].raw);
+    }
+    promo_free(ch->rej.items);
+    const char *start = ch->start, *limit = ch->limit;
+    memset(ch, 0, sizeof *ch);
+    ch->start = start;
+    ch->limit = limit;
+}
+
+static int chunk_nomem(chunk *ch)
+{
+    ch->status = PROMO_ENOMEM;
+    snprintf(ch->err_msg, sizeof ch->err_msg, "%s", promo_last_error());
+    return PROMO_ENOMEM;
+}
+
+static int chunk_init(const reader *rd, chunk *ch, size_t cap)
+{
+    ch->cols = promo_calloc(rd->n_cols ? rd->n_cols : 1, sizeof *ch->cols);
+    ch->f = promo_mallocn(rd->n_fields + 1, sizeof *ch->f);
+    if (!ch->cols || !ch->f)
+        return chunk_nomem(ch);
+    ch->cap = cap;
+    for (size_t c = 0; c < rd->n_cols; c++) {
+        ccol *cc = &ch->cols[c];
+        const colplan *cp = &rd->cols[c];
+        if (cp->inferred) {
+            cc->mask = M_ALL;
+            cc->spans = promo_mallocn(cap, sizeof *cc->spans);
+            if (!cc->spans)
+                return chunk_nomem(ch);
+            continue;
+        }
+        cc->vals = promo_mallocn(cap, type_size(cp->type));
+        if (!cc->vals)
+            return chunk_nomem(ch);
+        if (cp->type == PROMO_COL_STRING &&
+            (!(cc->dict = sdict_new()) || !(cc->pend = promo_mallocn(STR_BLOCK, sizeof *cc->pend))))
+            return chunk_nomem(ch);
+    }
+    return PROMO_OK;
+}
+
+static int chunk_grow(const reader *rd, chunk *ch)
+{
+    size_t cap = ch->cap * 2;
+    for (size_t c = 0; c < rd->n_cols; c++) {
+        ccol *cc = &ch->cols[c];
+        if (cc->spans) {
+            fspan *s = promo_reallocn(cc->spans, cap, sizeof *s);
+            if (!s)
+                return chunk_nomem(ch);
+            cc->spans = s;
+        } else {
+            void *v = promo_reallocn(cc->vals, cap, type_size(rd->cols[c].type));
+            if (!v)
+                return chunk_nomem(ch);
+            cc->vals = v;
+        }
+        if (cc->nulls) {
+            size_t old_w = (ch->cap + 63) / 64, new_w = (cap + 63) / 64;
+            uint64_t *nb = promo_reallocn(cc->nulls, new_w, sizeof *nb);
+            if (!nb)
+                return chunk_nomem(ch);
+            memset(nb + old_w, 0, (new_w - old_w) * sizeof *nb);
+            cc->nulls = nb;
+        }
+    }
+    ch->cap = cap;
+    return PROMO_OK;
+}
+
+static int set_null_slow(chunk *ch, ccol *cc, size_t r)
+{
+    if (!cc->nulls && !(cc->nulls = promo_calloc((ch->cap + 63) / 64, sizeof *cc->nulls)))
+        return chunk_nomem(ch);
+    cc->nulls[r >> 6] |= (uint64_t)1 << (r & 63);
+    return PROMO_OK;
+}
+
+/* Mark row r null or not (a rejected row's slot is reused, so bits are also cleared). */
+static inline int set_null(chunk *ch, ccol *cc, size_t r, int is_null)
+{
+    if (is_null)
+        return set_null_slow(ch, cc, r);
+    if (cc->nulls)
+        cc->nulls[r >> 6] &= ~((uint64_t)1 << (r & 63));
+    return PROMO_OK;
+}
+
+/* Field text with quotes undoubled (in ch->text when needed). */
+static inline int field_text(chunk *ch, const fspan *f, const char **s, size_t *n)
+{
+    if (!f->esc) {
+        *s = f->p;
+        *n = f->n;
+        return PROMO_OK;
+    }
+    if (f->n > ch->text_cap) {
+        char *t = promo_malloc(f->n);
+        if (!t)
+            return chunk_nomem(ch);
+        promo_free(ch->text);
+        ch->text = t;
+        ch->text_cap = f->n;
+    }
+    *n = unescape(f, ch->text);
+    *s = ch->text;
+    return PROMO_OK;
+}
+
+/* A value for a message: at most SHOW_MAX bytes, control bytes as '?'. */
+static void show_value(const char *s, size_t n, char *out, size_t cap)
+{
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    size_t k = 0, lim = n > SHOW_MAX ? SHOW_MAX : n;
+    /* Do not cut a UTF-8 sequence in two. */
+    while (lim < n && lim > 0 && ((unsigned char)s[lim] & 0xc0) == 0x80)
+        lim--;
+    for (size_t i = 0; i < lim && k + 4 < cap; i++)
+        out[k++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    if (lim < n && k + 4 < cap) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+}
+
+/* Describe why a record is bad, into reason; returns the 1-based field it concerns. */
+static uint32_t record_reason(const reader *rd, const record *rec, char *reason, size_t cap)
+{
+    size_t fi = rec->err ? rec->err_field : (rec->nf < rd->n_fields ? rec->nf : rd->n_fields);
+    if (!rec->err) {
+        snprintf(reason, cap, "expected %zu fields, got %zu", rd->n_fields, rec->nf);
+        return (uint32_t)(fi + 1);
+    }
+    char where[300];
+    const colplan *cp = NULL;
+    for (size_t c = 0; c < rd->n_cols; c++)
+        if (rd->cols[c].field == fi)
+            cp = &rd->cols[c];
+    if (cp)
+        snprintf(where, sizeof where, "column '%.200s'", cp->name);
+    else
+        snprintf(where, sizeof where, "field %zu", fi + 1);
+    switch (rec->err) {
+    case E_NUL:
+        snprintf(reason, cap, "%s: NUL byte in field", where);
+        break;
+    case E_UTF8:
+        if (fi < rec->cap)
+            snprintf(reason, cap, "%s: invalid UTF-8 (byte 0x%02x at offset %zu of the field)",
+                     where, (unsigned char)rec->f[fi].p[rec->err_at], rec->err_at);
+        else
+            snprintf(reason, cap, "%s: invalid UTF-8", where);
+        break;
+    case E_TOOLONG:
+        snprintf(reason, cap, "%s: field longer than max_field_bytes (%u)", where,
+                 (unsigned)rd->sc.max_field);
+        break;
+    case E_AFTERQUOTE:
+        snprintf(reason, cap,
+                 "%s: unexpected text after a closing quote (quotes inside a "
+                 "quoted field must be doubled)",
+                 where);
+        break;
+    default:
+        snprintf(reason, cap, "%s: unterminated quoted field (reached the end of the input)",
+                 where);
+        break;
+    }
+    return (uint32_t)(fi + 1);
+}
+
+static const char *type_expect(promo_col_type t)
+{
+    switch (t) {
+    case PROMO_COL_INT64:
+        return "an integer";
+    case PROMO_COL_FLOAT64:
+        return "a number";
+    case PROMO_COL_TIMESTAMP:
+        return "a timestamp";
+    case PROMO_COL_BOOL:
+        return "a boolean (true/false)";
+    default:
+        return "a string";
+    }
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return dim[m - 1];
+}
+
+/* "YYYY-MM-DD" and "YYYY-MM-DD[ T]HH:MM:SS", the forms that fill most files, without the
+ * general parser. Returns 1 and sets *out only for a valid date of exactly that form; for
+ * anything else the caller asks promo_time_parse, so the results are the same. */
+static int fast_ts(const char *s, size_t n, int64_t *out)
+{
+    static const char pat[] = "dddd-dd-dd?dd:dd:dd";
+    if (n != 10 && n != 19)
+        return 0;
+    int v[6] = {0, 0, 0, 0, 0, 0}, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (pat[i] == 'd') {
+            if ((unsigned)(c - '0') > 9)
+                return 0;
+            v[k] = v[k] * 10 + (c - '0');
+            continue;
+        }
+        if (pat[i] == '?' ? (c != ' ' && c != 'T') : c != pat[i])
+            return 0;
+        k++;
+    }
+    int y = v[0], m = v[1], d = v[2];
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || v[3] > 23 || v[4] > 59 ||
+        v[5] > 60)
+        return 0;
+    *out = promo_days_from_civil(y, (unsigned)m, (unsigned)d) * PROMO_SECONDS_PER_DAY +
+           v[3] * 3600 + v[4] * 60 + v[5];
+    return 1;
+}
+
+/* Convert text to a non-string type; CSV_CV_* result. */
+static int
+convert(promo_col_type t, const char *s, size_t n, promo_date_order order, void *vals, size_t r)
+{
+    switch (t) {
+    case PROMO_COL_INT64:
+        return csv_parse_i64(s, n, &((int64_t *)vals)[r]);
+    case PROMO_COL_FLOAT64:
+        return csv_parse_f64(s, n, &((double *)vals)[r]);
+    case PROMO_COL_BOOL: {
+        int b = 0;
+        int rc = csv_parse_bool(s, n, 0, &b);
+        ((uint8_t *)vals)[r] = (uint8_t)b;
+        return rc;
+    }
+    default: {
+        size_t i = 0;
+        if (fast_ts(s, n, &((int64_t *)vals)[r]))
+            return CSV_CV_OK;
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        if (i == n)
+            return CSV_CV_NULL;
+        return promo_time_parse(s, n, order, &((int64_t *)vals)[r]) ? CSV_CV_BAD : CSV_CV_OK;
+    }
+    }
+}
+
+static void zero_slot(promo_col_type t, void *vals, size_t r)
+{
+    memset((char *)vals + r * type_size(t), 0, type_size(t));
+}
+
+/* The M_* types a non-empty value can be, among `want`. */
+static unsigned value_mask(const char *s, size_t n, unsigned want, promo_date_order order)
+{
+    unsigned m = 0;
+    int64_t i;
+    double d;
+    int b;
+    if ((want & (M_INT | M_FLOAT)) && csv_parse_i64(s, n, &i) == CSV_CV_OK)
+        m |= M_INT | M_FLOAT;
+    else if ((want & M_FLOAT) && csv_parse_f64(s, n, &d) == CSV_CV_OK)
+        m |= M_FLOAT;
+    if ((want & M_BOOL) && csv_parse_bool(s, n, 1, &b) == CSV_CV_OK)
+        m |= M_BOOL;
+    /* A date has at least 8 characters (YYYYMMDD, d/m/yy with a time, ...): skip the call for
+     * short numbers. */
+    if ((want & M_TS) && n >= 6 && promo_time_parse(s, n, order, &i) == 0)
+        m |= M_TS;
+    return m & want;
+}
+
+static int only_space(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t')
+            return 0;
+    return 1;
+}
+
+static int add_reject(
+    chunk *ch, uint64_t line, uint32_t col, const char *reason, const char *rs, const char *re)
+{
+    /* The raw text without its line terminator. */
+    if (re > rs && re[-1] == '\n')
+        re--;
+    if (re > rs && re[-1] == '\r')
+        re--;
+    size_t n = (size_t)(re - rs);
+    if (n > REJECT_RAW_MAX)
+        n = REJECT_RAW_MAX;
+    if (promo_grow((void **)&ch->rej.items, &ch->rej.cap, ch->rej.n + 1, sizeof *ch->rej.items))
+        return chunk_nomem(ch);
+    promo_csv_reject *it = &ch->rej.items[ch->rej.n];
+    it->line = line;
+    it->col = col;
+    it->reason = promo_strdup(reason);
+    it->raw = promo_strndup(rs, n);
+    if (!it->reason || !it->raw) {
+        promo_free(it->reason);
+        promo_free(it->raw);
+        return chunk_nomem(ch);
+    }
+    ch->rej.n++;
+    return PROMO_OK;
+}
+
+static uint32_t intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0)
+{
+    if (n <= 8 && n + 1 == cc->last_n1 && w0 == cc->last_w0)
+        return cc->last_code;
+    uint32_t code = sdict_intern(cc->dict, s, n, h, w0);
+    if (code == PROMO_DICT_NONE) {
+        chunk_nomem(ch);
+        return code;
+    }
+    cc->last_n1 = n <= 8 ? n + 1 : 0;
+    cc->last_w0 = w0;
+    cc->last_code = code;
+    return code;
+}
+
+/* Intern the pending STRING fields of rows [flushed, n_rows). Done a block at a time, with
+ * the dictionary slots requested PREFETCH_AHEAD values early: a slot is usually a cache miss
+ * (ids are many and random), and this keeps several misses in flight instead of one. */
+static int flush_strings(const reader *rd, chunk *ch)
+{
+    size_t m = ch->n_rows - ch->flushed;
+    uint64_t hs[STR_BLOCK], ws[STR_BLOCK];
+    for (size_t c = 0; c < rd->n_cols && m; c++) {
+        ccol *cc = &ch->cols[c];
+        if (!cc->pend)
+            continue;
+        for (size_t i = 0; i < m; i++)
+            hs[i] = skey_hash(cc->pend[i].p, cc->pend[i].n, &ws[i]);
+        uint32_t *codes = (uint32_t *)cc->vals + ch->flushed;
+        for (size_t i = 0; i < m; i++) {
+            if (i + PREFETCH_AHEAD < m)
+                sdict_prefetch(cc->dict, hs[i + PREFETCH_AHEAD]);
+            const fspan *f = &cc->pend[i];
+            const char *s = f->p;
+            size_t n = f->n;
+            if (f->esc) {
+                if (field_text(ch, f, &s, &n))
+                    return PROMO_ENOMEM;
+                hs[i] = skey_hash(s, n, &ws[i]);
+            }
+            uint32_t code = intern(ch, cc, s, n, hs[i], ws[i]);
+            if (code == PROMO_DICT_NONE)
+                return PROMO_ENOMEM;
+            codes[i] = code;
+        }
+    }
+    ch->flushed = ch->n_rows;
+    return PROMO_OK;
+}
+
+/* Store one scanned record as row ch->n_rows, or reject it. Returns PROMO_OK (stored or
+ * rejected) or the status that stops the chunk. */
+static int put_row(
+    const reader *rd, chunk *ch, const record *rec, const char *rs, const char *re, uint64_t line)
+{
+    char reason[REASON_BYTES];
+    uint32_t col;
+    if (rec->err || rec->nf != rd->n_fields) {
+        col = record_reason(rd, rec, reason, sizeof reason);
+        goto bad;
+    }
+    if (ch->n_rows == ch->cap && chunk_grow(rd, ch))
+        return PROMO_ENOMEM;
+    size_t r = ch->n_rows;
+    promo_date_order order = rd->opt->date_order;
+
+    /* Typed values first, strings and inference after: a record rejected for a bad value
+     * leaves no trace in the dictionaries or the inferred types. */
+    for (size_t c = 0; c < rd->n_cols; c++) {
+        const colplan *cp = &rd->cols[c];
+        ccol *cc = &ch->cols[c];
+        const fspan *f = &rec->f[cp->field];
+        if (cp->inferred)
+            continue;
+        if (cp->type == PROMO_COL_STRING)
+            continue;
+        const char *s;
+        size_t n;
+        if (field_text(ch, f, &s, &n))
+            return PROMO_ENOMEM;
+        int rc = convert(cp->type, s, n, order, cc->vals, r);
+        if (rc == CSV_CV_NOMEM)
+            return chunk_nomem(ch);
+        if (rc == CSV_CV_BAD || rc == CSV_CV_RANGE) {
+            char shown[SHOW_MAX * 2 + 8];
+            show_value(s, n, shown, sizeof shown);
+            if (rc == CSV_CV_BAD)
+                snprintf(reason, sizeof reason, "column '%.200s': expected %s, got \"%s\"",
+                         cp->name, type_expect(cp->type), shown);
+            else
+                snprintf(reason, sizeof reason, "column '%.200s': %s out of range: \"%s\"",
+                         cp->name, cp->type == PROMO_COL_INT64 ? "integer" : "number", shown);
+            col = (uint32_t)(cp->field + 1);
+            goto bad;
+        }
+        if (rc == CSV_CV_NULL)
+            zero_slot(cp->type, cc->vals, r);
+        if (set_null(ch, cc, r, rc == CSV_CV_NULL))
+            return PROMO_ENOMEM;
+    }
+    for (size_t c = 0; c < rd->n_cols; c++) {
+        const colplan *cp = &rd->cols[c];
+        ccol *cc = &ch->cols[c];
+        const fspan *f = &rec->f[cp->field];
+        if (cp->inferred) {
+            cc->spans[r] = *f;
+            if (f->n && !only_space(f->p, f->n)) {
+                cc->seen = 1;
+                if (cc->mask)
+                    cc->mask &= f->esc ? 0 : value_mask(f->p, f->n, cc->mask, order);
+            }
+            continue;
+        }
+        if (cp->type != PROMO_COL_STRING)
+            continue;
+        cc->pend[r - ch->flushed] = *f;
+        if (set_null(ch, cc, r, !f->quoted && f->n == 0))
+            return PROMO_ENOMEM;
+    }
+    ch->n_rows++;
+    if (ch->n_rows - ch->flushed == STR_BLOCK)
+        return flush_strings(rd, ch);
+    return PROMO_OK;
+bad:
+    if (rd->opt->skip_bad_rows)
+        return add_reject(ch, line, col, reason, rs, re);
+    ch->status = PROMO_EINPUT;
+    ch->err_line = line;
+    ch->err_col = col;
+    snprintf(ch->err_msg, sizeof ch->err_msg, "%s", reason);
+    return PROMO_EINPUT;
+}
+
+/* Parse the records starting in [ch->start, ch->limit). */
+static void parse_chunk(const reader *rd, chunk *ch)
+{
+    size_t bytes = (size_t)(ch->limit - ch->start);
+    if (chunk_init(rd, ch, bytes / 64 + 64))
+        return;
+    record rec = {.f = ch->f, .cap = rd->n_fields + 1};
+    const char *p = ch->start, *end = rd->end;
+    while (p < ch->limit) {
+        /* With one column a blank line is a null value, else it is skipped. */
+        const char *next = rd->n_fields > 1 ? blank_line(p, end) : NULL;
+        if (next) {
+            ch->lines += next[-1] == '\n';
+            p = next;
+            continue;
+        }
+        const char *rs = p;
+        uint64_t line = ch->lines;
+        p = scan_record(&rd->sc, p, end, &rec);
+        ch->lines += rec.lines;
+        if (put_row(rd, ch, &rec, rs, p, line))
+            break;
+    }
+    if (!ch->status)
+        flush_strings(rd, ch);
+    ch->stop = p;
+}
+
+/* Convert an inferred column's spans in one chunk, now that the type is decided. */
+static int convert_inferred(const reader *rd, chunk *ch, size_t c)
+{
+    const colplan *cp = &rd->cols[c];
+    ccol *cc = &ch->cols[c];
+    size_t n_rows = ch->n_rows;
+    cc->vals = promo_mallocn(n_rows ? n_rows : 1, type_size(cp->type));
+    if (!cc->vals)
+        return chunk_nomem(ch);
+    ch->cap = n_rows; /* set_null sizes new bitmaps by cap; no more rows come */
+    promo_free(cc->nulls);
+    cc->nulls = NULL;
+    if (cp->type == PROMO_COL_STRING && !(cc->dict = sdict_new()))
+        return chunk_nomem(ch);
+    for (size_t r = 0; r < n_rows; r++) {
+        const fspan *f = &cc->spans[r];
+        const char *s;
+        size_t n;
+        if (field_text(ch, f, &s, &n))
+            return PROMO_ENOMEM;
+        int is_null;
+        if (cp->type == PROMO_COL_STRING) {
+            if (r + PREFETCH_AHEAD < n_rows) {
+                uint64_t w;
+                const fspan *g = &cc->spans[r + PREFETCH_AHEAD];
+                sdict_prefetch(cc->dict, skey_hash(g->p, g->n, &w));
+            }
+            is_null = !f->quoted && f->n == 0;
+            uint64_t w0, h = skey_hash(s, n, &w0);
+            uint32_t code = intern(ch, cc, s, n, h, w0);
+            if (code == PROMO_DICT_NONE)
+                return PROMO_ENOMEM;
+            ((uint32_t *)cc->vals)[r] = code;
+        } else {
+            int rc = convert(cp->type, s, n, rd->opt->date_order, cc->vals, r);
+            if (rc == CSV_CV_NOMEM)
+                return chunk_nomem(ch);
+            PROMO_ASSERT(rc == CSV_CV_OK || rc == CSV_CV_NULL);
+            is_null = rc == CSV_CV_NULL;
+            if (is_null)
+                zero_slot(cp->type, cc->vals, r);
+        }
+        if (is_null && set_null(ch, cc, r, 1))
+            return PROMO_ENOMEM;
+    }
+    promo_free(cc->spans);
+    cc->spans = NULL;
+    return PROMO_OK;
+}
+
+/* Append one chunk's rows of column c to the table column. */
+static int merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out)
+{
+    const colplan *cp = &rd->cols[c];
+    const ccol *cc = &ch->cols[c];
+    uint32_t *map = NULL;
+    if (cp->type == PROMO_COL_STRING) {
+        uint32_t nk = (uint32_t)cc->dict->n;
+        map = promo_mallocn(nk ? nk : 1, sizeof *map);
+        if (!map)
+            return PROMO_ENOMEM;
+        for (uint32_t k = 0; k < nk; k++) {
+            map[k] = promo_dict_intern(out->dict, cc->dict->keys[k].p, cc->dict->keys[k].n);
+            if (map[k] == PROMO_DICT_NONE) {
+                promo_free(map);
+                return PROMO_ENOMEM;
+            }
+        }
+    }
+    int rc = PROMO_OK;
+    for (size_t r = 0; r < ch->n_rows && !rc; r++) {
+        if (cc->nulls && (cc->nulls[r >> 6] >> (r & 63) & 1)) {
+            rc = promo_column_push_null(out);
+            continue;
+        }
+        switch (cp->type) {
+        case PROMO_COL_INT64:
+        case PROMO_COL_TIMESTAMP:
+            rc = promo_column_push_i64(out, ((int64_t *)cc->vals)[r]);
+            break;
+        case PROMO_COL_FLOAT64:
+            rc = promo_column_push_f64(out, ((double *)cc->vals)[r]);
+            break;
+        case PROMO_COL_BOOL:
+            rc = promo_column_push_bool(out, ((uint8_t *)cc->vals)[r]);
+            break;
+        default:
+            rc = promo_column_push_code(out, map[((uint32_t *)cc->vals)[r]]);
+            break;
+        }
+    }
+    promo_free(map);
+    return rc;
+}
+
+/* ======================================================================================== */
+/* Header and plan                                                                          */
+/* ======================================================================================== */
+
+/* The delimiter among , ; TAB | that occurs most often outside quotes in the first line. */
+static char detect_delimiter(const char *p, const char *end)
+{
+    static const char cand[4] = {',', ';', '\t', '|'};
+    size_t count[4] = {0, 0, 0, 0};
+    int inq = 0;
+    for (; p < end; p++) {
+        if (*p == '"')
+            inq = !inq;
+        else if (!inq && *p == '\n')
+            break;
+        else if (!inq)
+            for (int k = 0; k < 4; k++)
+                count[k] += *p == cand[k];
+    }
+    int best = 0;
+    for (int k = 1; k < 4; k++)
+        if (count[k] > count[best])
+            best = k;
+    return cand[best];
+}
+
+static void plan_free(reader *rd)
+{
+    for (size_t c = 0; c < rd->n_cols; c++)
+        promo_free(rd->cols[c].name);
+    promo_free(rd->cols);
+    rd->cols = NULL;
+    rd->n_cols = 0;
+}
+
+static int plan_add(reader *rd, const char *name, size_t field, promo_col_type type, int inferred)
+{
+    for (size_t c = 0; c < rd->n_cols; c++)
+        if (strcmp(rd->cols[c].name, name) == 0)
+            return promo_fail(PROMO_EINPUT, "%s:%llu: duplicate column '%s' in the header",
+                              rd->name, (unsigned long long)rd->header_line, name);
+    char *copy = promo_strdup(name);
+    if (!copy)
+        return PROMO_ENOMEM;
+    rd->cols[rd->n_cols++] = (colplan){copy, field, type, inferred};
+    return PROMO_OK;
+}
+
+/* Header names, or column_N / the caller's names when there is no header. */
+static int header_names(reader *rd, const record *rec, char ***names_out)
+{
+    const promo_csv_options *o = rd->opt;
+    char **names = promo_calloc(rec->nf, sizeof *names);
+    if (!names)
+        return PROMO_ENOMEM;
+    *names_out = names;
+    for (size_t i = 0; i < rec->nf; i++) {
+        if (!o->has_header) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "column_%zu", i + 1);
+            names[i] = promo_strdup(o->columns && i < o->n_columns ? o->columns[i].name : buf);
+        } else {
+            const fspan *f = &rec->f[i];
+            char *t = promo_malloc((size_t)f->n + 1);
+            if (!t)
+                return PROMO_ENOMEM;
+            size_t n = f->esc ? unescape(f, t) : (memcpy(t, f->p, f->n), (size_t)f->n);
+            size_t a = 0;
+            while (a < n && (t[a] == ' ' || t[a] == '\t'))
+                a++;
+            while (n > a && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+                n--;
+            memmove(t, t + a, n - a);
+            t[n - a] = '\0';
+            if (!t[0]) {
+                promo_free(t);
+                char buf[32];
+                snprintf(buf, sizeof buf, "column_%zu", i + 1);
+                t = promo_strdup(buf);
+            }
+            names[i] = t;
+        }
+        if (!names[i])
+            return PROMO_ENOMEM;
+    }
+    return PROMO_OK;
+}
+
+static void names_free(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++)
+        promo_free(names[i]);
+    promo_free(names);
+}
+
+static int build_plan(reader *rd, char **names, size_t nf)
+{
+    const promo_csv_options *o = rd->opt;
+    rd->n_fields = nf;
+    rd->cols = promo_calloc(nf + o->n_columns + 1, sizeof *rd->cols);
+    if (!rd->cols)
+        return PROMO_ENOMEM;
+    uint8_t *used = promo_calloc(nf + 1, 1);
+    if (!used)
+        return PROMO_ENOMEM;
+    int rc = PROMO_OK;
+    for (size_t k = 0; o->columns && k < o->n_columns && !rc; k++) {
+        const promo_csv_column *w = &o->columns[k];
+        size_t hit = nf, n_hits = 0;
+        for (size_t i = 0; i < nf; i++)
+            if (strcmp(names[i], w->name) == 0) {
+                if (!n_hits++)
+                    hit = i;
+            }
+        if (n_hits > 1) {
+            rc = promo_fail(PROMO_EINPUT, "%s:%llu: column '%s' appears %zu times in the header",
+                            rd->name, (unsigned long long)rd->header_line, w->name, n_hits);
+        } else if (!n_hits && w->required) {
+            char list[1024];
+            size_t at = 0;
+            for (size_t i = 0; i < nf && at + 8 < sizeof list; i++) {
+                int m = snprintf(list + at, sizeof list - at, "%s'%s'", i ? ", " : "", names[i]);
+                at = m < 0 || (size_t)m >= sizeof list - at ? sizeof list : at + (size_t)m;
+            }
+            if (at >= sizeof list)
+                memcpy(list + sizeof list - 5, "...", 4);
+            rc =
+                promo_fail(PROMO_EINPUT,
+                           "%s:%llu: missing required column '%s' (the header has %zu columns: %s)",
+                           rd->name, (unsigned long long)rd->header_line, w->name, nf, list);
+        } else if (n_hits) {
+            used[hit] = 1;
+            rc = plan_add(rd, w->name, hit, w->type, 0);
+        }
+    }
+    for (size_t i = 0; i < nf && !rc; i++)
+        if (!used[i] && (!o->columns || o->keep_other_columns))
+            rc = plan_add(rd, names[i], i, PROMO_COL_STRING, 1);
+    promo_free(used);
+    return rc;
+}
+
+static int check_options(const promo_csv_options *o)
+{
+    unsigned char d = (unsigned char)o->delimiter;
+    if (d == '"' || d == '\n' || d == '\r' || d >= 0x80)
+        return promo_fail(PROMO_EUSAGE, "csv: bad delimiter 0x%02x", d);
+    if (o->n_threads < 0)
+        return promo_fail(PROMO_EUSAGE, "csv: n_threads must be >= 0, got %d", o->n_threads);
+    if ((unsigned)o->date_order >= PROMO_DATE_ORDER_COUNT)
+        return promo_fail(PROMO_EUSAGE, "csv: bad date_order %d", (int)o->date_order);
+    if (o->n_columns && !o->columns)
+        return promo_fail(PROMO_EUSAGE, "csv: n_columns is %zu but columns is NULL", o->n_columns);
+    for (size_t k = 0; o->columns && k < o->n_columns; k++) {
+        if (!o->columns[k].name)
+            return promo_fail(PROMO_EUSAGE, "csv: columns[%zu] has no name", k);
+        if ((unsigned)o->columns[k].type >= PROMO_COL_TYPE_COUNT)
+            return promo_fail(PROMO_EUSAGE, "csv: column '%s': bad type %d", o->columns[k].name,
+                              (int)o->columns[k].type);
+    }
+    return PROMO_OK;
+}
+
+/* "dir/sales.2024.csv" -> "sales.2024" */
+static char *table_name_of(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *dot = strrchr(b, '.');
+    size_t n = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+    return promo_strndup(n ? b : "csv", n ? n : 3);
+}
+
+/* ======================================================================================== */
+/* The driver                                                                               */
+/* ======================================================================================== */
+
+static int read_csv(const char *data,
+                    size_t n,
+                    const char *name,
+                    const char *table_path,
+                    const promo_csv_options *opt_in,
+                    promo_table **out,
+                    promo_csv_rejects **rejects)
+{
+    promo_csv_options o = opt_in ? *opt_in : promo_csv_options_default();
+    int rc = check_options(&o);
+    if (rc)
+        return rc;
+    if (!o.max_field_bytes)
+        o.max_field_bytes = DEFAULT_MAX_FIELD;
+    if (o.display_name)
+        name = o.display_name;
+    reader rd;
+    memset(&rd, 0, sizeof rd);
+    rd.name = name;
+    rd.opt = &o;
+    chunk *chunks = NULL;
+    size_t n_chunks = 0;
+    char **names = NULL;
+    size_t n_names = 0;
+    promo_table *t = NULL;
+    promo_csv_rejects *rej = NULL;
+    const char *p = data, *end = data + n;
+    rd.end = end;
+    if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        p += 3;
+    uint64_t line = 1;
+    for (const char *next; p < end && (next = blank_line(p, end)); p = next)
+        line += next[-1] == '\n';
+    if (p == end) {
+        rc = promo_fail(PROMO_EINPUT, "%s: empty file (%s)", name,
+                        n ? "only blank lines" : "0 bytes");
+        goto done;
+    }
+    if (!o.delimiter)
+        o.delimiter = detect_delimiter(p, end);
+    scanner_init(&rd.sc, o.delimiter, o.max_field_bytes);
+
+    /* The first record: count its fields, then scan it again into a buffer that fits. */
+    record hrec = {0};
+    scan_record(&rd.sc, p, end, &hrec);
+    hrec.f = promo_mallocn(hrec.nf, sizeof *hrec.f);
+    if (!hrec.f) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    hrec.cap = hrec.nf;
+    const char *body = scan_record(&rd.sc, p, end, &hrec);
+    if (hrec.err && o.has_header) {
+        char reason[REASON_BYTES];
+        rd.n_fields = hrec.nf;
+        uint32_t col = record_reason(&rd, &hrec, reason, sizeof reason);
+        promo_free(hrec.f);
+        rc = promo_fail(PROMO_EINPUT, "%s:%llu:%u: header: %s", name, (unsigned long long)line, col,
+                        reason);
+        goto done;
+    }
+    n_names = hrec.nf;
+    rd.header_line = line;
+    rc = header_names(&rd, &hrec, &names);
+    promo_free(hrec.f);
+    if (rc)
+        goto done;
+    if (o.has_header) {
+        line += hrec.lines;
+        p = body;
+    }
+    rd.body_line = line;
+    if ((rc = build_plan(&rd, names, n_names)))
+        goto done;
+
+    /* Split the body: one chunk per thread when it is large enough. */
+    size_t body_bytes = (size_t)(end - p);
+    int nt = o.n_threads ? o.n_threads : omp_get_max_threads();
+    size_t par_min = o.parallel_min_bytes ? o.parallel_min_bytes : DEFAULT_PAR_MIN;
+    n_chunks = nt > 1 && body_bytes >= par_min ? (size_t)nt : 1;
+    if (n_chunks > body_bytes)
+        n_chunks = body_bytes ? body_bytes : 1;
+    chunks = promo_calloc(n_chunks, sizeof *chunks);
+    if (!chunks) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (size_t k = 0; k < n_chunks; k++) {
+        const char *s = p + body_bytes / n_chunks * k;
+        if (k) {
+            const char *nl = memchr(s, '\n', (size_t)(end - s));
+            s = nl ? nl + 1 : end;
+            if (s < chunks[k - 1].start)
+                s = chunks[k - 1].start;
+        }
+        chunks[k].start = s;
+        if (k)
+            chunks[k - 1].limit = s;
+    }
+    chunks[n_chunks - 1].limit = end;
+
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n_chunks > 1)
+    for (size_t k = 0; k < n_chunks; k++)
+        parse_chunk(&rd, &chunks[k]);
+
+    /* Verify the guesses: chunk k is right iff chunk k-1 stopped where it started. */
+    size_t n_valid = n_chunks;
+    for (size_t k = 1; k < n_chunks; k++) {
+        if (chunks[k - 1].status) {
+            n_valid = k;
+            break;
+        }
+        if (chunks[k - 1].stop != chunks[k].start) {
+            chunk_clear(&rd, &chunks[k]);
+            chunks[k].start = chunks[k - 1].stop;
+            if (chunks[k].limit < chunks[k].start)
+                chunks[k].limit = chunks[k].start;
+            parse_chunk(&rd, &chunks[k]);
+        }
+    }
+    for (size_t k = 0; k < n_valid; k++) {
+        chunk *ch = &chunks[k];
+        if (ch->status == PROMO_ENOMEM) {
+            rc = promo_fail(PROMO_ENOMEM, "%s", ch->err_msg);
+            goto done;
+        }
+        if (ch->status) {
+            uint64_t base = rd.body_line;
+            for (size_t i = 0; i < k; i++)
+                base += chunks[i].lines;
+            rc = promo_fail(ch->status, "%s:%llu:%u: %s", name,
+                            (unsigned long long)(base + ch->err_line), ch->err_col, ch->err_msg);
+            goto done;
+        }
+    }
+
+    /* Decide inferred types: what every value in every chunk can be. */
+    for (size_t c = 0; c < rd.n_cols; c++) {
+        colplan *cp = &rd.cols[c];
+        if (!cp->inferred)
+            continue;
+        unsigned mask = M_ALL;
+        int seen = 0;
+        for (size_t k = 0; k < n_chunks; k++) {
+            mask &= chunks[k].cols[c].mask;
+            seen |= chunks[k].cols[c].seen;
+        }
+        cp->type = !seen              ? PROMO_COL_STRING
+                   : (mask & M_INT)   ? PROMO_COL_INT64
+                   : (mask & M_FLOAT) ? PROMO_COL_FLOAT64
+                   : (mask & M_BOOL)  ? PROMO_COL_BOOL
+                   : (mask & M_TS)    ? PROMO_COL_TIMESTAMP
+                                      : PROMO_COL_STRING;
+    }
+    int conv_rc = PROMO_OK;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n_chunks > 1)
+    for (size_t k = 0; k < n_chunks; k++)
+        for (size_t c = 0; c < rd.n_cols; c++)
+            if (rd.cols[c].inferred && !chunks[k].status && convert_inferred(&rd, &chunks[k], c))
+                break;
+    for (size_t k = 0; k < n_chunks && !conv_rc; k++)
+        if (chunks[k].status)
+            conv_rc = promo_fail(chunks[k].status, "%s", chunks[k].err_msg);
+    if ((rc = conv_rc))
+        goto done;
+
+    /* The table: columns are independent, so they are filled in parallel. */
+    char *tname = table_name_of(table_path);
+    if (!tname) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    t = promo_table_new(tname);
+    promo_free(tname);
+    if (!t) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    size_t total = 0;
+    for (size_t k = 0; k < n_chunks; k++)
+        total += chunks[k].n_rows;
+    for (size_t c = 0; c < rd.n_cols && !rc; c++) {
+        promo_column *col;
+        rc = promo_table_add_column(t, rd.cols[c].name, rd.cols[c].type, &col);
+        if (!rc)
+            rc = promo_column_reserve(col, total ? total : 1);
+    }
+    if (rc)
+        goto done;
+    int merge_rc = PROMO_OK;
+    char merge_msg[512] = "";
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (n_chunks > 1)
+    for (size_t c = 0; c < rd.n_cols; c++) {
+        for (size_t k = 0; k < n_chunks; k++) {
+            if (merge_chunk(&rd, &chunks[k], c, t->cols[c])) {
+#pragma omp critical(promo_csv_merge)
+                {
+                    merge_rc = PROMO_ENOMEM;
+                    snprintf(merge_msg, sizeof merge_msg, "%s", promo_last_error());
+                }
+                break;
+            }
+        }
+    }
+    if (merge_rc) {
+        rc = promo_fail(merge_rc, "%s", merge_msg);
+        goto done;
+    }
+    if ((rc = promo_table_seal(t)))
+        goto done;
+
+    if (rejects) {
+        rej = promo_calloc(1, sizeof *rej);
+        size_t n_rej = 0;
+        for (size_t k = 0; k < n_chunks; k++)
+            n_rej += chunks[k].rej.n;
+        if (!rej || (n_rej && !(rej->items = promo_mallocn(n_rej, sizeof *rej->items)))) {
+            rc = PROMO_ENOMEM;
+            goto done;
+        }
+        rej->cap = n_rej;
+        uint64_t base = rd.body_line;
+        for (size_t k = 0; k < n_chunks; k++) {
+            chunk *ch = &chunks[k];
+            for (size_t i = 0; i < ch->rej.n; i++) {
+                rej->items[rej->n] = ch->rej.items[i];
+                rej->items[rej->n++].line += base;
+            }
+            ch->rej.n = 0; /* moved */
+            base += ch->lines;
+        }
+    }
+done:
+    for (size_t k = 0; chunks && k < n_chunks; k++)
+        chunk_clear(&rd, &chunks[k]);
+    promo_free(chunks);
+    names_free(names, n_names);
+    plan_free(&rd);
+    if (rc) {
+        promo_table_free(t);
+        promo_csv_rejects_free(rej);
+        return rc;
+    }
+    *out = t;
+    if (rejects)
+        *rejects = rej;
+    return PROMO_OK;
+}
+
+int promo_csv_read_buffer(const char *data,
+                          size_t n,
+                          const char *name,
+                          const promo_csv_options *opt,
+                          promo_table **out,
+                          promo_csv_rejects **rejects)
+{
+    if (out)
+        *out = NULL;
+    if (rejects)
+        *rejects = NULL;
+    if (!out || (!data && n))
+        return promo_fail(PROMO_EUSAGE, "promo_csv_read_buffer: NULL argument");
+    if (!name)
+        name = "<buffer>";
+    return read_csv(data ? data : "", n, name, name, opt, out, rejects);
+}
+
+/* Read all of a pipe, FIFO or character device. */
+static int slurp_fd(int fd, const char *path, char **buf, size_t *n)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *b = promo_malloc(cap);
+    if (!b)
+        return PROMO_ENOMEM;
+    for (;;) {
+        if (len == cap) {
+            char *nb = promo_reallocn(b, cap, 2);
+            if (!nb) {
+                promo_free(b);
+                return PROMO_ENOMEM;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, b + len, cap - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            promo_free(b);
+            return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    *buf = b;
+    *n = len;
+    return PROMO_OK;
+}
+
+int promo_csv_read(const char *path,
+                   const promo_csv_options *opt,
+                   promo_table **out,
+                   promo_csv_rejects **rejects)
+{
+    if (out)
+        *out = NULL;
+    if (rejects)
+        *rejects = NULL;
+    if (!path || !out)
+        return promo_fail(PROMO_EUSAGE, "promo_csv_read: NULL argument");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return promo_fail(e == ENOENT ? PROMO_ENOTFOUND : PROMO_EIO, "%s: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(EISDIR));
+    }
+    const char *data = NULL;
+    char *owned = NULL;
+    size_t n = 0;
+    void *map = MAP_FAILED;
+    int rc = PROMO_OK;
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        n = (size_t)st.st_size;
+        map = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (map != MAP_FAILED)
+            data = map;
+    }
+    if (map == MAP_FAILED && (!S_ISREG(st.st_mode) || st.st_size > 0)) {
+        rc = slurp_fd(fd, path, &owned, &n);
+        data = owned;
+    }
+    close(fd);
+    if (!rc)
+        rc = read_csv(data ? data : "", n, path, path, opt, out, rejects);
+    if (map != MAP_FAILED)
+        munmap(map, n);
+    promo_free(owned);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* src/data/csv_internal.h: number and field helpers shared by the CSV reader and writer.
+ * Private to src/data; not part of the public API. */
+#ifndef PROMO_CSV_INTERNAL_H
+#define PROMO_CSV_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Results of converting one field's text. */
+enum {
+    CSV_CV_OK = 0,    /* converted */
+    CSV_CV_NULL = 1,  /* empty (or only spaces): a null */
+    CSV_CV_BAD = 2,   /* not of the type */
+    CSV_CV_RANGE = 3, /* of the type but out of range (int64 overflow, float overflow) */
+    CSV_CV_NOMEM = 4, /* a very long number needed a buffer and the allocation failed */
+};
+
+/* Parse s[0..n) (surrounding spaces/tabs ignored) as a decimal int64: [+-]digits. */
+int csv_parse_i64(const char *s, size_t n, int64_t *out /* OUT */);
+
+/* Parse s[0..n) (surrounding spaces/tabs ignored) as a decimal float:
+ * [+-] digits [. digits] [(e|E) [+-] digits], at least one mantissa digit. No hex, inf or nan.
+ * Exact (the same double as strtod) everywhere: short mantissas with small exponents take a
+ * fast path that is correctly rounded by construction (Clinger 1990); the rest go to strtod_l
+ * in the C locale. */
+int csv_parse_f64(const char *s, size_t n, double *out /* OUT */);
+
+/* Parse a boolean. strict=1 (inference): true/false in any case. strict=0 (a BOOL column):
+ * also t/f, yes/no, y/n, 1/0. */
+int csv_parse_bool(const char *s, size_t n, int strict, int *out /* OUT */);
+
+/* Shortest "%.Ng" (N = 15..17) that reads back as exactly v, in the C locale. Returns the
+ * length written to buf (>= 32 bytes). v must be finite. */
+size_t csv_format_f64(double v, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,870 @@
+/* Tests of the CSV reader and writer (src/data/csv*.c): RFC 4180 edge cases, type inference,
+ * schemas, every bad-input rule of the foundation issue with its exact message, rejects,
+ * parallel == serial, writer round trip, allocation torture and the fuzz corpus replay. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <promo/alloc.h>
+#include <promo/csv.h>
+#include <promo/error.h>
+#include <promo/rng.h>
+#include <promo/timeutil.h>
+
+#include "t.h"
+
+#define FIX "tests/fixtures/csv/"
+
+/* From fuzz/fuzz_csv.c, linked into the test binary. */
+int fuzz_csv_one(const uint8_t *data, size_t n);
+int fuzz_csv_tables_equal(const promo_table *a, const promo_table *b, char *why, size_t cap);
+
+static promo_table *read_str(const char *s, const promo_csv_options *o)
+{
+    promo_table *t = NULL;
+    int rc = promo_csv_read_buffer(s, strlen(s), "t.csv", o, &t, NULL);
+    T_ASSERT_MSG(rc == PROMO_OK, "read failed (%d): %s", rc, promo_last_error());
+    return t;
+}
+
+/* Read s expecting failure with status rc; returns promo_last_error(). */
+static const char *read_fail(const char *s, size_t n, const promo_csv_options *o, int rc)
+{
+    promo_table *t = NULL;
+    int got = promo_csv_read_buffer(s, n, "t.csv", o, &t, NULL);
+    T_ASSERT_MSG(got == rc, "expected status %d, got %d: %s", rc, got, promo_last_error());
+    T_ASSERT(t == NULL);
+    return promo_last_error();
+}
+
+static const char *file_fail(const char *path, const promo_csv_options *o, int rc)
+{
+    promo_table *t = NULL;
+    int got = promo_csv_read(path, o, &t, NULL);
+    T_ASSERT_MSG(got == rc, "expected status %d, got %d: %s", rc, got, promo_last_error());
+    T_ASSERT(t == NULL);
+    return promo_last_error();
+}
+
+static const char *str_at(const promo_table *t, const char *col, size_t r)
+{
+    const promo_column *c = promo_table_column(t, col);
+    T_ASSERT_MSG(c && c->type == PROMO_COL_STRING, "no string column '%s'", col);
+    return promo_column_str(c, r);
+}
+
+static const promo_column *col_of(const promo_table *t, const char *name, promo_col_type type)
+{
+    const promo_column *c = promo_table_column(t, name);
+    T_ASSERT_MSG(c != NULL, "no column '%s'", name);
+    T_ASSERT_MSG(c->type == type, "column '%s' is %s, expected %s", name,
+                 promo_col_type_name(c->type), promo_col_type_name(type));
+    return c;
+}
+
+/* ---- RFC 4180 ---------------------------------------------------------------------------- */
+
+T_TEST(csv_quoting_edge_cases)
+{
+    promo_table *t = NULL;
+    T_OK(promo_csv_read(FIX "quoting.csv", NULL, &t, NULL));
+    T_ASSERT_STR_EQ(t->name, "quoting");
+    T_ASSERT_EQ_INT(t->n_rows, 5);
+    T_ASSERT_STR_EQ(str_at(t, "text", 0), "multi\nline, with comma");
+    T_ASSERT_STR_EQ(str_at(t, "text", 1), "\"quoted\"");
+    const promo_column *text = col_of(t, "text", PROMO_COL_STRING);
+    T_ASSERT(promo_column_is_null(text, 2));  /* unquoted empty: null */
+    T_ASSERT(!promo_column_is_null(text, 3)); /* "": the empty string */
+    T_ASSERT_STR_EQ(str_at(t, "text", 3), "");
+    T_ASSERT_STR_EQ(str_at(t, "text", 4), "ab\"c"); /* a quote inside an unquoted field */
+    const promo_column *n = col_of(t, "n", PROMO_COL_INT64);
+    T_ASSERT(promo_column_is_null(n, 2));
+    T_ASSERT_EQ_INT(n->i64[4], 5);
+    promo_table_free(t);
+
+    /* A quoted last field at EOF without a newline, a trailing delimiter, a lone CR as data. */
+    t = read_str("a,b,c\n\"x\",y\rz,\n1,2,\"3\"", NULL);
+    T_ASSERT_EQ_INT(t->n_rows, 2);
+    T_ASSERT_STR_EQ(str_at(t, "b", 0), "y\rz");
+    T_ASSERT(promo_column_is_null(promo_table_column(t, "c"), 0));
+    promo_table_free(t);
+
+    const char *m = read_fail("a,b\n\"x\"y,1\n", 11, NULL, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "t.csv:2:1: column 'a': unexpected text after a closing quote (quotes "
+                       "inside a quoted field must be doubled)");
+}
+
+T_TEST(csv_crlf_and_bom)
+{
+    promo_table *t = NULL;
+    T_OK(promo_csv_read(FIX "crlf_bom.csv", NULL, &t, NULL));
+    T_ASSERT_EQ_INT(t->n_rows, 2);
+    T_ASSERT_EQ_INT(t->n_cols, 3);
+    T_ASSERT_STR_EQ(t->cols[0]->name, "id"); /* the BOM is not part of the name */
+    T_ASSERT_STR_EQ(str_at(t, "name", 0), "Smith, J");
+    T_ASSERT_STR_EQ(str_at(t, "name", 1), "say \"hi\"");
+    const promo_column *w = col_of(t, "when", PROMO_COL_TIMESTAMP);
+    int64_t ts;
+    T_ASSERT_EQ_INT(promo_time_parse("2024-01-03", 10, PROMO_DATE_ISO, &ts), 0);
+    T_ASSERT_EQ_INT(w->i64[1], ts);
+    promo_table_free(t);
+
+    /* CRLF inside a quoted field is data; CRLF ending records is not. */
+    t = read_str("a,b\r\n\"l1\r\nl2\",2\r\n", NULL);
+    T_ASSERT_STR_EQ(str_at(t, "a", 0), "l1\r\nl2");
+    T_ASSERT_EQ_INT(col_of(t, "b", PROMO_COL_INT64)->i64[0], 2);
+    promo_table_free(t);
+}
+
+T_TEST(csv_delimiter_detection)
+{
+    promo_table *t = NULL;
+    T_OK(promo_csv_read(FIX "semicolon.csv", NULL, &t, NULL));
+    T_ASSERT_EQ_INT(t->n_cols, 3);
+    T_ASSERT_STR_EQ(str_at(t, "name", 0), "a;b");
+    const promo_column *amount = col_of(t, "amount", PROMO_COL_FLOAT64);
+    T_ASSERT_NEAR(amount->f64[0], 1.5, 0);
+    T_ASSERT(promo_column_is_null(amount, 1));
+    promo_table_free(t);
+
+    t = read_str("x\ty\n1\t2\n", NULL);
+    T_ASSERT_EQ_INT(t->n_cols, 2);
+    promo_table_free(t);
+    t = read_str("x|y|z\n1|2|3\n", NULL);
+    T_ASSERT_EQ_INT(t->n_cols, 3);
+    promo_table_free(t);
+    /* An explicit delimiter wins over detection. */
+    promo_csv_options o = promo_csv_options_default();
+    o.delimiter = ',';
+    t = read_str("a;b,c\n1;2,3\n", &o);
+    T_ASSERT_EQ_INT(t->n_cols, 2);
+    T_ASSERT_STR_EQ(t->cols[0]->name, "a;b");
+    promo_table_free(t);
+}
+
+/* ---- types ------------------------------------------------------------------------------- */
+
+T_TEST(csv_type_inference)
+{
+    promo_table *t = read_str("i,f,b,ts,s,nul,ymd,mixdate,big,sp\n"
+                              "1,1,true,2024-01-02,x,,20240102,20240102,1,\n"
+                              "-2,2.5,FALSE,2024-01-03 10:00:00,1,,20240103,2024-01-03,"
+                              "99999999999999999999, \n"
+                              ",,,,,\"\",,,,a\n",
+                              NULL);
+    T_ASSERT_EQ_INT(t->n_rows, 3);
+    const promo_column *i = col_of(t, "i", PROMO_COL_INT64);
+    T_ASSERT_EQ_INT(i->i64[1], -2);
+    T_ASSERT(promo_column_is_null(i, 2));
+    T_ASSERT_EQ_INT(i->n_null, 1);
+    T_ASSERT_NEAR(col_of(t, "f", PROMO_COL_FLOAT64)->f64[1], 2.5, 0);
+    const promo_column *b = col_of(t, "b", PROMO_COL_BOOL);
+    T_ASSERT_EQ_INT(b->b[0], 1);
+    T_ASSERT_EQ_INT(b->b[1], 0);
+    const promo_column *ts = col_of(t, "ts", PROMO_COL_TIMESTAMP);
+    T_ASSERT_EQ_INT(ts->i64[1] - ts->i64[0], 86400 + 36000);
+    col_of(t, "s", PROMO_COL_STRING);
+    col_of(t, "nul", PROMO_COL_STRING); /* nothing but nulls */
+    col_of(t, "ymd", PROMO_COL_INT64);  /* an integer before a date */
+    col_of(t, "mixdate", PROMO_COL_TIMESTAMP);
+    col_of(t, "big", PROMO_COL_FLOAT64); /* overflows int64, still a number */
+    T_ASSERT_STR_EQ(str_at(t, "sp", 1), " ");
+    promo_table_free(t);
+}
+
+T_TEST(csv_schema_override_and_columns)
+{
+    static const promo_csv_column cols[] = {
+        {"qty", PROMO_COL_FLOAT64, 1},
+        {"sku", PROMO_COL_STRING, 1},
+        {"optional", PROMO_COL_INT64, 0},
+        {"flag", PROMO_COL_BOOL, 0},
+    };
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 4;
+    promo_table *t = read_str(" sku , qty,flag,other\n007,3,yes,x\n008,,0,y\n", &o);
+    /* Requested columns in the order asked; absent optional ones are left out. */
+    T_ASSERT_EQ_INT(t->n_cols, 3);
+    T_ASSERT_STR_EQ(t->cols[0]->name, "qty");
+    T_ASSERT_STR_EQ(t->cols[1]->name, "sku");
+    T_ASSERT_STR_EQ(str_at(t, "sku", 0), "007"); /* a string, not the integer 7 */
+    const promo_column *q = col_of(t, "qty", PROMO_COL_FLOAT64);
+    T_ASSERT_NEAR(q->f64[0], 3.0, 0);
+    T_ASSERT(promo_column_is_null(q, 1));
+    const promo_column *f = col_of(t, "flag", PROMO_COL_BOOL);
+    T_ASSERT_EQ_INT(f->b[0], 1);
+    T_ASSERT_EQ_INT(f->b[1], 0);
+    T_ASSERT(promo_table_column(t, "other") == NULL);
+    promo_table_free(t);
+
+    o.keep_other_columns = 1;
+    t = read_str("sku,qty,other\n1,2,3\n", &o);
+    T_ASSERT_EQ_INT(t->n_cols, 3);
+    col_of(t, "other", PROMO_COL_INT64);
+    promo_table_free(t);
+
+    /* No header: the caller's columns name the fields by position. */
+    promo_csv_options h = promo_csv_options_default();
+    static const promo_csv_column pos[] = {{"id", PROMO_COL_STRING, 1}, {"v", PROMO_COL_INT64, 1}};
+    h.has_header = 0;
+    h.columns = pos;
+    h.n_columns = 2;
+    t = read_str("a,1\nb,2\n", &h);
+    T_ASSERT_EQ_INT(t->n_rows, 2);
+    T_ASSERT_STR_EQ(str_at(t, "id", 1), "b");
+    promo_table_free(t);
+    h.columns = NULL;
+    h.n_columns = 0;
+    t = read_str("a,1\nb,2\n", &h);
+    col_of(t, "column_2", PROMO_COL_INT64);
+    promo_table_free(t);
+
+    const char *m = read_fail("a,a\n1,2\n", 8, NULL, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "t.csv:1: duplicate column 'a' in the header");
+}
+
+T_TEST(csv_numbers_ints_overflow_and_nan)
+{
+    static const promo_csv_column cols[] = {{"i", PROMO_COL_INT64, 1}};
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 1;
+    promo_table *t = read_str("i\n-9223372036854775808\n9223372036854775807\n +5 \n", &o);
+    const promo_column *c = col_of(t, "i", PROMO_COL_INT64);
+    T_ASSERT(c->i64[0] == INT64_MIN);
+    T_ASSERT(c->i64[1] == INT64_MAX);
+    T_ASSERT_EQ_INT(c->i64[2], 5);
+    promo_table_free(t);
+    const char *m = read_fail("i\n9223372036854775808\n", 22, &o, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "t.csv:2:1: column 'i': integer out of range: \"9223372036854775808\"");
+    m = read_fail("i\n1.5\n", 6, &o, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "t.csv:2:1: column 'i': expected an integer, got \"1.5\"");
+
+    promo_table *tt = NULL;
+    T_OK(promo_csv_read(FIX "nan.csv", NULL, &tt, NULL));
+    col_of(tt, "price", PROMO_COL_STRING); /* NaN is not a number: inferred as text */
+    promo_table_free(tt);
+    static const promo_csv_column fc[] = {{"price", PROMO_COL_FLOAT64, 1}};
+    o.columns = fc;
+    o.display_name = "nan.csv";
+    m = file_fail(FIX "nan.csv", &o, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "nan.csv:3:2: column 'price': expected a number, got \"NaN\"");
+    const char *bad[] = {"1.2.3", "abc", "inf", "-Infinity", "nan", "0x10",
+                         "1e",    ".",   "--1", "1e+",       "e5",  "1,5"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "price\n\"%s\"\n", bad[k]);
+        promo_table *x = NULL;
+        T_ASSERT_EQ_INT(promo_csv_read_buffer(buf, (size_t)n, "t.csv", &o, &x, NULL), PROMO_EINPUT);
+        T_ASSERT_CONTAINS(promo_last_error(), "expected a number");
+    }
+    m = read_fail("price\n1e400\n", 12, &o, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "nan.csv:2:1: column 'price': number out of range: \"1e400\"");
+}
+
+/* The fast float path must give exactly strtod's double on every input it accepts. */
+T_TEST(csv_floats_match_strtod)
+{
+    promo_rng rng;
+    promo_rng_init(&rng, 7, 0);
+    size_t n_vals = 100000, cap = n_vals * 48 + 16, len = 0;
+    char *buf = promo_malloc(cap);
+    char **texts = promo_calloc(n_vals, sizeof *texts);
+    T_ASSERT(buf && texts);
+    len += (size_t)snprintf(buf, cap, "x\n");
+    for (size_t i = 0; i < n_vals; i++) {
+        char v[48];
+        size_t k = 0;
+        if (promo_rng_u64(&rng) % 4 == 0)
+            v[k++] = '-';
+        int n_dig = 1 + (int)(promo_rng_u64(&rng) % 24);
+        int dot = (int)(promo_rng_u64(&rng) % (uint64_t)(n_dig + 1));
+        for (int d = 0; d < n_dig; d++) {
+            if (d == dot && d)
+                v[k++] = '.';
+            v[k++] = (char)('0' + promo_rng_u64(&rng) % 10);
+        }
+        if (promo_rng_u64(&rng) % 3 == 0)
+            k += (size_t)snprintf(v + k, sizeof v - k, "e%d", (int)(promo_rng_u64(&rng) % 80) - 40);
+        v[k] = '\0';
+        texts[i] = promo_strdup(v);
+        len += (size_t)snprintf(buf + len, cap - len, "%s\n", v);
+    }
+    static const promo_csv_column cols[] = {{"x", PROMO_COL_FLOAT64, 1}};
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 1;
+    promo_table *t = NULL;
+    T_OK(promo_csv_read_buffer(buf, len, "f.csv", &o, &t, NULL));
+    const promo_column *c = col_of(t, "x", PROMO_COL_FLOAT64);
+    T_ASSERT_EQ_INT(c->n, n_vals);
+    size_t bad = 0;
+    for (size_t i = 0; i < n_vals; i++) {
+        double want = strtod(texts[i], NULL);
+        if (memcmp(&want, &c->f64[i], sizeof want) != 0 && bad++ < 5)
+            fprintf(stderr, "    %s: %.17g vs strtod %.17g\n", texts[i], c->f64[i], want);
+        promo_free(texts[i]);
+    }
+    T_ASSERT_EQ_INT(bad, 0);
+    promo_free(texts);
+    promo_free(buf);
+    promo_table_free(t);
+}
+
+/* The reader's shortcut for ISO timestamps must agree with promo_time_parse on every input. */
+T_TEST(csv_timestamps_match_timeutil)
+{
+    promo_rng rng;
+    promo_rng_init(&rng, 3, 0);
+    size_t n_vals = 20000, cap = n_vals * 40 + 16, len = 0;
+    char *buf = promo_malloc(cap);
+    int64_t *want = promo_mallocn(n_vals, sizeof *want);
+    uint8_t *ok = promo_calloc(n_vals, 1);
+    T_ASSERT(buf && want && ok);
+    len += (size_t)snprintf(buf, cap, "i,ts\n");
+    for (size_t i = 0; i < n_vals; i++) {
+        char v[40];
+        uint64_t u = promo_rng_u64(&rng);
+        int y = u % 3 == 0 ? (int)((u >> 8) % 10000) : 1990 + (int)((u >> 8) % 50);
+        int mo = (int)((u >> 20) % 14), d = (int)((u >> 24) % 33), hh = (int)((u >> 30) % 26),
+            mi = (int)((u >> 36) % 61), ss = (int)((u >> 42) % 62);
+        const char *sep = (u >> 50) % 3 == 0 ? "T" : " ";
+        if ((u >> 52) % 4 == 0)
+            snprintf(v, sizeof v, "%04d-%02d-%02d", y, mo, d);
+        else
+            snprintf(v, sizeof v, "%04d-%02d-%02d%s%02d:%02d:%02d", y, mo, d, sep, hh, mi, ss);
+        ok[i] = promo_time_parse(v, strlen(v), PROMO_DATE_ISO, &want[i]) == 0;
+        len += (size_t)snprintf(buf + len, cap - len, "%zu,%s\n", i, v);
+    }
+    static const promo_csv_column cols[] = {{"i", PROMO_COL_INT64, 1},
+                                            {"ts", PROMO_COL_TIMESTAMP, 1}};
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 2;
+    o.skip_bad_rows = 1;
+    promo_table *t = NULL;
+    promo_csv_rejects *rej = NULL;
+    T_OK(promo_csv_read_buffer(buf, len, "ts.csv", &o, &t, &rej));
+    const promo_column *ic = col_of(t, "i", PROMO_COL_INT64),
+                       *tc = col_of(t, "ts", PROMO_COL_TIMESTAMP);
+    size_t n_ok = 0;
+    for (size_t i = 0; i < n_vals; i++)
+        n_ok += ok[i];
+    T_ASSERT_EQ_INT(t->n_rows, n_ok);
+    T_ASSERT_EQ_INT(rej->n, n_vals - n_ok);
+    T_ASSERT_MSG(n_ok > n_vals / 4 && n_ok < n_vals, "%zu of %zu valid", n_ok, n_vals);
+    for (size_t r = 0; r < t->n_rows; r++) {
+        size_t i = (size_t)ic->i64[r];
+        T_ASSERT(ok[i]);
+        T_ASSERT_EQ_INT(tc->i64[r], want[i]);
+    }
+    promo_table_free(t);
+    promo_csv_rejects_free(rej);
+    promo_free(buf);
+    promo_free(want);
+    promo_free(ok);
+}
+
+/* ---- bad input, one fixture per rule ---------------------------------------------------- */
+
+T_TEST(csv_bad_number_located)
+{
+    static const promo_csv_column cols[] = {{"quantity", PROMO_COL_FLOAT64, 1}};
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 1;
+    const char *m = file_fail(FIX "bad_number.csv", &o, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, FIX "bad_number.csv:3:3: column 'quantity': expected a number, got \"abc\"");
+    o.display_name = "orders.csv";
+    m = file_fail(FIX "bad_number.csv", &o, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "orders.csv:3:3: column 'quantity': expected a number, got \"abc\"");
+    /* Lines count physical lines: a quoted newline before moves the error down. */
+    static const promo_csv_column qc[] = {{"q", PROMO_COL_FLOAT64, 1}};
+    o.columns = qc;
+    m = read_fail("q,x\n1,\"a\nb\"\n\n2,y\nzz,w\n", 23, &o, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "orders.csv:6:1: column 'q': expected a number, got \"zz\"");
+}
+
+T_TEST(csv_bad_missing_required_column)
+{
+    static const promo_csv_column cols[] = {{"order_id", PROMO_COL_INT64, 1},
+                                            {"quantity", PROMO_COL_FLOAT64, 1}};
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 2;
+    o.display_name = "missing_column.csv";
+    const char *m = file_fail(FIX "missing_column.csv", &o, PROMO_EINPUT);
+    T_ASSERT_STR_EQ(m, "missing_column.csv:1: missing required column 'quantity' (the header "
+                       "has 3 columns: 'order_id', 'product', 'price')");
+}
+
+T_TEST(csv_bad_empty_file_and_header_only)
+{
+    promo_csv_options o = promo_csv_options_default();
+    o.display_name = "empty.csv";
+    T_ASSERT_STR_EQ(file_fail(FIX "empty.csv", &o, PROMO_EINPUT),
+                    "empty.csv: empty file (0 bytes)");
+    T_ASSERT_STR_EQ(read_fail("\n\r\n", 3, &o, PROMO_EINPUT),
+                    "empty.csv: empty file (only blank lines)");
+    /* Header only: not an error, a table with its columns and no rows. */
+    static const promo_csv_column cols[] = {{"quantity", PROMO_COL_FLOAT64, 1}};
+    o.columns = cols;
+    o.n_columns = 1;
+    o.keep_other_columns = 1;
+    promo_table *t = NULL;
+    T_OK(promo_csv_read(FIX "header_only.csv", &o, &t, NULL));
+    T_ASSERT_EQ_INT(t->n_rows, 0);
+    T_ASSERT_EQ_INT(t->n_cols, 3);
+    col_of(t, "quantity", PROMO_COL_FLOAT64);
+    col_of(t, "product", PROMO_COL_STRING);
+    promo_table_free(t);
+}
+
+T_TEST(csv_bad_field_counts)
+{
+    promo_csv_options o = promo_csv_options_default();
+    o.display_name = "f.csv";
+    T_ASSERT_STR_EQ(file_fail(FIX "too_many_fields.csv", &o, PROMO_EINPUT),
+                    "f.csv:3:4: expected 3 fields, got 4");
+    T_ASSERT_STR_EQ(file_fail(FIX "too_few_fields.csv", &o, PROMO_EINPUT),
+                    "f.csv:3:3: expected 3 fields, got 2");
+}
+
+T_TEST(csv_bad_unterminated_nul_utf8)
+{
+    promo_csv_options o = promo_csv_options_default();
+    o.display_name = "f.csv";
+    T_ASSERT_STR_EQ(file_fail(FIX "unterminated_quote.csv", &o, PROMO_EINPUT),
+                    "f.csv:2:2: column 'b': unterminated quoted field (reached the end of the "
+                    "input)");
+    T_ASSERT_STR_EQ(file_fail(FIX "nul_byte.csv", &o, PROMO_EINPUT),
+                    "f.csv:2:2: column 'b': NUL byte in field");
+    T_ASSERT_STR_EQ(file_fail(FIX "invalid_utf8.csv", &o, PROMO_EINPUT),
+                    "f.csv:3:2: column 'b': invalid UTF-8 (byte 0xff at offset 3 of the field)");
+    /* Overlong forms and surrogates are invalid too; 4-byte characters are fine. */
+    T_ASSERT_CONTAINS(read_fail("a\n\xc0\xaf\n", 5, &o, PROMO_EINPUT), "invalid UTF-8");
+    T_ASSERT_CONTAINS(read_fail("a\n\xed\xa0\x80\n", 6, &o, PROMO_EINPUT), "invalid UTF-8");
+    promo_table *t = read_str("a\n\xf0\x9f\x98\x80\n", &o);
+    T_ASSERT_STR_EQ(str_at(t, "a", 0), "\xf0\x9f\x98\x80");
+    promo_table_free(t);
+    T_ASSERT_STR_EQ(read_fail("a,b\xff\n1,2\n", 9, &o, PROMO_EINPUT),
+                    "f.csv:1:2: header: field 2: invalid UTF-8 (byte 0xff at offset 1 of the "
+                    "field)");
+}
+
+T_TEST(csv_bad_long_fields)
+{
+    size_t big = (size_t)10 << 20;
+    char *buf = promo_malloc(big + 64);
+    T_ASSERT(buf != NULL);
+    size_t n = (size_t)sprintf(buf, "id,blob\n1,");
+    memset(buf + n, 'x', big);
+    n += big;
+    n += (size_t)sprintf(buf + n, "\n2,y\n");
+    promo_csv_options o = promo_csv_options_default();
+    promo_table *t = NULL;
+    T_OK(promo_csv_read_buffer(buf, n, "big.csv", &o, &t, NULL));
+    const promo_column *c = col_of(t, "blob", PROMO_COL_STRING);
+    T_ASSERT_EQ_INT(promo_dict_key_len(c->dict, c->codes[0]), big);
+    T_ASSERT_STR_EQ(promo_column_str(c, 1), "y");
+    promo_table_free(t);
+    o.max_field_bytes = big - 1;
+    T_ASSERT_STR_EQ(read_fail(buf, n, &o, PROMO_EINPUT),
+                    "t.csv:2:2: column 'blob': field longer than max_field_bytes (10485759)");
+    promo_free(buf);
+}
+
+T_TEST(csv_bad_missing_file_and_directory)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/nope.csv", t_tmpdir());
+    char want[600];
+    snprintf(want, sizeof want, "%s: No such file or directory", path);
+    T_ASSERT_STR_EQ(file_fail(path, NULL, PROMO_ENOTFOUND), want);
+    const char *dir = t_tmpdir();
+    snprintf(want, sizeof want, "%s: Is a directory", dir);
+    T_ASSERT_STR_EQ(file_fail(dir, NULL, PROMO_EIO), want);
+}
+
+T_TEST(csv_reads_from_a_pipe)
+{
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/in.csv", t_tmpdir());
+    T_ASSERT_EQ_INT(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    T_ASSERT(pid >= 0);
+    if (pid == 0) {
+        int fd = open(fifo, O_WRONLY);
+        static const char text[] = "a,b\n1,x\n2,y\n";
+        ssize_t w = fd >= 0 ? write(fd, text, sizeof text - 1) : -1;
+        _exit(w == (ssize_t)(sizeof text - 1) ? 0 : 1);
+    }
+    promo_table *t = NULL;
+    int rc = promo_csv_read(fifo, NULL, &t, NULL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    T_ASSERT_MSG(rc == PROMO_OK, "%s", promo_last_error());
+    T_ASSERT_EQ_INT(t->n_rows, 2);
+    T_ASSERT_STR_EQ(str_at(t, "b", 1), "y");
+    promo_table_free(t);
+}
+
+T_TEST(csv_skip_bad_rows_rejects)
+{
+    static const promo_csv_column cols[] = {{"q", PROMO_COL_INT64, 1}};
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 1;
+    o.keep_other_columns = 1;
+    o.skip_bad_rows = 1;
+    const char *text = "q,s\n1,a\nx,b\n2,\"c\nd\"\n3,e,extra\n\"4\",\"f\x01\xff\"\n5,g\n";
+    promo_table *t = NULL;
+    promo_csv_rejects *rej = NULL;
+    T_OK(promo_csv_read_buffer(text, strlen(text), "r.csv", &o, &t, &rej));
+    T_ASSERT_EQ_INT(t->n_rows, 3);
+    const promo_column *q = col_of(t, "q", PROMO_COL_INT64);
+    T_ASSERT_EQ_INT(q->i64[0], 1);
+    T_ASSERT_EQ_INT(q->i64[1], 2);
+    T_ASSERT_EQ_INT(q->i64[2], 5);
+    /* Rejected rows leave nothing in the dictionaries. */
+    const promo_column *s = col_of(t, "s", PROMO_COL_STRING);
+    T_ASSERT_EQ_INT(promo_dict_size(s->dict), 3);
+    T_ASSERT_STR_EQ(promo_dict_key(s->dict, 1), "c\nd");
+    T_ASSERT_EQ_INT(rej->n, 3);
+    T_ASSERT_EQ_INT(rej->items[0].line, 3);
+    T_ASSERT_EQ_INT(rej->items[0].col, 1);
+    T_ASSERT_STR_EQ(rej->items[0].reason, "column 'q': expected an integer, got \"x\"");
+    T_ASSERT_STR_EQ(rej->items[0].raw, "x,b");
+    T_ASSERT_EQ_INT(rej->items[1].line, 6);
+    T_ASSERT_STR_EQ(rej->items[1].reason, "expected 2 fields, got 3");
+    T_ASSERT_STR_EQ(rej->items[1].raw, "3,e,extra");
+    T_ASSERT_EQ_INT(rej->items[2].line, 7);
+    T_ASSERT_STR_EQ(rej->items[2].reason,
+                    "column 's': invalid UTF-8 (byte 0xff at offset 2 of the field)");
+    promo_csv_rejects_free(rej);
+    promo_table_free(t);
+
+    /* Without skip_bad_rows the first bad record is the error. */
+    o.skip_bad_rows = 0;
+    T_ASSERT_STR_EQ(read_fail(text, strlen(text), &o, PROMO_EINPUT),
+                    "t.csv:3:1: column 'q': expected an integer, got \"x\"");
+}
+
+/* ---- parallel == serial ------------------------------------------------------------------ */
+
+/* A multi-MB CSV with quoted newlines everywhere and one huge quoted field full of lines that
+ * look like records in the middle, where the split points fall. bad_every > 0 plants bad
+ * quantities. */
+static char *gen_tricky(size_t rows, size_t bad_every, size_t *len_out)
+{
+    promo_rng rng;
+    promo_rng_init(&rng, 11, 0);
+    size_t cap = rows * 120 + (4u << 20), len = 0;
+    char *b = promo_malloc(cap);
+    T_ASSERT(b != NULL);
+    len += (size_t)snprintf(b, cap, "id,customer,note,qty,price,ts,flag\n");
+    for (size_t r = 0; r < rows; r++) {
+        uint64_t u = promo_rng_u64(&rng);
+        char note[96];
+        switch (u % 7) {
+        case 0:
+            snprintf(note, sizeof note, "\"line one\nline,two %llu\"",
+                     (unsigned long long)(u % 50));
+            break;
+        case 1:
+            snprintf(note, sizeof note, "\"\"\"q\"\"\n\"");
+            break;
+        case 2:
+            snprintf(note, sizeof note, "%s", "");
+            break;
+        case 3:
+            snprintf(note, sizeof note, "\"\"");
+            break;
+        default:
+            snprintf(note, sizeof note, "n%llu", (unsigned long long)(u % 1000));
+            break;
+        }
+        if (r == rows / 2) {
+            /* ~0.9 MB of fake records inside one quoted field. */
+            len += (size_t)snprintf(b + len, cap - len, "%zu,C1,\"", r);
+            for (int k = 0; k < 30000; k++)
+                len +=
+                    (size_t)snprintf(b + len, cap - len, "%d,C%d,x,1,2.5,2024-01-01,true\n", k, k);
+            len += (size_t)snprintf(b + len, cap - len, "\",1,1.0,2024-02-03T04:05:06,false\n");
+            continue;
+        }
+        const char *qty = bad_every && r % bad_every == bad_every - 1 ? "oops" : NULL;
+        char qbuf[32];
+        if (!qty) {
+            snprintf(qbuf, sizeof qbuf, "%llu", (unsigned long long)(u >> 40) % 20);
+            qty = (u >> 20) % 13 == 0 ? "" : qbuf;
+        }
+        len += (size_t)snprintf(
+            b + len, cap - len,
+            "%zu,C%llu,%s,%s,%llu.%02llu,2023-%02llu-%02llu %02llu:%02llu:00,%s\n", r,
+            (unsigned long long)(u >> 8) % 5000, note, qty, (unsigned long long)(u >> 12) % 100,
+            (unsigned long long)(u >> 24) % 100, (unsigned long long)(1 + (u >> 30) % 12),
+            (unsigned long long)(1 + (u >> 34) % 28), (unsigned long long)((u >> 38) % 24),
+            (unsigned long long)((u >> 44) % 60), (u >> 50) & 1 ? "true" : "false");
+        T_ASSERT(len + 4096 < cap);
+    }
+    *len_out = len;
+    return b;
+}
+
+static void
+compare_reads(const char *buf, size_t len, promo_csv_options o, int threads, size_t par_min)
+{
+    promo_table *t1 = NULL, *t2 = NULL;
+    promo_csv_rejects *r1 = NULL, *r2 = NULL;
+    o.n_threads = 1;
+    int rc1 = promo_csv_read_buffer(buf, len, "p.csv", &o, &t1, &r1);
+    char m1[4096];
+    snprintf(m1, sizeof m1, "%s", promo_last_error());
+    o.n_threads = threads;
+    o.parallel_min_bytes = par_min;
+    int rc2 = promo_csv_read_buffer(buf, len, "p.csv", &o, &t2, &r2);
+    T_ASSERT_EQ_INT(rc1, rc2);
+    if (rc1) {
+        T_ASSERT_STR_EQ(m1, promo_last_error());
+        return;
+    }
+    char why[256] = "";
+    T_ASSERT_MSG(fuzz_csv_tables_equal(t1, t2, why, sizeof why), "%d threads: %s", threads, why);
+    T_ASSERT_EQ_INT(r1->n, r2->n);
+    for (size_t i = 0; i < r1->n; i++) {
+        T_ASSERT_EQ_INT(r1->items[i].line, r2->items[i].line);
+        T_ASSERT_STR_EQ(r1->items[i].reason, r2->items[i].reason);
+        T_ASSERT_STR_EQ(r1->items[i].raw, r2->items[i].raw);
+    }
+    promo_table_free(t1);
+    promo_table_free(t2);
+    promo_csv_rejects_free(r1);
+    promo_csv_rejects_free(r2);
+}
+
+T_TEST(csv_parallel_equals_serial)
+{
+    size_t len;
+    char *buf = gen_tricky(25000, 0, &len);
+    T_ASSERT(len > (3u << 19)); /* past the default 1 MiB threshold: a real split */
+    promo_csv_options o = promo_csv_options_default();
+    compare_reads(buf, len, o, 2, 0); /* default threshold: a real 2-way split */
+    compare_reads(buf, len, o, 5, 1);
+    static const promo_csv_column cols[] = {{"qty", PROMO_COL_INT64, 1},
+                                            {"ts", PROMO_COL_TIMESTAMP, 1},
+                                            {"customer", PROMO_COL_STRING, 1}};
+    o.columns = cols;
+    o.n_columns = 3;
+    o.keep_other_columns = 1;
+    compare_reads(buf, len, o, 7, 1);
+
+    /* Check one row by hand: the record after the huge field is there once. */
+    promo_table *t = NULL;
+    o.n_threads = 2;
+    T_OK(promo_csv_read_buffer(buf, len, "p.csv", &o, &t, NULL));
+    T_ASSERT_EQ_INT(t->n_rows, 25000);
+    const promo_column *id = col_of(t, "id", PROMO_COL_INT64);
+    for (size_t r = 0; r < t->n_rows; r++)
+        T_ASSERT_EQ_INT(id->i64[r], r);
+    promo_table_free(t);
+    promo_free(buf);
+
+    /* Bad rows in every chunk: the same first error, the same rejects. */
+    buf = gen_tricky(25000, 6000, &len);
+    o.skip_bad_rows = 0;
+    compare_reads(buf, len, o, 6, 1);
+    o.skip_bad_rows = 1;
+    compare_reads(buf, len, o, 2, 0);
+    promo_free(buf);
+}
+
+/* ---- writer ------------------------------------------------------------------------------ */
+
+T_TEST(csv_write_roundtrip)
+{
+    promo_table *t = promo_table_new("rt");
+    promo_column *s, *i, *f, *ts, *b;
+    T_OK(promo_table_add_column(t, "text, with comma", PROMO_COL_STRING, &s));
+    T_OK(promo_table_add_column(t, "i", PROMO_COL_INT64, &i));
+    T_OK(promo_table_add_column(t, "f", PROMO_COL_FLOAT64, &f));
+    T_OK(promo_table_add_column(t, "ts", PROMO_COL_TIMESTAMP, &ts));
+    T_OK(promo_table_add_column(t, "b", PROMO_COL_BOOL, &b));
+    const char *strs[] = {"plain", "a,b", "say \"hi\"", "two\nlines", "cr\r\nlf",
+                          "",      NULL,  " padded ",   "\"",         "caf\xc3\xa9"};
+    double fs[] = {0.1, -0.0, 1e300, 5e-324, 123456789.125, 1.0 / 3, NAN, 2.5e-8, 7, -1e22};
+    size_t n = sizeof strs / sizeof strs[0];
+    for (size_t r = 0; r < n; r++) {
+        T_OK(strs[r] ? promo_column_push_str(s, strs[r], strlen(strs[r]))
+                     : promo_column_push_null(s));
+        T_OK(r == 3 ? promo_column_push_null(i)
+                    : promo_column_push_i64(i, r == 0   ? INT64_MIN
+                                               : r == 1 ? INT64_MAX
+                                                        : (int64_t)r * 7 - 20));
+        T_OK(isnan(fs[r]) ? promo_column_push_null(f) : promo_column_push_f64(f, fs[r]));
+        T_OK(r == 5 ? promo_column_push_null(ts)
+                    : promo_column_push_i64(ts, 1700000000 + (int64_t)r * 86461));
+        T_OK(r == 6 ? promo_column_push_null(b) : promo_column_push_bool(b, (int)(r & 1)));
+    }
+    T_OK(promo_table_seal(t));
+    char path[512];
+    snprintf(path, sizeof path, "%s/rt.csv", t_tmpdir());
+    T_OK(promo_csv_write(path, t));
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    T_ASSERT(access(tmp, F_OK) != 0);
+
+    static const promo_csv_column cols[] = {
+        {"text, with comma", PROMO_COL_STRING, 1},
+        {"i", PROMO_COL_INT64, 1},
+        {"f", PROMO_COL_FLOAT64, 1},
+        {"ts", PROMO_COL_TIMESTAMP, 1},
+        {"b", PROMO_COL_BOOL, 1},
+    };
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 5;
+    promo_table *back = NULL;
+    T_OK(promo_csv_read(path, &o, &back, NULL));
+    char why[256] = "";
+    T_ASSERT_MSG(fuzz_csv_tables_equal(t, back, why, sizeof why), "%s", why);
+    promo_table_free(back);
+    /* Inferred types come back the same too for this table. */
+    T_OK(promo_csv_read(path, NULL, &back, NULL));
+    T_ASSERT_MSG(fuzz_csv_tables_equal(t, back, why, sizeof why), "%s", why);
+    promo_table_free(back);
+
+    /* A single-column table with a null row reads back (a blank line is a null there). */
+    promo_table *one = promo_table_new("one");
+    promo_column *c1;
+    T_OK(promo_table_add_column(one, "v", PROMO_COL_INT64, &c1));
+    T_OK(promo_column_push_i64(c1, 1));
+    T_OK(promo_column_push_null(c1));
+    T_OK(promo_column_push_i64(c1, 3));
+    T_OK(promo_table_seal(one));
+    snprintf(path, sizeof path, "%s/one.csv", t_tmpdir());
+    T_OK(promo_csv_write(path, one));
+    T_OK(promo_csv_read(path, NULL, &back, NULL));
+    T_ASSERT_MSG(fuzz_csv_tables_equal(one, back, why, sizeof why), "%s", why);
+    promo_table_free(back);
+    promo_table_free(one);
+
+    snprintf(path, sizeof path, "%s/no/such/dir/x.csv", t_tmpdir());
+    T_ASSERT_EQ_INT(promo_csv_write(path, t), PROMO_EIO);
+    T_ASSERT_CONTAINS(promo_last_error(), "No such file or directory");
+    promo_table_free(t);
+}
+
+/* ---- allocation torture ------------------------------------------------------------------ */
+
+T_TEST(csv_alloc_torture)
+{
+    static const promo_csv_column cols[] = {{"q", PROMO_COL_FLOAT64, 1},
+                                            {"s", PROMO_COL_STRING, 1}};
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 2;
+    o.keep_other_columns = 1;
+    o.skip_bad_rows = 1;
+    o.n_threads = 1;
+    const char *text = "q,s,x,d\n1.5,a,1,2024-01-01\nbad,b,2,\n,\"c\"\"d\",3,2024-01-02\n"
+                       "2,a,4,2024-01-03\n";
+    int done = 0;
+    long n;
+    for (n = 1; n < 2000 && !done; n++) {
+        promo_table *t = NULL;
+        promo_csv_rejects *rej = NULL;
+        promo_alloc_fail_at(n);
+        int rc = promo_csv_read_buffer(text, strlen(text), "a.csv", &o, &t, &rej);
+        promo_alloc_fail_at(0);
+        if (rc == PROMO_OK) {
+            T_ASSERT_EQ_INT(t->n_rows, 3);
+            T_ASSERT_EQ_INT(rej->n, 1);
+            done = 1;
+        } else {
+            T_ASSERT_MSG(rc == PROMO_ENOMEM, "fail_at %ld: status %d: %s", n, rc,
+                         promo_last_error());
+            T_ASSERT(t == NULL && rej == NULL);
+        }
+        promo_table_free(t);
+        promo_csv_rejects_free(rej);
+    }
+    T_ASSERT_MSG(done, "never succeeded");
+    T_ASSERT(n > 10); /* the loop really injected failures */
+
+    /* The writer: every failure is clean and leaves no file behind. */
+    promo_table *t = NULL;
+    T_OK(promo_csv_read_buffer(text, strlen(text), "a.csv", &o, &t, NULL));
+    char path[512];
+    snprintf(path, sizeof path, "%s/w.csv", t_tmpdir());
+    for (n = 1, done = 0; n < 100 && !done; n++) {
+        promo_alloc_fail_at(n);
+        int rc = promo_csv_write(path, t);
+        promo_alloc_fail_at(0);
+        if (rc == PROMO_OK)
+            done = 1;
+        else
+            T_ASSERT(rc == PROMO_ENOMEM && access(path, F_OK) != 0);
+    }
+    T_ASSERT(done);
+    promo_table_free(t);
+}
+
+/* ---- real data and fuzz corpus ----------------------------------------------------------- */
+
+T_TEST(csv_online_retail_fixture_and_full)
+{
+    static const promo_csv_column cols[] = {
+        {"InvoiceNo", PROMO_COL_STRING, 1},      {"Quantity", PROMO_COL_INT64, 1},
+        {"InvoiceDate", PROMO_COL_TIMESTAMP, 1}, {"UnitPrice", PROMO_COL_FLOAT64, 1},
+        {"CustomerID", PROMO_COL_STRING, 1},
+    };
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = 5;
+    o.keep_other_columns = 1;
+    promo_table *t = NULL;
+    T_OK(promo_csv_read(FIX "online_retail_head.csv", &o, &t, NULL));
+    T_ASSERT_EQ_INT(t->n_rows, 30);
+    T_ASSERT_STR_EQ(str_at(t, "Description", 0), "WHITE HANGING HEART T-LIGHT HOLDER");
+    T_ASSERT_EQ_INT(col_of(t, "Quantity", PROMO_COL_INT64)->i64[0], 6);
+    promo_table_free(t);
+
+    const char *full = t_shared_data("online_retail/online_retail.csv");
+    if (!full)
+        T_SKIP("../shared/data/online_retail/online_retail.csv is absent");
+    T_OK(promo_csv_read(full, &o, &t, NULL));
+    T_ASSERT_EQ_INT(t->n_rows, 541909);
+    T_ASSERT_EQ_INT(col_of(t, "CustomerID", PROMO_COL_STRING)->n_null, 135080);
+    T_ASSERT_EQ_INT(col_of(t, "Description", PROMO_COL_STRING)->n_null, 1454);
+    promo_table_free(t);
+}
+
+T_TEST(csv_fuzz_corpus_replay)
+{
+    const char *dir = "fuzz/corpus/csv";
+    DIR *d = opendir(dir);
+    if (!d)
+        T_SKIP("fuzz/corpus/csv is absent");
+    size_t n_files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t n = 0;
+        char *data = t_read_file(path, &n);
+        T_ASSERT_MSG(data != NULL, "cannot read %s", path);
+        fuzz_csv_one((const uint8_t *)data, n);
+        free(data);
+        n_files++;
+    }
+    closedir(d);
+    T_ASSERT(n_files > 0);
+}
