@@ -1,0 +1,830 @@
+/* Gradient-boosted trees and XGBoost's random-forest mode, through the XGBoost 1.7 C API.
+ *
+ * Training builds one DMatrix per data set and boosts round by round so early stopping can
+ * read the validation metric after each round (XGBoosterEvalOneIter); the kept model is
+ * sliced at the best round (XGBoosterSlice), so a saved model holds exactly the trees that
+ * are used and a reload predicts the same bits. The random forest is XGBoost's own RF mode:
+ * one round of num_parallel_tree trees with eta 1, row subsampling and per-node column
+ * sampling; XGBoost divides each tree's leaves by the forest size.
+ *
+ * Departures from XGBoost's defaults: base_score is the (weighted) positive rate of the
+ * training set rather than 0.5, which saves the first rounds on imbalanced targets (1.7 does
+ * not estimate it); the hist method is always used.
+ *
+ * The loader is a parser of untrusted bytes: XGBoost trusts its model JSON (child indices are
+ * followed unchecked at prediction time), so the JSON is parsed with cJSON and checked
+ * (duplicate keys, array lengths, children after their parent, feature indices in range)
+ * before XGBoost reads the same bytes.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <xgboost/c_api.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/gbdt.h>
+#include <promo/log.h>
+#include <promo/store.h>
+
+struct promo_gbdt {
+    BoosterHandle h;    /* the XGBoost booster, owned */
+    size_t n_features;  /* columns the model expects */
+    int n_rounds;       /* boosting rounds kept */
+    double best_score;  /* validation metric at the best round, NaN without validation */
+    int nthread;        /* threads for prediction, 0 = default */
+};
+
+/* ---- errors and one-time setup ---- */
+
+static int xgb_fail(const char *what)
+{
+    /* XGBoost's message carries a timestamp, a source line and a stack trace; keep the
+     * first line, which names the problem. */
+    const char *e = XGBGetLastError();
+    const char *nl = e ? strchr(e, '\n') : NULL;
+    int len = nl ? (int)(nl - e) : (int)strlen(e ? e : "");
+    return promo_fail(PROMO_EMODEL, "xgboost %s: %.*s", what, len, e ? e : "");
+}
+
+#define XGB(call, what)                                                                            \
+    do {                                                                                           \
+        if ((call) != 0) {                                                                         \
+            rc = xgb_fail(what);                                                                   \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+static void xgb_log(const char *msg)
+{
+    promo_debug("xgboost: %s", msg);
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_xgb(void)
+{
+    /* XGBoost writes warnings to stdout by default; the library must not own stdout. */
+    XGBRegisterLogCallback(xgb_log);
+}
+
+/* ---- parameters ---- */
+
+promo_gbdt_params promo_gbdt_params_default(void)
+{
+    promo_gbdt_params p;
+    memset(&p, 0, sizeof p);
+    p.mode = PROMO_GBDT_BOOST;
+    p.n_rounds = 500;
+    p.early_stopping_rounds = 30;
+    p.n_forest_trees = 100;
+    p.max_depth = 6;
+    p.eta = 0.1;
+    p.min_child_weight = 1.0;
+    p.subsample = 0.8;
+    p.colsample_bytree = 0.8;
+    p.colsample_bynode = 1.0;
+    p.lambda = 1.0;
+    p.alpha = 0.0;
+    p.gamma = 0.0;
+    p.max_bin = 256;
+    p.scale_pos_weight = 1.0;
+    p.eval_metric = "logloss";
+    p.nthread = 0;
+    p.seed = 1;
+    return p;
+}
+
+promo_gbdt_params promo_gbdt_params_forest(void)
+{
+    promo_gbdt_params p = promo_gbdt_params_default();
+    p.mode = PROMO_GBDT_FOREST;
+    p.n_rounds = 1;
+    p.early_stopping_rounds = 0;
+    p.n_forest_trees = 100;
+    p.max_depth = 12;
+    p.eta = 1.0;
+    p.subsample = 0.632;
+    p.colsample_bytree = 1.0;
+    p.colsample_bynode = 0.0;
+    p.lambda = 1e-5;
+    return p;
+}
+
+static int in_unit(double v)
+{
+    return v > 0.0 && v <= 1.0;
+}
+
+static int check_params(const promo_gbdt_params *p)
+{
+    if (p->mode < 0 || p->mode >= PROMO_GBDT_MODE_COUNT)
+        return promo_fail(PROMO_EUSAGE, "gbdt: unknown mode %d", (int)p->mode);
+    if (p->mode == PROMO_GBDT_BOOST && (p->n_rounds < 1 || p->n_rounds > 100000))
+        return promo_fail(PROMO_EUSAGE, "gbdt: n_rounds %d is not in [1, 100000]", p->n_rounds);
+    if (p->mode == PROMO_GBDT_FOREST && (p->n_forest_trees < 1 || p->n_forest_trees > 100000))
+        return promo_fail(PROMO_EUSAGE, "gbdt: n_forest_trees %d is not in [1, 100000]",
+                          p->n_forest_trees);
+    if (p->early_stopping_rounds < 0)
+        return promo_fail(PROMO_EUSAGE, "gbdt: early_stopping_rounds must be >= 0");
+    if (p->max_depth < 1 || p->max_depth > 30)
+        return promo_fail(PROMO_EUSAGE, "gbdt: max_depth %d is not in [1, 30]", p->max_depth);
+    if (p->mode == PROMO_GBDT_BOOST && !in_unit(p->eta))
+        return promo_fail(PROMO_EUSAGE, "gbdt: eta %g is not in (0, 1]", p->eta);
+    if (!in_unit(p->subsample) || !in_unit(p->colsample_bytree) ||
+        !(p->colsample_bynode == 0.0 || in_unit(p->colsample_bynode)))
+        return promo_fail(PROMO_EUSAGE, "gbdt: sampling rates must be in (0, 1]");
+    if (!(p->min_child_weight >= 0.0) || !(p->lambda >= 0.0) || !(p->alpha >= 0.0) ||
+        !(p->gamma >= 0.0) || !(p->scale_pos_weight >= 0.0))
+        return promo_fail(PROMO_EUSAGE, "gbdt: regularisation and weights must be >= 0");
+    if (p->max_bin < 2 || p->max_bin > 65536)
+        return promo_fail(PROMO_EUSAGE, "gbdt: max_bin %d is not in [2, 65536]", p->max_bin);
+    if (p->eval_metric && strcmp(p->eval_metric, "logloss") && strcmp(p->eval_metric, "auc"))
+        return promo_fail(PROMO_EUSAGE, "gbdt: eval_metric '%s' is not logloss or auc",
+                          p->eval_metric);
+    if (p->nthread < 0)
+        return promo_fail(PROMO_EUSAGE, "gbdt: nthread must be >= 0");
+    return PROMO_OK;
+}
+
+static int check_data(const promo_gbdt_data *d, const char *name, size_t n_cols_expected)
+{
+    if (!d->x || !d->y || d->n_rows == 0 || d->n_cols == 0)
+        return promo_fail(PROMO_EUSAGE, "gbdt: %s set is empty", name);
+    if (n_cols_expected && d->n_cols != n_cols_expected)
+        return promo_fail(PROMO_EUSAGE, "gbdt: %s set has %zu columns, training has %zu", name,
+                          d->n_cols, n_cols_expected);
+    if (d->n_rows > (size_t)INT64_MAX / d->n_cols)
+        return promo_fail(PROMO_EUSAGE, "gbdt: %s set is too large", name);
+    for (size_t i = 0; i < d->n_rows; i++) {
+        if (!(d->y[i] >= 0.0f && d->y[i] <= 1.0f))
+            return promo_fail(PROMO_EUSAGE, "gbdt: %s label %g at row %zu is not in [0, 1]", name,
+                              (double)d->y[i], i);
+        if (d->w && !(d->w[i] >= 0.0f && isfinite(d->w[i])))
+            return promo_fail(PROMO_EUSAGE, "gbdt: %s weight at row %zu is negative or not finite",
+                              name, i);
+    }
+    return PROMO_OK;
+}
+
+static int make_dmatrix(const promo_gbdt_data *d, int nthread, DMatrixHandle *out)
+{
+    int rc = PROMO_OK;
+    DMatrixHandle dm = NULL;
+    XGB(XGDMatrixCreateFromMat_omp(d->x, (bst_ulong)d->n_rows, (bst_ulong)d->n_cols, NAN, &dm,
+                                   nthread),
+        "creating a DMatrix");
+    XGB(XGDMatrixSetFloatInfo(dm, "label", d->y, (bst_ulong)d->n_rows), "setting labels");
+    if (d->w)
+        XGB(XGDMatrixSetFloatInfo(dm, "weight", d->w, (bst_ulong)d->n_rows), "setting weights");
+    *out = dm;
+    return PROMO_OK;
+fail:
+    if (dm)
+        XGDMatrixFree(dm);
+    return rc;
+}
+
+static int set_param(BoosterHandle h, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_param(BoosterHandle h, const char *name, const char *fmt, ...)
+{
+    char v[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof v, fmt, ap);
+    va_end(ap);
+    if (XGBoosterSetParam(h, name, v) != 0) {
+        xgb_fail("setting a parameter");
+        return promo_fail_prefix(PROMO_EMODEL, "gbdt: %s=%s", name, v);
+    }
+    return PROMO_OK;
+}
+
+/* Parse "[12]\tvalid-logloss:0.1234" from XGBoosterEvalOneIter. */
+static int parse_eval(const char *s, double *out)
+{
+    const char *c = s ? strrchr(s, ':') : NULL;
+    if (!c)
+        return promo_fail(PROMO_EMODEL, "gbdt: unexpected evaluation output '%s'", s ? s : "");
+    char *end;
+    double v = strtod(c + 1, &end);
+    if (end == c + 1 || isnan(v))
+        return promo_fail(PROMO_EMODEL, "gbdt: unexpected evaluation output '%s'", s);
+    *out = v;
+    return PROMO_OK;
+}
+
+static int fill_meta(promo_gbdt *m)
+{
+    int rc = PROMO_OK;
+    bst_ulong nf = 0;
+    int rounds = 0;
+    XGB(XGBoosterGetNumFeature(m->h, &nf), "reading the feature count");
+    XGB(XGBoosterBoostedRounds(m->h, &rounds), "reading the round count");
+    m->n_features = (size_t)nf;
+    m->n_rounds = rounds;
+    return PROMO_OK;
+fail:
+    return rc;
+}
+
+int promo_gbdt_train(const promo_gbdt_params *p, const promo_gbdt_data *train,
+                     const promo_gbdt_data *valid, promo_gbdt **out)
+{
+    *out = NULL;
+    pthread_once(&init_once, init_xgb);
+    int rc = check_params(p);
+    if (rc)
+        return rc;
+    if (!train)
+        return promo_fail(PROMO_EUSAGE, "gbdt: no training set");
+    if ((rc = check_data(train, "training", 0)) ||
+        (valid && (rc = check_data(valid, "validation", train->n_cols))))
+        return rc;
+
+    /* Effective positive rate after weights and scale_pos_weight: the starting margin. */
+    double sw_pos = 0.0, sw_neg = 0.0;
+    for (size_t i = 0; i < train->n_rows; i++) {
+        double w = train->w ? train->w[i] : 1.0;
+        sw_pos += w * train->y[i];
+        sw_neg += w * (1.0 - train->y[i]);
+    }
+    double spw = p->scale_pos_weight;
+    if (spw == 0.0) {
+        if (sw_pos <= 0.0 || sw_neg <= 0.0)
+            return promo_fail(PROMO_EUSAGE,
+                              "gbdt: automatic scale_pos_weight needs both classes in training");
+        spw = sw_neg / sw_pos;
+    }
+    double base = (sw_pos * spw) / (sw_pos * spw + sw_neg);
+    if (!(base > 1e-6))
+        base = 1e-6;
+    if (base > 1.0 - 1e-6)
+        base = 1.0 - 1e-6;
+
+    DMatrixHandle dtr = NULL, dva = NULL;
+    BoosterHandle h = NULL, best_h = NULL;
+    promo_gbdt *m = NULL;
+    if ((rc = make_dmatrix(train, p->nthread, &dtr)))
+        goto fail;
+    if (valid && (rc = make_dmatrix(valid, p->nthread, &dva)))
+        goto fail;
+    XGB(XGBoosterCreate(&dtr, 1, &h), "creating a booster");
+
+    int forest = p->mode == PROMO_GBDT_FOREST;
+    double bynode = p->colsample_bynode;
+    if (bynode == 0.0) /* sqrt(d) of d features per split, as random forests do */
+        bynode = fmin(1.0, ceil(sqrt((double)train->n_cols)) / (double)train->n_cols);
+    const char *metric = p->eval_metric ? p->eval_metric : "logloss";
+    if ((rc = set_param(h, "verbosity", "0")) ||
+        (rc = set_param(h, "objective", "binary:logistic")) ||
+        (rc = set_param(h, "tree_method", "hist")) ||
+        (rc = set_param(h, "max_depth", "%d", p->max_depth)) ||
+        (rc = set_param(h, "eta", "%.17g", forest ? 1.0 : p->eta)) ||
+        (rc = set_param(h, "min_child_weight", "%.17g", p->min_child_weight)) ||
+        (rc = set_param(h, "subsample", "%.17g", p->subsample)) ||
+        (rc = set_param(h, "colsample_bytree", "%.17g", p->colsample_bytree)) ||
+        (rc = set_param(h, "colsample_bynode", "%.17g", bynode)) ||
+        (rc = set_param(h, "lambda", "%.17g", p->lambda)) ||
+        (rc = set_param(h, "alpha", "%.17g", p->alpha)) ||
+        (rc = set_param(h, "gamma", "%.17g", p->gamma)) ||
+        (rc = set_param(h, "max_bin", "%d", p->max_bin)) ||
+        (rc = set_param(h, "scale_pos_weight", "%.17g", spw)) ||
+        (rc = set_param(h, "base_score", "%.17g", base)) ||
+        (rc = set_param(h, "eval_metric", "%s", metric)) ||
+        (rc = set_param(h, "nthread", "%d", p->nthread)) ||
+        (rc = set_param(h, "seed", "%llu", (unsigned long long)(p->seed & 0x7fffffff))))
+        goto fail;
+    if (forest && (rc = set_param(h, "num_parallel_tree", "%d", p->n_forest_trees)))
+        goto fail;
+
+    int rounds = forest ? 1 : p->n_rounds;
+    int higher_better = !strcmp(metric, "auc");
+    int best_round = -1;
+    double best = NAN;
+    for (int it = 0; it < rounds; it++) {
+        XGB(XGBoosterUpdateOneIter(h, it, dtr), "training");
+        if (!dva)
+            continue;
+        const char *names[] = {"valid"};
+        const char *res = NULL;
+        double v = NAN;
+        XGB(XGBoosterEvalOneIter(h, it, &dva, names, 1, &res), "evaluating");
+        if ((rc = parse_eval(res, &v)))
+            goto fail;
+        if (best_round < 0 || (higher_better ? v > best : v < best)) {
+            best = v;
+            best_round = it;
+        } else if (p->early_stopping_rounds > 0 && it - best_round >= p->early_stopping_rounds) {
+            break;
+        }
+    }
+    int done = 0;
+    XGB(XGBoosterBoostedRounds(h, &done), "reading the round count");
+    if (best_round >= 0 && best_round + 1 < done) {
+        XGB(XGBoosterSlice(h, 0, best_round + 1, 1, &best_h), "cutting at the best round");
+        XGBoosterFree(h);
+        h = best_h;
+        best_h = NULL;
+        if ((rc = set_param(h, "nthread", "%d", p->nthread)))
+            goto fail;
+    }
+    if (best_round >= 0) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%d", best_round);
+        XGB(XGBoosterSetAttr(h, "best_iteration", buf), "setting an attribute");
+        snprintf(buf, sizeof buf, "%.17g", best);
+        XGB(XGBoosterSetAttr(h, "best_score", buf), "setting an attribute");
+    }
+
+    m = promo_calloc(1, sizeof *m);
+    if (!m) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    m->h = h;
+    h = NULL;
+    m->best_score = best;
+    m->nthread = p->nthread;
+    if ((rc = fill_meta(m)))
+        goto fail;
+    XGDMatrixFree(dtr);
+    if (dva)
+        XGDMatrixFree(dva);
+    promo_debug("gbdt: %d rounds kept (best validation %s %.6g), %zu features", m->n_rounds,
+                metric, best, m->n_features);
+    *out = m;
+    return PROMO_OK;
+fail:
+    promo_gbdt_free(m);
+    if (h)
+        XGBoosterFree(h);
+    if (best_h)
+        XGBoosterFree(best_h);
+    if (dtr)
+        XGDMatrixFree(dtr);
+    if (dva)
+        XGDMatrixFree(dva);
+    return rc;
+}
+
+void promo_gbdt_free(promo_gbdt *m)
+{
+    if (!m)
+        return;
+    if (m->h)
+        XGBoosterFree(m->h);
+    promo_free(m);
+}
+
+size_t promo_gbdt_n_features(const promo_gbdt *m)
+{
+    return m->n_features;
+}
+
+int promo_gbdt_n_rounds(const promo_gbdt *m)
+{
+    return m->n_rounds;
+}
+
+double promo_gbdt_best_score(const promo_gbdt *m)
+{
+    return m->best_score;
+}
+
+int promo_gbdt_set_nthread(promo_gbdt *m, int nthread)
+{
+    if (nthread < 0)
+        return promo_fail(PROMO_EUSAGE, "gbdt: nthread must be >= 0");
+    int rc = set_param(m->h, "nthread", "%d", nthread);
+    if (!rc)
+        m->nthread = nthread;
+    return rc;
+}
+
+/* ---- prediction ---- */
+
+static int check_shape(const promo_gbdt *m, size_t n_rows, size_t n_cols)
+{
+    if (n_cols != m->n_features)
+        return promo_fail(PROMO_EUSAGE, "gbdt: input has %zu features, the model expects %zu",
+                          n_cols, m->n_features);
+    if (n_rows == 0 || n_rows > (size_t)INT64_MAX / (n_cols + 1))
+        return promo_fail(PROMO_EUSAGE, "gbdt: bad row count %zu", n_rows);
+    return PROMO_OK;
+}
+
+int promo_gbdt_predict(promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int margin,
+                       float *out)
+{
+    int rc = check_shape(m, n_rows, n_cols);
+    if (rc)
+        return rc;
+    /* numpy's __array_interface__, which is what XGBoost's in-place prediction reads. */
+    char arr[160], cfg[200];
+    snprintf(arr, sizeof arr,
+             "{\"data\":[%llu,true],\"shape\":[%zu,%zu],\"typestr\":\"<f4\",\"version\":3}",
+             (unsigned long long)(uintptr_t)x, n_rows, n_cols);
+    snprintf(cfg, sizeof cfg,
+             "{\"type\":%d,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+             "\"strict_shape\":false,\"missing\":NaN,\"cache_id\":0}",
+             margin ? 1 : 0);
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *res = NULL;
+    XGB(XGBoosterPredictFromDense(m->h, arr, cfg, NULL, &shape, &dim, &res), "predicting");
+    size_t total = 1;
+    for (bst_ulong k = 0; k < dim; k++)
+        total *= (size_t)shape[k];
+    if (total != n_rows)
+        return promo_fail(PROMO_EINTERNAL, "gbdt: %zu predictions for %zu rows", total, n_rows);
+    memcpy(out, res, n_rows * sizeof *out);
+    return PROMO_OK;
+fail:
+    return rc;
+}
+
+int promo_gbdt_contribs(promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, float *out)
+{
+    int rc = check_shape(m, n_rows, n_cols);
+    if (rc)
+        return rc;
+    DMatrixHandle dm = NULL;
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *res = NULL;
+    XGB(XGDMatrixCreateFromMat_omp(x, (bst_ulong)n_rows, (bst_ulong)n_cols, NAN, &dm, m->nthread),
+        "creating a DMatrix");
+    XGB(XGBoosterPredictFromDMatrix(m->h, dm,
+                                    "{\"type\":2,\"training\":false,\"iteration_begin\":0,"
+                                    "\"iteration_end\":0,\"strict_shape\":false}",
+                                    &shape, &dim, &res),
+        "computing contributions");
+    if (dim != 2 || shape[0] != n_rows || shape[1] != n_cols + 1) {
+        rc = promo_fail(PROMO_EINTERNAL, "gbdt: unexpected contribution shape");
+        goto fail;
+    }
+    memcpy(out, res, n_rows * (n_cols + 1) * sizeof *out);
+    XGDMatrixFree(dm);
+    return PROMO_OK;
+fail:
+    if (dm)
+        XGDMatrixFree(dm);
+    return rc;
+}
+
+/* ---- attributes ---- */
+
+int promo_gbdt_set_attr(promo_gbdt *m, const char *key, const char *value)
+{
+    int rc = PROMO_OK;
+    if (!key || !*key)
+        return promo_fail(PROMO_EUSAGE, "gbdt: empty attribute name");
+    XGB(XGBoosterSetAttr(m->h, key, value), "setting an attribute");
+    return PROMO_OK;
+fail:
+    return rc;
+}
+
+char *promo_gbdt_get_attr(promo_gbdt *m, const char *key)
+{
+    const char *v = NULL;
+    int ok = 0;
+    if (XGBoosterGetAttr(m->h, key, &v, &ok) != 0) {
+        xgb_fail("reading an attribute");
+        return NULL;
+    }
+    return ok && v ? promo_strdup(v) : NULL;
+}
+
+/* ---- save ---- */
+
+int promo_gbdt_save_buffer(promo_gbdt *m, char **out, size_t *n)
+{
+    int rc = PROMO_OK;
+    bst_ulong len = 0;
+    const char *buf = NULL;
+    *out = NULL;
+    *n = 0;
+    XGB(XGBoosterSaveModelToBuffer(m->h, "{\"format\":\"json\"}", &len, &buf), "saving");
+    char *copy = promo_malloc((size_t)len);
+    if (!copy)
+        return PROMO_ENOMEM;
+    memcpy(copy, buf, (size_t)len);
+    *out = copy;
+    *n = (size_t)len;
+    return PROMO_OK;
+fail:
+    return rc;
+}
+
+int promo_gbdt_save(promo_gbdt *m, const char *path)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = promo_gbdt_save_buffer(m, &buf, &n);
+    if (rc)
+        return rc;
+    rc = promo_atomic_write(path, buf, n);
+    promo_free(buf);
+    return rc;
+}
+
+/* ---- load: check the JSON, then hand the same bytes to XGBoost ---- */
+
+#define MAX_NODES (1 << 24)
+#define MAX_FEATURES (1 << 22)
+
+static int bad(const char *what)
+{
+    return promo_fail(PROMO_EINPUT, "model: %s", what);
+}
+
+/* Objects with a repeated key would be read differently by cJSON (first) and XGBoost (last). */
+static int has_duplicate_keys(const cJSON *node, int depth)
+{
+    if (depth > 64)
+        return 1;
+    for (const cJSON *a = node ? node->child : NULL; a; a = a->next) {
+        if (cJSON_IsObject(node))
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (a->string && b->string && !strcmp(a->string, b->string))
+                    return 1;
+        if ((cJSON_IsObject(a) || cJSON_IsArray(a)) && has_duplicate_keys(a, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
+static const cJSON *obj(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+static const cJSON *arr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsArray(v) ? v : NULL;
+}
+
+/* An integer stored as a JSON string ("3"), as XGBoost writes its *_param objects. */
+static int str_int(const cJSON *o, const char *key, long lo, long hi, long *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v) || !v->valuestring[0])
+        return -1;
+    char *end;
+    errno = 0;
+    long x = strtol(v->valuestring, &end, 10);
+    if (*end || errno || x < lo || x > hi)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int num_int(const cJSON *v, long lo, long hi, long *out)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble) ||
+        v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+        return -1;
+    *out = (long)v->valuedouble;
+    return 0;
+}
+
+static int check_tree(const cJSON *t, long id, long n_features)
+{
+    const cJSON *tp = obj(t, "tree_param");
+    long n, nf, del, tid;
+    if (!tp || str_int(tp, "num_nodes", 1, MAX_NODES, &n) ||
+        str_int(tp, "num_feature", 0, MAX_FEATURES, &nf) || nf != n_features ||
+        str_int(tp, "num_deleted", 0, 0, &del))
+        return bad("a tree's tree_param is missing or out of range");
+    if (num_int(cJSON_GetObjectItemCaseSensitive(t, "id"), id, id, &tid))
+        return bad("a tree's id does not match its position");
+    static const char *const per_node[] = {"left_children", "right_children", "parents",
+                                           "split_indices", "split_conditions", "default_left",
+                                           "base_weights", "loss_changes", "sum_hessian",
+                                           "split_type"};
+    for (size_t k = 0; k < sizeof per_node / sizeof *per_node; k++) {
+        const cJSON *a = arr(t, per_node[k]);
+        if (!a || cJSON_GetArraySize(a) != n)
+            return promo_fail(PROMO_EINPUT, "model: tree %ld: '%s' missing or not %ld long", id,
+                              per_node[k], n);
+        for (const cJSON *e = a->child; e; e = e->next)
+            if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
+                return promo_fail(PROMO_EINPUT, "model: tree %ld: '%s' holds a non-number", id,
+                                  per_node[k]);
+    }
+    static const char *const cats[] = {"categories", "categories_nodes", "categories_segments",
+                                       "categories_sizes"};
+    for (size_t k = 0; k < sizeof cats / sizeof *cats; k++) {
+        const cJSON *a = arr(t, cats[k]);
+        if (!a || cJSON_GetArraySize(a) != 0)
+            return bad("categorical splits are not supported");
+    }
+    const cJSON *l = arr(t, "left_children")->child, *r = arr(t, "right_children")->child;
+    const cJSON *si = arr(t, "split_indices")->child, *st = arr(t, "split_type")->child;
+    const cJSON *dl = arr(t, "default_left")->child, *pa = arr(t, "parents")->child;
+    /* Children come after their parent: traversal always moves forward, so it ends. The
+     * parents array must agree, since XGBoost uses it too. */
+    int *parent_of = promo_mallocn((size_t)n, sizeof *parent_of);
+    if (!parent_of)
+        return PROMO_ENOMEM;
+    int rc = PROMO_OK;
+    for (long i = 0; i < n; i++)
+        parent_of[i] = -1;
+    for (long i = 0; i < n && !rc; i++) {
+        long lc, rcid, f, ty, d;
+        if (num_int(l, -1, n - 1, &lc) || num_int(r, -1, n - 1, &rcid) ||
+            num_int(si, 0, n_features > 0 ? n_features - 1 : 0, &f) || num_int(st, 0, 0, &ty) ||
+            num_int(dl, 0, 1, &d)) {
+            rc = promo_fail(PROMO_EINPUT, "model: tree %ld node %ld: index out of range", id, i);
+            break;
+        }
+        if ((lc == -1) != (rcid == -1) || (lc != -1 && (lc <= i || rcid <= i || lc == rcid))) {
+            rc = promo_fail(PROMO_EINPUT, "model: tree %ld node %ld: bad children", id, i);
+            break;
+        }
+        if (lc != -1) {
+            if (parent_of[lc] != -1 || parent_of[rcid] != -1) {
+                rc = promo_fail(PROMO_EINPUT, "model: tree %ld node %ld: shared child", id, i);
+                break;
+            }
+            parent_of[lc] = (int)i;
+            parent_of[rcid] = (int)i;
+        }
+        l = l->next;
+        r = r->next;
+        si = si->next;
+        st = st->next;
+        dl = dl->next;
+    }
+    for (long i = 0; i < n && !rc; i++, pa = pa->next) {
+        long pv;
+        long want = i == 0 ? 2147483647L : parent_of[i];
+        if (num_int(pa, -1, 2147483647L, &pv) || pv != want || (i > 0 && want < 0))
+            rc = promo_fail(PROMO_EINPUT, "model: tree %ld node %ld: parent mismatch", id, i);
+    }
+    promo_free(parent_of);
+    return rc;
+}
+
+static int check_model_json(const cJSON *root)
+{
+    const cJSON *learner = obj(root, "learner");
+    const cJSON *ver = arr(root, "version");
+    long major;
+    if (!learner || !ver || cJSON_GetArraySize(ver) != 3 || num_int(ver->child, 1, 1, &major))
+        return bad("not an XGBoost 1.x JSON model (no learner or version)");
+    const cJSON *attrs = obj(learner, "attributes");
+    if (!attrs)
+        return bad("learner.attributes missing");
+    for (const cJSON *a = attrs->child; a; a = a->next)
+        if (!cJSON_IsString(a))
+            return bad("learner.attributes holds a non-string");
+    const cJSON *names = arr(learner, "feature_names"), *types = arr(learner, "feature_types");
+    if (!names || !types)
+        return bad("learner.feature_names or feature_types missing");
+    const cJSON *mp = obj(learner, "learner_model_param");
+    long nf, ncls, ntgt;
+    if (!mp || str_int(mp, "num_feature", 1, MAX_FEATURES, &nf) ||
+        str_int(mp, "num_class", 0, 0, &ncls) || str_int(mp, "num_target", 1, 1, &ntgt))
+        return bad("learner_model_param missing or not a binary model");
+    const cJSON *bs = cJSON_GetObjectItemCaseSensitive(mp, "base_score");
+    if (!cJSON_IsString(bs))
+        return bad("base_score missing");
+    char *end;
+    double b = strtod(bs->valuestring, &end);
+    if (*end || !(b > 0.0 && b < 1.0))
+        return bad("base_score out of (0, 1)");
+    if (cJSON_GetArraySize(names) != 0 && cJSON_GetArraySize(names) != nf)
+        return bad("feature_names does not match num_feature");
+    const cJSON *objective = obj(learner, "objective");
+    const cJSON *oname = objective ? cJSON_GetObjectItemCaseSensitive(objective, "name") : NULL;
+    if (!cJSON_IsString(oname) || strcmp(oname->valuestring, "binary:logistic"))
+        return bad("objective is not binary:logistic");
+    const cJSON *gb = obj(learner, "gradient_booster");
+    const cJSON *gname = gb ? cJSON_GetObjectItemCaseSensitive(gb, "name") : NULL;
+    if (!cJSON_IsString(gname) || strcmp(gname->valuestring, "gbtree"))
+        return bad("booster is not gbtree");
+    const cJSON *model = obj(gb, "model");
+    const cJSON *gp = model ? obj(model, "gbtree_model_param") : NULL;
+    const cJSON *trees = model ? arr(model, "trees") : NULL;
+    const cJSON *info = model ? arr(model, "tree_info") : NULL;
+    long n_trees, npt;
+    if (!gp || !trees || !info || str_int(gp, "num_trees", 0, 10000000, &n_trees) ||
+        str_int(gp, "num_parallel_tree", 1, 100000, &npt) ||
+        cJSON_GetArraySize(trees) != n_trees || cJSON_GetArraySize(info) != n_trees ||
+        n_trees % npt != 0)
+        return bad("gbtree model: tree count mismatch");
+    long i = 0;
+    for (const cJSON *t = trees->child, *ti = info->child; t; t = t->next, ti = ti->next, i++) {
+        long grp;
+        if (!cJSON_IsObject(t) || num_int(ti, 0, 0, &grp))
+            return bad("gbtree model: bad tree or tree_info entry");
+        int rc = check_tree(t, i, nf);
+        if (rc)
+            return rc;
+    }
+    return PROMO_OK;
+}
+
+int promo_gbdt_load_buffer(const void *data, size_t n, promo_gbdt **out)
+{
+    *out = NULL;
+    pthread_once(&init_once, init_xgb);
+    if (n == 0 || n > ((size_t)1 << 32))
+        return bad(n ? "file too large" : "empty file");
+    if (memchr(data, '\0', n))
+        return bad("NUL byte in the JSON");
+    /* cJSON wants the terminator inside the length to reject trailing bytes. */
+    char *z = promo_malloc(n + 1);
+    if (!z)
+        return PROMO_ENOMEM;
+    memcpy(z, data, n);
+    z[n] = '\0';
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(z, n + 1, &end, 1);
+    int rc = PROMO_OK;
+    promo_gbdt *m = NULL;
+    BoosterHandle h = NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        rc = promo_fail(PROMO_EINPUT, "model: not valid JSON (near byte %zu)",
+                        end && end >= z ? (size_t)(end - z) : (size_t)0);
+        goto fail;
+    }
+    if (has_duplicate_keys(root, 0)) {
+        rc = bad("repeated key or nesting too deep");
+        goto fail;
+    }
+    if ((rc = check_model_json(root)))
+        goto fail;
+    XGB(XGBoosterCreate(NULL, 0, &h), "creating a booster");
+    XGB(XGBoosterLoadModelFromBuffer(h, z, (bst_ulong)n), "loading");
+    m = promo_calloc(1, sizeof *m);
+    if (!m) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    m->h = h;
+    h = NULL;
+    m->best_score = NAN;
+    if ((rc = set_param(m->h, "verbosity", "0")) || (rc = fill_meta(m)))
+        goto fail;
+    char *bs = promo_gbdt_get_attr(m, "best_score");
+    if (bs) {
+        m->best_score = strtod(bs, NULL);
+        promo_free(bs);
+    }
+    cJSON_Delete(root);
+    promo_free(z);
+    *out = m;
+    return PROMO_OK;
+fail:
+    promo_gbdt_free(m);
+    if (h)
+        XGBoosterFree(h);
+    cJSON_Delete(root);
+    promo_free(z);
+    return rc;
+}
+
+int promo_gbdt_load(const char *path, promo_gbdt **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return promo_fail(errno == ENOENT ? PROMO_ENOTFOUND : PROMO_EIO, "%s: %s", path,
+                          strerror(errno));
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = PROMO_OK;
+    for (;;) {
+        if ((rc = promo_grow((void **)&buf, &cap, n + 65536, 1)))
+            break;
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = promo_fail(PROMO_EIO, "%s: read error", path);
+            break;
+        }
+    }
+    fclose(f);
+    if (!rc) {
+        rc = promo_gbdt_load_buffer(buf, n, out);
+        if (rc)
+            promo_fail_prefix(rc, "%s", path);
+    }
+    promo_free(buf);
+    return rc;
+}
