@@ -1,0 +1,132 @@
+/* promo/store.h: the workspace and its SQLite database.
+ *
+ * A workspace is a directory (DESIGN.md): promo.db (tables + run metadata), models/, out/.
+ * promo_store_open creates the layout when asked, checks the recorded schema version
+ * (PROMO_EVERSION with a clear message on mismatch) and gives typed access: a promo_table is
+ * written as one SQL table and read back with exactly the same column types.
+ *
+ * SQL layout (documented here because people will query promo.db by hand):
+ *   - promo type -> SQL type: int64 INTEGER, float64 REAL, string TEXT, bool INTEGER (0/1),
+ *     timestamp INTEGER = seconds since 1970-01-01 in wall-clock time (timeutil.h); we chose
+ *     integers over ISO TEXT because they are 8 bytes instead of 19, compare and index
+ *     cheaply, and read back without parsing. In SQL: datetime(ts, 'unixepoch').
+ *     A null is SQL NULL; a float64 NaN (a value, not a null) is stored as the TEXT 'NaN'.
+ *   - canonical tables (schema.h) always carry every canonical column, in schema order
+ *     (columns the promo_table lacks are stored as NULL), then any extra columns; required
+ *     fields are NOT NULL. The key is a UNIQUE index "<table>_pk" over the key fields, built
+ *     after the bulk insert like the other indexes (one sort, where a PRIMARY KEY clause
+ *     makes SQLite maintain a B-tree row by row; same uniqueness and lookups, and the
+ *     table keeps its rowid, so rows read back in insertion order). Foreign-key columns
+ *     get an index "<table>_<column>_idx" (partial, WHERE column IS NOT NULL, when the
+ *     column is nullable), and transactions also gets transactions_ts_idx.
+ *   - every table written through the store is described in promo_columns(table_name,
+ *     column_name, position, type) with the promo type name (promo_col_type_name), so
+ *     read_table restores e.g. timestamp vs int64 and bool vs int64.
+ *   - promo_meta(key, value): run metadata; key "schema_version" = PROMO_SCHEMA_VERSION, also
+ *     kept in PRAGMA user_version.
+ *
+ * Atomicity: writes happen inside promo_store_begin/commit (write_table outside a
+ * transaction wraps itself in one); a failure before commit leaves promo.db byte for byte as
+ * it was. A workspace that does not exist yet is built in a hidden staging directory beside
+ * it (".<name>.tmp-<pid>") and renamed into place by the first commit, so a command that
+ * fails before committing leaves nothing behind; an existing empty directory is treated the
+ * same way. An existing non-empty directory without promo.db is refused (it is not a
+ * workspace, and we will not litter it).
+ *
+ * Threads: a promo_store is used by one thread at a time (the connection is opened
+ * SQLITE_OPEN_NOMUTEX); open one store per thread.
+ *
+ * Usage:
+ *   promo_store *s = NULL;
+ *   if (promo_store_open("ws", 1, &s)) goto fail;
+ *   if (promo_store_begin(s) || promo_store_write_table(s, t) || promo_store_commit(s))
+ *       goto fail;   // promo_store_close rolls back what was not committed
+ *   promo_store_close(s);
+ */
+#ifndef PROMO_STORE_H
+#define PROMO_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <promo/table.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct promo_store promo_store;
+
+/* Open the workspace at ws_dir. create = 1 makes it if absent (staged until the first
+ * commit, see above); create = 0 fails with PROMO_ENOTFOUND if there is no workspace.
+ * Errors: PROMO_EVERSION "workspace DIR has schema version N; this promo reads version M";
+ * PROMO_EINPUT when ws_dir cannot be a workspace (a path through a regular file, a
+ * non-empty directory without promo.db, a parent directory that does not exist, no write
+ * permission); PROMO_EDB/PROMO_EIO otherwise. *out is NULL on failure. */
+int promo_store_open(const char *ws_dir, int create, promo_store **out /* OUT */);
+/* Rolls back an open transaction, removes an uncommitted new workspace, frees. NULL-safe. */
+void promo_store_close(promo_store *s);
+
+/* 1 if ws_dir holds a promo workspace (a directory with promo.db), else 0. No side effects. */
+int promo_store_exists(const char *ws_dir);
+
+/* Transactions do not nest: begin inside a transaction is PROMO_EUSAGE. commit on a new
+ * workspace also moves it into place (and fsyncs it); after that the directory accessors
+ * return the final paths. rollback discards table writes and files staged with
+ * promo_store_stage_file since begin. */
+int promo_store_begin(promo_store *s);
+int promo_store_commit(promo_store *s);
+int promo_store_rollback(promo_store *s);
+
+/* Write t as table t->name, replacing any table of that name (and its indexes). Names
+ * starting with "promo_" or "sqlite_" are reserved (PROMO_EUSAGE). A canonical table must
+ * use the canonical type for each canonical column (else PROMO_EUSAGE) and have no null in
+ * a required field (PROMO_EINPUT). Inside a transaction when one is open, else in its own.
+ * Cost: one prepared INSERT stepped per row, indexes built once at the end. */
+int promo_store_write_table(promo_store *s, const promo_table *t);
+/* Read table `name` with the types it was written with (tables not written by promo get
+ * types from their declared SQL types: INTEGER int64, REAL float64, else string). Rows come
+ * back in insertion order. PROMO_ENOTFOUND if absent. *out owned by the caller. */
+int promo_store_read_table(promo_store *s, const char *name, promo_table **out /* OUT */);
+/* Read only some columns of table `name` (e.g. the id column for a referential check).
+ * Unknown column: PROMO_ENOTFOUND. */
+int promo_store_read_columns(promo_store *s, const char *name, const char *const *columns,
+                             size_t n_columns, promo_table **out /* OUT */);
+/* 1 if the table exists, else 0. */
+int promo_store_has_table(promo_store *s, const char *name);
+/* Names of the data tables (not promo_* / sqlite_*), sorted: canonical tables first in
+ * load order (schema.h), then the others by name. *names is one allocation (array and
+ * strings), freed with promo_free. */
+int promo_store_list_tables(promo_store *s, char ***names /* OUT */, size_t *n /* OUT */);
+
+/* Run metadata: key/value strings (e.g. "generate.seed"). meta_get returns a copy owned by
+ * the caller (promo_free), or NULL if the key is absent (promo_last_error() then says so). */
+int promo_store_meta_set(promo_store *s, const char *key, const char *value);
+char *promo_store_meta_get(promo_store *s, const char *key);
+
+/* Paths inside the workspace: "<ws>/models", "<ws>/out". While a new workspace is staged
+ * they point into the staging directory (files written there become part of the workspace
+ * at commit). Borrowed: valid until the next commit or close. ws_dir is the path as given. */
+const char *promo_store_ws_dir(const promo_store *s);
+const char *promo_store_models_dir(const promo_store *s);
+const char *promo_store_out_dir(const promo_store *s);
+
+/* Write data to `path` (usually under out_dir) as part of the current transaction: in a
+ * staged workspace it is written at once (the directory rename publishes it); otherwise
+ * the store keeps a copy and writes it atomically right after the SQL commit, so a
+ * rolled-back command writes nothing. Outside a transaction it is written at once. */
+int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n);
+
+/* The underlying SQLite handle (sqlite3 *) for modules that need SQL of their own.
+ * Borrowed: valid until the next commit or close (the first commit of a new workspace
+ * reopens the database at its final path). */
+void *promo_store_db(promo_store *s);
+
+/* Write a file atomically: path.tmp-<pid>, fsync, rename, fsync the directory. On failure
+ * the old file (if any) is untouched and no temporary is left. PROMO_EIO with the path. */
+int promo_atomic_write(const char *path, const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1852 @@
+/* Format profiles and the ingest: source files -> checked canonical tables -> workspace.
+ *
+ * The contract is in include/promo/profile.h. How it works:
+ *
+ * - Every source file goes through promo_csv_read with an explicit column plan, so values
+ *   are typed while parsing (the reader is parallel and dictionary-encodes strings). The
+ *   profile then renames the columns onto canonical names and derives what the source lacks
+ *   (line numbers, dimension tables).
+ * - Checks run on the columns: required values (null bitmap), duplicate keys (one open-address
+ *   hash over the key tuple, string columns compared by dictionary code), references (each
+ *   distinct id looked up once: promo_column_map_to). Rows that a policy drops are only
+ *   marked; the tables are filtered once, just before writing.
+ * - The CSV reader does not keep the source line of each row, and we need it only to report
+ *   a problem. So the location is recovered lazily: one pass over the file that walks its
+ *   records exactly as the reader does (BOM, blank lines, quoted fields spanning lines,
+ *   records the reader rejected), for all the rows that need locating at once. The happy
+ *   path pays nothing for it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <promo/alloc.h>
+#include <promo/csv.h>
+#include <promo/error.h>
+#include <promo/log.h>
+#include <promo/profile.h>
+#include <promo/schema.h>
+
+#define MAX_FIELD_BYTES ((size_t)1 << 20) /* longer fields in retail data are garbage */
+#define RAW_MAX 4096                      /* bytes of a rejected record kept */
+
+static const char *const profile_names[] = {"canonical", "generic", "online-retail", "hillstrom",
+                                            NULL};
+
+/* One output table and where it came from. */
+typedef struct item {
+    promo_table *t;          /* owned */
+    char *path;              /* source file, NULL for derived tables */
+    const promo_schema *sc;  /* canonical schema, or NULL */
+    char **hdr;              /* source header names (one block), NULL for derived */
+    size_t n_hdr;            /* entries in hdr */
+    char delim;              /* source delimiter */
+    char **our, **their;     /* column renames applied (our <- their), owned strings */
+    size_t n_ren;            /* entries in our/their */
+    promo_csv_rejects *rej;  /* rejects so far (CSV reader's first, sorted by line) */
+    size_t n_csv_rej;        /* how many of rej came from the CSV reader */
+    uint8_t *drop;           /* drop[r] = 1: row r is rejected; NULL while none is */
+    size_t drop_cap;         /* entries allocated in drop */
+    int derived;             /* 1: built by the profile or by unknown=ADD */
+    int rejects_file;        /* 1: write out/rejects-<table>.csv */
+} item;
+
+struct promo_ingest {
+    char *format;            /* profile name */
+    promo_ingest_options opt;/* options (string members not kept after read) */
+    item *items;             /* output tables */
+    size_t n_items, cap_items;
+    promo_ingest_stats stats;
+    int committed;           /* commit was called */
+};
+
+promo_ingest_options promo_ingest_options_default(void)
+{
+    promo_ingest_options o;
+    memset(&o, 0, sizeof o);
+    o.unknown = PROMO_UNKNOWN_ERROR;
+    return o;
+}
+
+const char *const *promo_profile_names(void)
+{
+    return profile_names;
+}
+
+int promo_unknown_policy_parse(const char *s, promo_unknown_policy *out)
+{
+    static const char *const names[] = {"error", "skip", "add"};
+    for (int i = 0; i < PROMO_UNKNOWN_POLICY_COUNT; i++)
+        if (s && strcmp(s, names[i]) == 0) {
+            *out = (promo_unknown_policy)i;
+            return PROMO_OK;
+        }
+    return promo_fail(PROMO_EUSAGE, "unknown policy '%s': expected error, skip or add",
+                      s ? s : "");
+}
+
+/* ======================================================================================== */
+/* Source files: header and record locations                                                */
+/* ======================================================================================== */
+
+typedef struct mapped {
+    const char *p; /* file bytes */
+    size_t n;      /* size */
+} mapped;
+
+static int map_file(const char *path, mapped *m)
+{
+    m->p = NULL;
+    m->n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return promo_fail(errno == ENOENT ? PROMO_ENOTFOUND : PROMO_EIO, "%s: cannot open: %s",
+                          path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return promo_fail(PROMO_EINPUT, "%s: not a regular file", path);
+    }
+    if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return promo_fail(PROMO_EIO, "%s: cannot map: %s", path, strerror(e));
+        }
+        m->p = p;
+        m->n = (size_t)st.st_size;
+    }
+    close(fd);
+    return PROMO_OK;
+}
+
+static void unmap_file(mapped *m)
+{
+    if (m->p)
+        munmap((void *)m->p, m->n);
+    m->p = NULL;
+}
+
+static const char *blank_line(const char *p, const char *end)
+{
+    if (*p == '\n')
+        return p + 1;
+    if (*p == '\r' && (p + 1 == end || p[1] == '\n'))
+        return p + 1 == end ? end : p + 2;
+    return NULL;
+}
+
+static uint64_t count_nl(const char *p, const char *e)
+{
+    uint64_t k = 0;
+    while (p < e && (p = memchr(p, '\n', (size_t)(e - p)))) {
+        k++;
+        p++;
+    }
+    return k;
+}
+
+/* Skip one record from p (not a blank line); *nl += newlines consumed, including the
+ * terminator. Returns the start of the next record; *rec_end = end of the record's text. */
+static const char *skip_record(const char *p, const char *end, char delim, uint64_t *nl,
+                               const char **rec_end)
+{
+    const char *start = p;
+    for (;;) {
+        if (p < end && *p == '"') {
+            p++;
+            for (;;) {
+                const char *q = memchr(p, '"', (size_t)(end - p));
+                if (!q) {
+                    *nl += count_nl(p, end);
+                    *rec_end = end;
+                    return end;
+                }
+                *nl += count_nl(p, q);
+                p = q + 1;
+                if (p < end && *p == '"') {
+                    p++;
+                    continue;
+                }
+                break;
+            }
+        }
+        while (p < end && *p != delim && *p != '\n')
+            p++;
+        if (p >= end) {
+            *rec_end = end;
+            return end;
+        }
+        if (*p == '\n') {
+            *rec_end = p > start && p[-1] == '\r' ? p - 1 : p;
+            (*nl)++;
+            return p + 1;
+        }
+        p++;
+    }
+}
+
+/* The delimiter among , ; TAB | most frequent outside quotes on the first line. */
+static char detect_delim(const char *p, const char *end)
+{
+    static const char cands[] = {',', ';', '\t', '|'};
+    size_t counts[4] = {0};
+    int inq = 0;
+    for (; p < end && (inq || *p != '\n'); p++) {
+        if (*p == '"')
+            inq = !inq;
+        else if (!inq)
+            for (int k = 0; k < 4; k++)
+                counts[k] += *p == cands[k];
+    }
+    int best = 0;
+    for (int k = 1; k < 4; k++)
+        if (counts[k] > counts[best])
+            best = k;
+    return cands[best];
+}
+
+/* Start of the header record (after a BOM and blank lines); *line = its line number. */
+static const char *header_start(const mapped *m, uint64_t *line)
+{
+    const char *p = m->p, *end = m->p + m->n;
+    if (m->n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        p += 3;
+    *line = 1;
+    for (const char *next; p < end && (next = blank_line(p, end)); p = next)
+        *line += next[-1] == '\n';
+    return p;
+}
+
+/* Header field names (unquoted, trimmed) as one allocation: array then strings. */
+static int parse_header(const mapped *m, char ***names, size_t *n, char *delim)
+{
+    *names = NULL;
+    *n = 0;
+    uint64_t line;
+    const char *p = header_start(m, &line), *end = m->p + m->n;
+    if (p >= end)
+        return PROMO_OK; /* empty: the CSV reader reports it */
+    *delim = detect_delim(p, end);
+    uint64_t nl = 0;
+    const char *rec_end;
+    skip_record(p, end, *delim, &nl, &rec_end);
+    size_t len = (size_t)(rec_end - p), nf = 1;
+    for (const char *q = p; q < rec_end; q++)
+        nf += *q == *delim; /* an upper bound (delimiters in quotes count too) */
+    char **arr = promo_malloc(nf * sizeof(char *) + len + nf);
+    if (!arr)
+        return PROMO_ENOMEM;
+    char *out = (char *)(arr + nf);
+    size_t k = 0;
+    const char *q = p;
+    while (k < nf) {
+        char *start = out;
+        if (q < rec_end && *q == '"') {
+            q++;
+            while (q < rec_end) {
+                if (*q == '"') {
+                    if (q + 1 < rec_end && q[1] == '"') {
+                        *out++ = '"';
+                        q += 2;
+                        continue;
+                    }
+                    q++;
+                    break;
+                }
+                *out++ = *q++;
+            }
+        }
+        while (q < rec_end && *q != *delim)
+            *out++ = *q++;
+        /* trim surrounding spaces, as the reader does when matching names */
+        char *e = out;
+        while (e > start && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        char *b = start;
+        while (b < e && (*b == ' ' || *b == '\t'))
+            b++;
+        memmove(start, b, (size_t)(e - b));
+        out = start + (e - b);
+        *out++ = '\0';
+        arr[k++] = start;
+        if (q >= rec_end)
+            break;
+        q++;
+    }
+    *names = arr;
+    *n = k;
+    return PROMO_OK;
+}
+
+static int reject_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Source line (and raw text, when raws != NULL) of table rows rows[0..n) (ascending) of an
+ * item read from a file. Rows the reader rejected are not table rows, so their lines are
+ * skipped; so are blank lines when the file has more than one column. */
+static int locate_rows(const item *it, const size_t *rows, size_t n, uint64_t *lines,
+                       char **raws)
+{
+    for (size_t i = 0; i < n; i++) {
+        lines[i] = 0;
+        if (raws)
+            raws[i] = NULL;
+    }
+    if (!it->path || n == 0)
+        return PROMO_OK;
+    mapped m;
+    int rc = map_file(it->path, &m);
+    if (rc)
+        return rc;
+    uint64_t *rej_lines = NULL;
+    if (it->n_csv_rej) {
+        rej_lines = promo_mallocn(it->n_csv_rej, sizeof *rej_lines);
+        if (!rej_lines) {
+            unmap_file(&m);
+            return PROMO_ENOMEM;
+        }
+        for (size_t i = 0; i < it->n_csv_rej; i++)
+            rej_lines[i] = it->rej->items[i].line;
+        qsort(rej_lines, it->n_csv_rej, sizeof *rej_lines, reject_cmp);
+    }
+    uint64_t line;
+    const char *p = header_start(&m, &line), *end = m.p + m.n, *rec_end;
+    uint64_t nl = 0;
+    if (p < end) {
+        p = skip_record(p, end, it->delim, &nl, &rec_end); /* the header */
+        line += nl;
+    }
+    size_t row = 0, want = 0, ri = 0;
+    int multi = it->n_hdr > 1;
+    while (p < end && want < n) {
+        const char *next = multi ? blank_line(p, end) : NULL;
+        if (next) {
+            line += next[-1] == '\n';
+            p = next;
+            continue;
+        }
+        nl = 0;
+        const char *rec = p;
+        p = skip_record(p, end, it->delim, &nl, &rec_end);
+        while (ri < it->n_csv_rej && rej_lines[ri] < line)
+            ri++;
+        int rejected = ri < it->n_csv_rej && rej_lines[ri] == line;
+        if (!rejected) {
+            if (row == rows[want]) {
+                lines[want] = line;
+                if (raws) {
+                    size_t len = (size_t)(rec_end - rec);
+                    raws[want] = promo_strndup(rec, len > RAW_MAX ? RAW_MAX : len);
+                    if (!raws[want]) {
+                        rc = PROMO_ENOMEM;
+                        break;
+                    }
+                }
+                want++;
+                while (want < n && rows[want] == row) { /* repeated row */
+                    lines[want] = lines[want - 1];
+                    if (raws)
+                        raws[want] = raws[want - 1] ? promo_strdup(raws[want - 1]) : NULL;
+                    want++;
+                }
+            }
+            row++;
+        }
+        line += nl;
+    }
+    promo_free(rej_lines);
+    unmap_file(&m);
+    return rc;
+}
+
+/* Source column name of canonical column `our` in item it. */
+static const char *their_name(const item *it, const char *our)
+{
+    for (size_t i = 0; i < it->n_ren; i++)
+        if (strcmp(it->our[i], our) == 0)
+            return it->their[i];
+    return our;
+}
+
+/* 1-based field number of canonical column `our` in the source header, 0 if unknown. */
+static unsigned source_col(const item *it, const char *our)
+{
+    const char *th = their_name(it, our);
+    for (size_t i = 0; i < it->n_hdr; i++)
+        if (strcmp(it->hdr[i], th) == 0)
+            return (unsigned)i + 1;
+    return 0;
+}
+
+/* "FILE:LINE:COL: " for row `row`, column `our` of item it (into buf). */
+static int where(const item *it, size_t row, const char *our, char *buf, size_t n)
+{
+    uint64_t line = 0;
+    int rc = locate_rows(it, &row, 1, &line, NULL);
+    if (rc)
+        return rc;
+    unsigned col = our ? source_col(it, our) : 0;
+    if (!it->path)
+        snprintf(buf, n, "table %s, row %zu: ", it->t->name, row + 1);
+    else if (col)
+        snprintf(buf, n, "%s:%llu:%u: ", it->path, (unsigned long long)line, col);
+    else
+        snprintf(buf, n, "%s:%llu: ", it->path, (unsigned long long)line);
+    return PROMO_OK;
+}
+
+/* ======================================================================================== */
+/* Items, drops and rejects                                                                 */
+/* ======================================================================================== */
+
+static void item_clear(item *it)
+{
+    promo_table_free(it->t);
+    promo_free(it->path);
+    promo_free(it->hdr);
+    for (size_t i = 0; i < it->n_ren; i++) {
+        promo_free(it->our[i]);
+        promo_free(it->their[i]);
+    }
+    promo_free(it->our);
+    promo_free(it->their);
+    promo_csv_rejects_free(it->rej);
+    promo_free(it->drop);
+    memset(it, 0, sizeof *it);
+}
+
+static item *new_item(promo_ingest *ing)
+{
+    if (promo_grow((void **)&ing->items, &ing->cap_items, ing->n_items + 1, sizeof *ing->items))
+        return NULL;
+    item *it = &ing->items[ing->n_items++];
+    memset(it, 0, sizeof *it);
+    it->rej = promo_calloc(1, sizeof *it->rej);
+    if (!it->rej) {
+        ing->n_items--;
+        return NULL;
+    }
+    return it;
+}
+
+static item *find_item(promo_ingest *ing, const char *table)
+{
+    for (size_t i = 0; i < ing->n_items; i++)
+        if (ing->items[i].t && strcmp(ing->items[i].t->name, table) == 0)
+            return &ing->items[i];
+    return NULL;
+}
+
+static int is_dropped(const item *it, size_t r)
+{
+    return it->drop && r < it->drop_cap && it->drop[r];
+}
+
+static int mark_drop(item *it, size_t r)
+{
+    if (!it->drop || r >= it->drop_cap) {
+        size_t cap = it->t->n_rows > r ? it->t->n_rows : r + 1;
+        uint8_t *d = promo_reallocn(it->drop, cap, 1);
+        if (!d)
+            return PROMO_ENOMEM;
+        memset(d + it->drop_cap, 0, cap - it->drop_cap);
+        it->drop = d;
+        it->drop_cap = cap;
+    }
+    it->drop[r] = 1;
+    return PROMO_OK;
+}
+
+static int add_rename(item *it, const char *our, const char *their)
+{
+    char **o = promo_reallocn(it->our, it->n_ren + 1, sizeof *o);
+    if (!o)
+        return PROMO_ENOMEM;
+    it->our = o;
+    char **t = promo_reallocn(it->their, it->n_ren + 1, sizeof *t);
+    if (!t)
+        return PROMO_ENOMEM;
+    it->their = t;
+    it->our[it->n_ren] = promo_strdup(our);
+    it->their[it->n_ren] = promo_strdup(their);
+    if (!it->our[it->n_ren] || !it->their[it->n_ren]) {
+        promo_free(it->our[it->n_ren]);
+        promo_free(it->their[it->n_ren]);
+        return PROMO_ENOMEM;
+    }
+    it->n_ren++;
+    return PROMO_OK;
+}
+
+static int push_reject(item *it, uint64_t line, uint32_t col, const char *reason, char *raw)
+{
+    promo_csv_rejects *r = it->rej;
+    if (promo_grow((void **)&r->items, &r->cap, r->n + 1, sizeof *r->items)) {
+        promo_free(raw);
+        return PROMO_ENOMEM;
+    }
+    char *why = promo_strdup(reason);
+    if (!why) {
+        promo_free(raw);
+        return PROMO_ENOMEM;
+    }
+    r->items[r->n++] = (promo_csv_reject){line, why, raw, col};
+    return PROMO_OK;
+}
+
+/* A batch of rows to reject with their reasons, located in one pass over the source. */
+typedef struct pending {
+    size_t *rows;    /* table rows, ascending */
+    char **reasons;  /* owned */
+    const char **cols; /* canonical column each reason refers to (borrowed), or NULL */
+    size_t n, cap;
+} pending;
+
+static int pending_add(pending *pd, size_t row, const char *col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int pending_add(pending *pd, size_t row, const char *col, const char *fmt, ...)
+{
+    if (pd->n == pd->cap) {
+        size_t cap = pd->cap ? pd->cap * 2 : 64;
+        size_t *r = promo_reallocn(pd->rows, cap, sizeof *r);
+        if (!r)
+            return PROMO_ENOMEM;
+        pd->rows = r;
+        char **s = promo_reallocn(pd->reasons, cap, sizeof *s);
+        if (!s)
+            return PROMO_ENOMEM;
+        pd->reasons = s;
+        const char **c = promo_reallocn(pd->cols, cap, sizeof *c);
+        if (!c)
+            return PROMO_ENOMEM;
+        pd->cols = c;
+        pd->cap = cap;
+    }
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (!(pd->reasons[pd->n] = promo_strdup(buf)))
+        return PROMO_ENOMEM;
+    pd->rows[pd->n] = row;
+    pd->cols[pd->n] = col;
+    pd->n++;
+    return PROMO_OK;
+}
+
+static void pending_free(pending *pd)
+{
+    for (size_t i = 0; i < pd->n; i++)
+        promo_free(pd->reasons[i]);
+    promo_free(pd->rows);
+    promo_free(pd->reasons);
+    promo_free(pd->cols);
+    memset(pd, 0, sizeof *pd);
+}
+
+typedef struct row_idx {
+    size_t row; /* table row */
+    size_t i;   /* index into the pending batch */
+} row_idx;
+
+static int row_idx_cmp(const void *a, const void *b)
+{
+    const row_idx *x = a, *y = b;
+    return x->row != y->row ? (x->row < y->row ? -1 : 1) : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/* Turn a batch into rejects of `it` (with lines and raw text) and mark the rows dropped. */
+static int pending_flush(item *it, pending *pd, promo_ingest_stats *st)
+{
+    if (pd->n == 0)
+        return PROMO_OK;
+    row_idx *ord = promo_mallocn(pd->n, sizeof *ord);
+    size_t *rows = promo_mallocn(pd->n, sizeof *rows);
+    uint64_t *lines = promo_mallocn(pd->n, sizeof *lines);
+    char **raws = promo_calloc(pd->n, sizeof *raws);
+    int rc = PROMO_ENOMEM;
+    if (!ord || !rows || !lines || !raws)
+        goto done;
+    for (size_t i = 0; i < pd->n; i++)
+        ord[i] = (row_idx){pd->rows[i], i};
+    qsort(ord, pd->n, sizeof *ord, row_idx_cmp);
+    for (size_t i = 0; i < pd->n; i++)
+        rows[i] = ord[i].row;
+    if ((rc = locate_rows(it, rows, pd->n, lines, raws)))
+        goto done;
+    for (size_t i = 0; i < pd->n; i++) {
+        size_t k = ord[i].i;
+        if (!is_dropped(it, rows[i]))
+            st->rows_rejected++;
+        if ((rc = mark_drop(it, rows[i])))
+            goto done;
+        unsigned col = pd->cols[k] ? source_col(it, pd->cols[k]) : 0;
+        rc = push_reject(it, lines[i], col, pd->reasons[k], raws[i]);
+        raws[i] = NULL;
+        if (rc)
+            goto done;
+    }
+    rc = PROMO_OK;
+done:
+    if (raws)
+        for (size_t i = 0; i < pd->n; i++)
+            promo_free(raws[i]);
+    promo_free(raws);
+    promo_free(lines);
+    promo_free(rows);
+    promo_free(ord);
+    pending_free(pd);
+    return rc;
+}
+
+/* ======================================================================================== */
+/* Checks                                                                                   */
+/* ======================================================================================== */
+
+/* Required canonical fields must not be null. */
+static int check_required(promo_ingest *ing, item *it)
+{
+    if (!it->sc)
+        return PROMO_OK;
+    pending pd = {0};
+    int rc = PROMO_OK;
+    for (size_t f = 0; f < it->sc->n_fields && !rc; f++) {
+        const promo_field *fd = &it->sc->fields[f];
+        const promo_column *c = fd->required ? promo_table_column(it->t, fd->name) : NULL;
+        if (!c || c->n_null == 0)
+            continue;
+        for (size_t r = 0; r < c->n && !rc; r++) {
+            if (!promo_column_is_null(c, r) || is_dropped(it, r))
+                continue;
+            if (!ing->opt.skip_bad_rows) {
+                char w[1200];
+                if ((rc = where(it, r, fd->name, w, sizeof w)))
+                    break;
+                rc = promo_fail(PROMO_EINPUT, "%scolumn '%s': a value is required, got an empty "
+                                              "field",
+                                w, their_name(it, fd->name));
+                break;
+            }
+            rc = pending_add(&pd, r, fd->name, "column '%s': a value is required, got an empty "
+                                               "field",
+                             their_name(it, fd->name));
+        }
+    }
+    if (!rc)
+        rc = pending_flush(it, &pd, &ing->stats);
+    pending_free(&pd);
+    return rc;
+}
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t key_value(const promo_column *c, size_t r)
+{
+    switch (c->type) {
+    case PROMO_COL_STRING: return c->codes[r];
+    case PROMO_COL_FLOAT64: {
+        uint64_t u;
+        memcpy(&u, &c->f64[r], sizeof u);
+        return u;
+    }
+    case PROMO_COL_BOOL: return c->b[r];
+    default: return (uint64_t)c->i64[r];
+    }
+}
+
+/* Format the key of row r ("order_id=A, line=2") into buf. */
+static void key_text(const promo_column *const *kc, size_t nk, size_t r, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < nk && at < n; k++) {
+        const promo_column *c = kc[k];
+        int w;
+        if (c->type == PROMO_COL_STRING)
+            w = snprintf(buf + at, n - at, "%s%s='%s'", k ? ", " : "", c->name,
+                         promo_column_str(c, r));
+        else if (c->type == PROMO_COL_FLOAT64)
+            w = snprintf(buf + at, n - at, "%s%s=%g", k ? ", " : "", c->name, c->f64[r]);
+        else if (c->type == PROMO_COL_BOOL)
+            w = snprintf(buf + at, n - at, "%s%s=%d", k ? ", " : "", c->name, c->b[r]);
+        else
+            w = snprintf(buf + at, n - at, "%s%s=%lld", k ? ", " : "", c->name,
+                         (long long)c->i64[r]);
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
+}
+
+/* No two kept rows may share a key. */
+static int check_duplicates(promo_ingest *ing, item *it)
+{
+    if (!it->sc || it->t->n_rows < 2)
+        return PROMO_OK;
+    const promo_column *kc[4];
+    size_t nk = 0;
+    for (size_t f = 0; f < it->sc->n_fields && nk < 4; f++)
+        if (it->sc->fields[f].key) {
+            kc[nk] = promo_table_column(it->t, it->sc->fields[f].name);
+            if (!kc[nk])
+                return PROMO_OK; /* a missing key column was reported already */
+            nk++;
+        }
+    size_t n = it->t->n_rows, cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    uint32_t *slots = promo_calloc(cap, sizeof *slots);
+    if (!slots)
+        return PROMO_ENOMEM;
+    pending pd = {0};
+    int rc = PROMO_OK;
+    for (size_t r = 0; r < n && !rc; r++) {
+        if (is_dropped(it, r))
+            continue;
+        uint64_t h = 0x9e3779b97f4a7c15ULL;
+        for (size_t k = 0; k < nk; k++)
+            h = mix64(h ^ key_value(kc[k], r));
+        size_t s = (size_t)h & (cap - 1);
+        for (;; s = (s + 1) & (cap - 1)) {
+            if (!slots[s]) {
+                slots[s] = (uint32_t)r + 1;
+                break;
+            }
+            size_t o = slots[s] - 1, k = 0;
+            while (k < nk && key_value(kc[k], o) == key_value(kc[k], r))
+                k++;
+            if (k < nk)
+                continue;
+            /* r repeats the key of row o */
+            char key[600];
+            key_text(kc, nk, r, key, sizeof key);
+            size_t both[2] = {o, r};
+            uint64_t lines[2];
+            if ((rc = locate_rows(it, both, 2, lines, NULL)))
+                break;
+            if (!ing->opt.skip_bad_rows) {
+                if (it->path)
+                    rc = promo_fail(PROMO_EINPUT,
+                                    "%s:%llu: duplicate key (%s): the same key is on line %llu",
+                                    it->path, (unsigned long long)lines[1], key,
+                                    (unsigned long long)lines[0]);
+                else
+                    rc = promo_fail(PROMO_EINPUT, "table %s: duplicate key (%s)", it->t->name,
+                                    key);
+            } else {
+                rc = pending_add(&pd, r, NULL, "duplicate key (%s): the same key is on line %llu",
+                                 key, (unsigned long long)lines[0]);
+            }
+            break;
+        }
+    }
+    promo_free(slots);
+    if (!rc)
+        rc = pending_flush(it, &pd, &ing->stats);
+    pending_free(&pd);
+    return rc;
+}
+
+/* ======================================================================================== */
+/* Reading: canonical / generic                                                             */
+/* ======================================================================================== */
+
+typedef struct map_pair {
+    char *our, *their;
+} map_pair;
+
+static void free_pairs(map_pair *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        promo_free(m[i].our);
+        promo_free(m[i].their);
+    }
+    promo_free(m);
+}
+
+static int parse_map(const char *s, map_pair **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!s || !*s)
+        return PROMO_OK;
+    size_t cap = 1;
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
+    map_pair *m = promo_calloc(cap, sizeof *m);
+    if (!m)
+        return PROMO_ENOMEM;
+    size_t k = 0;
+    const char *p = s;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (!eq || eq == p || eq == p + len - 1) {
+            free_pairs(m, k);
+            return promo_fail(PROMO_EUSAGE, "--map: expected our_col=their_col, got '%.*s'",
+                              (int)len, p);
+        }
+        m[k].our = promo_strndup(p, (size_t)(eq - p));
+        m[k].their = promo_strndup(eq + 1, (size_t)(p + len - eq - 1));
+        k++;
+        if (!m[k - 1].our || !m[k - 1].their) {
+            free_pairs(m, k);
+            return PROMO_ENOMEM;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    *out = m;
+    *n = k;
+    return PROMO_OK;
+}
+
+static const char *map_their(const map_pair *m, size_t n, const char *our)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].our, our) == 0)
+            return m[i].their;
+    return our;
+}
+
+/* Table name from a path: base name up to the first '.'. */
+static char *table_from_path(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t len = strcspn(b, ".");
+    return promo_strndup(b, len);
+}
+
+static int read_csv(promo_ingest *ing, item *it, const char *path, const promo_csv_column *cols,
+                    size_t n_cols, promo_date_order order)
+{
+    if (!(it->path = promo_strdup(path)))
+        return PROMO_ENOMEM;
+    mapped m;
+    int rc = map_file(path, &m);
+    if (rc)
+        return rc;
+    rc = parse_header(&m, &it->hdr, &it->n_hdr, &it->delim);
+    unmap_file(&m);
+    if (rc)
+        return rc;
+    promo_csv_options o = promo_csv_options_default();
+    o.columns = cols;
+    o.n_columns = n_cols;
+    o.skip_bad_rows = ing->opt.skip_bad_rows;
+    o.n_threads = ing->opt.n_threads;
+    o.max_field_bytes = MAX_FIELD_BYTES;
+    o.date_order = order;
+    promo_csv_rejects *rej = NULL;
+    if ((rc = promo_csv_read(path, &o, &it->t, &rej)))
+        return rc;
+    promo_csv_rejects_free(it->rej);
+    it->rej = rej;
+    it->n_csv_rej = rej ? rej->n : 0;
+    if (!it->rej && !(it->rej = promo_calloc(1, sizeof *it->rej)))
+        return PROMO_ENOMEM;
+    ing->stats.rows_read += it->t->n_rows + it->n_csv_rej;
+    ing->stats.rows_rejected += it->n_csv_rej;
+    it->rejects_file = ing->opt.skip_bad_rows || ing->opt.unknown == PROMO_UNKNOWN_SKIP;
+    return PROMO_OK;
+}
+
+/* Add `line` to transactions that lack it: 1, 2, ... per order_id in file order. */
+static int number_lines(item *it, const char *order_col)
+{
+    const promo_column *o = promo_table_column(it->t, order_col);
+    promo_column *l = NULL;
+    if (!o)
+        return PROMO_OK;
+    uint32_t n_codes = promo_dict_size(o->dict);
+    uint32_t *next = promo_calloc(n_codes ? n_codes : 1, sizeof *next);
+    if (!next)
+        return PROMO_ENOMEM;
+    int rc = promo_table_add_column(it->t, "line", PROMO_COL_INT64, &l);
+    if (!rc)
+        rc = promo_column_resize(l, it->t->n_rows);
+    if (!rc)
+        for (size_t r = 0; r < it->t->n_rows; r++)
+            l->i64[r] = ++next[o->codes[r]];
+    promo_free(next);
+    return rc;
+}
+
+static int read_canonical(promo_ingest *ing, const char *path, const map_pair *map, size_t n_map,
+                          int generic)
+{
+    char *tname = ing->opt.table ? promo_strdup(ing->opt.table) : table_from_path(path);
+    if (!tname)
+        return PROMO_ENOMEM;
+    const promo_schema *sc = promo_schema_find(tname);
+    int rc = PROMO_OK;
+    if (!sc && !generic) {
+        rc = promo_fail(PROMO_EUSAGE,
+                        "%s: cannot tell which table this is: name the file after a canonical "
+                        "table (customers, products, stores, promotions, transactions, "
+                        "exposures, responses, events) or pass --table NAME",
+                        path);
+    } else if (!*tname || !strncmp(tname, "promo_", 6) || !strncmp(tname, "sqlite_", 7)) {
+        rc = promo_fail(PROMO_EUSAGE, "%s: '%s' is not a usable table name", path, tname);
+    } else if (find_item(ing, tname)) {
+        rc = promo_fail(PROMO_EUSAGE, "%s: a second file for table '%s' in one ingest", path,
+                        tname);
+    }
+    if (rc) {
+        promo_free(tname);
+        return rc;
+    }
+    item *it = new_item(ing);
+    promo_csv_column *cols = NULL;
+    if (!it) {
+        promo_free(tname);
+        return PROMO_ENOMEM;
+    }
+    it->sc = sc;
+    size_t n_cols = sc ? sc->n_fields : 0;
+    if (sc) {
+        cols = promo_calloc(n_cols, sizeof *cols);
+        if (!cols) {
+            promo_free(tname);
+            return PROMO_ENOMEM;
+        }
+        for (size_t f = 0; f < n_cols; f++) {
+            const promo_field *fd = &sc->fields[f];
+            cols[f].name = map_their(map, n_map, fd->name);
+            cols[f].type = fd->type;
+            /* transactions may come without line numbers: we number them */
+            cols[f].required = fd->required && !(!strcmp(sc->name, "transactions") &&
+                                                  !strcmp(fd->name, "line"));
+        }
+    }
+    rc = read_csv(ing, it, path, cols, n_cols, PROMO_DATE_ISO);
+    promo_free(cols);
+    if (!rc)
+        rc = promo_table_set_name(it->t, tname);
+    for (size_t i = 0; i < n_map && !rc; i++)
+        if (promo_table_column(it->t, map[i].their) &&
+            !(rc = promo_table_rename_column(it->t, map[i].their, map[i].our)))
+            rc = add_rename(it, map[i].our, map[i].their);
+    if (!rc && sc && !strcmp(sc->name, "transactions") && !promo_table_column(it->t, "line"))
+        rc = number_lines(it, "order_id");
+    promo_free(tname);
+    return rc;
+}
+
+/* ======================================================================================== */
+/* Reading: online-retail                                                                    */
+/* ======================================================================================== */
+
+static int has_hdr(const char *const *hdr, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(hdr[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* A constant STRING column. */
+static int const_column(promo_table *t, const char *name, const char *value)
+{
+    promo_column *c = NULL;
+    int rc = promo_table_add_column(t, name, PROMO_COL_STRING, &c);
+    if (rc)
+        return rc;
+    if (promo_dict_intern(c->dict, value, strlen(value)) != 0)
+        return PROMO_ENOMEM; /* the first key of a new dictionary is code 0 */
+    return promo_column_resize(c, t->n_rows); /* new rows are code 0 */
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Some UCI exports write CustomerID as a float ("17850.0"): drop the ".0". */
+static int fix_float_ids(promo_table *t, const char *name)
+{
+    int idx = promo_table_column_index(t, name);
+    if (idx < 0)
+        return PROMO_OK;
+    promo_column *c = t->cols[idx];
+    int any = 0;
+    for (uint32_t k = 0; k < promo_dict_size(c->dict) && !any; k++) {
+        size_t len = promo_dict_key_len(c->dict, k);
+        any = len > 2 && !strcmp(promo_dict_key(c->dict, k) + len - 2, ".0");
+    }
+    if (!any)
+        return PROMO_OK;
+    promo_column *d = NULL;
+    int rc = promo_table_add_column(t, "customer_id.fixed", PROMO_COL_STRING, &d);
+    if (!rc)
+        rc = promo_column_reserve(d, c->n);
+    for (size_t r = 0; r < c->n && !rc; r++) {
+        if (promo_column_is_null(c, r)) {
+            rc = promo_column_push_null(d);
+            continue;
+        }
+        const char *s = promo_dict_key(c->dict, c->codes[r]);
+        size_t len = promo_dict_key_len(c->dict, c->codes[r]);
+        if (len > 2 && !strcmp(s + len - 2, ".0"))
+            len -= 2;
+        rc = promo_column_push_str(d, s, len);
+    }
+    if (!rc)
+        rc = promo_table_drop_column(t, name);
+    if (!rc)
+        rc = promo_table_rename_column(t, "customer_id.fixed", name);
+    return rc;
+}
+
+typedef struct pair_count {
+    uint64_t key;   /* product code << 32 | description code, +1 (0 = empty slot) */
+    uint32_t count; /* rows */
+} pair_count;
+
+/* Products from the transactions: name = most frequent non-empty description, price =
+ * median unit price of sales (quantity > 0, price > 0, not a cancellation). */
+static int derive_products(promo_ingest *ing, item *tx, const promo_column *desc,
+                           const uint8_t *is_cancel)
+{
+    const promo_table *t = tx->t;
+    const promo_column *pid = promo_table_column(t, "product_id");
+    const promo_column *q = promo_table_column(t, "quantity");
+    const promo_column *up = promo_table_column(t, "unit_price");
+    const promo_column *oid = promo_table_column(t, "order_id");
+    uint32_t np = promo_dict_size(pid->dict);
+    size_t n = t->n_rows;
+    uint32_t *best = promo_calloc(np + 1, sizeof *best);     /* description code + 1 */
+    uint32_t *best_n = promo_calloc(np + 1, sizeof *best_n); /* its count */
+    size_t *off = promo_calloc(np + 2, sizeof *off);         /* sales per product (CSR) */
+    uint8_t *used = promo_calloc(np + 1, 1);
+    double *prices = NULL;
+    pair_count *pc = NULL;
+    size_t cap = 16;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    pc = desc ? promo_calloc(cap, sizeof *pc) : NULL;
+    item *out = NULL;
+    int rc = PROMO_ENOMEM;
+    if (!best || !best_n || !off || !used || (desc && !pc))
+        goto done;
+    for (size_t r = 0; r < n; r++) {
+        if (is_dropped(tx, r))
+            continue;
+        uint32_t p = pid->codes[r];
+        used[p] = 1;
+        int sale = q->f64[r] > 0 && up->f64[r] > 0 && !is_cancel[oid->codes[r]];
+        off[p + 1] += sale;
+        if (!desc || promo_column_is_null(desc, r))
+            continue;
+        uint32_t d = desc->codes[r];
+        const char *ds = promo_dict_key(desc->dict, d);
+        while (*ds == ' ')
+            ds++;
+        if (!*ds)
+            continue;
+        uint64_t key = ((uint64_t)p << 32 | d) + 1;
+        size_t s = (size_t)mix64(key) & (cap - 1);
+        while (pc[s].key && pc[s].key != key)
+            s = (s + 1) & (cap - 1);
+        pc[s].key = key;
+        /* Strictly more wins, so among equally frequent names the first to get there stays. */
+        if (++pc[s].count > best_n[p]) {
+            best_n[p] = pc[s].count;
+            best[p] = d + 1;
+        }
+    }
+    for (uint32_t p = 0; p < np; p++)
+        off[p + 1] += off[p];
+    prices = promo_mallocn(off[np] ? off[np] : 1, sizeof *prices);
+    if (!prices)
+        goto done;
+    {
+        size_t *fill = promo_mallocn(np + 1, sizeof *fill);
+        if (!fill)
+            goto done;
+        memcpy(fill, off, (np + 1) * sizeof *fill);
+        for (size_t r = 0; r < n; r++)
+            if (!is_dropped(tx, r) && q->f64[r] > 0 && up->f64[r] > 0 && !is_cancel[oid->codes[r]])
+                prices[fill[pid->codes[r]]++] = up->f64[r];
+        promo_free(fill);
+    }
+    out = new_item(ing);
+    if (!out)
+        goto done;
+    out->derived = 1;
+    out->sc = promo_schema_find("products");
+    out->t = promo_table_new("products");
+    promo_column *cid, *cname, *cprice;
+    if (!out->t || (rc = promo_table_add_column(out->t, "product_id", PROMO_COL_STRING, &cid)) ||
+        (rc = promo_table_add_column(out->t, "name", PROMO_COL_STRING, &cname)) ||
+        (rc = promo_table_add_column(out->t, "price", PROMO_COL_FLOAT64, &cprice)))
+        goto done;
+    for (uint32_t p = 0; p < np; p++) {
+        if (!used[p])
+            continue;
+        if ((rc = promo_column_push_str(cid, promo_dict_key(pid->dict, p),
+                                        promo_dict_key_len(pid->dict, p))))
+            goto done;
+        if (best[p]) {
+            const char *s = promo_dict_key(desc->dict, best[p] - 1);
+            size_t len = promo_dict_key_len(desc->dict, best[p] - 1);
+            while (len && *s == ' ') {
+                s++;
+                len--;
+            }
+            while (len && s[len - 1] == ' ')
+                len--;
+            rc = promo_column_push_str(cname, s, len);
+        } else {
+            rc = promo_column_push_null(cname);
+        }
+        if (rc)
+            goto done;
+        size_t a = off[p], k = off[p + 1] - off[p];
+        if (k) {
+            qsort(prices + a, k, sizeof *prices, dbl_cmp);
+            double med = k % 2 ? prices[a + k / 2] : (prices[a + k / 2 - 1] + prices[a + k / 2]) / 2;
+            rc = promo_column_push_f64(cprice, med);
+        } else {
+            rc = promo_column_push_null(cprice);
+        }
+        if (rc)
+            goto done;
+    }
+    rc = promo_table_seal(out->t);
+done:
+    promo_free(best);
+    promo_free(best_n);
+    promo_free(off);
+    promo_free(used);
+    promo_free(prices);
+    promo_free(pc);
+    return rc;
+}
+
+/* Customers: location = country of the customer's latest row. */
+static int derive_customers(promo_ingest *ing, item *tx, const promo_column *country)
+{
+    const promo_table *t = tx->t;
+    const promo_column *cid = promo_table_column(t, "customer_id");
+    const promo_column *ts = promo_table_column(t, "ts");
+    if (!cid)
+        return PROMO_OK;
+    uint32_t nc = promo_dict_size(cid->dict);
+    int64_t *last = promo_mallocn(nc + 1, sizeof *last);
+    uint32_t *loc = promo_calloc(nc + 1, sizeof *loc); /* country code + 1 */
+    uint8_t *used = promo_calloc(nc + 1, 1);
+    int rc = PROMO_ENOMEM;
+    if (!last || !loc || !used)
+        goto done;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (is_dropped(tx, r) || promo_column_is_null(cid, r))
+            continue;
+        uint32_t c = cid->codes[r];
+        if (!used[c] || ts->i64[r] >= last[c]) {
+            last[c] = ts->i64[r];
+            loc[c] = country && !promo_column_is_null(country, r) ? country->codes[r] + 1 : 0;
+        }
+        used[c] = 1;
+    }
+    item *out = new_item(ing);
+    if (!out)
+        goto done;
+    out->derived = 1;
+    out->sc = promo_schema_find("customers");
+    out->t = promo_table_new("customers");
+    promo_column *oid, *oloc;
+    if (!out->t || (rc = promo_table_add_column(out->t, "customer_id", PROMO_COL_STRING, &oid)) ||
+        (rc = promo_table_add_column(out->t, "location", PROMO_COL_STRING, &oloc)))
+        goto done;
+    for (uint32_t c = 0; c < nc; c++) {
+        if (!used[c])
+            continue;
+        if ((rc = promo_column_push_str(oid, promo_dict_key(cid->dict, c),
+                                        promo_dict_key_len(cid->dict, c))))
+            goto done;
+        rc = loc[c] ? promo_column_push_str(oloc, promo_dict_key(country->dict, loc[c] - 1),
+                                            promo_dict_key_len(country->dict, loc[c] - 1))
+                    : promo_column_push_null(oloc);
+        if (rc)
+            goto done;
+    }
+    rc = promo_table_seal(out->t);
+done:
+    promo_free(last);
+    promo_free(loc);
+    promo_free(used);
+    return rc;
+}
+
+static int derive_store(promo_ingest *ing)
+{
+    item *out = new_item(ing);
+    if (!out)
+        return PROMO_ENOMEM;
+    out->derived = 1;
+    out->sc = promo_schema_find("stores");
+    out->t = promo_table_new("stores");
+    promo_column *id, *name, *ch;
+    int rc = PROMO_ENOMEM;
+    if (out->t && !(rc = promo_table_add_column(out->t, "store_id", PROMO_COL_STRING, &id)) &&
+        !(rc = promo_table_add_column(out->t, "name", PROMO_COL_STRING, &name)) &&
+        !(rc = promo_table_add_column(out->t, "channel", PROMO_COL_STRING, &ch)) &&
+        !(rc = promo_column_push_str(id, "online", 6)) &&
+        !(rc = promo_column_push_str(name, "online shop", 11)) &&
+        !(rc = promo_column_push_str(ch, "online", 6)))
+        rc = promo_table_seal(out->t);
+    return rc;
+}
+
+static int read_online_retail(promo_ingest *ing, const char *path)
+{
+    if (find_item(ing, "transactions"))
+        return promo_fail(PROMO_EUSAGE, "%s: online-retail takes one file per ingest", path);
+    mapped m;
+    char **hdr = NULL;
+    size_t n_hdr = 0;
+    char delim = ',';
+    int rc = map_file(path, &m);
+    if (rc)
+        return rc;
+    rc = parse_header(&m, &hdr, &n_hdr, &delim);
+    unmap_file(&m);
+    if (rc)
+        return rc;
+    const char *const *h = (const char *const *)hdr;
+    /* Online Retail II renamed three columns. */
+    const char *inv = has_hdr(h, n_hdr, "Invoice") ? "Invoice" : "InvoiceNo";
+    const char *price = has_hdr(h, n_hdr, "Price") ? "Price" : "UnitPrice";
+    const char *cust = has_hdr(h, n_hdr, "Customer ID") ? "Customer ID" : "CustomerID";
+    promo_free(hdr);
+    const promo_csv_column cols[] = {
+        {inv, PROMO_COL_STRING, 1},          {"StockCode", PROMO_COL_STRING, 1},
+        {"Description", PROMO_COL_STRING, 0}, {"Quantity", PROMO_COL_FLOAT64, 1},
+        {"InvoiceDate", PROMO_COL_TIMESTAMP, 1}, {price, PROMO_COL_FLOAT64, 1},
+        {cust, PROMO_COL_STRING, 0},         {"Country", PROMO_COL_STRING, 0},
+    };
+    const char *ren[][2] = {{"order_id", inv},       {"product_id", "StockCode"},
+                            {"quantity", "Quantity"}, {"ts", "InvoiceDate"},
+                            {"unit_price", price},    {"customer_id", cust}};
+    item *it = new_item(ing);
+    if (!it)
+        return PROMO_ENOMEM;
+    it->sc = promo_schema_find("transactions");
+    /* The UCI export writes m/d/yyyy h:mm; our copies write ISO (always accepted). */
+    if ((rc = read_csv(ing, it, path, cols, sizeof cols / sizeof cols[0], PROMO_DATE_MDY)) ||
+        (rc = promo_table_set_name(it->t, "transactions")))
+        return rc;
+    for (size_t i = 0; i < sizeof ren / sizeof ren[0]; i++)
+        if (promo_table_column(it->t, ren[i][1]) &&
+            ((rc = promo_table_rename_column(it->t, ren[i][1], ren[i][0])) ||
+             (rc = add_rename(it, ren[i][0], ren[i][1]))))
+            return rc;
+    if (!promo_table_column(it->t, "customer_id")) {
+        promo_column *c = NULL;
+        if ((rc = promo_table_add_column(it->t, "customer_id", PROMO_COL_STRING, &c)))
+            return rc;
+        for (size_t r = 0; r < it->t->n_rows; r++)
+            if ((rc = promo_column_push_null(c)))
+                return rc;
+    }
+    if ((rc = fix_float_ids(it->t, "customer_id")) || (rc = check_required(ing, it)))
+        return rc;
+    /* Cancellations: invoices starting with 'C'; their quantities are returns (< 0). */
+    promo_column *oid = promo_table_column(it->t, "order_id");
+    promo_column *q = promo_table_column(it->t, "quantity");
+    uint32_t n_orders = promo_dict_size(oid->dict);
+    uint8_t *is_cancel = promo_calloc(n_orders ? n_orders : 1, 1);
+    if (!is_cancel)
+        return PROMO_ENOMEM;
+    for (uint32_t k = 0; k < n_orders; k++)
+        is_cancel[k] = promo_dict_key(oid->dict, k)[0] == 'C';
+    for (size_t r = 0; r < it->t->n_rows; r++) {
+        if (is_dropped(it, r) || !is_cancel[oid->codes[r]])
+            continue;
+        ing->stats.cancellations++;
+        if (q->f64[r] > 0)
+            q->f64[r] = -q->f64[r];
+    }
+    if ((rc = number_lines(it, "order_id")) ||
+        (rc = derive_products(ing, it, promo_table_column(it->t, "Description"), is_cancel))) {
+        promo_free(is_cancel);
+        return rc;
+    }
+    promo_free(is_cancel);
+    it = find_item(ing, "transactions"); /* new_item may have moved the array */
+    if ((rc = derive_customers(ing, it, promo_table_column(it->t, "Country"))) ||
+        (rc = derive_store(ing)))
+        return rc;
+    it = find_item(ing, "transactions");
+    if ((promo_table_column(it->t, "Description") &&
+         (rc = promo_table_drop_column(it->t, "Description"))) ||
+        (promo_table_column(it->t, "Country") && (rc = promo_table_drop_column(it->t, "Country"))) ||
+        (rc = const_column(it->t, "store_id", "online")) ||
+        (rc = const_column(it->t, "channel", "online")))
+        return rc;
+    return promo_table_seal(it->t);
+}
+
+/* ======================================================================================== */
+/* Reading: hillstrom                                                                       */
+/* ======================================================================================== */
+
+static int read_hillstrom(promo_ingest *ing, const char *path)
+{
+    if (find_item(ing, "experiment"))
+        return promo_fail(PROMO_EUSAGE, "%s: hillstrom takes one file per ingest", path);
+    static const promo_csv_column cols[] = {
+        {"recency", PROMO_COL_INT64, 1},     {"history_segment", PROMO_COL_STRING, 1},
+        {"history", PROMO_COL_FLOAT64, 1},   {"mens", PROMO_COL_BOOL, 1},
+        {"womens", PROMO_COL_BOOL, 1},       {"zip_code", PROMO_COL_STRING, 1},
+        {"newbie", PROMO_COL_BOOL, 1},       {"channel", PROMO_COL_STRING, 1},
+        {"segment", PROMO_COL_STRING, 1},    {"visit", PROMO_COL_BOOL, 1},
+        {"conversion", PROMO_COL_BOOL, 1},   {"spend", PROMO_COL_FLOAT64, 1},
+    };
+    item *it = new_item(ing);
+    if (!it)
+        return PROMO_ENOMEM;
+    int rc = read_csv(ing, it, path, cols, sizeof cols / sizeof cols[0], PROMO_DATE_ISO);
+    if (rc || (rc = promo_table_set_name(it->t, "experiment")))
+        return rc;
+    promo_table *t = it->t;
+    /* Every value is required: the experiment is only meaningful with complete rows. */
+    pending pd = {0};
+    for (size_t j = 0; j < t->n_cols && !rc; j++) {
+        const promo_column *c = t->cols[j];
+        for (size_t r = 0; c->n_null && r < c->n && !rc; r++) {
+            if (!promo_column_is_null(c, r) || is_dropped(it, r))
+                continue;
+            if (ing->opt.skip_bad_rows) {
+                rc = pending_add(&pd, r, c->name, "column '%s': a value is required", c->name);
+                continue;
+            }
+            char w[1200];
+            if (!(rc = where(it, r, c->name, w, sizeof w)))
+                rc = promo_fail(PROMO_EINPUT, "%scolumn '%s': a value is required, got an empty "
+                                              "field",
+                                w, c->name);
+        }
+    }
+    if (!rc)
+        rc = pending_flush(it, &pd, &ing->stats);
+    pending_free(&pd);
+    if (rc)
+        return rc;
+    promo_column *rid = NULL, *tr = NULL;
+    const promo_column *seg = promo_table_column(t, "segment");
+    if ((rc = promo_table_add_column(t, "row_id", PROMO_COL_INT64, &rid)) ||
+        (rc = promo_column_resize(rid, t->n_rows)) ||
+        (rc = promo_table_add_column(t, "treatment", PROMO_COL_STRING, &tr)) ||
+        (rc = promo_column_reserve(tr, t->n_rows)))
+        return rc;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        rid->i64[r] = (int64_t)r + 1;
+        uint32_t k = seg->codes[r];
+        if ((rc = promo_column_push_str(tr, promo_dict_key(seg->dict, k),
+                                        promo_dict_key_len(seg->dict, k))))
+            return rc;
+    }
+    return promo_table_seal(t);
+}
+
+/* ======================================================================================== */
+/* Public: read                                                                             */
+/* ======================================================================================== */
+
+static void compute_stats(promo_ingest *ing)
+{
+    promo_ingest_stats *st = &ing->stats;
+    st->transactions = st->returns = st->rows_without_customer = 0;
+    st->customers = st->products = st->orders = 0;
+    item *tx = find_item(ing, "transactions");
+    if (!tx)
+        return;
+    const promo_table *t = tx->t;
+    const promo_column *q = promo_table_column(t, "quantity");
+    const promo_column *cols[3] = {promo_table_column(t, "customer_id"),
+                                   promo_table_column(t, "product_id"),
+                                   promo_table_column(t, "order_id")};
+    uint64_t *counts[3] = {&st->customers, &st->products, &st->orders};
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (is_dropped(tx, r))
+            continue;
+        st->transactions++;
+        st->returns += q && !promo_column_is_null(q, r) && q->f64[r] < 0;
+        st->rows_without_customer += !cols[0] || promo_column_is_null(cols[0], r);
+    }
+    for (int k = 0; k < 3; k++) {
+        const promo_column *c = cols[k];
+        if (!c)
+            continue;
+        uint32_t nd = promo_dict_size(c->dict);
+        uint8_t *seen = promo_calloc(nd ? nd : 1, 1);
+        if (!seen)
+            return; /* figures only; the caller's data is fine */
+        for (size_t r = 0; r < t->n_rows; r++)
+            if (!is_dropped(tx, r) && !promo_column_is_null(c, r) && !seen[c->codes[r]]) {
+                seen[c->codes[r]] = 1;
+                (*counts[k])++;
+            }
+        promo_free(seen);
+    }
+}
+
+int promo_ingest_read(const promo_ingest_options *o, const char *const *files, size_t n_files,
+                      promo_ingest **out)
+{
+    *out = NULL;
+    const char *fmt = o->format ? o->format : "canonical";
+    int known = 0;
+    for (size_t i = 0; profile_names[i]; i++)
+        known |= !strcmp(fmt, profile_names[i]);
+    if (!known)
+        return promo_fail(PROMO_EUSAGE, "unknown format '%s': expected canonical, generic, "
+                                        "online-retail or hillstrom",
+                          fmt);
+    if (n_files == 0)
+        return promo_fail(PROMO_EUSAGE, "no input files");
+    if ((unsigned)o->unknown >= PROMO_UNKNOWN_POLICY_COUNT)
+        return promo_fail(PROMO_EUSAGE, "bad unknown policy %d", (int)o->unknown);
+    int is_canon = !strcmp(fmt, "canonical"), is_generic = !strcmp(fmt, "generic");
+    if ((o->map || o->table) && !is_canon && !is_generic)
+        return promo_fail(PROMO_EUSAGE, "--map and --table go with --format canonical or "
+                                        "generic, not %s",
+                          fmt);
+    if (o->table && n_files > 1)
+        return promo_fail(PROMO_EUSAGE, "--table names the table of one file; got %zu files",
+                          n_files);
+    double t0 = promo_now_s();
+    promo_ingest *ing = promo_calloc(1, sizeof *ing);
+    if (!ing)
+        return PROMO_ENOMEM;
+    ing->opt = *o;
+    ing->opt.format = ing->opt.table = ing->opt.map = NULL;
+    map_pair *map = NULL;
+    size_t n_map = 0;
+    int rc = PROMO_ENOMEM;
+    if (!(ing->format = promo_strdup(fmt)))
+        goto fail;
+    if ((rc = parse_map(o->map, &map, &n_map)))
+        goto fail;
+    /* Every file must be readable before we spend time parsing any of them. */
+    for (size_t i = 0; i < n_files && !rc; i++) {
+        mapped m;
+        if (!(rc = map_file(files[i], &m)))
+            unmap_file(&m);
+    }
+    if (rc)
+        goto fail;
+    {
+        /* The options' borrowed strings are used only during the read. */
+        ing->opt.table = o->table;
+        for (size_t i = 0; i < n_files && !rc; i++) {
+            if (is_canon || is_generic)
+                rc = read_canonical(ing, files[i], map, n_map, is_generic);
+            else if (!strcmp(fmt, "online-retail"))
+                rc = read_online_retail(ing, files[i]);
+            else
+                rc = read_hillstrom(ing, files[i]);
+        }
+        ing->opt.table = NULL;
+    }
+    if (rc)
+        goto fail;
+    for (size_t i = 0; i < n_map; i++) {
+        int used = 0;
+        for (size_t k = 0; k < ing->n_items; k++)
+            used |= ing->items[k].sc && promo_schema_field(ing->items[k].sc, map[i].our) != NULL;
+        for (size_t k = 0; k < ing->n_items && !used; k++)
+            used |= promo_table_column(ing->items[k].t, map[i].our) != NULL;
+        if (!used) {
+            rc = promo_fail(PROMO_EUSAGE, "--map %s=%s: '%s' is not a column of the target table",
+                            map[i].our, map[i].their, map[i].our);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < ing->n_items && !rc; i++) {
+        item *it = &ing->items[i];
+        if (it->derived)
+            continue;
+        if (is_canon || is_generic)
+            rc = check_required(ing, it);
+        if (!rc)
+            rc = check_duplicates(ing, it);
+    }
+    if (rc)
+        goto fail;
+    free_pairs(map, n_map);
+    compute_stats(ing);
+    ing->stats.read_s = promo_now_s() - t0;
+    *out = ing;
+    return PROMO_OK;
+fail:
+    free_pairs(map, n_map);
+    promo_ingest_free(ing);
+    return rc;
+}
+
+/* ======================================================================================== */
+/* Public: commit                                                                           */
+/* ======================================================================================== */
+
+/* Workspace tables read for reference checks, by name. */
+typedef struct ws_cache {
+    promo_table **t;
+    size_t n, cap;
+} ws_cache;
+
+static int ws_column(promo_store *s, ws_cache *wc, const char *table, const char *col,
+                     const promo_column **out)
+{
+    *out = NULL;
+    for (size_t i = 0; i < wc->n; i++)
+        if (!strcmp(wc->t[i]->name, table)) {
+            *out = promo_table_column(wc->t[i], col);
+            return PROMO_OK;
+        }
+    if (!s || !promo_store_has_table(s, table))
+        return PROMO_OK;
+    if (promo_grow((void **)&wc->t, &wc->cap, wc->n + 1, sizeof *wc->t))
+        return PROMO_ENOMEM;
+    const char *cols[] = {col};
+    promo_table *t = NULL;
+    int rc = promo_store_read_columns(s, table, cols, 1, &t);
+    if (rc == PROMO_ENOTFOUND)
+        return PROMO_OK; /* a table without that column: nothing to check against */
+    if (rc)
+        return rc;
+    wc->t[wc->n++] = t;
+    *out = promo_table_column(t, col);
+    return PROMO_OK;
+}
+
+static int schema_rank(const item *it)
+{
+    size_t n;
+    const promo_schema *all = promo_schema_all(&n);
+    for (size_t i = 0; i < n; i++)
+        if (it->t && !strcmp(all[i].name, it->t->name))
+            return (int)i;
+    return (int)n;
+}
+
+/* Append ids (other columns null) to dimension table t. */
+static int add_ids(promo_table *t, const char *col, const promo_column *src, const uint32_t *codes,
+                   size_t n)
+{
+    for (size_t j = 0; j < t->n_cols; j++) {
+        promo_column *c = t->cols[j];
+        for (size_t i = 0; i < n; i++) {
+            int rc = strcmp(c->name, col) ? promo_column_push_null(c)
+                                          : promo_column_push_str(
+                                                c, promo_dict_key(src->dict, codes[i]),
+                                                promo_dict_key_len(src->dict, codes[i]));
+            if (rc)
+                return rc;
+        }
+    }
+    return promo_table_seal(t);
+}
+
+/* Check one reference column of `it` and apply the policy. */
+static int check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_store *s,
+                     ws_cache *wc)
+{
+    item *it = &ing->items[idx];
+    const promo_column *c = promo_table_column(it->t, f->name);
+    if (!c || c->type != PROMO_COL_STRING)
+        return PROMO_OK;
+    char ref_table[64];
+    const char *dot = strchr(f->ref, '.');
+    snprintf(ref_table, sizeof ref_table, "%.*s", (int)(dot - f->ref), f->ref);
+    const char *ref_col = dot + 1;
+    item *ri = find_item(ing, ref_table);
+    const promo_column *rc_col = NULL;
+    int rc = PROMO_OK;
+    if (ri)
+        rc_col = promo_table_column(ri->t, ref_col);
+    else if ((rc = ws_column(s, wc, ref_table, ref_col, &rc_col)))
+        return rc;
+    if (!rc_col || rc_col->type != PROMO_COL_STRING)
+        return PROMO_OK;
+    size_t n = it->t->n_rows;
+    uint32_t *m = promo_mallocn(n ? n : 1, sizeof *m);
+    if (!m)
+        return PROMO_ENOMEM;
+    if ((rc = promo_column_map_to(c, rc_col->dict, m))) {
+        promo_free(m);
+        return rc;
+    }
+    const char *from = ri ? (ri->path ? ri->path : "this ingest") : "the workspace";
+    pending pd = {0};
+    uint32_t nd = promo_dict_size(c->dict);
+    uint8_t *added = NULL;
+    uint32_t *add = NULL;
+    size_t n_add = 0;
+    for (size_t r = 0; r < n && !rc; r++) {
+        if (m[r] != PROMO_DICT_NONE || promo_column_is_null(c, r) || is_dropped(it, r))
+            continue;
+        const char *id = promo_dict_key(c->dict, c->codes[r]);
+        if (ing->opt.unknown == PROMO_UNKNOWN_ERROR) {
+            char w[1200];
+            if (!(rc = where(it, r, f->name, w, sizeof w)))
+                rc = promo_fail(PROMO_EINPUT,
+                                "%scolumn '%s': unknown %s '%s' (not in %s from %s; --unknown "
+                                "skip|add to go on)",
+                                w, their_name(it, f->name), f->name, id, ref_table, from);
+        } else if (ing->opt.unknown == PROMO_UNKNOWN_SKIP) {
+            rc = pending_add(&pd, r, f->name, "column '%s': unknown %s '%s' (not in %s)",
+                             their_name(it, f->name), f->name, id, ref_table);
+        } else {
+            if (!added && (!(added = promo_calloc(nd, 1)) || !(add = promo_mallocn(nd, sizeof *add))))
+                rc = PROMO_ENOMEM;
+            else if (!added[c->codes[r]]) {
+                added[c->codes[r]] = 1;
+                add[n_add++] = c->codes[r];
+            }
+        }
+    }
+    promo_free(m);
+    if (!rc)
+        rc = pending_flush(it, &pd, &ing->stats);
+    pending_free(&pd);
+    if (!rc && n_add) {
+        if (!ri) {
+            /* The dimension lives in the workspace: rewrite it with the new ids. */
+            item *ni = new_item(ing);
+            if (!ni) {
+                rc = PROMO_ENOMEM;
+            } else {
+                ni->derived = 1;
+                ni->sc = promo_schema_find(ref_table);
+                if (!(rc = promo_store_read_table(s, ref_table, &ni->t)))
+                    ri = ni;
+                it = &ing->items[idx];
+                c = promo_table_column(it->t, f->name);
+            }
+        }
+        if (!rc)
+            rc = add_ids(ri->t, ref_col, c, add, n_add);
+        if (!rc) {
+            ing->stats.unknown_added += n_add;
+            promo_info("%s: added %zu unknown %s to %s", it->path ? it->path : it->t->name,
+                       n_add, f->name, ref_table);
+        }
+    }
+    promo_free(added);
+    promo_free(add);
+    return rc;
+}
+
+static void csv_quoted(char **buf, size_t *n, size_t *cap, int *failed, const char *s)
+{
+    size_t len = strlen(s), need = *n + 2 * len + 3;
+    if (*failed || promo_grow((void **)buf, cap, need, 1)) {
+        *failed = 1;
+        return;
+    }
+    char *o = *buf + *n;
+    *o++ = '"';
+    for (; *s; s++) {
+        if (*s == '"')
+            *o++ = '"';
+        *o++ = *s;
+    }
+    *o++ = '"';
+    *n = (size_t)(o - *buf);
+}
+
+static void csv_text(char **buf, size_t *n, size_t *cap, int *failed, const char *s)
+{
+    size_t len = strlen(s);
+    if (*failed || promo_grow((void **)buf, cap, *n + len + 1, 1)) {
+        *failed = 1;
+        return;
+    }
+    memcpy(*buf + *n, s, len);
+    *n += len;
+}
+
+static int cmp_reject(const void *a, const void *b)
+{
+    const promo_csv_reject *x = a, *y = b;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int stage_rejects(item *it, promo_store *s)
+{
+    size_t len = strlen(promo_store_out_dir(s)) + strlen(it->t->name) + 32;
+    char *path = promo_malloc(len);
+    if (!path)
+        return PROMO_ENOMEM;
+    snprintf(path, len, "%s/rejects-%s.csv", promo_store_out_dir(s), it->t->name);
+    qsort(it->rej->items, it->rej->n, sizeof *it->rej->items, cmp_reject);
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int failed = 0;
+    csv_text(&buf, &n, &cap, &failed, "file,line,column,reason,raw\n");
+    for (size_t i = 0; i < it->rej->n; i++) {
+        const promo_csv_reject *r = &it->rej->items[i];
+        char num[64];
+        csv_quoted(&buf, &n, &cap, &failed, it->path ? it->path : "");
+        snprintf(num, sizeof num, ",%llu,%u,", (unsigned long long)r->line, r->col);
+        csv_text(&buf, &n, &cap, &failed, num);
+        csv_quoted(&buf, &n, &cap, &failed, r->reason ? r->reason : "");
+        csv_text(&buf, &n, &cap, &failed, ",");
+        csv_quoted(&buf, &n, &cap, &failed, r->raw ? r->raw : "");
+        csv_text(&buf, &n, &cap, &failed, "\n");
+    }
+    int rc = failed ? PROMO_ENOMEM : promo_store_stage_file(s, path, buf, n);
+    promo_free(buf);
+    promo_free(path);
+    return rc;
+}
+
+static int item_rank_cmp(const void *a, const void *b)
+{
+    const item *x = a, *y = b;
+    int rx = schema_rank(x), ry = schema_rank(y);
+    if (rx != ry)
+        return rx - ry;
+    return strcmp(x->t->name, y->t->name);
+}
+
+int promo_ingest_commit(promo_ingest *ing, promo_store *s)
+{
+    if (ing->committed)
+        return promo_fail(PROMO_EUSAGE, "ingest: commit called twice");
+    ing->committed = 1;
+    double t0 = promo_now_s();
+    /* Referenced tables first, so ADD to a dimension happens before it is itself checked. */
+    qsort(ing->items, ing->n_items, sizeof *ing->items, item_rank_cmp);
+    ws_cache wc = {0};
+    int rc = PROMO_OK;
+    size_t n_items = ing->n_items; /* items added by ADD need no check of their own */
+    for (size_t i = 0; i < n_items && !rc; i++) {
+        const promo_schema *sc = ing->items[i].sc;
+        for (size_t f = 0; sc && f < sc->n_fields && !rc; f++)
+            if (sc->fields[f].ref)
+                rc = check_ref(ing, i, &sc->fields[f], s, &wc);
+    }
+    for (size_t i = 0; i < wc.n; i++)
+        promo_table_free(wc.t[i]);
+    promo_free(wc.t);
+    if (rc)
+        return rc;
+    qsort(ing->items, ing->n_items, sizeof *ing->items, item_rank_cmp);
+    compute_stats(ing);
+    /* Apply the drops, then write everything in one transaction. */
+    for (size_t i = 0; i < ing->n_items; i++) {
+        item *it = &ing->items[i];
+        if (!it->drop)
+            continue;
+        uint8_t *keep = promo_malloc(it->t->n_rows ? it->t->n_rows : 1);
+        if (!keep)
+            return PROMO_ENOMEM;
+        for (size_t r = 0; r < it->t->n_rows; r++)
+            keep[r] = !is_dropped(it, r);
+        promo_table *nt = promo_table_filter(it->t, keep);
+        promo_free(keep);
+        if (!nt)
+            return PROMO_ENOMEM;
+        promo_table_free(it->t);
+        it->t = nt;
+        promo_free(it->drop);
+        it->drop = NULL;
+        it->drop_cap = 0;
+    }
+    if ((rc = promo_store_begin(s)))
+        return rc;
+    for (size_t i = 0; i < ing->n_items && !rc; i++) {
+        item *it = &ing->items[i];
+        rc = promo_store_write_table(s, it->t);
+        if (!rc && it->rejects_file)
+            rc = stage_rejects(it, s);
+        if (!rc && it->path) {
+            char key[128];
+            snprintf(key, sizeof key, "ingest.%s.source", it->t->name);
+            rc = promo_store_meta_set(s, key, it->path);
+        }
+    }
+    if (!rc)
+        rc = promo_store_meta_set(s, "ingest.format", ing->format);
+    if (!rc)
+        rc = promo_store_commit(s);
+    else
+        promo_store_rollback(s);
+    ing->stats.write_s = promo_now_s() - t0;
+    return rc;
+}
+
+/* ======================================================================================== */
+/* Accessors                                                                                */
+/* ======================================================================================== */
+
+size_t promo_ingest_n_tables(const promo_ingest *ing)
+{
+    return ing->n_items;
+}
+
+const promo_table *promo_ingest_table(const promo_ingest *ing, size_t i)
+{
+    return i < ing->n_items ? ing->items[i].t : NULL;
+}
+
+size_t promo_ingest_n_rejects(const promo_ingest *ing, size_t i)
+{
+    return i < ing->n_items && ing->items[i].rej ? ing->items[i].rej->n : 0;
+}
+
+const promo_ingest_stats *promo_ingest_get_stats(const promo_ingest *ing)
+{
+    return &ing->stats;
+}
+
+const char *promo_ingest_format(const promo_ingest *ing)
+{
+    return ing->format;
+}
+
+void promo_ingest_free(promo_ingest *ing)
+{
+    if (!ing)
+        return;
+    for (size_t i = 0; i < ing->n_items; i++)
+        item_clear(&ing->items[i]);
+    promo_free(ing->items);
+    promo_free(ing->format);
+    promo_free(ing);
+}

@@ -1,0 +1,476 @@
+/* Tests of the workspace store (src/data/store.c): round trips of every column type, the
+ * canonical layout, schema versions, atomicity of new and existing workspaces, staged
+ * files, and allocation failures. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/schema.h>
+#include <promo/store.h>
+#include <promo/table.h>
+
+#include "t.h"
+
+/* A non-canonical table with one column of each type, nulls in each, a NaN and odd text. */
+static promo_table *all_types_table(const char *name, size_t n_rows)
+{
+    promo_table *t = promo_table_new(name);
+    promo_column *ci, *cf, *cs, *ct, *cb;
+    if (!t || promo_table_add_column(t, "i", PROMO_COL_INT64, &ci) ||
+        promo_table_add_column(t, "f", PROMO_COL_FLOAT64, &cf) ||
+        promo_table_add_column(t, "s \"quoted\"", PROMO_COL_STRING, &cs) ||
+        promo_table_add_column(t, "ts", PROMO_COL_TIMESTAMP, &ct) ||
+        promo_table_add_column(t, "b", PROMO_COL_BOOL, &cb))
+        goto fail;
+    for (size_t r = 0; r < n_rows; r++) {
+        int null = r % 5 == 3;
+        char buf[32];
+        int len = snprintf(buf, sizeof buf, "v%zu,\"é\"", r % 7);
+        if ((null ? promo_column_push_null(ci) : promo_column_push_i64(ci, (int64_t)r * -123457)) ||
+            (null ? promo_column_push_null(cf)
+                  : promo_column_push_f64(cf, r == 1 ? NAN : (double)r / 3.0)) ||
+            (null ? promo_column_push_null(cs)
+                  : r == 2 ? promo_column_push_str(cs, "", 0)
+                           : promo_column_push_str(cs, buf, (size_t)len)) ||
+            (null ? promo_column_push_null(ct)
+                  : promo_column_push_i64(ct, 1291191960 + (int64_t)r * 86400)) ||
+            (null ? promo_column_push_null(cb) : promo_column_push_bool(cb, (int)(r & 1))))
+            goto fail;
+    }
+    if (promo_table_seal(t))
+        goto fail;
+    return t;
+fail:
+    promo_table_free(t);
+    return NULL;
+}
+
+/* 1 if a and b have the same columns, types, nulls and values (NaN equals NaN). */
+static int tables_equal(const promo_table *a, const promo_table *b, char *why, size_t n_why)
+{
+    if (a->n_rows != b->n_rows || a->n_cols != b->n_cols) {
+        snprintf(why, n_why, "shape %zux%zu vs %zux%zu", a->n_rows, a->n_cols, b->n_rows,
+                 b->n_cols);
+        return 0;
+    }
+    for (size_t j = 0; j < a->n_cols; j++) {
+        const promo_column *x = a->cols[j], *y = b->cols[j];
+        if (strcmp(x->name, y->name) || x->type != y->type || x->n_null != y->n_null) {
+            snprintf(why, n_why, "column %zu: %s/%s/%zu vs %s/%s/%zu", j, x->name,
+                     promo_col_type_name(x->type), x->n_null, y->name,
+                     promo_col_type_name(y->type), y->n_null);
+            return 0;
+        }
+        for (size_t r = 0; r < a->n_rows; r++) {
+            int nx = promo_column_is_null(x, r), ny = promo_column_is_null(y, r), eq = nx == ny;
+            if (eq && !nx) {
+                switch (x->type) {
+                case PROMO_COL_STRING:
+                    eq = !strcmp(promo_column_str(x, r), promo_column_str(y, r));
+                    break;
+                case PROMO_COL_FLOAT64:
+                    eq = x->f64[r] == y->f64[r] || (isnan(x->f64[r]) && isnan(y->f64[r]));
+                    break;
+                case PROMO_COL_BOOL: eq = x->b[r] == y->b[r]; break;
+                default: eq = x->i64[r] == y->i64[r]; break;
+                }
+            }
+            if (!eq) {
+                snprintf(why, n_why, "column %s row %zu differs", x->name, r);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static char *ws_path(const char *name)
+{
+    static char p[600];
+    snprintf(p, sizeof p, "%s/%s", t_tmpdir(), name);
+    return p;
+}
+
+T_TEST(store_roundtrip_all_types_noncanonical)
+{
+    const char *ws = ws_path("ws");
+    promo_table *t = all_types_table("truth_things", 50);
+    T_ASSERT(t != NULL);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    promo_store_close(s);
+    T_OK(promo_store_open(ws, 0, &s));
+    T_ASSERT_EQ_INT(promo_store_has_table(s, "truth_things"), 1);
+    T_ASSERT_EQ_INT(promo_store_has_table(s, "nope"), 0);
+    promo_table *back = NULL;
+    T_OK(promo_store_read_table(s, "truth_things", &back));
+    char why[256] = "";
+    T_ASSERT_MSG(tables_equal(t, back, why, sizeof why), "round trip: %s", why);
+    T_ASSERT_STR_EQ(back->name, "truth_things");
+    promo_table_free(back);
+    /* A subset of columns, in the order asked. */
+    const char *cols[] = {"ts", "i"};
+    T_OK(promo_store_read_columns(s, "truth_things", cols, 2, &back));
+    T_ASSERT_EQ_INT(back->n_cols, 2);
+    T_ASSERT_STR_EQ(back->cols[0]->name, "ts");
+    T_ASSERT_EQ_INT(back->cols[0]->type, PROMO_COL_TIMESTAMP);
+    T_ASSERT_EQ_INT(back->cols[1]->i64[4], 4 * -123457);
+    promo_table_free(back);
+    const char *bad[] = {"nope"};
+    T_ASSERT_EQ_INT(promo_store_read_columns(s, "truth_things", bad, 1, &back), PROMO_ENOTFOUND);
+    T_ASSERT_EQ_INT(promo_store_read_table(s, "missing", &back), PROMO_ENOTFOUND);
+    T_ASSERT_CONTAINS(promo_last_error(), "no table 'missing'");
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
+T_TEST(store_empty_table_roundtrip)
+{
+    const char *ws = ws_path("ws");
+    promo_table *t = all_types_table("empty_one", 0);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    promo_table *back = NULL;
+    T_OK(promo_store_read_table(s, "empty_one", &back));
+    char why[256] = "";
+    T_ASSERT_MSG(tables_equal(t, back, why, sizeof why), "round trip: %s", why);
+    promo_table_free(back);
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
+T_TEST(store_canonical_layout_keys_and_indexes)
+{
+    const char *ws = ws_path("ws");
+    promo_table *t = promo_table_new("transactions");
+    promo_column *o, *l, *p, *ts, *q, *u, *c;
+    T_OK(promo_table_add_column(t, "order_id", PROMO_COL_STRING, &o));
+    T_OK(promo_table_add_column(t, "line", PROMO_COL_INT64, &l));
+    T_OK(promo_table_add_column(t, "product_id", PROMO_COL_STRING, &p));
+    T_OK(promo_table_add_column(t, "ts", PROMO_COL_TIMESTAMP, &ts));
+    T_OK(promo_table_add_column(t, "quantity", PROMO_COL_FLOAT64, &q));
+    T_OK(promo_table_add_column(t, "unit_price", PROMO_COL_FLOAT64, &u));
+    T_OK(promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &c));
+    for (int r = 0; r < 10; r++) {
+        T_OK(promo_column_push_str(o, r < 5 ? "A" : "B", 1));
+        T_OK(promo_column_push_i64(l, r % 5 + 1));
+        T_OK(promo_column_push_str(p, "P1", 2));
+        T_OK(promo_column_push_i64(ts, 1000 + r));
+        T_OK(promo_column_push_f64(q, r == 3 ? -1 : 2));
+        T_OK(promo_column_push_f64(u, 1.5));
+        T_OK(r == 7 ? promo_column_push_null(c) : promo_column_push_str(c, "C1", 2));
+    }
+    T_OK(promo_table_seal(t));
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    promo_table *back = NULL;
+    T_OK(promo_store_read_table(s, "transactions", &back));
+    /* Every canonical column, in schema order; the missing ones all null. */
+    const promo_schema *sc = promo_schema_find("transactions");
+    T_ASSERT_EQ_INT(back->n_cols, sc->n_fields);
+    for (size_t j = 0; j < sc->n_fields; j++) {
+        T_ASSERT_STR_EQ(back->cols[j]->name, sc->fields[j].name);
+        T_ASSERT_EQ_INT(back->cols[j]->type, sc->fields[j].type);
+    }
+    T_ASSERT_EQ_INT(promo_table_column(back, "store_id")->n_null, 10);
+    T_ASSERT_EQ_INT(promo_table_column(back, "customer_id")->n_null, 1);
+    promo_table_free(back);
+    /* Key and foreign-key indexes exist. */
+    sqlite3 *db = promo_store_db(s);
+    sqlite3_stmt *st = NULL;
+    T_ASSERT_EQ_INT(sqlite3_prepare_v2(db,
+                                       "SELECT group_concat(name, ' ') FROM (SELECT name FROM "
+                                       "sqlite_master WHERE type='index' AND "
+                                       "tbl_name='transactions' ORDER BY name)",
+                                       -1, &st, NULL),
+                    SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    T_ASSERT_STR_EQ((const char *)sqlite3_column_text(st, 0),
+                    "transactions_customer_id_idx transactions_pk transactions_product_id_idx "
+                    "transactions_promotion_id_idx transactions_store_id_idx transactions_ts_idx");
+    sqlite3_finalize(st);
+    /* A duplicate key is refused by the unique index, and the old table stays. */
+    promo_column_push_str(o, "A", 1);
+    promo_column_push_i64(l, 2);
+    promo_column_push_str(p, "P1", 2);
+    promo_column_push_i64(ts, 1);
+    promo_column_push_f64(q, 1);
+    promo_column_push_f64(u, 1);
+    promo_column_push_str(c, "C1", 2);
+    T_OK(promo_table_seal(t));
+    T_ASSERT_EQ_INT(promo_store_write_table(s, t), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "duplicate primary key");
+    T_OK(promo_store_read_table(s, "transactions", &back));
+    T_ASSERT_EQ_INT(back->n_rows, 10);
+    promo_table_free(back);
+    /* Wrong canonical type and null in a required field. */
+    promo_table *bad = promo_table_new("products");
+    promo_column *pid, *price;
+    T_OK(promo_table_add_column(bad, "product_id", PROMO_COL_STRING, &pid));
+    T_OK(promo_table_add_column(bad, "price", PROMO_COL_STRING, &price));
+    T_OK(promo_column_push_str(pid, "P1", 2));
+    T_OK(promo_column_push_str(price, "1", 1));
+    T_OK(promo_table_seal(bad));
+    T_ASSERT_EQ_INT(promo_store_write_table(s, bad), PROMO_EUSAGE);
+    T_ASSERT_CONTAINS(promo_last_error(), "canonical type is float64");
+    promo_table_free(bad);
+    bad = promo_table_new("products");
+    T_OK(promo_table_add_column(bad, "product_id", PROMO_COL_STRING, &pid));
+    T_OK(promo_column_push_null(pid));
+    T_OK(promo_table_seal(bad));
+    T_ASSERT_EQ_INT(promo_store_write_table(s, bad), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "required column 'product_id' has 1 nulls");
+    promo_table_free(bad);
+    /* Reserved names. */
+    promo_table *r = all_types_table("promo_x", 1);
+    T_ASSERT_EQ_INT(promo_store_write_table(s, r), PROMO_EUSAGE);
+    promo_table_free(r);
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
+T_TEST(store_list_tables_and_meta)
+{
+    const char *ws = ws_path("ws");
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_begin(s));
+    const char *names[] = {"zeta", "transactions", "alpha", "customers"};
+    for (int i = 0; i < 4; i++) {
+        promo_table *t = promo_schema_find(names[i]) ? promo_schema_new_table(
+                                                           promo_schema_find(names[i]))
+                                                     : all_types_table(names[i], 3);
+        T_ASSERT(t != NULL);
+        T_OK(promo_table_seal(t));
+        T_OK(promo_store_write_table(s, t));
+        promo_table_free(t);
+    }
+    T_OK(promo_store_meta_set(s, "generate.seed", "42"));
+    T_OK(promo_store_commit(s));
+    char **list = NULL;
+    size_t n = 0;
+    T_OK(promo_store_list_tables(s, &list, &n));
+    T_ASSERT_EQ_INT(n, 4);
+    T_ASSERT_STR_EQ(list[0], "customers");
+    T_ASSERT_STR_EQ(list[1], "transactions");
+    T_ASSERT_STR_EQ(list[2], "alpha");
+    T_ASSERT_STR_EQ(list[3], "zeta");
+    promo_free(list);
+    char *v = promo_store_meta_get(s, "generate.seed");
+    T_ASSERT_STR_EQ(v, "42");
+    promo_free(v);
+    v = promo_store_meta_get(s, "schema_version");
+    char want[16];
+    snprintf(want, sizeof want, "%d", PROMO_SCHEMA_VERSION);
+    T_ASSERT_STR_EQ(v, want);
+    promo_free(v);
+    T_ASSERT(promo_store_meta_get(s, "absent") == NULL);
+    promo_store_close(s);
+}
+
+T_TEST(store_new_workspace_appears_only_at_commit)
+{
+    const char *dir = t_tmpdir();
+    char ws[600];
+    snprintf(ws, sizeof ws, "%s/ws", dir);
+    char *before = t_dir_digest(dir);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_ASSERT_EQ_INT(promo_store_exists(ws), 0);
+    promo_table *t = all_types_table("things", 10);
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_write_table(s, t));
+    /* A file written into the staged out/ dir is published with the workspace. */
+    char path[700];
+    snprintf(path, sizeof path, "%s/note.txt", promo_store_out_dir(s));
+    T_OK(promo_store_stage_file(s, path, "hi\n", 3));
+    promo_store_close(s); /* no commit: nothing may remain */
+    char *after = t_dir_digest(dir);
+    T_ASSERT_STR_EQ(after, before);
+    free(after);
+    /* Now with a commit. */
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_write_table(s, t));
+    snprintf(path, sizeof path, "%s/note.txt", promo_store_out_dir(s));
+    T_OK(promo_store_stage_file(s, path, "hi\n", 3));
+    T_OK(promo_store_commit(s));
+    T_ASSERT_EQ_INT(promo_store_exists(ws), 1);
+    snprintf(path, sizeof path, "%s/out/note.txt", ws);
+    char *txt = t_read_file(path, NULL);
+    T_ASSERT_STR_EQ(txt, "hi\n");
+    free(txt);
+    snprintf(path, sizeof path, "%s/out", ws);
+    T_ASSERT_STR_EQ(promo_store_out_dir(s), path);
+    /* The store keeps working at the final path. */
+    promo_table *back = NULL;
+    T_OK(promo_store_read_table(s, "things", &back));
+    T_ASSERT_EQ_INT(back->n_rows, 10);
+    promo_table_free(back);
+    promo_store_close(s);
+    promo_table_free(t);
+    free(before);
+}
+
+T_TEST(store_existing_workspace_unchanged_after_rollback)
+{
+    const char *ws = ws_path("ws");
+    promo_table *t = all_types_table("things", 2000);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    promo_store_close(s);
+    char *before = t_dir_digest(ws);
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_begin(s));
+    promo_table *t2 = all_types_table("things", 5000);
+    T_OK(promo_store_write_table(s, t2));
+    T_OK(promo_store_write_table(s, t));
+    T_OK(promo_store_meta_set(s, "k", "v"));
+    char path[700];
+    snprintf(path, sizeof path, "%s/rejects.csv", promo_store_out_dir(s));
+    T_OK(promo_store_stage_file(s, path, "x\n", 2));
+    T_ASSERT(access(path, F_OK) != 0); /* deferred until commit */
+    T_OK(promo_store_rollback(s));
+    promo_store_close(s);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(after, before);
+    free(after);
+    /* Closing with an open transaction rolls back too. */
+    T_OK(promo_store_open(ws, 0, &s));
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_write_table(s, t2));
+    promo_store_close(s);
+    after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(after, before);
+    free(after);
+    free(before);
+    promo_table_free(t);
+    promo_table_free(t2);
+}
+
+T_TEST(store_schema_version_mismatch)
+{
+    const char *ws = ws_path("ws");
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_meta_set(s, "x", "y"));
+    promo_store_close(s);
+    char db_path[700];
+    snprintf(db_path, sizeof db_path, "%s/promo.db", ws);
+    sqlite3 *db = NULL;
+    T_ASSERT_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char *before = t_dir_digest(ws);
+    T_ASSERT_EQ_INT(promo_store_open(ws, 1, &s), PROMO_EVERSION);
+    T_ASSERT(s == NULL);
+    char want[800];
+    snprintf(want, sizeof want, "workspace %s has schema version 99; this promo reads version %d",
+             ws, PROMO_SCHEMA_VERSION);
+    T_ASSERT_STR_EQ(promo_last_error(), want);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(after, before);
+    free(before);
+    free(after);
+}
+
+T_TEST(store_refuses_paths_that_are_not_workspaces)
+{
+    const char *dir = t_tmpdir();
+    char file[600], ws[700], other[600];
+    snprintf(file, sizeof file, "%s/somefile", dir);
+    t_write_file(file, "x", 1);
+    promo_store *s = NULL;
+    /* Through a regular file: fails even for root. */
+    snprintf(ws, sizeof ws, "%s/ws", file);
+    T_ASSERT_EQ_INT(promo_store_open(ws, 1, &s), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), ws);
+    /* The file itself. */
+    T_ASSERT_EQ_INT(promo_store_open(file, 1, &s), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "not a directory");
+    /* A non-empty directory without promo.db. */
+    T_ASSERT_EQ_INT(promo_store_open(dir, 1, &s), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "not a promo workspace");
+    /* Missing parent; missing workspace without create. */
+    snprintf(other, sizeof other, "%s/no/such/ws", dir);
+    T_ASSERT_EQ_INT(promo_store_open(other, 1, &s), PROMO_EINPUT);
+    snprintf(other, sizeof other, "%s/absent", dir);
+    T_ASSERT_EQ_INT(promo_store_open(other, 0, &s), PROMO_ENOTFOUND);
+    /* A promo.db that is not a database. */
+    snprintf(other, sizeof other, "%s/junk", dir);
+    mkdir(other, 0755);
+    snprintf(ws, sizeof ws, "%s/promo.db", other);
+    t_write_file(ws, "this is not sqlite, just text, long enough to have a header......\n", 66);
+    T_ASSERT_EQ_INT(promo_store_open(other, 1, &s), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "not a promo workspace database");
+    /* An existing empty directory becomes a workspace. */
+    snprintf(other, sizeof other, "%s/empty", dir);
+    mkdir(other, 0755);
+    T_OK(promo_store_open(other, 1, &s));
+    T_OK(promo_store_meta_set(s, "a", "b"));
+    promo_store_close(s);
+    T_ASSERT_EQ_INT(promo_store_exists(other), 1);
+}
+
+T_TEST(store_atomic_write)
+{
+    const char *dir = t_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/f.txt", dir);
+    T_OK(promo_atomic_write(path, "one", 3));
+    T_OK(promo_atomic_write(path, "two!", 4));
+    char *s = t_read_file(path, NULL);
+    T_ASSERT_STR_EQ(s, "two!");
+    free(s);
+    snprintf(path, sizeof path, "%s/missing/f.txt", dir);
+    T_ASSERT(promo_atomic_write(path, "x", 1) != 0);
+    T_ASSERT_CONTAINS(promo_last_error(), path);
+}
+
+/* Every allocation of a small open/write/read/close made to fail in turn: each must end in a
+ * clean PROMO_ENOMEM (or succeed when the failed allocation had a fallback), leak nothing
+ * (LeakSanitizer checks at exit), and never leave a half-made workspace behind. */
+T_TEST(store_alloc_failure_loop)
+{
+    promo_table *t = all_types_table("things", 20);
+    T_ASSERT(t != NULL);
+    int completed = 0;
+    for (long k = 1; k < 2000 && !completed; k++) {
+        const char *dir = t_tmpdir();
+        char ws[600];
+        snprintf(ws, sizeof ws, "%s/ws", dir);
+        promo_store *s = NULL;
+        promo_table *back = NULL;
+        promo_alloc_fail_at(k);
+        int rc = promo_store_open(ws, 1, &s);
+        if (!rc)
+            rc = promo_store_write_table(s, t);
+        if (!rc)
+            rc = promo_store_read_table(s, "things", &back);
+        long used = promo_alloc_fail_at(0);
+        if (rc) {
+            T_ASSERT_MSG(rc == PROMO_ENOMEM, "k=%ld: status %d: %s", k, rc, promo_last_error());
+        } else {
+            char why[256] = "";
+            T_ASSERT_MSG(tables_equal(t, back, why, sizeof why), "k=%ld: %s", k, why);
+        }
+        int committed = promo_store_exists(ws);
+        promo_store_close(s);
+        promo_table_free(back);
+        if (rc && !committed) {
+            struct stat st;
+            T_ASSERT_MSG(stat(ws, &st) != 0, "k=%ld: failed run left %s", k, ws);
+        }
+        completed = used < k;
+    }
+    T_ASSERT(completed);
+    promo_table_free(t);
+}
