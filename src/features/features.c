@@ -1,0 +1,1834 @@
+/* Customer features as of a cutoff (see promo/features.h for what and why).
+ *
+ * Algorithm, O(n) in the transactions apart from tiny per-customer sorts:
+ *   1. map string ids to dense indices once per distinct string (dictionary codes), never per
+ *      row: customers/products rows, order codes, store codes;
+ *   2. filter purchase lines (ts < as_of, ...) and bucket them by customer with a stable
+ *      two-pass parallel counting sort into 40-byte records (chunk boundaries do not change
+ *      the output, so neither does the thread count);
+ *   3. one pass per customer (parallel over fixed chunks of rows): sort its lines by
+ *      (order, product), walk orders, write the order slots used by products.c, the customer's
+ *      CSR row (sorted, deduplicated by product) and its row of X;
+ *   4. global steps: RFM quintiles by rank (radix sort), tiers, segments; BG/NBD and
+ *      Gamma-Gamma fits on the customers' (x, t_x, T, mean spend); CSR assembly.
+ * Chunks write their CSR pieces into their own buffers, concatenated in chunk order, so the
+ * output is byte-identical for any thread count.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <omp.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/features.h>
+#include <promo/log.h>
+#include <promo/timeutil.h>
+
+#include "features/features_internal.h"
+
+#define DAY 86400.0
+#define N_CHUNK_ROWS 2048 /* rows per chunk of the customer pass */
+
+/* ---------------------------------------------------------------- names and defaults ---- */
+
+promo_feature_params promo_feature_params_default(void)
+{
+    promo_feature_params p;
+    memset(&p, 0, sizeof p);
+    p.as_of = INT64_MIN;
+    p.half_life_days = 30;
+    p.confidence_alpha = 40;
+    p.confidence_eps = 1;
+    p.response_prior_strength = 10;
+    p.max_category_columns = 64;
+    p.clv = 1;
+    p.expected_days = 30;
+    p.clv_horizon_days = 365;
+    p.products = 1;
+    p.clv_params = promo_clv_params_default();
+    p.elasticity_params = promo_elasticity_params_default();
+    return p;
+}
+
+static const char *const segment_names[PROMO_RFM_SEGMENT_COUNT] = {
+    "prospect",      "champions",      "loyal",          "potential_loyalist",
+    "new_customer",  "promising",      "need_attention", "about_to_sleep",
+    "at_risk",       "cannot_lose",    "hibernating",
+};
+
+const char *promo_rfm_segment_name(int segment)
+{
+    return segment >= 0 && segment < PROMO_RFM_SEGMENT_COUNT ? segment_names[segment] : "unknown";
+}
+
+const char *promo_spend_tier_name(int tier)
+{
+    static const char *const names[PROMO_TIER_COUNT] = {"G1", "G2", "G3", "VIP"};
+    return tier >= 0 && tier < PROMO_TIER_COUNT ? names[tier] : "unknown";
+}
+
+/* The usual R x F segment map (scores 1..5). */
+static uint8_t rfm_segment(int r, int f)
+{
+    if (r >= 5 && f >= 4)
+        return PROMO_RFM_CHAMPIONS;
+    if (r >= 3 && f >= 4)
+        return PROMO_RFM_LOYAL;
+    if (r >= 4 && f >= 2)
+        return PROMO_RFM_POTENTIAL_LOYALIST;
+    if (r == 5)
+        return PROMO_RFM_NEW_CUSTOMER;
+    if (r == 4)
+        return PROMO_RFM_PROMISING;
+    if (r == 3)
+        return f == 3 ? PROMO_RFM_NEED_ATTENTION : PROMO_RFM_ABOUT_TO_SLEEP;
+    if (f == 5)
+        return PROMO_RFM_CANNOT_LOSE;
+    return f >= 3 ? PROMO_RFM_AT_RISK : PROMO_RFM_HIBERNATING;
+}
+
+/* Columns of X before the category shares. */
+enum {
+    C_RECENCY, C_FREQUENCY, C_MONETARY, C_R_SCORE, C_F_SCORE, C_M_SCORE, C_RFM_SCORE,
+    C_TENURE, C_AOV, C_IPG_MEAN, C_IPG_SD, C_BASKET_ITEMS, C_BASKET_LINES, C_N_PRODUCTS,
+    C_N_CATEGORIES, C_N_STORES, C_ONLINE_SHARE, C_SPEND_30, C_SPEND_90, C_ORDERS_30,
+    C_ORDERS_90, C_PROMO_SHARE, C_N_EXPOSURES, C_N_CONVERSIONS, C_RESPONSE_RATE, C_CONTACTS_7,
+    C_CONTACTS_30, C_CONTACTS_90, C_DAYS_SINCE_CONTACT, C_RESPONSE_TREND, C_SPEND_TIER,
+    C_DOW0, C_HOUR0 = C_DOW0 + 7, C_BEST_DOW = C_HOUR0 + 24, C_BEST_HOUR, C_BEST_SLOT,
+    C_PURCHASE_DAYS, C_P_ALIVE, C_EXP_PURCHASES, C_EXP_SPEND, C_CLV, C_BASE_COUNT
+};
+
+static const char *const base_names[C_BASE_COUNT] = {
+    "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score",
+    "tenure_days", "avg_order_value", "ipg_mean_days", "ipg_sd_days", "basket_items",
+    "basket_lines", "n_products", "n_categories", "n_stores", "online_share", "spend_30d",
+    "spend_90d", "orders_30d", "orders_90d", "promo_spend_share", "n_exposures",
+    "n_conversions", "response_rate", "contacts_7d", "contacts_30d", "contacts_90d",
+    "days_since_contact", "response_trend", "spend_tier",
+    "dow_mon", "dow_tue", "dow_wed", "dow_thu", "dow_fri", "dow_sat", "dow_sun",
+    "hour_00", "hour_01", "hour_02", "hour_03", "hour_04", "hour_05", "hour_06", "hour_07",
+    "hour_08", "hour_09", "hour_10", "hour_11", "hour_12", "hour_13", "hour_14", "hour_15",
+    "hour_16", "hour_17", "hour_18", "hour_19", "hour_20", "hour_21", "hour_22", "hour_23",
+    "best_dow", "best_hour", "best_slot", "purchase_days", "p_alive", NULL /* exp_purchases_<N>d */,
+    "exp_spend_per_order", NULL /* clv_<N>d */,
+};
+
+void promo_features_free(promo_features *f)
+{
+    if (!f)
+        return;
+    promo_free(f->X);
+    if (f->feature_names)
+        for (size_t j = 0; j < f->n_features; j++)
+            promo_free(f->feature_names[j]);
+    promo_free(f->feature_names);
+    promo_free(f->rfm_segment);
+    promo_free(f->spend_tier);
+    if (f->category_names)
+        for (uint32_t j = 0; j < f->n_categories; j++)
+            promo_free(f->category_names[j]);
+    promo_free(f->category_names);
+    for (int k = 0; k < 4; k++)
+        promo_csr_free(&f->interactions[k]);
+    promo_csr_free(&f->category_share);
+    promo_csr_free(&f->copurchase);
+    promo_product_features *pf = &f->products;
+    promo_free(pf->n_buyers);
+    promo_free(pf->n_orders);
+    promo_free(pf->units);
+    promo_free(pf->revenue);
+    promo_free(pf->avg_price);
+    promo_free(pf->list_price);
+    promo_free(pf->n_price_changes);
+    promo_free(pf->category);
+    promo_free(pf->repeat_rate);
+    promo_free(pf->avg_discount);
+    promo_free(pf->n_copurchased);
+    promo_free(pf->copurchase_orders);
+    promo_elasticity_result_free(&f->elasticity);
+    promo_free(f->clv_status);
+    promo_free(f->id_pool);
+    promo_free(f->id_off);
+    promo_free(f->universe_index);
+    promo_free(f);
+}
+
+int promo_features_column(const promo_features *f, const char *name)
+{
+    for (size_t j = 0; j < f->n_features; j++)
+        if (strcmp(f->feature_names[j], name) == 0)
+            return (int)j;
+    return -1;
+}
+
+const char *promo_features_customer_id(const promo_features *f, size_t i)
+{
+    return i < f->n_customers ? f->id_pool + f->id_off[i] : NULL;
+}
+
+/* ---------------------------------------------------------------- column access ---- */
+
+static int nthreads(int n)
+{
+    return n > 0 ? n : omp_get_max_threads();
+}
+
+static int need_col(const promo_table *t, const char *table, const char *name, int type_mask,
+                    const promo_column **out)
+{
+    const promo_column *c = t ? promo_table_column(t, name) : NULL;
+    if (!c)
+        return promo_fail(PROMO_EINPUT, "features: table '%s' has no column '%s'", table, name);
+    if (!(type_mask & (1 << c->type)))
+        return promo_fail(PROMO_EINPUT, "features: table '%s', column '%s': unexpected type %s",
+                          table, name, promo_col_type_name(c->type));
+    *out = c;
+    return PROMO_OK;
+}
+
+#define T_STR (1 << PROMO_COL_STRING)
+#define T_NUM ((1 << PROMO_COL_INT64) | (1 << PROMO_COL_FLOAT64))
+#define T_TIME ((1 << PROMO_COL_TIMESTAMP) | (1 << PROMO_COL_INT64))
+#define T_FLAG ((1 << PROMO_COL_BOOL) | (1 << PROMO_COL_INT64) | (1 << PROMO_COL_FLOAT64))
+
+/* Optional column of an accepted type, else NULL. */
+static const promo_column *opt_col(const promo_table *t, const char *name, int type_mask)
+{
+    const promo_column *c = t ? promo_table_column(t, name) : NULL;
+    return c && (type_mask & (1 << c->type)) ? c : NULL;
+}
+
+static inline double num_at(const promo_column *c, size_t r)
+{
+    if (promo_column_is_null(c, r))
+        return NAN;
+    switch (c->type) {
+    case PROMO_COL_FLOAT64:
+        return c->f64[r];
+    case PROMO_COL_INT64:
+    case PROMO_COL_TIMESTAMP:
+        return (double)c->i64[r];
+    case PROMO_COL_BOOL:
+        return c->b[r];
+    default:
+        return NAN;
+    }
+}
+
+/* Dictionary code of c's key k in target, mapped through code_row (target code -> row) when
+ * given. One lookup per distinct string. */
+static uint32_t *code_map(const promo_column *c, const promo_dict *target, const uint32_t *code_row)
+{
+    uint32_t n = promo_dict_size(c->dict);
+    uint32_t *m = promo_mallocn(n ? n : 1, sizeof *m);
+    if (!m)
+        return NULL;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t t = promo_dict_find(target, promo_dict_key(c->dict, k), promo_dict_key_len(c->dict, k));
+        m[k] = t == PROMO_DICT_NONE ? FX_NONE : code_row ? code_row[t] : t;
+    }
+    return m;
+}
+
+/* Code -> row of a key column; fails on duplicate or null keys. */
+static int key_rows(const promo_column *c, const char *table, uint32_t **out)
+{
+    uint32_t n = promo_dict_size(c->dict);
+    uint32_t *m = promo_mallocn(n ? n : 1, sizeof *m);
+    if (!m)
+        return PROMO_ENOMEM;
+    memset(m, 0xff, (size_t)n * sizeof *m);
+    for (size_t r = 0; r < c->n; r++) {
+        if (promo_column_is_null(c, r)) {
+            promo_free(m);
+            return promo_fail(PROMO_EINPUT, "features: table '%s', row %zu: null %s", table, r + 1,
+                              c->name);
+        }
+        uint32_t k = c->codes[r];
+        if (m[k] != FX_NONE) {
+            promo_free(m);
+            return promo_fail(PROMO_EINPUT, "features: table '%s': duplicate %s \"%s\" (rows %u and %zu)",
+                              table, c->name, promo_dict_key(c->dict, k), m[k] + 1, r + 1);
+        }
+        m[k] = (uint32_t)r;
+    }
+    *out = m;
+    return PROMO_OK;
+}
+
+/* ---------------------------------------------------------------- the universe ---- */
+
+/* The transaction columns every step reads. */
+typedef struct tx_cols {
+    const promo_column *order, *cust, *prod, *ts, *qty, *price, *store, *disc, *promo, *chan;
+} tx_cols;
+
+static int get_tx_cols(const promo_table *t, tx_cols *x)
+{
+    int rc;
+    memset(x, 0, sizeof *x);
+    if ((rc = need_col(t, "transactions", "order_id", T_STR, &x->order)) ||
+        (rc = need_col(t, "transactions", "customer_id", T_STR, &x->cust)) ||
+        (rc = need_col(t, "transactions", "product_id", T_STR, &x->prod)) ||
+        (rc = need_col(t, "transactions", "ts", T_TIME, &x->ts)) ||
+        (rc = need_col(t, "transactions", "quantity", T_NUM, &x->qty)) ||
+        (rc = need_col(t, "transactions", "unit_price", T_NUM, &x->price)))
+        return rc;
+    x->store = opt_col(t, "store_id", T_STR);
+    x->disc = opt_col(t, "discount", T_NUM);
+    x->promo = opt_col(t, "promotion_id", T_STR);
+    x->chan = opt_col(t, "channel", T_STR);
+    return PROMO_OK;
+}
+
+/* The purchase-line filter, shared by features and the derived universe. */
+static inline int purchase_line(const tx_cols *x, size_t r, int64_t lo, int64_t hi)
+{
+    if (promo_column_is_null(x->ts, r))
+        return 0;
+    int64_t ts = x->ts->i64[r];
+    if (ts < lo || ts >= hi)
+        return 0;
+    double q = num_at(x->qty, r), p = num_at(x->price, r);
+    return q > 0 && p >= 0 && isfinite(q) && isfinite(p) && !promo_column_is_null(x->prod, r);
+}
+
+typedef struct universe {
+    size_t n;             /* customers in the universe */
+    uint32_t *tx_cust;    /* transactions.customer_id code -> universe index, FX_NONE */
+    const promo_column *id_col; /* column holding the ids */
+    uint32_t *id_code;    /* n: code of each customer's id in id_col->dict */
+    int64_t *signup;      /* n signup dates or NULL (INT64_MAX = none) */
+    size_t n_known;       /* customers known at the cutoff */
+    uint32_t *known;      /* n_known universe indices, increasing */
+} universe;
+
+static void universe_free(universe *u)
+{
+    promo_free(u->tx_cust);
+    promo_free(u->id_code);
+    promo_free(u->signup);
+    promo_free(u->known);
+    memset(u, 0, sizeof *u);
+}
+
+typedef struct keyed {
+    const promo_dict *d;
+    uint32_t code;
+} keyed;
+
+static int by_key(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    return strcmp(promo_dict_key(x->d, x->code), promo_dict_key(y->d, y->code));
+}
+
+static int build_universe(const promo_feature_input *in, const tx_cols *x, const uint32_t *tx_prod,
+                          int64_t as_of, int nt, universe *u)
+{
+    memset(u, 0, sizeof *u);
+    const promo_table *ct = in->customers;
+    const promo_table *tt = in->transactions;
+    int rc = PROMO_ENOMEM;
+    uint8_t *has = NULL;
+    uint32_t n_codes = promo_dict_size(x->cust->dict);
+    has = promo_calloc(n_codes ? n_codes : 1, 1);
+    if (!has)
+        goto fail;
+    /* Which customer codes have a purchase before the cutoff (racing writes of the same
+     * value 1 are benign, but keep it simple: per-row serial pass is memory-bound anyway). */
+    for (size_t r = 0; r < tt->n_rows; r++)
+        if (!promo_column_is_null(x->cust, r) && tx_prod[x->prod->codes[r]] != FX_NONE &&
+            purchase_line(x, r, INT64_MIN, as_of))
+            has[x->cust->codes[r]] = 1;
+    (void)nt;
+    if (ct && ct->n_rows > 0) {
+        const promo_column *id, *su = opt_col(ct, "signup_date", T_TIME);
+        uint32_t *rows = NULL;
+        if ((rc = need_col(ct, "customers", "customer_id", T_STR, &id)) ||
+            (rc = key_rows(id, "customers", &rows)))
+            goto fail;
+        u->n = ct->n_rows;
+        u->id_col = id;
+        u->tx_cust = code_map(x->cust, id->dict, rows);
+        u->id_code = promo_mallocn(u->n, sizeof *u->id_code);
+        u->known = promo_mallocn(u->n, sizeof *u->known);
+        promo_free(rows);
+        rc = PROMO_ENOMEM;
+        if (!u->tx_cust || !u->id_code || !u->known)
+            goto fail;
+        for (size_t r = 0; r < u->n; r++)
+            u->id_code[r] = id->codes[r];
+        uint8_t *buys = promo_calloc(u->n, 1);
+        if (!buys)
+            goto fail;
+        for (uint32_t k = 0; k < n_codes; k++)
+            if (has[k] && u->tx_cust[k] != FX_NONE)
+                buys[u->tx_cust[k]] = 1;
+        if (su) {
+            u->signup = promo_mallocn(u->n, sizeof *u->signup);
+            if (!u->signup) {
+                promo_free(buys);
+                goto fail;
+            }
+            for (size_t r = 0; r < u->n; r++)
+                u->signup[r] = promo_column_is_null(su, r) ? INT64_MAX : su->i64[r];
+        }
+        for (size_t r = 0; r < u->n; r++)
+            if (buys[r] || (u->signup && u->signup[r] < as_of))
+                u->known[u->n_known++] = (uint32_t)r;
+        promo_free(buys);
+    } else {
+        /* Derived universe: buyers before the cutoff, ordered by id. */
+        size_t n = 0;
+        for (uint32_t k = 0; k < n_codes; k++)
+            n += has[k];
+        keyed *ks = promo_mallocn(n ? n : 1, sizeof *ks);
+        u->tx_cust = promo_mallocn(n_codes ? n_codes : 1, sizeof *u->tx_cust);
+        u->id_code = promo_mallocn(n ? n : 1, sizeof *u->id_code);
+        u->known = promo_mallocn(n ? n : 1, sizeof *u->known);
+        if (!ks || !u->tx_cust || !u->id_code || !u->known) {
+            promo_free(ks);
+            goto fail;
+        }
+        n = 0;
+        for (uint32_t k = 0; k < n_codes; k++)
+            if (has[k])
+                ks[n++] = (keyed){x->cust->dict, k};
+        qsort(ks, n, sizeof *ks, by_key);
+        memset(u->tx_cust, 0xff, (size_t)n_codes * sizeof *u->tx_cust);
+        for (size_t i = 0; i < n; i++) {
+            u->tx_cust[ks[i].code] = (uint32_t)i;
+            u->id_code[i] = ks[i].code;
+            u->known[i] = (uint32_t)i;
+        }
+        promo_free(ks);
+        u->n = u->n_known = n;
+        u->id_col = x->cust;
+    }
+    promo_free(has);
+    return PROMO_OK;
+fail:
+    promo_free(has);
+    universe_free(u);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- bucketing ---- */
+
+static uint8_t *online_by_code(const promo_column *c)
+{
+    uint32_t n = promo_dict_size(c->dict);
+    uint8_t *m = promo_calloc(n ? n : 1, 1);
+    if (!m)
+        return NULL;
+    for (uint32_t k = 0; k < n; k++)
+        m[k] = strcasecmp(promo_dict_key(c->dict, k), "online") == 0 ? 1 : 0;
+    return m;
+}
+
+/* Purchase lines before the cutoff into customer buckets (stable counting sort, parallel). */
+static int bucket_lines(fx_ctx *c, const tx_cols *x, const universe *u, const uint32_t *tx_prod)
+{
+    const promo_table *t = c->in->transactions;
+    size_t n_rows = t->n_rows, nb = u->n + 1; /* last bucket: anonymous lines */
+    int nt = c->nt, rc = PROMO_ENOMEM;
+    uint32_t *bucket = promo_mallocn(n_rows ? n_rows : 1, sizeof *bucket);
+    uint64_t *cnt = promo_calloc((size_t)nt * nb, sizeof *cnt);
+    uint8_t *store_online = NULL, *chan_online = NULL;
+    if (!bucket || !cnt)
+        goto done;
+    c->n_store_codes = x->store ? promo_dict_size(x->store->dict) : 0;
+    if (x->store && c->in->stores) {
+        const promo_column *sid = opt_col(c->in->stores, "store_id", T_STR);
+        const promo_column *sch = opt_col(c->in->stores, "channel", T_STR);
+        if (sid && sch) {
+            uint8_t *row_online = online_by_code(sch);
+            uint32_t *m = code_map(x->store, sid->dict, NULL);
+            store_online = promo_calloc(c->n_store_codes ? c->n_store_codes : 1, 1);
+            if (!row_online || !m || !store_online) {
+                promo_free(row_online);
+                promo_free(m);
+                goto done;
+            }
+            /* store code -> stores dict code -> its row's channel */
+            uint32_t nsd = promo_dict_size(sid->dict);
+            uint8_t *code_online = promo_calloc(nsd ? nsd : 1, 1);
+            if (!code_online) {
+                promo_free(row_online);
+                promo_free(m);
+                goto done;
+            }
+            for (size_t r = 0; r < sid->n; r++)
+                if (!promo_column_is_null(sid, r) && !promo_column_is_null(sch, r))
+                    code_online[sid->codes[r]] = row_online[sch->codes[r]];
+            for (uint32_t k = 0; k < c->n_store_codes; k++)
+                store_online[k] = m[k] != FX_NONE && code_online[m[k]];
+            promo_free(code_online);
+            promo_free(row_online);
+            promo_free(m);
+        }
+    }
+    if (x->chan && !(chan_online = online_by_code(x->chan)))
+        goto done;
+    int64_t as_of = c->p->as_of;
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), T = omp_get_num_threads();
+        size_t lo = n_rows * (size_t)tid / (size_t)T, hi = n_rows * (size_t)(tid + 1) / (size_t)T;
+        uint64_t *my = cnt + (size_t)tid * nb;
+        for (size_t r = lo; r < hi; r++) {
+            uint32_t b = FX_NONE;
+            if (tx_prod[x->prod->codes[r]] != FX_NONE && purchase_line(x, r, INT64_MIN, as_of)) {
+                b = promo_column_is_null(x->cust, r) ? FX_NONE : u->tx_cust[x->cust->codes[r]];
+                if (b == FX_NONE)
+                    b = (uint32_t)u->n;
+                my[b]++;
+            }
+            bucket[r] = b;
+        }
+    }
+    /* Offsets: bucket-major, thread-minor, so each bucket keeps the original row order. */
+    c->off = promo_calloc(nb + 1, sizeof *c->off);
+    if (!c->off)
+        goto done;
+    uint64_t run = 0;
+    for (size_t b = 0; b < nb; b++) {
+        c->off[b] = run;
+        for (int k = 0; k < nt; k++) {
+            uint64_t v = cnt[(size_t)k * nb + b];
+            cnt[(size_t)k * nb + b] = run;
+            run += v;
+        }
+    }
+    c->off[nb] = run;
+    c->n_lines = run;
+    c->n_univ = u->n;
+    c->lines = promo_mallocn(run ? run : 1, sizeof *c->lines);
+    if (!c->lines)
+        goto done;
+    int32_t wmin = INT32_MAX, wmax = INT32_MIN;
+#pragma omp parallel num_threads(nt) reduction(min : wmin) reduction(max : wmax)
+    {
+        int tid = omp_get_thread_num(), T = omp_get_num_threads();
+        size_t lo = n_rows * (size_t)tid / (size_t)T, hi = n_rows * (size_t)(tid + 1) / (size_t)T;
+        uint64_t *my = cnt + (size_t)tid * nb;
+        for (size_t r = lo; r < hi; r++) {
+            uint32_t b = bucket[r];
+            if (b == FX_NONE)
+                continue;
+            fx_line *L = &c->lines[my[b]++];
+            double q = num_at(x->qty, r), pr = num_at(x->price, r), gross = q * pr;
+            double d = x->disc ? num_at(x->disc, r) : 0;
+            d = isnan(d) ? 0 : d < 0 ? 0 : d > gross ? gross : d;
+            int64_t ts = x->ts->i64[r];
+            L->ts = ts;
+            L->list = (float)gross;
+            L->rev = gross - d;
+            L->qty = (float)q;
+            L->product = tx_prod[x->prod->codes[r]];
+            L->order = promo_column_is_null(x->order, r) ? FX_NONE : x->order->codes[r];
+            uint32_t aux = AUX_STORE_MASK;
+            int online = 0;
+            if (x->store && !promo_column_is_null(x->store, r)) {
+                aux = x->store->codes[r] & AUX_STORE_MASK;
+                online = store_online ? store_online[x->store->codes[r]] : 0;
+            }
+            if (x->chan && !promo_column_is_null(x->chan, r))
+                online = chan_online[x->chan->codes[r]];
+            if (online)
+                aux |= AUX_ONLINE;
+            if (d > 0 || (x->promo && !promo_column_is_null(x->promo, r)))
+                aux |= AUX_PROMO;
+            L->aux = aux;
+            L->pad = 0;
+            int64_t day = ts >= 0 ? ts / 86400 : -((-ts + 86399) / 86400);
+            int32_t w = (int32_t)((day + 3 >= 0 ? day + 3 : day + 3 - 6) / 7);
+            if (w < wmin)
+                wmin = w;
+            if (w > wmax)
+                wmax = w;
+        }
+    }
+    c->week_min = wmin;
+    c->week_max = wmax;
+    rc = PROMO_OK;
+done:
+    promo_free(bucket);
+    promo_free(cnt);
+    promo_free(store_online);
+    promo_free(chan_online);
+    return rc;
+}
+
+static inline int32_t week_of(int64_t ts)
+{
+    int64_t day = ts >= 0 ? ts / 86400 : -((-ts + 86399) / 86400);
+    return (int32_t)((day + 3 >= 0 ? day + 3 : day + 3 - 6) / 7);
+}
+
+/* ---------------------------------------------------------------- exposures ---- */
+
+typedef struct fx_contact {
+    int64_t ts;     /* exposure time */
+    uint32_t promo; /* exposures.promotion_id code */
+    uint8_t conv;   /* 1 if a counted conversion exists for (promo, customer) */
+    uint8_t pad[3];
+} fx_contact;
+
+typedef struct contacts {
+    uint64_t *off;      /* n_univ + 1 */
+    fx_contact *e;      /* exposures before the cutoff, not control, by customer then ts */
+    double prior;       /* overall conversion rate per exposed promotion */
+} contacts;
+
+static int by_contact(const void *a, const void *b)
+{
+    const fx_contact *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return (x->promo > y->promo) - (x->promo < y->promo);
+}
+
+typedef struct resp_key {
+    uint32_t cust, promo;
+} resp_key;
+
+static int by_resp(const void *a, const void *b)
+{
+    const resp_key *x = a, *y = b;
+    if (x->cust != y->cust)
+        return x->cust < y->cust ? -1 : 1;
+    return (x->promo > y->promo) - (x->promo < y->promo);
+}
+
+static int build_contacts(const promo_feature_input *in, const tx_cols *x, const universe *u,
+                          int64_t as_of, contacts *ct)
+{
+    memset(ct, 0, sizeof *ct);
+    ct->prior = 0;
+    const promo_table *et = in->exposures;
+    if (!et || et->n_rows == 0)
+        return PROMO_OK;
+    const promo_column *ep, *ec, *ets, *arm = opt_col(et, "arm", T_STR);
+    int rc;
+    if ((rc = need_col(et, "exposures", "promotion_id", T_STR, &ep)) ||
+        (rc = need_col(et, "exposures", "customer_id", T_STR, &ec)) ||
+        (rc = need_col(et, "exposures", "ts", T_TIME, &ets)))
+        return rc;
+    (void)x;
+    rc = PROMO_ENOMEM;
+    uint32_t *cmap = code_map(ec, u->id_col->dict, NULL), *ucode = NULL;
+    resp_key *rk = NULL;
+    size_t n_rk = 0;
+    ct->off = promo_calloc(u->n + 2, sizeof *ct->off);
+    if (!cmap || !ct->off)
+        goto fail;
+    /* id_col dict code -> universe index */
+    uint32_t nd = promo_dict_size(u->id_col->dict);
+    ucode = promo_mallocn(nd ? nd : 1, sizeof *ucode);
+    if (!ucode)
+        goto fail;
+    memset(ucode, 0xff, (size_t)nd * sizeof *ucode);
+    for (size_t i = 0; i < u->n; i++)
+        ucode[u->id_code[i]] = (uint32_t)i;
+    int control_code = -1;
+    if (arm) {
+        uint32_t k = promo_dict_find(arm->dict, "control", 7);
+        control_code = k == PROMO_DICT_NONE ? -1 : (int)k;
+    }
+    for (size_t r = 0; r < et->n_rows; r++) {
+        uint32_t cu = promo_column_is_null(ec, r) || cmap[ec->codes[r]] == FX_NONE
+                          ? FX_NONE : ucode[cmap[ec->codes[r]]];
+        int ok = cu != FX_NONE && !promo_column_is_null(ets, r) && ets->i64[r] < as_of &&
+                 !promo_column_is_null(ep, r) &&
+                 !(arm && !promo_column_is_null(arm, r) && (int)arm->codes[r] == control_code);
+        if (ok)
+            ct->off[cu + 1]++;
+    }
+    for (size_t i = 0; i < u->n; i++)
+        ct->off[i + 1] += ct->off[i];
+    size_t n_e = ct->off[u->n];
+    ct->e = promo_mallocn(n_e ? n_e : 1, sizeof *ct->e);
+    uint64_t *next = promo_mallocn(u->n + 1, sizeof *next);
+    if (!ct->e || !next) {
+        promo_free(next);
+        goto fail;
+    }
+    memcpy(next, ct->off, (u->n + 1) * sizeof *next);
+    for (size_t r = 0; r < et->n_rows; r++) {
+        uint32_t cu = promo_column_is_null(ec, r) || cmap[ec->codes[r]] == FX_NONE
+                          ? FX_NONE : ucode[cmap[ec->codes[r]]];
+        int ok = cu != FX_NONE && !promo_column_is_null(ets, r) && ets->i64[r] < as_of &&
+                 !promo_column_is_null(ep, r) &&
+                 !(arm && !promo_column_is_null(arm, r) && (int)arm->codes[r] == control_code);
+        if (ok)
+            ct->e[next[cu]++] = (fx_contact){ets->i64[r], ep->codes[r], 0, {0, 0, 0}};
+    }
+    promo_free(next);
+    /* Counted conversions as sorted (customer, promo) keys. */
+    const promo_table *rt = in->responses;
+    if (rt && rt->n_rows) {
+        const promo_column *rp, *rc_, *rconv, *rts = opt_col(rt, "ts", T_TIME);
+        if ((rc = need_col(rt, "responses", "promotion_id", T_STR, &rp)) ||
+            (rc = need_col(rt, "responses", "customer_id", T_STR, &rc_)) ||
+            (rc = need_col(rt, "responses", "converted", T_FLAG, &rconv)))
+            goto fail;
+        rc = PROMO_ENOMEM;
+        uint32_t *rcm = code_map(rc_, u->id_col->dict, NULL);
+        uint32_t *rpm = code_map(rp, ep->dict, NULL);
+        int64_t *pend = NULL; /* promotions.end by exposures promo code */
+        rk = promo_mallocn(rt->n_rows ? rt->n_rows : 1, sizeof *rk);
+        if (!rcm || !rpm || !rk) {
+            promo_free(rcm);
+            promo_free(rpm);
+            goto fail;
+        }
+        const promo_table *pt = in->promotions;
+        const promo_column *pid = opt_col(pt, "promotion_id", T_STR), *pe = opt_col(pt, "end", T_TIME);
+        if (pid && pe) {
+            uint32_t ne = promo_dict_size(ep->dict);
+            pend = promo_mallocn(ne ? ne : 1, sizeof *pend);
+            uint32_t *pm = code_map(pid, ep->dict, NULL); /* promotions code -> exposures code */
+            if (!pend || !pm) {
+                promo_free(pend);
+                promo_free(pm);
+                promo_free(rcm);
+                promo_free(rpm);
+                goto fail;
+            }
+            for (uint32_t k = 0; k < ne; k++)
+                pend[k] = INT64_MAX;
+            for (size_t r = 0; r < pid->n; r++)
+                if (!promo_column_is_null(pid, r) && !promo_column_is_null(pe, r) &&
+                    pm[pid->codes[r]] != FX_NONE)
+                    pend[pm[pid->codes[r]]] = pe->i64[r];
+            promo_free(pm);
+        }
+        for (size_t r = 0; r < rt->n_rows; r++) {
+            if (promo_column_is_null(rc_, r) || promo_column_is_null(rp, r) ||
+                !(num_at(rconv, r) > 0))
+                continue;
+            uint32_t cu = rcm[rc_->codes[r]], pr = rpm[rp->codes[r]];
+            if (cu == FX_NONE || pr == FX_NONE || ucode[cu] == FX_NONE)
+                continue;
+            int64_t when = rts && !promo_column_is_null(rts, r) ? rts->i64[r]
+                           : pend ? pend[pr] : INT64_MAX;
+            if (when >= as_of)
+                continue;
+            rk[n_rk++] = (resp_key){ucode[cu], pr};
+        }
+        promo_free(rcm);
+        promo_free(rpm);
+        promo_free(pend);
+        qsort(rk, n_rk, sizeof *rk, by_resp);
+    }
+    /* Mark exposures whose (customer, promo) converted; sort each customer's by time. */
+    size_t n_promo_exposed = 0, n_promo_conv = 0;
+    for (size_t i = 0; i < u->n; i++) {
+        fx_contact *e = ct->e + ct->off[i];
+        size_t m = ct->off[i + 1] - ct->off[i];
+        if (!m)
+            continue;
+        qsort(e, m, sizeof *e, by_contact);
+        for (size_t j = 0; j < m; j++) {
+            resp_key key = {(uint32_t)i, e[j].promo};
+            e[j].conv = n_rk && bsearch(&key, rk, n_rk, sizeof *rk, by_resp) != NULL;
+            /* First exposure of each promotion counts it once for the prior. */
+            int first = 1;
+            for (size_t k = 0; k < j; k++)
+                if (e[k].promo == e[j].promo) {
+                    first = 0;
+                    break;
+                }
+            if (first) {
+                n_promo_exposed++;
+                n_promo_conv += e[j].conv;
+            }
+        }
+    }
+    ct->prior = n_promo_exposed ? (double)n_promo_conv / (double)n_promo_exposed : 0;
+    promo_free(rk);
+    promo_free(cmap);
+    promo_free(ucode);
+    return PROMO_OK;
+fail:
+    promo_free(rk);
+    promo_free(cmap);
+    promo_free(ucode);
+    promo_free(ct->off);
+    promo_free(ct->e);
+    memset(ct, 0, sizeof *ct);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the customer pass ---- */
+
+static int line_cmp(const fx_line *a, const fx_line *b)
+{
+    if (a->order != b->order)
+        return a->order < b->order ? -1 : 1;
+    if (a->product != b->product)
+        return a->product < b->product ? -1 : 1;
+    if (a->ts != b->ts)
+        return a->ts < b->ts ? -1 : 1;
+    return (a->rev > b->rev) - (a->rev < b->rev);
+}
+
+static int line_qcmp(const void *a, const void *b)
+{
+    return line_cmp(a, b);
+}
+
+static void sort_lines(fx_line *v, size_t n)
+{
+    if (n > 24) {
+        qsort(v, n, sizeof *v, line_qcmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        fx_line t = v[i];
+        size_t j = i;
+        while (j > 0 && line_cmp(&v[j - 1], &t) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = t;
+    }
+}
+
+typedef struct fx_order {
+    int64_t ts;      /* earliest line of the order */
+    double rev;      /* spend */
+    double promo_rev; /* spend on promotion */
+    double qty;      /* units */
+    uint32_t lines;  /* lines */
+    uint8_t online;  /* any line online */
+} fx_order;
+
+typedef struct fx_prow {
+    uint32_t product;
+    uint32_t pad;
+    int64_t ts;
+    double rev;
+} fx_prow;
+
+static int by_ord_ts(const void *a, const void *b)
+{
+    const fx_order *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return (x->rev > y->rev) - (x->rev < y->rev);
+}
+
+static int by_prow(const void *a, const void *b)
+{
+    const fx_prow *x = a, *y = b;
+    if (x->product != y->product)
+        return x->product < y->product ? -1 : 1;
+    return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+static int by_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sort lines [base, base + n) by (order, product), write their order slots, and return the
+ * orders (unsorted by time) in ord. Returns the number of orders. */
+static size_t walk_orders(fx_ctx *c, size_t base, size_t n, uint8_t known, fx_order *ord)
+{
+    fx_line *L = c->lines + base;
+    fx_slots *s = &c->s;
+    sort_lines(L, n);
+    size_t n_ord = 0, k = base;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        fx_order o = {L[i].ts, 0, 0, 0, 0, 0};
+        /* A null order_id makes every line its own order. */
+        do {
+            j++;
+        } while (j < n && L[j].order == L[i].order && L[i].order != FX_NONE);
+        size_t g0 = k;
+        for (size_t a = i; a < j;) {
+            size_t b = a;
+            float q = 0, li = 0;
+            double rv = 0;
+            while (b < j && L[b].product == L[a].product) {
+                q += L[b].qty;
+                li += L[b].list;
+                rv += L[b].rev;
+                if (L[b].ts < o.ts)
+                    o.ts = L[b].ts;
+                if (L[b].aux & AUX_ONLINE)
+                    o.online = 1;
+                if (L[b].aux & AUX_PROMO)
+                    o.promo_rev += L[b].rev;
+                b++;
+            }
+            s->prod[k] = L[a].product;
+            s->qty[k] = q;
+            s->rev[k] = rv;
+            s->list[k] = li;
+            s->known[k] = known;
+            o.rev += rv;
+            o.qty += q;
+            k++;
+            a = b;
+        }
+        int32_t w = week_of(o.ts);
+        for (size_t m = g0; m < k; m++) {
+            s->glo[m] = (uint32_t)g0;
+            s->gn[m] = (uint32_t)(k - g0);
+            s->week[m] = w;
+        }
+        o.lines = (uint32_t)(j - i);
+        ord[n_ord++] = o;
+        i = j;
+    }
+    for (; k < base + n; k++)
+        s->prod[k] = FX_NONE;
+    return n_ord;
+}
+
+typedef struct chunk_buf {
+    uint32_t *col;  /* interactions columns */
+    float *val[4];
+    size_t n, cap;
+    uint32_t *ccol; /* category share columns */
+    float *cval;
+    size_t cn, ccap;
+    int failed;
+} chunk_buf;
+
+static int chunk_push(chunk_buf *b, uint32_t col, const float *v)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        uint32_t *nc = promo_reallocn(b->col, cap, sizeof *nc);
+        if (!nc)
+            return -1;
+        b->col = nc;
+        for (int k = 0; k < 4; k++) {
+            float *nv = promo_reallocn(b->val[k], cap, sizeof *nv);
+            if (!nv)
+                return -1;
+            b->val[k] = nv;
+        }
+        b->cap = cap;
+    }
+    b->col[b->n] = col;
+    for (int k = 0; k < 4; k++)
+        b->val[k][b->n] = v[k];
+    b->n++;
+    return 0;
+}
+
+static int chunk_push_cat(chunk_buf *b, uint32_t col, float v)
+{
+    if (b->cn == b->ccap) {
+        size_t cap = b->ccap ? b->ccap * 2 : 1024;
+        uint32_t *nc = promo_reallocn(b->ccol, cap, sizeof *nc);
+        if (!nc)
+            return -1;
+        b->ccol = nc;
+        float *nv = promo_reallocn(b->cval, cap, sizeof *nv);
+        if (!nv)
+            return -1;
+        b->cval = nv;
+        b->ccap = cap;
+    }
+    b->ccol[b->cn] = col;
+    b->cval[b->cn] = v;
+    b->cn++;
+    return 0;
+}
+
+/* Per-thread scratch of the customer pass. */
+typedef struct scratch {
+    fx_order *ord;
+    fx_prow *pr;
+    size_t cap;          /* entries of ord and pr */
+    double *cat_spend;   /* n_cat */
+    uint32_t *cat_seen;  /* n_cat stamps */
+    uint32_t *cat_list;  /* n_cat touched */
+    uint32_t *store_seen; /* n_store_codes stamps */
+    uint32_t stamp;
+} scratch;
+
+static void scratch_free(scratch *w)
+{
+    promo_free(w->ord);
+    promo_free(w->pr);
+    promo_free(w->cat_spend);
+    promo_free(w->cat_seen);
+    promo_free(w->cat_list);
+    promo_free(w->store_seen);
+}
+
+static int scratch_init(scratch *w, const fx_ctx *c)
+{
+    memset(w, 0, sizeof *w);
+    w->cat_spend = promo_calloc(c->n_cat + 1, sizeof *w->cat_spend);
+    w->cat_seen = promo_calloc(c->n_cat + 1, sizeof *w->cat_seen);
+    w->cat_list = promo_calloc(c->n_cat + 1, sizeof *w->cat_list);
+    w->store_seen = promo_calloc(c->n_store_codes + 1, sizeof *w->store_seen);
+    return w->cat_spend && w->cat_seen && w->cat_list && w->store_seen ? 0 : -1;
+}
+
+static int scratch_reserve(scratch *w, size_t n)
+{
+    if (n <= w->cap)
+        return 0;
+    size_t cap = n < 64 ? 64 : n * 2;
+    fx_order *o = promo_reallocn(w->ord, cap, sizeof *o);
+    if (!o)
+        return -1;
+    w->ord = o;
+    fx_prow *p = promo_reallocn(w->pr, cap, sizeof *p);
+    if (!p)
+        return -1;
+    w->pr = p;
+    w->cap = cap;
+    return 0;
+}
+
+/* Per-customer outputs the global steps need. */
+typedef struct cust_out {
+    double *bg_x, *bg_tx, *bg_T; /* BG/NBD inputs in days */
+    double *gg_m;                /* mean spend per repeat purchase day */
+    uint32_t *ix_nnz, *cs_nnz;   /* CSR row lengths */
+} cust_out;
+
+/* One customer: row r of X, universe index u. */
+static int one_customer(fx_ctx *c, const contacts *ct, const int64_t *signup, size_t r, uint32_t u,
+                        float *x, scratch *w, chunk_buf *b, cust_out *co)
+{
+    const promo_feature_params *p = c->p;
+    double as_of = (double)p->as_of;
+    size_t base = c->off[u], n = c->off[u + 1] - base;
+    for (int j = 0; j < C_BASE_COUNT; j++)
+        x[j] = NAN;
+    if (scratch_reserve(w, n))
+        return -1;
+    size_t n_ord = walk_orders(c, base, n, 1, w->ord);
+    fx_order *ord = w->ord;
+    qsort(ord, n_ord, sizeof *ord, by_ord_ts);
+    co->bg_x[r] = co->bg_tx[r] = co->bg_T[r] = co->gg_m[r] = NAN;
+    co->ix_nnz[r] = co->cs_nnz[r] = 0;
+    int64_t first = n_ord ? ord[0].ts : INT64_MAX;
+    if (signup && signup[u] < first)
+        first = signup[u];
+    if (first != INT64_MAX)
+        x[C_TENURE] = (float)((as_of - (double)first) / DAY);
+    x[C_FREQUENCY] = (float)n_ord;
+    x[C_PURCHASE_DAYS] = 0;
+    x[C_MONETARY] = 0;
+    x[C_N_PRODUCTS] = x[C_N_CATEGORIES] = x[C_N_STORES] = 0;
+    x[C_SPEND_30] = x[C_SPEND_90] = x[C_ORDERS_30] = x[C_ORDERS_90] = 0;
+    if (n_ord) {
+        double rev = 0, promo_rev = 0, qty = 0, lines = 0, online = 0, s30 = 0, s90 = 0;
+        double o30 = 0, o90 = 0, dow[7] = {0}, hour[24] = {0};
+        double gap_s = 0, gap_s2 = 0;
+        for (size_t i = 0; i < n_ord; i++) {
+            rev += ord[i].rev;
+            promo_rev += ord[i].promo_rev;
+            qty += ord[i].qty;
+            lines += ord[i].lines;
+            online += ord[i].online;
+            double age = (as_of - (double)ord[i].ts) / DAY;
+            if (age <= 30) {
+                s30 += ord[i].rev;
+                o30++;
+            }
+            if (age <= 90) {
+                s90 += ord[i].rev;
+                o90++;
+            }
+            dow[promo_time_weekday(ord[i].ts)]++;
+            hour[promo_time_hour(ord[i].ts)]++;
+            if (i) {
+                double g = (double)(ord[i].ts - ord[i - 1].ts) / DAY;
+                gap_s += g;
+                gap_s2 += g * g;
+            }
+        }
+        double no = (double)n_ord;
+        x[C_RECENCY] = (float)((as_of - (double)ord[n_ord - 1].ts) / DAY);
+        x[C_MONETARY] = (float)rev;
+        x[C_AOV] = (float)(rev / no);
+        if (n_ord >= 2) {
+            double m = gap_s / (no - 1);
+            x[C_IPG_MEAN] = (float)m;
+            if (n_ord >= 3)
+                x[C_IPG_SD] = (float)sqrt(fmax(0, gap_s2 / (no - 1) - m * m));
+        }
+        x[C_BASKET_ITEMS] = (float)(qty / no);
+        x[C_BASKET_LINES] = (float)(lines / no);
+        x[C_ONLINE_SHARE] = (float)(online / no);
+        x[C_SPEND_30] = (float)s30;
+        x[C_SPEND_90] = (float)s90;
+        x[C_ORDERS_30] = (float)o30;
+        x[C_ORDERS_90] = (float)o90;
+        x[C_PROMO_SHARE] = rev > 0 ? (float)(promo_rev / rev) : NAN;
+        int bd = 0, bh = 0;
+        for (int k = 0; k < 7; k++) {
+            x[C_DOW0 + k] = (float)(dow[k] / no);
+            if (dow[k] > dow[bd])
+                bd = k;
+        }
+        for (int k = 0; k < 24; k++) {
+            x[C_HOUR0 + k] = (float)(hour[k] / no);
+            if (hour[k] > hour[bh])
+                bh = k;
+        }
+        x[C_BEST_DOW] = (float)bd;
+        x[C_BEST_HOUR] = (float)bh;
+        x[C_BEST_SLOT] = (float)(bd * 24 + bh);
+        /* BG/NBD: purchase occasions are distinct days (FHL count transactions per period). */
+        double d0 = floor((double)ord[0].ts / DAY), dl = d0, days = 1, rep_rev = 0;
+        for (size_t i = 0; i < n_ord; i++) {
+            double d = floor((double)ord[i].ts / DAY);
+            if (d != dl) {
+                days++;
+                dl = d;
+            }
+            if (d != d0)
+                rep_rev += ord[i].rev;
+        }
+        x[C_PURCHASE_DAYS] = (float)days;
+        co->bg_x[r] = days - 1;
+        co->bg_tx[r] = dl - d0;
+        co->bg_T[r] = as_of / DAY - d0;
+        co->gg_m[r] = days > 1 ? rep_rev / (days - 1) : NAN;
+    }
+    /* Interactions row: the slots of this customer, by product. */
+    fx_prow *pr = w->pr;
+    size_t m = 0;
+    for (size_t k = base; k < base + n; k++) {
+        if (c->s.prod[k] == FX_NONE)
+            break;
+        pr[m].product = c->s.prod[k];
+        pr[m].pad = 0;
+        pr[m].rev = c->s.rev[k];
+        pr[m].ts = 0;
+        m++;
+    }
+    {
+        /* Each slot's time is its order's earliest line; slots were written group by group
+         * in the sorted line order, so one more walk over the lines lines them up. */
+        size_t k = 0;
+        fx_line *L = c->lines + base;
+        for (size_t i = 0; i < n;) {
+            size_t j = i;
+            int64_t ts = L[i].ts;
+            do {
+                if (L[j].ts < ts)
+                    ts = L[j].ts;
+                j++;
+            } while (j < n && L[j].order == L[i].order && L[i].order != FX_NONE);
+            size_t g = c->s.gn[base + k];
+            for (size_t q = 0; q < g; q++)
+                pr[k + q].ts = ts;
+            k += g;
+            i = j;
+        }
+    }
+    if (m > 24)
+        qsort(pr, m, sizeof *pr, by_prow);
+    else
+        for (size_t i = 1; i < m; i++) {
+            fx_prow t = pr[i];
+            size_t j = i;
+            while (j > 0 && by_prow(&pr[j - 1], &t) > 0) {
+                pr[j] = pr[j - 1];
+                j--;
+            }
+            pr[j] = t;
+        }
+    double hl = p->half_life_days, total = 0;
+    uint32_t n_cat_touched = 0, nnz = 0;
+    if (++w->stamp == 0) {
+        memset(w->cat_seen, 0, (c->n_cat + 1) * sizeof *w->cat_seen);
+        memset(w->store_seen, 0, (c->n_store_codes + 1) * sizeof *w->store_seen);
+        w->stamp = 1;
+    }
+    for (size_t i = 0; i < m;) {
+        size_t j = i;
+        double cnt = 0, sp = 0, rw = 0;
+        while (j < m && pr[j].product == pr[i].product) {
+            cnt++;
+            sp += pr[j].rev;
+            rw += exp2(-(as_of - (double)pr[j].ts) / DAY / hl);
+            j++;
+        }
+        float v[4] = {(float)cnt, (float)sp, (float)rw,
+                      (float)(1 + p->confidence_alpha * log1p(cnt / p->confidence_eps))};
+        if (chunk_push(b, pr[i].product, v))
+            return -1;
+        nnz++;
+        uint32_t cat = c->prod_cat[pr[i].product];
+        if (w->cat_seen[cat] != w->stamp) {
+            w->cat_seen[cat] = w->stamp;
+            w->cat_spend[cat] = 0;
+            w->cat_list[n_cat_touched++] = cat;
+        }
+        w->cat_spend[cat] += sp;
+        total += sp;
+        i = j;
+    }
+    co->ix_nnz[r] = nnz;
+    x[C_N_PRODUCTS] = (float)nnz;
+    x[C_N_CATEGORIES] = (float)n_cat_touched;
+    qsort(w->cat_list, n_cat_touched, sizeof *w->cat_list, by_u32);
+    for (uint32_t i = 0; i < n_cat_touched; i++) {
+        uint32_t cat = w->cat_list[i];
+        if (chunk_push_cat(b, cat, total > 0 ? (float)(w->cat_spend[cat] / total) : 0.0f))
+            return -1;
+    }
+    co->cs_nnz[r] = n_cat_touched;
+    uint32_t n_st = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t st = c->lines[base + i].aux & AUX_STORE_MASK;
+        if (st == AUX_STORE_MASK)
+            continue;
+        if (w->store_seen[st] != w->stamp) {
+            w->store_seen[st] = w->stamp;
+            n_st++;
+        }
+    }
+    x[C_N_STORES] = (float)n_st;
+    /* Contacts and response. */
+    x[C_N_EXPOSURES] = x[C_N_CONVERSIONS] = 0;
+    x[C_CONTACTS_7] = x[C_CONTACTS_30] = x[C_CONTACTS_90] = 0;
+    x[C_RESPONSE_RATE] = (float)ct->prior;
+    if (ct->off) {
+        const fx_contact *e = ct->e + ct->off[u];
+        size_t ne = ct->off[u + 1] - ct->off[u];
+        double exposed = 0, conv = 0;
+        for (size_t i = 0; i < ne; i++) {
+            double age = (as_of - (double)e[i].ts) / DAY;
+            x[C_CONTACTS_7] += age <= 7;
+            x[C_CONTACTS_30] += age <= 30;
+            x[C_CONTACTS_90] += age <= 90;
+            int first_of_promo = 1;
+            for (size_t k = 0; k < i; k++)
+                if (e[k].promo == e[i].promo) {
+                    first_of_promo = 0;
+                    break;
+                }
+            if (first_of_promo) {
+                exposed++;
+                conv += e[i].conv;
+            }
+        }
+        x[C_N_EXPOSURES] = (float)exposed;
+        x[C_N_CONVERSIONS] = (float)conv;
+        double k0 = p->response_prior_strength;
+        x[C_RESPONSE_RATE] = (float)((conv + k0 * ct->prior) / (exposed + k0));
+        if (ne)
+            x[C_DAYS_SINCE_CONTACT] = (float)((as_of - (double)e[ne - 1].ts) / DAY);
+        if (ne >= 3) { /* OLS slope of converted (0/1) on contact rank, last 10 contacts */
+            size_t lo = ne > 10 ? ne - 10 : 0, q = ne - lo;
+            double sx = 0, sy = 0, sxx = 0, sxy = 0;
+            for (size_t i = lo; i < ne; i++) {
+                double xi = (double)(i - lo), yi = e[i].conv;
+                sx += xi;
+                sy += yi;
+                sxx += xi * xi;
+                sxy += xi * yi;
+            }
+            double dq = (double)q;
+            x[C_RESPONSE_TREND] = (float)((dq * sxy - sx * sy) / (dq * sxx - sx * sx));
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- global steps ---- */
+
+/* Order-preserving u32 key of a float (NaN never reaches here). */
+static inline uint32_t float_key(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+
+/* Quantile scores 1..nq of X[:, col] over the rows in idx, by mid-rank (ties share a score,
+ * so the result does not depend on row order). LSD radix sort on (key, row) pairs. */
+static int quantile_scores(const float *X, size_t nf, int col, const uint32_t *idx, size_t n,
+                           int nq, uint8_t *score /* per row of X */)
+{
+    if (!n)
+        return 0;
+    uint64_t *a = promo_mallocn(n, sizeof *a), *t = promo_mallocn(n, sizeof *t);
+    uint32_t *cnt = promo_calloc(65536, sizeof *cnt);
+    if (!a || !t || !cnt) {
+        promo_free(a);
+        promo_free(t);
+        promo_free(cnt);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        a[i] = (uint64_t)float_key(X[(size_t)idx[i] * nf + (size_t)col]) << 32 | idx[i];
+    for (int shift = 32; shift < 64; shift += 16) {
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt[(a[i] >> shift) & 0xffff]++;
+        uint32_t run = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            uint32_t v = cnt[d];
+            cnt[d] = run;
+            run += v;
+        }
+        for (size_t i = 0; i < n; i++)
+            t[cnt[(a[i] >> shift) & 0xffff]++] = a[i];
+        uint64_t *sw = a;
+        a = t;
+        t = sw;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && (a[j] >> 32) == (a[i] >> 32))
+            j++;
+        double mid = ((double)i + (double)j - 1) / 2.0 + 0.5; /* mean 0-based rank + 1/2 */
+        int sc = 1 + (int)floor((double)nq * mid / (double)n);
+        if (sc > nq)
+            sc = nq;
+        for (size_t k = i; k < j; k++)
+            score[(uint32_t)a[k]] = (uint8_t)sc;
+        i = j;
+    }
+    promo_free(a);
+    promo_free(t);
+    promo_free(cnt);
+    return 0;
+}
+
+static int assemble(size_t n_rows, uint32_t n_cols, const uint32_t *nnz, chunk_buf *chunks,
+                    size_t n_chunks, int cat, promo_csr *out, int n_out)
+{
+    uint64_t *rp = promo_mallocn(n_rows + 1, sizeof *rp);
+    if (!rp)
+        return -1;
+    rp[0] = 0;
+    for (size_t r = 0; r < n_rows; r++)
+        rp[r + 1] = rp[r] + nnz[r];
+    uint64_t total = rp[n_rows];
+    for (int k = 0; k < n_out; k++) {
+        promo_csr *m = &out[k];
+        memset(m, 0, sizeof *m);
+        m->owned = 1;
+        m->n_rows = (uint32_t)n_rows;
+        m->n_cols = n_cols;
+        m->nnz = total;
+        m->row_ptr = k == 0 ? rp : promo_mallocn(n_rows + 1, sizeof *rp);
+        m->col_idx = promo_mallocn(total ? total : 1, sizeof *m->col_idx);
+        m->values = promo_mallocn(total ? total : 1, sizeof *m->values);
+        if (!m->row_ptr || !m->col_idx || !m->values)
+            return -1;
+        if (k)
+            memcpy(m->row_ptr, rp, (n_rows + 1) * sizeof *rp);
+    }
+    uint64_t *pos = promo_mallocn(n_chunks + 1, sizeof *pos);
+    if (!pos)
+        return -1;
+    pos[0] = 0;
+    for (size_t q = 0; q < n_chunks; q++)
+        pos[q + 1] = pos[q] + (cat ? chunks[q].cn : chunks[q].n);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (size_t q = 0; q < n_chunks; q++) {
+        size_t len = cat ? chunks[q].cn : chunks[q].n;
+        for (int k = 0; len && k < n_out; k++) {
+            memcpy(out[k].col_idx + pos[q], cat ? chunks[q].ccol : chunks[q].col,
+                   len * sizeof(uint32_t));
+            memcpy(out[k].values + pos[q], cat ? chunks[q].cval : chunks[q].val[k],
+                   len * sizeof(float));
+        }
+    }
+    promo_free(pos);
+    return 0;
+}
+
+static char *cat_column_name(const char *cat)
+{
+    size_t n = strlen(cat);
+    char *s = promo_malloc(n + 11);
+    if (!s)
+        return NULL;
+    memcpy(s, "cat_share_", 10);
+    size_t k = 10;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)cat[i];
+        char o = isalnum(ch) ? (char)tolower(ch) : '_';
+        if (o == '_' && k > 10 && s[k - 1] == '_')
+            continue;
+        s[k++] = o;
+    }
+    s[k] = 0;
+    return s;
+}
+
+static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_params *p, int nt)
+{
+    size_t n = f->n_customers, m = 0;
+    for (size_t r = 0; r < n; r++)
+        m += !isnan(co->bg_x[r]);
+    double *buf = promo_mallocn(4 * (m ? m : 1), sizeof *buf);
+    if (!buf)
+        return -1;
+    double *bx = buf, *btx = buf + m, *bT = buf + 2 * m, *bm = buf + 3 * m;
+    for (size_t r = 0, k = 0; r < n; r++)
+        if (!isnan(co->bg_x[r])) {
+            bx[k] = co->bg_x[r];
+            btx[k] = co->bg_tx[r];
+            bT[k] = co->bg_T[r];
+            bm[k] = isnan(co->gg_m[r]) ? 0 : co->gg_m[r];
+            k++;
+        }
+    promo_clv_params cp = p->clv_params;
+    if (cp.n_threads == 0)
+        cp.n_threads = nt;
+    double t0 = promo_now_s();
+    int rc = promo_bgnbd_fit(bx, btx, bT, m, &cp, &f->bgnbd);
+    promo_debug("features: bgnbd fit %.3fs, %d iterations%s (r=%g alpha=%g a=%g b=%g)",
+                promo_now_s() - t0, f->bgnbd.iterations, f->bgnbd.used_fallback ? ", fallback" : "",
+                f->bgnbd.r, f->bgnbd.alpha, f->bgnbd.a, f->bgnbd.b);
+    int have_gg = 0;
+    if (rc == PROMO_OK) {
+        t0 = promo_now_s();
+        if (promo_gamma_gamma_fit(bx, bm, m, &cp, &f->gamma_gamma) == PROMO_OK)
+            have_gg = 1;
+        else
+            f->clv_status = promo_strdup(promo_last_error());
+        promo_debug("features: gamma-gamma fit %.3fs, %d iterations", promo_now_s() - t0,
+                    f->gamma_gamma.iterations);
+    } else {
+        memset(&f->bgnbd, 0, sizeof f->bgnbd);
+        f->clv_status = promo_strdup(promo_last_error());
+        if (!f->clv_status) {
+            promo_free(buf);
+            return -1;
+        }
+    }
+    promo_free(buf);
+    if (rc != PROMO_OK) {
+        promo_warn("features: CLV columns left empty: %s", f->clv_status);
+        return 0;
+    }
+    const promo_bgnbd *bg = &f->bgnbd;
+    const promo_gamma_gamma *gg = &f->gamma_gamma;
+    size_t nf = f->n_features;
+#pragma omp parallel for schedule(dynamic, 4096) num_threads(nt)
+    for (size_t r = 0; r < n; r++) {
+        if (isnan(co->bg_x[r]))
+            continue;
+        float *x = f->X + r * nf;
+        double bx_ = co->bg_x[r], tx = co->bg_tx[r], T = co->bg_T[r];
+        x[C_P_ALIVE] = (float)promo_bgnbd_p_alive(bg, bx_, tx, T);
+        x[C_EXP_PURCHASES] = (float)promo_bgnbd_expected(bg, p->expected_days, bx_, tx, T);
+        if (have_gg) {
+            /* Gamma-Gamma describes repeat spend; first-time buyers get the population mean. */
+            double es = promo_gamma_gamma_expected_spend(gg, bx_, isnan(co->gg_m[r]) ? 0 : co->gg_m[r]);
+            x[C_EXP_SPEND] = (float)es;
+            x[C_CLV] = (float)(promo_bgnbd_expected(bg, p->clv_horizon_days, bx_, tx, T) * es);
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- entry points ---- */
+
+typedef struct prod_map {
+    uint32_t n_prod;
+    uint32_t *tx_prod;   /* transactions.product_id code -> products row */
+    const promo_column *pid;
+} prod_map;
+
+static int map_products(const promo_feature_input *in, const tx_cols *x, prod_map *pm)
+{
+    memset(pm, 0, sizeof *pm);
+    uint32_t *rows = NULL;
+    int rc;
+    if ((rc = need_col(in->products, "products", "product_id", T_STR, &pm->pid)) ||
+        (rc = key_rows(pm->pid, "products", &rows)))
+        return rc;
+    pm->n_prod = (uint32_t)in->products->n_rows;
+    pm->tx_prod = code_map(x->prod, pm->pid->dict, rows);
+    promo_free(rows);
+    return pm->tx_prod ? PROMO_OK : PROMO_ENOMEM;
+}
+
+static int check_params(const promo_feature_input *in, const promo_feature_params *p)
+{
+    if (!in || !in->transactions || !in->products)
+        return promo_fail(PROMO_EUSAGE, "features: transactions and products tables are required");
+    if (p->as_of == INT64_MIN)
+        return promo_fail(PROMO_EUSAGE, "features: no cutoff (params.as_of) given");
+    if (!(p->half_life_days > 0) || !(p->confidence_eps > 0) || !(p->confidence_alpha >= 0) ||
+        !(p->response_prior_strength >= 0) || !(p->expected_days > 0) ||
+        !(p->clv_horizon_days > 0))
+        return promo_fail(PROMO_EUSAGE, "features: half_life_days, confidence_eps, expected_days "
+                                        "and clv_horizon_days must be > 0");
+    return PROMO_OK;
+}
+
+int promo_features_compute(const promo_feature_input *in, const promo_feature_params *params,
+                           promo_features **out)
+{
+    promo_feature_params def = promo_feature_params_default();
+    const promo_feature_params *p = params ? params : &def;
+    *out = NULL;
+    int rc = check_params(in, p);
+    if (rc)
+        return rc;
+    tx_cols x;
+    if ((rc = get_tx_cols(in->transactions, &x)))
+        return rc;
+    fx_ctx c;
+    memset(&c, 0, sizeof c);
+    c.in = in;
+    c.p = p;
+    c.nt = nthreads(p->n_threads);
+    prod_map pm;
+    universe u;
+    memset(&u, 0, sizeof u);
+    contacts ct;
+    memset(&ct, 0, sizeof ct);
+    cust_out co;
+    memset(&co, 0, sizeof co);
+    chunk_buf *chunks = NULL;
+    size_t n_chunks = 0;
+    promo_features *f = NULL;
+    double t0 = promo_now_s();
+    if ((rc = map_products(in, &x, &pm)))
+        return rc;
+    rc = PROMO_ENOMEM;
+    c.n_prod = pm.n_prod;
+    /* Categories: products.category codes, plus "unknown" for null or absent. */
+    const promo_column *pcat = opt_col(in->products, "category", T_STR);
+    uint32_t n_dict_cat = pcat ? promo_dict_size(pcat->dict) : 0;
+    int need_unknown = !pcat || pcat->n_null > 0;
+    c.n_cat = n_dict_cat + (need_unknown ? 1 : 0);
+    c.prod_cat = promo_mallocn(c.n_prod ? c.n_prod : 1, sizeof *c.prod_cat);
+    f = promo_calloc(1, sizeof *f);
+    if (!c.prod_cat || !f)
+        goto fail;
+    for (uint32_t j = 0; j < c.n_prod; j++)
+        c.prod_cat[j] = pcat && !promo_column_is_null(pcat, j) ? pcat->codes[j] : n_dict_cat;
+    f->as_of = p->as_of;
+    f->n_categories = c.n_cat;
+    f->category_names = promo_calloc(c.n_cat ? c.n_cat : 1, sizeof *f->category_names);
+    if (!f->category_names)
+        goto fail;
+    for (uint32_t k = 0; k < c.n_cat; k++)
+        if (!(f->category_names[k] =
+                  promo_strdup(k < n_dict_cat ? promo_dict_key(pcat->dict, k) : "unknown")))
+            goto fail;
+    if ((rc = build_universe(in, &x, pm.tx_prod, p->as_of, c.nt, &u)))
+        goto fail;
+    rc = PROMO_ENOMEM;
+    if (bucket_lines(&c, &x, &u, pm.tx_prod))
+        goto fail;
+    size_t nl = c.n_lines ? c.n_lines : 1;
+    c.s.prod = promo_mallocn(nl, sizeof *c.s.prod);
+    c.s.glo = promo_mallocn(nl, sizeof *c.s.glo);
+    c.s.gn = promo_mallocn(nl, sizeof *c.s.gn);
+    c.s.qty = promo_mallocn(nl, sizeof *c.s.qty);
+    c.s.rev = promo_mallocn(nl, sizeof *c.s.rev);
+    c.s.list = promo_mallocn(nl, sizeof *c.s.list);
+    c.s.week = promo_mallocn(nl, sizeof *c.s.week);
+    c.s.known = promo_mallocn(nl, sizeof *c.s.known);
+    if (!c.s.prod || !c.s.glo || !c.s.gn || !c.s.qty || !c.s.rev || !c.s.list || !c.s.week ||
+        !c.s.known)
+        goto fail;
+    if ((rc = build_contacts(in, &x, &u, p->as_of, &ct)))
+        goto fail;
+    rc = PROMO_ENOMEM;
+    double t1 = promo_now_s();
+    /* X and its names. */
+    size_t n = u.n_known;
+    int cat_cols = c.n_cat <= p->max_category_columns;
+    size_t nf = C_BASE_COUNT + (cat_cols ? c.n_cat : 0);
+    f->n_customers = n;
+    f->feature_names = promo_calloc(nf, sizeof *f->feature_names);
+    if (!f->feature_names)
+        goto fail;
+    f->n_features = nf;
+    for (size_t j = 0; j < C_BASE_COUNT; j++) {
+        char buf[64];
+        const char *nm = base_names[j];
+        if (j == C_EXP_PURCHASES || j == C_CLV) {
+            snprintf(buf, sizeof buf, "%s_%gd", j == C_CLV ? "clv" : "exp_purchases",
+                     j == C_CLV ? p->clv_horizon_days : p->expected_days);
+            nm = buf;
+        }
+        if (!(f->feature_names[j] = promo_strdup(nm)))
+            goto fail;
+    }
+    for (uint32_t k = 0; cat_cols && k < c.n_cat; k++)
+        if (!(f->feature_names[C_BASE_COUNT + k] = cat_column_name(f->category_names[k])))
+            goto fail;
+    f->X = promo_mallocn(n ? n * nf : 1, sizeof *f->X);
+    f->rfm_segment = promo_calloc(n ? n : 1, 1);
+    f->spend_tier = promo_calloc(n ? n : 1, 1);
+    f->universe_index = promo_mallocn(n ? n : 1, sizeof *f->universe_index);
+    co.bg_x = promo_mallocn(4 * (n ? n : 1), sizeof *co.bg_x);
+    co.ix_nnz = promo_mallocn(2 * (n ? n : 1), sizeof *co.ix_nnz);
+    if (!f->X || !f->rfm_segment || !f->spend_tier || !f->universe_index || !co.bg_x || !co.ix_nnz)
+        goto fail;
+    co.bg_tx = co.bg_x + n;
+    co.bg_T = co.bg_x + 2 * n;
+    co.gg_m = co.bg_x + 3 * n;
+    co.cs_nnz = co.ix_nnz + n;
+    memcpy(f->universe_index, u.known, n * sizeof *u.known);
+    /* The customer pass. */
+    n_chunks = (n + N_CHUNK_ROWS - 1) / N_CHUNK_ROWS;
+    chunks = promo_calloc(n_chunks + 1, sizeof *chunks);
+    if (!chunks)
+        goto fail;
+    int failed = 0;
+#pragma omp parallel num_threads(c.nt)
+    {
+        scratch w;
+        int bad = scratch_init(&w, &c);
+#pragma omp for schedule(dynamic, 1)
+        for (size_t q = 0; q < n_chunks; q++) {
+            size_t r1 = (q + 1) * N_CHUNK_ROWS < n ? (q + 1) * N_CHUNK_ROWS : n;
+            for (size_t r = q * N_CHUNK_ROWS; r < r1 && !bad; r++)
+                bad = one_customer(&c, &ct, u.signup, r, u.known[r], f->X + r * nf, &w,
+                                   &chunks[q], &co);
+        }
+        if (bad) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        scratch_free(&w);
+    }
+    if (failed)
+        goto fail;
+    /* Anonymous lines only feed the product side. */
+    {
+        size_t base = c.off[u.n], na = c.off[u.n + 1] - base;
+        fx_order *ord = promo_mallocn(na ? na : 1, sizeof *ord);
+        if (!ord)
+            goto fail;
+        walk_orders(&c, base, na, 0, ord);
+        promo_free(ord);
+    }
+    double t2 = promo_now_s();
+    if (assemble(n, c.n_prod, co.ix_nnz, chunks, n_chunks, 0, f->interactions, 4) ||
+        assemble(n, c.n_cat, co.cs_nnz, chunks, n_chunks, 1, &f->category_share, 1))
+        goto fail;
+    /* RFM scores among buyers; tiers; segments. */
+    {
+        uint32_t *buyers = promo_mallocn(n ? n : 1, sizeof *buyers);
+        uint8_t *sr = promo_calloc(n ? n : 1, 3);
+        if (!buyers || !sr) {
+            promo_free(buyers);
+            promo_free(sr);
+            goto fail;
+        }
+        size_t nb = 0;
+        for (size_t r = 0; r < n; r++)
+            if (f->X[r * nf + C_FREQUENCY] > 0)
+                buyers[nb++] = (uint32_t)r;
+        uint8_t *sf = sr + n, *sm = sr + 2 * n;
+        int bad = quantile_scores(f->X, nf, C_RECENCY, buyers, nb, 5, sr) ||
+                  quantile_scores(f->X, nf, C_FREQUENCY, buyers, nb, 5, sf) ||
+                  quantile_scores(f->X, nf, C_MONETARY, buyers, nb, 5, sm) ||
+                  quantile_scores(f->X, nf, C_MONETARY, buyers, nb, 4, f->spend_tier);
+        for (size_t i = 0; !bad && i < nb; i++) {
+            size_t r = buyers[i];
+            float *xr = f->X + r * nf;
+            int rs = 6 - sr[r]; /* smaller recency is better */
+            xr[C_R_SCORE] = (float)rs;
+            xr[C_F_SCORE] = sf[r];
+            xr[C_M_SCORE] = sm[r];
+            xr[C_RFM_SCORE] = (float)(rs + sf[r] + sm[r]);
+            f->spend_tier[r] = (uint8_t)(f->spend_tier[r] - 1);
+            f->rfm_segment[r] = rfm_segment(rs, sf[r]);
+        }
+        for (size_t r = 0; r < n; r++)
+            f->X[r * nf + C_SPEND_TIER] = f->spend_tier[r];
+        promo_free(buyers);
+        promo_free(sr);
+        if (bad)
+            goto fail;
+    }
+    /* Category shares into X. */
+    if (cat_cols) {
+        const promo_csr *cs = &f->category_share;
+        for (size_t r = 0; r < n; r++) {
+            float *xr = f->X + r * nf + C_BASE_COUNT;
+            float fill = f->X[r * nf + C_FREQUENCY] > 0 ? 0.0f : NAN;
+            for (uint32_t k = 0; k < c.n_cat; k++)
+                xr[k] = fill;
+            for (uint64_t k = cs->row_ptr[r]; k < cs->row_ptr[r + 1]; k++)
+                xr[cs->col_idx[k]] = cs->values[k];
+        }
+    }
+    double t3 = promo_now_s();
+    if (p->clv && fit_clv(f, &co, p, c.nt))
+        goto fail;
+    if (!p->clv && !(f->clv_status = promo_strdup("not requested")))
+        goto fail;
+    double t4 = promo_now_s();
+    /* Customer ids. */
+    {
+        size_t bytes = 0;
+        for (size_t r = 0; r < n; r++)
+            bytes += promo_dict_key_len(u.id_col->dict, u.id_code[u.known[r]]) + 1;
+        f->id_pool = promo_malloc(bytes ? bytes : 1);
+        f->id_off = promo_mallocn(n ? n : 1, sizeof *f->id_off);
+        if (!f->id_pool || !f->id_off)
+            goto fail;
+        size_t o = 0;
+        for (size_t r = 0; r < n; r++) {
+            uint32_t code = u.id_code[u.known[r]];
+            size_t len = promo_dict_key_len(u.id_col->dict, code);
+            f->id_off[r] = o;
+            memcpy(f->id_pool + o, promo_dict_key(u.id_col->dict, code), len + 1);
+            o += len + 1;
+        }
+    }
+    if (p->products && (rc = fx_products(&c, f)))
+        goto fail;
+    double t5 = promo_now_s();
+    promo_debug("features: %zu customers, %zu lines: bucket %.3fs customers %.3fs csr+rfm %.3fs "
+                "clv %.3fs products %.3fs",
+                n, c.n_lines, t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4);
+    rc = PROMO_OK;
+    *out = f;
+    f = NULL;
+fail:
+    if (rc == PROMO_ENOMEM && !*promo_last_error())
+        promo_fail(PROMO_ENOMEM, "features: out of memory");
+    for (size_t q = 0; chunks && q < n_chunks; q++) {
+        promo_free(chunks[q].col);
+        for (int k = 0; k < 4; k++)
+            promo_free(chunks[q].val[k]);
+        promo_free(chunks[q].ccol);
+        promo_free(chunks[q].cval);
+    }
+    promo_free(chunks);
+    promo_free(co.bg_x);
+    promo_free(co.ix_nnz);
+    promo_free(ct.off);
+    promo_free(ct.e);
+    universe_free(&u);
+    promo_free(pm.tx_prod);
+    promo_free(c.prod_cat);
+    promo_free(c.off);
+    promo_free(c.lines);
+    promo_free(c.s.prod);
+    promo_free(c.s.glo);
+    promo_free(c.s.gn);
+    promo_free(c.s.qty);
+    promo_free(c.s.rev);
+    promo_free(c.s.list);
+    promo_free(c.s.week);
+    promo_free(c.s.known);
+    promo_features_free(f);
+    return rc;
+}
+
+int promo_features_labels(const promo_features *f, const promo_feature_input *in,
+                          const char *target, double horizon_days, uint8_t **out)
+{
+    *out = NULL;
+    if (!target || !(horizon_days > 0))
+        return promo_fail(PROMO_EUSAGE, "labels: need a target and a horizon > 0 days");
+    promo_feature_params p = promo_feature_params_default();
+    p.as_of = f->as_of;
+    int rc = check_params(in, &p);
+    if (rc)
+        return rc;
+    tx_cols x;
+    if ((rc = get_tx_cols(in->transactions, &x)))
+        return rc;
+    prod_map pm;
+    if ((rc = map_products(in, &x, &pm)))
+        return rc;
+    universe u;
+    uint8_t *y = NULL, *want_prod = NULL;
+    uint32_t *row_of = NULL;
+    if ((rc = build_universe(in, &x, pm.tx_prod, f->as_of, 1, &u))) {
+        promo_free(pm.tx_prod);
+        return rc;
+    }
+    rc = PROMO_EINPUT;
+    if (u.n_known != f->n_customers) {
+        promo_fail(PROMO_EINPUT, "labels: %zu customers known at the cutoff, the features have %zu",
+                   u.n_known, f->n_customers);
+        goto done;
+    }
+    for (size_t r = 0; r < u.n_known; r++)
+        if (strcmp(promo_dict_key(u.id_col->dict, u.id_code[u.known[r]]),
+                   promo_features_customer_id(f, r)) != 0) {
+            promo_fail(PROMO_EINPUT, "labels: customer %zu differs from the features' (%s)", r,
+                       promo_features_customer_id(f, r));
+            goto done;
+        }
+    rc = PROMO_ENOMEM;
+    want_prod = promo_calloc(pm.n_prod ? pm.n_prod : 1, 1);
+    row_of = promo_mallocn(u.n ? u.n : 1, sizeof *row_of);
+    y = promo_calloc(f->n_customers ? f->n_customers : 1, 1);
+    if (!want_prod || !row_of || !y)
+        goto done;
+    if (strcmp(target, "any") == 0) {
+        memset(want_prod, 1, pm.n_prod);
+    } else if (strncmp(target, "product:", 8) == 0) {
+        uint32_t k = promo_dict_find(pm.pid->dict, target + 8, strlen(target + 8));
+        if (k == PROMO_DICT_NONE) {
+            rc = promo_fail(PROMO_ENOTFOUND, "labels: unknown product '%s'", target + 8);
+            goto done;
+        }
+        for (size_t r = 0; r < pm.pid->n; r++)
+            if (pm.pid->codes[r] == k)
+                want_prod[r] = 1;
+    } else if (strncmp(target, "category:", 9) == 0) {
+        const promo_column *pc = opt_col(in->products, "category", T_STR);
+        uint32_t k = pc ? promo_dict_find(pc->dict, target + 9, strlen(target + 9)) : PROMO_DICT_NONE;
+        if (k == PROMO_DICT_NONE) {
+            rc = promo_fail(PROMO_ENOTFOUND, "labels: unknown category '%s'", target + 9);
+            goto done;
+        }
+        for (size_t r = 0; r < pc->n; r++)
+            want_prod[r] = !promo_column_is_null(pc, r) && pc->codes[r] == k;
+    } else {
+        rc = promo_fail(PROMO_EUSAGE, "labels: target '%s': expected any, product:ID or category:NAME",
+                        target);
+        goto done;
+    }
+    memset(row_of, 0xff, u.n * sizeof *row_of);
+    for (size_t r = 0; r < u.n_known; r++)
+        row_of[u.known[r]] = (uint32_t)r;
+    int64_t hi = f->as_of + (int64_t)llround(horizon_days * DAY);
+    const promo_table *t = in->transactions;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(x.cust, r) || !purchase_line(&x, r, f->as_of, hi))
+            continue;
+        uint32_t pr = pm.tx_prod[x.prod->codes[r]], cu = u.tx_cust[x.cust->codes[r]];
+        if (pr == FX_NONE || cu == FX_NONE || !want_prod[pr] || row_of[cu] == FX_NONE)
+            continue;
+        y[row_of[cu]] = 1;
+    }
+    *out = y;
+    y = NULL;
+    rc = PROMO_OK;
+done:
+    promo_free(y);
+    promo_free(want_prod);
+    promo_free(row_of);
+    promo_free(pm.tx_prod);
+    universe_free(&u);
+    return rc;
+}
