@@ -182,19 +182,33 @@ T_TEST(store_canonical_layout_keys_and_indexes)
     T_ASSERT_EQ_INT(promo_table_column(back, "store_id")->n_null, 10);
     T_ASSERT_EQ_INT(promo_table_column(back, "customer_id")->n_null, 1);
     promo_table_free(back);
-    /* Key and foreign-key indexes exist. */
+    /* The SQL layout people query by hand: a view with the strings, over a data table of
+     * integer codes and one dictionary per string column (distinct values only). */
     sqlite3 *db = promo_store_db(s);
     sqlite3_stmt *st = NULL;
     T_ASSERT_EQ_INT(sqlite3_prepare_v2(db,
-                                       "SELECT group_concat(name, ' ') FROM (SELECT name FROM "
-                                       "sqlite_master WHERE type='index' AND "
-                                       "tbl_name='transactions' ORDER BY name)",
+                                       "SELECT group_concat(order_id || ':' || line || ':' || "
+                                       "coalesce(customer_id, 'NULL'), ' ') FROM transactions",
                                        -1, &st, NULL),
                     SQLITE_OK);
     T_ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
     T_ASSERT_STR_EQ((const char *)sqlite3_column_text(st, 0),
-                    "transactions_customer_id_idx transactions_pk transactions_product_id_idx "
-                    "transactions_promotion_id_idx transactions_store_id_idx transactions_ts_idx");
+                    "A:1:C1 A:2:C1 A:3:C1 A:4:C1 A:5:C1 B:1:C1 B:2:C1 B:3:NULL B:4:C1 B:5:C1");
+    sqlite3_finalize(st);
+    T_ASSERT_EQ_INT(sqlite3_prepare_v2(db,
+                                       "SELECT typeof(order_id), (SELECT group_concat(code || '=' "
+                                       "|| value) FROM promo_dict__transactions__order_id), "
+                                       "(SELECT count(*) FROM promo_dict__transactions__store_id), "
+                                       "(SELECT count(*) FROM sqlite_master WHERE type='index' "
+                                       "AND tbl_name LIKE '%transactions') "
+                                       "FROM promo_data__transactions WHERE rowid=1",
+                                       -1, &st, NULL),
+                    SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    T_ASSERT_STR_EQ((const char *)sqlite3_column_text(st, 0), "integer");
+    T_ASSERT_STR_EQ((const char *)sqlite3_column_text(st, 1), "0=A,1=B");
+    T_ASSERT_EQ_INT(sqlite3_column_int(st, 2), 0);
+    T_ASSERT_EQ_INT(sqlite3_column_int(st, 3), 0);
     sqlite3_finalize(st);
     /* A duplicate key is refused by the unique index, and the old table stays. */
     promo_column_push_str(o, "A", 1);
@@ -206,7 +220,7 @@ T_TEST(store_canonical_layout_keys_and_indexes)
     promo_column_push_str(c, "C1", 2);
     T_OK(promo_table_seal(t));
     T_ASSERT_EQ_INT(promo_store_write_table(s, t), PROMO_EINPUT);
-    T_ASSERT_CONTAINS(promo_last_error(), "duplicate primary key");
+    T_ASSERT_CONTAINS(promo_last_error(), "duplicate primary key (order_id='A', line=2)");
     T_OK(promo_store_read_table(s, "transactions", &back));
     T_ASSERT_EQ_INT(back->n_rows, 10);
     promo_table_free(back);
@@ -473,4 +487,120 @@ T_TEST(store_alloc_failure_loop)
     }
     T_ASSERT(completed);
     promo_table_free(t);
+}
+
+/* Layout edge cases of the dictionary-encoded tables: a dictionary with entries no row uses
+ * (stored compacted, codes renumbered), keys out of order (the hash path of the key check),
+ * a table replaced by one with other columns (old dictionaries dropped), dictionary names
+ * that would collide, a table wider than the bulk loader (per-row path), and a table made
+ * by hand in SQL (read from its declared types). */
+T_TEST(store_dictionary_layout_edges)
+{
+    const char *ws = ws_path("ws");
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    /* customers with keys in descending order and an unused dictionary entry */
+    promo_table *c = promo_table_new("customers");
+    promo_column *id, *loc;
+    T_OK(promo_table_add_column(c, "customer_id", PROMO_COL_STRING, &id));
+    T_OK(promo_table_add_column(c, "location", PROMO_COL_STRING, &loc));
+    T_ASSERT(promo_dict_intern(loc->dict, "unused", 6) == 0);
+    for (int r = 0; r < 300; r++) {
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "C%03d", 299 - r);
+        T_OK(promo_column_push_str(id, buf, (size_t)n));
+        T_OK(r % 3 ? promo_column_push_str(loc, r % 2 ? "Paris" : "Lyon", r % 2 ? 5 : 4)
+                   : promo_column_push_null(loc));
+    }
+    T_OK(promo_table_seal(c));
+    T_OK(promo_store_write_table(s, c));
+    promo_table *back = NULL;
+    T_OK(promo_store_read_columns(s, "customers", (const char *[]){"customer_id", "location"}, 2,
+                                  &back));
+    char why[256] = "";
+    T_ASSERT_MSG(tables_equal(c, back, why, sizeof why), "round trip: %s", why);
+    T_ASSERT_EQ_INT(promo_dict_size(promo_table_column(back, "location")->dict), 2);
+    promo_table_free(back);
+    /* a duplicate far from its twin, in unordered keys */
+    promo_column_push_str(id, "C150", 4);
+    promo_column_push_null(loc);
+    T_OK(promo_table_seal(c));
+    T_ASSERT_EQ_INT(promo_store_write_table(s, c), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "duplicate primary key (customer_id='C150')");
+    promo_table_free(c);
+    /* "a__b"."c" and "a"."b__c" would share promo_dict__a__b__c */
+    promo_table *x = promo_table_new("a__b"), *y = promo_table_new("a");
+    promo_column *xc, *yc;
+    T_OK(promo_table_add_column(x, "c", PROMO_COL_STRING, &xc));
+    T_OK(promo_table_add_column(y, "b__c", PROMO_COL_STRING, &yc));
+    T_OK(promo_column_push_str(xc, "x", 1));
+    T_OK(promo_column_push_str(yc, "y", 1));
+    T_OK(promo_table_seal(x));
+    T_OK(promo_table_seal(y));
+    T_OK(promo_store_write_table(s, x));
+    T_OK(promo_store_write_table(s, y));
+    T_OK(promo_store_read_table(s, "a__b", &back));
+    T_ASSERT_STR_EQ(promo_column_str(back->cols[0], 0), "x");
+    promo_table_free(back);
+    T_OK(promo_store_read_table(s, "a", &back));
+    T_ASSERT_STR_EQ(promo_column_str(back->cols[0], 0), "y");
+    promo_table_free(back);
+    /* replacing "a__b" by a table without strings drops its dictionary, not a's */
+    promo_table_free(x);
+    x = all_types_table("a__b", 0);
+    T_OK(promo_table_drop_column(x, "s \"quoted\""));
+    T_OK(promo_store_write_table(s, x));
+    promo_table_free(x);
+    sqlite3 *db = promo_store_db(s);
+    sqlite3_stmt *st = NULL;
+    T_ASSERT_EQ_INT(sqlite3_prepare_v2(db, "SELECT group_concat(name, ' ') FROM (SELECT name FROM "
+                                           "sqlite_master WHERE name LIKE 'promo_dict__a%' "
+                                           "ORDER BY name)",
+                                       -1, &st, NULL),
+                    SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    T_ASSERT_STR_EQ((const char *)sqlite3_column_text(st, 0), "promo_dict__a__b__c__0");
+    sqlite3_finalize(st);
+    promo_table_free(y);
+    /* 70 columns: wider than promo_rows */
+    promo_table *w = promo_table_new("wide");
+    for (int j = 0; j < 70; j++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%d", j);
+        promo_column *col;
+        T_OK(promo_table_add_column(w, name, j % 2 ? PROMO_COL_STRING : PROMO_COL_INT64, &col));
+        for (int r = 0; r < 5; r++)
+            T_OK(j % 2 ? promo_column_push_str(col, r == 2 ? "two" : "other", r == 2 ? 3 : 5)
+                       : r == 4 ? promo_column_push_null(col)
+                                : promo_column_push_i64(col, j * 100 + r));
+    }
+    T_OK(promo_table_seal(w));
+    T_OK(promo_store_write_table(s, w));
+    T_OK(promo_store_read_table(s, "wide", &back));
+    T_ASSERT_MSG(tables_equal(w, back, why, sizeof why), "wide round trip: %s", why);
+    promo_table_free(back);
+    promo_table_free(w);
+    /* a table made in SQL by someone else */
+    T_ASSERT_EQ_INT(sqlite3_exec(db, "CREATE TABLE notes (n INTEGER, x REAL, t TEXT); INSERT INTO "
+                                     "notes VALUES (1, 0.5, 'hi'), (NULL, 2, NULL)",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    T_OK(promo_store_read_table(s, "notes", &back));
+    T_ASSERT_EQ_INT(back->n_rows, 2);
+    T_ASSERT_EQ_INT(back->cols[0]->type, PROMO_COL_INT64);
+    T_ASSERT_EQ_INT(back->cols[1]->type, PROMO_COL_FLOAT64);
+    T_ASSERT_STR_EQ(promo_column_str(back->cols[2], 0), "hi");
+    T_ASSERT_EQ_INT(back->cols[2]->n_null, 1);
+    promo_table_free(back);
+    char **list = NULL;
+    size_t n = 0;
+    T_OK(promo_store_list_tables(s, &list, &n));
+    T_ASSERT_EQ_INT(n, 5);
+    T_ASSERT_STR_EQ(list[0], "customers");
+    T_ASSERT_STR_EQ(list[1], "a");
+    T_ASSERT_STR_EQ(list[2], "a__b");
+    T_ASSERT_STR_EQ(list[3], "notes");
+    T_ASSERT_STR_EQ(list[4], "wide");
+    promo_free(list);
+    promo_store_close(s);
 }

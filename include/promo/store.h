@@ -5,25 +5,38 @@
  * (PROMO_EVERSION with a clear message on mismatch) and gives typed access: a promo_table is
  * written as one SQL table and read back with exactly the same column types.
  *
- * SQL layout (documented here because people will query promo.db by hand):
- *   - promo type -> SQL type: int64 INTEGER, float64 REAL, string TEXT, bool INTEGER (0/1),
- *     timestamp INTEGER = seconds since 1970-01-01 in wall-clock time (timeutil.h); we chose
- *     integers over ISO TEXT because they are 8 bytes instead of 19, compare and index
- *     cheaply, and read back without parsing. In SQL: datetime(ts, 'unixepoch').
+ * SQL layout (documented here because people will query promo.db by hand), schema version 2:
+ *   - a table T written by promo is a VIEW named T with the promo column names, so
+ *     `sqlite3 promo.db "SELECT * FROM transactions"` shows the strings as they came in. The
+ *     view joins (LEFT JOIN, nulls stay null) a data table "promo_data__T" with one
+ *     dictionary table per STRING column, "promo_dict__T__C" (code INTEGER PRIMARY KEY,
+ *     value TEXT NOT NULL); the name gets "__<column position>" appended if it is taken, and
+ *     promo_columns.dict records it. A dictionary holds exactly the distinct values of its
+ *     column, numbered 0, 1, 2, ... in order of first use (the in-memory promo_dict codes),
+ *     and the data table stores those codes. Why: ids are written once per distinct value,
+ *     rows are all-numeric (smaller, faster to write, scan and sort), and read_table gets
+ *     the codes back without hashing a string per row. In SQL, filter on strings through
+ *     the view, or look the code up in the dictionary and filter promo_data__T on it.
+ *   - promo type -> SQL type in the data table: int64 INTEGER, float64 REAL, string INTEGER
+ *     (a code), bool INTEGER (0/1), timestamp INTEGER = seconds since 1970-01-01 in
+ *     wall-clock time (timeutil.h); integers over ISO TEXT because they are 8 bytes instead of
+ *     19, compare cheaply, and read back without parsing. In SQL: datetime(ts, 'unixepoch').
  *     A null is SQL NULL; a float64 NaN (a value, not a null) is stored as the TEXT 'NaN'.
  *   - canonical tables (schema.h) always carry every canonical column, in schema order
  *     (columns the promo_table lacks are stored as NULL), then any extra columns; required
- *     fields are NOT NULL. The key is a UNIQUE index "<table>_pk" over the key fields, built
- *     after the bulk insert like the other indexes (one sort, where a PRIMARY KEY clause
- *     makes SQLite maintain a B-tree row by row; same uniqueness and lookups, and the
- *     table keeps its rowid, so rows read back in insertion order). Foreign-key columns
- *     get an index "<table>_<column>_idx" (partial, WHERE column IS NOT NULL, when the
- *     column is nullable), and transactions also gets transactions_ts_idx.
+ *     fields are NOT NULL. The key is unique: write_table checks it (PROMO_EINPUT
+ *     "duplicate primary key") instead of a UNIQUE index. There are no indexes: every
+ *     reader in promo loads whole tables in rowid (= insertion) order, and index builds
+ *     cost more than the whole insert (bench/RESULTS.md, ## ingest). For ad-hoc lookups,
+ *     add one by hand, e.g. CREATE INDEX tx_cust ON promo_data__transactions(customer_id);
+ *     write_table drops it with the table when the table is replaced.
  *   - every table written through the store is described in promo_columns(table_name,
- *     column_name, position, type) with the promo type name (promo_col_type_name), so
- *     read_table restores e.g. timestamp vs int64 and bool vs int64.
+ *     column_name, position, type, dict) with the promo type name (promo_col_type_name), so
+ *     read_table restores e.g. timestamp vs int64 and bool vs int64. Tables and views made
+ *     by other means are read from their declared SQL types (see read_table).
  *   - promo_meta(key, value): run metadata; key "schema_version" = PROMO_SCHEMA_VERSION, also
- *     kept in PRAGMA user_version.
+ *     kept in PRAGMA user_version. Version 1 workspaces (TEXT ids, indexes) are refused with
+ *     PROMO_EVERSION: re-run the ingest/generate into a new workspace.
  *
  * Atomicity: writes happen inside promo_store_begin/commit (write_table outside a
  * transaction wraps itself in one); a failure before commit leaves promo.db byte for byte as
@@ -82,17 +95,22 @@ int promo_store_rollback(promo_store *s);
  * starting with "promo_" or "sqlite_" are reserved (PROMO_EUSAGE). A canonical table must
  * use the canonical type for each canonical column (else PROMO_EUSAGE) and have no null in
  * a required field (PROMO_EINPUT). Inside a transaction when one is open, else in its own.
- * Cost: one prepared INSERT stepped per row, indexes built once at the end. */
+ * Cost: one pass per STRING column (used codes), one for the key check (a hash set only if
+ * keys do not increase row by row), one INSERT ... SELECT per dictionary and one for the
+ * rows (a C row source behind a virtual table, no per-row statement), no index. */
 int promo_store_write_table(promo_store *s, const promo_table *t);
 /* Read table `name` with the types it was written with (tables not written by promo get
  * types from their declared SQL types: INTEGER int64, REAL float64, else string). Rows come
- * back in insertion order. PROMO_ENOTFOUND if absent. *out owned by the caller. */
+ * back in insertion order. STRING columns get the stored dictionary as their promo_dict
+ * (same codes as written when every value was used) and codes read as integers: no string
+ * hashing per row. PROMO_ENOTFOUND if absent; PROMO_EINPUT if a dictionary is damaged (not
+ * 0..n-1 of distinct values, or a code outside it). *out owned by the caller. */
 int promo_store_read_table(promo_store *s, const char *name, promo_table **out /* OUT */);
 /* Read only some columns of table `name` (e.g. the id column for a referential check).
  * Unknown column: PROMO_ENOTFOUND. */
 int promo_store_read_columns(promo_store *s, const char *name, const char *const *columns,
                              size_t n_columns, promo_table **out /* OUT */);
-/* 1 if the table exists, else 0. */
+/* 1 if the table exists (a table or view that read_table can read), else 0. */
 int promo_store_has_table(promo_store *s, const char *name);
 /* Names of the data tables (not promo_* / sqlite_*), sorted: canonical tables first in
  * load order (schema.h), then the others by name. *names is one allocation (array and

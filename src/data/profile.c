@@ -720,6 +720,27 @@ static int check_duplicates(promo_ingest *ing, item *it)
             nk++;
         }
     size_t n = it->t->n_rows, cap = 16;
+    /* Keys that increase row after row (orders in file order, lines 1, 2, ...: the usual
+     * case) are unique: one sequential pass instead of a hash probe per row, which on 5M
+     * rows is a cache miss each in a 64 MB table. Any strict order will do; this one
+     * compares the raw key values (codes, bits) as unsigned. */
+    {
+        size_t prev = SIZE_MAX, r = 0;
+        for (; r < n; r++) {
+            if (is_dropped(it, r))
+                continue;
+            if (prev != SIZE_MAX) {
+                size_t k = 0;
+                while (k < nk && key_value(kc[k], prev) == key_value(kc[k], r))
+                    k++;
+                if (k == nk || key_value(kc[k], prev) > key_value(kc[k], r))
+                    break;
+            }
+            prev = r;
+        }
+        if (r == n)
+            return PROMO_OK;
+    }
     while (cap < 2 * n)
         cap *= 2;
     uint32_t *slots = promo_calloc(cap, sizeof *slots);

@@ -11,11 +11,24 @@
  *   synchronous=FULL): a rolled-back or interrupted transaction restores promo.db byte for
  *   byte. WAL would be faster for concurrent readers, but it rewrites the file header and
  *   leaves -wal/-shm files, and our writes are few and large.
- * - Bulk load: one prepared INSERT, values bound by index, strings bound SQLITE_STATIC
- *   straight from the column dictionaries (no copy per row), a large page cache, indexes
- *   created after the rows are in (one sort per index instead of a B-tree insert per row).
- * - Reads walk sqlite3_column_* in a tight loop and intern strings into the new column's
- *   dictionary, so an id column of 5M rows with 100k distinct ids stores 100k strings.
+ * - Tables are dictionary-encoded (layout in store.h): a view T over promo_data__T (codes)
+ *   and promo_dict__T__C per STRING column, no index. Measured (bench/RESULTS.md, ## ingest,
+ *   5M generated transactions, quiet machine): schema version 1 (TEXT ids, a UNIQUE key
+ *   index, 4 foreign-key indexes and a ts index) spent 48 s in the write phase, mostly in
+ *   SQLite's sorter building the indexes (per million rows, user CPU: key ~1 s, ts ~0.8 s,
+ *   each random-id foreign key ~2-2.5 s even on integer codes); codes, no index and the
+ *   bulk path below spend 8.4 s, ~0.9 us a row, which is SQLite's own VDBE + B-tree cost.
+ * - Bulk load: each dictionary and the rows go in with one INSERT ... SELECT from the
+ *   promo_rows virtual table (store_rows.c), which reads the promo_table in place: no
+ *   per-row sqlite3_step, so no per-row cursor open/seek/halt; strings are bound
+ *   SQLITE_STATIC straight from the column dictionaries, codes as integers. Tables wider
+ *   than promo_rows fall back to one prepared INSERT stepped per row.
+ * - The key is checked in C (check_key) instead of by a UNIQUE index: one linear pass
+ *   when keys increase row by row (the usual file order), a hash set of row numbers
+ *   otherwise; both far cheaper than SQLite sorting the rows.
+ * - Reads load each dictionary once into the column's promo_dict (entry k = code k), then
+ *   walk the data table filling the column arrays in place (sized once from count(*)):
+ *   integers only, no string hashing per row.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +51,8 @@
 #include <promo/log.h>
 #include <promo/schema.h>
 #include <promo/store.h>
+
+#include "data/store_rows.h"
 
 #define DB_NAME "promo.db"
 
@@ -317,6 +332,8 @@ static int db_connect(promo_store *s, int create)
     int rc = sqlite3_open_v2(s->db_path, &s->db, flags, NULL);
     if (rc != SQLITE_OK)
         return db_fail(s, rc, "cannot open");
+    if ((rc = store_rows_register(s->db)) != SQLITE_OK)
+        return db_fail(s, rc, "register promo_rows");
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, 5000);
     /* Large page cache (128 MiB) and in-memory sort space: index builds over millions of
@@ -353,7 +370,7 @@ static int init_schema(promo_store *s)
     snprintf(sql, sizeof sql,
              "CREATE TABLE promo_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
              "CREATE TABLE promo_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,"
-             " position INTEGER NOT NULL, type TEXT NOT NULL,"
+             " position INTEGER NOT NULL, type TEXT NOT NULL, dict TEXT,"
              " PRIMARY KEY (table_name, column_name));"
              "INSERT INTO promo_meta VALUES ('schema_version', '%d');"
              "PRAGMA user_version=%d;",
@@ -523,31 +540,47 @@ int promo_store_begin(promo_store *s)
     return PROMO_OK;
 }
 
-/* Move the staged workspace into place: close the database, fsync everything, rename. */
+/* Move the staged workspace into place: close the database, fsync everything, rename.
+ * Everything that can fail for want of memory is done before the rename, so that a failed
+ * commit never leaves a published workspace behind. */
 static int publish(promo_store *s)
 {
-    int rc = sqlite3_close(s->db);
-    if (rc != SQLITE_OK)
-        return db_fail(s, rc, "close before publishing");
-    s->db = NULL;
-    if ((rc = fsync_path(s->db_path, 0)) || (rc = fsync_path(s->models_dir, 1)) ||
-        (rc = fsync_path(s->out_dir, 1)) || (rc = fsync_path(s->root, 1)))
-        return rc;
-    if (s->replace_empty && rmdir(s->ws_dir) != 0)
-        return promo_fail(PROMO_EIO, "cannot replace empty directory %s: %s", s->ws_dir,
-                          strerror(errno));
-    if (rename(s->root, s->ws_dir) != 0)
-        return promo_fail(path_errno_status(errno), "cannot create workspace %s: %s",
-                          s->ws_dir, strerror(errno));
-    s->pending = 0;
+    promo_store fin = {0}; /* only for its paths at the final location */
     char *parent = dir_of(s->ws_dir);
-    if (!parent)
-        return PROMO_ENOMEM;
-    rc = fsync_path(parent, 1);
+    int rc = parent ? set_paths(&fin, s->ws_dir) : PROMO_ENOMEM;
+    if (!rc && (rc = sqlite3_close(s->db)) != SQLITE_OK)
+        rc = db_fail(s, rc, "close before publishing");
+    else if (!rc)
+        s->db = NULL;
+    if (!rc && !(rc = fsync_path(s->db_path, 0)) && !(rc = fsync_path(s->models_dir, 1)) &&
+        !(rc = fsync_path(s->out_dir, 1)))
+        rc = fsync_path(s->root, 1);
+    if (!rc && s->replace_empty && rmdir(s->ws_dir) != 0)
+        rc = promo_fail(PROMO_EIO, "cannot replace empty directory %s: %s", s->ws_dir,
+                        strerror(errno));
+    if (!rc && rename(s->root, s->ws_dir) != 0)
+        rc = promo_fail(path_errno_status(errno), "cannot create workspace %s: %s", s->ws_dir,
+                        strerror(errno));
+    if (!rc) {
+        s->pending = 0;
+        /* take over fin's paths */
+        promo_free(s->root);
+        promo_free(s->db_path);
+        promo_free(s->models_dir);
+        promo_free(s->out_dir);
+        s->root = fin.root;
+        s->db_path = fin.db_path;
+        s->models_dir = fin.models_dir;
+        s->out_dir = fin.out_dir;
+        fin = (promo_store){0};
+        rc = fsync_path(parent, 1);
+    }
     promo_free(parent);
-    if (rc || (rc = set_paths(s, s->ws_dir)))
-        return rc;
-    return db_connect(s, 0);
+    promo_free(fin.root);
+    promo_free(fin.db_path);
+    promo_free(fin.models_dir);
+    promo_free(fin.out_dir);
+    return rc ? rc : db_connect(s, 0);
 }
 
 int promo_store_commit(promo_store *s)
@@ -612,13 +645,16 @@ int promo_store_stage_file(promo_store *s, const char *path, const void *data, s
 
 /* ---- tables ---- */
 
+/* Names of the stored parts of a promo table T (see store.h): the rows, and one dictionary
+ * per STRING column. Reserved-prefix names, so list_tables hides them and no user table
+ * can collide with them. */
+#define DATA_PREFIX "promo_data__"
+#define DICT_PREFIX "promo_dict__"
+
 static const char *sql_type(promo_col_type t)
 {
-    switch (t) {
-    case PROMO_COL_FLOAT64: return "REAL";
-    case PROMO_COL_STRING: return "TEXT";
-    default: return "INTEGER";
-    }
+    /* STRING columns hold dictionary codes in the data table. */
+    return t == PROMO_COL_FLOAT64 ? "REAL" : "INTEGER";
 }
 
 static int type_from_name(const char *name, promo_col_type *out)
@@ -631,16 +667,24 @@ static int type_from_name(const char *name, promo_col_type *out)
     return -1;
 }
 
-int promo_store_has_table(promo_store *s, const char *name)
+/* 1 if sqlite_master has an object `name` of one of the given types ("table", "view"). */
+static int has_object(promo_store *s, const char *name, int views)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                           -1, &st, NULL) != SQLITE_OK)
+    const char *sql = views ? "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND "
+                              "name=?"
+                            : "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return found;
+}
+
+int promo_store_has_table(promo_store *s, const char *name)
+{
+    return has_object(s, name, 1);
 }
 
 static int reserved_name(const char *name)
@@ -654,7 +698,18 @@ typedef struct out_col {
     promo_col_type type;      /* promo type */
     const promo_column *src;  /* source column, or NULL (all null) */
     const promo_field *field; /* canonical field, or NULL */
+    char *dict;               /* STRING: name of its dictionary table (owned) */
+    uint32_t *remap;          /* STRING: source code -> stored code, NULL = identity (owned) */
 } out_col;
+
+static void free_plan(out_col *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        promo_free(c[i].dict);
+        promo_free(c[i].remap);
+    }
+    promo_free(c);
+}
 
 static int plan_columns(const promo_table *t, const promo_schema *sc, out_col **out, size_t *n)
 {
@@ -682,27 +737,259 @@ static int plan_columns(const promo_table *t, const promo_schema *sc, out_col **
                 return promo_fail(PROMO_EINPUT, "table '%s': required column '%s' has %zu nulls",
                                   t->name, f->name, src->n_null);
             }
-            c[k++] = (out_col){f->name, f->type, src, f};
+            c[k++] = (out_col){f->name, f->type, src, f, NULL, NULL};
         }
     }
     for (size_t j = 0; j < t->n_cols; j++) {
         const promo_column *src = t->cols[j];
         if (sc && promo_schema_field(sc, src->name))
             continue;
-        c[k++] = (out_col){src->name, src->type, src, NULL};
+        c[k++] = (out_col){src->name, src->type, src, NULL, NULL, NULL};
     }
     *out = c;
     *n = k;
     return PROMO_OK;
 }
 
-static int create_table(promo_store *s, const promo_table *t, const out_col *c, size_t n)
+/* Run `sql` with ?1 bound to `name`, calling fn(s, text of column 0, arg) for each row. */
+static int each_row(promo_store *s, const char *sql, const char *name,
+                    int (*fn)(promo_store *, const char *, void *), void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(s, rc, sql);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    /* Collect first: the callback may change the schema, which would reset the cursor. */
+    char **vals = NULL;
+    size_t n = 0, cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        if (promo_grow((void **)&vals, &cap, n + 1, sizeof *vals) ||
+            !(vals[n] = promo_strdup(v ? v : ""))) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    rc = rc == SQLITE_DONE ? PROMO_OK : rc == PROMO_ENOMEM ? rc : db_fail(s, rc, sql);
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++) {
+        if (!rc)
+            rc = fn(s, vals[i], arg);
+        promo_free(vals[i]);
+    }
+    promo_free(vals);
+    return rc;
+}
+
+static int drop_named(promo_store *s, const char *name, void *what)
 {
     sbuf b = {0};
-    sb_add(&b, "DROP TABLE IF EXISTS ");
-    sb_ident(&b, t->name);
-    sb_add(&b, "; CREATE TABLE ");
-    sb_ident(&b, t->name);
+    sb_add(&b, "DROP %s IF EXISTS ", (const char *)what);
+    sb_ident(&b, name);
+    int rc = b.failed ? PROMO_ENOMEM : exec_sql(s, b.s);
+    promo_free(b.s);
+    return rc;
+}
+
+/* Remove table `name` in every form: view + data table + dictionaries, or a plain table. */
+static int drop_table(promo_store *s, const char *name)
+{
+    int rc = each_row(s, "SELECT dict FROM promo_columns WHERE table_name=?1 AND dict IS NOT NULL",
+                      name, drop_named, "TABLE");
+    if (!rc)
+        rc = each_row(s, "SELECT name FROM sqlite_master WHERE name=?1 AND type='view'", name,
+                      drop_named, "VIEW");
+    if (!rc)
+        rc = each_row(s, "SELECT name FROM sqlite_master WHERE name=?1 AND type='table'", name,
+                      drop_named, "TABLE");
+    sbuf b = {0};
+    sb_add(&b, DATA_PREFIX "%s", name);
+    if (!rc)
+        rc = b.failed ? PROMO_ENOMEM : drop_named(s, b.s, "TABLE");
+    promo_free(b.s);
+    sqlite3_stmt *st = NULL;
+    const char *del = "DELETE FROM promo_columns WHERE table_name=?";
+    if (!rc && (rc = sqlite3_prepare_v2(s->db, del, -1, &st, NULL)) != SQLITE_OK)
+        return db_fail(s, rc, del);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        rc = rc == SQLITE_DONE ? PROMO_OK : db_fail(s, rc, del);
+    }
+    return rc;
+}
+
+/* Pick the dictionary table name of column i: "promo_dict__T__C", or with "__<i>" appended
+ * while that name is taken (T = "a__b", C = "c" and T = "a", C = "b__c" would collide). */
+static int dict_name(promo_store *s, const char *table, const out_col *c, size_t i, char **out)
+{
+    sbuf b = {0};
+    sb_add(&b, DICT_PREFIX "%s__%s", table, c->name);
+    while (!b.failed && has_object(s, b.s, 1))
+        sb_add(&b, "__%zu", i);
+    if (b.failed) {
+        promo_free(b.s);
+        return PROMO_ENOMEM;
+    }
+    *out = b.s;
+    return PROMO_OK;
+}
+
+/* INSERT INTO `into` (quoted) SELECT c0..c{n-1} FROM promo_rows: one statement for all
+ * rows of src (store_rows.h). */
+static int bulk_insert(promo_store *s, const char *into, int n_cols, const store_row_source *src)
+{
+    sbuf b = {0};
+    sb_add(&b, "INSERT INTO %s SELECT ", into);
+    for (int i = 0; i < n_cols; i++)
+        sb_add(&b, i ? ", c%d" : "c%d", i);
+    sb_add(&b, " FROM promo_rows WHERE src = ?1");
+    if (b.failed) {
+        promo_free(b.s);
+        return PROMO_ENOMEM;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
+    promo_free(b.s);
+    if (rc != SQLITE_OK)
+        return db_fail(s, rc, "prepare bulk insert");
+    sqlite3_bind_pointer(st, 1, (void *)src, STORE_ROWS_PTR_TYPE, NULL);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? PROMO_OK : db_fail(s, rc, "insert");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A dictionary as a row source: (stored code, value) for each used entry. */
+typedef struct dict_rows {
+    const promo_dict *d;
+    const uint32_t *entry; /* stored code k -> source code, NULL = identity */
+} dict_rows;
+
+static void dict_value(const store_row_source *src, size_t row, int col, sqlite3_context *ctx)
+{
+    const dict_rows *dr = src->arg;
+    if (col == 0) {
+        sqlite3_result_int64(ctx, (sqlite3_int64)row);
+        return;
+    }
+    uint32_t code = dr->entry ? dr->entry[row] : (uint32_t)row;
+    /* The dictionary outlives the statement: no copy. */
+    sqlite3_result_text(ctx, promo_dict_key(dr->d, code), (int)promo_dict_key_len(dr->d, code),
+                        SQLITE_STATIC);
+}
+
+/* Codes of a STRING column as stored: the dictionary entries that rows use, renumbered
+ * densely in dictionary order (unused entries, e.g. left by a filter, are not stored, so a
+ * dictionary table holds exactly the distinct values). Sets c->remap unless every entry is
+ * used (the usual case: then stored codes = in-memory codes). */
+static int plan_codes(out_col *c, const promo_table *t)
+{
+    const promo_column *src = c->src;
+    if (!src)
+        return PROMO_OK;
+    uint32_t nd = promo_dict_size(src->dict);
+    uint32_t *map = promo_calloc(nd ? nd : 1, sizeof *map);
+    if (!map)
+        return PROMO_ENOMEM;
+    /* nulls hold code 0 but are not uses */
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (!promo_column_is_null(src, r))
+            map[src->codes[r]] = 1;
+    uint32_t k = 0;
+    for (uint32_t d = 0; d < nd; d++)
+        map[d] = map[d] ? k++ : PROMO_DICT_NONE;
+    if (k == nd)
+        promo_free(map);
+    else
+        c->remap = map;
+    return PROMO_OK;
+}
+
+static int write_dict(promo_store *s, out_col *c)
+{
+    sbuf b = {0};
+    int rc;
+    sb_add(&b, "CREATE TABLE ");
+    sb_ident(&b, c->dict);
+    sb_add(&b, " (code INTEGER PRIMARY KEY, value TEXT NOT NULL)");
+    rc = b.failed ? PROMO_ENOMEM : exec_sql(s, b.s);
+    const promo_dict *d = c->src ? c->src->dict : NULL;
+    uint32_t nd = d ? promo_dict_size(d) : 0, n_stored = nd;
+    uint32_t *entry = NULL;
+    if (!rc && c->remap) {
+        /* invert remap: stored code -> source code */
+        if (!(entry = promo_mallocn(nd ? nd : 1, sizeof *entry)))
+            rc = PROMO_ENOMEM;
+        n_stored = 0;
+        for (uint32_t k = 0; !rc && k < nd; k++)
+            if (c->remap[k] != PROMO_DICT_NONE)
+                entry[n_stored++] = k;
+    }
+    dict_rows dr = {d, entry};
+    store_row_source src = {n_stored, dict_value, &dr, NULL};
+    b.n = 0;
+    sb_ident(&b, c->dict);
+    if (!rc && n_stored)
+        rc = b.failed ? PROMO_ENOMEM : bulk_insert(s, b.s, 2, &src);
+    promo_free(b.s);
+    promo_free(entry);
+    return rc;
+}
+
+/* Append "promo_data__<name>" as a quoted identifier. */
+static void sb_data_ident(sbuf *b, const char *name)
+{
+    sb_add(b, "\"" DATA_PREFIX);
+    for (const char *p = name; *p; p++)
+        sb_add(b, *p == '"' ? "\"\"" : "%c", *p);
+    sb_add(b, "\"");
+}
+
+/* The view T: the data table with every code replaced by its string (LEFT JOIN: a null code
+ * stays null). SQLite omits the joins a query does not use (they are on the dictionary's
+ * INTEGER PRIMARY KEY), so count(*) or numeric columns cost no dictionary lookups. */
+static int create_view(promo_store *s, const char *table, const out_col *c, size_t n)
+{
+    sbuf b = {0};
+    sb_add(&b, "CREATE VIEW ");
+    sb_ident(&b, table);
+    sb_add(&b, " AS SELECT ");
+    for (size_t i = 0; i < n; i++) {
+        sb_add(&b, i ? ", " : "");
+        if (c[i].dict)
+            sb_add(&b, "d%zu.value AS ", i);
+        else
+            sb_add(&b, "t.");
+        sb_ident(&b, c[i].name);
+    }
+    sb_add(&b, " FROM ");
+    sb_data_ident(&b, table);
+    sb_add(&b, " t");
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].dict)
+            continue;
+        sb_add(&b, " LEFT JOIN ");
+        sb_ident(&b, c[i].dict);
+        sb_add(&b, " d%zu ON d%zu.code = t.", i, i);
+        sb_ident(&b, c[i].name);
+    }
+    int rc = b.failed ? PROMO_ENOMEM : exec_sql(s, b.s);
+    promo_free(b.s);
+    return rc;
+}
+
+static int create_table(promo_store *s, const promo_table *t, out_col *c, size_t n)
+{
+    int rc = drop_table(s, t->name);
+    if (rc)
+        return rc;
+    sbuf b = {0};
+    sb_add(&b, "CREATE TABLE ");
+    sb_data_ident(&b, t->name);
     sb_add(&b, " (");
     for (size_t i = 0; i < n; i++) {
         sb_add(&b, i ? ", " : "");
@@ -711,21 +998,18 @@ static int create_table(promo_store *s, const promo_table *t, const out_col *c, 
                c[i].field && (c[i].field->required || c[i].field->key) ? " NOT NULL" : "");
     }
     sb_add(&b, ");");
-    int rc = b.failed ? PROMO_ENOMEM : exec_sql(s, b.s);
+    rc = b.failed ? PROMO_ENOMEM : exec_sql(s, b.s);
     promo_free(b.s);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (c[i].type == PROMO_COL_STRING && !(rc = dict_name(s, t->name, &c[i], i, &c[i].dict)))
+            rc = write_dict(s, &c[i]);
+    if (!rc)
+        rc = create_view(s, t->name, c, n);
     if (rc)
         return rc;
-    /* Record the promo types. */
+    /* Record the promo types and dictionaries. */
     sqlite3_stmt *st = NULL;
-    const char *del = "DELETE FROM promo_columns WHERE table_name=?";
-    if ((rc = sqlite3_prepare_v2(s->db, del, -1, &st, NULL)) != SQLITE_OK)
-        return db_fail(s, rc, del);
-    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return db_fail(s, rc, del);
-    const char *ins = "INSERT INTO promo_columns VALUES (?, ?, ?, ?)";
+    const char *ins = "INSERT INTO promo_columns VALUES (?, ?, ?, ?, ?)";
     if ((rc = sqlite3_prepare_v2(s->db, ins, -1, &st, NULL)) != SQLITE_OK)
         return db_fail(s, rc, ins);
     for (size_t i = 0; i < n; i++) {
@@ -733,6 +1017,10 @@ static int create_table(promo_store *s, const promo_table *t, const out_col *c, 
         sqlite3_bind_text(st, 2, c[i].name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)i);
         sqlite3_bind_text(st, 4, promo_col_type_name(c[i].type), -1, SQLITE_STATIC);
+        if (c[i].dict)
+            sqlite3_bind_text(st, 5, c[i].dict, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 5);
         rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
@@ -744,11 +1032,56 @@ static int create_table(promo_store *s, const promo_table *t, const out_col *c, 
     return PROMO_OK;
 }
 
+/* One value of the data table as a row source (arg = the plan, out_col[]). */
+typedef struct data_rows {
+    const out_col *c;
+} data_rows;
+
+static void data_value(const store_row_source *src, size_t r, int i, sqlite3_context *ctx)
+{
+    const out_col *oc = &((const data_rows *)src->arg)->c[i];
+    const promo_column *col = oc->src;
+    if (!col || promo_column_is_null(col, r)) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    switch (col->type) {
+    case PROMO_COL_INT64:
+    case PROMO_COL_TIMESTAMP: sqlite3_result_int64(ctx, col->i64[r]); break;
+    case PROMO_COL_FLOAT64:
+        /* SQLite turns a NaN into NULL; keep it a value. */
+        if (isnan(col->f64[r]))
+            sqlite3_result_text(ctx, "NaN", 3, SQLITE_STATIC);
+        else
+            sqlite3_result_double(ctx, col->f64[r]);
+        break;
+    case PROMO_COL_STRING: {
+        uint32_t code = col->codes[r];
+        sqlite3_result_int64(ctx, oc->remap ? oc->remap[code] : code);
+        break;
+    }
+    default: sqlite3_result_int(ctx, col->b[r]); break;
+    }
+}
+
 static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, size_t n)
 {
     sbuf b = {0};
+    if (n <= STORE_ROWS_MAX_COLS) {
+        promo_progress prog;
+        promo_progress_begin(&prog, t->name, t->n_rows);
+        data_rows dr = {c};
+        store_row_source src = {t->n_rows, data_value, &dr, &prog};
+        sb_data_ident(&b, t->name);
+        int rc = b.failed ? PROMO_ENOMEM : t->n_rows ? bulk_insert(s, b.s, (int)n, &src) : 0;
+        promo_free(b.s);
+        promo_progress_update(&prog, t->n_rows);
+        promo_progress_end(&prog);
+        return rc;
+    }
+    /* Wider than promo_rows: one prepared INSERT stepped per row. */
     sb_add(&b, "INSERT INTO ");
-    sb_ident(&b, t->name);
+    sb_data_ident(&b, t->name);
     sb_add(&b, " VALUES (");
     for (size_t i = 0; i < n; i++)
         sb_add(&b, i ? ", ?" : "?");
@@ -759,19 +1092,22 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
     }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = db_fail(s, rc, "prepare insert");
-        promo_free(b.s);
-        return rc;
-    }
     promo_free(b.s);
+    if (rc != SQLITE_OK)
+        return db_fail(s, rc, "prepare insert");
+    /* Absent columns are bound once: sqlite3_reset keeps bindings. */
+    for (size_t i = 0; i < n; i++)
+        if (!c[i].src)
+            sqlite3_bind_null(st, (int)i + 1);
     promo_progress prog;
     promo_progress_begin(&prog, t->name, t->n_rows);
     for (size_t r = 0; r < t->n_rows; r++) {
         for (size_t i = 0; i < n; i++) {
             const promo_column *col = c[i].src;
             int p = (int)i + 1;
-            if (!col || promo_column_is_null(col, r)) {
+            if (!col)
+                continue;
+            if (promo_column_is_null(col, r)) {
                 sqlite3_bind_null(st, p);
                 continue;
             }
@@ -787,9 +1123,7 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
                 break;
             case PROMO_COL_STRING: {
                 uint32_t code = col->codes[r];
-                /* The dictionary outlives the statement step: no copy. */
-                sqlite3_bind_text(st, p, promo_dict_key(col->dict, code),
-                                  (int)promo_dict_key_len(col->dict, code), SQLITE_STATIC);
+                sqlite3_bind_int64(st, p, c[i].remap ? c[i].remap[code] : code);
                 break;
             }
             default: sqlite3_bind_int(st, p, col->b[r]); break;
@@ -812,50 +1146,115 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
     return PROMO_OK;
 }
 
-static int create_indexes(promo_store *s, const promo_table *t, const promo_schema *sc)
+/* Key column values as stored (a STRING code after remap; floats by bit pattern). */
+static uint64_t key_at(const out_col *c, size_t r)
 {
-    if (!sc)
-        return PROMO_OK;
-    sbuf b = {0};
-    int n_key = 0;
-    for (size_t i = 0; i < sc->n_fields; i++)
-        if (sc->fields[i].key) {
-            if (!n_key++) {
-                sb_add(&b, "CREATE UNIQUE INDEX \"%s_pk\" ON ", sc->name);
-                sb_ident(&b, t->name);
-                sb_add(&b, " (");
-            } else {
-                sb_add(&b, ", ");
-            }
-            sb_ident(&b, sc->fields[i].name);
-        }
-    if (n_key)
-        sb_add(&b, ");");
-    for (size_t i = 0; i < sc->n_fields; i++) {
-        const promo_field *f = &sc->fields[i];
-        /* A foreign key that leads the primary key is served by the key's index. */
-        int leads_key = f->key && i == 0;
-        int want = (f->ref && !leads_key) || (!strcmp(sc->name, "transactions") &&
-                                              !strcmp(f->name, "ts"));
-        if (!want)
-            continue;
-        sb_add(&b, " CREATE INDEX \"%s_%s_idx\" ON ", sc->name, f->name);
-        sb_ident(&b, t->name);
-        sb_add(&b, " (");
-        sb_ident(&b, f->name);
-        sb_add(&b, ")");
-        if (!f->required && !f->key) {
-            sb_add(&b, " WHERE ");
-            sb_ident(&b, f->name);
-            sb_add(&b, " IS NOT NULL");
-        }
-        sb_add(&b, ";");
+    const promo_column *col = c->src;
+    switch (col->type) {
+    case PROMO_COL_STRING: return c->remap ? c->remap[col->codes[r]] : col->codes[r];
+    case PROMO_COL_FLOAT64: {
+        uint64_t u;
+        memcpy(&u, &col->f64[r], sizeof u);
+        return u;
     }
-    int rc = b.failed ? PROMO_ENOMEM : b.s ? exec_sql(s, b.s) : PROMO_OK;
-    if (rc == PROMO_EINPUT && n_key)
-        rc = promo_fail(PROMO_EINPUT, "table '%s': duplicate primary key (%s)", t->name,
-                        promo_last_error());
+    case PROMO_COL_BOOL: return col->b[r];
+    default: return (uint64_t)col->i64[r];
+    }
+}
+
+/* -1, 0, 1: key of row a against row b (signed for int64, as SQL would order them). */
+static int key_cmp(const out_col *const *kc, size_t nk, size_t a, size_t b)
+{
+    for (size_t k = 0; k < nk; k++) {
+        uint64_t x = key_at(kc[k], a), y = key_at(kc[k], b);
+        if (x != y) {
+            int sgn = kc[k]->src->type == PROMO_COL_INT64 || kc[k]->src->type == PROMO_COL_TIMESTAMP;
+            return sgn ? ((int64_t)x < (int64_t)y ? -1 : 1) : (x < y ? -1 : 1);
+        }
+    }
+    return 0;
+}
+
+static uint64_t key_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static int key_dup(const promo_table *t, const out_col *const *kc, size_t nk, size_t r)
+{
+    sbuf b = {0};
+    for (size_t k = 0; k < nk; k++) {
+        const promo_column *col = kc[k]->src;
+        sb_add(&b, "%s%s=", k ? ", " : "", kc[k]->name);
+        if (col->type == PROMO_COL_STRING)
+            sb_add(&b, "'%s'", promo_column_str(col, r));
+        else if (col->type == PROMO_COL_FLOAT64)
+            sb_add(&b, "%g", col->f64[r]);
+        else if (col->type == PROMO_COL_BOOL)
+            sb_add(&b, "%d", col->b[r]);
+        else
+            sb_add(&b, "%lld", (long long)col->i64[r]);
+    }
+    int rc = b.failed ? PROMO_ENOMEM
+                      : promo_fail(PROMO_EINPUT, "table '%s': duplicate primary key (%s)",
+                                   t->name, b.s);
     promo_free(b.s);
+    return rc;
+}
+
+/* The key of a canonical table must be unique. Checked here in C rather than by a UNIQUE
+ * index: the index cost as much CPU as the whole insert (bench/RESULTS.md, ## ingest), and
+ * through the view (strings) SQLite could not use an index on codes anyway. Rows whose key
+ * increases row after row (the usual order: orders in file order, lines 1, 2, ...) are
+ * proven unique by one pass; otherwise an open-addressing hash set of row numbers. Key
+ * fields are required (never null), so nulls need no care. */
+static int check_key(const promo_table *t, const out_col *c, size_t n)
+{
+    const out_col *kc[8];
+    size_t nk = 0;
+    for (size_t i = 0; i < n && nk < 8; i++)
+        if (c[i].field && c[i].field->key) {
+            if (!c[i].src)
+                return PROMO_OK; /* missing key fields were refused as required */
+            kc[nk++] = &c[i];
+        }
+    size_t rows = t->n_rows, r = 1;
+    if (nk == 0 || rows < 2)
+        return PROMO_OK;
+    while (r < rows && key_cmp(kc, nk, r - 1, r) < 0)
+        r++;
+    if (r == rows)
+        return PROMO_OK;
+    if (rows >= UINT32_MAX / 2)
+        return promo_fail(PROMO_EUSAGE, "table '%s': too many rows (%zu)", t->name, rows);
+    size_t cap = 16;
+    while (cap < 2 * rows)
+        cap *= 2;
+    uint32_t *slots = promo_calloc(cap, sizeof *slots);
+    if (!slots)
+        return PROMO_ENOMEM;
+    int rc = PROMO_OK;
+    for (r = 0; r < rows && !rc; r++) {
+        uint64_t h = 0x9e3779b97f4a7c15ULL;
+        for (size_t k = 0; k < nk; k++)
+            h = key_mix(h ^ key_at(kc[k], r));
+        for (size_t at = (size_t)h & (cap - 1);; at = (at + 1) & (cap - 1)) {
+            if (!slots[at]) {
+                slots[at] = (uint32_t)r + 1;
+                break;
+            }
+            if (key_cmp(kc, nk, slots[at] - 1, r) == 0) {
+                rc = key_dup(t, kc, nk, r);
+                break;
+            }
+        }
+    }
+    promo_free(slots);
     return rc;
 }
 
@@ -877,68 +1276,114 @@ int promo_store_write_table(promo_store *s, const promo_table *t)
     int rc = plan_columns(t, sc, &c, &n);
     if (rc)
         return rc;
+    /* Codes as stored first: the key check compares them. */
+    for (size_t i = 0; i < n && !rc; i++)
+        if (c[i].type == PROMO_COL_STRING)
+            rc = plan_codes(&c[i], t);
+    if (!rc)
+        rc = check_key(t, c, n);
+    if (rc) {
+        free_plan(c, n);
+        return rc;
+    }
     if (n == 0) {
         promo_free(c);
         return promo_fail(PROMO_EUSAGE, "table '%s' has no columns", t->name);
     }
     int own_txn = !s->in_txn;
     if (own_txn && (rc = promo_store_begin(s))) {
-        promo_free(c);
+        free_plan(c, n);
         return rc;
     }
     double t0 = promo_now_s();
     if (!(rc = create_table(s, t, c, n)) && !(rc = insert_rows(s, t, c, n))) {
-        double t1 = promo_now_s();
-        rc = create_indexes(s, t, sc);
-        promo_debug("store: %s: %zu rows inserted in %.2fs, indexed in %.2fs", t->name,
-                    t->n_rows, t1 - t0, promo_now_s() - t1);
+        promo_debug("store: %s: %zu rows: dictionaries + rows in %.2fs", t->name, t->n_rows,
+                    promo_now_s() - t0);
     }
-    promo_free(c);
+    free_plan(c, n);
     if (own_txn)
         rc = rc ? (promo_store_rollback(s), rc) : promo_store_commit(s);
     return rc;
 }
 
-/* Column names and types of a stored table, from promo_columns or else the SQL schema. */
-static int table_columns(promo_store *s, const char *name, char ***names, promo_col_type **types,
-                         size_t *n)
+/* How a stored table is read: its columns, their types and (STRING columns of tables
+ * written by promo) dictionary tables, and the relation holding the rows. */
+typedef struct read_plan {
+    char **names;          /* column names */
+    promo_col_type *types; /* promo types */
+    char **dicts;          /* dictionary table per column, or NULL: strings stored as TEXT */
+    size_t n;              /* columns */
+    char *from;            /* quoted relation: the data table, or the foreign table itself */
+    int rowid;             /* 1: `from` has a rowid (insertion order) */
+} read_plan;
+
+static void free_read_plan(read_plan *p)
 {
-    *names = NULL;
-    *types = NULL;
-    *n = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        promo_free(p->names[i]);
+        if (p->dicts)
+            promo_free(p->dicts[i]);
+    }
+    promo_free(p->names);
+    promo_free(p->types);
+    promo_free(p->dicts);
+    promo_free(p->from);
+    memset(p, 0, sizeof *p);
+}
+
+/* Columns of a stored table: from promo_columns for tables written by promo, else from the
+ * SQL schema (INTEGER int64, REAL float64, else string). */
+static int table_columns(promo_store *s, const char *name, read_plan *p)
+{
+    memset(p, 0, sizeof *p);
     if (!promo_store_has_table(s, name))
         return promo_fail(PROMO_ENOTFOUND, "workspace %s has no table '%s'", s->ws_dir, name);
-    sqlite3_stmt *st = NULL;
     sbuf b = {0};
-    sb_add(&b, "SELECT c.name, c.type, p.type FROM pragma_table_info(?) c LEFT JOIN "
-               "promo_columns p ON p.table_name=? AND p.column_name=c.name ORDER BY c.cid");
+    sb_add(&b, DATA_PREFIX "%s", name);
+    int ours = !b.failed && has_object(s, b.s, 0);
+    p->rowid = ours || has_object(s, name, 0); /* a view of someone else's has no rowid */
+    b.n = 0;
+    if (ours)
+        sb_data_ident(&b, name);
+    else
+        sb_ident(&b, name);
     if (b.failed) {
         promo_free(b.s);
         return PROMO_ENOMEM;
     }
-    int rc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
-    promo_free(b.s);
+    p->from = b.s;
+    const char *sql = ours ? "SELECT column_name, NULL, type, dict FROM promo_columns WHERE "
+                             "table_name=?1 ORDER BY position"
+                           : "SELECT c.name, c.type, NULL, NULL FROM pragma_table_info(?1) c "
+                             "ORDER BY c.cid";
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return db_fail(s, rc, "table_info");
+        return db_fail(s, rc, "table columns");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     size_t cap = 0;
-    rc = PROMO_OK;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (promo_grow((void **)names, &cap, *n + 1, sizeof **names)) {
+        size_t old = cap;
+        if (promo_grow((void **)&p->names, &cap, p->n + 1, sizeof *p->names)) {
             rc = PROMO_ENOMEM;
             break;
         }
-        /* types grows in step with names */
-        promo_col_type *nt = promo_reallocn(*types, cap, sizeof **types);
-        if (!nt) {
-            rc = PROMO_ENOMEM;
-            break;
+        if (cap != old) {
+            promo_col_type *nt = promo_reallocn(p->types, cap, sizeof *p->types);
+            if (nt)
+                p->types = nt;
+            char **nd = nt ? promo_reallocn(p->dicts, cap, sizeof *p->dicts) : NULL;
+            if (nd)
+                p->dicts = nd;
+            if (!nt || !nd) {
+                rc = PROMO_ENOMEM;
+                break;
+            }
         }
-        *types = nt;
         const char *cn = (const char *)sqlite3_column_text(st, 0);
         const char *decl = (const char *)sqlite3_column_text(st, 1);
         const char *pt = (const char *)sqlite3_column_text(st, 2);
+        const char *dict = (const char *)sqlite3_column_text(st, 3);
         promo_col_type ty = PROMO_COL_STRING;
         if (!pt || type_from_name(pt, &ty)) {
             if (decl && !strcasecmp(decl, "INTEGER"))
@@ -946,31 +1391,123 @@ static int table_columns(promo_store *s, const char *name, char ***names, promo_
             else if (decl && !strcasecmp(decl, "REAL"))
                 ty = PROMO_COL_FLOAT64;
         }
-        (*names)[*n] = promo_strdup(cn ? cn : "");
-        if (!(*names)[*n]) {
+        p->names[p->n] = promo_strdup(cn ? cn : "");
+        p->dicts[p->n] = dict ? promo_strdup(dict) : NULL;
+        p->types[p->n] = ty;
+        p->n++;
+        if (!p->names[p->n - 1] || (dict && !p->dicts[p->n - 1])) {
             rc = PROMO_ENOMEM;
             break;
         }
-        (*types)[*n] = ty;
-        (*n)++;
     }
     if (rc == SQLITE_DONE)
         rc = PROMO_OK;
     else if (rc != PROMO_ENOMEM)
-        rc = db_fail(s, rc, "table_info");
+        rc = db_fail(s, rc, "table columns");
     sqlite3_finalize(st);
     return rc;
 }
 
-static void free_names(char **names, size_t n)
+/* Intern a batch of values that must get codes first .. first+n-1 (they are distinct).
+ * PROMO_OK, PROMO_ENOMEM, or -1 if the values were not distinct. */
+static int intern_batch(promo_column *c, char *buf, const uint32_t *off, const uint32_t *lens,
+                        size_t n, uint32_t first, const char **keys, uint32_t *got)
 {
-    for (size_t i = 0; names && i < n; i++)
-        promo_free(names[i]);
-    promo_free(names);
+    for (size_t i = 0; i < n; i++)
+        keys[i] = buf + off[i];
+    if (promo_dict_intern_batch(c->dict, keys, lens, n, got))
+        return PROMO_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != first + i)
+            return -1;
+    return PROMO_OK;
 }
 
-static int read_rows(promo_store *s, const char *name, char **names, const promo_col_type *types,
-                     size_t n, promo_table **out)
+/* Load dictionary table `dict` into c->dict: entry k of the table becomes code k. Values
+ * are copied out in batches and interned with promo_dict_intern_batch, which overlaps the
+ * hash-slot cache misses (a 1M-entry order_id dictionary is mostly misses). */
+enum { DICT_BATCH = 512, DICT_BATCH_BYTES = 1 << 16 };
+
+static int read_dict(promo_store *s, const char *table, const char *dict, promo_column *c)
+{
+    sbuf b = {0};
+    sb_add(&b, "SELECT count(*) FROM ");
+    sb_ident(&b, dict);
+    long long count = 0;
+    int rc = b.failed ? PROMO_ENOMEM : query_int(s, b.s, &count);
+    if (!rc && count > 0 && (count >= (long long)PROMO_DICT_NONE ||
+                             promo_dict_reserve(c->dict, (size_t)count)))
+        rc = PROMO_ENOMEM;
+    b.n = 0;
+    sb_add(&b, "SELECT code, value FROM ");
+    sb_ident(&b, dict);
+    sb_add(&b, " ORDER BY code");
+    sqlite3_stmt *st = NULL;
+    int src;
+    if (!rc && b.failed)
+        rc = PROMO_ENOMEM;
+    if (!rc && (src = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL)) != SQLITE_OK)
+        rc = db_fail(s, src, "read dictionary");
+    promo_free(b.s);
+    size_t buf_cap = DICT_BATCH_BYTES;
+    char *buf = rc ? NULL : promo_malloc(buf_cap);
+    uint32_t *off = rc ? NULL : promo_mallocn(DICT_BATCH, 3 * sizeof *off);
+    const char **keys = rc ? NULL : promo_mallocn(DICT_BATCH, sizeof *keys);
+    if (!rc && (!buf || !off || !keys))
+        rc = PROMO_ENOMEM;
+    uint32_t *lens = off ? off + DICT_BATCH : NULL, *got = off ? off + 2 * DICT_BATCH : NULL;
+    uint32_t k = 0, first = 0;
+    size_t nb = 0, used = 0;
+    int bad = 0; /* the table is not 0..n-1 of distinct values */
+    while (!rc) {
+        if ((src = sqlite3_step(st)) == SQLITE_DONE) {
+            rc = intern_batch(c, buf, off, lens, nb, first, keys, got);
+            break;
+        }
+        if (src != SQLITE_ROW) {
+            rc = db_fail(s, src, "read dictionary");
+            break;
+        }
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        if (!v && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        if (!v || sqlite3_column_int64(st, 0) != k || len >= UINT32_MAX) {
+            bad = 1;
+            break;
+        }
+        if (nb == DICT_BATCH || used + len + 1 > buf_cap) {
+            if ((rc = intern_batch(c, buf, off, lens, nb, first, keys, got)))
+                break;
+            first += (uint32_t)nb;
+            nb = used = 0;
+        }
+        if (len + 1 > buf_cap && promo_grow((void **)&buf, &buf_cap, len + 1, 1)) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        memcpy(buf + used, v, len + 1);
+        off[nb] = (uint32_t)used;
+        lens[nb++] = (uint32_t)len;
+        used += len + 1;
+        k++;
+    }
+    if (bad || rc == -1)
+        rc = promo_fail(PROMO_EINPUT, "%s/%s: table '%s', column '%s': dictionary %s is not "
+                                      "0, 1, 2, ... of distinct values",
+                        s->ws_dir, DB_NAME, table, c->name, dict);
+    else if (rc == PROMO_ENOMEM)
+        rc = promo_fail(PROMO_ENOMEM, "out of memory reading %s", table);
+    promo_free(buf);
+    promo_free(off);
+    promo_free(keys);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int read_rows(promo_store *s, const char *name, const read_plan *p, promo_table **out)
 {
     promo_table *t = promo_table_new(name);
     sqlite3_stmt *st = NULL;
@@ -978,26 +1515,30 @@ static int read_rows(promo_store *s, const char *name, char **names, const promo
     int rc = PROMO_ENOMEM;
     if (!t)
         goto done;
-    for (size_t j = 0; j < n; j++)
-        if ((rc = promo_table_add_column(t, names[j], types[j], NULL)))
+    for (size_t j = 0; j < p->n; j++) {
+        promo_column *c = NULL;
+        if ((rc = promo_table_add_column(t, p->names[j], p->types[j], &c)))
             goto done;
-    sb_add(&b, "SELECT count(*) FROM ");
-    sb_ident(&b, name);
+        if (p->dicts[j] && p->types[j] == PROMO_COL_STRING &&
+            (rc = read_dict(s, name, p->dicts[j], c)))
+            goto done;
+    }
+    sb_add(&b, "SELECT count(*) FROM %s", p->from);
     long long count = 0;
     rc = PROMO_ENOMEM;
     if (b.failed || (rc = query_int(s, b.s, &count)))
         goto done;
-    if ((rc = promo_table_reserve(t, (size_t)count)))
-        goto done;
+    /* Sized once, then filled in place: no per-value push. */
+    for (size_t j = 0; j < p->n; j++)
+        if ((rc = promo_column_resize(t->cols[j], (size_t)count)))
+            goto done;
     b.n = 0;
     sb_add(&b, "SELECT ");
-    for (size_t j = 0; j < n; j++) {
+    for (size_t j = 0; j < p->n; j++) {
         sb_add(&b, j ? ", " : "");
-        sb_ident(&b, names[j]);
+        sb_ident(&b, p->names[j]);
     }
-    sb_add(&b, " FROM ");
-    sb_ident(&b, name);
-    sb_add(&b, " ORDER BY rowid");
+    sb_add(&b, " FROM %s%s", p->from, p->rowid ? " ORDER BY rowid" : "");
     rc = PROMO_ENOMEM;
     if (b.failed)
         goto done;
@@ -1005,44 +1546,61 @@ static int read_rows(promo_store *s, const char *name, char **names, const promo
         rc = db_fail(s, rc, "read");
         goto done;
     }
+    size_t r = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (size_t j = 0; j < n; j++) {
+        if (r >= (size_t)count) {
+            rc = promo_fail(PROMO_EDB, "%s/%s: table '%s' grew while read", s->ws_dir, DB_NAME,
+                            name);
+            goto done;
+        }
+        for (size_t j = 0; j < p->n; j++) {
             promo_column *c = t->cols[j];
             int ct = sqlite3_column_type(st, (int)j);
-            int prc;
             if (ct == SQLITE_NULL) {
-                prc = promo_column_push_null(c);
-            } else {
-                switch (c->type) {
-                case PROMO_COL_INT64:
-                case PROMO_COL_TIMESTAMP:
-                    prc = promo_column_push_i64(c, sqlite3_column_int64(st, (int)j));
-                    break;
-                case PROMO_COL_FLOAT64:
-                    prc = promo_column_push_f64(c, ct == SQLITE_TEXT
-                                                       ? NAN
-                                                       : sqlite3_column_double(st, (int)j));
-                    break;
-                case PROMO_COL_BOOL:
-                    prc = promo_column_push_bool(c, sqlite3_column_int(st, (int)j));
-                    break;
-                default: {
+                if ((rc = promo_column_set_null(c, r)))
+                    goto done;
+                continue;
+            }
+            switch (c->type) {
+            case PROMO_COL_INT64:
+            case PROMO_COL_TIMESTAMP: c->i64[r] = sqlite3_column_int64(st, (int)j); break;
+            case PROMO_COL_FLOAT64:
+                c->f64[r] = ct == SQLITE_TEXT ? NAN : sqlite3_column_double(st, (int)j);
+                break;
+            case PROMO_COL_BOOL: c->b[r] = sqlite3_column_int(st, (int)j) != 0; break;
+            default:
+                if (p->dicts[j]) {
+                    sqlite3_int64 code = sqlite3_column_int64(st, (int)j);
+                    if (code < 0 || code >= (sqlite3_int64)promo_dict_size(c->dict)) {
+                        rc = promo_fail(PROMO_EINPUT, "%s/%s: table '%s', column '%s': code "
+                                                      "%lld is not in dictionary %s",
+                                        s->ws_dir, DB_NAME, name, c->name, (long long)code,
+                                        p->dicts[j]);
+                        goto done;
+                    }
+                    c->codes[r] = (uint32_t)code;
+                } else {
                     const char *txt = (const char *)sqlite3_column_text(st, (int)j);
                     int len = sqlite3_column_bytes(st, (int)j);
-                    prc = txt ? promo_column_push_str(c, txt, (size_t)len) : PROMO_ENOMEM;
-                    if (!txt)
-                        promo_fail(PROMO_ENOMEM, "out of memory reading %s", name);
+                    uint32_t code = txt ? promo_dict_intern(c->dict, txt, (size_t)len)
+                                        : PROMO_DICT_NONE;
+                    if (code == PROMO_DICT_NONE) {
+                        rc = promo_fail(PROMO_ENOMEM, "out of memory reading %s", name);
+                        goto done;
+                    }
+                    c->codes[r] = code;
                 }
-                }
-            }
-            if (prc) {
-                rc = prc;
-                goto done;
             }
         }
+        r++;
     }
     if (rc != SQLITE_DONE) {
         rc = db_fail(s, rc, "read");
+        goto done;
+    }
+    if (r != (size_t)count) {
+        rc = promo_fail(PROMO_EDB, "%s/%s: table '%s' changed while read", s->ws_dir, DB_NAME,
+                        name);
         goto done;
     }
     if ((rc = promo_table_seal(t)))
@@ -1065,38 +1623,40 @@ int promo_store_read_columns(promo_store *s, const char *name, const char *const
                              size_t n_columns, promo_table **out)
 {
     *out = NULL;
-    char **names = NULL;
-    promo_col_type *types = NULL;
-    size_t n = 0;
-    int rc = table_columns(s, name, &names, &types, &n);
+    read_plan p;
+    int rc = table_columns(s, name, &p);
     if (!rc && columns) {
         /* Keep the requested columns, in the requested order. */
         for (size_t k = 0; k < n_columns && !rc; k++) {
             size_t j = k;
-            while (j < n && strcmp(names[j], columns[k]) != 0)
+            while (j < p.n && strcmp(p.names[j], columns[k]) != 0)
                 j++;
-            if (j == n) {
+            if (j == p.n) {
                 rc = promo_fail(PROMO_ENOTFOUND, "workspace %s: table '%s' has no column '%s'",
                                 s->ws_dir, name, columns[k]);
                 break;
             }
-            char *tn = names[k];
-            names[k] = names[j];
-            names[j] = tn;
-            promo_col_type tt = types[k];
-            types[k] = types[j];
-            types[j] = tt;
+            char *tn = p.names[k];
+            p.names[k] = p.names[j];
+            p.names[j] = tn;
+            char *td = p.dicts[k];
+            p.dicts[k] = p.dicts[j];
+            p.dicts[j] = td;
+            promo_col_type tt = p.types[k];
+            p.types[k] = p.types[j];
+            p.types[j] = tt;
         }
         if (!rc) {
-            for (size_t j = n_columns; j < n; j++)
-                promo_free(names[j]);
-            n = n_columns;
+            for (size_t j = n_columns; j < p.n; j++) {
+                promo_free(p.names[j]);
+                promo_free(p.dicts[j]);
+            }
+            p.n = n_columns;
         }
     }
     if (!rc)
-        rc = read_rows(s, name, names, types, n, out);
-    free_names(names, n);
-    promo_free(types);
+        rc = read_rows(s, name, &p, out);
+    free_read_plan(&p);
     return rc;
 }
 
@@ -1104,7 +1664,9 @@ int promo_store_list_tables(promo_store *s, char ***names, size_t *n)
 {
     *names = NULL;
     *n = 0;
-    const char *sql = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE "
+    /* Tables written by promo are views over promo_data__* (hidden, like the dictionaries). */
+    const char *sql = "SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name "
+                      "NOT LIKE "
                       "'promo\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
                       "ORDER BY name";
     sqlite3_stmt *st = NULL;
