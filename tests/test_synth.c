@@ -641,3 +641,55 @@ T_TEST(synth_cli_bad_flags_and_campaigns)
     free(csv);
     free(ws);
 }
+
+/* The generator's bulk id builders (promo_dict_append_distinct, promo_dict_clone): same indices
+ * and lookups as interning one by one, across several index regions (so keys whose probe
+ * crosses a region end take the serial path), on top of existing keys; duplicates caught. */
+static size_t test_key(void *ctx, size_t k, char *buf)
+{
+    const char *prefix = ctx;
+    return (size_t)snprintf(buf, PROMO_DICT_KEY_MAX, "%s%zu", prefix, k * 7919 % 300007);
+}
+
+T_TEST(synth_dict_append_distinct_and_clone)
+{
+    promo_dict *d = promo_dict_new(), *ref = promo_dict_new();
+    T_ASSERT(d && ref);
+    T_ASSERT_EQ_INT(promo_dict_intern(d, "first", 5), 0);
+    T_ASSERT_EQ_INT(promo_dict_intern(ref, "first", 5), 0);
+    size_t n = 200000;
+    T_OK(promo_dict_append_distinct(d, n, test_key, "K", 2));
+    char buf[PROMO_DICT_KEY_MAX];
+    for (size_t k = 0; k < n; k++) {
+        size_t len = test_key("K", k, buf);
+        T_ASSERT(promo_dict_intern(ref, buf, len) == k + 1);
+    }
+    T_ASSERT_EQ_INT(promo_dict_size(d), n + 1);
+    for (size_t k = 0; k < n; k += 1) {
+        size_t len = test_key("K", k, buf);
+        T_ASSERT(promo_dict_find(d, buf, len) == k + 1);
+        T_ASSERT(promo_dict_key_len(d, (uint32_t)(k + 1)) == len);
+        T_ASSERT(memcmp(promo_dict_key(d, (uint32_t)(k + 1)), buf, len + 1) == 0);
+    }
+    T_ASSERT_EQ_INT(promo_dict_find(d, "first", 5), 0);
+    T_ASSERT(promo_dict_find(d, "K300007", 7) == PROMO_DICT_NONE);
+    /* Interning after a bulk append still works (and rehashes). */
+    T_ASSERT(promo_dict_intern(d, "last", 4) == n + 1);
+    T_ASSERT(promo_dict_intern(d, "K0", 2) == 1);
+    /* A clone has the same keys and indices and is independent. */
+    promo_dict *c = promo_dict_clone(d);
+    T_ASSERT(c != NULL);
+    T_ASSERT_EQ_INT(promo_dict_size(c), promo_dict_size(d));
+    for (size_t k = 0; k < n; k += 97) {
+        size_t len = test_key("K", k, buf);
+        T_ASSERT(promo_dict_find(c, buf, len) == k + 1);
+    }
+    T_ASSERT(promo_dict_intern(c, "only-in-clone", 13) == n + 2);
+    T_ASSERT(promo_dict_find(d, "only-in-clone", 13) == PROMO_DICT_NONE);
+    /* Keys already present are reported; the lower index keeps winning the lookups. */
+    T_ASSERT_EQ_INT(promo_dict_append_distinct(d, 3, test_key, "K", 1), PROMO_EINPUT);
+    T_ASSERT(promo_dict_find(d, "K0", 2) == 1);
+    promo_dict_free(c);
+    promo_dict_free(d);
+    promo_dict_free(ref);
+}

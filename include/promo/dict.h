@@ -42,6 +42,30 @@ int promo_dict_reserve(promo_dict *d, size_t n_keys);
 int promo_dict_intern_batch(promo_dict *d, const char *const *keys, const uint32_t *lens,
                             size_t n, uint32_t *out /* OUT, may be NULL */);
 
+/* Longest key promo_dict_append_distinct accepts. */
+#define PROMO_DICT_KEY_MAX 64
+
+/* Writes key k (at most PROMO_DICT_KEY_MAX bytes, no NUL needed) into buf and returns its
+ * length. Must be a pure function of (ctx, k): it is called twice per key, from several
+ * threads at once. */
+typedef size_t (*promo_dict_key_fn)(void *ctx, size_t k, char *buf);
+
+/* Append n keys key(ctx, 0..n-1) that the caller knows to be distinct from each other and from
+ * the keys already in d (generated ids): key k gets index size + k, as n interns would give,
+ * but without a probe per key: keys are formatted straight into one packed block and the
+ * hash index is built in parallel over cache-sized regions of the slot array (n_threads
+ * OpenMP threads, 0 = default; the result does not depend on it). Equal hashes are still
+ * compared, so a duplicate is caught: PROMO_EINPUT (the keys are appended anyway and find
+ * returns the lower index). Other errors: PROMO_ENOMEM (d unchanged in size), PROMO_EINPUT if
+ * a key is longer than PROMO_DICT_KEY_MAX or d would exceed UINT32_MAX - 2 keys.
+ * Cost O(n) with sequential memory access: ~10x faster than promo_dict_intern_batch at 20M. */
+int promo_dict_append_distinct(promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx,
+                               int n_threads);
+
+/* A deep copy of d (same keys, same indices), or NULL (PROMO_ENOMEM). O(size) memcpy, no
+ * hashing: for giving several STRING columns the same id dictionary (promo_column_set_dict). */
+promo_dict *promo_dict_clone(const promo_dict *d);
+
 /* 64-bit hash of bytes (used by the dictionary; exposed for hash joins elsewhere). */
 uint64_t promo_hash_bytes(const void *p, size_t n);
 

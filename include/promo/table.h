@@ -111,6 +111,11 @@ int promo_column_map_to(const promo_column *c, const promo_dict *target, uint32_
  * rows are zero and not null; for a STRING column the caller must write codes that exist in
  * c->dict before sealing. Returns 0 or PROMO_ENOMEM. */
 int promo_column_resize(promo_column *c, size_t n_rows);
+/* Replace a STRING column's dictionary by d (ownership passes to the column; the old one is
+ * freed). Codes already in the column are read against d from now on, so use it on an empty
+ * column or when the codes were written for d's indices (the generator gives every customer_id
+ * column a promo_dict_clone of one id dictionary instead of interning per column). */
+void promo_column_set_dict(promo_column *c, promo_dict *d);
 /* Mark an existing row null (its value slot is left as is). Not thread-safe. */
 int promo_column_set_null(promo_column *c, size_t row);
 

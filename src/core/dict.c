@@ -1,6 +1,7 @@
 /* Open-addressing hash dictionary (linear probing, power-of-two capacity, load <= 1/2).
  * Slots hold index+1 (0 = empty) and the key's hash, so probes rarely touch key bytes.
  * Keys live contiguously in an arena; a parallel array gives key pointers by index. */
+#include <omp.h>
 #include <string.h>
 
 #include <promo/alloc.h>
@@ -231,4 +232,219 @@ int promo_dict_intern_batch(promo_dict *d, const char *const *keys, const uint32
         }
     }
     return PROMO_OK;
+}
+
+/* ---- bulk builders ---- */
+
+#define REGION_BITS 15     /* slots per region of the parallel index build: 32 Ki (512 KiB) */
+#define APPEND_CHUNK 65536 /* keys per chunk of the parallel passes (fixed: no thread effect) */
+
+/* Grow the slot array straight to ncap (one pass, unlike repeated doubling). */
+static int grow_slots_to(promo_dict *d, size_t ncap)
+{
+    if (ncap <= d->cap)
+        return PROMO_OK;
+    slot *ns = promo_calloc(ncap, sizeof *ns);
+    if (!ns)
+        return PROMO_ENOMEM;
+    for (size_t i = 0; i < d->cap; i++) {
+        if (!d->slots[i].index)
+            continue;
+        size_t j = d->slots[i].hash & (ncap - 1);
+        while (ns[j].index)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = d->slots[i];
+    }
+    promo_free(d->slots);
+    d->slots = ns;
+    d->cap = ncap;
+    return PROMO_OK;
+}
+
+/* Grow keys/lens to exactly `need` entries (reserve doubles, which costs 50% more at 20M). */
+static int grow_keys_exact(promo_dict *d, size_t need)
+{
+    if (need <= d->keys_cap)
+        return PROMO_OK;
+    const char **nk = promo_reallocn(d->keys, need, sizeof *nk);
+    if (!nk)
+        return PROMO_ENOMEM;
+    d->keys = nk;
+    uint32_t *nl = promo_reallocn(d->lens, need, sizeof *nl);
+    if (!nl)
+        return PROMO_ENOMEM;
+    d->lens = nl;
+    d->keys_cap = need;
+    return PROMO_OK;
+}
+
+/* Place index idx (hash h) by linear probing from its home slot; without wrap, stop at slot
+ * `end`. Returns 1 if placed, 0 if the probe reached `end`, -1 if an equal key is there. Key
+ * bytes are read only on a full-hash match (rare), so a placement touches the slots alone. */
+static int place(promo_dict *d, uint64_t h, uint32_t idx, size_t end, int wrap)
+{
+    size_t mask = d->cap - 1, j = h & mask;
+    for (size_t steps = 0; steps < d->cap; steps++) {
+        slot *sl = &d->slots[j];
+        if (!sl->index) {
+            sl->hash = h;
+            sl->index = idx + 1;
+            return 1;
+        }
+        uint32_t k = sl->index - 1;
+        if (sl->hash == h && d->lens[k] == d->lens[idx] &&
+            memcmp(d->keys[k], d->keys[idx], d->lens[idx]) == 0)
+            return -1;
+        j++;
+        if (!wrap && j >= end)
+            return 0;
+        j &= mask;
+    }
+    return 0;
+}
+
+int promo_dict_append_distinct(promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx,
+                               int n_threads)
+{
+    if (n == 0)
+        return PROMO_OK;
+    if (d->n + n >= UINT32_MAX - 1)
+        return promo_fail(PROMO_EINPUT, "dictionary too large");
+    int nt = n_threads > 0 ? n_threads : omp_get_max_threads();
+    size_t old = d->n, total = old + n, ncap = d->cap;
+    while (total * 2 > ncap)
+        ncap *= 2;
+    if (grow_slots_to(d, ncap) || grow_keys_exact(d, total))
+        return PROMO_ENOMEM;
+    /* Pass 1: lengths, then each key's place in one packed block (NUL-terminated keys). */
+    int bad = 0;
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
+    for (size_t k = 0; k < n; k++) {
+        char buf[PROMO_DICT_KEY_MAX];
+        size_t len = key(ctx, k, buf);
+        bad |= len > PROMO_DICT_KEY_MAX;
+        d->lens[old + k] = (uint32_t)(len > PROMO_DICT_KEY_MAX ? 0 : len);
+    }
+    if (bad)
+        return promo_fail(PROMO_EINPUT, "dictionary key longer than %d bytes", PROMO_DICT_KEY_MAX);
+    size_t bytes = 0;
+    for (size_t k = 0; k < n; k++)
+        bytes += d->lens[old + k] + 1;
+    char *base = promo_arena_alloc(d->arena, bytes);
+    if (!base)
+        return PROMO_ENOMEM;
+    size_t off = 0;
+    for (size_t k = 0; k < n; k++) {
+        d->keys[old + k] = base + off;
+        off += d->lens[old + k] + 1;
+    }
+    /* Pass 2: format in place, hash, count keys per (chunk, region). */
+    unsigned log_cap = (unsigned)__builtin_ctzll(d->cap);
+    unsigned shift = log_cap > REGION_BITS ? log_cap - REGION_BITS : 0;
+    size_t n_reg = (size_t)1 << shift, n_chunk = (n + APPEND_CHUNK - 1) / APPEND_CHUNK;
+    unsigned reg_shift = log_cap - shift; /* region of slot j = j >> reg_shift */
+    size_t *cnt = promo_calloc(n_chunk * n_reg, sizeof *cnt);
+    size_t *reg_start = promo_calloc(n_reg + 1, sizeof *reg_start);
+    size_t *reg_ovf = promo_calloc(n_reg, sizeof *reg_ovf);
+    uint64_t *ph = promo_mallocn(n, sizeof *ph); /* hashes, in region order */
+    uint32_t *pi = promo_mallocn(n, sizeof *pi); /* key indices, in region order */
+    int rc = PROMO_ENOMEM;
+    if (!cnt || !reg_start || !reg_ovf || !ph || !pi)
+        goto done;
+    size_t mask = d->cap - 1;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (size_t c = 0; c < n_chunk; c++) {
+        size_t k1 = (c + 1) * APPEND_CHUNK < n ? (c + 1) * APPEND_CHUNK : n;
+        size_t *cc = cnt + c * n_reg;
+        for (size_t k = c * APPEND_CHUNK; k < k1; k++) {
+            char *dst = (char *)d->keys[old + k];
+            size_t len = key(ctx, k, dst);
+            dst[len] = '\0';
+            cc[(promo_hash_bytes(dst, len) & mask) >> reg_shift]++;
+        }
+    }
+    /* Region r's keys in key order: chunks in order within each region. */
+    size_t pos = 0;
+    for (size_t r = 0; r < n_reg; r++) {
+        reg_start[r] = pos;
+        for (size_t c = 0; c < n_chunk; c++) {
+            size_t v = cnt[c * n_reg + r];
+            cnt[c * n_reg + r] = pos;
+            pos += v;
+        }
+    }
+    reg_start[n_reg] = pos;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (size_t c = 0; c < n_chunk; c++) {
+        size_t k1 = (c + 1) * APPEND_CHUNK < n ? (c + 1) * APPEND_CHUNK : n;
+        size_t *cc = cnt + c * n_reg;
+        for (size_t k = c * APPEND_CHUNK; k < k1; k++) {
+            uint64_t h = promo_hash_bytes(d->keys[old + k], d->lens[old + k]);
+            size_t q = cc[(h & mask) >> reg_shift]++;
+            ph[q] = h;
+            pi[q] = (uint32_t)(old + k);
+        }
+    }
+    /* Pass 3: each region fills its own cache-sized run of slots (no sharing between threads);
+     * keys whose probe runs past the region's end are kept, at the front of the region's list,
+     * for a serial pass that wraps normally. */
+    int dup = 0;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 8) reduction(| : dup)
+    for (size_t r = 0; r < n_reg; r++) {
+        size_t end = (r + 1) << reg_shift, ov = reg_start[r];
+        for (size_t q = reg_start[r]; q < reg_start[r + 1]; q++) {
+            int pr = place(d, ph[q], pi[q], end, 0);
+            if (pr == 0) {
+                ph[ov] = ph[q];
+                pi[ov++] = pi[q];
+            }
+            dup |= pr < 0;
+        }
+        reg_ovf[r] = ov - reg_start[r];
+    }
+    for (size_t r = 0; r < n_reg; r++)
+        for (size_t q = reg_start[r]; q < reg_start[r] + reg_ovf[r]; q++)
+            dup |= place(d, ph[q], pi[q], 0, 1) < 0;
+    d->n = total;
+    rc = dup ? promo_fail(PROMO_EINPUT, "dictionary: appended keys are not distinct") : PROMO_OK;
+done:
+    promo_free(cnt);
+    promo_free(reg_start);
+    promo_free(reg_ovf);
+    promo_free(ph);
+    promo_free(pi);
+    return rc;
+}
+
+promo_dict *promo_dict_clone(const promo_dict *d)
+{
+    promo_dict *c = promo_calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    size_t bytes = 0;
+    for (size_t k = 0; k < d->n; k++)
+        bytes += d->lens[k] + 1;
+    size_t nk = d->n ? d->n : 1;
+    c->cap = d->cap;
+    c->slots = promo_mallocn(d->cap, sizeof *c->slots);
+    c->keys = promo_mallocn(nk, sizeof *c->keys);
+    c->lens = promo_mallocn(nk, sizeof *c->lens);
+    c->arena = promo_arena_new(64 * 1024);
+    char *base = c->arena && bytes ? promo_arena_alloc(c->arena, bytes) : NULL;
+    if (!c->slots || !c->keys || !c->lens || !c->arena || (bytes && !base)) {
+        promo_dict_free(c);
+        return NULL;
+    }
+    c->keys_cap = nk;
+    c->n = d->n;
+    memcpy(c->slots, d->slots, d->cap * sizeof *c->slots);
+    if (d->n)
+        memcpy(c->lens, d->lens, d->n * sizeof *c->lens);
+    size_t off = 0;
+    for (size_t k = 0; k < d->n; k++) {
+        memcpy(base + off, d->keys[k], d->lens[k] + 1);
+        c->keys[k] = base + off;
+        off += d->lens[k] + 1;
+    }
+    return c;
 }

@@ -399,3 +399,11 @@ int promo_table_drop_column(promo_table *t, const char *name)
     t->n_cols--;
     return PROMO_OK;
 }
+
+void promo_column_set_dict(promo_column *c, promo_dict *d)
+{
+    PROMO_ASSERT(c->type == PROMO_COL_STRING && d);
+    if (c->dict != d)
+        promo_dict_free(c->dict);
+    c->dict = d;
+}

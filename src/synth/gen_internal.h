@@ -118,6 +118,13 @@ int gen_truth_tables(const gen *g, promo_synth_tables *t);
 void gen_order_slot(const gen *g, uint32_t i, int32_t day, int32_t *sec, uint8_t *online);
 /* Bulk-fill helpers. */
 int gen_intern_ids(promo_column *c, uint32_t n, void (*fmt)(uint32_t, char *, size_t));
+/* Give an empty STRING column a copy of an id dictionary (codes = indices), no hashing. */
+int gen_set_ids(promo_column *c, const promo_dict *ids);
+/* prefix[0..plen) + at least `width` decimal digits of v into buf (no NUL); returns the length.
+ * buf needs plen + 20 bytes. */
+size_t gen_fmt_id(char *buf, const char *prefix, size_t plen, unsigned width, uint64_t v);
+/* promo_dict_key_fn of the order ids "ORD00000001".. (k = order index). */
+size_t gen_key_order(void *ctx, size_t k, char *buf);
 void gen_store_id(uint32_t s, char *buf, size_t n);
 void gen_promo_id(uint32_t k, char *buf, size_t n);
 void gen_order_id(uint32_t k, char *buf, size_t n);

@@ -100,31 +100,53 @@ void gen_promo_id(uint32_t k, char *buf, size_t n)
     snprintf(buf, n, "PROMO%04u", k + 1);
 }
 
-/* "ORD" + at least 8 digits of k + 1, without printf (20M of them in the benchmark). */
-void gen_order_id(uint32_t k, char *buf, size_t n)
+size_t gen_fmt_id(char *buf, const char *prefix, size_t plen, unsigned width, uint64_t v)
 {
-    char tmp[16];
-    int len = 0;
-    uint64_t v = (uint64_t)k + 1;
-    while (v || len < 8) {
+    char tmp[24];
+    unsigned len = 0;
+    while (v || len < width) {
         tmp[len++] = (char)('0' + v % 10);
         v /= 10;
     }
-    PROMO_ASSERT(n >= (size_t)len + 4);
-    buf[0] = 'O', buf[1] = 'R', buf[2] = 'D';
-    for (int j = 0; j < len; j++)
-        buf[3 + j] = tmp[len - 1 - j];
-    buf[3 + len] = 0;
+    memcpy(buf, prefix, plen);
+    for (unsigned j = 0; j < len; j++)
+        buf[plen + j] = tmp[len - 1 - j];
+    return plen + len;
 }
 
-static void fmt_customer(uint32_t i, char *buf, size_t n)
+/* "ORD" + at least 8 digits of k + 1, without printf (20M of them in the benchmark). */
+void gen_order_id(uint32_t k, char *buf, size_t n)
 {
-    syn_customer_id(i, buf, n);
+    PROMO_ASSERT(n >= 24);
+    buf[gen_fmt_id(buf, "ORD", 3, 8, (uint64_t)k + 1)] = 0;
 }
 
-static void fmt_product(uint32_t x, char *buf, size_t n)
+size_t gen_key_order(void *ctx, size_t k, char *buf)
 {
-    syn_product_id(x, buf, n);
+    (void)ctx;
+    return gen_fmt_id(buf, "ORD", 3, 8, (uint64_t)k + 1);
+}
+
+static size_t key_customer(void *ctx, size_t k, char *buf)
+{
+    (void)ctx;
+    return gen_fmt_id(buf, "CUST", 4, 7, (uint64_t)k + 1);
+}
+
+static size_t key_product(void *ctx, size_t k, char *buf)
+{
+    (void)ctx;
+    return gen_fmt_id(buf, "PROD", 4, 5, (uint64_t)k + 1);
+}
+
+int gen_set_ids(promo_column *c, const promo_dict *ids)
+{
+    PROMO_ASSERT(c->type == PROMO_COL_STRING && promo_dict_size(c->dict) == 0);
+    promo_dict *d = promo_dict_clone(ids);
+    if (!d)
+        return promo_fail(PROMO_ENOMEM, "out of memory copying an id dictionary");
+    promo_column_set_dict(c, d);
+    return PROMO_OK;
 }
 
 /* Intern the ids of 0..n-1 in order, so id k gets code k (dictionary codes are insertion
@@ -249,11 +271,10 @@ static int gen_products(gen *g)
         /* Zipf-like popularity within the category, with noise. */
         w->p_share[x] = pow(rank + 1.0, -0.9) * exp(0.35 * promo_rng_normal(&r));
         cat_sum[c] += w->p_share[x];
-        char id[32];
-        syn_product_id(x, id, sizeof id);
-        if (promo_dict_intern(w->prod_ids, id, strlen(id)) != x)
-            return PROMO_ENOMEM;
     }
+    int rc = promo_dict_append_distinct(w->prod_ids, w->n_prod, key_product, NULL, g->nt);
+    if (rc)
+        return rc;
     for (uint32_t x = 0; x < w->n_prod; x++)
         w->p_share[x] /= cat_sum[w->p_cat[x]];
     /* Affinities: named item pairs first (bread -> butter), then the configured category pairs
@@ -411,7 +432,8 @@ static int gen_customers(gen *g)
     promo_free(store_wt);
     if (failed)
         return promo_fail(PROMO_ENOMEM, "out of memory creating random generators");
-    return intern_dict(w->cust_ids, w->n_cust, fmt_customer);
+    PROMO_ASSERT(promo_dict_size(w->cust_ids) == 0);
+    return promo_dict_append_distinct(w->cust_ids, w->n_cust, key_customer, NULL, g->nt);
 }
 
 /* Scale visit rates so the expected number of lines over the history is n_transactions. */
@@ -605,16 +627,17 @@ static int expo_customer(gen *g, gen_block *bk, uint32_t i, promo_rng *r, gsl_rn
     if (n > 1)
         qsort(bk->ex + e0, n, sizeof *bk->ex, expo_cmp);
     size_t c0 = bk->n_cv;
-    double fat_end = 0;
+    double fat_end = 0, fat = 0;
     for (size_t j = e0; j < bk->n_ex; j++) {
         gen_expo *e = &bk->ex[j];
         uint32_t pr = e->promo, x = g->pr_prod[pr];
         int contacted = e->arm != 1;
-        double fat = 0;
-        for (size_t k = e0; k < j; k++)
-            if (bk->ex[k].arm != 1)
-                fat += exp(-(double)(e->ts - bk->ex[k].ts) / PROMO_SECONDS_PER_DAY /
-                           SYN_FATIGUE_TAU_DAYS);
+        /* F over earlier contacts, by recurrence (exposures are sorted by time): decay the
+         * previous F to this send and add the previous contact. */
+        if (j > e0)
+            fat = (fat + (bk->ex[j - 1].arm != 1)) *
+                  exp(-(double)(e->ts - bk->ex[j - 1].ts) / PROMO_SECONDS_PER_DAY /
+                      SYN_FATIGUE_TAU_DAYS);
         int32_t start = g->pr_start[pr], len = g->pr_end[pr] - start + 1;
         double pi = g->pr_catlevel[pr] ? 1.0 : w->p_share[x];
         double pct = promo_pct(g, pr, x);
@@ -737,7 +760,7 @@ static int tables_static(gen *g, promo_synth_tables *t)
     TRY(new_table("promotions", &t->promotions));
     promo_table *tc = t->customers;
     TRY(promo_table_reserve(tc, w->n_cust));
-    TRY(gen_intern_ids(COL(tc, "customer_id"), w->n_cust, fmt_customer));
+    TRY(gen_set_ids(COL(tc, "customer_id"), w->cust_ids));
     for (uint32_t i = 0; i < w->n_cust; i++) {
         const syn_names *nm = &syn_name_groups[g->c_group[i]];
         snprintf(buf, sizeof buf, "%s %s",
@@ -756,7 +779,7 @@ static int tables_static(gen *g, promo_synth_tables *t)
 
     promo_table *tp = t->products;
     TRY(promo_table_reserve(tp, w->n_prod));
-    TRY(gen_intern_ids(COL(tp, "product_id"), w->n_prod, fmt_product));
+    TRY(gen_set_ids(COL(tp, "product_id"), w->prod_ids));
     for (uint32_t x = 0; x < w->n_prod; x++) {
         uint32_t c, rank, item, variant;
         product_layout(w, x, &c, &rank, &item, &variant);
@@ -835,8 +858,8 @@ static int tables_exposures(gen *g, promo_synth_tables *t)
                  *r_conv = COL(tr, "converted"), *r_rev = COL(tr, "revenue");
     TRY(gen_intern_ids(e_pid, g->n_promo, gen_promo_id));
     TRY(gen_intern_ids(r_pid, g->n_promo, gen_promo_id));
-    TRY(gen_intern_ids(e_cid, g->w->n_cust, fmt_customer));
-    TRY(gen_intern_ids(r_cid, g->w->n_cust, fmt_customer));
+    TRY(gen_set_ids(e_cid, g->w->cust_ids));
+    TRY(gen_set_ids(r_cid, g->w->cust_ids));
     for (int k = 0; k < 3; k++) {
         const char *a = gen_arm_names[k], *c = gen_channel_names[k];
         if (promo_dict_intern(e_arm->dict, a, strlen(a)) != (uint32_t)k ||
@@ -967,18 +990,31 @@ int promo_synth_generate(const promo_synth_params *p, promo_world **world,
      * products exist (customers do not enter the alias tables). */
     if ((rc = gen_products(&g)) || (rc = syn_world_finish(w)) || (rc = gen_customers(&g)))
         goto fail;
+    promo_debug("generate: products and customers %.3f s", promo_now_s() - t0);
     calibrate(&g);
     if ((rc = gen_promotions(&g)) || (rc = gen_exposures(&g)))
         goto fail;
     promo_debug("generate: world and exposures %.3f s", promo_now_s() - t0);
-    if ((rc = tables_static(&g, tables)) || (rc = tables_exposures(&g, tables)))
+    if ((rc = tables_static(&g, tables)))
         goto fail;
-    if ((rc = gen_history(&g, tables)))
+    promo_debug("generate: static tables %.3f s", promo_now_s() - t0);
+    if ((rc = tables_exposures(&g, tables)))
         goto fail;
-    promo_debug("generate: history %.3f s", promo_now_s() - t0);
+    promo_debug("generate: exposure tables %.3f s", promo_now_s() - t0);
+    /* Truth tables before the history, so the exposure log can be freed before the largest
+     * tables are allocated (peak RSS). */
     if ((rc = gen_truth_tables(&g, tables)))
         goto fail;
     promo_debug("generate: truth tables %.3f s", promo_now_s() - t0);
+    for (size_t b = 0; b < g.n_blocks; b++) {
+        promo_free(g.blocks[b].ex);
+        promo_free(g.blocks[b].ex_start);
+        g.blocks[b].ex = NULL;
+        g.blocks[b].ex_start = NULL;
+    }
+    if ((rc = gen_history(&g, tables)))
+        goto fail;
+    promo_debug("generate: history %.3f s", promo_now_s() - t0);
     gen_free(&g);
     if (world)
         *world = w;

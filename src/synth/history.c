@@ -467,16 +467,6 @@ static void fill_block(const gen *g, const gen_block *bk, const fill_cols *fc)
     PROMO_ASSERT(gl == bk->line_off + bk->n_lines && ge == bk->ev_off + bk->n_events);
 }
 
-static void fmt_customer(uint32_t i, char *buf, size_t n)
-{
-    syn_customer_id(i, buf, n);
-}
-
-static void fmt_product(uint32_t x, char *buf, size_t n)
-{
-    syn_product_id(x, buf, n);
-}
-
 /* Replace NULL_CODE placeholders with real nulls. */
 static int fix_nulls(promo_column *c)
 {
@@ -533,26 +523,14 @@ int gen_history(gen *g, promo_synth_tables *t)
     for (uint32_t k = 0; k < 2; k++)
         if (promo_dict_intern(fc.channel->dict, channels[k], strlen(channels[k])) != k)
             return PROMO_ENOMEM;
-    /* Id dictionaries so that codes are indices. */
-    int rcs[6] = {0};
-#pragma omp parallel sections num_threads(g->nt)
-    {
-#pragma omp section
-        {
-            rcs[0] = gen_intern_ids(fc.customer_id, g->w->n_cust, fmt_customer);
-            rcs[1] = gen_intern_ids(fc.product_id, g->w->n_prod, fmt_product);
-            rcs[2] = gen_intern_ids(fc.store_id, g->n_stores, gen_store_id);
-        }
-#pragma omp section
-        {
-            rcs[3] = gen_intern_ids(fc.promotion_id, g->n_promo, gen_promo_id);
-            rcs[4] = gen_intern_ids(fc.ev_customer, g->w->n_cust, fmt_customer);
-            rcs[5] = gen_intern_ids(fc.ev_product, g->w->n_prod, fmt_product);
-        }
-    }
-    for (int k = 0; k < 6; k++)
-        if (rcs[k])
-            return promo_fail(PROMO_ENOMEM, "out of memory building id dictionaries");
+    /* Id dictionaries so that codes are indices: copies of the world's, and the small ones. */
+    if ((rc = gen_set_ids(fc.customer_id, g->w->cust_ids)) ||
+        (rc = gen_set_ids(fc.product_id, g->w->prod_ids)) ||
+        (rc = gen_set_ids(fc.ev_customer, g->w->cust_ids)) ||
+        (rc = gen_set_ids(fc.ev_product, g->w->prod_ids)) ||
+        (rc = gen_intern_ids(fc.store_id, g->n_stores, gen_store_id)) ||
+        (rc = gen_intern_ids(fc.promotion_id, g->n_promo, gen_promo_id)))
+        return rc;
     promo_debug("history: id dictionaries %.3f s", promo_now_s() - t0);
     for (size_t c = 0; c < tt->n_cols; c++)
         if ((rc = promo_column_resize(tt->cols[c], g->n_lines)))
@@ -560,20 +538,27 @@ int gen_history(gen *g, promo_synth_tables *t)
     for (size_t c = 0; c < te->n_cols; c++)
         if ((rc = promo_column_resize(te->cols[c], g->n_events)))
             return rc;
-    /* The order-id dictionary (one key per order, serial) is built by one thread while the
-     * others start filling blocks; that thread then joins the fill. */
-    int rc_orders = PROMO_OK;
-#pragma omp parallel num_threads(g->nt)
-    {
-#pragma omp single nowait
-        rc_orders = gen_intern_ids(fc.order_id, (uint32_t)g->n_orders, gen_order_id);
-#pragma omp for schedule(dynamic, 1) nowait
-        for (size_t b = 0; b < g->n_blocks; b++)
-            fill_block(g, &g->blocks[b], &fc);
-    }
-    if (rc_orders)
-        return promo_fail(PROMO_ENOMEM, "out of memory building the order ids");
+#pragma omp parallel for num_threads(g->nt) schedule(dynamic, 1)
+    for (size_t b = 0; b < g->n_blocks; b++)
+        fill_block(g, &g->blocks[b], &fc);
     promo_debug("history: fill %.3f s", promo_now_s() - t0);
+    /* The plan is spent: give its memory back before the order ids need theirs (peak RSS). */
+    for (size_t b = 0; b < g->n_blocks; b++) {
+        gen_block *bk = &g->blocks[b];
+        promo_free(bk->ord);
+        promo_free(bk->ord_start);
+        promo_free(bk->cv);
+        promo_free(bk->cv_start);
+        bk->ord = NULL;
+        bk->cv = NULL;
+        bk->ord_start = bk->cv_start = NULL;
+    }
+    /* Order ids are distinct by construction: bulk-append them (no probe per key). */
+    PROMO_ASSERT(promo_dict_size(fc.order_id->dict) == 0);
+    if ((rc = promo_dict_append_distinct(fc.order_id->dict, g->n_orders, gen_key_order, NULL,
+                                         g->nt)))
+        return rc == PROMO_ENOMEM ? promo_fail(rc, "out of memory building the order ids") : rc;
+    promo_debug("history: order ids %.3f s", promo_now_s() - t0);
     if ((rc = fix_nulls(fc.store_id)) || (rc = fix_nulls(fc.promotion_id)) ||
         (rc = promo_table_seal(tt)) || (rc = promo_table_seal(te)))
         return rc;

@@ -64,33 +64,44 @@ static int truth_customers(const gen *g, promo_table **out)
         snprintf(name, sizeof name, "taste_%s", syn_categories[c].slug);
         TRY(promo_table_add_column(t, name, PROMO_COL_FLOAT64, NULL));
     }
-    TRY(promo_table_reserve(t, w->n_cust));
+    /* Codes = indices: the id dictionary is the world's, the small ones are interned in
+     * index order, so the parallel fill below writes indices straight into the columns. */
     promo_column **col = t->cols;
+    TRY(gen_set_ids(col[0], w->cust_ids));
+    TRY(gen_intern_ids(col[14], g->n_stores, gen_store_id));
+    for (uint32_t k = 0; k < 4; k++)
+        if (promo_dict_intern(col[1]->dict, syn_segment_names[k], strlen(syn_segment_names[k])) != k)
+            TRY(PROMO_ENOMEM);
+    for (uint32_t k = 0; k < PROMO_RESP_TYPE_COUNT; k++)
+        if (promo_dict_intern(col[6]->dict, syn_type_names[k], strlen(syn_type_names[k])) != k)
+            TRY(PROMO_ENOMEM);
+    for (size_t j = 0; j < t->n_cols; j++)
+        TRY(promo_column_resize(col[j], w->n_cust));
+    uint32_t n_cat = w->n_cat;
+#pragma omp parallel for num_threads(g->nt) schedule(static)
     for (uint32_t i = 0; i < w->n_cust; i++) {
-        const char *id = promo_dict_key(w->cust_ids, i);
-        gen_store_id(w->c_store[i], name, sizeof name);
-        TRY(push_cstr(col[0], id));
-        TRY(push_cstr(col[1], syn_segment_names[w->c_seg[i]]));
-        TRY(promo_column_push_f64(col[2], w->c_visit[i]));
-        TRY(promo_column_push_f64(col[3], w->c_bmean[i]));
-        TRY(promo_column_push_i64(col[4], w->c_from[i]));
-        if (w->c_churn[i] == INT32_MAX)
-            TRY(promo_column_push_null(col[5]));
-        else
-            TRY(promo_column_push_i64(col[5], w->c_churn[i]));
-        TRY(push_cstr(col[6], syn_type_names[w->c_type[i]]));
-        TRY(promo_column_push_f64(col[7], w->c_effect[i]));
-        TRY(promo_column_push_f64(col[8], w->c_dsens[i]));
-        TRY(promo_column_push_f64(col[9], w->c_fsens[i]));
-        TRY(promo_column_push_i64(col[10], w->c_bwd[i]));
-        TRY(promo_column_push_i64(col[11], w->c_bhour[i]));
-        TRY(promo_column_push_f64(col[12], w->c_psens[i]));
-        TRY(promo_column_push_f64(col[13], w->c_online[i]));
-        TRY(push_cstr(col[14], name));
-        TRY(promo_column_push_f64(col[15], w->c_fat_end[i]));
-        for (uint32_t c = 0; c < w->n_cat; c++)
-            TRY(promo_column_push_f64(col[nfix + c], w->c_taste[(size_t)i * w->n_cat + c]));
+        col[0]->codes[i] = i;
+        col[1]->codes[i] = w->c_seg[i];
+        col[2]->f64[i] = w->c_visit[i];
+        col[3]->f64[i] = w->c_bmean[i];
+        col[4]->i64[i] = w->c_from[i];
+        col[5]->i64[i] = w->c_churn[i] == INT32_MAX ? 0 : w->c_churn[i];
+        col[6]->codes[i] = w->c_type[i];
+        col[7]->f64[i] = w->c_effect[i];
+        col[8]->f64[i] = w->c_dsens[i];
+        col[9]->f64[i] = w->c_fsens[i];
+        col[10]->i64[i] = w->c_bwd[i];
+        col[11]->i64[i] = w->c_bhour[i];
+        col[12]->f64[i] = w->c_psens[i];
+        col[13]->f64[i] = w->c_online[i];
+        col[14]->codes[i] = w->c_store[i];
+        col[15]->f64[i] = w->c_fat_end[i];
+        for (uint32_t c = 0; c < n_cat; c++)
+            col[nfix + c]->f64[i] = w->c_taste[(size_t)i * n_cat + c];
     }
+    for (uint32_t i = 0; i < w->n_cust; i++)
+        if (w->c_churn[i] == INT32_MAX)
+            TRY(promo_column_set_null(col[5], i));
     return promo_table_seal(t);
 fail:
     return rc;
@@ -181,11 +192,7 @@ static int truth_exposures(const gen *g, promo_table **out)
         if (promo_dict_intern(col[0]->dict, buf, strlen(buf)) != k)
             TRY(PROMO_ENOMEM);
     }
-    for (uint32_t i = 0; i < g->w->n_cust; i++) {
-        const char *id = promo_dict_key(g->w->cust_ids, i);
-        if (promo_dict_intern(col[1]->dict, id, strlen(id)) != i)
-            TRY(PROMO_ENOMEM);
-    }
+    TRY(gen_set_ids(col[1], g->w->cust_ids));
     for (size_t k = 0; k < 4; k++)
         TRY(promo_column_resize(col[k], g->n_ex));
     for (size_t b = 0; b < g->n_blocks; b++) {
