@@ -174,6 +174,23 @@ T_TEST(clv_bgnbd_recovers_simulated_parameters)
     double ll_truth = promo_bgnbd_loglik(&truth, buf, buf + n, buf + 2 * n, n);
     T_ASSERT(m.loglik >= ll_truth - 1e-6);
     T_ASSERT(m.loglik - ll_truth < 20);
+    /* The batch prediction equals the one-at-a-time one bit for bit (times in whole weeks so
+     * that (x, T) pairs repeat, as they do in days in the features). */
+    {
+        size_t nb = 2000;
+        double *bx = promo_mallocn(4 * nb, sizeof *bx), *bt = bx + nb, *bT = bx + 2 * nb,
+               *be = bx + 3 * nb;
+        T_ASSERT(bx);
+        for (size_t i = 0; i < nb; i++) {
+            bT[i] = ceil(buf[2 * n + i]);
+            bx[i] = buf[i];
+            bt[i] = bx[i] > 0 ? fmin(ceil(buf[n + i]), bT[i]) : 0;
+        }
+        T_OK(promo_bgnbd_expected_many(&m, 10, bx, bt, bT, nb, 2, be));
+        for (size_t i = 0; i < nb; i++)
+            T_ASSERT_MSG(be[i] == promo_bgnbd_expected(&m, 10, bx[i], bt[i], bT[i]), "row %zu", i);
+        promo_free(bx);
+    }
     /* Same fit with 1 thread (block sums make it thread-count independent). */
     promo_clv_params p1 = promo_clv_params_default(), p2 = p1;
     p1.n_threads = 1;

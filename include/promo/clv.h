@@ -41,8 +41,12 @@ extern "C" {
 typedef struct promo_clv_params {
     double penalty;       /* ridge on log-parameters, per customer (default 1e-6; 0 = none) */
     int max_iter;         /* iterations per optimiser run (default 200) */
-    size_t max_customers; /* fit on at most this many customers: a deterministic stride
-                             subsample beyond it (default 20000; 0 = all) */
+    size_t max_customers; /* BG/NBD: all customers when they form at most this many
+                             distinct repeat-buyer (x, t_x, T) triples (the likelihood is
+                             exact per triple, weighted by its count), else a deterministic
+                             stride subsample of about this many customers; Gamma-Gamma: at
+                             most this many customers (stride subsample) (default 20000;
+                             0 = all) */
     int n_threads;        /* 0 = OpenMP default; results do not depend on it */
 } promo_clv_params;
 
@@ -84,6 +88,14 @@ double promo_bgnbd_p_alive(const promo_bgnbd *m, double x, double t_x, double T)
  * hypergeometric function evaluated after Euler's transformation (see promo_hyp2f1).
  * NaN if the series does not converge (never seen for t <= 10 T). */
 double promo_bgnbd_expected(const promo_bgnbd *m, double t, double x, double t_x, double T);
+
+/* promo_bgnbd_expected for n customers at once: out[i] is bit-identical to
+ * promo_bgnbd_expected(m, t, x[i], t_x[i], T[i]), but the hypergeometric series (the costly
+ * part) is evaluated once per distinct (x, T) pair, which repeat massively when times are in
+ * whole days. Parallel; the result does not depend on n_threads (0 = OpenMP default).
+ * Arrays are borrowed; out has n entries. Errors: PROMO_ENOMEM. */
+int promo_bgnbd_expected_many(const promo_bgnbd *m, double t, const double *x, const double *t_x,
+                              const double *T, size_t n, int n_threads, double *out /* OUT */);
 
 /* Expected purchases in (0, t] for a new customer (FHL eq. 9). */
 double promo_bgnbd_expected_new(const promo_bgnbd *m, double t);

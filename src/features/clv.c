@@ -12,6 +12,8 @@
  * the fit, does not depend on the thread count.
  */
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,18 +90,246 @@ static double log1pexp(double u)
     return u > 0 ? u + log1p(exp(-u)) : log1p(exp(u));
 }
 
-/* ---- BG/NBD ---- */
+/* ---- exact grouping: distinct values and triples ----
+ * Open addressing on the bit patterns (so -0/+0 or NaN never reach here: inputs are checked),
+ * filled in customer order: the distinct lists come out in first-seen order, the same for
+ * any thread count. */
+
+static inline uint64_t dbits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+static inline uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+typedef struct vmap {
+    uint64_t *key; /* cap slots of keys (1 or 3 words each) */
+    uint32_t *idx; /* slot -> distinct index + 1, 0 = empty */
+    size_t cap, n, words;
+} vmap;
+
+static int vmap_init(vmap *m, size_t words)
+{
+    m->cap = 1024;
+    m->key = promo_mallocn(m->cap * words, sizeof *m->key);
+    m->idx = promo_calloc(m->cap, sizeof *m->idx);
+    m->n = 0;
+    m->words = words;
+    return m->key && m->idx ? 0 : -1;
+}
+
+static void vmap_free(vmap *m)
+{
+    promo_free(m->key);
+    promo_free(m->idx);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t vmap_slot(const vmap *m, const uint64_t *k)
+{
+    uint64_t h = k[0];
+    for (size_t w = 1; w < m->words; w++)
+        h = h * 0x9e3779b97f4a7c15ULL ^ k[w];
+    return (size_t)mix64(h) & (m->cap - 1);
+}
+
+static int vmap_grow(vmap *m)
+{
+    vmap g = *m;
+    g.cap = m->cap * 2;
+    g.key = promo_mallocn(g.cap * g.words, sizeof *g.key);
+    g.idx = promo_calloc(g.cap, sizeof *g.idx);
+    if (!g.key || !g.idx) {
+        promo_free(g.key);
+        promo_free(g.idx);
+        return -1;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->idx[i])
+            continue;
+        const uint64_t *k = m->key + i * m->words;
+        size_t j = vmap_slot(&g, k);
+        while (g.idx[j])
+            j = (j + 1) & (g.cap - 1);
+        memcpy(g.key + j * g.words, k, g.words * sizeof *k);
+        g.idx[j] = m->idx[i];
+    }
+    promo_free(m->key);
+    promo_free(m->idx);
+    *m = g;
+    return 0;
+}
+
+/* Index of key k (words long), inserting it as the next distinct index when new (*is_new).
+ * Returns UINT32_MAX when out of memory. */
+static uint32_t vmap_get(vmap *m, const uint64_t *k, int *is_new)
+{
+    if (2 * (m->n + 1) > m->cap && vmap_grow(m))
+        return UINT32_MAX;
+    size_t mask = m->cap - 1, i = vmap_slot(m, k);
+    for (;; i = (i + 1) & mask) {
+        uint32_t v = m->idx[i];
+        if (!v) {
+            memcpy(m->key + i * m->words, k, m->words * sizeof *k);
+            m->idx[i] = (uint32_t)++m->n;
+            *is_new = 1;
+            return (uint32_t)(m->n - 1);
+        }
+        if (memcmp(m->key + i * m->words, k, m->words * sizeof *k) == 0) {
+            *is_new = 0;
+            return v - 1;
+        }
+    }
+}
+
+/* Make room for index i in an array of elements of size sz with capacity *cap. */
+static int grow_to(void **a, size_t *cap, size_t i, size_t sz)
+{
+    if (i < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 256;
+    while (c <= i)
+        c *= 2;
+    void *na = promo_reallocn(*a, c, sz);
+    if (!na)
+        return -1;
+    *a = na;
+    *cap = c;
+    return 0;
+}
+
+/* ---- BG/NBD ----
+ * The likelihood depends on a customer only through (x, t_x, T): the fit works on distinct
+ * triples weighted by their counts (exact). Per evaluation, log(alpha + T) and
+ * log(alpha + t_x) are computed once per distinct T and t_x value and the terms without D are
+ * summed per distinct T, leaving one exp and one log1p per distinct repeat-buyer triple. */
 
 typedef struct bg_data {
-    size_t n;         /* customers in the fit */
-    const double *x;  /* n repeat purchases */
-    const double *tx; /* n recency */
-    const double *T;  /* n age */
-    xcount *ux;       /* distinct x */
+    double n;           /* customers in the fit (sum of weights) */
+    size_t n_tri;       /* distinct repeat-buyer triples (x > 0) */
+    uint32_t *tri_x, *tri_T, *tri_tx; /* their indices into ux, uT, utx */
+    double *tri_w;      /* their counts */
+    xcount *ux;         /* distinct x with counts */
     size_t n_ux;
+    double *uT, *nT, *xT; /* distinct T; customers and sum of x per T */
+    size_t n_uT;
+    double *utx;        /* distinct t_x of repeat buyers */
+    size_t n_utx;
+    double *scratch;    /* 4 * (n_uT + n_utx) + 2 * n_ux per-evaluation tables */
     double penalty;
     int n_threads;
 } bg_data;
+
+static void bg_data_free(bg_data *d)
+{
+    promo_free(d->tri_x);
+    promo_free(d->tri_T);
+    promo_free(d->tri_tx);
+    promo_free(d->tri_w);
+    promo_free(d->ux);
+    promo_free(d->uT);
+    promo_free(d->nT);
+    promo_free(d->xT);
+    promo_free(d->utx);
+    promo_free(d->scratch);
+    memset(d, 0, offsetof(bg_data, penalty));
+}
+
+/* Group customers idx = 0, stride, 2 stride, ... < n. Returns 0, -1 on ENOMEM, 1 when more
+ * than max_tri distinct repeat-buyer triples appear (max_tri = 0: no limit). */
+static int bg_group(bg_data *d, const double *x, const double *t_x, const double *T, size_t n,
+                    size_t stride, size_t max_tri)
+{
+    vmap mt = {0}, mT = {0}, mx = {0}, mtx = {0};
+    size_t c_tri = 0, c_T = 0, c_x = 0, c_tx = 0;
+    int rc = -1;
+    memset(d, 0, offsetof(bg_data, penalty));
+    if (vmap_init(&mt, 3) || vmap_init(&mT, 1) || vmap_init(&mx, 1) || vmap_init(&mtx, 1))
+        goto done;
+    for (size_t i = 0; i < n; i += stride) {
+        int fresh;
+        uint64_t kT = dbits(T[i]), kx = dbits(x[i]);
+        uint32_t jT = vmap_get(&mT, &kT, &fresh);
+        if (jT == UINT32_MAX)
+            goto done;
+        if (fresh) {
+            size_t c0 = c_T, c1 = c_T;
+            if (grow_to((void **)&d->uT, &c0, jT, sizeof *d->uT) ||
+                grow_to((void **)&d->nT, &c1, jT, sizeof *d->nT) ||
+                grow_to((void **)&d->xT, &c_T, jT, sizeof *d->xT))
+                goto done;
+            d->uT[jT] = T[i];
+            d->nT[jT] = d->xT[jT] = 0;
+            d->n_uT++;
+        }
+        d->nT[jT] += 1;
+        d->xT[jT] += x[i];
+        uint32_t jx = vmap_get(&mx, &kx, &fresh);
+        if (jx == UINT32_MAX)
+            goto done;
+        if (fresh) {
+            if (grow_to((void **)&d->ux, &c_x, jx, sizeof *d->ux))
+                goto done;
+            d->ux[jx] = (xcount){x[i], 0};
+            d->n_ux++;
+        }
+        d->ux[jx].cnt += 1;
+        d->n += 1;
+        if (x[i] == 0)
+            continue;
+        uint64_t k3[3] = {kx, dbits(t_x[i]), kT};
+        uint32_t jt = vmap_get(&mt, k3, &fresh);
+        if (jt == UINT32_MAX)
+            goto done;
+        if (fresh) {
+            if (max_tri && mt.n > max_tri) {
+                rc = 1;
+                goto done;
+            }
+            uint32_t jtx = vmap_get(&mtx, &k3[1], &fresh);
+            if (jtx == UINT32_MAX)
+                goto done;
+            if (fresh) {
+                if (grow_to((void **)&d->utx, &c_tx, jtx, sizeof *d->utx))
+                    goto done;
+                d->utx[jtx] = t_x[i];
+                d->n_utx++;
+            }
+            size_t c0 = c_tri, c1 = c_tri, c2 = c_tri;
+            if (grow_to((void **)&d->tri_x, &c0, jt, sizeof *d->tri_x) ||
+                grow_to((void **)&d->tri_T, &c1, jt, sizeof *d->tri_T) ||
+                grow_to((void **)&d->tri_tx, &c2, jt, sizeof *d->tri_tx) ||
+                grow_to((void **)&d->tri_w, &c_tri, jt, sizeof *d->tri_w))
+                goto done;
+            d->tri_x[jt] = jx;
+            d->tri_T[jt] = jT;
+            d->tri_tx[jt] = jtx;
+            d->tri_w[jt] = 0;
+            d->n_tri++;
+        }
+        d->tri_w[jt] += 1;
+    }
+    d->scratch = promo_mallocn(4 * (d->n_uT + d->n_utx) + 2 * d->n_ux + 1, sizeof *d->scratch);
+    rc = d->scratch ? 0 : -1;
+done:
+    vmap_free(&mt);
+    vmap_free(&mT);
+    vmap_free(&mx);
+    vmap_free(&mtx);
+    if (rc)
+        bg_data_free(d);
+    return rc;
+}
 
 /* Objective and gradient (w.r.t. log-parameters) at theta = exp(lp). g may be NULL. */
 static double bg_objective(const bg_data *d, const double *lp, double *g)
@@ -111,11 +341,16 @@ static double bg_objective(const bg_data *d, const double *lp, double *g)
     double ll = 0, gr = 0, gal = 0, ga = 0, gb = 0;
     double lnB0 = gsl_sf_lnbeta(a, b), lgr = gsl_sf_lngamma(r);
     double psi_r = gsl_sf_psi(r), psi_b = gsl_sf_psi(b), psi_ab = gsl_sf_psi(a + b);
+    double la = log(a), lal = log(al);
+    double *lT = d->scratch, *iT = lT + d->n_uT, *ltx = iT + d->n_uT, *itx = ltx + d->n_utx;
+    double *cx = itx + d->n_utx, *ibx = cx + d->n_ux;
     for (size_t i = 0; i < d->n_ux; i++) {
         double x = d->ux[i].x, c = d->ux[i].cnt;
         if (x == 0)
             continue; /* all four terms cancel */
         ll += c * (gsl_sf_lngamma(r + x) - lgr + gsl_sf_lnbeta(a, b + x) - lnB0);
+        cx[i] = la - log(b + x - 1);
+        ibx[i] = 1.0 / (b + x - 1);
         if (g) {
             double psi_abx = gsl_sf_psi(a + b + x);
             gr += c * (gsl_sf_psi(r + x) - psi_r);
@@ -123,31 +358,38 @@ static double bg_objective(const bg_data *d, const double *lp, double *g)
             gb += c * (gsl_sf_psi(b + x) - psi_abx - psi_b + psi_ab);
         }
     }
+    /* Terms without D, per distinct T: r ln(alpha) - (r + x) ln(alpha + T). */
+    for (size_t k = 0; k < d->n_uT; k++) {
+        lT[k] = log(al + d->uT[k]);
+        iT[k] = 1.0 / (al + d->uT[k]);
+        double rx = r * d->nT[k] + d->xT[k];
+        ll += d->nT[k] * r * lal - rx * lT[k];
+        gr += d->nT[k] * (lal - lT[k]);
+        gal += d->nT[k] * r / al - rx * iT[k];
+    }
+    for (size_t k = 0; k < d->n_utx; k++) {
+        ltx[k] = log(al + d->utx[k]);
+        itx[k] = 1.0 / (al + d->utx[k]);
+    }
     double bl[N_BLOCKS][5];
-    double lal = log(al);
-    size_t n = d->n;
-#pragma omp parallel for schedule(static) num_threads(n_threads(d->n_threads)) if (d->n >= 20000)
+    size_t n = d->n_tri;
+#pragma omp parallel for schedule(static) num_threads(n_threads(d->n_threads)) if (n >= 20000)
     for (int blk = 0; blk < N_BLOCKS; blk++) {
         size_t lo = n * (size_t)blk / N_BLOCKS, hi = n * (size_t)(blk + 1) / N_BLOCKS;
         double s_ll = 0, s_r = 0, s_al = 0, s_a = 0, s_b = 0;
         for (size_t i = lo; i < hi; i++) {
-            double x = d->x[i], T = d->T[i];
-            double L1 = log(al + T);
-            double term = r * lal - (r + x) * L1;
-            double dr = lal - L1, dal = r / al - (r + x) / (al + T);
-            if (x > 0) {
-                double L2 = log(al + d->tx[i]);
-                double lnD = log(a) - log(b + x - 1) + (r + x) * (L1 - L2);
-                term += log1pexp(lnD);
-                double s = 1.0 / (1.0 + exp(-lnD));
-                dr += s * (L1 - L2);
-                dal += s * (r + x) * (1.0 / (al + T) - 1.0 / (al + d->tx[i]));
-                s_a += s / a;
-                s_b -= s / (b + x - 1);
-            }
-            s_ll += term;
-            s_r += dr;
-            s_al += dal;
+            uint32_t jx = d->tri_x[i], jT = d->tri_T[i], jt = d->tri_tx[i];
+            double w = d->tri_w[i], x = d->ux[jx].x, rx = r + x;
+            double dl = lT[jT] - ltx[jt];
+            double lnD = cx[jx] + rx * dl;
+            /* ln(1 + e^u) and e^u / (1 + e^u) from one exp: no overflow either way. */
+            double e = exp(-fabs(lnD)), s = lnD > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+            s_ll += w * ((lnD > 0 ? lnD : 0) + log1p(e));
+            double ws = w * s;
+            s_r += ws * dl;
+            s_al += ws * rx * (iT[jT] - itx[jt]);
+            s_a += ws;
+            s_b -= ws * ibx[jx];
         }
         bl[blk][0] = s_ll;
         bl[blk][1] = s_r;
@@ -159,10 +401,10 @@ static double bg_objective(const bg_data *d, const double *lp, double *g)
         ll += bl[blk][0];
         gr += bl[blk][1];
         gal += bl[blk][2];
-        ga += bl[blk][3];
+        ga += bl[blk][3] / a;
         gb += bl[blk][4];
     }
-    double inv_n = 1.0 / (double)n, pen = 0;
+    double inv_n = 1.0 / d->n, pen = 0;
     for (int k = 0; k < 4; k++)
         pen += lp[k] * lp[k];
     if (g) {
@@ -354,39 +596,20 @@ int promo_bgnbd_fit(const double *x, const double *t_x, const double *T, size_t 
         return promo_fail(PROMO_EMODEL,
                           "bgnbd: no customer made a repeat purchase: the data cannot identify "
                           "purchase rates or dropout (use a longer history or an earlier cohort)");
-    /* Deterministic stride subsample: the estimate needs ~1e5 customers, not 1e7. */
-    size_t stride = p->max_customers && n > p->max_customers
-                        ? (n + p->max_customers - 1) / p->max_customers
-                        : 1;
-    size_t m = (n + stride - 1) / stride;
-    double *buf = NULL;
-    bg_data d = {0};
+    /* All customers as distinct (x, t_x, T) triples when there are few enough of them (times
+     * in whole days repeat massively); else a deterministic stride subsample. */
+    bg_data d;
+    memset(&d, 0, sizeof d);
     d.penalty = p->penalty;
     d.n_threads = p->n_threads;
-    if (stride > 1) {
-        buf = promo_mallocn(3 * m, sizeof *buf);
-        if (!buf)
-            return PROMO_ENOMEM;
-        for (size_t i = 0, k = 0; i < n; i += stride, k++) {
-            buf[k] = x[i];
-            buf[m + k] = t_x[i];
-            buf[2 * m + k] = T[i];
-        }
-        d.x = buf;
-        d.tx = buf + m;
-        d.T = buf + 2 * m;
-        d.n = m;
-    } else {
-        d.x = x;
-        d.tx = t_x;
-        d.T = T;
-        d.n = n;
+    size_t stride = 1;
+    int g = bg_group(&d, x, t_x, T, n, 1, p->max_customers);
+    if (g == 1) {
+        stride = (n + p->max_customers - 1) / p->max_customers;
+        g = bg_group(&d, x, t_x, T, n, stride, 0);
     }
-    d.ux = distinct_counts(d.x, d.n, &d.n_ux);
-    if (!d.ux) {
-        promo_free(buf);
+    if (g)
         return PROMO_ENOMEM;
-    }
     /* Starts: alpha scaled to the data (E[lambda] = r / alpha ~ purchases per unit time). */
     double rate = (sum_x / (double)n + 1) / (sum_T / (double)n);
     double starts[4 * 4] = {
@@ -405,15 +628,19 @@ int promo_bgnbd_fit(const double *x, const double *t_x, const double *T, size_t 
         out->alpha = exp(best[1]);
         out->a = exp(best[2]);
         out->b = exp(best[3]);
-        out->n_fit = d.n;
-        out->loglik = promo_bgnbd_loglik(out, d.x, d.tx, d.T, d.n);
+        out->n_fit = (size_t)d.n;
+        /* The objective without its penalty, scaled back to a sum over customers. */
+        double pen = 0;
+        for (int k = 0; k < 4; k++)
+            pen += best[k] * best[k];
+        out->loglik = -(bg_objective(&d, best, NULL) - d.penalty * pen) * d.n;
     }
-    promo_free(d.ux);
-    promo_free(buf);
+    bg_data_free(&d);
     if (rc)
         return promo_fail(PROMO_EMODEL, "bgnbd: %s on %zu customers (%zu with repeat purchases): "
                           "the data cannot support the model",
                           why, n, n_rep);
+    (void)stride;
     return PROMO_OK;
 }
 
@@ -463,7 +690,9 @@ double promo_hyp2f1(double a, double b, double c, double z)
     return NAN;
 }
 
-double promo_bgnbd_expected(const promo_bgnbd *m, double t, double x, double t_x, double T)
+/* (a + b + x - 1) / (a - 1) * (1 - (1-z)^(a-1) 2F1(...)): the part of FHL eq. 10 that
+ * depends on (x, T) only. */
+static double bg_expected_num(const promo_bgnbd *m, double t, double x, double T)
 {
     double r = m->r, al = m->alpha, a = m->a, b = m->b;
     if (fabs(a - 1) < 1e-9) /* removable singularity of the closed form */
@@ -472,11 +701,74 @@ double promo_bgnbd_expected(const promo_bgnbd *m, double t, double x, double t_x
     /* Euler: (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z),
      * whose terms stay small for heavy buyers (the untransformed series overflows). */
     double h = promo_hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z);
-    double num = (a + b + x - 1) / (a - 1) * (1 - pow(1 - z, a - 1) * h);
+    return (a + b + x - 1) / (a - 1) * (1 - pow(1 - z, a - 1) * h);
+}
+
+static double bg_expected_den(const promo_bgnbd *m, double x, double t_x, double T)
+{
+    double r = m->r, al = m->alpha, a = m->a, b = m->b;
+    if (fabs(a - 1) < 1e-9)
+        a = 1 + 1e-9;
     double den = 1.0;
     if (x > 0)
         den += exp(log(a) - log(b + x - 1) + (r + x) * (log(al + T) - log(al + t_x)));
-    return num / den;
+    return den;
+}
+
+double promo_bgnbd_expected(const promo_bgnbd *m, double t, double x, double t_x, double T)
+{
+    return bg_expected_num(m, t, x, T) / bg_expected_den(m, x, t_x, T);
+}
+
+int promo_bgnbd_expected_many(const promo_bgnbd *m, double t, const double *x, const double *t_x,
+                              const double *T, size_t n, int n_threads_, double *out)
+{
+    vmap mp = {0};
+    uint32_t *grp = promo_mallocn(n ? n : 1, sizeof *grp);
+    double *num = NULL;
+    size_t cap = 0;
+    int rc = PROMO_ENOMEM;
+    if (!grp || vmap_init(&mp, 2))
+        goto done;
+    /* The series is the expensive part and depends on (x, T) only: once per distinct pair. */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k[2] = {dbits(x[i]), dbits(T[i])};
+        int fresh;
+        uint32_t g = vmap_get(&mp, k, &fresh);
+        if (g == UINT32_MAX || grow_to((void **)&num, &cap, g, sizeof *num))
+            goto done;
+        grp[i] = g;
+    }
+    {
+        size_t ng = mp.n;
+        double *gx = promo_mallocn(2 * (ng ? ng : 1), sizeof *gx);
+        if (!gx)
+            goto done;
+        double *gT = gx + ng;
+        for (size_t i = 0; i < mp.cap; i++)
+            if (mp.idx[i]) {
+                double v;
+                memcpy(&v, &mp.key[2 * i], sizeof v);
+                gx[mp.idx[i] - 1] = v;
+                memcpy(&v, &mp.key[2 * i + 1], sizeof v);
+                gT[mp.idx[i] - 1] = v;
+            }
+#pragma omp parallel for schedule(dynamic, 16) num_threads(n_threads(n_threads_))
+        for (size_t g = 0; g < ng; g++)
+            num[g] = bg_expected_num(m, t, gx[g], gT[g]);
+        promo_free(gx);
+    }
+#pragma omp parallel for schedule(static) num_threads(n_threads(n_threads_))
+    for (size_t i = 0; i < n; i++)
+        out[i] = num[grp[i]] / bg_expected_den(m, x[i], t_x[i], T[i]);
+    rc = PROMO_OK;
+done:
+    vmap_free(&mp);
+    promo_free(grp);
+    promo_free(num);
+    if (rc)
+        promo_fail(rc, "bgnbd: out of memory");
+    return rc;
 }
 
 double promo_bgnbd_expected_new(const promo_bgnbd *m, double t)
@@ -499,6 +791,8 @@ typedef struct gg_data {
     size_t n;
     double *x, *m;  /* n customers with x > 0, m > 0 */
     double *lnm, *lnx; /* their logs */
+    double sum_a;      /* sum of x (ln m + ln x) */
+    double sum_b;      /* sum of ln m */
     xcount *ux;
     size_t n_ux;
     double penalty;
@@ -526,30 +820,36 @@ static double gg_objective(const gg_data *d, const double *lp, double *g)
         gq += n * (log(v) - gsl_sf_psi(q));
         gv += n * q / v;
     }
+    /* Only log(v + x m) varies with the parameters per customer: the rest is A and B. */
     double bl[N_BLOCKS][4];
     size_t nn = d->n;
 #pragma omp parallel for schedule(static) num_threads(n_threads(d->n_threads)) if (d->n >= 20000)
     for (int blk = 0; blk < N_BLOCKS; blk++) {
         size_t lo = nn * (size_t)blk / N_BLOCKS, hi = nn * (size_t)(blk + 1) / N_BLOCKS;
-        double s_ll = 0, s_p = 0, s_q = 0, s_v = 0;
+        double s_xl = 0, s_l = 0, s_xi = 0, s_i = 0;
         for (size_t i = lo; i < hi; i++) {
-            double x = d->x[i], vxm = v + x * d->m[i], L = log(vxm);
-            s_ll += (p * x - 1) * d->lnm[i] + p * x * d->lnx[i] - (p * x + q) * L;
-            s_p += x * (d->lnm[i] + d->lnx[i] - L);
-            s_q -= L;
-            s_v -= (p * x + q) / vxm;
+            double x = d->x[i], vxm = v + x * d->m[i], L = log(vxm), iv = 1.0 / vxm;
+            s_xl += x * L;
+            s_l += L;
+            s_xi += x * iv;
+            s_i += iv;
         }
-        bl[blk][0] = s_ll;
-        bl[blk][1] = s_p;
-        bl[blk][2] = s_q;
-        bl[blk][3] = s_v;
+        bl[blk][0] = s_xl;
+        bl[blk][1] = s_l;
+        bl[blk][2] = s_xi;
+        bl[blk][3] = s_i;
     }
+    double xl = 0, l = 0, xi = 0, iv = 0;
     for (int blk = 0; blk < N_BLOCKS; blk++) {
-        ll += bl[blk][0];
-        gp += bl[blk][1];
-        gq += bl[blk][2];
-        gv += bl[blk][3];
+        xl += bl[blk][0];
+        l += bl[blk][1];
+        xi += bl[blk][2];
+        iv += bl[blk][3];
     }
+    ll += p * d->sum_a - d->sum_b - p * xl - q * l;
+    gp += d->sum_a - xl;
+    gq -= l;
+    gv -= p * xi + q * iv;
     double pen = lp[0] * lp[0] + lp[1] * lp[1] + lp[2] * lp[2];
     if (g) {
         g[0] = -gp * p / n + 2 * d->penalty * lp[0];
@@ -598,6 +898,8 @@ int promo_gamma_gamma_fit(const double *x, const double *m, size_t n,
         d.m[d.n] = m[i];
         d.lnm[d.n] = log(m[i]);
         d.lnx[d.n] = log(x[i]);
+        d.sum_a += x[i] * (d.lnm[d.n] + d.lnx[d.n]);
+        d.sum_b += d.lnm[d.n];
         sum_m += m[i];
         d.n++;
     }

@@ -1019,7 +1019,18 @@ static int one_customer(fx_ctx *c, const contacts *ct, const int64_t *signup, si
         return -1;
     size_t n_ord = walk_orders(c, base, n, 1, w->ord);
     fx_order *ord = w->ord;
-    qsort(ord, n_ord, sizeof *ord, by_ord_ts);
+    if (n_ord > 24) /* most customers have a handful of orders: qsort's setup would dominate */
+        qsort(ord, n_ord, sizeof *ord, by_ord_ts);
+    else
+        for (size_t i = 1; i < n_ord; i++) {
+            fx_order t = ord[i];
+            size_t j = i;
+            while (j > 0 && by_ord_ts(&ord[j - 1], &t) > 0) {
+                ord[j] = ord[j - 1];
+                j--;
+            }
+            ord[j] = t;
+        }
     co->bg_x[r] = co->bg_tx[r] = co->bg_T[r] = co->gg_m[r] = NAN;
     co->ix_nnz[r] = co->cs_nnz[r] = 0;
     int64_t first = n_ord ? ord[0].ts : INT64_MAX;
@@ -1186,7 +1197,16 @@ static int one_customer(fx_ctx *c, const contacts *ct, const int64_t *signup, si
     co->ix_nnz[r] = nnz;
     x[C_N_PRODUCTS] = (float)nnz;
     x[C_N_CATEGORIES] = (float)n_cat_touched;
-    qsort(w->cat_list, n_cat_touched, sizeof *w->cat_list, by_u32);
+    if (n_cat_touched > 32)
+        qsort(w->cat_list, n_cat_touched, sizeof *w->cat_list, by_u32);
+    for (uint32_t i = 1; i < n_cat_touched && n_cat_touched <= 32; i++) { /* insertion sort */
+        uint32_t t = w->cat_list[i], j = i;
+        while (j > 0 && w->cat_list[j - 1] > t) {
+            w->cat_list[j] = w->cat_list[j - 1];
+            j--;
+        }
+        w->cat_list[j] = t;
+    }
     for (uint32_t i = 0; i < n_cat_touched; i++) {
         uint32_t cat = w->cat_list[i];
         if (chunk_push_cat(b, cat, total > 0 ? (float)(w->cat_spend[cat] / total) : 0.0f))
@@ -1418,29 +1438,46 @@ static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_pa
             return -1;
         }
     }
-    promo_free(buf);
     if (rc != PROMO_OK) {
+        promo_free(buf);
         promo_warn("features: CLV columns left empty: %s", f->clv_status);
         return 0;
     }
     const promo_bgnbd *bg = &f->bgnbd;
     const promo_gamma_gamma *gg = &f->gamma_gamma;
     size_t nf = f->n_features;
-#pragma omp parallel for schedule(dynamic, 4096) num_threads(nt)
-    for (size_t r = 0; r < n; r++) {
-        if (isnan(co->bg_x[r]))
-            continue;
+    double *e_short = promo_mallocn(2 * (m ? m : 1), sizeof *e_short), *e_long = e_short + m;
+    if (!e_short || promo_bgnbd_expected_many(bg, p->expected_days, bx, btx, bT, m, nt, e_short) ||
+        (have_gg && promo_bgnbd_expected_many(bg, p->clv_horizon_days, bx, btx, bT, m, nt, e_long))) {
+        promo_free(e_short);
+        promo_free(buf);
+        return -1;
+    }
+    size_t *pos = promo_mallocn(m ? m : 1, sizeof *pos);
+    if (!pos) {
+        promo_free(e_short);
+        promo_free(buf);
+        return -1;
+    }
+    for (size_t r = 0, k = 0; r < n; r++)
+        if (!isnan(co->bg_x[r]))
+            pos[k++] = r;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t k = 0; k < m; k++) {
+        size_t r = pos[k];
         float *x = f->X + r * nf;
-        double bx_ = co->bg_x[r], tx = co->bg_tx[r], T = co->bg_T[r];
-        x[C_P_ALIVE] = (float)promo_bgnbd_p_alive(bg, bx_, tx, T);
-        x[C_EXP_PURCHASES] = (float)promo_bgnbd_expected(bg, p->expected_days, bx_, tx, T);
+        x[C_P_ALIVE] = (float)promo_bgnbd_p_alive(bg, bx[k], btx[k], bT[k]);
+        x[C_EXP_PURCHASES] = (float)e_short[k];
         if (have_gg) {
             /* Gamma-Gamma describes repeat spend; first-time buyers get the population mean. */
-            double es = promo_gamma_gamma_expected_spend(gg, bx_, isnan(co->gg_m[r]) ? 0 : co->gg_m[r]);
+            double es = promo_gamma_gamma_expected_spend(gg, bx[k], bm[k]);
             x[C_EXP_SPEND] = (float)es;
-            x[C_CLV] = (float)(promo_bgnbd_expected(bg, p->clv_horizon_days, bx_, tx, T) * es);
+            x[C_CLV] = (float)(e_long[k] * es);
         }
     }
+    promo_free(pos);
+    promo_free(e_short);
+    promo_free(buf);
     return 0;
 }
 

@@ -2,8 +2,8 @@
  * series behind the elasticities, all read from the order slots that the customer pass wrote
  * (one slot per (order, distinct product); slots of one order are contiguous).
  *
- * Slots are bucketed by product with the same stable parallel counting sort as the lines; each
- * product is then independent: its weekly bins, price changes and co-purchase row are built
+ * Slots (packed) and co-purchase partners (emitted per order) are bucketed by product with the
+ * same stable parallel counting sort as the lines; each product is then independent: its weekly bins, price changes and co-purchase row are built
  * with per-thread dense scratch (a counter per product, reset through a touched list) into
  * per-chunk buffers concatenated in chunk order, so the output does not depend on threads.
  */
@@ -77,11 +77,20 @@ static float day_of_year_mid_week(int32_t week)
     return (float)(thu - promo_days_from_civil(y, 1, 1));
 }
 
+/* A slot's fields, copied into product order by the counting sort so that the per-product
+ * pass reads them sequentially (gathering them from six arrays cost a cache miss each). */
+typedef struct pslot {
+    uint32_t glo, gn; /* the order's slot run */
+    double rev;
+    float qty, list;
+    int32_t week;
+    uint32_t pad;
+} pslot;
+
 typedef struct pscratch {
     uint32_t *cnt;    /* n_prod co-occurrence counters */
     uint32_t *touch;  /* touched products */
     double *wq, *wr;  /* per week: units, revenue */
-    uint32_t *wtouch; /* touched weeks */
     uint8_t *wseen;
 } pscratch;
 
@@ -93,7 +102,10 @@ int fx_products(fx_ctx *c, promo_features *f)
     promo_product_features *pf = &f->products;
     uint64_t *cnt = promo_calloc((size_t)nt * ((size_t)np + 1), sizeof *cnt);
     uint64_t *poff = promo_calloc((size_t)np + 2, sizeof *poff);
-    uint32_t *sidx = promo_mallocn(ns ? ns : 1, sizeof *sidx);
+    uint64_t *pcnt = promo_calloc((size_t)nt * ((size_t)np + 1), sizeof *pcnt);
+    uint64_t *pairoff = promo_calloc((size_t)np + 2, sizeof *pairoff);
+    uint32_t *partner = NULL;
+    pslot *sidx = promo_mallocn(ns ? ns : 1, sizeof *sidx);
     uint32_t *buy = promo_calloc((size_t)nt * 2 * ((size_t)np + 1), sizeof *buy);
     size_t n_chunks = ((size_t)np + N_CHUNK_PRODUCTS - 1) / N_CHUNK_PRODUCTS;
     pchunk *ch = promo_calloc(n_chunks + 1, sizeof *ch);
@@ -114,7 +126,7 @@ int fx_products(fx_ctx *c, promo_features *f)
     pf->avg_discount = promo_calloc(npa, sizeof *pf->avg_discount);
     pf->n_copurchased = promo_calloc(npa, sizeof *pf->n_copurchased);
     pf->copurchase_orders = promo_calloc(npa, sizeof *pf->copurchase_orders);
-    if (!cnt || !poff || !sidx || !buy || !ch || !co_nnz || !pf->n_buyers || !pf->n_orders ||
+    if (!cnt || !poff || !pcnt || !pairoff || !sidx || !buy || !ch || !co_nnz || !pf->n_buyers || !pf->n_orders ||
         !pf->units || !pf->revenue || !pf->avg_price || !pf->list_price || !pf->n_price_changes ||
         !pf->category || !pf->repeat_rate || !pf->avg_discount || !pf->n_copurchased ||
         !pf->copurchase_orders)
@@ -147,7 +159,54 @@ int fx_products(fx_ctx *c, promo_features *f)
         uint64_t *my = cnt + (size_t)tid * nb;
         for (size_t k = lo; k < hi; k++)
             if (c->s.prod[k] != FX_NONE)
-                sidx[my[c->s.prod[k]]++] = (uint32_t)k;
+                sidx[my[c->s.prod[k]]++] = (pslot){c->s.glo[k], c->s.gn[k], c->s.rev[k],
+                                                   c->s.qty[k], c->s.list[k], c->s.week[k], 0};
+    }
+    /* Co-purchase partners bucketed by product: every order (a run of slots) emits, for each
+     * of its products, the other products of the run. Reading the orders sequentially here
+     * replaces a cache miss per (product, order) in the per-product pass. Same stable
+     * parallel counting sort as above; the counts built from it are integers. */
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), T = omp_get_num_threads();
+        size_t lo = ns * (size_t)tid / (size_t)T, hi = ns * (size_t)(tid + 1) / (size_t)T;
+        uint64_t *my = pcnt + (size_t)tid * nb;
+        for (size_t k = lo; k < hi; k++)
+            if (c->s.prod[k] != FX_NONE && c->s.glo[k] == k && c->s.gn[k] > 1)
+                for (uint32_t g = 0; g < c->s.gn[k]; g++)
+                    my[c->s.prod[k + g]] += c->s.gn[k] - 1;
+    }
+    run = 0;
+    for (size_t b = 0; b < np; b++) {
+        pairoff[b] = run;
+        for (int k = 0; k < nt; k++) {
+            uint64_t v = pcnt[(size_t)k * nb + b];
+            pcnt[(size_t)k * nb + b] = run;
+            run += v;
+        }
+    }
+    pairoff[np] = run;
+    partner = promo_mallocn(run ? run : 1, sizeof *partner);
+    if (!partner)
+        goto done;
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num(), T = omp_get_num_threads();
+        size_t lo = ns * (size_t)tid / (size_t)T, hi = ns * (size_t)(tid + 1) / (size_t)T;
+        uint64_t *my = pcnt + (size_t)tid * nb;
+        for (size_t k = lo; k < hi; k++) {
+            if (c->s.prod[k] == FX_NONE || c->s.glo[k] != k || c->s.gn[k] < 2)
+                continue;
+            const uint32_t *run_p = c->s.prod + k;
+            uint32_t gn = c->s.gn[k];
+            for (uint32_t g = 0; g < gn; g++) {
+                uint32_t *dst = partner + my[run_p[g]];
+                for (uint32_t h = 0; h < gn; h++)
+                    if (h != g)
+                        *dst++ = run_p[h];
+                my[run_p[g]] += gn - 1;
+            }
+        }
     }
     /* Buyers and repeat buyers from the interaction counts (integer sums: any order). */
     const promo_csr *ix = &f->interactions[PROMO_IX_COUNT];
@@ -177,37 +236,43 @@ int fx_products(fx_ctx *c, promo_features *f)
         w.touch = promo_mallocn(nb, sizeof *w.touch);
         w.wq = promo_calloc((size_t)n_weeks, sizeof *w.wq);
         w.wr = promo_calloc((size_t)n_weeks, sizeof *w.wr);
-        w.wtouch = promo_mallocn((size_t)n_weeks, sizeof *w.wtouch);
         w.wseen = promo_calloc((size_t)n_weeks, 1);
-        int bad = !w.cnt || !w.touch || !w.wq || !w.wr || !w.wtouch || !w.wseen;
+        int bad = !w.cnt || !w.touch || !w.wq || !w.wr || !w.wseen;
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < n_chunks; q++) {
             uint32_t j1 = (uint32_t)((q + 1) * N_CHUNK_PRODUCTS < np ? (q + 1) * N_CHUNK_PRODUCTS : np);
             for (uint32_t j = (uint32_t)(q * N_CHUNK_PRODUCTS); j < j1 && !bad; j++) {
                 double units = 0, rev = 0, list = 0;
                 uint32_t n_touch = 0, n_wt = 0, co_orders = 0;
+                /* With many partners, count densely and scan all counters in column order;
+                 * with few, track the touched ones and sort them. */
+                uint64_t bound = pairoff[j + 1] - pairoff[j];
+                int dense = bound * 16 > np;
+                if (dense) {
+                    for (uint64_t a = pairoff[j]; a < pairoff[j + 1]; a++)
+                        w.cnt[partner[a]]++;
+                } else {
+                    for (uint64_t a = pairoff[j]; a < pairoff[j + 1]; a++)
+                        if (w.cnt[partner[a]]++ == 0)
+                            w.touch[n_touch++] = partner[a];
+                }
                 for (uint64_t a = poff[j]; a < poff[j + 1]; a++) {
-                    uint32_t k = sidx[a];
-                    units += c->s.qty[k];
-                    rev += c->s.rev[k];
-                    list += c->s.list[k];
-                    uint32_t wk = (uint32_t)(c->s.week[k] - c->week_min);
+                    const pslot *sl = &sidx[a];
+                    units += sl->qty;
+                    rev += sl->rev;
+                    list += sl->list;
+                    uint32_t wk = (uint32_t)(sl->week - c->week_min);
                     if (!w.wseen[wk]) {
                         w.wseen[wk] = 1;
                         w.wq[wk] = w.wr[wk] = 0;
-                        w.wtouch[n_wt++] = wk;
+                        n_wt++;
                     }
-                    w.wq[wk] += c->s.qty[k];
-                    w.wr[wk] += c->s.rev[k];
-                    co_orders += c->s.gn[k] > 1;
-                    for (uint32_t g = c->s.glo[k], ge = g + c->s.gn[k]; g < ge; g++) {
-                        uint32_t o = c->s.prod[g];
-                        if (o == j)
-                            continue;
-                        if (w.cnt[o]++ == 0)
-                            w.touch[n_touch++] = o;
-                    }
+                    w.wq[wk] += sl->qty;
+                    w.wr[wk] += sl->rev;
+                    co_orders += sl->gn > 1;
                 }
+                if (dense)
+                    n_touch = 0;
                 pf->n_orders[j] = (uint32_t)(poff[j + 1] - poff[j]);
                 pf->units[j] = units;
                 pf->revenue[j] = rev;
@@ -220,20 +285,30 @@ int fx_products(fx_ctx *c, promo_features *f)
                 pf->category[j] = c->prod_cat[j];
                 pf->copurchase_orders[j] = co_orders;
                 pf->repeat_rate[j] = pf->n_buyers[j] ? pf->repeat_rate[j] / pf->n_buyers[j] : NAN;
-                qsort(w.touch, n_touch, sizeof *w.touch, by_u32);
-                for (uint32_t i = 0; i < n_touch && !bad; i++) {
-                    bad = push_co(&ch[q], w.touch[i], (float)w.cnt[w.touch[i]]);
-                    w.cnt[w.touch[i]] = 0;
+                if (dense) {
+                    for (uint32_t o = 0; o < np && !bad; o++)
+                        if (w.cnt[o]) {
+                            bad = push_co(&ch[q], o, (float)w.cnt[o]);
+                            w.cnt[o] = 0;
+                            n_touch++;
+                        }
+                } else {
+                    qsort(w.touch, n_touch, sizeof *w.touch, by_u32);
+                    for (uint32_t i = 0; i < n_touch && !bad; i++) {
+                        bad = push_co(&ch[q], w.touch[i], (float)w.cnt[w.touch[i]]);
+                        w.cnt[w.touch[i]] = 0;
+                    }
                 }
                 co_nnz[j] = n_touch;
                 pf->n_copurchased[j] = n_touch;
                 /* Weekly series in time order: price changes and elasticity observations. */
-                qsort(w.wtouch, n_wt, sizeof *w.wtouch, by_u32);
                 double prev = NAN;
                 uint32_t changes = 0;
-                for (uint32_t i = 0; i < n_wt && !bad; i++) {
-                    uint32_t wk = w.wtouch[i];
+                for (uint32_t wk = 0; wk < (uint32_t)n_weeks && n_wt && !bad; wk++) {
+                    if (!w.wseen[wk])
+                        continue;
                     w.wseen[wk] = 0;
+                    n_wt--;
                     if (!(w.wq[wk] > 0) || !(w.wr[wk] > 0))
                         continue;
                     double pw = w.wr[wk] / w.wq[wk];
@@ -256,7 +331,6 @@ int fx_products(fx_ctx *c, promo_features *f)
         promo_free(w.touch);
         promo_free(w.wq);
         promo_free(w.wr);
-        promo_free(w.wtouch);
         promo_free(w.wseen);
     }
     if (failed)
@@ -311,6 +385,9 @@ done:
     promo_free(co_nnz);
     promo_free(cnt);
     promo_free(poff);
+    promo_free(pcnt);
+    promo_free(pairoff);
+    promo_free(partner);
     promo_free(sidx);
     promo_free(buy);
     return rc;
