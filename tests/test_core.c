@@ -1,6 +1,7 @@
 /* Unit tests of src/core: errors, allocation and failure injection, arena, RNG, time, dict. */
 #include <stdlib.h>
 
+#include <promo/promo.h> /* the umbrella header must compile on its own */
 #include <promo/alloc.h>
 #include <promo/dict.h>
 #include <promo/error.h>

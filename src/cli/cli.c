@@ -12,6 +12,17 @@
 
 static const cli_command commands[] = {
     /* Add each subcommand here as it lands (keep DESIGN.md's order). */
+    {"demo", cmd_demo, "generate the default world and run the whole pipeline on it"},
+    {"generate", cmd_generate, "generate a synthetic retail world with known ground truth"},
+    {"ingest", cmd_ingest, "read source files (CSV) through a format profile into a workspace"},
+    {"features", cmd_features, "build customer and product features as of a cutoff date"},
+    {"train", cmd_train, "train a model (propensity) and evaluate it against baselines"},
+    {"evaluate", cmd_evaluate, "print the stored evaluation of the trained models"},
+    {"score", cmd_score, "score every customer for a target (CSV of probabilities)"},
+    {"explain", cmd_explain, "why a customer gets their propensity score, in sentences"},
+    {"campaign", cmd_campaign, "the top customers by propensity for a product, as a campaign file"},
+    {"info", cmd_info, "describe the tables of a workspace"},
+    {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},
     {NULL, NULL, NULL},
 };
 

@@ -34,9 +34,25 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Default workspace directory when --ws is not given. */
 #define CLI_DEFAULT_WS "./promo-ws"
 
+/* The product with the most order lines in workspace ws (a promo status; cmd_campaign.c). */
+int cli_best_selling_product(const char *ws, char *out, size_t n);
+
 /* Subcommands. */
 int cmd_demo(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
+int cmd_features(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
+
+/* Print propensity evaluations (promo train, promo evaluate, promo demo): a table per report,
+ * or JSON (one object, or {"evaluations": [...]} for several). In cmd_evaluate.c. */
+struct promo_propensity_report;
+void cli_print_propensity(FILE *f, const struct promo_propensity_report *r, size_t n, int json);
 
 #endif

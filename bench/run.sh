@@ -1,0 +1,15 @@
+#!/bin/sh
+# bench/run.sh: every benchmark, one after another, JSON lines on stdout (progress on stderr).
+# `make bench` runs it after building the optimised tree. Each script measures its own
+# reference (wc -l, pandas, scikit-learn, XGBoost's predict) in the same run.
+# Sizes are the issues' full sizes; expect tens of minutes on 2 cores.
+set -e
+BUILD=${BUILD:-build}
+export BUILD
+echo "bench: csv_parse" >&2; sh bench/csv_parse.sh "$BUILD"
+echo "bench: ingest" >&2; sh bench/ingest.sh
+echo "bench: generate" >&2; sh bench/generate.sh
+echo "bench: features" >&2; sh bench/features.sh 10000000 1000000 "$BUILD"
+echo "bench: score" >&2; sh bench/score.sh
+[ -f bench/propensity.sh ] && { echo "bench: propensity" >&2; sh bench/propensity.sh; }
+exit 0

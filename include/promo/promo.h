@@ -1,0 +1,32 @@
+/* promo/promo.h: the whole public API of libpromo, one include.
+ *
+ * Every fallible function returns an int status (0 = PROMO_OK) and leaves a message for
+ * promo_last_error(); see error.h. Each header documents its module. */
+#ifndef PROMO_PROMO_H
+#define PROMO_PROMO_H
+
+#include <promo/alloc.h>
+#include <promo/calibrate.h>
+#include <promo/clv.h>
+#include <promo/csr.h>
+#include <promo/csv.h>
+#include <promo/dict.h>
+#include <promo/elasticity.h>
+#include <promo/error.h>
+#include <promo/explain.h>
+#include <promo/features.h>
+#include <promo/gbdt.h>
+#include <promo/linear.h>
+#include <promo/log.h>
+#include <promo/metrics.h>
+#include <promo/plot.h>
+#include <promo/profile.h>
+#include <promo/propensity.h>
+#include <promo/rng.h>
+#include <promo/schema.h>
+#include <promo/store.h>
+#include <promo/synth.h>
+#include <promo/table.h>
+#include <promo/timeutil.h>
+
+#endif

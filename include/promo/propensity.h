@@ -1,0 +1,248 @@
+/* promo/propensity.h: purchase propensity, the heart of targeting.
+ *
+ * For a target ("any", "product:ID", "category:NAME") and a horizon of H days, a probability
+ * for every customer known at a cutoff that they buy the target in [cutoff, cutoff + H).
+ *
+ * Time windows (all H days long, strictly ordered, no label ever used twice):
+ *
+ *     train cutoffs T-(k+1)H .. T-2H  |  validation cutoff T-H  |  test cutoff T  | future
+ *     features <  cutoff, labels in [cutoff, cutoff+H)           (labels in [T, T+H))
+ *
+ * T is the test cutoff (`as_of`; default: the day after the last transaction minus H, so the
+ * test window is complete). The k rolling training windows are stacked; the validation window
+ * drives XGBoost's early stopping and fits the calibration; every figure is measured on the
+ * test window, later in time than anything the models saw.
+ *
+ * Rows. "any": one row per customer (customer features, features.h). "product:ID" and
+ * "category:NAME": one model serves every product (or category): rows are customer x item
+ * pairs with customer features, item features (popularity over 30/90 days and in all history,
+ * price, discount, repeat rate, category popularity) and customer-item features (orders of the
+ * item and of its category in the last 30/90/365 days, days since the last one, the
+ * customer's spend share of the category, co-purchase affinity with what the customer bought,
+ * and the expected purchase rate order rate x category share x item share in its category).
+ * Training pairs keep every positive and every item the customer bought before; the other
+ * negatives are sampled at rate r and weighted 1/r (so sums and the calibration see the
+ * population). With scope PROMO_PROP_SCOPE_CATEGORY a product model is trained only on the
+ * products of the target's category.
+ *
+ * Models, all scored by one evaluator on the same test rows (metrics.h):
+ *   xgboost        hist, early stopping on the validation window, scale_pos_weight for the
+ *                  imbalance, calibrated (Platt or isotonic) on the validation window;
+ *   popularity     how often the customer bought the target before (all history);
+ *   rfm            the customer's RFM score (r + f + m quintiles, recency breaking ties);
+ *   logreg         L2 logistic regression on the same rows and features (linear.h);
+ *   random_forest  XGBoost's random-forest mode (the original spec's model).
+ * Every model's score is calibrated on the validation window with the same method, so log loss,
+ * Brier and ECE compare like with like; rankings (AUC, P@K) are unchanged by calibration.
+ *
+ * Storage. The xgboost model is saved as XGBoost JSON in <ws>/models/propensity_<kind>.json
+ * (kind: any, product, product_<category>, category) with attributes promo.* holding the
+ * target, cutoffs, horizon, feature names and the calibration; it reloads with bit-identical
+ * predictions. Each evaluation is written to the table `propensity_eval` (one row per target
+ * and model, replacing the rows of the same target), so `promo evaluate` prints without
+ * retraining. Plots (PNG) of the precision-recall curve, the calibration curve and the lift
+ * chart go to <ws>/out/propensity_<target>_{pr,calibration,lift}.png.
+ *
+ * Usage:
+ *   promo_propensity_params p = promo_propensity_params_default();
+ *   p.target = "product:PROD00001";
+ *   promo_propensity_report r;
+ *   if (promo_propensity_train(store, &p, &r)) fprintf(stderr, "%s\n", promo_last_error());
+ *   printf("auc %.3f p@100 %.3f\n", r.models[PROMO_PROP_XGBOOST].m.auc,
+ *          r.models[PROMO_PROP_XGBOOST].m.precision_at[1]);
+ *   promo_prop_scores *sc = NULL;
+ *   promo_propensity_score(store, "product:PROD00001", 0, &sc);  // every customer, latest data
+ *   promo_prop_scores_free(sc);
+ *
+ * Errors: PROMO_EUSAGE (bad target or params), PROMO_ENOTFOUND (unknown product/category, no
+ * model trained for the target's kind), PROMO_EINPUT (too little history for the windows, a
+ * window without both classes), PROMO_EMODEL, PROMO_EDB, PROMO_EIO, PROMO_ENOMEM. Results do
+ * not depend on the thread count (per-customer RNG streams; XGBoost hist with a fixed seed).
+ * Thread-safety: a promo_store is used by one thread at a time (store.h), so are these calls.
+ */
+#ifndef PROMO_PROPENSITY_H
+#define PROMO_PROPENSITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <promo/calibrate.h>
+#include <promo/gbdt.h>
+#include <promo/linear.h>
+#include <promo/metrics.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct promo_store promo_store;
+
+/* The models of one evaluation, in report order. Append-only. */
+typedef enum promo_prop_model {
+    PROMO_PROP_XGBOOST = 0,       /* gradient boosting, calibrated: the model promo uses */
+    PROMO_PROP_POPULARITY = 1,    /* the customer's past purchases of the target */
+    PROMO_PROP_RFM = 2,           /* RFM score heuristic */
+    PROMO_PROP_LOGREG = 3,        /* logistic regression */
+    PROMO_PROP_RANDOM_FOREST = 4, /* XGBoost random-forest mode */
+    PROMO_PROP_MODEL_COUNT
+} promo_prop_model;
+
+/* "xgboost", "popularity", "rfm", "logreg", "random_forest"; "unknown" otherwise. */
+const char *promo_prop_model_name(int model);
+
+/* Which pairs a product model learns from. */
+typedef enum promo_prop_scope {
+    PROMO_PROP_SCOPE_ALL = 0,      /* every product: one model serves all products */
+    PROMO_PROP_SCOPE_CATEGORY = 1, /* the products of the target's category only */
+    PROMO_PROP_SCOPE_COUNT
+} promo_prop_scope;
+
+typedef struct promo_propensity_params {
+    const char *target;          /* "any", "product:ID" or "category:NAME"; borrowed */
+    int64_t as_of;               /* test cutoff T (seconds, timeutil.h); 0 = last transaction
+                                    day + 1 - horizon */
+    double horizon_days;         /* H, days (default 30) */
+    int n_train_windows;         /* rolling training cutoffs before the validation one (3) */
+    promo_prop_scope scope;      /* product targets: all products or the target's category */
+    double neg_per_pos;          /* never-bought negatives sampled per positive pair (20);
+                                    0 = keep every pair */
+    size_t max_items;            /* pair models: learn from the max_items most-ordered items
+                                    before each cutoff plus the target (0 = all; default 0) */
+    promo_calib_kind calibration; /* PROMO_CALIB_PLATT (default: smooth, never exactly 0 or 1,
+                                    and it undoes scale_pos_weight's shift), ISOTONIC or NONE */
+    int baselines;               /* 1 (default): also fit and evaluate the baselines */
+    int plots;                   /* 1 (default): PNG charts into <ws>/out (skipped with a
+                                    warning when gnuplot is absent) */
+    int save;                    /* 1 (default): save the model and the evaluation */
+    promo_gbdt_params gbdt;      /* boosting parameters (defaults: gbdt.h, depth 5,
+                                    scale_pos_weight 0 = automatic, capped at 10) */
+    promo_gbdt_params forest;    /* random-forest baseline (promo_gbdt_params_forest) */
+    promo_logreg_params logreg;  /* logistic-regression baseline */
+    size_t small_data_rows;      /* below this many training rows, boosting uses depth <= 3,
+                                    eta <= 0.05, min_child_weight >= 5 and one thread (50000;
+                                    0 = never) */
+    size_t max_logreg_rows;      /* logistic regression learns from at most this many
+                                    training rows, a fixed-seed subsample (200000) */
+    const char *export_dir;      /* benchmarks: when set, the training, validation and test
+                                    matrices are written there (see promo_propensity_train_multi)
+                                    for an external reference model; NULL (default) = no */
+    uint64_t seed;               /* negative sampling and model seeds (default 1) */
+    int n_threads;               /* 0 = OpenMP default; results do not depend on it */
+} promo_propensity_params;
+
+promo_propensity_params promo_propensity_params_default(void);
+
+/* One model's figures on the test window. */
+typedef struct promo_prop_model_eval {
+    int fitted;                  /* 1 if the model was fitted and evaluated */
+    promo_binary_metrics m;      /* metrics of the calibrated probabilities */
+    double train_seconds;        /* wall time to fit (0 for the heuristics) */
+} promo_prop_model_eval;
+
+#define PROMO_PROP_TARGET_MAX 256 /* bytes of a target string, NUL included */
+#define PROMO_PROP_PATH_MAX 1024
+
+/* What promo_propensity_train did and measured. */
+typedef struct promo_propensity_report {
+    char target[PROMO_PROP_TARGET_MAX]; /* the evaluated target */
+    int64_t as_of;                /* test cutoff T */
+    int64_t valid_as_of;          /* validation cutoff T - H */
+    int64_t first_train_as_of;    /* earliest training cutoff */
+    double horizon_days;          /* H */
+    int n_train_windows;          /* stacked training windows */
+    size_t n_train_rows;          /* training rows (after sampling) */
+    size_t n_train_pos;           /* positive training rows */
+    size_t n_valid_rows;          /* validation rows */
+    size_t n_features;            /* model features */
+    int n_rounds;                 /* boosting rounds kept after early stopping */
+    promo_calib_kind calibration; /* calibration method */
+    double valid_logloss;         /* validation log loss at the best round (weighted) */
+    promo_prop_model_eval models[PROMO_PROP_MODEL_COUNT]; /* indexed by promo_prop_model */
+    double reliability_mean[10];  /* xgboost calibration curve on the test window: mean
+                                     probability per bin (NaN when empty) */
+    double reliability_frac[10];  /* fraction of positives per bin */
+    size_t reliability_count[10]; /* rows per bin */
+    char model_path[PROMO_PROP_PATH_MAX];   /* saved XGBoost JSON ("" when not saved) */
+    char plot_paths[3][PROMO_PROP_PATH_MAX]; /* pr, calibration, lift PNGs ("" if none) */
+} promo_propensity_report;
+
+/* Build the windows from the workspace's tables, fit the xgboost model and (with
+ * p->baselines) the baselines, evaluate all on the test window, and (with p->save) save the
+ * model and the evaluation, (with p->plots) draw the charts. *out is filled on success.
+ * Errors: see the top. */
+int promo_propensity_train(promo_store *s, const promo_propensity_params *p,
+                           promo_propensity_report *out /* OUT */);
+
+/* One model, several evaluations: train as above for the kind of targets[0] (every target
+ * must be of the same kind: "any", products, or categories), then evaluate the model and the
+ * baselines on each target's test rows; out[k] (caller's n_targets reports) for targets[k].
+ * p->target is ignored. With p->export_dir set, it writes there: train.f32 / valid.f32
+ * (row-major float32 features), train.lab / valid.lab (float32 label, weight pairs), and
+ * test_<k>.f32 / test_<k>.lab for each target, plus meta.json (rows, columns, feature names);
+ * PROMO_EIO naming the file on failure. */
+int promo_propensity_train_multi(promo_store *s, const promo_propensity_params *p,
+                                 const char *const *targets, size_t n_targets,
+                                 promo_propensity_report *out /* OUT: n_targets */);
+
+/* The evaluations stored in the workspace (table propensity_eval), one report per target in
+ * the order they were trained (model_path, plot paths and reliability fields are filled from
+ * the table too). *out: new array of *n reports (promo_free); *n = 0 and *out = NULL when
+ * nothing was evaluated yet (not an error). */
+int promo_propensity_evaluations(promo_store *s, promo_propensity_report **out /* OUT */,
+                                 size_t *n /* OUT */);
+
+/* Probabilities for every customer known at a cutoff. */
+typedef struct promo_prop_scores {
+    size_t n;              /* customers */
+    char **customer_id;    /* n ids (owned) */
+    double *probability;   /* n calibrated probabilities */
+    int64_t as_of;         /* the cutoff scored */
+    char target[PROMO_PROP_TARGET_MAX];
+} promo_prop_scores;
+
+void promo_prop_scores_free(promo_prop_scores *s); /* NULL-safe */
+
+/* Score every customer known at as_of (0 = the day after the last transaction: the future)
+ * for target with the saved model of the target's kind. One call computes the features once
+ * and predicts all rows at once. *out: new scores (promo_prop_scores_free). */
+int promo_propensity_score(promo_store *s, const char *target, int64_t as_of,
+                           promo_prop_scores **out /* OUT */);
+
+/* One customer's explanation: the model's TreeSHAP contributions (log-odds) per feature. */
+typedef struct promo_prop_explanation {
+    char customer_id[128];
+    char target[PROMO_PROP_TARGET_MAX];
+    char target_name[256];   /* product or category name ("" for any) */
+    char category_name[256]; /* the product's category (product targets), else "" */
+    int64_t as_of;           /* the cutoff */
+    double probability;      /* calibrated probability */
+    double bias;             /* the contributions' bias term (log-odds) */
+    size_t n_features;       /* entries below */
+    char **feature_names;    /* n_features names (owned) */
+    float *values;           /* the customer's feature values (NaN = missing) */
+    float *contribs;         /* TreeSHAP contributions, log-odds; sum + bias = margin */
+} promo_prop_explanation;
+
+void promo_prop_explanation_free(promo_prop_explanation *e); /* NULL-safe */
+
+/* Explain the saved model's score of customer_id for target at as_of (0 = latest).
+ * PROMO_ENOTFOUND for a customer not known at the cutoff. *out: new (free as above). */
+int promo_propensity_explain(promo_store *s, const char *target, int64_t as_of,
+                             const char *customer_id, promo_prop_explanation **out /* OUT */);
+
+/* Explanations of several customers in one pass (features computed once): out[k] for
+ * customer_ids[k]; unknown customers give NULL entries. *out: new array of n pointers; free
+ * each entry with promo_prop_explanation_free and the array with promo_free. */
+int promo_propensity_explain_many(promo_store *s, const char *target, int64_t as_of,
+                                  const char *const *customer_ids, size_t n,
+                                  promo_prop_explanation ***out /* OUT */);
+
+/* The default test cutoff for a horizon: the day after the last transaction minus horizon
+ * days (the latest cutoff with a complete label window); with horizon 0, the day after the
+ * last transaction (the scoring cutoff). PROMO_EINPUT when there are no transactions. */
+int promo_propensity_default_as_of(promo_store *s, double horizon_days, int64_t *out /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,234 @@
+/* promo evaluate: print the propensity evaluations stored in the workspace (table
+ * propensity_eval, written by promo train): every model and baseline on the test window,
+ * as a table or --json. Nothing is retrained, so it is instant and always shows exactly the
+ * figures of the saved models. Also home of the report printer promo train and promo demo use.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/propensity.h>
+#include <promo/store.h>
+#include <promo/timeutil.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: promo evaluate --ws DIR [--target T] [--json]\n\n"
+               "Print the evaluation of the trained propensity models (promo train): ROC AUC,\n"
+               "PR AUC, log loss, Brier, Precision/Recall/NDCG at 50/100/500, top-decile lift\n"
+               "and calibration error of the model and its baselines, on the test window\n"
+               "(later in time than training). Charts: DIR/out/propensity_<target>_*.png.\n\n"
+               "  --ws DIR     workspace (default %s)\n"
+               "  --target T   only this target (any, product:ID, category:NAME)\n"
+               "  --json       JSON instead of a table\n"
+               "  --help       this text\n",
+            CLI_DEFAULT_WS);
+}
+
+static void jnum(FILE *f, const char *key, double v, int comma)
+{
+    if (isfinite(v))
+        fprintf(f, "\"%s\":%.6g%s", key, v, comma ? "," : "");
+    else
+        fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+}
+
+static void jstr(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void print_json_one(FILE *f, const promo_propensity_report *r)
+{
+    char a[24], v[24], t[24];
+    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format(r->valid_as_of, 1, v, sizeof v);
+    promo_time_format(r->first_train_as_of, 1, t, sizeof t);
+    const promo_binary_metrics *x = &r->models[PROMO_PROP_XGBOOST].m;
+    fprintf(f, "{\"target\":");
+    jstr(f, r->target);
+    fprintf(f, ",\"as_of\":\"%s\",\"valid_as_of\":\"%s\",\"first_train_as_of\":\"%s\","
+               "\"horizon_days\":%g,\"n_train_windows\":%d,\"n_train_rows\":%zu,"
+               "\"n_train_pos\":%zu,\"n_valid_rows\":%zu,\"n_features\":%zu,\"n_rounds\":%d,"
+               "\"calibration\":\"%s\",\"n\":%zu,\"n_pos\":%zu,",
+            a, v, t, r->horizon_days, r->n_train_windows, r->n_train_rows, r->n_train_pos,
+            r->n_valid_rows, r->n_features, r->n_rounds, promo_calib_kind_name(r->calibration),
+            x->n, x->n_pos);
+    jnum(f, "base_rate", x->base_rate, 1);
+    fprintf(f, "\"models\":{");
+    int first = 1;
+    for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++) {
+        const promo_prop_model_eval *e = &r->models[mi];
+        if (!e->fitted)
+            continue;
+        const promo_binary_metrics *m = &e->m;
+        fprintf(f, "%s\"%s\":{", first ? "" : ",", promo_prop_model_name(mi));
+        first = 0;
+        jnum(f, "auc", m->auc, 1);
+        jnum(f, "pr_auc", m->pr_auc, 1);
+        jnum(f, "log_loss", m->log_loss, 1);
+        jnum(f, "brier", m->brier, 1);
+        for (int k = 0; k < PROMO_METRICS_N_K; k++) {
+            char key[32];
+            snprintf(key, sizeof key, "precision_at_%zu", promo_metrics_k[k]);
+            jnum(f, key, m->precision_at[k], 1);
+            snprintf(key, sizeof key, "recall_at_%zu", promo_metrics_k[k]);
+            jnum(f, key, m->recall_at[k], 1);
+            snprintf(key, sizeof key, "ndcg_at_%zu", promo_metrics_k[k]);
+            jnum(f, key, m->ndcg_at[k], 1);
+        }
+        jnum(f, "lift_top_decile", m->lift_top_decile, 1);
+        jnum(f, "ece", m->ece, 1);
+        jnum(f, "train_seconds", e->train_seconds, 0);
+        fputc('}', f);
+    }
+    fprintf(f, "},\"reliability\":[");
+    for (int b = 0; b < 10; b++) {
+        fprintf(f, "%s{", b ? "," : "");
+        jnum(f, "mean_prob", r->reliability_mean[b], 1);
+        jnum(f, "frac_pos", r->reliability_frac[b], 1);
+        fprintf(f, "\"count\":%zu}", r->reliability_count[b]);
+    }
+    fprintf(f, "],\"model_path\":");
+    jstr(f, r->model_path);
+    fprintf(f, ",\"plots\":{\"pr\":");
+    jstr(f, r->plot_paths[0]);
+    fprintf(f, ",\"calibration\":");
+    jstr(f, r->plot_paths[1]);
+    fprintf(f, ",\"lift\":");
+    jstr(f, r->plot_paths[2]);
+    fprintf(f, "}}");
+}
+
+static void print_table_one(FILE *f, const promo_propensity_report *r)
+{
+    char a[24], e[24], v[24], t[24];
+    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format(r->as_of + (int64_t)(r->horizon_days * PROMO_SECONDS_PER_DAY) - 1, 1, e,
+                      sizeof e);
+    promo_time_format(r->valid_as_of, 1, v, sizeof v);
+    promo_time_format(r->first_train_as_of, 1, t, sizeof t);
+    const promo_binary_metrics *x = &r->models[PROMO_PROP_XGBOOST].m;
+    fprintf(f, "target %s: test window %s .. %s (%g days), %zu customers, %zu buyers, base rate "
+               "%.4f\n",
+            r->target, a, e, r->horizon_days, x->n, x->n_pos, x->base_rate);
+    fprintf(f, "  trained on %d window(s) from %s (%zu rows, %zu positive), validated on the "
+               "window from %s (%zu rows); %zu features, %d rounds, %s calibration\n",
+            r->n_train_windows, t, r->n_train_rows, r->n_train_pos, v, r->n_valid_rows,
+            r->n_features, r->n_rounds, promo_calib_kind_name(r->calibration));
+    fprintf(f, "  %-14s %6s %6s %7s %6s %6s %6s %6s %6s %6s %6s %7s %6s %6s %8s\n", "model", "auc",
+            "pr_auc", "logloss", "brier", "p@50", "p@100", "p@500", "r@50", "r@100", "r@500",
+            "ndcg100", "lift10", "ece", "train_s");
+    for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++) {
+        const promo_prop_model_eval *ev = &r->models[mi];
+        if (!ev->fitted)
+            continue;
+        const promo_binary_metrics *m = &ev->m;
+        fprintf(f, "  %-14s %6.3f %6.3f %7.4f %6.4f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %7.3f "
+                   "%6.2f %6.3f %8.2f\n",
+                promo_prop_model_name(mi), m->auc, m->pr_auc, m->log_loss, m->brier,
+                m->precision_at[0], m->precision_at[1], m->precision_at[2], m->recall_at[0],
+                m->recall_at[1], m->recall_at[2], m->ndcg_at[1], m->lift_top_decile, m->ece,
+                ev->train_seconds);
+    }
+    if (r->model_path[0])
+        fprintf(f, "  model: %s\n", r->model_path);
+    for (int p = 0; p < 3; p++)
+        if (r->plot_paths[p][0])
+            fprintf(f, "  chart: %s\n", r->plot_paths[p]);
+}
+
+void cli_print_propensity(FILE *f, const promo_propensity_report *r, size_t n, int json)
+{
+    if (json) {
+        if (n == 1) {
+            print_json_one(f, r);
+        } else {
+            fprintf(f, "{\"evaluations\":[");
+            for (size_t k = 0; k < n; k++) {
+                if (k)
+                    fputc(',', f);
+                print_json_one(f, &r[k]);
+            }
+            fprintf(f, "]}");
+        }
+        fputc('\n', f);
+        return;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (k)
+            fputc('\n', f);
+        print_table_one(f, &r[k]);
+    }
+}
+
+int cmd_evaluate(int argc, char **argv)
+{
+    static const struct option opts[] = {{"ws", required_argument, NULL, 'w'},
+                                         {"target", required_argument, NULL, 't'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *ws = CLI_DEFAULT_WS, *target = NULL;
+    int json = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            ws = optarg;
+            break;
+        case 't':
+            target = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("evaluate", "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("evaluate", "unexpected argument '%s'", argv[optind]);
+    promo_store *s = NULL;
+    promo_propensity_report *r = NULL;
+    size_t n = 0;
+    int rc = promo_store_open(ws, 0, &s);
+    if (!rc)
+        rc = promo_propensity_evaluations(s, &r, &n);
+    promo_store_close(s);
+    if (rc)
+        return cli_report(rc);
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!target || !strcmp(r[k].target, target))
+            r[m++] = r[k];
+    if (m == 0) {
+        promo_free(r);
+        promo_fail(PROMO_ENOTFOUND, "no propensity evaluation%s%s in %s: run `promo train --ws %s "
+                                    "--model propensity` first",
+                   target ? " for " : "", target ? target : "", ws, ws);
+        return cli_report(PROMO_ENOTFOUND);
+    }
+    cli_print_propensity(stdout, r, m, json);
+    promo_free(r);
+    return CLI_EXIT_OK;
+}

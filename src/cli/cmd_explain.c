@@ -1,0 +1,144 @@
+/* promo explain: why the propensity model scores a customer as it does for a target: the
+ * calibrated probability and the strongest TreeSHAP contributions as readable reasons. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/explain.h>
+#include <promo/propensity.h>
+#include <promo/store.h>
+#include <promo/timeutil.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: promo explain --ws DIR --customer ID --target T [--as-of DATE]\n"
+               "                     [--top N] [--json]\n\n"
+               "Explain customer ID's propensity for target T (any, product:ID,\n"
+               "category:NAME): the probability and the features that raise it most\n"
+               "(TreeSHAP contributions of the saved XGBoost model), as sentences.\n\n"
+               "  --ws DIR        workspace (default %s)\n"
+               "  --customer ID   the customer (required)\n"
+               "  --target T      the target (required)\n"
+               "  --as-of DATE    cutoff, YYYY-MM-DD (default: after the last transaction)\n"
+               "  --top N         reasons to show (default 5)\n"
+               "  --json          JSON output\n"
+               "  --help          this text\n",
+            CLI_DEFAULT_WS);
+}
+
+static void jstr(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+int cmd_explain(int argc, char **argv)
+{
+    static const struct option opts[] = {{"ws", required_argument, NULL, 'w'},
+                                         {"customer", required_argument, NULL, 'c'},
+                                         {"target", required_argument, NULL, 't'},
+                                         {"as-of", required_argument, NULL, 'a'},
+                                         {"top", required_argument, NULL, 'n'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *ws = CLI_DEFAULT_WS, *target = NULL, *cust = NULL;
+    int64_t as_of = 0;
+    long top = 5;
+    int json = 0, c;
+    char *end;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            ws = optarg;
+            break;
+        case 'c':
+            cust = optarg;
+            break;
+        case 't':
+            target = optarg;
+            break;
+        case 'a':
+            if (promo_time_parse(optarg, strlen(optarg), PROMO_DATE_ISO, &as_of) || !as_of)
+                return cli_usage_error("explain", "--as-of: expected a date YYYY-MM-DD, got '%s'",
+                                       optarg);
+            break;
+        case 'n':
+            top = strtol(optarg, &end, 10);
+            if (*end || top < 1 || top > 50)
+                return cli_usage_error("explain", "--top: expected 1..50, got '%s'", optarg);
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("explain", "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("explain", "unexpected argument '%s'", argv[optind]);
+    if (!cust || !target)
+        return cli_usage_error("explain", "--customer and --target are required");
+    promo_store *s = NULL;
+    promo_prop_explanation *e = NULL;
+    int rc = promo_store_open(ws, 0, &s);
+    if (!rc)
+        rc = promo_propensity_explain(s, target, as_of, cust, &e);
+    promo_store_close(s);
+    if (rc)
+        return cli_report(rc);
+    promo_reason r[50];
+    size_t n = 0;
+    if ((rc = promo_explain_reasons(e, (size_t)top, r, &n))) {
+        promo_prop_explanation_free(e);
+        return cli_report(rc);
+    }
+    char d[24];
+    promo_time_format(e->as_of, 1, d, sizeof d);
+    if (json) {
+        printf("{\"customer_id\":");
+        jstr(e->customer_id);
+        printf(",\"target\":");
+        jstr(e->target);
+        printf(",\"as_of\":\"%s\",\"probability\":%.6f,\"reasons\":[", d, e->probability);
+        for (size_t k = 0; k < n; k++) {
+            printf("%s{\"text\":", k ? "," : "");
+            jstr(r[k].text);
+            printf(",\"feature\":");
+            jstr(r[k].feature);
+            printf(",\"contribution\":%.6f}", r[k].contribution);
+        }
+        printf("]}\n");
+    } else {
+        printf("customer %s, target %s%s%s%s, as of %s: probability %.4f\n", e->customer_id,
+               e->target, e->target_name[0] ? " (" : "", e->target_name,
+               e->target_name[0] ? ")" : "", d, e->probability);
+        if (n == 0)
+            printf("  no feature raises this customer's score above the average\n");
+        for (size_t k = 0; k < n; k++)
+            printf("  + %-60s (%+.3f log-odds, %s)\n", r[k].text, r[k].contribution,
+                   r[k].feature);
+    }
+    promo_prop_explanation_free(e);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,1416 @@
+/* src/models/propensity.c: propensity training, evaluation, storage, scoring, explanations.
+ *
+ * The windows, rows and models are described in include/promo/propensity.h; the rows are
+ * built in propensity_data.c. This file runs the pipeline: cutoffs -> sampled, weighted
+ * training and validation rows -> XGBoost (early stopping on validation) -> calibration on
+ * validation -> the same test rows for every model (and baseline) -> metrics.h figures ->
+ * the model JSON (with its metadata as attributes), the table propensity_eval, the PNGs.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/log.h>
+#include <promo/plot.h>
+#include <promo/rng.h>
+#include <promo/store.h>
+#include <promo/timeutil.h>
+
+#include "models/propensity_internal.h"
+
+#define MODEL_VERSION "1"
+
+static const char *const model_names[PROMO_PROP_MODEL_COUNT] = {
+    "xgboost", "popularity", "rfm", "logreg", "random_forest"};
+
+const char *promo_prop_model_name(int model)
+{
+    return model >= 0 && model < PROMO_PROP_MODEL_COUNT ? model_names[model] : "unknown";
+}
+
+static const char *const kind_names[] = {"any", "product", "category"};
+
+promo_propensity_params promo_propensity_params_default(void)
+{
+    promo_propensity_params p;
+    memset(&p, 0, sizeof p);
+    p.target = "any";
+    p.horizon_days = 30.0;
+    p.n_train_windows = 3;
+    p.scope = PROMO_PROP_SCOPE_ALL;
+    p.neg_per_pos = 5.0;
+    p.calibration = PROMO_CALIB_PLATT;
+    p.baselines = 1;
+    p.plots = 1;
+    p.save = 1;
+    p.gbdt = promo_gbdt_params_default();
+    p.gbdt.max_depth = 5;
+    p.gbdt.eta = 0.1;
+    p.gbdt.n_rounds = 400;
+    p.gbdt.early_stopping_rounds = 30;
+    p.gbdt.colsample_bytree = 0.5;
+    p.gbdt.max_bin = 64;
+    p.gbdt.scale_pos_weight = 0.0;
+    p.forest = promo_gbdt_params_forest();
+    p.forest.max_depth = 10;
+    p.logreg = promo_logreg_params_default();
+    p.max_logreg_rows = 200000;
+    p.small_data_rows = 50000;
+    p.seed = 1;
+    return p;
+}
+
+void promo_prop_scores_free(promo_prop_scores *s)
+{
+    if (!s)
+        return;
+    if (s->customer_id)
+        for (size_t i = 0; i < s->n; i++)
+            promo_free(s->customer_id[i]);
+    promo_free(s->customer_id);
+    promo_free(s->probability);
+    promo_free(s);
+}
+
+void promo_prop_explanation_free(promo_prop_explanation *e)
+{
+    if (!e)
+        return;
+    if (e->feature_names)
+        for (size_t j = 0; j < e->n_features; j++)
+            promo_free(e->feature_names[j]);
+    promo_free(e->feature_names);
+    promo_free(e->values);
+    promo_free(e->contribs);
+    promo_free(e);
+}
+
+static int64_t last_day_after(const prop_data *d)
+{
+    return promo_time_day(d->max_ts) + PROP_DAY;
+}
+
+static int64_t horizon_s(double h)
+{
+    return (int64_t)llround(h * (double)PROP_DAY);
+}
+
+int promo_propensity_default_as_of(promo_store *s, double horizon_days, int64_t *out)
+{
+    *out = 0;
+    if (!(horizon_days >= 0))
+        return promo_fail(PROMO_EUSAGE, "propensity: horizon must be >= 0 days");
+    prop_data d;
+    int rc = prop_data_load(s, 1, &d);
+    if (rc)
+        return rc;
+    *out = last_day_after(&d) - horizon_s(horizon_days);
+    prop_data_free(&d);
+    return PROMO_OK;
+}
+
+/* "product:PROD 1" -> "product_PROD_1": file names of plots. */
+static void slug(const char *s, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *s && k + 1 < n; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '-' || ch == '.';
+        out[k++] = ok ? (char)ch : '_';
+    }
+    out[k] = 0;
+}
+
+static void model_path(promo_store *s, prop_kind kind, const char *scope_cat, char *out, size_t n)
+{
+    if (scope_cat && *scope_cat) {
+        char sl[200];
+        slug(scope_cat, sl, sizeof sl);
+        snprintf(out, n, "%s/propensity_%s_%s.json", promo_store_models_dir(s), kind_names[kind],
+                 sl);
+    } else {
+        snprintf(out, n, "%s/propensity_%s.json", promo_store_models_dir(s), kind_names[kind]);
+    }
+}
+
+/* ---------------------------------------------------------------- matrices ---- */
+
+/* A design matrix with labels and weights. */
+typedef struct mat {
+    size_t n, d;
+    float *X, *y, *w;
+} mat;
+
+static void mat_free(mat *m)
+{
+    promo_free(m->X);
+    promo_free(m->y);
+    promo_free(m->w);
+    memset(m, 0, sizeof *m);
+}
+
+/* Append the rows r of cut c to m. */
+static int mat_append(mat *m, const prop_data *d, const prop_cut *c, const prop_layout *l,
+                      const prop_rows *r)
+{
+    size_t n = m->n + r->n;
+    float *X = promo_reallocn(m->X, n ? n * l->n : 1, sizeof *X);
+    if (!X)
+        return PROMO_ENOMEM;
+    m->X = X;
+    float *y = promo_reallocn(m->y, n ? n : 1, sizeof *y);
+    if (!y)
+        return PROMO_ENOMEM;
+    m->y = y;
+    float *w = promo_reallocn(m->w, n ? n : 1, sizeof *w);
+    if (!w)
+        return PROMO_ENOMEM;
+    m->w = w;
+    int rc = prop_rows_matrix(d, c, l, r, m->X + m->n * l->n);
+    if (rc)
+        return rc;
+    memcpy(m->y + m->n, r->y, r->n * sizeof *y);
+    memcpy(m->w + m->n, r->w, r->n * sizeof *w);
+    m->n = n;
+    m->d = l->n;
+    return PROMO_OK;
+}
+
+static int write_bin(const char *dir, const char *name, const void *data, size_t n_bytes)
+{
+    char path[PROMO_PROP_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return promo_fail(PROMO_EIO, "%s: cannot create", path);
+    int bad = n_bytes && fwrite(data, 1, n_bytes, f) != n_bytes;
+    if (fclose(f) != 0 || bad)
+        return promo_fail(PROMO_EIO, "%s: write failed", path);
+    return PROMO_OK;
+}
+
+/* X as name.f32, (label, weight) pairs as name.lab. */
+static int export_mat(const char *dir, const char *name, const mat *m)
+{
+    char fn[256];
+    snprintf(fn, sizeof fn, "%s.f32", name);
+    int rc = write_bin(dir, fn, m->X, m->n * m->d * sizeof(float));
+    if (rc)
+        return rc;
+    float *lw = promo_mallocn(m->n ? 2 * m->n : 1, sizeof *lw);
+    if (!lw)
+        return PROMO_ENOMEM;
+    for (size_t i = 0; i < m->n; i++) {
+        lw[2 * i] = m->y[i];
+        lw[2 * i + 1] = m->w[i];
+    }
+    snprintf(fn, sizeof fn, "%s.lab", name);
+    rc = write_bin(dir, fn, lw, 2 * m->n * sizeof(float));
+    promo_free(lw);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- evaluation ---- */
+
+/* Heuristic scores (>= 0) as numbers in [0, 1) for the calibrator, order kept. */
+static void squash(double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = v[i] > 0 ? v[i] / (1.0 + v[i]) : 0.0;
+}
+
+/* Fit kind on (vp, vy, vw) and apply it to tp in place. */
+static int calibrate(promo_calib_kind kind, const double *vp, const mat *v, double *tp,
+                     size_t nt, promo_calib **keep /* OUT, may be NULL */)
+{
+    uint8_t *lab = promo_mallocn(v->n ? v->n : 1, 1);
+    double *w = promo_mallocn(v->n ? v->n : 1, sizeof *w);
+    promo_calib *c = NULL;
+    int rc = PROMO_ENOMEM;
+    if (!lab || !w)
+        goto done;
+    for (size_t i = 0; i < v->n; i++) {
+        lab[i] = v->y[i] > 0.5f;
+        w[i] = v->w[i];
+    }
+    if ((rc = promo_calib_fit(kind, vp, lab, w, v->n, &c)))
+        goto done;
+    promo_calib_apply(c, tp, nt, tp);
+    if (keep) {
+        *keep = c;
+        c = NULL;
+    }
+done:
+    promo_calib_free(c);
+    promo_free(lab);
+    promo_free(w);
+    return rc;
+}
+
+static void to_double(const float *in, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i];
+}
+
+/* The per-target test data every model is scored on. */
+typedef struct test_set {
+    prop_target t;
+    prop_rows rows;
+    mat m;
+    uint8_t *label;
+} test_set;
+
+static void test_free(test_set *ts)
+{
+    prop_rows_free(&ts->rows);
+    mat_free(&ts->m);
+    promo_free(ts->label);
+}
+
+static int evaluate_probs(const double *prob, const test_set *ts, promo_prop_model_eval *ev)
+{
+    int rc = promo_metrics_binary(prob, ts->label, ts->m.n, &ev->m);
+    if (rc)
+        return rc;
+    ev->fitted = 1;
+    return PROMO_OK;
+}
+
+/* ---------------------------------------------------------------- eval table ---- */
+
+#define EVAL_TABLE "propensity_eval"
+
+static const char *const eval_num_cols[] = {
+    "horizon_days",      "n_train_windows",  "n_train_rows",     "n_train_pos",
+    "n_valid_rows",      "n_features",       "n_rounds",         "valid_logloss",
+    "n",                 "n_pos",            "base_rate",        "auc",
+    "pr_auc",            "log_loss",         "brier",            "precision_at_50",
+    "precision_at_100",  "precision_at_500", "recall_at_50",     "recall_at_100",
+    "recall_at_500",     "ndcg_at_50",       "ndcg_at_100",      "ndcg_at_500",
+    "lift_top_decile",   "ece",              "train_seconds",
+};
+enum { N_EVAL_NUM = sizeof eval_num_cols / sizeof eval_num_cols[0] };
+static const char *const eval_str_cols[] = {"target", "model",    "calibration", "reliability",
+                                            "model_path", "plot_pr", "plot_calibration",
+                                            "plot_lift"};
+enum { N_EVAL_STR = sizeof eval_str_cols / sizeof eval_str_cols[0] };
+static const char *const eval_ts_cols[] = {"as_of", "valid_as_of", "first_train_as_of"};
+enum { N_EVAL_TS = 3 };
+
+static void eval_nums(const promo_propensity_report *r, int mi, double *v)
+{
+    const promo_prop_model_eval *e = &r->models[mi];
+    const promo_binary_metrics *m = &e->m;
+    double t[N_EVAL_NUM] = {
+        r->horizon_days, r->n_train_windows, (double)r->n_train_rows, (double)r->n_train_pos,
+        (double)r->n_valid_rows, (double)r->n_features, r->n_rounds, r->valid_logloss,
+        (double)m->n, (double)m->n_pos, m->base_rate, m->auc, m->pr_auc, m->log_loss, m->brier,
+        m->precision_at[0], m->precision_at[1], m->precision_at[2], m->recall_at[0],
+        m->recall_at[1], m->recall_at[2], m->ndcg_at[0], m->ndcg_at[1], m->ndcg_at[2],
+        m->lift_top_decile, m->ece, e->train_seconds};
+    memcpy(v, t, sizeof t);
+}
+
+static void eval_set_nums(promo_propensity_report *r, int mi, const double *v)
+{
+    promo_prop_model_eval *e = &r->models[mi];
+    promo_binary_metrics *m = &e->m;
+    r->horizon_days = v[0];
+    r->n_train_windows = (int)v[1];
+    r->n_train_rows = (size_t)v[2];
+    r->n_train_pos = (size_t)v[3];
+    r->n_valid_rows = (size_t)v[4];
+    r->n_features = (size_t)v[5];
+    r->n_rounds = (int)v[6];
+    r->valid_logloss = v[7];
+    m->n = (size_t)v[8];
+    m->n_pos = (size_t)v[9];
+    m->base_rate = v[10];
+    m->auc = v[11];
+    m->pr_auc = v[12];
+    m->log_loss = v[13];
+    m->brier = v[14];
+    for (int k = 0; k < 3; k++) {
+        m->precision_at[k] = v[15 + k];
+        m->recall_at[k] = v[18 + k];
+        m->ndcg_at[k] = v[21 + k];
+    }
+    m->lift_top_decile = v[24];
+    m->ece = v[25];
+    e->train_seconds = v[26];
+    e->fitted = 1;
+}
+
+static void reliability_str(const promo_propensity_report *r, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int b = 0; b < 10 && k < n; b++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%.17g:%.17g:%zu", b ? ";" : "",
+                              r->reliability_mean[b], r->reliability_frac[b],
+                              r->reliability_count[b]);
+}
+
+static void reliability_parse(const char *s, promo_propensity_report *r)
+{
+    for (int b = 0; b < 10; b++) {
+        r->reliability_mean[b] = NAN;
+        r->reliability_frac[b] = NAN;
+        r->reliability_count[b] = 0;
+    }
+    for (int b = 0; b < 10 && s && *s; b++) {
+        char *end;
+        r->reliability_mean[b] = strtod(s, &end);
+        if (*end != ':')
+            return;
+        r->reliability_frac[b] = strtod(end + 1, &end);
+        if (*end != ':')
+            return;
+        r->reliability_count[b] = (size_t)strtoull(end + 1, &end, 10);
+        s = *end == ';' ? end + 1 : end;
+    }
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+/* Parse the table into reports (grouped by target, in first-row order). */
+static int eval_from_table(const promo_table *t, promo_propensity_report **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    const promo_column *num[N_EVAL_NUM], *str[N_EVAL_STR], *tsc[N_EVAL_TS];
+    for (int j = 0; j < N_EVAL_NUM; j++)
+        if (!(num[j] = promo_table_column(t, eval_num_cols[j])))
+            return promo_fail(PROMO_EINPUT, "table %s: no column %s", EVAL_TABLE, eval_num_cols[j]);
+    for (int j = 0; j < N_EVAL_STR; j++)
+        if (!(str[j] = promo_table_column(t, eval_str_cols[j])) || str[j]->type != PROMO_COL_STRING)
+            return promo_fail(PROMO_EINPUT, "table %s: no string column %s", EVAL_TABLE,
+                              eval_str_cols[j]);
+    for (int j = 0; j < N_EVAL_TS; j++)
+        if (!(tsc[j] = promo_table_column(t, eval_ts_cols[j])))
+            return promo_fail(PROMO_EINPUT, "table %s: no column %s", EVAL_TABLE, eval_ts_cols[j]);
+    promo_propensity_report *r = promo_calloc(t->n_rows ? t->n_rows : 1, sizeof *r);
+    if (!r)
+        return PROMO_ENOMEM;
+    size_t n = 0;
+    for (size_t row = 0; row < t->n_rows; row++) {
+        const char *target = promo_column_str(str[0], row), *model = promo_column_str(str[1], row);
+        int mi = -1;
+        for (int m = 0; m < PROMO_PROP_MODEL_COUNT; m++)
+            if (strcmp(model, model_names[m]) == 0)
+                mi = m;
+        if (mi < 0)
+            continue;
+        size_t k = 0;
+        while (k < n && strcmp(r[k].target, target) != 0)
+            k++;
+        if (k == n) {
+            n++;
+            copy_str(r[k].target, sizeof r[k].target, target);
+        }
+        double v[N_EVAL_NUM];
+        for (int j = 0; j < N_EVAL_NUM; j++)
+            v[j] = promo_column_num(num[j], row);
+        eval_set_nums(&r[k], mi, v);
+        r[k].as_of = (int64_t)promo_column_num(tsc[0], row);
+        r[k].valid_as_of = (int64_t)promo_column_num(tsc[1], row);
+        r[k].first_train_as_of = (int64_t)promo_column_num(tsc[2], row);
+        int ck = promo_calib_kind_parse(promo_column_str(str[2], row));
+        r[k].calibration = ck < 0 ? PROMO_CALIB_NONE : (promo_calib_kind)ck;
+        if (mi == PROMO_PROP_XGBOOST) {
+            reliability_parse(promo_column_str(str[3], row), &r[k]);
+            copy_str(r[k].model_path, sizeof r[k].model_path, promo_column_str(str[4], row));
+            for (int p = 0; p < 3; p++)
+                copy_str(r[k].plot_paths[p], sizeof r[k].plot_paths[p],
+                         promo_column_str(str[5 + p], row));
+        }
+    }
+    *out = r;
+    *n_out = n;
+    return PROMO_OK;
+}
+
+static int eval_to_table(const promo_propensity_report *r, size_t n, promo_table **out)
+{
+    promo_table *t = promo_table_new(EVAL_TABLE);
+    promo_column *num[N_EVAL_NUM], *str[N_EVAL_STR], *tsc[N_EVAL_TS];
+    int rc = PROMO_ENOMEM;
+    if (!t)
+        return rc;
+    for (int j = 0; j < N_EVAL_STR; j++)
+        if ((rc = promo_table_add_column(t, eval_str_cols[j], PROMO_COL_STRING, &str[j])))
+            goto fail;
+    for (int j = 0; j < N_EVAL_TS; j++)
+        if ((rc = promo_table_add_column(t, eval_ts_cols[j], PROMO_COL_TIMESTAMP, &tsc[j])))
+            goto fail;
+    for (int j = 0; j < N_EVAL_NUM; j++)
+        if ((rc = promo_table_add_column(t, eval_num_cols[j], PROMO_COL_FLOAT64, &num[j])))
+            goto fail;
+    char rel[1024];
+    for (size_t k = 0; k < n; k++) {
+        reliability_str(&r[k], rel, sizeof rel);
+        for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++) {
+            if (!r[k].models[mi].fitted)
+                continue;
+            const char *s[N_EVAL_STR] = {r[k].target, model_names[mi],
+                                         promo_calib_kind_name(r[k].calibration),
+                                         mi == 0 ? rel : "", mi == 0 ? r[k].model_path : "",
+                                         mi == 0 ? r[k].plot_paths[0] : "",
+                                         mi == 0 ? r[k].plot_paths[1] : "",
+                                         mi == 0 ? r[k].plot_paths[2] : ""};
+            for (int j = 0; j < N_EVAL_STR; j++)
+                if ((rc = promo_column_push_str(str[j], s[j], strlen(s[j]))))
+                    goto fail;
+            int64_t ts[N_EVAL_TS] = {r[k].as_of, r[k].valid_as_of, r[k].first_train_as_of};
+            for (int j = 0; j < N_EVAL_TS; j++)
+                if ((rc = promo_column_push_i64(tsc[j], ts[j])))
+                    goto fail;
+            double v[N_EVAL_NUM];
+            eval_nums(&r[k], mi, v);
+            for (int j = 0; j < N_EVAL_NUM; j++)
+                if ((rc = promo_column_push_f64(num[j], v[j])))
+                    goto fail;
+        }
+    }
+    if ((rc = promo_table_seal(t)))
+        goto fail;
+    *out = t;
+    return PROMO_OK;
+fail:
+    promo_table_free(t);
+    return rc;
+}
+
+int promo_propensity_evaluations(promo_store *s, promo_propensity_report **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!promo_store_has_table(s, EVAL_TABLE))
+        return PROMO_OK;
+    promo_table *t = NULL;
+    int rc = promo_store_read_table(s, EVAL_TABLE, &t);
+    if (rc)
+        return rc;
+    rc = eval_from_table(t, out, n);
+    promo_table_free(t);
+    return rc;
+}
+
+/* Replace the stored rows of these targets with the new reports. */
+static int eval_store(promo_store *s, const promo_propensity_report *r, size_t n)
+{
+    promo_propensity_report *old = NULL, *all = NULL;
+    size_t n_old = 0;
+    promo_table *t = NULL;
+    int rc = promo_propensity_evaluations(s, &old, &n_old);
+    if (rc)
+        return rc;
+    all = promo_calloc(n_old + n, sizeof *all);
+    if (!all) {
+        promo_free(old);
+        return PROMO_ENOMEM;
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < n_old; k++) {
+        int replaced = 0;
+        for (size_t j = 0; j < n; j++)
+            replaced |= strcmp(old[k].target, r[j].target) == 0;
+        if (!replaced)
+            all[m++] = old[k];
+    }
+    for (size_t j = 0; j < n; j++)
+        all[m++] = r[j];
+    rc = eval_to_table(all, m, &t);
+    if (!rc)
+        rc = promo_store_write_table(s, t);
+    promo_table_free(t);
+    promo_free(old);
+    promo_free(all);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- training ---- */
+
+static int check_params(const promo_propensity_params *p)
+{
+    if (!(p->horizon_days >= 1 && p->horizon_days <= 3650))
+        return promo_fail(PROMO_EUSAGE, "propensity: horizon must be 1..3650 days");
+    if (p->n_train_windows < 1 || p->n_train_windows > 24)
+        return promo_fail(PROMO_EUSAGE, "propensity: training windows must be 1..24");
+    if (!(p->neg_per_pos >= 0))
+        return promo_fail(PROMO_EUSAGE, "propensity: negatives per positive must be >= 0");
+    if ((int)p->calibration < 0 || p->calibration >= PROMO_CALIB_KIND_COUNT)
+        return promo_fail(PROMO_EUSAGE, "propensity: unknown calibration method");
+    if (p->scope < 0 || p->scope >= PROMO_PROP_SCOPE_COUNT)
+        return promo_fail(PROMO_EUSAGE, "propensity: unknown scope");
+    if (p->n_threads < 0)
+        return promo_fail(PROMO_EUSAGE, "propensity: threads must be >= 0");
+    return PROMO_OK;
+}
+
+/* Candidate items of a pair model at cut c: scope and max_items; targets always in. */
+static int items_mask_make(const prop_data *d, const prop_cut *c, prop_kind kind,
+                           const promo_propensity_params *p, const test_set *ts, size_t n_targets,
+                           uint8_t **out)
+{
+    *out = NULL;
+    if (kind != PROP_PRODUCT || (p->scope == PROMO_PROP_SCOPE_ALL && p->max_items == 0))
+        return PROMO_OK;
+    uint8_t *m = promo_calloc(d->n_products ? d->n_products : 1, 1);
+    if (!m)
+        return PROMO_ENOMEM;
+    uint32_t cat = d->prod_cat[ts[0].t.item];
+    for (uint32_t x = 0; x < d->n_products; x++)
+        m[x] = p->scope == PROMO_PROP_SCOPE_ALL || d->prod_cat[x] == cat;
+    if (p->max_items > 0) {
+        /* Keep the max_items candidates with the most orders in the 90 days before c. */
+        size_t n_c = 0;
+        for (uint32_t x = 0; x < d->n_products; x++)
+            n_c += m[x];
+        if (n_c > p->max_items) {
+            float *v = promo_mallocn(n_c, sizeof *v);
+            if (!v) {
+                promo_free(m);
+                return PROMO_ENOMEM;
+            }
+            size_t k = 0;
+            for (uint32_t x = 0; x < d->n_products; x++)
+                if (m[x])
+                    v[k++] = c->item_pop90[x];
+            /* The max_items-th largest value, by a partial selection sort on a copy: cheap
+             * for the sizes at hand (a few thousand products). */
+            float thr = 0.0f;
+            for (size_t a = 0; a < p->max_items && a < k; a++) {
+                size_t best = a;
+                for (size_t b = a + 1; b < k; b++)
+                    if (v[b] > v[best])
+                        best = b;
+                float tmp = v[a];
+                v[a] = v[best];
+                v[best] = tmp;
+                thr = v[a];
+            }
+            promo_free(v);
+            size_t kept = 0;
+            for (uint32_t x = 0; x < d->n_products; x++) {
+                if (!m[x])
+                    continue;
+                m[x] = c->item_pop90[x] > thr || (c->item_pop90[x] == thr && kept < p->max_items);
+                kept += m[x];
+            }
+        }
+    }
+    for (size_t k = 0; k < n_targets; k++)
+        m[ts[k].t.item] = 1;
+    *out = m;
+    return PROMO_OK;
+}
+
+/* Sampled rows of cut c appended to m; the rows go to keep (may be NULL) too. */
+static int build_sampled(const prop_data *d, const prop_cut *c, prop_kind kind,
+                         const promo_propensity_params *p, const test_set *ts, size_t n_targets,
+                         const prop_layout *l, uint64_t stream, mat *m, prop_rows *keep)
+{
+    uint8_t *mask = NULL;
+    prop_rows r;
+    memset(&r, 0, sizeof r);
+    int rc = items_mask_make(d, c, kind, p, ts, n_targets, &mask);
+    if (!rc)
+        rc = prop_rows_sampled(d, c, kind, p->horizon_days, mask, p->neg_per_pos, p->seed, stream,
+                               &r);
+    if (!rc)
+        rc = mat_append(m, d, c, l, &r);
+    if (!rc && keep) {
+        *keep = r;
+        memset(&r, 0, sizeof r);
+    }
+    prop_rows_free(&r);
+    promo_free(mask);
+    return rc;
+}
+
+/* Scores of a heuristic on rows built from a matrix's cut: recompute from rows. */
+typedef void (*heur_fn)(const prop_data *, const prop_cut *, prop_kind, const prop_rows *,
+                        double *);
+
+static void heur_pop(const prop_data *d, const prop_cut *c, prop_kind k, const prop_rows *r,
+                     double *out)
+{
+    prop_rows_popularity(d, c, k, r, out);
+}
+
+static void heur_rfm(const prop_data *d, const prop_cut *c, prop_kind k, const prop_rows *r,
+                     double *out)
+{
+    (void)d;
+    (void)k;
+    prop_rows_rfm(c, r, out);
+}
+
+/* Write the three charts for target k. */
+static void make_plots(promo_store *s, const char *target, const double *prob, const uint8_t *lab,
+                       size_t n, promo_propensity_report *r)
+{
+    if (!promo_plot_available()) {
+        promo_warn("propensity: gnuplot not found, no plots (install gnuplot-nox)");
+        return;
+    }
+    char sl[200];
+    slug(target, sl, sizeof sl);
+    const char *what[3] = {"pr", "calibration", "lift"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(r->plot_paths[i], sizeof r->plot_paths[i], "%s/propensity_%s_%s.png",
+                 promo_store_out_dir(s), sl, what[i]);
+        int rc = i == 0   ? promo_plot_pr_curve(prob, lab, n, target, r->plot_paths[i])
+                 : i == 1 ? promo_plot_calibration(prob, lab, n, target, r->plot_paths[i])
+                          : promo_plot_lift(prob, lab, n, target, r->plot_paths[i]);
+        if (rc) {
+            promo_warn("propensity: plot %s: %s", r->plot_paths[i], promo_last_error());
+            r->plot_paths[i][0] = 0;
+        }
+    }
+}
+
+static int set_attrs(promo_gbdt *g, const promo_propensity_params *p, prop_kind kind,
+                     const char *target, const char *scope_cat, int64_t as_of,
+                     const prop_layout *l, const promo_calib *cal)
+{
+    char buf[64], *names = prop_layout_join(l), *cs = NULL;
+    if (!names)
+        return PROMO_ENOMEM;
+    int rc = promo_calib_to_string(cal, &cs);
+    if (rc) {
+        promo_free(names);
+        return rc;
+    }
+    char day[24];
+    promo_time_format(as_of, 1, day, sizeof day);
+    snprintf(buf, sizeof buf, "%.17g", p->horizon_days);
+    rc = promo_gbdt_set_attr(g, "promo.version", MODEL_VERSION);
+    if (!rc)
+        rc = promo_gbdt_set_attr(g, "promo.kind", kind_names[kind]) ||
+             promo_gbdt_set_attr(g, "promo.target", target) ||
+             promo_gbdt_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
+             promo_gbdt_set_attr(g, "promo.as_of", day) ||
+             promo_gbdt_set_attr(g, "promo.horizon_days", buf) ||
+             promo_gbdt_set_attr(g, "promo.features", names) ||
+             promo_gbdt_set_attr(g, "promo.calibration", cs)
+                 ? PROMO_EMODEL
+                 : PROMO_OK;
+    promo_free(names);
+    promo_free(cs);
+    return rc;
+}
+
+/* Everything one training run holds, freed in one place. */
+typedef struct run {
+    prop_data d;
+    prop_cut *cuts; /* [0] test, [1] validation, [2..] training */
+    int n_cuts;
+    prop_layout l;
+    mat tr, va;
+    prop_rows va_rows; /* the validation rows (heuristic baselines recompute from them) */
+    test_set *ts;
+    size_t n_ts;
+    promo_gbdt *xgb, *rf;
+    promo_logreg *lr;
+    promo_calib *cal;
+    double *vp, *tp;
+} run;
+
+static void run_free(run *r)
+{
+    for (int i = 0; i < r->n_cuts; i++)
+        prop_cut_free(&r->cuts[i]);
+    promo_free(r->cuts);
+    prop_layout_free(&r->l);
+    mat_free(&r->tr);
+    mat_free(&r->va);
+    prop_rows_free(&r->va_rows);
+    if (r->ts)
+        for (size_t k = 0; k < r->n_ts; k++)
+            test_free(&r->ts[k]);
+    promo_free(r->ts);
+    promo_gbdt_free(r->xgb);
+    promo_gbdt_free(r->rf);
+    promo_logreg_free(r->lr);
+    promo_calib_free(r->cal);
+    promo_free(r->vp);
+    promo_free(r->tp);
+    prop_data_free(&r->d);
+}
+
+/* A model's predictions on validation and each test set, calibrated, into the reports. */
+typedef int (*predict_fn)(void *model, const float *X, size_t n, size_t d, float *out);
+
+static int pred_gbdt(void *m, const float *X, size_t n, size_t d, float *out)
+{
+    return promo_gbdt_predict(m, X, n, d, 0, out);
+}
+
+static int pred_logreg(void *m, const float *X, size_t n, size_t d, float *out)
+{
+    return promo_logreg_predict(m, X, n, d, out);
+}
+
+static int eval_model(promo_store *s, run *R, const promo_propensity_params *p, int mi,
+                      void *model, predict_fn pred, promo_propensity_report *out)
+{
+    size_t nmax = R->va.n;
+    for (size_t k = 0; k < R->n_ts; k++)
+        if (R->ts[k].m.n > nmax)
+            nmax = R->ts[k].m.n;
+    float *buf = promo_mallocn(nmax ? nmax : 1, sizeof *buf);
+    double *tp = promo_mallocn(nmax ? nmax : 1, sizeof *tp);
+    int rc = PROMO_ENOMEM;
+    if (!buf || !tp)
+        goto done;
+    if ((rc = pred(model, R->va.X, R->va.n, R->va.d, buf)))
+        goto done;
+    to_double(buf, R->va.n, R->vp);
+    for (size_t k = 0; k < R->n_ts; k++) {
+        test_set *ts = &R->ts[k];
+        if ((rc = pred(model, ts->m.X, ts->m.n, ts->m.d, buf)))
+            goto done;
+        to_double(buf, ts->m.n, tp);
+        if ((rc = calibrate(p->calibration, R->vp, &R->va, tp, ts->m.n,
+                            mi == PROMO_PROP_XGBOOST && k == 0 ? &R->cal : NULL)) ||
+            (rc = evaluate_probs(tp, ts, &out[k].models[mi])))
+            goto done;
+        if (mi == PROMO_PROP_XGBOOST) {
+            promo_reliability(tp, ts->label, ts->m.n, 10, out[k].reliability_mean,
+                              out[k].reliability_frac, out[k].reliability_count, NULL);
+            if (p->plots)
+                make_plots(s, out[k].target, tp, ts->label, ts->m.n, &out[k]);
+        }
+    }
+    rc = PROMO_OK;
+done:
+    promo_free(buf);
+    promo_free(tp);
+    return rc;
+}
+
+/* A heuristic baseline: squashed scores on validation and test rows, calibrated. */
+static int eval_heuristic(run *R, const promo_propensity_params *p, int mi, heur_fn fn,
+                          prop_kind kind, promo_propensity_report *out)
+{
+    size_t nmax = 1;
+    for (size_t k = 0; k < R->n_ts; k++)
+        if (R->ts[k].m.n > nmax)
+            nmax = R->ts[k].m.n;
+    double *tp = promo_mallocn(nmax, sizeof *tp);
+    if (!tp)
+        return PROMO_ENOMEM;
+    fn(&R->d, &R->cuts[1], kind, &R->va_rows, R->vp);
+    squash(R->vp, R->va.n);
+    int rc = PROMO_OK;
+    for (size_t k = 0; k < R->n_ts && !rc; k++) {
+        test_set *ts = &R->ts[k];
+        fn(&R->d, &R->cuts[0], kind, &ts->rows, tp);
+        squash(tp, ts->m.n);
+        if (!(rc = calibrate(p->calibration, R->vp, &R->va, tp, ts->m.n, NULL)))
+            rc = evaluate_probs(tp, ts, &out[k].models[mi]);
+    }
+    promo_free(tp);
+    return rc;
+}
+
+/* A fixed-seed subsample of at most max rows of m (weights scaled so sums are kept). */
+static int subsample(const mat *m, size_t max, uint64_t seed, mat *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = m->n <= max || max == 0 ? m->n : max;
+    out->X = promo_mallocn(n ? n * m->d : 1, sizeof *out->X);
+    out->y = promo_mallocn(n ? n : 1, sizeof *out->y);
+    out->w = promo_mallocn(n ? n : 1, sizeof *out->w);
+    if (!out->X || !out->y || !out->w) {
+        mat_free(out);
+        return PROMO_ENOMEM;
+    }
+    out->n = n;
+    out->d = m->d;
+    /* Selection sampling (Knuth's algorithm S): exactly n rows, in order. */
+    promo_rng rng;
+    promo_rng_init(&rng, seed, 77);
+    size_t k = 0;
+    float scale = (float)((double)m->n / (double)n);
+    for (size_t i = 0; i < m->n && k < n; i++) {
+        if ((double)(m->n - i) * promo_rng_uniform(&rng) >= (double)(n - k))
+            continue;
+        memcpy(out->X + k * m->d, m->X + i * m->d, m->d * sizeof *out->X);
+        out->y[k] = m->y[i];
+        out->w[k] = m->w[i] * scale;
+        k++;
+    }
+    return PROMO_OK;
+}
+
+static int export_all(const run *R, const char *dir)
+{
+    int rc;
+    if ((rc = export_mat(dir, "train", &R->tr)) || (rc = export_mat(dir, "valid", &R->va)))
+        return rc;
+    for (size_t k = 0; k < R->n_ts; k++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "test_%zu", k);
+        if ((rc = export_mat(dir, nm, &R->ts[k].m)))
+            return rc;
+    }
+    char path[PROMO_PROP_PATH_MAX];
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return promo_fail(PROMO_EIO, "%s: cannot create", path);
+    fprintf(f, "{\"n_features\":%zu,\"train_rows\":%zu,\"valid_rows\":%zu,\"test_rows\":[",
+            R->l.n, R->tr.n, R->va.n);
+    for (size_t k = 0; k < R->n_ts; k++)
+        fprintf(f, "%s%zu", k ? "," : "", R->ts[k].m.n);
+    fprintf(f, "],\"features\":[");
+    for (size_t j = 0; j < R->l.n; j++)
+        fprintf(f, "%s\"%s\"", j ? "," : "", R->l.names[j]);
+    fprintf(f, "]}\n");
+    if (fclose(f) != 0)
+        return promo_fail(PROMO_EIO, "%s: write failed", path);
+    return PROMO_OK;
+}
+
+static void weighted_counts(const mat *m, double *pos, double *neg, size_t *n_pos)
+{
+    *pos = *neg = 0.0;
+    *n_pos = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->y[i] > 0.5f) {
+            *pos += m->w[i];
+            (*n_pos)++;
+        } else {
+            *neg += m->w[i];
+        }
+    }
+}
+
+int promo_propensity_train_multi(promo_store *s, const promo_propensity_params *p,
+                                 const char *const *targets, size_t n_targets,
+                                 promo_propensity_report *out)
+{
+    run R;
+    memset(&R, 0, sizeof R);
+    int rc = check_params(p);
+    if (rc)
+        return rc;
+    if (n_targets == 0 || !targets)
+        return promo_fail(PROMO_EUSAGE, "propensity: no target");
+    memset(out, 0, n_targets * sizeof *out);
+    if ((rc = prop_data_load(s, p->n_threads, &R.d)))
+        return rc;
+    prop_data *d = &R.d;
+    rc = PROMO_ENOMEM;
+    if (!(R.ts = promo_calloc(n_targets, sizeof *R.ts)))
+        goto fail;
+    R.n_ts = n_targets;
+    for (size_t k = 0; k < n_targets; k++) {
+        if ((rc = prop_target_parse(d, targets[k], &R.ts[k].t)))
+            goto fail;
+        if (R.ts[k].t.kind != R.ts[0].t.kind) {
+            rc = promo_fail(PROMO_EUSAGE, "propensity: targets %s and %s are of different kinds",
+                            targets[0], targets[k]);
+            goto fail;
+        }
+        if (strlen(targets[k]) >= PROMO_PROP_TARGET_MAX) {
+            rc = promo_fail(PROMO_EUSAGE, "propensity: target name too long");
+            goto fail;
+        }
+    }
+    prop_kind kind = R.ts[0].t.kind;
+    const char *scope_cat = NULL;
+    if (kind == PROP_PRODUCT && p->scope == PROMO_PROP_SCOPE_CATEGORY) {
+        uint32_t cat = d->prod_cat[R.ts[0].t.item];
+        for (size_t k = 1; k < n_targets; k++)
+            if (d->prod_cat[R.ts[k].t.item] != cat) {
+                rc = promo_fail(PROMO_EUSAGE, "propensity: per-category scope needs targets of "
+                                              "one category");
+                goto fail;
+            }
+        scope_cat = d->cat_names[cat];
+    }
+
+    /* The windows. */
+    int64_t H = horizon_s(p->horizon_days);
+    int64_t T = p->as_of ? p->as_of : last_day_after(d) - H;
+    if (T > d->max_ts) {
+        char a[24], b[24];
+        promo_time_format(T, 1, a, sizeof a);
+        promo_time_format(d->max_ts, 1, b, sizeof b);
+        rc = promo_fail(PROMO_EINPUT, "propensity: no purchase on or after the test cutoff %s "
+                                      "(last one %s): choose an earlier --as-of",
+                        a, b);
+        goto fail;
+    }
+    int nw = p->n_train_windows;
+    while (nw > 1 && T - (int64_t)(nw + 1) * H < d->min_ts + H)
+        nw--;
+    if (T - 2 * H <= d->min_ts) {
+        char a[24];
+        promo_time_format(d->min_ts, 1, a, sizeof a);
+        rc = promo_fail(PROMO_EINPUT, "propensity: too little history before the test cutoff: "
+                                      "need more than %g days of purchases (from %s) for a "
+                                      "training and a validation window",
+                        2 * p->horizon_days, a);
+        goto fail;
+    }
+    if (nw < p->n_train_windows)
+        promo_warn("propensity: history allows %d training window(s) of %g days, not %d", nw,
+                   p->horizon_days, p->n_train_windows);
+    R.n_cuts = nw + 2;
+    if (!(R.cuts = promo_calloc((size_t)R.n_cuts, sizeof *R.cuts))) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < R.n_cuts; i++) {
+        char a[24];
+        promo_time_format(T - i * H, 1, a, sizeof a);
+        promo_debug("propensity: features as of %s", a);
+        if ((rc = prop_cut_build(d, T - i * H, &R.cuts[i])))
+            goto fail;
+    }
+    if ((rc = prop_layout_make(kind, R.cuts[0].f, &R.l)))
+        goto fail;
+
+    /* Test rows: every customer known at T, per target. */
+    for (size_t k = 0; k < n_targets; k++) {
+        test_set *ts = &R.ts[k];
+        if ((rc = prop_rows_target(d, &R.cuts[0], ts->t, p->horizon_days, &ts->rows)) ||
+            (rc = mat_append(&ts->m, d, &R.cuts[0], &R.l, &ts->rows)))
+            goto fail;
+        if (!(ts->label = promo_mallocn(ts->m.n ? ts->m.n : 1, 1))) {
+            rc = PROMO_ENOMEM;
+            goto fail;
+        }
+        for (size_t i = 0; i < ts->m.n; i++)
+            ts->label[i] = ts->m.y[i] > 0.5f;
+    }
+    /* Training (stacked, oldest last) and validation rows. */
+    for (int i = 2; i < R.n_cuts; i++)
+        if ((rc = build_sampled(d, &R.cuts[i], kind, p, R.ts, n_targets, &R.l, (uint64_t)i, &R.tr,
+                                NULL)))
+            goto fail;
+    if ((rc = build_sampled(d, &R.cuts[1], kind, p, R.ts, n_targets, &R.l, 1, &R.va,
+                            &R.va_rows)))
+        goto fail;
+    double wpos, wneg, vpos, vneg;
+    size_t n_pos, n_vpos;
+    weighted_counts(&R.tr, &wpos, &wneg, &n_pos);
+    weighted_counts(&R.va, &vpos, &vneg, &n_vpos);
+    if (n_pos == 0 || n_pos == R.tr.n || n_vpos == 0 || n_vpos == R.va.n) {
+        rc = promo_fail(PROMO_EINPUT, "propensity: the %s window has only one class (%zu of %zu "
+                                      "rows positive): too little data for this target/horizon",
+                        n_pos == 0 || n_pos == R.tr.n ? "training" : "validation",
+                        n_pos == 0 || n_pos == R.tr.n ? n_pos : n_vpos,
+                        n_pos == 0 || n_pos == R.tr.n ? R.tr.n : R.va.n);
+        goto fail;
+    }
+    promo_info("propensity: %zu training rows (%zu positive, %d windows), %zu validation rows, "
+               "%zu features",
+               R.tr.n, n_pos, nw, R.va.n, R.l.n);
+    if (!(R.vp = promo_mallocn(R.va.n, sizeof *R.vp))) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    for (size_t k = 0; k < n_targets; k++) {
+        promo_propensity_report *r = &out[k];
+        copy_str(r->target, sizeof r->target, targets[k]);
+        r->as_of = T;
+        r->valid_as_of = T - H;
+        r->first_train_as_of = T - (int64_t)(nw + 1) * H;
+        r->horizon_days = p->horizon_days;
+        r->n_train_windows = nw;
+        r->n_train_rows = R.tr.n;
+        r->n_train_pos = n_pos;
+        r->n_valid_rows = R.va.n;
+        r->n_features = R.l.n;
+        r->calibration = p->calibration;
+    }
+
+    /* XGBoost, the model promo uses. */
+    promo_gbdt_params gp = p->gbdt;
+    gp.nthread = p->n_threads;
+    gp.seed = p->seed;
+    if (gp.scale_pos_weight == 0.0)
+        gp.scale_pos_weight = fmin(10.0, wneg / wpos);
+    /* Small training sets (customer-level targets: one row per customer and window) overfit
+     * depth-5 trees; shallower, slower-learning trees with bigger leaves do better there. */
+    if (p->small_data_rows > 0 && R.tr.n < p->small_data_rows) {
+        gp.max_depth = gp.max_depth > 3 ? 3 : gp.max_depth;
+        gp.eta = fmin(gp.eta, 0.05);
+        gp.min_child_weight = fmax(gp.min_child_weight, 5.0);
+        /* A few thousand rows: thread start-up and barriers cost more than they save (10x
+         * slower on a busy 2-core machine); the trees do not depend on the thread count. */
+        gp.nthread = 1;
+    }
+    promo_gbdt_data dtr = {R.tr.X, R.tr.n, R.tr.d, R.tr.y, R.tr.w};
+    promo_gbdt_data dva = {R.va.X, R.va.n, R.va.d, R.va.y, R.va.w};
+    double t0 = promo_now_s();
+    if ((rc = promo_gbdt_train(&gp, &dtr, &dva, &R.xgb)))
+        goto fail;
+    double t_xgb = promo_now_s() - t0;
+    for (size_t k = 0; k < n_targets; k++) {
+        out[k].n_rounds = promo_gbdt_n_rounds(R.xgb);
+        out[k].valid_logloss = promo_gbdt_best_score(R.xgb);
+        out[k].models[PROMO_PROP_XGBOOST].train_seconds = t_xgb;
+    }
+    if ((rc = eval_model(s, &R, p, PROMO_PROP_XGBOOST, R.xgb, pred_gbdt, out)))
+        goto fail;
+
+    if (p->baselines) {
+        if ((rc = eval_heuristic(&R, p, PROMO_PROP_POPULARITY, heur_pop, kind, out)) ||
+            (rc = eval_heuristic(&R, p, PROMO_PROP_RFM, heur_rfm, kind, out)))
+            goto fail;
+        /* Logistic regression on a subsample (IRLS costs n d^2 per iteration). */
+        mat sub;
+        if ((rc = subsample(&R.tr, p->max_logreg_rows, p->seed, &sub)))
+            goto fail;
+        promo_logreg_params lp = p->logreg;
+        lp.nthread = p->n_threads;
+        t0 = promo_now_s();
+        rc = promo_logreg_train(&lp, sub.X, sub.n, sub.d, sub.y, sub.w, &R.lr);
+        double t_lr = promo_now_s() - t0;
+        mat_free(&sub);
+        if (rc)
+            goto fail;
+        if ((rc = eval_model(s, &R, p, PROMO_PROP_LOGREG, R.lr, pred_logreg, out)))
+            goto fail;
+        promo_gbdt_params fp = p->forest;
+        fp.nthread = p->n_threads;
+        fp.seed = p->seed;
+        t0 = promo_now_s();
+        if ((rc = promo_gbdt_train(&fp, &dtr, NULL, &R.rf)))
+            goto fail;
+        double t_rf = promo_now_s() - t0;
+        if ((rc = eval_model(s, &R, p, PROMO_PROP_RANDOM_FOREST, R.rf, pred_gbdt, out)))
+            goto fail;
+        for (size_t k = 0; k < n_targets; k++) {
+            out[k].models[PROMO_PROP_LOGREG].train_seconds = t_lr;
+            out[k].models[PROMO_PROP_RANDOM_FOREST].train_seconds = t_rf;
+        }
+    }
+    if (p->export_dir && (rc = export_all(&R, p->export_dir)))
+        goto fail;
+    if (p->save) {
+        char path[PROMO_PROP_PATH_MAX];
+        model_path(s, kind, scope_cat, path, sizeof path);
+        if ((rc = set_attrs(R.xgb, p, kind, targets[0], scope_cat, T, &R.l, R.cal)) ||
+            (rc = promo_gbdt_save(R.xgb, path)))
+            goto fail;
+        for (size_t k = 0; k < n_targets; k++)
+            copy_str(out[k].model_path, sizeof out[k].model_path, path);
+        if ((rc = eval_store(s, out, n_targets)))
+            goto fail;
+    }
+    run_free(&R);
+    return PROMO_OK;
+fail:
+    run_free(&R);
+    return rc;
+}
+
+int promo_propensity_train(promo_store *s, const promo_propensity_params *p,
+                           promo_propensity_report *out)
+{
+    const char *t = p->target ? p->target : "any";
+    return promo_propensity_train_multi(s, p, &t, 1, out);
+}
+
+/* ---------------------------------------------------------------- scoring ---- */
+
+typedef struct loaded {
+    promo_gbdt *g;
+    prop_layout l;
+    promo_calib *cal;
+} loaded;
+
+static void loaded_free(loaded *m)
+{
+    promo_gbdt_free(m->g);
+    prop_layout_free(&m->l);
+    promo_calib_free(m->cal);
+    memset(m, 0, sizeof *m);
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+static int load_model(promo_store *s, const prop_data *d, prop_target t, int n_threads,
+                      loaded *m)
+{
+    memset(m, 0, sizeof *m);
+    char path[PROMO_PROP_PATH_MAX];
+    path[0] = 0;
+    if (t.kind == PROP_PRODUCT)
+        model_path(s, t.kind, d->cat_names[d->prod_cat[t.item]], path, sizeof path);
+    if (!path[0] || !file_exists(path))
+        model_path(s, t.kind, NULL, path, sizeof path);
+    int rc = promo_gbdt_load(path, &m->g);
+    if (rc == PROMO_ENOTFOUND)
+        return promo_fail(PROMO_ENOTFOUND, "no propensity model for %s targets in %s (run `promo "
+                                           "train --model propensity --target %s`)",
+                          kind_names[t.kind], promo_store_ws_dir(s),
+                          t.kind == PROP_ANY ? "any" : t.kind == PROP_PRODUCT ? "product:ID"
+                                                                              : "category:NAME");
+    if (rc)
+        return rc;
+    char *kind = promo_gbdt_get_attr(m->g, "promo.kind"),
+         *names = promo_gbdt_get_attr(m->g, "promo.features"),
+         *cal = promo_gbdt_get_attr(m->g, "promo.calibration");
+    if (!kind || !names || !cal || strcmp(kind, kind_names[t.kind]) != 0)
+        rc = promo_fail(PROMO_EINPUT, "%s: not a promo propensity model for %s targets", path,
+                        kind_names[t.kind]);
+    else if (!(rc = prop_layout_parse(t.kind, names, &m->l)) &&
+             !(rc = promo_calib_from_string(cal, &m->cal)) &&
+             m->l.n != promo_gbdt_n_features(m->g))
+        rc = promo_fail(PROMO_EINPUT, "%s: %zu feature names for %zu model features", path,
+                        m->l.n, promo_gbdt_n_features(m->g));
+    promo_free(kind);
+    promo_free(names);
+    promo_free(cal);
+    if (!rc)
+        rc = promo_gbdt_set_nthread(m->g, n_threads);
+    if (rc)
+        loaded_free(m);
+    return rc;
+}
+
+/* Rows r of cut c through model m in blocks (bounded memory): calibrated probabilities. */
+static int predict_rows(const prop_data *d, const prop_cut *c, const loaded *m,
+                        const prop_rows *r, double *prob)
+{
+    enum { BLOCK = 65536 };
+    size_t dn = m->l.n, bn = r->n < BLOCK ? r->n : BLOCK;
+    float *X = promo_mallocn(bn ? bn * dn : 1, sizeof *X);
+    float *o = promo_mallocn(bn ? bn : 1, sizeof *o);
+    int rc = PROMO_ENOMEM;
+    if (!X || !o)
+        goto done;
+    for (size_t i0 = 0; i0 < r->n; i0 += BLOCK) {
+        size_t nb = r->n - i0 < BLOCK ? r->n - i0 : BLOCK;
+        prop_rows v = {nb, r->cust + i0, r->item + i0, r->w + i0, r->y + i0};
+        if ((rc = prop_rows_matrix(d, c, &m->l, &v, X)) ||
+            (rc = promo_gbdt_predict(m->g, X, nb, dn, 0, o)))
+            goto done;
+        for (size_t i = 0; i < nb; i++)
+            prob[i0 + i] = o[i];
+    }
+    promo_calib_apply(m->cal, prob, r->n, prob);
+    rc = PROMO_OK;
+done:
+    promo_free(X);
+    promo_free(o);
+    return rc;
+}
+
+int promo_propensity_score(promo_store *s, const char *target, int64_t as_of,
+                           promo_prop_scores **out)
+{
+    *out = NULL;
+    prop_data d;
+    prop_cut c;
+    loaded m;
+    prop_rows r;
+    memset(&c, 0, sizeof c);
+    memset(&m, 0, sizeof m);
+    memset(&r, 0, sizeof r);
+    promo_prop_scores *sc = NULL;
+    prop_target t;
+    int rc = prop_data_load(s, 0, &d);
+    if (rc)
+        return rc;
+    if ((rc = prop_target_parse(&d, target, &t)) || (rc = load_model(s, &d, t, 0, &m)))
+        goto done;
+    if (!as_of)
+        as_of = last_day_after(&d);
+    if ((rc = prop_cut_build(&d, as_of, &c)) || (rc = prop_rows_target(&d, &c, t, 0, &r)))
+        goto done;
+    rc = PROMO_ENOMEM;
+    if (!(sc = promo_calloc(1, sizeof *sc)) ||
+        !(sc->customer_id = promo_calloc(r.n ? r.n : 1, sizeof *sc->customer_id)) ||
+        !(sc->probability = promo_mallocn(r.n ? r.n : 1, sizeof *sc->probability)))
+        goto done;
+    sc->n = r.n;
+    sc->as_of = as_of;
+    copy_str(sc->target, sizeof sc->target, target);
+    for (size_t i = 0; i < r.n; i++)
+        if (!(sc->customer_id[i] = promo_strdup(promo_features_customer_id(c.f, i))))
+            goto done;
+    if ((rc = predict_rows(&d, &c, &m, &r, sc->probability)))
+        goto done;
+    *out = sc;
+    sc = NULL;
+done:
+    promo_prop_scores_free(sc);
+    prop_rows_free(&r);
+    prop_cut_free(&c);
+    loaded_free(&m);
+    prop_data_free(&d);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- explanations ---- */
+
+static const char *target_name(const prop_data *d, prop_target t)
+{
+    if (t.kind == PROP_PRODUCT)
+        return d->prod_name ? promo_column_str(d->prod_name, t.item)
+                            : promo_column_str(d->prod_id, t.item);
+    if (t.kind == PROP_CATEGORY)
+        return d->cat_names[t.item];
+    return "";
+}
+
+int promo_propensity_explain_many(promo_store *s, const char *target, int64_t as_of,
+                                  const char *const *ids, size_t n,
+                                  promo_prop_explanation ***out)
+{
+    *out = NULL;
+    prop_data d;
+    prop_cut c;
+    loaded m;
+    prop_rows r;
+    memset(&c, 0, sizeof c);
+    memset(&m, 0, sizeof m);
+    memset(&r, 0, sizeof r);
+    promo_prop_explanation **ex = NULL;
+    float *X = NULL, *contrib = NULL;
+    double *prob = NULL;
+    uint32_t *row_of = NULL;
+    prop_target t;
+    promo_dict *idd = NULL;
+    int rc = prop_data_load(s, 0, &d);
+    if (rc)
+        return rc;
+    if ((rc = prop_target_parse(&d, target, &t)) || (rc = load_model(s, &d, t, 0, &m)))
+        goto done;
+    if (!as_of)
+        as_of = last_day_after(&d);
+    if ((rc = prop_cut_build(&d, as_of, &c)))
+        goto done;
+    rc = PROMO_ENOMEM;
+    if (!(ex = promo_calloc(n ? n : 1, sizeof *ex)) || !(idd = promo_dict_new()) ||
+        !(row_of = promo_mallocn(n ? n : 1, sizeof *row_of)))
+        goto done;
+    /* Customer rows of the requested ids (one dictionary of the ids, one pass over f). */
+    for (size_t k = 0; k < n; k++) {
+        row_of[k] = PROP_NONE;
+        if (promo_dict_intern(idd, ids[k], strlen(ids[k])) == PROMO_DICT_NONE)
+            goto done;
+    }
+    for (size_t i = 0; i < c.f->n_customers; i++) {
+        const char *id = promo_features_customer_id(c.f, i);
+        uint32_t k = promo_dict_find(idd, id, strlen(id));
+        if (k != PROMO_DICT_NONE)
+            for (size_t j = 0; j < n; j++)
+                if (strcmp(ids[j], id) == 0)
+                    row_of[j] = (uint32_t)i;
+    }
+    size_t nr = 0;
+    for (size_t k = 0; k < n; k++)
+        nr += row_of[k] != PROP_NONE;
+    memset(&r, 0, sizeof r);
+    if (!(r.cust = promo_mallocn(nr ? nr : 1, sizeof *r.cust)) ||
+        !(r.item = promo_mallocn(nr ? nr : 1, sizeof *r.item)) ||
+        !(r.w = promo_mallocn(nr ? nr : 1, sizeof *r.w)) ||
+        !(r.y = promo_mallocn(nr ? nr : 1, sizeof *r.y)))
+        goto done;
+    for (size_t k = 0; k < n; k++)
+        if (row_of[k] != PROP_NONE) {
+            r.cust[r.n] = row_of[k];
+            r.item[r.n] = t.item;
+            r.w[r.n] = 1.0f;
+            r.y[r.n] = 0.0f;
+            r.n++;
+        }
+    size_t dn = m.l.n;
+    if (!(X = promo_mallocn(nr ? nr * dn : 1, sizeof *X)) ||
+        !(contrib = promo_mallocn(nr ? nr * (dn + 1) : 1, sizeof *contrib)) ||
+        !(prob = promo_mallocn(nr ? nr : 1, sizeof *prob)))
+        goto done;
+    if ((rc = prop_rows_matrix(&d, &c, &m.l, &r, X)) ||
+        (nr && (rc = promo_gbdt_contribs(m.g, X, nr, dn, contrib))) ||
+        (rc = predict_rows(&d, &c, &m, &r, prob)))
+        goto done;
+    rc = PROMO_ENOMEM;
+    size_t j = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (row_of[k] == PROP_NONE)
+            continue;
+        promo_prop_explanation *e = promo_calloc(1, sizeof *e);
+        if (!e)
+            goto done;
+        ex[k] = e;
+        copy_str(e->customer_id, sizeof e->customer_id, ids[k]);
+        copy_str(e->target, sizeof e->target, target);
+        copy_str(e->target_name, sizeof e->target_name, target_name(&d, t));
+        copy_str(e->category_name, sizeof e->category_name,
+                 t.kind == PROP_PRODUCT ? d.cat_names[d.prod_cat[t.item]] : "");
+        e->as_of = as_of;
+        e->probability = prob[j];
+        e->bias = contrib[j * (dn + 1) + dn];
+        if (!(e->feature_names = promo_calloc(dn, sizeof *e->feature_names)) ||
+            !(e->values = promo_mallocn(dn, sizeof *e->values)) ||
+            !(e->contribs = promo_mallocn(dn, sizeof *e->contribs)))
+            goto done;
+        e->n_features = dn;
+        for (size_t f = 0; f < dn; f++)
+            if (!(e->feature_names[f] = promo_strdup(m.l.names[f])))
+                goto done;
+        memcpy(e->values, X + j * dn, dn * sizeof *X);
+        memcpy(e->contribs, contrib + j * (dn + 1), dn * sizeof *contrib);
+        j++;
+    }
+    *out = ex;
+    ex = NULL;
+    rc = PROMO_OK;
+done:
+    if (ex) {
+        for (size_t k = 0; k < n; k++)
+            promo_prop_explanation_free(ex[k]);
+        promo_free(ex);
+    }
+    promo_dict_free(idd);
+    promo_free(row_of);
+    promo_free(X);
+    promo_free(contrib);
+    promo_free(prob);
+    prop_rows_free(&r);
+    prop_cut_free(&c);
+    loaded_free(&m);
+    prop_data_free(&d);
+    return rc;
+}
+
+int promo_propensity_explain(promo_store *s, const char *target, int64_t as_of,
+                             const char *customer_id, promo_prop_explanation **out)
+{
+    *out = NULL;
+    promo_prop_explanation **ex = NULL;
+    int rc = promo_propensity_explain_many(s, target, as_of, &customer_id, 1, &ex);
+    if (rc)
+        return rc;
+    *out = ex[0];
+    promo_free(ex);
+    if (!*out)
+        return promo_fail(PROMO_ENOTFOUND, "propensity: customer '%s' is not known at the cutoff",
+                          customer_id);
+    return PROMO_OK;
+}

@@ -1,0 +1,866 @@
+/* src/models/propensity_data.c: from workspace tables to propensity feature rows.
+ *
+ * Built once per command: the tables, and a per-customer purchase index (one entry per
+ * (customer, item, order), sorted by item then time; one keyed by product, one by category).
+ * Everything windowed (a customer's orders of an item in the last 30/90/365 days, days since
+ * the last one, labels in [cutoff, cutoff + H)) is two binary searches in that index, so any
+ * number of cutoffs reuse it. Customer features come from features.h at each cutoff.
+ *
+ * Negative sampling for pair models (customer x item): positives and items the customer bought
+ * before are kept (they are the informative negatives); the other items are kept with
+ * probability r, chosen per window so that they number about neg_per_pos per positive, and
+ * weighted 1/r so that weighted sums (XGBoost's loss, the calibration) estimate the full
+ * population. Each customer draws from its own RNG stream, so the rows do not depend on the
+ * thread count or on the other customers.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/rng.h>
+#include <promo/store.h>
+
+#include "models/propensity_internal.h"
+
+/* ------------------------------------------------------------------ tables ---- */
+
+static int read_opt(promo_store *s, const char *name, promo_table **out)
+{
+    *out = NULL;
+    if (!promo_store_has_table(s, name))
+        return PROMO_OK;
+    return promo_store_read_table(s, name, out);
+}
+
+void prop_data_free(prop_data *d)
+{
+    if (!d)
+        return;
+    promo_table_free(d->customers);
+    promo_table_free(d->products);
+    promo_table_free(d->transactions);
+    promo_table_free(d->stores);
+    promo_table_free(d->promotions);
+    promo_table_free(d->exposures);
+    promo_table_free(d->responses);
+    if (d->cat_names)
+        for (uint32_t k = 0; k < d->n_cats; k++)
+            promo_free(d->cat_names[k]);
+    promo_free(d->cat_names);
+    promo_free(d->prod_cat);
+    promo_free(d->by_prod.ptr);
+    promo_free(d->by_prod.item);
+    promo_free(d->by_prod.ts);
+    promo_free(d->by_cat.ptr);
+    promo_free(d->by_cat.item);
+    promo_free(d->by_cat.ts);
+    memset(d, 0, sizeof *d);
+}
+
+typedef struct ev {
+    uint32_t key, item, order, pad;
+    int64_t ts;
+} ev;
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const ev *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->item != y->item)
+        return x->item < y->item ? -1 : 1;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Sort events and keep one per (key, item, order) in idx. */
+static int build_index(ev *e, size_t n, uint32_t n_keys, prop_index *idx)
+{
+    qsort(e, n, sizeof *e, ev_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && e[m - 1].key == e[i].key && e[m - 1].item == e[i].item &&
+            e[m - 1].order == e[i].order)
+            continue;
+        e[m++] = e[i];
+    }
+    idx->ptr = promo_calloc((size_t)n_keys + 1, sizeof *idx->ptr);
+    idx->item = promo_mallocn(m ? m : 1, sizeof *idx->item);
+    idx->ts = promo_mallocn(m ? m : 1, sizeof *idx->ts);
+    if (!idx->ptr || !idx->item || !idx->ts)
+        return PROMO_ENOMEM;
+    for (size_t i = 0; i < m; i++) {
+        idx->ptr[e[i].key + 1]++;
+        idx->item[i] = e[i].item;
+        idx->ts[i] = e[i].ts;
+    }
+    for (uint32_t k = 0; k < n_keys; k++)
+        idx->ptr[k + 1] += idx->ptr[k];
+    return PROMO_OK;
+}
+
+static double col_num(const promo_column *c, size_t r)
+{
+    return promo_column_num(c, r);
+}
+
+int prop_data_load(promo_store *s, int n_threads, prop_data *d)
+{
+    memset(d, 0, sizeof *d);
+    d->n_threads = n_threads;
+    int rc;
+    ev *e = NULL;
+    uint32_t *tx_prod = NULL;
+    if ((rc = read_opt(s, "customers", &d->customers)) ||
+        (rc = read_opt(s, "products", &d->products)) ||
+        (rc = read_opt(s, "transactions", &d->transactions)) ||
+        (rc = read_opt(s, "stores", &d->stores)) ||
+        (rc = read_opt(s, "promotions", &d->promotions)) ||
+        (rc = read_opt(s, "exposures", &d->exposures)) ||
+        (rc = read_opt(s, "responses", &d->responses)))
+        goto fail;
+    if (!d->products || !d->transactions) {
+        rc = promo_fail(PROMO_ENOTFOUND, "propensity: the workspace %s has no %s table (run "
+                                         "promo generate or promo ingest first)",
+                        promo_store_ws_dir(s), d->products ? "transactions" : "products");
+        goto fail;
+    }
+    d->in.customers = d->customers && d->customers->n_rows ? d->customers : NULL;
+    d->in.products = d->products;
+    d->in.transactions = d->transactions;
+    d->in.stores = d->stores;
+    d->in.promotions = d->promotions;
+    d->in.exposures = d->exposures;
+    d->in.responses = d->responses;
+
+    const promo_table *t = d->transactions;
+    const promo_column *cust = promo_table_column(t, "customer_id"),
+                       *prod = promo_table_column(t, "product_id"),
+                       *ts = promo_table_column(t, "ts"), *qty = promo_table_column(t, "quantity"),
+                       *price = promo_table_column(t, "unit_price"),
+                       *order = promo_table_column(t, "order_id");
+    d->prod_id = promo_table_column(d->products, "product_id");
+    if (!cust || cust->type != PROMO_COL_STRING || !prod || prod->type != PROMO_COL_STRING ||
+        !ts || ts->type != PROMO_COL_TIMESTAMP || !qty || !price || !order ||
+        order->type != PROMO_COL_STRING || !d->prod_id || d->prod_id->type != PROMO_COL_STRING) {
+        rc = promo_fail(PROMO_EINPUT, "propensity: transactions need customer_id, product_id, "
+                                      "order_id (strings), ts, quantity, unit_price; products "
+                                      "needs product_id");
+        goto fail;
+    }
+    d->tx_cust = cust;
+    d->n_keys = promo_dict_size(cust->dict);
+    d->n_products = (uint32_t)d->products->n_rows;
+    const promo_column *pn = promo_table_column(d->products, "name");
+    d->prod_name = pn && pn->type == PROMO_COL_STRING ? pn : NULL;
+
+    /* Categories: products.category values in dictionary order, then "unknown" if needed. */
+    const promo_column *pc = promo_table_column(d->products, "category");
+    if (pc && pc->type != PROMO_COL_STRING)
+        pc = NULL;
+    uint32_t n_named = pc ? promo_dict_size(pc->dict) : 0;
+    int need_unknown = !pc || pc->n_null > 0;
+    d->n_cats = n_named + (need_unknown ? 1 : 0);
+    d->cat_names = promo_calloc(d->n_cats ? d->n_cats : 1, sizeof *d->cat_names);
+    d->prod_cat = promo_mallocn(d->n_products ? d->n_products : 1, sizeof *d->prod_cat);
+    rc = PROMO_ENOMEM;
+    if (!d->cat_names || !d->prod_cat)
+        goto fail;
+    for (uint32_t k = 0; k < n_named; k++)
+        if (!(d->cat_names[k] = promo_strdup(promo_dict_key(pc->dict, k))))
+            goto fail;
+    if (need_unknown && !(d->cat_names[n_named] = promo_strdup("unknown")))
+        goto fail;
+    for (uint32_t r = 0; r < d->n_products; r++)
+        d->prod_cat[r] = pc && !promo_column_is_null(pc, r) ? pc->codes[r] : n_named;
+
+    /* Product of each transactions.product_id code (products rows). */
+    uint32_t np_codes = promo_dict_size(prod->dict);
+    tx_prod = promo_mallocn(np_codes ? np_codes : 1, sizeof *tx_prod);
+    if (!tx_prod)
+        goto fail;
+    {
+        uint32_t *row_of = promo_mallocn(promo_dict_size(d->prod_id->dict) + 1, sizeof *row_of);
+        if (!row_of)
+            goto fail;
+        memset(row_of, 0xff, (promo_dict_size(d->prod_id->dict) + 1) * sizeof *row_of);
+        for (uint32_t r = 0; r < d->n_products; r++)
+            if (!promo_column_is_null(d->prod_id, r))
+                row_of[d->prod_id->codes[r]] = r;
+        for (uint32_t k = 0; k < np_codes; k++) {
+            uint32_t c = promo_dict_find(d->prod_id->dict, promo_dict_key(prod->dict, k),
+                                         promo_dict_key_len(prod->dict, k));
+            tx_prod[k] = c == PROMO_DICT_NONE ? PROP_NONE : row_of[c];
+        }
+        promo_free(row_of);
+    }
+
+    /* Purchase lines, the same filter as features.h: ts known, quantity > 0, price >= 0. */
+    e = promo_mallocn(t->n_rows ? t->n_rows : 1, sizeof *e);
+    if (!e)
+        goto fail;
+    size_t n = 0;
+    d->min_ts = INT64_MAX;
+    d->max_ts = INT64_MIN;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(ts, r) || promo_column_is_null(cust, r) ||
+            promo_column_is_null(prod, r))
+            continue;
+        double q = col_num(qty, r), p = col_num(price, r);
+        if (!(q > 0) || !(p >= 0) || !isfinite(q) || !isfinite(p))
+            continue;
+        uint32_t x = tx_prod[prod->codes[r]];
+        if (x == PROP_NONE)
+            continue;
+        e[n].key = cust->codes[r];
+        e[n].item = x;
+        /* A line without an order id is its own order (codes above the dictionary's). */
+        e[n].order = promo_column_is_null(order, r) ? promo_dict_size(order->dict) + (uint32_t)r
+                                                    : order->codes[r];
+        e[n].pad = 0;
+        e[n].ts = ts->i64[r];
+        if (e[n].ts < d->min_ts)
+            d->min_ts = e[n].ts;
+        if (e[n].ts > d->max_ts)
+            d->max_ts = e[n].ts;
+        n++;
+    }
+    if (n == 0) {
+        rc = promo_fail(PROMO_EINPUT, "propensity: no purchase lines (quantity > 0 with a "
+                                      "timestamp, a customer and a known product)");
+        goto fail;
+    }
+    if ((rc = build_index(e, n, d->n_keys, &d->by_prod)))
+        goto fail;
+    /* The same events keyed by category: rebuild items, re-sort, dedupe per order. */
+    {
+        /* e[0..m) holds the deduplicated, sorted events (build_index compacted it). */
+        size_t m = d->by_prod.ptr[d->n_keys];
+        for (size_t i = 0; i < m; i++)
+            e[i].item = d->prod_cat[e[i].item];
+        if ((rc = build_index(e, m, d->n_keys, &d->by_cat)))
+            goto fail;
+    }
+    promo_free(e);
+    promo_free(tx_prod);
+    return PROMO_OK;
+fail:
+    promo_free(e);
+    promo_free(tx_prod);
+    prop_data_free(d);
+    return rc ? rc : PROMO_ENOMEM;
+}
+
+int prop_target_parse(const prop_data *d, const char *s, prop_target *out)
+{
+    out->item = PROP_NONE;
+    if (!s || !*s)
+        return promo_fail(PROMO_EUSAGE, "propensity: empty target (expected any, product:ID "
+                                        "or category:NAME)");
+    if (strcmp(s, "any") == 0) {
+        out->kind = PROP_ANY;
+        return PROMO_OK;
+    }
+    if (strncmp(s, "product:", 8) == 0) {
+        out->kind = PROP_PRODUCT;
+        uint32_t c = promo_dict_find(d->prod_id->dict, s + 8, strlen(s + 8));
+        if (c != PROMO_DICT_NONE)
+            for (uint32_t r = 0; r < d->n_products; r++)
+                if (!promo_column_is_null(d->prod_id, r) && d->prod_id->codes[r] == c) {
+                    out->item = r;
+                    return PROMO_OK;
+                }
+        return promo_fail(PROMO_ENOTFOUND, "propensity: unknown product '%s'", s + 8);
+    }
+    if (strncmp(s, "category:", 9) == 0) {
+        out->kind = PROP_CATEGORY;
+        for (uint32_t k = 0; k < d->n_cats; k++)
+            if (strcmp(d->cat_names[k], s + 9) == 0) {
+                out->item = k;
+                return PROMO_OK;
+            }
+        return promo_fail(PROMO_ENOTFOUND, "propensity: unknown category '%s'", s + 9);
+    }
+    return promo_fail(PROMO_EUSAGE, "propensity: target '%s': expected any, product:ID or "
+                                    "category:NAME",
+                      s);
+}
+
+/* ------------------------------------------------------------------ cutoffs ---- */
+
+void prop_cut_free(prop_cut *c)
+{
+    if (!c)
+        return;
+    promo_features_free(c->f);
+    promo_free(c->key);
+    promo_free(c->fcat);
+    promo_free(c->item_pop30);
+    promo_free(c->item_pop90);
+    promo_free(c->cat_pop30);
+    promo_free(c->cat_pop90);
+    memset(c, 0, sizeof *c);
+}
+
+int prop_cut_build(const prop_data *d, int64_t as_of, prop_cut *c)
+{
+    memset(c, 0, sizeof *c);
+    c->as_of = as_of;
+    promo_feature_params fp = promo_feature_params_default();
+    fp.as_of = as_of;
+    fp.n_threads = d->n_threads;
+    int rc = promo_features_compute(&d->in, &fp, &c->f);
+    if (rc)
+        return rc;
+    const promo_features *f = c->f;
+    c->key = promo_mallocn(f->n_customers ? f->n_customers : 1, sizeof *c->key);
+    c->fcat = promo_mallocn(d->n_cats ? d->n_cats : 1, sizeof *c->fcat);
+    size_t n_items = d->n_products > d->n_cats ? d->n_products : d->n_cats;
+    c->item_pop30 = promo_calloc(n_items ? n_items : 1, sizeof *c->item_pop30);
+    c->item_pop90 = promo_calloc(n_items ? n_items : 1, sizeof *c->item_pop90);
+    c->cat_pop30 = promo_calloc(d->n_cats ? d->n_cats : 1, sizeof *c->cat_pop30);
+    c->cat_pop90 = promo_calloc(d->n_cats ? d->n_cats : 1, sizeof *c->cat_pop90);
+    if (!c->key || !c->fcat || !c->item_pop30 || !c->item_pop90 || !c->cat_pop30 ||
+        !c->cat_pop90) {
+        prop_cut_free(c);
+        return PROMO_ENOMEM;
+    }
+    for (size_t i = 0; i < f->n_customers; i++) {
+        const char *id = promo_features_customer_id(f, i);
+        uint32_t k = promo_dict_find(d->tx_cust->dict, id, strlen(id));
+        c->key[i] = k == PROMO_DICT_NONE ? PROP_NONE : k;
+    }
+    for (uint32_t k = 0; k < d->n_cats; k++) {
+        c->fcat[k] = PROP_NONE;
+        for (uint32_t j = 0; j < f->n_categories; j++)
+            if (strcmp(f->category_names[j], d->cat_names[k]) == 0)
+                c->fcat[k] = j;
+    }
+    /* Item popularity: orders of each product in the last 30 and 90 days (all customers with
+     * an id; anonymous lines are not in the index). */
+    const prop_index *ix = &d->by_prod;
+    int64_t t30 = as_of - 30 * PROP_DAY, t90 = as_of - 90 * PROP_DAY;
+    for (uint32_t k = 0; k < d->n_keys; k++)
+        for (uint64_t i = ix->ptr[k]; i < ix->ptr[k + 1]; i++) {
+            int64_t ts = ix->ts[i];
+            if (ts >= as_of || ts < t90)
+                continue;
+            c->item_pop90[ix->item[i]] += 1.0f;
+            c->cat_pop90[d->prod_cat[ix->item[i]]] += 1.0f;
+            if (ts >= t30) {
+                c->item_pop30[ix->item[i]] += 1.0f;
+                c->cat_pop30[d->prod_cat[ix->item[i]]] += 1.0f;
+            }
+        }
+    return PROMO_OK;
+}
+
+/* ------------------------------------------------------------------ layout ---- */
+
+static const char *const product_cols[] = {
+    "item_orders_30d", "item_orders_90d", "item_orders_365d", "item_orders_all",
+    "item_days_since", "item_order_share", "cat_orders_30d",  "cat_orders_90d",
+    "cat_orders_365d", "cat_days_since",  "cat_share",        "item_affinity",
+    "item_pop_30d",    "item_pop_90d",    "item_buyers",      "item_repeat_rate",
+    "item_price",      "item_avg_discount", "cat_pop_90d",    "item_share_in_cat",
+    "item_expected_90d", "item_expected_all",
+};
+enum {
+    P_IO30, P_IO90, P_IO365, P_IOALL, P_IDAYS, P_ISHARE, P_CO30, P_CO90, P_CO365, P_CDAYS,
+    P_CSHARE, P_AFF, P_POP30, P_POP90, P_BUYERS, P_REPEAT, P_PRICE, P_DISC, P_CPOP90, P_INCAT,
+    P_EXP90, P_EXPALL, P_COUNT
+};
+static const char *const category_cols[] = {
+    "cat_orders_30d", "cat_orders_90d", "cat_orders_365d", "cat_orders_all",
+    "cat_days_since", "cat_share",      "cat_pop_30d",     "cat_pop_90d",
+};
+enum { C_O30, C_O90, C_O365, C_OALL, C_DAYS, C_SHARE, C_POP30, C_POP90, C_COUNT };
+
+void prop_layout_free(prop_layout *l)
+{
+    if (!l)
+        return;
+    if (l->names)
+        for (size_t j = 0; j < l->n; j++)
+            promo_free(l->names[j]);
+    promo_free(l->names);
+    memset(l, 0, sizeof *l);
+}
+
+static size_t n_extra(prop_kind kind)
+{
+    return kind == PROP_PRODUCT ? P_COUNT : kind == PROP_CATEGORY ? C_COUNT : 0;
+}
+
+int prop_layout_make(prop_kind kind, const promo_features *f, prop_layout *l)
+{
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->n_cust = f->n_features;
+    l->n = f->n_features + n_extra(kind);
+    l->names = promo_calloc(l->n, sizeof *l->names);
+    if (!l->names)
+        return PROMO_ENOMEM;
+    for (size_t j = 0; j < l->n; j++) {
+        const char *nm = j < l->n_cust ? f->feature_names[j]
+                         : kind == PROP_PRODUCT ? product_cols[j - l->n_cust]
+                                                : category_cols[j - l->n_cust];
+        if (!(l->names[j] = promo_strdup(nm))) {
+            prop_layout_free(l);
+            return PROMO_ENOMEM;
+        }
+    }
+    return PROMO_OK;
+}
+
+int prop_layout_parse(prop_kind kind, const char *csv, prop_layout *l)
+{
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    size_t n = 1;
+    for (const char *p = csv; *p; p++)
+        n += *p == ',';
+    size_t extra = n_extra(kind);
+    if (!*csv || n < extra)
+        return promo_fail(PROMO_EINPUT, "propensity model: bad feature list");
+    l->names = promo_calloc(n, sizeof *l->names);
+    if (!l->names)
+        return PROMO_ENOMEM;
+    const char *p = csv;
+    for (size_t j = 0; j < n; j++) {
+        const char *q = strchr(p, ',');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        if (!(l->names[j] = promo_strndup(p, len))) {
+            l->n = j;
+            prop_layout_free(l);
+            return PROMO_ENOMEM;
+        }
+        p = q ? q + 1 : p + len;
+    }
+    l->n = n;
+    l->n_cust = n - extra;
+    return PROMO_OK;
+}
+
+char *prop_layout_join(const prop_layout *l)
+{
+    size_t len = 1;
+    for (size_t j = 0; j < l->n; j++)
+        len += strlen(l->names[j]) + 1;
+    char *s = promo_malloc(len), *p = s;
+    if (!s)
+        return NULL;
+    for (size_t j = 0; j < l->n; j++) {
+        size_t k = strlen(l->names[j]);
+        memcpy(p, l->names[j], k);
+        p += k;
+        *p++ = j + 1 < l->n ? ',' : '\0';
+    }
+    if (l->n == 0)
+        *p = '\0';
+    return s;
+}
+
+/* ------------------------------------------------------------------ rows ---- */
+
+void prop_rows_free(prop_rows *r)
+{
+    if (!r)
+        return;
+    promo_free(r->cust);
+    promo_free(r->item);
+    promo_free(r->w);
+    promo_free(r->y);
+    memset(r, 0, sizeof *r);
+}
+
+static int rows_alloc(prop_rows *r, size_t n)
+{
+    memset(r, 0, sizeof *r);
+    size_t m = n ? n : 1;
+    r->cust = promo_mallocn(m, sizeof *r->cust);
+    r->item = promo_mallocn(m, sizeof *r->item);
+    r->w = promo_mallocn(m, sizeof *r->w);
+    r->y = promo_mallocn(m, sizeof *r->y);
+    if (!r->cust || !r->item || !r->w || !r->y) {
+        prop_rows_free(r);
+        return PROMO_ENOMEM;
+    }
+    r->n = n;
+    return PROMO_OK;
+}
+
+/* Double the capacity of every array of r (the sampled count can exceed its estimate). */
+static int rows_grow(prop_rows *r, size_t *cap)
+{
+    size_t nc = *cap * 2;
+    uint32_t *a = promo_reallocn(r->cust, nc, sizeof *a);
+    if (!a)
+        return PROMO_ENOMEM;
+    r->cust = a;
+    uint32_t *b = promo_reallocn(r->item, nc, sizeof *b);
+    if (!b)
+        return PROMO_ENOMEM;
+    r->item = b;
+    float *w = promo_reallocn(r->w, nc, sizeof *w);
+    if (!w)
+        return PROMO_ENOMEM;
+    r->w = w;
+    float *y = promo_reallocn(r->y, nc, sizeof *y);
+    if (!y)
+        return PROMO_ENOMEM;
+    r->y = y;
+    *cap = nc;
+    return PROMO_OK;
+}
+
+/* First index in [lo, hi) of ts[] >= t (ts sorted within the range). */
+static uint64_t lower_ts(const int64_t *ts, uint64_t lo, uint64_t hi, int64_t t)
+{
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (ts[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Range of `item` in customer key k's entries of ix. */
+static void item_range(const prop_index *ix, uint32_t k, uint32_t item, uint64_t *lo_out,
+                       uint64_t *hi_out)
+{
+    uint64_t lo = ix->ptr[k], hi = ix->ptr[k + 1];
+    uint64_t a = lo, b = hi;
+    while (a < b) {
+        uint64_t mid = a + (b - a) / 2;
+        if (ix->item[mid] < item)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    uint64_t s = a;
+    b = hi;
+    while (a < b) {
+        uint64_t mid = a + (b - a) / 2;
+        if (ix->item[mid] <= item)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo_out = s;
+    *hi_out = a;
+}
+
+/* Does customer key k have an entry of item (PROP_NONE: any item) in [t0, t1)? */
+static int bought_in(const prop_index *ix, uint32_t k, uint32_t item, int64_t t0, int64_t t1)
+{
+    if (k == PROP_NONE)
+        return 0;
+    if (item == PROP_NONE) {
+        for (uint64_t i = ix->ptr[k]; i < ix->ptr[k + 1]; i++)
+            if (ix->ts[i] >= t0 && ix->ts[i] < t1)
+                return 1;
+        return 0;
+    }
+    uint64_t lo, hi;
+    item_range(ix, k, item, &lo, &hi);
+    uint64_t i = lower_ts(ix->ts, lo, hi, t0);
+    return i < hi && ix->ts[i] < t1;
+}
+
+int prop_rows_target(const prop_data *d, const prop_cut *c, prop_target t, double horizon_days,
+                     prop_rows *out)
+{
+    size_t n = c->f->n_customers;
+    int rc = rows_alloc(out, n);
+    if (rc)
+        return rc;
+    int64_t t1 = c->as_of + (int64_t)llround(horizon_days * (double)PROP_DAY);
+    const prop_index *ix = t.kind == PROP_CATEGORY ? &d->by_cat : &d->by_prod;
+    for (size_t i = 0; i < n; i++) {
+        out->cust[i] = (uint32_t)i;
+        out->item[i] = t.item;
+        out->w[i] = 1.0f;
+        out->y[i] = horizon_days > 0 &&
+                    bought_in(ix, c->key[i], t.kind == PROP_ANY ? PROP_NONE : t.item, c->as_of, t1);
+    }
+    return PROMO_OK;
+}
+
+/* Items of customer key k: mark[item] |= 1 bought before the cutoff, |= 2 bought in the label
+ * window. Returns the number of distinct items marked; their ids go to touched[]. */
+static size_t mark_items(const prop_index *ix, uint32_t k, int64_t as_of, int64_t t1,
+                         uint8_t *mark, uint32_t *touched)
+{
+    size_t nt = 0;
+    if (k == PROP_NONE)
+        return 0;
+    for (uint64_t i = ix->ptr[k]; i < ix->ptr[k + 1]; i++) {
+        uint8_t bit = ix->ts[i] < as_of ? 1 : ix->ts[i] < t1 ? 2 : 0;
+        if (!bit)
+            continue;
+        uint32_t x = ix->item[i];
+        if (!mark[x])
+            touched[nt++] = x;
+        mark[x] |= bit;
+    }
+    return nt;
+}
+
+int prop_rows_sampled(const prop_data *d, const prop_cut *c, prop_kind kind, double horizon_days,
+                      const uint8_t *items_mask, double neg_per_pos, uint64_t seed,
+                      uint64_t stream, prop_rows *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = c->f->n_customers;
+    if (kind == PROP_ANY) {
+        prop_target t = {PROP_ANY, PROP_NONE};
+        return prop_rows_target(d, c, t, horizon_days, out);
+    }
+    const prop_index *ix = kind == PROP_CATEGORY ? &d->by_cat : &d->by_prod;
+    uint32_t n_items = kind == PROP_CATEGORY ? d->n_cats : d->n_products;
+    int64_t t1 = c->as_of + (int64_t)llround(horizon_days * (double)PROP_DAY);
+    uint8_t *mark = promo_calloc(n_items ? n_items : 1, 1);
+    uint32_t *touched = promo_mallocn(n_items ? n_items : 1, sizeof *touched);
+    int rc = PROMO_ENOMEM;
+    if (!mark || !touched)
+        goto done;
+    size_t n_cand = 0;
+    for (uint32_t x = 0; x < n_items; x++)
+        n_cand += !items_mask || items_mask[x];
+    /* Pass 1: positives and kept negatives, to choose the sampling rate. */
+    size_t n_pos = 0, n_kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t nt = mark_items(ix, c->key[i], c->as_of, t1, mark, touched);
+        for (size_t j = 0; j < nt; j++) {
+            uint32_t x = touched[j];
+            if (!items_mask || items_mask[x]) {
+                n_pos += (mark[x] & 2) != 0;
+                n_kept++;
+            }
+            mark[x] = 0;
+        }
+    }
+    double n_other = (double)n * (double)n_cand - (double)n_kept;
+    double rate = neg_per_pos <= 0 || n_other <= 0
+                      ? 1.0
+                      : fmin(1.0, neg_per_pos * (double)(n_pos ? n_pos : 1) / n_other);
+    size_t cap = n_kept + (size_t)(rate * n_other * 1.2) + 1024;
+    if ((rc = rows_alloc(out, cap)))
+        goto done;
+    size_t m = 0;
+    float w_other = (float)(1.0 / rate);
+    for (size_t i = 0; i < n; i++) {
+        promo_rng rng;
+        promo_rng_init(&rng, seed, (stream << 32) ^ (uint64_t)i);
+        size_t nt = mark_items(ix, c->key[i], c->as_of, t1, mark, touched);
+        for (uint32_t x = 0; x < n_items; x++) {
+            if (items_mask && !items_mask[x])
+                continue;
+            float w = 1.0f;
+            if (!mark[x]) {
+                if (rate < 1.0 && promo_rng_uniform(&rng) >= rate)
+                    continue;
+                w = w_other;
+            }
+            if (m == cap && (rc = rows_grow(out, &cap)))
+                goto done;
+            out->cust[m] = (uint32_t)i;
+            out->item[m] = x;
+            out->w[m] = w;
+            out->y[m] = (mark[x] & 2) ? 1.0f : 0.0f;
+            m++;
+        }
+        for (size_t j = 0; j < nt; j++)
+            mark[touched[j]] = 0;
+    }
+    out->n = m;
+    rc = PROMO_OK;
+done:
+    if (rc)
+        prop_rows_free(out);
+    promo_free(mark);
+    promo_free(touched);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ matrix ---- */
+
+typedef struct win_counts {
+    float o30, o90, o365, all, days; /* orders in windows, all before the cutoff; days since */
+} win_counts;
+
+static win_counts counts_of(const prop_index *ix, uint32_t k, uint32_t item, int64_t as_of)
+{
+    win_counts w = {0, 0, 0, 0, NAN};
+    if (k == PROP_NONE)
+        return w;
+    uint64_t lo, hi;
+    item_range(ix, k, item, &lo, &hi);
+    uint64_t end = lower_ts(ix->ts, lo, hi, as_of);
+    if (end == lo)
+        return w;
+    w.all = (float)(end - lo);
+    w.o365 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 365 * PROP_DAY));
+    w.o90 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 90 * PROP_DAY));
+    w.o30 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 30 * PROP_DAY));
+    w.days = (float)((double)(as_of - ix->ts[end - 1]) / (double)PROP_DAY);
+    return w;
+}
+
+/* Co-purchase affinity of product x for customer key k: the largest P(x | j) = orders with x
+ * and j / orders with j over the products j (!= x) the customer bought in the last 365 days. */
+static float affinity(const prop_data *d, const prop_cut *c, uint32_t k, uint32_t x)
+{
+    const promo_features *f = c->f;
+    if (k == PROP_NONE || !f->copurchase.row_ptr || x >= f->copurchase.n_rows)
+        return 0.0f;
+    const prop_index *ix = &d->by_prod;
+    int64_t t0 = c->as_of - 365 * PROP_DAY;
+    float best = 0.0f;
+    uint64_t i = ix->ptr[k], hi = ix->ptr[k + 1];
+    while (i < hi) {
+        uint32_t j = ix->item[i];
+        uint64_t e = i;
+        int recent = 0;
+        while (e < hi && ix->item[e] == j) {
+            recent |= ix->ts[e] >= t0 && ix->ts[e] < c->as_of;
+            e++;
+        }
+        if (recent && j != x && j < f->products.n_products && f->products.n_orders[j] > 0) {
+            float co = promo_csr_get(&f->copurchase, x, j);
+            float pr = co / (float)f->products.n_orders[j];
+            if (pr > best)
+                best = pr;
+        }
+        i = e;
+    }
+    return best;
+}
+
+int prop_rows_matrix(const prop_data *d, const prop_cut *c, const prop_layout *l,
+                     const prop_rows *r, float *X)
+{
+    const promo_features *f = c->f;
+    /* Layout column j of the customer block -> column of f (names may differ in order or
+     * set between the cut that defined the layout and this one). */
+    int *cmap = promo_mallocn(l->n_cust ? l->n_cust : 1, sizeof *cmap);
+    if (!cmap)
+        return PROMO_ENOMEM;
+    for (size_t j = 0; j < l->n_cust; j++)
+        cmap[j] = j < f->n_features && strcmp(f->feature_names[j], l->names[j]) == 0
+                      ? (int)j
+                      : promo_features_column(f, l->names[j]);
+    int c_freq = promo_features_column(f, "frequency"), c_o90 = promo_features_column(f, "orders_90d"),
+        c_ten = promo_features_column(f, "tenure_days");
+    const promo_product_features *pf = &f->products;
+    size_t d_all = l->n, nc = l->n_cust;
+    int nt = d->n_threads > 0 ? d->n_threads : omp_get_max_threads();
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t i = 0; i < r->n; i++) {
+        float *row = X + i * d_all;
+        uint32_t cu = r->cust[i], x = r->item[i];
+        const float *src = f->X + (size_t)cu * f->n_features;
+        for (size_t j = 0; j < nc; j++)
+            row[j] = cmap[j] >= 0 ? src[cmap[j]] : NAN;
+        float *e = row + nc;
+        uint32_t k = c->key[cu];
+        if (l->kind == PROP_PRODUCT) {
+            uint32_t cat = d->prod_cat[x];
+            win_counts wi = counts_of(&d->by_prod, k, x, c->as_of);
+            win_counts wc = counts_of(&d->by_cat, k, cat, c->as_of);
+            float freq = c_freq >= 0 ? src[c_freq] : NAN;
+            e[P_IO30] = wi.o30;
+            e[P_IO90] = wi.o90;
+            e[P_IO365] = wi.o365;
+            e[P_IOALL] = wi.all;
+            e[P_IDAYS] = wi.days;
+            e[P_ISHARE] = freq > 0 ? wi.all / freq : 0.0f;
+            e[P_CO30] = wc.o30;
+            e[P_CO90] = wc.o90;
+            e[P_CO365] = wc.o365;
+            e[P_CDAYS] = wc.days;
+            e[P_CSHARE] = c->fcat[cat] != PROP_NONE && f->category_share.row_ptr
+                              ? promo_csr_get(&f->category_share, cu, c->fcat[cat])
+                              : 0.0f;
+            e[P_AFF] = affinity(d, c, k, x);
+            e[P_POP30] = c->item_pop30[x];
+            e[P_POP90] = c->item_pop90[x];
+            int have = pf->n_products > x;
+            e[P_BUYERS] = have ? (float)pf->n_buyers[x] : NAN;
+            e[P_REPEAT] = have ? (float)pf->repeat_rate[x] : NAN;
+            e[P_PRICE] = have ? (float)pf->list_price[x] : NAN;
+            e[P_DISC] = have ? (float)pf->avg_discount[x] : NAN;
+            e[P_CPOP90] = c->cat_pop90[cat];
+            e[P_INCAT] = c->cat_pop90[cat] > 0 ? c->item_pop90[x] / c->cat_pop90[cat] : 0.0f;
+            /* The purchase rate the data suggest, as a product the trees cannot form by
+             * themselves: customer order rate x category share x item share in category
+             * (recent and whole-history rates). */
+            float o90 = c_o90 >= 0 && isfinite(src[c_o90]) ? src[c_o90] : 0.0f;
+            float ten = c_ten >= 0 && isfinite(src[c_ten]) ? fmaxf(src[c_ten], 30.0f) : NAN;
+            float theta = (wc.o365 + 0.5f) / (wc.o365 > 0 || freq > 0 ? fmaxf(freq, 1.0f) + 1.0f
+                                                                        : 15.0f);
+            e[P_EXP90] = o90 * theta * e[P_INCAT];
+            e[P_EXPALL] = isfinite(ten) && freq > 0 ? freq / ten * theta * e[P_INCAT] : 0.0f;
+        } else if (l->kind == PROP_CATEGORY) {
+            win_counts wc = counts_of(&d->by_cat, k, x, c->as_of);
+            e[C_O30] = wc.o30;
+            e[C_O90] = wc.o90;
+            e[C_O365] = wc.o365;
+            e[C_OALL] = wc.all;
+            e[C_DAYS] = wc.days;
+            e[C_SHARE] = c->fcat[x] != PROP_NONE && f->category_share.row_ptr
+                             ? promo_csr_get(&f->category_share, cu, c->fcat[x])
+                             : 0.0f;
+            e[C_POP30] = c->cat_pop30[x];
+            e[C_POP90] = c->cat_pop90[x];
+        }
+    }
+    promo_free(cmap);
+    return PROMO_OK;
+}
+
+/* ------------------------------------------------------------------ baselines ---- */
+
+void prop_rows_popularity(const prop_data *d, const prop_cut *c, prop_kind kind,
+                          const prop_rows *r, double *out)
+{
+    int c_freq = promo_features_column(c->f, "frequency");
+    for (size_t i = 0; i < r->n; i++) {
+        uint32_t cu = r->cust[i], k = c->key[cu];
+        if (kind == PROP_ANY) {
+            float v = c_freq >= 0 ? c->f->X[(size_t)cu * c->f->n_features + c_freq] : NAN;
+            out[i] = isfinite(v) ? v : 0.0;
+        } else {
+            const prop_index *ix = kind == PROP_CATEGORY ? &d->by_cat : &d->by_prod;
+            out[i] = counts_of(ix, k, r->item[i], c->as_of).all;
+        }
+    }
+}
+
+void prop_rows_rfm(const prop_cut *c, const prop_rows *r, double *out)
+{
+    const promo_features *f = c->f;
+    int cr = promo_features_column(f, "r_score"), cf = promo_features_column(f, "f_score"),
+        cm = promo_features_column(f, "m_score"), crec = promo_features_column(f, "recency_days");
+    for (size_t i = 0; i < r->n; i++) {
+        const float *x = f->X + (size_t)r->cust[i] * f->n_features;
+        double s = 0.0;
+        if (cr >= 0 && isfinite(x[cr]))
+            s += x[cr];
+        if (cf >= 0 && isfinite(x[cf]))
+            s += x[cf];
+        if (cm >= 0 && isfinite(x[cm]))
+            s += x[cm];
+        /* Recency breaks ties inside a score: at most +0.5 for a purchase yesterday. */
+        double rec = crec >= 0 && isfinite(x[crec]) ? x[crec] : 1e9;
+        out[i] = s + 0.5 / (1.0 + rec / 30.0);
+    }
+}

@@ -1,0 +1,279 @@
+/* Propensity pipeline on a small generated world: training and evaluation of the model and its
+ * baselines, the stored evaluation, save/reload/score consistency with the TreeSHAP
+ * explanation, thread-count independence, top-K campaign picks, errors, and the CLI commands
+ * (train, evaluate, score, explain). Small world and few trees: it runs under ASan. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/calibrate.h>
+#include <promo/error.h>
+#include <promo/explain.h>
+#include <promo/gbdt.h>
+#include <promo/log.h>
+#include <promo/propensity.h>
+#include <promo/store.h>
+#include <promo/synth.h>
+
+#include "t.h"
+
+/* One small world per test run, written once into a workspace (copied per test that writes). */
+static char g_ws[512];
+
+static const char *small_world(void)
+{
+    if (g_ws[0])
+        return g_ws;
+    promo_log_set_level(PROMO_LOG_ERROR);
+    snprintf(g_ws, sizeof g_ws, "%s/ws", t_tmpdir());
+    promo_synth_params p = promo_synth_params_default();
+    p.n_customers = 250;
+    p.n_products = 40;
+    p.n_categories = 5;
+    p.n_stores = 3;
+    p.n_promotions = 10;
+    p.n_transactions = 12000;
+    p.n_months = 8;
+    p.with_events = 0;
+    promo_synth_tables t;
+    T_OK(promo_synth_generate(&p, NULL, &t));
+    promo_store *s = NULL;
+    T_OK(promo_store_open(g_ws, 1, &s));
+    T_OK(promo_synth_write(s, &t, &p));
+    promo_store_close(s);
+    promo_synth_tables_free(&t);
+    return g_ws;
+}
+
+/* A copy of the world's workspace (tests that save models must not see each other's). */
+static const char *world_copy(void)
+{
+    const char *src = small_world();
+    const char *dir = t_tmpdir();
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s/ws'", src, dir);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    static char path[8][512];
+    static int k;
+    char *p = path[k++ & 7];
+    snprintf(p, 512, "%s/ws", dir);
+    return p;
+}
+
+static promo_propensity_params small_params(void)
+{
+    promo_propensity_params p = promo_propensity_params_default();
+    p.n_train_windows = 2;
+    p.gbdt.n_rounds = 25;
+    p.gbdt.early_stopping_rounds = 10;
+    p.forest.n_forest_trees = 8;
+    p.forest.max_depth = 6;
+    p.plots = 0;
+    p.n_threads = 1;
+    return p;
+}
+
+T_TEST(propensity_product_model_and_baselines)
+{
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_propensity_params p = small_params();
+    p.target = "product:PROD00001";
+    promo_propensity_report r;
+    T_OK(promo_propensity_train(s, &p, &r));
+    T_ASSERT_STR_EQ(r.target, "product:PROD00001");
+    T_ASSERT(r.as_of > r.valid_as_of && r.valid_as_of > r.first_train_as_of);
+    T_ASSERT_EQ_INT(r.valid_as_of + 30 * 86400, r.as_of);
+    for (int m = 0; m < PROMO_PROP_MODEL_COUNT; m++) {
+        T_ASSERT_MSG(r.models[m].fitted, "model %s not fitted", promo_prop_model_name(m));
+        const promo_binary_metrics *x = &r.models[m].m;
+        T_ASSERT(x->n > 100 && x->n_pos > 0);
+        T_ASSERT(x->log_loss > 0 && x->brier > 0 && x->brier < 0.5);
+    }
+    const promo_binary_metrics *x = &r.models[PROMO_PROP_XGBOOST].m;
+    /* A learned model must rank buyers clearly better than chance on a later window. */
+    T_ASSERT_MSG(x->auc > 0.65, "auc %.3f", x->auc);
+    T_ASSERT(x->lift_top_decile > 1.5);
+    T_ASSERT(r.n_rounds >= 1 && r.n_rounds <= 25);
+    T_ASSERT(r.n_features > 20);
+    /* Stored evaluation equals the returned one. */
+    promo_propensity_report *ev = NULL;
+    size_t n = 0;
+    T_OK(promo_propensity_evaluations(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, 1);
+    T_ASSERT_STR_EQ(ev[0].target, r.target);
+    for (int m = 0; m < PROMO_PROP_MODEL_COUNT; m++) {
+        T_ASSERT_NEAR(ev[0].models[m].m.auc, r.models[m].m.auc, 1e-12);
+        T_ASSERT_NEAR(ev[0].models[m].m.precision_at[1], r.models[m].m.precision_at[1], 1e-12);
+    }
+    T_ASSERT_STR_EQ(ev[0].model_path, r.model_path);
+    promo_free(ev);
+
+    /* Scoring any product with the one model; explanation consistent with the saved model:
+     * calibrate(sigmoid(bias + sum contribs)) == the scored probability. */
+    promo_prop_scores *sc = NULL;
+    T_OK(promo_propensity_score(s, "product:PROD00002", 0, &sc));
+    T_ASSERT(sc->n >= x->n);
+    for (size_t i = 0; i < sc->n; i++)
+        T_ASSERT(sc->probability[i] >= 0 && sc->probability[i] <= 1);
+    promo_prop_explanation *e = NULL;
+    T_OK(promo_propensity_explain(s, "product:PROD00002", 0, sc->customer_id[3], &e));
+    T_ASSERT_NEAR(e->probability, sc->probability[3], 1e-12);
+    promo_gbdt *g = NULL;
+    T_OK(promo_gbdt_load(r.model_path, &g));
+    char *cs = promo_gbdt_get_attr(g, "promo.calibration");
+    T_ASSERT(cs != NULL);
+    promo_calib *cal = NULL;
+    T_OK(promo_calib_from_string(cs, &cal));
+    double margin = e->bias;
+    for (size_t j = 0; j < e->n_features; j++)
+        margin += e->contribs[j];
+    float raw = 0;
+    T_OK(promo_gbdt_predict(g, e->values, 1, e->n_features, 0, &raw));
+    T_ASSERT_NEAR(1.0 / (1.0 + exp(-margin)), raw, 1e-4);
+    T_ASSERT_NEAR(promo_calib_one(cal, raw), e->probability, 1e-9);
+    promo_reason rs[5];
+    size_t nr = 0;
+    T_OK(promo_explain_reasons(e, 5, rs, &nr));
+    for (size_t k = 0; k < nr; k++) {
+        T_ASSERT(rs[k].text[0] != 0 && rs[k].contribution > 0);
+        if (k)
+            T_ASSERT(rs[k].contribution <= rs[k - 1].contribution);
+    }
+    promo_calib_free(cal);
+    promo_free(cs);
+    promo_gbdt_free(g);
+    promo_prop_explanation_free(e);
+    promo_prop_scores_free(sc);
+
+    /* Top customers: sorted, with reasons, and the best is the scorer's maximum. */
+    promo_campaign_pick *pk = NULL;
+    size_t np = 0;
+    T_OK(promo_explain_top_customers(s, "product:PROD00001", 0, 10, &pk, &np));
+    T_ASSERT_EQ_INT(np, 10);
+    for (size_t k = 1; k < np; k++)
+        T_ASSERT(pk[k].probability <= pk[k - 1].probability);
+    T_ASSERT(pk[0].reason[0] != 0);
+    promo_free(pk);
+    promo_store_close(s);
+}
+
+T_TEST(propensity_any_thread_independent_and_replaced)
+{
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_propensity_params p = small_params();
+    p.baselines = 0;
+    p.target = "any";
+    promo_propensity_report a, b;
+    T_OK(promo_propensity_train(s, &p, &a));
+    p.n_threads = 2;
+    T_OK(promo_propensity_train(s, &p, &b));
+    T_ASSERT_EQ_INT(a.n_train_rows, b.n_train_rows);
+    T_ASSERT_EQ_INT(a.n_rounds, b.n_rounds);
+    T_ASSERT_NEAR(a.models[0].m.auc, b.models[0].m.auc, 0);
+    T_ASSERT_NEAR(a.models[0].m.log_loss, b.models[0].m.log_loss, 0);
+    T_ASSERT(a.models[0].m.auc > 0.65);
+    T_ASSERT(!a.models[PROMO_PROP_LOGREG].fitted);
+    /* Retraining a target replaces its stored rows; another target adds one. */
+    p.target = "category:Bakery";
+    promo_propensity_report c;
+    int rc = promo_propensity_train(s, &p, &c);
+    promo_propensity_report *ev = NULL;
+    size_t n = 0;
+    T_OK(promo_propensity_evaluations(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, rc == 0 ? 2 : 1);
+    T_ASSERT_STR_EQ(ev[0].target, "any");
+    promo_free(ev);
+    promo_prop_scores *sc = NULL;
+    T_OK(promo_propensity_score(s, "any", 0, &sc));
+    T_ASSERT(sc->n > 200);
+    promo_prop_scores_free(sc);
+    promo_store_close(s);
+}
+
+T_TEST(propensity_errors)
+{
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_propensity_params p = small_params();
+    promo_propensity_report r;
+    p.target = "product:NOPE";
+    T_ASSERT_EQ_INT(promo_propensity_train(s, &p, &r), PROMO_ENOTFOUND);
+    p.target = "brand:x";
+    T_ASSERT_EQ_INT(promo_propensity_train(s, &p, &r), PROMO_EUSAGE);
+    p.target = "any";
+    p.horizon_days = 0;
+    T_ASSERT_EQ_INT(promo_propensity_train(s, &p, &r), PROMO_EUSAGE);
+    p.horizon_days = 30;
+    p.as_of = (int64_t)4102444800; /* 2100-01-01: no test labels */
+    T_ASSERT_EQ_INT(promo_propensity_train(s, &p, &r), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "earlier --as-of");
+    promo_prop_scores *sc = NULL;
+    T_ASSERT_EQ_INT(promo_propensity_score(s, "any", 0, &sc), PROMO_ENOTFOUND);
+    T_ASSERT_CONTAINS(promo_last_error(), "promo train");
+    T_ASSERT(sc == NULL);
+    promo_propensity_report *ev = NULL;
+    size_t n = 9;
+    T_OK(promo_propensity_evaluations(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, 0);
+    promo_store_close(s);
+}
+
+T_TEST(propensity_cli)
+{
+    const char *ws = world_copy();
+    char args[1200], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target product:PROD00003 --rounds 10 --windows 1 --no-baselines "
+             "--no-plots --json",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "\"auc\":");
+    T_ASSERT_CONTAINS(out, "\"precision_at_100\":");
+    T_ASSERT_CONTAINS(out, "\"ndcg_at_500\":");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws '%s'", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "base rate");
+    T_ASSERT_CONTAINS(out, "xgboost");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "score --ws '%s' --target product:PROD00005 --out '%s/s.csv'", ws,
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    free(out);
+    free(err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/s.csv", ws);
+    size_t n = 0;
+    char *csv = t_read_file(path, &n);
+    T_ASSERT(csv != NULL);
+    T_ASSERT(strncmp(csv, "customer_id,probability\n", 24) == 0);
+    free(csv);
+    snprintf(args, sizeof args,
+             "explain --ws '%s' --customer CUST0000001 --target product:PROD00005 --json", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "\"probability\":");
+    T_ASSERT_CONTAINS(out, "\"reasons\":[");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "explain --ws '%s' --customer NOBODY --target any", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "train --ws '%s' --horizon zero", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    free(out);
+    free(err);
+    T_ASSERT_EQ_INT(t_promo("score --help", &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "customer_id, probability");
+    free(out);
+    free(err);
+}
