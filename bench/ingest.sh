@@ -6,9 +6,9 @@
 # (/usr/bin/time) beside the wall-clock seconds: the machine is shared, and CPU seconds are
 # what can be compared between runs under different load.
 #
-#   make BUILD=build-store7 all && sh bench/ingest.sh [ROWS]     (default ROWS 5000000)
+#   make all && sh bench/ingest.sh [ROWS]     (default ROWS 5000000)
 #
-# Env: BUILD (default build-store7), PROMO_BENCH_BIN (default $BUILD/promo),
+# Env: BUILD (default build), PROMO_BENCH_BIN (default $BUILD/promo),
 # PROMO_BENCH_BASE_BIN: a second promo binary (e.g. an older build) ingested the same way,
 # for before/after figures in one run; PROMO_BENCH_PANDAS=0 skips pandas.
 # Inputs: a generated canonical transactions CSV (deterministic awk LCG, ISO timestamps,
@@ -16,7 +16,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROWS=${1:-5000000}
-BUILD=${BUILD:-build-store7}
+BUILD=${BUILD:-build}
 BIN=${PROMO_BENCH_BIN:-$BUILD/promo}
 BASE=${PROMO_BENCH_BASE_BIN:-}
 TMP=${TMPDIR:-/tmp}/promo-bench-ingest

@@ -366,6 +366,11 @@ typedef struct sdict {
     skey *keys;   /* keys[code] */
     size_t n, keys_cap;
     promo_arena *arena;
+    size_t want_cap; /* capacity the next growth goes to at least (set by the caller) */
+    size_t grow_n;   /* keys at the previous growth, and the chunk's bytes parsed then: */
+    size_t grow_pos; /* the new-key rate since then projects the final size (see intern) */
+    int sorted;      /* 1: every key so far was greater than the one before (sorted ids); the
+                      * slots are empty then: a lookup is one compare with the last key */
 } sdict;
 
 static void sdict_free(sdict *d)
@@ -384,6 +389,7 @@ static sdict *sdict_new(void)
     if (!d)
         return NULL;
     d->cap = 256;
+    d->sorted = 1;
     d->slots = promo_calloc(d->cap, sizeof *d->slots);
     d->arena = promo_arena_new(64 * 1024);
     if (!d->slots || !d->arena) {
@@ -414,18 +420,28 @@ static inline void sdict_prefetch(const sdict *d, uint64_t h)
     __builtin_prefetch(&d->slots[h & (d->cap - 1)]);
 }
 
-static int sdict_rehash(sdict *d)
+/* Rebuild the slots at capacity cap (a power of two > 2 n). Keys are hashed a block ahead and
+ * their new slots prefetched: at millions of keys every placement is a cache miss, and this
+ * keeps several in flight instead of one. */
+static int sdict_rehash_to(sdict *d, size_t cap)
 {
-    size_t cap = d->cap * 2;
+    enum { RB = 64 };
     sslot *ns = promo_calloc(cap, sizeof *ns);
     if (!ns)
         return PROMO_ENOMEM;
-    for (size_t k = 0; k < d->n; k++) {
-        uint64_t w0, h = skey_hash(d->keys[k].p, d->keys[k].n, &w0);
-        size_t j = h & (cap - 1);
-        while (ns[j].code1)
-            j = (j + 1) & (cap - 1);
-        ns[j] = (sslot){w0, skey_tag(h, d->keys[k].n), (uint32_t)k + 1};
+    uint64_t hs[RB], ws[RB];
+    for (size_t k0 = 0; k0 < d->n; k0 += RB) {
+        size_t m = d->n - k0 < RB ? d->n - k0 : RB;
+        for (size_t i = 0; i < m; i++) {
+            hs[i] = skey_hash(d->keys[k0 + i].p, d->keys[k0 + i].n, &ws[i]);
+            __builtin_prefetch(&ns[hs[i] & (cap - 1)], 1);
+        }
+        for (size_t i = 0; i < m; i++) {
+            size_t j = hs[i] & (cap - 1);
+            while (ns[j].code1)
+                j = (j + 1) & (cap - 1);
+            ns[j] = (sslot){ws[i], skey_tag(hs[i], d->keys[k0 + i].n), (uint32_t)(k0 + i) + 1};
+        }
     }
     promo_free(d->slots);
     d->slots = ns;
@@ -433,10 +449,72 @@ static int sdict_rehash(sdict *d)
     return PROMO_OK;
 }
 
+static int sdict_rehash(sdict *d)
+{
+    size_t cap = d->cap * 2;
+    while (cap < d->want_cap)
+        cap *= 2;
+    if (sdict_rehash_to(d, cap) && (cap == d->cap * 2 || sdict_rehash_to(d, (cap = d->cap * 2))))
+        return PROMO_ENOMEM;
+    if (d->keys_cap < cap / 2) { /* room for the keys the growth was sized for */
+        skey *nk = promo_reallocn(d->keys, cap / 2, sizeof *nk);
+        if (nk) {
+            d->keys = nk;
+            d->keys_cap = cap / 2;
+        }
+    }
+    return PROMO_OK;
+}
+
+static int skey_cmp(const char *a, size_t an, const skey *b)
+{
+    int c = memcmp(a, b->p, an < b->n ? an : b->n);
+    return c ? c : (an > b->n) - (an < b->n);
+}
+
+/* Append s[0..n) as the next code (no slot). */
+static uint32_t sdict_add_key(sdict *d, const char *s, size_t n)
+{
+    if (d->n >= UINT32_MAX - 2 || n > UINT32_MAX) {
+        promo_fail(PROMO_EINPUT, "too many distinct strings in one column");
+        return PROMO_DICT_NONE;
+    }
+    if (promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
+        return PROMO_DICT_NONE;
+    char *copy = promo_arena_strndup(d->arena, s, n);
+    if (!copy)
+        return PROMO_DICT_NONE;
+    uint32_t code = (uint32_t)d->n++;
+    d->keys[code] = (skey){copy, (uint32_t)n};
+    return code;
+}
+
+/* Leave sorted mode: index every key so far (room for one more). */
+static int sdict_unsort(sdict *d)
+{
+    size_t cap = d->cap;
+    while (cap < 2 * (d->n + 1) || cap < d->want_cap)
+        cap *= 2;
+    if (sdict_rehash_to(d, cap))
+        return PROMO_ENOMEM;
+    d->sorted = 0;
+    return PROMO_OK;
+}
+
 /* Code of s[0..n), added if new; PROMO_DICT_NONE on allocation failure. h and w0 come from
- * skey_hash (computed early so the slot can be prefetched). */
+ * skey_hash (computed early so the slot can be prefetched); h is unused in sorted mode. */
 static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint64_t w0)
 {
+    if (d->sorted) {
+        int c = d->n ? skey_cmp(s, n, &d->keys[d->n - 1]) : 1;
+        if (c == 0)
+            return (uint32_t)d->n - 1;
+        if (c > 0)
+            return sdict_add_key(d, s, n);
+        if (sdict_unsort(d))
+            return PROMO_DICT_NONE;
+        h = skey_hash(s, n, &w0);
+    }
     uint32_t tag = skey_tag(h, n);
     size_t mask = d->cap - 1, j = h & mask;
     for (;;) {
@@ -450,17 +528,9 @@ static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint
         }
         j = (j + 1) & mask;
     }
-    if (d->n >= UINT32_MAX - 2 || n > UINT32_MAX) {
-        promo_fail(PROMO_EINPUT, "too many distinct strings in one column");
-        return PROMO_DICT_NONE;
-    }
-    if (promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
-        return PROMO_DICT_NONE;
-    char *copy = promo_arena_strndup(d->arena, s, n);
-    if (!copy)
-        return PROMO_DICT_NONE;
-    uint32_t code = (uint32_t)d->n++;
-    d->keys[code] = (skey){copy, (uint32_t)n};
+    uint32_t code = sdict_add_key(d, s, n);
+    if (code == PROMO_DICT_NONE)
+        return code;
     d->slots[j] = (sslot){w0, tag, code + 1};
     if (d->n * 2 > d->cap && sdict_rehash(d)) {
         d->n--; /* forget the key: the table is unchanged but for this slot */
@@ -878,14 +948,44 @@ static int add_reject(
     return PROMO_OK;
 }
 
-static uint32_t intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0)
+/* Before a large chunk dictionary grows, project its final size from the new-key rate since
+ * its previous growth (keys per input byte) over the chunk's bytes still to parse, and size the
+ * growth for that: a column of distinct ids (5M order ids) then rehashes once or twice instead
+ * of at every doubling, each a pass of cache misses. Columns whose rate falls off (customer
+ * ids) project low and grow by doubling. Only capacity depends on this, never codes. */
+#define GROW_PROJECT_MIN ((size_t)1 << 16) /* keys before projecting: small tables just double */
+#define GROW_JUMP_MAX    64                /* at most this factor in one growth */
+
+static void plan_growth(const chunk *ch, sdict *d, const char *at)
+{
+    size_t total = (size_t)(ch->limit - ch->start);
+    size_t pos = at >= ch->start && at < ch->limit ? (size_t)(at - ch->start) : total;
+    d->want_cap = 0;
+    if (d->n < GROW_PROJECT_MIN || pos <= d->grow_pos || pos >= total)
+        return;
+    double rate = (double)(d->n - d->grow_n) / (double)(pos - d->grow_pos);
+    double est = (double)d->n + rate * (double)(total - pos);
+    double lim = (double)d->cap * GROW_JUMP_MAX;
+    d->want_cap = (size_t)(2.0 * (est < lim ? est : lim));
+}
+
+static uint32_t intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0,
+                       const char *at)
 {
     if (n <= 8 && n + 1 == cc->last_n1 && w0 == cc->last_w0)
         return cc->last_code;
-    uint32_t code = sdict_intern(cc->dict, s, n, h, w0);
+    sdict *d = cc->dict;
+    size_t cap0 = d->cap;
+    if (!d->sorted && (d->n + 1) * 2 > cap0)
+        plan_growth(ch, d, at);
+    uint32_t code = sdict_intern(d, s, n, h, w0);
     if (code == PROMO_DICT_NONE) {
         chunk_nomem(ch);
         return code;
+    }
+    if (d->cap != cap0) {
+        d->grow_n = d->n;
+        d->grow_pos = at >= ch->start ? (size_t)(at - ch->start) : 0;
     }
     cc->last_n1 = n <= 8 ? n + 1 : 0;
     cc->last_w0 = w0;
@@ -904,21 +1004,27 @@ static int flush_strings(const reader *rd, chunk *ch)
         ccol *cc = &ch->cols[c];
         if (!cc->pend)
             continue;
-        for (size_t i = 0; i < m; i++)
+        /* A sorted dictionary needs no hashes, and its slots are not read. */
+        int hashed = !cc->dict->sorted;
+        for (size_t i = 0; i < m && hashed; i++)
             hs[i] = skey_hash(cc->pend[i].p, cc->pend[i].n, &ws[i]);
         uint32_t *codes = (uint32_t *)cc->vals + ch->flushed;
         for (size_t i = 0; i < m; i++) {
-            if (i + PREFETCH_AHEAD < m)
+            if (hashed && i + PREFETCH_AHEAD < m)
                 sdict_prefetch(cc->dict, hs[i + PREFETCH_AHEAD]);
             const fspan *f = &cc->pend[i];
             const char *s = f->p;
             size_t n = f->n;
-            if (f->esc) {
-                if (field_text(ch, f, &s, &n))
-                    return PROMO_ENOMEM;
+            if (f->esc && field_text(ch, f, &s, &n))
+                return PROMO_ENOMEM;
+            if (!hashed && cc->dict->sorted) {
+                ws[i] = 0;
+                memcpy(&ws[i], s, n < 8 ? n : 8);
+                hs[i] = 0;
+            } else if (!hashed || f->esc) {
                 hs[i] = skey_hash(s, n, &ws[i]);
             }
-            uint32_t code = intern(ch, cc, s, n, hs[i], ws[i]);
+            uint32_t code = intern(ch, cc, s, n, hs[i], ws[i], f->p);
             if (code == PROMO_DICT_NONE)
                 return PROMO_ENOMEM;
             codes[i] = code;
@@ -1068,7 +1174,7 @@ static int convert_inferred(const reader *rd, chunk *ch, size_t c)
             }
             is_null = !f->quoted && f->n == 0;
             uint64_t w0, h = skey_hash(s, n, &w0);
-            uint32_t code = intern(ch, cc, s, n, h, w0);
+            uint32_t code = intern(ch, cc, s, n, h, w0, f->p);
             if (code == PROMO_DICT_NONE)
                 return PROMO_ENOMEM;
             ((uint32_t *)cc->vals)[r] = code;
@@ -1089,8 +1195,58 @@ static int convert_inferred(const reader *rd, chunk *ch, size_t c)
     return PROMO_OK;
 }
 
+static size_t skey_copy(void *ctx, size_t k, char *buf)
+{
+    const skey *key = &((const sdict *)ctx)->keys[k];
+    memcpy(buf, key->p, key->n);
+    return key->n;
+}
+
+/* map[k] = index in out of chunk key k, interning the keys in code order (what a serial parse
+ * gives). Keys known to be new go as one bulk append, without a probe each: into an empty
+ * dictionary (a chunk's keys are distinct), and when this chunk's keys are sorted and all
+ * greater than the last key of every earlier chunk, all sorted too (*last: that key, or NULL
+ * once a chunk was not sorted). Else in prefetching batches, the table sized once. */
+static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey **last)
+{
+    enum { MB = 1024 };
+    size_t nk = d->n, longest = 0;
+    if (nk == 0)
+        return PROMO_OK;
+    for (size_t k = 0; k < nk; k++)
+        longest = d->keys[k].n > longest ? d->keys[k].n : longest;
+    uint32_t base = promo_dict_size(out);
+    int fresh = base == 0 ||
+                (*last && d->sorted && skey_cmp(d->keys[0].p, d->keys[0].n, *last) > 0);
+    *last = fresh && d->sorted ? &d->keys[nk - 1] : NULL;
+    if (fresh && longest <= PROMO_DICT_KEY_MAX) {
+        int rc = promo_dict_append_distinct(out, nk, skey_copy, (void *)d, 1);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < nk; k++)
+            map[k] = base + (uint32_t)k;
+        return PROMO_OK;
+    }
+    if (promo_dict_reserve(out, (size_t)base + nk))
+        return PROMO_ENOMEM;
+    const char *ptrs[MB];
+    uint32_t lens[MB];
+    for (size_t k0 = 0; k0 < nk; k0 += MB) {
+        size_t m = nk - k0 < MB ? nk - k0 : MB;
+        for (size_t i = 0; i < m; i++) {
+            ptrs[i] = d->keys[k0 + i].p;
+            lens[i] = d->keys[k0 + i].n;
+        }
+        int rc = promo_dict_intern_batch(out, ptrs, lens, m, map + k0);
+        if (rc)
+            return rc;
+    }
+    return PROMO_OK;
+}
+
 /* Append one chunk's rows of column c to the table column. */
-static int merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out)
+static int merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out,
+                       const skey **last)
 {
     const colplan *cp = &rd->cols[c];
     const ccol *cc = &ch->cols[c];
@@ -1100,12 +1256,9 @@ static int merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column
         map = promo_mallocn(nk ? nk : 1, sizeof *map);
         if (!map)
             return PROMO_ENOMEM;
-        for (uint32_t k = 0; k < nk; k++) {
-            map[k] = promo_dict_intern(out->dict, cc->dict->keys[k].p, cc->dict->keys[k].n);
-            if (map[k] == PROMO_DICT_NONE) {
-                promo_free(map);
-                return PROMO_ENOMEM;
-            }
+        if (merge_keys(cc->dict, out->dict, map, last)) {
+            promo_free(map);
+            return PROMO_ENOMEM;
         }
     }
     int rc = PROMO_OK;
@@ -1504,8 +1657,9 @@ static int read_csv(const char *data,
     char merge_msg[512] = "";
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (n_chunks > 1)
     for (size_t c = 0; c < rd.n_cols; c++) {
+        const skey *last = NULL;
         for (size_t k = 0; k < n_chunks; k++) {
-            if (merge_chunk(&rd, &chunks[k], c, t->cols[c])) {
+            if (merge_chunk(&rd, &chunks[k], c, t->cols[c], &last)) {
 #pragma omp critical(promo_csv_merge)
                 {
                     merge_rc = PROMO_ENOMEM;
