@@ -42,8 +42,12 @@ typedef struct promo_calib promo_calib;
  * promo_calib_free). Errors: PROMO_EUSAGE (n == 0, bad label, probability outside [0, 1]),
  * PROMO_ENOMEM. With one class only, Platt still fits (smoothed targets); isotonic gives a
  * constant. */
-int promo_calib_fit(promo_calib_kind kind, const double *prob, const uint8_t *label,
-                    const double *weight, size_t n, promo_calib **out /* OUT */);
+int promo_calib_fit(promo_calib_kind kind,
+                    const double *prob,
+                    const uint8_t *label,
+                    const double *weight,
+                    size_t n,
+                    promo_calib **out /* OUT */);
 
 void promo_calib_free(promo_calib *c); /* NULL-safe */
 

@@ -9,8 +9,9 @@
  *
  * Fitting is maximum likelihood in log-parameter space with GSL multimin: BFGS2 with the
  * analytic gradient: short runs from several starting points, the best one run to convergence,
- * Nelder-Mead as a fallback, then BFGS again from its point. Departures from the textbook fit, all to survive real retail data
- * (where the Python `lifetimes` library often reports non-convergence or NaN):
+ * Nelder-Mead as a fallback, then BFGS again from its point. Departures from the textbook fit, all
+ * to survive real retail data (where the Python `lifetimes` library often reports non-convergence
+ * or NaN):
  *   - the objective is the mean negative log-likelihood plus penalty * sum(log(theta)^2): a
  *     small ridge on log-parameters that keeps them finite when the data are nearly
  *     uninformative (default 1e-6 per customer; moves CDNOW's estimates by < 0.05%: the
@@ -61,10 +62,10 @@ typedef struct promo_bgnbd {
 } promo_bgnbd;
 
 typedef struct promo_gamma_gamma {
-    double p, q, v;  /* fitted parameters (v in the caller's money unit) */
-    double loglik;   /* log-likelihood at the estimate */
-    size_t n_fit;    /* customers used (x > 0 and mean spend > 0) */
-    int iterations;  /* optimiser iterations */
+    double p, q, v;    /* fitted parameters (v in the caller's money unit) */
+    double loglik;     /* log-likelihood at the estimate */
+    size_t n_fit;      /* customers used (x > 0 and mean spend > 0) */
+    int iterations;    /* optimiser iterations */
     int used_fallback; /* 1 if Nelder-Mead had to rescue BFGS */
 } promo_gamma_gamma;
 
@@ -73,12 +74,16 @@ typedef struct promo_gamma_gamma {
  * invalid rows (the message names the row), PROMO_EMODEL when the data cannot support the
  * model (fewer than 10 customers, no repeat purchase, or no optimiser run converged to a
  * finite optimum), PROMO_ENOMEM. Thread-safe. */
-int promo_bgnbd_fit(const double *x, const double *t_x, const double *T, size_t n,
-                    const promo_clv_params *params, promo_bgnbd *out /* OUT */);
+int promo_bgnbd_fit(const double *x,
+                    const double *t_x,
+                    const double *T,
+                    size_t n,
+                    const promo_clv_params *params,
+                    promo_bgnbd *out /* OUT */);
 
 /* Log-likelihood of n customers under m (no penalty). For tests and model comparison. */
-double promo_bgnbd_loglik(const promo_bgnbd *m, const double *x, const double *t_x,
-                          const double *T, size_t n);
+double promo_bgnbd_loglik(
+    const promo_bgnbd *m, const double *x, const double *t_x, const double *T, size_t n);
 
 /* P(alive at T | x, t_x, T). 1 when x = 0 (a property of BG/NBD: no repeat, no dropout
  * opportunity). */
@@ -94,8 +99,14 @@ double promo_bgnbd_expected(const promo_bgnbd *m, double t, double x, double t_x
  * part) is evaluated once per distinct (x, T) pair, which repeat massively when times are in
  * whole days. Parallel; the result does not depend on n_threads (0 = OpenMP default).
  * Arrays are borrowed; out has n entries. Errors: PROMO_ENOMEM. */
-int promo_bgnbd_expected_many(const promo_bgnbd *m, double t, const double *x, const double *t_x,
-                              const double *T, size_t n, int n_threads, double *out /* OUT */);
+int promo_bgnbd_expected_many(const promo_bgnbd *m,
+                              double t,
+                              const double *x,
+                              const double *t_x,
+                              const double *T,
+                              size_t n,
+                              int n_threads,
+                              double *out /* OUT */);
 
 /* Expected purchases in (0, t] for a new customer (FHL eq. 9). */
 double promo_bgnbd_expected_new(const promo_bgnbd *m, double t);
@@ -103,11 +114,14 @@ double promo_bgnbd_expected_new(const promo_bgnbd *m, double t);
 /* Fit Gamma-Gamma on the customers with x[i] > 0 and mean repeat spend m[i] > 0 (others are
  * skipped, as the model requires). Errors: PROMO_EMODEL with fewer than 10 such customers or
  * no finite optimum; PROMO_ENOMEM. */
-int promo_gamma_gamma_fit(const double *x, const double *m, size_t n,
-                          const promo_clv_params *params, promo_gamma_gamma *out /* OUT */);
+int promo_gamma_gamma_fit(const double *x,
+                          const double *m,
+                          size_t n,
+                          const promo_clv_params *params,
+                          promo_gamma_gamma *out /* OUT */);
 
-double promo_gamma_gamma_loglik(const promo_gamma_gamma *g, const double *x, const double *m,
-                                size_t n);
+double
+promo_gamma_gamma_loglik(const promo_gamma_gamma *g, const double *x, const double *m, size_t n);
 
 /* E[spend per purchase | x, m] = p (v + x m) / (p x + q - 1). Needs q > 1 (a finite
  * population mean); returns m itself when q <= 1 or x = 0 with m > 0, and the population mean

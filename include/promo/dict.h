@@ -39,8 +39,11 @@ int promo_dict_reserve(promo_dict *d, size_t n_keys);
  * out[k] (may be NULL) receives each index. Faster than n calls on large dictionaries: it
  * hashes a batch first and prefetches the slots, so the cache misses overlap.
  * Returns 0 or PROMO_ENOMEM (keys interned before the failure stay). */
-int promo_dict_intern_batch(promo_dict *d, const char *const *keys, const uint32_t *lens,
-                            size_t n, uint32_t *out /* OUT, may be NULL */);
+int promo_dict_intern_batch(promo_dict *d,
+                            const char *const *keys,
+                            const uint32_t *lens,
+                            size_t n,
+                            uint32_t *out /* OUT, may be NULL */);
 
 /* Longest key promo_dict_append_distinct accepts. */
 #define PROMO_DICT_KEY_MAX 64
@@ -59,8 +62,8 @@ typedef size_t (*promo_dict_key_fn)(void *ctx, size_t k, char *buf);
  * returns the lower index). Other errors: PROMO_ENOMEM (d unchanged in size), PROMO_EINPUT if
  * a key is longer than PROMO_DICT_KEY_MAX or d would exceed UINT32_MAX - 2 keys.
  * Cost O(n) with sequential memory access: ~10x faster than promo_dict_intern_batch at 20M. */
-int promo_dict_append_distinct(promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx,
-                               int n_threads);
+int promo_dict_append_distinct(
+    promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx, int n_threads);
 
 /* A deep copy of d (same keys, same indices), or NULL (PROMO_ENOMEM). O(size) memcpy, no
  * hashing: for giving several STRING columns the same id dictionary (promo_column_set_dict). */

@@ -65,18 +65,21 @@ typedef struct promo_elasticity_params {
 promo_elasticity_params promo_elasticity_params_default(void);
 
 typedef struct promo_elasticity_result {
-    uint32_t n_products;         /* entries in product */
-    uint32_t n_categories;       /* entries in category */
-    promo_elasticity *product;   /* per product, owned */
-    promo_elasticity *category;  /* per category (pooled fixed-effects fit), owned */
+    uint32_t n_products;        /* entries in product */
+    uint32_t n_categories;      /* entries in category */
+    promo_elasticity *product;  /* per product, owned */
+    promo_elasticity *category; /* per category (pooled fixed-effects fit), owned */
 } promo_elasticity_result;
 
 /* Fit every product and category from n observations (any order; at most one per product and
  * week is expected: duplicates are used as given). params may be NULL. Errors: PROMO_EUSAGE
  * for an index out of range or a non-positive quantity/price (message names the row),
  * PROMO_ENOMEM. Products and categories without data get PROMO_ELASTICITY_NONE. */
-int promo_elasticity_fit(const promo_price_obs *obs, size_t n, uint32_t n_products,
-                         uint32_t n_categories, const promo_elasticity_params *params,
+int promo_elasticity_fit(const promo_price_obs *obs,
+                         size_t n,
+                         uint32_t n_products,
+                         uint32_t n_categories,
+                         const promo_elasticity_params *params,
                          promo_elasticity_result *out /* OUT, owned */);
 
 void promo_elasticity_result_free(promo_elasticity_result *r); /* NULL-safe */

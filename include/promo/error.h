@@ -13,15 +13,15 @@ extern "C" {
 #endif
 
 typedef enum promo_status {
-    PROMO_OK = 0,      /* success */
-    PROMO_EINPUT = 1,  /* bad input data: malformed file, wrong type, unknown id */
-    PROMO_EUSAGE = 2,  /* bad arguments or options from the caller */
-    PROMO_ENOMEM = 3,  /* an allocation failed (or was made to fail in tests) */
-    PROMO_EIO = 4,     /* reading or writing a file failed */
-    PROMO_EDB = 5,     /* SQLite reported an error */
-    PROMO_EVERSION = 6, /* a workspace or model file of another version */
+    PROMO_OK = 0,        /* success */
+    PROMO_EINPUT = 1,    /* bad input data: malformed file, wrong type, unknown id */
+    PROMO_EUSAGE = 2,    /* bad arguments or options from the caller */
+    PROMO_ENOMEM = 3,    /* an allocation failed (or was made to fail in tests) */
+    PROMO_EIO = 4,       /* reading or writing a file failed */
+    PROMO_EDB = 5,       /* SQLite reported an error */
+    PROMO_EVERSION = 6,  /* a workspace or model file of another version */
     PROMO_ENOTFOUND = 7, /* a named table, model, id or file does not exist */
-    PROMO_EMODEL = 8,  /* a model library (XGBoost, GSL, BLAS) reported an error */
+    PROMO_EMODEL = 8,    /* a model library (XGBoost, GSL, BLAS) reported an error */
     PROMO_EINTERNAL = 9, /* a bug: an invariant did not hold */
     PROMO_STATUS_COUNT
 } promo_status;
@@ -45,10 +45,10 @@ void promo_clear_error(void);
 const char *promo_strerror(int code);
 
 /* Invariants: on in every build, never used on user input. Prints and aborts. */
-#define PROMO_ASSERT(x)                                                                            \
-    do {                                                                                           \
-        if (!(x))                                                                                  \
-            promo_assert_fail(#x, __FILE__, __LINE__);                                             \
+#define PROMO_ASSERT(x)                                \
+    do {                                               \
+        if (!(x))                                      \
+            promo_assert_fail(#x, __FILE__, __LINE__); \
     } while (0)
 void promo_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
 

@@ -38,7 +38,9 @@ typedef struct promo_reason {
  * features that say the same thing (day-of-week and hour profile columns, windows of one
  * count) are merged into one sentence. out: caller's max entries; *n_out gets the count
  * (0 when nothing raised the score). Errors: PROMO_EUSAGE for NULL arguments. */
-int promo_explain_reasons(const promo_prop_explanation *e, size_t max, promo_reason *out /* OUT */,
+int promo_explain_reasons(const promo_prop_explanation *e,
+                          size_t max,
+                          promo_reason *out /* OUT */,
                           size_t *n_out /* OUT */);
 
 /* One line: the top two reasons joined by "; " (or "no strong signal"), into buf. */
@@ -47,16 +49,20 @@ void promo_explain_line(const promo_prop_explanation *e, char *buf, size_t n);
 /* A campaign candidate. */
 typedef struct promo_campaign_pick {
     char customer_id[128];
-    double probability;  /* calibrated propensity */
-    char reason[512];    /* promo_explain_line */
+    double probability; /* calibrated propensity */
+    char reason[512];   /* promo_explain_line */
 } promo_campaign_pick;
 
 /* The k customers with the highest propensity for target at as_of (0 = after the last
  * transaction), with a one-line reason each: one scoring pass over every customer, then
  * TreeSHAP for the k chosen. Ties keep the customers' table order. *out: new array of *n
  * picks (n = min(k, customers)), promo_free. Errors: as promo_propensity_score. */
-int promo_explain_top_customers(promo_store *s, const char *target, int64_t as_of, size_t k,
-                                promo_campaign_pick **out /* OUT */, size_t *n /* OUT */);
+int promo_explain_top_customers(promo_store *s,
+                                const char *target,
+                                int64_t as_of,
+                                size_t k,
+                                promo_campaign_pick **out /* OUT */,
+                                size_t *n /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -91,7 +91,7 @@ typedef struct promo_feature_params {
     int products;                   /* 1 (default): product features, co-purchase, elasticity */
     promo_clv_params clv_params;    /* BG/NBD / Gamma-Gamma fitting */
     promo_elasticity_params elasticity_params;
-    int n_threads;                  /* 0 = OpenMP default; results do not depend on it */
+    int n_threads; /* 0 = OpenMP default; results do not depend on it */
 } promo_feature_params;
 
 promo_feature_params promo_feature_params_default(void);
@@ -114,7 +114,7 @@ typedef enum promo_rfm_segment {
 
 /* Spend tiers by spend quartile among buyers (non-buyers are G1). Append-only. */
 typedef enum promo_spend_tier {
-    PROMO_TIER_G1 = 0,  /* lowest quartile */
+    PROMO_TIER_G1 = 0, /* lowest quartile */
     PROMO_TIER_G2 = 1,
     PROMO_TIER_G3 = 2,
     PROMO_TIER_VIP = 3, /* top quartile */
@@ -128,18 +128,18 @@ const char *promo_spend_tier_name(int tier);
 /* Product-level features, one entry per products-table row. */
 typedef struct promo_product_features {
     uint32_t n_products;
-    uint32_t *n_buyers;        /* distinct known customers who bought it */
-    uint32_t *n_orders;        /* orders containing it (anonymous ones included) */
-    double *units;             /* units sold */
-    double *revenue;           /* spend on it */
-    double *avg_price;         /* revenue / units (effective price paid); NaN if unsold */
-    double *list_price;        /* products.price, else mean unit_price paid */
-    uint32_t *n_price_changes; /* weeks whose mean effective price moved > 1% from the previous
-                                  week with sales */
-    uint32_t *category;        /* index into promo_features.category_names */
-    double *repeat_rate;       /* share of buyers who bought it in >= 2 orders; NaN: no buyer */
-    double *avg_discount;      /* 1 - revenue / list revenue */
-    uint32_t *n_copurchased;   /* distinct products bought in the same orders */
+    uint32_t *n_buyers;          /* distinct known customers who bought it */
+    uint32_t *n_orders;          /* orders containing it (anonymous ones included) */
+    double *units;               /* units sold */
+    double *revenue;             /* spend on it */
+    double *avg_price;           /* revenue / units (effective price paid); NaN if unsold */
+    double *list_price;          /* products.price, else mean unit_price paid */
+    uint32_t *n_price_changes;   /* weeks whose mean effective price moved > 1% from the previous
+                                    week with sales */
+    uint32_t *category;          /* index into promo_features.category_names */
+    double *repeat_rate;         /* share of buyers who bought it in >= 2 orders; NaN: no buyer */
+    double *avg_discount;        /* 1 - revenue / list revenue */
+    uint32_t *n_copurchased;     /* distinct products bought in the same orders */
     uint32_t *copurchase_orders; /* its orders that contain another product */
 } promo_product_features;
 
@@ -156,16 +156,16 @@ typedef struct promo_features {
     promo_csr interactions[4]; /* customer x product, same structure, values: counts (orders),
                                   spend, recency-weighted, confidence (see PROMO_IX_*) */
     promo_csr category_share;  /* customer x category spend share (rows sum to 1 for buyers) */
-    promo_product_features products; /* zeroed when params.products = 0 */
-    promo_csr copurchase;      /* product x product: orders containing both */
+    promo_product_features products;    /* zeroed when params.products = 0 */
+    promo_csr copurchase;               /* product x product: orders containing both */
     promo_elasticity_result elasticity; /* per product and category */
-    promo_bgnbd bgnbd;         /* the fitted CLV models (zero when not fitted) */
+    promo_bgnbd bgnbd;                  /* the fitted CLV models (zero when not fitted) */
     promo_gamma_gamma gamma_gamma;
-    char *clv_status;          /* NULL when the CLV models fitted, else why not */
+    char *clv_status; /* NULL when the CLV models fitted, else why not */
     /* private */
-    char *id_pool;             /* customer ids, NUL-separated */
-    uint64_t *id_off;          /* n_customers offsets into id_pool */
-    uint32_t *universe_index;  /* n_customers: row in customers table (or derived index) */
+    char *id_pool;            /* customer ids, NUL-separated */
+    uint64_t *id_off;         /* n_customers offsets into id_pool */
+    uint32_t *universe_index; /* n_customers: row in customers table (or derived index) */
 } promo_features;
 
 enum { PROMO_IX_COUNT = 0, PROMO_IX_SPEND = 1, PROMO_IX_RECENCY = 2, PROMO_IX_CONFIDENCE = 3 };
@@ -175,7 +175,8 @@ enum { PROMO_IX_COUNT = 0, PROMO_IX_SPEND = 1, PROMO_IX_RECENCY = 2, PROMO_IX_CO
  * columns or duplicate customer/product ids (message names the table and column), PROMO_EUSAGE
  * for bad params, PROMO_ENOMEM. A CLV model that cannot be fitted is not an error: its columns
  * are NaN and clv_status says why. The result does not depend on the thread count. */
-int promo_features_compute(const promo_feature_input *in, const promo_feature_params *params,
+int promo_features_compute(const promo_feature_input *in,
+                           const promo_feature_params *params,
                            promo_features **out /* OUT */);
 
 void promo_features_free(promo_features *f); /* NULL-safe */
@@ -192,8 +193,11 @@ const char *promo_features_customer_id(const promo_features *f, size_t i);
  * added: that is the point). *out is owned by the caller (promo_free). Errors: PROMO_EUSAGE
  * for a malformed target or horizon, PROMO_ENOTFOUND for an unknown product or category,
  * PROMO_EINPUT if the customers differ, PROMO_ENOMEM. */
-int promo_features_labels(const promo_features *f, const promo_feature_input *in,
-                          const char *target, double horizon_days, uint8_t **out /* OUT */);
+int promo_features_labels(const promo_features *f,
+                          const promo_feature_input *in,
+                          const char *target,
+                          double horizon_days,
+                          uint8_t **out /* OUT */);
 
 #ifdef __cplusplus
 }

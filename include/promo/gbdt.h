@@ -42,24 +42,24 @@ typedef enum promo_gbdt_mode {
 } promo_gbdt_mode;
 
 typedef struct promo_gbdt_params {
-    promo_gbdt_mode mode;       /* boosting or random forest */
-    int n_rounds;               /* boosting rounds (upper bound with early stopping) */
-    int early_stopping_rounds;  /* stop after this many rounds without validation gain; 0 off */
-    int n_forest_trees;         /* FOREST: trees in the forest (num_parallel_tree) */
-    int max_depth;              /* tree depth limit, 1..30 */
-    double eta;                 /* learning rate (FOREST forces 1) */
-    double min_child_weight;    /* minimum hessian sum in a leaf */
-    double subsample;           /* row sampling per tree, (0, 1] */
-    double colsample_bytree;    /* column sampling per tree, (0, 1] */
-    double colsample_bynode;    /* column sampling per split, (0, 1] (FOREST: ~sqrt(d)/d) */
-    double lambda;              /* L2 on leaf weights */
-    double alpha;               /* L1 on leaf weights */
-    double gamma;               /* minimum loss reduction to split */
-    int max_bin;                /* histogram bins per feature */
-    double scale_pos_weight;    /* weight of positives; 0 = n_neg / n_pos of the training set */
-    const char *eval_metric;    /* early-stopping metric: "logloss" (default) or "auc" */
-    int nthread;                /* threads for training and prediction; 0 = OpenMP default */
-    uint64_t seed;              /* sampling seed */
+    promo_gbdt_mode mode;      /* boosting or random forest */
+    int n_rounds;              /* boosting rounds (upper bound with early stopping) */
+    int early_stopping_rounds; /* stop after this many rounds without validation gain; 0 off */
+    int n_forest_trees;        /* FOREST: trees in the forest (num_parallel_tree) */
+    int max_depth;             /* tree depth limit, 1..30 */
+    double eta;                /* learning rate (FOREST forces 1) */
+    double min_child_weight;   /* minimum hessian sum in a leaf */
+    double subsample;          /* row sampling per tree, (0, 1] */
+    double colsample_bytree;   /* column sampling per tree, (0, 1] */
+    double colsample_bynode;   /* column sampling per split, (0, 1] (FOREST: ~sqrt(d)/d) */
+    double lambda;             /* L2 on leaf weights */
+    double alpha;              /* L1 on leaf weights */
+    double gamma;              /* minimum loss reduction to split */
+    int max_bin;               /* histogram bins per feature */
+    double scale_pos_weight;   /* weight of positives; 0 = n_neg / n_pos of the training set */
+    const char *eval_metric;   /* early-stopping metric: "logloss" (default) or "auc" */
+    int nthread;               /* threads for training and prediction; 0 = OpenMP default */
+    uint64_t seed;             /* sampling seed */
 } promo_gbdt_params;
 
 /* Boosting defaults: 500 rounds, early stopping after 30, depth 6, eta 0.1, hist, 256 bins,
@@ -85,22 +85,24 @@ typedef struct promo_gbdt_data {
  * the best round. *out is a new handle (promo_gbdt_free). Errors: PROMO_EUSAGE for bad params
  * or shapes (labels not 0/1, no rows, a single class with scale_pos_weight 0), PROMO_EMODEL
  * from XGBoost, PROMO_ENOMEM. */
-int promo_gbdt_train(const promo_gbdt_params *p, const promo_gbdt_data *train,
-                     const promo_gbdt_data *valid, promo_gbdt **out /* OUT */);
+int promo_gbdt_train(const promo_gbdt_params *p,
+                     const promo_gbdt_data *train,
+                     const promo_gbdt_data *valid,
+                     promo_gbdt **out /* OUT */);
 
 void promo_gbdt_free(promo_gbdt *m); /* NULL-safe */
 
 /* Predict n_rows rows of x (n_cols must equal the model's feature count): probabilities, or
  * margins (log-odds) when margin = 1. out: caller's n_rows floats. Uses XGBoost's in-place
  * dense prediction (no DMatrix copy). */
-int promo_gbdt_predict(promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int margin,
-                       float *out /* OUT */);
+int promo_gbdt_predict(
+    promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int margin, float *out /* OUT */);
 
 /* TreeSHAP contributions (exact, XGBoost's pred_contribs): out is caller's
  * n_rows x (n_cols + 1) floats, row-major; the last column is the bias. Each row sums to the
  * margin prediction. */
-int promo_gbdt_contribs(promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols,
-                        float *out /* OUT */);
+int promo_gbdt_contribs(
+    promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, float *out /* OUT */);
 
 /* Feature count, boosting rounds kept (best round + 1 after early stopping), the validation
  * metric at the best round (NaN without validation), and the mode. */

@@ -41,14 +41,19 @@ promo_logreg_params promo_logreg_params_default(void);
 /* Fit on x (n rows x d float32, row-major, NaN = missing), y in [0, 1], optional weights w
  * (NULL = 1). *out: new model (promo_logreg_free). Errors: PROMO_EUSAGE for bad shapes or
  * labels, PROMO_EMODEL if LAPACK fails to solve, PROMO_ENOMEM. */
-int promo_logreg_train(const promo_logreg_params *p, const float *x, size_t n, size_t d,
-                       const float *y, const float *w, promo_logreg **out /* OUT */);
+int promo_logreg_train(const promo_logreg_params *p,
+                       const float *x,
+                       size_t n,
+                       size_t d,
+                       const float *y,
+                       const float *w,
+                       promo_logreg **out /* OUT */);
 
 void promo_logreg_free(promo_logreg *m); /* NULL-safe */
 
 /* Probabilities for n rows of d features (d must match training). out: caller's n floats. */
-int promo_logreg_predict(const promo_logreg *m, const float *x, size_t n, size_t d,
-                         float *out /* OUT */);
+int promo_logreg_predict(
+    const promo_logreg *m, const float *x, size_t n, size_t d, float *out /* OUT */);
 
 /* Coefficients on standardised features (d entries, borrowed, valid until freed), the
  * intercept, the Newton iterations used and the final objective value. */
@@ -59,8 +64,14 @@ int promo_logreg_iterations(const promo_logreg *m);
 /* The objective L above and its gradient at (beta, b) for already standardised, NaN-free z
  * (n x d doubles): grad (caller's d + 1 doubles; may be NULL) gets dL/dbeta then dL/db.
  * Exposed so tests can check the gradient by finite differences. */
-double promo_logreg_objective(const double *z, size_t n, size_t d, const float *y,
-                              const float *w, double l2, const double *beta, double b,
+double promo_logreg_objective(const double *z,
+                              size_t n,
+                              size_t d,
+                              const float *y,
+                              const float *w,
+                              double l2,
+                              const double *beta,
+                              double b,
                               double *grad /* OUT */);
 
 #ifdef __cplusplus

@@ -49,52 +49,71 @@ int promo_brier(const double *prob, const uint8_t *label, size_t n, double *out 
 /* Precision, recall and NDCG (binary gains, log2 discount) of the K highest scores.
  * K > n uses all n rows. Any OUT pointer may be NULL. Recall is NaN with no positives,
  * NDCG is NaN with no positives. */
-int promo_at_k(const double *score, const uint8_t *label, size_t n, size_t k,
-               double *precision /* OUT */, double *recall /* OUT */, double *ndcg /* OUT */);
+int promo_at_k(const double *score,
+               const uint8_t *label,
+               size_t n,
+               size_t k,
+               double *precision /* OUT */,
+               double *recall /* OUT */,
+               double *ndcg /* OUT */);
 
 /* Lift of the top fraction (0 < frac <= 1) of scores: precision there / base rate. The top
  * decile is frac = 0.1 (rounded to the nearest row, at least one). NaN with no positives. */
-int promo_lift_at(const double *score, const uint8_t *label, size_t n, double frac,
-                  double *out /* OUT */);
+int promo_lift_at(
+    const double *score, const uint8_t *label, size_t n, double frac, double *out /* OUT */);
 
 /* Reliability curve with n_bins equal-width bins on [0, 1] (bin b holds b/n_bins <= p <
  * (b+1)/n_bins; p = 1 falls in the last). Each array has n_bins entries, caller-allocated;
  * any may be NULL. Empty bins get count 0 and NaN means. ece (may be NULL) = sum over bins of
  * count/n * |mean_prob - frac_positive|. */
-int promo_reliability(const double *prob, const uint8_t *label, size_t n, size_t n_bins,
-                      double *mean_prob /* OUT */, double *frac_pos /* OUT */,
-                      size_t *count /* OUT */, double *ece /* OUT */);
+int promo_reliability(const double *prob,
+                      const uint8_t *label,
+                      size_t n,
+                      size_t n_bins,
+                      double *mean_prob /* OUT */,
+                      double *frac_pos /* OUT */,
+                      size_t *count /* OUT */,
+                      double *ece /* OUT */);
 
 /* Precision-recall curve: one point per distinct threshold, from the highest score down.
  * *recall and *precision are new arrays of *n_points entries (promo_free each). */
-int promo_pr_curve(const double *score, const uint8_t *label, size_t n,
-                   double **recall /* OUT */, double **precision /* OUT */,
+int promo_pr_curve(const double *score,
+                   const uint8_t *label,
+                   size_t n,
+                   double **recall /* OUT */,
+                   double **precision /* OUT */,
                    size_t *n_points /* OUT */);
 
 /* Cumulative gains for a lift chart: for i = 1..n_steps, the share of all positives found in
  * the top i/n_steps of scores (tie-aware), and the lift there. Arrays of n_steps entries,
  * caller-allocated; either may be NULL. */
-int promo_gains_curve(const double *score, const uint8_t *label, size_t n, size_t n_steps,
-                      double *gain /* OUT */, double *lift /* OUT */);
+int promo_gains_curve(const double *score,
+                      const uint8_t *label,
+                      size_t n,
+                      size_t n_steps,
+                      double *gain /* OUT */,
+                      double *lift /* OUT */);
 
 /* Everything promo evaluate reports, for probabilities. */
 typedef struct promo_binary_metrics {
-    size_t n;                                   /* rows */
-    size_t n_pos;                               /* positive labels */
-    double base_rate;                           /* n_pos / n */
-    double auc;                                 /* ROC AUC */
-    double pr_auc;                              /* average precision */
-    double log_loss;                            /* mean negative log-likelihood, nats */
-    double brier;                               /* mean squared error */
-    double precision_at[PROMO_METRICS_N_K];     /* Precision@K for K in promo_metrics_k */
-    double recall_at[PROMO_METRICS_N_K];        /* Recall@K */
-    double ndcg_at[PROMO_METRICS_N_K];          /* NDCG@K */
-    double lift_top_decile;                     /* precision in the top 10% / base rate */
-    double ece;                                 /* expected calibration error, 10 bins */
+    size_t n;                               /* rows */
+    size_t n_pos;                           /* positive labels */
+    double base_rate;                       /* n_pos / n */
+    double auc;                             /* ROC AUC */
+    double pr_auc;                          /* average precision */
+    double log_loss;                        /* mean negative log-likelihood, nats */
+    double brier;                           /* mean squared error */
+    double precision_at[PROMO_METRICS_N_K]; /* Precision@K for K in promo_metrics_k */
+    double recall_at[PROMO_METRICS_N_K];    /* Recall@K */
+    double ndcg_at[PROMO_METRICS_N_K];      /* NDCG@K */
+    double lift_top_decile;                 /* precision in the top 10% / base rate */
+    double ece;                             /* expected calibration error, 10 bins */
 } promo_binary_metrics;
 
 /* Compute every field of *out from probabilities in [0, 1]. */
-int promo_metrics_binary(const double *prob, const uint8_t *label, size_t n,
+int promo_metrics_binary(const double *prob,
+                         const uint8_t *label,
+                         size_t n,
                          promo_binary_metrics *out /* OUT */);
 
 #ifdef __cplusplus

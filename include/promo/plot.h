@@ -27,13 +27,13 @@ extern "C" {
 #endif
 
 typedef struct promo_plot {
-    const char *title;     /* chart title, or NULL */
-    const char *xlabel;    /* axis labels, or NULL */
+    const char *title;  /* chart title, or NULL */
+    const char *xlabel; /* axis labels, or NULL */
     const char *ylabel;
-    double xmin, xmax;     /* axis ranges; NaN = automatic */
+    double xmin, xmax; /* axis ranges; NaN = automatic */
     double ymin, ymax;
-    int diagonal;          /* 1: draw the y = x reference line (calibration charts) */
-    int width_px;          /* image size in pixels */
+    int diagonal; /* 1: draw the y = x reference line (calibration charts) */
+    int width_px; /* image size in pixels */
     int height_px;
 } promo_plot;
 
@@ -41,15 +41,17 @@ typedef struct promo_plot {
 promo_plot promo_plot_default(void);
 
 typedef struct promo_plot_series {
-    const char *title;  /* legend entry, or NULL */
-    const double *x;    /* n points; NaN points are skipped */
+    const char *title; /* legend entry, or NULL */
+    const double *x;   /* n points; NaN points are skipped */
     const double *y;
     size_t n;
-    const char *style;  /* "lines" (NULL), "linespoints", "points", "steps" or "boxes" */
+    const char *style; /* "lines" (NULL), "linespoints", "points", "steps" or "boxes" */
 } promo_plot_series;
 
 /* Draw n_series series on one chart into png_path (atomically). */
-int promo_plot_lines(const promo_plot *p, const promo_plot_series *s, size_t n_series,
+int promo_plot_lines(const promo_plot *p,
+                     const promo_plot_series *s,
+                     size_t n_series,
                      const char *png_path);
 
 /* 1 if gnuplot can be run, else 0. */
@@ -60,12 +62,12 @@ int promo_plot_available(void);
  *   calibration reliability curve (10 bins) against the diagonal;
  *   lift        cumulative gains by decile against random targeting.
  * `title` (may be NULL) names the model or target. */
-int promo_plot_pr_curve(const double *score, const uint8_t *label, size_t n, const char *title,
-                        const char *png_path);
-int promo_plot_calibration(const double *prob, const uint8_t *label, size_t n, const char *title,
-                           const char *png_path);
-int promo_plot_lift(const double *score, const uint8_t *label, size_t n, const char *title,
-                    const char *png_path);
+int promo_plot_pr_curve(
+    const double *score, const uint8_t *label, size_t n, const char *title, const char *png_path);
+int promo_plot_calibration(
+    const double *prob, const uint8_t *label, size_t n, const char *title, const char *png_path);
+int promo_plot_lift(
+    const double *score, const uint8_t *label, size_t n, const char *title, const char *png_path);
 
 #ifdef __cplusplus
 }

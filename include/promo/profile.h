@@ -109,7 +109,9 @@ typedef struct promo_ingest promo_ingest;
  * Errors: PROMO_EUSAGE (unknown profile, a file name that names no table, two files for one
  * table, bad map), PROMO_EINPUT / PROMO_ENOTFOUND / PROMO_EIO with "FILE[:LINE:COL]: ...".
  * *out owned by the caller (promo_ingest_free); NULL on failure. */
-int promo_ingest_read(const promo_ingest_options *o, const char *const *files, size_t n_files,
+int promo_ingest_read(const promo_ingest_options *o,
+                      const char *const *files,
+                      size_t n_files,
                       promo_ingest **out /* OUT */);
 
 /* Check references against the ingest and the workspace, apply the unknown policy, then

@@ -98,71 +98,73 @@ typedef enum promo_prop_scope {
 } promo_prop_scope;
 
 typedef struct promo_propensity_params {
-    const char *target;          /* "any", "product:ID" or "category:NAME"; borrowed */
-    int64_t as_of;               /* test cutoff T (seconds, timeutil.h); 0 = last transaction
-                                    day + 1 - horizon */
-    double horizon_days;         /* H, days (default 30) */
-    int n_train_windows;         /* rolling training cutoffs before the validation one (3) */
-    promo_prop_scope scope;      /* product targets: all products or the target's category */
-    double neg_per_pos;          /* never-bought negatives sampled per positive pair (20);
-                                    0 = keep every pair */
-    size_t max_items;            /* pair models: learn from the max_items most-ordered items
-                                    before each cutoff plus the target (0 = all; default 0) */
+    const char *target;           /* "any", "product:ID" or "category:NAME"; borrowed */
+    int64_t as_of;                /* test cutoff T (seconds, timeutil.h); 0 = last transaction
+                                     day + 1 - horizon */
+    double horizon_days;          /* H, days (default 30) */
+    int n_train_windows;          /* rolling training cutoffs before the validation one (3) */
+    promo_prop_scope scope;       /* product targets: all products or the target's category */
+    double neg_per_pos;           /* never-bought negatives sampled per positive pair (5);
+                                     0 = keep every pair */
+    size_t max_items;             /* pair models: learn from the max_items most-ordered items
+                                     before each cutoff plus the target (0 = all; default 0) */
     promo_calib_kind calibration; /* PROMO_CALIB_PLATT (default: smooth, never exactly 0 or 1,
                                     and it undoes scale_pos_weight's shift), ISOTONIC or NONE */
-    int baselines;               /* 1 (default): also fit and evaluate the baselines */
-    int plots;                   /* 1 (default): PNG charts into <ws>/out (skipped with a
-                                    warning when gnuplot is absent) */
-    int save;                    /* 1 (default): save the model and the evaluation */
-    promo_gbdt_params gbdt;      /* boosting parameters (defaults: gbdt.h, depth 5,
-                                    scale_pos_weight 0 = automatic, capped at 10) */
-    promo_gbdt_params forest;    /* random-forest baseline (promo_gbdt_params_forest) */
-    promo_logreg_params logreg;  /* logistic-regression baseline */
-    size_t small_data_rows;      /* below this many training rows, boosting uses depth <= 3,
-                                    eta <= 0.05, min_child_weight >= 5 and one thread (50000;
-                                    0 = never) */
-    size_t max_logreg_rows;      /* logistic regression learns from at most this many
-                                    training rows, a fixed-seed subsample (200000) */
-    const char *export_dir;      /* benchmarks: when set, the training, validation and test
-                                    matrices are written there (see promo_propensity_train_multi)
-                                    for an external reference model; NULL (default) = no */
-    uint64_t seed;               /* negative sampling and model seeds (default 1) */
-    int n_threads;               /* 0 = OpenMP default; results do not depend on it */
+    int baselines;                /* 1 (default): also fit and evaluate the baselines */
+    int plots;                    /* 1 (default): PNG charts into <ws>/out (skipped with a
+                                     warning when gnuplot is absent) */
+    int save;                     /* 1 (default): save the model and the evaluation */
+    promo_gbdt_params gbdt;       /* boosting parameters (defaults: depth 4, eta 0.05,
+                                     600 rounds, patience 50, min_child_weight 20,
+                                     colsample 0.3, lambda 10, scale_pos_weight 1; 0 =
+                                     automatic, capped at 10) */
+    promo_gbdt_params forest;     /* random-forest baseline (promo_gbdt_params_forest) */
+    promo_logreg_params logreg;   /* logistic-regression baseline */
+    size_t small_data_rows;       /* below this many training rows, boosting uses depth <= 3,
+                                     eta <= 0.05, min_child_weight >= 5 and one thread (50000;
+                                     0 = never) */
+    size_t max_logreg_rows;       /* logistic regression learns from at most this many
+                                     training rows, a fixed-seed subsample (200000) */
+    const char *export_dir;       /* benchmarks: when set, the training, validation and test
+                                     matrices are written there (see promo_propensity_train_multi)
+                                     for an external reference model; NULL (default) = no */
+    uint64_t seed;                /* negative sampling and model seeds (default 1) */
+    int n_threads;                /* 0 = OpenMP default; results do not depend on it */
 } promo_propensity_params;
 
 promo_propensity_params promo_propensity_params_default(void);
 
 /* One model's figures on the test window. */
 typedef struct promo_prop_model_eval {
-    int fitted;                  /* 1 if the model was fitted and evaluated */
-    promo_binary_metrics m;      /* metrics of the calibrated probabilities */
-    double train_seconds;        /* wall time to fit (0 for the heuristics) */
+    int fitted;             /* 1 if the model was fitted and evaluated */
+    promo_binary_metrics m; /* metrics of the calibrated probabilities */
+    double train_seconds;   /* wall time to fit (0 for the heuristics) */
 } promo_prop_model_eval;
 
 #define PROMO_PROP_TARGET_MAX 256 /* bytes of a target string, NUL included */
-#define PROMO_PROP_PATH_MAX 1024
+#define PROMO_PROP_PATH_MAX   1024
 
 /* What promo_propensity_train did and measured. */
 typedef struct promo_propensity_report {
     char target[PROMO_PROP_TARGET_MAX]; /* the evaluated target */
-    int64_t as_of;                /* test cutoff T */
-    int64_t valid_as_of;          /* validation cutoff T - H */
-    int64_t first_train_as_of;    /* earliest training cutoff */
-    double horizon_days;          /* H */
-    int n_train_windows;          /* stacked training windows */
-    size_t n_train_rows;          /* training rows (after sampling) */
-    size_t n_train_pos;           /* positive training rows */
-    size_t n_valid_rows;          /* validation rows */
-    size_t n_features;            /* model features */
-    int n_rounds;                 /* boosting rounds kept after early stopping */
-    promo_calib_kind calibration; /* calibration method */
-    double valid_logloss;         /* validation log loss at the best round (weighted) */
+    int64_t as_of;                      /* test cutoff T */
+    int64_t valid_as_of;                /* validation cutoff T - H */
+    int64_t first_train_as_of;          /* earliest training cutoff */
+    double horizon_days;                /* H */
+    int n_train_windows;                /* stacked training windows */
+    size_t n_train_rows;                /* training rows (after sampling) */
+    size_t n_train_pos;                 /* positive training rows */
+    size_t n_valid_rows;                /* validation rows */
+    size_t n_features;                  /* model features */
+    int n_rounds;                       /* boosting rounds kept after early stopping */
+    promo_calib_kind calibration;       /* calibration method */
+    double valid_logloss;               /* validation log loss at the best round (weighted) */
     promo_prop_model_eval models[PROMO_PROP_MODEL_COUNT]; /* indexed by promo_prop_model */
-    double reliability_mean[10];  /* xgboost calibration curve on the test window: mean
-                                     probability per bin (NaN when empty) */
-    double reliability_frac[10];  /* fraction of positives per bin */
-    size_t reliability_count[10]; /* rows per bin */
-    char model_path[PROMO_PROP_PATH_MAX];   /* saved XGBoost JSON ("" when not saved) */
+    double reliability_mean[10];             /* xgboost calibration curve on the test window: mean
+                                                probability per bin (NaN when empty) */
+    double reliability_frac[10];             /* fraction of positives per bin */
+    size_t reliability_count[10];            /* rows per bin */
+    char model_path[PROMO_PROP_PATH_MAX];    /* saved XGBoost JSON ("" when not saved) */
     char plot_paths[3][PROMO_PROP_PATH_MAX]; /* pr, calibration, lift PNGs ("" if none) */
 } promo_propensity_report;
 
@@ -170,7 +172,8 @@ typedef struct promo_propensity_report {
  * p->baselines) the baselines, evaluate all on the test window, and (with p->save) save the
  * model and the evaluation, (with p->plots) draw the charts. *out is filled on success.
  * Errors: see the top. */
-int promo_propensity_train(promo_store *s, const promo_propensity_params *p,
+int promo_propensity_train(promo_store *s,
+                           const promo_propensity_params *p,
                            promo_propensity_report *out /* OUT */);
 
 /* One model, several evaluations: train as above for the kind of targets[0] (every target
@@ -180,23 +183,26 @@ int promo_propensity_train(promo_store *s, const promo_propensity_params *p,
  * (row-major float32 features), train.lab / valid.lab (float32 label, weight pairs), and
  * test_<k>.f32 / test_<k>.lab for each target, plus meta.json (rows, columns, feature names);
  * PROMO_EIO naming the file on failure. */
-int promo_propensity_train_multi(promo_store *s, const promo_propensity_params *p,
-                                 const char *const *targets, size_t n_targets,
+int promo_propensity_train_multi(promo_store *s,
+                                 const promo_propensity_params *p,
+                                 const char *const *targets,
+                                 size_t n_targets,
                                  promo_propensity_report *out /* OUT: n_targets */);
 
 /* The evaluations stored in the workspace (table propensity_eval), one report per target in
  * the order they were trained (model_path, plot paths and reliability fields are filled from
  * the table too). *out: new array of *n reports (promo_free); *n = 0 and *out = NULL when
  * nothing was evaluated yet (not an error). */
-int promo_propensity_evaluations(promo_store *s, promo_propensity_report **out /* OUT */,
+int promo_propensity_evaluations(promo_store *s,
+                                 promo_propensity_report **out /* OUT */,
                                  size_t *n /* OUT */);
 
 /* Probabilities for every customer known at a cutoff. */
 typedef struct promo_prop_scores {
-    size_t n;              /* customers */
-    char **customer_id;    /* n ids (owned) */
-    double *probability;   /* n calibrated probabilities */
-    int64_t as_of;         /* the cutoff scored */
+    size_t n;            /* customers */
+    char **customer_id;  /* n ids (owned) */
+    double *probability; /* n calibrated probabilities */
+    int64_t as_of;       /* the cutoff scored */
     char target[PROMO_PROP_TARGET_MAX];
 } promo_prop_scores;
 
@@ -205,7 +211,9 @@ void promo_prop_scores_free(promo_prop_scores *s); /* NULL-safe */
 /* Score every customer known at as_of (0 = the day after the last transaction: the future)
  * for target with the saved model of the target's kind. One call computes the features once
  * and predicts all rows at once. *out: new scores (promo_prop_scores_free). */
-int promo_propensity_score(promo_store *s, const char *target, int64_t as_of,
+int promo_propensity_score(promo_store *s,
+                           const char *target,
+                           int64_t as_of,
                            promo_prop_scores **out /* OUT */);
 
 /* One customer's explanation: the model's TreeSHAP contributions (log-odds) per feature. */
@@ -227,14 +235,20 @@ void promo_prop_explanation_free(promo_prop_explanation *e); /* NULL-safe */
 
 /* Explain the saved model's score of customer_id for target at as_of (0 = latest).
  * PROMO_ENOTFOUND for a customer not known at the cutoff. *out: new (free as above). */
-int promo_propensity_explain(promo_store *s, const char *target, int64_t as_of,
-                             const char *customer_id, promo_prop_explanation **out /* OUT */);
+int promo_propensity_explain(promo_store *s,
+                             const char *target,
+                             int64_t as_of,
+                             const char *customer_id,
+                             promo_prop_explanation **out /* OUT */);
 
 /* Explanations of several customers in one pass (features computed once): out[k] for
  * customer_ids[k]; unknown customers give NULL entries. *out: new array of n pointers; free
  * each entry with promo_prop_explanation_free and the array with promo_free. */
-int promo_propensity_explain_many(promo_store *s, const char *target, int64_t as_of,
-                                  const char *const *customer_ids, size_t n,
+int promo_propensity_explain_many(promo_store *s,
+                                  const char *target,
+                                  int64_t as_of,
+                                  const char *const *customer_ids,
+                                  size_t n,
                                   promo_prop_explanation ***out /* OUT */);
 
 /* The default test cutoff for a horizon: the day after the last transaction minus horizon

@@ -108,8 +108,11 @@ int promo_store_write_table(promo_store *s, const promo_table *t);
 int promo_store_read_table(promo_store *s, const char *name, promo_table **out /* OUT */);
 /* Read only some columns of table `name` (e.g. the id column for a referential check).
  * Unknown column: PROMO_ENOTFOUND. */
-int promo_store_read_columns(promo_store *s, const char *name, const char *const *columns,
-                             size_t n_columns, promo_table **out /* OUT */);
+int promo_store_read_columns(promo_store *s,
+                             const char *name,
+                             const char *const *columns,
+                             size_t n_columns,
+                             promo_table **out /* OUT */);
 /* 1 if the table exists (a table or view that read_table can read), else 0. */
 int promo_store_has_table(promo_store *s, const char *name);
 /* Names of the data tables (not promo_* / sqlite_*), sorted: canonical tables first in

@@ -144,8 +144,8 @@ int promo_synth_params_check(const promo_synth_params *p);
  * All tables are owned by the struct; free with promo_synth_tables_free. */
 enum { PROMO_SYNTH_N_TABLES = 14 };
 typedef struct promo_synth_tables {
-    promo_table *customers, *products, *stores, *promotions, *transactions, *exposures,
-        *responses, *events;
+    promo_table *customers, *products, *stores, *promotions, *transactions, *exposures, *responses,
+        *events;
     promo_table *truth_customers, *truth_products, *truth_affinity, *truth_category_affinity,
         *truth_exposures, *truth_params;
 } promo_synth_tables;
@@ -161,7 +161,8 @@ typedef struct promo_world promo_world;
  * promo_world_free); tables receives every table (free with promo_synth_tables_free). On
  * failure nothing is returned (both zeroed/NULL). Errors: PROMO_EUSAGE (bad params),
  * PROMO_ENOMEM. Uses n_threads OpenMP threads; output is identical for any thread count. */
-int promo_synth_generate(const promo_synth_params *p, promo_world **world /* OUT, may be NULL */,
+int promo_synth_generate(const promo_synth_params *p,
+                         promo_world **world /* OUT, may be NULL */,
                          promo_synth_tables *tables /* OUT */);
 
 /* Rebuild the latent world from the truth_* tables (and products/customers ids in them).
@@ -174,7 +175,7 @@ void promo_world_free(promo_world *w); /* NULL-safe */
 /* Sizes and ids. Ids are borrowed, valid until the world is freed. */
 uint32_t promo_world_n_customers(const promo_world *w);
 uint32_t promo_world_n_products(const promo_world *w);
-uint32_t promo_world_n_days(const promo_world *w);   /* history length */
+uint32_t promo_world_n_days(const promo_world *w); /* history length */
 uint64_t promo_world_seed(const promo_world *w);
 const char *promo_world_customer_id(const promo_world *w, uint32_t i);
 const char *promo_world_product_id(const promo_world *w, uint32_t x);
@@ -189,13 +190,24 @@ promo_response_type promo_world_response_type(const promo_world *w, uint32_t i);
  * customer i sent on `day` (0 = first day after the history; negative = in it) at hour
  * (0-23), with the fatigue the history's contacts leave on that day and the default 14-day
  * window. Pure function of the world; thread-safe. */
-double promo_world_true_uplift(const promo_world *w, uint32_t customer, uint32_t product,
-                               double discount_pct, int day, int hour);
+double promo_world_true_uplift(const promo_world *w,
+                               uint32_t customer,
+                               uint32_t product,
+                               double discount_pct,
+                               int day,
+                               int hour);
 /* The same model's two probabilities, with an explicit fatigue F (number-equivalent of recent
  * contacts) and window. */
-void promo_world_offer_probs(const promo_world *w, uint32_t customer, uint32_t product,
-                             double discount_pct, int day, int hour, double fatigue,
-                             int window_days, double *p0 /* OUT */, double *p1 /* OUT */);
+void promo_world_offer_probs(const promo_world *w,
+                             uint32_t customer,
+                             uint32_t product,
+                             double discount_pct,
+                             int day,
+                             int hour,
+                             double fatigue,
+                             int window_days,
+                             double *p0 /* OUT */,
+                             double *p1 /* OUT */);
 
 /* ---- the simulator ---- */
 
@@ -228,8 +240,8 @@ typedef struct promo_sim_figure {
 } promo_sim_figure;
 
 typedef struct promo_sim_result {
-    promo_sim_figure contacts, conversions, incremental_conversions, revenue,
-        incremental_revenue, discount_cost, contact_cost, incremental_profit, roi;
+    promo_sim_figure contacts, conversions, incremental_conversions, revenue, incremental_revenue,
+        discount_cost, contact_cost, incremental_profit, roi;
     uint32_t n_draws; /* draws used */
 } promo_sim_result;
 
@@ -237,8 +249,11 @@ typedef struct promo_sim_result {
  * Offers of the same customer fatigue each other in (send_day, send_hour, row) order.
  * Errors: PROMO_EUSAGE (an index out of range, discount outside 0..90, hour outside 0..23,
  * day outside 0..3650, bad params), PROMO_ENOMEM. Thread-safe; cost O(n log n + n * draws). */
-int promo_simulate(const promo_world *w, const promo_offer *offers, size_t n,
-                   const promo_sim_params *p, promo_sim_result *out /* OUT */);
+int promo_simulate(const promo_world *w,
+                   const promo_offer *offers,
+                   size_t n,
+                   const promo_sim_params *p,
+                   promo_sim_result *out /* OUT */);
 
 /* One realisation (draw `draw`) per offer, for bandits that need an observed reward. */
 typedef struct promo_sim_outcome {
@@ -248,8 +263,11 @@ typedef struct promo_sim_outcome {
     double profit;              /* incremental profit of this offer (same definition) */
 } promo_sim_outcome;
 
-int promo_simulate_outcomes(const promo_world *w, const promo_offer *offers, size_t n,
-                            const promo_sim_params *p, uint32_t draw,
+int promo_simulate_outcomes(const promo_world *w,
+                            const promo_offer *offers,
+                            size_t n,
+                            const promo_sim_params *p,
+                            uint32_t draw,
                             promo_sim_outcome *out /* OUT: n entries */);
 
 /* ---- workspace ---- */

@@ -56,11 +56,11 @@ typedef struct promo_column {
 } promo_column;
 
 typedef struct promo_table {
-    char *name;              /* table name, owned */
-    size_t n_rows;           /* rows, set by promo_table_seal */
-    size_t n_cols;           /* columns */
-    promo_column **cols;     /* n_cols columns, owned */
-    size_t cols_cap;         /* capacity of cols */
+    char *name;          /* table name, owned */
+    size_t n_rows;       /* rows, set by promo_table_seal */
+    size_t n_cols;       /* columns */
+    promo_column **cols; /* n_cols columns, owned */
+    size_t cols_cap;     /* capacity of cols */
 } promo_table;
 
 /* A static name for a type ("int64", "float64", "string", "timestamp", "bool"). */
@@ -71,7 +71,9 @@ void promo_table_free(promo_table *t); /* NULL-safe */
 
 /* Add an empty column. Fails with PROMO_EINPUT if the name exists. *out (may be NULL) is
  * borrowed: valid until the table is freed. */
-int promo_table_add_column(promo_table *t, const char *name, promo_col_type type,
+int promo_table_add_column(promo_table *t,
+                           const char *name,
+                           promo_col_type type,
                            promo_column **out /* OUT */);
 /* Column by name, or NULL. Borrowed. */
 promo_column *promo_table_column(const promo_table *t, const char *name);

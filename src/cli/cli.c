@@ -1,14 +1,14 @@
 /* Global options, the subcommand table and the status-to-exit-code mapping. */
+#include "cli/cli.h"
+
+#include <gsl/gsl_errno.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <string.h>
 
-#include <gsl/gsl_errno.h>
-
 #include <promo/error.h>
 #include <promo/log.h>
-
-#include "cli/cli.h"
+#include <promo/timeutil.h>
 
 static const cli_command commands[] = {
     /* Add each subcommand here as it lands (keep DESIGN.md's order). */
@@ -28,8 +28,9 @@ static const cli_command commands[] = {
 
 static void print_help(FILE *f)
 {
-    fprintf(f, "promo %s: a personalized promotion engine for retailers\n\n"
-               "usage: promo [-v|-q] COMMAND [OPTIONS]\n\ncommands:\n",
+    fprintf(f,
+            "promo %s: a personalized promotion engine for retailers\n\n"
+            "usage: promo [-v|-q] COMMAND [OPTIONS]\n\ncommands:\n",
             PROMO_VERSION);
     for (size_t i = 0; commands[i].name; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -51,6 +52,28 @@ int cli_report(int status)
                    status == PROMO_EVERSION
                ? CLI_EXIT_INPUT
                : CLI_EXIT_FAIL;
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+int cli_parse_date(const char *cmd, const char *opt, const char *arg, int64_t *out)
+{
+    /* 0 means "the default cutoff" in the library's parameters, so 1970-01-01 is refused. */
+    if (promo_time_parse(arg, strlen(arg), PROMO_DATE_ISO, out) || *out == 0)
+        return cli_usage_error(cmd, "%s: expected a date YYYY-MM-DD, got \"%s\"", opt, arg);
+    return CLI_EXIT_OK;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

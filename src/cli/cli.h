@@ -7,13 +7,14 @@
 #ifndef PROMO_CLI_H
 #define PROMO_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define PROMO_VERSION "0.1.0"
 
 /* Exit codes (DESIGN.md). */
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1  /* internal failure */
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1 /* internal failure */
 #define CLI_EXIT_INPUT 2 /* bad input or usage */
 
 typedef int (*cli_cmd_fn)(int argc, char **argv);
@@ -31,6 +32,11 @@ int promo_cli_main(int argc, char **argv);
 int cli_report(int status);
 /* Print "promo <cmd>: <message>" and a hint to stderr; returns CLI_EXIT_INPUT. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parse a date option (ISO 8601) into *out; on failure print the usage error for `cmd`
+ * naming `opt` and return CLI_EXIT_INPUT, else CLI_EXIT_OK. */
+int cli_parse_date(const char *cmd, const char *opt, const char *arg, int64_t *out /* OUT */);
+/* Write s as a JSON string literal (quotes, escapes for '"', '\\' and control bytes). */
+void cli_json_str(FILE *f, const char *s);
 /* Default workspace directory when --ws is not given. */
 #define CLI_DEFAULT_WS "./promo-ws"
 

@@ -24,19 +24,20 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
-            "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out FILE.csv]\n\n"
-            "Rank every customer by the propensity model's probability of buying the product\n"
-            "(train it first: promo train --model propensity --target product:ID), keep the top\n"
-            "N with a one-line reason each, and write the campaign file (default\n"
-            "DIR/out/campaign_<product>.csv), which `promo simulate` accepts as it is.\n\n"
-            "  --product ID|best  the product; `best` = the best-selling one (most order lines)\n"
-            "  --discount PCT     offered discount, 0-90 (default 10)\n"
-            "  --target N         customers to contact (default 50)\n"
-            "  --as-of DATE       score as of this date (default: after the last transaction)\n"
-            "  --send-day D       days after the history's end to send (default 0)\n"
-            "  --send-hour H      hour to send, 0-23 (default 10)\n");
+    fprintf(
+        f,
+        "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
+        "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out FILE.csv]\n\n"
+        "Rank every customer by the propensity model's probability of buying the product\n"
+        "(train it first: promo train --model propensity --target product:ID), keep the top\n"
+        "N with a one-line reason each, and write the campaign file (default\n"
+        "DIR/out/campaign_<product>.csv), which `promo simulate` accepts as it is.\n\n"
+        "  --product ID|best  the product; `best` = the best-selling one (most order lines)\n"
+        "  --discount PCT     offered discount, 0-90 (default 10)\n"
+        "  --target N         customers to contact (default 50)\n"
+        "  --as-of DATE       score as of this date (default: after the last transaction)\n"
+        "  --send-day D       days after the history's end to send (default 0)\n"
+        "  --send-hour H      hour to send, 0-23 (default 10)\n");
 }
 
 /* The product with the most order lines in the workspace (ties: the first in table order). */
@@ -81,8 +82,8 @@ int cli_best_selling_product(const char *ws, char *out, size_t n)
 }
 
 /* name and location of each pick, from the customers table (empty when unknown). */
-static int customer_details(promo_store *s, const promo_campaign_pick *picks, size_t n,
-                            promo_table *out)
+static int
+customer_details(promo_store *s, const promo_campaign_pick *picks, size_t n, promo_table *out)
 {
     static const char *const cols[] = {"customer_id", "name", "location"};
     promo_table *cust = NULL;
@@ -133,11 +134,16 @@ static int parse_num(const char *opt, const char *arg, double lo, double hi, dou
 int cmd_campaign(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},        {"product", required_argument, NULL, 'p'},
-        {"discount", required_argument, NULL, 'd'},  {"target", required_argument, NULL, 'n'},
-        {"as-of", required_argument, NULL, 'a'},     {"send-day", required_argument, NULL, 'D'},
-        {"send-hour", required_argument, NULL, 'H'}, {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"ws", required_argument, NULL, 'w'},
+        {"product", required_argument, NULL, 'p'},
+        {"discount", required_argument, NULL, 'd'},
+        {"target", required_argument, NULL, 'n'},
+        {"as-of", required_argument, NULL, 'a'},
+        {"send-day", required_argument, NULL, 'D'},
+        {"send-hour", required_argument, NULL, 'H'},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *ws = CLI_DEFAULT_WS, *product = NULL, *out_path = NULL;
     double discount = 10, target_n = 50, send_day = 0, send_hour = 10;
@@ -147,9 +153,15 @@ int cmd_campaign(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': ws = optarg; break;
-        case 'p': product = optarg; break;
-        case 'o': out_path = optarg; break;
+        case 'w':
+            ws = optarg;
+            break;
+        case 'p':
+            product = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
         case 'd':
             if ((ec = parse_num("--discount", optarg, 0, 90, &discount)))
                 return ec;
@@ -167,11 +179,12 @@ int cmd_campaign(int argc, char **argv)
                 return ec;
             break;
         case 'a':
-            if (promo_time_parse(optarg, strlen(optarg), PROMO_DATE_ISO, &as_of))
-                return cli_usage_error("campaign", "--as-of: expected a date YYYY-MM-DD, got \"%s\"",
-                                       optarg);
+            if ((ec = cli_parse_date("campaign", "--as-of", optarg, &as_of)))
+                return ec;
             break;
-        case 'h': usage(stdout); return CLI_EXIT_OK;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
         default:
             return cli_usage_error("campaign", "unknown or incomplete option '%s'",
                                    argv[optind - 1]);
@@ -218,7 +231,8 @@ int cmd_campaign(int argc, char **argv)
         if (promo_column_push_str(cid, picks[i].customer_id, strlen(picks[i].customer_id)) ||
             promo_column_push_f64(prob, picks[i].probability) ||
             promo_column_push_str(why, picks[i].reason, strlen(picks[i].reason)) ||
-            promo_column_push_str(prod, pid, strlen(pid)) || promo_column_push_f64(disc, discount) ||
+            promo_column_push_str(prod, pid, strlen(pid)) ||
+            promo_column_push_f64(disc, discount) ||
             promo_column_push_i64(day, (int64_t)send_day) ||
             promo_column_push_i64(hour, (int64_t)send_hour))
             goto done;
@@ -232,8 +246,7 @@ int cmd_campaign(int argc, char **argv)
     if ((rc = promo_csv_write(path, t)))
         goto done;
 
-    printf("campaign for %s: top %zu customers by propensity, %.0f%% discount\n", pid, n,
-           discount);
+    printf("campaign for %s: top %zu customers by propensity, %.0f%% discount\n", pid, n, discount);
     printf("  %-12s %-24s %-12s %11s  %s\n", "customer", "name", "location", "probability",
            "reason");
     for (size_t i = 0; i < n && i < 10; i++)

@@ -34,10 +34,10 @@ typedef struct demo_ctx {
     const char *ws;
     const char *seed;
     int small;
-    char product[128];     /* the best-selling product, known after generation */
-    char target[160];      /* "product:<product>" */
-    char campaign[1400];   /* the targeted campaign file */
-    char broadcast[1400];  /* the everyone campaign file */
+    char product[128];    /* the best-selling product, known after generation */
+    char target[160];     /* "product:<product>" */
+    char campaign[1400];  /* the targeted campaign file */
+    char broadcast[1400]; /* the everyone campaign file */
 } demo_ctx;
 
 static const char *expand(const char *a, const demo_ctx *c)
@@ -91,11 +91,20 @@ int cmd_demo(int argc, char **argv)
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': ctx.ws = optarg; break;
-        case 's': ctx.small = 1; break;
-        case 'S': ctx.seed = optarg; break;
-        case 'h': usage(stdout); return CLI_EXIT_OK;
-        default: return cli_usage_error("demo", "unknown option");
+        case 'w':
+            ctx.ws = optarg;
+            break;
+        case 's':
+            ctx.small = 1;
+            break;
+        case 'S':
+            ctx.seed = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("demo", "unknown option");
         }
     }
     if (optind < argc)
@@ -128,7 +137,8 @@ int cmd_demo(int argc, char **argv)
          cmd_campaign,
          {"campaign", "--ws", "$WS", "--product", "best", "--discount", "10", "--target",
           "10000000", "--out", "$BROADCAST", NULL}},
-        {"9. what broadcasting earns", cmd_simulate,
+        {"9. what broadcasting earns",
+         cmd_simulate,
          {"simulate", "--ws", "$WS", "--campaign", "$BROADCAST", NULL}},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {

@@ -18,15 +18,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: promo evaluate --ws DIR [--target T] [--json]\n\n"
-               "Print the evaluation of the trained propensity models (promo train): ROC AUC,\n"
-               "PR AUC, log loss, Brier, Precision/Recall/NDCG at 50/100/500, top-decile lift\n"
-               "and calibration error of the model and its baselines, on the test window\n"
-               "(later in time than training). Charts: DIR/out/propensity_<target>_*.png.\n\n"
-               "  --ws DIR     workspace (default %s)\n"
-               "  --target T   only this target (any, product:ID, category:NAME)\n"
-               "  --json       JSON instead of a table\n"
-               "  --help       this text\n",
+    fprintf(f,
+            "usage: promo evaluate --ws DIR [--target T] [--json]\n\n"
+            "Print the evaluation of the trained propensity models (promo train): ROC AUC,\n"
+            "PR AUC, log loss, Brier, Precision/Recall/NDCG at 50/100/500, top-decile lift\n"
+            "and calibration error of the model and its baselines, on the test window\n"
+            "(later in time than training). Charts: DIR/out/propensity_<target>_*.png.\n\n"
+            "  --ws DIR     workspace (default %s)\n"
+            "  --target T   only this target (any, product:ID, category:NAME)\n"
+            "  --json       JSON instead of a table\n"
+            "  --help       this text\n",
             CLI_DEFAULT_WS);
 }
 
@@ -38,20 +39,6 @@ static void jnum(FILE *f, const char *key, double v, int comma)
         fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
 }
 
-static void jstr(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void print_json_one(FILE *f, const promo_propensity_report *r)
 {
     char a[24], v[24], t[24];
@@ -60,11 +47,12 @@ static void print_json_one(FILE *f, const promo_propensity_report *r)
     promo_time_format(r->first_train_as_of, 1, t, sizeof t);
     const promo_binary_metrics *x = &r->models[PROMO_PROP_XGBOOST].m;
     fprintf(f, "{\"target\":");
-    jstr(f, r->target);
-    fprintf(f, ",\"as_of\":\"%s\",\"valid_as_of\":\"%s\",\"first_train_as_of\":\"%s\","
-               "\"horizon_days\":%g,\"n_train_windows\":%d,\"n_train_rows\":%zu,"
-               "\"n_train_pos\":%zu,\"n_valid_rows\":%zu,\"n_features\":%zu,\"n_rounds\":%d,"
-               "\"calibration\":\"%s\",\"n\":%zu,\"n_pos\":%zu,",
+    cli_json_str(f, r->target);
+    fprintf(f,
+            ",\"as_of\":\"%s\",\"valid_as_of\":\"%s\",\"first_train_as_of\":\"%s\","
+            "\"horizon_days\":%g,\"n_train_windows\":%d,\"n_train_rows\":%zu,"
+            "\"n_train_pos\":%zu,\"n_valid_rows\":%zu,\"n_features\":%zu,\"n_rounds\":%d,"
+            "\"calibration\":\"%s\",\"n\":%zu,\"n_pos\":%zu,",
             a, v, t, r->horizon_days, r->n_train_windows, r->n_train_rows, r->n_train_pos,
             r->n_valid_rows, r->n_features, r->n_rounds, promo_calib_kind_name(r->calibration),
             x->n, x->n_pos);
@@ -104,13 +92,13 @@ static void print_json_one(FILE *f, const promo_propensity_report *r)
         fprintf(f, "\"count\":%zu}", r->reliability_count[b]);
     }
     fprintf(f, "],\"model_path\":");
-    jstr(f, r->model_path);
+    cli_json_str(f, r->model_path);
     fprintf(f, ",\"plots\":{\"pr\":");
-    jstr(f, r->plot_paths[0]);
+    cli_json_str(f, r->plot_paths[0]);
     fprintf(f, ",\"calibration\":");
-    jstr(f, r->plot_paths[1]);
+    cli_json_str(f, r->plot_paths[1]);
     fprintf(f, ",\"lift\":");
-    jstr(f, r->plot_paths[2]);
+    cli_json_str(f, r->plot_paths[2]);
     fprintf(f, "}}");
 }
 
@@ -123,11 +111,13 @@ static void print_table_one(FILE *f, const promo_propensity_report *r)
     promo_time_format(r->valid_as_of, 1, v, sizeof v);
     promo_time_format(r->first_train_as_of, 1, t, sizeof t);
     const promo_binary_metrics *x = &r->models[PROMO_PROP_XGBOOST].m;
-    fprintf(f, "target %s: test window %s .. %s (%g days), %zu customers, %zu buyers, base rate "
-               "%.4f\n",
+    fprintf(f,
+            "target %s: test window %s .. %s (%g days), %zu customers, %zu buyers, base rate "
+            "%.4f\n",
             r->target, a, e, r->horizon_days, x->n, x->n_pos, x->base_rate);
-    fprintf(f, "  trained on %d window(s) from %s (%zu rows, %zu positive), validated on the "
-               "window from %s (%zu rows); %zu features, %d rounds, %s calibration\n",
+    fprintf(f,
+            "  trained on %d window(s) from %s (%zu rows, %zu positive), validated on the "
+            "window from %s (%zu rows); %zu features, %d rounds, %s calibration\n",
             r->n_train_windows, t, r->n_train_rows, r->n_train_pos, v, r->n_valid_rows,
             r->n_features, r->n_rounds, promo_calib_kind_name(r->calibration));
     fprintf(f, "  %-14s %6s %6s %7s %6s %6s %6s %6s %6s %6s %6s %7s %6s %6s %8s\n", "model", "auc",
@@ -138,8 +128,9 @@ static void print_table_one(FILE *f, const promo_propensity_report *r)
         if (!ev->fitted)
             continue;
         const promo_binary_metrics *m = &ev->m;
-        fprintf(f, "  %-14s %6.3f %6.3f %7.4f %6.4f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %7.3f "
-                   "%6.2f %6.3f %8.2f\n",
+        fprintf(f,
+                "  %-14s %6.3f %6.3f %7.4f %6.4f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %7.3f "
+                "%6.2f %6.3f %8.2f\n",
                 promo_prop_model_name(mi), m->auc, m->pr_auc, m->log_loss, m->brier,
                 m->precision_at[0], m->precision_at[1], m->precision_at[2], m->recall_at[0],
                 m->recall_at[1], m->recall_at[2], m->ndcg_at[1], m->lift_top_decile, m->ece,
@@ -223,8 +214,9 @@ int cmd_evaluate(int argc, char **argv)
             r[m++] = r[k];
     if (m == 0) {
         promo_free(r);
-        promo_fail(PROMO_ENOTFOUND, "no propensity evaluation%s%s in %s: run `promo train --ws %s "
-                                    "--model propensity` first",
+        promo_fail(PROMO_ENOTFOUND,
+                   "no propensity evaluation%s%s in %s: run `promo train --ws %s "
+                   "--model propensity` first",
                    target ? " for " : "", target ? target : "", ws, ws);
         return cli_report(PROMO_ENOTFOUND);
     }

@@ -17,49 +17,33 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: promo explain --ws DIR --customer ID --target T [--as-of DATE]\n"
-               "                     [--top N] [--json]\n\n"
-               "Explain customer ID's propensity for target T (any, product:ID,\n"
-               "category:NAME): the probability and the features that raise it most\n"
-               "(TreeSHAP contributions of the saved XGBoost model), as sentences.\n\n"
-               "  --ws DIR        workspace (default %s)\n"
-               "  --customer ID   the customer (required)\n"
-               "  --target T      the target (required)\n"
-               "  --as-of DATE    cutoff, YYYY-MM-DD (default: after the last transaction)\n"
-               "  --top N         reasons to show (default 5)\n"
-               "  --json          JSON output\n"
-               "  --help          this text\n",
+    fprintf(f,
+            "usage: promo explain --ws DIR --customer ID --target T [--as-of DATE]\n"
+            "                     [--top N] [--json]\n\n"
+            "Explain customer ID's propensity for target T (any, product:ID,\n"
+            "category:NAME): the probability and the features that raise it most\n"
+            "(TreeSHAP contributions of the saved XGBoost model), as sentences.\n\n"
+            "  --ws DIR        workspace (default %s)\n"
+            "  --customer ID   the customer (required)\n"
+            "  --target T      the target (required)\n"
+            "  --as-of DATE    cutoff, YYYY-MM-DD (default: after the last transaction)\n"
+            "  --top N         reasons to show (default 5)\n"
+            "  --json          JSON output\n"
+            "  --help          this text\n",
             CLI_DEFAULT_WS);
-}
-
-static void jstr(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
 }
 
 int cmd_explain(int argc, char **argv)
 {
-    static const struct option opts[] = {{"ws", required_argument, NULL, 'w'},
-                                         {"customer", required_argument, NULL, 'c'},
-                                         {"target", required_argument, NULL, 't'},
-                                         {"as-of", required_argument, NULL, 'a'},
-                                         {"top", required_argument, NULL, 'n'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"ws", required_argument, NULL, 'w'},     {"customer", required_argument, NULL, 'c'},
+        {"target", required_argument, NULL, 't'}, {"as-of", required_argument, NULL, 'a'},
+        {"top", required_argument, NULL, 'n'},    {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *ws = CLI_DEFAULT_WS, *target = NULL, *cust = NULL;
     int64_t as_of = 0;
     long top = 5;
-    int json = 0, c;
+    int json = 0, c, ec;
     char *end;
     optind = 1;
     opterr = 0;
@@ -75,9 +59,8 @@ int cmd_explain(int argc, char **argv)
             target = optarg;
             break;
         case 'a':
-            if (promo_time_parse(optarg, strlen(optarg), PROMO_DATE_ISO, &as_of) || !as_of)
-                return cli_usage_error("explain", "--as-of: expected a date YYYY-MM-DD, got '%s'",
-                                       optarg);
+            if ((ec = cli_parse_date("explain", "--as-of", optarg, &as_of)))
+                return ec;
             break;
         case 'n':
             top = strtol(optarg, &end, 10);
@@ -117,15 +100,15 @@ int cmd_explain(int argc, char **argv)
     promo_time_format(e->as_of, 1, d, sizeof d);
     if (json) {
         printf("{\"customer_id\":");
-        jstr(e->customer_id);
+        cli_json_str(stdout, e->customer_id);
         printf(",\"target\":");
-        jstr(e->target);
+        cli_json_str(stdout, e->target);
         printf(",\"as_of\":\"%s\",\"probability\":%.6f,\"reasons\":[", d, e->probability);
         for (size_t k = 0; k < n; k++) {
             printf("%s{\"text\":", k ? "," : "");
-            jstr(r[k].text);
+            cli_json_str(stdout, r[k].text);
             printf(",\"feature\":");
-            jstr(r[k].feature);
+            cli_json_str(stdout, r[k].feature);
             printf(",\"contribution\":%.6f}", r[k].contribution);
         }
         printf("]}\n");
@@ -136,8 +119,7 @@ int cmd_explain(int argc, char **argv)
         if (n == 0)
             printf("  no feature raises this customer's score above the average\n");
         for (size_t k = 0; k < n; k++)
-            printf("  + %-60s (%+.3f log-odds, %s)\n", r[k].text, r[k].contribution,
-                   r[k].feature);
+            printf("  + %-60s (%+.3f log-odds, %s)\n", r[k].text, r[k].contribution, r[k].feature);
     }
     promo_prop_explanation_free(e);
     return CLI_EXIT_OK;

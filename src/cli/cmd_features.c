@@ -84,17 +84,15 @@ fail:
     return rc ? rc : PROMO_ENOMEM;
 }
 
-static int products_table(const promo_features *f, const promo_table *products,
-                          promo_table **out)
+static int products_table(const promo_features *f, const promo_table *products, promo_table **out)
 {
     const promo_product_features *pf = &f->products;
     const promo_column *pid = promo_table_column(products, "product_id");
     promo_table *t = promo_table_new("features_products");
-    static const char *const num[] = {"n_buyers",     "n_orders",        "units",
-                                      "revenue",      "avg_price",       "list_price",
-                                      "n_price_changes", "repeat_rate",  "avg_discount",
-                                      "n_copurchased", "copurchase_orders", "elasticity",
-                                      "elasticity_se", "elasticity_n_obs"};
+    static const char *const num[] = {
+        "n_buyers",          "n_orders",        "units",         "revenue",         "avg_price",
+        "list_price",        "n_price_changes", "repeat_rate",   "avg_discount",    "n_copurchased",
+        "copurchase_orders", "elasticity",      "elasticity_se", "elasticity_n_obs"};
     enum { N_NUM = sizeof num / sizeof num[0] };
     promo_column *id, *cat, *src, *c[N_NUM];
     int rc = PROMO_ENOMEM;
@@ -113,10 +111,20 @@ static int products_table(const promo_features *f, const promo_table *products,
         const char *cn = f->category_names[pf->category[j]];
         const promo_elasticity *e = &f->elasticity.product[j];
         const char *en = promo_elasticity_source_name(e->source);
-        double v[N_NUM] = {pf->n_buyers[j], pf->n_orders[j], pf->units[j], pf->revenue[j],
-                           pf->avg_price[j], pf->list_price[j], pf->n_price_changes[j],
-                           pf->repeat_rate[j], pf->avg_discount[j], pf->n_copurchased[j],
-                           pf->copurchase_orders[j], e->elasticity, e->se, e->n_obs};
+        double v[N_NUM] = {pf->n_buyers[j],
+                           pf->n_orders[j],
+                           pf->units[j],
+                           pf->revenue[j],
+                           pf->avg_price[j],
+                           pf->list_price[j],
+                           pf->n_price_changes[j],
+                           pf->repeat_rate[j],
+                           pf->avg_discount[j],
+                           pf->n_copurchased[j],
+                           pf->copurchase_orders[j],
+                           e->elasticity,
+                           e->se,
+                           e->n_obs};
         if ((rc = promo_column_push_str(id, s, strlen(s))) ||
             (rc = promo_column_push_str(cat, cn, strlen(cn))))
             goto fail;
@@ -138,11 +146,11 @@ fail:
 int cmd_features(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},        {"as-of", required_argument, NULL, 'a'},
-        {"out", required_argument, NULL, 'o'},       {"label", required_argument, NULL, 'l'},
-        {"horizon", required_argument, NULL, 'h'},   {"half-life", required_argument, NULL, 'f'},
-        {"no-clv", no_argument, NULL, 'n'},          {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'H'},            {NULL, 0, NULL, 0},
+        {"ws", required_argument, NULL, 'w'},      {"as-of", required_argument, NULL, 'a'},
+        {"out", required_argument, NULL, 'o'},     {"label", required_argument, NULL, 'l'},
+        {"horizon", required_argument, NULL, 'h'}, {"half-life", required_argument, NULL, 'f'},
+        {"no-clv", no_argument, NULL, 'n'},        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'H'},          {NULL, 0, NULL, 0},
     };
     const char *ws = CLI_DEFAULT_WS, *as_of_s = NULL, *out_csv = NULL, *label = NULL;
     double horizon = 30;
@@ -197,7 +205,7 @@ int cmd_features(int argc, char **argv)
     if (promo_time_parse(as_of_s, strlen(as_of_s), PROMO_DATE_ISO, &fp.as_of))
         return cli_usage_error("features", "--as-of: expected a date (YYYY-MM-DD), got '%s'",
                                as_of_s);
-    static const char *const names[] = {"customers", "products",  "transactions", "stores",
+    static const char *const names[] = {"customers",  "products",  "transactions", "stores",
                                         "promotions", "exposures", "responses"};
     promo_table *tabs[7] = {NULL};
     promo_store *s = NULL;
@@ -210,8 +218,10 @@ int cmd_features(int argc, char **argv)
     for (int k = 0; k < 7; k++) {
         if (!promo_store_has_table(s, names[k])) {
             if (k == 1 || k == 2) {
-                rc = promo_fail(PROMO_ENOTFOUND, "workspace %s has no %s table (run promo "
-                                "ingest or promo generate first)", ws, names[k]);
+                rc = promo_fail(PROMO_ENOTFOUND,
+                                "workspace %s has no %s table (run promo "
+                                "ingest or promo generate first)",
+                                ws, names[k]);
                 goto done;
             }
             continue;
@@ -232,8 +242,7 @@ int cmd_features(int argc, char **argv)
     promo_time_format(fp.as_of, 0, day, sizeof day);
     if ((rc = promo_store_begin(s)) || (rc = promo_store_write_table(s, ct)) ||
         (rc = promo_store_write_table(s, pt)) ||
-        (rc = promo_store_meta_set(s, "features.as_of", day)) ||
-        (rc = promo_store_commit(s)))
+        (rc = promo_store_meta_set(s, "features.as_of", day)) || (rc = promo_store_commit(s)))
         goto done;
     if (out_csv && (rc = promo_csv_write(out_csv, ct)))
         goto done;

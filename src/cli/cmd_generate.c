@@ -44,27 +44,29 @@ static void usage(FILE *f)
             "  --help              this text\n\n"
             "exit status: 0 ok, 2 bad usage or a workspace with data (without --force),\n"
             "1 internal failure\n",
-            CLI_DEFAULT_WS, d.n_customers, d.n_products, d.n_categories, d.n_stores,
-            d.n_promotions, (unsigned long long)d.n_transactions, d.n_months,
-            (unsigned long long)d.seed);
+            CLI_DEFAULT_WS, d.n_customers, d.n_products, d.n_categories, d.n_stores, d.n_promotions,
+            (unsigned long long)d.n_transactions, d.n_months, (unsigned long long)d.seed);
 }
 
 /* Parse a non-negative integer in [lo, hi]; prints the usage error itself. */
-static int parse_uint(const char *opt, const char *arg, unsigned long long lo,
-                      unsigned long long hi, unsigned long long *out)
+static int parse_uint(const char *opt,
+                      const char *arg,
+                      unsigned long long lo,
+                      unsigned long long hi,
+                      unsigned long long *out)
 {
     const char *p = arg;
     while (*p == ' ')
         p++;
     if (*p < '0' || *p > '9')
-        return cli_usage_error("generate", "--%s: expected a non-negative integer, got '%s'",
-                               opt, arg);
+        return cli_usage_error("generate", "--%s: expected a non-negative integer, got '%s'", opt,
+                               arg);
     errno = 0;
     char *end;
     unsigned long long v = strtoull(p, &end, 10);
     if (*end || errno == ERANGE)
-        return cli_usage_error("generate", "--%s: expected a non-negative integer, got '%s'",
-                               opt, arg);
+        return cli_usage_error("generate", "--%s: expected a non-negative integer, got '%s'", opt,
+                               arg);
     if (v < lo || v > hi)
         return cli_usage_error("generate", "--%s: %llu is out of range (%llu..%llu)", opt, v, lo,
                                hi);
@@ -88,22 +90,12 @@ static size_t count_orders(const promo_table *t)
     return c ? promo_dict_size(c->dict) : 0;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if (*q == '"' || *q == '\\')
-            printf("\\%c", *q);
-        else if (*q < 0x20)
-            printf("\\u%04x", *q);
-        else
-            putchar(*q);
-    }
-    putchar('"');
-}
-
-static void print_summary(const promo_synth_params *p, const promo_synth_tables *t,
-                          const char *ws, double gen_s, double write_s, int json)
+static void print_summary(const promo_synth_params *p,
+                          const promo_synth_tables *t,
+                          const char *ws,
+                          double gen_s,
+                          double write_s,
+                          int json)
 {
     int64_t first = INT64_MAX, last = INT64_MIN;
     const promo_column *ts = promo_table_column(t->transactions, "ts");
@@ -121,24 +113,22 @@ static void print_summary(const promo_synth_params *p, const promo_synth_tables 
            n_targ = count_arm(t->exposures, "targeted");
     if (json) {
         printf("{\"ws\": ");
-        json_str(ws);
+        cli_json_str(stdout, ws);
         printf(", \"seed\": %llu, \"customers\": %zu, \"products\": %zu, "
                "\"categories\": %u, \"stores\": %zu, \"promotions\": %zu, \"transactions\": %zu, "
                "\"orders\": %zu, \"exposures\": %zu, \"treatment\": %zu, \"control\": %zu, "
                "\"targeted\": %zu, \"responses\": %zu, \"events\": %zu, \"first_day\": \"%s\", "
                "\"last_day\": \"%s\", \"generate_s\": %.3f, \"write_s\": %.3f}\n",
                (unsigned long long)p->seed, t->customers->n_rows, t->products->n_rows,
-               p->n_categories, t->stores->n_rows, t->promotions->n_rows,
-               t->transactions->n_rows, count_orders(t->transactions), t->exposures->n_rows,
-               n_treat, n_ctrl, n_targ, t->responses->n_rows, t->events->n_rows, d0, d1, gen_s,
-               write_s);
+               p->n_categories, t->stores->n_rows, t->promotions->n_rows, t->transactions->n_rows,
+               count_orders(t->transactions), t->exposures->n_rows, n_treat, n_ctrl, n_targ,
+               t->responses->n_rows, t->events->n_rows, d0, d1, gen_s, write_s);
         return;
     }
     printf("generated a world (seed %llu) into %s in %.2f s (write %.2f s)\n",
            (unsigned long long)p->seed, ws, gen_s + write_s, write_s);
     printf("  %-14s %10zu\n", "customers", t->customers->n_rows);
-    printf("  %-14s %10zu  (%u categories)\n", "products", t->products->n_rows,
-           p->n_categories);
+    printf("  %-14s %10zu  (%u categories)\n", "products", t->products->n_rows, p->n_categories);
     printf("  %-14s %10zu\n", "stores", t->stores->n_rows);
     printf("  %-14s %10zu\n", "promotions", t->promotions->n_rows);
     printf("  %-14s %10zu  (%zu orders, %s .. %s)\n", "transactions", t->transactions->n_rows,
@@ -177,7 +167,9 @@ int cmd_generate(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': ws = optarg; break;
+        case 'w':
+            ws = optarg;
+            break;
         case 'c':
             if ((rc = parse_uint("customers", optarg, 1, 50000000, &v)))
                 return rc;
@@ -223,12 +215,22 @@ int cmd_generate(int argc, char **argv)
                 return rc;
             p.n_threads = (int)v;
             break;
-        case 'E': p.with_events = 0; break;
-        case 'f': force = 1; break;
-        case 'j': json = 1; break;
-        case 'h': usage(stdout); return CLI_EXIT_OK;
-        case ':': return cli_usage_error("generate", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("generate", "unknown option '%s'", argv[optind - 1]);
+        case 'E':
+            p.with_events = 0;
+            break;
+        case 'f':
+            force = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        case ':':
+            return cli_usage_error("generate", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("generate", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

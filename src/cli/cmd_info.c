@@ -6,11 +6,10 @@
  * ranges and distinct counts), so info on millions of rows takes a second, not a load.
  */
 #include <getopt.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -23,9 +22,9 @@
 #define MAX_COLS 512
 
 typedef struct col_info {
-    char name[128];    /* column name */
-    char type[16];     /* promo type name */
-    long long nulls;   /* null rows */
+    char name[128];  /* column name */
+    char type[16];   /* promo type name */
+    long long nulls; /* null rows */
 } col_info;
 
 typedef struct table_info {
@@ -33,34 +32,21 @@ typedef struct table_info {
     long long rows;
     col_info *cols;
     int n_cols;
-    int ts_col;              /* index of the first timestamp column, -1 if none */
+    int ts_col;               /* index of the first timestamp column, -1 if none */
     long long ts_min, ts_max; /* its range (when rows > 0 and not all null) */
     int has_range;
-    int is_tx;               /* transactions: the extra figures below are set */
+    int is_tx; /* transactions: the extra figures below are set */
     long long returns, no_customer, customers, products, orders;
 } table_info;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: promo info --ws DIR [--brief] [--json]\n\n"
-               "Describe the tables of workspace DIR (default %s): rows, columns with null\n"
-               "counts, date ranges; for transactions also returns, rows without customer and\n"
-               "distinct customers, products and orders. --brief: one line per table.\n",
+    fprintf(f,
+            "usage: promo info --ws DIR [--brief] [--json]\n\n"
+            "Describe the tables of workspace DIR (default %s): rows, columns with null\n"
+            "counts, date ranges; for transactions also returns, rows without customer and\n"
+            "distinct customers, products and orders. --brief: one line per table.\n",
             CLI_DEFAULT_WS);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
 }
 
 /* Append a double-quoted SQL identifier. */
@@ -220,11 +206,11 @@ static void print_text(const table_info *ti, int brief)
 static void print_json(const table_info *ti)
 {
     printf("{\"name\": ");
-    json_str(stdout, ti->name);
+    cli_json_str(stdout, ti->name);
     printf(", \"rows\": %lld, \"columns\": [", ti->rows);
     for (int j = 0; j < ti->n_cols; j++) {
         printf(j ? ", {\"name\": " : "{\"name\": ");
-        json_str(stdout, ti->cols[j].name);
+        cli_json_str(stdout, ti->cols[j].name);
         printf(", \"type\": \"%s\", \"nulls\": %lld}", ti->cols[j].type, ti->cols[j].nulls);
     }
     printf("]");
@@ -233,7 +219,7 @@ static void print_json(const table_info *ti)
         promo_time_format(ti->ts_min, 0, a, sizeof a);
         promo_time_format(ti->ts_max, 0, b, sizeof b);
         printf(", \"date_column\": ");
-        json_str(stdout, ti->cols[ti->ts_col].name);
+        cli_json_str(stdout, ti->cols[ti->ts_col].name);
         printf(", \"date_min\": \"%s\", \"date_max\": \"%s\"", a, b);
     }
     if (ti->is_tx)
@@ -258,10 +244,18 @@ int cmd_info(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': ws = optarg; break;
-        case 'J': json = 1; break;
-        case 'b': brief = 1; break;
-        case 'h': usage(stdout); return CLI_EXIT_OK;
+        case 'w':
+            ws = optarg;
+            break;
+        case 'J':
+            json = 1;
+            break;
+        case 'b':
+            brief = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
         default:
             return cli_usage_error("info", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -286,7 +280,7 @@ int cmd_info(int argc, char **argv)
     if (!rc) {
         if (json) {
             printf("{\"ws\": ");
-            json_str(stdout, ws);
+            cli_json_str(stdout, ws);
             printf(", \"schema_version\": %d, \"tables\": [", PROMO_SCHEMA_VERSION);
             for (size_t i = 0; i < n; i++) {
                 printf(i ? ", " : "");

@@ -38,34 +38,19 @@ static void usage(FILE *f)
             CLI_DEFAULT_WS);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void print_text(const promo_ingest *ing, const char *ws, const char *out_dir,
-                       int n_files, int show_rejects)
+static void print_text(
+    const promo_ingest *ing, const char *ws, const char *out_dir, int n_files, int show_rejects)
 {
     const promo_ingest_stats *st = promo_ingest_get_stats(ing);
     printf("ingested %d file%s (%s) into %s in %.1f s\n", n_files, n_files == 1 ? "" : "s",
            promo_ingest_format(ing), ws, st->read_s + st->write_s);
     printf("  %-24s %12llu\n", "rows read", (unsigned long long)st->rows_read);
     printf("  %-24s %12llu\n", "rows rejected", (unsigned long long)st->rows_rejected);
-    if (st->transactions || promo_ingest_n_tables(ing) == 0 || !strcmp(promo_ingest_format(ing),
-                                                                       "online-retail")) {
+    if (st->transactions || promo_ingest_n_tables(ing) == 0 ||
+        !strcmp(promo_ingest_format(ing), "online-retail")) {
         printf("  %-24s %12llu\n", "transactions", (unsigned long long)st->transactions);
         if (!strcmp(promo_ingest_format(ing), "online-retail"))
-            printf("  %-24s %12llu\n", "cancellation lines",
-                   (unsigned long long)st->cancellations);
+            printf("  %-24s %12llu\n", "cancellation lines", (unsigned long long)st->cancellations);
         printf("  %-24s %12llu\n", "returns (quantity < 0)", (unsigned long long)st->returns);
         printf("  %-24s %12llu\n", "rows without customer",
                (unsigned long long)st->rows_without_customer);
@@ -87,18 +72,18 @@ static void print_text(const promo_ingest *ing, const char *ws, const char *out_
                    promo_ingest_table(ing, i)->name, promo_ingest_n_rejects(ing, i));
 }
 
-static void print_json(const promo_ingest *ing, const char *ws, const char *out_dir,
-                       char **files, int n_files)
+static void
+print_json(const promo_ingest *ing, const char *ws, const char *out_dir, char **files, int n_files)
 {
     const promo_ingest_stats *st = promo_ingest_get_stats(ing);
     printf("{\"ws\": ");
-    json_str(stdout, ws);
+    cli_json_str(stdout, ws);
     printf(", \"format\": ");
-    json_str(stdout, promo_ingest_format(ing));
+    cli_json_str(stdout, promo_ingest_format(ing));
     printf(", \"files\": [");
     for (int i = 0; i < n_files; i++) {
         printf(i ? ", " : "");
-        json_str(stdout, files[i]);
+        cli_json_str(stdout, files[i]);
     }
     printf("], \"rows_read\": %llu, \"rows_rejected\": %llu, \"transactions\": %llu, "
            "\"cancellations\": %llu, \"returns\": %llu, \"rows_without_customer\": %llu, "
@@ -113,7 +98,7 @@ static void print_json(const promo_ingest *ing, const char *ws, const char *out_
     for (size_t i = 0; i < promo_ingest_n_tables(ing); i++) {
         const promo_table *t = promo_ingest_table(ing, i);
         printf(i ? ", " : "");
-        json_str(stdout, t->name);
+        cli_json_str(stdout, t->name);
         printf(": %zu", t->n_rows);
     }
     printf("}, \"rejects\": {");
@@ -125,7 +110,7 @@ static void print_json(const promo_ingest *ing, const char *ws, const char *out_
         snprintf(path, sizeof path, "%s/rejects-%s.csv", out_dir, promo_ingest_table(ing, i)->name);
         printf(first ? "" : ", ");
         first = 0;
-        json_str(stdout, path);
+        cli_json_str(stdout, path);
         printf(": %zu", promo_ingest_n_rejects(ing, i));
     }
     printf("}}\n");
@@ -147,15 +132,25 @@ int cmd_ingest(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': ws = optarg; break;
-        case 'f': o.format = optarg; break;
-        case 't': o.table = optarg; break;
-        case 'm': o.map = optarg; break;
+        case 'w':
+            ws = optarg;
+            break;
+        case 'f':
+            o.format = optarg;
+            break;
+        case 't':
+            o.table = optarg;
+            break;
+        case 'm':
+            o.map = optarg;
+            break;
         case 'u':
             if (promo_unknown_policy_parse(optarg, &o.unknown))
                 return cli_usage_error("ingest", "--unknown: %s", promo_last_error());
             break;
-        case 's': o.skip_bad_rows = 1; break;
+        case 's':
+            o.skip_bad_rows = 1;
+            break;
         case 'j': {
             char *end = NULL;
             long n = strtol(optarg, &end, 10);
@@ -164,11 +159,14 @@ int cmd_ingest(int argc, char **argv)
             o.n_threads = (int)n;
             break;
         }
-        case 'J': json = 1; break;
-        case 'h': usage(stdout); return CLI_EXIT_OK;
+        case 'J':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
         default:
-            return cli_usage_error("ingest", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
+            return cli_usage_error("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     int n_files = argc - optind;

@@ -15,16 +15,17 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: promo score --ws DIR --target T [--as-of DATE] [--out FILE.csv]\n\n"
-               "Score every customer known at DATE (default: the day after the last\n"
-               "transaction) for target T (any, product:ID, category:NAME) with the model\n"
-               "promo train saved. CSV columns: customer_id, probability; to FILE.csv\n"
-               "(written atomically) or stdout.\n\n"
-               "  --ws DIR        workspace (default %s)\n"
-               "  --target T      the target (required)\n"
-               "  --as-of DATE    cutoff, YYYY-MM-DD\n"
-               "  --out FILE.csv  output file (default: stdout)\n"
-               "  --help          this text\n",
+    fprintf(f,
+            "usage: promo score --ws DIR --target T [--as-of DATE] [--out FILE.csv]\n\n"
+            "Score every customer known at DATE (default: the day after the last\n"
+            "transaction) for target T (any, product:ID, category:NAME) with the model\n"
+            "promo train saved. CSV columns: customer_id, probability; to FILE.csv\n"
+            "(written atomically) or stdout.\n\n"
+            "  --ws DIR        workspace (default %s)\n"
+            "  --target T      the target (required)\n"
+            "  --as-of DATE    cutoff, YYYY-MM-DD\n"
+            "  --out FILE.csv  output file (default: stdout)\n"
+            "  --help          this text\n",
             CLI_DEFAULT_WS);
 }
 
@@ -62,15 +63,13 @@ static char *to_csv(const promo_prop_scores *sc, size_t *len)
 
 int cmd_score(int argc, char **argv)
 {
-    static const struct option opts[] = {{"ws", required_argument, NULL, 'w'},
-                                         {"target", required_argument, NULL, 't'},
-                                         {"as-of", required_argument, NULL, 'a'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"ws", required_argument, NULL, 'w'},    {"target", required_argument, NULL, 't'},
+        {"as-of", required_argument, NULL, 'a'}, {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *ws = CLI_DEFAULT_WS, *target = NULL, *out = NULL;
     int64_t as_of = 0;
-    int c;
+    int c, ec;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -82,9 +81,8 @@ int cmd_score(int argc, char **argv)
             target = optarg;
             break;
         case 'a':
-            if (promo_time_parse(optarg, strlen(optarg), PROMO_DATE_ISO, &as_of) || !as_of)
-                return cli_usage_error("score", "--as-of: expected a date YYYY-MM-DD, got '%s'",
-                                       optarg);
+            if ((ec = cli_parse_date("score", "--as-of", optarg, &as_of)))
+                return ec;
             break;
         case 'o':
             out = optarg;

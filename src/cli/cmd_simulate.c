@@ -87,7 +87,7 @@ static void header_positions(const char *path, const char *const *names, int n, 
         p += 3;
     int field = 1;
     while (*p && *p != '\n' && *p != '\r') {
-        char name[256];
+        char name[256] = {0};
         size_t m = 0;
         int quoted = 0;
         while (*p == ' ')
@@ -112,8 +112,8 @@ static void header_positions(const char *path, const char *const *names, int n, 
 }
 
 /* Map and check the campaign rows into offers. */
-static int to_offers(const promo_world *w, const promo_table *t, const char *path,
-                     promo_offer **out)
+static int
+to_offers(const promo_world *w, const promo_table *t, const char *path, promo_offer **out)
 {
     static const char *const names[6] = {"customer_id", "product_id", "discount_pct",
                                          "send_day",    "send_hour",  "bundle_product_id"};
@@ -159,8 +159,7 @@ static int to_offers(const promo_world *w, const promo_table *t, const char *pat
             bi = promo_world_product_index(w, promo_column_str(bc, r));
             if (bi == PROMO_SYNTH_NONE) {
                 bad = 5;
-                snprintf(what, sizeof what, "unknown product \"%.200s\"",
-                         promo_column_str(bc, r));
+                snprintf(what, sizeof what, "unknown product \"%.200s\"", promo_column_str(bc, r));
             }
         }
         if (bad >= 0) {
@@ -174,20 +173,6 @@ static int to_offers(const promo_world *w, const promo_table *t, const char *pat
     return PROMO_OK;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if (*q == '"' || *q == '\\')
-            printf("\\%c", *q);
-        else if (*q < 0x20)
-            printf("\\u%04x", *q);
-        else
-            putchar(*q);
-    }
-    putchar('"');
-}
-
 static void print_fig_json(const char *key, promo_sim_figure f, int last)
 {
     printf("  \"%s\": {\"mean\": %.6g, \"lo\": %.6g, \"hi\": %.6g}%s\n", key, f.mean, f.lo, f.hi,
@@ -199,8 +184,8 @@ static void print_fig(const char *name, promo_sim_figure f, int money)
     if (f.lo == f.hi && f.lo == f.mean)
         printf("  %-24s %14.*f\n", name, money ? 2 : 0, f.mean);
     else
-        printf("  %-24s %14.*f %14.*f %14.*f\n", name, money ? 2 : 3, f.mean, money ? 2 : 3,
-               f.lo, money ? 2 : 3, f.hi);
+        printf("  %-24s %14.*f %14.*f %14.*f\n", name, money ? 2 : 3, f.mean, money ? 2 : 3, f.lo,
+               money ? 2 : 3, f.hi);
 }
 
 int cmd_simulate(int argc, char **argv)
@@ -226,8 +211,12 @@ int cmd_simulate(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': ws = optarg; break;
-        case 'c': campaign = optarg; break;
+        case 'w':
+            ws = optarg;
+            break;
+        case 'c':
+            campaign = optarg;
+            break;
         case 'd':
             if ((rc = parse_int("draws", optarg, 1, 1000000, &v)))
                 return rc;
@@ -256,10 +245,16 @@ int cmd_simulate(int argc, char **argv)
                 return rc;
             sp.n_threads = (int)v;
             break;
-        case 'j': json = 1; break;
-        case 'h': usage(stdout); return CLI_EXIT_OK;
-        case ':': return cli_usage_error("simulate", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("simulate", "unknown option '%s'", argv[optind - 1]);
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        case ':':
+            return cli_usage_error("simulate", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("simulate", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -268,9 +263,9 @@ int cmd_simulate(int argc, char **argv)
         return cli_usage_error("simulate", "--campaign FILE.csv is required");
 
     promo_csv_column cols[] = {
-        {"customer_id", PROMO_COL_STRING, 1}, {"product_id", PROMO_COL_STRING, 1},
+        {"customer_id", PROMO_COL_STRING, 1},   {"product_id", PROMO_COL_STRING, 1},
         {"discount_pct", PROMO_COL_FLOAT64, 1}, {"send_day", PROMO_COL_INT64, 1},
-        {"send_hour", PROMO_COL_INT64, 1},    {"bundle_product_id", PROMO_COL_STRING, 0},
+        {"send_hour", PROMO_COL_INT64, 1},      {"bundle_product_id", PROMO_COL_STRING, 0},
     };
     promo_csv_options co = promo_csv_options_default();
     co.columns = cols;
@@ -292,9 +287,9 @@ int cmd_simulate(int argc, char **argv)
     double lo_pct = 50.0 * (1.0 - sp.interval), hi_pct = 100.0 - lo_pct;
     if (json) {
         printf("{\n  \"campaign\": ");
-        json_str(campaign);
-        printf(",\n  \"draws\": %u,\n  \"interval\": %g,\n  \"currency\": \"LKR\",\n",
-               res.n_draws, sp.interval);
+        cli_json_str(stdout, campaign);
+        printf(",\n  \"draws\": %u,\n  \"interval\": %g,\n  \"currency\": \"LKR\",\n", res.n_draws,
+               sp.interval);
         print_fig_json("contacts", res.contacts, 0);
         print_fig_json("conversions", res.conversions, 0);
         print_fig_json("incremental_conversions", res.incremental_conversions, 0);

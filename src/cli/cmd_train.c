@@ -16,31 +16,32 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: promo train --ws DIR [--model propensity] [--target T] [--as-of DATE]\n"
-               "                   [--horizon DAYS] [options]\n\n"
-               "Train a purchase-propensity model: for target T, the probability that each\n"
-               "customer buys it within DAYS after a cutoff. The test window starts at DATE\n"
-               "(default: the last complete window of the data); validation is one horizon\n"
-               "earlier, training the windows before it. Prints the evaluation (as promo\n"
-               "evaluate) of the model and its baselines.\n\n"
-               "  --ws DIR             workspace (default %s)\n"
-               "  --model NAME         propensity (the only model of this command so far)\n"
-               "  --target T           any (default), product:ID or category:NAME\n"
-               "  --as-of DATE         test cutoff, YYYY-MM-DD\n"
-               "  --horizon DAYS       label window (default 30)\n"
-               "  --windows N          rolling training windows (default 3)\n"
-               "  --scope all|category product targets: learn from every product (default) or\n"
-               "                       the target's category only\n"
-               "  --neg-per-pos R      sampled never-bought negatives per positive (default 20)\n"
-               "  --max-items N        learn from the N most-ordered products (default all)\n"
-               "  --calibration M      isotonic (default), platt or none\n"
-               "  --rounds N           boosting rounds at most (default 600, early stopping)\n"
-               "  --no-baselines       skip popularity, RFM, logistic regression, random forest\n"
-               "  --no-plots           skip the PNG charts\n"
-               "  --seed S             sampling and model seed (default 1)\n"
-               "  --threads N          threads (default: all cores)\n"
-               "  --json               print the evaluation as JSON\n"
-               "  --help               this text\n",
+    fprintf(f,
+            "usage: promo train --ws DIR [--model propensity] [--target T] [--as-of DATE]\n"
+            "                   [--horizon DAYS] [options]\n\n"
+            "Train a purchase-propensity model: for target T, the probability that each\n"
+            "customer buys it within DAYS after a cutoff. The test window starts at DATE\n"
+            "(default: the last complete window of the data); validation is one horizon\n"
+            "earlier, training the windows before it. Prints the evaluation (as promo\n"
+            "evaluate) of the model and its baselines.\n\n"
+            "  --ws DIR             workspace (default %s)\n"
+            "  --model NAME         propensity (the only model of this command so far)\n"
+            "  --target T           any (default), product:ID or category:NAME\n"
+            "  --as-of DATE         test cutoff, YYYY-MM-DD\n"
+            "  --horizon DAYS       label window (default 30)\n"
+            "  --windows N          rolling training windows (default 3)\n"
+            "  --scope all|category product targets: learn from every product (default) or\n"
+            "                       the target's category only\n"
+            "  --neg-per-pos R      sampled never-bought negatives per positive (default 5)\n"
+            "  --max-items N        learn from the N most-ordered products (default all)\n"
+            "  --calibration M      platt (default), isotonic or none\n"
+            "  --rounds N           boosting rounds at most (default 600, early stopping)\n"
+            "  --no-baselines       skip popularity, RFM, logistic regression, random forest\n"
+            "  --no-plots           skip the PNG charts\n"
+            "  --seed S             sampling and model seed (default 1)\n"
+            "  --threads N          threads (default: all cores)\n"
+            "  --json               print the evaluation as JSON\n"
+            "  --help               this text\n",
             CLI_DEFAULT_WS);
 }
 
@@ -66,7 +67,7 @@ int cmd_train(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *ws = CLI_DEFAULT_WS, *model = "propensity";
     promo_propensity_params p = promo_propensity_params_default();
-    int json = 0, c;
+    int json = 0, c, ec;
     char *end;
     optind = 1;
     opterr = 0;
@@ -82,9 +83,8 @@ int cmd_train(int argc, char **argv)
             p.target = optarg;
             break;
         case 'a':
-            if (promo_time_parse(optarg, strlen(optarg), PROMO_DATE_ISO, &p.as_of) || !p.as_of)
-                return cli_usage_error("train", "--as-of: expected a date YYYY-MM-DD, got '%s'",
-                                       optarg);
+            if ((ec = cli_parse_date("train", "--as-of", optarg, &p.as_of)))
+                return ec;
             break;
         case 'H':
             p.horizon_days = strtod(optarg, &end);
@@ -120,8 +120,9 @@ int cmd_train(int argc, char **argv)
         case 'c': {
             int k = promo_calib_kind_parse(optarg);
             if (k < 0)
-                return cli_usage_error("train", "--calibration: expected isotonic, platt or "
-                                                "none, got '%s'",
+                return cli_usage_error("train",
+                                       "--calibration: expected isotonic, platt or "
+                                       "none, got '%s'",
                                        optarg);
             p.calibration = (promo_calib_kind)k;
             break;
@@ -160,8 +161,9 @@ int cmd_train(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (strcmp(model, "propensity") != 0)
-        return cli_usage_error("train", "--model %s: not available in this build (models: "
-                                        "propensity)",
+        return cli_usage_error("train",
+                               "--model %s: not available in this build (models: "
+                               "propensity)",
                                model);
     promo_store *s = NULL;
     promo_propensity_report r;

@@ -15,12 +15,12 @@ typedef struct slot {
 } slot;
 
 struct promo_dict {
-    slot *slots;      /* cap entries */
-    size_t cap;       /* power of two */
-    const char **keys;/* keys[i] for index i */
-    uint32_t *lens;   /* length of keys[i] */
-    size_t n;         /* number of keys */
-    size_t keys_cap;  /* capacity of keys/lens */
+    slot *slots;       /* cap entries */
+    size_t cap;        /* power of two */
+    const char **keys; /* keys[i] for index i */
+    uint32_t *lens;    /* length of keys[i] */
+    size_t n;          /* number of keys */
+    size_t keys_cap;   /* capacity of keys/lens */
     promo_arena *arena;
 };
 
@@ -210,8 +210,8 @@ static uint32_t intern_hashed(promo_dict *d, const char *s, size_t n, uint64_t h
     return idx;
 }
 
-int promo_dict_intern_batch(promo_dict *d, const char *const *keys, const uint32_t *lens,
-                            size_t n, uint32_t *out)
+int promo_dict_intern_batch(
+    promo_dict *d, const char *const *keys, const uint32_t *lens, size_t n, uint32_t *out)
 {
     enum { BATCH = 32 };
     if (promo_dict_reserve(d, d->n + n))
@@ -236,7 +236,7 @@ int promo_dict_intern_batch(promo_dict *d, const char *const *keys, const uint32
 
 /* ---- bulk builders ---- */
 
-#define REGION_BITS 15     /* slots per region of the parallel index build: 32 Ki (512 KiB) */
+#define REGION_BITS  15    /* slots per region of the parallel index build: 32 Ki (512 KiB) */
 #define APPEND_CHUNK 65536 /* keys per chunk of the parallel passes (fixed: no thread effect) */
 
 /* Grow the slot array straight to ncap (one pass, unlike repeated doubling). */
@@ -303,8 +303,8 @@ static int place(promo_dict *d, uint64_t h, uint32_t idx, size_t end, int wrap)
     return 0;
 }
 
-int promo_dict_append_distinct(promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx,
-                               int n_threads)
+int promo_dict_append_distinct(
+    promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx, int n_threads)
 {
     if (n == 0)
         return PROMO_OK;

@@ -54,17 +54,28 @@ int promo_fail_prefix(int code, const char *fmt, ...)
 const char *promo_strerror(int code)
 {
     switch (code) {
-    case PROMO_OK: return "ok";
-    case PROMO_EINPUT: return "bad input";
-    case PROMO_EUSAGE: return "bad usage";
-    case PROMO_ENOMEM: return "out of memory";
-    case PROMO_EIO: return "I/O error";
-    case PROMO_EDB: return "database error";
-    case PROMO_EVERSION: return "version mismatch";
-    case PROMO_ENOTFOUND: return "not found";
-    case PROMO_EMODEL: return "model library error";
-    case PROMO_EINTERNAL: return "internal error";
-    default: return "unknown status";
+    case PROMO_OK:
+        return "ok";
+    case PROMO_EINPUT:
+        return "bad input";
+    case PROMO_EUSAGE:
+        return "bad usage";
+    case PROMO_ENOMEM:
+        return "out of memory";
+    case PROMO_EIO:
+        return "I/O error";
+    case PROMO_EDB:
+        return "database error";
+    case PROMO_EVERSION:
+        return "version mismatch";
+    case PROMO_ENOTFOUND:
+        return "not found";
+    case PROMO_EMODEL:
+        return "model library error";
+    case PROMO_EINTERNAL:
+        return "internal error";
+    default:
+        return "unknown status";
     }
 }
 

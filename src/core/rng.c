@@ -2,9 +2,8 @@
  * Reference: D. Blackman, S. Vigna, "Scrambled linear pseudorandom number generators" (2018).
  * Streams: the state of stream k is splitmix64 applied to a mix of seed and k; with a 256-bit
  * state, overlapping sequences between streams are vanishingly unlikely. */
-#include <math.h>
-
 #include <gsl/gsl_rng.h>
+#include <math.h>
 
 #include <promo/rng.h>
 

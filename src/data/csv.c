@@ -969,8 +969,8 @@ static void plan_growth(const chunk *ch, sdict *d, const char *at)
     d->want_cap = (size_t)(2.0 * (est < lim ? est : lim));
 }
 
-static uint32_t intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0,
-                       const char *at)
+static uint32_t
+intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0, const char *at)
 {
     if (n <= 8 && n + 1 == cc->last_n1 && w0 == cc->last_w0)
         return cc->last_code;
@@ -1216,8 +1216,8 @@ static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey
     for (size_t k = 0; k < nk; k++)
         longest = d->keys[k].n > longest ? d->keys[k].n : longest;
     uint32_t base = promo_dict_size(out);
-    int fresh = base == 0 ||
-                (*last && d->sorted && skey_cmp(d->keys[0].p, d->keys[0].n, *last) > 0);
+    int fresh =
+        base == 0 || (*last && d->sorted && skey_cmp(d->keys[0].p, d->keys[0].n, *last) > 0);
     *last = fresh && d->sorted ? &d->keys[nk - 1] : NULL;
     if (fresh && longest <= PROMO_DICT_KEY_MAX) {
         int rc = promo_dict_append_distinct(out, nk, skey_copy, (void *)d, 1);
@@ -1245,8 +1245,8 @@ static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey
 }
 
 /* Append one chunk's rows of column c to the table column. */
-static int merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out,
-                       const skey **last)
+static int
+merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out, const skey **last)
 {
     const colplan *cp = &rd->cols[c];
     const ccol *cc = &ch->cols[c];

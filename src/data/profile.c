@@ -36,36 +36,36 @@
 #include <promo/schema.h>
 
 #define MAX_FIELD_BYTES ((size_t)1 << 20) /* longer fields in retail data are garbage */
-#define RAW_MAX 4096                      /* bytes of a rejected record kept */
+#define RAW_MAX         4096              /* bytes of a rejected record kept */
 
 static const char *const profile_names[] = {"canonical", "generic", "online-retail", "hillstrom",
                                             NULL};
 
 /* One output table and where it came from. */
 typedef struct item {
-    promo_table *t;          /* owned */
-    char *path;              /* source file, NULL for derived tables */
-    const promo_schema *sc;  /* canonical schema, or NULL */
-    char **hdr;              /* source header names (one block), NULL for derived */
-    size_t n_hdr;            /* entries in hdr */
-    char delim;              /* source delimiter */
-    char **our, **their;     /* column renames applied (our <- their), owned strings */
-    size_t n_ren;            /* entries in our/their */
-    promo_csv_rejects *rej;  /* rejects so far (CSV reader's first, sorted by line) */
-    size_t n_csv_rej;        /* how many of rej came from the CSV reader */
-    uint8_t *drop;           /* drop[r] = 1: row r is rejected; NULL while none is */
-    size_t drop_cap;         /* entries allocated in drop */
-    int derived;             /* 1: built by the profile or by unknown=ADD */
-    int rejects_file;        /* 1: write out/rejects-<table>.csv */
+    promo_table *t;         /* owned */
+    char *path;             /* source file, NULL for derived tables */
+    const promo_schema *sc; /* canonical schema, or NULL */
+    char **hdr;             /* source header names (one block), NULL for derived */
+    size_t n_hdr;           /* entries in hdr */
+    char delim;             /* source delimiter */
+    char **our, **their;    /* column renames applied (our <- their), owned strings */
+    size_t n_ren;           /* entries in our/their */
+    promo_csv_rejects *rej; /* rejects so far (CSV reader's first, sorted by line) */
+    size_t n_csv_rej;       /* how many of rej came from the CSV reader */
+    uint8_t *drop;          /* drop[r] = 1: row r is rejected; NULL while none is */
+    size_t drop_cap;        /* entries allocated in drop */
+    int derived;            /* 1: built by the profile or by unknown=ADD */
+    int rejects_file;       /* 1: write out/rejects-<table>.csv */
 } item;
 
 struct promo_ingest {
-    char *format;            /* profile name */
-    promo_ingest_options opt;/* options (string members not kept after read) */
-    item *items;             /* output tables */
+    char *format;             /* profile name */
+    promo_ingest_options opt; /* options (string members not kept after read) */
+    item *items;              /* output tables */
     size_t n_items, cap_items;
     promo_ingest_stats stats;
-    int committed;           /* commit was called */
+    int committed; /* commit was called */
 };
 
 promo_ingest_options promo_ingest_options_default(void)
@@ -89,8 +89,7 @@ int promo_unknown_policy_parse(const char *s, promo_unknown_policy *out)
             *out = (promo_unknown_policy)i;
             return PROMO_OK;
         }
-    return promo_fail(PROMO_EUSAGE, "unknown policy '%s': expected error, skip or add",
-                      s ? s : "");
+    return promo_fail(PROMO_EUSAGE, "unknown policy '%s': expected error, skip or add", s ? s : "");
 }
 
 /* ======================================================================================== */
@@ -162,8 +161,8 @@ static uint64_t count_nl(const char *p, const char *e)
 
 /* Skip one record from p (not a blank line); *nl += newlines consumed, including the
  * terminator. Returns the start of the next record; *rec_end = end of the record's text. */
-static const char *skip_record(const char *p, const char *end, char delim, uint64_t *nl,
-                               const char **rec_end)
+static const char *
+skip_record(const char *p, const char *end, char delim, uint64_t *nl, const char **rec_end)
 {
     const char *start = p;
     for (;;) {
@@ -302,8 +301,7 @@ static int reject_cmp(const void *a, const void *b)
 /* Source line (and raw text, when raws != NULL) of table rows rows[0..n) (ascending) of an
  * item read from a file. Rows the reader rejected are not table rows, so their lines are
  * skipped; so are blank lines when the file has more than one column. */
-static int locate_rows(const item *it, const size_t *rows, size_t n, uint64_t *lines,
-                       char **raws)
+static int locate_rows(const item *it, const size_t *rows, size_t n, uint64_t *lines, char **raws)
 {
     for (size_t i = 0; i < n; i++) {
         lines[i] = 0;
@@ -514,8 +512,8 @@ static int push_reject(item *it, uint64_t line, uint32_t col, const char *reason
 
 /* A batch of rows to reject with their reasons, located in one pass over the source. */
 typedef struct pending {
-    size_t *rows;    /* table rows, ascending */
-    char **reasons;  /* owned */
+    size_t *rows;      /* table rows, ascending */
+    char **reasons;    /* owned */
     const char **cols; /* canonical column each reason refers to (borrowed), or NULL */
     size_t n, cap;
 } pending;
@@ -641,13 +639,15 @@ static int check_required(promo_ingest *ing, item *it)
                 char w[1200];
                 if ((rc = where(it, r, fd->name, w, sizeof w)))
                     break;
-                rc = promo_fail(PROMO_EINPUT, "%scolumn '%s': a value is required, got an empty "
-                                              "field",
+                rc = promo_fail(PROMO_EINPUT,
+                                "%scolumn '%s': a value is required, got an empty "
+                                "field",
                                 w, their_name(it, fd->name));
                 break;
             }
-            rc = pending_add(&pd, r, fd->name, "column '%s': a value is required, got an empty "
-                                               "field",
+            rc = pending_add(&pd, r, fd->name,
+                             "column '%s': a value is required, got an empty "
+                             "field",
                              their_name(it, fd->name));
         }
     }
@@ -670,14 +670,17 @@ static uint64_t mix64(uint64_t h)
 static uint64_t key_value(const promo_column *c, size_t r)
 {
     switch (c->type) {
-    case PROMO_COL_STRING: return c->codes[r];
+    case PROMO_COL_STRING:
+        return c->codes[r];
     case PROMO_COL_FLOAT64: {
         uint64_t u;
         memcpy(&u, &c->f64[r], sizeof u);
         return u;
     }
-    case PROMO_COL_BOOL: return c->b[r];
-    default: return (uint64_t)c->i64[r];
+    case PROMO_COL_BOOL:
+        return c->b[r];
+    default:
+        return (uint64_t)c->i64[r];
     }
 }
 
@@ -774,13 +777,11 @@ static int check_duplicates(promo_ingest *ing, item *it)
                 break;
             if (!ing->opt.skip_bad_rows) {
                 if (it->path)
-                    rc = promo_fail(PROMO_EINPUT,
-                                    "%s:%llu: duplicate key (%s): the same key is on line %llu",
-                                    it->path, (unsigned long long)lines[1], key,
-                                    (unsigned long long)lines[0]);
+                    rc = promo_fail(
+                        PROMO_EINPUT, "%s:%llu: duplicate key (%s): the same key is on line %llu",
+                        it->path, (unsigned long long)lines[1], key, (unsigned long long)lines[0]);
                 else
-                    rc = promo_fail(PROMO_EINPUT, "table %s: duplicate key (%s)", it->t->name,
-                                    key);
+                    rc = promo_fail(PROMO_EINPUT, "table %s: duplicate key (%s)", it->t->name, key);
             } else {
                 rc = pending_add(&pd, r, NULL, "duplicate key (%s): the same key is on line %llu",
                                  key, (unsigned long long)lines[0]);
@@ -868,8 +869,12 @@ static char *table_from_path(const char *path)
     return promo_strndup(b, len);
 }
 
-static int read_csv(promo_ingest *ing, item *it, const char *path, const promo_csv_column *cols,
-                    size_t n_cols, promo_date_order order)
+static int read_csv(promo_ingest *ing,
+                    item *it,
+                    const char *path,
+                    const promo_csv_column *cols,
+                    size_t n_cols,
+                    promo_date_order order)
 {
     if (!(it->path = promo_strdup(path)))
         return PROMO_ENOMEM;
@@ -923,8 +928,8 @@ static int number_lines(item *it, const char *order_col)
     return rc;
 }
 
-static int read_canonical(promo_ingest *ing, const char *path, const map_pair *map, size_t n_map,
-                          int generic)
+static int
+read_canonical(promo_ingest *ing, const char *path, const map_pair *map, size_t n_map, int generic)
 {
     char *tname = ing->opt.table ? promo_strdup(ing->opt.table) : table_from_path(path);
     if (!tname)
@@ -940,8 +945,8 @@ static int read_canonical(promo_ingest *ing, const char *path, const map_pair *m
     } else if (!*tname || !strncmp(tname, "promo_", 6) || !strncmp(tname, "sqlite_", 7)) {
         rc = promo_fail(PROMO_EUSAGE, "%s: '%s' is not a usable table name", path, tname);
     } else if (find_item(ing, tname)) {
-        rc = promo_fail(PROMO_EUSAGE, "%s: a second file for table '%s' in one ingest", path,
-                        tname);
+        rc =
+            promo_fail(PROMO_EUSAGE, "%s: a second file for table '%s' in one ingest", path, tname);
     }
     if (rc) {
         promo_free(tname);
@@ -966,8 +971,8 @@ static int read_canonical(promo_ingest *ing, const char *path, const map_pair *m
             cols[f].name = map_their(map, n_map, fd->name);
             cols[f].type = fd->type;
             /* transactions may come without line numbers: we number them */
-            cols[f].required = fd->required && !(!strcmp(sc->name, "transactions") &&
-                                                  !strcmp(fd->name, "line"));
+            cols[f].required =
+                fd->required && !(!strcmp(sc->name, "transactions") && !strcmp(fd->name, "line"));
         }
     }
     rc = read_csv(ing, it, path, cols, n_cols, PROMO_DATE_ISO);
@@ -1004,7 +1009,7 @@ static int const_column(promo_table *t, const char *name, const char *value)
     if (rc)
         return rc;
     if (promo_dict_intern(c->dict, value, strlen(value)) != 0)
-        return PROMO_ENOMEM; /* the first key of a new dictionary is code 0 */
+        return PROMO_ENOMEM;                  /* the first key of a new dictionary is code 0 */
     return promo_column_resize(c, t->n_rows); /* new rows are code 0 */
 }
 
@@ -1057,8 +1062,8 @@ typedef struct pair_count {
 
 /* Products from the transactions: name = most frequent non-empty description, price =
  * median unit price of sales (quantity > 0, price > 0, not a cancellation). */
-static int derive_products(promo_ingest *ing, item *tx, const promo_column *desc,
-                           const uint8_t *is_cancel)
+static int
+derive_products(promo_ingest *ing, item *tx, const promo_column *desc, const uint8_t *is_cancel)
 {
     const promo_table *t = tx->t;
     const promo_column *pid = promo_table_column(t, "product_id");
@@ -1157,7 +1162,8 @@ static int derive_products(promo_ingest *ing, item *tx, const promo_column *desc
         size_t a = off[p], k = off[p + 1] - off[p];
         if (k) {
             qsort(prices + a, k, sizeof *prices, dbl_cmp);
-            double med = k % 2 ? prices[a + k / 2] : (prices[a + k / 2 - 1] + prices[a + k / 2]) / 2;
+            double med =
+                k % 2 ? prices[a + k / 2] : (prices[a + k / 2 - 1] + prices[a + k / 2]) / 2;
             rc = promo_column_push_f64(cprice, med);
         } else {
             rc = promo_column_push_null(cprice);
@@ -1273,12 +1279,16 @@ static int read_online_retail(promo_ingest *ing, const char *path)
     const char *cust = has_hdr(h, n_hdr, "Customer ID") ? "Customer ID" : "CustomerID";
     promo_free(hdr);
     const promo_csv_column cols[] = {
-        {inv, PROMO_COL_STRING, 1},          {"StockCode", PROMO_COL_STRING, 1},
-        {"Description", PROMO_COL_STRING, 0}, {"Quantity", PROMO_COL_FLOAT64, 1},
-        {"InvoiceDate", PROMO_COL_TIMESTAMP, 1}, {price, PROMO_COL_FLOAT64, 1},
-        {cust, PROMO_COL_STRING, 0},         {"Country", PROMO_COL_STRING, 0},
+        {inv, PROMO_COL_STRING, 1},
+        {"StockCode", PROMO_COL_STRING, 1},
+        {"Description", PROMO_COL_STRING, 0},
+        {"Quantity", PROMO_COL_FLOAT64, 1},
+        {"InvoiceDate", PROMO_COL_TIMESTAMP, 1},
+        {price, PROMO_COL_FLOAT64, 1},
+        {cust, PROMO_COL_STRING, 0},
+        {"Country", PROMO_COL_STRING, 0},
     };
-    const char *ren[][2] = {{"order_id", inv},       {"product_id", "StockCode"},
+    const char *ren[][2] = {{"order_id", inv},        {"product_id", "StockCode"},
                             {"quantity", "Quantity"}, {"ts", "InvoiceDate"},
                             {"unit_price", price},    {"customer_id", cust}};
     item *it = new_item(ing);
@@ -1333,7 +1343,8 @@ static int read_online_retail(promo_ingest *ing, const char *path)
     it = find_item(ing, "transactions");
     if ((promo_table_column(it->t, "Description") &&
          (rc = promo_table_drop_column(it->t, "Description"))) ||
-        (promo_table_column(it->t, "Country") && (rc = promo_table_drop_column(it->t, "Country"))) ||
+        (promo_table_column(it->t, "Country") &&
+         (rc = promo_table_drop_column(it->t, "Country"))) ||
         (rc = const_column(it->t, "store_id", "online")) ||
         (rc = const_column(it->t, "channel", "online")))
         return rc;
@@ -1349,12 +1360,12 @@ static int read_hillstrom(promo_ingest *ing, const char *path)
     if (find_item(ing, "experiment"))
         return promo_fail(PROMO_EUSAGE, "%s: hillstrom takes one file per ingest", path);
     static const promo_csv_column cols[] = {
-        {"recency", PROMO_COL_INT64, 1},     {"history_segment", PROMO_COL_STRING, 1},
-        {"history", PROMO_COL_FLOAT64, 1},   {"mens", PROMO_COL_BOOL, 1},
-        {"womens", PROMO_COL_BOOL, 1},       {"zip_code", PROMO_COL_STRING, 1},
-        {"newbie", PROMO_COL_BOOL, 1},       {"channel", PROMO_COL_STRING, 1},
-        {"segment", PROMO_COL_STRING, 1},    {"visit", PROMO_COL_BOOL, 1},
-        {"conversion", PROMO_COL_BOOL, 1},   {"spend", PROMO_COL_FLOAT64, 1},
+        {"recency", PROMO_COL_INT64, 1},   {"history_segment", PROMO_COL_STRING, 1},
+        {"history", PROMO_COL_FLOAT64, 1}, {"mens", PROMO_COL_BOOL, 1},
+        {"womens", PROMO_COL_BOOL, 1},     {"zip_code", PROMO_COL_STRING, 1},
+        {"newbie", PROMO_COL_BOOL, 1},     {"channel", PROMO_COL_STRING, 1},
+        {"segment", PROMO_COL_STRING, 1},  {"visit", PROMO_COL_BOOL, 1},
+        {"conversion", PROMO_COL_BOOL, 1}, {"spend", PROMO_COL_FLOAT64, 1},
     };
     item *it = new_item(ing);
     if (!it)
@@ -1376,8 +1387,9 @@ static int read_hillstrom(promo_ingest *ing, const char *path)
             }
             char w[1200];
             if (!(rc = where(it, r, c->name, w, sizeof w)))
-                rc = promo_fail(PROMO_EINPUT, "%scolumn '%s': a value is required, got an empty "
-                                              "field",
+                rc = promo_fail(PROMO_EINPUT,
+                                "%scolumn '%s': a value is required, got an empty "
+                                "field",
                                 w, c->name);
         }
     }
@@ -1445,7 +1457,9 @@ static void compute_stats(promo_ingest *ing)
     }
 }
 
-int promo_ingest_read(const promo_ingest_options *o, const char *const *files, size_t n_files,
+int promo_ingest_read(const promo_ingest_options *o,
+                      const char *const *files,
+                      size_t n_files,
                       promo_ingest **out)
 {
     *out = NULL;
@@ -1454,8 +1468,9 @@ int promo_ingest_read(const promo_ingest_options *o, const char *const *files, s
     for (size_t i = 0; profile_names[i]; i++)
         known |= !strcmp(fmt, profile_names[i]);
     if (!known)
-        return promo_fail(PROMO_EUSAGE, "unknown format '%s': expected canonical, generic, "
-                                        "online-retail or hillstrom",
+        return promo_fail(PROMO_EUSAGE,
+                          "unknown format '%s': expected canonical, generic, "
+                          "online-retail or hillstrom",
                           fmt);
     if (n_files == 0)
         return promo_fail(PROMO_EUSAGE, "no input files");
@@ -1463,8 +1478,9 @@ int promo_ingest_read(const promo_ingest_options *o, const char *const *files, s
         return promo_fail(PROMO_EUSAGE, "bad unknown policy %d", (int)o->unknown);
     int is_canon = !strcmp(fmt, "canonical"), is_generic = !strcmp(fmt, "generic");
     if ((o->map || o->table) && !is_canon && !is_generic)
-        return promo_fail(PROMO_EUSAGE, "--map and --table go with --format canonical or "
-                                        "generic, not %s",
+        return promo_fail(PROMO_EUSAGE,
+                          "--map and --table go with --format canonical or "
+                          "generic, not %s",
                           fmt);
     if (o->table && n_files > 1)
         return promo_fail(PROMO_EUSAGE, "--table names the table of one file; got %zu files",
@@ -1549,8 +1565,8 @@ typedef struct ws_cache {
     size_t n, cap;
 } ws_cache;
 
-static int ws_column(promo_store *s, ws_cache *wc, const char *table, const char *col,
-                     const promo_column **out)
+static int ws_column(
+    promo_store *s, ws_cache *wc, const char *table, const char *col, const promo_column **out)
 {
     *out = NULL;
     for (size_t i = 0; i < wc->n; i++)
@@ -1585,16 +1601,16 @@ static int schema_rank(const item *it)
 }
 
 /* Append ids (other columns null) to dimension table t. */
-static int add_ids(promo_table *t, const char *col, const promo_column *src, const uint32_t *codes,
-                   size_t n)
+static int
+add_ids(promo_table *t, const char *col, const promo_column *src, const uint32_t *codes, size_t n)
 {
     for (size_t j = 0; j < t->n_cols; j++) {
         promo_column *c = t->cols[j];
         for (size_t i = 0; i < n; i++) {
-            int rc = strcmp(c->name, col) ? promo_column_push_null(c)
-                                          : promo_column_push_str(
-                                                c, promo_dict_key(src->dict, codes[i]),
-                                                promo_dict_key_len(src->dict, codes[i]));
+            int rc = strcmp(c->name, col)
+                         ? promo_column_push_null(c)
+                         : promo_column_push_str(c, promo_dict_key(src->dict, codes[i]),
+                                                 promo_dict_key_len(src->dict, codes[i]));
             if (rc)
                 return rc;
         }
@@ -1603,8 +1619,8 @@ static int add_ids(promo_table *t, const char *col, const promo_column *src, con
 }
 
 /* Check one reference column of `it` and apply the policy. */
-static int check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_store *s,
-                     ws_cache *wc)
+static int
+check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_store *s, ws_cache *wc)
 {
     item *it = &ing->items[idx];
     const promo_column *c = promo_table_column(it->t, f->name);
@@ -1652,7 +1668,8 @@ static int check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_
             rc = pending_add(&pd, r, f->name, "column '%s': unknown %s '%s' (not in %s)",
                              their_name(it, f->name), f->name, id, ref_table);
         } else {
-            if (!added && (!(added = promo_calloc(nd, 1)) || !(add = promo_mallocn(nd, sizeof *add))))
+            if (!added &&
+                (!(added = promo_calloc(nd, 1)) || !(add = promo_mallocn(nd, sizeof *add))))
                 rc = PROMO_ENOMEM;
             else if (!added[c->codes[r]]) {
                 added[c->codes[r]] = 1;
@@ -1683,8 +1700,8 @@ static int check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_
             rc = add_ids(ri->t, ref_col, c, add, n_add);
         if (!rc) {
             ing->stats.unknown_added += n_add;
-            promo_info("%s: added %zu unknown %s to %s", it->path ? it->path : it->t->name,
-                       n_add, f->name, ref_table);
+            promo_info("%s: added %zu unknown %s to %s", it->path ? it->path : it->t->name, n_add,
+                       f->name, ref_table);
         }
     }
     promo_free(added);

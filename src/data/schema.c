@@ -15,7 +15,7 @@ static const promo_field customers[] = {
     {"segment", S, 0, 0, NULL},
 };
 static const promo_field products[] = {
-    {"product_id", S, 1, 1, NULL}, {"name", S, 0, 0, NULL},  {"category", S, 0, 0, NULL},
+    {"product_id", S, 1, 1, NULL},  {"name", S, 0, 0, NULL},  {"category", S, 0, 0, NULL},
     {"subcategory", S, 0, 0, NULL}, {"brand", S, 0, 0, NULL}, {"price", F, 0, 0, NULL},
     {"cost", F, 0, 0, NULL},
 };
@@ -73,10 +73,14 @@ static const promo_field events[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 static const promo_schema schemas[] = {
-    {"customers", customers, N(customers)},          {"products", products, N(products)},
-    {"stores", stores, N(stores)},                   {"promotions", promotions, N(promotions)},
-    {"transactions", transactions, N(transactions)}, {"exposures", exposures, N(exposures)},
-    {"responses", responses, N(responses)},          {"events", events, N(events)},
+    {"customers", customers, N(customers)},
+    {"products", products, N(products)},
+    {"stores", stores, N(stores)},
+    {"promotions", promotions, N(promotions)},
+    {"transactions", transactions, N(transactions)},
+    {"exposures", exposures, N(exposures)},
+    {"responses", responses, N(responses)},
+    {"events", events, N(events)},
 };
 
 const promo_schema *promo_schema_all(size_t *n)

@@ -36,6 +36,7 @@
 #include <ftw.h>
 #include <math.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +44,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -58,9 +57,9 @@
 
 /* A file to publish at commit (live workspace) or to remove at rollback (staged one). */
 typedef struct staged_file {
-    char *path;    /* destination */
-    void *data;    /* bytes to write at commit; NULL once written */
-    size_t n;      /* bytes in data */
+    char *path; /* destination */
+    void *data; /* bytes to write at commit; NULL once written */
+    size_t n;   /* bytes in data */
 } staged_file;
 
 struct promo_store {
@@ -139,13 +138,22 @@ static int db_fail(promo_store *s, int rc, const char *what)
     const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     int code = PROMO_EDB;
     switch (rc & 0xff) {
-    case SQLITE_NOMEM: code = PROMO_ENOMEM; break;
+    case SQLITE_NOMEM:
+        code = PROMO_ENOMEM;
+        break;
     case SQLITE_FULL:
-    case SQLITE_IOERR: code = PROMO_EIO; break;
-    case SQLITE_CONSTRAINT: code = PROMO_EINPUT; break;
+    case SQLITE_IOERR:
+        code = PROMO_EIO;
+        break;
+    case SQLITE_CONSTRAINT:
+        code = PROMO_EINPUT;
+        break;
     case SQLITE_NOTADB:
-    case SQLITE_CORRUPT: code = PROMO_EINPUT; break;
-    default: break;
+    case SQLITE_CORRUPT:
+        code = PROMO_EINPUT;
+        break;
+    default:
+        break;
     }
     return promo_fail(code, "%s/%s: %s: %s", s->ws_dir, DB_NAME, what, msg);
 }
@@ -217,8 +225,8 @@ static int dir_is_empty(const char *path)
 /* Errors that mean "this path cannot be a workspace" are the user's (exit 2). */
 static int path_errno_status(int e)
 {
-    return e == ENOENT || e == ENOTDIR || e == EACCES || e == EPERM || e == EROFS ||
-                   e == EEXIST || e == ENAMETOOLONG || e == ELOOP
+    return e == ENOENT || e == ENOTDIR || e == EACCES || e == EPERM || e == EROFS || e == EEXIST ||
+                   e == ENAMETOOLONG || e == ELOOP
                ? PROMO_EINPUT
                : PROMO_EIO;
 }
@@ -232,8 +240,8 @@ int promo_atomic_write(const char *path, const void *data, size_t n)
     snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        int rc = promo_fail(path_errno_status(errno), "%s: cannot create: %s", path,
-                            strerror(errno));
+        int rc =
+            promo_fail(path_errno_status(errno), "%s: cannot create: %s", path, strerror(errno));
         promo_free(tmp);
         return rc;
     }
@@ -264,7 +272,7 @@ int promo_atomic_write(const char *path, const void *data, size_t n)
     int rc = fsync_path(dir, 1);
     promo_free(dir);
     return rc;
-io_fail: {
+io_fail : {
     int e = errno;
     if (fd >= 0)
         close(fd);
@@ -359,8 +367,9 @@ static int check_version(promo_store *s)
     if (v == 0 && !promo_store_has_table(s, "promo_meta"))
         return promo_fail(PROMO_EINPUT, "%s/%s is not a promo workspace database", s->ws_dir,
                           DB_NAME);
-    return promo_fail(PROMO_EVERSION, "workspace %s has schema version %lld; this promo reads "
-                                      "version %d",
+    return promo_fail(PROMO_EVERSION,
+                      "workspace %s has schema version %lld; this promo reads "
+                      "version %d",
                       s->ws_dir, v, PROMO_SCHEMA_VERSION);
 }
 
@@ -396,8 +405,8 @@ static int make_staging(promo_store *s)
     int rc = PROMO_OK;
     struct stat st;
     if (stat(parent, &st) != 0) {
-        rc = promo_fail(path_errno_status(errno), "cannot create workspace %s: %s: %s",
-                        s->ws_dir, parent, strerror(errno));
+        rc = promo_fail(path_errno_status(errno), "cannot create workspace %s: %s: %s", s->ws_dir,
+                        parent, strerror(errno));
     } else if (!S_ISDIR(st.st_mode)) {
         rc = promo_fail(PROMO_EINPUT, "cannot create workspace %s: %s is not a directory",
                         s->ws_dir, parent);
@@ -406,8 +415,8 @@ static int make_staging(promo_store *s)
         if (lstat(stage, &old) == 0)
             rm_rf(stage); /* a leftover of a crashed run that had our pid */
         if (mkdir(stage, 0755) != 0)
-            rc = promo_fail(path_errno_status(errno), "cannot create workspace %s: %s",
-                            s->ws_dir, strerror(errno));
+            rc = promo_fail(path_errno_status(errno), "cannot create workspace %s: %s", s->ws_dir,
+                            strerror(errno));
     }
     promo_free(parent);
     if (rc) {
@@ -420,8 +429,7 @@ static int make_staging(promo_store *s)
     if (rc)
         return rc;
     if (mkdir(s->models_dir, 0755) != 0 || mkdir(s->out_dir, 0755) != 0)
-        return promo_fail(PROMO_EIO, "cannot create workspace %s: %s", s->ws_dir,
-                          strerror(errno));
+        return promo_fail(PROMO_EIO, "cannot create workspace %s: %s", s->ws_dir, strerror(errno));
     return PROMO_OK;
 }
 
@@ -483,8 +491,8 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
         s->replace_empty = 1;
     } else if (errno != ENOENT || !create) {
         rc = errno == ENOENT ? promo_fail(PROMO_ENOTFOUND, "no workspace at %s", s->ws_dir)
-                             : promo_fail(path_errno_status(errno), "workspace %s: %s",
-                                          s->ws_dir, strerror(errno));
+                             : promo_fail(path_errno_status(errno), "workspace %s: %s", s->ws_dir,
+                                          strerror(errno));
         goto fail;
     }
     if ((rc = make_staging(s)) || (rc = db_connect(s, 1)) || (rc = init_schema(s)))
@@ -724,10 +732,9 @@ static int plan_columns(const promo_table *t, const promo_schema *sc, out_col **
             const promo_column *src = promo_table_column(t, f->name);
             if (src && src->type != f->type) {
                 promo_free(c);
-                return promo_fail(PROMO_EUSAGE,
-                                  "table '%s': column '%s' is %s, the canonical type is %s",
-                                  t->name, f->name, promo_col_type_name(src->type),
-                                  promo_col_type_name(f->type));
+                return promo_fail(
+                    PROMO_EUSAGE, "table '%s': column '%s' is %s, the canonical type is %s",
+                    t->name, f->name, promo_col_type_name(src->type), promo_col_type_name(f->type));
             }
             if (f->required && (!src || src->n_null > 0)) {
                 promo_free(c);
@@ -752,8 +759,11 @@ static int plan_columns(const promo_table *t, const promo_schema *sc, out_col **
 }
 
 /* Run `sql` with ?1 bound to `name`, calling fn(s, text of column 0, arg) for each row. */
-static int each_row(promo_store *s, const char *sql, const char *name,
-                    int (*fn)(promo_store *, const char *, void *), void *arg)
+static int each_row(promo_store *s,
+                    const char *sql,
+                    const char *name,
+                    int (*fn)(promo_store *, const char *, void *),
+                    void *arg)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -1047,7 +1057,9 @@ static void data_value(const store_row_source *src, size_t r, int i, sqlite3_con
     }
     switch (col->type) {
     case PROMO_COL_INT64:
-    case PROMO_COL_TIMESTAMP: sqlite3_result_int64(ctx, col->i64[r]); break;
+    case PROMO_COL_TIMESTAMP:
+        sqlite3_result_int64(ctx, col->i64[r]);
+        break;
     case PROMO_COL_FLOAT64:
         /* SQLite turns a NaN into NULL; keep it a value. */
         if (isnan(col->f64[r]))
@@ -1060,7 +1072,9 @@ static void data_value(const store_row_source *src, size_t r, int i, sqlite3_con
         sqlite3_result_int64(ctx, oc->remap ? oc->remap[code] : code);
         break;
     }
-    default: sqlite3_result_int(ctx, col->b[r]); break;
+    default:
+        sqlite3_result_int(ctx, col->b[r]);
+        break;
     }
 }
 
@@ -1113,7 +1127,9 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
             }
             switch (col->type) {
             case PROMO_COL_INT64:
-            case PROMO_COL_TIMESTAMP: sqlite3_bind_int64(st, p, col->i64[r]); break;
+            case PROMO_COL_TIMESTAMP:
+                sqlite3_bind_int64(st, p, col->i64[r]);
+                break;
             case PROMO_COL_FLOAT64:
                 /* SQLite turns a bound NaN into NULL; keep it a value. */
                 if (isnan(col->f64[r]))
@@ -1126,7 +1142,9 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
                 sqlite3_bind_int64(st, p, c[i].remap ? c[i].remap[code] : code);
                 break;
             }
-            default: sqlite3_bind_int(st, p, col->b[r]); break;
+            default:
+                sqlite3_bind_int(st, p, col->b[r]);
+                break;
             }
         }
         rc = sqlite3_step(st);
@@ -1151,14 +1169,17 @@ static uint64_t key_at(const out_col *c, size_t r)
 {
     const promo_column *col = c->src;
     switch (col->type) {
-    case PROMO_COL_STRING: return c->remap ? c->remap[col->codes[r]] : col->codes[r];
+    case PROMO_COL_STRING:
+        return c->remap ? c->remap[col->codes[r]] : col->codes[r];
     case PROMO_COL_FLOAT64: {
         uint64_t u;
         memcpy(&u, &col->f64[r], sizeof u);
         return u;
     }
-    case PROMO_COL_BOOL: return col->b[r];
-    default: return (uint64_t)col->i64[r];
+    case PROMO_COL_BOOL:
+        return col->b[r];
+    default:
+        return (uint64_t)col->i64[r];
     }
 }
 
@@ -1168,7 +1189,8 @@ static int key_cmp(const out_col *const *kc, size_t nk, size_t a, size_t b)
     for (size_t k = 0; k < nk; k++) {
         uint64_t x = key_at(kc[k], a), y = key_at(kc[k], b);
         if (x != y) {
-            int sgn = kc[k]->src->type == PROMO_COL_INT64 || kc[k]->src->type == PROMO_COL_TIMESTAMP;
+            int sgn =
+                kc[k]->src->type == PROMO_COL_INT64 || kc[k]->src->type == PROMO_COL_TIMESTAMP;
             return sgn ? ((int64_t)x < (int64_t)y ? -1 : 1) : (x < y ? -1 : 1);
         }
     }
@@ -1200,9 +1222,9 @@ static int key_dup(const promo_table *t, const out_col *const *kc, size_t nk, si
         else
             sb_add(&b, "%lld", (long long)col->i64[r]);
     }
-    int rc = b.failed ? PROMO_ENOMEM
-                      : promo_fail(PROMO_EINPUT, "table '%s': duplicate primary key (%s)",
-                                   t->name, b.s);
+    int rc = b.failed
+                 ? PROMO_ENOMEM
+                 : promo_fail(PROMO_EINPUT, "table '%s': duplicate primary key (%s)", t->name, b.s);
     promo_free(b.s);
     return rc;
 }
@@ -1263,12 +1285,12 @@ int promo_store_write_table(promo_store *s, const promo_table *t)
     if (!t || !t->name || !*t->name)
         return promo_fail(PROMO_EUSAGE, "write_table: table without a name");
     if (reserved_name(t->name))
-        return promo_fail(PROMO_EUSAGE, "table name '%s' is reserved (promo_*, sqlite_*)",
-                          t->name);
+        return promo_fail(PROMO_EUSAGE, "table name '%s' is reserved (promo_*, sqlite_*)", t->name);
     for (size_t j = 0; j < t->n_cols; j++)
         if (t->cols[j]->n != t->n_rows)
-            return promo_fail(PROMO_EUSAGE, "table '%s': column '%s' has %zu rows, table %zu "
-                                            "(not sealed?)",
+            return promo_fail(PROMO_EUSAGE,
+                              "table '%s': column '%s' has %zu rows, table %zu "
+                              "(not sealed?)",
                               t->name, t->cols[j]->name, t->cols[j]->n, t->n_rows);
     const promo_schema *sc = promo_schema_find(t->name);
     out_col *c = NULL;
@@ -1410,8 +1432,14 @@ static int table_columns(promo_store *s, const char *name, read_plan *p)
 
 /* Intern a batch of values that must get codes first .. first+n-1 (they are distinct).
  * PROMO_OK, PROMO_ENOMEM, or -1 if the values were not distinct. */
-static int intern_batch(promo_column *c, char *buf, const uint32_t *off, const uint32_t *lens,
-                        size_t n, uint32_t first, const char **keys, uint32_t *got)
+static int intern_batch(promo_column *c,
+                        char *buf,
+                        const uint32_t *off,
+                        const uint32_t *lens,
+                        size_t n,
+                        uint32_t first,
+                        const char **keys,
+                        uint32_t *got)
 {
     for (size_t i = 0; i < n; i++)
         keys[i] = buf + off[i];
@@ -1435,8 +1463,8 @@ static int read_dict(promo_store *s, const char *table, const char *dict, promo_
     sb_ident(&b, dict);
     long long count = 0;
     int rc = b.failed ? PROMO_ENOMEM : query_int(s, b.s, &count);
-    if (!rc && count > 0 && (count >= (long long)PROMO_DICT_NONE ||
-                             promo_dict_reserve(c->dict, (size_t)count)))
+    if (!rc && count > 0 &&
+        (count >= (long long)PROMO_DICT_NONE || promo_dict_reserve(c->dict, (size_t)count)))
         rc = PROMO_ENOMEM;
     b.n = 0;
     sb_add(&b, "SELECT code, value FROM ");
@@ -1495,8 +1523,9 @@ static int read_dict(promo_store *s, const char *table, const char *dict, promo_
         k++;
     }
     if (bad || rc == -1)
-        rc = promo_fail(PROMO_EINPUT, "%s/%s: table '%s', column '%s': dictionary %s is not "
-                                      "0, 1, 2, ... of distinct values",
+        rc = promo_fail(PROMO_EINPUT,
+                        "%s/%s: table '%s', column '%s': dictionary %s is not "
+                        "0, 1, 2, ... of distinct values",
                         s->ws_dir, DB_NAME, table, c->name, dict);
     else if (rc == PROMO_ENOMEM)
         rc = promo_fail(PROMO_ENOMEM, "out of memory reading %s", table);
@@ -1563,17 +1592,22 @@ static int read_rows(promo_store *s, const char *name, const read_plan *p, promo
             }
             switch (c->type) {
             case PROMO_COL_INT64:
-            case PROMO_COL_TIMESTAMP: c->i64[r] = sqlite3_column_int64(st, (int)j); break;
+            case PROMO_COL_TIMESTAMP:
+                c->i64[r] = sqlite3_column_int64(st, (int)j);
+                break;
             case PROMO_COL_FLOAT64:
                 c->f64[r] = ct == SQLITE_TEXT ? NAN : sqlite3_column_double(st, (int)j);
                 break;
-            case PROMO_COL_BOOL: c->b[r] = sqlite3_column_int(st, (int)j) != 0; break;
+            case PROMO_COL_BOOL:
+                c->b[r] = sqlite3_column_int(st, (int)j) != 0;
+                break;
             default:
                 if (p->dicts[j]) {
                     sqlite3_int64 code = sqlite3_column_int64(st, (int)j);
                     if (code < 0 || code >= (sqlite3_int64)promo_dict_size(c->dict)) {
-                        rc = promo_fail(PROMO_EINPUT, "%s/%s: table '%s', column '%s': code "
-                                                      "%lld is not in dictionary %s",
+                        rc = promo_fail(PROMO_EINPUT,
+                                        "%s/%s: table '%s', column '%s': code "
+                                        "%lld is not in dictionary %s",
                                         s->ws_dir, DB_NAME, name, c->name, (long long)code,
                                         p->dicts[j]);
                         goto done;
@@ -1582,8 +1616,8 @@ static int read_rows(promo_store *s, const char *name, const read_plan *p, promo
                 } else {
                     const char *txt = (const char *)sqlite3_column_text(st, (int)j);
                     int len = sqlite3_column_bytes(st, (int)j);
-                    uint32_t code = txt ? promo_dict_intern(c->dict, txt, (size_t)len)
-                                        : PROMO_DICT_NONE;
+                    uint32_t code =
+                        txt ? promo_dict_intern(c->dict, txt, (size_t)len) : PROMO_DICT_NONE;
                     if (code == PROMO_DICT_NONE) {
                         rc = promo_fail(PROMO_ENOMEM, "out of memory reading %s", name);
                         goto done;
@@ -1599,8 +1633,8 @@ static int read_rows(promo_store *s, const char *name, const read_plan *p, promo
         goto done;
     }
     if (r != (size_t)count) {
-        rc = promo_fail(PROMO_EDB, "%s/%s: table '%s' changed while read", s->ws_dir, DB_NAME,
-                        name);
+        rc =
+            promo_fail(PROMO_EDB, "%s/%s: table '%s' changed while read", s->ws_dir, DB_NAME, name);
         goto done;
     }
     if ((rc = promo_table_seal(t)))
@@ -1619,8 +1653,11 @@ int promo_store_read_table(promo_store *s, const char *name, promo_table **out)
     return promo_store_read_columns(s, name, NULL, 0, out);
 }
 
-int promo_store_read_columns(promo_store *s, const char *name, const char *const *columns,
-                             size_t n_columns, promo_table **out)
+int promo_store_read_columns(promo_store *s,
+                             const char *name,
+                             const char *const *columns,
+                             size_t n_columns,
+                             promo_table **out)
 {
     *out = NULL;
     read_plan p;

@@ -1,21 +1,21 @@
 /* The "promo_rows" virtual table: see store_rows.h for why it exists. */
+#include "data/store_rows.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include <promo/alloc.h>
 
-#include "data/store_rows.h"
-
 typedef struct rows_cursor {
-    sqlite3_vtab_cursor base;     /* must be first */
-    const store_row_source *src;  /* NULL until xFilter gets one: no rows */
-    size_t row;                   /* current row */
+    sqlite3_vtab_cursor base;    /* must be first */
+    const store_row_source *src; /* NULL until xFilter gets one: no rows */
+    size_t row;                  /* current row */
 } rows_cursor;
 
 #define SRC_COL STORE_ROWS_MAX_COLS /* the hidden column that takes the source pointer */
 
-static int rows_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                        sqlite3_vtab **out, char **err)
+static int rows_connect(
+    sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
 {
     (void)aux;
     (void)argc;
@@ -79,13 +79,12 @@ static int rows_close(sqlite3_vtab_cursor *cur)
     return SQLITE_OK;
 }
 
-static int rows_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, int argc,
-                       sqlite3_value **argv)
+static int rows_filter(
+    sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, int argc, sqlite3_value **argv)
 {
     (void)idx_str;
     rows_cursor *c = (rows_cursor *)cur;
-    c->src = idx_num == 1 && argc == 1 ? sqlite3_value_pointer(argv[0], STORE_ROWS_PTR_TYPE)
-                                       : NULL;
+    c->src = idx_num == 1 && argc == 1 ? sqlite3_value_pointer(argv[0], STORE_ROWS_PTR_TYPE) : NULL;
     c->row = 0;
     return SQLITE_OK;
 }

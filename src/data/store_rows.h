@@ -11,9 +11,8 @@
 #ifndef PROMO_STORE_ROWS_H
 #define PROMO_STORE_ROWS_H
 
-#include <stddef.h>
-
 #include <sqlite3.h>
+#include <stddef.h>
 
 #include <promo/log.h>
 
@@ -25,8 +24,8 @@ struct store_row_source {
     size_t n_rows; /* rows 0 .. n_rows-1 */
     /* Set the value of column `col` (< STORE_ROWS_MAX_COLS) of row `row` with sqlite3_result_*. */
     void (*value)(const store_row_source *src, size_t row, int col, sqlite3_context *ctx);
-    const void *arg;       /* for value() */
-    promo_progress *prog;  /* updated every 64k rows, or NULL */
+    const void *arg;      /* for value() */
+    promo_progress *prog; /* updated every 64k rows, or NULL */
 };
 
 /* Register the module on a connection. SQLite status. */

@@ -9,12 +9,18 @@
 const char *promo_col_type_name(promo_col_type t)
 {
     switch (t) {
-    case PROMO_COL_INT64: return "int64";
-    case PROMO_COL_FLOAT64: return "float64";
-    case PROMO_COL_STRING: return "string";
-    case PROMO_COL_TIMESTAMP: return "timestamp";
-    case PROMO_COL_BOOL: return "bool";
-    default: return "?";
+    case PROMO_COL_INT64:
+        return "int64";
+    case PROMO_COL_FLOAT64:
+        return "float64";
+    case PROMO_COL_STRING:
+        return "string";
+    case PROMO_COL_TIMESTAMP:
+        return "timestamp";
+    case PROMO_COL_BOOL:
+        return "bool";
+    default:
+        return "?";
     }
 }
 
@@ -70,7 +76,9 @@ promo_column *promo_table_column(const promo_table *t, const char *name)
     return i < 0 ? NULL : t->cols[i];
 }
 
-int promo_table_add_column(promo_table *t, const char *name, promo_col_type type,
+int promo_table_add_column(promo_table *t,
+                           const char *name,
+                           promo_col_type type,
                            promo_column **out)
 {
     if (out)
@@ -104,10 +112,14 @@ static size_t elem_size(promo_col_type t)
 {
     switch (t) {
     case PROMO_COL_INT64:
-    case PROMO_COL_TIMESTAMP: return sizeof(int64_t);
-    case PROMO_COL_FLOAT64: return sizeof(double);
-    case PROMO_COL_STRING: return sizeof(uint32_t);
-    default: return 1;
+    case PROMO_COL_TIMESTAMP:
+        return sizeof(int64_t);
+    case PROMO_COL_FLOAT64:
+        return sizeof(double);
+    case PROMO_COL_STRING:
+        return sizeof(uint32_t);
+    default:
+        return 1;
     }
 }
 
@@ -115,10 +127,14 @@ static void **values_ptr(promo_column *c)
 {
     switch (c->type) {
     case PROMO_COL_INT64:
-    case PROMO_COL_TIMESTAMP: return (void **)&c->i64;
-    case PROMO_COL_FLOAT64: return (void **)&c->f64;
-    case PROMO_COL_STRING: return (void **)&c->codes;
-    default: return (void **)&c->b;
+    case PROMO_COL_TIMESTAMP:
+        return (void **)&c->i64;
+    case PROMO_COL_FLOAT64:
+        return (void **)&c->f64;
+    case PROMO_COL_STRING:
+        return (void **)&c->codes;
+    default:
+        return (void **)&c->b;
     }
 }
 
@@ -229,8 +245,12 @@ int promo_column_push_null(promo_column *c)
     size_t r = c->n;
     switch (c->type) {
     case PROMO_COL_INT64:
-    case PROMO_COL_TIMESTAMP: c->i64[r] = 0; break;
-    case PROMO_COL_FLOAT64: c->f64[r] = 0.0; break;
+    case PROMO_COL_TIMESTAMP:
+        c->i64[r] = 0;
+        break;
+    case PROMO_COL_FLOAT64:
+        c->f64[r] = 0.0;
+        break;
     case PROMO_COL_STRING: {
         /* Null strings point at "" so consumers indexing the dict never see a bad code. */
         uint32_t code = promo_dict_intern(c->dict, "", 0);
@@ -239,7 +259,9 @@ int promo_column_push_null(promo_column *c)
         c->codes[r] = code;
         break;
     }
-    default: c->b[r] = 0; break;
+    default:
+        c->b[r] = 0;
+        break;
     }
     c->nulls[r >> 6] |= (uint64_t)1 << (r & 63);
     c->n_null++;
@@ -262,10 +284,14 @@ double promo_column_num(const promo_column *c, size_t row)
         return NAN;
     switch (c->type) {
     case PROMO_COL_INT64:
-    case PROMO_COL_TIMESTAMP: return (double)c->i64[row];
-    case PROMO_COL_FLOAT64: return c->f64[row];
-    case PROMO_COL_BOOL: return c->b[row];
-    default: return NAN;
+    case PROMO_COL_TIMESTAMP:
+        return (double)c->i64[row];
+    case PROMO_COL_FLOAT64:
+        return c->f64[row];
+    case PROMO_COL_BOOL:
+        return c->b[row];
+    default:
+        return NAN;
     }
 }
 
@@ -277,8 +303,8 @@ int promo_column_map_to(const promo_column *c, const promo_dict *target, uint32_
     if (!by_code)
         return PROMO_ENOMEM;
     for (uint32_t k = 0; k < n_codes; k++)
-        by_code[k] = promo_dict_find(target, promo_dict_key(c->dict, k),
-                                     promo_dict_key_len(c->dict, k));
+        by_code[k] =
+            promo_dict_find(target, promo_dict_key(c->dict, k), promo_dict_key_len(c->dict, k));
     for (size_t r = 0; r < c->n; r++)
         out[r] = promo_column_is_null(c, r) ? PROMO_DICT_NONE : by_code[c->codes[r]];
     promo_free(by_code);
@@ -330,10 +356,18 @@ int promo_column_resize(promo_column *c, size_t n_rows)
         size_t k = n_rows - c->n;
         switch (c->type) {
         case PROMO_COL_INT64:
-        case PROMO_COL_TIMESTAMP: memset(c->i64 + c->n, 0, k * sizeof *c->i64); break;
-        case PROMO_COL_FLOAT64: memset(c->f64 + c->n, 0, k * sizeof *c->f64); break;
-        case PROMO_COL_STRING: memset(c->codes + c->n, 0, k * sizeof *c->codes); break;
-        default: memset(c->b + c->n, 0, k); break;
+        case PROMO_COL_TIMESTAMP:
+            memset(c->i64 + c->n, 0, k * sizeof *c->i64);
+            break;
+        case PROMO_COL_FLOAT64:
+            memset(c->f64 + c->n, 0, k * sizeof *c->f64);
+            break;
+        case PROMO_COL_STRING:
+            memset(c->codes + c->n, 0, k * sizeof *c->codes);
+            break;
+        default:
+            memset(c->b + c->n, 0, k);
+            break;
         }
     } else if (c->nulls) {
         /* Shrinking: forget nulls past the new end so a later grow starts clean. */

@@ -53,7 +53,7 @@ static float value_of(const promo_prop_explanation *e, const char *name)
     return NAN;
 }
 
-static const char *const days[7] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+static const char *const days[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                     "Friday", "Saturday", "Sunday"};
 
 static const char *part_of_day(int h)
@@ -63,8 +63,8 @@ static const char *part_of_day(int h)
 
 /* A count sentence from the shortest of the 30/90/365-day windows with a purchase: the most
  * recent habit is the most telling one. */
-static void window_sentence(const promo_prop_explanation *e, const char *prefix, const char *what,
-                            char *out, size_t n)
+static void window_sentence(
+    const promo_prop_explanation *e, const char *prefix, const char *what, char *out, size_t n)
 {
     static const int win[3] = {30, 90, 365};
     for (int k = 0; k < 3; k++) {
@@ -83,11 +83,11 @@ static void window_sentence(const promo_prop_explanation *e, const char *prefix,
 }
 
 /* The sentence for a group (key) whose representative feature is f with value v. */
-static void sentence(const promo_prop_explanation *e, const char *key, const char *f, float v,
-                     char *out, size_t n)
+static void sentence(
+    const promo_prop_explanation *e, const char *key, const char *f, float v, char *out, size_t n)
 {
     const char *item = e->target_name[0] ? e->target_name : "anything";
-    const char *cat = e->category_name[0] ? e->category_name
+    const char *cat = e->category_name[0]                   ? e->category_name
                       : !strncmp(e->target, "category:", 9) ? e->target_name
                                                             : "this category";
     char what[300];
@@ -119,12 +119,13 @@ static void sentence(const promo_prop_explanation *e, const char *key, const cha
     } else if (!strncmp(f, "cat_share_", 10)) {
         put(out, n, "%.0f%% of their spend goes to %s", 100.0 * v, f + 10);
     } else if (!strcmp(f, "item_affinity")) {
-        put(out, n, "buys products often bought together with %s (%.0f%% of their baskets "
-                         "include it)",
-                 item, 100.0 * v);
+        put(out, n,
+            "buys products often bought together with %s (%.0f%% of their baskets "
+            "include it)",
+            item, 100.0 * v);
     } else if (!strcmp(f, "item_pop_30d") || !strcmp(f, "item_pop_90d")) {
         put(out, n, "%s is selling well (%.0f orders in the last %s days)", item, v,
-                 f[9] == '3' ? "30" : "90");
+            f[9] == '3' ? "30" : "90");
     } else if (!strcmp(f, "item_expected_90d")) {
         put(out, n, "their recent shopping suggests about %.1f purchases of %s per 90 days", v,
             item);
@@ -155,11 +156,12 @@ static void sentence(const promo_prop_explanation *e, const char *key, const cha
         put(out, n, "spends %.0f per order on average", v);
     } else if (!strcmp(f, "rfm_score") || !strcmp(f, "r_score") || !strcmp(f, "f_score") ||
                !strcmp(f, "m_score")) {
-        put(out, n, "%s %.0f of 5", f[0] == 'r' && f[1] == '_'   ? "recency score"
-                                         : f[0] == 'f'                ? "frequency score"
-                                         : f[0] == 'm'                ? "spend score"
-                                                                      : "RFM score",
-                 v);
+        put(out, n, "%s %.0f of 5",
+            f[0] == 'r' && f[1] == '_' ? "recency score"
+            : f[0] == 'f'              ? "frequency score"
+            : f[0] == 'm'              ? "spend score"
+                                       : "RFM score",
+            v);
     } else if (!strcmp(f, "response_rate")) {
         put(out, n, "responds to %.0f%% of offers", 100.0 * v);
     } else if (!strcmp(f, "n_conversions")) {
@@ -168,7 +170,7 @@ static void sentence(const promo_prop_explanation *e, const char *key, const cha
         put(out, n, "%.0f%% of their spend is on promotion", 100.0 * v);
     } else if (!strcmp(key, "contacts")) {
         put(out, n, "contacted %.0f times in the last 90 days",
-                 (double)value_of(e, "contacts_90d"));
+            (double)value_of(e, "contacts_90d"));
     } else if (!strcmp(f, "p_alive")) {
         put(out, n, "very likely still an active customer (%.0f%%)", 100.0 * v);
     } else if (!strncmp(f, "exp_purchases_", 14)) {
@@ -186,7 +188,9 @@ static void sentence(const promo_prop_explanation *e, const char *key, const cha
     }
 }
 
-int promo_explain_reasons(const promo_prop_explanation *e, size_t max, promo_reason *out,
+int promo_explain_reasons(const promo_prop_explanation *e,
+                          size_t max,
+                          promo_reason *out,
                           size_t *n_out)
 {
     if (!e || !n_out || (max && !out))
@@ -266,8 +270,12 @@ static int by_prob_desc(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-int promo_explain_top_customers(promo_store *s, const char *target, int64_t as_of, size_t k,
-                                promo_campaign_pick **out, size_t *n)
+int promo_explain_top_customers(promo_store *s,
+                                const char *target,
+                                int64_t as_of,
+                                size_t k,
+                                promo_campaign_pick **out,
+                                size_t *n)
 {
     *out = NULL;
     *n = 0;

@@ -47,8 +47,8 @@ static int check_inputs(const double *score, const uint8_t *label, size_t n, int
 }
 
 /* Sorted copy; counts positives. */
-static int sort_scores(const double *score, const uint8_t *label, size_t n, int need_prob,
-                       scored **out, size_t *n_pos)
+static int sort_scores(
+    const double *score, const uint8_t *label, size_t n, int need_prob, scored **out, size_t *n_pos)
 {
     int rc = check_inputs(score, label, n, need_prob);
     if (rc)
@@ -140,8 +140,13 @@ static void top_k_sorted(const scored *v, size_t n, size_t k, double *hits, doub
         *dcg = d;
 }
 
-static void at_k_sorted(const scored *v, size_t n, size_t n_pos, size_t k, double *precision,
-                        double *recall, double *ndcg)
+static void at_k_sorted(const scored *v,
+                        size_t n,
+                        size_t n_pos,
+                        size_t k,
+                        double *precision,
+                        double *recall,
+                        double *ndcg)
 {
     if (k > n)
         k = n;
@@ -230,8 +235,13 @@ int promo_brier(const double *prob, const uint8_t *label, size_t n, double *out)
     return PROMO_OK;
 }
 
-int promo_at_k(const double *score, const uint8_t *label, size_t n, size_t k, double *precision,
-               double *recall, double *ndcg)
+int promo_at_k(const double *score,
+               const uint8_t *label,
+               size_t n,
+               size_t k,
+               double *precision,
+               double *recall,
+               double *ndcg)
 {
     if (k == 0)
         return promo_fail(PROMO_EUSAGE, "metrics: K must be at least 1");
@@ -259,8 +269,14 @@ int promo_lift_at(const double *score, const uint8_t *label, size_t n, double fr
     return PROMO_OK;
 }
 
-int promo_reliability(const double *prob, const uint8_t *label, size_t n, size_t n_bins,
-                      double *mean_prob, double *frac_pos, size_t *count, double *ece)
+int promo_reliability(const double *prob,
+                      const uint8_t *label,
+                      size_t n,
+                      size_t n_bins,
+                      double *mean_prob,
+                      double *frac_pos,
+                      size_t *count,
+                      double *ece)
 {
     if (n_bins == 0)
         return promo_fail(PROMO_EUSAGE, "metrics: reliability needs at least one bin");
@@ -305,8 +321,12 @@ int promo_reliability(const double *prob, const uint8_t *label, size_t n, size_t
     return PROMO_OK;
 }
 
-int promo_pr_curve(const double *score, const uint8_t *label, size_t n, double **recall,
-                   double **precision, size_t *n_points)
+int promo_pr_curve(const double *score,
+                   const uint8_t *label,
+                   size_t n,
+                   double **recall,
+                   double **precision,
+                   size_t *n_points)
 {
     *recall = NULL;
     *precision = NULL;
@@ -345,8 +365,8 @@ int promo_pr_curve(const double *score, const uint8_t *label, size_t n, double *
     return PROMO_OK;
 }
 
-int promo_gains_curve(const double *score, const uint8_t *label, size_t n, size_t n_steps,
-                      double *gain, double *lift)
+int promo_gains_curve(
+    const double *score, const uint8_t *label, size_t n, size_t n_steps, double *gain, double *lift)
 {
     if (n_steps == 0)
         return promo_fail(PROMO_EUSAGE, "metrics: gains curve needs at least one step");
@@ -379,7 +399,9 @@ int promo_gains_curve(const double *score, const uint8_t *label, size_t n, size_
     return PROMO_OK;
 }
 
-int promo_metrics_binary(const double *prob, const uint8_t *label, size_t n,
+int promo_metrics_binary(const double *prob,
+                         const uint8_t *label,
+                         size_t n,
                          promo_binary_metrics *out)
 {
     scored *v = NULL;

@@ -143,7 +143,9 @@ static void first_error_line(const char *errfile, char *buf, size_t n)
     fclose(f);
 }
 
-int promo_plot_lines(const promo_plot *p, const promo_plot_series *s, size_t n_series,
+int promo_plot_lines(const promo_plot *p,
+                     const promo_plot_series *s,
+                     size_t n_series,
                      const char *png_path)
 {
     if (!p || !s || n_series == 0 || !png_path || !*png_path)
@@ -297,8 +299,8 @@ done:
     return rc;
 }
 
-int promo_plot_pr_curve(const double *score, const uint8_t *label, size_t n, const char *title,
-                        const char *png_path)
+int promo_plot_pr_curve(
+    const double *score, const uint8_t *label, size_t n, const char *title, const char *png_path)
 {
     double *rec = NULL, *prec = NULL;
     size_t m = 0;
@@ -326,8 +328,8 @@ int promo_plot_pr_curve(const double *score, const uint8_t *label, size_t n, con
     return rc;
 }
 
-int promo_plot_calibration(const double *prob, const uint8_t *label, size_t n, const char *title,
-                           const char *png_path)
+int promo_plot_calibration(
+    const double *prob, const uint8_t *label, size_t n, const char *title, const char *png_path)
 {
     double mp[10], fp[10], ece = 0.0;
     size_t cnt[10];
@@ -349,8 +351,8 @@ int promo_plot_calibration(const double *prob, const uint8_t *label, size_t n, c
     return promo_plot_lines(&p, &s, 1, png_path);
 }
 
-int promo_plot_lift(const double *score, const uint8_t *label, size_t n, const char *title,
-                    const char *png_path)
+int promo_plot_lift(
+    const double *score, const uint8_t *label, size_t n, const char *title, const char *png_path)
 {
     double gain[11], frac[11], lift[10], rnd[11];
     gain[0] = frac[0] = rnd[0] = 0.0;

@@ -11,25 +11,23 @@
  * Sums over customers use fixed blocks (not per-thread partials) so the objective, and hence
  * the fit, does not depend on the thread count.
  */
-#include <math.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <omp.h>
-
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_psi.h>
 #include <gsl/gsl_vector.h>
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/clv.h>
 #include <promo/error.h>
 
-#define N_BLOCKS 64 /* fixed reduction blocks: thread-count independent sums */
+#define N_BLOCKS  64   /* fixed reduction blocks: thread-count independent sums */
 #define LOG_BOUND 30.0 /* |log theta| beyond this is treated as divergence */
 
 promo_clv_params promo_clv_params_default(void)
@@ -215,17 +213,17 @@ static int grow_to(void **a, size_t *cap, size_t i, size_t sz)
  * summed per distinct T, leaving one exp and one log1p per distinct repeat-buyer triple. */
 
 typedef struct bg_data {
-    double n;           /* customers in the fit (sum of weights) */
-    size_t n_tri;       /* distinct repeat-buyer triples (x > 0) */
+    double n;                         /* customers in the fit (sum of weights) */
+    size_t n_tri;                     /* distinct repeat-buyer triples (x > 0) */
     uint32_t *tri_x, *tri_T, *tri_tx; /* their indices into ux, uT, utx */
-    double *tri_w;      /* their counts */
-    xcount *ux;         /* distinct x with counts */
+    double *tri_w;                    /* their counts */
+    xcount *ux;                       /* distinct x with counts */
     size_t n_ux;
     double *uT, *nT, *xT; /* distinct T; customers and sum of x per T */
     size_t n_uT;
-    double *utx;        /* distinct t_x of repeat buyers */
+    double *utx; /* distinct t_x of repeat buyers */
     size_t n_utx;
-    double *scratch;    /* 4 * (n_uT + n_utx) + 2 * n_ux per-evaluation tables */
+    double *scratch; /* 4 * (n_uT + n_utx) + 2 * n_ux per-evaluation tables */
     double penalty;
     int n_threads;
 } bg_data;
@@ -247,8 +245,13 @@ static void bg_data_free(bg_data *d)
 
 /* Group customers idx = 0, stride, 2 stride, ... < n. Returns 0, -1 on ENOMEM, 1 when more
  * than max_tri distinct repeat-buyer triples appear (max_tri = 0: no limit). */
-static int bg_group(bg_data *d, const double *x, const double *t_x, const double *T, size_t n,
-                    size_t stride, size_t max_tri)
+static int bg_group(bg_data *d,
+                    const double *x,
+                    const double *t_x,
+                    const double *T,
+                    size_t n,
+                    size_t stride,
+                    size_t max_tri)
 {
     vmap mt = {0}, mT = {0}, mx = {0}, mtx = {0};
     size_t c_tri = 0, c_T = 0, c_x = 0, c_tx = 0;
@@ -530,8 +533,14 @@ done:
 /* Minimise from each start; keep the best. If its gradient is not small, rescue with
  * Nelder-Mead then BFGS again. Returns 0 and the optimum in best, or -1 (no finite optimum /
  * no convergence) with *why set. */
-static int minimise(const opt_ctx *o, const double *starts, int n_starts, int max_iter,
-                    double *best, int *iters, int *fallback, const char **why)
+static int minimise(const opt_ctx *o,
+                    const double *starts,
+                    int n_starts,
+                    int max_iter,
+                    double *best,
+                    int *iters,
+                    int *fallback,
+                    const char **why)
 {
     double best_f = GSL_POSINF, lp[8];
     *iters = 0;
@@ -571,8 +580,12 @@ static int minimise(const opt_ctx *o, const double *starts, int n_starts, int ma
     return 0;
 }
 
-int promo_bgnbd_fit(const double *x, const double *t_x, const double *T, size_t n,
-                    const promo_clv_params *params, promo_bgnbd *out)
+int promo_bgnbd_fit(const double *x,
+                    const double *t_x,
+                    const double *T,
+                    size_t n,
+                    const promo_clv_params *params,
+                    promo_bgnbd *out)
 {
     promo_clv_params def = promo_clv_params_default();
     const promo_clv_params *p = params ? params : &def;
@@ -613,16 +626,15 @@ int promo_bgnbd_fit(const double *x, const double *t_x, const double *T, size_t 
     /* Starts: alpha scaled to the data (E[lambda] = r / alpha ~ purchases per unit time). */
     double rate = (sum_x / (double)n + 1) / (sum_T / (double)n);
     double starts[4 * 4] = {
-        log(1.0), log(1.0 / rate), log(1.0), log(1.0),
-        log(0.3), log(0.3 / rate), log(0.8), log(2.5),
-        log(2.0), log(2.0 / rate), log(0.5), log(5.0),
+        log(1.0), log(1.0 / rate), log(1.0), log(1.0),        log(0.3), log(0.3 / rate),
+        log(0.8), log(2.5),        log(2.0), log(2.0 / rate), log(0.5), log(5.0),
         log(0.1), log(0.1 / rate), log(3.0), log(1.0),
     };
     opt_ctx o = {(objective_fn)bg_objective, &d, 4};
     double best[4];
     const char *why = NULL;
-    int rc = minimise(&o, starts, 4, p->max_iter, best, &out->iterations, &out->used_fallback,
-                      &why);
+    int rc =
+        minimise(&o, starts, 4, p->max_iter, best, &out->iterations, &out->used_fallback, &why);
     if (rc == 0) {
         out->r = exp(best[0]);
         out->alpha = exp(best[1]);
@@ -637,15 +649,16 @@ int promo_bgnbd_fit(const double *x, const double *t_x, const double *T, size_t 
     }
     bg_data_free(&d);
     if (rc)
-        return promo_fail(PROMO_EMODEL, "bgnbd: %s on %zu customers (%zu with repeat purchases): "
+        return promo_fail(PROMO_EMODEL,
+                          "bgnbd: %s on %zu customers (%zu with repeat purchases): "
                           "the data cannot support the model",
                           why, n, n_rep);
     (void)stride;
     return PROMO_OK;
 }
 
-double promo_bgnbd_loglik(const promo_bgnbd *m, const double *x, const double *t_x,
-                          const double *T, size_t n)
+double promo_bgnbd_loglik(
+    const promo_bgnbd *m, const double *x, const double *t_x, const double *T, size_t n)
 {
     double ll = 0;
     double r = m->r, al = m->alpha, a = m->a, b = m->b;
@@ -666,8 +679,8 @@ double promo_bgnbd_p_alive(const promo_bgnbd *m, double x, double t_x, double T)
 {
     if (x <= 0)
         return 1.0;
-    double lnD = log(m->a) - log(m->b + x - 1) +
-                 (m->r + x) * (log(m->alpha + T) - log(m->alpha + t_x));
+    double lnD =
+        log(m->a) - log(m->b + x - 1) + (m->r + x) * (log(m->alpha + T) - log(m->alpha + t_x));
     return 1.0 / (1.0 + exp(lnD));
 }
 
@@ -720,8 +733,14 @@ double promo_bgnbd_expected(const promo_bgnbd *m, double t, double x, double t_x
     return bg_expected_num(m, t, x, T) / bg_expected_den(m, x, t_x, T);
 }
 
-int promo_bgnbd_expected_many(const promo_bgnbd *m, double t, const double *x, const double *t_x,
-                              const double *T, size_t n, int n_threads_, double *out)
+int promo_bgnbd_expected_many(const promo_bgnbd *m,
+                              double t,
+                              const double *x,
+                              const double *t_x,
+                              const double *T,
+                              size_t n,
+                              int n_threads_,
+                              double *out)
 {
     vmap mp = {0};
     uint32_t *grp = promo_mallocn(n ? n : 1, sizeof *grp);
@@ -789,7 +808,7 @@ double promo_bgnbd_expected_new(const promo_bgnbd *m, double t)
 
 typedef struct gg_data {
     size_t n;
-    double *x, *m;  /* n customers with x > 0, m > 0 */
+    double *x, *m;     /* n customers with x > 0, m > 0 */
     double *lnm, *lnx; /* their logs */
     double sum_a;      /* sum of x (ln m + ln x) */
     double sum_b;      /* sum of ln m */
@@ -860,8 +879,11 @@ static double gg_objective(const gg_data *d, const double *lp, double *g)
     return isfinite(f) ? f : GSL_POSINF;
 }
 
-int promo_gamma_gamma_fit(const double *x, const double *m, size_t n,
-                          const promo_clv_params *params, promo_gamma_gamma *out)
+int promo_gamma_gamma_fit(const double *x,
+                          const double *m,
+                          size_t n,
+                          const promo_clv_params *params,
+                          promo_gamma_gamma *out)
 {
     promo_clv_params def = promo_clv_params_default();
     const promo_clv_params *pp = params ? params : &def;
@@ -911,15 +933,14 @@ int promo_gamma_gamma_fit(const double *x, const double *m, size_t n,
     /* Starts from the moment identity E[m] = p v / (q - 1). */
     double mm = sum_m / (double)d.n;
     double starts[3 * 3] = {
-        log(1.0), log(2.0), log(mm),
-        log(5.0), log(3.0), log(2.0 * mm / 5.0),
+        log(1.0), log(2.0), log(mm),       log(5.0), log(3.0), log(2.0 * mm / 5.0),
         log(2.0), log(5.0), log(2.0 * mm),
     };
     opt_ctx o = {(objective_fn)gg_objective, &d, 3};
     double best[3];
     const char *why = NULL;
-    int rc = minimise(&o, starts, 3, pp->max_iter, best, &out->iterations, &out->used_fallback,
-                      &why);
+    int rc =
+        minimise(&o, starts, 3, pp->max_iter, best, &out->iterations, &out->used_fallback, &why);
     if (rc == 0) {
         out->p = exp(best[0]);
         out->q = exp(best[1]);
@@ -937,8 +958,8 @@ int promo_gamma_gamma_fit(const double *x, const double *m, size_t n,
     return PROMO_OK;
 }
 
-double promo_gamma_gamma_loglik(const promo_gamma_gamma *g, const double *x, const double *m,
-                                size_t n)
+double
+promo_gamma_gamma_loglik(const promo_gamma_gamma *g, const double *x, const double *m, size_t n)
 {
     double p = g->p, q = g->q, v = g->v, ll = 0;
     for (size_t i = 0; i < n; i++) {

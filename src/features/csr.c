@@ -43,8 +43,8 @@ int promo_csr_check(const promo_csr *m)
             return promo_fail(PROMO_EINTERNAL, "csr: row_ptr decreases at row %u", i);
         for (uint64_t k = m->row_ptr[i]; k < m->row_ptr[i + 1]; k++) {
             if (m->col_idx[k] >= m->n_cols)
-                return promo_fail(PROMO_EINTERNAL, "csr: row %u: column %u >= %u", i,
-                                  m->col_idx[k], m->n_cols);
+                return promo_fail(PROMO_EINTERNAL, "csr: row %u: column %u >= %u", i, m->col_idx[k],
+                                  m->n_cols);
             if (k > m->row_ptr[i] && m->col_idx[k] <= m->col_idx[k - 1])
                 return promo_fail(PROMO_EINTERNAL, "csr: row %u: columns not increasing", i);
             if (!isfinite(m->values[k]))

@@ -4,15 +4,13 @@
  * independently (parallel, one result slot per product, so no reduction order to worry about),
  * then each category's pooled fixed-effects regression runs on its products' observations.
  */
-#include <math.h>
-#include <string.h>
-
-#include <omp.h>
-
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_multifit.h>
 #include <gsl/gsl_vector.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/elasticity.h>
@@ -70,8 +68,8 @@ static void regressors(const promo_price_obs *o, double *row)
 
 /* OLS of y on X (n x k, column 0 = log price); coefficient 0 and its SE into *e. dof_extra
  * removes further degrees of freedom (fixed effects). Returns 0, or -1 when singular/too few. */
-static int ols(const double *X, const double *y, size_t n, size_t k, size_t dof_extra,
-               promo_elasticity *e)
+static int
+ols(const double *X, const double *y, size_t n, size_t k, size_t dof_extra, promo_elasticity *e)
 {
     if (n <= k + dof_extra + 1)
         return -1;
@@ -111,8 +109,11 @@ done:
 }
 
 /* Own regression of one product's observations (intercept + regressors). */
-static int fit_product(const promo_price_obs *obs, const uint32_t *idx, size_t n,
-                       const promo_elasticity_params *p, promo_elasticity *e)
+static int fit_product(const promo_price_obs *obs,
+                       const uint32_t *idx,
+                       size_t n,
+                       const promo_elasticity_params *p,
+                       promo_elasticity *e)
 {
     const size_t k = 2 + K_CTRL;
     double *X = promo_mallocn(n * k + n, sizeof *X);
@@ -138,8 +139,8 @@ static int fit_product(const promo_price_obs *obs, const uint32_t *idx, size_t n
 }
 
 /* Pooled within-product regression over a category's observations, grouped by product. */
-static int fit_category(const promo_price_obs *obs, const uint32_t *idx, size_t n,
-                        promo_elasticity *e)
+static int
+fit_category(const promo_price_obs *obs, const uint32_t *idx, size_t n, promo_elasticity *e)
 {
     const size_t k = 1 + K_CTRL;
     double *X = promo_mallocn(n * k + n, sizeof *X);
@@ -177,8 +178,11 @@ static int fit_category(const promo_price_obs *obs, const uint32_t *idx, size_t 
     return rc;
 }
 
-int promo_elasticity_fit(const promo_price_obs *obs, size_t n, uint32_t n_products,
-                         uint32_t n_categories, const promo_elasticity_params *params,
+int promo_elasticity_fit(const promo_price_obs *obs,
+                         size_t n,
+                         uint32_t n_products,
+                         uint32_t n_categories,
+                         const promo_elasticity_params *params,
                          promo_elasticity_result *out)
 {
     promo_elasticity_params def = promo_elasticity_params_default();

@@ -16,12 +16,11 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <omp.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -31,7 +30,7 @@
 
 #include "features/features_internal.h"
 
-#define DAY 86400.0
+#define DAY          86400.0
 #define N_CHUNK_ROWS 2048 /* rows per chunk of the customer pass */
 
 /* ---------------------------------------------------------------- names and defaults ---- */
@@ -56,9 +55,9 @@ promo_feature_params promo_feature_params_default(void)
 }
 
 static const char *const segment_names[PROMO_RFM_SEGMENT_COUNT] = {
-    "prospect",      "champions",      "loyal",          "potential_loyalist",
-    "new_customer",  "promising",      "need_attention", "about_to_sleep",
-    "at_risk",       "cannot_lose",    "hibernating",
+    "prospect",     "champions",   "loyal",          "potential_loyalist",
+    "new_customer", "promising",   "need_attention", "about_to_sleep",
+    "at_risk",      "cannot_lose", "hibernating",
 };
 
 const char *promo_rfm_segment_name(int segment)
@@ -94,28 +93,121 @@ static uint8_t rfm_segment(int r, int f)
 
 /* Columns of X before the category shares. */
 enum {
-    C_RECENCY, C_FREQUENCY, C_MONETARY, C_R_SCORE, C_F_SCORE, C_M_SCORE, C_RFM_SCORE,
-    C_TENURE, C_AOV, C_IPG_MEAN, C_IPG_SD, C_BASKET_ITEMS, C_BASKET_LINES, C_N_PRODUCTS,
-    C_N_CATEGORIES, C_N_STORES, C_ONLINE_SHARE, C_SPEND_30, C_SPEND_90, C_ORDERS_30,
-    C_ORDERS_90, C_PROMO_SHARE, C_N_EXPOSURES, C_N_CONVERSIONS, C_RESPONSE_RATE, C_CONTACTS_7,
-    C_CONTACTS_30, C_CONTACTS_90, C_DAYS_SINCE_CONTACT, C_RESPONSE_TREND, C_SPEND_TIER,
-    C_DOW0, C_HOUR0 = C_DOW0 + 7, C_BEST_DOW = C_HOUR0 + 24, C_BEST_HOUR, C_BEST_SLOT,
-    C_PURCHASE_DAYS, C_P_ALIVE, C_EXP_PURCHASES, C_EXP_SPEND, C_CLV, C_BASE_COUNT
+    C_RECENCY,
+    C_FREQUENCY,
+    C_MONETARY,
+    C_R_SCORE,
+    C_F_SCORE,
+    C_M_SCORE,
+    C_RFM_SCORE,
+    C_TENURE,
+    C_AOV,
+    C_IPG_MEAN,
+    C_IPG_SD,
+    C_BASKET_ITEMS,
+    C_BASKET_LINES,
+    C_N_PRODUCTS,
+    C_N_CATEGORIES,
+    C_N_STORES,
+    C_ONLINE_SHARE,
+    C_SPEND_30,
+    C_SPEND_90,
+    C_ORDERS_30,
+    C_ORDERS_90,
+    C_PROMO_SHARE,
+    C_N_EXPOSURES,
+    C_N_CONVERSIONS,
+    C_RESPONSE_RATE,
+    C_CONTACTS_7,
+    C_CONTACTS_30,
+    C_CONTACTS_90,
+    C_DAYS_SINCE_CONTACT,
+    C_RESPONSE_TREND,
+    C_SPEND_TIER,
+    C_DOW0,
+    C_HOUR0 = C_DOW0 + 7,
+    C_BEST_DOW = C_HOUR0 + 24,
+    C_BEST_HOUR,
+    C_BEST_SLOT,
+    C_PURCHASE_DAYS,
+    C_P_ALIVE,
+    C_EXP_PURCHASES,
+    C_EXP_SPEND,
+    C_CLV,
+    C_BASE_COUNT
 };
 
 static const char *const base_names[C_BASE_COUNT] = {
-    "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score",
-    "tenure_days", "avg_order_value", "ipg_mean_days", "ipg_sd_days", "basket_items",
-    "basket_lines", "n_products", "n_categories", "n_stores", "online_share", "spend_30d",
-    "spend_90d", "orders_30d", "orders_90d", "promo_spend_share", "n_exposures",
-    "n_conversions", "response_rate", "contacts_7d", "contacts_30d", "contacts_90d",
-    "days_since_contact", "response_trend", "spend_tier",
-    "dow_mon", "dow_tue", "dow_wed", "dow_thu", "dow_fri", "dow_sat", "dow_sun",
-    "hour_00", "hour_01", "hour_02", "hour_03", "hour_04", "hour_05", "hour_06", "hour_07",
-    "hour_08", "hour_09", "hour_10", "hour_11", "hour_12", "hour_13", "hour_14", "hour_15",
-    "hour_16", "hour_17", "hour_18", "hour_19", "hour_20", "hour_21", "hour_22", "hour_23",
-    "best_dow", "best_hour", "best_slot", "purchase_days", "p_alive", NULL /* exp_purchases_<N>d */,
-    "exp_spend_per_order", NULL /* clv_<N>d */,
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_score",
+    "tenure_days",
+    "avg_order_value",
+    "ipg_mean_days",
+    "ipg_sd_days",
+    "basket_items",
+    "basket_lines",
+    "n_products",
+    "n_categories",
+    "n_stores",
+    "online_share",
+    "spend_30d",
+    "spend_90d",
+    "orders_30d",
+    "orders_90d",
+    "promo_spend_share",
+    "n_exposures",
+    "n_conversions",
+    "response_rate",
+    "contacts_7d",
+    "contacts_30d",
+    "contacts_90d",
+    "days_since_contact",
+    "response_trend",
+    "spend_tier",
+    "dow_mon",
+    "dow_tue",
+    "dow_wed",
+    "dow_thu",
+    "dow_fri",
+    "dow_sat",
+    "dow_sun",
+    "hour_00",
+    "hour_01",
+    "hour_02",
+    "hour_03",
+    "hour_04",
+    "hour_05",
+    "hour_06",
+    "hour_07",
+    "hour_08",
+    "hour_09",
+    "hour_10",
+    "hour_11",
+    "hour_12",
+    "hour_13",
+    "hour_14",
+    "hour_15",
+    "hour_16",
+    "hour_17",
+    "hour_18",
+    "hour_19",
+    "hour_20",
+    "hour_21",
+    "hour_22",
+    "hour_23",
+    "best_dow",
+    "best_hour",
+    "best_slot",
+    "purchase_days",
+    "p_alive",
+    NULL /* exp_purchases_<N>d */,
+    "exp_spend_per_order",
+    NULL /* clv_<N>d */,
 };
 
 void promo_features_free(promo_features *f)
@@ -178,7 +270,10 @@ static int nthreads(int n)
     return n > 0 ? n : omp_get_max_threads();
 }
 
-static int need_col(const promo_table *t, const char *table, const char *name, int type_mask,
+static int need_col(const promo_table *t,
+                    const char *table,
+                    const char *name,
+                    int type_mask,
                     const promo_column **out)
 {
     const promo_column *c = t ? promo_table_column(t, name) : NULL;
@@ -191,8 +286,8 @@ static int need_col(const promo_table *t, const char *table, const char *name, i
     return PROMO_OK;
 }
 
-#define T_STR (1 << PROMO_COL_STRING)
-#define T_NUM ((1 << PROMO_COL_INT64) | (1 << PROMO_COL_FLOAT64))
+#define T_STR  (1 << PROMO_COL_STRING)
+#define T_NUM  ((1 << PROMO_COL_INT64) | (1 << PROMO_COL_FLOAT64))
 #define T_TIME ((1 << PROMO_COL_TIMESTAMP) | (1 << PROMO_COL_INT64))
 #define T_FLAG ((1 << PROMO_COL_BOOL) | (1 << PROMO_COL_INT64) | (1 << PROMO_COL_FLOAT64))
 
@@ -229,7 +324,8 @@ static uint32_t *code_map(const promo_column *c, const promo_dict *target, const
     if (!m)
         return NULL;
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t t = promo_dict_find(target, promo_dict_key(c->dict, k), promo_dict_key_len(c->dict, k));
+        uint32_t t =
+            promo_dict_find(target, promo_dict_key(c->dict, k), promo_dict_key_len(c->dict, k));
         m[k] = t == PROMO_DICT_NONE ? FX_NONE : code_row ? code_row[t] : t;
     }
     return m;
@@ -252,8 +348,9 @@ static int key_rows(const promo_column *c, const char *table, uint32_t **out)
         uint32_t k = c->codes[r];
         if (m[k] != FX_NONE) {
             promo_free(m);
-            return promo_fail(PROMO_EINPUT, "features: table '%s': duplicate %s \"%s\" (rows %u and %zu)",
-                              table, c->name, promo_dict_key(c->dict, k), m[k] + 1, r + 1);
+            return promo_fail(PROMO_EINPUT,
+                              "features: table '%s': duplicate %s \"%s\" (rows %u and %zu)", table,
+                              c->name, promo_dict_key(c->dict, k), m[k] + 1, r + 1);
         }
         m[k] = (uint32_t)r;
     }
@@ -299,13 +396,13 @@ static inline int purchase_line(const tx_cols *x, size_t r, int64_t lo, int64_t 
 }
 
 typedef struct universe {
-    size_t n;             /* customers in the universe */
-    uint32_t *tx_cust;    /* transactions.customer_id code -> universe index, FX_NONE */
+    size_t n;                   /* customers in the universe */
+    uint32_t *tx_cust;          /* transactions.customer_id code -> universe index, FX_NONE */
     const promo_column *id_col; /* column holding the ids */
-    uint32_t *id_code;    /* n: code of each customer's id in id_col->dict */
-    int64_t *signup;      /* n signup dates or NULL (INT64_MAX = none) */
-    size_t n_known;       /* customers known at the cutoff */
-    uint32_t *known;      /* n_known universe indices, increasing */
+    uint32_t *id_code;          /* n: code of each customer's id in id_col->dict */
+    int64_t *signup;            /* n signup dates or NULL (INT64_MAX = none) */
+    size_t n_known;             /* customers known at the cutoff */
+    uint32_t *known;            /* n_known universe indices, increasing */
 } universe;
 
 static void universe_free(universe *u)
@@ -328,8 +425,12 @@ static int by_key(const void *a, const void *b)
     return strcmp(promo_dict_key(x->d, x->code), promo_dict_key(y->d, y->code));
 }
 
-static int build_universe(const promo_feature_input *in, const tx_cols *x, const uint32_t *tx_prod,
-                          int64_t as_of, int nt, universe *u)
+static int build_universe(const promo_feature_input *in,
+                          const tx_cols *x,
+                          const uint32_t *tx_prod,
+                          int64_t as_of,
+                          int nt,
+                          universe *u)
 {
     memset(u, 0, sizeof *u);
     const promo_table *ct = in->customers;
@@ -582,9 +683,9 @@ typedef struct fx_contact {
 } fx_contact;
 
 typedef struct contacts {
-    uint64_t *off;      /* n_univ + 1 */
-    fx_contact *e;      /* exposures before the cutoff, not control, by customer then ts */
-    double prior;       /* overall conversion rate per exposed promotion */
+    uint64_t *off; /* n_univ + 1 */
+    fx_contact *e; /* exposures before the cutoff, not control, by customer then ts */
+    double prior;  /* overall conversion rate per exposed promotion */
 } contacts;
 
 static int by_contact(const void *a, const void *b)
@@ -607,8 +708,8 @@ static int by_resp(const void *a, const void *b)
     return (x->promo > y->promo) - (x->promo < y->promo);
 }
 
-static int build_contacts(const promo_feature_input *in, const tx_cols *x, const universe *u,
-                          int64_t as_of, contacts *ct)
+static int build_contacts(
+    const promo_feature_input *in, const tx_cols *x, const universe *u, int64_t as_of, contacts *ct)
 {
     memset(ct, 0, sizeof *ct);
     ct->prior = 0;
@@ -644,7 +745,8 @@ static int build_contacts(const promo_feature_input *in, const tx_cols *x, const
     }
     for (size_t r = 0; r < et->n_rows; r++) {
         uint32_t cu = promo_column_is_null(ec, r) || cmap[ec->codes[r]] == FX_NONE
-                          ? FX_NONE : ucode[cmap[ec->codes[r]]];
+                          ? FX_NONE
+                          : ucode[cmap[ec->codes[r]]];
         int ok = cu != FX_NONE && !promo_column_is_null(ets, r) && ets->i64[r] < as_of &&
                  !promo_column_is_null(ep, r) &&
                  !(arm && !promo_column_is_null(arm, r) && (int)arm->codes[r] == control_code);
@@ -663,7 +765,8 @@ static int build_contacts(const promo_feature_input *in, const tx_cols *x, const
     memcpy(next, ct->off, (u->n + 1) * sizeof *next);
     for (size_t r = 0; r < et->n_rows; r++) {
         uint32_t cu = promo_column_is_null(ec, r) || cmap[ec->codes[r]] == FX_NONE
-                          ? FX_NONE : ucode[cmap[ec->codes[r]]];
+                          ? FX_NONE
+                          : ucode[cmap[ec->codes[r]]];
         int ok = cu != FX_NONE && !promo_column_is_null(ets, r) && ets->i64[r] < as_of &&
                  !promo_column_is_null(ep, r) &&
                  !(arm && !promo_column_is_null(arm, r) && (int)arm->codes[r] == control_code);
@@ -690,7 +793,8 @@ static int build_contacts(const promo_feature_input *in, const tx_cols *x, const
             goto fail;
         }
         const promo_table *pt = in->promotions;
-        const promo_column *pid = opt_col(pt, "promotion_id", T_STR), *pe = opt_col(pt, "end", T_TIME);
+        const promo_column *pid = opt_col(pt, "promotion_id", T_STR),
+                           *pe = opt_col(pt, "end", T_TIME);
         if (pid && pe) {
             uint32_t ne = promo_dict_size(ep->dict);
             pend = promo_mallocn(ne ? ne : 1, sizeof *pend);
@@ -718,7 +822,8 @@ static int build_contacts(const promo_feature_input *in, const tx_cols *x, const
             if (cu == FX_NONE || pr == FX_NONE || ucode[cu] == FX_NONE)
                 continue;
             int64_t when = rts && !promo_column_is_null(rts, r) ? rts->i64[r]
-                           : pend ? pend[pr] : INT64_MAX;
+                           : pend                               ? pend[pr]
+                                                                : INT64_MAX;
             if (when >= as_of)
                 continue;
             rk[n_rk++] = (resp_key){ucode[cu], pr};
@@ -803,12 +908,12 @@ static void sort_lines(fx_line *v, size_t n)
 }
 
 typedef struct fx_order {
-    int64_t ts;      /* earliest line of the order */
-    double rev;      /* spend */
+    int64_t ts;       /* earliest line of the order */
+    double rev;       /* spend */
     double promo_rev; /* spend on promotion */
-    double qty;      /* units */
-    uint32_t lines;  /* lines */
-    uint8_t online;  /* any line online */
+    double qty;       /* units */
+    uint32_t lines;   /* lines */
+    uint8_t online;   /* any line online */
 } fx_order;
 
 typedef struct fx_prow {
@@ -898,7 +1003,7 @@ static size_t walk_orders(fx_ctx *c, size_t base, size_t n, uint8_t known, fx_or
 }
 
 typedef struct chunk_buf {
-    uint32_t *col;  /* interactions columns */
+    uint32_t *col; /* interactions columns */
     float *val[4];
     size_t n, cap;
     uint32_t *ccol; /* category share columns */
@@ -954,10 +1059,10 @@ static int chunk_push_cat(chunk_buf *b, uint32_t col, float v)
 typedef struct scratch {
     fx_order *ord;
     fx_prow *pr;
-    size_t cap;          /* entries of ord and pr */
-    double *cat_spend;   /* n_cat */
-    uint32_t *cat_seen;  /* n_cat stamps */
-    uint32_t *cat_list;  /* n_cat touched */
+    size_t cap;           /* entries of ord and pr */
+    double *cat_spend;    /* n_cat */
+    uint32_t *cat_seen;   /* n_cat stamps */
+    uint32_t *cat_list;   /* n_cat touched */
     uint32_t *store_seen; /* n_store_codes stamps */
     uint32_t stamp;
 } scratch;
@@ -1007,8 +1112,15 @@ typedef struct cust_out {
 } cust_out;
 
 /* One customer: row r of X, universe index u. */
-static int one_customer(fx_ctx *c, const contacts *ct, const int64_t *signup, size_t r, uint32_t u,
-                        float *x, scratch *w, chunk_buf *b, cust_out *co)
+static int one_customer(fx_ctx *c,
+                        const contacts *ct,
+                        const int64_t *signup,
+                        size_t r,
+                        uint32_t u,
+                        float *x,
+                        scratch *w,
+                        chunk_buf *b,
+                        cust_out *co)
 {
     const promo_feature_params *p = c->p;
     double as_of = (double)p->as_of;
@@ -1283,8 +1395,13 @@ static inline uint32_t float_key(float f)
 
 /* Quantile scores 1..nq of X[:, col] over the rows in idx, by mid-rank (ties share a score,
  * so the result does not depend on row order). LSD radix sort on (key, row) pairs. */
-static int quantile_scores(const float *X, size_t nf, int col, const uint32_t *idx, size_t n,
-                           int nq, uint8_t *score /* per row of X */)
+static int quantile_scores(const float *X,
+                           size_t nf,
+                           int col,
+                           const uint32_t *idx,
+                           size_t n,
+                           int nq,
+                           uint8_t *score /* per row of X */)
 {
     if (!n)
         return 0;
@@ -1332,8 +1449,14 @@ static int quantile_scores(const float *X, size_t nf, int col, const uint32_t *i
     return 0;
 }
 
-static int assemble(size_t n_rows, uint32_t n_cols, const uint32_t *nnz, chunk_buf *chunks,
-                    size_t n_chunks, int cat, promo_csr *out, int n_out)
+static int assemble(size_t n_rows,
+                    uint32_t n_cols,
+                    const uint32_t *nnz,
+                    chunk_buf *chunks,
+                    size_t n_chunks,
+                    int cat,
+                    promo_csr *out,
+                    int n_out)
 {
     uint64_t *rp = promo_mallocn(n_rows + 1, sizeof *rp);
     if (!rp)
@@ -1446,9 +1569,11 @@ static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_pa
     const promo_bgnbd *bg = &f->bgnbd;
     const promo_gamma_gamma *gg = &f->gamma_gamma;
     size_t nf = f->n_features;
-    double *e_short = promo_mallocn(2 * (m ? m : 1), sizeof *e_short), *e_long = e_short + m;
+    double *e_short = promo_mallocn(2 * (m ? m : 1), sizeof *e_short);
+    double *e_long = e_short ? e_short + m : NULL;
     if (!e_short || promo_bgnbd_expected_many(bg, p->expected_days, bx, btx, bT, m, nt, e_short) ||
-        (have_gg && promo_bgnbd_expected_many(bg, p->clv_horizon_days, bx, btx, bT, m, nt, e_long))) {
+        (have_gg &&
+         promo_bgnbd_expected_many(bg, p->clv_horizon_days, bx, btx, bT, m, nt, e_long))) {
         promo_free(e_short);
         promo_free(buf);
         return -1;
@@ -1485,7 +1610,7 @@ static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_pa
 
 typedef struct prod_map {
     uint32_t n_prod;
-    uint32_t *tx_prod;   /* transactions.product_id code -> products row */
+    uint32_t *tx_prod; /* transactions.product_id code -> products row */
     const promo_column *pid;
 } prod_map;
 
@@ -1510,14 +1635,14 @@ static int check_params(const promo_feature_input *in, const promo_feature_param
     if (p->as_of == INT64_MIN)
         return promo_fail(PROMO_EUSAGE, "features: no cutoff (params.as_of) given");
     if (!(p->half_life_days > 0) || !(p->confidence_eps > 0) || !(p->confidence_alpha >= 0) ||
-        !(p->response_prior_strength >= 0) || !(p->expected_days > 0) ||
-        !(p->clv_horizon_days > 0))
+        !(p->response_prior_strength >= 0) || !(p->expected_days > 0) || !(p->clv_horizon_days > 0))
         return promo_fail(PROMO_EUSAGE, "features: half_life_days, confidence_eps, expected_days "
                                         "and clv_horizon_days must be > 0");
     return PROMO_OK;
 }
 
-int promo_features_compute(const promo_feature_input *in, const promo_feature_params *params,
+int promo_features_compute(const promo_feature_input *in,
+                           const promo_feature_params *params,
                            promo_features **out)
 {
     promo_feature_params def = promo_feature_params_default();
@@ -1640,8 +1765,8 @@ int promo_features_compute(const promo_feature_input *in, const promo_feature_pa
         for (size_t q = 0; q < n_chunks; q++) {
             size_t r1 = (q + 1) * N_CHUNK_ROWS < n ? (q + 1) * N_CHUNK_ROWS : n;
             for (size_t r = q * N_CHUNK_ROWS; r < r1 && !bad; r++)
-                bad = one_customer(&c, &ct, u.signup, r, u.known[r], f->X + r * nf, &w,
-                                   &chunks[q], &co);
+                bad = one_customer(&c, &ct, u.signup, r, u.known[r], f->X + r * nf, &w, &chunks[q],
+                                   &co);
         }
         if (bad) {
 #pragma omp atomic write
@@ -1777,8 +1902,11 @@ fail:
     return rc;
 }
 
-int promo_features_labels(const promo_features *f, const promo_feature_input *in,
-                          const char *target, double horizon_days, uint8_t **out)
+int promo_features_labels(const promo_features *f,
+                          const promo_feature_input *in,
+                          const char *target,
+                          double horizon_days,
+                          uint8_t **out)
 {
     *out = NULL;
     if (!target || !(horizon_days > 0))
@@ -1833,7 +1961,8 @@ int promo_features_labels(const promo_features *f, const promo_feature_input *in
                 want_prod[r] = 1;
     } else if (strncmp(target, "category:", 9) == 0) {
         const promo_column *pc = opt_col(in->products, "category", T_STR);
-        uint32_t k = pc ? promo_dict_find(pc->dict, target + 9, strlen(target + 9)) : PROMO_DICT_NONE;
+        uint32_t k =
+            pc ? promo_dict_find(pc->dict, target + 9, strlen(target + 9)) : PROMO_DICT_NONE;
         if (k == PROMO_DICT_NONE) {
             rc = promo_fail(PROMO_ENOTFOUND, "labels: unknown category '%s'", target + 9);
             goto done;
@@ -1841,8 +1970,8 @@ int promo_features_labels(const promo_features *f, const promo_feature_input *in
         for (size_t r = 0; r < pc->n; r++)
             want_prod[r] = !promo_column_is_null(pc, r) && pc->codes[r] == k;
     } else {
-        rc = promo_fail(PROMO_EUSAGE, "labels: target '%s': expected any, product:ID or category:NAME",
-                        target);
+        rc = promo_fail(PROMO_EUSAGE,
+                        "labels: target '%s': expected any, product:ID or category:NAME", target);
         goto done;
     }
     memset(row_of, 0xff, u.n * sizeof *row_of);

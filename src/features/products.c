@@ -3,15 +3,15 @@
  * (one slot per (order, distinct product); slots of one order are contiguous).
  *
  * Slots (packed) and co-purchase partners (emitted per order) are bucketed by product with the
- * same stable parallel counting sort as the lines; each product is then independent: its weekly bins, price changes and co-purchase row are built
- * with per-thread dense scratch (a counter per product, reset through a touched list) into
- * per-chunk buffers concatenated in chunk order, so the output does not depend on threads.
+ * same stable parallel counting sort as the lines; each product is then independent: its weekly
+ * bins, price changes and co-purchase row are built with per-thread dense scratch (a counter per
+ * product, reset through a touched list) into per-chunk buffers concatenated in chunk order, so the
+ * output does not depend on threads.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <omp.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -22,10 +22,10 @@
 #define N_CHUNK_PRODUCTS 64
 
 typedef struct pchunk {
-    uint32_t *col;          /* co-purchase columns */
-    float *val;             /* co-purchase counts */
+    uint32_t *col; /* co-purchase columns */
+    float *val;    /* co-purchase counts */
     size_t n, cap;
-    promo_price_obs *obs;   /* weekly observations */
+    promo_price_obs *obs; /* weekly observations */
     size_t n_obs, cap_obs;
 } pchunk;
 
@@ -88,9 +88,9 @@ typedef struct pslot {
 } pslot;
 
 typedef struct pscratch {
-    uint32_t *cnt;    /* n_prod co-occurrence counters */
-    uint32_t *touch;  /* touched products */
-    double *wq, *wr;  /* per week: units, revenue */
+    uint32_t *cnt;   /* n_prod co-occurrence counters */
+    uint32_t *touch; /* touched products */
+    double *wq, *wr; /* per week: units, revenue */
     uint8_t *wseen;
 } pscratch;
 
@@ -126,10 +126,10 @@ int fx_products(fx_ctx *c, promo_features *f)
     pf->avg_discount = promo_calloc(npa, sizeof *pf->avg_discount);
     pf->n_copurchased = promo_calloc(npa, sizeof *pf->n_copurchased);
     pf->copurchase_orders = promo_calloc(npa, sizeof *pf->copurchase_orders);
-    if (!cnt || !poff || !pcnt || !pairoff || !sidx || !buy || !ch || !co_nnz || !pf->n_buyers || !pf->n_orders ||
-        !pf->units || !pf->revenue || !pf->avg_price || !pf->list_price || !pf->n_price_changes ||
-        !pf->category || !pf->repeat_rate || !pf->avg_discount || !pf->n_copurchased ||
-        !pf->copurchase_orders)
+    if (!cnt || !poff || !pcnt || !pairoff || !sidx || !buy || !ch || !co_nnz || !pf->n_buyers ||
+        !pf->n_orders || !pf->units || !pf->revenue || !pf->avg_price || !pf->list_price ||
+        !pf->n_price_changes || !pf->category || !pf->repeat_rate || !pf->avg_discount ||
+        !pf->n_copurchased || !pf->copurchase_orders)
         goto done;
     /* Slots by product: stable parallel counting sort. */
     size_t nb = (size_t)np + 1;
@@ -159,8 +159,9 @@ int fx_products(fx_ctx *c, promo_features *f)
         uint64_t *my = cnt + (size_t)tid * nb;
         for (size_t k = lo; k < hi; k++)
             if (c->s.prod[k] != FX_NONE)
-                sidx[my[c->s.prod[k]]++] = (pslot){c->s.glo[k], c->s.gn[k], c->s.rev[k],
-                                                   c->s.qty[k], c->s.list[k], c->s.week[k], 0};
+                sidx[my[c->s.prod[k]]++] =
+                    (pslot){c->s.glo[k],  c->s.gn[k], c->s.rev[k], c->s.qty[k], c->s.list[k],
+                            c->s.week[k], 0};
     }
     /* Co-purchase partners bucketed by product: every order (a run of slots) emits, for each
      * of its products, the other products of the run. Reading the orders sequentially here
@@ -240,7 +241,8 @@ int fx_products(fx_ctx *c, promo_features *f)
         int bad = !w.cnt || !w.touch || !w.wq || !w.wr || !w.wseen;
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < n_chunks; q++) {
-            uint32_t j1 = (uint32_t)((q + 1) * N_CHUNK_PRODUCTS < np ? (q + 1) * N_CHUNK_PRODUCTS : np);
+            uint32_t j1 =
+                (uint32_t)((q + 1) * N_CHUNK_PRODUCTS < np ? (q + 1) * N_CHUNK_PRODUCTS : np);
             for (uint32_t j = (uint32_t)(q * N_CHUNK_PRODUCTS); j < j1 && !bad; j++) {
                 double units = 0, rev = 0, list = 0;
                 uint32_t n_touch = 0, n_wt = 0, co_orders = 0;
@@ -278,10 +280,11 @@ int fx_products(fx_ctx *c, promo_features *f)
                 pf->revenue[j] = rev;
                 pf->avg_price[j] = units > 0 ? rev / units : NAN;
                 pf->avg_discount[j] = list > 0 ? 1 - rev / list : NAN;
-                pf->list_price[j] = price && !promo_column_is_null(price, j)
-                                        ? (price->type == PROMO_COL_FLOAT64 ? price->f64[j]
-                                                                             : (double)price->i64[j])
-                                    : units > 0 ? list / units : NAN;
+                pf->list_price[j] =
+                    price && !promo_column_is_null(price, j)
+                        ? (price->type == PROMO_COL_FLOAT64 ? price->f64[j] : (double)price->i64[j])
+                    : units > 0 ? list / units
+                                : NAN;
                 pf->category[j] = c->prod_cat[j];
                 pf->copurchase_orders[j] = co_orders;
                 pf->repeat_rate[j] = pf->n_buyers[j] ? pf->repeat_rate[j] / pf->n_buyers[j] : NAN;
@@ -315,9 +318,12 @@ int fx_products(fx_ctx *c, promo_features *f)
                     if (!isnan(prev) && fabs(pw - prev) > 0.01 * prev)
                         changes++;
                     prev = pw;
-                    promo_price_obs o = {j, c->prod_cat[j], (int32_t)wk + c->week_min,
+                    promo_price_obs o = {j,
+                                         c->prod_cat[j],
+                                         (int32_t)wk + c->week_min,
                                          day_of_year_mid_week((int32_t)wk + c->week_min),
-                                         w.wq[wk], pw};
+                                         w.wq[wk],
+                                         pw};
                     bad = push_obs(&ch[q], &o);
                 }
                 pf->n_price_changes[j] = changes;

@@ -17,7 +17,7 @@
 
 struct promo_calib {
     promo_calib_kind kind;
-    double a, b;   /* Platt: p = sigmoid(a * logit(s) + b) */
+    double a, b;    /* Platt: p = sigmoid(a * logit(s) + b) */
     size_t n_knots; /* isotonic: knots (x strictly increasing, y non-decreasing) */
     double *x;
     double *y;
@@ -72,8 +72,8 @@ static double softplus(double t)
     return t > 0.0 ? t + log1p(exp(-t)) : log1p(exp(t));
 }
 
-static double platt_loss(const double *f, const double *t, const double *w, size_t n, double a,
-                         double b)
+static double
+platt_loss(const double *f, const double *t, const double *w, size_t n, double a, double b)
 {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -83,8 +83,8 @@ static double platt_loss(const double *f, const double *t, const double *w, size
     return s;
 }
 
-static int fit_platt(const double *prob, const uint8_t *label, const double *w, size_t n,
-                     promo_calib *c)
+static int
+fit_platt(const double *prob, const uint8_t *label, const double *w, size_t n, promo_calib *c)
 {
     double *f = promo_mallocn(n, sizeof *f), *t = promo_mallocn(n, sizeof *t);
     if (!f || !t) {
@@ -155,8 +155,8 @@ static int by_s(const void *p, const void *q)
     return (a > b) - (a < b);
 }
 
-static int fit_isotonic(const double *prob, const uint8_t *label, const double *w, size_t n,
-                        promo_calib *c)
+static int
+fit_isotonic(const double *prob, const uint8_t *label, const double *w, size_t n, promo_calib *c)
 {
     pt *v = promo_mallocn(n, sizeof *v);
     /* Blocks on a stack: mean value, total weight, lowest and highest score. */
@@ -221,8 +221,12 @@ done:
     return rc;
 }
 
-int promo_calib_fit(promo_calib_kind kind, const double *prob, const uint8_t *label,
-                    const double *weight, size_t n, promo_calib **out)
+int promo_calib_fit(promo_calib_kind kind,
+                    const double *prob,
+                    const uint8_t *label,
+                    const double *weight,
+                    size_t n,
+                    promo_calib **out)
 {
     *out = NULL;
     if (kind < 0 || kind >= PROMO_CALIB_KIND_COUNT)
@@ -233,8 +237,8 @@ int promo_calib_fit(promo_calib_kind kind, const double *prob, const uint8_t *la
         if (label[i] > 1)
             return promo_fail(PROMO_EUSAGE, "calibrate: label at row %zu is not 0 or 1", i);
         if (!(prob[i] >= 0.0 && prob[i] <= 1.0))
-            return promo_fail(PROMO_EUSAGE, "calibrate: probability %g at row %zu is outside [0, 1]",
-                              prob[i], i);
+            return promo_fail(PROMO_EUSAGE,
+                              "calibrate: probability %g at row %zu is outside [0, 1]", prob[i], i);
         if (weight && !(weight[i] >= 0.0 && isfinite(weight[i])))
             return promo_fail(PROMO_EUSAGE, "calibrate: weight at row %zu is negative", i);
     }

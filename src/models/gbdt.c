@@ -16,6 +16,7 @@
  * (duplicate keys, array lengths, children after their parent, feature indices in range)
  * before XGBoost reads the same bytes.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -23,8 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 #include <xgboost/c_api.h>
 
 #include <promo/alloc.h>
@@ -34,11 +33,11 @@
 #include <promo/store.h>
 
 struct promo_gbdt {
-    BoosterHandle h;    /* the XGBoost booster, owned */
-    size_t n_features;  /* columns the model expects */
-    int n_rounds;       /* boosting rounds kept */
-    double best_score;  /* validation metric at the best round, NaN without validation */
-    int nthread;        /* threads for prediction, 0 = default */
+    BoosterHandle h;   /* the XGBoost booster, owned */
+    size_t n_features; /* columns the model expects */
+    int n_rounds;      /* boosting rounds kept */
+    double best_score; /* validation metric at the best round, NaN without validation */
+    int nthread;       /* threads for prediction, 0 = default */
 };
 
 /* ---- errors and one-time setup ---- */
@@ -53,12 +52,12 @@ static int xgb_fail(const char *what)
     return promo_fail(PROMO_EMODEL, "xgboost %s: %.*s", what, len, e ? e : "");
 }
 
-#define XGB(call, what)                                                                            \
-    do {                                                                                           \
-        if ((call) != 0) {                                                                         \
-            rc = xgb_fail(what);                                                                   \
-            goto fail;                                                                             \
-        }                                                                                          \
+#define XGB(call, what)          \
+    do {                         \
+        if ((call) != 0) {       \
+            rc = xgb_fail(what); \
+            goto fail;           \
+        }                        \
     } while (0)
 
 static void xgb_log(const char *msg)
@@ -236,8 +235,10 @@ fail:
     return rc;
 }
 
-int promo_gbdt_train(const promo_gbdt_params *p, const promo_gbdt_data *train,
-                     const promo_gbdt_data *valid, promo_gbdt **out)
+int promo_gbdt_train(const promo_gbdt_params *p,
+                     const promo_gbdt_data *train,
+                     const promo_gbdt_data *valid,
+                     promo_gbdt **out)
 {
     *out = NULL;
     pthread_once(&init_once, init_xgb);
@@ -359,8 +360,8 @@ int promo_gbdt_train(const promo_gbdt_params *p, const promo_gbdt_data *train,
     XGDMatrixFree(dtr);
     if (dva)
         XGDMatrixFree(dva);
-    promo_debug("gbdt: %d rounds kept (best validation %s %.6g), %zu features", m->n_rounds,
-                metric, best, m->n_features);
+    promo_debug("gbdt: %d rounds kept (best validation %s %.6g), %zu features", m->n_rounds, metric,
+                best, m->n_features);
     *out = m;
     return PROMO_OK;
 fail:
@@ -422,8 +423,8 @@ static int check_shape(const promo_gbdt *m, size_t n_rows, size_t n_cols)
     return PROMO_OK;
 }
 
-int promo_gbdt_predict(promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int margin,
-                       float *out)
+int promo_gbdt_predict(
+    promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int margin, float *out)
 {
     int rc = check_shape(m, n_rows, n_cols);
     if (rc)
@@ -540,7 +541,7 @@ int promo_gbdt_save(promo_gbdt *m, const char *path)
 
 /* ---- load: check the JSON, then hand the same bytes to XGBoost ---- */
 
-#define MAX_NODES (1 << 24)
+#define MAX_NODES    (1 << 24)
 #define MAX_FEATURES (1 << 22)
 
 static int bad(const char *what)
@@ -593,8 +594,9 @@ static int str_int(const cJSON *o, const char *key, long lo, long hi, long *out)
 
 static int num_int(const cJSON *v, long lo, long hi, long *out)
 {
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble) ||
-        v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+        v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)lo ||
+        v->valuedouble > (double)hi)
         return -1;
     *out = (long)v->valuedouble;
     return 0;
@@ -610,10 +612,9 @@ static int check_tree(const cJSON *t, long id, long n_features)
         return bad("a tree's tree_param is missing or out of range");
     if (num_int(cJSON_GetObjectItemCaseSensitive(t, "id"), id, id, &tid))
         return bad("a tree's id does not match its position");
-    static const char *const per_node[] = {"left_children", "right_children", "parents",
-                                           "split_indices", "split_conditions", "default_left",
-                                           "base_weights", "loss_changes", "sum_hessian",
-                                           "split_type"};
+    static const char *const per_node[] = {
+        "left_children", "right_children", "parents",      "split_indices", "split_conditions",
+        "default_left",  "base_weights",   "loss_changes", "sum_hessian",   "split_type"};
     for (size_t k = 0; k < sizeof per_node / sizeof *per_node; k++) {
         const cJSON *a = arr(t, per_node[k]);
         if (!a || cJSON_GetArraySize(a) != n)
@@ -722,9 +723,8 @@ static int check_model_json(const cJSON *root)
     const cJSON *info = model ? arr(model, "tree_info") : NULL;
     long n_trees, npt;
     if (!gp || !trees || !info || str_int(gp, "num_trees", 0, 10000000, &n_trees) ||
-        str_int(gp, "num_parallel_tree", 1, 100000, &npt) ||
-        cJSON_GetArraySize(trees) != n_trees || cJSON_GetArraySize(info) != n_trees ||
-        n_trees % npt != 0)
+        str_int(gp, "num_parallel_tree", 1, 100000, &npt) || cJSON_GetArraySize(trees) != n_trees ||
+        cJSON_GetArraySize(info) != n_trees || n_trees % npt != 0)
         return bad("gbtree model: tree count mismatch");
     long i = 0;
     for (const cJSON *t = trees->child, *ti = info->child; t; t = t->next, ti = ti->next, i++) {

@@ -7,11 +7,10 @@
  * the training rows, constant columns left at 0) and NaN becomes 0 there, i.e. the training
  * mean: the penalty then treats every feature alike, and the Hessian is well conditioned.
  */
-#include <math.h>
-#include <string.h>
-
 #include <lapacke.h>
+#include <math.h>
 #include <omp.h>
+#include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -20,12 +19,12 @@
 #define BLOCK 2048
 
 struct promo_logreg {
-    size_t d;     /* features */
-    double *mean; /* d training means (NaN rows excluded) */
+    size_t d;       /* features */
+    double *mean;   /* d training means (NaN rows excluded) */
     double *inv_sd; /* d reciprocal standard deviations (0 for a constant column) */
-    double *beta; /* d coefficients on standardised features */
-    double b;     /* intercept */
-    int iters;    /* Newton iterations run */
+    double *beta;   /* d coefficients on standardised features */
+    double b;       /* intercept */
+    int iters;      /* Newton iterations run */
 };
 
 promo_logreg_params promo_logreg_params_default(void)
@@ -47,8 +46,15 @@ static double sigmoid(double t)
     return e / (1.0 + e);
 }
 
-double promo_logreg_objective(const double *z, size_t n, size_t d, const float *y, const float *w,
-                              double l2, const double *beta, double b, double *grad)
+double promo_logreg_objective(const double *z,
+                              size_t n,
+                              size_t d,
+                              const float *y,
+                              const float *w,
+                              double l2,
+                              const double *beta,
+                              double b,
+                              double *grad)
 {
     size_t n_blocks = (n + BLOCK - 1) / BLOCK;
     double loss = 0.0;
@@ -85,8 +91,16 @@ double promo_logreg_objective(const double *z, size_t n, size_t d, const float *
 }
 
 /* Per block: gradient (d+1) and the upper triangle of the Hessian ((d+1)^2, row-major). */
-static void block_newton(const double *z, size_t lo, size_t hi, size_t d, const float *y,
-                         const float *w, const double *beta, double b, double *g, double *h)
+static void block_newton(const double *z,
+                         size_t lo,
+                         size_t hi,
+                         size_t d,
+                         const float *y,
+                         const float *w,
+                         const double *beta,
+                         double b,
+                         double *g,
+                         double *h)
 {
     size_t D = d + 1;
     memset(g, 0, D * sizeof *g);
@@ -136,8 +150,13 @@ static void standardise_row(const promo_logreg *m, const float *x, double *z)
     }
 }
 
-int promo_logreg_train(const promo_logreg_params *p, const float *x, size_t n, size_t d,
-                       const float *y, const float *w, promo_logreg **out)
+int promo_logreg_train(const promo_logreg_params *p,
+                       const float *x,
+                       size_t n,
+                       size_t d,
+                       const float *y,
+                       const float *w,
+                       promo_logreg **out)
 {
     *out = NULL;
     if (!(p->l2 >= 0.0) || p->max_iter < 1 || !(p->tol > 0.0) || p->nthread < 0)
@@ -224,8 +243,8 @@ int promo_logreg_train(const promo_logreg_params *p, const float *x, size_t n, s
         for (size_t j = 0; j < D; j++)
             h[j * D + j] += 1e-10 * (1.0 + h[j * D + j]);
         memcpy(step, g, D * sizeof *g);
-        lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)D, 1, h, (lapack_int)D,
-                                        step, 1);
+        lapack_int info =
+            LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)D, 1, h, (lapack_int)D, step, 1);
         if (info != 0) {
             rc = promo_fail(PROMO_EMODEL, "logreg: LAPACKE_dposv failed (info %d)", (int)info);
             goto done;

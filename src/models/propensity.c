@@ -23,8 +23,8 @@
 
 #define MODEL_VERSION "1"
 
-static const char *const model_names[PROMO_PROP_MODEL_COUNT] = {
-    "xgboost", "popularity", "rfm", "logreg", "random_forest"};
+static const char *const model_names[PROMO_PROP_MODEL_COUNT] = {"xgboost", "popularity", "rfm",
+                                                                "logreg", "random_forest"};
 
 const char *promo_prop_model_name(int model)
 {
@@ -47,13 +47,18 @@ promo_propensity_params promo_propensity_params_default(void)
     p.plots = 1;
     p.save = 1;
     p.gbdt = promo_gbdt_params_default();
-    p.gbdt.max_depth = 5;
-    p.gbdt.eta = 0.1;
-    p.gbdt.n_rounds = 400;
-    p.gbdt.early_stopping_rounds = 30;
-    p.gbdt.colsample_bytree = 0.5;
+    /* Tuned on the synthetic world (seeds 42 and 7): scale_pos_weight 10 made the validation
+     * log loss keep falling to the round cap while the ranking got worse; unweighted, smaller,
+     * more regularized trees stop early and match logistic regression's AUC, 3x faster. */
+    p.gbdt.max_depth = 4;
+    p.gbdt.eta = 0.05;
+    p.gbdt.n_rounds = 600;
+    p.gbdt.early_stopping_rounds = 50;
+    p.gbdt.min_child_weight = 20.0;
+    p.gbdt.colsample_bytree = 0.3;
+    p.gbdt.lambda = 10.0;
     p.gbdt.max_bin = 64;
-    p.gbdt.scale_pos_weight = 0.0;
+    p.gbdt.scale_pos_weight = 1.0;
     p.forest = promo_gbdt_params_forest();
     p.forest.max_depth = 10;
     p.logreg = promo_logreg_params_default();
@@ -154,8 +159,8 @@ static void mat_free(mat *m)
 }
 
 /* Append the rows r of cut c to m. */
-static int mat_append(mat *m, const prop_data *d, const prop_cut *c, const prop_layout *l,
-                      const prop_rows *r)
+static int
+mat_append(mat *m, const prop_data *d, const prop_cut *c, const prop_layout *l, const prop_rows *r)
 {
     size_t n = m->n + r->n;
     float *X = promo_reallocn(m->X, n ? n * l->n : 1, sizeof *X);
@@ -224,8 +229,12 @@ static void squash(double *v, size_t n)
 }
 
 /* Fit kind on (vp, vy, vw) and apply it to tp in place. */
-static int calibrate(promo_calib_kind kind, const double *vp, const mat *v, double *tp,
-                     size_t nt, promo_calib **keep /* OUT, may be NULL */)
+static int calibrate(promo_calib_kind kind,
+                     const double *vp,
+                     const mat *v,
+                     double *tp,
+                     size_t nt,
+                     promo_calib **keep /* OUT, may be NULL */)
 {
     uint8_t *lab = promo_mallocn(v->n ? v->n : 1, 1);
     double *w = promo_mallocn(v->n ? v->n : 1, sizeof *w);
@@ -286,18 +295,38 @@ static int evaluate_probs(const double *prob, const test_set *ts, promo_prop_mod
 #define EVAL_TABLE "propensity_eval"
 
 static const char *const eval_num_cols[] = {
-    "horizon_days",      "n_train_windows",  "n_train_rows",     "n_train_pos",
-    "n_valid_rows",      "n_features",       "n_rounds",         "valid_logloss",
-    "n",                 "n_pos",            "base_rate",        "auc",
-    "pr_auc",            "log_loss",         "brier",            "precision_at_50",
-    "precision_at_100",  "precision_at_500", "recall_at_50",     "recall_at_100",
-    "recall_at_500",     "ndcg_at_50",       "ndcg_at_100",      "ndcg_at_500",
-    "lift_top_decile",   "ece",              "train_seconds",
+    "horizon_days",
+    "n_train_windows",
+    "n_train_rows",
+    "n_train_pos",
+    "n_valid_rows",
+    "n_features",
+    "n_rounds",
+    "valid_logloss",
+    "n",
+    "n_pos",
+    "base_rate",
+    "auc",
+    "pr_auc",
+    "log_loss",
+    "brier",
+    "precision_at_50",
+    "precision_at_100",
+    "precision_at_500",
+    "recall_at_50",
+    "recall_at_100",
+    "recall_at_500",
+    "ndcg_at_50",
+    "ndcg_at_100",
+    "ndcg_at_500",
+    "lift_top_decile",
+    "ece",
+    "train_seconds",
 };
 enum { N_EVAL_NUM = sizeof eval_num_cols / sizeof eval_num_cols[0] };
-static const char *const eval_str_cols[] = {"target", "model",    "calibration", "reliability",
-                                            "model_path", "plot_pr", "plot_calibration",
-                                            "plot_lift"};
+static const char *const eval_str_cols[] = {"target",           "model",      "calibration",
+                                            "reliability",      "model_path", "plot_pr",
+                                            "plot_calibration", "plot_lift"};
 enum { N_EVAL_STR = sizeof eval_str_cols / sizeof eval_str_cols[0] };
 static const char *const eval_ts_cols[] = {"as_of", "valid_as_of", "first_train_as_of"};
 enum { N_EVAL_TS = 3 };
@@ -306,13 +335,33 @@ static void eval_nums(const promo_propensity_report *r, int mi, double *v)
 {
     const promo_prop_model_eval *e = &r->models[mi];
     const promo_binary_metrics *m = &e->m;
-    double t[N_EVAL_NUM] = {
-        r->horizon_days, r->n_train_windows, (double)r->n_train_rows, (double)r->n_train_pos,
-        (double)r->n_valid_rows, (double)r->n_features, r->n_rounds, r->valid_logloss,
-        (double)m->n, (double)m->n_pos, m->base_rate, m->auc, m->pr_auc, m->log_loss, m->brier,
-        m->precision_at[0], m->precision_at[1], m->precision_at[2], m->recall_at[0],
-        m->recall_at[1], m->recall_at[2], m->ndcg_at[0], m->ndcg_at[1], m->ndcg_at[2],
-        m->lift_top_decile, m->ece, e->train_seconds};
+    double t[N_EVAL_NUM] = {r->horizon_days,
+                            r->n_train_windows,
+                            (double)r->n_train_rows,
+                            (double)r->n_train_pos,
+                            (double)r->n_valid_rows,
+                            (double)r->n_features,
+                            r->n_rounds,
+                            r->valid_logloss,
+                            (double)m->n,
+                            (double)m->n_pos,
+                            m->base_rate,
+                            m->auc,
+                            m->pr_auc,
+                            m->log_loss,
+                            m->brier,
+                            m->precision_at[0],
+                            m->precision_at[1],
+                            m->precision_at[2],
+                            m->recall_at[0],
+                            m->recall_at[1],
+                            m->recall_at[2],
+                            m->ndcg_at[0],
+                            m->ndcg_at[1],
+                            m->ndcg_at[2],
+                            m->lift_top_decile,
+                            m->ece,
+                            e->train_seconds};
     memcpy(v, t, sizeof t);
 }
 
@@ -460,9 +509,11 @@ static int eval_to_table(const promo_propensity_report *r, size_t n, promo_table
         for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++) {
             if (!r[k].models[mi].fitted)
                 continue;
-            const char *s[N_EVAL_STR] = {r[k].target, model_names[mi],
+            const char *s[N_EVAL_STR] = {r[k].target,
+                                         model_names[mi],
                                          promo_calib_kind_name(r[k].calibration),
-                                         mi == 0 ? rel : "", mi == 0 ? r[k].model_path : "",
+                                         mi == 0 ? rel : "",
+                                         mi == 0 ? r[k].model_path : "",
                                          mi == 0 ? r[k].plot_paths[0] : "",
                                          mi == 0 ? r[k].plot_paths[1] : "",
                                          mi == 0 ? r[k].plot_paths[2] : ""};
@@ -557,8 +608,12 @@ static int check_params(const promo_propensity_params *p)
 }
 
 /* Candidate items of a pair model at cut c: scope and max_items; targets always in. */
-static int items_mask_make(const prop_data *d, const prop_cut *c, prop_kind kind,
-                           const promo_propensity_params *p, const test_set *ts, size_t n_targets,
+static int items_mask_make(const prop_data *d,
+                           const prop_cut *c,
+                           prop_kind kind,
+                           const promo_propensity_params *p,
+                           const test_set *ts,
+                           size_t n_targets,
                            uint8_t **out)
 {
     *out = NULL;
@@ -615,9 +670,16 @@ static int items_mask_make(const prop_data *d, const prop_cut *c, prop_kind kind
 }
 
 /* Sampled rows of cut c appended to m; the rows go to keep (may be NULL) too. */
-static int build_sampled(const prop_data *d, const prop_cut *c, prop_kind kind,
-                         const promo_propensity_params *p, const test_set *ts, size_t n_targets,
-                         const prop_layout *l, uint64_t stream, mat *m, prop_rows *keep)
+static int build_sampled(const prop_data *d,
+                         const prop_cut *c,
+                         prop_kind kind,
+                         const promo_propensity_params *p,
+                         const test_set *ts,
+                         size_t n_targets,
+                         const prop_layout *l,
+                         uint64_t stream,
+                         mat *m,
+                         prop_rows *keep)
 {
     uint8_t *mask = NULL;
     prop_rows r;
@@ -638,17 +700,17 @@ static int build_sampled(const prop_data *d, const prop_cut *c, prop_kind kind,
 }
 
 /* Scores of a heuristic on rows built from a matrix's cut: recompute from rows. */
-typedef void (*heur_fn)(const prop_data *, const prop_cut *, prop_kind, const prop_rows *,
-                        double *);
+typedef void (*heur_fn)(
+    const prop_data *, const prop_cut *, prop_kind, const prop_rows *, double *);
 
-static void heur_pop(const prop_data *d, const prop_cut *c, prop_kind k, const prop_rows *r,
-                     double *out)
+static void
+heur_pop(const prop_data *d, const prop_cut *c, prop_kind k, const prop_rows *r, double *out)
 {
     prop_rows_popularity(d, c, k, r, out);
 }
 
-static void heur_rfm(const prop_data *d, const prop_cut *c, prop_kind k, const prop_rows *r,
-                     double *out)
+static void
+heur_rfm(const prop_data *d, const prop_cut *c, prop_kind k, const prop_rows *r, double *out)
 {
     (void)d;
     (void)k;
@@ -656,8 +718,12 @@ static void heur_rfm(const prop_data *d, const prop_cut *c, prop_kind k, const p
 }
 
 /* Write the three charts for target k. */
-static void make_plots(promo_store *s, const char *target, const double *prob, const uint8_t *lab,
-                       size_t n, promo_propensity_report *r)
+static void make_plots(promo_store *s,
+                       const char *target,
+                       const double *prob,
+                       const uint8_t *lab,
+                       size_t n,
+                       promo_propensity_report *r)
 {
     if (!promo_plot_available()) {
         promo_warn("propensity: gnuplot not found, no plots (install gnuplot-nox)");
@@ -679,9 +745,14 @@ static void make_plots(promo_store *s, const char *target, const double *prob, c
     }
 }
 
-static int set_attrs(promo_gbdt *g, const promo_propensity_params *p, prop_kind kind,
-                     const char *target, const char *scope_cat, int64_t as_of,
-                     const prop_layout *l, const promo_calib *cal)
+static int set_attrs(promo_gbdt *g,
+                     const promo_propensity_params *p,
+                     prop_kind kind,
+                     const char *target,
+                     const char *scope_cat,
+                     int64_t as_of,
+                     const prop_layout *l,
+                     const promo_calib *cal)
 {
     char buf[64], *names = prop_layout_join(l), *cs = NULL;
     if (!names)
@@ -697,12 +768,12 @@ static int set_attrs(promo_gbdt *g, const promo_propensity_params *p, prop_kind 
     rc = promo_gbdt_set_attr(g, "promo.version", MODEL_VERSION);
     if (!rc)
         rc = promo_gbdt_set_attr(g, "promo.kind", kind_names[kind]) ||
-             promo_gbdt_set_attr(g, "promo.target", target) ||
-             promo_gbdt_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
-             promo_gbdt_set_attr(g, "promo.as_of", day) ||
-             promo_gbdt_set_attr(g, "promo.horizon_days", buf) ||
-             promo_gbdt_set_attr(g, "promo.features", names) ||
-             promo_gbdt_set_attr(g, "promo.calibration", cs)
+                     promo_gbdt_set_attr(g, "promo.target", target) ||
+                     promo_gbdt_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
+                     promo_gbdt_set_attr(g, "promo.as_of", day) ||
+                     promo_gbdt_set_attr(g, "promo.horizon_days", buf) ||
+                     promo_gbdt_set_attr(g, "promo.features", names) ||
+                     promo_gbdt_set_attr(g, "promo.calibration", cs)
                  ? PROMO_EMODEL
                  : PROMO_OK;
     promo_free(names);
@@ -761,8 +832,13 @@ static int pred_logreg(void *m, const float *X, size_t n, size_t d, float *out)
     return promo_logreg_predict(m, X, n, d, out);
 }
 
-static int eval_model(promo_store *s, run *R, const promo_propensity_params *p, int mi,
-                      void *model, predict_fn pred, promo_propensity_report *out)
+static int eval_model(promo_store *s,
+                      run *R,
+                      const promo_propensity_params *p,
+                      int mi,
+                      void *model,
+                      predict_fn pred,
+                      promo_propensity_report *out)
 {
     size_t nmax = R->va.n;
     for (size_t k = 0; k < R->n_ts; k++)
@@ -800,8 +876,12 @@ done:
 }
 
 /* A heuristic baseline: squashed scores on validation and test rows, calibrated. */
-static int eval_heuristic(run *R, const promo_propensity_params *p, int mi, heur_fn fn,
-                          prop_kind kind, promo_propensity_report *out)
+static int eval_heuristic(run *R,
+                          const promo_propensity_params *p,
+                          int mi,
+                          heur_fn fn,
+                          prop_kind kind,
+                          promo_propensity_report *out)
 {
     size_t nmax = 1;
     for (size_t k = 0; k < R->n_ts; k++)
@@ -870,8 +950,8 @@ static int export_all(const run *R, const char *dir)
     FILE *f = fopen(path, "w");
     if (!f)
         return promo_fail(PROMO_EIO, "%s: cannot create", path);
-    fprintf(f, "{\"n_features\":%zu,\"train_rows\":%zu,\"valid_rows\":%zu,\"test_rows\":[",
-            R->l.n, R->tr.n, R->va.n);
+    fprintf(f, "{\"n_features\":%zu,\"train_rows\":%zu,\"valid_rows\":%zu,\"test_rows\":[", R->l.n,
+            R->tr.n, R->va.n);
     for (size_t k = 0; k < R->n_ts; k++)
         fprintf(f, "%s%zu", k ? "," : "", R->ts[k].m.n);
     fprintf(f, "],\"features\":[");
@@ -897,8 +977,10 @@ static void weighted_counts(const mat *m, double *pos, double *neg, size_t *n_po
     }
 }
 
-int promo_propensity_train_multi(promo_store *s, const promo_propensity_params *p,
-                                 const char *const *targets, size_t n_targets,
+int promo_propensity_train_multi(promo_store *s,
+                                 const promo_propensity_params *p,
+                                 const char *const *targets,
+                                 size_t n_targets,
                                  promo_propensity_report *out)
 {
     run R;
@@ -949,8 +1031,9 @@ int promo_propensity_train_multi(promo_store *s, const promo_propensity_params *
         char a[24], b[24];
         promo_time_format(T, 1, a, sizeof a);
         promo_time_format(d->max_ts, 1, b, sizeof b);
-        rc = promo_fail(PROMO_EINPUT, "propensity: no purchase on or after the test cutoff %s "
-                                      "(last one %s): choose an earlier --as-of",
+        rc = promo_fail(PROMO_EINPUT,
+                        "propensity: no purchase on or after the test cutoff %s "
+                        "(last one %s): choose an earlier --as-of",
                         a, b);
         goto fail;
     }
@@ -960,9 +1043,10 @@ int promo_propensity_train_multi(promo_store *s, const promo_propensity_params *
     if (T - 2 * H <= d->min_ts) {
         char a[24];
         promo_time_format(d->min_ts, 1, a, sizeof a);
-        rc = promo_fail(PROMO_EINPUT, "propensity: too little history before the test cutoff: "
-                                      "need more than %g days of purchases (from %s) for a "
-                                      "training and a validation window",
+        rc = promo_fail(PROMO_EINPUT,
+                        "propensity: too little history before the test cutoff: "
+                        "need more than %g days of purchases (from %s) for a "
+                        "training and a validation window",
                         2 * p->horizon_days, a);
         goto fail;
     }
@@ -1002,16 +1086,16 @@ int promo_propensity_train_multi(promo_store *s, const promo_propensity_params *
         if ((rc = build_sampled(d, &R.cuts[i], kind, p, R.ts, n_targets, &R.l, (uint64_t)i, &R.tr,
                                 NULL)))
             goto fail;
-    if ((rc = build_sampled(d, &R.cuts[1], kind, p, R.ts, n_targets, &R.l, 1, &R.va,
-                            &R.va_rows)))
+    if ((rc = build_sampled(d, &R.cuts[1], kind, p, R.ts, n_targets, &R.l, 1, &R.va, &R.va_rows)))
         goto fail;
     double wpos, wneg, vpos, vneg;
     size_t n_pos, n_vpos;
     weighted_counts(&R.tr, &wpos, &wneg, &n_pos);
     weighted_counts(&R.va, &vpos, &vneg, &n_vpos);
     if (n_pos == 0 || n_pos == R.tr.n || n_vpos == 0 || n_vpos == R.va.n) {
-        rc = promo_fail(PROMO_EINPUT, "propensity: the %s window has only one class (%zu of %zu "
-                                      "rows positive): too little data for this target/horizon",
+        rc = promo_fail(PROMO_EINPUT,
+                        "propensity: the %s window has only one class (%zu of %zu "
+                        "rows positive): too little data for this target/horizon",
                         n_pos == 0 || n_pos == R.tr.n ? "training" : "validation",
                         n_pos == 0 || n_pos == R.tr.n ? n_pos : n_vpos,
                         n_pos == 0 || n_pos == R.tr.n ? R.tr.n : R.va.n);
@@ -1121,7 +1205,8 @@ fail:
     return rc;
 }
 
-int promo_propensity_train(promo_store *s, const promo_propensity_params *p,
+int promo_propensity_train(promo_store *s,
+                           const promo_propensity_params *p,
                            promo_propensity_report *out)
 {
     const char *t = p->target ? p->target : "any";
@@ -1152,8 +1237,7 @@ static int file_exists(const char *path)
     return f != NULL;
 }
 
-static int load_model(promo_store *s, const prop_data *d, prop_target t, int n_threads,
-                      loaded *m)
+static int load_model(promo_store *s, const prop_data *d, prop_target t, int n_threads, loaded *m)
 {
     memset(m, 0, sizeof *m);
     char path[PROMO_PROP_PATH_MAX];
@@ -1164,11 +1248,13 @@ static int load_model(promo_store *s, const prop_data *d, prop_target t, int n_t
         model_path(s, t.kind, NULL, path, sizeof path);
     int rc = promo_gbdt_load(path, &m->g);
     if (rc == PROMO_ENOTFOUND)
-        return promo_fail(PROMO_ENOTFOUND, "no propensity model for %s targets in %s (run `promo "
-                                           "train --model propensity --target %s`)",
+        return promo_fail(PROMO_ENOTFOUND,
+                          "no propensity model for %s targets in %s (run `promo "
+                          "train --model propensity --target %s`)",
                           kind_names[t.kind], promo_store_ws_dir(s),
-                          t.kind == PROP_ANY ? "any" : t.kind == PROP_PRODUCT ? "product:ID"
-                                                                              : "category:NAME");
+                          t.kind == PROP_ANY       ? "any"
+                          : t.kind == PROP_PRODUCT ? "product:ID"
+                                                   : "category:NAME");
     if (rc)
         return rc;
     char *kind = promo_gbdt_get_attr(m->g, "promo.kind"),
@@ -1178,10 +1264,9 @@ static int load_model(promo_store *s, const prop_data *d, prop_target t, int n_t
         rc = promo_fail(PROMO_EINPUT, "%s: not a promo propensity model for %s targets", path,
                         kind_names[t.kind]);
     else if (!(rc = prop_layout_parse(t.kind, names, &m->l)) &&
-             !(rc = promo_calib_from_string(cal, &m->cal)) &&
-             m->l.n != promo_gbdt_n_features(m->g))
-        rc = promo_fail(PROMO_EINPUT, "%s: %zu feature names for %zu model features", path,
-                        m->l.n, promo_gbdt_n_features(m->g));
+             !(rc = promo_calib_from_string(cal, &m->cal)) && m->l.n != promo_gbdt_n_features(m->g))
+        rc = promo_fail(PROMO_EINPUT, "%s: %zu feature names for %zu model features", path, m->l.n,
+                        promo_gbdt_n_features(m->g));
     promo_free(kind);
     promo_free(names);
     promo_free(cal);
@@ -1193,8 +1278,8 @@ static int load_model(promo_store *s, const prop_data *d, prop_target t, int n_t
 }
 
 /* Rows r of cut c through model m in blocks (bounded memory): calibrated probabilities. */
-static int predict_rows(const prop_data *d, const prop_cut *c, const loaded *m,
-                        const prop_rows *r, double *prob)
+static int predict_rows(
+    const prop_data *d, const prop_cut *c, const loaded *m, const prop_rows *r, double *prob)
 {
     enum { BLOCK = 65536 };
     size_t dn = m->l.n, bn = r->n < BLOCK ? r->n : BLOCK;
@@ -1220,7 +1305,9 @@ done:
     return rc;
 }
 
-int promo_propensity_score(promo_store *s, const char *target, int64_t as_of,
+int promo_propensity_score(promo_store *s,
+                           const char *target,
+                           int64_t as_of,
                            promo_prop_scores **out)
 {
     *out = NULL;
@@ -1278,8 +1365,11 @@ static const char *target_name(const prop_data *d, prop_target t)
     return "";
 }
 
-int promo_propensity_explain_many(promo_store *s, const char *target, int64_t as_of,
-                                  const char *const *ids, size_t n,
+int promo_propensity_explain_many(promo_store *s,
+                                  const char *target,
+                                  int64_t as_of,
+                                  const char *const *ids,
+                                  size_t n,
                                   promo_prop_explanation ***out)
 {
     *out = NULL;
@@ -1399,8 +1489,11 @@ done:
     return rc;
 }
 
-int promo_propensity_explain(promo_store *s, const char *target, int64_t as_of,
-                             const char *customer_id, promo_prop_explanation **out)
+int promo_propensity_explain(promo_store *s,
+                             const char *target,
+                             int64_t as_of,
+                             const char *customer_id,
+                             promo_prop_explanation **out)
 {
     *out = NULL;
     promo_prop_explanation **ex = NULL;

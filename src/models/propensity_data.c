@@ -14,10 +14,9 @@
  * thread count or on the other customers.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <omp.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -125,8 +124,9 @@ int prop_data_load(promo_store *s, int n_threads, prop_data *d)
         (rc = read_opt(s, "responses", &d->responses)))
         goto fail;
     if (!d->products || !d->transactions) {
-        rc = promo_fail(PROMO_ENOTFOUND, "propensity: the workspace %s has no %s table (run "
-                                         "promo generate or promo ingest first)",
+        rc = promo_fail(PROMO_ENOTFOUND,
+                        "propensity: the workspace %s has no %s table (run "
+                        "promo generate or promo ingest first)",
                         promo_store_ws_dir(s), d->products ? "transactions" : "products");
         goto fail;
     }
@@ -145,8 +145,8 @@ int prop_data_load(promo_store *s, int n_threads, prop_data *d)
                        *price = promo_table_column(t, "unit_price"),
                        *order = promo_table_column(t, "order_id");
     d->prod_id = promo_table_column(d->products, "product_id");
-    if (!cust || cust->type != PROMO_COL_STRING || !prod || prod->type != PROMO_COL_STRING ||
-        !ts || ts->type != PROMO_COL_TIMESTAMP || !qty || !price || !order ||
+    if (!cust || cust->type != PROMO_COL_STRING || !prod || prod->type != PROMO_COL_STRING || !ts ||
+        ts->type != PROMO_COL_TIMESTAMP || !qty || !price || !order ||
         order->type != PROMO_COL_STRING || !d->prod_id || d->prod_id->type != PROMO_COL_STRING) {
         rc = promo_fail(PROMO_EINPUT, "propensity: transactions need customer_id, product_id, "
                                       "order_id (strings), ts, quantity, unit_price; products "
@@ -286,8 +286,9 @@ int prop_target_parse(const prop_data *d, const char *s, prop_target *out)
             }
         return promo_fail(PROMO_ENOTFOUND, "propensity: unknown category '%s'", s + 9);
     }
-    return promo_fail(PROMO_EUSAGE, "propensity: target '%s': expected any, product:ID or "
-                                    "category:NAME",
+    return promo_fail(PROMO_EUSAGE,
+                      "propensity: target '%s': expected any, product:ID or "
+                      "category:NAME",
                       s);
 }
 
@@ -325,8 +326,7 @@ int prop_cut_build(const prop_data *d, int64_t as_of, prop_cut *c)
     c->item_pop90 = promo_calloc(n_items ? n_items : 1, sizeof *c->item_pop90);
     c->cat_pop30 = promo_calloc(d->n_cats ? d->n_cats : 1, sizeof *c->cat_pop30);
     c->cat_pop90 = promo_calloc(d->n_cats ? d->n_cats : 1, sizeof *c->cat_pop90);
-    if (!c->key || !c->fcat || !c->item_pop30 || !c->item_pop90 || !c->cat_pop30 ||
-        !c->cat_pop90) {
+    if (!c->key || !c->fcat || !c->item_pop30 || !c->item_pop90 || !c->cat_pop30 || !c->cat_pop90) {
         prop_cut_free(c);
         return PROMO_ENOMEM;
     }
@@ -363,17 +363,37 @@ int prop_cut_build(const prop_data *d, int64_t as_of, prop_cut *c)
 /* ------------------------------------------------------------------ layout ---- */
 
 static const char *const product_cols[] = {
-    "item_orders_30d", "item_orders_90d", "item_orders_365d", "item_orders_all",
-    "item_days_since", "item_order_share", "cat_orders_30d",  "cat_orders_90d",
-    "cat_orders_365d", "cat_days_since",  "cat_share",        "item_affinity",
-    "item_pop_30d",    "item_pop_90d",    "item_buyers",      "item_repeat_rate",
-    "item_price",      "item_avg_discount", "cat_pop_90d",    "item_share_in_cat",
+    "item_orders_30d",   "item_orders_90d",   "item_orders_365d", "item_orders_all",
+    "item_days_since",   "item_order_share",  "cat_orders_30d",   "cat_orders_90d",
+    "cat_orders_365d",   "cat_days_since",    "cat_share",        "item_affinity",
+    "item_pop_30d",      "item_pop_90d",      "item_buyers",      "item_repeat_rate",
+    "item_price",        "item_avg_discount", "cat_pop_90d",      "item_share_in_cat",
     "item_expected_90d", "item_expected_all",
 };
 enum {
-    P_IO30, P_IO90, P_IO365, P_IOALL, P_IDAYS, P_ISHARE, P_CO30, P_CO90, P_CO365, P_CDAYS,
-    P_CSHARE, P_AFF, P_POP30, P_POP90, P_BUYERS, P_REPEAT, P_PRICE, P_DISC, P_CPOP90, P_INCAT,
-    P_EXP90, P_EXPALL, P_COUNT
+    P_IO30,
+    P_IO90,
+    P_IO365,
+    P_IOALL,
+    P_IDAYS,
+    P_ISHARE,
+    P_CO30,
+    P_CO90,
+    P_CO365,
+    P_CDAYS,
+    P_CSHARE,
+    P_AFF,
+    P_POP30,
+    P_POP90,
+    P_BUYERS,
+    P_REPEAT,
+    P_PRICE,
+    P_DISC,
+    P_CPOP90,
+    P_INCAT,
+    P_EXP90,
+    P_EXPALL,
+    P_COUNT
 };
 static const char *const category_cols[] = {
     "cat_orders_30d", "cat_orders_90d", "cat_orders_365d", "cat_orders_all",
@@ -407,7 +427,7 @@ int prop_layout_make(prop_kind kind, const promo_features *f, prop_layout *l)
     if (!l->names)
         return PROMO_ENOMEM;
     for (size_t j = 0; j < l->n; j++) {
-        const char *nm = j < l->n_cust ? f->feature_names[j]
+        const char *nm = j < l->n_cust          ? f->feature_names[j]
                          : kind == PROP_PRODUCT ? product_cols[j - l->n_cust]
                                                 : category_cols[j - l->n_cust];
         if (!(l->names[j] = promo_strdup(nm))) {
@@ -533,8 +553,8 @@ static uint64_t lower_ts(const int64_t *ts, uint64_t lo, uint64_t hi, int64_t t)
 }
 
 /* Range of `item` in customer key k's entries of ix. */
-static void item_range(const prop_index *ix, uint32_t k, uint32_t item, uint64_t *lo_out,
-                       uint64_t *hi_out)
+static void
+item_range(const prop_index *ix, uint32_t k, uint32_t item, uint64_t *lo_out, uint64_t *hi_out)
 {
     uint64_t lo = ix->ptr[k], hi = ix->ptr[k + 1];
     uint64_t a = lo, b = hi;
@@ -575,8 +595,8 @@ static int bought_in(const prop_index *ix, uint32_t k, uint32_t item, int64_t t0
     return i < hi && ix->ts[i] < t1;
 }
 
-int prop_rows_target(const prop_data *d, const prop_cut *c, prop_target t, double horizon_days,
-                     prop_rows *out)
+int prop_rows_target(
+    const prop_data *d, const prop_cut *c, prop_target t, double horizon_days, prop_rows *out)
 {
     size_t n = c->f->n_customers;
     int rc = rows_alloc(out, n);
@@ -596,8 +616,8 @@ int prop_rows_target(const prop_data *d, const prop_cut *c, prop_target t, doubl
 
 /* Items of customer key k: mark[item] |= 1 bought before the cutoff, |= 2 bought in the label
  * window. Returns the number of distinct items marked; their ids go to touched[]. */
-static size_t mark_items(const prop_index *ix, uint32_t k, int64_t as_of, int64_t t1,
-                         uint8_t *mark, uint32_t *touched)
+static size_t mark_items(
+    const prop_index *ix, uint32_t k, int64_t as_of, int64_t t1, uint8_t *mark, uint32_t *touched)
 {
     size_t nt = 0;
     if (k == PROP_NONE)
@@ -614,9 +634,15 @@ static size_t mark_items(const prop_index *ix, uint32_t k, int64_t as_of, int64_
     return nt;
 }
 
-int prop_rows_sampled(const prop_data *d, const prop_cut *c, prop_kind kind, double horizon_days,
-                      const uint8_t *items_mask, double neg_per_pos, uint64_t seed,
-                      uint64_t stream, prop_rows *out)
+int prop_rows_sampled(const prop_data *d,
+                      const prop_cut *c,
+                      prop_kind kind,
+                      double horizon_days,
+                      const uint8_t *items_mask,
+                      double neg_per_pos,
+                      uint64_t seed,
+                      uint64_t stream,
+                      prop_rows *out)
 {
     memset(out, 0, sizeof *out);
     size_t n = c->f->n_customers;
@@ -745,8 +771,8 @@ static float affinity(const prop_data *d, const prop_cut *c, uint32_t k, uint32_
     return best;
 }
 
-int prop_rows_matrix(const prop_data *d, const prop_cut *c, const prop_layout *l,
-                     const prop_rows *r, float *X)
+int prop_rows_matrix(
+    const prop_data *d, const prop_cut *c, const prop_layout *l, const prop_rows *r, float *X)
 {
     const promo_features *f = c->f;
     /* Layout column j of the customer block -> column of f (names may differ in order or
@@ -758,7 +784,8 @@ int prop_rows_matrix(const prop_data *d, const prop_cut *c, const prop_layout *l
         cmap[j] = j < f->n_features && strcmp(f->feature_names[j], l->names[j]) == 0
                       ? (int)j
                       : promo_features_column(f, l->names[j]);
-    int c_freq = promo_features_column(f, "frequency"), c_o90 = promo_features_column(f, "orders_90d"),
+    int c_freq = promo_features_column(f, "frequency"),
+        c_o90 = promo_features_column(f, "orders_90d"),
         c_ten = promo_features_column(f, "tenure_days");
     const promo_product_features *pf = &f->products;
     size_t d_all = l->n, nc = l->n_cust;
@@ -805,8 +832,8 @@ int prop_rows_matrix(const prop_data *d, const prop_cut *c, const prop_layout *l
              * (recent and whole-history rates). */
             float o90 = c_o90 >= 0 && isfinite(src[c_o90]) ? src[c_o90] : 0.0f;
             float ten = c_ten >= 0 && isfinite(src[c_ten]) ? fmaxf(src[c_ten], 30.0f) : NAN;
-            float theta = (wc.o365 + 0.5f) / (wc.o365 > 0 || freq > 0 ? fmaxf(freq, 1.0f) + 1.0f
-                                                                        : 15.0f);
+            float theta =
+                (wc.o365 + 0.5f) / (wc.o365 > 0 || freq > 0 ? fmaxf(freq, 1.0f) + 1.0f : 15.0f);
             e[P_EXP90] = o90 * theta * e[P_INCAT];
             e[P_EXPALL] = isfinite(ten) && freq > 0 ? freq / ten * theta * e[P_INCAT] : 0.0f;
         } else if (l->kind == PROP_CATEGORY) {
@@ -829,8 +856,8 @@ int prop_rows_matrix(const prop_data *d, const prop_cut *c, const prop_layout *l
 
 /* ------------------------------------------------------------------ baselines ---- */
 
-void prop_rows_popularity(const prop_data *d, const prop_cut *c, prop_kind kind,
-                          const prop_rows *r, double *out)
+void prop_rows_popularity(
+    const prop_data *d, const prop_cut *c, prop_kind kind, const prop_rows *r, double *out)
 {
     int c_freq = promo_features_column(c->f, "frequency");
     for (size_t i = 0; i < r->n; i++) {

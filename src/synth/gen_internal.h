@@ -9,9 +9,9 @@
 
 /* Customers per block. Fixed (never derived from the thread count) so every block's RNG
  * stream, and so the output, is the same whatever the number of threads. */
-#define GEN_BLOCK 4096
+#define GEN_BLOCK            4096
 #define GEN_MAX_CONV_PER_DAY 3 /* promo purchases of one customer on one day */
-#define GEN_MAX_BROWSE 8       /* browsed-not-bought products per online order */
+#define GEN_MAX_BROWSE       8 /* browsed-not-bought products per online order */
 
 /* RNG stream kinds; a stream id is (kind << 40) | index. */
 enum {
@@ -30,13 +30,13 @@ enum {
 
 /* One exposure of a customer to a promotion. */
 typedef struct gen_expo {
-    uint32_t promo;   /* promotion index */
-    uint8_t arm;      /* 0 treatment, 1 control, 2 targeted */
+    uint32_t promo; /* promotion index */
+    uint8_t arm;    /* 0 treatment, 1 control, 2 targeted */
     uint8_t converted;
-    int64_t ts;       /* send time, epoch seconds */
-    int64_t conv_ts;  /* purchase time when converted */
-    double revenue;   /* LKR paid when converted */
-    double p0, p1;    /* true probabilities */
+    int64_t ts;      /* send time, epoch seconds */
+    int64_t conv_ts; /* purchase time when converted */
+    double revenue;  /* LKR paid when converted */
+    double p0, p1;   /* true probabilities */
 } gen_expo;
 
 /* One purchase caused or observed by an exposure: a transaction line. */
@@ -60,48 +60,48 @@ typedef struct gen_order {
 } gen_order;
 
 typedef struct gen_block {
-    uint32_t c0, c1;     /* customers [c0, c1) */
-    gen_expo *ex;        /* exposures, grouped by customer */
+    uint32_t c0, c1; /* customers [c0, c1) */
+    gen_expo *ex;    /* exposures, grouped by customer */
     size_t n_ex, cap_ex;
-    uint32_t *ex_start;  /* per customer of the block + 1: offsets into ex */
-    gen_conv *cv;        /* promo purchases, grouped by customer, sorted by day */
+    uint32_t *ex_start; /* per customer of the block + 1: offsets into ex */
+    gen_conv *cv;       /* promo purchases, grouped by customer, sorted by day */
     size_t n_cv, cap_cv;
-    uint32_t *cv_start;  /* per customer + 1: offsets into cv */
-    gen_order *ord;      /* planned orders, grouped by customer, sorted by day */
+    uint32_t *cv_start; /* per customer + 1: offsets into cv */
+    gen_order *ord;     /* planned orders, grouped by customer, sorted by day */
     size_t n_ord, cap_ord;
-    uint32_t *ord_start; /* per customer + 1: offsets into ord */
-    uint64_t n_lines, n_events;             /* totals of the block */
+    uint32_t *ord_start;                        /* per customer + 1: offsets into ord */
+    uint64_t n_lines, n_events;                 /* totals of the block */
     uint64_t ex_off, ord_off, line_off, ev_off; /* global offsets of the block's rows */
 } gen_block;
 
 typedef struct gen {
     const promo_synth_params *p;
     promo_world *w;
-    int nt;             /* threads */
+    int nt; /* threads */
     uint32_t n_stores;
-    uint32_t maxb;      /* max lines per basket */
+    uint32_t maxb; /* max lines per basket */
     /* customers: canonical attributes the world does not need */
-    uint8_t *c_group;   /* name community */
-    uint8_t *c_gender;  /* 0 female, 1 male */
+    uint8_t *c_group;  /* name community */
+    uint8_t *c_gender; /* 0 female, 1 male */
     uint8_t *c_age;
-    uint8_t *c_tier;    /* observed loyalty tier 0 gold .. 3 basic */
+    uint8_t *c_tier; /* observed loyalty tier 0 gold .. 3 basic */
     uint16_t *c_first, *c_last;
-    int32_t *c_signup;  /* history day (negative = before the history) */
+    int32_t *c_signup; /* history day (negative = before the history) */
     /* promotions */
     uint32_t n_promo;
-    int32_t *pr_start, *pr_end; /* history days, inclusive */
-    uint32_t *pr_prod;          /* product (for category-level: a representative product) */
-    uint8_t *pr_catlevel;       /* 1: any product of pr_prod's category */
-    double *pr_pct;             /* discount percent, or 0 for a coupon */
-    double *pr_coupon;          /* coupon LKR, or 0 */
-    uint8_t *pr_channel;        /* 0 email, 1 sms, 2 app */
-    uint8_t *pr_hour;           /* send hour */
-    double *pr_cost;            /* LKR per contact */
+    int32_t *pr_start, *pr_end;     /* history days, inclusive */
+    uint32_t *pr_prod;              /* product (for category-level: a representative product) */
+    uint8_t *pr_catlevel;           /* 1: any product of pr_prod's category */
+    double *pr_pct;                 /* discount percent, or 0 for a coupon */
+    double *pr_coupon;              /* coupon LKR, or 0 */
+    uint8_t *pr_channel;            /* 0 email, 1 sms, 2 app */
+    uint8_t *pr_hour;               /* send hour */
+    double *pr_cost;                /* LKR per contact */
     uint32_t *prc_start, *prc_list; /* promotions by category */
     /* blocks */
     size_t n_blocks;
     gen_block *blocks;
-    uint32_t *alloc_lines;      /* background lines per customer */
+    uint32_t *alloc_lines; /* background lines per customer */
     uint64_t n_orders, n_lines, n_events, n_ex;
 } gen;
 

@@ -6,14 +6,13 @@
  * Parallelism: customers are cut into fixed blocks of GEN_BLOCK; each block draws from its own
  * RNG streams and writes into its own buffers or at offsets fixed by prefix sums, so the tables
  * are byte-identical for any thread count. */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -184,10 +183,9 @@ int gen_intern_ids(promo_column *c, uint32_t n, void (*fmt)(uint32_t, char *, si
 size_t promo_synth_tables_list(const promo_synth_tables *t, const promo_table **out)
 {
     const promo_table *all[PROMO_SYNTH_N_TABLES] = {
-        t->customers,       t->products,       t->stores,
-        t->promotions,      t->transactions,   t->exposures,
-        t->responses,       t->events,         t->truth_customers,
-        t->truth_products,  t->truth_affinity, t->truth_category_affinity,
+        t->customers,       t->products,       t->stores,         t->promotions,
+        t->transactions,    t->exposures,      t->responses,      t->events,
+        t->truth_customers, t->truth_products, t->truth_affinity, t->truth_category_affinity,
         t->truth_exposures, t->truth_params,
     };
     memcpy(out, all, sizeof all);
@@ -199,10 +197,9 @@ void promo_synth_tables_free(promo_synth_tables *t)
     if (!t)
         return;
     promo_table *all[PROMO_SYNTH_N_TABLES] = {
-        t->customers,       t->products,       t->stores,
-        t->promotions,      t->transactions,   t->exposures,
-        t->responses,       t->events,         t->truth_customers,
-        t->truth_products,  t->truth_affinity, t->truth_category_affinity,
+        t->customers,       t->products,       t->stores,         t->promotions,
+        t->transactions,    t->exposures,      t->responses,      t->events,
+        t->truth_customers, t->truth_products, t->truth_affinity, t->truth_category_affinity,
         t->truth_exposures, t->truth_params,
     };
     for (int k = 0; k < PROMO_SYNTH_N_TABLES; k++)
@@ -223,8 +220,12 @@ static uint32_t item_index(const syn_category *c, const char *name)
 /* Product x is the (x / n_cat)-th product of category x % n_cat; its base item cycles through
  * the category's items, so the first products of a category are its distinct, most popular
  * items and later ones are other brands of the same items. */
-static void product_layout(const promo_world *w, uint32_t x, uint32_t *cat, uint32_t *rank,
-                           uint32_t *item, uint32_t *variant)
+static void product_layout(const promo_world *w,
+                           uint32_t x,
+                           uint32_t *cat,
+                           uint32_t *rank,
+                           uint32_t *item,
+                           uint32_t *variant)
 {
     *cat = x % w->n_cat;
     *rank = x / w->n_cat;
@@ -258,8 +259,8 @@ static int gen_products(gen *g)
         uint32_t c, rank, item, variant;
         product_layout(w, x, &c, &rank, &item, &variant);
         const syn_category *cat = &syn_categories[c];
-        double jitter = variant ? 0.85 + 0.4 * promo_rng_uniform(&r)
-                                : 0.95 + 0.1 * promo_rng_uniform(&r);
+        double jitter =
+            variant ? 0.85 + 0.4 * promo_rng_uniform(&r) : 0.95 + 0.1 * promo_rng_uniform(&r);
         double price = floor(cat->items[item].price * jitter / 5.0 + 0.5) * 5.0;
         if (price < 10)
             price = 10;
@@ -373,17 +374,25 @@ static void gen_customer(gen *g, uint32_t i, promo_rng *r, gsl_rng *gr, const do
     uint32_t type = pick_weighted(tw, PROMO_RESP_TYPE_COUNT, promo_rng_uniform(r));
     w->c_type[i] = (uint8_t)type;
     switch (type) {
-    case PROMO_RESP_PERSUADABLE: w->c_effect[i] = 0.08 + 0.5 * gsl_ran_beta(gr, 2, 4); break;
-    case PROMO_RESP_SURE_THING: w->c_effect[i] = 0.01 * fabs(promo_rng_normal(r)); break;
-    case PROMO_RESP_LOST_CAUSE: w->c_effect[i] = 0.005 * fabs(promo_rng_normal(r)); break;
-    default: w->c_effect[i] = -(0.04 + 0.25 * gsl_ran_beta(gr, 2, 4)); break;
+    case PROMO_RESP_PERSUADABLE:
+        w->c_effect[i] = 0.08 + 0.5 * gsl_ran_beta(gr, 2, 4);
+        break;
+    case PROMO_RESP_SURE_THING:
+        w->c_effect[i] = 0.01 * fabs(promo_rng_normal(r));
+        break;
+    case PROMO_RESP_LOST_CAUSE:
+        w->c_effect[i] = 0.005 * fabs(promo_rng_normal(r));
+        break;
+    default:
+        w->c_effect[i] = -(0.04 + 0.25 * gsl_ran_beta(gr, 2, 4));
+        break;
     }
     w->c_psens[i] = gsl_ran_beta(gr, 2, 2);
     w->c_dsens[i] = (6.0 + 20.0 * (1.0 - w->c_psens[i])) * exp(0.15 * promo_rng_normal(r));
     w->c_fsens[i] = gsl_ran_gamma(gr, 2.0, 0.15);
     w->c_bwd[i] = (uint8_t)pick_weighted(wd_pref, 7, promo_rng_uniform(r));
     double hu = promo_rng_uniform(r);
-    double bh = hu < 0.3 ? 8 + 3 * promo_rng_uniform(r)
+    double bh = hu < 0.3   ? 8 + 3 * promo_rng_uniform(r)
                 : hu < 0.5 ? 12 + 2 * promo_rng_uniform(r)
                            : 17 + 4 * promo_rng_uniform(r);
     w->c_bhour[i] = (uint8_t)bh;
@@ -537,8 +546,8 @@ void gen_order_slot(const gen *g, uint32_t i, int32_t day, int32_t *sec, uint8_t
 
 /* Place a promotion purchase of product x by customer i on a day in [lo, hi), avoiding a day
  * that already has x or GEN_MAX_CONV_PER_DAY promotion lines. Returns the day or -1. */
-static int32_t conv_day(const gen_conv *cv, size_t n, uint32_t x, int32_t lo, int32_t hi,
-                        promo_rng *r)
+static int32_t
+conv_day(const gen_conv *cv, size_t n, uint32_t x, int32_t lo, int32_t hi, promo_rng *r)
 {
     if (hi <= lo)
         return -1;
@@ -574,8 +583,8 @@ static int conv_cmp(const void *a, const void *b)
     return x->product < y->product ? -1 : x->product > y->product;
 }
 
-static int expo_customer(gen *g, gen_block *bk, uint32_t i, promo_rng *r, gsl_rng *gr,
-                         double mean_act)
+static int
+expo_customer(gen *g, gen_block *bk, uint32_t i, promo_rng *r, gsl_rng *gr, double mean_act)
 {
     promo_world *w = g->w;
     const promo_synth_params *p = g->p;
@@ -738,10 +747,10 @@ static int new_table(const char *name, promo_table **out)
 }
 
 #define COL(t, name) promo_table_column((t), (name))
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        if ((rc = (x)) != PROMO_OK)                                                                \
-            goto fail;                                                                             \
+#define TRY(x)                      \
+    do {                            \
+        if ((rc = (x)) != PROMO_OK) \
+            goto fail;              \
     } while (0)
 
 static int push_cstr(promo_column *c, const char *s)
@@ -832,9 +841,9 @@ static int tables_static(gen *g, promo_synth_tables *t)
         }
         TRY(promo_column_push_i64(COL(tr, "start"),
                                   (w->start_day + g->pr_start[k]) * PROMO_SECONDS_PER_DAY));
-        TRY(promo_column_push_i64(COL(tr, "end"), (w->start_day + g->pr_end[k]) *
-                                                          PROMO_SECONDS_PER_DAY +
-                                                      PROMO_SECONDS_PER_DAY - 1));
+        TRY(promo_column_push_i64(COL(tr, "end"),
+                                  (w->start_day + g->pr_end[k]) * PROMO_SECONDS_PER_DAY +
+                                      PROMO_SECONDS_PER_DAY - 1));
         TRY(push_cstr(COL(tr, "channel"), gen_channel_names[g->pr_channel[k]]));
         TRY(promo_column_push_f64(COL(tr, "cost_per_contact"), g->pr_cost[k]));
     }
@@ -866,8 +875,8 @@ static int tables_exposures(gen *g, promo_synth_tables *t)
             promo_dict_intern(e_ch->dict, c, strlen(c)) != (uint32_t)k)
             TRY(PROMO_ENOMEM);
     }
-    promo_column *all[] = {e_pid, e_cid, e_ts, e_arm, e_ch, e_cost, r_pid, r_cid, r_ts, r_conv,
-                           r_rev};
+    promo_column *all[] = {e_pid, e_cid, e_ts, e_arm,  e_ch, e_cost,
+                           r_pid, r_cid, r_ts, r_conv, r_rev};
     for (size_t k = 0; k < sizeof all / sizeof *all; k++)
         TRY(promo_column_resize(all[k], n));
 #pragma omp parallel for num_threads(g->nt) schedule(dynamic, 1)
@@ -946,7 +955,8 @@ static uint32_t months_to_days(int64_t start_day, uint32_t months)
     return (uint32_t)(end - start_day);
 }
 
-int promo_synth_generate(const promo_synth_params *p, promo_world **world,
+int promo_synth_generate(const promo_synth_params *p,
+                         promo_world **world,
                          promo_synth_tables *tables)
 {
     if (world)

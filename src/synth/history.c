@@ -19,12 +19,11 @@
  * Events cover online orders only (sessions on the web shop). Within a customer there is at
  * most one order a day and the products of an order are distinct, which keeps the keys of
  * transactions (order_id, line) and events (customer_id, product_id, ts) unique. */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -34,9 +33,9 @@
 
 #include "synth/gen_internal.h"
 
-#define FOLLOW_COMPLEMENT 0.4 /* chance a basket line is a complement of an earlier line */
-#define NULL_CODE UINT32_MAX  /* placeholder for a null string during the fill */
-#define MAX_BASKET 64         /* 40 background + GEN_MAX_CONV_PER_DAY + browse, rounded up */
+#define FOLLOW_COMPLEMENT 0.4        /* chance a basket line is a complement of an earlier line */
+#define NULL_CODE         UINT32_MAX /* placeholder for a null string during the fill */
+#define MAX_BASKET        64         /* 40 background + GEN_MAX_CONV_PER_DAY + browse, rounded up */
 
 static int weekday_of(int64_t epoch_day)
 {
@@ -80,7 +79,8 @@ static int allocate_lines(gen *g)
     uint64_t carry = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < w->n_cust && (pass == 0 || carry); i++) {
-            int64_t b = w->c_churn[i] < (int32_t)w->n_days ? (int64_t)w->c_churn[i] : (int64_t)w->n_days;
+            int64_t b =
+                w->c_churn[i] < (int32_t)w->n_days ? (int64_t)w->c_churn[i] : (int64_t)w->n_days;
             uint64_t days = b > w->c_from[i] ? (uint64_t)(b - w->c_from[i]) : 0;
             uint64_t cap = days * g->maxb;
             if (pass == 0) {
@@ -97,8 +97,9 @@ static int allocate_lines(gen *g)
         }
     }
     if (carry)
-        rc = promo_fail(PROMO_EUSAGE, "too many transactions for the customers' active days "
-                                      "(%llu lines do not fit)",
+        rc = promo_fail(PROMO_EUSAGE,
+                        "too many transactions for the customers' active days "
+                        "(%llu lines do not fit)",
                         (unsigned long long)carry);
 done:
     gsl_rng_free(gr);
@@ -115,11 +116,11 @@ typedef struct day_key {
 } day_key;
 
 typedef struct plan_scratch {
-    uint16_t *sizes;  /* basket sizes of the customer */
+    uint16_t *sizes; /* basket sizes of the customer */
     size_t cap_sizes;
-    int32_t *days;    /* n_days: chosen order days */
-    day_key *keys;    /* n_days: dense sampling keys */
-    uint64_t *bits;   /* n_days bits: days taken */
+    int32_t *days;  /* n_days: chosen order days */
+    day_key *keys;  /* n_days: dense sampling keys */
+    uint64_t *bits; /* n_days bits: days taken */
 } plan_scratch;
 
 static int day_key_cmp(const void *a, const void *b)
@@ -137,8 +138,8 @@ static int int_cmp(const void *a, const void *b)
 }
 
 /* Choose k distinct days of [a, b) with probability ~ season x weekday preference. */
-static void choose_days(const gen *g, uint32_t i, int32_t a, int32_t b, uint32_t k,
-                        plan_scratch *s, promo_rng *r)
+static void choose_days(
+    const gen *g, uint32_t i, int32_t a, int32_t b, uint32_t k, plan_scratch *s, promo_rng *r)
 {
     const promo_world *w = g->w;
     int best = w->c_bwd[i];
@@ -184,8 +185,8 @@ static void choose_days(const gen *g, uint32_t i, int32_t a, int32_t b, uint32_t
         qsort(s->days, k, sizeof *s->days, int_cmp);
 }
 
-static int plan_customer(gen *g, gen_block *bk, uint32_t i, plan_scratch *s, promo_rng *r,
-                         gsl_rng *gr)
+static int
+plan_customer(gen *g, gen_block *bk, uint32_t i, plan_scratch *s, promo_rng *r, gsl_rng *gr)
 {
     const promo_world *w = g->w;
     uint32_t L = g->alloc_lines[i];
@@ -314,8 +315,7 @@ static int plan_all(gen *g)
     }
     PROMO_ASSERT(g->n_lines == g->p->n_transactions);
     if (g->n_orders > UINT32_MAX - 2)
-        return promo_fail(PROMO_EUSAGE, "too many orders (%llu)",
-                          (unsigned long long)g->n_orders);
+        return promo_fail(PROMO_EUSAGE, "too many orders (%llu)", (unsigned long long)g->n_orders);
     return PROMO_OK;
 }
 
@@ -350,8 +350,12 @@ static uint32_t taste_pick(const promo_world *w, uint32_t i, promo_rng *r)
 
 /* A product not in basket[0..n): a complement of an earlier line or a taste draw, retried on
  * duplicates, finally any free product. */
-static uint32_t pick_line(const promo_world *w, uint32_t i, const uint32_t *basket, uint32_t n,
-                          int allow_complement, promo_rng *r)
+static uint32_t pick_line(const promo_world *w,
+                          uint32_t i,
+                          const uint32_t *basket,
+                          uint32_t n,
+                          int allow_complement,
+                          promo_rng *r)
 {
     for (int tries = 0; tries < 24; tries++) {
         uint32_t x = PROMO_SYNTH_NONE;
@@ -383,8 +387,9 @@ static uint32_t pick_line(const promo_world *w, uint32_t i, const uint32_t *bask
         if (!in_list(basket, n, x))
             return x;
     }
-    PROMO_ASSERT(0 && "basket larger than the catalogue");
-    return 0;
+    /* unreachable while baskets are smaller than the catalogue, which callers ensure */
+    PROMO_ASSERT(n < w->n_prod);
+    return x0;
 }
 
 static void fill_block(const gen *g, const gen_block *bk, const fill_cols *fc)
@@ -403,7 +408,7 @@ static void fill_block(const gen *g, const gen_block *bk, const fill_cols *fc)
             uint32_t store = NULL_CODE;
             if (!online)
                 store = promo_rng_uniform(&r) < 0.85 ? w->c_store[i]
-                                                      : (uint32_t)promo_rng_below(&r, g->n_stores);
+                                                     : (uint32_t)promo_rng_below(&r, g->n_stores);
             uint32_t n = (uint32_t)od->n_conv + od->n_bg;
             PROMO_ASSERT(n + od->n_browse <= MAX_BASKET);
             for (uint32_t j = 0; j < n; j++) {

@@ -17,7 +17,7 @@
 
 #include "synth/synth_internal.h"
 
-#define N_FIGS 9
+#define N_FIGS            9
 #define MIN_PARALLEL_WORK 20000 /* offers x draws below which threads cost more than they save */
 
 promo_sim_params promo_sim_params_default(void)
@@ -124,8 +124,8 @@ static uint64_t draw_seed(const promo_world *w, const promo_sim_params *p, uint3
 
 /* Probabilities with fatigue from the history's contacts and from the campaign's earlier
  * offers to the same customer. */
-static int prepare(const promo_world *w, const promo_offer *o, size_t n, const promo_sim_params *p,
-                   prep *pp)
+static int
+prepare(const promo_world *w, const promo_offer *o, size_t n, const promo_sim_params *p, prep *pp)
 {
     okey *ok = promo_mallocn(n ? n : 1, sizeof *ok);
     if (!ok)
@@ -170,8 +170,15 @@ static int prepare(const promo_world *w, const promo_offer *o, size_t n, const p
 }
 
 /* One offer in one draw. */
-static void play(const prep *q, uint64_t seed, int *buy_t, int *buy_b, double *rev_t,
-                 double *rev_b, double *disc, double *m_t, double *m_b)
+static void play(const prep *q,
+                 uint64_t seed,
+                 int *buy_t,
+                 int *buy_b,
+                 double *rev_t,
+                 double *rev_b,
+                 double *disc,
+                 double *m_t,
+                 double *m_b)
 {
     promo_rng r;
     promo_rng_init(&r, seed, q->key);
@@ -230,8 +237,11 @@ static promo_sim_figure figure(double *v, uint32_t n, double level)
     return f;
 }
 
-int promo_simulate(const promo_world *w, const promo_offer *offers, size_t n,
-                   const promo_sim_params *p, promo_sim_result *out)
+int promo_simulate(const promo_world *w,
+                   const promo_offer *offers,
+                   size_t n,
+                   const promo_sim_params *p,
+                   promo_sim_result *out)
 {
     memset(out, 0, sizeof *out);
     int rc = check(w, offers, n, p);
@@ -268,18 +278,18 @@ int promo_simulate(const promo_world *w, const promo_offer *offers, size_t n,
         dr[r] = d;
     }
     double contact_cost = (double)n * p->cost_per_contact;
-    promo_sim_figure *figs[N_FIGS] = {&out->contacts,      &out->conversions,
-                                      &out->incremental_conversions, &out->revenue,
-                                      &out->incremental_revenue, &out->discount_cost,
-                                      &out->contact_cost,  &out->incremental_profit,
-                                      &out->roi};
+    promo_sim_figure *figs[N_FIGS] = {
+        &out->contacts,     &out->conversions,         &out->incremental_conversions,
+        &out->revenue,      &out->incremental_revenue, &out->discount_cost,
+        &out->contact_cost, &out->incremental_profit,  &out->roi};
     for (int f = 0; f < N_FIGS; f++) {
         for (uint32_t r = 0; r < p->n_draws; r++) {
             const draw_out *d = &dr[r];
             double profit = d->margin_t - d->margin_b - contact_cost;
             double spend = d->disc + contact_cost;
-            double vals[N_FIGS] = {(double)n, d->conv, d->inc_conv, d->rev, d->inc_rev, d->disc,
-                                   contact_cost, profit, spend > 0 ? profit / spend : 0.0};
+            double vals[N_FIGS] = {(double)n,    d->conv,    d->inc_conv,
+                                   d->rev,       d->inc_rev, d->disc,
+                                   contact_cost, profit,     spend > 0 ? profit / spend : 0.0};
             v[r] = vals[f];
         }
         *figs[f] = figure(v, p->n_draws, p->interval);
@@ -292,8 +302,12 @@ done:
     return rc;
 }
 
-int promo_simulate_outcomes(const promo_world *w, const promo_offer *offers, size_t n,
-                            const promo_sim_params *p, uint32_t draw, promo_sim_outcome *out)
+int promo_simulate_outcomes(const promo_world *w,
+                            const promo_offer *offers,
+                            size_t n,
+                            const promo_sim_params *p,
+                            uint32_t draw,
+                            promo_sim_outcome *out)
 {
     int rc = check(w, offers, n, p);
     if (rc)

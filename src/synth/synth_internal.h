@@ -11,8 +11,8 @@
 
 /* ---- the static catalogue (catalog.c) ---- */
 
-#define SYN_MAX_CATEGORIES 15
-#define SYN_MAX_COMPLEMENTS 3
+#define SYN_MAX_CATEGORIES   15
+#define SYN_MAX_COMPLEMENTS  3
 #define SYN_FATIGUE_TAU_DAYS 14.0 /* decay of a contact's fatigue, days */
 /* Days past the history the season table covers (campaign days 0..3650 plus a window). */
 #define SYN_FUTURE_DAYS (3650 + 400)
@@ -81,35 +81,35 @@ struct promo_world {
     char **cat_names;   /* n_cat category names, owned */
 
     /* products */
-    uint16_t *p_cat;    /* category */
-    double *p_share;    /* pi: popularity share within the category */
-    double *p_price;    /* list price, LKR */
-    double *p_cost;     /* unit cost, LKR */
-    double *p_qmean;    /* mean quantity per line */
-    uint32_t *p_comp;   /* SYN_MAX_COMPLEMENTS complements per product (PROMO_SYNTH_NONE pad) */
-    float *p_comp_w;    /* their strengths */
+    uint16_t *p_cat;     /* category */
+    double *p_share;     /* pi: popularity share within the category */
+    double *p_price;     /* list price, LKR */
+    double *p_cost;      /* unit cost, LKR */
+    double *p_qmean;     /* mean quantity per line */
+    uint32_t *p_comp;    /* SYN_MAX_COMPLEMENTS complements per product (PROMO_SYNTH_NONE pad) */
+    float *p_comp_w;     /* their strengths */
     uint32_t *cat_start; /* n_cat + 1 offsets into cat_prods */
     uint32_t *cat_prods; /* product indices grouped by category, most popular first */
     double *alias_p;     /* per cat_prods slot: alias-method probability */
     uint32_t *alias_j;   /* per cat_prods slot: alias (a cat_prods slot) */
 
     /* customers */
-    uint8_t *c_seg;       /* true segment 0 frequent .. 3 rare */
-    uint8_t *c_type;      /* promo_response_type */
-    uint8_t *c_bwd;       /* best weekday, 0 = Monday */
-    uint8_t *c_bhour;     /* best hour 0-23 */
-    uint32_t *c_store;    /* home store */
-    int32_t *c_from;      /* first active history day */
-    int32_t *c_churn;     /* churn history day, INT32_MAX if none */
-    double *c_visit;      /* visits per day (calibrated to the history's size) */
-    double *c_bmean;      /* mean lines per basket */
-    double *c_effect;     /* e_i */
-    double *c_dsens;      /* delta_i, percent */
-    double *c_fsens;      /* kappa_i */
-    double *c_psens;      /* price sensitivity 0..1 */
-    double *c_online;     /* share of orders online */
-    double *c_fat_end;    /* fatigue F at the end of the history */
-    float *c_taste;       /* n_cust x n_cat, rows sum to 1 */
+    uint8_t *c_seg;    /* true segment 0 frequent .. 3 rare */
+    uint8_t *c_type;   /* promo_response_type */
+    uint8_t *c_bwd;    /* best weekday, 0 = Monday */
+    uint8_t *c_bhour;  /* best hour 0-23 */
+    uint32_t *c_store; /* home store */
+    int32_t *c_from;   /* first active history day */
+    int32_t *c_churn;  /* churn history day, INT32_MAX if none */
+    double *c_visit;   /* visits per day (calibrated to the history's size) */
+    double *c_bmean;   /* mean lines per basket */
+    double *c_effect;  /* e_i */
+    double *c_dsens;   /* delta_i, percent */
+    double *c_fsens;   /* kappa_i */
+    double *c_psens;   /* price sensitivity 0..1 */
+    double *c_online;  /* share of orders online */
+    double *c_fat_end; /* fatigue F at the end of the history */
+    float *c_taste;    /* n_cust x n_cat, rows sum to 1 */
 
     promo_dict *cust_ids; /* "CUST0000001" -> index */
     promo_dict *prod_ids; /* "PROD00001" -> index */
@@ -126,11 +126,20 @@ double syn_active_season(const promo_world *w, uint32_t i, int64_t d0, int64_t l
 /* rho_i, the response type's base multiplier. */
 double syn_type_base(int type);
 /* The effect multiplier u of the model for a contact; fatigue F given. */
-double syn_effect(const promo_world *w, uint32_t i, double discount_pct, int64_t hday, int hour,
-                  double fatigue);
+double syn_effect(
+    const promo_world *w, uint32_t i, double discount_pct, int64_t hday, int hour, double fatigue);
 /* p0/p1 of an offer on history day hday; pi = product share, or 1 for a category offer. */
-void syn_probs(const promo_world *w, uint32_t i, uint32_t cat, double pi, double discount_pct,
-               int64_t hday, int hour, double fatigue, int window, double *p0, double *p1);
+void syn_probs(const promo_world *w,
+               uint32_t i,
+               uint32_t cat,
+               double pi,
+               double discount_pct,
+               int64_t hday,
+               int hour,
+               double fatigue,
+               int window,
+               double *p0,
+               double *p1);
 /* Draw a product of category c by popularity (alias method). */
 static inline uint32_t syn_pick_in_cat(const promo_world *w, uint32_t c, promo_rng *r)
 {

@@ -10,10 +10,10 @@
 
 #include "synth/gen_internal.h"
 
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        if ((rc = (x)) != PROMO_OK)                                                                \
-            goto fail;                                                                             \
+#define TRY(x)                      \
+    do {                            \
+        if ((rc = (x)) != PROMO_OK) \
+            goto fail;              \
     } while (0)
 
 typedef struct colspec {
@@ -45,14 +45,22 @@ static int truth_customers(const gen *g, promo_table **out)
 {
     const promo_world *w = g->w;
     static const colspec cs[] = {
-        {"customer_id", PROMO_COL_STRING},        {"segment_true", PROMO_COL_STRING},
-        {"visit_rate", PROMO_COL_FLOAT64},        {"basket_mean", PROMO_COL_FLOAT64},
-        {"active_from", PROMO_COL_INT64},         {"churn_day", PROMO_COL_INT64},
-        {"response_type", PROMO_COL_STRING},      {"effect_size", PROMO_COL_FLOAT64},
-        {"discount_sensitivity", PROMO_COL_FLOAT64}, {"fatigue_sensitivity", PROMO_COL_FLOAT64},
-        {"best_weekday", PROMO_COL_INT64},        {"best_hour", PROMO_COL_INT64},
-        {"price_sensitivity", PROMO_COL_FLOAT64}, {"online_affinity", PROMO_COL_FLOAT64},
-        {"home_store", PROMO_COL_STRING},         {"fatigue_end", PROMO_COL_FLOAT64},
+        {"customer_id", PROMO_COL_STRING},
+        {"segment_true", PROMO_COL_STRING},
+        {"visit_rate", PROMO_COL_FLOAT64},
+        {"basket_mean", PROMO_COL_FLOAT64},
+        {"active_from", PROMO_COL_INT64},
+        {"churn_day", PROMO_COL_INT64},
+        {"response_type", PROMO_COL_STRING},
+        {"effect_size", PROMO_COL_FLOAT64},
+        {"discount_sensitivity", PROMO_COL_FLOAT64},
+        {"fatigue_sensitivity", PROMO_COL_FLOAT64},
+        {"best_weekday", PROMO_COL_INT64},
+        {"best_hour", PROMO_COL_INT64},
+        {"price_sensitivity", PROMO_COL_FLOAT64},
+        {"online_affinity", PROMO_COL_FLOAT64},
+        {"home_store", PROMO_COL_STRING},
+        {"fatigue_end", PROMO_COL_FLOAT64},
     };
     size_t nfix = sizeof cs / sizeof *cs;
     int rc = make_table("truth_customers", cs, nfix, out);
@@ -70,7 +78,8 @@ static int truth_customers(const gen *g, promo_table **out)
     TRY(gen_set_ids(col[0], w->cust_ids));
     TRY(gen_intern_ids(col[14], g->n_stores, gen_store_id));
     for (uint32_t k = 0; k < 4; k++)
-        if (promo_dict_intern(col[1]->dict, syn_segment_names[k], strlen(syn_segment_names[k])) != k)
+        if (promo_dict_intern(col[1]->dict, syn_segment_names[k], strlen(syn_segment_names[k])) !=
+            k)
             TRY(PROMO_ENOMEM);
     for (uint32_t k = 0; k < PROMO_RESP_TYPE_COUNT; k++)
         if (promo_dict_intern(col[6]->dict, syn_type_names[k], strlen(syn_type_names[k])) != k)
@@ -222,11 +231,20 @@ static int truth_params(const gen *g, promo_table **out)
     char date[32];
     promo_time_format(g->w->start_day * PROMO_SECONDS_PER_DAY, 1, date, sizeof date);
     char v[14][64];
-    const char *keys[14] = {"seed",          "start_date",    "n_days",
-                            "n_customers",   "n_products",    "n_categories",
-                            "n_stores",      "n_promotions",  "n_transactions",
-                            "n_months",      "contacts_per_customer", "targeted_share",
-                            "control_share", "with_events"};
+    const char *keys[14] = {"seed",
+                            "start_date",
+                            "n_days",
+                            "n_customers",
+                            "n_products",
+                            "n_categories",
+                            "n_stores",
+                            "n_promotions",
+                            "n_transactions",
+                            "n_months",
+                            "contacts_per_customer",
+                            "targeted_share",
+                            "control_share",
+                            "with_events"};
     snprintf(v[0], 64, "%llu", (unsigned long long)p->seed);
     snprintf(v[1], 64, "%s", date);
     snprintf(v[2], 64, "%u", g->w->n_days);
@@ -256,8 +274,7 @@ int gen_truth_tables(const gen *g, promo_synth_tables *t)
     if ((rc = truth_customers(g, &t->truth_customers)) ||
         (rc = truth_products(g, &t->truth_products)) ||
         (rc = truth_affinity(g, &t->truth_affinity, &t->truth_category_affinity)) ||
-        (rc = truth_exposures(g, &t->truth_exposures)) ||
-        (rc = truth_params(g, &t->truth_params)))
+        (rc = truth_exposures(g, &t->truth_exposures)) || (rc = truth_params(g, &t->truth_params)))
         return rc;
     return PROMO_OK;
 }

@@ -131,8 +131,8 @@ double syn_season_at(int64_t start_day, int64_t d)
 }
 
 /* Vose's alias table over weights wt[0..n) (sum > 0), written to prob/alias. scratch: 2n. */
-static void build_alias(const double *wt, uint32_t n, double *prob, uint32_t *alias,
-                        uint32_t *scratch)
+static void
+build_alias(const double *wt, uint32_t n, double *prob, uint32_t *alias, uint32_t *scratch)
 {
     double sum = 0;
     for (uint32_t k = 0; k < n; k++)
@@ -216,9 +216,12 @@ int syn_world_finish(promo_world *w)
 double syn_type_base(int type)
 {
     switch (type) {
-    case PROMO_RESP_SURE_THING: return 2.5;
-    case PROMO_RESP_LOST_CAUSE: return 0.25;
-    default: return 1.0;
+    case PROMO_RESP_SURE_THING:
+        return 2.5;
+    case PROMO_RESP_LOST_CAUSE:
+        return 0.25;
+    default:
+        return 1.0;
     }
 }
 
@@ -237,8 +240,8 @@ double syn_active_season(const promo_world *w, uint32_t i, int64_t d0, int64_t l
     return w->season_cum[b] - w->season_cum[a];
 }
 
-double syn_effect(const promo_world *w, uint32_t i, double discount_pct, int64_t hday, int hour,
-                  double fatigue)
+double syn_effect(
+    const promo_world *w, uint32_t i, double discount_pct, int64_t hday, int hour, double fatigue)
 {
     double g = 1.0 - exp(-discount_pct / w->c_dsens[i]);
     double f = exp(-w->c_fsens[i] * fatigue);
@@ -251,8 +254,17 @@ double syn_effect(const promo_world *w, uint32_t i, double discount_pct, int64_t
     return w->c_effect[i] * g * f * m;
 }
 
-void syn_probs(const promo_world *w, uint32_t i, uint32_t cat, double pi, double discount_pct,
-               int64_t hday, int hour, double fatigue, int window, double *p0, double *p1)
+void syn_probs(const promo_world *w,
+               uint32_t i,
+               uint32_t cat,
+               double pi,
+               double discount_pct,
+               int64_t hday,
+               int hour,
+               double fatigue,
+               int window,
+               double *p0,
+               double *p1)
 {
     double lam = w->c_visit[i] * w->c_bmean[i] * (double)w->c_taste[(size_t)i * w->n_cat + cat] *
                  pi * syn_type_base(w->c_type[i]);
@@ -283,17 +295,28 @@ int syn_quantity(double qmean, double u)
     return k > 11 ? 12 : 1 + (int)k;
 }
 
-void promo_world_offer_probs(const promo_world *w, uint32_t customer, uint32_t product,
-                             double discount_pct, int day, int hour, double fatigue,
-                             int window_days, double *p0, double *p1)
+void promo_world_offer_probs(const promo_world *w,
+                             uint32_t customer,
+                             uint32_t product,
+                             double discount_pct,
+                             int day,
+                             int hour,
+                             double fatigue,
+                             int window_days,
+                             double *p0,
+                             double *p1)
 {
     PROMO_ASSERT(customer < w->n_cust && product < w->n_prod);
     syn_probs(w, customer, w->p_cat[product], w->p_share[product], discount_pct,
               (int64_t)w->n_days + day, hour, fatigue, window_days, p0, p1);
 }
 
-double promo_world_true_uplift(const promo_world *w, uint32_t customer, uint32_t product,
-                               double discount_pct, int day, int hour)
+double promo_world_true_uplift(const promo_world *w,
+                               uint32_t customer,
+                               uint32_t product,
+                               double discount_pct,
+                               int day,
+                               int hour)
 {
     /* The history's fatigue decays from the end of the history; inside the history it is not
      * reconstructed here (truth_exposures holds each logged exposure's exact p0, p1). */
@@ -378,8 +401,8 @@ void syn_product_id(uint32_t x, char *buf, size_t n)
 
 /* ---- rebuilding the world from truth_* tables ---- */
 
-static int need_col(const promo_table *t, const char *name, promo_col_type type,
-                    const promo_column **out)
+static int
+need_col(const promo_table *t, const char *name, promo_col_type type, const promo_column **out)
 {
     const promo_column *c = promo_table_column(t, name);
     if (!c)
@@ -387,8 +410,8 @@ static int need_col(const promo_table *t, const char *name, promo_col_type type,
     int ok = c->type == type || (type == PROMO_COL_FLOAT64 && c->type == PROMO_COL_INT64) ||
              (type == PROMO_COL_INT64 && c->type == PROMO_COL_FLOAT64);
     if (!ok)
-        return promo_fail(PROMO_EINPUT, "table '%s': column '%s' is %s, expected %s", t->name,
-                          name, promo_col_type_name(c->type), promo_col_type_name(type));
+        return promo_fail(PROMO_EINPUT, "table '%s': column '%s' is %s, expected %s", t->name, name,
+                          promo_col_type_name(c->type), promo_col_type_name(type));
     *out = c;
     return PROMO_OK;
 }
@@ -491,8 +514,8 @@ int promo_world_from_tables(const promo_synth_tables *t, promo_world **out)
     if (tc->n_rows == 0 || tp->n_rows == 0 || tc->n_rows > UINT32_MAX - 1 ||
         tp->n_rows > UINT32_MAX - 1)
         return promo_fail(PROMO_EINPUT, "truth tables: no customers or no products");
-    promo_world *w = syn_world_alloc((uint32_t)tc->n_rows, (uint32_t)tp->n_rows,
-                                     (uint32_t)n_cat, (uint32_t)n_days);
+    promo_world *w = syn_world_alloc((uint32_t)tc->n_rows, (uint32_t)tp->n_rows, (uint32_t)n_cat,
+                                     (uint32_t)n_days);
     if (!w)
         return PROMO_ENOMEM;
     w->seed = seed;
@@ -547,8 +570,10 @@ int promo_world_from_tables(const promo_synth_tables *t, promo_world **out)
         int ty = type_index(promo_column_str(ctype, i));
         double bwd = num(cbwd, i), bh = num(cbh, i);
         if (seg < 0 || ty < 0 || !(bwd >= 0 && bwd <= 6) || !(bh >= 0 && bh <= 23)) {
-            rc = promo_fail(PROMO_EINPUT, "truth_customers: bad segment, type, weekday or hour "
-                                          "for '%s'", id);
+            rc = promo_fail(PROMO_EINPUT,
+                            "truth_customers: bad segment, type, weekday or hour "
+                            "for '%s'",
+                            id);
             goto fail;
         }
         w->c_seg[i] = (uint8_t)seg;
@@ -566,8 +591,10 @@ int promo_world_from_tables(const promo_synth_tables *t, promo_world **out)
         w->c_online[i] = num(con, i);
         w->c_fat_end[i] = num(cfat, i);
         if (!(w->c_dsens[i] > 0)) {
-            rc = promo_fail(PROMO_EINPUT, "truth_customers: discount_sensitivity must be > 0 "
-                                          "for '%s'", id);
+            rc = promo_fail(PROMO_EINPUT,
+                            "truth_customers: discount_sensitivity must be > 0 "
+                            "for '%s'",
+                            id);
             goto fail;
         }
         for (uint32_t c = 0; c < w->n_cat; c++)
