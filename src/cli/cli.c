@@ -1,9 +1,12 @@
 /* Global options, the subcommand table and the status-to-exit-code mapping. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <gsl/gsl_errno.h>
 #include <locale.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <promo/error.h>
@@ -66,6 +69,24 @@ void cli_json_str(FILE *f, const char *s)
             fputc(*p, f);
     }
     fputc('"', f);
+}
+
+int cli_parse_number(const char *cmd,
+                     const char *opt,
+                     const char *arg,
+                     double lo,
+                     double hi,
+                     int integer,
+                     double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (!*arg || *end || errno == ERANGE || !(v >= lo && v <= hi) || (integer && v != floor(v)))
+        return cli_usage_error(cmd, "%s: expected %s from %g to %g, got \"%s\"", opt,
+                               integer ? "an integer" : "a number", lo, hi, arg);
+    *out = v;
+    return CLI_EXIT_OK;
 }
 
 int cli_parse_date(const char *cmd, const char *opt, const char *arg, int64_t *out)

@@ -32,6 +32,15 @@ int promo_cli_main(int argc, char **argv);
 int cli_report(int status);
 /* Print "promo <cmd>: <message>" and a hint to stderr; returns CLI_EXIT_INPUT. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parse a numeric option into *out: a finite number in [lo, hi] (an integer when `integer`);
+ * on failure print the usage error for `cmd` naming `opt` and return CLI_EXIT_INPUT. */
+int cli_parse_number(const char *cmd,
+                     const char *opt,
+                     const char *arg,
+                     double lo,
+                     double hi,
+                     int integer,
+                     double *out /* OUT */);
 /* Parse a date option (ISO 8601) into *out; on failure print the usage error for `cmd`
  * naming `opt` and return CLI_EXIT_INPUT, else CLI_EXIT_OK. */
 int cli_parse_date(const char *cmd, const char *opt, const char *arg, int64_t *out /* OUT */);

@@ -120,17 +120,6 @@ customer_details(promo_store *s, const promo_campaign_pick *picks, size_t n, pro
     return rc;
 }
 
-static int parse_num(const char *opt, const char *arg, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    double v = strtod(arg, &end);
-    if (!*arg || *end || !(v >= lo && v <= hi))
-        return cli_usage_error("campaign", "%s: expected a number from %g to %g, got \"%s\"", opt,
-                               lo, hi, arg);
-    *out = v;
-    return CLI_EXIT_OK;
-}
-
 int cmd_campaign(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -163,19 +152,19 @@ int cmd_campaign(int argc, char **argv)
             out_path = optarg;
             break;
         case 'd':
-            if ((ec = parse_num("--discount", optarg, 0, 90, &discount)))
+            if ((ec = cli_parse_number("campaign", "--discount", optarg, 0, 90, 0, &discount)))
                 return ec;
             break;
         case 'n':
-            if ((ec = parse_num("--target", optarg, 1, 10000000, &target_n)))
+            if ((ec = cli_parse_number("campaign", "--target", optarg, 1, 10000000, 1, &target_n)))
                 return ec;
             break;
         case 'D':
-            if ((ec = parse_num("--send-day", optarg, 0, 3650, &send_day)))
+            if ((ec = cli_parse_number("campaign", "--send-day", optarg, 0, 3650, 1, &send_day)))
                 return ec;
             break;
         case 'H':
-            if ((ec = parse_num("--send-hour", optarg, 0, 23, &send_hour)))
+            if ((ec = cli_parse_number("campaign", "--send-hour", optarg, 0, 23, 1, &send_hour)))
                 return ec;
             break;
         case 'a':

@@ -46,27 +46,6 @@ static void usage(FILE *f)
             CLI_DEFAULT_WS, d.n_draws, d.cost_per_contact, d.window_days, d.interval);
 }
 
-static int parse_num(const char *opt, const char *arg, double lo, double hi, double *out)
-{
-    errno = 0;
-    char *end;
-    double v = strtod(arg, &end);
-    if (end == arg || *end || errno == ERANGE || !isfinite(v))
-        return cli_usage_error("simulate", "--%s: expected a number, got '%s'", opt, arg);
-    if (v < lo || v > hi)
-        return cli_usage_error("simulate", "--%s: %g is out of range (%g..%g)", opt, v, lo, hi);
-    *out = v;
-    return 0;
-}
-
-static int parse_int(const char *opt, const char *arg, double lo, double hi, double *out)
-{
-    int rc = parse_num(opt, arg, lo, hi, out);
-    if (!rc && *out != floor(*out))
-        return cli_usage_error("simulate", "--%s: expected an integer, got '%s'", opt, arg);
-    return rc;
-}
-
 /* 1-based field numbers of the wanted columns, from the file's header line (simple split on
  * the delimiter, honouring quotes), so messages can name the column position. */
 static void header_positions(const char *path, const char *const *names, int n, int *pos)
@@ -218,30 +197,32 @@ int cmd_simulate(int argc, char **argv)
             campaign = optarg;
             break;
         case 'd':
-            if ((rc = parse_int("draws", optarg, 1, 1000000, &v)))
+            if ((rc = cli_parse_number("simulate", "--draws", optarg, 1, 1000000, 1, &v)))
                 return rc;
             sp.n_draws = (uint32_t)v;
             break;
         case 'S':
-            if ((rc = parse_int("seed", optarg, 0, 9007199254740992.0, &v)))
+            if ((rc = cli_parse_number("simulate", "--seed", optarg, 0, 9007199254740992.0, 1, &v)))
                 return rc;
             sp.seed = (uint64_t)v;
             break;
         case 'k':
-            if ((rc = parse_num("cost-per-contact", optarg, 0, 1e6, &sp.cost_per_contact)))
+            if ((rc = cli_parse_number("simulate", "--cost-per-contact", optarg, 0, 1e6, 0,
+                                       &sp.cost_per_contact)))
                 return rc;
             break;
         case 'W':
-            if ((rc = parse_int("window", optarg, 1, 365, &v)))
+            if ((rc = cli_parse_number("simulate", "--window", optarg, 1, 365, 1, &v)))
                 return rc;
             sp.window_days = (uint32_t)v;
             break;
         case 'i':
-            if ((rc = parse_num("interval", optarg, 0.01, 0.999, &sp.interval)))
+            if ((rc = cli_parse_number("simulate", "--interval", optarg, 0.01, 0.999, 0,
+                                       &sp.interval)))
                 return rc;
             break;
         case 'T':
-            if ((rc = parse_int("threads", optarg, 1, 1024, &v)))
+            if ((rc = cli_parse_number("simulate", "--threads", optarg, 1, 1024, 1, &v)))
                 return rc;
             sp.n_threads = (int)v;
             break;

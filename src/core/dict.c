@@ -113,9 +113,37 @@ uint32_t promo_dict_find(const promo_dict *d, const char *s, size_t n)
     return d->slots[j].index ? d->slots[j].index - 1 : PROMO_DICT_NONE;
 }
 
-uint32_t promo_dict_intern(promo_dict *d, const char *s, size_t n)
+/* Exactly `cap` keys of room in keys/lens (slots untouched). */
+static int grow_keys_exact(promo_dict *d, size_t cap)
 {
-    uint64_t h = promo_hash_bytes(s, n);
+    if (cap <= d->keys_cap)
+        return PROMO_OK;
+    const char **nk = promo_reallocn(d->keys, cap, sizeof *nk);
+    if (!nk)
+        return PROMO_ENOMEM;
+    d->keys = nk;
+    uint32_t *nl = promo_reallocn(d->lens, cap, sizeof *nl);
+    if (!nl)
+        return PROMO_ENOMEM;
+    d->lens = nl;
+    d->keys_cap = cap;
+    return PROMO_OK;
+}
+
+/* Room for `need` keys, growing by doubling so appends stay amortised O(1). */
+static int grow_keys(promo_dict *d, size_t need)
+{
+    if (need <= d->keys_cap)
+        return PROMO_OK;
+    size_t cap = d->keys_cap ? d->keys_cap : 64;
+    while (cap < need)
+        cap *= 2;
+    return grow_keys_exact(d, cap);
+}
+
+/* promo_dict_intern with the hash already computed. */
+static uint32_t intern_hashed(promo_dict *d, const char *s, size_t n, uint64_t h)
+{
     size_t j = probe(d, s, n, h);
     if (d->slots[j].index)
         return d->slots[j].index - 1;
@@ -123,15 +151,9 @@ uint32_t promo_dict_intern(promo_dict *d, const char *s, size_t n)
         promo_fail(PROMO_EINPUT, "dictionary too large");
         return PROMO_DICT_NONE;
     }
-    if (d->n + 1 > d->keys_cap) {
-        size_t cap = d->keys_cap;
-        if (promo_grow((void **)&d->keys, &cap, d->n + 1, sizeof *d->keys))
-            return PROMO_DICT_NONE;
-        size_t cap2 = d->keys_cap;
-        if (promo_grow((void **)&d->lens, &cap2, d->n + 1, sizeof *d->lens))
-            return PROMO_DICT_NONE;
-        d->keys_cap = cap < cap2 ? cap : cap2;
-    }
+    /* only the key arrays grow here: slot j must stay valid until it is written */
+    if (grow_keys(d, d->n + 1))
+        return PROMO_DICT_NONE;
     char *copy = promo_arena_strndup(d->arena, s, n);
     if (!copy)
         return PROMO_DICT_NONE;
@@ -141,13 +163,16 @@ uint32_t promo_dict_intern(promo_dict *d, const char *s, size_t n)
     d->n++;
     d->slots[j].hash = h;
     d->slots[j].index = idx + 1;
-    if (d->n * 2 > d->cap && rehash(d)) {
-        /* The key is stored; only the table could not grow. Keep going at higher load,
-         * and report failure if it would fill. */
-        if (d->n + 1 >= d->cap)
-            return PROMO_DICT_NONE;
-    }
+    /* The key is stored even if the table cannot grow: keep going at a higher load, and
+     * report failure only when it would fill. */
+    if (d->n * 2 > d->cap && rehash(d) && d->n + 1 >= d->cap)
+        return PROMO_DICT_NONE;
     return idx;
+}
+
+uint32_t promo_dict_intern(promo_dict *d, const char *s, size_t n)
+{
+    return intern_hashed(d, s, n, promo_hash_bytes(s, n));
 }
 
 const char *promo_dict_key(const promo_dict *d, uint32_t i)
@@ -172,42 +197,7 @@ int promo_dict_reserve(promo_dict *d, size_t n_keys)
     while (n_keys * 2 > d->cap)
         if (rehash(d))
             return PROMO_ENOMEM;
-    if (n_keys > d->keys_cap) {
-        size_t cap = d->keys_cap;
-        if (promo_grow((void **)&d->keys, &cap, n_keys, sizeof *d->keys))
-            return PROMO_ENOMEM;
-        size_t cap2 = d->keys_cap;
-        if (promo_grow((void **)&d->lens, &cap2, n_keys, sizeof *d->lens))
-            return PROMO_ENOMEM;
-        d->keys_cap = cap < cap2 ? cap : cap2;
-    }
-    return PROMO_OK;
-}
-
-/* promo_dict_intern with the hash already computed. */
-static uint32_t intern_hashed(promo_dict *d, const char *s, size_t n, uint64_t h)
-{
-    size_t j = probe(d, s, n, h);
-    if (d->slots[j].index)
-        return d->slots[j].index - 1;
-    if (d->n >= UINT32_MAX - 1 || n > UINT32_MAX) {
-        promo_fail(PROMO_EINPUT, "dictionary too large");
-        return PROMO_DICT_NONE;
-    }
-    if (d->n + 1 > d->keys_cap && promo_dict_reserve(d, d->keys_cap ? d->keys_cap * 2 : 64))
-        return PROMO_DICT_NONE;
-    char *copy = promo_arena_strndup(d->arena, s, n);
-    if (!copy)
-        return PROMO_DICT_NONE;
-    uint32_t idx = (uint32_t)d->n;
-    d->keys[idx] = copy;
-    d->lens[idx] = (uint32_t)n;
-    d->n++;
-    d->slots[j].hash = h;
-    d->slots[j].index = idx + 1;
-    if (d->n * 2 > d->cap && rehash(d) && d->n + 1 >= d->cap)
-        return PROMO_DICT_NONE;
-    return idx;
+    return grow_keys(d, n_keys);
 }
 
 int promo_dict_intern_batch(
@@ -262,22 +252,6 @@ static int grow_slots_to(promo_dict *d, size_t ncap)
 }
 
 /* Grow keys/lens to exactly `need` entries (reserve doubles, which costs 50% more at 20M). */
-static int grow_keys_exact(promo_dict *d, size_t need)
-{
-    if (need <= d->keys_cap)
-        return PROMO_OK;
-    const char **nk = promo_reallocn(d->keys, need, sizeof *nk);
-    if (!nk)
-        return PROMO_ENOMEM;
-    d->keys = nk;
-    uint32_t *nl = promo_reallocn(d->lens, need, sizeof *nl);
-    if (!nl)
-        return PROMO_ENOMEM;
-    d->lens = nl;
-    d->keys_cap = need;
-    return PROMO_OK;
-}
-
 /* Place index idx (hash h) by linear probing from its home slot; without wrap, stop at slot
  * `end`. Returns 1 if placed, 0 if the probe reached `end`, -1 if an equal key is there. Key
  * bytes are read only on a full-hash match (rare), so a placement touches the slots alone. */
