@@ -18,9 +18,13 @@
  *
  *   active(i, t)  = active_from_i <= t < churn_day_i   (churned customers buy nothing, with or
  *                   without an offer)
- *   lambda_i,x    = v_i * b_i * theta_i,c * pi_x       expected lines of x per active day:
- *                   v_i visits a day, b_i lines per basket, theta_i,c taste (sums to 1 over
- *                   categories), pi_x popularity share of x in its category (sums to 1)
+ *   lambda_i,x    = v_i * b_i * s_i,x                  expected lines of x per active day:
+ *                   v_i visits a day, b_i lines per basket, s_i,x the share of i's lines
+ *                   that are x:
+ *   s_i,x         = (1 - h_i) theta_i,c pi_x + h_i [x in staples_i] / |staples_i|
+ *                   theta_i,c taste (sums to 1 over categories), pi_x popularity share of x
+ *                   in its category (sums to 1), h_i the habit share: the share of lines
+ *                   that are one of the customer's 3-6 staples (habitual products)
  *   p0            = 1 - exp(-rho_i * lambda_i,x * sum_{s in [t, t+W), active} season(s))
  *                   the probability of buying x in the window without an offer; season has
  *                   mean 1 over the history (December peak, weekly cycle, slight growth);
@@ -39,12 +43,12 @@
  *   p1            = p0 + u (1 - p0) if u >= 0, else p0 (1 + u)
  *   true uplift   = p1 - p0
  *
- * Category-level offers use pi = 1 (any product of the category). History exposures follow
- * the same model, so the exposure log carries the truth (table truth_exposures: p0, p1 of each
- * exposure). In the history, a promotion's randomised audience is split into arms
- * "treatment" and "control" (control is not contacted), so uplift is identifiable; a further
- * share is chosen by a naive rule (customers with a taste for the category) and logged with
- * arm "targeted", so naive exposed-vs-not estimates are biased as in real logs.
+ * Category-level offers use pi = 1 and count every staple of the category (any product of it).
+ * History exposures follow the same model, so the exposure log carries the truth (table
+ * truth_exposures: p0, p1 of each exposure). In the history, a promotion's randomised audience is
+ * split into arms "treatment" and "control" (control is not contacted), so uplift is identifiable;
+ * a further share is chosen by a naive rule (customers with a taste for the category) and logged
+ * with arm "targeted", so naive exposed-vs-not estimates are biased as in real logs.
  *
  * The simulator's figures (per draw; reported as mean and an interval over draws):
  *   contacts                 offers sent (rows of the campaign)
@@ -135,7 +139,8 @@ int promo_synth_params_check(const promo_synth_params *p);
  *                    effect_size, discount_sensitivity, fatigue_sensitivity, best_weekday
  *                    (0 = Monday), best_hour, price_sensitivity, online_affinity, home_store,
  *                    fatigue_end (F at the end of the history), taste_<category> (one column
- *                    per category, summing to 1)
+ *                    per category, summing to 1), habit_share, staple_1 .. staple_6 (product
+ *                    ids of the habitual products, NULL past the customer's count)
  *   truth_products   product_id, category, share (pi), quantity_mean, price, cost
  *   truth_affinity   product_id, complement_id, strength (basket co-occurrence graph)
  *   truth_category_affinity  category_a, category_b, strength (the configured pairs)

@@ -407,6 +407,20 @@ static void gen_customer(gen *g, uint32_t i, promo_rng *r, gsl_rng *gr, const do
     gsl_ran_dirichlet(gr, w->n_cat, alpha, theta);
     for (uint32_t c = 0; c < w->n_cat; c++)
         w->c_taste[(size_t)i * w->n_cat + c] = (float)theta[c];
+    /* Habits: most of a shopper's lines are products they buy again and again (in Instacart's
+     * public orders 59% of the lines are reorders), so each customer gets 3-6 staples drawn
+     * from their taste, and a share of their lines (mean 0.6) goes to them. */
+    w->c_habit[i] = gsl_ran_beta(gr, 3, 2);
+    uint32_t *st = w->c_staple + (size_t)i * SYN_MAX_STAPLES;
+    uint32_t want = 3 + (uint32_t)promo_rng_below(r, SYN_MAX_STAPLES - 2), have = 0;
+    for (int tries = 0; have < want && tries < 8 * SYN_MAX_STAPLES; tries++) {
+        uint32_t x = syn_taste_pick(w, i, r);
+        uint32_t k = 0;
+        while (k < have && st[k] != x)
+            k++;
+        if (k == have)
+            st[have++] = x;
+    }
     (void)p;
 }
 
@@ -648,9 +662,9 @@ expo_customer(gen *g, gen_block *bk, uint32_t i, promo_rng *r, gsl_rng *gr, doub
                   exp(-(double)(e->ts - bk->ex[j - 1].ts) / PROMO_SECONDS_PER_DAY /
                       SYN_FATIGUE_TAU_DAYS);
         int32_t start = g->pr_start[pr], len = g->pr_end[pr] - start + 1;
-        double pi = g->pr_catlevel[pr] ? 1.0 : w->p_share[x];
+        uint32_t offered = g->pr_catlevel[pr] ? PROMO_SYNTH_NONE : x;
         double pct = promo_pct(g, pr, x);
-        syn_probs(w, i, w->p_cat[x], pi, pct, start, g->pr_hour[pr], fat, len, &e->p0, &e->p1);
+        syn_probs(w, i, w->p_cat[x], offered, pct, start, g->pr_hour[pr], fat, len, &e->p0, &e->p1);
         double u = promo_rng_uniform(r);
         if (contacted)
             fat_end += exp(-(double)((w->start_day + w->n_days) * PROMO_SECONDS_PER_DAY - e->ts) /

@@ -11,10 +11,11 @@
  *      the season x the customer's weekday preference, promotion purchases merged into the
  *      order of their day, channel and browse counts; prefix sums over blocks then give every
  *      block its order, line and event offsets;
- *   3. fill (parallel): basket contents (taste x popularity, and complements of items already
- *      in the basket with probability 0.4, which is what makes configured affinities the most
- *      co-purchased pairs), quantities, prices, store, and the online session's events
- *      (view, favourite, cart, purchase, plus products viewed and not bought).
+ *   3. fill (parallel): basket contents (the customer's staples with probability h_i, else
+ *      taste x popularity, and complements of items already in the basket with probability
+ *      0.4, which is what makes configured affinities the most co-purchased pairs), quantities,
+ *      prices, store, and the online session's events (view, favourite, cart, purchase, plus
+ *      products viewed and not bought).
  *
  * Events cover online orders only (sessions on the web shop). Within a customer there is at
  * most one order a day and the products of an order are distinct, which keeps the keys of
@@ -335,21 +336,9 @@ static int in_list(const uint32_t *a, uint32_t n, uint32_t x)
     return 0;
 }
 
-static uint32_t taste_pick(const promo_world *w, uint32_t i, promo_rng *r)
-{
-    const float *th = w->c_taste + (size_t)i * w->n_cat;
-    double t = promo_rng_uniform(r);
-    uint32_t c = 0;
-    for (; c + 1 < w->n_cat; c++) {
-        t -= th[c];
-        if (t < 0)
-            break;
-    }
-    return syn_pick_in_cat(w, c, r);
-}
-
-/* A product not in basket[0..n): a complement of an earlier line or a taste draw, retried on
- * duplicates, finally any free product. */
+/* A product not in basket[0..n): one of the customer's staples (with probability h_i), else a
+ * complement of an earlier line or a taste draw; retried on duplicates, finally any free
+ * product. */
 static uint32_t pick_line(const promo_world *w,
                           uint32_t i,
                           const uint32_t *basket,
@@ -357,9 +346,12 @@ static uint32_t pick_line(const promo_world *w,
                           int allow_complement,
                           promo_rng *r)
 {
+    uint32_t n_staples = syn_n_staples(w, i);
     for (int tries = 0; tries < 24; tries++) {
         uint32_t x = PROMO_SYNTH_NONE;
-        if (allow_complement && n && promo_rng_uniform(r) < FOLLOW_COMPLEMENT) {
+        if (n_staples && promo_rng_uniform(r) < w->c_habit[i]) {
+            x = w->c_staple[(size_t)i * SYN_MAX_STAPLES + promo_rng_below(r, n_staples)];
+        } else if (allow_complement && n && promo_rng_uniform(r) < FOLLOW_COMPLEMENT) {
             uint32_t from = basket[promo_rng_below(r, n)];
             const uint32_t *cp = w->p_comp + (size_t)from * SYN_MAX_COMPLEMENTS;
             const float *cw = w->p_comp_w + (size_t)from * SYN_MAX_COMPLEMENTS;
@@ -377,7 +369,7 @@ static uint32_t pick_line(const promo_world *w,
             }
         }
         if (x == PROMO_SYNTH_NONE)
-            x = taste_pick(w, i, r);
+            x = syn_taste_pick(w, i, r);
         if (!in_list(basket, n, x))
             return x;
     }

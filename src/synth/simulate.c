@@ -145,9 +145,8 @@ prepare(const promo_world *w, const promo_offer *o, size_t n, const promo_sim_pa
                 fat += exp(-(double)(of->send_day - ok[e].day) / SYN_FATIGUE_TAU_DAYS);
             prep *q = &pp[ok[j].row];
             uint32_t x = of->product;
-            syn_probs(w, i, w->p_cat[x], w->p_share[x], of->discount_pct,
-                      (int64_t)w->n_days + of->send_day, of->send_hour, fat, (int)p->window_days,
-                      &q->p0, &q->p1);
+            syn_probs(w, i, w->p_cat[x], x, of->discount_pct, (int64_t)w->n_days + of->send_day,
+                      of->send_hour, fat, (int)p->window_days, &q->p0, &q->p1);
             q->key = (((uint64_t)i * w->n_prod + x) << 12) | (uint32_t)of->send_day;
             q->price = w->p_price[x];
             q->cost = w->p_cost[x];

@@ -13,6 +13,7 @@
 
 #define SYN_MAX_CATEGORIES   15
 #define SYN_MAX_COMPLEMENTS  3
+#define SYN_MAX_STAPLES      6    /* a customer's habitual products (PROMO_SYNTH_NONE pad) */
 #define SYN_FATIGUE_TAU_DAYS 14.0 /* decay of a contact's fatigue, days */
 /* Days past the history the season table covers (campaign days 0..3650 plus a window). */
 #define SYN_FUTURE_DAYS (3650 + 400)
@@ -94,22 +95,24 @@ struct promo_world {
     uint32_t *alias_j;   /* per cat_prods slot: alias (a cat_prods slot) */
 
     /* customers */
-    uint8_t *c_seg;    /* true segment 0 frequent .. 3 rare */
-    uint8_t *c_type;   /* promo_response_type */
-    uint8_t *c_bwd;    /* best weekday, 0 = Monday */
-    uint8_t *c_bhour;  /* best hour 0-23 */
-    uint32_t *c_store; /* home store */
-    int32_t *c_from;   /* first active history day */
-    int32_t *c_churn;  /* churn history day, INT32_MAX if none */
-    double *c_visit;   /* visits per day (calibrated to the history's size) */
-    double *c_bmean;   /* mean lines per basket */
-    double *c_effect;  /* e_i */
-    double *c_dsens;   /* delta_i, percent */
-    double *c_fsens;   /* kappa_i */
-    double *c_psens;   /* price sensitivity 0..1 */
-    double *c_online;  /* share of orders online */
-    double *c_fat_end; /* fatigue F at the end of the history */
-    float *c_taste;    /* n_cust x n_cat, rows sum to 1 */
+    uint8_t *c_seg;     /* true segment 0 frequent .. 3 rare */
+    uint8_t *c_type;    /* promo_response_type */
+    uint8_t *c_bwd;     /* best weekday, 0 = Monday */
+    uint8_t *c_bhour;   /* best hour 0-23 */
+    uint32_t *c_store;  /* home store */
+    int32_t *c_from;    /* first active history day */
+    int32_t *c_churn;   /* churn history day, INT32_MAX if none */
+    double *c_visit;    /* visits per day (calibrated to the history's size) */
+    double *c_bmean;    /* mean lines per basket */
+    double *c_effect;   /* e_i */
+    double *c_dsens;    /* delta_i, percent */
+    double *c_fsens;    /* kappa_i */
+    double *c_psens;    /* price sensitivity 0..1 */
+    double *c_online;   /* share of orders online */
+    double *c_fat_end;  /* fatigue F at the end of the history */
+    float *c_taste;     /* n_cust x n_cat, rows sum to 1 */
+    double *c_habit;    /* share of basket lines that are one of the customer's staples */
+    uint32_t *c_staple; /* n_cust x SYN_MAX_STAPLES habitual products, PROMO_SYNTH_NONE pad */
 
     promo_dict *cust_ids; /* "CUST0000001" -> index */
     promo_dict *prod_ids; /* "PROD00001" -> index */
@@ -128,11 +131,19 @@ double syn_type_base(int type);
 /* The effect multiplier u of the model for a contact; fatigue F given. */
 double syn_effect(
     const promo_world *w, uint32_t i, double discount_pct, int64_t hday, int hour, double fatigue);
-/* p0/p1 of an offer on history day hday; pi = product share, or 1 for a category offer. */
+/* Expected share of customer i's basket lines that are product x, or any product of category
+ * cat when x is PROMO_SYNTH_NONE: (1 - h_i) theta_i,c pi_x + h_i * (staples matching) / S_i. */
+double syn_line_share(const promo_world *w, uint32_t i, uint32_t cat, uint32_t x);
+/* Number of staples of customer i (the non-pad entries). */
+uint32_t syn_n_staples(const promo_world *w, uint32_t i);
+/* A product drawn from customer i's category taste, then by popularity within it. */
+uint32_t syn_taste_pick(const promo_world *w, uint32_t i, promo_rng *r);
+/* p0/p1 of an offer on history day hday, for product x of category cat, or for any product of
+ * cat (a category offer) when x is PROMO_SYNTH_NONE. */
 void syn_probs(const promo_world *w,
                uint32_t i,
                uint32_t cat,
-               double pi,
+               uint32_t x,
                double discount_pct,
                int64_t hday,
                int hour,

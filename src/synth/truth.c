@@ -72,6 +72,13 @@ static int truth_customers(const gen *g, promo_table **out)
         snprintf(name, sizeof name, "taste_%s", syn_categories[c].slug);
         TRY(promo_table_add_column(t, name, PROMO_COL_FLOAT64, NULL));
     }
+    size_t habit = t->n_cols;
+    TRY(promo_table_add_column(t, "habit_share", PROMO_COL_FLOAT64, NULL));
+    for (uint32_t k = 0; k < SYN_MAX_STAPLES; k++) {
+        snprintf(name, sizeof name, "staple_%u", k + 1);
+        TRY(promo_table_add_column(t, name, PROMO_COL_STRING, NULL));
+        TRY(gen_set_ids(t->cols[t->n_cols - 1], w->prod_ids));
+    }
     /* Codes = indices: the id dictionary is the world's, the small ones are interned in
      * index order, so the parallel fill below writes indices straight into the columns. */
     promo_column **col = t->cols;
@@ -107,10 +114,19 @@ static int truth_customers(const gen *g, promo_table **out)
         col[15]->f64[i] = w->c_fat_end[i];
         for (uint32_t c = 0; c < n_cat; c++)
             col[nfix + c]->f64[i] = w->c_taste[(size_t)i * n_cat + c];
+        col[habit]->f64[i] = w->c_habit[i];
+        for (uint32_t k = 0; k < SYN_MAX_STAPLES; k++) {
+            uint32_t x = w->c_staple[(size_t)i * SYN_MAX_STAPLES + k];
+            col[habit + 1 + k]->codes[i] = x == PROMO_SYNTH_NONE ? 0 : x;
+        }
     }
-    for (uint32_t i = 0; i < w->n_cust; i++)
+    for (uint32_t i = 0; i < w->n_cust; i++) {
         if (w->c_churn[i] == INT32_MAX)
             TRY(promo_column_set_null(col[5], i));
+        for (uint32_t k = 0; k < SYN_MAX_STAPLES; k++)
+            if (w->c_staple[(size_t)i * SYN_MAX_STAPLES + k] == PROMO_SYNTH_NONE)
+                TRY(promo_column_set_null(col[habit + 1 + k], i));
+    }
     return promo_table_seal(t);
 fail:
     return rc;

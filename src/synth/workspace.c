@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/store.h>
 #include <promo/synth.h>
@@ -14,6 +15,19 @@ int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_s
     int rc = promo_store_begin(s);
     if (rc)
         return rc;
+    /* A new world replaces the workspace's data: tables derived from the old one (evaluations,
+     * ingested extras) would otherwise sit beside it and describe another history. */
+    char **have = NULL;
+    size_t n_have = 0;
+    rc = promo_store_list_tables(s, &have, &n_have);
+    for (size_t k = 0; k < n_have && !rc; k++) {
+        int generated = 0;
+        for (size_t j = 0; j < n && !generated; j++)
+            generated = all[j] && strcmp(all[j]->name, have[k]) == 0;
+        if (!generated)
+            rc = promo_store_drop_table(s, have[k]);
+    }
+    promo_free(have);
     for (size_t k = 0; k < n && !rc; k++)
         if (all[k])
             rc = promo_store_write_table(s, all[k]);

@@ -52,6 +52,8 @@ promo_world *syn_world_alloc(uint32_t n_cust, uint32_t n_prod, uint32_t n_cat, u
              (w->c_online = promo_calloc(nc, sizeof(double))) &&
              (w->c_fat_end = promo_calloc(nc, sizeof(double))) &&
              (w->c_taste = promo_calloc(nc * n_cat, sizeof(float))) &&
+             (w->c_habit = promo_calloc(nc, sizeof(double))) &&
+             (w->c_staple = promo_calloc(nc * SYN_MAX_STAPLES, sizeof(uint32_t))) &&
              (w->cust_ids = promo_dict_new()) && (w->prod_ids = promo_dict_new());
     if (!ok) {
         promo_world_free(w);
@@ -59,6 +61,8 @@ promo_world *syn_world_alloc(uint32_t n_cust, uint32_t n_prod, uint32_t n_cat, u
     }
     for (size_t k = 0; k < np * SYN_MAX_COMPLEMENTS; k++)
         w->p_comp[k] = PROMO_SYNTH_NONE;
+    for (size_t k = 0; k < nc * SYN_MAX_STAPLES; k++)
+        w->c_staple[k] = PROMO_SYNTH_NONE;
     return w;
 }
 
@@ -99,6 +103,8 @@ void promo_world_free(promo_world *w)
     promo_free(w->c_online);
     promo_free(w->c_fat_end);
     promo_free(w->c_taste);
+    promo_free(w->c_habit);
+    promo_free(w->c_staple);
     promo_dict_free(w->cust_ids);
     promo_dict_free(w->prod_ids);
     promo_free(w);
@@ -254,10 +260,45 @@ double syn_effect(
     return w->c_effect[i] * g * f * m;
 }
 
+uint32_t syn_n_staples(const promo_world *w, uint32_t i)
+{
+    const uint32_t *st = w->c_staple + (size_t)i * SYN_MAX_STAPLES;
+    uint32_t n = 0;
+    while (n < SYN_MAX_STAPLES && st[n] != PROMO_SYNTH_NONE)
+        n++;
+    return n;
+}
+
+double syn_line_share(const promo_world *w, uint32_t i, uint32_t cat, uint32_t x)
+{
+    double taste = (double)w->c_taste[(size_t)i * w->n_cat + cat] *
+                   (x == PROMO_SYNTH_NONE ? 1.0 : w->p_share[x]);
+    uint32_t ns = syn_n_staples(w, i), hits = 0;
+    if (ns == 0)
+        return taste; /* the history falls back to taste draws */
+    const uint32_t *st = w->c_staple + (size_t)i * SYN_MAX_STAPLES;
+    for (uint32_t k = 0; k < ns; k++)
+        hits += x == PROMO_SYNTH_NONE ? w->p_cat[st[k]] == cat : st[k] == x;
+    return (1.0 - w->c_habit[i]) * taste + w->c_habit[i] * hits / ns;
+}
+
+uint32_t syn_taste_pick(const promo_world *w, uint32_t i, promo_rng *r)
+{
+    const float *th = w->c_taste + (size_t)i * w->n_cat;
+    double t = promo_rng_uniform(r);
+    uint32_t c = 0;
+    for (; c + 1 < w->n_cat; c++) {
+        t -= th[c];
+        if (t < 0)
+            break;
+    }
+    return syn_pick_in_cat(w, c, r);
+}
+
 void syn_probs(const promo_world *w,
                uint32_t i,
                uint32_t cat,
-               double pi,
+               uint32_t x,
                double discount_pct,
                int64_t hday,
                int hour,
@@ -266,8 +307,8 @@ void syn_probs(const promo_world *w,
                double *p0,
                double *p1)
 {
-    double lam = w->c_visit[i] * w->c_bmean[i] * (double)w->c_taste[(size_t)i * w->n_cat + cat] *
-                 pi * syn_type_base(w->c_type[i]);
+    double lam =
+        w->c_visit[i] * w->c_bmean[i] * syn_line_share(w, i, cat, x) * syn_type_base(w->c_type[i]);
     double s = syn_active_season(w, i, hday, window);
     if (s <= 0.0) {
         *p0 = *p1 = 0.0; /* churned or not yet a customer: no purchase, no response */
@@ -307,8 +348,8 @@ void promo_world_offer_probs(const promo_world *w,
                              double *p1)
 {
     PROMO_ASSERT(customer < w->n_cust && product < w->n_prod);
-    syn_probs(w, customer, w->p_cat[product], w->p_share[product], discount_pct,
-              (int64_t)w->n_days + day, hour, fatigue, window_days, p0, p1);
+    syn_probs(w, customer, w->p_cat[product], product, discount_pct, (int64_t)w->n_days + day, hour,
+              fatigue, window_days, p0, p1);
 }
 
 double promo_world_true_uplift(const promo_world *w,
@@ -511,6 +552,15 @@ int promo_world_from_tables(const promo_synth_tables *t, promo_world **out)
         if ((rc = need_col(tc, name, PROMO_COL_FLOAT64, &taste[c])))
             return rc;
     }
+    const promo_column *habit, *staple[SYN_MAX_STAPLES];
+    if ((rc = need_col(tc, "habit_share", PROMO_COL_FLOAT64, &habit)))
+        return rc;
+    for (uint32_t k = 0; k < SYN_MAX_STAPLES; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "staple_%u", k + 1);
+        if ((rc = need_col(tc, name, PROMO_COL_STRING, &staple[k])))
+            return rc;
+    }
     if (tc->n_rows == 0 || tp->n_rows == 0 || tc->n_rows > UINT32_MAX - 1 ||
         tp->n_rows > UINT32_MAX - 1)
         return promo_fail(PROMO_EINPUT, "truth tables: no customers or no products");
@@ -599,6 +649,25 @@ int promo_world_from_tables(const promo_synth_tables *t, promo_world **out)
         }
         for (uint32_t c = 0; c < w->n_cat; c++)
             w->c_taste[(size_t)i * w->n_cat + c] = (float)num(taste[c], i);
+        w->c_habit[i] = num(habit, i);
+        if (!(w->c_habit[i] >= 0 && w->c_habit[i] <= 1)) {
+            rc = promo_fail(PROMO_EINPUT, "truth_customers: habit_share must be in [0, 1] for '%s'",
+                            id);
+            goto fail;
+        }
+        uint32_t n_st = 0;
+        for (uint32_t k = 0; k < SYN_MAX_STAPLES; k++) {
+            if (promo_column_is_null(staple[k], i))
+                continue;
+            const char *sid = promo_column_str(staple[k], i);
+            uint32_t x = promo_dict_find(w->prod_ids, sid, strlen(sid));
+            if (x == PROMO_DICT_NONE) {
+                rc = promo_fail(PROMO_EINPUT,
+                                "truth_customers: unknown staple product '%s' for '%s'", sid, id);
+                goto fail;
+            }
+            w->c_staple[(size_t)i * SYN_MAX_STAPLES + n_st++] = x;
+        }
     }
     if ((rc = syn_world_finish(w)))
         goto fail;
