@@ -268,10 +268,37 @@ T_TEST(propensity_cli)
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
     free(out);
     free(err);
-    snprintf(args, sizeof args, "train --ws '%s' --horizon zero", ws);
-    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
-    free(out);
-    free(err);
+    /* Every numeric flag refuses what is not a number in its range, before touching the
+     * workspace. */
+    static const char *const bad[] = {
+        "train --horizon zero",
+        "train --horizon inf",
+        "train --windows 0",
+        "train --windows 2.5",
+        "train --seed ''",
+        "train --seed -1",
+        "train --max-items ''",
+        "train --rounds 1e9",
+        "train --neg-per-pos nan",
+        "train --threads -1",
+        "explain --top 0",
+        "explain --top 51",
+        "features --as-of 2024-12-02 --half-life nan",
+        "features --as-of 2024-12-02 --horizon 0",
+    };
+    char *before = t_dir_digest(ws);
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        const char *sp = strchr(bad[k], ' ');
+        snprintf(args, sizeof args, "%.*s --ws '%s'%s", (int)(sp - bad[k]), bad[k], ws, sp);
+        T_ASSERT_MSG(t_promo(args, &out, &err) == 2, "%s did not exit 2", bad[k]);
+        T_ASSERT_MSG(err && strstr(err, "expected"), "%s: no usage message", bad[k]);
+        free(out);
+        free(err);
+    }
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(before, after);
+    free(before);
+    free(after);
     T_ASSERT_EQ_INT(t_promo("score --help", &out, &err), 0);
     T_ASSERT_CONTAINS(out, "customer_id, probability");
     free(out);

@@ -8,6 +8,7 @@
 #include <promo/alloc.h>
 #include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/store.h>
 #include <promo/synth.h>
 #include <promo/table.h>
 #include <promo/timeutil.h>
@@ -317,8 +318,7 @@ T_TEST(synth_discount_response_rises_and_flattens)
         T_ASSERT_MSG(avg[k] > avg[k - 1], "uplift at %d%% (%g) <= at %d%% (%g)", 5 * k, avg[k],
                      5 * (k - 1), avg[k - 1]);
     for (int k = 2; k <= 6; k++)
-        T_ASSERT_MSG(avg[k] - avg[k - 1] < avg[k - 1] - avg[k - 2], "no flattening at %d%%",
-                     5 * k);
+        T_ASSERT_MSG(avg[k] - avg[k - 1] < avg[k - 1] - avg[k - 2], "no flattening at %d%%", 5 * k);
     /* The simulator sees the same shape in incremental conversions (paired draws). */
     promo_offer *o = promo_mallocn(nc, sizeof *o);
     promo_sim_params sp = promo_sim_params_default();
@@ -365,8 +365,7 @@ T_TEST(synth_exposure_log_identifies_the_true_effect)
     double se = sqrt(rt * (1 - rt) / n[0] + rc * (1 - rc) / n[1]);
     double diff = rt - rc;
     T_ASSERT_MSG(fabs(diff - ate) <= 1.96 * se,
-                 "treated-minus-control %.4f vs true average effect %.4f (se %.4f)", diff, ate,
-                 se);
+                 "treated-minus-control %.4f vs true average effect %.4f (se %.4f)", diff, ate, se);
     T_ASSERT(ate > 0.005);
     /* The naive comparison (targeted vs control) is biased upwards. */
     T_ASSERT_MSG(rg - rc > diff + 1.96 * se, "naive %.4f vs randomised %.4f", rg - rc, diff);
@@ -381,8 +380,8 @@ T_TEST(synth_churned_customers_stop_buying)
     int64_t start = promo_days_from_civil(2023, 7, 1) * PROMO_SECONDS_PER_DAY;
     int64_t *last = promo_calloc(nc, sizeof *last);
     uint32_t *ci = promo_mallocn(t->transactions->n_rows, sizeof *ci);
-    T_OK(promo_column_map_to(col(t->transactions, "customer_id"), col(tc, "customer_id")->dict,
-                             ci));
+    T_OK(
+        promo_column_map_to(col(t->transactions, "customer_id"), col(tc, "customer_id")->dict, ci));
     const promo_column *ts = col(t->transactions, "ts");
     int64_t end = 0;
     for (size_t r = 0; r < ts->n; r++) {
@@ -420,8 +419,8 @@ T_TEST(synth_world_round_trips_through_truth_tables)
     T_ASSERT_EQ_INT(promo_world_product_index(w2, "nope"), PROMO_SYNTH_NONE);
     promo_offer o[50];
     for (uint32_t k = 0; k < 50; k++)
-        o[k] = (promo_offer){k * 17 % 1000, k * 5 % 250, 5.0 + k % 6 * 5, (int32_t)(k % 7),
-                             (int32_t)(8 + k % 12), k % 3 ? PROMO_SYNTH_NONE : 1};
+        o[k] = (promo_offer){k * 17 % 1000,    k * 5 % 250,           5.0 + k % 6 * 5,
+                             (int32_t)(k % 7), (int32_t)(8 + k % 12), k % 3 ? PROMO_SYNTH_NONE : 1};
     promo_sim_params sp = promo_sim_params_default();
     promo_sim_result a, b;
     T_OK(promo_simulate(w, o, 50, &sp, &a));
@@ -558,13 +557,15 @@ T_TEST(synth_cli_generate_info_simulate)
     free(out);
     free(err);
     /* The simulator rebuilds the world from the workspace. */
-    snprintf(args, sizeof args, "simulate --ws %s --campaign tests/fixtures/synth/campaign.csv "
-             "--draws 50 --json", ws);
+    snprintf(args, sizeof args,
+             "simulate --ws %s --campaign tests/fixtures/synth/campaign.csv "
+             "--draws 50 --json",
+             ws);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
-    static const char *const keys[] = {"\"contacts\"", "\"conversions\"",
-                                       "\"incremental_conversions\"", "\"revenue\"",
-                                       "\"incremental_revenue\"", "\"discount_cost\"",
-                                       "\"contact_cost\"", "\"incremental_profit\"", "\"roi\""};
+    static const char *const keys[] = {
+        "\"contacts\"",     "\"conversions\"",         "\"incremental_conversions\"",
+        "\"revenue\"",      "\"incremental_revenue\"", "\"discount_cost\"",
+        "\"contact_cost\"", "\"incremental_profit\"",  "\"roi\""};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
         T_ASSERT_CONTAINS(out, keys[k]);
     T_ASSERT_CONTAINS(out, "\"contacts\": {\"mean\": 10, \"lo\": 10, \"hi\": 10}");
@@ -576,13 +577,38 @@ T_TEST(synth_cli_generate_info_simulate)
     T_ASSERT_CONTAINS(out, "incremental profit");
     free(out);
     free(err);
-    /* --force replaces the world in one transaction. */
-    snprintf(args, sizeof args, "generate --ws %s --force --customers 300 --transactions 9000 "
-             "--promotions 20 --months 6 --seed 5", ws);
+    /* --force replaces the world in one transaction, and with it what was derived from the old
+     * one: a table the generator does not write, and the trained models. */
+    promo_store *st = NULL;
+    T_OK(promo_store_open(ws, 0, &st));
+    promo_table *old = promo_table_new("propensity_eval");
+    T_ASSERT(old);
+    T_OK(promo_table_add_column(old, "auc", PROMO_COL_FLOAT64, NULL));
+    T_OK(promo_column_push_f64(old->cols[0], 0.5));
+    T_OK(promo_table_seal(old));
+    T_OK(promo_store_write_table(st, old));
+    promo_table_free(old);
+    char *model = dup_path(promo_store_models_dir(st), "propensity_any.json");
+    promo_store_close(st);
+    FILE *f = fopen(model, "w");
+    T_ASSERT(f);
+    fputs("{}", f);
+    fclose(f);
+    snprintf(args, sizeof args,
+             "generate --ws %s --force --customers 300 --transactions 9000 "
+             "--promotions 20 --months 6 --seed 5",
+             ws);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
     T_ASSERT_CONTAINS(out, "customers             300");
+    T_ASSERT_CONTAINS(err, "removed 1 model file(s)");
     free(out);
     free(err);
+    T_ASSERT(access(model, F_OK) != 0);
+    T_OK(promo_store_open(ws, 0, &st));
+    T_ASSERT(!promo_store_has_table(st, "propensity_eval"));
+    T_ASSERT(promo_store_has_table(st, "truth_customers"));
+    promo_store_close(st);
+    free(model);
     free(ws);
 }
 
@@ -590,9 +616,9 @@ T_TEST(synth_cli_bad_flags_and_campaigns)
 {
     char *ws = dup_path(t_tmpdir(), "w");
     char args[1024], *out = NULL, *err = NULL;
-    static const char *const bad[] = {"--customers -5", "--customers abc", "--customers 0",
-                                      "--transactions 1e9", "--months 0", "--categories 16",
-                                      "--bogus"};
+    static const char *const bad[] = {
+        "--customers -5", "--customers abc", "--customers 0", "--transactions 1e9",
+        "--months 0",     "--categories 16", "--bogus"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         snprintf(args, sizeof args, "generate --ws %s %s", ws, bad[k]);
         T_ASSERT_MSG(t_promo(args, &out, &err) == 2, "%s did not exit 2", bad[k]);
@@ -601,7 +627,8 @@ T_TEST(synth_cli_bad_flags_and_campaigns)
         free(err);
     }
     T_ASSERT_MSG(access(ws, F_OK) != 0, "a failed generate left %s behind", ws);
-    snprintf(args, sizeof args, "generate --ws %s --customers 200 --products 40 --transactions "
+    snprintf(args, sizeof args,
+             "generate --ws %s --customers 200 --products 40 --transactions "
              "4000 --promotions 10 --months 4 --threads 1",
              ws);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);

@@ -99,6 +99,9 @@ int promo_store_rollback(promo_store *s);
  * keys do not increase row by row), one INSERT ... SELECT per dictionary and one for the
  * rows (a C row source behind a virtual table, no per-row statement), no index. */
 int promo_store_write_table(promo_store *s, const promo_table *t);
+/* Remove table `name` (rows and dictionaries); no error if it does not exist. Reserved names
+ * are PROMO_EUSAGE. Inside a transaction when one is open, else in its own. */
+int promo_store_drop_table(promo_store *s, const char *name);
 /* Read table `name` with the types it was written with (tables not written by promo get
  * types from their declared SQL types: INTEGER int64, REAL float64, else string). Rows come
  * back in insertion order. STRING columns get the stored dictionary as their promo_dict

@@ -44,7 +44,7 @@ int cmd_explain(int argc, char **argv)
     int64_t as_of = 0;
     long top = 5;
     int json = 0, c, ec;
-    char *end;
+    double v;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -63,9 +63,9 @@ int cmd_explain(int argc, char **argv)
                 return ec;
             break;
         case 'n':
-            top = strtol(optarg, &end, 10);
-            if (*end || top < 1 || top > 50)
-                return cli_usage_error("explain", "--top: expected 1..50, got '%s'", optarg);
+            if ((ec = cli_parse_number("explain", "--top", optarg, 1, 50, 1, &v)))
+                return ec;
+            top = (long)v;
             break;
         case 'j':
             json = 1;

@@ -158,7 +158,7 @@ int cmd_features(int argc, char **argv)
     promo_feature_params fp = promo_feature_params_default();
     optind = 1;
     int ch;
-    char *end;
+    int ec;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'w':
@@ -174,16 +174,13 @@ int cmd_features(int argc, char **argv)
             label = optarg;
             break;
         case 'h':
-            horizon = strtod(optarg, &end);
-            if (*end || !(horizon > 0))
-                return cli_usage_error("features", "--horizon: expected days > 0, got '%s'",
-                                       optarg);
+            if ((ec = cli_parse_number("features", "--horizon", optarg, 1, 3650, 0, &horizon)))
+                return ec;
             break;
         case 'f':
-            fp.half_life_days = strtod(optarg, &end);
-            if (*end || !(fp.half_life_days > 0))
-                return cli_usage_error("features", "--half-life: expected days > 0, got '%s'",
-                                       optarg);
+            if ((ec = cli_parse_number("features", "--half-life", optarg, 0.1, 3650, 0,
+                                       &fp.half_life_days)))
+                return ec;
             break;
         case 'n':
             fp.clv = 0;

@@ -3,11 +3,13 @@
  * Order of work (so a failure changes nothing): validate the flags, refuse a workspace that
  * already holds data unless --force, generate everything in memory, then write all tables
  * and the run metadata in one store transaction (include/promo/synth.h, store.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -39,7 +41,8 @@ static void usage(FILE *f)
             "  --seed S            random seed (default %llu)\n"
             "  --threads T         worker threads (default: all cores)\n"
             "  --no-events         skip the events table (views, carts, favourites)\n"
-            "  --force             replace the tables of a workspace that already has data\n"
+            "  --force             replace the data of a workspace that has some (every table,\n"
+            "                      and the models trained on it)\n"
             "  --json              print the summary as JSON\n"
             "  --help              this text\n\n"
             "exit status: 0 ok, 2 bad usage or a workspace with data (without --force),\n"
@@ -138,6 +141,30 @@ static void print_summary(const promo_synth_params *p,
     printf("  %-14s %10zu\n", "events", t->events->n_rows);
     printf("  ground truth in truth_customers, truth_products, truth_affinity,\n"
            "  truth_category_affinity, truth_exposures, truth_params (for the simulator)\n");
+}
+
+/* Models trained on the replaced world would score the new one as if nothing had changed. The
+ * tables are already committed, so a file that cannot be removed is a warning, not a failure. */
+static void remove_stale_models(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return; /* no models directory yet */
+    struct dirent *e;
+    size_t removed = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0)
+            removed++;
+        else
+            promo_warn("generate: could not remove the stale model %s: %s", path, strerror(errno));
+    }
+    closedir(d);
+    if (removed)
+        promo_info("generate: removed %zu model file(s) trained on the replaced data", removed);
 }
 
 int cmd_generate(int argc, char **argv)
@@ -263,8 +290,8 @@ int cmd_generate(int argc, char **argv)
         return cli_report(rc);
     double t1 = promo_now_s();
     promo_store *s = NULL;
-    if (!(rc = promo_store_open(ws, 1, &s)))
-        rc = promo_synth_write(s, &t, &p);
+    if (!(rc = promo_store_open(ws, 1, &s)) && !(rc = promo_synth_write(s, &t, &p)))
+        remove_stale_models(promo_store_models_dir(s));
     promo_store_close(s);
     double t2 = promo_now_s();
     if (!rc)

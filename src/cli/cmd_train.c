@@ -2,6 +2,7 @@
  * rolling time windows, fits XGBoost with early stopping and calibration plus the baselines,
  * evaluates them on the test window, saves the model under DIR/models and the evaluation in
  * the workspace (promo evaluate prints it again), and draws the charts into DIR/out. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ int cmd_train(int argc, char **argv)
     promo_propensity_params p = promo_propensity_params_default();
     int json = 0, c, ec;
     char *end;
+    double v;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -87,15 +89,13 @@ int cmd_train(int argc, char **argv)
                 return ec;
             break;
         case 'H':
-            p.horizon_days = strtod(optarg, &end);
-            if (*end || !(p.horizon_days >= 1 && p.horizon_days <= 3650))
-                return cli_usage_error("train", "--horizon: expected 1..3650 days, got '%s'",
-                                       optarg);
+            if ((ec = cli_parse_number("train", "--horizon", optarg, 1, 3650, 0, &p.horizon_days)))
+                return ec;
             break;
         case 'W':
-            p.n_train_windows = (int)strtol(optarg, &end, 10);
-            if (*end || p.n_train_windows < 1 || p.n_train_windows > 24)
-                return cli_usage_error("train", "--windows: expected 1..24, got '%s'", optarg);
+            if ((ec = cli_parse_number("train", "--windows", optarg, 1, 24, 1, &v)))
+                return ec;
+            p.n_train_windows = (int)v;
             break;
         case 's':
             if (!strcmp(optarg, "all"))
@@ -107,15 +107,14 @@ int cmd_train(int argc, char **argv)
                                        optarg);
             break;
         case 'n':
-            p.neg_per_pos = strtod(optarg, &end);
-            if (*end || !(p.neg_per_pos >= 0))
-                return cli_usage_error("train", "--neg-per-pos: expected a number >= 0, got '%s'",
-                                       optarg);
+            if ((ec =
+                     cli_parse_number("train", "--neg-per-pos", optarg, 0, 1e6, 0, &p.neg_per_pos)))
+                return ec;
             break;
         case 'i':
-            p.max_items = (size_t)strtoull(optarg, &end, 10);
-            if (*end || optarg[0] == '-')
-                return cli_usage_error("train", "--max-items: expected a count, got '%s'", optarg);
+            if ((ec = cli_parse_number("train", "--max-items", optarg, 0, 1e9, 1, &v)))
+                return ec;
+            p.max_items = (size_t)v;
             break;
         case 'c': {
             int k = promo_calib_kind_parse(optarg);
@@ -128,9 +127,9 @@ int cmd_train(int argc, char **argv)
             break;
         }
         case 'r':
-            p.gbdt.n_rounds = (int)strtol(optarg, &end, 10);
-            if (*end || p.gbdt.n_rounds < 1 || p.gbdt.n_rounds > 100000)
-                return cli_usage_error("train", "--rounds: expected 1..100000, got '%s'", optarg);
+            if ((ec = cli_parse_number("train", "--rounds", optarg, 1, 100000, 1, &v)))
+                return ec;
+            p.gbdt.n_rounds = (int)v;
             break;
         case 'B':
             p.baselines = 0;
@@ -139,14 +138,16 @@ int cmd_train(int argc, char **argv)
             p.plots = 0;
             break;
         case 'S':
+            /* Seeds use all 64 bits, more than a double holds exactly. */
+            errno = 0;
             p.seed = strtoull(optarg, &end, 10);
-            if (*end || optarg[0] == '-')
-                return cli_usage_error("train", "--seed: expected an integer, got '%s'", optarg);
+            if (!*optarg || *end || optarg[0] == '-' || errno == ERANGE)
+                return cli_usage_error("train", "--seed: expected an integer, got \"%s\"", optarg);
             break;
         case 'T':
-            p.n_threads = (int)strtol(optarg, &end, 10);
-            if (*end || p.n_threads < 0 || p.n_threads > 1024)
-                return cli_usage_error("train", "--threads: expected 0..1024, got '%s'", optarg);
+            if ((ec = cli_parse_number("train", "--threads", optarg, 0, 1024, 1, &v)))
+                return ec;
+            p.n_threads = (int)v;
             break;
         case 'j':
             json = 1;

@@ -832,6 +832,20 @@ static int drop_table(promo_store *s, const char *name)
     return rc;
 }
 
+int promo_store_drop_table(promo_store *s, const char *name)
+{
+    if (reserved_name(name))
+        return promo_fail(PROMO_EUSAGE, "table name '%s' is reserved", name);
+    int own_txn = !s->in_txn;
+    int rc = own_txn ? promo_store_begin(s) : PROMO_OK;
+    if (rc)
+        return rc;
+    rc = drop_table(s, name);
+    if (own_txn)
+        rc = rc ? (promo_store_rollback(s), rc) : promo_store_commit(s);
+    return rc;
+}
+
 /* Pick the dictionary table name of column i: "promo_dict__T__C", or with "__<i>" appended
  * while that name is taken (T = "a__b", C = "c" and T = "a", C = "b__c" would collide). */
 static int dict_name(promo_store *s, const char *table, const out_col *c, size_t i, char **out)
