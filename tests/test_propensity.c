@@ -196,6 +196,57 @@ T_TEST(propensity_any_thread_independent_and_replaced)
     promo_store_close(s);
 }
 
+/* --scope category: the model learns from one category's products only, is saved under the
+ * category's name, and scoring a product of that category picks it over the shared model; a
+ * product of another category still finds the shared one, or says none exists. */
+T_TEST(propensity_category_scope)
+{
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_propensity_params p = small_params();
+    p.baselines = 0;
+    p.scope = PROMO_PROP_SCOPE_CATEGORY;
+    p.target = "product:PROD00001";
+    promo_propensity_report r;
+    T_OK(promo_propensity_train(s, &p, &r));
+    T_ASSERT_MSG(strstr(r.model_path, "propensity_product_") &&
+                     !strstr(r.model_path, "propensity_product.json"),
+                 "path %s", r.model_path);
+    T_ASSERT(r.models[PROMO_PROP_XGBOOST].m.auc > 0.5);
+    /* Fewer candidate products than the shared model's, so fewer training rows. */
+    promo_propensity_params all = p;
+    all.scope = PROMO_PROP_SCOPE_ALL;
+    all.save = 0;
+    promo_propensity_report ra;
+    T_OK(promo_propensity_train(s, &all, &ra));
+    T_ASSERT_MSG(r.n_train_rows < ra.n_train_rows, "%zu rows vs %zu", r.n_train_rows,
+                 ra.n_train_rows);
+    promo_prop_scores *sc = NULL;
+    T_OK(promo_propensity_score(s, "product:PROD00001", 0, &sc));
+    T_ASSERT(sc->n > 100);
+    for (size_t i = 0; i < sc->n; i++)
+        T_ASSERT(sc->probability[i] >= 0 && sc->probability[i] <= 1);
+    promo_prop_scores_free(sc);
+    /* Products of other categories have no model yet. */
+    int other = 0;
+    for (int k = 2; k <= 40 && !other; k++) {
+        char t[64];
+        snprintf(t, sizeof t, "product:PROD%05d", k);
+        sc = NULL;
+        int rc = promo_propensity_score(s, t, 0, &sc);
+        if (rc == PROMO_ENOTFOUND) {
+            other = 1;
+            T_ASSERT_CONTAINS(promo_last_error(), "promo train");
+        } else {
+            T_OK(rc);
+        }
+        promo_prop_scores_free(sc);
+    }
+    T_ASSERT_MSG(other, "every product scored with the category model");
+    promo_store_close(s);
+}
+
 T_TEST(propensity_errors)
 {
     const char *ws = world_copy();
