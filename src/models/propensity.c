@@ -49,11 +49,13 @@ promo_propensity_params promo_propensity_params_default(void)
     p.gbdt = promo_gbdt_params_default();
     /* Tuned on the synthetic world (seeds 42 and 7): scale_pos_weight 10 made the validation
      * log loss keep falling to the round cap while the ranking got worse; unweighted, smaller,
-     * more regularized trees stop early and match logistic regression's AUC, 3x faster. */
+     * more regularized trees stop early and match logistic regression's AUC, 3x faster.
+     * Patience 20 rounds keeps the same best round as 50 on UCI (any and 20 products) and on
+     * the default world (seeds 42, 7, 11), and spends 18% less time after it. */
     p.gbdt.max_depth = 4;
     p.gbdt.eta = 0.05;
     p.gbdt.n_rounds = 600;
-    p.gbdt.early_stopping_rounds = 50;
+    p.gbdt.early_stopping_rounds = 20;
     p.gbdt.min_child_weight = 20.0;
     p.gbdt.colsample_bytree = 0.3;
     p.gbdt.lambda = 10.0;
