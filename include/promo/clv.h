@@ -8,10 +8,10 @@
  * CLV"; Colombo & Jiang 1999) models the mean spend per repeat purchase with (p, q, v).
  *
  * Fitting is maximum likelihood in log-parameter space with GSL multimin: BFGS2 with the
- * analytic gradient: short runs from several starting points, the best one run to convergence,
- * Nelder-Mead as a fallback, then BFGS again from its point. Departures from the textbook fit, all
- * to survive real retail data (where the Python `lifetimes` library often reports non-convergence
- * or NaN):
+ * analytic gradient: short runs from several starting points (side by side on the threads),
+ * the best one run to convergence, Nelder-Mead as a fallback, then BFGS again from its point.
+ * Departures from the textbook fit, all to survive real retail data (where the Python
+ * `lifetimes` library often reports non-convergence or NaN):
  *   - the objective is the mean negative log-likelihood plus penalty * sum(log(theta)^2): a
  *     small ridge on log-parameters that keeps them finite when the data are nearly
  *     uninformative (default 1e-6 per customer; moves CDNOW's estimates by < 0.05%: the

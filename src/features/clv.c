@@ -27,8 +27,9 @@
 #include <promo/clv.h>
 #include <promo/error.h>
 
-#define N_BLOCKS  64   /* fixed reduction blocks: thread-count independent sums */
-#define LOG_BOUND 30.0 /* |log theta| beyond this is treated as divergence */
+#define N_BLOCKS   64   /* fixed reduction blocks: thread-count independent sums */
+#define MAX_STARTS 4    /* optimiser starting points, at most */
+#define LOG_BOUND  30.0 /* |log theta| beyond this is treated as divergence */
 
 promo_clv_params promo_clv_params_default(void)
 {
@@ -243,6 +244,11 @@ static void bg_data_free(bg_data *d)
     memset(d, 0, offsetof(bg_data, penalty));
 }
 
+static size_t bg_scratch_len(const bg_data *d)
+{
+    return 4 * (d->n_uT + d->n_utx) + 2 * d->n_ux + 1;
+}
+
 /* Group customers idx = 0, stride, 2 stride, ... < n. Returns 0, -1 on ENOMEM, 1 when more
  * than max_tri distinct repeat-buyer triples appear (max_tri = 0: no limit). */
 static int bg_group(bg_data *d,
@@ -322,7 +328,7 @@ static int bg_group(bg_data *d,
         }
         d->tri_w[jt] += 1;
     }
-    d->scratch = promo_mallocn(4 * (d->n_uT + d->n_utx) + 2 * d->n_ux + 1, sizeof *d->scratch);
+    d->scratch = promo_mallocn(bg_scratch_len(d), sizeof *d->scratch);
     rc = d->scratch ? 0 : -1;
 done:
     vmap_free(&mt);
@@ -380,7 +386,13 @@ static double bg_objective(const bg_data *d, const double *lp, double *g)
     for (int blk = 0; blk < N_BLOCKS; blk++) {
         size_t lo = n * (size_t)blk / N_BLOCKS, hi = n * (size_t)(blk + 1) / N_BLOCKS;
         double s_ll = 0, s_r = 0, s_al = 0, s_a = 0, s_b = 0;
-        for (size_t i = lo; i < hi; i++) {
+        /* The line searches ask for the value alone about half the time. */
+        for (size_t i = lo; !g && i < hi; i++) {
+            uint32_t jx = d->tri_x[i], jT = d->tri_T[i], jt = d->tri_tx[i];
+            double lnD = cx[jx] + (r + d->ux[jx].x) * (lT[jT] - ltx[jt]);
+            s_ll += d->tri_w[i] * ((lnD > 0 ? lnD : 0) + log1p(exp(-fabs(lnD))));
+        }
+        for (size_t i = lo; g && i < hi; i++) {
             uint32_t jx = d->tri_x[i], jT = d->tri_T[i], jt = d->tri_tx[i];
             double w = d->tri_w[i], x = d->ux[jx].x, rx = r + x;
             double dl = lT[jT] - ltx[jt];
@@ -531,30 +543,43 @@ done:
 }
 
 /* Minimise from each start; keep the best. If its gradient is not small, rescue with
- * Nelder-Mead then BFGS again. Returns 0 and the optimum in best, or -1 (no finite optimum /
- * no convergence) with *why set. */
+ * Nelder-Mead then BFGS again. start_ctx: one objective context per start (the short runs
+ * from the starts run concurrently, so an objective with scratch needs one each); n_threads
+ * for them. Returns 0 and the optimum in best, or -1 (no finite optimum / no convergence)
+ * with *why set. */
 static int minimise(const opt_ctx *o,
+                    const void *const *start_ctx,
                     const double *starts,
                     int n_starts,
                     int max_iter,
+                    int n_threads_,
                     double *best,
                     int *iters,
                     int *fallback,
                     const char **why)
 {
-    double best_f = GSL_POSINF, lp[8];
+    PROMO_ASSERT(n_starts <= MAX_STARTS);
+    double best_f = GSL_POSINF, lp[MAX_STARTS][8], f[MAX_STARTS];
+    int it[MAX_STARTS];
     *iters = 0;
     *fallback = 0;
     /* Short runs from every start, then the best one to convergence: degenerate data (no
      * dropout, say) put the optimum far along a flat ridge, and a full run from each start
-     * would crawl along it four times. */
+     * would crawl along it four times. The runs are independent, so they run in parallel
+     * (the objectives' own parallel sums are then inactive); the best is picked in start
+     * order, so the result does not depend on the thread count. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads(n_threads_))
     for (int s = 0; s < n_starts; s++) {
-        memcpy(lp, starts + (size_t)s * o->dim, o->dim * sizeof *lp);
-        *iters += run_bfgs(o, lp, max_iter < 60 ? max_iter : 60);
-        double f = o->fn(o->ctx, lp, NULL);
-        if (f < best_f) {
-            best_f = f;
-            memcpy(best, lp, o->dim * sizeof *lp);
+        opt_ctx os = {o->fn, start_ctx[s], o->dim};
+        memcpy(lp[s], starts + (size_t)s * o->dim, o->dim * sizeof *lp[s]);
+        it[s] = run_bfgs(&os, lp[s], max_iter < 60 ? max_iter : 60);
+        f[s] = os.fn(os.ctx, lp[s], NULL);
+    }
+    for (int s = 0; s < n_starts; s++) {
+        *iters += it[s];
+        if (f[s] < best_f) {
+            best_f = f[s];
+            memcpy(best, lp[s], o->dim * sizeof *lp[s]);
         }
     }
     if (!isfinite(best_f))
@@ -631,10 +656,27 @@ int promo_bgnbd_fit(const double *x,
         log(0.1), log(0.1 / rate), log(3.0), log(1.0),
     };
     opt_ctx o = {(objective_fn)bg_objective, &d, 4};
+    bg_data per_start[MAX_STARTS];
+    const void *start_ctx[MAX_STARTS];
+    int rc = 0;
+    for (int s = 0; s < MAX_STARTS; s++) {
+        per_start[s] = d; /* the data are shared read-only; the scratch is not */
+        per_start[s].scratch = promo_mallocn(bg_scratch_len(&d), sizeof *d.scratch);
+        start_ctx[s] = &per_start[s];
+        rc |= !per_start[s].scratch;
+    }
     double best[4];
     const char *why = NULL;
-    int rc =
-        minimise(&o, starts, 4, p->max_iter, best, &out->iterations, &out->used_fallback, &why);
+    if (rc) {
+        for (int s = 0; s < MAX_STARTS; s++)
+            promo_free(per_start[s].scratch);
+        bg_data_free(&d);
+        return PROMO_ENOMEM;
+    }
+    rc = minimise(&o, start_ctx, starts, 4, p->max_iter, d.n_threads, best, &out->iterations,
+                  &out->used_fallback, &why);
+    for (int s = 0; s < MAX_STARTS; s++)
+        promo_free(per_start[s].scratch);
     if (rc == 0) {
         out->r = exp(best[0]);
         out->alpha = exp(best[1]);
@@ -937,10 +979,11 @@ int promo_gamma_gamma_fit(const double *x,
         log(2.0), log(5.0), log(2.0 * mm),
     };
     opt_ctx o = {(objective_fn)gg_objective, &d, 3};
+    const void *start_ctx[3] = {&d, &d, &d}; /* gg_objective keeps no scratch */
     double best[3];
     const char *why = NULL;
-    int rc =
-        minimise(&o, starts, 3, pp->max_iter, best, &out->iterations, &out->used_fallback, &why);
+    int rc = minimise(&o, start_ctx, starts, 3, pp->max_iter, d.n_threads, best, &out->iterations,
+                      &out->used_fallback, &why);
     if (rc == 0) {
         out->p = exp(best[0]);
         out->q = exp(best[1]);

@@ -231,7 +231,9 @@ int promo_elasticity_fit(const promo_price_obs *obs,
         coff[j] = coff[j - 1];
     coff[0] = 0;
     int nt = p->n_threads > 0 ? p->n_threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 16) num_threads(nt)
+    /* One category at a time: there are few, and a pooled fit costs as much as hundreds of
+     * product fits. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (uint32_t c = 0; c < n_categories; c++) {
         set_none(&out->category[c]);
         fit_category(obs, by_cat + coff[c], coff[c + 1] - coff[c], &out->category[c]);

@@ -3,16 +3,21 @@
  * Algorithm, O(n) in the transactions apart from tiny per-customer sorts:
  *   1. map string ids to dense indices once per distinct string (dictionary codes), never per
  *      row: customers/products rows, order codes, store codes;
- *   2. filter purchase lines (ts < as_of, ...) and bucket them by customer with a stable
- *      two-pass parallel counting sort into 40-byte records (chunk boundaries do not change
- *      the output, so neither does the thread count);
+ *   2. one parallel pass counts the purchase lines (ts < as_of, ...) per customer code and
+ *      part of the rows: the counts give the universe (who bought) and the bucket offsets;
+ *      a second pass copies the lines into customer buckets of 40-byte records (a stable
+ *      counting sort: part boundaries do not change the output, so neither does the thread
+ *      count);
  *   3. one pass per customer (parallel over fixed chunks of rows): sort its lines by
- *      (order, product), walk orders, write the order slots used by products.c, the customer's
- *      CSR row (sorted, deduplicated by product) and its row of X;
+ *      (order, product), walk orders, write its CSR row (sorted, deduplicated by product)
+ *      straight into the output arrays and its row of X, then overwrite its line records
+ *      with the order slots that products.c reads;
  *   4. global steps: RFM quintiles by rank (radix sort), tiers, segments; BG/NBD and
- *      Gamma-Gamma fits on the customers' (x, t_x, T, mean spend); CSR assembly.
- * Chunks write their CSR pieces into their own buffers, concatenated in chunk order, so the
- * output is byte-identical for any thread count.
+ *      Gamma-Gamma fits on the customers' (x, t_x, T, mean spend); closing the CSR gaps.
+ * Each chunk writes its CSR rows from the offset of its first line (an upper bound of its
+ * entries) and the gaps are closed in chunk order, so the output is byte-identical for any
+ * thread count. Scratch memory is kept to the line records: on a fresh 10M-line input, page
+ * faults on first touch cost as much as the computing.
  */
 #include <ctype.h>
 #include <math.h>
@@ -21,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -32,6 +40,7 @@
 
 #define DAY          86400.0
 #define N_CHUNK_ROWS 2048 /* rows per chunk of the customer pass */
+#define PF_ROWS      16   /* prefetch distance of the bucketing passes, in rows */
 
 /* ---------------------------------------------------------------- names and defaults ---- */
 
@@ -263,6 +272,68 @@ const char *promo_features_customer_id(const promo_features *f, size_t i)
     return i < f->n_customers ? f->id_pool + f->id_off[i] : NULL;
 }
 
+/* ---------------------------------------------------------------- stage clocks ---- */
+
+/* Wall time, process CPU and page faults at a point: the debug line reports each stage's
+ * CPU next to its wall time because the machines we measure on are shared, and its minor
+ * faults because first-touch of fresh memory is a large share of the system time. */
+typedef struct stage_clock {
+    double wall_s, user_s, sys_s;
+    long faults;
+} stage_clock;
+
+static stage_clock stage_now(void)
+{
+    struct rusage ru;
+    stage_clock c = {promo_now_s(), 0, 0, 0};
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        c.user_s = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec;
+        c.sys_s = (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+        c.faults = ru.ru_minflt;
+    }
+    return c;
+}
+
+/* "NAME W.WWWs (U.UUu S.SSs Fk flt)" for the stage from a to b, appended at buf[*len]. */
+static void
+stage_print(char *buf, size_t cap, size_t *len, const char *name, stage_clock a, stage_clock b)
+{
+    int k = snprintf(buf + *len, cap - *len, " %s %.3fs (%.2fu %.2fs %ldk flt)", name,
+                     b.wall_s - a.wall_s, b.user_s - a.user_s, b.sys_s - a.sys_s,
+                     (b.faults - a.faults) / 1000);
+    if (k > 0 && (size_t)k < cap - *len)
+        *len += (size_t)k;
+}
+
+/* ---------------------------------------------------------------- prefaulting ---- */
+
+/* First touch of fresh memory costs a page fault per 4 KB page, a large share of this
+ * module's time on big inputs; asking the kernel to populate a whole range is about a third
+ * cheaper (Linux >= 5.14). Arrays below 1 MB are not worth the calls. */
+void fx_prefault(void *p, size_t bytes, int nt)
+{
+#ifdef MADV_POPULATE_WRITE
+    long page_size = sysconf(_SC_PAGESIZE);
+    uintptr_t page = page_size > 0 ? (uintptr_t)page_size : 4096;
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1),
+              hi = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (hi < lo + ((uintptr_t)1 << 20))
+        return;
+    size_t n_pages = (hi - lo) / page, n_parts = (size_t)nt * 4;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (size_t q = 0; q < n_parts; q++) {
+        uintptr_t a = lo + n_pages * q / n_parts * page,
+                  b = lo + n_pages * (q + 1) / n_parts * page;
+        if (b > a)
+            (void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+    }
+#else
+    (void)p;
+    (void)bytes;
+    (void)nt;
+#endif
+}
+
 /* ---------------------------------------------------------------- column access ---- */
 
 static int nthreads(int n)
@@ -316,13 +387,16 @@ static inline double num_at(const promo_column *c, size_t r)
 }
 
 /* Dictionary code of c's key k in target, mapped through code_row (target code -> row) when
- * given. One lookup per distinct string. */
-static uint32_t *code_map(const promo_column *c, const promo_dict *target, const uint32_t *code_row)
+ * given. One lookup per distinct string, on nt threads (a million customer ids take a
+ * visible share of the serial time otherwise). */
+static uint32_t *
+code_map(const promo_column *c, const promo_dict *target, const uint32_t *code_row, int nt)
 {
     uint32_t n = promo_dict_size(c->dict);
     uint32_t *m = promo_mallocn(n ? n : 1, sizeof *m);
     if (!m)
         return NULL;
+#pragma omp parallel for schedule(static) num_threads(nt) if (n >= 65536)
     for (uint32_t k = 0; k < n; k++) {
         uint32_t t =
             promo_dict_find(target, promo_dict_key(c->dict, k), promo_dict_key_len(c->dict, k));
@@ -425,29 +499,66 @@ static int by_key(const void *a, const void *b)
     return strcmp(promo_dict_key(x->d, x->code), promo_dict_key(y->d, y->code));
 }
 
+/* First row of part q of n_parts: an even split rounded down to a multiple of 64 rows, so that
+ * no word of a row bitmap straddles two parts. */
+static size_t part_row(size_t n_rows, int q, int n_parts)
+{
+    return q >= n_parts ? n_rows : n_rows * (size_t)q / (size_t)n_parts & ~(size_t)63;
+}
+
+/* Purchase lines before the cutoff per transactions.customer_id code, counted separately for
+ * each of n_parts contiguous parts of the rows (the parts are fixed by n_parts alone, so the
+ * bucketing below is the same for any thread count). cnt: n_parts x (n_codes + 1) zeroed
+ * counters; the last of each part counts the lines without a customer. This one parallel pass
+ * tells both who bought before the cutoff (the universe) and where each bucket starts. keep,
+ * unless NULL: a zeroed bitmap of n_rows bits, set for the purchase lines (the bucketing then
+ * tests a bit instead of the filter). */
+static void count_lines(const tx_cols *x,
+                        size_t n_rows,
+                        const uint32_t *tx_prod,
+                        int64_t as_of,
+                        int n_parts,
+                        uint32_t n_codes,
+                        uint32_t *cnt,
+                        uint64_t *keep)
+{
+#pragma omp parallel for schedule(static, 1) num_threads(n_parts)
+    for (int q = 0; q < n_parts; q++) {
+        uint32_t *my = cnt + (size_t)q * (n_codes + 1);
+        size_t hi = part_row(n_rows, q + 1, n_parts);
+        for (size_t r = part_row(n_rows, q, n_parts); r < hi; r++) {
+            /* Customers are scattered over the rows: fetch a later row's counter early. */
+            if (r + PF_ROWS < hi)
+                __builtin_prefetch(&my[x->cust->codes[r + PF_ROWS]], 1);
+            if (tx_prod[x->prod->codes[r]] == FX_NONE || !purchase_line(x, r, INT64_MIN, as_of))
+                continue;
+            my[promo_column_is_null(x->cust, r) ? n_codes : x->cust->codes[r]]++;
+            if (keep)
+                keep[r >> 6] |= (uint64_t)1 << (r & 63);
+        }
+    }
+}
+
+/* cnt: count_lines' counters over n_parts parts. */
 static int build_universe(const promo_feature_input *in,
                           const tx_cols *x,
-                          const uint32_t *tx_prod,
+                          const uint32_t *cnt,
+                          int n_parts,
                           int64_t as_of,
                           int nt,
                           universe *u)
 {
     memset(u, 0, sizeof *u);
     const promo_table *ct = in->customers;
-    const promo_table *tt = in->transactions;
     int rc = PROMO_ENOMEM;
     uint8_t *has = NULL;
     uint32_t n_codes = promo_dict_size(x->cust->dict);
     has = promo_calloc(n_codes ? n_codes : 1, 1);
     if (!has)
         goto fail;
-    /* Which customer codes have a purchase before the cutoff (racing writes of the same
-     * value 1 are benign, but keep it simple: per-row serial pass is memory-bound anyway). */
-    for (size_t r = 0; r < tt->n_rows; r++)
-        if (!promo_column_is_null(x->cust, r) && tx_prod[x->prod->codes[r]] != FX_NONE &&
-            purchase_line(x, r, INT64_MIN, as_of))
-            has[x->cust->codes[r]] = 1;
-    (void)nt;
+    for (int q = 0; q < n_parts; q++)
+        for (uint32_t k = 0; k < n_codes; k++)
+            has[k] |= cnt[(size_t)q * (n_codes + 1) + k] != 0;
     if (ct && ct->n_rows > 0) {
         const promo_column *id, *su = opt_col(ct, "signup_date", T_TIME);
         uint32_t *rows = NULL;
@@ -456,7 +567,7 @@ static int build_universe(const promo_feature_input *in,
             goto fail;
         u->n = ct->n_rows;
         u->id_col = id;
-        u->tx_cust = code_map(x->cust, id->dict, rows);
+        u->tx_cust = code_map(x->cust, id->dict, rows, nt);
         u->id_code = promo_mallocn(u->n, sizeof *u->id_code);
         u->known = promo_mallocn(u->n, sizeof *u->known);
         promo_free(rows);
@@ -522,6 +633,12 @@ fail:
 
 /* ---------------------------------------------------------------- bucketing ---- */
 
+static inline int32_t week_of(int64_t ts)
+{
+    int64_t day = ts >= 0 ? ts / 86400 : -((-ts + 86399) / 86400);
+    return (int32_t)((day + 3 >= 0 ? day + 3 : day + 3 - 6) / 7);
+}
+
 static uint8_t *online_by_code(const promo_column *c)
 {
     uint32_t n = promo_dict_size(c->dict);
@@ -533,16 +650,26 @@ static uint8_t *online_by_code(const promo_column *c)
     return m;
 }
 
-/* Purchase lines before the cutoff into customer buckets (stable counting sort, parallel). */
-static int bucket_lines(fx_ctx *c, const tx_cols *x, const universe *u, const uint32_t *tx_prod)
+/* Purchase lines before the cutoff into customer buckets: a stable counting sort, parallel
+ * over count_lines' parts (bucket-major, part-minor offsets keep each bucket in row order).
+ * cnt (count_lines' counters) is turned into write positions; keep is its row bitmap. */
+static int bucket_lines(fx_ctx *c,
+                        const tx_cols *x,
+                        const universe *u,
+                        const uint32_t *tx_prod,
+                        uint32_t *cnt,
+                        const uint64_t *keep,
+                        int n_parts)
 {
     const promo_table *t = c->in->transactions;
     size_t n_rows = t->n_rows, nb = u->n + 1; /* last bucket: anonymous lines */
-    int nt = c->nt, rc = PROMO_ENOMEM;
-    uint32_t *bucket = promo_mallocn(n_rows ? n_rows : 1, sizeof *bucket);
-    uint64_t *cnt = promo_calloc((size_t)nt * nb, sizeof *cnt);
+    uint32_t n_codes = promo_dict_size(x->cust->dict);
+    size_t stride = (size_t)n_codes + 1;
+    int rc = PROMO_ENOMEM;
+    uint32_t *code_of = promo_mallocn(u->n ? u->n : 1, sizeof *code_of);
+    uint32_t *anon = promo_mallocn((size_t)n_parts, sizeof *anon);
     uint8_t *store_online = NULL, *chan_online = NULL;
-    if (!bucket || !cnt)
+    if (!code_of || !anon)
         goto done;
     c->n_store_codes = x->store ? promo_dict_size(x->store->dict) : 0;
     if (x->store && c->in->stores) {
@@ -550,7 +677,7 @@ static int bucket_lines(fx_ctx *c, const tx_cols *x, const universe *u, const ui
         const promo_column *sch = opt_col(c->in->stores, "channel", T_STR);
         if (sid && sch) {
             uint8_t *row_online = online_by_code(sch);
-            uint32_t *m = code_map(x->store, sid->dict, NULL);
+            uint32_t *m = code_map(x->store, sid->dict, NULL, c->nt);
             store_online = promo_calloc(c->n_store_codes ? c->n_store_codes : 1, 1);
             if (!row_online || !m || !store_online) {
                 promo_free(row_online);
@@ -577,53 +704,66 @@ static int bucket_lines(fx_ctx *c, const tx_cols *x, const universe *u, const ui
     }
     if (x->chan && !(chan_online = online_by_code(x->chan)))
         goto done;
-    int64_t as_of = c->p->as_of;
-#pragma omp parallel num_threads(nt)
-    {
-        int tid = omp_get_thread_num(), T = omp_get_num_threads();
-        size_t lo = n_rows * (size_t)tid / (size_t)T, hi = n_rows * (size_t)(tid + 1) / (size_t)T;
-        uint64_t *my = cnt + (size_t)tid * nb;
-        for (size_t r = lo; r < hi; r++) {
-            uint32_t b = FX_NONE;
-            if (tx_prod[x->prod->codes[r]] != FX_NONE && purchase_line(x, r, INT64_MIN, as_of)) {
-                b = promo_column_is_null(x->cust, r) ? FX_NONE : u->tx_cust[x->cust->codes[r]];
-                if (b == FX_NONE)
-                    b = (uint32_t)u->n;
-                my[b]++;
-            }
-            bucket[r] = b;
-        }
-    }
-    /* Offsets: bucket-major, thread-minor, so each bucket keeps the original row order. */
+    /* Bucket b is customer code code_of[b]; the anonymous bucket gathers the lines without a
+     * customer and those of customers outside the universe. */
+    memset(code_of, 0xff, u->n * sizeof *code_of);
+    for (uint32_t k = 0; k < n_codes; k++)
+        if (u->tx_cust[k] != FX_NONE)
+            code_of[u->tx_cust[k]] = k;
     c->off = promo_calloc(nb + 1, sizeof *c->off);
     if (!c->off)
         goto done;
     uint64_t run = 0;
-    for (size_t b = 0; b < nb; b++) {
+    for (size_t b = 0; b < u->n; b++) {
         c->off[b] = run;
-        for (int k = 0; k < nt; k++) {
-            uint64_t v = cnt[(size_t)k * nb + b];
-            cnt[(size_t)k * nb + b] = run;
+        uint32_t k = code_of[b];
+        for (int q = 0; k != FX_NONE && q < n_parts; q++) {
+            uint32_t v = cnt[(size_t)q * stride + k];
+            cnt[(size_t)q * stride + k] = (uint32_t)run;
             run += v;
         }
+    }
+    c->off[u->n] = run;
+    /* Customers outside the universe write through the anonymous counter: FX_NONE marks
+     * them in cnt itself, which spares the scatter a lookup in tx_cust per row. */
+    for (int q = 0; q < n_parts; q++) {
+        uint32_t *my = cnt + (size_t)q * stride;
+        uint64_t v = my[n_codes];
+        for (uint32_t k = 0; k < n_codes; k++)
+            if (u->tx_cust[k] == FX_NONE) {
+                v += my[k];
+                my[k] = FX_NONE;
+            }
+        anon[q] = (uint32_t)run;
+        run += v;
     }
     c->off[nb] = run;
     c->n_lines = run;
     c->n_univ = u->n;
-    c->lines = promo_mallocn(run ? run : 1, sizeof *c->lines);
-    if (!c->lines)
+    c->rec = promo_mallocn(run ? run : 1, sizeof *c->rec);
+    if (!c->rec)
         goto done;
+    fx_prefault(c->rec, run * sizeof *c->rec, c->nt);
     int32_t wmin = INT32_MAX, wmax = INT32_MIN;
-#pragma omp parallel num_threads(nt) reduction(min : wmin) reduction(max : wmax)
-    {
-        int tid = omp_get_thread_num(), T = omp_get_num_threads();
-        size_t lo = n_rows * (size_t)tid / (size_t)T, hi = n_rows * (size_t)(tid + 1) / (size_t)T;
-        uint64_t *my = cnt + (size_t)tid * nb;
-        for (size_t r = lo; r < hi; r++) {
-            uint32_t b = bucket[r];
-            if (b == FX_NONE)
+#pragma omp parallel for num_threads(n_parts) reduction(min : wmin) reduction(max : wmax)
+    for (int part = 0; part < n_parts; part++) {
+        uint32_t *my = cnt + (size_t)part * stride;
+        size_t hi = part_row(n_rows, part + 1, n_parts);
+        for (size_t r = part_row(n_rows, part, n_parts); r < hi; r++) {
+            /* Two random accesses per row (the customer's write position, then its
+             * record): fetch them a few rows ahead, the position first. */
+            if (r + PF_ROWS < hi) {
+                __builtin_prefetch(&my[x->cust->codes[r + PF_ROWS]], 0);
+                uint32_t ahead = my[x->cust->codes[r + PF_ROWS / 2]];
+                if (ahead != FX_NONE)
+                    __builtin_prefetch(&c->rec[ahead], 1);
+            }
+            if (!(keep[r >> 6] >> (r & 63) & 1))
                 continue;
-            fx_line *L = &c->lines[my[b]++];
+            uint32_t k = x->cust->codes[r];
+            size_t dest =
+                promo_column_is_null(x->cust, r) || my[k] == FX_NONE ? anon[part]++ : my[k]++;
+            fx_line *L = &c->rec[dest].line;
             double q = num_at(x->qty, r), pr = num_at(x->price, r), gross = q * pr;
             double d = x->disc ? num_at(x->disc, r) : 0;
             d = isnan(d) ? 0 : d < 0 ? 0 : d > gross ? gross : d;
@@ -648,8 +788,7 @@ static int bucket_lines(fx_ctx *c, const tx_cols *x, const universe *u, const ui
                 aux |= AUX_PROMO;
             L->aux = aux;
             L->pad = 0;
-            int64_t day = ts >= 0 ? ts / 86400 : -((-ts + 86399) / 86400);
-            int32_t w = (int32_t)((day + 3 >= 0 ? day + 3 : day + 3 - 6) / 7);
+            int32_t w = week_of(ts);
             if (w < wmin)
                 wmin = w;
             if (w > wmax)
@@ -660,17 +799,11 @@ static int bucket_lines(fx_ctx *c, const tx_cols *x, const universe *u, const ui
     c->week_max = wmax;
     rc = PROMO_OK;
 done:
-    promo_free(bucket);
-    promo_free(cnt);
+    promo_free(code_of);
+    promo_free(anon);
     promo_free(store_online);
     promo_free(chan_online);
     return rc;
-}
-
-static inline int32_t week_of(int64_t ts)
-{
-    int64_t day = ts >= 0 ? ts / 86400 : -((-ts + 86399) / 86400);
-    return (int32_t)((day + 3 >= 0 ? day + 3 : day + 3 - 6) / 7);
 }
 
 /* ---------------------------------------------------------------- exposures ---- */
@@ -708,8 +841,12 @@ static int by_resp(const void *a, const void *b)
     return (x->promo > y->promo) - (x->promo < y->promo);
 }
 
-static int build_contacts(
-    const promo_feature_input *in, const tx_cols *x, const universe *u, int64_t as_of, contacts *ct)
+static int build_contacts(const promo_feature_input *in,
+                          const tx_cols *x,
+                          const universe *u,
+                          int64_t as_of,
+                          int nt,
+                          contacts *ct)
 {
     memset(ct, 0, sizeof *ct);
     ct->prior = 0;
@@ -724,7 +861,7 @@ static int build_contacts(
         return rc;
     (void)x;
     rc = PROMO_ENOMEM;
-    uint32_t *cmap = code_map(ec, u->id_col->dict, NULL), *ucode = NULL;
+    uint32_t *cmap = code_map(ec, u->id_col->dict, NULL, nt), *ucode = NULL;
     resp_key *rk = NULL;
     size_t n_rk = 0;
     ct->off = promo_calloc(u->n + 2, sizeof *ct->off);
@@ -783,8 +920,8 @@ static int build_contacts(
             (rc = need_col(rt, "responses", "converted", T_FLAG, &rconv)))
             goto fail;
         rc = PROMO_ENOMEM;
-        uint32_t *rcm = code_map(rc_, u->id_col->dict, NULL);
-        uint32_t *rpm = code_map(rp, ep->dict, NULL);
+        uint32_t *rcm = code_map(rc_, u->id_col->dict, NULL, nt);
+        uint32_t *rpm = code_map(rp, ep->dict, NULL, nt);
         int64_t *pend = NULL; /* promotions.end by exposures promo code */
         rk = promo_mallocn(rt->n_rows ? rt->n_rows : 1, sizeof *rk);
         if (!rcm || !rpm || !rk) {
@@ -798,7 +935,7 @@ static int build_contacts(
         if (pid && pe) {
             uint32_t ne = promo_dict_size(ep->dict);
             pend = promo_mallocn(ne ? ne : 1, sizeof *pend);
-            uint32_t *pm = code_map(pid, ep->dict, NULL); /* promotions code -> exposures code */
+            uint32_t *pm = code_map(pid, ep->dict, NULL, nt); /* promotions -> exposures code */
             if (!pend || !pm) {
                 promo_free(pend);
                 promo_free(pm);
@@ -887,19 +1024,19 @@ static int line_cmp(const fx_line *a, const fx_line *b)
 
 static int line_qcmp(const void *a, const void *b)
 {
-    return line_cmp(a, b);
+    return line_cmp(&((const fx_rec *)a)->line, &((const fx_rec *)b)->line);
 }
 
-static void sort_lines(fx_line *v, size_t n)
+static void sort_lines(fx_rec *v, size_t n)
 {
     if (n > 24) {
         qsort(v, n, sizeof *v, line_qcmp);
         return;
     }
     for (size_t i = 1; i < n; i++) {
-        fx_line t = v[i];
+        fx_rec t = v[i];
         size_t j = i;
-        while (j > 0 && line_cmp(&v[j - 1], &t) > 0) {
+        while (j > 0 && line_cmp(&v[j - 1].line, &t.line) > 0) {
             v[j] = v[j - 1];
             j--;
         }
@@ -916,11 +1053,13 @@ typedef struct fx_order {
     uint8_t online;   /* any line online */
 } fx_order;
 
+/* One slot of a customer, for its interactions row. */
 typedef struct fx_prow {
     uint32_t product;
     uint32_t pad;
-    int64_t ts;
-    double rev;
+    int64_t ts;     /* the order's time */
+    double rev;     /* spend */
+    double recency; /* the order's recency weight 2^(-age / half_life) */
 } fx_prow;
 
 static int by_ord_ts(const void *a, const void *b)
@@ -945,43 +1084,44 @@ static int by_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sort lines [base, base + n) by (order, product), write their order slots, and return the
- * orders (unsorted by time) in ord. Returns the number of orders. */
-static size_t walk_orders(fx_ctx *c, size_t base, size_t n, uint8_t known, fx_order *ord)
+/* Sort lines [base, base + n) by (order, product), aggregate them into order slots in sl (n
+ * entries, the unused tail marked FX_NONE), and, unless pr is NULL, the slots with their
+ * order's time into pr. Returns the number of orders, in ord (unsorted by time). */
+static size_t walk_orders(fx_ctx *c, size_t base, size_t n, fx_order *ord, fx_slot *sl, fx_prow *pr)
 {
-    fx_line *L = c->lines + base;
-    fx_slots *s = &c->s;
+    double as_of = (double)c->p->as_of, hl = c->p->half_life_days;
+    fx_rec *L = c->rec + base;
     sort_lines(L, n);
-    size_t n_ord = 0, k = base;
+    size_t n_ord = 0, k = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        fx_order o = {L[i].ts, 0, 0, 0, 0, 0};
+        fx_order o = {L[i].line.ts, 0, 0, 0, 0, 0};
         /* A null order_id makes every line its own order. */
         do {
             j++;
-        } while (j < n && L[j].order == L[i].order && L[i].order != FX_NONE);
+        } while (j < n && L[j].line.order == L[i].line.order && L[i].line.order != FX_NONE);
         size_t g0 = k;
         for (size_t a = i; a < j;) {
             size_t b = a;
             float q = 0, li = 0;
             double rv = 0;
-            while (b < j && L[b].product == L[a].product) {
-                q += L[b].qty;
-                li += L[b].list;
-                rv += L[b].rev;
-                if (L[b].ts < o.ts)
-                    o.ts = L[b].ts;
-                if (L[b].aux & AUX_ONLINE)
+            while (b < j && L[b].line.product == L[a].line.product) {
+                const fx_line *ln = &L[b].line;
+                q += ln->qty;
+                li += ln->list;
+                rv += ln->rev;
+                if (ln->ts < o.ts)
+                    o.ts = ln->ts;
+                if (ln->aux & AUX_ONLINE)
                     o.online = 1;
-                if (L[b].aux & AUX_PROMO)
-                    o.promo_rev += L[b].rev;
+                if (ln->aux & AUX_PROMO)
+                    o.promo_rev += ln->rev;
                 b++;
             }
-            s->prod[k] = L[a].product;
-            s->qty[k] = q;
-            s->rev[k] = rv;
-            s->list[k] = li;
-            s->known[k] = known;
+            sl[k].product = L[a].line.product;
+            sl[k].qty = q;
+            sl[k].rev = rv;
+            sl[k].list = li;
             o.rev += rv;
             o.qty += q;
             k++;
@@ -989,77 +1129,49 @@ static size_t walk_orders(fx_ctx *c, size_t base, size_t n, uint8_t known, fx_or
         }
         int32_t w = week_of(o.ts);
         for (size_t m = g0; m < k; m++) {
-            s->glo[m] = (uint32_t)g0;
-            s->gn[m] = (uint32_t)(k - g0);
-            s->week[m] = w;
+            sl[m].gn = (uint32_t)(k - g0);
+            sl[m].week = w;
+        }
+        if (pr) {
+            /* One weight per order, not per slot: exp2 was a visible share of the pass. */
+            double weight = exp2(-(as_of - (double)o.ts) / DAY / hl);
+            for (size_t m = g0; m < k; m++)
+                pr[m] = (fx_prow){sl[m].product, 0, o.ts, sl[m].rev, weight};
         }
         o.lines = (uint32_t)(j - i);
         ord[n_ord++] = o;
         i = j;
     }
-    for (; k < base + n; k++)
-        s->prod[k] = FX_NONE;
+    for (; k < n; k++)
+        sl[k] = (fx_slot){0, 0, 0, FX_NONE, 0, 0};
     return n_ord;
 }
 
-typedef struct chunk_buf {
-    uint32_t *col; /* interactions columns */
-    float *val[4];
-    size_t n, cap;
-    uint32_t *ccol; /* category share columns */
-    float *cval;
-    size_t cn, ccap;
-    int failed;
-} chunk_buf;
-
-static int chunk_push(chunk_buf *b, uint32_t col, const float *v)
+/* Once the customer pass is done with a bucket's lines, its slots take their place. */
+static void store_slots(fx_ctx *c, size_t base, size_t n, const fx_slot *sl)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        uint32_t *nc = promo_reallocn(b->col, cap, sizeof *nc);
-        if (!nc)
-            return -1;
-        b->col = nc;
-        for (int k = 0; k < 4; k++) {
-            float *nv = promo_reallocn(b->val[k], cap, sizeof *nv);
-            if (!nv)
-                return -1;
-            b->val[k] = nv;
-        }
-        b->cap = cap;
-    }
-    b->col[b->n] = col;
-    for (int k = 0; k < 4; k++)
-        b->val[k][b->n] = v[k];
-    b->n++;
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        c->rec[base + i].slot = sl[i];
 }
 
-static int chunk_push_cat(chunk_buf *b, uint32_t col, float v)
-{
-    if (b->cn == b->ccap) {
-        size_t cap = b->ccap ? b->ccap * 2 : 1024;
-        uint32_t *nc = promo_reallocn(b->ccol, cap, sizeof *nc);
-        if (!nc)
-            return -1;
-        b->ccol = nc;
-        float *nv = promo_reallocn(b->cval, cap, sizeof *nv);
-        if (!nv)
-            return -1;
-        b->cval = nv;
-        b->ccap = cap;
-    }
-    b->ccol[b->cn] = col;
-    b->cval[b->cn] = v;
-    b->cn++;
-    return 0;
-}
+/* The customer pass writes CSR entries straight into the output arrays, each chunk of rows
+ * from the offset of its first customer's first line: a customer has at most as many
+ * distinct products, and categories, as lines, so chunks never collide, and no per-chunk
+ * buffers are grown, copied and freed. finish_csr then closes the gaps between chunks. */
+typedef struct csr_fill {
+    uint32_t *ix_col; /* interactions columns */
+    float *ix_val[4]; /* interactions values (PROMO_IX_*) */
+    uint32_t *cs_col; /* category share columns */
+    float *cs_val;    /* category share values */
+    uint64_t ix, cs;  /* next entry of the current chunk */
+} csr_fill;
 
 /* Per-thread scratch of the customer pass. */
 typedef struct scratch {
     fx_order *ord;
     fx_prow *pr;
-    size_t cap;           /* entries of ord and pr */
+    fx_slot *sl;
+    size_t cap;           /* entries of ord, pr and sl */
     double *cat_spend;    /* n_cat */
     uint32_t *cat_seen;   /* n_cat stamps */
     uint32_t *cat_list;   /* n_cat touched */
@@ -1071,6 +1183,7 @@ static void scratch_free(scratch *w)
 {
     promo_free(w->ord);
     promo_free(w->pr);
+    promo_free(w->sl);
     promo_free(w->cat_spend);
     promo_free(w->cat_seen);
     promo_free(w->cat_list);
@@ -1100,6 +1213,10 @@ static int scratch_reserve(scratch *w, size_t n)
     if (!p)
         return -1;
     w->pr = p;
+    fx_slot *sl = promo_reallocn(w->sl, cap, sizeof *sl);
+    if (!sl)
+        return -1;
+    w->sl = sl;
     w->cap = cap;
     return 0;
 }
@@ -1119,7 +1236,7 @@ static int one_customer(fx_ctx *c,
                         uint32_t u,
                         float *x,
                         scratch *w,
-                        chunk_buf *b,
+                        csr_fill *b,
                         cust_out *co)
 {
     const promo_feature_params *p = c->p;
@@ -1129,7 +1246,7 @@ static int one_customer(fx_ctx *c,
         x[j] = NAN;
     if (scratch_reserve(w, n))
         return -1;
-    size_t n_ord = walk_orders(c, base, n, 1, w->ord);
+    size_t n_ord = walk_orders(c, base, n, w->ord, w->sl, w->pr);
     fx_order *ord = w->ord;
     if (n_ord > 24) /* most customers have a handful of orders: qsort's setup would dominate */
         qsort(ord, n_ord, sizeof *ord, by_ord_ts);
@@ -1234,35 +1351,8 @@ static int one_customer(fx_ctx *c,
     /* Interactions row: the slots of this customer, by product. */
     fx_prow *pr = w->pr;
     size_t m = 0;
-    for (size_t k = base; k < base + n; k++) {
-        if (c->s.prod[k] == FX_NONE)
-            break;
-        pr[m].product = c->s.prod[k];
-        pr[m].pad = 0;
-        pr[m].rev = c->s.rev[k];
-        pr[m].ts = 0;
+    while (m < n && w->sl[m].product != FX_NONE)
         m++;
-    }
-    {
-        /* Each slot's time is its order's earliest line; slots were written group by group
-         * in the sorted line order, so one more walk over the lines lines them up. */
-        size_t k = 0;
-        fx_line *L = c->lines + base;
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            int64_t ts = L[i].ts;
-            do {
-                if (L[j].ts < ts)
-                    ts = L[j].ts;
-                j++;
-            } while (j < n && L[j].order == L[i].order && L[i].order != FX_NONE);
-            size_t g = c->s.gn[base + k];
-            for (size_t q = 0; q < g; q++)
-                pr[k + q].ts = ts;
-            k += g;
-            i = j;
-        }
-    }
     if (m > 24)
         qsort(pr, m, sizeof *pr, by_prow);
     else
@@ -1275,7 +1365,7 @@ static int one_customer(fx_ctx *c,
             }
             pr[j] = t;
         }
-    double hl = p->half_life_days, total = 0;
+    double total = 0;
     uint32_t n_cat_touched = 0, nnz = 0;
     if (++w->stamp == 0) {
         memset(w->cat_seen, 0, (c->n_cat + 1) * sizeof *w->cat_seen);
@@ -1288,13 +1378,17 @@ static int one_customer(fx_ctx *c,
         while (j < m && pr[j].product == pr[i].product) {
             cnt++;
             sp += pr[j].rev;
-            rw += exp2(-(as_of - (double)pr[j].ts) / DAY / hl);
+            rw += pr[j].recency;
             j++;
         }
-        float v[4] = {(float)cnt, (float)sp, (float)rw,
-                      (float)(1 + p->confidence_alpha * log1p(cnt / p->confidence_eps))};
-        if (chunk_push(b, pr[i].product, v))
-            return -1;
+        b->ix_col[b->ix] = pr[i].product;
+        b->ix_val[PROMO_IX_COUNT][b->ix] = (float)cnt;
+        b->ix_val[PROMO_IX_SPEND][b->ix] = (float)sp;
+        b->ix_val[PROMO_IX_RECENCY][b->ix] = (float)rw;
+        b->ix_val[PROMO_IX_CONFIDENCE][b->ix] =
+            cnt < N_CONF_TABLE ? c->confidence[(int)cnt]
+                               : (float)(1 + p->confidence_alpha * log1p(cnt / p->confidence_eps));
+        b->ix++;
         nnz++;
         uint32_t cat = c->prod_cat[pr[i].product];
         if (w->cat_seen[cat] != w->stamp) {
@@ -1321,13 +1415,13 @@ static int one_customer(fx_ctx *c,
     }
     for (uint32_t i = 0; i < n_cat_touched; i++) {
         uint32_t cat = w->cat_list[i];
-        if (chunk_push_cat(b, cat, total > 0 ? (float)(w->cat_spend[cat] / total) : 0.0f))
-            return -1;
+        b->cs_col[b->cs] = cat;
+        b->cs_val[b->cs++] = total > 0 ? (float)(w->cat_spend[cat] / total) : 0.0f;
     }
     co->cs_nnz[r] = n_cat_touched;
     uint32_t n_st = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t st = c->lines[base + i].aux & AUX_STORE_MASK;
+        uint32_t st = c->rec[base + i].line.aux & AUX_STORE_MASK;
         if (st == AUX_STORE_MASK)
             continue;
         if (w->store_seen[st] != w->stamp) {
@@ -1336,6 +1430,7 @@ static int one_customer(fx_ctx *c,
         }
     }
     x[C_N_STORES] = (float)n_st;
+    store_slots(c, base, n, w->sl);
     /* Contacts and response. */
     x[C_N_EXPOSURES] = x[C_N_CONVERSIONS] = 0;
     x[C_CONTACTS_7] = x[C_CONTACTS_30] = x[C_CONTACTS_90] = 0;
@@ -1393,15 +1488,17 @@ static inline uint32_t float_key(float f)
     return u & 0x80000000u ? ~u : u | 0x80000000u;
 }
 
-/* Quantile scores 1..nq of X[:, col] over the rows in idx, by mid-rank (ties share a score,
- * so the result does not depend on row order). LSD radix sort on (key, row) pairs. */
+/* Quantile scores 1..nq[k] of X[:, col] over the rows in idx into score[k], k < n_score, by
+ * mid-rank (ties share a score, so the result does not depend on row order). LSD radix sort
+ * on (key, row) pairs, once for all k. */
 static int quantile_scores(const float *X,
                            size_t nf,
                            int col,
                            const uint32_t *idx,
                            size_t n,
-                           int nq,
-                           uint8_t *score /* per row of X */)
+                           const int *nq,
+                           uint8_t *const *score /* per row of X */,
+                           int n_score)
 {
     if (!n)
         return 0;
@@ -1436,11 +1533,13 @@ static int quantile_scores(const float *X,
         while (j < n && (a[j] >> 32) == (a[i] >> 32))
             j++;
         double mid = ((double)i + (double)j - 1) / 2.0 + 0.5; /* mean 0-based rank + 1/2 */
-        int sc = 1 + (int)floor((double)nq * mid / (double)n);
-        if (sc > nq)
-            sc = nq;
-        for (size_t k = i; k < j; k++)
-            score[(uint32_t)a[k]] = (uint8_t)sc;
+        for (int q = 0; q < n_score; q++) {
+            int sc = 1 + (int)floor((double)nq[q] * mid / (double)n);
+            if (sc > nq[q])
+                sc = nq[q];
+            for (size_t k = i; k < j; k++)
+                score[q][(uint32_t)a[k]] = (uint8_t)sc;
+        }
         i = j;
     }
     promo_free(a);
@@ -1449,54 +1548,95 @@ static int quantile_scores(const float *X,
     return 0;
 }
 
-static int assemble(size_t n_rows,
-                    uint32_t n_cols,
-                    const uint32_t *nnz,
-                    chunk_buf *chunks,
-                    size_t n_chunks,
-                    int cat,
-                    promo_csr *out,
-                    int n_out)
+/* Shrink an array to n elements (n = 0 keeps one). */
+static int shrink(void **a, uint64_t n, size_t size)
+{
+    void *p = promo_reallocn(*a, n ? n : 1, size);
+    if (!p)
+        return -1;
+    *a = p;
+    return 0;
+}
+
+/* Row offsets from row lengths, as a new array. */
+static uint64_t *row_offsets(const uint32_t *len, size_t n_rows)
 {
     uint64_t *rp = promo_mallocn(n_rows + 1, sizeof *rp);
     if (!rp)
-        return -1;
+        return NULL;
     rp[0] = 0;
     for (size_t r = 0; r < n_rows; r++)
-        rp[r + 1] = rp[r] + nnz[r];
-    uint64_t total = rp[n_rows];
-    for (int k = 0; k < n_out; k++) {
-        promo_csr *m = &out[k];
-        memset(m, 0, sizeof *m);
-        m->owned = 1;
-        m->n_rows = (uint32_t)n_rows;
-        m->n_cols = n_cols;
-        m->nnz = total;
-        m->row_ptr = k == 0 ? rp : promo_mallocn(n_rows + 1, sizeof *rp);
-        m->col_idx = promo_mallocn(total ? total : 1, sizeof *m->col_idx);
-        m->values = promo_mallocn(total ? total : 1, sizeof *m->values);
-        if (!m->row_ptr || !m->col_idx || !m->values)
-            return -1;
-        if (k)
-            memcpy(m->row_ptr, rp, (n_rows + 1) * sizeof *rp);
-    }
-    uint64_t *pos = promo_mallocn(n_chunks + 1, sizeof *pos);
-    if (!pos)
-        return -1;
-    pos[0] = 0;
-    for (size_t q = 0; q < n_chunks; q++)
-        pos[q + 1] = pos[q] + (cat ? chunks[q].cn : chunks[q].n);
-#pragma omp parallel for schedule(dynamic, 4)
+        rp[r + 1] = rp[r] + len[r];
+    return rp;
+}
+
+/* Move chunk q's entries [start[q], end[q]) of a 4-byte array down to follow chunk q - 1's.
+ * Returns the entries kept. */
+static uint64_t close_gaps(void *a, const uint64_t *start, const uint64_t *end, size_t n_chunks)
+{
+    uint32_t *v = a; /* columns (uint32_t) or values (float): only the bytes move */
+    uint64_t at = 0;
     for (size_t q = 0; q < n_chunks; q++) {
-        size_t len = cat ? chunks[q].cn : chunks[q].n;
-        for (int k = 0; len && k < n_out; k++) {
-            memcpy(out[k].col_idx + pos[q], cat ? chunks[q].ccol : chunks[q].col,
-                   len * sizeof(uint32_t));
-            memcpy(out[k].values + pos[q], cat ? chunks[q].cval : chunks[q].val[k],
-                   len * sizeof(float));
-        }
+        uint64_t len = end[q] - start[q];
+        if (at != start[q] && len)
+            memmove(v + at, v + start[q], len * sizeof *v);
+        at += len;
     }
-    promo_free(pos);
+    return at;
+}
+
+/* Close the gaps that the customer pass left between chunks (see csr_fill): chunk q wrote
+ * entries [start[q], ix_end[q]) and [start[q], cs_end[q]). Then shrink the arrays to size and
+ * give every interactions matrix its own row offsets and columns. */
+static int finish_csr(promo_features *f,
+                      const csr_fill *b,
+                      const uint32_t *ix_nnz,
+                      const uint32_t *cs_nnz,
+                      const uint64_t *start,
+                      const uint64_t *ix_end,
+                      const uint64_t *cs_end,
+                      size_t n_chunks,
+                      int nt)
+{
+    size_t n = f->n_customers;
+    void *arrays[7] = {b->ix_col,    b->ix_val[0], b->ix_val[1], b->ix_val[2],
+                       b->ix_val[3], b->cs_col,    b->cs_val};
+    uint64_t kept[7];
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int k = 0; k < 7; k++)
+        kept[k] = close_gaps(arrays[k], start, k < 5 ? ix_end : cs_end, n_chunks);
+    uint64_t ix = kept[0], cs = kept[5];
+    promo_csr *m0 = &f->interactions[0], *mc = &f->category_share;
+    for (int k = 0; k < 4; k++) {
+        promo_csr *m = &f->interactions[k];
+        m->n_rows = (uint32_t)n;
+        m->nnz = ix;
+        if (shrink((void **)&m->values, ix, sizeof *m->values))
+            return -1;
+    }
+    if (shrink((void **)&m0->col_idx, ix, sizeof *m0->col_idx) ||
+        !(m0->row_ptr = row_offsets(ix_nnz, n)))
+        return -1;
+    for (int k = 1; k < 4; k++) {
+        promo_csr *m = &f->interactions[k];
+        m->row_ptr = promo_mallocn(n + 1, sizeof *m->row_ptr);
+        m->col_idx = promo_mallocn(ix ? ix : 1, sizeof *m->col_idx);
+        if (!m->row_ptr || !m->col_idx)
+            return -1;
+        fx_prefault(m->col_idx, ix * sizeof *m->col_idx, nt);
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int k = 1; k < 4; k++) {
+        promo_csr *m = &f->interactions[k];
+        memcpy(m->row_ptr, m0->row_ptr, (n + 1) * sizeof *m->row_ptr);
+        memcpy(m->col_idx, m0->col_idx, ix * sizeof *m->col_idx);
+    }
+    mc->n_rows = (uint32_t)n;
+    mc->nnz = cs;
+    if (shrink((void **)&mc->col_idx, cs, sizeof *mc->col_idx) ||
+        shrink((void **)&mc->values, cs, sizeof *mc->values) ||
+        !(mc->row_ptr = row_offsets(cs_nnz, n)))
+        return -1;
     return 0;
 }
 
@@ -1614,7 +1754,7 @@ typedef struct prod_map {
     const promo_column *pid;
 } prod_map;
 
-static int map_products(const promo_feature_input *in, const tx_cols *x, prod_map *pm)
+static int map_products(const promo_feature_input *in, const tx_cols *x, int nt, prod_map *pm)
 {
     memset(pm, 0, sizeof *pm);
     uint32_t *rows = NULL;
@@ -1623,7 +1763,7 @@ static int map_products(const promo_feature_input *in, const tx_cols *x, prod_ma
         (rc = key_rows(pm->pid, "products", &rows)))
         return rc;
     pm->n_prod = (uint32_t)in->products->n_rows;
-    pm->tx_prod = code_map(x->prod, pm->pid->dict, rows);
+    pm->tx_prod = code_map(x->prod, pm->pid->dict, rows, nt);
     promo_free(rows);
     return pm->tx_prod ? PROMO_OK : PROMO_ENOMEM;
 }
@@ -1634,6 +1774,9 @@ static int check_params(const promo_feature_input *in, const promo_feature_param
         return promo_fail(PROMO_EUSAGE, "features: transactions and products tables are required");
     if (p->as_of == INT64_MIN)
         return promo_fail(PROMO_EUSAGE, "features: no cutoff (params.as_of) given");
+    if (in->transactions->n_rows >= UINT32_MAX) /* line positions are 32-bit */
+        return promo_fail(PROMO_EINPUT, "features: %zu transactions: at most %u are supported",
+                          in->transactions->n_rows, UINT32_MAX - 1);
     if (!(p->half_life_days > 0) || !(p->confidence_eps > 0) || !(p->confidence_alpha >= 0) ||
         !(p->response_prior_strength >= 0) || !(p->expected_days > 0) || !(p->clv_horizon_days > 0))
         return promo_fail(PROMO_EUSAGE, "features: half_life_days, confidence_eps, expected_days "
@@ -1659,6 +1802,8 @@ int promo_features_compute(const promo_feature_input *in,
     c.in = in;
     c.p = p;
     c.nt = nthreads(p->n_threads);
+    for (int k = 0; k < N_CONF_TABLE; k++)
+        c.confidence[k] = (float)(1 + p->confidence_alpha * log1p(k / p->confidence_eps));
     prod_map pm;
     universe u;
     memset(&u, 0, sizeof u);
@@ -1666,11 +1811,15 @@ int promo_features_compute(const promo_feature_input *in,
     memset(&ct, 0, sizeof ct);
     cust_out co;
     memset(&co, 0, sizeof co);
-    chunk_buf *chunks = NULL;
+    csr_fill out_csr;
+    memset(&out_csr, 0, sizeof out_csr);
+    uint64_t *chunk_at = NULL; /* per chunk: first CSR entry, end of interactions, of shares */
     size_t n_chunks = 0;
+    uint32_t *line_cnt = NULL, n_codes = 0;
+    uint64_t *keep = NULL; /* purchase lines, a bit per transaction row */
     promo_features *f = NULL;
-    double t0 = promo_now_s();
-    if ((rc = map_products(in, &x, &pm)))
+    stage_clock t0 = stage_now();
+    if ((rc = map_products(in, &x, c.nt, &pm)))
         return rc;
     rc = PROMO_ENOMEM;
     c.n_prod = pm.n_prod;
@@ -1694,27 +1843,25 @@ int promo_features_compute(const promo_feature_input *in,
         if (!(f->category_names[k] =
                   promo_strdup(k < n_dict_cat ? promo_dict_key(pcat->dict, k) : "unknown")))
             goto fail;
-    if ((rc = build_universe(in, &x, pm.tx_prod, p->as_of, c.nt, &u)))
+    n_codes = promo_dict_size(x.cust->dict);
+    line_cnt = promo_calloc((size_t)c.nt * ((size_t)n_codes + 1), sizeof *line_cnt);
+    keep = promo_calloc(in->transactions->n_rows / 64 + 1, sizeof *keep);
+    if (!line_cnt || !keep)
+        goto fail;
+    count_lines(&x, in->transactions->n_rows, pm.tx_prod, p->as_of, c.nt, n_codes, line_cnt, keep);
+    if ((rc = build_universe(in, &x, line_cnt, c.nt, p->as_of, c.nt, &u)))
         goto fail;
     rc = PROMO_ENOMEM;
-    if (bucket_lines(&c, &x, &u, pm.tx_prod))
+    if (bucket_lines(&c, &x, &u, pm.tx_prod, line_cnt, keep, c.nt))
         goto fail;
-    size_t nl = c.n_lines ? c.n_lines : 1;
-    c.s.prod = promo_mallocn(nl, sizeof *c.s.prod);
-    c.s.glo = promo_mallocn(nl, sizeof *c.s.glo);
-    c.s.gn = promo_mallocn(nl, sizeof *c.s.gn);
-    c.s.qty = promo_mallocn(nl, sizeof *c.s.qty);
-    c.s.rev = promo_mallocn(nl, sizeof *c.s.rev);
-    c.s.list = promo_mallocn(nl, sizeof *c.s.list);
-    c.s.week = promo_mallocn(nl, sizeof *c.s.week);
-    c.s.known = promo_mallocn(nl, sizeof *c.s.known);
-    if (!c.s.prod || !c.s.glo || !c.s.gn || !c.s.qty || !c.s.rev || !c.s.list || !c.s.week ||
-        !c.s.known)
-        goto fail;
-    if ((rc = build_contacts(in, &x, &u, p->as_of, &ct)))
+    promo_free(line_cnt);
+    promo_free(keep);
+    line_cnt = NULL;
+    keep = NULL;
+    if ((rc = build_contacts(in, &x, &u, p->as_of, c.nt, &ct)))
         goto fail;
     rc = PROMO_ENOMEM;
-    double t1 = promo_now_s();
+    stage_clock t1 = stage_now();
     /* X and its names. */
     size_t n = u.n_known;
     int cat_cols = c.n_cat <= p->max_category_columns;
@@ -1746,27 +1893,54 @@ int promo_features_compute(const promo_feature_input *in,
     co.ix_nnz = promo_mallocn(2 * (n ? n : 1), sizeof *co.ix_nnz);
     if (!f->X || !f->rfm_segment || !f->spend_tier || !f->universe_index || !co.bg_x || !co.ix_nnz)
         goto fail;
+    fx_prefault(f->X, n * nf * sizeof *f->X, c.nt);
     co.bg_tx = co.bg_x + n;
     co.bg_T = co.bg_x + 2 * n;
     co.gg_m = co.bg_x + 3 * n;
     co.cs_nnz = co.ix_nnz + n;
     memcpy(f->universe_index, u.known, n * sizeof *u.known);
+    /* The CSR arrays at their upper bound (see csr_fill): the known customers' lines. */
+    {
+        uint64_t bound = c.off[u.n] ? c.off[u.n] : 1;
+        for (int k = 0; k < 4; k++) {
+            f->interactions[k].owned = 1;
+            f->interactions[k].n_cols = c.n_prod;
+            if (!(out_csr.ix_val[k] = f->interactions[k].values =
+                      promo_mallocn(bound, sizeof(float))))
+                goto fail;
+        }
+        f->category_share.owned = 1;
+        f->category_share.n_cols = c.n_cat;
+        out_csr.ix_col = f->interactions[0].col_idx = promo_mallocn(bound, sizeof(uint32_t));
+        out_csr.cs_col = f->category_share.col_idx = promo_mallocn(bound, sizeof(uint32_t));
+        out_csr.cs_val = f->category_share.values = promo_mallocn(bound, sizeof(float));
+        if (!out_csr.ix_col || !out_csr.cs_col || !out_csr.cs_val)
+            goto fail;
+        for (int k = 0; k < 4; k++)
+            fx_prefault(out_csr.ix_val[k], bound * sizeof(float), c.nt);
+        fx_prefault(out_csr.ix_col, bound * sizeof(uint32_t), c.nt);
+        fx_prefault(out_csr.cs_col, bound * sizeof(uint32_t), c.nt);
+        fx_prefault(out_csr.cs_val, bound * sizeof(float), c.nt);
+    }
     /* The customer pass. */
     n_chunks = (n + N_CHUNK_ROWS - 1) / N_CHUNK_ROWS;
-    chunks = promo_calloc(n_chunks + 1, sizeof *chunks);
-    if (!chunks)
+    chunk_at = promo_mallocn(3 * (n_chunks ? n_chunks : 1), sizeof *chunk_at);
+    if (!chunk_at)
         goto fail;
     int failed = 0;
 #pragma omp parallel num_threads(c.nt)
     {
         scratch w;
+        csr_fill b = out_csr;
         int bad = scratch_init(&w, &c);
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < n_chunks; q++) {
-            size_t r1 = (q + 1) * N_CHUNK_ROWS < n ? (q + 1) * N_CHUNK_ROWS : n;
-            for (size_t r = q * N_CHUNK_ROWS; r < r1 && !bad; r++)
-                bad = one_customer(&c, &ct, u.signup, r, u.known[r], f->X + r * nf, &w, &chunks[q],
-                                   &co);
+            size_t r0 = q * N_CHUNK_ROWS, r1 = r0 + N_CHUNK_ROWS < n ? r0 + N_CHUNK_ROWS : n;
+            b.ix = b.cs = chunk_at[q] = c.off[u.known[r0]];
+            for (size_t r = r0; r < r1 && !bad; r++)
+                bad = one_customer(&c, &ct, u.signup, r, u.known[r], f->X + r * nf, &w, &b, &co);
+            chunk_at[n_chunks + q] = b.ix;
+            chunk_at[2 * n_chunks + q] = b.cs;
         }
         if (bad) {
 #pragma omp atomic write
@@ -1780,14 +1954,19 @@ int promo_features_compute(const promo_feature_input *in,
     {
         size_t base = c.off[u.n], na = c.off[u.n + 1] - base;
         fx_order *ord = promo_mallocn(na ? na : 1, sizeof *ord);
-        if (!ord)
-            goto fail;
-        walk_orders(&c, base, na, 0, ord);
+        fx_slot *sl = promo_mallocn(na ? na : 1, sizeof *sl);
+        if (ord && sl) {
+            walk_orders(&c, base, na, ord, sl, NULL);
+            store_slots(&c, base, na, sl);
+        }
         promo_free(ord);
+        promo_free(sl);
+        if (!ord || !sl)
+            goto fail;
     }
-    double t2 = promo_now_s();
-    if (assemble(n, c.n_prod, co.ix_nnz, chunks, n_chunks, 0, f->interactions, 4) ||
-        assemble(n, c.n_cat, co.cs_nnz, chunks, n_chunks, 1, &f->category_share, 1))
+    stage_clock t2 = stage_now();
+    if (finish_csr(f, &out_csr, co.ix_nnz, co.cs_nnz, chunk_at, chunk_at + n_chunks,
+                   chunk_at + 2 * n_chunks, n_chunks, c.nt))
         goto fail;
     /* RFM scores among buyers; tiers; segments. */
     {
@@ -1803,46 +1982,51 @@ int promo_features_compute(const promo_feature_input *in,
             if (f->X[r * nf + C_FREQUENCY] > 0)
                 buyers[nb++] = (uint32_t)r;
         uint8_t *sf = sr + n, *sm = sr + 2 * n;
-        int bad = quantile_scores(f->X, nf, C_RECENCY, buyers, nb, 5, sr) ||
-                  quantile_scores(f->X, nf, C_FREQUENCY, buyers, nb, 5, sf) ||
-                  quantile_scores(f->X, nf, C_MONETARY, buyers, nb, 5, sm) ||
-                  quantile_scores(f->X, nf, C_MONETARY, buyers, nb, 4, f->spend_tier);
-        for (size_t i = 0; !bad && i < nb; i++) {
-            size_t r = buyers[i];
-            float *xr = f->X + r * nf;
-            int rs = 6 - sr[r]; /* smaller recency is better */
-            xr[C_R_SCORE] = (float)rs;
-            xr[C_F_SCORE] = sf[r];
-            xr[C_M_SCORE] = sm[r];
-            xr[C_RFM_SCORE] = (float)(rs + sf[r] + sm[r]);
-            f->spend_tier[r] = (uint8_t)(f->spend_tier[r] - 1);
-            f->rfm_segment[r] = rfm_segment(rs, sf[r]);
-        }
-        for (size_t r = 0; r < n; r++)
-            f->X[r * nf + C_SPEND_TIER] = f->spend_tier[r];
+        /* Recency, frequency, monetary (quintiles and tier quartiles from one sort): three
+         * independent sorts, run side by side. */
+        const int cols[3] = {C_RECENCY, C_FREQUENCY, C_MONETARY}, n_q[3][2] = {{5}, {5}, {5, 4}};
+        uint8_t *const outs[3][2] = {{sr, NULL}, {sf, NULL}, {sm, f->spend_tier}};
+        int bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c.nt) reduction(| : bad)
+        for (int k = 0; k < 3; k++)
+            bad |= quantile_scores(f->X, nf, cols[k], buyers, nb, n_q[k], outs[k], k == 2 ? 2 : 1);
         promo_free(buyers);
-        promo_free(sr);
-        if (bad)
+        if (bad) {
+            promo_free(sr);
             goto fail;
-    }
-    /* Category shares into X. */
-    if (cat_cols) {
-        const promo_csr *cs = &f->category_share;
-        for (size_t r = 0; r < n; r++) {
-            float *xr = f->X + r * nf + C_BASE_COUNT;
-            float fill = f->X[r * nf + C_FREQUENCY] > 0 ? 0.0f : NAN;
-            for (uint32_t k = 0; k < c.n_cat; k++)
-                xr[k] = fill;
-            for (uint64_t k = cs->row_ptr[r]; k < cs->row_ptr[r + 1]; k++)
-                xr[cs->col_idx[k]] = cs->values[k];
         }
+        /* Scores, tier and category shares into X, one row at a time. */
+        const promo_csr *cs = &f->category_share;
+#pragma omp parallel for schedule(static) num_threads(c.nt)
+        for (size_t r = 0; r < n; r++) {
+            float *xr = f->X + r * nf;
+            int buyer = xr[C_FREQUENCY] > 0;
+            if (buyer) {
+                int rs = 6 - sr[r]; /* smaller recency is better */
+                xr[C_R_SCORE] = (float)rs;
+                xr[C_F_SCORE] = sf[r];
+                xr[C_M_SCORE] = sm[r];
+                xr[C_RFM_SCORE] = (float)(rs + sf[r] + sm[r]);
+                f->spend_tier[r] = (uint8_t)(f->spend_tier[r] - 1);
+                f->rfm_segment[r] = rfm_segment(rs, sf[r]);
+            }
+            xr[C_SPEND_TIER] = f->spend_tier[r];
+            if (!cat_cols)
+                continue;
+            float *xc = xr + C_BASE_COUNT;
+            for (uint32_t k = 0; k < c.n_cat; k++)
+                xc[k] = buyer ? 0.0f : NAN;
+            for (uint64_t k = cs->row_ptr[r]; k < cs->row_ptr[r + 1]; k++)
+                xc[cs->col_idx[k]] = cs->values[k];
+        }
+        promo_free(sr);
     }
-    double t3 = promo_now_s();
+    stage_clock t3 = stage_now();
     if (p->clv && fit_clv(f, &co, p, c.nt))
         goto fail;
     if (!p->clv && !(f->clv_status = promo_strdup("not requested")))
         goto fail;
-    double t4 = promo_now_s();
+    stage_clock t4 = stage_now();
     /* Customer ids. */
     {
         size_t bytes = 0;
@@ -1863,24 +2047,26 @@ int promo_features_compute(const promo_feature_input *in,
     }
     if (p->products && (rc = fx_products(&c, f)))
         goto fail;
-    double t5 = promo_now_s();
-    promo_debug("features: %zu customers, %zu lines: bucket %.3fs customers %.3fs csr+rfm %.3fs "
-                "clv %.3fs products %.3fs",
-                n, c.n_lines, t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4);
+    stage_clock t5 = stage_now();
+    {
+        char buf[512];
+        size_t len = 0;
+        stage_print(buf, sizeof buf, &len, "bucket", t0, t1);
+        stage_print(buf, sizeof buf, &len, "customers", t1, t2);
+        stage_print(buf, sizeof buf, &len, "csr+rfm", t2, t3);
+        stage_print(buf, sizeof buf, &len, "clv", t3, t4);
+        stage_print(buf, sizeof buf, &len, "products", t4, t5);
+        promo_debug("features: %zu customers, %zu lines:%s", n, c.n_lines, buf);
+    }
     rc = PROMO_OK;
     *out = f;
     f = NULL;
 fail:
     if (rc == PROMO_ENOMEM && !*promo_last_error())
         promo_fail(PROMO_ENOMEM, "features: out of memory");
-    for (size_t q = 0; chunks && q < n_chunks; q++) {
-        promo_free(chunks[q].col);
-        for (int k = 0; k < 4; k++)
-            promo_free(chunks[q].val[k]);
-        promo_free(chunks[q].ccol);
-        promo_free(chunks[q].cval);
-    }
-    promo_free(chunks);
+    promo_free(line_cnt);
+    promo_free(keep);
+    promo_free(chunk_at);
     promo_free(co.bg_x);
     promo_free(co.ix_nnz);
     promo_free(ct.off);
@@ -1889,15 +2075,7 @@ fail:
     promo_free(pm.tx_prod);
     promo_free(c.prod_cat);
     promo_free(c.off);
-    promo_free(c.lines);
-    promo_free(c.s.prod);
-    promo_free(c.s.glo);
-    promo_free(c.s.gn);
-    promo_free(c.s.qty);
-    promo_free(c.s.rev);
-    promo_free(c.s.list);
-    promo_free(c.s.week);
-    promo_free(c.s.known);
+    promo_free(c.rec);
     promo_features_free(f);
     return rc;
 }
@@ -1920,12 +2098,20 @@ int promo_features_labels(const promo_features *f,
     if ((rc = get_tx_cols(in->transactions, &x)))
         return rc;
     prod_map pm;
-    if ((rc = map_products(in, &x, &pm)))
+    if ((rc = map_products(in, &x, 1, &pm)))
         return rc;
     universe u;
     uint8_t *y = NULL, *want_prod = NULL;
-    uint32_t *row_of = NULL;
-    if ((rc = build_universe(in, &x, pm.tx_prod, f->as_of, 1, &u))) {
+    uint32_t *row_of = NULL, n_codes = promo_dict_size(x.cust->dict);
+    uint32_t *cnt = promo_calloc((size_t)n_codes + 1, sizeof *cnt);
+    if (!cnt) {
+        promo_free(pm.tx_prod);
+        return PROMO_ENOMEM;
+    }
+    count_lines(&x, in->transactions->n_rows, pm.tx_prod, f->as_of, 1, n_codes, cnt, NULL);
+    rc = build_universe(in, &x, cnt, 1, f->as_of, 1, &u);
+    promo_free(cnt);
+    if (rc) {
         promo_free(pm.tx_prod);
         return rc;
     }

@@ -25,18 +25,27 @@ typedef struct fx_line {
     uint32_t pad;
 } fx_line;
 
-/* An "order slot": one (order, distinct product) pair, stored in the customer's line range.
- * Slots of one order are contiguous, so co-purchase reads an order's products as a run. */
-typedef struct fx_slots {
-    uint32_t *prod; /* product, FX_NONE for unused slots */
-    uint32_t *glo;  /* first slot of the same order */
-    uint32_t *gn;   /* distinct products in the order */
-    float *qty;     /* units of the product in the order */
-    double *rev;    /* spend */
-    float *list;    /* list-price revenue */
-    int32_t *week;  /* week number of the order: floor((day + 3) / 7), Monday-based */
-    uint8_t *known; /* 1 if the order's customer is known (counts for buyers) */
-} fx_slots;
+/* An "order slot": one (order, distinct product) pair. Slots of one order are contiguous, so
+ * co-purchase reads an order's products as a run. */
+typedef struct fx_slot {
+    double rev;       /* spend */
+    float qty;        /* units of the product in the order */
+    float list;       /* list-price revenue */
+    uint32_t product; /* products-table row, FX_NONE for unused slots */
+    uint32_t gn;      /* distinct products in the order (the run length) */
+    int32_t week;     /* week number of the order: floor((day + 3) / 7), Monday-based */
+} fx_slot;
+
+/* A customer's records hold its lines until the customer pass is done with them, then its
+ * slots (a customer has at most as many slots as lines; the rest are marked unused): the
+ * slots cost no memory of their own, which matters as much as the copying (first-touch page
+ * faults are a large share of the time on a fresh 10M-line buffer). */
+typedef union fx_rec {
+    fx_line line;
+    fx_slot slot;
+} fx_rec;
+
+#define N_CONF_TABLE 64 /* order counts whose implicit confidence is tabulated */
 
 typedef struct fx_ctx {
     const promo_feature_input *in;
@@ -47,14 +56,19 @@ typedef struct fx_ctx {
     uint32_t *prod_cat;         /* n_prod category index */
     size_t n_lines;             /* purchase lines kept */
     size_t n_univ;              /* universe size; bucket n_univ holds anonymous lines */
-    uint64_t *off;              /* n_univ + 2 bucket offsets into lines/slots */
-    fx_line *lines;             /* n_lines */
-    fx_slots s;                 /* n_lines slots */
+    uint64_t *off;              /* n_univ + 2 bucket offsets into rec */
+    fx_rec *rec;                /* n_lines: lines, then slots (see fx_rec) */
     int32_t week_min, week_max; /* weeks spanned by the lines */
     uint32_t n_store_codes;
+    float confidence[N_CONF_TABLE]; /* implicit confidence of the counts 0..N_CONF_TABLE-1 */
 } fx_ctx;
 
-/* Product features, co-purchase and elasticity from the slots (products.c). */
+/* Fault in a fresh array of `bytes` that is about to be written whole, on nt threads
+ * (features.c). A hint: ignored where unsupported. */
+void fx_prefault(void *p, size_t bytes, int nt);
+
+/* Product features, co-purchase and elasticity from the slots (products.c). Frees c->rec (and
+ * sets it to NULL) as soon as the slots are read, so that its memory is reused. */
 int fx_products(fx_ctx *c, promo_features *f);
 
 #endif

@@ -1,12 +1,15 @@
 /* Product features, the product x product co-purchase matrix and the weekly price/quantity
  * series behind the elasticities, all read from the order slots that the customer pass wrote
- * (one slot per (order, distinct product); slots of one order are contiguous).
+ * over the line records (one slot per (order, distinct product); slots of one order are
+ * contiguous).
  *
  * Slots (packed) and co-purchase partners (emitted per order) are bucketed by product with the
- * same stable parallel counting sort as the lines; each product is then independent: its weekly
- * bins, price changes and co-purchase row are built with per-thread dense scratch (a counter per
- * product, reset through a touched list) into per-chunk buffers concatenated in chunk order, so the
- * output does not depend on threads.
+ * same stable parallel counting sort as the lines; the slot records are then freed. Each
+ * product is independent: a first parallel pass counts its distinct partners (placing its
+ * co-purchase row), a second builds its weekly bins, price changes and co-purchase row with
+ * per-thread dense scratch (a counter per product, reset through a touched list) straight into
+ * the output, and chunk-ordered buffers of observations, so the output does not depend on
+ * threads.
  */
 #include <math.h>
 #include <omp.h>
@@ -15,38 +18,18 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/log.h>
 #include <promo/timeutil.h>
 
 #include "features/features_internal.h"
 
 #define N_CHUNK_PRODUCTS 64
+#define PF_SLOTS         8 /* prefetch distance of the slot scatter, in slots */
 
 typedef struct pchunk {
-    uint32_t *col; /* co-purchase columns */
-    float *val;    /* co-purchase counts */
-    size_t n, cap;
     promo_price_obs *obs; /* weekly observations */
     size_t n_obs, cap_obs;
 } pchunk;
-
-static int push_co(pchunk *b, uint32_t col, float v)
-{
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        uint32_t *c = promo_reallocn(b->col, cap, sizeof *c);
-        if (!c)
-            return -1;
-        b->col = c;
-        float *f = promo_reallocn(b->val, cap, sizeof *f);
-        if (!f)
-            return -1;
-        b->val = f;
-        b->cap = cap;
-    }
-    b->col[b->n] = col;
-    b->val[b->n++] = v;
-    return 0;
-}
 
 static int push_obs(pchunk *b, const promo_price_obs *o)
 {
@@ -77,15 +60,15 @@ static float day_of_year_mid_week(int32_t week)
     return (float)(thu - promo_days_from_civil(y, 1, 1));
 }
 
-/* A slot's fields, copied into product order by the counting sort so that the per-product
- * pass reads them sequentially (gathering them from six arrays cost a cache miss each). */
+/* A slot's fields the per-product pass reads, copied into product order by the counting sort
+ * so that the pass reads them sequentially (gathering them from the slots cost a cache miss
+ * each). The spend goes to an array of its own: 20 bytes a slot instead of a padded 24. */
 typedef struct pslot {
-    uint32_t glo, gn; /* the order's slot run */
-    double rev;
     float qty, list;
-    int32_t week;
-    uint32_t pad;
+    uint32_t week; /* week - week_min, | PSLOT_MULTI if the order holds other products */
 } pslot;
+
+#define PSLOT_MULTI (1u << 31)
 
 typedef struct pscratch {
     uint32_t *cnt;   /* n_prod co-occurrence counters */
@@ -94,26 +77,150 @@ typedef struct pscratch {
     uint8_t *wseen;
 } pscratch;
 
+/* First slot of part q of n_parts: the first bucket start at or after an even split, so that
+ * no order's run of slots straddles two parts. */
+static uint64_t part_start(const fx_ctx *c, int q, int n_parts)
+{
+    uint64_t want = c->n_lines * (uint64_t)q / (uint64_t)n_parts;
+    size_t lo = 0, hi = c->n_univ + 1; /* off[0..n_univ + 1] */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->off[mid] < want)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return c->off[lo];
+}
+
+/* Slots per product and co-purchase partners per product, counted per part. */
+static void count_slots(const fx_ctx *c, int n_parts, uint32_t *cnt, uint64_t *pcnt)
+{
+    size_t np = c->n_prod;
+#pragma omp parallel for schedule(static, 1) num_threads(n_parts)
+    for (int q = 0; q < n_parts; q++) {
+        uint32_t *my = cnt + (size_t)q * np;
+        uint64_t *myp = pcnt + (size_t)q * np;
+        uint64_t k = part_start(c, q, n_parts), hi = part_start(c, q + 1, n_parts);
+        while (k < hi) {
+            uint32_t gn = c->rec[k].slot.gn;
+            if (c->rec[k].slot.product == FX_NONE) {
+                k++;
+                continue;
+            }
+            for (uint32_t g = 0; g < gn; g++) {
+                uint32_t j = c->rec[k + g].slot.product;
+                my[j]++;
+                myp[j] += gn - 1;
+            }
+            k += gn;
+        }
+    }
+}
+
+/* Turn per-part counts into write positions, product-major and part-minor (a stable counting
+ * sort); off receives each product's first position (np + 1 entries). */
+static void positions_u32(uint32_t *cnt, size_t np, int n_parts, uint64_t *off)
+{
+    uint64_t run = 0;
+    for (size_t j = 0; j < np; j++) {
+        off[j] = run;
+        for (int q = 0; q < n_parts; q++) {
+            uint32_t v = cnt[(size_t)q * np + j];
+            cnt[(size_t)q * np + j] = (uint32_t)run;
+            run += v;
+        }
+    }
+    off[np] = run;
+}
+
+static void positions_u64(uint64_t *cnt, size_t np, int n_parts, uint64_t *off)
+{
+    uint64_t run = 0;
+    for (size_t j = 0; j < np; j++) {
+        off[j] = run;
+        for (int q = 0; q < n_parts; q++) {
+            uint64_t v = cnt[(size_t)q * np + j];
+            cnt[(size_t)q * np + j] = run;
+            run += v;
+        }
+    }
+    off[np] = run;
+}
+
+/* Slots into product order (sidx) and, for every order, each of its products' partners
+ * (the other products of the run) into that product's partner range. Reading the orders
+ * sequentially here replaces a cache miss per (product, order) in the per-product pass; the
+ * counts built from the partners are integers, so their order within a product is free. */
+static void scatter_slots(const fx_ctx *c,
+                          int n_parts,
+                          uint32_t *pos,
+                          uint64_t *ppos,
+                          pslot *sidx,
+                          double *srev,
+                          uint32_t *partner)
+{
+    size_t np = c->n_prod;
+#pragma omp parallel for schedule(static, 1) num_threads(n_parts)
+    for (int q = 0; q < n_parts; q++) {
+        uint32_t *my = pos + (size_t)q * np;
+        uint64_t *myp = ppos + (size_t)q * np;
+        uint64_t k = part_start(c, q, n_parts), hi = part_start(c, q + 1, n_parts);
+        while (k < hi) {
+            const fx_slot *run = &c->rec[k].slot;
+            uint32_t gn = run->gn;
+            if (run->product == FX_NONE) {
+                k++;
+                continue;
+            }
+            for (uint32_t g = 0; g < gn; g++) {
+                const fx_slot *sl = &c->rec[k + g].slot;
+                /* Each product is a write stream of its own: fetch a later slot's targets. */
+                if (k + g + PF_SLOTS < hi && c->rec[k + g + PF_SLOTS].slot.product != FX_NONE) {
+                    uint32_t ahead = c->rec[k + g + PF_SLOTS].slot.product;
+                    __builtin_prefetch(&sidx[my[ahead]], 1);
+                    __builtin_prefetch(&srev[my[ahead]], 1);
+                    __builtin_prefetch(&partner[myp[ahead]], 1);
+                }
+                uint32_t at = my[sl->product]++;
+                srev[at] = sl->rev;
+                sidx[at] = (pslot){sl->qty, sl->list,
+                                   (uint32_t)(sl->week - c->week_min) | (gn > 1 ? PSLOT_MULTI : 0)};
+                if (gn < 2)
+                    continue;
+                uint32_t *dst = partner + myp[sl->product];
+                for (uint32_t h = 0; h < g; h++)
+                    *dst++ = c->rec[k + h].slot.product;
+                for (uint32_t h = g + 1; h < gn; h++)
+                    *dst++ = c->rec[k + h].slot.product;
+                myp[sl->product] += gn - 1;
+            }
+            k += gn;
+        }
+    }
+}
+
 int fx_products(fx_ctx *c, promo_features *f)
 {
     uint32_t np = c->n_prod;
     size_t ns = c->n_lines;
     int nt = c->nt, rc = PROMO_ENOMEM;
     promo_product_features *pf = &f->products;
-    uint64_t *cnt = promo_calloc((size_t)nt * ((size_t)np + 1), sizeof *cnt);
-    uint64_t *poff = promo_calloc((size_t)np + 2, sizeof *poff);
-    uint64_t *pcnt = promo_calloc((size_t)nt * ((size_t)np + 1), sizeof *pcnt);
-    uint64_t *pairoff = promo_calloc((size_t)np + 2, sizeof *pairoff);
+    promo_csr *m = &f->copurchase;
+    size_t npa = np ? np : 1;
+    uint32_t *cnt = promo_calloc((size_t)nt * npa, sizeof *cnt);
+    uint64_t *pcnt = promo_calloc((size_t)nt * npa, sizeof *pcnt);
+    uint64_t *poff = promo_mallocn(npa + 1, sizeof *poff);
+    uint64_t *pairoff = promo_mallocn(npa + 1, sizeof *pairoff);
     uint32_t *partner = NULL;
     pslot *sidx = promo_mallocn(ns ? ns : 1, sizeof *sidx);
-    uint32_t *buy = promo_calloc((size_t)nt * 2 * ((size_t)np + 1), sizeof *buy);
+    double *srev = promo_mallocn(ns ? ns : 1, sizeof *srev);
+    uint32_t *buy = promo_calloc((size_t)nt * 2 * npa, sizeof *buy);
     size_t n_chunks = ((size_t)np + N_CHUNK_PRODUCTS - 1) / N_CHUNK_PRODUCTS;
     pchunk *ch = promo_calloc(n_chunks + 1, sizeof *ch);
-    uint32_t *co_nnz = promo_calloc((size_t)np + 1, sizeof *co_nnz);
     promo_price_obs *obs = NULL;
     int32_t n_weeks = c->n_lines ? c->week_max - c->week_min + 1 : 1;
     pf->n_products = np;
-    size_t npa = np ? np : 1;
     pf->n_buyers = promo_calloc(npa, sizeof *pf->n_buyers);
     pf->n_orders = promo_calloc(npa, sizeof *pf->n_orders);
     pf->units = promo_calloc(npa, sizeof *pf->units);
@@ -126,115 +233,89 @@ int fx_products(fx_ctx *c, promo_features *f)
     pf->avg_discount = promo_calloc(npa, sizeof *pf->avg_discount);
     pf->n_copurchased = promo_calloc(npa, sizeof *pf->n_copurchased);
     pf->copurchase_orders = promo_calloc(npa, sizeof *pf->copurchase_orders);
-    if (!cnt || !poff || !pcnt || !pairoff || !sidx || !buy || !ch || !co_nnz || !pf->n_buyers ||
-        !pf->n_orders || !pf->units || !pf->revenue || !pf->avg_price || !pf->list_price ||
-        !pf->n_price_changes || !pf->category || !pf->repeat_rate || !pf->avg_discount ||
-        !pf->n_copurchased || !pf->copurchase_orders)
+    memset(m, 0, sizeof *m);
+    m->owned = 1;
+    m->n_rows = m->n_cols = np;
+    m->row_ptr = promo_mallocn(npa + 1, sizeof *m->row_ptr);
+    if (!cnt || !poff || !pcnt || !pairoff || !sidx || !srev || !buy || !ch || !m->row_ptr ||
+        !pf->n_buyers || !pf->n_orders || !pf->units || !pf->revenue || !pf->avg_price ||
+        !pf->list_price || !pf->n_price_changes || !pf->category || !pf->repeat_rate ||
+        !pf->avg_discount || !pf->n_copurchased || !pf->copurchase_orders)
         goto done;
-    /* Slots by product: stable parallel counting sort. */
-    size_t nb = (size_t)np + 1;
-#pragma omp parallel num_threads(nt)
-    {
-        int tid = omp_get_thread_num(), T = omp_get_num_threads();
-        size_t lo = ns * (size_t)tid / (size_t)T, hi = ns * (size_t)(tid + 1) / (size_t)T;
-        uint64_t *my = cnt + (size_t)tid * nb;
-        for (size_t k = lo; k < hi; k++)
-            if (c->s.prod[k] != FX_NONE)
-                my[c->s.prod[k]]++;
-    }
-    uint64_t run = 0;
-    for (size_t b = 0; b < np; b++) {
-        poff[b] = run;
-        for (int k = 0; k < nt; k++) {
-            uint64_t v = cnt[(size_t)k * nb + b];
-            cnt[(size_t)k * nb + b] = run;
-            run += v;
-        }
-    }
-    poff[np] = run;
-#pragma omp parallel num_threads(nt)
-    {
-        int tid = omp_get_thread_num(), T = omp_get_num_threads();
-        size_t lo = ns * (size_t)tid / (size_t)T, hi = ns * (size_t)(tid + 1) / (size_t)T;
-        uint64_t *my = cnt + (size_t)tid * nb;
-        for (size_t k = lo; k < hi; k++)
-            if (c->s.prod[k] != FX_NONE)
-                sidx[my[c->s.prod[k]]++] =
-                    (pslot){c->s.glo[k],  c->s.gn[k], c->s.rev[k], c->s.qty[k], c->s.list[k],
-                            c->s.week[k], 0};
-    }
-    /* Co-purchase partners bucketed by product: every order (a run of slots) emits, for each
-     * of its products, the other products of the run. Reading the orders sequentially here
-     * replaces a cache miss per (product, order) in the per-product pass. Same stable
-     * parallel counting sort as above; the counts built from it are integers. */
-#pragma omp parallel num_threads(nt)
-    {
-        int tid = omp_get_thread_num(), T = omp_get_num_threads();
-        size_t lo = ns * (size_t)tid / (size_t)T, hi = ns * (size_t)(tid + 1) / (size_t)T;
-        uint64_t *my = pcnt + (size_t)tid * nb;
-        for (size_t k = lo; k < hi; k++)
-            if (c->s.prod[k] != FX_NONE && c->s.glo[k] == k && c->s.gn[k] > 1)
-                for (uint32_t g = 0; g < c->s.gn[k]; g++)
-                    my[c->s.prod[k + g]] += c->s.gn[k] - 1;
-    }
-    run = 0;
-    for (size_t b = 0; b < np; b++) {
-        pairoff[b] = run;
-        for (int k = 0; k < nt; k++) {
-            uint64_t v = pcnt[(size_t)k * nb + b];
-            pcnt[(size_t)k * nb + b] = run;
-            run += v;
-        }
-    }
-    pairoff[np] = run;
-    partner = promo_mallocn(run ? run : 1, sizeof *partner);
+    double t0 = promo_now_s();
+    count_slots(c, nt, cnt, pcnt);
+    positions_u32(cnt, np, nt, poff);
+    positions_u64(pcnt, np, nt, pairoff);
+    partner = promo_mallocn(pairoff[np] ? pairoff[np] : 1, sizeof *partner);
     if (!partner)
         goto done;
-#pragma omp parallel num_threads(nt)
-    {
-        int tid = omp_get_thread_num(), T = omp_get_num_threads();
-        size_t lo = ns * (size_t)tid / (size_t)T, hi = ns * (size_t)(tid + 1) / (size_t)T;
-        uint64_t *my = pcnt + (size_t)tid * nb;
-        for (size_t k = lo; k < hi; k++) {
-            if (c->s.prod[k] == FX_NONE || c->s.glo[k] != k || c->s.gn[k] < 2)
-                continue;
-            const uint32_t *run_p = c->s.prod + k;
-            uint32_t gn = c->s.gn[k];
-            for (uint32_t g = 0; g < gn; g++) {
-                uint32_t *dst = partner + my[run_p[g]];
-                for (uint32_t h = 0; h < gn; h++)
-                    if (h != g)
-                        *dst++ = run_p[h];
-                my[run_p[g]] += gn - 1;
-            }
-        }
-    }
+    fx_prefault(partner, pairoff[np] * sizeof *partner, nt);
+    fx_prefault(sidx, ns * sizeof *sidx, nt);
+    fx_prefault(srev, ns * sizeof *srev, nt);
+    scatter_slots(c, nt, cnt, pcnt, sidx, srev, partner);
+    /* The slots are read: their memory goes back before the co-purchase matrix is filled. */
+    promo_free(c->rec);
+    c->rec = NULL;
     /* Buyers and repeat buyers from the interaction counts (integer sums: any order). */
     const promo_csr *ix = &f->interactions[PROMO_IX_COUNT];
 #pragma omp parallel num_threads(nt)
     {
-        uint32_t *my = buy + (size_t)omp_get_thread_num() * 2 * nb;
+        uint32_t *my = buy + (size_t)omp_get_thread_num() * 2 * npa;
 #pragma omp for schedule(static)
         for (size_t r = 0; r < ix->n_rows; r++)
             for (uint64_t k = ix->row_ptr[r]; k < ix->row_ptr[r + 1]; k++) {
                 my[ix->col_idx[k]]++;
-                my[nb + ix->col_idx[k]] += ix->values[k] >= 2;
+                my[npa + ix->col_idx[k]] += ix->values[k] >= 2;
             }
     }
     for (int t = 0; t < nt; t++)
         for (uint32_t j = 0; j < np; j++) {
-            pf->n_buyers[j] += buy[(size_t)t * 2 * nb + j];
-            pf->repeat_rate[j] += buy[(size_t)t * 2 * nb + nb + j];
+            pf->n_buyers[j] += buy[(size_t)t * 2 * npa + j];
+            pf->repeat_rate[j] += buy[(size_t)t * 2 * npa + npa + j];
         }
-    const promo_column *price = promo_table_column(c->in->products, "price");
-    if (price && price->type != PROMO_COL_FLOAT64 && price->type != PROMO_COL_INT64)
-        price = NULL;
+    double t1 = promo_now_s();
+    /* Distinct partners per product, to place each co-purchase row before it is filled: a
+     * stamp per partner (the product's index + 1) marks the ones already seen. */
     int failed = 0;
 #pragma omp parallel num_threads(nt)
     {
+        uint32_t *seen = promo_calloc(npa, sizeof *seen);
+        if (!seen) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, N_CHUNK_PRODUCTS)
+        for (uint32_t j = 0; j < np; j++) {
+            uint32_t d = 0;
+            for (uint64_t a = pairoff[j]; seen && a < pairoff[j + 1]; a++) {
+                d += seen[partner[a]] != j + 1;
+                seen[partner[a]] = j + 1;
+            }
+            m->row_ptr[j + 1] = d;
+        }
+        promo_free(seen);
+    }
+    if (failed)
+        goto done;
+    m->row_ptr[0] = 0;
+    for (uint32_t j = 0; j < np; j++)
+        m->row_ptr[j + 1] += m->row_ptr[j];
+    m->nnz = m->row_ptr[np];
+    m->col_idx = promo_mallocn(m->nnz ? m->nnz : 1, sizeof *m->col_idx);
+    m->values = promo_mallocn(m->nnz ? m->nnz : 1, sizeof *m->values);
+    if (!m->col_idx || !m->values)
+        goto done;
+    fx_prefault(m->col_idx, m->nnz * sizeof *m->col_idx, nt);
+    fx_prefault(m->values, m->nnz * sizeof *m->values, nt);
+    double t2 = promo_now_s();
+    const promo_column *price = promo_table_column(c->in->products, "price");
+    if (price && price->type != PROMO_COL_FLOAT64 && price->type != PROMO_COL_INT64)
+        price = NULL;
+#pragma omp parallel num_threads(nt)
+    {
         pscratch w;
-        w.cnt = promo_calloc(nb, sizeof *w.cnt);
-        w.touch = promo_mallocn(nb, sizeof *w.touch);
+        w.cnt = promo_calloc(npa, sizeof *w.cnt);
+        w.touch = promo_mallocn(npa, sizeof *w.touch);
         w.wq = promo_calloc((size_t)n_weeks, sizeof *w.wq);
         w.wr = promo_calloc((size_t)n_weeks, sizeof *w.wr);
         w.wseen = promo_calloc((size_t)n_weeks, 1);
@@ -261,20 +342,18 @@ int fx_products(fx_ctx *c, promo_features *f)
                 for (uint64_t a = poff[j]; a < poff[j + 1]; a++) {
                     const pslot *sl = &sidx[a];
                     units += sl->qty;
-                    rev += sl->rev;
+                    rev += srev[a];
                     list += sl->list;
-                    uint32_t wk = (uint32_t)(sl->week - c->week_min);
+                    uint32_t wk = sl->week & ~PSLOT_MULTI;
                     if (!w.wseen[wk]) {
                         w.wseen[wk] = 1;
                         w.wq[wk] = w.wr[wk] = 0;
                         n_wt++;
                     }
                     w.wq[wk] += sl->qty;
-                    w.wr[wk] += sl->rev;
-                    co_orders += sl->gn > 1;
+                    w.wr[wk] += srev[a];
+                    co_orders += (sl->week & PSLOT_MULTI) != 0;
                 }
-                if (dense)
-                    n_touch = 0;
                 pf->n_orders[j] = (uint32_t)(poff[j + 1] - poff[j]);
                 pf->units[j] = units;
                 pf->revenue[j] = rev;
@@ -288,22 +367,29 @@ int fx_products(fx_ctx *c, promo_features *f)
                 pf->category[j] = c->prod_cat[j];
                 pf->copurchase_orders[j] = co_orders;
                 pf->repeat_rate[j] = pf->n_buyers[j] ? pf->repeat_rate[j] / pf->n_buyers[j] : NAN;
+                uint32_t *col = m->col_idx + m->row_ptr[j];
+                float *val = m->values + m->row_ptr[j];
+                uint32_t n_co = (uint32_t)(m->row_ptr[j + 1] - m->row_ptr[j]);
                 if (dense) {
-                    for (uint32_t o = 0; o < np && !bad; o++)
-                        if (w.cnt[o]) {
-                            bad = push_co(&ch[q], o, (float)w.cnt[o]);
-                            w.cnt[o] = 0;
-                            n_touch++;
-                        }
+                    /* Branch-free: every counter is written at the next free place, which
+                     * only advances past a non-zero one (a third of them here, a branch
+                     * the predictor loses); the place stays inside the row. */
+                    for (uint32_t o = 0, i = 0; o < np && i < n_co; o++) {
+                        uint32_t v = w.cnt[o];
+                        col[i] = o;
+                        val[i] = (float)v;
+                        i += v != 0;
+                        w.cnt[o] = 0;
+                    }
                 } else {
                     qsort(w.touch, n_touch, sizeof *w.touch, by_u32);
-                    for (uint32_t i = 0; i < n_touch && !bad; i++) {
-                        bad = push_co(&ch[q], w.touch[i], (float)w.cnt[w.touch[i]]);
+                    for (uint32_t i = 0; i < n_touch; i++) {
+                        col[i] = w.touch[i];
+                        val[i] = (float)w.cnt[w.touch[i]];
                         w.cnt[w.touch[i]] = 0;
                     }
                 }
-                co_nnz[j] = n_touch;
-                pf->n_copurchased[j] = n_touch;
+                pf->n_copurchased[j] = n_co;
                 /* Weekly series in time order: price changes and elasticity observations. */
                 double prev = NAN;
                 uint32_t changes = 0;
@@ -341,31 +427,9 @@ int fx_products(fx_ctx *c, promo_features *f)
     }
     if (failed)
         goto done;
-    /* Co-purchase CSR. */
-    promo_csr *m = &f->copurchase;
-    memset(m, 0, sizeof *m);
-    m->owned = 1;
-    m->n_rows = m->n_cols = np;
-    m->row_ptr = promo_mallocn((size_t)np + 1, sizeof *m->row_ptr);
-    if (!m->row_ptr)
-        goto done;
-    m->row_ptr[0] = 0;
-    for (uint32_t j = 0; j < np; j++)
-        m->row_ptr[j + 1] = m->row_ptr[j] + co_nnz[j];
-    m->nnz = m->row_ptr[np];
-    m->col_idx = promo_mallocn(m->nnz ? m->nnz : 1, sizeof *m->col_idx);
-    m->values = promo_mallocn(m->nnz ? m->nnz : 1, sizeof *m->values);
-    if (!m->col_idx || !m->values)
-        goto done;
     size_t n_obs = 0;
-    for (size_t q = 0, o = 0; q < n_chunks; q++) {
-        if (ch[q].n) {
-            memcpy(m->col_idx + o, ch[q].col, ch[q].n * sizeof *m->col_idx);
-            memcpy(m->values + o, ch[q].val, ch[q].n * sizeof *m->values);
-        }
-        o += ch[q].n;
+    for (size_t q = 0; q < n_chunks; q++)
         n_obs += ch[q].n_obs;
-    }
     obs = promo_mallocn(n_obs ? n_obs : 1, sizeof *obs);
     if (!obs)
         goto done;
@@ -374,27 +438,28 @@ int fx_products(fx_ctx *c, promo_features *f)
             memcpy(obs + o, ch[q].obs, ch[q].n_obs * sizeof *obs);
         o += ch[q].n_obs;
     }
+    double t3 = promo_now_s();
     promo_elasticity_params ep = c->p->elasticity_params;
     if (ep.n_threads == 0)
         ep.n_threads = nt;
     if ((rc = promo_elasticity_fit(obs, n_obs, np, c->n_cat, &ep, &f->elasticity)))
         goto done;
+    promo_debug("features: products: slots by product %.3fs, buyers and row sizes %.3fs, "
+                "per product %.3fs, elasticity %.3fs (%zu weekly observations)",
+                t1 - t0, t2 - t1, t3 - t2, promo_now_s() - t3, n_obs);
     rc = PROMO_OK;
 done:
-    for (size_t q = 0; ch && q < n_chunks; q++) {
-        promo_free(ch[q].col);
-        promo_free(ch[q].val);
+    for (size_t q = 0; ch && q < n_chunks; q++)
         promo_free(ch[q].obs);
-    }
     promo_free(ch);
     promo_free(obs);
-    promo_free(co_nnz);
     promo_free(cnt);
     promo_free(poff);
     promo_free(pcnt);
     promo_free(pairoff);
     promo_free(partner);
     promo_free(sidx);
+    promo_free(srev);
     promo_free(buy);
     return rc;
 }
