@@ -51,7 +51,9 @@ promo_propensity_params promo_propensity_params_default(void)
      * log loss keep falling to the round cap while the ranking got worse; unweighted, smaller,
      * more regularized trees stop early and match logistic regression's AUC, 3x faster.
      * Patience 20 rounds keeps the same best round as 50 on UCI (any and 20 products) and on
-     * the default world (seeds 42, 7, 11), and spends 18% less time after it. */
+     * the default world (seeds 42, 7, 11), and spends 18% less time after it. 32 histogram
+     * bins instead of 64: UCI AUC 0.7414 -> 0.7413 (any), 0.8683 -> 0.8693 (20 products), the
+     * default world 0.858/0.879/0.878 -> 0.856/0.877/0.879, and 30% less training time. */
     p.gbdt.max_depth = 4;
     p.gbdt.eta = 0.05;
     p.gbdt.n_rounds = 600;
@@ -59,7 +61,7 @@ promo_propensity_params promo_propensity_params_default(void)
     p.gbdt.min_child_weight = 20.0;
     p.gbdt.colsample_bytree = 0.3;
     p.gbdt.lambda = 10.0;
-    p.gbdt.max_bin = 64;
+    p.gbdt.max_bin = 32;
     p.gbdt.scale_pos_weight = 1.0;
     p.forest = promo_gbdt_params_forest();
     p.forest.max_depth = 10;
