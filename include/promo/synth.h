@@ -18,14 +18,18 @@
  *
  *   active(i, t)  = active_from_i <= t < churn_day_i   (churned customers buy nothing, with or
  *                   without an offer)
- *   lambda_i,x    = v_i * b_i * s_i,x                  expected lines of x per active day:
+ *   lambda_i,x(s) = v_i * b_i * s_i,x * f_x(s)         expected lines of x on active day s:
  *                   v_i visits a day, b_i lines per basket, s_i,x the share of i's lines
  *                   that are x:
  *   s_i,x         = (1 - h_i) theta_i,c pi_x + h_i [x in staples_i] / |staples_i|
  *                   theta_i,c taste (sums to 1 over categories), pi_x popularity share of x
  *                   in its category (sums to 1), h_i the habit share: the share of lines
  *                   that are one of the customer's 3-6 staples (habitual products)
- *   p0            = 1 - exp(-rho_i * lambda_i,x * sum_{s in [t, t+W), active} season(s))
+ *   f_x(s)        = m_x(s)^e_x / E[m^e_x]               the price response: the shelf price is
+ *                   the list price times m_x(s) = exp(0.1 z), z a standard normal (clipped at
+ *                   +-2) drawn afresh for each product every 28 days from the seed; e_x is the
+ *                   product's true elasticity, in [-2.5, -0.5] (truth_products.elasticity)
+ *   p0            = 1 - exp(-rho_i * sum_{s in [t, t+W), active} lambda_i,x(s) season(s))
  *                   the probability of buying x in the window without an offer; season has
  *                   mean 1 over the history (December peak, weekly cycle, slight growth);
  *                   rho_i depends on the response type: sure thing 2.5, lost cause 0.25,
@@ -55,6 +59,7 @@
  *   conversions              offers whose customer buys the product in the window
  *   incremental_conversions  conversions - conversions without the campaign
  *   revenue                  sum over buyers of q * price * (1 - d/100), plus bundle revenue
+ *                            (price: the shelf price on the send day)
  *   incremental_revenue      revenue - revenue without the campaign (q * price per buyer)
  *   discount_cost            sum over ALL buyers with the offer of q * price * d/100, i.e. the
  *                            discount given to new buyers and to those who would have bought
@@ -71,7 +76,7 @@
  * comparisons between strategies are paired. q (quantity) is drawn once and shared too.
  * Bundle: a buyer of x offered bundle item y also buys y with probability 0.1 + 0.5 a(x, y)
  * with the offer and 0.5 a(x, y) * 0.5 without (a = affinity strength in [0, 1], 0 when the
- * pair is not in the affinity graph); y is sold at list price.
+ * pair is not in the affinity graph); y is sold at its shelf price, without discount.
  *
  * Usage:
  *   promo_synth_params p = promo_synth_params_default();
@@ -141,7 +146,8 @@ int promo_synth_params_check(const promo_synth_params *p);
  *                    fatigue_end (F at the end of the history), taste_<category> (one column
  *                    per category, summing to 1), habit_share, staple_1 .. staple_6 (product
  *                    ids of the habitual products, NULL past the customer's count)
- *   truth_products   product_id, category, share (pi), quantity_mean, price, cost
+ *   truth_products   product_id, category, share (pi), quantity_mean, price (list), cost,
+ *                    elasticity (e_x)
  *   truth_affinity   product_id, complement_id, strength (basket co-occurrence graph)
  *   truth_category_affinity  category_a, category_b, strength (the configured pairs)
  *   truth_exposures  promotion_id, customer_id, p0, p1 (true probabilities of each exposure)
@@ -187,7 +193,7 @@ const char *promo_world_product_id(const promo_world *w, uint32_t x);
 /* Dense index of an id string, or PROMO_SYNTH_NONE. */
 uint32_t promo_world_customer_index(const promo_world *w, const char *id);
 uint32_t promo_world_product_index(const promo_world *w, const char *id);
-double promo_world_product_price(const promo_world *w, uint32_t x); /* LKR */
+double promo_world_product_price(const promo_world *w, uint32_t x); /* list price, LKR */
 double promo_world_product_cost(const promo_world *w, uint32_t x);  /* LKR */
 promo_response_type promo_world_response_type(const promo_world *w, uint32_t i);
 

@@ -269,6 +269,7 @@ static int gen_products(gen *g)
         w->p_price[x] = price;
         w->p_cost[x] = floor(price * (1.0 - margin) * 100.0 + 0.5) / 100.0;
         w->p_qmean[x] = cat->quantity_mean;
+        w->p_elast[x] = -(0.5 + (SYN_MAX_ELASTICITY - 0.5) * promo_rng_uniform(&r));
         /* Zipf-like popularity within the category, with noise. */
         w->p_share[x] = pow(rank + 1.0, -0.9) * exp(0.35 * promo_rng_normal(&r));
         cat_sum[c] += w->p_share[x];
@@ -407,10 +408,11 @@ static void gen_customer(gen *g, uint32_t i, promo_rng *r, gsl_rng *gr, const do
     gsl_ran_dirichlet(gr, w->n_cat, alpha, theta);
     for (uint32_t c = 0; c < w->n_cat; c++)
         w->c_taste[(size_t)i * w->n_cat + c] = (float)theta[c];
-    /* Habits: most of a shopper's lines are products they buy again and again (in Instacart's
-     * public orders 59% of the lines are reorders), so each customer gets 3-6 staples drawn
-     * from their taste, and a share of their lines (mean 0.6) goes to them. */
-    w->c_habit[i] = gsl_ran_beta(gr, 3, 2);
+    /* Habits: many of a shopper's lines are products they buy again and again (in Instacart's
+     * public orders 59% of the lines are reorders, staples or not), so each customer gets 3-6
+     * staples drawn from their taste, and a share of their lines (mean 0.41, at most
+     * SYN_MAX_HABIT) goes to them. */
+    w->c_habit[i] = SYN_MAX_HABIT * gsl_ran_beta(gr, 3, 2);
     uint32_t *st = w->c_staple + (size_t)i * SYN_MAX_STAPLES;
     uint32_t want = 3 + (uint32_t)promo_rng_below(r, SYN_MAX_STAPLES - 2), have = 0;
     for (int tries = 0; have < want && tries < 8 * SYN_MAX_STAPLES; tries++) {
@@ -688,7 +690,7 @@ expo_customer(gen *g, gen_block *bk, uint32_t i, promo_rng *r, gsl_rng *gr, doub
         cv->product = buy;
         cv->promo = contacted ? pr : PROMO_SYNTH_NONE;
         cv->qty = syn_quantity(w->p_qmean[buy], promo_rng_uniform(r));
-        double gross = cv->qty * w->p_price[buy];
+        double gross = cv->qty * syn_shelf_price(w, buy, d);
         cv->discount = 0;
         if (contacted) {
             double off = g->pr_coupon[pr] > 0 ? g->pr_coupon[pr] : gross * g->pr_pct[pr] / 100.0;

@@ -336,22 +336,31 @@ static int in_list(const uint32_t *a, uint32_t n, uint32_t x)
     return 0;
 }
 
-/* A product not in basket[0..n): one of the customer's staples (with probability h_i), else a
- * complement of an earlier line or a taste draw; retried on duplicates, finally any free
- * product. */
+/* A product not in basket[0..n): one of the customer's staples, else a complement of an earlier
+ * line (bought lines only) or a taste draw; retried on duplicates, finally any free product.
+ * A bought line is kept with the product's price acceptance a = m^e / A on that day; a refused
+ * staple or complement turns the line into taste draws. The staple coin is h_i / E[a], so a
+ * staple's share of the lines is h_i / |staples| * m^e / E[m^e], the true model's exactly, with
+ * no renormalisation over the few staples (which would dampen their elasticity); taste draws
+ * renormalise over the whole catalogue, where one product's price hardly moves the total. */
 static uint32_t pick_line(const promo_world *w,
                           uint32_t i,
                           const uint32_t *basket,
                           uint32_t n,
-                          int allow_complement,
+                          int bought,
+                          int64_t day,
                           promo_rng *r)
 {
     uint32_t n_staples = syn_n_staples(w, i);
+    double staple_p = bought ? w->c_habit[i] / SYN_MEAN_ACCEPT : w->c_habit[i];
+    int taste_only = 0;
     for (int tries = 0; tries < 24; tries++) {
         uint32_t x = PROMO_SYNTH_NONE;
-        if (n_staples && promo_rng_uniform(r) < w->c_habit[i]) {
+        if (taste_only) {
+            /* a refused staple or complement: this line is a taste draw now */
+        } else if (n_staples && promo_rng_uniform(r) < staple_p) {
             x = w->c_staple[(size_t)i * SYN_MAX_STAPLES + promo_rng_below(r, n_staples)];
-        } else if (allow_complement && n && promo_rng_uniform(r) < FOLLOW_COMPLEMENT) {
+        } else if (bought && n && promo_rng_uniform(r) < FOLLOW_COMPLEMENT) {
             uint32_t from = basket[promo_rng_below(r, n)];
             const uint32_t *cp = w->p_comp + (size_t)from * SYN_MAX_COMPLEMENTS;
             const float *cw = w->p_comp_w + (size_t)from * SYN_MAX_COMPLEMENTS;
@@ -370,8 +379,11 @@ static uint32_t pick_line(const promo_world *w,
         }
         if (x == PROMO_SYNTH_NONE)
             x = syn_taste_pick(w, i, r);
-        if (!in_list(basket, n, x))
+        if (in_list(basket, n, x))
+            continue;
+        if (!bought || promo_rng_uniform(r) < syn_price_accept(w, x, day))
             return x;
+        taste_only = 1;
     }
     uint32_t x0 = (uint32_t)promo_rng_below(r, w->n_prod);
     for (uint32_t k = 0; k < w->n_prod; k++) {
@@ -413,7 +425,7 @@ static void fill_block(const gen *g, const gen_block *bk, const fill_cols *fc)
                     promo = cv->promo == PROMO_SYNTH_NONE ? NULL_CODE : cv->promo;
                     cv++;
                 } else {
-                    x = pick_line(w, i, basket, j, 1, &r);
+                    x = pick_line(w, i, basket, j, 1, od->day, &r);
                     qty = syn_quantity(w->p_qmean[x], promo_rng_uniform(&r));
                 }
                 basket[j] = x;
@@ -425,7 +437,7 @@ static void fill_block(const gen *g, const gen_block *bk, const fill_cols *fc)
                 fc->store_id->codes[row] = store;
                 fc->ts->i64[row] = ts;
                 fc->quantity->f64[row] = qty;
-                fc->unit_price->f64[row] = w->p_price[x];
+                fc->unit_price->f64[row] = syn_shelf_price(w, x, od->day);
                 fc->discount->f64[row] = disc;
                 fc->promotion_id->codes[row] = promo;
                 fc->channel->codes[row] = online;
@@ -448,7 +460,7 @@ static void fill_block(const gen *g, const gen_block *bk, const fill_cols *fc)
                     }
                 }
                 for (uint32_t j = 0; j < od->n_browse; j++) {
-                    uint32_t x = pick_line(w, i, basket, n + j, 0, &r);
+                    uint32_t x = pick_line(w, i, basket, n + j, 0, od->day, &r);
                     basket[n + j] = x;
                     fc->ev_customer->codes[ge] = i;
                     fc->ev_product->codes[ge] = x;

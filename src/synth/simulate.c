@@ -145,10 +145,11 @@ prepare(const promo_world *w, const promo_offer *o, size_t n, const promo_sim_pa
                 fat += exp(-(double)(of->send_day - ok[e].day) / SYN_FATIGUE_TAU_DAYS);
             prep *q = &pp[ok[j].row];
             uint32_t x = of->product;
-            syn_probs(w, i, w->p_cat[x], x, of->discount_pct, (int64_t)w->n_days + of->send_day,
-                      of->send_hour, fat, (int)p->window_days, &q->p0, &q->p1);
+            int64_t send = (int64_t)w->n_days + of->send_day;
+            syn_probs(w, i, w->p_cat[x], x, of->discount_pct, send, of->send_hour, fat,
+                      (int)p->window_days, &q->p0, &q->p1);
             q->key = (((uint64_t)i * w->n_prod + x) << 12) | (uint32_t)of->send_day;
-            q->price = w->p_price[x];
+            q->price = syn_shelf_price(w, x, send);
             q->cost = w->p_cost[x];
             q->qmean = w->p_qmean[x];
             q->d = of->discount_pct / 100.0;
@@ -158,7 +159,7 @@ prepare(const promo_world *w, const promo_offer *o, size_t n, const promo_sim_pa
                 double a_xy = affinity(w, x, y);
                 q->pb1 = 0.1 + 0.5 * a_xy;
                 q->pb0 = 0.25 * a_xy;
-                q->bprice = w->p_price[y];
+                q->bprice = syn_shelf_price(w, y, send);
                 q->bcost = w->p_cost[y];
             }
         }

@@ -15,6 +15,19 @@
 #define SYN_MAX_COMPLEMENTS  3
 #define SYN_MAX_STAPLES      6    /* a customer's habitual products (PROMO_SYNTH_NONE pad) */
 #define SYN_FATIGUE_TAU_DAYS 14.0 /* decay of a contact's fatigue, days */
+/* Shelf prices: each product's price is its list price times a multiplier exp(sd z), z a
+ * standard normal clipped at z_max, drawn afresh every period; demand for the product follows
+ * m^e with its own elasticity e in [-SYN_MAX_ELASTICITY, -0.5]. */
+#define SYN_PRICE_PERIOD_DAYS 28
+#define SYN_PRICE_SD          0.10
+#define SYN_PRICE_Z_MAX       1.5
+#define SYN_MAX_ELASTICITY    2.5
+/* The price acceptance a = m^e / exp(SYN_MAX_ELASTICITY sd z_max) averages E[m^e] / that bound,
+ * between 0.688 (e = -0.5) and 0.704 (e = -2.5); habit shares stay below the smaller value, so
+ * the staple coin h / SYN_MEAN_ACCEPT is a probability (and staple shares are the model's to
+ * within 2.5%). */
+#define SYN_MEAN_ACCEPT 0.688
+#define SYN_MAX_HABIT   0.68
 /* Days past the history the season table covers (campaign days 0..3650 plus a window). */
 #define SYN_FUTURE_DAYS (3650 + 400)
 
@@ -87,6 +100,7 @@ struct promo_world {
     double *p_price;     /* list price, LKR */
     double *p_cost;      /* unit cost, LKR */
     double *p_qmean;     /* mean quantity per line */
+    double *p_elast;     /* true price elasticity of demand (< 0) */
     uint32_t *p_comp;    /* SYN_MAX_COMPLEMENTS complements per product (PROMO_SYNTH_NONE pad) */
     float *p_comp_w;     /* their strengths */
     uint32_t *cat_start; /* n_cat + 1 offsets into cat_prods */
@@ -131,6 +145,12 @@ double syn_type_base(int type);
 /* The effect multiplier u of the model for a contact; fatigue F given. */
 double syn_effect(
     const promo_world *w, uint32_t i, double discount_pct, int64_t hday, int hour, double fatigue);
+/* Shelf price of product x on history day hday (list price x the period's multiplier, to the
+ * cent), the multiplier itself, and the probability with which a basket line drawn as x is
+ * kept at that price (m^e over its maximum; a refused draw is drawn again). */
+double syn_shelf_price(const promo_world *w, uint32_t x, int64_t hday);
+double syn_price_multiplier(const promo_world *w, uint32_t x, int64_t hday);
+double syn_price_accept(const promo_world *w, uint32_t x, int64_t hday);
 /* Expected share of customer i's basket lines that are product x, or any product of category
  * cat when x is PROMO_SYNTH_NONE: (1 - h_i) theta_i,c pi_x + h_i * (staples matching) / S_i. */
 double syn_line_share(const promo_world *w, uint32_t i, uint32_t cat, uint32_t x);

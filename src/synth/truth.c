@@ -136,9 +136,10 @@ static int truth_products(const gen *g, promo_table **out)
 {
     const promo_world *w = g->w;
     static const colspec cs[] = {
-        {"product_id", PROMO_COL_STRING}, {"category", PROMO_COL_STRING},
-        {"share", PROMO_COL_FLOAT64},     {"quantity_mean", PROMO_COL_FLOAT64},
-        {"price", PROMO_COL_FLOAT64},     {"cost", PROMO_COL_FLOAT64},
+        {"product_id", PROMO_COL_STRING},  {"category", PROMO_COL_STRING},
+        {"share", PROMO_COL_FLOAT64},      {"quantity_mean", PROMO_COL_FLOAT64},
+        {"price", PROMO_COL_FLOAT64},      {"cost", PROMO_COL_FLOAT64},
+        {"elasticity", PROMO_COL_FLOAT64},
     };
     int rc = make_table("truth_products", cs, sizeof cs / sizeof *cs, out);
     if (rc)
@@ -151,6 +152,7 @@ static int truth_products(const gen *g, promo_table **out)
         TRY(promo_column_push_f64(col[3], w->p_qmean[x]));
         TRY(promo_column_push_f64(col[4], w->p_price[x]));
         TRY(promo_column_push_f64(col[5], w->p_cost[x]));
+        TRY(promo_column_push_f64(col[6], w->p_elast[x]));
     }
     return promo_table_seal(*out);
 fail:

@@ -32,6 +32,7 @@ promo_world *syn_world_alloc(uint32_t n_cust, uint32_t n_prod, uint32_t n_cat, u
              (w->p_price = promo_calloc(np, sizeof *w->p_price)) &&
              (w->p_cost = promo_calloc(np, sizeof *w->p_cost)) &&
              (w->p_qmean = promo_calloc(np, sizeof *w->p_qmean)) &&
+             (w->p_elast = promo_calloc(np, sizeof *w->p_elast)) &&
              (w->p_comp = promo_calloc(np * SYN_MAX_COMPLEMENTS, sizeof *w->p_comp)) &&
              (w->p_comp_w = promo_calloc(np * SYN_MAX_COMPLEMENTS, sizeof *w->p_comp_w)) &&
              (w->cat_start = promo_calloc(n_cat + 1, sizeof *w->cat_start)) &&
@@ -81,6 +82,7 @@ void promo_world_free(promo_world *w)
     promo_free(w->p_price);
     promo_free(w->p_cost);
     promo_free(w->p_qmean);
+    promo_free(w->p_elast);
     promo_free(w->p_comp);
     promo_free(w->p_comp_w);
     promo_free(w->cat_start);
@@ -231,19 +233,98 @@ double syn_type_base(int type)
     }
 }
 
+/* ---- shelf prices ---- */
+
+/* splitmix64's finaliser: a counter-based generator, so the price of product x in period k
+ * is a pure function of (seed, x, k) that the history, the simulator and a reloaded world
+ * agree on without storing a price table. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Prices change on Mondays, every fourth week, as a retailer's weekly price cycle does (epoch
+ * day 0 was a Thursday, so epoch day + 3 counts from a Monday). */
+static int64_t price_period(const promo_world *w, int64_t hday)
+{
+    int64_t d = w->start_day + hday + 3;
+    return d >= 0 ? d / SYN_PRICE_PERIOD_DAYS
+                  : -((-d + SYN_PRICE_PERIOD_DAYS - 1) / SYN_PRICE_PERIOD_DAYS);
+}
+
+static double period_multiplier(const promo_world *w, uint32_t x, int64_t period)
+{
+    uint64_t h = mix64(w->seed ^ mix64(((uint64_t)x << 32) ^ (uint64_t)(period + 0x40000000)));
+    double u1 = ((double)(h >> 11) + 0.5) * 0x1p-53, u2 = (double)(mix64(h) >> 11) * 0x1p-53;
+    double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    z = z > SYN_PRICE_Z_MAX ? SYN_PRICE_Z_MAX : z < -SYN_PRICE_Z_MAX ? -SYN_PRICE_Z_MAX : z;
+    return exp(SYN_PRICE_SD * z);
+}
+
+double syn_price_multiplier(const promo_world *w, uint32_t x, int64_t hday)
+{
+    return period_multiplier(w, x, price_period(w, hday));
+}
+
+double syn_shelf_price(const promo_world *w, uint32_t x, int64_t hday)
+{
+    return floor(w->p_price[x] * syn_price_multiplier(w, x, hday) * 100.0 + 0.5) / 100.0;
+}
+
+/* The demand factor m^e / E[m^e]: 1 on average over periods, so pi_x stays the long-run share
+ * (the clipping of z at 2 sd is ignored in E[m^e] = exp(e^2 sd^2 / 2)). */
+static double demand_factor(const promo_world *w, uint32_t x, int64_t period)
+{
+    double e = w->p_elast[x];
+    return pow(period_multiplier(w, x, period), e) *
+           exp(-0.5 * e * e * SYN_PRICE_SD * SYN_PRICE_SD);
+}
+
+double syn_price_accept(const promo_world *w, uint32_t x, int64_t hday)
+{
+    /* m^e is at most exp(|e| sd z_max); one bound for every product keeps their mean
+     * acceptance, hence their long-run shares, within a few percent of each other. */
+    return pow(syn_price_multiplier(w, x, hday), w->p_elast[x]) /
+           exp(SYN_MAX_ELASTICITY * SYN_PRICE_SD * SYN_PRICE_Z_MAX);
+}
+
+/* Sum over the active days of [a, b) of season x the product's demand factor (x =
+ * PROMO_SYNTH_NONE: a category, factor 1), period by period. */
+static double season_demand(const promo_world *w, uint32_t x, int64_t a, int64_t b)
+{
+    if (x == PROMO_SYNTH_NONE)
+        return w->season_cum[b] - w->season_cum[a];
+    double sum = 0;
+    for (int64_t d = a; d < b;) {
+        int64_t k = price_period(w, d), end = (k + 1) * SYN_PRICE_PERIOD_DAYS - 3 - w->start_day;
+        if (end > b)
+            end = b;
+        sum += (w->season_cum[end] - w->season_cum[d]) * demand_factor(w, x, k);
+        d = end;
+    }
+    return sum;
+}
+
+static int
+active_range(const promo_world *w, uint32_t i, int64_t d0, int64_t len, int64_t *a, int64_t *b)
+{
+    *a = d0 > w->c_from[i] ? d0 : w->c_from[i];
+    *b = d0 + len;
+    if (*b > w->c_churn[i])
+        *b = w->c_churn[i];
+    if (*b > (int64_t)w->n_season)
+        *b = w->n_season;
+    if (*a < 0)
+        *a = 0;
+    return *b > *a;
+}
+
 double syn_active_season(const promo_world *w, uint32_t i, int64_t d0, int64_t len)
 {
-    int64_t a = d0 > w->c_from[i] ? d0 : w->c_from[i];
-    int64_t b = d0 + len;
-    if (b > w->c_churn[i])
-        b = w->c_churn[i];
-    if (b > (int64_t)w->n_season)
-        b = w->n_season;
-    if (a < 0)
-        a = 0;
-    if (b <= a)
-        return 0.0;
-    return w->season_cum[b] - w->season_cum[a];
+    int64_t a, b;
+    return active_range(w, i, d0, len, &a, &b) ? w->season_cum[b] - w->season_cum[a] : 0.0;
 }
 
 double syn_effect(
@@ -309,7 +390,8 @@ void syn_probs(const promo_world *w,
 {
     double lam =
         w->c_visit[i] * w->c_bmean[i] * syn_line_share(w, i, cat, x) * syn_type_base(w->c_type[i]);
-    double s = syn_active_season(w, i, hday, window);
+    int64_t a, b_end;
+    double s = active_range(w, i, hday, window, &a, &b_end) ? season_demand(w, x, a, b_end) : 0.0;
     if (s <= 0.0) {
         *p0 = *p1 = 0.0; /* churned or not yet a customer: no purchase, no response */
         return;
@@ -518,7 +600,7 @@ int promo_world_from_tables(const promo_synth_tables *t, promo_world **out)
         return promo_fail(PROMO_EINPUT, "table 'truth_params': bad start_date, n_days or "
                                         "n_categories");
     const promo_column *cid, *cseg, *cvis, *cbm, *cfrom, *cchurn, *ctype, *ceff, *cds, *cfs, *cbwd,
-        *cbh, *cps, *con, *cfat, *pid, *pcat, *psh, *pqm, *ppr, *pco, *aid, *acid, *astr;
+        *cbh, *cps, *con, *cfat, *pid, *pcat, *psh, *pqm, *ppr, *pco, *pel, *aid, *acid, *astr;
     int rc;
     if ((rc = need_col(tc, "customer_id", PROMO_COL_STRING, &cid)) ||
         (rc = need_col(tc, "segment_true", PROMO_COL_STRING, &cseg)) ||
@@ -541,6 +623,7 @@ int promo_world_from_tables(const promo_synth_tables *t, promo_world **out)
         (rc = need_col(tp, "quantity_mean", PROMO_COL_FLOAT64, &pqm)) ||
         (rc = need_col(tp, "price", PROMO_COL_FLOAT64, &ppr)) ||
         (rc = need_col(tp, "cost", PROMO_COL_FLOAT64, &pco)) ||
+        (rc = need_col(tp, "elasticity", PROMO_COL_FLOAT64, &pel)) ||
         (rc = need_col(ta, "product_id", PROMO_COL_STRING, &aid)) ||
         (rc = need_col(ta, "complement_id", PROMO_COL_STRING, &acid)) ||
         (rc = need_col(ta, "strength", PROMO_COL_FLOAT64, &astr)))
@@ -591,6 +674,12 @@ int promo_world_from_tables(const promo_synth_tables *t, promo_world **out)
         w->p_qmean[x] = num(pqm, x);
         w->p_price[x] = num(ppr, x);
         w->p_cost[x] = num(pco, x);
+        w->p_elast[x] = num(pel, x);
+        if (!(w->p_elast[x] >= -SYN_MAX_ELASTICITY && w->p_elast[x] < 0)) {
+            rc = promo_fail(PROMO_EINPUT, "truth_products: elasticity of '%s' must be in [%g, 0)",
+                            id, -SYN_MAX_ELASTICITY);
+            goto fail;
+        }
     }
     for (size_t r = 0; r < ta->n_rows; r++) {
         const char *a = promo_column_str(aid, r), *b = promo_column_str(acid, r);
