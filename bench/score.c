@@ -303,7 +303,7 @@ int main(int argc, char **argv)
         return 1;
     promo_gbdt_free(m);
 
-    /* The model `promo train` wrote for the default world's best seller (bench/score.sh trains
+    /* The model `promo train` wrote for the default world's PROD00001 (bench/score.sh trains
      * it): its real tree count and width, on 1M rows of non-negative counts with 2% missing.
      * Every row walks every tree to a leaf, so the timing depends on the trees, not on where
      * the rows fall. */

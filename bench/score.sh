@@ -3,7 +3,8 @@
 # default (propensity's boosting parameters, early stopping) and with 200 trees of depth 6;
 # our call beside XGBoost's own predict entry points, timed in the same run, and the score path
 # after features (rows + predict + calibration); then the model `promo train` saves for the
-# default world's best seller. JSON lines on stdout; wall and CPU seconds.
+# default world's PROD00001 (a frequently bought product). JSON lines on stdout; wall and CPU
+# seconds.
 #   sh bench/score.sh [n_rows] [nthread]      (BUILD=build-x to pick the build tree)
 set -e
 BUILD=${BUILD:-build}
@@ -13,7 +14,7 @@ PKGS="sqlite3 libcjson xgboost gsl libmicrohttpd"
 cc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude $(pkg-config --cflags $PKGS) -fopenmp \
    -o "$BUILD/bench/score" bench/score.c "$BUILD/libpromo.a" $(pkg-config --libs $PKGS) \
    -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
-# The model `promo train` produces on the default world, for the best seller (as the demo).
+# The model `promo train` produces on the default world, for a frequently bought product.
 WS=$(mktemp -d /tmp/promo-bench-score.XXXXXX)
 trap 'rm -rf "$WS"' EXIT
 make --no-print-directory -s BUILD="$BUILD" "$BUILD/promo" >&2
