@@ -449,6 +449,41 @@ T_TEST(synth_world_round_trips_through_truth_tables)
     promo_world_free(w2);
 }
 
+/* A damaged truth table is refused with a message naming the table and what is wrong. */
+T_TEST(synth_world_rejects_damaged_truth)
+{
+    promo_synth_params p = promo_synth_params_default();
+    p.n_customers = 60;
+    p.n_products = 30;
+    p.n_transactions = 2000;
+    p.n_promotions = 5;
+    p.with_events = 0;
+    promo_synth_tables t;
+    T_OK(promo_synth_generate(&p, NULL, &t));
+    promo_world *w = NULL;
+    promo_column *habit = promo_table_column(t.truth_customers, "habit_share");
+    promo_column *el = promo_table_column(t.truth_products, "elasticity");
+    promo_column *st = promo_table_column(t.truth_customers, "staple_1");
+    T_ASSERT(habit && el && st);
+    double h0 = habit->f64[0], e0 = el->f64[0];
+    habit->f64[0] = 1.5;
+    T_ASSERT_EQ_INT(promo_world_from_tables(&t, &w), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "habit_share");
+    habit->f64[0] = h0;
+    el->f64[0] = 0.4; /* demand rising with price */
+    T_ASSERT_EQ_INT(promo_world_from_tables(&t, &w), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "elasticity");
+    el->f64[0] = e0;
+    uint32_t code0 = st->codes[0];
+    st->codes[0] = promo_dict_intern(st->dict, "PROD99999", 9);
+    T_ASSERT_EQ_INT(promo_world_from_tables(&t, &w), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "unknown staple product 'PROD99999'");
+    st->codes[0] = code0;
+    T_OK(promo_world_from_tables(&t, &w));
+    promo_world_free(w);
+    promo_synth_tables_free(&t);
+}
+
 T_TEST(synth_simulator_accounting)
 {
     promo_world *w;
