@@ -196,6 +196,35 @@ T_TEST(propensity_any_thread_independent_and_replaced)
     promo_store_close(s);
 }
 
+/* Merged windows: the 30/90/365-day counts give one sentence from the shortest window with a
+ * purchase, and the reason's feature is that window, not the group's strongest member. */
+T_TEST(propensity_reason_names_the_window_it_quotes)
+{
+    static const char *const names[4] = {"item_orders_30d", "item_orders_90d", "item_orders_365d",
+                                         "item_days_since"};
+    const float values[4] = {0, 2, 9, 40}, contribs[4] = {0.1f, 0.2f, 1.0f, 0.3f};
+    char *fn[4];
+    promo_prop_explanation e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.target, sizeof e.target, "product:P1");
+    snprintf(e.target_name, sizeof e.target_name, "Bread");
+    e.n_features = 4;
+    for (int k = 0; k < 4; k++)
+        fn[k] = (char *)names[k];
+    e.feature_names = fn;
+    e.values = (float *)values;
+    e.contribs = (float *)contribs;
+    promo_reason r[4];
+    size_t n = 0;
+    T_OK(promo_explain_reasons(&e, 4, r, &n));
+    T_ASSERT_EQ_INT(n, 2);
+    T_ASSERT_STR_EQ(r[0].text, "bought Bread 2 times in the last 90 days");
+    T_ASSERT_STR_EQ(r[0].feature, "item_orders_90d");
+    T_ASSERT_NEAR(r[0].contribution, 1.3, 1e-6); /* the group's members summed */
+    T_ASSERT_STR_EQ(r[1].text, "last bought Bread 40 days ago");
+    T_ASSERT_STR_EQ(r[1].feature, "item_days_since");
+}
+
 /* --scope category: the model learns from one category's products only, is saved under the
  * category's name, and scoring a product of that category picks it over the shared model; a
  * product of another category still finds the shared one, or says none exists. */

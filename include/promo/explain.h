@@ -30,7 +30,7 @@ extern "C" {
 /* One reason. */
 typedef struct promo_reason {
     char text[256];      /* the sentence */
-    char feature[64];    /* the feature behind it (features may merge into one sentence) */
+    char feature[64];    /* the feature behind it: for merged windows, the one quoted */
     double contribution; /* its TreeSHAP contribution, log-odds (> 0: raises the score) */
 } promo_reason;
 

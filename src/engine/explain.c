@@ -62,9 +62,15 @@ static const char *part_of_day(int h)
 }
 
 /* A count sentence from the shortest of the 30/90/365-day windows with a purchase: the most
- * recent habit is the most telling one. */
-static void window_sentence(
-    const promo_prop_explanation *e, const char *prefix, const char *what, char *out, size_t n)
+ * recent habit is the most telling one. *used names the window's feature, so the reason's
+ * feature column matches its sentence. */
+static void window_sentence(const promo_prop_explanation *e,
+                            const char *prefix,
+                            const char *what,
+                            char *out,
+                            size_t n,
+                            char *used,
+                            size_t n_used)
 {
     static const int win[3] = {30, 90, 365};
     for (int k = 0; k < 3; k++) {
@@ -72,6 +78,7 @@ static void window_sentence(
         snprintf(nm, sizeof nm, "%s%dd", prefix, win[k]);
         float v = value_of(e, nm);
         if (isfinite(v) && v > 0) {
+            snprintf(used, n_used, "%s", nm);
             if (v == 1.0f)
                 put(out, n, "bought %s once in the last %d days", what, win[k]);
             else
@@ -82,9 +89,16 @@ static void window_sentence(
     put(out, n, "has not bought %s in the last year", what);
 }
 
-/* The sentence for a group (key) whose representative feature is f with value v. */
-static void sentence(
-    const promo_prop_explanation *e, const char *key, const char *f, float v, char *out, size_t n)
+/* The sentence for a group (key) whose representative feature is f with value v; *used is
+ * left alone or names the member the sentence quotes. */
+static void sentence(const promo_prop_explanation *e,
+                     const char *key,
+                     const char *f,
+                     float v,
+                     char *out,
+                     size_t n,
+                     char *used,
+                     size_t n_used)
 {
     const char *item = e->target_name[0] ? e->target_name : "anything";
     const char *cat = e->category_name[0]                   ? e->category_name
@@ -98,10 +112,10 @@ static void sentence(
         else
             put(out, n, "shops at the usual times for this offer");
     } else if (!strcmp(key, "item_orders")) {
-        window_sentence(e, "item_orders_", item, out, n);
+        window_sentence(e, "item_orders_", item, out, n, used, n_used);
     } else if (!strcmp(key, "cat_orders")) {
         put(what, sizeof what, "from %s", cat);
-        window_sentence(e, "cat_orders_", what, out, n);
+        window_sentence(e, "cat_orders_", what, out, n, used, n_used);
     } else if (!isfinite(v)) {
         put(out, n, "no %s on record", f);
     } else if (!strcmp(f, "item_orders_all")) {
@@ -232,8 +246,9 @@ int promo_explain_reasons(const promo_prop_explanation *e,
         if (pick == ng)
             break;
         const char *f = e->feature_names[g[pick].best];
-        sentence(e, g[pick].key, f, e->values[g[pick].best], out[m].text, sizeof out[m].text);
         snprintf(out[m].feature, sizeof out[m].feature, "%s", f);
+        sentence(e, g[pick].key, f, e->values[g[pick].best], out[m].text, sizeof out[m].text,
+                 out[m].feature, sizeof out[m].feature);
         out[m].contribution = g[pick].sum;
         g[pick].sum = -INFINITY;
         m++;
