@@ -89,6 +89,27 @@ int cli_parse_number(const char *cmd,
     return CLI_EXIT_OK;
 }
 
+int cli_parse_uint(const char *cmd,
+                   const char *opt,
+                   const char *arg,
+                   unsigned long long lo,
+                   unsigned long long hi,
+                   unsigned long long *out)
+{
+    const char *p = arg;
+    while (*p == ' ')
+        p++;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+    if (!end || *end || errno == ERANGE)
+        return cli_usage_error(cmd, "%s: expected a non-negative integer, got '%s'", opt, arg);
+    if (v < lo || v > hi)
+        return cli_usage_error(cmd, "%s: %llu is out of range (%llu..%llu)", opt, v, lo, hi);
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
 int cli_parse_date(const char *cmd, const char *opt, const char *arg, int64_t *out)
 {
     /* 0 means "the default cutoff" in the library's parameters, so 1970-01-01 is refused. */

@@ -41,6 +41,14 @@ int cli_parse_number(const char *cmd,
                      double hi,
                      int integer,
                      double *out /* OUT */);
+/* Parse a non-negative integer option in [lo, hi] into *out, all 64 bits exact (seeds do not
+ * fit a double); on failure print the usage error and return CLI_EXIT_INPUT. */
+int cli_parse_uint(const char *cmd,
+                   const char *opt,
+                   const char *arg,
+                   unsigned long long lo,
+                   unsigned long long hi,
+                   unsigned long long *out /* OUT */);
 /* Parse a date option (ISO 8601) into *out; on failure print the usage error for `cmd`
  * naming `opt` and return CLI_EXIT_INPUT, else CLI_EXIT_OK. */
 int cli_parse_date(const char *cmd, const char *opt, const char *arg, int64_t *out /* OUT */);

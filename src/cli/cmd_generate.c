@@ -52,31 +52,6 @@ static void usage(FILE *f)
 }
 
 /* Parse a non-negative integer in [lo, hi]; prints the usage error itself. */
-static int parse_uint(const char *opt,
-                      const char *arg,
-                      unsigned long long lo,
-                      unsigned long long hi,
-                      unsigned long long *out)
-{
-    const char *p = arg;
-    while (*p == ' ')
-        p++;
-    if (*p < '0' || *p > '9')
-        return cli_usage_error("generate", "--%s: expected a non-negative integer, got '%s'", opt,
-                               arg);
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(p, &end, 10);
-    if (*end || errno == ERANGE)
-        return cli_usage_error("generate", "--%s: expected a non-negative integer, got '%s'", opt,
-                               arg);
-    if (v < lo || v > hi)
-        return cli_usage_error("generate", "--%s: %llu is out of range (%llu..%llu)", opt, v, lo,
-                               hi);
-    *out = v;
-    return 0;
-}
-
 static size_t count_arm(const promo_table *e, const char *arm)
 {
     const promo_column *c = promo_table_column(e, "arm");
@@ -198,47 +173,47 @@ int cmd_generate(int argc, char **argv)
             ws = optarg;
             break;
         case 'c':
-            if ((rc = parse_uint("customers", optarg, 1, 50000000, &v)))
+            if ((rc = cli_parse_uint("generate", "--customers", optarg, 1, 50000000, &v)))
                 return rc;
             p.n_customers = (uint32_t)v;
             break;
         case 'p':
-            if ((rc = parse_uint("products", optarg, 1, 10000000, &v)))
+            if ((rc = cli_parse_uint("generate", "--products", optarg, 1, 10000000, &v)))
                 return rc;
             p.n_products = (uint32_t)v;
             break;
         case 'k':
-            if ((rc = parse_uint("categories", optarg, 1, 15, &v)))
+            if ((rc = cli_parse_uint("generate", "--categories", optarg, 1, 15, &v)))
                 return rc;
             p.n_categories = (uint32_t)v;
             break;
         case 's':
-            if ((rc = parse_uint("stores", optarg, 1, 10000, &v)))
+            if ((rc = cli_parse_uint("generate", "--stores", optarg, 1, 10000, &v)))
                 return rc;
             p.n_stores = (uint32_t)v;
             break;
         case 'r':
-            if ((rc = parse_uint("promotions", optarg, 0, 1000000, &v)))
+            if ((rc = cli_parse_uint("generate", "--promotions", optarg, 0, 1000000, &v)))
                 return rc;
             p.n_promotions = (uint32_t)v;
             break;
         case 't':
-            if ((rc = parse_uint("transactions", optarg, 0, 2000000000ULL, &v)))
+            if ((rc = cli_parse_uint("generate", "--transactions", optarg, 0, 2000000000ULL, &v)))
                 return rc;
             p.n_transactions = v;
             break;
         case 'm':
-            if ((rc = parse_uint("months", optarg, 1, 120, &v)))
+            if ((rc = cli_parse_uint("generate", "--months", optarg, 1, 120, &v)))
                 return rc;
             p.n_months = (uint32_t)v;
             break;
         case 'S':
-            if ((rc = parse_uint("seed", optarg, 0, UINT64_MAX, &v)))
+            if ((rc = cli_parse_uint("generate", "--seed", optarg, 0, UINT64_MAX, &v)))
                 return rc;
             p.seed = v;
             break;
         case 'T':
-            if ((rc = parse_uint("threads", optarg, 1, 1024, &v)))
+            if ((rc = cli_parse_uint("generate", "--threads", optarg, 1, 1024, &v)))
                 return rc;
             p.n_threads = (int)v;
             break;

@@ -152,10 +152,10 @@ int cmd_ingest(int argc, char **argv)
             o.skip_bad_rows = 1;
             break;
         case 'j': {
-            char *end = NULL;
-            long n = strtol(optarg, &end, 10);
-            if (!*optarg || *end || n < 0 || n > 1024)
-                return cli_usage_error("ingest", "--threads: expected a count, got '%s'", optarg);
+            double n;
+            int ec = cli_parse_number("ingest", "--threads", optarg, 0, 1024, 1, &n);
+            if (ec)
+                return ec;
             o.n_threads = (int)n;
             break;
         }

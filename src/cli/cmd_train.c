@@ -2,8 +2,8 @@
  * rolling time windows, fits XGBoost with early stopping and calibration plus the baselines,
  * evaluates them on the test window, saves the model under DIR/models and the evaluation in
  * the workspace (promo evaluate prints it again), and draws the charts into DIR/out. */
-#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +69,6 @@ int cmd_train(int argc, char **argv)
     const char *ws = CLI_DEFAULT_WS, *model = "propensity";
     promo_propensity_params p = promo_propensity_params_default();
     int json = 0, c, ec;
-    char *end;
     double v;
     optind = 1;
     opterr = 0;
@@ -137,13 +136,13 @@ int cmd_train(int argc, char **argv)
         case 'P':
             p.plots = 0;
             break;
-        case 'S':
-            /* Seeds use all 64 bits, more than a double holds exactly. */
-            errno = 0;
-            p.seed = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || optarg[0] == '-' || errno == ERANGE)
-                return cli_usage_error("train", "--seed: expected an integer, got \"%s\"", optarg);
+        case 'S': {
+            unsigned long long seed;
+            if ((ec = cli_parse_uint("train", "--seed", optarg, 0, UINT64_MAX, &seed)))
+                return ec;
+            p.seed = seed;
             break;
+        }
         case 'T':
             if ((ec = cli_parse_number("train", "--threads", optarg, 0, 1024, 1, &v)))
                 return ec;
