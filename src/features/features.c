@@ -1078,6 +1078,28 @@ static int by_prow(const void *a, const void *b)
     return (x->ts > y->ts) - (x->ts < y->ts);
 }
 
+/* Most customers have a handful of orders and products, where qsort's setup would dominate:
+ * insertion sort up to 24 rows (inlined with a constant size and comparator). */
+static inline __attribute__((always_inline)) void
+sort_rows(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 24) {
+        qsort(base, n, size, cmp);
+        return;
+    }
+    char *b = base, t[64];
+    PROMO_ASSERT(size <= sizeof t);
+    for (size_t i = 1; i < n; i++) {
+        memcpy(t, b + i * size, size);
+        size_t j = i;
+        while (j > 0 && cmp(b + (j - 1) * size, t) > 0) {
+            memcpy(b + j * size, b + (j - 1) * size, size);
+            j--;
+        }
+        memcpy(b + j * size, t, size);
+    }
+}
+
 static int by_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -1248,18 +1270,7 @@ static int one_customer(fx_ctx *c,
         return -1;
     size_t n_ord = walk_orders(c, base, n, w->ord, w->sl, w->pr);
     fx_order *ord = w->ord;
-    if (n_ord > 24) /* most customers have a handful of orders: qsort's setup would dominate */
-        qsort(ord, n_ord, sizeof *ord, by_ord_ts);
-    else
-        for (size_t i = 1; i < n_ord; i++) {
-            fx_order t = ord[i];
-            size_t j = i;
-            while (j > 0 && by_ord_ts(&ord[j - 1], &t) > 0) {
-                ord[j] = ord[j - 1];
-                j--;
-            }
-            ord[j] = t;
-        }
+    sort_rows(ord, n_ord, sizeof *ord, by_ord_ts);
     co->bg_x[r] = co->bg_tx[r] = co->bg_T[r] = co->gg_m[r] = NAN;
     co->ix_nnz[r] = co->cs_nnz[r] = 0;
     int64_t first = n_ord ? ord[0].ts : INT64_MAX;
@@ -1353,18 +1364,7 @@ static int one_customer(fx_ctx *c,
     size_t m = 0;
     while (m < n && w->sl[m].product != FX_NONE)
         m++;
-    if (m > 24)
-        qsort(pr, m, sizeof *pr, by_prow);
-    else
-        for (size_t i = 1; i < m; i++) {
-            fx_prow t = pr[i];
-            size_t j = i;
-            while (j > 0 && by_prow(&pr[j - 1], &t) > 0) {
-                pr[j] = pr[j - 1];
-                j--;
-            }
-            pr[j] = t;
-        }
+    sort_rows(pr, m, sizeof *pr, by_prow);
     double total = 0;
     uint32_t n_cat_touched = 0, nnz = 0;
     if (++w->stamp == 0) {
