@@ -111,6 +111,30 @@ static void put_quoted(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+/* `set title|xlabel|ylabel "text"` when text is given; noenhanced keeps '_' literal. */
+static void set_text(FILE *fs, const char *what, const char *text)
+{
+    if (!text)
+        return;
+    fprintf(fs, "set %s ", what);
+    put_quoted(fs, text);
+    fputs(" noenhanced\n", fs);
+}
+
+/* `set xrange|yrange [lo:hi]` with NaN ends left to gnuplot; nothing when both are NaN. */
+static void set_range(FILE *fs, const char *what, double lo, double hi)
+{
+    if (isnan(lo) && isnan(hi))
+        return;
+    fprintf(fs, "set %s [", what);
+    if (!isnan(lo))
+        fprintf(fs, "%.17g", lo);
+    fputc(':', fs);
+    if (!isnan(hi))
+        fprintf(fs, "%.17g", hi);
+    fputs("]\n", fs);
+}
+
 static const char *style_of(const char *s)
 {
     static const char *const ok[] = {"lines", "linespoints", "points", "steps", "boxes"};
@@ -204,39 +228,11 @@ int promo_plot_lines(const promo_plot *p,
             p->width_px, p->height_px);
     put_quoted(fs, tmp_png);
     fprintf(fs, "\nset grid\nset key bottom right\n");
-    if (p->title) {
-        fputs("set title ", fs);
-        put_quoted(fs, p->title);
-        fputs(" noenhanced\n", fs);
-    }
-    if (p->xlabel) {
-        fputs("set xlabel ", fs);
-        put_quoted(fs, p->xlabel);
-        fputs(" noenhanced\n", fs);
-    }
-    if (p->ylabel) {
-        fputs("set ylabel ", fs);
-        put_quoted(fs, p->ylabel);
-        fputs(" noenhanced\n", fs);
-    }
-    if (!isnan(p->xmin) || !isnan(p->xmax)) {
-        fputs("set xrange [", fs);
-        if (!isnan(p->xmin))
-            fprintf(fs, "%.17g", p->xmin);
-        fputc(':', fs);
-        if (!isnan(p->xmax))
-            fprintf(fs, "%.17g", p->xmax);
-        fputs("]\n", fs);
-    }
-    if (!isnan(p->ymin) || !isnan(p->ymax)) {
-        fputs("set yrange [", fs);
-        if (!isnan(p->ymin))
-            fprintf(fs, "%.17g", p->ymin);
-        fputc(':', fs);
-        if (!isnan(p->ymax))
-            fprintf(fs, "%.17g", p->ymax);
-        fputs("]\n", fs);
-    }
+    set_text(fs, "title", p->title);
+    set_text(fs, "xlabel", p->xlabel);
+    set_text(fs, "ylabel", p->ylabel);
+    set_range(fs, "xrange", p->xmin, p->xmax);
+    set_range(fs, "yrange", p->ymin, p->ymax);
     fputs("plot ", fs);
     for (size_t k = 0; k < n_series; k++) {
         if (k)
