@@ -131,9 +131,15 @@ static int bench_model(const char *name,
         return xgb_die("load");
     promo_free(buf);
     int depth = max_depth_of(h);
-    printf("{\"bench\":\"score\",\"model\":\"%s\",\"what\":\"train\",\"rows\":%zu,\"features\":%d,"
-           "\"trees\":%d,\"max_depth\":%d,\"nthread\":1,\"seconds\":%.3f,\"cpu_seconds\":%.3f}\n",
-           name, n_train, d, promo_gbdt_n_rounds(m), depth, t_train, cpu_train);
+    if (n_train)
+        printf("{\"bench\":\"score\",\"model\":\"%s\",\"what\":\"train\",\"rows\":%zu,"
+               "\"features\":%d,\"trees\":%d,\"max_depth\":%d,\"nthread\":1,\"seconds\":%.3f,"
+               "\"cpu_seconds\":%.3f}\n",
+               name, n_train, d, promo_gbdt_n_rounds(m), depth, t_train, cpu_train);
+    else /* a saved model: its size only */
+        printf("{\"bench\":\"score\",\"model\":\"%s\",\"what\":\"loaded\",\"features\":%d,"
+               "\"trees\":%d,\"max_depth\":%d}\n",
+               name, d, promo_gbdt_n_rounds(m), depth);
 
     char arr[160], cfg[200];
     snprintf(arr, sizeof arr,
@@ -238,7 +244,9 @@ int main(int argc, char **argv)
     size_t n_train = 100000, n_valid = 50000;
     float *xt = promo_mallocn(n_train * D, sizeof *xt), *yt = promo_mallocn(n_train, sizeof *yt);
     float *xv = promo_mallocn(n_valid * D, sizeof *xv), *yv = promo_mallocn(n_valid, sizeof *yv);
-    float *x = promo_mallocn(n * D, sizeof *x), *p1 = promo_mallocn(n, sizeof *p1);
+    /* p1 also takes the validation rows' predictions for the calibration fit */
+    float *x = promo_mallocn(n * D, sizeof *x),
+          *p1 = promo_mallocn(n > n_valid ? n : n_valid, sizeof *p1);
     double *prob = promo_mallocn(n, sizeof *prob), *pv = promo_mallocn(n_valid, sizeof *pv);
     uint8_t *lv = promo_mallocn(n_valid, sizeof *lv);
     int cmap[D];
