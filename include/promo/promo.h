@@ -19,6 +19,7 @@
 #include <promo/linear.h>
 #include <promo/log.h>
 #include <promo/metrics.h>
+#include <promo/panel.h>
 #include <promo/plot.h>
 #include <promo/profile.h>
 #include <promo/propensity.h>

@@ -1,7 +1,7 @@
-/* src/models/propensity.c: propensity training, evaluation, storage, scoring, explanations.
+/* src/models/propensity.c: propensity training, evaluation and storage.
  *
  * The windows, rows and models are described in include/promo/propensity.h; the rows are
- * built in propensity_data.c. This file runs the pipeline: cutoffs -> sampled, weighted
+ * built by the panel (panel.h); scoring and explanations are in propensity_score.c. This file runs the pipeline: cutoffs -> sampled, weighted
  * training and validation rows -> XGBoost (early stopping on validation) -> calibration on
  * validation -> the same test rows for every model (and baseline) -> metrics.h figures ->
  * the model JSON (with its metadata as attributes), the table propensity_eval, the PNGs.
@@ -31,7 +31,7 @@ const char *promo_prop_model_name(int model)
     return model >= 0 && model < PROMO_PROP_MODEL_COUNT ? model_names[model] : "unknown";
 }
 
-static const char *const kind_names[] = {"any", "product", "category"};
+const char *const prop_kind_names[3] = {"any", "product", "category"};
 
 promo_propensity_params promo_propensity_params_default(void)
 {
@@ -97,14 +97,14 @@ void promo_prop_explanation_free(promo_prop_explanation *e)
     promo_free(e);
 }
 
-static int64_t last_day_after(const prop_data *d)
+int64_t prop_last_day_after(const promo_panel *d)
 {
-    return promo_time_day(d->max_ts) + PROP_DAY;
+    return promo_time_day(d->max_ts) + PROMO_PANEL_DAY;
 }
 
-static int64_t horizon_s(double h)
+int64_t prop_horizon_s(double h)
 {
-    return (int64_t)llround(h * (double)PROP_DAY);
+    return (int64_t)llround(h * (double)PROMO_PANEL_DAY);
 }
 
 int promo_propensity_default_as_of(promo_store *s, double horizon_days, int64_t *out)
@@ -112,12 +112,12 @@ int promo_propensity_default_as_of(promo_store *s, double horizon_days, int64_t 
     *out = 0;
     if (!(horizon_days >= 0))
         return promo_fail(PROMO_EUSAGE, "propensity: horizon must be >= 0 days");
-    prop_data d;
-    int rc = prop_data_load(s, 1, &d);
+    promo_panel d;
+    int rc = promo_panel_load(s, 1, &d);
     if (rc)
         return rc;
-    *out = last_day_after(&d) - horizon_s(horizon_days);
-    prop_data_free(&d);
+    *out = prop_last_day_after(&d) - prop_horizon_s(horizon_days);
+    promo_panel_free(&d);
     return PROMO_OK;
 }
 
@@ -134,15 +134,16 @@ static void slug(const char *s, char *out, size_t n)
     out[k] = 0;
 }
 
-static void model_path(promo_store *s, prop_kind kind, const char *scope_cat, char *out, size_t n)
+void prop_model_path(
+    promo_store *s, promo_panel_kind kind, const char *scope_cat, char *out, size_t n)
 {
     if (scope_cat && *scope_cat) {
         char sl[200];
         slug(scope_cat, sl, sizeof sl);
-        snprintf(out, n, "%s/propensity_%s_%s.json", promo_store_models_dir(s), kind_names[kind],
+        snprintf(out, n, "%s/propensity_%s_%s.json", promo_store_models_dir(s), prop_kind_names[kind],
                  sl);
     } else {
-        snprintf(out, n, "%s/propensity_%s.json", promo_store_models_dir(s), kind_names[kind]);
+        snprintf(out, n, "%s/propensity_%s.json", promo_store_models_dir(s), prop_kind_names[kind]);
     }
 }
 
@@ -164,7 +165,7 @@ static void mat_free(mat *m)
 
 /* Append the rows r of cut c to m. */
 static int
-mat_append(mat *m, const prop_data *d, const prop_cut *c, const prop_layout *l, const prop_rows *r)
+mat_append(mat *m, const promo_panel *d, const promo_panel_cut *c, const promo_panel_layout *l, const promo_panel_rows *r)
 {
     size_t n = m->n + r->n;
     float *X = promo_reallocn(m->X, n ? n * l->n : 1, sizeof *X);
@@ -179,7 +180,7 @@ mat_append(mat *m, const prop_data *d, const prop_cut *c, const prop_layout *l, 
     if (!w)
         return PROMO_ENOMEM;
     m->w = w;
-    int rc = prop_rows_matrix(d, c, l, r, m->X + m->n * l->n);
+    int rc = promo_panel_rows_matrix(d, c, l, r, m->X + m->n * l->n);
     if (rc)
         return rc;
     memcpy(m->y + m->n, r->y, r->n * sizeof *y);
@@ -272,15 +273,15 @@ static void to_double(const float *in, size_t n, double *out)
 
 /* The per-target test data every model is scored on. */
 typedef struct test_set {
-    prop_target t;
-    prop_rows rows;
+    promo_panel_target t;
+    promo_panel_rows rows;
     mat m;
     uint8_t *label;
 } test_set;
 
 static void test_free(test_set *ts)
 {
-    prop_rows_free(&ts->rows);
+    promo_panel_rows_free(&ts->rows);
     mat_free(&ts->m);
     promo_free(ts->label);
 }
@@ -429,7 +430,7 @@ static void reliability_parse(const char *s, promo_propensity_report *r)
     }
 }
 
-static void copy_str(char *dst, size_t n, const char *src)
+void prop_copy_str(char *dst, size_t n, const char *src)
 {
     snprintf(dst, n, "%s", src ? src : "");
 }
@@ -467,7 +468,7 @@ static int eval_from_table(const promo_table *t, promo_propensity_report **out, 
             k++;
         if (k == n) {
             n++;
-            copy_str(r[k].target, sizeof r[k].target, target);
+            prop_copy_str(r[k].target, sizeof r[k].target, target);
         }
         double v[N_EVAL_NUM];
         for (int j = 0; j < N_EVAL_NUM; j++)
@@ -480,9 +481,9 @@ static int eval_from_table(const promo_table *t, promo_propensity_report **out, 
         r[k].calibration = ck < 0 ? PROMO_CALIB_NONE : (promo_calib_kind)ck;
         if (mi == PROMO_PROP_XGBOOST) {
             reliability_parse(promo_column_str(str[3], row), &r[k]);
-            copy_str(r[k].model_path, sizeof r[k].model_path, promo_column_str(str[4], row));
+            prop_copy_str(r[k].model_path, sizeof r[k].model_path, promo_column_str(str[4], row));
             for (int p = 0; p < 3; p++)
-                copy_str(r[k].plot_paths[p], sizeof r[k].plot_paths[p],
+                prop_copy_str(r[k].plot_paths[p], sizeof r[k].plot_paths[p],
                          promo_column_str(str[5 + p], row));
         }
     }
@@ -612,16 +613,16 @@ static int check_params(const promo_propensity_params *p)
 }
 
 /* Candidate items of a pair model at cut c: scope and max_items; targets always in. */
-static int items_mask_make(const prop_data *d,
-                           const prop_cut *c,
-                           prop_kind kind,
+static int items_mask_make(const promo_panel *d,
+                           const promo_panel_cut *c,
+                           promo_panel_kind kind,
                            const promo_propensity_params *p,
                            const test_set *ts,
                            size_t n_targets,
                            uint8_t **out)
 {
     *out = NULL;
-    if (kind != PROP_PRODUCT || (p->scope == PROMO_PROP_SCOPE_ALL && p->max_items == 0))
+    if (kind != PROMO_PANEL_PRODUCT || (p->scope == PROMO_PROP_SCOPE_ALL && p->max_items == 0))
         return PROMO_OK;
     uint8_t *m = promo_calloc(d->n_products ? d->n_products : 1, 1);
     if (!m)
@@ -674,23 +675,23 @@ static int items_mask_make(const prop_data *d,
 }
 
 /* Sampled rows of cut c appended to m; the rows go to keep (may be NULL) too. */
-static int build_sampled(const prop_data *d,
-                         const prop_cut *c,
-                         prop_kind kind,
+static int build_sampled(const promo_panel *d,
+                         const promo_panel_cut *c,
+                         promo_panel_kind kind,
                          const promo_propensity_params *p,
                          const test_set *ts,
                          size_t n_targets,
-                         const prop_layout *l,
+                         const promo_panel_layout *l,
                          uint64_t stream,
                          mat *m,
-                         prop_rows *keep)
+                         promo_panel_rows *keep)
 {
     uint8_t *mask = NULL;
-    prop_rows r;
+    promo_panel_rows r;
     memset(&r, 0, sizeof r);
     int rc = items_mask_make(d, c, kind, p, ts, n_targets, &mask);
     if (!rc)
-        rc = prop_rows_sampled(d, c, kind, p->horizon_days, mask, p->neg_per_pos, p->seed, stream,
+        rc = promo_panel_rows_sampled(d, c, kind, p->horizon_days, mask, p->neg_per_pos, p->seed, stream,
                                &r);
     if (!rc)
         rc = mat_append(m, d, c, l, &r);
@@ -698,27 +699,27 @@ static int build_sampled(const prop_data *d,
         *keep = r;
         memset(&r, 0, sizeof r);
     }
-    prop_rows_free(&r);
+    promo_panel_rows_free(&r);
     promo_free(mask);
     return rc;
 }
 
 /* Scores of a heuristic on rows built from a matrix's cut: recompute from rows. */
 typedef void (*heur_fn)(
-    const prop_data *, const prop_cut *, prop_kind, const prop_rows *, double *);
+    const promo_panel *, const promo_panel_cut *, promo_panel_kind, const promo_panel_rows *, double *);
 
 static void
-heur_pop(const prop_data *d, const prop_cut *c, prop_kind k, const prop_rows *r, double *out)
+heur_pop(const promo_panel *d, const promo_panel_cut *c, promo_panel_kind k, const promo_panel_rows *r, double *out)
 {
-    prop_rows_popularity(d, c, k, r, out);
+    promo_panel_rows_popularity(d, c, k, r, out);
 }
 
 static void
-heur_rfm(const prop_data *d, const prop_cut *c, prop_kind k, const prop_rows *r, double *out)
+heur_rfm(const promo_panel *d, const promo_panel_cut *c, promo_panel_kind k, const promo_panel_rows *r, double *out)
 {
     (void)d;
     (void)k;
-    prop_rows_rfm(c, r, out);
+    promo_panel_rows_rfm(c, r, out);
 }
 
 /* Write the three charts for target k. */
@@ -751,14 +752,14 @@ static void make_plots(promo_store *s,
 
 static int set_attrs(promo_gbdt *g,
                      const promo_propensity_params *p,
-                     prop_kind kind,
+                     promo_panel_kind kind,
                      const char *target,
                      const char *scope_cat,
                      int64_t as_of,
-                     const prop_layout *l,
+                     const promo_panel_layout *l,
                      const promo_calib *cal)
 {
-    char buf[64], *names = prop_layout_join(l), *cs = NULL;
+    char buf[64], *names = promo_panel_layout_join(l), *cs = NULL;
     if (!names)
         return PROMO_ENOMEM;
     int rc = promo_calib_to_string(cal, &cs);
@@ -771,7 +772,7 @@ static int set_attrs(promo_gbdt *g,
     snprintf(buf, sizeof buf, "%.17g", p->horizon_days);
     rc = promo_gbdt_set_attr(g, "promo.version", MODEL_VERSION);
     if (!rc)
-        rc = promo_gbdt_set_attr(g, "promo.kind", kind_names[kind]) ||
+        rc = promo_gbdt_set_attr(g, "promo.kind", prop_kind_names[kind]) ||
                      promo_gbdt_set_attr(g, "promo.target", target) ||
                      promo_gbdt_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
                      promo_gbdt_set_attr(g, "promo.as_of", day) ||
@@ -787,12 +788,12 @@ static int set_attrs(promo_gbdt *g,
 
 /* Everything one training run holds, freed in one place. */
 typedef struct run {
-    prop_data d;
-    prop_cut *cuts; /* [0] test, [1] validation, [2..] training */
+    promo_panel d;
+    promo_panel_cut *cuts; /* [0] test, [1] validation, [2..] training */
     int n_cuts;
-    prop_layout l;
+    promo_panel_layout l;
     mat tr, va;
-    prop_rows va_rows; /* the validation rows (heuristic baselines recompute from them) */
+    promo_panel_rows va_rows; /* the validation rows (heuristic baselines recompute from them) */
     test_set *ts;
     size_t n_ts;
     promo_gbdt *xgb, *rf;
@@ -804,12 +805,12 @@ typedef struct run {
 static void run_free(run *r)
 {
     for (int i = 0; i < r->n_cuts; i++)
-        prop_cut_free(&r->cuts[i]);
+        promo_panel_cut_free(&r->cuts[i]);
     promo_free(r->cuts);
-    prop_layout_free(&r->l);
+    promo_panel_layout_free(&r->l);
     mat_free(&r->tr);
     mat_free(&r->va);
-    prop_rows_free(&r->va_rows);
+    promo_panel_rows_free(&r->va_rows);
     if (r->ts)
         for (size_t k = 0; k < r->n_ts; k++)
             test_free(&r->ts[k]);
@@ -820,7 +821,7 @@ static void run_free(run *r)
     promo_calib_free(r->cal);
     promo_free(r->vp);
     promo_free(r->tp);
-    prop_data_free(&r->d);
+    promo_panel_free(&r->d);
 }
 
 /* A model's predictions on validation and each test set, calibrated, into the reports. */
@@ -884,7 +885,7 @@ static int eval_heuristic(run *R,
                           const promo_propensity_params *p,
                           int mi,
                           heur_fn fn,
-                          prop_kind kind,
+                          promo_panel_kind kind,
                           promo_propensity_report *out)
 {
     size_t nmax = 1;
@@ -995,15 +996,15 @@ int promo_propensity_train_multi(promo_store *s,
     if (n_targets == 0 || !targets)
         return promo_fail(PROMO_EUSAGE, "propensity: no target");
     memset(out, 0, n_targets * sizeof *out);
-    if ((rc = prop_data_load(s, p->n_threads, &R.d)))
+    if ((rc = promo_panel_load(s, p->n_threads, &R.d)))
         return rc;
-    prop_data *d = &R.d;
+    promo_panel *d = &R.d;
     rc = PROMO_ENOMEM;
     if (!(R.ts = promo_calloc(n_targets, sizeof *R.ts)))
         goto fail;
     R.n_ts = n_targets;
     for (size_t k = 0; k < n_targets; k++) {
-        if ((rc = prop_target_parse(d, targets[k], &R.ts[k].t)))
+        if ((rc = promo_panel_target_parse(d, targets[k], &R.ts[k].t)))
             goto fail;
         if (R.ts[k].t.kind != R.ts[0].t.kind) {
             rc = promo_fail(PROMO_EUSAGE, "propensity: targets %s and %s are of different kinds",
@@ -1015,9 +1016,9 @@ int promo_propensity_train_multi(promo_store *s,
             goto fail;
         }
     }
-    prop_kind kind = R.ts[0].t.kind;
+    promo_panel_kind kind = R.ts[0].t.kind;
     const char *scope_cat = NULL;
-    if (kind == PROP_PRODUCT && p->scope == PROMO_PROP_SCOPE_CATEGORY) {
+    if (kind == PROMO_PANEL_PRODUCT && p->scope == PROMO_PROP_SCOPE_CATEGORY) {
         uint32_t cat = d->prod_cat[R.ts[0].t.item];
         for (size_t k = 1; k < n_targets; k++)
             if (d->prod_cat[R.ts[k].t.item] != cat) {
@@ -1029,8 +1030,8 @@ int promo_propensity_train_multi(promo_store *s,
     }
 
     /* The windows. */
-    int64_t H = horizon_s(p->horizon_days);
-    int64_t T = p->as_of ? p->as_of : last_day_after(d) - H;
+    int64_t H = prop_horizon_s(p->horizon_days);
+    int64_t T = p->as_of ? p->as_of : prop_last_day_after(d) - H;
     if (T > d->max_ts) {
         char a[24], b[24];
         promo_time_format(T, 1, a, sizeof a);
@@ -1066,16 +1067,16 @@ int promo_propensity_train_multi(promo_store *s,
         char a[24];
         promo_time_format(T - i * H, 1, a, sizeof a);
         promo_debug("propensity: features as of %s", a);
-        if ((rc = prop_cut_build(d, T - i * H, &R.cuts[i])))
+        if ((rc = promo_panel_cut_build(d, T - i * H, &R.cuts[i])))
             goto fail;
     }
-    if ((rc = prop_layout_make(kind, R.cuts[0].f, &R.l)))
+    if ((rc = promo_panel_layout_make(kind, R.cuts[0].f, &R.l)))
         goto fail;
 
     /* Test rows: every customer known at T, per target. */
     for (size_t k = 0; k < n_targets; k++) {
         test_set *ts = &R.ts[k];
-        if ((rc = prop_rows_target(d, &R.cuts[0], ts->t, p->horizon_days, &ts->rows)) ||
+        if ((rc = promo_panel_rows_target(d, &R.cuts[0], ts->t, p->horizon_days, &ts->rows)) ||
             (rc = mat_append(&ts->m, d, &R.cuts[0], &R.l, &ts->rows)))
             goto fail;
         if (!(ts->label = promo_mallocn(ts->m.n ? ts->m.n : 1, 1))) {
@@ -1114,7 +1115,7 @@ int promo_propensity_train_multi(promo_store *s,
     }
     for (size_t k = 0; k < n_targets; k++) {
         promo_propensity_report *r = &out[k];
-        copy_str(r->target, sizeof r->target, targets[k]);
+        prop_copy_str(r->target, sizeof r->target, targets[k]);
         r->as_of = T;
         r->valid_as_of = T - H;
         r->first_train_as_of = T - (int64_t)(nw + 1) * H;
@@ -1193,12 +1194,12 @@ int promo_propensity_train_multi(promo_store *s,
         goto fail;
     if (p->save) {
         char path[PROMO_PROP_PATH_MAX];
-        model_path(s, kind, scope_cat, path, sizeof path);
+        prop_model_path(s, kind, scope_cat, path, sizeof path);
         if ((rc = set_attrs(R.xgb, p, kind, targets[0], scope_cat, T, &R.l, R.cal)) ||
             (rc = promo_gbdt_save(R.xgb, path)))
             goto fail;
         for (size_t k = 0; k < n_targets; k++)
-            copy_str(out[k].model_path, sizeof out[k].model_path, path);
+            prop_copy_str(out[k].model_path, sizeof out[k].model_path, path);
         if ((rc = eval_store(s, out, n_targets)))
             goto fail;
     }
@@ -1215,299 +1216,4 @@ int promo_propensity_train(promo_store *s,
 {
     const char *t = p->target ? p->target : "any";
     return promo_propensity_train_multi(s, p, &t, 1, out);
-}
-
-/* ---------------------------------------------------------------- scoring ---- */
-
-typedef struct loaded {
-    promo_gbdt *g;
-    prop_layout l;
-    promo_calib *cal;
-} loaded;
-
-static void loaded_free(loaded *m)
-{
-    promo_gbdt_free(m->g);
-    prop_layout_free(&m->l);
-    promo_calib_free(m->cal);
-    memset(m, 0, sizeof *m);
-}
-
-static int file_exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f)
-        fclose(f);
-    return f != NULL;
-}
-
-static int load_model(promo_store *s, const prop_data *d, prop_target t, int n_threads, loaded *m)
-{
-    memset(m, 0, sizeof *m);
-    char path[PROMO_PROP_PATH_MAX];
-    path[0] = 0;
-    if (t.kind == PROP_PRODUCT)
-        model_path(s, t.kind, d->cat_names[d->prod_cat[t.item]], path, sizeof path);
-    if (!path[0] || !file_exists(path))
-        model_path(s, t.kind, NULL, path, sizeof path);
-    int rc = promo_gbdt_load(path, &m->g);
-    if (rc == PROMO_ENOTFOUND)
-        return promo_fail(PROMO_ENOTFOUND,
-                          "no propensity model for %s targets in %s (run `promo "
-                          "train --model propensity --target %s`)",
-                          kind_names[t.kind], promo_store_ws_dir(s),
-                          t.kind == PROP_ANY       ? "any"
-                          : t.kind == PROP_PRODUCT ? "product:ID"
-                                                   : "category:NAME");
-    if (rc)
-        return rc;
-    char *kind = promo_gbdt_get_attr(m->g, "promo.kind"),
-         *names = promo_gbdt_get_attr(m->g, "promo.features"),
-         *cal = promo_gbdt_get_attr(m->g, "promo.calibration");
-    if (!kind || !names || !cal || strcmp(kind, kind_names[t.kind]) != 0)
-        rc = promo_fail(PROMO_EINPUT, "%s: not a promo propensity model for %s targets", path,
-                        kind_names[t.kind]);
-    else if (!(rc = prop_layout_parse(t.kind, names, &m->l)) &&
-             !(rc = promo_calib_from_string(cal, &m->cal)) && m->l.n != promo_gbdt_n_features(m->g))
-        rc = promo_fail(PROMO_EINPUT, "%s: %zu feature names for %zu model features", path, m->l.n,
-                        promo_gbdt_n_features(m->g));
-    promo_free(kind);
-    promo_free(names);
-    promo_free(cal);
-    if (!rc)
-        rc = promo_gbdt_set_nthread(m->g, n_threads);
-    if (rc)
-        loaded_free(m);
-    return rc;
-}
-
-/* Rows r of cut c through model m in blocks (bounded memory): calibrated probabilities. */
-static int predict_rows(
-    const prop_data *d, const prop_cut *c, const loaded *m, const prop_rows *r, double *prob)
-{
-    enum { BLOCK = 65536 };
-    size_t dn = m->l.n, bn = r->n < BLOCK ? r->n : BLOCK;
-    float *X = promo_mallocn(bn ? bn * dn : 1, sizeof *X);
-    float *o = promo_mallocn(bn ? bn : 1, sizeof *o);
-    int rc = PROMO_ENOMEM;
-    if (!X || !o)
-        goto done;
-    for (size_t i0 = 0; i0 < r->n; i0 += BLOCK) {
-        size_t nb = r->n - i0 < BLOCK ? r->n - i0 : BLOCK;
-        prop_rows v = {nb, r->cust + i0, r->item + i0, r->w + i0, r->y + i0};
-        if ((rc = prop_rows_matrix(d, c, &m->l, &v, X)) ||
-            (rc = promo_gbdt_predict(m->g, X, nb, dn, 0, o)))
-            goto done;
-        for (size_t i = 0; i < nb; i++)
-            prob[i0 + i] = o[i];
-    }
-    promo_calib_apply(m->cal, prob, r->n, prob);
-    rc = PROMO_OK;
-done:
-    promo_free(X);
-    promo_free(o);
-    return rc;
-}
-
-int promo_propensity_score(promo_store *s,
-                           const char *target,
-                           int64_t as_of,
-                           promo_prop_scores **out)
-{
-    *out = NULL;
-    prop_data d;
-    prop_cut c;
-    loaded m;
-    prop_rows r;
-    memset(&c, 0, sizeof c);
-    memset(&m, 0, sizeof m);
-    memset(&r, 0, sizeof r);
-    promo_prop_scores *sc = NULL;
-    prop_target t;
-    int rc = prop_data_load(s, 0, &d);
-    if (rc)
-        return rc;
-    if ((rc = prop_target_parse(&d, target, &t)) || (rc = load_model(s, &d, t, 0, &m)))
-        goto done;
-    if (!as_of)
-        as_of = last_day_after(&d);
-    if ((rc = prop_cut_build(&d, as_of, &c)) || (rc = prop_rows_target(&d, &c, t, 0, &r)))
-        goto done;
-    rc = PROMO_ENOMEM;
-    if (!(sc = promo_calloc(1, sizeof *sc)) ||
-        !(sc->customer_id = promo_calloc(r.n ? r.n : 1, sizeof *sc->customer_id)) ||
-        !(sc->probability = promo_mallocn(r.n ? r.n : 1, sizeof *sc->probability)))
-        goto done;
-    sc->n = r.n;
-    sc->as_of = as_of;
-    copy_str(sc->target, sizeof sc->target, target);
-    for (size_t i = 0; i < r.n; i++)
-        if (!(sc->customer_id[i] = promo_strdup(promo_features_customer_id(c.f, i))))
-            goto done;
-    if ((rc = predict_rows(&d, &c, &m, &r, sc->probability)))
-        goto done;
-    *out = sc;
-    sc = NULL;
-done:
-    promo_prop_scores_free(sc);
-    prop_rows_free(&r);
-    prop_cut_free(&c);
-    loaded_free(&m);
-    prop_data_free(&d);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- explanations ---- */
-
-static const char *target_name(const prop_data *d, prop_target t)
-{
-    if (t.kind == PROP_PRODUCT)
-        return d->prod_name ? promo_column_str(d->prod_name, t.item)
-                            : promo_column_str(d->prod_id, t.item);
-    if (t.kind == PROP_CATEGORY)
-        return d->cat_names[t.item];
-    return "";
-}
-
-int promo_propensity_explain_many(promo_store *s,
-                                  const char *target,
-                                  int64_t as_of,
-                                  const char *const *ids,
-                                  size_t n,
-                                  promo_prop_explanation ***out)
-{
-    *out = NULL;
-    prop_data d;
-    prop_cut c;
-    loaded m;
-    prop_rows r;
-    memset(&c, 0, sizeof c);
-    memset(&m, 0, sizeof m);
-    memset(&r, 0, sizeof r);
-    promo_prop_explanation **ex = NULL;
-    float *X = NULL, *contrib = NULL;
-    double *prob = NULL;
-    uint32_t *row_of = NULL;
-    prop_target t;
-    promo_dict *idd = NULL;
-    int rc = prop_data_load(s, 0, &d);
-    if (rc)
-        return rc;
-    if ((rc = prop_target_parse(&d, target, &t)) || (rc = load_model(s, &d, t, 0, &m)))
-        goto done;
-    if (!as_of)
-        as_of = last_day_after(&d);
-    if ((rc = prop_cut_build(&d, as_of, &c)))
-        goto done;
-    rc = PROMO_ENOMEM;
-    if (!(ex = promo_calloc(n ? n : 1, sizeof *ex)) || !(idd = promo_dict_new()) ||
-        !(row_of = promo_mallocn(n ? n : 1, sizeof *row_of)))
-        goto done;
-    /* Customer rows of the requested ids (one dictionary of the ids, one pass over f). */
-    for (size_t k = 0; k < n; k++) {
-        row_of[k] = PROP_NONE;
-        if (promo_dict_intern(idd, ids[k], strlen(ids[k])) == PROMO_DICT_NONE)
-            goto done;
-    }
-    for (size_t i = 0; i < c.f->n_customers; i++) {
-        const char *id = promo_features_customer_id(c.f, i);
-        uint32_t k = promo_dict_find(idd, id, strlen(id));
-        if (k != PROMO_DICT_NONE)
-            for (size_t j = 0; j < n; j++)
-                if (strcmp(ids[j], id) == 0)
-                    row_of[j] = (uint32_t)i;
-    }
-    size_t nr = 0;
-    for (size_t k = 0; k < n; k++)
-        nr += row_of[k] != PROP_NONE;
-    memset(&r, 0, sizeof r);
-    if (!(r.cust = promo_mallocn(nr ? nr : 1, sizeof *r.cust)) ||
-        !(r.item = promo_mallocn(nr ? nr : 1, sizeof *r.item)) ||
-        !(r.w = promo_mallocn(nr ? nr : 1, sizeof *r.w)) ||
-        !(r.y = promo_mallocn(nr ? nr : 1, sizeof *r.y)))
-        goto done;
-    for (size_t k = 0; k < n; k++)
-        if (row_of[k] != PROP_NONE) {
-            r.cust[r.n] = row_of[k];
-            r.item[r.n] = t.item;
-            r.w[r.n] = 1.0f;
-            r.y[r.n] = 0.0f;
-            r.n++;
-        }
-    size_t dn = m.l.n;
-    if (!(X = promo_mallocn(nr ? nr * dn : 1, sizeof *X)) ||
-        !(contrib = promo_mallocn(nr ? nr * (dn + 1) : 1, sizeof *contrib)) ||
-        !(prob = promo_mallocn(nr ? nr : 1, sizeof *prob)))
-        goto done;
-    if ((rc = prop_rows_matrix(&d, &c, &m.l, &r, X)) ||
-        (nr && (rc = promo_gbdt_contribs(m.g, X, nr, dn, contrib))) ||
-        (rc = predict_rows(&d, &c, &m, &r, prob)))
-        goto done;
-    rc = PROMO_ENOMEM;
-    size_t j = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (row_of[k] == PROP_NONE)
-            continue;
-        promo_prop_explanation *e = promo_calloc(1, sizeof *e);
-        if (!e)
-            goto done;
-        ex[k] = e;
-        copy_str(e->customer_id, sizeof e->customer_id, ids[k]);
-        copy_str(e->target, sizeof e->target, target);
-        copy_str(e->target_name, sizeof e->target_name, target_name(&d, t));
-        copy_str(e->category_name, sizeof e->category_name,
-                 t.kind == PROP_PRODUCT ? d.cat_names[d.prod_cat[t.item]] : "");
-        e->as_of = as_of;
-        e->probability = prob[j];
-        e->bias = contrib[j * (dn + 1) + dn];
-        if (!(e->feature_names = promo_calloc(dn, sizeof *e->feature_names)) ||
-            !(e->values = promo_mallocn(dn, sizeof *e->values)) ||
-            !(e->contribs = promo_mallocn(dn, sizeof *e->contribs)))
-            goto done;
-        e->n_features = dn;
-        for (size_t f = 0; f < dn; f++)
-            if (!(e->feature_names[f] = promo_strdup(m.l.names[f])))
-                goto done;
-        memcpy(e->values, X + j * dn, dn * sizeof *X);
-        memcpy(e->contribs, contrib + j * (dn + 1), dn * sizeof *contrib);
-        j++;
-    }
-    *out = ex;
-    ex = NULL;
-    rc = PROMO_OK;
-done:
-    if (ex) {
-        for (size_t k = 0; k < n; k++)
-            promo_prop_explanation_free(ex[k]);
-        promo_free(ex);
-    }
-    promo_dict_free(idd);
-    promo_free(row_of);
-    promo_free(X);
-    promo_free(contrib);
-    promo_free(prob);
-    prop_rows_free(&r);
-    prop_cut_free(&c);
-    loaded_free(&m);
-    prop_data_free(&d);
-    return rc;
-}
-
-int promo_propensity_explain(promo_store *s,
-                             const char *target,
-                             int64_t as_of,
-                             const char *customer_id,
-                             promo_prop_explanation **out)
-{
-    *out = NULL;
-    promo_prop_explanation **ex = NULL;
-    int rc = promo_propensity_explain_many(s, target, as_of, &customer_id, 1, &ex);
-    if (rc)
-        return rc;
-    *out = ex[0];
-    promo_free(ex);
-    if (!*out)
-        return promo_fail(PROMO_ENOTFOUND, "propensity: customer '%s' is not known at the cutoff",
-                          customer_id);
-    return PROMO_OK;
 }

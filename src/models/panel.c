@@ -1,4 +1,4 @@
-/* src/models/propensity_data.c: from workspace tables to propensity feature rows.
+/* src/models/panel.c: from workspace tables to model rows (include/promo/panel.h).
  *
  * Built once per command: the tables, and a per-customer purchase index (one entry per
  * (customer, item, order), sorted by item then time; one keyed by product, one by category).
@@ -20,10 +20,9 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/panel.h>
 #include <promo/rng.h>
 #include <promo/store.h>
-
-#include "models/propensity_internal.h"
 
 /* ------------------------------------------------------------------ tables ---- */
 
@@ -35,7 +34,7 @@ static int read_opt(promo_store *s, const char *name, promo_table **out)
     return promo_store_read_table(s, name, out);
 }
 
-void prop_data_free(prop_data *d)
+void promo_panel_free(promo_panel *d)
 {
     if (!d)
         return;
@@ -78,7 +77,7 @@ static int ev_cmp(const void *a, const void *b)
 }
 
 /* Sort events and keep one per (key, item, order) in idx. */
-static int build_index(ev *e, size_t n, uint32_t n_keys, prop_index *idx)
+static int build_index(ev *e, size_t n, uint32_t n_keys, promo_panel_index *idx)
 {
     qsort(e, n, sizeof *e, ev_cmp);
     size_t m = 0;
@@ -108,7 +107,7 @@ static double col_num(const promo_column *c, size_t r)
     return promo_column_num(c, r);
 }
 
-int prop_data_load(promo_store *s, int n_threads, prop_data *d)
+int promo_panel_load(promo_store *s, int n_threads, promo_panel *d)
 {
     memset(d, 0, sizeof *d);
     d->n_threads = n_threads;
@@ -195,7 +194,7 @@ int prop_data_load(promo_store *s, int n_threads, prop_data *d)
         for (uint32_t k = 0; k < np_codes; k++) {
             uint32_t c = promo_dict_find(d->prod_id->dict, promo_dict_key(prod->dict, k),
                                          promo_dict_key_len(prod->dict, k));
-            tx_prod[k] = c == PROMO_DICT_NONE ? PROP_NONE : row_of[c];
+            tx_prod[k] = c == PROMO_DICT_NONE ? PROMO_PANEL_NONE : row_of[c];
         }
         promo_free(row_of);
     }
@@ -215,7 +214,7 @@ int prop_data_load(promo_store *s, int n_threads, prop_data *d)
         if (!(q > 0) || !(p >= 0) || !isfinite(q) || !isfinite(p))
             continue;
         uint32_t x = tx_prod[prod->codes[r]];
-        if (x == PROP_NONE)
+        if (x == PROMO_PANEL_NONE)
             continue;
         e[n].key = cust->codes[r];
         e[n].item = x;
@@ -252,22 +251,22 @@ int prop_data_load(promo_store *s, int n_threads, prop_data *d)
 fail:
     promo_free(e);
     promo_free(tx_prod);
-    prop_data_free(d);
+    promo_panel_free(d);
     return rc ? rc : PROMO_ENOMEM;
 }
 
-int prop_target_parse(const prop_data *d, const char *s, prop_target *out)
+int promo_panel_target_parse(const promo_panel *d, const char *s, promo_panel_target *out)
 {
-    out->item = PROP_NONE;
+    out->item = PROMO_PANEL_NONE;
     if (!s || !*s)
         return promo_fail(PROMO_EUSAGE, "propensity: empty target (expected any, product:ID "
                                         "or category:NAME)");
     if (strcmp(s, "any") == 0) {
-        out->kind = PROP_ANY;
+        out->kind = PROMO_PANEL_ANY;
         return PROMO_OK;
     }
     if (strncmp(s, "product:", 8) == 0) {
-        out->kind = PROP_PRODUCT;
+        out->kind = PROMO_PANEL_PRODUCT;
         uint32_t c = promo_dict_find(d->prod_id->dict, s + 8, strlen(s + 8));
         if (c != PROMO_DICT_NONE)
             for (uint32_t r = 0; r < d->n_products; r++)
@@ -278,7 +277,7 @@ int prop_target_parse(const prop_data *d, const char *s, prop_target *out)
         return promo_fail(PROMO_ENOTFOUND, "propensity: unknown product '%s'", s + 8);
     }
     if (strncmp(s, "category:", 9) == 0) {
-        out->kind = PROP_CATEGORY;
+        out->kind = PROMO_PANEL_CATEGORY;
         for (uint32_t k = 0; k < d->n_cats; k++)
             if (strcmp(d->cat_names[k], s + 9) == 0) {
                 out->item = k;
@@ -294,7 +293,7 @@ int prop_target_parse(const prop_data *d, const char *s, prop_target *out)
 
 /* ------------------------------------------------------------------ cutoffs ---- */
 
-void prop_cut_free(prop_cut *c)
+void promo_panel_cut_free(promo_panel_cut *c)
 {
     if (!c)
         return;
@@ -308,7 +307,7 @@ void prop_cut_free(prop_cut *c)
     memset(c, 0, sizeof *c);
 }
 
-int prop_cut_build(const prop_data *d, int64_t as_of, prop_cut *c)
+int promo_panel_cut_build(const promo_panel *d, int64_t as_of, promo_panel_cut *c)
 {
     memset(c, 0, sizeof *c);
     c->as_of = as_of;
@@ -327,24 +326,24 @@ int prop_cut_build(const prop_data *d, int64_t as_of, prop_cut *c)
     c->cat_pop30 = promo_calloc(d->n_cats ? d->n_cats : 1, sizeof *c->cat_pop30);
     c->cat_pop90 = promo_calloc(d->n_cats ? d->n_cats : 1, sizeof *c->cat_pop90);
     if (!c->key || !c->fcat || !c->item_pop30 || !c->item_pop90 || !c->cat_pop30 || !c->cat_pop90) {
-        prop_cut_free(c);
+        promo_panel_cut_free(c);
         return PROMO_ENOMEM;
     }
     for (size_t i = 0; i < f->n_customers; i++) {
         const char *id = promo_features_customer_id(f, i);
         uint32_t k = promo_dict_find(d->tx_cust->dict, id, strlen(id));
-        c->key[i] = k == PROMO_DICT_NONE ? PROP_NONE : k;
+        c->key[i] = k == PROMO_DICT_NONE ? PROMO_PANEL_NONE : k;
     }
     for (uint32_t k = 0; k < d->n_cats; k++) {
-        c->fcat[k] = PROP_NONE;
+        c->fcat[k] = PROMO_PANEL_NONE;
         for (uint32_t j = 0; j < f->n_categories; j++)
             if (strcmp(f->category_names[j], d->cat_names[k]) == 0)
                 c->fcat[k] = j;
     }
     /* Item popularity: orders of each product in the last 30 and 90 days (all customers with
      * an id; anonymous lines are not in the index). */
-    const prop_index *ix = &d->by_prod;
-    int64_t t30 = as_of - 30 * PROP_DAY, t90 = as_of - 90 * PROP_DAY;
+    const promo_panel_index *ix = &d->by_prod;
+    int64_t t30 = as_of - 30 * PROMO_PANEL_DAY, t90 = as_of - 90 * PROMO_PANEL_DAY;
     for (uint32_t k = 0; k < d->n_keys; k++)
         for (uint64_t i = ix->ptr[k]; i < ix->ptr[k + 1]; i++) {
             int64_t ts = ix->ts[i];
@@ -401,7 +400,7 @@ static const char *const category_cols[] = {
 };
 enum { C_O30, C_O90, C_O365, C_OALL, C_DAYS, C_SHARE, C_POP30, C_POP90, C_COUNT };
 
-void prop_layout_free(prop_layout *l)
+void promo_panel_layout_free(promo_panel_layout *l)
 {
     if (!l)
         return;
@@ -412,12 +411,12 @@ void prop_layout_free(prop_layout *l)
     memset(l, 0, sizeof *l);
 }
 
-static size_t n_extra(prop_kind kind)
+static size_t n_extra(promo_panel_kind kind)
 {
-    return kind == PROP_PRODUCT ? P_COUNT : kind == PROP_CATEGORY ? C_COUNT : 0;
+    return kind == PROMO_PANEL_PRODUCT ? P_COUNT : kind == PROMO_PANEL_CATEGORY ? C_COUNT : 0;
 }
 
-int prop_layout_make(prop_kind kind, const promo_features *f, prop_layout *l)
+int promo_panel_layout_make(promo_panel_kind kind, const promo_features *f, promo_panel_layout *l)
 {
     memset(l, 0, sizeof *l);
     l->kind = kind;
@@ -428,17 +427,17 @@ int prop_layout_make(prop_kind kind, const promo_features *f, prop_layout *l)
         return PROMO_ENOMEM;
     for (size_t j = 0; j < l->n; j++) {
         const char *nm = j < l->n_cust          ? f->feature_names[j]
-                         : kind == PROP_PRODUCT ? product_cols[j - l->n_cust]
+                         : kind == PROMO_PANEL_PRODUCT ? product_cols[j - l->n_cust]
                                                 : category_cols[j - l->n_cust];
         if (!(l->names[j] = promo_strdup(nm))) {
-            prop_layout_free(l);
+            promo_panel_layout_free(l);
             return PROMO_ENOMEM;
         }
     }
     return PROMO_OK;
 }
 
-int prop_layout_parse(prop_kind kind, const char *csv, prop_layout *l)
+int promo_panel_layout_parse(promo_panel_kind kind, const char *csv, promo_panel_layout *l)
 {
     memset(l, 0, sizeof *l);
     l->kind = kind;
@@ -457,7 +456,7 @@ int prop_layout_parse(prop_kind kind, const char *csv, prop_layout *l)
         size_t len = q ? (size_t)(q - p) : strlen(p);
         if (!(l->names[j] = promo_strndup(p, len))) {
             l->n = j;
-            prop_layout_free(l);
+            promo_panel_layout_free(l);
             return PROMO_ENOMEM;
         }
         p = q ? q + 1 : p + len;
@@ -467,7 +466,7 @@ int prop_layout_parse(prop_kind kind, const char *csv, prop_layout *l)
     return PROMO_OK;
 }
 
-char *prop_layout_join(const prop_layout *l)
+char *promo_panel_layout_join(const promo_panel_layout *l)
 {
     size_t len = 1;
     for (size_t j = 0; j < l->n; j++)
@@ -488,7 +487,7 @@ char *prop_layout_join(const prop_layout *l)
 
 /* ------------------------------------------------------------------ rows ---- */
 
-void prop_rows_free(prop_rows *r)
+void promo_panel_rows_free(promo_panel_rows *r)
 {
     if (!r)
         return;
@@ -499,7 +498,7 @@ void prop_rows_free(prop_rows *r)
     memset(r, 0, sizeof *r);
 }
 
-static int rows_alloc(prop_rows *r, size_t n)
+static int rows_alloc(promo_panel_rows *r, size_t n)
 {
     memset(r, 0, sizeof *r);
     size_t m = n ? n : 1;
@@ -508,7 +507,7 @@ static int rows_alloc(prop_rows *r, size_t n)
     r->w = promo_mallocn(m, sizeof *r->w);
     r->y = promo_mallocn(m, sizeof *r->y);
     if (!r->cust || !r->item || !r->w || !r->y) {
-        prop_rows_free(r);
+        promo_panel_rows_free(r);
         return PROMO_ENOMEM;
     }
     r->n = n;
@@ -516,7 +515,7 @@ static int rows_alloc(prop_rows *r, size_t n)
 }
 
 /* Double the capacity of every array of r (the sampled count can exceed its estimate). */
-static int rows_grow(prop_rows *r, size_t *cap)
+static int rows_grow(promo_panel_rows *r, size_t *cap)
 {
     size_t nc = *cap * 2;
     uint32_t *a = promo_reallocn(r->cust, nc, sizeof *a);
@@ -554,7 +553,7 @@ static uint64_t lower_ts(const int64_t *ts, uint64_t lo, uint64_t hi, int64_t t)
 
 /* Range of `item` in customer key k's entries of ix. */
 static void
-item_range(const prop_index *ix, uint32_t k, uint32_t item, uint64_t *lo_out, uint64_t *hi_out)
+item_range(const promo_panel_index *ix, uint32_t k, uint32_t item, uint64_t *lo_out, uint64_t *hi_out)
 {
     uint64_t lo = ix->ptr[k], hi = ix->ptr[k + 1];
     uint64_t a = lo, b = hi;
@@ -578,12 +577,12 @@ item_range(const prop_index *ix, uint32_t k, uint32_t item, uint64_t *lo_out, ui
     *hi_out = a;
 }
 
-/* Does customer key k have an entry of item (PROP_NONE: any item) in [t0, t1)? */
-static int bought_in(const prop_index *ix, uint32_t k, uint32_t item, int64_t t0, int64_t t1)
+/* Does customer key k have an entry of item (PROMO_PANEL_NONE: any item) in [t0, t1)? */
+static int bought_in(const promo_panel_index *ix, uint32_t k, uint32_t item, int64_t t0, int64_t t1)
 {
-    if (k == PROP_NONE)
+    if (k == PROMO_PANEL_NONE)
         return 0;
-    if (item == PROP_NONE) {
+    if (item == PROMO_PANEL_NONE) {
         for (uint64_t i = ix->ptr[k]; i < ix->ptr[k + 1]; i++)
             if (ix->ts[i] >= t0 && ix->ts[i] < t1)
                 return 1;
@@ -595,21 +594,21 @@ static int bought_in(const prop_index *ix, uint32_t k, uint32_t item, int64_t t0
     return i < hi && ix->ts[i] < t1;
 }
 
-int prop_rows_target(
-    const prop_data *d, const prop_cut *c, prop_target t, double horizon_days, prop_rows *out)
+int promo_panel_rows_target(
+    const promo_panel *d, const promo_panel_cut *c, promo_panel_target t, double horizon_days, promo_panel_rows *out)
 {
     size_t n = c->f->n_customers;
     int rc = rows_alloc(out, n);
     if (rc)
         return rc;
-    int64_t t1 = c->as_of + (int64_t)llround(horizon_days * (double)PROP_DAY);
-    const prop_index *ix = t.kind == PROP_CATEGORY ? &d->by_cat : &d->by_prod;
+    int64_t t1 = c->as_of + (int64_t)llround(horizon_days * (double)PROMO_PANEL_DAY);
+    const promo_panel_index *ix = t.kind == PROMO_PANEL_CATEGORY ? &d->by_cat : &d->by_prod;
     for (size_t i = 0; i < n; i++) {
         out->cust[i] = (uint32_t)i;
         out->item[i] = t.item;
         out->w[i] = 1.0f;
         out->y[i] = horizon_days > 0 &&
-                    bought_in(ix, c->key[i], t.kind == PROP_ANY ? PROP_NONE : t.item, c->as_of, t1);
+                    bought_in(ix, c->key[i], t.kind == PROMO_PANEL_ANY ? PROMO_PANEL_NONE : t.item, c->as_of, t1);
     }
     return PROMO_OK;
 }
@@ -617,10 +616,10 @@ int prop_rows_target(
 /* Items of customer key k: mark[item] |= 1 bought before the cutoff, |= 2 bought in the label
  * window. Returns the number of distinct items marked; their ids go to touched[]. */
 static size_t mark_items(
-    const prop_index *ix, uint32_t k, int64_t as_of, int64_t t1, uint8_t *mark, uint32_t *touched)
+    const promo_panel_index *ix, uint32_t k, int64_t as_of, int64_t t1, uint8_t *mark, uint32_t *touched)
 {
     size_t nt = 0;
-    if (k == PROP_NONE)
+    if (k == PROMO_PANEL_NONE)
         return 0;
     for (uint64_t i = ix->ptr[k]; i < ix->ptr[k + 1]; i++) {
         uint8_t bit = ix->ts[i] < as_of ? 1 : ix->ts[i] < t1 ? 2 : 0;
@@ -634,25 +633,25 @@ static size_t mark_items(
     return nt;
 }
 
-int prop_rows_sampled(const prop_data *d,
-                      const prop_cut *c,
-                      prop_kind kind,
+int promo_panel_rows_sampled(const promo_panel *d,
+                      const promo_panel_cut *c,
+                      promo_panel_kind kind,
                       double horizon_days,
                       const uint8_t *items_mask,
                       double neg_per_pos,
                       uint64_t seed,
                       uint64_t stream,
-                      prop_rows *out)
+                      promo_panel_rows *out)
 {
     memset(out, 0, sizeof *out);
     size_t n = c->f->n_customers;
-    if (kind == PROP_ANY) {
-        prop_target t = {PROP_ANY, PROP_NONE};
-        return prop_rows_target(d, c, t, horizon_days, out);
+    if (kind == PROMO_PANEL_ANY) {
+        promo_panel_target t = {PROMO_PANEL_ANY, PROMO_PANEL_NONE};
+        return promo_panel_rows_target(d, c, t, horizon_days, out);
     }
-    const prop_index *ix = kind == PROP_CATEGORY ? &d->by_cat : &d->by_prod;
-    uint32_t n_items = kind == PROP_CATEGORY ? d->n_cats : d->n_products;
-    int64_t t1 = c->as_of + (int64_t)llround(horizon_days * (double)PROP_DAY);
+    const promo_panel_index *ix = kind == PROMO_PANEL_CATEGORY ? &d->by_cat : &d->by_prod;
+    uint32_t n_items = kind == PROMO_PANEL_CATEGORY ? d->n_cats : d->n_products;
+    int64_t t1 = c->as_of + (int64_t)llround(horizon_days * (double)PROMO_PANEL_DAY);
     uint8_t *mark = promo_calloc(n_items ? n_items : 1, 1);
     uint32_t *touched = promo_mallocn(n_items ? n_items : 1, sizeof *touched);
     int rc = PROMO_ENOMEM;
@@ -711,7 +710,7 @@ int prop_rows_sampled(const prop_data *d,
     rc = PROMO_OK;
 done:
     if (rc)
-        prop_rows_free(out);
+        promo_panel_rows_free(out);
     promo_free(mark);
     promo_free(touched);
     return rc;
@@ -723,10 +722,10 @@ typedef struct win_counts {
     float o30, o90, o365, all, days; /* orders in windows, all before the cutoff; days since */
 } win_counts;
 
-static win_counts counts_of(const prop_index *ix, uint32_t k, uint32_t item, int64_t as_of)
+static win_counts counts_of(const promo_panel_index *ix, uint32_t k, uint32_t item, int64_t as_of)
 {
     win_counts w = {0, 0, 0, 0, NAN};
-    if (k == PROP_NONE)
+    if (k == PROMO_PANEL_NONE)
         return w;
     uint64_t lo, hi;
     item_range(ix, k, item, &lo, &hi);
@@ -734,22 +733,22 @@ static win_counts counts_of(const prop_index *ix, uint32_t k, uint32_t item, int
     if (end == lo)
         return w;
     w.all = (float)(end - lo);
-    w.o365 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 365 * PROP_DAY));
-    w.o90 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 90 * PROP_DAY));
-    w.o30 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 30 * PROP_DAY));
-    w.days = (float)((double)(as_of - ix->ts[end - 1]) / (double)PROP_DAY);
+    w.o365 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 365 * PROMO_PANEL_DAY));
+    w.o90 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 90 * PROMO_PANEL_DAY));
+    w.o30 = (float)(end - lower_ts(ix->ts, lo, end, as_of - 30 * PROMO_PANEL_DAY));
+    w.days = (float)((double)(as_of - ix->ts[end - 1]) / (double)PROMO_PANEL_DAY);
     return w;
 }
 
 /* Co-purchase affinity of product x for customer key k: the largest P(x | j) = orders with x
  * and j / orders with j over the products j (!= x) the customer bought in the last 365 days. */
-static float affinity(const prop_data *d, const prop_cut *c, uint32_t k, uint32_t x)
+static float affinity(const promo_panel *d, const promo_panel_cut *c, uint32_t k, uint32_t x)
 {
     const promo_features *f = c->f;
-    if (k == PROP_NONE || !f->copurchase.row_ptr || x >= f->copurchase.n_rows)
+    if (k == PROMO_PANEL_NONE || !f->copurchase.row_ptr || x >= f->copurchase.n_rows)
         return 0.0f;
-    const prop_index *ix = &d->by_prod;
-    int64_t t0 = c->as_of - 365 * PROP_DAY;
+    const promo_panel_index *ix = &d->by_prod;
+    int64_t t0 = c->as_of - 365 * PROMO_PANEL_DAY;
     float best = 0.0f;
     uint64_t i = ix->ptr[k], hi = ix->ptr[k + 1];
     while (i < hi) {
@@ -771,8 +770,8 @@ static float affinity(const prop_data *d, const prop_cut *c, uint32_t k, uint32_
     return best;
 }
 
-int prop_rows_matrix(
-    const prop_data *d, const prop_cut *c, const prop_layout *l, const prop_rows *r, float *X)
+int promo_panel_rows_matrix(
+    const promo_panel *d, const promo_panel_cut *c, const promo_panel_layout *l, const promo_panel_rows *r, float *X)
 {
     const promo_features *f = c->f;
     /* Layout column j of the customer block -> column of f (names may differ in order or
@@ -799,7 +798,7 @@ int prop_rows_matrix(
             row[j] = cmap[j] >= 0 ? src[cmap[j]] : NAN;
         float *e = row + nc;
         uint32_t k = c->key[cu];
-        if (l->kind == PROP_PRODUCT) {
+        if (l->kind == PROMO_PANEL_PRODUCT) {
             uint32_t cat = d->prod_cat[x];
             win_counts wi = counts_of(&d->by_prod, k, x, c->as_of);
             win_counts wc = counts_of(&d->by_cat, k, cat, c->as_of);
@@ -814,7 +813,7 @@ int prop_rows_matrix(
             e[P_CO90] = wc.o90;
             e[P_CO365] = wc.o365;
             e[P_CDAYS] = wc.days;
-            e[P_CSHARE] = c->fcat[cat] != PROP_NONE && f->category_share.row_ptr
+            e[P_CSHARE] = c->fcat[cat] != PROMO_PANEL_NONE && f->category_share.row_ptr
                               ? promo_csr_get(&f->category_share, cu, c->fcat[cat])
                               : 0.0f;
             e[P_AFF] = affinity(d, c, k, x);
@@ -836,14 +835,14 @@ int prop_rows_matrix(
                 (wc.o365 + 0.5f) / (wc.o365 > 0 || freq > 0 ? fmaxf(freq, 1.0f) + 1.0f : 15.0f);
             e[P_EXP90] = o90 * theta * e[P_INCAT];
             e[P_EXPALL] = isfinite(ten) && freq > 0 ? freq / ten * theta * e[P_INCAT] : 0.0f;
-        } else if (l->kind == PROP_CATEGORY) {
+        } else if (l->kind == PROMO_PANEL_CATEGORY) {
             win_counts wc = counts_of(&d->by_cat, k, x, c->as_of);
             e[C_O30] = wc.o30;
             e[C_O90] = wc.o90;
             e[C_O365] = wc.o365;
             e[C_OALL] = wc.all;
             e[C_DAYS] = wc.days;
-            e[C_SHARE] = c->fcat[x] != PROP_NONE && f->category_share.row_ptr
+            e[C_SHARE] = c->fcat[x] != PROMO_PANEL_NONE && f->category_share.row_ptr
                              ? promo_csr_get(&f->category_share, cu, c->fcat[x])
                              : 0.0f;
             e[C_POP30] = c->cat_pop30[x];
@@ -856,23 +855,23 @@ int prop_rows_matrix(
 
 /* ------------------------------------------------------------------ baselines ---- */
 
-void prop_rows_popularity(
-    const prop_data *d, const prop_cut *c, prop_kind kind, const prop_rows *r, double *out)
+void promo_panel_rows_popularity(
+    const promo_panel *d, const promo_panel_cut *c, promo_panel_kind kind, const promo_panel_rows *r, double *out)
 {
     int c_freq = promo_features_column(c->f, "frequency");
     for (size_t i = 0; i < r->n; i++) {
         uint32_t cu = r->cust[i], k = c->key[cu];
-        if (kind == PROP_ANY) {
+        if (kind == PROMO_PANEL_ANY) {
             float v = c_freq >= 0 ? c->f->X[(size_t)cu * c->f->n_features + c_freq] : NAN;
             out[i] = isfinite(v) ? v : 0.0;
         } else {
-            const prop_index *ix = kind == PROP_CATEGORY ? &d->by_cat : &d->by_prod;
+            const promo_panel_index *ix = kind == PROMO_PANEL_CATEGORY ? &d->by_cat : &d->by_prod;
             out[i] = counts_of(ix, k, r->item[i], c->as_of).all;
         }
     }
 }
 
-void prop_rows_rfm(const prop_cut *c, const prop_rows *r, double *out)
+void promo_panel_rows_rfm(const promo_panel_cut *c, const promo_panel_rows *r, double *out)
 {
     const promo_features *f = c->f;
     int cr = promo_features_column(f, "r_score"), cf = promo_features_column(f, "f_score"),

@@ -1,0 +1,172 @@
+/* promo/panel.h: the workspace's tables read once, as model rows.
+ *
+ * The panel is what every model learns from. Loaded once per command (promo_panel_load), it
+ * holds the canonical tables and a per-customer purchase index (one entry per (customer,
+ * item, order), sorted by item then time; one keyed by product, one by category). From it:
+ *   - a cut (promo_panel_cut_build): the customer features of features.h as of a cutoff,
+ *     plus item popularity, aligned with the customers known at that cutoff;
+ *   - labelled rows (promo_panel_rows_target, promo_panel_rows_sampled): one row per customer
+ *     ("any") or per customer x item pair (product and category targets), labels from
+ *     [cutoff, cutoff + horizon), with weighted negative sampling for pair models;
+ *   - a design matrix for any rows (promo_panel_rows_matrix) in a named column layout
+ *     (promo_panel_layout), the same for training, evaluation and scoring.
+ * Everything windowed is two binary searches in the index, so any number of cutoffs reuse
+ * one load.
+ *
+ * Usage:
+ *   promo_panel d;
+ *   if (promo_panel_load(store, 0, &d)) fprintf(stderr, "%s\n", promo_last_error());
+ *   promo_panel_target t;  promo_panel_target_parse(&d, "product:PROD00001", &t);
+ *   promo_panel_cut c;     promo_panel_cut_build(&d, as_of, &c);
+ *   promo_panel_rows r;    promo_panel_rows_target(&d, &c, t, 30, &r);
+ *   promo_panel_layout l;  promo_panel_layout_make(t.kind, c.f, &l);
+ *   float *X = promo_mallocn(r.n * l.n, sizeof *X);
+ *   promo_panel_rows_matrix(&d, &c, &l, &r, X);
+ *   ...; promo_free(X); promo_panel_layout_free(&l); promo_panel_rows_free(&r);
+ *   promo_panel_cut_free(&c); promo_panel_free(&d);
+ *
+ * Ownership: the structs below are the caller's (on its stack); their arrays are owned by them
+ * and freed by the matching _free (NULL-safe on zeroed structs). A cut borrows its panel, rows
+ * borrow nothing. Thread-safety: a loaded panel and a built cut are read-only; the store
+ * follows store.h. Results do not depend on the thread count (per-customer RNG streams).
+ */
+#ifndef PROMO_PANEL_H
+#define PROMO_PANEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <promo/features.h>
+#include <promo/table.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct promo_store promo_store;
+
+#define PROMO_PANEL_NONE UINT32_MAX
+#define PROMO_PANEL_DAY  ((int64_t)86400) /* seconds */
+
+/* Target kinds; also the model kinds (one model serves every target of a kind). */
+typedef enum promo_panel_kind { PROMO_PANEL_ANY = 0, PROMO_PANEL_PRODUCT = 1, PROMO_PANEL_CATEGORY = 2 } promo_panel_kind;
+
+typedef struct promo_panel_target {
+    promo_panel_kind kind;
+    uint32_t item; /* products-table row (PRODUCT) or category index (CATEGORY); else NONE */
+} promo_panel_target;
+
+/* Purchases indexed per customer: for customer key k, entries ptr[k] .. ptr[k+1] sorted by
+ * (item, ts), one entry per (item, order). */
+typedef struct promo_panel_index {
+    uint64_t *ptr;  /* n_keys + 1 */
+    uint32_t *item; /* product row or category index */
+    int64_t *ts;    /* seconds */
+} promo_panel_index;
+
+/* The workspace's tables and what is derived once from them. */
+typedef struct promo_panel {
+    promo_table *customers, *products, *transactions, *stores, *promotions, *exposures,
+        *responses;                /* owned; NULL when absent (only products and
+                                      transactions are required) */
+    promo_feature_input in;        /* borrowed views of the tables above */
+    uint32_t n_keys;               /* distinct transactions.customer_id strings */
+    const promo_column *tx_cust;   /* transactions.customer_id (its dict gives keys) */
+    uint32_t n_products;           /* products-table rows */
+    uint32_t n_cats;               /* categories (products.category values + "unknown") */
+    char **cat_names;              /* n_cats names (owned) */
+    uint32_t *prod_cat;            /* n_products category index */
+    const promo_column *prod_id;   /* products.product_id */
+    const promo_column *prod_name; /* products.name or NULL */
+    promo_panel_index by_prod;            /* per customer, by product */
+    promo_panel_index by_cat;             /* per customer, by category */
+    int64_t min_ts, max_ts;        /* purchase lines' range */
+    int n_threads;
+} promo_panel;
+
+int promo_panel_load(promo_store *s, int n_threads, promo_panel *d /* OUT */);
+void promo_panel_free(promo_panel *d);
+
+/* Parse "any" / "product:ID" / "category:NAME" against d. */
+int promo_panel_target_parse(const promo_panel *d, const char *s, promo_panel_target *out /* OUT */);
+
+/* Features of one cutoff plus the maps the row builders need. */
+typedef struct promo_panel_cut {
+    int64_t as_of;
+    promo_features *f;              /* owned */
+    uint32_t *key;                  /* f->n_customers: customer key (transactions dict) or NONE */
+    uint32_t *fcat;                 /* d->n_cats: column of f->category_share, or NONE */
+    float *item_pop30, *item_pop90; /* per item (product or category): orders, all customers */
+    float *cat_pop30, *cat_pop90;   /* per category: orders in the last 30 / 90 days */
+} promo_panel_cut;
+
+int promo_panel_cut_build(const promo_panel *d, int64_t as_of, promo_panel_cut *out /* OUT */);
+void promo_panel_cut_free(promo_panel_cut *c);
+
+/* The model's column layout for a kind: customer feature names (those of the first cut
+ * seen), then the kind's pair and item features. */
+typedef struct promo_panel_layout {
+    promo_panel_kind kind;
+    size_t n_cust; /* customer feature columns */
+    size_t n;      /* all columns */
+    char **names;  /* n names (owned) */
+} promo_panel_layout;
+
+int promo_panel_layout_make(promo_panel_kind kind, const promo_features *f, promo_panel_layout *out /* OUT */);
+/* From a saved comma-separated list. */
+int promo_panel_layout_parse(promo_panel_kind kind, const char *names_csv, promo_panel_layout *out /* OUT */);
+/* Comma-separated names (promo_free). */
+char *promo_panel_layout_join(const promo_panel_layout *l);
+void promo_panel_layout_free(promo_panel_layout *l);
+
+/* Rows to build: customer row `cust` of the cut, item (ignored for ANY), weight, label. */
+typedef struct promo_panel_rows {
+    size_t n;
+    uint32_t *cust;
+    uint32_t *item;
+    float *w;
+    float *y;
+} promo_panel_rows;
+
+void promo_panel_rows_free(promo_panel_rows *r);
+
+/* Every customer of the cut for one target, labels from [as_of, as_of + horizon). */
+int promo_panel_rows_target(const promo_panel *d,
+                     const promo_panel_cut *c,
+                     promo_panel_target t,
+                     double horizon_days,
+                     promo_panel_rows *out /* OUT */);
+/* Training/validation rows of a kind: ANY = every customer; pairs = positives, items bought
+ * before, and sampled other items (rate so that about neg_per_pos per positive; weight 1/r).
+ * items_mask (may be NULL = all) restricts the candidate items. stream separates the RNG
+ * streams of windows. */
+int promo_panel_rows_sampled(const promo_panel *d,
+                      const promo_panel_cut *c,
+                      promo_panel_kind kind,
+                      double horizon_days,
+                      const uint8_t *items_mask,
+                      double neg_per_pos,
+                      uint64_t seed,
+                      uint64_t stream,
+                      promo_panel_rows *out /* OUT */);
+
+/* Fill X (rows->n x l->n float32, row-major) for the rows of cut c. */
+int promo_panel_rows_matrix(const promo_panel *d,
+                     const promo_panel_cut *c,
+                     const promo_panel_layout *l,
+                     const promo_panel_rows *r,
+                     float *X /* OUT */);
+
+/* Baseline heuristic scores (>= 0) for rows: popularity = past orders of the row's item
+ * (ANY: all orders) by the customer; rfm = r + f + m scores with a recency tie-break. */
+void promo_panel_rows_popularity(const promo_panel *d,
+                          const promo_panel_cut *c,
+                          promo_panel_kind kind,
+                          const promo_panel_rows *r,
+                          double *out /* OUT */);
+void promo_panel_rows_rfm(const promo_panel_cut *c, const promo_panel_rows *r, double *out /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
