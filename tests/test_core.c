@@ -5,6 +5,7 @@
 #include <promo/alloc.h>
 #include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 #include <promo/rng.h>
 #include <promo/table.h>
 #include <promo/timeutil.h>
@@ -104,6 +105,15 @@ static int64_t ts(const char *s, promo_date_order o)
     if (promo_time_parse(s, strlen(s), o, &t) != 0)
         return INT64_MIN;
     return t;
+}
+
+/* Reference values: splitmix64's first output for seed 0 (Vigna's splitmix64.c) and
+ * MurmurHash3's fmix64 of 1; pinned because generated worlds and hash slots depend on them. */
+T_TEST(hash_mixes_match_references)
+{
+    T_ASSERT(promo_mix64(0x9e3779b97f4a7c15ULL) == 0xe220a8397b1dcdafULL);
+    T_ASSERT(promo_fmix64(1) == 0xb456bcfc34c2cb2cULL);
+    T_ASSERT(promo_fmix64(0) == 0 && promo_mix64(0) == 0);
 }
 
 T_TEST(time_parse_formats)

@@ -5,14 +5,13 @@
 #include <gsl/gsl_rng.h>
 #include <math.h>
 
+#include <promo/hash.h>
 #include <promo/rng.h>
 
+/* splitmix64: a Weyl-sequence step, then its finaliser. */
 static uint64_t splitmix64(uint64_t *x)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return promo_mix64(*x += 0x9e3779b97f4a7c15ULL);
 }
 
 void promo_rng_init(promo_rng *r, uint64_t seed, uint64_t stream)

@@ -31,6 +31,7 @@
 #include <promo/alloc.h>
 #include <promo/csv.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 #include <promo/log.h>
 #include <promo/profile.h>
 #include <promo/schema.h>
@@ -657,16 +658,6 @@ static int check_required(promo_ingest *ing, item *it)
     return rc;
 }
 
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static uint64_t key_value(const promo_column *c, size_t r)
 {
     switch (c->type) {
@@ -756,7 +747,7 @@ static int check_duplicates(promo_ingest *ing, item *it)
             continue;
         uint64_t h = 0x9e3779b97f4a7c15ULL;
         for (size_t k = 0; k < nk; k++)
-            h = mix64(h ^ key_value(kc[k], r));
+            h = promo_fmix64(h ^ key_value(kc[k], r));
         size_t s = (size_t)h & (cap - 1);
         for (;; s = (s + 1) & (cap - 1)) {
             if (!slots[s]) {
@@ -1102,7 +1093,7 @@ derive_products(promo_ingest *ing, item *tx, const promo_column *desc, const uin
         if (!*ds)
             continue;
         uint64_t key = ((uint64_t)p << 32 | d) + 1;
-        size_t s = (size_t)mix64(key) & (cap - 1);
+        size_t s = (size_t)promo_fmix64(key) & (cap - 1);
         while (pc[s].key && pc[s].key != key)
             s = (s + 1) & (cap - 1);
         pc[s].key = key;

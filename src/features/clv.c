@@ -26,6 +26,7 @@
 #include <promo/alloc.h>
 #include <promo/clv.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 
 #define N_BLOCKS   64   /* fixed reduction blocks: thread-count independent sums */
 #define MAX_STARTS 4    /* optimiser starting points, at most */
@@ -101,16 +102,6 @@ static inline uint64_t dbits(double v)
     return u;
 }
 
-static inline uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 typedef struct vmap {
     uint64_t *key; /* cap slots of keys (1 or 3 words each) */
     uint32_t *idx; /* slot -> distinct index + 1, 0 = empty */
@@ -139,7 +130,7 @@ static size_t vmap_slot(const vmap *m, const uint64_t *k)
     uint64_t h = k[0];
     for (size_t w = 1; w < m->words; w++)
         h = h * 0x9e3779b97f4a7c15ULL ^ k[w];
-    return (size_t)mix64(h) & (m->cap - 1);
+    return (size_t)promo_fmix64(h) & (m->cap - 1);
 }
 
 static int vmap_grow(vmap *m)

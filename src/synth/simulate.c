@@ -14,6 +14,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 
 #include "synth/synth_internal.h"
 
@@ -109,17 +110,10 @@ static double affinity(const promo_world *w, uint32_t x, uint32_t y)
     return 0.0;
 }
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static uint64_t draw_seed(const promo_world *w, const promo_sim_params *p, uint32_t r)
 {
     uint64_t base = p->seed ? p->seed : w->seed ^ 0x51a7u;
-    return mix64(base + 0x9e3779b97f4a7c15ULL * (r + 1));
+    return promo_mix64(base + 0x9e3779b97f4a7c15ULL * (r + 1));
 }
 
 /* Probabilities with fatigue from the history's contacts and from the campaign's earlier

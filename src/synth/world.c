@@ -12,6 +12,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 #include <promo/timeutil.h>
 
 #include "synth/synth_internal.h"
@@ -235,16 +236,6 @@ double syn_type_base(int type)
 
 /* ---- shelf prices ---- */
 
-/* splitmix64's finaliser: a counter-based generator, so the price of product x in period k
- * is a pure function of (seed, x, k) that the history, the simulator and a reloaded world
- * agree on without storing a price table. */
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Prices change on Mondays, every fourth week, as a retailer's weekly price cycle does (epoch
  * day 0 was a Thursday, so epoch day + 3 counts from a Monday). */
 static int64_t price_period(const promo_world *w, int64_t hday)
@@ -254,10 +245,14 @@ static int64_t price_period(const promo_world *w, int64_t hday)
                   : -((-d + SYN_PRICE_PERIOD_DAYS - 1) / SYN_PRICE_PERIOD_DAYS);
 }
 
+/* A counter-based draw (splitmix64's finaliser, promo_mix64): the price of product x in period
+ * k is a pure function of (seed, x, k) that the history, the simulator and a reloaded world
+ * agree on without storing a price table. */
 static double period_multiplier(const promo_world *w, uint32_t x, int64_t period)
 {
-    uint64_t h = mix64(w->seed ^ mix64(((uint64_t)x << 32) ^ (uint64_t)(period + 0x40000000)));
-    double u1 = ((double)(h >> 11) + 0.5) * 0x1p-53, u2 = (double)(mix64(h) >> 11) * 0x1p-53;
+    uint64_t k = ((uint64_t)x << 32) ^ (uint64_t)(period + 0x40000000);
+    uint64_t h = promo_mix64(w->seed ^ promo_mix64(k));
+    double u1 = ((double)(h >> 11) + 0.5) * 0x1p-53, u2 = (double)(promo_mix64(h) >> 11) * 0x1p-53;
     double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
     z = z > SYN_PRICE_Z_MAX ? SYN_PRICE_Z_MAX : z < -SYN_PRICE_Z_MAX ? -SYN_PRICE_Z_MAX : z;
     return exp(SYN_PRICE_SD * z);

@@ -1,0 +1,50 @@
+/* promo/hash.h: the 64-bit integer mixes promo hashes and derives counter-based values with.
+ *
+ * Two finalisers, kept apart on purpose: each is pinned by outputs that must stay
+ * bit-identical (generated worlds and simulations use promo_mix64; hash-table slots in ingest
+ * and CLV use promo_fmix64), so neither may replace the other.
+ *
+ *   promo_mix64   splitmix64's output function (Steele, Lea & Flood 2014; Vigna's constants):
+ *                 a bijection with full avalanche. The world's shelf prices, the simulator's
+ *                 draw seeds and the RNG's seeding (rng.c) use it.
+ *   promo_fmix64  MurmurHash3's fmix64 (Appleby): also a full-avalanche bijection. Hash tables
+ *                 keyed by 64-bit values (duplicate-key checks, CLV's customer map) use it.
+ *
+ * Both are pure functions, thread-safe, and cost a few cycles; `static inline` so the hot
+ * loops that call them per row keep them inlined.
+ *
+ *   size_t slot = (size_t)promo_fmix64(key) & (cap - 1);   // cap a power of two
+ */
+#ifndef PROMO_HASH_H
+#define PROMO_HASH_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* splitmix64's finaliser of z (without splitmix64's counter increment). */
+static inline uint64_t promo_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* MurmurHash3's 64-bit finaliser of h. */
+static inline uint64_t promo_fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
