@@ -902,3 +902,124 @@ T_TEST(csv_sorted_then_reversed_ids_parallel_equals_serial)
         promo_table_free(t[i]);
     free(buf);
 }
+
+/* Walk s and return the records' lines, field counts and texts as one string:
+ * "LINE:NF:TEXT|..." (problems as "!P"). */
+static void walk_str(const char *s, size_t n, const promo_csv_options *o, char *out, size_t cap)
+{
+    promo_csv_walker *w = NULL;
+    T_ASSERT_EQ_INT(promo_csv_walker_new(s, n, o, &w), PROMO_OK);
+    promo_csv_record rec;
+    size_t k = 0;
+    out[0] = '\0';
+    while (promo_csv_walker_next(w, &rec)) {
+        k += (size_t)snprintf(out + k, cap - k, "%llu:%zu:%.*s%s%s|", (unsigned long long)rec.line,
+                              rec.n_fields, (int)rec.n_text, rec.text, rec.problem ? "!" : "",
+                              rec.problem ? (rec.problem == PROMO_CSV_UNTERMINATED ? "U" : "P")
+                                          : "");
+        T_ASSERT(k < cap);
+    }
+    T_ASSERT_EQ_INT(promo_csv_walker_next(w, &rec), 0); /* stays at the end */
+    promo_csv_walker_free(w);
+}
+
+T_TEST(csv_walker_records_lines_and_text)
+{
+    char got[512];
+    /* BOM and leading blank lines skipped; CRLF; a quoted field spanning two lines; blank
+     * lines between records skipped (more than one column); a final record without LF. */
+    const char *s = "\xef\xbb\xbf\r\n\na,b\r\n1,\"x\ny\"\r\n\r\n\n2,\"q\"\"r\"\n3,z";
+    walk_str(s, strlen(s), NULL, got, sizeof got);
+    T_ASSERT_STR_EQ(got, "3:2:a,b|4:2:1,\"x\ny\"|8:2:2,\"q\"\"r\"|9:2:3,z|");
+
+    /* One column: a blank line after the header is a record (a null), as the reader reads it. */
+    s = "v\n1\n\n2\n";
+    walk_str(s, strlen(s), NULL, got, sizeof got);
+    T_ASSERT_STR_EQ(got, "1:1:v|2:1:1|3:1:|4:1:2|");
+
+    /* A lone CR inside a field is data; a final CR ends the record. */
+    s = "a,b\nx\ry,2\r";
+    walk_str(s, strlen(s), NULL, got, sizeof got);
+    T_ASSERT_STR_EQ(got, "1:2:a,b|2:2:x\ry,2|");
+
+    /* Structural problems are flagged and walking goes on where the reader would. */
+    s = "a,b\n\"x\"y,1\n2,3\n\"open,4\n5,6";
+    walk_str(s, strlen(s), NULL, got, sizeof got);
+    T_ASSERT_STR_EQ(got, "1:2:a,b|2:2:\"x\"y,1!P|3:2:2,3|4:1:\"open,4\n5,6!U|");
+
+    /* Empty input and only blank lines: no record, not an error. */
+    walk_str("", 0, NULL, got, sizeof got);
+    T_ASSERT_STR_EQ(got, "");
+    walk_str("\n\r\n", 3, NULL, got, sizeof got);
+    T_ASSERT_STR_EQ(got, "");
+}
+
+T_TEST(csv_walker_fields_delimiter_and_unescape)
+{
+    const char *s = "id;\"na;me\" ;x\n7;\"a\"\"b\";\n8;c;d;e\n";
+    promo_csv_walker *w = NULL;
+    T_ASSERT_EQ_INT(promo_csv_walker_new(s, strlen(s), NULL, &w), PROMO_OK);
+    T_ASSERT_EQ_INT(promo_csv_walker_delimiter(w), ';');
+    promo_csv_record rec;
+    char buf[32];
+    T_ASSERT_EQ_INT(promo_csv_walker_next(w, &rec), 1);
+    T_ASSERT_EQ_INT(rec.n_fields, 3);
+    T_ASSERT_EQ_INT(rec.problem, PROMO_CSV_AFTERQUOTE); /* "na;me" followed by a space */
+    T_ASSERT_EQ_INT(rec.problem_field, 1);
+    T_ASSERT_EQ_INT(promo_csv_walker_next(w, &rec), 1);
+    T_ASSERT_EQ_INT(rec.n_fields, 3);
+    T_ASSERT(rec.fields[1].quoted && rec.fields[1].escaped);
+    size_t k = promo_csv_field_unescape(&rec.fields[1], buf);
+    T_ASSERT_EQ_INT(k, 3);
+    T_ASSERT(memcmp(buf, "a\"b", 3) == 0);
+    T_ASSERT_EQ_INT(rec.fields[2].n, 0);
+    T_ASSERT(!rec.fields[2].quoted);
+    /* A record with more fields than the header: all counted, header + 1 stored. */
+    T_ASSERT_EQ_INT(promo_csv_walker_next(w, &rec), 1);
+    T_ASSERT_EQ_INT(rec.n_fields, 4);
+    T_ASSERT_EQ_INT(rec.n_stored, 4);
+    T_ASSERT_EQ_INT(rec.line, 3);
+    T_ASSERT_EQ_INT(promo_csv_walker_next(w, &rec), 0);
+    promo_csv_walker_free(w);
+    promo_csv_walker_free(NULL);
+
+    /* A given delimiter wins over detection. */
+    promo_csv_options o = promo_csv_options_default();
+    o.delimiter = ',';
+    T_ASSERT_EQ_INT(promo_csv_walker_new(s, strlen(s), &o, &w), PROMO_OK);
+    T_ASSERT_EQ_INT(promo_csv_walker_delimiter(w), ',');
+    promo_csv_walker_free(w);
+    T_ASSERT_EQ_INT(promo_csv_walker_new(NULL, 1, NULL, &w), PROMO_EUSAGE);
+}
+
+/* The walker's lines are the reader's: every reject is a walked record, same line and text. */
+T_TEST(csv_walker_agrees_with_reader_rejects)
+{
+    const char *s = "a,b\n1,2\n\n\"x\ny\",3\nbad\n4,\"5\n6\"\n7,8,9\n\"u\"v,1\n10,11\n";
+    promo_csv_options o = promo_csv_options_default();
+    o.skip_bad_rows = 1;
+    promo_table *t = NULL;
+    promo_csv_rejects *rej = NULL;
+    T_ASSERT_EQ_INT(promo_csv_read_buffer(s, strlen(s), "t.csv", &o, &t, &rej), PROMO_OK);
+    T_ASSERT_EQ_INT(rej->n, 3);
+    promo_csv_walker *w = NULL;
+    T_ASSERT_EQ_INT(promo_csv_walker_new(s, strlen(s), &o, &w), PROMO_OK);
+    promo_csv_record rec;
+    promo_csv_walker_next(w, &rec);
+    size_t k = 0, n_rec = 0;
+    while (promo_csv_walker_next(w, &rec)) {
+        if (k < rej->n && rej->items[k].line == rec.line) {
+            T_ASSERT_EQ_INT(strlen(rej->items[k].raw), rec.n_text);
+            T_ASSERT(memcmp(rej->items[k].raw, rec.text, rec.n_text) == 0);
+            k++;
+        }
+        n_rec++;
+    }
+    T_ASSERT_EQ_INT(k, 3);
+    T_ASSERT_EQ_INT(n_rec, t->n_rows + rej->n);
+    promo_csv_walker_free(w);
+    promo_table_free(t);
+    promo_csv_rejects_free(rej);
+    /* The fuzz target's own check, on this input. */
+    fuzz_csv_one((const uint8_t *)s, strlen(s));
+}

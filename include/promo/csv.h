@@ -126,6 +126,91 @@ int promo_csv_read_buffer(const char *data,
                           promo_table **out /* OUT */,
                           promo_csv_rejects **rejects /* OUT, may be NULL */);
 
+/* ---- Walking records -----------------------------------------------------------------
+ *
+ * The reader's own record grammar, exported so that code which must point back into a CSV
+ * file (a row's physical line, its raw text, the header's field numbers) walks it exactly as
+ * promo_csv_read did: same BOM and blank-line rules, same quotes, CRLF/LF and lone-CR
+ * handling, same line counting. Nothing is copied or converted; fields point into the buffer.
+ *
+ * Records come in file order: the first is the header (when the file has one), then one per
+ * record. Blank lines before the first record are skipped; after it they are skipped too,
+ * unless the first record has a single field, in which case a blank line is a record of one
+ * empty field (a null, as the reader reads it). So with a header, the K-th record after it is
+ * the reader's K-th row, counting the rows it rejected (records whose `problem` is set, or
+ * whose field count differs from the header's, or that fail a type).
+ *
+ *   promo_csv_walker *w = NULL;
+ *   promo_csv_record rec;
+ *   if (promo_csv_walker_new(data, n, NULL, &w)) return promo_last_error();
+ *   while (promo_csv_walker_next(w, &rec))
+ *       printf("line %llu: %zu fields\n", (unsigned long long)rec.line, rec.n_fields);
+ *   promo_csv_walker_free(w);
+ */
+
+/* A structural problem of a record (the first one found in it). Append only. */
+typedef enum promo_csv_problem {
+    PROMO_CSV_OK = 0,           /* none */
+    PROMO_CSV_NUL = 1,          /* a NUL byte */
+    PROMO_CSV_UTF8 = 2,         /* invalid UTF-8 */
+    PROMO_CSV_TOOLONG = 3,      /* a field longer than max_field_bytes */
+    PROMO_CSV_AFTERQUOTE = 4,   /* text after a closing quote ("ab"c) */
+    PROMO_CSV_UNTERMINATED = 5, /* a quote that is never closed (the record runs to the end) */
+    PROMO_CSV_PROBLEM_COUNT
+} promo_csv_problem;
+
+/* One field of a record, pointing into the walked buffer. */
+typedef struct promo_csv_field {
+    const char *p;      /* first content byte (after an opening quote) */
+    uint32_t n;         /* content bytes, doubled quotes still doubled when escaped; at most
+                           max_field_bytes (a longer field is cut and flagged TOOLONG) */
+    uint8_t quoted;     /* 1: the field was quoted, so "" is an empty string, not a null */
+    uint8_t escaped;    /* 1: contains doubled quotes: promo_csv_field_unescape before use */
+    uint16_t reserved_; /* padding; 0 */
+} promo_csv_field;
+
+/* One record. Everything points into the walker's buffer or the walker and is valid until
+ * the next promo_csv_walker_next or promo_csv_walker_free. */
+typedef struct promo_csv_record {
+    const char *text;              /* the record's raw text (its line terminator excluded) */
+    size_t n_text;                 /* bytes of text */
+    uint64_t line;                 /* 1-based physical line where the record starts */
+    uint64_t n_lines;              /* newlines the record consumed, its terminator's included */
+    size_t n_fields;               /* fields in the record (>= 1) */
+    size_t n_stored;               /* fields stored in `fields`: min(n_fields, first record's
+                                      field count + 1); the rest are only counted */
+    const promo_csv_field *fields; /* the first n_stored fields */
+    promo_csv_problem problem;     /* first structural problem, PROMO_CSV_OK if none */
+    size_t problem_field;          /* its 0-based field */
+    size_t problem_offset;         /* PROMO_CSV_UTF8: byte offset of the bad sequence in it */
+} promo_csv_record;
+
+typedef struct promo_csv_walker promo_csv_walker;
+
+/* A walker over data[0..n) (need not be NUL-terminated; it is only read and must outlive the
+ * walker). opt may be NULL; only opt->delimiter (0 = detected as promo_csv_read detects it)
+ * and opt->max_field_bytes (0 = 16 MiB) are used. Empty input (or only a BOM and blank lines)
+ * is not an error: the walker yields no record. *out is freed with promo_csv_walker_free.
+ * Errors: PROMO_EUSAGE (NULL out, or n > 0 with NULL data), PROMO_ENOMEM. */
+int promo_csv_walker_new(const char *data,
+                         size_t n,
+                         const promo_csv_options *opt,
+                         promo_csv_walker **out /* OUT */);
+
+/* The next record into *rec: returns 1, or 0 (rec untouched) after the last one. Never fails
+ * and never allocates: structural problems are reported in rec->problem and walking goes on
+ * after the record, where the reader would go on. */
+int promo_csv_walker_next(promo_csv_walker *w, promo_csv_record *rec /* OUT */);
+
+/* The delimiter in use (given or detected). */
+char promo_csv_walker_delimiter(const promo_csv_walker *w);
+
+void promo_csv_walker_free(promo_csv_walker *w); /* NULL-safe */
+
+/* Copy f's text into dst (room for f->n bytes), undoubling quotes when f->escaped. Returns
+ * the bytes written (no NUL is added). */
+size_t promo_csv_field_unescape(const promo_csv_field *f, char *dst /* OUT */);
+
 /* Write a table as RFC 4180 CSV (header + rows, LF line ends; quoting only where needed;
  * timestamps as ISO 8601 "YYYY-MM-DDTHH:MM:SS"; bools as true/false; floats as the shortest
  * of %.15g..%.17g that reads back exactly, in the C locale; nulls as empty fields, the empty

@@ -85,17 +85,19 @@ void promo_csv_rejects_free(promo_csv_rejects *r)
 /* Scanning records                                                                         */
 /* ======================================================================================== */
 
-/* One field of a record, pointing into the input. */
-typedef struct fspan {
-    const char *p;  /* first content byte (after an opening quote) */
-    uint32_t n;     /* content bytes (doubled quotes still doubled when esc) */
-    uint8_t quoted; /* the field was quoted: "" is an empty string, not null */
-    uint8_t esc;    /* contains doubled quotes: unescape before use */
-    uint16_t pad;
-} fspan;
+/* One field of a record, pointing into the input: the public promo_csv_field, so the walker
+ * hands out the reader's own spans. */
+typedef promo_csv_field fspan;
 
-/* Structural problems found while scanning a record. */
-enum { E_NONE, E_NUL, E_UTF8, E_TOOLONG, E_AFTERQUOTE, E_UNTERMINATED };
+/* Structural problems found while scanning a record (the public promo_csv_problem). */
+enum {
+    E_NONE = PROMO_CSV_OK,
+    E_NUL = PROMO_CSV_NUL,
+    E_UTF8 = PROMO_CSV_UTF8,
+    E_TOOLONG = PROMO_CSV_TOOLONG,
+    E_AFTERQUOTE = PROMO_CSV_AFTERQUOTE,
+    E_UNTERMINATED = PROMO_CSV_UNTERMINATED,
+};
 
 typedef struct record {
     fspan *f;         /* fields, the first `cap` of them */
@@ -295,7 +297,7 @@ static const char *scan_record(const scanner *sc, const char *p, const char *end
             f->p = fs;
             f->n = fn > sc->max_field ? sc->max_field : (uint32_t)fn;
             f->quoted = (uint8_t)quoted;
-            f->esc = (uint8_t)esc;
+            f->escaped = (uint8_t)esc;
         }
         rec->nf++;
         if (p >= end)
@@ -326,6 +328,30 @@ static const char *blank_line(const char *p, const char *end)
             return p + 2;
     }
     return NULL;
+}
+
+/* Start of the first record of data[..end): after a UTF-8 BOM and blank lines; *line = its
+ * 1-based line. The reader and the walker both start here. */
+static const char *first_record(const char *data, const char *end, uint64_t *line)
+{
+    const char *p = data;
+    if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        p += 3;
+    *line = 1;
+    for (const char *next; p < end && (next = blank_line(p, end)); p = next)
+        *line += next[-1] == '\n';
+    return p;
+}
+
+/* End of a record's raw text [rs, re) without its line terminator: what a reject keeps as
+ * its raw text and the walker hands out, so the two always agree. */
+static const char *text_end(const char *rs, const char *re)
+{
+    if (re > rs && re[-1] == '\n')
+        re--;
+    if (re > rs && re[-1] == '\r')
+        re--;
+    return re;
 }
 
 /* Copy field text, undoubling quotes, into dst (room for f->n bytes). Returns the length. */
@@ -720,7 +746,7 @@ static inline int set_null(chunk *ch, ccol *cc, size_t r, int is_null)
 /* Field text with quotes undoubled (in ch->text when needed). */
 static inline int field_text(chunk *ch, const fspan *f, const char **s, size_t *n)
 {
-    if (!f->esc) {
+    if (!f->escaped) {
         *s = f->p;
         *n = f->n;
         return PROMO_OK;
@@ -924,11 +950,7 @@ static int only_space(const char *s, size_t n)
 static int add_reject(
     chunk *ch, uint64_t line, uint32_t col, const char *reason, const char *rs, const char *re)
 {
-    /* The raw text without its line terminator. */
-    if (re > rs && re[-1] == '\n')
-        re--;
-    if (re > rs && re[-1] == '\r')
-        re--;
+    re = text_end(rs, re);
     size_t n = (size_t)(re - rs);
     if (n > REJECT_RAW_MAX)
         n = REJECT_RAW_MAX;
@@ -1015,13 +1037,13 @@ static int flush_strings(const reader *rd, chunk *ch)
             const fspan *f = &cc->pend[i];
             const char *s = f->p;
             size_t n = f->n;
-            if (f->esc && field_text(ch, f, &s, &n))
+            if (f->escaped && field_text(ch, f, &s, &n))
                 return PROMO_ENOMEM;
             if (!hashed && cc->dict->sorted) {
                 ws[i] = 0;
                 memcpy(&ws[i], s, n < 8 ? n : 8);
                 hs[i] = 0;
-            } else if (!hashed || f->esc) {
+            } else if (!hashed || f->escaped) {
                 hs[i] = skey_hash(s, n, &ws[i]);
             }
             uint32_t code = intern(ch, cc, s, n, hs[i], ws[i], f->p);
@@ -1093,7 +1115,7 @@ static int put_row(
             if (f->n && !only_space(f->p, f->n)) {
                 cc->seen = 1;
                 if (cc->mask)
-                    cc->mask &= f->esc ? 0 : value_mask(f->p, f->n, cc->mask, order);
+                    cc->mask &= f->escaped ? 0 : value_mask(f->p, f->n, cc->mask, order);
             }
             continue;
         }
@@ -1353,7 +1375,7 @@ static int header_names(reader *rd, const record *rec, char ***names_out)
             char *t = promo_malloc((size_t)f->n + 1);
             if (!t)
                 return PROMO_ENOMEM;
-            size_t n = f->esc ? unescape(f, t) : (memcpy(t, f->p, f->n), (size_t)f->n);
+            size_t n = f->escaped ? unescape(f, t) : (memcpy(t, f->p, f->n), (size_t)f->n);
             size_t a = 0;
             while (a < n && (t[a] == ' ' || t[a] == '\t'))
                 a++;
@@ -1461,6 +1483,107 @@ static char *table_name_of(const char *path)
 }
 
 /* ======================================================================================== */
+/* The record walker (promo_csv_walker_*)                                                   */
+/* ======================================================================================== */
+
+struct promo_csv_walker {
+    scanner sc;          /* the reader's scanner, same delimiter and field limit */
+    const char *p, *end; /* next record, end of the buffer */
+    uint64_t line;       /* 1-based line where the record at p starts */
+    size_t n_first;      /* fields of the first record; 0 before it was walked */
+    int first_done;      /* the first record was returned */
+    record rec;          /* field buffer: room for n_first + 1 fields */
+};
+
+int promo_csv_walker_new(const char *data,
+                         size_t n,
+                         const promo_csv_options *opt,
+                         promo_csv_walker **out)
+{
+    if (!out || (n && !data))
+        return promo_fail(PROMO_EUSAGE, "promo_csv_walker_new: NULL argument");
+    *out = NULL;
+    if (!data)
+        data = "";
+    promo_csv_walker *w = promo_calloc(1, sizeof *w);
+    if (!w)
+        return PROMO_ENOMEM;
+    w->end = data + n;
+    w->p = first_record(data, w->end, &w->line);
+    char delim = opt ? opt->delimiter : 0;
+    size_t max_field = opt && opt->max_field_bytes ? opt->max_field_bytes : DEFAULT_MAX_FIELD;
+    if (!delim)
+        delim = w->p < w->end ? detect_delimiter(w->p, w->end) : ',';
+    scanner_init(&w->sc, delim, max_field);
+    if (w->p < w->end) {
+        record probe = {0}; /* count the first record's fields, as the reader sizes its plan */
+        scan_record(&w->sc, w->p, w->end, &probe);
+        w->n_first = probe.nf;
+    }
+    w->rec.cap = w->n_first + 1;
+    w->rec.f = promo_mallocn(w->rec.cap, sizeof *w->rec.f);
+    if (!w->rec.f) {
+        promo_free(w);
+        return PROMO_ENOMEM;
+    }
+    *out = w;
+    return PROMO_OK;
+}
+
+int promo_csv_walker_next(promo_csv_walker *w, promo_csv_record *rec)
+{
+    /* After the first record, a blank line is skipped unless there is one column (the
+     * reader's rule in parse_chunk). */
+    while (w->first_done && w->n_first > 1 && w->p < w->end) {
+        const char *next = blank_line(w->p, w->end);
+        if (!next)
+            break;
+        w->line += next[-1] == '\n';
+        w->p = next;
+    }
+    if (w->p >= w->end)
+        return 0;
+    const char *start = w->p;
+    w->p = scan_record(&w->sc, start, w->end, &w->rec);
+    const char *te = text_end(start, w->p);
+    rec->text = start;
+    rec->n_text = (size_t)(te - start);
+    rec->line = w->line;
+    rec->n_lines = w->rec.lines;
+    rec->n_fields = w->rec.nf;
+    rec->n_stored = w->rec.nf < w->rec.cap ? w->rec.nf : w->rec.cap;
+    rec->fields = w->rec.f;
+    rec->problem = (promo_csv_problem)w->rec.err;
+    rec->problem_field = w->rec.err ? w->rec.err_field : 0;
+    rec->problem_offset = w->rec.err == E_UTF8 ? w->rec.err_at : 0;
+    w->line += w->rec.lines;
+    w->first_done = 1;
+    return 1;
+}
+
+char promo_csv_walker_delimiter(const promo_csv_walker *w)
+{
+    return w->sc.delim;
+}
+
+void promo_csv_walker_free(promo_csv_walker *w)
+{
+    if (!w)
+        return;
+    promo_free(w->rec.f);
+    promo_free(w);
+}
+
+size_t promo_csv_field_unescape(const promo_csv_field *f, char *dst)
+{
+    if (!f->escaped) {
+        memcpy(dst, f->p, f->n);
+        return f->n;
+    }
+    return unescape(f, dst);
+}
+
+/* ======================================================================================== */
 /* The driver                                                                               */
 /* ======================================================================================== */
 
@@ -1490,13 +1613,10 @@ static int read_csv(const char *data,
     size_t n_names = 0;
     promo_table *t = NULL;
     promo_csv_rejects *rej = NULL;
-    const char *p = data, *end = data + n;
+    const char *end = data + n;
     rd.end = end;
-    if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-        p += 3;
-    uint64_t line = 1;
-    for (const char *next; p < end && (next = blank_line(p, end)); p = next)
-        line += next[-1] == '\n';
+    uint64_t line;
+    const char *p = first_record(data, end, &line);
     if (p == end) {
         rc = promo_fail(PROMO_EINPUT, "%s: empty file (%s)", name,
                         n ? "only blank lines" : "0 bytes");

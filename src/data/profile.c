@@ -11,10 +11,10 @@
  *   distinct id looked up once: promo_column_map_to). Rows that a policy drops are only
  *   marked; the tables are filtered once, just before writing.
  * - The CSV reader does not keep the source line of each row, and we need it only to report
- *   a problem. So the location is recovered lazily: one pass over the file that walks its
- *   records exactly as the reader does (BOM, blank lines, quoted fields spanning lines,
- *   records the reader rejected), for all the rows that need locating at once. The happy
- *   path pays nothing for it.
+ *   a problem. So the location is recovered lazily: one pass over the file with the reader's
+ *   own record walker (promo_csv_walker: BOM, blank lines, quoted fields spanning lines),
+ *   skipping the records the reader rejected, for all the rows that need locating at once.
+ *   The happy path pays nothing for it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -141,140 +141,37 @@ static void unmap_file(mapped *m)
     m->p = NULL;
 }
 
-static const char *blank_line(const char *p, const char *end)
-{
-    if (*p == '\n')
-        return p + 1;
-    if (*p == '\r' && (p + 1 == end || p[1] == '\n'))
-        return p + 1 == end ? end : p + 2;
-    return NULL;
-}
-
-static uint64_t count_nl(const char *p, const char *e)
-{
-    uint64_t k = 0;
-    while (p < e && (p = memchr(p, '\n', (size_t)(e - p)))) {
-        k++;
-        p++;
-    }
-    return k;
-}
-
-/* Skip one record from p (not a blank line); *nl += newlines consumed, including the
- * terminator. Returns the start of the next record; *rec_end = end of the record's text. */
-static const char *
-skip_record(const char *p, const char *end, char delim, uint64_t *nl, const char **rec_end)
-{
-    const char *start = p;
-    for (;;) {
-        if (p < end && *p == '"') {
-            p++;
-            for (;;) {
-                const char *q = memchr(p, '"', (size_t)(end - p));
-                if (!q) {
-                    *nl += count_nl(p, end);
-                    *rec_end = end;
-                    return end;
-                }
-                *nl += count_nl(p, q);
-                p = q + 1;
-                if (p < end && *p == '"') {
-                    p++;
-                    continue;
-                }
-                break;
-            }
-        }
-        while (p < end && *p != delim && *p != '\n')
-            p++;
-        if (p >= end) {
-            *rec_end = end;
-            return end;
-        }
-        if (*p == '\n') {
-            *rec_end = p > start && p[-1] == '\r' ? p - 1 : p;
-            (*nl)++;
-            return p + 1;
-        }
-        p++;
-    }
-}
-
-/* The delimiter among , ; TAB | most frequent outside quotes on the first line. */
-static char detect_delim(const char *p, const char *end)
-{
-    static const char cands[] = {',', ';', '\t', '|'};
-    size_t counts[4] = {0};
-    int inq = 0;
-    for (; p < end && (inq || *p != '\n'); p++) {
-        if (*p == '"')
-            inq = !inq;
-        else if (!inq)
-            for (int k = 0; k < 4; k++)
-                counts[k] += *p == cands[k];
-    }
-    int best = 0;
-    for (int k = 1; k < 4; k++)
-        if (counts[k] > counts[best])
-            best = k;
-    return cands[best];
-}
-
-/* Start of the header record (after a BOM and blank lines); *line = its line number. */
-static const char *header_start(const mapped *m, uint64_t *line)
-{
-    const char *p = m->p, *end = m->p + m->n;
-    if (m->n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-        p += 3;
-    *line = 1;
-    for (const char *next; p < end && (next = blank_line(p, end)); p = next)
-        *line += next[-1] == '\n';
-    return p;
-}
-
-/* Header field names (unquoted, trimmed) as one allocation: array then strings. */
+/* Header field names (unquoted, trimmed) as one allocation: array then strings. The header
+ * is the CSV reader's first record, walked by its own grammar (promo_csv_walker). */
 static int parse_header(const mapped *m, char ***names, size_t *n, char *delim)
 {
     *names = NULL;
     *n = 0;
-    uint64_t line;
-    const char *p = header_start(m, &line), *end = m->p + m->n;
-    if (p >= end)
+    promo_csv_options wo = promo_csv_options_default();
+    wo.max_field_bytes = MAX_FIELD_BYTES;
+    promo_csv_walker *w = NULL;
+    int rc = promo_csv_walker_new(m->p, m->n, &wo, &w);
+    if (rc)
+        return rc;
+    promo_csv_record rec;
+    if (!promo_csv_walker_next(w, &rec)) {
+        promo_csv_walker_free(w);
         return PROMO_OK; /* empty: the CSV reader reports it */
-    *delim = detect_delim(p, end);
-    uint64_t nl = 0;
-    const char *rec_end;
-    skip_record(p, end, *delim, &nl, &rec_end);
-    size_t len = (size_t)(rec_end - p), nf = 1;
-    for (const char *q = p; q < rec_end; q++)
-        nf += *q == *delim; /* an upper bound (delimiters in quotes count too) */
-    char **arr = promo_malloc(nf * sizeof(char *) + len + nf);
-    if (!arr)
+    }
+    *delim = promo_csv_walker_delimiter(w);
+    size_t nf = rec.n_stored, len = 0;
+    for (size_t i = 0; i < nf; i++)
+        len += rec.fields[i].n + 1;
+    char **arr = promo_malloc(nf * sizeof(char *) + len);
+    if (!arr) {
+        promo_csv_walker_free(w);
         return PROMO_ENOMEM;
+    }
     char *out = (char *)(arr + nf);
-    size_t k = 0;
-    const char *q = p;
-    while (k < nf) {
+    for (size_t k = 0; k < nf; k++) {
         char *start = out;
-        if (q < rec_end && *q == '"') {
-            q++;
-            while (q < rec_end) {
-                if (*q == '"') {
-                    if (q + 1 < rec_end && q[1] == '"') {
-                        *out++ = '"';
-                        q += 2;
-                        continue;
-                    }
-                    q++;
-                    break;
-                }
-                *out++ = *q++;
-            }
-        }
-        while (q < rec_end && *q != *delim)
-            *out++ = *q++;
+        char *e = start + promo_csv_field_unescape(&rec.fields[k], start);
         /* trim surrounding spaces, as the reader does when matching names */
-        char *e = out;
         while (e > start && (e[-1] == ' ' || e[-1] == '\t'))
             e--;
         char *b = start;
@@ -283,13 +180,11 @@ static int parse_header(const mapped *m, char ***names, size_t *n, char *delim)
         memmove(start, b, (size_t)(e - b));
         out = start + (e - b);
         *out++ = '\0';
-        arr[k++] = start;
-        if (q >= rec_end)
-            break;
-        q++;
+        arr[k] = start;
     }
+    promo_csv_walker_free(w);
     *names = arr;
-    *n = k;
+    *n = nf;
     return PROMO_OK;
 }
 
@@ -326,51 +221,41 @@ static int locate_rows(const item *it, const size_t *rows, size_t n, uint64_t *l
             rej_lines[i] = it->rej->items[i].line;
         qsort(rej_lines, it->n_csv_rej, sizeof *rej_lines, reject_cmp);
     }
-    uint64_t line;
-    const char *p = header_start(&m, &line), *end = m.p + m.n, *rec_end;
-    uint64_t nl = 0;
-    if (p < end) {
-        p = skip_record(p, end, it->delim, &nl, &rec_end); /* the header */
-        line += nl;
-    }
+    promo_csv_options wo = promo_csv_options_default();
+    wo.delimiter = it->delim;
+    wo.max_field_bytes = MAX_FIELD_BYTES;
+    promo_csv_walker *w = NULL;
+    promo_csv_record rec;
+    if ((rc = promo_csv_walker_new(m.p, m.n, &wo, &w)))
+        goto done;
+    promo_csv_walker_next(w, &rec); /* the header */
     size_t row = 0, want = 0, ri = 0;
-    int multi = it->n_hdr > 1;
-    while (p < end && want < n) {
-        const char *next = multi ? blank_line(p, end) : NULL;
-        if (next) {
-            line += next[-1] == '\n';
-            p = next;
-            continue;
-        }
-        nl = 0;
-        const char *rec = p;
-        p = skip_record(p, end, it->delim, &nl, &rec_end);
-        while (ri < it->n_csv_rej && rej_lines[ri] < line)
+    while (want < n && promo_csv_walker_next(w, &rec)) {
+        while (ri < it->n_csv_rej && rej_lines[ri] < rec.line)
             ri++;
-        int rejected = ri < it->n_csv_rej && rej_lines[ri] == line;
-        if (!rejected) {
-            if (row == rows[want]) {
-                lines[want] = line;
-                if (raws) {
-                    size_t len = (size_t)(rec_end - rec);
-                    raws[want] = promo_strndup(rec, len > RAW_MAX ? RAW_MAX : len);
-                    if (!raws[want]) {
-                        rc = PROMO_ENOMEM;
-                        break;
-                    }
-                }
-                want++;
-                while (want < n && rows[want] == row) { /* repeated row */
-                    lines[want] = lines[want - 1];
-                    if (raws)
-                        raws[want] = raws[want - 1] ? promo_strdup(raws[want - 1]) : NULL;
-                    want++;
+        if (ri < it->n_csv_rej && rej_lines[ri] == rec.line)
+            continue; /* the reader rejected it: not a table row */
+        if (row == rows[want]) {
+            lines[want] = rec.line;
+            if (raws) {
+                raws[want] = promo_strndup(rec.text, rec.n_text > RAW_MAX ? RAW_MAX : rec.n_text);
+                if (!raws[want]) {
+                    rc = PROMO_ENOMEM;
+                    break;
                 }
             }
-            row++;
+            want++;
+            while (want < n && rows[want] == row) { /* repeated row */
+                lines[want] = lines[want - 1];
+                if (raws)
+                    raws[want] = raws[want - 1] ? promo_strdup(raws[want - 1]) : NULL;
+                want++;
+            }
         }
-        line += nl;
+        row++;
     }
+done:
+    promo_csv_walker_free(w);
     promo_free(rej_lines);
     unmap_file(&m);
     return rc;
