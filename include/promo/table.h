@@ -131,6 +131,38 @@ int promo_table_drop_column(promo_table *t, const char *name);
 /* Deep copy of the rows where keep[r] != 0 (keep may be NULL: copy all). */
 promo_table *promo_table_filter(const promo_table *t, const uint8_t *keep);
 
+/* Called for each row `dup` whose key an earlier row `first` (the key's first occurrence)
+ * already has, in row order. Return PROMO_OK to go on, anything else to stop: the search
+ * then returns that value. */
+typedef int (*promo_key_dup_fn)(void *ctx, size_t first, size_t dup);
+
+/* Duplicate keys: the one check ingest (before it writes) and the store (as it writes) share.
+ * A key is the tuple of values of columns key[0..n_key) (all with at least n_rows rows; key
+ * values are not null: callers check required fields first). Rows r < n_skip with
+ * skip[r] != 0 are ignored (skip may be NULL). STRING values compare by code, which is the
+ * string's identity within a column; FLOAT64 by bit pattern.
+ * Calls on_dup for every repeated key, in row order (the result does not depend on the
+ * hashing); returns PROMO_OK when every key is unique or on_dup always returned PROMO_OK.
+ * Keys that increase row after row (orders in file order, lines 1, 2, ...: the usual case)
+ * are proven unique in one sequential pass; otherwise an open-addressing hash set of rows.
+ * Errors: on_dup's status; PROMO_ENOMEM; PROMO_EUSAGE "too many rows (N)" for
+ * n_rows >= 2^31. */
+int promo_table_find_duplicate_keys(const promo_column *const *key,
+                                    size_t n_key,
+                                    size_t n_rows,
+                                    const uint8_t *skip,
+                                    size_t n_skip,
+                                    promo_key_dup_fn on_dup,
+                                    void *ctx);
+
+/* The key of row `row` as text, for messages: "order_id='A', line=2" (strings quoted, floats
+ * %g, bools 0/1), cut to fit buf[cap] (always NUL-terminated, cap > 0). */
+void promo_table_key_text(const promo_column *const *key,
+                          size_t n_key,
+                          size_t row,
+                          char *buf /* OUT */,
+                          size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -543,45 +543,35 @@ static int check_required(promo_ingest *ing, item *it)
     return rc;
 }
 
-static uint64_t key_value(const promo_column *c, size_t r)
-{
-    switch (c->type) {
-    case PROMO_COL_STRING:
-        return c->codes[r];
-    case PROMO_COL_FLOAT64: {
-        uint64_t u;
-        memcpy(&u, &c->f64[r], sizeof u);
-        return u;
-    }
-    case PROMO_COL_BOOL:
-        return c->b[r];
-    default:
-        return (uint64_t)c->i64[r];
-    }
-}
+/* What check_duplicates' callback needs. */
+typedef struct dup_ctx {
+    promo_ingest *ing;
+    item *it;
+    const promo_column *const *kc;
+    size_t nk;
+    pending pd; /* skip_bad_rows: the repeats, rejected together */
+} dup_ctx;
 
-/* Format the key of row r ("order_id=A, line=2") into buf. */
-static void key_text(const promo_column *const *kc, size_t nk, size_t r, char *buf, size_t n)
+/* Row dup repeats the key of row first: an error, or (skip_bad_rows) a reject. */
+static int on_duplicate(void *ctx, size_t first, size_t dup)
 {
-    size_t at = 0;
-    buf[0] = '\0';
-    for (size_t k = 0; k < nk && at < n; k++) {
-        const promo_column *c = kc[k];
-        int w;
-        if (c->type == PROMO_COL_STRING)
-            w = snprintf(buf + at, n - at, "%s%s='%s'", k ? ", " : "", c->name,
-                         promo_column_str(c, r));
-        else if (c->type == PROMO_COL_FLOAT64)
-            w = snprintf(buf + at, n - at, "%s%s=%g", k ? ", " : "", c->name, c->f64[r]);
-        else if (c->type == PROMO_COL_BOOL)
-            w = snprintf(buf + at, n - at, "%s%s=%d", k ? ", " : "", c->name, c->b[r]);
-        else
-            w = snprintf(buf + at, n - at, "%s%s=%lld", k ? ", " : "", c->name,
-                         (long long)c->i64[r]);
-        if (w < 0)
-            break;
-        at += (size_t)w;
-    }
+    dup_ctx *d = ctx;
+    const item *it = d->it;
+    char key[600];
+    promo_table_key_text(d->kc, d->nk, dup, key, sizeof key);
+    size_t both[2] = {first, dup};
+    uint64_t lines[2];
+    int rc = locate_rows(it, both, 2, lines, NULL);
+    if (rc)
+        return rc;
+    if (d->ing->opt.skip_bad_rows)
+        return pending_add(&d->pd, dup, NULL, "duplicate key (%s): the same key is on line %llu",
+                           key, (unsigned long long)lines[0]);
+    if (it->path)
+        return promo_fail(PROMO_EINPUT, "%s:%llu: duplicate key (%s): the same key is on line %llu",
+                          it->path, (unsigned long long)lines[1], key,
+                          (unsigned long long)lines[0]);
+    return promo_fail(PROMO_EINPUT, "table %s: duplicate key (%s)", it->t->name, key);
 }
 
 /* No two kept rows may share a key. */
@@ -598,77 +588,12 @@ static int check_duplicates(promo_ingest *ing, item *it)
                 return PROMO_OK; /* a missing key column was reported already */
             nk++;
         }
-    size_t n = it->t->n_rows, cap = 16;
-    /* Keys that increase row after row (orders in file order, lines 1, 2, ...: the usual
-     * case) are unique: one sequential pass instead of a hash probe per row, which on 5M
-     * rows is a cache miss each in a 64 MB table. Any strict order will do; this one
-     * compares the raw key values (codes, bits) as unsigned. */
-    {
-        size_t prev = SIZE_MAX, r = 0;
-        for (; r < n; r++) {
-            if (is_dropped(it, r))
-                continue;
-            if (prev != SIZE_MAX) {
-                size_t k = 0;
-                while (k < nk && key_value(kc[k], prev) == key_value(kc[k], r))
-                    k++;
-                if (k == nk || key_value(kc[k], prev) > key_value(kc[k], r))
-                    break;
-            }
-            prev = r;
-        }
-        if (r == n)
-            return PROMO_OK;
-    }
-    while (cap < 2 * n)
-        cap *= 2;
-    uint32_t *slots = promo_calloc(cap, sizeof *slots);
-    if (!slots)
-        return PROMO_ENOMEM;
-    pending pd = {0};
-    int rc = PROMO_OK;
-    for (size_t r = 0; r < n && !rc; r++) {
-        if (is_dropped(it, r))
-            continue;
-        uint64_t h = 0x9e3779b97f4a7c15ULL;
-        for (size_t k = 0; k < nk; k++)
-            h = promo_fmix64(h ^ key_value(kc[k], r));
-        size_t s = (size_t)h & (cap - 1);
-        for (;; s = (s + 1) & (cap - 1)) {
-            if (!slots[s]) {
-                slots[s] = (uint32_t)r + 1;
-                break;
-            }
-            size_t o = slots[s] - 1, k = 0;
-            while (k < nk && key_value(kc[k], o) == key_value(kc[k], r))
-                k++;
-            if (k < nk)
-                continue;
-            /* r repeats the key of row o */
-            char key[600];
-            key_text(kc, nk, r, key, sizeof key);
-            size_t both[2] = {o, r};
-            uint64_t lines[2];
-            if ((rc = locate_rows(it, both, 2, lines, NULL)))
-                break;
-            if (!ing->opt.skip_bad_rows) {
-                if (it->path)
-                    rc = promo_fail(
-                        PROMO_EINPUT, "%s:%llu: duplicate key (%s): the same key is on line %llu",
-                        it->path, (unsigned long long)lines[1], key, (unsigned long long)lines[0]);
-                else
-                    rc = promo_fail(PROMO_EINPUT, "table %s: duplicate key (%s)", it->t->name, key);
-            } else {
-                rc = pending_add(&pd, r, NULL, "duplicate key (%s): the same key is on line %llu",
-                                 key, (unsigned long long)lines[0]);
-            }
-            break;
-        }
-    }
-    promo_free(slots);
+    dup_ctx d = {ing, it, kc, nk, {0}};
+    int rc = promo_table_find_duplicate_keys(kc, nk, it->t->n_rows, it->drop, it->drop_cap,
+                                             on_duplicate, &d);
     if (!rc)
-        rc = pending_flush(it, &pd, &ing->stats);
-    pending_free(&pd);
+        rc = pending_flush(it, &d.pd, &ing->stats);
+    pending_free(&d.pd);
     return rc;
 }
 

@@ -1178,119 +1178,41 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
     return PROMO_OK;
 }
 
-/* Key column values as stored (a STRING code after remap; floats by bit pattern). */
-static uint64_t key_at(const out_col *c, size_t r)
-{
-    const promo_column *col = c->src;
-    switch (col->type) {
-    case PROMO_COL_STRING:
-        return c->remap ? c->remap[col->codes[r]] : col->codes[r];
-    case PROMO_COL_FLOAT64: {
-        uint64_t u;
-        memcpy(&u, &col->f64[r], sizeof u);
-        return u;
-    }
-    case PROMO_COL_BOOL:
-        return col->b[r];
-    default:
-        return (uint64_t)col->i64[r];
-    }
-}
+/* The key columns of the table being written, for the duplicate-key callback. */
+typedef struct key_ctx {
+    const promo_table *t;
+    const promo_column *kc[8];
+    size_t nk;
+} key_ctx;
 
-/* -1, 0, 1: key of row a against row b (signed for int64, as SQL would order them). */
-static int key_cmp(const out_col *const *kc, size_t nk, size_t a, size_t b)
+/* A repeated key stops the write; the message names the key. */
+static int on_duplicate(void *ctx, size_t first, size_t dup)
 {
-    for (size_t k = 0; k < nk; k++) {
-        uint64_t x = key_at(kc[k], a), y = key_at(kc[k], b);
-        if (x != y) {
-            int sgn =
-                kc[k]->src->type == PROMO_COL_INT64 || kc[k]->src->type == PROMO_COL_TIMESTAMP;
-            return sgn ? ((int64_t)x < (int64_t)y ? -1 : 1) : (x < y ? -1 : 1);
-        }
-    }
-    return 0;
-}
-
-static uint64_t key_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static int key_dup(const promo_table *t, const out_col *const *kc, size_t nk, size_t r)
-{
-    sbuf b = {0};
-    for (size_t k = 0; k < nk; k++) {
-        const promo_column *col = kc[k]->src;
-        sb_add(&b, "%s%s=", k ? ", " : "", kc[k]->name);
-        if (col->type == PROMO_COL_STRING)
-            sb_add(&b, "'%s'", promo_column_str(col, r));
-        else if (col->type == PROMO_COL_FLOAT64)
-            sb_add(&b, "%g", col->f64[r]);
-        else if (col->type == PROMO_COL_BOOL)
-            sb_add(&b, "%d", col->b[r]);
-        else
-            sb_add(&b, "%lld", (long long)col->i64[r]);
-    }
-    int rc = b.failed
-                 ? PROMO_ENOMEM
-                 : promo_fail(PROMO_EINPUT, "table '%s': duplicate primary key (%s)", t->name, b.s);
-    promo_free(b.s);
-    return rc;
+    const key_ctx *k = ctx;
+    (void)first;
+    char key[1024];
+    promo_table_key_text(k->kc, k->nk, dup, key, sizeof key);
+    return promo_fail(PROMO_EINPUT, "table '%s': duplicate primary key (%s)", k->t->name, key);
 }
 
 /* The key of a canonical table must be unique. Checked here in C rather than by a UNIQUE
  * index: the index cost as much CPU as the whole insert (bench/RESULTS.md, ## ingest), and
- * through the view (strings) SQLite could not use an index on codes anyway. Rows whose key
- * increases row after row (the usual order: orders in file order, lines 1, 2, ...) are
- * proven unique by one pass; otherwise an open-addressing hash set of row numbers. Key
- * fields are required (never null), so nulls need no care. */
+ * through the view (strings) SQLite could not use an index on codes anyway. The check is
+ * ingest's (promo_table_find_duplicate_keys); STRING columns compare by the table's own codes,
+ * which identify strings as the stored codes do. Key fields are required (never null), so
+ * nulls need no care. */
 static int check_key(const promo_table *t, const out_col *c, size_t n)
 {
-    const out_col *kc[8];
-    size_t nk = 0;
-    for (size_t i = 0; i < n && nk < 8; i++)
+    key_ctx k = {.t = t};
+    for (size_t i = 0; i < n && k.nk < 8; i++)
         if (c[i].field && c[i].field->key) {
             if (!c[i].src)
                 return PROMO_OK; /* missing key fields were refused as required */
-            kc[nk++] = &c[i];
+            k.kc[k.nk++] = c[i].src;
         }
-    size_t rows = t->n_rows, r = 1;
-    if (nk == 0 || rows < 2)
-        return PROMO_OK;
-    while (r < rows && key_cmp(kc, nk, r - 1, r) < 0)
-        r++;
-    if (r == rows)
-        return PROMO_OK;
-    if (rows >= UINT32_MAX / 2)
-        return promo_fail(PROMO_EUSAGE, "table '%s': too many rows (%zu)", t->name, rows);
-    size_t cap = 16;
-    while (cap < 2 * rows)
-        cap *= 2;
-    uint32_t *slots = promo_calloc(cap, sizeof *slots);
-    if (!slots)
-        return PROMO_ENOMEM;
-    int rc = PROMO_OK;
-    for (r = 0; r < rows && !rc; r++) {
-        uint64_t h = 0x9e3779b97f4a7c15ULL;
-        for (size_t k = 0; k < nk; k++)
-            h = key_mix(h ^ key_at(kc[k], r));
-        for (size_t at = (size_t)h & (cap - 1);; at = (at + 1) & (cap - 1)) {
-            if (!slots[at]) {
-                slots[at] = (uint32_t)r + 1;
-                break;
-            }
-            if (key_cmp(kc, nk, slots[at] - 1, r) == 0) {
-                rc = key_dup(t, kc, nk, r);
-                break;
-            }
-        }
-    }
-    promo_free(slots);
+    int rc = promo_table_find_duplicate_keys(k.kc, k.nk, t->n_rows, NULL, 0, on_duplicate, &k);
+    if (rc == PROMO_EUSAGE)
+        promo_fail_prefix(rc, "table '%s'", t->name);
     return rc;
 }
 
