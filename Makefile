@@ -22,7 +22,7 @@ OPT_CFLAGS  := $(CFLAGS_COMMON) -O2 -g -march=x86-64-v2
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_CFLAGS := $(CFLAGS_COMMON) -O1 -g $(ASAN_FLAGS) -DPROMO_TESTING=1
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/data/*.c src/synth/*.c src/features/*.c \
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/data/*.c src/data/profiles/*.c src/synth/*.c src/features/*.c \
              src/models/*.c src/engine/*.c src/eval/*.c src/server/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))

@@ -1,17 +1,16 @@
 /* Unit tests of src/core: errors, allocation and failure injection, arena, RNG, time, dict. */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 #include <stdlib.h>
 
-#include <promo/promo.h> /* the umbrella header must compile on its own */
 #include <promo/alloc.h>
 #include <promo/dict.h>
 #include <promo/error.h>
 #include <promo/hash.h>
+#include <promo/promo.h> /* the umbrella header must compile on its own */
 #include <promo/rng.h>
 #include <promo/table.h>
 #include <promo/timeutil.h>
-
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 
 #include "t.h"
 

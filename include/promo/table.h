@@ -157,11 +157,8 @@ int promo_table_find_duplicate_keys(const promo_column *const *key,
 
 /* The key of row `row` as text, for messages: "order_id='A', line=2" (strings quoted, floats
  * %g, bools 0/1), cut to fit buf[cap] (always NUL-terminated, cap > 0). */
-void promo_table_key_text(const promo_column *const *key,
-                          size_t n_key,
-                          size_t row,
-                          char *buf /* OUT */,
-                          size_t cap);
+void promo_table_key_text(
+    const promo_column *const *key, size_t n_key, size_t row, char *buf /* OUT */, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -531,11 +531,8 @@ int promo_table_find_duplicate_keys(const promo_column *const *key,
     return rc;
 }
 
-void promo_table_key_text(const promo_column *const *key,
-                          size_t n_key,
-                          size_t row,
-                          char *buf,
-                          size_t cap)
+void promo_table_key_text(
+    const promo_column *const *key, size_t n_key, size_t row, char *buf, size_t cap)
 {
     size_t at = 0;
     buf[0] = '\0';

@@ -1,4 +1,5 @@
-/* Format profiles and the ingest: source files -> checked canonical tables -> workspace.
+/* The ingest: source files -> checked canonical tables -> workspace. The formats themselves
+ * are profiles, one file each under src/data/profiles/, listed in PROFILES below.
  *
  * The contract is in include/promo/profile.h. How it works:
  *
@@ -16,10 +17,8 @@
  *   skipping the records the reader rejected, for all the rows that need locating at once.
  *   The happy path pays nothing for it.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,43 +30,30 @@
 #include <promo/alloc.h>
 #include <promo/csv.h>
 #include <promo/error.h>
-#include <promo/hash.h>
 #include <promo/log.h>
 #include <promo/profile.h>
 #include <promo/schema.h>
 
+#include "data/ingest_internal.h"
+
 #define MAX_FIELD_BYTES ((size_t)1 << 20) /* longer fields in retail data are garbage */
 #define RAW_MAX         4096              /* bytes of a rejected record kept */
 
-static const char *const profile_names[] = {"canonical", "generic", "online-retail", "hillstrom",
-                                            NULL};
+/* The profiles, in the order --help and messages list them. A new input format is one file in
+ * src/data/profiles/ defining ingest_read_<name> (declared in ingest_internal.h) and one line
+ * here. Flags: PROFILE_MAP takes --map and --table; PROFILE_REQUIRED has the ingest check
+ * required fields (the other profiles check their own). */
+#define PROFILES(X)                                                       \
+    X("canonical", ingest_read_canonical, PROFILE_MAP | PROFILE_REQUIRED) \
+    X("generic", ingest_read_generic, PROFILE_MAP | PROFILE_REQUIRED)     \
+    X("online-retail", ingest_read_online_retail, 0)                      \
+    X("hillstrom", ingest_read_hillstrom, 0)
 
-/* One output table and where it came from. */
-typedef struct item {
-    promo_table *t;         /* owned */
-    char *path;             /* source file, NULL for derived tables */
-    const promo_schema *sc; /* canonical schema, or NULL */
-    char **hdr;             /* source header names (one block), NULL for derived */
-    size_t n_hdr;           /* entries in hdr */
-    char delim;             /* source delimiter */
-    char **our, **their;    /* column renames applied (our <- their), owned strings */
-    size_t n_ren;           /* entries in our/their */
-    promo_csv_rejects *rej; /* rejects so far (CSV reader's first, sorted by line) */
-    size_t n_csv_rej;       /* how many of rej came from the CSV reader */
-    uint8_t *drop;          /* drop[r] = 1: row r is rejected; NULL while none is */
-    size_t drop_cap;        /* entries allocated in drop */
-    int derived;            /* 1: built by the profile or by unknown=ADD */
-    int rejects_file;       /* 1: write out/rejects-<table>.csv */
-} item;
-
-struct promo_ingest {
-    char *format;             /* profile name */
-    promo_ingest_options opt; /* options (string members not kept after read) */
-    item *items;              /* output tables */
-    size_t n_items, cap_items;
-    promo_ingest_stats stats;
-    int committed; /* commit was called */
-};
+#define AS_PROFILE(name, fn, flags) {name, fn, flags},
+#define AS_NAME(name, fn, flags)    name,
+static const ingest_profile profiles[] = {PROFILES(AS_PROFILE)};
+static const char *const profile_names[] = {PROFILES(AS_NAME) NULL};
+#define N_PROFILES (sizeof profiles / sizeof profiles[0])
 
 promo_ingest_options promo_ingest_options_default(void)
 {
@@ -188,6 +174,20 @@ static int parse_header(const mapped *m, char ***names, size_t *n, char *delim)
     return PROMO_OK;
 }
 
+int ingest_source_header(const char *path, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    mapped m;
+    char delim = ',';
+    int rc = map_file(path, &m);
+    if (rc)
+        return rc;
+    rc = parse_header(&m, names, n, &delim);
+    unmap_file(&m);
+    return rc;
+}
+
 static int reject_cmp(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -281,7 +281,7 @@ static unsigned source_col(const item *it, const char *our)
 }
 
 /* "FILE:LINE:COL: " for row `row`, column `our` of item it (into buf). */
-static int where(const item *it, size_t row, const char *our, char *buf, size_t n)
+int ingest_where(const item *it, size_t row, const char *our, char *buf, size_t n)
 {
     uint64_t line = 0;
     int rc = locate_rows(it, &row, 1, &line, NULL);
@@ -317,7 +317,7 @@ static void item_clear(item *it)
     memset(it, 0, sizeof *it);
 }
 
-static item *new_item(promo_ingest *ing)
+item *ingest_new_item(promo_ingest *ing)
 {
     if (promo_grow((void **)&ing->items, &ing->cap_items, ing->n_items + 1, sizeof *ing->items))
         return NULL;
@@ -331,17 +331,12 @@ static item *new_item(promo_ingest *ing)
     return it;
 }
 
-static item *find_item(promo_ingest *ing, const char *table)
+item *ingest_find_item(promo_ingest *ing, const char *table)
 {
     for (size_t i = 0; i < ing->n_items; i++)
         if (ing->items[i].t && strcmp(ing->items[i].t->name, table) == 0)
             return &ing->items[i];
     return NULL;
-}
-
-static int is_dropped(const item *it, size_t r)
-{
-    return it->drop && r < it->drop_cap && it->drop[r];
 }
 
 static int mark_drop(item *it, size_t r)
@@ -359,7 +354,7 @@ static int mark_drop(item *it, size_t r)
     return PROMO_OK;
 }
 
-static int add_rename(item *it, const char *our, const char *their)
+int ingest_add_rename(item *it, const char *our, const char *their)
 {
     char **o = promo_reallocn(it->our, it->n_ren + 1, sizeof *o);
     if (!o)
@@ -397,16 +392,7 @@ static int push_reject(item *it, uint64_t line, uint32_t col, const char *reason
 }
 
 /* A batch of rows to reject with their reasons, located in one pass over the source. */
-typedef struct pending {
-    size_t *rows;      /* table rows, ascending */
-    char **reasons;    /* owned */
-    const char **cols; /* canonical column each reason refers to (borrowed), or NULL */
-    size_t n, cap;
-} pending;
-
-static int pending_add(pending *pd, size_t row, const char *col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int pending_add(pending *pd, size_t row, const char *col, const char *fmt, ...)
+int ingest_pending_add(pending *pd, size_t row, const char *col, const char *fmt, ...)
 {
     if (pd->n == pd->cap) {
         size_t cap = pd->cap ? pd->cap * 2 : 64;
@@ -437,7 +423,7 @@ static int pending_add(pending *pd, size_t row, const char *col, const char *fmt
     return PROMO_OK;
 }
 
-static void pending_free(pending *pd)
+void ingest_pending_free(pending *pd)
 {
     for (size_t i = 0; i < pd->n; i++)
         promo_free(pd->reasons[i]);
@@ -459,7 +445,7 @@ static int row_idx_cmp(const void *a, const void *b)
 }
 
 /* Turn a batch into rejects of `it` (with lines and raw text) and mark the rows dropped. */
-static int pending_flush(item *it, pending *pd, promo_ingest_stats *st)
+int ingest_pending_flush(item *it, pending *pd, promo_ingest_stats *st)
 {
     if (pd->n == 0)
         return PROMO_OK;
@@ -479,7 +465,7 @@ static int pending_flush(item *it, pending *pd, promo_ingest_stats *st)
         goto done;
     for (size_t i = 0; i < pd->n; i++) {
         size_t k = ord[i].i;
-        if (!is_dropped(it, rows[i]))
+        if (!ingest_is_dropped(it, rows[i]))
             st->rows_rejected++;
         if ((rc = mark_drop(it, rows[i])))
             goto done;
@@ -498,7 +484,7 @@ done:
     promo_free(lines);
     promo_free(rows);
     promo_free(ord);
-    pending_free(pd);
+    ingest_pending_free(pd);
     return rc;
 }
 
@@ -507,7 +493,7 @@ done:
 /* ======================================================================================== */
 
 /* Required canonical fields must not be null. */
-static int check_required(promo_ingest *ing, item *it)
+int ingest_check_required(promo_ingest *ing, item *it)
 {
     if (!it->sc)
         return PROMO_OK;
@@ -519,11 +505,11 @@ static int check_required(promo_ingest *ing, item *it)
         if (!c || c->n_null == 0)
             continue;
         for (size_t r = 0; r < c->n && !rc; r++) {
-            if (!promo_column_is_null(c, r) || is_dropped(it, r))
+            if (!promo_column_is_null(c, r) || ingest_is_dropped(it, r))
                 continue;
             if (!ing->opt.skip_bad_rows) {
                 char w[1200];
-                if ((rc = where(it, r, fd->name, w, sizeof w)))
+                if ((rc = ingest_where(it, r, fd->name, w, sizeof w)))
                     break;
                 rc = promo_fail(PROMO_EINPUT,
                                 "%scolumn '%s': a value is required, got an empty "
@@ -531,15 +517,15 @@ static int check_required(promo_ingest *ing, item *it)
                                 w, their_name(it, fd->name));
                 break;
             }
-            rc = pending_add(&pd, r, fd->name,
-                             "column '%s': a value is required, got an empty "
-                             "field",
-                             their_name(it, fd->name));
+            rc = ingest_pending_add(&pd, r, fd->name,
+                                    "column '%s': a value is required, got an empty "
+                                    "field",
+                                    their_name(it, fd->name));
         }
     }
     if (!rc)
-        rc = pending_flush(it, &pd, &ing->stats);
-    pending_free(&pd);
+        rc = ingest_pending_flush(it, &pd, &ing->stats);
+    ingest_pending_free(&pd);
     return rc;
 }
 
@@ -565,8 +551,9 @@ static int on_duplicate(void *ctx, size_t first, size_t dup)
     if (rc)
         return rc;
     if (d->ing->opt.skip_bad_rows)
-        return pending_add(&d->pd, dup, NULL, "duplicate key (%s): the same key is on line %llu",
-                           key, (unsigned long long)lines[0]);
+        return ingest_pending_add(&d->pd, dup, NULL,
+                                  "duplicate key (%s): the same key is on line %llu", key,
+                                  (unsigned long long)lines[0]);
     if (it->path)
         return promo_fail(PROMO_EINPUT, "%s:%llu: duplicate key (%s): the same key is on line %llu",
                           it->path, (unsigned long long)lines[1], key,
@@ -592,18 +579,14 @@ static int check_duplicates(promo_ingest *ing, item *it)
     int rc = promo_table_find_duplicate_keys(kc, nk, it->t->n_rows, it->drop, it->drop_cap,
                                              on_duplicate, &d);
     if (!rc)
-        rc = pending_flush(it, &d.pd, &ing->stats);
-    pending_free(&d.pd);
+        rc = ingest_pending_flush(it, &d.pd, &ing->stats);
+    ingest_pending_free(&d.pd);
     return rc;
 }
 
 /* ======================================================================================== */
-/* Reading: canonical / generic                                                             */
+/* Canonical helpers shared by profiles                                                    */
 /* ======================================================================================== */
-
-typedef struct map_pair {
-    char *our, *their;
-} map_pair;
 
 static void free_pairs(map_pair *m, size_t n)
 {
@@ -653,24 +636,7 @@ static int parse_map(const char *s, map_pair **out, size_t *n)
     return PROMO_OK;
 }
 
-static const char *map_their(const map_pair *m, size_t n, const char *our)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(m[i].our, our) == 0)
-            return m[i].their;
-    return our;
-}
-
-/* Table name from a path: base name up to the first '.'. */
-static char *table_from_path(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    size_t len = strcspn(b, ".");
-    return promo_strndup(b, len);
-}
-
-static int read_csv(promo_ingest *ing,
+int ingest_read_csv(promo_ingest *ing,
                     item *it,
                     const char *path,
                     const promo_csv_column *cols,
@@ -709,7 +675,7 @@ static int read_csv(promo_ingest *ing,
 }
 
 /* Add `line` to transactions that lack it: 1, 2, ... per order_id in file order. */
-static int number_lines(item *it, const char *order_col)
+int ingest_number_lines(item *it, const char *order_col)
 {
     const promo_column *o = promo_table_column(it->t, order_col);
     promo_column *l = NULL;
@@ -729,493 +695,6 @@ static int number_lines(item *it, const char *order_col)
     return rc;
 }
 
-static int
-read_canonical(promo_ingest *ing, const char *path, const map_pair *map, size_t n_map, int generic)
-{
-    char *tname = ing->opt.table ? promo_strdup(ing->opt.table) : table_from_path(path);
-    if (!tname)
-        return PROMO_ENOMEM;
-    const promo_schema *sc = promo_schema_find(tname);
-    int rc = PROMO_OK;
-    if (!sc && !generic) {
-        rc = promo_fail(PROMO_EUSAGE,
-                        "%s: cannot tell which table this is: name the file after a canonical "
-                        "table (customers, products, stores, promotions, transactions, "
-                        "exposures, responses, events) or pass --table NAME",
-                        path);
-    } else if (!*tname || !strncmp(tname, "promo_", 6) || !strncmp(tname, "sqlite_", 7)) {
-        rc = promo_fail(PROMO_EUSAGE, "%s: '%s' is not a usable table name", path, tname);
-    } else if (find_item(ing, tname)) {
-        rc =
-            promo_fail(PROMO_EUSAGE, "%s: a second file for table '%s' in one ingest", path, tname);
-    }
-    if (rc) {
-        promo_free(tname);
-        return rc;
-    }
-    item *it = new_item(ing);
-    promo_csv_column *cols = NULL;
-    if (!it) {
-        promo_free(tname);
-        return PROMO_ENOMEM;
-    }
-    it->sc = sc;
-    size_t n_cols = sc ? sc->n_fields : 0;
-    if (sc) {
-        cols = promo_calloc(n_cols, sizeof *cols);
-        if (!cols) {
-            promo_free(tname);
-            return PROMO_ENOMEM;
-        }
-        for (size_t f = 0; f < n_cols; f++) {
-            const promo_field *fd = &sc->fields[f];
-            cols[f].name = map_their(map, n_map, fd->name);
-            cols[f].type = fd->type;
-            /* transactions may come without line numbers: we number them */
-            cols[f].required =
-                fd->required && !(!strcmp(sc->name, "transactions") && !strcmp(fd->name, "line"));
-        }
-    }
-    rc = read_csv(ing, it, path, cols, n_cols, PROMO_DATE_ISO);
-    promo_free(cols);
-    if (!rc)
-        rc = promo_table_set_name(it->t, tname);
-    for (size_t i = 0; i < n_map && !rc; i++)
-        if (promo_table_column(it->t, map[i].their) &&
-            !(rc = promo_table_rename_column(it->t, map[i].their, map[i].our)))
-            rc = add_rename(it, map[i].our, map[i].their);
-    if (!rc && sc && !strcmp(sc->name, "transactions") && !promo_table_column(it->t, "line"))
-        rc = number_lines(it, "order_id");
-    promo_free(tname);
-    return rc;
-}
-
-/* ======================================================================================== */
-/* Reading: online-retail                                                                    */
-/* ======================================================================================== */
-
-static int has_hdr(const char *const *hdr, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(hdr[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-/* A constant STRING column. */
-static int const_column(promo_table *t, const char *name, const char *value)
-{
-    promo_column *c = NULL;
-    int rc = promo_table_add_column(t, name, PROMO_COL_STRING, &c);
-    if (rc)
-        return rc;
-    if (promo_dict_intern(c->dict, value, strlen(value)) != 0)
-        return PROMO_ENOMEM;                  /* the first key of a new dictionary is code 0 */
-    return promo_column_resize(c, t->n_rows); /* new rows are code 0 */
-}
-
-static int dbl_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Some UCI exports write CustomerID as a float ("17850.0"): drop the ".0". */
-static int fix_float_ids(promo_table *t, const char *name)
-{
-    int idx = promo_table_column_index(t, name);
-    if (idx < 0)
-        return PROMO_OK;
-    promo_column *c = t->cols[idx];
-    int any = 0;
-    for (uint32_t k = 0; k < promo_dict_size(c->dict) && !any; k++) {
-        size_t len = promo_dict_key_len(c->dict, k);
-        any = len > 2 && !strcmp(promo_dict_key(c->dict, k) + len - 2, ".0");
-    }
-    if (!any)
-        return PROMO_OK;
-    promo_column *d = NULL;
-    int rc = promo_table_add_column(t, "customer_id.fixed", PROMO_COL_STRING, &d);
-    if (!rc)
-        rc = promo_column_reserve(d, c->n);
-    for (size_t r = 0; r < c->n && !rc; r++) {
-        if (promo_column_is_null(c, r)) {
-            rc = promo_column_push_null(d);
-            continue;
-        }
-        const char *s = promo_dict_key(c->dict, c->codes[r]);
-        size_t len = promo_dict_key_len(c->dict, c->codes[r]);
-        if (len > 2 && !strcmp(s + len - 2, ".0"))
-            len -= 2;
-        rc = promo_column_push_str(d, s, len);
-    }
-    if (!rc)
-        rc = promo_table_drop_column(t, name);
-    if (!rc)
-        rc = promo_table_rename_column(t, "customer_id.fixed", name);
-    return rc;
-}
-
-typedef struct pair_count {
-    uint64_t key;   /* product code << 32 | description code, +1 (0 = empty slot) */
-    uint32_t count; /* rows */
-} pair_count;
-
-/* Products from the transactions: name = most frequent non-empty description, price =
- * median unit price of sales (quantity > 0, price > 0, not a cancellation). */
-static int
-derive_products(promo_ingest *ing, item *tx, const promo_column *desc, const uint8_t *is_cancel)
-{
-    const promo_table *t = tx->t;
-    const promo_column *pid = promo_table_column(t, "product_id");
-    const promo_column *q = promo_table_column(t, "quantity");
-    const promo_column *up = promo_table_column(t, "unit_price");
-    const promo_column *oid = promo_table_column(t, "order_id");
-    uint32_t np = promo_dict_size(pid->dict);
-    size_t n = t->n_rows;
-    uint32_t *best = promo_calloc(np + 1, sizeof *best);     /* description code + 1 */
-    uint32_t *best_n = promo_calloc(np + 1, sizeof *best_n); /* its count */
-    size_t *off = promo_calloc(np + 2, sizeof *off);         /* sales per product (CSR) */
-    uint8_t *used = promo_calloc(np + 1, 1);
-    double *prices = NULL;
-    pair_count *pc = NULL;
-    size_t cap = 16;
-    while (cap < 2 * n + 2)
-        cap *= 2;
-    pc = desc ? promo_calloc(cap, sizeof *pc) : NULL;
-    item *out = NULL;
-    int rc = PROMO_ENOMEM;
-    if (!best || !best_n || !off || !used || (desc && !pc))
-        goto done;
-    for (size_t r = 0; r < n; r++) {
-        if (is_dropped(tx, r))
-            continue;
-        uint32_t p = pid->codes[r];
-        used[p] = 1;
-        int sale = q->f64[r] > 0 && up->f64[r] > 0 && !is_cancel[oid->codes[r]];
-        off[p + 1] += sale;
-        if (!desc || promo_column_is_null(desc, r))
-            continue;
-        uint32_t d = desc->codes[r];
-        const char *ds = promo_dict_key(desc->dict, d);
-        while (*ds == ' ')
-            ds++;
-        if (!*ds)
-            continue;
-        uint64_t key = ((uint64_t)p << 32 | d) + 1;
-        size_t s = (size_t)promo_fmix64(key) & (cap - 1);
-        while (pc[s].key && pc[s].key != key)
-            s = (s + 1) & (cap - 1);
-        pc[s].key = key;
-        /* Strictly more wins, so among equally frequent names the first to get there stays. */
-        if (++pc[s].count > best_n[p]) {
-            best_n[p] = pc[s].count;
-            best[p] = d + 1;
-        }
-    }
-    for (uint32_t p = 0; p < np; p++)
-        off[p + 1] += off[p];
-    prices = promo_mallocn(off[np] ? off[np] : 1, sizeof *prices);
-    if (!prices)
-        goto done;
-    {
-        size_t *fill = promo_mallocn(np + 1, sizeof *fill);
-        if (!fill)
-            goto done;
-        memcpy(fill, off, (np + 1) * sizeof *fill);
-        for (size_t r = 0; r < n; r++)
-            if (!is_dropped(tx, r) && q->f64[r] > 0 && up->f64[r] > 0 && !is_cancel[oid->codes[r]])
-                prices[fill[pid->codes[r]]++] = up->f64[r];
-        promo_free(fill);
-    }
-    out = new_item(ing);
-    if (!out)
-        goto done;
-    out->derived = 1;
-    out->sc = promo_schema_find("products");
-    out->t = promo_table_new("products");
-    promo_column *cid, *cname, *cprice;
-    if (!out->t || (rc = promo_table_add_column(out->t, "product_id", PROMO_COL_STRING, &cid)) ||
-        (rc = promo_table_add_column(out->t, "name", PROMO_COL_STRING, &cname)) ||
-        (rc = promo_table_add_column(out->t, "price", PROMO_COL_FLOAT64, &cprice)))
-        goto done;
-    for (uint32_t p = 0; p < np; p++) {
-        if (!used[p])
-            continue;
-        if ((rc = promo_column_push_str(cid, promo_dict_key(pid->dict, p),
-                                        promo_dict_key_len(pid->dict, p))))
-            goto done;
-        if (best[p]) {
-            const char *s = promo_dict_key(desc->dict, best[p] - 1);
-            size_t len = promo_dict_key_len(desc->dict, best[p] - 1);
-            while (len && *s == ' ') {
-                s++;
-                len--;
-            }
-            while (len && s[len - 1] == ' ')
-                len--;
-            rc = promo_column_push_str(cname, s, len);
-        } else {
-            rc = promo_column_push_null(cname);
-        }
-        if (rc)
-            goto done;
-        size_t a = off[p], k = off[p + 1] - off[p];
-        if (k) {
-            qsort(prices + a, k, sizeof *prices, dbl_cmp);
-            double med =
-                k % 2 ? prices[a + k / 2] : (prices[a + k / 2 - 1] + prices[a + k / 2]) / 2;
-            rc = promo_column_push_f64(cprice, med);
-        } else {
-            rc = promo_column_push_null(cprice);
-        }
-        if (rc)
-            goto done;
-    }
-    rc = promo_table_seal(out->t);
-done:
-    promo_free(best);
-    promo_free(best_n);
-    promo_free(off);
-    promo_free(used);
-    promo_free(prices);
-    promo_free(pc);
-    return rc;
-}
-
-/* Customers: location = country of the customer's latest row. */
-static int derive_customers(promo_ingest *ing, item *tx, const promo_column *country)
-{
-    const promo_table *t = tx->t;
-    const promo_column *cid = promo_table_column(t, "customer_id");
-    const promo_column *ts = promo_table_column(t, "ts");
-    if (!cid)
-        return PROMO_OK;
-    uint32_t nc = promo_dict_size(cid->dict);
-    int64_t *last = promo_mallocn(nc + 1, sizeof *last);
-    uint32_t *loc = promo_calloc(nc + 1, sizeof *loc); /* country code + 1 */
-    uint8_t *used = promo_calloc(nc + 1, 1);
-    int rc = PROMO_ENOMEM;
-    if (!last || !loc || !used)
-        goto done;
-    for (size_t r = 0; r < t->n_rows; r++) {
-        if (is_dropped(tx, r) || promo_column_is_null(cid, r))
-            continue;
-        uint32_t c = cid->codes[r];
-        if (!used[c] || ts->i64[r] >= last[c]) {
-            last[c] = ts->i64[r];
-            loc[c] = country && !promo_column_is_null(country, r) ? country->codes[r] + 1 : 0;
-        }
-        used[c] = 1;
-    }
-    item *out = new_item(ing);
-    if (!out)
-        goto done;
-    out->derived = 1;
-    out->sc = promo_schema_find("customers");
-    out->t = promo_table_new("customers");
-    promo_column *oid, *oloc;
-    if (!out->t || (rc = promo_table_add_column(out->t, "customer_id", PROMO_COL_STRING, &oid)) ||
-        (rc = promo_table_add_column(out->t, "location", PROMO_COL_STRING, &oloc)))
-        goto done;
-    for (uint32_t c = 0; c < nc; c++) {
-        if (!used[c])
-            continue;
-        if ((rc = promo_column_push_str(oid, promo_dict_key(cid->dict, c),
-                                        promo_dict_key_len(cid->dict, c))))
-            goto done;
-        rc = loc[c] ? promo_column_push_str(oloc, promo_dict_key(country->dict, loc[c] - 1),
-                                            promo_dict_key_len(country->dict, loc[c] - 1))
-                    : promo_column_push_null(oloc);
-        if (rc)
-            goto done;
-    }
-    rc = promo_table_seal(out->t);
-done:
-    promo_free(last);
-    promo_free(loc);
-    promo_free(used);
-    return rc;
-}
-
-static int derive_store(promo_ingest *ing)
-{
-    item *out = new_item(ing);
-    if (!out)
-        return PROMO_ENOMEM;
-    out->derived = 1;
-    out->sc = promo_schema_find("stores");
-    out->t = promo_table_new("stores");
-    promo_column *id, *name, *ch;
-    int rc = PROMO_ENOMEM;
-    if (out->t && !(rc = promo_table_add_column(out->t, "store_id", PROMO_COL_STRING, &id)) &&
-        !(rc = promo_table_add_column(out->t, "name", PROMO_COL_STRING, &name)) &&
-        !(rc = promo_table_add_column(out->t, "channel", PROMO_COL_STRING, &ch)) &&
-        !(rc = promo_column_push_str(id, "online", 6)) &&
-        !(rc = promo_column_push_str(name, "online shop", 11)) &&
-        !(rc = promo_column_push_str(ch, "online", 6)))
-        rc = promo_table_seal(out->t);
-    return rc;
-}
-
-static int read_online_retail(promo_ingest *ing, const char *path)
-{
-    if (find_item(ing, "transactions"))
-        return promo_fail(PROMO_EUSAGE, "%s: online-retail takes one file per ingest", path);
-    mapped m;
-    char **hdr = NULL;
-    size_t n_hdr = 0;
-    char delim = ',';
-    int rc = map_file(path, &m);
-    if (rc)
-        return rc;
-    rc = parse_header(&m, &hdr, &n_hdr, &delim);
-    unmap_file(&m);
-    if (rc)
-        return rc;
-    const char *const *h = (const char *const *)hdr;
-    /* Online Retail II renamed three columns. */
-    const char *inv = has_hdr(h, n_hdr, "Invoice") ? "Invoice" : "InvoiceNo";
-    const char *price = has_hdr(h, n_hdr, "Price") ? "Price" : "UnitPrice";
-    const char *cust = has_hdr(h, n_hdr, "Customer ID") ? "Customer ID" : "CustomerID";
-    promo_free(hdr);
-    const promo_csv_column cols[] = {
-        {inv, PROMO_COL_STRING, 1},
-        {"StockCode", PROMO_COL_STRING, 1},
-        {"Description", PROMO_COL_STRING, 0},
-        {"Quantity", PROMO_COL_FLOAT64, 1},
-        {"InvoiceDate", PROMO_COL_TIMESTAMP, 1},
-        {price, PROMO_COL_FLOAT64, 1},
-        {cust, PROMO_COL_STRING, 0},
-        {"Country", PROMO_COL_STRING, 0},
-    };
-    const char *ren[][2] = {{"order_id", inv},        {"product_id", "StockCode"},
-                            {"quantity", "Quantity"}, {"ts", "InvoiceDate"},
-                            {"unit_price", price},    {"customer_id", cust}};
-    item *it = new_item(ing);
-    if (!it)
-        return PROMO_ENOMEM;
-    it->sc = promo_schema_find("transactions");
-    /* The UCI export writes m/d/yyyy h:mm; our copies write ISO (always accepted). */
-    if ((rc = read_csv(ing, it, path, cols, sizeof cols / sizeof cols[0], PROMO_DATE_MDY)) ||
-        (rc = promo_table_set_name(it->t, "transactions")))
-        return rc;
-    for (size_t i = 0; i < sizeof ren / sizeof ren[0]; i++)
-        if (promo_table_column(it->t, ren[i][1]) &&
-            ((rc = promo_table_rename_column(it->t, ren[i][1], ren[i][0])) ||
-             (rc = add_rename(it, ren[i][0], ren[i][1]))))
-            return rc;
-    if (!promo_table_column(it->t, "customer_id")) {
-        promo_column *c = NULL;
-        if ((rc = promo_table_add_column(it->t, "customer_id", PROMO_COL_STRING, &c)))
-            return rc;
-        for (size_t r = 0; r < it->t->n_rows; r++)
-            if ((rc = promo_column_push_null(c)))
-                return rc;
-    }
-    if ((rc = fix_float_ids(it->t, "customer_id")) || (rc = check_required(ing, it)))
-        return rc;
-    /* Cancellations: invoices starting with 'C'; their quantities are returns (< 0). */
-    promo_column *oid = promo_table_column(it->t, "order_id");
-    promo_column *q = promo_table_column(it->t, "quantity");
-    uint32_t n_orders = promo_dict_size(oid->dict);
-    uint8_t *is_cancel = promo_calloc(n_orders ? n_orders : 1, 1);
-    if (!is_cancel)
-        return PROMO_ENOMEM;
-    for (uint32_t k = 0; k < n_orders; k++)
-        is_cancel[k] = promo_dict_key(oid->dict, k)[0] == 'C';
-    for (size_t r = 0; r < it->t->n_rows; r++) {
-        if (is_dropped(it, r) || !is_cancel[oid->codes[r]])
-            continue;
-        ing->stats.cancellations++;
-        if (q->f64[r] > 0)
-            q->f64[r] = -q->f64[r];
-    }
-    if ((rc = number_lines(it, "order_id")) ||
-        (rc = derive_products(ing, it, promo_table_column(it->t, "Description"), is_cancel))) {
-        promo_free(is_cancel);
-        return rc;
-    }
-    promo_free(is_cancel);
-    it = find_item(ing, "transactions"); /* new_item may have moved the array */
-    if ((rc = derive_customers(ing, it, promo_table_column(it->t, "Country"))) ||
-        (rc = derive_store(ing)))
-        return rc;
-    it = find_item(ing, "transactions");
-    if ((promo_table_column(it->t, "Description") &&
-         (rc = promo_table_drop_column(it->t, "Description"))) ||
-        (promo_table_column(it->t, "Country") &&
-         (rc = promo_table_drop_column(it->t, "Country"))) ||
-        (rc = const_column(it->t, "store_id", "online")) ||
-        (rc = const_column(it->t, "channel", "online")))
-        return rc;
-    return promo_table_seal(it->t);
-}
-
-/* ======================================================================================== */
-/* Reading: hillstrom                                                                       */
-/* ======================================================================================== */
-
-static int read_hillstrom(promo_ingest *ing, const char *path)
-{
-    if (find_item(ing, "experiment"))
-        return promo_fail(PROMO_EUSAGE, "%s: hillstrom takes one file per ingest", path);
-    static const promo_csv_column cols[] = {
-        {"recency", PROMO_COL_INT64, 1},   {"history_segment", PROMO_COL_STRING, 1},
-        {"history", PROMO_COL_FLOAT64, 1}, {"mens", PROMO_COL_BOOL, 1},
-        {"womens", PROMO_COL_BOOL, 1},     {"zip_code", PROMO_COL_STRING, 1},
-        {"newbie", PROMO_COL_BOOL, 1},     {"channel", PROMO_COL_STRING, 1},
-        {"segment", PROMO_COL_STRING, 1},  {"visit", PROMO_COL_BOOL, 1},
-        {"conversion", PROMO_COL_BOOL, 1}, {"spend", PROMO_COL_FLOAT64, 1},
-    };
-    item *it = new_item(ing);
-    if (!it)
-        return PROMO_ENOMEM;
-    int rc = read_csv(ing, it, path, cols, sizeof cols / sizeof cols[0], PROMO_DATE_ISO);
-    if (rc || (rc = promo_table_set_name(it->t, "experiment")))
-        return rc;
-    promo_table *t = it->t;
-    /* Every value is required: the experiment is only meaningful with complete rows. */
-    pending pd = {0};
-    for (size_t j = 0; j < t->n_cols && !rc; j++) {
-        const promo_column *c = t->cols[j];
-        for (size_t r = 0; c->n_null && r < c->n && !rc; r++) {
-            if (!promo_column_is_null(c, r) || is_dropped(it, r))
-                continue;
-            if (ing->opt.skip_bad_rows) {
-                rc = pending_add(&pd, r, c->name, "column '%s': a value is required", c->name);
-                continue;
-            }
-            char w[1200];
-            if (!(rc = where(it, r, c->name, w, sizeof w)))
-                rc = promo_fail(PROMO_EINPUT,
-                                "%scolumn '%s': a value is required, got an empty "
-                                "field",
-                                w, c->name);
-        }
-    }
-    if (!rc)
-        rc = pending_flush(it, &pd, &ing->stats);
-    pending_free(&pd);
-    if (rc)
-        return rc;
-    promo_column *rid = NULL, *tr = NULL;
-    const promo_column *seg = promo_table_column(t, "segment");
-    if ((rc = promo_table_add_column(t, "row_id", PROMO_COL_INT64, &rid)) ||
-        (rc = promo_column_resize(rid, t->n_rows)) ||
-        (rc = promo_table_add_column(t, "treatment", PROMO_COL_STRING, &tr)) ||
-        (rc = promo_column_reserve(tr, t->n_rows)))
-        return rc;
-    for (size_t r = 0; r < t->n_rows; r++) {
-        rid->i64[r] = (int64_t)r + 1;
-        uint32_t k = seg->codes[r];
-        if ((rc = promo_column_push_str(tr, promo_dict_key(seg->dict, k),
-                                        promo_dict_key_len(seg->dict, k))))
-            return rc;
-    }
-    return promo_table_seal(t);
-}
-
 /* ======================================================================================== */
 /* Public: read                                                                             */
 /* ======================================================================================== */
@@ -1225,7 +704,7 @@ static void compute_stats(promo_ingest *ing)
     promo_ingest_stats *st = &ing->stats;
     st->transactions = st->returns = st->rows_without_customer = 0;
     st->customers = st->products = st->orders = 0;
-    item *tx = find_item(ing, "transactions");
+    item *tx = ingest_find_item(ing, "transactions");
     if (!tx)
         return;
     const promo_table *t = tx->t;
@@ -1235,7 +714,7 @@ static void compute_stats(promo_ingest *ing)
                                    promo_table_column(t, "order_id")};
     uint64_t *counts[3] = {&st->customers, &st->products, &st->orders};
     for (size_t r = 0; r < t->n_rows; r++) {
-        if (is_dropped(tx, r))
+        if (ingest_is_dropped(tx, r))
             continue;
         st->transactions++;
         st->returns += q && !promo_column_is_null(q, r) && q->f64[r] < 0;
@@ -1250,7 +729,7 @@ static void compute_stats(promo_ingest *ing)
         if (!seen)
             return; /* figures only; the caller's data is fine */
         for (size_t r = 0; r < t->n_rows; r++)
-            if (!is_dropped(tx, r) && !promo_column_is_null(c, r) && !seen[c->codes[r]]) {
+            if (!ingest_is_dropped(tx, r) && !promo_column_is_null(c, r) && !seen[c->codes[r]]) {
                 seen[c->codes[r]] = 1;
                 (*counts[k])++;
             }
@@ -1265,20 +744,23 @@ int promo_ingest_read(const promo_ingest_options *o,
 {
     *out = NULL;
     const char *fmt = o->format ? o->format : "canonical";
-    int known = 0;
-    for (size_t i = 0; profile_names[i]; i++)
-        known |= !strcmp(fmt, profile_names[i]);
-    if (!known)
-        return promo_fail(PROMO_EUSAGE,
-                          "unknown format '%s': expected canonical, generic, "
-                          "online-retail or hillstrom",
-                          fmt);
+    const ingest_profile *prof = NULL;
+    for (size_t i = 0; i < N_PROFILES && !prof; i++)
+        if (!strcmp(fmt, profiles[i].name))
+            prof = &profiles[i];
+    if (!prof) {
+        char list[256] = "";
+        for (size_t i = 0, at = 0; i < N_PROFILES && at < sizeof list; i++) {
+            const char *sep = i == 0 ? "" : i + 1 == N_PROFILES ? " or " : ", ";
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", sep, profiles[i].name);
+        }
+        return promo_fail(PROMO_EUSAGE, "unknown format '%s': expected %s", fmt, list);
+    }
     if (n_files == 0)
         return promo_fail(PROMO_EUSAGE, "no input files");
     if ((unsigned)o->unknown >= PROMO_UNKNOWN_POLICY_COUNT)
         return promo_fail(PROMO_EUSAGE, "bad unknown policy %d", (int)o->unknown);
-    int is_canon = !strcmp(fmt, "canonical"), is_generic = !strcmp(fmt, "generic");
-    if ((o->map || o->table) && !is_canon && !is_generic)
+    if ((o->map || o->table) && !(prof->flags & PROFILE_MAP))
         return promo_fail(PROMO_EUSAGE,
                           "--map and --table go with --format canonical or "
                           "generic, not %s",
@@ -1310,15 +792,13 @@ int promo_ingest_read(const promo_ingest_options *o,
     {
         /* The options' borrowed strings are used only during the read. */
         ing->opt.table = o->table;
-        for (size_t i = 0; i < n_files && !rc; i++) {
-            if (is_canon || is_generic)
-                rc = read_canonical(ing, files[i], map, n_map, is_generic);
-            else if (!strcmp(fmt, "online-retail"))
-                rc = read_online_retail(ing, files[i]);
-            else
-                rc = read_hillstrom(ing, files[i]);
-        }
+        ing->map = map;
+        ing->n_map = n_map;
+        for (size_t i = 0; i < n_files && !rc; i++)
+            rc = prof->read(ing, files[i]);
         ing->opt.table = NULL;
+        ing->map = NULL;
+        ing->n_map = 0;
     }
     if (rc)
         goto fail;
@@ -1338,8 +818,8 @@ int promo_ingest_read(const promo_ingest_options *o,
         item *it = &ing->items[i];
         if (it->derived)
             continue;
-        if (is_canon || is_generic)
-            rc = check_required(ing, it);
+        if (prof->flags & PROFILE_REQUIRED)
+            rc = ingest_check_required(ing, it);
         if (!rc)
             rc = check_duplicates(ing, it);
     }
@@ -1431,7 +911,7 @@ check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_store *s, w
     const char *dot = strchr(f->ref, '.');
     snprintf(ref_table, sizeof ref_table, "%.*s", (int)(dot - f->ref), f->ref);
     const char *ref_col = dot + 1;
-    item *ri = find_item(ing, ref_table);
+    item *ri = ingest_find_item(ing, ref_table);
     const promo_column *rc_col = NULL;
     int rc = PROMO_OK;
     if (ri)
@@ -1455,19 +935,19 @@ check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_store *s, w
     uint32_t *add = NULL;
     size_t n_add = 0;
     for (size_t r = 0; r < n && !rc; r++) {
-        if (m[r] != PROMO_DICT_NONE || promo_column_is_null(c, r) || is_dropped(it, r))
+        if (m[r] != PROMO_DICT_NONE || promo_column_is_null(c, r) || ingest_is_dropped(it, r))
             continue;
         const char *id = promo_dict_key(c->dict, c->codes[r]);
         if (ing->opt.unknown == PROMO_UNKNOWN_ERROR) {
             char w[1200];
-            if (!(rc = where(it, r, f->name, w, sizeof w)))
+            if (!(rc = ingest_where(it, r, f->name, w, sizeof w)))
                 rc = promo_fail(PROMO_EINPUT,
                                 "%scolumn '%s': unknown %s '%s' (not in %s from %s; --unknown "
                                 "skip|add to go on)",
                                 w, their_name(it, f->name), f->name, id, ref_table, from);
         } else if (ing->opt.unknown == PROMO_UNKNOWN_SKIP) {
-            rc = pending_add(&pd, r, f->name, "column '%s': unknown %s '%s' (not in %s)",
-                             their_name(it, f->name), f->name, id, ref_table);
+            rc = ingest_pending_add(&pd, r, f->name, "column '%s': unknown %s '%s' (not in %s)",
+                                    their_name(it, f->name), f->name, id, ref_table);
         } else {
             if (!added &&
                 (!(added = promo_calloc(nd, 1)) || !(add = promo_mallocn(nd, sizeof *add))))
@@ -1480,12 +960,12 @@ check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_store *s, w
     }
     promo_free(m);
     if (!rc)
-        rc = pending_flush(it, &pd, &ing->stats);
-    pending_free(&pd);
+        rc = ingest_pending_flush(it, &pd, &ing->stats);
+    ingest_pending_free(&pd);
     if (!rc && n_add) {
         if (!ri) {
             /* The dimension lives in the workspace: rewrite it with the new ids. */
-            item *ni = new_item(ing);
+            item *ni = ingest_new_item(ing);
             if (!ni) {
                 rc = PROMO_ENOMEM;
             } else {
@@ -1616,7 +1096,7 @@ int promo_ingest_commit(promo_ingest *ing, promo_store *s)
         if (!keep)
             return PROMO_ENOMEM;
         for (size_t r = 0; r < it->t->n_rows; r++)
-            keep[r] = !is_dropped(it, r);
+            keep[r] = !ingest_is_dropped(it, r);
         promo_table *nt = promo_table_filter(it->t, keep);
         promo_free(keep);
         if (!nt)
