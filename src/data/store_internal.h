@@ -1,0 +1,70 @@
+/* src/data/store_internal.h: what the store's three files share (store.c: lifecycle,
+ * store_write.c: writing tables, store_read.c: reading them). Private to src/data; not part
+ * of the public API. */
+#ifndef PROMO_STORE_INTERNAL_H
+#define PROMO_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include <promo/store.h>
+
+#define DB_NAME "promo.db"
+
+/* Names of the stored parts of a promo table T (see store.h): the rows, and one dictionary
+ * per STRING column. Reserved-prefix names, so list_tables hides them and no user table
+ * can collide with them. */
+#define DATA_PREFIX "promo_data__"
+#define DICT_PREFIX "promo_dict__"
+
+/* A file to publish at commit (live workspace) or to remove at rollback (staged one). */
+typedef struct staged_file {
+    char *path; /* destination */
+    void *data; /* bytes to write at commit; NULL once written */
+    size_t n;   /* bytes in data */
+} staged_file;
+
+struct promo_store {
+    char *ws_dir;       /* the workspace path as given */
+    char *root;         /* where the files are now: ws_dir, or the staging dir */
+    char *db_path;      /* root/promo.db */
+    char *models_dir;   /* root/models */
+    char *out_dir;      /* root/out */
+    sqlite3 *db;        /* open connection */
+    int pending;        /* 1: new workspace still in the staging directory */
+    int replace_empty;  /* pending over an existing empty directory (rmdir it at publish) */
+    int in_txn;         /* inside promo_store_begin .. commit/rollback */
+    staged_file *files; /* files staged in the current transaction */
+    size_t n_files;     /* entries in files */
+    size_t files_cap;   /* capacity of files */
+};
+
+/* A growable string; all functions are no-ops after the first allocation failure. */
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+    int failed;
+} sbuf;
+
+void store_sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append an SQL identifier in double quotes (embedded quotes doubled). */
+void store_sb_ident(sbuf *b, const char *name);
+/* Append "promo_data__<name>" (the rows of table name) as a quoted identifier. */
+void store_sb_data_ident(sbuf *b, const char *name);
+
+/* Leave a message "WS/promo.db: what: SQLite's message" and return the promo status for
+ * SQLite result rc. */
+int store_db_fail(promo_store *s, int rc, const char *what);
+/* The first column of the first row of `sql`, as an integer. */
+int store_query_int(promo_store *s, const char *sql, long long *out /* OUT */);
+/* Run SQL without results. */
+int store_exec(promo_store *s, const char *sql);
+/* 1 if sqlite_master has an object `name`: a table, or with views = 1 a table or a view. */
+int store_has_object(promo_store *s, const char *name, int views);
+/* 1 for the reserved prefixes promo_ and sqlite_. */
+int store_reserved_name(const char *name);
+/* Remove table `name` in every form (view + data table + dictionaries, or a plain table),
+ * inside the caller's transaction. */
+int store_drop_table(promo_store *s, const char *name);
+
+#endif

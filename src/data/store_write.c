@@ -1,0 +1,579 @@
+/* Writing tables into the workspace store (promo_store_write_table, promo_store_drop_table):
+ * the dictionary-encoded layout, the bulk load through promo_rows and the key check. How
+ * and why: the top of store.c. */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/log.h>
+#include <promo/schema.h>
+#include <promo/store.h>
+
+#include "data/store_internal.h"
+#include "data/store_rows.h"
+
+static const char *sql_type(promo_col_type t)
+{
+    /* STRING columns hold dictionary codes in the data table. */
+    return t == PROMO_COL_FLOAT64 ? "REAL" : "INTEGER";
+}
+
+/* One output column: where its values come from and what it is. */
+typedef struct out_col {
+    const char *name;         /* SQL column name */
+    promo_col_type type;      /* promo type */
+    const promo_column *src;  /* source column, or NULL (all null) */
+    const promo_field *field; /* canonical field, or NULL */
+    char *dict;               /* STRING: name of its dictionary table (owned) */
+    uint32_t *remap;          /* STRING: source code -> stored code, NULL = identity (owned) */
+} out_col;
+
+static void free_plan(out_col *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        promo_free(c[i].dict);
+        promo_free(c[i].remap);
+    }
+    promo_free(c);
+}
+
+static int plan_columns(const promo_table *t, const promo_schema *sc, out_col **out, size_t *n)
+{
+    size_t cap = t->n_cols + (sc ? sc->n_fields : 0);
+    out_col *c = promo_calloc(cap ? cap : 1, sizeof *c);
+    if (!c)
+        return PROMO_ENOMEM;
+    size_t k = 0;
+    if (sc) {
+        for (size_t i = 0; i < sc->n_fields; i++) {
+            const promo_field *f = &sc->fields[i];
+            const promo_column *src = promo_table_column(t, f->name);
+            if (src && src->type != f->type) {
+                promo_free(c);
+                return promo_fail(
+                    PROMO_EUSAGE, "table '%s': column '%s' is %s, the canonical type is %s",
+                    t->name, f->name, promo_col_type_name(src->type), promo_col_type_name(f->type));
+            }
+            if (f->required && (!src || src->n_null > 0)) {
+                promo_free(c);
+                if (!src)
+                    return promo_fail(PROMO_EINPUT, "table '%s': required column '%s' is missing",
+                                      t->name, f->name);
+                return promo_fail(PROMO_EINPUT, "table '%s': required column '%s' has %zu nulls",
+                                  t->name, f->name, src->n_null);
+            }
+            c[k++] = (out_col){f->name, f->type, src, f, NULL, NULL};
+        }
+    }
+    for (size_t j = 0; j < t->n_cols; j++) {
+        const promo_column *src = t->cols[j];
+        if (sc && promo_schema_field(sc, src->name))
+            continue;
+        c[k++] = (out_col){src->name, src->type, src, NULL, NULL, NULL};
+    }
+    *out = c;
+    *n = k;
+    return PROMO_OK;
+}
+
+/* Run `sql` with ?1 bound to `name`, calling fn(s, text of column 0, arg) for each row. */
+static int each_row(promo_store *s,
+                    const char *sql,
+                    const char *name,
+                    int (*fn)(promo_store *, const char *, void *),
+                    void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, sql);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    /* Collect first: the callback may change the schema, which would reset the cursor. */
+    char **vals = NULL;
+    size_t n = 0, cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        if (promo_grow((void **)&vals, &cap, n + 1, sizeof *vals) ||
+            !(vals[n] = promo_strdup(v ? v : ""))) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    rc = rc == SQLITE_DONE ? PROMO_OK : rc == PROMO_ENOMEM ? rc : store_db_fail(s, rc, sql);
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++) {
+        if (!rc)
+            rc = fn(s, vals[i], arg);
+        promo_free(vals[i]);
+    }
+    promo_free(vals);
+    return rc;
+}
+
+static int drop_named(promo_store *s, const char *name, void *what)
+{
+    sbuf b = {0};
+    store_sb_add(&b, "DROP %s IF EXISTS ", (const char *)what);
+    store_sb_ident(&b, name);
+    int rc = b.failed ? PROMO_ENOMEM : store_exec(s, b.s);
+    promo_free(b.s);
+    return rc;
+}
+
+/* Remove table `name` in every form: view + data table + dictionaries, or a plain table. */
+int store_drop_table(promo_store *s, const char *name)
+{
+    int rc = each_row(s, "SELECT dict FROM promo_columns WHERE table_name=?1 AND dict IS NOT NULL",
+                      name, drop_named, "TABLE");
+    if (!rc)
+        rc = each_row(s, "SELECT name FROM sqlite_master WHERE name=?1 AND type='view'", name,
+                      drop_named, "VIEW");
+    if (!rc)
+        rc = each_row(s, "SELECT name FROM sqlite_master WHERE name=?1 AND type='table'", name,
+                      drop_named, "TABLE");
+    sbuf b = {0};
+    store_sb_add(&b, DATA_PREFIX "%s", name);
+    if (!rc)
+        rc = b.failed ? PROMO_ENOMEM : drop_named(s, b.s, "TABLE");
+    promo_free(b.s);
+    sqlite3_stmt *st = NULL;
+    const char *del = "DELETE FROM promo_columns WHERE table_name=?";
+    if (!rc && (rc = sqlite3_prepare_v2(s->db, del, -1, &st, NULL)) != SQLITE_OK)
+        return store_db_fail(s, rc, del);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        rc = rc == SQLITE_DONE ? PROMO_OK : store_db_fail(s, rc, del);
+    }
+    return rc;
+}
+
+int promo_store_drop_table(promo_store *s, const char *name)
+{
+    if (store_reserved_name(name))
+        return promo_fail(PROMO_EUSAGE, "table name '%s' is reserved", name);
+    int own_txn = !s->in_txn;
+    int rc = own_txn ? promo_store_begin(s) : PROMO_OK;
+    if (rc)
+        return rc;
+    rc = store_drop_table(s, name);
+    if (own_txn)
+        rc = rc ? (promo_store_rollback(s), rc) : promo_store_commit(s);
+    return rc;
+}
+
+/* Pick the dictionary table name of column i: "promo_dict__T__C", or with "__<i>" appended
+ * while that name is taken (T = "a__b", C = "c" and T = "a", C = "b__c" would collide). */
+static int dict_name(promo_store *s, const char *table, const out_col *c, size_t i, char **out)
+{
+    sbuf b = {0};
+    store_sb_add(&b, DICT_PREFIX "%s__%s", table, c->name);
+    while (!b.failed && store_has_object(s, b.s, 1))
+        store_sb_add(&b, "__%zu", i);
+    if (b.failed) {
+        promo_free(b.s);
+        return PROMO_ENOMEM;
+    }
+    *out = b.s;
+    return PROMO_OK;
+}
+
+/* INSERT INTO `into` (quoted) SELECT c0..c{n-1} FROM promo_rows: one statement for all
+ * rows of src (store_rows.h). */
+static int bulk_insert(promo_store *s, const char *into, int n_cols, const store_row_source *src)
+{
+    sbuf b = {0};
+    store_sb_add(&b, "INSERT INTO %s SELECT ", into);
+    for (int i = 0; i < n_cols; i++)
+        store_sb_add(&b, i ? ", c%d" : "c%d", i);
+    store_sb_add(&b, " FROM promo_rows WHERE src = ?1");
+    if (b.failed) {
+        promo_free(b.s);
+        return PROMO_ENOMEM;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
+    promo_free(b.s);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "prepare bulk insert");
+    sqlite3_bind_pointer(st, 1, (void *)src, STORE_ROWS_PTR_TYPE, NULL);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? PROMO_OK : store_db_fail(s, rc, "insert");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A dictionary as a row source: (stored code, value) for each used entry. */
+typedef struct dict_rows {
+    const promo_dict *d;
+    const uint32_t *entry; /* stored code k -> source code, NULL = identity */
+} dict_rows;
+
+static void dict_value(const store_row_source *src, size_t row, int col, sqlite3_context *ctx)
+{
+    const dict_rows *dr = src->arg;
+    if (col == 0) {
+        sqlite3_result_int64(ctx, (sqlite3_int64)row);
+        return;
+    }
+    uint32_t code = dr->entry ? dr->entry[row] : (uint32_t)row;
+    /* The dictionary outlives the statement: no copy. */
+    sqlite3_result_text(ctx, promo_dict_key(dr->d, code), (int)promo_dict_key_len(dr->d, code),
+                        SQLITE_STATIC);
+}
+
+/* Codes of a STRING column as stored: the dictionary entries that rows use, renumbered
+ * densely in dictionary order (unused entries, e.g. left by a filter, are not stored, so a
+ * dictionary table holds exactly the distinct values). Sets c->remap unless every entry is
+ * used (the usual case: then stored codes = in-memory codes). */
+static int plan_codes(out_col *c, const promo_table *t)
+{
+    const promo_column *src = c->src;
+    if (!src)
+        return PROMO_OK;
+    uint32_t nd = promo_dict_size(src->dict);
+    uint32_t *map = promo_calloc(nd ? nd : 1, sizeof *map);
+    if (!map)
+        return PROMO_ENOMEM;
+    /* nulls hold code 0 but are not uses */
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (!promo_column_is_null(src, r))
+            map[src->codes[r]] = 1;
+    uint32_t k = 0;
+    for (uint32_t d = 0; d < nd; d++)
+        map[d] = map[d] ? k++ : PROMO_DICT_NONE;
+    if (k == nd)
+        promo_free(map);
+    else
+        c->remap = map;
+    return PROMO_OK;
+}
+
+static int write_dict(promo_store *s, out_col *c)
+{
+    sbuf b = {0};
+    int rc;
+    store_sb_add(&b, "CREATE TABLE ");
+    store_sb_ident(&b, c->dict);
+    store_sb_add(&b, " (code INTEGER PRIMARY KEY, value TEXT NOT NULL)");
+    rc = b.failed ? PROMO_ENOMEM : store_exec(s, b.s);
+    const promo_dict *d = c->src ? c->src->dict : NULL;
+    uint32_t nd = d ? promo_dict_size(d) : 0, n_stored = nd;
+    uint32_t *entry = NULL;
+    if (!rc && c->remap) {
+        /* invert remap: stored code -> source code */
+        if (!(entry = promo_mallocn(nd ? nd : 1, sizeof *entry)))
+            rc = PROMO_ENOMEM;
+        n_stored = 0;
+        for (uint32_t k = 0; !rc && k < nd; k++)
+            if (c->remap[k] != PROMO_DICT_NONE)
+                entry[n_stored++] = k;
+    }
+    dict_rows dr = {d, entry};
+    store_row_source src = {n_stored, dict_value, &dr, NULL};
+    b.n = 0;
+    store_sb_ident(&b, c->dict);
+    if (!rc && n_stored)
+        rc = b.failed ? PROMO_ENOMEM : bulk_insert(s, b.s, 2, &src);
+    promo_free(b.s);
+    promo_free(entry);
+    return rc;
+}
+
+/* The view T: the data table with every code replaced by its string (LEFT JOIN: a null code
+ * stays null). SQLite omits the joins a query does not use (they are on the dictionary's
+ * INTEGER PRIMARY KEY), so count(*) or numeric columns cost no dictionary lookups. */
+static int create_view(promo_store *s, const char *table, const out_col *c, size_t n)
+{
+    sbuf b = {0};
+    store_sb_add(&b, "CREATE VIEW ");
+    store_sb_ident(&b, table);
+    store_sb_add(&b, " AS SELECT ");
+    for (size_t i = 0; i < n; i++) {
+        store_sb_add(&b, i ? ", " : "");
+        if (c[i].dict)
+            store_sb_add(&b, "d%zu.value AS ", i);
+        else
+            store_sb_add(&b, "t.");
+        store_sb_ident(&b, c[i].name);
+    }
+    store_sb_add(&b, " FROM ");
+    store_sb_data_ident(&b, table);
+    store_sb_add(&b, " t");
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].dict)
+            continue;
+        store_sb_add(&b, " LEFT JOIN ");
+        store_sb_ident(&b, c[i].dict);
+        store_sb_add(&b, " d%zu ON d%zu.code = t.", i, i);
+        store_sb_ident(&b, c[i].name);
+    }
+    int rc = b.failed ? PROMO_ENOMEM : store_exec(s, b.s);
+    promo_free(b.s);
+    return rc;
+}
+
+static int create_table(promo_store *s, const promo_table *t, out_col *c, size_t n)
+{
+    int rc = store_drop_table(s, t->name);
+    if (rc)
+        return rc;
+    sbuf b = {0};
+    store_sb_add(&b, "CREATE TABLE ");
+    store_sb_data_ident(&b, t->name);
+    store_sb_add(&b, " (");
+    for (size_t i = 0; i < n; i++) {
+        store_sb_add(&b, i ? ", " : "");
+        store_sb_ident(&b, c[i].name);
+        store_sb_add(&b, " %s%s", sql_type(c[i].type),
+                     c[i].field && (c[i].field->required || c[i].field->key) ? " NOT NULL" : "");
+    }
+    store_sb_add(&b, ");");
+    rc = b.failed ? PROMO_ENOMEM : store_exec(s, b.s);
+    promo_free(b.s);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (c[i].type == PROMO_COL_STRING && !(rc = dict_name(s, t->name, &c[i], i, &c[i].dict)))
+            rc = write_dict(s, &c[i]);
+    if (!rc)
+        rc = create_view(s, t->name, c, n);
+    if (rc)
+        return rc;
+    /* Record the promo types and dictionaries. */
+    sqlite3_stmt *st = NULL;
+    const char *ins = "INSERT INTO promo_columns VALUES (?, ?, ?, ?, ?)";
+    if ((rc = sqlite3_prepare_v2(s->db, ins, -1, &st, NULL)) != SQLITE_OK)
+        return store_db_fail(s, rc, ins);
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)i);
+        sqlite3_bind_text(st, 4, promo_col_type_name(c[i].type), -1, SQLITE_STATIC);
+        if (c[i].dict)
+            sqlite3_bind_text(st, 5, c[i].dict, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 5);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return store_db_fail(s, rc, ins);
+        }
+    }
+    sqlite3_finalize(st);
+    return PROMO_OK;
+}
+
+/* One value of the data table as a row source (arg = the plan, out_col[]). */
+typedef struct data_rows {
+    const out_col *c;
+} data_rows;
+
+static void data_value(const store_row_source *src, size_t r, int i, sqlite3_context *ctx)
+{
+    const out_col *oc = &((const data_rows *)src->arg)->c[i];
+    const promo_column *col = oc->src;
+    if (!col || promo_column_is_null(col, r)) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    switch (col->type) {
+    case PROMO_COL_INT64:
+    case PROMO_COL_TIMESTAMP:
+        sqlite3_result_int64(ctx, col->i64[r]);
+        break;
+    case PROMO_COL_FLOAT64:
+        /* SQLite turns a NaN into NULL; keep it a value. */
+        if (isnan(col->f64[r]))
+            sqlite3_result_text(ctx, "NaN", 3, SQLITE_STATIC);
+        else
+            sqlite3_result_double(ctx, col->f64[r]);
+        break;
+    case PROMO_COL_STRING: {
+        uint32_t code = col->codes[r];
+        sqlite3_result_int64(ctx, oc->remap ? oc->remap[code] : code);
+        break;
+    }
+    default:
+        sqlite3_result_int(ctx, col->b[r]);
+        break;
+    }
+}
+
+static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, size_t n)
+{
+    sbuf b = {0};
+    if (n <= STORE_ROWS_MAX_COLS) {
+        promo_progress prog;
+        promo_progress_begin(&prog, t->name, t->n_rows);
+        data_rows dr = {c};
+        store_row_source src = {t->n_rows, data_value, &dr, &prog};
+        store_sb_data_ident(&b, t->name);
+        int rc = b.failed ? PROMO_ENOMEM : t->n_rows ? bulk_insert(s, b.s, (int)n, &src) : 0;
+        promo_free(b.s);
+        promo_progress_update(&prog, t->n_rows);
+        promo_progress_end(&prog);
+        return rc;
+    }
+    /* Wider than promo_rows: one prepared INSERT stepped per row. */
+    store_sb_add(&b, "INSERT INTO ");
+    store_sb_data_ident(&b, t->name);
+    store_sb_add(&b, " VALUES (");
+    for (size_t i = 0; i < n; i++)
+        store_sb_add(&b, i ? ", ?" : "?");
+    store_sb_add(&b, ")");
+    if (b.failed) {
+        promo_free(b.s);
+        return PROMO_ENOMEM;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
+    promo_free(b.s);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "prepare insert");
+    /* Absent columns are bound once: sqlite3_reset keeps bindings. */
+    for (size_t i = 0; i < n; i++)
+        if (!c[i].src)
+            sqlite3_bind_null(st, (int)i + 1);
+    promo_progress prog;
+    promo_progress_begin(&prog, t->name, t->n_rows);
+    for (size_t r = 0; r < t->n_rows; r++) {
+        for (size_t i = 0; i < n; i++) {
+            const promo_column *col = c[i].src;
+            int p = (int)i + 1;
+            if (!col)
+                continue;
+            if (promo_column_is_null(col, r)) {
+                sqlite3_bind_null(st, p);
+                continue;
+            }
+            switch (col->type) {
+            case PROMO_COL_INT64:
+            case PROMO_COL_TIMESTAMP:
+                sqlite3_bind_int64(st, p, col->i64[r]);
+                break;
+            case PROMO_COL_FLOAT64:
+                /* SQLite turns a bound NaN into NULL; keep it a value. */
+                if (isnan(col->f64[r]))
+                    sqlite3_bind_text(st, p, "NaN", 3, SQLITE_STATIC);
+                else
+                    sqlite3_bind_double(st, p, col->f64[r]);
+                break;
+            case PROMO_COL_STRING: {
+                uint32_t code = col->codes[r];
+                sqlite3_bind_int64(st, p, c[i].remap ? c[i].remap[code] : code);
+                break;
+            }
+            default:
+                sqlite3_bind_int(st, p, col->b[r]);
+                break;
+            }
+        }
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) {
+            rc = store_db_fail(s, rc, "insert");
+            sqlite3_finalize(st);
+            promo_progress_end(&prog);
+            return rc;
+        }
+        sqlite3_reset(st);
+        if ((r & 0xffff) == 0)
+            promo_progress_update(&prog, r);
+    }
+    promo_progress_update(&prog, t->n_rows);
+    promo_progress_end(&prog);
+    sqlite3_finalize(st);
+    return PROMO_OK;
+}
+
+/* The key columns of the table being written, for the duplicate-key callback. */
+typedef struct key_ctx {
+    const promo_table *t;
+    const promo_column *kc[8];
+    size_t nk;
+} key_ctx;
+
+/* A repeated key stops the write; the message names the key. */
+static int on_duplicate(void *ctx, size_t first, size_t dup)
+{
+    const key_ctx *k = ctx;
+    (void)first;
+    char key[1024];
+    promo_table_key_text(k->kc, k->nk, dup, key, sizeof key);
+    return promo_fail(PROMO_EINPUT, "table '%s': duplicate primary key (%s)", k->t->name, key);
+}
+
+/* The key of a canonical table must be unique. Checked here in C rather than by a UNIQUE
+ * index: the index cost as much CPU as the whole insert (bench/RESULTS.md, ## ingest), and
+ * through the view (strings) SQLite could not use an index on codes anyway. The check is
+ * ingest's (promo_table_find_duplicate_keys); STRING columns compare by the table's own codes,
+ * which identify strings as the stored codes do. Key fields are required (never null), so
+ * nulls need no care. */
+static int check_key(const promo_table *t, const out_col *c, size_t n)
+{
+    key_ctx k = {.t = t};
+    for (size_t i = 0; i < n && k.nk < 8; i++)
+        if (c[i].field && c[i].field->key) {
+            if (!c[i].src)
+                return PROMO_OK; /* missing key fields were refused as required */
+            k.kc[k.nk++] = c[i].src;
+        }
+    int rc = promo_table_find_duplicate_keys(k.kc, k.nk, t->n_rows, NULL, 0, on_duplicate, &k);
+    if (rc == PROMO_EUSAGE)
+        promo_fail_prefix(rc, "table '%s'", t->name);
+    return rc;
+}
+
+int promo_store_write_table(promo_store *s, const promo_table *t)
+{
+    if (!t || !t->name || !*t->name)
+        return promo_fail(PROMO_EUSAGE, "write_table: table without a name");
+    if (store_reserved_name(t->name))
+        return promo_fail(PROMO_EUSAGE, "table name '%s' is reserved (promo_*, sqlite_*)", t->name);
+    for (size_t j = 0; j < t->n_cols; j++)
+        if (t->cols[j]->n != t->n_rows)
+            return promo_fail(PROMO_EUSAGE,
+                              "table '%s': column '%s' has %zu rows, table %zu "
+                              "(not sealed?)",
+                              t->name, t->cols[j]->name, t->cols[j]->n, t->n_rows);
+    const promo_schema *sc = promo_schema_find(t->name);
+    out_col *c = NULL;
+    size_t n = 0;
+    int rc = plan_columns(t, sc, &c, &n);
+    if (rc)
+        return rc;
+    /* Codes as stored first: the key check compares them. */
+    for (size_t i = 0; i < n && !rc; i++)
+        if (c[i].type == PROMO_COL_STRING)
+            rc = plan_codes(&c[i], t);
+    if (!rc)
+        rc = check_key(t, c, n);
+    if (rc) {
+        free_plan(c, n);
+        return rc;
+    }
+    if (n == 0) {
+        promo_free(c);
+        return promo_fail(PROMO_EUSAGE, "table '%s' has no columns", t->name);
+    }
+    int own_txn = !s->in_txn;
+    if (own_txn && (rc = promo_store_begin(s))) {
+        free_plan(c, n);
+        return rc;
+    }
+    double t0 = promo_now_s();
+    if (!(rc = create_table(s, t, c, n)) && !(rc = insert_rows(s, t, c, n))) {
+        promo_debug("store: %s: %zu rows: dictionaries + rows in %.2fs", t->name, t->n_rows,
+                    promo_now_s() - t0);
+    }
+    free_plan(c, n);
+    if (own_txn)
+        rc = rc ? (promo_store_rollback(s), rc) : promo_store_commit(s);
+    return rc;
+}
