@@ -1,4 +1,4 @@
-/* Tests of the workspace store (src/data/store.c): round trips of every column type, the
+/* Tests of the workspace store (src/data/store*.c): round trips of every column type, the
  * canonical layout, schema versions, atomicity of new and existing workspaces, staged
  * files, and allocation failures. */
 #include <stdlib.h>
@@ -603,4 +603,87 @@ T_TEST(store_dictionary_layout_edges)
     T_ASSERT_STR_EQ(list[4], "wide");
     promo_free(list);
     promo_store_close(s);
+}
+
+/* promo_store_describe (what `promo info` prints): rows, types and nulls per column, the
+ * first timestamp column's range, the transactions' figures; on a table promo wrote (codes,
+ * dictionaries) and on one made by hand in SQL (DISTINCT over the rows). */
+T_TEST(store_describe_tables)
+{
+    const char *ws = ws_path("ws");
+    promo_table *t = promo_table_new("transactions");
+    promo_column *o, *l, *p, *ts, *q, *u, *c;
+    T_OK(promo_table_add_column(t, "order_id", PROMO_COL_STRING, &o));
+    T_OK(promo_table_add_column(t, "line", PROMO_COL_INT64, &l));
+    T_OK(promo_table_add_column(t, "product_id", PROMO_COL_STRING, &p));
+    T_OK(promo_table_add_column(t, "ts", PROMO_COL_TIMESTAMP, &ts));
+    T_OK(promo_table_add_column(t, "quantity", PROMO_COL_FLOAT64, &q));
+    T_OK(promo_table_add_column(t, "unit_price", PROMO_COL_FLOAT64, &u));
+    T_OK(promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &c));
+    for (int r = 0; r < 6; r++) {
+        T_OK(promo_column_push_str(o, r < 3 ? "A" : "B", 1));
+        T_OK(promo_column_push_i64(l, r % 3 + 1));
+        T_OK(promo_column_push_str(p, r % 2 ? "P1" : "P2", 2));
+        T_OK(promo_column_push_i64(ts, 5000 - r));
+        T_OK(promo_column_push_f64(q, r == 4 ? -1 : 2));
+        T_OK(promo_column_push_f64(u, 1.5));
+        T_OK(r >= 4 ? promo_column_push_null(c) : promo_column_push_str(c, r ? "C1" : "C2", 2));
+    }
+    T_OK(promo_table_seal(t));
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    promo_store_table_info *ti = NULL;
+    T_OK(promo_store_describe(s, "transactions", &ti));
+    T_ASSERT_STR_EQ(ti->name, "transactions");
+    T_ASSERT_EQ_INT(ti->n_rows, 6);
+    const promo_schema *sc = promo_schema_find("transactions");
+    T_ASSERT_EQ_INT(ti->n_cols, sc->n_fields);
+    for (size_t j = 0; j < ti->n_cols; j++) {
+        T_ASSERT_STR_EQ(ti->cols[j].name, sc->fields[j].name);
+        T_ASSERT_EQ_INT(ti->cols[j].type, sc->fields[j].type);
+    }
+    T_ASSERT_STR_EQ(ti->cols[ti->date_col].name, "ts");
+    T_ASSERT(ti->has_date_range && ti->date_min == 4995 && ti->date_max == 5000);
+    int64_t nulls_cust = -1, nulls_store = -1;
+    for (size_t j = 0; j < ti->n_cols; j++) {
+        if (!strcmp(ti->cols[j].name, "customer_id"))
+            nulls_cust = ti->cols[j].n_null;
+        if (!strcmp(ti->cols[j].name, "store_id"))
+            nulls_store = ti->cols[j].n_null;
+    }
+    T_ASSERT_EQ_INT(nulls_cust, 2);
+    T_ASSERT_EQ_INT(nulls_store, 6); /* a canonical column the table lacked */
+    T_ASSERT(ti->is_transactions);
+    T_ASSERT_EQ_INT(ti->n_returns, 1);
+    T_ASSERT_EQ_INT(ti->n_without_customer, 2);
+    T_ASSERT_EQ_INT(ti->n_customers, 2);
+    T_ASSERT_EQ_INT(ti->n_products, 2);
+    T_ASSERT_EQ_INT(ti->n_orders, 2);
+    promo_store_table_info_free(ti);
+
+    /* A table made by hand: SQL types, DISTINCT over the rows, no date column. */
+    sqlite3 *db = promo_store_db(s);
+    T_ASSERT_EQ_INT(sqlite3_exec(db,
+                                 "CREATE TABLE hand(a INTEGER, b TEXT, \"c\"\"q\" REAL);"
+                                 "INSERT INTO hand VALUES (1, 'x', NULL), (2, NULL, 0.5)",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    T_OK(promo_store_describe(s, "hand", &ti));
+    T_ASSERT_EQ_INT(ti->n_rows, 2);
+    T_ASSERT_EQ_INT(ti->n_cols, 3);
+    T_ASSERT_EQ_INT(ti->cols[0].type, PROMO_COL_INT64);
+    T_ASSERT_EQ_INT(ti->cols[1].type, PROMO_COL_STRING);
+    T_ASSERT_STR_EQ(ti->cols[2].name, "c\"q");
+    T_ASSERT_EQ_INT(ti->cols[2].type, PROMO_COL_FLOAT64);
+    T_ASSERT_EQ_INT(ti->cols[1].n_null, 1);
+    T_ASSERT_EQ_INT(ti->date_col, -1);
+    T_ASSERT(!ti->has_date_range && !ti->is_transactions);
+    promo_store_table_info_free(ti);
+
+    T_ASSERT_EQ_INT(promo_store_describe(s, "missing", &ti), PROMO_ENOTFOUND);
+    T_ASSERT(ti == NULL);
+    promo_store_table_info_free(NULL);
+    promo_store_close(s);
+    promo_table_free(t);
 }

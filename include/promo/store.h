@@ -141,10 +141,48 @@ const char *promo_store_out_dir(const promo_store *s);
  * rolled-back command writes nothing. Outside a transaction it is written at once. */
 int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n);
 
-/* The underlying SQLite handle (sqlite3 *) for modules that need SQL of their own.
+/* ---- describing a table (promo info) ---- */
+
+/* One column of a stored table. */
+typedef struct promo_store_column_info {
+    char *name;          /* column name (owned by the table info) */
+    promo_col_type type; /* promo type: as written, or from the declared SQL type */
+    int64_t n_null;      /* rows where it is null */
+} promo_store_column_info;
+
+/* What a stored table holds, computed in SQL without loading it. */
+typedef struct promo_store_table_info {
+    char *name;                    /* table name (owned) */
+    int64_t n_rows;                /* rows */
+    size_t n_cols;                 /* columns */
+    promo_store_column_info *cols; /* n_cols columns in table order (owned) */
+    int date_col;                  /* index of the first timestamp column, -1 if none */
+    int has_date_range;            /* 1: date_min/date_max are set (a non-null timestamp) */
+    int64_t date_min, date_max;    /* range of that column, seconds (timeutil.h) */
+    int is_transactions;           /* 1: the canonical transactions, the figures below set */
+    int64_t n_returns;             /* rows with quantity < 0 */
+    int64_t n_without_customer;    /* rows with a null customer_id */
+    int64_t n_customers;           /* distinct non-null customer_id */
+    int64_t n_products;            /* distinct non-null product_id */
+    int64_t n_orders;              /* distinct non-null order_id */
+} promo_store_table_info;
+
+/* Describe table `name` into a new *out (free with promo_store_table_info_free): rows, each
+ * column's promo type and null count, the range of the first timestamp column, and for
+ * transactions the returns, rows without a customer and distinct customers, products and
+ * orders. One scan of the rows for the counts and range; a distinct count of a column promo
+ * wrote reads its dictionary table (which holds exactly the values in use) instead of the
+ * rows. Errors: PROMO_ENOTFOUND if there is no such table, PROMO_EDB, PROMO_ENOMEM. */
+int promo_store_describe(promo_store *s, const char *name, promo_store_table_info **out /* OUT */);
+void promo_store_table_info_free(promo_store_table_info *ti); /* NULL-safe */
+
+/* The underlying SQLite connection, for tests and benchmarks that poke at promo.db; library
+ * and CLI code go through the functions above. Declared with the struct tag, so this header
+ * does not need <sqlite3.h>: assign it to a `sqlite3 *` where <sqlite3.h> is included.
  * Borrowed: valid until the next commit or close (the first commit of a new workspace
  * reopens the database at its final path). */
-void *promo_store_db(promo_store *s);
+struct sqlite3;
+struct sqlite3 *promo_store_db(promo_store *s);
 
 /* Write a file atomically: path.tmp-<pid>, fsync, rename, fsync the directory. On failure
  * the old file (if any) is untouched and no temporary is left. PROMO_EIO with the path. */

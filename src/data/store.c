@@ -717,7 +717,7 @@ const char *promo_store_out_dir(const promo_store *s)
     return s->out_dir;
 }
 
-void *promo_store_db(promo_store *s)
+sqlite3 *promo_store_db(promo_store *s)
 {
     return s->db;
 }

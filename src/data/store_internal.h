@@ -61,6 +61,8 @@ int store_query_int(promo_store *s, const char *sql, long long *out /* OUT */);
 int store_exec(promo_store *s, const char *sql);
 /* 1 if sqlite_master has an object `name`: a table, or with views = 1 a table or a view. */
 int store_has_object(promo_store *s, const char *name, int views);
+/* The promo type named `name` (promo_col_type_name) into *out: 0, or -1 if none is. */
+int store_type_from_name(const char *name, promo_col_type *out /* OUT */);
 /* 1 for the reserved prefixes promo_ and sqlite_. */
 int store_reserved_name(const char *name);
 /* Remove table `name` in every form (view + data table + dictionaries, or a plain table),

@@ -18,7 +18,7 @@
 #include "data/store_internal.h"
 #include "data/store_rows.h"
 
-static int type_from_name(const char *name, promo_col_type *out)
+int store_type_from_name(const char *name, promo_col_type *out)
 {
     for (int t = 0; t < PROMO_COL_TYPE_COUNT; t++)
         if (strcmp(name, promo_col_type_name((promo_col_type)t)) == 0) {
@@ -107,7 +107,7 @@ static int table_columns(promo_store *s, const char *name, read_plan *p)
         const char *pt = (const char *)sqlite3_column_text(st, 2);
         const char *dict = (const char *)sqlite3_column_text(st, 3);
         promo_col_type ty = PROMO_COL_STRING;
-        if (!pt || type_from_name(pt, &ty)) {
+        if (!pt || store_type_from_name(pt, &ty)) {
             if (decl && !strcasecmp(decl, "INTEGER"))
                 ty = PROMO_COL_INT64;
             else if (decl && !strcasecmp(decl, "REAL"))
