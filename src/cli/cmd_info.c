@@ -5,7 +5,6 @@
  * Everything is computed in SQL (one scan per table for the counts; the indexes serve the
  * ranges and distinct counts), so info on millions of rows takes a second, not a load.
  */
-#include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,16 +37,6 @@ typedef struct table_info {
     int is_tx; /* transactions: the extra figures below are set */
     long long returns, no_customer, customers, products, orders;
 } table_info;
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: promo info --ws DIR [--brief] [--json]\n\n"
-            "Describe the tables of workspace DIR (default %s): rows, columns with null\n"
-            "counts, date ranges; for transactions also returns, rows without customer and\n"
-            "distinct customers, products and orders. --brief: one line per table.\n",
-            CLI_DEFAULT_WS);
-}
 
 /* Append a double-quoted SQL identifier. */
 static size_t put_ident(char *buf, size_t at, size_t cap, const char *name)
@@ -277,37 +266,25 @@ static void print_json(const table_info *ti)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},
-        {"json", no_argument, NULL, 'J'},
-        {"brief", no_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *ws = CLI_DEFAULT_WS;
-    int json = 0, brief = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'b':
-            brief = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("info", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+    int json = 0, brief = 0;
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_JSON(&json), .help = "print the description as JSON"},
+        {CLI_FLAG("brief", &brief), .help = "one line per table"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "info",
+        .usage = "usage: promo info --ws DIR [--brief] [--json]\n",
+        .about = "Describe the tables of workspace DIR: rows, columns with null counts, date\n"
+                 "ranges; for transactions also returns, rows without customer and distinct\n"
+                 "customers, products and orders.\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
     promo_store *s = NULL;
     int rc = promo_store_open(ws, 0, &s);
     if (rc)
