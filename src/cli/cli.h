@@ -93,59 +93,66 @@ typedef enum cli_dest_type {
     CLI_DEST_STR, /* const char * */
 } cli_dest_type;
 
+/* clang-format off */
 #define CLI_DEST(p)                                                                                \
-    .dest = (p), .dest_type = _Generic((p), int *: CLI_DEST_INT, unsigned *: CLI_DEST_UINT,        \
-                                       long *: CLI_DEST_LONG, unsigned long *: CLI_DEST_ULONG,     \
-                                       long long *: CLI_DEST_LLONG,                                \
-                                       unsigned long long *: CLI_DEST_ULLONG,                      \
-                                       double *: CLI_DEST_DOUBLE, const char **: CLI_DEST_STR)
+    .dest = (p),                                                                                   \
+    .dest_type = _Generic((p),                                                                     \
+                          int *: CLI_DEST_INT,                                                     \
+                          unsigned *: CLI_DEST_UINT,                                               \
+                          long *: CLI_DEST_LONG,                                                   \
+                          unsigned long *: CLI_DEST_ULONG,                                         \
+                          long long *: CLI_DEST_LLONG,                                             \
+                          unsigned long long *: CLI_DEST_ULLONG,                                   \
+                          double *: CLI_DEST_DOUBLE,                                               \
+                          const char **: CLI_DEST_STR)
+/* clang-format on */
 
 typedef struct cli_opt {
-    const char *name;          /* long name without the dashes; NULL ends a table */
-    char short_name;           /* -x, or 0 */
-    cli_opt_kind kind;         /* what the value is */
-    const char *metavar;       /* the value's name in help (DIR, N, DATE); ENUM: NULL = a|b|c */
-    void *dest;                /* where the value goes (set with CLI_DEST) */
-    cli_dest_type dest_type;   /* its C type (set with CLI_DEST) */
-    unsigned long long umin;   /* UINT range */
-    unsigned long long umax;   /* UINT range */
-    double lo, hi;             /* NUMBER range */
-    const char *const *words;  /* ENUM: the allowed words, NULL-terminated */
-    int clears;                /* FLAG: store 0 instead of 1 (--no-x flags) */
-    int required;              /* must be given */
-    const char *help;          /* help text; '\n' starts a new line */
-    const char *def;           /* default shown in help: NULL = the destination's value before
-                                  parsing (none for a NULL string, a zero date or a flag),
-                                  "" = none */
+    const char *name;         /* long name without the dashes; NULL ends a table */
+    char short_name;          /* -x, or 0 */
+    cli_opt_kind kind;        /* what the value is */
+    const char *metavar;      /* the value's name in help (DIR, N, DATE); ENUM: NULL = a|b|c */
+    void *dest;               /* where the value goes (set with CLI_DEST) */
+    cli_dest_type dest_type;  /* its C type (set with CLI_DEST) */
+    unsigned long long umin;  /* UINT range */
+    unsigned long long umax;  /* UINT range */
+    double lo, hi;            /* NUMBER range */
+    const char *const *words; /* ENUM: the allowed words, NULL-terminated */
+    int clears;               /* FLAG: store 0 instead of 1 (--no-x flags) */
+    int required;             /* must be given */
+    const char *help;         /* help text; '\n' starts a new line */
+    const char *def;          /* default shown in help: NULL = the destination's value before
+                                 parsing (none for a NULL string, a zero date or a flag),
+                                 "" = none */
 } cli_opt;
 
 /* Option kinds with the usual metavariables (add .help and the rest). */
-#define CLI_FLAG(n, p)        .name = (n), .kind = CLI_OPT_FLAG, CLI_DEST(p)
-#define CLI_FLAG_CLEAR(n, p)  .name = (n), .kind = CLI_OPT_FLAG, .clears = 1, CLI_DEST(p)
-#define CLI_STRING(n, m, p)   .name = (n), .kind = CLI_OPT_STRING, .metavar = (m), CLI_DEST(p)
-#define CLI_PATH(n, m, p)     .name = (n), .kind = CLI_OPT_PATH, .metavar = (m), CLI_DEST(p)
-#define CLI_UINT(n, m, a, b, p)                                                                    \
+#define CLI_FLAG(n, p)       .name = (n), .kind = CLI_OPT_FLAG, CLI_DEST(p)
+#define CLI_FLAG_CLEAR(n, p) .name = (n), .kind = CLI_OPT_FLAG, .clears = 1, CLI_DEST(p)
+#define CLI_STRING(n, m, p)  .name = (n), .kind = CLI_OPT_STRING, .metavar = (m), CLI_DEST(p)
+#define CLI_PATH(n, m, p)    .name = (n), .kind = CLI_OPT_PATH, .metavar = (m), CLI_DEST(p)
+#define CLI_UINT(n, m, a, b, p) \
     .name = (n), .kind = CLI_OPT_UINT, .metavar = (m), .umin = (a), .umax = (b), CLI_DEST(p)
-#define CLI_NUMBER(n, m, a, b, p)                                                                  \
+#define CLI_NUMBER(n, m, a, b, p) \
     .name = (n), .kind = CLI_OPT_NUMBER, .metavar = (m), .lo = (a), .hi = (b), CLI_DEST(p)
-#define CLI_DATE(n, p)        .name = (n), .kind = CLI_OPT_DATE, .metavar = "DATE", CLI_DEST(p)
-#define CLI_ENUM(n, w, p)     .name = (n), .kind = CLI_OPT_ENUM, .words = (w), CLI_DEST(p)
+#define CLI_DATE(n, p)    .name = (n), .kind = CLI_OPT_DATE, .metavar = "DATE", CLI_DEST(p)
+#define CLI_ENUM(n, w, p) .name = (n), .kind = CLI_OPT_ENUM, .words = (w), CLI_DEST(p)
 /* The common options, defined once: every command that has one uses these. */
-#define CLI_WS(p)             CLI_PATH("ws", "DIR", p), .help = "workspace directory"
-#define CLI_JSON(p)           CLI_FLAG("json", p)
-#define CLI_THREADS(p)        CLI_UINT("threads", "T", 0, 1024, p), .help = "worker threads, 0 = all cores"
-#define CLI_SEED(p)           CLI_UINT("seed", "S", 0, UINT64_MAX, p)
-#define CLI_AS_OF(p)          CLI_DATE("as-of", p)
+#define CLI_WS(p)      CLI_PATH("ws", "DIR", p), .help = "workspace directory"
+#define CLI_JSON(p)    CLI_FLAG("json", p)
+#define CLI_THREADS(p) CLI_UINT("threads", "T", 0, 1024, p), .help = "worker threads, 0 = all cores"
+#define CLI_SEED(p)    CLI_UINT("seed", "S", 0, UINT64_MAX, p)
+#define CLI_AS_OF(p)   CLI_DATE("as-of", p)
 
 typedef struct cli_spec {
-    const char *name;          /* the command in messages ("train"); NULL: `promo` itself */
-    const char *usage;         /* printed first, verbatim ("usage: promo train ...\n") */
-    const char *about;         /* then this paragraph (or NULL) */
+    const char *name;             /* the command in messages ("train"); NULL: `promo` itself */
+    const char *usage;            /* printed first, verbatim ("usage: promo train ...\n") */
+    const char *about;            /* then this paragraph (or NULL) */
     void (*print_about)(FILE *f); /* or this, when the text is built at run time */
-    const char *options_title; /* a line before the options (or NULL) */
-    const cli_opt *opts;       /* the command's options, ended by {0} */
-    const char *operands;      /* name of the accepted operands ("FILE..."); NULL: none */
-    const char *epilog;        /* printed after the options (exit status lines) or NULL */
+    const char *options_title;    /* a line before the options (or NULL) */
+    const cli_opt *opts;          /* the command's options, ended by {0} */
+    const char *operands;         /* name of the accepted operands ("FILE..."); NULL: none */
+    const char *epilog;           /* printed after the options (exit status lines) or NULL */
 } cli_spec;
 
 /* cli_parse's "go on" result: not an exit code. */

@@ -312,7 +312,10 @@ static void words_text(const cli_opt *o, char *buf, size_t n)
         nw++;
     buf[0] = '\0';
     for (size_t k = 0; k < nw && at < n; k++)
-        at += (size_t)snprintf(buf + at, n - at, "%s%s", k == 0 ? "" : k + 1 == nw ? " or " : ", ",
+        at += (size_t)snprintf(buf + at, n - at, "%s%s",
+                               k == 0        ? ""
+                               : k + 1 == nw ? " or "
+                                             : ", ",
                                o->words[k]);
 }
 
@@ -386,8 +389,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, int *n_operands)
         /* a name or short name twice, or one of the built-ins, would make one unreachable */
         PROMO_ASSERT(find_opt(spec->opts, spec->opts[k].name, strlen(spec->opts[k].name), 0) ==
                      (int)k);
-        PROMO_ASSERT(find_opt(cli_builtin_opts, spec->opts[k].name, strlen(spec->opts[k].name),
-                              0) < 0);
+        PROMO_ASSERT(find_opt(cli_builtin_opts, spec->opts[k].name, strlen(spec->opts[k].name), 0) <
+                     0);
         PROMO_ASSERT(!spec->opts[k].short_name ||
                      (find_opt(spec->opts, NULL, 0, spec->opts[k].short_name) == (int)k &&
                       find_opt(cli_builtin_opts, NULL, 0, spec->opts[k].short_name) < 0));
@@ -451,13 +454,15 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, int *n_operands)
             return cli_usage_error(spec->name, "--%s: given more than once", o->name);
         if (builtin) {
             if (value)
-                return cli_usage_error(spec->name, "--%s: takes no value, got \"%s\"", o->name, value);
+                return cli_usage_error(spec->name, "--%s: takes no value, got \"%s\"", o->name,
+                                       value);
             promo_log_set_level(k == BUILTIN_VERBOSE ? PROMO_LOG_DEBUG : PROMO_LOG_ERROR);
             continue;
         }
         if (o->kind == CLI_OPT_FLAG) {
             if (value)
-                return cli_usage_error(spec->name, "--%s: takes no value, got \"%s\"", o->name, value);
+                return cli_usage_error(spec->name, "--%s: takes no value, got \"%s\"", o->name,
+                                       value);
             *(int *)o->dest = !o->clears;
             continue;
         }

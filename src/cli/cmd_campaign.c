@@ -112,8 +112,7 @@ int cmd_campaign(int argc, char **argv)
          .help = "the product; `best` = the best-selling one (most order lines)"},
         {CLI_NUMBER("discount", "PCT", 0, 90, &discount), .help = "offered discount, 0-90"},
         {CLI_UINT("target", "N", 1, 10000000, &target_n), .help = "customers to contact"},
-        {CLI_AS_OF(&as_of), .help = "score as of this date",
-         .def = "after the last transaction"},
+        {CLI_AS_OF(&as_of), .help = "score as of this date", .def = "after the last transaction"},
         {CLI_UINT("send-day", "D", 0, 3650, &send_day),
          .help = "days after the history's end to send"},
         {CLI_UINT("send-hour", "H", 0, 23, &send_hour), .help = "hour to send, 0-23"},
@@ -123,13 +122,14 @@ int cmd_campaign(int argc, char **argv)
     };
     const cli_spec spec = {
         .name = "campaign",
-        .usage =
-            "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
-            "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out FILE.csv]\n",
-        .about = "Rank every customer by the propensity model's probability of buying the product\n"
-                 "(train it first: promo train --model propensity --target product:ID), keep the top\n"
-                 "N with a one-line reason each, and write the campaign file (default\n"
-                 "DIR/out/campaign_<product>.csv), which `promo simulate` accepts as it is.\n",
+        .usage = "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
+                 "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out "
+                 "FILE.csv]\n",
+        .about =
+            "Rank every customer by the propensity model's probability of buying the product\n"
+            "(train it first: promo train --model propensity --target product:ID), keep the top\n"
+            "N with a one-line reason each, and write the campaign file (default\n"
+            "DIR/out/campaign_<product>.csv), which `promo simulate` accepts as it is.\n",
         .opts = opts,
     };
     int ec = cli_parse(&spec, argc, argv, NULL);

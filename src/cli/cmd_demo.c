@@ -74,7 +74,8 @@ int cmd_demo(int argc, char **argv)
     char seed_text[24];
     const cli_opt opts[] = {
         {CLI_WS(&ctx.ws)},
-        {CLI_FLAG("small", &ctx.small), .help = "a 200-customer world (for valgrind and quick looks)"},
+        {CLI_FLAG("small", &ctx.small),
+         .help = "a 200-customer world (for valgrind and quick looks)"},
         {CLI_SEED(&seed), .help = "world seed"},
         {0},
     };

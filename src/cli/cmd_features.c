@@ -151,8 +151,9 @@ int cmd_features(int argc, char **argv)
         .name = "features",
         .usage = "usage: promo features --ws DIR --as-of DATE [--out FILE.csv] [--label TARGET]\n"
                  "                      [--horizon DAYS] [--half-life DAYS] [--no-clv] [--json]\n",
-        .about = "Build features from the rows of workspace DIR dated strictly before DATE and store\n"
-                 "them as tables features_customers and features_products (meta features.as_of).\n",
+        .about =
+            "Build features from the rows of workspace DIR dated strictly before DATE and store\n"
+            "them as tables features_customers and features_products (meta features.as_of).\n",
         .opts = opts,
     };
     int ec = cli_parse(&spec, argc, argv, NULL);

@@ -172,7 +172,8 @@ int cmd_simulate(int argc, char **argv)
             "first day after the history, up to 3650), send_hour (0-23), optional\n"
             "bundle_product_id.\n",
         .opts = opts,
-        .epilog = "exit status: 0 ok, 2 bad usage or campaign (FILE:LINE:COL: message), 1 internal\n",
+        .epilog =
+            "exit status: 0 ok, 2 bad usage or campaign (FILE:LINE:COL: message), 1 internal\n",
     };
     if ((rc = cli_parse(&spec, argc, argv, NULL)) != CLI_CONTINUE)
         return rc;
