@@ -13,7 +13,7 @@
 #include <promo/log.h>
 #include <promo/timeutil.h>
 
-static const cli_command commands[] = {
+const cli_command cli_commands[] = {
     /* Add each subcommand here as it lands (keep DESIGN.md's order). */
     {"demo", cmd_demo, "generate the default world and run the whole pipeline on it"},
     {"generate", cmd_generate, "generate a synthetic retail world with known ground truth"},
@@ -29,20 +29,11 @@ static const cli_command commands[] = {
     {NULL, NULL, NULL},
 };
 
-static void print_help(FILE *f)
+static void print_commands(FILE *f)
 {
-    fprintf(f,
-            "promo %s: a personalized promotion engine for retailers\n\n"
-            "usage: promo [-v|-q] COMMAND [OPTIONS]\n\ncommands:\n",
-            PROMO_VERSION);
-    for (size_t i = 0; commands[i].name; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nglobal options:\n"
-               "  -v, --verbose   more log output (debug)\n"
-               "  -q, --quiet     errors only\n"
-               "  --version       print the version\n"
-               "  --help          this text; `promo COMMAND --help` for a command\n"
-               "\nexit status: 0 ok, 2 bad input or usage, 1 internal failure\n");
+    fprintf(f, "commands:\n");
+    for (size_t i = 0; cli_commands[i].name; i++)
+        fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
 }
 
 int cli_report(int status)
@@ -102,10 +93,9 @@ int cli_parse_uint(const char *cmd,
     char *end = NULL;
     errno = 0;
     unsigned long long v = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
-    if (!end || *end || errno == ERANGE)
-        return cli_usage_error(cmd, "%s: expected a non-negative integer, got '%s'", opt, arg);
-    if (v < lo || v > hi)
-        return cli_usage_error(cmd, "%s: %llu is out of range (%llu..%llu)", opt, v, lo, hi);
+    if (!end || *end || errno == ERANGE || v < lo || v > hi)
+        return cli_usage_error(cmd, "%s: expected an integer from %llu to %llu, got \"%s\"", opt,
+                               lo, hi, arg);
     *out = v;
     return CLI_EXIT_OK;
 }
@@ -122,9 +112,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "promo %s: ", cmd);
+    fprintf(stderr, "promo%s%s: ", cmd ? " " : "", cmd ? cmd : "");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see `promo %s --help`)\n", cmd);
+    fprintf(stderr, "\n(see `promo%s%s --help`)\n", cmd ? " " : "", cmd ? cmd : "");
     va_end(ap);
     return CLI_EXIT_INPUT;
 }
@@ -135,32 +125,39 @@ int promo_cli_main(int argc, char **argv)
     setlocale(LC_ALL, "C");
     /* GSL must report errors as return codes, never abort the process. */
     gsl_set_error_handler_off();
+    /* Global options come before the command and take no values: they end at the first
+     * argument that is not an option, the command. */
+    int version = 0;
+    const cli_opt opts[] = {
+        {CLI_FLAG("version", &version), .help = "print the version"},
+        {0},
+    };
+    const cli_spec spec = {
+        .usage = "promo " PROMO_VERSION ": a personalized promotion engine for retailers\n\n"
+                 "usage: promo [-v|-q] COMMAND [OPTIONS]\n",
+        .print_about = print_commands,
+        .options_title = "global options:",
+        .opts = opts,
+        .epilog = "`promo COMMAND --help` describes a command.\n"
+                  "exit status: 0 ok, 2 bad input or usage, 1 internal failure\n",
+    };
     int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            promo_log_set_level(PROMO_LOG_DEBUG);
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            promo_log_set_level(PROMO_LOG_ERROR);
-        } else if (!strcmp(a, "--version")) {
-            printf("promo %s\n", PROMO_VERSION);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            print_help(stdout);
-            return CLI_EXIT_OK;
-        } else {
-            fprintf(stderr, "promo: unknown option '%s'\n", a);
-            print_help(stderr);
-            return CLI_EXIT_INPUT;
-        }
+    while (i < argc && argv[i][0] == '-')
+        i++;
+    int ec = cli_parse(&spec, i, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
+    if (version) {
+        printf("promo %s\n", PROMO_VERSION);
+        return CLI_EXIT_OK;
     }
     if (i >= argc) {
-        print_help(stderr);
+        cli_help(&spec, stderr);
         return CLI_EXIT_INPUT;
     }
-    for (size_t k = 0; commands[k].name; k++)
-        if (!strcmp(argv[i], commands[k].name))
-            return commands[k].fn(argc - i, argv + i);
+    for (size_t k = 0; cli_commands[k].name; k++)
+        if (!strcmp(argv[i], cli_commands[k].name))
+            return cli_commands[k].fn(argc - i, argv + i);
     fprintf(stderr, "promo: unknown command '%s' (see `promo --help`)\n", argv[i]);
     return CLI_EXIT_INPUT;
 }

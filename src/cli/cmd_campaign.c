@@ -6,7 +6,6 @@
  * discount_pct, send_day, send_hour) with the marketer's columns beside them (name,
  * location, probability, reason). Budget-constrained optimisation and uplift-based targeting
  * come with the campaign-optimizer work; this command ranks by propensity only, and says so. */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,24 +20,6 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
-
-static void usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
-        "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out FILE.csv]\n\n"
-        "Rank every customer by the propensity model's probability of buying the product\n"
-        "(train it first: promo train --model propensity --target product:ID), keep the top\n"
-        "N with a one-line reason each, and write the campaign file (default\n"
-        "DIR/out/campaign_<product>.csv), which `promo simulate` accepts as it is.\n\n"
-        "  --product ID|best  the product; `best` = the best-selling one (most order lines)\n"
-        "  --discount PCT     offered discount, 0-90 (default 10)\n"
-        "  --target N         customers to contact (default 50)\n"
-        "  --as-of DATE       score as of this date (default: after the last transaction)\n"
-        "  --send-day D       days after the history's end to send (default 0)\n"
-        "  --send-hour H      hour to send, 0-23 (default 10)\n");
-}
 
 /* The product with the most order lines in the workspace (ties: the first in table order). */
 static int best_selling(promo_store *s, char *out, size_t n)
@@ -122,67 +103,38 @@ customer_details(promo_store *s, const promo_campaign_pick *picks, size_t n, pro
 
 int cmd_campaign(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},
-        {"product", required_argument, NULL, 'p'},
-        {"discount", required_argument, NULL, 'd'},
-        {"target", required_argument, NULL, 'n'},
-        {"as-of", required_argument, NULL, 'a'},
-        {"send-day", required_argument, NULL, 'D'},
-        {"send-hour", required_argument, NULL, 'H'},
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *ws = CLI_DEFAULT_WS, *product = NULL, *out_path = NULL;
     double discount = 10, target_n = 50, send_day = 0, send_hour = 10;
     int64_t as_of = 0;
-    int c, ec;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 'p':
-            product = optarg;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'd':
-            if ((ec = cli_parse_number("campaign", "--discount", optarg, 0, 90, 0, &discount)))
-                return ec;
-            break;
-        case 'n':
-            if ((ec = cli_parse_number("campaign", "--target", optarg, 1, 10000000, 1, &target_n)))
-                return ec;
-            break;
-        case 'D':
-            if ((ec = cli_parse_number("campaign", "--send-day", optarg, 0, 3650, 1, &send_day)))
-                return ec;
-            break;
-        case 'H':
-            if ((ec = cli_parse_number("campaign", "--send-hour", optarg, 0, 23, 1, &send_hour)))
-                return ec;
-            break;
-        case 'a':
-            if ((ec = cli_parse_date("campaign", "--as-of", optarg, &as_of)))
-                return ec;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("campaign", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("campaign", "unexpected argument '%s'", argv[optind]);
-    if (!product)
-        return cli_usage_error("campaign", "--product ID (or `best`) is required");
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_STRING("product", "ID|best", &product), .required = 1,
+         .help = "the product; `best` = the best-selling one (most order lines)"},
+        {CLI_NUMBER("discount", "PCT", 0, 90, &discount), .help = "offered discount, 0-90"},
+        {CLI_UINT("target", "N", 1, 10000000, &target_n), .help = "customers to contact"},
+        {CLI_AS_OF(&as_of), .help = "score as of this date", .def = "after the last transaction"},
+        {CLI_UINT("send-day", "D", 0, 3650, &send_day),
+         .help = "days after the history's end to send"},
+        {CLI_UINT("send-hour", "H", 0, 23, &send_hour), .help = "hour to send, 0-23"},
+        {CLI_PATH("out", "FILE.csv", &out_path), .help = "the campaign file",
+         .def = "DIR/out/campaign_<product>.csv"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "campaign",
+        .usage = "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
+                 "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out "
+                 "FILE.csv]\n",
+        .about =
+            "Rank every customer by the propensity model's probability of buying the product\n"
+            "(train it first: promo train --model propensity --target product:ID), keep the top\n"
+            "N with a one-line reason each, and write the campaign file (default\n"
+            "DIR/out/campaign_<product>.csv), which `promo simulate` accepts as it is.\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
 
     promo_store *s = NULL;
     promo_campaign_pick *picks = NULL;

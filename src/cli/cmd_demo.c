@@ -3,7 +3,6 @@
  * Each step is the same subcommand a user would type (so the demo shows exactly what the CLI
  * does); the demo only chooses the arguments and prints a banner per step. It stops at the
  * first failing step with that step's exit code. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,16 +17,6 @@ typedef struct demo_step {
     cli_cmd_fn fn;     /* subcommand */
     const char *argv[MAX_ARGS];
 } demo_step;
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: promo demo [--ws DIR] [--small] [--seed S]\n\n"
-               "Generate the default synthetic retail world into the workspace and run the\n"
-               "pipeline on it, printing each step's output.\n\n"
-               "  --ws DIR   workspace (default " CLI_DEFAULT_WS "); its tables are replaced\n"
-               "  --small    a 200-customer world (for valgrind and quick looks)\n"
-               "  --seed S   world seed (default 42)\n");
-}
 
 /* Values the steps' arguments refer to as "$NAME". */
 typedef struct demo_ctx {
@@ -73,7 +62,6 @@ static int run_step(const demo_step *st, const demo_ctx *ctx)
         printf(" %s", argv[i]);
     printf("\n");
     fflush(stdout);
-    optind = 0; /* each subcommand parses its own options with getopt */
     int rc = st->fn(argc, argv);
     fflush(stdout);
     return rc;
@@ -81,34 +69,29 @@ static int run_step(const demo_step *st, const demo_ctx *ctx)
 
 int cmd_demo(int argc, char **argv)
 {
-    static const struct option opts[] = {{"ws", required_argument, NULL, 'w'},
-                                         {"small", no_argument, NULL, 's'},
-                                         {"seed", required_argument, NULL, 'S'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    demo_ctx ctx = {.ws = CLI_DEFAULT_WS, .seed = "42"};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ctx.ws = optarg;
-            break;
-        case 's':
-            ctx.small = 1;
-            break;
-        case 'S':
-            ctx.seed = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("demo", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
+    demo_ctx ctx = {.ws = CLI_DEFAULT_WS};
+    unsigned long long seed = 42;
+    char seed_text[24];
+    const cli_opt opts[] = {
+        {CLI_WS(&ctx.ws)},
+        {CLI_FLAG("small", &ctx.small),
+         .help = "a 200-customer world (for valgrind and quick looks)"},
+        {CLI_SEED(&seed), .help = "world seed"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "demo",
+        .usage = "usage: promo demo [--ws DIR] [--small] [--seed S]\n",
+        .about = "Generate the default synthetic retail world into the workspace and run the\n"
+                 "pipeline on it, printing each step's output. The workspace's tables are\n"
+                 "replaced.\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
+    snprintf(seed_text, sizeof seed_text, "%llu", seed);
+    ctx.seed = seed_text;
 
     /* The world's history ends on 2024-12-31; features are built as of the start of the last
      * 30-day window, the one the propensity model is tested on. */

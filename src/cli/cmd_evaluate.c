@@ -3,7 +3,6 @@
  * as a table or --json. Nothing is retrained, so it is instant and always shows exactly the
  * figures of the saved models. Also home of the report printer promo train and promo demo use.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,21 +14,6 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: promo evaluate --ws DIR [--target T] [--json]\n\n"
-            "Print the evaluation of the trained propensity models (promo train): ROC AUC,\n"
-            "PR AUC, log loss, Brier, Precision/Recall/NDCG at 50/100/500, top-decile lift\n"
-            "and calibration error of the model and its baselines, on the test window\n"
-            "(later in time than training). Charts: DIR/out/propensity_<target>_*.png.\n\n"
-            "  --ws DIR     workspace (default %s)\n"
-            "  --target T   only this target (any, product:ID, category:NAME)\n"
-            "  --json       JSON instead of a table\n"
-            "  --help       this text\n",
-            CLI_DEFAULT_WS);
-}
 
 static void jnum(FILE *f, const char *key, double v, int comma)
 {
@@ -169,36 +153,27 @@ void cli_print_propensity(FILE *f, const promo_propensity_report *r, size_t n, i
 
 int cmd_evaluate(int argc, char **argv)
 {
-    static const struct option opts[] = {{"ws", required_argument, NULL, 'w'},
-                                         {"target", required_argument, NULL, 't'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     const char *ws = CLI_DEFAULT_WS, *target = NULL;
-    int json = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 't':
-            target = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("evaluate", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("evaluate", "unexpected argument '%s'", argv[optind]);
+    int json = 0;
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_STRING("target", "T", &target),
+         .help = "only this target (any, product:ID, category:NAME)"},
+        {CLI_JSON(&json), .help = "JSON instead of a table"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "evaluate",
+        .usage = "usage: promo evaluate --ws DIR [--target T] [--json]\n",
+        .about = "Print the evaluation of the trained propensity models (promo train): ROC AUC,\n"
+                 "PR AUC, log loss, Brier, Precision/Recall/NDCG at 50/100/500, top-decile lift\n"
+                 "and calibration error of the model and its baselines, on the test window\n"
+                 "(later in time than training). Charts: DIR/out/propensity_<target>_*.png.\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
     promo_store *s = NULL;
     promo_propensity_report *r = NULL;
     size_t n = 0;

@@ -1,6 +1,5 @@
 /* promo explain: why the propensity model scores a customer as it does for a target: the
  * calibrated probability and the strongest TreeSHAP contributions as readable reasons. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,73 +14,34 @@
 
 #include "cli/cli.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: promo explain --ws DIR --customer ID --target T [--as-of DATE]\n"
-            "                     [--top N] [--json]\n\n"
-            "Explain customer ID's propensity for target T (any, product:ID,\n"
-            "category:NAME): the probability and the features that raise it most\n"
-            "(TreeSHAP contributions of the saved XGBoost model), as sentences.\n\n"
-            "  --ws DIR        workspace (default %s)\n"
-            "  --customer ID   the customer (required)\n"
-            "  --target T      the target (required)\n"
-            "  --as-of DATE    cutoff, YYYY-MM-DD (default: after the last transaction)\n"
-            "  --top N         reasons to show (default 5)\n"
-            "  --json          JSON output\n"
-            "  --help          this text\n",
-            CLI_DEFAULT_WS);
-}
-
 int cmd_explain(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},     {"customer", required_argument, NULL, 'c'},
-        {"target", required_argument, NULL, 't'}, {"as-of", required_argument, NULL, 'a'},
-        {"top", required_argument, NULL, 'n'},    {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *ws = CLI_DEFAULT_WS, *target = NULL, *cust = NULL;
     int64_t as_of = 0;
     long top = 5;
-    int json = 0, c, ec;
-    double v;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 'c':
-            cust = optarg;
-            break;
-        case 't':
-            target = optarg;
-            break;
-        case 'a':
-            if ((ec = cli_parse_date("explain", "--as-of", optarg, &as_of)))
-                return ec;
-            break;
-        case 'n':
-            if ((ec = cli_parse_number("explain", "--top", optarg, 1, 50, 1, &v)))
-                return ec;
-            top = (long)v;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("explain", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("explain", "unexpected argument '%s'", argv[optind]);
-    if (!cust || !target)
-        return cli_usage_error("explain", "--customer and --target are required");
+    int json = 0;
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_STRING("customer", "ID", &cust), .required = 1, .help = "the customer"},
+        {CLI_STRING("target", "T", &target), .required = 1,
+         .help = "the target (any, product:ID, category:NAME)"},
+        {CLI_AS_OF(&as_of), .help = "cutoff", .def = "after the last transaction"},
+        {CLI_UINT("top", "N", 1, 50, &top), .help = "reasons to show, 1-50"},
+        {CLI_JSON(&json), .help = "JSON output"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "explain",
+        .usage = "usage: promo explain --ws DIR --customer ID --target T [--as-of DATE]\n"
+                 "                     [--top N] [--json]\n",
+        .about = "Explain customer ID's propensity for target T (any, product:ID,\n"
+                 "category:NAME): the probability and the features that raise it most\n"
+                 "(TreeSHAP contributions of the saved XGBoost model), as sentences.\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
     promo_store *s = NULL;
     promo_prop_explanation *e = NULL;
     int rc = promo_store_open(ws, 0, &s);

@@ -4,7 +4,6 @@
  *
  * Missing values (NaN in the float matrix) are stored as SQL NULL / empty CSV fields.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,22 +18,6 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: promo features --ws DIR --as-of DATE [--out FILE.csv] [--label TARGET]\n"
-            "                      [--horizon DAYS] [--half-life DAYS] [--no-clv] [--json]\n\n"
-            "Build features from the rows of workspace DIR dated strictly before DATE and store\n"
-            "them as tables features_customers and features_products (meta features.as_of).\n"
-            "  --out FILE.csv     also write the customer features as CSV (customer_id first)\n"
-            "  --label TARGET     add a column `label`: bought TARGET (any, product:ID,\n"
-            "                     category:NAME) in [DATE, DATE + horizon)\n"
-            "  --horizon DAYS     label window (default 30)\n"
-            "  --half-life DAYS   recency weighting of the interaction matrix (default 30)\n"
-            "  --no-clv           skip the BG/NBD and Gamma-Gamma fits\n"
-            "  --json             print a summary as JSON\n");
-}
 
 static int push_num(promo_column *c, double v)
 {
@@ -145,63 +128,37 @@ fail:
 
 int cmd_features(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},      {"as-of", required_argument, NULL, 'a'},
-        {"out", required_argument, NULL, 'o'},     {"label", required_argument, NULL, 'l'},
-        {"horizon", required_argument, NULL, 'h'}, {"half-life", required_argument, NULL, 'f'},
-        {"no-clv", no_argument, NULL, 'n'},        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'H'},          {NULL, 0, NULL, 0},
-    };
-    const char *ws = CLI_DEFAULT_WS, *as_of_s = NULL, *out_csv = NULL, *label = NULL;
+    const char *ws = CLI_DEFAULT_WS, *out_csv = NULL, *label = NULL;
     double horizon = 30;
     int json = 0;
     promo_feature_params fp = promo_feature_params_default();
-    optind = 1;
-    int ch;
-    int ec;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 'a':
-            as_of_s = optarg;
-            break;
-        case 'o':
-            out_csv = optarg;
-            break;
-        case 'l':
-            label = optarg;
-            break;
-        case 'h':
-            if ((ec = cli_parse_number("features", "--horizon", optarg, 1, 3650, 0, &horizon)))
-                return ec;
-            break;
-        case 'f':
-            if ((ec = cli_parse_number("features", "--half-life", optarg, 0.1, 3650, 0,
-                                       &fp.half_life_days)))
-                return ec;
-            break;
-        case 'n':
-            fp.clv = 0;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'H':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("features", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("features", "unexpected argument '%s'", argv[optind]);
-    if (!as_of_s)
-        return cli_usage_error("features", "--as-of DATE is required");
-    if (promo_time_parse(as_of_s, strlen(as_of_s), PROMO_DATE_ISO, &fp.as_of))
-        return cli_usage_error("features", "--as-of: expected a date (YYYY-MM-DD), got '%s'",
-                               as_of_s);
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_AS_OF(&fp.as_of), .required = 1, .help = "the cutoff: rows dated before it are read"},
+        {CLI_PATH("out", "FILE.csv", &out_csv),
+         .help = "also write the customer features as CSV (customer_id first)"},
+        {CLI_STRING("label", "TARGET", &label),
+         .help = "add a column `label`: bought TARGET (any, product:ID, category:NAME) in "
+                 "[DATE, DATE + horizon)"},
+        {CLI_NUMBER("horizon", "DAYS", 1, 3650, &horizon), .help = "label window"},
+        {CLI_NUMBER("half-life", "DAYS", 0.1, 3650, &fp.half_life_days),
+         .help = "recency weighting of the interaction matrix"},
+        {CLI_FLAG_CLEAR("no-clv", &fp.clv), .help = "skip the BG/NBD and Gamma-Gamma fits"},
+        {CLI_JSON(&json), .help = "print a summary as JSON"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "features",
+        .usage = "usage: promo features --ws DIR --as-of DATE [--out FILE.csv] [--label TARGET]\n"
+                 "                      [--horizon DAYS] [--half-life DAYS] [--no-clv] [--json]\n",
+        .about =
+            "Build features from the rows of workspace DIR dated strictly before DATE and store\n"
+            "them as tables features_customers and features_products (meta features.as_of).\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
     static const char *const names[] = {"customers",  "products",  "transactions", "stores",
                                         "promotions", "exposures", "responses"};
     promo_table *tabs[7] = {NULL};

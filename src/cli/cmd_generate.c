@@ -5,7 +5,6 @@
  * and the run metadata in one store transaction (include/promo/synth.h, store.h). */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,38 +19,6 @@
 
 #include "cli/cli.h"
 
-static void usage(FILE *f)
-{
-    promo_synth_params d = promo_synth_params_default();
-    fprintf(f,
-            "usage: promo generate --ws DIR [options]\n\n"
-            "Generate a synthetic retail world (customers, products, stores, promotions,\n"
-            "transactions, exposures, responses, events) plus its ground truth (truth_*\n"
-            "tables, read only by the simulator and evaluation) into the workspace DIR.\n"
-            "The same seed and flags give identical tables whatever the thread count.\n"
-            "Currency: LKR.\n\n"
-            "  --ws DIR            workspace directory (default %s)\n"
-            "  --customers N       customers (default %u)\n"
-            "  --products N        products (default %u)\n"
-            "  --categories N      product categories, 1-15 (default %u)\n"
-            "  --stores N          stores (default %u, in Sri Lankan cities)\n"
-            "  --promotions N      promotions in the history (default %u)\n"
-            "  --transactions N    transaction lines, exactly (default %llu)\n"
-            "  --months N          history length in months from 2023-07-01 (default %u)\n"
-            "  --seed S            random seed (default %llu)\n"
-            "  --threads T         worker threads (default: all cores)\n"
-            "  --no-events         skip the events table (views, carts, favourites)\n"
-            "  --force             replace the data of a workspace that has some (every table,\n"
-            "                      and the models trained on it)\n"
-            "  --json              print the summary as JSON\n"
-            "  --help              this text\n\n"
-            "exit status: 0 ok, 2 bad usage or a workspace with data (without --force),\n"
-            "1 internal failure\n",
-            CLI_DEFAULT_WS, d.n_customers, d.n_products, d.n_categories, d.n_stores, d.n_promotions,
-            (unsigned long long)d.n_transactions, d.n_months, (unsigned long long)d.seed);
-}
-
-/* Parse a non-negative integer in [lo, hi]; prints the usage error itself. */
 static size_t count_arm(const promo_table *e, const char *arm)
 {
     const promo_column *c = promo_table_column(e, "arm");
@@ -144,99 +111,44 @@ static void remove_stale_models(const char *dir)
 
 int cmd_generate(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},
-        {"customers", required_argument, NULL, 'c'},
-        {"products", required_argument, NULL, 'p'},
-        {"categories", required_argument, NULL, 'k'},
-        {"stores", required_argument, NULL, 's'},
-        {"promotions", required_argument, NULL, 'r'},
-        {"transactions", required_argument, NULL, 't'},
-        {"months", required_argument, NULL, 'm'},
-        {"seed", required_argument, NULL, 'S'},
-        {"threads", required_argument, NULL, 'T'},
-        {"no-events", no_argument, NULL, 'E'},
-        {"force", no_argument, NULL, 'f'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     promo_synth_params p = promo_synth_params_default();
     const char *ws = CLI_DEFAULT_WS;
-    int force = 0, json = 0, c, rc;
-    unsigned long long v;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 'c':
-            if ((rc = cli_parse_uint("generate", "--customers", optarg, 1, 50000000, &v)))
-                return rc;
-            p.n_customers = (uint32_t)v;
-            break;
-        case 'p':
-            if ((rc = cli_parse_uint("generate", "--products", optarg, 1, 10000000, &v)))
-                return rc;
-            p.n_products = (uint32_t)v;
-            break;
-        case 'k':
-            if ((rc = cli_parse_uint("generate", "--categories", optarg, 1, 15, &v)))
-                return rc;
-            p.n_categories = (uint32_t)v;
-            break;
-        case 's':
-            if ((rc = cli_parse_uint("generate", "--stores", optarg, 1, 10000, &v)))
-                return rc;
-            p.n_stores = (uint32_t)v;
-            break;
-        case 'r':
-            if ((rc = cli_parse_uint("generate", "--promotions", optarg, 0, 1000000, &v)))
-                return rc;
-            p.n_promotions = (uint32_t)v;
-            break;
-        case 't':
-            if ((rc = cli_parse_uint("generate", "--transactions", optarg, 0, 2000000000ULL, &v)))
-                return rc;
-            p.n_transactions = v;
-            break;
-        case 'm':
-            if ((rc = cli_parse_uint("generate", "--months", optarg, 1, 120, &v)))
-                return rc;
-            p.n_months = (uint32_t)v;
-            break;
-        case 'S':
-            if ((rc = cli_parse_uint("generate", "--seed", optarg, 0, UINT64_MAX, &v)))
-                return rc;
-            p.seed = v;
-            break;
-        case 'T':
-            if ((rc = cli_parse_uint("generate", "--threads", optarg, 1, 1024, &v)))
-                return rc;
-            p.n_threads = (int)v;
-            break;
-        case 'E':
-            p.with_events = 0;
-            break;
-        case 'f':
-            force = 1;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        case ':':
-            return cli_usage_error("generate", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("generate", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("generate", "unexpected argument '%s'", argv[optind]);
+    int force = 0, json = 0, rc;
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_UINT("customers", "N", 1, 50000000, &p.n_customers), .help = "customers"},
+        {CLI_UINT("products", "N", 1, 10000000, &p.n_products), .help = "products"},
+        {CLI_UINT("categories", "N", 1, 15, &p.n_categories), .help = "product categories, 1-15"},
+        {CLI_UINT("stores", "N", 1, 10000, &p.n_stores), .help = "stores (in Sri Lankan cities)"},
+        {CLI_UINT("promotions", "N", 0, 1000000, &p.n_promotions),
+         .help = "promotions in the history"},
+        {CLI_UINT("transactions", "N", 0, 2000000000ULL, &p.n_transactions),
+         .help = "transaction lines, exactly"},
+        {CLI_UINT("months", "N", 1, 120, &p.n_months),
+         .help = "history length in months from 2023-07-01"},
+        {CLI_SEED(&p.seed), .help = "random seed"},
+        {CLI_THREADS(&p.n_threads)},
+        {CLI_FLAG_CLEAR("no-events", &p.with_events),
+         .help = "skip the events table (views, carts, favourites)"},
+        {CLI_FLAG("force", &force), .help = "replace the data of a workspace that has some (every "
+                                            "table, and the models trained on it)"},
+        {CLI_JSON(&json), .help = "print the summary as JSON"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "generate",
+        .usage = "usage: promo generate --ws DIR [options]\n",
+        .about = "Generate a synthetic retail world (customers, products, stores, promotions,\n"
+                 "transactions, exposures, responses, events) plus its ground truth (truth_*\n"
+                 "tables, read only by the simulator and evaluation) into the workspace DIR.\n"
+                 "The same seed and flags give identical tables whatever the thread count.\n"
+                 "Currency: LKR.\n",
+        .opts = opts,
+        .epilog = "exit status: 0 ok, 2 bad usage or a workspace with data (without --force),\n"
+                  "1 internal failure\n",
+    };
+    if ((rc = cli_parse(&spec, argc, argv, NULL)) != CLI_CONTINUE)
+        return rc;
     if (promo_synth_params_check(&p))
         return cli_usage_error("generate", "%s", promo_last_error());
 

@@ -5,7 +5,6 @@
  * The figures come from promo_store_describe (SQL in the store, one scan per table), so info
  * on millions of rows takes a second, not a load; this file only prints them.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +16,6 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: promo info --ws DIR [--brief] [--json]\n\n"
-            "Describe the tables of workspace DIR (default %s): rows, columns with null\n"
-            "counts, date ranges; for transactions also returns, rows without customer and\n"
-            "distinct customers, products and orders. --brief: one line per table.\n",
-            CLI_DEFAULT_WS);
-}
 
 static void print_text(const promo_store_table_info *ti, int brief)
 {
@@ -81,37 +70,25 @@ static void print_json(const promo_store_table_info *ti)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},
-        {"json", no_argument, NULL, 'J'},
-        {"brief", no_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *ws = CLI_DEFAULT_WS;
-    int json = 0, brief = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'b':
-            brief = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("info", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+    int json = 0, brief = 0;
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_JSON(&json), .help = "print the description as JSON"},
+        {CLI_FLAG("brief", &brief), .help = "one line per table"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "info",
+        .usage = "usage: promo info --ws DIR [--brief] [--json]\n",
+        .about = "Describe the tables of workspace DIR: rows, columns with null counts, date\n"
+                 "ranges; for transactions also returns, rows without customer and distinct\n"
+                 "customers, products and orders.\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
     promo_store *s = NULL;
     int rc = promo_store_open(ws, 0, &s);
     if (rc)

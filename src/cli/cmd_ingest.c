@@ -4,7 +4,6 @@
  * open (or stage) the workspace, check references against it, and write all tables in one
  * transaction (include/promo/profile.h, include/promo/store.h).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +15,6 @@
 #include <promo/store.h>
 
 #include "cli/cli.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: promo ingest --ws DIR [--format PROFILE] [options] FILE...\n\n"
-            "Read FILEs through a format profile into the workspace DIR (created if absent).\n"
-            "Tables named by the input replace those in the workspace; nothing is written\n"
-            "unless every file passes the checks.\n\n"
-            "  --ws DIR             workspace directory (default %s)\n"
-            "  --format PROFILE     canonical (default), generic, online-retail, hillstrom\n"
-            "  --table NAME         the table of the (single) FILE instead of its base name\n"
-            "  --map OUR=THEIR,...  rename source columns onto canonical ones\n"
-            "  --unknown POLICY     ids missing from a referenced table: error (default),\n"
-            "                       skip (drop the row into the rejects) or add (create it)\n"
-            "  --skip-bad-rows      reject unparsable rows into out/rejects-TABLE.csv and go on\n"
-            "  --threads N          CSV parser threads (default: all cores)\n"
-            "  --json               print the summary as JSON\n"
-            "  --help               this text\n\n"
-            "exit status: 0 ok, 2 bad input or usage (FILE:LINE:COL: message), 1 internal\n",
-            CLI_DEFAULT_WS);
-}
 
 static void print_text(
     const promo_ingest *ing, const char *ws, const char *out_dir, int n_files, int show_rejects)
@@ -118,61 +96,43 @@ print_json(const promo_ingest *ing, const char *ws, const char *out_dir, char **
 
 int cmd_ingest(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},      {"format", required_argument, NULL, 'f'},
-        {"table", required_argument, NULL, 't'},   {"map", required_argument, NULL, 'm'},
-        {"unknown", required_argument, NULL, 'u'}, {"skip-bad-rows", no_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 'j'}, {"json", no_argument, NULL, 'J'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-    };
+    static const char *const unknown_words[] = {"error", "skip", "add", NULL};
     promo_ingest_options o = promo_ingest_options_default();
     const char *ws = CLI_DEFAULT_WS;
-    int json = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 'f':
-            o.format = optarg;
-            break;
-        case 't':
-            o.table = optarg;
-            break;
-        case 'm':
-            o.map = optarg;
-            break;
-        case 'u':
-            if (promo_unknown_policy_parse(optarg, &o.unknown))
-                return cli_usage_error("ingest", "--unknown: %s", promo_last_error());
-            break;
-        case 's':
-            o.skip_bad_rows = 1;
-            break;
-        case 'j': {
-            double n;
-            int ec = cli_parse_number("ingest", "--threads", optarg, 0, 1024, 1, &n);
-            if (ec)
-                return ec;
-            o.n_threads = (int)n;
-            break;
-        }
-        case 'J':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    int n_files = argc - optind;
+    int json = 0, n_files = 0;
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_STRING("format", "PROFILE", &o.format),
+         .help = "canonical, generic, online-retail, hillstrom", .def = "canonical"},
+        {CLI_STRING("table", "NAME", &o.table),
+         .help = "the table of the (single) FILE instead of its base name"},
+        {CLI_STRING("map", "OUR=THEIR,...", &o.map),
+         .help = "rename source columns onto canonical ones"},
+        {CLI_ENUM("unknown", unknown_words, &o.unknown), .metavar = "POLICY",
+         .help = "ids missing from a referenced table: error, skip (drop the row into the "
+                 "rejects) or add (create it)"},
+        {CLI_FLAG("skip-bad-rows", &o.skip_bad_rows),
+         .help = "reject unparsable rows into out/rejects-TABLE.csv and go on"},
+        {CLI_THREADS(&o.n_threads)},
+        {CLI_JSON(&json), .help = "print the summary as JSON"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "ingest",
+        .usage = "usage: promo ingest --ws DIR [--format PROFILE] [options] FILE...\n",
+        .about = "Read FILEs through a format profile into the workspace DIR (created if absent).\n"
+                 "Tables named by the input replace those in the workspace; nothing is written\n"
+                 "unless every file passes the checks.\n",
+        .opts = opts,
+        .operands = "FILE...",
+        .epilog = "exit status: 0 ok, 2 bad input or usage (FILE:LINE:COL: message), 1 internal\n",
+    };
+    int ec = cli_parse(&spec, argc, argv, &n_files);
+    if (ec != CLI_CONTINUE)
+        return ec;
     if (n_files <= 0)
         return cli_usage_error("ingest", "no input FILE");
-    char **files = argv + optind;
+    char **files = argv + 1;
     promo_ingest *ing = NULL;
     promo_store *s = NULL;
     int rc = promo_ingest_read(&o, (const char *const *)files, (size_t)n_files, &ing);

@@ -1,6 +1,5 @@
 /* promo score: the calibrated propensity of every customer known at a cutoff for one target,
  * as CSV (customer_id, probability), from the saved model; one pass over all customers. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,22 +11,6 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: promo score --ws DIR --target T [--as-of DATE] [--out FILE.csv]\n\n"
-            "Score every customer known at DATE (default: the day after the last\n"
-            "transaction) for target T (any, product:ID, category:NAME) with the model\n"
-            "promo train saved. CSV columns: customer_id, probability; to FILE.csv\n"
-            "(written atomically) or stdout.\n\n"
-            "  --ws DIR        workspace (default %s)\n"
-            "  --target T      the target (required)\n"
-            "  --as-of DATE    cutoff, YYYY-MM-DD\n"
-            "  --out FILE.csv  output file (default: stdout)\n"
-            "  --help          this text\n",
-            CLI_DEFAULT_WS);
-}
 
 /* CSV text of the scores (ids quoted when they need it). */
 static char *to_csv(const promo_prop_scores *sc, size_t *len)
@@ -63,41 +46,28 @@ static char *to_csv(const promo_prop_scores *sc, size_t *len)
 
 int cmd_score(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},    {"target", required_argument, NULL, 't'},
-        {"as-of", required_argument, NULL, 'a'}, {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *ws = CLI_DEFAULT_WS, *target = NULL, *out = NULL;
     int64_t as_of = 0;
-    int c, ec;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 't':
-            target = optarg;
-            break;
-        case 'a':
-            if ((ec = cli_parse_date("score", "--as-of", optarg, &as_of)))
-                return ec;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("score", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("score", "unexpected argument '%s'", argv[optind]);
-    if (!target)
-        return cli_usage_error("score", "--target is required (any, product:ID, category:NAME)");
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_STRING("target", "T", &target), .required = 1,
+         .help = "the target (any, product:ID, category:NAME)"},
+        {CLI_AS_OF(&as_of), .help = "cutoff", .def = "the day after the last transaction"},
+        {CLI_PATH("out", "FILE.csv", &out), .help = "output file", .def = "stdout"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "score",
+        .usage = "usage: promo score --ws DIR --target T [--as-of DATE] [--out FILE.csv]\n",
+        .about = "Score every customer known at DATE (default: the day after the last\n"
+                 "transaction) for target T (any, product:ID, category:NAME) with the model\n"
+                 "promo train saved. CSV columns: customer_id, probability; to FILE.csv\n"
+                 "(written atomically) or stdout.\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
     promo_store *s = NULL;
     promo_prop_scores *sc = NULL;
     int rc = promo_store_open(ws, 0, &s);

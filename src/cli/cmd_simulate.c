@@ -6,7 +6,6 @@
  * Bad rows are reported as FILE:LINE:COL; LINE assumes one physical line per record (the
  * header on line 1), which holds for any file whose ids contain no newline. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,32 +18,6 @@
 #include <promo/synth.h>
 
 #include "cli/cli.h"
-
-static void usage(FILE *f)
-{
-    promo_sim_params d = promo_sim_params_default();
-    fprintf(f,
-            "usage: promo simulate --ws DIR --campaign FILE.csv [options]\n\n"
-            "Simulate the campaign in the workspace's generated world (see `promo generate`)\n"
-            "against the no-campaign counterfactual, with common random numbers, and report\n"
-            "contacts, conversions, revenue, discount and contact cost, incremental profit and\n"
-            "ROI, each as the mean and a central interval over repeated draws. Money in LKR.\n\n"
-            "FILE.csv columns: customer_id, product_id, discount_pct (0-90), send_day (0 = the\n"
-            "first day after the history, up to 3650), send_hour (0-23), optional\n"
-            "bundle_product_id.\n\n"
-            "  --ws DIR               workspace directory (default %s)\n"
-            "  --campaign FILE        the campaign CSV\n"
-            "  --draws N              repeated draws (default %u)\n"
-            "  --seed S               seed of the draws (default: from the world's seed)\n"
-            "  --cost-per-contact X   LKR per contact (default %.2f)\n"
-            "  --window DAYS          purchase window after a send (default %u)\n"
-            "  --interval P           central interval level, 0-1 (default %.2f)\n"
-            "  --threads T            worker threads (default: all cores)\n"
-            "  --json                 print the figures as JSON\n"
-            "  --help                 this text\n\n"
-            "exit status: 0 ok, 2 bad usage or campaign (FILE:LINE:COL: message), 1 internal\n",
-            CLI_DEFAULT_WS, d.n_draws, d.cost_per_contact, d.window_days, d.interval);
-}
 
 /* 1-based field numbers of the wanted columns, from the file's header line (simple split on
  * the delimiter, honouring quotes), so messages can name the column position. */
@@ -169,79 +142,41 @@ static void print_fig(const char *name, promo_sim_figure f, int money)
 
 int cmd_simulate(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ws", required_argument, NULL, 'w'},
-        {"campaign", required_argument, NULL, 'c'},
-        {"draws", required_argument, NULL, 'd'},
-        {"seed", required_argument, NULL, 'S'},
-        {"cost-per-contact", required_argument, NULL, 'k'},
-        {"window", required_argument, NULL, 'W'},
-        {"interval", required_argument, NULL, 'i'},
-        {"threads", required_argument, NULL, 'T'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     promo_sim_params sp = promo_sim_params_default();
     const char *ws = CLI_DEFAULT_WS, *campaign = NULL;
-    int json = 0, c, rc;
-    double v;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            ws = optarg;
-            break;
-        case 'c':
-            campaign = optarg;
-            break;
-        case 'd':
-            if ((rc = cli_parse_number("simulate", "--draws", optarg, 1, 1000000, 1, &v)))
-                return rc;
-            sp.n_draws = (uint32_t)v;
-            break;
-        case 'S':
-            if ((rc = cli_parse_number("simulate", "--seed", optarg, 0, 9007199254740992.0, 1, &v)))
-                return rc;
-            sp.seed = (uint64_t)v;
-            break;
-        case 'k':
-            if ((rc = cli_parse_number("simulate", "--cost-per-contact", optarg, 0, 1e6, 0,
-                                       &sp.cost_per_contact)))
-                return rc;
-            break;
-        case 'W':
-            if ((rc = cli_parse_number("simulate", "--window", optarg, 1, 365, 1, &v)))
-                return rc;
-            sp.window_days = (uint32_t)v;
-            break;
-        case 'i':
-            if ((rc = cli_parse_number("simulate", "--interval", optarg, 0.01, 0.999, 0,
-                                       &sp.interval)))
-                return rc;
-            break;
-        case 'T':
-            if ((rc = cli_parse_number("simulate", "--threads", optarg, 1, 1024, 1, &v)))
-                return rc;
-            sp.n_threads = (int)v;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        case ':':
-            return cli_usage_error("simulate", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("simulate", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("simulate", "unexpected argument '%s'", argv[optind]);
-    if (!campaign)
-        return cli_usage_error("simulate", "--campaign FILE.csv is required");
+    int json = 0, rc;
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_PATH("campaign", "FILE", &campaign), .required = 1, .help = "the campaign CSV"},
+        {CLI_UINT("draws", "N", 1, 1000000, &sp.n_draws), .help = "repeated draws"},
+        {CLI_SEED(&sp.seed), .help = "seed of the draws, 0 = from the world's seed"},
+        {CLI_NUMBER("cost-per-contact", "X", 0, 1e6, &sp.cost_per_contact),
+         .help = "LKR per contact"},
+        {CLI_UINT("window", "DAYS", 1, 365, &sp.window_days),
+         .help = "purchase window after a send"},
+        {CLI_NUMBER("interval", "P", 0.01, 0.999, &sp.interval),
+         .help = "central interval level, 0-1"},
+        {CLI_THREADS(&sp.n_threads)},
+        {CLI_JSON(&json), .help = "print the figures as JSON"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "simulate",
+        .usage = "usage: promo simulate --ws DIR --campaign FILE.csv [options]\n",
+        .about =
+            "Simulate the campaign in the workspace's generated world (see `promo generate`)\n"
+            "against the no-campaign counterfactual, with common random numbers, and report\n"
+            "contacts, conversions, revenue, discount and contact cost, incremental profit and\n"
+            "ROI, each as the mean and a central interval over repeated draws. Money in LKR.\n\n"
+            "FILE.csv columns: customer_id, product_id, discount_pct (0-90), send_day (0 = the\n"
+            "first day after the history, up to 3650), send_hour (0-23), optional\n"
+            "bundle_product_id.\n",
+        .opts = opts,
+        .epilog =
+            "exit status: 0 ok, 2 bad usage or campaign (FILE:LINE:COL: message), 1 internal\n",
+    };
+    if ((rc = cli_parse(&spec, argc, argv, NULL)) != CLI_CONTINUE)
+        return rc;
 
     promo_csv_column cols[] = {
         {"customer_id", PROMO_COL_STRING, 1},   {"product_id", PROMO_COL_STRING, 1},
