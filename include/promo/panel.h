@@ -30,6 +30,13 @@
  *   ...; promo_free(X); promo_panel_layout_free(&l); promo_panel_rows_free(&r);
  *   promo_panel_cut_free(&c); promo_panel_free(&d);
  *
+ * Promotion outcomes (uplift):
+ *   promo_panel_exposures e;  promo_panel_exposure_rows(&d, NULL, &e);  // every promotion
+ *   promo_panel_layout l = {0};  float *X = NULL;
+ *   promo_panel_exposure_matrix(&d, &e, NULL, &l, &X);   // e.n x l.n, features as of e.cutoff[i]
+ *   // treatment e.arm[i] (0 = control when e.has_control), outcome e.y[i], e.revenue[i]
+ *   promo_free(X); promo_panel_layout_free(&l); promo_panel_exposures_free(&e);
+ *
  * Ownership: the structs below are the caller's (on its stack); their arrays are owned by them
  * and freed by the matching _free (NULL-safe on zeroed structs). A cut borrows its panel, rows
  * borrow nothing. Thread-safety: a loaded panel and a built cut are read-only; the store
