@@ -238,8 +238,10 @@ void promo_panel_exposures_free(promo_panel_exposures *r);
  * in layout l (kind ANY). l is IN/OUT: a zeroed l is made from the first cut's feature names
  * (the caller frees it); a given one (e.g. a saved model's) is followed by name. Rows whose
  * customer is not known at the cutoff, or without a cutoff, are NaN. fp: feature parameters
- * (NULL = defaults; as_of and products are ignored). Features are computed once per distinct
- * cutoff, in increasing order. */
+ * (NULL = defaults with d's thread count; as_of and products are ignored). Cost: one
+ * promo_features_compute per distinct cutoff, in increasing order (the generator's exposures
+ * fall on their promotion's start day, so day buckets give one per promotion; fp->clv = 0
+ * skips the CLV fits, a large share of each). Errors: those of promo_features_compute. */
 int promo_panel_exposure_matrix(const promo_panel *d,
                                 const promo_panel_exposures *r,
                                 const promo_feature_params *fp,
