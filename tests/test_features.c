@@ -259,6 +259,29 @@ T_TEST(features_rfm_hand_computed)
     promo_free(y);
     T_ASSERT_EQ_INT(promo_features_labels(f, &in, "product:NOPE", 30, &y), PROMO_ENOTFOUND);
     T_ASSERT_EQ_INT(promo_features_labels(f, &in, "bogus", 30, &y), PROMO_EUSAGE);
+    /* As tables (what promo features stores): customer_id, every feature, rfm_segment, tier
+     * and the label; NaN stored as null. */
+    T_OK(promo_features_labels(f, &in, "any", 30, &y));
+    promo_table *ct = NULL, *pt = NULL;
+    T_OK(promo_features_customers_table(f, y, &ct));
+    promo_free(y);
+    T_ASSERT_EQ_INT(ct->n_rows, f->n_customers);
+    T_ASSERT_EQ_INT(ct->n_cols, f->n_features + 4);
+    for (size_t i = 0; i < f->n_customers; i++)
+        T_ASSERT_STR_EQ(promo_column_str(promo_table_column(ct, "customer_id"), i),
+                        promo_features_customer_id(f, i));
+    T_ASSERT(promo_column_is_null(promo_table_column(ct, "p_alive"), 0));
+    T_ASSERT_NEAR(promo_column_num(promo_table_column(ct, "frequency"), 0), feat(f, 0, "frequency"),
+                  0);
+    T_ASSERT_NEAR(promo_column_num(promo_table_column(ct, "label"), 1), 1, 0);
+    T_ASSERT_STR_EQ(promo_column_str(promo_table_column(ct, "rfm_segment"), 0),
+                    promo_rfm_segment_name(f->rfm_segment[0]));
+    T_OK(promo_features_products_table(f, in.products, &pt));
+    T_ASSERT_EQ_INT(pt->n_rows, f->products.n_products);
+    T_ASSERT_NEAR(promo_column_num(promo_table_column(pt, "n_orders"), 0), f->products.n_orders[0],
+                  0);
+    promo_table_free(ct);
+    promo_table_free(pt);
     promo_features_free(f);
     fixture_free(&fx);
 }

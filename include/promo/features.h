@@ -199,6 +199,21 @@ int promo_features_labels(const promo_features *f,
                           double horizon_days,
                           uint8_t **out /* OUT */);
 
+/* The customer features as a table named "features_customers": customer_id, every column of
+ * X (float64, NaN stored as null), rfm_segment and tier (names), and `label` (int64) when label
+ * is not NULL (f->n_customers 0/1 values, e.g. from promo_features_labels). *out is sealed and
+ * owned by the caller (promo_table_free). Errors: PROMO_ENOMEM. */
+int promo_features_customers_table(const promo_features *f,
+                                   const uint8_t *label,
+                                   promo_table **out /* OUT */);
+
+/* The product features as a table named "features_products": product_id, category, the
+ * numeric product features and the price elasticity with its source. products is the products
+ * table f was computed from (for the ids). Errors: PROMO_ENOMEM. */
+int promo_features_products_table(const promo_features *f,
+                                  const promo_table *products,
+                                  promo_table **out /* OUT */);
+
 #ifdef __cplusplus
 }
 #endif

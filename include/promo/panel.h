@@ -9,9 +9,14 @@
  *     ("any") or per customer x item pair (product and category targets), labels from
  *     [cutoff, cutoff + horizon), with weighted negative sampling for pair models;
  *   - a design matrix for any rows (promo_panel_rows_matrix) in a named column layout
- *     (promo_panel_layout), the same for training, evaluation and scoring.
+ *     (promo_panel_layout), the same for training, evaluation and scoring;
+ *   - promotion outcomes (promo_panel_exposure_rows, for uplift): one row per exposure
+ *     (promotion x customer) with its arm, its response (converted, revenue) and the cutoff
+ *     its features are taken at; promo_panel_exposure_matrix gives the customer features as
+ *     of each row's cutoff, computed once per distinct cutoff.
  * Everything windowed is two binary searches in the index, so any number of cutoffs reuse
- * one load.
+ * one load. promo_panel_load_tables reads the tables without the purchase index, for what
+ * needs only them (promo features, the exposure rows).
  *
  * Usage:
  *   promo_panel d;
@@ -24,6 +29,13 @@
  *   promo_panel_rows_matrix(&d, &c, &l, &r, X);
  *   ...; promo_free(X); promo_panel_layout_free(&l); promo_panel_rows_free(&r);
  *   promo_panel_cut_free(&c); promo_panel_free(&d);
+ *
+ * Promotion outcomes (uplift):
+ *   promo_panel_exposures e;  promo_panel_exposure_rows(&d, NULL, &e);  // every promotion
+ *   promo_panel_layout l = {0};  float *X = NULL;
+ *   promo_panel_exposure_matrix(&d, &e, NULL, &l, &X);   // e.n x l.n, features as of e.cutoff[i]
+ *   // treatment e.arm[i] (0 = control when e.has_control), outcome e.y[i], e.revenue[i]
+ *   promo_free(X); promo_panel_layout_free(&l); promo_panel_exposures_free(&e);
  *
  * Ownership: the structs below are the caller's (on its stack); their arrays are owned by them
  * and freed by the matching _free (NULL-safe on zeroed structs). A cut borrows its panel, rows
@@ -84,7 +96,13 @@ typedef struct promo_panel {
     int n_threads;
 } promo_panel;
 
+/* Read the workspace's tables and build the purchase index. Errors: PROMO_ENOTFOUND without
+ * products or transactions, PROMO_EINPUT for missing columns or no purchase line, the store's
+ * errors, PROMO_ENOMEM. */
 int promo_panel_load(promo_store *s, int n_threads, promo_panel *d /* OUT */);
+/* The tables only (the table pointers and d->in; everything else zero): enough for
+ * promo_features_compute(&d->in, ...) and the exposure rows, not for cuts or purchase rows. */
+int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d /* OUT */);
 void promo_panel_free(promo_panel *d);
 
 /* Parse "any" / "product:ID" / "category:NAME" against d. */
@@ -165,6 +183,70 @@ void promo_panel_rows_popularity(const promo_panel *d,
                           const promo_panel_rows *r,
                           double *out /* OUT */);
 void promo_panel_rows_rfm(const promo_panel_cut *c, const promo_panel_rows *r, double *out /* OUT */);
+
+/* ------------------------------------------------------------ promotion outcomes ---- */
+
+#define PROMO_PANEL_NO_TIME INT64_MIN /* a row without an exposure time or a cutoff */
+
+/* Where a row's features are taken. Either way features read only rows strictly before the
+ * cutoff (features.h), and the cutoff is never after the exposure, so nothing the exposure
+ * caused leaks into them. */
+typedef enum promo_panel_cutoff {
+    PROMO_PANEL_CUT_EXPOSURE = 0, /* the exposure's ts */
+    PROMO_PANEL_CUT_START = 1,    /* its promotion's start (the exposure's ts when the
+                                     promotion or its start is unknown, or is later) */
+} promo_panel_cutoff;
+
+typedef struct promo_panel_exposure_params {
+    const char *promotion_id; /* only this promotion's exposures; NULL = every promotion */
+    promo_panel_cutoff cutoff;
+    int64_t bucket_s; /* cutoffs floored to a multiple of this many seconds, so that rows share
+                         feature computations (PROMO_PANEL_DAY: midnight UTC); 0 = exact */
+} promo_panel_exposure_params;
+
+/* Every promotion, cutoff at the exposure, floored to the day. */
+promo_panel_exposure_params promo_panel_exposure_params_default(void);
+
+/* One row per selected exposures-table row, in table order. Arms: "control" is arm 0 when
+ * present, the other arm names follow in the arm column's dictionary order; a null or absent
+ * arm is "treatment". The outcome is the response of the row's (promotion, customer): converted
+ * if any of its responses has converted > 0, revenue their sum (null = 0); no response = 0, 0. */
+typedef struct promo_panel_exposures {
+    size_t n;
+    uint32_t *erow;     /* exposures-table row */
+    uint32_t *promo;    /* promotions-table row, or PROMO_PANEL_NONE */
+    uint32_t *arm;      /* index into arm_names */
+    float *y;           /* converted, 0/1 */
+    double *revenue;    /* response revenue */
+    int64_t *ts;        /* exposure time (seconds), PROMO_PANEL_NO_TIME if null */
+    int64_t *cutoff;    /* features cutoff (seconds), PROMO_PANEL_NO_TIME if none */
+    uint32_t n_arms;    /* arms among the rows */
+    char **arm_names;   /* n_arms names (owned) */
+    int has_control;    /* arm 0 is "control" */
+} promo_panel_exposures;
+
+/* The exposure rows of d (loaded with either loader). p may be NULL (defaults). Errors:
+ * PROMO_ENOTFOUND without exposures or responses tables or for an unknown promotion_id,
+ * PROMO_EINPUT for missing columns (promotion_id, customer_id in both; exposures.ts;
+ * responses.converted), PROMO_ENOMEM. */
+int promo_panel_exposure_rows(const promo_panel *d,
+                              const promo_panel_exposure_params *p,
+                              promo_panel_exposures *out /* OUT */);
+void promo_panel_exposures_free(promo_panel_exposures *r);
+
+/* Customer features of each row as of its cutoff: X (r->n x l->n float32, row-major, promo_free)
+ * in layout l (kind ANY). l is IN/OUT: a zeroed l is made from the first cut's feature names
+ * (the caller frees it); a given one (e.g. a saved model's) is followed by name. Rows whose
+ * customer is not known at the cutoff, or without a cutoff, are NaN. fp: feature parameters
+ * (NULL = defaults with d's thread count; as_of and products are ignored). Cost: one
+ * promo_features_compute per distinct cutoff, in increasing order (the generator's exposures
+ * fall on their promotion's start day, so day buckets give one per promotion; fp->clv = 0
+ * skips the CLV fits, a large share of each). Errors: those of promo_features_compute. */
+int promo_panel_exposure_matrix(const promo_panel *d,
+                                const promo_panel_exposures *r,
+                                const promo_feature_params *fp,
+                                promo_panel_layout *l /* IN/OUT */,
+                                float **X /* OUT */);
 
 #ifdef __cplusplus
 }

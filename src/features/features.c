@@ -38,7 +38,6 @@
 
 #include "features/features_internal.h"
 
-#define DAY          86400.0
 #define N_CHUNK_ROWS 2048 /* rows per chunk of the customer pass */
 #define PF_ROWS      16   /* prefetch distance of the bucketing passes, in rows */
 
@@ -99,52 +98,6 @@ static uint8_t rfm_segment(int r, int f)
         return PROMO_RFM_CANNOT_LOSE;
     return f >= 3 ? PROMO_RFM_AT_RISK : PROMO_RFM_HIBERNATING;
 }
-
-/* Columns of X before the category shares. */
-enum {
-    C_RECENCY,
-    C_FREQUENCY,
-    C_MONETARY,
-    C_R_SCORE,
-    C_F_SCORE,
-    C_M_SCORE,
-    C_RFM_SCORE,
-    C_TENURE,
-    C_AOV,
-    C_IPG_MEAN,
-    C_IPG_SD,
-    C_BASKET_ITEMS,
-    C_BASKET_LINES,
-    C_N_PRODUCTS,
-    C_N_CATEGORIES,
-    C_N_STORES,
-    C_ONLINE_SHARE,
-    C_SPEND_30,
-    C_SPEND_90,
-    C_ORDERS_30,
-    C_ORDERS_90,
-    C_PROMO_SHARE,
-    C_N_EXPOSURES,
-    C_N_CONVERSIONS,
-    C_RESPONSE_RATE,
-    C_CONTACTS_7,
-    C_CONTACTS_30,
-    C_CONTACTS_90,
-    C_DAYS_SINCE_CONTACT,
-    C_RESPONSE_TREND,
-    C_SPEND_TIER,
-    C_DOW0,
-    C_HOUR0 = C_DOW0 + 7,
-    C_BEST_DOW = C_HOUR0 + 24,
-    C_BEST_HOUR,
-    C_BEST_SLOT,
-    C_PURCHASE_DAYS,
-    C_P_ALIVE,
-    C_EXP_PURCHASES,
-    C_EXP_SPEND,
-    C_CLV,
-    C_BASE_COUNT
-};
 
 static const char *const base_names[C_BASE_COUNT] = {
     "recency_days",
@@ -341,11 +294,11 @@ static int nthreads(int n)
     return n > 0 ? n : omp_get_max_threads();
 }
 
-static int need_col(const promo_table *t,
-                    const char *table,
-                    const char *name,
-                    int type_mask,
-                    const promo_column **out)
+int fx_need_col(const promo_table *t,
+                const char *table,
+                const char *name,
+                int type_mask,
+                const promo_column **out)
 {
     const promo_column *c = t ? promo_table_column(t, name) : NULL;
     if (!c)
@@ -357,40 +310,18 @@ static int need_col(const promo_table *t,
     return PROMO_OK;
 }
 
-#define T_STR  (1 << PROMO_COL_STRING)
-#define T_NUM  ((1 << PROMO_COL_INT64) | (1 << PROMO_COL_FLOAT64))
-#define T_TIME ((1 << PROMO_COL_TIMESTAMP) | (1 << PROMO_COL_INT64))
-#define T_FLAG ((1 << PROMO_COL_BOOL) | (1 << PROMO_COL_INT64) | (1 << PROMO_COL_FLOAT64))
-
 /* Optional column of an accepted type, else NULL. */
-static const promo_column *opt_col(const promo_table *t, const char *name, int type_mask)
+const promo_column *fx_opt_col(const promo_table *t, const char *name, int type_mask)
 {
     const promo_column *c = t ? promo_table_column(t, name) : NULL;
     return c && (type_mask & (1 << c->type)) ? c : NULL;
 }
 
-static inline double num_at(const promo_column *c, size_t r)
-{
-    if (promo_column_is_null(c, r))
-        return NAN;
-    switch (c->type) {
-    case PROMO_COL_FLOAT64:
-        return c->f64[r];
-    case PROMO_COL_INT64:
-    case PROMO_COL_TIMESTAMP:
-        return (double)c->i64[r];
-    case PROMO_COL_BOOL:
-        return c->b[r];
-    default:
-        return NAN;
-    }
-}
-
 /* Dictionary code of c's key k in target, mapped through code_row (target code -> row) when
  * given. One lookup per distinct string, on nt threads (a million customer ids take a
  * visible share of the serial time otherwise). */
-static uint32_t *
-code_map(const promo_column *c, const promo_dict *target, const uint32_t *code_row, int nt)
+uint32_t *
+fx_code_map(const promo_column *c, const promo_dict *target, const uint32_t *code_row, int nt)
 {
     uint32_t n = promo_dict_size(c->dict);
     uint32_t *m = promo_mallocn(n ? n : 1, sizeof *m);
@@ -434,52 +365,25 @@ static int key_rows(const promo_column *c, const char *table, uint32_t **out)
 
 /* ---------------------------------------------------------------- the universe ---- */
 
-/* The transaction columns every step reads. */
-typedef struct tx_cols {
-    const promo_column *order, *cust, *prod, *ts, *qty, *price, *store, *disc, *promo, *chan;
-} tx_cols;
-
-static int get_tx_cols(const promo_table *t, tx_cols *x)
+int fx_get_tx_cols(const promo_table *t, tx_cols *x)
 {
     int rc;
     memset(x, 0, sizeof *x);
-    if ((rc = need_col(t, "transactions", "order_id", T_STR, &x->order)) ||
-        (rc = need_col(t, "transactions", "customer_id", T_STR, &x->cust)) ||
-        (rc = need_col(t, "transactions", "product_id", T_STR, &x->prod)) ||
-        (rc = need_col(t, "transactions", "ts", T_TIME, &x->ts)) ||
-        (rc = need_col(t, "transactions", "quantity", T_NUM, &x->qty)) ||
-        (rc = need_col(t, "transactions", "unit_price", T_NUM, &x->price)))
+    if ((rc = fx_need_col(t, "transactions", "order_id", T_STR, &x->order)) ||
+        (rc = fx_need_col(t, "transactions", "customer_id", T_STR, &x->cust)) ||
+        (rc = fx_need_col(t, "transactions", "product_id", T_STR, &x->prod)) ||
+        (rc = fx_need_col(t, "transactions", "ts", T_TIME, &x->ts)) ||
+        (rc = fx_need_col(t, "transactions", "quantity", T_NUM, &x->qty)) ||
+        (rc = fx_need_col(t, "transactions", "unit_price", T_NUM, &x->price)))
         return rc;
-    x->store = opt_col(t, "store_id", T_STR);
-    x->disc = opt_col(t, "discount", T_NUM);
-    x->promo = opt_col(t, "promotion_id", T_STR);
-    x->chan = opt_col(t, "channel", T_STR);
+    x->store = fx_opt_col(t, "store_id", T_STR);
+    x->disc = fx_opt_col(t, "discount", T_NUM);
+    x->promo = fx_opt_col(t, "promotion_id", T_STR);
+    x->chan = fx_opt_col(t, "channel", T_STR);
     return PROMO_OK;
 }
 
-/* The purchase-line filter, shared by features and the derived universe. */
-static inline int purchase_line(const tx_cols *x, size_t r, int64_t lo, int64_t hi)
-{
-    if (promo_column_is_null(x->ts, r))
-        return 0;
-    int64_t ts = x->ts->i64[r];
-    if (ts < lo || ts >= hi)
-        return 0;
-    double q = num_at(x->qty, r), p = num_at(x->price, r);
-    return q > 0 && p >= 0 && isfinite(q) && isfinite(p) && !promo_column_is_null(x->prod, r);
-}
-
-typedef struct universe {
-    size_t n;                   /* customers in the universe */
-    uint32_t *tx_cust;          /* transactions.customer_id code -> universe index, FX_NONE */
-    const promo_column *id_col; /* column holding the ids */
-    uint32_t *id_code;          /* n: code of each customer's id in id_col->dict */
-    int64_t *signup;            /* n signup dates or NULL (INT64_MAX = none) */
-    size_t n_known;             /* customers known at the cutoff */
-    uint32_t *known;            /* n_known universe indices, increasing */
-} universe;
-
-static void universe_free(universe *u)
+void fx_universe_free(universe *u)
 {
     promo_free(u->tx_cust);
     promo_free(u->id_code);
@@ -513,14 +417,14 @@ static size_t part_row(size_t n_rows, int q, int n_parts)
  * tells both who bought before the cutoff (the universe) and where each bucket starts. keep,
  * unless NULL: a zeroed bitmap of n_rows bits, set for the purchase lines (the bucketing then
  * tests a bit instead of the filter). */
-static void count_lines(const tx_cols *x,
-                        size_t n_rows,
-                        const uint32_t *tx_prod,
-                        int64_t as_of,
-                        int n_parts,
-                        uint32_t n_codes,
-                        uint32_t *cnt,
-                        uint64_t *keep)
+void fx_count_lines(const tx_cols *x,
+                    size_t n_rows,
+                    const uint32_t *tx_prod,
+                    int64_t as_of,
+                    int n_parts,
+                    uint32_t n_codes,
+                    uint32_t *cnt,
+                    uint64_t *keep)
 {
 #pragma omp parallel for schedule(static, 1) num_threads(n_parts)
     for (int q = 0; q < n_parts; q++) {
@@ -540,13 +444,13 @@ static void count_lines(const tx_cols *x,
 }
 
 /* cnt: count_lines' counters over n_parts parts. */
-static int build_universe(const promo_feature_input *in,
-                          const tx_cols *x,
-                          const uint32_t *cnt,
-                          int n_parts,
-                          int64_t as_of,
-                          int nt,
-                          universe *u)
+int fx_build_universe(const promo_feature_input *in,
+                      const tx_cols *x,
+                      const uint32_t *cnt,
+                      int n_parts,
+                      int64_t as_of,
+                      int nt,
+                      universe *u)
 {
     memset(u, 0, sizeof *u);
     const promo_table *ct = in->customers;
@@ -560,14 +464,14 @@ static int build_universe(const promo_feature_input *in,
         for (uint32_t k = 0; k < n_codes; k++)
             has[k] |= cnt[(size_t)q * (n_codes + 1) + k] != 0;
     if (ct && ct->n_rows > 0) {
-        const promo_column *id, *su = opt_col(ct, "signup_date", T_TIME);
+        const promo_column *id, *su = fx_opt_col(ct, "signup_date", T_TIME);
         uint32_t *rows = NULL;
-        if ((rc = need_col(ct, "customers", "customer_id", T_STR, &id)) ||
+        if ((rc = fx_need_col(ct, "customers", "customer_id", T_STR, &id)) ||
             (rc = key_rows(id, "customers", &rows)))
             goto fail;
         u->n = ct->n_rows;
         u->id_col = id;
-        u->tx_cust = code_map(x->cust, id->dict, rows, nt);
+        u->tx_cust = fx_code_map(x->cust, id->dict, rows, nt);
         u->id_code = promo_mallocn(u->n, sizeof *u->id_code);
         u->known = promo_mallocn(u->n, sizeof *u->known);
         promo_free(rows);
@@ -627,7 +531,7 @@ static int build_universe(const promo_feature_input *in,
     return PROMO_OK;
 fail:
     promo_free(has);
-    universe_free(u);
+    fx_universe_free(u);
     return rc;
 }
 
@@ -673,11 +577,11 @@ static int bucket_lines(fx_ctx *c,
         goto done;
     c->n_store_codes = x->store ? promo_dict_size(x->store->dict) : 0;
     if (x->store && c->in->stores) {
-        const promo_column *sid = opt_col(c->in->stores, "store_id", T_STR);
-        const promo_column *sch = opt_col(c->in->stores, "channel", T_STR);
+        const promo_column *sid = fx_opt_col(c->in->stores, "store_id", T_STR);
+        const promo_column *sch = fx_opt_col(c->in->stores, "channel", T_STR);
         if (sid && sch) {
             uint8_t *row_online = online_by_code(sch);
-            uint32_t *m = code_map(x->store, sid->dict, NULL, c->nt);
+            uint32_t *m = fx_code_map(x->store, sid->dict, NULL, c->nt);
             store_online = promo_calloc(c->n_store_codes ? c->n_store_codes : 1, 1);
             if (!row_online || !m || !store_online) {
                 promo_free(row_online);
@@ -803,209 +707,6 @@ done:
     promo_free(anon);
     promo_free(store_online);
     promo_free(chan_online);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- exposures ---- */
-
-typedef struct fx_contact {
-    int64_t ts;     /* exposure time */
-    uint32_t promo; /* exposures.promotion_id code */
-    uint8_t conv;   /* 1 if a counted conversion exists for (promo, customer) */
-    uint8_t pad[3];
-} fx_contact;
-
-typedef struct contacts {
-    uint64_t *off; /* n_univ + 1 */
-    fx_contact *e; /* exposures before the cutoff, not control, by customer then ts */
-    double prior;  /* overall conversion rate per exposed promotion */
-} contacts;
-
-static int by_contact(const void *a, const void *b)
-{
-    const fx_contact *x = a, *y = b;
-    if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return (x->promo > y->promo) - (x->promo < y->promo);
-}
-
-typedef struct resp_key {
-    uint32_t cust, promo;
-} resp_key;
-
-static int by_resp(const void *a, const void *b)
-{
-    const resp_key *x = a, *y = b;
-    if (x->cust != y->cust)
-        return x->cust < y->cust ? -1 : 1;
-    return (x->promo > y->promo) - (x->promo < y->promo);
-}
-
-static int build_contacts(const promo_feature_input *in,
-                          const tx_cols *x,
-                          const universe *u,
-                          int64_t as_of,
-                          int nt,
-                          contacts *ct)
-{
-    memset(ct, 0, sizeof *ct);
-    ct->prior = 0;
-    const promo_table *et = in->exposures;
-    if (!et || et->n_rows == 0)
-        return PROMO_OK;
-    const promo_column *ep, *ec, *ets, *arm = opt_col(et, "arm", T_STR);
-    int rc;
-    if ((rc = need_col(et, "exposures", "promotion_id", T_STR, &ep)) ||
-        (rc = need_col(et, "exposures", "customer_id", T_STR, &ec)) ||
-        (rc = need_col(et, "exposures", "ts", T_TIME, &ets)))
-        return rc;
-    (void)x;
-    rc = PROMO_ENOMEM;
-    uint32_t *cmap = code_map(ec, u->id_col->dict, NULL, nt), *ucode = NULL;
-    resp_key *rk = NULL;
-    size_t n_rk = 0;
-    ct->off = promo_calloc(u->n + 2, sizeof *ct->off);
-    if (!cmap || !ct->off)
-        goto fail;
-    /* id_col dict code -> universe index */
-    uint32_t nd = promo_dict_size(u->id_col->dict);
-    ucode = promo_mallocn(nd ? nd : 1, sizeof *ucode);
-    if (!ucode)
-        goto fail;
-    memset(ucode, 0xff, (size_t)nd * sizeof *ucode);
-    for (size_t i = 0; i < u->n; i++)
-        ucode[u->id_code[i]] = (uint32_t)i;
-    int control_code = -1;
-    if (arm) {
-        uint32_t k = promo_dict_find(arm->dict, "control", 7);
-        control_code = k == PROMO_DICT_NONE ? -1 : (int)k;
-    }
-    for (size_t r = 0; r < et->n_rows; r++) {
-        uint32_t cu = promo_column_is_null(ec, r) || cmap[ec->codes[r]] == FX_NONE
-                          ? FX_NONE
-                          : ucode[cmap[ec->codes[r]]];
-        int ok = cu != FX_NONE && !promo_column_is_null(ets, r) && ets->i64[r] < as_of &&
-                 !promo_column_is_null(ep, r) &&
-                 !(arm && !promo_column_is_null(arm, r) && (int)arm->codes[r] == control_code);
-        if (ok)
-            ct->off[cu + 1]++;
-    }
-    for (size_t i = 0; i < u->n; i++)
-        ct->off[i + 1] += ct->off[i];
-    size_t n_e = ct->off[u->n];
-    ct->e = promo_mallocn(n_e ? n_e : 1, sizeof *ct->e);
-    uint64_t *next = promo_mallocn(u->n + 1, sizeof *next);
-    if (!ct->e || !next) {
-        promo_free(next);
-        goto fail;
-    }
-    memcpy(next, ct->off, (u->n + 1) * sizeof *next);
-    for (size_t r = 0; r < et->n_rows; r++) {
-        uint32_t cu = promo_column_is_null(ec, r) || cmap[ec->codes[r]] == FX_NONE
-                          ? FX_NONE
-                          : ucode[cmap[ec->codes[r]]];
-        int ok = cu != FX_NONE && !promo_column_is_null(ets, r) && ets->i64[r] < as_of &&
-                 !promo_column_is_null(ep, r) &&
-                 !(arm && !promo_column_is_null(arm, r) && (int)arm->codes[r] == control_code);
-        if (ok)
-            ct->e[next[cu]++] = (fx_contact){ets->i64[r], ep->codes[r], 0, {0, 0, 0}};
-    }
-    promo_free(next);
-    /* Counted conversions as sorted (customer, promo) keys. */
-    const promo_table *rt = in->responses;
-    if (rt && rt->n_rows) {
-        const promo_column *rp, *rc_, *rconv, *rts = opt_col(rt, "ts", T_TIME);
-        if ((rc = need_col(rt, "responses", "promotion_id", T_STR, &rp)) ||
-            (rc = need_col(rt, "responses", "customer_id", T_STR, &rc_)) ||
-            (rc = need_col(rt, "responses", "converted", T_FLAG, &rconv)))
-            goto fail;
-        rc = PROMO_ENOMEM;
-        uint32_t *rcm = code_map(rc_, u->id_col->dict, NULL, nt);
-        uint32_t *rpm = code_map(rp, ep->dict, NULL, nt);
-        int64_t *pend = NULL; /* promotions.end by exposures promo code */
-        rk = promo_mallocn(rt->n_rows ? rt->n_rows : 1, sizeof *rk);
-        if (!rcm || !rpm || !rk) {
-            promo_free(rcm);
-            promo_free(rpm);
-            goto fail;
-        }
-        const promo_table *pt = in->promotions;
-        const promo_column *pid = opt_col(pt, "promotion_id", T_STR),
-                           *pe = opt_col(pt, "end", T_TIME);
-        if (pid && pe) {
-            uint32_t ne = promo_dict_size(ep->dict);
-            pend = promo_mallocn(ne ? ne : 1, sizeof *pend);
-            uint32_t *pm = code_map(pid, ep->dict, NULL, nt); /* promotions -> exposures code */
-            if (!pend || !pm) {
-                promo_free(pend);
-                promo_free(pm);
-                promo_free(rcm);
-                promo_free(rpm);
-                goto fail;
-            }
-            for (uint32_t k = 0; k < ne; k++)
-                pend[k] = INT64_MAX;
-            for (size_t r = 0; r < pid->n; r++)
-                if (!promo_column_is_null(pid, r) && !promo_column_is_null(pe, r) &&
-                    pm[pid->codes[r]] != FX_NONE)
-                    pend[pm[pid->codes[r]]] = pe->i64[r];
-            promo_free(pm);
-        }
-        for (size_t r = 0; r < rt->n_rows; r++) {
-            if (promo_column_is_null(rc_, r) || promo_column_is_null(rp, r) ||
-                !(num_at(rconv, r) > 0))
-                continue;
-            uint32_t cu = rcm[rc_->codes[r]], pr = rpm[rp->codes[r]];
-            if (cu == FX_NONE || pr == FX_NONE || ucode[cu] == FX_NONE)
-                continue;
-            int64_t when = rts && !promo_column_is_null(rts, r) ? rts->i64[r]
-                           : pend                               ? pend[pr]
-                                                                : INT64_MAX;
-            if (when >= as_of)
-                continue;
-            rk[n_rk++] = (resp_key){ucode[cu], pr};
-        }
-        promo_free(rcm);
-        promo_free(rpm);
-        promo_free(pend);
-        qsort(rk, n_rk, sizeof *rk, by_resp);
-    }
-    /* Mark exposures whose (customer, promo) converted; sort each customer's by time. */
-    size_t n_promo_exposed = 0, n_promo_conv = 0;
-    for (size_t i = 0; i < u->n; i++) {
-        fx_contact *e = ct->e + ct->off[i];
-        size_t m = ct->off[i + 1] - ct->off[i];
-        if (!m)
-            continue;
-        qsort(e, m, sizeof *e, by_contact);
-        for (size_t j = 0; j < m; j++) {
-            resp_key key = {(uint32_t)i, e[j].promo};
-            e[j].conv = n_rk && bsearch(&key, rk, n_rk, sizeof *rk, by_resp) != NULL;
-            /* First exposure of each promotion counts it once for the prior. */
-            int first = 1;
-            for (size_t k = 0; k < j; k++)
-                if (e[k].promo == e[j].promo) {
-                    first = 0;
-                    break;
-                }
-            if (first) {
-                n_promo_exposed++;
-                n_promo_conv += e[j].conv;
-            }
-        }
-    }
-    ct->prior = n_promo_exposed ? (double)n_promo_conv / (double)n_promo_exposed : 0;
-    promo_free(rk);
-    promo_free(cmap);
-    promo_free(ucode);
-    return PROMO_OK;
-fail:
-    promo_free(rk);
-    promo_free(cmap);
-    promo_free(ucode);
-    promo_free(ct->off);
-    promo_free(ct->e);
-    memset(ct, 0, sizeof *ct);
     return rc;
 }
 
@@ -1431,50 +1132,7 @@ static int one_customer(fx_ctx *c,
     }
     x[C_N_STORES] = (float)n_st;
     store_slots(c, base, n, w->sl);
-    /* Contacts and response. */
-    x[C_N_EXPOSURES] = x[C_N_CONVERSIONS] = 0;
-    x[C_CONTACTS_7] = x[C_CONTACTS_30] = x[C_CONTACTS_90] = 0;
-    x[C_RESPONSE_RATE] = (float)ct->prior;
-    if (ct->off) {
-        const fx_contact *e = ct->e + ct->off[u];
-        size_t ne = ct->off[u + 1] - ct->off[u];
-        double exposed = 0, conv = 0;
-        for (size_t i = 0; i < ne; i++) {
-            double age = (as_of - (double)e[i].ts) / DAY;
-            x[C_CONTACTS_7] += age <= 7;
-            x[C_CONTACTS_30] += age <= 30;
-            x[C_CONTACTS_90] += age <= 90;
-            int first_of_promo = 1;
-            for (size_t k = 0; k < i; k++)
-                if (e[k].promo == e[i].promo) {
-                    first_of_promo = 0;
-                    break;
-                }
-            if (first_of_promo) {
-                exposed++;
-                conv += e[i].conv;
-            }
-        }
-        x[C_N_EXPOSURES] = (float)exposed;
-        x[C_N_CONVERSIONS] = (float)conv;
-        double k0 = p->response_prior_strength;
-        x[C_RESPONSE_RATE] = (float)((conv + k0 * ct->prior) / (exposed + k0));
-        if (ne)
-            x[C_DAYS_SINCE_CONTACT] = (float)((as_of - (double)e[ne - 1].ts) / DAY);
-        if (ne >= 3) { /* OLS slope of converted (0/1) on contact rank, last 10 contacts */
-            size_t lo = ne > 10 ? ne - 10 : 0, q = ne - lo;
-            double sx = 0, sy = 0, sxx = 0, sxy = 0;
-            for (size_t i = lo; i < ne; i++) {
-                double xi = (double)(i - lo), yi = e[i].conv;
-                sx += xi;
-                sy += yi;
-                sxx += xi * xi;
-                sxy += xi * yi;
-            }
-            double dq = (double)q;
-            x[C_RESPONSE_TREND] = (float)((dq * sxy - sx * sy) / (dq * sxx - sx * sx));
-        }
-    }
+    fx_contact_features(ct, u, p, x);
     return 0;
 }
 
@@ -1748,27 +1406,21 @@ static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_pa
 
 /* ---------------------------------------------------------------- entry points ---- */
 
-typedef struct prod_map {
-    uint32_t n_prod;
-    uint32_t *tx_prod; /* transactions.product_id code -> products row */
-    const promo_column *pid;
-} prod_map;
-
-static int map_products(const promo_feature_input *in, const tx_cols *x, int nt, prod_map *pm)
+int fx_map_products(const promo_feature_input *in, const tx_cols *x, int nt, prod_map *pm)
 {
     memset(pm, 0, sizeof *pm);
     uint32_t *rows = NULL;
     int rc;
-    if ((rc = need_col(in->products, "products", "product_id", T_STR, &pm->pid)) ||
+    if ((rc = fx_need_col(in->products, "products", "product_id", T_STR, &pm->pid)) ||
         (rc = key_rows(pm->pid, "products", &rows)))
         return rc;
     pm->n_prod = (uint32_t)in->products->n_rows;
-    pm->tx_prod = code_map(x->prod, pm->pid->dict, rows, nt);
+    pm->tx_prod = fx_code_map(x->prod, pm->pid->dict, rows, nt);
     promo_free(rows);
     return pm->tx_prod ? PROMO_OK : PROMO_ENOMEM;
 }
 
-static int check_params(const promo_feature_input *in, const promo_feature_params *p)
+int fx_check_params(const promo_feature_input *in, const promo_feature_params *p)
 {
     if (!in || !in->transactions || !in->products)
         return promo_fail(PROMO_EUSAGE, "features: transactions and products tables are required");
@@ -1791,11 +1443,11 @@ int promo_features_compute(const promo_feature_input *in,
     promo_feature_params def = promo_feature_params_default();
     const promo_feature_params *p = params ? params : &def;
     *out = NULL;
-    int rc = check_params(in, p);
+    int rc = fx_check_params(in, p);
     if (rc)
         return rc;
     tx_cols x;
-    if ((rc = get_tx_cols(in->transactions, &x)))
+    if ((rc = fx_get_tx_cols(in->transactions, &x)))
         return rc;
     fx_ctx c;
     memset(&c, 0, sizeof c);
@@ -1819,12 +1471,12 @@ int promo_features_compute(const promo_feature_input *in,
     uint64_t *keep = NULL; /* purchase lines, a bit per transaction row */
     promo_features *f = NULL;
     stage_clock t0 = stage_now();
-    if ((rc = map_products(in, &x, c.nt, &pm)))
+    if ((rc = fx_map_products(in, &x, c.nt, &pm)))
         return rc;
     rc = PROMO_ENOMEM;
     c.n_prod = pm.n_prod;
     /* Categories: products.category codes, plus "unknown" for null or absent. */
-    const promo_column *pcat = opt_col(in->products, "category", T_STR);
+    const promo_column *pcat = fx_opt_col(in->products, "category", T_STR);
     uint32_t n_dict_cat = pcat ? promo_dict_size(pcat->dict) : 0;
     int need_unknown = !pcat || pcat->n_null > 0;
     c.n_cat = n_dict_cat + (need_unknown ? 1 : 0);
@@ -1848,8 +1500,9 @@ int promo_features_compute(const promo_feature_input *in,
     keep = promo_calloc(in->transactions->n_rows / 64 + 1, sizeof *keep);
     if (!line_cnt || !keep)
         goto fail;
-    count_lines(&x, in->transactions->n_rows, pm.tx_prod, p->as_of, c.nt, n_codes, line_cnt, keep);
-    if ((rc = build_universe(in, &x, line_cnt, c.nt, p->as_of, c.nt, &u)))
+    fx_count_lines(&x, in->transactions->n_rows, pm.tx_prod, p->as_of, c.nt, n_codes, line_cnt,
+                   keep);
+    if ((rc = fx_build_universe(in, &x, line_cnt, c.nt, p->as_of, c.nt, &u)))
         goto fail;
     rc = PROMO_ENOMEM;
     if (bucket_lines(&c, &x, &u, pm.tx_prod, line_cnt, keep, c.nt))
@@ -1858,7 +1511,7 @@ int promo_features_compute(const promo_feature_input *in,
     promo_free(keep);
     line_cnt = NULL;
     keep = NULL;
-    if ((rc = build_contacts(in, &x, &u, p->as_of, c.nt, &ct)))
+    if ((rc = fx_build_contacts(in, &x, &u, p->as_of, c.nt, &ct)))
         goto fail;
     rc = PROMO_ENOMEM;
     stage_clock t1 = stage_now();
@@ -2071,116 +1724,11 @@ fail:
     promo_free(co.ix_nnz);
     promo_free(ct.off);
     promo_free(ct.e);
-    universe_free(&u);
+    fx_universe_free(&u);
     promo_free(pm.tx_prod);
     promo_free(c.prod_cat);
     promo_free(c.off);
     promo_free(c.rec);
     promo_features_free(f);
-    return rc;
-}
-
-int promo_features_labels(const promo_features *f,
-                          const promo_feature_input *in,
-                          const char *target,
-                          double horizon_days,
-                          uint8_t **out)
-{
-    *out = NULL;
-    if (!target || !(horizon_days > 0))
-        return promo_fail(PROMO_EUSAGE, "labels: need a target and a horizon > 0 days");
-    promo_feature_params p = promo_feature_params_default();
-    p.as_of = f->as_of;
-    int rc = check_params(in, &p);
-    if (rc)
-        return rc;
-    tx_cols x;
-    if ((rc = get_tx_cols(in->transactions, &x)))
-        return rc;
-    prod_map pm;
-    if ((rc = map_products(in, &x, 1, &pm)))
-        return rc;
-    universe u;
-    uint8_t *y = NULL, *want_prod = NULL;
-    uint32_t *row_of = NULL, n_codes = promo_dict_size(x.cust->dict);
-    uint32_t *cnt = promo_calloc((size_t)n_codes + 1, sizeof *cnt);
-    if (!cnt) {
-        promo_free(pm.tx_prod);
-        return PROMO_ENOMEM;
-    }
-    count_lines(&x, in->transactions->n_rows, pm.tx_prod, f->as_of, 1, n_codes, cnt, NULL);
-    rc = build_universe(in, &x, cnt, 1, f->as_of, 1, &u);
-    promo_free(cnt);
-    if (rc) {
-        promo_free(pm.tx_prod);
-        return rc;
-    }
-    rc = PROMO_EINPUT;
-    if (u.n_known != f->n_customers) {
-        promo_fail(PROMO_EINPUT, "labels: %zu customers known at the cutoff, the features have %zu",
-                   u.n_known, f->n_customers);
-        goto done;
-    }
-    for (size_t r = 0; r < u.n_known; r++)
-        if (strcmp(promo_dict_key(u.id_col->dict, u.id_code[u.known[r]]),
-                   promo_features_customer_id(f, r)) != 0) {
-            promo_fail(PROMO_EINPUT, "labels: customer %zu differs from the features' (%s)", r,
-                       promo_features_customer_id(f, r));
-            goto done;
-        }
-    rc = PROMO_ENOMEM;
-    want_prod = promo_calloc(pm.n_prod ? pm.n_prod : 1, 1);
-    row_of = promo_mallocn(u.n ? u.n : 1, sizeof *row_of);
-    y = promo_calloc(f->n_customers ? f->n_customers : 1, 1);
-    if (!want_prod || !row_of || !y)
-        goto done;
-    if (strcmp(target, "any") == 0) {
-        memset(want_prod, 1, pm.n_prod);
-    } else if (strncmp(target, "product:", 8) == 0) {
-        uint32_t k = promo_dict_find(pm.pid->dict, target + 8, strlen(target + 8));
-        if (k == PROMO_DICT_NONE) {
-            rc = promo_fail(PROMO_ENOTFOUND, "labels: unknown product '%s'", target + 8);
-            goto done;
-        }
-        for (size_t r = 0; r < pm.pid->n; r++)
-            if (pm.pid->codes[r] == k)
-                want_prod[r] = 1;
-    } else if (strncmp(target, "category:", 9) == 0) {
-        const promo_column *pc = opt_col(in->products, "category", T_STR);
-        uint32_t k =
-            pc ? promo_dict_find(pc->dict, target + 9, strlen(target + 9)) : PROMO_DICT_NONE;
-        if (k == PROMO_DICT_NONE) {
-            rc = promo_fail(PROMO_ENOTFOUND, "labels: unknown category '%s'", target + 9);
-            goto done;
-        }
-        for (size_t r = 0; r < pc->n; r++)
-            want_prod[r] = !promo_column_is_null(pc, r) && pc->codes[r] == k;
-    } else {
-        rc = promo_fail(PROMO_EUSAGE,
-                        "labels: target '%s': expected any, product:ID or category:NAME", target);
-        goto done;
-    }
-    memset(row_of, 0xff, u.n * sizeof *row_of);
-    for (size_t r = 0; r < u.n_known; r++)
-        row_of[u.known[r]] = (uint32_t)r;
-    int64_t hi = f->as_of + (int64_t)llround(horizon_days * DAY);
-    const promo_table *t = in->transactions;
-    for (size_t r = 0; r < t->n_rows; r++) {
-        if (promo_column_is_null(x.cust, r) || !purchase_line(&x, r, f->as_of, hi))
-            continue;
-        uint32_t pr = pm.tx_prod[x.prod->codes[r]], cu = u.tx_cust[x.cust->codes[r]];
-        if (pr == FX_NONE || cu == FX_NONE || !want_prod[pr] || row_of[cu] == FX_NONE)
-            continue;
-        y[row_of[cu]] = 1;
-    }
-    *out = y;
-    y = NULL;
-    rc = PROMO_OK;
-done:
-    promo_free(y);
-    promo_free(want_prod);
-    promo_free(row_of);
-    promo_free(pm.tx_prod);
-    universe_free(&u);
     return rc;
 }

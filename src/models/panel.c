@@ -107,13 +107,11 @@ static double col_num(const promo_column *c, size_t r)
     return promo_column_num(c, r);
 }
 
-int promo_panel_load(promo_store *s, int n_threads, promo_panel *d)
+int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d)
 {
     memset(d, 0, sizeof *d);
     d->n_threads = n_threads;
     int rc;
-    ev *e = NULL;
-    uint32_t *tx_prod = NULL;
     if ((rc = read_opt(s, "customers", &d->customers)) ||
         (rc = read_opt(s, "products", &d->products)) ||
         (rc = read_opt(s, "transactions", &d->transactions)) ||
@@ -124,8 +122,8 @@ int promo_panel_load(promo_store *s, int n_threads, promo_panel *d)
         goto fail;
     if (!d->products || !d->transactions) {
         rc = promo_fail(PROMO_ENOTFOUND,
-                        "propensity: the workspace %s has no %s table (run "
-                        "promo generate or promo ingest first)",
+                        "workspace %s has no %s table (run promo ingest or promo generate "
+                        "first)",
                         promo_store_ws_dir(s), d->products ? "transactions" : "products");
         goto fail;
     }
@@ -136,7 +134,19 @@ int promo_panel_load(promo_store *s, int n_threads, promo_panel *d)
     d->in.promotions = d->promotions;
     d->in.exposures = d->exposures;
     d->in.responses = d->responses;
+    return PROMO_OK;
+fail:
+    promo_panel_free(d);
+    return rc;
+}
 
+int promo_panel_load(promo_store *s, int n_threads, promo_panel *d)
+{
+    int rc;
+    ev *e = NULL;
+    uint32_t *tx_prod = NULL;
+    if ((rc = promo_panel_load_tables(s, n_threads, d)))
+        return rc;
     const promo_table *t = d->transactions;
     const promo_column *cust = promo_table_column(t, "customer_id"),
                        *prod = promo_table_column(t, "product_id"),

@@ -1,0 +1,119 @@
+/* Features as tables: the customer matrix and the product features in the shape `promo
+ * features` stores them (features_customers, features_products) and writes as CSV. A NaN
+ * (missing) becomes a null.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/features.h>
+
+static int push_num(promo_column *c, double v)
+{
+    return isnan(v) ? promo_column_push_null(c) : promo_column_push_f64(c, v);
+}
+
+int promo_features_customers_table(const promo_features *f, const uint8_t *label, promo_table **out)
+{
+    promo_table *t = promo_table_new("features_customers");
+    promo_column *id, *seg, *tier, *lab = NULL;
+    promo_column **fc = promo_calloc(f->n_features ? f->n_features : 1, sizeof *fc);
+    int rc = PROMO_ENOMEM;
+    if (!t || !fc)
+        goto fail;
+    if ((rc = promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &id)))
+        goto fail;
+    for (size_t j = 0; j < f->n_features; j++)
+        if ((rc = promo_table_add_column(t, f->feature_names[j], PROMO_COL_FLOAT64, &fc[j])))
+            goto fail;
+    if ((rc = promo_table_add_column(t, "rfm_segment", PROMO_COL_STRING, &seg)) ||
+        (rc = promo_table_add_column(t, "tier", PROMO_COL_STRING, &tier)) ||
+        (label && (rc = promo_table_add_column(t, "label", PROMO_COL_INT64, &lab))) ||
+        (rc = promo_table_reserve(t, f->n_customers)))
+        goto fail;
+    for (size_t i = 0; i < f->n_customers; i++) {
+        const char *cid = promo_features_customer_id(f, i);
+        const char *sn = promo_rfm_segment_name(f->rfm_segment[i]);
+        const char *tn = promo_spend_tier_name(f->spend_tier[i]);
+        if ((rc = promo_column_push_str(id, cid, strlen(cid))))
+            goto fail;
+        for (size_t j = 0; j < f->n_features; j++)
+            if ((rc = push_num(fc[j], f->X[i * f->n_features + j])))
+                goto fail;
+        if ((rc = promo_column_push_str(seg, sn, strlen(sn))) ||
+            (rc = promo_column_push_str(tier, tn, strlen(tn))) ||
+            (lab && (rc = promo_column_push_i64(lab, label[i]))))
+            goto fail;
+    }
+    if ((rc = promo_table_seal(t)))
+        goto fail;
+    promo_free(fc);
+    *out = t;
+    return PROMO_OK;
+fail:
+    promo_free(fc);
+    promo_table_free(t);
+    return rc ? rc : PROMO_ENOMEM;
+}
+
+int promo_features_products_table(const promo_features *f,
+                                  const promo_table *products,
+                                  promo_table **out)
+{
+    const promo_product_features *pf = &f->products;
+    const promo_column *pid = promo_table_column(products, "product_id");
+    promo_table *t = promo_table_new("features_products");
+    static const char *const num[] = {
+        "n_buyers",          "n_orders",        "units",         "revenue",         "avg_price",
+        "list_price",        "n_price_changes", "repeat_rate",   "avg_discount",    "n_copurchased",
+        "copurchase_orders", "elasticity",      "elasticity_se", "elasticity_n_obs"};
+    enum { N_NUM = sizeof num / sizeof num[0] };
+    promo_column *id, *cat, *src, *c[N_NUM];
+    int rc = PROMO_ENOMEM;
+    if (!t || !pid)
+        goto fail;
+    if ((rc = promo_table_add_column(t, "product_id", PROMO_COL_STRING, &id)) ||
+        (rc = promo_table_add_column(t, "category", PROMO_COL_STRING, &cat)))
+        goto fail;
+    for (int k = 0; k < N_NUM; k++)
+        if ((rc = promo_table_add_column(t, num[k], PROMO_COL_FLOAT64, &c[k])))
+            goto fail;
+    if ((rc = promo_table_add_column(t, "elasticity_source", PROMO_COL_STRING, &src)))
+        goto fail;
+    for (uint32_t j = 0; j < pf->n_products; j++) {
+        const char *s = promo_column_str(pid, j);
+        const char *cn = f->category_names[pf->category[j]];
+        const promo_elasticity *e = &f->elasticity.product[j];
+        const char *en = promo_elasticity_source_name(e->source);
+        double v[N_NUM] = {pf->n_buyers[j],
+                           pf->n_orders[j],
+                           pf->units[j],
+                           pf->revenue[j],
+                           pf->avg_price[j],
+                           pf->list_price[j],
+                           pf->n_price_changes[j],
+                           pf->repeat_rate[j],
+                           pf->avg_discount[j],
+                           pf->n_copurchased[j],
+                           pf->copurchase_orders[j],
+                           e->elasticity,
+                           e->se,
+                           e->n_obs};
+        if ((rc = promo_column_push_str(id, s, strlen(s))) ||
+            (rc = promo_column_push_str(cat, cn, strlen(cn))))
+            goto fail;
+        for (int k = 0; k < N_NUM; k++)
+            if ((rc = push_num(c[k], v[k])))
+                goto fail;
+        if ((rc = promo_column_push_str(src, en, strlen(en))))
+            goto fail;
+    }
+    if ((rc = promo_table_seal(t)))
+        goto fail;
+    *out = t;
+    return PROMO_OK;
+fail:
+    promo_table_free(t);
+    return rc ? rc : PROMO_ENOMEM;
+}
