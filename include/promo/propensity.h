@@ -270,6 +270,10 @@ typedef struct promo_prop_loaded promo_prop_loaded;
 void promo_prop_model_file(
     promo_store *s, const promo_panel *d, promo_panel_target t, char *out /* OUT */, size_t n);
 
+/* The scoring cutoff of a panel: the day after its last purchase (what as_of = 0 means in the
+ * calls above). */
+int64_t promo_prop_scoring_cutoff(const promo_panel *d);
+
 /* Load the model that serves t (promo_prop_model_file) with its layout and calibration, its
  * predictions on n_threads (0 = OpenMP default; results do not depend on it). Errors:
  * PROMO_ENOTFOUND when no model of t's kind was trained (the message names the `promo train`

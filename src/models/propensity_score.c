@@ -51,6 +51,11 @@ static int file_exists(const char *path)
     return f != NULL;
 }
 
+int64_t promo_prop_scoring_cutoff(const promo_panel *d)
+{
+    return prop_last_day_after(d);
+}
+
 void promo_prop_model_file(
     promo_store *s, const promo_panel *d, promo_panel_target t, char *out, size_t n)
 {
