@@ -136,9 +136,10 @@ int promo_campaign_write(const promo_campaign *c, const char *path);
 /* A campaign file read and typed, not yet checked against a world. */
 typedef struct promo_campaign_file promo_campaign_file;
 
-/* Read path's READ columns with their types. Errors: those of promo_csv_read (PROMO_EIO for a
- * missing file; PROMO_EINPUT "FILE:1: missing required column ..." or "FILE:LINE:COL: column
- * ...: expected a number, got ..."), PROMO_ENOMEM. *out: new (promo_campaign_file_free). */
+/* Read path's READ columns with their types. Errors: those of promo_csv_read (PROMO_ENOTFOUND
+ * for a missing file, PROMO_EIO; PROMO_EINPUT "FILE:1: missing required column ..." or
+ * "FILE:LINE:COL: column ...: expected a number, got ..."), PROMO_ENOMEM. *out: new
+ * (promo_campaign_file_free). */
 int promo_campaign_read(const char *path, promo_campaign_file **out /* OUT */);
 void promo_campaign_file_free(promo_campaign_file *f); /* NULL-safe */
 
