@@ -119,7 +119,6 @@ T_TEST(demo_small_runs_every_step)
 
 /* ---- the campaign module (promo/campaign.h): one column definition, writer and reader ---- */
 
-
 /* Names of the columns with all of `flags`, comma-joined. */
 static void column_names(unsigned flags, char *out, size_t n)
 {
@@ -138,7 +137,8 @@ T_TEST(campaign_columns_one_definition)
     T_ASSERT_STR_EQ(buf, "customer_id,name,location,probability,reason,product_id,discount_pct,"
                          "send_day,send_hour");
     column_names(PROMO_CAMPAIGN_READ, buf, sizeof buf);
-    T_ASSERT_STR_EQ(buf, "customer_id,product_id,discount_pct,send_day,send_hour,bundle_product_id");
+    T_ASSERT_STR_EQ(buf,
+                    "customer_id,product_id,discount_pct,send_day,send_hour,bundle_product_id");
     column_names(PROMO_CAMPAIGN_REQUIRED, buf, sizeof buf);
     T_ASSERT_STR_EQ(buf, "customer_id,product_id,discount_pct,send_day,send_hour");
     /* Everything the reader requires, the writer writes. */
@@ -186,13 +186,13 @@ T_TEST(campaign_file_round_trip)
     T_OK(promo_campaign_write(&c, path));
     char *text = t_read_file(path, NULL);
     T_ASSERT(text);
-    T_ASSERT_STR_EQ(text,
-                    "customer_id,name,location,probability,reason,product_id,discount_pct,"
-                    "send_day,send_hour\n"
-                    "CUST0000003,\"Silva, Nimal\",Colombo,0.75,\"bought it twice; likes "
-                    "\"\"deals\"\"\",PROD00004,12.5,3,18\n"
-                    "CUST0000001,\"\"\"Kumari\"\"\",\"\",0.5,no strong signal,PROD00004,12.5,3,18\n"
-                    "CUST0000002,\"\",Kandy,0.125,shops on Saturday mornings,PROD00004,12.5,3,18\n");
+    T_ASSERT_STR_EQ(
+        text, "customer_id,name,location,probability,reason,product_id,discount_pct,"
+              "send_day,send_hour\n"
+              "CUST0000003,\"Silva, Nimal\",Colombo,0.75,\"bought it twice; likes "
+              "\"\"deals\"\"\",PROD00004,12.5,3,18\n"
+              "CUST0000001,\"\"\"Kumari\"\"\",\"\",0.5,no strong signal,PROD00004,12.5,3,18\n"
+              "CUST0000002,\"\",Kandy,0.125,shops on Saturday mornings,PROD00004,12.5,3,18\n");
     free(text);
     promo_campaign_file *f = NULL;
     promo_offer *o = NULL;

@@ -96,8 +96,8 @@ promo_campaign_params promo_campaign_params_default(void);
 
 /* A targeted campaign: the picks, best first, with the customers' details. */
 typedef struct promo_campaign {
-    char product_id[256];       /* the product offered */
-    double discount_pct;        /* as in the params */
+    char product_id[256]; /* the product offered */
+    double discount_pct;  /* as in the params */
     int32_t send_day, send_hour;
     size_t n;                   /* customers chosen: min(n_target, customers known) */
     promo_campaign_pick *picks; /* n picks: id, probability, reason (owned) */

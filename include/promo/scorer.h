@@ -51,11 +51,8 @@ typedef struct promo_scorer promo_scorer;
  * OpenMP default. Errors: as promo_propensity_score (PROMO_ENOTFOUND with the `promo train` to
  * run when no model of the target's kind exists; PROMO_EUSAGE / PROMO_ENOTFOUND for a bad
  * target). *out: new handle (promo_scorer_free). */
-int promo_scorer_open(promo_store *s,
-                      const char *target,
-                      int64_t as_of,
-                      int n_threads,
-                      promo_scorer **out /* OUT */);
+int promo_scorer_open(
+    promo_store *s, const char *target, int64_t as_of, int n_threads, promo_scorer **out /* OUT */);
 void promo_scorer_free(promo_scorer *h); /* NULL-safe */
 
 /* Make target the current one: the model serving it is loaded unless already held. On failure

@@ -149,8 +149,8 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
     *out = NULL;
     if (!h || !p || !p->product_id || !*p->product_id)
         return promo_fail(PROMO_EUSAGE, "campaign: a scoring handle and a product are required");
-    if (!(p->discount_pct >= 0 && p->discount_pct <= 90) || p->send_day < 0 ||
-        p->send_day > 3650 || p->send_hour < 0 || p->send_hour > 23)
+    if (!(p->discount_pct >= 0 && p->discount_pct <= 90) || p->send_day < 0 || p->send_day > 3650 ||
+        p->send_hour < 0 || p->send_hour > 23)
         return promo_fail(PROMO_EUSAGE,
                           "campaign: discount %g%%, send day %d, hour %d: expected 0-90, "
                           "0-3650, 0-23",
@@ -274,9 +274,9 @@ done:
 /* ---------------------------------------------------------------- reader ---- */
 
 struct promo_campaign_file {
-    char *path;                         /* as given: messages name it */
-    promo_table *t;                     /* the READ columns, typed */
-    int pos[PROMO_CAMPAIGN_COL_COUNT];  /* 1-based header field of each column */
+    char *path;                        /* as given: messages name it */
+    promo_table *t;                    /* the READ columns, typed */
+    int pos[PROMO_CAMPAIGN_COL_COUNT]; /* 1-based header field of each column */
 };
 
 /* ---- Where a cell is in the file: the one place that maps rows and columns to FILE:LINE:COL.
@@ -355,8 +355,8 @@ int promo_campaign_read(const char *path, promo_campaign_file **out)
     for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT; k++) {
         const promo_campaign_column *cc = &promo_campaign_columns[k];
         if (cc->flags & PROMO_CAMPAIGN_READ)
-            cols[n++] = (promo_csv_column){cc->name, cc->type,
-                                           (cc->flags & PROMO_CAMPAIGN_REQUIRED) != 0};
+            cols[n++] =
+                (promo_csv_column){cc->name, cc->type, (cc->flags & PROMO_CAMPAIGN_REQUIRED) != 0};
     }
     promo_csv_options co = promo_csv_options_default();
     co.columns = cols;
@@ -436,9 +436,8 @@ int promo_campaign_file_offers(const promo_campaign_file *f,
         }
         if (bad >= 0) {
             promo_free(o);
-            return promo_fail(PROMO_EINPUT, "%s:%llu:%d: column '%s': %s", f->path,
-                              record_line(r), f->pos[bad], promo_campaign_columns[bad].name,
-                              what);
+            return promo_fail(PROMO_EINPUT, "%s:%llu:%d: column '%s': %s", f->path, record_line(r),
+                              f->pos[bad], promo_campaign_columns[bad].name, what);
         }
         o[r] = (promo_offer){ci, pi, dc->f64[r], (int32_t)sd->i64[r], (int32_t)sh->i64[r], bi};
     }

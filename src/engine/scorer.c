@@ -19,17 +19,17 @@
 #include <promo/scorer.h>
 
 struct promo_scorer {
-    promo_store *s;                       /* borrowed: to load further model files */
-    int n_threads;                        /* as given to open */
-    promo_panel d;                        /* the workspace's tables */
-    promo_panel_cut c;                    /* the features of the cutoff */
-    promo_prop_loaded **models;           /* n_models loaded models (owned) */
-    size_t n_models, cap_models;          /* count and capacity of models */
-    promo_prop_loaded *m;                 /* the current target's model (one of models), or NULL */
-    promo_panel_target t;                 /* the current target */
-    char target[PROMO_PROP_TARGET_MAX];   /* its text ("" = none) */
-    promo_dict *ids;                      /* customer ids of the cut (lazy), code -> row_of */
-    uint32_t *row_of;                     /* ids code -> cut row */
+    promo_store *s;                     /* borrowed: to load further model files */
+    int n_threads;                      /* as given to open */
+    promo_panel d;                      /* the workspace's tables */
+    promo_panel_cut c;                  /* the features of the cutoff */
+    promo_prop_loaded **models;         /* n_models loaded models (owned) */
+    size_t n_models, cap_models;        /* count and capacity of models */
+    promo_prop_loaded *m;               /* the current target's model (one of models), or NULL */
+    promo_panel_target t;               /* the current target */
+    char target[PROMO_PROP_TARGET_MAX]; /* its text ("" = none) */
+    promo_dict *ids;                    /* customer ids of the cut (lazy), code -> row_of */
+    uint32_t *row_of;                   /* ids code -> cut row */
 };
 
 void promo_scorer_free(promo_scorer *h)
@@ -92,11 +92,8 @@ int promo_scorer_retarget(promo_scorer *h, const char *target)
     return PROMO_OK;
 }
 
-int promo_scorer_open(promo_store *s,
-                      const char *target,
-                      int64_t as_of,
-                      int n_threads,
-                      promo_scorer **out)
+int promo_scorer_open(
+    promo_store *s, const char *target, int64_t as_of, int n_threads, promo_scorer **out)
 {
     *out = NULL;
     promo_scorer *h = promo_calloc(1, sizeof *h);
@@ -253,9 +250,7 @@ done:
     return rc;
 }
 
-int promo_scorer_explain_one(promo_scorer *h,
-                             const char *customer_id,
-                             promo_prop_explanation **out)
+int promo_scorer_explain_one(promo_scorer *h, const char *customer_id, promo_prop_explanation **out)
 {
     *out = NULL;
     promo_prop_explanation **ex = NULL;
@@ -310,8 +305,7 @@ int promo_scorer_top(promo_scorer *h, size_t k, promo_campaign_pick **out, size_
     if ((rc = promo_prop_loaded_explain(h->m, &h->d, &h->c, h->t, h->target, rows, m, ex)))
         goto done;
     for (size_t j = 0; j < m; j++) {
-        snprintf(picks[j].customer_id, sizeof picks[j].customer_id, "%s",
-                 sc->customer_id[rk[j].i]);
+        snprintf(picks[j].customer_id, sizeof picks[j].customer_id, "%s", sc->customer_id[rk[j].i]);
         picks[j].probability = rk[j].p;
         promo_explain_line(ex[j], picks[j].reason, sizeof picks[j].reason);
     }
