@@ -1,6 +1,14 @@
-/* CLI tests of `promo campaign` and `promo demo`: the top-N campaign file is what `promo
- * simulate` reads, bad options exit 2, a workspace without a model is a clear error. */
+/* The campaign module (promo/campaign.h) and its commands: one column definition for the
+ * campaign file, writer/reader round trip, the reader's FILE:LINE:COL rejections, selection
+ * through the scoring handle; and the CLI: the top-N campaign file is what `promo simulate`
+ * reads, bad options exit 2, a workspace without a model is a clear error, the demo runs. */
 #include <stdlib.h>
+
+#include <promo/alloc.h>
+#include <promo/campaign.h>
+#include <promo/error.h>
+#include <promo/store.h>
+#include <promo/synth.h>
 
 #include "t.h"
 
@@ -107,4 +115,291 @@ T_TEST(demo_small_runs_every_step)
     T_ASSERT_CONTAINS(out, "incremental profit");
     free(out);
     free(err);
+}
+
+/* ---- the campaign module (promo/campaign.h): one column definition, writer and reader ---- */
+
+/* Names of the columns with all of `flags`, comma-joined. */
+static void column_names(unsigned flags, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (int c = 0; c < PROMO_CAMPAIGN_COL_COUNT; c++)
+        if ((promo_campaign_columns[c].flags & flags) == flags)
+            k += (size_t)snprintf(out + k, n - k, "%s%s", k ? "," : "",
+                                  promo_campaign_columns[c].name);
+}
+
+T_TEST(campaign_columns_one_definition)
+{
+    char buf[400];
+    column_names(PROMO_CAMPAIGN_WRITTEN, buf, sizeof buf);
+    T_ASSERT_STR_EQ(buf, "customer_id,name,location,probability,reason,product_id,discount_pct,"
+                         "send_day,send_hour");
+    column_names(PROMO_CAMPAIGN_READ, buf, sizeof buf);
+    T_ASSERT_STR_EQ(buf,
+                    "customer_id,product_id,discount_pct,send_day,send_hour,bundle_product_id");
+    column_names(PROMO_CAMPAIGN_REQUIRED, buf, sizeof buf);
+    T_ASSERT_STR_EQ(buf, "customer_id,product_id,discount_pct,send_day,send_hour");
+    /* Everything the reader requires, the writer writes. */
+    for (int c = 0; c < PROMO_CAMPAIGN_COL_COUNT; c++)
+        if (promo_campaign_columns[c].flags & PROMO_CAMPAIGN_REQUIRED)
+            T_ASSERT(promo_campaign_columns[c].flags & PROMO_CAMPAIGN_WRITTEN);
+}
+
+/* A generated world (no models), made once. */
+static const char *world_ws(void)
+{
+    static char ws[600];
+    if (ws[0])
+        return ws;
+    snprintf(ws, sizeof ws, "%s/world", t_tmpdir());
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd,
+             "generate --ws %s --customers 120 --products 25 --transactions 3000 --seed 11", ws);
+    T_ASSERT_EQ_INT(t_promo(cmd, NULL, NULL), 0);
+    return ws;
+}
+
+T_TEST(campaign_file_round_trip)
+{
+    promo_store *s = NULL;
+    promo_world *w = NULL;
+    T_OK(promo_store_open(world_ws(), 0, &s));
+    T_OK(promo_world_load(s, &w));
+    /* A hand-made campaign; names that need quoting. */
+    promo_campaign_pick picks[3] = {{"CUST0000003", 0.75, "bought it twice; likes \"deals\""},
+                                    {"CUST0000001", 0.5, "no strong signal"},
+                                    {"CUST0000002", 0.125, "shops on Saturday mornings"}};
+    char *names[3] = {"Silva, Nimal", "\"Kumari\"", ""};
+    char *locs[3] = {"Colombo", "", "Kandy"};
+    promo_campaign c = {.product_id = "PROD00004",
+                        .discount_pct = 12.5,
+                        .send_day = 3,
+                        .send_hour = 18,
+                        .n = 3,
+                        .picks = picks,
+                        .name = names,
+                        .location = locs};
+    char path[700];
+    snprintf(path, sizeof path, "%s/c.csv", t_tmpdir());
+    T_OK(promo_campaign_write(&c, path));
+    char *text = t_read_file(path, NULL);
+    T_ASSERT(text);
+    T_ASSERT_STR_EQ(
+        text, "customer_id,name,location,probability,reason,product_id,discount_pct,"
+              "send_day,send_hour\n"
+              "CUST0000003,\"Silva, Nimal\",Colombo,0.75,\"bought it twice; likes "
+              "\"\"deals\"\"\",PROD00004,12.5,3,18\n"
+              "CUST0000001,\"\"\"Kumari\"\"\",\"\",0.5,no strong signal,PROD00004,12.5,3,18\n"
+              "CUST0000002,\"\",Kandy,0.125,shops on Saturday mornings,PROD00004,12.5,3,18\n");
+    free(text);
+    promo_campaign_file *f = NULL;
+    promo_offer *o = NULL;
+    T_OK(promo_campaign_read(path, &f));
+    T_ASSERT_EQ_INT(promo_campaign_file_rows(f), 3);
+    T_OK(promo_campaign_file_offers(f, w, &o));
+    for (size_t i = 0; i < 3; i++) {
+        T_ASSERT_EQ_INT(o[i].customer, promo_world_customer_index(w, picks[i].customer_id));
+        T_ASSERT_EQ_INT(o[i].product, promo_world_product_index(w, "PROD00004"));
+        T_ASSERT_NEAR(o[i].discount_pct, 12.5, 0);
+        T_ASSERT_EQ_INT(o[i].send_day, 3);
+        T_ASSERT_EQ_INT(o[i].send_hour, 18);
+        T_ASSERT_EQ_INT(o[i].bundle_product, PROMO_SYNTH_NONE);
+    }
+    promo_free(o);
+    promo_campaign_file_free(f);
+    /* A hand-written file: any column order, a bundle, extra columns ignored. */
+    const char *hand = "note,send_hour,bundle_product_id,discount_pct,product_id,send_day,"
+                       "customer_id\nhi,7,PROD00002,0,PROD00001,3650,CUST0000005\n"
+                       "x,23,,90,PROD00003,0,CUST0000006\n";
+    t_write_file(path, hand, strlen(hand));
+    T_OK(promo_campaign_read(path, &f));
+    T_OK(promo_campaign_file_offers(f, w, &o));
+    T_ASSERT_EQ_INT(o[0].bundle_product, promo_world_product_index(w, "PROD00002"));
+    T_ASSERT_EQ_INT(o[0].send_day, 3650);
+    T_ASSERT_EQ_INT(o[1].bundle_product, PROMO_SYNTH_NONE);
+    T_ASSERT_NEAR(o[1].discount_pct, 90, 0);
+    promo_free(o);
+    promo_campaign_file_free(f);
+    promo_campaign_file_free(NULL);
+    promo_world_free(w);
+    promo_store_close(s);
+}
+
+T_TEST(campaign_file_rejections)
+{
+    promo_store *s = NULL;
+    promo_world *w = NULL;
+    T_OK(promo_store_open(world_ws(), 0, &s));
+    T_OK(promo_world_load(s, &w));
+    const char *hdr = "customer_id,product_id,discount_pct,send_day,send_hour\n";
+    struct {
+        const char *csv;  /* body after hdr (NULL: csv is the whole file in want's place) */
+        const char *want; /* the message after "PATH" */
+    } cases[] = {
+        {"CUST0000001,PROD00001,10,0,18\nCUST9999999,PROD00001,10,0,18\n",
+         ":3:1: column 'customer_id': unknown customer \"CUST9999999\""},
+        {"CUST0000001,NOPE,10,0,18\n", ":2:2: column 'product_id': unknown product \"NOPE\""},
+        {"CUST0000001,PROD00001,95,0,18\n",
+         ":2:3: column 'discount_pct': expected a discount from 0 to 90 (percent), got 95"},
+        {"CUST0000001,PROD00001,,0,18\n",
+         ":2:3: column 'discount_pct': expected a discount from 0 to 90 (percent), got nothing"},
+        {"CUST0000001,PROD00001,-1,0,18\n",
+         ":2:3: column 'discount_pct': expected a discount from 0 to 90 (percent), got -1"},
+        {"CUST0000001,PROD00001,5,3651,18\n",
+         ":2:4: column 'send_day': expected a day from 0 to 3650, got 3651"},
+        {"CUST0000001,PROD00001,5,,18\n",
+         ":2:4: column 'send_day': expected a day from 0 to 3650, got -1"},
+        {"CUST0000001,PROD00001,5,1,24\n",
+         ":2:5: column 'send_hour': expected an hour from 0 to 23, got 24"},
+        {"CUST0000001,PROD00001,5,1,\n",
+         ":2:5: column 'send_hour': expected an hour from 0 to 23, got -1"},
+    };
+    char path[700], buf[1200];
+    snprintf(path, sizeof path, "%s/bad.csv", t_tmpdir());
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        snprintf(buf, sizeof buf, "%s%s", hdr, cases[k].csv);
+        t_write_file(path, buf, strlen(buf));
+        promo_campaign_file *f = NULL;
+        promo_offer *o = (promo_offer *)1;
+        T_OK(promo_campaign_read(path, &f));
+        T_ASSERT_EQ_INT(promo_campaign_file_offers(f, w, &o), PROMO_EINPUT);
+        T_ASSERT(o == NULL);
+        char want[800];
+        snprintf(want, sizeof want, "%s%s", path, cases[k].want);
+        T_ASSERT_STR_EQ(promo_last_error(), want);
+        promo_campaign_file_free(f);
+    }
+    /* Column numbers come from the header: quoted names, spaces, a BOM, a bundle. */
+    struct {
+        const char *csv, *want;
+    } moved[] = {
+        {"send_hour,customer_id,product_id,discount_pct,send_day\n7,CUST0000001,PROD00001,95,0\n",
+         ":2:4: column 'discount_pct': expected a discount from 0 to 90 (percent), got 95"},
+        {"name,customer_id,\"x,y\", product_id ,discount_pct,send_day,send_hour\n"
+         "n,CUST0000001,q,PROD00001,10,0,99\n",
+         ":2:7: column 'send_hour': expected an hour from 0 to 23, got 99"},
+        {"\xef\xbb\xbf"
+         "customer_id,product_id,discount_pct,send_day,send_hour,bundle_product_id\n"
+         "CUST0000001,PROD00001,10,0,18,\nCUST0000001,PROD00001,10,0,18,XX\n",
+         ":3:6: column 'bundle_product_id': unknown product \"XX\""},
+    };
+    for (size_t k = 0; k < sizeof moved / sizeof *moved; k++) {
+        t_write_file(path, moved[k].csv, strlen(moved[k].csv));
+        promo_campaign_file *f = NULL;
+        promo_offer *o = NULL;
+        T_OK(promo_campaign_read(path, &f));
+        T_ASSERT_EQ_INT(promo_campaign_file_offers(f, w, &o), PROMO_EINPUT);
+        char want[800];
+        snprintf(want, sizeof want, "%s%s", path, moved[k].want);
+        T_ASSERT_STR_EQ(promo_last_error(), want);
+        promo_campaign_file_free(f);
+    }
+    /* The CSV layer's errors come from promo_campaign_read, before any world is needed. */
+    const char *missing = "customer_id,product_id,send_day,send_hour\nCUST0000001,PROD00001,0,18\n";
+    t_write_file(path, missing, strlen(missing));
+    promo_campaign_file *f = (promo_campaign_file *)1;
+    T_ASSERT_EQ_INT(promo_campaign_read(path, &f), PROMO_EINPUT);
+    T_ASSERT(f == NULL);
+    snprintf(buf, sizeof buf,
+             "%s:1: missing required column 'discount_pct' (the header has 4 columns: "
+             "'customer_id', 'product_id', 'send_day', 'send_hour')",
+             path);
+    T_ASSERT_STR_EQ(promo_last_error(), buf);
+    const char *word = "customer_id,product_id,discount_pct,send_day,send_hour\n"
+                       "CUST0000001,PROD00001,ten,0,18\n";
+    t_write_file(path, word, strlen(word));
+    T_ASSERT_EQ_INT(promo_campaign_read(path, &f), PROMO_EINPUT);
+    snprintf(buf, sizeof buf, "%s:2:3: column 'discount_pct': expected a number, got \"ten\"",
+             path);
+    T_ASSERT_STR_EQ(promo_last_error(), buf);
+    snprintf(buf, sizeof buf, "%s/none.csv", t_tmpdir());
+    T_ASSERT_EQ_INT(promo_campaign_read(buf, &f), PROMO_ENOTFOUND);
+    /* An empty campaign is no offers, not an error. */
+    t_write_file(path, hdr, strlen(hdr));
+    promo_offer *o = NULL;
+    T_OK(promo_campaign_read(path, &f));
+    T_ASSERT_EQ_INT(promo_campaign_file_rows(f), 0);
+    T_OK(promo_campaign_file_offers(f, w, &o));
+    promo_free(o);
+    promo_campaign_file_free(f);
+    promo_world_free(w);
+    promo_store_close(s);
+}
+
+T_TEST(campaign_select_through_the_handle)
+{
+    const char *ws = trained_ws();
+    promo_store *s = NULL;
+    promo_world *w = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    T_OK(promo_world_load(s, &w));
+    char best[64];
+    T_OK(promo_campaign_best_seller(s, best, sizeof best));
+    T_ASSERT(strncmp(best, "PROD", 4) == 0);
+    /* A handle opened for another target is retargeted to the product. */
+    promo_scorer *h = NULL;
+    T_OK(promo_scorer_open(s, "product:PROD00002", 0, 0, &h));
+    promo_campaign_params p = promo_campaign_params_default();
+    T_ASSERT_NEAR(p.discount_pct, 10, 0);
+    T_ASSERT_EQ_INT(p.n_target, 50);
+    T_ASSERT_EQ_INT(p.send_hour, 10);
+    p.product_id = "PROD00001";
+    p.n_target = 15;
+    p.discount_pct = 20;
+    promo_campaign *c = NULL, *c2 = NULL;
+    T_OK(promo_campaign_select(h, &p, &c));
+    T_ASSERT_STR_EQ(promo_scorer_target(h), "product:PROD00001");
+    T_ASSERT_EQ_INT(c->n, 15);
+    double sum = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        T_ASSERT(c->name[i][0] && c->location[i][0]); /* generated customers have both */
+        sum += c->picks[i].probability;
+        if (i)
+            T_ASSERT(c->picks[i].probability <= c->picks[i - 1].probability);
+    }
+    T_ASSERT_NEAR(c->expected_buyers, sum, 0);
+    /* The one-call form gives the same campaign. */
+    T_OK(promo_campaign_build(s, &p, 0, &c2));
+    T_ASSERT_EQ_INT(c2->n, c->n);
+    for (size_t i = 0; i < c->n; i++) {
+        T_ASSERT_STR_EQ(c2->picks[i].customer_id, c->picks[i].customer_id);
+        T_ASSERT_STR_EQ(c2->picks[i].reason, c->picks[i].reason);
+        T_ASSERT_STR_EQ(c2->name[i], c->name[i]);
+    }
+    promo_campaign_free(c2);
+    /* Written, read back, simulated. */
+    char path[700];
+    promo_campaign_default_path(s, "PROD00001", path, sizeof path);
+    T_ASSERT_CONTAINS(path, "/out/campaign_PROD00001.csv");
+    T_OK(promo_campaign_write(c, path));
+    promo_campaign_file *f = NULL;
+    promo_offer *o = NULL;
+    T_OK(promo_campaign_read(path, &f));
+    T_ASSERT_EQ_INT(promo_campaign_file_rows(f), c->n);
+    T_OK(promo_campaign_file_offers(f, w, &o));
+    for (size_t i = 0; i < c->n; i++)
+        T_ASSERT_EQ_INT(o[i].customer, promo_world_customer_index(w, c->picks[i].customer_id));
+    promo_sim_params sp = promo_sim_params_default();
+    sp.n_draws = 5;
+    promo_sim_result r;
+    T_OK(promo_simulate(w, o, c->n, &sp, &r));
+    T_ASSERT_NEAR(r.contacts.mean, 15, 0);
+    promo_free(o);
+    promo_campaign_file_free(f);
+    /* Bad params are refused before any work. */
+    p.discount_pct = 95;
+    T_ASSERT_EQ_INT(promo_campaign_select(h, &p, &c2), PROMO_EUSAGE);
+    p.discount_pct = 10;
+    p.product_id = NULL;
+    T_ASSERT_EQ_INT(promo_campaign_select(h, &p, &c2), PROMO_EUSAGE);
+    p.product_id = "NOPE";
+    T_ASSERT_EQ_INT(promo_campaign_select(h, &p, &c2), PROMO_ENOTFOUND);
+    T_ASSERT(c2 == NULL);
+    promo_campaign_free(c);
+    promo_campaign_free(NULL);
+    promo_scorer_free(h);
+    promo_world_free(w);
+    promo_store_close(s);
 }

@@ -55,8 +55,9 @@ typedef struct promo_campaign_pick {
 
 /* The k customers with the highest propensity for target at as_of (0 = after the last
  * transaction), with a one-line reason each: one scoring pass over every customer, then
- * TreeSHAP for the k chosen. Ties keep the customers' table order. *out: new array of *n
- * picks (n = min(k, customers)), promo_free. Errors: as promo_propensity_score. */
+ * TreeSHAP for the k chosen. Ties keep the customers' table order. One call opens and frees a
+ * scoring handle (promo/scorer.h: promo_scorer_top ranks many times on one load). *out: new
+ * array of *n picks (n = min(k, customers)), promo_free. Errors: as promo_propensity_score. */
 int promo_explain_top_customers(promo_store *s,
                                 const char *target,
                                 int64_t as_of,

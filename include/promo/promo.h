@@ -7,6 +7,7 @@
 
 #include <promo/alloc.h>
 #include <promo/calibrate.h>
+#include <promo/campaign.h>
 #include <promo/clv.h>
 #include <promo/csr.h>
 #include <promo/csv.h>
@@ -26,6 +27,7 @@
 #include <promo/propensity.h>
 #include <promo/rng.h>
 #include <promo/schema.h>
+#include <promo/scorer.h>
 #include <promo/store.h>
 #include <promo/synth.h>
 #include <promo/table.h>

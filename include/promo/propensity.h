@@ -70,6 +70,7 @@
 #include <promo/gbdt.h>
 #include <promo/linear.h>
 #include <promo/metrics.h>
+#include <promo/panel.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -250,6 +251,74 @@ int promo_propensity_explain_many(promo_store *s,
                                   const char *const *customer_ids,
                                   size_t n,
                                   promo_prop_explanation ***out /* OUT */);
+
+/* A saved model loaded for scoring: the lower layer under the calls above and under the
+ * scoring handle (promo/scorer.h), which holds a panel, a cut and such models so that any
+ * number of calls build the features once. The caller owns the panel and the cut (panel.h)
+ * and passes them to each call; the model borrows nothing.
+ *
+ *   promo_prop_loaded *m = NULL;
+ *   promo_prop_load(store, &panel, t, 0, &m);                // t: promo_panel_target_parse
+ *   promo_prop_loaded_score(m, &panel, &cut, t, "product:PROD00001", &sc);
+ *   promo_prop_loaded_free(m);
+ *
+ * Thread-safety: a loaded model is used by one thread at a time. */
+typedef struct promo_prop_loaded promo_prop_loaded;
+
+/* The file that serves target t: for a product, the model scoped to its category when one was
+ * trained, else the model of t's kind (<ws>/models/propensity_<kind>.json); into out. */
+void promo_prop_model_file(
+    promo_store *s, const promo_panel *d, promo_panel_target t, char *out /* OUT */, size_t n);
+
+/* The scoring cutoff of a panel: the day after its last purchase (what as_of = 0 means in the
+ * calls above). */
+int64_t promo_prop_scoring_cutoff(const promo_panel *d);
+
+/* Load the model that serves t (promo_prop_model_file) with its layout and calibration, its
+ * predictions on n_threads (0 = OpenMP default; results do not depend on it). Errors:
+ * PROMO_ENOTFOUND when no model of t's kind was trained (the message names the `promo train`
+ * to run), PROMO_EINPUT when the file is not a propensity model of that kind, PROMO_EMODEL,
+ * PROMO_ENOMEM. *out: new (promo_prop_loaded_free). */
+int promo_prop_load(promo_store *s,
+                    const promo_panel *d,
+                    promo_panel_target t,
+                    int n_threads,
+                    promo_prop_loaded **out /* OUT */);
+void promo_prop_loaded_free(promo_prop_loaded *m); /* NULL-safe */
+
+/* The file it was loaded from, the kind it serves, its feature columns (borrowed, valid until
+ * m is freed). */
+const char *promo_prop_loaded_path(const promo_prop_loaded *m);
+promo_panel_kind promo_prop_loaded_kind(const promo_prop_loaded *m);
+const promo_panel_layout *promo_prop_loaded_layout(const promo_prop_loaded *m);
+
+/* Calibrated probabilities of rows r of cut c (prob: caller's r->n), predicted in blocks. */
+int promo_prop_loaded_predict(const promo_prop_loaded *m,
+                              const promo_panel *d,
+                              const promo_panel_cut *c,
+                              const promo_panel_rows *r,
+                              double *prob /* OUT */);
+
+/* Every customer of cut c for target t (target: its text, copied into the result), in the
+ * cut's customer order; as promo_propensity_score. *out: new (promo_prop_scores_free). */
+int promo_prop_loaded_score(const promo_prop_loaded *m,
+                            const promo_panel *d,
+                            const promo_panel_cut *c,
+                            promo_panel_target t,
+                            const char *target,
+                            promo_prop_scores **out /* OUT */);
+
+/* Explanations of the cut's customer rows cust[0..n) for target t in one pass: out[k] (caller's
+ * array of n pointers) gets a new explanation of cust[k] (promo_prop_explanation_free); all
+ * NULL on failure. */
+int promo_prop_loaded_explain(const promo_prop_loaded *m,
+                              const promo_panel *d,
+                              const promo_panel_cut *c,
+                              promo_panel_target t,
+                              const char *target,
+                              const uint32_t *cust,
+                              size_t n,
+                              promo_prop_explanation **out /* OUT: n */);
 
 /* The default test cutoff for a horizon: the day after the last transaction minus horizon
  * days (the latest cutoff with a complete label window); with horizon 0, the day after the

@@ -176,9 +176,6 @@ void cli_json_str(FILE *f, const char *s);
 /* Default workspace directory when --ws is not given. */
 #define CLI_DEFAULT_WS "./promo-ws"
 
-/* The product with the most order lines in workspace ws (a promo status; cmd_campaign.c). */
-int cli_best_selling_product(const char *ws, char *out, size_t n);
-
 /* Subcommands. */
 int cmd_demo(int argc, char **argv);
 int cmd_generate(int argc, char **argv);

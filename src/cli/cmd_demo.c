@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <promo/campaign.h>
 #include <promo/store.h>
 
 #include "cli/cli.h"
@@ -127,7 +128,11 @@ int cmd_demo(int argc, char **argv)
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (steps[i].fn == cmd_features) {
             /* generation is done: name the product the later steps are about */
-            int rc = cli_best_selling_product(ctx.ws, ctx.product, sizeof ctx.product);
+            promo_store *s = NULL;
+            int rc = promo_store_open(ctx.ws, 0, &s);
+            if (!rc)
+                rc = promo_campaign_best_seller(s, ctx.product, sizeof ctx.product);
+            promo_store_close(s);
             if (rc)
                 return cli_report(rc);
             snprintf(ctx.target, sizeof ctx.target, "product:%s", ctx.product);

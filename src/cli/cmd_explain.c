@@ -9,6 +9,7 @@
 #include <promo/error.h>
 #include <promo/explain.h>
 #include <promo/propensity.h>
+#include <promo/scorer.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
@@ -43,10 +44,14 @@ int cmd_explain(int argc, char **argv)
     if (ec != CLI_CONTINUE)
         return ec;
     promo_store *s = NULL;
+    promo_scorer *h = NULL;
     promo_prop_explanation *e = NULL;
     int rc = promo_store_open(ws, 0, &s);
     if (!rc)
-        rc = promo_propensity_explain(s, target, as_of, cust, &e);
+        rc = promo_scorer_open(s, target, as_of, 0, &h);
+    if (!rc)
+        rc = promo_scorer_explain_one(h, cust, &e);
+    promo_scorer_free(h);
     promo_store_close(s);
     if (rc)
         return cli_report(rc);

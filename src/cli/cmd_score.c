@@ -1,5 +1,6 @@
 /* promo score: the calibrated propensity of every customer known at a cutoff for one target,
- * as CSV (customer_id, probability), from the saved model; one pass over all customers. */
+ * as CSV (customer_id, probability), from the saved model; one pass over all customers through
+ * the scoring handle (promo/scorer.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include <promo/error.h>
 #include <promo/log.h>
 #include <promo/propensity.h>
+#include <promo/scorer.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
@@ -69,10 +71,14 @@ int cmd_score(int argc, char **argv)
     if (ec != CLI_CONTINUE)
         return ec;
     promo_store *s = NULL;
+    promo_scorer *h = NULL;
     promo_prop_scores *sc = NULL;
     int rc = promo_store_open(ws, 0, &s);
     if (!rc)
-        rc = promo_propensity_score(s, target, as_of, &sc);
+        rc = promo_scorer_open(s, target, as_of, 0, &h);
+    if (!rc)
+        rc = promo_scorer_score(h, &sc);
+    promo_scorer_free(h);
     promo_store_close(s);
     if (rc)
         return cli_report(rc);

@@ -2,9 +2,9 @@
  * its incremental effect against the no-campaign counterfactual (include/promo/synth.h).
  *
  * The campaign is a CSV with columns customer_id, product_id, discount_pct, send_day
- * (0 = first day after the history), send_hour (0-23) and optionally bundle_product_id.
- * Bad rows are reported as FILE:LINE:COL; LINE assumes one physical line per record (the
- * header on line 1), which holds for any file whose ids contain no newline. */
+ * (0 = first day after the history), send_hour (0-23) and optionally bundle_product_id; its
+ * reader and checks (bad rows reported as FILE:LINE:COL) are promo/campaign.h's. This file
+ * parses the options and prints. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,118 +12,12 @@
 #include <string.h>
 
 #include <promo/alloc.h>
-#include <promo/csv.h>
+#include <promo/campaign.h>
 #include <promo/error.h>
 #include <promo/store.h>
 #include <promo/synth.h>
 
 #include "cli/cli.h"
-
-/* 1-based field numbers of the wanted columns, from the file's header line (simple split on
- * the delimiter, honouring quotes), so messages can name the column position. */
-static void header_positions(const char *path, const char *const *names, int n, int *pos)
-{
-    for (int k = 0; k < n; k++)
-        pos[k] = k + 1;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    char line[4096];
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return;
-    }
-    fclose(f);
-    char *p = line;
-    if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
-        p += 3;
-    int field = 1;
-    while (*p && *p != '\n' && *p != '\r') {
-        char name[256] = {0};
-        size_t m = 0;
-        int quoted = 0;
-        while (*p == ' ')
-            p++;
-        while (*p && *p != '\n' && *p != '\r' && (quoted || *p != ',')) {
-            if (*p == '"')
-                quoted = !quoted;
-            else if (m + 1 < sizeof name)
-                name[m++] = *p;
-            p++;
-        }
-        while (m && name[m - 1] == ' ')
-            m--;
-        name[m] = 0;
-        for (int k = 0; k < n; k++)
-            if (!strcmp(name, names[k]))
-                pos[k] = field;
-        if (*p == ',')
-            p++;
-        field++;
-    }
-}
-
-/* Map and check the campaign rows into offers. */
-static int
-to_offers(const promo_world *w, const promo_table *t, const char *path, promo_offer **out)
-{
-    static const char *const names[6] = {"customer_id", "product_id", "discount_pct",
-                                         "send_day",    "send_hour",  "bundle_product_id"};
-    int pos[6];
-    header_positions(path, names, 6, pos);
-    const promo_column *cc = promo_table_column(t, names[0]), *pc = promo_table_column(t, names[1]),
-                       *dc = promo_table_column(t, names[2]), *sd = promo_table_column(t, names[3]),
-                       *sh = promo_table_column(t, names[4]), *bc = promo_table_column(t, names[5]);
-    promo_offer *o = promo_mallocn(t->n_rows ? t->n_rows : 1, sizeof *o);
-    if (!o)
-        return PROMO_ENOMEM;
-    for (size_t r = 0; r < t->n_rows; r++) {
-        unsigned long long line = (unsigned long long)r + 2;
-        const char *cid = promo_column_str(cc, r), *pid = promo_column_str(pc, r);
-        uint32_t ci = promo_world_customer_index(w, cid);
-        uint32_t pi = promo_world_product_index(w, pid);
-        int bad = -1;
-        char what[300];
-        if (ci == PROMO_SYNTH_NONE) {
-            bad = 0;
-            snprintf(what, sizeof what, "unknown customer \"%.200s\"", cid);
-        } else if (pi == PROMO_SYNTH_NONE) {
-            bad = 1;
-            snprintf(what, sizeof what, "unknown product \"%.200s\"", pid);
-        } else if (promo_column_is_null(dc, r) || !(dc->f64[r] >= 0 && dc->f64[r] <= 90)) {
-            bad = 2;
-            snprintf(what, sizeof what, "expected a discount from 0 to 90 (percent), got %s",
-                     promo_column_is_null(dc, r) ? "nothing" : "a value outside");
-            if (!promo_column_is_null(dc, r))
-                snprintf(what, sizeof what, "expected a discount from 0 to 90 (percent), got %g",
-                         dc->f64[r]);
-        } else if (promo_column_is_null(sd, r) || sd->i64[r] < 0 || sd->i64[r] > 3650) {
-            bad = 3;
-            snprintf(what, sizeof what, "expected a day from 0 to 3650, got %lld",
-                     promo_column_is_null(sd, r) ? -1LL : (long long)sd->i64[r]);
-        } else if (promo_column_is_null(sh, r) || sh->i64[r] < 0 || sh->i64[r] > 23) {
-            bad = 4;
-            snprintf(what, sizeof what, "expected an hour from 0 to 23, got %lld",
-                     promo_column_is_null(sh, r) ? -1LL : (long long)sh->i64[r]);
-        }
-        uint32_t bi = PROMO_SYNTH_NONE;
-        if (bad < 0 && bc && !promo_column_is_null(bc, r) && *promo_column_str(bc, r)) {
-            bi = promo_world_product_index(w, promo_column_str(bc, r));
-            if (bi == PROMO_SYNTH_NONE) {
-                bad = 5;
-                snprintf(what, sizeof what, "unknown product \"%.200s\"", promo_column_str(bc, r));
-            }
-        }
-        if (bad >= 0) {
-            promo_free(o);
-            return promo_fail(PROMO_EINPUT, "%s:%llu:%d: column '%s': %s", path, line, pos[bad],
-                              names[bad], what);
-        }
-        o[r] = (promo_offer){ci, pi, dc->f64[r], (int32_t)sd->i64[r], (int32_t)sh->i64[r], bi};
-    }
-    *out = o;
-    return PROMO_OK;
-}
 
 static void print_fig_json(const char *key, promo_sim_figure f, int last)
 {
@@ -178,27 +72,21 @@ int cmd_simulate(int argc, char **argv)
     if ((rc = cli_parse(&spec, argc, argv, NULL)) != CLI_CONTINUE)
         return rc;
 
-    promo_csv_column cols[] = {
-        {"customer_id", PROMO_COL_STRING, 1},   {"product_id", PROMO_COL_STRING, 1},
-        {"discount_pct", PROMO_COL_FLOAT64, 1}, {"send_day", PROMO_COL_INT64, 1},
-        {"send_hour", PROMO_COL_INT64, 1},      {"bundle_product_id", PROMO_COL_STRING, 0},
-    };
-    promo_csv_options co = promo_csv_options_default();
-    co.columns = cols;
-    co.n_columns = sizeof cols / sizeof *cols;
-    co.delimiter = ',';
-    promo_table *t = NULL;
+    promo_campaign_file *cf = NULL;
     promo_store *s = NULL;
     promo_world *w = NULL;
     promo_offer *offers = NULL;
     promo_sim_result res;
-    if ((rc = promo_csv_read(campaign, &co, &t, NULL)))
+    size_t n_offers = 0;
+    /* The file first: a malformed campaign is reported before the world is loaded. */
+    if ((rc = promo_campaign_read(campaign, &cf)))
         goto done;
     if ((rc = promo_store_open(ws, 0, &s)) || (rc = promo_world_load(s, &w)))
         goto done;
-    if ((rc = to_offers(w, t, campaign, &offers)))
+    if ((rc = promo_campaign_file_offers(cf, w, &offers)))
         goto done;
-    if ((rc = promo_simulate(w, offers, t->n_rows, &sp, &res)))
+    n_offers = promo_campaign_file_rows(cf);
+    if ((rc = promo_simulate(w, offers, n_offers, &sp, &res)))
         goto done;
     double lo_pct = 50.0 * (1.0 - sp.interval), hi_pct = 100.0 - lo_pct;
     if (json) {
@@ -218,7 +106,7 @@ int cmd_simulate(int argc, char **argv)
         printf("}\n");
     } else {
         printf("simulated %s: %zu offers, %u draws, %g%% intervals, money in LKR\n", campaign,
-               t->n_rows, res.n_draws, 100 * sp.interval);
+               n_offers, res.n_draws, 100 * sp.interval);
         printf("  %-24s %14s %13.1f%% %13.1f%%\n", "figure", "mean", lo_pct, hi_pct);
         print_fig("contacts", res.contacts, 0);
         print_fig("conversions", res.conversions, 0);
@@ -234,6 +122,6 @@ done:
     promo_free(offers);
     promo_world_free(w);
     promo_store_close(s);
-    promo_table_free(t);
+    promo_campaign_file_free(cf);
     return cli_report(rc);
 }

@@ -5,6 +5,9 @@
  * (and best_dow/best_hour/best_slot) become "usually shops on Saturday mornings" with the
  * customer's best day and hour; the 30/90/365-day windows of the same count become the
  * strongest window's sentence. A group's contribution is the sum of its members'.
+ *
+ * The top customers go through the scoring handle (scorer.c): one panel, one cut, one model
+ * for the scoring pass and the explanations.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/explain.h>
+#include <promo/scorer.h>
 
 /* snprintf that may truncate: reasons are display text, a cut sentence is acceptable. */
 static void put(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -272,19 +276,6 @@ void promo_explain_line(const promo_prop_explanation *e, char *buf, size_t n)
         put(buf, n, "%s; %s", r[0].text, r[1].text);
 }
 
-typedef struct ranked {
-    double p;
-    size_t i;
-} ranked;
-
-static int by_prob_desc(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->p != y->p)
-        return x->p > y->p ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
-}
-
 int promo_explain_top_customers(promo_store *s,
                                 const char *target,
                                 int64_t as_of,
@@ -294,50 +285,10 @@ int promo_explain_top_customers(promo_store *s,
 {
     *out = NULL;
     *n = 0;
-    promo_prop_scores *sc = NULL;
-    promo_prop_explanation **ex = NULL;
-    ranked *rk = NULL;
-    const char **ids = NULL;
-    promo_campaign_pick *picks = NULL;
-    int rc = promo_propensity_score(s, target, as_of, &sc);
-    if (rc)
-        return rc;
-    size_t m = k < sc->n ? k : sc->n;
-    rc = PROMO_ENOMEM;
-    if (!(rk = promo_mallocn(sc->n ? sc->n : 1, sizeof *rk)) ||
-        !(ids = promo_calloc(m ? m : 1, sizeof *ids)) ||
-        !(picks = promo_calloc(m ? m : 1, sizeof *picks)))
-        goto done;
-    for (size_t i = 0; i < sc->n; i++) {
-        rk[i].p = sc->probability[i];
-        rk[i].i = i;
-    }
-    qsort(rk, sc->n, sizeof *rk, by_prob_desc);
-    for (size_t j = 0; j < m; j++)
-        ids[j] = sc->customer_id[rk[j].i];
-    if ((rc = promo_propensity_explain_many(s, target, sc->as_of, ids, m, &ex)))
-        goto done;
-    for (size_t j = 0; j < m; j++) {
-        snprintf(picks[j].customer_id, sizeof picks[j].customer_id, "%s", ids[j]);
-        picks[j].probability = rk[j].p;
-        if (ex[j])
-            promo_explain_line(ex[j], picks[j].reason, sizeof picks[j].reason);
-        else
-            snprintf(picks[j].reason, sizeof picks[j].reason, "no strong signal");
-    }
-    *out = picks;
-    *n = m;
-    picks = NULL;
-    rc = PROMO_OK;
-done:
-    if (ex) {
-        for (size_t j = 0; j < m; j++)
-            promo_prop_explanation_free(ex[j]);
-        promo_free(ex);
-    }
-    promo_free(picks);
-    promo_free(ids);
-    promo_free(rk);
-    promo_prop_scores_free(sc);
+    promo_scorer *h = NULL;
+    int rc = promo_scorer_open(s, target, as_of, 0, &h);
+    if (!rc)
+        rc = promo_scorer_top(h, k, out, n);
+    promo_scorer_free(h);
     return rc;
 }

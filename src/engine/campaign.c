@@ -1,0 +1,446 @@
+/* src/engine/campaign.c: targeted campaigns and the campaign file (promo/campaign.h).
+ *
+ * Selection: the scoring handle's top k (scorer.c), then name and location from the customers
+ * table the handle's panel already holds. The file: promo_campaign_columns is the one
+ * definition of its columns; the writer and the reader both derive their column lists from it.
+ * The reader's checks name the offending cell as FILE:LINE:COL; where LINE and COL come from is
+ * in one marked section below (record_line, header_positions), which is what changes when
+ * csv.c exports its record walker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/campaign.h>
+#include <promo/csv.h>
+#include <promo/dict.h>
+#include <promo/error.h>
+#include <promo/store.h>
+
+#define W  PROMO_CAMPAIGN_WRITTEN
+#define R  PROMO_CAMPAIGN_READ
+#define RQ (PROMO_CAMPAIGN_READ | PROMO_CAMPAIGN_REQUIRED)
+
+const promo_campaign_column promo_campaign_columns[PROMO_CAMPAIGN_COL_COUNT] = {
+    [PROMO_CAMPAIGN_CUSTOMER_ID] = {"customer_id", PROMO_COL_STRING, W | RQ},
+    [PROMO_CAMPAIGN_NAME] = {"name", PROMO_COL_STRING, W},
+    [PROMO_CAMPAIGN_LOCATION] = {"location", PROMO_COL_STRING, W},
+    [PROMO_CAMPAIGN_PROBABILITY] = {"probability", PROMO_COL_FLOAT64, W},
+    [PROMO_CAMPAIGN_REASON] = {"reason", PROMO_COL_STRING, W},
+    [PROMO_CAMPAIGN_PRODUCT_ID] = {"product_id", PROMO_COL_STRING, W | RQ},
+    [PROMO_CAMPAIGN_DISCOUNT_PCT] = {"discount_pct", PROMO_COL_FLOAT64, W | RQ},
+    [PROMO_CAMPAIGN_SEND_DAY] = {"send_day", PROMO_COL_INT64, W | RQ},
+    [PROMO_CAMPAIGN_SEND_HOUR] = {"send_hour", PROMO_COL_INT64, W | RQ},
+    [PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID] = {"bundle_product_id", PROMO_COL_STRING, R},
+};
+
+#undef W
+#undef R
+#undef RQ
+
+/* ---------------------------------------------------------------- selection ---- */
+
+int promo_campaign_best_seller(promo_store *s, char *out, size_t n)
+{
+    static const char *const cols[] = {"product_id"};
+    promo_table *t = NULL;
+    int rc = promo_store_read_columns(s, "transactions", cols, 1, &t);
+    if (rc)
+        return rc;
+    promo_column *c = t->cols[0];
+    uint32_t n_codes = promo_dict_size(c->dict);
+    uint64_t *count = promo_calloc(n_codes ? n_codes : 1, sizeof *count);
+    if (!count) {
+        promo_table_free(t);
+        return PROMO_ENOMEM;
+    }
+    for (size_t r = 0; r < c->n; r++)
+        if (!promo_column_is_null(c, r))
+            count[c->codes[r]]++;
+    uint32_t best = 0;
+    for (uint32_t k = 1; k < n_codes; k++)
+        if (count[k] > count[best])
+            best = k;
+    if (!n_codes || !count[best])
+        rc = promo_fail(PROMO_EINPUT, "workspace has no transactions to pick a best seller from");
+    else
+        snprintf(out, n, "%s", promo_dict_key(c->dict, best));
+    promo_free(count);
+    promo_table_free(t);
+    return rc;
+}
+
+promo_campaign_params promo_campaign_params_default(void)
+{
+    promo_campaign_params p = {
+        .product_id = NULL, .discount_pct = 10, .n_target = 50, .send_day = 0, .send_hour = 10};
+    return p;
+}
+
+void promo_campaign_free(promo_campaign *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->name)
+            promo_free(c->name[i]);
+        if (c->location)
+            promo_free(c->location[i]);
+    }
+    promo_free(c->name);
+    promo_free(c->location);
+    promo_free(c->picks);
+    promo_free(c);
+}
+
+/* Name and location of each pick from the customers table ("" when unknown). The panel holds
+ * the table already; a workspace whose customers table is absent or lacks the columns is read
+ * from the store, so its error is the store's ("no table", "no column"). */
+static int customer_details(promo_scorer *h, promo_campaign *c)
+{
+    static const char *const cols[] = {"customer_id", "name", "location"};
+    const promo_panel *d = promo_scorer_panel(h);
+    promo_table *read = NULL;
+    const promo_table *cust = d->customers;
+    const promo_column *id = NULL, *name = NULL, *loc = NULL;
+    if (cust) {
+        id = promo_table_column(cust, cols[0]);
+        name = promo_table_column(cust, cols[1]);
+        loc = promo_table_column(cust, cols[2]);
+    }
+    if (!id || !name || !loc) {
+        int rc = promo_store_read_columns(promo_scorer_store(h), "customers", cols, 3, &read);
+        if (rc)
+            return rc;
+        id = read->cols[0];
+        name = read->cols[1];
+        loc = read->cols[2];
+    }
+    uint32_t n_codes = promo_dict_size(id->dict);
+    size_t *row_of = promo_mallocn(n_codes ? n_codes : 1, sizeof *row_of);
+    int rc = PROMO_ENOMEM;
+    if (!row_of)
+        goto done;
+    for (uint32_t k = 0; k < n_codes; k++)
+        row_of[k] = SIZE_MAX;
+    for (size_t r = 0; r < id->n; r++)
+        if (row_of[id->codes[r]] == SIZE_MAX)
+            row_of[id->codes[r]] = r;
+    for (size_t i = 0; i < c->n; i++) {
+        const char *nm = "", *lc = "", *cid = c->picks[i].customer_id;
+        uint32_t k = promo_dict_find(id->dict, cid, strlen(cid));
+        if (k != PROMO_DICT_NONE && row_of[k] != SIZE_MAX) {
+            nm = promo_column_str(name, row_of[k]);
+            lc = promo_column_str(loc, row_of[k]);
+        }
+        if (!(c->name[i] = promo_strdup(nm)) || !(c->location[i] = promo_strdup(lc)))
+            goto done;
+    }
+    rc = PROMO_OK;
+done:
+    promo_free(row_of);
+    promo_table_free(read);
+    return rc;
+}
+
+int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo_campaign **out)
+{
+    *out = NULL;
+    if (!h || !p || !p->product_id || !*p->product_id)
+        return promo_fail(PROMO_EUSAGE, "campaign: a scoring handle and a product are required");
+    if (!(p->discount_pct >= 0 && p->discount_pct <= 90) || p->send_day < 0 || p->send_day > 3650 ||
+        p->send_hour < 0 || p->send_hour > 23)
+        return promo_fail(PROMO_EUSAGE,
+                          "campaign: discount %g%%, send day %d, hour %d: expected 0-90, "
+                          "0-3650, 0-23",
+                          p->discount_pct, (int)p->send_day, (int)p->send_hour);
+    char target[PROMO_PROP_TARGET_MAX];
+    if ((size_t)snprintf(target, sizeof target, "product:%s", p->product_id) >= sizeof target)
+        return promo_fail(PROMO_EUSAGE, "campaign: product id longer than %zu bytes",
+                          sizeof target - 9);
+    int rc = PROMO_OK;
+    if (strcmp(promo_scorer_target(h), target) != 0 && (rc = promo_scorer_retarget(h, target)))
+        return rc;
+    promo_campaign *c = promo_calloc(1, sizeof *c);
+    if (!c)
+        return PROMO_ENOMEM;
+    snprintf(c->product_id, sizeof c->product_id, "%s", p->product_id);
+    c->discount_pct = p->discount_pct;
+    c->send_day = p->send_day;
+    c->send_hour = p->send_hour;
+    if ((rc = promo_scorer_top(h, p->n_target, &c->picks, &c->n)))
+        goto fail;
+    rc = PROMO_ENOMEM;
+    if (!(c->name = promo_calloc(c->n ? c->n : 1, sizeof *c->name)) ||
+        !(c->location = promo_calloc(c->n ? c->n : 1, sizeof *c->location)))
+        goto fail;
+    if ((rc = customer_details(h, c)))
+        goto fail;
+    for (size_t i = 0; i < c->n; i++)
+        c->expected_buyers += c->picks[i].probability;
+    *out = c;
+    return PROMO_OK;
+fail:
+    promo_campaign_free(c);
+    return rc;
+}
+
+int promo_campaign_build(promo_store *s,
+                         const promo_campaign_params *p,
+                         int64_t as_of,
+                         promo_campaign **out)
+{
+    *out = NULL;
+    if (!p || !p->product_id)
+        return promo_fail(PROMO_EUSAGE, "campaign: a product is required");
+    char target[PROMO_PROP_TARGET_MAX];
+    if ((size_t)snprintf(target, sizeof target, "product:%s", p->product_id) >= sizeof target)
+        return promo_fail(PROMO_EUSAGE, "campaign: product id longer than %zu bytes",
+                          sizeof target - 9);
+    promo_scorer *h = NULL;
+    int rc = promo_scorer_open(s, target, as_of, 0, &h);
+    if (!rc)
+        rc = promo_campaign_select(h, p, out);
+    promo_scorer_free(h);
+    return rc;
+}
+
+void promo_campaign_default_path(promo_store *s, const char *product_id, char *out, size_t n)
+{
+    snprintf(out, n, "%s/campaign_%s.csv", promo_store_out_dir(s), product_id);
+}
+
+/* ---------------------------------------------------------------- writer ---- */
+
+/* Append row i of c to column k. */
+static int push_cell(promo_column *col, const promo_campaign *c, size_t i, int k)
+{
+    const char *s = NULL;
+    switch (k) {
+    case PROMO_CAMPAIGN_CUSTOMER_ID:
+        s = c->picks[i].customer_id;
+        break;
+    case PROMO_CAMPAIGN_NAME:
+        s = c->name[i];
+        break;
+    case PROMO_CAMPAIGN_LOCATION:
+        s = c->location[i];
+        break;
+    case PROMO_CAMPAIGN_REASON:
+        s = c->picks[i].reason;
+        break;
+    case PROMO_CAMPAIGN_PRODUCT_ID:
+        s = c->product_id;
+        break;
+    case PROMO_CAMPAIGN_PROBABILITY:
+        return promo_column_push_f64(col, c->picks[i].probability);
+    case PROMO_CAMPAIGN_DISCOUNT_PCT:
+        return promo_column_push_f64(col, c->discount_pct);
+    case PROMO_CAMPAIGN_SEND_DAY:
+        return promo_column_push_i64(col, c->send_day);
+    case PROMO_CAMPAIGN_SEND_HOUR:
+        return promo_column_push_i64(col, c->send_hour);
+    default:
+        return promo_fail(PROMO_EUSAGE, "campaign: column %d is not written", k);
+    }
+    return promo_column_push_str(col, s, strlen(s));
+}
+
+int promo_campaign_write(const promo_campaign *c, const char *path)
+{
+    promo_table *t = promo_table_new("campaign");
+    int rc = PROMO_ENOMEM;
+    if (!t)
+        return rc;
+    for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT; k++) {
+        const promo_campaign_column *cc = &promo_campaign_columns[k];
+        promo_column *col = NULL;
+        if (!(cc->flags & PROMO_CAMPAIGN_WRITTEN))
+            continue;
+        if ((rc = promo_table_add_column(t, cc->name, cc->type, &col)))
+            goto done;
+        for (size_t i = 0; i < c->n; i++)
+            if ((rc = push_cell(col, c, i, k)))
+                goto done;
+    }
+    if (!(rc = promo_table_seal(t)))
+        rc = promo_csv_write(path, t);
+done:
+    promo_table_free(t);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- reader ---- */
+
+struct promo_campaign_file {
+    char *path;                        /* as given: messages name it */
+    promo_table *t;                    /* the READ columns, typed */
+    int pos[PROMO_CAMPAIGN_COL_COUNT]; /* 1-based header field of each column */
+};
+
+/* ---- Where a cell is in the file: the one place that maps rows and columns to FILE:LINE:COL.
+ * LINE assumes one physical line per CSV record with the header on line 1, which holds for any
+ * file whose fields contain no newline (ids, numbers; the writer's names and reasons are
+ * single-line). COL is the column's field number in the header line, split on commas honouring
+ * quotes. Both re-derive what csv.c knows; with its record walker (issue 9, the `data`
+ * helper's export) they become the walker's record line and field index. */
+
+static unsigned long long record_line(size_t row)
+{
+    return (unsigned long long)row + 2;
+}
+
+/* 1-based field numbers of the READ columns from the file's header line (default: their
+ * position in the READ list), so messages can name the column position. */
+static void header_positions(const char *path, int *pos)
+{
+    for (int k = 0, j = 1; k < PROMO_CAMPAIGN_COL_COUNT; k++)
+        pos[k] = promo_campaign_columns[k].flags & PROMO_CAMPAIGN_READ ? j++ : 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char line[4096];
+    if (!fgets(line, sizeof line, f)) {
+        fclose(f);
+        return;
+    }
+    fclose(f);
+    char *p = line;
+    if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+        p += 3;
+    int field = 1;
+    while (*p && *p != '\n' && *p != '\r') {
+        char name[256] = {0};
+        size_t m = 0;
+        int quoted = 0;
+        while (*p == ' ')
+            p++;
+        while (*p && *p != '\n' && *p != '\r' && (quoted || *p != ',')) {
+            if (*p == '"')
+                quoted = !quoted;
+            else if (m + 1 < sizeof name)
+                name[m++] = *p;
+            p++;
+        }
+        while (m && name[m - 1] == ' ')
+            m--;
+        name[m] = 0;
+        for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT; k++)
+            if ((promo_campaign_columns[k].flags & PROMO_CAMPAIGN_READ) &&
+                !strcmp(name, promo_campaign_columns[k].name))
+                pos[k] = field;
+        if (*p == ',')
+            p++;
+        field++;
+    }
+}
+
+/* ---- end of the FILE:LINE:COL section. */
+
+void promo_campaign_file_free(promo_campaign_file *f)
+{
+    if (!f)
+        return;
+    promo_free(f->path);
+    promo_table_free(f->t);
+    promo_free(f);
+}
+
+int promo_campaign_read(const char *path, promo_campaign_file **out)
+{
+    *out = NULL;
+    promo_csv_column cols[PROMO_CAMPAIGN_COL_COUNT];
+    size_t n = 0;
+    for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT; k++) {
+        const promo_campaign_column *cc = &promo_campaign_columns[k];
+        if (cc->flags & PROMO_CAMPAIGN_READ)
+            cols[n++] =
+                (promo_csv_column){cc->name, cc->type, (cc->flags & PROMO_CAMPAIGN_REQUIRED) != 0};
+    }
+    promo_csv_options co = promo_csv_options_default();
+    co.columns = cols;
+    co.n_columns = n;
+    co.delimiter = ',';
+    promo_campaign_file *f = promo_calloc(1, sizeof *f);
+    if (!f)
+        return PROMO_ENOMEM;
+    int rc = promo_csv_read(path, &co, &f->t, NULL);
+    if (!rc && !(f->path = promo_strdup(path)))
+        rc = PROMO_ENOMEM;
+    if (rc) {
+        promo_campaign_file_free(f);
+        return rc;
+    }
+    header_positions(path, f->pos);
+    *out = f;
+    return PROMO_OK;
+}
+
+size_t promo_campaign_file_rows(const promo_campaign_file *f)
+{
+    return f->t->n_rows;
+}
+
+int promo_campaign_file_offers(const promo_campaign_file *f,
+                               const promo_world *w,
+                               promo_offer **out)
+{
+    *out = NULL;
+    const promo_table *t = f->t;
+#define COL(k) promo_table_column(t, promo_campaign_columns[k].name)
+    const promo_column *cc = COL(PROMO_CAMPAIGN_CUSTOMER_ID), *pc = COL(PROMO_CAMPAIGN_PRODUCT_ID),
+                       *dc = COL(PROMO_CAMPAIGN_DISCOUNT_PCT), *sd = COL(PROMO_CAMPAIGN_SEND_DAY),
+                       *sh = COL(PROMO_CAMPAIGN_SEND_HOUR),
+                       *bc = COL(PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID);
+#undef COL
+    promo_offer *o = promo_mallocn(t->n_rows ? t->n_rows : 1, sizeof *o);
+    if (!o)
+        return PROMO_ENOMEM;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const char *cid = promo_column_str(cc, r), *pid = promo_column_str(pc, r);
+        uint32_t ci = promo_world_customer_index(w, cid);
+        uint32_t pi = promo_world_product_index(w, pid);
+        int bad = -1; /* the offending column, a promo_campaign_col */
+        char what[300];
+        if (ci == PROMO_SYNTH_NONE) {
+            bad = PROMO_CAMPAIGN_CUSTOMER_ID;
+            snprintf(what, sizeof what, "unknown customer \"%.200s\"", cid);
+        } else if (pi == PROMO_SYNTH_NONE) {
+            bad = PROMO_CAMPAIGN_PRODUCT_ID;
+            snprintf(what, sizeof what, "unknown product \"%.200s\"", pid);
+        } else if (promo_column_is_null(dc, r) || !(dc->f64[r] >= 0 && dc->f64[r] <= 90)) {
+            bad = PROMO_CAMPAIGN_DISCOUNT_PCT;
+            if (promo_column_is_null(dc, r))
+                snprintf(what, sizeof what,
+                         "expected a discount from 0 to 90 (percent), got nothing");
+            else
+                snprintf(what, sizeof what, "expected a discount from 0 to 90 (percent), got %g",
+                         dc->f64[r]);
+        } else if (promo_column_is_null(sd, r) || sd->i64[r] < 0 || sd->i64[r] > 3650) {
+            bad = PROMO_CAMPAIGN_SEND_DAY;
+            snprintf(what, sizeof what, "expected a day from 0 to 3650, got %lld",
+                     promo_column_is_null(sd, r) ? -1LL : (long long)sd->i64[r]);
+        } else if (promo_column_is_null(sh, r) || sh->i64[r] < 0 || sh->i64[r] > 23) {
+            bad = PROMO_CAMPAIGN_SEND_HOUR;
+            snprintf(what, sizeof what, "expected an hour from 0 to 23, got %lld",
+                     promo_column_is_null(sh, r) ? -1LL : (long long)sh->i64[r]);
+        }
+        uint32_t bi = PROMO_SYNTH_NONE;
+        if (bad < 0 && bc && !promo_column_is_null(bc, r) && *promo_column_str(bc, r)) {
+            bi = promo_world_product_index(w, promo_column_str(bc, r));
+            if (bi == PROMO_SYNTH_NONE) {
+                bad = PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID;
+                snprintf(what, sizeof what, "unknown product \"%.200s\"", promo_column_str(bc, r));
+            }
+        }
+        if (bad >= 0) {
+            promo_free(o);
+            return promo_fail(PROMO_EINPUT, "%s:%llu:%d: column '%s': %s", f->path, record_line(r),
+                              f->pos[bad], promo_campaign_columns[bad].name, what);
+        }
+        o[r] = (promo_offer){ci, pi, dc->f64[r], (int32_t)sd->i64[r], (int32_t)sh->i64[r], bi};
+    }
+    *out = o;
+    return PROMO_OK;
+}

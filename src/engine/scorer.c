@@ -1,0 +1,326 @@
+/* src/engine/scorer.c: the scoring handle (promo/scorer.h).
+ *
+ * A panel and one cut, built at open, plus the loaded propensity models (propensity.h's
+ * lower layer) of the targets seen so far, keyed by their file: "product:A" and "product:B"
+ * share the product model unless one of their categories has its own. The current target
+ * points at one of them. Every call is the loaded model's call on the held panel and cut, so
+ * the results are those of the one-call functions in propensity_score.c bit for bit.
+ *
+ * The id -> customer-row dictionary is built at the first lookup or explanation: `promo
+ * score` and campaigns never need it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/dict.h>
+#include <promo/error.h>
+#include <promo/scorer.h>
+
+struct promo_scorer {
+    promo_store *s;                     /* borrowed: to load further model files */
+    int n_threads;                      /* as given to open */
+    promo_panel d;                      /* the workspace's tables */
+    promo_panel_cut c;                  /* the features of the cutoff */
+    promo_prop_loaded **models;         /* n_models loaded models (owned) */
+    size_t n_models, cap_models;        /* count and capacity of models */
+    promo_prop_loaded *m;               /* the current target's model (one of models), or NULL */
+    promo_panel_target t;               /* the current target */
+    char target[PROMO_PROP_TARGET_MAX]; /* its text ("" = none) */
+    promo_dict *ids;                    /* customer ids of the cut (lazy), code -> row_of */
+    uint32_t *row_of;                   /* ids code -> cut row */
+};
+
+void promo_scorer_free(promo_scorer *h)
+{
+    if (!h)
+        return;
+    for (size_t k = 0; k < h->n_models; k++)
+        promo_prop_loaded_free(h->models[k]);
+    promo_free(h->models);
+    promo_dict_free(h->ids);
+    promo_free(h->row_of);
+    promo_panel_cut_free(&h->c);
+    promo_panel_free(&h->d);
+    promo_free(h);
+}
+
+/* The held model serving t, loading it when none is. */
+static int model_for(promo_scorer *h, promo_panel_target t, promo_prop_loaded **out)
+{
+    char path[PROMO_PROP_PATH_MAX];
+    promo_prop_model_file(h->s, &h->d, t, path, sizeof path);
+    for (size_t k = 0; k < h->n_models; k++)
+        if (promo_prop_loaded_kind(h->models[k]) == t.kind &&
+            !strcmp(promo_prop_loaded_path(h->models[k]), path)) {
+            *out = h->models[k];
+            return PROMO_OK;
+        }
+    if (h->n_models == h->cap_models) {
+        size_t cap = h->cap_models ? 2 * h->cap_models : 4;
+        promo_prop_loaded **m = promo_reallocn(h->models, cap, sizeof *m);
+        if (!m)
+            return PROMO_ENOMEM;
+        h->models = m;
+        h->cap_models = cap;
+    }
+    int rc = promo_prop_load(h->s, &h->d, t, h->n_threads, &h->models[h->n_models]);
+    if (rc)
+        return rc;
+    *out = h->models[h->n_models++];
+    return PROMO_OK;
+}
+
+int promo_scorer_retarget(promo_scorer *h, const char *target)
+{
+    if (!h || !target)
+        return promo_fail(PROMO_EUSAGE, "scorer: NULL handle or target");
+    if (strlen(target) >= sizeof h->target)
+        return promo_fail(PROMO_EUSAGE, "scorer: target longer than %d bytes",
+                          PROMO_PROP_TARGET_MAX - 1);
+    promo_panel_target t;
+    promo_prop_loaded *m = NULL;
+    int rc = promo_panel_target_parse(&h->d, target, &t);
+    if (!rc)
+        rc = model_for(h, t, &m);
+    if (rc)
+        return rc;
+    h->t = t;
+    h->m = m;
+    snprintf(h->target, sizeof h->target, "%s", target);
+    return PROMO_OK;
+}
+
+int promo_scorer_open(
+    promo_store *s, const char *target, int64_t as_of, int n_threads, promo_scorer **out)
+{
+    *out = NULL;
+    promo_scorer *h = promo_calloc(1, sizeof *h);
+    if (!h)
+        return PROMO_ENOMEM;
+    h->s = s;
+    h->n_threads = n_threads;
+    /* Panel, target and model, cut: the order of promo_propensity_score, so the same error is
+     * reported first when several things are wrong. */
+    int rc = promo_panel_load(s, n_threads, &h->d);
+    if (rc) {
+        promo_free(h);
+        return rc;
+    }
+    if ((target && (rc = promo_scorer_retarget(h, target))) ||
+        (rc = promo_panel_cut_build(&h->d, as_of ? as_of : promo_prop_scoring_cutoff(&h->d),
+                                    &h->c))) {
+        promo_scorer_free(h);
+        return rc;
+    }
+    *out = h;
+    return PROMO_OK;
+}
+
+const char *promo_scorer_target(const promo_scorer *h)
+{
+    return h->target;
+}
+
+int64_t promo_scorer_as_of(const promo_scorer *h)
+{
+    return h->c.as_of;
+}
+
+size_t promo_scorer_n_customers(const promo_scorer *h)
+{
+    return h->c.f->n_customers;
+}
+
+const promo_panel *promo_scorer_panel(const promo_scorer *h)
+{
+    return &h->d;
+}
+
+promo_store *promo_scorer_store(const promo_scorer *h)
+{
+    return h->s;
+}
+
+static int need_target(const promo_scorer *h)
+{
+    if (!h->m)
+        return promo_fail(PROMO_EUSAGE, "scorer: no target (promo_scorer_retarget first)");
+    return PROMO_OK;
+}
+
+int promo_scorer_score(promo_scorer *h, promo_prop_scores **out)
+{
+    *out = NULL;
+    int rc = need_target(h);
+    if (rc)
+        return rc;
+    return promo_prop_loaded_score(h->m, &h->d, &h->c, h->t, h->target, out);
+}
+
+/* The cut row of a customer id, or PROMO_PANEL_NONE; builds the dictionary on first use. */
+static int row_of(promo_scorer *h, const char *id, uint32_t *row)
+{
+    if (!h->ids) {
+        size_t n = h->c.f->n_customers;
+        promo_dict *d = promo_dict_new();
+        uint32_t *r = promo_mallocn(n ? n : 1, sizeof *r);
+        if (!d || !r || promo_dict_reserve(d, n)) {
+            promo_dict_free(d);
+            promo_free(r);
+            return PROMO_ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const char *cid = promo_features_customer_id(h->c.f, i);
+            uint32_t code = promo_dict_intern(d, cid, strlen(cid));
+            if (code == PROMO_DICT_NONE) {
+                promo_dict_free(d);
+                promo_free(r);
+                return PROMO_ENOMEM;
+            }
+            r[code] = (uint32_t)i; /* ids are unique: the features are keyed by customer */
+        }
+        h->ids = d;
+        h->row_of = r;
+    }
+    uint32_t code = promo_dict_find(h->ids, id, strlen(id));
+    *row = code == PROMO_DICT_NONE ? PROMO_PANEL_NONE : h->row_of[code];
+    return PROMO_OK;
+}
+
+static int not_known(const char *id)
+{
+    return promo_fail(PROMO_ENOTFOUND, "propensity: customer '%s' is not known at the cutoff", id);
+}
+
+int promo_scorer_lookup(promo_scorer *h, const char *customer_id, double *probability)
+{
+    uint32_t row;
+    int rc = need_target(h);
+    if (rc || (rc = row_of(h, customer_id, &row)))
+        return rc;
+    if (row == PROMO_PANEL_NONE)
+        return not_known(customer_id);
+    uint32_t item = h->t.item;
+    float w = 1.0f, y = 0.0f;
+    promo_panel_rows r = {1, &row, &item, &w, &y};
+    return promo_prop_loaded_predict(h->m, &h->d, &h->c, &r, probability);
+}
+
+int promo_scorer_explain(promo_scorer *h,
+                         const char *const *ids,
+                         size_t n,
+                         promo_prop_explanation ***out)
+{
+    *out = NULL;
+    promo_prop_explanation **ex = NULL, **found = NULL;
+    uint32_t *rows = NULL, *row = NULL;
+    int rc = need_target(h);
+    if (rc)
+        return rc;
+    rc = PROMO_ENOMEM;
+    if (!(ex = promo_calloc(n ? n : 1, sizeof *ex)) ||
+        !(found = promo_calloc(n ? n : 1, sizeof *found)) ||
+        !(rows = promo_mallocn(n ? n : 1, sizeof *rows)) ||
+        !(row = promo_mallocn(n ? n : 1, sizeof *row)))
+        goto done;
+    size_t nr = 0;
+    for (size_t k = 0; k < n; k++) {
+        if ((rc = row_of(h, ids[k], &row[k])))
+            goto done;
+        if (row[k] != PROMO_PANEL_NONE)
+            rows[nr++] = row[k];
+    }
+    if ((rc = promo_prop_loaded_explain(h->m, &h->d, &h->c, h->t, h->target, rows, nr, found)))
+        goto done;
+    for (size_t k = 0, j = 0; k < n; k++)
+        if (row[k] != PROMO_PANEL_NONE) {
+            ex[k] = found[j];
+            found[j++] = NULL;
+        }
+    *out = ex;
+    ex = NULL;
+    rc = PROMO_OK;
+done:
+    promo_free(ex); /* only on failure, when every entry is still NULL */
+    promo_free(found);
+    promo_free(rows);
+    promo_free(row);
+    return rc;
+}
+
+int promo_scorer_explain_one(promo_scorer *h, const char *customer_id, promo_prop_explanation **out)
+{
+    *out = NULL;
+    promo_prop_explanation **ex = NULL;
+    int rc = promo_scorer_explain(h, &customer_id, 1, &ex);
+    if (rc)
+        return rc;
+    *out = ex[0];
+    promo_free(ex);
+    return *out ? PROMO_OK : not_known(customer_id);
+}
+
+typedef struct ranked {
+    double p; /* probability */
+    size_t i; /* customer row */
+} ranked;
+
+static int by_prob_desc(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p > y->p ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int promo_scorer_top(promo_scorer *h, size_t k, promo_campaign_pick **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    promo_prop_scores *sc = NULL;
+    promo_prop_explanation **ex = NULL;
+    ranked *rk = NULL;
+    uint32_t *rows = NULL;
+    promo_campaign_pick *picks = NULL;
+    int rc = promo_scorer_score(h, &sc);
+    if (rc)
+        return rc;
+    size_t m = k < sc->n ? k : sc->n;
+    rc = PROMO_ENOMEM;
+    if (!(rk = promo_mallocn(sc->n ? sc->n : 1, sizeof *rk)) ||
+        !(rows = promo_mallocn(m ? m : 1, sizeof *rows)) ||
+        !(ex = promo_calloc(m ? m : 1, sizeof *ex)) ||
+        !(picks = promo_calloc(m ? m : 1, sizeof *picks)))
+        goto done;
+    /* Score i is customer row i of the cut (promo_prop_loaded_score keeps the cut's order). */
+    for (size_t i = 0; i < sc->n; i++) {
+        rk[i].p = sc->probability[i];
+        rk[i].i = i;
+    }
+    qsort(rk, sc->n, sizeof *rk, by_prob_desc);
+    for (size_t j = 0; j < m; j++)
+        rows[j] = (uint32_t)rk[j].i;
+    if ((rc = promo_prop_loaded_explain(h->m, &h->d, &h->c, h->t, h->target, rows, m, ex)))
+        goto done;
+    for (size_t j = 0; j < m; j++) {
+        snprintf(picks[j].customer_id, sizeof picks[j].customer_id, "%s", sc->customer_id[rk[j].i]);
+        picks[j].probability = rk[j].p;
+        promo_explain_line(ex[j], picks[j].reason, sizeof picks[j].reason);
+    }
+    *out = picks;
+    *n = m;
+    picks = NULL;
+    rc = PROMO_OK;
+done:
+    if (ex)
+        for (size_t j = 0; j < m; j++)
+            promo_prop_explanation_free(ex[j]);
+    promo_free(ex);
+    promo_free(picks);
+    promo_free(rows);
+    promo_free(rk);
+    promo_prop_scores_free(sc);
+    return rc;
+}
