@@ -284,6 +284,18 @@ T_TEST(campaign_file_rejections)
          "customer_id,product_id,discount_pct,send_day,send_hour,bundle_product_id\n"
          "CUST0000001,PROD00001,10,0,18,\nCUST0000001,PROD00001,10,0,18,XX\n",
          ":3:6: column 'bundle_product_id': unknown product \"XX\""},
+        /* Lines are physical lines, whatever the records look like: a reason spanning two
+         * lines, blank lines, CRLF line ends (row + 2 said 3, 3 and 3). */
+        {"customer_id,reason,product_id,discount_pct,send_day,send_hour\n"
+         "CUST0000001,\"bought bread;\nlikes Saturdays\",PROD00001,10,0,18\n"
+         "CUST0000001,ok,PROD00001,10,0,25\n",
+         ":4:6: column 'send_hour': expected an hour from 0 to 23, got 25"},
+        {"customer_id,product_id,discount_pct,send_day,send_hour\n\n"
+         "CUST0000001,PROD00001,10,0,18\n\nCUST0000001,PROD00001,10,0,18\nCUST0000001,NOPE,1,0,1\n",
+         ":6:2: column 'product_id': unknown product \"NOPE\""},
+        {"customer_id,product_id,discount_pct,send_day,send_hour\r\n"
+         "\"CUST\r\n0000001\",PROD00001,10,0,18\r\n",
+         ":2:1: column 'customer_id': unknown customer \"CUST\r\n0000001\""},
     };
     for (size_t k = 0; k < sizeof moved / sizeof *moved; k++) {
         t_write_file(path, moved[k].csv, strlen(moved[k].csv));

@@ -20,7 +20,6 @@
 
 #include "cli/cli.h"
 
-
 int cmd_features(int argc, char **argv)
 {
     const char *ws = CLI_DEFAULT_WS, *out_csv = NULL, *label = NULL;

@@ -4,9 +4,9 @@
  * table the handle's panel already holds. The file: promo_campaign_columns is the one
  * definition of its columns; the writer and the reader both derive their column lists from it.
  * The reader's checks name the offending cell as FILE:LINE:COL; where LINE and COL come from is
- * in one marked section below (record_line, header_positions), which is what changes when
- * csv.c exports its record walker.
+ * in one marked section below: csv.h's record walker over the same bytes the reader parsed.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,63 +277,97 @@ struct promo_campaign_file {
     char *path;                        /* as given: messages name it */
     promo_table *t;                    /* the READ columns, typed */
     int pos[PROMO_CAMPAIGN_COL_COUNT]; /* 1-based header field of each column */
+    uint64_t *line;                    /* t->n_rows: physical line where each row starts */
 };
 
 /* ---- Where a cell is in the file: the one place that maps rows and columns to FILE:LINE:COL.
- * LINE assumes one physical line per CSV record with the header on line 1, which holds for any
- * file whose fields contain no newline (ids, numbers; the writer's names and reasons are
- * single-line). COL is the column's field number in the header line, split on commas honouring
- * quotes. Both re-derive what csv.c knows; with its record walker (issue 9, the `data`
- * helper's export) they become the walker's record line and field index. */
+ * The reader parses the file's bytes once into the table, and csv.h's record walker goes over
+ * the same bytes for positions, so the two agree by construction: table row r is the walker's
+ * record r + 1 (the reader keeps every record when no bad-row policy is set; blank lines and a
+ * BOM are skipped alike), LINE is that record's first physical line (a quoted field may span
+ * lines), COL is the column's field number in the header. */
 
-static unsigned long long record_line(size_t row)
+/* The whole file into a new buffer (campaign files are small; a pipe works too). */
+static int read_all(const char *path, char **buf, size_t *n)
 {
-    return (unsigned long long)row + 2;
+    *buf = NULL;
+    *n = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return promo_fail(errno == ENOENT ? PROMO_ENOTFOUND : PROMO_EIO, "%s: %s", path,
+                          strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *b = promo_malloc(cap);
+    int rc = b ? PROMO_OK : PROMO_ENOMEM;
+    while (!rc) {
+        if (len == cap) {
+            char *nb = promo_reallocn(b, cap, 2);
+            if (!nb) {
+                rc = PROMO_ENOMEM;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0) {
+            if (ferror(fp))
+                rc = promo_fail(PROMO_EIO, "%s: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(fp);
+    if (rc) {
+        promo_free(b);
+        return rc;
+    }
+    *buf = b;
+    *n = len;
+    return PROMO_OK;
 }
 
-/* 1-based field numbers of the READ columns from the file's header line (default: their
- * position in the READ list), so messages can name the column position. */
-static void header_positions(const char *path, int *pos)
+/* f->pos from the header record and f->line from the data records of data[0..n). */
+static int locate(promo_campaign_file *f, const char *data, size_t n)
 {
     for (int k = 0, j = 1; k < PROMO_CAMPAIGN_COL_COUNT; k++)
-        pos[k] = promo_campaign_columns[k].flags & PROMO_CAMPAIGN_READ ? j++ : 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    char line[4096];
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return;
+        f->pos[k] = promo_campaign_columns[k].flags & PROMO_CAMPAIGN_READ ? j++ : 0;
+    size_t rows = f->t->n_rows;
+    promo_csv_options co = promo_csv_options_default();
+    co.delimiter = ',';
+    promo_csv_walker *w = NULL;
+    int rc = promo_csv_walker_new(data, n, &co, &w);
+    if (rc)
+        return rc;
+    if (!(f->line = promo_mallocn(rows ? rows : 1, sizeof *f->line))) {
+        promo_csv_walker_free(w);
+        return PROMO_ENOMEM;
     }
-    fclose(f);
-    char *p = line;
-    if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
-        p += 3;
-    int field = 1;
-    while (*p && *p != '\n' && *p != '\r') {
-        char name[256] = {0};
-        size_t m = 0;
-        int quoted = 0;
-        while (*p == ' ')
-            p++;
-        while (*p && *p != '\n' && *p != '\r' && (quoted || *p != ',')) {
-            if (*p == '"')
-                quoted = !quoted;
-            else if (m + 1 < sizeof name)
-                name[m++] = *p;
-            p++;
+    promo_csv_record rec;
+    if (promo_csv_walker_next(w, &rec))
+        for (size_t i = 0; i < rec.n_stored; i++) {
+            const promo_csv_field *fd = &rec.fields[i];
+            char name[256];
+            if (fd->n >= sizeof name)
+                continue;
+            size_t m = promo_csv_field_unescape(fd, name), s0 = 0;
+            while (s0 < m && (name[s0] == ' ' || name[s0] == '\t'))
+                s0++;
+            while (m > s0 && (name[m - 1] == ' ' || name[m - 1] == '\t'))
+                m--;
+            name[m] = 0;
+            for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT; k++)
+                if ((promo_campaign_columns[k].flags & PROMO_CAMPAIGN_READ) &&
+                    !strcmp(name + s0, promo_campaign_columns[k].name))
+                    f->pos[k] = (int)i + 1;
         }
-        while (m && name[m - 1] == ' ')
-            m--;
-        name[m] = 0;
-        for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT; k++)
-            if ((promo_campaign_columns[k].flags & PROMO_CAMPAIGN_READ) &&
-                !strcmp(name, promo_campaign_columns[k].name))
-                pos[k] = field;
-        if (*p == ',')
-            p++;
-        field++;
-    }
+    size_t r = 0;
+    for (; r < rows && promo_csv_walker_next(w, &rec); r++)
+        f->line[r] = rec.line;
+    for (; r < rows; r++) /* cannot happen while reader and walker agree; stay defined */
+        f->line[r] = (uint64_t)r + 2;
+    promo_csv_walker_free(w);
+    return PROMO_OK;
 }
 
 /* ---- end of the FILE:LINE:COL section. */
@@ -343,6 +377,7 @@ void promo_campaign_file_free(promo_campaign_file *f)
     if (!f)
         return;
     promo_free(f->path);
+    promo_free(f->line);
     promo_table_free(f->t);
     promo_free(f);
 }
@@ -362,17 +397,24 @@ int promo_campaign_read(const char *path, promo_campaign_file **out)
     co.columns = cols;
     co.n_columns = n;
     co.delimiter = ',';
+    char *data = NULL;
+    size_t n_data = 0;
+    int rc = read_all(path, &data, &n_data);
+    if (rc)
+        return rc;
     promo_campaign_file *f = promo_calloc(1, sizeof *f);
     if (!f)
-        return PROMO_ENOMEM;
-    int rc = promo_csv_read(path, &co, &f->t, NULL);
-    if (!rc && !(f->path = promo_strdup(path)))
         rc = PROMO_ENOMEM;
+    else if (!(rc = promo_csv_read_buffer(data, n_data, path, &co, &f->t, NULL)) &&
+             !(f->path = promo_strdup(path)))
+        rc = PROMO_ENOMEM;
+    if (!rc)
+        rc = locate(f, data, n_data);
+    promo_free(data);
     if (rc) {
         promo_campaign_file_free(f);
         return rc;
     }
-    header_positions(path, f->pos);
     *out = f;
     return PROMO_OK;
 }
@@ -436,7 +478,8 @@ int promo_campaign_file_offers(const promo_campaign_file *f,
         }
         if (bad >= 0) {
             promo_free(o);
-            return promo_fail(PROMO_EINPUT, "%s:%llu:%d: column '%s': %s", f->path, record_line(r),
+            return promo_fail(PROMO_EINPUT, "%s:%llu:%d: column '%s': %s", f->path,
+                              (unsigned long long)f->line[r],
                               f->pos[bad], promo_campaign_columns[bad].name, what);
         }
         o[r] = (promo_offer){ci, pi, dc->f64[r], (int32_t)sd->i64[r], (int32_t)sh->i64[r], bi};
