@@ -33,8 +33,8 @@ static void make_data(uint64_t seed, size_t n, promo_learner_objective obj, floa
         if (obj == PROMO_LEARNER_BINARY) {
             (*y)[i] = (float)promo_rng_bernoulli(&r, 1.0 / (1.0 + exp(-z)));
         } else if (obj == PROMO_LEARNER_REGRESSION) {
-            (*y)[i] = (float)(3.0 * row[0] - 2.0 * row[1] + row[2] * row[3] +
-                              0.5 * promo_rng_normal(&r));
+            (*y)[i] =
+                (float)(3.0 * row[0] - 2.0 * row[1] + row[2] * row[3] + 0.5 * promo_rng_normal(&r));
         } else {
             double s[3] = {2.0 * row[0], 2.0 * row[1], 1.0 - row[0] - row[1]};
             int best = 0;
@@ -81,7 +81,8 @@ static double baseline_loss(
     T_ASSERT(p);
     for (size_t i = 0; i < n; i++)
         for (int c = 0; c < w; c++)
-            p[i * (size_t)w + (size_t)c] = (float)(obj == PROMO_LEARNER_MULTICLASS ? freq[c] : mean);
+            p[i * (size_t)w + (size_t)c] =
+                (float)(obj == PROMO_LEARNER_MULTICLASS ? freq[c] : mean);
     double l = loss_of(obj, p, y, n, k);
     promo_free(p);
     return l;
@@ -126,7 +127,8 @@ static void check_kind(promo_learner_kind kind, promo_learner_objective obj, dou
     T_ASSERT_EQ_INT(w, k ? (size_t)k : 1);
     T_ASSERT_STR_EQ(promo_learner_name(l), promo_learner_kind_name(kind));
 
-    float *pred = promo_mallocn(nte, w * sizeof *pred), *pred2 = promo_mallocn(nte, w * sizeof *pred2);
+    float *pred = promo_mallocn(nte, w * sizeof *pred),
+          *pred2 = promo_mallocn(nte, w * sizeof *pred2);
     T_ASSERT(pred && pred2);
     T_OK(promo_learner_predict(l, xt, nte, D, pred));
     double lm = loss_of(obj, pred, yt, nte, k), lb = baseline_loss(obj, y, ntr, yt, nte, k);
@@ -224,12 +226,39 @@ T_TEST(learner_gbdt_same_as_direct_and_attributes)
     promo_free(buf);
     promo_learner_free(l2);
 
+    /* logreg keeps attributes in its own format: set, replace, delete, round trip. */
     promo_learner_params lp = small_params(PROMO_LEARNER_LOGREG, PROMO_LEARNER_BINARY);
     T_OK(promo_learner_train(&lp, &tr, NULL, &l2));
     T_ASSERT(promo_learner_gbdt(l2) == NULL && promo_learner_logreg(l2) != NULL);
-    T_ASSERT_EQ_INT(promo_learner_set_attr(l2, "k", "v"), PROMO_EUSAGE);
-    T_ASSERT(promo_learner_get_attr(l2, "k") == NULL);
+    T_ASSERT_EQ_INT(promo_learner_set_attr(l2, "", "v"), PROMO_EUSAGE);
+    T_OK(promo_learner_set_attr(l2, "promo.target", "COFFEE"));
+    T_OK(promo_learner_set_attr(l2, "gone", "x"));
+    T_OK(promo_learner_set_attr(l2, "promo.features", "a,b,c"));
+    T_OK(promo_learner_set_attr(l2, "promo.target", "TEA"));
+    T_OK(promo_learner_set_attr(l2, "gone", NULL));
+    T_OK(promo_learner_set_attr(l2, "never-set", NULL));
+    T_ASSERT(promo_learner_get_attr(l2, "gone") == NULL);
     T_ASSERT_EQ_INT(promo_learner_set_nthread(l2, 2), PROMO_OK);
+    T_OK(promo_learner_save_buffer(l2, &buf, &len));
+    promo_learner_free(l2);
+    l2 = NULL;
+    T_OK(promo_learner_load_buffer(buf, len, &l2));
+    v = promo_learner_get_attr(l2, "promo.target");
+    T_ASSERT_STR_EQ(v, "TEA");
+    promo_free(v);
+    v = promo_learner_get_attr(l2, "promo.features");
+    T_ASSERT_STR_EQ(v, "a,b,c");
+    promo_free(v);
+    T_ASSERT(promo_learner_get_attr(l2, "gone") == NULL);
+    /* Damage inside the attribute list is refused like damage anywhere else. */
+    for (size_t k = len - 30; k < len; k++) {
+        promo_learner *bad = NULL;
+        buf[k] ^= 0x01;
+        T_ASSERT_EQ_INT(promo_learner_load_buffer(buf, len, &bad), PROMO_EINPUT);
+        T_ASSERT(bad == NULL);
+        buf[k] ^= 0x01;
+    }
+    promo_free(buf);
     promo_learner_free(l2);
 
     promo_free(a);
@@ -316,4 +345,16 @@ T_TEST(learner_bad_params_and_shapes)
     T_ASSERT(l == NULL);
     promo_free(x);
     promo_free(y);
+}
+
+T_TEST(learner_regression_gbdt_forest)
+{
+    check_kind(PROMO_LEARNER_GBDT, PROMO_LEARNER_REGRESSION, 0.5);
+    check_kind(PROMO_LEARNER_FOREST, PROMO_LEARNER_REGRESSION, 0.5);
+}
+
+T_TEST(learner_multiclass_gbdt_forest)
+{
+    check_kind(PROMO_LEARNER_GBDT, PROMO_LEARNER_MULTICLASS, 0.2);
+    check_kind(PROMO_LEARNER_FOREST, PROMO_LEARNER_MULTICLASS, 0.2);
 }

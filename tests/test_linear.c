@@ -187,8 +187,8 @@ T_TEST(logreg_save_load_roundtrip_and_damage)
     for (size_t k = 0; k < len; k++) {
         buf[k] ^= 0x10;
         int rc = promo_logreg_load_buffer(buf, len, &m2);
-        T_ASSERT_MSG(rc == PROMO_EINPUT || rc == PROMO_EVERSION,
-                     "flipped byte %zu: status %d", k, rc);
+        T_ASSERT_MSG(rc == PROMO_EINPUT || rc == PROMO_EVERSION, "flipped byte %zu: status %d", k,
+                     rc);
         T_ASSERT(m2 == NULL);
         buf[k] ^= 0x10;
     }
@@ -199,6 +199,41 @@ T_TEST(logreg_save_load_roundtrip_and_damage)
     T_ASSERT(m2 == NULL);
     T_ASSERT_EQ_INT(promo_logreg_load_buffer("{}", 2, &m2), PROMO_EINPUT);
     T_ASSERT(!promo_logreg_is_model("{}", 2));
+    promo_free(buf);
+
+    /* With attributes: they round-trip, every flipped byte and every cut is still refused,
+     * and a failed allocation anywhere in the load is reported without a leak. */
+    T_OK(promo_logreg_set_attr(m, "promo.features", "recency,frequency,monetary"));
+    T_OK(promo_logreg_set_attr(m, "empty", ""));
+    T_ASSERT_EQ_INT(promo_logreg_set_attr(m, "", "x"), PROMO_EUSAGE);
+    T_OK(promo_logreg_save_buffer(m, &buf, &len));
+    T_OK(promo_logreg_load_buffer(buf, len, &m2));
+    char *v = promo_logreg_get_attr(m2, "promo.features");
+    T_ASSERT_STR_EQ(v, "recency,frequency,monetary");
+    promo_free(v);
+    v = promo_logreg_get_attr(m2, "empty");
+    T_ASSERT_STR_EQ(v, "");
+    promo_free(v);
+    T_ASSERT(promo_logreg_get_attr(m2, "absent") == NULL);
+    promo_logreg_free(m2);
+    m2 = NULL;
+    for (size_t k = 0; k < len; k++) {
+        buf[k] ^= 0x04;
+        int rc = promo_logreg_load_buffer(buf, len, &m2);
+        T_ASSERT_MSG(rc == PROMO_EINPUT || rc == PROMO_EVERSION, "flipped byte %zu: status %d", k,
+                     rc);
+        buf[k] ^= 0x04;
+    }
+    for (size_t cut = 0; cut < len; cut++)
+        T_ASSERT_EQ_INT(promo_logreg_load_buffer(buf, cut, &m2), PROMO_EINPUT);
+    for (long k = 1; k <= 12; k++) {
+        promo_alloc_fail_at(k);
+        int rc = promo_logreg_load_buffer(buf, len, &m2);
+        promo_alloc_fail_at(0);
+        T_ASSERT(rc == PROMO_ENOMEM || rc == PROMO_OK);
+        promo_logreg_free(m2);
+        m2 = NULL;
+    }
     promo_free(buf);
     promo_free(pa);
     promo_free(pb);

@@ -9,7 +9,7 @@
  * in XGBoost's JSON model format, a loader that checks the JSON before XGBoost sees it, and
  * every XGBoost failure turned into PROMO_EMODEL with XGBGetLastError()'s text.
  *
- * Usage:
+ * Usage (binary; for the others set p.objective, and p.n_classes for multi-class):
  *   promo_gbdt_params p = promo_gbdt_params_default();
  *   promo_gbdt_data tr = {x, n, d, y, NULL}, va = {xv, nv, d, yv, NULL};
  *   promo_gbdt *m = NULL;
@@ -57,26 +57,26 @@ typedef struct promo_gbdt_params {
     promo_gbdt_mode mode;           /* boosting or random forest */
     promo_gbdt_objective objective; /* binary (default), regression or multi-class */
     int n_classes;                  /* MULTICLASS: number of classes, 2..1000; else ignored */
-    int n_rounds;              /* boosting rounds (upper bound with early stopping) */
-    int early_stopping_rounds; /* stop after this many rounds without validation gain; 0 off */
-    int n_forest_trees;        /* FOREST: trees in the forest (num_parallel_tree) */
-    int max_depth;             /* tree depth limit, 1..30 */
-    double eta;                /* learning rate (FOREST forces 1) */
-    double min_child_weight;   /* minimum hessian sum in a leaf */
-    double subsample;          /* row sampling per tree, (0, 1] */
-    double colsample_bytree;   /* column sampling per tree, (0, 1] */
-    double colsample_bynode;   /* column sampling per split, (0, 1] (FOREST: ~sqrt(d)/d) */
-    double lambda;             /* L2 on leaf weights */
-    double alpha;              /* L1 on leaf weights */
-    double gamma;              /* minimum loss reduction to split */
-    int max_bin;               /* histogram bins per feature */
-    double scale_pos_weight;   /* BINARY: weight of positives; 0 = n_neg / n_pos of training;
-                                  other objectives: must stay 1 */
-    const char *eval_metric;   /* early-stopping metric; NULL = the objective's own: "logloss"
-                                  (BINARY; "auc" also accepted), "rmse" (REGRESSION),
-                                  "mlogloss" (MULTICLASS), each computed as XGBoost does */
-    int nthread;               /* threads for training and prediction; 0 = OpenMP default */
-    uint64_t seed;             /* sampling seed */
+    int n_rounds;                   /* boosting rounds (upper bound with early stopping) */
+    int early_stopping_rounds;      /* stop after this many rounds without validation gain; 0 off */
+    int n_forest_trees;             /* FOREST: trees in the forest (num_parallel_tree) */
+    int max_depth;                  /* tree depth limit, 1..30 */
+    double eta;                     /* learning rate (FOREST forces 1) */
+    double min_child_weight;        /* minimum hessian sum in a leaf */
+    double subsample;               /* row sampling per tree, (0, 1] */
+    double colsample_bytree;        /* column sampling per tree, (0, 1] */
+    double colsample_bynode;        /* column sampling per split, (0, 1] (FOREST: ~sqrt(d)/d) */
+    double lambda;                  /* L2 on leaf weights */
+    double alpha;                   /* L1 on leaf weights */
+    double gamma;                   /* minimum loss reduction to split */
+    int max_bin;                    /* histogram bins per feature */
+    double scale_pos_weight;        /* BINARY: weight of positives; 0 = n_neg / n_pos of training;
+                                       other objectives: must stay 1 */
+    const char *eval_metric;        /* early-stopping metric; NULL = the objective's own: "logloss"
+                                       (BINARY; "auc" also accepted), "rmse" (REGRESSION),
+                                       "mlogloss" (MULTICLASS), each computed as XGBoost does */
+    int nthread;                    /* threads for training and prediction; 0 = OpenMP default */
+    uint64_t seed;                  /* sampling seed */
 } promo_gbdt_params;
 
 /* Boosting defaults: binary objective, 500 rounds, early stopping after 30, depth 6, eta 0.1,
@@ -115,10 +115,10 @@ void promo_gbdt_free(promo_gbdt *m); /* NULL-safe */
 /* Predict n_rows rows of x (n_cols must equal the model's feature count). out: caller's
  * n_rows x promo_gbdt_n_outputs() floats, row-major: BINARY the probability (margin = 1: the
  * log-odds); REGRESSION the value (margin and value are the same); MULTICLASS the class
- * probabilities of each row (margin = 1: the per-class margins before the softmax). promo walks its own
- * flattened copy of the trees (2-3x XGBoost's CPU predictor on 1M rows), bit-for-bit
- * XGBoost's result; trees deeper than 12 levels go through XGBoost's in-place dense
- * prediction. */
+ * probabilities of each row (margin = 1: the per-class margins before the softmax). promo
+ * walks its own flattened copy of the trees (2-3x XGBoost's CPU predictor on 1M rows),
+ * bit-for-bit XGBoost's result; trees deeper than 12 levels go through XGBoost's in-place
+ * dense prediction. */
 int promo_gbdt_predict(
     promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int margin, float *out /* OUT */);
 

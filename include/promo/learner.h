@@ -130,9 +130,9 @@ const char *promo_learner_kind_name(promo_learner_kind kind);
 int promo_learner_set_nthread(promo_learner *l, int nthread);
 
 /* String attributes saved with the model (promo keeps feature names, calibration and training
- * metadata there). gbdt and forest only: they live in XGBoost's JSON. For logreg, set gives
- * PROMO_EUSAGE and get returns NULL. set: value NULL deletes. get: a new string (promo_free),
- * or NULL when absent. */
+ * metadata there), for every kind: in XGBoost's JSON for gbdt and forest, in the logreg
+ * format's attribute list for logreg. set: value NULL deletes; PROMO_EUSAGE for an empty key.
+ * get: a new string (promo_free), or NULL when absent. */
 int promo_learner_set_attr(promo_learner *l, const char *key, const char *value);
 char *promo_learner_get_attr(promo_learner *l, const char *key);
 

@@ -7,7 +7,6 @@
  * learner's own: no wrapper around it, so a file written by promo_gbdt_save stays loadable
  * here and XGBoost (or any JSON tool) still reads a saved gbdt model directly.
  */
-#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -35,7 +34,8 @@ promo_learner_params promo_learner_params_default(promo_learner_kind kind)
     memset(&p, 0, sizeof p);
     p.kind = kind;
     p.objective = PROMO_LEARNER_BINARY;
-    p.gbdt = kind == PROMO_LEARNER_FOREST ? promo_gbdt_params_forest() : promo_gbdt_params_default();
+    p.gbdt =
+        kind == PROMO_LEARNER_FOREST ? promo_gbdt_params_forest() : promo_gbdt_params_default();
     p.logreg = promo_logreg_params_default();
     return p;
 }
@@ -59,8 +59,8 @@ static int check_data(const promo_learner_params *p,
                           d->n_cols, n_cols);
     if (p->objective == PROMO_LEARNER_MULTICLASS) {
         if (d->n_classes != n_classes && !(n_cols && d->n_classes == 0))
-            return promo_fail(PROMO_EUSAGE, "learner: %s set has n_classes %d, expected %d",
-                              name, d->n_classes, n_classes);
+            return promo_fail(PROMO_EUSAGE, "learner: %s set has n_classes %d, expected %d", name,
+                              d->n_classes, n_classes);
     } else if (d->n_classes != 0) {
         return promo_fail(PROMO_EUSAGE, "learner: n_classes %d given for a %s objective",
                           d->n_classes,
@@ -68,10 +68,10 @@ static int check_data(const promo_learner_params *p,
     }
     for (size_t i = 0; i < d->n_rows; i++) {
         float y = d->y[i];
-        int ok = p->objective == PROMO_LEARNER_BINARY       ? y >= 0.0f && y <= 1.0f
-                 : p->objective == PROMO_LEARNER_REGRESSION ? isfinite(y)
-                                                            : y >= 0.0f && y < (float)n_classes &&
-                                                                  y == floorf(y);
+        int ok = p->objective == PROMO_LEARNER_BINARY ? y >= 0.0f && y <= 1.0f
+                 : p->objective == PROMO_LEARNER_REGRESSION
+                     ? isfinite(y)
+                     : y >= 0.0f && y < (float)n_classes && y == floorf(y);
         if (!ok)
             return promo_fail(PROMO_EUSAGE, "learner: %s label %g at row %zu is not %s", name,
                               (double)y, i,
@@ -177,11 +177,9 @@ int promo_learner_save_buffer(promo_learner *l, char **out, size_t *n)
 int promo_learner_load_buffer(const void *data, size_t n, promo_learner **out)
 {
     *out = NULL;
-    const unsigned char *b = data;
-    size_t i = 0;
-    while (b && i < n && i < 64 && isspace(b[i]))
-        i++;
-    int is_lr = promo_logreg_is_model(data, n), is_json = b && i < n && b[i] == '{';
+    /* XGBoost's JSON opens with '{' (no leading space: XGBoost itself dispatches on byte 0). */
+    int is_lr = promo_logreg_is_model(data, n),
+        is_json = data && n > 0 && *(const char *)data == '{';
     if (!is_lr && !is_json)
         return promo_fail(PROMO_EINPUT,
                           "learner: neither an XGBoost JSON model nor a promo logreg model");
@@ -250,19 +248,12 @@ int promo_learner_set_nthread(promo_learner *l, int nthread)
 
 int promo_learner_set_attr(promo_learner *l, const char *key, const char *value)
 {
-    if (!l->g)
-        return promo_fail(PROMO_EUSAGE, "learner: %s models keep no attributes",
-                          promo_learner_name(l));
-    return promo_gbdt_set_attr(l->g, key, value);
+    return l->lr ? promo_logreg_set_attr(l->lr, key, value) : promo_gbdt_set_attr(l->g, key, value);
 }
 
 char *promo_learner_get_attr(promo_learner *l, const char *key)
 {
-    if (!l->g) {
-        promo_fail(PROMO_EUSAGE, "learner: %s models keep no attributes", promo_learner_name(l));
-        return NULL;
-    }
-    return promo_gbdt_get_attr(l->g, key);
+    return l->lr ? promo_logreg_get_attr(l->lr, key) : promo_gbdt_get_attr(l->g, key);
 }
 
 promo_gbdt *promo_learner_gbdt(promo_learner *l)
