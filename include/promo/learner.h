@@ -23,7 +23,8 @@
  * Buffers: gbdt and forest save XGBoost's JSON model (recognised by its opening '{'), logistic
  * regression promo's little-endian format (recognised by its magic, see promo/linear.h). The
  * kind of a loaded XGBoost model is read from it: more than one parallel tree per round is a
- * forest. Predictions after a save/load round trip are bit-for-bit those before.
+ * forest (so a one-tree forest reloads as gbdt, predicting the same). Predictions after a
+ * save/load round trip are bit-for-bit those before.
  *
  * Ownership: promo_learner_train and promo_learner_load_buffer return a new handle, freed by
  * promo_learner_free (NULL-safe). Data passed in is borrowed for the call. Buffers from
@@ -36,7 +37,7 @@
  *
  * Errors: every int function returns PROMO_OK or a promo_status with promo_last_error() set:
  * PROMO_EUSAGE for bad parameters, shapes, labels, or an objective the kind does not offer;
- * PROMO_EINPUT for a damaged or foreign buffer; PROMO_EVERSION for a later logreg format;
+ * PROMO_EINPUT for a damaged or foreign buffer; PROMO_EVERSION for another logreg format version;
  * PROMO_EMODEL when XGBoost or LAPACK fails; PROMO_ENOMEM.
  */
 #ifndef PROMO_LEARNER_H
