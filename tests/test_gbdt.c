@@ -379,3 +379,174 @@ T_TEST(gbdt_fuzz_corpus_replay)
     promo_gbdt_free(m);
     promo_free(data);
 }
+
+/* Regression and multi-class: contributions sum to the margins (multi-class: one block of
+ * n_cols + 1 per class), the loaded kind is kept, and objective-specific misuse is refused. */
+T_TEST(gbdt_regression_multiclass_contribs_and_checks)
+{
+    float *x, *y0;
+    make_data(9, 1200, &x, &y0);
+    float *y = promo_mallocn(1200, sizeof *y);
+    T_ASSERT(y);
+    for (int o = PROMO_GBDT_REGRESSION; o <= PROMO_GBDT_MULTICLASS; o++) {
+        for (size_t i = 0; i < 1200; i++) {
+            const float *r = x + i * D;
+            y[i] = o == PROMO_GBDT_REGRESSION ? 2.0f * r[0] - r[1] + 0.5f
+                                              : (float)(r[0] > 0.5f   ? 2
+                                                        : r[1] > 0.0f ? 1
+                                                                      : 0);
+        }
+        size_t k = o == PROMO_GBDT_MULTICLASS ? 3 : 1;
+        promo_gbdt_params p = small_params(1);
+        p.objective = (promo_gbdt_objective)o;
+        p.n_classes = (int)(k == 3 ? 3 : 0);
+        p.early_stopping_rounds = 0;
+        p.n_rounds = 8;
+        promo_gbdt_data tr = {x, 1200, D, y, NULL};
+        promo_gbdt *m = NULL;
+        T_OK(promo_gbdt_train(&p, &tr, NULL, &m));
+        T_ASSERT_EQ_INT(promo_gbdt_get_objective(m), o);
+        T_ASSERT_EQ_INT(promo_gbdt_n_outputs(m), k);
+        T_ASSERT_EQ_INT(promo_gbdt_get_mode(m), PROMO_GBDT_BOOST);
+        T_ASSERT_EQ_INT(promo_gbdt_n_rounds(m), 8);
+        float *mar = promo_mallocn(200 * k, sizeof *mar),
+              *val = promo_mallocn(200 * k, sizeof *val);
+        float *con = promo_mallocn(200 * k * (D + 1), sizeof *con);
+        T_ASSERT(mar && val && con);
+        T_OK(promo_gbdt_predict(m, x, 200, D, 1, mar));
+        T_OK(promo_gbdt_predict(m, x, 200, D, 0, val));
+        T_OK(promo_gbdt_contribs(m, x, 200, D, con));
+        for (size_t i = 0; i < 200 * k; i++) {
+            double s = 0.0;
+            for (int j = 0; j <= D; j++)
+                s += con[i * (D + 1) + (size_t)j];
+            T_ASSERT_NEAR(s, mar[i], 1e-3 * (1.0 + fabs(mar[i])));
+            if (o == PROMO_GBDT_REGRESSION)
+                T_ASSERT(memcmp(&mar[i], &val[i], sizeof *mar) == 0);
+        }
+        promo_free(mar);
+        promo_free(val);
+        promo_free(con);
+        promo_gbdt_free(m);
+    }
+
+    /* Misuse: labels the objective cannot take, class counts, metrics, scale_pos_weight. */
+    promo_gbdt_params p = small_params(1);
+    promo_gbdt_data tr = {x, 1200, D, y, NULL};
+    promo_gbdt *m = NULL;
+    p.objective = PROMO_GBDT_MULTICLASS;
+    p.n_classes = 1;
+    T_ASSERT_EQ_INT(promo_gbdt_train(&p, &tr, NULL, &m), PROMO_EUSAGE);
+    T_ASSERT_CONTAINS(promo_last_error(), "n_classes");
+    p.n_classes = 2; /* labels go up to 2 */
+    T_ASSERT_EQ_INT(promo_gbdt_train(&p, &tr, NULL, &m), PROMO_EUSAGE);
+    T_ASSERT_CONTAINS(promo_last_error(), "class");
+    p.n_classes = 3;
+    p.eval_metric = "logloss";
+    T_ASSERT_EQ_INT(promo_gbdt_train(&p, &tr, NULL, &m), PROMO_EUSAGE);
+    T_ASSERT_CONTAINS(promo_last_error(), "mlogloss");
+    p.eval_metric = NULL;
+    p.scale_pos_weight = 0.0;
+    T_ASSERT_EQ_INT(promo_gbdt_train(&p, &tr, NULL, &m), PROMO_EUSAGE);
+    T_ASSERT_CONTAINS(promo_last_error(), "scale_pos_weight");
+    p = small_params(1);
+    p.objective = PROMO_GBDT_REGRESSION;
+    y[5] = INFINITY;
+    T_ASSERT_EQ_INT(promo_gbdt_train(&p, &tr, NULL, &m), PROMO_EUSAGE);
+    T_ASSERT_CONTAINS(promo_last_error(), "finite");
+    p.objective = PROMO_GBDT_OBJECTIVE_COUNT;
+    T_ASSERT_EQ_INT(promo_gbdt_train(&p, &tr, NULL, &m), PROMO_EUSAGE);
+    T_ASSERT(m == NULL);
+    promo_free(y);
+    promo_free(y0);
+    promo_free(x);
+}
+
+/* Replace the first `from` in s (n bytes, NUL-terminated) by `to`; a new string. */
+static char *replace_once(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    T_ASSERT_MSG(at != NULL, "'%s' not in the model", from);
+    size_t n = strlen(s), lf = strlen(from), lt = strlen(to);
+    char *r = promo_malloc(n - lf + lt + 1);
+    T_ASSERT(r);
+    memcpy(r, s, (size_t)(at - s));
+    memcpy(r + (at - s), to, lt);
+    memcpy(r + (at - s) + lt, at + lf, n - (size_t)(at - s) - lf + 1);
+    return r;
+}
+
+/* The loader's multi-class and regression checks: class counts that disagree, a tree of a
+ * class the model does not have, an unknown objective, a non-finite base_score, bytes that
+ * XGBoost would not parse as cJSON does; and byte flips all over a multi-class model load or
+ * fail cleanly (the fuzz target's contract). */
+T_TEST(gbdt_loader_rejects_damage_objectives)
+{
+    size_t n = 0;
+    char *multi = read_bytes("fuzz/corpus/model/multi3.json", &n);
+    T_ASSERT(multi != NULL);
+    char *z = promo_malloc(n + 1);
+    T_ASSERT(z);
+    memcpy(z, multi, n);
+    z[n] = '\0';
+    promo_gbdt *m = NULL;
+    T_OK(promo_gbdt_load_buffer(z, n, &m));
+    T_ASSERT_EQ_INT(promo_gbdt_get_objective(m), PROMO_GBDT_MULTICLASS);
+    T_ASSERT_EQ_INT(promo_gbdt_n_outputs(m), 3);
+    promo_gbdt_free(m);
+    static const char *const damage[][2] = {
+        {"\"softmax_multiclass_param\":{\"num_class\":\"3\"}",
+         "\"softmax_multiclass_param\":{\"num_class\":\"4\"}"},
+        {"\"num_class\":\"3\",\"num_feature\"", "\"num_class\":\"2\",\"num_feature\""},
+        {"\"num_class\":\"3\",\"num_feature\"", "\"num_class\":\"0\",\"num_feature\""},
+        {"\"tree_info\":[0,1,2,0,1,2]", "\"tree_info\":[0,1,3,0,1,2]"},
+        {"\"tree_info\":[0,1,2,0,1,2]", "\"tree_info\":[0,1,2,0,1,-1]"},
+        {"\"multi:softprob\"", "\"multi:softmax\""},
+        {"\"base_score\":\"5E-1\"", "\"base_score\":\"inf\""},
+    };
+    for (size_t k = 0; k < sizeof damage / sizeof *damage; k++) {
+        char *bad = replace_once(z, damage[k][0], damage[k][1]);
+        T_ASSERT_MSG(promo_gbdt_load_buffer(bad, strlen(bad), &m) == PROMO_EINPUT,
+                     "damage %zu loaded", k);
+        T_ASSERT(m == NULL);
+        promo_free(bad);
+    }
+    /* Bytes XGBoost would not read as text JSON (a leading space sends it to its legacy
+     * binary loader; cJSON skips control bytes as whitespace, XGBoost does not). */
+    char *ctl = replace_once(z, ",\"feature_names\"", ",\x17\"feature_names\"");
+    T_ASSERT_EQ_INT(promo_gbdt_load_buffer(ctl, strlen(ctl), &m), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "control byte");
+    promo_free(ctl);
+    char *lead = replace_once(z, "{\"learner\"", " {\"learner\"");
+    T_ASSERT_EQ_INT(promo_gbdt_load_buffer(lead, strlen(lead), &m), PROMO_EINPUT);
+    promo_free(lead);
+    /* A regression model's base_score may lie outside (0, 1); a binary one's may not. */
+    size_t nr = 0;
+    char *reg = read_bytes("fuzz/corpus/model/reg2.json", &nr);
+    T_ASSERT(reg != NULL);
+    char *rz = promo_malloc(nr + 1);
+    T_ASSERT(rz);
+    memcpy(rz, reg, nr);
+    rz[nr] = '\0';
+    char *big = replace_once(rz, "\"base_score\":\"", "\"base_score\":\"-3");
+    T_OK(promo_gbdt_load_buffer(big, strlen(big), &m));
+    T_ASSERT_EQ_INT(promo_gbdt_get_objective(m), PROMO_GBDT_REGRESSION);
+    promo_gbdt_free(m);
+    promo_free(big);
+    char *asbin = replace_once(rz, "\"reg:squarederror\"", "\"binary:logistic\"");
+    char *asbin2 = replace_once(asbin, "\"base_score\":\"", "\"base_score\":\"-3");
+    T_ASSERT_EQ_INT(promo_gbdt_load_buffer(asbin2, strlen(asbin2), &m), PROMO_EINPUT);
+    promo_free(asbin);
+    promo_free(asbin2);
+    /* Byte flips at a stride over the whole file. */
+    for (size_t i = 0; i < n; i += 7) {
+        char c = z[i];
+        z[i] = (char)(c ^ 0x21);
+        T_ASSERT_EQ_INT(fuzz_model_one((const uint8_t *)z, n), 0);
+        z[i] = c;
+    }
+    promo_free(rz);
+    promo_free(reg);
+    promo_free(z);
+    promo_free(multi);
+}

@@ -1,7 +1,8 @@
 /* Tests of promo_gbdt_predict's flattened trees against XGBoost's own in-place prediction:
- * bitwise the same probabilities and margins (boosting with early stopping, the random-forest
- * mode, stumps, missing values in every column, a trained and a reloaded model), and the
- * early stopping that promo computes itself against XGBoost's evaluation. */
+ * bitwise the same probabilities, values and margins (binary, regression and multi-class;
+ * boosting with early stopping, the random-forest mode, stumps, missing values in every
+ * column, a trained and a reloaded model, 1 and 2 threads), and the early stopping that promo
+ * computes itself (log loss, RMSE, multi-class log loss) against XGBoost's evaluation. */
 #include "t.h"
 
 #include <stdlib.h>
@@ -34,7 +35,32 @@ static void make_data(uint64_t seed, size_t n, float **x, float **y)
     }
 }
 
-/* XGBoost's own prediction (type 0 probabilities, 1 margins) of model m's saved JSON. */
+/* Regression and 3-class labels from the same rows: y = 2 x0 - 1.5 x1 + x2 x3 + noise, and the
+ * class of the largest of (x0, x1, 0.5 - x2) after noise. NaN rows are kept as they are. */
+static void relabel(uint64_t seed, const float *x, size_t n, promo_gbdt_objective obj, float *y)
+{
+    promo_rng r;
+    promo_rng_init(&r, seed, 12);
+    for (size_t i = 0; i < n; i++) {
+        const float *row = x + i * D;
+        double a = isnan(row[0]) ? 0.0 : row[0], b = isnan(row[1]) ? 0.0 : row[1];
+        double c = isnan(row[2]) ? 0.0 : row[2], e = isnan(row[3]) ? 0.0 : row[3];
+        if (obj == PROMO_GBDT_REGRESSION) {
+            y[i] = (float)(2.0 * a - 1.5 * b + c * e + 0.3 * promo_rng_normal(&r));
+        } else {
+            double s[3] = {a, b, 0.5 - c};
+            int best = 0;
+            for (int k = 0; k < 3; k++) {
+                s[k] += 0.7 * promo_rng_normal(&r);
+                best = s[k] > s[best] ? k : best;
+            }
+            y[i] = (float)best;
+        }
+    }
+}
+
+/* XGBoost's own prediction (type 0 transformed, 1 margins) of model m's saved JSON: n rows x
+ * promo_gbdt_n_outputs(m) values. */
 static void xgb_predict(promo_gbdt *m, const float *x, size_t n, int type, float *out)
 {
     char *buf = NULL;
@@ -55,7 +81,11 @@ static void xgb_predict(promo_gbdt *m, const float *x, size_t n, int type, float
     bst_ulong dim = 0;
     const float *res = NULL;
     T_ASSERT(XGBoosterPredictFromDense(h, arr, cfg, NULL, &shape, &dim, &res) == 0);
-    memcpy(out, res, n * sizeof *out);
+    size_t total = 1;
+    for (bst_ulong k = 0; k < dim; k++)
+        total *= (size_t)shape[k];
+    T_ASSERT_EQ_INT(total, n * promo_gbdt_n_outputs(m));
+    memcpy(out, res, total * sizeof *out);
     XGBoosterFree(h);
     promo_free(buf);
 }
@@ -64,7 +94,8 @@ static void xgb_predict(promo_gbdt *m, const float *x, size_t n, int type, float
  * block or lane sizes). */
 static void assert_same_as_xgboost(promo_gbdt *m, const float *x, size_t n)
 {
-    float *ours = promo_mallocn(n, sizeof *ours), *ref = promo_mallocn(n, sizeof *ref);
+    size_t k = promo_gbdt_n_outputs(m);
+    float *ours = promo_mallocn(n * k, sizeof *ours), *ref = promo_mallocn(n * k, sizeof *ref);
     T_ASSERT(ours && ref);
     char *buf = NULL;
     size_t len = 0;
@@ -72,17 +103,20 @@ static void assert_same_as_xgboost(promo_gbdt *m, const float *x, size_t n)
     promo_gbdt *m2 = NULL;
     T_OK(promo_gbdt_load_buffer(buf, len, &m2));
     promo_free(buf);
+    T_ASSERT_EQ_INT(promo_gbdt_get_objective(m2), promo_gbdt_get_objective(m));
+    T_ASSERT_EQ_INT(promo_gbdt_n_outputs(m2), k);
+    T_ASSERT_EQ_INT(promo_gbdt_get_mode(m2), promo_gbdt_get_mode(m));
     for (int type = 0; type <= 1; type++) {
         xgb_predict(m, x, n, type, ref);
         T_OK(promo_gbdt_predict(m, x, n, D, type, ours));
         size_t diff = 0;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n * k; i++)
             diff += memcmp(&ours[i], &ref[i], sizeof *ours) != 0;
-        T_ASSERT_MSG(diff == 0, "%zu of %zu %s differ from XGBoost's", diff, n,
-                     type ? "margins" : "probabilities");
+        T_ASSERT_MSG(diff == 0, "%zu of %zu %s differ from XGBoost's", diff, n * k,
+                     type ? "margins" : "predictions");
         T_OK(promo_gbdt_set_nthread(m2, 2));
         T_OK(promo_gbdt_predict(m2, x, n, D, type, ours));
-        T_ASSERT(memcmp(ours, ref, n * sizeof *ours) == 0);
+        T_ASSERT(memcmp(ours, ref, n * k * sizeof *ours) == 0);
     }
     promo_gbdt_free(m2);
     promo_free(ours);
@@ -208,5 +242,140 @@ T_TEST(gbdt_own_validation_matches_xgboost_eval)
     promo_free(x);
     promo_free(y);
     promo_free(xv);
+    promo_free(yv);
+}
+
+/* Regression and multi-class: the same bitwise agreement, boosted (with early stopping on the
+ * objective's own metric) and as a forest, trained and reloaded, at 1 and 2 threads. */
+T_TEST(gbdt_predict_bitwise_xgboost_regression_multiclass)
+{
+    float *x, *y0, *xv, *yv0;
+    make_data(31, 2000, &x, &y0);
+    make_data(32, 777, &xv, &yv0);
+    float *y = promo_mallocn(2000, sizeof *y), *yv = promo_mallocn(777, sizeof *yv);
+    T_ASSERT(y && yv);
+    for (int o = PROMO_GBDT_REGRESSION; o <= PROMO_GBDT_MULTICLASS; o++) {
+        relabel(33, x, 2000, (promo_gbdt_objective)o, y);
+        relabel(34, xv, 777, (promo_gbdt_objective)o, yv);
+        promo_gbdt_data tr = {x, 2000, D, y, NULL}, va = {xv, 777, D, yv, NULL};
+        promo_gbdt *m = NULL;
+        promo_gbdt_params p = promo_gbdt_params_default();
+        p.objective = (promo_gbdt_objective)o;
+        p.n_classes = o == PROMO_GBDT_MULTICLASS ? 3 : 0;
+        p.n_rounds = 40;
+        p.early_stopping_rounds = 4;
+        p.max_depth = 4;
+        p.eta = 0.3;
+        p.nthread = 1;
+        T_OK(promo_gbdt_train(&p, &tr, &va, &m));
+        T_ASSERT_EQ_INT(promo_gbdt_n_outputs(m), o == PROMO_GBDT_MULTICLASS ? 3 : 1);
+        T_ASSERT(promo_gbdt_n_rounds(m) >= 1 && promo_gbdt_n_rounds(m) <= 40);
+        assert_same_as_xgboost(m, xv, 777);
+        promo_gbdt_free(m);
+
+        promo_gbdt_params f = promo_gbdt_params_forest();
+        f.objective = p.objective;
+        f.n_classes = p.n_classes;
+        f.n_forest_trees = 6;
+        f.max_depth = 6;
+        f.nthread = 1;
+        T_OK(promo_gbdt_train(&f, &tr, NULL, &m));
+        T_ASSERT_EQ_INT(promo_gbdt_get_mode(m), PROMO_GBDT_FOREST);
+        assert_same_as_xgboost(m, xv, 777);
+        promo_gbdt_free(m);
+
+        /* Deeper than promo flattens: XGBoost's own predictor behind the same call. */
+        p.max_depth = 14;
+        p.min_child_weight = 0.0;
+        p.n_rounds = 2;
+        p.early_stopping_rounds = 0;
+        T_OK(promo_gbdt_train(&p, &tr, NULL, &m));
+        assert_same_as_xgboost(m, xv, 777);
+        promo_gbdt_free(m);
+    }
+    promo_free(x);
+    promo_free(y0);
+    promo_free(xv);
+    promo_free(yv0);
+    promo_free(y);
+    promo_free(yv);
+}
+
+/* The round kept and the score reported by promo's own RMSE and multi-class log loss
+ * (weighted) are XGBoost's own evaluation of the same trees. */
+T_TEST(gbdt_own_validation_matches_xgboost_eval_rmse_mlogloss)
+{
+    float *x, *y0, *xv, *yv0;
+    make_data(41, 2500, &x, &y0);
+    make_data(42, 1200, &xv, &yv0);
+    float *y = promo_mallocn(2500, sizeof *y), *yv = promo_mallocn(1200, sizeof *yv);
+    float *w = promo_mallocn(1200, sizeof *w);
+    T_ASSERT(y && yv && w);
+    for (size_t i = 0; i < 1200; i++)
+        w[i] = 0.5f + (float)(i % 3);
+    for (int o = PROMO_GBDT_REGRESSION; o <= PROMO_GBDT_MULTICLASS; o++) {
+        relabel(43, x, 2500, (promo_gbdt_objective)o, y);
+        relabel(44, xv, 1200, (promo_gbdt_objective)o, yv);
+        promo_gbdt_data tr = {x, 2500, D, y, NULL}, va = {xv, 1200, D, yv, w};
+        promo_gbdt_params p = promo_gbdt_params_default();
+        p.objective = (promo_gbdt_objective)o;
+        p.n_classes = o == PROMO_GBDT_MULTICLASS ? 3 : 0;
+        p.n_rounds = 80;
+        p.early_stopping_rounds = 6;
+        p.max_depth = 4;
+        p.eta = 0.4;
+        p.nthread = 1;
+        promo_gbdt *m = NULL;
+        T_OK(promo_gbdt_train(&p, &tr, &va, &m));
+        int kept = promo_gbdt_n_rounds(m);
+        double best = promo_gbdt_best_score(m);
+        T_ASSERT_MSG(kept >= 1 && kept < 80, "kept %d", kept);
+
+        p.n_rounds = kept + p.early_stopping_rounds;
+        p.early_stopping_rounds = 0;
+        promo_gbdt *all = NULL;
+        T_OK(promo_gbdt_train(&p, &tr, NULL, &all));
+        char *buf = NULL;
+        size_t len = 0;
+        T_OK(promo_gbdt_save_buffer(all, &buf, &len));
+        BoosterHandle h = NULL;
+        DMatrixHandle dv = NULL;
+        const char *metric = o == PROMO_GBDT_REGRESSION ? "rmse" : "mlogloss";
+        T_ASSERT(XGBoosterCreate(NULL, 0, &h) == 0);
+        T_ASSERT(XGBoosterLoadModelFromBuffer(h, buf, len) == 0);
+        T_ASSERT(XGDMatrixCreateFromMat(xv, 1200, D, NAN, &dv) == 0);
+        T_ASSERT(XGDMatrixSetFloatInfo(dv, "label", yv, 1200) == 0);
+        T_ASSERT(XGDMatrixSetFloatInfo(dv, "weight", w, 1200) == 0);
+        double xbest = NAN;
+        int xround = -1;
+        for (int r = 1; r <= p.n_rounds; r++) {
+            BoosterHandle s = NULL;
+            T_ASSERT(XGBoosterSlice(h, 0, r, 1, &s) == 0);
+            T_ASSERT(XGBoosterSetParam(s, "eval_metric", metric) == 0);
+            T_ASSERT(XGBoosterSetParam(s, "nthread", "1") == 0);
+            const char *names[] = {"valid"}, *res = NULL;
+            T_ASSERT(XGBoosterEvalOneIter(s, 0, &dv, names, 1, &res) == 0);
+            T_ASSERT_CONTAINS(res, metric);
+            double v = strtod(strrchr(res, ':') + 1, NULL);
+            if (xround < 0 || v < xbest) {
+                xbest = v;
+                xround = r;
+            }
+            XGBoosterFree(s);
+        }
+        T_ASSERT_EQ_INT(xround, kept);
+        T_ASSERT_NEAR(xbest, best, 1e-12 * xbest);
+        XGDMatrixFree(dv);
+        XGBoosterFree(h);
+        promo_free(buf);
+        promo_gbdt_free(all);
+        promo_gbdt_free(m);
+    }
+    promo_free(w);
+    promo_free(x);
+    promo_free(y0);
+    promo_free(xv);
+    promo_free(yv0);
+    promo_free(y);
     promo_free(yv);
 }

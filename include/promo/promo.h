@@ -18,6 +18,7 @@
 #include <promo/features.h>
 #include <promo/gbdt.h>
 #include <promo/hash.h>
+#include <promo/learner.h>
 #include <promo/linear.h>
 #include <promo/log.h>
 #include <promo/metrics.h>

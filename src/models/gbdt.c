@@ -1,4 +1,6 @@
-/* Gradient-boosted trees and XGBoost's random-forest mode, through the XGBoost 1.7 C API.
+/* Gradient-boosted trees and XGBoost's random-forest mode, through the XGBoost 1.7 C API, for
+ * three objectives: binary:logistic, reg:squarederror and multi:softprob (one tree per class
+ * per round, tree_info naming each tree's class).
  *
  * Training builds a DMatrix of the training set and boosts round by round so early stopping
  * can read the validation metric after each round; the kept model is
@@ -8,22 +10,27 @@
  * sampling; XGBoost divides each tree's leaves by the forest size.
  *
  * Departures from XGBoost's defaults: base_score is the (weighted) positive rate of the
- * training set rather than 0.5, which saves the first rounds on imbalanced targets (1.7 does
- * not estimate it); the hist method is always used.
+ * training set rather than 0.5 (binary), or the weighted mean label (regression), which saves
+ * the first rounds (1.7 does not estimate it; 2.0 does much the same); multi-class keeps 0.5
+ * for every class, since 1.7 has a single base_score and the softmax ignores a common shift.
+ * The hist method is always used.
  *
  * Prediction does not go through XGBoost: the trees are copied out of the model JSON into
  * complete binary trees of the forest's depth (struct flat_forest), which a row walks in
  * `depth` branch-free steps, 8 rows at a time. XGBoost 1.7's CPU predictor refills a dense
  * feature vector per row and walks node structs with branches; this was 2-3x slower on 1M
- * rows. The sum, the comparisons and the sigmoid are XGBoost's, so results are bitwise its
- * own (tests/test_gbdt_predict.c). The same walk keeps the validation margins during
- * training, one new tree per round, so XGBoost's own evaluation (a quarter of the training
- * time) is not needed for the log loss.
+ * rows. The sum (per output, over that output's trees in order), the comparisons and the
+ * transform (sigmoid, identity, or softmax with its float max and double sum) are XGBoost's,
+ * so results are bitwise its own (tests/test_gbdt_predict.c). The same walk keeps the
+ * validation margins during training, one new round per round, so XGBoost's own evaluation (a
+ * quarter of the training time) is not needed for the log loss, RMSE or multi-class log loss,
+ * each computed as XGBoost's metric does (float loss times weight, summed in double).
  *
  * The loader is a parser of untrusted bytes: XGBoost trusts its model JSON (child indices are
  * followed unchecked at prediction time), so the JSON is parsed with cJSON and checked
- * (duplicate keys, array lengths, children after their parent, feature indices in range)
- * before XGBoost reads the same bytes.
+ * (duplicate keys, array lengths, children after their parent, feature indices in range, one
+ * of the three objectives, class counts that agree, each tree's class in range) before
+ * XGBoost reads the same bytes.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -54,17 +61,23 @@ typedef struct forest_node {
 #define FOREST_FEATURE_MASK 0x7fffffffu
 
 typedef struct flat_forest {
-    int depth;         /* levels of splits in every (padded) tree, 0..FOREST_MAX_DEPTH */
-    size_t n_trees;    /* trees, in XGBoost's order (the order of summation) */
-    float base_margin; /* starting margin, as XGBoost derives it from base_score */
-    forest_node *node; /* n_trees x (2^depth - 1) splits, tree by tree */
-    float *leaf;       /* n_trees x 2^depth: leaf values */
+    int depth;           /* levels of splits in every (padded) tree, 0..FOREST_MAX_DEPTH */
+    size_t n_trees;      /* trees, grouped by output, each group in XGBoost's order */
+    size_t n_groups;     /* outputs per row: classes for MULTICLASS, else 1 */
+    size_t *group_start; /* n_groups + 1: output g sums trees [start[g], start[g+1]) */
+    promo_gbdt_objective objective; /* the output transform: sigmoid, identity or softmax */
+    float base_margin;              /* starting margin, as XGBoost derives it from base_score */
+    forest_node *node;              /* n_trees x (2^depth - 1) splits, tree by tree */
+    float *leaf;                    /* n_trees x 2^depth: leaf values */
 } flat_forest;
 
 struct promo_gbdt {
-    BoosterHandle h;   /* the XGBoost booster, owned */
-    size_t n_features; /* columns the model expects */
-    int n_rounds;      /* boosting rounds kept */
+    BoosterHandle h;                /* the XGBoost booster, owned */
+    promo_gbdt_objective objective; /* what the trees predict */
+    promo_gbdt_mode mode;           /* boosting, or a forest (parallel trees per round) */
+    size_t n_outputs;               /* values per row: n_classes for MULTICLASS, else 1 */
+    size_t n_features;              /* columns the model expects */
+    int n_rounds;                   /* boosting rounds kept */
     double best_score; /* validation metric at the best round, NaN without validation */
     int nthread;       /* threads for prediction, 0 = default */
     flat_forest *f;    /* the same trees for promo_gbdt_predict; NULL: XGBoost predicts */
@@ -73,13 +86,25 @@ struct promo_gbdt {
 /* Deeper trees stay with XGBoost's predictor: padding costs 2^depth nodes per tree. */
 enum { FOREST_MAX_DEPTH = 12 };
 
+/* Classes at most (XGBoost grows one tree per class per round). */
+#define MAX_CLASSES 1000
+
+/* XGBoost's names of the objectives, by promo_gbdt_objective. */
+static const char *const objective_names[PROMO_GBDT_OBJECTIVE_COUNT] = {
+    "binary:logistic", "reg:squarederror", "multi:softprob"};
+/* Each objective's own early-stopping metric. */
+static const char *const default_metrics[PROMO_GBDT_OBJECTIVE_COUNT] = {"logloss", "rmse",
+                                                                        "mlogloss"};
+
 /* What the walk writes: probabilities, margins, or the trees added to the margins in out. */
 typedef enum forest_out { FOREST_PROB, FOREST_MARGIN, FOREST_ADD } forest_out;
 
 static void forest_free(flat_forest *f);
+static void softmax(float *v, size_t k);
 static void forest_add(
     const flat_forest *f, const float *x, size_t n_rows, size_t d, int nthread, float *margin);
 static int forest_from_json(const cJSON *root, flat_forest **out);
+static int json_objective(const cJSON *root, promo_gbdt_objective *objective, size_t *n_groups);
 static int forest_from_booster(BoosterHandle h, flat_forest **out);
 
 /* ---- errors and one-time setup ---- */
@@ -122,6 +147,8 @@ promo_gbdt_params promo_gbdt_params_default(void)
     promo_gbdt_params p;
     memset(&p, 0, sizeof p);
     p.mode = PROMO_GBDT_BOOST;
+    p.objective = PROMO_GBDT_BINARY;
+    p.n_classes = 0;
     p.n_rounds = 500;
     p.early_stopping_rounds = 30;
     p.n_forest_trees = 100;
@@ -136,7 +163,7 @@ promo_gbdt_params promo_gbdt_params_default(void)
     p.gamma = 0.0;
     p.max_bin = 256;
     p.scale_pos_weight = 1.0;
-    p.eval_metric = "logloss";
+    p.eval_metric = NULL;
     p.nthread = 0;
     p.seed = 1;
     return p;
@@ -186,15 +213,32 @@ static int check_params(const promo_gbdt_params *p)
         return promo_fail(PROMO_EUSAGE, "gbdt: regularisation and weights must be >= 0");
     if (p->max_bin < 2 || p->max_bin > 65536)
         return promo_fail(PROMO_EUSAGE, "gbdt: max_bin %d is not in [2, 65536]", p->max_bin);
-    if (p->eval_metric && strcmp(p->eval_metric, "logloss") && strcmp(p->eval_metric, "auc"))
+    if (p->objective < 0 || p->objective >= PROMO_GBDT_OBJECTIVE_COUNT)
+        return promo_fail(PROMO_EUSAGE, "gbdt: unknown objective %d", (int)p->objective);
+    if (p->objective == PROMO_GBDT_MULTICLASS && (p->n_classes < 2 || p->n_classes > MAX_CLASSES))
+        return promo_fail(PROMO_EUSAGE, "gbdt: n_classes %d is not in [2, %d]", p->n_classes,
+                          MAX_CLASSES);
+    if (p->objective == PROMO_GBDT_BINARY && p->eval_metric && strcmp(p->eval_metric, "logloss") &&
+        strcmp(p->eval_metric, "auc"))
         return promo_fail(PROMO_EUSAGE, "gbdt: eval_metric '%s' is not logloss or auc",
                           p->eval_metric);
+    if (p->objective != PROMO_GBDT_BINARY && p->eval_metric &&
+        strcmp(p->eval_metric, default_metrics[p->objective]))
+        return promo_fail(PROMO_EUSAGE, "gbdt: eval_metric '%s' with objective %s: only %s",
+                          p->eval_metric, objective_names[p->objective],
+                          default_metrics[p->objective]);
+    if (p->objective != PROMO_GBDT_BINARY && p->scale_pos_weight != 1.0)
+        return promo_fail(PROMO_EUSAGE, "gbdt: scale_pos_weight applies to the binary objective "
+                                        "only (leave it at 1)");
     if (p->nthread < 0)
         return promo_fail(PROMO_EUSAGE, "gbdt: nthread must be >= 0");
     return PROMO_OK;
 }
 
-static int check_data(const promo_gbdt_data *d, const char *name, size_t n_cols_expected)
+static int check_data(const promo_gbdt_params *p,
+                      const promo_gbdt_data *d,
+                      const char *name,
+                      size_t n_cols_expected)
 {
     if (!d->x || !d->y || d->n_rows == 0 || d->n_cols == 0)
         return promo_fail(PROMO_EUSAGE, "gbdt: %s set is empty", name);
@@ -204,9 +248,17 @@ static int check_data(const promo_gbdt_data *d, const char *name, size_t n_cols_
     if (d->n_rows > (size_t)INT64_MAX / d->n_cols)
         return promo_fail(PROMO_EUSAGE, "gbdt: %s set is too large", name);
     for (size_t i = 0; i < d->n_rows; i++) {
-        if (!(d->y[i] >= 0.0f && d->y[i] <= 1.0f))
+        float y = d->y[i];
+        if (p->objective == PROMO_GBDT_BINARY && !(y >= 0.0f && y <= 1.0f))
             return promo_fail(PROMO_EUSAGE, "gbdt: %s label %g at row %zu is not in [0, 1]", name,
-                              (double)d->y[i], i);
+                              (double)y, i);
+        if (p->objective == PROMO_GBDT_REGRESSION && !isfinite(y))
+            return promo_fail(PROMO_EUSAGE, "gbdt: %s label at row %zu is not finite", name, i);
+        if (p->objective == PROMO_GBDT_MULTICLASS &&
+            !(y >= 0.0f && y < (float)p->n_classes && y == floorf(y)))
+            return promo_fail(PROMO_EUSAGE,
+                              "gbdt: %s label %g at row %zu is not a class in [0, %d)", name,
+                              (double)y, i, p->n_classes);
         if (d->w && !(d->w[i] >= 0.0f && isfinite(d->w[i])))
             return promo_fail(PROMO_EUSAGE, "gbdt: %s weight at row %zu is negative or not finite",
                               name, i);
@@ -316,6 +368,48 @@ static double logloss(const float *margin, const promo_gbdt_data *v)
     return wsum > 0.0 ? sum / wsum : sum;
 }
 
+/* XGBoost's weighted RMSE of regression margins (its predictions): float residual squared
+ * times weight, summed in double in row order. */
+static double rmse(const float *margin, const promo_gbdt_data *v)
+{
+    double sum = 0.0, wsum = 0.0;
+    for (size_t i = 0; i < v->n_rows; i++) {
+        float diff = v->y[i] - margin[i];
+        float w = v->w ? v->w[i] : 1.0f;
+        sum += (double)(diff * diff * w);
+        wsum += (double)w;
+    }
+    return wsum > 0.0 ? sqrt(sum / wsum) : sqrt(sum);
+}
+
+/* XGBoost's weighted multi-class log loss: the softmax of each row's margins as its
+ * prediction transform computes it, -log of the true class's probability (floored at 1e-16)
+ * in float, times the weight, summed in double in row order. */
+static double mlogloss(const float *margin, const promo_gbdt_data *v, size_t k)
+{
+    const float eps = 1e-16f;
+    float prob[MAX_CLASSES];
+    double sum = 0.0, wsum = 0.0;
+    for (size_t i = 0; i < v->n_rows; i++) {
+        memcpy(prob, margin + i * k, k * sizeof *prob);
+        softmax(prob, k);
+        float pk = prob[(size_t)v->y[i]], w = v->w ? v->w[i] : 1.0f;
+        float loss = pk > eps ? -logf(pk) : -logf(eps);
+        sum += (double)(loss * w);
+        wsum += (double)w;
+    }
+    return wsum > 0.0 ? sum / wsum : sum;
+}
+
+/* The objective's own validation metric of the margins (k per row). */
+static double
+own_metric(promo_gbdt_objective objective, const float *margin, const promo_gbdt_data *v, size_t k)
+{
+    return objective == PROMO_GBDT_BINARY       ? logloss(margin, v)
+           : objective == PROMO_GBDT_REGRESSION ? rmse(margin, v)
+                                                : mlogloss(margin, v, k);
+}
+
 int promo_gbdt_train(const promo_gbdt_params *p,
                      const promo_gbdt_data *train,
                      const promo_gbdt_data *valid,
@@ -328,53 +422,74 @@ int promo_gbdt_train(const promo_gbdt_params *p,
         return rc;
     if (!train)
         return promo_fail(PROMO_EUSAGE, "gbdt: no training set");
-    if ((rc = check_data(train, "training", 0)) ||
-        (valid && (rc = check_data(valid, "validation", train->n_cols))))
+    if ((rc = check_data(p, train, "training", 0)) ||
+        (valid && (rc = check_data(p, valid, "validation", train->n_cols))))
         return rc;
 
-    /* Effective positive rate after weights and scale_pos_weight: the starting margin. */
-    double sw_pos = 0.0, sw_neg = 0.0;
-    for (size_t i = 0; i < train->n_rows; i++) {
-        double w = train->w ? train->w[i] : 1.0;
-        sw_pos += w * train->y[i];
-        sw_neg += w * (1.0 - train->y[i]);
+    double spw = p->scale_pos_weight, base = 0.5;
+    float base_margin = 0.5f; /* what base_score becomes as a margin (ProbToMargin) */
+    char base_str[40];
+    if (p->objective == PROMO_GBDT_BINARY) {
+        /* Effective positive rate after weights and scale_pos_weight: the starting margin. */
+        double sw_pos = 0.0, sw_neg = 0.0;
+        for (size_t i = 0; i < train->n_rows; i++) {
+            double w = train->w ? train->w[i] : 1.0;
+            sw_pos += w * train->y[i];
+            sw_neg += w * (1.0 - train->y[i]);
+        }
+        if (spw == 0.0) {
+            if (sw_pos <= 0.0 || sw_neg <= 0.0)
+                return promo_fail(
+                    PROMO_EUSAGE,
+                    "gbdt: automatic scale_pos_weight needs both classes in training");
+            spw = sw_neg / sw_pos;
+        }
+        base = (sw_pos * spw) / (sw_pos * spw + sw_neg);
+        if (!(base > 1e-6))
+            base = 1e-6;
+        if (base > 1.0 - 1e-6)
+            base = 1.0 - 1e-6;
+        /* binary:logistic's ProbToMargin of base_score, in float as XGBoost computes it. */
+        base_margin = -logf(1.0f / (float)base - 1.0f);
+        snprintf(base_str, sizeof base_str, "%.17g", base);
+    } else if (p->objective == PROMO_GBDT_REGRESSION) {
+        /* The weighted mean label, rounded to the float XGBoost keeps, written exactly. */
+        double sy = 0.0, sw = 0.0;
+        for (size_t i = 0; i < train->n_rows; i++) {
+            double w = train->w ? train->w[i] : 1.0;
+            sy += w * train->y[i];
+            sw += w;
+        }
+        base_margin = (float)(sw > 0.0 ? sy / sw : 0.0);
+        base = base_margin;
+        snprintf(base_str, sizeof base_str, "%.9g", (double)base_margin);
+    } else {
+        /* One base_score for every class (1.7 has no per-class one): XGBoost's 0.5. */
+        snprintf(base_str, sizeof base_str, "0.5");
     }
-    double spw = p->scale_pos_weight;
-    if (spw == 0.0) {
-        if (sw_pos <= 0.0 || sw_neg <= 0.0)
-            return promo_fail(PROMO_EUSAGE,
-                              "gbdt: automatic scale_pos_weight needs both classes in training");
-        spw = sw_neg / sw_pos;
-    }
-    double base = (sw_pos * spw) / (sw_pos * spw + sw_neg);
-    if (!(base > 1e-6))
-        base = 1e-6;
-    if (base > 1.0 - 1e-6)
-        base = 1.0 - 1e-6;
+    size_t n_out = p->objective == PROMO_GBDT_MULTICLASS ? (size_t)p->n_classes : 1;
 
     DMatrixHandle dtr = NULL, dva = NULL;
     BoosterHandle h = NULL, best_h = NULL;
     promo_gbdt *m = NULL;
-    const char *metric = p->eval_metric ? p->eval_metric : "logloss";
-    /* Validation log loss kept by us (own_eval): XGBoost's evaluation refills a dense vector
+    const char *metric = p->eval_metric ? p->eval_metric : default_metrics[p->objective];
+    /* Validation metric kept by us (own_eval): XGBoost's evaluation refills a dense vector
      * of every feature per validation row and round to walk one new tree, a quarter of the
      * training time; we add each new tree's leaves to the validation margins in float, in tree
      * order, as XGBoost's prediction cache does. Weighted AUC and trees too deep to flatten
      * stay with XGBoost's evaluation. */
-    int own_eval = valid && !strcmp(metric, "logloss") && p->max_depth <= FOREST_MAX_DEPTH;
+    int own_eval = valid && strcmp(metric, "auc") && p->max_depth <= FOREST_MAX_DEPTH;
     float *vmargin = NULL;
     if ((rc = make_dmatrix(train, p->nthread, &dtr)))
         goto fail;
     if (valid && !own_eval && (rc = make_dmatrix(valid, p->nthread, &dva)))
         goto fail;
     if (own_eval) {
-        if (!(vmargin = promo_mallocn(valid->n_rows, sizeof *vmargin))) {
+        if (!(vmargin = promo_mallocn(valid->n_rows, n_out * sizeof *vmargin))) {
             rc = PROMO_ENOMEM;
             goto fail;
         }
-        /* binary:logistic's ProbToMargin of base_score, in float as XGBoost computes it. */
-        float base_margin = -logf(1.0f / (float)base - 1.0f);
-        for (size_t i = 0; i < valid->n_rows; i++)
+        for (size_t i = 0; i < valid->n_rows * n_out; i++)
             vmargin[i] = base_margin;
     }
     XGB(XGBoosterCreate(&dtr, 1, &h), "creating a booster");
@@ -384,7 +499,7 @@ int promo_gbdt_train(const promo_gbdt_params *p,
     if (bynode == 0.0) /* sqrt(d) of d features per split, as random forests do */
         bynode = fmin(1.0, ceil(sqrt((double)train->n_cols)) / (double)train->n_cols);
     if ((rc = set_param(h, "verbosity", "0")) ||
-        (rc = set_param(h, "objective", "binary:logistic")) ||
+        (rc = set_param(h, "objective", "%s", objective_names[p->objective])) ||
         (rc = set_param(h, "tree_method", "hist")) ||
         (rc = set_param(h, "max_depth", "%d", p->max_depth)) ||
         (rc = set_param(h, "eta", "%.17g", forest ? 1.0 : p->eta)) ||
@@ -396,13 +511,17 @@ int promo_gbdt_train(const promo_gbdt_params *p,
         (rc = set_param(h, "alpha", "%.17g", p->alpha)) ||
         (rc = set_param(h, "gamma", "%.17g", p->gamma)) ||
         (rc = set_param(h, "max_bin", "%d", p->max_bin)) ||
-        (rc = set_param(h, "scale_pos_weight", "%.17g", spw)) ||
-        (rc = set_param(h, "base_score", "%.17g", base)) ||
+        (p->objective == PROMO_GBDT_BINARY &&
+         (rc = set_param(h, "scale_pos_weight", "%.17g", spw))) ||
+        (rc = set_param(h, "base_score", "%s", base_str)) ||
         (rc = set_param(h, "eval_metric", "%s", metric)) ||
         (rc = set_param(h, "nthread", "%d", p->nthread)) ||
         (rc = set_param(h, "seed", "%llu", (unsigned long long)(p->seed & 0x7fffffff))))
         goto fail;
     if (forest && (rc = set_param(h, "num_parallel_tree", "%d", p->n_forest_trees)))
+        goto fail;
+    if (p->objective == PROMO_GBDT_MULTICLASS &&
+        (rc = set_param(h, "num_class", "%d", p->n_classes)))
         goto fail;
 
     int rounds = forest ? 1 : p->n_rounds;
@@ -415,7 +534,7 @@ int promo_gbdt_train(const promo_gbdt_params *p,
         if (own_eval) {
             if ((rc = add_round(h, it, valid, p->nthread, vmargin)))
                 goto fail;
-            v = logloss(vmargin, valid);
+            v = own_metric(p->objective, vmargin, valid, n_out);
         } else if (dva) {
             const char *names[] = {"valid"};
             const char *res = NULL;
@@ -457,6 +576,9 @@ int promo_gbdt_train(const promo_gbdt_params *p,
     }
     m->h = h;
     h = NULL;
+    m->objective = p->objective;
+    m->mode = p->mode;
+    m->n_outputs = n_out;
     m->best_score = best;
     m->nthread = p->nthread;
     if ((rc = fill_meta(m)) || (rc = forest_from_booster(m->h, &m->f)))
@@ -465,8 +587,8 @@ int promo_gbdt_train(const promo_gbdt_params *p,
     if (dva)
         XGDMatrixFree(dva);
     promo_free(vmargin);
-    promo_debug("gbdt: %d rounds kept (best validation %s %.6g), %zu features", m->n_rounds, metric,
-                best, m->n_features);
+    promo_debug("gbdt: %s, %d rounds kept (best validation %s %.6g, base_score %.6g), %zu features",
+                objective_names[p->objective], m->n_rounds, metric, best, base, m->n_features);
     *out = m;
     return PROMO_OK;
 fail:
@@ -508,6 +630,21 @@ double promo_gbdt_best_score(const promo_gbdt *m)
     return m->best_score;
 }
 
+promo_gbdt_objective promo_gbdt_get_objective(const promo_gbdt *m)
+{
+    return m->objective;
+}
+
+size_t promo_gbdt_n_outputs(const promo_gbdt *m)
+{
+    return m->n_outputs;
+}
+
+promo_gbdt_mode promo_gbdt_get_mode(const promo_gbdt *m)
+{
+    return m->mode;
+}
+
 int promo_gbdt_set_nthread(promo_gbdt *m, int nthread)
 {
     if (nthread < 0)
@@ -525,7 +662,7 @@ static int check_shape(const promo_gbdt *m, size_t n_rows, size_t n_cols)
     if (n_cols != m->n_features)
         return promo_fail(PROMO_EUSAGE, "gbdt: input has %zu features, the model expects %zu",
                           n_cols, m->n_features);
-    if (n_rows == 0 || n_rows > (size_t)INT64_MAX / (n_cols + 1))
+    if (n_rows == 0 || n_rows > (size_t)INT64_MAX / (n_cols + 1) / m->n_outputs)
         return promo_fail(PROMO_EUSAGE, "gbdt: bad row count %zu", n_rows);
     return PROMO_OK;
 }
@@ -551,9 +688,9 @@ xgb_predict(promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int mar
     size_t total = 1;
     for (bst_ulong k = 0; k < dim; k++)
         total *= (size_t)shape[k];
-    if (total != n_rows)
+    if (total != n_rows * m->n_outputs)
         return promo_fail(PROMO_EINTERNAL, "gbdt: %zu predictions for %zu rows", total, n_rows);
-    memcpy(out, res, n_rows * sizeof *out);
+    memcpy(out, res, total * sizeof *out);
     return PROMO_OK;
 fail:
     return rc;
@@ -626,6 +763,8 @@ static inline __attribute__((always_inline)) void forest_tree(const forest_node 
 /* All trees over nb <= FOREST_BLOCK rows, tree by tree in order. */
 static inline __attribute__((always_inline)) void forest_trees(const flat_forest *f,
                                                                int depth,
+                                                               size_t t0,
+                                                               size_t t1,
                                                                const float *x,
                                                                size_t d,
                                                                size_t nb,
@@ -633,52 +772,77 @@ static inline __attribute__((always_inline)) void forest_trees(const flat_forest
                                                                float *acc)
 {
     size_t n_split = ((size_t)1 << depth) - 1;
-    for (size_t t = 0; t < f->n_trees; t++)
+    for (size_t t = t0; t < t1; t++)
         forest_tree(f->node + t * n_split, f->leaf + t * (n_split + 1), depth, x, d, nb, clean,
                     acc);
 }
 
-/* Probabilities, margins or added margins of nb <= FOREST_BLOCK rows. Bit-for-bit XGBoost's: the
- * same float sum, base margin first and then tree by tree in order, the same test (x < cond goes
- * left, missing follows the default), and the same float sigmoid. */
+/* XGBoost's softmax (common::Softmax): float max and exponentials, the sum in double, each
+ * value divided by the sum rounded to float. */
+static void softmax(float *v, size_t k)
+{
+    float wmax = v[0];
+    for (size_t c = 1; c < k; c++)
+        wmax = fmaxf(v[c], wmax);
+    double wsum = 0.0;
+    for (size_t c = 0; c < k; c++) {
+        v[c] = expf(v[c] - wmax);
+        wsum += v[c];
+    }
+    for (size_t c = 0; c < k; c++)
+        v[c] /= (float)wsum;
+}
+
+/* Predictions, margins or added margins of nb <= FOREST_BLOCK rows; out holds n_groups values
+ * per row. Bit-for-bit XGBoost's: per output the same float sum, base margin first and then
+ * that output's trees in order, the same test (x < cond goes left, missing follows the
+ * default), and the same float sigmoid or softmax. */
 static void
 forest_block(const flat_forest *f, const float *x, size_t d, size_t nb, forest_out mode, float *out)
 {
     float acc[FOREST_BLOCK];
     uint8_t clean[FOREST_BLOCK / FOREST_LANES];
-    for (size_t r = 0; r < nb; r++)
-        acc[r] = mode == FOREST_ADD ? out[r] : f->base_margin;
+    size_t k = f->n_groups;
     for (size_t g = 0; g < FOREST_BLOCK / FOREST_LANES; g++) {
         int any_nan = 0;
         for (size_t j = g * FOREST_LANES * d; j < (g + 1) * FOREST_LANES * d && j < nb * d; j++)
             any_nan |= isnan(x[j]);
         clean[g] = !any_nan;
     }
-    switch (f->depth) { /* the usual depths get their own unrolled walk */
-    case 1:
-        forest_trees(f, 1, x, d, nb, clean, acc);
-        break;
-    case 2:
-        forest_trees(f, 2, x, d, nb, clean, acc);
-        break;
-    case 3:
-        forest_trees(f, 3, x, d, nb, clean, acc);
-        break;
-    case 4:
-        forest_trees(f, 4, x, d, nb, clean, acc);
-        break;
-    case 5:
-        forest_trees(f, 5, x, d, nb, clean, acc);
-        break;
-    case 6:
-        forest_trees(f, 6, x, d, nb, clean, acc);
-        break;
-    default:
-        forest_trees(f, f->depth, x, d, nb, clean, acc);
-        break;
+    for (size_t g = 0; g < k; g++) {
+        size_t t0 = f->group_start[g], t1 = f->group_start[g + 1];
+        for (size_t r = 0; r < nb; r++)
+            acc[r] = mode == FOREST_ADD ? out[r * k + g] : f->base_margin;
+        switch (f->depth) { /* the usual depths get their own unrolled walk */
+        case 1:
+            forest_trees(f, 1, t0, t1, x, d, nb, clean, acc);
+            break;
+        case 2:
+            forest_trees(f, 2, t0, t1, x, d, nb, clean, acc);
+            break;
+        case 3:
+            forest_trees(f, 3, t0, t1, x, d, nb, clean, acc);
+            break;
+        case 4:
+            forest_trees(f, 4, t0, t1, x, d, nb, clean, acc);
+            break;
+        case 5:
+            forest_trees(f, 5, t0, t1, x, d, nb, clean, acc);
+            break;
+        case 6:
+            forest_trees(f, 6, t0, t1, x, d, nb, clean, acc);
+            break;
+        default:
+            forest_trees(f, f->depth, t0, t1, x, d, nb, clean, acc);
+            break;
+        }
+        int sigmoid = mode == FOREST_PROB && f->objective == PROMO_GBDT_BINARY;
+        for (size_t r = 0; r < nb; r++)
+            out[r * k + g] = sigmoid ? 1.0f / (1.0f + expf(-acc[r])) : acc[r];
     }
-    for (size_t r = 0; r < nb; r++)
-        out[r] = mode == FOREST_PROB ? 1.0f / (1.0f + expf(-acc[r])) : acc[r];
+    if (mode == FOREST_PROB && f->objective == PROMO_GBDT_MULTICLASS)
+        for (size_t r = 0; r < nb; r++)
+            softmax(out + r * k, k);
 }
 
 /* Add the forest's trees (not its base margin) to margin: one more round of XGBoost's
@@ -692,7 +856,7 @@ static void forest_add(
     for (size_t b = 0; b < n_blocks; b++) {
         size_t r0 = b * FOREST_BLOCK;
         size_t nb = n_rows - r0 < FOREST_BLOCK ? n_rows - r0 : FOREST_BLOCK;
-        forest_block(f, x + r0 * d, d, nb, FOREST_ADD, margin + r0);
+        forest_block(f, x + r0 * d, d, nb, FOREST_ADD, margin + r0 * f->n_groups);
     }
 }
 
@@ -712,7 +876,7 @@ int promo_gbdt_predict(
         size_t r0 = b * FOREST_BLOCK;
         size_t nb = n_rows - r0 < FOREST_BLOCK ? n_rows - r0 : FOREST_BLOCK;
         forest_block(f, x + r0 * n_cols, n_cols, nb, margin ? FOREST_MARGIN : FOREST_PROB,
-                     out + r0);
+                     out + r0 * f->n_groups);
     }
     return PROMO_OK;
 }
@@ -733,11 +897,14 @@ int promo_gbdt_contribs(promo_gbdt *m, const float *x, size_t n_rows, size_t n_c
                                     "\"iteration_end\":0,\"strict_shape\":false}",
                                     &shape, &dim, &res),
         "computing contributions");
-    if (dim != 2 || shape[0] != n_rows || shape[1] != n_cols + 1) {
+    /* (rows, cols + 1), or (rows, classes, cols + 1) for a multi-class model. */
+    int multi = m->objective == PROMO_GBDT_MULTICLASS;
+    if (dim != (bst_ulong)(multi ? 3 : 2) || shape[0] != n_rows ||
+        (multi && shape[1] != m->n_outputs) || shape[dim - 1] != n_cols + 1) {
         rc = promo_fail(PROMO_EINTERNAL, "gbdt: unexpected contribution shape");
         goto fail;
     }
-    memcpy(out, res, n_rows * (n_cols + 1) * sizeof *out);
+    memcpy(out, res, n_rows * m->n_outputs * (n_cols + 1) * sizeof *out);
     XGDMatrixFree(dm);
     return PROMO_OK;
 fail:
@@ -962,21 +1129,31 @@ static int check_model_json(const cJSON *root)
     const cJSON *mp = obj(learner, "learner_model_param");
     long nf, ncls, ntgt;
     if (!mp || str_int(mp, "num_feature", 1, MAX_FEATURES, &nf) ||
-        str_int(mp, "num_class", 0, 0, &ncls) || str_int(mp, "num_target", 1, 1, &ntgt))
-        return bad("learner_model_param missing or not a binary model");
+        str_int(mp, "num_class", 0, MAX_CLASSES, &ncls) || str_int(mp, "num_target", 1, 1, &ntgt))
+        return bad("learner_model_param missing or out of range");
+    promo_gbdt_objective kind;
+    size_t n_groups = 1;
+    if (json_objective(root, &kind, &n_groups))
+        return bad("objective is not binary:logistic, reg:squarederror or multi:softprob (with "
+                   "num_class >= 2)");
+    if (kind == PROMO_GBDT_MULTICLASS) {
+        /* XGBoost's softmax reads the objective's own class count: it must be the model's. */
+        long ocls;
+        const cJSON *sp = obj(obj(learner, "objective"), "softmax_multiclass_param");
+        if (str_int(sp, "num_class", 2, MAX_CLASSES, &ocls) || ocls != ncls)
+            return bad("softmax_multiclass_param.num_class does not match num_class");
+    }
     const cJSON *bs = cJSON_GetObjectItemCaseSensitive(mp, "base_score");
     if (!cJSON_IsString(bs))
         return bad("base_score missing");
     char *end;
     double b = strtod(bs->valuestring, &end);
-    if (*end || !(b > 0.0 && b < 1.0))
-        return bad("base_score out of (0, 1)");
+    if (*end || !isfinite(b) || fabs(b) > 1e30 ||
+        (kind == PROMO_GBDT_BINARY && !(b > 0.0 && b < 1.0)))
+        return bad(kind == PROMO_GBDT_BINARY ? "base_score out of (0, 1)"
+                                             : "base_score not a finite number");
     if (cJSON_GetArraySize(names) != 0 && cJSON_GetArraySize(names) != nf)
         return bad("feature_names does not match num_feature");
-    const cJSON *objective = obj(learner, "objective");
-    const cJSON *oname = objective ? cJSON_GetObjectItemCaseSensitive(objective, "name") : NULL;
-    if (!cJSON_IsString(oname) || strcmp(oname->valuestring, "binary:logistic"))
-        return bad("objective is not binary:logistic");
     const cJSON *gb = obj(learner, "gradient_booster");
     const cJSON *gname = gb ? cJSON_GetObjectItemCaseSensitive(gb, "name") : NULL;
     if (!cJSON_IsString(gname) || strcmp(gname->valuestring, "gbtree"))
@@ -988,12 +1165,12 @@ static int check_model_json(const cJSON *root)
     long n_trees, npt;
     if (!gp || !trees || !info || str_int(gp, "num_trees", 0, 10000000, &n_trees) ||
         str_int(gp, "num_parallel_tree", 1, 100000, &npt) || cJSON_GetArraySize(trees) != n_trees ||
-        cJSON_GetArraySize(info) != n_trees || n_trees % npt != 0)
+        cJSON_GetArraySize(info) != n_trees || n_trees % (npt * (long)n_groups) != 0)
         return bad("gbtree model: tree count mismatch");
     long i = 0;
     for (const cJSON *t = trees->child, *ti = info->child; t; t = t->next, ti = ti->next, i++) {
         long grp;
-        if (!cJSON_IsObject(t) || num_int(ti, 0, 0, &grp))
+        if (!cJSON_IsObject(t) || num_int(ti, 0, (long)n_groups - 1, &grp))
             return bad("gbtree model: bad tree or tree_info entry");
         int rc = check_tree(t, i, nf);
         if (rc)
@@ -1010,6 +1187,7 @@ static void forest_free(flat_forest *f)
         return;
     promo_free(f->node);
     promo_free(f->leaf);
+    promo_free(f->group_start);
     promo_free(f);
 }
 
@@ -1124,6 +1302,26 @@ static int forest_place(flat_forest *f, size_t t, const tree_arrays *a)
     return PROMO_OK;
 }
 
+/* The objective of a checked XGBoost JSON model and its outputs per row (num_class for
+ * multi:softprob, else 1). -1 for an objective promo does not know. */
+static int json_objective(const cJSON *root, promo_gbdt_objective *objective, size_t *n_groups)
+{
+    const cJSON *learner = obj(root, "learner");
+    const cJSON *o = obj(learner, "objective");
+    const cJSON *name = o ? cJSON_GetObjectItemCaseSensitive(o, "name") : NULL;
+    long ncls = 0;
+    if (!cJSON_IsString(name) ||
+        str_int(obj(learner, "learner_model_param"), "num_class", 0, MAX_CLASSES, &ncls))
+        return -1;
+    for (int k = 0; k < PROMO_GBDT_OBJECTIVE_COUNT; k++)
+        if (!strcmp(name->valuestring, objective_names[k])) {
+            *objective = (promo_gbdt_objective)k;
+            *n_groups = k == PROMO_GBDT_MULTICLASS ? (size_t)ncls : 1;
+            return (k == PROMO_GBDT_MULTICLASS) == (ncls >= 2) ? 0 : -1;
+        }
+    return -1;
+}
+
 /* The forest of a checked XGBoost JSON model; *out stays NULL when its trees are too deep. */
 static int forest_from_json(const cJSON *root, flat_forest **out)
 {
@@ -1133,9 +1331,15 @@ static int forest_from_json(const cJSON *root, flat_forest **out)
     const cJSON *gb = learner ? obj(learner, "gradient_booster") : NULL;
     const cJSON *model = gb ? obj(gb, "model") : NULL;
     const cJSON *trees = model ? arr(model, "trees") : NULL;
+    const cJSON *info = model ? arr(model, "tree_info") : NULL;
     const cJSON *bs = mp ? cJSON_GetObjectItemCaseSensitive(mp, "base_score") : NULL;
-    if (!trees || !cJSON_IsString(bs))
-        return promo_fail(PROMO_EINTERNAL, "gbdt: model JSON without trees or base_score");
+    promo_gbdt_objective objective;
+    size_t n_groups = 1;
+    if (!trees || !info || !cJSON_IsString(bs) ||
+        cJSON_GetArraySize(info) != cJSON_GetArraySize(trees) ||
+        json_objective(root, &objective, &n_groups))
+        return promo_fail(PROMO_EINTERNAL,
+                          "gbdt: model JSON without trees, objective or base_score");
     size_t n_trees = (size_t)cJSON_GetArraySize(trees);
     int depth = 0, rc = PROMO_OK;
     for (const cJSON *t = trees->child; t; t = t->next) {
@@ -1154,22 +1358,41 @@ static int forest_from_json(const cJSON *root, flat_forest **out)
     size_t n_split = ((size_t)1 << depth) - 1;
     f->depth = depth;
     f->n_trees = n_trees;
-    /* binary:logistic's ProbToMargin, in float as XGBoost computes it. */
+    f->n_groups = n_groups;
+    f->objective = objective;
     float base = strtof(bs->valuestring, NULL);
-    f->base_margin = -logf(1.0f / base - 1.0f);
+    /* ProbToMargin, in float as XGBoost computes it: binary:logistic's log-odds; squared error
+     * and softprob take base_score as the margin itself. */
+    f->base_margin = objective == PROMO_GBDT_BINARY ? -logf(1.0f / base - 1.0f) : base;
     f->node = promo_mallocn(n_trees * n_split + 1, sizeof *f->node);
     f->leaf = promo_mallocn(n_trees * (n_split + 1) + 1, sizeof *f->leaf);
-    if (!f->node || !f->leaf)
+    f->group_start = promo_calloc(n_groups + 1, sizeof *f->group_start);
+    size_t *next = promo_calloc(n_groups + 1, sizeof *next);
+    if (!f->node || !f->leaf || !f->group_start || !next)
         rc = PROMO_ENOMEM;
-    size_t k = 0;
-    for (const cJSON *t = trees->child; t && !rc; t = t->next, k++) {
+    /* Trees grouped by output (tree_info), each group keeping XGBoost's order: an output's sum
+     * runs over its own trees in the order XGBoost adds them. */
+    for (const cJSON *ti = info->child; ti && !rc; ti = ti->next) {
+        double g = ti->valuedouble;
+        if (!(g >= 0.0 && g < (double)n_groups))
+            rc = promo_fail(PROMO_EINTERNAL, "gbdt: tree_info out of range");
+        else
+            f->group_start[(size_t)g + 1]++;
+    }
+    for (size_t g = 0; g < n_groups && !rc; g++) {
+        f->group_start[g + 1] += f->group_start[g];
+        next[g] = f->group_start[g];
+    }
+    const cJSON *ti = info->child;
+    for (const cJSON *t = trees->child; t && !rc; t = t->next, ti = ti->next) {
         tree_arrays a;
         int d = 0;
         if (!(rc = tree_arrays_read(t, &a, &d))) {
-            rc = forest_place(f, k, &a);
+            rc = forest_place(f, next[(size_t)ti->valuedouble]++, &a);
             tree_arrays_free(&a);
         }
     }
+    promo_free(next);
     if (rc) {
         forest_free(f);
         return rc;
@@ -1196,6 +1419,15 @@ fail:
     return rc;
 }
 
+/* A checked model with more than one parallel tree per round: XGBoost's random forest. */
+static int json_forest(const cJSON *root)
+{
+    const cJSON *gb = obj(obj(root, "learner"), "gradient_booster");
+    const cJSON *gp = obj(obj(gb, "model"), "gbtree_model_param");
+    long npt = 1;
+    return !str_int(gp, "num_parallel_tree", 1, 100000, &npt) && npt > 1;
+}
+
 int promo_gbdt_load_buffer(const void *data, size_t n, promo_gbdt **out)
 {
     *out = NULL;
@@ -1204,6 +1436,15 @@ int promo_gbdt_load_buffer(const void *data, size_t n, promo_gbdt **out)
         return bad(n ? "file too large" : "empty file");
     if (memchr(data, '\0', n))
         return bad("NUL byte in the JSON");
+    /* XGBoost reads text JSON only when the bytes open with '{' and '"' (anything else goes to
+     * its UBJSON or legacy binary loaders, which trust sizes in the data), and cJSON skips any
+     * control byte as whitespace where XGBoost's parser does not: both must see the same JSON. */
+    const unsigned char *u = data;
+    if (n < 2 || u[0] != '{' || u[1] != '"')
+        return bad("not an XGBoost JSON model (must open with {\")");
+    for (size_t i = 0; i < n; i++)
+        if (u[i] < 0x20 && u[i] != '\n' && u[i] != '\r' && u[i] != '\t')
+            return bad("control byte in the JSON");
     /* cJSON wants the terminator inside the length to reject trailing bytes. */
     char *z = promo_malloc(n + 1);
     if (!z)
@@ -1235,6 +1476,8 @@ int promo_gbdt_load_buffer(const void *data, size_t n, promo_gbdt **out)
     }
     m->h = h;
     h = NULL;
+    json_objective(root, &m->objective, &m->n_outputs); /* checked above */
+    m->mode = json_forest(root) ? PROMO_GBDT_FOREST : PROMO_GBDT_BOOST;
     m->best_score = NAN;
     if ((rc = set_param(m->h, "verbosity", "0")) || (rc = fill_meta(m)) ||
         (rc = forest_from_json(root, &m->f)))
