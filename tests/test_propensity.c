@@ -309,6 +309,76 @@ T_TEST(propensity_errors)
     promo_store_close(s);
 }
 
+/* The evaluations table is generic: another task's rows (uplift's Qini, say) survive a
+ * propensity training, retraining a target replaces its rows, and a workspace evaluated
+ * before the table existed (propensity_eval) is named as such and cleaned up by training. */
+T_TEST(propensity_report_rows_other_tasks_and_old_workspaces)
+{
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_table *old = promo_table_new("propensity_eval");
+    T_ASSERT(old);
+    T_OK(promo_table_add_column(old, "auc", PROMO_COL_FLOAT64, NULL));
+    T_OK(promo_column_push_f64(old->cols[0], 0.5));
+    T_OK(promo_table_seal(old));
+    T_OK(promo_store_write_table(s, old));
+    promo_table_free(old);
+    promo_propensity_report *ev = NULL;
+    size_t n = 9;
+    T_ASSERT_EQ_INT(promo_report_propensity_read(s, &ev, &n), PROMO_EVERSION);
+    T_ASSERT_CONTAINS(promo_last_error(), "promo train");
+    T_ASSERT(ev == NULL && n == 0);
+
+    promo_report_rows *rows = NULL;
+    T_OK(promo_report_rows_new(&rows));
+    T_OK(promo_report_rows_add(rows, "uplift", "promo:P1", "t_learner", "qini", 0.125));
+    T_OK(promo_report_rows_add_text(rows, "uplift", "promo:P1", "", "outcome", "converted"));
+    T_OK(promo_report_write(s, rows));
+    promo_report_rows_free(rows);
+    T_OK(promo_report_propensity_read(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, 0);
+
+    promo_propensity_params p = small_params();
+    p.baselines = 0;
+    p.target = "any";
+    promo_propensity_report r;
+    T_OK(promo_report_propensity_train(s, &p, &r));
+    T_ASSERT(!promo_store_has_table(s, "propensity_eval"));
+    promo_table *t = NULL;
+    T_OK(promo_report_read(s, &t));
+    size_t n_rows = t->n_rows;
+    T_ASSERT_STR_EQ(promo_column_str(promo_table_column(t, "task"), 0), "uplift");
+    T_ASSERT_STR_EQ(promo_column_str(promo_table_column(t, "metric"), 0), "qini");
+    T_ASSERT_NEAR(promo_table_column(t, "value")->f64[0], 0.125, 0);
+    T_ASSERT(promo_column_is_null(promo_table_column(t, "text"), 0));
+    T_ASSERT_STR_EQ(promo_column_str(promo_table_column(t, "text"), 1), "converted");
+    T_ASSERT(promo_column_is_null(promo_table_column(t, "value"), 1));
+    promo_table_free(t);
+    T_OK(promo_report_propensity_train(s, &p, &r));
+    T_OK(promo_report_read(s, &t));
+    T_ASSERT_EQ_INT(t->n_rows, n_rows);
+    promo_table_free(t);
+    T_OK(promo_report_propensity_read(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, 1);
+    T_ASSERT_STR_EQ(ev[0].target, "any");
+    T_ASSERT(ev[0].models[PROMO_PROP_XGBOOST].fitted && !ev[0].models[PROMO_PROP_RFM].fitted);
+    T_ASSERT_NEAR(ev[0].models[0].m.auc, r.models[0].m.auc, 0);
+    T_ASSERT_NEAR(ev[0].models[0].m.ece, r.models[0].m.ece, 0);
+    T_ASSERT_EQ_INT(ev[0].models[0].m.n, r.models[0].m.n);
+    T_ASSERT_EQ_INT(ev[0].n_train_rows, r.n_train_rows);
+    T_ASSERT_EQ_INT(ev[0].as_of, r.as_of);
+    T_ASSERT_EQ_INT(ev[0].calibration, r.calibration);
+    for (int b = 0; b < 10; b++) {
+        T_ASSERT_EQ_INT(ev[0].reliability_count[b], r.reliability_count[b]);
+        T_ASSERT(ev[0].reliability_count[b] == 0
+                     ? isnan(ev[0].reliability_mean[b])
+                     : ev[0].reliability_mean[b] == r.reliability_mean[b]);
+    }
+    promo_free(ev);
+    promo_store_close(s);
+}
+
 /* Training is one unit: when the evaluation cannot be written (the write lock held by another
  * process, a damaged evaluations table, an allocation failing anywhere near the end), the
  * workspace is left byte for byte as it was: no new model beside the old evaluation, no new
