@@ -1,7 +1,9 @@
 /* promo/gbdt.h: gradient-boosted trees and random forests through XGBoost's C API.
  *
- * A thin, typed wrapper of libxgboost (1.7, Debian's libxgboost-dev) for binary
- * classification on dense float32 row-major matrices (NaN = missing). It owns the parts
+ * A thin, typed wrapper of libxgboost (1.7, Debian's libxgboost-dev) on dense float32
+ * row-major matrices (NaN = missing) for three objectives: binary classification
+ * (binary:logistic, the default), regression (reg:squarederror) and multi-class
+ * classification (multi:softprob). Most callers go through promo/learner.h. It owns the parts
  * promo needs to get right around XGBoost: early stopping on a later validation window,
  * imbalance (scale_pos_weight), the random-forest mode, TreeSHAP contributions, atomic saves
  * in XGBoost's JSON model format, a loader that checks the JSON before XGBoost sees it, and
@@ -17,7 +19,8 @@
  *   promo_gbdt_free(m);
  *
  * Determinism: with the hist method, a fixed seed and a fixed nthread, training is
- * reproducible. Early stopping reads a validation log loss promo computes as XGBoost does.
+ * reproducible. Early stopping reads a validation metric (log loss, RMSE or multi-class log
+ * loss) promo computes as XGBoost does.
  * Predictions of a given model do not depend on nthread (each row is summed over the trees in
  * order). A model reloaded from its JSON predicts bit-for-bit the same.
  *
@@ -42,8 +45,18 @@ typedef enum promo_gbdt_mode {
     PROMO_GBDT_MODE_COUNT
 } promo_gbdt_mode;
 
+/* What the trees predict. Append only. */
+typedef enum promo_gbdt_objective {
+    PROMO_GBDT_BINARY = 0,     /* binary:logistic: y in [0, 1]; predicts P(y = 1) */
+    PROMO_GBDT_REGRESSION = 1, /* reg:squarederror: y finite; predicts E[y] */
+    PROMO_GBDT_MULTICLASS = 2, /* multi:softprob: y in {0..n_classes-1}; class probabilities */
+    PROMO_GBDT_OBJECTIVE_COUNT
+} promo_gbdt_objective;
+
 typedef struct promo_gbdt_params {
-    promo_gbdt_mode mode;      /* boosting or random forest */
+    promo_gbdt_mode mode;           /* boosting or random forest */
+    promo_gbdt_objective objective; /* binary (default), regression or multi-class */
+    int n_classes;                  /* MULTICLASS: number of classes, 2..1000; else ignored */
     int n_rounds;              /* boosting rounds (upper bound with early stopping) */
     int early_stopping_rounds; /* stop after this many rounds without validation gain; 0 off */
     int n_forest_trees;        /* FOREST: trees in the forest (num_parallel_tree) */
@@ -57,23 +70,27 @@ typedef struct promo_gbdt_params {
     double alpha;              /* L1 on leaf weights */
     double gamma;              /* minimum loss reduction to split */
     int max_bin;               /* histogram bins per feature */
-    double scale_pos_weight;   /* weight of positives; 0 = n_neg / n_pos of the training set */
-    const char *eval_metric;   /* early-stopping metric: "logloss" (default) or "auc" */
+    double scale_pos_weight;   /* BINARY: weight of positives; 0 = n_neg / n_pos of training;
+                                  other objectives: must stay 1 */
+    const char *eval_metric;   /* early-stopping metric; NULL = the objective's own: "logloss"
+                                  (BINARY; "auc" also accepted), "rmse" (REGRESSION),
+                                  "mlogloss" (MULTICLASS), each computed as XGBoost does */
     int nthread;               /* threads for training and prediction; 0 = OpenMP default */
     uint64_t seed;             /* sampling seed */
 } promo_gbdt_params;
 
-/* Boosting defaults: 500 rounds, early stopping after 30, depth 6, eta 0.1, hist, 256 bins,
- * subsample 0.8, colsample_bytree 0.8, min_child_weight 1, lambda 1, scale_pos_weight 1,
- * logloss, nthread 0, seed 1. */
+/* Boosting defaults: binary objective, 500 rounds, early stopping after 30, depth 6, eta 0.1,
+ * hist, 256 bins, subsample 0.8, colsample_bytree 0.8, min_child_weight 1, lambda 1,
+ * scale_pos_weight 1, eval_metric NULL (logloss), nthread 0, seed 1. */
 promo_gbdt_params promo_gbdt_params_default(void);
 /* Random-forest defaults (XGBoost's RF mode): 100 trees, depth 12, subsample 0.632,
  * colsample_bynode 0 (= sqrt(d)/d, chosen at train time), eta 1, lambda 1e-5,
  * min_child_weight 1. */
 promo_gbdt_params promo_gbdt_params_forest(void);
 
-/* One data set: x is n_rows x n_cols float32, row-major, NaN = missing; y is 0/1 (as float);
- * w optional per-row weights (NULL = 1). Borrowed for the duration of the call. */
+/* One data set: x is n_rows x n_cols float32, row-major, NaN = missing; y the labels (BINARY:
+ * in [0, 1]; REGRESSION: finite; MULTICLASS: class index 0..n_classes-1 as float); w optional
+ * per-row weights (NULL = 1). Borrowed for the duration of the call. */
 typedef struct promo_gbdt_data {
     const float *x;
     size_t n_rows;
@@ -83,9 +100,11 @@ typedef struct promo_gbdt_data {
 } promo_gbdt_data;
 
 /* Train on `train`; `valid` (may be NULL) drives early stopping, and the kept model is cut at
- * the best round. *out is a new handle (promo_gbdt_free). Errors: PROMO_EUSAGE for bad params
- * or shapes (labels not 0/1, no rows, a single class with scale_pos_weight 0), PROMO_EMODEL
- * from XGBoost, PROMO_ENOMEM. */
+ * the best round. The starting margin (XGBoost's base_score) is the weighted positive rate
+ * (BINARY) or the weighted mean label (REGRESSION); MULTICLASS keeps XGBoost's 0.5 for every
+ * class. *out is a new handle (promo_gbdt_free). Errors: PROMO_EUSAGE for bad params or shapes
+ * (labels out of range for the objective, no rows, a single class with scale_pos_weight 0),
+ * PROMO_EMODEL from XGBoost, PROMO_ENOMEM. */
 int promo_gbdt_train(const promo_gbdt_params *p,
                      const promo_gbdt_data *train,
                      const promo_gbdt_data *valid,
@@ -93,8 +112,10 @@ int promo_gbdt_train(const promo_gbdt_params *p,
 
 void promo_gbdt_free(promo_gbdt *m); /* NULL-safe */
 
-/* Predict n_rows rows of x (n_cols must equal the model's feature count): probabilities, or
- * margins (log-odds) when margin = 1. out: caller's n_rows floats. promo walks its own
+/* Predict n_rows rows of x (n_cols must equal the model's feature count). out: caller's
+ * n_rows x promo_gbdt_n_outputs() floats, row-major: BINARY the probability (margin = 1: the
+ * log-odds); REGRESSION the value (margin and value are the same); MULTICLASS the class
+ * probabilities of each row (margin = 1: the per-class margins before the softmax). promo walks its own
  * flattened copy of the trees (2-3x XGBoost's CPU predictor on 1M rows), bit-for-bit
  * XGBoost's result; trees deeper than 12 levels go through XGBoost's in-place dense
  * prediction. */
@@ -102,8 +123,9 @@ int promo_gbdt_predict(
     promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, int margin, float *out /* OUT */);
 
 /* TreeSHAP contributions (exact, XGBoost's pred_contribs): out is caller's
- * n_rows x (n_cols + 1) floats, row-major; the last column is the bias. Each row sums to the
- * margin prediction. */
+ * n_rows x n_outputs x (n_cols + 1) floats, row-major (for MULTICLASS row i's class k block
+ * starts at (i * n_classes + k) * (n_cols + 1)); the last entry of a block is the bias. Each
+ * block sums to the margin prediction of its row and output. */
 int promo_gbdt_contribs(
     promo_gbdt *m, const float *x, size_t n_rows, size_t n_cols, float *out /* OUT */);
 
@@ -112,6 +134,11 @@ int promo_gbdt_contribs(
 size_t promo_gbdt_n_features(const promo_gbdt *m);
 int promo_gbdt_n_rounds(const promo_gbdt *m);
 double promo_gbdt_best_score(const promo_gbdt *m);
+/* The objective, and the values predicted per row (n_classes for MULTICLASS, else 1). */
+promo_gbdt_objective promo_gbdt_get_objective(const promo_gbdt *m);
+size_t promo_gbdt_n_outputs(const promo_gbdt *m);
+/* Boosting or forest: a loaded model with more than one parallel tree per round is a forest. */
+promo_gbdt_mode promo_gbdt_get_mode(const promo_gbdt *m);
 
 /* Threads for later predictions (0 = OpenMP default). */
 int promo_gbdt_set_nthread(promo_gbdt *m, int nthread);

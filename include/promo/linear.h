@@ -12,6 +12,7 @@
  *   promo_logreg *m = NULL;
  *   if (promo_logreg_train(&p, x, n, d, y, NULL, &m)) ...;
  *   promo_logreg_predict(m, x_new, n_new, d, prob);   // prob: caller's n_new floats
+ *   promo_logreg_save_buffer(m, &buf, &len);          // bytes for the workspace store
  *   promo_logreg_free(m);
  *
  * Determinism: sums run over fixed blocks of rows added in order, so results do not depend on
@@ -54,6 +55,29 @@ void promo_logreg_free(promo_logreg *m); /* NULL-safe */
 /* Probabilities for n rows of d features (d must match training). out: caller's n floats. */
 int promo_logreg_predict(
     const promo_logreg *m, const float *x, size_t n, size_t d, float *out /* OUT */);
+
+/* The model as bytes: a little-endian binary format, locale-free and exact (doubles stored
+ * bit for bit, so a reload predicts the same bits):
+ *
+ *   offset 0   8 bytes  magic "PRMLOGR\0"
+ *          8   u32      format version (1)
+ *         12   u32      d, features (1..4096)
+ *         16   u32      Newton iterations run
+ *         20   u32      reserved, 0
+ *         24   f64 x d  training means of the features
+ *              f64 x d  reciprocal standard deviations (0 for a constant column)
+ *              f64 x d  coefficients on standardised features
+ *              f64      intercept
+ *              u64      FNV-1a 64 of every byte before it
+ *
+ * *out is a new buffer of *n bytes (promo_free). Errors: PROMO_ENOMEM. */
+int promo_logreg_save_buffer(const promo_logreg *m, char **out /* OUT */, size_t *n /* OUT */);
+/* Load the format above. Anything else (wrong magic, another version, a size that does not
+ * match d, a checksum mismatch, a non-finite number) gives PROMO_EINPUT (PROMO_EVERSION for a
+ * later version) and *out NULL. */
+int promo_logreg_load_buffer(const void *data, size_t n, promo_logreg **out /* OUT */);
+/* 1 if data starts with the format's magic (a cheap test to pick a loader), else 0. */
+int promo_logreg_is_model(const void *data, size_t n);
 
 /* Coefficients on standardised features (d entries, borrowed, valid until freed), the
  * intercept, the Newton iterations used and the final objective value. */

@@ -16,6 +16,7 @@
 #include <promo/explain.h>
 #include <promo/features.h>
 #include <promo/gbdt.h>
+#include <promo/learner.h>
 #include <promo/linear.h>
 #include <promo/log.h>
 #include <promo/metrics.h>

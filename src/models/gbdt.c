@@ -62,8 +62,11 @@ typedef struct flat_forest {
 } flat_forest;
 
 struct promo_gbdt {
-    BoosterHandle h;   /* the XGBoost booster, owned */
-    size_t n_features; /* columns the model expects */
+    BoosterHandle h;                /* the XGBoost booster, owned */
+    promo_gbdt_objective objective; /* what the trees predict */
+    promo_gbdt_mode mode;           /* boosting, or a forest (parallel trees per round) */
+    size_t n_outputs;               /* values per row: n_classes for MULTICLASS, else 1 */
+    size_t n_features;              /* columns the model expects */
     int n_rounds;      /* boosting rounds kept */
     double best_score; /* validation metric at the best round, NaN without validation */
     int nthread;       /* threads for prediction, 0 = default */
@@ -122,6 +125,8 @@ promo_gbdt_params promo_gbdt_params_default(void)
     promo_gbdt_params p;
     memset(&p, 0, sizeof p);
     p.mode = PROMO_GBDT_BOOST;
+    p.objective = PROMO_GBDT_BINARY;
+    p.n_classes = 0;
     p.n_rounds = 500;
     p.early_stopping_rounds = 30;
     p.n_forest_trees = 100;
@@ -136,7 +141,7 @@ promo_gbdt_params promo_gbdt_params_default(void)
     p.gamma = 0.0;
     p.max_bin = 256;
     p.scale_pos_weight = 1.0;
-    p.eval_metric = "logloss";
+    p.eval_metric = NULL;
     p.nthread = 0;
     p.seed = 1;
     return p;
@@ -186,6 +191,11 @@ static int check_params(const promo_gbdt_params *p)
         return promo_fail(PROMO_EUSAGE, "gbdt: regularisation and weights must be >= 0");
     if (p->max_bin < 2 || p->max_bin > 65536)
         return promo_fail(PROMO_EUSAGE, "gbdt: max_bin %d is not in [2, 65536]", p->max_bin);
+    if (p->objective < 0 || p->objective >= PROMO_GBDT_OBJECTIVE_COUNT)
+        return promo_fail(PROMO_EUSAGE, "gbdt: unknown objective %d", (int)p->objective);
+    if (p->objective != PROMO_GBDT_BINARY)
+        return promo_fail(PROMO_EUSAGE, "gbdt: objective %d is not supported yet",
+                          (int)p->objective);
     if (p->eval_metric && strcmp(p->eval_metric, "logloss") && strcmp(p->eval_metric, "auc"))
         return promo_fail(PROMO_EUSAGE, "gbdt: eval_metric '%s' is not logloss or auc",
                           p->eval_metric);
@@ -457,6 +467,9 @@ int promo_gbdt_train(const promo_gbdt_params *p,
     }
     m->h = h;
     h = NULL;
+    m->objective = p->objective;
+    m->mode = p->mode;
+    m->n_outputs = 1;
     m->best_score = best;
     m->nthread = p->nthread;
     if ((rc = fill_meta(m)) || (rc = forest_from_booster(m->h, &m->f)))
@@ -506,6 +519,21 @@ int promo_gbdt_n_rounds(const promo_gbdt *m)
 double promo_gbdt_best_score(const promo_gbdt *m)
 {
     return m->best_score;
+}
+
+promo_gbdt_objective promo_gbdt_get_objective(const promo_gbdt *m)
+{
+    return m->objective;
+}
+
+size_t promo_gbdt_n_outputs(const promo_gbdt *m)
+{
+    return m->n_outputs;
+}
+
+promo_gbdt_mode promo_gbdt_get_mode(const promo_gbdt *m)
+{
+    return m->mode;
 }
 
 int promo_gbdt_set_nthread(promo_gbdt *m, int nthread)
@@ -1196,6 +1224,15 @@ fail:
     return rc;
 }
 
+/* A checked model with more than one parallel tree per round: XGBoost's random forest. */
+static int json_forest(const cJSON *root)
+{
+    const cJSON *gb = obj(obj(root, "learner"), "gradient_booster");
+    const cJSON *gp = obj(obj(gb, "model"), "gbtree_model_param");
+    long npt = 1;
+    return !str_int(gp, "num_parallel_tree", 1, 100000, &npt) && npt > 1;
+}
+
 int promo_gbdt_load_buffer(const void *data, size_t n, promo_gbdt **out)
 {
     *out = NULL;
@@ -1235,6 +1272,9 @@ int promo_gbdt_load_buffer(const void *data, size_t n, promo_gbdt **out)
     }
     m->h = h;
     h = NULL;
+    m->objective = PROMO_GBDT_BINARY;
+    m->n_outputs = 1;
+    m->mode = json_forest(root) ? PROMO_GBDT_FOREST : PROMO_GBDT_BOOST;
     m->best_score = NAN;
     if ((rc = set_param(m->h, "verbosity", "0")) || (rc = fill_meta(m)) ||
         (rc = forest_from_json(root, &m->f)))

@@ -10,6 +10,7 @@
 #include <lapacke.h>
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <promo/alloc.h>
@@ -17,6 +18,13 @@
 #include <promo/linear.h>
 
 #define BLOCK 2048
+
+/* The saved format (promo/linear.h): header, 3d + 1 doubles, checksum. */
+#define LR_MAGIC      "PRMLOGR"
+#define LR_MAGIC_LEN  8
+#define LR_VERSION    1u
+#define LR_HEADER     24
+#define LR_MAX_D      4096
 
 struct promo_logreg {
     size_t d;       /* features */
@@ -326,4 +334,142 @@ double promo_logreg_intercept(const promo_logreg *m)
 int promo_logreg_iterations(const promo_logreg *m)
 {
     return m->iters;
+}
+
+/* ---- save and load ---- */
+
+/* FNV-1a, 64 bits: catches a flipped byte or a cut file; not a defence against forgery. */
+static uint64_t fnv1a64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int k = 0; k < 4; k++)
+        p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int k = 0; k < 8; k++)
+        p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++)
+        v |= (uint32_t)p[k] << (8 * k);
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++)
+        v |= (uint64_t)p[k] << (8 * k);
+    return v;
+}
+
+static void put_f64(unsigned char *p, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    put_u64(p, u);
+}
+
+static double get_f64(const unsigned char *p)
+{
+    uint64_t u = get_u64(p);
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+static size_t lr_size(size_t d)
+{
+    return LR_HEADER + (3 * d + 1) * 8 + 8;
+}
+
+int promo_logreg_save_buffer(const promo_logreg *m, char **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t len = lr_size(m->d);
+    unsigned char *b = promo_malloc(len);
+    if (!b)
+        return PROMO_ENOMEM;
+    memcpy(b, LR_MAGIC, LR_MAGIC_LEN); /* the terminating NUL is the eighth byte */
+    put_u32(b + 8, LR_VERSION);
+    put_u32(b + 12, (uint32_t)m->d);
+    put_u32(b + 16, (uint32_t)m->iters);
+    put_u32(b + 20, 0);
+    unsigned char *p = b + LR_HEADER;
+    const double *arrays[3] = {m->mean, m->inv_sd, m->beta};
+    for (int a = 0; a < 3; a++)
+        for (size_t j = 0; j < m->d; j++, p += 8)
+            put_f64(p, arrays[a][j]);
+    put_f64(p, m->b);
+    p += 8;
+    put_u64(p, fnv1a64(b, (size_t)(p - b)));
+    *out = (char *)b;
+    *n = len;
+    return PROMO_OK;
+}
+
+int promo_logreg_is_model(const void *data, size_t n)
+{
+    return data && n >= LR_MAGIC_LEN && memcmp(data, LR_MAGIC, LR_MAGIC_LEN) == 0;
+}
+
+int promo_logreg_load_buffer(const void *data, size_t n, promo_logreg **out)
+{
+    *out = NULL;
+    const unsigned char *b = data;
+    if (!promo_logreg_is_model(data, n) || n < LR_HEADER + 16)
+        return promo_fail(PROMO_EINPUT, "logreg model: not a promo logistic regression");
+    uint32_t version = get_u32(b + 8), d = get_u32(b + 12), iters = get_u32(b + 16);
+    if (version != LR_VERSION)
+        return promo_fail(PROMO_EVERSION, "logreg model: format version %u, this build reads %u",
+                          version, LR_VERSION);
+    if (d < 1 || d > LR_MAX_D || get_u32(b + 20) != 0 || iters > 1000000)
+        return promo_fail(PROMO_EINPUT, "logreg model: bad header (d %u)", d);
+    if (n != lr_size(d))
+        return promo_fail(PROMO_EINPUT, "logreg model: %zu bytes, %zu expected for d = %u", n,
+                          lr_size(d), d);
+    if (get_u64(b + n - 8) != fnv1a64(b, n - 8))
+        return promo_fail(PROMO_EINPUT, "logreg model: checksum mismatch (damaged)");
+    promo_logreg *m = promo_calloc(1, sizeof *m);
+    if (!m)
+        return PROMO_ENOMEM;
+    m->d = d;
+    m->iters = (int)iters;
+    m->mean = promo_mallocn(d, sizeof *m->mean);
+    m->inv_sd = promo_mallocn(d, sizeof *m->inv_sd);
+    m->beta = promo_mallocn(d, sizeof *m->beta);
+    if (!m->mean || !m->inv_sd || !m->beta) {
+        promo_logreg_free(m);
+        return PROMO_ENOMEM;
+    }
+    const unsigned char *p = b + LR_HEADER;
+    double *arrays[3] = {m->mean, m->inv_sd, m->beta};
+    int ok = 1;
+    for (int a = 0; a < 3; a++)
+        for (size_t j = 0; j < d; j++, p += 8) {
+            arrays[a][j] = get_f64(p);
+            ok &= isfinite(arrays[a][j]) && (a != 1 || arrays[a][j] >= 0.0);
+        }
+    m->b = get_f64(p);
+    if (!ok || !isfinite(m->b)) {
+        promo_logreg_free(m);
+        return promo_fail(PROMO_EINPUT, "logreg model: a coefficient or scale is not finite");
+    }
+    *out = m;
+    return PROMO_OK;
 }
