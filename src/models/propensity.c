@@ -15,6 +15,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/learner.h>
 #include <promo/log.h>
 #include <promo/rng.h>
 #include <promo/store.h>
@@ -419,7 +420,7 @@ heur_rfm(const promo_panel *d, const promo_panel_cut *c, promo_panel_kind k, con
     promo_panel_rows_rfm(c, r, out);
 }
 
-static int set_attrs(promo_gbdt *g,
+static int set_attrs(promo_learner *g,
                      const promo_propensity_params *p,
                      promo_panel_kind kind,
                      const char *target,
@@ -439,15 +440,15 @@ static int set_attrs(promo_gbdt *g,
     char day[24];
     promo_time_format(as_of, 1, day, sizeof day);
     snprintf(buf, sizeof buf, "%.17g", p->horizon_days);
-    rc = promo_gbdt_set_attr(g, "promo.version", MODEL_VERSION);
+    rc = promo_learner_set_attr(g, "promo.version", MODEL_VERSION);
     if (!rc)
-        rc = promo_gbdt_set_attr(g, "promo.kind", prop_kind_names[kind]) ||
-                     promo_gbdt_set_attr(g, "promo.target", target) ||
-                     promo_gbdt_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
-                     promo_gbdt_set_attr(g, "promo.as_of", day) ||
-                     promo_gbdt_set_attr(g, "promo.horizon_days", buf) ||
-                     promo_gbdt_set_attr(g, "promo.features", names) ||
-                     promo_gbdt_set_attr(g, "promo.calibration", cs)
+        rc = promo_learner_set_attr(g, "promo.kind", prop_kind_names[kind]) ||
+                     promo_learner_set_attr(g, "promo.target", target) ||
+                     promo_learner_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
+                     promo_learner_set_attr(g, "promo.as_of", day) ||
+                     promo_learner_set_attr(g, "promo.horizon_days", buf) ||
+                     promo_learner_set_attr(g, "promo.features", names) ||
+                     promo_learner_set_attr(g, "promo.calibration", cs)
                  ? PROMO_EMODEL
                  : PROMO_OK;
     promo_free(names);
@@ -465,8 +466,7 @@ typedef struct run {
     promo_panel_rows va_rows; /* the validation rows (heuristic baselines recompute from them) */
     test_set *ts;
     size_t n_ts;
-    promo_gbdt *xgb, *rf;
-    promo_logreg *lr;
+    promo_learner *xgb, *rf, *lr; /* the model and the learnt baselines */
     promo_calib *cal;
     double *vp;
 } run;
@@ -484,25 +484,12 @@ static void run_free(run *r)
         for (size_t k = 0; k < r->n_ts; k++)
             test_free(&r->ts[k]);
     promo_free(r->ts);
-    promo_gbdt_free(r->xgb);
-    promo_gbdt_free(r->rf);
-    promo_logreg_free(r->lr);
+    promo_learner_free(r->xgb);
+    promo_learner_free(r->rf);
+    promo_learner_free(r->lr);
     promo_calib_free(r->cal);
     promo_free(r->vp);
     promo_panel_free(&r->d);
-}
-
-/* A model's predictions on validation and each test set, calibrated, into the reports. */
-typedef int (*predict_fn)(void *model, const float *X, size_t n, size_t d, float *out);
-
-static int pred_gbdt(void *m, const float *X, size_t n, size_t d, float *out)
-{
-    return promo_gbdt_predict(m, X, n, d, 0, out);
-}
-
-static int pred_logreg(void *m, const float *X, size_t n, size_t d, float *out)
-{
-    return promo_logreg_predict(m, X, n, d, out);
 }
 
 /* A new test-row array of model mi for target k (freed with the fit). */
@@ -516,15 +503,14 @@ static double *test_probs(promo_prop_fit *F, size_t k, int mi)
 static int score_model(run *R,
                        const promo_propensity_params *p,
                        int mi,
-                       void *model,
-                       predict_fn pred,
+                       promo_learner *model,
                        promo_prop_fit *F)
 {
     float *buf = promo_mallocn(R->va.n ? R->va.n : 1, sizeof *buf);
     int rc = PROMO_ENOMEM;
     if (!buf)
         goto done;
-    if ((rc = pred(model, R->va.X, R->va.n, R->va.d, buf)))
+    if ((rc = promo_learner_predict(model, R->va.X, R->va.n, R->va.d, buf)))
         goto done;
     to_double(buf, R->va.n, R->vp);
     for (size_t k = 0; k < R->n_ts; k++) {
@@ -536,7 +522,7 @@ static int score_model(run *R,
             goto done;
         }
         buf = tb;
-        if ((rc = pred(model, ts->m.X, ts->m.n, ts->m.d, buf)))
+        if ((rc = promo_learner_predict(model, ts->m.X, ts->m.n, ts->m.d, buf)))
             goto done;
         to_double(buf, ts->m.n, tp);
         if ((rc = calibrate(p->calibration, R->vp, &R->va, tp, ts->m.n,
@@ -826,15 +812,17 @@ int promo_propensity_fit(promo_store *s,
          * slower on a busy 2-core machine); the trees do not depend on the thread count. */
         gp.nthread = 1;
     }
-    promo_gbdt_data dtr = {R.tr.X, R.tr.n, R.tr.d, R.tr.y, R.tr.w};
-    promo_gbdt_data dva = {R.va.X, R.va.n, R.va.d, R.va.y, R.va.w};
+    promo_learner_data dtr = {R.tr.X, R.tr.n, R.tr.d, R.tr.y, R.tr.w, 0};
+    promo_learner_data dva = {R.va.X, R.va.n, R.va.d, R.va.y, R.va.w, 0};
+    promo_learner_params lxp = promo_learner_params_default(PROMO_LEARNER_GBDT);
+    lxp.gbdt = gp;
     double t0 = promo_now_s();
-    if ((rc = promo_gbdt_train(&gp, &dtr, &dva, &R.xgb)))
+    if ((rc = promo_learner_train(&lxp, &dtr, &dva, &R.xgb)))
         goto fail;
     F->train_seconds[PROMO_PROP_XGBOOST] = promo_now_s() - t0;
-    F->n_rounds = promo_gbdt_n_rounds(R.xgb);
-    F->valid_logloss = promo_gbdt_best_score(R.xgb);
-    if ((rc = score_model(&R, p, PROMO_PROP_XGBOOST, R.xgb, pred_gbdt, F)))
+    F->n_rounds = promo_gbdt_n_rounds(promo_learner_gbdt(R.xgb));
+    F->valid_logloss = promo_gbdt_best_score(promo_learner_gbdt(R.xgb));
+    if ((rc = score_model(&R, p, PROMO_PROP_XGBOOST, R.xgb, F)))
         goto fail;
 
     if (p->baselines) {
@@ -845,24 +833,27 @@ int promo_propensity_fit(promo_store *s,
         mat sub;
         if ((rc = subsample(&R.tr, p->max_logreg_rows, p->seed, &sub)))
             goto fail;
-        promo_logreg_params lp = p->logreg;
-        lp.nthread = p->n_threads;
+        promo_learner_params llp = promo_learner_params_default(PROMO_LEARNER_LOGREG);
+        llp.logreg = p->logreg;
+        llp.logreg.nthread = p->n_threads;
+        promo_learner_data dsub = {sub.X, sub.n, sub.d, sub.y, sub.w, 0};
         t0 = promo_now_s();
-        rc = promo_logreg_train(&lp, sub.X, sub.n, sub.d, sub.y, sub.w, &R.lr);
+        rc = promo_learner_train(&llp, &dsub, NULL, &R.lr);
         F->train_seconds[PROMO_PROP_LOGREG] = promo_now_s() - t0;
         mat_free(&sub);
         if (rc)
             goto fail;
-        if ((rc = score_model(&R, p, PROMO_PROP_LOGREG, R.lr, pred_logreg, F)))
+        if ((rc = score_model(&R, p, PROMO_PROP_LOGREG, R.lr, F)))
             goto fail;
-        promo_gbdt_params fp = p->forest;
-        fp.nthread = p->n_threads;
-        fp.seed = p->seed;
+        promo_learner_params lfp = promo_learner_params_default(PROMO_LEARNER_FOREST);
+        lfp.gbdt = p->forest;
+        lfp.gbdt.nthread = p->n_threads;
+        lfp.gbdt.seed = p->seed;
         t0 = promo_now_s();
-        if ((rc = promo_gbdt_train(&fp, &dtr, NULL, &R.rf)))
+        if ((rc = promo_learner_train(&lfp, &dtr, NULL, &R.rf)))
             goto fail;
         F->train_seconds[PROMO_PROP_RANDOM_FOREST] = promo_now_s() - t0;
-        if ((rc = score_model(&R, p, PROMO_PROP_RANDOM_FOREST, R.rf, pred_gbdt, F)))
+        if ((rc = score_model(&R, p, PROMO_PROP_RANDOM_FOREST, R.rf, F)))
             goto fail;
     }
     if (p->export_dir && (rc = export_all(&R, p->export_dir)))
@@ -870,7 +861,7 @@ int promo_propensity_fit(promo_store *s,
     /* The model as the bytes its file will hold: storing it is the caller's transaction. */
     prop_model_path(s, kind, scope_cat, F->model_path, sizeof F->model_path);
     if ((rc = set_attrs(R.xgb, p, kind, targets[0], scope_cat, T, &R.l, R.cal)) ||
-        (rc = promo_gbdt_save_buffer(R.xgb, &F->model, &F->model_size)))
+        (rc = promo_learner_save_buffer(R.xgb, &F->model, &F->model_size)))
         goto fail;
     run_free(&R);
     *out = F;
