@@ -13,8 +13,8 @@
 /* Column order of the table; the first four are strings. */
 enum { C_TASK, C_TARGET, C_MODEL, C_METRIC, C_VALUE, C_TEXT, N_COLS };
 static const char *const col_names[N_COLS] = {"task", "target", "model", "metric", "value", "text"};
-static const promo_col_type col_types[N_COLS] = {PROMO_COL_STRING, PROMO_COL_STRING,
-                                                 PROMO_COL_STRING, PROMO_COL_STRING,
+static const promo_col_type col_types[N_COLS] = {PROMO_COL_STRING,  PROMO_COL_STRING,
+                                                 PROMO_COL_STRING,  PROMO_COL_STRING,
                                                  PROMO_COL_FLOAT64, PROMO_COL_STRING};
 
 struct promo_report_rows {
@@ -106,8 +106,8 @@ enum { N_BINARY = 9 + 3 * PROMO_METRICS_N_K };
 
 static void binary_fields(promo_binary_metrics *m, binary_field *f)
 {
-    static const char *const plain[] = {"n",     "n_pos",           "base_rate", "auc",  "pr_auc",
-                                        "log_loss", "brier"};
+    static const char *const plain[] = {"n",      "n_pos",    "base_rate", "auc",
+                                        "pr_auc", "log_loss", "brier"};
     memset(f, 0, N_BINARY * sizeof *f);
     int k = 0;
     for (int j = 0; j < 7; j++)

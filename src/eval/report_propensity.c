@@ -20,9 +20,9 @@
 #include <promo/report.h>
 #include <promo/store.h>
 
-#define TASK "propensity"
+#define TASK      "propensity"
 #define OLD_TABLE "propensity_eval" /* the wide table of workspaces before `evaluations` */
-#define N_BINS 10
+#define N_BINS    10
 
 static const char *const plot_names[3] = {"pr", "calibration", "lift"};
 
@@ -58,8 +58,7 @@ int promo_report_propensity_evaluate(const promo_prop_fit *f, promo_propensity_r
         }
         if (t->prob[PROMO_PROP_XGBOOST])
             promo_reliability(t->prob[PROMO_PROP_XGBOOST], t->label, t->n, N_BINS,
-                              r->reliability_mean, r->reliability_frac, r->reliability_count,
-                              NULL);
+                              r->reliability_mean, r->reliability_frac, r->reliability_count, NULL);
     }
     return PROMO_OK;
 }
@@ -67,25 +66,25 @@ int promo_report_propensity_evaluate(const promo_prop_fit *f, promo_propensity_r
 /* ---------------------------------------------------------------- rows ---- */
 
 /* The figures of the run (model ""), numeric, in table order. */
-#define RUN_NUMS(X)                                                                            \
-    X("as_of", r->as_of, int64_t)                                                              \
-    X("valid_as_of", r->valid_as_of, int64_t)                                                  \
-    X("first_train_as_of", r->first_train_as_of, int64_t)                                      \
-    X("horizon_days", r->horizon_days, double)                                                 \
-    X("n_train_windows", r->n_train_windows, int)                                              \
-    X("n_train_rows", r->n_train_rows, size_t)                                                 \
-    X("n_train_pos", r->n_train_pos, size_t)                                                   \
-    X("n_valid_rows", r->n_valid_rows, size_t)                                                 \
-    X("n_features", r->n_features, size_t)                                                     \
-    X("n_rounds", r->n_rounds, int)                                                            \
+#define RUN_NUMS(X)                                       \
+    X("as_of", r->as_of, int64_t)                         \
+    X("valid_as_of", r->valid_as_of, int64_t)             \
+    X("first_train_as_of", r->first_train_as_of, int64_t) \
+    X("horizon_days", r->horizon_days, double)            \
+    X("n_train_windows", r->n_train_windows, int)         \
+    X("n_train_rows", r->n_train_rows, size_t)            \
+    X("n_train_pos", r->n_train_pos, size_t)              \
+    X("n_valid_rows", r->n_valid_rows, size_t)            \
+    X("n_features", r->n_features, size_t)                \
+    X("n_rounds", r->n_rounds, int)                       \
     X("valid_logloss", r->valid_logloss, double)
 
 static int rows_add_report(promo_report_rows *rows, const promo_propensity_report *r)
 {
     const char *tg = r->target;
     int rc = PROMO_OK;
-#define ADD(name, field, type)                                                                 \
-    if (!rc)                                                                                   \
+#define ADD(name, field, type) \
+    if (!rc)                   \
         rc = promo_report_rows_add(rows, TASK, tg, "", name, (double)(field));
     RUN_NUMS(ADD)
 #undef ADD
@@ -102,8 +101,7 @@ static int rows_add_report(promo_report_rows *rows, const promo_propensity_repor
             continue;
         const char *model = promo_prop_model_name(mi);
         if ((rc = promo_report_rows_add_binary(rows, TASK, tg, model, &e->m)) ||
-            (rc = promo_report_rows_add(rows, TASK, tg, model, "train_seconds",
-                                        e->train_seconds)))
+            (rc = promo_report_rows_add(rows, TASK, tg, model, "train_seconds", e->train_seconds)))
             break;
         for (int b = 0; b < N_BINS && mi == PROMO_PROP_XGBOOST && !rc; b++) {
             char name[3][32];
@@ -123,12 +121,12 @@ static int rows_add_report(promo_report_rows *rows, const promo_propensity_repor
 
 /* Set the figure `metric` of model mi (-1: the run) of r. Unknown names are skipped: a newer
  * promo may store figures this one does not print. */
-static void set_figure(promo_propensity_report *r, int mi, const char *metric, double v,
-                       const char *text)
+static void
+set_figure(promo_propensity_report *r, int mi, const char *metric, double v, const char *text)
 {
     if (mi < 0) {
-#define SET(name, field, type)                                                                 \
-    if (!text && !strcmp(metric, name))                                                        \
+#define SET(name, field, type)          \
+    if (!text && !strcmp(metric, name)) \
         field = (type)v;
         RUN_NUMS(SET)
 #undef SET
@@ -188,7 +186,8 @@ int promo_report_propensity_read(promo_store *s, promo_propensity_report **out, 
     const promo_column *task = promo_table_column(t, "task"), *tg = promo_table_column(t, "target"),
                        *model = promo_table_column(t, "model"),
                        *metric = promo_table_column(t, "metric"),
-                       *value = promo_table_column(t, "value"), *text = promo_table_column(t, "text");
+                       *value = promo_table_column(t, "value"),
+                       *text = promo_table_column(t, "text");
     promo_propensity_report *r = promo_calloc(t->n_rows ? t->n_rows : 1, sizeof *r);
     if (!r) {
         promo_table_free(t);
@@ -362,8 +361,8 @@ static void slug(const char *s, char *out, size_t n)
 
 /* The three charts of target t into temporaries; a chart that fails is a warning and an
  * empty path, as a missing gnuplot is. */
-static int draw_plots(promo_store *s, const promo_prop_test *t, promo_propensity_report *r,
-                      pending *files)
+static int
+draw_plots(promo_store *s, const promo_prop_test *t, promo_propensity_report *r, pending *files)
 {
     if (!promo_plot_available()) {
         promo_warn("propensity: gnuplot not found, no plots (install gnuplot-nox)");

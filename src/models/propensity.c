@@ -442,15 +442,16 @@ static int set_attrs(promo_learner *g,
     snprintf(buf, sizeof buf, "%.17g", p->horizon_days);
     rc = promo_learner_set_attr(g, "promo.version", MODEL_VERSION);
     if (!rc)
-        rc = promo_learner_set_attr(g, "promo.kind", prop_kind_names[kind]) ||
-                     promo_learner_set_attr(g, "promo.target", target) ||
-                     promo_learner_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
-                     promo_learner_set_attr(g, "promo.as_of", day) ||
-                     promo_learner_set_attr(g, "promo.horizon_days", buf) ||
-                     promo_learner_set_attr(g, "promo.features", names) ||
-                     promo_learner_set_attr(g, "promo.calibration", cs)
-                 ? PROMO_EMODEL
-                 : PROMO_OK;
+        rc =
+            promo_learner_set_attr(g, "promo.kind", prop_kind_names[kind]) ||
+                    promo_learner_set_attr(g, "promo.target", target) ||
+                    promo_learner_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
+                    promo_learner_set_attr(g, "promo.as_of", day) ||
+                    promo_learner_set_attr(g, "promo.horizon_days", buf) ||
+                    promo_learner_set_attr(g, "promo.features", names) ||
+                    promo_learner_set_attr(g, "promo.calibration", cs)
+                ? PROMO_EMODEL
+                : PROMO_OK;
     promo_free(names);
     promo_free(cs);
     return rc;
@@ -500,11 +501,8 @@ static double *test_probs(promo_prop_fit *F, size_t k, int mi)
     return t->prob[mi];
 }
 
-static int score_model(run *R,
-                       const promo_propensity_params *p,
-                       int mi,
-                       promo_learner *model,
-                       promo_prop_fit *F)
+static int score_model(
+    run *R, const promo_propensity_params *p, int mi, promo_learner *model, promo_prop_fit *F)
 {
     float *buf = promo_mallocn(R->va.n ? R->va.n : 1, sizeof *buf);
     int rc = PROMO_ENOMEM;
