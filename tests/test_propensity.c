@@ -437,6 +437,22 @@ T_TEST(propensity_train_commits_model_evaluation_and_charts_together)
     free(before);
     free(after);
 
+    /* The model file cannot be written (models/ is not a directory here; as root, a
+     * read-only directory would not stop us): the rows are not written either. */
+    const char *ws4 = world_copy();
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "rm -r '%s/models' && echo x > '%s/models'", ws4, ws4);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    before = t_dir_digest(ws4);
+    T_OK(promo_store_open(ws4, 0, &s));
+    T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_EIO);
+    T_ASSERT(!promo_store_has_table(s, "evaluations"));
+    promo_store_close(s);
+    after = t_dir_digest(ws4);
+    T_ASSERT_STR_EQ(before, after);
+    free(before);
+    free(after);
+
     /* Allocation failures in the last steps (rows, table write, commit): count the
      * allocations of a successful run on a copy, then fail each of a few late ones. */
     const char *ws3 = world_copy();
