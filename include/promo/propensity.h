@@ -128,7 +128,7 @@ typedef struct promo_propensity_params {
     size_t max_logreg_rows;       /* logistic regression learns from at most this many
                                      training rows, a fixed-seed subsample (200000) */
     const char *export_dir;       /* benchmarks: when set, the training, validation and test
-                                     matrices are written there (see promo_propensity_train_multi)
+                                     matrices are written there (see promo_propensity_fit)
                                      for an external reference model; NULL (default) = no */
     uint64_t seed;                /* negative sampling and model seeds (default 1) */
     int n_threads;                /* 0 = OpenMP default; results do not depend on it */
