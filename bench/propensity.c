@@ -17,6 +17,7 @@
 #include <promo/error.h>
 #include <promo/log.h>
 #include <promo/propensity.h>
+#include <promo/report.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
     const char *any = "any";
     promo_propensity_report r;
     double t0 = promo_now_s();
-    if (promo_propensity_train_multi(s, &p, &any, 1, &r))
+    if (promo_report_propensity_train_multi(s, &p, &any, 1, &r))
         return die("train any");
     print("any", &r, promo_now_s() - t0);
 
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
     p.max_items = max_items;
     promo_propensity_report *rs = promo_calloc((size_t)n, sizeof *rs);
     t0 = promo_now_s();
-    if (promo_propensity_train_multi(s, &p, (const char *const *)targets, (size_t)n, rs))
+    if (promo_report_propensity_train_multi(s, &p, (const char *const *)targets, (size_t)n, rs))
         return die("train products");
     double t = promo_now_s() - t0;
     FILE *f = NULL;

@@ -7,13 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include <promo/alloc.h>
 #include <promo/calibrate.h>
 #include <promo/error.h>
 #include <promo/explain.h>
 #include <promo/gbdt.h>
 #include <promo/log.h>
+#include <promo/plot.h>
 #include <promo/propensity.h>
+#include <promo/report.h>
 #include <promo/store.h>
 #include <promo/synth.h>
 
@@ -83,7 +87,7 @@ T_TEST(propensity_product_model_and_baselines)
     promo_propensity_params p = small_params();
     p.target = "product:PROD00001";
     promo_propensity_report r;
-    T_OK(promo_propensity_train(s, &p, &r));
+    T_OK(promo_report_propensity_train(s, &p, &r));
     T_ASSERT_STR_EQ(r.target, "product:PROD00001");
     T_ASSERT(r.as_of > r.valid_as_of && r.valid_as_of > r.first_train_as_of);
     T_ASSERT_EQ_INT(r.valid_as_of + 30 * 86400, r.as_of);
@@ -102,7 +106,7 @@ T_TEST(propensity_product_model_and_baselines)
     /* Stored evaluation equals the returned one. */
     promo_propensity_report *ev = NULL;
     size_t n = 0;
-    T_OK(promo_propensity_evaluations(s, &ev, &n));
+    T_OK(promo_report_propensity_read(s, &ev, &n));
     T_ASSERT_EQ_INT(n, 1);
     T_ASSERT_STR_EQ(ev[0].target, r.target);
     for (int m = 0; m < PROMO_PROP_MODEL_COUNT; m++) {
@@ -170,9 +174,9 @@ T_TEST(propensity_any_thread_independent_and_replaced)
     p.baselines = 0;
     p.target = "any";
     promo_propensity_report a, b;
-    T_OK(promo_propensity_train(s, &p, &a));
+    T_OK(promo_report_propensity_train(s, &p, &a));
     p.n_threads = 2;
-    T_OK(promo_propensity_train(s, &p, &b));
+    T_OK(promo_report_propensity_train(s, &p, &b));
     T_ASSERT_EQ_INT(a.n_train_rows, b.n_train_rows);
     T_ASSERT_EQ_INT(a.n_rounds, b.n_rounds);
     T_ASSERT_NEAR(a.models[0].m.auc, b.models[0].m.auc, 0);
@@ -182,10 +186,10 @@ T_TEST(propensity_any_thread_independent_and_replaced)
     /* Retraining a target replaces its stored rows; another target adds one. */
     p.target = "category:Bakery";
     promo_propensity_report c;
-    int rc = promo_propensity_train(s, &p, &c);
+    int rc = promo_report_propensity_train(s, &p, &c);
     promo_propensity_report *ev = NULL;
     size_t n = 0;
-    T_OK(promo_propensity_evaluations(s, &ev, &n));
+    T_OK(promo_report_propensity_read(s, &ev, &n));
     T_ASSERT_EQ_INT(n, rc == 0 ? 2 : 1);
     T_ASSERT_STR_EQ(ev[0].target, "any");
     promo_free(ev);
@@ -238,7 +242,7 @@ T_TEST(propensity_category_scope)
     p.scope = PROMO_PROP_SCOPE_CATEGORY;
     p.target = "product:PROD00001";
     promo_propensity_report r;
-    T_OK(promo_propensity_train(s, &p, &r));
+    T_OK(promo_report_propensity_train(s, &p, &r));
     T_ASSERT_MSG(strstr(r.model_path, "propensity_product_") &&
                      !strstr(r.model_path, "propensity_product.json"),
                  "path %s", r.model_path);
@@ -248,7 +252,7 @@ T_TEST(propensity_category_scope)
     all.scope = PROMO_PROP_SCOPE_ALL;
     all.save = 0;
     promo_propensity_report ra;
-    T_OK(promo_propensity_train(s, &all, &ra));
+    T_OK(promo_report_propensity_train(s, &all, &ra));
     T_ASSERT_MSG(r.n_train_rows < ra.n_train_rows, "%zu rows vs %zu", r.n_train_rows,
                  ra.n_train_rows);
     promo_prop_scores *sc = NULL;
@@ -284,15 +288,15 @@ T_TEST(propensity_errors)
     promo_propensity_params p = small_params();
     promo_propensity_report r;
     p.target = "product:NOPE";
-    T_ASSERT_EQ_INT(promo_propensity_train(s, &p, &r), PROMO_ENOTFOUND);
+    T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_ENOTFOUND);
     p.target = "brand:x";
-    T_ASSERT_EQ_INT(promo_propensity_train(s, &p, &r), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_EUSAGE);
     p.target = "any";
     p.horizon_days = 0;
-    T_ASSERT_EQ_INT(promo_propensity_train(s, &p, &r), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_EUSAGE);
     p.horizon_days = 30;
     p.as_of = (int64_t)4102444800; /* 2100-01-01: no test labels */
-    T_ASSERT_EQ_INT(promo_propensity_train(s, &p, &r), PROMO_EINPUT);
+    T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_EINPUT);
     T_ASSERT_CONTAINS(promo_last_error(), "earlier --as-of");
     promo_prop_scores *sc = NULL;
     T_ASSERT_EQ_INT(promo_propensity_score(s, "any", 0, &sc), PROMO_ENOTFOUND);
@@ -300,9 +304,184 @@ T_TEST(propensity_errors)
     T_ASSERT(sc == NULL);
     promo_propensity_report *ev = NULL;
     size_t n = 9;
-    T_OK(promo_propensity_evaluations(s, &ev, &n));
+    T_OK(promo_report_propensity_read(s, &ev, &n));
     T_ASSERT_EQ_INT(n, 0);
     promo_store_close(s);
+}
+
+/* The evaluations table is generic: another task's rows (uplift's Qini, say) survive a
+ * propensity training, retraining a target replaces its rows, and a workspace evaluated
+ * before the table existed (propensity_eval) is named as such and cleaned up by training. */
+T_TEST(propensity_report_rows_other_tasks_and_old_workspaces)
+{
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_table *old = promo_table_new("propensity_eval");
+    T_ASSERT(old);
+    T_OK(promo_table_add_column(old, "auc", PROMO_COL_FLOAT64, NULL));
+    T_OK(promo_column_push_f64(old->cols[0], 0.5));
+    T_OK(promo_table_seal(old));
+    T_OK(promo_store_write_table(s, old));
+    promo_table_free(old);
+    promo_propensity_report *ev = NULL;
+    size_t n = 9;
+    T_ASSERT_EQ_INT(promo_report_propensity_read(s, &ev, &n), PROMO_EVERSION);
+    T_ASSERT_CONTAINS(promo_last_error(), "promo train");
+    T_ASSERT(ev == NULL && n == 0);
+
+    promo_report_rows *rows = NULL;
+    T_OK(promo_report_rows_new(&rows));
+    T_OK(promo_report_rows_add(rows, "uplift", "promo:P1", "t_learner", "qini", 0.125));
+    T_OK(promo_report_rows_add_text(rows, "uplift", "promo:P1", "", "outcome", "converted"));
+    T_OK(promo_report_write(s, rows));
+    promo_report_rows_free(rows);
+    T_OK(promo_report_propensity_read(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, 0);
+
+    promo_propensity_params p = small_params();
+    p.baselines = 0;
+    p.target = "any";
+    promo_propensity_report r;
+    T_OK(promo_report_propensity_train(s, &p, &r));
+    T_ASSERT(!promo_store_has_table(s, "propensity_eval"));
+    promo_table *t = NULL;
+    T_OK(promo_report_read(s, &t));
+    size_t n_rows = t->n_rows;
+    T_ASSERT_STR_EQ(promo_column_str(promo_table_column(t, "task"), 0), "uplift");
+    T_ASSERT_STR_EQ(promo_column_str(promo_table_column(t, "metric"), 0), "qini");
+    T_ASSERT_NEAR(promo_table_column(t, "value")->f64[0], 0.125, 0);
+    T_ASSERT(promo_column_is_null(promo_table_column(t, "text"), 0));
+    T_ASSERT_STR_EQ(promo_column_str(promo_table_column(t, "text"), 1), "converted");
+    T_ASSERT(promo_column_is_null(promo_table_column(t, "value"), 1));
+    promo_table_free(t);
+    T_OK(promo_report_propensity_train(s, &p, &r));
+    T_OK(promo_report_read(s, &t));
+    T_ASSERT_EQ_INT(t->n_rows, n_rows);
+    promo_table_free(t);
+    T_OK(promo_report_propensity_read(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, 1);
+    T_ASSERT_STR_EQ(ev[0].target, "any");
+    T_ASSERT(ev[0].models[PROMO_PROP_XGBOOST].fitted && !ev[0].models[PROMO_PROP_RFM].fitted);
+    T_ASSERT_NEAR(ev[0].models[0].m.auc, r.models[0].m.auc, 0);
+    T_ASSERT_NEAR(ev[0].models[0].m.ece, r.models[0].m.ece, 0);
+    T_ASSERT_EQ_INT(ev[0].models[0].m.n, r.models[0].m.n);
+    T_ASSERT_EQ_INT(ev[0].n_train_rows, r.n_train_rows);
+    T_ASSERT_EQ_INT(ev[0].as_of, r.as_of);
+    T_ASSERT_EQ_INT(ev[0].calibration, r.calibration);
+    for (int b = 0; b < 10; b++) {
+        T_ASSERT_EQ_INT(ev[0].reliability_count[b], r.reliability_count[b]);
+        T_ASSERT(ev[0].reliability_count[b] == 0
+                     ? isnan(ev[0].reliability_mean[b])
+                     : ev[0].reliability_mean[b] == r.reliability_mean[b]);
+    }
+    promo_free(ev);
+    promo_store_close(s);
+}
+
+/* Training is one unit: when the evaluation cannot be written (the write lock held by another
+ * process, a damaged evaluations table, an allocation failing anywhere near the end), the
+ * workspace is left byte for byte as it was: no new model beside the old evaluation, no new
+ * chart, no temporary. */
+T_TEST(propensity_train_commits_model_evaluation_and_charts_together)
+{
+    const char *ws = world_copy(), *ws2 = world_copy();
+    promo_store *s = NULL;
+    promo_propensity_params p = small_params();
+    p.baselines = 0;
+    p.plots = promo_plot_available();
+    p.target = "product:PROD00001";
+    promo_propensity_report r;
+    T_OK(promo_store_open(ws, 0, &s));
+    T_OK(promo_report_propensity_train(s, &p, &r));
+    promo_store_close(s);
+    p.target = "any";
+
+    /* Another process holds the write lock: training fails after fitting, changes nothing. */
+    char db_path[600];
+    snprintf(db_path, sizeof db_path, "%s/promo.db", ws);
+    char *before = t_dir_digest(ws);
+    sqlite3 *db = NULL;
+    T_ASSERT_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    T_OK(promo_store_open(ws, 0, &s));
+    T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_EDB);
+    promo_store_close(s);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(before, after);
+    free(after);
+
+    /* A damaged evaluations table: reading the rows to keep fails inside the transaction. */
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_table *bad = promo_table_new("evaluations");
+    T_ASSERT(bad);
+    T_OK(promo_table_add_column(bad, "task", PROMO_COL_STRING, NULL));
+    T_OK(promo_column_push_str(bad->cols[0], "propensity", 10));
+    T_OK(promo_table_seal(bad));
+    T_OK(promo_store_write_table(s, bad));
+    promo_table_free(bad);
+    promo_store_close(s);
+    free(before);
+    before = t_dir_digest(ws);
+    T_OK(promo_store_open(ws, 0, &s));
+    T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "evaluations");
+    promo_propensity_report *ev = NULL;
+    size_t n = 0;
+    T_ASSERT_EQ_INT(promo_report_propensity_read(s, &ev, &n), PROMO_EINPUT);
+    promo_store_close(s);
+    after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(before, after);
+    free(before);
+    free(after);
+
+    /* The model file cannot be written (models/ is not a directory here; as root, a
+     * read-only directory would not stop us): the rows are not written either. */
+    const char *ws4 = world_copy();
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "rm -r '%s/models' && echo x > '%s/models'", ws4, ws4);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    before = t_dir_digest(ws4);
+    T_OK(promo_store_open(ws4, 0, &s));
+    T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_EIO);
+    T_ASSERT(!promo_store_has_table(s, "evaluations"));
+    promo_store_close(s);
+    after = t_dir_digest(ws4);
+    T_ASSERT_STR_EQ(before, after);
+    free(before);
+    free(after);
+
+    /* Allocation failures in the last steps (rows, table write, commit): count the
+     * allocations of a successful run on a copy, then fail each of a few late ones. */
+    const char *ws3 = world_copy();
+    T_OK(promo_store_open(ws3, 0, &s));
+    promo_alloc_fail_at(0);
+    T_OK(promo_report_propensity_train(s, &p, &r));
+    long total = promo_alloc_count();
+    promo_store_close(s);
+    static const long back[] = {1, 3, 10, 30, 100};
+    int failed = 0;
+    for (size_t k = 0; k < sizeof back / sizeof *back; k++) {
+        before = t_dir_digest(ws2);
+        T_OK(promo_store_open(ws2, 0, &s));
+        promo_alloc_fail_at(total - back[k]);
+        int rc = promo_report_propensity_train(s, &p, &r);
+        promo_alloc_fail_at(0);
+        promo_store_close(s);
+        after = t_dir_digest(ws2);
+        if (rc) {
+            failed++;
+            T_ASSERT_EQ_INT(rc, PROMO_ENOMEM);
+            T_ASSERT_STR_EQ(before, after);
+        }
+        free(before);
+        free(after);
+        if (!rc)
+            break; /* it committed: the next runs would start from another workspace */
+    }
+    T_ASSERT_MSG(failed > 0, "no injected failure hit the training");
 }
 
 T_TEST(propensity_cli)

@@ -12,6 +12,7 @@
 #include <promo/explain.h>
 #include <promo/log.h>
 #include <promo/propensity.h>
+#include <promo/report.h>
 #include <promo/scorer.h>
 #include <promo/store.h>
 #include <promo/synth.h>
@@ -66,9 +67,9 @@ static const char *trained(void)
     p.n_threads = 1;
     promo_propensity_report r;
     p.target = "product:PROD00001";
-    T_OK(promo_propensity_train(s, &p, &r));
+    T_OK(promo_report_propensity_train(s, &p, &r));
     p.target = "any";
-    T_OK(promo_propensity_train(s, &p, &r));
+    T_OK(promo_report_propensity_train(s, &p, &r));
     promo_store_close(s);
     return g_ws;
 }

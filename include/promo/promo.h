@@ -26,6 +26,7 @@
 #include <promo/plot.h>
 #include <promo/profile.h>
 #include <promo/propensity.h>
+#include <promo/report.h>
 #include <promo/rng.h>
 #include <promo/schema.h>
 #include <promo/scorer.h>

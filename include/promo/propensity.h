@@ -25,7 +25,7 @@
  * population). With scope PROMO_PROP_SCOPE_CATEGORY a product model is trained only on the
  * products of the target's category.
  *
- * Models, all scored by one evaluator on the same test rows (metrics.h):
+ * Models, all scored on the same test rows (the evaluation report, report.h, measures them):
  *   xgboost        hist, early stopping on the validation window, scale_pos_weight for the
  *                  imbalance, calibrated (Platt or isotonic) on the validation window;
  *   popularity     how often the customer bought the target before (all history);
@@ -38,18 +38,20 @@
  * Storage. The xgboost model is saved as XGBoost JSON in <ws>/models/propensity_<kind>.json
  * (kind: any, product, product_<category>, category) with attributes promo.* holding the
  * target, cutoffs, horizon, feature names and the calibration; it reloads with bit-identical
- * predictions. Each evaluation is written to the table `propensity_eval` (one row per target
- * and model, replacing the rows of the same target), so `promo evaluate` prints without
- * retraining. Plots (PNG) of the precision-recall curve, the calibration curve and the lift
- * chart go to <ws>/out/propensity_<target>_{pr,calibration,lift}.png.
+ * predictions. Training here writes nothing: promo_propensity_fit returns every model's
+ * calibrated test scores and the model's bytes; the evaluation report (report.h,
+ * promo_report_propensity_train) computes the figures, stores the model file, the table
+ * `evaluations` and the charts <ws>/out/propensity_<target>_{pr,calibration,lift}.png as one
+ * unit, so `promo evaluate` prints without retraining.
  *
  * Usage:
  *   promo_propensity_params p = promo_propensity_params_default();
  *   p.target = "product:PROD00001";
- *   promo_propensity_report r;
- *   if (promo_propensity_train(store, &p, &r)) fprintf(stderr, "%s\n", promo_last_error());
- *   printf("auc %.3f p@100 %.3f\n", r.models[PROMO_PROP_XGBOOST].m.auc,
- *          r.models[PROMO_PROP_XGBOOST].m.precision_at[1]);
+ *   const char *t = "product:PROD00001";
+ *   promo_prop_fit *f = NULL;
+ *   if (promo_propensity_fit(store, &p, &t, 1, &f)) fprintf(stderr, "%s\n", promo_last_error());
+ *   // f->tests[0].prob[PROMO_PROP_XGBOOST]: calibrated test-window probabilities
+ *   promo_prop_fit_free(f);
  *   promo_prop_scores *sc = NULL;
  *   promo_propensity_score(store, "product:PROD00001", 0, &sc);  // every customer, latest data
  *   promo_prop_scores_free(sc);
@@ -69,7 +71,6 @@
 #include <promo/calibrate.h>
 #include <promo/gbdt.h>
 #include <promo/linear.h>
-#include <promo/metrics.h>
 #include <promo/panel.h>
 
 #ifdef __cplusplus
@@ -113,8 +114,9 @@ typedef struct promo_propensity_params {
                                     and it undoes scale_pos_weight's shift), ISOTONIC or NONE */
     int baselines;                /* 1 (default): also fit and evaluate the baselines */
     int plots;                    /* 1 (default): PNG charts into <ws>/out (skipped with a
-                                     warning when gnuplot is absent) */
-    int save;                     /* 1 (default): save the model and the evaluation */
+                                     warning when gnuplot is absent); read by the report */
+    int save;                     /* 1 (default): save the model and the evaluation; read by
+                                     the report (report.h) */
     promo_gbdt_params gbdt;       /* boosting parameters (defaults: depth 4, eta 0.05,
                                      600 rounds, patience 50, min_child_weight 20,
                                      colsample 0.3, lambda 10, scale_pos_weight 1; 0 =
@@ -127,7 +129,7 @@ typedef struct promo_propensity_params {
     size_t max_logreg_rows;       /* logistic regression learns from at most this many
                                      training rows, a fixed-seed subsample (200000) */
     const char *export_dir;       /* benchmarks: when set, the training, validation and test
-                                     matrices are written there (see promo_propensity_train_multi)
+                                     matrices are written there (see promo_propensity_fit)
                                      for an external reference model; NULL (default) = no */
     uint64_t seed;                /* negative sampling and model seeds (default 1) */
     int n_threads;                /* 0 = OpenMP default; results do not depend on it */
@@ -135,68 +137,58 @@ typedef struct promo_propensity_params {
 
 promo_propensity_params promo_propensity_params_default(void);
 
-/* One model's figures on the test window. */
-typedef struct promo_prop_model_eval {
-    int fitted;             /* 1 if the model was fitted and evaluated */
-    promo_binary_metrics m; /* metrics of the calibrated probabilities */
-    double train_seconds;   /* wall time to fit (0 for the heuristics) */
-} promo_prop_model_eval;
-
 #define PROMO_PROP_TARGET_MAX 256 /* bytes of a target string, NUL included */
 #define PROMO_PROP_PATH_MAX   1024
 
-/* What promo_propensity_train did and measured. */
-typedef struct promo_propensity_report {
-    char target[PROMO_PROP_TARGET_MAX]; /* the evaluated target */
-    int64_t as_of;                      /* test cutoff T */
-    int64_t valid_as_of;                /* validation cutoff T - H */
-    int64_t first_train_as_of;          /* earliest training cutoff */
-    double horizon_days;                /* H */
-    int n_train_windows;                /* stacked training windows */
-    size_t n_train_rows;                /* training rows (after sampling) */
-    size_t n_train_pos;                 /* positive training rows */
-    size_t n_valid_rows;                /* validation rows */
-    size_t n_features;                  /* model features */
-    int n_rounds;                       /* boosting rounds kept after early stopping */
-    promo_calib_kind calibration;       /* calibration method */
-    double valid_logloss;               /* validation log loss at the best round (weighted) */
-    promo_prop_model_eval models[PROMO_PROP_MODEL_COUNT]; /* indexed by promo_prop_model */
-    double reliability_mean[10];             /* xgboost calibration curve on the test window: mean
-                                                probability per bin (NaN when empty) */
-    double reliability_frac[10];             /* fraction of positives per bin */
-    size_t reliability_count[10];            /* rows per bin */
-    char model_path[PROMO_PROP_PATH_MAX];    /* saved XGBoost JSON ("" when not saved) */
-    char plot_paths[3][PROMO_PROP_PATH_MAX]; /* pr, calibration, lift PNGs ("" if none) */
-} promo_propensity_report;
+/* One target's test window as every model scored it: what an evaluation needs, no figures. */
+typedef struct promo_prop_test {
+    char target[PROMO_PROP_TARGET_MAX];
+    size_t n;                             /* test rows (customers known at the test cutoff) */
+    uint8_t *label;                       /* n labels: bought the target in the window */
+    float *weight;                        /* n row weights */
+    double *prob[PROMO_PROP_MODEL_COUNT]; /* n calibrated probabilities per model, indexed by
+                                             promo_prop_model; NULL when not fitted */
+} promo_prop_test;
+
+/* What promo_propensity_fit trained: the windows, the test scores and the model's bytes. */
+typedef struct promo_prop_fit {
+    int64_t as_of;                /* test cutoff T */
+    int64_t valid_as_of;          /* validation cutoff T - H */
+    int64_t first_train_as_of;    /* earliest training cutoff */
+    double horizon_days;          /* H */
+    int n_train_windows;          /* stacked training windows */
+    size_t n_train_rows;          /* training rows (after sampling) */
+    size_t n_train_pos;           /* positive training rows */
+    size_t n_valid_rows;          /* validation rows */
+    size_t n_features;            /* model features */
+    int n_rounds;                 /* boosting rounds kept after early stopping */
+    promo_calib_kind calibration; /* calibration method */
+    double valid_logloss;         /* validation log loss at the best round (weighted) */
+    double train_seconds[PROMO_PROP_MODEL_COUNT]; /* wall time to fit (0 for heuristics) */
+    size_t n_tests;                               /* targets, in the order asked */
+    promo_prop_test *tests;                       /* n_tests test windows (owned) */
+    char model_path[PROMO_PROP_PATH_MAX];         /* where the model belongs in the workspace */
+    char *model;       /* the xgboost model, XGBoost JSON with the promo.* attributes: the
+                          bytes to store at model_path (owned) */
+    size_t model_size; /* bytes of model */
+} promo_prop_fit;
+
+void promo_prop_fit_free(promo_prop_fit *f); /* NULL-safe */
 
 /* Build the windows from the workspace's tables, fit the xgboost model and (with
- * p->baselines) the baselines, evaluate all on the test window, and (with p->save) save the
- * model and the evaluation, (with p->plots) draw the charts. *out is filled on success.
- * Errors: see the top. */
-int promo_propensity_train(promo_store *s,
-                           const promo_propensity_params *p,
-                           promo_propensity_report *out /* OUT */);
-
-/* One model, several evaluations: train as above for the kind of targets[0] (every target
- * must be of the same kind: "any", products, or categories), then evaluate the model and the
- * baselines on each target's test rows; out[k] (caller's n_targets reports) for targets[k].
- * p->target is ignored. With p->export_dir set, it writes there: train.f32 / valid.f32
- * (row-major float32 features), train.lab / valid.lab (float32 label, weight pairs), and
- * test_<k>.f32 / test_<k>.lab for each target, plus meta.json (rows, columns, feature names);
- * PROMO_EIO naming the file on failure. */
-int promo_propensity_train_multi(promo_store *s,
-                                 const promo_propensity_params *p,
-                                 const char *const *targets,
-                                 size_t n_targets,
-                                 promo_propensity_report *out /* OUT: n_targets */);
-
-/* The evaluations stored in the workspace (table propensity_eval), one report per target in
- * the order they were trained (model_path, plot paths and reliability fields are filled from
- * the table too). *out: new array of *n reports (promo_free); *n = 0 and *out = NULL when
- * nothing was evaluated yet (not an error). */
-int promo_propensity_evaluations(promo_store *s,
-                                 promo_propensity_report **out /* OUT */,
-                                 size_t *n /* OUT */);
+ * p->baselines) the baselines, and score every fitted model, calibrated, on each target's
+ * test rows. One model serves all targets: every target must be of the kind of targets[0]
+ * ("any", products, or categories); p->target is ignored. Writes nothing to the workspace
+ * (p->save and p->plots are for the caller; the evaluation report, report.h, stores and
+ * draws). With p->export_dir set, it writes there: train.f32 / valid.f32 (row-major float32
+ * features), train.lab / valid.lab (float32 label, weight pairs), and test_<k>.f32 /
+ * test_<k>.lab for each target, plus meta.json (rows, columns, feature names); PROMO_EIO
+ * naming the file on failure. *out: new (promo_prop_fit_free). Errors: see the top. */
+int promo_propensity_fit(promo_store *s,
+                         const promo_propensity_params *p,
+                         const char *const *targets,
+                         size_t n_targets,
+                         promo_prop_fit **out /* OUT */);
 
 /* Probabilities for every customer known at a cutoff. */
 typedef struct promo_prop_scores {

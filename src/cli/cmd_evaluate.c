@@ -1,5 +1,5 @@
 /* promo evaluate: print the propensity evaluations stored in the workspace (table
- * propensity_eval, written by promo train): every model and baseline on the test window,
+ * evaluations, written by promo train): every model and baseline on the test window,
  * as a table or --json. Nothing is retrained, so it is instant and always shows exactly the
  * figures of the saved models. Also home of the report printer promo train and promo demo use.
  */
@@ -10,6 +10,7 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/propensity.h>
+#include <promo/report.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
@@ -179,7 +180,7 @@ int cmd_evaluate(int argc, char **argv)
     size_t n = 0;
     int rc = promo_store_open(ws, 0, &s);
     if (!rc)
-        rc = promo_propensity_evaluations(s, &r, &n);
+        rc = promo_report_propensity_read(s, &r, &n);
     promo_store_close(s);
     if (rc)
         return cli_report(rc);

@@ -9,6 +9,7 @@
 
 #include <promo/error.h>
 #include <promo/propensity.h>
+#include <promo/report.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
@@ -70,7 +71,7 @@ int cmd_train(int argc, char **argv)
     promo_propensity_report r;
     int rc = promo_store_open(ws, 0, &s);
     if (!rc)
-        rc = promo_propensity_train(s, &p, &r);
+        rc = promo_report_propensity_train(s, &p, &r);
     promo_store_close(s);
     if (rc)
         return cli_report(rc);

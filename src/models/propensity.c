@@ -1,10 +1,12 @@
-/* src/models/propensity.c: propensity training, evaluation and storage.
+/* src/models/propensity.c: propensity training.
  *
  * The windows, rows and models are described in include/promo/propensity.h; the rows are
- * built by the panel (panel.h); scoring and explanations are in propensity_score.c. This file runs the pipeline: cutoffs -> sampled, weighted
- * training and validation rows -> XGBoost (early stopping on validation) -> calibration on
- * validation -> the same test rows for every model (and baseline) -> metrics.h figures ->
- * the model JSON (with its metadata as attributes), the table propensity_eval, the PNGs.
+ * built by the panel (panel.h); scoring and explanations are in propensity_score.c; the
+ * figures, charts and the stored evaluation are the evaluation report's (src/eval/report*.c).
+ * This file runs the pipeline: cutoffs -> sampled, weighted training and validation rows ->
+ * XGBoost (early stopping on validation) -> calibration on validation -> every model's
+ * calibrated scores on the same test rows -> the model JSON (metadata as attributes) as bytes.
+ * It writes nothing to the workspace: the caller commits the model with its evaluation.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,8 +15,8 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/learner.h>
 #include <promo/log.h>
-#include <promo/plot.h>
 #include <promo/rng.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
@@ -224,7 +226,7 @@ static int export_mat(const char *dir, const char *name, const mat *m)
     return rc;
 }
 
-/* ---------------------------------------------------------------- evaluation ---- */
+/* ---------------------------------------------------------------- scoring ---- */
 
 /* Heuristic scores (>= 0) as numbers in [0, 1) for the calibrator, order kept. */
 static void squash(double *v, size_t n)
@@ -276,321 +278,17 @@ typedef struct test_set {
     promo_panel_target t;
     promo_panel_rows rows;
     mat m;
-    uint8_t *label;
 } test_set;
 
 static void test_free(test_set *ts)
 {
     promo_panel_rows_free(&ts->rows);
     mat_free(&ts->m);
-    promo_free(ts->label);
-}
-
-static int evaluate_probs(const double *prob, const test_set *ts, promo_prop_model_eval *ev)
-{
-    int rc = promo_metrics_binary(prob, ts->label, ts->m.n, &ev->m);
-    if (rc)
-        return rc;
-    ev->fitted = 1;
-    return PROMO_OK;
-}
-
-/* ---------------------------------------------------------------- eval table ---- */
-
-#define EVAL_TABLE "propensity_eval"
-
-static const char *const eval_num_cols[] = {
-    "horizon_days",
-    "n_train_windows",
-    "n_train_rows",
-    "n_train_pos",
-    "n_valid_rows",
-    "n_features",
-    "n_rounds",
-    "valid_logloss",
-    "n",
-    "n_pos",
-    "base_rate",
-    "auc",
-    "pr_auc",
-    "log_loss",
-    "brier",
-    "precision_at_50",
-    "precision_at_100",
-    "precision_at_500",
-    "recall_at_50",
-    "recall_at_100",
-    "recall_at_500",
-    "ndcg_at_50",
-    "ndcg_at_100",
-    "ndcg_at_500",
-    "lift_top_decile",
-    "ece",
-    "train_seconds",
-};
-enum { N_EVAL_NUM = sizeof eval_num_cols / sizeof eval_num_cols[0] };
-static const char *const eval_str_cols[] = {"target",           "model",      "calibration",
-                                            "reliability",      "model_path", "plot_pr",
-                                            "plot_calibration", "plot_lift"};
-enum { N_EVAL_STR = sizeof eval_str_cols / sizeof eval_str_cols[0] };
-static const char *const eval_ts_cols[] = {"as_of", "valid_as_of", "first_train_as_of"};
-enum { N_EVAL_TS = 3 };
-
-static void eval_nums(const promo_propensity_report *r, int mi, double *v)
-{
-    const promo_prop_model_eval *e = &r->models[mi];
-    const promo_binary_metrics *m = &e->m;
-    double t[N_EVAL_NUM] = {r->horizon_days,
-                            r->n_train_windows,
-                            (double)r->n_train_rows,
-                            (double)r->n_train_pos,
-                            (double)r->n_valid_rows,
-                            (double)r->n_features,
-                            r->n_rounds,
-                            r->valid_logloss,
-                            (double)m->n,
-                            (double)m->n_pos,
-                            m->base_rate,
-                            m->auc,
-                            m->pr_auc,
-                            m->log_loss,
-                            m->brier,
-                            m->precision_at[0],
-                            m->precision_at[1],
-                            m->precision_at[2],
-                            m->recall_at[0],
-                            m->recall_at[1],
-                            m->recall_at[2],
-                            m->ndcg_at[0],
-                            m->ndcg_at[1],
-                            m->ndcg_at[2],
-                            m->lift_top_decile,
-                            m->ece,
-                            e->train_seconds};
-    memcpy(v, t, sizeof t);
-}
-
-static void eval_set_nums(promo_propensity_report *r, int mi, const double *v)
-{
-    promo_prop_model_eval *e = &r->models[mi];
-    promo_binary_metrics *m = &e->m;
-    r->horizon_days = v[0];
-    r->n_train_windows = (int)v[1];
-    r->n_train_rows = (size_t)v[2];
-    r->n_train_pos = (size_t)v[3];
-    r->n_valid_rows = (size_t)v[4];
-    r->n_features = (size_t)v[5];
-    r->n_rounds = (int)v[6];
-    r->valid_logloss = v[7];
-    m->n = (size_t)v[8];
-    m->n_pos = (size_t)v[9];
-    m->base_rate = v[10];
-    m->auc = v[11];
-    m->pr_auc = v[12];
-    m->log_loss = v[13];
-    m->brier = v[14];
-    for (int k = 0; k < 3; k++) {
-        m->precision_at[k] = v[15 + k];
-        m->recall_at[k] = v[18 + k];
-        m->ndcg_at[k] = v[21 + k];
-    }
-    m->lift_top_decile = v[24];
-    m->ece = v[25];
-    e->train_seconds = v[26];
-    e->fitted = 1;
-}
-
-static void reliability_str(const promo_propensity_report *r, char *buf, size_t n)
-{
-    size_t k = 0;
-    buf[0] = 0;
-    for (int b = 0; b < 10 && k < n; b++)
-        k += (size_t)snprintf(buf + k, n - k, "%s%.17g:%.17g:%zu", b ? ";" : "",
-                              r->reliability_mean[b], r->reliability_frac[b],
-                              r->reliability_count[b]);
-}
-
-static void reliability_parse(const char *s, promo_propensity_report *r)
-{
-    for (int b = 0; b < 10; b++) {
-        r->reliability_mean[b] = NAN;
-        r->reliability_frac[b] = NAN;
-        r->reliability_count[b] = 0;
-    }
-    for (int b = 0; b < 10 && s && *s; b++) {
-        char *end;
-        r->reliability_mean[b] = strtod(s, &end);
-        if (*end != ':')
-            return;
-        r->reliability_frac[b] = strtod(end + 1, &end);
-        if (*end != ':')
-            return;
-        r->reliability_count[b] = (size_t)strtoull(end + 1, &end, 10);
-        s = *end == ';' ? end + 1 : end;
-    }
 }
 
 void prop_copy_str(char *dst, size_t n, const char *src)
 {
     snprintf(dst, n, "%s", src ? src : "");
-}
-
-/* Parse the table into reports (grouped by target, in first-row order). */
-static int eval_from_table(const promo_table *t, promo_propensity_report **out, size_t *n_out)
-{
-    *out = NULL;
-    *n_out = 0;
-    const promo_column *num[N_EVAL_NUM], *str[N_EVAL_STR], *tsc[N_EVAL_TS];
-    for (int j = 0; j < N_EVAL_NUM; j++)
-        if (!(num[j] = promo_table_column(t, eval_num_cols[j])))
-            return promo_fail(PROMO_EINPUT, "table %s: no column %s", EVAL_TABLE, eval_num_cols[j]);
-    for (int j = 0; j < N_EVAL_STR; j++)
-        if (!(str[j] = promo_table_column(t, eval_str_cols[j])) || str[j]->type != PROMO_COL_STRING)
-            return promo_fail(PROMO_EINPUT, "table %s: no string column %s", EVAL_TABLE,
-                              eval_str_cols[j]);
-    for (int j = 0; j < N_EVAL_TS; j++)
-        if (!(tsc[j] = promo_table_column(t, eval_ts_cols[j])))
-            return promo_fail(PROMO_EINPUT, "table %s: no column %s", EVAL_TABLE, eval_ts_cols[j]);
-    promo_propensity_report *r = promo_calloc(t->n_rows ? t->n_rows : 1, sizeof *r);
-    if (!r)
-        return PROMO_ENOMEM;
-    size_t n = 0;
-    for (size_t row = 0; row < t->n_rows; row++) {
-        const char *target = promo_column_str(str[0], row), *model = promo_column_str(str[1], row);
-        int mi = -1;
-        for (int m = 0; m < PROMO_PROP_MODEL_COUNT; m++)
-            if (strcmp(model, model_names[m]) == 0)
-                mi = m;
-        if (mi < 0)
-            continue;
-        size_t k = 0;
-        while (k < n && strcmp(r[k].target, target) != 0)
-            k++;
-        if (k == n) {
-            n++;
-            prop_copy_str(r[k].target, sizeof r[k].target, target);
-        }
-        double v[N_EVAL_NUM];
-        for (int j = 0; j < N_EVAL_NUM; j++)
-            v[j] = promo_column_num(num[j], row);
-        eval_set_nums(&r[k], mi, v);
-        r[k].as_of = (int64_t)promo_column_num(tsc[0], row);
-        r[k].valid_as_of = (int64_t)promo_column_num(tsc[1], row);
-        r[k].first_train_as_of = (int64_t)promo_column_num(tsc[2], row);
-        int ck = promo_calib_kind_parse(promo_column_str(str[2], row));
-        r[k].calibration = ck < 0 ? PROMO_CALIB_NONE : (promo_calib_kind)ck;
-        if (mi == PROMO_PROP_XGBOOST) {
-            reliability_parse(promo_column_str(str[3], row), &r[k]);
-            prop_copy_str(r[k].model_path, sizeof r[k].model_path, promo_column_str(str[4], row));
-            for (int p = 0; p < 3; p++)
-                prop_copy_str(r[k].plot_paths[p], sizeof r[k].plot_paths[p],
-                         promo_column_str(str[5 + p], row));
-        }
-    }
-    *out = r;
-    *n_out = n;
-    return PROMO_OK;
-}
-
-static int eval_to_table(const promo_propensity_report *r, size_t n, promo_table **out)
-{
-    promo_table *t = promo_table_new(EVAL_TABLE);
-    promo_column *num[N_EVAL_NUM], *str[N_EVAL_STR], *tsc[N_EVAL_TS];
-    int rc = PROMO_ENOMEM;
-    if (!t)
-        return rc;
-    for (int j = 0; j < N_EVAL_STR; j++)
-        if ((rc = promo_table_add_column(t, eval_str_cols[j], PROMO_COL_STRING, &str[j])))
-            goto fail;
-    for (int j = 0; j < N_EVAL_TS; j++)
-        if ((rc = promo_table_add_column(t, eval_ts_cols[j], PROMO_COL_TIMESTAMP, &tsc[j])))
-            goto fail;
-    for (int j = 0; j < N_EVAL_NUM; j++)
-        if ((rc = promo_table_add_column(t, eval_num_cols[j], PROMO_COL_FLOAT64, &num[j])))
-            goto fail;
-    char rel[1024];
-    for (size_t k = 0; k < n; k++) {
-        reliability_str(&r[k], rel, sizeof rel);
-        for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++) {
-            if (!r[k].models[mi].fitted)
-                continue;
-            const char *s[N_EVAL_STR] = {r[k].target,
-                                         model_names[mi],
-                                         promo_calib_kind_name(r[k].calibration),
-                                         mi == 0 ? rel : "",
-                                         mi == 0 ? r[k].model_path : "",
-                                         mi == 0 ? r[k].plot_paths[0] : "",
-                                         mi == 0 ? r[k].plot_paths[1] : "",
-                                         mi == 0 ? r[k].plot_paths[2] : ""};
-            for (int j = 0; j < N_EVAL_STR; j++)
-                if ((rc = promo_column_push_str(str[j], s[j], strlen(s[j]))))
-                    goto fail;
-            int64_t ts[N_EVAL_TS] = {r[k].as_of, r[k].valid_as_of, r[k].first_train_as_of};
-            for (int j = 0; j < N_EVAL_TS; j++)
-                if ((rc = promo_column_push_i64(tsc[j], ts[j])))
-                    goto fail;
-            double v[N_EVAL_NUM];
-            eval_nums(&r[k], mi, v);
-            for (int j = 0; j < N_EVAL_NUM; j++)
-                if ((rc = promo_column_push_f64(num[j], v[j])))
-                    goto fail;
-        }
-    }
-    if ((rc = promo_table_seal(t)))
-        goto fail;
-    *out = t;
-    return PROMO_OK;
-fail:
-    promo_table_free(t);
-    return rc;
-}
-
-int promo_propensity_evaluations(promo_store *s, promo_propensity_report **out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    if (!promo_store_has_table(s, EVAL_TABLE))
-        return PROMO_OK;
-    promo_table *t = NULL;
-    int rc = promo_store_read_table(s, EVAL_TABLE, &t);
-    if (rc)
-        return rc;
-    rc = eval_from_table(t, out, n);
-    promo_table_free(t);
-    return rc;
-}
-
-/* Replace the stored rows of these targets with the new reports. */
-static int eval_store(promo_store *s, const promo_propensity_report *r, size_t n)
-{
-    promo_propensity_report *old = NULL, *all = NULL;
-    size_t n_old = 0;
-    promo_table *t = NULL;
-    int rc = promo_propensity_evaluations(s, &old, &n_old);
-    if (rc)
-        return rc;
-    all = promo_calloc(n_old + n, sizeof *all);
-    if (!all) {
-        promo_free(old);
-        return PROMO_ENOMEM;
-    }
-    size_t m = 0;
-    for (size_t k = 0; k < n_old; k++) {
-        int replaced = 0;
-        for (size_t j = 0; j < n; j++)
-            replaced |= strcmp(old[k].target, r[j].target) == 0;
-        if (!replaced)
-            all[m++] = old[k];
-    }
-    for (size_t j = 0; j < n; j++)
-        all[m++] = r[j];
-    rc = eval_to_table(all, m, &t);
-    if (!rc)
-        rc = promo_store_write_table(s, t);
-    promo_table_free(t);
-    promo_free(old);
-    promo_free(all);
-    return rc;
 }
 
 /* ---------------------------------------------------------------- training ---- */
@@ -722,35 +420,7 @@ heur_rfm(const promo_panel *d, const promo_panel_cut *c, promo_panel_kind k, con
     promo_panel_rows_rfm(c, r, out);
 }
 
-/* Write the three charts for target k. */
-static void make_plots(promo_store *s,
-                       const char *target,
-                       const double *prob,
-                       const uint8_t *lab,
-                       size_t n,
-                       promo_propensity_report *r)
-{
-    if (!promo_plot_available()) {
-        promo_warn("propensity: gnuplot not found, no plots (install gnuplot-nox)");
-        return;
-    }
-    char sl[200];
-    slug(target, sl, sizeof sl);
-    const char *what[3] = {"pr", "calibration", "lift"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(r->plot_paths[i], sizeof r->plot_paths[i], "%s/propensity_%s_%s.png",
-                 promo_store_out_dir(s), sl, what[i]);
-        int rc = i == 0   ? promo_plot_pr_curve(prob, lab, n, target, r->plot_paths[i])
-                 : i == 1 ? promo_plot_calibration(prob, lab, n, target, r->plot_paths[i])
-                          : promo_plot_lift(prob, lab, n, target, r->plot_paths[i]);
-        if (rc) {
-            promo_warn("propensity: plot %s: %s", r->plot_paths[i], promo_last_error());
-            r->plot_paths[i][0] = 0;
-        }
-    }
-}
-
-static int set_attrs(promo_gbdt *g,
+static int set_attrs(promo_learner *g,
                      const promo_propensity_params *p,
                      promo_panel_kind kind,
                      const char *target,
@@ -770,17 +440,18 @@ static int set_attrs(promo_gbdt *g,
     char day[24];
     promo_time_format(as_of, 1, day, sizeof day);
     snprintf(buf, sizeof buf, "%.17g", p->horizon_days);
-    rc = promo_gbdt_set_attr(g, "promo.version", MODEL_VERSION);
+    rc = promo_learner_set_attr(g, "promo.version", MODEL_VERSION);
     if (!rc)
-        rc = promo_gbdt_set_attr(g, "promo.kind", prop_kind_names[kind]) ||
-                     promo_gbdt_set_attr(g, "promo.target", target) ||
-                     promo_gbdt_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
-                     promo_gbdt_set_attr(g, "promo.as_of", day) ||
-                     promo_gbdt_set_attr(g, "promo.horizon_days", buf) ||
-                     promo_gbdt_set_attr(g, "promo.features", names) ||
-                     promo_gbdt_set_attr(g, "promo.calibration", cs)
-                 ? PROMO_EMODEL
-                 : PROMO_OK;
+        rc =
+            promo_learner_set_attr(g, "promo.kind", prop_kind_names[kind]) ||
+                    promo_learner_set_attr(g, "promo.target", target) ||
+                    promo_learner_set_attr(g, "promo.scope_category", scope_cat ? scope_cat : "") ||
+                    promo_learner_set_attr(g, "promo.as_of", day) ||
+                    promo_learner_set_attr(g, "promo.horizon_days", buf) ||
+                    promo_learner_set_attr(g, "promo.features", names) ||
+                    promo_learner_set_attr(g, "promo.calibration", cs)
+                ? PROMO_EMODEL
+                : PROMO_OK;
     promo_free(names);
     promo_free(cs);
     return rc;
@@ -796,10 +467,9 @@ typedef struct run {
     promo_panel_rows va_rows; /* the validation rows (heuristic baselines recompute from them) */
     test_set *ts;
     size_t n_ts;
-    promo_gbdt *xgb, *rf;
-    promo_logreg *lr;
+    promo_learner *xgb, *rf, *lr; /* the model and the learnt baselines */
     promo_calib *cal;
-    double *vp, *tp;
+    double *vp;
 } run;
 
 static void run_free(run *r)
@@ -815,97 +485,74 @@ static void run_free(run *r)
         for (size_t k = 0; k < r->n_ts; k++)
             test_free(&r->ts[k]);
     promo_free(r->ts);
-    promo_gbdt_free(r->xgb);
-    promo_gbdt_free(r->rf);
-    promo_logreg_free(r->lr);
+    promo_learner_free(r->xgb);
+    promo_learner_free(r->rf);
+    promo_learner_free(r->lr);
     promo_calib_free(r->cal);
     promo_free(r->vp);
-    promo_free(r->tp);
     promo_panel_free(&r->d);
 }
 
-/* A model's predictions on validation and each test set, calibrated, into the reports. */
-typedef int (*predict_fn)(void *model, const float *X, size_t n, size_t d, float *out);
-
-static int pred_gbdt(void *m, const float *X, size_t n, size_t d, float *out)
+/* A new test-row array of model mi for target k (freed with the fit). */
+static double *test_probs(promo_prop_fit *F, size_t k, int mi)
 {
-    return promo_gbdt_predict(m, X, n, d, 0, out);
+    promo_prop_test *t = &F->tests[k];
+    t->prob[mi] = promo_mallocn(t->n ? t->n : 1, sizeof *t->prob[mi]);
+    return t->prob[mi];
 }
 
-static int pred_logreg(void *m, const float *X, size_t n, size_t d, float *out)
+static int score_model(
+    run *R, const promo_propensity_params *p, int mi, promo_learner *model, promo_prop_fit *F)
 {
-    return promo_logreg_predict(m, X, n, d, out);
-}
-
-static int eval_model(promo_store *s,
-                      run *R,
-                      const promo_propensity_params *p,
-                      int mi,
-                      void *model,
-                      predict_fn pred,
-                      promo_propensity_report *out)
-{
-    size_t nmax = R->va.n;
-    for (size_t k = 0; k < R->n_ts; k++)
-        if (R->ts[k].m.n > nmax)
-            nmax = R->ts[k].m.n;
-    float *buf = promo_mallocn(nmax ? nmax : 1, sizeof *buf);
-    double *tp = promo_mallocn(nmax ? nmax : 1, sizeof *tp);
+    float *buf = promo_mallocn(R->va.n ? R->va.n : 1, sizeof *buf);
     int rc = PROMO_ENOMEM;
-    if (!buf || !tp)
+    if (!buf)
         goto done;
-    if ((rc = pred(model, R->va.X, R->va.n, R->va.d, buf)))
+    if ((rc = promo_learner_predict(model, R->va.X, R->va.n, R->va.d, buf)))
         goto done;
     to_double(buf, R->va.n, R->vp);
     for (size_t k = 0; k < R->n_ts; k++) {
         test_set *ts = &R->ts[k];
-        if ((rc = pred(model, ts->m.X, ts->m.n, ts->m.d, buf)))
+        double *tp = test_probs(F, k, mi);
+        float *tb = promo_reallocn(buf, ts->m.n ? ts->m.n : 1, sizeof *tb);
+        if (!tp || !tb) {
+            rc = PROMO_ENOMEM;
+            goto done;
+        }
+        buf = tb;
+        if ((rc = promo_learner_predict(model, ts->m.X, ts->m.n, ts->m.d, buf)))
             goto done;
         to_double(buf, ts->m.n, tp);
         if ((rc = calibrate(p->calibration, R->vp, &R->va, tp, ts->m.n,
-                            mi == PROMO_PROP_XGBOOST && k == 0 ? &R->cal : NULL)) ||
-            (rc = evaluate_probs(tp, ts, &out[k].models[mi])))
+                            mi == PROMO_PROP_XGBOOST && k == 0 ? &R->cal : NULL)))
             goto done;
-        if (mi == PROMO_PROP_XGBOOST) {
-            promo_reliability(tp, ts->label, ts->m.n, 10, out[k].reliability_mean,
-                              out[k].reliability_frac, out[k].reliability_count, NULL);
-            if (p->plots)
-                make_plots(s, out[k].target, tp, ts->label, ts->m.n, &out[k]);
-        }
     }
     rc = PROMO_OK;
 done:
     promo_free(buf);
-    promo_free(tp);
     return rc;
 }
 
 /* A heuristic baseline: squashed scores on validation and test rows, calibrated. */
-static int eval_heuristic(run *R,
-                          const promo_propensity_params *p,
-                          int mi,
-                          heur_fn fn,
-                          promo_panel_kind kind,
-                          promo_propensity_report *out)
+static int score_heuristic(run *R,
+                           const promo_propensity_params *p,
+                           int mi,
+                           heur_fn fn,
+                           promo_panel_kind kind,
+                           promo_prop_fit *F)
 {
-    size_t nmax = 1;
-    for (size_t k = 0; k < R->n_ts; k++)
-        if (R->ts[k].m.n > nmax)
-            nmax = R->ts[k].m.n;
-    double *tp = promo_mallocn(nmax, sizeof *tp);
-    if (!tp)
-        return PROMO_ENOMEM;
     fn(&R->d, &R->cuts[1], kind, &R->va_rows, R->vp);
     squash(R->vp, R->va.n);
     int rc = PROMO_OK;
     for (size_t k = 0; k < R->n_ts && !rc; k++) {
         test_set *ts = &R->ts[k];
+        double *tp = test_probs(F, k, mi);
+        if (!tp)
+            return PROMO_ENOMEM;
         fn(&R->d, &R->cuts[0], kind, &ts->rows, tp);
         squash(tp, ts->m.n);
-        if (!(rc = calibrate(p->calibration, R->vp, &R->va, tp, ts->m.n, NULL)))
-            rc = evaluate_probs(tp, ts, &out[k].models[mi]);
+        rc = calibrate(p->calibration, R->vp, &R->va, tp, ts->m.n, NULL);
     }
-    promo_free(tp);
     return rc;
 }
 
@@ -982,26 +629,44 @@ static void weighted_counts(const mat *m, double *pos, double *neg, size_t *n_po
     }
 }
 
-int promo_propensity_train_multi(promo_store *s,
-                                 const promo_propensity_params *p,
-                                 const char *const *targets,
-                                 size_t n_targets,
-                                 promo_propensity_report *out)
+void promo_prop_fit_free(promo_prop_fit *f)
+{
+    if (!f)
+        return;
+    for (size_t k = 0; f->tests && k < f->n_tests; k++) {
+        promo_free(f->tests[k].label);
+        promo_free(f->tests[k].weight);
+        for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++)
+            promo_free(f->tests[k].prob[mi]);
+    }
+    promo_free(f->tests);
+    promo_free(f->model);
+    promo_free(f);
+}
+
+int promo_propensity_fit(promo_store *s,
+                         const promo_propensity_params *p,
+                         const char *const *targets,
+                         size_t n_targets,
+                         promo_prop_fit **out)
 {
     run R;
     memset(&R, 0, sizeof R);
+    promo_prop_fit *F = NULL;
+    *out = NULL;
     int rc = check_params(p);
     if (rc)
         return rc;
     if (n_targets == 0 || !targets)
         return promo_fail(PROMO_EUSAGE, "propensity: no target");
-    memset(out, 0, n_targets * sizeof *out);
     if ((rc = promo_panel_load(s, p->n_threads, &R.d)))
         return rc;
     promo_panel *d = &R.d;
     rc = PROMO_ENOMEM;
-    if (!(R.ts = promo_calloc(n_targets, sizeof *R.ts)))
+    if (!(R.ts = promo_calloc(n_targets, sizeof *R.ts)) || !(F = promo_calloc(1, sizeof *F)) ||
+        !(F->tests = promo_calloc(n_targets, sizeof *F->tests)))
         goto fail;
+    F->n_tests = n_targets;
     R.n_ts = n_targets;
     for (size_t k = 0; k < n_targets; k++) {
         if ((rc = promo_panel_target_parse(d, targets[k], &R.ts[k].t)))
@@ -1079,12 +744,17 @@ int promo_propensity_train_multi(promo_store *s,
         if ((rc = promo_panel_rows_target(d, &R.cuts[0], ts->t, p->horizon_days, &ts->rows)) ||
             (rc = mat_append(&ts->m, d, &R.cuts[0], &R.l, &ts->rows)))
             goto fail;
-        if (!(ts->label = promo_mallocn(ts->m.n ? ts->m.n : 1, 1))) {
+        promo_prop_test *ft = &F->tests[k];
+        ft->n = ts->m.n;
+        if (!(ft->label = promo_mallocn(ts->m.n ? ts->m.n : 1, 1)) ||
+            !(ft->weight = promo_mallocn(ts->m.n ? ts->m.n : 1, sizeof *ft->weight))) {
             rc = PROMO_ENOMEM;
             goto fail;
         }
         for (size_t i = 0; i < ts->m.n; i++)
-            ts->label[i] = ts->m.y[i] > 0.5f;
+            ft->label[i] = ts->m.y[i] > 0.5f;
+        memcpy(ft->weight, ts->m.w, ts->m.n * sizeof *ft->weight);
+        prop_copy_str(ft->target, sizeof ft->target, targets[k]);
     }
     /* Training (stacked, oldest last) and validation rows. */
     for (int i = 2; i < R.n_cuts; i++)
@@ -1113,20 +783,16 @@ int promo_propensity_train_multi(promo_store *s,
         rc = PROMO_ENOMEM;
         goto fail;
     }
-    for (size_t k = 0; k < n_targets; k++) {
-        promo_propensity_report *r = &out[k];
-        prop_copy_str(r->target, sizeof r->target, targets[k]);
-        r->as_of = T;
-        r->valid_as_of = T - H;
-        r->first_train_as_of = T - (int64_t)(nw + 1) * H;
-        r->horizon_days = p->horizon_days;
-        r->n_train_windows = nw;
-        r->n_train_rows = R.tr.n;
-        r->n_train_pos = n_pos;
-        r->n_valid_rows = R.va.n;
-        r->n_features = R.l.n;
-        r->calibration = p->calibration;
-    }
+    F->as_of = T;
+    F->valid_as_of = T - H;
+    F->first_train_as_of = T - (int64_t)(nw + 1) * H;
+    F->horizon_days = p->horizon_days;
+    F->n_train_windows = nw;
+    F->n_train_rows = R.tr.n;
+    F->n_train_pos = n_pos;
+    F->n_valid_rows = R.va.n;
+    F->n_features = R.l.n;
+    F->calibration = p->calibration;
 
     /* XGBoost, the model promo uses. */
     promo_gbdt_params gp = p->gbdt;
@@ -1144,76 +810,62 @@ int promo_propensity_train_multi(promo_store *s,
          * slower on a busy 2-core machine); the trees do not depend on the thread count. */
         gp.nthread = 1;
     }
-    promo_gbdt_data dtr = {R.tr.X, R.tr.n, R.tr.d, R.tr.y, R.tr.w};
-    promo_gbdt_data dva = {R.va.X, R.va.n, R.va.d, R.va.y, R.va.w};
+    promo_learner_data dtr = {R.tr.X, R.tr.n, R.tr.d, R.tr.y, R.tr.w, 0};
+    promo_learner_data dva = {R.va.X, R.va.n, R.va.d, R.va.y, R.va.w, 0};
+    promo_learner_params lxp = promo_learner_params_default(PROMO_LEARNER_GBDT);
+    lxp.gbdt = gp;
     double t0 = promo_now_s();
-    if ((rc = promo_gbdt_train(&gp, &dtr, &dva, &R.xgb)))
+    if ((rc = promo_learner_train(&lxp, &dtr, &dva, &R.xgb)))
         goto fail;
-    double t_xgb = promo_now_s() - t0;
-    for (size_t k = 0; k < n_targets; k++) {
-        out[k].n_rounds = promo_gbdt_n_rounds(R.xgb);
-        out[k].valid_logloss = promo_gbdt_best_score(R.xgb);
-        out[k].models[PROMO_PROP_XGBOOST].train_seconds = t_xgb;
-    }
-    if ((rc = eval_model(s, &R, p, PROMO_PROP_XGBOOST, R.xgb, pred_gbdt, out)))
+    F->train_seconds[PROMO_PROP_XGBOOST] = promo_now_s() - t0;
+    F->n_rounds = promo_gbdt_n_rounds(promo_learner_gbdt(R.xgb));
+    F->valid_logloss = promo_gbdt_best_score(promo_learner_gbdt(R.xgb));
+    if ((rc = score_model(&R, p, PROMO_PROP_XGBOOST, R.xgb, F)))
         goto fail;
 
     if (p->baselines) {
-        if ((rc = eval_heuristic(&R, p, PROMO_PROP_POPULARITY, heur_pop, kind, out)) ||
-            (rc = eval_heuristic(&R, p, PROMO_PROP_RFM, heur_rfm, kind, out)))
+        if ((rc = score_heuristic(&R, p, PROMO_PROP_POPULARITY, heur_pop, kind, F)) ||
+            (rc = score_heuristic(&R, p, PROMO_PROP_RFM, heur_rfm, kind, F)))
             goto fail;
         /* Logistic regression on a subsample (IRLS costs n d^2 per iteration). */
         mat sub;
         if ((rc = subsample(&R.tr, p->max_logreg_rows, p->seed, &sub)))
             goto fail;
-        promo_logreg_params lp = p->logreg;
-        lp.nthread = p->n_threads;
+        promo_learner_params llp = promo_learner_params_default(PROMO_LEARNER_LOGREG);
+        llp.logreg = p->logreg;
+        llp.logreg.nthread = p->n_threads;
+        promo_learner_data dsub = {sub.X, sub.n, sub.d, sub.y, sub.w, 0};
         t0 = promo_now_s();
-        rc = promo_logreg_train(&lp, sub.X, sub.n, sub.d, sub.y, sub.w, &R.lr);
-        double t_lr = promo_now_s() - t0;
+        rc = promo_learner_train(&llp, &dsub, NULL, &R.lr);
+        F->train_seconds[PROMO_PROP_LOGREG] = promo_now_s() - t0;
         mat_free(&sub);
         if (rc)
             goto fail;
-        if ((rc = eval_model(s, &R, p, PROMO_PROP_LOGREG, R.lr, pred_logreg, out)))
+        if ((rc = score_model(&R, p, PROMO_PROP_LOGREG, R.lr, F)))
             goto fail;
-        promo_gbdt_params fp = p->forest;
-        fp.nthread = p->n_threads;
-        fp.seed = p->seed;
+        promo_learner_params lfp = promo_learner_params_default(PROMO_LEARNER_FOREST);
+        lfp.gbdt = p->forest;
+        lfp.gbdt.nthread = p->n_threads;
+        lfp.gbdt.seed = p->seed;
         t0 = promo_now_s();
-        if ((rc = promo_gbdt_train(&fp, &dtr, NULL, &R.rf)))
+        if ((rc = promo_learner_train(&lfp, &dtr, NULL, &R.rf)))
             goto fail;
-        double t_rf = promo_now_s() - t0;
-        if ((rc = eval_model(s, &R, p, PROMO_PROP_RANDOM_FOREST, R.rf, pred_gbdt, out)))
+        F->train_seconds[PROMO_PROP_RANDOM_FOREST] = promo_now_s() - t0;
+        if ((rc = score_model(&R, p, PROMO_PROP_RANDOM_FOREST, R.rf, F)))
             goto fail;
-        for (size_t k = 0; k < n_targets; k++) {
-            out[k].models[PROMO_PROP_LOGREG].train_seconds = t_lr;
-            out[k].models[PROMO_PROP_RANDOM_FOREST].train_seconds = t_rf;
-        }
     }
     if (p->export_dir && (rc = export_all(&R, p->export_dir)))
         goto fail;
-    if (p->save) {
-        char path[PROMO_PROP_PATH_MAX];
-        prop_model_path(s, kind, scope_cat, path, sizeof path);
-        if ((rc = set_attrs(R.xgb, p, kind, targets[0], scope_cat, T, &R.l, R.cal)) ||
-            (rc = promo_gbdt_save(R.xgb, path)))
-            goto fail;
-        for (size_t k = 0; k < n_targets; k++)
-            prop_copy_str(out[k].model_path, sizeof out[k].model_path, path);
-        if ((rc = eval_store(s, out, n_targets)))
-            goto fail;
-    }
+    /* The model as the bytes its file will hold: storing it is the caller's transaction. */
+    prop_model_path(s, kind, scope_cat, F->model_path, sizeof F->model_path);
+    if ((rc = set_attrs(R.xgb, p, kind, targets[0], scope_cat, T, &R.l, R.cal)) ||
+        (rc = promo_learner_save_buffer(R.xgb, &F->model, &F->model_size)))
+        goto fail;
     run_free(&R);
+    *out = F;
     return PROMO_OK;
 fail:
     run_free(&R);
+    promo_prop_fit_free(F);
     return rc;
-}
-
-int promo_propensity_train(promo_store *s,
-                           const promo_propensity_params *p,
-                           promo_propensity_report *out)
-{
-    const char *t = p->target ? p->target : "any";
-    return promo_propensity_train_multi(s, p, &t, 1, out);
 }

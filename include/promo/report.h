@@ -1,0 +1,167 @@
+/* promo/report.h: the evaluation report: figures from a model's scores, the charts, and the
+ * stored evaluations that `promo evaluate` prints without retraining.
+ *
+ * Models hand over scores, not figures (propensity.h: promo_propensity_fit gives every
+ * model's calibrated test-window probabilities with the test labels); the report computes the
+ * metrics (metrics.h), draws the charts (plot.h) and stores one generic row per figure.
+ *
+ * Table `evaluations` (long format; one row per figure):
+ *     task    string   what was evaluated: "propensity" (next: "uplift", "ranking", ...)
+ *     target  string   e.g. "any", "product:PROD00001"
+ *     model   string   "xgboost", "logreg", ...; "" for figures of the whole run
+ *     metric  string   "auc", "precision_at_100", "ece", "train_seconds", "as_of", ...
+ *     value   float64  the figure (null for a text row)
+ *     text    string   a text figure: "calibration", "model_path", "plot_pr", ... (else null)
+ * Why long, not one wide row per model: a new task or metric (Qini and AUUC for uplift,
+ * MAP@K for recommenders) is new rows, not a new schema, and `promo evaluate` of an older
+ * workspace still reads every figure it knows. Writing the rows of a (task, target) replaces
+ * that target's previous rows and keeps the others, in their order.
+ *
+ * Propensity's rows, per target: model "" holds the run (as_of, valid_as_of and
+ * first_train_as_of in seconds, horizon_days, n_train_windows, n_train_rows, n_train_pos,
+ * n_valid_rows, n_features, n_rounds, valid_logloss; text: calibration, model_path, plot_pr,
+ * plot_calibration, plot_lift); each fitted model holds the binary metrics (n, n_pos,
+ * base_rate, auc, pr_auc, log_loss, brier, precision_at_K, recall_at_K, ndcg_at_K for K in
+ * promo_metrics_k, lift_top_decile, ece) and train_seconds; xgboost also its reliability curve
+ * (reliability_mean_B, reliability_frac_B, reliability_count_B for bins B = 0..9).
+ *
+ * Training is one unit (promo_report_propensity_train): the model file, the evaluation rows
+ * and the charts are committed together. The model bytes and the charts are written to
+ * temporary names beside their final ones first (PATH.tmp-<pid>, fsynced); then one store
+ * transaction replaces the rows; only after its commit are the files renamed into place.
+ * Every step that can fail for want of space, permission, memory or the write lock comes
+ * before the commit point, and a failure there removes the temporaries and rolls back, so
+ * the workspace is left exactly as it was: no new model beside the old evaluation.
+ *
+ * A workspace evaluated before this table existed holds `propensity_eval` instead: reading
+ * it fails with PROMO_EVERSION asking to re-run `promo train`; training drops it.
+ *
+ * Usage:
+ *   promo_propensity_params p = promo_propensity_params_default();
+ *   p.target = "product:PROD00001";
+ *   promo_propensity_report r;
+ *   if (promo_report_propensity_train(store, &p, &r)) fprintf(stderr, "%s\n", promo_last_error());
+ *   printf("auc %.3f p@100 %.3f\n", r.models[PROMO_PROP_XGBOOST].m.auc,
+ *          r.models[PROMO_PROP_XGBOOST].m.precision_at[1]);
+ *
+ * Errors: those of propensity.h and store.h; PROMO_EINPUT for an `evaluations` table that is
+ * not one (a missing or mistyped column). Thread-safety: as the store's (one thread).
+ */
+#ifndef PROMO_REPORT_H
+#define PROMO_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <promo/metrics.h>
+#include <promo/propensity.h>
+#include <promo/table.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PROMO_REPORT_TABLE "evaluations"
+
+/* ---- generic rows ---- */
+
+/* A set of evaluation rows to write (a promo_table with the columns above, owned). */
+typedef struct promo_report_rows promo_report_rows;
+
+int promo_report_rows_new(promo_report_rows **out /* OUT */);
+void promo_report_rows_free(promo_report_rows *r); /* NULL-safe */
+/* One number; model may be "" (a figure of the run). */
+int promo_report_rows_add(promo_report_rows *r,
+                          const char *task,
+                          const char *target,
+                          const char *model,
+                          const char *metric,
+                          double value);
+/* One text figure (a path, a method name). */
+int promo_report_rows_add_text(promo_report_rows *r,
+                               const char *task,
+                               const char *target,
+                               const char *model,
+                               const char *metric,
+                               const char *text);
+/* Every figure of m, named as in the table description above. */
+int promo_report_rows_add_binary(promo_report_rows *r,
+                                 const char *task,
+                                 const char *target,
+                                 const char *model,
+                                 const promo_binary_metrics *m);
+/* Set the field of m that metric names (as add_binary writes it) to value: 1 if metric is a
+ * binary metric, else 0. */
+int promo_report_binary_set(promo_binary_metrics *m, const char *metric, double value);
+
+/* Replace the stored rows of every (task, target) that r holds rows of by r's rows; rows of
+ * other targets and tasks stay, in order. Inside the store's open transaction, else in its
+ * own. */
+int promo_report_write(promo_store *s, const promo_report_rows *r);
+/* The stored rows (table `evaluations`, checked: the columns above with their types), or
+ * *out = NULL when nothing was evaluated yet. *out: promo_table_free. */
+int promo_report_read(promo_store *s, promo_table **out /* OUT */);
+
+/* ---- propensity ---- */
+
+/* One model's figures on the test window. */
+typedef struct promo_prop_model_eval {
+    int fitted;             /* 1 if the model was fitted and evaluated */
+    promo_binary_metrics m; /* metrics of the calibrated probabilities */
+    double train_seconds;   /* wall time to fit (0 for the heuristics) */
+} promo_prop_model_eval;
+
+/* What a propensity training measured, for one target. */
+typedef struct promo_propensity_report {
+    char target[PROMO_PROP_TARGET_MAX]; /* the evaluated target */
+    int64_t as_of;                      /* test cutoff T */
+    int64_t valid_as_of;                /* validation cutoff T - H */
+    int64_t first_train_as_of;          /* earliest training cutoff */
+    double horizon_days;                /* H */
+    int n_train_windows;                /* stacked training windows */
+    size_t n_train_rows;                /* training rows (after sampling) */
+    size_t n_train_pos;                 /* positive training rows */
+    size_t n_valid_rows;                /* validation rows */
+    size_t n_features;                  /* model features */
+    int n_rounds;                       /* boosting rounds kept after early stopping */
+    promo_calib_kind calibration;       /* calibration method */
+    double valid_logloss;               /* validation log loss at the best round (weighted) */
+    promo_prop_model_eval models[PROMO_PROP_MODEL_COUNT]; /* indexed by promo_prop_model */
+    double reliability_mean[10];             /* xgboost calibration curve on the test window: mean
+                                                probability per bin (NaN when empty) */
+    double reliability_frac[10];             /* fraction of positives per bin */
+    size_t reliability_count[10];            /* rows per bin */
+    char model_path[PROMO_PROP_PATH_MAX];    /* saved XGBoost JSON ("" when not saved) */
+    char plot_paths[3][PROMO_PROP_PATH_MAX]; /* pr, calibration, lift PNGs ("" if none) */
+} promo_propensity_report;
+
+/* The figures of a fit: out[k] (f->n_tests reports) for f->tests[k]; no paths. Pure. */
+int promo_report_propensity_evaluate(const promo_prop_fit *f,
+                                     promo_propensity_report *out /* OUT: f->n_tests */);
+
+/* Train (promo_propensity_fit), evaluate every model on each target's test window, and as
+ * one unit (see the top): with p->plots draw the charts into <ws>/out/propensity_<target>_
+ * {pr,calibration,lift}.png (skipped with a warning when gnuplot is absent), with p->save
+ * store the model at f->model_path and the rows in `evaluations`. out[k] for targets[k];
+ * p->target is ignored. The store must hold no open transaction. */
+int promo_report_propensity_train_multi(promo_store *s,
+                                        const promo_propensity_params *p,
+                                        const char *const *targets,
+                                        size_t n_targets,
+                                        promo_propensity_report *out /* OUT: n_targets */);
+/* As above for the one target p->target (NULL = "any"). */
+int promo_report_propensity_train(promo_store *s,
+                                  const promo_propensity_params *p,
+                                  promo_propensity_report *out /* OUT */);
+
+/* The stored propensity evaluations, one report per target in the order first trained
+ * (paths and the reliability curve included). *out: new array of *n reports (promo_free);
+ * *n = 0 and *out = NULL when nothing was evaluated yet (not an error). */
+int promo_report_propensity_read(promo_store *s,
+                                 promo_propensity_report **out /* OUT */,
+                                 size_t *n /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
