@@ -142,8 +142,8 @@ void prop_model_path(
     if (scope_cat && *scope_cat) {
         char sl[200];
         slug(scope_cat, sl, sizeof sl);
-        snprintf(out, n, "%s/propensity_%s_%s.json", promo_store_models_dir(s), prop_kind_names[kind],
-                 sl);
+        snprintf(out, n, "%s/propensity_%s_%s.json", promo_store_models_dir(s),
+                 prop_kind_names[kind], sl);
     } else {
         snprintf(out, n, "%s/propensity_%s.json", promo_store_models_dir(s), prop_kind_names[kind]);
     }
@@ -166,8 +166,11 @@ static void mat_free(mat *m)
 }
 
 /* Append the rows r of cut c to m. */
-static int
-mat_append(mat *m, const promo_panel *d, const promo_panel_cut *c, const promo_panel_layout *l, const promo_panel_rows *r)
+static int mat_append(mat *m,
+                      const promo_panel *d,
+                      const promo_panel_cut *c,
+                      const promo_panel_layout *l,
+                      const promo_panel_rows *r)
 {
     size_t n = m->n + r->n;
     float *X = promo_reallocn(m->X, n ? n * l->n : 1, sizeof *X);
@@ -389,8 +392,8 @@ static int build_sampled(const promo_panel *d,
     memset(&r, 0, sizeof r);
     int rc = items_mask_make(d, c, kind, p, ts, n_targets, &mask);
     if (!rc)
-        rc = promo_panel_rows_sampled(d, c, kind, p->horizon_days, mask, p->neg_per_pos, p->seed, stream,
-                               &r);
+        rc = promo_panel_rows_sampled(d, c, kind, p->horizon_days, mask, p->neg_per_pos, p->seed,
+                                      stream, &r);
     if (!rc)
         rc = mat_append(m, d, c, l, &r);
     if (!rc && keep) {
@@ -403,17 +406,26 @@ static int build_sampled(const promo_panel *d,
 }
 
 /* Scores of a heuristic on rows built from a matrix's cut: recompute from rows. */
-typedef void (*heur_fn)(
-    const promo_panel *, const promo_panel_cut *, promo_panel_kind, const promo_panel_rows *, double *);
+typedef void (*heur_fn)(const promo_panel *,
+                        const promo_panel_cut *,
+                        promo_panel_kind,
+                        const promo_panel_rows *,
+                        double *);
 
-static void
-heur_pop(const promo_panel *d, const promo_panel_cut *c, promo_panel_kind k, const promo_panel_rows *r, double *out)
+static void heur_pop(const promo_panel *d,
+                     const promo_panel_cut *c,
+                     promo_panel_kind k,
+                     const promo_panel_rows *r,
+                     double *out)
 {
     promo_panel_rows_popularity(d, c, k, r, out);
 }
 
-static void
-heur_rfm(const promo_panel *d, const promo_panel_cut *c, promo_panel_kind k, const promo_panel_rows *r, double *out)
+static void heur_rfm(const promo_panel *d,
+                     const promo_panel_cut *c,
+                     promo_panel_kind k,
+                     const promo_panel_rows *r,
+                     double *out)
 {
     (void)d;
     (void)k;
