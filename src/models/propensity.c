@@ -99,7 +99,7 @@ void promo_prop_explanation_free(promo_prop_explanation *e)
     promo_free(e);
 }
 
-int64_t prop_last_day_after(const promo_panel *d)
+int64_t promo_prop_scoring_cutoff(const promo_panel *d)
 {
     return promo_time_day(d->max_ts) + PROMO_PANEL_DAY;
 }
@@ -118,13 +118,12 @@ int promo_propensity_default_as_of(promo_store *s, double horizon_days, int64_t 
     int rc = promo_panel_load(s, 1, &d);
     if (rc)
         return rc;
-    *out = prop_last_day_after(&d) - prop_horizon_s(horizon_days);
+    *out = promo_prop_scoring_cutoff(&d) - prop_horizon_s(horizon_days);
     promo_panel_free(&d);
     return PROMO_OK;
 }
 
-/* "product:PROD 1" -> "product_PROD_1": file names of plots. */
-static void slug(const char *s, char *out, size_t n)
+void promo_prop_slug(const char *s, char *out, size_t n)
 {
     size_t k = 0;
     for (; *s && k + 1 < n; s++) {
@@ -141,7 +140,7 @@ void prop_model_path(
 {
     if (scope_cat && *scope_cat) {
         char sl[200];
-        slug(scope_cat, sl, sizeof sl);
+        promo_prop_slug(scope_cat, sl, sizeof sl);
         snprintf(out, n, "%s/propensity_%s_%s.json", promo_store_models_dir(s),
                  prop_kind_names[kind], sl);
     } else {
@@ -708,7 +707,7 @@ int promo_propensity_fit(promo_store *s,
 
     /* The windows. */
     int64_t H = prop_horizon_s(p->horizon_days);
-    int64_t T = p->as_of ? p->as_of : prop_last_day_after(d) - H;
+    int64_t T = p->as_of ? p->as_of : promo_prop_scoring_cutoff(d) - H;
     if (T > d->max_ts) {
         char a[24], b[24];
         promo_time_format(T, 1, a, sizeof a);
