@@ -22,6 +22,16 @@ static int by_contact(const void *a, const void *b)
     return (x->promo > y->promo) - (x->promo < y->promo);
 }
 
+/* 1 if e[j] is the first of e[0..j] with its promotion: a promotion sent several times counts
+ * once as exposed (and once as converted). */
+static int first_of_promo(const fx_contact *e, size_t j)
+{
+    for (size_t k = 0; k < j; k++)
+        if (e[k].promo == e[j].promo)
+            return 0;
+    return 1;
+}
+
 typedef struct resp_key {
     uint32_t cust, promo;
 } resp_key;
@@ -175,13 +185,7 @@ int fx_build_contacts(const promo_feature_input *in,
             resp_key key = {(uint32_t)i, e[j].promo};
             e[j].conv = n_rk && bsearch(&key, rk, n_rk, sizeof *rk, by_resp) != NULL;
             /* First exposure of each promotion counts it once for the prior. */
-            int first = 1;
-            for (size_t k = 0; k < j; k++)
-                if (e[k].promo == e[j].promo) {
-                    first = 0;
-                    break;
-                }
-            if (first) {
+            if (first_of_promo(e, j)) {
                 n_promo_exposed++;
                 n_promo_conv += e[j].conv;
             }
@@ -217,13 +221,7 @@ void fx_contact_features(const contacts *ct, uint32_t u, const promo_feature_par
             x[C_CONTACTS_7] += age <= 7;
             x[C_CONTACTS_30] += age <= 30;
             x[C_CONTACTS_90] += age <= 90;
-            int first_of_promo = 1;
-            for (size_t k = 0; k < i; k++)
-                if (e[k].promo == e[i].promo) {
-                    first_of_promo = 0;
-                    break;
-                }
-            if (first_of_promo) {
+            if (first_of_promo(e, i)) {
                 exposed++;
                 conv += e[i].conv;
             }
