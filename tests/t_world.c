@@ -1,13 +1,15 @@
-/* tests/t_world.c: the generated workspace of the model tests (t_world.h). */
+/* tests/t_world.c: the workspaces of the model tests (t_world.h). */
+#include "t_world.h"
+
 #include <stdio.h>
 
 #include <promo/error.h>
 #include <promo/log.h>
 #include <promo/store.h>
 #include <promo/synth.h>
+#include <promo/table.h>
 
 #include "t.h"
-#include "t_world.h"
 
 const char *t_world_write(char *ws,
                           size_t n,
@@ -36,4 +38,15 @@ const char *t_world_write(char *ws,
     promo_store_close(s);
     promo_synth_tables_free(&t);
     return ws;
+}
+
+void t_world_write_old_eval(promo_store *s)
+{
+    promo_table *old = promo_table_new("propensity_eval");
+    T_ASSERT(old);
+    T_OK(promo_table_add_column(old, "auc", PROMO_COL_FLOAT64, NULL));
+    T_OK(promo_column_push_f64(old->cols[0], 0.5));
+    T_OK(promo_table_seal(old));
+    T_OK(promo_store_write_table(s, old));
+    promo_table_free(old);
 }

@@ -1,10 +1,12 @@
-/* tests/t_world.h: the small generated world that the model tests (panel, propensity, scorer)
- * read, written once into a workspace. */
+/* tests/t_world.h: workspaces of the model tests: the small generated world that the panel,
+ * propensity and scorer tests read, and the table an old workspace held. */
 #ifndef T_WORLD_H
 #define T_WORLD_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <promo/store.h>
 
 /* Generate a world (synth.h defaults: seed, start date) of 3 stores and 8 months without
  * events, with the given counts, and write it into a new workspace <t_tmpdir()>/ws; its path
@@ -17,5 +19,9 @@ const char *t_world_write(char *ws,
                           uint32_t categories,
                           uint32_t promotions,
                           uint64_t transactions);
+
+/* Write into s the table a workspace evaluated before the generic `evaluations` table held:
+ * `propensity_eval`, one row (auc 0.5). */
+void t_world_write_old_eval(promo_store *s);
 
 #endif

@@ -296,13 +296,7 @@ T_TEST(propensity_report_rows_other_tasks_and_old_workspaces)
     const char *ws = world_copy();
     promo_store *s = NULL;
     T_OK(promo_store_open(ws, 0, &s));
-    promo_table *old = promo_table_new("propensity_eval");
-    T_ASSERT(old);
-    T_OK(promo_table_add_column(old, "auc", PROMO_COL_FLOAT64, NULL));
-    T_OK(promo_column_push_f64(old->cols[0], 0.5));
-    T_OK(promo_table_seal(old));
-    T_OK(promo_store_write_table(s, old));
-    promo_table_free(old);
+    t_world_write_old_eval(s);
     promo_propensity_report *ev = NULL;
     size_t n = 9;
     T_ASSERT_EQ_INT(promo_report_propensity_read(s, &ev, &n), PROMO_EVERSION);
