@@ -483,12 +483,8 @@ static char *replace_once(const char *s, const char *from, const char *to)
 T_TEST(gbdt_loader_rejects_damage_objectives)
 {
     size_t n = 0;
-    char *multi = read_bytes("fuzz/corpus/model/multi3.json", &n);
-    T_ASSERT(multi != NULL);
-    char *z = promo_malloc(n + 1);
-    T_ASSERT(z);
-    memcpy(z, multi, n);
-    z[n] = '\0';
+    char *z = t_read_file("fuzz/corpus/model/multi3.json", &n); /* NUL-terminated */
+    T_ASSERT(z != NULL);
     promo_gbdt *m = NULL;
     T_OK(promo_gbdt_load_buffer(z, n, &m));
     T_ASSERT_EQ_INT(promo_gbdt_get_objective(m), PROMO_GBDT_MULTICLASS);
@@ -522,12 +518,8 @@ T_TEST(gbdt_loader_rejects_damage_objectives)
     promo_free(lead);
     /* A regression model's base_score may lie outside (0, 1); a binary one's may not. */
     size_t nr = 0;
-    char *reg = read_bytes("fuzz/corpus/model/reg2.json", &nr);
-    T_ASSERT(reg != NULL);
-    char *rz = promo_malloc(nr + 1);
-    T_ASSERT(rz);
-    memcpy(rz, reg, nr);
-    rz[nr] = '\0';
+    char *rz = t_read_file("fuzz/corpus/model/reg2.json", &nr);
+    T_ASSERT(rz != NULL);
     char *big = replace_once(rz, "\"base_score\":\"", "\"base_score\":\"-3");
     T_OK(promo_gbdt_load_buffer(big, strlen(big), &m));
     T_ASSERT_EQ_INT(promo_gbdt_get_objective(m), PROMO_GBDT_REGRESSION);
@@ -545,8 +537,6 @@ T_TEST(gbdt_loader_rejects_damage_objectives)
         T_ASSERT_EQ_INT(fuzz_model_one((const uint8_t *)z, n), 0);
         z[i] = c;
     }
-    promo_free(rz);
-    promo_free(reg);
-    promo_free(z);
-    promo_free(multi);
+    free(rz);
+    free(z);
 }

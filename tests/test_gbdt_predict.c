@@ -176,6 +176,51 @@ T_TEST(gbdt_predict_bitwise_xgboost)
     promo_free(yv);
 }
 
+/* XGBoost's own evaluation, with its metric, of the trees that p trains on tr (p without early
+ * stopping): every prefix of 1..p->n_rounds rounds scored on va (labels and weights) on one
+ * thread; the round with the lowest value (the first on ties) and that value. */
+static void xgb_best_round(const promo_gbdt_params *p,
+                           const promo_gbdt_data *tr,
+                           const promo_gbdt_data *va,
+                           const char *metric,
+                           int *round,
+                           double *best)
+{
+    promo_gbdt *all = NULL;
+    T_OK(promo_gbdt_train(p, tr, NULL, &all));
+    char *buf = NULL;
+    size_t len = 0;
+    T_OK(promo_gbdt_save_buffer(all, &buf, &len));
+    BoosterHandle h = NULL;
+    DMatrixHandle dv = NULL;
+    T_ASSERT(XGBoosterCreate(NULL, 0, &h) == 0);
+    T_ASSERT(XGBoosterLoadModelFromBuffer(h, buf, len) == 0);
+    T_ASSERT(XGDMatrixCreateFromMat(va->x, va->n_rows, D, NAN, &dv) == 0);
+    T_ASSERT(XGDMatrixSetFloatInfo(dv, "label", va->y, va->n_rows) == 0);
+    T_ASSERT(XGDMatrixSetFloatInfo(dv, "weight", va->w, va->n_rows) == 0);
+    *best = NAN;
+    *round = -1;
+    for (int r = 1; r <= p->n_rounds; r++) {
+        BoosterHandle s = NULL;
+        T_ASSERT(XGBoosterSlice(h, 0, r, 1, &s) == 0);
+        T_ASSERT(XGBoosterSetParam(s, "eval_metric", metric) == 0);
+        T_ASSERT(XGBoosterSetParam(s, "nthread", "1") == 0);
+        const char *names[] = {"valid"}, *res = NULL;
+        T_ASSERT(XGBoosterEvalOneIter(s, 0, &dv, names, 1, &res) == 0);
+        T_ASSERT_CONTAINS(res, metric);
+        double v = strtod(strrchr(res, ':') + 1, NULL);
+        if (*round < 0 || v < *best) {
+            *best = v;
+            *round = r;
+        }
+        XGBoosterFree(s);
+    }
+    XGDMatrixFree(dv);
+    XGBoosterFree(h);
+    promo_free(buf);
+    promo_gbdt_free(all);
+}
+
 /* promo's own validation log loss (weighted here) keeps the round, and reports the score,
  * that XGBoost's own evaluation of the same trees gives. */
 T_TEST(gbdt_own_validation_matches_xgboost_eval)
@@ -203,40 +248,11 @@ T_TEST(gbdt_own_validation_matches_xgboost_eval)
     /* XGBoost's own evaluation of each round of the same trees (no early stopping). */
     p.n_rounds = kept + p.early_stopping_rounds;
     p.early_stopping_rounds = 0;
-    promo_gbdt *all = NULL;
-    T_OK(promo_gbdt_train(&p, &tr, NULL, &all));
-    char *buf = NULL;
-    size_t len = 0;
-    T_OK(promo_gbdt_save_buffer(all, &buf, &len));
-    BoosterHandle h = NULL;
-    DMatrixHandle dv = NULL;
-    T_ASSERT(XGBoosterCreate(NULL, 0, &h) == 0);
-    T_ASSERT(XGBoosterLoadModelFromBuffer(h, buf, len) == 0);
-    T_ASSERT(XGDMatrixCreateFromMat(xv, 1500, D, NAN, &dv) == 0);
-    T_ASSERT(XGDMatrixSetFloatInfo(dv, "label", yv, 1500) == 0);
-    T_ASSERT(XGDMatrixSetFloatInfo(dv, "weight", w, 1500) == 0);
-    T_ASSERT(XGBoosterSetParam(h, "eval_metric", "logloss") == 0);
-    double xbest = NAN;
-    int xround = -1;
-    for (int r = 1; r <= p.n_rounds; r++) {
-        BoosterHandle s = NULL;
-        T_ASSERT(XGBoosterSlice(h, 0, r, 1, &s) == 0);
-        T_ASSERT(XGBoosterSetParam(s, "eval_metric", "logloss") == 0);
-        const char *names[] = {"valid"}, *res = NULL;
-        T_ASSERT(XGBoosterEvalOneIter(s, 0, &dv, names, 1, &res) == 0);
-        double v = strtod(strrchr(res, ':') + 1, NULL);
-        if (xround < 0 || v < xbest) {
-            xbest = v;
-            xround = r;
-        }
-        XGBoosterFree(s);
-    }
+    int xround;
+    double xbest;
+    xgb_best_round(&p, &tr, &va, "logloss", &xround, &xbest);
     T_ASSERT_EQ_INT(xround, kept);
     T_ASSERT_NEAR(xbest, best, 1e-12 * xbest);
-    XGDMatrixFree(dv);
-    XGBoosterFree(h);
-    promo_free(buf);
-    promo_gbdt_free(all);
     promo_gbdt_free(m);
     promo_free(w);
     promo_free(x);
@@ -333,42 +349,12 @@ T_TEST(gbdt_own_validation_matches_xgboost_eval_rmse_mlogloss)
 
         p.n_rounds = kept + p.early_stopping_rounds;
         p.early_stopping_rounds = 0;
-        promo_gbdt *all = NULL;
-        T_OK(promo_gbdt_train(&p, &tr, NULL, &all));
-        char *buf = NULL;
-        size_t len = 0;
-        T_OK(promo_gbdt_save_buffer(all, &buf, &len));
-        BoosterHandle h = NULL;
-        DMatrixHandle dv = NULL;
-        const char *metric = o == PROMO_GBDT_REGRESSION ? "rmse" : "mlogloss";
-        T_ASSERT(XGBoosterCreate(NULL, 0, &h) == 0);
-        T_ASSERT(XGBoosterLoadModelFromBuffer(h, buf, len) == 0);
-        T_ASSERT(XGDMatrixCreateFromMat(xv, 1200, D, NAN, &dv) == 0);
-        T_ASSERT(XGDMatrixSetFloatInfo(dv, "label", yv, 1200) == 0);
-        T_ASSERT(XGDMatrixSetFloatInfo(dv, "weight", w, 1200) == 0);
-        double xbest = NAN;
-        int xround = -1;
-        for (int r = 1; r <= p.n_rounds; r++) {
-            BoosterHandle s = NULL;
-            T_ASSERT(XGBoosterSlice(h, 0, r, 1, &s) == 0);
-            T_ASSERT(XGBoosterSetParam(s, "eval_metric", metric) == 0);
-            T_ASSERT(XGBoosterSetParam(s, "nthread", "1") == 0);
-            const char *names[] = {"valid"}, *res = NULL;
-            T_ASSERT(XGBoosterEvalOneIter(s, 0, &dv, names, 1, &res) == 0);
-            T_ASSERT_CONTAINS(res, metric);
-            double v = strtod(strrchr(res, ':') + 1, NULL);
-            if (xround < 0 || v < xbest) {
-                xbest = v;
-                xround = r;
-            }
-            XGBoosterFree(s);
-        }
+        int xround;
+        double xbest;
+        xgb_best_round(&p, &tr, &va, o == PROMO_GBDT_REGRESSION ? "rmse" : "mlogloss", &xround,
+                       &xbest);
         T_ASSERT_EQ_INT(xround, kept);
         T_ASSERT_NEAR(xbest, best, 1e-12 * xbest);
-        XGDMatrixFree(dv);
-        XGBoosterFree(h);
-        promo_free(buf);
-        promo_gbdt_free(all);
         promo_gbdt_free(m);
     }
     promo_free(w);

@@ -8,39 +8,18 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/features.h>
-#include <promo/log.h>
 #include <promo/panel.h>
 #include <promo/store.h>
-#include <promo/synth.h>
 
 #include "t.h"
+#include "t_world.h"
 
 /* One small world per test run, written once into a workspace (read only here). */
 static char g_ws[512];
 
 static const char *small_world(void)
 {
-    if (g_ws[0])
-        return g_ws;
-    promo_log_set_level(PROMO_LOG_ERROR);
-    snprintf(g_ws, sizeof g_ws, "%s/ws", t_tmpdir());
-    promo_synth_params p = promo_synth_params_default();
-    p.n_customers = 200;
-    p.n_products = 30;
-    p.n_categories = 4;
-    p.n_stores = 3;
-    p.n_promotions = 8;
-    p.n_transactions = 8000;
-    p.n_months = 8;
-    p.with_events = 0;
-    promo_synth_tables t;
-    T_OK(promo_synth_generate(&p, NULL, &t));
-    promo_store *s = NULL;
-    T_OK(promo_store_open(g_ws, 1, &s));
-    T_OK(promo_synth_write(s, &t, &p));
-    promo_store_close(s);
-    promo_synth_tables_free(&t);
-    return g_ws;
+    return g_ws[0] ? g_ws : t_world_write(g_ws, sizeof g_ws, 200, 30, 4, 8, 8000);
 }
 
 static void load(promo_panel *d)

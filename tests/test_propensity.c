@@ -14,41 +14,20 @@
 #include <promo/error.h>
 #include <promo/explain.h>
 #include <promo/gbdt.h>
-#include <promo/log.h>
 #include <promo/plot.h>
 #include <promo/propensity.h>
 #include <promo/report.h>
 #include <promo/store.h>
-#include <promo/synth.h>
 
 #include "t.h"
+#include "t_world.h"
 
 /* One small world per test run, written once into a workspace (copied per test that writes). */
 static char g_ws[512];
 
 static const char *small_world(void)
 {
-    if (g_ws[0])
-        return g_ws;
-    promo_log_set_level(PROMO_LOG_ERROR);
-    snprintf(g_ws, sizeof g_ws, "%s/ws", t_tmpdir());
-    promo_synth_params p = promo_synth_params_default();
-    p.n_customers = 250;
-    p.n_products = 40;
-    p.n_categories = 5;
-    p.n_stores = 3;
-    p.n_promotions = 10;
-    p.n_transactions = 12000;
-    p.n_months = 8;
-    p.with_events = 0;
-    promo_synth_tables t;
-    T_OK(promo_synth_generate(&p, NULL, &t));
-    promo_store *s = NULL;
-    T_OK(promo_store_open(g_ws, 1, &s));
-    T_OK(promo_synth_write(s, &t, &p));
-    promo_store_close(s);
-    promo_synth_tables_free(&t);
-    return g_ws;
+    return g_ws[0] ? g_ws : t_world_write(g_ws, sizeof g_ws, 250, 40, 5, 10, 12000);
 }
 
 /* A copy of the world's workspace (tests that save models must not see each other's). */
@@ -317,13 +296,7 @@ T_TEST(propensity_report_rows_other_tasks_and_old_workspaces)
     const char *ws = world_copy();
     promo_store *s = NULL;
     T_OK(promo_store_open(ws, 0, &s));
-    promo_table *old = promo_table_new("propensity_eval");
-    T_ASSERT(old);
-    T_OK(promo_table_add_column(old, "auc", PROMO_COL_FLOAT64, NULL));
-    T_OK(promo_column_push_f64(old->cols[0], 0.5));
-    T_OK(promo_table_seal(old));
-    T_OK(promo_store_write_table(s, old));
-    promo_table_free(old);
+    t_world_write_old_eval(s);
     promo_propensity_report *ev = NULL;
     size_t n = 9;
     T_ASSERT_EQ_INT(promo_report_propensity_read(s, &ev, &n), PROMO_EVERSION);

@@ -10,41 +10,20 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/explain.h>
-#include <promo/log.h>
 #include <promo/propensity.h>
 #include <promo/report.h>
 #include <promo/scorer.h>
 #include <promo/store.h>
-#include <promo/synth.h>
 
 #include "t.h"
+#include "t_world.h"
 
 static char g_world[512]; /* the generated world, no models */
 static char g_ws[512];    /* a copy with the product and any models trained */
 
 static const char *world(void)
 {
-    if (g_world[0])
-        return g_world;
-    promo_log_set_level(PROMO_LOG_ERROR);
-    snprintf(g_world, sizeof g_world, "%s/ws", t_tmpdir());
-    promo_synth_params p = promo_synth_params_default();
-    p.n_customers = 200;
-    p.n_products = 30;
-    p.n_categories = 4;
-    p.n_stores = 3;
-    p.n_promotions = 10;
-    p.n_transactions = 9000;
-    p.n_months = 8;
-    p.with_events = 0;
-    promo_synth_tables t;
-    T_OK(promo_synth_generate(&p, NULL, &t));
-    promo_store *s = NULL;
-    T_OK(promo_store_open(g_world, 1, &s));
-    T_OK(promo_synth_write(s, &t, &p));
-    promo_store_close(s);
-    promo_synth_tables_free(&t);
-    return g_world;
+    return g_world[0] ? g_world : t_world_write(g_world, sizeof g_world, 200, 30, 4, 10, 9000);
 }
 
 static const char *trained(void)
@@ -72,6 +51,16 @@ static const char *trained(void)
     T_OK(promo_report_propensity_train(s, &p, &r));
     promo_store_close(s);
     return g_ws;
+}
+
+/* The trained workspace opened into *s and a scorer on target (NULL = none) at the latest
+ * cutoff on n_threads. */
+static promo_scorer *open_trained(const char *target, int n_threads, promo_store **s)
+{
+    T_OK(promo_store_open(trained(), 0, s));
+    promo_scorer *h = NULL;
+    T_OK(promo_scorer_open(*s, target, 0, n_threads, &h));
+    return h;
 }
 
 /* Same customers in the same order, same probability bits. */
@@ -105,9 +94,7 @@ static void assert_same_explanation(const promo_prop_explanation *a,
 T_TEST(scorer_scores_like_propensity_score)
 {
     promo_store *s = NULL;
-    T_OK(promo_store_open(trained(), 0, &s));
-    promo_scorer *h = NULL;
-    T_OK(promo_scorer_open(s, "product:PROD00001", 0, 1, &h));
+    promo_scorer *h = open_trained("product:PROD00001", 1, &s);
     T_ASSERT_STR_EQ(promo_scorer_target(h), "product:PROD00001");
     promo_prop_scores *a = NULL, *b = NULL, *ref = NULL;
     T_OK(promo_scorer_score(h, &a));
@@ -147,9 +134,7 @@ T_TEST(scorer_scores_like_propensity_score)
 T_TEST(scorer_explains_like_propensity_explain)
 {
     promo_store *s = NULL;
-    T_OK(promo_store_open(trained(), 0, &s));
-    promo_scorer *h = NULL;
-    T_OK(promo_scorer_open(s, "product:PROD00002", 0, 0, &h));
+    promo_scorer *h = open_trained("product:PROD00002", 0, &s);
     promo_prop_scores *sc = NULL;
     T_OK(promo_scorer_score(h, &sc));
     T_ASSERT(sc->n > 10);
@@ -200,9 +185,7 @@ static int by_p_desc(const void *a, const void *b)
 T_TEST(scorer_top_k_is_the_sorted_scores)
 {
     promo_store *s = NULL;
-    T_OK(promo_store_open(trained(), 0, &s));
-    promo_scorer *h = NULL;
-    T_OK(promo_scorer_open(s, "product:PROD00001", 0, 0, &h));
+    promo_scorer *h = open_trained("product:PROD00001", 0, &s);
     promo_prop_scores *sc = NULL;
     T_OK(promo_scorer_score(h, &sc));
     ix *o = malloc(sc->n * sizeof *o);
@@ -245,9 +228,7 @@ T_TEST(scorer_top_k_is_the_sorted_scores)
 T_TEST(scorer_retarget_reuses_the_features)
 {
     promo_store *s = NULL;
-    T_OK(promo_store_open(trained(), 0, &s));
-    promo_scorer *h = NULL;
-    T_OK(promo_scorer_open(s, NULL, 0, 0, &h));
+    promo_scorer *h = open_trained(NULL, 0, &s);
     T_ASSERT_STR_EQ(promo_scorer_target(h), "");
     promo_prop_scores *a = NULL, *ref = NULL;
     T_ASSERT_EQ_INT(promo_scorer_score(h, &a), PROMO_EUSAGE);

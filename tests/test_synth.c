@@ -14,6 +14,7 @@
 #include <promo/timeutil.h>
 
 #include "t.h"
+#include "t_world.h"
 
 static promo_synth_tables g_tables;
 static promo_world *g_world;
@@ -633,13 +634,7 @@ T_TEST(synth_cli_generate_info_simulate)
      * one: a table the generator does not write, and the trained models. */
     promo_store *st = NULL;
     T_OK(promo_store_open(ws, 0, &st));
-    promo_table *old = promo_table_new("propensity_eval");
-    T_ASSERT(old);
-    T_OK(promo_table_add_column(old, "auc", PROMO_COL_FLOAT64, NULL));
-    T_OK(promo_column_push_f64(old->cols[0], 0.5));
-    T_OK(promo_table_seal(old));
-    T_OK(promo_store_write_table(st, old));
-    promo_table_free(old);
+    t_world_write_old_eval(st);
     char *model = dup_path(promo_store_models_dir(st), "propensity_any.json");
     promo_store_close(st);
     FILE *f = fopen(model, "w");

@@ -61,7 +61,11 @@ typedef struct promo_store promo_store;
 #define PROMO_PANEL_DAY  ((int64_t)86400) /* seconds */
 
 /* Target kinds; also the model kinds (one model serves every target of a kind). */
-typedef enum promo_panel_kind { PROMO_PANEL_ANY = 0, PROMO_PANEL_PRODUCT = 1, PROMO_PANEL_CATEGORY = 2 } promo_panel_kind;
+typedef enum promo_panel_kind {
+    PROMO_PANEL_ANY = 0,
+    PROMO_PANEL_PRODUCT = 1,
+    PROMO_PANEL_CATEGORY = 2
+} promo_panel_kind;
 
 typedef struct promo_panel_target {
     promo_panel_kind kind;
@@ -90,8 +94,8 @@ typedef struct promo_panel {
     uint32_t *prod_cat;            /* n_products category index */
     const promo_column *prod_id;   /* products.product_id */
     const promo_column *prod_name; /* products.name or NULL */
-    promo_panel_index by_prod;            /* per customer, by product */
-    promo_panel_index by_cat;             /* per customer, by category */
+    promo_panel_index by_prod;     /* per customer, by product */
+    promo_panel_index by_cat;      /* per customer, by category */
     int64_t min_ts, max_ts;        /* purchase lines' range */
     int n_threads;
 } promo_panel;
@@ -106,7 +110,9 @@ int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d /* OUT
 void promo_panel_free(promo_panel *d);
 
 /* Parse "any" / "product:ID" / "category:NAME" against d. */
-int promo_panel_target_parse(const promo_panel *d, const char *s, promo_panel_target *out /* OUT */);
+int promo_panel_target_parse(const promo_panel *d,
+                             const char *s,
+                             promo_panel_target *out /* OUT */);
 
 /* Features of one cutoff plus the maps the row builders need. */
 typedef struct promo_panel_cut {
@@ -130,9 +136,13 @@ typedef struct promo_panel_layout {
     char **names;  /* n names (owned) */
 } promo_panel_layout;
 
-int promo_panel_layout_make(promo_panel_kind kind, const promo_features *f, promo_panel_layout *out /* OUT */);
+int promo_panel_layout_make(promo_panel_kind kind,
+                            const promo_features *f,
+                            promo_panel_layout *out /* OUT */);
 /* From a saved comma-separated list. */
-int promo_panel_layout_parse(promo_panel_kind kind, const char *names_csv, promo_panel_layout *out /* OUT */);
+int promo_panel_layout_parse(promo_panel_kind kind,
+                             const char *names_csv,
+                             promo_panel_layout *out /* OUT */);
 /* Comma-separated names (promo_free). */
 char *promo_panel_layout_join(const promo_panel_layout *l);
 void promo_panel_layout_free(promo_panel_layout *l);
@@ -150,39 +160,41 @@ void promo_panel_rows_free(promo_panel_rows *r);
 
 /* Every customer of the cut for one target, labels from [as_of, as_of + horizon). */
 int promo_panel_rows_target(const promo_panel *d,
-                     const promo_panel_cut *c,
-                     promo_panel_target t,
-                     double horizon_days,
-                     promo_panel_rows *out /* OUT */);
+                            const promo_panel_cut *c,
+                            promo_panel_target t,
+                            double horizon_days,
+                            promo_panel_rows *out /* OUT */);
 /* Training/validation rows of a kind: ANY = every customer; pairs = positives, items bought
  * before, and sampled other items (rate so that about neg_per_pos per positive; weight 1/r).
  * items_mask (may be NULL = all) restricts the candidate items. stream separates the RNG
  * streams of windows. */
 int promo_panel_rows_sampled(const promo_panel *d,
-                      const promo_panel_cut *c,
-                      promo_panel_kind kind,
-                      double horizon_days,
-                      const uint8_t *items_mask,
-                      double neg_per_pos,
-                      uint64_t seed,
-                      uint64_t stream,
-                      promo_panel_rows *out /* OUT */);
+                             const promo_panel_cut *c,
+                             promo_panel_kind kind,
+                             double horizon_days,
+                             const uint8_t *items_mask,
+                             double neg_per_pos,
+                             uint64_t seed,
+                             uint64_t stream,
+                             promo_panel_rows *out /* OUT */);
 
 /* Fill X (rows->n x l->n float32, row-major) for the rows of cut c. */
 int promo_panel_rows_matrix(const promo_panel *d,
-                     const promo_panel_cut *c,
-                     const promo_panel_layout *l,
-                     const promo_panel_rows *r,
-                     float *X /* OUT */);
+                            const promo_panel_cut *c,
+                            const promo_panel_layout *l,
+                            const promo_panel_rows *r,
+                            float *X /* OUT */);
 
 /* Baseline heuristic scores (>= 0) for rows: popularity = past orders of the row's item
  * (ANY: all orders) by the customer; rfm = r + f + m scores with a recency tie-break. */
 void promo_panel_rows_popularity(const promo_panel *d,
-                          const promo_panel_cut *c,
-                          promo_panel_kind kind,
+                                 const promo_panel_cut *c,
+                                 promo_panel_kind kind,
+                                 const promo_panel_rows *r,
+                                 double *out /* OUT */);
+void promo_panel_rows_rfm(const promo_panel_cut *c,
                           const promo_panel_rows *r,
                           double *out /* OUT */);
-void promo_panel_rows_rfm(const promo_panel_cut *c, const promo_panel_rows *r, double *out /* OUT */);
 
 /* ------------------------------------------------------------ promotion outcomes ---- */
 
@@ -213,16 +225,16 @@ promo_panel_exposure_params promo_panel_exposure_params_default(void);
  * if any of its responses has converted > 0, revenue their sum (null = 0); no response = 0, 0. */
 typedef struct promo_panel_exposures {
     size_t n;
-    uint32_t *erow;     /* exposures-table row */
-    uint32_t *promo;    /* promotions-table row, or PROMO_PANEL_NONE */
-    uint32_t *arm;      /* index into arm_names */
-    float *y;           /* converted, 0/1 */
-    double *revenue;    /* response revenue */
-    int64_t *ts;        /* exposure time (seconds), PROMO_PANEL_NO_TIME if null */
-    int64_t *cutoff;    /* features cutoff (seconds), PROMO_PANEL_NO_TIME if none */
-    uint32_t n_arms;    /* arms among the rows */
-    char **arm_names;   /* n_arms names (owned) */
-    int has_control;    /* arm 0 is "control" */
+    uint32_t *erow;   /* exposures-table row */
+    uint32_t *promo;  /* promotions-table row, or PROMO_PANEL_NONE */
+    uint32_t *arm;    /* index into arm_names */
+    float *y;         /* converted, 0/1 */
+    double *revenue;  /* response revenue */
+    int64_t *ts;      /* exposure time (seconds), PROMO_PANEL_NO_TIME if null */
+    int64_t *cutoff;  /* features cutoff (seconds), PROMO_PANEL_NO_TIME if none */
+    uint32_t n_arms;  /* arms among the rows */
+    char **arm_names; /* n_arms names (owned) */
+    int has_control;  /* arm 0 is "control" */
 } promo_panel_exposures;
 
 /* The exposure rows of d (loaded with either loader). p may be NULL (defaults). Errors:

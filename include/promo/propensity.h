@@ -312,6 +312,11 @@ int promo_prop_loaded_explain(const promo_prop_loaded *m,
                               size_t n,
                               promo_prop_explanation **out /* OUT: n */);
 
+/* s with every byte other than [A-Za-z0-9.-] as '_', truncated to n - 1 bytes, into out:
+ * "product:PROD 1" -> "product_PROD_1", the file-name form of a target or category in model
+ * and chart names. */
+void promo_prop_slug(const char *s, char *out /* OUT */, size_t n);
+
 /* The default test cutoff for a horizon: the day after the last transaction minus horizon
  * days (the latest cutoff with a complete label window); with horizon 0, the day after the
  * last transaction (the scoring cutoff). PROMO_EINPUT when there are no transactions. */

@@ -479,8 +479,8 @@ int promo_campaign_file_offers(const promo_campaign_file *f,
         if (bad >= 0) {
             promo_free(o);
             return promo_fail(PROMO_EINPUT, "%s:%llu:%d: column '%s': %s", f->path,
-                              (unsigned long long)f->line[r],
-                              f->pos[bad], promo_campaign_columns[bad].name, what);
+                              (unsigned long long)f->line[r], f->pos[bad],
+                              promo_campaign_columns[bad].name, what);
         }
         o[r] = (promo_offer){ci, pi, dc->f64[r], (int32_t)sd->i64[r], (int32_t)sh->i64[r], bi};
     }

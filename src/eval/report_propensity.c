@@ -346,19 +346,6 @@ static int pending_publish(pending *p)
 
 /* ---------------------------------------------------------------- training ---- */
 
-/* "product:PROD 1" -> "product_PROD_1": file names of charts. */
-static void slug(const char *s, char *out, size_t n)
-{
-    size_t k = 0;
-    for (; *s && k + 1 < n; s++) {
-        unsigned char ch = (unsigned char)*s;
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                 ch == '-' || ch == '.';
-        out[k++] = ok ? (char)ch : '_';
-    }
-    out[k] = 0;
-}
-
 /* The three charts of target t into temporaries; a chart that fails is a warning and an
  * empty path, as a missing gnuplot is. */
 static int
@@ -370,7 +357,7 @@ draw_plots(promo_store *s, const promo_prop_test *t, promo_propensity_report *r,
     }
     const double *prob = t->prob[PROMO_PROP_XGBOOST];
     char sl[200];
-    slug(t->target, sl, sizeof sl);
+    promo_prop_slug(t->target, sl, sizeof sl);
     for (int i = 0; i < 3; i++) {
         char *tmp = NULL;
         snprintf(r->plot_paths[i], sizeof r->plot_paths[i], "%s/propensity_%s_%s.png",

@@ -22,6 +22,39 @@ static int by_contact(const void *a, const void *b)
     return (x->promo > y->promo) - (x->promo < y->promo);
 }
 
+/* 1 if e[j] is the first of e[0..j] with its promotion: a promotion sent several times counts
+ * once as exposed (and once as converted). */
+static int first_of_promo(const fx_contact *e, size_t j)
+{
+    for (size_t k = 0; k < j; k++)
+        if (e[k].promo == e[j].promo)
+            return 0;
+    return 1;
+}
+
+/* What decides whether an exposure row is a contact of a known customer. */
+typedef struct exposure_rows {
+    const promo_column *promo, *cust, *ts, *arm; /* exposures' columns (arm may be NULL) */
+    const uint32_t *cmap;                        /* customer_id code -> id_col dict code */
+    const uint32_t *ucode;                       /* id_col dict code -> universe index */
+    int64_t as_of;
+    int control_code; /* arm code of "control", -1 if none */
+} exposure_rows;
+
+/* The universe index of the customer of exposure row r if the row counts as a contact (a
+ * known customer, a timestamp before the cutoff, a promotion, not the control arm), else
+ * FX_NONE. */
+static uint32_t contact_customer(const exposure_rows *x, size_t r)
+{
+    if (promo_column_is_null(x->cust, r) || x->cmap[x->cust->codes[r]] == FX_NONE)
+        return FX_NONE;
+    int ok =
+        !promo_column_is_null(x->ts, r) && x->ts->i64[r] < x->as_of &&
+        !promo_column_is_null(x->promo, r) &&
+        !(x->arm && !promo_column_is_null(x->arm, r) && (int)x->arm->codes[r] == x->control_code);
+    return ok ? x->ucode[x->cmap[x->cust->codes[r]]] : FX_NONE;
+}
+
 typedef struct resp_key {
     uint32_t cust, promo;
 } resp_key;
@@ -68,19 +101,14 @@ int fx_build_contacts(const promo_feature_input *in,
     memset(ucode, 0xff, (size_t)nd * sizeof *ucode);
     for (size_t i = 0; i < u->n; i++)
         ucode[u->id_code[i]] = (uint32_t)i;
-    int control_code = -1;
+    exposure_rows xr = {ep, ec, ets, arm, cmap, ucode, as_of, -1};
     if (arm) {
         uint32_t k = promo_dict_find(arm->dict, "control", 7);
-        control_code = k == PROMO_DICT_NONE ? -1 : (int)k;
+        xr.control_code = k == PROMO_DICT_NONE ? -1 : (int)k;
     }
     for (size_t r = 0; r < et->n_rows; r++) {
-        uint32_t cu = promo_column_is_null(ec, r) || cmap[ec->codes[r]] == FX_NONE
-                          ? FX_NONE
-                          : ucode[cmap[ec->codes[r]]];
-        int ok = cu != FX_NONE && !promo_column_is_null(ets, r) && ets->i64[r] < as_of &&
-                 !promo_column_is_null(ep, r) &&
-                 !(arm && !promo_column_is_null(arm, r) && (int)arm->codes[r] == control_code);
-        if (ok)
+        uint32_t cu = contact_customer(&xr, r);
+        if (cu != FX_NONE)
             ct->off[cu + 1]++;
     }
     for (size_t i = 0; i < u->n; i++)
@@ -94,13 +122,8 @@ int fx_build_contacts(const promo_feature_input *in,
     }
     memcpy(next, ct->off, (u->n + 1) * sizeof *next);
     for (size_t r = 0; r < et->n_rows; r++) {
-        uint32_t cu = promo_column_is_null(ec, r) || cmap[ec->codes[r]] == FX_NONE
-                          ? FX_NONE
-                          : ucode[cmap[ec->codes[r]]];
-        int ok = cu != FX_NONE && !promo_column_is_null(ets, r) && ets->i64[r] < as_of &&
-                 !promo_column_is_null(ep, r) &&
-                 !(arm && !promo_column_is_null(arm, r) && (int)arm->codes[r] == control_code);
-        if (ok)
+        uint32_t cu = contact_customer(&xr, r);
+        if (cu != FX_NONE)
             ct->e[next[cu]++] = (fx_contact){ets->i64[r], ep->codes[r], 0, {0, 0, 0}};
     }
     promo_free(next);
@@ -175,13 +198,7 @@ int fx_build_contacts(const promo_feature_input *in,
             resp_key key = {(uint32_t)i, e[j].promo};
             e[j].conv = n_rk && bsearch(&key, rk, n_rk, sizeof *rk, by_resp) != NULL;
             /* First exposure of each promotion counts it once for the prior. */
-            int first = 1;
-            for (size_t k = 0; k < j; k++)
-                if (e[k].promo == e[j].promo) {
-                    first = 0;
-                    break;
-                }
-            if (first) {
+            if (first_of_promo(e, j)) {
                 n_promo_exposed++;
                 n_promo_conv += e[j].conv;
             }
@@ -217,13 +234,7 @@ void fx_contact_features(const contacts *ct, uint32_t u, const promo_feature_par
             x[C_CONTACTS_7] += age <= 7;
             x[C_CONTACTS_30] += age <= 30;
             x[C_CONTACTS_90] += age <= 90;
-            int first_of_promo = 1;
-            for (size_t k = 0; k < i; k++)
-                if (e[k].promo == e[i].promo) {
-                    first_of_promo = 0;
-                    break;
-                }
-            if (first_of_promo) {
+            if (first_of_promo(e, i)) {
                 exposed++;
                 conv += e[i].conv;
             }

@@ -436,9 +436,9 @@ int promo_panel_layout_make(promo_panel_kind kind, const promo_features *f, prom
     if (!l->names)
         return PROMO_ENOMEM;
     for (size_t j = 0; j < l->n; j++) {
-        const char *nm = j < l->n_cust          ? f->feature_names[j]
+        const char *nm = j < l->n_cust                 ? f->feature_names[j]
                          : kind == PROMO_PANEL_PRODUCT ? product_cols[j - l->n_cust]
-                                                : category_cols[j - l->n_cust];
+                                                       : category_cols[j - l->n_cust];
         if (!(l->names[j] = promo_strdup(nm))) {
             promo_panel_layout_free(l);
             return PROMO_ENOMEM;
@@ -562,8 +562,8 @@ static uint64_t lower_ts(const int64_t *ts, uint64_t lo, uint64_t hi, int64_t t)
 }
 
 /* Range of `item` in customer key k's entries of ix. */
-static void
-item_range(const promo_panel_index *ix, uint32_t k, uint32_t item, uint64_t *lo_out, uint64_t *hi_out)
+static void item_range(
+    const promo_panel_index *ix, uint32_t k, uint32_t item, uint64_t *lo_out, uint64_t *hi_out)
 {
     uint64_t lo = ix->ptr[k], hi = ix->ptr[k + 1];
     uint64_t a = lo, b = hi;
@@ -604,8 +604,11 @@ static int bought_in(const promo_panel_index *ix, uint32_t k, uint32_t item, int
     return i < hi && ix->ts[i] < t1;
 }
 
-int promo_panel_rows_target(
-    const promo_panel *d, const promo_panel_cut *c, promo_panel_target t, double horizon_days, promo_panel_rows *out)
+int promo_panel_rows_target(const promo_panel *d,
+                            const promo_panel_cut *c,
+                            promo_panel_target t,
+                            double horizon_days,
+                            promo_panel_rows *out)
 {
     size_t n = c->f->n_customers;
     int rc = rows_alloc(out, n);
@@ -618,15 +621,20 @@ int promo_panel_rows_target(
         out->item[i] = t.item;
         out->w[i] = 1.0f;
         out->y[i] = horizon_days > 0 &&
-                    bought_in(ix, c->key[i], t.kind == PROMO_PANEL_ANY ? PROMO_PANEL_NONE : t.item, c->as_of, t1);
+                    bought_in(ix, c->key[i], t.kind == PROMO_PANEL_ANY ? PROMO_PANEL_NONE : t.item,
+                              c->as_of, t1);
     }
     return PROMO_OK;
 }
 
 /* Items of customer key k: mark[item] |= 1 bought before the cutoff, |= 2 bought in the label
  * window. Returns the number of distinct items marked; their ids go to touched[]. */
-static size_t mark_items(
-    const promo_panel_index *ix, uint32_t k, int64_t as_of, int64_t t1, uint8_t *mark, uint32_t *touched)
+static size_t mark_items(const promo_panel_index *ix,
+                         uint32_t k,
+                         int64_t as_of,
+                         int64_t t1,
+                         uint8_t *mark,
+                         uint32_t *touched)
 {
     size_t nt = 0;
     if (k == PROMO_PANEL_NONE)
@@ -644,14 +652,14 @@ static size_t mark_items(
 }
 
 int promo_panel_rows_sampled(const promo_panel *d,
-                      const promo_panel_cut *c,
-                      promo_panel_kind kind,
-                      double horizon_days,
-                      const uint8_t *items_mask,
-                      double neg_per_pos,
-                      uint64_t seed,
-                      uint64_t stream,
-                      promo_panel_rows *out)
+                             const promo_panel_cut *c,
+                             promo_panel_kind kind,
+                             double horizon_days,
+                             const uint8_t *items_mask,
+                             double neg_per_pos,
+                             uint64_t seed,
+                             uint64_t stream,
+                             promo_panel_rows *out)
 {
     memset(out, 0, sizeof *out);
     size_t n = c->f->n_customers;
@@ -780,8 +788,11 @@ static float affinity(const promo_panel *d, const promo_panel_cut *c, uint32_t k
     return best;
 }
 
-int promo_panel_rows_matrix(
-    const promo_panel *d, const promo_panel_cut *c, const promo_panel_layout *l, const promo_panel_rows *r, float *X)
+int promo_panel_rows_matrix(const promo_panel *d,
+                            const promo_panel_cut *c,
+                            const promo_panel_layout *l,
+                            const promo_panel_rows *r,
+                            float *X)
 {
     const promo_features *f = c->f;
     /* Layout column j of the customer block -> column of f (names may differ in order or
@@ -865,8 +876,11 @@ int promo_panel_rows_matrix(
 
 /* ------------------------------------------------------------------ baselines ---- */
 
-void promo_panel_rows_popularity(
-    const promo_panel *d, const promo_panel_cut *c, promo_panel_kind kind, const promo_panel_rows *r, double *out)
+void promo_panel_rows_popularity(const promo_panel *d,
+                                 const promo_panel_cut *c,
+                                 promo_panel_kind kind,
+                                 const promo_panel_rows *r,
+                                 double *out)
 {
     int c_freq = promo_features_column(c->f, "frequency");
     for (size_t i = 0; i < r->n; i++) {

@@ -99,7 +99,7 @@ void promo_prop_explanation_free(promo_prop_explanation *e)
     promo_free(e);
 }
 
-int64_t prop_last_day_after(const promo_panel *d)
+int64_t promo_prop_scoring_cutoff(const promo_panel *d)
 {
     return promo_time_day(d->max_ts) + PROMO_PANEL_DAY;
 }
@@ -118,13 +118,12 @@ int promo_propensity_default_as_of(promo_store *s, double horizon_days, int64_t 
     int rc = promo_panel_load(s, 1, &d);
     if (rc)
         return rc;
-    *out = prop_last_day_after(&d) - prop_horizon_s(horizon_days);
+    *out = promo_prop_scoring_cutoff(&d) - prop_horizon_s(horizon_days);
     promo_panel_free(&d);
     return PROMO_OK;
 }
 
-/* "product:PROD 1" -> "product_PROD_1": file names of plots. */
-static void slug(const char *s, char *out, size_t n)
+void promo_prop_slug(const char *s, char *out, size_t n)
 {
     size_t k = 0;
     for (; *s && k + 1 < n; s++) {
@@ -141,9 +140,9 @@ void prop_model_path(
 {
     if (scope_cat && *scope_cat) {
         char sl[200];
-        slug(scope_cat, sl, sizeof sl);
-        snprintf(out, n, "%s/propensity_%s_%s.json", promo_store_models_dir(s), prop_kind_names[kind],
-                 sl);
+        promo_prop_slug(scope_cat, sl, sizeof sl);
+        snprintf(out, n, "%s/propensity_%s_%s.json", promo_store_models_dir(s),
+                 prop_kind_names[kind], sl);
     } else {
         snprintf(out, n, "%s/propensity_%s.json", promo_store_models_dir(s), prop_kind_names[kind]);
     }
@@ -166,8 +165,11 @@ static void mat_free(mat *m)
 }
 
 /* Append the rows r of cut c to m. */
-static int
-mat_append(mat *m, const promo_panel *d, const promo_panel_cut *c, const promo_panel_layout *l, const promo_panel_rows *r)
+static int mat_append(mat *m,
+                      const promo_panel *d,
+                      const promo_panel_cut *c,
+                      const promo_panel_layout *l,
+                      const promo_panel_rows *r)
 {
     size_t n = m->n + r->n;
     float *X = promo_reallocn(m->X, n ? n * l->n : 1, sizeof *X);
@@ -389,8 +391,8 @@ static int build_sampled(const promo_panel *d,
     memset(&r, 0, sizeof r);
     int rc = items_mask_make(d, c, kind, p, ts, n_targets, &mask);
     if (!rc)
-        rc = promo_panel_rows_sampled(d, c, kind, p->horizon_days, mask, p->neg_per_pos, p->seed, stream,
-                               &r);
+        rc = promo_panel_rows_sampled(d, c, kind, p->horizon_days, mask, p->neg_per_pos, p->seed,
+                                      stream, &r);
     if (!rc)
         rc = mat_append(m, d, c, l, &r);
     if (!rc && keep) {
@@ -403,17 +405,26 @@ static int build_sampled(const promo_panel *d,
 }
 
 /* Scores of a heuristic on rows built from a matrix's cut: recompute from rows. */
-typedef void (*heur_fn)(
-    const promo_panel *, const promo_panel_cut *, promo_panel_kind, const promo_panel_rows *, double *);
+typedef void (*heur_fn)(const promo_panel *,
+                        const promo_panel_cut *,
+                        promo_panel_kind,
+                        const promo_panel_rows *,
+                        double *);
 
-static void
-heur_pop(const promo_panel *d, const promo_panel_cut *c, promo_panel_kind k, const promo_panel_rows *r, double *out)
+static void heur_pop(const promo_panel *d,
+                     const promo_panel_cut *c,
+                     promo_panel_kind k,
+                     const promo_panel_rows *r,
+                     double *out)
 {
     promo_panel_rows_popularity(d, c, k, r, out);
 }
 
-static void
-heur_rfm(const promo_panel *d, const promo_panel_cut *c, promo_panel_kind k, const promo_panel_rows *r, double *out)
+static void heur_rfm(const promo_panel *d,
+                     const promo_panel_cut *c,
+                     promo_panel_kind k,
+                     const promo_panel_rows *r,
+                     double *out)
 {
     (void)d;
     (void)k;
@@ -696,7 +707,7 @@ int promo_propensity_fit(promo_store *s,
 
     /* The windows. */
     int64_t H = prop_horizon_s(p->horizon_days);
-    int64_t T = p->as_of ? p->as_of : prop_last_day_after(d) - H;
+    int64_t T = p->as_of ? p->as_of : promo_prop_scoring_cutoff(d) - H;
     if (T > d->max_ts) {
         char a[24], b[24];
         promo_time_format(T, 1, a, sizeof a);

@@ -12,8 +12,6 @@
 /* Model kinds as named in files and attributes, indexed by promo_panel_kind. */
 extern const char *const prop_kind_names[3];
 
-/* The day after the panel's last purchase (the scoring cutoff), seconds. */
-int64_t prop_last_day_after(const promo_panel *d);
 /* A horizon in days as whole seconds. */
 int64_t prop_horizon_s(double h);
 /* <ws>/models/propensity_<kind>[_<slug(scope_cat)>].json into out. */

@@ -51,11 +51,6 @@ static int file_exists(const char *path)
     return f != NULL;
 }
 
-int64_t promo_prop_scoring_cutoff(const promo_panel *d)
-{
-    return prop_last_day_after(d);
-}
-
 void promo_prop_model_file(
     promo_store *s, const promo_panel *d, promo_panel_target t, char *out, size_t n)
 {
@@ -322,7 +317,7 @@ static int session_open(promo_store *s, const char *target, int64_t as_of, sessi
         return rc;
     if (!(rc = promo_panel_target_parse(&x->d, target, &x->t)) &&
         !(rc = promo_prop_load(s, &x->d, x->t, 0, &x->m)))
-        rc = promo_panel_cut_build(&x->d, as_of ? as_of : prop_last_day_after(&x->d), &x->c);
+        rc = promo_panel_cut_build(&x->d, as_of ? as_of : promo_prop_scoring_cutoff(&x->d), &x->c);
     if (rc)
         session_free(x);
     return rc;

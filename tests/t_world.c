@@ -1,0 +1,52 @@
+/* tests/t_world.c: the workspaces of the model tests (t_world.h). */
+#include "t_world.h"
+
+#include <stdio.h>
+
+#include <promo/error.h>
+#include <promo/log.h>
+#include <promo/store.h>
+#include <promo/synth.h>
+#include <promo/table.h>
+
+#include "t.h"
+
+const char *t_world_write(char *ws,
+                          size_t n,
+                          uint32_t customers,
+                          uint32_t products,
+                          uint32_t categories,
+                          uint32_t promotions,
+                          uint64_t transactions)
+{
+    promo_log_set_level(PROMO_LOG_ERROR);
+    snprintf(ws, n, "%s/ws", t_tmpdir());
+    promo_synth_params p = promo_synth_params_default();
+    p.n_customers = customers;
+    p.n_products = products;
+    p.n_categories = categories;
+    p.n_stores = 3;
+    p.n_promotions = promotions;
+    p.n_transactions = transactions;
+    p.n_months = 8;
+    p.with_events = 0;
+    promo_synth_tables t;
+    T_OK(promo_synth_generate(&p, NULL, &t));
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_synth_write(s, &t, &p));
+    promo_store_close(s);
+    promo_synth_tables_free(&t);
+    return ws;
+}
+
+void t_world_write_old_eval(promo_store *s)
+{
+    promo_table *old = promo_table_new("propensity_eval");
+    T_ASSERT(old);
+    T_OK(promo_table_add_column(old, "auc", PROMO_COL_FLOAT64, NULL));
+    T_OK(promo_column_push_f64(old->cols[0], 0.5));
+    T_OK(promo_table_seal(old));
+    T_OK(promo_store_write_table(s, old));
+    promo_table_free(old);
+}
