@@ -352,11 +352,14 @@ static int make_staging(promo_store *s)
         promo_free(stage);
         return rc;
     }
-    s->pending = 1; /* from here on close() removes the staging directory */
+    /* s->root may be ws_dir itself until set_paths succeeds: only then may close() remove it */
     rc = set_paths(s, stage);
+    if (rc)
+        rmdir(stage);
     promo_free(stage);
     if (rc)
         return rc;
+    s->pending = 1; /* from here on close() removes the staging directory */
     if (mkdir(s->models_dir, 0755) != 0 || mkdir(s->out_dir, 0755) != 0)
         return promo_fail(PROMO_EIO, "cannot create workspace %s: %s", s->ws_dir, strerror(errno));
     return PROMO_OK;
@@ -392,9 +395,10 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
             rc = promo_fail(PROMO_EINPUT, "workspace %s is not a directory", s->ws_dir);
             goto fail;
         }
-        if (promo_store_exists(s->ws_dir)) {
-            if ((rc = set_paths(s, s->ws_dir)))
-                goto fail;
+        /* Not promo_store_exists: out of memory there would read as "no workspace". */
+        if ((rc = set_paths(s, s->ws_dir)))
+            goto fail;
+        if (stat(s->db_path, &st) == 0) {
             if ((rc = db_connect(s, 0)) || (rc = check_version(s))) {
                 /* SQLITE_NOTADB surfaces at the first statement, whichever it is. */
                 if (rc == PROMO_EINPUT && !strstr(promo_last_error(), "not a promo workspace"))
