@@ -34,6 +34,9 @@
  *     column_name, position, type, dict) with the promo type name (promo_col_type_name), so
  *     read_table restores e.g. timestamp vs int64 and bool vs int64. Tables and views made
  *     by other means are read from their declared SQL types (see read_table).
+ *   - promo_staged(tmp, dst): the files staged by the last transaction that staged any (see
+ *     promo_store_stage_file), so that a commit killed before its renames is finished by the
+ *     next open. Made on first use; older promo versions ignore it.
  *   - promo_meta(key, value): run metadata; key "schema_version" = PROMO_SCHEMA_VERSION, also
  *     kept in PRAGMA user_version. Version 1 workspaces (TEXT ids, indexes) are refused with
  *     PROMO_EVERSION: re-run the ingest/generate into a new workspace.
@@ -160,9 +163,15 @@ const char *promo_store_out_dir(const promo_store *s);
  * are still renamed into place, the failed file's temporary is removed and its old version
  * (if any) stays. In a new workspace the workspace is then not published at all.
  *
- * Temporaries of a command killed before its commit or rollback are removed by the next
- * promo_store_open of the workspace (those in models/ and out/ whose pid is no longer a
- * live process; the older "NAME.tmp-<pid>" names too).
+ * A command killed (kill -9, power loss) before the SQL commit leaves the old tables and old
+ * files; killed after it, before or between the renames, it leaves the new tables and the
+ * committed temporaries, recorded in promo_staged in the same transaction: the next
+ * promo_store_open renames them into place (rolls forward). Either way that open then
+ * removes the other temporaries in models/ and out/ whose pid is no longer a live process
+ * (and the older "NAME.tmp-<pid>" names). So old tables with old files, or new with new.
+ * "Live" is judged in this machine's PID namespace: do not write one workspace from two
+ * containers at once. PROMO_KILL_AT=publish (publish:N: after N renames) kills the process
+ * at that point of the commit, for tests.
  *
  * Outside a transaction the file is written at once with promo_atomic_write. */
 int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n);

@@ -101,7 +101,7 @@ void store_sb_data_ident(sbuf *b, const char *name)
     store_sb_add(b, "\"");
 }
 
-static char *path_join(const char *a, const char *b)
+char *store_path_join(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
     char *p = promo_malloc(na + nb + 2);
@@ -225,9 +225,9 @@ static void sqlite_setup(void)
 static int set_paths(promo_store *s, const char *root)
 {
     char *r = promo_strdup(root);
-    char *db = path_join(root, DB_NAME);
-    char *m = path_join(root, "models");
-    char *o = path_join(root, "out");
+    char *db = store_path_join(root, DB_NAME);
+    char *m = store_path_join(root, "models");
+    char *o = store_path_join(root, "out");
     if (!r || !db || !m || !o) {
         promo_free(r);
         promo_free(db);
@@ -368,7 +368,7 @@ static int make_staging(promo_store *s)
 int promo_store_exists(const char *ws_dir)
 {
     struct stat st;
-    char *db = path_join(ws_dir, DB_NAME);
+    char *db = store_path_join(ws_dir, DB_NAME);
     int ok = db && stat(ws_dir, &st) == 0 && S_ISDIR(st.st_mode) && stat(db, &st) == 0;
     promo_free(db);
     return ok;
@@ -406,7 +406,8 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
                                       DB_NAME);
                 goto fail;
             }
-            /* Temporaries of commands killed before their commit or rollback. */
+            /* Temporaries of killed commands: finish what was committed, drop the rest. */
+            store_roll_forward(s);
             store_clean_temps(s->models_dir);
             store_clean_temps(s->out_dir);
             *out = s;

@@ -67,6 +67,8 @@ int store_has_object(promo_store *s, const char *name, int views);
 int store_type_from_name(const char *name, promo_col_type *out /* OUT */);
 /* 1 for the reserved prefixes promo_ and sqlite_. */
 int store_reserved_name(const char *name);
+/* "a/b", allocated. */
+char *store_path_join(const char *a, const char *b);
 /* The directory part of path ("." for none), allocated. */
 char *store_dir_of(const char *path);
 /* fsync a file or (is_dir) a directory; PROMO_EIO with the path. */
@@ -80,6 +82,9 @@ int store_path_status(int e);
  * (rollback, close). Both empty the list. */
 int store_stage_publish(promo_store *s);
 void store_stage_discard(promo_store *s);
+/* After a kill between a commit and its renames: put the committed temporaries of dead
+ * processes into place (promo_staged, see store_stage.c). Before store_clean_temps. */
+void store_roll_forward(promo_store *s);
 /* Remove leftover temporaries of dead processes from dir (see store_stage.c). */
 void store_clean_temps(const char *dir);
 

@@ -7,29 +7,57 @@
  * at stage time, where a failure still rolls back cleanly. After the SQL commit each
  * temporary is renamed onto its destination (same directory: no data copied) and the
  * directories are fsynced; a rollback unlinks them. The name is hidden (a leading dot), unique
- * in the process (pid + a counter, created O_EXCL so a leftover of a dead process that had
- * our pid is skipped, not truncated) and recognisable, so store_clean_temps can remove what
- * a killed command left behind.
+ * (pid + a per-process sequence that starts at a random number, created O_EXCL so a leftover
+ * of a dead process that had our pid is skipped, not truncated) and recognisable.
+ *
+ * A kill between the SQL commit and the last rename: each staged pair is also recorded, inside
+ * the transaction, in the table promo_staged(tmp, dst) of an existing workspace (the rows of
+ * the previous staging transaction are replaced). The rows are committed exactly when the
+ * tables are, so they say which temporaries belong to a committed transaction: the next
+ * promo_store_open renames those of dead processes into place (rolls the commit forward), then
+ * removes every other temporary of a dead process (a transaction that never committed). The
+ * rows are left behind afterwards (no second transaction after the commit; a reader could not
+ * write anyway); the random sequence keeps a later temporary from ever matching an old row.
+ * PROMO_KILL_AT=publish (or publish:N, after N renames) kills the process at that point, for
+ * the tests and bench/soak.sh.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/log.h>
 #include <promo/store.h>
 
 #include "data/store_internal.h"
 
-/* Temporaries made by this process so far: with the pid, a name no other live writer uses. */
+/* Sequence of this process's temporaries, from a random start: with the pid, a name no other
+ * live writer uses, and no earlier process with our pid used (see promo_staged above). */
 static atomic_ulong temp_seq;
+static pthread_once_t seq_once = PTHREAD_ONCE_INIT;
+
+static void seq_seed(void)
+{
+    unsigned int r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = (unsigned int)ts.tv_nsec ^ (unsigned int)ts.tv_sec * 2654435761u;
+    }
+    atomic_store(&temp_seq, (unsigned long)r << 16);
+}
 
 /* ".NAME.tmp-<pid>-<seq>" in the directory of path. */
 static char *temp_name(const char *path, unsigned long seq)
@@ -53,6 +81,7 @@ write_temp(const char *path, const void *data, size_t n, int user_path, char **t
     *tmp_out = NULL;
     char *tmp = NULL;
     int fd = -1;
+    pthread_once(&seq_once, seq_seed);
     for (int tries = 0; fd < 0 && tries < 100; tries++) {
         promo_free(tmp);
         if (!(tmp = temp_name(path, atomic_fetch_add(&temp_seq, 1))))
@@ -116,6 +145,61 @@ int promo_atomic_write(const char *path, const void *data, size_t n)
 
 /* ---- staged files ---- */
 
+/* path relative to the workspace root ("models/x.json"), or NULL if it is not under it. */
+static const char *under_root(const promo_store *s, const char *path)
+{
+    size_t n = strlen(s->root);
+    return strncmp(path, s->root, n) == 0 && path[n] == '/' && path[n + 1] ? path + n + 1 : NULL;
+}
+
+/* 1 if rel (from promo_staged) stays inside the workspace: relative, no ".." component. */
+static int safe_rel(const char *rel)
+{
+    if (!rel || !*rel || rel[0] == '/')
+        return 0;
+    for (const char *p = rel; p; p = strchr(p, '/')) {
+        p += *p == '/';
+        if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* Record f in promo_staged (as paths relative to the workspace, which may be opened from
+ * another directory next time), in the open transaction; the first file of a transaction
+ * replaces the rows of the previous one. A file outside the workspace is not recorded. */
+static int record(promo_store *s, const staged_file *f)
+{
+    const char *tmp = under_root(s, f->tmp), *dst = under_root(s, f->dst);
+    if (!tmp || !dst)
+        return PROMO_OK;
+    int rc = PROMO_OK;
+    if (s->n_files == 0)
+        rc = store_exec(s, "CREATE TABLE IF NOT EXISTS promo_staged (tmp TEXT PRIMARY KEY, "
+                           "dst TEXT NOT NULL); DELETE FROM promo_staged;");
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, "INSERT INTO promo_staged VALUES (?, ?)", -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, dst, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? PROMO_OK : store_db_fail(s, src, "record a staged file");
+}
+
+/* PROMO_KILL_AT=publish[:N]: die here, after N renames of the commit (tests, soak runs). */
+static void kill_point(size_t renamed)
+{
+    const char *k = getenv("PROMO_KILL_AT");
+    if (!k || strncmp(k, "publish", 7) != 0)
+        return;
+    if ((k[7] == 0 && renamed == 0) || (k[7] == ':' && strtoul(k + 8, NULL, 10) == renamed))
+        raise(SIGKILL);
+}
+
 int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n)
 {
     if (!s->in_txn)
@@ -126,6 +210,13 @@ int promo_store_stage_file(promo_store *s, const char *path, const void *data, s
     staged_file f = {promo_strdup(path), NULL, store_dir_of(path)};
     int rc = f.dst && f.dir ? write_temp(path, data, n, 0, &f.tmp) : PROMO_ENOMEM;
     if (rc) {
+        promo_free(f.dst);
+        promo_free(f.dir);
+        return rc;
+    }
+    if (!s->pending && (rc = record(s, &f))) {
+        unlink(f.tmp);
+        promo_free(f.tmp);
         promo_free(f.dst);
         promo_free(f.dir);
         return rc;
@@ -162,6 +253,7 @@ int store_stage_publish(promo_store *s)
     int rc = PROMO_OK;
     for (size_t i = 0; i < s->n_files; i++) {
         staged_file *f = &s->files[i];
+        kill_point(i);
         if (rename(f->tmp, f->dst) == 0)
             continue;
         int e = errno;
@@ -219,6 +311,43 @@ static long temp_pid(const char *name)
 static int pid_alive(long pid)
 {
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+void store_roll_forward(promo_store *s)
+{
+    if (!store_has_object(s, "promo_staged", 0))
+        return;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT tmp, dst FROM promo_staged", -1, &st, NULL) != SQLITE_OK)
+        return;
+    char *tmp = NULL, *dst = NULL, *dir = NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *rt = (const char *)sqlite3_column_text(st, 0);
+        const char *rd = (const char *)sqlite3_column_text(st, 1);
+        const char *base = rt ? strrchr(rt, '/') : NULL;
+        long pid = temp_pid(base ? base + 1 : rt ? rt : "");
+        promo_free(tmp);
+        promo_free(dst);
+        promo_free(dir);
+        tmp = dst = dir = NULL;
+        struct stat sb;
+        /* A live pid may be renaming it right now; a missing one was renamed long ago. */
+        if (pid <= 0 || !safe_rel(rt) || !safe_rel(rd) || pid_alive(pid) ||
+            !(tmp = store_path_join(s->root, rt)) || !(dst = store_path_join(s->root, rd)) ||
+            !(dir = store_dir_of(dst)) || lstat(tmp, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (rename(tmp, dst) != 0) {
+            promo_warn("%s: cannot finish the commit of a killed command: %s", dst,
+                       strerror(errno));
+            continue;
+        }
+        store_fsync_path(dir, 1);
+        promo_info("%s: put in place (the command that committed it was killed)", dst);
+    }
+    promo_free(tmp);
+    promo_free(dst);
+    promo_free(dir);
+    sqlite3_finalize(st);
 }
 
 void store_clean_temps(const char *dir)
