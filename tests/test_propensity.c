@@ -426,6 +426,29 @@ T_TEST(propensity_train_commits_model_evaluation_and_charts_together)
     free(before);
     free(after);
 
+    /* The charts cannot be written (out/ is not a directory): staging them fails inside the
+     * transaction, so the model and the rows are not committed either. */
+    if (p.plots) {
+        const char *ws5 = world_copy();
+        snprintf(cmd, sizeof cmd, "rm -r '%s/out' && echo x > '%s/out'", ws5, ws5);
+        T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+        before = t_dir_digest(ws5);
+        T_OK(promo_store_open(ws5, 0, &s));
+        T_ASSERT_EQ_INT(promo_report_propensity_train(s, &p, &r), PROMO_EIO);
+        T_ASSERT_CONTAINS(promo_last_error(), "/out/propensity_any_pr.png");
+        promo_store_close(s);
+        after = t_dir_digest(ws5);
+        T_ASSERT_STR_EQ(before, after);
+        free(before);
+        free(after);
+    }
+    /* A successful run leaves no temporary beside its files. */
+    snprintf(cmd, sizeof cmd, "ls -a '%s/models' '%s/out' | grep -c '[.]tmp-' || true", ws, ws);
+    char *listing = NULL;
+    T_ASSERT_EQ_INT(t_sh(cmd, &listing, NULL), 0);
+    T_ASSERT_STR_EQ(listing, "0\n");
+    free(listing);
+
     /* Allocation failures in the last steps (rows, table write, commit): count the
      * allocations of a successful run on a copy, then fail each of a few late ones. */
     const char *ws3 = world_copy();

@@ -1,8 +1,13 @@
 /* Tests of the workspace store (src/data/store*.c): round trips of every column type, the
  * canonical layout, schema versions, atomicity of new and existing workspaces, staged
- * files, and allocation failures. */
+ * files (visible only at commit, nothing left by a rollback or a failed stage, leftovers of
+ * dead processes removed), and allocation failures. */
+#include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -447,6 +452,333 @@ T_TEST(store_atomic_write)
     snprintf(path, sizeof path, "%s/missing/f.txt", dir);
     T_ASSERT(promo_atomic_write(path, "x", 1) != 0);
     T_ASSERT_CONTAINS(promo_last_error(), path);
+}
+
+/* ---- files staged with the tables ---- */
+
+/* Entries of dir whose name holds ".tmp-" (the store's temporaries). */
+static int count_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strstr(e->d_name, ".tmp-") != NULL;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A committed workspace with table "things" and models/m.json = "old model". */
+static const char *staging_ws(const char *name, promo_table *t)
+{
+    const char *ws = ws_path(name);
+    promo_store *s = NULL;
+    if (promo_store_open(ws, 1, &s) || promo_store_write_table(s, t))
+        return NULL;
+    promo_store_close(s);
+    char path[700];
+    snprintf(path, sizeof path, "%s/models/m.json", ws);
+    t_write_file(path, "old model", 9);
+    return ws;
+}
+
+static void assert_file(const char *dir, const char *name, const char *want)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *got = t_read_file(path, NULL);
+    T_ASSERT_MSG(got && !strcmp(got, want), "%s: '%s', want '%s'", path, got ? got : "(none)",
+                 want);
+    free(got);
+}
+
+T_TEST(store_staged_files_appear_only_at_commit)
+{
+    promo_table *t = all_types_table("things", 50);
+    const char *ws = staging_ws("ws", t);
+    T_ASSERT(ws);
+    promo_store *s = NULL, *other = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    const char *models = promo_store_models_dir(s), *out = promo_store_out_dir(s);
+    char m[700], a[700], b[700];
+    snprintf(m, sizeof m, "%s/m.json", models);
+    snprintf(a, sizeof a, "%s/a.png", out);
+    snprintf(b, sizeof b, "%s/b.csv", out);
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_write_table(s, t));
+    T_OK(promo_store_stage_file(s, m, "new model", 9));
+    T_OK(promo_store_stage_file(s, a, "A", 1));
+    T_OK(promo_store_stage_file(s, b, "B", 1));
+    T_OK(promo_store_stage_file(s, b, "B2", 2)); /* staged twice: the later bytes, one temp */
+    /* Written beside the destinations already, but invisible under their names. */
+    assert_file(models, "m.json", "old model");
+    T_ASSERT(access(a, F_OK) != 0 && access(b, F_OK) != 0);
+    T_ASSERT_EQ_INT(count_temps(models), 1);
+    T_ASSERT_EQ_INT(count_temps(out), 2);
+    /* Another store opened meanwhile leaves a live process's temporaries alone. */
+    T_OK(promo_store_open(ws, 0, &other));
+    promo_store_close(other);
+    T_ASSERT_EQ_INT(count_temps(out), 2);
+    T_OK(promo_store_commit(s));
+    assert_file(models, "m.json", "new model");
+    assert_file(out, "a.png", "A");
+    assert_file(out, "b.csv", "B2");
+    T_ASSERT_EQ_INT(count_temps(models), 0);
+    T_ASSERT_EQ_INT(count_temps(out), 0);
+    /* Outside a transaction: written at once. */
+    T_OK(promo_store_stage_file(s, a, "A2", 2));
+    assert_file(out, "a.png", "A2");
+    T_ASSERT_EQ_INT(count_temps(out), 0);
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
+T_TEST(store_staged_files_rollback_and_close_leave_nothing)
+{
+    promo_table *t = all_types_table("things", 50), *t2 = all_types_table("things", 80);
+    const char *ws = staging_ws("ws", t);
+    T_ASSERT(ws);
+    char *before = t_dir_digest(ws);
+    promo_store *s = NULL;
+    char m[700], a[700];
+    for (int close_it = 0; close_it < 2; close_it++) {
+        T_OK(promo_store_open(ws, 0, &s));
+        snprintf(m, sizeof m, "%s/m.json", promo_store_models_dir(s));
+        snprintf(a, sizeof a, "%s/a.png", promo_store_out_dir(s));
+        T_OK(promo_store_begin(s));
+        T_OK(promo_store_write_table(s, t2));
+        T_OK(promo_store_stage_file(s, m, "new model", 9));
+        T_OK(promo_store_stage_file(s, a, "A", 1));
+        if (!close_it) /* else close rolls back */
+            T_OK(promo_store_rollback(s));
+        promo_store_close(s);
+        char *after = t_dir_digest(ws);
+        T_ASSERT_MSG(!strcmp(after, before), "close_it=%d: workspace changed", close_it);
+        free(after);
+    }
+    free(before);
+    /* A new workspace: a rolled-back file is not published by a later commit. */
+    char ws2[600];
+    snprintf(ws2, sizeof ws2, "%s/new", t_tmpdir());
+    T_OK(promo_store_open(ws2, 1, &s));
+    snprintf(a, sizeof a, "%s/a.png", promo_store_out_dir(s));
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_stage_file(s, a, "A", 1));
+    T_OK(promo_store_rollback(s));
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_write_table(s, t));
+    T_OK(promo_store_commit(s));
+    snprintf(a, sizeof a, "%s/out", ws2);
+    T_ASSERT_EQ_INT(count_temps(a), 0);
+    snprintf(a, sizeof a, "%s/out/a.png", ws2);
+    T_ASSERT(access(a, F_OK) != 0);
+    promo_store_close(s);
+    promo_table_free(t);
+    promo_table_free(t2);
+}
+
+/* models/ is a regular file (as root, a read-only directory would not stop the write): the
+ * stage fails at once, before the commit, and the rolled-back workspace is byte-identical. */
+T_TEST(store_stage_into_unwritable_directory_fails_at_stage_time)
+{
+    promo_table *t = all_types_table("things", 50), *t2 = all_types_table("things", 80);
+    const char *ws = staging_ws("ws", t);
+    T_ASSERT(ws);
+    char models[700], m[800], a[800];
+    snprintf(models, sizeof models, "%s/models", ws);
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "rm -r '%s' && echo x > '%s'", models, models);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    char *before = t_dir_digest(ws);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    snprintf(m, sizeof m, "%s/m.json", promo_store_models_dir(s));
+    snprintf(a, sizeof a, "%s/a.png", promo_store_out_dir(s));
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_write_table(s, t2));
+    T_OK(promo_store_stage_file(s, a, "A", 1));
+    T_ASSERT_EQ_INT(promo_store_stage_file(s, m, "new model", 9), PROMO_EIO);
+    T_ASSERT_CONTAINS(promo_last_error(), m);
+    T_ASSERT_CONTAINS(promo_last_error(), "cannot create");
+    T_OK(promo_store_rollback(s));
+    /* Outside a transaction the same path is the user's: PROMO_EINPUT. */
+    T_ASSERT_EQ_INT(promo_store_stage_file(s, m, "x", 1), PROMO_EINPUT);
+    promo_store_close(s);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(after, before);
+    free(after);
+    free(before);
+    promo_table_free(t);
+    promo_table_free(t2);
+}
+
+/* Allocation failures around staged files: each run either commits both files or leaves
+ * the workspace byte-identical (no temporary, no half of the pair). */
+T_TEST(store_stage_alloc_failure_loop)
+{
+    promo_table *t = all_types_table("things", 5);
+    const char *ws = staging_ws("ws", t);
+    T_ASSERT(ws);
+    char *before = t_dir_digest(ws);
+    int completed = 0;
+    for (long k = 1; k < 500 && !completed; k++) {
+        promo_store *s = NULL;
+        char m[700], a[700];
+        promo_alloc_fail_at(k);
+        int rc = promo_store_open(ws, 0, &s);
+        if (!rc) {
+            snprintf(m, sizeof m, "%s/m.json", promo_store_models_dir(s));
+            snprintf(a, sizeof a, "%s/a.png", promo_store_out_dir(s));
+            rc = promo_store_begin(s);
+        }
+        if (!rc && !(rc = promo_store_stage_file(s, m, "new model", 9)) &&
+            !(rc = promo_store_stage_file(s, a, "A", 1)))
+            rc = promo_store_commit(s);
+        long used = promo_alloc_fail_at(0);
+        promo_store_close(s);
+        completed = used < k;
+        char *after = t_dir_digest(ws);
+        if (rc) {
+            T_ASSERT_MSG(rc == PROMO_ENOMEM, "k=%ld: status %d: %s", k, rc, promo_last_error());
+            T_ASSERT_MSG(!strcmp(after, before), "k=%ld: a failed run changed the workspace", k);
+        } else {
+            T_ASSERT_MSG(completed, "k=%ld: committed although an allocation failed", k);
+            snprintf(m, sizeof m, "%s/models", ws);
+            snprintf(a, sizeof a, "%s/out", ws);
+            assert_file(m, "m.json", "new model");
+            assert_file(a, "a.png", "A");
+            T_ASSERT(count_temps(m) == 0 && count_temps(a) == 0);
+        }
+        free(after);
+    }
+    T_ASSERT(completed);
+    free(before);
+    promo_table_free(t);
+}
+
+/* Temporaries left by a killed command: the next open removes those of dead processes (and
+ * the older "NAME.tmp-<pid>" ones), keeps a live process's and anything else. */
+T_TEST(store_open_removes_temporaries_of_dead_processes)
+{
+    promo_table *t = all_types_table("things", 5);
+    const char *ws = staging_ws("ws", t);
+    T_ASSERT(ws);
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    T_ASSERT(child > 0);
+    T_ASSERT(waitpid(child, NULL, 0) == child);
+    long dead = (long)child, self = (long)getpid();
+    char names[8][96];
+    snprintf(names[0], sizeof names[0], "models/.m.json.tmp-%ld-0", dead); /* removed */
+    snprintf(names[1], sizeof names[1], "models/m.json.tmp-%ld", dead);    /* removed */
+    snprintf(names[2], sizeof names[2], "out/.a.png.tmp-%ld-12", dead);    /* removed */
+    snprintf(names[3], sizeof names[3], "models/.m.json.tmp-%ld-5", self); /* live */
+    snprintf(names[4], sizeof names[4], "out/notes.tmp-x");                /* not ours */
+    snprintf(names[5], sizeof names[5], "out/.a.png.tmp-%ld-1x", dead);    /* not ours */
+    snprintf(names[6], sizeof names[6], "out/.tmp-%ld", dead);             /* not ours */
+    snprintf(names[7], sizeof names[7], "out/.a.png.tmp-%ld", dead);       /* not ours */
+    char path[800];
+    for (int i = 0; i < 8; i++) {
+        snprintf(path, sizeof path, "%s/%s", ws, names[i]);
+        t_write_file(path, "junk", 4);
+    }
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_store_close(s);
+    for (int i = 0; i < 8; i++) {
+        snprintf(path, sizeof path, "%s/%s", ws, names[i]);
+        T_ASSERT_MSG((access(path, F_OK) == 0) == (i >= 3), "%s %s", names[i],
+                     i >= 3 ? "was removed" : "is still there");
+    }
+    assert_file(ws, "models/m.json", "old model");
+    promo_table_free(t);
+}
+
+/* In a child: open ws, replace "things" by t2, stage models/m.json and out/a.png, then commit
+ * with PROMO_KILL_AT=kill_at (commit = NULL: killed before the commit). */
+static void child_stage_and_die(const char *ws, const promo_table *t2, const char *kill_at)
+{
+    promo_store *s = NULL;
+    char m[700], a[700], dir[700];
+    /* Opened by a relative path from its parent directory; the parent reopens it by the
+     * absolute one (what a commit records must not depend on the working directory). */
+    snprintf(dir, sizeof dir, "%s", ws);
+    *strrchr(dir, '/') = 0;
+    if (chdir(dir) != 0 || promo_store_open(strrchr(ws, '/') + 1, 0, &s))
+        _exit(3);
+    snprintf(m, sizeof m, "%s/m.json", promo_store_models_dir(s));
+    snprintf(a, sizeof a, "%s/a.png", promo_store_out_dir(s));
+    if (promo_store_begin(s) || promo_store_write_table(s, t2) ||
+        promo_store_stage_file(s, m, "new model", 9) || promo_store_stage_file(s, a, "A", 1))
+        _exit(4);
+    if (!kill_at)
+        raise(SIGKILL);
+    setenv("PROMO_KILL_AT", kill_at, 1);
+    promo_store_commit(s);
+    _exit(5); /* not reached: the kill point is in the commit */
+}
+
+static int run_killed_child(const char *ws, const promo_table *t2, const char *kill_at)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        child_stage_and_die(ws, t2, kill_at);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return 0;
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
+/* kill -9 at chosen points of a commit with staged files: before the SQL commit, the next
+ * open finds the old rows and old files (byte for byte) and removes the temporaries; after it (before the
+ * first rename, or between two), the next open finishes the renames: new tables, new files,
+ * never a mix, and no temporary left. */
+T_TEST(store_kill_during_commit_old_or_new_never_mixed)
+{
+    promo_table *t = all_types_table("things", 50), *t2 = all_types_table("things", 80);
+    static const char *const points[] = {NULL, "publish", "publish:1"};
+    for (int k = 0; k < 3; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "ws%d", k);
+        const char *ws = staging_ws(name, t);
+        T_ASSERT(ws);
+        char models[700], out[700];
+        snprintf(models, sizeof models, "%s/models", ws);
+        snprintf(out, sizeof out, "%s/out", ws);
+        char *before_m = t_dir_digest(models), *before_o = t_dir_digest(out);
+        T_ASSERT_MSG(run_killed_child(ws, t2, points[k]), "%s: the child was not killed",
+                     points[k] ? points[k] : "before commit");
+        promo_store *s = NULL;
+        T_OK(promo_store_open(ws, 0, &s));
+        promo_table *back = NULL;
+        T_OK(promo_store_read_table(s, "things", &back));
+        if (!points[k]) {
+            T_ASSERT_EQ_INT(back->n_rows, 50);
+            assert_file(models, "m.json", "old model");
+        } else {
+            T_ASSERT_EQ_INT(back->n_rows, 80);
+            assert_file(models, "m.json", "new model");
+            assert_file(out, "a.png", "A");
+        }
+        T_ASSERT_EQ_INT(count_temps(models), 0);
+        T_ASSERT_EQ_INT(count_temps(out), 0);
+        promo_table_free(back);
+        promo_store_close(s);
+        /* (promo.db itself may keep a stale -journal that SQLite ignores: compared by rows.) */
+        char *after_m = t_dir_digest(models), *after_o = t_dir_digest(out);
+        if (!points[k]) {
+            T_ASSERT_STR_EQ(after_m, before_m);
+            T_ASSERT_STR_EQ(after_o, before_o);
+        }
+        free(before_m);
+        free(before_o);
+        free(after_m);
+        free(after_o);
+    }
+    promo_table_free(t);
+    promo_table_free(t2);
 }
 
 /* Every allocation of a small open/write/read/close made to fail in turn: each must end in a

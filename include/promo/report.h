@@ -26,12 +26,12 @@
  * (reliability_mean_B, reliability_frac_B, reliability_count_B for bins B = 0..9).
  *
  * Training is one unit (promo_report_propensity_train): the model file, the evaluation rows
- * and the charts are committed together. The model bytes and the charts are written to
- * temporary names beside their final ones first (PATH.tmp-<pid>, fsynced); then one store
- * transaction replaces the rows; only after its commit are the files renamed into place.
- * Every step that can fail for want of space, permission, memory or the write lock comes
- * before the commit point, and a failure there removes the temporaries and rolls back, so
- * the workspace is left exactly as it was: no new model beside the old evaluation.
+ * and the charts are committed together, in one store transaction: the charts and the model
+ * bytes are staged with promo_store_stage_file (written and fsynced beside their final names
+ * at once), the rows replaced, and the commit renames the files into place (store.h says
+ * what can still fail then). Every step that can fail for want of space, permission, memory
+ * or the write lock comes before the commit point, and a failure there rolls back, so the
+ * workspace is left exactly as it was: no new model beside the old evaluation.
  *
  * A workspace evaluated before this table existed holds `propensity_eval` instead: reading
  * it fails with PROMO_EVERSION asking to re-run `promo train`; training drops it.

@@ -34,6 +34,9 @@
  *     column_name, position, type, dict) with the promo type name (promo_col_type_name), so
  *     read_table restores e.g. timestamp vs int64 and bool vs int64. Tables and views made
  *     by other means are read from their declared SQL types (see read_table).
+ *   - promo_staged(tmp, dst): the files staged by the last transaction that staged any (see
+ *     promo_store_stage_file), so that a commit killed before its renames is finished by the
+ *     next open. Made on first use; older promo versions ignore it.
  *   - promo_meta(key, value): run metadata; key "schema_version" = PROMO_SCHEMA_VERSION, also
  *     kept in PRAGMA user_version. Version 1 workspaces (TEXT ids, indexes) are refused with
  *     PROMO_EVERSION: re-run the ingest/generate into a new workspace.
@@ -43,8 +46,10 @@
  * it was. A workspace that does not exist yet is built in a hidden staging directory beside
  * it (".<name>.tmp-<pid>") and renamed into place by the first commit, so a command that
  * fails before committing leaves nothing behind; an existing empty directory is treated the
- * same way. An existing non-empty directory without promo.db is refused (it is not a
- * workspace, and we will not litter it).
+ * same way. Files that belong with the tables (a model, charts, a rejects file) are staged
+ * in the same transaction (promo_store_stage_file) and appear with the commit. An existing
+ * non-empty directory without promo.db is refused (it is not a workspace, and we will not
+ * litter it).
  *
  * Threads: a promo_store is used by one thread at a time (the connection is opened
  * SQLITE_OPEN_NOMUTEX); open one store per thread.
@@ -83,10 +88,11 @@ void promo_store_close(promo_store *s);
 /* 1 if ws_dir holds a promo workspace (a directory with promo.db), else 0. No side effects. */
 int promo_store_exists(const char *ws_dir);
 
-/* Transactions do not nest: begin inside a transaction is PROMO_EUSAGE. commit on a new
- * workspace also moves it into place (and fsyncs it); after that the directory accessors
- * return the final paths. rollback discards table writes and files staged with
- * promo_store_stage_file since begin. */
+/* Transactions do not nest: begin inside a transaction is PROMO_EUSAGE. commit puts the
+ * files staged with promo_store_stage_file into place after the SQL commit (see there for
+ * what can fail then); on a new workspace it also moves the workspace into place (and
+ * fsyncs it); after that the directory accessors return the final paths. A failed SQL commit
+ * rolls back. rollback discards table writes and files staged since begin. */
 int promo_store_begin(promo_store *s);
 int promo_store_commit(promo_store *s);
 int promo_store_rollback(promo_store *s);
@@ -135,10 +141,39 @@ const char *promo_store_ws_dir(const promo_store *s);
 const char *promo_store_models_dir(const promo_store *s);
 const char *promo_store_out_dir(const promo_store *s);
 
-/* Write data to `path` (usually under out_dir) as part of the current transaction: in a
- * staged workspace it is written at once (the directory rename publishes it); otherwise
- * the store keeps a copy and writes it atomically right after the SQL commit, so a
- * rolled-back command writes nothing. Outside a transaction it is written at once. */
+/* Write data to `path` (a file of the workspace, usually under models_dir or out_dir) as part
+ * of the current transaction, so that the file and the tables are committed as one unit.
+ *
+ * Inside a transaction the bytes go at once to a temporary beside path (same directory,
+ * ".NAME.tmp-<pid>-<n>"), which is fsynced before this returns; the store keeps only the
+ * names, not the bytes. Every failure that space, permissions, a missing directory or memory
+ * can cause happens here, as PROMO_EIO (PROMO_ENOMEM) naming path, with nothing left on
+ * disk: the caller rolls back and the workspace is as it was. Staging the same path twice
+ * keeps the later bytes. Until the commit, path is untouched (readers see the old file).
+ * promo_store_commit, after the SQL commit succeeded, renames every temporary onto its
+ * destination and fsyncs the directories; rollback, and close with an open transaction,
+ * unlink them. In a new (staged) workspace the renames happen inside the staging
+ * directory, before it is published.
+ *
+ * What can still fail after the SQL commit: only rename(2) within one directory, which
+ * writes no file data (at worst it needs a directory entry), and the directory fsync. That
+ * takes someone changing the workspace under us (the directory removed, a directory put at
+ * path) or a failing disk. Then commit returns PROMO_EIO ("PATH: the tables are committed,
+ * but this file could not be put in place ..."): the tables ARE committed, the other files
+ * are still renamed into place, the failed file's temporary is removed and its old version
+ * (if any) stays. In a new workspace the workspace is then not published at all.
+ *
+ * A command killed (kill -9, power loss) before the SQL commit leaves the old tables and old
+ * files; killed after it, before or between the renames, it leaves the new tables and the
+ * committed temporaries, recorded in promo_staged in the same transaction: the next
+ * promo_store_open renames them into place (rolls forward). Either way that open then
+ * removes the other temporaries in models/ and out/ whose pid is no longer a live process
+ * (and the older "NAME.tmp-<pid>" names). So old tables with old files, or new with new.
+ * "Live" is judged in this machine's PID namespace: do not write one workspace from two
+ * containers at once. PROMO_KILL_AT=publish (publish:N: after N renames) kills the process
+ * at that point of the commit, for tests.
+ *
+ * Outside a transaction the file is written at once with promo_atomic_write. */
 int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n);
 
 /* ---- describing a table (promo info) ---- */
@@ -184,8 +219,10 @@ void promo_store_table_info_free(promo_store_table_info *ti); /* NULL-safe */
 struct sqlite3;
 struct sqlite3 *promo_store_db(promo_store *s);
 
-/* Write a file atomically: path.tmp-<pid>, fsync, rename, fsync the directory. On failure
- * the old file (if any) is untouched and no temporary is left. PROMO_EIO with the path. */
+/* Write a file atomically: a temporary ".NAME.tmp-<pid>-<n>" beside it, fsync, rename, fsync
+ * the directory. On failure the old file (if any) is untouched and no temporary is left.
+ * PROMO_EINPUT with the path when it cannot be created (missing directory, not a directory,
+ * no permission), else PROMO_EIO. */
 int promo_atomic_write(const char *path, const void *data, size_t n);
 
 #ifdef __cplusplus

@@ -1,6 +1,7 @@
 /* The workspace store: a directory with promo.db (SQLite), models/ and out/. This file is its
- * lifecycle (open, close, transactions, staged files, atomic writes, metadata, directories);
- * writing tables is store_write.c, reading them store_read.c.
+ * lifecycle (open, close, transactions, metadata, directories); files committed with the
+ * tables (staged files, atomic writes, leftover temporaries) are store_stage.c, writing
+ * tables store_write.c, reading them store_read.c.
  *
  * Layout and SQL conventions are documented in include/promo/store.h. How the pieces work:
  *
@@ -100,7 +101,7 @@ void store_sb_data_ident(sbuf *b, const char *name)
     store_sb_add(b, "\"");
 }
 
-static char *path_join(const char *a, const char *b)
+char *store_path_join(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
     char *p = promo_malloc(na + nb + 2);
@@ -143,7 +144,7 @@ int store_exec(promo_store *s, const char *sql)
     return rc == SQLITE_OK ? PROMO_OK : store_db_fail(s, rc, sql);
 }
 
-static int fsync_path(const char *path, int is_dir)
+int store_fsync_path(const char *path, int is_dir)
 {
     int fd = open(path, (is_dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -156,7 +157,7 @@ static int fsync_path(const char *path, int is_dir)
     return PROMO_OK;
 }
 
-static char *dir_of(const char *path)
+char *store_dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (!slash)
@@ -202,63 +203,12 @@ static int dir_is_empty(const char *path)
 }
 
 /* Errors that mean "this path cannot be a workspace" are the user's (exit 2). */
-static int path_errno_status(int e)
+int store_path_status(int e)
 {
     return e == ENOENT || e == ENOTDIR || e == EACCES || e == EPERM || e == EROFS || e == EEXIST ||
                    e == ENAMETOOLONG || e == ELOOP
                ? PROMO_EINPUT
                : PROMO_EIO;
-}
-
-int promo_atomic_write(const char *path, const void *data, size_t n)
-{
-    size_t len = strlen(path) + 32;
-    char *tmp = promo_malloc(len);
-    if (!tmp)
-        return PROMO_ENOMEM;
-    snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int rc =
-            promo_fail(path_errno_status(errno), "%s: cannot create: %s", path, strerror(errno));
-        promo_free(tmp);
-        return rc;
-    }
-    const char *p = data;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t k = write(fd, p, left);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            goto io_fail;
-        p += k;
-        left -= (size_t)k;
-    }
-    if (fsync(fd) != 0)
-        goto io_fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto io_fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto io_fail;
-    promo_free(tmp);
-    char *dir = dir_of(path);
-    if (!dir)
-        return PROMO_ENOMEM;
-    int rc = fsync_path(dir, 1);
-    promo_free(dir);
-    return rc;
-io_fail : {
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    promo_free(tmp);
-    return promo_fail(PROMO_EIO, "%s: write failed: %s", path, strerror(e));
-}
 }
 
 /* ---- opening ---- */
@@ -275,9 +225,9 @@ static void sqlite_setup(void)
 static int set_paths(promo_store *s, const char *root)
 {
     char *r = promo_strdup(root);
-    char *db = path_join(root, DB_NAME);
-    char *m = path_join(root, "models");
-    char *o = path_join(root, "out");
+    char *db = store_path_join(root, DB_NAME);
+    char *m = store_path_join(root, "models");
+    char *o = store_path_join(root, "out");
     if (!r || !db || !m || !o) {
         promo_free(r);
         promo_free(db);
@@ -369,7 +319,7 @@ static int init_schema(promo_store *s)
 /* Make the staging directory "<parent>/.<name>.tmp-<pid>" with models/ and out/. */
 static int make_staging(promo_store *s)
 {
-    char *parent = dir_of(s->ws_dir);
+    char *parent = store_dir_of(s->ws_dir);
     if (!parent)
         return PROMO_ENOMEM;
     const char *base = strrchr(s->ws_dir, '/');
@@ -384,7 +334,7 @@ static int make_staging(promo_store *s)
     int rc = PROMO_OK;
     struct stat st;
     if (stat(parent, &st) != 0) {
-        rc = promo_fail(path_errno_status(errno), "cannot create workspace %s: %s: %s", s->ws_dir,
+        rc = promo_fail(store_path_status(errno), "cannot create workspace %s: %s: %s", s->ws_dir,
                         parent, strerror(errno));
     } else if (!S_ISDIR(st.st_mode)) {
         rc = promo_fail(PROMO_EINPUT, "cannot create workspace %s: %s is not a directory",
@@ -394,7 +344,7 @@ static int make_staging(promo_store *s)
         if (lstat(stage, &old) == 0)
             rm_rf(stage); /* a leftover of a crashed run that had our pid */
         if (mkdir(stage, 0755) != 0)
-            rc = promo_fail(path_errno_status(errno), "cannot create workspace %s: %s", s->ws_dir,
+            rc = promo_fail(store_path_status(errno), "cannot create workspace %s: %s", s->ws_dir,
                             strerror(errno));
     }
     promo_free(parent);
@@ -402,11 +352,14 @@ static int make_staging(promo_store *s)
         promo_free(stage);
         return rc;
     }
-    s->pending = 1; /* from here on close() removes the staging directory */
+    /* s->root may be ws_dir itself until set_paths succeeds: only then may close() remove it */
     rc = set_paths(s, stage);
+    if (rc)
+        rmdir(stage);
     promo_free(stage);
     if (rc)
         return rc;
+    s->pending = 1; /* from here on close() removes the staging directory */
     if (mkdir(s->models_dir, 0755) != 0 || mkdir(s->out_dir, 0755) != 0)
         return promo_fail(PROMO_EIO, "cannot create workspace %s: %s", s->ws_dir, strerror(errno));
     return PROMO_OK;
@@ -415,7 +368,7 @@ static int make_staging(promo_store *s)
 int promo_store_exists(const char *ws_dir)
 {
     struct stat st;
-    char *db = path_join(ws_dir, DB_NAME);
+    char *db = store_path_join(ws_dir, DB_NAME);
     int ok = db && stat(ws_dir, &st) == 0 && S_ISDIR(st.st_mode) && stat(db, &st) == 0;
     promo_free(db);
     return ok;
@@ -442,9 +395,10 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
             rc = promo_fail(PROMO_EINPUT, "workspace %s is not a directory", s->ws_dir);
             goto fail;
         }
-        if (promo_store_exists(s->ws_dir)) {
-            if ((rc = set_paths(s, s->ws_dir)))
-                goto fail;
+        /* Not promo_store_exists: out of memory there would read as "no workspace". */
+        if ((rc = set_paths(s, s->ws_dir)))
+            goto fail;
+        if (stat(s->db_path, &st) == 0) {
             if ((rc = db_connect(s, 0)) || (rc = check_version(s))) {
                 /* SQLITE_NOTADB surfaces at the first statement, whichever it is. */
                 if (rc == PROMO_EINPUT && !strstr(promo_last_error(), "not a promo workspace"))
@@ -452,6 +406,10 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
                                       DB_NAME);
                 goto fail;
             }
+            /* Temporaries of killed commands: finish what was committed, drop the rest. */
+            store_roll_forward(s);
+            store_clean_temps(s->models_dir);
+            store_clean_temps(s->out_dir);
             *out = s;
             return PROMO_OK;
         }
@@ -470,7 +428,7 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
         s->replace_empty = 1;
     } else if (errno != ENOENT || !create) {
         rc = errno == ENOENT ? promo_fail(PROMO_ENOTFOUND, "no workspace at %s", s->ws_dir)
-                             : promo_fail(path_errno_status(errno), "workspace %s: %s", s->ws_dir,
+                             : promo_fail(store_path_status(errno), "workspace %s: %s", s->ws_dir,
                                           strerror(errno));
         goto fail;
     }
@@ -483,25 +441,13 @@ fail:
     return rc;
 }
 
-static void drop_staged_files(promo_store *s, int unlink_written)
-{
-    for (size_t i = 0; i < s->n_files; i++) {
-        if (unlink_written && !s->files[i].data)
-            unlink(s->files[i].path);
-        promo_free(s->files[i].path);
-        promo_free(s->files[i].data);
-    }
-    s->n_files = 0;
-}
-
 void promo_store_close(promo_store *s)
 {
     if (!s)
         return;
     if (s->in_txn)
         promo_store_rollback(s);
-    drop_staged_files(s, 0);
-    promo_free(s->files);
+    promo_free(s->files); /* empty: commit and rollback both empty it */
     if (s->db)
         sqlite3_close_v2(s->db);
     if (s->pending && s->root)
@@ -533,20 +479,20 @@ int promo_store_begin(promo_store *s)
 static int publish(promo_store *s)
 {
     promo_store fin = {0}; /* only for its paths at the final location */
-    char *parent = dir_of(s->ws_dir);
+    char *parent = store_dir_of(s->ws_dir);
     int rc = parent ? set_paths(&fin, s->ws_dir) : PROMO_ENOMEM;
     if (!rc && (rc = sqlite3_close(s->db)) != SQLITE_OK)
         rc = store_db_fail(s, rc, "close before publishing");
     else if (!rc)
         s->db = NULL;
-    if (!rc && !(rc = fsync_path(s->db_path, 0)) && !(rc = fsync_path(s->models_dir, 1)) &&
-        !(rc = fsync_path(s->out_dir, 1)))
-        rc = fsync_path(s->root, 1);
+    if (!rc && !(rc = store_fsync_path(s->db_path, 0)) &&
+        !(rc = store_fsync_path(s->models_dir, 1)) && !(rc = store_fsync_path(s->out_dir, 1)))
+        rc = store_fsync_path(s->root, 1);
     if (!rc && s->replace_empty && rmdir(s->ws_dir) != 0)
         rc = promo_fail(PROMO_EIO, "cannot replace empty directory %s: %s", s->ws_dir,
                         strerror(errno));
     if (!rc && rename(s->root, s->ws_dir) != 0)
-        rc = promo_fail(path_errno_status(errno), "cannot create workspace %s: %s", s->ws_dir,
+        rc = promo_fail(store_path_status(errno), "cannot create workspace %s: %s", s->ws_dir,
                         strerror(errno));
     if (!rc) {
         s->pending = 0;
@@ -560,7 +506,7 @@ static int publish(promo_store *s)
         s->models_dir = fin.models_dir;
         s->out_dir = fin.out_dir;
         fin = (promo_store){0};
-        rc = fsync_path(parent, 1);
+        rc = store_fsync_path(parent, 1);
     }
     promo_free(parent);
     promo_free(fin.root);
@@ -580,16 +526,11 @@ int promo_store_commit(promo_store *s)
         return rc;
     }
     s->in_txn = 0;
-    if (s->pending && (rc = publish(s))) {
-        drop_staged_files(s, 0);
+    /* The tables are committed; now the files staged with them. In a new workspace they are
+     * still inside the staging directory, and a failure here means it is not published. */
+    if ((rc = store_stage_publish(s)))
         return rc;
-    }
-    /* The tables are committed; now the files that belong with them. */
-    for (size_t i = 0; i < s->n_files && !rc; i++)
-        if (s->files[i].data)
-            rc = promo_atomic_write(s->files[i].path, s->files[i].data, s->files[i].n);
-    drop_staged_files(s, 0);
-    return rc;
+    return s->pending ? publish(s) : PROMO_OK;
 }
 
 int promo_store_rollback(promo_store *s)
@@ -599,35 +540,8 @@ int promo_store_rollback(promo_store *s)
     if (s->db && !sqlite3_get_autocommit(s->db))
         rc = store_exec(s, "ROLLBACK");
     s->in_txn = 0;
-    drop_staged_files(s, 1);
+    store_stage_discard(s);
     return rc;
-}
-
-int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n)
-{
-    if (!s->in_txn || s->pending) {
-        int rc = promo_atomic_write(path, data, n);
-        if (rc || !s->in_txn)
-            return rc;
-    }
-    if (promo_grow((void **)&s->files, &s->files_cap, s->n_files + 1, sizeof *s->files))
-        return PROMO_ENOMEM;
-    staged_file *f = &s->files[s->n_files];
-    f->path = promo_strdup(path);
-    f->data = NULL;
-    f->n = n;
-    if (!f->path)
-        return PROMO_ENOMEM;
-    if (!s->pending) {
-        f->data = promo_malloc(n ? n : 1);
-        if (!f->data) {
-            promo_free(f->path);
-            return PROMO_ENOMEM;
-        }
-        memcpy(f->data, data, n);
-    }
-    s->n_files++;
-    return PROMO_OK;
 }
 
 /* ---- tables ---- */

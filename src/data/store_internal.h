@@ -1,5 +1,6 @@
-/* src/data/store_internal.h: what the store's three files share (store.c: lifecycle,
- * store_write.c: writing tables, store_read.c: reading them). Private to src/data; not part
+/* src/data/store_internal.h: what the store's files share (store.c: lifecycle,
+ * store_stage.c: files committed with the tables, store_write.c: writing tables,
+ * store_read.c: reading them). Private to src/data; not part
  * of the public API. */
 #ifndef PROMO_STORE_INTERNAL_H
 #define PROMO_STORE_INTERNAL_H
@@ -17,11 +18,12 @@
 #define DATA_PREFIX "promo_data__"
 #define DICT_PREFIX "promo_dict__"
 
-/* A file to publish at commit (live workspace) or to remove at rollback (staged one). */
+/* A file staged in the current transaction (store_stage.c): its bytes are already in tmp,
+ * fsynced; commit renames tmp onto dst, rollback unlinks tmp. */
 typedef struct staged_file {
-    char *path; /* destination */
-    void *data; /* bytes to write at commit; NULL once written */
-    size_t n;   /* bytes in data */
+    char *dst; /* destination */
+    char *tmp; /* ".NAME.tmp-<pid>-<n>" beside dst */
+    char *dir; /* their directory, fsynced after the rename */
 } staged_file;
 
 struct promo_store {
@@ -65,6 +67,27 @@ int store_has_object(promo_store *s, const char *name, int views);
 int store_type_from_name(const char *name, promo_col_type *out /* OUT */);
 /* 1 for the reserved prefixes promo_ and sqlite_. */
 int store_reserved_name(const char *name);
+/* "a/b", allocated. */
+char *store_path_join(const char *a, const char *b);
+/* The directory part of path ("." for none), allocated. */
+char *store_dir_of(const char *path);
+/* fsync a file or (is_dir) a directory; PROMO_EIO with the path. */
+int store_fsync_path(const char *path, int is_dir);
+/* The status for a path that cannot be used (errno e): PROMO_EINPUT when it is the user's
+ * (missing, not a directory, no permission, read-only...), else PROMO_EIO. */
+int store_path_status(int e);
+
+/* Staged files (store_stage.c). publish: rename every temporary onto its destination and
+ * fsync their directories, after the SQL commit (allocates nothing); discard: unlink them
+ * (rollback, close). Both empty the list. */
+int store_stage_publish(promo_store *s);
+void store_stage_discard(promo_store *s);
+/* After a kill between a commit and its renames: put the committed temporaries of dead
+ * processes into place (promo_staged, see store_stage.c). Before store_clean_temps. */
+void store_roll_forward(promo_store *s);
+/* Remove leftover temporaries of dead processes from dir (see store_stage.c). */
+void store_clean_temps(const char *dir);
+
 /* Remove table `name` in every form (view + data table + dictionaries, or a plain table),
  * inside the caller's transaction. */
 int store_drop_table(promo_store *s, const char *name);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <promo/alloc.h>
@@ -231,152 +232,91 @@ int promo_report_propensity_read(promo_store *s, promo_propensity_report **out, 
 
 /* ---------------------------------------------------------------- files ---- */
 
-/* Files written to PATH.tmp-<pid> before the commit and renamed onto PATH after it. */
-typedef struct pending {
-    char **tmp, **dst;
-    size_t n, cap;
-} pending;
-
-static int pending_add(pending *p, const char *dst, char **tmp_out)
+/* The whole file at path into *data (promo_free), *n bytes. */
+static int read_whole(const char *path, char **data /* OUT */, size_t *n /* OUT */)
 {
-    if (promo_grow((void **)&p->tmp, &p->cap, p->n + 1, sizeof *p->tmp))
-        return PROMO_ENOMEM;
-    size_t cap = p->cap;
-    char **d = promo_reallocn(p->dst, cap, sizeof *d);
-    if (!d)
-        return PROMO_ENOMEM;
-    p->dst = d;
-    size_t len = strlen(dst) + 32;
-    char *t = promo_malloc(len), *dd = promo_strdup(dst);
-    if (!t || !dd) {
-        promo_free(t);
-        promo_free(dd);
-        return PROMO_ENOMEM;
-    }
-    snprintf(t, len, "%s.tmp-%ld", dst, (long)getpid());
-    p->tmp[p->n] = t;
-    p->dst[p->n] = dd;
-    p->n++;
-    *tmp_out = t;
-    return PROMO_OK;
-}
-
-/* Remove what was not published (unlink_tmp) and free. */
-static void pending_free(pending *p, int unlink_tmp)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        if (unlink_tmp)
-            unlink(p->tmp[i]);
-        promo_free(p->tmp[i]);
-        promo_free(p->dst[i]);
-    }
-    promo_free(p->tmp);
-    promo_free(p->dst);
-    memset(p, 0, sizeof *p);
-}
-
-static int io_fail(const char *path, const char *what)
-{
-    return promo_fail(PROMO_EIO, "%s: %s: %s", path, what, strerror(errno));
-}
-
-/* data into path (a temporary), fsynced; nothing left on failure. */
-static int write_synced(const char *path, const void *data, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return io_fail(path, "cannot create");
-    const char *b = data;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, b + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int rc = io_fail(path, "write failed");
+    *data = NULL;
+    *n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int rc = promo_fail(PROMO_EIO, "%s: cannot read: %s", path, strerror(errno));
+        if (fd >= 0)
             close(fd);
-            unlink(path);
-            return rc;
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        int rc = io_fail(path, "fsync failed");
-        close(fd);
-        unlink(path);
         return rc;
     }
-    if (close(fd) != 0) {
-        int rc = io_fail(path, "write failed");
-        unlink(path);
+    size_t cap = (size_t)st.st_size, len = 0;
+    char *b = promo_malloc(cap ? cap : 1);
+    int rc = b ? PROMO_OK : PROMO_ENOMEM;
+    while (!rc && len < cap) {
+        ssize_t k = read(fd, b + len, cap - len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            rc = promo_fail(PROMO_EIO, "%s: cannot read: %s", path,
+                            k ? strerror(errno) : "file shrank");
+        else
+            len += (size_t)k;
+    }
+    close(fd);
+    if (rc) {
+        promo_free(b);
         return rc;
     }
+    *data = b;
+    *n = len;
     return PROMO_OK;
-}
-
-static void fsync_dir_of(const char *path)
-{
-    char dir[PROMO_PROP_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* Rename every temporary onto its destination: after the commit, so only a rename (no space,
- * no new permission) is left to fail. */
-static int pending_publish(pending *p)
-{
-    int rc = PROMO_OK;
-    for (size_t i = 0; i < p->n; i++) {
-        if (!rc && rename(p->tmp[i], p->dst[i]) != 0)
-            rc = io_fail(p->dst[i], "cannot rename into place");
-        else if (!rc)
-            fsync_dir_of(p->dst[i]);
-        if (rc)
-            unlink(p->tmp[i]);
-    }
-    return rc;
 }
 
 /* ---------------------------------------------------------------- training ---- */
 
-/* The three charts of target t into temporaries; a chart that fails is a warning and an
- * empty path, as a missing gnuplot is. */
-static int
-draw_plots(promo_store *s, const promo_prop_test *t, promo_propensity_report *r, pending *files)
+/* Chart i of target t, drawn by gnuplot into a scratch file and staged at r->plot_paths[i]
+ * (promo_store_stage_file: a temporary in out/, renamed at the commit). gnuplot only writes to
+ * a path, and the store owns every temporary inside the workspace (names, fsync, rename,
+ * removal on rollback and after a kill); one chart in memory at a time. A chart gnuplot
+ * cannot draw is a warning and an empty path, as a missing gnuplot is; a chart that cannot
+ * be staged is an error (the workspace itself cannot be written). */
+static int stage_plot(promo_store *s, const promo_prop_test *t, int i, promo_propensity_report *r)
+{
+    char scratch[] = "/tmp/promo-chart-XXXXXX";
+    int fd = mkstemp(scratch);
+    if (fd < 0)
+        return promo_fail(PROMO_EIO, "plot: cannot create a temporary file: %s", strerror(errno));
+    close(fd);
+    const double *prob = t->prob[PROMO_PROP_XGBOOST];
+    int rc = i == 0   ? promo_plot_pr_curve(prob, t->label, t->n, t->target, scratch)
+             : i == 1 ? promo_plot_calibration(prob, t->label, t->n, t->target, scratch)
+                      : promo_plot_lift(prob, t->label, t->n, t->target, scratch);
+    char *png = NULL;
+    size_t n = 0;
+    if (rc) {
+        promo_warn("propensity: plot %s: %s", r->plot_paths[i], promo_last_error());
+        r->plot_paths[i][0] = 0;
+        rc = PROMO_OK;
+    } else if (!(rc = read_whole(scratch, &png, &n))) {
+        rc = promo_store_stage_file(s, r->plot_paths[i], png, n);
+    }
+    unlink(scratch);
+    promo_free(png);
+    return rc;
+}
+
+/* The three charts of target t. */
+static int stage_plots(promo_store *s, const promo_prop_test *t, promo_propensity_report *r)
 {
     if (!promo_plot_available()) {
         promo_warn("propensity: gnuplot not found, no plots (install gnuplot-nox)");
         return PROMO_OK;
     }
-    const double *prob = t->prob[PROMO_PROP_XGBOOST];
     char sl[200];
     promo_prop_slug(t->target, sl, sizeof sl);
-    for (int i = 0; i < 3; i++) {
-        char *tmp = NULL;
+    int rc = PROMO_OK;
+    for (int i = 0; i < 3 && !rc; i++) {
         snprintf(r->plot_paths[i], sizeof r->plot_paths[i], "%s/propensity_%s_%s.png",
                  promo_store_out_dir(s), sl, plot_names[i]);
-        int rc = pending_add(files, r->plot_paths[i], &tmp);
-        if (rc)
-            return rc;
-        rc = i == 0   ? promo_plot_pr_curve(prob, t->label, t->n, t->target, tmp)
-             : i == 1 ? promo_plot_calibration(prob, t->label, t->n, t->target, tmp)
-                      : promo_plot_lift(prob, t->label, t->n, t->target, tmp);
-        if (rc) {
-            promo_warn("propensity: plot %s: %s", r->plot_paths[i], promo_last_error());
-            r->plot_paths[i][0] = 0;
-            unlink(tmp);
-            promo_free(tmp);
-            promo_free(files->dst[--files->n]);
-        }
+        rc = stage_plot(s, t, i, r);
     }
-    return PROMO_OK;
+    return rc;
 }
 
 int promo_report_propensity_train_multi(promo_store *s,
@@ -387,20 +327,25 @@ int promo_report_propensity_train_multi(promo_store *s,
 {
     promo_prop_fit *f = NULL;
     promo_report_rows *rows = NULL;
-    pending files = {0};
     int in_txn = 0;
     int rc = promo_propensity_fit(s, p, targets, n_targets, &f);
     if (rc)
         return rc;
     if ((rc = promo_report_propensity_evaluate(f, out)))
         goto fail;
+    /* One transaction: charts and model staged (written beside their final names), rows
+     * written, then one commit publishes them all (store.h, promo_store_stage_file). Without
+     * save, the charts alone are written at once. */
+    if (p->save) {
+        if ((rc = promo_store_begin(s)))
+            goto fail;
+        in_txn = 1;
+    }
     for (size_t k = 0; k < n_targets && p->plots; k++)
-        if ((rc = draw_plots(s, &f->tests[k], &out[k], &files)))
+        if ((rc = stage_plots(s, &f->tests[k], &out[k])))
             goto fail;
     if (p->save) {
-        char *tmp = NULL;
-        if ((rc = pending_add(&files, f->model_path, &tmp)) ||
-            (rc = write_synced(tmp, f->model, f->model_size)))
+        if ((rc = promo_store_stage_file(s, f->model_path, f->model, f->model_size)))
             goto fail;
         for (size_t k = 0; k < n_targets; k++)
             snprintf(out[k].model_path, sizeof out[k].model_path, "%s", f->model_path);
@@ -409,24 +354,18 @@ int promo_report_propensity_train_multi(promo_store *s,
         for (size_t k = 0; k < n_targets; k++)
             if ((rc = rows_add_report(rows, &out[k])))
                 goto fail;
-        if ((rc = promo_store_begin(s)))
-            goto fail;
-        in_txn = 1;
         if ((rc = promo_report_write(s, rows)) || (rc = promo_store_drop_table(s, OLD_TABLE)))
             goto fail;
         in_txn = 0;
         if ((rc = promo_store_commit(s)))
             goto fail;
     }
-    rc = pending_publish(&files);
-    pending_free(&files, 0);
     promo_report_rows_free(rows);
     promo_prop_fit_free(f);
-    return rc;
+    return PROMO_OK;
 fail:
     if (in_txn)
         promo_store_rollback(s);
-    pending_free(&files, 1);
     promo_report_rows_free(rows);
     promo_prop_fit_free(f);
     return rc;

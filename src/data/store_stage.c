@@ -1,0 +1,369 @@
+/* Files committed with the tables: promo_store_stage_file, promo_atomic_write and the
+ * temporaries behind both (store.h says what is guaranteed).
+ *
+ * How: a file staged in a transaction is written at once to a temporary beside its
+ * destination, ".NAME.tmp-<pid>-<n>" in the same directory, and fsynced; the store keeps
+ * only the two names. Every step that needs space, permission or memory therefore happens
+ * at stage time, where a failure still rolls back cleanly. After the SQL commit each
+ * temporary is renamed onto its destination (same directory: no data copied) and the
+ * directories are fsynced; a rollback unlinks them. The name is hidden (a leading dot), unique
+ * (pid + a per-process sequence that starts at a random number, created O_EXCL so a leftover
+ * of a dead process that had our pid is skipped, not truncated) and recognisable.
+ *
+ * A kill between the SQL commit and the last rename: each staged pair is also recorded, inside
+ * the transaction, in the table promo_staged(tmp, dst) of an existing workspace (the rows of
+ * the previous staging transaction are replaced). The rows are committed exactly when the
+ * tables are, so they say which temporaries belong to a committed transaction: the next
+ * promo_store_open renames those of dead processes into place (rolls the commit forward), then
+ * removes every other temporary of a dead process (a transaction that never committed). The
+ * rows are left behind afterwards (no second transaction after the commit; a reader could not
+ * write anyway); the random sequence keeps a later temporary from ever matching an old row.
+ * PROMO_KILL_AT=publish (or publish:N, after N renames) kills the process at that point, for
+ * the tests and bench/soak.sh.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/log.h>
+#include <promo/store.h>
+
+#include "data/store_internal.h"
+
+/* Sequence of this process's temporaries, from a random start: with the pid, a name no other
+ * live writer uses, and no earlier process with our pid used (see promo_staged above). */
+static atomic_ulong temp_seq;
+static pthread_once_t seq_once = PTHREAD_ONCE_INIT;
+
+static void seq_seed(void)
+{
+    unsigned int r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = (unsigned int)ts.tv_nsec ^ (unsigned int)ts.tv_sec * 2654435761u;
+    }
+    atomic_store(&temp_seq, (unsigned long)r << 16);
+}
+
+/* ".NAME.tmp-<pid>-<seq>" in the directory of path. */
+static char *temp_name(const char *path, unsigned long seq)
+{
+    const char *slash = strrchr(path, '/');
+    int dlen = slash ? (int)(slash - path + 1) : 0;
+    size_t len = strlen(path) + 64;
+    char *t = promo_malloc(len);
+    if (t)
+        snprintf(t, len, "%.*s.%s.tmp-%ld-%lu", dlen, path, path + dlen, (long)getpid(), seq);
+    return t;
+}
+
+/* Write data to a new temporary beside path and fsync it; *tmp_out gets its name. On
+ * failure nothing is left behind; the message names path. A file that cannot be created is
+ * store_path_status(errno) for a path the user gave (user_path = 1: a missing directory is
+ * their mistake) and PROMO_EIO inside the workspace; a failed write is PROMO_EIO. */
+static int
+write_temp(const char *path, const void *data, size_t n, int user_path, char **tmp_out /* OUT */)
+{
+    *tmp_out = NULL;
+    char *tmp = NULL;
+    int fd = -1;
+    pthread_once(&seq_once, seq_seed);
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        promo_free(tmp);
+        if (!(tmp = temp_name(path, atomic_fetch_add(&temp_seq, 1))))
+            return PROMO_ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        promo_free(tmp);
+        return promo_fail(user_path ? store_path_status(e) : PROMO_EIO, "%s: cannot create: %s",
+                          path, strerror(e));
+    }
+    const char *p = data;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t k = write(fd, p, left);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            goto io_fail;
+        }
+        p += k;
+        left -= (size_t)k;
+    }
+    if (fsync(fd) != 0)
+        goto io_fail;
+    int rc_close = close(fd);
+    fd = -1;
+    if (rc_close != 0)
+        goto io_fail;
+    *tmp_out = tmp;
+    return PROMO_OK;
+io_fail : {
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    promo_free(tmp);
+    return promo_fail(PROMO_EIO, "%s: write failed: %s", path, strerror(e));
+}
+}
+
+int promo_atomic_write(const char *path, const void *data, size_t n)
+{
+    char *tmp = NULL, *dir = store_dir_of(path);
+    int rc = dir ? write_temp(path, data, n, 1, &tmp) : PROMO_ENOMEM;
+    if (!rc && rename(tmp, path) != 0) {
+        rc = promo_fail(PROMO_EIO, "%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    if (!rc)
+        rc = store_fsync_path(dir, 1);
+    promo_free(tmp);
+    promo_free(dir);
+    return rc;
+}
+
+/* ---- staged files ---- */
+
+/* path relative to the workspace root ("models/x.json"), or NULL if it is not under it. */
+static const char *under_root(const promo_store *s, const char *path)
+{
+    size_t n = strlen(s->root);
+    return strncmp(path, s->root, n) == 0 && path[n] == '/' && path[n + 1] ? path + n + 1 : NULL;
+}
+
+/* 1 if rel (from promo_staged) stays inside the workspace: relative, no ".." component. */
+static int safe_rel(const char *rel)
+{
+    if (!rel || !*rel || rel[0] == '/')
+        return 0;
+    for (const char *p = rel; p; p = strchr(p, '/')) {
+        p += *p == '/';
+        if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* Record f in promo_staged (as paths relative to the workspace, which may be opened from
+ * another directory next time), in the open transaction; the first file of a transaction
+ * replaces the rows of the previous one. A file outside the workspace is not recorded. */
+static int record(promo_store *s, const staged_file *f)
+{
+    const char *tmp = under_root(s, f->tmp), *dst = under_root(s, f->dst);
+    if (!tmp || !dst)
+        return PROMO_OK;
+    int rc = PROMO_OK;
+    if (s->n_files == 0)
+        rc = store_exec(s, "CREATE TABLE IF NOT EXISTS promo_staged (tmp TEXT PRIMARY KEY, "
+                           "dst TEXT NOT NULL); DELETE FROM promo_staged;");
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, "INSERT INTO promo_staged VALUES (?, ?)", -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, dst, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? PROMO_OK : store_db_fail(s, src, "record a staged file");
+}
+
+/* PROMO_KILL_AT=publish[:N]: die here, after N renames of the commit (tests, soak runs). */
+static void kill_point(size_t renamed)
+{
+    const char *k = getenv("PROMO_KILL_AT");
+    if (!k || strncmp(k, "publish", 7) != 0)
+        return;
+    if ((k[7] == 0 && renamed == 0) || (k[7] == ':' && strtoul(k + 8, NULL, 10) == renamed))
+        raise(SIGKILL);
+}
+
+int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n)
+{
+    if (!s->in_txn)
+        return promo_atomic_write(path, data, n);
+    /* Everything that allocates comes before the file exists, so a failure leaves none. */
+    if (promo_grow((void **)&s->files, &s->files_cap, s->n_files + 1, sizeof *s->files))
+        return PROMO_ENOMEM;
+    staged_file f = {promo_strdup(path), NULL, store_dir_of(path)};
+    int rc = f.dst && f.dir ? write_temp(path, data, n, 0, &f.tmp) : PROMO_ENOMEM;
+    if (rc) {
+        promo_free(f.dst);
+        promo_free(f.dir);
+        return rc;
+    }
+    if (!s->pending && (rc = record(s, &f))) {
+        unlink(f.tmp);
+        promo_free(f.tmp);
+        promo_free(f.dst);
+        promo_free(f.dir);
+        return rc;
+    }
+    /* Staged twice: the later bytes win, and only one temporary is kept on disk. */
+    for (size_t i = 0; i < s->n_files; i++)
+        if (!strcmp(s->files[i].dst, path)) {
+            unlink(s->files[i].tmp);
+            promo_free(s->files[i].tmp);
+            promo_free(s->files[i].dst);
+            promo_free(s->files[i].dir);
+            s->files[i] = f;
+            return PROMO_OK;
+        }
+    s->files[s->n_files++] = f;
+    return PROMO_OK;
+}
+
+void store_stage_discard(promo_store *s)
+{
+    for (size_t i = 0; i < s->n_files; i++) {
+        unlink(s->files[i].tmp);
+        promo_free(s->files[i].tmp);
+        promo_free(s->files[i].dst);
+        promo_free(s->files[i].dir);
+    }
+    s->n_files = 0;
+}
+
+int store_stage_publish(promo_store *s)
+{
+    /* No allocation from here on: the tables are committed, and an out-of-memory now would
+     * leave them without their files. Only rename(2) can fail (see store.h). */
+    int rc = PROMO_OK;
+    for (size_t i = 0; i < s->n_files; i++) {
+        staged_file *f = &s->files[i];
+        kill_point(i);
+        if (rename(f->tmp, f->dst) == 0)
+            continue;
+        int e = errno;
+        unlink(f->tmp);
+        if (!rc)
+            rc = promo_fail(PROMO_EIO,
+                            "%s: the tables are committed, but this file could not be put in "
+                            "place (the old one, if any, is still there): %s",
+                            f->dst, strerror(e));
+    }
+    for (size_t i = 0; i < s->n_files; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(s->files[j].dir, s->files[i].dir) != 0)
+            j++;
+        int frc = j == i ? store_fsync_path(s->files[i].dir, 1) : PROMO_OK;
+        if (frc && !rc)
+            rc = frc;
+    }
+    for (size_t i = 0; i < s->n_files; i++) {
+        promo_free(s->files[i].tmp);
+        promo_free(s->files[i].dst);
+        promo_free(s->files[i].dir);
+    }
+    s->n_files = 0;
+    return rc;
+}
+
+/* ---- leftovers of killed commands ---- */
+
+/* The pid in a temporary's name: ".NAME.tmp-<pid>-<seq>" (ours), or "NAME.tmp-<pid>" (what
+ * promo wrote before the store owned the temporaries); 0 for any other name. */
+static long temp_pid(const char *name)
+{
+    const char *tag = NULL;
+    for (const char *p = strstr(name, ".tmp-"); p; p = strstr(p + 1, ".tmp-"))
+        tag = p;
+    if (!tag || tag == name)
+        return 0;
+    const char *p = tag + 5, *digits = p;
+    long pid = 0;
+    while (*p >= '0' && *p <= '9' && pid < 100000000)
+        pid = pid * 10 + (*p++ - '0');
+    if (p == digits)
+        return 0;
+    if (*p == 0)
+        return name[0] == '.' ? 0 : pid;
+    if (*p != '-' || name[0] != '.' || !p[1])
+        return 0;
+    for (p++; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return pid;
+}
+
+static int pid_alive(long pid)
+{
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+void store_roll_forward(promo_store *s)
+{
+    if (!store_has_object(s, "promo_staged", 0))
+        return;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT tmp, dst FROM promo_staged", -1, &st, NULL) != SQLITE_OK)
+        return;
+    char *tmp = NULL, *dst = NULL, *dir = NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *rt = (const char *)sqlite3_column_text(st, 0);
+        const char *rd = (const char *)sqlite3_column_text(st, 1);
+        const char *base = rt ? strrchr(rt, '/') : NULL;
+        long pid = temp_pid(base ? base + 1 : rt ? rt : "");
+        promo_free(tmp);
+        promo_free(dst);
+        promo_free(dir);
+        tmp = dst = dir = NULL;
+        struct stat sb;
+        /* A live pid may be renaming it right now; a missing one was renamed long ago. */
+        if (pid <= 0 || !safe_rel(rt) || !safe_rel(rd) || pid_alive(pid) ||
+            !(tmp = store_path_join(s->root, rt)) || !(dst = store_path_join(s->root, rd)) ||
+            !(dir = store_dir_of(dst)) || lstat(tmp, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (rename(tmp, dst) != 0) {
+            promo_warn("%s: cannot finish the commit of a killed command: %s", dst,
+                       strerror(errno));
+            continue;
+        }
+        store_fsync_path(dir, 1);
+        promo_info("%s: put in place (the command that committed it was killed)", dst);
+    }
+    promo_free(tmp);
+    promo_free(dst);
+    promo_free(dir);
+    sqlite3_finalize(st);
+}
+
+void store_clean_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid = temp_pid(e->d_name);
+        struct stat st;
+        /* A live pid's temporary may be in use, even by another store of this process. */
+        if (pid <= 0 || pid_alive(pid) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+            !S_ISREG(st.st_mode))
+            continue;
+        unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
