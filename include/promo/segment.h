@@ -109,10 +109,14 @@ typedef struct promo_segment_tier {
     size_t n_top;         /* top categories below (<= PROMO_SEGMENT_TOP_CATEGORIES) */
     uint32_t top_category[PROMO_SEGMENT_TOP_CATEGORIES]; /* index into f->category_names */
     double top_share[PROMO_SEGMENT_TOP_CATEGORIES];      /* share of the tier's revenue */
+    size_t n_top_products; /* the same by product (for data without categories) */
+    uint32_t top_product[PROMO_SEGMENT_TOP_CATEGORIES];  /* products-table row */
+    double top_product_share[PROMO_SEGMENT_TOP_CATEGORIES];
 } promo_segment_tier;
 
-/* The four tiers of f, VIP first (out[0] = VIP .. out[3] = G1). Errors: PROMO_EINPUT when f
- * lacks the monetary column, PROMO_ENOMEM. */
+/* The four tiers of f, VIP first (out[0] = VIP .. out[3] = G1). Top categories come from
+ * f->category_share, top products from f->interactions[PROMO_IX_SPEND]. Errors: PROMO_EINPUT
+ * when f lacks the monetary column, PROMO_ENOMEM. */
 int promo_segment_tiers(const promo_features *f, promo_segment_tier out[PROMO_TIER_COUNT]);
 
 /* ------------------------------------------------------- the clustering matrix ---- */
@@ -203,6 +207,7 @@ typedef struct promo_segment_result {
     promo_segment_profile population; /* all buyers */
     promo_segment_tier tiers[PROMO_TIER_COUNT]; /* tiers and personas: VIP first */
     int has_tiers;
+    promo_table *products;          /* the products table (owned), for product names */
     /* k-means */
     double inertia;                 /* of the kept fit (NaN otherwise) */
     double silhouette;              /* mean silhouette of the labels (NaN if not computed) */
@@ -218,6 +223,13 @@ typedef struct promo_segment_result {
 int promo_segment_run(promo_store *s, const promo_segment_params *p,
                       promo_segment_result *out /* OUT */);
 void promo_segment_result_free(promo_segment_result *r);
+
+/* A product's name (else its id) by products-table row, for printing top products; "?" when
+ * unknown. Borrowed from r. */
+const char *promo_segment_product_name(const promo_segment_result *r, uint32_t row);
+/* 1 when f's categories say nothing (a single category, "unknown": no products.category),
+ * so that tiers are better described by their top products. */
+int promo_segment_no_categories(const promo_features *f);
 
 /* The result as the rows of table `segments` for its method (see the top comment). */
 int promo_segment_table(const promo_segment_result *r, promo_table **out /* OUT */);

@@ -118,13 +118,15 @@ static void print_profiles_json(const promo_segment_result *r)
 static void print_tiers(const promo_segment_result *r, int json)
 {
     const promo_features *f = r->f;
+    int by_product = promo_segment_no_categories(f);
     if (json)
         printf(",\"tiers\":[");
     else
         printf("spend tiers (quartiles of spend among buyers as of the cutoff; non-buyers are "
                "G1):\n%-4s %8s %7s %12s %12s %14s %6s  %s\n",
                "tier", "customers", "buyers", "spend from", "spend to", "revenue", "rev%",
-               "top categories (share of the tier's revenue)");
+               by_product ? "top products (no categories; share of the tier's revenue)"
+                          : "top categories (share of the tier's revenue)");
     for (int k = 0; k < PROMO_TIER_COUNT; k++) {
         const promo_segment_tier *t = &r->tiers[k];
         if (json) {
@@ -147,15 +149,26 @@ static void print_tiers(const promo_segment_result *r, int json)
                 json_num(t->top_share[c]);
                 printf("}");
             }
+            printf("],\"top_products\":[");
+            for (size_t c = 0; c < t->n_top_products; c++) {
+                printf("%s{\"product\":", c ? "," : "");
+                cli_json_str(stdout, promo_segment_product_name(r, t->top_product[c]));
+                printf(",\"share\":");
+                json_num(t->top_product_share[c]);
+                printf("}");
+            }
             printf("]}");
             continue;
         }
         printf("%-4s %8zu %7zu %12.2f %12.2f %14.2f %5.1f%%  ", promo_spend_tier_name(t->tier),
                t->n_customers, t->n_buyers, t->spend_min, t->spend_max, t->revenue,
                100 * t->revenue_share);
-        for (size_t c = 0; c < t->n_top; c++)
-            printf("%s%s %.0f%%", c ? ", " : "", f->category_names[t->top_category[c]],
-                   100 * t->top_share[c]);
+        size_t nt = by_product ? t->n_top_products : t->n_top;
+        for (size_t c = 0; c < nt; c++)
+            printf("%s%s %.1f%%", c ? ", " : "",
+                   by_product ? promo_segment_product_name(r, t->top_product[c])
+                              : f->category_names[t->top_category[c]],
+                   100 * (by_product ? t->top_product_share[c] : t->top_share[c]));
         printf("\n");
     }
     if (json)

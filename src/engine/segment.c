@@ -79,15 +79,52 @@ static float fx(const promo_features *f, size_t r, int col)
 
 /* -------------------------------------------------------------------- spend tiers ---- */
 
+/* The (up to) three largest positive entries of v[0..n) (ties by index) and their share of
+ * total; returns how many. One pass with an insertion into three slots. */
+static size_t top3(const double *v, uint32_t n, double total, uint32_t *idx, double *share)
+{
+    size_t m = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        if (!(v[j] > 0))
+            continue;
+        size_t at = m;
+        while (at > 0 && v[j] > v[idx[at - 1]])
+            at--;
+        if (at >= PROMO_SEGMENT_TOP_CATEGORIES)
+            continue;
+        size_t last = m < PROMO_SEGMENT_TOP_CATEGORIES ? m : PROMO_SEGMENT_TOP_CATEGORIES - 1;
+        for (size_t q = last; q > at; q--)
+            idx[q] = idx[q - 1];
+        idx[at] = j;
+        if (m < PROMO_SEGMENT_TOP_CATEGORIES)
+            m++;
+    }
+    for (size_t q = 0; q < m; q++)
+        share[q] = total > 0 ? v[idx[q]] / total : NAN;
+    return m;
+}
+
+int promo_segment_no_categories(const promo_features *f)
+{
+    return f->n_categories == 0 ||
+           (f->n_categories == 1 && !strcmp(f->category_names[0], "unknown"));
+}
+
 int promo_segment_tiers(const promo_features *f, promo_segment_tier out[PROMO_TIER_COUNT])
 {
     int c_mon, c_freq, rc;
     if ((rc = need_feature(f, "monetary", &c_mon)) || (rc = need_feature(f, "frequency", &c_freq)))
         return rc;
     uint32_t nc = f->n_categories;
+    const promo_csr *ps = &f->interactions[PROMO_IX_SPEND];
+    uint32_t np = ps->n_cols;
     double *cat = promo_calloc((size_t)PROMO_TIER_COUNT * (nc ? nc : 1), sizeof *cat);
-    if (!cat)
+    double *prod = promo_calloc((size_t)PROMO_TIER_COUNT * (np ? np : 1), sizeof *prod);
+    if (!cat || !prod) {
+        promo_free(cat);
+        promo_free(prod);
         return PROMO_ENOMEM;
+    }
     promo_segment_tier t[PROMO_TIER_COUNT];
     memset(t, 0, sizeof t);
     double total = 0;
@@ -114,30 +151,21 @@ int promo_segment_tiers(const promo_features *f, promo_segment_tier out[PROMO_TI
             for (uint64_t e = cs->row_ptr[r]; e < cs->row_ptr[r + 1]; e++)
                 if (cs->col_idx[e] < nc)
                     cat[(size_t)k * nc + cs->col_idx[e]] += (double)cs->values[e] * m;
+        if (r < ps->n_rows)
+            for (uint64_t e = ps->row_ptr[r]; e < ps->row_ptr[r + 1]; e++)
+                if (ps->col_idx[e] < np)
+                    prod[(size_t)k * np + ps->col_idx[e]] += (double)ps->values[e];
     }
     for (int k = 0; k < PROMO_TIER_COUNT; k++) {
         t[k].revenue_share = total > 0 ? t[k].revenue / total : NAN;
-        const double *ck = cat + (size_t)k * nc;
-        /* the top categories by spend, ties by index (selection: n_cat is small) */
-        for (int s = 0; s < PROMO_SEGMENT_TOP_CATEGORIES; s++) {
-            int best = -1;
-            for (uint32_t j = 0; j < nc; j++) {
-                int taken = 0;
-                for (int q = 0; q < s; q++)
-                    taken |= t[k].top_category[q] == j;
-                if (!taken && ck[j] > 0 && (best < 0 || ck[j] > ck[best]))
-                    best = (int)j;
-            }
-            if (best < 0)
-                break;
-            t[k].top_category[s] = (uint32_t)best;
-            t[k].top_share[s] = t[k].revenue > 0 ? ck[best] / t[k].revenue : NAN;
-            t[k].n_top = (size_t)s + 1;
-        }
+        t[k].n_top = top3(cat + (size_t)k * nc, nc, t[k].revenue, t[k].top_category, t[k].top_share);
+        t[k].n_top_products = top3(prod + (size_t)k * np, np, t[k].revenue, t[k].top_product,
+                                   t[k].top_product_share);
     }
     for (int k = 0; k < PROMO_TIER_COUNT; k++)
         out[k] = t[PROMO_TIER_COUNT - 1 - k];
     promo_free(cat);
+    promo_free(prod);
     return PROMO_OK;
 }
 
@@ -474,6 +502,7 @@ void promo_segment_result_free(promo_segment_result *r)
     if (!r)
         return;
     promo_features_free(r->f);
+    promo_table_free(r->products);
     promo_free(r->segment);
     promo_free(r->clustered);
     promo_free(r->persona);
@@ -481,6 +510,18 @@ void promo_segment_result_free(promo_segment_result *r)
     promo_free(r->curve_inertia);
     promo_free(r->curve_silhouette);
     memset(r, 0, sizeof *r);
+}
+
+const char *promo_segment_product_name(const promo_segment_result *r, uint32_t row)
+{
+    const promo_column *name = r->products ? promo_table_column(r->products, "name") : NULL,
+                       *id = r->products ? promo_table_column(r->products, "product_id") : NULL;
+    if (name && name->type == PROMO_COL_STRING && row < name->n &&
+        !promo_column_is_null(name, row))
+        return promo_column_str(name, row);
+    if (id && id->type == PROMO_COL_STRING && row < id->n)
+        return promo_column_str(id, row);
+    return "?";
 }
 
 /* The day after the last dated transaction (midnight), or 0 when there is none. */
@@ -527,6 +568,8 @@ int promo_segment_run(promo_store *s, const promo_segment_params *p, promo_segme
     r.as_of = fp.as_of;
     if ((rc = promo_features_compute(&d.in, &fp, &r.f)))
         goto fail;
+    r.products = d.products; /* kept for product names */
+    d.products = NULL;
     promo_panel_free(&d);
     size_t nc = r.f->n_customers;
     r.segment = promo_mallocn(nc ? nc : 1, sizeof *r.segment);
