@@ -2,8 +2,8 @@
 # bench/segment.sh: customer segments on the generated world and on UCI Online Retail.
 #   1. synthetic world (default size, seeds 1..3): adjusted Rand index of the k-means segments
 #      (K chosen by silhouette, and K = 4 = the generator's number of true segments), of the
-#      personas' clusters and of the spend tiers against truth_customers.segment_true; one JSON
-#      line per run;
+#      personas' clusters (K chosen from 4) and of the spend tiers against
+#      truth_customers.segment_true; one JSON line per run;
 #   2. UCI Online Retail (../shared/data/online_retail, skipped when absent): the tiers and
 #      personas tables as `promo segment` prints them.
 # Usage: sh bench/segment.sh [BUILD]    (BUILD defaults to build; run from the checkout)
@@ -13,20 +13,24 @@ make --no-print-directory BUILD="$BUILD" "$BUILD/promo" >/dev/null
 PROMO="./$BUILD/promo"
 TMP=$(mktemp -d /tmp/promo-bench-segment.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-field() { # field NAME JSON: the value of "NAME": in a one-line JSON object
-    printf '%s' "$2" | sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"
-}
 for seed in 1 2 3; do
     ws="$TMP/world$seed"
     "$PROMO" -q generate --ws "$ws" --seed "$seed" >/dev/null
-    for run in "kmeans" "kmeans --k 4" "personas --k 4" "tiers"; do
+    for run in "kmeans" "kmeans --k 4" "personas" "tiers"; do
         t0=$(date +%s.%N)
-        j=$("$PROMO" -q segment --ws "$ws" --method $run --json)
+        "$PROMO" -q segment --ws "$ws" --method $run --json >"$TMP/out.json"
         t1=$(date +%s.%N)
-        printf '{"bench":"segment","data":"synthetic","seed":%s,"method":"%s","k":%s,"customers":%s,"clustered":%s,"silhouette":%s,"ari_truth":%s,"seconds":%s}\n' \
-            "$seed" "$run" "$(field k "$j" | sed 's/^$/null/')" "$(field customers "$j")" \
-            "$(field clustered "$j")" "$(field silhouette "$j" | sed 's/^$/null/')" \
-            "$(field ari_truth "$j")" "$(echo "$t1 - $t0" | bc -l | sed 's/^\./0./' | cut -c1-6)"
+        /usr/bin/python3 - "$TMP/out.json" "$seed" "$run" "$t0" "$t1" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(json.dumps({"bench": "segment", "data": "synthetic", "seed": int(sys.argv[2]),
+                  "run": sys.argv[3], "k": j.get("k"), "customers": j["customers"],
+                  "clustered": j["clustered"], "silhouette": j.get("silhouette"),
+                  "ari_truth": j["ari_truth"],
+                  "personas": sorted({s["persona"] for s in j["segments"] if s.get("persona")})
+                  if j["method"] == "personas" else None,
+                  "seconds": round(float(sys.argv[5]) - float(sys.argv[4]), 3)}))
+PY
     done
 done
 UCI=../shared/data/online_retail/online_retail.csv

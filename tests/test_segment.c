@@ -281,10 +281,12 @@ T_TEST(segment_persona_rules)
     a = prof(0, 1200, 15, 10, 0.9);
     T_ASSERT_EQ_INT(promo_segment_persona_of(&a, &pop), PROMO_PERSONA_REGULAR);
     /* entry: few orders or little spend */
-    a = prof(0, 1000, 6.5, 40, 0.9);
+    a = prof(0, 1000, 5, 40, 0.9);
     T_ASSERT_EQ_INT(promo_segment_persona_of(&a, &pop), PROMO_PERSONA_ENTRY);
-    a = prof(0, 500, 10, 40, 0.9);
+    a = prof(0, 400, 10, 40, 0.9);
     T_ASSERT_EQ_INT(promo_segment_persona_of(&a, &pop), PROMO_PERSONA_ENTRY);
+    a = prof(0, 500, 6, 40, 0.9); /* below average, not entry-level */
+    T_ASSERT_EQ_INT(promo_segment_persona_of(&a, &pop), PROMO_PERSONA_REGULAR);
     a = prof(0, 900, 9, 60, 0.8);
     T_ASSERT_EQ_INT(promo_segment_persona_of(&a, &pop), PROMO_PERSONA_REGULAR);
     /* without P(alive) only recency counts; noise has no persona */
@@ -357,7 +359,17 @@ T_TEST(segment_profiles_means_noise_and_descriptions)
     promo_segment_profile w = prof(0, 2000, 30, 3, 0.92), wp = prof(-2, 1000, 10, 20, 0.9);
     w.gap_days = 6;
     promo_segment_personas(&w, 1, &wp);
+    promo_segment_describe(&w, &wp);
     T_ASSERT_EQ_INT(w.persona, PROMO_PERSONA_LOYAL);
+    T_ASSERT_STR_EQ(w.description, "high spend, shops weekly, 92% still active");
+    /* a quiet one says since when */
+    promo_segment_profile q = prof(1, 900, 9, 40, 0.95);
+    q.gap_days = 30;
+    promo_segment_personas(&q, 1, &wp);
+    promo_segment_describe(&q, &wp);
+    T_ASSERT_EQ_INT(q.persona, PROMO_PERSONA_CHURN_RISK);
+    T_ASSERT_STR_EQ(q.description,
+                    "average spend, shops monthly, last order 40 days ago, 95% still active");
     promo_free(pr);
     promo_free(X);
     promo_free(rows);

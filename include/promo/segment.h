@@ -26,15 +26,18 @@
  *   1. churn-risk: mean recency_days >= 1.5 x the population's, or mean p_alive at least
  *      0.15 below the population's (when P(alive) was fitted);
  *   2. loyal:      mean frequency >= 1.5 x the population's and mean monetary >= 1.25 x;
- *   3. entry:      mean frequency <= 0.67 x the population's or mean monetary <= 0.5 x;
+ *   3. entry:      mean frequency <= 0.5 x the population's or mean monetary <= 0.4 x;
  *   4. regular:    otherwise.
  * HDBSCAN's noise is profiled as its own segment (-1) and gets no persona.
  * The description reads "high spend, shops weekly, 92% still active": spend level by the
  * ratio m of mean monetary to the population's (high >= 1.5, above average >= 1.1, average
  * >= 0.75, below average >= 0.4, low below); cadence by the mean inter-purchase gap g in days (weekly <= 10,
  * fortnightly <= 21, monthly <= 45, every few months <= 120, rarely above; "mostly single
- * orders" when under half its members have two orders); activity as mean P(alive) in percent
- * (or "last order N days ago" without it).
+ * orders" when under half its members have two orders); activity as mean P(alive) in percent,
+ * preceded by "last order N days ago" (mean recency) when the segment is quiet (recency >= 1.5 x
+ * the population's: BG/NBD gives every one-order customer P(alive) 1) or P(alive) is missing.
+ * The population's means are over all buyers (not medians: a segment's mean is compared with
+ * the same statistic).
  *
  * The stored segments: table `segments` (customer_id, method, segment, persona, as_of);
  * promo_segment_store replaces the rows of the result's method and keeps the others, in one
@@ -169,6 +172,8 @@ int promo_segment_profiles(const promo_features *f,
                            size_t *n_out /* OUT */,
                            promo_segment_profile *pop /* OUT */);
 
+/* Fill seg->description against the population's profile (see the top comment). */
+void promo_segment_describe(promo_segment_profile *seg, const promo_segment_profile *pop);
 /* The persona of a profile against the population's (rules in the top comment). */
 int promo_segment_persona_of(const promo_segment_profile *seg, const promo_segment_profile *pop);
 /* Set the persona of every profile (noise excepted). */
@@ -180,7 +185,8 @@ void promo_segment_personas(promo_segment_profile *profiles, size_t n,
 typedef struct promo_segment_params {
     promo_segment_method method;
     int k;                   /* clusters; 0 = chosen by silhouette over k_min..k_max */
-    int k_min, k_max;        /* (default 2..8) */
+    int k_min, k_max;        /* (default 2..8; personas search from 4 at least, so that
+                                every persona can appear) */
     size_t silhouette_sample; /* rows the silhouette is computed on (default 5000) */
     int n_init;              /* k-means restarts (default 4) */
     size_t min_cluster_size; /* HDBSCAN (default 0 = max(5, buyers / 100)) */

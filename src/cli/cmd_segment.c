@@ -347,8 +347,8 @@ int cmd_segment(int argc, char **argv)
             "by spend quartile, or personas (k-means clusters named loyal, regular, entry or\n"
             "churn-risk against the population). Prints each segment's profile and stores the\n"
             "segments in table `segments` (replacing the rows of the same method). Without --k,\n"
-            "K is chosen by silhouette over 2..K-MAX. On a generated world the adjusted Rand\n"
-            "index against the true segments is printed too.\n",
+            "K is chosen by silhouette over 2..K-MAX (personas: 4..K-MAX). On a generated\n"
+            "world the adjusted Rand index against the true segments is printed too.\n",
         .opts = opts,
     };
     int ec = cli_parse(&spec, argc, argv, NULL);

@@ -247,7 +247,7 @@ static double acc_mean(const mean_acc *a)
 
 enum { P_SPEND, P_FREQ, P_REC, P_GAP, P_STORES, P_CATS, P_ONLINE, P_CLV, P_ALIVE, P_COUNT };
 
-static void describe(promo_segment_profile *s, const promo_segment_profile *pop)
+void promo_segment_describe(promo_segment_profile *s, const promo_segment_profile *pop)
 {
     double m = pop->spend > 0 ? s->spend / pop->spend : NAN;
     const char *spend = isnan(m)    ? "no spend"
@@ -269,12 +269,17 @@ static void describe(promo_segment_profile *s, const promo_segment_profile *pop)
         cadence = "shops every few months";
     else
         cadence = "shops rarely";
+    /* BG/NBD puts P(alive) = 1 on every one-order customer, so a quiet segment also gets its
+     * recency: "still active" alone would flatter it */
+    int quiet = pop->recency_days > 0 && s->recency_days >= 1.5 * pop->recency_days;
+    char last[48] = "";
+    if (quiet || isnan(s->p_alive))
+        snprintf(last, sizeof last, ", last order %.0f days ago", s->recency_days);
     if (!isnan(s->p_alive))
-        snprintf(s->description, sizeof s->description, "%s, %s, %.0f%% still active", spend,
-                 cadence, 100 * s->p_alive);
+        snprintf(s->description, sizeof s->description, "%s, %s%s, %.0f%% still active", spend,
+                 cadence, last, 100 * s->p_alive);
     else
-        snprintf(s->description, sizeof s->description, "%s, %s, last order %.0f days ago",
-                 spend, cadence, s->recency_days);
+        snprintf(s->description, sizeof s->description, "%s, %s%s", spend, cadence, last);
 }
 
 int promo_segment_profiles(const promo_features *f,
@@ -349,11 +354,11 @@ int promo_segment_profiles(const promo_features *f,
         s->persona = PROMO_PERSONA_NONE;
     }
     *pop = p[n_slots - 1];
-    describe(pop, pop);
+    promo_segment_describe(pop, pop);
     size_t m = 0;
     for (size_t sl = 0; sl + 1 < n_slots; sl++)
         if (size[sl]) {
-            describe(&p[sl], pop);
+            promo_segment_describe(&p[sl], pop);
             p[m++] = p[sl];
         }
     *out = p;
@@ -381,7 +386,7 @@ int promo_segment_persona_of(const promo_segment_profile *seg, const promo_segme
         return PROMO_PERSONA_CHURN_RISK;
     if (fr >= 1.5 && m >= 1.25)
         return PROMO_PERSONA_LOYAL;
-    if (fr <= 0.67 || m <= 0.5)
+    if (fr <= 0.5 || m <= 0.4)
         return PROMO_PERSONA_ENTRY;
     return PROMO_PERSONA_REGULAR;
 }
@@ -427,6 +432,10 @@ static int run_kmeans(const promo_segment_params *p,
                           n);
     if (k <= 0) {
         int lo = p->k_min > 1 ? p->k_min : 2, hi = p->k_max;
+        if (p->method == PROMO_SEGMENT_PERSONAS && lo < PROMO_PERSONA_COUNT)
+            lo = PROMO_PERSONA_COUNT; /* room for every persona */
+        if (hi < lo)
+            hi = lo;
         if ((size_t)hi >= n)
             hi = (int)(n - 1);
         if (hi < lo)
