@@ -501,6 +501,40 @@ T_TEST(segment_cli_data_clusters_a_numeric_csv)
     T_ASSERT_CONTAINS(out, "\"standardized\":true");
     free(out);
     free(err);
+    /* HDBSCAN: the same two blobs, with membership and outlier scores */
+    snprintf(args, sizeof args,
+             "segment --data %s --method hdbscan --min-cluster-size 5 --json --out %s", path,
+             labels);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "segment --data hdbscan: %s", err);
+    T_ASSERT_CONTAINS(out, "\"method\":\"hdbscan\",\"rows\":60,\"columns\":2,");
+    T_ASSERT_CONTAINS(out, "\"clusters\":2,");
+    csv = t_read_file(labels, NULL);
+    T_ASSERT(csv && !strncmp(csv, "segment,probability,outlier_score\n", 34));
+    T_ASSERT_EQ_INT(count_lines(csv), 61);
+    free(csv);
+    free(out);
+    free(err);
+}
+
+T_TEST(segment_cli_hdbscan_on_a_workspace)
+{
+    const char *ws = world();
+    char args[1600], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "segment --ws %s --method hdbscan --min-cluster-size 10 --json",
+             ws);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "segment: %s", err);
+    T_ASSERT_CONTAINS(out, "{\"method\":\"hdbscan\"");
+    T_ASSERT_CONTAINS(out, "\"noise\":");
+    free(out);
+    free(err);
+    long long seg = 0;
+    const char *persona = NULL;
+    char buf[32];
+    T_ASSERT_EQ_INT(segment_rows(ws, "hdbscan", "CUST0000001", &seg, &persona, buf, sizeof buf),
+                    300);
+    T_ASSERT(seg >= -1);
 }
 
 T_TEST(segment_cli_bad_input_exits_2_workspace_unchanged)
