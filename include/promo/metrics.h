@@ -116,6 +116,13 @@ int promo_metrics_binary(const double *prob,
                          size_t n,
                          promo_binary_metrics *out /* OUT */);
 
+/* Adjusted Rand index of two labelings of n items (any non-negative ints; a label < 0 is its
+ * own singleton cluster), as scikit-learn's adjusted_rand_score (pair-counting form): 1 for
+ * identical partitions whatever the label values, about 0 for independent ones, negative below
+ * chance. Identical trivial partitions (one cluster, or all singletons) give 1. Errors:
+ * PROMO_EUSAGE for NULL arrays or n == 0, PROMO_ENOMEM. */
+int promo_adjusted_rand_index(const int32_t *a, const int32_t *b, size_t n, double *out /* OUT */);
+
 #ifdef __cplusplus
 }
 #endif

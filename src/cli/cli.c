@@ -23,6 +23,7 @@ const cli_command cli_commands[] = {
     {"evaluate", cmd_evaluate, "print the stored evaluation of the trained models"},
     {"score", cmd_score, "score every customer for a target (CSV of probabilities)"},
     {"explain", cmd_explain, "why a customer gets their propensity score, in sentences"},
+    {"segment", cmd_segment, "customer segments: k-means, HDBSCAN, spend tiers, personas"},
     {"campaign", cmd_campaign, "the top customers by propensity for a product, as a campaign file"},
     {"info", cmd_info, "describe the tables of a workspace"},
     {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},

@@ -427,3 +427,74 @@ int promo_metrics_binary(const double *prob,
     *out = m;
     return PROMO_OK;
 }
+
+/* ---- adjusted Rand index ---- */
+
+typedef struct ari_pair {
+    int64_t a, b; /* labels, a negative one replaced by a unique key past every int32 */
+} ari_pair;
+
+static int by_pair(const void *x, const void *y)
+{
+    const ari_pair *p = x, *q = y;
+    if (p->a != q->a)
+        return (p->a > q->a) - (p->a < q->a);
+    return (p->b > q->b) - (p->b < q->b);
+}
+
+static int by_b(const void *x, const void *y)
+{
+    const ari_pair *p = x, *q = y;
+    return (p->b > q->b) - (p->b < q->b);
+}
+
+/* Sum of squared run lengths of equal keys along v (sorted by the key `which` looks at). */
+static double sum_sq_runs(const ari_pair *v, size_t n, int which)
+{
+    double s = 0.0;
+    size_t run = 1;
+    for (size_t i = 1; i <= n; i++) {
+        int same = i < n && (which == 0   ? v[i].a == v[i - 1].a
+                             : which == 1 ? v[i].b == v[i - 1].b
+                                          : v[i].a == v[i - 1].a && v[i].b == v[i - 1].b);
+        if (same) {
+            run++;
+        } else {
+            s += (double)run * (double)run;
+            run = 1;
+        }
+    }
+    return s;
+}
+
+int promo_adjusted_rand_index(const int32_t *a, const int32_t *b, size_t n, double *out)
+{
+    if (!a || !b || !out || n == 0)
+        return promo_fail(PROMO_EUSAGE, "adjusted rand index: NULL arrays or no items");
+    ari_pair *v = promo_mallocn(n, sizeof *v);
+    if (!v)
+        return PROMO_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        v[i].a = a[i] >= 0 ? a[i] : (int64_t)INT32_MAX + 1 + (int64_t)i;
+        v[i].b = b[i] >= 0 ? b[i] : (int64_t)INT32_MAX + 1 + (int64_t)i;
+    }
+    /* Pair counts (scikit-learn's pair_confusion_matrix): with n_ij the contingency table,
+     * sum_sq = sum n_ij^2, tp = sum_sq - n, fp = sum_j n_.j^2 - sum_sq, fn = sum_i n_i.^2 -
+     * sum_sq, tn = n^2 - tp - fp - fn - n (ordered pairs). Sums of squares are exact in
+     * double up to n = 9e7. */
+    qsort(v, n, sizeof *v, by_pair);
+    double s_ab = sum_sq_runs(v, n, 2), s_a = sum_sq_runs(v, n, 0);
+    qsort(v, n, sizeof *v, by_b);
+    double s_b = sum_sq_runs(v, n, 1), nn = (double)n;
+    promo_free(v);
+    double tp = s_ab - nn, fp = s_b - s_ab, fn = s_a - s_ab;
+    double tn = nn * nn - fp - fn - s_ab;
+    if (fn == 0.0 && fp == 0.0) {
+        *out = 1.0;
+        return PROMO_OK;
+    }
+    long double num = 2.0L * ((long double)tp * tn - (long double)fn * fp);
+    long double den = (long double)(tp + fn) * (fn + tn) + (long double)(tp + fp) * (fp + tn);
+    *out = (double)(num / den);
+    return PROMO_OK;
+}

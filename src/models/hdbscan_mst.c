@@ -1,0 +1,582 @@
+/* The mutual-reachability minimum spanning tree of HDBSCAN, in O(n) memory.
+ *
+ * Prim (small or high-dimensional data): the complete graph is never stored; each step
+ * relaxes every outside vertex against the vertex just added and picks the lightest edge
+ * into the tree, O(n^2 d) time. Core distances by brute-force kNN with a k-heap per thread.
+ *
+ * Boruvka over a k-d tree (McInnes & Healy 2017, "Accelerated hierarchical density
+ * clustering", without the dual-tree traversal): the tree (median split on the widest box
+ * side, leaves of at most LEAF rows, rows copied in tree order for locality) answers the kNN
+ * queries for the core distances; then each round every point finds its lightest edge to a
+ * point of another component, every component keeps the lightest of its points' edges, and
+ * those edges join the forest, at least halving the number of components. A query skips a
+ * node whose rows all lie in the point's own component, and a node whose lower bound
+ * max(core2[q], the node's smallest core2, box distance^2) exceeds the point's best so far or
+ * the best edge any point of the component has found this round (a shared per-component
+ * bound, updated with an atomic minimum: it only prunes edges that cannot win, so the result
+ * does not depend on which thread found what first). A point whose own core2 exceeds that
+ * bound is skipped outright.
+ *
+ * Ties: edges are compared by (weight, a, b), a total order, so the lightest edge of every
+ * component is unique, Boruvka never closes a cycle and both algorithms return the one
+ * minimum spanning tree; pruning is strict (a bound equal to the best is still searched).
+ */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+
+#include "hdbscan_internal.h"
+
+#define LEAF 32
+
+static int n_threads_of(int n)
+{
+    return n > 0 ? n : omp_get_max_threads();
+}
+
+/* ---- a max-heap of the k smallest squared distances seen ---- */
+
+static void heap_push(double *h, size_t *len, size_t k, double v)
+{
+    if (*len < k) {
+        size_t i = (*len)++;
+        while (i > 0) {
+            size_t p = (i - 1) / 2;
+            if (h[p] >= v)
+                break;
+            h[i] = h[p];
+            i = p;
+        }
+        h[i] = v;
+        return;
+    }
+    if (v >= h[0])
+        return;
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        double mv = v;
+        if (l < k && h[l] > mv) {
+            m = l;
+            mv = h[l];
+        }
+        if (r < k && h[r] > mv)
+            m = r;
+        if (m == i)
+            break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = v;
+}
+
+int hdb_core_brute(const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2)
+{
+    int nt = n_threads_of(n_threads);
+    double *heaps = promo_mallocn((size_t)nt * k, sizeof *heaps);
+    if (!heaps)
+        return PROMO_ENOMEM;
+#pragma omp parallel num_threads(nt)
+    {
+        double *h = heaps + (size_t)omp_get_thread_num() * k;
+#pragma omp for schedule(dynamic, 16)
+        for (size_t i = 0; i < n; i++) {
+            size_t len = 0;
+            for (size_t j = 0; j < n; j++)
+                heap_push(h, &len, k, hdb_sqdist(x + i * d, x + j * d, d));
+            core2[i] = h[0];
+        }
+    }
+    promo_free(heaps);
+    return PROMO_OK;
+}
+
+/* ---- Prim ---- */
+
+int hdb_mst_prim(const float *x, size_t n, size_t d, const double *core2, int n_threads,
+                 hdb_edge *edges)
+{
+    int nt = n_threads_of(n_threads);
+    unsigned char *in = promo_calloc(n, 1);
+    double *bw = promo_mallocn(n, sizeof *bw);  /* lightest edge weight into the tree */
+    uint32_t *bf = promo_mallocn(n, sizeof *bf); /* its tree end */
+    int rc = PROMO_ENOMEM;
+    if (!in || !bw || !bf)
+        goto done;
+    for (size_t j = 0; j < n; j++) {
+        bw[j] = INFINITY;
+        bf[j] = 0;
+    }
+    uint32_t cur = 0;
+    in[0] = 1;
+    for (size_t e = 0; e + 1 < n; e++) {
+        uint32_t next = UINT32_MAX;
+#pragma omp parallel num_threads(nt) if (n >= 2048)
+        {
+            uint32_t mine = UINT32_MAX;
+            const float *xc = x + (size_t)cur * d;
+            double cc = core2[cur];
+#pragma omp for schedule(static)
+            for (size_t j = 0; j < n; j++) {
+                if (in[j])
+                    continue;
+                double w = cc > core2[j] ? cc : core2[j];
+                double dd = hdb_sqdist(xc, x + j * d, d);
+                if (dd > w)
+                    w = dd;
+                uint32_t jj = (uint32_t)j, lo = cur < jj ? cur : jj, hi = cur < jj ? jj : cur;
+                uint32_t blo = bf[j] < jj ? bf[j] : jj, bhi = bf[j] < jj ? jj : bf[j];
+                if (hdb_key_less(w, lo, hi, bw[j], blo, bhi)) {
+                    bw[j] = w;
+                    bf[j] = cur;
+                }
+                if (mine == UINT32_MAX) {
+                    mine = jj;
+                } else {
+                    uint32_t m = mine;
+                    uint32_t mlo = bf[m] < m ? bf[m] : m, mhi = bf[m] < m ? m : bf[m];
+                    blo = bf[j] < jj ? bf[j] : jj;
+                    bhi = bf[j] < jj ? jj : bf[j];
+                    if (hdb_key_less(bw[j], blo, bhi, bw[m], mlo, mhi))
+                        mine = jj;
+                }
+            }
+#pragma omp critical(hdb_prim)
+            {
+                if (mine != UINT32_MAX) {
+                    if (next == UINT32_MAX) {
+                        next = mine;
+                    } else {
+                        uint32_t a = mine, b = next;
+                        if (hdb_key_less(bw[a], bf[a] < a ? bf[a] : a, bf[a] < a ? a : bf[a],
+                                         bw[b], bf[b] < b ? bf[b] : b, bf[b] < b ? b : bf[b]))
+                            next = mine;
+                    }
+                }
+            }
+        }
+        PROMO_ASSERT(next != UINT32_MAX);
+        edges[e].a = bf[next] < next ? bf[next] : next;
+        edges[e].b = bf[next] < next ? next : bf[next];
+        edges[e].w = bw[next];
+        in[next] = 1;
+        cur = next;
+    }
+    rc = PROMO_OK;
+done:
+    promo_free(in);
+    promo_free(bw);
+    promo_free(bf);
+    return rc;
+}
+
+/* ---- k-d tree ---- */
+
+typedef struct kd_node {
+    uint32_t start, end; /* rows [start, end) in tree order */
+    int32_t left, right; /* children, -1 for a leaf */
+} kd_node;
+
+typedef struct kd_tree {
+    size_t n, d;
+    float *xs;        /* n x d rows in tree order */
+    uint32_t *perm;   /* tree position -> original row */
+    kd_node *nodes;   /* pre-order: a parent before its children */
+    float *lo, *hi;   /* n_nodes x d bounding boxes */
+    size_t n_nodes, cap;
+} kd_tree;
+
+static void kd_free(kd_tree *t)
+{
+    promo_free(t->xs);
+    promo_free(t->perm);
+    promo_free(t->nodes);
+    promo_free(t->lo);
+    promo_free(t->hi);
+}
+
+/* Move the rows of perm[lo, hi) so that perm[mid] holds the mid-th smallest coordinate dim,
+ * smaller or equal ones before it and larger or equal ones after (Hoare's selection with the
+ * middle element as pivot: deterministic). */
+static void kd_select(const float *x, size_t d, uint32_t *perm, size_t lo, size_t hi, size_t mid,
+                      size_t dim)
+{
+    hi--;
+    while (lo < hi) {
+        float pivot = x[(size_t)perm[lo + (hi - lo) / 2] * d + dim];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (x[(size_t)perm[i] * d + dim] < pivot)
+                i++;
+            while (x[(size_t)perm[j] * d + dim] > pivot)
+                j--;
+            if (i <= j) {
+                uint32_t t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (mid <= j)
+            hi = j;
+        else if (mid >= i)
+            lo = i;
+        else
+            break;
+    }
+}
+
+static void kd_box(const float *x, size_t d, const uint32_t *perm, size_t s, size_t e, float *lo,
+                   float *hi)
+{
+    for (size_t j = 0; j < d; j++) {
+        lo[j] = x[(size_t)perm[s] * d + j];
+        hi[j] = lo[j];
+    }
+    for (size_t i = s + 1; i < e; i++) {
+        const float *r = x + (size_t)perm[i] * d;
+        for (size_t j = 0; j < d; j++) {
+            if (r[j] < lo[j])
+                lo[j] = r[j];
+            if (r[j] > hi[j])
+                hi[j] = r[j];
+        }
+    }
+}
+
+static int32_t kd_build_node(kd_tree *t, const float *x, size_t s, size_t e)
+{
+    size_t d = t->d;
+    PROMO_ASSERT(t->n_nodes < t->cap);
+    int32_t id = (int32_t)t->n_nodes++;
+    kd_node *nd = &t->nodes[id];
+    nd->start = (uint32_t)s;
+    nd->end = (uint32_t)e;
+    nd->left = nd->right = -1;
+    float *lo = t->lo + (size_t)id * d, *hi = t->hi + (size_t)id * d;
+    kd_box(x, d, t->perm, s, e, lo, hi);
+    if (e - s <= LEAF)
+        return id;
+    size_t dim = 0;
+    float spread = hi[0] - lo[0];
+    for (size_t j = 1; j < d; j++) {
+        if (hi[j] - lo[j] > spread) {
+            spread = hi[j] - lo[j];
+            dim = j;
+        }
+    }
+    /* All rows equal (duplicates): still split, by position, so no leaf grows beyond LEAF. */
+    size_t mid = s + (e - s) / 2;
+    kd_select(x, d, t->perm, s, e, mid, dim);
+    int32_t l = kd_build_node(t, x, s, mid);
+    int32_t r = kd_build_node(t, x, mid, e);
+    t->nodes[id].left = l;
+    t->nodes[id].right = r;
+    return id;
+}
+
+static int kd_build(kd_tree *t, const float *x, size_t n, size_t d)
+{
+    memset(t, 0, sizeof *t);
+    t->n = n;
+    t->d = d;
+    /* Leaves hold >= LEAF/2 rows except when a split is uneven; 2n/LEAF*2 + 1 bounds the count
+     * with median splits (each leaf > LEAF/2 rows unless n is small). */
+    t->cap = 4 * (n / (LEAF / 2) + 1) + 1;
+    t->perm = promo_mallocn(n, sizeof *t->perm);
+    t->xs = promo_mallocn(n * d, sizeof *t->xs);
+    t->nodes = promo_mallocn(t->cap, sizeof *t->nodes);
+    t->lo = promo_mallocn(t->cap * d, sizeof *t->lo);
+    t->hi = promo_mallocn(t->cap * d, sizeof *t->hi);
+    if (!t->perm || !t->xs || !t->nodes || !t->lo || !t->hi) {
+        kd_free(t);
+        return PROMO_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        t->perm[i] = (uint32_t)i;
+    kd_build_node(t, x, 0, n);
+    for (size_t i = 0; i < n; i++)
+        memcpy(t->xs + i * d, x + (size_t)t->perm[i] * d, d * sizeof *t->xs);
+    return PROMO_OK;
+}
+
+/* Squared distance from q to the box of node id (0 inside). */
+static double kd_boxdist(const kd_tree *t, int32_t id, const float *q)
+{
+    size_t d = t->d;
+    const float *lo = t->lo + (size_t)id * d, *hi = t->hi + (size_t)id * d;
+    double s = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        double u = 0.0;
+        if (q[j] < lo[j])
+            u = (double)lo[j] - (double)q[j];
+        else if (q[j] > hi[j])
+            u = (double)q[j] - (double)hi[j];
+        s += u * u;
+    }
+    return s;
+}
+
+static void kd_knn(const kd_tree *t, int32_t id, const float *q, double *h, size_t *len, size_t k)
+{
+    const kd_node *nd = &t->nodes[id];
+    if (nd->left < 0) {
+        for (size_t i = nd->start; i < nd->end; i++)
+            heap_push(h, len, k, hdb_sqdist(q, t->xs + i * t->d, t->d));
+        return;
+    }
+    double bl = kd_boxdist(t, nd->left, q), br = kd_boxdist(t, nd->right, q);
+    int32_t first = nd->left, second = nd->right;
+    if (br < bl) {
+        first = nd->right;
+        second = nd->left;
+        double tmp = bl;
+        bl = br;
+        br = tmp;
+    }
+    if (*len < k || bl < h[0])
+        kd_knn(t, first, q, h, len, k);
+    if (*len < k || br < h[0])
+        kd_knn(t, second, q, h, len, k);
+}
+
+/* ---- Boruvka ---- */
+
+typedef struct bv_ctx {
+    const kd_tree *t;
+    const double *core2;   /* tree order */
+    const uint32_t *comp;  /* tree order: component representative (a tree position) */
+    const int64_t *ncomp;  /* per node: the component of all its rows, or -1 */
+    const double *mincore; /* per node: smallest core2 of its rows */
+    uint64_t *cbound;      /* per representative: bits of the best weight found this round */
+} bv_ctx;
+
+typedef struct bv_best {
+    double w;
+    uint32_t lo, hi; /* original rows of the edge, lo < hi */
+    uint32_t other;  /* tree position of the far end */
+} bv_best;
+
+static double bits_double(uint64_t b)
+{
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+/* Non-negative doubles order like their bit patterns, so an unsigned atomic minimum works. */
+static void atomic_min_double(uint64_t *p, double w)
+{
+    uint64_t v;
+    memcpy(&v, &w, sizeof v);
+    uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (v < cur &&
+           !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+static double bv_lower(const bv_ctx *c, int32_t id, const float *q, double cq)
+{
+    double lb = kd_boxdist(c->t, id, q);
+    if (cq > lb)
+        lb = cq;
+    if (c->mincore[id] > lb)
+        lb = c->mincore[id];
+    return lb;
+}
+
+static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, double cq,
+                     bv_best *b)
+{
+    const kd_tree *t = c->t;
+    const kd_node *nd = &t->nodes[id];
+    const float *q = t->xs + (size_t)qp * t->d;
+    uint32_t qo = t->perm[qp];
+    if (nd->left < 0) {
+        for (uint32_t i = nd->start; i < nd->end; i++) {
+            if (c->comp[i] == qc)
+                continue;
+            double w = cq > c->core2[i] ? cq : c->core2[i];
+            if (w > b->w)
+                continue;
+            double dd = hdb_sqdist(q, t->xs + (size_t)i * t->d, t->d);
+            if (dd > w)
+                w = dd;
+            uint32_t o = t->perm[i], lo = o < qo ? o : qo, hi = o < qo ? qo : o;
+            if (hdb_key_less(w, lo, hi, b->w, b->lo, b->hi)) {
+                b->w = w;
+                b->lo = lo;
+                b->hi = hi;
+                b->other = i;
+            }
+        }
+        return;
+    }
+    int32_t ch[2] = {nd->left, nd->right};
+    double lb[2];
+    for (int s = 0; s < 2; s++)
+        lb[s] = c->ncomp[ch[s]] == (int64_t)qc ? INFINITY : bv_lower(c, ch[s], q, cq);
+    if (lb[1] < lb[0]) {
+        int32_t ti = ch[0];
+        ch[0] = ch[1];
+        ch[1] = ti;
+        double tl = lb[0];
+        lb[0] = lb[1];
+        lb[1] = tl;
+    }
+    for (int s = 0; s < 2; s++) {
+        double bound = bits_double(__atomic_load_n(&c->cbound[qc], __ATOMIC_RELAXED));
+        if (lb[s] == INFINITY || lb[s] > b->w || lb[s] > bound)
+            continue;
+        bv_query(c, ch[s], qp, qc, cq, b);
+    }
+}
+
+static uint32_t uf_find(uint32_t *parent, uint32_t i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2,
+                    hdb_edge *edges)
+{
+    int nt = n_threads_of(n_threads);
+    kd_tree t;
+    int rc = kd_build(&t, x, n, d);
+    if (rc)
+        return rc;
+    rc = PROMO_ENOMEM;
+    double *heaps = promo_mallocn((size_t)nt * k, sizeof *heaps);
+    double *tcore = promo_mallocn(n, sizeof *tcore);     /* core2 in tree order */
+    uint32_t *uf = promo_mallocn(n, sizeof *uf);         /* union-find over tree positions */
+    uint32_t *usz = promo_mallocn(n, sizeof *usz);       /* component sizes at the roots */
+    uint32_t *comp = promo_mallocn(n, sizeof *comp);     /* flattened representative */
+    int64_t *ncomp = promo_mallocn(t.n_nodes, sizeof *ncomp);
+    double *mincore = promo_mallocn(t.n_nodes, sizeof *mincore);
+    uint64_t *cbound = promo_mallocn(n, sizeof *cbound);
+    bv_best *res = promo_mallocn(n, sizeof *res);        /* per point, then per component */
+    if (!heaps || !tcore || !uf || !usz || !comp || !ncomp || !mincore || !cbound || !res)
+        goto done;
+
+    /* Core distances: kNN through the tree, in tree order. */
+#pragma omp parallel num_threads(nt)
+    {
+        double *h = heaps + (size_t)omp_get_thread_num() * k;
+#pragma omp for schedule(dynamic, 64)
+        for (size_t i = 0; i < n; i++) {
+            size_t len = 0;
+            kd_knn(&t, 0, t.xs + i * d, h, &len, k);
+            tcore[i] = h[0];
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        core2[t.perm[i]] = tcore[i];
+    /* Smallest core distance under each node: children come after their parent. */
+    for (size_t id = t.n_nodes; id-- > 0;) {
+        const kd_node *nd = &t.nodes[id];
+        if (nd->left < 0) {
+            double m = INFINITY;
+            for (uint32_t i = nd->start; i < nd->end; i++)
+                if (tcore[i] < m)
+                    m = tcore[i];
+            mincore[id] = m;
+        } else {
+            double a = mincore[nd->left], b = mincore[nd->right];
+            mincore[id] = a < b ? a : b;
+        }
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        uf[i] = (uint32_t)i;
+        usz[i] = 1;
+    }
+    const uint64_t inf_bits = 0x7FF0000000000000ull;
+    size_t n_edges = 0;
+    bv_ctx c = {&t, tcore, comp, ncomp, mincore, cbound};
+    while (n_edges + 1 < n) {
+        for (size_t i = 0; i < n; i++) {
+            comp[i] = uf_find(uf, (uint32_t)i);
+            cbound[i] = inf_bits;
+        }
+        for (size_t id = t.n_nodes; id-- > 0;) {
+            const kd_node *nd = &t.nodes[id];
+            if (nd->left < 0) {
+                int64_t cc = comp[nd->start];
+                for (uint32_t i = nd->start + 1; i < nd->end && cc >= 0; i++)
+                    if (comp[i] != (uint32_t)cc)
+                        cc = -1;
+                ncomp[id] = cc;
+            } else {
+                int64_t a = ncomp[nd->left], b = ncomp[nd->right];
+                ncomp[id] = a == b ? a : -1;
+            }
+        }
+#pragma omp parallel for schedule(dynamic, 256) num_threads(nt)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t qc = comp[i];
+            bv_best b = {INFINITY, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+            double bound = bits_double(__atomic_load_n(&cbound[qc], __ATOMIC_RELAXED));
+            if (!(tcore[i] > bound)) {
+                bv_query(&c, 0, (uint32_t)i, qc, tcore[i], &b);
+                if (b.other != UINT32_MAX)
+                    atomic_min_double(&cbound[qc], b.w);
+            }
+            res[i] = b;
+        }
+        /* Each component's lightest edge, kept at its representative (res[rep] is read before
+         * it is overwritten: rep's own result is folded in first). */
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = comp[i];
+            if (r == i)
+                continue;
+            bv_best *br = &res[r], *bi = &res[i];
+            if (bi->other != UINT32_MAX &&
+                (br->other == UINT32_MAX ||
+                 hdb_key_less(bi->w, bi->lo, bi->hi, br->w, br->lo, br->hi)))
+                *br = *bi;
+        }
+        size_t before = n_edges;
+        for (size_t i = 0; i < n; i++) {
+            if (comp[i] != i || res[i].other == UINT32_MAX)
+                continue;
+            uint32_t a = uf_find(uf, (uint32_t)i), b = uf_find(uf, res[i].other);
+            if (a == b)
+                continue; /* the other component chose the same edge */
+            if (usz[a] < usz[b]) {
+                uint32_t tmp = a;
+                a = b;
+                b = tmp;
+            }
+            uf[b] = a;
+            usz[a] += usz[b];
+            edges[n_edges].a = res[i].lo;
+            edges[n_edges].b = res[i].hi;
+            edges[n_edges].w = res[i].w;
+            n_edges++;
+        }
+        PROMO_ASSERT(n_edges > before);
+    }
+    rc = PROMO_OK;
+done:
+    promo_free(heaps);
+    promo_free(tcore);
+    promo_free(uf);
+    promo_free(usz);
+    promo_free(comp);
+    promo_free(ncomp);
+    promo_free(mincore);
+    promo_free(cbound);
+    promo_free(res);
+    kd_free(&t);
+    return rc;
+}

@@ -1,0 +1,1082 @@
+/* k-means: greedy k-means++ seeding, Hamerly's exact accelerated Lloyd, restarts, silhouette,
+ * the choice of K, and column standardisation.
+ *
+ * Seeding is scikit-learn's greedy k-means++ (Arthur & Vassilvitskii 2007 with 2 + log k
+ * candidates per step, the candidate that lowers the potential most kept): candidates are drawn
+ * by inverting the cumulative squared distances, located through per-block sums.
+ *
+ * Lloyd runs as Hamerly (2010, "Making k-means even faster"): each row keeps an upper bound u on
+ * the distance to its center and a lower bound l on the distance to every other center; after
+ * the centers move by shift[j], u grows by shift[a] and l shrinks by the largest other shift.
+ * A row keeps its center without any distance computation when u <= max(l, s[a]) with s[a]
+ * half the distance from center a to its nearest other center; else u is tightened, and only
+ * if the test still fails are all k distances computed. Departures from the paper:
+ *  - Distances are computed in float from direct differences (x - c, so no cancellation: the
+ *    relative error is about d float epsilons) and every bound carries a relative slack of
+ *    (d + 8) epsilons, so a pruned row really is nearest to its center: the labels are those
+ *    of plain Lloyd up to float rounding at exact ties.
+ *  - Center sums are double and updated by the rows that moved, applied in row order with each
+ *    thread owning a range of clusters, so every cluster's sum sees the same sequence of
+ *    additions at any thread count (determinism), at a cost proportional to the moves.
+ *  - Iterations follow scikit-learn's loop: stop when no label changed (strict convergence) or
+ *    the squared center shifts sum to at most tol x the mean column variance; without strict
+ *    convergence one more assignment makes the labels match the returned centers.
+ *  - An empty cluster is re-seeded with the row farthest from its center (exact double
+ *    distances; rows at distance 0 or alone in their cluster are not taken), and that row's
+ *    label moves with it so the sums stay consistent with the labels.
+ * Inertia is recomputed exactly in double at the end of each restart; the lowest is kept (the
+ * earliest restart on a tie). Row blocks are fixed by n alone, so results do not depend on the
+ * thread count.
+ */
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/kmeans.h>
+#include <promo/rng.h>
+
+#define BLOCK    2048  /* rows per block of parallel work (fixed: determinism) */
+#define LANES    8     /* centers are padded to a multiple of this in the transposed layout */
+#define FAR      1e30f /* coordinate of a padding center: its distance is +inf */
+#define NO_LABEL UINT32_MAX
+
+static int threads_of(int n)
+{
+    return n > 0 ? n : omp_get_max_threads();
+}
+
+static size_t n_blocks(size_t n)
+{
+    return (n + BLOCK - 1) / BLOCK;
+}
+
+static size_t pad_lanes(size_t k)
+{
+    return (k + LANES - 1) / LANES * LANES;
+}
+
+/* ===================================================================== distance kernels === */
+
+/* Squared distances of row xi to the kp centers stored transposed (ct[f * kp + j]), in float,
+ * summed over features in order. */
+static void dist_row(const float *xi, size_t d, const float *ct, size_t kp, float *out)
+{
+    if (kp == 8) {
+        float acc[8] = {0};
+        for (size_t f = 0; f < d; f++) {
+            float v = xi[f];
+            const float *c = ct + f * 8;
+#pragma omp simd
+            for (size_t j = 0; j < 8; j++) {
+                float t = v - c[j];
+                acc[j] += t * t;
+            }
+        }
+        memcpy(out, acc, sizeof acc);
+        return;
+    }
+    if (kp == 16) {
+        float acc[16] = {0};
+        for (size_t f = 0; f < d; f++) {
+            float v = xi[f];
+            const float *c = ct + f * 16;
+#pragma omp simd
+            for (size_t j = 0; j < 16; j++) {
+                float t = v - c[j];
+                acc[j] += t * t;
+            }
+        }
+        memcpy(out, acc, sizeof acc);
+        return;
+    }
+    for (size_t j = 0; j < kp; j++)
+        out[j] = 0.0f;
+    for (size_t f = 0; f < d; f++) {
+        float v = xi[f];
+        const float *c = ct + f * kp;
+#pragma omp simd
+        for (size_t j = 0; j < kp; j++) {
+            float t = v - c[j];
+            out[j] += t * t;
+        }
+    }
+}
+
+/* The same sum for one center (same order of operations as dist_row's lanes). */
+static float dist_one(const float *xi, const float *c, size_t d)
+{
+    float s = 0.0f;
+    for (size_t f = 0; f < d; f++) {
+        float t = xi[f] - c[f];
+        s += t * t;
+    }
+    return s;
+}
+
+static double dist2_double(const float *a, const float *b, size_t d)
+{
+    double s = 0.0;
+    for (size_t f = 0; f < d; f++) {
+        double t = (double)a[f] - (double)b[f];
+        s += t * t;
+    }
+    return s;
+}
+
+/* Transpose m rows of d floats into ct (d x kp), padding lanes m..kp-1 with FAR. */
+static void transpose_centers(const float *c, size_t m, size_t d, size_t kp, float *ct)
+{
+    for (size_t f = 0; f < d; f++) {
+        for (size_t j = 0; j < m; j++)
+            ct[f * kp + j] = c[j * d + f];
+        for (size_t j = m; j < kp; j++)
+            ct[f * kp + j] = FAR;
+    }
+}
+
+/* Nearest of the first k entries of dist (lowest index on a tie) and the second smallest. */
+static uint32_t argmin2(const float *dist, size_t k, float *d1, float *d2)
+{
+    uint32_t best = 0;
+    float b1 = dist[0], b2 = INFINITY;
+    for (size_t j = 1; j < k; j++) {
+        float v = dist[j];
+        if (v < b1) {
+            b2 = b1;
+            b1 = v;
+            best = (uint32_t)j;
+        } else if (v < b2) {
+            b2 = v;
+        }
+    }
+    *d1 = b1;
+    *d2 = b2;
+    return best;
+}
+
+/* First row with a NaN or infinite value (n if none); *col gets its column. */
+static size_t first_nonfinite(const float *x, size_t n, size_t d, int nt, size_t *col)
+{
+    size_t nb = n_blocks(n), first = n;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) reduction(min : first)
+    for (size_t b = 0; b < nb; b++) {
+        size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+        for (size_t i = lo; i < hi && i < first; i++) {
+            const float *xi = x + i * d;
+            int bad = 0;
+            for (size_t f = 0; f < d; f++)
+                bad |= !isfinite(xi[f]);
+            if (bad) {
+                first = i;
+                break;
+            }
+        }
+    }
+    if (first < n) {
+        *col = 0;
+        while (isfinite(x[first * d + *col]))
+            (*col)++;
+    }
+    return first;
+}
+
+/* ===================================================================== fit state ========== */
+
+typedef struct fitctx {
+    const float *x;   /* n x d rows (borrowed) */
+    size_t n, d, k;   /* rows, features, clusters */
+    size_t kp;        /* k padded to LANES */
+    size_t nb;        /* row blocks */
+    int nt;           /* threads */
+    double rel;       /* relative slack of every distance bound */
+    double tol;       /* tol x mean column variance */
+    float *centers;   /* k x d, current */
+    float *ct;        /* d x kp, current centers transposed */
+    float *dbuf;      /* nt x kp: one distance row per thread */
+    double *sums;     /* k x d: sums of the rows of each cluster */
+    int64_t *counts;  /* k: rows per cluster */
+    uint32_t *labels; /* n */
+    double *upper;    /* n: upper bound on the distance to the own center */
+    double *lower;    /* n: lower bound on the distance to every other center */
+    uint32_t *mv_idx; /* n: rows that moved, per block at the block's offset */
+    uint32_t *mv_old; /* n: their previous label (NO_LABEL in the first assignment) */
+    size_t *b_moves;  /* nb: moves per block */
+    double *b_acc;    /* nb x max(LANES, k): per-block partial sums */
+    double *shift;    /* k: how far each center moved in the last update */
+    double *half;     /* k: half the distance to the nearest other center, less the slack */
+    size_t j_max;     /* center with the largest shift */
+    double shift1;    /* largest shift */
+    double shift2;    /* largest shift of the others */
+    size_t accw;      /* width of a block's row of b_acc: max(k, candidates, LANES) */
+    size_t kpt;       /* lanes of a distance row: max(kp, candidates padded) */
+    float *cand_rows; /* n_trials x d: k-means++ candidates */
+    float *closest;   /* n: k-means++ squared distance to the nearest chosen center */
+    float *cand_dist; /* n_trials x n: k-means++ squared distances to the candidates */
+    double *far;      /* n: exact distances for re-seeding empty clusters (lazily) */
+} fitctx;
+
+static void ctx_free(fitctx *c)
+{
+    promo_free(c->centers);
+    promo_free(c->ct);
+    promo_free(c->dbuf);
+    promo_free(c->sums);
+    promo_free(c->counts);
+    promo_free(c->labels);
+    promo_free(c->upper);
+    promo_free(c->lower);
+    promo_free(c->mv_idx);
+    promo_free(c->mv_old);
+    promo_free(c->b_moves);
+    promo_free(c->b_acc);
+    promo_free(c->shift);
+    promo_free(c->half);
+    promo_free(c->cand_rows);
+    promo_free(c->closest);
+    promo_free(c->cand_dist);
+    promo_free(c->far);
+}
+
+static size_t n_trials_of(size_t k)
+{
+    return 2 + (size_t)log((double)k);
+}
+
+static int ctx_init(fitctx *c, const float *x, size_t n, size_t d, int k, int nt)
+{
+    memset(c, 0, sizeof *c);
+    c->x = x;
+    c->n = n;
+    c->d = d;
+    c->k = (size_t)k;
+    c->kp = pad_lanes(c->k);
+    c->nb = n_blocks(n);
+    c->nt = nt;
+    c->rel = (double)(d + 8) * FLT_EPSILON;
+    size_t nt_ = (size_t)nt, tr = n_trials_of(c->k);
+    size_t accw = c->k > tr ? c->k : tr;
+    accw = accw > LANES ? accw : LANES;
+    c->accw = accw;
+    size_t kpt = pad_lanes(tr) > c->kp ? pad_lanes(tr) : c->kp;
+    c->kpt = kpt;
+    if (!(c->centers = promo_mallocn(c->k * d, sizeof(float))) ||
+        !(c->ct = promo_mallocn(kpt * d, sizeof(float))) ||
+        !(c->dbuf = promo_mallocn(nt_ * kpt, sizeof(float))) ||
+        !(c->sums = promo_mallocn(c->k * d, sizeof(double))) ||
+        !(c->counts = promo_mallocn(c->k, sizeof(int64_t))) ||
+        !(c->labels = promo_mallocn(n, sizeof(uint32_t))) ||
+        !(c->upper = promo_mallocn(n, sizeof(double))) ||
+        !(c->lower = promo_mallocn(n, sizeof(double))) ||
+        !(c->mv_idx = promo_mallocn(n, sizeof(uint32_t))) ||
+        !(c->mv_old = promo_mallocn(n, sizeof(uint32_t))) ||
+        !(c->b_moves = promo_mallocn(c->nb, sizeof(size_t))) ||
+        !(c->b_acc = promo_mallocn(c->nb * accw, sizeof(double))) ||
+        !(c->shift = promo_mallocn(c->k, sizeof(double))) ||
+        !(c->half = promo_mallocn(c->k, sizeof(double))) ||
+        !(c->cand_rows = promo_mallocn(tr * d, sizeof(float))) ||
+        !(c->closest = promo_mallocn(n, sizeof(float))) ||
+        !(c->cand_dist = promo_mallocn(tr * n, sizeof(float))))
+        return PROMO_ENOMEM;
+    return PROMO_OK;
+}
+
+/* tol x the mean over columns of the population variance (scikit-learn's _tolerance). */
+static void scaled_tol(fitctx *c, double tol)
+{
+    size_t n = c->n, d = c->d, nb = c->nb;
+    double *mean = promo_calloc(d, sizeof(double));
+    double *acc = promo_mallocn(nb * d, sizeof(double));
+    if (!mean || !acc) {
+        /* Without memory for the exact figure, tol applies unscaled: still a valid rule. */
+        c->tol = tol;
+        goto done;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->nt)
+        for (size_t b = 0; b < nb; b++) {
+            size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+            double *a = acc + b * d;
+            memset(a, 0, d * sizeof *a);
+            for (size_t i = lo; i < hi; i++) {
+                const float *xi = c->x + i * d;
+                for (size_t f = 0; f < d; f++) {
+                    double t = pass ? (double)xi[f] - mean[f] : (double)xi[f];
+                    a[f] += pass ? t * t : t;
+                }
+            }
+        }
+        double var = 0.0;
+        for (size_t f = 0; f < d; f++) {
+            double s = 0.0;
+            for (size_t b = 0; b < nb; b++)
+                s += acc[b * d + f];
+            if (pass)
+                var += s / (double)n;
+            else
+                mean[f] = s / (double)n;
+        }
+        if (pass)
+            c->tol = tol * var / (double)d;
+    }
+done:
+    promo_free(mean);
+    promo_free(acc);
+}
+
+/* ===================================================================== k-means++ ========== */
+
+/* Squared distances of every row to the m candidate rows `cand` (m x d), into cand_dist
+ * (m x n), and the potential sum_i min(closest_i, dist) per candidate and block into
+ * b_acc[b * accw + t] (no min when closest is NULL). */
+static void candidate_pass(fitctx *c, const float *cand, size_t m, int use_closest)
+{
+    size_t n = c->n, d = c->d, kp = pad_lanes(m);
+    transpose_centers(cand, m, d, kp, c->ct);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->nt)
+    for (size_t b = 0; b < c->nb; b++) {
+        size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+        float *dist = c->dbuf + (size_t)omp_get_thread_num() * c->kpt;
+        double *pot = c->b_acc + b * c->accw;
+        for (size_t t = 0; t < m; t++)
+            pot[t] = 0.0;
+        for (size_t i = lo; i < hi; i++) {
+            dist_row(c->x + i * d, d, c->ct, kp, dist);
+            float cl = use_closest ? c->closest[i] : INFINITY;
+            for (size_t t = 0; t < m; t++) {
+                float v = dist[t];
+                c->cand_dist[t * n + i] = v;
+                pot[t] += (double)(v < cl ? v : cl);
+            }
+        }
+    }
+}
+
+/* The row where the cumulative sum of closest (blocks summed as b_acc[. * accw + t] holds
+ * them) first reaches r: numpy's searchsorted(cumsum, r, 'left'), clipped to n - 1. */
+static size_t sample_row(const fitctx *c, size_t t, double r)
+{
+    size_t accw = c->accw;
+    double run = 0.0;
+    for (size_t b = 0; b < c->nb; b++) {
+        double bs = c->b_acc[b * accw + t];
+        if (run + bs >= r) {
+            size_t lo = b * BLOCK, hi = lo + BLOCK < c->n ? lo + BLOCK : c->n;
+            /* The same additions in the same order as the block sum, so this reaches it. */
+            double s = 0.0;
+            for (size_t i = lo; i < hi; i++) {
+                s += (double)c->closest[i];
+                if (run + s >= r)
+                    return i;
+            }
+            return hi - 1;
+        }
+        run += bs;
+    }
+    return c->n - 1;
+}
+
+static void kmeanspp(fitctx *c, promo_rng *rng)
+{
+    size_t n = c->n, d = c->d, k = c->k, tr = n_trials_of(k);
+    size_t accw = c->accw;
+    size_t first = (size_t)promo_rng_below(rng, n);
+    memcpy(c->centers, c->x + first * d, d * sizeof(float));
+    candidate_pass(c, c->x + first * d, 1, 0);
+    memcpy(c->closest, c->cand_dist, n * sizeof(float));
+    /* b_acc[. * accw + 0] now holds the block sums of closest (same order of additions). */
+    double pot = 0.0;
+    for (size_t b = 0; b < c->nb; b++)
+        pot += c->b_acc[b * accw];
+    for (size_t j = 1; j < k; j++) {
+        for (size_t t = 0; t < tr; t++) {
+            double r = promo_rng_uniform(rng) * pot;
+            size_t row = sample_row(c, 0, r);
+            memcpy(c->cand_rows + t * d, c->x + row * d, d * sizeof(float));
+        }
+        candidate_pass(c, c->cand_rows, tr, 1);
+        size_t best = 0;
+        double best_pot = INFINITY;
+        for (size_t t = 0; t < tr; t++) {
+            double s = 0.0;
+            for (size_t b = 0; b < c->nb; b++)
+                s += c->b_acc[b * accw + t];
+            if (s < best_pot) {
+                best_pot = s;
+                best = t;
+            }
+        }
+        memcpy(c->centers + j * d, c->cand_rows + best * d, d * sizeof(float));
+        pot = best_pot;
+        const float *db = c->cand_dist + best * n;
+#pragma omp parallel for schedule(static) num_threads(c->nt)
+        for (size_t i = 0; i < n; i++)
+            if (db[i] < c->closest[i])
+                c->closest[i] = db[i];
+        /* Block sums of the new closest are exactly the chosen candidate's potentials. */
+        for (size_t b = 0; b < c->nb; b++)
+            c->b_acc[b * accw] = c->b_acc[b * accw + best];
+    }
+}
+
+/* ===================================================================== Hamerly ============ */
+
+/* Transposed centers, half the distance from each center to its nearest other (less the
+ * slack), for the current centers. */
+static void prepare_centers(fitctx *c)
+{
+    size_t k = c->k, d = c->d;
+    transpose_centers(c->centers, k, d, c->kp, c->ct);
+    for (size_t j = 0; j < k; j++)
+        c->half[j] = INFINITY;
+    for (size_t j = 0; j < k; j++)
+        for (size_t j2 = j + 1; j2 < k; j2++) {
+            double h = 0.5 * sqrt(dist2_double(c->centers + j * d, c->centers + j2 * d, d));
+            if (h < c->half[j])
+                c->half[j] = h;
+            if (h < c->half[j2])
+                c->half[j2] = h;
+        }
+    for (size_t j = 0; j < k; j++)
+        c->half[j] *= 1.0 - c->rel;
+}
+
+/* One assignment pass over every row: all distances when `full` (the first pass of a
+ * restart), else Hamerly's bounds, moved by the pending shifts. Rows whose label changes are
+ * recorded per block (mv_idx/mv_old at the block's offset). Returns the number of moves. */
+static size_t assign_pass(fitctx *c, int full)
+{
+    size_t n = c->n, d = c->d, k = c->k, kp = c->kp;
+    double up = 1.0 + c->rel, lo_f = 1.0 - c->rel;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->nt)
+    for (size_t b = 0; b < c->nb; b++) {
+        size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n, moves = 0;
+        float *dist = c->dbuf + (size_t)omp_get_thread_num() * c->kpt;
+        for (size_t i = lo; i < hi; i++) {
+            const float *xi = c->x + i * d;
+            uint32_t a = full ? NO_LABEL : c->labels[i];
+            double u = 0.0, l = 0.0;
+            if (!full) {
+                u = c->upper[i] + c->shift[a];
+                l = c->lower[i] - (a == c->j_max ? c->shift2 : c->shift1);
+                double m = l > c->half[a] ? l : c->half[a];
+                if (u <= m) {
+                    c->upper[i] = u;
+                    c->lower[i] = l;
+                    continue;
+                }
+                u = sqrt((double)dist_one(xi, c->centers + (size_t)a * d, d)) * up;
+                if (u <= m) {
+                    c->upper[i] = u;
+                    c->lower[i] = l;
+                    continue;
+                }
+            }
+            float d1, d2;
+            dist_row(xi, d, c->ct, kp, dist);
+            uint32_t best = argmin2(dist, k, &d1, &d2);
+            c->upper[i] = sqrt((double)d1) * up;
+            c->lower[i] = k > 1 ? sqrt((double)d2) * lo_f : INFINITY;
+            if (best != a) {
+                c->labels[i] = best;
+                c->mv_idx[lo + moves] = (uint32_t)i;
+                c->mv_old[lo + moves] = a;
+                moves++;
+            }
+        }
+        c->b_moves[b] = moves;
+    }
+    size_t total = 0;
+    for (size_t b = 0; b < c->nb; b++)
+        total += c->b_moves[b];
+    return total;
+}
+
+/* Apply the recorded moves to sums and counts. Each thread owns a range of clusters and walks
+ * every move in row order, so each cluster's sum gets the same additions in the same order
+ * at any thread count. */
+static void apply_moves(fitctx *c)
+{
+    size_t d = c->d, k = c->k;
+#pragma omp parallel num_threads(c->nt)
+    {
+        size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+        uint32_t j0 = (uint32_t)(k * t / nt), j1 = (uint32_t)(k * (t + 1) / nt);
+        for (size_t b = 0; b < c->nb; b++) {
+            size_t lo = b * BLOCK;
+            for (size_t m = 0; m < c->b_moves[b]; m++) {
+                size_t i = c->mv_idx[lo + m];
+                uint32_t old = c->mv_old[lo + m], now = c->labels[i];
+                const float *xi = c->x + i * d;
+                if (old >= j0 && old < j1) {
+                    double *s = c->sums + (size_t)old * d;
+                    for (size_t f = 0; f < d; f++)
+                        s[f] -= (double)xi[f];
+                    c->counts[old]--;
+                }
+                if (now >= j0 && now < j1) {
+                    double *s = c->sums + (size_t)now * d;
+                    for (size_t f = 0; f < d; f++)
+                        s[f] += (double)xi[f];
+                    c->counts[now]++;
+                }
+            }
+        }
+    }
+}
+
+/* Re-seed empty clusters with the rows farthest from their centers (exact distances to the
+ * centers the rows were just assigned with). Returns 1 if any was re-seeded, -1 on ENOMEM. */
+static int reseed_empty(fitctx *c)
+{
+    size_t n = c->n, d = c->d, k = c->k;
+    int any_empty = 0, done = 0;
+    for (size_t j = 0; j < k; j++)
+        any_empty |= c->counts[j] == 0;
+    if (!any_empty)
+        return 0;
+    if (!c->far && !(c->far = promo_mallocn(n, sizeof(double))))
+        return -1;
+#pragma omp parallel for schedule(static) num_threads(c->nt)
+    for (size_t i = 0; i < n; i++)
+        c->far[i] = dist2_double(c->x + i * d, c->centers + (size_t)c->labels[i] * d, d);
+    for (size_t j = 0; j < k; j++) {
+        if (c->counts[j] != 0)
+            continue;
+        size_t pick = n;
+        double best = 0.0;
+        for (size_t i = 0; i < n; i++)
+            if (c->far[i] > best && c->counts[c->labels[i]] > 1) {
+                best = c->far[i];
+                pick = i;
+            }
+        if (pick == n)
+            break; /* every row sits on its center or alone: nothing to gain */
+        uint32_t old = c->labels[pick];
+        const float *xi = c->x + pick * d;
+        for (size_t f = 0; f < d; f++) {
+            c->sums[(size_t)old * d + f] -= (double)xi[f];
+            c->sums[j * d + f] = (double)xi[f];
+        }
+        c->counts[old]--;
+        c->counts[j] = 1;
+        c->labels[pick] = (uint32_t)j;
+        c->upper[pick] = 0.0;
+        c->lower[pick] = 0.0; /* unknown: forces a full look next time */
+        c->far[pick] = -1.0;
+        done = 1;
+    }
+    return done;
+}
+
+/* New centers from the sums; shifts, their largest two; returns the sum of squared shifts. */
+static double update_centers(fitctx *c, float *newc)
+{
+    size_t k = c->k, d = c->d;
+    double tot = 0.0;
+    c->shift1 = c->shift2 = 0.0;
+    c->j_max = 0;
+    for (size_t j = 0; j < k; j++) {
+        float *nc = newc + j * d;
+        const float *oc = c->centers + j * d;
+        if (c->counts[j] > 0) {
+            double inv = (double)c->counts[j];
+            for (size_t f = 0; f < d; f++)
+                nc[f] = (float)(c->sums[j * d + f] / inv);
+        } else {
+            memcpy(nc, oc, d * sizeof(float));
+        }
+        double s2 = dist2_double(nc, oc, d);
+        tot += s2;
+        /* The bounds move by at least the true shift: a hair of slack for its rounding. */
+        double s = sqrt(s2) * (1.0 + 1e-12);
+        c->shift[j] = s;
+        if (s > c->shift1) {
+            c->shift2 = c->shift1;
+            c->shift1 = s;
+            c->j_max = j;
+        } else if (s > c->shift2) {
+            c->shift2 = s;
+        }
+    }
+    memcpy(c->centers, newc, k * d * sizeof(float));
+    return tot;
+}
+
+/* Exact inertia of the current labels and centers, double, blocks summed in order. */
+static double inertia_of(fitctx *c)
+{
+    size_t n = c->n, d = c->d;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->nt)
+    for (size_t b = 0; b < c->nb; b++) {
+        size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+        double s = 0.0;
+        for (size_t i = lo; i < hi; i++)
+            s += dist2_double(c->x + i * d, c->centers + (size_t)c->labels[i] * d, d);
+        c->b_acc[b * c->accw] = s;
+    }
+    double tot = 0.0;
+    for (size_t b = 0; b < c->nb; b++)
+        tot += c->b_acc[b * c->accw];
+    return tot;
+}
+
+/* Lloyd's iterations from the seeded centers (scikit-learn's loop, Hamerly's pruning).
+ * newc: scratch k x d. Returns the iteration count or -1 on ENOMEM. */
+static int lloyd(fitctx *c, int max_iter, float *newc)
+{
+    size_t k = c->k, d = c->d;
+    int it, strict = 0;
+    memset(c->sums, 0, k * d * sizeof(double));
+    memset(c->counts, 0, k * sizeof(int64_t));
+    prepare_centers(c);
+    for (it = 0; it < max_iter; it++) {
+        size_t moved = assign_pass(c, it == 0);
+        apply_moves(c);
+        int re = reseed_empty(c);
+        if (re < 0)
+            return -1;
+        double tot = update_centers(c, newc);
+        prepare_centers(c);
+        if (moved == 0 && re == 0) {
+            strict = 1;
+            it++;
+            break;
+        }
+        if (tot <= c->tol) {
+            it++;
+            break;
+        }
+    }
+    if (!strict)
+        (void)assign_pass(c, 0); /* labels for the returned centers */
+    return it;
+}
+
+/* ===================================================================== public: fit ======== */
+
+promo_kmeans_params promo_kmeans_params_default(void)
+{
+    promo_kmeans_params p = {8, 4, 300, 1e-4, 1, 0};
+    return p;
+}
+
+void promo_kmeans_free(promo_kmeans *m)
+{
+    if (!m)
+        return;
+    promo_free(m->centers);
+    promo_free(m->labels);
+    promo_free(m);
+}
+
+static int check_data(const char *what, const float *x, size_t n, size_t d, int nt)
+{
+    if (!x || n == 0 || d == 0)
+        return promo_fail(PROMO_EUSAGE, "%s: no data (n %zu, d %zu)", what, n, d);
+    if (n >= (size_t)UINT32_MAX)
+        return promo_fail(PROMO_EUSAGE, "%s: %zu rows, at most %u", what, n, UINT32_MAX - 1);
+    size_t col = 0, row = first_nonfinite(x, n, d, nt, &col);
+    if (row < n)
+        return promo_fail(PROMO_EINPUT, "%s: row %zu column %zu: %g is not a finite number", what,
+                          row, col, (double)x[row * d + col]);
+    return PROMO_OK;
+}
+
+static int check_params(const promo_kmeans_params *p, size_t n)
+{
+    if (!p)
+        return promo_fail(PROMO_EUSAGE, "kmeans: NULL parameters");
+    if (p->k < 1 || (size_t)p->k > n)
+        return promo_fail(PROMO_EUSAGE, "kmeans: k %d outside 1..%zu (the row count)", p->k, n);
+    if (p->n_init < 1)
+        return promo_fail(PROMO_EUSAGE, "kmeans: n_init %d < 1", p->n_init);
+    if (p->max_iter < 1)
+        return promo_fail(PROMO_EUSAGE, "kmeans: max_iter %d < 1", p->max_iter);
+    if (!(p->tol >= 0.0) || isinf(p->tol))
+        return promo_fail(PROMO_EUSAGE, "kmeans: tol %g is not a finite number >= 0", p->tol);
+    if (p->n_threads < 0)
+        return promo_fail(PROMO_EUSAGE, "kmeans: n_threads %d < 0", p->n_threads);
+    return PROMO_OK;
+}
+
+/* The fit behind the public entry points: restarts seeded by k-means++ (init NULL) or one run
+ * from init; with seed_only >= 0, only that restart's seeding, into seed_out. */
+static int fit_core(const promo_kmeans_params *p,
+                    const float *x,
+                    size_t n,
+                    size_t d,
+                    const float *init,
+                    int seed_only,
+                    float *seed_out,
+                    promo_kmeans **out)
+{
+    fitctx c;
+    promo_kmeans *m = NULL;
+    float *newc = NULL;
+    int rc;
+    memset(&c, 0, sizeof c);
+    if ((rc = check_params(p, n)) || (rc = check_data("kmeans", x, n, d, threads_of(p->n_threads))))
+        return rc;
+    int nt = threads_of(p->n_threads);
+    rc = PROMO_ENOMEM;
+    if (ctx_init(&c, x, n, d, p->k, nt))
+        goto fail;
+    if (seed_only >= 0) {
+        promo_rng rng;
+        promo_rng_init(&rng, p->seed, (uint64_t)seed_only);
+        kmeanspp(&c, &rng);
+        memcpy(seed_out, c.centers, (size_t)p->k * d * sizeof(float));
+        ctx_free(&c);
+        return PROMO_OK;
+    }
+    if (!(m = promo_calloc(1, sizeof *m)) ||
+        !(m->centers = promo_mallocn((size_t)p->k * d, sizeof(float))) ||
+        !(m->labels = promo_mallocn(n, sizeof(uint32_t))) ||
+        !(newc = promo_mallocn((size_t)p->k * d, sizeof(float))))
+        goto fail;
+    m->n = n;
+    m->d = d;
+    m->k = p->k;
+    scaled_tol(&c, p->tol);
+    int runs = init ? 1 : p->n_init;
+    for (int r = 0; r < runs; r++) {
+        if (init) {
+            memcpy(c.centers, init, (size_t)p->k * d * sizeof(float));
+        } else {
+            promo_rng rng;
+            promo_rng_init(&rng, p->seed, (uint64_t)r);
+            kmeanspp(&c, &rng);
+        }
+        int it = lloyd(&c, p->max_iter, newc);
+        if (it < 0)
+            goto fail;
+        double inertia = inertia_of(&c);
+        if (r == 0 || inertia < m->inertia) {
+            m->inertia = inertia;
+            m->n_iter = it;
+            memcpy(m->centers, c.centers, (size_t)p->k * d * sizeof(float));
+            memcpy(m->labels, c.labels, n * sizeof(uint32_t));
+        }
+    }
+    ctx_free(&c);
+    promo_free(newc);
+    *out = m;
+    return PROMO_OK;
+fail:
+    ctx_free(&c);
+    promo_free(newc);
+    promo_kmeans_free(m);
+    return promo_fail(rc, "kmeans: out of memory for %zu x %zu rows, k %d", n, d, p->k);
+}
+
+int promo_kmeans_fit(
+    const promo_kmeans_params *p, const float *x, size_t n, size_t d, promo_kmeans **out)
+{
+    if (!out)
+        return promo_fail(PROMO_EUSAGE, "kmeans: NULL output");
+    *out = NULL;
+    return fit_core(p, x, n, d, NULL, -1, NULL, out);
+}
+
+int promo_kmeans_fit_from(const promo_kmeans_params *p,
+                          const float *x,
+                          size_t n,
+                          size_t d,
+                          const float *init,
+                          promo_kmeans **out)
+{
+    if (!out || !init)
+        return promo_fail(PROMO_EUSAGE, "kmeans: NULL output or initial centers");
+    *out = NULL;
+    if (p && p->k >= 1 && d > 0) {
+        for (size_t i = 0; i < (size_t)p->k * d; i++)
+            if (!isfinite(init[i]))
+                return promo_fail(PROMO_EINPUT, "kmeans: initial center %zu is not finite", i / d);
+    }
+    return fit_core(p, x, n, d, init, -1, NULL, out);
+}
+
+int promo_kmeans_plusplus(
+    const promo_kmeans_params *p, const float *x, size_t n, size_t d, int restart, float *centers)
+{
+    if (!centers || restart < 0)
+        return promo_fail(PROMO_EUSAGE, "kmeans++: NULL centers or restart %d < 0", restart);
+    return fit_core(p, x, n, d, NULL, restart, centers, NULL);
+}
+
+int promo_kmeans_assign(const promo_kmeans *m, const float *x, size_t n, size_t d, uint32_t *labels)
+{
+    if (!m || !labels)
+        return promo_fail(PROMO_EUSAGE, "kmeans assign: NULL fit or labels");
+    if (d != m->d)
+        return promo_fail(PROMO_EUSAGE, "kmeans assign: %zu features, the fit has %zu", d, m->d);
+    int nt = threads_of(0), rc;
+    if ((rc = check_data("kmeans assign", x, n, d, nt)))
+        return rc;
+    size_t k = (size_t)m->k, kp = pad_lanes(k);
+    float *ct = promo_mallocn(kp * d, sizeof(float));
+    float *dbuf = promo_mallocn((size_t)nt * kp, sizeof(float));
+    if (!ct || !dbuf) {
+        promo_free(ct);
+        promo_free(dbuf);
+        return PROMO_ENOMEM;
+    }
+    transpose_centers(m->centers, k, d, kp, ct);
+    size_t nb = n_blocks(n);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (size_t b = 0; b < nb; b++) {
+        size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+        float *dist = dbuf + (size_t)omp_get_thread_num() * kp;
+        for (size_t i = lo; i < hi; i++) {
+            float d1, d2;
+            dist_row(x + i * d, d, ct, kp, dist);
+            labels[i] = argmin2(dist, k, &d1, &d2);
+        }
+    }
+    promo_free(ct);
+    promo_free(dbuf);
+    return PROMO_OK;
+}
+
+/* ===================================================================== silhouette ========= */
+
+static int by_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+int promo_silhouette(const float *x,
+                     size_t n,
+                     size_t d,
+                     const uint32_t *labels,
+                     int k,
+                     size_t sample,
+                     uint64_t seed,
+                     int n_threads,
+                     double *out)
+{
+    size_t *idx = NULL, *cnt = NULL;
+    float *xs = NULL;
+    uint32_t *ls = NULL;
+    double *acc = NULL, *sil = NULL;
+    int rc;
+    if (!out || !labels || k < 1 || n_threads < 0)
+        return promo_fail(PROMO_EUSAGE, "silhouette: NULL output or labels, k %d, threads %d", k,
+                          n_threads);
+    int nt = threads_of(n_threads);
+    if ((rc = check_data("silhouette", x, n, d, nt)))
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] >= (uint32_t)k)
+            return promo_fail(PROMO_EUSAGE, "silhouette: label %u at row %zu is not below k %d",
+                              labels[i], i, k);
+    size_t s = sample == 0 || sample > n ? n : sample, kk = (size_t)k;
+    rc = PROMO_ENOMEM;
+    if (!(idx = promo_mallocn(n, sizeof(size_t))) || !(xs = promo_mallocn(s * d, sizeof(float))) ||
+        !(ls = promo_mallocn(s, sizeof(uint32_t))) || !(cnt = promo_calloc(kk, sizeof(size_t))) ||
+        !(acc = promo_mallocn((size_t)nt * kk, sizeof(double))) ||
+        !(sil = promo_mallocn(s, sizeof(double))))
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    if (s < n) {
+        /* The first s of a seeded partial Fisher-Yates shuffle, in row order. */
+        promo_rng rng;
+        promo_rng_init(&rng, seed, 0);
+        for (size_t i = 0; i < s; i++) {
+            size_t j = i + (size_t)promo_rng_below(&rng, n - i), t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        qsort(idx, s, sizeof *idx, by_size);
+    }
+    for (size_t i = 0; i < s; i++) {
+        memcpy(xs + i * d, x + idx[i] * d, d * sizeof(float));
+        ls[i] = labels[idx[i]];
+        cnt[ls[i]]++;
+    }
+    size_t n_nonempty = 0;
+    for (size_t j = 0; j < kk; j++)
+        n_nonempty += cnt[j] > 0;
+    if (n_nonempty < 2) {
+        *out = NAN;
+        rc = PROMO_OK;
+        goto fail;
+    }
+#pragma omp parallel for schedule(dynamic, 16) num_threads(nt)
+    for (size_t i = 0; i < s; i++) {
+        double *a = acc + (size_t)omp_get_thread_num() * kk;
+        memset(a, 0, kk * sizeof *a);
+        const float *xi = xs + i * d;
+        for (size_t j = 0; j < s; j++)
+            a[ls[j]] += sqrt(dist2_double(xi, xs + j * d, d));
+        uint32_t own = ls[i];
+        if (cnt[own] < 2) {
+            sil[i] = 0.0;
+            continue;
+        }
+        double ai = a[own] / (double)(cnt[own] - 1), bi = INFINITY;
+        for (size_t c = 0; c < kk; c++)
+            if (c != own && cnt[c] > 0 && a[c] / (double)cnt[c] < bi)
+                bi = a[c] / (double)cnt[c];
+        double mx = ai > bi ? ai : bi;
+        sil[i] = mx > 0.0 ? (bi - ai) / mx : 0.0;
+    }
+    double tot = 0.0;
+    for (size_t i = 0; i < s; i++)
+        tot += sil[i];
+    *out = tot / (double)s;
+    rc = PROMO_OK;
+fail:
+    promo_free(idx);
+    promo_free(xs);
+    promo_free(ls);
+    promo_free(cnt);
+    promo_free(acc);
+    promo_free(sil);
+    return rc;
+}
+
+/* ===================================================================== choice of K ======== */
+
+void promo_kmeans_choice_free(promo_kmeans_choice *c)
+{
+    if (!c)
+        return;
+    promo_free(c->inertia);
+    promo_free(c->silhouette);
+    memset(c, 0, sizeof *c);
+}
+
+int promo_kmeans_choose_k(const promo_kmeans_params *p,
+                          const float *x,
+                          size_t n,
+                          size_t d,
+                          int k_min,
+                          int k_max,
+                          size_t sample,
+                          promo_kmeans_choice *out)
+{
+    if (!p || !out)
+        return promo_fail(PROMO_EUSAGE, "kmeans choose_k: NULL parameters or output");
+    memset(out, 0, sizeof *out);
+    if (k_min < 1 || k_max < 2 || k_min > k_max || (size_t)k_max > n)
+        return promo_fail(PROMO_EUSAGE,
+                          "kmeans choose_k: K range %d..%d (need 1 <= k_min <= k_max, "
+                          "2 <= k_max <= %zu rows)",
+                          k_min, k_max, n);
+    size_t nk = (size_t)(k_max - k_min + 1);
+    promo_kmeans_choice c = {k_min, k_max, 0, NULL, NULL};
+    if (!(c.inertia = promo_mallocn(nk, sizeof(double))) ||
+        !(c.silhouette = promo_mallocn(nk, sizeof(double)))) {
+        promo_kmeans_choice_free(&c);
+        return PROMO_ENOMEM;
+    }
+    double best = -INFINITY;
+    for (int k = k_min; k <= k_max; k++) {
+        promo_kmeans_params q = *p;
+        promo_kmeans *m = NULL;
+        q.k = k;
+        int rc = promo_kmeans_fit(&q, x, n, d, &m);
+        if (!rc)
+            rc = promo_silhouette(x, n, d, m->labels, k, sample, p->seed, p->n_threads,
+                                  &c.silhouette[k - k_min]);
+        if (rc) {
+            promo_kmeans_free(m);
+            promo_kmeans_choice_free(&c);
+            return rc;
+        }
+        c.inertia[k - k_min] = m->inertia;
+        promo_kmeans_free(m);
+        double sv = c.silhouette[k - k_min];
+        if (!isnan(sv) && sv > best) {
+            best = sv;
+            c.best_k = k;
+        }
+    }
+    if (c.best_k == 0)
+        c.best_k = k_max; /* every silhouette undefined (all rows alike): any K is as good */
+    *out = c;
+    return PROMO_OK;
+}
+
+/* ===================================================================== standardise ======== */
+
+void promo_standardize(float *x, size_t n, size_t d, double *means, double *sds)
+{
+    if (!x || n == 0 || d == 0)
+        return;
+    size_t nb = n_blocks(n);
+    int nt = threads_of(0);
+    /* Per block and column: count, sum, then sum of squared deviations (two passes, exact
+     * enough for any scale). Without memory, fall back to one block (serial, same result
+     * up to the order of additions). */
+    double *acc = promo_mallocn(nb * d * 2, sizeof(double));
+    double *mean = promo_mallocn(d, sizeof(double)), *sd = promo_mallocn(d, sizeof(double));
+    if (!acc || !mean || !sd) {
+        promo_free(acc);
+        promo_free(mean);
+        promo_free(sd);
+        /* Nothing sensible to do without d doubles; leave the data as it is. */
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (size_t b = 0; b < nb; b++) {
+            size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+            double *a = acc + b * d * 2;
+            memset(a, 0, d * 2 * sizeof *a);
+            for (size_t i = lo; i < hi; i++) {
+                const float *xi = x + i * d;
+                for (size_t f = 0; f < d; f++) {
+                    if (!isfinite(xi[f]))
+                        continue;
+                    if (pass) {
+                        double t = (double)xi[f] - mean[f];
+                        a[f] += t * t;
+                    } else {
+                        a[f] += 1.0;
+                        a[d + f] += (double)xi[f];
+                    }
+                }
+            }
+        }
+        for (size_t f = 0; f < d; f++) {
+            if (pass) {
+                double ss = 0.0;
+                for (size_t b = 0; b < nb; b++)
+                    ss += acc[b * d * 2 + f];
+                double cntf = sd[f]; /* the count, parked there by pass 0 */
+                double v = cntf > 0.0 ? ss / cntf : 0.0;
+                sd[f] = v > 0.0 ? sqrt(v) : 1.0;
+            } else {
+                double cntf = 0.0, s = 0.0;
+                for (size_t b = 0; b < nb; b++) {
+                    cntf += acc[b * d * 2 + f];
+                    s += acc[b * d * 2 + d + f];
+                }
+                mean[f] = cntf > 0.0 ? s / cntf : 0.0;
+                sd[f] = cntf;
+            }
+        }
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t i = 0; i < n; i++) {
+        float *xi = x + i * d;
+        for (size_t f = 0; f < d; f++)
+            xi[f] = isfinite(xi[f]) ? (float)(((double)xi[f] - mean[f]) / sd[f]) : 0.0f;
+    }
+    if (means)
+        memcpy(means, mean, d * sizeof(double));
+    if (sds)
+        memcpy(sds, sd, d * sizeof(double));
+    promo_free(acc);
+    promo_free(mean);
+    promo_free(sd);
+}
