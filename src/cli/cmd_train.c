@@ -1,19 +1,88 @@
 /* promo train: fit a model from the workspace. --model propensity (the default) builds the
  * rolling time windows, fits XGBoost with early stopping and calibration plus the baselines,
  * evaluates them on the test window, saves the model under DIR/models and the evaluation in
- * the workspace (promo evaluate prints it again), and draws the charts into DIR/out. */
+ * the workspace (promo evaluate prints it again), and draws the charts into DIR/out.
+ * --model expansion predicts the next new category (expansion.h) and prints top-1/top-3
+ * accuracy beside the majority and Markov baselines. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <promo/error.h>
+#include <promo/expansion.h>
 #include <promo/propensity.h>
 #include <promo/report.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
+
+static void print_expansion(FILE *f, const promo_expansion_report *r, int json)
+{
+    char a[24], v[24], t[24];
+    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format(r->valid_as_of, 1, v, sizeof v);
+    promo_time_format(r->first_train_as_of, 1, t, sizeof t);
+    if (json) {
+        fprintf(f,
+                "{\"task\": \"expansion\", \"as_of\": \"%s\", \"valid_as_of\": \"%s\", "
+                "\"first_train_as_of\": \"%s\", \"horizon_days\": %g, \"n_train_windows\": %d, "
+                "\"n_train_rows\": %zu, \"n_valid_rows\": %zu, \"n_test_rows\": %zu, "
+                "\"n_features\": %zu, \"n_classes\": %u, \"n_rounds\": %d, "
+                "\"valid_mlogloss\": %.6f, \"train_seconds\": %.3f, \"model_path\": ",
+                a, v, t, r->horizon_days, r->n_train_windows, r->n_train_rows, r->n_valid_rows,
+                r->n_test_rows, r->n_features, r->n_classes, r->n_rounds, r->valid_mlogloss,
+                r->train_seconds);
+        cli_json_str(f, r->model_path);
+        fprintf(f, ", \"models\": {");
+        for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)
+            fprintf(f, "%s\"%s\": {\"top1_accuracy\": %.6f, \"top3_accuracy\": %.6f}",
+                    m ? ", " : "", promo_exp_model_name(m), r->top_accuracy[m][0],
+                    r->top_accuracy[m][2]);
+        fprintf(f, "}}\n");
+        return;
+    }
+    fprintf(f, "expansion: the next new category within %g days of %s\n", r->horizon_days, a);
+    fprintf(f, "  training: %d windows from %s, %zu rows; validation from %s, %zu rows\n",
+            r->n_train_windows, t, r->n_train_rows, v, r->n_valid_rows);
+    fprintf(f, "  test: %zu customers who bought a new category; %u categories, %zu features, "
+               "%d rounds\n",
+            r->n_test_rows, r->n_classes, r->n_features, r->n_rounds);
+    fprintf(f, "  %-10s %8s %8s\n", "model", "top-1", "top-3");
+    for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)
+        fprintf(f, "  %-10s %8.4f %8.4f\n", promo_exp_model_name(m), r->top_accuracy[m][0],
+                r->top_accuracy[m][2]);
+    if (r->model_path[0])
+        fprintf(f, "  model: %s\n", r->model_path);
+}
+
+/* --model expansion: the options it shares with propensity (horizon, as-of, rounds, seed,
+ * threads), its own defaults otherwise. */
+static int train_expansion(const char *ws, const promo_propensity_params *pp, int json)
+{
+    promo_expansion_params e = promo_expansion_params_default();
+    e.as_of = pp->as_of;
+    e.horizon_days = pp->horizon_days;
+    e.seed = pp->seed;
+    e.n_threads = pp->n_threads;
+    /* An option left at propensity's default keeps expansion's own default. */
+    promo_propensity_params pd = promo_propensity_params_default();
+    if (pp->gbdt.n_rounds != pd.gbdt.n_rounds)
+        e.gbdt.n_rounds = pp->gbdt.n_rounds;
+    if (pp->n_train_windows != pd.n_train_windows)
+        e.n_train_windows = pp->n_train_windows;
+    promo_store *s = NULL;
+    promo_expansion_report r;
+    int rc = promo_store_open(ws, 0, &s);
+    if (!rc)
+        rc = promo_report_expansion_train(s, &e, &r);
+    promo_store_close(s);
+    if (rc)
+        return cli_report(rc);
+    print_expansion(stdout, &r, json);
+    return CLI_EXIT_OK;
+}
 
 int cmd_train(int argc, char **argv)
 {
@@ -25,7 +94,7 @@ int cmd_train(int argc, char **argv)
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("model", "NAME", &model),
-         .help = "propensity (the only model of this command so far)"},
+         .help = "propensity or expansion (the next new category)"},
         {CLI_STRING("target", "T", &p.target), .help = "any, product:ID or category:NAME"},
         {CLI_AS_OF(&p.as_of), .help = "test cutoff", .def = "the last complete window"},
         {CLI_NUMBER("horizon", "DAYS", 1, 3650, &p.horizon_days), .help = "label window"},
@@ -51,7 +120,9 @@ int cmd_train(int argc, char **argv)
     const cli_spec spec = {
         .name = "train",
         .usage = "usage: promo train --ws DIR [--model propensity] [--target T] [--as-of DATE]\n"
-                 "                   [--horizon DAYS] [options]\n",
+                 "                   [--horizon DAYS] [options]\n"
+                 "       promo train --ws DIR --model expansion [--as-of DATE] [--horizon DAYS]\n"
+                 "                   [--json]\n",
         .about = "Train a purchase-propensity model: for target T, the probability that each\n"
                  "customer buys it within DAYS after a cutoff. The test window starts at DATE\n"
                  "(default: the last complete window of the data); validation is one horizon\n"
@@ -62,10 +133,12 @@ int cmd_train(int argc, char **argv)
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
+    if (strcmp(model, "expansion") == 0)
+        return train_expansion(ws, &p, json);
     if (strcmp(model, "propensity") != 0)
         return cli_usage_error("train",
                                "--model %s: not available in this build (models: "
-                               "propensity)",
+                               "propensity, expansion)",
                                model);
     promo_store *s = NULL;
     promo_propensity_report r;
