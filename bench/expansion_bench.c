@@ -1,6 +1,7 @@
 /* bench/expansion_bench.c: expansion prediction on a workspace, one JSON line per run.
  * Usage: expansion_bench WS LABEL [key=value ...] with keys windows, horizon, cap, alpha,
- * rounds, depth, eta, threads. Trains without saving (the workspace is not changed). */
+ * rounds, depth, eta, mcw,
+ * colsample, lambda, threads. Trains without saving (the workspace is not changed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,12 @@ int main(int argc, char **argv)
             p.gbdt.max_depth = (int)v;
         else if (KEY("eta"))
             p.gbdt.eta = v;
+        else if (KEY("mcw"))
+            p.gbdt.min_child_weight = v;
+        else if (KEY("colsample"))
+            p.gbdt.colsample_bytree = v;
+        else if (KEY("lambda"))
+            p.gbdt.lambda = v;
         else if (KEY("threads"))
             p.n_threads = (int)v;
         else {

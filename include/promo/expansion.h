@@ -13,6 +13,9 @@
  *     a customer uses a category says more than whether they did), and cat_days_since_<c>,
  *     days since the last order of c (NaN if never: where the customer is now, which the
  *     Markov baseline reads from the last category alone);
+ *   - markov_<c>: the Markov baseline's P(c | last category), counted over the windows
+ *     before the row's own (out of time: a row never sees its own label; the oldest window's
+ *     are NaN), so the model starts where the baseline stands;
  *   - customer features of the cut (features.h): recency, frequency, monetary, tenure,
  *     average order value, inter-purchase gap, basket size, distinct products/categories/
  *     stores, online share, recent spend and orders, promotion share, P(alive), CLV.
@@ -26,10 +29,10 @@
  *             rows weighted by inverse class frequency (n / (K n_c), capped at
  *             max_class_weight) so rare categories are learnt;
  *   majority  the categories ranked by how often they were the new category in the training
- *             windows;
+ *             and validation windows;
  *   markov    first-order transitions: P(next new category | last category bought before the
- *             cutoff), counted over the training windows, additively smoothed towards the
- *             majority distribution (alpha pseudo-counts).
+ *             cutoff), counted over the training and validation windows, additively smoothed
+ *             towards the majority distribution (alpha pseudo-counts).
  * Every model's probabilities are masked: categories the customer bought before the cutoff
  * get 0 and the rest are renormalised to sum to 1 (promo_expansion_mask). The report
  * (report.h) computes top-1 / top-3 accuracy from them.
@@ -81,10 +84,10 @@ typedef struct promo_expansion_params {
     double horizon_days;     /* H, days, 1..3650 (default 30) */
     int n_train_windows;     /* rolling training cutoffs before the validation one, 1..24
                                 (default 6; fewer when history is short, with a warning) */
-    double max_class_weight; /* cap of the inverse-frequency class weights, >= 1 (10) */
+    double max_class_weight; /* cap of the inverse-frequency class weights, >= 1 (3) */
     double markov_alpha;     /* Markov smoothing pseudo-counts per row, >= 0 (default 1) */
-    promo_gbdt_params gbdt;  /* boosting (defaults: depth 4, eta 0.1, 300 rounds, patience
-                                20, min_child_weight 5, colsample 0.8, lambda 5, 32 bins) */
+    promo_gbdt_params gbdt;  /* boosting (defaults: depth 2, eta 0.05, 600 rounds, patience
+                                20, min_child_weight 20, colsample 0.5, lambda 5, 32 bins) */
     int save;                /* 1 (default): store the model and the figures; read by the
                                 report (report.h promo_report_expansion_train) */
     uint64_t seed;           /* model seed (default 1) */
@@ -119,10 +122,15 @@ void promo_expansion_rows_free(promo_expansion_rows *r); /* NULL-safe on a zeroe
  * each, then the array, with promo_free). */
 int promo_expansion_feature_names(const promo_panel *d, char ***names /* OUT */, size_t *n /* OUT */);
 
-/* Fill X (r->n x the feature count float32, row-major) for rows r of cut c. */
+/* Fill X (r->n x the feature count float32, row-major) for rows r of cut c. trans: the
+ * transition counts (n_cats x n_cats, row = last category, column = new category) of the
+ * windows before c, for the markov_<c> features (smoothed with alpha as the Markov baseline);
+ * NULL or all zero = NaN. */
 int promo_expansion_matrix(const promo_panel *d,
                            const promo_panel_cut *c,
                            const promo_expansion_rows *r,
+                           const double *trans,
+                           double alpha,
                            float *X /* OUT */);
 
 /* Mask and renormalise n rows of k class probabilities in place: class j of row i gets 0
