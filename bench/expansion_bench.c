@@ -79,5 +79,6 @@ int main(int argc, char **argv)
         printf(", \"%s_top1\": %.4f, \"%s_top3\": %.4f", promo_exp_model_name(m),
                r.top_accuracy[m][0], promo_exp_model_name(m), r.top_accuracy[m][2]);
     printf(", \"seconds\": %.2f}\n", promo_now_s() - t0);
+    fflush(stdout);
     return 0;
 }
