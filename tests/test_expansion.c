@@ -337,9 +337,11 @@ T_TEST(expansion_default_world_beats_majority)
     promo_table *t = NULL;
     T_OK(promo_report_read(s, &t));
     T_ASSERT(t != NULL);
-    const promo_column *task = promo_table_column(t, "task"), *model = promo_table_column(t, "model"),
+    const promo_column *task = promo_table_column(t, "task"),
+                       *model = promo_table_column(t, "model"),
                        *metric = promo_table_column(t, "metric"),
-                       *value = promo_table_column(t, "value"), *text = promo_table_column(t, "text");
+                       *value = promo_table_column(t, "value"),
+                       *text = promo_table_column(t, "text");
     double top3[PROMO_EXP_MODEL_COUNT] = {NAN, NAN, NAN};
     char path[1200] = "";
     for (size_t i = 0; i < t->n_rows; i++) {
@@ -375,9 +377,10 @@ T_TEST(expansion_online_retail_categories)
 {
     char ws[600], args[900], *out = NULL, *err = NULL;
     snprintf(ws, sizeof ws, "%s/ws", t_tmpdir());
-    snprintf(args, sizeof args,
-             "ingest --ws %s --format online-retail -q tests/fixtures/ingest/online_retail_small.csv",
-             ws);
+    snprintf(
+        args, sizeof args,
+        "ingest --ws %s --format online-retail -q tests/fixtures/ingest/online_retail_small.csv",
+        ws);
     int rc = t_promo(args, &out, &err);
     T_ASSERT_MSG(rc == 0, "exit %d: %s", rc, err);
     free(out);
@@ -402,7 +405,8 @@ T_TEST(expansion_online_retail_categories)
         {"D", "fees"},                /* Discount */
         {"22139", "other"},           /* no description */
     };
-    const promo_column *id = promo_table_column(p, "product_id"), *cat = promo_table_column(p, "category");
+    const promo_column *id = promo_table_column(p, "product_id"),
+                       *cat = promo_table_column(p, "category");
     T_ASSERT(cat != NULL);
     T_ASSERT_EQ_INT(cat->n_null, 0);
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {

@@ -98,15 +98,15 @@ promo_expansion_params promo_expansion_params_default(void);
 
 /* Expansion rows of one cut (see the top): the label and the count-encoded usage. */
 typedef struct promo_expansion_rows {
-    size_t n;            /* rows */
-    uint32_t n_classes;  /* categories (d->n_cats) */
-    uint32_t *cust;      /* n: row of the cut's feature matrix */
-    uint32_t *label;     /* n: the new category */
-    uint32_t *last;      /* n: category of the last purchase before the cutoff */
-    float *orders;       /* n x n_classes: orders per category before the cutoff */
-    float *orders_90d;   /* n x n_classes: the same in the 90 days before it */
-    float *days_since;   /* n x n_classes: days from the last order of the category to the
-                            cutoff; NaN when never bought */
+    size_t n;           /* rows */
+    uint32_t n_classes; /* categories (d->n_cats) */
+    uint32_t *cust;     /* n: row of the cut's feature matrix */
+    uint32_t *label;    /* n: the new category */
+    uint32_t *last;     /* n: category of the last purchase before the cutoff */
+    float *orders;      /* n x n_classes: orders per category before the cutoff */
+    float *orders_90d;  /* n x n_classes: the same in the 90 days before it */
+    float *days_since;  /* n x n_classes: days from the last order of the category to the
+                           cutoff; NaN when never bought */
 } promo_expansion_rows;
 
 /* The rows of cut c with labels from [c->as_of, c->as_of + horizon_days). *out: the
@@ -120,7 +120,9 @@ void promo_expansion_rows_free(promo_expansion_rows *r); /* NULL-safe on a zeroe
 /* Feature names of the model for panel d (the customer features, then the category counts;
  * a customer feature a cut lacks is NaN): *names is a new array of *n new strings (free
  * each, then the array, with promo_free). */
-int promo_expansion_feature_names(const promo_panel *d, char ***names /* OUT */, size_t *n /* OUT */);
+int promo_expansion_feature_names(const promo_panel *d,
+                                  char ***names /* OUT */,
+                                  size_t *n /* OUT */);
 
 /* Fill X (r->n x the feature count float32, row-major) for rows r of cut c. trans: the
  * transition counts (n_cats x n_cats, row = last category, column = new category) of the
@@ -141,26 +143,26 @@ void promo_expansion_mask(const float *orders, size_t n, uint32_t k, float *prob
 /* What promo_expansion_train fitted: windows, test rows, every model's masked probabilities
  * and the model's bytes. */
 typedef struct promo_expansion_fit {
-    int64_t as_of;              /* test cutoff T */
-    int64_t valid_as_of;        /* validation cutoff T - H */
-    int64_t first_train_as_of;  /* earliest training cutoff */
-    double horizon_days;        /* H */
-    int n_train_windows;        /* stacked training windows */
-    size_t n_train_rows;        /* training rows */
-    size_t n_valid_rows;        /* validation rows */
-    size_t n_features;          /* model features */
-    int n_rounds;               /* boosting rounds kept after early stopping */
-    double valid_mlogloss;      /* validation multi-class log loss at the best round */
-    double train_seconds;       /* wall time of the boosting */
-    uint32_t n_classes;         /* categories */
-    char **class_names;         /* n_classes names (owned) */
-    size_t n_test;              /* test rows */
-    uint32_t *test_label;       /* n_test true new categories */
-    float *test_orders;         /* n_test x n_classes orders before T (0 = not bought) */
+    int64_t as_of;                      /* test cutoff T */
+    int64_t valid_as_of;                /* validation cutoff T - H */
+    int64_t first_train_as_of;          /* earliest training cutoff */
+    double horizon_days;                /* H */
+    int n_train_windows;                /* stacked training windows */
+    size_t n_train_rows;                /* training rows */
+    size_t n_valid_rows;                /* validation rows */
+    size_t n_features;                  /* model features */
+    int n_rounds;                       /* boosting rounds kept after early stopping */
+    double valid_mlogloss;              /* validation multi-class log loss at the best round */
+    double train_seconds;               /* wall time of the boosting */
+    uint32_t n_classes;                 /* categories */
+    char **class_names;                 /* n_classes names (owned) */
+    size_t n_test;                      /* test rows */
+    uint32_t *test_label;               /* n_test true new categories */
+    float *test_orders;                 /* n_test x n_classes orders before T (0 = not bought) */
     float *prob[PROMO_EXP_MODEL_COUNT]; /* n_test x n_classes masked probabilities */
-    char model_path[1024];      /* where the model belongs: <ws>/models/expansion.json */
-    char *model;                /* XGBoost JSON with the promo.* attributes (owned) */
-    size_t model_size;          /* bytes of model */
+    char model_path[1024];              /* where the model belongs: <ws>/models/expansion.json */
+    char *model;                        /* XGBoost JSON with the promo.* attributes (owned) */
+    size_t model_size;                  /* bytes of model */
 } promo_expansion_fit;
 
 void promo_expansion_fit_free(promo_expansion_fit *f); /* NULL-safe */

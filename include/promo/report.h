@@ -188,7 +188,7 @@ typedef struct promo_expansion_report {
     double top_accuracy[PROMO_EXP_MODEL_COUNT][PROMO_EXP_TOP_K]; /* [model][k-1]: share of
                                   test rows whose new category is among the model's k most
                                   probable (ties: lower category index first) */
-    char model_path[1024];     /* saved model ("" when not saved) */
+    char model_path[1024]; /* saved model ("" when not saved) */
 } promo_expansion_report;
 
 /* Top-k accuracy of n rows of n_classes probabilities against labels: the share of rows whose

@@ -46,8 +46,9 @@ static void print_expansion(FILE *f, const promo_expansion_report *r, int json)
     fprintf(f, "expansion: the next new category within %g days of %s\n", r->horizon_days, a);
     fprintf(f, "  training: %d windows from %s, %zu rows; validation from %s, %zu rows\n",
             r->n_train_windows, t, r->n_train_rows, v, r->n_valid_rows);
-    fprintf(f, "  test: %zu customers who bought a new category; %u categories, %zu features, "
-               "%d rounds\n",
+    fprintf(f,
+            "  test: %zu customers who bought a new category; %u categories, %zu features, "
+            "%d rounds\n",
             r->n_test_rows, r->n_classes, r->n_features, r->n_rounds);
     fprintf(f, "  %-10s %8s %8s\n", "model", "top-1", "top-3");
     for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)

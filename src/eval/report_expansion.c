@@ -28,8 +28,8 @@ int promo_topk_accuracy(
     for (size_t i = 0; i < n; i++) {
         uint32_t y = label[i];
         if (y >= n_classes)
-            return promo_fail(PROMO_EUSAGE, "top-k accuracy: label %u of row %zu out of range",
-                              y, i);
+            return promo_fail(PROMO_EUSAGE, "top-k accuracy: label %u of row %zu out of range", y,
+                              i);
         const float *p = prob + i * n_classes;
         /* The label's rank: classes strictly more probable, or as probable with a lower index. */
         uint32_t above = 0;
@@ -68,19 +68,19 @@ int promo_report_expansion_evaluate(const promo_expansion_fit *f, promo_expansio
 }
 
 /* The figures of the run (model ""), in table order. */
-#define RUN_NUMS(X)                                         \
-    X("as_of", r->as_of)                                    \
-    X("valid_as_of", r->valid_as_of)                        \
-    X("first_train_as_of", r->first_train_as_of)            \
-    X("horizon_days", r->horizon_days)                      \
-    X("n_train_windows", r->n_train_windows)                \
-    X("n_train_rows", r->n_train_rows)                      \
-    X("n_valid_rows", r->n_valid_rows)                      \
-    X("n_test_rows", r->n_test_rows)                        \
-    X("n_features", r->n_features)                          \
-    X("n_classes", r->n_classes)                            \
-    X("n_rounds", r->n_rounds)                              \
-    X("valid_mlogloss", r->valid_mlogloss)                  \
+#define RUN_NUMS(X)                              \
+    X("as_of", r->as_of)                         \
+    X("valid_as_of", r->valid_as_of)             \
+    X("first_train_as_of", r->first_train_as_of) \
+    X("horizon_days", r->horizon_days)           \
+    X("n_train_windows", r->n_train_windows)     \
+    X("n_train_rows", r->n_train_rows)           \
+    X("n_valid_rows", r->n_valid_rows)           \
+    X("n_test_rows", r->n_test_rows)             \
+    X("n_features", r->n_features)               \
+    X("n_classes", r->n_classes)                 \
+    X("n_rounds", r->n_rounds)                   \
+    X("valid_mlogloss", r->valid_mlogloss)       \
     X("train_seconds", r->train_seconds)
 
 static int rows_add_report(promo_report_rows *rows, const promo_expansion_report *r)

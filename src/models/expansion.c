@@ -27,10 +27,10 @@ static const char *const model_names[PROMO_EXP_MODEL_COUNT] = {"xgboost", "major
 
 /* The customer features of the cut the model reads (features.h names). */
 static const char *const cust_cols[] = {
-    "recency_days", "frequency",    "monetary",    "tenure_days", "avg_order_value",
-    "ipg_mean_days", "ipg_sd_days", "basket_items", "n_products", "n_categories",
-    "n_stores",     "online_share", "spend_30d",   "spend_90d",   "orders_30d",
-    "orders_90d",   "promo_spend_share", "p_alive", "clv_365d",
+    "recency_days",  "frequency",         "monetary",     "tenure_days", "avg_order_value",
+    "ipg_mean_days", "ipg_sd_days",       "basket_items", "n_products",  "n_categories",
+    "n_stores",      "online_share",      "spend_30d",    "spend_90d",   "orders_30d",
+    "orders_90d",    "promo_spend_share", "p_alive",      "clv_365d",
 };
 #define N_CUST_COLS (sizeof cust_cols / sizeof cust_cols[0])
 
@@ -129,9 +129,10 @@ int promo_expansion_rows_build(const promo_panel *d,
     const int64_t T = c->as_of, T1 = T + (int64_t)llround(horizon_days * (double)PROMO_PANEL_DAY),
                   T90 = T - RECENT_DAYS * PROMO_PANEL_DAY;
     size_t cap = 0;
-    float *o = promo_mallocn(K ? 3 * (size_t)K : 1, sizeof *o), *o9 = o + K, *ds = o + 2 * K;
+    float *o = promo_mallocn(K ? 3 * (size_t)K : 1, sizeof *o);
     if (!o)
         return PROMO_ENOMEM;
+    float *o9 = o + K, *ds = o + 2 * K;
     int rc = PROMO_OK;
     for (size_t i = 0; i < c->f->n_customers && !rc; i++) {
         uint32_t k = c->key[i];
@@ -409,7 +410,8 @@ static int add_cut(mat *m,
     return rc;
 }
 
-static int set_attrs(promo_learner *g, const promo_panel *d, const promo_expansion_params *p, int64_t T)
+static int
+set_attrs(promo_learner *g, const promo_panel *d, const promo_expansion_params *p, int64_t T)
 {
     char **names = NULL;
     size_t nn = 0;
@@ -454,7 +456,9 @@ done:
     return rc;
 }
 
-int promo_expansion_train(promo_store *s, const promo_expansion_params *p, promo_expansion_fit **out)
+int promo_expansion_train(promo_store *s,
+                          const promo_expansion_params *p,
+                          promo_expansion_fit **out)
 {
     *out = NULL;
     int rc = check_params(p);
@@ -529,8 +533,10 @@ int promo_expansion_train(promo_store *s, const promo_expansion_params *p, promo
         rc = promo_fail(PROMO_EINPUT,
                         "expansion: the %s window has no customer who bought a new category "
                         "(%zu training, %zu validation, %zu test rows): too little history",
-                        tr.n == 0 ? "training" : va.n == 0 ? "validation" : "test", tr.n, va.n,
-                        te.n);
+                        tr.n == 0   ? "training"
+                        : va.n == 0 ? "validation"
+                                    : "test",
+                        tr.n, va.n, te.n);
         goto fail;
     }
     promo_info("expansion: %zu training rows (%d windows), %zu validation, %zu test rows, %u "
