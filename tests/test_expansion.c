@@ -330,6 +330,13 @@ T_TEST(expansion_default_world_beats_majority)
     T_ASSERT_CONTAINS(out, "\"task\": \"expansion\"");
     T_ASSERT_CONTAINS(out, "\"majority\": {\"top1_accuracy\": ");
     fprintf(stderr, "    %s", out);
+    /* promo evaluate prints the stored figures, the same bytes (the only evaluation there) */
+    char *out2 = NULL, *err2 = NULL;
+    snprintf(args, sizeof args, "evaluate --ws '%s' --json", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out2, &err2), 0);
+    T_ASSERT_STR_EQ(out2, out);
+    free(out2);
+    free(err2);
     free(out);
     free(err);
     promo_store *s = NULL;

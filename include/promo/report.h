@@ -167,7 +167,7 @@ int promo_report_propensity_read(promo_store *s,
  * Rows: task "expansion", target "category"; model "" holds the run (as_of, valid_as_of,
  * first_train_as_of, horizon_days, n_train_windows, n_train_rows, n_valid_rows, n_test_rows,
  * n_features, n_classes, n_rounds, valid_mlogloss, train_seconds; text: model_path); each
- * model ("xgboost", "majority", "markov") holds n, top1_accuracy and top3_accuracy. */
+ * model ("xgboost", "majority", "markov") holds n and top1_accuracy .. top3_accuracy. */
 
 #define PROMO_EXP_TOP_K 3 /* top-1 .. top-K accuracy is reported */
 
@@ -212,6 +212,11 @@ int promo_report_expansion_evaluate(const promo_expansion_fit *f,
 int promo_report_expansion_train(promo_store *s,
                                  const promo_expansion_params *p,
                                  promo_expansion_report *out /* OUT */);
+
+/* The stored expansion evaluation: *found = 0 (out zeroed) when none was stored. */
+int promo_report_expansion_read(promo_store *s,
+                                promo_expansion_report *out /* OUT */,
+                                int *found /* OUT */);
 
 #ifdef __cplusplus
 }

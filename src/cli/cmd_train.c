@@ -18,46 +18,6 @@
 
 #include "cli/cli.h"
 
-static void print_expansion(FILE *f, const promo_expansion_report *r, int json)
-{
-    char a[24], v[24], t[24];
-    promo_time_format(r->as_of, 1, a, sizeof a);
-    promo_time_format(r->valid_as_of, 1, v, sizeof v);
-    promo_time_format(r->first_train_as_of, 1, t, sizeof t);
-    if (json) {
-        fprintf(f,
-                "{\"task\": \"expansion\", \"as_of\": \"%s\", \"valid_as_of\": \"%s\", "
-                "\"first_train_as_of\": \"%s\", \"horizon_days\": %g, \"n_train_windows\": %d, "
-                "\"n_train_rows\": %zu, \"n_valid_rows\": %zu, \"n_test_rows\": %zu, "
-                "\"n_features\": %zu, \"n_classes\": %u, \"n_rounds\": %d, "
-                "\"valid_mlogloss\": %.6f, \"train_seconds\": %.3f, \"model_path\": ",
-                a, v, t, r->horizon_days, r->n_train_windows, r->n_train_rows, r->n_valid_rows,
-                r->n_test_rows, r->n_features, r->n_classes, r->n_rounds, r->valid_mlogloss,
-                r->train_seconds);
-        cli_json_str(f, r->model_path);
-        fprintf(f, ", \"models\": {");
-        for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)
-            fprintf(f, "%s\"%s\": {\"top1_accuracy\": %.6f, \"top3_accuracy\": %.6f}",
-                    m ? ", " : "", promo_exp_model_name(m), r->top_accuracy[m][0],
-                    r->top_accuracy[m][2]);
-        fprintf(f, "}}\n");
-        return;
-    }
-    fprintf(f, "expansion: the next new category within %g days of %s\n", r->horizon_days, a);
-    fprintf(f, "  training: %d windows from %s, %zu rows; validation from %s, %zu rows\n",
-            r->n_train_windows, t, r->n_train_rows, v, r->n_valid_rows);
-    fprintf(f,
-            "  test: %zu customers who bought a new category; %u categories, %zu features, "
-            "%d rounds\n",
-            r->n_test_rows, r->n_classes, r->n_features, r->n_rounds);
-    fprintf(f, "  %-10s %8s %8s\n", "model", "top-1", "top-3");
-    for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)
-        fprintf(f, "  %-10s %8.4f %8.4f\n", promo_exp_model_name(m), r->top_accuracy[m][0],
-                r->top_accuracy[m][2]);
-    if (r->model_path[0])
-        fprintf(f, "  model: %s\n", r->model_path);
-}
-
 /* --model expansion: the options it shares with propensity (horizon, as-of, rounds, seed,
  * threads), its own defaults otherwise. */
 static int train_expansion(const char *ws, const promo_propensity_params *pp, int json)
@@ -81,7 +41,7 @@ static int train_expansion(const char *ws, const promo_propensity_params *pp, in
     promo_store_close(s);
     if (rc)
         return cli_report(rc);
-    print_expansion(stdout, &r, json);
+    cli_print_expansion(stdout, &r, json);
     return CLI_EXIT_OK;
 }
 

@@ -105,6 +105,50 @@ static int rows_add_report(promo_report_rows *rows, const promo_expansion_report
     return rc;
 }
 
+int promo_report_expansion_read(promo_store *s, promo_expansion_report *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    promo_table *t = NULL;
+    int rc = promo_report_read(s, &t);
+    if (rc || !t)
+        return rc;
+    const promo_column *task = promo_table_column(t, "task"),
+                       *model = promo_table_column(t, "model"),
+                       *metric = promo_table_column(t, "metric"),
+                       *value = promo_table_column(t, "value"),
+                       *text = promo_table_column(t, "text");
+    promo_expansion_report *r = out;
+    for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)
+        for (int k = 0; k < PROMO_EXP_TOP_K; k++)
+            r->top_accuracy[m][k] = NAN;
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (strcmp(promo_column_str(task, i), TASK) != 0)
+            continue;
+        *found = 1;
+        const char *mo = promo_column_str(model, i), *me = promo_column_str(metric, i);
+        double v = promo_column_is_null(value, i) ? NAN : value->f64[i];
+        if (!*mo) {
+            if (!strcmp(me, "model_path") && !promo_column_is_null(text, i))
+                snprintf(r->model_path, sizeof r->model_path, "%s", promo_column_str(text, i));
+#define SET(name, field)   \
+    if (!strcmp(me, name)) \
+        field = (__typeof__(field))v;
+            RUN_NUMS(SET)
+#undef SET
+            continue;
+        }
+        int k;
+        char rest[8];
+        for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)
+            if (!strcmp(mo, promo_exp_model_name(m)) &&
+                sscanf(me, "top%d_accuracy%1s", &k, rest) == 1 && k >= 1 && k <= PROMO_EXP_TOP_K)
+                r->top_accuracy[m][k - 1] = v;
+    }
+    promo_table_free(t);
+    return PROMO_OK;
+}
+
 int promo_report_expansion_train(promo_store *s,
                                  const promo_expansion_params *p,
                                  promo_expansion_report *out)
