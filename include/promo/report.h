@@ -53,6 +53,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <promo/expansion.h>
 #include <promo/metrics.h>
 #include <promo/propensity.h>
 #include <promo/table.h>
@@ -160,6 +161,62 @@ int promo_report_propensity_train(promo_store *s,
 int promo_report_propensity_read(promo_store *s,
                                  promo_propensity_report **out /* OUT */,
                                  size_t *n /* OUT */);
+
+/* ---- expansion (expansion.h) ----
+ *
+ * Rows: task "expansion", target "category"; model "" holds the run (as_of, valid_as_of,
+ * first_train_as_of, horizon_days, n_train_windows, n_train_rows, n_valid_rows, n_test_rows,
+ * n_features, n_classes, n_rounds, valid_mlogloss, train_seconds; text: model_path); each
+ * model ("xgboost", "majority", "markov") holds n and top1_accuracy .. top3_accuracy. */
+
+#define PROMO_EXP_TOP_K 3 /* top-1 .. top-K accuracy is reported */
+
+typedef struct promo_expansion_report {
+    int64_t as_of;             /* test cutoff T */
+    int64_t valid_as_of;       /* validation cutoff T - H */
+    int64_t first_train_as_of; /* earliest training cutoff */
+    double horizon_days;       /* H */
+    int n_train_windows;       /* stacked training windows */
+    size_t n_train_rows;       /* training rows */
+    size_t n_valid_rows;       /* validation rows */
+    size_t n_test_rows;        /* test rows (customers with a new category in the window) */
+    size_t n_features;         /* model features */
+    uint32_t n_classes;        /* categories */
+    int n_rounds;              /* boosting rounds kept */
+    double valid_mlogloss;     /* validation multi-class log loss at the best round */
+    double train_seconds;      /* boosting wall time */
+    double top_accuracy[PROMO_EXP_MODEL_COUNT][PROMO_EXP_TOP_K]; /* [model][k-1]: share of
+                                  test rows whose new category is among the model's k most
+                                  probable (ties: lower category index first) */
+    char model_path[1024]; /* saved model ("" when not saved) */
+} promo_expansion_report;
+
+/* Top-k accuracy of n rows of n_classes probabilities against labels: the share of rows whose
+ * label is among the k most probable classes (ties broken by lower class index). n = 0 gives
+ * NaN. PROMO_EUSAGE for k < 1 or a label out of range. */
+int promo_topk_accuracy(const float *prob,
+                        const uint32_t *label,
+                        size_t n,
+                        uint32_t n_classes,
+                        int k,
+                        double *out /* OUT */);
+
+/* The figures of a fit. Pure. */
+int promo_report_expansion_evaluate(const promo_expansion_fit *f,
+                                    promo_expansion_report *out /* OUT */);
+
+/* Train (promo_expansion_train), evaluate, and with p->save store the model at
+ * <ws>/models/expansion.json (promo_store_stage_file) and the rows in `evaluations` in one
+ * store transaction: a failure leaves the workspace as it was. The store must hold no open
+ * transaction. */
+int promo_report_expansion_train(promo_store *s,
+                                 const promo_expansion_params *p,
+                                 promo_expansion_report *out /* OUT */);
+
+/* The stored expansion evaluation: *found = 0 (out zeroed) when none was stored. */
+int promo_report_expansion_read(promo_store *s,
+                                promo_expansion_report *out /* OUT */,
+                                int *found /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -194,5 +194,9 @@ int cmd_segment(int argc, char **argv);
  * or JSON (one object, or {"evaluations": [...]} for several). In cmd_evaluate.c. */
 struct promo_propensity_report;
 void cli_print_propensity(FILE *f, const struct promo_propensity_report *r, size_t n, int json);
+/* Print an expansion evaluation (promo train --model expansion, promo evaluate): a table or
+ * one JSON object. In cmd_evaluate.c. */
+struct promo_expansion_report;
+void cli_print_expansion(FILE *f, const struct promo_expansion_report *r, int json);
 
 #endif

@@ -152,6 +152,46 @@ void cli_print_propensity(FILE *f, const promo_propensity_report *r, size_t n, i
     }
 }
 
+void cli_print_expansion(FILE *f, const struct promo_expansion_report *r, int json)
+{
+    char a[24], v[24], t[24];
+    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format(r->valid_as_of, 1, v, sizeof v);
+    promo_time_format(r->first_train_as_of, 1, t, sizeof t);
+    if (json) {
+        fprintf(f,
+                "{\"task\": \"expansion\", \"as_of\": \"%s\", \"valid_as_of\": \"%s\", "
+                "\"first_train_as_of\": \"%s\", \"horizon_days\": %g, \"n_train_windows\": %d, "
+                "\"n_train_rows\": %zu, \"n_valid_rows\": %zu, \"n_test_rows\": %zu, "
+                "\"n_features\": %zu, \"n_classes\": %u, \"n_rounds\": %d, "
+                "\"valid_mlogloss\": %.6f, \"train_seconds\": %.3f, \"model_path\": ",
+                a, v, t, r->horizon_days, r->n_train_windows, r->n_train_rows, r->n_valid_rows,
+                r->n_test_rows, r->n_features, r->n_classes, r->n_rounds, r->valid_mlogloss,
+                r->train_seconds);
+        cli_json_str(f, r->model_path);
+        fprintf(f, ", \"models\": {");
+        for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)
+            fprintf(f, "%s\"%s\": {\"top1_accuracy\": %.6f, \"top3_accuracy\": %.6f}",
+                    m ? ", " : "", promo_exp_model_name(m), r->top_accuracy[m][0],
+                    r->top_accuracy[m][2]);
+        fprintf(f, "}}\n");
+        return;
+    }
+    fprintf(f, "expansion: the next new category within %g days of %s\n", r->horizon_days, a);
+    fprintf(f, "  training: %d windows from %s, %zu rows; validation from %s, %zu rows\n",
+            r->n_train_windows, t, r->n_train_rows, v, r->n_valid_rows);
+    fprintf(f,
+            "  test: %zu customers who bought a new category; %u categories, %zu features, "
+            "%d rounds\n",
+            r->n_test_rows, r->n_classes, r->n_features, r->n_rounds);
+    fprintf(f, "  %-10s %8s %8s\n", "model", "top-1", "top-3");
+    for (int m = 0; m < PROMO_EXP_MODEL_COUNT; m++)
+        fprintf(f, "  %-10s %8.4f %8.4f\n", promo_exp_model_name(m), r->top_accuracy[m][0],
+                r->top_accuracy[m][2]);
+    if (r->model_path[0])
+        fprintf(f, "  model: %s\n", r->model_path);
+}
+
 int cmd_evaluate(int argc, char **argv)
 {
     const char *ws = CLI_DEFAULT_WS, *target = NULL;
@@ -159,7 +199,7 @@ int cmd_evaluate(int argc, char **argv)
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("target", "T", &target),
-         .help = "only this target (any, product:ID, category:NAME)"},
+         .help = "only this target (any, product:ID, category:NAME), or expansion"},
         {CLI_JSON(&json), .help = "JSON instead of a table"},
         {0},
     };
@@ -178,12 +218,22 @@ int cmd_evaluate(int argc, char **argv)
     promo_store *s = NULL;
     promo_propensity_report *r = NULL;
     size_t n = 0;
+    promo_expansion_report xr;
+    int has_x = 0, want_x = target && !strcmp(target, "expansion");
     int rc = promo_store_open(ws, 0, &s);
-    if (!rc)
+    if (!rc && !want_x)
         rc = promo_report_propensity_read(s, &r, &n);
+    if (!rc && (want_x || n == 0))
+        rc = promo_report_expansion_read(s, &xr, &has_x);
     promo_store_close(s);
     if (rc)
         return cli_report(rc);
+    /* The expansion evaluation: asked for, or the only one there is. */
+    if (has_x && (want_x || (n == 0 && !target))) {
+        promo_free(r);
+        cli_print_expansion(stdout, &xr, json);
+        return CLI_EXIT_OK;
+    }
     size_t m = 0;
     for (size_t k = 0; k < n; k++)
         if (!target || !strcmp(r[k].target, target))

@@ -1,6 +1,17 @@
 /* Profile `online-retail` (include/promo/profile.h): UCI Online Retail I and II. One file of
  * invoice lines becomes transactions (cancellations as returns, a line number per invoice),
- * and products, customers and one online store are derived from it. */
+ * and products, customers and one online store are derived from it.
+ *
+ * Product categories: UCI has none, so products.category is derived from the product's name
+ * (its most frequent Description) by the keyword table below: the first rule, in table order,
+ * with a keyword among the name's words wins; a name matching none is "other"; the
+ * non-product StockCodes (postage, discounts, fees, manual adjustments) are "fees". Why words
+ * and not the StockCode: the numeric StockCode families are not categories (2xxxx holds mugs,
+ * bags, signs and lights alike), while the names are regular English noun phrases whose head
+ * noun ("... T-LIGHT HOLDER", "... LUNCH BAG", "... MUG") names what the product is. Rule order
+ * puts the strongest signal first: a season word beats the object ("CHRISTMAS ... BAG" is
+ * christmas), jewellery and bags beat the colours and motifs that decorate them. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,13 +85,125 @@ static int fix_float_ids(promo_table *t, const char *name)
     return rc;
 }
 
+/* The keyword table: category, then its keywords (upper case, whole words; a keyword ending in
+ * '*' matches any word it begins). 20 categories + other + fees. */
+static const char *const cat_rules[][48] = {
+    {"christmas", "CHRISTMAS", "XMAS", "ADVENT", "SANTA", "REINDEER", "SNOWFLAKE*", "NATIVITY",
+     "TREE", "BAUBLE*", "STOCKING", NULL},
+    {"easter", "EASTER", "EGG", "EGGS", "CHICK", "CHICKS", "BUNNY", "BUNNIES", NULL},
+    {"jewellery", "NECKLACE*", "BRACELET*", "EARRING*", "RING", "RINGS", "CHARM", "CHARMS", "BEAD*",
+     "BROOCH", "HAIRCLIP*", "HAIR", "DIAMANTE", "BANGLE*", "PENDANT", NULL},
+    {"bags", "BAG", "BAGS", "HANDBAG", "SHOPPER", "WASHBAG", "PURSE", "PURSES", "TOTE", "RUCKSACK",
+     "BACKPACK", NULL},
+    {"candles_lights", "CANDLE*", "T-LIGHT*", "TLIGHT*", "TEALIGHT*", "LIGHT", "LIGHTS", "LANTERN*",
+     "LAMP", "LAMPS", "LAMPSHADE", "NIGHTLIGHT", "INCENSE", "OIL", NULL},
+    {"cards_wrap", "CARD", "CARDS", "WRAP", "WRAPPING", "TAG", "TAGS", "RIBBON*", "ENVELOPE*",
+     "GIFTWRAP", NULL},
+    {"party", "PARTY", "BUNTING", "GARLAND", "BALLOON*", "CONFETTI", "PAPER CHAIN", "CHAIN",
+     "INVITES", "BANNER", NULL},
+    {"stationery", "NOTEBOOK*", "PEN",      "PENS",  "PENCIL*", "STICKER*", "SKETCHBOOK", "ERASER*",
+     "RULER",      "TAPE",      "CALENDAR", "DIARY", "BOOK",    "NOTEPAD",  "NOTE",       "NOTES",
+     "MAGNET*",    "PAPER",     "CRAYONS",  "CHALK", "STAMP*",  NULL},
+    {"mugs_cups", "MUG", "MUGS", "CUP", "CUPS", "SAUCER*", "BEAKER*", "TEACUP*", "GLASS", "GLASSES",
+     "TUMBLER*", "GOBLET*", NULL},
+    {"kitchen",   "BOWL*",   "PLATE",   "PLATES",     "DISH",     "DISHES",     "TRAY",
+     "TRAYS",     "CUTLERY", "NAPKIN*", "PLACEMAT*",  "JAR",      "JARS",       "TIN",
+     "TINS",      "CAKE*",   "BAKING",  "APRON",      "TEA",      "LUNCH",      "SPOON*",
+     "TEASPOON*", "TEAPOT",  "JUG",     "CONTAINER*", "DOILY",    "DOILIES",    "COASTER*",
+     "CHOPPING",  "KITCHEN", "OVEN",    "JAM",        "CASES",    "RECIPE",     "BREAD",
+     "COSY",      "TOWEL",   "TOWELS",  "SNACK",      "BISCUIT*", "CHOPSTICKS", "STRAWS",
+     NULL},
+    {"toys_games", "TOY",      "TOYS",     "GAME",      "GAMES",      "JIGSAW",
+     "PUZZLE*",    "DOLL",     "DOLLS",    "PLAYHOUSE", "DOMINOES",   "SKITTLES",
+     "BALL",       "KIT",      "SPACEBOY", "BLOCKS",    "SOLDIER*",   "FELTCRAFT",
+     "MONEY",      "BOX GAME", "SPINNING", "TEDDY",     "HELICOPTER", "LADDERS",
+     "ROCKING",    "KEYRING",  "WINDMILL", "SLATE",     NULL},
+    {"storage", "BOX", "BOXES", "BASKET*", "STORAGE", "HAMPER", "DRAWER*", "CABINET", "CHEST",
+     "CRATE", "TRUNK", NULL},
+    {"clocks", "CLOCK", "CLOCKS", NULL},
+    {"frames_mirrors", "FRAME", "FRAMES", "PHOTOFRAME", "MIRROR", "MIRRORS", "PHOTO", NULL},
+    {"signs_plaques", "SIGN", "SIGNS", "PLAQUE", "PLAQUES", "WORD", "LETTERS", "LETTER", NULL},
+    {"textiles", "HOT WATER", "CUSHION*", "COVER", "COVERS", "CURTAIN*", "THROW", "BLANKET",
+     "HOTTIE", "WARMER", "QUILT", "DOORMAT", "MAT", "FABRIC", "FELT", NULL},
+    {"garden", "GARDEN*", "PLANT*", "POT", "POTS", "WATERING", "BIRD", "BIRDHOUSE", "FEEDER",
+     "FLOWER", "FLOWERS", "PARASOL", "WICKER", NULL},
+    {"bath_beauty", "TISSUE*", "SOAP", "BATH", "BATHROOM", "TOWEL", "COMPACT", "LIP", "MANICURE",
+     "PLASTERS", "SPONGE", NULL},
+    {"fashion", "UMBRELLA", "SCARF", "GLOVES", "HAT", "SLIPPERS", "SOCKS", "JEWEL", "CLIPS",
+     "TATTOO*", "SUNGLASSES", "PATCHES", NULL},
+    {"home_decor", "DECORATION*", "HEART",    "HEARTS",     "HOOK",  "HOOKS",  "HANGER*",
+     "ORNAMENT*",  "VASE",        "DOORSTOP", "BELL",       "BELLS", "CHIME*", "STAND",
+     "RACK",       "HOLDER",      "DOOR",     "DUCKS",      "GLOBE", "WREATH", "BIRDS",
+     "FEATHER",    "LOVE",        "WALL",     "CHANDELIER", NULL},
+};
+#define N_CAT_RULES (sizeof cat_rules / sizeof cat_rules[0])
+
+/* Non-product StockCodes: postage, carriage, discount, fees, manual lines. */
+static int is_fee_code(const char *code)
+{
+    static const char *const fees[] = {
+        "POST", "DOT",          "M",         "m",      "D",       "C2",      "CRUK",    "PADS", "S",
+        "B",    "BANK CHARGES", "AMAZONFEE", "ADJUST", "ADJUST2", "TEST001", "TEST002", NULL};
+    for (int i = 0; fees[i]; i++)
+        if (strcmp(code, fees[i]) == 0)
+            return 1;
+    return !strncmp(code, "gift_", 5) || !strncmp(code, "DCGS", 4);
+}
+
+/* Whether word w (len n, upper case) matches keyword k (see cat_rules). */
+static int word_matches(const char *w, size_t n, const char *k)
+{
+    size_t kl = strlen(k);
+    if (kl && k[kl - 1] == '*')
+        return n >= kl - 1 && !memcmp(w, k, kl - 1);
+    return n == kl && !memcmp(w, k, n);
+}
+
+/* The category of a product (static string). */
+static const char *category_of(const char *code, const char *name, size_t len)
+{
+    if (is_fee_code(code))
+        return "fees";
+    if (!name)
+        return "other";
+    /* Words of the name, upper-cased; a word is a run of letters, digits, '-' and '\''. */
+    char buf[256];
+    size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        buf[i] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+    }
+    buf[n] = 0;
+    for (size_t r = 0; r < N_CAT_RULES; r++)
+        for (int k = 1; cat_rules[r][k]; k++) {
+            const char *kw = cat_rules[r][k];
+            if (strchr(kw, ' ')) { /* a phrase: a substring match */
+                if (strstr(buf, kw))
+                    return cat_rules[r][0];
+                continue;
+            }
+            for (size_t i = 0; i < n;) {
+                while (i < n && !(isalnum((unsigned char)buf[i]) || buf[i] == '-'))
+                    i++;
+                size_t j = i;
+                while (j < n && (isalnum((unsigned char)buf[j]) || buf[j] == '-' || buf[j] == '\''))
+                    j++;
+                if (j > i && word_matches(buf + i, j - i, kw))
+                    return cat_rules[r][0];
+                i = j;
+            }
+        }
+    return "other";
+}
+
 typedef struct pair_count {
     uint64_t key;   /* product code << 32 | description code, +1 (0 = empty slot) */
     uint32_t count; /* rows */
 } pair_count;
 
-/* Products from the transactions: name = most frequent non-empty description, price =
- * median unit price of sales (quantity > 0, price > 0, not a cancellation). */
+/* Products from the transactions: name = most frequent non-empty description, category from
+ * the name (category_of), price = median unit price of sales (quantity > 0, price > 0, not a
+ * cancellation). */
 static int
 derive_products(promo_ingest *ing, item *tx, const promo_column *desc, const uint8_t *is_cancel)
 {
@@ -153,9 +276,10 @@ derive_products(promo_ingest *ing, item *tx, const promo_column *desc, const uin
     out->derived = 1;
     out->sc = promo_schema_find("products");
     out->t = promo_table_new("products");
-    promo_column *cid, *cname, *cprice;
+    promo_column *cid, *cname, *ccat, *cprice;
     if (!out->t || (rc = promo_table_add_column(out->t, "product_id", PROMO_COL_STRING, &cid)) ||
         (rc = promo_table_add_column(out->t, "name", PROMO_COL_STRING, &cname)) ||
+        (rc = promo_table_add_column(out->t, "category", PROMO_COL_STRING, &ccat)) ||
         (rc = promo_table_add_column(out->t, "price", PROMO_COL_FLOAT64, &cprice)))
         goto done;
     for (uint32_t p = 0; p < np; p++) {
@@ -174,8 +298,14 @@ derive_products(promo_ingest *ing, item *tx, const promo_column *desc, const uin
             while (len && s[len - 1] == ' ')
                 len--;
             rc = promo_column_push_str(cname, s, len);
+            const char *cat = category_of(promo_dict_key(pid->dict, p), s, len);
+            if (!rc)
+                rc = promo_column_push_str(ccat, cat, strlen(cat));
         } else {
+            const char *cat = category_of(promo_dict_key(pid->dict, p), NULL, 0);
             rc = promo_column_push_null(cname);
+            if (!rc)
+                rc = promo_column_push_str(ccat, cat, strlen(cat));
         }
         if (rc)
             goto done;
