@@ -14,10 +14,13 @@
 #include <promo/dict.h>
 #include <promo/elasticity.h>
 #include <promo/error.h>
+#include <promo/expansion.h>
 #include <promo/explain.h>
 #include <promo/features.h>
 #include <promo/gbdt.h>
 #include <promo/hash.h>
+#include <promo/hdbscan.h>
+#include <promo/kmeans.h>
 #include <promo/learner.h>
 #include <promo/linear.h>
 #include <promo/log.h>
@@ -30,6 +33,7 @@
 #include <promo/rng.h>
 #include <promo/schema.h>
 #include <promo/scorer.h>
+#include <promo/segment.h>
 #include <promo/store.h>
 #include <promo/synth.h>
 #include <promo/table.h>

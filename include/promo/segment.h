@@ -31,13 +31,13 @@
  * HDBSCAN's noise is profiled as its own segment (-1) and gets no persona.
  * The description reads "high spend, shops weekly, 92% still active": spend level by the
  * ratio m of mean monetary to the population's (high >= 1.5, above average >= 1.1, average
- * >= 0.75, below average >= 0.4, low below); cadence by the mean inter-purchase gap g in days (weekly <= 10,
- * fortnightly <= 21, monthly <= 45, every few months <= 120, rarely above; "mostly single
- * orders" when under half its members have two orders); activity as mean P(alive) in percent,
- * preceded by "last order N days ago" (mean recency) when the segment is quiet (recency >= 1.5 x
- * the population's: BG/NBD gives every one-order customer P(alive) 1) or P(alive) is missing.
- * The population's means are over all buyers (not medians: a segment's mean is compared with
- * the same statistic).
+ * >= 0.75, below average >= 0.4, low below); cadence by the mean inter-purchase gap g in days
+ * (weekly <= 10, fortnightly <= 21, monthly <= 45, every few months <= 120, rarely above; "mostly
+ * single orders" when under half its members have two orders); activity as mean P(alive) in
+ * percent, preceded by "last order N days ago" (mean recency) when the segment is quiet (recency
+ * >= 1.5 x the population's: BG/NBD gives every one-order customer P(alive) 1) or P(alive) is
+ * missing. The population's means are over all buyers (not medians: a segment's mean is compared
+ * with the same statistic).
  *
  * The stored segments: table `segments` (customer_id, method, segment, persona, as_of);
  * promo_segment_store replaces the rows of the result's method and keeps the others, in one
@@ -102,10 +102,10 @@ const char *promo_segment_persona_name(int persona);
 #define PROMO_SEGMENT_TOP_CATEGORIES 3
 
 typedef struct promo_segment_tier {
-    int tier;             /* promo_spend_tier */
-    size_t n_customers;   /* customers in the tier (non-buyers are G1) */
-    size_t n_buyers;      /* of which with a purchase before the cutoff */
-    double spend_min;     /* smallest / largest monetary among its buyers (NaN: none) */
+    int tier;           /* promo_spend_tier */
+    size_t n_customers; /* customers in the tier (non-buyers are G1) */
+    size_t n_buyers;    /* of which with a purchase before the cutoff */
+    double spend_min;   /* smallest / largest monetary among its buyers (NaN: none) */
     double spend_max;
     double revenue;       /* sum of monetary */
     double revenue_share; /* revenue / all customers' revenue (NaN when that is 0) */
@@ -113,7 +113,7 @@ typedef struct promo_segment_tier {
     uint32_t top_category[PROMO_SEGMENT_TOP_CATEGORIES]; /* index into f->category_names */
     double top_share[PROMO_SEGMENT_TOP_CATEGORIES];      /* share of the tier's revenue */
     size_t n_top_products; /* the same by product (for data without categories) */
-    uint32_t top_product[PROMO_SEGMENT_TOP_CATEGORIES];  /* products-table row */
+    uint32_t top_product[PROMO_SEGMENT_TOP_CATEGORIES]; /* products-table row */
     double top_product_share[PROMO_SEGMENT_TOP_CATEGORIES];
 } promo_segment_tier;
 
@@ -151,10 +151,10 @@ typedef struct promo_segment_profile {
     double n_stores;
     double n_categories;
     double online_share;
-    double clv;          /* clv_<H>d */
+    double clv; /* clv_<H>d */
     double p_alive;
-    double repeat_share; /* share of members with >= 2 orders */
-    int persona;         /* promo_segment_persona (after promo_segment_personas) */
+    double repeat_share;   /* share of members with >= 2 orders */
+    int persona;           /* promo_segment_persona (after promo_segment_personas) */
     char description[128]; /* "high spend, shops weekly, 92% still active" */
 } promo_segment_profile;
 
@@ -177,56 +177,58 @@ void promo_segment_describe(promo_segment_profile *seg, const promo_segment_prof
 /* The persona of a profile against the population's (rules in the top comment). */
 int promo_segment_persona_of(const promo_segment_profile *seg, const promo_segment_profile *pop);
 /* Set the persona of every profile (noise excepted). */
-void promo_segment_personas(promo_segment_profile *profiles, size_t n,
+void promo_segment_personas(promo_segment_profile *profiles,
+                            size_t n,
                             const promo_segment_profile *pop);
 
 /* ------------------------------------------------------------ the whole run ---- */
 
 typedef struct promo_segment_params {
     promo_segment_method method;
-    int k;                   /* clusters; 0 = chosen by silhouette over k_min..k_max */
-    int k_min, k_max;        /* (default 2..8; personas search from 4 at least, so that
-                                every persona can appear) */
+    int k;                    /* clusters; 0 = chosen by silhouette over k_min..k_max */
+    int k_min, k_max;         /* (default 2..8; personas search from 4 at least, so that
+                                 every persona can appear) */
     size_t silhouette_sample; /* rows the silhouette is computed on (default 5000) */
-    int n_init;              /* k-means restarts (default 4) */
-    size_t min_cluster_size; /* HDBSCAN (default 0 = max(5, buyers / 100)) */
-    int64_t as_of;           /* cutoff; 0 = the day after the last transaction */
-    uint64_t seed;           /* (default 1) */
-    int clv;                 /* 1 (default): fit BG/NBD for p_alive and clv */
-    int n_threads;           /* 0 = OpenMP default */
+    int n_init;               /* k-means restarts (default 4) */
+    size_t min_cluster_size;  /* HDBSCAN (default 0 = max(5, buyers / 100)) */
+    int64_t as_of;            /* cutoff; 0 = the day after the last transaction */
+    uint64_t seed;            /* (default 1) */
+    int clv;                  /* 1 (default): fit BG/NBD for p_alive and clv */
+    int n_threads;            /* 0 = OpenMP default */
 } promo_segment_params;
 
 promo_segment_params promo_segment_params_default(void);
 
 typedef struct promo_segment_result {
     promo_segment_method method;
-    int64_t as_of;                  /* the cutoff used */
-    promo_features *f;              /* the features (owned) */
-    int32_t *segment;               /* f->n_customers labels (see the top comment) */
-    uint8_t *clustered;             /* f->n_customers: 1 = a row of the clustering matrix
-                                       (a buyer) */
-    int *persona;                   /* f->n_customers persona or NONE (personas/tiers) */
-    size_t n_clustered;             /* buyers clustered */
-    int n_segments;                 /* clusters (or 4 tiers) */
+    int64_t as_of;                   /* the cutoff used */
+    promo_features *f;               /* the features (owned) */
+    int32_t *segment;                /* f->n_customers labels (see the top comment) */
+    uint8_t *clustered;              /* f->n_customers: 1 = a row of the clustering matrix
+                                        (a buyer) */
+    int *persona;                    /* f->n_customers persona or NONE (personas/tiers) */
+    size_t n_clustered;              /* buyers clustered */
+    int n_segments;                  /* clusters (or 4 tiers) */
     promo_segment_profile *profiles; /* n_profiles (clusters, then noise; tiers: VIP..G1) */
     size_t n_profiles;
-    promo_segment_profile population; /* all buyers */
+    promo_segment_profile population;           /* all buyers */
     promo_segment_tier tiers[PROMO_TIER_COUNT]; /* tiers and personas: VIP first */
     int has_tiers;
-    promo_table *products;          /* the products table (owned), for product names */
+    promo_table *products; /* the products table (owned), for product names */
     /* k-means */
-    double inertia;                 /* of the kept fit (NaN otherwise) */
-    double silhouette;              /* mean silhouette of the labels (NaN if not computed) */
-    int k_min, k_max;               /* the K search when K was chosen (else 0, 0) */
-    double *curve_inertia;          /* k_max - k_min + 1 entries (owned) or NULL */
-    double *curve_silhouette;       /* same */
-    size_t n_noise;                 /* HDBSCAN: noise points */
+    double inertia;           /* of the kept fit (NaN otherwise) */
+    double silhouette;        /* mean silhouette of the labels (NaN if not computed) */
+    int k_min, k_max;         /* the K search when K was chosen (else 0, 0) */
+    double *curve_inertia;    /* k_max - k_min + 1 entries (owned) or NULL */
+    double *curve_silhouette; /* same */
+    size_t n_noise;           /* HDBSCAN: noise points */
 } promo_segment_result;
 
 /* Features as of p->as_of from the workspace (promo_panel_load_tables), then the method.
  * Errors: PROMO_EUSAGE for bad params (k > buyers, ...), PROMO_ENOTFOUND without
  * transactions, those of the feature and clustering code. */
-int promo_segment_run(promo_store *s, const promo_segment_params *p,
+int promo_segment_run(promo_store *s,
+                      const promo_segment_params *p,
                       promo_segment_result *out /* OUT */);
 void promo_segment_result_free(promo_segment_result *r);
 
@@ -250,16 +252,16 @@ int promo_segment_truth(promo_store *s, const promo_segment_result *r, int32_t *
 /* ------------------------------------------------------------- any numeric CSV ---- */
 
 typedef struct promo_segment_data {
-    size_t n, d;              /* rows, columns */
-    char **names;             /* d column names (owned) */
-    float *X;                 /* n x d as read (standardised when asked) */
-    int32_t *labels;          /* n labels, -1 = noise */
-    float *probability;       /* HDBSCAN membership strength (NULL for k-means) */
-    float *outlier_score;     /* HDBSCAN GLOSH (NULL for k-means) */
+    size_t n, d;          /* rows, columns */
+    char **names;         /* d column names (owned) */
+    float *X;             /* n x d as read (standardised when asked) */
+    int32_t *labels;      /* n labels, -1 = noise */
+    float *probability;   /* HDBSCAN membership strength (NULL for k-means) */
+    float *outlier_score; /* HDBSCAN GLOSH (NULL for k-means) */
     int n_clusters;
-    double inertia;           /* k-means (NaN otherwise) */
-    double silhouette;        /* NaN when not computed */
-    int k_min, k_max;         /* when K was chosen */
+    double inertia;    /* k-means (NaN otherwise) */
+    double silhouette; /* NaN when not computed */
+    int k_min, k_max;  /* when K was chosen */
     double *curve_inertia, *curve_silhouette;
 } promo_segment_data;
 

@@ -28,8 +28,8 @@ static void json_num(double v)
         printf("null");
 }
 
-static void print_curve(int json, int k_min, int k_max, const double *in, const double *sil,
-                        int best)
+static void
+print_curve(int json, int k_min, int k_max, const double *in, const double *sil, int best)
 {
     if (!in)
         return;
@@ -53,9 +53,9 @@ static void print_curve(int json, int k_min, int k_max, const double *in, const 
 
 static void print_profiles_text(const promo_segment_result *r)
 {
-    printf("%-8s %-10s %7s %6s %6s %9s %6s %7s %6s %6s %5s %6s %9s %7s  %s\n", "segment",
-           "persona", "size", "share", "rev%", "spend", "orders", "recency", "gap", "stores",
-           "cats", "online", "clv", "p_alive", "description");
+    printf("%-8s %-10s %7s %6s %6s %9s %6s %7s %6s %6s %5s %6s %9s %7s  %s\n", "segment", "persona",
+           "size", "share", "rev%", "spend", "orders", "recency", "gap", "stores", "cats", "online",
+           "clv", "p_alive", "description");
     for (size_t q = 0; q < r->n_profiles + 1; q++) {
         const promo_segment_profile *s = q < r->n_profiles ? &r->profiles[q] : &r->population;
         char seg[16];
@@ -70,9 +70,9 @@ static void print_profiles_text(const promo_segment_result *r)
         printf("%-8s %-10s %7zu %5.1f%% %5.1f%% %9.1f %6.1f %7.1f %6.1f %6.2f %5.1f %5.0f%% %9.1f "
                "%6.0f%%  %s\n",
                seg, s->persona >= 0 ? promo_segment_persona_name(s->persona) : "-", s->size,
-               100 * s->size_share, 100 * s->revenue_share, s->spend, s->frequency,
-               s->recency_days, s->gap_days, s->n_stores, s->n_categories, 100 * s->online_share,
-               s->clv, 100 * s->p_alive, s->description);
+               100 * s->size_share, 100 * s->revenue_share, s->spend, s->frequency, s->recency_days,
+               s->gap_days, s->n_stores, s->n_categories, 100 * s->online_share, s->clv,
+               100 * s->p_alive, s->description);
     }
 }
 
@@ -98,12 +98,12 @@ static void print_profiles_json(const promo_segment_result *r)
             printf(",");
         }
         printf("\"size\":%zu,\"share\":", s->size);
-        const double v[] = {s->size_share, s->revenue_share, s->spend,        s->frequency,
-                            s->recency_days, s->gap_days,    s->n_stores,     s->n_categories,
-                            s->online_share, s->clv,         s->p_alive,      s->repeat_share};
-        const char *const names[] = {"share",     "revenue_share", "spend",    "frequency",
-                                     "recency_days", "gap_days",   "stores",   "categories",
-                                     "online_share", "clv",        "p_alive",  "repeat_share"};
+        const double v[] = {s->size_share,   s->revenue_share, s->spend,    s->frequency,
+                            s->recency_days, s->gap_days,      s->n_stores, s->n_categories,
+                            s->online_share, s->clv,           s->p_alive,  s->repeat_share};
+        const char *const names[] = {"share",        "revenue_share", "spend",   "frequency",
+                                     "recency_days", "gap_days",      "stores",  "categories",
+                                     "online_share", "clv",           "p_alive", "repeat_share"};
         json_num(v[0]);
         for (size_t j = 1; j < sizeof v / sizeof v[0]; j++) {
             printf(",\"%s\":", names[j]);
@@ -132,8 +132,7 @@ static void print_tiers(const promo_segment_result *r, int json)
         if (json) {
             printf("%s{\"tier\":", k ? "," : "");
             cli_json_str(stdout, promo_spend_tier_name(t->tier));
-            printf(",\"customers\":%zu,\"buyers\":%zu,\"spend_min\":", t->n_customers,
-                   t->n_buyers);
+            printf(",\"customers\":%zu,\"buyers\":%zu,\"spend_min\":", t->n_customers, t->n_buyers);
             json_num(t->spend_min);
             printf(",\"spend_max\":");
             json_num(t->spend_max);
@@ -211,8 +210,7 @@ static int write_ws_labels(const char *path, const promo_segment_result *r)
     int tiers = r->method == PROMO_SEGMENT_TIERS;
     int rc = !t ? PROMO_ENOMEM : promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &id);
     if (!rc)
-        rc = promo_table_add_column(t, "segment", tiers ? PROMO_COL_STRING : PROMO_COL_INT64,
-                                    &seg);
+        rc = promo_table_add_column(t, "segment", tiers ? PROMO_COL_STRING : PROMO_COL_INT64, &seg);
     for (size_t i = 0; !rc && i < r->f->n_customers; i++) {
         const char *cid = promo_features_customer_id(r->f, i);
         const char *tn = promo_spend_tier_name(r->segment[i]);
@@ -245,8 +243,8 @@ static int write_data_labels(const char *path, const promo_segment_data *d)
     return rc;
 }
 
-static int run_data(const char *data, const char *out, const promo_segment_params *p,
-                    int standardize, int json)
+static int run_data(
+    const char *data, const char *out, const promo_segment_params *p, int standardize, int json)
 {
     promo_segment_data d;
     int rc = promo_segment_data_run(data, p, standardize, &d);
@@ -267,8 +265,7 @@ static int run_data(const char *data, const char *out, const promo_segment_param
     if (json) {
         printf("{\"method\":\"%s\",\"rows\":%zu,\"columns\":%zu,\"standardized\":%s,"
                "\"clusters\":%d,\"noise\":%zu,\"inertia\":",
-               method, d.n, d.d, standardize ? "true" : "false", d.n_clusters,
-               size[d.n_clusters]);
+               method, d.n, d.d, standardize ? "true" : "false", d.n_clusters, size[d.n_clusters]);
         json_num(d.inertia);
         printf(",\"silhouette\":");
         json_num(d.silhouette);
@@ -389,8 +386,8 @@ int cmd_segment(int argc, char **argv)
     promo_time_format(r.as_of, 1, day, sizeof day);
     const char *method_name = promo_segment_method_name(r.method);
     if (json) {
-        printf("{\"method\":\"%s\",\"as_of\":\"%s\",\"customers\":%zu,\"clustered\":%zu,", method_name,
-               day, r.f->n_customers, r.n_clustered);
+        printf("{\"method\":\"%s\",\"as_of\":\"%s\",\"customers\":%zu,\"clustered\":%zu,",
+               method_name, day, r.f->n_customers, r.n_clustered);
         if (r.method != PROMO_SEGMENT_TIERS) {
             printf("\"k\":%d,\"columns\":[", r.n_segments);
             for (int j = 0; j < PROMO_SEGMENT_N_COLUMNS; j++) {

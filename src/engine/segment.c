@@ -158,9 +158,10 @@ int promo_segment_tiers(const promo_features *f, promo_segment_tier out[PROMO_TI
     }
     for (int k = 0; k < PROMO_TIER_COUNT; k++) {
         t[k].revenue_share = total > 0 ? t[k].revenue / total : NAN;
-        t[k].n_top = top3(cat + (size_t)k * nc, nc, t[k].revenue, t[k].top_category, t[k].top_share);
-        t[k].n_top_products = top3(prod + (size_t)k * np, np, t[k].revenue, t[k].top_product,
-                                   t[k].top_product_share);
+        t[k].n_top =
+            top3(cat + (size_t)k * nc, nc, t[k].revenue, t[k].top_category, t[k].top_share);
+        t[k].n_top_products =
+            top3(prod + (size_t)k * np, np, t[k].revenue, t[k].top_product, t[k].top_product_share);
     }
     for (int k = 0; k < PROMO_TIER_COUNT; k++)
         out[k] = t[PROMO_TIER_COUNT - 1 - k];
@@ -172,16 +173,16 @@ int promo_segment_tiers(const promo_features *f, promo_segment_tier out[PROMO_TI
 /* ---------------------------------------------------------- the clustering matrix ---- */
 
 const char *const promo_segment_columns[PROMO_SEGMENT_N_COLUMNS] = {
-    "log1p(monetary)", "log1p(frequency)", "recency_days",  "log1p(avg_order_value)",
-    "ipg_mean_days",   "basket_items",     "n_categories",  "n_stores",
+    "log1p(monetary)", "log1p(frequency)",  "recency_days", "log1p(avg_order_value)",
+    "ipg_mean_days",   "basket_items",      "n_categories", "n_stores",
     "online_share",    "promo_spend_share", "p_alive",
 };
 
 int promo_segment_matrix(const promo_features *f, float **X, uint32_t **rows, size_t *n)
 {
     static const char *const src[PROMO_SEGMENT_N_COLUMNS] = {
-        "monetary",      "frequency",    "recency_days", "avg_order_value",
-        "ipg_mean_days", "basket_items", "n_categories", "n_stores",
+        "monetary",      "frequency",         "recency_days", "avg_order_value",
+        "ipg_mean_days", "basket_items",      "n_categories", "n_stores",
         "online_share",  "promo_spend_share", "p_alive",
     };
     static const int logged[PROMO_SEGMENT_N_COLUMNS] = {1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0};
@@ -295,7 +296,7 @@ int promo_segment_profiles(const promo_features *f,
     *n_out = 0;
     memset(pop, 0, sizeof *pop);
     static const char *const names[P_COUNT] = {
-        "monetary", "frequency",    "recency_days", "ipg_mean_days", "n_stores",
+        "monetary",     "frequency",    "recency_days", "ipg_mean_days", "n_stores",
         "n_categories", "online_share", NULL,           "p_alive",
     };
     int col[P_COUNT], rc;
@@ -381,8 +382,8 @@ int promo_segment_persona_of(const promo_segment_profile *seg, const promo_segme
     double r = pop->recency_days > 0 ? seg->recency_days / pop->recency_days : NAN;
     double fr = pop->frequency > 0 ? seg->frequency / pop->frequency : NAN;
     double m = pop->spend > 0 ? seg->spend / pop->spend : NAN;
-    if (r >= 1.5 || (!isnan(seg->p_alive) && !isnan(pop->p_alive) &&
-                     seg->p_alive <= pop->p_alive - 0.15))
+    if (r >= 1.5 ||
+        (!isnan(seg->p_alive) && !isnan(pop->p_alive) && seg->p_alive <= pop->p_alive - 0.15))
         return PROMO_PERSONA_CHURN_RISK;
     if (fr >= 1.5 && m >= 1.25)
         return PROMO_PERSONA_LOYAL;
@@ -525,8 +526,7 @@ const char *promo_segment_product_name(const promo_segment_result *r, uint32_t r
 {
     const promo_column *name = r->products ? promo_table_column(r->products, "name") : NULL,
                        *id = r->products ? promo_table_column(r->products, "product_id") : NULL;
-    if (name && name->type == PROMO_COL_STRING && row < name->n &&
-        !promo_column_is_null(name, row))
+    if (name && name->type == PROMO_COL_STRING && row < name->n && !promo_column_is_null(name, row))
         return promo_column_str(name, row);
     if (id && id->type == PROMO_COL_STRING && row < id->n)
         return promo_column_str(id, row);
@@ -632,9 +632,9 @@ int promo_segment_run(promo_store *s, const promo_segment_params *p, promo_segme
             goto fail;
         for (size_t i = 0; i < n; i++)
             r.n_noise += lab[i] < 0;
-    } else if ((rc = run_kmeans(p, X, n, PROMO_SEGMENT_N_COLUMNS, lab, &k, &r.inertia,
-                                &r.silhouette, &r.k_min, &r.k_max, &r.curve_inertia,
-                                &r.curve_silhouette))) {
+    } else if ((rc =
+                    run_kmeans(p, X, n, PROMO_SEGMENT_N_COLUMNS, lab, &k, &r.inertia, &r.silhouette,
+                               &r.k_min, &r.k_max, &r.curve_inertia, &r.curve_silhouette))) {
         goto fail;
     }
     r.n_segments = k;
