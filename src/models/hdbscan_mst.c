@@ -360,7 +360,10 @@ typedef struct bv_ctx {
 typedef struct bv_best {
     double w;
     uint32_t lo, hi; /* original rows of the edge, lo < hi */
-    uint32_t other;  /* tree position of the far end */
+    uint32_t other;  /* tree position of the far end, UINT32_MAX for none */
+    double lower;    /* no edge of the point to another component is lighter than this */
+    double cut;      /* during a query: the smallest bound of a subtree skipped for the
+                        component's sake rather than the point's */
 } bv_best;
 
 static double bits_double(uint64_t b)
@@ -431,9 +434,15 @@ static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, doub
         lb[1] = tl;
     }
     for (int s = 0; s < 2; s++) {
-        double bound = bits_double(__atomic_load_n(&c->cbound[qc], __ATOMIC_RELAXED));
-        if (lb[s] == INFINITY || lb[s] > b->w || lb[s] > bound)
+        if (lb[s] == INFINITY || lb[s] > b->w)
             continue;
+        double bound = bits_double(__atomic_load_n(&c->cbound[qc], __ATOMIC_RELAXED));
+        if (lb[s] > bound) {
+            if (lb[s] < b->cut)
+                b->cut = lb[s]; /* a lighter edge of the point may lie there, not of its
+                                   component */
+            continue;
+        }
         bv_query(c, ch[s], qp, qc, cq, b);
     }
 }
@@ -464,8 +473,10 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
     int64_t *ncomp = promo_mallocn(t.n_nodes, sizeof *ncomp);
     double *mincore = promo_mallocn(t.n_nodes, sizeof *mincore);
     uint64_t *cbound = promo_mallocn(n, sizeof *cbound);
-    bv_best *res = promo_mallocn(n, sizeof *res);        /* per point, then per component */
-    if (!heaps || !tcore || !uf || !usz || !comp || !ncomp || !mincore || !cbound || !res)
+    bv_best *res = promo_mallocn(n, sizeof *res);        /* per point, kept across rounds */
+    bv_best *cres = promo_mallocn(n, sizeof *cres);      /* per component representative */
+    if (!heaps || !tcore || !uf || !usz || !comp || !ncomp || !mincore || !cbound || !res ||
+        !cres)
         goto done;
 
     /* Core distances: kNN through the tree, in tree order. */
@@ -499,6 +510,8 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
     for (size_t i = 0; i < n; i++) {
         uf[i] = (uint32_t)i;
         usz[i] = 1;
+        res[i].other = UINT32_MAX;
+        res[i].lower = 0.0;
     }
     const uint64_t inf_bits = 0x7FF0000000000000ull;
     size_t n_edges = 0;
@@ -521,25 +534,47 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
                 ncomp[id] = a == b ? a : -1;
             }
         }
+        /* Last round's edge of a point still leaves its component: a valid edge, so an upper
+         * bound for the component from the start. The points outside a component only become
+         * fewer, so a point's lower bound stays true: a point whose bound reached its edge
+         * still has that edge as its lightest, and one whose bound exceeds its component's
+         * best needs no query. */
+        for (size_t i = 0; i < n; i++) {
+            if (res[i].other != UINT32_MAX && comp[res[i].other] != comp[i])
+                atomic_min_double(&cbound[comp[i]], res[i].w);
+            else
+                res[i].other = UINT32_MAX;
+        }
 #pragma omp parallel for schedule(dynamic, 256) num_threads(nt)
         for (size_t i = 0; i < n; i++) {
             uint32_t qc = comp[i];
-            bv_best b = {INFINITY, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+            bv_best b = res[i];
+            if (b.other != UINT32_MAX && b.lower >= b.w)
+                continue;
+            if (b.other == UINT32_MAX) {
+                b.w = INFINITY;
+                b.lo = b.hi = UINT32_MAX;
+            }
+            if (tcore[i] > b.lower)
+                b.lower = tcore[i];
             double bound = bits_double(__atomic_load_n(&cbound[qc], __ATOMIC_RELAXED));
-            if (!(tcore[i] > bound)) {
+            if (!(b.lower > bound)) {
+                b.cut = INFINITY;
                 bv_query(&c, 0, (uint32_t)i, qc, tcore[i], &b);
+                double low = b.w < b.cut ? b.w : b.cut;
+                if (low > b.lower)
+                    b.lower = low;
                 if (b.other != UINT32_MAX)
                     atomic_min_double(&cbound[qc], b.w);
             }
             res[i] = b;
         }
-        /* Each component's lightest edge, kept at its representative (res[rep] is read before
-         * it is overwritten: rep's own result is folded in first). */
+        /* Each component's lightest edge: exact, whatever the schedule, since the point that
+         * owns it is never cut short (its bounds never exceed that edge's weight). */
+        for (size_t i = 0; i < n; i++)
+            cres[i].other = UINT32_MAX;
         for (size_t i = 0; i < n; i++) {
-            uint32_t r = comp[i];
-            if (r == i)
-                continue;
-            bv_best *br = &res[r], *bi = &res[i];
+            bv_best *br = &cres[comp[i]], *bi = &res[i];
             if (bi->other != UINT32_MAX &&
                 (br->other == UINT32_MAX ||
                  hdb_key_less(bi->w, bi->lo, bi->hi, br->w, br->lo, br->hi)))
@@ -547,9 +582,10 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
         }
         size_t before = n_edges;
         for (size_t i = 0; i < n; i++) {
-            if (comp[i] != i || res[i].other == UINT32_MAX)
+            const bv_best *br = &cres[i];
+            if (comp[i] != i || br->other == UINT32_MAX)
                 continue;
-            uint32_t a = uf_find(uf, (uint32_t)i), b = uf_find(uf, res[i].other);
+            uint32_t a = uf_find(uf, (uint32_t)i), b = uf_find(uf, br->other);
             if (a == b)
                 continue; /* the other component chose the same edge */
             if (usz[a] < usz[b]) {
@@ -559,9 +595,9 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
             }
             uf[b] = a;
             usz[a] += usz[b];
-            edges[n_edges].a = res[i].lo;
-            edges[n_edges].b = res[i].hi;
-            edges[n_edges].w = res[i].w;
+            edges[n_edges].a = br->lo;
+            edges[n_edges].b = br->hi;
+            edges[n_edges].w = br->w;
             n_edges++;
         }
         PROMO_ASSERT(n_edges > before);
@@ -577,6 +613,7 @@ done:
     promo_free(mincore);
     promo_free(cbound);
     promo_free(res);
+    promo_free(cres);
     kd_free(&t);
     return rc;
 }
