@@ -352,7 +352,9 @@ typedef struct bv_ctx {
     const kd_tree *t;
     const double *core2;   /* tree order */
     const uint32_t *comp;  /* tree order: component representative (a tree position) */
-    const int64_t *ncomp;  /* per node: the component of all its rows, or -1 */
+    const uint32_t *nx;    /* per node: the component of its row of smallest core2 */
+    const double *omin;    /* per node: a lower bound on core2 of its rows outside nx (inf:
+                              all its rows are in nx) */
     const double *mincore; /* per node: smallest core2 of its rows */
     uint64_t *cbound;      /* per representative: bits of the best weight found this round */
 } bv_ctx;
@@ -384,14 +386,17 @@ static void atomic_min_double(uint64_t *p, double w)
         ;
 }
 
-static double bv_lower(const bv_ctx *c, int32_t id, const float *q, double cq)
+/* A lower bound on the weight of an edge from q (component qc) to a row of node id outside
+ * qc; infinity when every row of the node is in qc. */
+static double bv_lower(const bv_ctx *c, int32_t id, const float *q, uint32_t qc, double cq)
 {
+    double m = c->nx[id] == qc ? c->omin[id] : c->mincore[id];
+    if (m == INFINITY)
+        return m;
     double lb = kd_boxdist(c->t, id, q);
     if (cq > lb)
         lb = cq;
-    if (c->mincore[id] > lb)
-        lb = c->mincore[id];
-    return lb;
+    return m > lb ? m : lb;
 }
 
 static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, double cq,
@@ -424,7 +429,7 @@ static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, doub
     int32_t ch[2] = {nd->left, nd->right};
     double lb[2];
     for (int s = 0; s < 2; s++)
-        lb[s] = c->ncomp[ch[s]] == (int64_t)qc ? INFINITY : bv_lower(c, ch[s], q, cq);
+        lb[s] = bv_lower(c, ch[s], q, qc, cq);
     if (lb[1] < lb[0]) {
         int32_t ti = ch[0];
         ch[0] = ch[1];
@@ -470,12 +475,13 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
     uint32_t *uf = promo_mallocn(n, sizeof *uf);         /* union-find over tree positions */
     uint32_t *usz = promo_mallocn(n, sizeof *usz);       /* component sizes at the roots */
     uint32_t *comp = promo_mallocn(n, sizeof *comp);     /* flattened representative */
-    int64_t *ncomp = promo_mallocn(t.n_nodes, sizeof *ncomp);
+    uint32_t *nx = promo_mallocn(t.n_nodes, sizeof *nx);
+    double *omin = promo_mallocn(t.n_nodes, sizeof *omin);
     double *mincore = promo_mallocn(t.n_nodes, sizeof *mincore);
     uint64_t *cbound = promo_mallocn(n, sizeof *cbound);
     bv_best *res = promo_mallocn(n, sizeof *res);        /* per point, kept across rounds */
     bv_best *cres = promo_mallocn(n, sizeof *cres);      /* per component representative */
-    if (!heaps || !tcore || !uf || !usz || !comp || !ncomp || !mincore || !cbound || !res ||
+    if (!heaps || !tcore || !uf || !usz || !comp || !nx || !omin || !mincore || !cbound || !res ||
         !cres)
         goto done;
 
@@ -515,7 +521,7 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
     }
     const uint64_t inf_bits = 0x7FF0000000000000ull;
     size_t n_edges = 0;
-    bv_ctx c = {&t, tcore, comp, ncomp, mincore, cbound};
+    bv_ctx c = {&t, tcore, comp, nx, omin, mincore, cbound};
     while (n_edges + 1 < n) {
         for (size_t i = 0; i < n; i++) {
             comp[i] = uf_find(uf, (uint32_t)i);
@@ -523,15 +529,29 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
         }
         for (size_t id = t.n_nodes; id-- > 0;) {
             const kd_node *nd = &t.nodes[id];
+            /* The component of the densest row, and how dense the others can be: a node of
+             * one cluster with a few sparse noise rows is nearly as good as a pure one. */
             if (nd->left < 0) {
-                int64_t cc = comp[nd->start];
-                for (uint32_t i = nd->start + 1; i < nd->end && cc >= 0; i++)
-                    if (comp[i] != (uint32_t)cc)
-                        cc = -1;
-                ncomp[id] = cc;
+                uint32_t best = nd->start;
+                for (uint32_t i = nd->start + 1; i < nd->end; i++)
+                    if (tcore[i] < tcore[best])
+                        best = i;
+                uint32_t xc = comp[best];
+                double m = INFINITY;
+                for (uint32_t i = nd->start; i < nd->end; i++)
+                    if (comp[i] != xc && tcore[i] < m)
+                        m = tcore[i];
+                nx[id] = xc;
+                omin[id] = m;
             } else {
-                int64_t a = ncomp[nd->left], b = ncomp[nd->right];
-                ncomp[id] = a == b ? a : -1;
+                int32_t a = nd->left, b = nd->right;
+                if (mincore[b] < mincore[a]) {
+                    a = nd->right;
+                    b = nd->left;
+                }
+                double ob = nx[b] == nx[a] ? omin[b] : mincore[b];
+                nx[id] = nx[a];
+                omin[id] = omin[a] < ob ? omin[a] : ob;
             }
         }
         /* Last round's edge of a point still leaves its component: a valid edge, so an upper
@@ -609,7 +629,8 @@ done:
     promo_free(uf);
     promo_free(usz);
     promo_free(comp);
-    promo_free(ncomp);
+    promo_free(nx);
+    promo_free(omin);
     promo_free(mincore);
     promo_free(cbound);
     promo_free(res);
