@@ -356,6 +356,7 @@ typedef struct bv_ctx {
     const double *omin;    /* per node: a lower bound on core2 of its rows outside nx (inf:
                               all its rows are in nx) */
     const double *mincore; /* per node: smallest core2 of its rows */
+    const uint32_t *minid; /* per node: smallest original row number of its rows */
     uint64_t *cbound;      /* per representative: bits of the best weight found this round */
 } bv_ctx;
 
@@ -439,7 +440,12 @@ static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, doub
         lb[1] = tl;
     }
     for (int s = 0; s < 2; s++) {
-        if (lb[s] == INFINITY || lb[s] > b->w)
+        if (lb[s] == INFINITY)
+            continue;
+        /* The lightest key the node could give: at weight ties (duplicates, or edges at a core
+         * distance) the row numbers decide, and a subtree of larger ones is skipped. */
+        uint32_t mi = c->minid[ch[s]], klo = mi < qo ? mi : qo, khi = mi < qo ? qo : mi;
+        if (!hdb_key_less(lb[s], klo, khi, b->w, b->lo, b->hi))
             continue;
         double bound = bits_double(__atomic_load_n(&c->cbound[qc], __ATOMIC_RELAXED));
         if (lb[s] > bound) {
@@ -478,10 +484,11 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
     uint32_t *nx = promo_mallocn(t.n_nodes, sizeof *nx);
     double *omin = promo_mallocn(t.n_nodes, sizeof *omin);
     double *mincore = promo_mallocn(t.n_nodes, sizeof *mincore);
+    uint32_t *minid = promo_mallocn(t.n_nodes, sizeof *minid);
     uint64_t *cbound = promo_mallocn(n, sizeof *cbound);
     bv_best *res = promo_mallocn(n, sizeof *res);        /* per point, kept across rounds */
     bv_best *cres = promo_mallocn(n, sizeof *cres);      /* per component representative */
-    if (!heaps || !tcore || !uf || !usz || !comp || !nx || !omin || !mincore || !cbound || !res ||
+    if (!heaps || !tcore || !uf || !usz || !comp || !nx || !omin || !mincore || !minid || !cbound || !res ||
         !cres)
         goto done;
 
@@ -498,18 +505,26 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
     }
     for (size_t i = 0; i < n; i++)
         core2[t.perm[i]] = tcore[i];
-    /* Smallest core distance under each node: children come after their parent. */
+    /* Smallest core distance and row number under each node: children come after their
+     * parent. */
     for (size_t id = t.n_nodes; id-- > 0;) {
         const kd_node *nd = &t.nodes[id];
         if (nd->left < 0) {
             double m = INFINITY;
-            for (uint32_t i = nd->start; i < nd->end; i++)
+            uint32_t mi = UINT32_MAX;
+            for (uint32_t i = nd->start; i < nd->end; i++) {
                 if (tcore[i] < m)
                     m = tcore[i];
+                if (t.perm[i] < mi)
+                    mi = t.perm[i];
+            }
             mincore[id] = m;
+            minid[id] = mi;
         } else {
             double a = mincore[nd->left], b = mincore[nd->right];
             mincore[id] = a < b ? a : b;
+            uint32_t ia = minid[nd->left], ib = minid[nd->right];
+            minid[id] = ia < ib ? ia : ib;
         }
     }
 
@@ -521,7 +536,7 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
     }
     const uint64_t inf_bits = 0x7FF0000000000000ull;
     size_t n_edges = 0;
-    bv_ctx c = {&t, tcore, comp, nx, omin, mincore, cbound};
+    bv_ctx c = {&t, tcore, comp, nx, omin, mincore, minid, cbound};
     while (n_edges + 1 < n) {
         for (size_t i = 0; i < n; i++) {
             comp[i] = uf_find(uf, (uint32_t)i);
@@ -632,6 +647,7 @@ done:
     promo_free(nx);
     promo_free(omin);
     promo_free(mincore);
+    promo_free(minid);
     promo_free(cbound);
     promo_free(res);
     promo_free(cres);
