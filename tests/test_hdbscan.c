@@ -503,3 +503,30 @@ T_TEST(hdbscan_allocation_failures)
     }
     ds_free(&s);
 }
+
+/* Integer-valued data: distances tie everywhere (many rows at exactly the k-th distance, many
+ * exact duplicates), the case where the edge order's row numbers decide; Boruvka's shortcuts
+ * (kNN lists, node row-number bounds) must still find Prim's tree. */
+T_TEST(hdbscan_ties_integer_data)
+{
+    promo_rng r;
+    promo_rng_init(&r, 61, 0);
+    ds s;
+    ds_alloc(&s, 2400, 3);
+    for (size_t i = 0; i < s.n; i++) {
+        int c = (int)(i % 3);
+        for (size_t j = 0; j < 3; j++)
+            s.x[i * 3 + j] = (float)(10 * c * (j == 0) + (int)promo_rng_below(&r, 3 + 2 * c));
+        s.truth[i] = c;
+    }
+    size_t params[3][2] = {{20, 0}, {10, 4}, {30, 64}};
+    for (int t = 0; t < 3; t++) {
+        promo_hdbscan *hp = fit(&s, params[t][0], params[t][1], PROMO_HDBSCAN_PRIM, 0);
+        promo_hdbscan *hb = fit(&s, params[t][0], params[t][1], PROMO_HDBSCAN_BORUVKA, 2);
+        assert_same(hp, hb);
+        T_ASSERT(ari(s.truth, hb->labels, s.n, NULL) > 0.9);
+        promo_hdbscan_free(hp);
+        promo_hdbscan_free(hb);
+    }
+    ds_free(&s);
+}

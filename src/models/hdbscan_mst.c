@@ -31,6 +31,7 @@
 #include "hdbscan_internal.h"
 
 #define LEAF 32
+#define KNN_KEEP 32 /* keep the kNN lists for the first Boruvka round up to this k */
 
 static int n_threads_of(int n)
 {
@@ -39,7 +40,8 @@ static int n_threads_of(int n)
 
 /* ---- a max-heap of the k smallest squared distances seen ---- */
 
-static void heap_push(double *h, size_t *len, size_t k, double v)
+/* hid: NULL, or the ids of the heap's entries (id is pushed along with v). */
+static void heap_push(double *h, uint32_t *hid, size_t *len, size_t k, double v, uint32_t id)
 {
     if (*len < k) {
         size_t i = (*len)++;
@@ -48,9 +50,13 @@ static void heap_push(double *h, size_t *len, size_t k, double v)
             if (h[p] >= v)
                 break;
             h[i] = h[p];
+            if (hid)
+                hid[i] = hid[p];
             i = p;
         }
         h[i] = v;
+        if (hid)
+            hid[i] = id;
         return;
     }
     if (v >= h[0])
@@ -68,9 +74,13 @@ static void heap_push(double *h, size_t *len, size_t k, double v)
         if (m == i)
             break;
         h[i] = h[m];
+        if (hid)
+            hid[i] = hid[m];
         i = m;
     }
     h[i] = v;
+    if (hid)
+        hid[i] = id;
 }
 
 int hdb_core_brute(const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2)
@@ -86,7 +96,7 @@ int hdb_core_brute(const float *x, size_t n, size_t d, size_t k, int n_threads, 
         for (size_t i = 0; i < n; i++) {
             size_t len = 0;
             for (size_t j = 0; j < n; j++)
-                heap_push(h, &len, k, hdb_sqdist(x + i * d, x + j * d, d));
+                heap_push(h, NULL, &len, k, hdb_sqdist(x + i * d, x + j * d, d), 0);
             core2[i] = h[0];
         }
     }
@@ -323,12 +333,28 @@ static double kd_boxdist(const kd_tree *t, int32_t id, const float *q)
     return s;
 }
 
-static void kd_knn(const kd_tree *t, int32_t id, const float *q, double *h, size_t *len, size_t k)
+/* The k nearest rows of q into the heap h/hid. *tie: set to a distance at which a row was
+ * left out of a full heap; when it equals the final h[0], rows at exactly the k-th distance
+ * are missing from the list (the list is not the whole closed ball). Subtrees at exactly the
+ * k-th distance are visited until such a row is seen. */
+static void kd_knn(const kd_tree *t, int32_t id, const float *q, double *h, uint32_t *hid,
+                   size_t *len, size_t k, double *tie)
 {
     const kd_node *nd = &t->nodes[id];
     if (nd->left < 0) {
-        for (size_t i = nd->start; i < nd->end; i++)
-            heap_push(h, len, k, hdb_sqdist(q, t->xs + i * t->d, t->d));
+        for (size_t i = nd->start; i < nd->end; i++) {
+            double v = hdb_sqdist(q, t->xs + i * t->d, t->d);
+            if (*len < k) {
+                heap_push(h, hid, len, k, v, (uint32_t)i);
+            } else if (v == h[0]) {
+                *tie = v;
+            } else if (v < h[0]) {
+                double e = h[0];
+                heap_push(h, hid, len, k, v, (uint32_t)i);
+                if (h[0] == e)
+                    *tie = e;
+            }
+        }
         return;
     }
     double bl = kd_boxdist(t, nd->left, q), br = kd_boxdist(t, nd->right, q);
@@ -340,10 +366,11 @@ static void kd_knn(const kd_tree *t, int32_t id, const float *q, double *h, size
         bl = br;
         br = tmp;
     }
-    if (*len < k || bl < h[0])
-        kd_knn(t, first, q, h, len, k);
-    if (*len < k || br < h[0])
-        kd_knn(t, second, q, h, len, k);
+    /* At exactly the k-th distance only until a left-out row has been seen there. */
+    if (*len < k || bl < h[0] || (bl == h[0] && *tie != h[0]))
+        kd_knn(t, first, q, h, hid, len, k, tie);
+    if (*len < k || br < h[0] || (br == h[0] && *tie != h[0]))
+        kd_knn(t, second, q, h, hid, len, k, tie);
 }
 
 /* ---- Boruvka ---- */
@@ -488,19 +515,30 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
     uint64_t *cbound = promo_mallocn(n, sizeof *cbound);
     bv_best *res = promo_mallocn(n, sizeof *res);        /* per point, kept across rounds */
     bv_best *cres = promo_mallocn(n, sizeof *cres);      /* per component representative */
+    /* The k nearest rows of each row (tree positions), to start the first round from: only
+     * for a small k, so memory stays O(n). */
+    size_t kk = k <= KNN_KEEP ? k : 0;
+    uint32_t *nbr = promo_mallocn(n * kk + 1, sizeof *nbr);
+    uint32_t *hids = promo_mallocn((size_t)nt * k, sizeof *hids);
+    unsigned char *ball = promo_mallocn(n, 1); /* 1: the kNN list is the whole closed ball */
     if (!heaps || !tcore || !uf || !usz || !comp || !nx || !omin || !mincore || !minid || !cbound || !res ||
-        !cres)
+        !cres || !nbr || !hids || !ball)
         goto done;
 
     /* Core distances: kNN through the tree, in tree order. */
 #pragma omp parallel num_threads(nt)
     {
         double *h = heaps + (size_t)omp_get_thread_num() * k;
+        uint32_t *hid = hids + (size_t)omp_get_thread_num() * k;
 #pragma omp for schedule(dynamic, 64)
         for (size_t i = 0; i < n; i++) {
             size_t len = 0;
-            kd_knn(&t, 0, t.xs + i * d, h, &len, k);
+            double tie = -1.0;
+            kd_knn(&t, 0, t.xs + i * d, h, hid, &len, k, &tie);
             tcore[i] = h[0];
+            ball[i] = tie != h[0];
+            if (kk)
+                memcpy(nbr + i * kk, hid, kk * sizeof *nbr);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -533,6 +571,36 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
         usz[i] = 1;
         res[i].other = UINT32_MAX;
         res[i].lower = 0.0;
+    }
+    /* First round: start each row from its lightest edge to one of its k nearest rows, a
+     * valid edge and often the lightest, so the queries prune from the start. */
+#pragma omp parallel for schedule(static) num_threads(nt) if (kk)
+    for (size_t i = 0; i < n * (kk > 0); i++) {
+        bv_best *b = &res[i];
+        b->w = INFINITY;
+        b->lo = b->hi = UINT32_MAX;
+        uint32_t qo = t.perm[i];
+        for (size_t s = 0; s < kk; s++) {
+            uint32_t j = nbr[i * kk + s];
+            if (j == i)
+                continue;
+            double w = tcore[i] > tcore[j] ? tcore[i] : tcore[j];
+            double dd = hdb_sqdist(t.xs + i * d, t.xs + (size_t)j * d, d);
+            if (dd > w)
+                w = dd;
+            uint32_t o = t.perm[j], lo = o < qo ? o : qo, hi = o < qo ? qo : o;
+            if (hdb_key_less(w, lo, hi, b->w, b->lo, b->hi)) {
+                b->w = w;
+                b->lo = lo;
+                b->hi = hi;
+                b->other = j;
+            }
+        }
+        /* Every edge of row i weighs at least core2[i], and those that weigh exactly that
+         * join rows of its closed kNN ball: if the list is the whole ball, the lightest
+         * there is the lightest of all. */
+        if (b->other != UINT32_MAX && b->w == tcore[i] && ball[i])
+            b->lower = b->w;
     }
     const uint64_t inf_bits = 0x7FF0000000000000ull;
     size_t n_edges = 0;
@@ -648,6 +716,9 @@ done:
     promo_free(omin);
     promo_free(mincore);
     promo_free(minid);
+    promo_free(nbr);
+    promo_free(hids);
+    promo_free(ball);
     promo_free(cbound);
     promo_free(res);
     promo_free(cres);
