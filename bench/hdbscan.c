@@ -146,8 +146,8 @@ static double ari(const int32_t *a, const int32_t *b, size_t n, const int32_t *m
     return mx == e ? 1.0 : (sab - e) / (mx - e);
 }
 
-static int fit(const char *prefix, size_t n, size_t d, size_t mcs, size_t ms, int threads,
-               const char *alg)
+static int
+fit(const char *prefix, size_t n, size_t d, size_t mcs, size_t ms, int threads, const char *alg)
 {
     float *x = promo_mallocn(n * d, sizeof *x);
     int32_t *y = promo_mallocn(n, sizeof *y);
@@ -177,13 +177,14 @@ static int fit(const char *prefix, size_t n, size_t d, size_t mcs, size_t ms, in
     size_t noise = 0;
     for (size_t i = 0; i < n; i++)
         noise += h->labels[i] < 0;
-    printf("{\"bench\":\"hdbscan\",\"impl\":\"promo\",\"algorithm\":\"%s\",\"rows\":%zu,\"dims\":%zu,"
-           "\"min_cluster_size\":%zu,\"min_samples\":%zu,\"threads\":%d,\"seconds\":%.3f,"
-           "\"clusters\":%d,\"noise_share\":%.4f,\"ari_all\":%.4f,\"ari_blob_rows\":%.4f,"
-           "\"mst_weight\":%.6g}\n",
-           h->algorithm == PROMO_HDBSCAN_PRIM ? "prim" : "boruvka", n, d, mcs, ms, threads, sec,
-           h->n_clusters, (double)noise / (double)n, ari(y, h->labels, n, NULL),
-           ari(y, h->labels, n, y), h->mst_weight);
+    printf(
+        "{\"bench\":\"hdbscan\",\"impl\":\"promo\",\"algorithm\":\"%s\",\"rows\":%zu,\"dims\":%zu,"
+        "\"min_cluster_size\":%zu,\"min_samples\":%zu,\"threads\":%d,\"seconds\":%.3f,"
+        "\"clusters\":%d,\"noise_share\":%.4f,\"ari_all\":%.4f,\"ari_blob_rows\":%.4f,"
+        "\"mst_weight\":%.6g}\n",
+        h->algorithm == PROMO_HDBSCAN_PRIM ? "prim" : "boruvka", n, d, mcs, ms, threads, sec,
+        h->n_clusters, (double)noise / (double)n, ari(y, h->labels, n, NULL),
+        ari(y, h->labels, n, y), h->mst_weight);
     snprintf(path, sizeof path, "%s.promo.i32", prefix);
     int rc = write_file(path, h->labels, n * sizeof *h->labels);
     promo_hdbscan_free(h);

@@ -36,8 +36,14 @@ static void ds_free(ds *s)
 
 /* k Gaussian blobs of `per` points (sd sds[c]; centres spacing apart along the first axis)
  * and n_noise uniform points over [-spacing, spacing * k]^d. */
-static void make_blobs(ds *s, uint64_t seed, size_t d, int k, size_t per, const double *sds,
-                       double spacing, size_t n_noise)
+static void make_blobs(ds *s,
+                       uint64_t seed,
+                       size_t d,
+                       int k,
+                       size_t per,
+                       const double *sds,
+                       double spacing,
+                       size_t n_noise)
 {
     promo_rng r;
     promo_rng_init(&r, seed, 0);
@@ -328,7 +334,10 @@ T_TEST(hdbscan_prim_boruvka_reference_agree)
         int k;
         size_t per, noise, mcs, ms;
     } cases[] = {
-        {2, 3, 120, 40, 10, 0}, {5, 5, 60, 30, 8, 3}, {8, 4, 80, 50, 12, 1}, {1, 3, 100, 20, 5, 5},
+        {2, 3, 120, 40, 10, 0},
+        {5, 5, 60, 30, 8, 3},
+        {8, 4, 80, 50, 12, 1},
+        {1, 3, 100, 20, 5, 5},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         ds s;

@@ -30,7 +30,7 @@
 
 #include "hdbscan_internal.h"
 
-#define LEAF 32
+#define LEAF     32
 #define KNN_KEEP 32 /* keep the kNN lists for the first Boruvka round up to this k */
 
 static int n_threads_of(int n)
@@ -106,12 +106,12 @@ int hdb_core_brute(const float *x, size_t n, size_t d, size_t k, int n_threads, 
 
 /* ---- Prim ---- */
 
-int hdb_mst_prim(const float *x, size_t n, size_t d, const double *core2, int n_threads,
-                 hdb_edge *edges)
+int hdb_mst_prim(
+    const float *x, size_t n, size_t d, const double *core2, int n_threads, hdb_edge *edges)
 {
     int nt = n_threads_of(n_threads);
     unsigned char *in = promo_calloc(n, 1);
-    double *bw = promo_mallocn(n, sizeof *bw);  /* lightest edge weight into the tree */
+    double *bw = promo_mallocn(n, sizeof *bw);   /* lightest edge weight into the tree */
     uint32_t *bf = promo_mallocn(n, sizeof *bf); /* its tree end */
     int rc = PROMO_ENOMEM;
     if (!in || !bw || !bf)
@@ -161,8 +161,8 @@ int hdb_mst_prim(const float *x, size_t n, size_t d, const double *core2, int n_
                         next = mine;
                     } else {
                         uint32_t a = mine, b = next;
-                        if (hdb_key_less(bw[a], bf[a] < a ? bf[a] : a, bf[a] < a ? a : bf[a],
-                                         bw[b], bf[b] < b ? bf[b] : b, bf[b] < b ? b : bf[b]))
+                        if (hdb_key_less(bw[a], bf[a] < a ? bf[a] : a, bf[a] < a ? a : bf[a], bw[b],
+                                         bf[b] < b ? bf[b] : b, bf[b] < b ? b : bf[b]))
                             next = mine;
                     }
                 }
@@ -192,10 +192,10 @@ typedef struct kd_node {
 
 typedef struct kd_tree {
     size_t n, d;
-    float *xs;        /* n x d rows in tree order */
-    uint32_t *perm;   /* tree position -> original row */
-    kd_node *nodes;   /* pre-order: a parent before its children */
-    float *lo, *hi;   /* n_nodes x d bounding boxes */
+    float *xs;      /* n x d rows in tree order */
+    uint32_t *perm; /* tree position -> original row */
+    kd_node *nodes; /* pre-order: a parent before its children */
+    float *lo, *hi; /* n_nodes x d bounding boxes */
     size_t n_nodes, cap;
 } kd_tree;
 
@@ -211,8 +211,8 @@ static void kd_free(kd_tree *t)
 /* Move the rows of perm[lo, hi) so that perm[mid] holds the mid-th smallest coordinate dim,
  * smaller or equal ones before it and larger or equal ones after (Hoare's selection with the
  * middle element as pivot: deterministic). */
-static void kd_select(const float *x, size_t d, uint32_t *perm, size_t lo, size_t hi, size_t mid,
-                      size_t dim)
+static void
+kd_select(const float *x, size_t d, uint32_t *perm, size_t lo, size_t hi, size_t mid, size_t dim)
 {
     hi--;
     while (lo < hi) {
@@ -242,8 +242,8 @@ static void kd_select(const float *x, size_t d, uint32_t *perm, size_t lo, size_
     }
 }
 
-static void kd_box(const float *x, size_t d, const uint32_t *perm, size_t s, size_t e, float *lo,
-                   float *hi)
+static void
+kd_box(const float *x, size_t d, const uint32_t *perm, size_t s, size_t e, float *lo, float *hi)
 {
     for (size_t j = 0; j < d; j++) {
         lo[j] = x[(size_t)perm[s] * d + j];
@@ -337,8 +337,14 @@ static double kd_boxdist(const kd_tree *t, int32_t id, const float *q)
  * left out of a full heap; when it equals the final h[0], rows at exactly the k-th distance
  * are missing from the list (the list is not the whole closed ball). Subtrees at exactly the
  * k-th distance are visited until such a row is seen. */
-static void kd_knn(const kd_tree *t, int32_t id, const float *q, double *h, uint32_t *hid,
-                   size_t *len, size_t k, double *tie)
+static void kd_knn(const kd_tree *t,
+                   int32_t id,
+                   const float *q,
+                   double *h,
+                   uint32_t *hid,
+                   size_t *len,
+                   size_t k,
+                   double *tie)
 {
     const kd_node *nd = &t->nodes[id];
     if (nd->left < 0) {
@@ -427,8 +433,7 @@ static double bv_lower(const bv_ctx *c, int32_t id, const float *q, uint32_t qc,
     return m > lb ? m : lb;
 }
 
-static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, double cq,
-                     bv_best *b)
+static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, double cq, bv_best *b)
 {
     const kd_tree *t = c->t;
     const kd_node *nd = &t->nodes[id];
@@ -494,8 +499,8 @@ static uint32_t uf_find(uint32_t *parent, uint32_t i)
     return i;
 }
 
-int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2,
-                    hdb_edge *edges)
+int hdb_mst_boruvka(
+    const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2, hdb_edge *edges)
 {
     int nt = n_threads_of(n_threads);
     kd_tree t;
@@ -504,28 +509,28 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
         return rc;
     rc = PROMO_ENOMEM;
     double *heaps = promo_mallocn((size_t)nt * k, sizeof *heaps);
-    double *tcore = promo_mallocn(n, sizeof *tcore);     /* core2 in tree order */
-    uint32_t *uf = promo_mallocn(n, sizeof *uf);         /* union-find over tree positions */
-    uint32_t *usz = promo_mallocn(n, sizeof *usz);       /* component sizes at the roots */
-    uint32_t *comp = promo_mallocn(n, sizeof *comp);     /* flattened representative */
+    double *tcore = promo_mallocn(n, sizeof *tcore); /* core2 in tree order */
+    uint32_t *uf = promo_mallocn(n, sizeof *uf);     /* union-find over tree positions */
+    uint32_t *usz = promo_mallocn(n, sizeof *usz);   /* component sizes at the roots */
+    uint32_t *comp = promo_mallocn(n, sizeof *comp); /* flattened representative */
     uint32_t *nx = promo_mallocn(t.n_nodes, sizeof *nx);
     double *omin = promo_mallocn(t.n_nodes, sizeof *omin);
     double *mincore = promo_mallocn(t.n_nodes, sizeof *mincore);
     uint32_t *minid = promo_mallocn(t.n_nodes, sizeof *minid);
     uint64_t *cbound = promo_mallocn(n, sizeof *cbound);
-    bv_best *res = promo_mallocn(n, sizeof *res);        /* per point, kept across rounds */
-    bv_best *cres = promo_mallocn(n, sizeof *cres);      /* per component representative */
+    bv_best *res = promo_mallocn(n, sizeof *res);   /* per point, kept across rounds */
+    bv_best *cres = promo_mallocn(n, sizeof *cres); /* per component representative */
     /* The k nearest rows of each row (tree positions), to start the first round from: only
      * for a small k, so memory stays O(n). */
     size_t kk = k <= KNN_KEEP ? k : 0;
     uint32_t *nbr = promo_mallocn(n * kk + 1, sizeof *nbr);
     uint32_t *hids = promo_mallocn((size_t)nt * k, sizeof *hids);
     unsigned char *ball = promo_mallocn(n, 1); /* 1: the kNN list is the whole closed ball */
-    if (!heaps || !tcore || !uf || !usz || !comp || !nx || !omin || !mincore || !minid || !cbound || !res ||
-        !cres || !nbr || !hids || !ball)
+    if (!heaps || !tcore || !uf || !usz || !comp || !nx || !omin || !mincore || !minid || !cbound ||
+        !res || !cres || !nbr || !hids || !ball)
         goto done;
 
-    /* Core distances: kNN through the tree, in tree order. */
+        /* Core distances: kNN through the tree, in tree order. */
 #pragma omp parallel num_threads(nt)
     {
         double *h = heaps + (size_t)omp_get_thread_num() * k;
