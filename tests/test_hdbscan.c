@@ -539,3 +539,34 @@ T_TEST(hdbscan_ties_integer_data)
     }
     ds_free(&s);
 }
+
+/* Boruvka's pruning has many parts; random shapes, sizes and parameters, continuous and
+ * integer-valued, each against Prim (which has none). */
+T_TEST(hdbscan_boruvka_equals_prim_random)
+{
+    promo_rng r;
+    promo_rng_init(&r, 71, 0);
+    for (int t = 0; t < 10; t++) {
+        size_t d = 1 + promo_rng_below(&r, 6), n = 300 + promo_rng_below(&r, 1200);
+        int integer = t % 2, k = 1 + (int)promo_rng_below(&r, 6);
+        ds s;
+        ds_alloc(&s, n, d);
+        for (size_t i = 0; i < n; i++) {
+            int c = (int)promo_rng_below(&r, (uint64_t)k + 1) - 1; /* -1: uniform noise */
+            double sd = 0.2 + 0.3 * (c + 1);
+            for (size_t j = 0; j < d; j++) {
+                double v = c < 0 ? 20.0 * promo_rng_uniform(&r)
+                                 : 4.0 * c + (j % 2) * 3.0 * c + sd * promo_rng_normal(&r);
+                s.x[i * d + j] = (float)(integer ? floor(v * 2.0) : v);
+            }
+            s.truth[i] = c;
+        }
+        size_t mcs = 2 + promo_rng_below(&r, 30), ms = promo_rng_below(&r, 20);
+        promo_hdbscan *hp = fit(&s, mcs, ms, PROMO_HDBSCAN_PRIM, 1);
+        promo_hdbscan *hb = fit(&s, mcs, ms, PROMO_HDBSCAN_BORUVKA, 2);
+        assert_same(hp, hb);
+        promo_hdbscan_free(hp);
+        promo_hdbscan_free(hb);
+        ds_free(&s);
+    }
+}

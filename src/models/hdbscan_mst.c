@@ -5,21 +5,31 @@
  * into the tree, O(n^2 d) time. Core distances by brute-force kNN with a k-heap per thread.
  *
  * Boruvka over a k-d tree (McInnes & Healy 2017, "Accelerated hierarchical density
- * clustering", without the dual-tree traversal): the tree (median split on the widest box
- * side, leaves of at most LEAF rows, rows copied in tree order for locality) answers the kNN
- * queries for the core distances; then each round every point finds its lightest edge to a
- * point of another component, every component keeps the lightest of its points' edges, and
- * those edges join the forest, at least halving the number of components. A query skips a
- * node whose rows all lie in the point's own component, and a node whose lower bound
- * max(core2[q], the node's smallest core2, box distance^2) exceeds the point's best so far or
- * the best edge any point of the component has found this round (a shared per-component
- * bound, updated with an atomic minimum: it only prunes edges that cannot win, so the result
- * does not depend on which thread found what first). A point whose own core2 exceeds that
- * bound is skipped outright.
+ * clustering", with per-point queries instead of their dual-tree traversal): the tree (median
+ * split on the widest box side, leaves of at most LEAF rows, rows copied in tree order for
+ * locality) answers the kNN queries for the core distances; then each round every point finds
+ * its lightest edge to a point of another component, every component keeps the lightest of
+ * its points' edges, and those edges join the forest, at least halving the number of
+ * components. Pruning, each step only skipping edges that cannot be a component's lightest:
+ *  - a node's lower bound is max(core2[q], box distance^2, the smallest core2 of its rows
+ *    outside the component of its densest row when q is in that component, else of all its
+ *    rows): a node of q's own component is skipped, and so nearly is one of q's cluster with
+ *    a few sparse noise rows;
+ *  - against the point's best key so far, with the node's smallest row number deciding at a
+ *    weight tie (ties are common: duplicates, and every edge at a core distance);
+ *  - against the best edge any point of the component has found this round (a shared bound,
+ *    an atomic minimum); a point whose lower bound exceeds it is not queried at all;
+ *  - across rounds a point keeps its edge and a lower bound on its lightest edge (the points
+ *    outside its component only become fewer): a still-valid edge seeds the shared bound, an
+ *    edge known to be the point's lightest needs no new query;
+ *  - the first round starts from each row's kNN list; a row whose list is its whole closed
+ *    kNN ball (no row left out at exactly the k-th distance) and holds an edge at the row's
+ *    core distance has its lightest edge without a query.
  *
  * Ties: edges are compared by (weight, a, b), a total order, so the lightest edge of every
  * component is unique, Boruvka never closes a cycle and both algorithms return the one
- * minimum spanning tree; pruning is strict (a bound equal to the best is still searched).
+ * minimum spanning tree. The shared bounds make a point's own result depend on the schedule,
+ * never a component's lightest edge, so the tree does not depend on the thread count.
  */
 #include <math.h>
 #include <omp.h>
@@ -400,6 +410,8 @@ typedef struct bv_best {
     double lower;    /* no edge of the point to another component is lighter than this */
     double cut;      /* during a query: the smallest bound of a subtree skipped for the
                         component's sake rather than the point's */
+    int exact;       /* the edge is the point's lightest by the full (w, lo, hi) order: a
+                        lower bound equal to w is not enough, a tie may hide a smaller key */
 } bv_best;
 
 static double bits_double(uint64_t b)
@@ -576,6 +588,7 @@ int hdb_mst_boruvka(
         usz[i] = 1;
         res[i].other = UINT32_MAX;
         res[i].lower = 0.0;
+        res[i].exact = 0;
     }
     /* First round: start each row from its lightest edge to one of its k nearest rows, a
      * valid edge and often the lightest, so the queries prune from the start. */
@@ -604,8 +617,10 @@ int hdb_mst_boruvka(
         /* Every edge of row i weighs at least core2[i], and those that weigh exactly that
          * join rows of its closed kNN ball: if the list is the whole ball, the lightest
          * there is the lightest of all. */
-        if (b->other != UINT32_MAX && b->w == tcore[i] && ball[i])
+        if (b->other != UINT32_MAX && b->w == tcore[i] && ball[i]) {
             b->lower = b->w;
+            b->exact = 1;
+        }
     }
     const uint64_t inf_bits = 0x7FF0000000000000ull;
     size_t n_edges = 0;
@@ -644,9 +659,9 @@ int hdb_mst_boruvka(
         }
         /* Last round's edge of a point still leaves its component: a valid edge, so an upper
          * bound for the component from the start. The points outside a component only become
-         * fewer, so a point's lower bound stays true: a point whose bound reached its edge
-         * still has that edge as its lightest, and one whose bound exceeds its component's
-         * best needs no query. */
+         * fewer, so a point's lower bound stays true and its exact lightest edge, if still
+         * valid, stays its lightest: no query for either a point with such an edge or one
+         * whose bound exceeds its component's best. */
         for (size_t i = 0; i < n; i++) {
             if (res[i].other != UINT32_MAX && comp[res[i].other] != comp[i])
                 atomic_min_double(&cbound[comp[i]], res[i].w);
@@ -657,8 +672,9 @@ int hdb_mst_boruvka(
         for (size_t i = 0; i < n; i++) {
             uint32_t qc = comp[i];
             bv_best b = res[i];
-            if (b.other != UINT32_MAX && b.lower >= b.w)
+            if (b.other != UINT32_MAX && b.exact)
                 continue;
+            b.exact = 0;
             if (b.other == UINT32_MAX) {
                 b.w = INFINITY;
                 b.lo = b.hi = UINT32_MAX;
@@ -672,6 +688,7 @@ int hdb_mst_boruvka(
                 double low = b.w < b.cut ? b.w : b.cut;
                 if (low > b.lower)
                     b.lower = low;
+                b.exact = b.other != UINT32_MAX && b.cut > b.w;
                 if (b.other != UINT32_MAX)
                     atomic_min_double(&cbound[qc], b.w);
             }
