@@ -36,8 +36,14 @@ static void ds_free(ds *s)
 
 /* k Gaussian blobs of `per` points (sd sds[c]; centres spacing apart along the first axis)
  * and n_noise uniform points over [-spacing, spacing * k]^d. */
-static void make_blobs(ds *s, uint64_t seed, size_t d, int k, size_t per, const double *sds,
-                       double spacing, size_t n_noise)
+static void make_blobs(ds *s,
+                       uint64_t seed,
+                       size_t d,
+                       int k,
+                       size_t per,
+                       const double *sds,
+                       double spacing,
+                       size_t n_noise)
 {
     promo_rng r;
     promo_rng_init(&r, seed, 0);
@@ -328,7 +334,10 @@ T_TEST(hdbscan_prim_boruvka_reference_agree)
         int k;
         size_t per, noise, mcs, ms;
     } cases[] = {
-        {2, 3, 120, 40, 10, 0}, {5, 5, 60, 30, 8, 3}, {8, 4, 80, 50, 12, 1}, {1, 3, 100, 20, 5, 5},
+        {2, 3, 120, 40, 10, 0},
+        {5, 5, 60, 30, 8, 3},
+        {8, 4, 80, 50, 12, 1},
+        {1, 3, 100, 20, 5, 5},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         ds s;
@@ -502,4 +511,62 @@ T_TEST(hdbscan_allocation_failures)
         T_ASSERT(ok);
     }
     ds_free(&s);
+}
+
+/* Integer-valued data: distances tie everywhere (many rows at exactly the k-th distance, many
+ * exact duplicates), the case where the edge order's row numbers decide; Boruvka's shortcuts
+ * (kNN lists, node row-number bounds) must still find Prim's tree. */
+T_TEST(hdbscan_ties_integer_data)
+{
+    promo_rng r;
+    promo_rng_init(&r, 61, 0);
+    ds s;
+    ds_alloc(&s, 2400, 3);
+    for (size_t i = 0; i < s.n; i++) {
+        int c = (int)(i % 3);
+        for (size_t j = 0; j < 3; j++)
+            s.x[i * 3 + j] = (float)(10 * c * (j == 0) + (int)promo_rng_below(&r, 3 + 2 * c));
+        s.truth[i] = c;
+    }
+    size_t params[3][2] = {{20, 0}, {10, 4}, {30, 64}};
+    for (int t = 0; t < 3; t++) {
+        promo_hdbscan *hp = fit(&s, params[t][0], params[t][1], PROMO_HDBSCAN_PRIM, 0);
+        promo_hdbscan *hb = fit(&s, params[t][0], params[t][1], PROMO_HDBSCAN_BORUVKA, 2);
+        assert_same(hp, hb);
+        T_ASSERT(ari(s.truth, hb->labels, s.n, NULL) > 0.9);
+        promo_hdbscan_free(hp);
+        promo_hdbscan_free(hb);
+    }
+    ds_free(&s);
+}
+
+/* Boruvka's pruning has many parts; random shapes, sizes and parameters, continuous and
+ * integer-valued, each against Prim (which has none). */
+T_TEST(hdbscan_boruvka_equals_prim_random)
+{
+    promo_rng r;
+    promo_rng_init(&r, 71, 0);
+    for (int t = 0; t < 10; t++) {
+        size_t d = 1 + promo_rng_below(&r, 6), n = 300 + promo_rng_below(&r, 1200);
+        int integer = t % 2, k = 1 + (int)promo_rng_below(&r, 6);
+        ds s;
+        ds_alloc(&s, n, d);
+        for (size_t i = 0; i < n; i++) {
+            int c = (int)promo_rng_below(&r, (uint64_t)k + 1) - 1; /* -1: uniform noise */
+            double sd = 0.2 + 0.3 * (c + 1);
+            for (size_t j = 0; j < d; j++) {
+                double v = c < 0 ? 20.0 * promo_rng_uniform(&r)
+                                 : 4.0 * c + (j % 2) * 3.0 * c + sd * promo_rng_normal(&r);
+                s.x[i * d + j] = (float)(integer ? floor(v * 2.0) : v);
+            }
+            s.truth[i] = c;
+        }
+        size_t mcs = 2 + promo_rng_below(&r, 30), ms = promo_rng_below(&r, 20);
+        promo_hdbscan *hp = fit(&s, mcs, ms, PROMO_HDBSCAN_PRIM, 1);
+        promo_hdbscan *hb = fit(&s, mcs, ms, PROMO_HDBSCAN_BORUVKA, 2);
+        assert_same(hp, hb);
+        promo_hdbscan_free(hp);
+        promo_hdbscan_free(hb);
+        ds_free(&s);
+    }
 }

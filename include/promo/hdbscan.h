@@ -16,6 +16,12 @@
  * Both find the same tree (edges are ordered by weight, then by their end points, so the
  * minimum spanning tree is unique) and so the same labels.
  *
+ * Cost: the kNN search for the core distances grows with min_samples, which defaults to
+ * min_cluster_size (as in scikit-learn). For large clusters set min_samples explicitly to a
+ * small k: on 100,000 x 8 (bench/hdbscan.sh) min_cluster_size 1000 takes 18.8 s with the
+ * default min_samples (1000) and 2.9 s with min_samples 10, same clusters (ARI 1.0 on the blob
+ * rows either way). Boruvka time also grows faster than n (21 s at 400,000 x 8).
+ *
  * Usage:
  *   promo_hdbscan_params p = promo_hdbscan_params_default();
  *   p.min_cluster_size = 50;

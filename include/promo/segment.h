@@ -190,7 +190,8 @@ typedef struct promo_segment_params {
                                  every persona can appear) */
     size_t silhouette_sample; /* rows the silhouette is computed on (default 5000) */
     int n_init;               /* k-means restarts (default 4) */
-    size_t min_cluster_size;  /* HDBSCAN (default 0 = max(5, buyers / 100)) */
+    size_t min_cluster_size;  /* HDBSCAN (default 0 = max(5, buyers / 100));
+                                 core distances from min(10, it) neighbours */
     int64_t as_of;            /* cutoff; 0 = the day after the last transaction */
     uint64_t seed;            /* (default 1) */
     int clv;                  /* 1 (default): fit BG/NBD for p_alive and clv */

@@ -491,6 +491,10 @@ static int run_hdbscan(const promo_segment_params *p,
     hp.n_threads = p->n_threads;
     if (p->min_cluster_size)
         hp.min_cluster_size = p->min_cluster_size;
+    /* A density estimate from 10 neighbours is as good as from min_cluster_size (hundreds on
+     * a large workspace) and far cheaper: 2.9 s instead of 18.8 s on 100k x 8 rows with
+     * clusters of 1,000 (bench/hdbscan.sh); the clusters found were the same. */
+    hp.min_samples = hp.min_cluster_size < 10 ? hp.min_cluster_size : 10;
     promo_hdbscan *h = NULL;
     int rc = promo_hdbscan_fit(&hp, x, n, d, &h);
     if (rc)

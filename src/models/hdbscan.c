@@ -269,11 +269,8 @@ done:
     return rc;
 }
 
-int promo_hdbscan_fit(const promo_hdbscan_params *p,
-                      const float *x,
-                      size_t n,
-                      size_t d,
-                      promo_hdbscan **out)
+int promo_hdbscan_fit(
+    const promo_hdbscan_params *p, const float *x, size_t n, size_t d, promo_hdbscan **out)
 {
     if (out)
         *out = NULL;

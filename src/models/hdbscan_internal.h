@@ -31,8 +31,8 @@ static inline double hdb_sqdist(const float *a, const float *b, size_t d)
 }
 
 /* (w, a, b) < (w2, a2, b2) lexicographically; a <= b and a2 <= b2. */
-static inline int hdb_key_less(double w, uint32_t a, uint32_t b, double w2, uint32_t a2,
-                               uint32_t b2)
+static inline int
+hdb_key_less(double w, uint32_t a, uint32_t b, double w2, uint32_t a2, uint32_t b2)
 {
     if (w != w2)
         return w < w2;
@@ -43,17 +43,26 @@ static inline int hdb_key_less(double w, uint32_t a, uint32_t b, double w2, uint
 
 /* Squared core distances by brute force: core2[i] = the k-th smallest |x_i - x_j|^2 over all
  * j (i included), 1 <= k <= n. O(n^2 d) time, O(k) memory per thread. */
-int hdb_core_brute(const float *x, size_t n, size_t d, size_t k, int n_threads,
-                   double *core2 /* OUT: n */);
+int hdb_core_brute(
+    const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2 /* OUT: n */);
 
 /* Prim's algorithm on the implicit complete mutual-reachability graph: n - 1 edges (in the
  * order added) into edges. O(n^2 d) time, O(n) memory. */
-int hdb_mst_prim(const float *x, size_t n, size_t d, const double *core2, int n_threads,
+int hdb_mst_prim(const float *x,
+                 size_t n,
+                 size_t d,
+                 const double *core2,
+                 int n_threads,
                  hdb_edge *edges /* OUT: n - 1 */);
 
 /* Core distances by kNN queries through a k-d tree, then Boruvka rounds over the same tree:
  * n - 1 edges into edges, squared core distances into core2. O(n) memory beyond the data. */
-int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
-                    double *core2 /* OUT: n */, hdb_edge *edges /* OUT: n - 1 */);
+int hdb_mst_boruvka(const float *x,
+                    size_t n,
+                    size_t d,
+                    size_t k,
+                    int n_threads,
+                    double *core2 /* OUT: n */,
+                    hdb_edge *edges /* OUT: n - 1 */);
 
 #endif

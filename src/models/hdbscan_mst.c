@@ -5,21 +5,31 @@
  * into the tree, O(n^2 d) time. Core distances by brute-force kNN with a k-heap per thread.
  *
  * Boruvka over a k-d tree (McInnes & Healy 2017, "Accelerated hierarchical density
- * clustering", without the dual-tree traversal): the tree (median split on the widest box
- * side, leaves of at most LEAF rows, rows copied in tree order for locality) answers the kNN
- * queries for the core distances; then each round every point finds its lightest edge to a
- * point of another component, every component keeps the lightest of its points' edges, and
- * those edges join the forest, at least halving the number of components. A query skips a
- * node whose rows all lie in the point's own component, and a node whose lower bound
- * max(core2[q], the node's smallest core2, box distance^2) exceeds the point's best so far or
- * the best edge any point of the component has found this round (a shared per-component
- * bound, updated with an atomic minimum: it only prunes edges that cannot win, so the result
- * does not depend on which thread found what first). A point whose own core2 exceeds that
- * bound is skipped outright.
+ * clustering", with per-point queries instead of their dual-tree traversal): the tree (median
+ * split on the widest box side, leaves of at most LEAF rows, rows copied in tree order for
+ * locality) answers the kNN queries for the core distances; then each round every point finds
+ * its lightest edge to a point of another component, every component keeps the lightest of
+ * its points' edges, and those edges join the forest, at least halving the number of
+ * components. Pruning, each step only skipping edges that cannot be a component's lightest:
+ *  - a node's lower bound is max(core2[q], box distance^2, the smallest core2 of its rows
+ *    outside the component of its densest row when q is in that component, else of all its
+ *    rows): a node of q's own component is skipped, and so nearly is one of q's cluster with
+ *    a few sparse noise rows;
+ *  - against the point's best key so far, with the node's smallest row number deciding at a
+ *    weight tie (ties are common: duplicates, and every edge at a core distance);
+ *  - against the best edge any point of the component has found this round (a shared bound,
+ *    an atomic minimum); a point whose lower bound exceeds it is not queried at all;
+ *  - across rounds a point keeps its edge and a lower bound on its lightest edge (the points
+ *    outside its component only become fewer): a still-valid edge seeds the shared bound, an
+ *    edge known to be the point's lightest needs no new query;
+ *  - the first round starts from each row's kNN list; a row whose list is its whole closed
+ *    kNN ball (no row left out at exactly the k-th distance) and holds an edge at the row's
+ *    core distance has its lightest edge without a query.
  *
  * Ties: edges are compared by (weight, a, b), a total order, so the lightest edge of every
  * component is unique, Boruvka never closes a cycle and both algorithms return the one
- * minimum spanning tree; pruning is strict (a bound equal to the best is still searched).
+ * minimum spanning tree. The shared bounds make a point's own result depend on the schedule,
+ * never a component's lightest edge, so the tree does not depend on the thread count.
  */
 #include <math.h>
 #include <omp.h>
@@ -30,7 +40,8 @@
 
 #include "hdbscan_internal.h"
 
-#define LEAF 32
+#define LEAF     32
+#define KNN_KEEP 32 /* keep the kNN lists for the first Boruvka round up to this k */
 
 static int n_threads_of(int n)
 {
@@ -39,7 +50,8 @@ static int n_threads_of(int n)
 
 /* ---- a max-heap of the k smallest squared distances seen ---- */
 
-static void heap_push(double *h, size_t *len, size_t k, double v)
+/* hid: NULL, or the ids of the heap's entries (id is pushed along with v). */
+static void heap_push(double *h, uint32_t *hid, size_t *len, size_t k, double v, uint32_t id)
 {
     if (*len < k) {
         size_t i = (*len)++;
@@ -48,9 +60,13 @@ static void heap_push(double *h, size_t *len, size_t k, double v)
             if (h[p] >= v)
                 break;
             h[i] = h[p];
+            if (hid)
+                hid[i] = hid[p];
             i = p;
         }
         h[i] = v;
+        if (hid)
+            hid[i] = id;
         return;
     }
     if (v >= h[0])
@@ -68,9 +84,13 @@ static void heap_push(double *h, size_t *len, size_t k, double v)
         if (m == i)
             break;
         h[i] = h[m];
+        if (hid)
+            hid[i] = hid[m];
         i = m;
     }
     h[i] = v;
+    if (hid)
+        hid[i] = id;
 }
 
 int hdb_core_brute(const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2)
@@ -86,7 +106,7 @@ int hdb_core_brute(const float *x, size_t n, size_t d, size_t k, int n_threads, 
         for (size_t i = 0; i < n; i++) {
             size_t len = 0;
             for (size_t j = 0; j < n; j++)
-                heap_push(h, &len, k, hdb_sqdist(x + i * d, x + j * d, d));
+                heap_push(h, NULL, &len, k, hdb_sqdist(x + i * d, x + j * d, d), 0);
             core2[i] = h[0];
         }
     }
@@ -96,12 +116,12 @@ int hdb_core_brute(const float *x, size_t n, size_t d, size_t k, int n_threads, 
 
 /* ---- Prim ---- */
 
-int hdb_mst_prim(const float *x, size_t n, size_t d, const double *core2, int n_threads,
-                 hdb_edge *edges)
+int hdb_mst_prim(
+    const float *x, size_t n, size_t d, const double *core2, int n_threads, hdb_edge *edges)
 {
     int nt = n_threads_of(n_threads);
     unsigned char *in = promo_calloc(n, 1);
-    double *bw = promo_mallocn(n, sizeof *bw);  /* lightest edge weight into the tree */
+    double *bw = promo_mallocn(n, sizeof *bw);   /* lightest edge weight into the tree */
     uint32_t *bf = promo_mallocn(n, sizeof *bf); /* its tree end */
     int rc = PROMO_ENOMEM;
     if (!in || !bw || !bf)
@@ -151,8 +171,8 @@ int hdb_mst_prim(const float *x, size_t n, size_t d, const double *core2, int n_
                         next = mine;
                     } else {
                         uint32_t a = mine, b = next;
-                        if (hdb_key_less(bw[a], bf[a] < a ? bf[a] : a, bf[a] < a ? a : bf[a],
-                                         bw[b], bf[b] < b ? bf[b] : b, bf[b] < b ? b : bf[b]))
+                        if (hdb_key_less(bw[a], bf[a] < a ? bf[a] : a, bf[a] < a ? a : bf[a], bw[b],
+                                         bf[b] < b ? bf[b] : b, bf[b] < b ? b : bf[b]))
                             next = mine;
                     }
                 }
@@ -182,10 +202,10 @@ typedef struct kd_node {
 
 typedef struct kd_tree {
     size_t n, d;
-    float *xs;        /* n x d rows in tree order */
-    uint32_t *perm;   /* tree position -> original row */
-    kd_node *nodes;   /* pre-order: a parent before its children */
-    float *lo, *hi;   /* n_nodes x d bounding boxes */
+    float *xs;      /* n x d rows in tree order */
+    uint32_t *perm; /* tree position -> original row */
+    kd_node *nodes; /* pre-order: a parent before its children */
+    float *lo, *hi; /* n_nodes x d bounding boxes */
     size_t n_nodes, cap;
 } kd_tree;
 
@@ -201,8 +221,8 @@ static void kd_free(kd_tree *t)
 /* Move the rows of perm[lo, hi) so that perm[mid] holds the mid-th smallest coordinate dim,
  * smaller or equal ones before it and larger or equal ones after (Hoare's selection with the
  * middle element as pivot: deterministic). */
-static void kd_select(const float *x, size_t d, uint32_t *perm, size_t lo, size_t hi, size_t mid,
-                      size_t dim)
+static void
+kd_select(const float *x, size_t d, uint32_t *perm, size_t lo, size_t hi, size_t mid, size_t dim)
 {
     hi--;
     while (lo < hi) {
@@ -232,8 +252,8 @@ static void kd_select(const float *x, size_t d, uint32_t *perm, size_t lo, size_
     }
 }
 
-static void kd_box(const float *x, size_t d, const uint32_t *perm, size_t s, size_t e, float *lo,
-                   float *hi)
+static void
+kd_box(const float *x, size_t d, const uint32_t *perm, size_t s, size_t e, float *lo, float *hi)
 {
     for (size_t j = 0; j < d; j++) {
         lo[j] = x[(size_t)perm[s] * d + j];
@@ -323,12 +343,34 @@ static double kd_boxdist(const kd_tree *t, int32_t id, const float *q)
     return s;
 }
 
-static void kd_knn(const kd_tree *t, int32_t id, const float *q, double *h, size_t *len, size_t k)
+/* The k nearest rows of q into the heap h/hid. *tie: set to a distance at which a row was
+ * left out of a full heap; when it equals the final h[0], rows at exactly the k-th distance
+ * are missing from the list (the list is not the whole closed ball). Subtrees at exactly the
+ * k-th distance are visited until such a row is seen. */
+static void kd_knn(const kd_tree *t,
+                   int32_t id,
+                   const float *q,
+                   double *h,
+                   uint32_t *hid,
+                   size_t *len,
+                   size_t k,
+                   double *tie)
 {
     const kd_node *nd = &t->nodes[id];
     if (nd->left < 0) {
-        for (size_t i = nd->start; i < nd->end; i++)
-            heap_push(h, len, k, hdb_sqdist(q, t->xs + i * t->d, t->d));
+        for (size_t i = nd->start; i < nd->end; i++) {
+            double v = hdb_sqdist(q, t->xs + i * t->d, t->d);
+            if (*len < k) {
+                heap_push(h, hid, len, k, v, (uint32_t)i);
+            } else if (v == h[0]) {
+                *tie = v;
+            } else if (v < h[0]) {
+                double e = h[0];
+                heap_push(h, hid, len, k, v, (uint32_t)i);
+                if (h[0] == e)
+                    *tie = e;
+            }
+        }
         return;
     }
     double bl = kd_boxdist(t, nd->left, q), br = kd_boxdist(t, nd->right, q);
@@ -340,10 +382,11 @@ static void kd_knn(const kd_tree *t, int32_t id, const float *q, double *h, size
         bl = br;
         br = tmp;
     }
-    if (*len < k || bl < h[0])
-        kd_knn(t, first, q, h, len, k);
-    if (*len < k || br < h[0])
-        kd_knn(t, second, q, h, len, k);
+    /* At exactly the k-th distance only until a left-out row has been seen there. */
+    if (*len < k || bl < h[0] || (bl == h[0] && *tie != h[0]))
+        kd_knn(t, first, q, h, hid, len, k, tie);
+    if (*len < k || br < h[0] || (br == h[0] && *tie != h[0]))
+        kd_knn(t, second, q, h, hid, len, k, tie);
 }
 
 /* ---- Boruvka ---- */
@@ -352,15 +395,23 @@ typedef struct bv_ctx {
     const kd_tree *t;
     const double *core2;   /* tree order */
     const uint32_t *comp;  /* tree order: component representative (a tree position) */
-    const int64_t *ncomp;  /* per node: the component of all its rows, or -1 */
+    const uint32_t *nx;    /* per node: the component of its row of smallest core2 */
+    const double *omin;    /* per node: a lower bound on core2 of its rows outside nx (inf:
+                              all its rows are in nx) */
     const double *mincore; /* per node: smallest core2 of its rows */
+    const uint32_t *minid; /* per node: smallest original row number of its rows */
     uint64_t *cbound;      /* per representative: bits of the best weight found this round */
 } bv_ctx;
 
 typedef struct bv_best {
     double w;
     uint32_t lo, hi; /* original rows of the edge, lo < hi */
-    uint32_t other;  /* tree position of the far end */
+    uint32_t other;  /* tree position of the far end, UINT32_MAX for none */
+    double lower;    /* no edge of the point to another component is lighter than this */
+    double cut;      /* during a query: the smallest bound of a subtree skipped for the
+                        component's sake rather than the point's */
+    int exact;       /* the edge is the point's lightest by the full (w, lo, hi) order: a
+                        lower bound equal to w is not enough, a tie may hide a smaller key */
 } bv_best;
 
 static double bits_double(uint64_t b)
@@ -381,18 +432,20 @@ static void atomic_min_double(uint64_t *p, double w)
         ;
 }
 
-static double bv_lower(const bv_ctx *c, int32_t id, const float *q, double cq)
+/* A lower bound on the weight of an edge from q (component qc) to a row of node id outside
+ * qc; infinity when every row of the node is in qc. */
+static double bv_lower(const bv_ctx *c, int32_t id, const float *q, uint32_t qc, double cq)
 {
+    double m = c->nx[id] == qc ? c->omin[id] : c->mincore[id];
+    if (m == INFINITY)
+        return m;
     double lb = kd_boxdist(c->t, id, q);
     if (cq > lb)
         lb = cq;
-    if (c->mincore[id] > lb)
-        lb = c->mincore[id];
-    return lb;
+    return m > lb ? m : lb;
 }
 
-static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, double cq,
-                     bv_best *b)
+static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, double cq, bv_best *b)
 {
     const kd_tree *t = c->t;
     const kd_node *nd = &t->nodes[id];
@@ -421,7 +474,7 @@ static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, doub
     int32_t ch[2] = {nd->left, nd->right};
     double lb[2];
     for (int s = 0; s < 2; s++)
-        lb[s] = c->ncomp[ch[s]] == (int64_t)qc ? INFINITY : bv_lower(c, ch[s], q, cq);
+        lb[s] = bv_lower(c, ch[s], q, qc, cq);
     if (lb[1] < lb[0]) {
         int32_t ti = ch[0];
         ch[0] = ch[1];
@@ -431,9 +484,20 @@ static void bv_query(const bv_ctx *c, int32_t id, uint32_t qp, uint32_t qc, doub
         lb[1] = tl;
     }
     for (int s = 0; s < 2; s++) {
-        double bound = bits_double(__atomic_load_n(&c->cbound[qc], __ATOMIC_RELAXED));
-        if (lb[s] == INFINITY || lb[s] > b->w || lb[s] > bound)
+        if (lb[s] == INFINITY)
             continue;
+        /* The lightest key the node could give: at weight ties (duplicates, or edges at a core
+         * distance) the row numbers decide, and a subtree of larger ones is skipped. */
+        uint32_t mi = c->minid[ch[s]], klo = mi < qo ? mi : qo, khi = mi < qo ? qo : mi;
+        if (!hdb_key_less(lb[s], klo, khi, b->w, b->lo, b->hi))
+            continue;
+        double bound = bits_double(__atomic_load_n(&c->cbound[qc], __ATOMIC_RELAXED));
+        if (lb[s] > bound) {
+            if (lb[s] < b->cut)
+                b->cut = lb[s]; /* a lighter edge of the point may lie there, not of its
+                                   component */
+            continue;
+        }
         bv_query(c, ch[s], qp, qc, cq, b);
     }
 }
@@ -447,8 +511,8 @@ static uint32_t uf_find(uint32_t *parent, uint32_t i)
     return i;
 }
 
-int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2,
-                    hdb_edge *edges)
+int hdb_mst_boruvka(
+    const float *x, size_t n, size_t d, size_t k, int n_threads, double *core2, hdb_edge *edges)
 {
     int nt = n_threads_of(n_threads);
     kd_tree t;
@@ -457,52 +521,110 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
         return rc;
     rc = PROMO_ENOMEM;
     double *heaps = promo_mallocn((size_t)nt * k, sizeof *heaps);
-    double *tcore = promo_mallocn(n, sizeof *tcore);     /* core2 in tree order */
-    uint32_t *uf = promo_mallocn(n, sizeof *uf);         /* union-find over tree positions */
-    uint32_t *usz = promo_mallocn(n, sizeof *usz);       /* component sizes at the roots */
-    uint32_t *comp = promo_mallocn(n, sizeof *comp);     /* flattened representative */
-    int64_t *ncomp = promo_mallocn(t.n_nodes, sizeof *ncomp);
+    double *tcore = promo_mallocn(n, sizeof *tcore); /* core2 in tree order */
+    uint32_t *uf = promo_mallocn(n, sizeof *uf);     /* union-find over tree positions */
+    uint32_t *usz = promo_mallocn(n, sizeof *usz);   /* component sizes at the roots */
+    uint32_t *comp = promo_mallocn(n, sizeof *comp); /* flattened representative */
+    uint32_t *nx = promo_mallocn(t.n_nodes, sizeof *nx);
+    double *omin = promo_mallocn(t.n_nodes, sizeof *omin);
     double *mincore = promo_mallocn(t.n_nodes, sizeof *mincore);
+    uint32_t *minid = promo_mallocn(t.n_nodes, sizeof *minid);
     uint64_t *cbound = promo_mallocn(n, sizeof *cbound);
-    bv_best *res = promo_mallocn(n, sizeof *res);        /* per point, then per component */
-    if (!heaps || !tcore || !uf || !usz || !comp || !ncomp || !mincore || !cbound || !res)
+    bv_best *res = promo_mallocn(n, sizeof *res);   /* per point, kept across rounds */
+    bv_best *cres = promo_mallocn(n, sizeof *cres); /* per component representative */
+    /* The k nearest rows of each row (tree positions), to start the first round from: only
+     * for a small k, so memory stays O(n). */
+    size_t kk = k <= KNN_KEEP ? k : 0;
+    uint32_t *nbr = promo_mallocn(n * kk + 1, sizeof *nbr);
+    uint32_t *hids = promo_mallocn((size_t)nt * k, sizeof *hids);
+    unsigned char *ball = promo_mallocn(n, 1); /* 1: the kNN list is the whole closed ball */
+    if (!heaps || !tcore || !uf || !usz || !comp || !nx || !omin || !mincore || !minid || !cbound ||
+        !res || !cres || !nbr || !hids || !ball)
         goto done;
 
-    /* Core distances: kNN through the tree, in tree order. */
+        /* Core distances: kNN through the tree, in tree order. */
 #pragma omp parallel num_threads(nt)
     {
         double *h = heaps + (size_t)omp_get_thread_num() * k;
+        uint32_t *hid = hids + (size_t)omp_get_thread_num() * k;
 #pragma omp for schedule(dynamic, 64)
         for (size_t i = 0; i < n; i++) {
             size_t len = 0;
-            kd_knn(&t, 0, t.xs + i * d, h, &len, k);
+            double tie = -1.0;
+            kd_knn(&t, 0, t.xs + i * d, h, hid, &len, k, &tie);
             tcore[i] = h[0];
+            ball[i] = tie != h[0];
+            if (kk)
+                memcpy(nbr + i * kk, hid, kk * sizeof *nbr);
         }
     }
     for (size_t i = 0; i < n; i++)
         core2[t.perm[i]] = tcore[i];
-    /* Smallest core distance under each node: children come after their parent. */
+    /* Smallest core distance and row number under each node: children come after their
+     * parent. */
     for (size_t id = t.n_nodes; id-- > 0;) {
         const kd_node *nd = &t.nodes[id];
         if (nd->left < 0) {
             double m = INFINITY;
-            for (uint32_t i = nd->start; i < nd->end; i++)
+            uint32_t mi = UINT32_MAX;
+            for (uint32_t i = nd->start; i < nd->end; i++) {
                 if (tcore[i] < m)
                     m = tcore[i];
+                if (t.perm[i] < mi)
+                    mi = t.perm[i];
+            }
             mincore[id] = m;
+            minid[id] = mi;
         } else {
             double a = mincore[nd->left], b = mincore[nd->right];
             mincore[id] = a < b ? a : b;
+            uint32_t ia = minid[nd->left], ib = minid[nd->right];
+            minid[id] = ia < ib ? ia : ib;
         }
     }
 
     for (size_t i = 0; i < n; i++) {
         uf[i] = (uint32_t)i;
         usz[i] = 1;
+        res[i].other = UINT32_MAX;
+        res[i].lower = 0.0;
+        res[i].exact = 0;
+    }
+    /* First round: start each row from its lightest edge to one of its k nearest rows, a
+     * valid edge and often the lightest, so the queries prune from the start. */
+#pragma omp parallel for schedule(static) num_threads(nt) if (kk)
+    for (size_t i = 0; i < n * (kk > 0); i++) {
+        bv_best *b = &res[i];
+        b->w = INFINITY;
+        b->lo = b->hi = UINT32_MAX;
+        uint32_t qo = t.perm[i];
+        for (size_t s = 0; s < kk; s++) {
+            uint32_t j = nbr[i * kk + s];
+            if (j == i)
+                continue;
+            double w = tcore[i] > tcore[j] ? tcore[i] : tcore[j];
+            double dd = hdb_sqdist(t.xs + i * d, t.xs + (size_t)j * d, d);
+            if (dd > w)
+                w = dd;
+            uint32_t o = t.perm[j], lo = o < qo ? o : qo, hi = o < qo ? qo : o;
+            if (hdb_key_less(w, lo, hi, b->w, b->lo, b->hi)) {
+                b->w = w;
+                b->lo = lo;
+                b->hi = hi;
+                b->other = j;
+            }
+        }
+        /* Every edge of row i weighs at least core2[i], and those that weigh exactly that
+         * join rows of its closed kNN ball: if the list is the whole ball, the lightest
+         * there is the lightest of all. */
+        if (b->other != UINT32_MAX && b->w == tcore[i] && ball[i]) {
+            b->lower = b->w;
+            b->exact = 1;
+        }
     }
     const uint64_t inf_bits = 0x7FF0000000000000ull;
     size_t n_edges = 0;
-    bv_ctx c = {&t, tcore, comp, ncomp, mincore, cbound};
+    bv_ctx c = {&t, tcore, comp, nx, omin, mincore, minid, cbound};
     while (n_edges + 1 < n) {
         for (size_t i = 0; i < n; i++) {
             comp[i] = uf_find(uf, (uint32_t)i);
@@ -510,36 +632,74 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
         }
         for (size_t id = t.n_nodes; id-- > 0;) {
             const kd_node *nd = &t.nodes[id];
+            /* The component of the densest row, and how dense the others can be: a node of
+             * one cluster with a few sparse noise rows is nearly as good as a pure one. */
             if (nd->left < 0) {
-                int64_t cc = comp[nd->start];
-                for (uint32_t i = nd->start + 1; i < nd->end && cc >= 0; i++)
-                    if (comp[i] != (uint32_t)cc)
-                        cc = -1;
-                ncomp[id] = cc;
+                uint32_t best = nd->start;
+                for (uint32_t i = nd->start + 1; i < nd->end; i++)
+                    if (tcore[i] < tcore[best])
+                        best = i;
+                uint32_t xc = comp[best];
+                double m = INFINITY;
+                for (uint32_t i = nd->start; i < nd->end; i++)
+                    if (comp[i] != xc && tcore[i] < m)
+                        m = tcore[i];
+                nx[id] = xc;
+                omin[id] = m;
             } else {
-                int64_t a = ncomp[nd->left], b = ncomp[nd->right];
-                ncomp[id] = a == b ? a : -1;
+                int32_t a = nd->left, b = nd->right;
+                if (mincore[b] < mincore[a]) {
+                    a = nd->right;
+                    b = nd->left;
+                }
+                double ob = nx[b] == nx[a] ? omin[b] : mincore[b];
+                nx[id] = nx[a];
+                omin[id] = omin[a] < ob ? omin[a] : ob;
             }
+        }
+        /* Last round's edge of a point still leaves its component: a valid edge, so an upper
+         * bound for the component from the start. The points outside a component only become
+         * fewer, so a point's lower bound stays true and its exact lightest edge, if still
+         * valid, stays its lightest: no query for either a point with such an edge or one
+         * whose bound exceeds its component's best. */
+        for (size_t i = 0; i < n; i++) {
+            if (res[i].other != UINT32_MAX && comp[res[i].other] != comp[i])
+                atomic_min_double(&cbound[comp[i]], res[i].w);
+            else
+                res[i].other = UINT32_MAX;
         }
 #pragma omp parallel for schedule(dynamic, 256) num_threads(nt)
         for (size_t i = 0; i < n; i++) {
             uint32_t qc = comp[i];
-            bv_best b = {INFINITY, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+            bv_best b = res[i];
+            if (b.other != UINT32_MAX && b.exact)
+                continue;
+            b.exact = 0;
+            if (b.other == UINT32_MAX) {
+                b.w = INFINITY;
+                b.lo = b.hi = UINT32_MAX;
+            }
+            if (tcore[i] > b.lower)
+                b.lower = tcore[i];
             double bound = bits_double(__atomic_load_n(&cbound[qc], __ATOMIC_RELAXED));
-            if (!(tcore[i] > bound)) {
+            if (!(b.lower > bound)) {
+                b.cut = INFINITY;
                 bv_query(&c, 0, (uint32_t)i, qc, tcore[i], &b);
+                double low = b.w < b.cut ? b.w : b.cut;
+                if (low > b.lower)
+                    b.lower = low;
+                b.exact = b.other != UINT32_MAX && b.cut > b.w;
                 if (b.other != UINT32_MAX)
                     atomic_min_double(&cbound[qc], b.w);
             }
             res[i] = b;
         }
-        /* Each component's lightest edge, kept at its representative (res[rep] is read before
-         * it is overwritten: rep's own result is folded in first). */
+        /* Each component's lightest edge: exact, whatever the schedule, since the point that
+         * owns it is never cut short (its bounds never exceed that edge's weight). */
+        for (size_t i = 0; i < n; i++)
+            cres[i].other = UINT32_MAX;
         for (size_t i = 0; i < n; i++) {
-            uint32_t r = comp[i];
-            if (r == i)
-                continue;
-            bv_best *br = &res[r], *bi = &res[i];
+            bv_best *br = &cres[comp[i]], *bi = &res[i];
             if (bi->other != UINT32_MAX &&
                 (br->other == UINT32_MAX ||
                  hdb_key_less(bi->w, bi->lo, bi->hi, br->w, br->lo, br->hi)))
@@ -547,9 +707,10 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
         }
         size_t before = n_edges;
         for (size_t i = 0; i < n; i++) {
-            if (comp[i] != i || res[i].other == UINT32_MAX)
+            const bv_best *br = &cres[i];
+            if (comp[i] != i || br->other == UINT32_MAX)
                 continue;
-            uint32_t a = uf_find(uf, (uint32_t)i), b = uf_find(uf, res[i].other);
+            uint32_t a = uf_find(uf, (uint32_t)i), b = uf_find(uf, br->other);
             if (a == b)
                 continue; /* the other component chose the same edge */
             if (usz[a] < usz[b]) {
@@ -559,9 +720,9 @@ int hdb_mst_boruvka(const float *x, size_t n, size_t d, size_t k, int n_threads,
             }
             uf[b] = a;
             usz[a] += usz[b];
-            edges[n_edges].a = res[i].lo;
-            edges[n_edges].b = res[i].hi;
-            edges[n_edges].w = res[i].w;
+            edges[n_edges].a = br->lo;
+            edges[n_edges].b = br->hi;
+            edges[n_edges].w = br->w;
             n_edges++;
         }
         PROMO_ASSERT(n_edges > before);
@@ -573,10 +734,16 @@ done:
     promo_free(uf);
     promo_free(usz);
     promo_free(comp);
-    promo_free(ncomp);
+    promo_free(nx);
+    promo_free(omin);
     promo_free(mincore);
+    promo_free(minid);
+    promo_free(nbr);
+    promo_free(hids);
+    promo_free(ball);
     promo_free(cbound);
     promo_free(res);
+    promo_free(cres);
     kd_free(&t);
     return rc;
 }
