@@ -2,7 +2,8 @@
 # bench/kmeans: k-means on 1,000,000 x 16 float32 blobs (a seeded generator writes the file
 # once; both sides read the same file), k = 12, 4 restarts: promo_kmeans_fit beside
 # scikit-learn's KMeans (Debian python3-sklearn, /usr/bin/python3) in the same run, both
-# inertias, promo's inertia recomputed by NumPy, and the ARI between the two labelings.
+# inertias, promo's inertia recomputed by NumPy, the ARI between the two labelings, and one
+# Lloyd run on each side from the same seeding (promo's restart-0 k-means++ centers).
 # JSON lines on stdout.
 #   sh bench/kmeans.sh [n] [d] [k] [n_init] [threads]   (BUILD=build-x picks the build tree)
 set -e

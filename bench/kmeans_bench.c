@@ -115,6 +115,26 @@ static int fit(const char *path, size_t n, size_t d, int k, int n_init, int nt, 
             fclose(g) != 0)
             return 1;
     }
+    if (out) {
+        /* The same Lloyd from a fixed seeding on both sides: promo's restart-0 k-means++
+         * centers, written for scikit-learn's KMeans(init=array, n_init=1). */
+        float *seeds = malloc((size_t)k * d * sizeof *seeds);
+        promo_kmeans *s = NULL;
+        char pth[4096];
+        snprintf(pth, sizeof pth, "%s.seeds", out);
+        FILE *g = fopen(pth, "wb");
+        if (!seeds || promo_kmeans_plusplus(&p, x, n, d, 0, seeds) || !g ||
+            fwrite(seeds, sizeof(float), (size_t)k * d, g) != (size_t)k * d || fclose(g) != 0)
+            return 1;
+        t0 = now_s();
+        if (promo_kmeans_fit_from(&p, x, n, d, seeds, &s))
+            return 1;
+        printf("{\"bench\":\"kmeans\",\"impl\":\"promo\",\"what\":\"lloyd_from_promo_seeds\","
+               "\"seconds\":%.3f,\"inertia\":%.9e,\"n_iter\":%d}\n",
+               now_s() - t0, s->inertia, s->n_iter);
+        promo_kmeans_free(s);
+        free(seeds);
+    }
     promo_kmeans_free(m);
     free(x);
     return 0;

@@ -1,6 +1,8 @@
 """Reference for bench/kmeans: scikit-learn's KMeans (Lloyd, k-means++, the same n_init, tol
 and max_iter as promo) on the same float32 file, timed; and, when promo wrote its labels and
-centers, promo's inertia recomputed here in float64 and the ARI between the two labelings.
+centers, promo's inertia recomputed here in float64 and the ARI between the two labelings;
+with its seeds, one Lloyd run from promo's k-means++ centers (to compare the iterations
+themselves, free of the luck of the seeding).
 usage: /usr/bin/python3 bench/kmeans_sklearn.py FILE n d k n_init [PROMO_PREFIX]"""
 import json, os, sys, time
 import numpy as np
@@ -30,4 +32,13 @@ if prefix and os.path.exists(prefix + ".labels"):
                       "promo_inertia_recomputed_float64": float("%.6e" % inertia),
                       "inertia_ratio_promo_over_sklearn": round(inertia / km.inertia_, 6),
                       "ari_promo_vs_sklearn": round(adjusted_rand_score(lab, km.labels_), 4)}),
+          flush=True)
+if prefix and os.path.exists(prefix + ".seeds"):
+    seeds = np.fromfile(prefix + ".seeds", dtype=np.float32).reshape(k, d)
+    km1 = KMeans(n_clusters=k, init=seeds, n_init=1, max_iter=300, tol=1e-4, algorithm="lloyd")
+    t0 = time.perf_counter()
+    km1.fit(X)
+    print(json.dumps({"bench": "kmeans", "impl": "sklearn", "what": "lloyd_from_promo_seeds",
+                      "seconds": round(time.perf_counter() - t0, 3),
+                      "inertia": float("%.9e" % km1.inertia_), "n_iter": int(km1.n_iter_)}),
           flush=True)

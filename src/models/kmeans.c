@@ -243,7 +243,67 @@ group_avx2(const float *xt, size_t d, const float *cand, size_t m, float *out)
         _mm256_storeu_ps(out + t * 16 + 8, a1);
     }
 }
+
+__attribute__((target("avx512f"))) static void
+pair8_avx512(const double *xt, size_t d, const double *xi, double *out)
+{
+    __m512d acc = _mm512_setzero_pd();
+    for (size_t f = 0; f < d; f++) {
+        __m512d u = _mm512_sub_pd(_mm512_loadu_pd(xt + f * 8), _mm512_set1_pd(xi[f]));
+        acc = _mm512_add_pd(acc, _mm512_mul_pd(u, u));
+    }
+    _mm512_storeu_pd(out, _mm512_sqrt_pd(acc));
+}
+
+__attribute__((target("avx2"))) static void
+pair8_avx2(const double *xt, size_t d, const double *xi, double *out)
+{
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+    for (size_t f = 0; f < d; f++) {
+        __m256d v = _mm256_set1_pd(xi[f]);
+        __m256d u0 = _mm256_sub_pd(_mm256_loadu_pd(xt + f * 8), v);
+        __m256d u1 = _mm256_sub_pd(_mm256_loadu_pd(xt + f * 8 + 4), v);
+        a0 = _mm256_add_pd(a0, _mm256_mul_pd(u0, u0));
+        a1 = _mm256_add_pd(a1, _mm256_mul_pd(u1, u1));
+    }
+    _mm256_storeu_pd(out, _mm256_sqrt_pd(a0));
+    _mm256_storeu_pd(out + 4, _mm256_sqrt_pd(a1));
+}
 #endif
+
+/* Euclidean distances, in double, of row xi to a group of 8 rows stored transposed
+ * (xt[f * 8 + r]): per lane the sum of (a - b)^2 over the features in order and a correctly
+ * rounded sqrt, so every version gives the bits of the plain loop (silhouette). */
+static void pair8_generic(const double *xt, size_t d, const double *xi, double *out)
+{
+    for (size_t r = 0; r < 8; r++)
+        out[r] = 0.0;
+    for (size_t f = 0; f < d; f++) {
+        double v = xi[f];
+#pragma omp simd
+        for (size_t r = 0; r < 8; r++) {
+            double u = xt[f * 8 + r] - v;
+            out[r] += u * u;
+        }
+    }
+    for (size_t r = 0; r < 8; r++)
+        out[r] = sqrt(out[r]);
+}
+
+static void pair8(const double *xt, size_t d, const double *xi, double *out)
+{
+#ifdef HAVE_X86_KERNELS
+    if (__builtin_cpu_supports("avx512f")) {
+        pair8_avx512(xt, d, xi, out);
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        pair8_avx2(xt, d, xi, out);
+        return;
+    }
+#endif
+    pair8_generic(xt, d, xi, out);
+}
 
 /* Squared distances of a group of 16 rows stored transposed (xt[f * 16 + r]) to m candidate
  * rows (m x d) into out (m x 16): the same per-lane arithmetic as dist_rows, with rows in the
@@ -1222,7 +1282,7 @@ int promo_silhouette(const float *x,
                      double *out)
 {
     size_t *idx = NULL, *cnt = NULL;
-    float *xs = NULL;
+    double *xs = NULL, *xt = NULL;
     uint32_t *ls = NULL;
     double *acc = NULL, *sil = NULL;
     int rc;
@@ -1236,11 +1296,12 @@ int promo_silhouette(const float *x,
         if (labels[i] >= (uint32_t)k)
             return promo_fail(PROMO_EUSAGE, "silhouette: label %u at row %zu is not below k %d",
                               labels[i], i, k);
-    size_t s = sample == 0 || sample > n ? n : sample, kk = (size_t)k;
+    size_t s = sample == 0 || sample > n ? n : sample, kk = (size_t)k, ng = (s + 7) / 8;
     rc = PROMO_ENOMEM;
-    if (!(idx = promo_mallocn(n, sizeof(size_t))) || !(xs = promo_mallocn(s * d, sizeof(float))) ||
+    if (!(idx = promo_mallocn(n, sizeof(size_t))) || !(xs = promo_mallocn(s * d, sizeof(double))) ||
+        !(xt = promo_mallocn(ng * 8 * d, sizeof(double))) ||
         !(ls = promo_mallocn(s, sizeof(uint32_t))) || !(cnt = promo_calloc(kk, sizeof(size_t))) ||
-        !(acc = promo_mallocn((size_t)nt * kk, sizeof(double))) ||
+        !(acc = promo_mallocn((size_t)nt * (kk + 8), sizeof(double))) ||
         !(sil = promo_mallocn(s, sizeof(double))))
         goto fail;
     for (size_t i = 0; i < n; i++)
@@ -1256,8 +1317,15 @@ int promo_silhouette(const float *x,
         }
         qsort(idx, s, sizeof *idx, by_size);
     }
+    /* The sample in double, by rows and transposed in groups of 8 (padding rows are 0 and
+     * never read back). */
+    memset(xt, 0, ng * 8 * d * sizeof *xt);
     for (size_t i = 0; i < s; i++) {
-        memcpy(xs + i * d, x + idx[i] * d, d * sizeof(float));
+        for (size_t f = 0; f < d; f++) {
+            double v = (double)x[idx[i] * d + f];
+            xs[i * d + f] = v;
+            xt[(i / 8 * d + f) * 8 + i % 8] = v;
+        }
         ls[i] = labels[idx[i]];
         cnt[ls[i]]++;
     }
@@ -1271,11 +1339,15 @@ int promo_silhouette(const float *x,
     }
 #pragma omp parallel for schedule(dynamic, 16) num_threads(nt)
     for (size_t i = 0; i < s; i++) {
-        double *a = acc + (size_t)omp_get_thread_num() * kk;
+        double *a = acc + (size_t)omp_get_thread_num() * (kk + 8), *dg = a + kk;
         memset(a, 0, kk * sizeof *a);
-        const float *xi = xs + i * d;
-        for (size_t j = 0; j < s; j++)
-            a[ls[j]] += sqrt(dist2_double(xi, xs + j * d, d));
+        /* Distances to every sampled row, self included (0), added in row order. */
+        for (size_t g = 0; g < ng; g++) {
+            pair8(xt + g * 8 * d, d, xs + i * d, dg);
+            size_t nr = s - g * 8 < 8 ? s - g * 8 : 8;
+            for (size_t r = 0; r < nr; r++)
+                a[ls[g * 8 + r]] += dg[r];
+        }
         uint32_t own = ls[i];
         if (cnt[own] < 2) {
             sil[i] = 0.0;
@@ -1296,6 +1368,7 @@ int promo_silhouette(const float *x,
 fail:
     promo_free(idx);
     promo_free(xs);
+    promo_free(xt);
     promo_free(ls);
     promo_free(cnt);
     promo_free(acc);
