@@ -647,10 +647,12 @@ static int build_xt(fitctx *c)
 
 /* Squared distances of every row to the m candidate rows `cand` (m x d), into cand_dist
  * (m x n), and the potential sum_i min(closest_i, dist) per candidate and block into
- * b_acc[b * accw + t] (no min when use_closest is 0), summed row by row in order. (Pruning
+ * b_acc[b * accw + t] (no min when use_closest is 0), summed row by row in order. closest
+ * first takes min(closest, pending) when pending (the last pick's distances) is given. (Pruning
  * rows by the triangle inequality, as accelerated k-means++ does, skipped only 12% of the rows
  * on overlapping blobs and cost more than it saved.) */
-static void candidate_pass(fitctx *c, const float *cand, size_t m, int use_closest)
+static void
+candidate_pass(fitctx *c, const float *cand, size_t m, int use_closest, const float *pending)
 {
     size_t n = c->n, d = c->d;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(c->nt)
@@ -663,6 +665,12 @@ static void candidate_pass(fitctx *c, const float *cand, size_t m, int use_close
             pot[t] = 0.0;
         for (size_t g0 = lo; g0 < hi; g0 += 16) { /* BLOCK is a multiple of 16 */
             size_t nr = hi - g0 < 16 ? hi - g0 : 16;
+            /* The last round's pick, folded in here rather than in a pass of its own (read
+             * before this group's distances overwrite its row of cand_dist). */
+            if (pending)
+                for (size_t r = 0; r < nr; r++)
+                    if (pending[g0 + r] < c->closest[g0 + r])
+                        c->closest[g0 + r] = pending[g0 + r];
             dist_group(c->xt + g0 * d, d, cand, m, dist);
             for (size_t t = 0; t < m; t++)
                 memcpy(c->cand_dist + t * n + g0, dist + t * 16, nr * sizeof(float));
@@ -678,8 +686,9 @@ static void candidate_pass(fitctx *c, const float *cand, size_t m, int use_close
 }
 
 /* The row where the cumulative sum of closest (blocks summed as b_acc[. * accw + t] holds
- * them) first reaches r: numpy's searchsorted(cumsum, r, 'left'), clipped to n - 1. */
-static size_t sample_row(const fitctx *c, size_t t, double r)
+ * them) first reaches r: numpy's searchsorted(cumsum, r, 'left'), clipped to n - 1. closest
+ * is read as min(closest, pending) when the last pick is still pending. */
+static size_t sample_row(const fitctx *c, size_t t, const float *pending, double r)
 {
     size_t accw = c->accw;
     double run = 0.0;
@@ -690,7 +699,10 @@ static size_t sample_row(const fitctx *c, size_t t, double r)
             /* The same additions in the same order as the block sum, so this reaches it. */
             double s = 0.0;
             for (size_t i = lo; i < hi; i++) {
-                s += (double)c->closest[i];
+                float cl = c->closest[i];
+                if (pending && pending[i] < cl)
+                    cl = pending[i];
+                s += (double)cl;
                 if (run + s >= r)
                     return i;
             }
@@ -707,19 +719,21 @@ static void kmeanspp(fitctx *c, promo_rng *rng)
     size_t accw = c->accw;
     size_t first = (size_t)promo_rng_below(rng, n);
     memcpy(c->centers, c->x + first * d, d * sizeof(float));
-    candidate_pass(c, c->x + first * d, 1, 0);
+    candidate_pass(c, c->x + first * d, 1, 0, NULL);
     memcpy(c->closest, c->cand_dist, n * sizeof(float));
     /* b_acc[. * accw + 0] now holds the block sums of closest (same order of additions). */
     double pot = 0.0;
     for (size_t b = 0; b < c->nb; b++)
         pot += c->b_acc[b * accw];
+    /* The distances of the last pick: closest takes their minimum lazily, in the next pass. */
+    const float *pending = NULL;
     for (size_t j = 1; j < k; j++) {
         for (size_t t = 0; t < tr; t++) {
             double r = promo_rng_uniform(rng) * pot;
-            size_t row = sample_row(c, 0, r);
+            size_t row = sample_row(c, 0, pending, r);
             memcpy(c->cand_rows + t * d, c->x + row * d, d * sizeof(float));
         }
-        candidate_pass(c, c->cand_rows, tr, 1);
+        candidate_pass(c, c->cand_rows, tr, 1, pending);
         size_t best = 0;
         double best_pot = INFINITY;
         for (size_t t = 0; t < tr; t++) {
@@ -733,12 +747,8 @@ static void kmeanspp(fitctx *c, promo_rng *rng)
         }
         memcpy(c->centers + j * d, c->cand_rows + best * d, d * sizeof(float));
         pot = best_pot;
-        const float *db = c->cand_dist + best * n;
-#pragma omp parallel for schedule(static) num_threads(c->nt)
-        for (size_t i = 0; i < n; i++)
-            if (db[i] < c->closest[i])
-                c->closest[i] = db[i];
-        /* Block sums of the new closest are exactly the chosen candidate's potentials. */
+        pending = c->cand_dist + best * n;
+        /* Block sums of min(closest, pending) are exactly the chosen candidate's potentials. */
         for (size_t b = 0; b < c->nb; b++)
             c->b_acc[b * accw] = c->b_acc[b * accw + best];
     }
