@@ -27,6 +27,22 @@
  * Inertia is recomputed exactly in double at the end of each restart; the lowest is kept (the
  * earliest restart on a tie). Row blocks are fixed by n alone, so results do not depend on the
  * thread count.
+ *
+ * Speed (1M x 16, k 12: bench/kmeans.sh):
+ *  - The distance kernels exist as plain C and as AVX2 and AVX-512 versions chosen at run time
+ *    (the Makefile targets x86-64-v2). Each lane does the same IEEE operations in the same
+ *    order and -std=c11 keeps fused multiply-add off, so all three give the same bits.
+ *  - Rows failing Hamerly's test are gathered 64 at a time for the kernel, four rows per pass
+ *    over the transposed centers; tightening reads scattered rows, so they are prefetched.
+ *  - k-means++ scores every row against 2 + log k candidates: rows are transposed once per fit
+ *    into groups of 16 so the rows fill the vector lanes; the last pick's distances are folded
+ *    into the next pass instead of a pass of their own. (Pruning rows by the triangle
+ *    inequality skipped only 12% of them on overlapping blobs and cost more than it saved.)
+ *  - With n_init >= 2 and several threads, restarts run side by side, one thread each (no
+ *    barrier inside a restart: this matters on a shared machine); each restart gives the same
+ *    bits on one thread as on many, so this changes nothing but the time.
+ * Memory beyond the data: a transposed copy of x (k-means++), and per concurrent restart about
+ * 40 + 4 (2 + log k) bytes per row plus the best labels.
  */
 #include <float.h>
 #include <math.h>
