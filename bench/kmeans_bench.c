@@ -7,6 +7,7 @@
  *                                         fit, print time/inertia/iterations; with OUT_PREFIX
  *                                         write OUT_PREFIX.labels (uint32) and .centers (f32)
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,12 +127,21 @@ static int fit(const char *path, size_t n, size_t d, int k, int n_init, int nt, 
         if (!seeds || promo_kmeans_plusplus(&p, x, n, d, 0, seeds) || !g ||
             fwrite(seeds, sizeof(float), (size_t)k * d, g) != (size_t)k * d || fclose(g) != 0)
             return 1;
-        t0 = now_s();
-        if (promo_kmeans_fit_from(&p, x, n, d, seeds, &s))
-            return 1;
+        /* Best of 3 (both sides): one run is short enough for a busy machine to skew it. */
+        double best_t = INFINITY;
+        for (int rep = 0; rep < 3; rep++) {
+            promo_kmeans_free(s);
+            s = NULL;
+            t0 = now_s();
+            if (promo_kmeans_fit_from(&p, x, n, d, seeds, &s))
+                return 1;
+            double tt = now_s() - t0;
+            best_t = tt < best_t ? tt : best_t;
+        }
         printf("{\"bench\":\"kmeans\",\"impl\":\"promo\",\"what\":\"lloyd_from_promo_seeds\","
-               "\"seconds\":%.3f,\"inertia\":%.9e,\"n_iter\":%d}\n",
-               now_s() - t0, s->inertia, s->n_iter);
+               "\"seconds_best_of_3\":%.3f,\"inertia\":%.9e,\"n_iter\":%d,"
+               "\"ms_per_iter\":%.1f}\n",
+               best_t, s->inertia, s->n_iter, 1e3 * best_t / s->n_iter);
         promo_kmeans_free(s);
         free(seeds);
     }

@@ -35,10 +35,14 @@ if prefix and os.path.exists(prefix + ".labels"):
           flush=True)
 if prefix and os.path.exists(prefix + ".seeds"):
     seeds = np.fromfile(prefix + ".seeds", dtype=np.float32).reshape(k, d)
-    km1 = KMeans(n_clusters=k, init=seeds, n_init=1, max_iter=300, tol=1e-4, algorithm="lloyd")
-    t0 = time.perf_counter()
-    km1.fit(X)
+    best = float("inf")
+    for rep in range(3):  # best of 3, as on promo's side
+        km1 = KMeans(n_clusters=k, init=seeds, n_init=1, max_iter=300, tol=1e-4,
+                     algorithm="lloyd")
+        t0 = time.perf_counter()
+        km1.fit(X)
+        best = min(best, time.perf_counter() - t0)
     print(json.dumps({"bench": "kmeans", "impl": "sklearn", "what": "lloyd_from_promo_seeds",
-                      "seconds": round(time.perf_counter() - t0, 3),
-                      "inertia": float("%.9e" % km1.inertia_), "n_iter": int(km1.n_iter_)}),
-          flush=True)
+                      "seconds_best_of_3": round(best, 3),
+                      "inertia": float("%.9e" % km1.inertia_), "n_iter": int(km1.n_iter_),
+                      "ms_per_iter": round(1e3 * best / km1.n_iter_, 1)}), flush=True)

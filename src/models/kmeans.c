@@ -612,11 +612,19 @@ static void scaled_tol(fitctx *c, double tol)
             size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
             double *a = acc + b * d;
             memset(a, 0, d * sizeof *a);
-            for (size_t i = lo; i < hi; i++) {
-                const float *xi = c->x + i * d;
-                for (size_t f = 0; f < d; f++) {
-                    double t = pass ? (double)xi[f] - mean[f] : (double)xi[f];
-                    a[f] += pass ? t * t : t;
+            if (pass) {
+                for (size_t i = lo; i < hi; i++) {
+                    const float *xi = c->x + i * d;
+                    for (size_t f = 0; f < d; f++) {
+                        double t = (double)xi[f] - mean[f];
+                        a[f] += t * t;
+                    }
+                }
+            } else {
+                for (size_t i = lo; i < hi; i++) {
+                    const float *xi = c->x + i * d;
+                    for (size_t f = 0; f < d; f++)
+                        a[f] += (double)xi[f];
                 }
             }
         }
