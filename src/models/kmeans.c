@@ -816,8 +816,24 @@ static void flush_rows(
         c->lower[i] = k > 1 ? (double)sqrtf(d2) * lo_f : INFINITY;
         if (best != a) {
             c->labels[i] = best;
-            c->mv_idx[lo + *moves] = i;
-            c->mv_old[lo + *moves] = a;
+            if (c->nt == 1) {
+                /* One thread meets the moves in row order, as apply_moves would: apply them
+                 * now, while the row is in cache (same additions, same order, same bits). */
+                const float *xi = c->x + (size_t)i * c->d;
+                if (a != NO_LABEL) {
+                    double *so = c->sums + (size_t)a * c->d;
+                    for (size_t f = 0; f < c->d; f++)
+                        so[f] -= (double)xi[f];
+                    c->counts[a]--;
+                }
+                double *sn = c->sums + (size_t)best * c->d;
+                for (size_t f = 0; f < c->d; f++)
+                    sn[f] += (double)xi[f];
+                c->counts[best]++;
+            } else {
+                c->mv_idx[lo + *moves] = i;
+                c->mv_old[lo + *moves] = a;
+            }
             (*moves)++;
         }
     }
@@ -1033,7 +1049,8 @@ static int lloyd(fitctx *c, int max_iter)
     prepare_centers(c);
     for (it = 0; it < max_iter; it++) {
         size_t moved = assign_pass(c, it == 0);
-        apply_moves(c);
+        if (c->nt > 1)
+            apply_moves(c); /* with one thread assign_pass applied them */
         int re = reseed_empty(c);
         if (re < 0)
             return -1;
