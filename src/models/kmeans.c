@@ -16,8 +16,9 @@
  *    (d + 8) epsilons, so a pruned row really is nearest to its center: the labels are those
  *    of plain Lloyd up to float rounding at exact ties.
  *  - Center sums are double and updated by the rows that moved, applied in row order with each
- *    thread owning a range of clusters, so every cluster's sum sees the same sequence of
- *    additions at any thread count (determinism), at a cost proportional to the moves.
+ *    thread owning a range of clusters (with one thread: during the assignment pass), so every
+ *    cluster's sum sees the same sequence of additions at any thread count (determinism), at
+ *    a cost proportional to the moves.
  *  - Iterations follow scikit-learn's loop: stop when no label changed (strict convergence) or
  *    the squared center shifts sum to at most tol x the mean column variance; without strict
  *    convergence one more assignment makes the labels match the returned centers.
