@@ -12,4 +12,8 @@ echo "bench: generate" >&2; sh bench/generate.sh
 echo "bench: features" >&2; sh bench/features.sh 10000000 1000000 "$BUILD"
 echo "bench: score" >&2; sh bench/score.sh
 [ -f bench/propensity.sh ] && { echo "bench: propensity" >&2; sh bench/propensity.sh; }
+echo "bench: kmeans" >&2; sh bench/kmeans.sh
+echo "bench: hdbscan" >&2; sh bench/hdbscan.sh
+echo "bench: segment" >&2; sh bench/segment.sh
+echo "bench: expansion" >&2; sh bench/expansion.sh
 exit 0

@@ -213,22 +213,34 @@ T_TEST(kmeans_same_at_1_and_2_threads)
     float *x = blobs(n, d, 8, 4.0, 1.0, 21, NULL);
     promo_kmeans_params p = promo_kmeans_params_default();
     p.k = 8;
-    p.n_init = 2;
-    promo_kmeans *a = NULL, *b = NULL;
-    p.n_threads = 1;
-    T_OK(promo_kmeans_fit(&p, x, n, d, &a));
-    p.n_threads = 2;
-    T_OK(promo_kmeans_fit(&p, x, n, d, &b));
-    T_ASSERT(memcmp(&a->inertia, &b->inertia, sizeof(double)) == 0);
-    T_ASSERT_EQ_INT(a->n_iter, b->n_iter);
-    T_ASSERT(memcmp(a->centers, b->centers, 8 * d * sizeof(float)) == 0);
-    T_ASSERT(memcmp(a->labels, b->labels, n * sizeof(uint32_t)) == 0);
-    double s1, s2;
-    T_OK(promo_silhouette(x, n, d, a->labels, 8, 500, 5, 1, &s1));
-    T_OK(promo_silhouette(x, n, d, a->labels, 8, 500, 5, 2, &s2));
-    T_ASSERT(memcmp(&s1, &s2, sizeof s1) == 0);
-    promo_kmeans_free(a);
-    promo_kmeans_free(b);
+    /* n_init 1: threads share each restart's rows; 3: restarts run side by side. */
+    const int inits[] = {1, 3};
+    for (int v = 0; v < 2; v++) {
+        promo_kmeans *a = NULL, *b = NULL, *c = NULL;
+        p.n_init = inits[v];
+        p.n_threads = 1;
+        T_OK(promo_kmeans_fit(&p, x, n, d, &a));
+        p.n_threads = 2;
+        T_OK(promo_kmeans_fit(&p, x, n, d, &b));
+        p.n_threads = 3;
+        T_OK(promo_kmeans_fit(&p, x, n, d, &c));
+        const promo_kmeans *o[2] = {b, c};
+        for (int t = 0; t < 2; t++) {
+            T_ASSERT(memcmp(&a->inertia, &o[t]->inertia, sizeof(double)) == 0);
+            T_ASSERT_EQ_INT(a->n_iter, o[t]->n_iter);
+            T_ASSERT(memcmp(a->centers, o[t]->centers, 8 * d * sizeof(float)) == 0);
+            T_ASSERT(memcmp(a->labels, o[t]->labels, n * sizeof(uint32_t)) == 0);
+        }
+        if (v == 1) {
+            double s1, s2;
+            T_OK(promo_silhouette(x, n, d, a->labels, 8, 500, 5, 1, &s1));
+            T_OK(promo_silhouette(x, n, d, a->labels, 8, 500, 5, 2, &s2));
+            T_ASSERT(memcmp(&s1, &s2, sizeof s1) == 0);
+        }
+        promo_kmeans_free(a);
+        promo_kmeans_free(b);
+        promo_kmeans_free(c);
+    }
     free(x);
 }
 

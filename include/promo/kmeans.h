@@ -18,7 +18,10 @@
  *
  * Determinism: work runs over fixed blocks of rows whose partial sums are added in block
  * order, and every random draw comes from promo_rng streams of the seed, so results are
- * bit-identical at any thread count. Thread-safety: no shared state; a fit is read-only.
+ * bit-identical at any thread count, and on any x86-64 CPU (the AVX2/AVX-512 kernels chosen at
+ * run time compute the same bits as the plain C ones). With n_init >= 2, restarts run side by
+ * side on the threads. Memory beyond x: a transposed copy of x, plus 40 + 4 (2 + log k) bytes
+ * per row per concurrent restart. Thread-safety: no shared state; a fit is read-only.
  * Errors: PROMO_EUSAGE for bad parameters or shapes, PROMO_EINPUT for a NaN or infinite
  * value in x (row and column named), PROMO_ENOMEM.
  */
