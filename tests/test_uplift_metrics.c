@@ -419,6 +419,55 @@ T_TEST(uplift_policy_value_coverage)
     promo_free(mu);
 }
 
+/* A targeted (not randomised) log of the same world: P(arm | x) = (0.6, 0.2, 0.2) below
+ * x = 0.5 and (0.2, 0.2, 0.6) above. Double robustness: with the true propensities IPS and a
+ * DR with a useless outcome model (constant 0) cover the truth; with the wrong propensities
+ * (the overall shares) DR with the true outcome model still does. */
+T_TEST(uplift_policy_value_targeted_log)
+{
+    const double truth = 1.875;
+    size_t n = 2000;
+    int32_t *pol = promo_mallocn(n, sizeof *pol), *arm = promo_mallocn(n, sizeof *arm);
+    double *y = promo_mallocn(n, sizeof *y), *e = promo_mallocn(3 * n, sizeof *e);
+    double *mu0 = promo_calloc(3 * n, sizeof *mu0), *mu = promo_mallocn(3 * n, sizeof *mu);
+    T_ASSERT(pol && arm && y && e && mu0 && mu);
+    int cover_ips = 0, cover_dr_bad_mu = 0, cover_dr_bad_e = 0;
+    const int reps = 200;
+    for (int rep = 0; rep < reps; rep++) {
+        promo_rng r;
+        promo_rng_init(&r, 5000 + (uint64_t)rep, 0);
+        for (size_t i = 0; i < n; i++) {
+            double x = promo_rng_uniform(&r), u = promo_rng_uniform(&r);
+            double p0 = x < 0.5 ? 0.6 : 0.2, p2 = x < 0.5 ? 0.2 : 0.6;
+            arm[i] = u < p0 ? 0 : u < 1.0 - p2 ? 1 : 2;
+            pol[i] = x < 0.5 ? 1 : 2;
+            y[i] = mean_under(x, arm[i]) + promo_rng_normal(&r);
+            e[i * 3] = p0;
+            e[i * 3 + 1] = 0.2;
+            e[i * 3 + 2] = p2;
+            for (int a = 0; a < 3; a++)
+                mu[i * 3 + (size_t)a] = mean_under(x, a);
+        }
+        promo_policy_value v, w;
+        T_OK(promo_policy_value_estimate(pol, arm, y, e, mu0, n, 3, &v));
+        T_OK(promo_policy_value_estimate(pol, arm, y, NULL, mu, n, 3, &w));
+        cover_ips += v.ips_lo <= truth && truth <= v.ips_hi;
+        cover_dr_bad_mu += v.dr_lo <= truth && truth <= v.dr_hi;
+        cover_dr_bad_e += w.dr_lo <= truth && truth <= w.dr_hi;
+    }
+    T_ASSERT_MSG(cover_ips >= 176 && cover_ips <= 198, "IPS covered %d of 200", cover_ips);
+    T_ASSERT_MSG(cover_dr_bad_mu >= 176 && cover_dr_bad_mu <= 198,
+                 "DR (constant mu) covered %d of 200", cover_dr_bad_mu);
+    T_ASSERT_MSG(cover_dr_bad_e >= 176 && cover_dr_bad_e <= 198,
+                 "DR (wrong propensities) covered %d of 200", cover_dr_bad_e);
+    promo_free(pol);
+    promo_free(arm);
+    promo_free(y);
+    promo_free(e);
+    promo_free(mu0);
+    promo_free(mu);
+}
+
 /* ---- groups and ROI ---- */
 
 T_TEST(uplift_groups)

@@ -28,7 +28,11 @@
  *              NaN when the denominator is 0.
  *   uplift@k   the top floor(n * k) rows: mean y of their treated - mean y of their control
  *              (NaN when either is empty), k = 0.1, 0.2, 0.3.
- * Outcomes may be binary (0/1) or continuous (spend): the formulas are the same.
+ * Outcomes may be binary (0/1) or continuous (spend): the formulas are the same. Caveat
+ * (sklift's, kept for comparability): with a continuous outcome the oracle uplift key is not
+ * an optimum, so the AUUC denominator can be small or negative and AUUC can leave [-1, 1];
+ * for spend report the Qini coefficient (its oracle, treated outcomes first and control ones
+ * last, means the same for any outcome) or the unnormalised uplift_area.
  *
  * Policy value (promo_policy_value_estimate): the mean outcome if every row i received arm
  * pi_i, from logged (arm A_i, outcome Y_i) with P(arm a | row i) = e_ia:
