@@ -310,6 +310,8 @@ T_TEST(uplift_non_randomised_overlap)
             T_OK(promo_uplift_overlap_get(m, &ov));
             T_ASSERT_EQ_INT(ov.n_rows, tr.n);
             if (wgt) {
+                printf("  uplift confounded %-2s overlap: clipped share %.3f, e in [%.4f, %.4f]\n",
+                       promo_uplift_learner_name(ls[k]), ov.clipped_share, ov.e_min, ov.e_max);
                 T_ASSERT_MSG(fabs(ov.clipped_share - share_hi) < 0.05,
                              "clipped share %g, rows with x1 >= 1 %g", ov.clipped_share,
                              share_hi);
