@@ -38,5 +38,9 @@
 #include <promo/synth.h>
 #include <promo/table.h>
 #include <promo/timeutil.h>
+#include <promo/uplift.h>
+#include <promo/uplift_data.h>
+#include <promo/uplift_metrics.h>
+#include <promo/uplift_tree.h>
 
 #endif
