@@ -90,8 +90,8 @@ typedef struct promo_uplift_params {
     double clip;              /* propensity clipping to [clip, 1 - clip], in [0, 0.5) (0.01) */
     promo_uplift_tree_params tree; /* TREE / FOREST (uplift_tree.h); its seed and n_threads
                                       are taken from the fields below, TREE forces n_trees 1 */
-    uint64_t seed;            /* splits, folds, the base models' sampling, the forest's draws */
-    int n_threads;            /* XGBoost / forest threads; 0 = all; results do not depend on it */
+    uint64_t seed; /* splits, folds, the base models' sampling, the forest's draws */
+    int n_threads; /* XGBoost / forest threads; 0 = all; results do not depend on it */
 } promo_uplift_params;
 
 /* Defaults for a learner: gbdt boosting with depth 4, eta 0.1, 300 rounds, early stopping after
@@ -117,17 +117,17 @@ promo_uplift_learner promo_uplift_get_learner(const promo_uplift *m);
 /* Effects: effect is the caller's n x (n_arms - 1) floats, row-major: column a - 1 is
  * E[y | arm a, x] - E[y | control, x] (a difference of probabilities for binary outcomes).
  * d must equal the training width. */
-int promo_uplift_predict(promo_uplift *m, const float *x, size_t n, size_t d,
-                         float *effect /* OUT */);
+int promo_uplift_predict(
+    promo_uplift *m, const float *x, size_t n, size_t d, float *effect /* OUT */);
 /* Per-arm outcome predictions when the learner has them (S, T, X, DR: n x n_arms, column a =
  * E[y | arm a, x]; PROMO_EUSAGE for R, TREE, FOREST): for the four groups and doubly robust
  * policy values. */
-int promo_uplift_predict_outcomes(promo_uplift *m, const float *x, size_t n, size_t d,
-                                  float *mu /* OUT */);
+int promo_uplift_predict_outcomes(
+    promo_uplift *m, const float *x, size_t n, size_t d, float *mu /* OUT */);
 /* Propensities P(arm a | x) for every arm (n x n_arms, rows sum to 1, not clipped): the model's
  * with propensity_weighting, the observed training shares otherwise. */
-int promo_uplift_predict_propensity(promo_uplift *m, const float *x, size_t n, size_t d,
-                                    float *e /* OUT */);
+int promo_uplift_predict_propensity(
+    promo_uplift *m, const float *x, size_t n, size_t d, float *e /* OUT */);
 
 /* Overlap on the training rows (propensity_weighting = 1; without it: the shares, nothing
  * clipped). */
@@ -141,8 +141,12 @@ int promo_uplift_overlap_get(const promo_uplift *m, promo_uplift_overlap *out /*
 /* Best arm per row under costs: value of arm a = effect_a * margin - cost[a] (cost[0] is
  * control's, usually 0; cost NULL = all 0); 0 when no arm beats control (ties keep the lower
  * arm). effect: n x (n_arms - 1) as from promo_uplift_predict. */
-int promo_uplift_policy(const float *effect, size_t n, int n_arms, double margin,
-                        const double *cost, int32_t *best_arm /* OUT */);
+int promo_uplift_policy(const float *effect,
+                        size_t n,
+                        int n_arms,
+                        double margin,
+                        const double *cost,
+                        int32_t *best_arm /* OUT */);
 
 #ifdef __cplusplus
 }

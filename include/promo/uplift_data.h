@@ -11,7 +11,7 @@ extern "C" {
 
 /* A treatment/outcome data set, borrowed. Arm 0 is control. */
 typedef struct promo_uplift_data {
-    const float *x;     /* n x d, row-major, NaN = missing */
+    const float *x; /* n x d, row-major, NaN = missing */
     size_t n, d;
     const int32_t *arm; /* n: 0 = control, 1..n_arms-1 treatments */
     int n_arms;         /* >= 2 */

@@ -79,19 +79,23 @@ typedef struct promo_uplift_tree_params {
                                  leaves */
     int max_bins;             /* histogram bins per feature (64), 2..256, code 0 = NaN */
     uint64_t seed;
-    int n_threads;            /* 0 = all */
+    int n_threads; /* 0 = all */
 } promo_uplift_tree_params;
 
 promo_uplift_tree_params promo_uplift_tree_params_default(void);
 
 typedef struct promo_uplift_forest promo_uplift_forest; /* a tree is a 1-tree forest */
 
-int promo_uplift_forest_fit(const promo_uplift_tree_params *p, const promo_uplift_data *d,
+int promo_uplift_forest_fit(const promo_uplift_tree_params *p,
+                            const promo_uplift_data *d,
                             promo_uplift_forest **out /* OUT */);
 void promo_uplift_forest_free(promo_uplift_forest *f); /* NULL-safe */
 /* Effects of every treatment arm against control, averaged over the trees. NaN in x is
  * missing (as in training). */
-int promo_uplift_forest_predict(const promo_uplift_forest *f, const float *x, size_t n, size_t d,
+int promo_uplift_forest_predict(const promo_uplift_forest *f,
+                                const float *x,
+                                size_t n,
+                                size_t d,
                                 float *effect /* OUT: n x (n_arms-1) */);
 
 int promo_uplift_forest_n_arms(const promo_uplift_forest *f);

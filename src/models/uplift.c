@@ -36,21 +36,21 @@
 #define MIN_ARM_ROWS 10 /* rows per arm: enough for 2 folds with a validation split each */
 #define N_FOLDS      2
 
-static const char *const learner_names[PROMO_UPLIFT_LEARNER_COUNT] = {
-    "s", "t", "x", "r", "dr", "tree", "forest"};
+static const char *const learner_names[PROMO_UPLIFT_LEARNER_COUNT] = {"s",  "t",    "x",     "r",
+                                                                      "dr", "tree", "forest"};
 
 struct promo_uplift {
     promo_uplift_learner learner;
     int n_arms;
     size_t d;
     int binary;
-    int weighting;              /* propensity_weighting at fit */
-    double clip;                /* propensity clipping */
-    double *share;              /* n_arms observed (weighted) arm shares */
-    promo_learner *prop;        /* MULTICLASS P(arm | x) on all training rows, or NULL */
-    promo_learner *s;           /* S: the outcome model on [x | one-hot arm] */
-    promo_learner **mu;         /* T, X: n_arms outcome models; DR: N_FOLDS x n_arms */
-    promo_learner **tau;        /* X: 2 per treatment arm (tau0, tau1); R, DR: 1 per arm */
+    int weighting;               /* propensity_weighting at fit */
+    double clip;                 /* propensity clipping */
+    double *share;               /* n_arms observed (weighted) arm shares */
+    promo_learner *prop;         /* MULTICLASS P(arm | x) on all training rows, or NULL */
+    promo_learner *s;            /* S: the outcome model on [x | one-hot arm] */
+    promo_learner **mu;          /* T, X: n_arms outcome models; DR: N_FOLDS x n_arms */
+    promo_learner **tau;         /* X: 2 per treatment arm (tau0, tau1); R, DR: 1 per arm */
     promo_uplift_forest *forest; /* TREE, FOREST */
     promo_uplift_overlap overlap;
 };
@@ -98,8 +98,8 @@ void promo_uplift_free(promo_uplift *m)
 {
     if (!m)
         return;
-    size_t n_mu = m->learner == PROMO_UPLIFT_DR ? (size_t)N_FOLDS * (size_t)m->n_arms
-                                                : (size_t)m->n_arms;
+    size_t n_mu =
+        m->learner == PROMO_UPLIFT_DR ? (size_t)N_FOLDS * (size_t)m->n_arms : (size_t)m->n_arms;
     size_t n_tau = (size_t)(m->n_arms - 1) * (m->learner == PROMO_UPLIFT_X ? 2 : 1);
     if (m->mu)
         for (size_t i = 0; i < n_mu; i++)
@@ -181,8 +181,7 @@ static int check_data(const promo_uplift_data *t, size_t *count)
             return promo_fail(PROMO_EINPUT, "uplift: arm at row %zu is %d, not in 0..%d", i,
                               (int)t->arm[i], t->n_arms - 1);
         if (t->w && !(t->w[i] >= 0.0f && isfinite(t->w[i])))
-            return promo_fail(PROMO_EINPUT, "uplift: weight at row %zu is %g", i,
-                              (double)t->w[i]);
+            return promo_fail(PROMO_EINPUT, "uplift: weight at row %zu is %g", i, (double)t->w[i]);
         count[t->arm[i]]++;
     }
     for (int a = 0; a < t->n_arms; a++)
@@ -269,8 +268,8 @@ done:
 }
 
 /* Predict rows[0..m) of x (stride ld) into out[j * n_out ...]. rows NULL: the first m rows. */
-static int predict_rows(promo_learner *l, const float *x, size_t ld, const size_t *rows, size_t m,
-                        float *out)
+static int
+predict_rows(promo_learner *l, const float *x, size_t ld, const size_t *rows, size_t m, float *out)
 {
     if (!rows)
         return promo_learner_predict(l, x, m, ld, out);
@@ -298,8 +297,8 @@ static double pair_prop(const float *e, int a, double clip)
 }
 
 /* Propensities of n rows (n x n_arms): the model's, or the shares. */
-static int propensity(const promo_uplift *m, promo_learner *prop, const float *x, size_t n,
-                      float *e)
+static int
+propensity(const promo_uplift *m, promo_learner *prop, const float *x, size_t n, float *e)
 {
     if (prop)
         return promo_learner_predict(prop, x, n, m->d, e);
@@ -315,11 +314,11 @@ static int propensity(const promo_uplift *m, promo_learner *prop, const float *x
 typedef struct fit_data {
     const promo_uplift_data *t;
     fit_ctx c;
-    uint8_t *valid;    /* n */
-    uint8_t *fold;     /* n: 0 or 1 */
-    size_t *rows;      /* n scratch row list */
-    float *lab, *wt;   /* n scratch labels and weights */
-    float *e;          /* n x n_arms in-sample propensities (all-row model or shares) */
+    uint8_t *valid;  /* n */
+    uint8_t *fold;   /* n: 0 or 1 */
+    size_t *rows;    /* n scratch row list */
+    float *lab, *wt; /* n scratch labels and weights */
+    float *e;        /* n x n_arms in-sample propensities (all-row model or shares) */
 } fit_data;
 
 /* Row weight (1 without weights). */
@@ -330,8 +329,8 @@ static float roww(const promo_uplift_data *t, size_t i)
 
 /* Outcome model of arm a on its rows (all, or those outside fold `skip` when skip >= 0);
  * ipw: weight rows by 1 / e_a(x). */
-static int fit_arm_model(fit_data *f, promo_uplift *m, int a, int skip, int ipw,
-                         promo_learner **out)
+static int
+fit_arm_model(fit_data *f, promo_uplift *m, int a, int skip, int ipw, promo_learner **out)
 {
     const promo_uplift_data *t = f->t;
     size_t k = 0;
@@ -346,8 +345,8 @@ static int fit_arm_model(fit_data *f, promo_uplift *m, int a, int skip, int ipw,
         f->wt[k] = (float)w;
         k++;
     }
-    return train_rows(&f->c, t->binary ? PROMO_LEARNER_BINARY : PROMO_LEARNER_REGRESSION, 0,
-                      t->x, t->d, f->rows, k, f->lab, (t->w || ipw) ? f->wt : NULL, out);
+    return train_rows(&f->c, t->binary ? PROMO_LEARNER_BINARY : PROMO_LEARNER_REGRESSION, 0, t->x,
+                      t->d, f->rows, k, f->lab, (t->w || ipw) ? f->wt : NULL, out);
 }
 
 /* Multi-class propensity model on all rows (skip < 0) or those outside fold skip. */
@@ -489,8 +488,8 @@ static int fit_r(fit_data *f, promo_uplift *m, const float *ecf)
                 }
             }
             promo_learner *mk = NULL;
-            rc = train_rows(&f->c, t->binary ? PROMO_LEARNER_BINARY : PROMO_LEARNER_REGRESSION,
-                            0, t->x, t->d, f->rows, nk, f->lab, t->w ? f->wt : NULL, &mk);
+            rc = train_rows(&f->c, t->binary ? PROMO_LEARNER_BINARY : PROMO_LEARNER_REGRESSION, 0,
+                            t->x, t->d, f->rows, nk, f->lab, t->w ? f->wt : NULL, &mk);
             if (!rc)
                 rc = predict_rows(mk, t->x, t->d, prow, np, pred);
             for (size_t j = 0; j < np && !rc; j++)
@@ -593,8 +592,11 @@ static int fit_forest(fit_data *f, promo_uplift *m)
 
 /* Stratified by arm: within each arm, rows in a seeded random order; the first valid_frac of
  * them are held for early stopping, and folds alternate along the same order. */
-static int draw_splits(const promo_uplift_params *p, const promo_uplift_data *t,
-                       const size_t *count, uint8_t *valid, uint8_t *fold)
+static int draw_splits(const promo_uplift_params *p,
+                       const promo_uplift_data *t,
+                       const size_t *count,
+                       uint8_t *valid,
+                       uint8_t *fold)
 {
     size_t *perm = promo_mallocn(t->n, sizeof *perm);
     size_t *start = promo_calloc((size_t)t->n_arms + 1, sizeof *start);
@@ -767,8 +769,7 @@ fail:
 
 /* ---------------------------------------------------------- prediction ---- */
 
-static int check_predict(const promo_uplift *m, const float *x, size_t n, size_t d,
-                         const void *out)
+static int check_predict(const promo_uplift *m, const float *x, size_t n, size_t d, const void *out)
 {
     if (!m || !out || (n && !x))
         return promo_fail(PROMO_EUSAGE, "uplift: predict needs a model, x and out");
@@ -924,8 +925,8 @@ int promo_uplift_overlap_get(const promo_uplift *m, promo_uplift_overlap *out)
     return PROMO_OK;
 }
 
-int promo_uplift_policy(const float *effect, size_t n, int n_arms, double margin,
-                        const double *cost, int32_t *best_arm)
+int promo_uplift_policy(
+    const float *effect, size_t n, int n_arms, double margin, const double *cost, int32_t *best_arm)
 {
     if ((n && (!effect || !best_arm)) || n_arms < 2)
         return promo_fail(PROMO_EUSAGE, "uplift: policy needs effects, n_arms >= 2 and out");

@@ -11,10 +11,9 @@
  * arm, y, w) are shared read-only.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <omp.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -29,7 +28,7 @@ typedef struct node {
     float thr;       /* the same test on raw values: NaN, or bin > 0 and x <= thr */
     int32_t left, right;
     int32_t parent;
-    float *effect;   /* leaf: n_arms - 1 effects (into the tree's value array) */
+    float *effect; /* leaf: n_arms - 1 effects (into the tree's value array) */
 } node;
 
 typedef struct utree {
@@ -43,9 +42,9 @@ struct promo_uplift_forest {
     size_t d;
     int n_arms;
     int n_trees;
-    int n_codes;   /* 1 + the largest nb: histogram rows per feature */
-    int *nb;       /* d: value bins per feature */
-    float **edge;  /* d: nb[f] - 1 upper edges */
+    int n_codes;  /* 1 + the largest nb: histogram rows per feature */
+    int *nb;      /* d: value bins per feature */
+    float **edge; /* d: nb[f] - 1 upper edges */
     utree *trees;
     double *importance; /* d */
 };
@@ -61,18 +60,18 @@ typedef struct grower {
     const promo_uplift_data *data;
     const uint8_t *codes;
     promo_rng rng;
-    int *feat_perm;  /* d */
-    size_t n_feat;   /* features drawn per split */
-    acc *hist;       /* n_feat x n_codes x n_arms */
+    int *feat_perm;    /* d */
+    size_t n_feat;     /* features drawn per split */
+    acc *hist;         /* n_feat x n_codes x n_arms */
     uint32_t *scratch; /* m: the right child's rows while partitioning */
-    acc *tot;        /* n_arms */
-    acc *lt;         /* n_arms */
-    acc *rt;         /* n_arms */
-    acc *stats;      /* per node n_arms (grown with the tree) */
+    acc *tot;          /* n_arms */
+    acc *lt;           /* n_arms */
+    acc *rt;           /* n_arms */
+    acc *stats;        /* per node n_arms (grown with the tree) */
     size_t stats_cap;
-    double *imp;     /* d */
+    double *imp; /* d */
     utree *t;
-    double n_root;   /* rows at the root (share weights of the gain) */
+    double n_root; /* rows at the root (share weights of the gain) */
 } grower;
 
 const char *promo_uplift_split_name(promo_uplift_split s)
@@ -525,8 +524,12 @@ static int sort_rows(uint32_t *v, size_t m, uint32_t *tmp)
 }
 
 /* Grow tree number ti. */
-static int grow_tree(const promo_uplift_forest *f, const promo_uplift_data *D,
-                     const uint8_t *codes, int ti, utree *t, double *imp)
+static int grow_tree(const promo_uplift_forest *f,
+                     const promo_uplift_data *D,
+                     const uint8_t *codes,
+                     int ti,
+                     utree *t,
+                     double *imp)
 {
     const promo_uplift_tree_params *p = &f->p;
     size_t n = D->n, d = f->d;
@@ -675,16 +678,18 @@ static int check_data(const promo_uplift_tree_params *p, const promo_uplift_data
     for (size_t i = 0; i < D->n; i++) {
         int32_t a = D->arm[i];
         if (a < 0 || a >= D->n_arms)
-            return promo_fail(PROMO_EINPUT, "uplift tree: row %zu: arm %d outside 0..%d", i,
-                              (int)a, D->n_arms - 1);
+            return promo_fail(PROMO_EINPUT, "uplift tree: row %zu: arm %d outside 0..%d", i, (int)a,
+                              D->n_arms - 1);
         seen[a]++;
         float y = D->y[i];
         if (!isfinite(y) || (D->binary && y != 0.0f && y != 1.0f))
             return promo_fail(PROMO_EINPUT, "uplift tree: row %zu: outcome %g is not %s", i,
                               (double)y, D->binary ? "0 or 1" : "a finite number");
         if (D->w && !(isfinite(D->w[i]) && D->w[i] >= 0.0f))
-            return promo_fail(PROMO_EINPUT, "uplift tree: row %zu: weight %g is not a finite "
-                              "number >= 0", i, (double)D->w[i]);
+            return promo_fail(PROMO_EINPUT,
+                              "uplift tree: row %zu: weight %g is not a finite "
+                              "number >= 0",
+                              i, (double)D->w[i]);
     }
     for (int a = 0; a < D->n_arms; a++)
         if (!seen[a])
@@ -699,7 +704,8 @@ static int n_threads_of(int n)
 
 /* ---- public ---- */
 
-int promo_uplift_forest_fit(const promo_uplift_tree_params *p, const promo_uplift_data *D,
+int promo_uplift_forest_fit(const promo_uplift_tree_params *p,
+                            const promo_uplift_data *D,
                             promo_uplift_forest **out)
 {
     if (!out)
@@ -825,8 +831,8 @@ void promo_uplift_forest_free(promo_uplift_forest *f)
 
 #define PRED_BLOCK 256
 
-int promo_uplift_forest_predict(const promo_uplift_forest *f, const float *x, size_t n, size_t d,
-                                float *effect)
+int promo_uplift_forest_predict(
+    const promo_uplift_forest *f, const float *x, size_t n, size_t d, float *effect)
 {
     if (!f || (!x && n) || (!effect && n))
         return promo_fail(PROMO_EUSAGE, "uplift tree predict: NULL argument");
