@@ -167,23 +167,32 @@ T_TEST(uplift_cli_bad_input_exits_2_naming_file_column_option)
     bad(args, want, NULL);
     snprintf(args, sizeof args, "uplift --data %s --treatment nosuch --outcome visit", path);
     bad(args, "missing required column 'nosuch'", path);
-    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome visit "
-                                "--features x1,nosuch", path);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--features x1,nosuch",
+             path);
     bad(args, "--features", "'nosuch'");
-    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome visit "
-                                "--control zzz", path);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--control zzz",
+             path);
     bad(args, "--control 'zzz' is not a value of column 'group'", "'a', 'b', 'control'");
-    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome visit "
-                                "--test-frac 0", path);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--test-frac 0",
+             path);
     bad(args, "--test-frac", NULL);
-    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome visit "
-                                "--test-frac 1", path);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--test-frac 1",
+             path);
     bad(args, "--test-frac", NULL);
-    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome visit "
-                                "--cost nosuch=1", path);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--cost nosuch=1",
+             path);
     bad(args, "--cost", "'nosuch'");
-    snprintf(args, sizeof args, "uplift --data %s/none.csv --treatment group --outcome visit",
-             dir);
+    snprintf(args, sizeof args, "uplift --data %s/none.csv --treatment group --outcome visit", dir);
     bad(args, "none.csv", NULL);
     snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome group", path);
     bad(args, "--treatment and --outcome", NULL);

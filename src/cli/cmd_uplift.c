@@ -37,26 +37,26 @@
 
 typedef struct feature_col {
     const promo_column *c;
-    int one_hot;    /* STRING: 1 one-hot (one column per level), 0 frequency (share of rows) */
-    double *freq;   /* frequency encoding: share of rows per code */
-    size_t first;   /* first output column */
-    size_t width;   /* output columns */
+    int one_hot;  /* STRING: 1 one-hot (one column per level), 0 frequency (share of rows) */
+    double *freq; /* frequency encoding: share of rows per code */
+    size_t first; /* first output column */
+    size_t width; /* output columns */
 } feature_col;
 
 typedef struct udata {
     const char *path;
     promo_table *t;
     size_t n, d;
-    float *x;          /* n x d */
-    int32_t *arm;      /* n: 0 control */
-    double *y;         /* n */
+    float *x;     /* n x d */
+    int32_t *arm; /* n: 0 control */
+    double *y;    /* n */
     int binary;
     int n_arms;
     const char **arm_name; /* n_arms, borrowed from the treatment dictionary; [0] is control */
     char **col_name;       /* d encoded column names */
     feature_col *fc;
     size_t n_fc;
-    uint8_t *test;         /* n: 1 held out */
+    uint8_t *test; /* n: 1 held out */
     size_t n_test;
 } udata;
 
@@ -196,7 +196,7 @@ static int load(const char *path,
     size_t n = u->n = u->t->n_rows;
     /* empty treatment or outcome values: the reader keeps them as nulls */
     for (size_t i = 0; i < n; i++) {
-        const promo_column *c = promo_column_is_null(tc, i) ? tc
+        const promo_column *c = promo_column_is_null(tc, i)   ? tc
                                 : promo_column_is_null(yc, i) ? yc
                                                               : NULL;
         if (c) {
@@ -236,8 +236,7 @@ static int load(const char *path,
         size_t at = 0;
         list[0] = '\0';
         for (uint32_t v = 0; v < n_vals && at < sizeof list - 64; v++)
-            at += (size_t)snprintf(list + at, sizeof list - at, "%s'%s'", v ? ", " : "",
-                                   sorted[v]);
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s'%s'", v ? ", " : "", sorted[v]);
         if (n_vals < 2)
             rc = promo_fail(PROMO_EINPUT,
                             "%s: column '%s' has %u distinct value (%s): uplift needs a control "
@@ -303,14 +302,12 @@ static int load(const char *path,
         }
         for (size_t k = 0; k < n_fnames; k++) {
             if (!promo_table_column(u->t, fnames[k])) {
-                rc = promo_fail(PROMO_EINPUT, "--features: %s has no column '%s'", path,
-                                fnames[k]);
+                rc = promo_fail(PROMO_EINPUT, "--features: %s has no column '%s'", path, fnames[k]);
                 goto done;
             }
             if (!strcmp(fnames[k], treatment) || !strcmp(fnames[k], outcome)) {
-                rc = promo_fail(PROMO_EUSAGE,
-                                "--features: '%s' is the %s column, not a feature", fnames[k],
-                                strcmp(fnames[k], treatment) ? "outcome" : "treatment");
+                rc = promo_fail(PROMO_EUSAGE, "--features: '%s' is the %s column, not a feature",
+                                fnames[k], strcmp(fnames[k], treatment) ? "outcome" : "treatment");
                 goto done;
             }
         }
@@ -521,8 +518,12 @@ static void plot_path(const char *path, int arm, int n_arms, char *buf, size_t n
     snprintf(buf, n, "%.*s-%d%s", (int)(dot - path), path, arm, dot);
 }
 
-static int write_predictions(const char *path, const udata *u, const size_t *rows, size_t nt,
-                             const float *effect, const int32_t *best)
+static int write_predictions(const char *path,
+                             const udata *u,
+                             const size_t *rows,
+                             size_t nt,
+                             const float *effect,
+                             const int32_t *best)
 {
     int K = u->n_arms, rc;
     promo_table *t = promo_table_new("predictions");
@@ -581,8 +582,8 @@ static int run(const udata *u,
     size_t(*groups)[4] = promo_calloc((size_t)K, sizeof *groups);
     policy_row *pr = promo_calloc((size_t)K + 1, sizeof *pr);
     promo_uplift *m = NULL;
-    if (!xtr || !ytr || !xte || !atr || !ate || !yte || !score || !rows || !effect || !muf ||
-        !mu || !best || !pol || !treated || !grp || !pt || !pc || !sy || !met || !groups || !pr) {
+    if (!xtr || !ytr || !xte || !atr || !ate || !yte || !score || !rows || !effect || !muf || !mu ||
+        !best || !pol || !treated || !grp || !pt || !pc || !sy || !met || !groups || !pr) {
         rc = promo_fail(PROMO_ENOMEM, "out of memory");
         goto done;
     }
@@ -608,8 +609,14 @@ static int run(const udata *u,
     p.gbdt.nthread = n_threads;
     p.tree.seed = seed;
     p.tree.n_threads = n_threads;
-    promo_uplift_data train = {.x = xtr, .n = ntr, .d = d, .arm = atr, .n_arms = K, .y = ytr,
-                               .binary = u->binary, .w = NULL};
+    promo_uplift_data train = {.x = xtr,
+                               .n = ntr,
+                               .d = d,
+                               .arm = atr,
+                               .n_arms = K,
+                               .y = ytr,
+                               .binary = u->binary,
+                               .w = NULL};
     if ((rc = promo_uplift_fit(&p, &train, &m)))
         goto done;
     if ((rc = promo_uplift_predict(m, xte, nt, d, effect)))
@@ -686,7 +693,10 @@ static int run(const udata *u,
             printf("%s{\"column\":", k ? "," : "");
             cli_json_str(stdout, f->c->name);
             printf(",\"encoding\":\"%s\",\"width\":%zu}",
-                   is_numeric(f->c) ? "numeric" : f->one_hot ? "one-hot" : "frequency", f->width);
+                   is_numeric(f->c) ? "numeric"
+                   : f->one_hot     ? "one-hot"
+                                    : "frequency",
+                   f->width);
         }
         printf("],\"arms\":[");
         for (int a = 1; a < K; a++) {
@@ -721,8 +731,8 @@ static int run(const udata *u,
             cli_json_str(stdout, pr[q].name);
             printf(",\"treated_share\":");
             json_num(pr[q].share_treated);
-            const double v[] = {pr[q].v.ips, pr[q].v.ips_lo, pr[q].v.ips_hi,
-                                pr[q].v.dr,  pr[q].v.dr_lo,  pr[q].v.dr_hi, pr[q].net};
+            const double v[] = {pr[q].v.ips,   pr[q].v.ips_lo, pr[q].v.ips_hi, pr[q].v.dr,
+                                pr[q].v.dr_lo, pr[q].v.dr_hi,  pr[q].net};
             const char *const nm[] = {"ips", "ips_lo", "ips_hi", "dr", "dr_lo", "dr_hi", "net"};
             for (size_t j = 0; j < 7; j++) {
                 printf(",\"%s\":", nm[j]);
@@ -767,8 +777,7 @@ static int run(const udata *u,
         }
         printf("\npolicy value (mean outcome if every held-out row got the policy's arm; 95%% "
                "intervals), margin %g:\n%-20s %7s %26s %26s %10s\n",
-               margin, "policy", "treated", "IPS", have_mu ? "DR" : "DR (no outcome model)",
-               "net");
+               margin, "policy", "treated", "IPS", have_mu ? "DR" : "DR (no outcome model)", "net");
         for (int q = 0; q <= K; q++) {
             printf("%-20s %6.1f%% %9.4f [%6.4f,%6.4f]", pr[q].name, 100 * pr[q].share_treated,
                    pr[q].v.ips, pr[q].v.ips_lo, pr[q].v.ips_hi);
@@ -825,8 +834,8 @@ int cmd_uplift(int argc, char **argv)
          .help = "the column naming each row's arm (its distinct values are the arms)"},
         {CLI_STRING("outcome", "COL", &outcome), .required = 1,
          .help = "the numeric outcome column (binary when every value is 0 or 1)"},
-        {CLI_STRING("control", "VALUE", &control),
-         .help = "the treatment value of the control arm", .def = "control, else No E-Mail"},
+        {CLI_STRING("control", "VALUE", &control), .help = "the treatment value of the control arm",
+         .def = "control, else No E-Mail"},
         {CLI_ENUM("learner", learner_words, &learner),
          .help = "S-, T-, X-, R-, DR-learner (XGBoost base models), uplift tree or forest"},
         {CLI_STRING("features", "COLS", &features),
@@ -840,7 +849,8 @@ int cmd_uplift(int argc, char **argv)
         {CLI_NUMBER("margin", "M", 0, 1e12, &margin),
          .help = "value of one unit of outcome, for the best-arm policy"},
         {CLI_STRING("cost", "ARM=X,...", &costs),
-         .help = "cost per row treated with each arm, in the units of margin x outcome", .def = "0"},
+         .help = "cost per row treated with each arm, in the units of margin x outcome",
+         .def = "0"},
         {CLI_PATH("predictions-out", "FILE.csv", &pred_out),
          .help = "write row (0-based data row of --data), one effect column per treatment arm "
                  "(named as the arm) and best_arm for every held-out row"},
@@ -869,8 +879,9 @@ int cmd_uplift(int argc, char **argv)
     if (rc != CLI_CONTINUE)
         return rc;
     if (!(test_frac > 0 && test_frac < 1))
-        return cli_usage_error("uplift", "--test-frac: expected a number strictly between 0 and "
-                                         "1, got %g",
+        return cli_usage_error("uplift",
+                               "--test-frac: expected a number strictly between 0 and "
+                               "1, got %g",
                                test_frac);
     udata u;
     double *cost = NULL;
