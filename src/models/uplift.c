@@ -1,0 +1,922 @@
+/* src/models/uplift.c: meta-learners for uplift (include/promo/uplift.h).
+ *
+ * Every base model is an XGBoost booster behind promo/learner.h. The split of the training rows
+ * for early stopping and the 2 cross-fitting folds are drawn once per fit, stratified by arm
+ * from promo_rng streams of the seed, so every model sees the same held-out rows and the result
+ * does not depend on the thread count. Base model k of a fit gets the seed seed + k.
+ *
+ * S: one model on [x | one-hot arm] (n_arms columns). T: one model per arm. X (Kuenzel et al.
+ * 2019, "Metalearners for estimating heterogeneous treatment effects using machine learning"):
+ * T's models, then per treatment arm a regression of the imputed effects on each group, mixed
+ * with g(x) = P(a | x, arm in {0, a}). R (Nie & Wager 2021, "Quasi-oracle estimation of
+ * heterogeneous treatment effects"): per arm pair, m(x) and e(x) cross-fitted over 2 folds, then
+ * the weighted regression of (y - m)/(t - e) with weights (t - e)^2 (the R-loss as a weighted
+ * least squares). DR (Kennedy 2023, "Towards optimal doubly robust estimation of heterogeneous
+ * causal effects"): cross-fitted per-arm outcome models and propensities, the AIPW
+ * pseudo-outcome regressed on x.
+ * Departures: R and DR regress the pseudo-outcome on all rows of the pair at once rather than
+ * fold by fold (Kennedy's second stage on the other half); the propensity used by S, T and X
+ * and reported as overlap is fitted on all training rows (in-sample), the cross-fitted ones
+ * only feed R and DR. DR's outcome predictions average its two fold models.
+ * Propensities enter as the arm pair's conditional share g_a = e_a / (e_0 + e_a), clipped to
+ * [clip, 1 - clip]; S and T weight rows by 1 / e_arm(x), clipped the same way. Weights passed
+ * to XGBoost are rescaled to mean 1 over each model's training rows, so min_child_weight and
+ * lambda keep their unweighted meaning.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/learner.h>
+#include <promo/rng.h>
+#include <promo/uplift.h>
+
+#define MIN_ARM_ROWS 10 /* rows per arm: enough for 2 folds with a validation split each */
+#define N_FOLDS      2
+
+static const char *const learner_names[PROMO_UPLIFT_LEARNER_COUNT] = {
+    "s", "t", "x", "r", "dr", "tree", "forest"};
+
+struct promo_uplift {
+    promo_uplift_learner learner;
+    int n_arms;
+    size_t d;
+    int binary;
+    int weighting;              /* propensity_weighting at fit */
+    double clip;                /* propensity clipping */
+    double *share;              /* n_arms observed (weighted) arm shares */
+    promo_learner *prop;        /* MULTICLASS P(arm | x) on all training rows, or NULL */
+    promo_learner *s;           /* S: the outcome model on [x | one-hot arm] */
+    promo_learner **mu;         /* T, X: n_arms outcome models; DR: N_FOLDS x n_arms */
+    promo_learner **tau;        /* X: 2 per treatment arm (tau0, tau1); R, DR: 1 per arm */
+    promo_uplift_overlap overlap;
+};
+
+const char *promo_uplift_learner_name(promo_uplift_learner l)
+{
+    return (int)l >= 0 && l < PROMO_UPLIFT_LEARNER_COUNT ? learner_names[l] : "?";
+}
+
+int promo_uplift_learner_parse(const char *s, promo_uplift_learner *out)
+{
+    for (int i = 0; s && i < PROMO_UPLIFT_LEARNER_COUNT; i++)
+        if (strcmp(s, learner_names[i]) == 0) {
+            *out = (promo_uplift_learner)i;
+            return PROMO_OK;
+        }
+    return promo_fail(PROMO_EUSAGE, "uplift: unknown learner '%s' (s, t, x, r, dr, tree, forest)",
+                      s ? s : "(null)");
+}
+
+promo_uplift_params promo_uplift_params_default(promo_uplift_learner l)
+{
+    promo_uplift_params p;
+    memset(&p, 0, sizeof p);
+    p.learner = l;
+    p.gbdt = promo_gbdt_params_default();
+    /* Effects are small beside the outcome's own variation: shallower trees and bigger leaves
+     * than the propensity defaults keep the effect models from chasing noise. */
+    p.gbdt.max_depth = 4;
+    p.gbdt.n_rounds = 300;
+    p.gbdt.early_stopping_rounds = 20;
+    p.gbdt.min_child_weight = 5.0;
+    p.valid_frac = 0.2;
+    p.propensity_weighting = 0;
+    p.clip = 0.01;
+#ifdef PROMO_UPLIFT_HAVE_TREE
+    p.tree = promo_uplift_tree_params_default();
+#endif
+    p.seed = 1;
+    p.n_threads = 0;
+    return p;
+}
+
+void promo_uplift_free(promo_uplift *m)
+{
+    if (!m)
+        return;
+    size_t n_mu = m->learner == PROMO_UPLIFT_DR ? (size_t)N_FOLDS * (size_t)m->n_arms
+                                                : (size_t)m->n_arms;
+    size_t n_tau = (size_t)(m->n_arms - 1) * (m->learner == PROMO_UPLIFT_X ? 2 : 1);
+    if (m->mu)
+        for (size_t i = 0; i < n_mu; i++)
+            promo_learner_free(m->mu[i]);
+    if (m->tau)
+        for (size_t i = 0; i < n_tau; i++)
+            promo_learner_free(m->tau[i]);
+    promo_free(m->mu);
+    promo_free(m->tau);
+    promo_learner_free(m->s);
+    promo_learner_free(m->prop);
+    promo_free(m->share);
+    promo_free(m);
+}
+
+int promo_uplift_n_arms(const promo_uplift *m)
+{
+    return m ? m->n_arms : 0;
+}
+
+size_t promo_uplift_n_features(const promo_uplift *m)
+{
+    return m ? m->d : 0;
+}
+
+promo_uplift_learner promo_uplift_get_learner(const promo_uplift *m)
+{
+    return m ? m->learner : PROMO_UPLIFT_LEARNER_COUNT;
+}
+
+/* ------------------------------------------------------------ checks ---- */
+
+static int check_params(const promo_uplift_params *p)
+{
+    if ((int)p->learner < 0 || p->learner >= PROMO_UPLIFT_LEARNER_COUNT)
+        return promo_fail(PROMO_EUSAGE, "uplift: unknown learner %d", (int)p->learner);
+    if (!(p->valid_frac >= 0.0 && p->valid_frac < 0.9))
+        return promo_fail(PROMO_EUSAGE, "uplift: valid_frac %g is not in [0, 0.9)", p->valid_frac);
+    if (!(p->clip >= 0.0 && p->clip < 0.5))
+        return promo_fail(PROMO_EUSAGE, "uplift: clip %g is not in [0, 0.5)", p->clip);
+    if (p->propensity_weighting != 0 && p->propensity_weighting != 1)
+        return promo_fail(PROMO_EUSAGE, "uplift: propensity_weighting %d is not 0 or 1",
+                          p->propensity_weighting);
+    if (p->n_threads < 0)
+        return promo_fail(PROMO_EUSAGE, "uplift: n_threads %d is negative", p->n_threads);
+    if (p->gbdt.mode != PROMO_GBDT_BOOST)
+        return promo_fail(PROMO_EUSAGE, "uplift: base models must be boosting (gbdt.mode 0)");
+    if (p->gbdt.n_rounds < 1)
+        return promo_fail(PROMO_EUSAGE, "uplift: gbdt.n_rounds %d < 1", p->gbdt.n_rounds);
+    return PROMO_OK;
+}
+
+static int check_shape(const promo_uplift_data *t)
+{
+    if (!t->x || !t->arm || !t->y)
+        return promo_fail(PROMO_EUSAGE, "uplift: data needs x, arm and y");
+    if (t->n == 0 || t->d == 0)
+        return promo_fail(PROMO_EUSAGE, "uplift: data has %zu rows x %zu columns", t->n, t->d);
+    if (t->n_arms < 2 || t->n_arms > 1000)
+        return promo_fail(PROMO_EUSAGE, "uplift: n_arms %d is not in 2..1000", t->n_arms);
+    if (t->binary != 0 && t->binary != 1)
+        return promo_fail(PROMO_EUSAGE, "uplift: binary %d is not 0 or 1", t->binary);
+    return PROMO_OK;
+}
+
+/* Outcomes, arms and weights; fills the per-arm row counts. */
+static int check_data(const promo_uplift_data *t, size_t *count)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        float y = t->y[i];
+        if (!isfinite(y))
+            return promo_fail(PROMO_EINPUT, "uplift: outcome at row %zu is %s", i,
+                              isnan(y) ? "NaN" : "infinite");
+        if (t->binary && y != 0.0f && y != 1.0f)
+            return promo_fail(PROMO_EINPUT, "uplift: binary outcome at row %zu is %g, not 0 or 1",
+                              i, (double)y);
+        if (t->arm[i] < 0 || t->arm[i] >= t->n_arms)
+            return promo_fail(PROMO_EINPUT, "uplift: arm at row %zu is %d, not in 0..%d", i,
+                              (int)t->arm[i], t->n_arms - 1);
+        if (t->w && !(t->w[i] >= 0.0f && isfinite(t->w[i])))
+            return promo_fail(PROMO_EINPUT, "uplift: weight at row %zu is %g", i,
+                              (double)t->w[i]);
+        count[t->arm[i]]++;
+    }
+    for (int a = 0; a < t->n_arms; a++)
+        if (count[a] < MIN_ARM_ROWS)
+            return promo_fail(PROMO_EINPUT, "uplift: arm %d has %zu rows, at least %d needed", a,
+                              count[a], MIN_ARM_ROWS);
+    return PROMO_OK;
+}
+
+/* -------------------------------------------------------- base models ---- */
+
+typedef struct fit_ctx {
+    const promo_uplift_params *p;
+    const uint8_t *valid; /* per training row: 1 = held for early stopping */
+    uint64_t n_models;    /* base models trained so far: model k gets seed + k */
+} fit_ctx;
+
+/* Train one base model on rows[0..m) of x (row stride ld columns); lab[j] and wt[j] (wt may be
+ * NULL) belong to rows[j]. The rows flagged valid drive early stopping. */
+static int train_rows(fit_ctx *c,
+                      promo_learner_objective obj,
+                      int n_classes,
+                      const float *x,
+                      size_t ld,
+                      const size_t *rows,
+                      size_t m,
+                      const float *lab,
+                      const float *wt,
+                      promo_learner **out)
+{
+    *out = NULL;
+    size_t nv = 0;
+    for (size_t j = 0; j < m; j++)
+        nv += c->valid[rows[j]];
+    if (nv == m) /* a tiny group: train on everything, no early stopping */
+        nv = 0;
+    int use_valid = nv > 0;
+    size_t nt = m - nv;
+    int rc = PROMO_OK;
+    float *xt = promo_mallocn(m, ld * sizeof *xt);
+    float *yt = promo_mallocn(m, sizeof *yt);
+    float *wtt = wt ? promo_mallocn(m, sizeof *wtt) : NULL;
+    if (!xt || !yt || (wt && !wtt)) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    /* Training rows first, validation rows after them, each in row order. */
+    size_t it = 0, iv = nt;
+    double sw = 0.0;
+    for (size_t j = 0; j < m; j++) {
+        size_t k = use_valid && c->valid[rows[j]] ? iv++ : it++;
+        memcpy(xt + k * ld, x + rows[j] * ld, ld * sizeof *xt);
+        yt[k] = lab[j];
+        if (wt) {
+            wtt[k] = wt[j];
+            if (k < nt)
+                sw += wt[j];
+        }
+    }
+    if (wt) {
+        if (!(sw > 0.0)) {
+            rc = promo_fail(PROMO_EINPUT, "uplift: a base model's rows all have weight 0");
+            goto done;
+        }
+        float scale = (float)((double)nt / sw);
+        for (size_t k = 0; k < m; k++)
+            wtt[k] *= scale;
+    }
+    promo_learner_params lp = promo_learner_params_default(PROMO_LEARNER_GBDT);
+    lp.objective = obj;
+    lp.gbdt = c->p->gbdt;
+    lp.gbdt.nthread = c->p->n_threads;
+    lp.gbdt.seed = c->p->seed + c->n_models++;
+    lp.gbdt.eval_metric = NULL; /* each objective its own (a user "auc" would not fit them all) */
+    lp.gbdt.scale_pos_weight = 1.0;
+    promo_learner_data tr = {xt, nt, ld, yt, wtt, n_classes};
+    promo_learner_data va = {xt + nt * ld, nv, ld, yt + nt, wtt ? wtt + nt : NULL, n_classes};
+    rc = promo_learner_train(&lp, &tr, use_valid ? &va : NULL, out);
+done:
+    promo_free(xt);
+    promo_free(yt);
+    promo_free(wtt);
+    return rc;
+}
+
+/* Predict rows[0..m) of x (stride ld) into out[j * n_out ...]. rows NULL: the first m rows. */
+static int predict_rows(promo_learner *l, const float *x, size_t ld, const size_t *rows, size_t m,
+                        float *out)
+{
+    if (!rows)
+        return promo_learner_predict(l, x, m, ld, out);
+    float *xs = promo_mallocn(m ? m : 1, ld * sizeof *xs);
+    if (!xs)
+        return PROMO_ENOMEM;
+    for (size_t j = 0; j < m; j++)
+        memcpy(xs + j * ld, x + rows[j] * ld, ld * sizeof *xs);
+    int rc = promo_learner_predict(l, xs, m, ld, out);
+    promo_free(xs);
+    return rc;
+}
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The arm pair's conditional propensity of arm a, clipped: e_a / (e_0 + e_a). */
+static double pair_prop(const float *e, int a, double clip)
+{
+    double e0 = e[0], ea = e[a];
+    double g = e0 + ea > 0.0 ? ea / (e0 + ea) : 0.5;
+    return clampd(g, clip, 1.0 - clip);
+}
+
+/* Propensities of n rows (n x n_arms): the model's, or the shares. */
+static int propensity(const promo_uplift *m, promo_learner *prop, const float *x, size_t n,
+                      float *e)
+{
+    if (prop)
+        return promo_learner_predict(prop, x, n, m->d, e);
+    for (size_t i = 0; i < n; i++)
+        for (int a = 0; a < m->n_arms; a++)
+            e[i * (size_t)m->n_arms + (size_t)a] = (float)m->share[a];
+    return PROMO_OK;
+}
+
+/* ------------------------------------------------------------- fitting ---- */
+
+/* Everything one fit needs beside the model. */
+typedef struct fit_data {
+    const promo_uplift_data *t;
+    fit_ctx c;
+    uint8_t *valid;    /* n */
+    uint8_t *fold;     /* n: 0 or 1 */
+    size_t *rows;      /* n scratch row list */
+    float *lab, *wt;   /* n scratch labels and weights */
+    float *e;          /* n x n_arms in-sample propensities (all-row model or shares) */
+} fit_data;
+
+/* Row weight (1 without weights). */
+static float roww(const promo_uplift_data *t, size_t i)
+{
+    return t->w ? t->w[i] : 1.0f;
+}
+
+/* Outcome model of arm a on its rows (all, or those outside fold `skip` when skip >= 0);
+ * ipw: weight rows by 1 / e_a(x). */
+static int fit_arm_model(fit_data *f, promo_uplift *m, int a, int skip, int ipw,
+                         promo_learner **out)
+{
+    const promo_uplift_data *t = f->t;
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->arm[i] != a || (skip >= 0 && f->fold[i] == skip))
+            continue;
+        f->rows[k] = i;
+        f->lab[k] = t->y[i];
+        double w = roww(t, i);
+        if (ipw)
+            w /= clampd(f->e[i * (size_t)t->n_arms + (size_t)a], m->clip, 1.0 - m->clip);
+        f->wt[k] = (float)w;
+        k++;
+    }
+    return train_rows(&f->c, t->binary ? PROMO_LEARNER_BINARY : PROMO_LEARNER_REGRESSION, 0,
+                      t->x, t->d, f->rows, k, f->lab, (t->w || ipw) ? f->wt : NULL, out);
+}
+
+/* Multi-class propensity model on all rows (skip < 0) or those outside fold skip. */
+static int fit_prop(fit_data *f, int skip, promo_learner **out)
+{
+    const promo_uplift_data *t = f->t;
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (skip >= 0 && f->fold[i] == skip)
+            continue;
+        f->rows[k] = i;
+        f->lab[k] = (float)t->arm[i];
+        f->wt[k] = roww(t, i);
+        k++;
+    }
+    return train_rows(&f->c, PROMO_LEARNER_MULTICLASS, t->n_arms, t->x, t->d, f->rows, k, f->lab,
+                      t->w ? f->wt : NULL, out);
+}
+
+static int fit_s(fit_data *f, promo_uplift *m)
+{
+    const promo_uplift_data *t = f->t;
+    size_t K = (size_t)t->n_arms, ld = t->d + K;
+    float *xa = promo_mallocn(t->n, ld * sizeof *xa);
+    if (!xa)
+        return PROMO_ENOMEM;
+    for (size_t i = 0; i < t->n; i++) {
+        memcpy(xa + i * ld, t->x + i * t->d, t->d * sizeof *xa);
+        for (size_t a = 0; a < K; a++)
+            xa[i * ld + t->d + a] = (size_t)t->arm[i] == a ? 1.0f : 0.0f;
+        f->rows[i] = i;
+        f->lab[i] = t->y[i];
+        double w = roww(t, i);
+        if (m->weighting)
+            w /= clampd(f->e[i * K + (size_t)t->arm[i]], m->clip, 1.0 - m->clip);
+        f->wt[i] = (float)w;
+    }
+    int rc = train_rows(&f->c, t->binary ? PROMO_LEARNER_BINARY : PROMO_LEARNER_REGRESSION, 0, xa,
+                        ld, f->rows, t->n, f->lab, (t->w || m->weighting) ? f->wt : NULL, &m->s);
+    promo_free(xa);
+    return rc;
+}
+
+static int fit_t(fit_data *f, promo_uplift *m)
+{
+    int rc = PROMO_OK;
+    for (int a = 0; a < m->n_arms && !rc; a++)
+        rc = fit_arm_model(f, m, a, -1, m->weighting, &m->mu[a]);
+    return rc;
+}
+
+/* X: T's outcome models, then per arm tau0 on the controls (mu_a(x) - y) and tau1 on the
+ * treated (y - mu_0(x)). */
+static int fit_x(fit_data *f, promo_uplift *m)
+{
+    const promo_uplift_data *t = f->t;
+    int rc = fit_t(f, m);
+    float *pred = rc ? NULL : promo_mallocn(t->n, sizeof *pred);
+    if (!rc && !pred)
+        rc = PROMO_ENOMEM;
+    for (int a = 1; a < m->n_arms && !rc; a++) {
+        for (int grp = 0; grp < 2 && !rc; grp++) {
+            int arm = grp == 0 ? 0 : a; /* the rows the effect model learns from */
+            promo_learner *other = m->mu[grp == 0 ? a : 0];
+            size_t k = 0;
+            for (size_t i = 0; i < t->n; i++)
+                if (t->arm[i] == arm)
+                    f->rows[k++] = i;
+            if ((rc = predict_rows(other, t->x, t->d, f->rows, k, pred)))
+                break;
+            for (size_t j = 0; j < k; j++) {
+                size_t i = f->rows[j];
+                f->lab[j] = grp == 0 ? pred[j] - t->y[i] : t->y[i] - pred[j];
+                f->wt[j] = roww(t, i);
+            }
+            rc = train_rows(&f->c, PROMO_LEARNER_REGRESSION, 0, t->x, t->d, f->rows, k, f->lab,
+                            t->w ? f->wt : NULL, &m->tau[2 * (size_t)(a - 1) + (size_t)grp]);
+        }
+    }
+    promo_free(pred);
+    return rc;
+}
+
+/* Cross-fitted propensities of every row (n x n_arms): each fold from a model fitted on the
+ * other one, or the shares without weighting. */
+static int crossfit_prop(fit_data *f, promo_uplift *m, float *ecf)
+{
+    const promo_uplift_data *t = f->t;
+    if (!m->weighting)
+        return propensity(m, NULL, t->x, t->n, ecf);
+    int rc = PROMO_OK;
+    float *tmp = promo_mallocn(t->n, (size_t)t->n_arms * sizeof *tmp);
+    if (!tmp)
+        return PROMO_ENOMEM;
+    for (int k = 0; k < N_FOLDS && !rc; k++) {
+        promo_learner *pk = NULL;
+        size_t nk = 0;
+        if ((rc = fit_prop(f, k, &pk)))
+            break;
+        for (size_t i = 0; i < t->n; i++)
+            if (f->fold[i] == k)
+                f->rows[nk++] = i;
+        rc = predict_rows(pk, t->x, t->d, f->rows, nk, tmp);
+        for (size_t j = 0; j < nk && !rc; j++)
+            memcpy(ecf + f->rows[j] * (size_t)t->n_arms, tmp + j * (size_t)t->n_arms,
+                   (size_t)t->n_arms * sizeof *ecf);
+        promo_learner_free(pk);
+    }
+    promo_free(tmp);
+    return rc;
+}
+
+/* R: per arm pair, m(x) cross-fitted on the pair's rows, e from ecf, then the weighted
+ * regression of (y - m)/(t - e) with weights (t - e)^2. */
+static int fit_r(fit_data *f, promo_uplift *m, const float *ecf)
+{
+    const promo_uplift_data *t = f->t;
+    size_t K = (size_t)t->n_arms;
+    int rc = PROMO_OK;
+    float *mhat = promo_mallocn(t->n, sizeof *mhat), *pred = promo_mallocn(t->n, sizeof *pred);
+    size_t *prow = promo_mallocn(t->n, sizeof *prow);
+    if (!mhat || !pred || !prow) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (int a = 1; a < m->n_arms && !rc; a++) {
+        for (int k = 0; k < N_FOLDS && !rc; k++) {
+            size_t nk = 0, np = 0;
+            for (size_t i = 0; i < t->n; i++) {
+                if (t->arm[i] != 0 && t->arm[i] != a)
+                    continue;
+                if (f->fold[i] == k) {
+                    prow[np++] = i;
+                } else {
+                    f->rows[nk] = i;
+                    f->lab[nk] = t->y[i];
+                    f->wt[nk] = roww(t, i);
+                    nk++;
+                }
+            }
+            promo_learner *mk = NULL;
+            rc = train_rows(&f->c, t->binary ? PROMO_LEARNER_BINARY : PROMO_LEARNER_REGRESSION,
+                            0, t->x, t->d, f->rows, nk, f->lab, t->w ? f->wt : NULL, &mk);
+            if (!rc)
+                rc = predict_rows(mk, t->x, t->d, prow, np, pred);
+            for (size_t j = 0; j < np && !rc; j++)
+                mhat[prow[j]] = pred[j];
+            promo_learner_free(mk);
+        }
+        size_t np = 0;
+        for (size_t i = 0; i < t->n && !rc; i++) {
+            if (t->arm[i] != 0 && t->arm[i] != a)
+                continue;
+            double e = pair_prop(ecf + i * K, a, m->clip);
+            double r = (t->arm[i] == a ? 1.0 : 0.0) - e; /* |r| >= clip, and > 0 by clipping */
+            f->rows[np] = i;
+            f->lab[np] = (float)(((double)t->y[i] - (double)mhat[i]) / r);
+            f->wt[np] = (float)(r * r * roww(t, i));
+            np++;
+        }
+        if (!rc)
+            rc = train_rows(&f->c, PROMO_LEARNER_REGRESSION, 0, t->x, t->d, f->rows, np, f->lab,
+                            f->wt, &m->tau[a - 1]);
+    }
+done:
+    promo_free(mhat);
+    promo_free(pred);
+    promo_free(prow);
+    return rc;
+}
+
+/* DR: per fold, per-arm outcome models on the other fold (kept: their average is DR's outcome
+ * prediction); per arm pair the AIPW pseudo-outcome regressed on x. */
+static int fit_dr(fit_data *f, promo_uplift *m, const float *ecf)
+{
+    const promo_uplift_data *t = f->t;
+    size_t K = (size_t)t->n_arms;
+    int rc = PROMO_OK;
+    float *muhat = promo_mallocn(t->n, K * sizeof *muhat); /* cross-fitted mu_a(x_i) */
+    float *pred = promo_mallocn(t->n, sizeof *pred);
+    size_t *prow = promo_mallocn(t->n, sizeof *prow);
+    if (!muhat || !pred || !prow) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (int k = 0; k < N_FOLDS && !rc; k++) {
+        size_t np = 0;
+        for (size_t i = 0; i < t->n; i++)
+            if (f->fold[i] == k)
+                prow[np++] = i;
+        for (size_t a = 0; a < K && !rc; a++) {
+            promo_learner **mk = &m->mu[(size_t)k * K + a];
+            if ((rc = fit_arm_model(f, m, (int)a, k, 0, mk)))
+                break;
+            rc = predict_rows(*mk, t->x, t->d, prow, np, pred);
+            for (size_t j = 0; j < np && !rc; j++)
+                muhat[prow[j] * K + a] = pred[j];
+        }
+    }
+    for (int a = 1; a < m->n_arms && !rc; a++) {
+        size_t np = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            if (t->arm[i] != 0 && t->arm[i] != a)
+                continue;
+            double e = pair_prop(ecf + i * K, a, m->clip);
+            double mu0 = muhat[i * K], mu1 = muhat[i * K + (size_t)a], y = t->y[i];
+            double phi = mu1 - mu0 + (t->arm[i] == a ? (y - mu1) / e : -(y - mu0) / (1.0 - e));
+            f->rows[np] = i;
+            f->lab[np] = (float)phi;
+            f->wt[np] = roww(t, i);
+            np++;
+        }
+        rc = train_rows(&f->c, PROMO_LEARNER_REGRESSION, 0, t->x, t->d, f->rows, np, f->lab,
+                        t->w ? f->wt : NULL, &m->tau[a - 1]);
+    }
+done:
+    promo_free(muhat);
+    promo_free(pred);
+    promo_free(prow);
+    return rc;
+}
+
+/* Stratified by arm: within each arm, rows in a seeded random order; the first valid_frac of
+ * them are held for early stopping, and folds alternate along the same order. */
+static int draw_splits(const promo_uplift_params *p, const promo_uplift_data *t,
+                       const size_t *count, uint8_t *valid, uint8_t *fold)
+{
+    size_t *perm = promo_mallocn(t->n, sizeof *perm);
+    size_t *start = promo_calloc((size_t)t->n_arms + 1, sizeof *start);
+    if (!perm || !start) {
+        promo_free(perm);
+        promo_free(start);
+        return PROMO_ENOMEM;
+    }
+    for (int a = 0; a < t->n_arms; a++)
+        start[a + 1] = start[a] + count[a];
+    for (size_t i = 0; i < t->n; i++)
+        perm[start[t->arm[i]]++] = i;
+    for (int a = t->n_arms; a > 0; a--)
+        start[a] = start[a - 1];
+    start[0] = 0;
+    promo_rng r;
+    promo_rng_init(&r, p->seed, 0x75706c696674ULL); /* "uplift" */
+    for (int a = 0; a < t->n_arms; a++) {
+        size_t *g = perm + start[a], na = count[a];
+        for (size_t j = na; j > 1; j--) { /* Fisher-Yates */
+            size_t k = (size_t)promo_rng_below(&r, j);
+            size_t tmp = g[j - 1];
+            g[j - 1] = g[k];
+            g[k] = tmp;
+        }
+        size_t nv = (size_t)floor(p->valid_frac * (double)na + 0.5);
+        for (size_t j = 0; j < na; j++) {
+            valid[g[j]] = j < nv;
+            fold[g[j]] = (uint8_t)(j % N_FOLDS);
+        }
+    }
+    promo_free(perm);
+    promo_free(start);
+    return PROMO_OK;
+}
+
+int promo_uplift_fit(const promo_uplift_params *p, const promo_uplift_data *t, promo_uplift **out)
+{
+    if (!p || !t || !out)
+        return promo_fail(PROMO_EUSAGE, "uplift: fit needs params, data and out");
+    *out = NULL;
+    int rc;
+    if ((rc = check_params(p)) || (rc = check_shape(t)))
+        return rc;
+    if (p->learner == PROMO_UPLIFT_TREE || p->learner == PROMO_UPLIFT_FOREST)
+        return promo_fail(PROMO_EUSAGE, "uplift tree/forest: not built yet");
+
+    size_t K = (size_t)t->n_arms;
+    promo_uplift *m = NULL;
+    fit_data f;
+    memset(&f, 0, sizeof f);
+    float *ecf = NULL;
+    size_t *count = promo_calloc(K, sizeof *count);
+    if (!count)
+        return PROMO_ENOMEM;
+    if ((rc = check_data(t, count)))
+        goto fail;
+
+    m = promo_calloc(1, sizeof *m);
+    if (!m) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    m->learner = p->learner;
+    m->n_arms = t->n_arms;
+    m->d = t->d;
+    m->binary = t->binary;
+    m->weighting = p->propensity_weighting;
+    m->clip = p->clip;
+    size_t n_mu = p->learner == PROMO_UPLIFT_DR ? N_FOLDS * K : K;
+    size_t n_tau = (K - 1) * (p->learner == PROMO_UPLIFT_X ? 2 : 1);
+    m->share = promo_calloc(K, sizeof *m->share);
+    m->mu = promo_calloc(n_mu, sizeof *m->mu);
+    m->tau = promo_calloc(n_tau, sizeof *m->tau);
+    f.t = t;
+    f.valid = promo_mallocn(t->n, 1);
+    f.fold = promo_mallocn(t->n, 1);
+    f.rows = promo_mallocn(t->n, sizeof *f.rows);
+    f.lab = promo_mallocn(t->n, sizeof *f.lab);
+    f.wt = promo_mallocn(t->n, sizeof *f.wt);
+    f.e = promo_mallocn(t->n, K * sizeof *f.e);
+    if (!m->share || !m->mu || !m->tau || !f.valid || !f.fold || !f.rows || !f.lab || !f.wt ||
+        !f.e) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    f.c.p = p;
+    f.c.valid = f.valid;
+    if ((rc = draw_splits(p, t, count, f.valid, f.fold)))
+        goto fail;
+
+    /* Observed (weighted) arm shares. */
+    double sw = 0.0;
+    for (size_t i = 0; i < t->n; i++) {
+        m->share[t->arm[i]] += roww(t, i);
+        sw += roww(t, i);
+    }
+    if (!(sw > 0.0)) {
+        rc = promo_fail(PROMO_EINPUT, "uplift: every row has weight 0");
+        goto fail;
+    }
+    for (size_t a = 0; a < K; a++)
+        m->share[a] /= sw;
+
+    /* Propensity on all rows, and the overlap it shows. */
+    if (m->weighting && (rc = fit_prop(&f, -1, &m->prop)))
+        goto fail;
+    if ((rc = propensity(m, m->prop, t->x, t->n, f.e)))
+        goto fail;
+    size_t n_clipped = 0;
+    double e_min = 1.0, e_max = 0.0;
+    for (size_t i = 0; i < t->n; i++) {
+        int clipped = 0;
+        for (size_t a = 0; a < K; a++) {
+            double e = f.e[i * K + a];
+            e_min = fmin(e_min, e);
+            e_max = fmax(e_max, e);
+            clipped |= e < m->clip || e > 1.0 - m->clip;
+        }
+        n_clipped += (size_t)clipped;
+    }
+    m->overlap.clipped_share = (double)n_clipped / (double)t->n;
+    m->overlap.e_min = e_min;
+    m->overlap.e_max = e_max;
+    m->overlap.n_rows = t->n;
+
+    switch (p->learner) {
+    case PROMO_UPLIFT_S:
+        rc = fit_s(&f, m);
+        break;
+    case PROMO_UPLIFT_T:
+        rc = fit_t(&f, m);
+        break;
+    case PROMO_UPLIFT_X:
+        rc = fit_x(&f, m);
+        break;
+    case PROMO_UPLIFT_R:
+    case PROMO_UPLIFT_DR:
+        ecf = promo_mallocn(t->n, K * sizeof *ecf);
+        if (!ecf) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        if ((rc = crossfit_prop(&f, m, ecf)))
+            break;
+        rc = p->learner == PROMO_UPLIFT_R ? fit_r(&f, m, ecf) : fit_dr(&f, m, ecf);
+        break;
+    default:
+        rc = promo_fail(PROMO_EINTERNAL, "uplift: learner %d", (int)p->learner);
+        break;
+    }
+    if (rc)
+        goto fail;
+    *out = m;
+    m = NULL;
+fail:
+    promo_uplift_free(m);
+    promo_free(ecf);
+    promo_free(count);
+    promo_free(f.valid);
+    promo_free(f.fold);
+    promo_free(f.rows);
+    promo_free(f.lab);
+    promo_free(f.wt);
+    promo_free(f.e);
+    return rc;
+}
+
+/* ---------------------------------------------------------- prediction ---- */
+
+static int check_predict(const promo_uplift *m, const float *x, size_t n, size_t d,
+                         const void *out)
+{
+    if (!m || !out || (n && !x))
+        return promo_fail(PROMO_EUSAGE, "uplift: predict needs a model, x and out");
+    if (d != m->d)
+        return promo_fail(PROMO_EUSAGE, "uplift: x has %zu columns, the model %zu", d, m->d);
+    return PROMO_OK;
+}
+
+/* Outcomes under every arm (n x n_arms) for S, T, X, DR. */
+static int outcomes(promo_uplift *m, const float *x, size_t n, float *mu)
+{
+    size_t K = (size_t)m->n_arms;
+    int rc = PROMO_OK;
+    float *col = promo_mallocn(n, sizeof *col), *col2 = NULL, *xa = NULL;
+    if (!col)
+        return PROMO_ENOMEM;
+    if (m->learner == PROMO_UPLIFT_S) {
+        size_t ld = m->d + K;
+        xa = promo_mallocn(n, ld * sizeof *xa);
+        if (!xa) {
+            rc = PROMO_ENOMEM;
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            memcpy(xa + i * ld, x + i * m->d, m->d * sizeof *xa);
+            memset(xa + i * ld + m->d, 0, K * sizeof *xa);
+        }
+        for (size_t a = 0; a < K && !rc; a++) {
+            for (size_t i = 0; i < n; i++) {
+                if (a)
+                    xa[i * ld + m->d + a - 1] = 0.0f;
+                xa[i * ld + m->d + a] = 1.0f;
+            }
+            rc = promo_learner_predict(m->s, xa, n, ld, col);
+            for (size_t i = 0; i < n && !rc; i++)
+                mu[i * K + a] = col[i];
+        }
+    } else if (m->learner == PROMO_UPLIFT_DR) {
+        col2 = promo_mallocn(n, sizeof *col2);
+        if (!col2) {
+            rc = PROMO_ENOMEM;
+            goto done;
+        }
+        for (size_t a = 0; a < K && !rc; a++) {
+            if ((rc = promo_learner_predict(m->mu[a], x, n, m->d, col)) ||
+                (rc = promo_learner_predict(m->mu[K + a], x, n, m->d, col2)))
+                break;
+            for (size_t i = 0; i < n; i++)
+                mu[i * K + a] = 0.5f * (col[i] + col2[i]);
+        }
+    } else {
+        for (size_t a = 0; a < K && !rc; a++) {
+            rc = promo_learner_predict(m->mu[a], x, n, m->d, col);
+            for (size_t i = 0; i < n && !rc; i++)
+                mu[i * K + a] = col[i];
+        }
+    }
+done:
+    promo_free(col);
+    promo_free(col2);
+    promo_free(xa);
+    return rc;
+}
+
+int promo_uplift_predict_outcomes(promo_uplift *m, const float *x, size_t n, size_t d, float *mu)
+{
+    int rc = check_predict(m, x, n, d, mu);
+    if (rc)
+        return rc;
+    if (m->learner == PROMO_UPLIFT_R || m->learner == PROMO_UPLIFT_TREE ||
+        m->learner == PROMO_UPLIFT_FOREST)
+        return promo_fail(PROMO_EUSAGE, "uplift: the %s-learner has no outcome predictions",
+                          promo_uplift_learner_name(m->learner));
+    return n ? outcomes(m, x, n, mu) : PROMO_OK;
+}
+
+int promo_uplift_predict_propensity(promo_uplift *m, const float *x, size_t n, size_t d, float *e)
+{
+    int rc = check_predict(m, x, n, d, e);
+    if (rc)
+        return rc;
+    return n ? propensity(m, m->prop, x, n, e) : PROMO_OK;
+}
+
+int promo_uplift_predict(promo_uplift *m, const float *x, size_t n, size_t d, float *effect)
+{
+    int rc = check_predict(m, x, n, d, effect);
+    if (rc || n == 0)
+        return rc;
+    size_t K = (size_t)m->n_arms, E = K - 1;
+    float *buf = NULL, *t0 = NULL, *t1 = NULL;
+    switch (m->learner) {
+    case PROMO_UPLIFT_S:
+    case PROMO_UPLIFT_T:
+        buf = promo_mallocn(n, K * sizeof *buf);
+        if (!buf)
+            return PROMO_ENOMEM;
+        if (!(rc = outcomes(m, x, n, buf)))
+            for (size_t i = 0; i < n; i++)
+                for (size_t a = 1; a < K; a++)
+                    effect[i * E + a - 1] = buf[i * K + a] - buf[i * K];
+        break;
+    case PROMO_UPLIFT_X:
+        buf = promo_mallocn(n, K * sizeof *buf);
+        t0 = promo_mallocn(n, sizeof *t0);
+        t1 = promo_mallocn(n, sizeof *t1);
+        if (!buf || !t0 || !t1) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        if ((rc = propensity(m, m->prop, x, n, buf)))
+            break;
+        for (size_t a = 1; a < K && !rc; a++) {
+            if ((rc = promo_learner_predict(m->tau[2 * (a - 1)], x, n, m->d, t0)) ||
+                (rc = promo_learner_predict(m->tau[2 * (a - 1) + 1], x, n, m->d, t1)))
+                break;
+            for (size_t i = 0; i < n; i++) {
+                double g = pair_prop(buf + i * K, (int)a, m->clip);
+                effect[i * E + a - 1] = (float)(g * t0[i] + (1.0 - g) * t1[i]);
+            }
+        }
+        break;
+    case PROMO_UPLIFT_R:
+    case PROMO_UPLIFT_DR:
+        t0 = promo_mallocn(n, sizeof *t0);
+        if (!t0)
+            return PROMO_ENOMEM;
+        for (size_t a = 1; a < K && !rc; a++) {
+            rc = promo_learner_predict(m->tau[a - 1], x, n, m->d, t0);
+            for (size_t i = 0; i < n && !rc; i++)
+                effect[i * E + a - 1] = t0[i];
+        }
+        break;
+    default:
+        rc = promo_fail(PROMO_EINTERNAL, "uplift: learner %d", (int)m->learner);
+        break;
+    }
+    promo_free(buf);
+    promo_free(t0);
+    promo_free(t1);
+    return rc;
+}
+
+int promo_uplift_overlap_get(const promo_uplift *m, promo_uplift_overlap *out)
+{
+    if (!m || !out)
+        return promo_fail(PROMO_EUSAGE, "uplift: overlap needs a model and out");
+    *out = m->overlap;
+    return PROMO_OK;
+}
+
+int promo_uplift_policy(const float *effect, size_t n, int n_arms, double margin,
+                        const double *cost, int32_t *best_arm)
+{
+    if ((n && (!effect || !best_arm)) || n_arms < 2)
+        return promo_fail(PROMO_EUSAGE, "uplift: policy needs effects, n_arms >= 2 and out");
+    if (!isfinite(margin))
+        return promo_fail(PROMO_EUSAGE, "uplift: margin %g is not finite", margin);
+    for (int a = 0; cost && a < n_arms; a++)
+        if (!isfinite(cost[a]))
+            return promo_fail(PROMO_EUSAGE, "uplift: cost of arm %d is not finite", a);
+    size_t E = (size_t)n_arms - 1;
+    for (size_t i = 0; i < n; i++) {
+        int best = 0;
+        double bv = cost ? -cost[0] : 0.0;
+        for (size_t a = 1; a <= E; a++) {
+            double v = (double)effect[i * E + a - 1] * margin - (cost ? cost[a] : 0.0);
+            if (v > bv) {
+                bv = v;
+                best = (int)a;
+            }
+        }
+        best_arm[i] = best;
+    }
+    return PROMO_OK;
+}
