@@ -44,8 +44,12 @@ for y in visit spend; do
             echo "failed" >"$TMP/${y}_$l.json"
         fi
     done
+    if [ ! -f "$TMP/split_$y.txt" ]; then
+        echo "bench/uplift.sh: no promo run succeeded for $y" >&2
+        exit 1
+    fi
     /usr/bin/python3 bench/uplift_ref.py --data "$DATA" --outcome "$y" --split "$TMP/split_$y.txt" \
-        --features "$FEATURES" --results "$TMP"
+        --features "$FEATURES" --results "$TMP" --learners "$LEARNERS"
 done
 t_end=$(date +%s.%N)
 echo "whole bench: $(echo "$t_end - $t_start" | bc) s"

@@ -108,6 +108,7 @@ def main():
     ap.add_argument("--features", required=True)
     ap.add_argument("--results", required=True)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--learners", default="s t x r dr tree forest")
     a = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -119,7 +120,7 @@ def main():
     test[np.loadtxt(a.split, dtype=np.int64)] = True
     binary = set(np.unique(y)) <= {0.0, 1.0}
     params = dict(n_estimators=100, max_depth=6, learning_rate=0.3, tree_method="hist",
-                  n_jobs=a.threads or None, random_state=1)
+                  n_jobs=a.threads or None, random_state=1)  # xgboost's defaults
     model = xgb.XGBClassifier if binary else xgb.XGBRegressor
 
     def fit_predict(rows):
@@ -140,7 +141,9 @@ def main():
     # promo's results for this outcome, and the cross-check on its predictions
     rows = []
     checked = []
-    for path in sorted(glob.glob(os.path.join(a.results, f"{a.outcome}_*.json"))):
+    order = {l: k for k, l in enumerate(a.learners.split())}
+    paths = glob.glob(os.path.join(a.results, f"{a.outcome}_*.json"))
+    for path in sorted(paths, key=lambda p: order.get(p.rsplit("_", 1)[1][:-5], 99)):
         with open(path) as f:
             txt = f.read().strip()
         learner = os.path.basename(path)[len(a.outcome) + 1:-5]

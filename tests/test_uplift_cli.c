@@ -7,12 +7,6 @@
 
 #include "t.h"
 
-#if __has_include(<promo/uplift.h>) && __has_include(<promo/uplift_metrics.h>)
-#define HAVE_UPLIFT 1
-#else
-#define HAVE_UPLIFT 0
-#endif
-
 #define N_ROWS 3000
 
 /* A deterministic stream of uniforms in [0, 1). */
@@ -46,7 +40,6 @@ static void write_planted(const char *path, double *x1_out)
     free(buf);
 }
 
-#if HAVE_UPLIFT
 /* The number after "key": in s (NAN if absent), from the occurrence after `from`. */
 static double json_after(const char *s, const char *from, const char *key)
 {
@@ -143,7 +136,6 @@ T_TEST(uplift_cli_finds_a_planted_effect_and_writes_predictions)
     free(out);
     free(err);
 }
-#endif
 
 /* One bad command line: exit 2 and every `want` in stderr. */
 static void bad(const char *args, const char *want1, const char *want2)
@@ -226,9 +218,4 @@ T_TEST(uplift_cli_bad_input_exits_2_naming_file_column_option)
     t_write_file(p4, nod, strlen(nod));
     snprintf(args, sizeof args, "uplift --data %s --treatment arm --outcome y", p4);
     bad(args, "--control", "'p', 'q'");
-#if !HAVE_UPLIFT
-    /* without the library the command says so (and still checks everything above) */
-    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome visit", path);
-    bad(args, "not built yet", NULL);
-#endif
 }

@@ -15,18 +15,10 @@
 #include <promo/error.h>
 #include <promo/rng.h>
 #include <promo/table.h>
-
-#include "cli/cli.h"
-
-/* The command builds before the uplift library lands on this branch (issue 15's helpers work in
- * parallel); without it, it parses its options and says it is not built. */
-#if __has_include(<promo/uplift.h>) && __has_include(<promo/uplift_metrics.h>)
-#define HAVE_UPLIFT 1
 #include <promo/uplift.h>
 #include <promo/uplift_metrics.h>
-#else
-#define HAVE_UPLIFT 0
-#endif
+
+#include "cli/cli.h"
 
 /* A string column with more levels than this is count-encoded instead of one-hot. */
 #define ONE_HOT_MAX 32
@@ -486,8 +478,6 @@ static int parse_costs(const char *s, const udata *u, double *cost)
     return rc;
 }
 
-#if HAVE_UPLIFT
-
 /* A number for JSON: null when not finite. */
 static void json_num(double v)
 {
@@ -549,9 +539,6 @@ static int write_predictions(const char *path,
     promo_table_free(t);
     return rc;
 }
-
-static const char *const group_names[4] = {"persuadables", "sure things", "lost causes",
-                                           "sleeping dogs"};
 
 static int run(const udata *u,
                promo_uplift_learner learner,
@@ -718,7 +705,7 @@ static int run(const udata *u,
             if (have_mu) {
                 printf(",\"groups\":{");
                 for (int g = 0; g < 4; g++)
-                    printf("%s\"%s\":%zu", g ? "," : "", group_names[g], groups[a][g]);
+                    printf("%s\"%s\":%zu", g ? "," : "", promo_uplift_group_name(g), groups[a][g]);
                 printf("}");
             }
             printf("}");
@@ -766,7 +753,7 @@ static int run(const udata *u,
                    "threshold %.4g = the training mean):\n%-20s",
                    ymean, "arm");
             for (int g = 0; g < 4; g++)
-                printf(" %13s", group_names[g]);
+                printf(" %13s", promo_uplift_group_name(g));
             printf("\n");
             for (int a = 1; a < K; a++) {
                 printf("%-20s", u->arm_name[a]);
@@ -815,7 +802,6 @@ done:
     promo_free(pr);
     return rc;
 }
-#endif
 
 int cmd_uplift(int argc, char **argv)
 {
@@ -890,20 +876,9 @@ int cmd_uplift(int argc, char **argv)
         cost = promo_calloc((size_t)u.n_arms, sizeof *cost);
         rc = !cost ? PROMO_ENOMEM : parse_costs(costs, &u, cost);
     }
-#if HAVE_UPLIFT
     if (!rc)
         rc = run(&u, (promo_uplift_learner)learner, seed, (int)n_threads, margin, cost, pred_out,
                  plot, json, test_frac);
-#else
-    (void)learner;
-    (void)n_threads;
-    (void)json;
-    (void)margin;
-    (void)pred_out;
-    (void)plot;
-    if (!rc)
-        rc = promo_fail(PROMO_EUSAGE, "not built yet (no promo/uplift.h)");
-#endif
     promo_free(cost);
     udata_free(&u);
     if (rc == PROMO_EUSAGE) {
