@@ -19,8 +19,9 @@
  *
  * Propensity: by default the observed arm shares (randomised logs). With propensity_weighting
  * = 1 a multi-class model of the arm on x estimates P(arm | x), clipped to [clip, 1 - clip]:
- * S and T weight rows by 1 / e_arm(x) (the arm pair's conditional share), X uses it as g, R and
- * DR as e; promo_uplift_overlap() reports how much clipping there was on the training rows.
+ * S, T, TREE and FOREST weight rows by 1 / e_arm(x), X uses the arm pair's conditional share
+ * e_a / (e_0 + e_a) as g, R and DR as e; promo_uplift_overlap_get() reports how much clipping
+ * there was on the training rows.
  *
  * Early stopping: every boosted model stops on a seeded split of its training rows (valid_frac,
  * stratified by arm).
@@ -54,12 +55,7 @@
 
 #include <promo/gbdt.h>
 #include <promo/uplift_data.h>
-#if defined(__has_include)
-#if __has_include(<promo/uplift_tree.h>)
 #include <promo/uplift_tree.h>
-#define PROMO_UPLIFT_HAVE_TREE 1
-#endif
-#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,18 +80,18 @@ int promo_uplift_learner_parse(const char *s, promo_uplift_learner *out /* OUT *
 
 typedef struct promo_uplift_params {
     promo_uplift_learner learner;
-    promo_gbdt_params gbdt;   /* base models of the meta-learners (boosting; objective, nthread
-                                 and seed are set per model from the fields here) */
+    promo_gbdt_params gbdt;   /* base models of the meta-learners (boosting; objective, nthread,
+                                 seed, eval_metric (the objective's own) and scale_pos_weight
+                                 (1) are set per model) */
     double valid_frac;        /* share of the training rows held for early stopping, stratified
                                  by arm, in [0, 0.9); 0 = no early stopping (0.2) */
     int propensity_weighting; /* 1: estimate P(arm | x) and weight (non-randomised logs);
                                  0: use the observed arm shares (default 0) */
     double clip;              /* propensity clipping to [clip, 1 - clip], in [0, 0.5) (0.01) */
-#ifdef PROMO_UPLIFT_HAVE_TREE
-    promo_uplift_tree_params tree; /* TREE / FOREST (uplift_tree.h) */
-#endif
-    uint64_t seed;            /* splits, folds and the base models' sampling */
-    int n_threads;            /* XGBoost threads; 0 = OpenMP default; results do not depend on it */
+    promo_uplift_tree_params tree; /* TREE / FOREST (uplift_tree.h); its seed and n_threads
+                                      are taken from the fields below, TREE forces n_trees 1 */
+    uint64_t seed;            /* splits, folds, the base models' sampling, the forest's draws */
+    int n_threads;            /* XGBoost / forest threads; 0 = all; results do not depend on it */
 } promo_uplift_params;
 
 /* Defaults for a learner: gbdt boosting with depth 4, eta 0.1, 300 rounds, early stopping after

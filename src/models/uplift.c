@@ -13,7 +13,7 @@
  * the weighted regression of (y - m)/(t - e) with weights (t - e)^2 (the R-loss as a weighted
  * least squares). DR (Kennedy 2023, "Towards optimal doubly robust estimation of heterogeneous
  * causal effects"): cross-fitted per-arm outcome models and propensities, the AIPW
- * pseudo-outcome regressed on x.
+ * pseudo-outcome regressed on x. TREE and FOREST hand the rows to uplift_tree.c.
  * Departures: R and DR regress the pseudo-outcome on all rows of the pair at once rather than
  * fold by fold (Kennedy's second stage on the other half); the propensity used by S, T and X
  * and reported as overlap is fitted on all training rows (in-sample), the cross-fitted ones
@@ -51,6 +51,7 @@ struct promo_uplift {
     promo_learner *s;           /* S: the outcome model on [x | one-hot arm] */
     promo_learner **mu;         /* T, X: n_arms outcome models; DR: N_FOLDS x n_arms */
     promo_learner **tau;        /* X: 2 per treatment arm (tau0, tau1); R, DR: 1 per arm */
+    promo_uplift_forest *forest; /* TREE, FOREST */
     promo_uplift_overlap overlap;
 };
 
@@ -85,9 +86,9 @@ promo_uplift_params promo_uplift_params_default(promo_uplift_learner l)
     p.valid_frac = 0.2;
     p.propensity_weighting = 0;
     p.clip = 0.01;
-#ifdef PROMO_UPLIFT_HAVE_TREE
     p.tree = promo_uplift_tree_params_default();
-#endif
+    if (l == PROMO_UPLIFT_TREE)
+        p.tree.n_trees = 1;
     p.seed = 1;
     p.n_threads = 0;
     return p;
@@ -110,6 +111,7 @@ void promo_uplift_free(promo_uplift *m)
     promo_free(m->tau);
     promo_learner_free(m->s);
     promo_learner_free(m->prop);
+    promo_uplift_forest_free(m->forest);
     promo_free(m->share);
     promo_free(m);
 }
@@ -568,6 +570,27 @@ done:
     return rc;
 }
 
+/* TREE, FOREST: uplift_tree.c on the rows as they are (weighted by 1 / e_arm(x) with
+ * propensity weighting); seed and threads from the uplift parameters. */
+static int fit_forest(fit_data *f, promo_uplift *m)
+{
+    const promo_uplift_data *t = f->t;
+    const promo_uplift_params *p = f->c.p;
+    promo_uplift_tree_params tp = p->tree;
+    tp.seed = p->seed;
+    tp.n_threads = p->n_threads;
+    if (p->learner == PROMO_UPLIFT_TREE)
+        tp.n_trees = 1;
+    promo_uplift_data dw = *t;
+    if (m->weighting) {
+        for (size_t i = 0; i < t->n; i++)
+            f->wt[i] = (float)(roww(t, i) / clampd(f->e[i * (size_t)t->n_arms + (size_t)t->arm[i]],
+                                                   m->clip, 1.0 - m->clip));
+        dw.w = f->wt;
+    }
+    return promo_uplift_forest_fit(&tp, &dw, &m->forest);
+}
+
 /* Stratified by arm: within each arm, rows in a seeded random order; the first valid_frac of
  * them are held for early stopping, and folds alternate along the same order. */
 static int draw_splits(const promo_uplift_params *p, const promo_uplift_data *t,
@@ -616,8 +639,6 @@ int promo_uplift_fit(const promo_uplift_params *p, const promo_uplift_data *t, p
     int rc;
     if ((rc = check_params(p)) || (rc = check_shape(t)))
         return rc;
-    if (p->learner == PROMO_UPLIFT_TREE || p->learner == PROMO_UPLIFT_FOREST)
-        return promo_fail(PROMO_EUSAGE, "uplift tree/forest: not built yet");
 
     size_t K = (size_t)t->n_arms;
     promo_uplift *m = NULL;
@@ -718,6 +739,10 @@ int promo_uplift_fit(const promo_uplift_params *p, const promo_uplift_data *t, p
         if ((rc = crossfit_prop(&f, m, ecf)))
             break;
         rc = p->learner == PROMO_UPLIFT_R ? fit_r(&f, m, ecf) : fit_dr(&f, m, ecf);
+        break;
+    case PROMO_UPLIFT_TREE:
+    case PROMO_UPLIFT_FOREST:
+        rc = fit_forest(&f, m);
         break;
     default:
         rc = promo_fail(PROMO_EINTERNAL, "uplift: learner %d", (int)p->learner);
@@ -865,6 +890,10 @@ int promo_uplift_predict(promo_uplift *m, const float *x, size_t n, size_t d, fl
                 effect[i * E + a - 1] = (float)(g * t0[i] + (1.0 - g) * t1[i]);
             }
         }
+        break;
+    case PROMO_UPLIFT_TREE:
+    case PROMO_UPLIFT_FOREST:
+        rc = promo_uplift_forest_predict(m->forest, x, n, m->d, effect);
         break;
     case PROMO_UPLIFT_R:
     case PROMO_UPLIFT_DR:
