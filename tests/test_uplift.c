@@ -310,6 +310,8 @@ T_TEST(uplift_non_randomised_overlap)
             T_OK(promo_uplift_overlap_get(m, &ov));
             T_ASSERT_EQ_INT(ov.n_rows, tr.n);
             if (wgt) {
+                printf("  uplift confounded %-2s overlap: clipped share %.3f, e in [%.4f, %.4f]\n",
+                       promo_uplift_learner_name(ls[k]), ov.clipped_share, ov.e_min, ov.e_max);
                 T_ASSERT_MSG(fabs(ov.clipped_share - share_hi) < 0.05,
                              "clipped share %g, rows with x1 >= 1 %g", ov.clipped_share,
                              share_hi);
@@ -486,4 +488,48 @@ T_TEST(uplift_alloc_failures)
         }
     }
     sim_free(&tr);
+}
+
+T_TEST(uplift_weights_and_no_early_stopping)
+{
+    /* Constant row weights change nothing (weights are rescaled to mean 1 per model); with
+     * valid_frac 0 every row trains and the model still learns. */
+    sim tr, te;
+    make_sim(0, 13, 600, &tr);
+    make_sim(0, 14, 300, &te);
+    float *w = promo_mallocn(tr.n, sizeof *w);
+    T_ASSERT(w);
+    for (size_t i = 0; i < tr.n; i++)
+        w[i] = 2.5f;
+    promo_uplift_learner ls[] = {PROMO_UPLIFT_T, PROMO_UPLIFT_DR};
+    for (size_t k = 0; k < sizeof ls / sizeof ls[0]; k++) {
+        promo_uplift_params p = small_params(ls[k]);
+        float *e0 = fit_predict(&p, &tr, &te);
+        promo_uplift_data d = data_of(&tr);
+        d.w = w;
+        promo_uplift *m = NULL;
+        T_OK(promo_uplift_fit(&p, &d, &m));
+        float *e1 = promo_mallocn(te.n, sizeof *e1);
+        T_ASSERT(e1);
+        T_OK(promo_uplift_predict(m, te.x, te.n, D, e1));
+        for (size_t i = 0; i < te.n; i++)
+            T_ASSERT_NEAR(e0[i], e1[i], 1e-4);
+        promo_uplift_free(m);
+        promo_free(e1);
+        promo_free(e0);
+        p.valid_frac = 0.0;
+        p.gbdt.n_rounds = 30;
+        e0 = fit_predict(&p, &tr, &te);
+        T_ASSERT(pehe(e0, &te, 0) < 0.6 * pehe_ate(&te, 0));
+        promo_free(e0);
+    }
+    w[0] = -1.0f;
+    promo_uplift_data d = data_of(&tr);
+    d.w = w;
+    promo_uplift *m = NULL;
+    promo_uplift_params p = small_params(PROMO_UPLIFT_T);
+    T_ASSERT_EQ_INT(promo_uplift_fit(&p, &d, &m), PROMO_EINPUT);
+    promo_free(w);
+    sim_free(&tr);
+    sim_free(&te);
 }

@@ -388,3 +388,31 @@ T_TEST(uplift_tree_alloc_failures)
     T_ASSERT(fitted);
     set_free(&s);
 }
+
+T_TEST(uplift_tree_discrete_values_split_exactly)
+{
+    /* x0 in 0..9, effect 0.3 from 5 up: values sit on the bin edges, and prediction (which
+     * compares raw values with the edges) must route rows as training (bin codes) did */
+    set s;
+    make(&s, 3, 10000, 2, 12);
+    promo_rng r;
+    promo_rng_init(&r, 13, 0);
+    double sw[2][2] = {{0, 0}, {0, 0}}, sy[2][2] = {{0, 0}, {0, 0}};
+    for (size_t i = 0; i < s.d.n; i++) {
+        s.x[i * 2] = (float)promo_rng_below(&r, 10);
+        int hi = s.x[i * 2] >= 5.0f;
+        s.y[i] = (float)promo_rng_bernoulli(&r, 0.3 + (hi && s.arm[i] ? 0.3 : 0.0));
+        sw[hi][s.arm[i]] += 1;
+        sy[hi][s.arm[i]] += s.y[i];
+    }
+    promo_uplift_tree_params p = tree_params(PROMO_SPLIT_ED, 1);
+    promo_uplift_forest *f = NULL;
+    T_ASSERT_EQ_INT(promo_uplift_forest_fit(&p, &s.d, &f), 0);
+    T_ASSERT_EQ_INT(promo_uplift_forest_root_feature(f, 0), 0);
+    float q[4] = {4.0f, 0.5f, 5.0f, 0.5f}, e[2];
+    T_ASSERT_EQ_INT(promo_uplift_forest_predict(f, q, 2, 2, e), 0);
+    for (int h = 0; h < 2; h++)
+        T_ASSERT_NEAR(e[h], sy[h][1] / sw[h][1] - sy[h][0] / sw[h][0], 1e-6);
+    promo_uplift_forest_free(f);
+    set_free(&s);
+}

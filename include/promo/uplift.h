@@ -96,7 +96,8 @@ typedef struct promo_uplift_params {
 
 /* Defaults for a learner: gbdt boosting with depth 4, eta 0.1, 300 rounds, early stopping after
  * 20, min_child_weight 5, hist 256 bins (promo_gbdt_params_default() otherwise); valid_frac 0.2,
- * propensity_weighting 0, clip 0.01, seed 1, n_threads 0; tree = uplift_tree's defaults. */
+ * propensity_weighting 0, clip 0.01, seed 1, n_threads 0; tree = promo_uplift_tree_params_default()
+ * (n_trees 1 for TREE). */
 promo_uplift_params promo_uplift_params_default(promo_uplift_learner l);
 
 typedef struct promo_uplift promo_uplift; /* opaque fitted model */

@@ -1,7 +1,9 @@
 /* Uplift trees and forests (include/promo/uplift_tree.h).
  *
- * Layout: the features are binned once into a row-major n x d uint8 matrix (code 0 = NaN,
- * codes 1..nb[f] the value bins, upper edges edge[f][0..nb[f]-2]). A tree is grown depth first
+ * Layout: the features are binned once into a column-major d x n uint8 matrix (code 0 = NaN,
+ * codes 1..nb[f] the value bins, upper edges edge[f][0..nb[f]-2]): a histogram pass reads one
+ * feature's column (n bytes, cache-resident at 150k rows) per chosen feature, where row-major
+ * codes cost a cache miss per row and feature. A tree is grown depth first
  * over an array of row indices partitioned in place; at each node one histogram per chosen
  * feature holds, per code and arm, (rows, sum w, sum w y), and every "code <= b" cut is scored
  * from prefix sums. Each tree owns its index arrays, histograms and RNG stream and is grown by
@@ -24,6 +26,7 @@
 typedef struct node {
     int32_t feature; /* -1: leaf */
     int32_t bin;     /* code <= bin goes left */
+    float thr;       /* the same test on raw values: NaN, or bin > 0 and x <= thr */
     int32_t left, right;
     int32_t parent;
     float *effect;   /* leaf: n_arms - 1 effects (into the tree's value array) */
@@ -61,6 +64,9 @@ typedef struct grower {
     int *feat_perm;  /* d */
     size_t n_feat;   /* features drawn per split */
     acc *hist;       /* n_feat x n_codes x n_arms */
+    uint32_t *scratch; /* m: the right child's rows while partitioning */
+    int32_t *g_arm;  /* the node's rows gathered: arm, weight, weight x outcome */
+    double *g_w, *g_wy;
     acc *tot;        /* n_arms */
     acc *lt;         /* n_arms */
     acc *rt;         /* n_arms */
@@ -96,10 +102,33 @@ promo_uplift_tree_params promo_uplift_tree_params_default(void)
 
 /* ---- binning ---- */
 
-static int cmp_float(const void *a, const void *b)
+/* Sort m non-NaN floats ascending: LSD radix sort on order-preserving 32-bit keys (qsort with a
+ * comparator dominated binning at 220 features). tmp has room for m floats. */
+static void sort_floats(float *v, float *tmp, size_t m)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    uint32_t *a = (uint32_t *)(void *)v, *b = (uint32_t *)(void *)tmp;
+    for (size_t i = 0; i < m; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        a[i] = u & 0x80000000u ? ~u : u | 0x80000000u;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t cnt[257] = {0};
+        for (size_t i = 0; i < m; i++)
+            cnt[((a[i] >> shift) & 255) + 1]++;
+        for (int c = 0; c < 256; c++)
+            cnt[c + 1] += cnt[c];
+        for (size_t i = 0; i < m; i++)
+            b[cnt[(a[i] >> shift) & 255]++] = a[i];
+        uint32_t *t = a;
+        a = b;
+        b = t;
+    }
+    /* four passes: the result is back in v */
+    for (size_t i = 0; i < m; i++) {
+        uint32_t u = a[i] & 0x80000000u ? a[i] & 0x7fffffffu : ~a[i];
+        memcpy(&v[i], &u, 4);
+    }
 }
 
 /* Code of value v in feature f: 0 for NaN, else 1 + the first edge >= v. */
@@ -107,31 +136,29 @@ static inline uint8_t bin_code(const float *edge, int nb, float v)
 {
     if (isnan(v))
         return 0;
-    int lo = 0, hi = nb - 1; /* answer in [0, nb-1]: nb - 1 = above every edge */
-    while (lo < hi) {
-        int mid = (lo + hi) >> 1;
-        if (v <= edge[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
+    /* branchless lower bound: the number of edges < v, in 0..nb-1 (binning is dominated by this
+     * search, whose branches a CPU cannot predict) */
+    size_t len = (size_t)nb - 1;
+    if (len == 0)
+        return 1;
+    const float *base = edge;
+    while (len > 1) {
+        size_t half = len / 2;
+        base = base[half] < v ? base + half : base;
+        len -= half;
     }
-    return (uint8_t)(1 + lo);
+    return (uint8_t)(1 + (base - edge) + (*base < v));
 }
 
-/* Quantile edges of feature f from at most BIN_SAMPLE evenly strided rows. buf has room for
- * BIN_SAMPLE floats; edge for max_bins - 2. Returns the number of value bins (>= 1). */
-static int bin_feature(const float *x, size_t n, size_t d, size_t f, int max_vbins, float *buf,
-                       float *edge)
+#define BIN_GROUP 16 /* features sampled per pass over the rows: one cache line of x */
+
+/* Quantile edges from the m sampled non-NaN values of one feature in buf (sorted here, tmp
+ * has room for m); edge for max_bins - 2. Returns the number of value bins (>= 1). */
+static int bin_feature(float *buf, size_t m, int max_vbins, float *tmp, float *edge)
 {
-    size_t step = n > BIN_SAMPLE ? (n + BIN_SAMPLE - 1) / BIN_SAMPLE : 1, m = 0;
-    for (size_t i = 0; i < n; i += step) {
-        float v = x[i * d + f];
-        if (!isnan(v))
-            buf[m++] = v;
-    }
     if (m == 0)
         return 1;
-    qsort(buf, m, sizeof *buf, cmp_float);
+    sort_floats(buf, tmp, m);
     /* distinct values: if few, each gets its own bin */
     size_t n_distinct = 1;
     for (size_t i = 1; i < m; i++)
@@ -322,16 +349,24 @@ static int grow(grower *g, int id, uint32_t *idx, size_t m, int depth)
     size_t hk = (size_t)f->n_codes * (size_t)k;
     memset(g->hist, 0, nf * hk * sizeof *g->hist);
     const uint8_t *codes = g->codes;
+    size_t n = D->n;
+    int32_t *ga = g->g_arm;
+    double *gw = g->g_w, *gwy = g->g_wy;
     for (size_t r = 0; r < m; r++) {
         uint32_t i = idx[r];
-        double w = D->w ? D->w[i] : 1.0, wy = w * D->y[i];
-        const uint8_t *row = codes + (size_t)i * d;
-        int a = D->arm[i];
-        for (size_t j = 0; j < nf; j++) {
-            acc *h = &g->hist[j * hk + (size_t)row[g->feat_perm[j]] * (size_t)k + (size_t)a];
+        double w = D->w ? D->w[i] : 1.0;
+        ga[r] = D->arm[i];
+        gw[r] = w;
+        gwy[r] = w * D->y[i];
+    }
+    for (size_t j = 0; j < nf; j++) {
+        const uint8_t *col = codes + (size_t)g->feat_perm[j] * n;
+        acc *hj = g->hist + j * hk;
+        for (size_t r = 0; r < m; r++) {
+            acc *h = &hj[(size_t)col[idx[r]] * (size_t)k + (size_t)ga[r]];
             h->n += 1;
-            h->sw += w;
-            h->swy += wy;
+            h->sw += gw[r];
+            h->swy += gwy[r];
         }
     }
 
@@ -381,17 +416,18 @@ static int grow(grower *g, int id, uint32_t *idx, size_t m, int depth)
         return 0;
     g->imp[best_f] += best_raw * (double)m / g->n_root;
 
-    /* partition in place: code <= best_b to the front */
-    size_t lo = 0, hi = m;
-    while (lo < hi) {
-        if (codes[(size_t)idx[lo] * d + (size_t)best_f] <= best_b)
-            lo++;
-        else {
-            uint32_t tmp = idx[lo];
-            idx[lo] = idx[--hi];
-            idx[hi] = tmp;
-        }
+    /* stable partition (code <= best_b to the front): rows stay in ascending order, so the
+     * column reads of the children's histograms move forward through memory */
+    const uint8_t *bcol = codes + (size_t)best_f * n;
+    size_t lo = 0, nr = 0;
+    for (size_t r = 0; r < m; r++) {
+        uint32_t i = idx[r];
+        if (bcol[i] <= best_b)
+            idx[lo++] = i;
+        else
+            g->scratch[nr++] = i;
     }
+    memcpy(idx + lo, g->scratch, nr * sizeof *idx);
     int l = tree_add(g, id), r;
     if (l < 0)
         return PROMO_ENOMEM;
@@ -401,6 +437,7 @@ static int grow(grower *g, int id, uint32_t *idx, size_t m, int depth)
     node *nd = &g->t->nodes[id];
     nd->feature = best_f;
     nd->bin = best_b;
+    nd->thr = best_b > 0 ? f->edge[best_f][best_b - 1] : -INFINITY;
     nd->left = l;
     nd->right = r;
     int rc = grow(g, l, idx, lo, depth + 1);
@@ -415,12 +452,11 @@ static void refill(grower *g, const uint32_t *idx, size_t m)
     const promo_uplift_data *D = g->data;
     const utree *t = g->t;
     int k = g->f->n_arms;
-    size_t d = g->f->d;
+    size_t n = D->n;
     memset(g->stats, 0, t->n_nodes * (size_t)k * sizeof *g->stats);
     for (size_t r = 0; r < m; r++) {
         uint32_t i = idx[r];
         double w = D->w ? D->w[i] : 1.0;
-        const uint8_t *row = g->codes + (size_t)i * d;
         int nid = 0;
         for (;;) {
             acc *a = &g->stats[(size_t)nid * (size_t)k + (size_t)D->arm[i]];
@@ -430,7 +466,7 @@ static void refill(grower *g, const uint32_t *idx, size_t m)
             const node *nd = &t->nodes[nid];
             if (nd->feature < 0)
                 break;
-            nid = row[nd->feature] <= nd->bin ? nd->left : nd->right;
+            nid = g->codes[(size_t)nd->feature * n + i] <= nd->bin ? nd->left : nd->right;
         }
     }
 }
@@ -459,6 +495,29 @@ static int leaf_values(grower *g)
         for (int a = 1; a < k; a++)
             nd->effect[a - 1] = (float)(mean[a] - mean[0]);
     }
+    return 0;
+}
+
+/* Sort row indices ascending (LSD radix, 16-bit digits); tmp has room for m. */
+static int sort_rows(uint32_t *v, size_t m, uint32_t *tmp)
+{
+    uint32_t *a = v, *b = tmp;
+    size_t *cnt = promo_calloc(65537, sizeof *cnt);
+    if (!cnt)
+        return PROMO_ENOMEM;
+    for (int shift = 0; shift < 32; shift += 16) {
+        memset(cnt, 0, 65537 * sizeof *cnt);
+        for (size_t i = 0; i < m; i++)
+            cnt[((a[i] >> shift) & 65535) + 1]++;
+        for (size_t c = 0; c < 65536; c++)
+            cnt[c + 1] += cnt[c];
+        for (size_t i = 0; i < m; i++)
+            b[cnt[(a[i] >> shift) & 65535]++] = a[i];
+        uint32_t *t = a;
+        a = b;
+        b = t;
+    }
+    promo_free(cnt); /* two passes: the result is back in v */
     return 0;
 }
 
@@ -493,9 +552,13 @@ static int grow_tree(const promo_uplift_forest *f, const promo_uplift_data *D,
     uint32_t *idx = promo_mallocn(m, sizeof *idx);
     g.feat_perm = promo_mallocn(d, sizeof *g.feat_perm);
     g.hist = promo_mallocn(g.n_feat * (size_t)f->n_codes * (size_t)k, sizeof *g.hist);
+    g.g_arm = promo_mallocn(m, sizeof *g.g_arm);
+    g.scratch = promo_mallocn(m, sizeof *g.scratch);
+    g.g_w = promo_mallocn(m, sizeof *g.g_w);
+    g.g_wy = promo_mallocn(m, sizeof *g.g_wy);
     g.tot = promo_mallocn((size_t)k * 3, sizeof *g.tot);
     uint32_t *perm = NULL;
-    if (!idx || !g.feat_perm || !g.hist || !g.tot)
+    if (!idx || !g.feat_perm || !g.hist || !g.tot || !g.g_arm || !g.g_w || !g.g_wy || !g.scratch)
         goto fail;
     g.lt = g.tot + k;
     g.rt = g.tot + 2 * k;
@@ -525,6 +588,13 @@ static int grow_tree(const promo_uplift_forest *f, const promo_uplift_data *D,
         for (size_t i = 0; i < m; i++)
             idx[i] = (uint32_t)promo_rng_below(&g.rng, n);
     }
+    /* ascending rows (each half separately when honest): see the partition in grow() */
+    if (!(single && !p->honest)) {
+        size_t h = p->honest ? m / 2 : m;
+        if (sort_rows(idx, h, (uint32_t *)g.g_arm) ||
+            sort_rows(idx + h, m - h, (uint32_t *)g.g_arm))
+            goto fail;
+    }
     size_t m_split = p->honest ? m / 2 : m;
     g.n_root = (double)m_split;
     if (tree_add(&g, -1) < 0)
@@ -547,6 +617,10 @@ done:
     promo_free(perm);
     promo_free(g.feat_perm);
     promo_free(g.hist);
+    promo_free(g.g_arm);
+    promo_free(g.scratch);
+    promo_free(g.g_w);
+    promo_free(g.g_wy);
     promo_free(g.tot);
     promo_free(g.stats);
     return rc;
@@ -659,24 +733,44 @@ int promo_uplift_forest_fit(const promo_uplift_tree_params *p, const promo_uplif
             goto fail;
     }
     size_t bs = n < BIN_SAMPLE ? n : BIN_SAMPLE;
-    bufs = promo_mallocn((size_t)nt * bs, sizeof *bufs);
+    bufs = promo_mallocn((size_t)nt * (BIN_GROUP + 1) * bs, sizeof *bufs);
     codes = promo_mallocn(n, d);
     errs = promo_calloc((size_t)p->n_trees, sizeof *errs);
     if (!bufs || !codes || !errs)
         goto fail;
+    /* the edges from at most BIN_SAMPLE evenly strided rows, BIN_GROUP features per pass (one
+     * feature per pass reads a cache line of x per value) */
+    size_t n_groups = (d + BIN_GROUP - 1) / BIN_GROUP;
+    size_t step = n > BIN_SAMPLE ? (n + BIN_SAMPLE - 1) / BIN_SAMPLE : 1;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (size_t j = 0; j < d; j++)
-        f->nb[j] = bin_feature(D->x, n, d, j, max_vbins, bufs + (size_t)omp_get_thread_num() * bs,
-                               f->edge[j]);
+    for (size_t gi = 0; gi < n_groups; gi++) {
+        float *buf = bufs + (size_t)omp_get_thread_num() * (BIN_GROUP + 1) * bs;
+        size_t j0 = gi * BIN_GROUP, j1 = j0 + BIN_GROUP < d ? j0 + BIN_GROUP : d;
+        size_t cnt[BIN_GROUP] = {0};
+        for (size_t i = 0; i < n; i += step)
+            for (size_t j = j0; j < j1; j++) {
+                float v = D->x[i * d + j];
+                if (!isnan(v))
+                    buf[(j - j0) * bs + cnt[j - j0]++] = v;
+            }
+        for (size_t j = j0; j < j1; j++)
+            f->nb[j] = bin_feature(buf + (j - j0) * bs, cnt[j - j0], max_vbins,
+                                   buf + BIN_GROUP * bs, f->edge[j]);
+    }
     promo_free(bufs);
     bufs = NULL;
     for (size_t j = 0; j < d; j++)
         if (f->nb[j] + 1 > f->n_codes)
             f->n_codes = f->nb[j] + 1;
+    /* by blocks of rows: x is read in order, each column written in runs */
+    size_t n_blk = (n + 4095) / 4096;
 #pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            codes[i * d + j] = bin_code(f->edge[j], f->nb[j], D->x[i * d + j]);
+    for (size_t b = 0; b < n_blk; b++) {
+        size_t end = (b + 1) * 4096 < n ? (b + 1) * 4096 : n;
+        for (size_t i = b * 4096; i < end; i++)
+            for (size_t j = 0; j < d; j++)
+                codes[j * n + i] = bin_code(f->edge[j], f->nb[j], D->x[i * d + j]);
+    }
 
     /* per-tree importance rows summed in tree order afterwards, for determinism */
     double *imp = promo_calloc((size_t)p->n_trees * d, sizeof *imp);
@@ -738,30 +832,28 @@ int promo_uplift_forest_predict(const promo_uplift_forest *f, const float *x, si
                           f->d);
     int k1 = f->n_arms - 1, nt = n_threads_of(f->p.n_threads);
     size_t n_blocks = (n + PRED_BLOCK - 1) / PRED_BLOCK;
-    uint8_t *rows = promo_mallocn((size_t)nt, d);
     double *accs = promo_mallocn((size_t)nt * (size_t)k1, sizeof *accs);
-    if (!rows || !accs) {
-        promo_free(rows);
-        promo_free(accs);
+    if (!accs)
         return PROMO_ENOMEM;
-    }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (size_t b = 0; b < n_blocks; b++) {
         int tid = omp_get_thread_num();
-        uint8_t *row = rows + (size_t)tid * d;
         double *s = accs + (size_t)tid * (size_t)k1;
         size_t end = (b + 1) * PRED_BLOCK < n ? (b + 1) * PRED_BLOCK : n;
         for (size_t i = b * PRED_BLOCK; i < end; i++) {
-            for (size_t j = 0; j < d; j++)
-                row[j] = bin_code(f->edge[j], f->nb[j], x[i * d + j]);
+            const float *xi = x + i * d;
             for (int a = 0; a < k1; a++)
                 s[a] = 0.0;
             for (int t = 0; t < f->n_trees; t++) {
                 const node *nodes = f->trees[t].nodes;
                 int nid = 0;
-                while (nodes[nid].feature >= 0)
-                    nid = row[nodes[nid].feature] <= nodes[nid].bin ? nodes[nid].left
-                                                                    : nodes[nid].right;
+                while (nodes[nid].feature >= 0) {
+                    /* the training test "code <= bin" on the raw value (bin_code's order) */
+                    const node *nd = &nodes[nid];
+                    float v = xi[nd->feature];
+                    int left = isnan(v) || (nd->bin > 0 && v <= nd->thr);
+                    nid = left ? nd->left : nd->right;
+                }
                 for (int a = 0; a < k1; a++)
                     s[a] += nodes[nid].effect[a];
             }
@@ -769,7 +861,6 @@ int promo_uplift_forest_predict(const promo_uplift_forest *f, const float *x, si
                 effect[i * (size_t)k1 + (size_t)a] = (float)(s[a] / f->n_trees);
         }
     }
-    promo_free(rows);
     promo_free(accs);
     return 0;
 }
