@@ -168,6 +168,16 @@ T_TEST(uplift_metrics_at_k)
         if (!isnan(ref))
             T_ASSERT_NEAR(m.uplift_at[k], ref, 1e-12);
     }
+    /* -0.0 and 0.0 are one score (one block), as they compare equal. */
+    double z[10];
+    memcpy(z, s, sizeof z);
+    z[4] = -0.0;
+    z[8] = 0.0;
+    promo_uplift_metrics a, b;
+    T_OK(promo_uplift_evaluate(z, t, y, 10, 0, &a, NULL));
+    z[4] = 0.0;
+    T_OK(promo_uplift_evaluate(z, t, y, 10, 0, &b, NULL));
+    T_ASSERT(a.qini_coef == b.qini_coef && a.auuc == b.auuc);
 }
 
 /* Random sets with many ties, binary and continuous outcomes: the O(n log n) code agrees

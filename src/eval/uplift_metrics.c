@@ -2,8 +2,9 @@
  * 0.5 defines them; the formulas are in uplift_metrics.h), policy value by IPS and doubly
  * robust estimators, the four groups, incremental ROI, and the uplift/Qini chart.
  *
- * Curves: one sort of (key, row) pairs, descending key, ties by descending row, which is
- * numpy's argsort(kind="mergesort")[::-1] that sklift uses, so uplift@k cuts a tied block at
+ * Curves: one sort of (key, row) pairs, descending key, ties by descending row (a stable radix
+ * sort of the rows in reverse), which is numpy's argsort(kind="mergesort")[::-1] that sklift
+ * uses, so uplift@k cuts a tied block at
  * the same rows as sklift. Then one pass accumulates N_T, Y_T, N_C, Y_C and emits a point at
  * the end of each block of equal keys. The same routine draws the two oracle curves from
  * their oracle keys. Areas are trapezoids over those exact points, as sklearn.metrics.auc;
@@ -15,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -26,29 +28,61 @@ const double promo_uplift_at_frac[PROMO_UPLIFT_N_AT] = {0.1, 0.2, 0.3};
 /* ---- sorting ---- */
 
 typedef struct keyed {
-    double k; /* sort key (score or oracle key) */
-    size_t i; /* row */
+    uint64_t b; /* the key's bits, mapped so that ascending b = descending key */
+    size_t i;   /* row */
 } keyed;
 
-static int by_key_desc(const void *a, const void *b)
+/* Order-preserving map of a finite double to 64 bits, reversed (larger key = smaller b);
+ * -0.0 and 0.0 are one key, as they compare equal. */
+static uint64_t desc_bits(double k)
 {
-    const keyed *x = a, *y = b;
-    if (x->k != y->k)
-        return x->k < y->k ? 1 : -1;
-    return (x->i < y->i) - (x->i > y->i); /* later row first: a reversed stable sort */
+    if (k == 0.0)
+        k = 0.0;
+    uint64_t u;
+    memcpy(&u, &k, sizeof u);
+    u = (u >> 63) ? ~u : (u | UINT64_C(0x8000000000000000));
+    return ~u;
 }
 
-/* Rows sorted by key, descending (ties: later row first). */
+/* Rows sorted by key, descending, ties later row first: an LSD radix sort (8 passes of 8
+ * bits, passes where every key has the same byte skipped), stable, fed the rows in reverse,
+ * which is numpy's argsort(kind="mergesort")[::-1]. Radix rather than qsort because the
+ * metrics sort three times and the CLI evaluates a million rows (qsort: 0.9 s there). */
 static keyed *sort_keys(const double *key, size_t n)
 {
-    keyed *v = promo_mallocn(n, sizeof *v);
-    if (!v)
+    keyed *v = promo_mallocn(n, sizeof *v), *tmp = promo_mallocn(n, sizeof *tmp);
+    size_t(*cnt)[256] = promo_calloc(8, sizeof *cnt);
+    if (!v || !tmp || !cnt) {
+        promo_free(v);
+        promo_free(tmp);
+        promo_free(cnt);
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        v[i].k = key[i];
-        v[i].i = i;
     }
-    qsort(v, n, sizeof *v, by_key_desc);
+    for (size_t j = 0; j < n; j++) {
+        size_t r = n - 1 - j;
+        v[j].b = desc_bits(key[r]);
+        v[j].i = r;
+        for (int p = 0; p < 8; p++)
+            cnt[p][(v[j].b >> (8 * p)) & 0xff]++;
+    }
+    for (int p = 0; p < 8; p++) {
+        size_t *c = cnt[p];
+        if (n == 0 || c[(v[0].b >> (8 * p)) & 0xff] == n)
+            continue; /* one bucket: the pass would not move anything */
+        size_t sum = 0;
+        for (int d = 0; d < 256; d++) {
+            size_t t = c[d];
+            c[d] = sum;
+            sum += t;
+        }
+        for (size_t j = 0; j < n; j++)
+            tmp[c[(v[j].b >> (8 * p)) & 0xff]++] = v[j];
+        keyed *sw = v;
+        v = tmp;
+        tmp = sw;
+    }
+    promo_free(tmp);
+    promo_free(cnt);
     return v;
 }
 
@@ -92,7 +126,7 @@ curve_points(const keyed *v, const int32_t *treated, const double *y, size_t n, 
         } else {
             yc += y[r];
         }
-        if (j + 1 < n && v[j + 1].k == v[j].k)
+        if (j + 1 < n && v[j + 1].b == v[j].b)
             continue; /* inside a block of equal keys: no threshold here */
         double all = (double)(j + 1), nc = all - nt;
         double rt = nt > 0.0 ? yt / nt : 0.0, rc = nc > 0.0 ? yc / nc : 0.0;
