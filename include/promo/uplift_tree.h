@@ -27,9 +27,11 @@
  *
  * Determinism: tree t draws from promo_rng stream (seed, t + 1); trees run in parallel
  * (OpenMP, n_threads, 0 = all) but each is grown by one thread, so results are bit-identical at
- * any thread count. Memory beyond x: the n x d byte code matrix, per tree in flight its row
- * index array (4 bytes per sampled row) and histograms (features x bins x arms x 24 bytes);
- * the data are never copied per thread. Thread-safety: a fitted forest is read-only.
+ * any thread count. Memory beyond x: the d x n byte code matrix (a quarter of x), and per tree
+ * in flight (one per thread) 8 bytes per sampled row (row indices + partition scratch; an honest
+ * subsample < 1 briefly 4 bytes per row more) and histograms (features per split x bins x arms
+ * x 24 bytes); the data are never copied per thread. Prediction compares raw values with the
+ * stored bin edges, so it needs no binned copy. Thread-safety: a fitted forest is read-only.
  *
  * Usage:
  *   promo_uplift_tree_params p = promo_uplift_tree_params_default();

@@ -65,8 +65,6 @@ typedef struct grower {
     size_t n_feat;   /* features drawn per split */
     acc *hist;       /* n_feat x n_codes x n_arms */
     uint32_t *scratch; /* m: the right child's rows while partitioning */
-    int32_t *g_arm;  /* the node's rows gathered: arm, weight, weight x outcome */
-    double *g_w, *g_wy;
     acc *tot;        /* n_arms */
     acc *lt;         /* n_arms */
     acc *rt;         /* n_arms */
@@ -350,24 +348,29 @@ static int grow(grower *g, int id, uint32_t *idx, size_t m, int depth)
     memset(g->hist, 0, nf * hk * sizeof *g->hist);
     const uint8_t *codes = g->codes;
     size_t n = D->n;
-    int32_t *ga = g->g_arm;
-    double *gw = g->g_w, *gwy = g->g_wy;
-    for (size_t r = 0; r < m; r++) {
-        uint32_t i = idx[r];
-        double w = D->w ? D->w[i] : 1.0;
-        ga[r] = D->arm[i];
-        gw[r] = w;
-        gwy[r] = w * D->y[i];
-    }
+    const int32_t *arm = D->arm;
+    const float *y = D->y, *wt = D->w;
+    /* rows ascending: arm, y and the column are read forwards (no per-node gathered copy, so
+     * a tree in flight costs 8 bytes per sampled row) */
     for (size_t j = 0; j < nf; j++) {
         const uint8_t *col = codes + (size_t)g->feat_perm[j] * n;
         acc *hj = g->hist + j * hk;
-        for (size_t r = 0; r < m; r++) {
-            acc *h = &hj[(size_t)col[idx[r]] * (size_t)k + (size_t)ga[r]];
-            h->n += 1;
-            h->sw += gw[r];
-            h->swy += gwy[r];
-        }
+        if (wt)
+            for (size_t r = 0; r < m; r++) {
+                uint32_t i = idx[r];
+                acc *h = &hj[(size_t)col[i] * (size_t)k + (size_t)arm[i]];
+                h->n += 1;
+                h->sw += wt[i];
+                h->swy += (double)wt[i] * y[i];
+            }
+        else
+            for (size_t r = 0; r < m; r++) {
+                uint32_t i = idx[r];
+                acc *h = &hj[(size_t)col[i] * (size_t)k + (size_t)arm[i]];
+                h->n += 1;
+                h->sw += 1.0;
+                h->swy += y[i];
+            }
     }
 
     double parent_val = node_value(p->split, D->binary, tot, k);
@@ -552,13 +555,10 @@ static int grow_tree(const promo_uplift_forest *f, const promo_uplift_data *D,
     uint32_t *idx = promo_mallocn(m, sizeof *idx);
     g.feat_perm = promo_mallocn(d, sizeof *g.feat_perm);
     g.hist = promo_mallocn(g.n_feat * (size_t)f->n_codes * (size_t)k, sizeof *g.hist);
-    g.g_arm = promo_mallocn(m, sizeof *g.g_arm);
     g.scratch = promo_mallocn(m, sizeof *g.scratch);
-    g.g_w = promo_mallocn(m, sizeof *g.g_w);
-    g.g_wy = promo_mallocn(m, sizeof *g.g_wy);
     g.tot = promo_mallocn((size_t)k * 3, sizeof *g.tot);
     uint32_t *perm = NULL;
-    if (!idx || !g.feat_perm || !g.hist || !g.tot || !g.g_arm || !g.g_w || !g.g_wy || !g.scratch)
+    if (!idx || !g.feat_perm || !g.hist || !g.tot || !g.scratch)
         goto fail;
     g.lt = g.tot + k;
     g.rt = g.tot + 2 * k;
@@ -569,21 +569,28 @@ static int grow_tree(const promo_uplift_forest *f, const promo_uplift_data *D,
         for (size_t i = 0; i < n; i++)
             idx[i] = (uint32_t)i;
     } else if (single || p->honest) {
-        /* without replacement: the first m of a random permutation */
-        perm = promo_mallocn(n, sizeof *perm);
-        if (!perm)
-            goto fail;
+        /* without replacement: the first m of a random permutation (shuffled in idx itself
+         * when every row is drawn) */
+        uint32_t *pa = idx;
+        if (m < n) {
+            perm = promo_mallocn(n, sizeof *perm);
+            if (!perm)
+                goto fail;
+            pa = perm;
+        }
         for (size_t i = 0; i < n; i++)
-            perm[i] = (uint32_t)i;
+            pa[i] = (uint32_t)i;
         for (size_t i = 0; i < m; i++) {
             size_t r = i + (size_t)promo_rng_below(&g.rng, n - i);
-            uint32_t tmp = perm[i];
-            perm[i] = perm[r];
-            perm[r] = tmp;
+            uint32_t tmp = pa[i];
+            pa[i] = pa[r];
+            pa[r] = tmp;
         }
-        memcpy(idx, perm, m * sizeof *idx);
-        promo_free(perm);
-        perm = NULL;
+        if (perm) {
+            memcpy(idx, perm, m * sizeof *idx);
+            promo_free(perm);
+            perm = NULL;
+        }
     } else {
         for (size_t i = 0; i < m; i++)
             idx[i] = (uint32_t)promo_rng_below(&g.rng, n);
@@ -591,8 +598,7 @@ static int grow_tree(const promo_uplift_forest *f, const promo_uplift_data *D,
     /* ascending rows (each half separately when honest): see the partition in grow() */
     if (!(single && !p->honest)) {
         size_t h = p->honest ? m / 2 : m;
-        if (sort_rows(idx, h, (uint32_t *)g.g_arm) ||
-            sort_rows(idx + h, m - h, (uint32_t *)g.g_arm))
+        if (sort_rows(idx, h, g.scratch) || sort_rows(idx + h, m - h, g.scratch))
             goto fail;
     }
     size_t m_split = p->honest ? m / 2 : m;
@@ -617,10 +623,7 @@ done:
     promo_free(perm);
     promo_free(g.feat_perm);
     promo_free(g.hist);
-    promo_free(g.g_arm);
     promo_free(g.scratch);
-    promo_free(g.g_w);
-    promo_free(g.g_wy);
     promo_free(g.tot);
     promo_free(g.stats);
     return rc;
