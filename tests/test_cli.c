@@ -128,6 +128,12 @@ static const char *ws_args(const cli_opt *o, const char *ws, char *buf, size_t n
 {
     if (o && !strcmp(o->name, "ws"))
         return "";
+    /* commands that work on files, not a workspace (promo uplift), have no --ws */
+    int has_ws = 0;
+    for (size_t k = 0; k < seen.n_opts; k++)
+        has_ws |= !strcmp(seen.opts[k].name, "ws");
+    if (!has_ws)
+        return "";
     snprintf(buf, n, "--ws %s", ws);
     return buf;
 }
@@ -233,7 +239,7 @@ T_TEST(cli_every_command_accepts_exactly_its_options)
         T_ASSERT_EQ_INT(run(NULL, &err, "%s -q --verbose --no-such-option", c->name), 2);
         T_ASSERT_CONTAINS(err, "unknown option '--no-such-option'");
         free(err);
-        T_ASSERT_EQ_INT(run(NULL, &err, "%s --ws %s -Z", c->name, ws), 2);
+        T_ASSERT_EQ_INT(run(NULL, &err, "%s %s -Z", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
         T_ASSERT_CONTAINS(err, "unknown option '-Z'");
         free(err);
     }
@@ -343,14 +349,14 @@ T_TEST(cli_bad_options_exit_2_naming_the_option_for_every_command)
             }
         }
         /* unknown options, and operands of commands that take none */
-        T_ASSERT_EQ_INT(run(NULL, &err, "%s --ws %s --bogus", c->name, ws), 2);
+        T_ASSERT_EQ_INT(run(NULL, &err, "%s %s --bogus", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
         T_ASSERT_CONTAINS(err, "unknown option '--bogus'");
         free(err);
-        T_ASSERT_EQ_INT(run(NULL, &err, "%s --ws %s --bogus=1", c->name, ws), 2);
+        T_ASSERT_EQ_INT(run(NULL, &err, "%s %s --bogus=1", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
         T_ASSERT_CONTAINS(err, "unknown option '--bogus'");
         free(err);
         if (!seen.operands) {
-            T_ASSERT_EQ_INT(run(NULL, &err, "%s --ws %s stray", c->name, ws), 2);
+            T_ASSERT_EQ_INT(run(NULL, &err, "%s %s stray", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
             T_ASSERT_CONTAINS(err, "unexpected argument 'stray'");
             free(err);
         }
@@ -368,7 +374,7 @@ T_TEST(cli_bad_options_exit_2_naming_the_option_for_every_command)
                 at += (size_t)snprintf(line + at, sizeof line - at, " --%s %s", o->name,
                                        good_value(o, v, sizeof v));
             }
-            T_ASSERT_EQ_INT(run(NULL, &err, "%s --ws %s%s", c->name, ws, line), 2);
+            T_ASSERT_EQ_INT(run(NULL, &err, "%s %s%s", c->name, ws_args(NULL, ws, wsa, sizeof wsa), line), 2);
             char want[100];
             snprintf(want, sizeof want, "--%s %s is required", seen.opts[k].name,
                      seen.opts[k].metavar);

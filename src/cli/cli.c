@@ -24,6 +24,7 @@ const cli_command cli_commands[] = {
     {"score", cmd_score, "score every customer for a target (CSV of probabilities)"},
     {"explain", cmd_explain, "why a customer gets their propensity score, in sentences"},
     {"segment", cmd_segment, "customer segments: k-means, HDBSCAN, spend tiers, personas"},
+    {"uplift", cmd_uplift, "uplift: who each treatment arm changes, from a treatment/outcome CSV"},
     {"campaign", cmd_campaign, "the top customers by propensity for a product, as a campaign file"},
     {"info", cmd_info, "describe the tables of a workspace"},
     {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},

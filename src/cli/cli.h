@@ -189,6 +189,7 @@ int cmd_score(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
+int cmd_uplift(int argc, char **argv);
 
 /* Print propensity evaluations (promo train, promo evaluate, promo demo): a table per report,
  * or JSON (one object, or {"evaluations": [...]} for several). In cmd_evaluate.c. */

@@ -1,0 +1,889 @@
+/* promo uplift: who the offer changes, from any treatment/outcome CSV. Reads the file, encodes
+ * the features, holds out a stratified test split, fits promo/uplift.h's learner on the rest
+ * and evaluates every treatment arm against control on the held-out rows with
+ * promo/uplift_metrics.h (Qini, AUUC, uplift@k, the best-arm policy's IPS/DR value beside every
+ * single-arm policy, the four groups). The work is the library's; this file parses, encodes,
+ * prints and writes files. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/csv.h>
+#include <promo/error.h>
+#include <promo/rng.h>
+#include <promo/table.h>
+#include <promo/uplift.h>
+#include <promo/uplift_metrics.h>
+
+#include "cli/cli.h"
+
+/* A string column with more levels than this is count-encoded instead of one-hot. */
+#define ONE_HOT_MAX 32
+/* Points of the uplift/Qini curves. */
+#define CURVE_POINTS 100
+
+/* ---- the data set, encoded ---- */
+
+typedef struct feature_col {
+    const promo_column *c;
+    int one_hot;  /* STRING: 1 one-hot (one column per level), 0 frequency (share of rows) */
+    double *freq; /* frequency encoding: share of rows per code */
+    size_t first; /* first output column */
+    size_t width; /* output columns */
+} feature_col;
+
+typedef struct udata {
+    const char *path;
+    promo_table *t;
+    size_t n, d;
+    float *x;     /* n x d */
+    int32_t *arm; /* n: 0 control */
+    double *y;    /* n */
+    int binary;
+    int n_arms;
+    const char **arm_name; /* n_arms, borrowed from the treatment dictionary; [0] is control */
+    char **col_name;       /* d encoded column names */
+    feature_col *fc;
+    size_t n_fc;
+    uint8_t *test; /* n: 1 held out */
+    size_t n_test;
+} udata;
+
+static void udata_free(udata *u)
+{
+    promo_table_free(u->t);
+    promo_free(u->x);
+    promo_free(u->arm);
+    promo_free(u->y);
+    promo_free(u->arm_name);
+    for (size_t j = 0; u->col_name && j < u->d; j++)
+        promo_free(u->col_name[j]);
+    promo_free(u->col_name);
+    for (size_t k = 0; u->fc && k < u->n_fc; k++)
+        promo_free(u->fc[k].freq);
+    promo_free(u->fc);
+    promo_free(u->test);
+}
+
+/* The physical line and 1-based field of data row `row`, column `name`, in the CSV at path
+ * (walked the way the reader read it), for messages about values the reader accepted (empty
+ * ones). 0s when the file cannot be walked. */
+static void locate(const char *path, size_t row, const char *name, uint64_t *line, size_t *col)
+{
+    *line = 0;
+    *col = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            char *nb = promo_reallocn(buf, cap, 1);
+            if (!nb)
+                break;
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (!got)
+            break;
+    }
+    fclose(f);
+    promo_csv_walker *w = NULL;
+    if (buf && !promo_csv_walker_new(buf, n, NULL, &w)) {
+        promo_csv_record rec;
+        size_t k = 0;
+        while (promo_csv_walker_next(w, &rec)) {
+            if (k == 0) {
+                for (size_t j = 0; j < rec.n_stored; j++) {
+                    const promo_csv_field *fl = &rec.fields[j];
+                    size_t a = 0, b = fl->n;
+                    while (a < b && fl->p[a] == ' ')
+                        a++;
+                    while (b > a && fl->p[b - 1] == ' ')
+                        b--;
+                    if (b - a == strlen(name) && !memcmp(fl->p + a, name, b - a))
+                        *col = j + 1;
+                }
+            } else if (k - 1 == row) {
+                *line = rec.line;
+                break;
+            }
+            k++;
+        }
+    }
+    promo_csv_walker_free(w);
+    promo_free(buf);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Split "a,b,c" into names (copies in one buffer); *n names. */
+static int split_list(const char *s, char **buf, const char ***names, size_t *n)
+{
+    *buf = promo_strdup(s);
+    size_t cap = 1;
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
+    *names = promo_mallocn(cap, sizeof **names);
+    if (!*buf || !*names)
+        return PROMO_ENOMEM;
+    *n = 0;
+    for (char *tok = *buf, *end; tok; tok = end) {
+        end = strchr(tok, ',');
+        if (end)
+            *end++ = '\0';
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        if (*tok)
+            (*names)[(*n)++] = tok;
+    }
+    return PROMO_OK;
+}
+
+static int is_numeric(const promo_column *c)
+{
+    return c->type == PROMO_COL_INT64 || c->type == PROMO_COL_FLOAT64 ||
+           c->type == PROMO_COL_BOOL || c->type == PROMO_COL_TIMESTAMP;
+}
+
+/* Read, check and encode. Messages name the file, the column and the option. */
+static int load(const char *path,
+                const char *treatment,
+                const char *outcome,
+                const char *control,
+                const char *features,
+                udata *u)
+{
+    char *fbuf = NULL;
+    const char **fnames = NULL, **sorted = NULL;
+    size_t n_fnames = 0;
+    int rc = PROMO_OK;
+    memset(u, 0, sizeof *u);
+    u->path = path;
+    if (!strcmp(treatment, outcome))
+        return promo_fail(PROMO_EUSAGE, "--treatment and --outcome name the same column '%s'",
+                          outcome);
+    promo_csv_options o = promo_csv_options_default();
+    const promo_csv_column want[] = {{treatment, PROMO_COL_STRING, 1},
+                                     {outcome, PROMO_COL_FLOAT64, 1}};
+    o.columns = want;
+    o.n_columns = 2;
+    o.keep_other_columns = 1;
+    if ((rc = promo_csv_read(path, &o, &u->t, NULL)))
+        return rc;
+    const promo_column *tc = promo_table_column(u->t, treatment);
+    const promo_column *yc = promo_table_column(u->t, outcome);
+    size_t n = u->n = u->t->n_rows;
+    /* empty treatment or outcome values: the reader keeps them as nulls */
+    for (size_t i = 0; i < n; i++) {
+        const promo_column *c = promo_column_is_null(tc, i)   ? tc
+                                : promo_column_is_null(yc, i) ? yc
+                                                              : NULL;
+        if (c) {
+            uint64_t line;
+            size_t col;
+            locate(path, i, c->name, &line, &col);
+            return promo_fail(PROMO_EINPUT, "%s:%llu:%zu: column '%s': empty value (data row %zu)",
+                              path, (unsigned long long)line, col, c->name, i);
+        }
+    }
+    if (n < 4)
+        return promo_fail(PROMO_EINPUT, "%s: %zu data rows: too few to split", path, n);
+
+    /* arms: control first, then the others in sorted order */
+    uint32_t n_vals = promo_dict_size(tc->dict);
+    sorted = promo_mallocn(n_vals ? n_vals : 1, sizeof *sorted);
+    if (!sorted)
+        goto nomem;
+    for (uint32_t v = 0; v < n_vals; v++)
+        sorted[v] = promo_dict_key(tc->dict, v);
+    qsort(sorted, n_vals, sizeof *sorted, cmp_str);
+    const char *ctl = NULL;
+    if (control) {
+        for (uint32_t v = 0; v < n_vals; v++)
+            if (!strcmp(sorted[v], control))
+                ctl = sorted[v];
+    } else {
+        for (uint32_t v = 0; v < n_vals && !ctl; v++)
+            if (!strcmp(sorted[v], "control"))
+                ctl = sorted[v];
+        for (uint32_t v = 0; v < n_vals && !ctl; v++)
+            if (!strcmp(sorted[v], "No E-Mail"))
+                ctl = sorted[v];
+    }
+    if (!ctl || n_vals < 2) {
+        char list[1024];
+        size_t at = 0;
+        list[0] = '\0';
+        for (uint32_t v = 0; v < n_vals && at < sizeof list - 64; v++)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s'%s'", v ? ", " : "", sorted[v]);
+        if (n_vals < 2)
+            rc = promo_fail(PROMO_EINPUT,
+                            "%s: column '%s' has %u distinct value (%s): uplift needs a control "
+                            "and at least one treatment arm",
+                            path, treatment, n_vals, list);
+        else if (control)
+            rc = promo_fail(PROMO_EINPUT,
+                            "--control '%s' is not a value of column '%s' in %s (values: %s)",
+                            control, treatment, path, list);
+        else
+            rc = promo_fail(PROMO_EINPUT,
+                            "%s: column '%s' has no value 'control' or 'No E-Mail': name the "
+                            "control arm with --control (values: %s)",
+                            path, treatment, list);
+        goto done;
+    }
+    u->n_arms = (int)n_vals;
+    u->arm_name = promo_mallocn(n_vals, sizeof *u->arm_name);
+    int32_t *code_arm = promo_mallocn(n_vals, sizeof *code_arm);
+    if (!u->arm_name || !code_arm) {
+        promo_free(code_arm);
+        goto nomem;
+    }
+    u->arm_name[0] = ctl;
+    for (uint32_t v = 0, a = 1; v < n_vals; v++)
+        if (sorted[v] != ctl)
+            u->arm_name[a++] = sorted[v];
+    for (uint32_t v = 0; v < n_vals; v++)
+        for (int a = 0; a < u->n_arms; a++)
+            if (!strcmp(promo_dict_key(tc->dict, v), u->arm_name[a]))
+                code_arm[v] = a;
+    u->arm = promo_mallocn(n, sizeof *u->arm);
+    u->y = promo_mallocn(n, sizeof *u->y);
+    if (!u->arm || !u->y) {
+        promo_free(code_arm);
+        goto nomem;
+    }
+    u->binary = 1;
+    for (size_t i = 0; i < n; i++) {
+        u->arm[i] = code_arm[tc->codes[i]];
+        u->y[i] = yc->f64[i];
+        if (!isfinite(u->y[i])) {
+            uint64_t line;
+            size_t col;
+            locate(path, i, outcome, &line, &col);
+            promo_free(code_arm);
+            rc = promo_fail(PROMO_EINPUT, "%s:%llu:%zu: column '%s': not a finite number", path,
+                            (unsigned long long)line, col, outcome);
+            goto done;
+        }
+        if (u->y[i] != 0 && u->y[i] != 1)
+            u->binary = 0;
+    }
+    promo_free(code_arm);
+
+    /* features: the named columns, or every other one */
+    if (features) {
+        if ((rc = split_list(features, &fbuf, &fnames, &n_fnames)))
+            goto done;
+        if (!n_fnames) {
+            rc = promo_fail(PROMO_EUSAGE, "--features: no column named");
+            goto done;
+        }
+        for (size_t k = 0; k < n_fnames; k++) {
+            if (!promo_table_column(u->t, fnames[k])) {
+                rc = promo_fail(PROMO_EINPUT, "--features: %s has no column '%s'", path, fnames[k]);
+                goto done;
+            }
+            if (!strcmp(fnames[k], treatment) || !strcmp(fnames[k], outcome)) {
+                rc = promo_fail(PROMO_EUSAGE, "--features: '%s' is the %s column, not a feature",
+                                fnames[k], strcmp(fnames[k], treatment) ? "outcome" : "treatment");
+                goto done;
+            }
+        }
+    } else {
+        fnames = promo_mallocn(u->t->n_cols, sizeof *fnames);
+        if (!fnames)
+            goto nomem;
+        for (size_t j = 0; j < u->t->n_cols; j++)
+            if (u->t->cols[j] != tc && u->t->cols[j] != yc)
+                fnames[n_fnames++] = u->t->cols[j]->name;
+        if (!n_fnames) {
+            rc = promo_fail(PROMO_EINPUT, "%s: no feature column besides '%s' and '%s'", path,
+                            treatment, outcome);
+            goto done;
+        }
+    }
+    u->fc = promo_calloc(n_fnames, sizeof *u->fc);
+    if (!u->fc)
+        goto nomem;
+    u->n_fc = n_fnames;
+    size_t d = 0;
+    for (size_t k = 0; k < n_fnames; k++) {
+        feature_col *f = &u->fc[k];
+        f->c = promo_table_column(u->t, fnames[k]);
+        f->first = d;
+        if (is_numeric(f->c)) {
+            f->width = 1;
+        } else {
+            uint32_t levels = promo_dict_size(f->c->dict);
+            f->one_hot = levels <= ONE_HOT_MAX;
+            f->width = f->one_hot ? (levels ? levels : 1) : 1;
+            if (!f->one_hot) {
+                f->freq = promo_calloc(levels, sizeof *f->freq);
+                if (!f->freq)
+                    goto nomem;
+                for (size_t i = 0; i < n; i++)
+                    if (!promo_column_is_null(f->c, i))
+                        f->freq[f->c->codes[i]] += 1.0 / (double)n;
+            }
+        }
+        d += f->width;
+    }
+    u->d = d;
+    u->col_name = promo_calloc(d, sizeof *u->col_name);
+    u->x = promo_mallocn(n * d, sizeof *u->x);
+    if (!u->col_name || !u->x)
+        goto nomem;
+    for (size_t k = 0; k < u->n_fc; k++) {
+        const feature_col *f = &u->fc[k];
+        for (size_t w = 0; w < f->width; w++) {
+            char name[512];
+            if (f->one_hot && f->c->dict && promo_dict_size(f->c->dict))
+                snprintf(name, sizeof name, "%s=%s", f->c->name,
+                         promo_dict_key(f->c->dict, (uint32_t)w));
+            else
+                snprintf(name, sizeof name, "%s", f->c->name);
+            if (!(u->col_name[f->first + w] = promo_strdup(name)))
+                goto nomem;
+        }
+        for (size_t i = 0; i < n; i++) {
+            float *row = u->x + i * d + f->first;
+            int null = promo_column_is_null(f->c, i);
+            if (is_numeric(f->c))
+                row[0] = null ? NAN : (float)promo_column_num(f->c, i);
+            else if (f->one_hot)
+                for (size_t w = 0; w < f->width; w++)
+                    row[w] = null ? 0.0f : (float)(f->c->codes[i] == w);
+            else
+                row[0] = null ? NAN : (float)f->freq[f->c->codes[i]];
+        }
+    }
+    goto done;
+nomem:
+    rc = promo_fail(PROMO_ENOMEM, "out of memory");
+done:
+    promo_free(fbuf);
+    promo_free(fnames);
+    promo_free(sorted);
+    return rc;
+}
+
+/* A stratified (arm x outcome class) seeded split: round(frac * size) rows of every stratum
+ * are held out. Continuous outcomes stratify on y > 0 (spend: buyers and the rest). */
+static int split(udata *u, double frac, uint64_t seed)
+{
+    size_t n = u->n, ns = (size_t)u->n_arms * 2;
+    size_t *idx = promo_mallocn(n, sizeof *idx), *start = promo_calloc(ns + 1, sizeof *start);
+    u->test = promo_calloc(n, 1);
+    if (!idx || !start || !u->test) {
+        promo_free(idx);
+        promo_free(start);
+        return promo_fail(PROMO_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        start[(size_t)u->arm[i] * 2 + (u->y[i] > 0) + 1]++;
+    for (size_t s = 0; s < ns; s++)
+        start[s + 1] += start[s];
+    size_t *pos = promo_mallocn(ns, sizeof *pos);
+    if (!pos) {
+        promo_free(idx);
+        promo_free(start);
+        return promo_fail(PROMO_ENOMEM, "out of memory");
+    }
+    memcpy(pos, start, ns * sizeof *pos);
+    for (size_t i = 0; i < n; i++)
+        idx[pos[(size_t)u->arm[i] * 2 + (u->y[i] > 0)]++] = i;
+    promo_rng r;
+    promo_rng_init(&r, seed, 0x75706c69667473ULL /* "uplifts" */);
+    u->n_test = 0;
+    for (size_t s = 0; s < ns; s++) {
+        size_t m = start[s + 1] - start[s], k = (size_t)floor(frac * (double)m + 0.5);
+        size_t *v = idx + start[s];
+        for (size_t j = 0; j < k; j++) { /* partial Fisher-Yates: the first k are held out */
+            size_t q = j + (size_t)promo_rng_below(&r, m - j);
+            size_t tmp = v[j];
+            v[j] = v[q];
+            v[q] = tmp;
+            u->test[v[j]] = 1;
+        }
+        u->n_test += k;
+    }
+    promo_free(pos);
+    promo_free(idx);
+    promo_free(start);
+    if (u->n_test == 0 || u->n_test == n)
+        return promo_fail(PROMO_EUSAGE, "--test-frac %g: holds out %zu of %zu rows", frac,
+                          u->n_test, n);
+    for (int a = 0; a < u->n_arms; a++) {
+        size_t tr = 0, te = 0;
+        for (size_t i = 0; i < n; i++)
+            if (u->arm[i] == a) {
+                te += u->test[i];
+                tr += !u->test[i];
+            }
+        if (!tr || !te)
+            return promo_fail(PROMO_EINPUT,
+                              "%s: arm '%s' has %zu training and %zu held-out rows: too few "
+                              "(--test-frac %g)",
+                              u->path, u->arm_name[a], tr, te, frac);
+    }
+    return PROMO_OK;
+}
+
+/* --cost "ARM=X,ARM=Y": per-arm contact cost in outcome units x margin. */
+static int parse_costs(const char *s, const udata *u, double *cost)
+{
+    for (int a = 0; a < u->n_arms; a++)
+        cost[a] = 0;
+    if (!s)
+        return PROMO_OK;
+    char *buf = NULL;
+    const char **items = NULL;
+    size_t n = 0;
+    int rc = split_list(s, &buf, &items, &n);
+    for (size_t k = 0; !rc && k < n; k++) {
+        char *eq = strrchr(items[k], '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : NAN;
+        if (!eq || end == eq + 1 || *end || !isfinite(v)) {
+            rc = promo_fail(PROMO_EUSAGE, "--cost: expected ARM=NUMBER[,ARM=NUMBER...], got \"%s\"",
+                            items[k]);
+            break;
+        }
+        *eq = '\0';
+        int found = -1;
+        for (int a = 0; a < u->n_arms; a++)
+            if (!strcmp(u->arm_name[a], items[k]))
+                found = a;
+        if (found < 0)
+            rc = promo_fail(PROMO_EUSAGE, "--cost: '%s' is not an arm of %s", items[k], u->path);
+        else
+            cost[found] = v;
+    }
+    promo_free(buf);
+    promo_free(items);
+    return rc;
+}
+
+/* A number for JSON: null when not finite. */
+static void json_num(double v)
+{
+    if (isfinite(v))
+        printf("%.6g", v);
+    else
+        printf("null");
+}
+
+typedef struct policy_row {
+    const char *name;
+    promo_policy_value v;
+    double share_treated; /* rows the policy treats (any arm) */
+    double net;           /* margin x DR value - mean cost */
+} policy_row;
+
+/* "--plot out.png" with several arms: out-1.png, out-2.png, ... (arm index). */
+static void plot_path(const char *path, int arm, int n_arms, char *buf, size_t n)
+{
+    if (n_arms == 2) {
+        snprintf(buf, n, "%s", path);
+        return;
+    }
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash))
+        dot = path + strlen(path);
+    snprintf(buf, n, "%.*s-%d%s", (int)(dot - path), path, arm, dot);
+}
+
+static int write_predictions(const char *path,
+                             const udata *u,
+                             const size_t *rows,
+                             size_t nt,
+                             const float *effect,
+                             const int32_t *best)
+{
+    int K = u->n_arms, rc;
+    promo_table *t = promo_table_new("predictions");
+    promo_column *rc_row = NULL, *rc_best = NULL, **ac = promo_calloc((size_t)K, sizeof *ac);
+    rc = !t || !ac ? PROMO_ENOMEM : promo_table_add_column(t, "row", PROMO_COL_INT64, &rc_row);
+    for (int a = 1; !rc && a < K; a++)
+        rc = promo_table_add_column(t, u->arm_name[a], PROMO_COL_FLOAT64, &ac[a]);
+    if (!rc)
+        rc = promo_table_add_column(t, "best_arm", PROMO_COL_STRING, &rc_best);
+    if (rc == PROMO_EINPUT)
+        rc = promo_fail(PROMO_EINPUT, "--predictions-out: an arm is named 'row' or 'best_arm'");
+    for (size_t i = 0; !rc && i < nt; i++) {
+        rc = promo_column_push_i64(rc_row, (int64_t)rows[i]);
+        for (int a = 1; !rc && a < K; a++)
+            rc = promo_column_push_f64(ac[a], effect[i * (size_t)(K - 1) + (size_t)(a - 1)]);
+        const char *b = u->arm_name[best[i]];
+        if (!rc)
+            rc = promo_column_push_str(rc_best, b, strlen(b));
+    }
+    if (!rc && !(rc = promo_table_seal(t)))
+        rc = promo_csv_write(path, t);
+    promo_free(ac);
+    promo_table_free(t);
+    return rc;
+}
+
+static int run(const udata *u,
+               promo_uplift_learner learner,
+               uint64_t seed,
+               int n_threads,
+               double margin,
+               const double *cost,
+               const char *pred_out,
+               const char *plot,
+               int json,
+               double test_frac)
+{
+    int K = u->n_arms, rc = PROMO_OK;
+    size_t n = u->n, d = u->d, nt = u->n_test, ntr = n - nt;
+    float *xtr = promo_mallocn(ntr * d, sizeof *xtr), *ytr = promo_mallocn(ntr, sizeof *ytr);
+    float *xte = promo_mallocn(nt * d, sizeof *xte);
+    int32_t *atr = promo_mallocn(ntr, sizeof *atr), *ate = promo_mallocn(nt, sizeof *ate);
+    double *yte = promo_mallocn(nt, sizeof *yte), *score = promo_mallocn(nt, sizeof *score);
+    size_t *rows = promo_mallocn(nt, sizeof *rows);
+    float *effect = promo_mallocn(nt * (size_t)(K - 1), sizeof *effect);
+    float *muf = promo_mallocn(nt * (size_t)K, sizeof *muf);
+    double *mu = promo_mallocn(nt * (size_t)K, sizeof *mu);
+    int32_t *best = promo_mallocn(nt, sizeof *best), *pol = promo_mallocn(nt, sizeof *pol);
+    int32_t *treated = promo_mallocn(nt, sizeof *treated), *grp = promo_mallocn(nt, sizeof *grp);
+    double *pt = promo_mallocn(nt, sizeof *pt), *pc = promo_mallocn(nt, sizeof *pc);
+    double *sy = promo_mallocn(nt, sizeof *sy);
+    promo_uplift_metrics *met = promo_calloc((size_t)K, sizeof *met);
+    size_t(*groups)[4] = promo_calloc((size_t)K, sizeof *groups);
+    policy_row *pr = promo_calloc((size_t)K + 1, sizeof *pr);
+    promo_uplift *m = NULL;
+    if (!xtr || !ytr || !xte || !atr || !ate || !yte || !score || !rows || !effect || !muf || !mu ||
+        !best || !pol || !treated || !grp || !pt || !pc || !sy || !met || !groups || !pr) {
+        rc = promo_fail(PROMO_ENOMEM, "out of memory");
+        goto done;
+    }
+    double ymean = 0;
+    for (size_t i = 0, a = 0, b = 0; i < n; i++) {
+        if (u->test[i]) {
+            memcpy(xte + b * d, u->x + i * d, d * sizeof *xte);
+            ate[b] = u->arm[i];
+            yte[b] = u->y[i];
+            rows[b++] = i;
+        } else {
+            memcpy(xtr + a * d, u->x + i * d, d * sizeof *xtr);
+            atr[a] = u->arm[i];
+            ytr[a] = (float)u->y[i];
+            ymean += u->y[i] / (double)ntr;
+            a++;
+        }
+    }
+    promo_uplift_params p = promo_uplift_params_default(learner);
+    p.seed = seed;
+    p.n_threads = n_threads;
+    p.gbdt.seed = seed;
+    p.gbdt.nthread = n_threads;
+    p.tree.seed = seed;
+    p.tree.n_threads = n_threads;
+    promo_uplift_data train = {.x = xtr,
+                               .n = ntr,
+                               .d = d,
+                               .arm = atr,
+                               .n_arms = K,
+                               .y = ytr,
+                               .binary = u->binary,
+                               .w = NULL};
+    if ((rc = promo_uplift_fit(&p, &train, &m)))
+        goto done;
+    if ((rc = promo_uplift_predict(m, xte, nt, d, effect)))
+        goto done;
+    int have_mu = promo_uplift_predict_outcomes(m, xte, nt, d, muf) == PROMO_OK;
+    promo_clear_error();
+    for (size_t i = 0; have_mu && i < nt * (size_t)K; i++)
+        mu[i] = muf[i];
+    if ((rc = promo_uplift_policy(effect, nt, K, margin, cost, best)))
+        goto done;
+
+    /* per arm: Qini, AUUC, uplift@k on the rows of that arm and control */
+    for (int a = 1; a < K; a++) {
+        size_t k = 0;
+        for (size_t i = 0; i < nt; i++)
+            if (ate[i] == 0 || ate[i] == a) {
+                score[k] = effect[i * (size_t)(K - 1) + (size_t)(a - 1)];
+                treated[k] = ate[i] == a;
+                sy[k++] = yte[i];
+            }
+        promo_uplift_curve curve = {0};
+        if ((rc = promo_uplift_evaluate(score, treated, sy, k, CURVE_POINTS, &met[a],
+                                        plot ? &curve : NULL)))
+            goto done;
+        if (plot) {
+            char path[4096], title[512];
+            plot_path(plot, a, K, path, sizeof path);
+            snprintf(title, sizeof title, "%s vs %s: %s learner", u->arm_name[a], u->arm_name[0],
+                     promo_uplift_learner_name(learner));
+            rc = promo_plot_uplift(&curve, title, path);
+            promo_uplift_curve_free(&curve);
+            if (rc)
+                goto done;
+        }
+        if (have_mu) {
+            for (size_t i = 0; i < nt; i++) {
+                pt[i] = mu[i * (size_t)K + (size_t)a];
+                pc[i] = mu[i * (size_t)K];
+            }
+            if ((rc = promo_uplift_groups(pt, pc, nt, ymean, grp, groups[a])))
+                goto done;
+        }
+    }
+
+    /* policies: the best arm per row, then every arm for everyone (control first) */
+    for (int q = 0; q <= K; q++) {
+        double c = 0, tr = 0;
+        for (size_t i = 0; i < nt; i++) {
+            pol[i] = q == 0 ? best[i] : q - 1;
+            c += cost[pol[i]] / (double)nt;
+            tr += (pol[i] != 0) / (double)nt;
+        }
+        pr[q].name = q == 0 ? "best arm" : u->arm_name[q - 1];
+        if ((rc = promo_policy_value_estimate(pol, ate, yte, NULL, have_mu ? mu : NULL, nt, K,
+                                              &pr[q].v)))
+            goto done;
+        pr[q].share_treated = tr;
+        pr[q].net = margin * (isfinite(pr[q].v.dr) ? pr[q].v.dr : pr[q].v.ips) - c;
+    }
+    if (pred_out && (rc = write_predictions(pred_out, u, rows, nt, effect, best)))
+        goto done;
+
+    if (json) {
+        printf("{\"data\":");
+        cli_json_str(stdout, u->path);
+        printf(",\"learner\":\"%s\",\"rows\":%zu,\"train\":%zu,\"test\":%zu,\"test_frac\":",
+               promo_uplift_learner_name(learner), n, ntr, nt);
+        json_num(test_frac);
+        printf(",\"outcome\":\"%s\",\"control\":", u->binary ? "binary" : "continuous");
+        cli_json_str(stdout, u->arm_name[0]);
+        printf(",\"features\":[");
+        for (size_t k = 0; k < u->n_fc; k++) {
+            const feature_col *f = &u->fc[k];
+            printf("%s{\"column\":", k ? "," : "");
+            cli_json_str(stdout, f->c->name);
+            printf(",\"encoding\":\"%s\",\"width\":%zu}",
+                   is_numeric(f->c) ? "numeric"
+                   : f->one_hot     ? "one-hot"
+                                    : "frequency",
+                   f->width);
+        }
+        printf("],\"arms\":[");
+        for (int a = 1; a < K; a++) {
+            const promo_uplift_metrics *e = &met[a];
+            printf("%s{\"arm\":", a > 1 ? "," : "");
+            cli_json_str(stdout, u->arm_name[a]);
+            printf(",\"n_treated\":%zu,\"n_control\":%zu,\"qini\":", e->n_treated, e->n_control);
+            json_num(e->qini_coef);
+            printf(",\"auuc\":");
+            json_num(e->auuc);
+            printf(",\"ate\":");
+            json_num(e->ate);
+            printf(",\"uplift_at_10\":");
+            json_num(e->uplift_at[0]);
+            printf(",\"uplift_at_20\":");
+            json_num(e->uplift_at[1]);
+            printf(",\"uplift_at_30\":");
+            json_num(e->uplift_at[2]);
+            if (have_mu) {
+                printf(",\"groups\":{");
+                for (int g = 0; g < 4; g++)
+                    printf("%s\"%s\":%zu", g ? "," : "", promo_uplift_group_name(g), groups[a][g]);
+                printf("}");
+            }
+            printf("}");
+        }
+        printf("],\"margin\":");
+        json_num(margin);
+        printf(",\"policies\":[");
+        for (int q = 0; q <= K; q++) {
+            printf("%s{\"policy\":", q ? "," : "");
+            cli_json_str(stdout, pr[q].name);
+            printf(",\"treated_share\":");
+            json_num(pr[q].share_treated);
+            const double v[] = {pr[q].v.ips,   pr[q].v.ips_lo, pr[q].v.ips_hi, pr[q].v.dr,
+                                pr[q].v.dr_lo, pr[q].v.dr_hi,  pr[q].net};
+            const char *const nm[] = {"ips", "ips_lo", "ips_hi", "dr", "dr_lo", "dr_hi", "net"};
+            for (size_t j = 0; j < 7; j++) {
+                printf(",\"%s\":", nm[j]);
+                json_num(have_mu || j < 3 || j == 6 ? v[j] : NAN);
+            }
+            printf("}");
+        }
+        printf("]}\n");
+    } else {
+        printf("%s: %zu rows (%zu train, %zu held out, stratified by arm and outcome), %s "
+               "outcome, control '%s', learner %s\n",
+               u->path, n, ntr, nt, u->binary ? "binary" : "continuous", u->arm_name[0],
+               promo_uplift_learner_name(learner));
+        printf("features (%zu columns):", d);
+        for (size_t k = 0; k < u->n_fc; k++) {
+            const feature_col *f = &u->fc[k];
+            printf("%s %s", k ? "," : "", f->c->name);
+            if (!is_numeric(f->c))
+                printf(" (%s)", f->one_hot ? "one-hot" : "frequency");
+        }
+        printf("\n\n%-20s %8s %8s %10s %10s %10s %10s %10s\n", "arm vs control", "treated",
+               "control", "qini", "auuc", "ate", "uplift@10", "uplift@30");
+        for (int a = 1; a < K; a++) {
+            const promo_uplift_metrics *e = &met[a];
+            printf("%-20s %8zu %8zu %10.4f %10.4f %10.4f %10.4f %10.4f\n", u->arm_name[a],
+                   e->n_treated, e->n_control, e->qini_coef, e->auuc, e->ate, e->uplift_at[0],
+                   e->uplift_at[2]);
+        }
+        if (have_mu) {
+            printf("\nthe four groups (held-out rows; predicted outcome treated vs control, "
+                   "threshold %.4g = the training mean):\n%-20s",
+                   ymean, "arm");
+            for (int g = 0; g < 4; g++)
+                printf(" %13s", promo_uplift_group_name(g));
+            printf("\n");
+            for (int a = 1; a < K; a++) {
+                printf("%-20s", u->arm_name[a]);
+                for (int g = 0; g < 4; g++)
+                    printf(" %13zu", groups[a][g]);
+                printf("\n");
+            }
+        }
+        printf("\npolicy value (mean outcome if every held-out row got the policy's arm; 95%% "
+               "intervals), margin %g:\n%-20s %7s %26s %26s %10s\n",
+               margin, "policy", "treated", "IPS", have_mu ? "DR" : "DR (no outcome model)", "net");
+        for (int q = 0; q <= K; q++) {
+            printf("%-20s %6.1f%% %9.4f [%6.4f,%6.4f]", pr[q].name, 100 * pr[q].share_treated,
+                   pr[q].v.ips, pr[q].v.ips_lo, pr[q].v.ips_hi);
+            if (have_mu)
+                printf(" %9.4f [%6.4f,%6.4f]", pr[q].v.dr, pr[q].v.dr_lo, pr[q].v.dr_hi);
+            else
+                printf(" %26s", "-");
+            printf(" %10.4f\n", pr[q].net);
+        }
+        if (pred_out)
+            printf("\npredictions for the %zu held-out rows written to %s\n", nt, pred_out);
+    }
+done:
+    promo_uplift_free(m);
+    promo_free(xtr);
+    promo_free(ytr);
+    promo_free(xte);
+    promo_free(atr);
+    promo_free(ate);
+    promo_free(yte);
+    promo_free(score);
+    promo_free(rows);
+    promo_free(effect);
+    promo_free(muf);
+    promo_free(mu);
+    promo_free(best);
+    promo_free(pol);
+    promo_free(treated);
+    promo_free(grp);
+    promo_free(pt);
+    promo_free(pc);
+    promo_free(sy);
+    promo_free(met);
+    promo_free(groups);
+    promo_free(pr);
+    return rc;
+}
+
+int cmd_uplift(int argc, char **argv)
+{
+    static const char *const learner_words[] = {"s", "t", "x", "r", "dr", "tree", "forest", NULL};
+    const char *data = NULL, *treatment = NULL, *outcome = NULL, *control = NULL;
+    const char *features = NULL, *pred_out = NULL, *plot = NULL, *costs = NULL;
+    unsigned learner = 1; /* t */
+    double test_frac = 0.3, margin = 1.0;
+    unsigned long long seed = 1;
+    unsigned n_threads = 0;
+    int json = 0;
+    const cli_opt opts[] = {
+        {CLI_PATH("data", "FILE.csv", &data), .required = 1,
+         .help = "the treatment/outcome table: a CSV with a header"},
+        {CLI_STRING("treatment", "COL", &treatment), .required = 1,
+         .help = "the column naming each row's arm (its distinct values are the arms)"},
+        {CLI_STRING("outcome", "COL", &outcome), .required = 1,
+         .help = "the numeric outcome column (binary when every value is 0 or 1)"},
+        {CLI_STRING("control", "VALUE", &control), .help = "the treatment value of the control arm",
+         .def = "control, else No E-Mail"},
+        {CLI_ENUM("learner", learner_words, &learner),
+         .help = "S-, T-, X-, R-, DR-learner (XGBoost base models), uplift tree or forest"},
+        {CLI_STRING("features", "COLS", &features),
+         .help = "comma-separated feature columns; string columns are one-hot encoded (at "
+                 "most 32 levels) or frequency encoded",
+         .def = "every other column"},
+        {CLI_NUMBER("test-frac", "F", 0, 1, &test_frac),
+         .help = "share of the rows held out (stratified by arm and outcome), strictly "
+                 "between 0 and 1"},
+        {CLI_SEED(&seed), .help = "split and model seed"},
+        {CLI_NUMBER("margin", "M", 0, 1e12, &margin),
+         .help = "value of one unit of outcome, for the best-arm policy"},
+        {CLI_STRING("cost", "ARM=X,...", &costs),
+         .help = "cost per row treated with each arm, in the units of margin x outcome",
+         .def = "0"},
+        {CLI_PATH("predictions-out", "FILE.csv", &pred_out),
+         .help = "write row (0-based data row of --data), one effect column per treatment arm "
+                 "(named as the arm) and best_arm for every held-out row"},
+        {CLI_PATH("plot", "FILE.png", &plot),
+         .help = "uplift and Qini curves (several arms: FILE-1.png, FILE-2.png, ...)"},
+        {CLI_THREADS(&n_threads)},
+        {CLI_JSON(&json), .help = "print the result as JSON"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "uplift",
+        .usage = "usage: promo uplift --data FILE.csv --treatment COL --outcome COL\n"
+                 "                    [--control VALUE] [--learner s|t|x|r|dr|tree|forest]\n"
+                 "                    [--features COLS] [--test-frac 0.3] [--seed S]\n"
+                 "                    [--predictions-out FILE.csv] [--json] [--plot FILE.png]\n",
+        .about = "Estimate who each treatment arm changes, from a CSV of rows with their arm and\n"
+                 "outcome: fit the uplift learner on a stratified training split, then on the\n"
+                 "held-out rows report per arm vs control the Qini coefficient, AUUC and\n"
+                 "uplift@k, the four groups (learners with outcome models), and the value of\n"
+                 "the best-arm policy (effect x margin - cost) beside every single-arm policy\n"
+                 "by IPS and doubly robust estimators with 95% intervals.",
+        .opts = opts,
+        .epilog = "exit status: 0 ok, 1 internal failure, 2 bad input or usage\n",
+    };
+    int rc = cli_parse(&spec, argc, argv, NULL);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (!(test_frac > 0 && test_frac < 1))
+        return cli_usage_error("uplift",
+                               "--test-frac: expected a number strictly between 0 and "
+                               "1, got %g",
+                               test_frac);
+    udata u;
+    double *cost = NULL;
+    if (!(rc = load(data, treatment, outcome, control, features, &u)) &&
+        !(rc = split(&u, test_frac, seed))) {
+        cost = promo_calloc((size_t)u.n_arms, sizeof *cost);
+        rc = !cost ? PROMO_ENOMEM : parse_costs(costs, &u, cost);
+    }
+    if (!rc)
+        rc = run(&u, (promo_uplift_learner)learner, seed, (int)n_threads, margin, cost, pred_out,
+                 plot, json, test_frac);
+    promo_free(cost);
+    udata_free(&u);
+    if (rc == PROMO_EUSAGE) {
+        fprintf(stderr, "promo uplift: %s\n", promo_last_error());
+        return CLI_EXIT_INPUT;
+    }
+    return cli_report(rc);
+}

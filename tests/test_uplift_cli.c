@@ -1,0 +1,221 @@
+/* promo uplift on small hand-made CSVs: a planted effect is found with the right sign, the
+ * predictions file names its columns and rows right, bad input exits 2 naming what is wrong. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "t.h"
+
+#define N_ROWS 3000
+
+/* A deterministic stream of uniforms in [0, 1). */
+static double unif(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*s >> 11) * 0x1.0p-53;
+}
+
+/* Three arms: "a" lifts visits by 0.5 when x1 > 0.5 (nothing below), "b" lowers them by 0.15
+ * everywhere; the control rate is 0.2 + 0.1 * x1. x1 of every row goes to x1_out. */
+static void write_planted(const char *path, double *x1_out)
+{
+    static const char *const arms[] = {"control", "a", "b"};
+    static const char *const colours[] = {"red", "green", "blue"};
+    size_t cap = (size_t)N_ROWS * 64 + 64, at = 0;
+    char *buf = malloc(cap);
+    T_ASSERT(buf);
+    uint64_t s = 12345;
+    at += (size_t)snprintf(buf + at, cap - at, "x1,colour,group,x2,visit\n");
+    for (int i = 0; i < N_ROWS; i++) {
+        double x1 = unif(&s), x2 = unif(&s);
+        int arm = (int)(unif(&s) * 3), colour = (int)(unif(&s) * 3);
+        double p = 0.2 + 0.1 * x1 + (arm == 1 && x1 > 0.5 ? 0.5 : 0) - (arm == 2 ? 0.15 : 0);
+        int y = unif(&s) < p;
+        x1_out[i] = x1;
+        at += (size_t)snprintf(buf + at, cap - at, "%.6f,%s,%s,%.6f,%d\n", x1, colours[colour],
+                               arms[arm], x2, y);
+    }
+    t_write_file(path, buf, at);
+    free(buf);
+}
+
+/* The number after "key": in s (NAN if absent), from the occurrence after `from`. */
+static double json_after(const char *s, const char *from, const char *key)
+{
+    const char *p = from ? strstr(s, from) : s;
+    if (!p)
+        return NAN;
+    p = strstr(p, key);
+    return p ? atof(p + strlen(key)) : NAN;
+}
+
+T_TEST(uplift_cli_finds_a_planted_effect_and_writes_predictions)
+{
+    const char *dir = t_tmpdir();
+    char path[700], pred[700], args[2000], *out = NULL, *err = NULL;
+    static double x1[N_ROWS];
+    snprintf(path, sizeof path, "%s/planted.csv", dir);
+    snprintf(pred, sizeof pred, "%s/pred.csv", dir);
+    write_planted(path, x1);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit --learner t --seed 3 --json "
+             "--predictions-out %s",
+             path, pred);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(out, "\"learner\":\"t\",\"rows\":3000,\"train\":");
+    /* 30% of every arm x outcome stratum, rounded per stratum */
+    double n_test = json_after(out, NULL, "\"test\":");
+    T_ASSERT_MSG(n_test >= 895 && n_test <= 905, "held out %g", n_test);
+    T_ASSERT_CONTAINS(out, "\"outcome\":\"binary\",\"control\":\"control\"");
+    T_ASSERT_CONTAINS(out, "{\"column\":\"colour\",\"encoding\":\"one-hot\",\"width\":3}");
+    /* arm a: positive Qini and positive ATE; arm b: negative ATE */
+    double qa = json_after(out, "{\"arm\":\"a\"", "\"qini\":");
+    double atea = json_after(out, "{\"arm\":\"a\"", "\"ate\":");
+    double ateb = json_after(out, "{\"arm\":\"b\"", "\"ate\":");
+    T_ASSERT_MSG(qa > 0.05, "qini of a %g: %s", qa, out);
+    T_ASSERT_MSG(atea > 0.1 && ateb < 0, "ate a %g b %g", atea, ateb);
+    T_ASSERT_CONTAINS(out, "\"policies\":[{\"policy\":\"best arm\"");
+    free(out);
+    free(err);
+
+    /* the predictions: header, one row per held-out row, rows distinct and in range, and the
+     * effect of a follows x1 while b's is negative on average */
+    char *csv = t_read_file(pred, NULL);
+    T_ASSERT(csv);
+    T_ASSERT_MSG(!strncmp(csv, "row,a,b,best_arm\n", 17), "%.40s", csv);
+    static uint8_t seen[N_ROWS];
+    memset(seen, 0, sizeof seen);
+    size_t n = 0, n_hi = 0, n_lo = 0, best_a_hi = 0;
+    double hi = 0, lo = 0, b_sum = 0;
+    long prev = -1;
+    for (char *line = strchr(csv, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        char *end = NULL;
+        long r = strtol(line, &end, 10);
+        T_ASSERT(*end == ',' && r >= 0 && r < N_ROWS && !seen[r] && r > prev);
+        seen[r] = 1;
+        prev = r;
+        double ea = strtod(end + 1, &end);
+        T_ASSERT(*end == ',');
+        double eb = strtod(end + 1, &end);
+        T_ASSERT(*end == ',');
+        const char *best = end + 1;
+        T_ASSERT(!strncmp(best, "a\n", 2) || !strncmp(best, "b\n", 2) ||
+                 !strncmp(best, "control\n", 8));
+        if (x1[r] > 0.6) {
+            hi += ea;
+            n_hi++;
+            best_a_hi += !strncmp(best, "a\n", 2);
+        } else if (x1[r] < 0.4) {
+            lo += ea;
+            n_lo++;
+        }
+        b_sum += eb;
+        n++;
+    }
+    T_ASSERT_EQ_INT(n, (size_t)n_test);
+    hi /= (double)n_hi;
+    lo /= (double)n_lo;
+    T_ASSERT_MSG(hi > 0.25 && hi > lo + 0.2, "effect of a: x1 > 0.6 %g, x1 < 0.4 %g", hi, lo);
+    T_ASSERT_MSG(b_sum / (double)n < 0, "mean effect of b %g", b_sum / (double)n);
+    T_ASSERT_MSG(best_a_hi > n_hi * 8 / 10, "best arm a on %zu of %zu", best_a_hi, n_hi);
+    free(csv);
+
+    /* the table: the same split for the same seed, and costs move the policy */
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit --seed 3 --features x1,colour "
+             "--cost a=0.9 --margin 1",
+             path);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(out, "3000 rows (");
+    T_ASSERT_CONTAINS(out, " held out, stratified by arm and outcome)");
+    T_ASSERT_CONTAINS(out, "features (4 columns): x1, colour (one-hot)");
+    T_ASSERT_CONTAINS(out, "best arm ");
+    free(out);
+    free(err);
+}
+
+/* One bad command line: exit 2 and every `want` in stderr. */
+static void bad(const char *args, const char *want1, const char *want2)
+{
+    char *out = NULL, *err = NULL;
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 2, "promo %s: exit %d, %s", args, rc, err);
+    T_ASSERT_MSG(strstr(err, want1), "promo %s: no \"%s\" in: %s", args, want1, err);
+    if (want2)
+        T_ASSERT_MSG(strstr(err, want2), "promo %s: no \"%s\" in: %s", args, want2, err);
+    free(out);
+    free(err);
+}
+
+T_TEST(uplift_cli_bad_input_exits_2_naming_file_column_option)
+{
+    const char *dir = t_tmpdir();
+    char path[700], p2[700], p3[700], p4[700], args[2000], want[800];
+    static double x1[N_ROWS];
+    snprintf(path, sizeof path, "%s/planted.csv", dir);
+    write_planted(path, x1);
+
+    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome nosuch", path);
+    snprintf(want, sizeof want, "%s:1: missing required column 'nosuch'", path);
+    bad(args, want, NULL);
+    snprintf(args, sizeof args, "uplift --data %s --treatment nosuch --outcome visit", path);
+    bad(args, "missing required column 'nosuch'", path);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--features x1,nosuch",
+             path);
+    bad(args, "--features", "'nosuch'");
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--control zzz",
+             path);
+    bad(args, "--control 'zzz' is not a value of column 'group'", "'a', 'b', 'control'");
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--test-frac 0",
+             path);
+    bad(args, "--test-frac", NULL);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--test-frac 1",
+             path);
+    bad(args, "--test-frac", NULL);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit "
+             "--cost nosuch=1",
+             path);
+    bad(args, "--cost", "'nosuch'");
+    snprintf(args, sizeof args, "uplift --data %s/none.csv --treatment group --outcome visit", dir);
+    bad(args, "none.csv", NULL);
+    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome group", path);
+    bad(args, "--treatment and --outcome", NULL);
+
+    /* a non-numeric outcome: FILE:LINE:COL */
+    snprintf(p2, sizeof p2, "%s/text.csv", dir);
+    const char *text = "x,arm,y\n1,control,0\n2,t,1\n3,t,yes\n4,control,1\n";
+    t_write_file(p2, text, strlen(text));
+    snprintf(args, sizeof args, "uplift --data %s --treatment arm --outcome y --control control",
+             p2);
+    snprintf(want, sizeof want, "%s:4:3: column 'y'", p2);
+    bad(args, want, NULL);
+    /* an empty outcome: FILE:LINE:COL too */
+    const char *empty = "x,arm,y\n1,control,0\n2,t,1\n3,t,\n4,control,1\n";
+    t_write_file(p2, empty, strlen(empty));
+    snprintf(want, sizeof want, "%s:4:3: column 'y': empty value", p2);
+    bad(args, want, NULL);
+    /* one arm only */
+    snprintf(p3, sizeof p3, "%s/one.csv", dir);
+    const char *one = "x,arm,y\n1,control,0\n2,control,1\n3,control,0\n4,control,1\n";
+    t_write_file(p3, one, strlen(one));
+    snprintf(args, sizeof args, "uplift --data %s --treatment arm --outcome y", p3);
+    bad(args, "column 'arm' has 1 distinct value ('control')", p3);
+    /* no default control value */
+    snprintf(p4, sizeof p4, "%s/nodefault.csv", dir);
+    const char *nod = "x,arm,y\n1,p,0\n2,q,1\n3,p,0\n4,q,1\n";
+    t_write_file(p4, nod, strlen(nod));
+    snprintf(args, sizeof args, "uplift --data %s --treatment arm --outcome y", p4);
+    bad(args, "--control", "'p', 'q'");
+}
