@@ -219,3 +219,40 @@ T_TEST(uplift_cli_bad_input_exits_2_naming_file_column_option)
     snprintf(args, sizeof args, "uplift --data %s --treatment arm --outcome y", p4);
     bad(args, "--control", "'p', 'q'");
 }
+
+/* Other outcomes are measured after the treatment: by default they are not features (a
+ * conversion implies a visit), and naming them in --features still uses them. */
+T_TEST(uplift_cli_leaves_other_outcomes_out_of_the_default_features)
+{
+    const char *dir = t_tmpdir();
+    char path[700], args[2000], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/outcomes.csv", dir);
+    char csv[4096];
+    size_t at = (size_t)snprintf(csv, sizeof csv, "x,segment,visit,conversion,Spend\n");
+    for (int i = 0; i < 80; i++) /* 40 rows an arm; the treated visit more */
+        at += (size_t)snprintf(csv + at, sizeof csv - at, "%d,%s,%d,%d,%d\n", i % 8,
+                               i % 2 ? "mail" : "control", (i % 3 == 0) || (i % 2 && i % 4 == 1),
+                               i % 6 == 0, i % 6 == 0 ? 10 : 0);
+    t_write_file(path, csv, at);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment segment --outcome visit --learner t --json "
+             "--test-frac 0.5",
+             path);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(err, "column 'conversion' left out of the features");
+    T_ASSERT_CONTAINS(err, "column 'Spend' left out of the features");
+    T_ASSERT_CONTAINS(out, "{\"column\":\"x\"");
+    T_ASSERT(!strstr(out, "\"column\":\"conversion\"") && !strstr(out, "\"column\":\"Spend\""));
+    free(out);
+    free(err);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment segment --outcome visit --learner t --json "
+             "--test-frac 0.5 --features x,conversion",
+             path);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(out, "\"column\":\"conversion\"");
+    free(out);
+    free(err);
+}

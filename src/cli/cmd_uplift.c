@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <promo/alloc.h>
 #include <promo/csv.h>
@@ -307,9 +308,27 @@ static int load(const char *path,
         fnames = promo_mallocn(u->t->n_cols, sizeof *fnames);
         if (!fnames)
             goto nomem;
-        for (size_t j = 0; j < u->t->n_cols; j++)
-            if (u->t->cols[j] != tc && u->t->cols[j] != yc)
-                fnames[n_fnames++] = u->t->cols[j]->name;
+        /* Other outcomes are measured after the treatment: as features they would leak it
+         * (Hillstrom's conversion implies a visit). Columns with an outcome's name are left
+         * out unless named in --features. */
+        static const char *const outcome_names[] = {"visit",     "visits",    "conversion",
+                                                    "converted", "spend",     "revenue",
+                                                    "redeemed",  "purchased", "exposure"};
+        for (size_t j = 0; j < u->t->n_cols; j++) {
+            const promo_column *c = u->t->cols[j];
+            if (c == tc || c == yc)
+                continue;
+            int is_outcome = 0;
+            for (size_t k = 0; k < sizeof outcome_names / sizeof *outcome_names; k++)
+                is_outcome |= !strcasecmp(c->name, outcome_names[k]);
+            if (is_outcome)
+                fprintf(stderr,
+                        "promo uplift: column '%s' left out of the features (an outcome, "
+                        "measured after the treatment); name it in --features to use it\n",
+                        c->name);
+            else
+                fnames[n_fnames++] = c->name;
+        }
         if (!n_fnames) {
             rc = promo_fail(PROMO_EINPUT, "%s: no feature column besides '%s' and '%s'", path,
                             treatment, outcome);
@@ -827,7 +846,8 @@ int cmd_uplift(int argc, char **argv)
         {CLI_STRING("features", "COLS", &features),
          .help = "comma-separated feature columns; string columns are one-hot encoded (at "
                  "most 32 levels) or frequency encoded",
-         .def = "every other column"},
+         .def = "every other column but those named like an outcome: visit, conversion, "
+                "converted, spend, revenue, redeemed, purchased, exposure"},
         {CLI_NUMBER("test-frac", "F", 0, 1, &test_frac),
          .help = "share of the rows held out (stratified by arm and outcome), strictly "
                  "between 0 and 1"},
