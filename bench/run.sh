@@ -16,4 +16,6 @@ echo "bench: kmeans" >&2; sh bench/kmeans.sh
 echo "bench: hdbscan" >&2; sh bench/hdbscan.sh
 echo "bench: segment" >&2; sh bench/segment.sh
 echo "bench: expansion" >&2; sh bench/expansion.sh
+echo "bench: uplift" >&2; sh bench/uplift.sh
+echo "bench: uplift_forest" >&2; sh bench/uplift_forest.sh 2
 exit 0
