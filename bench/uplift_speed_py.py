@@ -13,7 +13,8 @@ bench/uplift_ref.py's). Prints one JSON line with the time of every stage.
                      colsample_bytree 0.8, lambda 1, 256 bins
   --params default   xgboost's defaults: 100 rounds, depth 6, eta 0.3, no early stopping
 
-usage: uplift_speed_py.py --data FILE.csv --params promo|default [--threads 2] [--seed 1]
+usage: uplift_speed_py.py --data FILE.csv --params promo|default [--api sklearn|native]
+                          [--threads 2] [--seed 1]
 """
 import time
 
@@ -39,6 +40,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
     ap.add_argument("--params", choices=["promo", "default"], required=True)
+    ap.add_argument("--api", choices=["sklearn", "native"], default="sklearn",
+                    help="XGBClassifier (default) or xgb.train on DMatrix")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--treatment", default="t")
@@ -71,8 +74,27 @@ def main():
     else:
         params = {}
     models, rounds = [], []
+    native = {"objective": "binary:logistic", "tree_method": "hist", "nthread": a.threads,
+              "seed": a.seed}
+    if a.params == "promo":
+        native.update(max_depth=4, eta=0.1, min_child_weight=5, subsample=0.8,
+                      colsample_bytree=0.8, reg_lambda=1.0, max_bin=256, eval_metric="logloss")
     for arm in (0, 1):
         rows = tr[treated[tr] == arm]
+        if a.api == "native":
+            if a.params == "promo":
+                fit, val = train_test_split(rows, test_size=0.2, random_state=a.seed + arm)
+                dfit = xgb.DMatrix(x[fit], label=y[fit], nthread=a.threads)
+                dval = xgb.DMatrix(x[val], label=y[val], nthread=a.threads)
+                b = xgb.train(native, dfit, 300, evals=[(dval, "valid")],
+                              early_stopping_rounds=20, verbose_eval=False)
+                rounds.append(int(b.best_iteration) + 1)
+            else:
+                b = xgb.train(native, xgb.DMatrix(x[rows], label=y[rows], nthread=a.threads),
+                              100)
+                rounds.append(b.num_boosted_rounds())
+            models.append(b)
+            continue
         m = xgb.XGBClassifier(tree_method="hist", n_jobs=a.threads, random_state=a.seed,
                               **params)
         if a.params == "promo":
@@ -87,8 +109,13 @@ def main():
 
     t0 = time.perf_counter()
     xt = x[te]
-    # predict_proba uses the best iteration when early stopping ran (xgboost >= 1.4)
-    eff = models[1].predict_proba(xt)[:, 1] - models[0].predict_proba(xt)[:, 1]
+    if a.api == "native":
+        dt = xgb.DMatrix(xt, nthread=a.threads)
+        eff = (models[1].predict(dt, iteration_range=(0, rounds[1]))
+               - models[0].predict(dt, iteration_range=(0, rounds[0])))
+    else:
+        # predict_proba uses the best iteration when early stopping ran (xgboost >= 1.4)
+        eff = models[1].predict_proba(xt)[:, 1] - models[0].predict_proba(xt)[:, 1]
     st["predict"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -97,7 +124,7 @@ def main():
 
     t_end = time.perf_counter()
     print(json.dumps({
-        "pipeline": f"python xgboost T-learner ({a.params} params)",
+        "pipeline": f"python xgboost T-learner ({a.params} params, {a.api} API)",
         "rows": int(len(df)), "train": int(len(tr)), "test": int(len(te)),
         "rounds_control_treated": rounds, "qini": round(q, 6),
         "import_s": round(T_IMPORT - T_START, 3),
