@@ -18,4 +18,6 @@ echo "bench: segment" >&2; sh bench/segment.sh
 echo "bench: expansion" >&2; sh bench/expansion.sh
 echo "bench: uplift" >&2; sh bench/uplift.sh
 echo "bench: uplift_forest" >&2; sh bench/uplift_forest.sh 2
+echo "bench: uplift_synth" >&2; sh bench/uplift_synth.sh
+echo "bench: uplift_speed" >&2; sh bench/uplift_speed.sh
 exit 0
