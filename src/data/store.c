@@ -113,6 +113,18 @@ char *store_path_join(const char *a, const char *b)
     return p;
 }
 
+int store_sb_prepare(promo_store *s, sbuf *b, const char *what, sqlite3_stmt **st)
+{
+    *st = NULL;
+    int failed = b->failed;
+    int rc = failed ? SQLITE_OK : sqlite3_prepare_v2(s->db, b->s, -1, st, NULL);
+    promo_free(b->s);
+    memset(b, 0, sizeof *b);
+    if (failed)
+        return PROMO_ENOMEM;
+    return rc == SQLITE_OK ? PROMO_OK : store_db_fail(s, rc, what);
+}
+
 int store_db_fail(promo_store *s, int rc, const char *what)
 {
     const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);

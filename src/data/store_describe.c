@@ -146,15 +146,10 @@ static int scan_counts(promo_store *s, const char *source, promo_store_table_inf
     }
     store_sb_add(&b, " FROM ");
     store_sb_ident(&b, source);
-    if (b.failed) {
-        promo_free(b.s);
-        return PROMO_ENOMEM;
-    }
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
-    promo_free(b.s);
-    if (rc != SQLITE_OK)
-        return store_db_fail(s, rc, "count");
+    int rc = store_sb_prepare(s, &b, "count", &st);
+    if (rc)
+        return rc;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         int n = (int)ti->n_cols;

@@ -54,6 +54,9 @@ void store_sb_ident(sbuf *b, const char *name);
 /* Append "promo_data__<name>" (the rows of table name) as a quoted identifier. */
 void store_sb_data_ident(sbuf *b, const char *name);
 
+/* Prepare the statement built in b into *st, freeing b's text either way: PROMO_ENOMEM when
+ * building it failed, store_db_fail(what) when SQLite refuses it. */
+int store_sb_prepare(promo_store *s, sbuf *b, const char *what, sqlite3_stmt **st /* OUT */);
 /* Leave a message "WS/promo.db: what: SQLite's message" and return the promo status for
  * SQLite result rc. */
 int store_db_fail(promo_store *s, int rc, const char *what);

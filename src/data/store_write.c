@@ -194,15 +194,10 @@ static int bulk_insert(promo_store *s, const char *into, int n_cols, const store
     for (int i = 0; i < n_cols; i++)
         store_sb_add(&b, i ? ", c%d" : "c%d", i);
     store_sb_add(&b, " FROM promo_rows WHERE src = ?1");
-    if (b.failed) {
-        promo_free(b.s);
-        return PROMO_ENOMEM;
-    }
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
-    promo_free(b.s);
-    if (rc != SQLITE_OK)
-        return store_db_fail(s, rc, "prepare bulk insert");
+    int rc = store_sb_prepare(s, &b, "prepare bulk insert", &st);
+    if (rc)
+        return rc;
     sqlite3_bind_pointer(st, 1, (void *)src, STORE_ROWS_PTR_TYPE, NULL);
     rc = sqlite3_step(st);
     rc = rc == SQLITE_DONE ? PROMO_OK : store_db_fail(s, rc, "insert");
@@ -428,15 +423,10 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
     for (size_t i = 0; i < n; i++)
         store_sb_add(&b, i ? ", ?" : "?");
     store_sb_add(&b, ")");
-    if (b.failed) {
-        promo_free(b.s);
-        return PROMO_ENOMEM;
-    }
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
-    promo_free(b.s);
-    if (rc != SQLITE_OK)
-        return store_db_fail(s, rc, "prepare insert");
+    int rc = store_sb_prepare(s, &b, "prepare insert", &st);
+    if (rc)
+        return rc;
     /* Absent columns are bound once: sqlite3_reset keeps bindings. */
     for (size_t i = 0; i < n; i++)
         if (!c[i].src)
