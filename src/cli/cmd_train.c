@@ -20,19 +20,18 @@
 
 /* --model expansion: the options it shares with propensity (horizon, as-of, rounds, seed,
  * threads), its own defaults otherwise. */
-static int train_expansion(const char *ws, const promo_propensity_params *pp, int json)
+static int train_expansion(
+    const char *ws, const promo_propensity_params *pp, int windows, int rounds, int json)
 {
     promo_expansion_params e = promo_expansion_params_default();
     e.as_of = pp->as_of;
     e.horizon_days = pp->horizon_days;
     e.seed = pp->seed;
     e.n_threads = pp->n_threads;
-    /* An option left at propensity's default keeps expansion's own default. */
-    promo_propensity_params pd = promo_propensity_params_default();
-    if (pp->gbdt.n_rounds != pd.gbdt.n_rounds)
-        e.gbdt.n_rounds = pp->gbdt.n_rounds;
-    if (pp->n_train_windows != pd.n_train_windows)
-        e.n_train_windows = pp->n_train_windows;
+    if (windows) /* 0: not given, expansion's own default */
+        e.n_train_windows = windows;
+    if (rounds)
+        e.gbdt.n_rounds = rounds;
     promo_store *s = NULL;
     promo_expansion_report r;
     int rc = promo_store_open(ws, 0, &s);
@@ -51,7 +50,7 @@ int cmd_train(int argc, char **argv)
     static const char *const calibration_words[] = {"none", "platt", "isotonic", NULL};
     const char *ws = CLI_DEFAULT_WS, *model = "propensity";
     promo_propensity_params p = promo_propensity_params_default();
-    int json = 0;
+    int json = 0, windows = 0, rounds = 0; /* 0: not given, the model's default */
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("model", "NAME", &model),
@@ -59,7 +58,8 @@ int cmd_train(int argc, char **argv)
         {CLI_STRING("target", "T", &p.target), .help = "any, product:ID or category:NAME"},
         {CLI_AS_OF(&p.as_of), .help = "test cutoff", .def = "the last complete window"},
         {CLI_NUMBER("horizon", "DAYS", 1, 3650, &p.horizon_days), .help = "label window"},
-        {CLI_UINT("windows", "N", 1, 24, &p.n_train_windows), .help = "rolling training windows"},
+        {CLI_UINT("windows", "N", 1, 24, &windows), .help = "rolling training windows",
+         .def = "3; expansion 6"},
         {CLI_ENUM("scope", scope_words, &p.scope),
          .help = "product targets: learn from every product or the target's category only"},
         {CLI_NUMBER("neg-per-pos", "R", 0, 1e6, &p.neg_per_pos),
@@ -68,8 +68,8 @@ int cmd_train(int argc, char **argv)
          .help = "learn from the N most-ordered products, 0 = all"},
         {CLI_ENUM("calibration", calibration_words, &p.calibration),
          .help = "probability calibration"},
-        {CLI_UINT("rounds", "N", 1, 100000, &p.gbdt.n_rounds),
-         .help = "boosting rounds at most (early stopping)"},
+        {CLI_UINT("rounds", "N", 1, 100000, &rounds),
+         .help = "boosting rounds at most (early stopping)", .def = "600"},
         {CLI_FLAG_CLEAR("no-baselines", &p.baselines),
          .help = "skip popularity, RFM, logistic regression, random forest"},
         {CLI_FLAG_CLEAR("no-plots", &p.plots), .help = "skip the PNG charts"},
@@ -95,7 +95,11 @@ int cmd_train(int argc, char **argv)
     if (ec != CLI_CONTINUE)
         return ec;
     if (strcmp(model, "expansion") == 0)
-        return train_expansion(ws, &p, json);
+        return train_expansion(ws, &p, windows, rounds, json);
+    if (windows)
+        p.n_train_windows = windows;
+    if (rounds)
+        p.gbdt.n_rounds = rounds;
     if (strcmp(model, "propensity") != 0)
         return cli_usage_error("train",
                                "--model %s: not available in this build (models: "
