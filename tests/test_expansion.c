@@ -426,3 +426,17 @@ T_TEST(expansion_online_retail_categories)
     }
     promo_table_free(p);
 }
+
+/* --windows and --rounds given on the command line reach the expansion model even when they
+ * equal propensity's defaults (3 windows): the printout names the windows used. */
+T_TEST(expansion_cli_honours_explicit_windows)
+{
+    const char *ws = world_copy();
+    char args[1400], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "train --ws '%s' --model expansion --windows 3 --rounds 20", ws);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "train: %s", err);
+    T_ASSERT_CONTAINS(out, "training: 3 windows from");
+    free(out);
+    free(err);
+}
