@@ -256,3 +256,26 @@ T_TEST(uplift_cli_leaves_other_outcomes_out_of_the_default_features)
     free(out);
     free(err);
 }
+
+/* A 0/1 treatment flag (Lenta, Criteo) needs no --control: 0 is the control arm. */
+T_TEST(uplift_cli_zero_is_the_default_control_of_a_flag)
+{
+    char path[700], args[1400], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/flag.csv", t_tmpdir());
+    char csv[4096];
+    size_t at = (size_t)snprintf(csv, sizeof csv, "x,is_treatment,y\n");
+    for (int i = 0; i < 80; i++)
+        at += (size_t)snprintf(csv + at, sizeof csv - at, "%d,%d,%d\n", i % 8, i % 2,
+                               (i % 3 == 0) || (i % 2 && i % 4 == 1));
+    t_write_file(path, csv, at);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment is_treatment --outcome y --learner t --json "
+             "--test-frac 0.5",
+             path);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(out, "\"control\":\"0\"");
+    T_ASSERT_CONTAINS(out, "{\"arm\":\"1\"");
+    free(out);
+    free(err);
+}

@@ -217,12 +217,13 @@ static int load(const char *path,
             if (!strcmp(sorted[v], control))
                 ctl = sorted[v];
     } else {
-        for (uint32_t v = 0; v < n_vals && !ctl; v++)
-            if (!strcmp(sorted[v], "control"))
-                ctl = sorted[v];
-        for (uint32_t v = 0; v < n_vals && !ctl; v++)
-            if (!strcmp(sorted[v], "No E-Mail"))
-                ctl = sorted[v];
+        /* The usual names of a control arm, in order: the canonical exposures' "control",
+         * Hillstrom's "No E-Mail", and the 0 of a 0/1 treatment flag (Lenta, Criteo). */
+        static const char *const usual[] = {"control", "No E-Mail", "0"};
+        for (size_t k = 0; k < sizeof usual / sizeof *usual && !ctl; k++)
+            for (uint32_t v = 0; v < n_vals && !ctl; v++)
+                if (!strcmp(sorted[v], usual[k]))
+                    ctl = sorted[v];
     }
     if (!ctl || n_vals < 2) {
         char list[1024];
@@ -241,7 +242,7 @@ static int load(const char *path,
                             control, treatment, path, list);
         else
             rc = promo_fail(PROMO_EINPUT,
-                            "%s: column '%s' has no value 'control' or 'No E-Mail': name the "
+                            "%s: column '%s' has no value 'control', 'No E-Mail' or '0': name the "
                             "control arm with --control (values: %s)",
                             path, treatment, list);
         goto done;
@@ -840,7 +841,7 @@ int cmd_uplift(int argc, char **argv)
         {CLI_STRING("outcome", "COL", &outcome), .required = 1,
          .help = "the numeric outcome column (binary when every value is 0 or 1)"},
         {CLI_STRING("control", "VALUE", &control), .help = "the treatment value of the control arm",
-         .def = "control, else No E-Mail"},
+         .def = "control, else No E-Mail, else 0"},
         {CLI_ENUM("learner", learner_words, &learner),
          .help = "S-, T-, X-, R-, DR-learner (XGBoost base models), uplift tree or forest"},
         {CLI_STRING("features", "COLS", &features),
