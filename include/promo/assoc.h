@@ -91,7 +91,9 @@ uint64_t promo_assoc_item_count(const promo_assoc *a, uint32_t item);
 /* Frequent itemsets (all of them, or, with rhs_only, those holding that item), items
  * ascending, ordered by size then items. */
 size_t promo_assoc_n_itemsets(const promo_assoc *a);
-const uint32_t *promo_assoc_itemset(const promo_assoc *a, size_t k, uint32_t *len /* OUT */,
+const uint32_t *promo_assoc_itemset(const promo_assoc *a,
+                                    size_t k,
+                                    uint32_t *len /* OUT */,
                                     uint64_t *count /* OUT */);
 
 size_t promo_assoc_n_rules(const promo_assoc *a);

@@ -29,7 +29,10 @@
 extern "C" {
 #endif
 
-typedef enum promo_baskets_layout { PROMO_BASKETS_LINES = 0, PROMO_BASKETS_LONG = 1 } promo_baskets_layout;
+typedef enum promo_baskets_layout {
+    PROMO_BASKETS_LINES = 0,
+    PROMO_BASKETS_LONG = 1
+} promo_baskets_layout;
 
 typedef struct promo_baskets_options {
     promo_baskets_layout layout;

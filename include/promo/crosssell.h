@@ -48,19 +48,19 @@ promo_crosssell_params promo_crosssell_params_default(void);
 typedef struct promo_crosssell_rule {
     char *antecedent; /* product ids joined by '+' (owned) */
     double support, confidence, lift;
-    uint64_t count;    /* orders holding the antecedents and X */
-    size_t customers;  /* customers targeted through this rule */
+    uint64_t count;   /* orders holding the antecedents and X */
+    size_t customers; /* customers targeted through this rule */
 } promo_crosssell_rule;
 
 typedef struct promo_crosssell {
     char product_id[256];
-    size_t n_orders;          /* baskets mined */
-    uint64_t x_orders;        /* of them holding X */
+    size_t n_orders;   /* baskets mined */
+    uint64_t x_orders; /* of them holding X */
     size_t n_rules;
     promo_crosssell_rule *rules; /* by lift, descending */
-    size_t n_matched;         /* customers some rule fits who never bought X */
-    size_t n_buyers;          /* customers left out because they already bought X */
-    promo_table *file;        /* the campaign file's rows, best first (owned) */
+    size_t n_matched;            /* customers some rule fits who never bought X */
+    size_t n_buyers;             /* customers left out because they already bought X */
+    promo_table *file;           /* the campaign file's rows, best first (owned) */
 } promo_crosssell;
 
 void promo_crosssell_free(promo_crosssell *c); /* NULL-safe */

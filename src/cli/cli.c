@@ -26,7 +26,7 @@ const cli_command cli_commands[] = {
     {"segment", cmd_segment, "customer segments: k-means, HDBSCAN, spend tiers, personas"},
     {"uplift", cmd_uplift, "uplift: who each treatment arm changes, from a treatment/outcome CSV"},
     {"rules", cmd_rules, "association rules (FP-growth) from baskets: what is bought together"},
-    {"crosssell", cmd_crosssell, "target buyers of a rule's antecedents with the product they lack"},
+    {"crosssell", cmd_crosssell, "bundle offers to buyers of a rule's antecedents (FP-growth)"},
     {"campaign", cmd_campaign, "the top customers by propensity for a product, as a campaign file"},
     {"info", cmd_info, "describe the tables of a workspace"},
     {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},

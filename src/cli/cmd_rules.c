@@ -26,8 +26,8 @@ static double now_s(void)
 }
 
 /* "{a,b}" into a growing buffer. */
-static const char *set_text(const promo_basket_file *f, const uint32_t *items, uint32_t n,
-                            char **buf, size_t *cap)
+static const char *
+set_text(const promo_basket_file *f, const uint32_t *items, uint32_t n, char **buf, size_t *cap)
 {
     size_t need = 3;
     for (uint32_t k = 0; k < n; k++)
@@ -82,8 +82,11 @@ static int write_rules(const char *path, const promo_assoc *a, const promo_baske
     return rc;
 }
 
-static void print_text(const promo_assoc *a, const promo_basket_file *f, const promo_assoc_params *p,
-                       size_t top, double secs)
+static void print_text(const promo_assoc *a,
+                       const promo_basket_file *f,
+                       const promo_assoc_params *p,
+                       size_t top,
+                       double secs)
 {
     promo_baskets b = promo_basket_file_view(f);
     size_t by_len[12] = {0};
@@ -112,8 +115,8 @@ static void print_text(const promo_assoc *a, const promo_basket_file *f, const p
         const promo_assoc_rule *x = promo_assoc_rule_at(a, r);
         printf("  %-52.52s %-22.22s %8.5f %10.3f %6.2f %10.3g %6llu\n",
                set_text(f, promo_assoc_rule_lhs(a, r), x->lhs_len, &buf, &cap),
-               promo_basket_file_item(f, x->rhs), x->support, x->confidence, x->lift,
-               x->conviction, (unsigned long long)x->count);
+               promo_basket_file_item(f, x->rhs), x->support, x->confidence, x->lift, x->conviction,
+               (unsigned long long)x->count);
     }
     promo_free(buf);
 }
@@ -157,13 +160,16 @@ int cmd_rules(int argc, char **argv)
     int64_t as_of = 0;
     int json = 0;
     const cli_opt opts[] = {
-        {CLI_PATH("ws", "DIR", &ws), .help = "mine the workspace's orders (one basket per order_id)"},
+        {CLI_PATH("ws", "DIR", &ws),
+         .help = "mine the workspace's orders (one basket per order_id)"},
         {CLI_PATH("data", "FILE", &data), .help = "mine a basket file instead of a workspace"},
         {CLI_ENUM("layout", layout_words, &layout), .metavar = "lines|long",
          .help = "--data: one basket per line (items separated by --sep), or a CSV with a "
                  "header and one (basket, item) pair per row"},
-        {CLI_STRING("sep", "C", &sep), .help = "--data: the separator", .def = "',' (long: detected)"},
-        {CLI_STRING("basket-col", "NAME", &basket_col), .help = "--layout long: the basket id column"},
+        {CLI_STRING("sep", "C", &sep), .help = "--data: the separator",
+         .def = "',' (long: detected)"},
+        {CLI_STRING("basket-col", "NAME", &basket_col),
+         .help = "--layout long: the basket id column"},
         {CLI_STRING("item-col", "NAME", &item_col), .help = "--layout long: the item column"},
         {CLI_ENUM("level", level_words, &level), .metavar = "product|category",
          .help = "--ws: items are products or their categories"},
@@ -173,7 +179,8 @@ int cmd_rules(int argc, char **argv)
         {CLI_NUMBER("min-confidence", "F", 0, 1, &p.min_confidence),
          .help = "smallest P(rhs | lhs) of a rule"},
         {CLI_NUMBER("min-lift", "F", 0, 1e12, &p.min_lift), .help = "smallest lift of a rule"},
-        {CLI_UINT("max-len", "N", 2, 64, &max_len), .help = "most items in an itemset (arules' maxlen)"},
+        {CLI_UINT("max-len", "N", 2, 64, &max_len),
+         .help = "most items in an itemset (arules' maxlen)"},
         {CLI_UINT("max-itemsets", "N", 1, 1e12, &max_itemsets),
          .help = "stop with an error beyond this many frequent itemsets (bounds memory)"},
         {CLI_STRING("rhs", "ITEM", &rhs), .help = "only the rules predicting ITEM (faster)"},

@@ -75,10 +75,8 @@ uint32_t promo_basket_file_find_item(const promo_basket_file *f, const char *nam
 
 promo_baskets promo_basket_file_view(const promo_basket_file *f)
 {
-    return (promo_baskets){.n = f->n,
-                           .ptr = f->ptr,
-                           .item = f->item,
-                           .n_items = promo_dict_size(f->items)};
+    return (promo_baskets){
+        .n = f->n, .ptr = f->ptr, .item = f->item, .n_items = promo_dict_size(f->items)};
 }
 
 const char *promo_basket_file_item(const promo_basket_file *f, uint32_t item)
@@ -125,8 +123,8 @@ static void make_sets(promo_basket_file *f)
 }
 
 /* One basket per line; fields split on delim, "quoted" fields with "" for a quote. */
-static int read_lines(promo_basket_file *f, const char *d, size_t n, const char *name,
-                      const promo_baskets_options *o)
+static int read_lines(
+    promo_basket_file *f, const char *d, size_t n, const char *name, const promo_baskets_options *o)
 {
     size_t cap_ptr = 0, i = 0;
     uint64_t line = 1;
@@ -148,12 +146,12 @@ static int read_lines(promo_basket_file *f, const char *d, size_t n, const char 
         while (!rc && i < n && d[i] != '\n' && d[i] != '\r') {
             size_t col = i - line_start + 1, len = 0;
             if (d[i] == '"') {
+                uint64_t quote_line = line;
                 i++;
                 for (;;) {
                     if (i >= n) {
-                        rc = promo_fail(PROMO_EINPUT,
-                                        "%s:%llu:%zu: a quote that is never closed", name,
-                                        (unsigned long long)line, col);
+                        rc = promo_fail(PROMO_EINPUT, "%s:%llu:%zu: a quote that is never closed",
+                                        name, (unsigned long long)quote_line, col);
                         break;
                     }
                     if (d[i] == '"' && (i + 1 >= n || d[i + 1] != '"'))
@@ -225,14 +223,16 @@ static int read_lines(promo_basket_file *f, const char *d, size_t n, const char 
 }
 
 /* Pairs (basket, item) grouped by basket, baskets in order of first appearance. */
-static int read_long(promo_basket_file *f, const promo_table *t, const char *name,
+static int read_long(promo_basket_file *f,
+                     const promo_table *t,
+                     const char *name,
                      const promo_baskets_options *o)
 {
     const promo_column *bc = promo_table_column(t, o->basket_col);
     const promo_column *ic = promo_table_column(t, o->item_col);
     if (!bc || !ic)
-        return promo_fail(PROMO_EINPUT, "%s: no column '%s' (the basket id, --basket-col)",
-                          name, bc ? o->item_col : o->basket_col);
+        return promo_fail(PROMO_EINPUT, "%s: no column '%s' (the basket id, --basket-col)", name,
+                          bc ? o->item_col : o->basket_col);
     size_t rows = t->n_rows;
     uint32_t nb = promo_dict_size(bc->dict);
     uint32_t *icode = promo_mallocn(rows ? rows : 1, sizeof *icode);
@@ -276,8 +276,12 @@ static int check_options(const promo_baskets_options *o)
     return PROMO_OK;
 }
 
-static int read_any(const char *path, const char *data, size_t n, const char *name,
-                    const promo_baskets_options *o, promo_basket_file **out)
+static int read_any(const char *path,
+                    const char *data,
+                    size_t n,
+                    const char *name,
+                    const promo_baskets_options *o,
+                    promo_basket_file **out)
 {
     promo_baskets_options def = promo_baskets_options_default();
     if (!o)
@@ -318,8 +322,11 @@ static int read_any(const char *path, const char *data, size_t n, const char *na
     return PROMO_OK;
 }
 
-int promo_baskets_read_buffer(const char *data, size_t n, const char *name,
-                              const promo_baskets_options *o, promo_basket_file **out)
+int promo_baskets_read_buffer(const char *data,
+                              size_t n,
+                              const char *name,
+                              const promo_baskets_options *o,
+                              promo_basket_file **out)
 {
     if (n && !data)
         return promo_fail(PROMO_EUSAGE, "promo_baskets_read_buffer: NULL data");
@@ -367,8 +374,7 @@ static int slurp(const char *path, char **buf, size_t *n)
     return PROMO_OK;
 }
 
-int promo_baskets_read(const char *path, const promo_baskets_options *o,
-                       promo_basket_file **out)
+int promo_baskets_read(const char *path, const promo_baskets_options *o, promo_basket_file **out)
 {
     if (!path)
         return promo_fail(PROMO_EUSAGE, "promo_baskets_read: NULL path");
@@ -385,8 +391,8 @@ int promo_baskets_read(const char *path, const promo_baskets_options *o,
 
 /* Category of each transactions product code ("unknown" when the product or its category is
  * missing), interned into items. */
-static int category_items(promo_store *s, const promo_column *tx_prod, promo_dict *items,
-                          uint32_t **out)
+static int
+category_items(promo_store *s, const promo_column *tx_prod, promo_dict *items, uint32_t **out)
 {
     static const char *const cols[] = {"product_id", "category"};
     promo_table *p = NULL;
@@ -428,11 +434,12 @@ static int category_items(promo_store *s, const promo_column *tx_prod, promo_dic
     return PROMO_OK;
 }
 
-int promo_baskets_from_store(promo_store *s, int64_t before, int by_category,
+int promo_baskets_from_store(promo_store *s,
+                             int64_t before,
+                             int by_category,
                              promo_basket_file **out)
 {
-    static const char *const cols[] = {"order_id", "customer_id", "product_id", "ts",
-                                       "quantity"};
+    static const char *const cols[] = {"order_id", "customer_id", "product_id", "ts", "quantity"};
     if (!s || !out)
         return promo_fail(PROMO_EUSAGE, "promo_baskets_from_store: NULL argument");
     *out = NULL;
@@ -480,9 +487,9 @@ int promo_baskets_from_store(promo_store *s, int64_t before, int by_category,
         rc = PROMO_ENOMEM;
         goto fail;
     }
-#define KEEP(r)                                                                                    \
-    (!promo_column_is_null(order, r) && !promo_column_is_null(prod, r) &&                          \
-     !promo_column_is_null(cust, r) && (before == 0 || ts->i64[r] < before) &&                     \
+#define KEEP(r)                                                                \
+    (!promo_column_is_null(order, r) && !promo_column_is_null(prod, r) &&      \
+     !promo_column_is_null(cust, r) && (before == 0 || ts->i64[r] < before) && \
      (!qty || !(promo_column_num(qty, r) <= 0)))
     for (size_t r = 0; r < rows; r++)
         if (KEEP(r))

@@ -55,7 +55,8 @@ static int cmp_fit(const void *x, const void *y, void *ctx)
 {
     const promo_assoc *a = ctx;
     const fit *p = x, *q = y;
-    const promo_assoc_rule *r = promo_assoc_rule_at(a, p->rule), *s = promo_assoc_rule_at(a, q->rule);
+    const promo_assoc_rule *r = promo_assoc_rule_at(a, p->rule),
+                           *s = promo_assoc_rule_at(a, q->rule);
     if (r->confidence != s->confidence)
         return r->confidence > s->confidence ? -1 : 1;
     if (r->lift != s->lift)
@@ -112,8 +113,8 @@ static const char *people_str(const people *pp, const promo_column *c, uint32_t 
 }
 
 /* Product names by basket item (NULL when the products table has none). */
-static int product_names(promo_store *s, const promo_basket_file *f, promo_table **t,
-                         uint32_t **row)
+static int
+product_names(promo_store *s, const promo_basket_file *f, promo_table **t, uint32_t **row)
 {
     static const char *const cols[] = {"product_id", "name"};
     promo_baskets b = promo_basket_file_view(f);
@@ -136,8 +137,8 @@ static int product_names(promo_store *s, const promo_basket_file *f, promo_table
     return PROMO_OK;
 }
 
-static const char *product_label(const promo_table *t, const uint32_t *row,
-                                 const promo_basket_file *f, uint32_t item)
+static const char *
+product_label(const promo_table *t, const uint32_t *row, const promo_basket_file *f, uint32_t item)
 {
     if (t && row[item] != PROMO_DICT_NONE) {
         const char *nm = promo_column_str(promo_table_column(t, "name"), row[item]);
@@ -162,8 +163,22 @@ static int check_params(const promo_crosssell_params *p)
 }
 
 /* The campaign file's columns (campaign.h's written ones, then the rule's). */
-enum { C_CUST, C_NAME, C_LOC, C_PROB, C_REASON, C_PROD, C_DISC, C_DAY, C_HOUR, C_BUNDLE,
-       C_ANTE, C_CONF, C_LIFT, C_COUNT };
+enum {
+    C_CUST,
+    C_NAME,
+    C_LOC,
+    C_PROB,
+    C_REASON,
+    C_PROD,
+    C_DISC,
+    C_DAY,
+    C_HOUR,
+    C_BUNDLE,
+    C_ANTE,
+    C_CONF,
+    C_LIFT,
+    C_COUNT
+};
 
 static int file_new(promo_table **out)
 {
@@ -202,8 +217,7 @@ static int push_str(promo_table *t, int k, const char *v)
     return promo_column_push_str(t->cols[k], v, strlen(v));
 }
 
-int promo_crosssell_build(promo_store *s, const promo_crosssell_params *p,
-                          promo_crosssell **out)
+int promo_crosssell_build(promo_store *s, const promo_crosssell_params *p, promo_crosssell **out)
 {
     if (!s || !p || !out)
         return promo_fail(PROMO_EUSAGE, "promo_crosssell_build: NULL argument");
@@ -229,7 +243,7 @@ int promo_crosssell_build(promo_store *s, const promo_crosssell_params *p,
     c->n_orders = b.n;
     uint32_t x = promo_basket_file_find_item(f, p->product_id);
     if (x == PROMO_DICT_NONE) {
-        rc = promo_fail(PROMO_ENOTFOUND, "--product %s: no order holds it%s", p->product_id,
+        rc = promo_fail(PROMO_EINPUT, "--product %s: no order holds it%s", p->product_id,
                         p->as_of ? " before --as-of" : "");
         goto fail;
     }
@@ -327,8 +341,7 @@ int promo_crosssell_build(promo_store *s, const promo_crosssell_params *p,
                 q++;
             if (q < ru->lhs_len)
                 continue;
-            if (best == UINT32_MAX ||
-                ru->confidence > promo_assoc_rule_at(a, best)->confidence)
+            if (best == UINT32_MAX || ru->confidence > promo_assoc_rule_at(a, best)->confidence)
                 best = (uint32_t)r;
         }
         if (best != UINT32_MAX) {

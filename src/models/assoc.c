@@ -199,9 +199,14 @@ static int mine_tree(miner *m, found *f, const fp_tree *t, uint32_t *suffix, uin
 /* A single-path tree: every non-empty subset of its nodes is frequent, with the count of its
  * deepest node. Choose up to `room` more nodes among 0..below-1, deepest first, so the first
  * one chosen gives the count (UINT64_MAX: none chosen yet). */
-static int
-enum_path(miner *m, found *f, const fp_tree *t, uint32_t *suffix, uint32_t len, size_t below,
-          int room, uint64_t count)
+static int enum_path(miner *m,
+                     found *f,
+                     const fp_tree *t,
+                     uint32_t *suffix,
+                     uint32_t len,
+                     size_t below,
+                     int room,
+                     uint64_t count)
 {
     for (size_t v = below; v-- > 0 && room > 0;) {
         if (atomic_load(&m->stop))
@@ -218,8 +223,8 @@ enum_path(miner *m, found *f, const fp_tree *t, uint32_t *suffix, uint32_t len, 
 }
 
 /* Itemset suffix + item i of t, then everything its conditional tree holds. */
-static int mine_item(miner *m, found *f, const fp_tree *t, uint32_t i, uint32_t *suffix,
-                     uint32_t suffix_len)
+static int
+mine_item(miner *m, found *f, const fp_tree *t, uint32_t i, uint32_t *suffix, uint32_t suffix_len)
 {
     suffix[suffix_len] = t->global[i];
     int rc = emit(m, f, suffix, suffix_len + 1, t->item_count[i]);
@@ -313,8 +318,8 @@ static int mine_tree(miner *m, found *f, const fp_tree *t, uint32_t *suffix, uin
 }
 
 /* Baskets of t holding every item of set (global ids; all frequent in t). */
-static uint64_t tree_support(const fp_tree *t, const uint32_t *rank_of, const uint32_t *set,
-                             uint32_t len, uint8_t *mark)
+static uint64_t tree_support(
+    const fp_tree *t, const uint32_t *rank_of, const uint32_t *set, uint32_t len, uint8_t *mark)
 {
     uint32_t deepest = 0;
     for (uint32_t k = 0; k < len; k++) {
@@ -417,8 +422,8 @@ static int collect_sets(promo_assoc *a, found *fs, int n_fs)
 
 /* Rules with one consequent from the itemsets; lhs supports from the itemsets themselves (all
  * subsets of a frequent set were mined) or, when only one rhs was mined, from the tree. */
-static int make_rules(promo_assoc *a, const promo_assoc_params *p, const fp_tree *t,
-                      const uint32_t *rank_of)
+static int
+make_rules(promo_assoc *a, const promo_assoc_params *p, const fp_tree *t, const uint32_t *rank_of)
 {
     size_t cap_slots = 1;
     while (cap_slots < 2 * a->n_sets + 2)
@@ -484,16 +489,16 @@ static int make_rules(promo_assoc *a, const promo_assoc_params *p, const fp_tree
                 break;
             }
             memcpy(a->rule_items + n_items, lhs, (len - 1) * sizeof *lhs);
-            a->rules[a->n_rules++] = (promo_assoc_rule){
-                .lhs_off = n_items,
-                .lhs_len = len - 1,
-                .rhs = s[j],
-                .count = a->set_count[i],
-                .support = (double)a->set_count[i] / nb,
-                .coverage = (double)cl / nb,
-                .confidence = conf,
-                .lift = lift,
-                .conviction = conf >= 1 ? INFINITY : (1 - srhs) / (1 - conf)};
+            a->rules[a->n_rules++] =
+                (promo_assoc_rule){.lhs_off = n_items,
+                                   .lhs_len = len - 1,
+                                   .rhs = s[j],
+                                   .count = a->set_count[i],
+                                   .support = (double)a->set_count[i] / nb,
+                                   .coverage = (double)cl / nb,
+                                   .confidence = conf,
+                                   .lift = lift,
+                                   .conviction = conf >= 1 ? INFINITY : (1 - srhs) / (1 - conf)};
             n_items += len - 1;
         }
     }
@@ -505,8 +510,7 @@ static int make_rules(promo_assoc *a, const promo_assoc_params *p, const fp_tree
     return rc;
 }
 
-int promo_assoc_mine(const promo_assoc_params *p, const promo_baskets *b,
-                     promo_assoc **out)
+int promo_assoc_mine(const promo_assoc_params *p, const promo_baskets *b, promo_assoc **out)
 {
     if (!p || !b || !out || (b->n && (!b->ptr || (!b->item && b->ptr[b->n]))))
         return promo_fail(PROMO_EUSAGE, "promo_assoc_mine: NULL argument");
@@ -547,8 +551,8 @@ int promo_assoc_mine(const promo_assoc_params *p, const promo_baskets *b,
         for (uint64_t k = b->ptr[i]; k < b->ptr[i + 1]; k++) {
             uint32_t it = b->item[k];
             if (it >= b->n_items) {
-                rc = promo_fail(PROMO_EUSAGE, "basket %zu: item %u out of range (%u items)", i,
-                                it, b->n_items);
+                rc = promo_fail(PROMO_EUSAGE, "basket %zu: item %u out of range (%u items)", i, it,
+                                b->n_items);
                 goto fail;
             }
             if (seen[it] != i + 1) {
@@ -566,13 +570,21 @@ int promo_assoc_mine(const promo_assoc_params *p, const promo_baskets *b,
     for (uint32_t it = 0; it < b->n_items; it++)
         if (a->item_count[it] >= m.minsup)
             by_rank[n_freq++] = it;
-    /* Most frequent first (ties by id): shared prefixes, a small tree. */
+    /* Most frequent first (ties by id): shared prefixes, a small tree. An item's conditional
+     * tree holds only the items ranked before it, so the one rhs asked for goes last: its
+     * conditional tree is then every itemset that holds it. */
     for (uint32_t x = 1; x < n_freq; x++)
         for (uint32_t y = x; y > 0 && a->item_count[by_rank[y]] > a->item_count[by_rank[y - 1]];
              y--) {
             uint32_t tmp = by_rank[y];
             by_rank[y] = by_rank[y - 1];
             by_rank[y - 1] = tmp;
+        }
+    for (uint32_t x = 0; p->rhs_only >= 0 && x + 1 < n_freq; x++)
+        if (by_rank[x] == (uint32_t)p->rhs_only) {
+            memmove(by_rank + x, by_rank + x + 1, (n_freq - x - 1) * sizeof *by_rank);
+            by_rank[n_freq - 1] = (uint32_t)p->rhs_only;
+            break;
         }
     for (uint32_t it = 0; it < b->n_items; it++)
         rank_of[it] = ROOT;
@@ -654,8 +666,9 @@ int promo_assoc_mine(const promo_assoc_params *p, const promo_baskets *b,
                             "(%llu of %zu baskets); raise --min-support or lower --max-len",
                             m.max_itemsets, p->min_support, (unsigned long long)m.minsup, b->n);
         else if (rc == PROMO_ENOMEM)
-            rc = promo_fail(PROMO_ENOMEM, "association rules: out of memory at support %g; "
-                                          "raise --min-support or lower --max-len",
+            rc = promo_fail(PROMO_ENOMEM,
+                            "association rules: out of memory at support %g; "
+                            "raise --min-support or lower --max-len",
                             p->min_support);
         goto fail;
     }
@@ -709,8 +722,7 @@ size_t promo_assoc_n_itemsets(const promo_assoc *a)
     return a->n_sets;
 }
 
-const uint32_t *promo_assoc_itemset(const promo_assoc *a, size_t k, uint32_t *len,
-                                    uint64_t *count)
+const uint32_t *promo_assoc_itemset(const promo_assoc *a, size_t k, uint32_t *len, uint64_t *count)
 {
     if (k >= a->n_sets)
         return NULL;
