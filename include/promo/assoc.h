@@ -55,7 +55,8 @@ typedef struct promo_assoc_params {
     double min_confidence; /* [0, 1] (0.8) */
     double min_lift;       /* rules below are dropped (0: none) */
     int max_len;           /* items per itemset, >= 1 (10, arules' maxlen) */
-    size_t max_itemsets;   /* frequent itemsets allowed before mining stops (50,000,000) */
+    size_t max_itemsets;   /* frequent itemsets allowed before mining stops (10,000,000: about
+                              0.5 GB with their rules) */
     int64_t rhs_only;      /* >= 0: mine only the rules whose rhs is this item (-1: all) */
     int n_threads;         /* 0 = all cores */
 } promo_assoc_params;

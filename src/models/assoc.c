@@ -38,7 +38,7 @@ promo_assoc_params promo_assoc_params_default(void)
                                 .min_confidence = 0.8,
                                 .min_lift = 0,
                                 .max_len = 10,
-                                .max_itemsets = 50000000,
+                                .max_itemsets = 10000000,
                                 .rhs_only = -1,
                                 .n_threads = 0};
 }
