@@ -77,13 +77,24 @@ typedef struct promo_ingest_options {
     promo_unknown_policy unknown; /* policy for unknown references */
     int skip_bad_rows;            /* 1: bad rows go to the rejects instead of failing */
     int n_threads;                /* CSV parser threads; 0 = OpenMP default */
+    /* Source options of the canonical and generic profiles (NULL / 0 = not given): */
+    const char *sep;       /* field separator: "," ";" "|" "tab", or "space" (runs of blanks) */
+    int no_header;         /* 1: the first line is data; names from `columns` */
+    const char *columns;   /* "a,b,...": the fields' names, in order, with no_header */
+    const char *set;       /* "col=value,...": a constant column (e.g. converted=true) */
+    const char *amount;    /* source column with the line amount: unit_price = amount/quantity */
+    const char *ignore;    /* "col,...": source columns not to read (nor warn about) */
+    const char *ts_format; /* auto (default), iso, ymd, epoch, epoch-ms, dmy, mdy */
+    const char *recode;    /* "col=from:to,...", e.g. kind=pv:view,fav:favorite,buy:purchase */
 } promo_ingest_options;
 
-/* format NULL (canonical), table NULL, map NULL, unknown ERROR, skip_bad_rows 0, n_threads 0. */
+/* Every field NULL / 0, unknown ERROR. */
 promo_ingest_options promo_ingest_options_default(void);
 
 /* Names of the profiles, NULL-terminated (for --help and error messages). Static. */
 const char *const *promo_profile_names(void);
+/* One line about profile `name` ("" if unknown). Static. */
+const char *promo_profile_about(const char *name);
 /* Parse "error" / "skip" / "add". Returns 0, or PROMO_EUSAGE naming the choices. */
 int promo_unknown_policy_parse(const char *s, promo_unknown_policy *out /* OUT */);
 
