@@ -216,7 +216,9 @@ void promo_time_iso_hint(const char *s, char *buf, size_t n)
 {
     buf[0] = '\0';
     int a = 0, b = 0, y = 0, k = 0;
-    if (sscanf(s, "%d/%d/%d%n", &a, &b, &y, &k) == 3 && k > 0) {
+    if (sscanf(s, "%d/%d/%d%n", &y, &a, &b, &k) == 3 && k > 0 && y > 999) {
+        snprintf(buf, n, "write %04d-%02d-%02d", y, a, b);
+    } else if (sscanf(s, "%d/%d/%d%n", &a, &b, &y, &k) == 3 && k > 0) {
         if (y < 100)
             y += 2000;
         int ok_dmy = a >= 1 && a <= 31 && b >= 1 && b <= 12;
@@ -228,8 +230,6 @@ void promo_time_iso_hint(const char *s, char *buf, size_t n)
             snprintf(buf, n, "write %04d-%02d-%02d", y, b, a);
         else if (ok_mdy)
             snprintf(buf, n, "write %04d-%02d-%02d", y, a, b);
-    } else if (sscanf(s, "%4d/%d/%d%n", &y, &a, &b, &k) == 3 && k > 0 && y > 999) {
-        snprintf(buf, n, "write %04d-%02d-%02d", y, a, b);
     } else if (strlen(s) == 8 && sscanf(s, "%4d%2d%2d", &y, &a, &b) == 3) {
         snprintf(buf, n, "write %04d-%02d-%02d", y, a, b);
     }

@@ -480,8 +480,10 @@ static int parse_const(const promo_field *f, const char *v, promo_table *t, size
         break;
     }
     default:
-        for (size_t r = 0; r < n && !rc; r++)
-            rc = promo_column_push_str(c, v, strlen(v));
+        /* interned once; every row then shares the code */
+        if (n && !(rc = promo_column_push_str(c, v, strlen(v))))
+            for (size_t r = 1; r < n && !rc; r++)
+                rc = promo_column_push_code(c, c->codes[0]);
     }
     return rc ? rc : promo_table_seal(t);
 }
@@ -492,8 +494,9 @@ int ingest_const_string(promo_table *t, const char *name, const char *s, size_t 
     int rc = promo_table_add_column(t, name, PROMO_COL_STRING, &c);
     if (!rc)
         rc = promo_column_reserve(c, n);
-    for (size_t r = 0; r < n && !rc; r++)
-        rc = promo_column_push_str(c, s, strlen(s));
+    if (!rc && n && !(rc = promo_column_push_str(c, s, strlen(s))))
+        for (size_t r = 1; r < n && !rc; r++)
+            rc = promo_column_push_code(c, c->codes[0]);
     return rc ? rc : promo_table_seal(t);
 }
 

@@ -87,12 +87,31 @@ int ingest_read_cdnow(promo_ingest *ing, const char *path)
         return rc;
     const promo_column *cust = promo_table_column(t, "customer_id");
     const promo_column *ts = promo_table_column(t, "ts");
+    /* rows of one customer and day are one order, and they are adjacent in the file */
+    uint32_t last_cust = PROMO_DICT_NONE;
+    int64_t last_day = -1;
     for (size_t r = 0; r < t->n_rows && !rc; r++) {
-        char day[16], key[96];
-        promo_time_format(ts->i64[r], 1, day, sizeof day);
-        int k = snprintf(key, sizeof key, "%s:%.4s%.2s%.2s", promo_column_str(cust, r), day,
-                         day + 5, day + 8);
-        rc = promo_column_push_str(oid, key, (size_t)k);
+        int64_t day = ts->i64[r] / PROMO_SECONDS_PER_DAY;
+        if (r && cust->codes[r] == last_cust && day == last_day) {
+            rc = promo_column_push_code(oid, oid->codes[r - 1]);
+            continue;
+        }
+        last_cust = cust->codes[r];
+        last_day = day;
+        int y;
+        unsigned m, d;
+        promo_civil_from_days(day, &y, &m, &d);
+        const char *cs = promo_column_str(cust, r);
+        size_t cl = strlen(cs);
+        char key[96];
+        if (cl > sizeof key - 10)
+            cl = sizeof key - 10;
+        memcpy(key, cs, cl);
+        unsigned v = (unsigned)y * 10000u + m * 100u + d;
+        key[cl] = ':';
+        for (int k = 8; k >= 1; k--, v /= 10)
+            key[cl + (size_t)k] = (char)('0' + v % 10);
+        rc = promo_column_push_str(oid, key, cl + 9);
     }
     if (!rc)
         rc = promo_table_seal(t);
