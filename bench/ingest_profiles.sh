@@ -120,26 +120,35 @@ speed() { # NAME ROWS "new args" "canonical args"
     set -- "$1" "$2" "$(eval best new $3)" "$(eval best canonical $4)"
     echo "$3 $4" | awk -v n="$1" -v rows="$2" '{ printf "{\"bench\": \"ingest_profiles_speed\", \"path\": \"%s\", \"rows\": %d, \"new_read_s\": %.3f, \"canonical_read_s\": %.3f, \"read_ratio\": %.2f, \"new_wall_s\": %.3f, \"canonical_wall_s\": %.3f, \"wall_ratio\": %.2f, \"machine\": \"shared, loaded\"}\n", n, rows, $1, $3, $1 / $3, $2, $4, $2 / $4 }'
 }
-# CDNOW: blanks, no header, YYYYMMDD, --amount, synthetic order ids -- vs a canonical CSV
+# The sources are repeated X times (default 10, ids made distinct per copy) so that a run
+# takes about a second and the process start does not dominate.
+X=${X:-10}
+awk -v x="$X" '$1 ~ /^[0-9]/ { for (k = 0; k < x; k++) printf " %d%s  %s   %s  %s\n", k, $1, $2, $3, $4 }' \
+    "$D/cdnow/CDNOW_master.txt" > "$TMP/cdnow_x.txt"
 awk 'BEGIN { print "order_id,customer_id,product_id,ts,quantity,unit_price" }
-     $1 ~ /^[0-9]/ { d = substr($2,1,4) "-" substr($2,5,2) "-" substr($2,7,2);
-                     printf "%s:%s,%s,CD,%s,%s,%.17g\n", $1, $2, $1, d, $3, ($3 == 0 ? 0 : $4 / $3) }' \
-    "$D/cdnow/CDNOW_master.txt" > "$TMP/cdnow_canonical.csv"
-speed "cdnow (blanks, no header, YYYYMMDD, --amount)" 69659 \
-    "--format cdnow $D/cdnow/CDNOW_master.txt" "--table transactions $TMP/cdnow_canonical.csv"
+     { d = substr($2,1,4) "-" substr($2,5,2) "-" substr($2,7,2);
+       printf "%s:%s,%s,CD,%s,%s,%.17g\n", $1, $2, $1, d, $3, ($3 == 0 ? 0 : $4 / $3) }' \
+    "$TMP/cdnow_x.txt" > "$TMP/cdnow_canonical.csv"
+rows=$(lines "$TMP/cdnow_x.txt")
+speed "cdnow (blanks, no header, YYYYMMDD, --amount, order ids)" "$rows" \
+    "--format cdnow $TMP/cdnow_x.txt" "--table transactions $TMP/cdnow_canonical.csv"
 # Taobao: no header, epoch seconds, --recode -- vs canonical events with ISO times
+awk -F, -v x="$X" '{ for (k = 0; k < x; k++) printf "%d_%s,%s,%s,%s,%s\n", k, $1, $2, $3, $4, $5 }' \
+    "$D/taobao_userbehavior/UserBehavior_head.csv" > "$TMP/taobao_x.csv"
 awk -F, 'BEGIN { print "customer_id,product_id,ts,kind"; k["pv"] = "view"; k["fav"] = "favorite"; k["buy"] = "purchase"; k["cart"] = "cart" }
      { printf "%s,%s,%s,%s\n", $1, $2, strftime("%Y-%m-%dT%H:%M:%S", $5, 1), k[$4] }' \
-    "$D/taobao_userbehavior/UserBehavior_head.csv" > "$TMP/taobao_events.csv"
-speed "events (no header, epoch, --recode)" 84287 \
-    "--table events --no-header --columns customer_id,product_id,category_id,kind,ts --ignore category_id --recode kind=pv:view,fav:favorite,buy:purchase $D/taobao_userbehavior/UserBehavior_head.csv" \
+    "$TMP/taobao_x.csv" > "$TMP/taobao_events.csv"
+speed "events (no header, epoch, --recode)" "$(lines "$TMP/taobao_x.csv")" \
+    "--table events --no-header --columns customer_id,product_id,category_id,kind,ts --ignore category_id --recode kind=pv:view,fav:favorite,buy:purchase $TMP/taobao_x.csv" \
     "--table events $TMP/taobao_events.csv"
 # dunnhumby transactions: --map and --amount -- vs unit_price precomputed
+awk -F, -v x="$X" 'NR == 1 { print; next } { for (k = 0; k < x; k++) { b = $3; $3 = k "_" b; print; $3 = b } }' OFS=, \
+    "$DH/transactions_sample.csv" > "$TMP/dh_x.csv"
 awk -F, 'BEGIN { OFS = ","; print "order_id,customer_id,store_id,product_id,quantity,unit_price,ts" }
      NR > 1 { printf "%s,%s,%s,%s,%s,%.17g,%s\n", $3, $1, $2, $4, $5, ($5 == 0 ? 0 : $6 / $5), $11 }' \
-    "$DH/transactions_sample.csv" > "$TMP/dh_canonical.csv"
-speed "transactions (--map, --amount)" 75000 \
-    "--table transactions --map order_id=basket_id,customer_id=household_id,ts=transaction_timestamp --amount sales_value --ignore retail_disc,coupon_disc,coupon_match_disc,week $DH/transactions_sample.csv" \
+    "$TMP/dh_x.csv" > "$TMP/dh_canonical.csv"
+speed "transactions (--map, --amount)" "$(body "$TMP/dh_x.csv")" \
+    "--table transactions --map order_id=basket_id,customer_id=household_id,ts=transaction_timestamp --amount sales_value --ignore retail_disc,coupon_disc,coupon_match_disc,week $TMP/dh_x.csv" \
     "--table transactions $TMP/dh_canonical.csv"
 
 # ---- CDNOW: BG/NBD from the ingested sample and master files ----
