@@ -7,9 +7,9 @@
 #
 #   make all && sh bench/ingest_profiles.sh
 #
-# Speed: each path is ingested REPS times (default 5) and the smallest read_s (parse + checks,
-# from --json; the SQLite write is the same for both) and wall time are kept: the machine is
-# shared. The canonical reference of each pair is the same rows rewritten by awk as a
+# Speed: each path is ingested REPS times (default 5), interleaved with its canonical
+# reference, and the smallest read_s (parse + checks, from --json; the SQLite write is the same
+# for both), wall time and CPU time (user + sys) are kept: the machine is shared. The canonical reference of each pair is the same rows rewritten by awk as a
 # canonical CSV (ISO dates, unit_price, canonical kinds), so both produce the same table.
 set -eu
 cd "$(dirname "$0")/.."
@@ -99,26 +99,28 @@ count dunnhumby "$(ws dunnhumby)" responses "$(awk -F, 'NR > 1 {print $3 "," $1}
 count dunnhumby "$(ws dunnhumby)" products "$(($(body "$DH/products.csv") + $(awk -F, 'NR==FNR {if (FNR>1) p[$1]=1; next} FNR>1 && !($4 in p) {print $4}' "$DH/products.csv" "$DH/transactions_sample.csv" | sort -u | wc -l)))" "products.csv + ids only in transactions (--unknown add)"
 
 # ---- speed: new paths against canonical on the same rows ----
-best() { # NAME ARGS...: min read_s and wall over REPS runs -> "read wall"
-    name=$1; shift
-    br=999; bw=999
+one() { # ARGS...: one ingest -> "read_s wall_s cpu_s" (cpu = user + sys of the process)
+    rm -rf "$TMP/speed"
+    t0=$(date +%s.%N)
+    out=$(/usr/bin/time -o "$TMP/time" -f "%U %S" "$BIN" ingest --ws "$TMP/speed" --json "$@" 2>/dev/null)
+    t1=$(date +%s.%N)
+    r=$(echo "$out" | sed -n 's/.*"read_s": \([0-9.]*\).*/\1/p')
+    echo "$r $(echo "$t1 - $t0" | bc) $(awk '{ print $1 + $2 }' "$TMP/time")"
+}
+speed() { # NAME ROWS "new args" "canonical args": REPS runs of each, interleaved, minimum kept
+    name=$1; rows=$2
     i=0
+    : > "$TMP/speed.txt"
     while [ $i -lt "$REPS" ]; do
-        rm -rf "$TMP/speed"
-        t0=$(date +%s.%N)
-        out=$("$BIN" ingest --ws "$TMP/speed" --json "$@" 2>/dev/null)
-        t1=$(date +%s.%N)
-        r=$(echo "$out" | sed -n 's/.*"read_s": \([0-9.]*\).*/\1/p')
-        w=$(echo "$t1 - $t0" | bc)
-        br=$(echo "if ($r < $br) $r else $br" | bc)
-        bw=$(echo "if ($w < $bw) $w else $bw" | bc)
+        echo "n $(eval one $3)" >> "$TMP/speed.txt"
+        echo "c $(eval one $4)" >> "$TMP/speed.txt"
         i=$((i + 1))
     done
-    echo "$br $bw"
-}
-speed() { # NAME ROWS "new args" "canonical args"
-    set -- "$1" "$2" "$(eval best new $3)" "$(eval best canonical $4)"
-    echo "$3 $4" | awk -v n="$1" -v rows="$2" '{ printf "{\"bench\": \"ingest_profiles_speed\", \"path\": \"%s\", \"rows\": %d, \"new_read_s\": %.3f, \"canonical_read_s\": %.3f, \"read_ratio\": %.2f, \"new_wall_s\": %.3f, \"canonical_wall_s\": %.3f, \"wall_ratio\": %.2f, \"machine\": \"shared, loaded\"}\n", n, rows, $1, $3, $1 / $3, $2, $4, $2 / $4 }'
+    awk -v n="$name" -v rows="$rows" '
+        function mn(a, b) { return a == "" || b < a ? b : a }
+        { r[$1] = mn(r[$1], $2); w[$1] = mn(w[$1], $3); c[$1] = mn(c[$1], $4) }
+        END { printf "{\"bench\": \"ingest_profiles_speed\", \"path\": \"%s\", \"rows\": %d, \"new_read_s\": %.3f, \"canonical_read_s\": %.3f, \"read_ratio\": %.2f, \"new_wall_s\": %.3f, \"canonical_wall_s\": %.3f, \"wall_ratio\": %.2f, \"new_cpu_s\": %.2f, \"canonical_cpu_s\": %.2f, \"cpu_ratio\": %.2f, \"machine\": \"shared, loaded\"}\n",
+              n, rows, r["n"], r["c"], r["n"] / r["c"], w["n"], w["c"], w["n"] / w["c"], c["n"], c["c"], c["n"] / c["c"] } ' "$TMP/speed.txt"
 }
 # The sources are repeated X times (default 10, ids made distinct per copy) so that a run
 # takes about a second and the process start does not dominate.

@@ -886,20 +886,11 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
         o.display_name = path;
         size_t n_cols = 0;
         if (src->no_header) {
-            /* Without a header the reader names fields by the column list, in order: give
-             * it every field, typed as planned, and drop the unplanned ones after. */
-            if (!(cols = promo_calloc(it->n_hdr + 1, sizeof *cols))) {
-                rc = PROMO_ENOMEM;
-                goto done;
-            }
-            for (size_t i = 0; i < it->n_hdr; i++) {
-                cols[i] = (promo_csv_column){it->hdr[i], PROMO_COL_STRING, 0};
-                for (size_t k = 0; k < n_plan; k++)
-                    if (!strcmp(plan[k].their, it->hdr[i]))
-                        cols[i] = (promo_csv_column){it->hdr[i], plan[k].type, plan[k].required};
-            }
-            n_cols = it->n_hdr;
-        } else if (sc) {
+            /* the reader names the fields; the plan picks some and skips the rest unparsed */
+            o.field_names = (const char *const *)it->hdr;
+            o.n_field_names = it->n_hdr;
+        }
+        if (sc) {
             if (!(cols = promo_calloc(n_plan + 1, sizeof *cols))) {
                 rc = PROMO_ENOMEM;
                 goto done;
