@@ -9,6 +9,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/profile.h>
 #include <promo/store.h>
 #include <promo/table.h>
 #include <promo/timeutil.h>
@@ -400,4 +401,58 @@ T_TEST(ingest_profile_dunnhumby)
     T_ASSERT(find_row(t, "customer_id", "105") >= 0);  /* targeted, no demographics */
     promo_table_free(t);
     bad(NULL, "ingest --ws %s --format dunnhumby " PF "taobao.csv", "dunnhumby reads");
+}
+
+/* Every allocation of the new paths may fail: ENOMEM comes back cleanly (ASan finds leaks),
+ * for a profile built on the source options (taobao: no header, epoch, recode, derived
+ * products), one with blanks and a built column (cdnow), a join (instacart) and the canonical
+ * options directly. */
+static void alloc_loop(promo_ingest_options o, const char *const *files, size_t n)
+{
+    long total = 0;
+    for (long k = 1;; k++) {
+        promo_ingest *ing = NULL;
+        promo_alloc_fail_at(k);
+        int rc = promo_ingest_read(&o, files, n, &ing);
+        long used = promo_alloc_fail_at(0);
+        T_ASSERT_MSG(rc == PROMO_OK || rc == PROMO_ENOMEM, "k=%ld: %d %s", k, rc,
+                     promo_last_error());
+        T_ASSERT_MSG((rc == 0) == (ing != NULL), "k=%ld: result and status disagree", k);
+        promo_ingest_free(ing);
+        if (used < k) {
+            total = used;
+            break;
+        }
+    }
+    T_ASSERT(total > 20);
+}
+
+T_TEST(ingest_profiles_alloc_failure_loop)
+{
+    promo_ingest_options o = promo_ingest_options_default();
+    o.n_threads = 1;
+    o.format = "taobao";
+    const char *tb[] = {PF "taobao.csv"};
+    alloc_loop(o, tb, 1);
+    o.format = "cdnow";
+    const char *cd[] = {PF "CDNOW_sample.txt"};
+    alloc_loop(o, cd, 1);
+    o.format = "instacart";
+    const char *ic[] = {PF "instacart/orders.csv", PF "instacart/order_products__prior.csv",
+                        PF "instacart/departments.csv"};
+    alloc_loop(o, ic, 3);
+    o.format = "dunnhumby";
+    const char *dh[] = {PF "dunnhumby/demographics.csv", PF "dunnhumby/coupon_redemptions.csv"};
+    alloc_loop(o, dh, 2);
+    o = promo_ingest_options_default();
+    o.n_threads = 1;
+    o.table = "transactions";
+    o.sep = "space";
+    o.no_header = 1;
+    o.columns = "customer_id,date,qty,value";
+    o.map = "ts=date,quantity=qty";
+    o.amount = "value";
+    o.set = "product_id=CD,order_id=X";
+    const char *bl[] = {PF "blanks.txt"};
+    alloc_loop(o, bl, 1);
 }
