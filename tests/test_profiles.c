@@ -456,3 +456,22 @@ T_TEST(ingest_profiles_alloc_failure_loop)
     const char *bl[] = {PF "blanks.txt"};
     alloc_loop(o, bl, 1);
 }
+
+T_TEST(ingest_opt_sep_variants)
+{
+    char *ws = ws_path("tabs");
+    free(ok(ws, "ingest --ws %s --sep tab transactions=" PF "tabs.tsv"));
+    promo_table *t = table_of(ws, "transactions");
+    T_ASSERT_NEAR(promo_table_column(t, "unit_price")->f64[0], 2.5, 1e-12);
+    promo_table_free(t);
+    ws = ws_path("pipes");
+    free(ok(ws, "ingest --ws %s --sep '|' transactions=" PF "pipes.txt"));
+    /* a decimal comma is not a number: located, not guessed */
+    bad(NULL, "ingest --ws %s --sep ';' transactions=" PF "semicolon.csv",
+        PF "semicolon.csv:2:5: column 'unit_price': expected a number, got \"2,5\"");
+    /* an experiment alone: the summary says what the workspace is for */
+    ws = ws_path("exp-next");
+    char *out = ok(ws, "ingest --ws %s --format lenta " PF "lenta.csv");
+    T_ASSERT_CONTAINS(out, "next: promo info");
+    free(out);
+}
