@@ -469,6 +469,17 @@ T_TEST(ingest_opt_sep_variants)
     /* a decimal comma is not a number: located, not guessed */
     bad(NULL, "ingest --ws %s --sep ';' transactions=" PF "semicolon.csv",
         PF "semicolon.csv:2:5: column 'unit_price': expected a number, got \"2,5\"");
+    /* --map COL= is no way to drop a column, --ignore is; a --map onto a missing source
+     * column is said */
+    bad(NULL, "ingest --ws %s --map age= products=" PF "products_p1.csv",
+        "expected A=B, got 'age=' (to leave a source column out: --ignore COL)");
+    ws = ws_path("map-warn");
+    char args[800], *err = NULL;
+    snprintf(args, sizeof args, "ingest --ws %s --map brand=Brnd products=" PF "products_p1.csv",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 0);
+    T_ASSERT_CONTAINS(err, "--map brand=Brnd: the file has no column 'Brnd'; brand stays empty");
+    free(err);
     /* an experiment alone: the summary says what the workspace is for */
     ws = ws_path("exp-next");
     char *out = ok(ws, "ingest --ws %s --format lenta " PF "lenta.csv");

@@ -700,7 +700,8 @@ int ingest_parse_pairs(const char *s, char sep, const char *opt, map_pair **out,
         const char *eq = memchr(p, sep, len);
         if (!eq || eq == p || eq == p + len - 1) {
             ingest_free_pairs(m, k);
-            return promo_fail(PROMO_EUSAGE, "%s: expected A%cB, got '%.*s'", opt, sep, (int)len, p);
+            return promo_fail(PROMO_EUSAGE, "%s: expected A%cB, got '%.*s'%s", opt, sep, (int)len,
+                              p, sep == '=' ? " (to leave a source column out: --ignore COL)" : "");
         }
         m[k].our = promo_strndup(p, (size_t)(eq - p));
         m[k].their = promo_strndup(eq + 1, (size_t)(p + len - eq - 1));

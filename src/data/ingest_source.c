@@ -853,6 +853,14 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
             goto done;
         }
     }
+    /* a --map onto an optional column whose source is not in this file would be silently
+     * empty: say so (an error would break one --map shared by several files) */
+    for (size_t i = 0; sc && !src->quiet && i < n_map; i++) {
+        const promo_field *fd = promo_schema_field(sc, map[i].our);
+        if (fd && !fd->required && !in_list(it->hdr, it->n_hdr, map[i].their))
+            promo_warn("%s: --map %s=%s: the file has no column '%s'; %s stays empty", path,
+                       map[i].our, map[i].their, map[i].their, map[i].our);
+    }
     /* 3. timestamps */
     {
         size_t tf[16], ntf = 0;
