@@ -21,7 +21,8 @@
  *     (promo_time_parse with date_order), else string. A column of nulls is a string column.
  *   - A BOOL column accepts true/false, t/f, yes/no, y/n, 1/0 in any case.
  *   - Header names are trimmed; an empty name becomes "column_N" (N = 1-based field).
- *     Without a header, fields are named by opt->columns in order, else "column_N".
+ *     Without a header, fields are named by opt->field_names, else opt->columns in order,
+ *     else "column_N".
  *   - Table columns: the requested columns found in the header, in the order of
  *     opt->columns, then (keep_other_columns) the others in header order; requested columns
  *     that are absent and not required are left out. With columns == NULL, all in header order.
@@ -84,6 +85,10 @@ typedef struct promo_csv_options {
     const char *display_name;        /* name used in messages (default: the path) */
     size_t parallel_min_bytes;       /* inputs smaller than this parse serially (default 1 MiB);
                                         tests and the fuzzer set it low to exercise the split */
+    const char *const *field_names;  /* has_header 0: the name of each field in order (then
+                                        `columns` picks and types some of them, the others
+                                        are skipped unparsed); NULL = columns' names */
+    size_t n_field_names;            /* entries in field_names */
 } promo_csv_options;
 
 /* Defaults: delimiter detected, has_header 1, all columns inferred, PROMO_DATE_ISO,

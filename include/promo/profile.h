@@ -18,6 +18,20 @@
  *                  non-empty description, price = median unit price of its sales), customers
  *                  (location = country of the customer's latest invoice) and one store
  *                  "online". InvoiceDate may be ISO or m/d/yyyy h:mm (the UCI export).
+ *   dunnhumby, instacart, taobao, tmall, obd, cdnow, groceries, lenta, criteo: the public
+ *                  datasets (README, one file each under src/data/profiles/ saying what it
+ *                  reads and what it makes up where the source has nothing: synthetic order
+ *                  ids, placeholder dates, unit prices of 1).
+ *   Source options (canonical and generic only; the other profiles set them themselves):
+ *                  sep (blank runs too), no_header + columns, set (constants), amount (a line
+ *                  amount: unit_price = amount / quantity), ignore, ts_format (auto: ISO,
+ *                  YYYYMMDD, epoch s / ms detected per file; slashed dates read one way for the
+ *                  whole file, or refused when nothing decides), recode (events.kind values
+ *                  that are not view/cart/favorite/purchase are refused). A file argument
+ *                  "TABLE=PATH" names its table. Missing required columns are reported
+ *                  together with the --map / --amount / --set that would fix them; source
+ *                  columns not stored are named in a warning. `experiment` (a randomised
+ *                  test: treatment column, outcomes, covariates) is taken with all columns.
  *   hillstrom      the MineThatData e-mail experiment, as the non-canonical table
  *                  `experiment`: row_id (1-based), the original columns (recency,
  *                  history_segment, history, mens, womens, zip_code, newbie, channel, segment,
@@ -29,6 +43,8 @@
  *     "FILE:LINE:COL: ..." (or, with skip_bad_rows, a reject);
  *   - a duplicate key is an error naming both lines (or, with skip_bad_rows, the later row is
  *     rejected);
+ *   - a dimension replacing the workspace's must hold every id the workspace's other tables
+ *     use (products after transactions): an error, or with unknown=ADD the ids are added;
  *   - a reference to an unknown id (e.g. transactions.product_id not in products), checked
  *     when the referenced table is in the same ingest or in the workspace, follows `unknown`:
  *     ERROR names file, line, column and id; SKIP drops the row into the rejects; ADD creates
@@ -77,13 +93,24 @@ typedef struct promo_ingest_options {
     promo_unknown_policy unknown; /* policy for unknown references */
     int skip_bad_rows;            /* 1: bad rows go to the rejects instead of failing */
     int n_threads;                /* CSV parser threads; 0 = OpenMP default */
+    /* Source options of the canonical and generic profiles (NULL / 0 = not given): */
+    const char *sep;       /* field separator: "," ";" "|" "tab", or "space" (runs of blanks) */
+    int no_header;         /* 1: the first line is data; names from `columns` */
+    const char *columns;   /* "a,b,...": the fields' names, in order, with no_header */
+    const char *set;       /* "col=value,...": a constant column (e.g. converted=true) */
+    const char *amount;    /* source column with the line amount: unit_price = amount/quantity */
+    const char *ignore;    /* "col,...": source columns not to read (nor warn about) */
+    const char *ts_format; /* auto (default), iso, ymd, epoch, epoch-ms, dmy, mdy */
+    const char *recode;    /* "col=from:to,...", e.g. kind=pv:view,fav:favorite,buy:purchase */
 } promo_ingest_options;
 
-/* format NULL (canonical), table NULL, map NULL, unknown ERROR, skip_bad_rows 0, n_threads 0. */
+/* Every field NULL / 0, unknown ERROR. */
 promo_ingest_options promo_ingest_options_default(void);
 
 /* Names of the profiles, NULL-terminated (for --help and error messages). Static. */
 const char *const *promo_profile_names(void);
+/* One line about profile `name` ("" if unknown). Static. */
+const char *promo_profile_about(const char *name);
 /* Parse "error" / "skip" / "add". Returns 0, or PROMO_EUSAGE naming the choices. */
 int promo_unknown_policy_parse(const char *s, promo_unknown_policy *out /* OUT */);
 

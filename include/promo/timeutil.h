@@ -29,6 +29,13 @@ typedef enum promo_date_order {
  * (checks month lengths and leap years). Thread-safe, no locale. */
 int promo_time_parse(const char *s, size_t n, promo_date_order order, int64_t *out);
 
+/* Strict ISO 8601 as typed on the command line: YYYY-MM-DD, optionally followed by
+ * [T ]HH:MM[:SS][Z|+hh:mm]. Slashed and 8-digit dates are refused (-1): 11/09/2010 is not
+ * guessed. */
+int promo_time_parse_iso(const char *s, size_t n, int64_t *out);
+/* For a refused date s, the ISO form(s) it could mean, as "write 2010-11-09 ..." in buf. */
+void promo_time_iso_hint(const char *s, char *buf, size_t n);
+
 /* Days since 1970-01-01 for a civil date (proleptic Gregorian), and back. */
 int64_t promo_days_from_civil(int y, unsigned m, unsigned d);
 void promo_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d);

@@ -108,8 +108,12 @@ int cli_parse_uint(const char *cmd,
 int cli_parse_date(const char *cmd, const char *opt, const char *arg, int64_t *out)
 {
     /* 0 means "the default cutoff" in the library's parameters, so 1970-01-01 is refused. */
-    if (promo_time_parse(arg, strlen(arg), PROMO_DATE_ISO, out) || *out == 0)
-        return cli_usage_error(cmd, "%s: expected a date YYYY-MM-DD, got \"%s\"", opt, arg);
+    if (promo_time_parse_iso(arg, strlen(arg), out) || *out == 0) {
+        char hint[160];
+        promo_time_iso_hint(arg, hint, sizeof hint);
+        return cli_usage_error(cmd, "%s: expected a date YYYY-MM-DD, got \"%s\" (%s)", opt, arg,
+                               hint);
+    }
     return CLI_EXIT_OK;
 }
 

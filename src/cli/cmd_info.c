@@ -5,6 +5,7 @@
  * The figures come from promo_store_describe (SQL in the store, one scan per table), so info
  * on millions of rows takes a second, not a load; this file only prints them.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,138 @@ static void print_json(const promo_store_table_info *ti)
                "%lld, \"distinct_products\": %lld, \"distinct_orders\": %lld",
                (long long)ti->n_returns, (long long)ti->n_without_customer,
                (long long)ti->n_customers, (long long)ti->n_products, (long long)ti->n_orders);
-    printf("}");
+    /* the caller closes the object (an experiment adds its arms first) */
+}
+
+/* ---- experiments ----
+ * An experiment table (hillstrom, lenta, criteo, or --table experiment) is summarised per arm:
+ * size, and for each outcome its mean (a rate for 0/1 outcomes), then each arm's average
+ * effect against control: the difference of means with a 95% interval from the normal
+ * approximation, se = sqrt(s1^2/n1 + s0^2/n0) (Welch), which is what a randomised test
+ * supports without a model. */
+
+typedef struct arm_stat {
+    double n, sum[8], sq[8];
+} arm_stat;
+
+/* Outcomes: experiment.outcomes, else every 0/1 column named like an outcome. */
+static size_t pick_outcomes(promo_store *s, const promo_table *t, const promo_column **out)
+{
+    size_t n = 0;
+    char *meta = promo_store_meta_get(s, "experiment.outcomes");
+    if (meta) {
+        char *save = NULL;
+        for (char *tok = strtok_r(meta, ",", &save); tok && n < 8;
+             tok = strtok_r(NULL, ",", &save)) {
+            const promo_column *c = promo_table_column(t, tok);
+            if (c && c->type != PROMO_COL_STRING && c->type != PROMO_COL_TIMESTAMP)
+                out[n++] = c;
+        }
+        promo_free(meta);
+        return n;
+    }
+    static const char *const names[] = {"visit",   "conversion", "converted", "response",
+                                        "outcome", "spend",      "revenue",   "y"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0] && n < 8; k++)
+        for (size_t j = 0; j < t->n_cols && n < 8; j++)
+            if (!strncmp(t->cols[j]->name, names[k], strlen(names[k])) &&
+                t->cols[j]->type != PROMO_COL_STRING && t->cols[j]->type != PROMO_COL_TIMESTAMP)
+                out[n++] = t->cols[j];
+    return n;
+}
+
+static int print_experiment(promo_store *s, const char *table, int json)
+{
+    promo_table *t = NULL;
+    int rc = promo_store_read_table(s, table, &t);
+    if (rc)
+        return rc;
+    char *tcol = promo_store_meta_get(s, "experiment.treatment");
+    char *ctrl = promo_store_meta_get(s, "experiment.control");
+    const promo_column *arm = promo_table_column(t, tcol ? tcol : "treatment");
+    const promo_column *oc[8];
+    size_t no = pick_outcomes(s, t, oc);
+    if (!arm || arm->type != PROMO_COL_STRING) {
+        if (!json)
+            printf("  (no text column 'treatment': arms not summarised)\n");
+        goto done;
+    }
+    uint32_t na = promo_dict_size(arm->dict);
+    arm_stat *st = promo_calloc(na ? na : 1, sizeof *st);
+    if (!st) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(arm, r))
+            continue;
+        arm_stat *a = &st[arm->codes[r]];
+        a->n++;
+        for (size_t k = 0; k < no; k++) {
+            double v = promo_column_num(oc[k], r);
+            if (v == v) {
+                a->sum[k] += v;
+                a->sq[k] += v * v;
+            }
+        }
+    }
+    /* control: the meta value, else "control", "No E-Mail" or "0" */
+    uint32_t c0 = PROMO_DICT_NONE;
+    const char *cands[] = {ctrl ? ctrl : "control", "control", "No E-Mail", "0"};
+    for (size_t k = 0; k < 4 && c0 == PROMO_DICT_NONE; k++)
+        c0 = promo_dict_find(arm->dict, cands[k], strlen(cands[k]));
+    if (json)
+        printf(", \"arms\": [");
+    else
+        printf("  experiment: %u arms%s%s; outcome means (rates for 0/1), effect vs control "
+               "with 95%% interval\n",
+               na, c0 != PROMO_DICT_NONE ? ", control " : "",
+               c0 != PROMO_DICT_NONE ? promo_dict_key(arm->dict, c0) : "");
+    for (uint32_t a = 0; a < na; a++) {
+        const arm_stat *x = &st[a];
+        if (json) {
+            printf(a ? ", {\"arm\": " : "{\"arm\": ");
+            cli_json_str(stdout, promo_dict_key(arm->dict, a));
+            printf(", \"rows\": %.0f, \"outcomes\": {", x->n);
+        } else {
+            printf("  %-20s %8.0f rows", promo_dict_key(arm->dict, a), x->n);
+        }
+        for (size_t k = 0; k < no; k++) {
+            double m = x->n ? x->sum[k] / x->n : NAN;
+            double eff = NAN, lo = NAN, hi = NAN;
+            if (c0 != PROMO_DICT_NONE && a != c0 && x->n > 1 && st[c0].n > 1) {
+                const arm_stat *c = &st[c0];
+                double mc = c->sum[k] / c->n;
+                double v1 = (x->sq[k] - x->n * m * m) / (x->n - 1);
+                double v0 = (c->sq[k] - c->n * mc * mc) / (c->n - 1);
+                double se = sqrt((v1 > 0 ? v1 : 0) / x->n + (v0 > 0 ? v0 : 0) / c->n);
+                eff = m - mc;
+                lo = eff - 1.959964 * se;
+                hi = eff + 1.959964 * se;
+            }
+            if (json) {
+                printf("%s", k ? ", " : "");
+                cli_json_str(stdout, oc[k]->name);
+                printf(": {\"mean\": %.6g", m);
+                if (eff == eff)
+                    printf(", \"effect\": %.6g, \"ci95\": [%.6g, %.6g]", eff, lo, hi);
+                printf("}");
+            } else {
+                printf("  %s %.4f", oc[k]->name, m);
+                if (eff == eff)
+                    printf(" (%+.4f [%+.4f, %+.4f])", eff, lo, hi);
+            }
+        }
+        printf(json ? "}}" : "\n");
+    }
+    if (json)
+        printf("]");
+    promo_free(st);
+done:
+    promo_free(tcol);
+    promo_free(ctrl);
+    promo_table_free(t);
+    return rc;
 }
 
 int cmd_info(int argc, char **argv)
@@ -109,16 +241,31 @@ int cmd_info(int argc, char **argv)
             printf("{\"ws\": ");
             cli_json_str(stdout, ws);
             printf(", \"schema_version\": %d, \"tables\": [", PROMO_SCHEMA_VERSION);
-            for (size_t i = 0; i < n; i++) {
+            for (size_t i = 0; i < n && !rc; i++) {
                 printf(i ? ", " : "");
                 print_json(tis[i]);
+                if (!strcmp(tis[i]->name, "experiment"))
+                    rc = print_experiment(s, tis[i]->name, 1);
+                printf("}");
             }
             printf("]}\n");
         } else {
             printf("workspace %s: schema version %d, %zu table%s\n", ws, PROMO_SCHEMA_VERSION, n,
                    n == 1 ? "" : "s");
-            for (size_t i = 0; i < n; i++)
+            int has_tx = 0, has_exp = 0;
+            for (size_t i = 0; i < n && !rc; i++) {
                 print_text(tis[i], brief);
+                has_tx |= !strcmp(tis[i]->name, "transactions") || !strcmp(tis[i]->name, "events");
+                if (!strcmp(tis[i]->name, "experiment")) {
+                    has_exp = 1;
+                    rc = print_experiment(s, tis[i]->name, 0);
+                }
+            }
+            if (has_exp && !has_tx)
+                printf("this workspace holds an experiment and no transactions: it serves uplift "
+                       "(promo uplift --data FILE --treatment treatment --outcome COL on the "
+                       "source CSV) and the arm figures above; features, train, campaign and "
+                       "simulate need transactions and products\n");
         }
     }
     for (size_t i = 0; tis && i < n; i++)

@@ -44,6 +44,18 @@ static void print_text(
         printf("%s %s %zu", i ? "," : "", t->name, t->n_rows);
     }
     printf("\n");
+    /* a workspace of an experiment or a bandit log alone: say what it is for */
+    int tx = 0, other = 0;
+    for (size_t i = 0; i < promo_ingest_n_tables(ing); i++) {
+        const char *nm = promo_ingest_table(ing, i)->name;
+        tx |= !strcmp(nm, "transactions") || !strcmp(nm, "events");
+        other |= !strcmp(nm, "experiment") || !strcmp(nm, "bandit");
+    }
+    if (other && !tx)
+        printf("  next: promo info --ws %s (per arm: size, outcome means, effect vs control with "
+               "95%% intervals); promo uplift --data FILE --treatment COL --outcome COL models "
+               "who responds; features, train and campaign need transactions and products\n",
+               ws);
     for (size_t i = 0; show_rejects && i < promo_ingest_n_tables(ing); i++)
         if (promo_ingest_n_rejects(ing, i))
             printf("  rejects: %s/rejects-%s.csv (%zu rows)\n", out_dir,
@@ -103,11 +115,32 @@ int cmd_ingest(int argc, char **argv)
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("format", "PROFILE", &o.format),
-         .help = "canonical, generic, online-retail, hillstrom", .def = "canonical"},
+         .help = "canonical, generic, online-retail, dunnhumby, instacart, taobao, tmall, obd, "
+                 "cdnow, groceries, hillstrom, lenta, criteo (README: what each reads)",
+         .def = "canonical"},
         {CLI_STRING("table", "NAME", &o.table),
-         .help = "the table of the (single) FILE instead of its base name"},
+         .help = "the table of the (single) FILE instead of its base name (several files: "
+                 "write TABLE=FILE)"},
         {CLI_STRING("map", "OUR=THEIR,...", &o.map),
          .help = "rename source columns onto canonical ones"},
+        {CLI_STRING("sep", "SEP", &o.sep),
+         .help = "field separator: , ; | tab, or space (runs of blanks); default: detected"},
+        {CLI_FLAG("no-header", &o.no_header),
+         .help = "the first line is data; name the fields with --columns"},
+        {CLI_STRING("columns", "A,B,...", &o.columns),
+         .help = "names of the fields, in order, of a file without a header"},
+        {CLI_STRING("set", "COL=VALUE,...", &o.set),
+         .help = "a constant column, e.g. converted=true for a file of redemptions"},
+        {CLI_STRING("amount", "COL", &o.amount),
+         .help = "COL is the line amount: unit_price = COL / quantity"},
+        {CLI_STRING("ignore", "COL,...", &o.ignore),
+         .help = "source columns not to read (and not to warn about)"},
+        {CLI_STRING("ts-format", "FORMAT", &o.ts_format),
+         .help = "timestamps: auto (default: ISO, YYYYMMDD or epoch seconds/ms detected per "
+                 "file), iso, ymd, epoch, epoch-ms, dmy, mdy"},
+        {CLI_STRING("recode", "COL=FROM:TO,...", &o.recode),
+         .help = "recode values, e.g. kind=pv:view,fav:favorite,buy:purchase; values left "
+                 "unmapped are refused"},
         {CLI_ENUM("unknown", unknown_words, &o.unknown), .metavar = "POLICY",
          .help = "ids missing from a referenced table: error, skip (drop the row into the "
                  "rejects) or add (create it)"},
@@ -119,12 +152,12 @@ int cmd_ingest(int argc, char **argv)
     };
     const cli_spec spec = {
         .name = "ingest",
-        .usage = "usage: promo ingest --ws DIR [--format PROFILE] [options] FILE...\n",
+        .usage = "usage: promo ingest --ws DIR [--format PROFILE] [options] [TABLE=]FILE...\n",
         .about = "Read FILEs through a format profile into the workspace DIR (created if absent).\n"
                  "Tables named by the input replace those in the workspace; nothing is written\n"
-                 "unless every file passes the checks.\n",
+                 "unless every file passes the checks. TABLE=FILE names a file's table.\n",
         .opts = opts,
-        .operands = "FILE...",
+        .operands = "[TABLE=]FILE...",
         .epilog = "exit status: 0 ok, 2 bad input or usage (FILE:LINE:COL: message), 1 internal\n",
     };
     int ec = cli_parse(&spec, argc, argv, &n_files);

@@ -3,6 +3,7 @@
  * Algorithms" (2013). Parsing is hand-written because it is the hot path of CSV ingest
  * (pandas spends 70% of its read time on the timestamp column, PERF.md). */
 #include <stdio.h>
+#include <string.h>
 
 #include <promo/timeutil.h>
 
@@ -198,4 +199,40 @@ void promo_time_format(int64_t t, int date_only, char *buf, size_t n)
     else
         snprintf(buf, n, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d, (int)(sec / 3600),
                  (int)(sec / 60 % 60), (int)(sec % 60));
+}
+
+int promo_time_parse_iso(const char *s, size_t n, int64_t *out)
+{
+    /* YYYY-MM-DD first: slashed and 8-digit forms are other readings, refused here */
+    if (n < 10)
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+            return -1;
+    return promo_time_parse(s, n, PROMO_DATE_ISO, out);
+}
+
+void promo_time_iso_hint(const char *s, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    int a = 0, b = 0, y = 0, k = 0;
+    if (sscanf(s, "%d/%d/%d%n", &y, &a, &b, &k) == 3 && k > 0 && y > 999) {
+        snprintf(buf, n, "write %04d-%02d-%02d", y, a, b);
+    } else if (sscanf(s, "%d/%d/%d%n", &a, &b, &y, &k) == 3 && k > 0) {
+        if (y < 100)
+            y += 2000;
+        int ok_dmy = a >= 1 && a <= 31 && b >= 1 && b <= 12;
+        int ok_mdy = a >= 1 && a <= 12 && b >= 1 && b <= 31;
+        if (ok_dmy && ok_mdy && a != b)
+            snprintf(buf, n, "write %04d-%02d-%02d (day first) or %04d-%02d-%02d (month first)", y,
+                     b, a, y, a, b);
+        else if (ok_dmy)
+            snprintf(buf, n, "write %04d-%02d-%02d", y, b, a);
+        else if (ok_mdy)
+            snprintf(buf, n, "write %04d-%02d-%02d", y, a, b);
+    } else if (strlen(s) == 8 && sscanf(s, "%4d%2d%2d", &y, &a, &b) == 3) {
+        snprintf(buf, n, "write %04d-%02d-%02d", y, a, b);
+    }
+    if (!buf[0])
+        snprintf(buf, n, "write it as YYYY-MM-DD, e.g. 2024-12-31");
 }

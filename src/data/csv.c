@@ -1369,7 +1369,9 @@ static int header_names(reader *rd, const record *rec, char ***names_out)
         if (!o->has_header) {
             char buf[32];
             snprintf(buf, sizeof buf, "column_%zu", i + 1);
-            names[i] = promo_strdup(o->columns && i < o->n_columns ? o->columns[i].name : buf);
+            names[i] = promo_strdup(o->field_names && i < o->n_field_names ? o->field_names[i]
+                                    : o->columns && i < o->n_columns       ? o->columns[i].name
+                                                                           : buf);
         } else {
             const fspan *f = &rec->f[i];
             char *t = promo_malloc((size_t)f->n + 1);

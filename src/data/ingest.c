@@ -43,14 +43,31 @@
  * src/data/profiles/ defining ingest_read_<name> (declared in ingest_internal.h) and one line
  * here. Flags: PROFILE_MAP takes --map and --table; PROFILE_REQUIRED has the ingest check
  * required fields (the other profiles check their own). */
-#define PROFILES(X)                                                       \
-    X("canonical", ingest_read_canonical, PROFILE_MAP | PROFILE_REQUIRED) \
-    X("generic", ingest_read_generic, PROFILE_MAP | PROFILE_REQUIRED)     \
-    X("online-retail", ingest_read_online_retail, 0)                      \
-    X("hillstrom", ingest_read_hillstrom, 0)
+#define PROFILES(X)                                                                          \
+    X("canonical", ingest_read_canonical, NULL, PROFILE_MAP | PROFILE_REQUIRED,              \
+      "one CSV per table, named by the file or TABLE=FILE")                                  \
+    X("generic", ingest_read_generic, NULL, PROFILE_MAP | PROFILE_REQUIRED,                  \
+      "as canonical; --table may name any table (columns kept as they are)")                 \
+    X("online-retail", ingest_read_online_retail, NULL, 0, "UCI Online Retail I and II")     \
+    X("dunnhumby", ingest_read_dunnhumby, ingest_finish_dunnhumby, 0,                        \
+      "dunnhumby The Complete Journey (completejourney layout)")                             \
+    X("instacart", ingest_read_instacart, ingest_finish_instacart, 0,                        \
+      "Instacart 2017: order lines joined onto orders, products")                            \
+    X("taobao", ingest_read_taobao, ingest_finish_taobao, 0, "Taobao UserBehavior events")   \
+    X("tmall", ingest_read_tmall, ingest_finish_tmall, 0,                                    \
+      "Tmall buy/cart/collect pairs (MBGCN) as events")                                      \
+    X("obd", ingest_read_obd, NULL, 0, "Open Bandit Dataset logs as the table bandit")       \
+    X("cdnow", ingest_read_cdnow, NULL, 0, "CDNOW master or sample file as transactions")    \
+    X("groceries", ingest_read_groceries, NULL, 0, "one basket per line (arules Groceries)") \
+    X("hillstrom", ingest_read_hillstrom, ingest_finish_experiment, 0,                       \
+      "MineThatData e-mail experiment as the table experiment")                              \
+    X("lenta", ingest_read_lenta, ingest_finish_experiment, 0,                               \
+      "Lenta SMS uplift experiment as the table experiment")                                 \
+    X("criteo", ingest_read_criteo, ingest_finish_experiment, 0,                             \
+      "Criteo uplift v2.1 as the table experiment")
 
-#define AS_PROFILE(name, fn, flags) {name, fn, flags},
-#define AS_NAME(name, fn, flags)    name,
+#define AS_PROFILE(name, fn, fin, flags, about) {name, fn, fin, flags, about},
+#define AS_NAME(name, fn, fin, flags, about)    name,
 static const ingest_profile profiles[] = {PROFILES(AS_PROFILE)};
 static const char *const profile_names[] = {PROFILES(AS_NAME) NULL};
 #define N_PROFILES (sizeof profiles / sizeof profiles[0])
@@ -66,6 +83,45 @@ promo_ingest_options promo_ingest_options_default(void)
 const char *const *promo_profile_names(void)
 {
     return profile_names;
+}
+
+const char *promo_profile_about(const char *name)
+{
+    for (size_t i = 0; i < N_PROFILES; i++)
+        if (name && !strcmp(profiles[i].name, name))
+            return profiles[i].about;
+    return "";
+}
+
+int ingest_add_meta(promo_ingest *ing, const char *key, const char *value)
+{
+    map_pair *m = promo_reallocn(ing->meta, ing->n_meta + 1, sizeof *m);
+    if (!m)
+        return PROMO_ENOMEM;
+    ing->meta = m;
+    m[ing->n_meta].our = promo_strdup(key);
+    m[ing->n_meta].their = promo_strdup(value);
+    ing->n_meta++;
+    return m[ing->n_meta - 1].our && m[ing->n_meta - 1].their ? PROMO_OK : PROMO_ENOMEM;
+}
+
+/* "TABLE=FILE" -> table and file; a plain FILE (or one that exists under its whole name) has
+ * no table. *table is a copy (NULL when none); *file points into arg. */
+static int split_table_arg(const char *arg, char **table, const char **file)
+{
+    *table = NULL;
+    *file = arg;
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || access(arg, F_OK) == 0)
+        return PROMO_OK;
+    for (const char *p = arg; p < eq; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
+            return PROMO_OK;
+    if (!(*table = promo_strndup(arg, (size_t)(eq - arg))))
+        return PROMO_ENOMEM;
+    *file = eq + 1;
+    return PROMO_OK;
 }
 
 int promo_unknown_policy_parse(const char *s, promo_unknown_policy *out)
@@ -127,6 +183,21 @@ static void unmap_file(mapped *m)
     m->p = NULL;
 }
 
+int ingest_map_file(const char *path, const char **p, size_t *n)
+{
+    mapped m;
+    int rc = map_file(path, &m);
+    *p = m.p;
+    *n = m.n;
+    return rc;
+}
+
+void ingest_unmap_file(const char *p, size_t n)
+{
+    mapped m = {p, n};
+    unmap_file(&m);
+}
+
 /* Header field names (unquoted, trimmed) as one allocation: array then strings. The header
  * is the CSV reader's first record, walked by its own grammar (promo_csv_walker). */
 static int parse_header(const mapped *m, char ***names, size_t *n, char *delim)
@@ -135,6 +206,7 @@ static int parse_header(const mapped *m, char ***names, size_t *n, char *delim)
     *n = 0;
     promo_csv_options wo = promo_csv_options_default();
     wo.max_field_bytes = MAX_FIELD_BYTES;
+    wo.delimiter = *delim;
     promo_csv_walker *w = NULL;
     int rc = promo_csv_walker_new(m->p, m->n, &wo, &w);
     if (rc)
@@ -179,7 +251,7 @@ int ingest_source_header(const char *path, char ***names, size_t *n)
     *names = NULL;
     *n = 0;
     mapped m;
-    char delim = ',';
+    char delim = 0;
     int rc = map_file(path, &m);
     if (rc)
         return rc;
@@ -206,15 +278,16 @@ static int locate_rows(const item *it, const size_t *rows, size_t n, uint64_t *l
     }
     if (!it->path || n == 0)
         return PROMO_OK;
-    mapped m;
-    int rc = map_file(it->path, &m);
+    mapped m = {it->buf, it->n_buf};
+    int rc = it->buf ? PROMO_OK : map_file(it->path, &m);
     if (rc)
         return rc;
     uint64_t *rej_lines = NULL;
     if (it->n_csv_rej) {
         rej_lines = promo_mallocn(it->n_csv_rej, sizeof *rej_lines);
         if (!rej_lines) {
-            unmap_file(&m);
+            if (!it->buf)
+                unmap_file(&m);
             return PROMO_ENOMEM;
         }
         for (size_t i = 0; i < it->n_csv_rej; i++)
@@ -228,7 +301,8 @@ static int locate_rows(const item *it, const size_t *rows, size_t n, uint64_t *l
     promo_csv_record rec;
     if ((rc = promo_csv_walker_new(m.p, m.n, &wo, &w)))
         goto done;
-    promo_csv_walker_next(w, &rec); /* the header */
+    if (!it->no_header)
+        promo_csv_walker_next(w, &rec); /* the header */
     size_t row = 0, want = 0, ri = 0;
     while (want < n && promo_csv_walker_next(w, &rec)) {
         while (ri < it->n_csv_rej && rej_lines[ri] < rec.line)
@@ -257,7 +331,8 @@ static int locate_rows(const item *it, const size_t *rows, size_t n, uint64_t *l
 done:
     promo_csv_walker_free(w);
     promo_free(rej_lines);
-    unmap_file(&m);
+    if (!it->buf)
+        unmap_file(&m);
     return rc;
 }
 
@@ -314,6 +389,7 @@ static void item_clear(item *it)
     promo_free(it->their);
     promo_csv_rejects_free(it->rej);
     promo_free(it->drop);
+    promo_free(it->buf);
     memset(it, 0, sizeof *it);
 }
 
@@ -329,6 +405,13 @@ item *ingest_new_item(promo_ingest *ing)
         return NULL;
     }
     return it;
+}
+
+void ingest_remove_item(promo_ingest *ing, size_t i)
+{
+    item_clear(&ing->items[i]);
+    memmove(&ing->items[i], &ing->items[i + 1], (ing->n_items - i - 1) * sizeof *ing->items);
+    ing->n_items--;
 }
 
 item *ingest_find_item(promo_ingest *ing, const char *table)
@@ -588,7 +671,7 @@ static int check_duplicates(promo_ingest *ing, item *it)
 /* Canonical helpers shared by profiles                                                    */
 /* ======================================================================================== */
 
-static void free_pairs(map_pair *m, size_t n)
+void ingest_free_pairs(map_pair *m, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         promo_free(m[i].our);
@@ -597,7 +680,7 @@ static void free_pairs(map_pair *m, size_t n)
     promo_free(m);
 }
 
-static int parse_map(const char *s, map_pair **out, size_t *n)
+int ingest_parse_pairs(const char *s, char sep, const char *opt, map_pair **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -614,17 +697,17 @@ static int parse_map(const char *s, map_pair **out, size_t *n)
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
+        const char *eq = memchr(p, sep, len);
         if (!eq || eq == p || eq == p + len - 1) {
-            free_pairs(m, k);
-            return promo_fail(PROMO_EUSAGE, "--map: expected our_col=their_col, got '%.*s'",
-                              (int)len, p);
+            ingest_free_pairs(m, k);
+            return promo_fail(PROMO_EUSAGE, "%s: expected A%cB, got '%.*s'%s", opt, sep, (int)len,
+                              p, sep == '=' ? " (to leave a source column out: --ignore COL)" : "");
         }
         m[k].our = promo_strndup(p, (size_t)(eq - p));
         m[k].their = promo_strndup(eq + 1, (size_t)(p + len - eq - 1));
         k++;
         if (!m[k - 1].our || !m[k - 1].their) {
-            free_pairs(m, k);
+            ingest_free_pairs(m, k);
             return PROMO_ENOMEM;
         }
         p += len;
@@ -760,11 +843,30 @@ int promo_ingest_read(const promo_ingest_options *o,
         return promo_fail(PROMO_EUSAGE, "no input files");
     if ((unsigned)o->unknown >= PROMO_UNKNOWN_POLICY_COUNT)
         return promo_fail(PROMO_EUSAGE, "bad unknown policy %d", (int)o->unknown);
-    if ((o->map || o->table) && !(prof->flags & PROFILE_MAP))
-        return promo_fail(PROMO_EUSAGE,
-                          "--map and --table go with --format canonical or "
-                          "generic, not %s",
-                          fmt);
+    {
+        const char *given = o->map         ? "--map"
+                            : o->table     ? "--table"
+                            : o->sep       ? "--sep"
+                            : o->no_header ? "--no-header"
+                            : o->columns   ? "--columns"
+                            : o->set       ? "--set"
+                            : o->amount    ? "--amount"
+                            : o->ignore    ? "--ignore"
+                            : o->ts_format ? "--ts-format"
+                            : o->recode    ? "--recode"
+                                           : NULL;
+        if (given && !(prof->flags & PROFILE_MAP))
+            return promo_fail(PROMO_EUSAGE,
+                              "%s goes with --format canonical or generic, not %s (the profile "
+                              "sets the source options itself)",
+                              given, fmt);
+        if (o->columns && !o->no_header)
+            return promo_fail(PROMO_EUSAGE, "--columns names the fields of a file without a "
+                                            "header: add --no-header");
+        if (o->no_header && !o->columns)
+            return promo_fail(PROMO_EUSAGE,
+                              "--no-header needs --columns a,b,... to name the fields");
+    }
     if (o->table && n_files > 1)
         return promo_fail(PROMO_EUSAGE, "--table names the table of one file; got %zu files",
                           n_files);
@@ -772,31 +874,54 @@ int promo_ingest_read(const promo_ingest_options *o,
     promo_ingest *ing = promo_calloc(1, sizeof *ing);
     if (!ing)
         return PROMO_ENOMEM;
-    ing->opt = *o;
-    ing->opt.format = ing->opt.table = ing->opt.map = NULL;
     map_pair *map = NULL;
     size_t n_map = 0;
     int rc = PROMO_ENOMEM;
     if (!(ing->format = promo_strdup(fmt)))
         goto fail;
-    if ((rc = parse_map(o->map, &map, &n_map)))
+    if ((rc = ingest_parse_pairs(o->map, '=', "--map", &map, &n_map)))
         goto fail;
     /* Every file must be readable before we spend time parsing any of them. */
     for (size_t i = 0; i < n_files && !rc; i++) {
         mapped m;
-        if (!(rc = map_file(files[i], &m)))
+        char *tname = NULL;
+        const char *file = files[i];
+        if ((rc = split_table_arg(files[i], &tname, &file)))
+            break;
+        promo_free(tname);
+        if (!(rc = map_file(file, &m)))
             unmap_file(&m);
     }
     if (rc)
         goto fail;
     {
         /* The options' borrowed strings are used only during the read. */
-        ing->opt.table = o->table;
+        ing->opt = *o;
+        ing->opt.format = NULL;
         ing->map = map;
         ing->n_map = n_map;
-        for (size_t i = 0; i < n_files && !rc; i++)
-            rc = prof->read(ing, files[i]);
-        ing->opt.table = NULL;
+        for (size_t i = 0; i < n_files && !rc; i++) {
+            char *tname = NULL;
+            const char *file = files[i];
+            if ((rc = split_table_arg(files[i], &tname, &file)))
+                break;
+            if (tname && o->table)
+                rc = promo_fail(PROMO_EUSAGE,
+                                "%s: give the table either as TABLE=FILE or with "
+                                "--table, not both",
+                                files[i]);
+            ing->cur_table = tname;
+            if (!rc)
+                rc = prof->read(ing, file);
+            ing->cur_table = NULL;
+            promo_free(tname);
+        }
+        if (!rc && prof->finish)
+            rc = prof->finish(ing);
+        ing->opt = *o;
+        ing->opt.format = ing->opt.table = ing->opt.map = NULL;
+        ing->opt.sep = ing->opt.columns = ing->opt.set = ing->opt.amount = NULL;
+        ing->opt.ignore = ing->opt.ts_format = ing->opt.recode = NULL;
         ing->map = NULL;
         ing->n_map = 0;
     }
@@ -825,13 +950,13 @@ int promo_ingest_read(const promo_ingest_options *o,
     }
     if (rc)
         goto fail;
-    free_pairs(map, n_map);
+    ingest_free_pairs(map, n_map);
     compute_stats(ing);
     ing->stats.read_s = promo_now_s() - t0;
     *out = ing;
     return PROMO_OK;
 fail:
-    free_pairs(map, n_map);
+    ingest_free_pairs(map, n_map);
     promo_ingest_free(ing);
     return rc;
 }
@@ -990,6 +1115,78 @@ check_ref(promo_ingest *ing, size_t idx, const promo_field *f, promo_store *s, w
     return rc;
 }
 
+/* The other direction: a dimension that arrives after the tables that reference it (products
+ * into a workspace that has transactions) must still hold every id they use, or the
+ * workspace would hold references to nothing. ADD puts the missing ids into the new
+ * dimension; ERROR and SKIP refuse (the referencing rows are not part of this ingest, so
+ * there is nothing to skip). */
+static int check_backrefs(promo_ingest *ing, size_t idx, promo_store *s)
+{
+    size_t n_sc;
+    const promo_schema *all = promo_schema_all(&n_sc);
+    int rc = PROMO_OK;
+    for (size_t k = 0; k < n_sc && !rc; k++) {
+        const promo_schema *fs = &all[k];
+        if (ingest_find_item(ing, fs->name) || !s || !promo_store_has_table(s, fs->name))
+            continue;
+        for (size_t f = 0; f < fs->n_fields && !rc; f++) {
+            const promo_field *fd = &fs->fields[f];
+            item *it = &ing->items[idx];
+            size_t tl = strlen(it->t->name);
+            if (!fd->ref || strncmp(fd->ref, it->t->name, tl) || fd->ref[tl] != '.')
+                continue;
+            const char *col = fd->ref + tl + 1;
+            const promo_column *dim = promo_table_column(it->t, col);
+            if (!dim || dim->type != PROMO_COL_STRING)
+                continue;
+            const char *cols[] = {fd->name};
+            promo_table *ft = NULL;
+            rc = promo_store_read_columns(s, fs->name, cols, 1, &ft);
+            if (rc == PROMO_ENOTFOUND) {
+                rc = PROMO_OK;
+                continue;
+            }
+            if (rc)
+                break;
+            const promo_column *fc = promo_table_column(ft, fd->name);
+            uint32_t nd = fc && fc->type == PROMO_COL_STRING ? promo_dict_size(fc->dict) : 0;
+            uint32_t *m = promo_mallocn(nd ? nd : 1, sizeof *m);
+            uint8_t *used = promo_calloc(nd ? nd : 1, 1);
+            uint32_t *add = promo_mallocn(nd ? nd : 1, sizeof *add);
+            size_t n_add = 0;
+            if (!m || !used || !add)
+                rc = PROMO_ENOMEM;
+            for (size_t r = 0; fc && nd && r < fc->n && !rc; r++)
+                if (!promo_column_is_null(fc, r))
+                    used[fc->codes[r]] = 1;
+            for (uint32_t c = 0; c < nd && !rc; c++) {
+                if (!used[c] || promo_dict_find(dim->dict, promo_dict_key(fc->dict, c),
+                                                promo_dict_key_len(fc->dict, c)) != PROMO_DICT_NONE)
+                    continue;
+                if (ing->opt.unknown != PROMO_UNKNOWN_ADD) {
+                    rc = promo_fail(PROMO_EINPUT,
+                                    "%s: %s has no %s '%s', which %s in the workspace uses "
+                                    "(ingest %s again with it, or --unknown add to create the "
+                                    "missing ids)",
+                                    it->path ? it->path : it->t->name, it->t->name, col,
+                                    promo_dict_key(fc->dict, c), fs->name, fs->name);
+                    break;
+                }
+                add[n_add++] = c;
+            }
+            if (!rc && n_add) {
+                rc = add_ids(it->t, col, fc, add, n_add);
+                ing->stats.unknown_added += n_add;
+            }
+            promo_free(m);
+            promo_free(used);
+            promo_free(add);
+            promo_table_free(ft);
+        }
+    }
+    return rc;
+}
+
 static void csv_quoted(char **buf, size_t *n, size_t *cap, int *failed, const char *s)
 {
     size_t len = strlen(s), need = *n + 2 * len + 3;
@@ -1080,6 +1277,9 @@ int promo_ingest_commit(promo_ingest *ing, promo_store *s)
             if (sc->fields[f].ref)
                 rc = check_ref(ing, i, &sc->fields[f], s, &wc);
     }
+    for (size_t i = 0; i < n_items && !rc; i++)
+        if (ing->items[i].sc)
+            rc = check_backrefs(ing, i, s);
     for (size_t i = 0; i < wc.n; i++)
         promo_table_free(wc.t[i]);
     promo_free(wc.t);
@@ -1122,6 +1322,8 @@ int promo_ingest_commit(promo_ingest *ing, promo_store *s)
     }
     if (!rc)
         rc = promo_store_meta_set(s, "ingest.format", ing->format);
+    for (size_t i = 0; i < ing->n_meta && !rc; i++)
+        rc = promo_store_meta_set(s, ing->meta[i].our, ing->meta[i].their);
     if (!rc)
         rc = promo_store_commit(s);
     else
@@ -1167,5 +1369,6 @@ void promo_ingest_free(promo_ingest *ing)
         item_clear(&ing->items[i]);
     promo_free(ing->items);
     promo_free(ing->format);
+    ingest_free_pairs(ing->meta, ing->n_meta);
     promo_free(ing);
 }

@@ -36,6 +36,10 @@ typedef struct item {
     size_t drop_cap;        /* entries allocated in drop */
     int derived;            /* 1: built by the profile or by unknown=ADD */
     int rejects_file;       /* 1: write out/rejects-<table>.csv */
+    int no_header;          /* 1: the source has no header record (names from --columns) */
+    char *buf;              /* the source as parsed when it is not the file's bytes
+                               (whitespace-separated input normalised), owned; else NULL */
+    size_t n_buf;           /* bytes of buf */
 } item;
 
 /* One --map pair: canonical column `our` is source column `their`. */
@@ -49,9 +53,12 @@ struct promo_ingest {
     item *items;              /* output tables */
     size_t n_items, cap_items;
     promo_ingest_stats stats;
-    int committed;       /* commit was called */
-    const map_pair *map; /* --map pairs, borrowed during promo_ingest_read only */
-    size_t n_map;        /* entries in map */
+    int committed;         /* commit was called */
+    const map_pair *map;   /* --map pairs, borrowed during promo_ingest_read only */
+    size_t n_map;          /* entries in map */
+    const char *cur_table; /* table named by a TABLE=FILE argument, during its read only */
+    map_pair *meta;        /* extra run metadata (key, value) written at commit, owned */
+    size_t n_meta;
 };
 
 /* A profile: its --format name, its reader, and what the ingest does around it. */
@@ -62,7 +69,9 @@ enum {
 typedef struct ingest_profile {
     const char *name;                                 /* --format NAME */
     int (*read)(promo_ingest *ing, const char *path); /* read one file into ing's items */
+    int (*finish)(promo_ingest *ing);                 /* after every file (joins), or NULL */
     unsigned flags;                                   /* PROFILE_* */
+    const char *about;                                /* one line for --help */
 } ingest_profile;
 
 /* The profiles (src/data/profiles/). */
@@ -70,12 +79,72 @@ int ingest_read_canonical(promo_ingest *ing, const char *path);
 int ingest_read_generic(promo_ingest *ing, const char *path);
 int ingest_read_online_retail(promo_ingest *ing, const char *path);
 int ingest_read_hillstrom(promo_ingest *ing, const char *path);
+int ingest_read_lenta(promo_ingest *ing, const char *path);
+int ingest_read_criteo(promo_ingest *ing, const char *path);
+int ingest_finish_experiment(promo_ingest *ing);
+int ingest_read_cdnow(promo_ingest *ing, const char *path);
+int ingest_read_taobao(promo_ingest *ing, const char *path);
+int ingest_finish_taobao(promo_ingest *ing);
+int ingest_read_tmall(promo_ingest *ing, const char *path);
+int ingest_finish_tmall(promo_ingest *ing);
+int ingest_read_groceries(promo_ingest *ing, const char *path);
+int ingest_read_obd(promo_ingest *ing, const char *path);
+int ingest_read_instacart(promo_ingest *ing, const char *path);
+int ingest_finish_instacart(promo_ingest *ing);
+int ingest_read_dunnhumby(promo_ingest *ing, const char *path);
+int ingest_finish_dunnhumby(promo_ingest *ing);
+
+/* ---- one source file onto one table (src/data/ingest_source.c) ----
+ *
+ * The options a user gives `promo ingest` for one file, as the same strings (a profile is a
+ * preset of these, so what a profile does can be written as one canonical command). */
+typedef struct ingest_src {
+    const char *table;     /* target table (canonical, or any name with keep_all) */
+    const char *map;       /* "our=their,..." */
+    const char *set;       /* "col=value,...": constant columns */
+    const char *amount;    /* source column of line amounts: unit_price = amount / quantity */
+    const char *ignore;    /* "col,...": source columns not read */
+    const char *sep;       /* NULL detect; "," ";" "|" "tab" or "space" (runs of blanks) */
+    const char *columns;   /* "a,b,...": names of the fields when no_header */
+    const char *ts_format; /* NULL/"auto", "iso", "ymd", "epoch", "epoch-ms", "dmy", "mdy" */
+    const char *recode;    /* "col=from:to,...": value recoding of one column */
+    const char *keep;      /* "col,...": source columns kept as text under their own names
+                              (for the profile's finish, which drops them) */
+    int no_header;         /* 1: the first record is data */
+    int keep_all;          /* 1: not a canonical table: keep every column, types inferred */
+    int quiet;             /* 1: no warning about source columns not stored */
+    int append;            /* 1: a table already read gets this file's rows appended (it then
+                              has no single source: messages name table and row) */
+} ingest_src;
+
+/* Read `path` through src into a new item of ing (table src->table). All missing required
+ * columns are reported at once with the --map/--amount/--set that would fix them; source
+ * columns left out are listed in a warning. *out (may be NULL) is the new item (valid until
+ * the next ingest_new_item). */
+int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *src, item **out);
+/* Split "a=b,c=d" (sep '=') into pairs; `opt` names the option in messages. */
+int ingest_parse_pairs(const char *s, char sep, const char *opt, map_pair **out, size_t *n);
+void ingest_free_pairs(map_pair *m, size_t n);
+/* Record a metadata pair written at commit ("experiment.outcomes" ...). */
+int ingest_add_meta(promo_ingest *ing, const char *key, const char *value);
+/* Append the rows of `src` to `dst` (same column names and types; extra columns of dst
+ * get nulls). */
+int ingest_append_rows(promo_table *dst, const promo_table *src);
+/* A STRING column of n copies of s. */
+int ingest_const_string(promo_table *t, const char *name, const char *s, size_t n);
+/* The base name of a path without directory and extension (malloc'd). */
+char *ingest_base_name(const char *path);
+/* File bytes (mmap) for the readers that walk records themselves. */
+int ingest_map_file(const char *path, const char **p, size_t *n);
+void ingest_unmap_file(const char *p, size_t n);
 
 /* ---- items ---- */
 
 /* A new empty item at the end of ing->items (zeroed). The array may move: pointers to other
  * items become invalid (find them again with ingest_find_item). NULL on ENOMEM. */
 item *ingest_new_item(promo_ingest *ing);
+/* Free item i and close the gap. */
+void ingest_remove_item(promo_ingest *ing, size_t i);
 /* The item of table `table`, or NULL. */
 item *ingest_find_item(promo_ingest *ing, const char *table);
 /* Record that canonical column `our` came from source column `their` (for messages). */
