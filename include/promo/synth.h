@@ -266,6 +266,18 @@ int promo_simulate(const promo_world *w,
                    const promo_sim_params *p,
                    promo_sim_result *out /* OUT */);
 
+/* The expected value of each offer as promo_simulate scores it, before any draw: profit[k] the
+ * expected incremental profit (LKR: the expected incremental margin over the window, bundle
+ * included, minus the contact cost), uplift[k] (may be NULL) the true p1 - p0, both with the
+ * campaign's own fatigue as in promo_simulate. For oracles: the best any targeting could
+ * know. Errors as promo_simulate. */
+int promo_simulate_expected(const promo_world *w,
+                            const promo_offer *offers,
+                            size_t n,
+                            const promo_sim_params *p,
+                            double *profit /* OUT: n */,
+                            double *uplift /* OUT: n, may be NULL */);
+
 /* One realisation (draw `draw`) per offer, for bandits that need an observed reward. */
 typedef struct promo_sim_outcome {
     uint8_t converted;          /* bought with the offer */

@@ -29,6 +29,7 @@ const cli_command cli_commands[] = {
     {"crosssell", cmd_crosssell, "bundle offers to buyers of a rule's antecedents (FP-growth)"},
     {"campaign", cmd_campaign, "the top customers by propensity for a product, as a campaign file"},
     {"measure", cmd_measure, "a campaign's realised effect: treated against its random holdout"},
+    {"compare", cmd_compare, "targeting strategies side by side in the simulator (paired draws)"},
     {"info", cmd_info, "describe the tables of a workspace"},
     {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},
     {NULL, NULL, NULL},

@@ -193,6 +193,7 @@ int cmd_uplift(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_crosssell(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Print propensity evaluations (promo train, promo evaluate, promo demo): a table per report,
  * or JSON (one object, or {"evaluations": [...]} for several). In cmd_evaluate.c. */

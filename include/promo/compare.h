@@ -1,0 +1,86 @@
+/* promo/compare.h: targeting strategies played against each other in the generated world.
+ *
+ * Every strategy offers one product at one discount, sent on the first day after the
+ * history, and is played by the simulator (synth.h) with the same draws, so the comparison is
+ * paired (common random numbers): a customer chosen by two strategies buys or not alike in
+ * both. The strategies:
+ *   broadcast    every customer
+ *   random       N customers drawn at random (seeded)
+ *   rfm          the top N by RFM score (monetary breaks ties)
+ *   propensity   the top N by the propensity model's probability (needs the product model)
+ *   uplift       the top N by the uplift model's effect (needs promo train --model uplift)
+ *   optimized    every customer whose expected incremental profit under the uplift model is
+ *                positive: the optimizer picks the count
+ *   oracle       every customer whose TRUE expected incremental profit (the simulator's own
+ *                model, read from the truth tables) is positive: the best any targeting at
+ *                this discount could do, for the regret of the others
+ * A strategy whose model is missing is reported as unavailable with the command that trains
+ * it, not as an error.
+ */
+#ifndef PROMO_COMPARE_H
+#define PROMO_COMPARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <promo/synth.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct promo_store promo_store;
+
+typedef enum promo_strategy {
+    PROMO_STRATEGY_BROADCAST = 0,
+    PROMO_STRATEGY_RANDOM,
+    PROMO_STRATEGY_RFM,
+    PROMO_STRATEGY_PROPENSITY,
+    PROMO_STRATEGY_UPLIFT,
+    PROMO_STRATEGY_OPTIMIZED,
+    PROMO_STRATEGY_ORACLE,
+    PROMO_STRATEGY_COUNT
+} promo_strategy;
+
+/* "broadcast", "random", ... (static). */
+const char *promo_strategy_name(promo_strategy s);
+
+typedef struct promo_compare_params {
+    const char *product_id; /* required */
+    double discount_pct;    /* 0..90 (10) */
+    size_t n_target;        /* N of random, rfm, propensity, uplift (0: a tenth of the
+                               customers) */
+    uint64_t seed;          /* the random strategy's draw (1) */
+    promo_sim_params sim;   /* draws, contact cost, window, interval: shared by all */
+    int n_threads;          /* features (0 = all cores) */
+} promo_compare_params;
+
+promo_compare_params promo_compare_params_default(void);
+
+typedef struct promo_compare_row {
+    int available;
+    char note[256]; /* why unavailable, or how the selection was made */
+    size_t contacts;
+    promo_sim_result sim;                   /* simulated figures */
+    double cost_per_incremental_conversion; /* (discount + contact cost) / incremental
+                                               conversions, NaN when those are <= 0 */
+    double expected_profit;                 /* true expected incremental profit of the selection */
+} promo_compare_row;
+
+typedef struct promo_compare {
+    char product_id[256];
+    double discount_pct;
+    size_t n_target;    /* N used */
+    size_t n_customers; /* in the world */
+    promo_compare_row rows[PROMO_STRATEGY_COUNT];
+} promo_compare;
+
+/* Errors: PROMO_EINPUT when the workspace is not a generated world (no truth tables),
+ * PROMO_EINPUT for an unknown product, PROMO_EUSAGE for bad params, those of the models that
+ * are present and fail, PROMO_ENOMEM. */
+int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compare *out /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

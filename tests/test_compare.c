@@ -1,0 +1,112 @@
+/* promo compare and the simulator's expected values (the oracle). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/compare.h>
+#include <promo/error.h>
+#include <promo/store.h>
+#include <promo/synth.h>
+
+#include "t.h"
+#include "t_world.h"
+
+/* The expected profit the oracle ranks by is what the simulator realises on average: summed
+ * over a campaign, within four standard errors of the mean over many draws. */
+T_TEST(compare_expected_profit_is_the_simulators_mean)
+{
+    char ws[1024];
+    t_world_write(ws, sizeof ws, 300, 40, 5, 10, 15000);
+    promo_store *s = NULL;
+    promo_world *w = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    T_OK(promo_world_load(s, &w));
+    uint32_t nc = promo_world_n_customers(w);
+    promo_offer *o = promo_mallocn(nc, sizeof *o);
+    double *profit = promo_mallocn(nc, sizeof *profit), *up = promo_mallocn(nc, sizeof *up);
+    for (uint32_t i = 0; i < nc; i++)
+        o[i] = (promo_offer){i, i % 7, 20, 0, 10, PROMO_SYNTH_NONE};
+    promo_sim_params sp = promo_sim_params_default();
+    sp.n_draws = 3000;
+    T_OK(promo_simulate_expected(w, o, nc, &sp, profit, up));
+    double sum = 0;
+    for (uint32_t i = 0; i < nc; i++) {
+        sum += profit[i];
+        T_ASSERT(up[i] > -1 && up[i] < 1);
+    }
+    promo_sim_result r;
+    sp.interval = 0.6827; /* one standard deviation of the draws */
+    T_OK(promo_simulate(w, o, nc, &sp, &r));
+    double sd = (r.incremental_profit.hi - r.incremental_profit.lo) / 2;
+    double se = sd / sqrt((double)sp.n_draws);
+    T_ASSERT_MSG(fabs(r.incremental_profit.mean - sum) < 4 * se + 1e-9,
+                 "simulated %.2f vs expected %.2f (se %.2f)", r.incremental_profit.mean, sum, se);
+    promo_free(o);
+    promo_free(profit);
+    promo_free(up);
+    promo_world_free(w);
+    promo_store_close(s);
+}
+
+T_TEST(compare_strategies_oracle_bounds_the_rest)
+{
+    char ws[1024], args[1300];
+    t_world_write(ws, sizeof ws, 400, 40, 5, 10, 20000);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_compare_params p = promo_compare_params_default();
+    p.product_id = "PROD00001";
+    p.sim.n_draws = 50;
+    promo_compare c, c2;
+    T_OK(promo_compare_run(s, &p, &c));
+    T_OK(promo_compare_run(s, &p, &c2));
+    T_ASSERT_EQ_INT(c.n_target, 40);
+    T_ASSERT_EQ_INT(c.rows[PROMO_STRATEGY_BROADCAST].contacts, 400);
+    T_ASSERT_EQ_INT(c.rows[PROMO_STRATEGY_RANDOM].contacts, 40);
+    T_ASSERT(c.rows[PROMO_STRATEGY_RFM].available);
+    T_ASSERT(!c.rows[PROMO_STRATEGY_PROPENSITY].available); /* no model trained */
+    T_ASSERT_CONTAINS(c.rows[PROMO_STRATEGY_PROPENSITY].note, "promo train");
+    /* The oracle takes every customer of positive true value: no selection has more. */
+    double best = c.rows[PROMO_STRATEGY_ORACLE].expected_profit;
+    for (int k = 0; k < PROMO_STRATEGY_COUNT; k++) {
+        if (!c.rows[k].available)
+            continue;
+        T_ASSERT_MSG(c.rows[k].expected_profit <= best + 1e-9, "%s: %.3f > oracle %.3f",
+                     promo_strategy_name((promo_strategy)k), c.rows[k].expected_profit, best);
+        /* the same params give the same numbers (seeded, paired draws) */
+        T_ASSERT(c.rows[k].sim.incremental_profit.mean == c2.rows[k].sim.incremental_profit.mean);
+    }
+    promo_store_close(s);
+    char *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "compare --ws %s --product best --draws 20 --json", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    static const char *const keys[] = {
+        "\"broadcast\":", "\"random\":",    "\"rfm\":",   "\"propensity\":",
+        "\"uplift\":",    "\"optimized\":", "\"oracle\":"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        T_ASSERT_CONTAINS(out, keys[k]);
+    T_ASSERT_CONTAINS(out, "\"cost_per_incremental_conversion\":");
+    free(out);
+    snprintf(args, sizeof args, "compare --ws %s --product NOPE", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "NOPE");
+    free(err);
+}
+
+T_TEST(compare_refuses_a_workspace_without_truth)
+{
+    char ws[1100], args[1300];
+    snprintf(ws, sizeof ws, "%s/real", t_tmpdir());
+    snprintf(args, sizeof args,
+             "ingest --ws %s -q tests/fixtures/ingest/customers.csv "
+             "tests/fixtures/ingest/products.csv tests/fixtures/ingest/transactions.csv",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    char *err = NULL;
+    snprintf(args, sizeof args, "compare --ws %s --product P1", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "promo generate");
+    free(err);
+}
