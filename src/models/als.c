@@ -6,7 +6,7 @@
  * Objective: sum over every (u, i) of c_ui (p_ui - x_u . y_i)^2 + lambda (|x|^2 + |y|^2),
  * p_ui = 1 where the customer bought the item, c_ui = 1 + alpha * t(r_ui) there and 1
  * elsewhere. Alternating: fixing Y, every x_u solves (Y^T Y + lambda I + Y_u^T (C_u - I) Y_u)
- * x_u = Y_u^T c_u. Y^T Y is one SGEMM (OpenBLAS) per half-sweep; each row then runs cg_steps
+ * x_u = Y_u^T c_u. Y^T Y is computed once per half-sweep; each row then runs cg_steps
  * steps of conjugate gradient warm-started from its previous x_u, touching only its own
  * non-zeros: 2k^2 + 4k nnz_u flops a step instead of the k^3 of a direct solve. Rows are
  * independent, so the loop over users (items) is an OpenMP loop and the result does not
@@ -27,23 +27,6 @@
 #include <promo/rng.h>
 
 #include "models/rec_internal.h"
-
-/* OpenBLAS's Fortran-interface SGEMM (column-major). Called instead of cblas_sgemm because
- * promo's link line (pkg-config gsl gives -lgslcblas before -lopenblas) resolves cblas_* to
- * GSL's reference CBLAS, two orders of magnitude slower; sgemm_ exists only in OpenBLAS. */
-extern void sgemm_(const char *ta,
-                   const char *tb,
-                   const int *m,
-                   const int *n,
-                   const int *k,
-                   const float *alpha,
-                   const float *a,
-                   const int *lda,
-                   const float *b,
-                   const int *ldb,
-                   const float *beta,
-                   float *c,
-                   const int *ldc);
 
 #define ALS_DEFAULT_REG 30.0 /* recommend.h: promo_rec_params.regularization */
 #define CLONES          __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -317,18 +300,32 @@ static int exact_row(const float *YtY,
     return 0;
 }
 
-/* G = Y^T Y + reg I (k x k) by one SGEMM. Called outside parallel regions (OpenBLAS here is
- * the pthread build: it must not be entered from OpenMP threads). */
-static void gram(const float *Y, uint32_t n, uint32_t k, double reg, float *G)
+/* G = Y^T Y + reg I (k x k). OpenMP over blocks of G's rows: each element is one sum over
+ * Y's rows in order, so G does not depend on the thread count. Not OpenBLAS: its pthread
+ * workers keep spinning after a call and then fight the OpenMP row loop for the cores. */
+CLONES static void gram_rows(
+    const float *restrict Y, uint32_t n, uint32_t k, uint32_t f0, uint32_t f1, float *restrict G)
 {
-    if (n) {
-        /* Y row-major (n x k) is Y^T column-major (k x n): G = Y^T (Y^T)^T */
-        int ki = (int)k, ni = (int)n;
-        float one = 1.0f, zero = 0.0f;
-        sgemm_("N", "T", &ki, &ki, &ni, &one, Y, &ki, Y, &ki, &zero, G, &ki);
-    } else {
-        memset(G, 0, (size_t)k * k * sizeof *G);
+    for (uint32_t f = f0; f < f1; f++)
+        memset(G + (size_t)f * k, 0, k * sizeof *G);
+    for (uint32_t i = 0; i < n; i++) {
+        const float *y = Y + (size_t)i * k;
+        for (uint32_t f = f0; f < f1; f++) {
+            float yf = y[f];
+            float *g = G + (size_t)f * k;
+#pragma omp simd
+            for (uint32_t h = 0; h < k; h++)
+                g[h] = fmaf(yf, y[h], g[h]);
+        }
     }
+}
+
+static void gram(const float *Y, uint32_t n, uint32_t k, double reg, int nt, float *G)
+{
+    uint32_t block = 8, n_blocks = (k + block - 1) / block;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(promo_rec_threads(nt))
+    for (uint32_t b = 0; b < n_blocks; b++)
+        gram_rows(Y, n, k, b * block, (b + 1) * block < k ? (b + 1) * block : k, G);
     for (uint32_t f = 0; f < k; f++)
         G[(size_t)f * k + f] += (float)reg;
 }
@@ -345,7 +342,7 @@ static int half_sweep(const promo_csr *R,
                       float *X,
                       float *G)
 {
-    gram(Y, n_y, k, reg, G);
+    gram(Y, n_y, k, reg, nt, G);
     uint64_t max_n = 1;
     for (uint32_t u = 0; u < R->n_rows; u++)
         if (R->row_ptr[u + 1] - R->row_ptr[u] > max_n)
@@ -564,7 +561,7 @@ int promo_als_fit(const promo_rec_data *train, const promo_rec_params *p, promo_
         if (p->verbose)
             promo_log(PROMO_LOG_INFO, "als: iteration %u done", it + 1);
     }
-    gram(a->V, a->n_items, k, 0.0, a->VtV);
+    gram(a->V, a->n_items, k, 0.0, nt, a->VtV);
     promo_csr_free(&Rt);
     promo_free(conf);
     promo_free(conf_t);
@@ -598,7 +595,7 @@ int promo_als_load(const promo_rec_file *f, const promo_rec_data *shape, promo_r
     a->reg = par[0];
     a->alpha = par[1];
     a->transform = par[2] != 0.0;
-    gram(a->V, a->n_items, a->k, 0.0, a->VtV);
+    gram(a->V, a->n_items, a->k, 0.0, 0, a->VtV);
     return promo_rec_model_new(&als_ops, a, shape, out);
 }
 
