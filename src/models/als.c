@@ -347,13 +347,13 @@ static int half_sweep(const promo_csr *R,
     for (uint32_t u = 0; u < R->n_rows; u++)
         if (R->row_ptr[u + 1] - R->row_ptr[u] > max_n)
             max_n = R->row_ptr[u + 1] - R->row_ptr[u];
-    int failed = 0;
-#pragma omp parallel num_threads(nt) reduction(| : failed)
+    int oom = 0, not_pd = 0;
+#pragma omp parallel num_threads(nt) reduction(| : oom, not_pd)
     {
         float *buf = promo_mallocn((size_t)3 * k + max_n, sizeof *buf);
         double *A = steps ? NULL : promo_mallocn((size_t)k * k + k, sizeof *A);
         if (!buf || (!steps && !A)) {
-            failed = 1;
+            oom = 1;
         } else {
 #pragma omp for schedule(dynamic, 64)
             for (uint32_t u = 0; u < R->n_rows; u++) {
@@ -363,13 +363,15 @@ static int half_sweep(const promo_csr *R,
                     cg_row(G, Y, k, R->col_idx + b, conf + b, n, steps, x, buf, buf + k,
                            buf + 2 * k, buf + 3 * (size_t)k);
                 else if (exact_row(G, Y, k, R->col_idx + b, conf + b, n, A, A + (size_t)k * k, x))
-                    failed = 1;
+                    not_pd = 1;
             }
         }
         promo_free(buf);
         promo_free(A);
     }
-    return failed ? promo_fail(PROMO_EMODEL, "als: a row's system is not positive definite "
+    if (oom)
+        return promo_fail(PROMO_ENOMEM, "als: out of memory");
+    return not_pd ? promo_fail(PROMO_EMODEL, "als: a row's system is not positive definite "
                                              "(raise the regularization)")
                   : PROMO_OK;
 }
