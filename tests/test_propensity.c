@@ -65,6 +65,7 @@ T_TEST(propensity_product_model_and_baselines)
     T_OK(promo_store_open(ws, 0, &s));
     promo_propensity_params p = small_params();
     p.target = "product:PROD00001";
+    p.baselines = PROMO_PROP_BASELINES_ALL; /* the learnt ones are trained only when asked */
     promo_propensity_report r;
     T_OK(promo_report_propensity_train(s, &p, &r));
     T_ASSERT_STR_EQ(r.target, "product:PROD00001");
