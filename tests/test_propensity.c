@@ -3,17 +3,17 @@
  * explanation, thread-count independence, top-K campaign picks, errors, and the CLI commands
  * (train, evaluate, score, explain). Small world and few trees: it runs under ASan. */
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include <promo/alloc.h>
 #include <promo/calibrate.h>
 #include <promo/error.h>
 #include <promo/explain.h>
 #include <promo/gbdt.h>
+#include <promo/panel.h>
 #include <promo/plot.h>
 #include <promo/propensity.h>
 #include <promo/report.h>
@@ -559,4 +559,101 @@ T_TEST(propensity_cli)
     T_ASSERT_CONTAINS(out, "customer_id, probability");
     free(out);
     free(err);
+}
+
+/* Every feature a propensity model can use (the layouts of all three kinds on a generated
+ * world, whose customers have every optional table) has a sentence in plain words: no raw
+ * name, no "name = value", no exponent, whatever its value (missing, zero, typical). */
+T_TEST(propensity_every_feature_has_a_sentence)
+{
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_panel d;
+    T_OK(promo_panel_load(s, 1, &d));
+    promo_panel_cut c;
+    T_OK(promo_panel_cut_build(&d, promo_prop_scoring_cutoff(&d), &c));
+    promo_prop_explanation e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.target, sizeof e.target, "product:P1");
+    snprintf(e.target_name, sizeof e.target_name, "Bread");
+    snprintf(e.category_name, sizeof e.category_name, "Bakery");
+    snprintf(e.currency, sizeof e.currency, "GBP");
+    size_t n_checked = 0;
+    for (int kind = 0; kind < 3; kind++) {
+        promo_panel_layout l;
+        T_OK(promo_panel_layout_make((promo_panel_kind)kind, c.f, &l));
+        for (size_t j = 0; j < l.n; j++) {
+            const float vals[4] = {NAN, 0.0f, 0.37f, 156000.0f};
+            for (int k = 0; k < 4; k++) {
+                char text[256];
+                promo_explain_sentence(&e, l.names[j], vals[k], text, sizeof text);
+                T_ASSERT_MSG(text[0] != 0, "%s: empty sentence", l.names[j]);
+                T_ASSERT_MSG(!strstr(text, l.names[j]), "%s: raw name in \"%s\"", l.names[j], text);
+                T_ASSERT_MSG(!strstr(text, " = ") && !strstr(text, "e+"), "%s: raw dump \"%s\"",
+                             l.names[j], text);
+                T_ASSERT_MSG(!strstr(text, "nan") && !strstr(text, "inf"), "%s: \"%s\"", l.names[j],
+                             text);
+                n_checked++;
+            }
+        }
+        promo_panel_layout_free(&l);
+    }
+    T_ASSERT(n_checked > 400);
+    promo_panel_cut_free(&c);
+    promo_panel_free(&d);
+    promo_store_close(s);
+}
+
+/* The sentences issue 12 found wrong, each now right. */
+T_TEST(propensity_sentences_issue_12)
+{
+    promo_prop_explanation e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.target, sizeof e.target, "product:85123A");
+    snprintf(e.target_name, sizeof e.target_name, "WHITE HANGING HEART T-LIGHT HOLDER");
+    snprintf(e.category_name, sizeof e.category_name, "candles_lights");
+    snprintf(e.currency, sizeof e.currency, "GBP");
+    char t[256];
+    promo_explain_sentence(&e, "rfm_score", 9, t, sizeof t);
+    T_ASSERT_CONTAINS(t, "9 of 15"); /* was "RFM score 9 of 5" */
+    promo_explain_sentence(&e, "purchase_days", 43, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "has shopped on 43 different days");
+    promo_explain_sentence(&e, "ipg_sd_days", 7.32f, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "the gap between their orders varies by about 7 days");
+    promo_explain_sentence(&e, "spend_tier", 3, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "is in the top quarter (VIP) of customers by spend");
+    promo_explain_sentence(&e, "cat_pop_90d", 156000, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "candles_lights was in 156,000 orders of all customers in the last 90 days");
+    promo_explain_sentence(&e, "item_repeat_rate", NAN, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "WHITE HANGING HEART T-LIGHT HOLDER has no repeat buyers on record yet");
+    promo_explain_sentence(&e, "clv_365d", 276806, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "is expected to spend \xc2\xa3"
+                       "276,806 over the next year");
+    promo_explain_sentence(&e, "item_buyers", 0, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "no customer had bought WHITE HANGING HEART T-LIGHT HOLDER before");
+    promo_explain_sentence(&e, "item_expected_all", 0.0001f, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "their long-run shopping suggests buying WHITE HANGING HEART T-LIGHT "
+                       "HOLDER less than once a year"); /* was "about 0.0 purchases" */
+    promo_explain_sentence(&e, "item_price", 2.95f, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "WHITE HANGING HEART T-LIGHT HOLDER costs \xc2\xa3"
+                       "2.95");
+    /* What lowers the score is said too, strongest first, with negative contributions. */
+    static const char *const names[3] = {"recency_days", "frequency", "item_orders_all"};
+    const float values[3] = {200, 1, 0}, contribs[3] = {-0.8f, -0.2f, 0.4f};
+    char *fn[3] = {(char *)names[0], (char *)names[1], (char *)names[2]};
+    e.n_features = 3;
+    e.feature_names = fn;
+    e.values = (float *)values;
+    e.contribs = (float *)contribs;
+    promo_reason r[3];
+    size_t n = 0;
+    T_OK(promo_explain_lowering(&e, 3, r, &n));
+    T_ASSERT_EQ_INT(n, 2);
+    T_ASSERT_STR_EQ(r[0].text, "last shopped 7 months ago");
+    T_ASSERT(r[0].contribution < r[1].contribution && r[1].contribution < 0);
+    T_ASSERT_STR_EQ(r[1].text, "has placed 1 order");
+    T_OK(promo_explain_reasons(&e, 3, r, &n));
+    T_ASSERT_EQ_INT(n, 1);
+    T_ASSERT_STR_EQ(r[0].text, "has never bought WHITE HANGING HEART T-LIGHT HOLDER");
 }

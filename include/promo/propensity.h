@@ -239,6 +239,8 @@ int promo_propensity_score(promo_store *s,
 /* One customer's explanation: the model's TreeSHAP contributions (log-odds) per feature. */
 typedef struct promo_prop_explanation {
     char customer_id[128];
+    char currency[8]; /* the workspace's currency code ("GBP", "LKR"; "" = unknown), for
+                         amounts in sentences (promo_prop_currency) */
     char target[PROMO_PROP_TARGET_MAX];
     char target_name[256];   /* product or category name ("" for any) */
     char category_name[256]; /* the product's category (product targets), else "" */
@@ -338,6 +340,11 @@ int promo_prop_loaded_explain(const promo_prop_loaded *m,
                               const uint32_t *cust,
                               size_t n,
                               promo_prop_explanation **out /* OUT: n */);
+
+/* The currency of the workspace's amounts: the store's "currency" setting, else what its
+ * source implies ("generate.currency" of a generated world; GBP for the online-retail
+ * profile, a UK retailer), else "". Into out (8 bytes). */
+void promo_prop_currency(promo_store *s, char out[8] /* OUT */);
 
 /* The identity of a model file's bytes: 16 lowercase hex digits into out (17 bytes). */
 void promo_prop_digest(const void *data, size_t n, char out[17] /* OUT */);

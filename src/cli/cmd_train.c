@@ -169,8 +169,6 @@ int cmd_train(int argc, char **argv)
         p.baselines = PROMO_PROP_BASELINES_ALL;
     if (no_baselines)
         p.baselines = PROMO_PROP_BASELINES_NONE;
-    if (getenv("PROMO_X_ETA"))
-        p.gbdt_large_eta = atof(getenv("PROMO_X_ETA"));
     char **targets = NULL;
     size_t n_targets = 0;
     if (split_targets(p.target ? p.target : "any", &targets, &n_targets))

@@ -389,6 +389,10 @@ int promo_propensity_explain_many(promo_store *s,
             rows[nr++] = row_of[k];
     if ((rc = promo_prop_loaded_explain(x.m, &x.d, &x.c, x.t, target, rows, nr, found)))
         goto done;
+    char cur[8];
+    promo_prop_currency(s, cur);
+    for (size_t j = 0; j < nr; j++)
+        snprintf(found[j]->currency, sizeof found[j]->currency, "%s", cur);
     for (size_t k = 0, j = 0; k < n; k++)
         if (row_of[k] != PROMO_PANEL_NONE) {
             ex[k] = found[j];
@@ -428,4 +432,23 @@ int promo_propensity_explain(promo_store *s,
         return promo_fail(PROMO_ENOTFOUND, "propensity: customer '%s' is not known at the cutoff",
                           customer_id);
     return PROMO_OK;
+}
+
+void promo_prop_currency(promo_store *s, char out[8])
+{
+    out[0] = 0;
+    static const char *const keys[] = {"currency", "generate.currency"};
+    for (int k = 0; k < 2 && !out[0]; k++) {
+        char *v = promo_store_meta_get(s, keys[k]);
+        if (v && *v)
+            snprintf(out, 8, "%s", v);
+        promo_free(v);
+    }
+    if (!out[0]) {
+        char *fmt = promo_store_meta_get(s, "ingest.format");
+        if (fmt && !strcmp(fmt, "online-retail"))
+            snprintf(out, 8, "GBP");
+        promo_free(fmt);
+    }
+    promo_clear_error();
 }
