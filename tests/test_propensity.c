@@ -657,3 +657,103 @@ T_TEST(propensity_sentences_issue_12)
     T_ASSERT_EQ_INT(n, 1);
     T_ASSERT_STR_EQ(r[0].text, "has never bought WHITE HANGING HEART T-LIGHT HOLDER");
 }
+
+/* One product model serves every product: a second target at the same cutoff reuses the
+ * saved model (same file bytes, only its evaluation is new); several targets evaluate against
+ * one training; the evaluation keeps the model's digest and evaluate says when the model on
+ * disk changed since; score ranks, explains, ranks by a baseline and writes JSON. */
+T_TEST(propensity_model_reused_across_targets)
+{
+    const char *ws = world_copy();
+    char args[1400], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target product:PROD00003,product:PROD00004 --rounds 10 "
+             "--windows 1 --no-plots --threads 1",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "target product:PROD00003");
+    T_ASSERT_CONTAINS(out, "target product:PROD00004");
+    T_ASSERT_CONTAINS(out, "popularity"); /* the heuristics cost nothing: always there */
+    T_ASSERT(!strstr(out, "logreg"));     /* the learnt baselines only with --baselines */
+    free(out);
+    free(err);
+    char model[700];
+    snprintf(model, sizeof model, "%s/models/propensity_product.json", ws);
+    char d1[17], d2[17];
+    T_OK(promo_prop_file_digest(model, d1));
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target product:PROD00005 --rounds 10 --windows 1 --no-plots "
+             "--threads 1",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "reused");
+    free(out);
+    free(err);
+    T_OK(promo_prop_file_digest(model, d2));
+    T_ASSERT_STR_EQ(d1, d2);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_propensity_report *ev = NULL;
+    size_t n = 0;
+    T_OK(promo_report_propensity_read(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, 3);
+    for (size_t k = 0; k < n; k++) {
+        T_ASSERT_STR_EQ(ev[k].model_digest, d1);
+        int stale = 1;
+        T_OK(promo_report_propensity_stale(&ev[k], &stale));
+        T_ASSERT_EQ_INT(stale, 0);
+    }
+    promo_free(ev);
+    promo_store_close(s);
+    /* Another cutoff retrains the one product model: the older evaluations now describe a
+     * model that is no longer on disk, and evaluate says so. */
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target product:PROD00005 --rounds 10 --windows 1 --no-plots "
+             "--threads 1 --horizon 20",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT(!strstr(out, "reused"));
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws '%s' --target product:PROD00003", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "CHANGED since this evaluation");
+    T_ASSERT_CONTAINS(out, "promo train --target product:PROD00003");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws '%s' --target product:PROD00009", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    T_ASSERT_CONTAINS(err, "--target product:PROD00009");
+    free(out);
+    free(err);
+    /* score: most likely first, with rank and reason; JSON; a baseline ranking. */
+    snprintf(args, sizeof args, "score --ws '%s' --target product:PROD00005 --reasons", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT(strncmp(out, "customer_id,probability,rank,name,reason\n", 41) == 0);
+    double prev = 2;
+    size_t rows = 0;
+    for (char *line = strchr(out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        char *c = strchr(line + 1, ',');
+        T_ASSERT(c != NULL);
+        double p = atof(c + 1);
+        T_ASSERT(p <= prev);
+        prev = p;
+        rows++;
+    }
+    T_ASSERT(rows > 100);
+    T_ASSERT_CONTAINS(out, ",1,");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "score --ws '%s' --target product:PROD00005 --json", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "\"rank\":1,");
+    T_ASSERT_CONTAINS(out, "\"n_left_out\":");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "score --ws '%s' --target product:PROD00005 --baseline popularity",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT(strncmp(out, "customer_id,score\n", 18) == 0);
+    free(out);
+    free(err);
+}

@@ -143,7 +143,7 @@ typedef struct promo_propensity_params {
                                      0 = never) */
     size_t max_train_rows;        /* pair models: at most about this many training rows in
                                      all windows, every positive kept and the negatives
-                                     thinned (weights 1/rate); 0 = no limit (default 240000:
+                                     thinned (weights 1/rate); 0 = no limit (default 120000:
                                      UCI Online Retail's 858k rows, same AUC, 4x faster) */
     size_t max_valid_rows;        /* the same for the validation window (default 100000) */
     double gbdt_large_eta;        /* learning rate above small_data_rows rows (default 0.1;
