@@ -9,13 +9,12 @@
  * library's defaults (no learnt baselines: `promo train` trains them only with --baselines);
  * "cpu_seconds" is the process CPU time of the training call (the machine may be shared).
  */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#include <sqlite3.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>

@@ -910,8 +910,8 @@ int promo_propensity_fit(promo_store *s,
 
     /* A model trained before with the same key serves these targets as it is: only the test
      * rows (and the validation rows the heuristics calibrate on) are built. */
-    if (p->reuse && p->baselines != PROMO_PROP_BASELINES_ALL && !p->export_dir && p->max_items == 0 &&
-        prop_load_path(F->model_path, kind, p->n_threads, &old) == PROMO_OK) {
+    if (p->reuse && p->baselines != PROMO_PROP_BASELINES_ALL && !p->export_dir &&
+        p->max_items == 0 && prop_load_path(F->model_path, kind, p->n_threads, &old) == PROMO_OK) {
         char *ok = prop_loaded_attr(old, "promo.train_key");
         char *st = prop_loaded_attr(old, "promo.fit");
         int same = ok && !strcmp(ok, key) && fit_stats_parse(st, F);
