@@ -659,7 +659,8 @@ static void run_free(run *r)
     promo_calib_free(r->cal);
     promo_free(r->vp);
     promo_free(r->vlab);
-    promo_progress_end(&r->prog);
+    if (r->prog.done < r->prog.total) /* a failure mid-way: end the bar's line */
+        promo_progress_end(&r->prog);
     promo_panel_free(&r->d);
 }
 
