@@ -165,6 +165,8 @@ promo_propensity_params promo_propensity_params_default(void);
 /* One target's test window as every model scored it: what an evaluation needs, no figures. */
 typedef struct promo_prop_test {
     char target[PROMO_PROP_TARGET_MAX];
+    char target_name[256];                /* the product's name or the category ("" for any):
+                                             what charts and messages call the target */
     size_t n;                             /* test rows (customers known at the test cutoff) */
     uint8_t *label;                       /* n labels: bought the target in the window */
     float *weight;                        /* n row weights */

@@ -190,10 +190,11 @@ int cmd_score(int argc, char **argv)
                  "                   [--reasons] [--baseline popularity|rfm] [--json]\n",
         .about = "Score every customer known at DATE (default: the day after the last\n"
                  "transaction) for target T (any, product:ID, category:NAME) with the model\n"
-                 "promo train saved, most likely buyers first. CSV columns: customer_id,\n"
-                 "probability (with --reasons also rank, name, reason); to FILE.csv (written\n"
-                 "atomically) or stdout. Customers whose only lines are cancellations or\n"
-                 "returns before DATE are left out (a line on stderr says how many).\n",
+                 "promo train saved, most likely buyers first.\n"
+                 "CSV columns: customer_id, probability (with --reasons also rank, name,\n"
+                 "reason); to FILE.csv (written atomically) or stdout. Customers whose only\n"
+                 "lines before DATE are cancellations or returns are left out (a line on\n"
+                 "stderr says how many).\n",
         .opts = opts,
         .epilog = "exit status: 0 ok, 2 bad input or usage (unknown target, no model), 1 "
                   "internal failure\n",

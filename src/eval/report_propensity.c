@@ -318,9 +318,28 @@ static int stage_plot(promo_store *s, const promo_prop_test *t, int i, promo_pro
         return promo_fail(PROMO_EIO, "plot: cannot create a temporary file: %s", strerror(errno));
     close(fd);
     const double *prob = t->prob[PROMO_PROP_XGBOOST];
-    int rc = i == 0   ? promo_plot_pr_curve(prob, t->label, t->n, t->target, scratch)
-             : i == 1 ? promo_plot_calibration(prob, t->label, t->n, t->target, scratch)
-                      : promo_plot_lift(prob, t->label, t->n, t->target, scratch);
+    /* The title a marketer reads: the product's name (its id after it), customers and
+     * buyers in the test window. */
+    size_t pos = 0;
+    for (size_t j = 0; j < t->n; j++)
+        pos += t->label[j];
+    char title[600];
+    if (t->target_name[0])
+        snprintf(title, sizeof title, "%s (%s)\n%zu customers, %zu buyers in the test window",
+                 t->target_name, t->target, t->n, pos);
+    else
+        snprintf(title, sizeof title, "%s\n%zu customers, %zu buyers in the test window",
+                 strcmp(t->target, "any") ? t->target : "any purchase", t->n, pos);
+    const double *sc[PROMO_PROP_MODEL_COUNT];
+    const char *nm[PROMO_PROP_MODEL_COUNT];
+    for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++) {
+        sc[mi] = t->prob[mi];
+        nm[mi] = mi == PROMO_PROP_XGBOOST ? "model (xgboost)" : promo_prop_model_name(mi);
+    }
+    int rc = i == 0 ? promo_plot_pr_curve(prob, t->label, t->n, title, scratch)
+             : i == 1
+                 ? promo_plot_calibration(prob, t->label, t->n, title, scratch)
+                 : promo_plot_gains(sc, nm, PROMO_PROP_MODEL_COUNT, t->label, t->n, title, scratch);
     char *png = NULL;
     size_t n = 0;
     if (rc) {

@@ -965,6 +965,13 @@ int promo_propensity_fit(promo_store *s,
             ft->label[i] = ts->rows.y[i] > 0.5f;
         memcpy(ft->weight, ts->rows.w, ft->n * sizeof *ft->weight);
         prop_copy_str(ft->target, sizeof ft->target, targets[k]);
+        if (ts->t.kind == PROMO_PANEL_PRODUCT)
+            prop_copy_str(ft->target_name, sizeof ft->target_name,
+                          d->prod_name && !promo_column_is_null(d->prod_name, ts->t.item)
+                              ? promo_column_str(d->prod_name, ts->t.item)
+                              : "");
+        else if (ts->t.kind == PROMO_PANEL_CATEGORY)
+            prop_copy_str(ft->target_name, sizeof ft->target_name, d->cat_names[ts->t.item]);
         if (old) {
             double *tp = test_probs(F, k, PROMO_PROP_XGBOOST);
             if (!tp) {
