@@ -59,7 +59,8 @@ void promo_explain_sentence(const promo_prop_explanation *e,
                             char *out /* OUT */,
                             size_t n);
 
-/* One line: the top two reasons joined by "; " (or "no strong signal"), into buf. */
+/* One line: the top two personal reasons (the item's own popularity, price and buyers, the
+ * same for every customer, left out) joined by "; " (or "no strong signal"), into buf. */
 void promo_explain_line(const promo_prop_explanation *e, char *buf, size_t n);
 
 /* A campaign candidate. */

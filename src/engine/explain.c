@@ -388,9 +388,27 @@ static void sentence(const promo_prop_explanation *e,
     }
 }
 
-/* The up-to-max strongest groups of one sign (sign > 0: raising, < 0: lowering). */
-static int reasons_signed(
-    const promo_prop_explanation *e, int sign, size_t max, promo_reason *out, size_t *n_out)
+/* Features of the item alone (its popularity, price, buyers): the same value for every
+ * customer of one product, so no reason why this customer rather than another. */
+static int item_only(const char *f)
+{
+    static const char *const names[] = {"item_pop_30d",     "item_pop_90d", "item_buyers",
+                                        "item_repeat_rate", "item_price",   "item_avg_discount",
+                                        "cat_pop_30d",      "cat_pop_90d",  "item_share_in_cat"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(f, names[i]))
+            return 1;
+    return 0;
+}
+
+/* The up-to-max strongest groups of one sign (sign > 0: raising, < 0: lowering); personal:
+ * leave out the item-only features. */
+static int reasons_signed(const promo_prop_explanation *e,
+                          int sign,
+                          int personal,
+                          size_t max,
+                          promo_reason *out,
+                          size_t *n_out)
 {
     if (!e || !n_out || (max && !out))
         return promo_fail(PROMO_EUSAGE, "explain: NULL argument");
@@ -408,6 +426,8 @@ static int reasons_signed(
     size_t ng = 0;
     for (size_t j = 0; j < nf; j++) {
         char key[64];
+        if (personal && item_only(e->feature_names[j]))
+            continue;
         group_of(e->feature_names[j], key, sizeof key);
         size_t k = 0;
         while (k < ng && strcmp(g[k].key, key) != 0)
@@ -448,7 +468,7 @@ int promo_explain_reasons(const promo_prop_explanation *e,
                           promo_reason *out,
                           size_t *n_out)
 {
-    return reasons_signed(e, 1, max, out, n_out);
+    return reasons_signed(e, 1, 0, max, out, n_out);
 }
 
 int promo_explain_lowering(const promo_prop_explanation *e,
@@ -456,7 +476,7 @@ int promo_explain_lowering(const promo_prop_explanation *e,
                            promo_reason *out,
                            size_t *n_out)
 {
-    return reasons_signed(e, -1, max, out, n_out);
+    return reasons_signed(e, -1, 0, max, out, n_out);
 }
 
 void promo_explain_sentence(
@@ -470,9 +490,11 @@ void promo_explain_sentence(
 
 void promo_explain_line(const promo_prop_explanation *e, char *buf, size_t n)
 {
+    /* Personal reasons: a campaign's rows all share the product, so its popularity or price
+     * says nothing about why this customer was chosen. */
     promo_reason r[2];
     size_t k = 0;
-    if (promo_explain_reasons(e, 2, r, &k) || k == 0) {
+    if (reasons_signed(e, 1, 1, 2, r, &k) || k == 0) {
         put(buf, n, "no strong signal");
         return;
     }
