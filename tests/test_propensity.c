@@ -757,3 +757,28 @@ T_TEST(propensity_model_reused_across_targets)
     free(out);
     free(err);
 }
+
+/* Unknown product, category and customer ids name the nearest known one (case, a typo). */
+T_TEST(propensity_unknown_ids_suggest_the_nearest)
+{
+    const char *names[] = {"PROD00005", "PROD00050", "Bakery", NULL, "Dairy"};
+    char out[64];
+    promo_panel_nearest(names, 5, "prod00005", out, sizeof out);
+    T_ASSERT_STR_EQ(out, "PROD00005");
+    promo_panel_nearest(names, 5, "Bakry", out, sizeof out);
+    T_ASSERT_STR_EQ(out, "Bakery");
+    promo_panel_nearest(names, 5, "Meat", out, sizeof out);
+    T_ASSERT_STR_EQ(out, "");
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_panel d;
+    T_OK(promo_panel_load(s, 1, &d));
+    promo_panel_target t;
+    T_ASSERT_EQ_INT(promo_panel_target_parse(&d, "product:prod00005", &t), PROMO_ENOTFOUND);
+    T_ASSERT_CONTAINS(promo_last_error(), "did you mean 'PROD00005'?");
+    T_ASSERT_EQ_INT(promo_panel_target_parse(&d, "category:bakery", &t), PROMO_ENOTFOUND);
+    T_ASSERT_CONTAINS(promo_last_error(), "did you mean 'Bakery'?");
+    promo_panel_free(&d);
+    promo_store_close(s);
+}

@@ -189,8 +189,25 @@ static int row_of(promo_scorer *h, const char *id, uint32_t *row)
     return PROMO_OK;
 }
 
-static int not_known(const char *id)
+/* The error for an unknown customer, with the nearest known id (case, typing) suggested. */
+static int not_known(const promo_scorer *h, const char *id)
 {
+    char near[256] = "";
+    if (h && h->ids) {
+        size_t nk = promo_dict_size(h->ids);
+        const char **keys = promo_mallocn(nk ? nk : 1, sizeof *keys);
+        if (keys) {
+            for (size_t k = 0; k < nk; k++)
+                keys[k] = promo_dict_key(h->ids, (uint32_t)k);
+            promo_panel_nearest(keys, nk, id, near, sizeof near);
+            promo_free(keys);
+        }
+    }
+    if (near[0])
+        return promo_fail(PROMO_ENOTFOUND,
+                          "propensity: customer '%s' is not known at the cutoff (did you mean "
+                          "'%s'?)",
+                          id, near);
     return promo_fail(PROMO_ENOTFOUND, "propensity: customer '%s' is not known at the cutoff", id);
 }
 
@@ -201,7 +218,7 @@ int promo_scorer_lookup(promo_scorer *h, const char *customer_id, double *probab
     if (rc || (rc = row_of(h, customer_id, &row)))
         return rc;
     if (row == PROMO_PANEL_NONE)
-        return not_known(customer_id);
+        return not_known(h, customer_id);
     uint32_t item = h->t.item;
     float w = 1.0f, y = 0.0f;
     promo_panel_rows r = {1, &row, &item, &w, &y};
@@ -261,7 +278,7 @@ int promo_scorer_explain_one(promo_scorer *h, const char *customer_id, promo_pro
         return rc;
     *out = ex[0];
     promo_free(ex);
-    return *out ? PROMO_OK : not_known(customer_id);
+    return *out ? PROMO_OK : not_known(h, customer_id);
 }
 
 typedef struct ranked {

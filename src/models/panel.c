@@ -265,6 +265,74 @@ fail:
     return rc ? rc : PROMO_ENOMEM;
 }
 
+/* Levenshtein distance of a and b, capped: any value > cap is returned as cap + 1. */
+static size_t edit_distance(const char *a, const char *b, size_t cap)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return cap + 1;
+    if ((la > lb ? la - lb : lb - la) > cap)
+        return cap + 1;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0], best = row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t sub = diag + (a[i - 1] != b[j - 1]);
+            size_t v = sub < up + 1 ? sub : up + 1;
+            row[j] = v < row[j - 1] + 1 ? v : row[j - 1] + 1;
+            diag = up;
+            if (row[j] < best)
+                best = row[j];
+        }
+        if (best > cap)
+            return cap + 1;
+    }
+    return row[lb];
+}
+
+/* Lower-case copy of s into out (n bytes). */
+static void lower(const char *s, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; s[k] && k + 1 < n; k++)
+        out[k] = (char)(s[k] >= 'A' && s[k] <= 'Z' ? s[k] - 'A' + 'a' : s[k]);
+    out[k] = 0;
+}
+
+void promo_panel_nearest(const char *const *keys, size_t n_keys, const char *s, char *out, size_t n)
+{
+    out[0] = 0;
+    char ls[72], lk[72];
+    lower(s, ls, sizeof ls);
+    size_t cap = strlen(s) / 3 > 2 ? strlen(s) / 3 : 2, best = cap + 1;
+    for (size_t i = 0; i < n_keys; i++) {
+        if (!keys[i])
+            continue;
+        lower(keys[i], lk, sizeof lk);
+        size_t dist = strcmp(ls, lk) == 0 ? 0 : edit_distance(ls, lk, cap);
+        if (dist < best) {
+            best = dist;
+            snprintf(out, n, "%s", keys[i]);
+            if (dist == 0)
+                return;
+        }
+    }
+}
+
+/* " (did you mean 'X'?)" for the nearest of keys to s, or "". */
+static void suggestion(const char *const *keys, size_t n_keys, const char *s, char *out, size_t n)
+{
+    char near[256];
+    promo_panel_nearest(keys, n_keys, s, near, sizeof near);
+    if (near[0])
+        snprintf(out, n, " (did you mean '%s'?)", near);
+    else
+        out[0] = 0;
+}
+
 int promo_panel_target_parse(const promo_panel *d, const char *s, promo_panel_target *out)
 {
     out->item = PROMO_PANEL_NONE;
@@ -284,7 +352,16 @@ int promo_panel_target_parse(const promo_panel *d, const char *s, promo_panel_ta
                     out->item = r;
                     return PROMO_OK;
                 }
-        return promo_fail(PROMO_ENOTFOUND, "propensity: unknown product '%s'", s + 8);
+        size_t nk = promo_dict_size(d->prod_id->dict);
+        const char **keys = promo_mallocn(nk ? nk : 1, sizeof *keys);
+        char hint[300] = "";
+        if (keys) {
+            for (size_t k = 0; k < nk; k++)
+                keys[k] = promo_dict_key(d->prod_id->dict, (uint32_t)k);
+            suggestion(keys, nk, s + 8, hint, sizeof hint);
+            promo_free(keys);
+        }
+        return promo_fail(PROMO_ENOTFOUND, "propensity: unknown product '%s'%s", s + 8, hint);
     }
     if (strncmp(s, "category:", 9) == 0) {
         out->kind = PROMO_PANEL_CATEGORY;
@@ -293,7 +370,9 @@ int promo_panel_target_parse(const promo_panel *d, const char *s, promo_panel_ta
                 out->item = k;
                 return PROMO_OK;
             }
-        return promo_fail(PROMO_ENOTFOUND, "propensity: unknown category '%s'", s + 9);
+        char hint[300];
+        suggestion((const char *const *)d->cat_names, d->n_cats, s + 9, hint, sizeof hint);
+        return promo_fail(PROMO_ENOTFOUND, "propensity: unknown category '%s'%s", s + 9, hint);
     }
     return promo_fail(PROMO_EUSAGE,
                       "propensity: target '%s': expected any, product:ID or "
