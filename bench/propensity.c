@@ -4,14 +4,17 @@
  * The training/validation/test matrices are exported (float32) so that the reference model
  * (scikit-learn, bench/propensity_sklearn.py) sees exactly the same rows and split.
  * usage: propensity WS EXPORT_DIR [as_of=2011-11-09] [horizon=30] [n_products=20]
- *                   [max_items=200]
+ *                   [max_items=0] [max_train_rows=default]
+ * The product model learns from every product (max_items 0, what `promo train` does) with the
+ * library's defaults (no learnt baselines: `promo train` trains them only with --baselines);
+ * "cpu_seconds" is the process CPU time of the training call (the machine may be shared).
  */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include <sqlite3.h>
+#include <time.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -20,6 +23,13 @@
 #include <promo/report.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static int die(const char *what)
 {
@@ -55,7 +65,7 @@ int main(int argc, char **argv)
     const char *as_of_s = argc > 3 ? argv[3] : "2011-11-09";
     double horizon = argc > 4 ? atof(argv[4]) : 30.0;
     int n_prod = argc > 5 ? atoi(argv[5]) : 20;
-    size_t max_items = argc > 6 ? (size_t)atol(argv[6]) : 200;
+    size_t max_items = argc > 6 ? (size_t)atol(argv[6]) : 0;
     promo_log_set_level(PROMO_LOG_WARN);
     promo_store *s = NULL;
     if (promo_store_open(ws, 0, &s))
@@ -64,6 +74,8 @@ int main(int argc, char **argv)
     if (promo_time_parse(as_of_s, strlen(as_of_s), PROMO_DATE_ISO, &p.as_of))
         return die("as_of");
     p.horizon_days = horizon;
+    if (argc > 7)
+        p.max_train_rows = (size_t)atol(argv[7]);
     p.plots = 0;
     p.save = 0;
     char dir[1024];
@@ -73,6 +85,7 @@ int main(int argc, char **argv)
     mkdir(dir, 0755);
     p.export_dir = dir;
     const char *any = "any";
+    p.baselines = PROMO_PROP_BASELINES_ALL; /* a few thousand rows: seconds */
     promo_propensity_report r;
     double t0 = promo_now_s();
     if (promo_report_propensity_train_multi(s, &p, &any, 1, &r))
@@ -102,11 +115,15 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s/products", exp);
     mkdir(dir, 0755);
     p.max_items = max_items;
+    p.baselines = PROMO_PROP_BASELINES_HEURISTIC;
+    double c0 = cpu_s();
     promo_propensity_report *rs = promo_calloc((size_t)n, sizeof *rs);
     t0 = promo_now_s();
     if (promo_report_propensity_train_multi(s, &p, (const char *const *)targets, (size_t)n, rs))
         return die("train products");
     double t = promo_now_s() - t0;
+    fprintf(stderr, "propensity bench: products: %.2f s wall, %.2f s CPU, %d targets\n", t,
+            cpu_s() - c0, n);
     FILE *f = NULL;
     char tp[1100];
     snprintf(tp, sizeof tp, "%s/targets.txt", dir);

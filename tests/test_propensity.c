@@ -3,17 +3,17 @@
  * explanation, thread-count independence, top-K campaign picks, errors, and the CLI commands
  * (train, evaluate, score, explain). Small world and few trees: it runs under ASan. */
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include <promo/alloc.h>
 #include <promo/calibrate.h>
 #include <promo/error.h>
 #include <promo/explain.h>
 #include <promo/gbdt.h>
+#include <promo/panel.h>
 #include <promo/plot.h>
 #include <promo/propensity.h>
 #include <promo/report.h>
@@ -65,6 +65,7 @@ T_TEST(propensity_product_model_and_baselines)
     T_OK(promo_store_open(ws, 0, &s));
     promo_propensity_params p = small_params();
     p.target = "product:PROD00001";
+    p.baselines = PROMO_PROP_BASELINES_ALL; /* the learnt ones are trained only when asked */
     promo_propensity_report r;
     T_OK(promo_report_propensity_train(s, &p, &r));
     T_ASSERT_STR_EQ(r.target, "product:PROD00001");
@@ -558,4 +559,226 @@ T_TEST(propensity_cli)
     T_ASSERT_CONTAINS(out, "customer_id, probability");
     free(out);
     free(err);
+}
+
+/* Every feature a propensity model can use (the layouts of all three kinds on a generated
+ * world, whose customers have every optional table) has a sentence in plain words: no raw
+ * name, no "name = value", no exponent, whatever its value (missing, zero, typical). */
+T_TEST(propensity_every_feature_has_a_sentence)
+{
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_panel d;
+    T_OK(promo_panel_load(s, 1, &d));
+    promo_panel_cut c;
+    T_OK(promo_panel_cut_build(&d, promo_prop_scoring_cutoff(&d), &c));
+    promo_prop_explanation e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.target, sizeof e.target, "product:P1");
+    snprintf(e.target_name, sizeof e.target_name, "Bread");
+    snprintf(e.category_name, sizeof e.category_name, "Bakery");
+    snprintf(e.currency, sizeof e.currency, "GBP");
+    size_t n_checked = 0;
+    for (int kind = 0; kind < 3; kind++) {
+        promo_panel_layout l;
+        T_OK(promo_panel_layout_make((promo_panel_kind)kind, c.f, &l));
+        for (size_t j = 0; j < l.n; j++) {
+            const float vals[4] = {NAN, 0.0f, 0.37f, 156000.0f};
+            for (int k = 0; k < 4; k++) {
+                char text[256];
+                promo_explain_sentence(&e, l.names[j], vals[k], text, sizeof text);
+                T_ASSERT_MSG(text[0] != 0, "%s: empty sentence", l.names[j]);
+                T_ASSERT_MSG(!strstr(text, l.names[j]), "%s: raw name in \"%s\"", l.names[j], text);
+                T_ASSERT_MSG(!strstr(text, " = ") && !strstr(text, "e+"), "%s: raw dump \"%s\"",
+                             l.names[j], text);
+                T_ASSERT_MSG(!strstr(text, "nan") && !strstr(text, "inf"), "%s: \"%s\"", l.names[j],
+                             text);
+                n_checked++;
+            }
+        }
+        promo_panel_layout_free(&l);
+    }
+    T_ASSERT(n_checked > 400);
+    promo_panel_cut_free(&c);
+    promo_panel_free(&d);
+    promo_store_close(s);
+}
+
+/* The sentences issue 12 found wrong, each now right. */
+T_TEST(propensity_sentences_issue_12)
+{
+    promo_prop_explanation e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.target, sizeof e.target, "product:85123A");
+    snprintf(e.target_name, sizeof e.target_name, "WHITE HANGING HEART T-LIGHT HOLDER");
+    snprintf(e.category_name, sizeof e.category_name, "candles_lights");
+    snprintf(e.currency, sizeof e.currency, "GBP");
+    char t[256];
+    promo_explain_sentence(&e, "rfm_score", 9, t, sizeof t);
+    T_ASSERT_CONTAINS(t, "9 of 15"); /* was "RFM score 9 of 5" */
+    promo_explain_sentence(&e, "purchase_days", 43, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "has shopped on 43 different days");
+    promo_explain_sentence(&e, "ipg_sd_days", 7.32f, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "the gap between their orders varies by about 7 days");
+    promo_explain_sentence(&e, "spend_tier", 3, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "is in the top quarter (VIP) of customers by spend");
+    promo_explain_sentence(&e, "cat_pop_90d", 156000, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "candles_lights was in 156,000 orders of all customers in the last 90 days");
+    promo_explain_sentence(&e, "item_repeat_rate", NAN, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "WHITE HANGING HEART T-LIGHT HOLDER has no repeat buyers on record yet");
+    promo_explain_sentence(&e, "clv_365d", 276806, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "is expected to spend \xc2\xa3"
+                       "276,806 over the next year");
+    promo_explain_sentence(&e, "item_buyers", 0, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "no customer had bought WHITE HANGING HEART T-LIGHT HOLDER before");
+    promo_explain_sentence(&e, "item_expected_all", 0.0001f, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "their long-run shopping suggests buying WHITE HANGING HEART T-LIGHT "
+                       "HOLDER less than once a year"); /* was "about 0.0 purchases" */
+    promo_explain_sentence(&e, "item_price", 2.95f, t, sizeof t);
+    T_ASSERT_STR_EQ(t, "WHITE HANGING HEART T-LIGHT HOLDER costs \xc2\xa3"
+                       "2.95");
+    /* What lowers the score is said too, strongest first, with negative contributions. */
+    static const char *const names[3] = {"recency_days", "frequency", "item_orders_all"};
+    const float values[3] = {200, 1, 0}, contribs[3] = {-0.8f, -0.2f, 0.4f};
+    char *fn[3] = {(char *)names[0], (char *)names[1], (char *)names[2]};
+    e.n_features = 3;
+    e.feature_names = fn;
+    e.values = (float *)values;
+    e.contribs = (float *)contribs;
+    promo_reason r[3];
+    size_t n = 0;
+    T_OK(promo_explain_lowering(&e, 3, r, &n));
+    T_ASSERT_EQ_INT(n, 2);
+    T_ASSERT_STR_EQ(r[0].text, "last shopped 7 months ago");
+    T_ASSERT(r[0].contribution < r[1].contribution && r[1].contribution < 0);
+    T_ASSERT_STR_EQ(r[1].text, "has placed 1 order");
+    T_OK(promo_explain_reasons(&e, 3, r, &n));
+    T_ASSERT_EQ_INT(n, 1);
+    T_ASSERT_STR_EQ(r[0].text, "has never bought WHITE HANGING HEART T-LIGHT HOLDER");
+}
+
+/* One product model serves every product: a second target at the same cutoff reuses the
+ * saved model (same file bytes, only its evaluation is new); several targets evaluate against
+ * one training; the evaluation keeps the model's digest and evaluate says when the model on
+ * disk changed since; score ranks, explains, ranks by a baseline and writes JSON. */
+T_TEST(propensity_model_reused_across_targets)
+{
+    const char *ws = world_copy();
+    char args[1400], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target product:PROD00003,product:PROD00004 --rounds 10 "
+             "--windows 1 --no-plots --threads 1",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "target product:PROD00003");
+    T_ASSERT_CONTAINS(out, "target product:PROD00004");
+    T_ASSERT_CONTAINS(out, "popularity"); /* the heuristics cost nothing: always there */
+    T_ASSERT(!strstr(out, "logreg"));     /* the learnt baselines only with --baselines */
+    free(out);
+    free(err);
+    char model[700];
+    snprintf(model, sizeof model, "%s/models/propensity_product.json", ws);
+    char d1[17], d2[17];
+    T_OK(promo_prop_file_digest(model, d1));
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target product:PROD00005 --rounds 10 --windows 1 --no-plots "
+             "--threads 1",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "reused");
+    free(out);
+    free(err);
+    T_OK(promo_prop_file_digest(model, d2));
+    T_ASSERT_STR_EQ(d1, d2);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_propensity_report *ev = NULL;
+    size_t n = 0;
+    T_OK(promo_report_propensity_read(s, &ev, &n));
+    T_ASSERT_EQ_INT(n, 3);
+    for (size_t k = 0; k < n; k++) {
+        T_ASSERT_STR_EQ(ev[k].model_digest, d1);
+        int stale = 1;
+        T_OK(promo_report_propensity_stale(&ev[k], &stale));
+        T_ASSERT_EQ_INT(stale, 0);
+    }
+    promo_free(ev);
+    promo_store_close(s);
+    /* Another cutoff retrains the one product model: the older evaluations now describe a
+     * model that is no longer on disk, and evaluate says so. */
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target product:PROD00005 --rounds 10 --windows 1 --no-plots "
+             "--threads 1 --horizon 20",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT(!strstr(out, "reused"));
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws '%s' --target product:PROD00003", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "CHANGED since this evaluation");
+    T_ASSERT_CONTAINS(out, "promo train --target product:PROD00003");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws '%s' --target product:PROD00009", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    T_ASSERT_CONTAINS(err, "--target product:PROD00009");
+    free(out);
+    free(err);
+    /* score: most likely first, with rank and reason; JSON; a baseline ranking. */
+    snprintf(args, sizeof args, "score --ws '%s' --target product:PROD00005 --reasons", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT(strncmp(out, "customer_id,probability,rank,name,reason\n", 41) == 0);
+    double prev = 2;
+    size_t rows = 0;
+    for (char *line = strchr(out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        char *c = strchr(line + 1, ',');
+        T_ASSERT(c != NULL);
+        double p = atof(c + 1);
+        T_ASSERT(p <= prev);
+        prev = p;
+        rows++;
+    }
+    T_ASSERT(rows > 100);
+    T_ASSERT_CONTAINS(out, ",1,");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "score --ws '%s' --target product:PROD00005 --json", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "\"rank\":1,");
+    T_ASSERT_CONTAINS(out, "\"n_left_out\":");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "score --ws '%s' --target product:PROD00005 --baseline popularity",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT(strncmp(out, "customer_id,score\n", 18) == 0);
+    free(out);
+    free(err);
+}
+
+/* Unknown product, category and customer ids name the nearest known one (case, a typo). */
+T_TEST(propensity_unknown_ids_suggest_the_nearest)
+{
+    const char *names[] = {"PROD00005", "PROD00050", "Bakery", NULL, "Dairy"};
+    char out[64];
+    promo_panel_nearest(names, 5, "prod00005", out, sizeof out);
+    T_ASSERT_STR_EQ(out, "PROD00005");
+    promo_panel_nearest(names, 5, "Bakry", out, sizeof out);
+    T_ASSERT_STR_EQ(out, "Bakery");
+    promo_panel_nearest(names, 5, "Meat", out, sizeof out);
+    T_ASSERT_STR_EQ(out, "");
+    const char *ws = world_copy();
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_panel d;
+    T_OK(promo_panel_load(s, 1, &d));
+    promo_panel_target t;
+    T_ASSERT_EQ_INT(promo_panel_target_parse(&d, "product:prod00005", &t), PROMO_ENOTFOUND);
+    T_ASSERT_CONTAINS(promo_last_error(), "did you mean 'PROD00005'?");
+    T_ASSERT_EQ_INT(promo_panel_target_parse(&d, "category:bakery", &t), PROMO_ENOTFOUND);
+    T_ASSERT_CONTAINS(promo_last_error(), "did you mean 'Bakery'?");
+    promo_panel_free(&d);
+    promo_store_close(s);
 }

@@ -43,7 +43,24 @@ int promo_explain_reasons(const promo_prop_explanation *e,
                           promo_reason *out /* OUT */,
                           size_t *n_out /* OUT */);
 
-/* One line: the top two reasons joined by "; " (or "no strong signal"), into buf. */
+/* The up-to-max strongest negative contributions (what lowers the score), strongest first,
+ * grouped as above; contribution < 0. */
+int promo_explain_lowering(const promo_prop_explanation *e,
+                           size_t max,
+                           promo_reason *out /* OUT */,
+                           size_t *n_out /* OUT */);
+
+/* The sentence of one feature at a value for e's customer and target (as the reasons word
+ * it; grouped features read their siblings from e). Every feature name a propensity model
+ * uses has one in plain words with units; an unknown name gives "their NAME". */
+void promo_explain_sentence(const promo_prop_explanation *e,
+                            const char *feature,
+                            float value,
+                            char *out /* OUT */,
+                            size_t n);
+
+/* One line: the top two personal reasons (the item's own popularity, price and buyers, the
+ * same for every customer, left out) joined by "; " (or "no strong signal"), into buf. */
 void promo_explain_line(const promo_prop_explanation *e, char *buf, size_t n);
 
 /* A campaign candidate. */

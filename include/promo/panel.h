@@ -109,7 +109,14 @@ int promo_panel_load(promo_store *s, int n_threads, promo_panel *d /* OUT */);
 int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d /* OUT */);
 void promo_panel_free(promo_panel *d);
 
-/* Parse "any" / "product:ID" / "category:NAME" against d. */
+/* The key nearest to s among keys[0..n_keys) (NULL entries skipped) for "did you mean"
+ * messages: an equal one ignoring case first, else the smallest edit distance up to
+ * max(2, len/3); "" when none is that near. Into out (n bytes). */
+void promo_panel_nearest(
+    const char *const *keys, size_t n_keys, const char *s, char *out, size_t n);
+
+/* Parse "any" / "product:ID" / "category:NAME" against d; an unknown product or category is
+ * PROMO_ENOTFOUND with the nearest known one suggested. */
 int promo_panel_target_parse(const promo_panel *d,
                              const char *s,
                              promo_panel_target *out /* OUT */);

@@ -35,9 +35,11 @@ typedef struct promo_plot {
     int diagonal; /* 1: draw the y = x reference line (calibration charts) */
     int width_px; /* image size in pixels */
     int height_px;
+    const char *key; /* legend position in gnuplot's words ("top left"); NULL = bottom right */
 } promo_plot;
 
-/* No title or labels, automatic ranges, no diagonal, 800 x 600. */
+/* No title or labels, automatic ranges, no diagonal, 800 x 600. Titles and labels may hold
+ * '\n' (a second line: a caption). */
 promo_plot promo_plot_default(void);
 
 typedef struct promo_plot_series {
@@ -68,6 +70,18 @@ int promo_plot_calibration(
     const double *prob, const uint8_t *label, size_t n, const char *title, const char *png_path);
 int promo_plot_lift(
     const double *score, const uint8_t *label, size_t n, const char *title, const char *png_path);
+
+/* The cumulative-gains chart for a marketer: the model and baselines (score[k] named name[k],
+ * k < n_models; NULL entries skipped) against random targeting, by 5% steps, with a caption
+ * in plain words under the title ("Targeting the top 10% by the model reaches 24% of the
+ * buyers; at random, 10%"). title may be NULL. */
+int promo_plot_gains(const double *const *score,
+                     const char *const *name,
+                     size_t n_models,
+                     const uint8_t *label,
+                     size_t n,
+                     const char *title,
+                     const char *png_path);
 
 #ifdef __cplusplus
 }

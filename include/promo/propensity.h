@@ -99,6 +99,13 @@ typedef enum promo_prop_scope {
     PROMO_PROP_SCOPE_COUNT
 } promo_prop_scope;
 
+/* Which baselines a training evaluates beside the model (promo_propensity_params.baselines). */
+enum {
+    PROMO_PROP_BASELINES_NONE = 0,      /* the model alone */
+    PROMO_PROP_BASELINES_ALL = 1,       /* popularity, RFM, logistic regression, random forest */
+    PROMO_PROP_BASELINES_HEURISTIC = 2, /* popularity and RFM: no training, no cost */
+};
+
 typedef struct promo_propensity_params {
     const char *target;           /* "any", "product:ID" or "category:NAME"; borrowed */
     int64_t as_of;                /* test cutoff T (seconds, timeutil.h); 0 = last transaction
@@ -112,7 +119,15 @@ typedef struct promo_propensity_params {
                                      before each cutoff plus the target (0 = all; default 0) */
     promo_calib_kind calibration; /* PROMO_CALIB_PLATT (default: smooth, never exactly 0 or 1,
                                     and it undoes scale_pos_weight's shift), ISOTONIC or NONE */
-    int baselines;                /* 1 (default): also fit and evaluate the baselines */
+    int baselines;                /* PROMO_PROP_BASELINES_HEURISTIC (default): popularity and
+                                     RFM, which cost nothing; _ALL: also train logistic
+                                     regression and the random forest (minutes on a real
+                                     catalogue); _NONE: the model alone */
+    int reuse;                    /* 1: when the model file of the target's kind (and scope)
+                                     holds a model trained with the same windows, parameters
+                                     and data (promo.train_key), score the targets with it
+                                     instead of training again (only its evaluation is new);
+                                     0 (default): always train */
     int plots;                    /* 1 (default): PNG charts into <ws>/out (skipped with a
                                      warning when gnuplot is absent); read by the report */
     int save;                     /* 1 (default): save the model and the evaluation; read by
@@ -126,6 +141,13 @@ typedef struct promo_propensity_params {
     size_t small_data_rows;       /* below this many training rows, boosting uses depth <= 3,
                                      eta <= 0.05, min_child_weight >= 5 and one thread (50000;
                                      0 = never) */
+    size_t max_train_rows;        /* pair models: at most about this many training rows in
+                                     all windows, every positive kept and the negatives
+                                     thinned (weights 1/rate); 0 = no limit (default 120000:
+                                     UCI Online Retail's 858k rows, same AUC, 4x faster) */
+    size_t max_valid_rows;        /* the same for the validation window (default 100000) */
+    double gbdt_large_eta;        /* learning rate above small_data_rows rows (default 0.1;
+                                     0 = gbdt.eta): half the rounds of 0.05 on pair models */
     size_t max_logreg_rows;       /* logistic regression learns from at most this many
                                      training rows, a fixed-seed subsample (200000) */
     const char *export_dir;       /* benchmarks: when set, the training, validation and test
@@ -143,6 +165,8 @@ promo_propensity_params promo_propensity_params_default(void);
 /* One target's test window as every model scored it: what an evaluation needs, no figures. */
 typedef struct promo_prop_test {
     char target[PROMO_PROP_TARGET_MAX];
+    char target_name[256];                /* the product's name or the category ("" for any):
+                                             what charts and messages call the target */
     size_t n;                             /* test rows (customers known at the test cutoff) */
     uint8_t *label;                       /* n labels: bought the target in the window */
     float *weight;                        /* n row weights */
@@ -152,24 +176,29 @@ typedef struct promo_prop_test {
 
 /* What promo_propensity_fit trained: the windows, the test scores and the model's bytes. */
 typedef struct promo_prop_fit {
-    int64_t as_of;                /* test cutoff T */
-    int64_t valid_as_of;          /* validation cutoff T - H */
-    int64_t first_train_as_of;    /* earliest training cutoff */
-    double horizon_days;          /* H */
-    int n_train_windows;          /* stacked training windows */
-    size_t n_train_rows;          /* training rows (after sampling) */
-    size_t n_train_pos;           /* positive training rows */
-    size_t n_valid_rows;          /* validation rows */
-    size_t n_features;            /* model features */
-    int n_rounds;                 /* boosting rounds kept after early stopping */
-    promo_calib_kind calibration; /* calibration method */
-    double valid_logloss;         /* validation log loss at the best round (weighted) */
+    int64_t as_of;                            /* test cutoff T */
+    int64_t valid_as_of;                      /* validation cutoff T - H */
+    int64_t first_train_as_of;                /* earliest training cutoff */
+    double horizon_days;                      /* H */
+    int n_train_windows;                      /* stacked training windows */
+    size_t n_train_rows;                      /* training rows (after sampling) */
+    size_t n_train_pos;                       /* positive training rows */
+    size_t n_valid_rows;                      /* validation rows */
+    size_t n_features;                        /* model features */
+    int n_rounds;                             /* boosting rounds kept after early stopping */
+    promo_calib_kind calibration;             /* calibration method */
+    double valid_logloss;                     /* validation log loss at the best round (weighted) */
+    double valid_auc[PROMO_PROP_MODEL_COUNT]; /* validation ROC AUC of each fitted model (NaN
+                                                 when not fitted or reused): the guardrail */
+    int reused;                               /* 1: the model on disk was reused (model is NULL) */
+    char model_digest[17]; /* 16 hex digits: FNV-1a/fmix64 of the model file's bytes,
+                              the identity stored with its evaluation */
     double train_seconds[PROMO_PROP_MODEL_COUNT]; /* wall time to fit (0 for heuristics) */
     size_t n_tests;                               /* targets, in the order asked */
     promo_prop_test *tests;                       /* n_tests test windows (owned) */
     char model_path[PROMO_PROP_PATH_MAX];         /* where the model belongs in the workspace */
     char *model;       /* the xgboost model, XGBoost JSON with the promo.* attributes: the
-                          bytes to store at model_path (owned) */
+                          bytes to store at model_path (owned); NULL when reused */
     size_t model_size; /* bytes of model */
 } promo_prop_fit;
 
@@ -212,6 +241,8 @@ int promo_propensity_score(promo_store *s,
 /* One customer's explanation: the model's TreeSHAP contributions (log-odds) per feature. */
 typedef struct promo_prop_explanation {
     char customer_id[128];
+    char currency[8]; /* the workspace's currency code ("GBP", "LKR"; "" = unknown), for
+                         amounts in sentences (promo_prop_currency) */
     char target[PROMO_PROP_TARGET_MAX];
     char target_name[256];   /* product or category name ("" for any) */
     char category_name[256]; /* the product's category (product targets), else "" */
@@ -311,6 +342,16 @@ int promo_prop_loaded_explain(const promo_prop_loaded *m,
                               const uint32_t *cust,
                               size_t n,
                               promo_prop_explanation **out /* OUT: n */);
+
+/* The currency of the workspace's amounts: the store's "currency" setting, else what its
+ * source implies ("generate.currency" of a generated world; GBP for the online-retail
+ * profile, a UK retailer), else "". Into out (8 bytes). */
+void promo_prop_currency(promo_store *s, char out[8] /* OUT */);
+
+/* The identity of a model file's bytes: 16 lowercase hex digits into out (17 bytes). */
+void promo_prop_digest(const void *data, size_t n, char out[17] /* OUT */);
+/* The digest of the file at path; PROMO_ENOTFOUND when it does not exist, PROMO_EIO. */
+int promo_prop_file_digest(const char *path, char out[17] /* OUT */);
 
 /* s with every byte other than [A-Za-z0-9.-] as '_', truncated to n - 1 bytes, into out:
  * "product:PROD 1" -> "product_PROD_1", the file-name form of a target or category in model

@@ -128,12 +128,16 @@ typedef struct promo_propensity_report {
     promo_calib_kind calibration;       /* calibration method */
     double valid_logloss;               /* validation log loss at the best round (weighted) */
     promo_prop_model_eval models[PROMO_PROP_MODEL_COUNT]; /* indexed by promo_prop_model */
-    double reliability_mean[10];             /* xgboost calibration curve on the test window: mean
-                                                probability per bin (NaN when empty) */
-    double reliability_frac[10];             /* fraction of positives per bin */
-    size_t reliability_count[10];            /* rows per bin */
-    char model_path[PROMO_PROP_PATH_MAX];    /* saved XGBoost JSON ("" when not saved) */
-    char plot_paths[3][PROMO_PROP_PATH_MAX]; /* pr, calibration, lift PNGs ("" if none) */
+    double reliability_mean[10];              /* xgboost calibration curve on the test window: mean
+                                                 probability per bin (NaN when empty) */
+    double reliability_frac[10];              /* fraction of positives per bin */
+    size_t reliability_count[10];             /* rows per bin */
+    char model_path[PROMO_PROP_PATH_MAX];     /* saved XGBoost JSON ("" when not saved) */
+    char model_digest[17];                    /* identity of the model file these figures
+                                                 measured (promo_prop_digest; "" if unknown) */
+    int model_reused;                         /* 1: the model on disk served, not retrained */
+    double valid_auc[PROMO_PROP_MODEL_COUNT]; /* validation ROC AUC per model (NaN: none) */
+    char plot_paths[3][PROMO_PROP_PATH_MAX];  /* pr, calibration, lift PNGs ("" if none) */
 } promo_propensity_report;
 
 /* The figures of a fit: out[k] (f->n_tests reports) for f->tests[k]; no paths. Pure. */
@@ -158,6 +162,11 @@ int promo_report_propensity_train(promo_store *s,
 /* The stored propensity evaluations, one report per target in the order first trained
  * (paths and the reliability curve included). *out: new array of *n reports (promo_free);
  * *n = 0 and *out = NULL when nothing was evaluated yet (not an error). */
+/* Does the model file r measured still hold that model? *stale = 1 when r names a model
+ * file and a digest and the file is missing or its digest differs (it was retrained since,
+ * with another cutoff, scope or data); 0 otherwise. Errors: PROMO_EIO, PROMO_ENOMEM. */
+int promo_report_propensity_stale(const promo_propensity_report *r, int *stale /* OUT */);
+
 int promo_report_propensity_read(promo_store *s,
                                  promo_propensity_report **out /* OUT */,
                                  size_t *n /* OUT */);

@@ -71,6 +71,17 @@ promo_store *promo_scorer_store(const promo_scorer *h);
  * promo_propensity_score). *out: new (promo_prop_scores_free). */
 int promo_scorer_score(promo_scorer *h, promo_prop_scores **out /* OUT */);
 
+/* Every customer known at the cutoff ranked by a baseline instead of the model (what the
+ * training's guardrail suggests when the model ranks worse): model PROMO_PROP_POPULARITY (the
+ * customer's past orders of the target; "any": all orders) or PROMO_PROP_RFM (r + f + m
+ * scores, recency breaking ties). out->probability holds that score (>= 0, higher = more
+ * likely; not a probability). Needs no trained model. *out: new (promo_prop_scores_free).
+ * Errors: PROMO_EUSAGE for another model, those of promo_panel_target_parse. */
+int promo_scorer_score_baseline(promo_scorer *h,
+                                const char *target,
+                                int model,
+                                promo_prop_scores **out /* OUT */);
+
 /* One customer's calibrated probability. PROMO_ENOTFOUND for a customer not known at the
  * cutoff. */
 int promo_scorer_lookup(promo_scorer *h, const char *customer_id, double *probability /* OUT */);

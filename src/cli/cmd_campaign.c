@@ -22,6 +22,7 @@ int cmd_campaign(int argc, char **argv)
     const char *ws = CLI_DEFAULT_WS, *product = NULL, *out_path = NULL;
     double discount = 10, target_n = 50, send_day = 0, send_hour = 10;
     int64_t as_of = 0;
+    int json = 0;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("product", "ID|best", &product), .required = 1,
@@ -34,13 +35,15 @@ int cmd_campaign(int argc, char **argv)
         {CLI_UINT("send-hour", "H", 0, 23, &send_hour), .help = "hour to send, 0-23"},
         {CLI_PATH("out", "FILE.csv", &out_path), .help = "the campaign file",
          .def = "DIR/out/campaign_<product>.csv"},
+        {CLI_JSON(&json), .help = "print the campaign (every customer) as JSON"},
         {0},
     };
     const cli_spec spec = {
         .name = "campaign",
         .usage = "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
                  "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out "
-                 "FILE.csv]\n",
+                 "FILE.csv]\n"
+                 "                      [--json]\n",
         .about =
             "Rank every customer by the propensity model's probability of buying the product\n"
             "(train it first: promo train --model propensity --target product:ID), keep the top\n"
@@ -79,13 +82,36 @@ int cmd_campaign(int argc, char **argv)
     if ((rc = promo_campaign_write(cp, path)))
         goto done;
 
+    if (json) {
+        printf("{\"product_id\":");
+        cli_json_str(stdout, pid);
+        printf(",\"discount_pct\":%g,\"n\":%zu,\"expected_buyers\":%.4f,\"file\":", discount, cp->n,
+               cp->expected_buyers);
+        cli_json_str(stdout, path);
+        printf(",\"customers\":[");
+        for (size_t i = 0; i < cp->n; i++) {
+            printf("%s{\"rank\":%zu,\"customer_id\":", i ? "," : "", i + 1);
+            cli_json_str(stdout, cp->picks[i].customer_id);
+            printf(",\"name\":");
+            cli_json_str(stdout, cp->name[i]);
+            printf(",\"location\":");
+            cli_json_str(stdout, cp->location[i]);
+            printf(",\"probability\":%.6f,\"reason\":", cp->picks[i].probability);
+            cli_json_str(stdout, cp->picks[i].reason);
+            putchar('}');
+        }
+        printf("]}\n");
+        rc = PROMO_OK;
+        goto done;
+    }
     printf("campaign for %s: top %zu customers by propensity, %.0f%% discount\n", pid, cp->n,
            discount);
-    printf("  %-12s %-24s %-12s %11s  %s\n", "customer", "name", "location", "probability",
-           "reason");
+    printf("  %4s %-12s %-24s %-16s %11s  %s\n", "rank", "customer", "name", "location",
+           "probability", "reason");
     for (size_t i = 0; i < cp->n && i < 10; i++)
-        printf("  %-12s %-24.24s %-12.12s %11.3f  %s\n", cp->picks[i].customer_id, cp->name[i],
-               cp->location[i], cp->picks[i].probability, cp->picks[i].reason);
+        printf("  %4zu %-12s %-24.24s %-16s %11.3f  %s\n", i + 1, cp->picks[i].customer_id,
+               cp->name[i][0] ? cp->name[i] : "-", cp->location[i][0] ? cp->location[i] : "-",
+               cp->picks[i].probability, cp->picks[i].reason);
     if (cp->n > 10)
         printf("  ... %zu more\n", cp->n - 10);
     printf("expected buyers among them (model): %.1f\nwrote %s\n", cp->expected_buyers, path);

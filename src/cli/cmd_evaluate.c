@@ -66,6 +66,7 @@ static void print_json_one(FILE *f, const promo_propensity_report *r)
         }
         jnum(f, "lift_top_decile", m->lift_top_decile, 1);
         jnum(f, "ece", m->ece, 1);
+        jnum(f, "valid_auc", r->valid_auc[mi], 1);
         jnum(f, "train_seconds", e->train_seconds, 0);
         fputc('}', f);
     }
@@ -76,8 +77,15 @@ static void print_json_one(FILE *f, const promo_propensity_report *r)
         jnum(f, "frac_pos", r->reliability_frac[b], 1);
         fprintf(f, "\"count\":%zu}", r->reliability_count[b]);
     }
+    int stale = 0;
+    if (promo_report_propensity_stale(r, &stale))
+        stale = 0;
     fprintf(f, "],\"model_path\":");
     cli_json_str(f, r->model_path);
+    fprintf(f, ",\"model_digest\":");
+    cli_json_str(f, r->model_digest);
+    fprintf(f, ",\"model_reused\":%s,\"model_changed_since\":%s",
+            r->model_reused ? "true" : "false", stale ? "true" : "false");
     fprintf(f, ",\"plots\":{\"pr\":");
     cli_json_str(f, r->plot_paths[0]);
     fprintf(f, ",\"calibration\":");
@@ -85,6 +93,52 @@ static void print_json_one(FILE *f, const promo_propensity_report *r)
     fprintf(f, ",\"lift\":");
     cli_json_str(f, r->plot_paths[2]);
     fprintf(f, "}}");
+}
+
+/* The guardrails: a model that learnt nothing, or ranks worse on the validation window than
+ * a baseline, is said so with the better baseline and what to do. Returns the lines printed. */
+static int print_guardrails(FILE *f, const promo_propensity_report *r)
+{
+    int n = 0;
+    const promo_prop_model_eval *x = &r->models[PROMO_PROP_XGBOOST];
+    if (!x->fitted)
+        return 0;
+    int best = -1;
+    double best_auc = 0;
+    for (int mi = 1; mi < PROMO_PROP_MODEL_COUNT; mi++)
+        if (r->models[mi].fitted && isfinite(r->valid_auc[mi]) &&
+            (best < 0 || r->valid_auc[mi] > best_auc)) {
+            best = mi;
+            best_auc = r->valid_auc[mi];
+        }
+    int constant = r->n_rounds <= 1 || fabs(x->m.auc - 0.5) < 1e-9;
+    if (constant) {
+        fprintf(f,
+                "  warning: the model came out constant (%d boosting round%s, test AUC %.3f): it "
+                "ranks no one above anyone",
+                r->n_rounds, r->n_rounds == 1 ? "" : "s", x->m.auc);
+        if (best >= 0)
+            fprintf(f, "; %s ranks better (validation AUC %.3f)", promo_prop_model_name(best),
+                    best_auc);
+        fprintf(f, ".\n           Try a longer --horizon, more --windows, or a broader target");
+        if (best == PROMO_PROP_POPULARITY || best == PROMO_PROP_RFM)
+            fprintf(f, "; or target with the %s baseline: promo score --baseline %s",
+                    promo_prop_model_name(best), promo_prop_model_name(best));
+        fprintf(f, ".\n");
+        n++;
+    } else if (best >= 0 && isfinite(r->valid_auc[PROMO_PROP_XGBOOST]) &&
+               r->valid_auc[PROMO_PROP_XGBOOST] < best_auc - 0.005) {
+        fprintf(f,
+                "  warning: %s ranks better than the model on the validation window (AUC %.3f "
+                "vs %.3f)",
+                promo_prop_model_name(best), best_auc, r->valid_auc[PROMO_PROP_XGBOOST]);
+        if (best == PROMO_PROP_POPULARITY || best == PROMO_PROP_RFM)
+            fprintf(f, ": to target with it, promo score --baseline %s",
+                    promo_prop_model_name(best));
+        fprintf(f, ".\n");
+        n++;
+    }
+    return n;
 }
 
 static void print_table_one(FILE *f, const promo_propensity_report *r)
@@ -113,16 +167,46 @@ static void print_table_one(FILE *f, const promo_propensity_report *r)
         if (!ev->fitted)
             continue;
         const promo_binary_metrics *m = &ev->m;
+        /* A figure at K is only one where K is below the number of customers (P@500 of 64
+         * customers is their base rate, not a precision at 500). */
+        char k[7][8];
+        const double kv[7] = {m->precision_at[0], m->precision_at[1], m->precision_at[2],
+                              m->recall_at[0],    m->recall_at[1],    m->recall_at[2],
+                              m->ndcg_at[1]};
+        const size_t kk[7] = {promo_metrics_k[0], promo_metrics_k[1], promo_metrics_k[2],
+                              promo_metrics_k[0], promo_metrics_k[1], promo_metrics_k[2],
+                              promo_metrics_k[1]};
+        for (int j = 0; j < 7; j++) {
+            if (kk[j] < m->n)
+                snprintf(k[j], sizeof k[j], "%.3f", kv[j]);
+            else
+                snprintf(k[j], sizeof k[j], "-");
+        }
         fprintf(f,
-                "  %-14s %6.3f %6.3f %7.4f %6.4f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %7.3f "
+                "  %-14s %6.3f %6.3f %7.4f %6.4f %6s %6s %6s %6s %6s %6s %7s "
                 "%6.2f %6.3f %8.2f\n",
-                promo_prop_model_name(mi), m->auc, m->pr_auc, m->log_loss, m->brier,
-                m->precision_at[0], m->precision_at[1], m->precision_at[2], m->recall_at[0],
-                m->recall_at[1], m->recall_at[2], m->ndcg_at[1], m->lift_top_decile, m->ece,
-                ev->train_seconds);
+                promo_prop_model_name(mi), m->auc, m->pr_auc, m->log_loss, m->brier, k[0], k[1],
+                k[2], k[3], k[4], k[5], k[6], m->lift_top_decile, m->ece, ev->train_seconds);
     }
-    if (r->model_path[0])
-        fprintf(f, "  model: %s\n", r->model_path);
+    print_guardrails(f, r);
+    if (r->model_path[0]) {
+        int stale = 0;
+        if (promo_report_propensity_stale(r, &stale))
+            stale = 0;
+        fprintf(f, "  model: %s%s%s\n", r->model_path,
+                r->model_reused ? " (trained earlier with the same cutoff and parameters: reused)"
+                                : "",
+                stale ? " -- CHANGED since this evaluation" : "");
+        if (stale) {
+            char tq[PROMO_PROP_TARGET_MAX + 2];
+            snprintf(tq, sizeof tq, "%s", r->target);
+            fprintf(f,
+                    "  warning: the model on disk is not the one these figures measured (it was "
+                    "trained again since, with another target scope, cutoff or data): run "
+                    "`promo train --target %s` to evaluate the model on disk\n",
+                    tq);
+        }
+    }
     for (int p = 0; p < 3; p++)
         if (r->plot_paths[p][0])
             fprintf(f, "  chart: %s\n", r->plot_paths[p]);
@@ -242,8 +326,12 @@ int cmd_evaluate(int argc, char **argv)
         promo_free(r);
         promo_fail(PROMO_ENOTFOUND,
                    "no propensity evaluation%s%s in %s: run `promo train --ws %s "
-                   "--model propensity` first",
-                   target ? " for " : "", target ? target : "", ws, ws);
+                   "--model propensity --target %s` first%s",
+                   target ? " for " : "", target ? target : "", ws, ws, target ? target : "any",
+                   target && strncmp(target, "any", 3) != 0
+                       ? " (the saved model of its kind is reused when it can serve it: only "
+                         "the evaluation is new)"
+                       : "");
         return cli_report(PROMO_ENOTFOUND);
     }
     cli_print_propensity(stdout, r, m, json);

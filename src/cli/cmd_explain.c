@@ -36,7 +36,7 @@ int cmd_explain(int argc, char **argv)
         .usage = "usage: promo explain --ws DIR --customer ID --target T [--as-of DATE]\n"
                  "                     [--top N] [--json]\n",
         .about = "Explain customer ID's propensity for target T (any, product:ID,\n"
-                 "category:NAME): the probability and the features that raise it most\n"
+                 "category:NAME): the probability, what raises it most and what lowers it most\n"
                  "(TreeSHAP contributions of the saved XGBoost model), as sentences.\n",
         .opts = opts,
     };
@@ -55,9 +55,10 @@ int cmd_explain(int argc, char **argv)
     promo_store_close(s);
     if (rc)
         return cli_report(rc);
-    promo_reason r[50];
-    size_t n = 0;
-    if ((rc = promo_explain_reasons(e, (size_t)top, r, &n))) {
+    promo_reason r[50], lo[50];
+    size_t n = 0, n_lo = 0;
+    if ((rc = promo_explain_reasons(e, (size_t)top, r, &n)) ||
+        (rc = promo_explain_lowering(e, (size_t)top, lo, &n_lo))) {
         promo_prop_explanation_free(e);
         return cli_report(rc);
     }
@@ -76,15 +77,29 @@ int cmd_explain(int argc, char **argv)
             cli_json_str(stdout, r[k].feature);
             printf(",\"contribution\":%.6f}", r[k].contribution);
         }
+        printf("],\"lowering\":[");
+        for (size_t k = 0; k < n_lo; k++) {
+            printf("%s{\"text\":", k ? "," : "");
+            cli_json_str(stdout, lo[k].text);
+            printf(",\"feature\":");
+            cli_json_str(stdout, lo[k].feature);
+            printf(",\"contribution\":%.6f}", lo[k].contribution);
+        }
         printf("]}\n");
     } else {
         printf("customer %s, target %s%s%s%s, as of %s: probability %.4f\n", e->customer_id,
                e->target, e->target_name[0] ? " (" : "", e->target_name,
                e->target_name[0] ? ")" : "", d, e->probability);
         if (n == 0)
-            printf("  no feature raises this customer's score above the average\n");
+            printf("  nothing raises this customer's score above the average customer's\n");
+        else
+            printf("  raises the score:\n");
         for (size_t k = 0; k < n; k++)
-            printf("  + %-60s (%+.3f log-odds, %s)\n", r[k].text, r[k].contribution, r[k].feature);
+            printf("  + %s (%+.3f log-odds)\n", r[k].text, r[k].contribution);
+        if (n_lo)
+            printf("  lowers the score:\n");
+        for (size_t k = 0; k < n_lo; k++)
+            printf("  - %s (%+.3f log-odds)\n", lo[k].text, lo[k].contribution);
     }
     promo_prop_explanation_free(e);
     return CLI_EXIT_OK;

@@ -2,10 +2,13 @@
  * as CSV (customer_id, probability), from the saved model; one pass over all customers through
  * the scoring handle (promo/scorer.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <promo/alloc.h>
+#include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/explain.h>
 #include <promo/log.h>
 #include <promo/propensity.h>
 #include <promo/scorer.h>
@@ -14,91 +17,249 @@
 
 #include "cli/cli.h"
 
-/* CSV text of the scores (ids quoted when they need it). */
-static char *to_csv(const promo_prop_scores *sc, size_t *len)
+/* One CSV field (quoted when it needs it) appended at b + *n (room is the caller's). */
+static void put_field(char *b, size_t *n, const char *v)
 {
-    size_t cap = 64 + sc->n * 48, n = 0;
-    for (size_t i = 0; i < sc->n; i++)
-        cap += 2 * strlen(sc->customer_id[i]);
+    if (strpbrk(v, ",\"\r\n")) {
+        b[(*n)++] = '"';
+        for (const char *p = v; *p; p++) {
+            if (*p == '"')
+                b[(*n)++] = '"';
+            b[(*n)++] = *p;
+        }
+        b[(*n)++] = '"';
+    } else {
+        size_t k = strlen(v);
+        memcpy(b + *n, v, k);
+        *n += k;
+    }
+}
+
+/* A ranked row: the scores' index, and with --reasons the name and reason. */
+typedef struct ranked {
+    size_t i;
+    double p;
+    const char *name;   /* borrowed from the customers table, "" when none */
+    const char *reason; /* borrowed from the picks, "" when none */
+} ranked;
+
+static int by_p_desc(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p < y->p ? 1 : -1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* CSV text of the ranked scores: customer_id,probability (a baseline: score), and with
+ * --reasons rank,name,reason. */
+static char *
+to_csv(const promo_prop_scores *sc, const ranked *rk, int wide, int baseline, size_t *len)
+{
+    size_t cap = 128 + sc->n * 64, n = 0;
+    for (size_t k = 0; k < sc->n; k++)
+        cap +=
+            2 * (strlen(sc->customer_id[rk[k].i]) + strlen(rk[k].name) + strlen(rk[k].reason)) + 8;
     char *b = promo_malloc(cap);
     if (!b)
         return NULL;
-    n += (size_t)snprintf(b, cap, "customer_id,probability\n");
-    for (size_t i = 0; i < sc->n; i++) {
-        const char *id = sc->customer_id[i];
-        int quote = strpbrk(id, ",\"\r\n") != NULL;
-        if (quote) {
-            b[n++] = '"';
-            for (const char *p = id; *p; p++) {
-                if (*p == '"')
-                    b[n++] = '"';
-                b[n++] = *p;
-            }
-            b[n++] = '"';
-        } else {
-            size_t k = strlen(id);
-            memcpy(b + n, id, k);
-            n += k;
+    n += (size_t)snprintf(b, cap, "customer_id,%s%s\n", baseline ? "score" : "probability",
+                          wide ? ",rank,name,reason" : "");
+    for (size_t k = 0; k < sc->n; k++) {
+        put_field(b, &n, sc->customer_id[rk[k].i]);
+        n += (size_t)snprintf(b + n, cap - n, baseline ? ",%.6g" : ",%.6f", rk[k].p);
+        if (wide) {
+            n += (size_t)snprintf(b + n, cap - n, ",%zu,", k + 1);
+            put_field(b, &n, rk[k].name);
+            b[n++] = ',';
+            put_field(b, &n, rk[k].reason);
         }
-        n += (size_t)snprintf(b + n, cap - n, ",%.6f\n", sc->probability[i]);
+        b[n++] = '\n';
     }
     *len = n;
     return b;
 }
 
+static char *to_json(const promo_prop_scores *sc,
+                     const ranked *rk,
+                     int wide,
+                     int baseline,
+                     size_t n_left_out,
+                     size_t *len)
+{
+    char *buf = NULL;
+    size_t sz = 0;
+    FILE *f = open_memstream(&buf, &sz);
+    if (!f)
+        return NULL;
+    char d[24];
+    promo_time_format(sc->as_of, 1, d, sizeof d);
+    fprintf(f, "{\"target\":");
+    cli_json_str(f, sc->target);
+    fprintf(f, ",\"as_of\":\"%s\",\"n\":%zu,\"n_left_out\":%zu,\"score\":\"%s\",\"customers\":[", d,
+            sc->n, n_left_out, baseline ? "baseline" : "probability");
+    for (size_t k = 0; k < sc->n; k++) {
+        fprintf(f, "%s{\"rank\":%zu,\"customer_id\":", k ? "," : "", k + 1);
+        cli_json_str(f, sc->customer_id[rk[k].i]);
+        fprintf(f, ",\"%s\":%.6g", baseline ? "score" : "probability", rk[k].p);
+        if (wide) {
+            fprintf(f, ",\"name\":");
+            cli_json_str(f, rk[k].name);
+            fprintf(f, ",\"reason\":");
+            cli_json_str(f, rk[k].reason);
+        }
+        fputc('}', f);
+    }
+    fprintf(f, "]}\n");
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    char *out = promo_malloc(sz ? sz : 1);
+    if (out)
+        memcpy(out, buf, sz);
+    free(buf);
+    *len = sz;
+    return out;
+}
+
+/* Customers of the workspace the scores leave out: those with purchase lines but none before
+ * the cutoff that counts (only cancellations or returns, or all after it). */
+static size_t left_out(const promo_scorer *h, const promo_prop_scores *sc)
+{
+    const promo_panel *d = promo_scorer_panel(h);
+    return d->n_keys > sc->n ? d->n_keys - sc->n : 0;
+}
+
+/* The customers table's name of each scored customer ("" when none). */
+static void names_of(const promo_scorer *h, const promo_prop_scores *sc, ranked *rk)
+{
+    const promo_panel *d = promo_scorer_panel(h);
+    const promo_column *id = d->customers ? promo_table_column(d->customers, "customer_id") : NULL,
+                       *nm = d->customers ? promo_table_column(d->customers, "name") : NULL;
+    if (!id || !nm)
+        return;
+    promo_dict *map = promo_dict_new();
+    if (!map)
+        return;
+    size_t nr = d->customers->n_rows;
+    uint32_t *row = promo_mallocn(nr ? nr : 1, sizeof *row);
+    if (!row) {
+        promo_dict_free(map);
+        return;
+    }
+    for (size_t r = 0; r < nr; r++) {
+        const char *v = promo_column_str(id, r);
+        uint32_t code = promo_dict_intern(map, v, strlen(v));
+        if (code < nr)
+            row[code] = (uint32_t)r;
+    }
+    for (size_t k = 0; k < sc->n; k++) {
+        const char *v = sc->customer_id[rk[k].i];
+        uint32_t code = promo_dict_find(map, v, strlen(v));
+        if (code < nr && !promo_column_is_null(nm, row[code]))
+            rk[k].name = promo_column_str(nm, row[code]);
+    }
+    promo_free(row);
+    promo_dict_free(map);
+}
+
 int cmd_score(int argc, char **argv)
 {
+    static const char *const baseline_words[] = {"none", "popularity", "rfm", NULL};
     const char *ws = CLI_DEFAULT_WS, *target = NULL, *out = NULL;
     int64_t as_of = 0;
+    int json = 0, reasons = 0, baseline = 0;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("target", "T", &target), .required = 1,
          .help = "the target (any, product:ID, category:NAME)"},
         {CLI_AS_OF(&as_of), .help = "cutoff", .def = "the day after the last transaction"},
         {CLI_PATH("out", "FILE.csv", &out), .help = "output file", .def = "stdout"},
+        {CLI_FLAG("reasons", &reasons),
+         .help = "add rank, name and the top reason of each customer (TreeSHAP)"},
+        {CLI_ENUM("baseline", baseline_words, &baseline),
+         .help = "rank by a baseline instead of the model (column score, not a probability): "
+                 "what train suggests when the model ranks worse"},
+        {CLI_JSON(&json), .help = "JSON instead of CSV"},
         {0},
     };
     const cli_spec spec = {
         .name = "score",
-        .usage = "usage: promo score --ws DIR --target T [--as-of DATE] [--out FILE.csv]\n",
+        .usage = "usage: promo score --ws DIR --target T [--as-of DATE] [--out FILE.csv]\n"
+                 "                   [--reasons] [--baseline popularity|rfm] [--json]\n",
         .about = "Score every customer known at DATE (default: the day after the last\n"
                  "transaction) for target T (any, product:ID, category:NAME) with the model\n"
-                 "promo train saved. CSV columns: customer_id, probability; to FILE.csv\n"
-                 "(written atomically) or stdout.\n",
+                 "promo train saved, most likely buyers first.\n"
+                 "CSV columns: customer_id, probability (with --reasons also rank, name,\n"
+                 "reason); to FILE.csv (written atomically) or stdout. Customers whose only\n"
+                 "lines before DATE are cancellations or returns are left out (a line on\n"
+                 "stderr says how many).\n",
         .opts = opts,
+        .epilog = "exit status: 0 ok, 2 bad input or usage (unknown target, no model), 1 "
+                  "internal failure\n",
     };
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
+    if (baseline && reasons)
+        return cli_usage_error("score", "--reasons explains the model: not with --baseline");
     promo_store *s = NULL;
     promo_scorer *h = NULL;
     promo_prop_scores *sc = NULL;
+    promo_campaign_pick *pk = NULL;
+    ranked *rk = NULL;
+    char *text = NULL;
+    size_t n_pk = 0, len = 0;
     int rc = promo_store_open(ws, 0, &s);
     if (!rc)
-        rc = promo_scorer_open(s, target, as_of, 0, &h);
+        rc = promo_scorer_open(s, baseline ? NULL : target, as_of, 0, &h);
     if (!rc)
-        rc = promo_scorer_score(h, &sc);
-    promo_scorer_free(h);
-    promo_store_close(s);
+        rc = baseline ? promo_scorer_score_baseline(
+                            h, target, baseline == 1 ? PROMO_PROP_POPULARITY : PROMO_PROP_RFM, &sc)
+                      : promo_scorer_score(h, &sc);
+    if (!rc && reasons)
+        rc = promo_scorer_top(h, sc->n, &pk, &n_pk);
+    if (!rc && !(rk = promo_calloc(sc->n ? sc->n : 1, sizeof *rk)))
+        rc = PROMO_ENOMEM;
     if (rc)
-        return cli_report(rc);
-    size_t len = 0;
-    char *csv = to_csv(sc, &len);
-    if (!csv) {
-        promo_prop_scores_free(sc);
-        return cli_report(PROMO_ENOMEM);
+        goto done;
+    for (size_t i = 0; i < sc->n; i++)
+        rk[i] = (ranked){i, sc->probability[i], "", ""};
+    qsort(rk, sc->n, sizeof *rk, by_p_desc);
+    if (reasons) {
+        /* promo_scorer_top ranks the same scores with the same tie order: pick k is rank k. */
+        for (size_t k = 0; k < sc->n && k < n_pk; k++)
+            rk[k].reason = pk[k].reason;
+        names_of(h, sc, rk);
+    }
+    size_t n_out = left_out(h, sc);
+    text = json ? to_json(sc, rk, reasons, baseline, n_out, &len)
+                : to_csv(sc, rk, reasons, baseline, &len);
+    if (!text) {
+        rc = PROMO_ENOMEM;
+        goto done;
     }
     if (out) {
-        rc = promo_atomic_write(out, csv, len);
+        rc = promo_atomic_write(out, text, len);
         if (!rc) {
             char d[24];
             promo_time_format(sc->as_of, 1, d, sizeof d);
             promo_info("scored %zu customers for %s as of %s into %s", sc->n, target, d, out);
         }
-    } else if (fwrite(csv, 1, len, stdout) != len || fflush(stdout) != 0) {
+    } else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
         rc = promo_fail(PROMO_EIO, "writing to stdout failed");
     }
-    promo_free(csv);
+    if (!rc && n_out)
+        promo_info("%zu customer%s of the workspace left out: no purchase before the cutoff "
+                   "(only cancellations or returns)",
+                   n_out, n_out == 1 ? "" : "s");
+done:
+    promo_free(text);
+    promo_free(rk);
+    promo_free(pk);
     promo_prop_scores_free(sc);
+    promo_scorer_free(h);
+    promo_store_close(s);
     return cli_report(rc);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/expansion.h>
 #include <promo/propensity.h>
@@ -44,6 +45,47 @@ static int train_expansion(
     return CLI_EXIT_OK;
 }
 
+static void free_targets(char **t, size_t n)
+{
+    for (size_t k = 0; t && k < n; k++)
+        promo_free(t[k]);
+    promo_free(t);
+}
+
+/* "product:A,product:B" -> its targets: split at the commas that start another target (a
+ * category name may hold a comma: "category:Bags, boxes" stays one). 1 for an empty one. */
+static int split_targets(const char *s, char ***out, size_t *n_out)
+{
+    size_t cap = 1;
+    for (const char *q = s; *q; q++)
+        cap += *q == ',';
+    char **t = promo_calloc(cap, sizeof *t);
+    if (!t)
+        return 1;
+    size_t n = 0;
+    const char *start = s;
+    for (const char *q = s;; q++) {
+        int end = !*q || (*q == ',' &&
+                          (!strncmp(q + 1, "product:", 8) || !strncmp(q + 1, "category:", 9) ||
+                           !strcmp(q + 1, "any") || !strncmp(q + 1, "any,", 4)));
+        if (!end)
+            continue;
+        size_t len = (size_t)(q - start);
+        if (len == 0 || !(t[n] = promo_malloc(len + 1))) {
+            free_targets(t, n);
+            return 1;
+        }
+        memcpy(t[n], start, len);
+        t[n++][len] = 0;
+        if (!*q)
+            break;
+        start = q + 1;
+    }
+    *out = t;
+    *n_out = n;
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     static const char *const scope_words[] = {"all", "category", NULL};
@@ -53,12 +95,16 @@ int cmd_train(int argc, char **argv)
     const char *ws = CLI_DEFAULT_WS, *model = "propensity";
     promo_propensity_params p = promo_propensity_params_default();
     int json = 0, windows = 0, rounds = 0; /* 0: not given, the model's default */
+    int retrain = 0, all_baselines = 0, no_baselines = 0;
+    p.reuse = 1;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("model", "NAME", &model),
          .help = "propensity or expansion (the next new category); als, bpr: recommenders\n"
                  "(promo train --model als --help)"},
-        {CLI_STRING("target", "T", &p.target), .help = "any, product:ID or category:NAME"},
+        {CLI_STRING("target", "T", &p.target),
+         .help = "any, product:ID or category:NAME; several of one kind separated by commas "
+                 "(product:A,product:B) are evaluated against one training"},
         {CLI_AS_OF(&p.as_of), .help = "test cutoff", .def = "the last complete window"},
         {CLI_NUMBER("horizon", "DAYS", 1, 3650, &p.horizon_days), .help = "label window"},
         {CLI_UINT("windows", "N", 1, 24, &windows), .help = "rolling training windows",
@@ -69,12 +115,22 @@ int cmd_train(int argc, char **argv)
          .help = "sampled never-bought negatives per positive"},
         {CLI_UINT("max-items", "N", 0, 1000000000, &p.max_items),
          .help = "learn from the N most-ordered products, 0 = all"},
+        {CLI_UINT("max-train-rows", "N", 0, 1000000000, &p.max_train_rows),
+         .help = "product and category models: keep every positive and thin the negatives to "
+                 "about N training rows in all (reweighted), 0 = all"},
+        {CLI_UINT("max-valid-rows", "N", 0, 1000000000, &p.max_valid_rows),
+         .help = "the same for the validation window"},
         {CLI_ENUM("calibration", calibration_words, &p.calibration),
          .help = "probability calibration"},
         {CLI_UINT("rounds", "N", 1, 100000, &rounds),
          .help = "boosting rounds at most (early stopping)", .def = "600"},
-        {CLI_FLAG_CLEAR("no-baselines", &p.baselines),
-         .help = "skip popularity, RFM, logistic regression, random forest"},
+        {CLI_FLAG("baselines", &all_baselines),
+         .help = "also train logistic regression and a random forest (slow); popularity "
+                 "and RFM, which cost nothing, are evaluated unless --no-baselines"},
+        {CLI_FLAG("no-baselines", &no_baselines), .help = "the model alone, no baselines"},
+        {CLI_FLAG("retrain", &retrain),
+         .help = "train even when the saved model of the same kind, cutoff, parameters "
+                 "and data can serve the target (by default only the evaluation is new)"},
         {CLI_FLAG_CLEAR("no-plots", &p.plots), .help = "skip the PNG charts"},
         {CLI_SEED(&p.seed), .help = "sampling and model seed"},
         {CLI_THREADS(&p.n_threads)},
@@ -108,14 +164,30 @@ int cmd_train(int argc, char **argv)
                                "--model %s: not available in this build (models: "
                                "propensity, expansion)",
                                model);
+    if (retrain)
+        p.reuse = 0;
+    if (all_baselines && no_baselines)
+        return cli_usage_error("train", "--baselines and --no-baselines: choose one");
+    if (all_baselines)
+        p.baselines = PROMO_PROP_BASELINES_ALL;
+    if (no_baselines)
+        p.baselines = PROMO_PROP_BASELINES_NONE;
+    char **targets = NULL;
+    size_t n_targets = 0;
+    if (split_targets(p.target ? p.target : "any", &targets, &n_targets))
+        return cli_usage_error("train", "--target %s: empty target", p.target);
     promo_store *s = NULL;
-    promo_propensity_report r;
-    int rc = promo_store_open(ws, 0, &s);
+    promo_propensity_report *r = promo_calloc(n_targets, sizeof *r);
+    int rc = r ? promo_store_open(ws, 0, &s) : PROMO_ENOMEM;
     if (!rc)
-        rc = promo_report_propensity_train(s, &p, &r);
+        rc = promo_report_propensity_train_multi(s, &p, (const char *const *)targets, n_targets, r);
     promo_store_close(s);
-    if (rc)
+    free_targets(targets, n_targets);
+    if (rc) {
+        promo_free(r);
         return cli_report(rc);
-    cli_print_propensity(stdout, &r, 1, json);
+    }
+    cli_print_propensity(stdout, r, n_targets, json);
+    promo_free(r);
     return CLI_EXIT_OK;
 }

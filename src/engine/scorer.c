@@ -189,8 +189,25 @@ static int row_of(promo_scorer *h, const char *id, uint32_t *row)
     return PROMO_OK;
 }
 
-static int not_known(const char *id)
+/* The error for an unknown customer, with the nearest known id (case, typing) suggested. */
+static int not_known(const promo_scorer *h, const char *id)
 {
+    char near[256] = "";
+    if (h && h->ids) {
+        size_t nk = promo_dict_size(h->ids);
+        const char **keys = promo_mallocn(nk ? nk : 1, sizeof *keys);
+        if (keys) {
+            for (size_t k = 0; k < nk; k++)
+                keys[k] = promo_dict_key(h->ids, (uint32_t)k);
+            promo_panel_nearest(keys, nk, id, near, sizeof near);
+            promo_free(keys);
+        }
+    }
+    if (near[0])
+        return promo_fail(PROMO_ENOTFOUND,
+                          "propensity: customer '%s' is not known at the cutoff (did you mean "
+                          "'%s'?)",
+                          id, near);
     return promo_fail(PROMO_ENOTFOUND, "propensity: customer '%s' is not known at the cutoff", id);
 }
 
@@ -201,7 +218,7 @@ int promo_scorer_lookup(promo_scorer *h, const char *customer_id, double *probab
     if (rc || (rc = row_of(h, customer_id, &row)))
         return rc;
     if (row == PROMO_PANEL_NONE)
-        return not_known(customer_id);
+        return not_known(h, customer_id);
     uint32_t item = h->t.item;
     float w = 1.0f, y = 0.0f;
     promo_panel_rows r = {1, &row, &item, &w, &y};
@@ -234,6 +251,8 @@ int promo_scorer_explain(promo_scorer *h,
     }
     if ((rc = promo_prop_loaded_explain(h->m, &h->d, &h->c, h->t, h->target, rows, nr, found)))
         goto done;
+    for (size_t j = 0; j < nr; j++)
+        promo_prop_currency(h->s, found[j]->currency);
     for (size_t k = 0, j = 0; k < n; k++)
         if (row[k] != PROMO_PANEL_NONE) {
             ex[k] = found[j];
@@ -259,7 +278,7 @@ int promo_scorer_explain_one(promo_scorer *h, const char *customer_id, promo_pro
         return rc;
     *out = ex[0];
     promo_free(ex);
-    return *out ? PROMO_OK : not_known(customer_id);
+    return *out ? PROMO_OK : not_known(h, customer_id);
 }
 
 typedef struct ranked {
@@ -304,6 +323,10 @@ int promo_scorer_top(promo_scorer *h, size_t k, promo_campaign_pick **out, size_
         rows[j] = (uint32_t)rk[j].i;
     if ((rc = promo_prop_loaded_explain(h->m, &h->d, &h->c, h->t, h->target, rows, m, ex)))
         goto done;
+    char cur[8];
+    promo_prop_currency(h->s, cur);
+    for (size_t j = 0; j < m; j++)
+        snprintf(ex[j]->currency, sizeof ex[j]->currency, "%s", cur);
     for (size_t j = 0; j < m; j++) {
         snprintf(picks[j].customer_id, sizeof picks[j].customer_id, "%s", sc->customer_id[rk[j].i]);
         picks[j].probability = rk[j].p;
@@ -322,5 +345,49 @@ done:
     promo_free(rows);
     promo_free(rk);
     promo_prop_scores_free(sc);
+    return rc;
+}
+
+int promo_scorer_score_baseline(promo_scorer *h,
+                                const char *target,
+                                int model,
+                                promo_prop_scores **out)
+{
+    *out = NULL;
+    if (model != PROMO_PROP_POPULARITY && model != PROMO_PROP_RFM)
+        return promo_fail(PROMO_EUSAGE, "scorer: baseline must be popularity or rfm");
+    if (!target || strlen(target) >= PROMO_PROP_TARGET_MAX)
+        return promo_fail(PROMO_EUSAGE, "scorer: no target or target too long");
+    promo_panel_target t;
+    int rc = promo_panel_target_parse(&h->d, target, &t);
+    if (rc)
+        return rc;
+    promo_panel_rows r;
+    memset(&r, 0, sizeof r);
+    promo_prop_scores *sc = NULL;
+    if ((rc = promo_panel_rows_target(&h->d, &h->c, t, 0, &r)))
+        return rc;
+    rc = PROMO_ENOMEM;
+    if (!(sc = promo_calloc(1, sizeof *sc)) ||
+        !(sc->customer_id = promo_calloc(r.n ? r.n : 1, sizeof *sc->customer_id)) ||
+        !(sc->probability = promo_mallocn(r.n ? r.n : 1, sizeof *sc->probability)))
+        goto done;
+    sc->n = r.n;
+    if (model == PROMO_PROP_POPULARITY)
+        promo_panel_rows_popularity(&h->d, &h->c, t.kind, &r, sc->probability);
+    else
+        promo_panel_rows_rfm(&h->c, &r, sc->probability);
+    const promo_features *f = h->c.f;
+    for (size_t i = 0; i < r.n; i++)
+        if (!(sc->customer_id[i] = promo_strdup(promo_features_customer_id(f, r.cust[i]))))
+            goto done;
+    sc->as_of = h->c.as_of;
+    snprintf(sc->target, sizeof sc->target, "%s", target);
+    *out = sc;
+    sc = NULL;
+    rc = PROMO_OK;
+done:
+    promo_prop_scores_free(sc);
+    promo_panel_rows_free(&r);
     return rc;
 }

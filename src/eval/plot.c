@@ -111,13 +111,23 @@ static void put_quoted(FILE *f, const char *s)
     fputc('\'', f);
 }
 
-/* `set title|xlabel|ylabel "text"` when text is given; noenhanced keeps '_' literal. */
+/* `set title|xlabel|ylabel "text"` when text is given; noenhanced keeps '_' literal. A '\n'
+ * in text starts a second line (gnuplot's string concatenation with a double-quoted "\n"). */
 static void set_text(FILE *fs, const char *what, const char *text)
 {
     if (!text)
         return;
     fprintf(fs, "set %s ", what);
-    put_quoted(fs, text);
+    for (const char *line = text;;) {
+        const char *nl = strchr(line, '\n');
+        char one[512];
+        snprintf(one, sizeof one, "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
+        put_quoted(fs, one);
+        if (!nl)
+            break;
+        fputs(" . \"\\n\" . ", fs);
+        line = nl + 1;
+    }
     fputs(" noenhanced\n", fs);
 }
 
@@ -227,7 +237,7 @@ int promo_plot_lines(const promo_plot *p,
     fprintf(fs, "set terminal %s size %d,%d\nset output ", have_cairo ? "pngcairo" : "png",
             p->width_px, p->height_px);
     put_quoted(fs, tmp_png);
-    fprintf(fs, "\nset grid\nset key bottom right\n");
+    fprintf(fs, "\nset grid\nset key %s box opaque\n", p->key ? p->key : "bottom right");
     set_text(fs, "title", p->title);
     set_text(fs, "xlabel", p->xlabel);
     set_text(fs, "ylabel", p->ylabel);
@@ -317,6 +327,7 @@ int promo_plot_pr_curve(
     p.xmax = 1.0;
     p.ymin = 0.0;
     p.ymax = 1.0;
+    p.key = "top right"; /* the curve ends bottom right, where the default would cover it */
     promo_plot_series s[2] = {{"model", rec, prec, m, "lines"}, {"base rate", bx, by, 2, "lines"}};
     rc = promo_plot_lines(&p, s, 2, png_path);
     promo_free(rec);
@@ -332,11 +343,27 @@ int promo_plot_calibration(
     int rc = promo_reliability(prob, label, n, 10, mp, fp, cnt, &ece);
     if (rc)
         return rc;
+    /* A bin of a handful of customers is noise (one buyer among three reads 0.33 or 1.0):
+     * bins under 10 customers are not drawn, and every bin's count is under the chart. */
+    char counts[400], xl[560];
+    size_t k = 0;
+    for (int b = 0; b < 10; b++) {
+        k += (size_t)snprintf(counts + k, sizeof counts - k, "%s%zu", b ? " | " : "", cnt[b]);
+        if (k >= sizeof counts)
+            k = sizeof counts - 1;
+        if (cnt[b] < 10)
+            mp[b] = fp[b] = NAN;
+    }
+    snprintf(xl, sizeof xl,
+             "mean predicted probability\ncustomers in the bins 0-0.1 ... 0.9-1: %s\n(bins of "
+             "fewer than 10 customers are not drawn)",
+             counts);
     char t[256];
     snprintf(t, sizeof t, "Calibration%s%s (ECE %.4f)", title ? ": " : "", title ? title : "", ece);
     promo_plot p = promo_plot_default();
     p.title = t;
-    p.xlabel = "mean predicted probability";
+    p.key = "top left";
+    p.xlabel = xl;
     p.ylabel = "observed frequency";
     p.xmin = 0.0;
     p.xmax = 1.0;
@@ -371,4 +398,52 @@ int promo_plot_lift(
     promo_plot_series s[2] = {{"model", frac, gain, 11, "linespoints"},
                               {"random", frac, rnd, 11, "lines"}};
     return promo_plot_lines(&p, s, 2, png_path);
+}
+
+int promo_plot_gains(const double *const *score,
+                     const char *const *name,
+                     size_t n_models,
+                     const uint8_t *label,
+                     size_t n,
+                     const char *title,
+                     const char *png_path)
+{
+    enum { STEPS = 20, MAXM = 8 };
+    if (!score || !name || !label || n_models == 0 || n_models > MAXM || !score[0])
+        return promo_fail(PROMO_EUSAGE, "plot: gains needs 1 to %d models, the first given", MAXM);
+    double frac[STEPS + 1], rnd[STEPS + 1], gain[MAXM][STEPS + 1], lift[STEPS];
+    promo_plot_series s[MAXM + 1];
+    size_t ns = 0;
+    for (int i = 0; i <= STEPS; i++)
+        frac[i] = rnd[i] = (double)i / STEPS;
+    for (size_t m = 0; m < n_models; m++) {
+        if (!score[m])
+            continue;
+        gain[m][0] = 0.0;
+        int rc = promo_gains_curve(score[m], label, n, STEPS, gain[m] + 1, lift);
+        if (rc)
+            return rc;
+        s[ns++] = (promo_plot_series){name[m], frac, gain[m], STEPS + 1,
+                                      m == 0 ? "linespoints" : "lines"};
+    }
+    s[ns++] = (promo_plot_series){"random", frac, rnd, STEPS + 1, "lines"};
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += label[i];
+    char t[600];
+    /* gain[0][2]: the share of buyers among the top 10% (2 steps of 5%). */
+    snprintf(t, sizeof t,
+             "Cumulative gains%s%s\nTargeting the top 10%% by the model reaches %.0f%% of the %zu "
+             "buyers (at random: 10%%)",
+             title ? ": " : "", title ? title : "", 100.0 * gain[0][2], pos);
+    promo_plot p = promo_plot_default();
+    p.title = t;
+    p.xlabel = "share of customers targeted, best scores first";
+    p.ylabel = "share of buyers reached";
+    p.xmin = 0.0;
+    p.xmax = 1.0;
+    p.ymin = 0.0;
+    p.ymax = 1.0;
+    p.height_px = 640;
+    return promo_plot_lines(&p, s, ns, png_path);
 }

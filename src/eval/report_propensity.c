@@ -48,6 +48,10 @@ int promo_report_propensity_evaluate(const promo_prop_fit *f, promo_propensity_r
         r->n_rounds = f->n_rounds;
         r->calibration = f->calibration;
         r->valid_logloss = f->valid_logloss;
+        snprintf(r->model_digest, sizeof r->model_digest, "%s", f->model_digest);
+        r->model_reused = f->reused;
+        for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++)
+            r->valid_auc[mi] = f->valid_auc[mi];
         for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++) {
             if (!t->prob[mi])
                 continue;
@@ -89,12 +93,13 @@ static int rows_add_report(promo_report_rows *rows, const promo_propensity_repor
         rc = promo_report_rows_add(rows, TASK, tg, "", name, (double)(field));
     RUN_NUMS(ADD)
 #undef ADD
-    const char *texts[5][2] = {{"calibration", promo_calib_kind_name(r->calibration)},
+    const char *texts[6][2] = {{"calibration", promo_calib_kind_name(r->calibration)},
                                {"model_path", r->model_path},
                                {"plot_pr", r->plot_paths[0]},
                                {"plot_calibration", r->plot_paths[1]},
-                               {"plot_lift", r->plot_paths[2]}};
-    for (int j = 0; j < 5 && !rc; j++)
+                               {"plot_lift", r->plot_paths[2]},
+                               {"model_digest", r->model_digest}};
+    for (int j = 0; j < 6 && !rc; j++)
         rc = promo_report_rows_add_text(rows, TASK, tg, "", texts[j][0], texts[j][1]);
     for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT && !rc; mi++) {
         const promo_prop_model_eval *e = &r->models[mi];
@@ -103,6 +108,9 @@ static int rows_add_report(promo_report_rows *rows, const promo_propensity_repor
         const char *model = promo_prop_model_name(mi);
         if ((rc = promo_report_rows_add_binary(rows, TASK, tg, model, &e->m)) ||
             (rc = promo_report_rows_add(rows, TASK, tg, model, "train_seconds", e->train_seconds)))
+            break;
+        if (isfinite(r->valid_auc[mi]) &&
+            (rc = promo_report_rows_add(rows, TASK, tg, model, "valid_auc", r->valid_auc[mi])))
             break;
         for (int b = 0; b < N_BINS && mi == PROMO_PROP_XGBOOST && !rc; b++) {
             char name[3][32];
@@ -138,6 +146,8 @@ set_figure(promo_propensity_report *r, int mi, const char *metric, double v, con
             r->calibration = ck < 0 ? PROMO_CALIB_NONE : (promo_calib_kind)ck;
         } else if (!strcmp(metric, "model_path")) {
             snprintf(r->model_path, sizeof r->model_path, "%s", text);
+        } else if (!strcmp(metric, "model_digest")) {
+            snprintf(r->model_digest, sizeof r->model_digest, "%s", text);
         } else {
             for (int p = 0; p < 3; p++) {
                 char key[32];
@@ -154,6 +164,10 @@ set_figure(promo_propensity_report *r, int mi, const char *metric, double v, con
     e->fitted = 1;
     if (!strcmp(metric, "train_seconds")) {
         e->train_seconds = v;
+        return;
+    }
+    if (!strcmp(metric, "valid_auc")) {
+        r->valid_auc[mi] = v;
         return;
     }
     if (promo_report_binary_set(&e->m, metric, v) || mi != PROMO_PROP_XGBOOST)
@@ -215,6 +229,8 @@ int promo_report_propensity_read(promo_store *s, promo_propensity_report **out, 
             snprintf(r[k].target, sizeof r[k].target, "%s", target);
             for (int b = 0; b < N_BINS; b++)
                 r[k].reliability_mean[b] = r[k].reliability_frac[b] = NAN;
+            for (int j = 0; j < PROMO_PROP_MODEL_COUNT; j++)
+                r[k].valid_auc[j] = NAN;
         }
         const char *tx = promo_column_is_null(text, i) ? NULL : promo_column_str(text, i);
         double v = promo_column_is_null(value, i) ? NAN : value->f64[i];
@@ -227,6 +243,24 @@ int promo_report_propensity_read(promo_store *s, promo_propensity_report **out, 
     }
     *out = r;
     *n_out = n;
+    return PROMO_OK;
+}
+
+int promo_report_propensity_stale(const promo_propensity_report *r, int *stale)
+{
+    *stale = 0;
+    if (!r->model_path[0] || !r->model_digest[0])
+        return PROMO_OK;
+    char now[17];
+    int rc = promo_prop_file_digest(r->model_path, now);
+    if (rc == PROMO_ENOTFOUND) {
+        promo_clear_error();
+        *stale = 1;
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    *stale = strcmp(now, r->model_digest) != 0;
     return PROMO_OK;
 }
 
@@ -284,9 +318,28 @@ static int stage_plot(promo_store *s, const promo_prop_test *t, int i, promo_pro
         return promo_fail(PROMO_EIO, "plot: cannot create a temporary file: %s", strerror(errno));
     close(fd);
     const double *prob = t->prob[PROMO_PROP_XGBOOST];
-    int rc = i == 0   ? promo_plot_pr_curve(prob, t->label, t->n, t->target, scratch)
-             : i == 1 ? promo_plot_calibration(prob, t->label, t->n, t->target, scratch)
-                      : promo_plot_lift(prob, t->label, t->n, t->target, scratch);
+    /* The title a marketer reads: the product's name (its id after it), customers and
+     * buyers in the test window. */
+    size_t pos = 0;
+    for (size_t j = 0; j < t->n; j++)
+        pos += t->label[j];
+    char title[600];
+    if (t->target_name[0])
+        snprintf(title, sizeof title, "%s (%s)\n%zu customers, %zu buyers in the test window",
+                 t->target_name, t->target, t->n, pos);
+    else
+        snprintf(title, sizeof title, "%s\n%zu customers, %zu buyers in the test window",
+                 strcmp(t->target, "any") ? t->target : "any purchase", t->n, pos);
+    const double *sc[PROMO_PROP_MODEL_COUNT];
+    const char *nm[PROMO_PROP_MODEL_COUNT];
+    for (int mi = 0; mi < PROMO_PROP_MODEL_COUNT; mi++) {
+        sc[mi] = t->prob[mi];
+        nm[mi] = mi == PROMO_PROP_XGBOOST ? "model (xgboost)" : promo_prop_model_name(mi);
+    }
+    int rc = i == 0 ? promo_plot_pr_curve(prob, t->label, t->n, title, scratch)
+             : i == 1
+                 ? promo_plot_calibration(prob, t->label, t->n, title, scratch)
+                 : promo_plot_gains(sc, nm, PROMO_PROP_MODEL_COUNT, t->label, t->n, title, scratch);
     char *png = NULL;
     size_t n = 0;
     if (rc) {
@@ -345,7 +398,7 @@ int promo_report_propensity_train_multi(promo_store *s,
         if ((rc = stage_plots(s, &f->tests[k], &out[k])))
             goto fail;
     if (p->save) {
-        if ((rc = promo_store_stage_file(s, f->model_path, f->model, f->model_size)))
+        if (f->model && (rc = promo_store_stage_file(s, f->model_path, f->model, f->model_size)))
             goto fail;
         for (size_t k = 0; k < n_targets; k++)
             snprintf(out[k].model_path, sizeof out[k].model_path, "%s", f->model_path);

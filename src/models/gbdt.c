@@ -528,7 +528,18 @@ int promo_gbdt_train(const promo_gbdt_params *p,
     int higher_better = !strcmp(metric, "auc");
     int best_round = -1;
     double best = NAN;
+    /* Round n of N with the validation metric, on a terminal (log.h: quiet when piped or
+     * with -q), for trainings long enough to be watched. */
+    char label[96];
+    snprintf(label, sizeof label, "boosting");
+    promo_progress bar;
+    promo_progress_begin(&bar, label, (uint64_t)rounds);
+    bar.enabled = bar.enabled && !forest && (double)train->n_rows * (double)train->n_cols > 2e6;
     for (int it = 0; it < rounds; it++) {
+        if (it > 0 && isfinite(best))
+            snprintf(label, sizeof label, "boosting (validation %s %.5g at round %d)", metric, best,
+                     best_round + 1);
+        promo_progress_update(&bar, (uint64_t)it);
         XGB(XGBoosterUpdateOneIter(h, it, dtr), "training");
         double v = NAN;
         if (own_eval) {
@@ -553,6 +564,8 @@ int promo_gbdt_train(const promo_gbdt_params *p,
     }
     int done = 0;
     XGB(XGBoosterBoostedRounds(h, &done), "reading the round count");
+    bar.total = (uint64_t)done; /* early stopping: the bar ends at the rounds run */
+    promo_progress_end(&bar);
     if (best_round >= 0 && best_round + 1 < done) {
         XGB(XGBoosterSlice(h, 0, best_round + 1, 1, &best_h), "cutting at the best round");
         XGBoosterFree(h);

@@ -61,45 +61,30 @@ void promo_prop_model_file(
         prop_model_path(s, t.kind, NULL, out, n);
 }
 
-int promo_prop_load(promo_store *s,
-                    const promo_panel *d,
-                    promo_panel_target t,
-                    int n_threads,
-                    promo_prop_loaded **out)
+int prop_load_path(const char *path, promo_panel_kind kind, int n_threads, promo_prop_loaded **out)
 {
     *out = NULL;
     promo_prop_loaded *m = promo_calloc(1, sizeof *m);
     if (!m)
         return PROMO_ENOMEM;
-    m->kind = t.kind;
-    promo_prop_model_file(s, d, t, m->path, sizeof m->path);
-    const char *path = m->path;
+    m->kind = kind;
+    prop_copy_str(m->path, sizeof m->path, path);
     int rc = promo_gbdt_load(path, &m->g);
-    if (rc == PROMO_ENOTFOUND) {
-        promo_prop_loaded_free(m);
-        return promo_fail(PROMO_ENOTFOUND,
-                          "no propensity model for %s targets in %s (run `promo "
-                          "train --model propensity --target %s`)",
-                          prop_kind_names[t.kind], promo_store_ws_dir(s),
-                          t.kind == PROMO_PANEL_ANY       ? "any"
-                          : t.kind == PROMO_PANEL_PRODUCT ? "product:ID"
-                                                          : "category:NAME");
-    }
     if (rc) {
         promo_prop_loaded_free(m);
         return rc;
     }
-    char *kind = promo_gbdt_get_attr(m->g, "promo.kind"),
+    char *kd = promo_gbdt_get_attr(m->g, "promo.kind"),
          *names = promo_gbdt_get_attr(m->g, "promo.features"),
          *cal = promo_gbdt_get_attr(m->g, "promo.calibration");
-    if (!kind || !names || !cal || strcmp(kind, prop_kind_names[t.kind]) != 0)
+    if (!kd || !names || !cal || strcmp(kd, prop_kind_names[kind]) != 0)
         rc = promo_fail(PROMO_EINPUT, "%s: not a promo propensity model for %s targets", path,
-                        prop_kind_names[t.kind]);
-    else if (!(rc = promo_panel_layout_parse(t.kind, names, &m->l)) &&
+                        prop_kind_names[kind]);
+    else if (!(rc = promo_panel_layout_parse(kind, names, &m->l)) &&
              !(rc = promo_calib_from_string(cal, &m->cal)) && m->l.n != promo_gbdt_n_features(m->g))
         rc = promo_fail(PROMO_EINPUT, "%s: %zu feature names for %zu model features", path, m->l.n,
                         promo_gbdt_n_features(m->g));
-    promo_free(kind);
+    promo_free(kd);
     promo_free(names);
     promo_free(cal);
     if (!rc)
@@ -110,6 +95,32 @@ int promo_prop_load(promo_store *s,
     }
     *out = m;
     return PROMO_OK;
+}
+
+char *prop_loaded_attr(const promo_prop_loaded *m, const char *key)
+{
+    return promo_gbdt_get_attr(m->g, key);
+}
+
+int promo_prop_load(promo_store *s,
+                    const promo_panel *d,
+                    promo_panel_target t,
+                    int n_threads,
+                    promo_prop_loaded **out)
+{
+    *out = NULL;
+    char path[PROMO_PROP_PATH_MAX];
+    promo_prop_model_file(s, d, t, path, sizeof path);
+    int rc = prop_load_path(path, t.kind, n_threads, out);
+    if (rc == PROMO_ENOTFOUND)
+        return promo_fail(PROMO_ENOTFOUND,
+                          "no propensity model for %s targets in %s (run `promo "
+                          "train --model propensity --target %s`)",
+                          prop_kind_names[t.kind], promo_store_ws_dir(s),
+                          t.kind == PROMO_PANEL_ANY       ? "any"
+                          : t.kind == PROMO_PANEL_PRODUCT ? "product:ID"
+                                                          : "category:NAME");
+    return rc;
 }
 
 const char *promo_prop_loaded_path(const promo_prop_loaded *m)
@@ -378,6 +389,10 @@ int promo_propensity_explain_many(promo_store *s,
             rows[nr++] = row_of[k];
     if ((rc = promo_prop_loaded_explain(x.m, &x.d, &x.c, x.t, target, rows, nr, found)))
         goto done;
+    char cur[8];
+    promo_prop_currency(s, cur);
+    for (size_t j = 0; j < nr; j++)
+        snprintf(found[j]->currency, sizeof found[j]->currency, "%s", cur);
     for (size_t k = 0, j = 0; k < n; k++)
         if (row_of[k] != PROMO_PANEL_NONE) {
             ex[k] = found[j];
@@ -417,4 +432,23 @@ int promo_propensity_explain(promo_store *s,
         return promo_fail(PROMO_ENOTFOUND, "propensity: customer '%s' is not known at the cutoff",
                           customer_id);
     return PROMO_OK;
+}
+
+void promo_prop_currency(promo_store *s, char out[8])
+{
+    out[0] = 0;
+    static const char *const keys[] = {"currency", "generate.currency"};
+    for (int k = 0; k < 2 && !out[0]; k++) {
+        char *v = promo_store_meta_get(s, keys[k]);
+        if (v && *v)
+            snprintf(out, 8, "%s", v);
+        promo_free(v);
+    }
+    if (!out[0]) {
+        char *fmt = promo_store_meta_get(s, "ingest.format");
+        if (fmt && !strcmp(fmt, "online-retail"))
+            snprintf(out, 8, "GBP");
+        promo_free(fmt);
+    }
+    promo_clear_error();
 }
