@@ -14,7 +14,9 @@ PKGS    := sqlite3 libcjson xgboost gsl libmicrohttpd
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wundef -Wvla -Wno-format-nonliteral
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# GSL's pkg-config adds its reference CBLAS (-lgslcblas) before OpenBLAS, which would send
+# every cblas_* call (ours and GSL's) to the slow reference code: OpenBLAS provides CBLAS.
+PKG_LIBS   := $(filter-out -lgslcblas,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
 CFLAGS_COMMON := $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) -fopenmp -MMD -MP
 LIBS    := $(PKG_LIBS) -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
 
