@@ -191,6 +191,16 @@ int cmd_campaign(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_uplift(int argc, char **argv);
 
+/* promo train --model knn|mf|hybrid (cmd_train_rec.c): the options cmd_train parsed. */
+typedef struct cli_train_rec_opts {
+    int64_t as_of;       /* 0 = the last horizon of the data is held out */
+    double horizon_days; /* test window */
+    unsigned long long seed;
+    int n_threads;
+    int json;
+} cli_train_rec_opts;
+int cli_train_rec(const char *ws, const char *model, const cli_train_rec_opts *o);
+
 /* Print propensity evaluations (promo train, promo evaluate, promo demo): a table per report,
  * or JSON (one object, or {"evaluations": [...]} for several). In cmd_evaluate.c. */
 struct promo_propensity_report;

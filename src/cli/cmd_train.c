@@ -96,6 +96,10 @@ int cmd_train(int argc, char **argv)
         return ec;
     if (strcmp(model, "expansion") == 0)
         return train_expansion(ws, &p, windows, rounds, json);
+    if (!strcmp(model, "knn") || !strcmp(model, "mf") || !strcmp(model, "hybrid")) {
+        const cli_train_rec_opts ro = {p.as_of, p.horizon_days, p.seed, p.n_threads, json};
+        return cli_train_rec(ws, model, &ro);
+    }
     if (windows)
         p.n_train_windows = windows;
     if (rounds)
