@@ -29,6 +29,7 @@
 #include <promo/plot.h>
 #include <promo/profile.h>
 #include <promo/propensity.h>
+#include <promo/recommend.h>
 #include <promo/report.h>
 #include <promo/rng.h>
 #include <promo/schema.h>
