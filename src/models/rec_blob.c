@@ -7,7 +7,7 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 
-#define REC_MAGIC      "PROMOREC"
+#define REC_MAGIC      "PROMOMDL"
 #define REC_VERSION    1u
 #define REC_KIND_BYTES 16
 #define REC_HEADER     (8 + 4 + REC_KIND_BYTES + 4 + 8)

@@ -2,7 +2,7 @@
  * models of this directory (knn, mf_category, hybrid) are saved in.
  *
  * Layout, little-endian (the only byte order promo builds for):
- *     8 bytes  magic "PROMOREC"
+ *     8 bytes  magic "PROMOMDL" (not recommend.h's "PROMOREC" container)
  *     u32      container version (1)
  *     16 bytes model kind, NUL-padded ("knn", "mf_category", "hybrid")
  *     u32      model format version (each model's own)

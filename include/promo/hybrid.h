@@ -1,0 +1,114 @@
+/* promo/hybrid.h: a hybrid recommender with customer and product side features (LightFM,
+ * Kula 2015), so that new customers and new products get recommendations.
+ *
+ * Every customer and every product is a weighted set of features (its identity, plus
+ * attributes: location, gender, age band for customers; category, price band, brand, name
+ * words for products). Each feature f has an embedding e_f (dim floats) and a bias b_f; an
+ * entity's embedding is the weighted sum of its features' (weights L1-normalised per entity,
+ * as LightFM's normalize). The score of customer u for product i is
+ *     s(u, i) = (sum_f w_uf e_f) . (sum_g w_ig e_g) + sum_g w_ig b_g.
+ * A customer never seen in training is scored from their attributes alone (their identity
+ * feature is simply absent); a new product likewise.
+ *
+ * Losses (per positive pair (u, i) of the training matrix, pairs visited in a seeded random
+ * order each epoch):
+ *   WARP (Weston et al. 2011): draw products j not bought by u until one violates
+ *        s(u,j) > s(u,i) - 1 (at most max_sampled draws); on a violation after N draws, a
+ *        gradient step on the hinge 1 - s(u,i) + s(u,j) scaled by log(floor((n_items-1)/N));
+ *   BPR (Rendle et al. 2009): one non-bought j, a step on -ln sigmoid(s(u,i) - s(u,j)).
+ * Steps are Adagrad per embedding element (LightFM's default), with an L2 penalty on every
+ * feature row touched. Training is sequential SGD: deterministic for a seed.
+ *
+ * Usage:
+ *   promo_hybrid_params p = promo_hybrid_params_default();
+ *   promo_hybrid *m = NULL;
+ *   promo_hybrid_fit(&R, &UF, &IF, &p, &m);   // R users x items, UF users x F_u, IF items x F_i
+ *   promo_hybrid_score(m, feats, weights, n, NULL, scores);  // a customer by features
+ *   promo_hybrid_free(m);
+ *
+ * Ownership: the model owns its arrays (a copy of the item features). Thread-safety: a fitted
+ * model is read-only.
+ */
+#ifndef PROMO_HYBRID_H
+#define PROMO_HYBRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <promo/csr.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum promo_hybrid_loss {
+    PROMO_HYBRID_WARP = 0,
+    PROMO_HYBRID_BPR = 1,
+    PROMO_HYBRID_LOSS_COUNT
+} promo_hybrid_loss;
+
+typedef struct promo_hybrid_params {
+    uint32_t dim;           /* embedding size (default 32) */
+    promo_hybrid_loss loss; /* default WARP */
+    uint32_t epochs;        /* passes over the positive pairs (default 20) */
+    double learning_rate;   /* Adagrad step (default 0.05) */
+    double l2;              /* L2 penalty per touched feature row (default 1e-6) */
+    uint32_t max_sampled;   /* WARP draws per positive at most (default 10) */
+    double init_scale;      /* embeddings start U(-s, s) / dim (default 1) */
+    uint64_t seed;          /* default 1 */
+} promo_hybrid_params;
+
+promo_hybrid_params promo_hybrid_params_default(void);
+const char *promo_hybrid_loss_name(int loss); /* "warp", "bpr" */
+
+typedef struct promo_hybrid promo_hybrid;
+
+/* Fit. R: users x items, stored entries are positives (values ignored). UF: users x
+ * n_user_features, IF: items x n_item_features (feature weights >= 0; a row with no feature
+ * scores 0). Errors: PROMO_EUSAGE for bad params or shapes that do not match, PROMO_EINPUT for
+ * a negative or non-finite weight, PROMO_ENOMEM. */
+int promo_hybrid_fit(const promo_csr *R,
+                     const promo_csr *UF,
+                     const promo_csr *IF,
+                     const promo_hybrid_params *p,
+                     promo_hybrid **out /* OUT */);
+void promo_hybrid_free(promo_hybrid *m); /* NULL-safe */
+
+uint32_t promo_hybrid_dim(const promo_hybrid *m);
+uint32_t promo_hybrid_n_items(const promo_hybrid *m); /* rows of the training IF */
+uint32_t promo_hybrid_n_user_features(const promo_hybrid *m);
+uint32_t promo_hybrid_n_item_features(const promo_hybrid *m);
+
+/* The embedding (dim floats) of an entity given by its features (indices into the user or
+ * item feature space, weights NULL = all 1; normalised here). */
+int promo_hybrid_user_vector(const promo_hybrid *m,
+                             const uint32_t *feats,
+                             const float *weights,
+                             size_t n,
+                             float *out /* OUT: dim */);
+int promo_hybrid_item_vector(const promo_hybrid *m,
+                             const uint32_t *feats,
+                             const float *weights,
+                             size_t n,
+                             float *vec /* OUT: dim */,
+                             float *bias /* OUT */);
+
+/* Scores of every item for the customer with the given features: items of IF (NULL = the
+ * training item features; another matrix with the same feature space scores new products).
+ * out: IF's rows floats. Errors: PROMO_EUSAGE for a feature index out of range. */
+int promo_hybrid_score(const promo_hybrid *m,
+                       const uint32_t *feats,
+                       const float *weights,
+                       size_t n,
+                       const promo_csr *IF,
+                       float *out /* OUT */);
+
+/* Serialise / load (recommenders' container, kind "hybrid"); bit-identical round trip.
+ * Errors: PROMO_EINPUT for a damaged or foreign file, PROMO_EVERSION, PROMO_ENOMEM. */
+int promo_hybrid_save(const promo_hybrid *m, void **buf /* OUT */, size_t *n /* OUT */);
+int promo_hybrid_load(const void *buf, size_t n, promo_hybrid **out /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
