@@ -190,6 +190,13 @@ int cmd_explain(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_uplift(int argc, char **argv);
+int cmd_recommend(int argc, char **argv);
+/* promo train --model als|bpr|... (cmd_train_recommend.c): cmd_train delegates the whole argv
+ * when cli_train_is_recommender(argc, argv) says --model names a recommender. */
+int cmd_train_recommend(int argc, char **argv);
+int cli_train_is_recommender(int argc, char **argv);
+struct promo_rec_train_report;
+void cli_print_recommend_train(FILE *f, const struct promo_rec_train_report *r, int json);
 
 /* promo train --model knn|mf|hybrid (cmd_train_rec.c): the options cmd_train parsed. */
 typedef struct cli_train_rec_opts {

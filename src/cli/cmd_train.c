@@ -48,13 +48,16 @@ int cmd_train(int argc, char **argv)
 {
     static const char *const scope_words[] = {"all", "category", NULL};
     static const char *const calibration_words[] = {"none", "platt", "isotonic", NULL};
+    if (cli_train_is_recommender(argc, argv))
+        return cmd_train_recommend(argc, argv);
     const char *ws = CLI_DEFAULT_WS, *model = "propensity";
     promo_propensity_params p = promo_propensity_params_default();
     int json = 0, windows = 0, rounds = 0; /* 0: not given, the model's default */
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("model", "NAME", &model),
-         .help = "propensity or expansion (the next new category)"},
+         .help = "propensity or expansion (the next new category); als, bpr: recommenders\n"
+                 "(promo train --model als --help)"},
         {CLI_STRING("target", "T", &p.target), .help = "any, product:ID or category:NAME"},
         {CLI_AS_OF(&p.as_of), .help = "test cutoff", .def = "the last complete window"},
         {CLI_NUMBER("horizon", "DAYS", 1, 3650, &p.horizon_days), .help = "label window"},

@@ -1,0 +1,537 @@
+/* Implicit ALS: Hu, Koren & Volinsky, "Collaborative Filtering for Implicit Feedback
+ * Datasets" (ICDM 2008), with the conjugate-gradient row solver of Takacs, Pilaszy & Tikk,
+ * "Applications of the Conjugate Gradient Method for Implicit Feedback Collaborative
+ * Filtering" (RecSys 2011), the solver benfred/implicit also uses.
+ *
+ * Objective: sum over every (u, i) of c_ui (p_ui - x_u . y_i)^2 + lambda (|x|^2 + |y|^2),
+ * p_ui = 1 where the customer bought the item, c_ui = 1 + alpha * t(r_ui) there and 1
+ * elsewhere. Alternating: fixing Y, every x_u solves (Y^T Y + lambda I + Y_u^T (C_u - I) Y_u)
+ * x_u = Y_u^T c_u. Y^T Y is one SGEMM (OpenBLAS) per half-sweep; each row then runs cg_steps
+ * steps of conjugate gradient warm-started from its previous x_u, touching only its own
+ * non-zeros: 2k^2 + 4k nnz_u flops a step instead of the k^3 of a direct solve. Rows are
+ * independent, so the loop over users (items) is an OpenMP loop and the result does not
+ * depend on the thread count (no reduction crosses rows).
+ *
+ * Departures: t(r) = log(1 + r) by default (the paper's log scaling with eps = 1) so that a
+ * product bought in 40 orders does not weigh 40 times one bought once; the kernels are
+ * compiled for AVX-512, AVX2+FMA and baseline x86-64 and chosen at load time (target_clones).
+ * Fold-in (a new customer, no retraining) is one exact solve of the same normal equations
+ * against the trained item factors (Cholesky, in double). */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/log.h>
+#include <promo/recommend.h>
+#include <promo/rng.h>
+
+#include "models/rec_internal.h"
+
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+typedef struct als {
+    uint32_t n_users, n_items, k;
+    float *U;      /* n_users x k */
+    float *V;      /* n_items x k */
+    float *VtV;    /* k x k: V^T V (for fold-in) */
+    double reg;    /* lambda */
+    double alpha;  /* confidence scale */
+    int transform; /* 1: log(1 + r) */
+} als;
+
+static void als_free(void *impl)
+{
+    als *a = impl;
+    if (!a)
+        return;
+    promo_free(a->U);
+    promo_free(a->V);
+    promo_free(a->VtV);
+    promo_free(a);
+}
+
+static float confidence(const als *a, float r)
+{
+    double t = a->transform ? log1p((double)r) : (double)r;
+    return (float)(1.0 + a->alpha * t);
+}
+
+/* ------------------------------------------------------------------ kernels ---- */
+
+static inline float dotf(const float *restrict a, const float *restrict b, uint32_t k)
+{
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (uint32_t f = 0; f < k; f++)
+        s += a[f] * b[f];
+    return s;
+}
+
+static inline void axpyf(float w, const float *restrict x, float *restrict y, uint32_t k)
+{
+#pragma omp simd
+    for (uint32_t f = 0; f < k; f++)
+        y[f] += w * x[f];
+}
+
+/* y = A x for a symmetric k x k A (row-major). */
+static inline void
+symvf(const float *restrict A, const float *restrict x, float *restrict y, uint32_t k)
+{
+    for (uint32_t g = 0; g < k; g++)
+        y[g] = 0.0f;
+    for (uint32_t f = 0; f < k; f++)
+        axpyf(x[f], A + (size_t)f * k, y, k);
+}
+
+/* cg_steps of conjugate gradient on row x (see the top). YtY holds Y^T Y + lambda I. c[i] is
+ * the confidence of cols[i]. r, p, Ap: k floats of scratch. */
+CLONES static void cg_row(const float *restrict YtY,
+                          const float *restrict Y,
+                          uint32_t k,
+                          const uint32_t *restrict cols,
+                          const float *restrict c,
+                          uint64_t n,
+                          int steps,
+                          float *restrict x,
+                          float *restrict r,
+                          float *restrict p,
+                          float *restrict Ap)
+{
+    /* r = b - A x = -YtY x + sum_i (c_i - (c_i - 1) y_i.x) y_i */
+    symvf(YtY, x, r, k);
+    for (uint32_t f = 0; f < k; f++)
+        r[f] = -r[f];
+    for (uint64_t i = 0; i < n; i++) {
+        const float *y = Y + (size_t)cols[i] * k;
+        axpyf(c[i] - (c[i] - 1.0f) * dotf(y, x, k), y, r, k);
+    }
+    memcpy(p, r, k * sizeof *p);
+    float rs = dotf(r, r, k);
+    for (int s = 0; s < steps; s++) {
+        if (rs < 1e-20f)
+            break;
+        symvf(YtY, p, Ap, k);
+        for (uint64_t i = 0; i < n; i++) {
+            const float *y = Y + (size_t)cols[i] * k;
+            axpyf((c[i] - 1.0f) * dotf(y, p, k), y, Ap, k);
+        }
+        float pAp = dotf(p, Ap, k);
+        if (!(pAp > 0.0f))
+            break;
+        float step = rs / pAp;
+        axpyf(step, p, x, k);
+        axpyf(-step, Ap, r, k);
+        float rs_new = dotf(r, r, k);
+        float beta = rs_new / rs;
+#pragma omp simd
+        for (uint32_t f = 0; f < k; f++)
+            p[f] = r[f] + beta * p[f];
+        rs = rs_new;
+    }
+}
+
+/* Exact solve of the same system (Cholesky in double): A = YtY + sum (c_i - 1) y_i y_i^T,
+ * b = sum c_i y_i. A: k*k doubles, b: k doubles of scratch. Returns 0, or -1 if A is not
+ * positive definite (lambda = 0 with too few items). */
+static int exact_row(const float *YtY,
+                     const float *Y,
+                     uint32_t k,
+                     const uint32_t *cols,
+                     const float *c,
+                     uint64_t n,
+                     double *A,
+                     double *b,
+                     float *x)
+{
+    for (size_t q = 0; q < (size_t)k * k; q++)
+        A[q] = YtY[q];
+    memset(b, 0, k * sizeof *b);
+    for (uint64_t i = 0; i < n; i++) {
+        const float *y = Y + (size_t)cols[i] * k;
+        double w = (double)c[i] - 1.0;
+        for (uint32_t f = 0; f < k; f++) {
+            b[f] += (double)c[i] * y[f];
+            for (uint32_t g = 0; g <= f; g++)
+                A[(size_t)f * k + g] += w * y[f] * y[g];
+        }
+    }
+    /* Cholesky A = L L^T in the lower triangle. */
+    for (uint32_t j = 0; j < k; j++) {
+        double d = A[(size_t)j * k + j];
+        for (uint32_t q = 0; q < j; q++)
+            d -= A[(size_t)j * k + q] * A[(size_t)j * k + q];
+        if (!(d > 0))
+            return -1;
+        d = sqrt(d);
+        A[(size_t)j * k + j] = d;
+        for (uint32_t i = j + 1; i < k; i++) {
+            double s = A[(size_t)i * k + j];
+            for (uint32_t q = 0; q < j; q++)
+                s -= A[(size_t)i * k + q] * A[(size_t)j * k + q];
+            A[(size_t)i * k + j] = s / d;
+        }
+    }
+    for (uint32_t i = 0; i < k; i++) { /* L z = b */
+        double s = b[i];
+        for (uint32_t q = 0; q < i; q++)
+            s -= A[(size_t)i * k + q] * b[q];
+        b[i] = s / A[(size_t)i * k + i];
+    }
+    for (uint32_t i = k; i-- > 0;) { /* L^T x = z */
+        double s = b[i];
+        for (uint32_t q = i + 1; q < k; q++)
+            s -= A[(size_t)q * k + i] * b[q];
+        b[i] = s / A[(size_t)i * k + i];
+    }
+    for (uint32_t f = 0; f < k; f++)
+        x[f] = (float)b[f];
+    return 0;
+}
+
+/* G = Y^T Y + reg I (k x k) by one SGEMM. Called outside parallel regions (OpenBLAS here is
+ * the pthread build: it must not be entered from OpenMP threads). */
+static void gram(const float *Y, uint32_t n, uint32_t k, double reg, float *G)
+{
+    if (n)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)n, 1.0f, Y,
+                    (int)k, Y, (int)k, 0.0f, G, (int)k);
+    else
+        memset(G, 0, (size_t)k * k * sizeof *G);
+    for (uint32_t f = 0; f < k; f++)
+        G[(size_t)f * k + f] += (float)reg;
+}
+
+/* One half-sweep: every row of X (rows of R) solved against fixed Y. */
+static int half_sweep(const promo_csr *R,
+                      const float *conf,
+                      const float *Y,
+                      uint32_t n_y,
+                      uint32_t k,
+                      double reg,
+                      int steps,
+                      int nt,
+                      float *X,
+                      float *G)
+{
+    gram(Y, n_y, k, reg, G);
+    int failed = 0;
+#pragma omp parallel num_threads(nt) reduction(| : failed)
+    {
+        float *buf = promo_mallocn((size_t)3 * k, sizeof *buf);
+        double *A = steps ? NULL : promo_mallocn((size_t)k * k + k, sizeof *A);
+        if (!buf || (!steps && !A)) {
+            failed = 1;
+        } else {
+#pragma omp for schedule(dynamic, 64)
+            for (uint32_t u = 0; u < R->n_rows; u++) {
+                uint64_t b = R->row_ptr[u], n = R->row_ptr[u + 1] - b;
+                float *x = X + (size_t)u * k;
+                if (steps)
+                    cg_row(G, Y, k, R->col_idx + b, conf + b, n, steps, x, buf, buf + k,
+                           buf + 2 * k);
+                else if (exact_row(G, Y, k, R->col_idx + b, conf + b, n, A, A + (size_t)k * k, x))
+                    failed = 1;
+            }
+        }
+        promo_free(buf);
+        promo_free(A);
+    }
+    return failed ? promo_fail(PROMO_EMODEL, "als: a row's system is not positive definite "
+                                             "(raise the regularization)")
+                  : PROMO_OK;
+}
+
+/* ------------------------------------------------------------------ the model ---- */
+
+static int als_score_user(const void *impl, uint32_t user, float *scores)
+{
+    const als *a = impl;
+    const float *x = a->U + (size_t)user * a->k;
+    for (uint32_t j = 0; j < a->n_items; j++)
+        scores[j] = dotf(x, a->V + (size_t)j * a->k, a->k);
+    return PROMO_OK;
+}
+
+static int fold_in(const als *a, const uint32_t *items, const float *values, size_t n, float *x)
+{
+    int rc = PROMO_ENOMEM;
+    float *c = promo_mallocn(n ? n : 1, sizeof *c);
+    double *A = promo_mallocn((size_t)a->k * a->k + a->k, sizeof *A);
+    float *G = promo_mallocn((size_t)a->k * a->k, sizeof *G);
+    if (!c || !A || !G)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        c[i] = confidence(a, values ? values[i] : 1.0f);
+    memcpy(G, a->VtV, (size_t)a->k * a->k * sizeof *G);
+    for (uint32_t f = 0; f < a->k; f++)
+        G[(size_t)f * a->k + f] += (float)a->reg;
+    rc = exact_row(G, a->V, a->k, items, c, n, A, A + (size_t)a->k * a->k, x)
+             ? promo_fail(PROMO_EMODEL, "als: fold-in system is not positive definite")
+             : PROMO_OK;
+done:
+    promo_free(c);
+    promo_free(A);
+    promo_free(G);
+    return rc;
+}
+
+static int als_score_history(
+    const void *impl, const uint32_t *items, const float *values, size_t n, float *scores)
+{
+    const als *a = impl;
+    float *x = promo_mallocn(a->k ? a->k : 1, sizeof *x);
+    if (!x)
+        return PROMO_ENOMEM;
+    int rc = fold_in(a, items, values, n, x);
+    if (!rc)
+        for (uint32_t j = 0; j < a->n_items; j++)
+            scores[j] = dotf(x, a->V + (size_t)j * a->k, a->k);
+    promo_free(x);
+    return rc;
+}
+
+static int als_factors(const void *impl, promo_rec_factors *out)
+{
+    const als *a = impl;
+    out->n_users = a->n_users;
+    out->n_items = a->n_items;
+    out->k = a->k;
+    out->U = a->U;
+    out->V = a->V;
+    out->item_bias = NULL;
+    return PROMO_OK;
+}
+
+static int als_save(const void *impl, promo_rec_file *f)
+{
+    const als *a = impl;
+    double params[3] = {a->reg, a->alpha, (double)a->transform};
+    int rc = promo_rec_file_add(f, "U", PROMO_REC_F32, a->n_users, a->k, a->U);
+    if (!rc)
+        rc = promo_rec_file_add(f, "V", PROMO_REC_F32, a->n_items, a->k, a->V);
+    if (!rc)
+        rc = promo_rec_file_add(f, "params", PROMO_REC_F64, 1, 3, params);
+    return rc;
+}
+
+static const promo_rec_ops als_ops = {
+    .kind = "als",
+    .score_user = als_score_user,
+    .score_history = als_score_history,
+    .factors = als_factors,
+    .save = als_save,
+    .free = als_free,
+};
+
+static als *als_alloc(uint32_t n_users, uint32_t n_items, uint32_t k)
+{
+    als *a = promo_calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->n_users = n_users;
+    a->n_items = n_items;
+    a->k = k;
+    a->U = promo_mallocn((size_t)(n_users ? n_users : 1) * k, sizeof *a->U);
+    a->V = promo_mallocn((size_t)(n_items ? n_items : 1) * k, sizeof *a->V);
+    a->VtV = promo_mallocn((size_t)k * k, sizeof *a->VtV);
+    if (!a->U || !a->V || !a->VtV) {
+        als_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Row r of M (n x k) ~ N(0, scale^2 / k), from RNG stream (seed, stream_base + r): the same
+ * values for any thread count. */
+static void init_rows(
+    float *M, uint32_t n, uint32_t k, double scale, uint64_t seed, uint64_t stream_base, int nt)
+{
+    double s = scale / sqrt((double)k);
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (uint32_t r = 0; r < n; r++) {
+        promo_rng g;
+        promo_rng_init(&g, seed, stream_base + r);
+        for (uint32_t f = 0; f < k; f++)
+            M[(size_t)r * k + f] = (float)(s * promo_rng_normal(&g));
+    }
+}
+
+static int check_params(const promo_rec_data *train, const promo_rec_params *p)
+{
+    if (p->factors < 1 || p->factors > 4096)
+        return promo_fail(PROMO_EUSAGE, "als: factors must be in 1..4096 (got %u)", p->factors);
+    if (p->iterations < 1)
+        return promo_fail(PROMO_EUSAGE, "als: iterations must be >= 1");
+    if (p->cg_steps > 1000)
+        return promo_fail(PROMO_EUSAGE, "als: cg_steps must be in 0..1000");
+    if (!(p->regularization >= 0) || !isfinite(p->regularization))
+        return promo_fail(PROMO_EUSAGE, "als: regularization must be >= 0");
+    if (!(p->alpha >= 0) || !isfinite(p->alpha))
+        return promo_fail(PROMO_EUSAGE, "als: alpha must be >= 0");
+    if (!(p->init_scale > 0) || !isfinite(p->init_scale))
+        return promo_fail(PROMO_EUSAGE, "als: init_scale must be > 0");
+    for (uint64_t e = 0; e < train->m.nnz; e++)
+        if (!(train->m.values[e] >= 0) || !isfinite(train->m.values[e]))
+            return promo_fail(PROMO_EINPUT, "als: interaction values must be finite and >= 0");
+    return PROMO_OK;
+}
+
+/* Fits into a (already allocated); shared by fit and the loss test. */
+int promo_als_fit(const promo_rec_data *train, const promo_rec_params *p, promo_rec_model **out)
+{
+    *out = NULL;
+    int rc = check_params(train, p);
+    if (rc)
+        return rc;
+    const promo_csr *R = &train->m;
+    uint32_t k = p->factors;
+    int nt = promo_rec_threads(p->n_threads);
+    promo_csr Rt = {0};
+    float *conf = NULL, *conf_t = NULL, *G = NULL;
+    als *a = als_alloc(R->n_rows, R->n_cols, k);
+    rc = PROMO_ENOMEM;
+    if (!a)
+        goto fail;
+    a->reg = p->regularization;
+    a->alpha = p->alpha;
+    a->transform = p->confidence ? 1 : 0;
+    if ((rc = promo_csr_transpose(R, &Rt)))
+        goto fail;
+    rc = PROMO_ENOMEM;
+    conf = promo_mallocn(R->nnz ? R->nnz : 1, sizeof *conf);
+    conf_t = promo_mallocn(R->nnz ? R->nnz : 1, sizeof *conf_t);
+    G = promo_mallocn((size_t)k * k, sizeof *G);
+    if (!conf || !conf_t || !G)
+        goto fail;
+    for (uint64_t e = 0; e < R->nnz; e++) {
+        conf[e] = confidence(a, R->values[e]);
+        conf_t[e] = confidence(a, Rt.values[e]);
+    }
+    init_rows(a->U, a->n_users, k, p->init_scale, p->seed, 0, nt);
+    init_rows(a->V, a->n_items, k, p->init_scale, p->seed, (uint64_t)1 << 40, nt);
+    for (uint32_t it = 0; it < p->iterations; it++) {
+        if ((rc = half_sweep(R, conf, a->V, a->n_items, k, a->reg, (int)p->cg_steps, nt, a->U, G)))
+            goto fail;
+        if ((rc = half_sweep(&Rt, conf_t, a->U, a->n_users, k, a->reg, (int)p->cg_steps, nt, a->V,
+                             G)))
+            goto fail;
+        if (p->verbose)
+            promo_log(PROMO_LOG_INFO, "als: iteration %u done", it + 1);
+    }
+    gram(a->V, a->n_items, k, 0.0, a->VtV);
+    promo_csr_free(&Rt);
+    promo_free(conf);
+    promo_free(conf_t);
+    promo_free(G);
+    return promo_rec_model_new(&als_ops, a, train, out);
+fail:
+    promo_csr_free(&Rt);
+    promo_free(conf);
+    promo_free(conf_t);
+    promo_free(G);
+    als_free(a);
+    return rc;
+}
+
+int promo_als_load(const promo_rec_file *f, const promo_rec_data *shape, promo_rec_model **out)
+{
+    *out = NULL;
+    uint64_t ur, uc, vr, vc, pr, pc;
+    const float *U = promo_rec_file_get(f, "U", PROMO_REC_F32, &ur, &uc);
+    const float *V = promo_rec_file_get(f, "V", PROMO_REC_F32, &vr, &vc);
+    const double *par = promo_rec_file_get(f, "params", PROMO_REC_F64, &pr, &pc);
+    if (!U || !V || !par || ur != shape->m.n_rows || vr != shape->m.n_cols || uc != vc || uc < 1 ||
+        uc > 4096 || pr * pc != 3)
+        return promo_fail(PROMO_EINPUT, "als: model file: factor matrices missing or of the "
+                                        "wrong shape");
+    als *a = als_alloc((uint32_t)ur, (uint32_t)vr, (uint32_t)uc);
+    if (!a)
+        return PROMO_ENOMEM;
+    memcpy(a->U, U, ur * uc * sizeof *U);
+    memcpy(a->V, V, vr * vc * sizeof *V);
+    a->reg = par[0];
+    a->alpha = par[1];
+    a->transform = par[2] != 0.0;
+    gram(a->V, a->n_items, a->k, 0.0, a->VtV);
+    return promo_rec_model_new(&als_ops, a, shape, out);
+}
+
+static const als *als_of(const promo_rec_model *m)
+{
+    if (strcmp(promo_rec_model_kind(m), "als") != 0) {
+        promo_fail(PROMO_EUSAGE, "als: a %s model is not an ALS model", promo_rec_model_kind(m));
+        return NULL;
+    }
+    return promo_rec_model_impl(m);
+}
+
+int promo_als_fold_in(
+    const promo_rec_model *m, const uint32_t *items, const float *values, size_t n, float *x)
+{
+    const als *a = als_of(m);
+    if (!a)
+        return PROMO_EUSAGE;
+    for (size_t i = 0; i < n; i++)
+        if (items[i] >= a->n_items)
+            return promo_fail(PROMO_EUSAGE, "als: item %u out of range", items[i]);
+    return fold_in(a, items, values, n, x);
+}
+
+int promo_als_loss(const promo_rec_model *m,
+                   const promo_rec_data *train,
+                   const promo_rec_params *p,
+                   double *out)
+{
+    (void)p;
+    const als *a = als_of(m);
+    if (!a)
+        return PROMO_EUSAGE;
+    const promo_csr *R = &train->m;
+    if (R->n_rows != a->n_users || R->n_cols != a->n_items)
+        return promo_fail(PROMO_EUSAGE, "als: loss on a matrix of another shape");
+    uint32_t k = a->k;
+    /* sum over all cells of (x.y)^2 = sum_fg (X^T X)_fg (Y^T Y)_fg; observed cells then
+     * replace their (x.y)^2 by c (1 - x.y)^2. */
+    double *XtX = promo_calloc((size_t)k * k, sizeof *XtX);
+    double *YtY = promo_calloc((size_t)k * k, sizeof *YtY);
+    if (!XtX || !YtY) {
+        promo_free(XtX);
+        promo_free(YtY);
+        return PROMO_ENOMEM;
+    }
+    double reg = 0.0;
+    for (uint32_t u = 0; u < a->n_users; u++) {
+        const float *x = a->U + (size_t)u * k;
+        for (uint32_t f = 0; f < k; f++) {
+            reg += (double)x[f] * x[f];
+            for (uint32_t g = 0; g < k; g++)
+                XtX[(size_t)f * k + g] += (double)x[f] * x[g];
+        }
+    }
+    for (uint32_t j = 0; j < a->n_items; j++) {
+        const float *y = a->V + (size_t)j * k;
+        for (uint32_t f = 0; f < k; f++) {
+            reg += (double)y[f] * y[f];
+            for (uint32_t g = 0; g < k; g++)
+                YtY[(size_t)f * k + g] += (double)y[f] * y[g];
+        }
+    }
+    double loss = 0.0;
+    for (size_t q = 0; q < (size_t)k * k; q++)
+        loss += XtX[q] * YtY[q];
+    for (uint32_t u = 0; u < R->n_rows; u++)
+        for (uint64_t e = R->row_ptr[u]; e < R->row_ptr[u + 1]; e++) {
+            double s = 0.0;
+            const float *x = a->U + (size_t)u * k, *y = a->V + (size_t)R->col_idx[e] * k;
+            for (uint32_t f = 0; f < k; f++)
+                s += (double)x[f] * y[f];
+            loss += (double)confidence(a, R->values[e]) * (1.0 - s) * (1.0 - s) - s * s;
+        }
+    promo_free(XtX);
+    promo_free(YtY);
+    *out = loss + a->reg * reg;
+    return PROMO_OK;
+}
