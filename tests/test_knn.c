@@ -295,3 +295,55 @@ T_TEST(knn_bad_input)
     promo_knn_free(m);
     promo_csr_free(&R);
 }
+
+#include <promo/recommend.h>
+
+#include "t_world.h"
+
+static char g_knn_ws[4096];
+
+/* promo train --model knn through recommend.h's layer: evaluated beside popularity, saved in
+ * the workspace, promo recommend reads it back; a damaged model file is refused. */
+T_TEST(knn_cli_train_recommend_and_corrupt_model)
+{
+    const char *ws =
+        g_knn_ws[0] ? g_knn_ws : t_world_write(g_knn_ws, sizeof g_knn_ws, 150, 30, 4, 4, 5000);
+    char args[4400], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "train --ws '%s' --model knn", ws);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "exit %d: %s", rc, err);
+    T_ASSERT_CONTAINS(out, "knn");
+    T_ASSERT_CONTAINS(out, "popularity");
+    free(out);
+    free(err);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/models/rec_knn.bin", ws);
+    promo_rec_model *m = NULL;
+    T_OK(promo_rec_model_load(path, &m));
+    T_ASSERT_STR_EQ(promo_rec_model_kind(m), "knn");
+    /* saved again, the bytes are the same */
+    promo_rec_file *f = NULL;
+    void *b = NULL;
+    size_t nb = 0, n0 = 0;
+    T_OK(promo_rec_model_to_file(m, &f));
+    T_OK(promo_rec_file_bytes(f, &b, &nb));
+    char *disk = t_read_file(path, &n0);
+    T_ASSERT_EQ_INT(nb, n0);
+    T_ASSERT(!memcmp(b, disk, nb));
+    promo_free(b);
+    promo_rec_file_free(f);
+    promo_rec_model_free(m);
+    snprintf(args, sizeof args, "recommend --ws '%s' --model knn --all --k 3", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "customer_id,product_id,rank,score");
+    free(out);
+    free(err);
+    /* one flipped byte: refused, exit 2, the path named */
+    disk[n0 / 2] ^= 0x10;
+    t_write_file(path, disk, n0);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    T_ASSERT_CONTAINS(err, "rec_knn.bin");
+    free(out);
+    free(err);
+    free(disk);
+}

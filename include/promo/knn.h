@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include <promo/csr.h>
+#include <promo/recommend.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -105,12 +106,28 @@ int promo_knn_score_items(const promo_knn *m,
                           size_t n,
                           float *out /* OUT */);
 
-/* Serialise to a new buffer (*buf owned by the caller, promo_free) in the recommenders'
- * versioned, checksummed container (kind "knn"); load checks it all. Saving then loading
+/* Serialise to a new buffer (*buf owned by the caller, promo_free) in recommend.h's
+ * versioned, checksummed file (kind "knn"); load checks it all. Saving then loading
  * gives a bit-identical model (same bytes when saved again). Errors: PROMO_EINPUT for a
  * damaged or foreign file, PROMO_EVERSION, PROMO_ENOMEM. */
 int promo_knn_save(const promo_knn *m, void **buf /* OUT */, size_t *n /* OUT */);
 int promo_knn_load(const void *buf, size_t n, promo_knn **out /* OUT */);
+
+/* ---- in recommend.h's layer (registry rows "knn" and "user-knn") ----
+ * A handle over the model and a copy of the training matrix (the histories it scores from):
+ * promo train --model knn / user-knn, promo recommend, the evaluation against popularity.
+ * p->extra may point to a promo_knn_params (its kind is overridden); else the defaults with
+ * p->n_threads. The model file holds the neighbour lists and the training matrix. Item-kNN
+ * scores a new customer from their purchases (score_history); user-kNN cannot. */
+int promo_knn_rec_fit(const promo_rec_data *train,
+                      const promo_rec_params *p,
+                      promo_rec_model **out /* OUT */);
+int promo_knn_user_rec_fit(const promo_rec_data *train,
+                           const promo_rec_params *p,
+                           promo_rec_model **out /* OUT */);
+int promo_knn_rec_load(const promo_rec_file *f,
+                       const promo_rec_data *shape,
+                       promo_rec_model **out /* OUT */);
 
 #ifdef __cplusplus
 }

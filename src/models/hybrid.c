@@ -12,9 +12,9 @@
 #include <promo/hybrid.h>
 #include <promo/rng.h>
 
-#include "models/rec_blob.h"
+#include "models/rec_sections.h"
 
-#define HYBRID_FORMAT_VERSION 1u
+#define HYBRID_FORMAT_VERSION 1 /* section "hybrid_version" */
 
 struct promo_hybrid {
     promo_hybrid_params p;
@@ -424,72 +424,99 @@ done:
     return rc;
 }
 
-int promo_hybrid_save(const promo_hybrid *m, void **buf, size_t *n)
+static int hybrid_add_sections(const promo_hybrid *m, promo_rec_file *f)
 {
-    rec_wbuf w;
-    rec_wbuf_begin(&w, "hybrid", HYBRID_FORMAT_VERSION);
-    rec_put_u32(&w, m->p.dim);
-    rec_put_u32(&w, (uint32_t)m->p.loss);
-    rec_put_u32(&w, m->p.epochs);
-    rec_put_f64(&w, m->p.learning_rate);
-    rec_put_f64(&w, m->p.l2);
-    rec_put_u32(&w, m->p.max_sampled);
-    rec_put_f64(&w, m->p.init_scale);
-    rec_put_u64(&w, m->p.seed);
-    rec_put_u32(&w, m->n_uf);
-    rec_put_u32(&w, m->n_if);
-    rec_put_f32s(&w, m->EU, (size_t)m->n_uf * m->dim);
-    rec_put_f32s(&w, m->EI, (size_t)m->n_if * m->dim);
-    rec_put_f32s(&w, m->BI, m->n_if);
-    rec_put_csr(&w, &m->IF);
-    return rec_wbuf_end(&w, buf, n);
+    const double par[7] = {m->p.dim, m->p.loss,        m->p.epochs,    m->p.learning_rate,
+                           m->p.l2,  m->p.max_sampled, m->p.init_scale};
+    const uint32_t nf[2] = {m->n_uf, m->n_if};
+    int rc;
+    if ((rc = promo_rec_file_add_i64(f, "hybrid_version", HYBRID_FORMAT_VERSION)) ||
+        (rc = promo_rec_file_add(f, "hybrid_params", PROMO_REC_F64, 1, 7, par)) ||
+        (rc = promo_rec_file_add(f, "hybrid_seed", PROMO_REC_U64, 1, 1, &m->p.seed)) ||
+        (rc = promo_rec_file_add(f, "hybrid_n_features", PROMO_REC_U32, 1, 2, nf)) ||
+        (rc = promo_rec_file_add(f, "hybrid_user_emb", PROMO_REC_F32, m->n_uf, m->dim, m->EU)) ||
+        (rc = promo_rec_file_add(f, "hybrid_item_emb", PROMO_REC_F32, m->n_if, m->dim, m->EI)) ||
+        (rc = promo_rec_file_add(f, "hybrid_item_bias", PROMO_REC_F32, 1, m->n_if, m->BI)))
+        return rc;
+    return rec_add_csr(f, "hybrid_IF", &m->IF);
 }
 
-int promo_hybrid_load(const void *buf, size_t n, promo_hybrid **out)
+static int hybrid_from_sections(const promo_rec_file *f, promo_hybrid **out)
 {
     *out = NULL;
-    rec_rbuf r;
-    uint32_t version = 0;
-    int rc = rec_rbuf_open(&r, buf, n, "hybrid", &version);
+    int64_t version = 0;
+    int rc = promo_rec_file_get_i64(f, "hybrid_version", &version);
     if (rc)
         return rc;
     if (version != HYBRID_FORMAT_VERSION)
-        return promo_fail(PROMO_EVERSION, "hybrid model: format version %u (this build reads %u)",
-                          version, HYBRID_FORMAT_VERSION);
+        return promo_fail(PROMO_EVERSION, "hybrid model: format version %lld (this build reads %d)",
+                          (long long)version, HYBRID_FORMAT_VERSION);
+    double *par = NULL;
+    uint32_t *nf = NULL;
+    uint64_t *seed = NULL;
     promo_hybrid *m = promo_calloc(1, sizeof *m);
     if (!m)
         return PROMO_ENOMEM;
-    m->p.dim = m->dim = rec_get_u32(&r);
-    m->p.loss = (promo_hybrid_loss)rec_get_u32(&r);
-    m->p.epochs = rec_get_u32(&r);
-    m->p.learning_rate = rec_get_f64(&r);
-    m->p.l2 = rec_get_f64(&r);
-    m->p.max_sampled = rec_get_u32(&r);
-    m->p.init_scale = rec_get_f64(&r);
-    m->p.seed = rec_get_u64(&r);
-    m->n_uf = rec_get_u32(&r);
-    m->n_if = rec_get_u32(&r);
-    if (r.bad || check_params(&m->p) || (uint64_t)m->n_uf * m->dim > r.left / 4 ||
-        (uint64_t)m->n_if * m->dim > r.left / 4) {
-        rc = promo_fail(PROMO_EINPUT, "hybrid model: inconsistent fields");
+    if ((rc = rec_get_copy(f, "hybrid_params", PROMO_REC_F64, 7, (void **)&par)) ||
+        (rc = rec_get_copy(f, "hybrid_seed", PROMO_REC_U64, 1, (void **)&seed)) ||
+        (rc = rec_get_copy(f, "hybrid_n_features", PROMO_REC_U32, 2, (void **)&nf)))
+        goto fail;
+    m->p.dim = par[0] >= 1 && par[0] <= 4096 ? (uint32_t)par[0] : 0;
+    m->p.loss = par[1] == 1   ? PROMO_HYBRID_BPR
+                : par[1] == 0 ? PROMO_HYBRID_WARP
+                              : PROMO_HYBRID_LOSS_COUNT;
+    m->p.epochs = par[2] >= 0 && par[2] <= UINT32_MAX ? (uint32_t)par[2] : 0;
+    m->p.learning_rate = par[3];
+    m->p.l2 = par[4];
+    m->p.max_sampled = par[5] >= 1 && par[5] <= UINT32_MAX ? (uint32_t)par[5] : 0;
+    m->p.init_scale = par[6];
+    m->p.seed = *seed;
+    m->dim = m->p.dim;
+    m->n_uf = nf[0];
+    m->n_if = nf[1];
+    if (check_params(&m->p)) {
+        rc = promo_fail(PROMO_EINPUT, "hybrid model: bad parameters (%s)", promo_last_error());
         goto fail;
     }
-    m->EU = rec_get_f32s(&r, (size_t)m->n_uf * m->dim);
-    m->EI = rec_get_f32s(&r, (size_t)m->n_if * m->dim);
-    m->BI = rec_get_f32s(&r, m->n_if);
-    if (!r.bad && (!m->EU || !m->EI || !m->BI)) {
-        rc = PROMO_ENOMEM;
-        goto fail;
-    }
-    if ((rc = rec_get_csr(&r, &m->IF)) || (rc = rec_rbuf_finish(&r)))
+    if ((rc = rec_get_copy(f, "hybrid_user_emb", PROMO_REC_F32, (uint64_t)m->n_uf * m->dim,
+                           (void **)&m->EU)) ||
+        (rc = rec_get_copy(f, "hybrid_item_emb", PROMO_REC_F32, (uint64_t)m->n_if * m->dim,
+                           (void **)&m->EI)) ||
+        (rc = rec_get_copy(f, "hybrid_item_bias", PROMO_REC_F32, m->n_if, (void **)&m->BI)) ||
+        (rc = rec_get_csr(f, "hybrid_IF", &m->IF)))
         goto fail;
     if (m->IF.n_cols != m->n_if) {
         rc = promo_fail(PROMO_EINPUT, "hybrid model: inconsistent fields");
         goto fail;
     }
     *out = m;
-    return PROMO_OK;
+    m = NULL;
 fail:
+    promo_free(par);
+    promo_free(nf);
+    promo_free(seed);
     promo_hybrid_free(m);
+    return rc;
+}
+
+int promo_hybrid_save(const promo_hybrid *m, void **buf, size_t *n)
+{
+    promo_rec_file *f = NULL;
+    int rc = promo_rec_file_new("hybrid", &f);
+    if (!rc && (rc = hybrid_add_sections(m, f))) {
+        promo_rec_file_free(f);
+        return rc;
+    }
+    return rc ? rc : rec_file_to_bytes(f, buf, n);
+}
+
+int promo_hybrid_load(const void *buf, size_t n, promo_hybrid **out)
+{
+    *out = NULL;
+    promo_rec_file *f = NULL;
+    int rc = rec_file_from_bytes(buf, n, "hybrid", &f);
+    if (!rc)
+        rc = hybrid_from_sections(f, out);
+    promo_rec_file_free(f);
     return rc;
 }

@@ -19,10 +19,12 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/knn.h>
+#include <promo/recommend.h>
 
-#include "models/rec_blob.h"
+#include "models/rec_internal.h"
+#include "models/rec_sections.h"
 
-#define KNN_FORMAT_VERSION 1u
+#define KNN_FORMAT_VERSION 1 /* section "knn_version" */
 
 struct promo_knn {
     promo_knn_params p; /* as fitted (n_threads as given) */
@@ -384,57 +386,221 @@ int promo_knn_score(const promo_knn *m, const promo_csr *R, uint32_t u, float *o
     return PROMO_OK;
 }
 
+/* The model's sections: its parameters, shape and neighbour lists. */
+static int knn_add_sections(const promo_knn *m, promo_rec_file *f)
+{
+    const double par[7] = {m->p.kind,    m->p.weighting, m->p.n_neighbours, m->p.binary,
+                           m->p.bm25_k1, m->p.bm25_b,    m->p.shrink};
+    const uint32_t shape[2] = {m->n_items, m->n_users};
+    int rc;
+    if ((rc = promo_rec_file_add_i64(f, "knn_version", KNN_FORMAT_VERSION)) ||
+        (rc = promo_rec_file_add(f, "knn_params", PROMO_REC_F64, 1, 7, par)) ||
+        (rc = promo_rec_file_add(f, "knn_items_users", PROMO_REC_U32, 1, 2, shape)))
+        return rc;
+    return rec_add_csr(f, "knn_S", &m->S);
+}
+
+static int knn_from_sections(const promo_rec_file *f, promo_knn **out)
+{
+    *out = NULL;
+    int64_t version = 0;
+    int rc = promo_rec_file_get_i64(f, "knn_version", &version);
+    if (rc)
+        return rc;
+    if (version != KNN_FORMAT_VERSION)
+        return promo_fail(PROMO_EVERSION, "knn model: format version %lld (this build reads %d)",
+                          (long long)version, KNN_FORMAT_VERSION);
+    double *par = NULL;
+    uint32_t *shape = NULL;
+    promo_knn *m = promo_calloc(1, sizeof *m);
+    if (!m)
+        return PROMO_ENOMEM;
+    if ((rc = rec_get_copy(f, "knn_params", PROMO_REC_F64, 7, (void **)&par)) ||
+        (rc = rec_get_copy(f, "knn_items_users", PROMO_REC_U32, 2, (void **)&shape)))
+        goto fail;
+    m->p = promo_knn_params_default();
+    m->p.kind = par[0] == 1 ? PROMO_KNN_USER : par[0] == 0 ? PROMO_KNN_ITEM : PROMO_KNN_KIND_COUNT;
+    m->p.weighting = par[1] >= 0 && par[1] < PROMO_KNN_WEIGHT_COUNT ? (promo_knn_weighting)par[1]
+                                                                    : PROMO_KNN_WEIGHT_COUNT;
+    m->p.n_neighbours = par[2] >= 1 && par[2] <= UINT32_MAX ? (uint32_t)par[2] : 0;
+    m->p.binary = par[3] != 0;
+    m->p.bm25_k1 = par[4];
+    m->p.bm25_b = par[5];
+    m->p.shrink = par[6];
+    m->n_items = shape[0];
+    m->n_users = shape[1];
+    if ((rc = rec_get_csr(f, "knn_S", &m->S)))
+        goto fail;
+    if (check_params(&m->p) ||
+        m->S.n_rows != (m->p.kind == PROMO_KNN_ITEM ? m->n_items : m->n_users) ||
+        m->S.n_cols != m->S.n_rows) {
+        rc = promo_fail(PROMO_EINPUT, "knn model: inconsistent fields");
+        goto fail;
+    }
+    *out = m;
+    m = NULL;
+fail:
+    promo_free(par);
+    promo_free(shape);
+    promo_knn_free(m);
+    return rc;
+}
+
 int promo_knn_save(const promo_knn *m, void **buf, size_t *n)
 {
-    rec_wbuf w;
-    rec_wbuf_begin(&w, "knn", KNN_FORMAT_VERSION);
-    rec_put_u32(&w, (uint32_t)m->p.kind);
-    rec_put_u32(&w, (uint32_t)m->p.weighting);
-    rec_put_u32(&w, m->p.n_neighbours);
-    rec_put_u32(&w, (uint32_t)m->p.binary);
-    rec_put_f64(&w, m->p.bm25_k1);
-    rec_put_f64(&w, m->p.bm25_b);
-    rec_put_f64(&w, m->p.shrink);
-    rec_put_u32(&w, m->n_items);
-    rec_put_u32(&w, m->n_users);
-    rec_put_csr(&w, &m->S);
-    return rec_wbuf_end(&w, buf, n);
+    promo_rec_file *f = NULL;
+    int rc = promo_rec_file_new("knn", &f);
+    if (!rc && (rc = knn_add_sections(m, f))) {
+        promo_rec_file_free(f);
+        return rc;
+    }
+    return rc ? rc : rec_file_to_bytes(f, buf, n);
 }
 
 int promo_knn_load(const void *buf, size_t n, promo_knn **out)
 {
     *out = NULL;
-    rec_rbuf r;
-    uint32_t version = 0;
-    int rc = rec_rbuf_open(&r, buf, n, "knn", &version);
-    if (rc)
-        return rc;
-    if (version != KNN_FORMAT_VERSION)
-        return promo_fail(PROMO_EVERSION, "knn model: format version %u (this build reads %u)",
-                          version, KNN_FORMAT_VERSION);
-    promo_knn *m = promo_calloc(1, sizeof *m);
-    if (!m)
-        return PROMO_ENOMEM;
-    m->p = promo_knn_params_default();
-    m->p.kind = (promo_knn_kind)rec_get_u32(&r);
-    m->p.weighting = (promo_knn_weighting)rec_get_u32(&r);
-    m->p.n_neighbours = rec_get_u32(&r);
-    m->p.binary = (int)rec_get_u32(&r);
-    m->p.bm25_k1 = rec_get_f64(&r);
-    m->p.bm25_b = rec_get_f64(&r);
-    m->p.shrink = rec_get_f64(&r);
-    m->n_items = rec_get_u32(&r);
-    m->n_users = rec_get_u32(&r);
-    if ((rc = rec_get_csr(&r, &m->S)) || (rc = rec_rbuf_finish(&r)))
-        goto fail;
-    if (check_params(&m->p) ||
-        m->S.n_rows != (m->p.kind == PROMO_KNN_ITEM ? m->n_items : m->n_users)) {
-        rc = promo_fail(PROMO_EINPUT, "knn model: inconsistent fields");
-        goto fail;
-    }
-    *out = m;
-    return PROMO_OK;
-fail:
-    promo_knn_free(m);
+    promo_rec_file *f = NULL;
+    int rc = rec_file_from_bytes(buf, n, "knn", &f);
+    if (!rc)
+        rc = knn_from_sections(f, out);
+    promo_rec_file_free(f);
     return rc;
+}
+
+/* ------------------------------------------------ the recommend.h model handle ---- */
+
+/* The handle's state: the model and the training matrix (the histories score_user reads). */
+typedef struct knn_rec {
+    promo_knn *m;
+    promo_csr R;
+} knn_rec;
+
+static void knn_rec_free(void *impl)
+{
+    knn_rec *k = impl;
+    if (!k)
+        return;
+    promo_knn_free(k->m);
+    promo_csr_free(&k->R);
+    promo_free(k);
+}
+
+static int knn_rec_score_user(const void *impl, uint32_t user, float *scores)
+{
+    const knn_rec *k = impl;
+    return promo_knn_score(k->m, &k->R, user, scores);
+}
+
+static int knn_rec_score_history(
+    const void *impl, const uint32_t *items, const float *values, size_t n, float *scores)
+{
+    const knn_rec *k = impl;
+    if (k->m->p.kind != PROMO_KNN_ITEM)
+        return promo_fail(PROMO_EUSAGE,
+                          "user-kNN cannot score a customer it was not trained on (use knn)");
+    return promo_knn_score_items(k->m, items, values, n, scores);
+}
+
+static int knn_rec_save(const void *impl, promo_rec_file *f)
+{
+    const knn_rec *k = impl;
+    int rc = knn_add_sections(k->m, f);
+    return rc ? rc : rec_add_csr(f, "knn_R", &k->R);
+}
+
+static const promo_rec_ops knn_item_ops = {
+    .kind = "knn",
+    .score_user = knn_rec_score_user,
+    .score_history = knn_rec_score_history,
+    .factors = NULL,
+    .save = knn_rec_save,
+    .free = knn_rec_free,
+};
+
+static const promo_rec_ops knn_user_ops = {
+    .kind = "user-knn",
+    .score_user = knn_rec_score_user,
+    .score_history = knn_rec_score_history,
+    .factors = NULL,
+    .save = knn_rec_save,
+    .free = knn_rec_free,
+};
+
+static int knn_copy_csr(const promo_csr *a, promo_csr *out)
+{
+    memset(out, 0, sizeof *out);
+    out->owned = 1;
+    out->n_rows = a->n_rows;
+    out->n_cols = a->n_cols;
+    out->nnz = a->nnz;
+    if (!(out->row_ptr = promo_mallocn((size_t)a->n_rows + 1, sizeof *out->row_ptr)) ||
+        !(out->col_idx = promo_mallocn(a->nnz ? a->nnz : 1, sizeof *out->col_idx)) ||
+        !(out->values = promo_mallocn(a->nnz ? a->nnz : 1, sizeof *out->values))) {
+        promo_csr_free(out);
+        return PROMO_ENOMEM;
+    }
+    memcpy(out->row_ptr, a->row_ptr, ((size_t)a->n_rows + 1) * sizeof *out->row_ptr);
+    if (a->nnz) {
+        memcpy(out->col_idx, a->col_idx, a->nnz * sizeof *out->col_idx);
+        memcpy(out->values, a->values, a->nnz * sizeof *out->values);
+    }
+    return PROMO_OK;
+}
+
+static int knn_rec_fit_kind(const promo_rec_data *train,
+                            const promo_rec_params *rp,
+                            promo_knn_kind kind,
+                            promo_rec_model **out)
+{
+    *out = NULL;
+    promo_knn_params p =
+        rp->extra ? *(const promo_knn_params *)rp->extra : promo_knn_params_default();
+    p.kind = kind;
+    if (!rp->extra)
+        p.n_threads = rp->n_threads;
+    knn_rec *k = promo_calloc(1, sizeof *k);
+    if (!k)
+        return PROMO_ENOMEM;
+    int rc = knn_copy_csr(&train->m, &k->R);
+    if (!rc)
+        rc = promo_knn_fit(&train->m, &p, &k->m);
+    if (rc) {
+        knn_rec_free(k);
+        return rc;
+    }
+    return promo_rec_model_new(kind == PROMO_KNN_ITEM ? &knn_item_ops : &knn_user_ops, k, train,
+                               out);
+}
+
+int promo_knn_rec_fit(const promo_rec_data *train, const promo_rec_params *p, promo_rec_model **out)
+{
+    return knn_rec_fit_kind(train, p, PROMO_KNN_ITEM, out);
+}
+
+int promo_knn_user_rec_fit(const promo_rec_data *train,
+                           const promo_rec_params *p,
+                           promo_rec_model **out)
+{
+    return knn_rec_fit_kind(train, p, PROMO_KNN_USER, out);
+}
+
+int promo_knn_rec_load(const promo_rec_file *f, const promo_rec_data *shape, promo_rec_model **out)
+{
+    *out = NULL;
+    knn_rec *k = promo_calloc(1, sizeof *k);
+    if (!k)
+        return PROMO_ENOMEM;
+    int rc = knn_from_sections(f, &k->m);
+    if (!rc)
+        rc = rec_get_csr(f, "knn_R", &k->R);
+    if (!rc && (k->R.n_rows != shape->m.n_rows || k->R.n_cols != shape->m.n_cols ||
+                k->m->n_items != shape->m.n_cols))
+        rc = promo_fail(PROMO_EINPUT, "knn model: the matrices do not match the file's shape");
+    if (rc) {
+        knn_rec_free(k);
+        return rc;
+    }
+    return promo_rec_model_new(k->m->p.kind == PROMO_KNN_ITEM ? &knn_item_ops : &knn_user_ops, k,
+                               shape, out);
 }

@@ -20,9 +20,9 @@
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
-#include "models/rec_blob.h"
+#include "models/rec_sections.h"
 
-#define MF_FORMAT_VERSION 1u
+#define MF_FORMAT_VERSION 1 /* section "mf_version" */
 
 struct promo_mf {
     promo_mf_params p;
@@ -321,78 +321,90 @@ int promo_mf_top(const promo_mf *m,
 
 int promo_mf_save(const promo_mf *m, void **buf, size_t *n)
 {
-    rec_wbuf w;
-    rec_wbuf_begin(&w, "mf_category", MF_FORMAT_VERSION);
-    rec_put_u32(&w, m->p.k);
-    rec_put_f64(&w, m->p.learning_rate);
-    rec_put_f64(&w, m->p.l2);
-    rec_put_u32(&w, m->p.n_epochs);
-    rec_put_f64(&w, m->p.tol);
-    rec_put_f64(&w, m->p.init_sd);
-    rec_put_u32(&w, (uint32_t)m->p.normalise);
-    rec_put_u64(&w, m->p.seed);
-    rec_put_u32(&w, m->rows);
-    rec_put_u32(&w, m->cols);
-    rec_put_f32s(&w, m->P, (size_t)m->rows * m->k);
-    rec_put_f32s(&w, m->Q, (size_t)m->cols * m->k);
-    rec_put_f64s(&w, m->lo, m->cols);
-    rec_put_f64s(&w, m->hi, m->cols);
-    rec_put_u64(&w, m->n_loss);
-    rec_put_f64s(&w, m->loss, m->n_loss);
-    return rec_wbuf_end(&w, buf, n);
+    const double par[7] = {m->p.k,   m->p.learning_rate, m->p.l2,       m->p.n_epochs,
+                           m->p.tol, m->p.init_sd,       m->p.normalise};
+    const uint32_t shape[2] = {m->rows, m->cols};
+    promo_rec_file *f = NULL;
+    int rc = promo_rec_file_new("mf_category", &f);
+    if (rc)
+        return rc;
+    if ((rc = promo_rec_file_add_i64(f, "mf_version", MF_FORMAT_VERSION)) ||
+        (rc = promo_rec_file_add(f, "mf_params", PROMO_REC_F64, 1, 7, par)) ||
+        (rc = promo_rec_file_add(f, "mf_seed", PROMO_REC_U64, 1, 1, &m->p.seed)) ||
+        (rc = promo_rec_file_add(f, "mf_shape", PROMO_REC_U32, 1, 2, shape)) ||
+        (rc = promo_rec_file_add(f, "mf_P", PROMO_REC_F32, m->rows, m->k, m->P)) ||
+        (rc = promo_rec_file_add(f, "mf_Q", PROMO_REC_F32, m->cols, m->k, m->Q)) ||
+        (rc = promo_rec_file_add(f, "mf_lo", PROMO_REC_F64, 1, m->cols, m->lo)) ||
+        (rc = promo_rec_file_add(f, "mf_hi", PROMO_REC_F64, 1, m->cols, m->hi)) ||
+        (rc = promo_rec_file_add(f, "mf_loss", PROMO_REC_F64, 1, m->n_loss, m->loss))) {
+        promo_rec_file_free(f);
+        return rc;
+    }
+    return rec_file_to_bytes(f, buf, n);
 }
 
 int promo_mf_load(const void *buf, size_t n, promo_mf **out)
 {
     *out = NULL;
-    rec_rbuf r;
-    uint32_t version = 0;
-    int rc = rec_rbuf_open(&r, buf, n, "mf_category", &version);
+    promo_rec_file *f = NULL;
+    double *par = NULL;
+    uint64_t *seed = NULL, nl = 0, one = 0;
+    uint32_t *shape = NULL;
+    promo_mf *m = NULL;
+    int64_t version = 0;
+    int rc = rec_file_from_bytes(buf, n, "mf_category", &f);
     if (rc)
         return rc;
-    if (version != MF_FORMAT_VERSION)
-        return promo_fail(PROMO_EVERSION,
-                          "mf_category model: format version %u (this build "
-                          "reads %u)",
-                          version, MF_FORMAT_VERSION);
-    promo_mf *m = promo_calloc(1, sizeof *m);
-    if (!m)
-        return PROMO_ENOMEM;
-    m->p.k = m->k = rec_get_u32(&r);
-    m->p.learning_rate = rec_get_f64(&r);
-    m->p.l2 = rec_get_f64(&r);
-    m->p.n_epochs = rec_get_u32(&r);
-    m->p.tol = rec_get_f64(&r);
-    m->p.init_sd = rec_get_f64(&r);
-    m->p.normalise = (int)rec_get_u32(&r);
-    m->p.seed = rec_get_u64(&r);
-    m->rows = rec_get_u32(&r);
-    m->cols = rec_get_u32(&r);
-    if (r.bad || check_params(&m->p) || (uint64_t)m->rows * m->k > r.left ||
-        (uint64_t)m->cols * m->k > r.left) {
-        rc = promo_fail(PROMO_EINPUT, "mf_category model: inconsistent fields");
+    if ((rc = promo_rec_file_get_i64(f, "mf_version", &version)))
+        goto fail;
+    if (version != MF_FORMAT_VERSION) {
+        rc = promo_fail(PROMO_EVERSION,
+                        "mf_category model: format version %lld (this build "
+                        "reads %d)",
+                        (long long)version, MF_FORMAT_VERSION);
         goto fail;
     }
-    m->P = rec_get_f32s(&r, (size_t)m->rows * m->k);
-    m->Q = rec_get_f32s(&r, (size_t)m->cols * m->k);
-    m->lo = rec_get_f64s(&r, m->cols);
-    m->hi = rec_get_f64s(&r, m->cols);
-    m->n_loss = (size_t)rec_get_u64(&r);
-    if (m->n_loss > r.left / 8) {
-        rc = promo_fail(PROMO_EINPUT, "mf_category model: truncated");
-        goto fail;
-    }
-    m->loss = rec_get_f64s(&r, m->n_loss);
-    if (!r.bad && (!m->P || !m->Q || !m->lo || !m->hi || !m->loss)) {
+    if (!(m = promo_calloc(1, sizeof *m))) {
         rc = PROMO_ENOMEM;
         goto fail;
     }
-    if ((rc = rec_rbuf_finish(&r)))
+    if ((rc = rec_get_copy(f, "mf_params", PROMO_REC_F64, 7, (void **)&par)) ||
+        (rc = rec_get_copy(f, "mf_seed", PROMO_REC_U64, 1, (void **)&seed)) ||
+        (rc = rec_get_copy(f, "mf_shape", PROMO_REC_U32, 2, (void **)&shape)))
+        goto fail;
+    m->p.k = m->k = par[0] >= 1 && par[0] <= 1024 ? (uint32_t)par[0] : 0;
+    m->p.learning_rate = par[1];
+    m->p.l2 = par[2];
+    m->p.n_epochs = par[3] >= 0 && par[3] <= UINT32_MAX ? (uint32_t)par[3] : 0;
+    m->p.tol = par[4];
+    m->p.init_sd = par[5];
+    m->p.normalise = par[6] != 0;
+    m->p.seed = *seed;
+    m->rows = shape[0];
+    m->cols = shape[1];
+    if (check_params(&m->p)) {
+        rc = promo_fail(PROMO_EINPUT, "mf_category model: bad parameters (%s)", promo_last_error());
+        goto fail;
+    }
+    if (!promo_rec_file_get(f, "mf_loss", PROMO_REC_F64, &one, &nl) || one != 1) {
+        rc = promo_fail(PROMO_EINPUT, "mf_category model: section 'mf_loss' missing");
+        goto fail;
+    }
+    m->n_loss = (size_t)nl;
+    if ((rc = rec_get_copy(f, "mf_P", PROMO_REC_F32, (uint64_t)m->rows * m->k, (void **)&m->P)) ||
+        (rc = rec_get_copy(f, "mf_Q", PROMO_REC_F32, (uint64_t)m->cols * m->k, (void **)&m->Q)) ||
+        (rc = rec_get_copy(f, "mf_lo", PROMO_REC_F64, m->cols, (void **)&m->lo)) ||
+        (rc = rec_get_copy(f, "mf_hi", PROMO_REC_F64, m->cols, (void **)&m->hi)) ||
+        (rc = rec_get_copy(f, "mf_loss", PROMO_REC_F64, m->n_loss, (void **)&m->loss)))
         goto fail;
     *out = m;
-    return PROMO_OK;
+    m = NULL;
 fail:
+    promo_free(par);
+    promo_free(seed);
+    promo_free(shape);
     promo_mf_free(m);
+    promo_rec_file_free(f);
     return rc;
 }
 
