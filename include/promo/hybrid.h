@@ -36,6 +36,8 @@
 #include <stdint.h>
 
 #include <promo/csr.h>
+#include <promo/dict.h>
+#include <promo/recommend.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,6 +79,8 @@ void promo_hybrid_free(promo_hybrid *m); /* NULL-safe */
 uint32_t promo_hybrid_dim(const promo_hybrid *m);
 uint32_t promo_hybrid_n_items(const promo_hybrid *m); /* rows of the training IF */
 uint32_t promo_hybrid_n_user_features(const promo_hybrid *m);
+/* The training item features, rows L1-normalised (borrowed). */
+const promo_csr *promo_hybrid_item_features(const promo_hybrid *m);
 uint32_t promo_hybrid_n_item_features(const promo_hybrid *m);
 
 /* The embedding (dim floats) of an entity given by its features (indices into the user or
@@ -107,6 +111,85 @@ int promo_hybrid_score(const promo_hybrid *m,
  * Errors: PROMO_EINPUT for a damaged or foreign file, PROMO_EVERSION, PROMO_ENOMEM. */
 int promo_hybrid_save(const promo_hybrid *m, void **buf /* OUT */, size_t *n /* OUT */);
 int promo_hybrid_load(const void *buf, size_t n, promo_hybrid **out /* OUT */);
+
+/* Scores of every item of IF (NULL = the training items) for a customer given directly by
+ * an embedding (dim floats). */
+int promo_hybrid_score_vector(const promo_hybrid *m,
+                              const float *user_vec,
+                              const promo_csr *IF,
+                              float *out /* OUT */);
+
+/* ------------------------------------------------------------ on a workspace ---- */
+
+/* The side features of a workspace, aligned with an interaction matrix (recommend.h):
+ *   customers: "user:ID" for customers with a purchase in the matrix (so one who has none is
+ *              scored from attributes alone), and from the customers table "location:X",
+ *              "gender:X", "age:30s" (decade), "segment:X" when present;
+ *   products:  "item:ID" for products bought in the matrix, "category:X", "brand:X",
+ *              "price:N" (N = round(2 log2 price): half-octave bands) and "word:w" for each
+ *              lower-cased word of 3+ letters of the name that at least two products share
+ *              (the words together weigh as much as one other feature).
+ * Vocabularies are kept (names -> columns) to describe a new customer or product later. */
+typedef struct promo_hybrid_features {
+    promo_csr UF;           /* matrix rows x user features (owned) */
+    promo_csr IF;           /* matrix columns x item features (owned) */
+    promo_dict *user_vocab; /* user feature names (owned) */
+    promo_dict *item_vocab; /* item feature names (owned) */
+} promo_hybrid_features;
+
+/* Build them for train (its customers/items dictionaries name the rows) from the panel's
+ * customers and products tables. Errors: PROMO_EINPUT when train has no ids, PROMO_ENOMEM. */
+int promo_hybrid_features_build(const promo_panel *d,
+                                const promo_rec_data *train,
+                                promo_hybrid_features *out /* OUT */);
+void promo_hybrid_features_free(promo_hybrid_features *f); /* NULL-safe on a zeroed struct */
+
+/* A recommend.h handle (kind "hybrid") over a fitted model and the features of its training
+ * matrix: score_user from the customer's features, score_history from the mean of the bought
+ * products' embeddings (a new customer with a few purchases), the factor view (every
+ * customer's and product's embedding, computed once) for top-K and the reverse query.
+ * Consumes m and feats (also on failure). */
+int promo_hybrid_rec_new(promo_hybrid *m /* consumed */,
+                         promo_hybrid_features *feats /* consumed */,
+                         const promo_rec_data *train,
+                         promo_rec_model **out /* OUT */);
+/* The registry's loader (promo recommend --model hybrid). */
+int promo_hybrid_rec_load(const promo_rec_file *f,
+                          const promo_rec_data *shape,
+                          promo_rec_model **out /* OUT */);
+
+typedef struct promo_hybrid_train_params {
+    promo_hybrid_params model;
+    int64_t as_of;       /* 0: the last horizon of the data is held out */
+    double horizon_days; /* default 30 */
+    size_t k;            /* evaluation K (default 20) */
+    size_t k_cold;       /* cold-start K (default 10) */
+    int save;            /* 1 (default): <models>/rec_hybrid.bin */
+    int n_threads;
+} promo_hybrid_train_params;
+
+promo_hybrid_train_params promo_hybrid_train_params_default(void);
+
+typedef struct promo_hybrid_report {
+    promo_rec_train_report base; /* as promo train --model als prints it (K = k) */
+    /* cold start, on the held-out window: */
+    size_t n_cold_users; /* customers with no purchase before the cutoff, one after */
+    double cold_user_p, cold_user_p_pop; /* mean Precision@k_cold over them: hybrid (from
+                                            their attributes alone), popularity */
+    size_t n_cold_items;                 /* products never bought before the cutoff, bought after */
+    double cold_item_p, cold_item_p_pop; /* mean Precision@k_cold of the reverse query (the
+                                            k_cold customers it targets) over those products:
+                                            hybrid (from the product's attributes), the most
+                                            active customers */
+    size_t k_cold;
+    uint32_t n_user_features, n_item_features;
+} promo_hybrid_report;
+
+/* Fit on the purchases before the cutoff, evaluate beside popularity (recommend.h), measure
+ * cold start, save the model (one store transaction with the evaluation rows). */
+int promo_hybrid_train_workspace(promo_store *s,
+                                 const promo_hybrid_train_params *p,
+                                 promo_hybrid_report *out /* OUT */);
 
 #ifdef __cplusplus
 }

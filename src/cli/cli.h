@@ -198,15 +198,10 @@ int cli_train_is_recommender(int argc, char **argv);
 struct promo_rec_train_report;
 void cli_print_recommend_train(FILE *f, const struct promo_rec_train_report *r, int json);
 
-/* promo train --model knn|mf|hybrid (cmd_train_rec.c): the options cmd_train parsed. */
-typedef struct cli_train_rec_opts {
-    int64_t as_of;       /* 0 = the last horizon of the data is held out */
-    double horizon_days; /* test window */
-    unsigned long long seed;
-    int n_threads;
-    int json;
-} cli_train_rec_opts;
-int cli_train_rec(const char *ws, const char *model, const cli_train_rec_opts *o);
+/* promo train --model mf|hybrid (cmd_train_rec.c), with its own options: cmd_train hands the
+ * whole argv over when cli_train_is_rec(argc, argv) says --model names one of them. */
+int cmd_train_rec(int argc, char **argv);
+int cli_train_is_rec(int argc, char **argv);
 
 /* Print propensity evaluations (promo train, promo evaluate, promo demo): a table per report,
  * or JSON (one object, or {"evaluations": [...]} for several). In cmd_evaluate.c. */

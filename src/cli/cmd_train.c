@@ -48,6 +48,8 @@ int cmd_train(int argc, char **argv)
 {
     static const char *const scope_words[] = {"all", "category", NULL};
     static const char *const calibration_words[] = {"none", "platt", "isotonic", NULL};
+    if (cli_train_is_rec(argc, argv))
+        return cmd_train_rec(argc, argv);
     if (cli_train_is_recommender(argc, argv))
         return cmd_train_recommend(argc, argv);
     const char *ws = CLI_DEFAULT_WS, *model = "propensity";
@@ -99,10 +101,6 @@ int cmd_train(int argc, char **argv)
         return ec;
     if (strcmp(model, "expansion") == 0)
         return train_expansion(ws, &p, windows, rounds, json);
-    if (!strcmp(model, "knn") || !strcmp(model, "mf") || !strcmp(model, "hybrid")) {
-        const cli_train_rec_opts ro = {p.as_of, p.horizon_days, p.seed, p.n_threads, json};
-        return cli_train_rec(ws, model, &ro);
-    }
     if (windows)
         p.n_train_windows = windows;
     if (rounds)

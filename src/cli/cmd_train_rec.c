@@ -1,12 +1,15 @@
-/* promo train --model knn|mf|hybrid: the recommenders of issue 13 other than ALS and BPR.
- * Parsing stays in cmd_train.c (the options every model shares); this file runs the model's
- * library call and prints its report. */
+/* promo train --model mf|hybrid: the category matrix factorisation and the hybrid
+ * recommender with side features, each with the options it reads (cmd_train hands argv over).
+ * kNN needs no code here: it is in recommend.h's registry, so promo train --model knn is
+ * cmd_train_recommend.c's. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <promo/error.h>
 #include <promo/features.h>
+#include <promo/hybrid.h>
 #include <promo/mf_category.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
@@ -95,30 +98,174 @@ static void print_mf(FILE *f, const promo_mf_report *r, int json)
         fprintf(f, "  model: %s\n", r->model_path);
 }
 
-static int train_mf(const char *ws, const cli_train_rec_opts *o)
+int cli_train_is_rec(int argc, char **argv)
 {
-    promo_mf_train_params p = promo_mf_train_params_default();
-    p.as_of = o->as_of;
-    p.horizon_days = o->horizon_days;
-    p.n_threads = o->n_threads;
-    p.mf.seed = o->seed;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
+            v = argv[i + 1];
+        else if (strncmp(argv[i], "--model=", 8) == 0)
+            v = argv[i] + 8;
+        else if (strcmp(argv[i], "--") == 0)
+            break;
+        if (v)
+            return !strcmp(v, "mf") || !strcmp(v, "hybrid");
+    }
+    return 0;
+}
+
+static void print_hybrid(FILE *f, const promo_hybrid_report *r, int json)
+{
+    if (json) {
+        fprintf(f, "{\"hybrid\": ");
+        /* the recommend.h figures as promo train --model als prints them, then cold start */
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *m = open_memstream(&buf, &n);
+        if (m) {
+            cli_print_recommend_train(m, &r->base, 1);
+            fclose(m);
+            if (n && buf[n - 1] == '\n')
+                buf[n - 1] = '\0';
+            fputs(buf, f);
+        }
+        free(buf);
+        fprintf(f,
+                ", \"user_features\": %u, \"item_features\": %u, \"k_cold\": %zu, "
+                "\"cold_users\": %zu, \"cold_user_precision\": ",
+                r->n_user_features, r->n_item_features, r->k_cold, r->n_cold_users);
+        print_num(f, r->cold_user_p, "%.6g");
+        fprintf(f, ", \"cold_user_precision_popularity\": ");
+        print_num(f, r->cold_user_p_pop, "%.6g");
+        fprintf(f, ", \"cold_items\": %zu, \"cold_item_precision\": ", r->n_cold_items);
+        print_num(f, r->cold_item_p, "%.6g");
+        fprintf(f, ", \"cold_item_precision_popularity\": ");
+        print_num(f, r->cold_item_p_pop, "%.6g");
+        fprintf(f, "}\n");
+        return;
+    }
+    cli_print_recommend_train(f, &r->base, 0);
+    fprintf(f, "side features: %u customer, %u product\n", r->n_user_features, r->n_item_features);
+    fprintf(f, "cold start (held-out window), Precision@%zu:\n", r->k_cold);
+    fprintf(f, "  %zu new customers (no purchase before), from their attributes: hybrid ",
+            r->n_cold_users);
+    print_num(f, r->cold_user_p, "%.4f");
+    fprintf(f, ", popularity ");
+    print_num(f, r->cold_user_p_pop, "%.4f");
+    fprintf(f, "\n  %zu new products (never bought before), customers targeted: hybrid ",
+            r->n_cold_items);
+    print_num(f, r->cold_item_p, "%.4f");
+    fprintf(f, ", most active customers ");
+    print_num(f, r->cold_item_p_pop, "%.4f");
+    fprintf(f, "\n");
+}
+
+int cmd_train_rec(int argc, char **argv)
+{
+    static const char *const loss_words[] = {"warp", "bpr", NULL};
+    const char *ws = CLI_DEFAULT_WS, *model = "mf";
+    int64_t as_of = 0;
+    double horizon = 30, lr = 0, l2 = -1;
+    unsigned long long k = 20, k_cold = 10, factors = 0, epochs = 0, seed = 1;
+    unsigned threads = 0;
+    int loss = PROMO_HYBRID_WARP, json = 0;
+    const cli_opt opts[] = {
+        {CLI_WS(&ws)},
+        {CLI_STRING("model", "NAME", &model),
+         .help = "mf (customer x category spend) or hybrid (side features)"},
+        {CLI_AS_OF(&as_of), .help = "cutoff: learn before it, evaluate after it",
+         .def = "the last complete horizon"},
+        {CLI_NUMBER("horizon", "DAYS", 1, 3650, &horizon), .help = "held-out window"},
+        {CLI_UINT("k", "K", 1, 100000, &k), .help = "hybrid: list length of the evaluation"},
+        {CLI_UINT("k-cold", "K", 1, 100000, &k_cold),
+         .help = "hybrid: K of the cold-start figures"},
+        {CLI_UINT("factors", "N", 1, 1024, &factors), .help = "latent factors",
+         .def = "mf 4, hybrid 32"},
+        {CLI_UINT("epochs", "N", 1, 1000000, &epochs),
+         .help = "hybrid: passes over the purchases; mf: gradient steps at most",
+         .def = "hybrid 20, mf 2000"},
+        {CLI_ENUM("loss", loss_words, &loss), .help = "hybrid: ranking loss"},
+        {CLI_NUMBER("learning-rate", "R", 1e-9, 100, &lr), .help = "first step",
+         .def = "mf 0.05, hybrid 0.05"},
+        {CLI_NUMBER("regularization", "L", 0, 1e6, &l2), .help = "L2 weight",
+         .def = "mf 0.02, hybrid 1e-6"},
+        {CLI_SEED(&seed), .help = "initialisation and sampling seed"},
+        {CLI_THREADS(&threads)},
+        {CLI_JSON(&json), .help = "print the figures as JSON"},
+        {0},
+    };
+    const cli_spec spec = {
+        .name = "train",
+        .usage = "usage: promo train --ws DIR --model mf [--as-of DATE] [--horizon DAYS]\n"
+                 "                   [--factors 4] [--json]\n"
+                 "       promo train --ws DIR --model hybrid [--as-of DATE] [--loss warp|bpr]\n"
+                 "                   [--factors 32] [--epochs 20] [--k 20] [--json]\n",
+        .about = "mf: factorise the customer x category spend matrix before DATE (k factors, L2,\n"
+                 "gradient descent), predict spend in the categories each customer never\n"
+                 "bought, and report each spend tier's top-2 recommended categories with the\n"
+                 "hit rate of the top-2 on the next DAYS beside popularity.\n"
+                 "hybrid: learn customer and product embeddings from side features (location,\n"
+                 "gender, age band, segment; category, brand, price band, name words) with a\n"
+                 "WARP or BPR loss, evaluate at K beside popularity, and measure cold start:\n"
+                 "customers and products first seen after DATE. Saved under DIR/models.\n",
+        .opts = opts,
+    };
+    int ec = cli_parse(&spec, argc, argv, NULL);
+    if (ec != CLI_CONTINUE)
+        return ec;
+    if (strcmp(model, "mf") != 0 && strcmp(model, "hybrid") != 0)
+        return cli_usage_error("train", "--model %s: expected mf or hybrid here", model);
     promo_store *s = NULL;
-    promo_mf_report r;
-    memset(&r, 0, sizeof r);
-    int rc = promo_store_open(ws, 0, &s);
+    int rc;
+    if (!strcmp(model, "mf")) {
+        promo_mf_train_params p = promo_mf_train_params_default();
+        p.as_of = as_of;
+        p.horizon_days = horizon;
+        p.n_threads = (int)threads;
+        p.mf.seed = seed;
+        if (factors)
+            p.mf.k = (uint32_t)factors;
+        if (epochs)
+            p.mf.n_epochs = (uint32_t)epochs;
+        if (lr > 0)
+            p.mf.learning_rate = lr;
+        if (l2 >= 0)
+            p.mf.l2 = l2;
+        promo_mf_report r;
+        memset(&r, 0, sizeof r);
+        rc = promo_store_open(ws, 0, &s);
+        if (!rc)
+            rc = promo_mf_category_train(s, &p, &r);
+        promo_store_close(s);
+        if (rc)
+            return cli_report(rc);
+        print_mf(stdout, &r, json);
+        promo_mf_report_free(&r);
+        return CLI_EXIT_OK;
+    }
+    promo_hybrid_train_params p = promo_hybrid_train_params_default();
+    p.as_of = as_of;
+    p.horizon_days = horizon;
+    p.k = (size_t)k;
+    p.k_cold = (size_t)k_cold;
+    p.n_threads = (int)threads;
+    p.model.seed = seed;
+    p.model.loss = (promo_hybrid_loss)loss;
+    if (factors)
+        p.model.dim = (uint32_t)factors;
+    if (epochs)
+        p.model.epochs = (uint32_t)epochs;
+    if (lr > 0)
+        p.model.learning_rate = lr;
+    if (l2 >= 0)
+        p.model.l2 = l2;
+    promo_hybrid_report r;
+    rc = promo_store_open(ws, 0, &s);
     if (!rc)
-        rc = promo_mf_category_train(s, &p, &r);
+        rc = promo_hybrid_train_workspace(s, &p, &r);
     promo_store_close(s);
     if (rc)
         return cli_report(rc);
-    print_mf(stdout, &r, o->json);
-    promo_mf_report_free(&r);
+    print_hybrid(stdout, &r, json);
     return CLI_EXIT_OK;
-}
-
-int cli_train_rec(const char *ws, const char *model, const cli_train_rec_opts *o)
-{
-    if (!strcmp(model, "mf"))
-        return train_mf(ws, o);
-    return cli_usage_error("train", "--model %s: not a recommender of this build", model);
 }

@@ -12,6 +12,7 @@
 #include <promo/hybrid.h>
 #include <promo/rng.h>
 
+#include "models/hybrid_internal.h"
 #include "models/rec_sections.h"
 
 #define HYBRID_FORMAT_VERSION 1 /* section "hybrid_version" */
@@ -354,6 +355,11 @@ uint32_t promo_hybrid_n_items(const promo_hybrid *m)
 {
     return m->IF.n_rows;
 }
+const promo_csr *promo_hybrid_item_features(const promo_hybrid *m)
+{
+    return &m->IF;
+}
+
 uint32_t promo_hybrid_n_user_features(const promo_hybrid *m)
 {
     return m->n_uf;
@@ -424,7 +430,30 @@ done:
     return rc;
 }
 
-static int hybrid_add_sections(const promo_hybrid *m, promo_rec_file *f)
+int promo_hybrid_score_vector(const promo_hybrid *m,
+                              const float *user_vec,
+                              const promo_csr *IF,
+                              float *out)
+{
+    const promo_csr *F = IF ? IF : &m->IF;
+    if (F->n_cols != m->n_if)
+        return promo_fail(PROMO_EUSAGE, "hybrid: item features have %u columns, the model %u",
+                          F->n_cols, m->n_if);
+    float *qi = promo_mallocn(m->dim, sizeof *qi);
+    if (!qi)
+        return PROMO_ENOMEM;
+    int rc = PROMO_OK;
+    for (uint32_t i = 0; i < F->n_rows && !rc; i++) {
+        float b = 0;
+        rc = promo_hybrid_item_vector(m, F->col_idx + F->row_ptr[i], F->values + F->row_ptr[i],
+                                      (size_t)(F->row_ptr[i + 1] - F->row_ptr[i]), qi, &b);
+        out[i] = dotf(user_vec, qi, m->dim) + b;
+    }
+    promo_free(qi);
+    return rc;
+}
+
+int hybrid_add_sections(const promo_hybrid *m, promo_rec_file *f)
 {
     const double par[7] = {m->p.dim, m->p.loss,        m->p.epochs,    m->p.learning_rate,
                            m->p.l2,  m->p.max_sampled, m->p.init_scale};
@@ -441,7 +470,7 @@ static int hybrid_add_sections(const promo_hybrid *m, promo_rec_file *f)
     return rec_add_csr(f, "hybrid_IF", &m->IF);
 }
 
-static int hybrid_from_sections(const promo_rec_file *f, promo_hybrid **out)
+int hybrid_from_sections(const promo_rec_file *f, promo_hybrid **out)
 {
     *out = NULL;
     int64_t version = 0;
