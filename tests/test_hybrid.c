@@ -184,3 +184,65 @@ T_TEST(hybrid_bad_input)
     promo_hybrid_free(m);
     free_world(&w);
 }
+
+#include <promo/recommend.h>
+
+#include "t_world.h"
+
+static char g_hws[4096];
+
+/* promo train --model hybrid on a small world: evaluated beside popularity, cold start
+ * reported, the saved model loads through recommend.h's registry and reloads bit-identical,
+ * promo recommend --model hybrid answers; bad options exit 2. */
+T_TEST(hybrid_cli_train_cold_start_and_recommend)
+{
+    const char *ws = g_hws[0] ? g_hws : t_world_write(g_hws, sizeof g_hws, 150, 30, 4, 4, 5000);
+    char args[4400], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "train --ws '%s' --model hybrid --epochs 3 --factors 8", ws);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "exit %d: %s", rc, err);
+    T_ASSERT_CONTAINS(out, "hybrid");
+    T_ASSERT_CONTAINS(out, "popularity");
+    T_ASSERT_CONTAINS(out, "cold start");
+    T_ASSERT_CONTAINS(out, "side features");
+    free(out);
+    free(err);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/models/rec_hybrid.bin", ws);
+    promo_rec_model *m = NULL;
+    T_OK(promo_rec_model_load(path, &m));
+    T_ASSERT_STR_EQ(promo_rec_model_kind(m), "hybrid");
+    promo_rec_file *f = NULL;
+    void *b = NULL;
+    size_t nb = 0, n0 = 0;
+    T_OK(promo_rec_model_to_file(m, &f));
+    T_OK(promo_rec_file_bytes(f, &b, &nb));
+    char *disk = t_read_file(path, &n0);
+    T_ASSERT_EQ_INT(nb, n0);
+    T_ASSERT(!memcmp(b, disk, nb));
+    free(disk);
+    promo_free(b);
+    promo_rec_file_free(f);
+    /* a new customer with two purchases (fold-in by the mean product embedding) */
+    float *s = promo_mallocn(promo_rec_model_n_items(m), sizeof *s);
+    const uint32_t items[2] = {0, 1};
+    T_OK(promo_rec_model_score_history(m, items, NULL, 2, s));
+    T_ASSERT(isfinite(s[2]));
+    promo_free(s);
+    promo_rec_model_free(m);
+    snprintf(args, sizeof args, "recommend --ws '%s' --model hybrid --all --k 2", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "customer_id,product_id,rank,score");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "train --ws '%s' --model hybrid --loss hinge", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    T_ASSERT_CONTAINS(err, "--loss");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "train --ws '%s' --model hybrid --factors 0", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    T_ASSERT_CONTAINS(err, "--factors");
+    free(out);
+    free(err);
+}

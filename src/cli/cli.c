@@ -26,6 +26,7 @@ const cli_command cli_commands[] = {
     {"segment", cmd_segment, "customer segments: k-means, HDBSCAN, spend tiers, personas"},
     {"uplift", cmd_uplift, "uplift: who each treatment arm changes, from a treatment/outcome CSV"},
     {"recommend", cmd_recommend, "top-K products per customer, or top customers for a product"},
+    {"similar", cmd_similar, "products like one never sold, and the customers to target with it"},
     {"campaign", cmd_campaign, "the top customers by propensity for a product, as a campaign file"},
     {"info", cmd_info, "describe the tables of a workspace"},
     {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},

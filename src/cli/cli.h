@@ -191,6 +191,7 @@ int cmd_campaign(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_uplift(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
 /* promo train --model als|bpr|... (cmd_train_recommend.c): cmd_train delegates the whole argv
  * when cli_train_is_recommender(argc, argv) says --model names a recommender. */
 int cmd_train_recommend(int argc, char **argv);
