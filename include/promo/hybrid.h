@@ -181,6 +181,8 @@ typedef struct promo_hybrid_report {
                                             k_cold customers it targets) over those products:
                                             hybrid (from the product's attributes), the most
                                             active customers */
+    double cold_item_p_similar;          /* the same for promo similar's customers (buyers
+                                            of the 10 registered products most like it) */
     size_t k_cold;
     uint32_t n_user_features, n_item_features;
 } promo_hybrid_report;

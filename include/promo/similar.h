@@ -47,6 +47,8 @@ typedef struct promo_similar_query {
     size_t n_customers;                          /* customers to target (default 20) */
     int64_t as_of;                               /* purchases before it count (0 = all) */
     double w_category, w_price, w_brand, w_name; /* weights (defaults above) */
+    uint32_t exclude_row; /* a products-table row left out of the neighbours (the product
+                             itself, when it is in the table); UINT32_MAX (default) = none */
     int n_threads;
 } promo_similar_query;
 
@@ -86,6 +88,12 @@ int promo_similar_find(promo_store *s,
                        const promo_similar_query *q,
                        promo_similar_result *out /* OUT */);
 void promo_similar_result_free(promo_similar_result *r); /* NULL-safe on a zeroed result */
+
+/* The same on a loaded panel (promo_panel_load), for many queries on one load. */
+typedef struct promo_panel promo_panel;
+int promo_similar_find_panel(const promo_panel *d,
+                             const promo_similar_query *q,
+                             promo_similar_result *out /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -141,6 +141,8 @@ static void print_hybrid(FILE *f, const promo_hybrid_report *r, int json)
         print_num(f, r->cold_item_p, "%.6g");
         fprintf(f, ", \"cold_item_precision_popularity\": ");
         print_num(f, r->cold_item_p_pop, "%.6g");
+        fprintf(f, ", \"cold_item_precision_similar\": ");
+        print_num(f, r->cold_item_p_similar, "%.6g");
         fprintf(f, "}\n");
         return;
     }
@@ -157,6 +159,8 @@ static void print_hybrid(FILE *f, const promo_hybrid_report *r, int json)
     print_num(f, r->cold_item_p, "%.4f");
     fprintf(f, ", most active customers ");
     print_num(f, r->cold_item_p_pop, "%.4f");
+    fprintf(f, ", buyers of similar products (promo similar) ");
+    print_num(f, r->cold_item_p_similar, "%.4f");
     fprintf(f, "\n");
 }
 

@@ -24,6 +24,7 @@ promo_similar_query promo_similar_query_default(void)
     q.w_price = 1.0;
     q.w_brand = 0.5;
     q.w_name = 1.5;
+    q.exclude_row = UINT32_MAX;
     return q;
 }
 
@@ -114,6 +115,20 @@ static char *dup_col(const promo_column *c, size_t r)
 int promo_similar_find(promo_store *s, const promo_similar_query *q, promo_similar_result *out)
 {
     memset(out, 0, sizeof *out);
+    promo_panel d;
+    memset(&d, 0, sizeof d);
+    int rc = promo_panel_load(s, q->n_threads, &d);
+    if (!rc)
+        rc = promo_similar_find_panel(&d, q, out);
+    promo_panel_free(&d);
+    return rc;
+}
+
+int promo_similar_find_panel(const promo_panel *dp,
+                             const promo_similar_query *q,
+                             promo_similar_result *out)
+{
+    memset(out, 0, sizeof *out);
     if (!q->category || !*q->category)
         return promo_fail(PROMO_EUSAGE, "similar: a category is required");
     if (!(q->price > 0) || !isfinite(q->price))
@@ -121,16 +136,13 @@ int promo_similar_find(promo_store *s, const promo_similar_query *q, promo_simil
                           q->price);
     if (q->k < 1 || q->k > 100000 || q->n_customers < 1 || q->n_customers > 100000)
         return promo_fail(PROMO_EUSAGE, "similar: k and the customer count must be in 1..100000");
-    promo_panel d;
-    memset(&d, 0, sizeof d);
+    const promo_panel d = *dp; /* a shallow copy for the d.x spelling; not freed */
     promo_dict *wd = NULL;
     uint32_t *df = NULL, *pw = NULL, *pn = NULL, *buyers = NULL, *nb_slot = NULL;
     cand *cs = NULL;
     cust *cu = NULL;
     size_t df_cap = 0;
-    int rc = promo_panel_load(s, q->n_threads, &d);
-    if (rc)
-        goto fail;
+    int rc = PROMO_OK;
     const promo_table *P = d.products;
     const size_t np = P->n_rows;
     const promo_column *pid = promo_table_column(P, "product_id"),
@@ -228,8 +240,11 @@ int promo_similar_find(promo_store *s, const promo_similar_query *q, promo_simil
                   (use_brand ? q->w_brand * c->sb : 0) + (use_name ? q->w_name * c->sn : 0)) /
                  (wsum > 0 ? wsum : 1);
     }
+    if (q->exclude_row < np)
+        cs[q->exclude_row].sim = -1; /* sorts last, dropped below */
     qsort(cs, np, sizeof *cs, cand_cmp);
-    size_t k = q->k < np ? q->k : np;
+    size_t n_ok = np - (q->exclude_row < np);
+    size_t k = q->k < n_ok ? q->k : n_ok;
     out->n_catalogue = np;
     if (!(out->products = promo_calloc(k ? k : 1, sizeof *out->products)))
         goto nomem;
@@ -293,7 +308,6 @@ int promo_similar_find(promo_store *s, const promo_similar_query *q, promo_simil
     goto done;
 nomem:
     rc = PROMO_ENOMEM;
-fail:
     promo_similar_result_free(out);
 done:
     promo_dict_free(wd);
@@ -304,6 +318,5 @@ done:
     promo_free(nb_slot);
     promo_free(cs);
     promo_free(cu);
-    promo_panel_free(&d);
     return rc;
 }

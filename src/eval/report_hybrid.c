@@ -9,7 +9,8 @@
  *   - new products (in the catalogue, never bought before the cutoff, bought after): the
  *     k_cold customers the reverse query targets from the product's attributes; Precision =
  *     share of them who bought it in the window, beside targeting the most active customers
- *     (most purchases before the cutoff), the popularity baseline of a reverse query.
+ *     (most purchases before the cutoff), the popularity baseline of a reverse query, and
+ *     beside promo similar's answer (the buyers of the registered products most like it).
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <promo/panel.h>
 #include <promo/recommend.h>
 #include <promo/report.h>
+#include <promo/similar.h>
 #include <promo/store.h>
 
 #define TASK "recommend"
@@ -100,8 +102,57 @@ done:
     return rc;
 }
 
-/* Precision@k of the reverse query for the cold products: model and most active customers. */
-static int cold_items(const promo_rec_model *m,
+/* The customers promo similar would target for product row i (its own attributes, itself
+ * excluded, purchases before as_of): how many of them are among the sorted buyers. */
+static int similar_hits(const promo_panel *d,
+                        uint32_t i,
+                        int64_t as_of,
+                        size_t k,
+                        const uint32_t *buyers,
+                        uint64_t nb,
+                        const promo_rec_data *tr,
+                        size_t *hits)
+{
+    *hits = 0;
+    const promo_table *P = d->products;
+    const promo_column *cat = promo_table_column(P, "category"),
+                       *name = promo_table_column(P, "name"),
+                       *brand = promo_table_column(P, "brand"),
+                       *price = promo_table_column(P, "price");
+    promo_similar_query q = promo_similar_query_default();
+    q.category = cat && cat->type == PROMO_COL_STRING && !promo_column_is_null(cat, i) &&
+                         *promo_column_str(cat, i)
+                     ? promo_column_str(cat, i)
+                     : "unknown";
+    double pr = price ? promo_column_num(price, i) : NAN;
+    q.price = pr > 0 && isfinite(pr) ? pr : 1.0;
+    q.name = name && name->type == PROMO_COL_STRING && !promo_column_is_null(name, i)
+                 ? promo_column_str(name, i)
+                 : NULL;
+    q.brand = brand && brand->type == PROMO_COL_STRING && !promo_column_is_null(brand, i)
+                  ? promo_column_str(brand, i)
+                  : NULL;
+    q.k = 10;
+    q.n_customers = k;
+    q.as_of = as_of;
+    q.exclude_row = i;
+    promo_similar_result r;
+    int rc = promo_similar_find_panel(d, &q, &r);
+    if (rc)
+        return rc;
+    for (size_t j = 0; j < r.n_customers; j++) {
+        uint32_t u = promo_rec_data_customer(tr, r.customers[j].customer_id);
+        if (u != PROMO_REC_NONE && in_sorted(buyers, nb, u))
+            (*hits)++;
+    }
+    promo_similar_result_free(&r);
+    return PROMO_OK;
+}
+
+/* Precision@k of the reverse query for the cold products: model, most active customers, and
+ * promo similar's buyers of the nearest registered products. */
+static int cold_items(const promo_panel *d,
+                      const promo_rec_model *m,
                       const promo_rec_data *tr,
                       const promo_rec_data *te,
                       size_t k,
@@ -140,7 +191,7 @@ static int cold_items(const promo_rec_model *m,
     q.history = &tr->m;
     q.n_threads = n_threads;
     size_t n = 0;
-    double sa = 0, sb = 0;
+    double sa = 0, sb = 0, ss = 0;
     for (uint32_t i = 0; i < trT.n_rows; i++) {
         if (trT.row_ptr[i + 1] > trT.row_ptr[i] || teT.row_ptr[i + 1] == teT.row_ptr[i])
             continue;
@@ -153,13 +204,18 @@ static int cold_items(const promo_rec_model *m,
             ha += (size_t)in_sorted(buyers, nb, got[j]);
         for (size_t j = 0; j < na; j++)
             hb += (size_t)in_sorted(buyers, nb, active[j]);
+        size_t hs = 0;
+        if ((rc = similar_hits(d, i, tr->to, k, buyers, nb, tr, &hs)))
+            goto done;
         sa += (double)ha / (double)k;
         sb += (double)hb / (double)k;
+        ss += (double)hs / (double)k;
         n++;
     }
     out->n_cold_items = n;
     out->cold_item_p = n ? sa / (double)n : NAN;
     out->cold_item_p_pop = n ? sb / (double)n : NAN;
+    out->cold_item_p_similar = n ? ss / (double)n : NAN;
 done:
     promo_csr_free(&trT);
     promo_csr_free(&teT);
@@ -235,10 +291,11 @@ int promo_hybrid_train_workspace(promo_store *s,
             goto fail;
         b->evaluated = b->model.n_users > 0;
         if ((rc = cold_users(m, pop, &tr, &te, p->k_cold, p->n_threads, out)) ||
-            (rc = cold_items(m, &tr, &te, p->k_cold, p->n_threads, out)))
+            (rc = cold_items(&d, m, &tr, &te, p->k_cold, p->n_threads, out)))
             goto fail;
     } else {
-        out->cold_user_p = out->cold_user_p_pop = out->cold_item_p = out->cold_item_p_pop = NAN;
+        out->cold_user_p = out->cold_user_p_pop = out->cold_item_p = out->cold_item_p_pop =
+            out->cold_item_p_similar = NAN;
     }
     if (!(path = promo_rec_model_path(s, "hybrid"))) {
         rc = PROMO_ENOMEM;
