@@ -216,3 +216,34 @@ T_TEST(mf_cli_train_per_tier)
     free(out);
     free(err);
 }
+
+/* zero_weight 1 makes the objective the dense one on the zero-filled matrix: with as many
+ * factors as columns it is fitted exactly, zeros included (which checks the gradient of the
+ * Gram-matrix form of the unobserved cells' term). */
+T_TEST(mf_zero_weight_one_fits_the_zero_filled_matrix)
+{
+    const uint32_t R = 12, C = 5;
+    double full[12 * 5];
+    uint8_t mask[12 * 5];
+    promo_csr X = low_rank(R, C, 0.5, full, mask);
+    promo_mf_params p = promo_mf_params_default();
+    p.normalise = 0;
+    p.zero_weight = 1;
+    p.k = C;
+    p.l2 = 1e-7;
+    p.n_epochs = 20000;
+    p.tol = 0;
+    promo_mf *m = NULL;
+    T_OK(promo_mf_fit(&X, &p, &m));
+    size_t n = 0;
+    const double *loss = promo_mf_loss(m, &n);
+    for (size_t i = 1; i < n; i++)
+        T_ASSERT(loss[i] < loss[i - 1]);
+    for (uint32_t i = 0; i < R; i++)
+        for (uint32_t j = 0; j < C; j++) {
+            double want = mask[i * C + j] ? full[i * C + j] : 0.0;
+            T_ASSERT_NEAR(promo_mf_predict(m, i, j), want, 0.02);
+        }
+    promo_mf_free(m);
+    promo_csr_free(&X);
+}

@@ -44,7 +44,7 @@ extern "C" {
 typedef struct promo_store promo_store;
 
 typedef struct promo_mf_params {
-    uint32_t k;           /* factors (default 4) */
+    uint32_t k;           /* factors, 1..64 (default 4) */
     double learning_rate; /* first step (default 0.05; adapted, see above) */
     double l2;            /* L2 penalty (default 0.02) */
     uint32_t n_epochs;    /* gradient steps at most (default 2000) */
@@ -53,6 +53,8 @@ typedef struct promo_mf_params {
     double init_sd;       /* factors start N(0, init_sd^2) (default 0.1) */
     int normalise;        /* 1 (default): log1p + per-column MinMax; 0: fit the raw values */
     uint64_t seed;        /* initialisation (default 42) */
+    double zero_weight;   /* weight in [0, 1] of the never-bought cells as spend 0 (default
+                             0: observed cells only, the classic explicit MF) */
 } promo_mf_params;
 
 promo_mf_params promo_mf_params_default(void);

@@ -169,7 +169,7 @@ int cmd_train_rec(int argc, char **argv)
     static const char *const loss_words[] = {"warp", "bpr", NULL};
     const char *ws = CLI_DEFAULT_WS, *model = "mf";
     int64_t as_of = 0;
-    double horizon = 30, lr = 0, l2 = -1;
+    double horizon = 30, lr = 0, l2 = -1, zero_weight = -1;
     unsigned long long k = 20, k_cold = 10, factors = 0, epochs = 0, seed = 1;
     unsigned threads = 0;
     int loss = PROMO_HYBRID_WARP, json = 0;
@@ -189,6 +189,9 @@ int cmd_train_rec(int argc, char **argv)
          .help = "hybrid: passes over the purchases; mf: gradient steps at most",
          .def = "hybrid 20, mf 2000"},
         {CLI_ENUM("loss", loss_words, &loss), .help = "hybrid: ranking loss"},
+        {CLI_NUMBER("zero-weight", "W", 0, 1, &zero_weight),
+         .help = "mf: weight of never-bought categories as spend 0 (0 = observed cells only)",
+         .def = "0"},
         {CLI_NUMBER("learning-rate", "R", 1e-9, 100, &lr), .help = "first step",
          .def = "mf 0.05, hybrid 0.05"},
         {CLI_NUMBER("regularization", "L", 0, 1e6, &l2), .help = "L2 weight",
@@ -235,6 +238,8 @@ int cmd_train_rec(int argc, char **argv)
             p.mf.learning_rate = lr;
         if (l2 >= 0)
             p.mf.l2 = l2;
+        if (zero_weight >= 0)
+            p.mf.zero_weight = zero_weight;
         promo_mf_report r;
         memset(&r, 0, sizeof r);
         rc = promo_store_open(ws, 0, &s);

@@ -45,13 +45,17 @@ promo_mf_params promo_mf_params_default(void)
     p.init_sd = 0.1;
     p.normalise = 1;
     p.seed = 42;
+    p.zero_weight = 0;
     return p;
 }
 
 static int check_params(const promo_mf_params *p)
 {
-    if (p->k < 1 || p->k > 1024)
-        return promo_fail(PROMO_EUSAGE, "mf: k must be in 1..1024, got %u", p->k);
+    if (p->k < 1 || p->k > 64)
+        return promo_fail(PROMO_EUSAGE, "mf: k must be in 1..64, got %u", p->k);
+    if (!(p->zero_weight >= 0 && p->zero_weight <= 1))
+        return promo_fail(PROMO_EUSAGE, "mf: zero_weight must be in [0, 1], got %g",
+                          p->zero_weight);
     if (!(p->learning_rate > 0) || !isfinite(p->learning_rate))
         return promo_fail(PROMO_EUSAGE, "mf: learning_rate must be > 0");
     if (!(p->l2 >= 0) || !isfinite(p->l2))
@@ -81,17 +85,29 @@ static double dot(const float *a, const float *b, uint32_t k)
 static double
 loss_at(const promo_mf *m, const promo_csr *X, const float *y, const float *P, const float *Q)
 {
-    double s = 0, r2 = 0;
+    double s = 0, r2 = 0, z = 0, w0 = m->p.zero_weight;
+    const uint32_t k = m->k;
     for (uint32_t u = 0; u < X->n_rows; u++)
         for (uint64_t q = X->row_ptr[u]; q < X->row_ptr[u + 1]; q++) {
-            double e = y[q] - dot(P + (size_t)u * m->k, Q + (size_t)X->col_idx[q] * m->k, m->k);
-            s += e * e;
+            double pq = dot(P + (size_t)u * k, Q + (size_t)X->col_idx[q] * k, k), e = y[q] - pq;
+            s += e * e - w0 * pq * pq; /* the zero term's observed cells taken back out */
         }
-    for (size_t i = 0; i < (size_t)m->rows * m->k; i++)
+    for (size_t i = 0; i < (size_t)m->rows * k; i++)
         r2 += (double)P[i] * P[i];
-    for (size_t i = 0; i < (size_t)m->cols * m->k; i++)
+    for (size_t i = 0; i < (size_t)m->cols * k; i++)
         r2 += (double)Q[i] * Q[i];
-    return 0.5 * s + 0.5 * m->p.l2 * r2;
+    if (w0 > 0) { /* sum over every cell of (p.q)^2 = sum_ab (P^T P)_ab (Q^T Q)_ab */
+        for (uint32_t a = 0; a < k; a++)
+            for (uint32_t b = 0; b < k; b++) {
+                double gp = 0, gq = 0;
+                for (uint32_t u = 0; u < m->rows; u++)
+                    gp += (double)P[(size_t)u * k + a] * P[(size_t)u * k + b];
+                for (uint32_t c = 0; c < m->cols; c++)
+                    gq += (double)Q[(size_t)c * k + a] * Q[(size_t)c * k + b];
+                z += gp * gq;
+            }
+    }
+    return 0.5 * s + 0.5 * w0 * z + 0.5 * m->p.l2 * r2;
 }
 
 int promo_mf_fit(const promo_csr *X, const promo_mf_params *p, promo_mf **out)
@@ -156,15 +172,34 @@ int promo_mf_fit(const promo_csr *X, const promo_mf_params *p, promo_mf **out)
     m->loss[m->n_loss++] = L;
     uint32_t k = m->k;
     for (uint32_t ep = 0; ep < p->n_epochs; ep++) {
-        /* gradients at (P, Q) */
+        /* gradients at (P, Q); with zero_weight w0 the unobserved cells pull p.q towards 0:
+         * w0 (Q^T Q) p_u over every cell, minus the observed cells' share */
+        const double w0 = p->zero_weight;
+        double GP[64 * 64], GQ[64 * 64];
+        if (w0 > 0)
+            for (uint32_t a = 0; a < k; a++)
+                for (uint32_t b = 0; b < k; b++) {
+                    double gp = 0, gq = 0;
+                    for (uint32_t u = 0; u < m->rows; u++)
+                        gp += (double)m->P[(size_t)u * k + a] * m->P[(size_t)u * k + b];
+                    for (uint32_t c = 0; c < m->cols; c++)
+                        gq += (double)m->Q[(size_t)c * k + a] * m->Q[(size_t)c * k + b];
+                    GP[a * k + b] = gp;
+                    GQ[a * k + b] = gq;
+                }
         for (uint32_t u = 0; u < m->rows; u++) {
             float *g = gP + (size_t)u * k;
             const float *pu = m->P + (size_t)u * k;
-            for (uint32_t f = 0; f < k; f++)
-                g[f] = (float)(p->l2 * pu[f]);
+            for (uint32_t f = 0; f < k; f++) {
+                double z = 0;
+                if (w0 > 0)
+                    for (uint32_t b = 0; b < k; b++)
+                        z += GQ[f * k + b] * pu[b];
+                g[f] = (float)(p->l2 * pu[f] + w0 * z);
+            }
             for (uint64_t q = X->row_ptr[u]; q < X->row_ptr[u + 1]; q++) {
                 const float *qc = m->Q + (size_t)X->col_idx[q] * k;
-                double e = y[q] - dot(pu, qc, k);
+                double pq = dot(pu, qc, k), e = y[q] - pq + w0 * pq;
                 for (uint32_t f = 0; f < k; f++)
                     g[f] -= (float)(e * qc[f]);
             }
@@ -172,11 +207,16 @@ int promo_mf_fit(const promo_csr *X, const promo_mf_params *p, promo_mf **out)
         for (uint32_t c = 0; c < m->cols; c++) {
             float *g = gQ + (size_t)c * k;
             const float *qc = m->Q + (size_t)c * k;
-            for (uint32_t f = 0; f < k; f++)
-                g[f] = (float)(p->l2 * qc[f]);
+            for (uint32_t f = 0; f < k; f++) {
+                double z = 0;
+                if (w0 > 0)
+                    for (uint32_t b = 0; b < k; b++)
+                        z += GP[f * k + b] * qc[b];
+                g[f] = (float)(p->l2 * qc[f] + w0 * z);
+            }
             for (uint64_t q = XT.row_ptr[c]; q < XT.row_ptr[c + 1]; q++) {
                 const float *pu = m->P + (size_t)XT.col_idx[q] * k;
-                double e = XT.values[q] - dot(pu, qc, k);
+                double pq = dot(pu, qc, k), e = XT.values[q] - pq + w0 * pq;
                 for (uint32_t f = 0; f < k; f++)
                     g[f] -= (float)(e * pu[f]);
             }
@@ -321,15 +361,15 @@ int promo_mf_top(const promo_mf *m,
 
 int promo_mf_save(const promo_mf *m, void **buf, size_t *n)
 {
-    const double par[7] = {m->p.k,   m->p.learning_rate, m->p.l2,       m->p.n_epochs,
-                           m->p.tol, m->p.init_sd,       m->p.normalise};
+    const double par[8] = {m->p.k,   m->p.learning_rate, m->p.l2,        m->p.n_epochs,
+                           m->p.tol, m->p.init_sd,       m->p.normalise, m->p.zero_weight};
     const uint32_t shape[2] = {m->rows, m->cols};
     promo_rec_file *f = NULL;
     int rc = promo_rec_file_new("mf_category", &f);
     if (rc)
         return rc;
     if ((rc = promo_rec_file_add_i64(f, "mf_version", MF_FORMAT_VERSION)) ||
-        (rc = promo_rec_file_add(f, "mf_params", PROMO_REC_F64, 1, 7, par)) ||
+        (rc = promo_rec_file_add(f, "mf_params", PROMO_REC_F64, 1, 8, par)) ||
         (rc = promo_rec_file_add(f, "mf_seed", PROMO_REC_U64, 1, 1, &m->p.seed)) ||
         (rc = promo_rec_file_add(f, "mf_shape", PROMO_REC_U32, 1, 2, shape)) ||
         (rc = promo_rec_file_add(f, "mf_P", PROMO_REC_F32, m->rows, m->k, m->P)) ||
@@ -368,17 +408,18 @@ int promo_mf_load(const void *buf, size_t n, promo_mf **out)
         rc = PROMO_ENOMEM;
         goto fail;
     }
-    if ((rc = rec_get_copy(f, "mf_params", PROMO_REC_F64, 7, (void **)&par)) ||
+    if ((rc = rec_get_copy(f, "mf_params", PROMO_REC_F64, 8, (void **)&par)) ||
         (rc = rec_get_copy(f, "mf_seed", PROMO_REC_U64, 1, (void **)&seed)) ||
         (rc = rec_get_copy(f, "mf_shape", PROMO_REC_U32, 2, (void **)&shape)))
         goto fail;
-    m->p.k = m->k = par[0] >= 1 && par[0] <= 1024 ? (uint32_t)par[0] : 0;
+    m->p.k = m->k = par[0] >= 1 && par[0] <= 64 ? (uint32_t)par[0] : 0;
     m->p.learning_rate = par[1];
     m->p.l2 = par[2];
     m->p.n_epochs = par[3] >= 0 && par[3] <= UINT32_MAX ? (uint32_t)par[3] : 0;
     m->p.tol = par[4];
     m->p.init_sd = par[5];
     m->p.normalise = par[6] != 0;
+    m->p.zero_weight = par[7];
     m->p.seed = *seed;
     m->rows = shape[0];
     m->cols = shape[1];
