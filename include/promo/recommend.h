@@ -274,9 +274,11 @@ typedef struct promo_rec_params {
     uint32_t iterations;   /* ALS sweeps / BPR epochs (default ALS 15; BPR: see epochs) */
     uint32_t cg_steps;     /* ALS conjugate-gradient steps per row (default 3); 0 = exact
                               Cholesky solve (slow, for tests) */
-    double regularization; /* L2 weight lambda (default ALS 0.01, BPR 0.01) */
-    double alpha;          /* ALS confidence c = 1 + alpha * r, r = the matrix value
-                              (default 1: values are used as given; see confidence) */
+    double regularization; /* L2 weight lambda; < 0 (the default) = the model's own default:
+                              ALS 30 (tuned on MovieLens 100k, Online Retail and the generated
+                              world: bench/RESULTS.md), BPR 0.01 */
+    double alpha;          /* ALS confidence c = 1 + alpha * t(r), r = the matrix value
+                              (default 2; t: see confidence) */
     int confidence;        /* ALS value transform before alpha: 0 = r as is, 1 (default) =
                               log(1 + r / eps) (Hu-Koren-Volinsky's log scaling, eps 1) */
     uint32_t epochs;       /* BPR: passes over the nnz (default 100) */

@@ -135,9 +135,10 @@ static int run(const char *ws,
                int all,
                const char *product,
                int64_t as_of,
-               promo_rec_query *q,
+               const promo_rec_query *query,
                out_ctx *o)
 {
+    promo_rec_query qq = *query, *q = &qq; /* q->history is set below */
     promo_store *s = NULL;
     promo_rec_model *m = NULL;
     promo_rec_data hist, trained;

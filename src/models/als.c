@@ -29,7 +29,8 @@
 
 #include "models/rec_internal.h"
 
-#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define ALS_DEFAULT_REG 30.0 /* recommend.h: promo_rec_params.regularization */
+#define CLONES          __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 typedef struct als {
     uint32_t n_users, n_items, k;
@@ -367,8 +368,8 @@ static int check_params(const promo_rec_data *train, const promo_rec_params *p)
         return promo_fail(PROMO_EUSAGE, "als: iterations must be >= 1");
     if (p->cg_steps > 1000)
         return promo_fail(PROMO_EUSAGE, "als: cg_steps must be in 0..1000");
-    if (!(p->regularization >= 0) || !isfinite(p->regularization))
-        return promo_fail(PROMO_EUSAGE, "als: regularization must be >= 0");
+    if (!isfinite(p->regularization))
+        return promo_fail(PROMO_EUSAGE, "als: regularization must be finite");
     if (!(p->alpha >= 0) || !isfinite(p->alpha))
         return promo_fail(PROMO_EUSAGE, "als: alpha must be >= 0");
     if (!(p->init_scale > 0) || !isfinite(p->init_scale))
@@ -379,7 +380,6 @@ static int check_params(const promo_rec_data *train, const promo_rec_params *p)
     return PROMO_OK;
 }
 
-/* Fits into a (already allocated); shared by fit and the loss test. */
 int promo_als_fit(const promo_rec_data *train, const promo_rec_params *p, promo_rec_model **out)
 {
     *out = NULL;
@@ -395,7 +395,7 @@ int promo_als_fit(const promo_rec_data *train, const promo_rec_params *p, promo_
     rc = PROMO_ENOMEM;
     if (!a)
         goto fail;
-    a->reg = p->regularization;
+    a->reg = p->regularization < 0 ? ALS_DEFAULT_REG : p->regularization;
     a->alpha = p->alpha;
     a->transform = p->confidence ? 1 : 0;
     if ((rc = promo_csr_transpose(R, &Rt)))

@@ -29,8 +29,9 @@
 
 #include "models/rec_internal.h"
 
-#define CLONES    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#define NEG_TRIES 8
+#define BPR_DEFAULT_REG 0.01 /* recommend.h: promo_rec_params.regularization */
+#define CLONES          __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define NEG_TRIES       8
 
 typedef struct bpr {
     uint32_t n_users, n_items, k;
@@ -268,8 +269,8 @@ int promo_bpr_fit(const promo_rec_data *train, const promo_rec_params *p, promo_
         return promo_fail(PROMO_EUSAGE, "bpr: epochs must be >= 1");
     if (!(p->learning_rate > 0) || !isfinite(p->learning_rate))
         return promo_fail(PROMO_EUSAGE, "bpr: learning_rate must be > 0");
-    if (!(p->regularization >= 0) || !isfinite(p->regularization))
-        return promo_fail(PROMO_EUSAGE, "bpr: regularization must be >= 0");
+    if (!isfinite(p->regularization))
+        return promo_fail(PROMO_EUSAGE, "bpr: regularization must be finite");
     if (!(p->init_scale > 0) || !isfinite(p->init_scale))
         return promo_fail(PROMO_EUSAGE, "bpr: init_scale must be > 0");
     const promo_csr *R = &train->m;
@@ -283,7 +284,7 @@ int promo_bpr_fit(const promo_rec_data *train, const promo_rec_params *p, promo_
         return PROMO_ENOMEM;
     }
     m->lr = p->learning_rate;
-    m->reg = p->regularization;
+    m->reg = p->regularization < 0 ? BPR_DEFAULT_REG : p->regularization;
     m->fold_epochs = 50;
     for (uint32_t u = 0; u < R->n_rows; u++)
         for (uint64_t e = R->row_ptr[u]; e < R->row_ptr[u + 1]; e++)

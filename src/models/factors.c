@@ -918,8 +918,8 @@ promo_rec_params promo_rec_params_default(void)
     p.factors = 64;
     p.iterations = 15;
     p.cg_steps = 3;
-    p.regularization = 0.01;
-    p.alpha = 1.0;
+    p.regularization = -1.0; /* each model's own default */
+    p.alpha = 2.0;
     p.confidence = 1;
     p.epochs = 100;
     p.learning_rate = 0.05;
