@@ -159,6 +159,29 @@ T_TEST(knn_weightings_match_naive_reference)
     promo_csr_free(&R);
 }
 
+/* On 0/1 data BM25's length factor is per document and the cosine cancels it. */
+T_TEST(knn_bm25_equals_tfidf_on_binary_data)
+{
+    float *a = random_dense(50, 20, 0.25, 5);
+    promo_csr R = csr_from_dense(a, 50, 20);
+    promo_knn_params p = promo_knn_params_default();
+    p.n_neighbours = 20;
+    promo_knn *bm = NULL, *tf = NULL;
+    T_OK(promo_knn_fit(&R, &p, &bm));
+    p.weighting = PROMO_KNN_WEIGHT_TFIDF;
+    T_OK(promo_knn_fit(&R, &p, &tf));
+    const promo_csr *A = promo_knn_neighbours(bm), *B = promo_knn_neighbours(tf);
+    T_ASSERT_EQ_INT(A->nnz, B->nnz);
+    for (uint64_t q = 0; q < A->nnz; q++) {
+        T_ASSERT_EQ_INT(A->col_idx[q], B->col_idx[q]);
+        T_ASSERT_NEAR(A->values[q], B->values[q], 1e-6);
+    }
+    promo_knn_free(bm);
+    promo_knn_free(tf);
+    free(a);
+    promo_csr_free(&R);
+}
+
 T_TEST(knn_bm25_downweights_heavy_buyers)
 {
     /* i0 and i1 share two buyers who buy everything; i0 and i2 share one buyer of just them.
@@ -346,4 +369,32 @@ T_TEST(knn_cli_train_recommend_and_corrupt_model)
     free(out);
     free(err);
     free(disk);
+}
+
+/* promo train --model knn with its own options; bad values exit 2 naming the option. */
+T_TEST(knn_cli_options)
+{
+    const char *ws =
+        g_knn_ws[0] ? g_knn_ws : t_world_write(g_knn_ws, sizeof g_knn_ws, 150, 30, 4, 4, 5000);
+    char args[4400], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args,
+             "train --ws '%s' --model user-knn --weighting tfidf --neighbours 10 --k 5 --json", ws);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "exit %d: %s", rc, err);
+    T_ASSERT_CONTAINS(out, "\"model\": \"user-knn\"");
+    T_ASSERT_CONTAINS(out, "\"k\": 5");
+    free(out);
+    free(err);
+    static const char *const bad[][2] = {
+        {"--weighting okapi", "--weighting"},
+        {"--neighbours 0", "--neighbours"},
+        {"--k -1", "--k"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, "train --ws '%s' --model knn %s", ws, bad[i][0]);
+        T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+        T_ASSERT_CONTAINS(err, bad[i][1]);
+        free(out);
+        free(err);
+    }
 }

@@ -20,6 +20,8 @@
  * (the +1 keeps a term that occurs in every document from weighing exactly 0)
  * (benfred/implicit's bm25_weight; we then take the cosine, implicit's BM25Recommender a raw
  * dot product: normalising keeps a long product's many buyers from dominating its row.)
+ * With binary values BM25's length normalisation is one factor per document, which the cosine
+ * cancels: BM25 and TF-IDF then give the same similarities (they differ on counts).
  *
  * Usage:
  *   promo_knn_params p = promo_knn_params_default();      // item-kNN, BM25, 100 neighbours

@@ -1,7 +1,8 @@
-/* promo train --model mf|hybrid: the category matrix factorisation and the hybrid
- * recommender with side features, each with the options it reads (cmd_train hands argv over).
- * kNN needs no code here: it is in recommend.h's registry, so promo train --model knn is
- * cmd_train_recommend.c's. */
+/* promo train --model knn|user-knn|mf|hybrid: item/user-kNN, the category matrix factorisation
+ * and the hybrid recommender with side features, with the options they read (cmd_train hands
+ * argv over). kNN trains through recommend.h's workspace trainer (the same evaluation and
+ * model file as ALS and BPR), with its weighting and neighbour count passed as the model's
+ * own parameters. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 #include <promo/error.h>
 #include <promo/features.h>
 #include <promo/hybrid.h>
+#include <promo/knn.h>
 #include <promo/mf_category.h>
+#include <promo/recommend.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
@@ -109,7 +112,8 @@ int cli_train_is_rec(int argc, char **argv)
         else if (strcmp(argv[i], "--") == 0)
             break;
         if (v)
-            return !strcmp(v, "mf") || !strcmp(v, "hybrid");
+            return !strcmp(v, "mf") || !strcmp(v, "hybrid") || !strcmp(v, "knn") ||
+                   !strcmp(v, "user-knn");
     }
     return 0;
 }
@@ -167,20 +171,29 @@ static void print_hybrid(FILE *f, const promo_hybrid_report *r, int json)
 int cmd_train_rec(int argc, char **argv)
 {
     static const char *const loss_words[] = {"warp", "bpr", NULL};
+    static const char *const weight_words[] = {"none", "tfidf", "bm25", NULL};
     const char *ws = CLI_DEFAULT_WS, *model = "mf";
     int64_t as_of = 0;
     double horizon = 30, lr = 0, l2 = -1, zero_weight = -1;
     unsigned long long k = 20, k_cold = 10, factors = 0, epochs = 0, seed = 1;
     unsigned threads = 0;
-    int loss = PROMO_HYBRID_WARP, json = 0;
+    int loss = PROMO_HYBRID_WARP, json = 0, weighting = PROMO_KNN_WEIGHT_BM25;
+    unsigned long long neighbours = 100;
+    int counts = 0;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("model", "NAME", &model),
-         .help = "mf (customer x category spend) or hybrid (side features)"},
+         .help = "knn, user-knn, mf (customer x category spend) or hybrid (side features)"},
         {CLI_AS_OF(&as_of), .help = "cutoff: learn before it, evaluate after it",
          .def = "the last complete horizon"},
         {CLI_NUMBER("horizon", "DAYS", 1, 3650, &horizon), .help = "held-out window"},
-        {CLI_UINT("k", "K", 1, 100000, &k), .help = "hybrid: list length of the evaluation"},
+        {CLI_UINT("k", "K", 1, 100000, &k), .help = "knn, hybrid: list length of the evaluation"},
+        {CLI_ENUM("weighting", weight_words, &weighting),
+         .help = "knn: weighting before the cosine"},
+        {CLI_UINT("neighbours", "N", 1, 1000000, &neighbours),
+         .help = "knn: neighbours kept per product (user-knn: per customer)"},
+        {CLI_FLAG("counts", &counts),
+         .help = "knn: weigh by order counts (default: 0/1, bought or not)"},
         {CLI_UINT("k-cold", "K", 1, 100000, &k_cold),
          .help = "hybrid: K of the cold-start figures"},
         {CLI_UINT("factors", "N", 1, 1024, &factors), .help = "latent factors",
@@ -203,11 +216,16 @@ int cmd_train_rec(int argc, char **argv)
     };
     const cli_spec spec = {
         .name = "train",
-        .usage = "usage: promo train --ws DIR --model mf [--as-of DATE] [--horizon DAYS]\n"
+        .usage = "usage: promo train --ws DIR --model knn|user-knn [--weighting bm25]\n"
+                 "                   [--neighbours 100] [--as-of DATE] [--k 20] [--json]\n"
+                 "       promo train --ws DIR --model mf [--as-of DATE] [--horizon DAYS]\n"
                  "                   [--factors 4] [--json]\n"
                  "       promo train --ws DIR --model hybrid [--as-of DATE] [--loss warp|bpr]\n"
                  "                   [--factors 32] [--epochs 20] [--k 20] [--json]\n",
-        .about = "mf: factorise the customer x category spend matrix before DATE (k factors, L2,\n"
+        .about = "knn, user-knn: cosine similarity between products (customers) after BM25,\n"
+                 "TF-IDF or no weighting, the nearest N kept; evaluated on the next DAYS beside\n"
+                 "popularity as promo train --model als is.\n"
+                 "mf: factorise the customer x category spend matrix before DATE (k factors, L2,\n"
                  "gradient descent), predict spend in the categories each customer never\n"
                  "bought, and report each spend tier's top-2 recommended categories with the\n"
                  "hit rate of the top-2 on the next DAYS beside popularity.\n"
@@ -220,10 +238,35 @@ int cmd_train_rec(int argc, char **argv)
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
-    if (strcmp(model, "mf") != 0 && strcmp(model, "hybrid") != 0)
-        return cli_usage_error("train", "--model %s: expected mf or hybrid here", model);
     promo_store *s = NULL;
     int rc;
+    if (!strcmp(model, "knn") || !strcmp(model, "user-knn")) {
+        promo_rec_train_params p = promo_rec_train_params_default();
+        promo_knn_params kp = promo_knn_params_default();
+        kp.weighting = (promo_knn_weighting)weighting;
+        kp.n_neighbours = (uint32_t)neighbours;
+        kp.binary = !counts;
+        kp.n_threads = (int)threads;
+        p.kind = model;
+        p.as_of = as_of;
+        p.horizon_days = horizon;
+        p.k = (size_t)k;
+        p.model.n_threads = (int)threads;
+        p.model.seed = seed;
+        p.model.extra = &kp;
+        promo_rec_train_report r;
+        rc = promo_store_open(ws, 0, &s);
+        if (!rc)
+            rc = promo_rec_train_workspace(s, &p, &r);
+        promo_store_close(s);
+        if (rc)
+            return cli_report(rc);
+        cli_print_recommend_train(stdout, &r, json);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(model, "mf") != 0 && strcmp(model, "hybrid") != 0)
+        return cli_usage_error("train", "--model %s: expected knn, user-knn, mf or hybrid here",
+                               model);
     if (!strcmp(model, "mf")) {
         promo_mf_train_params p = promo_mf_train_params_default();
         p.as_of = as_of;
