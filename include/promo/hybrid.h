@@ -128,7 +128,7 @@ int promo_hybrid_score_vector(const promo_hybrid *m,
  *   products:  "item:ID" for products bought in the matrix, "category:X", "brand:X",
  *              "price:N" (N = round(2 log2 price): half-octave bands) and "word:w" for each
  *              lower-cased word of 3+ letters of the name that at least two products share
- *              (the words together weigh as much as one other feature).
+ *              (the words together weigh at most as much as one other feature).
  * Vocabularies are kept (names -> columns) to describe a new customer or product later. */
 typedef struct promo_hybrid_features {
     promo_csr UF;           /* matrix rows x user features (owned) */
