@@ -148,7 +148,12 @@ void promo_hybrid_features_free(promo_hybrid_features *f); /* NULL-safe on a zer
  * matrix: score_user from the customer's features, score_history from the mean of the bought
  * products' embeddings (a new customer with a few purchases), the factor view (every
  * customer's and product's embedding, computed once) for top-K and the reverse query.
- * Consumes m and feats (also on failure). */
+ * The factor view has one more column than the embeddings: the customer's activity
+ * log(1 + products bought in training) minus the log-sum-exp of their scores over every
+ * product (the product side is 1). One number per customer, so no customer's list changes;
+ * across customers a score becomes log(expected purchases) = log(activity) + log softmax,
+ * which is what ranking customers for one product (the reverse query) needs. The activity
+ * is saved with the model. Consumes m and feats (also on failure). */
 int promo_hybrid_rec_new(promo_hybrid *m /* consumed */,
                          promo_hybrid_features *feats /* consumed */,
                          const promo_rec_data *train,

@@ -399,9 +399,11 @@ typedef struct hybrid_rec {
     promo_hybrid *m;
     promo_hybrid_features f; /* UF and the vocabularies (f.IF unused: the model's own) */
     uint32_t n_users, n_items, dim;
-    float *U; /* n_users x dim: each customer's embedding */
-    float *V; /* n_items x dim: each product's embedding */
-    float *b; /* n_items biases */
+    uint32_t kd; /* dim + 1: the factor view's width (see hybrid_rec_finish) */
+    float *act;  /* n_users: log(1 + products bought in training), the activity */
+    float *U;    /* n_users x kd: each customer's embedding, then activity - LSE */
+    float *V;    /* n_items x kd: each product's embedding, then 1 */
+    float *b;    /* n_items biases */
 } hybrid_rec;
 
 static void hybrid_rec_free(void *impl)
@@ -411,6 +413,7 @@ static void hybrid_rec_free(void *impl)
         return;
     promo_hybrid_free(h->m);
     promo_hybrid_features_free(&h->f);
+    promo_free(h->act);
     promo_free(h->U);
     promo_free(h->V);
     promo_free(h->b);
@@ -420,9 +423,9 @@ static void hybrid_rec_free(void *impl)
 static void scores_of(const hybrid_rec *h, const float *u, float *out)
 {
     for (uint32_t i = 0; i < h->n_items; i++) {
-        const float *v = h->V + (size_t)i * h->dim;
+        const float *v = h->V + (size_t)i * h->kd;
         float s = h->b[i];
-        for (uint32_t d = 0; d < h->dim; d++)
+        for (uint32_t d = 0; d < h->kd; d++)
             s += u[d] * v[d];
         out[i] = s;
     }
@@ -433,7 +436,7 @@ static int hybrid_rec_score_user(const void *impl, uint32_t user, float *scores)
     const hybrid_rec *h = impl;
     if (user >= h->n_users)
         return promo_fail(PROMO_EUSAGE, "hybrid: customer row %u outside %u", user, h->n_users);
-    scores_of(h, h->U + (size_t)user * h->dim, scores);
+    scores_of(h, h->U + (size_t)user * h->kd, scores);
     return PROMO_OK;
 }
 
@@ -442,7 +445,7 @@ static int hybrid_rec_score_history(
 {
     (void)values;
     const hybrid_rec *h = impl;
-    float *u = promo_calloc(h->dim, sizeof *u);
+    float *u = promo_calloc(h->kd, sizeof *u); /* u[dim] = 0: no activity term */
     if (!u)
         return PROMO_ENOMEM;
     for (size_t q = 0; q < n; q++) {
@@ -451,7 +454,7 @@ static int hybrid_rec_score_history(
             return promo_fail(PROMO_EUSAGE, "hybrid: product %u outside %u", items[q], h->n_items);
         }
         for (uint32_t d = 0; d < h->dim; d++)
-            u[d] += h->V[(size_t)items[q] * h->dim + d] / (float)n;
+            u[d] += h->V[(size_t)items[q] * h->kd + d] / (float)n;
     }
     scores_of(h, u, scores);
     promo_free(u);
@@ -463,7 +466,7 @@ static int hybrid_rec_factors(const void *impl, promo_rec_factors *out)
     const hybrid_rec *h = impl;
     out->n_users = h->n_users;
     out->n_items = h->n_items;
-    out->k = h->dim;
+    out->k = h->kd;
     out->U = h->U;
     out->V = h->V;
     out->item_bias = h->b;
@@ -475,6 +478,7 @@ static int hybrid_rec_save(const void *impl, promo_rec_file *f)
     const hybrid_rec *h = impl;
     int rc;
     if ((rc = hybrid_add_sections(h->m, f)) || (rc = rec_add_csr(f, "hybrid_UF", &h->f.UF)) ||
+        (rc = promo_rec_file_add(f, "hybrid_activity", PROMO_REC_F32, 1, h->n_users, h->act)) ||
         (rc = promo_rec_file_add_dict(f, "hybrid_user_vocab", h->f.user_vocab)))
         return rc;
     return promo_rec_file_add_dict(f, "hybrid_item_vocab", h->f.item_vocab);
@@ -505,8 +509,9 @@ static int hybrid_rec_finish(hybrid_rec *h, const promo_rec_data *shape, promo_r
                         h->f.UF.n_rows, IF->n_rows, h->n_users, h->n_items);
         goto fail;
     }
-    if (!(h->U = promo_mallocn((size_t)h->n_users * h->dim + 1, sizeof *h->U)) ||
-        !(h->V = promo_mallocn((size_t)h->n_items * h->dim + 1, sizeof *h->V)) ||
+    h->kd = h->dim + 1;
+    if (!(h->U = promo_mallocn((size_t)h->n_users * h->kd + 1, sizeof *h->U)) ||
+        !(h->V = promo_mallocn((size_t)h->n_items * h->kd + 1, sizeof *h->V)) ||
         !(h->b = promo_mallocn((size_t)h->n_items + 1, sizeof *h->b))) {
         rc = PROMO_ENOMEM;
         goto fail;
@@ -515,13 +520,37 @@ static int hybrid_rec_finish(hybrid_rec *h, const promo_rec_data *shape, promo_r
     for (uint32_t u = 0; u < h->n_users && !rc; u++)
         rc = promo_hybrid_user_vector(
             h->m, UF->col_idx + UF->row_ptr[u], UF->values + UF->row_ptr[u],
-            (size_t)(UF->row_ptr[u + 1] - UF->row_ptr[u]), h->U + (size_t)u * h->dim);
-    for (uint32_t i = 0; i < h->n_items && !rc; i++)
+            (size_t)(UF->row_ptr[u + 1] - UF->row_ptr[u]), h->U + (size_t)u * h->kd);
+    for (uint32_t i = 0; i < h->n_items && !rc; i++) {
         rc = promo_hybrid_item_vector(
             h->m, IF->col_idx + IF->row_ptr[i], IF->values + IF->row_ptr[i],
-            (size_t)(IF->row_ptr[i + 1] - IF->row_ptr[i]), h->V + (size_t)i * h->dim, &h->b[i]);
+            (size_t)(IF->row_ptr[i + 1] - IF->row_ptr[i]), h->V + (size_t)i * h->kd, &h->b[i]);
+        h->V[(size_t)i * h->kd + h->dim] = 1.0f;
+    }
     if (rc)
         goto fail;
+    /* The last column: activity minus the log-sum-exp of the customer's scores over every
+     * product. It is the same for all of one customer's products, so their own lists do not
+     * change; across customers it turns a score into log(expected purchases of the product)
+     * = log(activity) + log softmax, reading the scores as logits. That is what the reverse
+     * query (whom to target with product X) needs: taste alone ranks a customer who buys
+     * twice a year beside one who buys weekly. */
+    for (uint32_t u = 0; u < h->n_users; u++) {
+        float *pu = h->U + (size_t)u * h->kd;
+        double mx = -INFINITY, sum = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (uint32_t i = 0; i < h->n_items; i++) {
+                const float *v = h->V + (size_t)i * h->kd;
+                double s = h->b[i];
+                for (uint32_t d = 0; d < h->dim; d++)
+                    s += (double)pu[d] * v[d];
+                if (pass == 0)
+                    mx = s > mx ? s : mx;
+                else
+                    sum += exp(s - mx);
+            }
+        pu[h->dim] = h->n_items ? (float)(h->act[u] - (mx + log(sum))) : 0.0f;
+    }
     return promo_rec_model_new(&hybrid_ops, h, shape, out);
 fail:
     hybrid_rec_free(h);
@@ -543,6 +572,12 @@ int promo_hybrid_rec_new(promo_hybrid *m,
     h->m = m;
     h->f = *feats;
     memset(feats, 0, sizeof *feats);
+    if (!(h->act = promo_mallocn((size_t)train->m.n_rows + 1, sizeof *h->act))) {
+        hybrid_rec_free(h);
+        return PROMO_ENOMEM;
+    }
+    for (uint32_t u = 0; u < train->m.n_rows; u++)
+        h->act[u] = (float)log1p((double)(train->m.row_ptr[u + 1] - train->m.row_ptr[u]));
     return hybrid_rec_finish(h, train, out);
 }
 
@@ -557,7 +592,9 @@ int promo_hybrid_rec_load(const promo_rec_file *f,
     int rc;
     if ((rc = hybrid_from_sections(f, &h->m)) || (rc = rec_get_csr(f, "hybrid_UF", &h->f.UF)) ||
         (rc = promo_rec_file_get_dict(f, "hybrid_user_vocab", &h->f.user_vocab)) ||
-        (rc = promo_rec_file_get_dict(f, "hybrid_item_vocab", &h->f.item_vocab))) {
+        (rc = promo_rec_file_get_dict(f, "hybrid_item_vocab", &h->f.item_vocab)) ||
+        (rc = rec_get_copy(f, "hybrid_activity", PROMO_REC_F32, shape->m.n_rows,
+                           (void **)&h->act))) {
         hybrid_rec_free(h);
         return rc;
     }
