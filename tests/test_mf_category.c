@@ -180,7 +180,7 @@ static char g_ws[4096];
 T_TEST(mf_cli_train_per_tier)
 {
     const char *ws = g_ws[0] ? g_ws : t_world_write(g_ws, sizeof g_ws, 200, 30, 5, 5, 6000);
-    char args[4200], *out = NULL, *err = NULL;
+    char args[8800], *out = NULL, *err = NULL;
     snprintf(args, sizeof args, "train --ws '%s' --model mf", ws);
     int rc = t_promo(args, &out, &err);
     T_ASSERT_MSG(rc == 0, "exit %d: %s", rc, err);
@@ -200,6 +200,25 @@ T_TEST(mf_cli_train_per_tier)
     T_ASSERT_EQ_INT(promo_mf_k(m), 4);
     promo_mf_free(m);
     free(bytes);
+    /* each customer's top-2 as CSV: two rows per buyer with at least two unbought categories */
+    char csv[4300];
+    snprintf(csv, sizeof csv, "%s/../mf_picks.csv", ws);
+    snprintf(args, sizeof args, "train --ws '%s' --model mf --out '%s'", ws, csv);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    free(out);
+    free(err);
+    size_t nc = 0;
+    char *text = t_read_file(csv, &nc);
+    T_ASSERT(text != NULL);
+    T_ASSERT(!strncmp(text, "customer_id,tier,rank,category,predicted_spend\n", 47));
+    T_ASSERT_CONTAINS(text, ",1,");
+    T_ASSERT_CONTAINS(text, ",2,");
+    free(text);
+    snprintf(args, sizeof args, "train --ws '%s' --model hybrid --out '%s'", ws, csv);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    T_ASSERT_CONTAINS(err, "--out");
+    free(out);
+    free(err);
     snprintf(args, sizeof args, "train --ws '%s' --model mf --json", ws);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
     T_ASSERT_CONTAINS(out, "\"hit2_mf\"");

@@ -122,6 +122,15 @@ typedef struct promo_mf_tier_report {
                                the popularity baseline's top-2 */
 } promo_mf_tier_report;
 
+/* One customer's top-2 never-bought categories. */
+typedef struct promo_mf_customer_pick {
+    char *customer_id;               /* owned */
+    int tier;                        /* promo_spend_tier */
+    size_t n;                        /* picks (< PROMO_MF_TOP when fewer never bought) */
+    uint32_t category[PROMO_MF_TOP]; /* index into the report's category_names */
+    double pred_spend[PROMO_MF_TOP]; /* predicted spend there (money) */
+} promo_mf_customer_pick;
+
 typedef struct promo_mf_report {
     int64_t as_of;         /* cutoff: the matrix is built before it */
     double horizon_days;   /* test window [as_of, as_of + horizon) */
@@ -136,7 +145,8 @@ typedef struct promo_mf_report {
     double hit_mf, hit_pop; /* held-out hit rate of the top-2: model, popularity */
     promo_mf_tier_report tiers[PROMO_TIER_COUNT]; /* VIP first */
     char **category_names;                        /* n_categories (owned) */
-    char *model_path; /* where the model was saved (owned; NULL when not saved) */
+    promo_mf_customer_pick *picks; /* n_customers, in the features' customer order (owned) */
+    char *model_path;              /* where the model was saved (owned; NULL when not saved) */
     double train_s;
 } promo_mf_report;
 

@@ -118,6 +118,48 @@ int cli_train_is_rec(int argc, char **argv)
     return 0;
 }
 
+/* CSV field, quoted when it holds a comma, quote or line break. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* Each customer's top-2: customer_id,tier,rank,category,predicted_spend, written atomically. */
+static int write_mf_picks(const char *path, const promo_mf_report *r)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f)
+        return promo_fail(PROMO_ENOMEM, "%s: out of memory", path);
+    fprintf(f, "customer_id,tier,rank,category,predicted_spend\n");
+    for (size_t i = 0; i < r->n_customers; i++) {
+        const promo_mf_customer_pick *p = &r->picks[i];
+        for (size_t j = 0; j < p->n; j++) {
+            csv_field(f, p->customer_id);
+            fprintf(f, ",%s,%zu,", promo_spend_tier_name(p->tier), j + 1);
+            csv_field(f, r->category_names[p->category[j]]);
+            fprintf(f, ",%.2f\n", p->pred_spend[j]);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    int rc = bad ? promo_fail(PROMO_ENOMEM, "%s: out of memory", path)
+                 : promo_atomic_write(path, buf, n);
+    free(buf);
+    return rc;
+}
+
 static void print_hybrid(FILE *f, const promo_hybrid_report *r, int json)
 {
     if (json) {
@@ -172,7 +214,7 @@ int cmd_train_rec(int argc, char **argv)
 {
     static const char *const loss_words[] = {"warp", "bpr", NULL};
     static const char *const weight_words[] = {"none", "tfidf", "bm25", NULL};
-    const char *ws = CLI_DEFAULT_WS, *model = "mf";
+    const char *ws = CLI_DEFAULT_WS, *model = "mf", *out_path = NULL;
     int64_t as_of = 0;
     double horizon = 30, lr = 0, l2 = -1, zero_weight = -1;
     unsigned long long k = 20, k_cold = 10, factors = 0, epochs = 0, seed = 1;
@@ -209,6 +251,9 @@ int cmd_train_rec(int argc, char **argv)
          .def = "mf 0.05, hybrid 0.05"},
         {CLI_NUMBER("regularization", "L", 0, 1e6, &l2), .help = "L2 weight",
          .def = "mf 0.02, hybrid 1e-6"},
+        {CLI_PATH("out", "FILE.csv", &out_path),
+         .help = "mf: each customer's top-2 new categories (customer_id, tier, rank, category,\n"
+                 "predicted_spend), as of the cutoff"},
         {CLI_SEED(&seed), .help = "initialisation and sampling seed"},
         {CLI_THREADS(&threads)},
         {CLI_JSON(&json), .help = "print the figures as JSON"},
@@ -267,6 +312,8 @@ int cmd_train_rec(int argc, char **argv)
     if (strcmp(model, "mf") != 0 && strcmp(model, "hybrid") != 0)
         return cli_usage_error("train", "--model %s: expected knn, user-knn, mf or hybrid here",
                                model);
+    if (out_path && strcmp(model, "mf") != 0)
+        return cli_usage_error("train", "--out: only --model mf writes a file");
     if (!strcmp(model, "mf")) {
         promo_mf_train_params p = promo_mf_train_params_default();
         p.as_of = as_of;
@@ -291,7 +338,13 @@ int cmd_train_rec(int argc, char **argv)
         promo_store_close(s);
         if (rc)
             return cli_report(rc);
+        if (out_path && (rc = write_mf_picks(out_path, &r))) {
+            promo_mf_report_free(&r);
+            return cli_report(rc);
+        }
         print_mf(stdout, &r, json);
+        if (out_path && !json)
+            printf("  each customer's top-2: %s\n", out_path);
         promo_mf_report_free(&r);
         return CLI_EXIT_OK;
     }

@@ -469,6 +469,10 @@ void promo_mf_report_free(promo_mf_report *r)
         for (uint32_t c = 0; c < r->n_categories; c++)
             promo_free(r->category_names[c]);
     promo_free(r->category_names);
+    if (r->picks)
+        for (size_t i = 0; i < r->n_customers; i++)
+            promo_free(r->picks[i].customer_id);
+    promo_free(r->picks);
     promo_free(r->model_path);
     memset(r, 0, sizeof *r);
 }
@@ -583,9 +587,11 @@ int promo_mf_category_train(promo_store *s, const promo_mf_train_params *p, prom
         }
         order[at] = j;
     }
-    size_t hits_mf[PROMO_TIER_COUNT] = {0}, hits_pop[PROMO_TIER_COUNT] = {0};
+    size_t hits_mf[PROMO_TIER_COUNT] = {0}, hits_pop[PROMO_TIER_COUNT] = {0}, n_pick = 0;
     for (int t = 0; t < PROMO_TIER_COUNT; t++)
         out->tiers[t].tier = PROMO_TIER_COUNT - 1 - t;
+    if (!(out->picks = promo_calloc(nb, sizeof *out->picks)))
+        goto nomem;
     for (uint32_t u = 0; u < X.n_rows; u++) {
         if (X.row_ptr[u + 1] == X.row_ptr[u])
             continue; /* not a buyer */
@@ -597,6 +603,15 @@ int promo_mf_category_train(promo_store *s, const promo_mf_train_params *p, prom
         size_t nt = 0;
         if ((rc = promo_mf_top(m, &X, u, PROMO_MF_TOP, top, pred, &nt)))
             goto fail;
+        promo_mf_customer_pick *cp = &out->picks[n_pick++];
+        if (!(cp->customer_id = promo_strdup(promo_features_customer_id(f, u))))
+            goto nomem;
+        cp->tier = f->spend_tier[u];
+        cp->n = nt;
+        for (size_t j = 0; j < nt; j++) {
+            cp->category[j] = top[j];
+            cp->pred_spend[j] = pred[j];
+        }
         for (size_t j = 0; j < nt; j++) {
             pick_count[(size_t)ti * X.n_cols + top[j]]++;
             pick_spend[(size_t)ti * X.n_cols + top[j]] += pred[j];
