@@ -20,5 +20,7 @@ echo "bench: uplift" >&2; sh bench/uplift.sh
 echo "bench: uplift_forest" >&2; sh bench/uplift_forest.sh 2
 echo "bench: uplift_synth" >&2; sh bench/uplift_synth.sh
 echo "bench: uplift_speed" >&2; sh bench/uplift_speed.sh
+echo "bench: als" >&2; sh bench/als.sh
+echo "bench: als_target" >&2; /usr/bin/python3 bench/als_target.py "$BUILD/promo" "$BUILD/bench"
 echo "bench: rec_knn_hybrid" >&2; sh bench/rec_knn_hybrid.sh
 exit 0

@@ -317,7 +317,7 @@ const promo_rec_kind *promo_rec_kind_find(const char *kind);
  * Minimises sum_{u,i} c_ui (p_ui - x_u . y_i)^2 + lambda (|x_u|^2 + |y_i|^2), p = 1 for
  * observed entries, c_ui = 1 + alpha * r_ui. Each half-sweep solves every row's k x k system
  * (Y^T Y + Y^T (C_u - I) Y + lambda I) x_u = Y^T C_u p_u by cg_steps of conjugate gradient
- * warm-started from the previous x_u; Y^T Y is one SGEMM per half-sweep. */
+ * warm-started from the previous x_u; Y^T Y is computed once per half-sweep. */
 int promo_als_fit(const promo_rec_data *train,
                   const promo_rec_params *p,
                   promo_rec_model **out /* OUT */);

@@ -7,7 +7,6 @@
  * it walks its (sorted) history to skip bought items: O(n_items log K) per row, no sort of
  * the whole row. Other models score one user at a time in an OpenMP loop. Ties go to the
  * lower index, so lists are the same whatever the thread count. */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -16,6 +15,23 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/recommend.h>
+
+/* OpenBLAS's Fortran-interface SGEMM (column-major). Called instead of cblas_sgemm because
+ * promo's link line (pkg-config gsl gives -lgslcblas before -lopenblas) resolves cblas_* to
+ * GSL's reference CBLAS, two orders of magnitude slower; sgemm_ exists only in OpenBLAS. */
+extern void sgemm_(const char *ta,
+                   const char *tb,
+                   const int *m,
+                   const int *n,
+                   const int *k,
+                   const float *alpha,
+                   const float *a,
+                   const int *lda,
+                   const float *b,
+                   const int *ldb,
+                   const float *beta,
+                   float *c,
+                   const int *ldc);
 
 #define BLOCK_FLOATS ((size_t)1 << 22) /* scores per GEMM block (16 MiB) */
 
@@ -237,9 +253,12 @@ int promo_rec_topk_users(const promo_rec_model *m,
         if (use_gemm) {
             for (size_t r = 0; r < nb; r++)
                 memcpy(Ub + r * fx.k, fx.U + (size_t)out->users[b0 + r] * fx.k, fx.k * sizeof *Ub);
-            if (ni)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)ni, (int)fx.k,
-                            1.0f, Ub, (int)fx.k, fx.V, (int)fx.k, 0.0f, S, (int)ni);
+            if (ni) {
+                /* S row-major (nb x ni) = column-major S^T = V Ub^T, V stored as V^T */
+                int m_ = (int)ni, n_ = (int)nb, k_ = (int)fx.k;
+                float one = 1.0f, zero = 0.0f;
+                sgemm_("T", "N", &m_, &n_, &k_, &one, fx.V, &k_, Ub, &k_, &zero, S, &m_);
+            }
         }
 #pragma omp parallel num_threads(nt) reduction(| : failed)
         {

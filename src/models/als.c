@@ -6,7 +6,7 @@
  * Objective: sum over every (u, i) of c_ui (p_ui - x_u . y_i)^2 + lambda (|x|^2 + |y|^2),
  * p_ui = 1 where the customer bought the item, c_ui = 1 + alpha * t(r_ui) there and 1
  * elsewhere. Alternating: fixing Y, every x_u solves (Y^T Y + lambda I + Y_u^T (C_u - I) Y_u)
- * x_u = Y_u^T c_u. Y^T Y is one SGEMM (OpenBLAS) per half-sweep; each row then runs cg_steps
+ * x_u = Y_u^T c_u. Y^T Y is computed once per half-sweep; each row then runs cg_steps
  * steps of conjugate gradient warm-started from its previous x_u, touching only its own
  * non-zeros: 2k^2 + 4k nnz_u flops a step instead of the k^3 of a direct solve. Rows are
  * independent, so the loop over users (items) is an OpenMP loop and the result does not
@@ -17,7 +17,6 @@
  * compiled for AVX-512, AVX2+FMA and baseline x86-64 and chosen at load time (target_clones).
  * Fold-in (a new customer, no retraining) is one exact solve of the same normal equations
  * against the trained item factors (Cholesky, in double). */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -61,64 +60,127 @@ static float confidence(const als *a, float r)
 
 /* ------------------------------------------------------------------ kernels ---- */
 
-static inline float dotf(const float *restrict a, const float *restrict b, uint32_t k)
+static inline __attribute__((always_inline)) float
+dotf(const float *restrict a, const float *restrict b, uint32_t k)
 {
     float s = 0.0f;
 #pragma omp simd reduction(+ : s)
     for (uint32_t f = 0; f < k; f++)
-        s += a[f] * b[f];
+        s = fmaf(a[f], b[f], s);
     return s;
 }
 
-static inline void axpyf(float w, const float *restrict x, float *restrict y, uint32_t k)
+static inline __attribute__((always_inline)) void
+axpyf(float w, const float *restrict x, float *restrict y, uint32_t k)
 {
 #pragma omp simd
     for (uint32_t f = 0; f < k; f++)
-        y[f] += w * x[f];
+        y[f] = fmaf(w, x[f], y[f]);
 }
 
-/* y = A x for a symmetric k x k A (row-major). */
-static inline void
+/* y = A x for a symmetric k x k A (row-major): rows of A four at a time, so y is loaded and
+ * stored once per four rows. */
+static inline __attribute__((always_inline)) void
 symvf(const float *restrict A, const float *restrict x, float *restrict y, uint32_t k)
 {
     for (uint32_t g = 0; g < k; g++)
         y[g] = 0.0f;
-    for (uint32_t f = 0; f < k; f++)
+    uint32_t f = 0;
+    for (; f + 4 <= k; f += 4) {
+        const float *a0 = A + (size_t)f * k, *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
+        float x0 = x[f], x1 = x[f + 1], x2 = x[f + 2], x3 = x[f + 3];
+#pragma omp simd
+        for (uint32_t g = 0; g < k; g++)
+            y[g] = fmaf(x3, a3[g], fmaf(x2, a2[g], fmaf(x1, a1[g], fmaf(x0, a0[g], y[g]))));
+    }
+    for (; f < k; f++)
         axpyf(x[f], A + (size_t)f * k, y, k);
 }
 
+/* d[i] = y_{cols[i]} . v, four rows at a time: four independent accumulations instead of one
+ * dependent chain per row. */
+static inline __attribute__((always_inline)) void dots4(const float *restrict Y,
+                                                        uint32_t k,
+                                                        const uint32_t *restrict cols,
+                                                        uint64_t n,
+                                                        const float *restrict v,
+                                                        float *restrict d)
+{
+    uint64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float *y0 = Y + (size_t)cols[i] * k, *y1 = Y + (size_t)cols[i + 1] * k,
+                    *y2 = Y + (size_t)cols[i + 2] * k, *y3 = Y + (size_t)cols[i + 3] * k;
+        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+        for (uint32_t f = 0; f < k; f++) {
+            s0 = fmaf(y0[f], v[f], s0);
+            s1 = fmaf(y1[f], v[f], s1);
+            s2 = fmaf(y2[f], v[f], s2);
+            s3 = fmaf(y3[f], v[f], s3);
+        }
+        d[i] = s0;
+        d[i + 1] = s1;
+        d[i + 2] = s2;
+        d[i + 3] = s3;
+    }
+    for (; i < n; i++)
+        d[i] = dotf(Y + (size_t)cols[i] * k, v, k);
+}
+
+/* out += sum_i w[i] y_{cols[i]}, four rows per pass over out. */
+static inline __attribute__((always_inline)) void axpy4(const float *restrict Y,
+                                                        uint32_t k,
+                                                        const uint32_t *restrict cols,
+                                                        uint64_t n,
+                                                        const float *restrict w,
+                                                        float *restrict out)
+{
+    uint64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float *y0 = Y + (size_t)cols[i] * k, *y1 = Y + (size_t)cols[i + 1] * k,
+                    *y2 = Y + (size_t)cols[i + 2] * k, *y3 = Y + (size_t)cols[i + 3] * k;
+        float w0 = w[i], w1 = w[i + 1], w2 = w[i + 2], w3 = w[i + 3];
+#pragma omp simd
+        for (uint32_t f = 0; f < k; f++)
+            out[f] = fmaf(w3, y3[f], fmaf(w2, y2[f], fmaf(w1, y1[f], fmaf(w0, y0[f], out[f]))));
+    }
+    for (; i < n; i++)
+        axpyf(w[i], Y + (size_t)cols[i] * k, out, k);
+}
+
 /* cg_steps of conjugate gradient on row x (see the top). YtY holds Y^T Y + lambda I. c[i] is
- * the confidence of cols[i]. r, p, Ap: k floats of scratch. */
-CLONES static void cg_row(const float *restrict YtY,
-                          const float *restrict Y,
-                          uint32_t k,
-                          const uint32_t *restrict cols,
-                          const float *restrict c,
-                          uint64_t n,
-                          int steps,
-                          float *restrict x,
-                          float *restrict r,
-                          float *restrict p,
-                          float *restrict Ap)
+ * the confidence of cols[i]. r, p, Ap: k floats of scratch; d: n floats of scratch. */
+static inline __attribute__((always_inline)) void cg_row_t(const float *restrict YtY,
+                                                           const float *restrict Y,
+                                                           uint32_t k,
+                                                           const uint32_t *restrict cols,
+                                                           const float *restrict c,
+                                                           uint64_t n,
+                                                           int steps,
+                                                           float *restrict x,
+                                                           float *restrict r,
+                                                           float *restrict p,
+                                                           float *restrict Ap,
+                                                           float *restrict d)
 {
     /* r = b - A x = -YtY x + sum_i (c_i - (c_i - 1) y_i.x) y_i */
     symvf(YtY, x, r, k);
     for (uint32_t f = 0; f < k; f++)
         r[f] = -r[f];
-    for (uint64_t i = 0; i < n; i++) {
-        const float *y = Y + (size_t)cols[i] * k;
-        axpyf(c[i] - (c[i] - 1.0f) * dotf(y, x, k), y, r, k);
-    }
+    dots4(Y, k, cols, n, x, d);
+    for (uint64_t i = 0; i < n; i++)
+        d[i] = c[i] - (c[i] - 1.0f) * d[i];
+    axpy4(Y, k, cols, n, d, r);
     memcpy(p, r, k * sizeof *p);
     float rs = dotf(r, r, k);
     for (int s = 0; s < steps; s++) {
         if (rs < 1e-20f)
             break;
         symvf(YtY, p, Ap, k);
-        for (uint64_t i = 0; i < n; i++) {
-            const float *y = Y + (size_t)cols[i] * k;
-            axpyf((c[i] - 1.0f) * dotf(y, p, k), y, Ap, k);
-        }
+        dots4(Y, k, cols, n, p, d);
+        for (uint64_t i = 0; i < n; i++)
+            d[i] *= c[i] - 1.0f;
+        axpy4(Y, k, cols, n, d, Ap);
         float pAp = dotf(p, Ap, k);
         if (!(pAp > 0.0f))
             break;
@@ -132,6 +194,52 @@ CLONES static void cg_row(const float *restrict YtY,
             p[f] = r[f] + beta * p[f];
         rs = rs_new;
     }
+}
+
+/* cg_row_t compiled for the common factor counts as constants (the loops over k unroll and
+ * the vectors stay in registers), and for any k; each for AVX-512, AVX2 and baseline. */
+#define CG_ARGS                                                                               \
+    const float *restrict YtY, const float *restrict Y, const uint32_t *restrict cols,        \
+        const float *restrict c, uint64_t n, int steps, float *restrict x, float *restrict r, \
+        float *restrict p, float *restrict Ap, float *restrict d
+CLONES static void cg_row_32(CG_ARGS)
+{
+    cg_row_t(YtY, Y, 32, cols, c, n, steps, x, r, p, Ap, d);
+}
+CLONES static void cg_row_64(CG_ARGS)
+{
+    cg_row_t(YtY, Y, 64, cols, c, n, steps, x, r, p, Ap, d);
+}
+CLONES static void cg_row_128(CG_ARGS)
+{
+    cg_row_t(YtY, Y, 128, cols, c, n, steps, x, r, p, Ap, d);
+}
+CLONES static void cg_row_any(uint32_t k, CG_ARGS)
+{
+    cg_row_t(YtY, Y, k, cols, c, n, steps, x, r, p, Ap, d);
+}
+
+static void cg_row(const float *restrict YtY,
+                   const float *restrict Y,
+                   uint32_t k,
+                   const uint32_t *restrict cols,
+                   const float *restrict c,
+                   uint64_t n,
+                   int steps,
+                   float *restrict x,
+                   float *restrict r,
+                   float *restrict p,
+                   float *restrict Ap,
+                   float *restrict d)
+{
+    if (k == 64)
+        cg_row_64(YtY, Y, cols, c, n, steps, x, r, p, Ap, d);
+    else if (k == 32)
+        cg_row_32(YtY, Y, cols, c, n, steps, x, r, p, Ap, d);
+    else if (k == 128)
+        cg_row_128(YtY, Y, cols, c, n, steps, x, r, p, Ap, d);
+    else
+        cg_row_any(k, YtY, Y, cols, c, n, steps, x, r, p, Ap, d);
 }
 
 /* Exact solve of the same system (Cholesky in double): A = YtY + sum (c_i - 1) y_i y_i^T,
@@ -192,15 +300,32 @@ static int exact_row(const float *YtY,
     return 0;
 }
 
-/* G = Y^T Y + reg I (k x k) by one SGEMM. Called outside parallel regions (OpenBLAS here is
- * the pthread build: it must not be entered from OpenMP threads). */
-static void gram(const float *Y, uint32_t n, uint32_t k, double reg, float *G)
+/* G = Y^T Y + reg I (k x k). OpenMP over blocks of G's rows: each element is one sum over
+ * Y's rows in order, so G does not depend on the thread count. Not OpenBLAS: its pthread
+ * workers keep spinning after a call and then fight the OpenMP row loop for the cores. */
+CLONES static void gram_rows(
+    const float *restrict Y, uint32_t n, uint32_t k, uint32_t f0, uint32_t f1, float *restrict G)
 {
-    if (n)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)n, 1.0f, Y,
-                    (int)k, Y, (int)k, 0.0f, G, (int)k);
-    else
-        memset(G, 0, (size_t)k * k * sizeof *G);
+    for (uint32_t f = f0; f < f1; f++)
+        memset(G + (size_t)f * k, 0, k * sizeof *G);
+    for (uint32_t i = 0; i < n; i++) {
+        const float *y = Y + (size_t)i * k;
+        for (uint32_t f = f0; f < f1; f++) {
+            float yf = y[f];
+            float *g = G + (size_t)f * k;
+#pragma omp simd
+            for (uint32_t h = 0; h < k; h++)
+                g[h] = fmaf(yf, y[h], g[h]);
+        }
+    }
+}
+
+static void gram(const float *Y, uint32_t n, uint32_t k, double reg, int nt, float *G)
+{
+    uint32_t block = 8, n_blocks = (k + block - 1) / block;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(promo_rec_threads(nt))
+    for (uint32_t b = 0; b < n_blocks; b++)
+        gram_rows(Y, n, k, b * block, (b + 1) * block < k ? (b + 1) * block : k, G);
     for (uint32_t f = 0; f < k; f++)
         G[(size_t)f * k + f] += (float)reg;
 }
@@ -217,14 +342,18 @@ static int half_sweep(const promo_csr *R,
                       float *X,
                       float *G)
 {
-    gram(Y, n_y, k, reg, G);
-    int failed = 0;
-#pragma omp parallel num_threads(nt) reduction(| : failed)
+    gram(Y, n_y, k, reg, nt, G);
+    uint64_t max_n = 1;
+    for (uint32_t u = 0; u < R->n_rows; u++)
+        if (R->row_ptr[u + 1] - R->row_ptr[u] > max_n)
+            max_n = R->row_ptr[u + 1] - R->row_ptr[u];
+    int oom = 0, not_pd = 0;
+#pragma omp parallel num_threads(nt) reduction(| : oom, not_pd)
     {
-        float *buf = promo_mallocn((size_t)3 * k, sizeof *buf);
+        float *buf = promo_mallocn((size_t)3 * k + max_n, sizeof *buf);
         double *A = steps ? NULL : promo_mallocn((size_t)k * k + k, sizeof *A);
         if (!buf || (!steps && !A)) {
-            failed = 1;
+            oom = 1;
         } else {
 #pragma omp for schedule(dynamic, 64)
             for (uint32_t u = 0; u < R->n_rows; u++) {
@@ -232,27 +361,40 @@ static int half_sweep(const promo_csr *R,
                 float *x = X + (size_t)u * k;
                 if (steps)
                     cg_row(G, Y, k, R->col_idx + b, conf + b, n, steps, x, buf, buf + k,
-                           buf + 2 * k);
+                           buf + 2 * k, buf + 3 * (size_t)k);
                 else if (exact_row(G, Y, k, R->col_idx + b, conf + b, n, A, A + (size_t)k * k, x))
-                    failed = 1;
+                    not_pd = 1;
             }
         }
         promo_free(buf);
         promo_free(A);
     }
-    return failed ? promo_fail(PROMO_EMODEL, "als: a row's system is not positive definite "
+    if (oom)
+        return promo_fail(PROMO_ENOMEM, "als: out of memory");
+    return not_pd ? promo_fail(PROMO_EMODEL, "als: a row's system is not positive definite "
                                              "(raise the regularization)")
                   : PROMO_OK;
 }
 
 /* ------------------------------------------------------------------ the model ---- */
 
+/* A plain dot product for the scoring paths (compiled for the baseline, where fmaf would be a
+ * library call per element). */
+static float dotp(const float *restrict a, const float *restrict b, uint32_t k)
+{
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (uint32_t f = 0; f < k; f++)
+        s += a[f] * b[f];
+    return s;
+}
+
 static int als_score_user(const void *impl, uint32_t user, float *scores)
 {
     const als *a = impl;
     const float *x = a->U + (size_t)user * a->k;
     for (uint32_t j = 0; j < a->n_items; j++)
-        scores[j] = dotf(x, a->V + (size_t)j * a->k, a->k);
+        scores[j] = dotp(x, a->V + (size_t)j * a->k, a->k);
     return PROMO_OK;
 }
 
@@ -289,7 +431,7 @@ static int als_score_history(
     int rc = fold_in(a, items, values, n, x);
     if (!rc)
         for (uint32_t j = 0; j < a->n_items; j++)
-            scores[j] = dotf(x, a->V + (size_t)j * a->k, a->k);
+            scores[j] = dotp(x, a->V + (size_t)j * a->k, a->k);
     promo_free(x);
     return rc;
 }
@@ -421,7 +563,7 @@ int promo_als_fit(const promo_rec_data *train, const promo_rec_params *p, promo_
         if (p->verbose)
             promo_log(PROMO_LOG_INFO, "als: iteration %u done", it + 1);
     }
-    gram(a->V, a->n_items, k, 0.0, a->VtV);
+    gram(a->V, a->n_items, k, 0.0, nt, a->VtV);
     promo_csr_free(&Rt);
     promo_free(conf);
     promo_free(conf_t);
@@ -455,7 +597,7 @@ int promo_als_load(const promo_rec_file *f, const promo_rec_data *shape, promo_r
     a->reg = par[0];
     a->alpha = par[1];
     a->transform = par[2] != 0.0;
-    gram(a->V, a->n_items, a->k, 0.0, a->VtV);
+    gram(a->V, a->n_items, a->k, 0.0, 0, a->VtV);
     return promo_rec_model_new(&als_ops, a, shape, out);
 }
 
