@@ -20,11 +20,14 @@
 #include <promo/gbdt.h>
 #include <promo/hash.h>
 #include <promo/hdbscan.h>
+#include <promo/hybrid.h>
 #include <promo/kmeans.h>
+#include <promo/knn.h>
 #include <promo/learner.h>
 #include <promo/linear.h>
 #include <promo/log.h>
 #include <promo/metrics.h>
+#include <promo/mf_category.h>
 #include <promo/panel.h>
 #include <promo/plot.h>
 #include <promo/profile.h>
@@ -35,6 +38,7 @@
 #include <promo/schema.h>
 #include <promo/scorer.h>
 #include <promo/segment.h>
+#include <promo/similar.h>
 #include <promo/store.h>
 #include <promo/synth.h>
 #include <promo/table.h>

@@ -28,6 +28,7 @@ const cli_command cli_commands[] = {
     {"rules", cmd_rules, "association rules (FP-growth) from baskets: what is bought together"},
     {"crosssell", cmd_crosssell, "bundle offers to buyers of a rule's antecedents (FP-growth)"},
     {"recommend", cmd_recommend, "top-K products per customer, or top customers for a product"},
+    {"similar", cmd_similar, "products like one never sold, and the customers to target with it"},
     {"campaign", cmd_campaign, "the top customers by propensity for a product, as a campaign file"},
     {"measure", cmd_measure, "a campaign's realised effect: treated against its random holdout"},
     {"compare", cmd_compare, "targeting strategies side by side in the simulator (paired draws)"},

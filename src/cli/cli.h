@@ -195,12 +195,18 @@ int cmd_crosssell(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
 /* promo train --model als|bpr|... (cmd_train_recommend.c): cmd_train delegates the whole argv
  * when cli_train_is_recommender(argc, argv) says --model names a recommender. */
 int cmd_train_recommend(int argc, char **argv);
 int cli_train_is_recommender(int argc, char **argv);
 struct promo_rec_train_report;
 void cli_print_recommend_train(FILE *f, const struct promo_rec_train_report *r, int json);
+
+/* promo train --model mf|hybrid (cmd_train_rec.c), with its own options: cmd_train hands the
+ * whole argv over when cli_train_is_rec(argc, argv) says --model names one of them. */
+int cmd_train_rec(int argc, char **argv);
+int cli_train_is_rec(int argc, char **argv);
 
 /* Print propensity evaluations (promo train, promo evaluate, promo demo): a table per report,
  * or JSON (one object, or {"evaluations": [...]} for several). In cmd_evaluate.c. */

@@ -90,6 +90,8 @@ int cmd_train(int argc, char **argv)
 {
     static const char *const scope_words[] = {"all", "category", NULL};
     static const char *const calibration_words[] = {"none", "platt", "isotonic", NULL};
+    if (cli_train_is_rec(argc, argv))
+        return cmd_train_rec(argc, argv);
     if (cli_train_is_recommender(argc, argv))
         return cmd_train_recommend(argc, argv);
     const char *ws = CLI_DEFAULT_WS, *model = "propensity";
