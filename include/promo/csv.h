@@ -56,6 +56,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <promo/table.h>
 #include <promo/timeutil.h>
@@ -216,9 +217,15 @@ size_t promo_csv_field_unescape(const promo_csv_field *f, char *dst /* OUT */);
  * of %.15g..%.17g that reads back exactly, in the C locale; nulls as empty fields, the empty
  * string as ""). NaN and infinities are written as null: the reader rejects them as numbers.
  * Reading the file back with the same column types gives the same table (codes included).
- * Atomic: writes PATH.tmp, fsyncs, renames, fsyncs the directory; on failure PATH is
- * untouched and PATH.tmp removed. Errors: PROMO_EIO ("PATH: strerror"), PROMO_ENOMEM. */
+ * Written through promo_outfile (outfile.h): a regular PATH atomically (temporary, fsync,
+ * rename; on failure PATH untouched, no temporary left), "-" to stdout, a device or FIFO in
+ * place with every write checked, a symlink followed. Errors: PROMO_EINPUT (a path that
+ * cannot be written: missing directory, a directory...), PROMO_EIO ("PATH: write failed:
+ * strerror"), PROMO_ENOMEM. */
 int promo_csv_write(const char *path, const promo_table *t);
+/* The same CSV to an open stream (e.g. promo_outfile_stream, to write the file before a
+ * store commit and put it in place after). Write errors are left in ferror(f). */
+int promo_csv_write_stream(FILE *f, const promo_table *t);
 
 #ifdef __cplusplus
 }

@@ -20,11 +20,13 @@
 #include <promo/gbdt.h>
 #include <promo/hash.h>
 #include <promo/hdbscan.h>
+#include <promo/infile.h>
 #include <promo/kmeans.h>
 #include <promo/learner.h>
 #include <promo/linear.h>
 #include <promo/log.h>
 #include <promo/metrics.h>
+#include <promo/outfile.h>
 #include <promo/panel.h>
 #include <promo/plot.h>
 #include <promo/profile.h>

@@ -7,6 +7,7 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/log.h>
+#include <promo/outfile.h>
 #include <promo/propensity.h>
 #include <promo/scorer.h>
 #include <promo/store.h>
@@ -73,7 +74,7 @@ int cmd_score(int argc, char **argv)
     promo_store *s = NULL;
     promo_scorer *h = NULL;
     promo_prop_scores *sc = NULL;
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     if (!rc)
         rc = promo_scorer_open(s, target, as_of, 0, &h);
     if (!rc)
@@ -89,7 +90,7 @@ int cmd_score(int argc, char **argv)
         return cli_report(PROMO_ENOMEM);
     }
     if (out) {
-        rc = promo_atomic_write(out, csv, len);
+        rc = promo_outfile_write(out, csv, len);
         if (!rc) {
             char d[24];
             promo_time_format(sc->as_of, 1, d, sizeof d);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <promo/alloc.h>
 #include <promo/dict.h>
@@ -45,10 +46,8 @@ void promo_prop_loaded_free(promo_prop_loaded *m)
 
 static int file_exists(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f)
-        fclose(f);
-    return f != NULL;
+    struct stat st; /* not fopen: a FIFO there would block until a writer came */
+    return stat(path, &st) == 0;
 }
 
 void promo_prop_model_file(
@@ -74,7 +73,9 @@ int promo_prop_load(promo_store *s,
     m->kind = t.kind;
     promo_prop_model_file(s, d, t, m->path, sizeof m->path);
     const char *path = m->path;
-    int rc = promo_gbdt_load(path, &m->g);
+    int rc = file_exists(path) ? promo_store_check_file(s, path) : PROMO_OK;
+    if (!rc)
+        rc = promo_gbdt_load(path, &m->g);
     if (rc == PROMO_ENOTFOUND) {
         promo_prop_loaded_free(m);
         return promo_fail(PROMO_ENOTFOUND,
