@@ -25,6 +25,7 @@
 #include <promo/learner.h>
 #include <promo/linear.h>
 #include <promo/log.h>
+#include <promo/memguard.h>
 #include <promo/metrics.h>
 #include <promo/outfile.h>
 #include <promo/panel.h>

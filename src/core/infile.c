@@ -98,7 +98,7 @@ int promo_infile_read(const char *path, unsigned flags, char **data, size_t *n)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        return promo_fail(promo_infile_status(e), "%s: cannot open: %s", path, strerror(e));
+        return promo_fail(promo_infile_status(e), "%s: %s", path, strerror(e));
     }
     struct stat st;
     int rc = PROMO_OK;
@@ -123,6 +123,8 @@ int promo_infile_read(const char *path, unsigned flags, char **data, size_t *n)
             rc = promo_fail(PROMO_EIO, "%s: %s", path, strerror(errno));
         else
             rc = read_all(fd, path, 0, data, n);
+    } else if (S_ISDIR(st.st_mode)) {
+        rc = promo_fail(PROMO_EINPUT, "%s: %s", path, strerror(EISDIR));
     } else {
         rc = promo_fail(PROMO_EINPUT, "%s: %s, not a regular file%s", path, kind_name(st.st_mode),
                         streams ? " or a FIFO" : "");

@@ -12,6 +12,9 @@
 #include <promo/store.h>
 
 #define DB_NAME "promo.db"
+/* The timestamps the store accepts, written or read: 1900-01-01 .. 2199-12-31 (seconds). */
+#define STORE_TS_MIN (-2208988800LL)
+#define STORE_TS_MAX 7258118399LL
 /* The workspace lock file (store_lock.c). */
 #define STORE_LOCK_NAME ".lock"
 /* promo_meta key of the data version (store.h). */

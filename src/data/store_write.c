@@ -533,8 +533,6 @@ static int check_key(const promo_table *t, const out_col *c, size_t n)
  * months, windows, may then never overflow), and in the canonical number columns (prices,
  * quantities, costs) finite numbers of at most 1e12 in magnitude, so that sums over millions
  * of rows stay finite. A null is not a value and passes. */
-#define TS_MIN    (-2208988800LL) /* 1900-01-01 */
-#define TS_MAX    7258118399LL    /* 2199-12-31 23:59:59 */
 #define NUM_LIMIT 1e12
 
 static int out_of_range(const promo_table *t, const out_col *c, size_t n, size_t j, size_t r)
@@ -570,7 +568,7 @@ static int check_values(const promo_table *t, const out_col *c, size_t n)
             continue;
         if (col->type == PROMO_COL_TIMESTAMP) {
             for (size_t r = 0; r < col->n; r++)
-                if ((col->i64[r] < TS_MIN || col->i64[r] > TS_MAX) && !promo_column_is_null(col, r))
+                if ((col->i64[r] < STORE_TS_MIN || col->i64[r] > STORE_TS_MAX) && !promo_column_is_null(col, r))
                     return out_of_range(t, c, n, j, r);
         } else if (col->type == PROMO_COL_FLOAT64 && c[j].field) {
             for (size_t r = 0; r < col->n; r++)
