@@ -291,6 +291,8 @@ int store_stage_publish(promo_store *s)
     /* No allocation from here on: the tables are committed, and an out-of-memory now would
      * leave them without their files. Only rename(2) can fail (see store.h). */
     int rc = PROMO_OK;
+    if (s->n_removes)
+        kill_point(0); /* PROMO_KILL_AT=publish: after the SQL commit, before the removals */
     /* Removals first, so a model staged in the same transaction is not removed. A kill
      * before them leaves the old models, which promo_store_check_file then refuses (their
      * data version is no longer the workspace's). */
