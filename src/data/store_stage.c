@@ -296,14 +296,19 @@ int store_stage_publish(promo_store *s)
     /* Removals first, so a model staged in the same transaction is not removed. A kill
      * before them leaves the old models, which promo_store_check_file then refuses (their
      * data version is no longer the workspace's). */
+    size_t removed = 0;
     for (size_t i = 0; i < s->n_removes; i++) {
-        if (unlink(s->removes[i]) != 0 && errno != ENOENT && !rc)
+        if (unlink(s->removes[i]) == 0)
+            removed++;
+        else if (errno != ENOENT && !rc)
             rc = promo_fail(PROMO_EIO,
                             "%s: the tables are committed, but this stale model could not be "
                             "removed: %s",
                             s->removes[i], strerror(errno));
         promo_free(s->removes[i]);
     }
+    if (removed)
+        promo_info("removed %zu model file(s) trained on the replaced data", removed);
     if (s->n_removes && s->models_dir) {
         int frc = store_fsync_path(s->models_dir, 1);
         rc = rc ? rc : frc;
