@@ -11,8 +11,8 @@
 # A kill "survives" when the fingerprint is exactly the one before the command or the one after
 # an uninterrupted run, PRAGMA integrity_check says ok, no temporary (*.tmp-*) is left in
 # models/ or out/ and no staging directory (.ws.tmp-*) beside the workspace, and `promo score`
-# either works or refuses with a message (never a model on data it was not trained on, never a
-# crash). Concurrent writers: train and generate --force started together on one workspace,
+# either works or refuses with a message (exit 2: no model, or a model made from data that has
+# since been replaced; never a model used on data it was not trained on, never a crash). Concurrent writers: train and generate --force started together on one workspace,
 # CONCURRENT times; "mixed" counts runs that end with a model that does not belong to the data
 # (score refuses it as replaced), a failed integrity check or a leftover temporary.
 # Output: one JSON line per command and one for the concurrent runs.
@@ -52,11 +52,14 @@ clean_state() { # $1 = ws: integrity, no temporaries, no staging dirs
     [ "$(sqlite3 "$1/promo.db" 'PRAGMA integrity_check' 2>&1)" = ok ] || return 1
     [ -z "$(ls -a "$1/models" "$1/out" 2>/dev/null | grep '\.tmp-')" ] || return 1
     [ -z "$(ls -a "$(dirname "$1")" | grep "^\.$(basename "$1")\.tmp-")" ] || return 1
-    # score: 0 (a model that belongs), 2 without "replaced" (no model) is fine
+    # score: 0 (the model belongs to the data), or 2 with a message: no model, or (after a
+    # command that replaced the data) the old model refused as made from replaced data.
+    # $2 = 1: a refused model counts as mixed (concurrent writers: each finished its unit).
     err=$("$P" score --ws "$1" --target any 2>&1 >/dev/null)
     rc=$?
     [ $rc -eq 0 ] && return 0
-    [ $rc -eq 2 ] && ! echo "$err" | grep -q "replaced" && return 0
+    [ $rc -eq 2 ] && echo "$err" | grep -q "replaced" && [ "${2:-0}" = 1 ] && return 1
+    [ $rc -eq 2 ] && return 0
     return 1
 }
 
@@ -109,7 +112,9 @@ for kind in ingest generate train; do
             ok=$((ok + 1)); new=$((new + 1))
         else
             bad=$((bad + 1))
-            echo "soak: $kind kill $i after ${delay_ms} ms: neither the old nor the new state" >&2
+            echo "soak: $kind kill $i after ${delay_ms} ms: neither the old nor the new state" \
+                "(state $fp, before $before, after $after)" >&2
+            [ -n "${SOAK_KEEP:-}" ] && cp -a "$T/k" "$SOAK_KEEP.$kind.$i"
         fi
     done
     printf '{"bench":"soak","command":"%s","kills":%d,"survived":%d,"old_state":%d,"new_state":%d,"broken":%d,"run_ms":%d}\n' \
@@ -133,7 +138,7 @@ while [ $i -lt "$CONC" ]; do
     wait $p2
     r2=$?
     grep -q "waiting for it to finish" "$T/c/e1" "$T/c/e2" && waited=$((waited + 1))
-    if [ $r1 -ne 0 ] || [ $r2 -ne 0 ] || ! clean_state "$ws"; then
+    if [ $r1 -ne 0 ] || [ $r2 -ne 0 ] || ! clean_state "$ws" 1; then
         mixed=$((mixed + 1))
         echo "soak: concurrent run $i: train $r1, generate $r2, or a mixed state" >&2
     fi
