@@ -3,11 +3,13 @@
  * crash promo, values validated at the store boundary, stale leftovers of killed commands
  * removed. Each test runs the CLI as a separate process (t_promo), so locks and kills are
  * real. Random kills and concurrent writers at scale are bench/soak.sh. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,4 +548,42 @@ T_TEST(safety_outfile_api_checks_every_write)
     T_ASSERT_STR_EQ(body, "hello");
     free(body);
     T_ASSERT_EQ_INT(count_temps(t_tmpdir()), 0);
+}
+
+/* ---- fuzz corpora replayed (fuzz/fuzz_campaign.c, fuzz/fuzz_map.c; `make fuzz` builds the
+ * libFuzzer targets) ---- */
+
+int fuzz_campaign_one(const uint8_t *data, size_t n);
+int fuzz_map_one(const uint8_t *data, size_t n);
+
+static size_t replay(const char *dir, int (*one)(const uint8_t *, size_t))
+{
+    DIR *d = opendir(dir);
+    T_ASSERT_MSG(d != NULL, "%s is missing", dir);
+    size_t n_files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t n = 0;
+        char *data = t_read_file(path, &n);
+        T_ASSERT_MSG(data != NULL, "cannot read %s", path);
+        one((const uint8_t *)data, n);
+        free(data);
+        n_files++;
+    }
+    closedir(d);
+    return n_files;
+}
+
+T_TEST(safety_fuzz_campaign_corpus_replay)
+{
+    T_ASSERT(replay("fuzz/corpus/campaign", fuzz_campaign_one) >= 5);
+}
+
+T_TEST(safety_fuzz_map_corpus_replay)
+{
+    T_ASSERT(replay("fuzz/corpus/map", fuzz_map_one) >= 8);
 }
