@@ -1,7 +1,8 @@
 /* promo/csv.h: a fast RFC 4180 CSV reader that parses straight into typed columns.
  *
  * Handles quotes, embedded delimiters/newlines/doubled quotes, CRLF or LF, a UTF-8 BOM, and
- * rejects NUL bytes and invalid UTF-8 with a located message. The input is memory-mapped and,
+ * rejects NUL bytes and invalid UTF-8 with a located message. The input is read into memory
+ * (promo/infile.h: no mmap, so a file that shrinks while read is an error, not SIGBUS) and,
  * when large, split at safe record boundaries and parsed by several threads; the result does
  * not depend on the thread count.
  *
@@ -108,7 +109,8 @@ typedef struct promo_csv_rejects {
 void promo_csv_rejects_free(promo_csv_rejects *r); /* NULL-safe */
 
 /* Read a CSV file into a new table named after the file's base name (without extension).
- * opt may be NULL (defaults). Regular files are memory-mapped; pipes and devices are read.
+ * opt may be NULL (defaults). Read with promo_infile_read(PROMO_INFILE_STREAM): a regular file,
+ * "-" (stdin) or a FIFO/pipe read as a stream; devices and directories are PROMO_EINPUT.
  * *out is owned by the caller (promo_table_free). rejects may be NULL; when not NULL it
  * receives a new list (possibly empty) owned by the caller (promo_csv_rejects_free).
  * On failure *out (and *rejects) are NULL. */
