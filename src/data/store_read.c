@@ -302,8 +302,7 @@ static int read_rows(promo_store *s, const char *name, const read_plan *p, promo
                     rc = promo_fail(PROMO_EINPUT,
                                     "%s/%s: table '%s', row %zu, column '%s': timestamp %lld is "
                                     "outside 1900-01-01 .. 2199-12-31",
-                                    s->ws_dir, DB_NAME, name, r + 1, c->name,
-                                    (long long)c->i64[r]);
+                                    s->ws_dir, DB_NAME, name, r + 1, c->name, (long long)c->i64[r]);
                     goto done;
                 }
                 break;

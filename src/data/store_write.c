@@ -568,7 +568,8 @@ static int check_values(const promo_table *t, const out_col *c, size_t n)
             continue;
         if (col->type == PROMO_COL_TIMESTAMP) {
             for (size_t r = 0; r < col->n; r++)
-                if ((col->i64[r] < STORE_TS_MIN || col->i64[r] > STORE_TS_MAX) && !promo_column_is_null(col, r))
+                if ((col->i64[r] < STORE_TS_MIN || col->i64[r] > STORE_TS_MAX) &&
+                    !promo_column_is_null(col, r))
                     return out_of_range(t, c, n, j, r);
         } else if (col->type == PROMO_COL_FLOAT64 && c[j].field) {
             for (size_t r = 0; r < col->n; r++)
