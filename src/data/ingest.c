@@ -96,6 +96,8 @@ static int map_file(const char *path, mapped *m)
      * Regular files only: ingest reads each source more than once. */
     char *data = NULL;
     int rc = promo_infile_read(path, 0, &data, &m->n);
+    if (rc == PROMO_ENOTFOUND) /* ingest's own wording for a missing source */
+        promo_fail(rc, "%s: cannot open: %s", path, strerror(ENOENT));
     m->p = data;
     return rc;
 }
