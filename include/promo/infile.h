@@ -11,8 +11,8 @@
  * fstat said is reported ("PATH: the file changed while it was read ..."), not parsed half.
  *
  * What is accepted: a regular file; with PROMO_INFILE_STREAM also "-" (standard input) and a
- * FIFO or pipe (process substitution, `mkfifo`), read to its end as a stream on purpose. A
- * FIFO that no writer has opened reads as empty (start the writer first). Refused with
+ * FIFO or pipe (process substitution, `mkfifo`), read to its end as a stream on purpose (a
+ * FIFO waits for its writer, as the user asked). Refused with
  * PROMO_EINPUT naming the path: a directory, a character or block device (/dev/zero would
  * never end), a socket, and FIFOs without the flag.
  *

@@ -1,6 +1,7 @@
 /* Reading a whole input file safely (include/promo/infile.h says what and why). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -117,7 +118,13 @@ int promo_infile_read(const char *path, unsigned flags, char **data, size_t *n)
             *n = 0;
         }
     } else if (S_ISFIFO(st.st_mode) && streams) {
-        /* Blocking reads from here: a writer that has the FIFO open is waited for. */
+        /* A FIFO read on purpose waits for its writer, which may come after us (`promo ... f &
+         * cat data > f`): a read now would see end-of-file. poll on a FIFO opened without
+         * blocking waits until a writer has written or has come and gone (Linux). Then
+         * blocking reads to the end. */
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+            ;
         int fl = fcntl(fd, F_GETFL);
         if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
             rc = promo_fail(PROMO_EIO, "%s: %s", path, strerror(errno));
