@@ -7,8 +7,9 @@
  * dictionary order and rejects. A difference aborts, which the fuzzer reports as a crash.
  * The record walker (promo_csv_walker) must agree with the reader: with skip_bad_rows, every
  * record after the header is a row or a reject, and each reject's line and raw text are those
- * of a walked record. Under libFuzzer (PROMO_FUZZ) the chunks are parsed by one thread and
- * inputs over 16 KiB are skipped, for speed (see LLVMFuzzerInitialize below). */
+ * of a walked record. Under libFuzzer (PROMO_FUZZ), for speed, each input runs one of the
+ * option sets, the chunks are parsed by one thread and inputs over 16 KiB are skipped (see
+ * LLVMFuzzerInitialize below); the replay runs all three sets on every file. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
