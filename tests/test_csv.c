@@ -488,7 +488,8 @@ T_TEST(csv_bad_missing_file_and_directory)
     T_ASSERT_STR_EQ(file_fail(path, NULL, PROMO_ENOTFOUND), want);
     const char *dir = t_tmpdir();
     snprintf(want, sizeof want, "%s: Is a directory", dir);
-    T_ASSERT_STR_EQ(file_fail(dir, NULL, PROMO_EIO), want);
+    /* issue 18: a directory given as input is the user's mistake (exit 2), not an I/O error */
+    T_ASSERT_STR_EQ(file_fail(dir, NULL, PROMO_EINPUT), want);
 }
 
 T_TEST(csv_reads_from_a_pipe)
@@ -755,7 +756,8 @@ T_TEST(csv_write_roundtrip)
     promo_table_free(one);
 
     snprintf(path, sizeof path, "%s/no/such/dir/x.csv", t_tmpdir());
-    T_ASSERT_EQ_INT(promo_csv_write(path, t), PROMO_EIO);
+    /* issue 18: a missing directory is the user's to fix (exit 2), not an I/O error */
+    T_ASSERT_EQ_INT(promo_csv_write(path, t), PROMO_EINPUT);
     T_ASSERT_CONTAINS(promo_last_error(), "No such file or directory");
     promo_table_free(t);
 }

@@ -1,7 +1,8 @@
 /* promo/csv.h: a fast RFC 4180 CSV reader that parses straight into typed columns.
  *
  * Handles quotes, embedded delimiters/newlines/doubled quotes, CRLF or LF, a UTF-8 BOM, and
- * rejects NUL bytes and invalid UTF-8 with a located message. The input is memory-mapped and,
+ * rejects NUL bytes and invalid UTF-8 with a located message. The input is read into memory
+ * (promo/infile.h: no mmap, so a file that shrinks while read is an error, not SIGBUS) and,
  * when large, split at safe record boundaries and parsed by several threads; the result does
  * not depend on the thread count.
  *
@@ -57,6 +58,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <promo/table.h>
 #include <promo/timeutil.h>
@@ -112,7 +114,8 @@ typedef struct promo_csv_rejects {
 void promo_csv_rejects_free(promo_csv_rejects *r); /* NULL-safe */
 
 /* Read a CSV file into a new table named after the file's base name (without extension).
- * opt may be NULL (defaults). Regular files are memory-mapped; pipes and devices are read.
+ * opt may be NULL (defaults). Read with promo_infile_read(PROMO_INFILE_STREAM): a regular file,
+ * "-" (stdin) or a FIFO/pipe read as a stream; devices and directories are PROMO_EINPUT.
  * *out is owned by the caller (promo_table_free). rejects may be NULL; when not NULL it
  * receives a new list (possibly empty) owned by the caller (promo_csv_rejects_free).
  * On failure *out (and *rejects) are NULL. */
@@ -221,9 +224,15 @@ size_t promo_csv_field_unescape(const promo_csv_field *f, char *dst /* OUT */);
  * of %.15g..%.17g that reads back exactly, in the C locale; nulls as empty fields, the empty
  * string as ""). NaN and infinities are written as null: the reader rejects them as numbers.
  * Reading the file back with the same column types gives the same table (codes included).
- * Atomic: writes PATH.tmp, fsyncs, renames, fsyncs the directory; on failure PATH is
- * untouched and PATH.tmp removed. Errors: PROMO_EIO ("PATH: strerror"), PROMO_ENOMEM. */
+ * Written through promo_outfile (outfile.h): a regular PATH atomically (temporary, fsync,
+ * rename; on failure PATH untouched, no temporary left), "-" to stdout, a device or FIFO in
+ * place with every write checked, a symlink followed. Errors: PROMO_EINPUT (a path that
+ * cannot be written: missing directory, a directory...), PROMO_EIO ("PATH: write failed:
+ * strerror"), PROMO_ENOMEM. */
 int promo_csv_write(const char *path, const promo_table *t);
+/* The same CSV to an open stream (e.g. promo_outfile_stream, to write the file before a
+ * store commit and put it in place after). Write errors are left in ferror(f). */
+int promo_csv_write_stream(FILE *f, const promo_table *t);
 
 #ifdef __cplusplus
 }

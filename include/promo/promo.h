@@ -21,13 +21,16 @@
 #include <promo/hash.h>
 #include <promo/hdbscan.h>
 #include <promo/hybrid.h>
+#include <promo/infile.h>
 #include <promo/kmeans.h>
 #include <promo/knn.h>
 #include <promo/learner.h>
 #include <promo/linear.h>
 #include <promo/log.h>
+#include <promo/memguard.h>
 #include <promo/metrics.h>
 #include <promo/mf_category.h>
+#include <promo/outfile.h>
 #include <promo/panel.h>
 #include <promo/plot.h>
 #include <promo/profile.h>

@@ -82,8 +82,26 @@ typedef struct promo_store promo_store;
  * non-empty directory without promo.db, a parent directory that does not exist, no write
  * permission); PROMO_EDB/PROMO_EIO otherwise. *out is NULL on failure. */
 int promo_store_open(const char *ws_dir, int create, promo_store **out /* OUT */);
-/* Rolls back an open transaction, removes an uncommitted new workspace, frees. NULL-safe. */
+/* Open an existing workspace for reading only: a shared workspace lock (readers run side by
+ * side, writers wait for them), and promo_store_begin is refused (PROMO_EUSAGE). For
+ * commands that read the workspace and write nothing into it (score, explain, campaign,
+ * evaluate, info). Errors as promo_store_open with create = 0. */
+int promo_store_open_read(const char *ws_dir, promo_store **out /* OUT */);
+/* Rolls back an open transaction, removes an uncommitted new workspace, releases the
+ * workspace lock, frees. NULL-safe. */
 void promo_store_close(promo_store *s);
+
+/* The workspace lock. Every open store holds "<ws>/.lock" with flock(2) from open to close:
+ * exclusive for promo_store_open (a writer: nothing it read can change before its commit),
+ * shared for promo_store_open_read (a reader sees one state: tables with their model files).
+ * A lock held by another process is waited for, with one message on stderr ("workspace WS is
+ * in use by another promo command (it holds the workspace lock); waiting ..."); after
+ * promo_store_set_wait(0) (the CLI's --no-wait) the open fails at once instead, PROMO_EIO
+ * "workspace WS is in use by another promo command ...; try again when it has finished".
+ * SQLite's own "database is locked" (another program holding promo.db) is reported in the
+ * same words. The lock dies with its process (kill -9 leaves no stale lock). Stores of one
+ * process share its lock. Process-wide; default 1 (wait). */
+void promo_store_set_wait(int wait);
 
 /* 1 if ws_dir holds a promo workspace (a directory with promo.db), else 0. No side effects. */
 int promo_store_exists(const char *ws_dir);
@@ -175,6 +193,26 @@ const char *promo_store_out_dir(const promo_store *s);
  *
  * Outside a transaction the file is written at once with promo_atomic_write. */
 int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n);
+
+/* In the current transaction: remove every file of models/ at the commit (the removals come
+ * before the staged files are renamed, so a model staged in the same transaction stays).
+ * For commands that replace the data (generate --force): the models trained on the old data
+ * go in the same unit. Fails now (PROMO_EINPUT naming models/) if models/ is not writable;
+ * killed between the SQL commit and the removals, the old models stay, and
+ * promo_store_check_file refuses them (below). */
+int promo_store_stage_remove_models(promo_store *s);
+
+/* Data versions. The workspace meta key "data.version" changes in every transaction that
+ * writes or drops a canonical table (schema.h): a new "<seconds>-<pid>-<random>". Every
+ * derived table written and every file staged in a transaction is recorded at the commit with
+ * the version it was made from (table promo_data_versions(name, version); name "table:T" or
+ * the workspace-relative path). promo_store_check_file (a file of the workspace, e.g. a model)
+ * and promo_store_check_table: PROMO_EINPUT "PATH was made from data that has since been
+ * replaced in workspace WS (...): make it again ..." when the recorded version is not the
+ * current one; PROMO_OK when it is, or when nothing is recorded (a file not written through
+ * the store, or a workspace older than the versions). */
+int promo_store_check_file(promo_store *s, const char *path);
+int promo_store_check_table(promo_store *s, const char *name);
 
 /* ---- describing a table (promo info) ---- */
 

@@ -5,12 +5,14 @@
 #include <gsl/gsl_errno.h>
 #include <locale.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <promo/error.h>
 #include <promo/log.h>
+#include <promo/store.h>
 #include <promo/timeutil.h>
 
 const cli_command cli_commands[] = {
@@ -139,9 +141,14 @@ int promo_cli_main(int argc, char **argv)
     gsl_set_error_handler_off();
     /* Global options come before the command and take no values: they end at the first
      * argument that is not an option, the command. */
-    int version = 0;
+    /* A file over RLIMIT_FSIZE must be a write error we report, not a silent death. */
+    signal(SIGXFSZ, SIG_IGN);
+    int version = 0, no_wait = 0;
     const cli_opt opts[] = {
         {CLI_FLAG("version", &version), .help = "print the version"},
+        {CLI_FLAG("no-wait", &no_wait),
+         .help = "fail at once (exit 1) when another command holds the workspace lock,\n"
+                 "instead of waiting for it"},
         {0},
     };
     const cli_spec spec = {
@@ -159,6 +166,7 @@ int promo_cli_main(int argc, char **argv)
     int ec = cli_parse(&spec, i, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
+    promo_store_set_wait(!no_wait && !getenv("PROMO_NO_WAIT"));
     if (version) {
         printf("promo %s\n", PROMO_VERSION);
         return CLI_EXIT_OK;

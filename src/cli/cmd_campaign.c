@@ -58,7 +58,7 @@ int cmd_campaign(int argc, char **argv)
     promo_store *s = NULL;
     promo_campaign *cp = NULL;
     char pid[256], path[1300];
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     if (rc)
         goto done;
     if (!strcmp(product, "best")) {

@@ -132,7 +132,7 @@ int cmd_compare(int argc, char **argv)
     promo_store *s = NULL;
     promo_compare c;
     char pid[256];
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     if (!rc && !strcmp(product, "best"))
         rc = promo_campaign_best_seller(s, pid, sizeof pid);
     else

@@ -115,7 +115,7 @@ int cmd_crosssell(int argc, char **argv)
     promo_store *s = NULL;
     promo_crosssell *c = NULL;
     char path[1300];
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     rc = rc ? rc : promo_crosssell_build(s, &p, &c);
     if (rc)
         goto done;

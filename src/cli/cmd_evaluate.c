@@ -304,7 +304,7 @@ int cmd_evaluate(int argc, char **argv)
     size_t n = 0;
     promo_expansion_report xr;
     int has_x = 0, want_x = target && !strcmp(target, "expansion");
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     if (!rc && !want_x)
         rc = promo_report_propensity_read(s, &r, &n);
     if (!rc && (want_x || n == 0))

@@ -46,7 +46,7 @@ int cmd_explain(int argc, char **argv)
     promo_store *s = NULL;
     promo_scorer *h = NULL;
     promo_prop_explanation *e = NULL;
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     if (!rc)
         rc = promo_scorer_open(s, target, as_of, 0, &h);
     if (!rc)

@@ -14,6 +14,7 @@
 #include <promo/error.h>
 #include <promo/features.h>
 #include <promo/log.h>
+#include <promo/outfile.h>
 #include <promo/panel.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
@@ -59,6 +60,7 @@ int cmd_features(int argc, char **argv)
     promo_features *f = NULL;
     promo_table *ct = NULL, *pt = NULL;
     uint8_t *y = NULL;
+    promo_outfile *of = NULL;
     int rc = promo_store_open(ws, 0, &s);
     if (rc || (rc = promo_panel_load_tables(s, fp.n_threads, &d)))
         goto done;
@@ -73,11 +75,18 @@ int cmd_features(int argc, char **argv)
         goto done;
     char day[32];
     promo_time_format(fp.as_of, 0, day, sizeof day);
-    if ((rc = promo_store_begin(s)) || (rc = promo_store_write_table(s, ct)) ||
+    /* --out is written before the tables are committed and put in place after: a path that
+     * cannot be written fails the command with the workspace unchanged. */
+    if (out_csv && (!(rc = promo_outfile_open(out_csv, &of)) &&
+                    (rc = promo_csv_write_stream(promo_outfile_stream(of), ct))))
+        goto done;
+    if (rc || (rc = promo_store_begin(s)) || (rc = promo_store_write_table(s, ct)) ||
         (rc = promo_store_write_table(s, pt)) ||
         (rc = promo_store_meta_set(s, "features.as_of", day)) || (rc = promo_store_commit(s)))
         goto done;
-    if (out_csv && (rc = promo_csv_write(out_csv, ct)))
+    rc = of ? promo_outfile_commit(of) : PROMO_OK;
+    of = NULL;
+    if (rc)
         goto done;
     size_t pos = 0;
     for (size_t i = 0; y && i < f->n_customers; i++)
@@ -110,6 +119,7 @@ int cmd_features(int argc, char **argv)
             printf("label %s over %g days: %zu positives\n", label, horizon, pos);
     }
 done:
+    promo_outfile_abort(of);
     promo_free(y);
     promo_table_free(ct);
     promo_table_free(pt);

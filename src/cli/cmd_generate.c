@@ -85,30 +85,6 @@ static void print_summary(const promo_synth_params *p,
            "  truth_category_affinity, truth_exposures, truth_params (for the simulator)\n");
 }
 
-/* Models trained on the replaced world would score the new one as if nothing had changed. The
- * tables are already committed, so a file that cannot be removed is a warning, not a failure. */
-static void remove_stale_models(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return; /* no models directory yet */
-    struct dirent *e;
-    size_t removed = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) == 0)
-            removed++;
-        else
-            promo_warn("generate: could not remove the stale model %s: %s", path, strerror(errno));
-    }
-    closedir(d);
-    if (removed)
-        promo_info("generate: removed %zu model file(s) trained on the replaced data", removed);
-}
-
 int cmd_generate(int argc, char **argv)
 {
     promo_synth_params p = promo_synth_params_default();
@@ -177,8 +153,8 @@ int cmd_generate(int argc, char **argv)
         return cli_report(rc);
     double t1 = promo_now_s();
     promo_store *s = NULL;
-    if (!(rc = promo_store_open(ws, 1, &s)) && !(rc = promo_synth_write(s, &t, &p)))
-        remove_stale_models(promo_store_models_dir(s));
+    if (!(rc = promo_store_open(ws, 1, &s)))
+        rc = promo_synth_write(s, &t, &p); /* removes the old world's models in its unit */
     promo_store_close(s);
     double t2 = promo_now_s();
     if (!rc)

@@ -222,7 +222,7 @@ int cmd_info(int argc, char **argv)
     if (ec != CLI_CONTINUE)
         return ec;
     promo_store *s = NULL;
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     if (rc)
         return cli_report(rc);
     char **names = NULL;

@@ -130,7 +130,7 @@ int cmd_measure(int argc, char **argv)
     p.promotion_id = promotion_id;
     promo_store *s = NULL;
     promo_measure m;
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = p.log ? promo_store_open(ws, 0, &s) : promo_store_open_read(ws, &s);
     rc = rc ? rc : promo_measure_run(s, &p, &m);
     if (!rc) {
         if (json)

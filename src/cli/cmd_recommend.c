@@ -11,6 +11,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/outfile.h>
 #include <promo/log.h>
 #include <promo/panel.h>
 #include <promo/recommend.h>
@@ -315,7 +316,7 @@ int cmd_recommend(int argc, char **argv)
         rc = promo_fail(PROMO_ENOMEM, "out of memory");
     if (!rc) {
         if (out) {
-            rc = promo_atomic_write(out, buf, len);
+            rc = promo_outfile_write(out, buf, len);
             if (!rc)
                 promo_info("%zu recommendations into %s", o.n_rows, out);
         } else if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {

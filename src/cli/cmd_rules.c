@@ -227,7 +227,7 @@ int cmd_rules(int argc, char **argv)
         o.item_col = item_col;
         rc = promo_baskets_read(data, &o, &f);
     } else {
-        rc = promo_store_open(ws, 0, &s);
+        rc = promo_store_open_read(ws, &s);
         rc = rc ? rc : promo_baskets_from_store(s, as_of, (int)level, &f);
     }
     if (rc)

@@ -10,6 +10,7 @@
 #include <promo/error.h>
 #include <promo/explain.h>
 #include <promo/log.h>
+#include <promo/outfile.h>
 #include <promo/propensity.h>
 #include <promo/scorer.h>
 #include <promo/store.h>
@@ -211,7 +212,7 @@ int cmd_score(int argc, char **argv)
     ranked *rk = NULL;
     char *text = NULL;
     size_t n_pk = 0, len = 0;
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     if (!rc)
         rc = promo_scorer_open(s, baseline ? NULL : target, as_of, 0, &h);
     if (!rc)
@@ -241,7 +242,7 @@ int cmd_score(int argc, char **argv)
         goto done;
     }
     if (out) {
-        rc = promo_atomic_write(out, text, len);
+        rc = promo_outfile_write(out, text, len);
         if (!rc) {
             char d[24];
             promo_time_format(sc->as_of, 1, d, sizeof d);

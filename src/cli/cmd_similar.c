@@ -132,7 +132,7 @@ int cmd_similar(int argc, char **argv)
     promo_store *s = NULL;
     promo_similar_result r;
     memset(&r, 0, sizeof r);
-    int rc = promo_store_open(ws, 0, &s);
+    int rc = promo_store_open_read(ws, &s);
     if (!rc)
         rc = promo_similar_find(s, &q, &r);
     promo_store_close(s);

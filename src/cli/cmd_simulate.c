@@ -81,7 +81,7 @@ int cmd_simulate(int argc, char **argv)
     /* The file first: a malformed campaign is reported before the world is loaded. */
     if ((rc = promo_campaign_read(campaign, &cf)))
         goto done;
-    if ((rc = promo_store_open(ws, 0, &s)) || (rc = promo_world_load(s, &w)))
+    if ((rc = promo_store_open_read(ws, &s)) || (rc = promo_world_load(s, &w)))
         goto done;
     if ((rc = promo_campaign_file_offers(cf, w, &offers)))
         goto done;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <promo/error.h>
+#include <promo/outfile.h>
 #include <promo/features.h>
 #include <promo/hybrid.h>
 #include <promo/knn.h>
@@ -155,7 +156,7 @@ static int write_mf_picks(const char *path, const promo_mf_report *r)
     int bad = ferror(f);
     fclose(f);
     int rc = bad ? promo_fail(PROMO_ENOMEM, "%s: out of memory", path)
-                 : promo_atomic_write(path, buf, n);
+                 : promo_outfile_write(path, buf, n);
     free(buf);
     return rc;
 }

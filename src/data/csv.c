@@ -47,6 +47,7 @@
 #include <promo/alloc.h>
 #include <promo/csv.h>
 #include <promo/error.h>
+#include <promo/infile.h>
 
 #include "data/csv_internal.h"
 
@@ -1854,40 +1855,6 @@ int promo_csv_read_buffer(const char *data,
     return read_csv(data ? data : "", n, name, name, opt, out, rejects);
 }
 
-/* Read all of a pipe, FIFO or character device. */
-static int slurp_fd(int fd, const char *path, char **buf, size_t *n)
-{
-    size_t cap = 1 << 16, len = 0;
-    char *b = promo_malloc(cap);
-    if (!b)
-        return PROMO_ENOMEM;
-    for (;;) {
-        if (len == cap) {
-            char *nb = promo_reallocn(b, cap, 2);
-            if (!nb) {
-                promo_free(b);
-                return PROMO_ENOMEM;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        ssize_t got = read(fd, b + len, cap - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            int e = errno;
-            promo_free(b);
-            return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    *buf = b;
-    *n = len;
-    return PROMO_OK;
-}
-
 int promo_csv_read(const char *path,
                    const promo_csv_options *opt,
                    promo_table **out,
@@ -1899,41 +1866,13 @@ int promo_csv_read(const char *path,
         *rejects = NULL;
     if (!path || !out)
         return promo_fail(PROMO_EUSAGE, "promo_csv_read: NULL argument");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return promo_fail(e == ENOENT ? PROMO_ENOTFOUND : PROMO_EIO, "%s: %s", path, strerror(e));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(EISDIR));
-    }
-    const char *data = NULL;
-    char *owned = NULL;
+    /* Not mmap: a file that shrinks under a mapping is SIGBUS (promo/infile.h). "-" and FIFOs
+     * are read as streams on purpose; devices are refused before any blocking open. */
+    char *data = NULL;
     size_t n = 0;
-    void *map = MAP_FAILED;
-    int rc = PROMO_OK;
-    if (S_ISREG(st.st_mode) && st.st_size > 0) {
-        n = (size_t)st.st_size;
-        map = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        if (map != MAP_FAILED)
-            data = map;
-    }
-    if (map == MAP_FAILED && (!S_ISREG(st.st_mode) || st.st_size > 0)) {
-        rc = slurp_fd(fd, path, &owned, &n);
-        data = owned;
-    }
-    close(fd);
+    int rc = promo_infile_read(path, PROMO_INFILE_STREAM, &data, &n);
     if (!rc)
-        rc = read_csv(data ? data : "", n, path, path, opt, out, rejects);
-    if (map != MAP_FAILED)
-        munmap(map, n);
-    promo_free(owned);
+        rc = read_csv(data, n, path, path, opt, out, rejects);
+    promo_free(data);
     return rc;
 }

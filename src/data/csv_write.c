@@ -5,8 +5,8 @@
  * the non-null empty string ("" reads back as the empty string; an unquoted empty field is
  * null). Floats use the shortest of %.15g/%.16g/%.17g that reads back exactly; NaN and
  * infinities have no CSV form the reader accepts, so they are written as null (empty).
- * Atomic: the file is written as PATH.tmp, flushed, fsynced and renamed over PATH; the
- * directory is fsynced so the rename survives a crash. */
+ * Written through promo_outfile (outfile.h): a regular file by temporary, fsync and rename,
+ * a device or FIFO in place with every write checked, a symlink followed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,6 +18,7 @@
 #include <promo/alloc.h>
 #include <promo/csv.h>
 #include <promo/error.h>
+#include <promo/outfile.h>
 
 #include "data/csv_internal.h"
 
@@ -76,47 +77,23 @@ static void put_value(FILE *f, const promo_column *c, size_t r)
     }
 }
 
-/* fsync the directory holding path, so a rename in it is durable. Best effort. */
-static void sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir =
-        slash ? promo_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : promo_strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    promo_free(dir);
-}
-
 int promo_csv_write(const char *path, const promo_table *t)
 {
     if (!path || !t)
         return promo_fail(PROMO_EUSAGE, "promo_csv_write: NULL argument");
-    size_t plen = strlen(path);
-    char *tmp = promo_malloc(plen + 5);
-    if (!tmp)
-        return PROMO_ENOMEM;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        promo_free(tmp);
-        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
+    promo_outfile *o = NULL;
+    int rc = promo_outfile_open(path, &o);
+    if (rc)
+        return rc;
+    if ((rc = promo_csv_write_stream(promo_outfile_stream(o), t))) {
+        promo_outfile_abort(o);
+        return rc;
     }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        promo_free(tmp);
-        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
-    }
-    setvbuf(f, NULL, _IOFBF, 1 << 16);
+    return promo_outfile_commit(o);
+}
+
+int promo_csv_write_stream(FILE *f, const promo_table *t)
+{
     for (size_t c = 0; c < t->n_cols; c++) {
         if (c)
             putc(',', f);
@@ -131,19 +108,5 @@ int promo_csv_write(const char *path, const promo_table *t)
         }
         putc('\n', f);
     }
-    int e = 0;
-    if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0)
-        e = errno ? errno : EIO;
-    if (fclose(f) != 0 && !e)
-        e = errno ? errno : EIO;
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        promo_free(tmp);
-        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
-    }
-    promo_free(tmp);
-    sync_dir(path);
-    return PROMO_OK;
+    return PROMO_OK; /* write errors stay in ferror(f) for the caller's commit */
 }

@@ -30,6 +30,7 @@
 #include <promo/alloc.h>
 #include <promo/csv.h>
 #include <promo/error.h>
+#include <promo/infile.h>
 #include <promo/log.h>
 #include <promo/profile.h>
 #include <promo/schema.h>
@@ -146,40 +147,20 @@ typedef struct mapped {
 
 static int map_file(const char *path, mapped *m)
 {
-    m->p = NULL;
-    m->n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return promo_fail(errno == ENOENT ? PROMO_ENOTFOUND : PROMO_EIO, "%s: cannot open: %s",
-                          path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return promo_fail(PROMO_EIO, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return promo_fail(PROMO_EINPUT, "%s: not a regular file", path);
-    }
-    if (st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return promo_fail(PROMO_EIO, "%s: cannot map: %s", path, strerror(e));
-        }
-        m->p = p;
-        m->n = (size_t)st.st_size;
-    }
-    close(fd);
-    return PROMO_OK;
+    /* Read, not mapped: a source that shrinks while it is read must be an error, not SIGBUS;
+     * and opened without blocking, so a FIFO is refused instead of hanging (promo/infile.h).
+     * Regular files only: ingest reads each source more than once. */
+    char *data = NULL;
+    int rc = promo_infile_read(path, 0, &data, &m->n);
+    if (rc == PROMO_ENOTFOUND) /* ingest's own wording for a missing source */
+        promo_fail(rc, "%s: cannot open: %s", path, strerror(ENOENT));
+    m->p = data;
+    return rc;
 }
 
 static void unmap_file(mapped *m)
 {
-    if (m->p)
-        munmap((void *)m->p, m->n);
+    promo_free((void *)m->p);
     m->p = NULL;
 }
 

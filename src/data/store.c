@@ -44,7 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <promo/alloc.h>
@@ -129,6 +131,13 @@ int store_db_fail(promo_store *s, int rc, const char *what)
 {
     const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     int code = PROMO_EDB;
+    /* Another process (not promo: promo waits on the workspace lock first) holds SQLite's own
+     * lock past our busy timeout: the same words as for the workspace lock, not raw SQL. */
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        return promo_fail(PROMO_EDB,
+                          "workspace %s is in use by another process (%s/%s: %s); try again "
+                          "when it has finished",
+                          s->ws_dir, s->ws_dir, DB_NAME, msg);
     switch (rc & 0xff) {
     case SQLITE_NOMEM:
         code = PROMO_ENOMEM;
@@ -224,6 +233,8 @@ int store_path_status(int e)
 }
 
 /* ---- opening ---- */
+
+static void clear_tracked(promo_store *s);
 
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
 
@@ -386,7 +397,46 @@ int promo_store_exists(const char *ws_dir)
     return ok;
 }
 
-int promo_store_open(const char *ws_dir, int create, promo_store **out)
+/* Staging directories ".<base>.tmp-<pid>" beside ws_dir left by killed commands that were
+ * creating it: removed when their process is gone (a live one may still publish). */
+static void clean_stale_staging(const char *ws_dir)
+{
+    /* Stack buffers, not promo_malloc: best-effort cleanup must not swallow an allocation
+     * failure (the allocation-failure tests count on every failure surfacing). */
+    char parent[4096], path[4096 + 256];
+    const char *slash = strrchr(ws_dir, '/');
+    const char *base = slash ? slash + 1 : ws_dir;
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if ((size_t)(slash - ws_dir) >= sizeof parent)
+        return;
+    else
+        snprintf(parent, sizeof parent, "%.*s", slash == ws_dir ? 1 : (int)(slash - ws_dir),
+                 ws_dir);
+    size_t nb = strlen(base);
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *n = e->d_name;
+        if (n[0] != '.' || strncmp(n + 1, base, nb) != 0 || strncmp(n + 1 + nb, ".tmp-", 5) != 0)
+            continue;
+        const char *p = n + 1 + nb + 5;
+        char *end = NULL;
+        long pid = strtol(p, &end, 10);
+        if (end == p || *end || pid <= 0 || store_pid_alive(pid))
+            continue;
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", parent, n);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            rm_rf(path);
+            promo_info("removed %s, left by a killed command (pid %ld)", path, pid);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+static int open_store(const char *ws_dir, int create, int writer, promo_store **out)
 {
     *out = NULL;
     if (!ws_dir || !*ws_dir)
@@ -394,6 +444,7 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
     promo_store *s = promo_calloc(1, sizeof *s);
     if (!s)
         return PROMO_ENOMEM;
+    s->read_only = !writer;
     int rc = PROMO_ENOMEM;
     /* Trailing slashes would make the staging name ".tmp" of an empty base. */
     size_t n = strlen(ws_dir);
@@ -410,7 +461,12 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
         /* Not promo_store_exists: out of memory there would read as "no workspace". */
         if ((rc = set_paths(s, s->ws_dir)))
             goto fail;
+        if (writer)
+            clean_stale_staging(s->ws_dir);
         if (stat(s->db_path, &st) == 0) {
+            /* The lock before the first read: nothing we read can change until close. */
+            if ((rc = store_lock(s, writer)))
+                goto fail;
             if ((rc = db_connect(s, 0)) || (rc = check_version(s))) {
                 /* SQLITE_NOTADB surfaces at the first statement, whichever it is. */
                 if (rc == PROMO_EINPUT && !strstr(promo_last_error(), "not a promo workspace"))
@@ -418,10 +474,17 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
                                       DB_NAME);
                 goto fail;
             }
-            /* Temporaries of killed commands: finish what was committed, drop the rest. */
-            store_roll_forward(s);
-            store_clean_temps(s->models_dir);
-            store_clean_temps(s->out_dir);
+            /* Temporaries of killed commands: finish what was committed, drop the rest. Only
+             * with the lock exclusive (a reader tries for it without waiting): a reader beside
+             * us may be reading the files we would move. */
+            int ex = store_lock_try_exclusive(s);
+            if (ex) {
+                store_roll_forward(s);
+                store_clean_temps(s->models_dir);
+                store_clean_temps(s->out_dir);
+                if (ex == 2)
+                    store_lock_share(s);
+            }
             *out = s;
             return PROMO_OK;
         }
@@ -443,14 +506,28 @@ int promo_store_open(const char *ws_dir, int create, promo_store **out)
                              : promo_fail(store_path_status(errno), "workspace %s: %s", s->ws_dir,
                                           strerror(errno));
         goto fail;
+    } else {
+        clean_stale_staging(s->ws_dir);
     }
-    if ((rc = make_staging(s)) || (rc = db_connect(s, 1)) || (rc = init_schema(s)))
+    /* The lock file is made inside the staging directory and moves with it at the publish. */
+    if ((rc = make_staging(s)) || (rc = store_lock(s, 1)) || (rc = db_connect(s, 1)) ||
+        (rc = init_schema(s)))
         goto fail;
     *out = s;
     return PROMO_OK;
 fail:
     promo_store_close(s);
     return rc;
+}
+
+int promo_store_open(const char *ws_dir, int create, promo_store **out)
+{
+    return open_store(ws_dir, create, 1, out);
+}
+
+int promo_store_open_read(const char *ws_dir, promo_store **out)
+{
+    return open_store(ws_dir, 0, 0, out);
 }
 
 void promo_store_close(promo_store *s)
@@ -464,6 +541,9 @@ void promo_store_close(promo_store *s)
         sqlite3_close_v2(s->db);
     if (s->pending && s->root)
         rm_rf(s->root);
+    store_unlock(s);
+    promo_free(s->removes); /* empty, as files */
+    clear_tracked(s);
     promo_free(s->ws_dir);
     promo_free(s->root);
     promo_free(s->db_path);
@@ -472,12 +552,153 @@ void promo_store_close(promo_store *s)
     promo_free(s);
 }
 
+/* ---- data versions ---- */
+
+/* What was written in a transaction is recorded at its commit with the data version it was
+ * made from: promo_data_versions(name, version), name "table:T" for a derived table or a
+ * workspace-relative file path ("models/x.json"). The version itself (promo_meta
+ * "data.version") changes in every transaction that writes or drops a canonical table: a new
+ * "<seconds>-<pid>-<random>", never reused. A model whose recorded version is not the current
+ * one was trained on data that has since been replaced (promo_store_check_file). */
+
+static void clear_tracked(promo_store *s)
+{
+    for (size_t i = 0; i < s->n_tracked; i++)
+        promo_free(s->tracked[i]);
+    promo_free(s->tracked);
+    s->tracked = NULL;
+    s->n_tracked = s->tracked_cap = 0;
+    s->data_changed = 0;
+}
+
+void store_note_data_change(promo_store *s)
+{
+    s->data_changed = 1;
+}
+
+int store_track(promo_store *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_tracked; i++)
+        if (!strcmp(s->tracked[i], name))
+            return PROMO_OK;
+    char *copy = promo_strdup(name);
+    if (!copy ||
+        promo_grow((void **)&s->tracked, &s->tracked_cap, s->n_tracked + 1, sizeof *s->tracked)) {
+        promo_free(copy);
+        return PROMO_ENOMEM;
+    }
+    s->tracked[s->n_tracked++] = copy;
+    return PROMO_OK;
+}
+
+/* The current data version into buf ("" when the workspace has none yet). */
+static int current_version(promo_store *s, char *buf, size_t n)
+{
+    buf[0] = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT value FROM promo_meta WHERE key=?", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "read the data version");
+    sqlite3_bind_text(st, 1, DATA_VERSION_KEY, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? PROMO_OK
+                                                 : store_db_fail(s, rc, "read the data version");
+}
+
+static int write_versions(promo_store *s)
+{
+    if (!s->data_changed && !s->n_tracked)
+        return PROMO_OK;
+    char v[96];
+    int rc = PROMO_OK;
+    if (s->data_changed) {
+        unsigned int r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+            r = (unsigned int)clock();
+        snprintf(v, sizeof v, "%lld-%ld-%08x", (long long)time(NULL), (long)getpid(), r);
+        rc = promo_store_meta_set(s, DATA_VERSION_KEY, v);
+    } else {
+        rc = current_version(s, v, sizeof v);
+    }
+    if (!rc && s->n_tracked)
+        rc = store_exec(s, "CREATE TABLE IF NOT EXISTS promo_data_versions (name TEXT PRIMARY "
+                           "KEY, version TEXT NOT NULL)");
+    sqlite3_stmt *st = NULL;
+    if (!rc && s->n_tracked) {
+        int src = sqlite3_prepare_v2(
+            s->db, "INSERT OR REPLACE INTO promo_data_versions VALUES (?, ?)", -1, &st, NULL);
+        for (size_t i = 0; i < s->n_tracked && src == SQLITE_OK; i++) {
+            sqlite3_bind_text(st, 1, s->tracked[i], -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+            src = sqlite3_step(st) == SQLITE_DONE ? sqlite3_reset(st) : sqlite3_errcode(s->db);
+        }
+        if (src != SQLITE_OK)
+            rc = store_db_fail(s, src, "record the data version");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Compare the recorded version of `name` with the current one. */
+static int check_version_of(promo_store *s, const char *name, const char *shown)
+{
+    if (!store_has_object(s, "promo_data_versions", 0))
+        return PROMO_OK; /* nothing recorded yet (a workspace older than the versions) */
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT version FROM promo_data_versions WHERE name=?", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "read a data version");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    char was[96] = "", now[96] = "";
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found)
+        snprintf(was, sizeof was, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (!found)
+        return PROMO_OK; /* not written through the store: not ours to judge */
+    if ((rc = current_version(s, now, sizeof now)))
+        return rc;
+    if (!strcmp(was, now))
+        return PROMO_OK;
+    return promo_fail(PROMO_EINPUT,
+                      "%s was made from data that has since been replaced in workspace %s (data "
+                      "version %s, now %s): make it again from the current data (e.g. `promo "
+                      "train --ws %s`)",
+                      shown, s->ws_dir, *was ? was : "none", *now ? now : "none", s->ws_dir);
+}
+
+int promo_store_check_file(promo_store *s, const char *path)
+{
+    const char *rel = store_under_root(s, path);
+    return rel ? check_version_of(s, rel, path) : PROMO_OK;
+}
+
+int promo_store_check_table(promo_store *s, const char *name)
+{
+    sbuf b = {0};
+    store_sb_add(&b, "table:%s", name);
+    if (b.failed)
+        return PROMO_ENOMEM;
+    char shown[300];
+    snprintf(shown, sizeof shown, "table %s", name);
+    int rc = check_version_of(s, b.s, shown);
+    promo_free(b.s);
+    return rc;
+}
+
 /* ---- transactions ---- */
 
 int promo_store_begin(promo_store *s)
 {
     if (s->in_txn)
         return promo_fail(PROMO_EUSAGE, "%s: transaction already open", s->ws_dir);
+    if (s->read_only)
+        return promo_fail(PROMO_EUSAGE, "%s: opened for reading (promo_store_open_read)",
+                          s->ws_dir);
     int rc = store_exec(s, "BEGIN IMMEDIATE");
     if (rc)
         return rc;
@@ -532,12 +753,15 @@ int promo_store_commit(promo_store *s)
 {
     if (!s->in_txn)
         return promo_fail(PROMO_EUSAGE, "%s: commit without begin", s->ws_dir);
-    int rc = store_exec(s, "COMMIT");
+    int rc = write_versions(s);
+    if (!rc)
+        rc = store_exec(s, "COMMIT");
     if (rc) {
         promo_store_rollback(s);
         return rc;
     }
     s->in_txn = 0;
+    clear_tracked(s);
     /* The tables are committed; now the files staged with them. In a new workspace they are
      * still inside the staging directory, and a failure here means it is not published. */
     if ((rc = store_stage_publish(s)))
@@ -553,6 +777,7 @@ int promo_store_rollback(promo_store *s)
         rc = store_exec(s, "ROLLBACK");
     s->in_txn = 0;
     store_stage_discard(s);
+    clear_tracked(s);
     return rc;
 }
 

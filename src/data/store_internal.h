@@ -7,10 +7,18 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <promo/store.h>
 
 #define DB_NAME "promo.db"
+/* The timestamps the store accepts, written or read: 1900-01-01 .. 2199-12-31 (seconds). */
+#define STORE_TS_MIN (-2208988800LL)
+#define STORE_TS_MAX 7258118399LL
+/* The workspace lock file (store_lock.c). */
+#define STORE_LOCK_NAME ".lock"
+/* promo_meta key of the data version (store.h). */
+#define DATA_VERSION_KEY "data.version"
 
 /* Names of the stored parts of a promo table T (see store.h): the rows, and one dictionary
  * per STRING column. Reserved-prefix names, so list_tables hides them and no user table
@@ -39,6 +47,18 @@ struct promo_store {
     staged_file *files; /* files staged in the current transaction */
     size_t n_files;     /* entries in files */
     size_t files_cap;   /* capacity of files */
+    char **removes;     /* files to remove at the commit (promo_store_stage_remove_models) */
+    size_t n_removes;   /* entries in removes */
+    size_t removes_cap; /* capacity of removes */
+    char **tracked;     /* tables and files (workspace-relative) written in this transaction,
+                           recorded with the data version at commit (promo_data_versions) */
+    size_t n_tracked;   /* entries in tracked */
+    size_t tracked_cap; /* capacity of tracked */
+    int data_changed;   /* a canonical table was written or dropped in this transaction */
+    int read_only;      /* opened with promo_store_open_read: begin is refused */
+    int locked;         /* holds (a share of) the process's workspace lock */
+    dev_t lock_dev;     /* identity of the lock file */
+    ino_t lock_ino;
 };
 
 /* A growable string; all functions are no-ops after the first allocation failure. */
@@ -90,6 +110,28 @@ void store_stage_discard(promo_store *s);
 void store_roll_forward(promo_store *s);
 /* Remove leftover temporaries of dead processes from dir (see store_stage.c). */
 void store_clean_temps(const char *dir);
+
+/* The workspace lock (store_lock.c). store_lock: take it (exclusive or shared) on
+ * root/.lock, waiting with a message or failing with store_busy_fail by the policy of
+ * promo_store_set_wait. store_lock_try_exclusive: 1 if the lock is already exclusive, 2 if a
+ * shared lock could be made exclusive now without waiting (give it back with
+ * store_lock_share), 0 otherwise. store_unlock: release (NULL-safe on an unlocked store). */
+int store_lock(promo_store *s, int exclusive);
+int store_lock_try_exclusive(promo_store *s);
+void store_lock_share(promo_store *s);
+void store_unlock(promo_store *s);
+/* "workspace WS is in use by another promo command ...": the one message for a held lock. */
+int store_busy_fail(const char *ws_dir);
+
+/* Data versions (store.c): note that a canonical table changed in this transaction
+ * (store_note_data_change), that a table or file was written in it (store_track, name
+ * workspace-relative: "table:NAME" or "models/x.json"), or removed (store_untrack). */
+void store_note_data_change(promo_store *s);
+int store_track(promo_store *s, const char *name);
+/* path relative to the workspace root, or NULL if it is not under it (store_stage.c). */
+const char *store_under_root(const promo_store *s, const char *path);
+/* 1 if process pid exists in this PID namespace (store_stage.c). */
+int store_pid_alive(long pid);
 
 /* Remove table `name` in every form (view + data table + dictionaries, or a plain table),
  * inside the caller's transaction. */

@@ -292,8 +292,19 @@ static int read_rows(promo_store *s, const char *name, const read_plan *p, promo
             }
             switch (c->type) {
             case PROMO_COL_INT64:
-            case PROMO_COL_TIMESTAMP:
                 c->i64[r] = sqlite3_column_int64(st, (int)j);
+                break;
+            case PROMO_COL_TIMESTAMP:
+                /* The range write_table enforces: a promo.db changed by other means must not
+                 * hand INT64_MIN to date arithmetic (store_write.c, check_values). */
+                c->i64[r] = sqlite3_column_int64(st, (int)j);
+                if (c->i64[r] < STORE_TS_MIN || c->i64[r] > STORE_TS_MAX) {
+                    rc = promo_fail(PROMO_EINPUT,
+                                    "%s/%s: table '%s', row %zu, column '%s': timestamp %lld is "
+                                    "outside 1900-01-01 .. 2199-12-31",
+                                    s->ws_dir, DB_NAME, name, r + 1, c->name, (long long)c->i64[r]);
+                    goto done;
+                }
                 break;
             case PROMO_COL_FLOAT64:
                 c->f64[r] = ct == SQLITE_TEXT ? NAN : sqlite3_column_double(st, (int)j);

@@ -146,7 +146,7 @@ int promo_atomic_write(const char *path, const void *data, size_t n)
 /* ---- staged files ---- */
 
 /* path relative to the workspace root ("models/x.json"), or NULL if it is not under it. */
-static const char *under_root(const promo_store *s, const char *path)
+const char *store_under_root(const promo_store *s, const char *path)
 {
     size_t n = strlen(s->root);
     return strncmp(path, s->root, n) == 0 && path[n] == '/' && path[n + 1] ? path + n + 1 : NULL;
@@ -170,7 +170,7 @@ static int safe_rel(const char *rel)
  * replaces the rows of the previous one. A file outside the workspace is not recorded. */
 static int record(promo_store *s, const staged_file *f)
 {
-    const char *tmp = under_root(s, f->tmp), *dst = under_root(s, f->dst);
+    const char *tmp = store_under_root(s, f->tmp), *dst = store_under_root(s, f->dst);
     if (!tmp || !dst)
         return PROMO_OK;
     int rc = PROMO_OK;
@@ -214,7 +214,8 @@ int promo_store_stage_file(promo_store *s, const char *path, const void *data, s
         promo_free(f.dir);
         return rc;
     }
-    if (!s->pending && (rc = record(s, &f))) {
+    const char *rel = store_under_root(s, path);
+    if ((rel && (rc = store_track(s, rel))) || (!s->pending && (rc = record(s, &f)))) {
         unlink(f.tmp);
         promo_free(f.tmp);
         promo_free(f.dst);
@@ -235,8 +236,47 @@ int promo_store_stage_file(promo_store *s, const char *path, const void *data, s
     return PROMO_OK;
 }
 
+int promo_store_stage_remove_models(promo_store *s)
+{
+    if (!s->in_txn)
+        return promo_fail(PROMO_EUSAGE, "%s: stage_remove_models outside a transaction", s->ws_dir);
+    DIR *d = opendir(s->models_dir);
+    if (!d)
+        return errno == ENOENT
+                   ? PROMO_OK
+                   : promo_fail(store_path_status(errno), "%s: %s", s->models_dir, strerror(errno));
+    int rc = PROMO_OK;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        struct stat st;
+        if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            S_ISDIR(st.st_mode))
+            continue;
+        char *p = store_path_join(s->models_dir, e->d_name);
+        if (!p || promo_grow((void **)&s->removes, &s->removes_cap, s->n_removes + 1,
+                             sizeof *s->removes)) {
+            promo_free(p);
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        s->removes[s->n_removes++] = p;
+    }
+    closedir(d);
+    /* The removal must not fail after the tables are committed: check that it can now. */
+    if (!rc && s->n_removes && access(s->models_dir, W_OK) != 0)
+        rc = promo_fail(store_path_status(errno),
+                        "%s: cannot remove the models trained on the data being replaced: %s",
+                        s->models_dir, strerror(errno));
+    if (rc)
+        store_stage_discard(s);
+    return rc;
+}
+
 void store_stage_discard(promo_store *s)
 {
+    for (size_t i = 0; i < s->n_removes; i++)
+        promo_free(s->removes[i]);
+    s->n_removes = 0;
     for (size_t i = 0; i < s->n_files; i++) {
         unlink(s->files[i].tmp);
         promo_free(s->files[i].tmp);
@@ -251,6 +291,29 @@ int store_stage_publish(promo_store *s)
     /* No allocation from here on: the tables are committed, and an out-of-memory now would
      * leave them without their files. Only rename(2) can fail (see store.h). */
     int rc = PROMO_OK;
+    if (s->n_removes)
+        kill_point(0); /* PROMO_KILL_AT=publish: after the SQL commit, before the removals */
+    /* Removals first, so a model staged in the same transaction is not removed. A kill
+     * before them leaves the old models, which promo_store_check_file then refuses (their
+     * data version is no longer the workspace's). */
+    size_t removed = 0;
+    for (size_t i = 0; i < s->n_removes; i++) {
+        if (unlink(s->removes[i]) == 0)
+            removed++;
+        else if (errno != ENOENT && !rc)
+            rc = promo_fail(PROMO_EIO,
+                            "%s: the tables are committed, but this stale model could not be "
+                            "removed: %s",
+                            s->removes[i], strerror(errno));
+        promo_free(s->removes[i]);
+    }
+    if (removed)
+        promo_info("removed %zu model file(s) trained on the replaced data", removed);
+    if (s->n_removes && s->models_dir) {
+        int frc = store_fsync_path(s->models_dir, 1);
+        rc = rc ? rc : frc;
+    }
+    s->n_removes = 0;
     for (size_t i = 0; i < s->n_files; i++) {
         staged_file *f = &s->files[i];
         kill_point(i);
@@ -308,7 +371,7 @@ static long temp_pid(const char *name)
     return pid;
 }
 
-static int pid_alive(long pid)
+int store_pid_alive(long pid)
 {
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
@@ -332,7 +395,7 @@ void store_roll_forward(promo_store *s)
         tmp = dst = dir = NULL;
         struct stat sb;
         /* A live pid may be renaming it right now; a missing one was renamed long ago. */
-        if (pid <= 0 || !safe_rel(rt) || !safe_rel(rd) || pid_alive(pid) ||
+        if (pid <= 0 || !safe_rel(rt) || !safe_rel(rd) || store_pid_alive(pid) ||
             !(tmp = store_path_join(s->root, rt)) || !(dst = store_path_join(s->root, rd)) ||
             !(dir = store_dir_of(dst)) || lstat(tmp, &sb) != 0 || !S_ISREG(sb.st_mode))
             continue;
@@ -360,8 +423,8 @@ void store_clean_temps(const char *dir)
         long pid = temp_pid(e->d_name);
         struct stat st;
         /* A live pid's temporary may be in use, even by another store of this process. */
-        if (pid <= 0 || pid_alive(pid) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
-            !S_ISREG(st.st_mode))
+        if (pid <= 0 || store_pid_alive(pid) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
             continue;
         unlinkat(dirfd(d), e->d_name, 0);
     }

@@ -17,6 +17,8 @@
 #include "data/store_internal.h"
 #include "data/store_rows.h"
 
+static int untrack_table(promo_store *s, const char *name);
+
 static const char *sql_type(promo_col_type t)
 {
     /* STRING columns hold dictionary codes in the data table. */
@@ -163,7 +165,13 @@ int promo_store_drop_table(promo_store *s, const char *name)
     int rc = own_txn ? promo_store_begin(s) : PROMO_OK;
     if (rc)
         return rc;
-    rc = store_drop_table(s, name);
+    if (promo_store_has_table(s, name)) {
+        if (promo_schema_find(name))
+            store_note_data_change(s);
+        rc = untrack_table(s, name);
+    }
+    if (!rc)
+        rc = store_drop_table(s, name);
     if (own_txn)
         rc = rc ? (promo_store_rollback(s), rc) : promo_store_commit(s);
     return rc;
@@ -520,6 +528,90 @@ static int check_key(const promo_table *t, const out_col *c, size_t n)
     return rc;
 }
 
+/* The range of values the store accepts (checked for every row before anything is written):
+ * timestamps from 1900 to 2199, whatever table they are in (later arithmetic on them, days,
+ * months, windows, may then never overflow), and in the canonical number columns (prices,
+ * quantities, costs) finite numbers of at most 1e12 in magnitude, so that sums over millions
+ * of rows stay finite. A null is not a value and passes. */
+#define NUM_LIMIT 1e12
+
+static int out_of_range(const promo_table *t, const out_col *c, size_t n, size_t j, size_t r)
+{
+    const promo_column *kc[8];
+    size_t nk = 0;
+    for (size_t i = 0; i < n && nk < 8; i++)
+        if (c[i].field && c[i].field->key && c[i].src)
+            kc[nk++] = c[i].src;
+    char key[512] = "";
+    if (nk) {
+        char k[480];
+        promo_table_key_text(kc, nk, r, k, sizeof k);
+        snprintf(key, sizeof key, " (%s)", k);
+    }
+    const promo_column *col = c[j].src;
+    if (col->type == PROMO_COL_TIMESTAMP)
+        return promo_fail(PROMO_EINPUT,
+                          "table '%s', row %zu%s: column '%s': timestamp %lld is outside "
+                          "1900-01-01 .. 2199-12-31",
+                          t->name, r + 1, key, c[j].name, (long long)col->i64[r]);
+    return promo_fail(PROMO_EINPUT,
+                      "table '%s', row %zu%s: column '%s': %g is not a finite number of at most "
+                      "1e12 in magnitude",
+                      t->name, r + 1, key, c[j].name, col->f64[r]);
+}
+
+static int check_values(const promo_table *t, const out_col *c, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        const promo_column *col = c[j].src;
+        if (!col)
+            continue;
+        if (col->type == PROMO_COL_TIMESTAMP) {
+            for (size_t r = 0; r < col->n; r++)
+                if ((col->i64[r] < STORE_TS_MIN || col->i64[r] > STORE_TS_MAX) &&
+                    !promo_column_is_null(col, r))
+                    return out_of_range(t, c, n, j, r);
+        } else if (col->type == PROMO_COL_FLOAT64 && c[j].field) {
+            for (size_t r = 0; r < col->n; r++)
+                if (!(fabs(col->f64[r]) <= NUM_LIMIT) && !promo_column_is_null(col, r))
+                    return out_of_range(t, c, n, j, r);
+        }
+    }
+    return PROMO_OK;
+}
+
+/* Forget the data version recorded for a derived table that is dropped or replaced by a
+ * canonical one. */
+static int untrack_table(promo_store *s, const char *name)
+{
+    if (!store_has_object(s, "promo_data_versions", 0))
+        return PROMO_OK;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "DELETE FROM promo_data_versions WHERE name='table:'||?", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? PROMO_OK : store_db_fail(s, rc, "forget a data version");
+}
+
+/* Record what this write means for the data version (store.c): a canonical table changes
+ * the data, a derived one is recorded with the version it was made from. */
+static int note_write(promo_store *s, const char *name)
+{
+    if (promo_schema_find(name)) {
+        store_note_data_change(s);
+        return untrack_table(s, name);
+    }
+    sbuf b = {0};
+    store_sb_add(&b, "table:%s", name);
+    int rc = b.failed ? PROMO_ENOMEM : store_track(s, b.s);
+    promo_free(b.s);
+    return rc;
+}
+
 int promo_store_write_table(promo_store *s, const promo_table *t)
 {
     if (!t || !t->name || !*t->name)
@@ -544,6 +636,8 @@ int promo_store_write_table(promo_store *s, const promo_table *t)
             rc = plan_codes(&c[i], t);
     if (!rc)
         rc = check_key(t, c, n);
+    if (!rc)
+        rc = check_values(t, c, n);
     if (rc) {
         free_plan(c, n);
         return rc;
@@ -558,7 +652,8 @@ int promo_store_write_table(promo_store *s, const promo_table *t)
         return rc;
     }
     double t0 = promo_now_s();
-    if (!(rc = create_table(s, t, c, n)) && !(rc = insert_rows(s, t, c, n))) {
+    if (!(rc = note_write(s, t->name)) && !(rc = create_table(s, t, c, n)) &&
+        !(rc = insert_rows(s, t, c, n))) {
         promo_debug("store: %s: %zu rows: dictionaries + rows in %.2fs", t->name, t->n_rows,
                     promo_now_s() - t0);
     }

@@ -219,7 +219,9 @@ int fx_products(fx_ctx *c, promo_features *f)
     size_t n_chunks = ((size_t)np + N_CHUNK_PRODUCTS - 1) / N_CHUNK_PRODUCTS;
     pchunk *ch = promo_calloc(n_chunks + 1, sizeof *ch);
     promo_price_obs *obs = NULL;
-    int32_t n_weeks = c->n_lines ? c->week_max - c->week_min + 1 : 1;
+    /* In 64 bits: weeks from timestamps near INT64_MIN/MAX would overflow and loop for ages. */
+    int64_t span = c->n_lines ? (int64_t)c->week_max - c->week_min + 1 : 1;
+    int32_t n_weeks = span >= 1 && span <= 52 * 400 ? (int32_t)span : 0;
     pf->n_products = np;
     pf->n_buyers = promo_calloc(npa, sizeof *pf->n_buyers);
     pf->n_orders = promo_calloc(npa, sizeof *pf->n_orders);
@@ -242,6 +244,11 @@ int fx_products(fx_ctx *c, promo_features *f)
         !pf->list_price || !pf->n_price_changes || !pf->category || !pf->repeat_rate ||
         !pf->avg_discount || !pf->n_copurchased || !pf->copurchase_orders)
         goto done;
+    if (!n_weeks) {
+        rc = promo_fail(PROMO_EINPUT, "transactions span %lld weeks: a timestamp is out of range",
+                        (long long)span);
+        goto done;
+    }
     double t0 = promo_now_s();
     count_slots(c, nt, cnt, pcnt);
     positions_u32(cnt, np, nt, poff);

@@ -46,6 +46,7 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/gbdt.h>
+#include <promo/infile.h>
 #include <promo/log.h>
 #include <promo/store.h>
 
@@ -1516,25 +1517,11 @@ fail:
 int promo_gbdt_load(const char *path, promo_gbdt **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return promo_fail(errno == ENOENT ? PROMO_ENOTFOUND : PROMO_EIO, "%s: %s", path,
-                          strerror(errno));
+    /* Regular files only, opened without blocking: a model path that is (or links to) a FIFO
+     * or /dev/zero is refused at once instead of hanging (promo/infile.h). */
     char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = PROMO_OK;
-    for (;;) {
-        if ((rc = promo_grow((void **)&buf, &cap, n + 65536, 1)))
-            break;
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = promo_fail(PROMO_EIO, "%s: read error", path);
-            break;
-        }
-    }
-    fclose(f);
+    size_t n = 0;
+    int rc = promo_infile_read(path, 0, &buf, &n);
     if (!rc) {
         rc = promo_gbdt_load_buffer(buf, n, out);
         if (rc)

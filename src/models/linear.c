@@ -20,6 +20,7 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/linear.h>
+#include <promo/memguard.h>
 
 #define BLOCK 2048
 
@@ -260,6 +261,8 @@ int promo_logreg_train(const promo_logreg_params *p,
         for (size_t j = 0; j < D; j++)
             h[j * D + j] += 1e-10 * (1.0 + h[j * D + j]);
         memcpy(step, g, D * sizeof *g);
+        if ((rc = promo_blas_memory_check())) /* OpenBLAS would spin, not fail (memguard.h) */
+            goto done;
         lapack_int info =
             LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)D, 1, h, (lapack_int)D, step, 1);
         if (info != 0) {

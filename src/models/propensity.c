@@ -119,7 +119,8 @@ void promo_prop_explanation_free(promo_prop_explanation *e)
 
 int64_t promo_prop_scoring_cutoff(const promo_panel *d)
 {
-    return promo_time_day(d->max_ts) + PROMO_PANEL_DAY;
+    int64_t day = promo_time_day(d->max_ts); /* saturating: max_ts may be INT64_MAX */
+    return day > INT64_MAX - PROMO_PANEL_DAY ? INT64_MAX : day + PROMO_PANEL_DAY;
 }
 
 int64_t prop_horizon_s(double h)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <promo/alloc.h>
 #include <promo/dict.h>
@@ -45,10 +46,8 @@ void promo_prop_loaded_free(promo_prop_loaded *m)
 
 static int file_exists(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f)
-        fclose(f);
-    return f != NULL;
+    struct stat st; /* not fopen: a FIFO there would block until a writer came */
+    return stat(path, &st) == 0;
 }
 
 void promo_prop_model_file(
@@ -111,7 +110,10 @@ int promo_prop_load(promo_store *s,
     *out = NULL;
     char path[PROMO_PROP_PATH_MAX];
     promo_prop_model_file(s, d, t, path, sizeof path);
-    int rc = prop_load_path(path, t.kind, n_threads, out);
+    /* A model made from data that has since been replaced is refused (store.h: data versions). */
+    int rc = file_exists(path) ? promo_store_check_file(s, path) : PROMO_OK;
+    if (!rc)
+        rc = prop_load_path(path, t.kind, n_threads, out);
     if (rc == PROMO_ENOTFOUND)
         return promo_fail(PROMO_ENOTFOUND,
                           "no propensity model for %s targets in %s (run `promo "

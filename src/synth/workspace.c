@@ -15,6 +15,11 @@ int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_s
     int rc = promo_store_begin(s);
     if (rc)
         return rc;
+    /* The models trained on the data being replaced go in the same unit (store.h). */
+    if ((rc = promo_store_stage_remove_models(s))) {
+        promo_store_rollback(s);
+        return rc;
+    }
     /* A new world replaces the workspace's data: tables derived from the old one (evaluations,
      * ingested extras) would otherwise sit beside it and describe another history. */
     char **have = NULL;
