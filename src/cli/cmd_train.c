@@ -17,6 +17,7 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
+#include "cli/cli_uplift.h"
 
 /* --model expansion: the options it shares with propensity (horizon, as-of, rounds, seed,
  * threads), its own defaults otherwise. */
@@ -46,6 +47,8 @@ static int train_expansion(
 
 int cmd_train(int argc, char **argv)
 {
+    if (cli_wants_uplift(argc, argv)) /* its own options: cmd_train_uplift.c */
+        return cmd_train_uplift(argc, argv);
     static const char *const scope_words[] = {"all", "category", NULL};
     static const char *const calibration_words[] = {"none", "platt", "isotonic", NULL};
     const char *ws = CLI_DEFAULT_WS, *model = "propensity";
@@ -54,7 +57,8 @@ int cmd_train(int argc, char **argv)
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("model", "NAME", &model),
-         .help = "propensity or expansion (the next new category)"},
+         .help = "propensity, expansion (the next new category) or uplift\n(promo train --model "
+                 "uplift --help)"},
         {CLI_STRING("target", "T", &p.target), .help = "any, product:ID or category:NAME"},
         {CLI_AS_OF(&p.as_of), .help = "test cutoff", .def = "the last complete window"},
         {CLI_NUMBER("horizon", "DAYS", 1, 3650, &p.horizon_days), .help = "label window"},
