@@ -13,6 +13,7 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
+#include "cli/cli_uplift.h"
 
 /* CSV text of the scores (ids quoted when they need it). */
 static char *to_csv(const promo_prop_scores *sc, size_t *len)
@@ -48,9 +49,11 @@ static char *to_csv(const promo_prop_scores *sc, size_t *len)
 
 int cmd_score(int argc, char **argv)
 {
-    const char *ws = CLI_DEFAULT_WS, *target = NULL, *out = NULL;
+    const char *ws = CLI_DEFAULT_WS, *target = NULL, *out = NULL, *model = "propensity";
     int64_t as_of = 0;
     const cli_opt opts[] = {
+        {CLI_STRING("model", "NAME", &model),
+         .help = "propensity, or uplift (effect per arm vs control, best arm: cli_uplift.h)"},
         {CLI_WS(&ws)},
         {CLI_STRING("target", "T", &target), .required = 1,
          .help = "the target (any, product:ID, category:NAME)"},
@@ -70,6 +73,10 @@ int cmd_score(int argc, char **argv)
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
+    if (!strcmp(model, "uplift"))
+        return cli_score_uplift(ws, target, as_of, out, 0);
+    if (strcmp(model, "propensity") != 0)
+        return cli_usage_error("score", "--model %s: expected propensity or uplift", model);
     promo_store *s = NULL;
     promo_scorer *h = NULL;
     promo_prop_scores *sc = NULL;
