@@ -58,6 +58,8 @@ typedef struct promo_uplift_ws_params {
     double test_frac;      /* latest share of eligible rows held out, in (0, 0.9) (0.25) */
     const char *pool_arm;  /* arm name counted as pool_into (NULL = none) ("targeted") */
     const char *pool_into; /* ("treatment") */
+    int clv;               /* 1: the CLV feature columns (BG/NBD fits per exposure day, a large
+                              share of the time); 0: NaN (1) */
     int n_threads;         /* feature computation; 0 = all */
 } promo_uplift_ws_params;
 

@@ -172,6 +172,8 @@ int cmd_train_uplift(int argc, char **argv)
         {CLI_NUMBER("clip", "C", 0, 0.49, &clip), .help = "propensity clipping to [C, 1 - C]"},
         {CLI_UINT("rounds", "N", 1, 100000, &rounds),
          .help = "boosting rounds at most per base model (early stopping)"},
+        {CLI_FLAG_CLEAR("no-clv", &p.rows.clv),
+         .help = "leave out the CLV features (their fits per exposure day take most of the time)"},
         {CLI_PATH("predictions-out", "FILE.csv", &pred_out),
          .help = "write every row's promotion_id, customer_id, arm, part (train/test/gap),\n"
                  "randomised, y and effect_<arm>"},

@@ -181,7 +181,8 @@ int promo_uplift_scorer_open(promo_store *s,
     }
     const char *feat = promo_uplift_attr(h->kv, h->n_kv, "features"),
                *arms = promo_uplift_attr(h->kv, h->n_kv, "arms"),
-               *disc = promo_uplift_attr(h->kv, h->n_kv, "discount_pct_median");
+               *disc = promo_uplift_attr(h->kv, h->n_kv, "discount_pct_median"),
+               *clv = promo_uplift_attr(h->kv, h->n_kv, "clv");
     size_t na = 0;
     if (!feat || !arms) {
         rc = promo_fail(PROMO_EINPUT, "%s: the model has no feature or arm names", path);
@@ -207,6 +208,7 @@ int promo_uplift_scorer_open(promo_store *s,
     promo_feature_params fp = promo_feature_params_default();
     fp.as_of = h->as_of;
     fp.products = 0; /* as the training rows (panel_exposures.c) */
+    fp.clv = !clv || strcmp(clv, "0") != 0;
     fp.n_threads = n_threads;
     if ((rc = promo_features_compute(&h->d.in, &fp, &h->f)))
         goto fail;

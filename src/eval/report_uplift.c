@@ -328,7 +328,8 @@ int promo_report_uplift_train(promo_store *s,
             strcat(strcat(features, c ? "," : ""), r.names[c]);
         for (int a = 0; a < r.n_arms; a++)
             strcat(strcat(arms, a ? "," : ""), r.arm_names[a]);
-        char as_of[32], win[32], disc[32], wt[8];
+        char as_of[32], win[32], disc[32], wt[8], clv[8];
+        snprintf(clv, sizeof clv, "%d", p->rows.clv ? 1 : 0);
         snprintf(as_of, sizeof as_of, "%lld", (long long)r.as_of);
         snprintf(win, sizeof win, "%.17g", p->rows.window_days);
         snprintf(disc, sizeof disc, "%.17g", r.discount_pct_median);

@@ -19,6 +19,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/features.h>
 #include <promo/panel.h>
 #include <promo/timeutil.h>
 #include <promo/uplift_ws.h>
@@ -32,6 +33,7 @@ promo_uplift_ws_params promo_uplift_ws_params_default(void)
     p.test_frac = 0.25;
     p.pool_arm = "targeted";
     p.pool_into = "treatment";
+    p.clv = 1;
     p.n_threads = 0;
     return p;
 }
@@ -437,7 +439,10 @@ int promo_uplift_ws_rows_build(const promo_panel *d,
     }
 
     /* Features as of each exposure, then the offer columns. */
-    if ((rc = promo_panel_exposure_matrix(d, &sub, NULL, &l, &Xc)))
+    promo_feature_params fp = promo_feature_params_default();
+    fp.clv = p->clv;
+    fp.n_threads = d->n_threads;
+    if ((rc = promo_panel_exposure_matrix(d, &sub, &fp, &l, &Xc)))
         goto fail;
     rc = PROMO_ENOMEM;
     r.d = l.n + PROMO_UPLIFT_WS_N_OFFER;
