@@ -20,4 +20,5 @@ echo "bench: uplift" >&2; sh bench/uplift.sh
 echo "bench: uplift_forest" >&2; sh bench/uplift_forest.sh 2
 echo "bench: uplift_synth" >&2; sh bench/uplift_synth.sh
 echo "bench: uplift_speed" >&2; sh bench/uplift_speed.sh
+echo "bench: uplift_ws" >&2; sh bench/uplift_ws.sh
 exit 0

@@ -322,8 +322,7 @@ T_TEST(uplift_ws_score_explain_campaign)
     char args[1400], *out = NULL, *err = NULL;
     snprintf(args, sizeof args, "score --ws '%s' --model uplift --target product:PROD00001", ws);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
-    T_ASSERT(strncmp(out, "customer_id,effect_treatment,p_control,p_treatment,best_arm,", 60) ==
-             0);
+    T_ASSERT(strncmp(out, "customer_id,effect_treatment,p_control,p_treatment,best_arm,", 60) == 0);
     size_t lines = 0;
     for (const char *c = out; *c; c++)
         lines += *c == '\n';
@@ -360,16 +359,15 @@ T_TEST(uplift_ws_score_explain_campaign)
     promo_store_close(s);
 
     snprintf(args, sizeof args,
-             "explain --ws '%s' --model uplift --target product:PROD00001 --customer %s", ws,
-             cust);
+             "explain --ws '%s' --model uplift --target product:PROD00001 --customer %s", ws, cust);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
     T_ASSERT_CONTAINS(out, "the offer");
     T_ASSERT_CONTAINS(out, "points");
     free(out);
     free(err);
     snprintf(args, sizeof args,
-             "explain --ws '%s' --model uplift --target product:PROD00001 --customer %s --json",
-             ws, cust);
+             "explain --ws '%s' --model uplift --target product:PROD00001 --customer %s --json", ws,
+             cust);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
     T_ASSERT_CONTAINS(out, "\"method\": \"what-if");
     free(out);
@@ -419,8 +417,8 @@ T_TEST(uplift_ws_bad_options_exit_2)
     char args[1400], *out = NULL, *err = NULL;
     char *before = t_dir_digest(ws);
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        snprintf(args, sizeof args, "%.*s --ws '%s'%s", (int)strcspn(bad[k][0], " "), bad[k][0],
-                 ws, bad[k][0] + strcspn(bad[k][0], " "));
+        snprintf(args, sizeof args, "%.*s --ws '%s'%s", (int)strcspn(bad[k][0], " "), bad[k][0], ws,
+                 bad[k][0] + strcspn(bad[k][0], " "));
         int ec = t_promo(args, &out, &err);
         T_ASSERT_MSG(ec == 2, "%s: exit %d (%s)", bad[k][0], ec, err);
         T_ASSERT_MSG(err && strstr(err, bad[k][1]), "%s: stderr %s", bad[k][0], err);
