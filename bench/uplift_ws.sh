@@ -5,8 +5,9 @@
 # automatic), its held-out Qini (randomised test rows) and PEHE against truth_exposures
 # (bench/uplift_ws_pehe.py). Then, for the best-selling product at a 10% discount, campaigns
 # of the same N in the simulator (`promo simulate`, common random numbers, 200 draws): ranked
-# by each uplift model, by the propensity model (promo train --target product:P), N random
-# customers, and everyone. JSON lines; the reference (propensity, random, everyone) is measured
+# by each uplift model (by effect, and by expected incremental profit keeping only positive
+# ones: --rank-by profit, possibly fewer than N), by the propensity model (promo train
+# --target product:P), N random customers, and everyone. JSON lines; the reference (propensity, random, everyone) is measured
 # in the same run.
 #   sh bench/uplift_ws.sh     SIZES="default large" (default: default), LEARNERS="s t x",
 #                             NS="100 200" (default world; large: 10x), CLV=0 drops the CLV
@@ -83,6 +84,9 @@ PY
             "$PROMO" -q campaign --ws "$WS" --product "$P" --rank-by uplift --target "$N" \
                 --discount 10 --out "$OUT/c_uplift_$L.csv" >/dev/null
             sim "uplift_$L" "$OUT/c_uplift_$L.csv" "$N"
+            "$PROMO" -q campaign --ws "$WS" --product "$P" --rank-by profit --target "$N" \
+                --discount 10 --out "$OUT/c_profit_$L.csv" >/dev/null
+            sim "profit_$L" "$OUT/c_profit_$L.csv" "$(($(wc -l <"$OUT/c_profit_$L.csv") - 1))"
         done
         "$PROMO" -q campaign --ws "$WS" --product "$P" --target "$N" --discount 10 \
             --out "$OUT/c_prop.csv" >/dev/null

@@ -391,6 +391,31 @@ T_TEST(uplift_ws_score_explain_campaign)
         lines += *c == '\n';
     T_ASSERT_EQ_INT(lines, 26);
     free(csv);
+    /* By expected profit: at most N rows, each with a positive expected profit. */
+    char path2[1300];
+    snprintf(path2, sizeof path2, "%s/p.csv", t_tmpdir());
+    snprintf(args, sizeof args,
+             "campaign --ws '%s' --product PROD00001 --rank-by profit --target 25 --out '%s'", ws,
+             path2);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "expected incremental profit");
+    free(out);
+    free(err);
+    char *pcsv = t_read_file(path2, &n);
+    T_ASSERT(pcsv);
+    size_t prow = 0;
+    for (char *line = strchr(pcsv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        const char *last = line + 1;
+        const char *end = strchr(last, '\n');
+        const char *comma = NULL;
+        for (const char *c = last; c < end; c++)
+            if (*c == ',')
+                comma = c;
+        T_ASSERT(comma && strtod(comma + 1, NULL) > 0.0);
+        prow++;
+    }
+    T_ASSERT(prow <= 25);
+    free(pcsv);
     /* promo simulate reads it as it is. */
     snprintf(args, sizeof args, "simulate --ws '%s' --campaign '%s' --json", ws, path);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);

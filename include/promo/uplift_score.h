@@ -129,13 +129,16 @@ void promo_uplift_explain_line(const promo_uplift_explanation *e, char *buf /* O
 
 /* A campaign ranked by uplift: the n_target customers with the largest effect of the best
  * treatment arm (ties: customer order), for product_id at discount_pct, written to path as a
- * campaign file. *n_written: rows written; expected_incremental (may be NULL): the sum of
+ * campaign file. With by_profit: ranked by the expected incremental profit of their best arm
+ * instead, and only customers whose expected profit is positive (so possibly fewer than
+ * n_target, or none). *n_written: rows written; expected_incremental (may be NULL): the sum of
  * their effects (the model's expected incremental conversions). */
 typedef struct promo_uplift_campaign_params {
     const char *product_id;
     double discount_pct;
     size_t n_target;
     int32_t send_day, send_hour;
+    int by_profit; /* 0: rank by effect; 1: by expected profit, positive only */
 } promo_uplift_campaign_params;
 
 int promo_uplift_campaign(promo_uplift_scorer *h,

@@ -22,7 +22,8 @@ int cli_score_uplift(const char *ws, const char *target, int64_t as_of, const ch
 int cli_explain_uplift(
     const char *ws, const char *customer, const char *target, int64_t as_of, int top, int json);
 
-/* promo campaign --rank-by uplift: the top n by predicted effect, written to out_path (NULL =
+/* promo campaign --rank-by uplift|profit: the top n by predicted effect (or, by_profit, by
+ * expected incremental profit, positive only), written to out_path (NULL =
  * DIR/out/campaign_<product>_uplift.csv). */
 int cli_campaign_uplift(const char *ws,
                         const char *product,
@@ -31,6 +32,7 @@ int cli_campaign_uplift(const char *ws,
                         int64_t as_of,
                         int send_day,
                         int send_hour,
+                        int by_profit,
                         const char *out_path);
 
 #endif

@@ -23,13 +23,14 @@ int cmd_campaign(int argc, char **argv)
     const char *ws = CLI_DEFAULT_WS, *product = NULL, *out_path = NULL;
     double discount = 10, target_n = 50, send_day = 0, send_hour = 10;
     int64_t as_of = 0;
-    static const char *const rank_words[] = {"propensity", "uplift", NULL};
+    static const char *const rank_words[] = {"propensity", "uplift", "profit", NULL};
     unsigned rank_by = 0;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_ENUM("rank-by", rank_words, &rank_by),
-         .help = "rank by the propensity model, or by the uplift model's predicted effect\n"
-                 "(promo train --model uplift; the file gets uplift and expected_profit)"},
+         .help = "rank by the propensity model, the uplift model's predicted effect, or its\n"
+                 "expected incremental profit (positive only; promo train --model uplift;\n"
+                 "the file gets uplift and expected_profit)"},
         {CLI_STRING("product", "ID|best", &product), .required = 1,
          .help = "the product; `best` = the best-selling one (most order lines)"},
         {CLI_NUMBER("discount", "PCT", 0, 90, &discount), .help = "offered discount, 0-90"},
@@ -57,9 +58,9 @@ int cmd_campaign(int argc, char **argv)
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
-    if (rank_by == 1)
+    if (rank_by >= 1)
         return cli_campaign_uplift(ws, product, discount, (size_t)target_n, as_of, (int)send_day,
-                                   (int)send_hour, out_path);
+                                   (int)send_hour, rank_by == 2, out_path);
 
     promo_store *s = NULL;
     promo_campaign *cp = NULL;

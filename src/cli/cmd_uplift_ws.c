@@ -212,6 +212,7 @@ int cli_campaign_uplift(const char *ws,
                         int64_t as_of,
                         int send_day,
                         int send_hour,
+                        int by_profit,
                         const char *out_path)
 {
     promo_store *s = NULL;
@@ -232,11 +233,12 @@ int cli_campaign_uplift(const char *ws,
         snprintf(path, sizeof path, "%s", out_path);
     else
         snprintf(path, sizeof path, "%s/campaign_%s_uplift.csv", promo_store_out_dir(s), pid);
-    promo_uplift_campaign_params p = {pid, discount_pct, n_target, send_day, send_hour};
+    promo_uplift_campaign_params p = {pid, discount_pct, n_target, send_day, send_hour, by_profit};
     if ((rc = promo_uplift_campaign(h, &p, path, &n, &inc)))
         goto done;
-    printf("campaign for %s: top %zu customers by predicted uplift (%s-learner), %.0f%% discount\n",
-           pid, n, promo_uplift_learner_name(promo_uplift_scorer_learner(h)), discount_pct);
+    printf("campaign for %s: top %zu customers by %s (%s-learner), %.0f%% discount\n", pid, n,
+           by_profit ? "expected incremental profit (positive only)" : "predicted uplift",
+           promo_uplift_learner_name(promo_uplift_scorer_learner(h)), discount_pct);
     printf("expected incremental buyers among them (model): %.1f\nwrote %s\n", inc, path);
 done:
     promo_uplift_scorer_free(h);

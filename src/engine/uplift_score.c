@@ -617,15 +617,20 @@ int promo_uplift_campaign(promo_uplift_scorer *h,
     rc = PROMO_ENOMEM;
     if (!rk || !arm_of || !t)
         goto done;
+    size_t n_rank = 0;
     for (size_t i = 0; i < n; i++) {
         size_t best = 1;
         for (size_t a = 2; a < K; a++)
-            if (sc->effect[i * E + a - 1] > sc->effect[i * E + best - 1])
+            if (p->by_profit ? sc->profit[i * K + a] > sc->profit[i * K + best]
+                             : sc->effect[i * E + a - 1] > sc->effect[i * E + best - 1])
                 best = a;
-        rk[i] = (ranked){i, sc->effect[i * E + best - 1]};
         arm_of[i] = (int32_t)best;
+        if (!p->by_profit)
+            rk[n_rank++] = (ranked){i, sc->effect[i * E + best - 1]};
+        else if (sc->profit[i * K + best] > 0.0)
+            rk[n_rank++] = (ranked){i, (float)sc->profit[i * K + best]};
     }
-    qsort(rk, n, sizeof *rk, by_effect_desc);
+    qsort(rk, n_rank, sizeof *rk, by_effect_desc);
     const promo_table *ct = h->d.customers;
     const promo_column *idc = ct ? promo_table_column(ct, "customer_id") : NULL;
     if (idc && idc->type == PROMO_COL_STRING) {
@@ -649,16 +654,17 @@ int promo_uplift_campaign(promo_uplift_scorer *h,
     if ((rc = promo_table_add_column(t, "uplift", PROMO_COL_FLOAT64, &cu)) ||
         (rc = promo_table_add_column(t, "expected_profit", PROMO_COL_FLOAT64, &cpf)))
         goto done;
-    size_t m = n < p->n_target ? n : p->n_target;
+    size_t m = n_rank < p->n_target ? n_rank : p->n_target;
     double inc = 0.0;
     for (size_t q = 0; q < m && !rc; q++) {
         size_t i = rk[q].i;
         int32_t a = arm_of[i];
         const char *id = sc->customer[i];
-        inc += rk[q].e;
+        double eff = sc->effect[i * E + (size_t)a - 1];
+        inc += eff;
         char reason[160];
-        snprintf(reason, sizeof reason, "uplift %+.1f pts (%s vs %s)", 100.0 * rk[q].e,
-                 h->arm_names[a], h->arm_names[0]);
+        snprintf(reason, sizeof reason, "uplift %+.1f pts (%s vs %s)", 100.0 * eff, h->arm_names[a],
+                 h->arm_names[0]);
         for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT && !rc; k++) {
             promo_column *c = cols[k];
             if (!c)
@@ -702,7 +708,7 @@ int promo_uplift_campaign(promo_uplift_scorer *h,
                 rc = promo_column_push_null(c);
         }
         if (!rc)
-            rc = promo_column_push_f64(cu, rk[q].e);
+            rc = promo_column_push_f64(cu, eff);
         if (!rc)
             rc = promo_column_push_f64(cpf, sc->profit[i * K + (size_t)a]);
     }
