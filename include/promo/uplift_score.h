@@ -18,9 +18,13 @@
  *
  * Profit of arm a for one customer (price and cost of the target product from the products
  * table; discount d as a fraction; contact cost = the mean exposures.cost of the arm's rows):
- *   with outcome models   mu_a (price (1 - d) - cost) - mu_0 (price - cost) - contact_a
- *                         (incremental margin, the discount given to every buyer with the offer,
- *                         the sure things' included: the simulator's incremental_profit)
+ *   with outcome models   tau_a (price - cost) - (mu_0 + tau_a) price d - contact_a
+ *                         = p1 (price (1 - d) - cost) - p0 (price - cost) - contact_a with
+ *                         p0 = mu_0 (predicted outcome without the offer) and p1 = p0 + tau_a
+ *                         (the learner's own effect: for S and T tau_a = mu_a - mu_0; X and DR
+ *                         have their own): incremental margin, the discount given to every
+ *                         buyer with the offer, the sure things' included (the simulator's
+ *                         incremental_profit)
  *   without (R-learner)   tau_a (price (1 - d) - cost) - contact_a (the discount given to sure
  *                         things is not counted)
  * Without a price (a category or "any" target) the profit is tau_a - contact_a in outcome

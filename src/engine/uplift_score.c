@@ -382,9 +382,8 @@ int promo_uplift_scorer_score(promo_uplift_scorer *h,
             double tau = sc->effect[i * E + a - 1], v;
             if (!priced)
                 v = tau;
-            else if (outc)
-                v = sc->outcome[i * K + a] * (c.price * (1.0 - d) - cost) -
-                    sc->outcome[i * K] * (c.price - cost);
+            else if (outc) /* p1 = p0 + tau: the learner's own effect, its control outcome */
+                v = tau * (c.price - cost) - (sc->outcome[i * K] + tau) * c.price * d;
             else
                 v = tau * (c.price * (1.0 - d) - cost);
             v -= h->contact_cost[a];
