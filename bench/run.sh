@@ -24,4 +24,5 @@ echo "bench: ingest_profiles" >&2; sh bench/ingest_profiles.sh
 echo "bench: als" >&2; sh bench/als.sh
 echo "bench: als_target" >&2; /usr/bin/python3 bench/als_target.py "$BUILD/promo" "$BUILD/bench"
 echo "bench: rec_knn_hybrid" >&2; sh bench/rec_knn_hybrid.sh
+echo "bench: uplift_ws" >&2; sh bench/uplift_ws.sh
 exit 0

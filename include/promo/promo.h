@@ -37,6 +37,7 @@
 #include <promo/propensity.h>
 #include <promo/recommend.h>
 #include <promo/report.h>
+#include <promo/report_uplift.h>
 #include <promo/rng.h>
 #include <promo/schema.h>
 #include <promo/scorer.h>
@@ -48,7 +49,10 @@
 #include <promo/timeutil.h>
 #include <promo/uplift.h>
 #include <promo/uplift_data.h>
+#include <promo/uplift_io.h>
 #include <promo/uplift_metrics.h>
+#include <promo/uplift_score.h>
 #include <promo/uplift_tree.h>
+#include <promo/uplift_ws.h>
 
 #endif

@@ -16,6 +16,7 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
+#include "cli/cli_uplift.h"
 
 int cmd_campaign(int argc, char **argv)
 {
@@ -23,8 +24,14 @@ int cmd_campaign(int argc, char **argv)
     double discount = 10, target_n = 50, send_day = 0, send_hour = 10;
     int64_t as_of = 0;
     int json = 0;
+    static const char *const rank_words[] = {"propensity", "uplift", "profit", NULL};
+    unsigned rank_by = 0;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
+        {CLI_ENUM("rank-by", rank_words, &rank_by),
+         .help = "rank by the propensity model, the uplift model's predicted effect, or its\n"
+                 "expected incremental profit (positive only; promo train --model uplift;\n"
+                 "the file gets uplift and expected_profit)"},
         {CLI_STRING("product", "ID|best", &product), .required = 1,
          .help = "the product; `best` = the best-selling one (most order lines)"},
         {CLI_NUMBER("discount", "PCT", 0, 90, &discount), .help = "offered discount, 0-90"},
@@ -54,6 +61,9 @@ int cmd_campaign(int argc, char **argv)
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
+    if (rank_by >= 1)
+        return cli_campaign_uplift(ws, product, discount, (size_t)target_n, as_of, (int)send_day,
+                                   (int)send_hour, rank_by == 2, out_path);
 
     promo_store *s = NULL;
     promo_campaign *cp = NULL;

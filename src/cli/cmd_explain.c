@@ -14,14 +14,17 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
+#include "cli/cli_uplift.h"
 
 int cmd_explain(int argc, char **argv)
 {
-    const char *ws = CLI_DEFAULT_WS, *target = NULL, *cust = NULL;
+    const char *ws = CLI_DEFAULT_WS, *target = NULL, *cust = NULL, *model = "propensity";
     int64_t as_of = 0;
     long top = 5;
     int json = 0;
     const cli_opt opts[] = {
+        {CLI_STRING("model", "NAME", &model),
+         .help = "propensity, or uplift (why the offer changes this customer)"},
         {CLI_WS(&ws)},
         {CLI_STRING("customer", "ID", &cust), .required = 1, .help = "the customer"},
         {CLI_STRING("target", "T", &target), .required = 1,
@@ -43,6 +46,10 @@ int cmd_explain(int argc, char **argv)
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
+    if (!strcmp(model, "uplift"))
+        return cli_explain_uplift(ws, cust, target, as_of, (int)top, json);
+    if (strcmp(model, "propensity") != 0)
+        return cli_usage_error("explain", "--model %s: expected propensity or uplift", model);
     promo_store *s = NULL;
     promo_scorer *h = NULL;
     promo_prop_explanation *e = NULL;

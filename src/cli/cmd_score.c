@@ -17,6 +17,7 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
+#include "cli/cli_uplift.h"
 
 /* One CSV field (quoted when it needs it) appended at b + *n (room is the caller's). */
 static void put_field(char *b, size_t *n, const char *v)
@@ -168,10 +169,12 @@ static void names_of(const promo_scorer *h, const promo_prop_scores *sc, ranked 
 int cmd_score(int argc, char **argv)
 {
     static const char *const baseline_words[] = {"none", "popularity", "rfm", NULL};
-    const char *ws = CLI_DEFAULT_WS, *target = NULL, *out = NULL;
+    const char *ws = CLI_DEFAULT_WS, *target = NULL, *out = NULL, *model = "propensity";
     int64_t as_of = 0;
     int json = 0, reasons = 0, baseline = 0;
     const cli_opt opts[] = {
+        {CLI_STRING("model", "NAME", &model),
+         .help = "propensity, or uplift (effect per arm vs control, best arm: cli_uplift.h)"},
         {CLI_WS(&ws)},
         {CLI_STRING("target", "T", &target), .required = 1,
          .help = "the target (any, product:ID, category:NAME)"},
@@ -205,6 +208,10 @@ int cmd_score(int argc, char **argv)
         return ec;
     if (baseline && reasons)
         return cli_usage_error("score", "--reasons explains the model: not with --baseline");
+    if (!strcmp(model, "uplift"))
+        return cli_score_uplift(ws, target, as_of, out, json);
+    if (strcmp(model, "propensity") != 0)
+        return cli_usage_error("score", "--model %s: expected propensity or uplift", model);
     promo_store *s = NULL;
     promo_scorer *h = NULL;
     promo_prop_scores *sc = NULL;

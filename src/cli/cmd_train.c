@@ -18,6 +18,7 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
+#include "cli/cli_uplift.h"
 
 /* --model expansion: the options it shares with propensity (horizon, as-of, rounds, seed,
  * threads), its own defaults otherwise. */
@@ -88,6 +89,8 @@ static int split_targets(const char *s, char ***out, size_t *n_out)
 
 int cmd_train(int argc, char **argv)
 {
+    if (cli_wants_uplift(argc, argv)) /* its own options: cmd_train_uplift.c */
+        return cmd_train_uplift(argc, argv);
     static const char *const scope_words[] = {"all", "category", NULL};
     static const char *const calibration_words[] = {"none", "platt", "isotonic", NULL};
     if (cli_train_is_rec(argc, argv))
@@ -102,8 +105,9 @@ int cmd_train(int argc, char **argv)
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("model", "NAME", &model),
-         .help = "propensity or expansion (the next new category); als, bpr: recommenders\n"
-                 "(promo train --model als --help)"},
+         .help = "propensity, expansion (the next new category) or uplift (promo train --model\n"
+                 "uplift --help); als, bpr, knn, user-knn, mf, hybrid: recommenders (promo train\n"
+                 "--model als --help)"},
         {CLI_STRING("target", "T", &p.target),
          .help = "any, product:ID or category:NAME; several of one kind separated by commas "
                  "(product:A,product:B) are evaluated against one training"},

@@ -33,27 +33,12 @@
 #include <promo/rng.h>
 #include <promo/uplift.h>
 
+#include "models/uplift_internal.h"
+
 #define MIN_ARM_ROWS 10 /* rows per arm: enough for 2 folds with a validation split each */
-#define N_FOLDS      2
 
 static const char *const learner_names[PROMO_UPLIFT_LEARNER_COUNT] = {"s",  "t",    "x",     "r",
                                                                       "dr", "tree", "forest"};
-
-struct promo_uplift {
-    promo_uplift_learner learner;
-    int n_arms;
-    size_t d;
-    int binary;
-    int weighting;               /* propensity_weighting at fit */
-    double clip;                 /* propensity clipping */
-    double *share;               /* n_arms observed (weighted) arm shares */
-    promo_learner *prop;         /* MULTICLASS P(arm | x) on all training rows, or NULL */
-    promo_learner *s;            /* S: the outcome model on [x | one-hot arm] */
-    promo_learner **mu;          /* T, X: n_arms outcome models; DR: N_FOLDS x n_arms */
-    promo_learner **tau;         /* X: 2 per treatment arm (tau0, tau1); R, DR: 1 per arm */
-    promo_uplift_forest *forest; /* TREE, FOREST */
-    promo_uplift_overlap overlap;
-};
 
 const char *promo_uplift_learner_name(promo_uplift_learner l)
 {

@@ -1,0 +1,726 @@
+/* src/engine/uplift_score.c: scoring, campaigns and explanations with the workspace's uplift
+ * model (include/promo/uplift_score.h).
+ *
+ * Open: load DIR/models/uplift.bin (uplift_io.h), compute the customer features as of the
+ * cutoff exactly as the training rows were computed (features.h defaults without the product
+ * features, as panel_exposures.c does), and lay them out in the model's column order by name.
+ * Each offer then fills the four offer columns and predicts. The what-if attribution of an
+ * explanation predicts d x R rows (each feature replaced in turn by R reference customers'
+ * values): a few thousand rows, one call.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/campaign.h>
+#include <promo/csv.h>
+#include <promo/error.h>
+#include <promo/features.h>
+#include <promo/panel.h>
+#include <promo/store.h>
+#include <promo/table.h>
+#include <promo/uplift_io.h>
+#include <promo/uplift_score.h>
+#include <promo/uplift_ws.h>
+
+#define N_REFERENCE 64 /* reference customers of the what-if attribution */
+
+struct promo_uplift_scorer {
+    promo_panel d;     /* the workspace's tables */
+    promo_features *f; /* customer features as of as_of */
+    promo_uplift *m;   /* the model */
+    char **kv;         /* its attributes (2 x n_kv strings, one allocation) */
+    size_t n_kv;
+    size_t dm;             /* model columns */
+    char **names;          /* dm column names (one allocation with the strings) */
+    size_t n_cust;         /* customer feature columns (dm - PROMO_UPLIFT_WS_N_OFFER) */
+    float *X;              /* n_customers x dm, offer columns set per offer */
+    const char **customer; /* n_customers ids (into f) */
+    int n_arms;
+    char **arm_names;       /* n_arms (one allocation) */
+    double *contact_cost;   /* n_arms: mean exposures.cost of the arm's rows (0 if none) */
+    double discount_median; /* of the training log */
+    int64_t as_of;
+};
+
+void promo_uplift_scorer_free(promo_uplift_scorer *h)
+{
+    if (!h)
+        return;
+    promo_panel_free(&h->d);
+    promo_features_free(h->f);
+    promo_uplift_free(h->m);
+    promo_free(h->kv);
+    promo_free(h->names);
+    promo_free(h->X);
+    promo_free(h->customer);
+    promo_free(h->arm_names);
+    promo_free(h->contact_cost);
+    promo_free(h);
+}
+
+int64_t promo_uplift_scorer_as_of(const promo_uplift_scorer *h)
+{
+    return h->as_of;
+}
+
+size_t promo_uplift_scorer_n_customers(const promo_uplift_scorer *h)
+{
+    return h->f ? h->f->n_customers : 0;
+}
+
+int promo_uplift_scorer_n_arms(const promo_uplift_scorer *h)
+{
+    return h->n_arms;
+}
+
+const char *promo_uplift_scorer_arm_name(const promo_uplift_scorer *h, int a)
+{
+    return a >= 0 && a < h->n_arms ? h->arm_names[a] : NULL;
+}
+
+promo_uplift_learner promo_uplift_scorer_learner(const promo_uplift_scorer *h)
+{
+    return promo_uplift_get_learner(h->m);
+}
+
+/* Split a comma-separated list into *out (array and strings in one allocation). */
+static int split_csv(const char *s, char ***out, size_t *n)
+{
+    size_t k = 1, len = strlen(s);
+    for (const char *c = s; *c; c++)
+        k += *c == ',';
+    char **a = promo_malloc(k * sizeof *a + len + 1);
+    if (!a)
+        return PROMO_ENOMEM;
+    char *w = (char *)(a + k);
+    memcpy(w, s, len + 1);
+    size_t i = 0;
+    a[i++] = w;
+    for (; *w; w++)
+        if (*w == ',') {
+            *w = 0;
+            a[i++] = w + 1;
+        }
+    *out = a;
+    *n = k;
+    return PROMO_OK;
+}
+
+/* Mean exposures.cost per model arm (by arm name). */
+static int arm_costs(promo_uplift_scorer *h)
+{
+    h->contact_cost = promo_calloc((size_t)h->n_arms, sizeof *h->contact_cost);
+    size_t *cnt = promo_calloc((size_t)h->n_arms, sizeof *cnt);
+    if (!h->contact_cost || !cnt) {
+        promo_free(cnt);
+        return PROMO_ENOMEM;
+    }
+    const promo_table *et = h->d.exposures;
+    const promo_column *arm = et ? promo_table_column(et, "arm") : NULL,
+                       *cost = et ? promo_table_column(et, "cost") : NULL;
+    if (arm && cost && arm->type == PROMO_COL_STRING) {
+        for (size_t r = 0; r < et->n_rows; r++) {
+            if (promo_column_is_null(arm, r))
+                continue;
+            double v = promo_column_num(cost, r);
+            const char *an = promo_column_str(arm, r);
+            for (int a = 0; a < h->n_arms && isfinite(v); a++)
+                if (strcmp(an, h->arm_names[a]) == 0) {
+                    h->contact_cost[a] += v;
+                    cnt[a]++;
+                }
+        }
+    }
+    for (int a = 0; a < h->n_arms; a++)
+        h->contact_cost[a] = cnt[a] ? h->contact_cost[a] / (double)cnt[a] : 0.0;
+    promo_free(cnt);
+    return PROMO_OK;
+}
+
+int promo_uplift_scorer_open(promo_store *s,
+                             int64_t as_of,
+                             int n_threads,
+                             promo_uplift_scorer **out)
+{
+    *out = NULL;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/uplift.bin", promo_store_models_dir(s));
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return promo_fail(PROMO_ENOTFOUND,
+                          "%s: the workspace has no uplift model (run promo train --model uplift)",
+                          path);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = PROMO_OK;
+    for (;;) {
+        if (promo_grow((void **)&buf, &cap, len + 65536, 1)) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        size_t got = fread(buf + len, 1, cap - len, in);
+        len += got;
+        if (got == 0) {
+            if (ferror(in))
+                rc = promo_fail(PROMO_EIO, "%s: read failed", path);
+            break;
+        }
+    }
+    fclose(in);
+    promo_uplift_scorer *h = promo_calloc(1, sizeof *h);
+    if (!rc && !h)
+        rc = PROMO_ENOMEM;
+    if (rc)
+        goto fail;
+    if ((rc = promo_uplift_load(buf, len, &h->m, &h->kv, &h->n_kv))) {
+        promo_fail_prefix(rc, "%s", path);
+        goto fail;
+    }
+    const char *feat = promo_uplift_attr(h->kv, h->n_kv, "features"),
+               *arms = promo_uplift_attr(h->kv, h->n_kv, "arms"),
+               *disc = promo_uplift_attr(h->kv, h->n_kv, "discount_pct_median"),
+               *clv = promo_uplift_attr(h->kv, h->n_kv, "clv");
+    size_t na = 0;
+    if (!feat || !arms) {
+        rc = promo_fail(PROMO_EINPUT, "%s: the model has no feature or arm names", path);
+        goto fail;
+    }
+    if ((rc = split_csv(feat, &h->names, &h->dm)) || (rc = split_csv(arms, &h->arm_names, &na)))
+        goto fail;
+    if (h->dm != promo_uplift_n_features(h->m) || h->dm <= PROMO_UPLIFT_WS_N_OFFER ||
+        na != (size_t)promo_uplift_n_arms(h->m)) {
+        rc = promo_fail(PROMO_EINPUT,
+                        "%s: %zu feature names and %zu arm names for a model of "
+                        "%zu features and %d arms",
+                        path, h->dm, na, promo_uplift_n_features(h->m), promo_uplift_n_arms(h->m));
+        goto fail;
+    }
+    h->n_arms = (int)na;
+    h->n_cust = h->dm - PROMO_UPLIFT_WS_N_OFFER;
+    h->discount_median = disc ? strtod(disc, NULL) : NAN;
+
+    if ((rc = promo_panel_load_tables(s, n_threads, &h->d)))
+        goto fail;
+    h->as_of = as_of ? as_of : promo_uplift_ws_default_as_of(&h->d);
+    promo_feature_params fp = promo_feature_params_default();
+    fp.as_of = h->as_of;
+    fp.products = 0; /* as the training rows (panel_exposures.c) */
+    fp.clv = !clv || strcmp(clv, "0") != 0;
+    fp.n_threads = n_threads;
+    if ((rc = promo_features_compute(&h->d.in, &fp, &h->f)))
+        goto fail;
+    size_t n = h->f->n_customers;
+    rc = PROMO_ENOMEM;
+    h->X = promo_mallocn(n ? n : 1, h->dm * sizeof *h->X);
+    h->customer = promo_mallocn(n ? n : 1, sizeof *h->customer);
+    int *cmap = promo_mallocn(h->n_cust, sizeof *cmap);
+    if (!h->X || !h->customer || !cmap) {
+        promo_free(cmap);
+        goto fail;
+    }
+    for (size_t j = 0; j < h->n_cust; j++)
+        cmap[j] = promo_features_column(h->f, h->names[j]);
+    for (size_t i = 0; i < n; i++) {
+        h->customer[i] = promo_features_customer_id(h->f, i);
+        const float *src = h->f->X + i * h->f->n_features;
+        float *dst = h->X + i * h->dm;
+        for (size_t j = 0; j < h->dm; j++)
+            dst[j] = j < h->n_cust && cmap[j] >= 0 ? src[cmap[j]] : NAN;
+    }
+    promo_free(cmap);
+    if ((rc = arm_costs(h)))
+        goto fail;
+    promo_free(buf);
+    *out = h;
+    return PROMO_OK;
+fail:
+    promo_free(buf);
+    promo_uplift_scorer_free(h);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ offers ---- */
+
+typedef struct offer_ctx {
+    int kind;        /* 0 any, 1 product, 2 category */
+    int cat_col;     /* customer column of the category's share, or -1 */
+    double discount; /* pct */
+    double price, cost;
+} offer_ctx;
+
+static int resolve_offer(const promo_uplift_scorer *h, const promo_uplift_offer *o, offer_ctx *c)
+{
+    memset(c, 0, sizeof *c);
+    c->cat_col = -1;
+    c->price = c->cost = NAN;
+    c->discount = isnan(o->discount_pct) ? h->discount_median : o->discount_pct;
+    if (!isnan(c->discount) && !(c->discount >= 0.0 && c->discount <= 90.0))
+        return promo_fail(PROMO_EUSAGE, "uplift: discount %g%% is not in 0-90", c->discount);
+    const char *t = o->target ? o->target : "any";
+    const char *cat = NULL;
+    if (strcmp(t, "any") == 0) {
+        c->kind = 0;
+        return PROMO_OK;
+    }
+    if (strncmp(t, "product:", 8) == 0) {
+        c->kind = 1;
+        const promo_table *pt = h->d.products;
+        const promo_column *id = pt ? promo_table_column(pt, "product_id") : NULL;
+        const promo_column *pc = pt ? promo_table_column(pt, "category") : NULL;
+        size_t row = SIZE_MAX;
+        if (id && id->type == PROMO_COL_STRING) {
+            uint32_t code = promo_dict_find(id->dict, t + 8, strlen(t + 8));
+            for (size_t r = 0; code != PROMO_DICT_NONE && r < pt->n_rows; r++)
+                if (!promo_column_is_null(id, r) && id->codes[r] == code) {
+                    row = r;
+                    break;
+                }
+        }
+        if (row == SIZE_MAX)
+            return promo_fail(PROMO_EINPUT, "uplift: unknown product '%s'", t + 8);
+        c->price = promo_column_num(promo_table_column(pt, "price"), row);
+        c->cost = promo_column_num(promo_table_column(pt, "cost"), row);
+        if (pc && pc->type == PROMO_COL_STRING && !promo_column_is_null(pc, row))
+            cat = promo_column_str(pc, row);
+    } else if (strncmp(t, "category:", 9) == 0) {
+        c->kind = 2;
+        cat = t + 9;
+    } else {
+        return promo_fail(PROMO_EUSAGE,
+                          "uplift: target '%s': expected any, product:ID or "
+                          "category:NAME",
+                          t);
+    }
+    if (cat) {
+        char name[512];
+        promo_uplift_ws_cat_column(cat, name, sizeof name);
+        for (size_t j = 0; j < h->n_cust; j++)
+            if (strcmp(h->names[j], name) == 0)
+                c->cat_col = (int)j;
+    }
+    return PROMO_OK;
+}
+
+/* The offer columns of one row. */
+static void fill_offer(const promo_uplift_scorer *h, const offer_ctx *c, float *row)
+{
+    float *o = row + h->n_cust;
+    o[0] = (float)c->discount;
+    o[1] = NAN;
+    o[2] = NAN;
+    o[3] = c->kind == 0 ? NAN : c->kind == 1 ? 0.0f : 1.0f;
+    if (c->cat_col >= 0)
+        o[2] = isnan(row[c->cat_col]) ? 0.0f : row[c->cat_col];
+    if (c->kind == 0)
+        o[0] = (float)c->discount;
+}
+
+static int has_outcomes(promo_uplift_learner l)
+{
+    return l == PROMO_UPLIFT_S || l == PROMO_UPLIFT_T || l == PROMO_UPLIFT_X ||
+           l == PROMO_UPLIFT_DR;
+}
+
+void promo_uplift_scores_free(promo_uplift_scores *sc)
+{
+    if (!sc)
+        return;
+    promo_free(sc->effect);
+    promo_free(sc->outcome);
+    promo_free(sc->profit);
+    promo_free(sc->best_arm);
+    promo_free(sc->contact_cost);
+    promo_free(sc);
+}
+
+int promo_uplift_scorer_score(promo_uplift_scorer *h,
+                              const promo_uplift_offer *o,
+                              promo_uplift_scores **out)
+{
+    *out = NULL;
+    offer_ctx c;
+    int rc = resolve_offer(h, o, &c);
+    if (rc)
+        return rc;
+    size_t n = h->f->n_customers, K = (size_t)h->n_arms, E = K - 1;
+    for (size_t i = 0; i < n; i++)
+        fill_offer(h, &c, h->X + i * h->dm);
+    promo_uplift_scores *sc = promo_calloc(1, sizeof *sc);
+    if (!sc)
+        return PROMO_ENOMEM;
+    sc->n = n;
+    sc->n_arms = h->n_arms;
+    sc->customer = h->customer;
+    sc->price = c.price;
+    sc->cost = c.cost;
+    sc->discount_pct = c.discount;
+    sc->as_of = h->as_of;
+    int outc = has_outcomes(promo_uplift_get_learner(h->m));
+    sc->effect = promo_mallocn(n ? n : 1, E * sizeof *sc->effect);
+    sc->outcome = outc ? promo_mallocn(n ? n : 1, K * sizeof *sc->outcome) : NULL;
+    sc->profit = promo_mallocn(n ? n : 1, K * sizeof *sc->profit);
+    sc->best_arm = promo_mallocn(n ? n : 1, sizeof *sc->best_arm);
+    sc->contact_cost = promo_mallocn(K, sizeof *sc->contact_cost);
+    rc = PROMO_ENOMEM;
+    if (!sc->effect || (outc && !sc->outcome) || !sc->profit || !sc->best_arm || !sc->contact_cost)
+        goto fail;
+    memcpy(sc->contact_cost, h->contact_cost, K * sizeof *sc->contact_cost);
+    if (n && ((rc = promo_uplift_predict(h->m, h->X, n, h->dm, sc->effect)) ||
+              (outc && (rc = promo_uplift_predict_outcomes(h->m, h->X, n, h->dm, sc->outcome)))))
+        goto fail;
+    double d = isnan(c.discount) ? 0.0 : c.discount / 100.0;
+    int priced = isfinite(c.price);
+    double cost = isfinite(c.cost) ? c.cost : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double best = 0.0;
+        sc->best_arm[i] = 0;
+        sc->profit[i * K] = 0.0;
+        for (size_t a = 1; a < K; a++) {
+            double tau = sc->effect[i * E + a - 1], v;
+            if (!priced)
+                v = tau;
+            else if (outc) /* p1 = p0 + tau: the learner's own effect, its control outcome */
+                v = tau * (c.price - cost) - (sc->outcome[i * K] + tau) * c.price * d;
+            else
+                v = tau * (c.price * (1.0 - d) - cost);
+            v -= h->contact_cost[a];
+            sc->profit[i * K + a] = v;
+            if (v > best) {
+                best = v;
+                sc->best_arm[i] = (int32_t)a;
+            }
+        }
+    }
+    *out = sc;
+    return PROMO_OK;
+fail:
+    promo_uplift_scores_free(sc);
+    return rc;
+}
+
+/* ------------------------------------------------------------- explanation ---- */
+
+void promo_uplift_explanation_free(promo_uplift_explanation *e)
+{
+    if (!e)
+        return;
+    promo_free(e->reasons);
+    e->reasons = NULL;
+    e->n = 0;
+}
+
+typedef struct contrib {
+    size_t j;
+    double c;
+} contrib;
+
+static int by_abs_desc(const void *a, const void *b)
+{
+    const contrib *x = a, *y = b;
+    double u = fabs(x->c), v = fabs(y->c);
+    if (u != v)
+        return u > v ? -1 : 1;
+    return x->j < y->j ? -1 : x->j > y->j;
+}
+
+static int by_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+int promo_uplift_scorer_explain(promo_uplift_scorer *h,
+                                const promo_uplift_offer *o,
+                                const char *customer_id,
+                                size_t top,
+                                promo_uplift_explanation *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = h->f->n_customers, who = SIZE_MAX;
+    for (size_t i = 0; i < n && customer_id; i++)
+        if (strcmp(h->customer[i], customer_id) == 0) {
+            who = i;
+            break;
+        }
+    if (who == SIZE_MAX)
+        return promo_fail(PROMO_EINPUT, "--customer %s: not a customer known as of the cutoff",
+                          customer_id ? customer_id : "(null)");
+    promo_uplift_scores *sc = NULL;
+    int rc = promo_uplift_scorer_score(h, o, &sc);
+    if (rc)
+        return rc;
+    size_t K = (size_t)h->n_arms, E = K - 1, dm = h->dm;
+    /* The arm explained: the one with the largest effect for this customer. */
+    int arm = 1;
+    for (size_t a = 2; a < K; a++)
+        if (sc->effect[who * E + a - 1] > sc->effect[who * E + (size_t)arm - 1])
+            arm = (int)a;
+    snprintf(out->customer, sizeof out->customer, "%s", customer_id);
+    out->arm = arm;
+    out->effect = sc->effect[who * E + (size_t)arm - 1];
+    out->p_treated = sc->outcome ? sc->outcome[who * K + (size_t)arm] : NAN;
+    out->p_control = sc->outcome ? sc->outcome[who * K] : NAN;
+    out->n_customers = n;
+    double sum = 0.0;
+    size_t above = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = sc->effect[i * E + (size_t)arm - 1];
+        sum += e;
+        above += e > out->effect;
+    }
+    out->mean_effect = n ? sum / (double)n : NAN;
+    out->rank = above + 1;
+
+    /* Reference customers: evenly spaced through the customer order (deterministic). */
+    size_t R = n < N_REFERENCE ? n : N_REFERENCE;
+    out->n_reference = R;
+    size_t nx = dm * R > 0 ? dm * R : 1;
+    float *xs = promo_mallocn(nx, dm * sizeof *xs);
+    float *eff = promo_mallocn(nx, E * sizeof *eff);
+    float *vals = promo_mallocn(R ? R : 1, sizeof *vals);
+    contrib *cb = promo_mallocn(dm, sizeof *cb);
+    rc = PROMO_ENOMEM;
+    if (!xs || !eff || !vals || !cb)
+        goto done;
+    const float *x = h->X + who * dm;
+    for (size_t j = 0; j < dm; j++)
+        for (size_t r = 0; r < R; r++) {
+            float *row = xs + (j * R + r) * dm;
+            memcpy(row, x, dm * sizeof *row);
+            row[j] = h->X[(r * n / R) * dm + j];
+        }
+    if ((rc = promo_uplift_predict(h->m, xs, dm * R, dm, eff)))
+        goto done;
+    size_t nc = 0;
+    for (size_t j = 0; j < dm; j++) {
+        double s = 0.0;
+        for (size_t r = 0; r < R; r++)
+            s += eff[(j * R + r) * E + (size_t)arm - 1];
+        double c = out->effect - (R ? s / (double)R : out->effect);
+        if (c != 0.0)
+            cb[nc++] = (contrib){j, c};
+    }
+    qsort(cb, nc, sizeof *cb, by_abs_desc);
+    size_t k = nc < top ? nc : top;
+    rc = PROMO_ENOMEM;
+    out->reasons = promo_calloc(k ? k : 1, sizeof *out->reasons);
+    if (!out->reasons)
+        goto done;
+    for (size_t q = 0; q < k; q++) {
+        size_t j = cb[q].j, m = 0;
+        promo_uplift_reason *r = &out->reasons[q];
+        snprintf(r->feature, sizeof r->feature, "%s", h->names[j]);
+        r->value = x[j];
+        r->contribution = cb[q].c;
+        for (size_t t = 0; t < R; t++) {
+            float v = h->X[(t * n / R) * dm + j];
+            if (!isnan(v))
+                vals[m++] = v;
+        }
+        qsort(vals, m, sizeof *vals, by_float);
+        r->typical = m ? vals[m / 2] : NAN;
+    }
+    out->n = k;
+    rc = PROMO_OK;
+done:
+    promo_free(xs);
+    promo_free(eff);
+    promo_free(vals);
+    promo_free(cb);
+    promo_uplift_scores_free(sc);
+    if (rc)
+        promo_uplift_explanation_free(out);
+    return rc;
+}
+
+void promo_uplift_explain_line(const promo_uplift_explanation *e, char *buf, size_t n)
+{
+    size_t k = 0;
+    if (n == 0)
+        return;
+    buf[0] = 0;
+#define ADD(...)                                            \
+    do {                                                    \
+        if (k < n) {                                        \
+            int w_ = snprintf(buf + k, n - k, __VA_ARGS__); \
+            k += w_ > 0 ? (size_t)w_ : 0;                   \
+        }                                                   \
+    } while (0)
+    ADD("effect %+.1f pts", 100.0 * e->effect);
+    for (size_t q = 0; q < e->n && q < 3; q++) {
+        const promo_uplift_reason *r = &e->reasons[q];
+        ADD("%s %s=%.3g (%+.1f)", q ? ";" : ":", r->feature, r->value, 100.0 * r->contribution);
+    }
+#undef ADD
+    if (k >= n)
+        buf[n - 1] = 0;
+}
+
+/* --------------------------------------------------------------- campaign ---- */
+
+typedef struct ranked {
+    size_t i;
+    float e;
+} ranked;
+
+static int by_effect_desc(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->e != y->e)
+        return x->e > y->e ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* customers.<col> of customer id (""), through a code -> row map of customers.customer_id. */
+static const char *
+cust_col(const promo_table *ct, const uint32_t *row_of, const char *id, const char *col)
+{
+    const promo_column *idc = ct ? promo_table_column(ct, "customer_id") : NULL;
+    const promo_column *c = ct ? promo_table_column(ct, col) : NULL;
+    if (!idc || !c || !row_of || idc->type != PROMO_COL_STRING || c->type != PROMO_COL_STRING)
+        return "";
+    uint32_t code = promo_dict_find(idc->dict, id, strlen(id));
+    if (code == PROMO_DICT_NONE || row_of[code] == UINT32_MAX ||
+        promo_column_is_null(c, row_of[code]))
+        return "";
+    return promo_column_str(c, row_of[code]);
+}
+
+int promo_uplift_campaign(promo_uplift_scorer *h,
+                          const promo_uplift_campaign_params *p,
+                          const char *path,
+                          size_t *n_written,
+                          double *expected_incremental)
+{
+    *n_written = 0;
+    if (expected_incremental)
+        *expected_incremental = 0.0;
+    if (!p->product_id || !(p->discount_pct >= 0.0 && p->discount_pct <= 90.0) || p->n_target == 0)
+        return promo_fail(PROMO_EUSAGE, "uplift campaign: needs a product, a discount in 0-90 "
+                                        "and n_target >= 1");
+    char target[300];
+    snprintf(target, sizeof target, "product:%s", p->product_id);
+    promo_uplift_offer o = {target, p->discount_pct};
+    promo_uplift_scores *sc = NULL;
+    int rc = promo_uplift_scorer_score(h, &o, &sc);
+    if (rc)
+        return rc;
+    size_t n = sc->n, K = (size_t)sc->n_arms, E = K - 1;
+    ranked *rk = promo_mallocn(n ? n : 1, sizeof *rk);
+    int32_t *arm_of = promo_mallocn(n ? n : 1, sizeof *arm_of);
+    uint32_t *row_of = NULL;
+    promo_table *t = promo_table_new("campaign");
+    rc = PROMO_ENOMEM;
+    if (!rk || !arm_of || !t)
+        goto done;
+    size_t n_rank = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t best = 1;
+        for (size_t a = 2; a < K; a++)
+            if (p->by_profit ? sc->profit[i * K + a] > sc->profit[i * K + best]
+                             : sc->effect[i * E + a - 1] > sc->effect[i * E + best - 1])
+                best = a;
+        arm_of[i] = (int32_t)best;
+        if (!p->by_profit)
+            rk[n_rank++] = (ranked){i, sc->effect[i * E + best - 1]};
+        else if (sc->profit[i * K + best] > 0.0)
+            rk[n_rank++] = (ranked){i, (float)sc->profit[i * K + best]};
+    }
+    qsort(rk, n_rank, sizeof *rk, by_effect_desc);
+    const promo_table *ct = h->d.customers;
+    const promo_column *idc = ct ? promo_table_column(ct, "customer_id") : NULL;
+    if (idc && idc->type == PROMO_COL_STRING) {
+        uint32_t nd = promo_dict_size(idc->dict);
+        if (!(row_of = promo_mallocn(nd ? nd : 1, sizeof *row_of)))
+            goto done;
+        for (uint32_t k = 0; k < nd; k++)
+            row_of[k] = UINT32_MAX;
+        for (size_t r = 0; r < ct->n_rows; r++)
+            if (!promo_column_is_null(idc, r))
+                row_of[idc->codes[r]] = (uint32_t)r;
+    }
+    /* The campaign file's written columns (campaign.h), then uplift and expected_profit. */
+    promo_column *cols[PROMO_CAMPAIGN_COL_COUNT] = {0}, *cu = NULL, *cpf = NULL;
+    for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT; k++) {
+        const promo_campaign_column *cc = &promo_campaign_columns[k];
+        if ((cc->flags & PROMO_CAMPAIGN_WRITTEN) &&
+            (rc = promo_table_add_column(t, cc->name, cc->type, &cols[k])))
+            goto done;
+    }
+    if ((rc = promo_table_add_column(t, "uplift", PROMO_COL_FLOAT64, &cu)) ||
+        (rc = promo_table_add_column(t, "expected_profit", PROMO_COL_FLOAT64, &cpf)))
+        goto done;
+    size_t m = n_rank < p->n_target ? n_rank : p->n_target;
+    double inc = 0.0;
+    for (size_t q = 0; q < m && !rc; q++) {
+        size_t i = rk[q].i;
+        int32_t a = arm_of[i];
+        const char *id = sc->customer[i];
+        double eff = sc->effect[i * E + (size_t)a - 1];
+        inc += eff;
+        char reason[160];
+        snprintf(reason, sizeof reason, "uplift %+.1f pts (%s vs %s)", 100.0 * eff, h->arm_names[a],
+                 h->arm_names[0]);
+        for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT && !rc; k++) {
+            promo_column *c = cols[k];
+            if (!c)
+                continue;
+            const char *sv = NULL;
+            switch (k) {
+            case PROMO_CAMPAIGN_CUSTOMER_ID:
+                sv = id;
+                break;
+            case PROMO_CAMPAIGN_NAME:
+                sv = cust_col(ct, row_of, id, "name");
+                break;
+            case PROMO_CAMPAIGN_LOCATION:
+                sv = cust_col(ct, row_of, id, "location");
+                break;
+            case PROMO_CAMPAIGN_REASON:
+                sv = reason;
+                break;
+            case PROMO_CAMPAIGN_PRODUCT_ID:
+                sv = p->product_id;
+                break;
+            case PROMO_CAMPAIGN_PROBABILITY:
+                rc = sc->outcome ? promo_column_push_f64(c, sc->outcome[i * K + (size_t)a])
+                                 : promo_column_push_null(c);
+                continue;
+            case PROMO_CAMPAIGN_DISCOUNT_PCT:
+                rc = promo_column_push_f64(c, p->discount_pct);
+                continue;
+            case PROMO_CAMPAIGN_SEND_DAY:
+                rc = promo_column_push_i64(c, p->send_day);
+                continue;
+            case PROMO_CAMPAIGN_SEND_HOUR:
+                rc = promo_column_push_i64(c, p->send_hour);
+                continue;
+            default:
+                break;
+            }
+            if (c->type == PROMO_COL_STRING)
+                rc = sv ? promo_column_push_str(c, sv, strlen(sv)) : promo_column_push_null(c);
+            else
+                rc = promo_column_push_null(c);
+        }
+        if (!rc)
+            rc = promo_column_push_f64(cu, eff);
+        if (!rc)
+            rc = promo_column_push_f64(cpf, sc->profit[i * K + (size_t)a]);
+    }
+    if (rc || (rc = promo_table_seal(t)) || (rc = promo_csv_write(path, t)))
+        goto done;
+    *n_written = m;
+    if (expected_incremental)
+        *expected_incremental = inc;
+done:
+    promo_table_free(t);
+    promo_free(rk);
+    promo_free(arm_of);
+    promo_free(row_of);
+    promo_uplift_scores_free(sc);
+    return rc;
+}
