@@ -5,8 +5,11 @@
  * from promo_rng streams of the seed, so every model sees the same held-out rows and the result
  * does not depend on the thread count. Base model k of a fit gets the seed seed + k.
  *
- * S: one model on [x | one-hot arm] (n_arms columns). T: one model per arm. X (Kuenzel et al.
- * 2019, "Metalearners for estimating heterogeneous treatment effects using machine learning"):
+ * S: one model on [x | one-hot arm] (n_arms columns). T: one model per arm; with qini_stop (by
+ * default from 10,000 validation rows per arm) they are boosted together round by round
+ * (promo_gbdt_boost_*) and stopped on the validation Qini of their difference, sharing one set
+ * of histogram bins. X (Kuenzel et al. 2019, "Metalearners for estimating heterogeneous
+ * treatment effects using machine learning"):
  * T's models, then per treatment arm a regression of the imputed effects on each group, mixed
  * with g(x) = P(a | x, arm in {0, a}). R (Nie & Wager 2021, "Quasi-oracle estimation of
  * heterogeneous treatment effects"): per arm pair, m(x) and e(x) cross-fitted over 2 folds, then
