@@ -9,6 +9,9 @@
 #   promo:   bench/uplift_speed_promo.py runs it and times it from outside. The timed run also
 #            writes its predictions (--predictions-out): their `row` column is the held-out
 #            split the Python runs then use, so every Qini is on the same 300,000 rows.
+#            At this size promo's T stops its two arm models together on the validation Qini
+#            of their difference (promo_uplift_params.qini_stop, auto); Python stops each model
+#            on its own validation log loss, as xgboost's early stopping does.
 #   python:  twice: with promo's T-learner defaults (depth 4, eta 0.1, <= 300 rounds, early
 #            stopping) and with xgboost's defaults (100 rounds, depth 6, eta 0.3), through
 #            the sklearn wrapper (XGBClassifier); then promo's params once more through the
