@@ -6,14 +6,20 @@
 # (Debian's libxgboost 1.7) on both sides.
 #   data:    bench/uplift_speed_gen.py (seeded numpy; planted heterogeneous effect), written
 #            once to $DATA and read warm from the page cache by every run.
-#   promo:   bench/uplift_speed_promo.py runs it and times it from outside.
+#   promo:   bench/uplift_speed_promo.py runs it and times it from outside. The timed run also
+#            writes its predictions (--predictions-out): their `row` column is the held-out
+#            split the Python runs then use, so every Qini is on the same 300,000 rows.
+#            At this size promo's T stops its two arm models together on the validation Qini
+#            of their difference (promo_uplift_params.qini_stop, auto); Python stops each model
+#            on its own validation log loss, as xgboost's early stopping does.
 #   python:  twice: with promo's T-learner defaults (depth 4, eta 0.1, <= 300 rounds, early
 #            stopping) and with xgboost's defaults (100 rounds, depth 6, eta 0.3), through
 #            the sklearn wrapper (XGBClassifier); then promo's params once more through the
 #            native API (xgb.train). Its end to end is the whole /usr/bin/python3 process
-#            (imports included), timed here.
+#            (imports included), timed here, less the time it took to read promo's held-out
+#            row list (split_file_s: not part of the pipeline).
 # Qini: promo's own (promo/uplift_metrics.h, sklift's qini_auc_score); Python's the same
-# formula in numpy, each on its own stratified 30% split (not the same rows).
+# formula in numpy, on the same held-out rows.
 # Prints JSON lines. usage: sh bench/uplift_speed.sh [ROWS] [THREADS]
 set -e
 ROWS=${1:-1000000}
@@ -27,7 +33,8 @@ cat "$DATA" >/dev/null # warm the page cache for every run alike
 now() { date +%s.%N; }
 timeout "$TIMEOUT" /usr/bin/python3 bench/uplift_speed_promo.py ./build/promo -v uplift \
     --data "$DATA" --treatment t --outcome y --learner t --test-frac 0.3 --seed 1 --json \
-    --threads "$THREADS" | tee /tmp/promo-uplift-speed.promo.json
+    --threads "$THREADS" --predictions-out /tmp/promo-uplift-speed.pred.csv |
+    tee /tmp/promo-uplift-speed.promo.json
 echo "{\"stage\": \"after promo\", \"uptime\": \"$(uptime | sed 's/.*load/load/')\"}"
 for run in promo:sklearn default:sklearn promo:native; do
     params=${run%:*}
@@ -35,9 +42,11 @@ for run in promo:sklearn default:sklearn promo:native; do
     out=/tmp/promo-uplift-speed.py-$params-$api.json
     t0=$(now)
     timeout "$TIMEOUT" /usr/bin/python3 bench/uplift_speed_py.py --data "$DATA" \
-        --params "$params" --api "$api" --threads "$THREADS" >"$out"
+        --params "$params" --api "$api" --threads "$THREADS" \
+        --test-rows /tmp/promo-uplift-speed.pred.csv >"$out"
     t1=$(now)
-    sed "s/}\$/, \"end_to_end_s\": $(echo "$t1 - $t0" | bc)}/" "$out" | tee "$out.x"
+    split_s=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['split_file_s'])" "$out")
+    sed "s/}\$/, \"end_to_end_s\": $(echo "$t1 - $t0 - $split_s" | bc)}/" "$out" | tee "$out.x"
     echo "{\"stage\": \"after python $params $api\", \"uptime\": \"$(uptime | sed 's/.*load/load/')\"}"
 done
 /usr/bin/python3 - <<'PY'

@@ -13,8 +13,12 @@ bench/uplift_ref.py's). Prints one JSON line with the time of every stage.
                      colsample_bytree 0.8, lambda 1, 256 bins
   --params default   xgboost's defaults: 100 rounds, depth 6, eta 0.3, no early stopping
 
+  --test-rows FILE   hold out exactly these rows (the `row` column of promo's
+                     --predictions-out), so both sides' Qini are on the same rows; reading it is
+                     timed apart (split_file_s) and is not part of the pipeline
+
 usage: uplift_speed_py.py --data FILE.csv --params promo|default [--api sklearn|native]
-                          [--threads 2] [--seed 1]
+                          [--threads 2] [--seed 1] [--test-rows FILE]
 """
 import time
 
@@ -47,8 +51,14 @@ def main():
     ap.add_argument("--treatment", default="t")
     ap.add_argument("--outcome", default="y")
     ap.add_argument("--control", default="control")
+    ap.add_argument("--test-rows", help="promo's predictions file: hold out its rows")
     a = ap.parse_args()
     st = {}
+    held = None
+    if a.test_rows:
+        t0 = time.perf_counter()
+        held = pd.read_csv(a.test_rows, usecols=["row"])["row"].to_numpy()
+        split_file_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     df = pd.read_csv(a.data)
@@ -62,8 +72,13 @@ def main():
     y = df[a.outcome].to_numpy(dtype=np.int32)
     treated = (df[a.treatment] != a.control).to_numpy().astype(np.int32)
     idx = np.arange(len(df))
-    tr, te = train_test_split(idx, test_size=0.3, random_state=a.seed,
-                              stratify=treated * 2 + y)
+    if held is None:
+        tr, te = train_test_split(idx, test_size=0.3, random_state=a.seed,
+                                  stratify=treated * 2 + y)
+    else:
+        is_test = np.zeros(len(df), dtype=bool)
+        is_test[held] = True
+        tr, te = idx[~is_test], np.sort(held)
     st["encode_split"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -129,7 +144,10 @@ def main():
         "rounds_control_treated": rounds, "qini": round(q, 6),
         "import_s": round(T_IMPORT - T_START, 3),
         **{f"{k}_s": round(v, 3) for k, v in st.items()},
-        "in_process_s": round(t_end - T_IMPORT, 3), "xgboost": xgb.__version__,
+        "in_process_s": round(t_end - T_IMPORT, 3),
+        "split_file_s": round(split_file_s, 3) if held is not None else 0.0,
+        "split": "promo's held-out rows" if held is not None else "own stratified 30%",
+        "xgboost": xgb.__version__,
         "pandas": pd.__version__}))
 
 

@@ -142,6 +142,10 @@ char *promo_learner_get_attr(promo_learner *l, const char *key);
 promo_gbdt *promo_learner_gbdt(promo_learner *l);
 const promo_logreg *promo_learner_logreg(const promo_learner *l);
 
+/* A learner over a boosted model the caller trained itself (promo_gbdt_boost_end), taking
+ * ownership of g (freed with the learner, or here on failure). kind GBDT; the objective is g's. */
+int promo_learner_from_gbdt(promo_gbdt *g, promo_learner **out /* OUT */);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,7 +24,8 @@
  * there was on the training rows.
  *
  * Early stopping: every boosted model stops on a seeded split of its training rows (valid_frac,
- * stratified by arm).
+ * stratified by arm): on its own validation loss, or (T with qini_stop) all arm models together
+ * on the validation Qini of the effect they give.
  *
  * Usage:
  *   promo_uplift_params p = promo_uplift_params_default(PROMO_UPLIFT_T);
@@ -92,12 +93,17 @@ typedef struct promo_uplift_params {
                                       are taken from the fields below, TREE forces n_trees 1 */
     uint64_t seed; /* splits, folds, the base models' sampling, the forest's draws */
     int n_threads; /* XGBoost / forest threads; 0 = all; results do not depend on it */
+    int qini_stop; /* T: 1 = boost the arm models together and stop them on the validation Qini
+                      of their difference (every 5 rounds; patience gbdt.early_stopping_rounds;
+                      the arms share one set of histogram bins); 0 = each model stops on its own
+                      validation loss; -1 = 1 when every arm has at least 10,000 validation
+                      rows (below that the Qini is too noisy to stop on), else 0 (default -1) */
 } promo_uplift_params;
 
 /* Defaults for a learner: gbdt boosting with depth 4, eta 0.1, 300 rounds, early stopping after
  * 20, min_child_weight 5, hist 256 bins (promo_gbdt_params_default() otherwise); valid_frac 0.2,
- * propensity_weighting 0, clip 0.01, seed 1, n_threads 0; tree = promo_uplift_tree_params_default()
- * (n_trees 1 for TREE). */
+ * propensity_weighting 0, clip 0.01, seed 1, n_threads 0, qini_stop -1 (auto);
+ * tree = promo_uplift_tree_params_default() (n_trees 1 for TREE). */
 promo_uplift_params promo_uplift_params_default(promo_uplift_learner l);
 
 typedef struct promo_uplift promo_uplift; /* opaque fitted model */

@@ -14,6 +14,7 @@
 #include <promo/alloc.h>
 #include <promo/csv.h>
 #include <promo/error.h>
+#include <promo/log.h>
 #include <promo/rng.h>
 #include <promo/table.h>
 #include <promo/uplift.h>
@@ -159,6 +160,127 @@ static int is_numeric(const promo_column *c)
            c->type == PROMO_COL_BOOL || c->type == PROMO_COL_TIMESTAMP;
 }
 
+/* How much of the file's start is looked at to guess which columns are numbers. */
+#define SNIFF_BYTES (256 * 1024)
+
+/* A decimal number as the reader's float grammar takes it: sign, digits, a point, an exponent,
+ * surrounding spaces (no inf, nan or hex). An empty or all-space field passes (a null). */
+static int looks_numeric(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    while (i < n && s[i] == ' ')
+        i++;
+    while (n > i && s[n - 1] == ' ')
+        n--;
+    if (i == n)
+        return 1;
+    if (s[i] == '+' || s[i] == '-')
+        i++;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        digits++;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            e++;
+        if (!e)
+            return 0;
+    }
+    return i == n;
+}
+
+/* The header's column names (trimmed, in order: *hdr, *n_hdr, one buffer *hbuf) and which of
+ * them hold only numbers in the records of the file's first SNIFF_BYTES (numeric[j]). Reading
+ * those columns as float64 rather than inferring their type is 2-3x cheaper for the reader;
+ * a later value that is not a number makes that read fail, and load() then reads the file
+ * again with every type inferred, so the result is the same either way. Returns 0 with
+ * *n_hdr = 0 when the header does not suit (quoted or empty names, duplicates, no records):
+ * the caller then just infers. */
+static int
+sniff_header(const char *path, char **hbuf, const char ***hdr, uint8_t **numeric, size_t *n_hdr)
+{
+    *hbuf = NULL;
+    *hdr = NULL;
+    *numeric = NULL;
+    *n_hdr = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return PROMO_OK; /* the reader names the problem */
+    char *buf = promo_malloc(SNIFF_BYTES);
+    size_t n = buf ? fread(buf, 1, SNIFF_BYTES, f) : 0;
+    int full = buf && n < SNIFF_BYTES && feof(f);
+    fclose(f);
+    if (!buf)
+        return PROMO_ENOMEM;
+    promo_csv_walker *w = NULL;
+    promo_csv_record rec;
+    size_t nf = 0, len = 0, rows = 0;
+    int rc = promo_csv_walker_new(buf, n, NULL, &w), ok = 1;
+    if (rc || !promo_csv_walker_next(w, &rec) || rec.problem != PROMO_CSV_OK)
+        goto done;
+    nf = rec.n_fields;
+    for (size_t j = 0; j < nf; j++) {
+        const promo_csv_field *fl = &rec.fields[j];
+        ok &= !fl->quoted && fl->n > 0;
+        len += fl->n + 1;
+    }
+    if (!ok || !(*hbuf = promo_malloc(len)) || !(*hdr = promo_mallocn(nf, sizeof **hdr)) ||
+        !(*numeric = promo_mallocn(nf, 1))) {
+        rc = ok ? PROMO_ENOMEM : PROMO_OK;
+        goto done;
+    }
+    char *at = *hbuf;
+    for (size_t j = 0; j < nf; j++) {
+        const promo_csv_field *fl = &rec.fields[j];
+        size_t a = 0, b = fl->n;
+        while (a < b && fl->p[a] == ' ')
+            a++;
+        while (b > a && fl->p[b - 1] == ' ')
+            b--;
+        memcpy(at, fl->p + a, b - a);
+        at[b - a] = '\0';
+        ok &= b > a;
+        for (size_t k = 0; k < j; k++)
+            ok &= strcmp((*hdr)[k], at) != 0;
+        (*hdr)[j] = at;
+        (*numeric)[j] = 1;
+        at += b - a + 1;
+    }
+    /* Records wholly inside the sample: the last one may be cut (unless the file ended). */
+    while (ok && promo_csv_walker_next(w, &rec)) {
+        if (!full && rec.text + rec.n_text >= buf + n)
+            break;
+        if (rec.problem != PROMO_CSV_OK || rec.n_fields != nf) {
+            ok = 0; /* the reader reports it, with either read */
+            break;
+        }
+        for (size_t j = 0; j < nf; j++)
+            (*numeric)[j] &= (uint8_t)looks_numeric(rec.fields[j].p, rec.fields[j].n);
+        rows++;
+    }
+    if (ok && rows)
+        *n_hdr = nf;
+done:
+    promo_csv_walker_free(w);
+    promo_free(buf);
+    if (!*n_hdr) {
+        promo_free(*hbuf);
+        promo_free(*hdr);
+        promo_free(*numeric);
+        *hbuf = NULL;
+        *hdr = NULL;
+        *numeric = NULL;
+    }
+    return rc;
+}
+
 /* Read, check and encode. Messages name the file, the column and the option. */
 static int load(const char *path,
                 const char *treatment,
@@ -167,8 +289,11 @@ static int load(const char *path,
                 const char *features,
                 udata *u)
 {
-    char *fbuf = NULL;
-    const char **fnames = NULL, **sorted = NULL;
+    char *fbuf = NULL, *hbuf = NULL;
+    const char **fnames = NULL, **sorted = NULL, **hdr = NULL;
+    uint8_t *numeric = NULL;
+    size_t n_hdr = 0;
+    promo_csv_column *typed = NULL;
     size_t n_fnames = 0;
     int rc = PROMO_OK;
     memset(u, 0, sizeof *u);
@@ -179,11 +304,40 @@ static int load(const char *path,
     promo_csv_options o = promo_csv_options_default();
     const promo_csv_column want[] = {{treatment, PROMO_COL_STRING, 1},
                                      {outcome, PROMO_COL_FLOAT64, 1}};
-    o.columns = want;
-    o.n_columns = 2;
     o.keep_other_columns = 1;
-    if ((rc = promo_csv_read(path, &o, &u->t, NULL)))
-        return rc;
+    double t0 = promo_now_s();
+    /* Columns that look numeric are read as float64 (no inference); if one is not, read again
+     * inferring every type, as if that first read had not happened. */
+    if ((rc = sniff_header(path, &hbuf, &hdr, &numeric, &n_hdr)))
+        goto done;
+    size_t n_typed = 0;
+    if (n_hdr) {
+        if (!(typed = promo_mallocn(n_hdr + 2, sizeof *typed)))
+            goto nomem;
+        typed[n_typed++] = want[0];
+        typed[n_typed++] = want[1];
+        for (size_t j = 0; j < n_hdr; j++)
+            if (numeric[j] && strcmp(hdr[j], treatment) && strcmp(hdr[j], outcome))
+                typed[n_typed++] = (promo_csv_column){hdr[j], PROMO_COL_FLOAT64, 1};
+    }
+    rc = PROMO_EINPUT;
+    if (n_typed > 2) {
+        o.columns = typed;
+        o.n_columns = n_typed;
+        if ((rc = promo_csv_read(path, &o, &u->t, NULL)) == PROMO_EINPUT)
+            promo_clear_error();
+        else if (rc)
+            goto done;
+    }
+    if (rc) {
+        n_hdr = 0; /* the table's columns are in header order */
+        o.columns = want;
+        o.n_columns = 2;
+        if ((rc = promo_csv_read(path, &o, &u->t, NULL)))
+            goto done;
+    }
+    promo_debug("uplift: read %.3f s (%s)", promo_now_s() - t0,
+                n_hdr ? "numeric-looking columns as float64" : "types inferred");
     const promo_column *tc = promo_table_column(u->t, treatment);
     const promo_column *yc = promo_table_column(u->t, outcome);
     size_t n = u->n = u->t->n_rows;
@@ -196,12 +350,15 @@ static int load(const char *path,
             uint64_t line;
             size_t col;
             locate(path, i, c->name, &line, &col);
-            return promo_fail(PROMO_EINPUT, "%s:%llu:%zu: column '%s': empty value (data row %zu)",
-                              path, (unsigned long long)line, col, c->name, i);
+            rc = promo_fail(PROMO_EINPUT, "%s:%llu:%zu: column '%s': empty value (data row %zu)",
+                            path, (unsigned long long)line, col, c->name, i);
+            goto done;
         }
     }
-    if (n < 4)
-        return promo_fail(PROMO_EINPUT, "%s: %zu data rows: too few to split", path, n);
+    if (n < 4) {
+        rc = promo_fail(PROMO_EINPUT, "%s: %zu data rows: too few to split", path, n);
+        goto done;
+    }
 
     /* arms: control first, then the others in sorted order */
     uint32_t n_vals = promo_dict_size(tc->dict);
@@ -315,8 +472,9 @@ static int load(const char *path,
         static const char *const outcome_names[] = {"visit",     "visits",    "conversion",
                                                     "converted", "spend",     "revenue",
                                                     "redeemed",  "purchased", "exposure"};
+        /* in header order (the typed read puts its float64 columns first) */
         for (size_t j = 0; j < u->t->n_cols; j++) {
-            const promo_column *c = u->t->cols[j];
+            const promo_column *c = n_hdr ? promo_table_column(u->t, hdr[j]) : u->t->cols[j];
             if (c == tc || c == yc)
                 continue;
             int is_outcome = 0;
@@ -398,6 +556,10 @@ done:
     promo_free(fbuf);
     promo_free(fnames);
     promo_free(sorted);
+    promo_free(hbuf);
+    promo_free(hdr);
+    promo_free(numeric);
+    promo_free(typed);
     return rc;
 }
 
@@ -624,12 +786,23 @@ static int run(const udata *u,
                                .y = ytr,
                                .binary = u->binary,
                                .w = NULL};
+    double t_fit = promo_now_s();
     if ((rc = promo_uplift_fit(&p, &train, &m)))
         goto done;
-    if ((rc = promo_uplift_predict(m, xte, nt, d, effect)))
-        goto done;
+    double t_pred = promo_now_s();
+    promo_debug("uplift: fit %.3f s", t_pred - t_fit);
     int have_mu = promo_uplift_predict_outcomes(m, xte, nt, d, muf) == PROMO_OK;
     promo_clear_error();
+    if (have_mu && (learner == PROMO_UPLIFT_S || learner == PROMO_UPLIFT_T)) {
+        /* S's and T's effects are these outcome differences (promo/uplift.h), in float as
+         * promo_uplift_predict computes them: no second pass over the trees. */
+        for (size_t i = 0; i < nt; i++)
+            for (int a = 1; a < K; a++)
+                effect[i * (size_t)(K - 1) + (size_t)(a - 1)] =
+                    muf[i * (size_t)K + (size_t)a] - muf[i * (size_t)K];
+    } else if ((rc = promo_uplift_predict(m, xte, nt, d, effect))) {
+        goto done;
+    }
     for (size_t i = 0; have_mu && i < nt * (size_t)K; i++)
         mu[i] = muf[i];
     if ((rc = promo_uplift_policy(effect, nt, K, margin, cost, best)))
@@ -685,6 +858,7 @@ static int run(const udata *u,
     }
     if (pred_out && (rc = write_predictions(pred_out, u, rows, nt, effect, best)))
         goto done;
+    promo_debug("uplift: predict, metrics, groups, policies %.3f s", promo_now_s() - t_pred);
 
     if (json) {
         printf("{\"data\":");
@@ -892,8 +1066,10 @@ int cmd_uplift(int argc, char **argv)
                                test_frac);
     udata u;
     double *cost = NULL;
+    double t0 = promo_now_s();
     if (!(rc = load(data, treatment, outcome, control, features, &u)) &&
         !(rc = split(&u, test_frac, seed))) {
+        promo_debug("uplift: read, encode, split %.3f s", promo_now_s() - t0);
         cost = promo_calloc((size_t)u.n_arms, sizeof *cost);
         rc = !cost ? PROMO_ENOMEM : parse_costs(costs, &u, cost);
     }

@@ -411,25 +411,19 @@ own_metric(promo_gbdt_objective objective, const float *margin, const promo_gbdt
                                                 : mlogloss(margin, v, k);
 }
 
-int promo_gbdt_train(const promo_gbdt_params *p,
-                     const promo_gbdt_data *train,
-                     const promo_gbdt_data *valid,
-                     promo_gbdt **out)
+/* The starting margin: XGBoost's base_score (as written to it, *base_str) is the effective
+ * positive rate after weights and scale_pos_weight (BINARY), the weighted mean label
+ * (REGRESSION) or XGBoost's 0.5 (MULTICLASS); *base_margin is what it becomes as a margin,
+ * *spw the scale_pos_weight to set (0 in p: n_neg / n_pos of training). */
+static int base_score(const promo_gbdt_params *p,
+                      const promo_gbdt_data *train,
+                      double *spw_out,
+                      double *base_out,
+                      float *base_margin_out,
+                      char *base_str /* 40 bytes */)
 {
-    *out = NULL;
-    pthread_once(&init_once, init_xgb);
-    int rc = check_params(p);
-    if (rc)
-        return rc;
-    if (!train)
-        return promo_fail(PROMO_EUSAGE, "gbdt: no training set");
-    if ((rc = check_data(p, train, "training", 0)) ||
-        (valid && (rc = check_data(p, valid, "validation", train->n_cols))))
-        return rc;
-
     double spw = p->scale_pos_weight, base = 0.5;
     float base_margin = 0.5f; /* what base_score becomes as a margin (ProbToMargin) */
-    char base_str[40];
     if (p->objective == PROMO_GBDT_BINARY) {
         /* Effective positive rate after weights and scale_pos_weight: the starting margin. */
         double sw_pos = 0.0, sw_neg = 0.0;
@@ -452,7 +446,7 @@ int promo_gbdt_train(const promo_gbdt_params *p,
             base = 1.0 - 1e-6;
         /* binary:logistic's ProbToMargin of base_score, in float as XGBoost computes it. */
         base_margin = -logf(1.0f / (float)base - 1.0f);
-        snprintf(base_str, sizeof base_str, "%.17g", base);
+        snprintf(base_str, 40, "%.17g", base);
     } else if (p->objective == PROMO_GBDT_REGRESSION) {
         /* The weighted mean label, rounded to the float XGBoost keeps, written exactly. */
         double sy = 0.0, sw = 0.0;
@@ -463,11 +457,80 @@ int promo_gbdt_train(const promo_gbdt_params *p,
         }
         base_margin = (float)(sw > 0.0 ? sy / sw : 0.0);
         base = base_margin;
-        snprintf(base_str, sizeof base_str, "%.9g", (double)base_margin);
+        snprintf(base_str, 40, "%.9g", (double)base_margin);
     } else {
         /* One base_score for every class (1.7 has no per-class one): XGBoost's 0.5. */
-        snprintf(base_str, sizeof base_str, "0.5");
+        snprintf(base_str, 40, "0.5");
     }
+    *spw_out = spw;
+    *base_out = base;
+    *base_margin_out = base_margin;
+    return PROMO_OK;
+}
+
+/* Every training parameter of the booster h (spw and base_str from base_score()). */
+static int set_params(BoosterHandle h,
+                      const promo_gbdt_params *p,
+                      size_t n_cols,
+                      double spw,
+                      const char *base_str,
+                      const char *metric)
+{
+    int rc = PROMO_OK;
+    int forest = p->mode == PROMO_GBDT_FOREST;
+    double bynode = p->colsample_bynode;
+    if (bynode == 0.0) /* sqrt(d) of d features per split, as random forests do */
+        bynode = fmin(1.0, ceil(sqrt((double)n_cols)) / (double)n_cols);
+    if ((rc = set_param(h, "verbosity", "0")) ||
+        (rc = set_param(h, "objective", "%s", objective_names[p->objective])) ||
+        (rc = set_param(h, "tree_method", "hist")) ||
+        (rc = set_param(h, "max_depth", "%d", p->max_depth)) ||
+        (rc = set_param(h, "eta", "%.17g", forest ? 1.0 : p->eta)) ||
+        (rc = set_param(h, "min_child_weight", "%.17g", p->min_child_weight)) ||
+        (rc = set_param(h, "subsample", "%.17g", p->subsample)) ||
+        (rc = set_param(h, "colsample_bytree", "%.17g", p->colsample_bytree)) ||
+        (rc = set_param(h, "colsample_bynode", "%.17g", bynode)) ||
+        (rc = set_param(h, "lambda", "%.17g", p->lambda)) ||
+        (rc = set_param(h, "alpha", "%.17g", p->alpha)) ||
+        (rc = set_param(h, "gamma", "%.17g", p->gamma)) ||
+        (rc = set_param(h, "max_bin", "%d", p->max_bin)) ||
+        (p->objective == PROMO_GBDT_BINARY &&
+         (rc = set_param(h, "scale_pos_weight", "%.17g", spw))) ||
+        (rc = set_param(h, "base_score", "%s", base_str)) ||
+        (rc = set_param(h, "eval_metric", "%s", metric)) ||
+        (rc = set_param(h, "nthread", "%d", p->nthread)) ||
+        (rc = set_param(h, "seed", "%llu", (unsigned long long)(p->seed & 0x7fffffff))))
+        return rc;
+    if (forest && (rc = set_param(h, "num_parallel_tree", "%d", p->n_forest_trees)))
+        return rc;
+    if (p->objective == PROMO_GBDT_MULTICLASS &&
+        (rc = set_param(h, "num_class", "%d", p->n_classes)))
+        return rc;
+
+    return PROMO_OK;
+}
+
+int promo_gbdt_train(const promo_gbdt_params *p,
+                     const promo_gbdt_data *train,
+                     const promo_gbdt_data *valid,
+                     promo_gbdt **out)
+{
+    *out = NULL;
+    pthread_once(&init_once, init_xgb);
+    int rc = check_params(p);
+    if (rc)
+        return rc;
+    if (!train)
+        return promo_fail(PROMO_EUSAGE, "gbdt: no training set");
+    if ((rc = check_data(p, train, "training", 0)) ||
+        (valid && (rc = check_data(p, valid, "validation", train->n_cols))))
+        return rc;
+
+    double spw = 1.0, base = 0.5;
+    float base_margin = 0.5f; /* what base_score becomes as a margin (ProbToMargin) */
+    char base_str[40];
+    if ((rc = base_score(p, train, &spw, &base, &base_margin, base_str)))
+        return rc;
     size_t n_out = p->objective == PROMO_GBDT_MULTICLASS ? (size_t)p->n_classes : 1;
 
     DMatrixHandle dtr = NULL, dva = NULL;
@@ -496,33 +559,7 @@ int promo_gbdt_train(const promo_gbdt_params *p,
     XGB(XGBoosterCreate(&dtr, 1, &h), "creating a booster");
 
     int forest = p->mode == PROMO_GBDT_FOREST;
-    double bynode = p->colsample_bynode;
-    if (bynode == 0.0) /* sqrt(d) of d features per split, as random forests do */
-        bynode = fmin(1.0, ceil(sqrt((double)train->n_cols)) / (double)train->n_cols);
-    if ((rc = set_param(h, "verbosity", "0")) ||
-        (rc = set_param(h, "objective", "%s", objective_names[p->objective])) ||
-        (rc = set_param(h, "tree_method", "hist")) ||
-        (rc = set_param(h, "max_depth", "%d", p->max_depth)) ||
-        (rc = set_param(h, "eta", "%.17g", forest ? 1.0 : p->eta)) ||
-        (rc = set_param(h, "min_child_weight", "%.17g", p->min_child_weight)) ||
-        (rc = set_param(h, "subsample", "%.17g", p->subsample)) ||
-        (rc = set_param(h, "colsample_bytree", "%.17g", p->colsample_bytree)) ||
-        (rc = set_param(h, "colsample_bynode", "%.17g", bynode)) ||
-        (rc = set_param(h, "lambda", "%.17g", p->lambda)) ||
-        (rc = set_param(h, "alpha", "%.17g", p->alpha)) ||
-        (rc = set_param(h, "gamma", "%.17g", p->gamma)) ||
-        (rc = set_param(h, "max_bin", "%d", p->max_bin)) ||
-        (p->objective == PROMO_GBDT_BINARY &&
-         (rc = set_param(h, "scale_pos_weight", "%.17g", spw))) ||
-        (rc = set_param(h, "base_score", "%s", base_str)) ||
-        (rc = set_param(h, "eval_metric", "%s", metric)) ||
-        (rc = set_param(h, "nthread", "%d", p->nthread)) ||
-        (rc = set_param(h, "seed", "%llu", (unsigned long long)(p->seed & 0x7fffffff))))
-        goto fail;
-    if (forest && (rc = set_param(h, "num_parallel_tree", "%d", p->n_forest_trees)))
-        goto fail;
-    if (p->objective == PROMO_GBDT_MULTICLASS &&
-        (rc = set_param(h, "num_class", "%d", p->n_classes)))
+    if ((rc = set_params(h, p, train->n_cols, spw, base_str, metric)))
         goto fail;
 
     int rounds = forest ? 1 : p->n_rounds;
@@ -1529,4 +1566,215 @@ int promo_gbdt_load(const char *path, promo_gbdt **out)
     }
     promo_free(buf);
     return rc;
+}
+
+/* ---- stepwise boosting ---- */
+
+/* The training rows as one dense batch for XGBoost's quantile DMatrix (hist's own format: the
+ * rows are binned once, no CSR copy). */
+typedef struct dense_iter {
+    DMatrixHandle proxy;
+    char iface[256]; /* __array_interface__ of the borrowed rows */
+    int done;
+} dense_iter;
+
+static int dense_next(DataIterHandle it)
+{
+    dense_iter *s = it;
+    if (s->done)
+        return 0;
+    s->done = 1;
+    return XGProxyDMatrixSetDataDense(s->proxy, s->iface) == 0;
+}
+
+static void dense_reset(DataIterHandle it)
+{
+    ((dense_iter *)it)->done = 0;
+}
+
+/* A quantile DMatrix of d: histogram bins from d's rows, or ref's bins when ref is not NULL. */
+static int make_quantile_dmatrix(const promo_gbdt_params *p,
+                                 const promo_gbdt_data *d,
+                                 DMatrixHandle ref,
+                                 DMatrixHandle *out)
+{
+    int rc = PROMO_OK;
+    dense_iter it = {.proxy = NULL, .done = 0};
+    DMatrixHandle dm = NULL;
+    char config[128];
+    snprintf(it.iface, sizeof it.iface,
+             "{\"data\": [%llu, true], \"shape\": [%zu, %zu], \"typestr\": \"<f4\", "
+             "\"version\": 3}",
+             (unsigned long long)(uintptr_t)d->x, d->n_rows, d->n_cols);
+    snprintf(config, sizeof config, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": %d}",
+             p->nthread, p->max_bin);
+    XGB(XGProxyDMatrixCreate(&it.proxy), "creating a proxy DMatrix");
+    XGB(XGQuantileDMatrixCreateFromCallback(&it, it.proxy, ref, dense_reset, dense_next, config,
+                                            &dm),
+        "creating a quantile DMatrix");
+    XGB(XGDMatrixSetFloatInfo(dm, "label", d->y, (bst_ulong)d->n_rows), "setting labels");
+    if (d->w)
+        XGB(XGDMatrixSetFloatInfo(dm, "weight", d->w, (bst_ulong)d->n_rows), "setting weights");
+    XGDMatrixFree(it.proxy);
+    *out = dm;
+    return PROMO_OK;
+fail:
+    if (it.proxy)
+        XGDMatrixFree(it.proxy);
+    if (dm)
+        XGDMatrixFree(dm);
+    return rc;
+}
+
+struct promo_gbdt_boost {
+    promo_gbdt_params p;
+    DMatrixHandle dtr;    /* quantile DMatrix of the training rows, owned */
+    BoosterHandle h;      /* owned */
+    size_t n_cols, n_out; /* features; values per row */
+    promo_gbdt_data eval; /* rows whose margins are kept (x borrowed), may be empty */
+    float *margin;        /* eval.n_rows x n_out */
+    double base;          /* base_score, for the debug line */
+    int rounds;           /* rounds boosted so far */
+};
+
+int promo_gbdt_boost_begin(const promo_gbdt_params *p,
+                           const promo_gbdt_data *train,
+                           const float *x_eval,
+                           size_t n_eval,
+                           const promo_gbdt_boost *bins,
+                           promo_gbdt_boost **out)
+{
+    *out = NULL;
+    pthread_once(&init_once, init_xgb);
+    int rc = check_params(p);
+    if (rc)
+        return rc;
+    if (!train)
+        return promo_fail(PROMO_EUSAGE, "gbdt: no training set");
+    if (p->mode != PROMO_GBDT_BOOST)
+        return promo_fail(PROMO_EUSAGE, "gbdt: stepwise training is for boosting (mode 0)");
+    if (n_eval && !x_eval)
+        return promo_fail(PROMO_EUSAGE, "gbdt: %zu evaluation rows without x", n_eval);
+    if ((rc = check_data(p, train, "training", 0)))
+        return rc;
+    if (p->max_depth > FOREST_MAX_DEPTH)
+        return promo_fail(PROMO_EUSAGE, "gbdt: stepwise training keeps depth <= %d, got %d",
+                          FOREST_MAX_DEPTH, p->max_depth);
+    if (bins && (bins->n_cols != train->n_cols || bins->p.max_bin != p->max_bin))
+        return promo_fail(PROMO_EUSAGE,
+                          "gbdt: bins from a booster of %zu columns and %d bins, training has "
+                          "%zu columns and %d bins",
+                          bins->n_cols, bins->p.max_bin, train->n_cols, p->max_bin);
+    promo_gbdt_boost *b = promo_calloc(1, sizeof *b);
+    if (!b)
+        return PROMO_ENOMEM;
+    b->p = *p;
+    b->p.eval_metric = NULL; /* the caller evaluates; nothing borrowed beyond the call */
+    b->n_cols = train->n_cols;
+    b->n_out = p->objective == PROMO_GBDT_MULTICLASS ? (size_t)p->n_classes : 1;
+    b->eval = (promo_gbdt_data){x_eval, n_eval, train->n_cols, NULL, NULL};
+    double spw = 1.0;
+    float base_margin = 0.5f;
+    char base_str[40];
+    if ((rc = base_score(p, train, &spw, &b->base, &base_margin, base_str)))
+        goto fail;
+    if (n_eval) {
+        if (!(b->margin = promo_mallocn(n_eval, b->n_out * sizeof *b->margin))) {
+            rc = PROMO_ENOMEM;
+            goto fail;
+        }
+        for (size_t i = 0; i < n_eval * b->n_out; i++)
+            b->margin[i] = base_margin;
+    }
+    if ((rc = make_quantile_dmatrix(p, train, bins ? bins->dtr : NULL, &b->dtr)))
+        goto fail;
+    XGB(XGBoosterCreate(&b->dtr, 1, &b->h), "creating a booster");
+    if ((rc = set_params(b->h, p, train->n_cols, spw, base_str, default_metrics[p->objective])))
+        goto fail;
+    *out = b;
+    return PROMO_OK;
+fail:
+    promo_gbdt_boost_free(b);
+    return rc;
+}
+
+int promo_gbdt_boost_round(promo_gbdt_boost *b)
+{
+    int rc = PROMO_OK;
+    XGB(XGBoosterUpdateOneIter(b->h, b->rounds, b->dtr), "training");
+    if (b->eval.n_rows && (rc = add_round(b->h, b->rounds, &b->eval, b->p.nthread, b->margin)))
+        return rc;
+    b->rounds++;
+    return PROMO_OK;
+fail:
+    return rc;
+}
+
+const float *promo_gbdt_boost_margins(const promo_gbdt_boost *b)
+{
+    return b->margin;
+}
+
+int promo_gbdt_boost_rounds(const promo_gbdt_boost *b)
+{
+    return b->rounds;
+}
+
+int promo_gbdt_boost_end(promo_gbdt_boost *b, int keep, promo_gbdt **out)
+{
+    *out = NULL;
+    int rc = PROMO_OK;
+    promo_gbdt *m = NULL;
+    BoosterHandle cut = NULL;
+    if (keep < 1 || keep > b->rounds) {
+        rc = promo_fail(PROMO_EUSAGE, "gbdt: keep %d rounds of %d boosted", keep, b->rounds);
+        goto fail;
+    }
+    if (keep < b->rounds) {
+        XGB(XGBoosterSlice(b->h, 0, keep, 1, &cut), "cutting at the kept round");
+        XGBoosterFree(b->h);
+        b->h = cut;
+        cut = NULL;
+        if ((rc = set_param(b->h, "nthread", "%d", b->p.nthread)))
+            goto fail;
+    }
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", keep - 1);
+    XGB(XGBoosterSetAttr(b->h, "best_iteration", buf), "setting an attribute");
+    if (!(m = promo_calloc(1, sizeof *m))) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    m->h = b->h;
+    b->h = NULL;
+    m->objective = b->p.objective;
+    m->mode = PROMO_GBDT_BOOST;
+    m->n_outputs = b->n_out;
+    m->best_score = NAN;
+    m->nthread = b->p.nthread;
+    if ((rc = fill_meta(m)) || (rc = forest_from_booster(m->h, &m->f)))
+        goto fail;
+    promo_debug("gbdt: %s, %d rounds kept of %d boosted (stepwise, base_score %.6g), %zu features",
+                objective_names[b->p.objective], m->n_rounds, b->rounds, b->base, m->n_features);
+    promo_gbdt_boost_free(b);
+    *out = m;
+    return PROMO_OK;
+fail:
+    promo_gbdt_free(m);
+    if (cut)
+        XGBoosterFree(cut);
+    promo_gbdt_boost_free(b);
+    return rc;
+}
+
+void promo_gbdt_boost_free(promo_gbdt_boost *b)
+{
+    if (!b)
+        return;
+    if (b->h)
+        XGBoosterFree(b->h);
+    if (b->dtr)
+        XGDMatrixFree(b->dtr);
+    promo_free(b->margin);
+    promo_free(b);
 }

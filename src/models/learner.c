@@ -213,6 +213,26 @@ int promo_learner_load_buffer(const void *data, size_t n, promo_learner **out)
     return PROMO_OK;
 }
 
+int promo_learner_from_gbdt(promo_gbdt *g, promo_learner **out)
+{
+    *out = NULL;
+    if (!g)
+        return promo_fail(PROMO_EUSAGE, "learner: no model");
+    promo_learner *l = promo_calloc(1, sizeof *l);
+    if (!l) {
+        promo_gbdt_free(g);
+        return PROMO_ENOMEM;
+    }
+    l->g = g;
+    l->kind =
+        promo_gbdt_get_mode(g) == PROMO_GBDT_FOREST ? PROMO_LEARNER_FOREST : PROMO_LEARNER_GBDT;
+    l->objective = (promo_learner_objective)promo_gbdt_get_objective(g);
+    l->n_features = promo_gbdt_n_features(g);
+    l->n_outputs = promo_gbdt_n_outputs(g);
+    *out = l;
+    return PROMO_OK;
+}
+
 promo_learner_kind promo_learner_get_kind(const promo_learner *l)
 {
     return l->kind;
