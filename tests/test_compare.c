@@ -78,7 +78,22 @@ T_TEST(compare_strategies_oracle_bounds_the_rest)
         /* the same params give the same numbers (seeded, paired draws) */
         T_ASSERT(c.rows[k].sim.incremental_profit.mean == c2.rows[k].sim.incremental_profit.mean);
     }
+    T_ASSERT(!c.rows[PROMO_STRATEGY_UPLIFT].available);
+    T_ASSERT_CONTAINS(c.rows[PROMO_STRATEGY_UPLIFT].note, "promo train --model uplift");
     promo_store_close(s);
+    /* With the uplift model trained from the world's log, uplift and optimized play too. */
+    snprintf(args, sizeof args, "train --ws %s --model uplift -q", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    T_OK(promo_store_open(ws, 0, &s));
+    T_OK(promo_compare_run(s, &p, &c));
+    promo_store_close(s);
+    T_ASSERT(c.rows[PROMO_STRATEGY_UPLIFT].available);
+    T_ASSERT_EQ_INT(c.rows[PROMO_STRATEGY_UPLIFT].contacts, 40);
+    T_ASSERT(c.rows[PROMO_STRATEGY_OPTIMIZED].available);
+    T_ASSERT(c.rows[PROMO_STRATEGY_OPTIMIZED].contacts <= 400);
+    T_ASSERT(c.optimized_discount_pct >= 5 && c.optimized_discount_pct <= 30);
+    T_ASSERT(c.rows[PROMO_STRATEGY_UPLIFT].expected_profit <=
+             c.rows[PROMO_STRATEGY_ORACLE].expected_profit + 1e-9);
     char *out = NULL, *err = NULL;
     snprintf(args, sizeof args, "compare --ws %s --product best --draws 20 --json", ws);
     T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);

@@ -10,7 +10,8 @@
  *   propensity   the top N by the propensity model's probability (needs the product model)
  *   uplift       the top N by the uplift model's effect (needs promo train --model uplift)
  *   optimized    every customer whose expected incremental profit under the uplift model is
- *                positive: the optimizer picks the count
+ *                positive, at the discount of 5-30% whose total expected profit under that
+ *                model is highest: the optimizer picks the count and the discount
  *   oracle       every customer whose TRUE expected incremental profit (the simulator's own
  *                model, read from the truth tables) is positive: the best any targeting at
  *                this discount could do, for the regret of the others
@@ -65,13 +66,15 @@ typedef struct promo_compare_row {
     double cost_per_incremental_conversion; /* (discount + contact cost) / incremental
                                                conversions, NaN when those are <= 0 */
     double expected_profit;                 /* true expected incremental profit of the selection */
+    double discount_pct;                    /* the discount offered */
 } promo_compare_row;
 
 typedef struct promo_compare {
     char product_id[256];
     double discount_pct;
-    size_t n_target;    /* N used */
-    size_t n_customers; /* in the world */
+    size_t n_target;               /* N used */
+    size_t n_customers;            /* in the world */
+    double optimized_discount_pct; /* the optimizer's discount */
     promo_compare_row rows[PROMO_STRATEGY_COUNT];
 } promo_compare;
 

@@ -31,7 +31,8 @@ static void print_json(const promo_compare *c)
                r->available ? "true" : "false");
         cli_json_str(stdout, r->note);
         if (r->available) {
-            printf(",\"contacts\":%zu,\"incremental_conversions\":", r->contacts);
+            printf(",\"discount_pct\":%g,\"contacts\":%zu,\"incremental_conversions\":",
+                   r->discount_pct, r->contacts);
             num(r->sim.incremental_conversions.mean);
             printf(",\"incremental_conversions_lo\":");
             num(r->sim.incremental_conversions.lo);
@@ -61,12 +62,13 @@ static void print_text(const promo_compare *c, const promo_compare_params *p)
            "%.0f%% intervals, money in LKR\n",
            c->product_id, c->discount_pct, c->n_customers, c->n_target, p->sim.n_draws,
            100 * p->sim.interval);
-    printf("  %-11s %8s %22s %28s %13s %7s\n", "strategy", "contacts", "incremental conv.",
-           "incremental profit", "cost/inc.conv", "ROI");
+    printf("  %-11s %5s %8s %22s %28s %13s %7s\n", "strategy", "off%", "contacts",
+           "incremental conv.", "incremental profit", "cost/inc.conv", "ROI");
     for (int k = 0; k < PROMO_STRATEGY_COUNT; k++) {
         const promo_compare_row *r = &c->rows[k];
         if (!r->available) {
-            printf("  %-11s %8s  (%s)\n", promo_strategy_name((promo_strategy)k), "-", r->note);
+            printf("  %-11s %5s %8s  (%s)\n", promo_strategy_name((promo_strategy)k), "-", "-",
+                   r->note);
             continue;
         }
         char conv[64], prof[64];
@@ -74,8 +76,9 @@ static void print_text(const promo_compare *c, const promo_compare_params *p)
                  r->sim.incremental_conversions.lo, r->sim.incremental_conversions.hi);
         snprintf(prof, sizeof prof, "%.0f [%.0f, %.0f]", r->sim.incremental_profit.mean,
                  r->sim.incremental_profit.lo, r->sim.incremental_profit.hi);
-        printf("  %-11s %8zu %22s %28s %13.1f %7.2f\n", promo_strategy_name((promo_strategy)k),
-               r->contacts, conv, prof, r->cost_per_incremental_conversion, r->sim.roi.mean);
+        printf("  %-11s %5.0f %8zu %22s %28s %13.1f %7.2f\n",
+               promo_strategy_name((promo_strategy)k), r->discount_pct, r->contacts, conv, prof,
+               r->cost_per_incremental_conversion, r->sim.roi.mean);
     }
     const promo_compare_row *o = &c->rows[PROMO_STRATEGY_ORACLE];
     printf("oracle: the customers whose true expected profit at this discount is positive (the\n"

@@ -13,6 +13,7 @@
 #include <promo/rng.h>
 #include <promo/store.h>
 #include <promo/synth.h>
+#include <promo/uplift_score.h>
 
 static const char *const strategy_names[PROMO_STRATEGY_COUNT] = {
     "broadcast", "random", "rfm", "propensity", "uplift", "optimized", "oracle"};
@@ -139,6 +140,88 @@ static int propensity_scores(promo_store *s,
     return PROMO_OK;
 }
 
+/* The uplift model's scores for the offer: effect (the best arm's) into effect[], expected
+ * incremental profit of the best arm into profit[] (NaN where the model says do not contact),
+ * both per world customer; *available 0 (not an error) without a model. The discount the
+ * optimizer settles on is the one of the grid whose positive-profit customers add up to the
+ * most (*best_discount). */
+static int uplift_scores(promo_store *s,
+                         const promo_world *w,
+                         const promo_compare_params *p,
+                         double *effect,
+                         double *profit,
+                         double *best_discount,
+                         int *available,
+                         char *note,
+                         size_t n_note)
+{
+    static const double grid[] = {5, 10, 15, 20, 25, 30};
+    promo_uplift_scorer *h = NULL;
+    int rc = promo_uplift_scorer_open(s, 0, p->n_threads, &h);
+    if (rc == PROMO_ENOTFOUND) {
+        snprintf(note, n_note, "no uplift model: promo train --model uplift");
+        *available = 0;
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    char target[300];
+    snprintf(target, sizeof target, "product:%.280s", p->product_id);
+    uint32_t nc = promo_world_n_customers(w);
+    double best_total = -INFINITY;
+    *best_discount = p->discount_pct;
+    for (size_t g = 0; !rc && g <= sizeof grid / sizeof grid[0]; g++) {
+        /* the grid, then the asked discount last so that effect[] is the asked one's */
+        double d = g < sizeof grid / sizeof grid[0] ? grid[g] : p->discount_pct;
+        promo_uplift_offer o = {.target = target, .discount_pct = d};
+        promo_uplift_scores *sc = NULL;
+        if ((rc = promo_uplift_scorer_score(h, &o, &sc)))
+            break;
+        int na = sc->n_arms;
+        double total = 0;
+        for (size_t r = 0; r < sc->n; r++) {
+            int b = sc->best_arm[r];
+            if (b > 0)
+                total += sc->profit[r * (size_t)na + (size_t)b];
+        }
+        if (g < sizeof grid / sizeof grid[0] && total > best_total) {
+            best_total = total;
+            *best_discount = d;
+        }
+        if (g == sizeof grid / sizeof grid[0]) {
+            for (size_t r = 0; r < sc->n; r++) {
+                uint32_t i = promo_world_customer_index(w, sc->customer[r]);
+                if (i == PROMO_SYNTH_NONE || i >= nc)
+                    continue;
+                float e = -INFINITY;
+                for (int a = 1; a < na; a++)
+                    if (sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)] > e)
+                        e = sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)];
+                effect[i] = e;
+            }
+        }
+        promo_uplift_scores_free(sc);
+    }
+    /* profit[] at the optimizer's discount */
+    if (!rc) {
+        promo_uplift_offer o = {.target = target, .discount_pct = *best_discount};
+        promo_uplift_scores *sc = NULL;
+        if (!(rc = promo_uplift_scorer_score(h, &o, &sc))) {
+            int na = sc->n_arms;
+            for (size_t r = 0; r < sc->n; r++) {
+                uint32_t i = promo_world_customer_index(w, sc->customer[r]);
+                int b = sc->best_arm[r];
+                if (i != PROMO_SYNTH_NONE && i < nc && b > 0)
+                    profit[i] = sc->profit[r * (size_t)na + (size_t)b];
+            }
+        }
+        promo_uplift_scores_free(sc);
+    }
+    promo_uplift_scorer_free(h);
+    *available = !rc;
+    return rc;
+}
+
 static int check_params(const promo_compare_params *p)
 {
     if (!p->product_id || !*p->product_id)
@@ -158,7 +241,7 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
         return rc;
     promo_world *w = NULL;
     promo_offer *all = NULL, *sel = NULL;
-    double *truth = NULL, *score = NULL;
+    double *truth = NULL, *score = NULL, *up_effect = NULL, *up_profit = NULL;
     if ((rc = promo_world_load(s, &w))) {
         if (rc == PROMO_ENOTFOUND)
             rc = promo_fail(PROMO_EINPUT, "promo compare plays the strategies in a generated "
@@ -196,9 +279,27 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     if ((rc = promo_simulate_expected(w, all, nc, &p->sim, truth, NULL)))
         goto done;
 
+    /* The uplift model's effect and profit, once for both strategies that use them. */
+    up_effect = promo_mallocn(nc ? nc : 1, sizeof *up_effect);
+    up_profit = promo_mallocn(nc ? nc : 1, sizeof *up_profit);
+    if (!up_effect || !up_profit) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (uint32_t i = 0; i < nc; i++)
+        up_effect[i] = up_profit[i] = NAN;
+    int up_ok = 0;
+    double opt_discount = p->discount_pct;
+    char up_note[256] = "";
+    if ((rc = uplift_scores(s, w, p, up_effect, up_profit, &opt_discount, &up_ok, up_note,
+                            sizeof up_note)))
+        goto done;
+    out->optimized_discount_pct = opt_discount;
+
     for (int k = 0; k < PROMO_STRATEGY_COUNT && !rc; k++) {
         promo_compare_row *row = &out->rows[k];
         size_t want = n;
+        double disc = p->discount_pct;
         row->available = 1;
         for (uint32_t i = 0; i < nc; i++)
             score[i] = NAN;
@@ -229,9 +330,23 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
                 snprintf(row->note, sizeof row->note, "top %zu by purchase probability", n);
             break;
         case PROMO_STRATEGY_UPLIFT:
+            row->available = up_ok;
+            memcpy(score, up_effect, nc * sizeof *score);
+            snprintf(row->note, sizeof row->note, "%s",
+                     up_ok ? "top N by the uplift model's predicted effect" : up_note);
+            break;
         case PROMO_STRATEGY_OPTIMIZED:
-            row->available = 0;
-            snprintf(row->note, sizeof row->note, "no uplift model: promo train --model uplift");
+            row->available = up_ok;
+            memcpy(score, up_profit, nc * sizeof *score);
+            want = nc;
+            disc = opt_discount;
+            if (up_ok)
+                snprintf(row->note, sizeof row->note,
+                         "every customer with a positive expected profit under the uplift model, "
+                         "at the best discount of 5-30%% by that model: %.0f%%",
+                         opt_discount);
+            else
+                snprintf(row->note, sizeof row->note, "%s", up_note);
             break;
         case PROMO_STRATEGY_ORACLE:
             for (uint32_t i = 0; i < nc; i++)
@@ -247,11 +362,27 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
             continue;
         promo_free(sel);
         sel = NULL;
-        if ((rc = select_top(score, nc, want, all, &sel, &row->contacts)) ||
-            (rc = promo_simulate(w, sel, row->contacts, &p->sim, &row->sim)))
+        if ((rc = select_top(score, nc, want, all, &sel, &row->contacts)))
             break;
         for (size_t j = 0; j < row->contacts; j++)
-            row->expected_profit += truth[sel[j].customer];
+            sel[j].discount_pct = disc;
+        row->discount_pct = disc;
+        if ((rc = promo_simulate(w, sel, row->contacts, &p->sim, &row->sim)))
+            break;
+        if (disc == p->discount_pct)
+            for (size_t j = 0; j < row->contacts; j++)
+                row->expected_profit += truth[sel[j].customer];
+        else if (row->contacts) {
+            double *tv = promo_mallocn(row->contacts, sizeof *tv);
+            if (!tv || (rc = promo_simulate_expected(w, sel, row->contacts, &p->sim, tv, NULL))) {
+                promo_free(tv);
+                rc = rc ? rc : PROMO_ENOMEM;
+                break;
+            }
+            for (size_t j = 0; j < row->contacts; j++)
+                row->expected_profit += tv[j];
+            promo_free(tv);
+        }
         double costs = row->sim.discount_cost.mean + row->sim.contact_cost.mean;
         row->cost_per_incremental_conversion = row->sim.incremental_conversions.mean > 0
                                                    ? costs / row->sim.incremental_conversions.mean
@@ -262,6 +393,8 @@ done:
     promo_free(all);
     promo_free(truth);
     promo_free(score);
+    promo_free(up_effect);
+    promo_free(up_profit);
     promo_world_free(w);
     return rc;
 }
