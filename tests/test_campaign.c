@@ -48,7 +48,7 @@ T_TEST(campaign_top_n_file_feeds_simulate)
     char *csv = t_read_file(path, NULL);
     T_ASSERT(csv != NULL);
     const char *header = "customer_id,name,location,probability,reason,product_id,discount_pct,"
-                         "send_day,send_hour\n";
+                         "send_day,send_hour,holdout,send_date\n";
     T_ASSERT_MSG(strncmp(csv, header, strlen(header)) == 0, "header: %.120s", csv);
     int lines = 0;
     for (const char *p = csv; *p; p++)
@@ -135,10 +135,10 @@ T_TEST(campaign_columns_one_definition)
     char buf[400];
     column_names(PROMO_CAMPAIGN_WRITTEN, buf, sizeof buf);
     T_ASSERT_STR_EQ(buf, "customer_id,name,location,probability,reason,product_id,discount_pct,"
-                         "send_day,send_hour");
+                         "send_day,send_hour,holdout,send_date");
     column_names(PROMO_CAMPAIGN_READ, buf, sizeof buf);
-    T_ASSERT_STR_EQ(buf,
-                    "customer_id,product_id,discount_pct,send_day,send_hour,bundle_product_id");
+    T_ASSERT_STR_EQ(
+        buf, "customer_id,product_id,discount_pct,send_day,send_hour,bundle_product_id,holdout");
     column_names(PROMO_CAMPAIGN_REQUIRED, buf, sizeof buf);
     T_ASSERT_STR_EQ(buf, "customer_id,product_id,discount_pct,send_day,send_hour");
     /* Everything the reader requires, the writer writes. */
@@ -173,6 +173,7 @@ T_TEST(campaign_file_round_trip)
                                     {"CUST0000002", 0.125, "shops on Saturday mornings"}};
     char *names[3] = {"Silva, Nimal", "\"Kumari\"", ""};
     char *locs[3] = {"Colombo", "", "Kandy"};
+    uint8_t hold[3] = {0, 1, 0};
     promo_campaign c = {.product_id = "PROD00004",
                         .discount_pct = 12.5,
                         .send_day = 3,
@@ -180,7 +181,10 @@ T_TEST(campaign_file_round_trip)
                         .n = 3,
                         .picks = picks,
                         .name = names,
-                        .location = locs};
+                        .location = locs,
+                        .holdout = hold,
+                        .n_holdout = 1,
+                        .send_date = 1735689600 + 3 * 86400};
     char path[700];
     snprintf(path, sizeof path, "%s/c.csv", t_tmpdir());
     T_OK(promo_campaign_write(&c, path));
@@ -188,19 +192,22 @@ T_TEST(campaign_file_round_trip)
     T_ASSERT(text);
     T_ASSERT_STR_EQ(
         text, "customer_id,name,location,probability,reason,product_id,discount_pct,"
-              "send_day,send_hour\n"
+              "send_day,send_hour,holdout,send_date\n"
               "CUST0000003,\"Silva, Nimal\",Colombo,0.75,\"bought it twice; likes "
-              "\"\"deals\"\"\",PROD00004,12.5,3,18\n"
-              "CUST0000001,\"\"\"Kumari\"\"\",\"\",0.5,no strong signal,PROD00004,12.5,3,18\n"
-              "CUST0000002,\"\",Kandy,0.125,shops on Saturday mornings,PROD00004,12.5,3,18\n");
+              "\"\"deals\"\"\",PROD00004,12.5,3,18,0,2025-01-04T00:00:00\n"
+              "CUST0000001,\"\"\"Kumari\"\"\",\"\",0.5,no strong signal,PROD00004,12.5,3,18,1,"
+              "2025-01-04T00:00:00\n"
+              "CUST0000002,\"\",Kandy,0.125,shops on Saturday mornings,PROD00004,12.5,3,18,0,"
+              "2025-01-04T00:00:00\n");
     free(text);
     promo_campaign_file *f = NULL;
     promo_offer *o = NULL;
     T_OK(promo_campaign_read(path, &f));
     T_ASSERT_EQ_INT(promo_campaign_file_rows(f), 3);
+    T_ASSERT_EQ_INT(promo_campaign_file_contacts(f), 2); /* the held-out row is not an offer */
     T_OK(promo_campaign_file_offers(f, w, &o));
-    for (size_t i = 0; i < 3; i++) {
-        T_ASSERT_EQ_INT(o[i].customer, promo_world_customer_index(w, picks[i].customer_id));
+    for (size_t i = 0; i < 2; i++) {
+        T_ASSERT_EQ_INT(o[i].customer, promo_world_customer_index(w, picks[i ? 2 : 0].customer_id));
         T_ASSERT_EQ_INT(o[i].product, promo_world_product_index(w, "PROD00004"));
         T_ASSERT_NEAR(o[i].discount_pct, 12.5, 0);
         T_ASSERT_EQ_INT(o[i].send_day, 3);
@@ -365,12 +372,16 @@ T_TEST(campaign_select_through_the_handle)
     T_ASSERT_STR_EQ(promo_scorer_target(h), "product:PROD00001");
     T_ASSERT_EQ_INT(c->n, 15);
     double sum = 0;
+    T_ASSERT_EQ_INT(c->n_holdout, 2); /* round(15 x 10%) kept back */
+    size_t kept = 0;
     for (size_t i = 0; i < c->n; i++) {
         T_ASSERT(c->name[i][0] && c->location[i][0]); /* generated customers have both */
-        sum += c->picks[i].probability;
+        kept += c->holdout[i];
+        sum += c->holdout[i] ? 0 : c->picks[i].probability; /* the contacted ones' */
         if (i)
             T_ASSERT(c->picks[i].probability <= c->picks[i - 1].probability);
     }
+    T_ASSERT_EQ_INT(kept, 2);
     T_ASSERT_NEAR(c->expected_buyers, sum, 0);
     /* The one-call form gives the same campaign. */
     T_OK(promo_campaign_build(s, &p, 0, &c2));
@@ -390,14 +401,17 @@ T_TEST(campaign_select_through_the_handle)
     promo_offer *o = NULL;
     T_OK(promo_campaign_read(path, &f));
     T_ASSERT_EQ_INT(promo_campaign_file_rows(f), c->n);
+    T_ASSERT_EQ_INT(promo_campaign_file_contacts(f), c->n - c->n_holdout);
     T_OK(promo_campaign_file_offers(f, w, &o));
-    for (size_t i = 0; i < c->n; i++)
-        T_ASSERT_EQ_INT(o[i].customer, promo_world_customer_index(w, c->picks[i].customer_id));
+    for (size_t i = 0, k = 0; i < c->n; i++)
+        if (!c->holdout[i])
+            T_ASSERT_EQ_INT(o[k++].customer,
+                            promo_world_customer_index(w, c->picks[i].customer_id));
     promo_sim_params sp = promo_sim_params_default();
     sp.n_draws = 5;
     promo_sim_result r;
-    T_OK(promo_simulate(w, o, c->n, &sp, &r));
-    T_ASSERT_NEAR(r.contacts.mean, 15, 0);
+    T_OK(promo_simulate(w, o, promo_campaign_file_contacts(f), &sp, &r));
+    T_ASSERT_NEAR(r.contacts.mean, 13, 0);
     promo_free(o);
     promo_campaign_file_free(f);
     /* Bad params are refused before any work. */

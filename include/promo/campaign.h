@@ -63,6 +63,8 @@ typedef enum promo_campaign_col {
     PROMO_CAMPAIGN_SEND_DAY = 7,          /* days after the history's end, 0..3650 */
     PROMO_CAMPAIGN_SEND_HOUR = 8,         /* 0..23 */
     PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID = 9, /* optional second product ("" = none) */
+    PROMO_CAMPAIGN_HOLDOUT = 10,          /* 1: selected, kept back, not contacted (optional) */
+    PROMO_CAMPAIGN_SEND_DATE = 11,        /* the send day as a date, for promo measure */
     PROMO_CAMPAIGN_COL_COUNT
 } promo_campaign_col;
 
@@ -90,6 +92,9 @@ typedef struct promo_campaign_params {
     size_t n_target;        /* customers to contact (default 50) */
     int32_t send_day;       /* days after the history's end, 0..3650 (default 0) */
     int32_t send_hour;      /* 0..23 (default 10) */
+    double holdout_pct;     /* share of the selected customers kept back at random as the
+                               control that promo measure compares with, 0..50 (default 10) */
+    uint64_t holdout_seed;  /* the holdout's draw (default 1) */
 } promo_campaign_params;
 
 promo_campaign_params promo_campaign_params_default(void);
@@ -103,7 +108,11 @@ typedef struct promo_campaign {
     promo_campaign_pick *picks; /* n picks: id, probability, reason (owned) */
     char **name;                /* n customers.name values, "" when unknown (owned) */
     char **location;            /* n customers.location values, "" when unknown (owned) */
-    double expected_buyers;     /* sum of the picks' probabilities (the model's expectation) */
+    double expected_buyers;     /* sum of the contacted picks' probabilities (the model's
+                                   expectation) */
+    uint8_t *holdout;           /* n: 1 = kept back, not contacted (owned) */
+    size_t n_holdout;           /* picks kept back */
+    int64_t send_date;          /* the send day's date (seconds, 00:00) */
 } promo_campaign;
 
 void promo_campaign_free(promo_campaign *c); /* NULL-safe */
@@ -143,12 +152,14 @@ typedef struct promo_campaign_file promo_campaign_file;
 int promo_campaign_read(const char *path, promo_campaign_file **out /* OUT */);
 void promo_campaign_file_free(promo_campaign_file *f); /* NULL-safe */
 
-/* Rows (offers) of the file. */
+/* Rows of the file, and of them the offers actually sent (rows without holdout = 1). */
 size_t promo_campaign_file_rows(const promo_campaign_file *f);
+size_t promo_campaign_file_contacts(const promo_campaign_file *f);
 
 /* The file's rows as offers in world w, checked row by row; the first bad row is an error
  * PROMO_EINPUT "FILE:LINE:COL: column 'NAME': what" (COL: the column's field in the header).
- * *out: new array of promo_campaign_file_rows(f) offers (promo_free). */
+ * Holdout rows are checked but are not offers: *out is a new array of
+ * promo_campaign_file_contacts(f) offers in file order (promo_free). */
 int promo_campaign_file_offers(const promo_campaign_file *f,
                                const promo_world *w,
                                promo_offer **out /* OUT */);

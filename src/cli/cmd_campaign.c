@@ -21,7 +21,8 @@
 int cmd_campaign(int argc, char **argv)
 {
     const char *ws = CLI_DEFAULT_WS, *product = NULL, *out_path = NULL;
-    double discount = 10, target_n = 50, send_day = 0, send_hour = 10;
+    double discount = 10, target_n = 50, send_day = 0, send_hour = 10, holdout = 10;
+    unsigned long long holdout_seed = 1;
     int64_t as_of = 0;
     int json = 0;
     static const char *const rank_words[] = {"propensity", "uplift", "profit", NULL};
@@ -42,6 +43,11 @@ int cmd_campaign(int argc, char **argv)
         {CLI_UINT("send-hour", "H", 0, 23, &send_hour), .help = "hour to send, 0-23"},
         {CLI_PATH("out", "FILE.csv", &out_path), .help = "the campaign file",
          .def = "DIR/out/campaign_<product>.csv"},
+        {CLI_NUMBER("holdout", "PCT", 0, 50, &holdout),
+         .help = "share of the selected customers kept back at random, not contacted: the\n"
+                 "control that `promo measure` compares with once the period is ingested"},
+        {CLI_UINT("holdout-seed", "S", 0, UINT64_MAX, &holdout_seed),
+         .help = "seed of the holdout's draw"},
         {CLI_JSON(&json), .help = "print the campaign (every customer) as JSON"},
         {0},
     };
@@ -83,6 +89,8 @@ int cmd_campaign(int argc, char **argv)
     cpp.n_target = (size_t)target_n;
     cpp.send_day = (int32_t)send_day;
     cpp.send_hour = (int32_t)send_hour;
+    cpp.holdout_pct = holdout;
+    cpp.holdout_seed = holdout_seed;
     if ((rc = promo_campaign_build(s, &cpp, as_of, &cp)))
         goto done;
     if (out_path)
@@ -95,8 +103,9 @@ int cmd_campaign(int argc, char **argv)
     if (json) {
         printf("{\"product_id\":");
         cli_json_str(stdout, pid);
-        printf(",\"discount_pct\":%g,\"n\":%zu,\"expected_buyers\":%.4f,\"file\":", discount, cp->n,
-               cp->expected_buyers);
+        printf(",\"discount_pct\":%g,\"n\":%zu,\"holdout\":%zu,\"expected_buyers\":%.4f,"
+               "\"file\":",
+               discount, cp->n, cp->n_holdout, cp->expected_buyers);
         cli_json_str(stdout, path);
         printf(",\"customers\":[");
         for (size_t i = 0; i < cp->n; i++) {
@@ -106,7 +115,8 @@ int cmd_campaign(int argc, char **argv)
             cli_json_str(stdout, cp->name[i]);
             printf(",\"location\":");
             cli_json_str(stdout, cp->location[i]);
-            printf(",\"probability\":%.6f,\"reason\":", cp->picks[i].probability);
+            printf(",\"probability\":%.6f,\"holdout\":%d,\"reason\":", cp->picks[i].probability,
+                   cp->holdout[i]);
             cli_json_str(stdout, cp->picks[i].reason);
             putchar('}');
         }
@@ -124,7 +134,12 @@ int cmd_campaign(int argc, char **argv)
                cp->picks[i].probability, cp->picks[i].reason);
     if (cp->n > 10)
         printf("  ... %zu more\n", cp->n - 10);
-    printf("expected buyers among them (model): %.1f\nwrote %s\n", cp->expected_buyers, path);
+    if (cp->n_holdout)
+        printf("holdout: %zu of the %zu kept back at random, not contacted (holdout = 1 in the\n"
+               "file): after the period, promo measure --campaign %s compares them\n",
+               cp->n_holdout, cp->n, path);
+    printf("expected buyers among the %zu contacted (model): %.1f\nwrote %s\n",
+           cp->n - cp->n_holdout, cp->expected_buyers, path);
     rc = PROMO_OK;
 done:
     promo_campaign_free(cp);

@@ -85,7 +85,7 @@ int cmd_simulate(int argc, char **argv)
         goto done;
     if ((rc = promo_campaign_file_offers(cf, w, &offers)))
         goto done;
-    n_offers = promo_campaign_file_rows(cf);
+    n_offers = promo_campaign_file_contacts(cf);
     if ((rc = promo_simulate(w, offers, n_offers, &sp, &res)))
         goto done;
     double lo_pct = 50.0 * (1.0 - sp.interval), hi_pct = 100.0 - lo_pct;

@@ -7,6 +7,7 @@
  * in one marked section below: csv.h's record walker over the same bytes the reader parsed.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include <promo/csv.h>
 #include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/rng.h>
 #include <promo/store.h>
+#include <promo/timeutil.h>
 
 #define W  PROMO_CAMPAIGN_WRITTEN
 #define R  PROMO_CAMPAIGN_READ
@@ -33,6 +36,8 @@ const promo_campaign_column promo_campaign_columns[PROMO_CAMPAIGN_COL_COUNT] = {
     [PROMO_CAMPAIGN_SEND_DAY] = {"send_day", PROMO_COL_INT64, W | RQ},
     [PROMO_CAMPAIGN_SEND_HOUR] = {"send_hour", PROMO_COL_INT64, W | RQ},
     [PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID] = {"bundle_product_id", PROMO_COL_STRING, R},
+    [PROMO_CAMPAIGN_HOLDOUT] = {"holdout", PROMO_COL_INT64, W | R},
+    [PROMO_CAMPAIGN_SEND_DATE] = {"send_date", PROMO_COL_TIMESTAMP, W},
 };
 
 #undef W
@@ -73,8 +78,13 @@ int promo_campaign_best_seller(promo_store *s, char *out, size_t n)
 
 promo_campaign_params promo_campaign_params_default(void)
 {
-    promo_campaign_params p = {
-        .product_id = NULL, .discount_pct = 10, .n_target = 50, .send_day = 0, .send_hour = 10};
+    promo_campaign_params p = {.product_id = NULL,
+                               .discount_pct = 10,
+                               .n_target = 50,
+                               .send_day = 0,
+                               .send_hour = 10,
+                               .holdout_pct = 10,
+                               .holdout_seed = 1};
     return p;
 }
 
@@ -91,6 +101,7 @@ void promo_campaign_free(promo_campaign *c)
     promo_free(c->name);
     promo_free(c->location);
     promo_free(c->picks);
+    promo_free(c->holdout);
     promo_free(c);
 }
 
@@ -150,11 +161,11 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
     if (!h || !p || !p->product_id || !*p->product_id)
         return promo_fail(PROMO_EUSAGE, "campaign: a scoring handle and a product are required");
     if (!(p->discount_pct >= 0 && p->discount_pct <= 90) || p->send_day < 0 || p->send_day > 3650 ||
-        p->send_hour < 0 || p->send_hour > 23)
+        p->send_hour < 0 || p->send_hour > 23 || !(p->holdout_pct >= 0 && p->holdout_pct <= 50))
         return promo_fail(PROMO_EUSAGE,
-                          "campaign: discount %g%%, send day %d, hour %d: expected 0-90, "
-                          "0-3650, 0-23",
-                          p->discount_pct, (int)p->send_day, (int)p->send_hour);
+                          "campaign: discount %g%%, send day %d, hour %d, holdout %g%%: expected "
+                          "0-90, 0-3650, 0-23, 0-50",
+                          p->discount_pct, (int)p->send_day, (int)p->send_hour, p->holdout_pct);
     char target[PROMO_PROP_TARGET_MAX];
     if ((size_t)snprintf(target, sizeof target, "product:%s", p->product_id) >= sizeof target)
         return promo_fail(PROMO_EUSAGE, "campaign: product id longer than %zu bytes",
@@ -177,8 +188,37 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
         goto fail;
     if ((rc = customer_details(h, c)))
         goto fail;
+    /* The holdout: a seeded random share of the picks, kept back so that the campaign's
+     * effect can be measured on real data (promo measure); round(n x share) of them, chosen
+     * by a partial Fisher-Yates shuffle. */
+    if (!(c->holdout = promo_calloc(c->n ? c->n : 1, 1))) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    c->n_holdout = (size_t)floor((double)c->n * p->holdout_pct / 100 + 0.5);
+    if (c->n_holdout) {
+        size_t *idx = promo_mallocn(c->n, sizeof *idx);
+        if (!idx) {
+            rc = PROMO_ENOMEM;
+            goto fail;
+        }
+        promo_rng r;
+        promo_rng_init(&r, p->holdout_seed, 0x686f6c64u);
+        for (size_t i = 0; i < c->n; i++)
+            idx[i] = i;
+        for (size_t i = 0; i < c->n_holdout; i++) {
+            size_t j = i + (size_t)promo_rng_below(&r, c->n - i), t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+            c->holdout[idx[i]] = 1;
+        }
+        promo_free(idx);
+    }
+    c->send_date =
+        (promo_scorer_as_of(h) / PROMO_SECONDS_PER_DAY + p->send_day) * PROMO_SECONDS_PER_DAY;
     for (size_t i = 0; i < c->n; i++)
-        c->expected_buyers += c->picks[i].probability;
+        if (!c->holdout[i])
+            c->expected_buyers += c->picks[i].probability;
     *out = c;
     return PROMO_OK;
 fail:
@@ -241,6 +281,10 @@ static int push_cell(promo_column *col, const promo_campaign *c, size_t i, int k
         return promo_column_push_i64(col, c->send_day);
     case PROMO_CAMPAIGN_SEND_HOUR:
         return promo_column_push_i64(col, c->send_hour);
+    case PROMO_CAMPAIGN_HOLDOUT:
+        return promo_column_push_i64(col, c->holdout ? c->holdout[i] : 0);
+    case PROMO_CAMPAIGN_SEND_DATE:
+        return promo_column_push_i64(col, c->send_date);
     default:
         return promo_fail(PROMO_EUSAGE, "campaign: column %d is not written", k);
     }
@@ -424,6 +468,16 @@ size_t promo_campaign_file_rows(const promo_campaign_file *f)
     return f->t->n_rows;
 }
 
+size_t promo_campaign_file_contacts(const promo_campaign_file *f)
+{
+    const promo_column *hc =
+        promo_table_column(f->t, promo_campaign_columns[PROMO_CAMPAIGN_HOLDOUT].name);
+    size_t n = f->t->n_rows;
+    for (size_t r = 0; hc && r < f->t->n_rows; r++)
+        n -= !promo_column_is_null(hc, r) && hc->i64[r] == 1;
+    return n;
+}
+
 int promo_campaign_file_offers(const promo_campaign_file *f,
                                const promo_world *w,
                                promo_offer **out)
@@ -434,11 +488,13 @@ int promo_campaign_file_offers(const promo_campaign_file *f,
     const promo_column *cc = COL(PROMO_CAMPAIGN_CUSTOMER_ID), *pc = COL(PROMO_CAMPAIGN_PRODUCT_ID),
                        *dc = COL(PROMO_CAMPAIGN_DISCOUNT_PCT), *sd = COL(PROMO_CAMPAIGN_SEND_DAY),
                        *sh = COL(PROMO_CAMPAIGN_SEND_HOUR),
-                       *bc = COL(PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID);
+                       *bc = COL(PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID),
+                       *hc = COL(PROMO_CAMPAIGN_HOLDOUT);
 #undef COL
     promo_offer *o = promo_mallocn(t->n_rows ? t->n_rows : 1, sizeof *o);
     if (!o)
         return PROMO_ENOMEM;
+    size_t k = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
         const char *cid = promo_column_str(cc, r), *pid = promo_column_str(pc, r);
         uint32_t ci = promo_world_customer_index(w, cid);
@@ -468,6 +524,11 @@ int promo_campaign_file_offers(const promo_campaign_file *f,
             snprintf(what, sizeof what, "expected an hour from 0 to 23, got %lld",
                      promo_column_is_null(sh, r) ? -1LL : (long long)sh->i64[r]);
         }
+        if (bad < 0 && hc && !promo_column_is_null(hc, r) && hc->i64[r] != 0 && hc->i64[r] != 1) {
+            bad = PROMO_CAMPAIGN_HOLDOUT;
+            snprintf(what, sizeof what, "expected 0 or 1 (1: kept back, not sent), got %lld",
+                     (long long)hc->i64[r]);
+        }
         uint32_t bi = PROMO_SYNTH_NONE;
         if (bad < 0 && bc && !promo_column_is_null(bc, r) && *promo_column_str(bc, r)) {
             bi = promo_world_product_index(w, promo_column_str(bc, r));
@@ -482,7 +543,9 @@ int promo_campaign_file_offers(const promo_campaign_file *f,
                               (unsigned long long)f->line[r], f->pos[bad],
                               promo_campaign_columns[bad].name, what);
         }
-        o[r] = (promo_offer){ci, pi, dc->f64[r], (int32_t)sd->i64[r], (int32_t)sh->i64[r], bi};
+        if (hc && !promo_column_is_null(hc, r) && hc->i64[r] == 1)
+            continue; /* kept back: not an offer */
+        o[k++] = (promo_offer){ci, pi, dc->f64[r], (int32_t)sd->i64[r], (int32_t)sh->i64[r], bi};
     }
     *out = o;
     return PROMO_OK;
