@@ -120,10 +120,18 @@ int cmd_demo(int argc, char **argv)
         {"8. the same offer broadcast to every customer",
          cmd_campaign,
          {"campaign", "--ws", "$WS", "--product", "best", "--discount", "10", "--target",
-          "10000000", "--out", "$BROADCAST", NULL}},
+          "10000000", "--holdout", "0", "--out", "$BROADCAST", NULL}},
         {"9. what broadcasting earns",
          cmd_simulate,
          {"simulate", "--ws", "$WS", "--campaign", "$BROADCAST", NULL}},
+        {"10. uplift: who buys BECAUSE of an offer, learnt from the promotion log",
+         cmd_train,
+         {"train", "--ws", "$WS", "--model", "uplift", NULL}},
+        {"11. every strategy for the same offer, played with the same draws: broadcast, random,\n"
+         "RFM, propensity, uplift, optimized, and the oracle that knows the truth",
+         cmd_compare,
+         {"compare", "--ws", "$WS", "--product", "best", "--discount", "10", "--target", "100",
+          NULL}},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (steps[i].fn == cmd_features) {

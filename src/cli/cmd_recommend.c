@@ -11,8 +11,8 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
-#include <promo/outfile.h>
 #include <promo/log.h>
+#include <promo/outfile.h>
 #include <promo/panel.h>
 #include <promo/recommend.h>
 #include <promo/store.h>

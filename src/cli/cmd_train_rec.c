@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include <promo/error.h>
-#include <promo/outfile.h>
 #include <promo/features.h>
 #include <promo/hybrid.h>
 #include <promo/knn.h>
 #include <promo/mf_category.h>
+#include <promo/outfile.h>
 #include <promo/recommend.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
