@@ -3,11 +3,12 @@
  * is one), and a workspace left byte for byte as it was (t_dir_digest), or not created at
  * all when it did not exist. Fixtures: tests/fixtures/ingest/ (Online Retail and Hillstrom
  * cuts are from the CC BY 4.0 / public originals in ../shared/data). */
+#include "t.h"
+
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -15,7 +16,7 @@
 #include <promo/store.h>
 #include <promo/table.h>
 
-#include "t.h"
+#include "t_world.h"
 
 #define FX "tests/fixtures/ingest/"
 
@@ -210,8 +211,7 @@ T_TEST(ingest_hillstrom_fixture)
 {
     char ws[600], args[900], *out = NULL, *err = NULL;
     snprintf(ws, sizeof ws, "%s/ws", t_tmpdir());
-    snprintf(args, sizeof args, "ingest --ws %s --format hillstrom " FX "hillstrom_small.csv",
-             ws);
+    snprintf(args, sizeof args, "ingest --ws %s --format hillstrom " FX "hillstrom_small.csv", ws);
     int rc = t_promo(args, &out, &err);
     T_ASSERT_MSG(rc == 0, "exit %d: %s", rc, err);
     free(out);
@@ -236,8 +236,7 @@ T_TEST(ingest_fails_missing_required_column)
 
 T_TEST(ingest_fails_empty_file)
 {
-    expect_fail("ingest --ws %s --table transactions " FX "empty.csv",
-                FX "empty.csv: empty file");
+    expect_fail("ingest --ws %s --table transactions " FX "empty.csv", FX "empty.csv: empty file");
 }
 
 T_TEST(ingest_fails_duplicate_primary_key)
@@ -275,8 +274,7 @@ T_TEST(ingest_fails_unknown_product_in_workspace)
 
 T_TEST(ingest_fails_unknown_customer)
 {
-    expect_fail_ws("ingest --ws %s --table transactions --unknown error " FX
-                   "unknown_customer.csv",
+    expect_fail_ws("ingest --ws %s --table transactions --unknown error " FX "unknown_customer.csv",
                    FX "unknown_customer.csv:3:2: column 'customer_id': unknown customer_id 'C7'",
                    0);
 }
@@ -451,9 +449,8 @@ T_TEST(ingest_usage_errors)
     T_ASSERT_EQ_INT(t_promo("ingest --help", &out, NULL), 0);
     T_ASSERT_CONTAINS(out, "usage: promo ingest");
     free(out);
-    T_ASSERT_EQ_INT(t_promo("ingest --ws /nonexistent/x --format nope " FX "customers.csv", NULL,
-                            &err),
-                    2);
+    T_ASSERT_EQ_INT(
+        t_promo("ingest --ws /nonexistent/x --format nope " FX "customers.csv", NULL, &err), 2);
     T_ASSERT_CONTAINS(err, "unknown format 'nope'");
     free(err);
     T_ASSERT_EQ_INT(t_promo("ingest --unknown maybe " FX "customers.csv", NULL, &err), 2);
@@ -583,4 +580,30 @@ T_TEST(ingest_alloc_failure_loop)
         if (used < k)
             break;
     }
+}
+
+/* Re-ingesting the data under a trained model: the model is refused and the stored evaluation
+ * is flagged as describing data that is gone (issue 11's "derived tables and models"). */
+T_TEST(ingest_replacing_data_flags_evaluations_and_refuses_models)
+{
+    char ws[1024], args[3000];
+    t_world_write(ws, sizeof ws, 200, 20, 4, 10, 6000);
+    snprintf(args, sizeof args, "train --ws %s -q --no-baselines", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    char *err = NULL;
+    snprintf(args, sizeof args, "evaluate --ws %s", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 0);
+    T_ASSERT(!strstr(err, "replaced"));
+    free(err);
+    snprintf(args, sizeof args,
+             "ingest --ws %s -q --table transactions --unknown add " FX "transactions.csv", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "evaluate --ws %s", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 0);
+    T_ASSERT_CONTAINS(err, "made from data that has since been replaced");
+    free(err);
+    snprintf(args, sizeof args, "score --ws %s --target any", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "replaced");
+    free(err);
 }

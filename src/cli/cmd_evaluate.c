@@ -305,6 +305,10 @@ int cmd_evaluate(int argc, char **argv)
     promo_expansion_report xr;
     int has_x = 0, want_x = target && !strcmp(target, "expansion");
     int rc = promo_store_open_read(ws, &s);
+    /* Evaluations made before the data was replaced describe models of data that is gone. */
+    if (!rc && promo_store_has_table(s, "evaluations") &&
+        promo_store_check_table(s, "evaluations") == PROMO_EINPUT)
+        fprintf(stderr, "promo evaluate: warning: %s\n", promo_last_error());
     if (!rc && !want_x)
         rc = promo_report_propensity_read(s, &r, &n);
     if (!rc && (want_x || n == 0))
