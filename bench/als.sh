@@ -14,7 +14,7 @@ mkdir -p "$BUILD/bench"
 PKGS="sqlite3 libcjson xgboost gsl libmicrohttpd"
 for b in als_speed als_movielens; do
   cc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude $(pkg-config --cflags $PKGS) -fopenmp \
-     -o "$BUILD/bench/$b" "bench/$b.c" "$BUILD/libpromo.a" $(pkg-config --libs $PKGS) \
+     -o "$BUILD/bench/$b" "bench/$b.c" "$BUILD/libpromo.a" $(pkg-config --libs $PKGS | sed "s/-lgslcblas//") \
      -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
 done
 DATA="$BUILD/bench/als_100k.coo"

@@ -14,7 +14,7 @@ make --no-print-directory -s BUILD="$BUILD" "$BUILD/libpromo.a" >&2
 mkdir -p "$BUILD/bench"
 PKGS="sqlite3 libcjson xgboost gsl libmicrohttpd"
 cc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude $(pkg-config --cflags $PKGS) -fopenmp \
-   -o "$BUILD/bench/hdbscan" bench/hdbscan.c "$BUILD/libpromo.a" $(pkg-config --libs $PKGS) \
+   -o "$BUILD/bench/hdbscan" bench/hdbscan.c "$BUILD/libpromo.a" $(pkg-config --libs $PKGS | sed "s/-lgslcblas//") \
    -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
 P="$BUILD/bench/hdbscan_${N}x${D}"
 "$BUILD/bench/hdbscan" gen "$P" "$N" "$D" 1

@@ -11,7 +11,7 @@ make --no-print-directory -s BUILD="$BUILD" "$BUILD/libpromo.a" "$BUILD/promo" >
 mkdir -p "$BUILD/bench"
 PKGS="sqlite3 libcjson xgboost gsl libmicrohttpd"
 cc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude $(pkg-config --cflags $PKGS) -fopenmp \
-   -o "$BUILD/bench/propensity" bench/propensity.c "$BUILD/libpromo.a" $(pkg-config --libs $PKGS) \
+   -o "$BUILD/bench/propensity" bench/propensity.c "$BUILD/libpromo.a" $(pkg-config --libs $PKGS | sed "s/-lgslcblas//") \
    -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
 WS="$BUILD/bench/uci-ws"; EXP="$BUILD/bench/uci-export"
 rm -rf "$WS" "$EXP"; mkdir -p "$EXP"

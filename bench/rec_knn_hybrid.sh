@@ -18,7 +18,7 @@ mkdir -p "$BUILD/bench"
 PKGS="sqlite3 libcjson xgboost gsl libmicrohttpd"
 cc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude $(pkg-config --cflags $PKGS) -fopenmp \
    -o "$BUILD/bench/rec_movielens" bench/rec_movielens.c "$BUILD/libpromo.a" \
-   $(pkg-config --libs $PKGS) -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
+   $(pkg-config --libs $PKGS | sed "s/-lgslcblas//") -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
 if [ -f "$DATA" ]; then
     WS="$BUILD/bench/rec-uci"
     rm -rf "$WS"

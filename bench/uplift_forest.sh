@@ -14,7 +14,7 @@ mkdir -p "$BUILD/bench"
 PKGS="sqlite3 libcjson xgboost gsl libmicrohttpd"
 cc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude $(pkg-config --cflags $PKGS) -fopenmp \
    -o "$BUILD/bench/uplift_forest" bench/uplift_forest.c "$BUILD/libpromo.a" \
-   $(pkg-config --libs $PKGS) -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
+   $(pkg-config --libs $PKGS | sed "s/-lgslcblas//") -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
 echo "uptime before: $(uptime)" >&2
 run() {
     /usr/bin/time -v "$BUILD/bench/uplift_forest" "$@" 2> "$BUILD/bench/uplift_forest.time"

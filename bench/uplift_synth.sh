@@ -16,7 +16,7 @@ mkdir -p "$BUILD/bench"
 PKGS="sqlite3 libcjson xgboost gsl libmicrohttpd"
 cc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude $(pkg-config --cflags $PKGS) -fopenmp \
    -o "$BUILD/bench/uplift_synth" bench/uplift_synth.c "$BUILD/libpromo.a" \
-   $(pkg-config --libs $PKGS) -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
+   $(pkg-config --libs $PKGS | sed "s/-lgslcblas//") -llapacke -lopenblas -lgsl -lm -fopenmp -lpthread
 for SIZE in ${SIZES:-default large}; do
     WS="$BUILD/bench/usynth-world-$SIZE"
     if [ ! -d "$WS" ] || [ -n "$REGEN" ]; then
