@@ -77,6 +77,17 @@ T_TEST(uplift_ws_train_stores_model_and_evaluation)
     char *bytes = t_read_file(path, &n);
     T_ASSERT(bytes && n > 100);
     T_ASSERT(memcmp(bytes, "PROMOUPL", 8) == 0);
+    /* The effect calibration the optimizer relies on: a shrink factor per treatment arm. */
+    promo_uplift *m = NULL;
+    char **kv = NULL;
+    size_t nkv = 0;
+    T_OK(promo_uplift_load(bytes, n, &m, &kv, &nkv));
+    const char *scale = promo_uplift_attr(kv, nkv, "effect_scale");
+    T_ASSERT(scale != NULL);
+    double v = strtod(scale, NULL);
+    T_ASSERT_MSG(v >= 0 && v <= 1, "effect_scale %s", scale);
+    promo_uplift_free(m);
+    promo_free(kv);
     free(bytes);
     promo_store *s = NULL;
     T_OK(promo_store_open(ws, 0, &s));

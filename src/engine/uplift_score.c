@@ -28,6 +28,8 @@
 #define N_REFERENCE 64 /* reference customers of the what-if attribution */
 
 struct promo_uplift_scorer {
+    double *scale;     /* n_arms: calibration of each arm's effect size (the model's
+                          effect_scale attribute, report_uplift.c; 1 for older models) */
     promo_panel d;     /* the workspace's tables */
     promo_features *f; /* customer features as of as_of */
     promo_uplift *m;   /* the model */
@@ -53,6 +55,7 @@ void promo_uplift_scorer_free(promo_uplift_scorer *h)
     promo_features_free(h->f);
     promo_uplift_free(h->m);
     promo_free(h->kv);
+    promo_free(h->scale);
     promo_free(h->names);
     promo_free(h->X);
     promo_free(h->customer);
@@ -200,6 +203,23 @@ int promo_uplift_scorer_open(promo_store *s,
     }
     h->n_arms = (int)na;
     h->n_cust = h->dm - PROMO_UPLIFT_WS_N_OFFER;
+    if (!(h->scale = promo_mallocn(na, sizeof *h->scale))) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    for (size_t a = 0; a < na; a++)
+        h->scale[a] = 1;
+    const char *scale = promo_uplift_attr(h->kv, h->n_kv, "effect_scale");
+    for (int a = 1; scale && *scale && a < h->n_arms; a++) {
+        char *end = NULL;
+        double v = strtod(scale, &end);
+        if (end == scale || !(v >= 0 && v <= 1)) {
+            rc = promo_fail(PROMO_EINPUT, "%s: a bad effect_scale attribute", path);
+            goto fail;
+        }
+        h->scale[a] = v;
+        scale = *end == ',' ? end + 1 : end;
+    }
     h->discount_median = disc ? strtod(disc, NULL) : NAN;
 
     if ((rc = promo_panel_load_tables(s, n_threads, &h->d)))
@@ -371,6 +391,16 @@ int promo_uplift_scorer_score(promo_uplift_scorer *h,
     if (n && ((rc = promo_uplift_predict(h->m, h->X, n, h->dm, sc->effect)) ||
               (outc && (rc = promo_uplift_predict_outcomes(h->m, h->X, n, h->dm, sc->outcome)))))
         goto fail;
+    /* The effect on the scale the randomised test exposures showed (ranking unchanged), and
+     * the treated outcome with it: p1 = p0 + tau. */
+    for (size_t i = 0; i < n; i++)
+        for (int a = 1; a < h->n_arms; a++) {
+            float *e = &sc->effect[i * (size_t)(h->n_arms - 1) + (size_t)(a - 1)];
+            *e *= (float)h->scale[a];
+            if (outc)
+                sc->outcome[i * (size_t)h->n_arms + (size_t)a] =
+                    sc->outcome[i * (size_t)h->n_arms] + *e;
+        }
     double d = isnan(c.discount) ? 0.0 : c.discount / 100.0;
     int priced = isfinite(c.price);
     double cost = isfinite(c.cost) ? c.cost : 0.0;

@@ -219,6 +219,9 @@ int promo_report_uplift_train(promo_store *s,
     char *buf = NULL, *features = NULL, *arms = NULL;
     size_t len = 0;
     int in_txn = 0;
+    double effect_scale[PROMO_UPLIFT_WS_MAX_ARMS + 1];
+    for (size_t a = 0; a <= PROMO_UPLIFT_WS_MAX_ARMS; a++)
+        effect_scale[a] = 1;
     int rc = promo_panel_load_tables(s, p->rows.n_threads, &d);
     if (rc || (rc = promo_uplift_ws_rows_build(&d, &p->rows, &r)))
         goto done;
@@ -292,14 +295,27 @@ int promo_report_uplift_train(promo_store *s,
             goto done;
     }
     for (size_t a = 1; a < K; a++) {
-        double sum = 0.0;
+        double sum = 0.0, sum_rand = 0.0;
+        size_t n_rand = 0;
         for (j = 0; j < r.n_test; j++) {
             score[j] = eff[test[j] * E + a - 1];
             sum += score[j];
+            if (r.randomised[test[j]] && (r.arm[test[j]] == 0 || r.arm[test[j]] == (int)a)) {
+                sum_rand += score[j];
+                n_rand++;
+            }
         }
         out->arms[a].mean_effect = r.n_test ? sum / (double)r.n_test : NAN;
         if ((rc = eval_arm(&r, test, r.n_test, score, 1, (int)a, &out->arms[a].model)))
             goto done;
+        /* Calibration of the effect's size (not its ranking): the treated-minus-control
+         * difference measured on the randomised test rows over the mean predicted effect on the
+         * same rows, kept in [0, 1] (only ever shrinking), so that what the optimizer adds up
+         * as expected profit is on the scale the log shows. */
+        double mean_rand = n_rand ? sum_rand / (double)n_rand : NAN;
+        double ate = out->arms[a].model.ate;
+        double sc_a = isfinite(ate) && isfinite(mean_rand) && mean_rand > 0 ? ate / mean_rand : 1;
+        effect_scale[a] = sc_a < 0 ? 0 : sc_a > 1 ? 1 : sc_a;
         metrics_nan(&out->arms[a].outcome);
         if (mu) {
             for (j = 0; j < r.n_test; j++)
@@ -328,7 +344,10 @@ int promo_report_uplift_train(promo_store *s,
             strcat(strcat(features, c ? "," : ""), r.names[c]);
         for (int a = 0; a < r.n_arms; a++)
             strcat(strcat(arms, a ? "," : ""), r.arm_names[a]);
-        char as_of[32], win[32], disc[32], wt[8], clv[8];
+        char as_of[32], win[32], disc[32], wt[8], clv[8], scale[32 * PROMO_UPLIFT_WS_MAX_ARMS] = "";
+        for (int a = 1; a < r.n_arms; a++)
+            snprintf(scale + strlen(scale), sizeof scale - strlen(scale), "%s%.17g",
+                     a > 1 ? "," : "", effect_scale[a]);
         snprintf(clv, sizeof clv, "%d", p->rows.clv ? 1 : 0);
         snprintf(as_of, sizeof as_of, "%lld", (long long)r.as_of);
         snprintf(win, sizeof win, "%.17g", p->rows.window_days);
@@ -347,7 +366,9 @@ int promo_report_uplift_train(promo_store *s,
                                "weighting",
                                wt,
                                "discount_pct_median",
-                               disc};
+                               disc,
+                               "effect_scale",
+                               scale};
         if ((rc = promo_uplift_save(m, attrs, sizeof attrs / sizeof *attrs / 2, &buf, &len)))
             goto done;
         snprintf(out->model_path, sizeof out->model_path, "%s/%s", promo_store_models_dir(s),
