@@ -60,6 +60,9 @@ typedef struct promo_uplift_ws_arm_eval {
     promo_uplift_metrics outcome; /* ranking by the predicted outcome under the arm (NaN
                                      fields when the learner has no outcome models) */
     double mean_effect;           /* mean predicted effect over the test rows */
+    double effect_scale;          /* the calibration stored with the model: the randomised test
+                                     rows' treated-minus-control difference over the mean
+                                     predicted effect on them, in [0, 1] (scoring applies it) */
 } promo_uplift_ws_arm_eval;
 
 typedef struct promo_uplift_ws_report {

@@ -86,6 +86,8 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
             cli_json_str(f, r->arm_names[a]);
             fputs(", \"mean_effect\": ", f);
             json_num(f, r->arms[a].mean_effect);
+            fputs(", \"effect_scale\": ", f);
+            json_num(f, r->arms[a].effect_scale);
             fputs(", \"model\": ", f);
             print_metrics_json(f, &r->arms[a].model);
             fputs(", \"outcome_ranking\": ", f);
@@ -138,7 +140,11 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
                     m->ate);
         }
     }
-    fprintf(f, "  fit: %.2f s\n", r->train_seconds);
+    fprintf(f, "  effect calibration (randomised test rows' treated-minus-control difference over "
+               "the mean\n  predicted effect, in [0, 1]; scoring applies it):");
+    for (int a = 1; a < r->n_arms; a++)
+        fprintf(f, " %s x%.3f", r->arm_names[a], r->arms[a].effect_scale);
+    fprintf(f, "\n  fit: %.2f s\n", r->train_seconds);
     if (r->model_path[0])
         fprintf(f, "  model: %s\n", r->model_path);
 }

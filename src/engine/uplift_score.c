@@ -529,6 +529,7 @@ int promo_uplift_scorer_explain(promo_uplift_scorer *h,
         double s = 0.0;
         for (size_t r = 0; r < R; r++)
             s += eff[(j * R + r) * E + (size_t)arm - 1];
+        s *= h->scale[arm]; /* on the calibrated scale of out->effect */
         double c = out->effect - (R ? s / (double)R : out->effect);
         if (c != 0.0)
             cb[nc++] = (contrib){j, c};

@@ -316,6 +316,7 @@ int promo_report_uplift_train(promo_store *s,
         double ate = out->arms[a].model.ate;
         double sc_a = isfinite(ate) && isfinite(mean_rand) && mean_rand > 0 ? ate / mean_rand : 1;
         effect_scale[a] = sc_a < 0 ? 0 : sc_a > 1 ? 1 : sc_a;
+        out->arms[a].effect_scale = effect_scale[a];
         metrics_nan(&out->arms[a].outcome);
         if (mu) {
             for (j = 0; j < r.n_test; j++)
