@@ -191,7 +191,13 @@ T_TEST(cli_help_of_every_command_lists_exactly_its_options)
             T_ASSERT_MSG(known(l, len), "%s --help lists an unknown option --%.*s", c->name,
                          (int)len, l);
         }
-        /* --help wins wherever it is, -h too */
+        T_ASSERT_MSG(strstr(out, "exit status:"), "%s --help says nothing of the exit status",
+                     c->name);
+        /* --help wins wherever it is, -h too, and `promo help CMD` prints the same */
+        char *same = NULL;
+        T_ASSERT_EQ_INT(run(&same, NULL, "help %s", c->name), 0);
+        T_ASSERT_STR_EQ(same, out);
+        free(same);
         free(out);
         T_ASSERT_EQ_INT(run(&out, NULL, "%s --no-such-option -h", c->name), 0);
         T_ASSERT_CONTAINS(out, usage);
@@ -239,7 +245,8 @@ T_TEST(cli_every_command_accepts_exactly_its_options)
         T_ASSERT_EQ_INT(run(NULL, &err, "%s -q --verbose --no-such-option", c->name), 2);
         T_ASSERT_CONTAINS(err, "unknown option '--no-such-option'");
         free(err);
-        T_ASSERT_EQ_INT(run(NULL, &err, "%s %s -Z", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
+        T_ASSERT_EQ_INT(run(NULL, &err, "%s %s -Z", c->name, ws_args(NULL, ws, wsa, sizeof wsa)),
+                        2);
         T_ASSERT_CONTAINS(err, "unknown option '-Z'");
         free(err);
     }
@@ -349,14 +356,17 @@ T_TEST(cli_bad_options_exit_2_naming_the_option_for_every_command)
             }
         }
         /* unknown options, and operands of commands that take none */
-        T_ASSERT_EQ_INT(run(NULL, &err, "%s %s --bogus", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
+        T_ASSERT_EQ_INT(
+            run(NULL, &err, "%s %s --bogus", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
         T_ASSERT_CONTAINS(err, "unknown option '--bogus'");
         free(err);
-        T_ASSERT_EQ_INT(run(NULL, &err, "%s %s --bogus=1", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
+        T_ASSERT_EQ_INT(
+            run(NULL, &err, "%s %s --bogus=1", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
         T_ASSERT_CONTAINS(err, "unknown option '--bogus'");
         free(err);
         if (!seen.operands) {
-            T_ASSERT_EQ_INT(run(NULL, &err, "%s %s stray", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
+            T_ASSERT_EQ_INT(
+                run(NULL, &err, "%s %s stray", c->name, ws_args(NULL, ws, wsa, sizeof wsa)), 2);
             T_ASSERT_CONTAINS(err, "unexpected argument 'stray'");
             free(err);
         }
@@ -374,7 +384,8 @@ T_TEST(cli_bad_options_exit_2_naming_the_option_for_every_command)
                 at += (size_t)snprintf(line + at, sizeof line - at, " --%s %s", o->name,
                                        good_value(o, v, sizeof v));
             }
-            T_ASSERT_EQ_INT(run(NULL, &err, "%s %s%s", c->name, ws_args(NULL, ws, wsa, sizeof wsa), line), 2);
+            T_ASSERT_EQ_INT(
+                run(NULL, &err, "%s %s%s", c->name, ws_args(NULL, ws, wsa, sizeof wsa), line), 2);
             char want[100];
             snprintf(want, sizeof want, "--%s %s is required", seen.opts[k].name,
                      seen.opts[k].metavar);
@@ -560,6 +571,10 @@ T_TEST(cli_global_options)
     free(err);
     T_ASSERT_EQ_INT(run(&out, &err, "--bogus info"), 2);
     T_ASSERT_CONTAINS(err, "promo: unknown option '--bogus'");
+    free(out);
+    free(err);
+    T_ASSERT_EQ_INT(run(&out, &err, "help nosuch"), 2);
+    T_ASSERT_CONTAINS(err, "unknown command 'nosuch'");
     free(out);
     free(err);
     T_ASSERT_EQ_INT(run(&out, &err, "nosuch"), 2);

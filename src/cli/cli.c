@@ -157,7 +157,7 @@ int promo_cli_main(int argc, char **argv)
         .print_about = print_commands,
         .options_title = "global options:",
         .opts = opts,
-        .epilog = "`promo COMMAND --help` describes a command.\n"
+        .epilog = "`promo COMMAND --help` (or `promo help COMMAND`) describes a command.\n"
                   "exit status: 0 ok, 2 bad input or usage, 1 internal failure\n",
     };
     int i = 1;
@@ -173,6 +173,20 @@ int promo_cli_main(int argc, char **argv)
     }
     if (i >= argc) {
         cli_help(&spec, stderr);
+        return CLI_EXIT_INPUT;
+    }
+    /* `promo help [COMMAND]`: the same text as `promo [COMMAND] --help`. */
+    if (!strcmp(argv[i], "help")) {
+        if (i + 1 >= argc) {
+            cli_help(&spec, stdout);
+            return CLI_EXIT_OK;
+        }
+        for (size_t k = 0; cli_commands[k].name; k++)
+            if (!strcmp(argv[i + 1], cli_commands[k].name)) {
+                char *hargv[] = {argv[i + 1], "--help", NULL};
+                return cli_commands[k].fn(2, hargv);
+            }
+        fprintf(stderr, "promo help: unknown command '%s' (see `promo --help`)\n", argv[i + 1]);
         return CLI_EXIT_INPUT;
     }
     for (size_t k = 0; cli_commands[k].name; k++)

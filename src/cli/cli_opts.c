@@ -296,6 +296,10 @@ void cli_help(const cli_spec *spec, FILE *f)
             print_opt(f, o, desc_col);
     if (spec->epilog)
         fprintf(f, "\n%s", spec->epilog);
+    else if (spec->name) /* every command says what its exit status means */
+        fprintf(f, "\nexit status: 0 ok, 2 bad input or usage (the file, line and column, or the "
+                   "option,\nnamed), 1 internal failure (or the workspace held by another "
+                   "command with --no-wait)\n");
 }
 
 /* Does s look like an option rather than a value? ("-" and negative numbers are values.) */
