@@ -7,6 +7,7 @@
 #include <promo/alloc.h>
 #include <promo/compare.h>
 #include <promo/error.h>
+#include <promo/plot.h>
 #include <promo/store.h>
 #include <promo/synth.h>
 
@@ -104,6 +105,14 @@ T_TEST(compare_strategies_oracle_bounds_the_rest)
         T_ASSERT_CONTAINS(out, keys[k]);
     T_ASSERT_CONTAINS(out, "\"cost_per_incremental_conversion\":");
     free(out);
+    if (promo_plot_available()) { /* the chart beside the figures */
+        char png[1200];
+        snprintf(png, sizeof png, "%s/out/strategy_comparison.png", ws);
+        size_t n = 0;
+        char *img = t_read_file(png, &n);
+        T_ASSERT_MSG(img && n > 1000 && !memcmp(img, "\x89PNG", 4), "no chart at %s", png);
+        free(img);
+    }
     snprintf(args, sizeof args, "compare --ws %s --product NOPE", ws);
     T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
     T_ASSERT_CONTAINS(err, "NOPE");

@@ -36,6 +36,8 @@ typedef struct promo_plot {
     int width_px; /* image size in pixels */
     int height_px;
     const char *key; /* legend position in gnuplot's words ("top left"); NULL = bottom right */
+    const char *const *xtic_labels; /* n_xtics names for x = 0, 1, ... (bar charts), or NULL */
+    size_t n_xtics;
 } promo_plot;
 
 /* No title or labels, automatic ranges, no diagonal, 800 x 600. Titles and labels may hold

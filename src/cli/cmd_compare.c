@@ -7,6 +7,7 @@
 #include <promo/campaign.h>
 #include <promo/compare.h>
 #include <promo/error.h>
+#include <promo/plot.h>
 #include <promo/store.h>
 
 #include "cli/cli.h"
@@ -90,17 +91,57 @@ static void print_text(const promo_compare *c, const promo_compare_params *p)
     (void)o;
 }
 
+/* out/strategy_comparison.png: each available strategy's mean incremental profit as a bar,
+ * the two ends of its interval as points. */
+static int chart(const promo_compare *c, const promo_compare_params *p, const char *path)
+{
+    double x[PROMO_STRATEGY_COUNT], y[PROMO_STRATEGY_COUNT], ex[2 * PROMO_STRATEGY_COUNT],
+        ey[2 * PROMO_STRATEGY_COUNT];
+    const char *names[PROMO_STRATEGY_COUNT];
+    size_t n = 0;
+    for (int k = 0; k < PROMO_STRATEGY_COUNT; k++) {
+        const promo_compare_row *r = &c->rows[k];
+        if (!r->available)
+            continue;
+        x[n] = ex[2 * n] = ex[2 * n + 1] = (double)n;
+        y[n] = r->sim.incremental_profit.mean;
+        ey[2 * n] = r->sim.incremental_profit.lo;
+        ey[2 * n + 1] = r->sim.incremental_profit.hi;
+        names[n++] = promo_strategy_name((promo_strategy)k);
+    }
+    char title[400], band[64];
+    snprintf(title, sizeof title,
+             "Incremental profit by strategy: %.200s at %.0f%% off (%zu customers, %u paired "
+             "draws)",
+             c->product_id, c->discount_pct, c->n_customers, p->sim.n_draws);
+    snprintf(band, sizeof band, "%.0f%% interval", 100 * p->sim.interval);
+    promo_plot pl = promo_plot_default();
+    pl.title = title;
+    pl.ylabel = "incremental profit (LKR)";
+    pl.xlabel = "strategy";
+    pl.xmin = -0.6;
+    pl.xmax = (double)n - 0.4;
+    pl.xtic_labels = names;
+    pl.n_xtics = n;
+    pl.key = "top left";
+    pl.width_px = 1000;
+    promo_plot_series s[2] = {{"mean incremental profit", x, y, n, "boxes"},
+                              {band, ex, ey, 2 * n, "points"}};
+    return promo_plot_lines(&pl, s, 2, path);
+}
+
 int cmd_compare(int argc, char **argv)
 {
     const char *ws = CLI_DEFAULT_WS, *product = NULL;
     promo_compare_params p = promo_compare_params_default();
     double target = 0, draws = p.sim.n_draws, window = p.sim.window_days;
     unsigned long long seed = p.seed;
-    int json = 0;
+    int json = 0, no_chart = 0;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("product", "ID|best", &product), .required = 1,
          .help = "the product offered; `best` = the best-selling one"},
+        {CLI_FLAG("no-chart", &no_chart), .help = "skip DIR/out/strategy_comparison.png"},
         {CLI_NUMBER("discount", "PCT", 0, 90, &p.discount_pct), .help = "offered discount, 0-90"},
         {CLI_UINT("target", "N", 0, 100000000, &target),
          .help = "customers of the top-N strategies", .def = "a tenth of the customers"},
@@ -142,11 +183,22 @@ int cmd_compare(int argc, char **argv)
         snprintf(pid, sizeof pid, "%s", product);
     p.product_id = pid;
     rc = rc ? rc : promo_compare_run(s, &p, &c);
+    char png[1300] = "";
+    if (!rc && !no_chart && promo_plot_available()) {
+        snprintf(png, sizeof png, "%s/strategy_comparison.png", promo_store_out_dir(s));
+        if (chart(&c, &p, png)) { /* a figure without its chart is still the answer */
+            fprintf(stderr, "promo compare: no chart: %s\n", promo_last_error());
+            png[0] = 0;
+        }
+    }
     if (!rc) {
         if (json)
             print_json(&c);
-        else
+        else {
             print_text(&c, &p);
+            if (png[0])
+                printf("chart: %s\n", png);
+        }
     }
     promo_store_close(s);
     return cli_report(rc);

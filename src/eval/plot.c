@@ -243,6 +243,16 @@ int promo_plot_lines(const promo_plot *p,
     set_text(fs, "ylabel", p->ylabel);
     set_range(fs, "xrange", p->xmin, p->xmax);
     set_range(fs, "yrange", p->ymin, p->ymax);
+    if (p->xtic_labels && p->n_xtics) {
+        /* categories on x (bar charts): their names under 0, 1, ... */
+        fputs("set xtics (", fs);
+        for (size_t k = 0; k < p->n_xtics; k++) {
+            fputs(k ? ", " : "", fs);
+            put_quoted(fs, p->xtic_labels[k] ? p->xtic_labels[k] : "");
+            fprintf(fs, " %zu", k);
+        }
+        fputs(") noenhanced\nset boxwidth 0.6\nset style fill solid 0.6 border -1\n", fs);
+    }
     fputs("plot ", fs);
     for (size_t k = 0; k < n_series; k++) {
         if (k)
