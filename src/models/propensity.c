@@ -535,12 +535,14 @@ static void heur_rfm(const promo_panel *d,
 }
 
 /* What the model's stored evaluation figures need when the model is reused: the windows and
- * sizes of the training run, as "promo.fit". */
+ * sizes of the training run, as "promo.fit". The training time is written as 0, not measured:
+ * the model file must be a function of the data and the parameters alone (the same training
+ * gives the same bytes, the same digest; a reused model took no training time). */
 static void fit_stats_format(const promo_prop_fit *F, char *out, size_t n)
 {
     snprintf(out, n, "%d %lld %zu %zu %zu %zu %d %.17g %.17g", F->n_train_windows,
              (long long)F->first_train_as_of, F->n_train_rows, F->n_train_pos, F->n_valid_rows,
-             F->n_features, F->n_rounds, F->valid_logloss, F->train_seconds[PROMO_PROP_XGBOOST]);
+             F->n_features, F->n_rounds, F->valid_logloss, 0.0);
 }
 
 static int fit_stats_parse(const char *s, promo_prop_fit *F)
