@@ -32,31 +32,31 @@ void t_fail_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 void t_skip(const char *reason) __attribute__((noreturn));
 
-#define T_TEST(name)                                                                               \
-    static void t_fn_##name(void);                                                                 \
-    __attribute__((constructor)) static void t_reg_##name(void)                                    \
-    {                                                                                              \
-        t_register(#name, __FILE__, t_fn_##name);                                                  \
-    }                                                                                              \
+#define T_TEST(name)                                            \
+    static void t_fn_##name(void);                              \
+    __attribute__((constructor)) static void t_reg_##name(void) \
+    {                                                           \
+        t_register(#name, __FILE__, t_fn_##name);               \
+    }                                                           \
     static void t_fn_##name(void)
 
-#define T_ASSERT(c)                                                                                \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            t_fail_at(__FILE__, __LINE__, "assertion failed: %s", #c);                             \
+#define T_ASSERT(c)                                                    \
+    do {                                                               \
+        if (!(c))                                                      \
+            t_fail_at(__FILE__, __LINE__, "assertion failed: %s", #c); \
     } while (0)
 
-#define T_ASSERT_MSG(c, ...)                                                                       \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            t_fail_at(__FILE__, __LINE__, __VA_ARGS__);                                            \
+#define T_ASSERT_MSG(c, ...)                            \
+    do {                                                \
+        if (!(c))                                       \
+            t_fail_at(__FILE__, __LINE__, __VA_ARGS__); \
     } while (0)
 
-#define T_ASSERT_EQ_INT(a, b)                                                                      \
-    do {                                                                                           \
-        long long t_a_ = (long long)(a), t_b_ = (long long)(b);                                    \
-        if (t_a_ != t_b_)                                                                          \
-            t_fail_at(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, t_a_, t_b_);           \
+#define T_ASSERT_EQ_INT(a, b)                                                            \
+    do {                                                                                 \
+        long long t_a_ = (long long)(a), t_b_ = (long long)(b);                          \
+        if (t_a_ != t_b_)                                                                \
+            t_fail_at(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, t_a_, t_b_); \
     } while (0)
 
 #define T_ASSERT_NEAR(a, b, tol)                                                                   \
@@ -67,12 +67,12 @@ void t_skip(const char *reason) __attribute__((noreturn));
                       t_t_);                                                                       \
     } while (0)
 
-#define T_ASSERT_STR_EQ(a, b)                                                                      \
-    do {                                                                                           \
-        const char *t_a_ = (a), *t_b_ = (b);                                                       \
-        if (!t_a_ || !t_b_ || strcmp(t_a_, t_b_) != 0)                                             \
-            t_fail_at(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,                    \
-                      t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");                             \
+#define T_ASSERT_STR_EQ(a, b)                                                   \
+    do {                                                                        \
+        const char *t_a_ = (a), *t_b_ = (b);                                    \
+        if (!t_a_ || !t_b_ || strcmp(t_a_, t_b_) != 0)                          \
+            t_fail_at(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, \
+                      t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");          \
     } while (0)
 
 /* Assert that haystack contains needle. */
@@ -88,8 +88,7 @@ void t_skip(const char *reason) __attribute__((noreturn));
     do {                                                                                           \
         int t_rc_ = (call);                                                                        \
         if (t_rc_ != 0)                                                                            \
-            t_fail_at(__FILE__, __LINE__, "%s returned %d: %s", #call, t_rc_,                      \
-                      promo_last_error());                                                         \
+            t_fail_at(__FILE__, __LINE__, "%s returned %d: %s", #call, t_rc_, promo_last_error()); \
     } while (0)
 
 #define T_SKIP(reason) t_skip(reason)
@@ -112,6 +111,9 @@ char *t_read_file(const char *path, size_t *n);
 /* A digest of every file under dir (names, sizes, contents), to prove it did not change.
  * Returns a malloc'd hex string; "" for a missing directory. */
 char *t_dir_digest(const char *dir);
+/* Run one(data, n) on every file of a fuzz corpus directory (a fuzz target's replay in make
+ * test); skips the test when the directory is absent. Returns the number of files. */
+size_t t_replay_corpus(const char *dir, int (*one)(const uint8_t *data, size_t n));
 /* Path of a shared dataset (../shared/data/REL) if it exists, else NULL. Borrowed. */
 const char *t_shared_data(const char *rel);
 

@@ -265,3 +265,29 @@ int main(int argc, char **argv)
     printf("promo: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }
+
+size_t t_replay_corpus(const char *dir, int (*one)(const uint8_t *data, size_t n))
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        char why[1100];
+        snprintf(why, sizeof why, "%s is absent", dir);
+        t_skip(why);
+    }
+    size_t n_files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t n = 0;
+        char *data = t_read_file(path, &n);
+        T_ASSERT_MSG(data != NULL, "cannot read %s", path);
+        one((const uint8_t *)data, n);
+        free(data);
+        n_files++;
+    }
+    closedir(d);
+    return n_files;
+}

@@ -1,6 +1,5 @@
 /* Association rules: FP-growth against brute force, arules' figures on Groceries, the basket
  * readers, promo rules and promo crosssell. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,24 +350,5 @@ T_TEST(assoc_cli_rules_and_crosssell)
 
 T_TEST(assoc_fuzz_corpus_replay)
 {
-    const char *dir = "fuzz/corpus/baskets";
-    DIR *d = opendir(dir);
-    if (!d)
-        T_SKIP("fuzz/corpus/baskets is absent");
-    size_t n_files = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        size_t n = 0;
-        char *data = t_read_file(path, &n);
-        T_ASSERT_MSG(data != NULL, "cannot read %s", path);
-        fuzz_baskets_one((const uint8_t *)data, n);
-        free(data);
-        n_files++;
-    }
-    closedir(d);
-    T_ASSERT(n_files > 0);
+    T_ASSERT(t_replay_corpus("fuzz/corpus/baskets", fuzz_baskets_one) > 0);
 }

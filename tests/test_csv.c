@@ -1,7 +1,6 @@
 /* Tests of the CSV reader and writer (src/data/csv*.c): RFC 4180 edge cases, type inference,
  * schemas, every bad-input rule of the foundation issue with its exact message, rejects,
  * parallel == serial, writer round trip, allocation torture and the fuzz corpus replay. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -849,26 +848,7 @@ T_TEST(csv_online_retail_fixture_and_full)
 
 T_TEST(csv_fuzz_corpus_replay)
 {
-    const char *dir = "fuzz/corpus/csv";
-    DIR *d = opendir(dir);
-    if (!d)
-        T_SKIP("fuzz/corpus/csv is absent");
-    size_t n_files = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        size_t n = 0;
-        char *data = t_read_file(path, &n);
-        T_ASSERT_MSG(data != NULL, "cannot read %s", path);
-        fuzz_csv_one((const uint8_t *)data, n);
-        free(data);
-        n_files++;
-    }
-    closedir(d);
-    T_ASSERT(n_files > 0);
+    T_ASSERT(t_replay_corpus("fuzz/corpus/csv", fuzz_csv_one) > 0);
 }
 
 /* The reader keeps a chunk's string dictionary in "sorted mode" while keys arrive in

@@ -3,7 +3,6 @@
  * crash promo, values validated at the store boundary, stale leftovers of killed commands
  * removed. Each test runs the CLI as a separate process (t_promo), so locks and kills are
  * real. Random kills and concurrent writers at scale are bench/soak.sh. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -556,34 +555,12 @@ T_TEST(safety_outfile_api_checks_every_write)
 int fuzz_campaign_one(const uint8_t *data, size_t n);
 int fuzz_map_one(const uint8_t *data, size_t n);
 
-static size_t replay(const char *dir, int (*one)(const uint8_t *, size_t))
-{
-    DIR *d = opendir(dir);
-    T_ASSERT_MSG(d != NULL, "%s is missing", dir);
-    size_t n_files = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        size_t n = 0;
-        char *data = t_read_file(path, &n);
-        T_ASSERT_MSG(data != NULL, "cannot read %s", path);
-        one((const uint8_t *)data, n);
-        free(data);
-        n_files++;
-    }
-    closedir(d);
-    return n_files;
-}
-
 T_TEST(safety_fuzz_campaign_corpus_replay)
 {
-    T_ASSERT(replay("fuzz/corpus/campaign", fuzz_campaign_one) >= 5);
+    T_ASSERT(t_replay_corpus("fuzz/corpus/campaign", fuzz_campaign_one) >= 5);
 }
 
 T_TEST(safety_fuzz_map_corpus_replay)
 {
-    T_ASSERT(replay("fuzz/corpus/map", fuzz_map_one) >= 8);
+    T_ASSERT(t_replay_corpus("fuzz/corpus/map", fuzz_map_one) >= 8);
 }

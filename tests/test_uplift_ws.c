@@ -4,7 +4,6 @@
  * window crosses --as-of, none crosses the time split), a failed train leaving the workspace
  * byte for byte as it was, promo score / explain / campaign with the uplift model, and bad
  * options exiting 2. Few boosting rounds: it runs under ASan. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,26 +302,7 @@ T_TEST(uplift_ws_corrupt_model_refused)
 
 T_TEST(uplift_ws_fuzz_corpus_replay)
 {
-    const char *dir = "fuzz/corpus/uplift_model";
-    DIR *dp = opendir(dir);
-    if (!dp)
-        T_SKIP("fuzz/corpus/uplift_model is absent");
-    struct dirent *de;
-    size_t files = 0;
-    while ((de = readdir(dp))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        size_t n = 0;
-        char *data = t_read_file(path, &n);
-        T_ASSERT(data);
-        fuzz_uplift_model_one((const uint8_t *)data, n);
-        free(data);
-        files++;
-    }
-    closedir(dp);
-    T_ASSERT(files >= 3);
+    T_ASSERT(t_replay_corpus("fuzz/corpus/uplift_model", fuzz_uplift_model_one) >= 3);
 }
 
 /* ---------------------------------------------------------- score, explain, campaign ---- */
