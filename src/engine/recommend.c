@@ -72,6 +72,30 @@ typedef struct heap {
     uint32_t *id;
 } heap;
 
+/* Move the root's hole down to where (s, id) belongs among h->n entries (the worst kept at the
+ * root); returns that slot, which the caller fills. */
+static size_t sift_down(heap *h, float s, uint32_t id)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        float ms = s;
+        uint32_t mid = id;
+        if (l < h->n && worse(h->s[l], h->id[l], ms, mid)) {
+            m = l;
+            ms = h->s[l];
+            mid = h->id[l];
+        }
+        if (r < h->n && worse(h->s[r], h->id[r], ms, mid))
+            m = r;
+        if (m == i)
+            return i;
+        h->s[i] = h->s[m];
+        h->id[i] = h->id[m];
+        i = m;
+    }
+}
+
 static void heap_push(heap *h, float s, uint32_t id)
 {
     if (h->k == 0 || isnan(s))
@@ -93,26 +117,9 @@ static void heap_push(heap *h, float s, uint32_t id)
     }
     if (!worse(h->s[0], h->id[0], s, id))
         return; /* not better than the worst kept */
-    i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        float ms = s;
-        uint32_t mid = id;
-        if (l < h->n && worse(h->s[l], h->id[l], ms, mid)) {
-            m = l;
-            ms = h->s[l];
-            mid = h->id[l];
-        }
-        if (r < h->n && worse(h->s[r], h->id[r], ms, mid))
-            m = r;
-        if (m == i)
-            break;
-        h->s[i] = h->s[m];
-        h->id[i] = h->id[m];
-        i = m;
-    }
-    h->s[i] = s;
-    h->id[i] = id;
+    size_t at = sift_down(h, s, id);
+    h->s[at] = s;
+    h->id[at] = id;
 }
 
 /* Pop everything into out (best first), padding to k with NONE / -inf. Returns the count. */
@@ -130,27 +137,10 @@ static size_t heap_drain(heap *h, uint32_t *ids, float *scores)
         /* sift the last element down from the root */
         float s = h->s[last];
         uint32_t id = h->id[last];
-        size_t i = 0;
-        for (;;) {
-            size_t l = 2 * i + 1, r = l + 1, m = i;
-            float ms = s;
-            uint32_t mid = id;
-            if (l < h->n && worse(h->s[l], h->id[l], ms, mid)) {
-                m = l;
-                ms = h->s[l];
-                mid = h->id[l];
-            }
-            if (r < h->n && worse(h->s[r], h->id[r], ms, mid))
-                m = r;
-            if (m == i)
-                break;
-            h->s[i] = h->s[m];
-            h->id[i] = h->id[m];
-            i = m;
-        }
+        size_t at = sift_down(h, s, id);
         if (h->n > 0) {
-            h->s[i] = s;
-            h->id[i] = id;
+            h->s[at] = s;
+            h->id[at] = id;
         }
     }
     return n;
