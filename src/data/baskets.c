@@ -1,18 +1,15 @@
 /* Basket files (promo/baskets.h). LINES is parsed here: the CSV reader wants one field count
  * per file and a basket line has as many fields as items. LONG goes through the CSV reader
  * and is grouped by basket id with a counting sort. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <promo/alloc.h>
 #include <promo/baskets.h>
 #include <promo/csv.h>
 #include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/infile.h>
 #include <promo/store.h>
 #include <promo/table.h>
 
@@ -333,47 +330,6 @@ int promo_baskets_read_buffer(const char *data,
     return read_any(NULL, data, n, name ? name : "baskets", o, out);
 }
 
-/* The whole of a regular file or a FIFO (a FIFO is read as a stream on purpose). */
-static int slurp(const char *path, char **buf, size_t *n)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return promo_fail(errno == ENOENT ? PROMO_ENOTFOUND : PROMO_EINPUT, "%s: %s", path,
-                          strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
-        close(fd);
-        return promo_fail(PROMO_EINPUT, "%s: not a regular file", path);
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
-    size_t len = 0;
-    char *b = promo_malloc(cap);
-    int rc = b ? PROMO_OK : PROMO_ENOMEM;
-    while (!rc) {
-        if (len == cap && promo_grow((void **)&b, &cap, cap + 1, 1)) {
-            rc = PROMO_ENOMEM;
-            break;
-        }
-        ssize_t got = read(fd, b + len, cap - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            rc = promo_fail(PROMO_EIO, "%s: %s", path, strerror(errno));
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-    }
-    close(fd);
-    if (rc) {
-        promo_free(b);
-        return rc;
-    }
-    *buf = b;
-    *n = len;
-    return PROMO_OK;
-}
-
 int promo_baskets_read(const char *path, const promo_baskets_options *o, promo_basket_file **out)
 {
     if (!path)
@@ -382,7 +338,7 @@ int promo_baskets_read(const char *path, const promo_baskets_options *o, promo_b
         return read_any(path, NULL, 0, path, o, out);
     char *buf = NULL;
     size_t n = 0;
-    int rc = slurp(path, &buf, &n);
+    int rc = promo_infile_read(path, PROMO_INFILE_STREAM, &buf, &n);
     if (!rc)
         rc = read_any(NULL, buf, n, path, o, out);
     promo_free(buf);

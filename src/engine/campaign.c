@@ -6,7 +6,6 @@
  * The reader's checks name the offending cell as FILE:LINE:COL; where LINE and COL come from is
  * in one marked section below: csv.h's record walker over the same bytes the reader parsed.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <promo/csv.h>
 #include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/infile.h>
 #include <promo/rng.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
@@ -331,46 +331,6 @@ struct promo_campaign_file {
  * BOM are skipped alike), LINE is that record's first physical line (a quoted field may span
  * lines), COL is the column's field number in the header. */
 
-/* The whole file into a new buffer (campaign files are small; a pipe works too). */
-static int read_all(const char *path, char **buf, size_t *n)
-{
-    *buf = NULL;
-    *n = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return promo_fail(errno == ENOENT ? PROMO_ENOTFOUND : PROMO_EIO, "%s: %s", path,
-                          strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *b = promo_malloc(cap);
-    int rc = b ? PROMO_OK : PROMO_ENOMEM;
-    while (!rc) {
-        if (len == cap) {
-            char *nb = promo_reallocn(b, cap, 2);
-            if (!nb) {
-                rc = PROMO_ENOMEM;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t got = fread(b + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0) {
-            if (ferror(fp))
-                rc = promo_fail(PROMO_EIO, "%s: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(fp);
-    if (rc) {
-        promo_free(b);
-        return rc;
-    }
-    *buf = b;
-    *n = len;
-    return PROMO_OK;
-}
-
 /* f->pos from the header record and f->line from the data records of data[0..n). */
 static int locate(promo_campaign_file *f, const char *data, size_t n)
 {
@@ -443,7 +403,8 @@ int promo_campaign_read(const char *path, promo_campaign_file **out)
     co.delimiter = ',';
     char *data = NULL;
     size_t n_data = 0;
-    int rc = read_all(path, &data, &n_data);
+    /* infile.h: no blocking open (a FIFO with no writer), a pipe read on purpose */
+    int rc = promo_infile_read(path, PROMO_INFILE_STREAM, &data, &n_data);
     if (rc)
         return rc;
     promo_campaign_file *f = promo_calloc(1, sizeof *f);
