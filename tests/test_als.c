@@ -124,6 +124,39 @@ T_TEST(als_cg_matches_exact_dense_solve)
     promo_rec_data_free(&d);
 }
 
+T_TEST(als_vector_cg_at_32_64_128_factors_matches_exact_solve)
+{
+    /* k = 32, 64 and 128 take the register-blocked CG kernels (als.c: cg_row_v), every other
+     * k the plain loops checked above. Conjugate gradient reaches the exact solution of a
+     * k x k system in at most k steps, so one sweep with 2 k steps must match the Cholesky
+     * solve; rows of 1..40 non-zeros cover the kernels' 4-at-a-time loop and its tail. */
+    promo_rec_data d;
+    planted(40, 60, 4, 0.5, 0.1, &d);
+    static const uint32_t ks[] = {32, 64, 128};
+    for (size_t t = 0; t < sizeof ks / sizeof *ks; t++) {
+        promo_rec_params p = promo_rec_params_default();
+        p.factors = ks[t];
+        p.iterations = 1;
+        p.regularization = 2.0;
+        p.n_threads = 2;
+        promo_rec_model *cg = NULL, *ex = NULL;
+        p.cg_steps = 2 * ks[t];
+        T_OK(promo_als_fit(&d, &p, &cg));
+        p.cg_steps = 0;
+        T_OK(promo_als_fit(&d, &p, &ex));
+        promo_rec_factors a = factors_of(cg), b = factors_of(ex);
+        double worst = 0;
+        for (size_t q = 0; q < (size_t)a.n_users * a.k; q++)
+            worst = fmax(worst, fabs(a.U[q] - b.U[q]) / (1 + fabs(b.U[q])));
+        for (size_t q = 0; q < (size_t)a.n_items * a.k; q++)
+            worst = fmax(worst, fabs(a.V[q] - b.V[q]) / (1 + fabs(b.V[q])));
+        T_ASSERT_MSG(worst < 1e-3, "k %u: CG vs exact differ by %g", ks[t], worst);
+        promo_rec_model_free(cg);
+        promo_rec_model_free(ex);
+    }
+    promo_rec_data_free(&d);
+}
+
 static void file_bytes(const promo_rec_model *m, void **b, size_t *n)
 {
     promo_rec_file *f = NULL;
@@ -338,8 +371,10 @@ T_TEST(als_bpr_results_do_not_depend_on_thread_count)
     p.factors = 8;
     p.iterations = 4;
     p.epochs = 10;
-    const char *kinds[] = {"als", "bpr"};
-    for (int k = 0; k < 2; k++) {
+    /* the third: ALS at 64 factors (the vector kernels) */
+    const char *kinds[] = {"als", "bpr", "als"};
+    for (int k = 0; k < 3; k++) {
+        p.factors = k == 2 ? 64 : 8;
         promo_rec_model *a = NULL, *b = NULL;
         p.n_threads = 1;
         T_OK(promo_rec_fit(kinds[k], &d, &p, &a));

@@ -196,24 +196,248 @@ static inline __attribute__((always_inline)) void cg_row_t(const float *restrict
     }
 }
 
-/* cg_row_t compiled for the common factor counts as constants (the loops over k unroll and
- * the vectors stay in registers), and for any k; each for AVX-512, AVX2 and baseline. */
+/* ---- the same row solver on GCC vector types, for k a multiple of 16 (the common factor
+ * counts). What the plain loops above leave on the table, found with perf on the bench's
+ * 100k x 20k x 5M matrix: the `omp simd` reductions in dots4 end in a scalar loop over the
+ * 16 lanes of each of the four sums (a quarter of the solver's time); symvf stores and
+ * reloads y every four rows of A; and the first gather of each row's item vectors waits on
+ * memory. Here every accumulator stays in a register, four dot products are reduced together
+ * by shuffles, and the item vectors a few non-zeros ahead are prefetched. Same arithmetic,
+ * other summation order: results agree with cg_row_t to float rounding. */
+/* The helpers below pass 64-byte vectors by value; they are always inlined, so the ABI note
+ * GCC gives for a baseline build does not apply (GCC reports it at the end of the file, so
+ * it is silenced to the end). */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float v16 __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+
+#define INL static inline __attribute__((always_inline))
+
+INL v16 ld16(const float *p)
+{
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INL void st16(float *p, v16 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+INL v16 splat16(float s)
+{
+    return (v16){0} + s;
+}
+
+/* Lanes 0, 4, 8, 12 of the result: the sums of a, b, c, d. */
+INL v16 hsum4(v16 a, v16 b, v16 c, v16 d)
+{
+    const v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+    const v16i hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+    v16 ab = __builtin_shuffle(a, b, lo8) + __builtin_shuffle(a, b, hi8); /* a|b, 8 each */
+    v16 cd = __builtin_shuffle(c, d, lo8) + __builtin_shuffle(c, d, hi8);
+    const v16i lo4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+    const v16i hi4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+    v16 q = __builtin_shuffle(ab, cd, lo4) + __builtin_shuffle(ab, cd, hi4); /* 4 each */
+    const v16i sw2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
+    q += __builtin_shuffle(q, sw2);
+    const v16i sw1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
+    return q + __builtin_shuffle(q, sw1);
+}
+
+/* GCC's vector arithmetic is contracted into FMAs only under fp-contract=fast (-std=c11
+ * turns it off for the whole file); the scalar code above uses fmaf explicitly. */
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+
+/* out = A v for the symmetric k x k A, k = 16 K: two sets of K accumulators (even and odd
+ * rows of A) so that 2 K FMA chains are in flight. */
+INL void symv_v(const float *restrict A, const float *restrict v, float *restrict out, int K)
+{
+    const uint32_t k = 16u * (uint32_t)K;
+    v16 a0[8], a1[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < K; c++)
+        a0[c] = a1[c] = (v16){0};
+    for (uint32_t f = 0; f < k; f += 2) {
+        v16 s0 = splat16(v[f]), s1 = splat16(v[f + 1]);
+        const float *r0 = A + (size_t)f * k, *r1 = r0 + k;
+#pragma GCC unroll 8
+        for (int c = 0; c < K; c++) {
+            a0[c] += s0 * ld16(r0 + 16 * c);
+            a1[c] += s1 * ld16(r1 + 16 * c);
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < K; c++)
+        st16(out + 16 * c, a0[c] + a1[c]);
+}
+
+/* The sparse half of A v for one row, in one pass over its item vectors:
+ *   out += sum_i w_i y_{cols[i]},  w_i = a_i + b_i (y_{cols[i]} . v)
+ * with (a_i, b_i) = (c_i, 1 - c_i) for the first residual (b - A x) and (0, c_i - 1) in the CG
+ * steps (init picks). Four non-zeros at a time: their vectors are loaded once into
+ * registers for both the dot products and the update; the four dots are reduced together;
+ * the vectors PF_AHEAD non-zeros ahead are prefetched (their first use waits on memory). */
+#define PF_AHEAD 8
+INL void sparse_v(const float *restrict Y,
+                  const uint32_t *restrict cols,
+                  const float *restrict c,
+                  uint64_t n,
+                  const float *restrict v,
+                  float *restrict out,
+                  int K,
+                  int init)
+{
+    const uint32_t k = 16u * (uint32_t)K;
+    v16 vv[8], a0[8], a1[8];
+#pragma GCC unroll 8
+    for (int q = 0; q < K; q++) {
+        vv[q] = ld16(v + 16 * q);
+        a0[q] = ld16(out + 16 * q);
+        a1[q] = (v16){0};
+    }
+    uint64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        for (uint64_t j = i + PF_AHEAD; j < i + PF_AHEAD + 4 && j < n; j++)
+#pragma GCC unroll 8
+            for (int q = 0; q < K; q++)
+                __builtin_prefetch(Y + (size_t)cols[j] * k + 16 * q, 0, 3);
+        const float *y0 = Y + (size_t)cols[i] * k, *y1 = Y + (size_t)cols[i + 1] * k,
+                    *y2 = Y + (size_t)cols[i + 2] * k, *y3 = Y + (size_t)cols[i + 3] * k;
+        v16 r0[8], r1[8], r2[8], r3[8];
+        v16 s0 = (v16){0}, s1 = s0, s2 = s0, s3 = s0;
+#pragma GCC unroll 8
+        for (int q = 0; q < K; q++) {
+            r0[q] = ld16(y0 + 16 * q);
+            r1[q] = ld16(y1 + 16 * q);
+            r2[q] = ld16(y2 + 16 * q);
+            r3[q] = ld16(y3 + 16 * q);
+            s0 += r0[q] * vv[q];
+            s1 += r1[q] * vv[q];
+            s2 += r2[q] * vv[q];
+            s3 += r3[q] * vv[q];
+        }
+        v16 h = hsum4(s0, s1, s2, s3);
+        float w0, w1, w2, w3;
+        if (init) {
+            w0 = c[i] + (1.0f - c[i]) * h[0];
+            w1 = c[i + 1] + (1.0f - c[i + 1]) * h[4];
+            w2 = c[i + 2] + (1.0f - c[i + 2]) * h[8];
+            w3 = c[i + 3] + (1.0f - c[i + 3]) * h[12];
+        } else {
+            w0 = (c[i] - 1.0f) * h[0];
+            w1 = (c[i + 1] - 1.0f) * h[4];
+            w2 = (c[i + 2] - 1.0f) * h[8];
+            w3 = (c[i + 3] - 1.0f) * h[12];
+        }
+        v16 b0 = splat16(w0), b1 = splat16(w1), b2 = splat16(w2), b3 = splat16(w3);
+#pragma GCC unroll 8
+        for (int q = 0; q < K; q++) {
+            a0[q] += b0 * r0[q];
+            a1[q] += b1 * r1[q];
+            a0[q] += b2 * r2[q];
+            a1[q] += b3 * r3[q];
+        }
+    }
+    for (; i < n; i++) {
+        const float *y = Y + (size_t)cols[i] * k;
+        v16 s = (v16){0}, z = (v16){0};
+#pragma GCC unroll 8
+        for (int q = 0; q < K; q++)
+            s += ld16(y + 16 * q) * vv[q];
+        float dt = hsum4(s, z, z, z)[0];
+        v16 b = splat16(init ? c[i] + (1.0f - c[i]) * dt : (c[i] - 1.0f) * dt);
+#pragma GCC unroll 8
+        for (int q = 0; q < K; q++)
+            a0[q] += b * ld16(y + 16 * q);
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < K; q++)
+        st16(out + 16 * q, a0[q] + a1[q]);
+}
+
+INL float dot_v(const float *restrict a, const float *restrict b, int K)
+{
+    v16 s = (v16){0};
+#pragma GCC unroll 8
+    for (int c = 0; c < K; c++)
+        s += ld16(a + 16 * c) * ld16(b + 16 * c);
+    v16 z = (v16){0};
+    return hsum4(s, z, z, z)[0];
+}
+
+/* cg_row_t with the kernels above (k = 16 K). */
+INL void cg_row_v(const float *restrict YtY,
+                  const float *restrict Y,
+                  int K,
+                  const uint32_t *restrict cols,
+                  const float *restrict c,
+                  uint64_t n,
+                  int steps,
+                  float *restrict x,
+                  float *restrict r,
+                  float *restrict p,
+                  float *restrict Ap)
+{
+    symv_v(YtY, x, r, K);
+#pragma GCC unroll 8
+    for (int q = 0; q < K; q++)
+        st16(r + 16 * q, -ld16(r + 16 * q));
+    sparse_v(Y, cols, c, n, x, r, K, 1);
+    memcpy(p, r, (size_t)K * 16 * sizeof *p);
+    float rs = dot_v(r, r, K);
+    for (int s = 0; s < steps; s++) {
+        if (rs < 1e-20f)
+            break;
+        symv_v(YtY, p, Ap, K);
+        sparse_v(Y, cols, c, n, p, Ap, K, 0);
+        float pAp = dot_v(p, Ap, K);
+        if (!(pAp > 0.0f))
+            break;
+        float step = rs / pAp;
+        v16 st = splat16(step), rn = (v16){0};
+#pragma GCC unroll 8
+        for (int q = 0; q < K; q++) {
+            st16(x + 16 * q, ld16(x + 16 * q) + st * ld16(p + 16 * q));
+            v16 rq = ld16(r + 16 * q) - st * ld16(Ap + 16 * q);
+            st16(r + 16 * q, rq);
+            rn += rq * rq;
+        }
+        v16 z = (v16){0};
+        float rs_new = hsum4(rn, z, z, z)[0];
+        v16 beta = splat16(rs_new / rs);
+#pragma GCC unroll 8
+        for (int q = 0; q < K; q++)
+            st16(p + 16 * q, ld16(r + 16 * q) + beta * ld16(p + 16 * q));
+        rs = rs_new;
+    }
+}
+
+/* cg_row_v compiled for the common factor counts as constants (the loops over k unroll and
+ * the vectors stay in registers), cg_row_t for any other k; each for AVX-512, AVX2 and
+ * baseline. */
 #define CG_ARGS                                                                               \
     const float *restrict YtY, const float *restrict Y, const uint32_t *restrict cols,        \
         const float *restrict c, uint64_t n, int steps, float *restrict x, float *restrict r, \
         float *restrict p, float *restrict Ap, float *restrict d
 CLONES static void cg_row_32(CG_ARGS)
 {
-    cg_row_t(YtY, Y, 32, cols, c, n, steps, x, r, p, Ap, d);
+    (void)d; /* no scratch: the dot products stay in registers */
+    cg_row_v(YtY, Y, 2, cols, c, n, steps, x, r, p, Ap);
 }
 CLONES static void cg_row_64(CG_ARGS)
 {
-    cg_row_t(YtY, Y, 64, cols, c, n, steps, x, r, p, Ap, d);
+    (void)d; /* no scratch: the dot products stay in registers */
+    cg_row_v(YtY, Y, 4, cols, c, n, steps, x, r, p, Ap);
 }
 CLONES static void cg_row_128(CG_ARGS)
 {
-    cg_row_t(YtY, Y, 128, cols, c, n, steps, x, r, p, Ap, d);
+    (void)d; /* no scratch: the dot products stay in registers */
+    cg_row_v(YtY, Y, 8, cols, c, n, steps, x, r, p, Ap);
 }
+#pragma GCC pop_options
 CLONES static void cg_row_any(uint32_t k, CG_ARGS)
 {
     cg_row_t(YtY, Y, k, cols, c, n, steps, x, r, p, Ap, d);
