@@ -2,6 +2,7 @@
  * the GEMM path against per-user scoring, thread count), the reverse query against brute
  * force, the interaction matrix of a window against the transactions, its storage in the
  * workspace, and promo train / promo recommend end to end with bad input. */
+#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +353,75 @@ T_TEST(rec_cli_train_recommend_and_reverse)
     T_ASSERT_EQ_INT(n_recall, 4);
     promo_table_free(t);
     promo_store_close(s);
+}
+
+/* The figure named key of the recommender `model` in promo evaluate's JSON (one object or
+ * {"evaluations":[...]}), NAN when absent. */
+static double eval_figure(const char *json, const char *model, const char *part, const char *key)
+{
+    double v = NAN;
+    cJSON *doc = cJSON_Parse(json);
+    T_ASSERT_MSG(doc != NULL, "not JSON: %s", json);
+    cJSON *list = cJSON_GetObjectItem(doc, "evaluations");
+    for (cJSON *e = list ? list->child : doc; e; e = list ? e->next : NULL) {
+        cJSON *m = cJSON_GetObjectItem(e, "model"), *p = cJSON_GetObjectItem(e, part);
+        cJSON *x = p ? cJSON_GetObjectItem(p, key) : NULL;
+        if (cJSON_IsString(m) && !strcmp(m->valuestring, model) && cJSON_IsNumber(x))
+            v = x->valuedouble;
+    }
+    cJSON_Delete(doc);
+    return v;
+}
+
+T_TEST(rec_cli_evaluate_prints_the_stored_recommender_figures)
+{
+    /* promo evaluate prints what promo train --model KIND printed, read back from the
+     * evaluations table: the same figures, for every trained kind, as a table and as JSON. */
+    char ws[700], args[1200], *train = NULL, *out = NULL, *err = NULL;
+    t_world_write(ws, sizeof ws, 120, 20, 4, 3, 4000);
+    snprintf(args, sizeof args, "evaluate --ws %s --target recommend", ws);
+    T_ASSERT(t_promo(args, NULL, &err) != 0); /* nothing trained yet: not found */
+    free(err);
+    snprintf(args, sizeof args, "train --ws %s --model als --factors 8 --iterations 4 --json", ws);
+    int rc = t_promo(args, &train, &err);
+    T_ASSERT_MSG(rc == 0, "%s", err);
+    free(err);
+    snprintf(args, sizeof args, "train --ws %s --model knn", ws);
+    rc = t_promo(args, NULL, &err);
+    T_ASSERT_MSG(rc == 0, "%s", err);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws %s --json", ws);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "%s", err);
+    const char *keys[] = {"precision", "recall", "ndcg", "map", "coverage"};
+    for (int part = 0; part < 2; part++)
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            const char *pn = part ? "popularity" : "metrics";
+            double a = eval_figure(train, "als", pn, keys[k]);
+            double b = eval_figure(out, "als", pn, keys[k]);
+            T_ASSERT_MSG(isfinite(a) && fabs(a - b) <= 1e-6 * (1 + fabs(a)),
+                         "%s %s: train printed %g, evaluate %g", pn, keys[k], a, b);
+        }
+    T_ASSERT(isfinite(eval_figure(out, "knn", "metrics", "recall")));
+    free(out);
+    free(err);
+    /* the table names both; --target picks one */
+    snprintf(args, sizeof args, "evaluate --ws %s", ws);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "%s", err);
+    T_ASSERT_CONTAINS(out, "customers x 20 products");
+    T_ASSERT_CONTAINS(out, "recommend: als on");
+    T_ASSERT_CONTAINS(out, "recommend: knn on");
+    T_ASSERT_CONTAINS(out, "  popularity ");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws %s --target knn", ws);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "%s", err);
+    T_ASSERT(strstr(out, "recommend: knn on") && !strstr(out, "recommend: als"));
+    free(out);
+    free(err);
+    free(train);
 }
 
 T_TEST(rec_cli_bad_input_exits_2_workspace_unchanged)

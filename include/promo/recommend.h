@@ -54,6 +54,7 @@
 
 #include <promo/csr.h>
 #include <promo/dict.h>
+#include <promo/panel.h>
 #include <promo/report.h>
 
 #ifdef __cplusplus
@@ -458,6 +459,9 @@ int promo_rec_evaluate(const promo_rec_model *m,
                        const promo_rec_query *q,
                        promo_rec_metrics *out /* OUT */);
 
+/* 1 if x is among the n ascending values of sorted (binary search). */
+int promo_rec_sorted_contains(const uint32_t *sorted, uint64_t n, uint32_t x);
+
 /* Add a model's figures as evaluation rows (report.h): task "recommend", target as given
  * (e.g. "all"), metrics precision_at_K, recall_at_K, ndcg_at_K, map_at_K, hit_rate_at_K,
  * coverage_at_K, n_users. */
@@ -499,6 +503,60 @@ typedef struct promo_rec_train_report {
 int promo_rec_train_workspace(promo_store *s,
                               const promo_rec_train_params *p,
                               promo_rec_train_report *out /* OUT */);
+
+/* The split every workspace trainer (promo train --model KIND, the hybrid's) learns and is
+ * evaluated on: the panel, the cutoff, the purchases before it (the matrix stored in the
+ * workspace) and the held-out window after it. */
+typedef struct promo_rec_split {
+    promo_panel panel;
+    int64_t as_of;        /* the cutoff */
+    double horizon_days;  /* the held-out window's length */
+    promo_rec_data train; /* purchases before as_of */
+    promo_rec_data test;  /* purchases in [as_of, as_of + horizon) */
+} promo_rec_split;
+
+/* Load the panel, resolve the cutoff (as_of 0: the last purchase day + 1 day - horizon),
+ * begin a store transaction and build both matrices (the training one stored inside the
+ * transaction). On success the transaction is open: the caller commits or rolls back, then
+ * calls promo_rec_split_free. On failure nothing is left open or allocated. `who` names the
+ * caller in messages ("recommend", "hybrid"). */
+int promo_rec_split_open(promo_store *s,
+                         int64_t as_of,
+                         double horizon_days,
+                         int n_threads,
+                         const char *who,
+                         promo_rec_split *out /* OUT */);
+void promo_rec_split_free(promo_rec_split *sp); /* NULL-safe, idempotent */
+
+/* Fill r's window and shape (as_of, horizon_days, n_users, n_items, nnz) from sp, and when
+ * the held-out window has purchases evaluate m and popularity (fitted on sp->train) at q:
+ * r->model, r->popularity, r->evaluated. The popularity model goes to *pop when pop is not
+ * NULL (the caller frees it; fitted also when nothing was evaluated). */
+int promo_rec_split_evaluate(const promo_rec_split *sp,
+                             const promo_rec_model *m,
+                             const promo_rec_query *q,
+                             promo_rec_train_report *r /* IN/OUT */,
+                             promo_rec_model **pop /* OUT, may be NULL */);
+
+/* The evaluation rows of a training (task "recommend", target r->kind): the run's as_of,
+ * horizon_days, n_users, n_items, nnz and model_path (model ""), the model's train_seconds,
+ * and when evaluated the model's and popularity's figures (promo_report_rows_add_recommend). */
+int promo_rec_rows_add_train(promo_report_rows *rows, const promo_rec_train_report *r);
+
+/* What `promo evaluate` prints of the recommenders: one per trained kind, read back from the
+ * stored rows. */
+typedef struct promo_rec_evaluation {
+    promo_rec_train_report r;      /* figures not stored (an older workspace) are 0 / "" */
+    size_t k_cold;                 /* hybrid: K of the cold-start figures; 0 when none */
+    double cold_user_precision[2]; /* hybrid: model, popularity; NAN when not stored */
+    double cold_item_precision[2]; /* hybrid: model, most active customers; NAN likewise */
+} promo_rec_evaluation;
+
+/* Every recommender evaluation in the workspace (table evaluations, task "recommend"), in the
+ * order first stored; *out = NULL, *n = 0 when there is none. *out: promo_free. */
+int promo_rec_evaluations_read(promo_store *s,
+                               promo_rec_evaluation **out /* OUT */,
+                               size_t *n /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -202,6 +202,18 @@ int cmd_train_recommend(int argc, char **argv);
 int cli_train_is_recommender(int argc, char **argv);
 struct promo_rec_train_report;
 void cli_print_recommend_train(FILE *f, const struct promo_rec_train_report *r, int json);
+/* promo train for a recommend.h kind on workspace ws: train, print (as promo train prints),
+ * the exit status. */
+struct promo_rec_train_params;
+int cli_rec_train_run(const char *ws, const struct promo_rec_train_params *p, int json);
+/* The value of argv's --model, or NULL. */
+const char *cli_train_model_arg(int argc, char **argv);
+/* promo evaluate's recommender part (cmd_train_recommend.c): the stored evaluations as
+ * promo train printed them (table, or JSON: one object, or {"evaluations":[...]}), and one as
+ * a JSON object without a line end. */
+struct promo_rec_evaluation;
+void cli_print_recommend_evals(FILE *f, const struct promo_rec_evaluation *e, size_t n, int json);
+void cli_print_recommend_eval_json(FILE *f, const struct promo_rec_evaluation *e);
 
 /* promo train --model mf|hybrid (cmd_train_rec.c), with its own options: cmd_train hands the
  * whole argv over when cli_train_is_rec(argc, argv) says --model names one of them. */

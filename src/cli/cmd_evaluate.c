@@ -1,7 +1,8 @@
 /* promo evaluate: print the propensity evaluations stored in the workspace (table
  * evaluations, written by promo train): every model and baseline on the test window,
- * as a table or --json. Nothing is retrained, so it is instant and always shows exactly the
- * figures of the saved models. Also home of the report printer promo train and promo demo use.
+ * as a table or --json; then the recommenders' (printed by cmd_train_recommend.c). Nothing is
+ * retrained, so it is instant and always shows exactly the figures of the saved models. Also home
+ * of the report printer promo train and promo demo use.
  */
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/propensity.h>
+#include <promo/recommend.h>
 #include <promo/report.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
@@ -283,7 +285,8 @@ int cmd_evaluate(int argc, char **argv)
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("target", "T", &target),
-         .help = "only this target (any, product:ID, category:NAME), or expansion"},
+         .help = "only this target (any, product:ID, category:NAME), expansion, a\n"
+                 "recommender (als, bpr, knn, user-knn, hybrid) or recommend (all of them)"},
         {CLI_JSON(&json), .help = "JSON instead of a table"},
         {0},
     };
@@ -293,7 +296,9 @@ int cmd_evaluate(int argc, char **argv)
         .about = "Print the evaluation of the trained propensity models (promo train): ROC AUC,\n"
                  "PR AUC, log loss, Brier, Precision/Recall/NDCG at 50/100/500, top-decile lift\n"
                  "and calibration error of the model and its baselines, on the test window\n"
-                 "(later in time than training). Charts: DIR/out/propensity_<target>_*.png.\n",
+                 "(later in time than training). Charts: DIR/out/propensity_<target>_*.png.\n"
+                 "Then the recommenders' (promo train --model als|bpr|knn|...): Precision,\n"
+                 "Recall, NDCG, MAP at K, hit rate and coverage beside popularity.\n",
         .opts = opts,
     };
     int ec = cli_parse(&spec, argc, argv, NULL);
@@ -304,6 +309,8 @@ int cmd_evaluate(int argc, char **argv)
     size_t n = 0;
     promo_expansion_report xr;
     int has_x = 0, want_x = target && !strcmp(target, "expansion");
+    promo_rec_evaluation *re = NULL; /* the recommenders' (task "recommend") */
+    size_t nre = 0;
     int rc = promo_store_open_read(ws, &s);
     /* Evaluations made before the data was replaced describe models of data that is gone. */
     if (!rc && promo_store_has_table(s, "evaluations") &&
@@ -311,11 +318,43 @@ int cmd_evaluate(int argc, char **argv)
         fprintf(stderr, "promo evaluate: warning: %s\n", promo_last_error());
     if (!rc && !want_x)
         rc = promo_report_propensity_read(s, &r, &n);
-    if (!rc && (want_x || n == 0))
+    if (!rc && !want_x)
+        rc = promo_rec_evaluations_read(s, &re, &nre);
+    if (!rc && (want_x || (n == 0 && nre == 0)))
         rc = promo_report_expansion_read(s, &xr, &has_x);
     promo_store_close(s);
-    if (rc)
+    if (rc) {
+        promo_free(r);
+        promo_free(re);
         return cli_report(rc);
+    }
+    /* Recommenders: all of them without --target (after the propensity targets), or the one
+     * --target names, or every one for --target recommend. */
+    size_t mre = 0;
+    for (size_t k = 0; k < nre; k++)
+        if (!target || !strcmp(target, "recommend") || !strcmp(re[k].r.kind, target))
+            re[mre++] = re[k];
+    if (target && mre) {
+        promo_free(r);
+        cli_print_recommend_evals(stdout, re, mre, json);
+        promo_free(re);
+        return CLI_EXIT_OK;
+    }
+    if (target && !strcmp(target, "recommend")) {
+        promo_free(r);
+        promo_free(re);
+        promo_fail(PROMO_ENOTFOUND,
+                   "no recommender evaluation in %s: run `promo train --ws %s --model als` (or "
+                   "bpr, knn, user-knn, hybrid) first",
+                   ws, ws);
+        return cli_report(PROMO_ENOTFOUND);
+    }
+    if (n == 0 && mre) {
+        cli_print_recommend_evals(stdout, re, mre, json);
+        promo_free(r);
+        promo_free(re);
+        return CLI_EXIT_OK;
+    }
     /* The expansion evaluation: asked for, or the only one there is. */
     if (has_x && (want_x || (n == 0 && !target))) {
         promo_free(r);
@@ -328,6 +367,7 @@ int cmd_evaluate(int argc, char **argv)
             r[m++] = r[k];
     if (m == 0) {
         promo_free(r);
+        promo_free(re);
         promo_fail(PROMO_ENOTFOUND,
                    "no propensity evaluation%s%s in %s: run `promo train --ws %s "
                    "--model propensity --target %s` first%s",
@@ -338,7 +378,26 @@ int cmd_evaluate(int argc, char **argv)
                        : "");
         return cli_report(PROMO_ENOTFOUND);
     }
-    cli_print_propensity(stdout, r, m, json);
+    if (mre && json) { /* one document: the propensity targets, then the recommenders */
+        printf("{\"evaluations\":[");
+        for (size_t k = 0; k < m; k++) {
+            if (k)
+                putchar(',');
+            print_json_one(stdout, &r[k]);
+        }
+        for (size_t k = 0; k < mre; k++) {
+            putchar(',');
+            cli_print_recommend_eval_json(stdout, &re[k]);
+        }
+        printf("]}\n");
+    } else {
+        cli_print_propensity(stdout, r, m, json);
+        if (mre) {
+            putchar('\n');
+            cli_print_recommend_evals(stdout, re, mre, 0);
+        }
+    }
     promo_free(r);
+    promo_free(re);
     return CLI_EXIT_OK;
 }

@@ -104,19 +104,9 @@ static void print_mf(FILE *f, const promo_mf_report *r, int json)
 
 int cli_train_is_rec(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
-            v = argv[i + 1];
-        else if (strncmp(argv[i], "--model=", 8) == 0)
-            v = argv[i] + 8;
-        else if (strcmp(argv[i], "--") == 0)
-            break;
-        if (v)
-            return !strcmp(v, "mf") || !strcmp(v, "hybrid") || !strcmp(v, "knn") ||
-                   !strcmp(v, "user-knn");
-    }
-    return 0;
+    const char *v = cli_train_model_arg(argc, argv);
+    return v && (!strcmp(v, "mf") || !strcmp(v, "hybrid") || !strcmp(v, "knn") ||
+                 !strcmp(v, "user-knn"));
 }
 
 /* CSV field, quoted when it holds a comma, quote or line break. */
@@ -300,15 +290,7 @@ int cmd_train_rec(int argc, char **argv)
         p.model.n_threads = (int)threads;
         p.model.seed = seed;
         p.model.extra = &kp;
-        promo_rec_train_report r;
-        rc = promo_store_open(ws, 0, &s);
-        if (!rc)
-            rc = promo_rec_train_workspace(s, &p, &r);
-        promo_store_close(s);
-        if (rc)
-            return cli_report(rc);
-        cli_print_recommend_train(stdout, &r, json);
-        return CLI_EXIT_OK;
+        return cli_rec_train_run(ws, &p, json);
     }
     if (strcmp(model, "mf") != 0 && strcmp(model, "hybrid") != 0)
         return cli_usage_error("train", "--model %s: expected knn, user-knn, mf or hybrid here",

@@ -3,6 +3,7 @@
  * iterations, learning rate) are not propensity's. cmd_train hands the whole argv over when
  * --model names a recommender. Fits on the purchases before the cutoff, evaluates on the
  * window after it beside popularity, saves the model under DIR/models. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,21 +14,26 @@
 
 #include "cli/cli.h"
 
+/* The value of argv's --model (before any "--"), or NULL: how cmd_train picks the trainer
+ * (cli_train_is_recommender here, cli_train_is_rec in cmd_train_rec.c). */
+const char *cli_train_model_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--model=", 8) == 0)
+            return argv[i] + 8;
+        if (strcmp(argv[i], "--") == 0)
+            break;
+    }
+    return NULL;
+}
+
 /* 1 if argv's --model value names a recommender kind (so cmd_train delegates). */
 int cli_train_is_recommender(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
-            v = argv[i + 1];
-        else if (strncmp(argv[i], "--model=", 8) == 0)
-            v = argv[i] + 8;
-        else if (strcmp(argv[i], "--") == 0)
-            break;
-        if (v)
-            return promo_rec_kind_find(v) != NULL;
-    }
-    return 0;
+    const char *v = cli_train_model_arg(argc, argv);
+    return v && promo_rec_kind_find(v) != NULL;
 }
 
 static void print_metrics_row(FILE *f, const char *name, const promo_rec_metrics *m)
@@ -44,31 +50,45 @@ static void json_metrics(FILE *f, const promo_rec_metrics *m)
             m->k, m->n_users, m->precision, m->recall, m->ndcg, m->map, m->hit_rate, m->coverage);
 }
 
+/* One training's figures as a JSON object, left open (the caller may add fields, then '}'). */
+static void train_json_open(FILE *f, const promo_rec_train_report *r)
+{
+    char a[24];
+    promo_time_format(r->as_of, 1, a, sizeof a);
+    fprintf(f, "{\"task\": \"recommend\", \"model\": ");
+    cli_json_str(f, r->kind);
+    fprintf(f,
+            ", \"as_of\": \"%s\", \"horizon_days\": %g, \"n_users\": %u, \"n_items\": %u, "
+            "\"nnz\": %llu, \"train_seconds\": %.3f, \"evaluated\": %s",
+            a, r->horizon_days, r->n_users, r->n_items, (unsigned long long)r->nnz,
+            r->train_seconds, r->evaluated ? "true" : "false");
+    if (r->evaluated) {
+        fprintf(f, ", \"metrics\": ");
+        json_metrics(f, &r->model);
+        fprintf(f, ", \"popularity\": ");
+        json_metrics(f, &r->popularity);
+    }
+    fprintf(f, ", \"model_path\": ");
+    cli_json_str(f, r->model_path);
+}
+
 void cli_print_recommend_train(FILE *f, const promo_rec_train_report *r, int json)
 {
     char a[24];
     promo_time_format(r->as_of, 1, a, sizeof a);
     if (json) {
-        fprintf(f, "{\"task\": \"recommend\", \"model\": ");
-        cli_json_str(f, r->kind);
-        fprintf(f,
-                ", \"as_of\": \"%s\", \"horizon_days\": %g, \"n_users\": %u, \"n_items\": %u, "
-                "\"nnz\": %llu, \"train_seconds\": %.3f, \"evaluated\": %s",
-                a, r->horizon_days, r->n_users, r->n_items, (unsigned long long)r->nnz,
-                r->train_seconds, r->evaluated ? "true" : "false");
-        if (r->evaluated) {
-            fprintf(f, ", \"metrics\": ");
-            json_metrics(f, &r->model);
-            fprintf(f, ", \"popularity\": ");
-            json_metrics(f, &r->popularity);
-        }
-        fprintf(f, ", \"model_path\": ");
-        cli_json_str(f, r->model_path);
-        fprintf(f, "}\n");
+        train_json_open(f, r);
+        fputs("}\n", f);
         return;
     }
-    fprintf(f, "recommend: %s on %u customers x %u products (%llu purchases) before %s, %.2f s\n",
-            r->kind, r->n_users, r->n_items, (unsigned long long)r->nnz, a, r->train_seconds);
+    if (r->n_users) /* a workspace evaluated before the shape was stored has none */
+        fprintf(f,
+                "recommend: %s on %u customers x %u products (%llu purchases) before %s, "
+                "%.2f s\n",
+                r->kind, r->n_users, r->n_items, (unsigned long long)r->nnz, a, r->train_seconds);
+    else
+        fprintf(f, "recommend: %s on the purchases before %s, %.2f s\n", r->kind, a,
+                r->train_seconds);
     if (r->evaluated) {
         fprintf(f, "held out: the %g days from %s, %zu customers with new purchases, K = %zu\n",
                 r->horizon_days, a, r->model.n_users, r->model.k);
@@ -79,7 +99,78 @@ void cli_print_recommend_train(FILE *f, const promo_rec_train_report *r, int jso
     } else {
         fprintf(f, "no purchases after %s: not evaluated\n", a);
     }
-    fprintf(f, "model: %s\n", r->model_path);
+    if (r->model_path[0])
+        fprintf(f, "model: %s\n", r->model_path);
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+void cli_print_recommend_eval_json(FILE *f, const promo_rec_evaluation *e)
+{
+    train_json_open(f, &e->r);
+    if (e->k_cold) {
+        fprintf(f, ", \"k_cold\": %zu, \"cold_user_precision\": ", e->k_cold);
+        json_num(f, e->cold_user_precision[0]);
+        fprintf(f, ", \"cold_user_precision_popularity\": ");
+        json_num(f, e->cold_user_precision[1]);
+        fprintf(f, ", \"cold_item_precision\": ");
+        json_num(f, e->cold_item_precision[0]);
+        fprintf(f, ", \"cold_item_precision_popularity\": ");
+        json_num(f, e->cold_item_precision[1]);
+    }
+    fputc('}', f);
+}
+
+void cli_print_recommend_evals(FILE *f, const promo_rec_evaluation *e, size_t n, int json)
+{
+    if (json) {
+        if (n != 1)
+            fprintf(f, "{\"evaluations\":[");
+        for (size_t k = 0; k < n; k++) {
+            if (k)
+                fputc(',', f);
+            cli_print_recommend_eval_json(f, &e[k]);
+        }
+        fputs(n != 1 ? "]}\n" : "\n", f);
+        return;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (k)
+            fputc('\n', f);
+        cli_print_recommend_train(f, &e[k].r, 0);
+        if (e[k].k_cold) {
+            fprintf(f, "cold start (held-out window), Precision@%zu: new customers %s ",
+                    e[k].k_cold, e[k].r.kind);
+            json_num(f, e[k].cold_user_precision[0]);
+            fprintf(f, ", popularity ");
+            json_num(f, e[k].cold_user_precision[1]);
+            fprintf(f, "; new products %s ", e[k].r.kind);
+            json_num(f, e[k].cold_item_precision[0]);
+            fprintf(f, ", most active customers ");
+            json_num(f, e[k].cold_item_precision[1]);
+            fputc('\n', f);
+        }
+    }
+}
+
+int cli_rec_train_run(const char *ws, const promo_rec_train_params *p, int json)
+{
+    promo_store *s = NULL;
+    promo_rec_train_report r;
+    int rc = promo_store_open(ws, 0, &s);
+    if (!rc)
+        rc = promo_rec_train_workspace(s, p, &r);
+    promo_store_close(s);
+    if (rc)
+        return cli_report(rc);
+    cli_print_recommend_train(stdout, &r, json);
+    return CLI_EXIT_OK;
 }
 
 int cmd_train_recommend(int argc, char **argv)
@@ -147,14 +238,5 @@ int cmd_train_recommend(int argc, char **argv)
     p.model.alpha = alpha;
     p.model.confidence = log_conf;
     p.model.hogwild = hogwild;
-    promo_store *s = NULL;
-    promo_rec_train_report r;
-    int rc = promo_store_open(ws, 0, &s);
-    if (!rc)
-        rc = promo_rec_train_workspace(s, &p, &r);
-    promo_store_close(s);
-    if (rc)
-        return cli_report(rc);
-    cli_print_recommend_train(stdout, &r, json);
-    return CLI_EXIT_OK;
+    return cli_rec_train_run(ws, &p, json);
 }

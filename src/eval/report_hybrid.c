@@ -40,19 +40,6 @@ promo_hybrid_train_params promo_hybrid_train_params_default(void)
     return p;
 }
 
-static int in_sorted(const uint32_t *a, uint64_t n, uint32_t x)
-{
-    uint64_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && a[lo] == x;
-}
-
 /* Precision@k of the cold customers: model and popularity. */
 static int cold_users(const promo_rec_model *m,
                       const promo_rec_model *pop,
@@ -142,7 +129,7 @@ static int similar_hits(const promo_panel *d,
         return rc;
     for (size_t j = 0; j < r.n_customers; j++) {
         uint32_t u = promo_rec_data_customer(tr, r.customers[j].customer_id);
-        if (u != PROMO_REC_NONE && in_sorted(buyers, nb, u))
+        if (u != PROMO_REC_NONE && promo_rec_sorted_contains(buyers, nb, u))
             (*hits)++;
     }
     promo_similar_result_free(&r);
@@ -201,9 +188,9 @@ static int cold_items(const promo_panel *d,
         if ((rc = promo_rec_top_customers(m, &q, i, got, sc, &ng)))
             goto done;
         for (size_t j = 0; j < ng; j++)
-            ha += (size_t)in_sorted(buyers, nb, got[j]);
+            ha += (size_t)promo_rec_sorted_contains(buyers, nb, got[j]);
         for (size_t j = 0; j < na; j++)
-            hb += (size_t)in_sorted(buyers, nb, active[j]);
+            hb += (size_t)promo_rec_sorted_contains(buyers, nb, active[j]);
         size_t hs = 0;
         if ((rc = similar_hits(d, i, tr->to, k, buyers, nb, tr, &hs)))
             goto done;
@@ -234,48 +221,28 @@ int promo_hybrid_train_workspace(promo_store *s,
         return promo_fail(PROMO_EUSAGE, "hybrid: horizon must be in (0, 3650] days");
     if (p->k < 1 || p->k > 100000 || p->k_cold < 1 || p->k_cold > 100000)
         return promo_fail(PROMO_EUSAGE, "hybrid: k must be in 1..100000");
-    promo_panel d;
-    memset(&d, 0, sizeof d);
-    promo_rec_data tr, te;
-    memset(&tr, 0, sizeof tr);
-    memset(&te, 0, sizeof te);
+    promo_rec_split sp;
     promo_hybrid_features feats;
     memset(&feats, 0, sizeof feats);
     promo_hybrid *hm = NULL;
     promo_rec_model *m = NULL, *pop = NULL;
     promo_report_rows *rows = NULL;
     char *path = NULL;
-    int in_txn = 0;
-    int rc = promo_panel_load(s, p->n_threads, &d);
+    int rc = promo_rec_split_open(s, p->as_of, p->horizon_days, p->n_threads, "hybrid", &sp);
     if (rc)
-        goto fail;
-    int64_t H = (int64_t)(p->horizon_days * 86400.0);
-    int64_t as_of = p->as_of ? p->as_of : (d.max_ts / 86400 + 1) * 86400 - H;
-    if (as_of <= d.min_ts) {
-        rc = promo_fail(PROMO_EUSAGE, "hybrid: --as-of is before the first purchase");
-        goto fail;
-    }
-    if ((rc = promo_store_begin(s)))
-        goto fail;
-    in_txn = 1;
-    if ((rc = promo_rec_data_workspace(s, &d, as_of, &tr)) ||
-        (rc = promo_rec_data_from_panel(&d, as_of, as_of + H, &te)) ||
-        (rc = promo_hybrid_features_build(&d, &tr, &feats)))
+        return rc;
+    int in_txn = 1;
+    if ((rc = promo_hybrid_features_build(&sp.panel, &sp.train, &feats)))
         goto fail;
     promo_rec_train_report *b = &out->base;
     snprintf(b->kind, sizeof b->kind, "hybrid");
-    b->as_of = as_of;
-    b->horizon_days = p->horizon_days;
-    b->n_users = tr.m.n_rows;
-    b->n_items = tr.m.n_cols;
-    b->nnz = tr.m.nnz;
     out->k_cold = p->k_cold;
     out->n_user_features = feats.UF.n_cols;
     out->n_item_features = feats.IF.n_cols;
     double t0 = promo_now_s();
-    if ((rc = promo_hybrid_fit(&tr.m, &feats.UF, &feats.IF, &p->model, &hm)))
+    if ((rc = promo_hybrid_fit(&sp.train.m, &feats.UF, &feats.IF, &p->model, &hm)))
         goto fail;
-    rc = promo_hybrid_rec_new(hm, &feats, &tr, &m);
+    rc = promo_hybrid_rec_new(hm, &feats, &sp.train, &m);
     hm = NULL;
     if (rc)
         goto fail;
@@ -283,15 +250,11 @@ int promo_hybrid_train_workspace(promo_store *s,
     promo_rec_query q = promo_rec_query_default();
     q.k = p->k;
     q.n_threads = p->n_threads;
-    if ((rc = promo_rec_popularity_fit(&tr, NULL, &pop)))
+    if ((rc = promo_rec_split_evaluate(&sp, m, &q, b, &pop)))
         goto fail;
-    if (te.m.nnz > 0) {
-        if ((rc = promo_rec_evaluate(m, &tr, &te, &q, &b->model)) ||
-            (rc = promo_rec_evaluate(pop, &tr, &te, &q, &b->popularity)))
-            goto fail;
-        b->evaluated = b->model.n_users > 0;
-        if ((rc = cold_users(m, pop, &tr, &te, p->k_cold, p->n_threads, out)) ||
-            (rc = cold_items(&d, m, &tr, &te, p->k_cold, p->n_threads, out)))
+    if (sp.test.m.nnz > 0) {
+        if ((rc = cold_users(m, pop, &sp.train, &sp.test, p->k_cold, p->n_threads, out)) ||
+            (rc = cold_items(&sp.panel, m, &sp.train, &sp.test, p->k_cold, p->n_threads, out)))
             goto fail;
     } else {
         out->cold_user_p = out->cold_user_p_pop = out->cold_item_p = out->cold_item_p_pop =
@@ -304,18 +267,10 @@ int promo_hybrid_train_workspace(promo_store *s,
     snprintf(b->model_path, sizeof b->model_path, "%s", path);
     if (p->save && (rc = promo_rec_model_save(m, s, path)))
         goto fail;
-    if ((rc = promo_report_rows_new(&rows)))
-        goto fail;
-    if ((rc = promo_report_rows_add(rows, TASK, "hybrid", "", "as_of", (double)as_of)) ||
-        (rc = promo_report_rows_add(rows, TASK, "hybrid", "", "horizon_days", p->horizon_days)) ||
-        (rc = promo_report_rows_add(rows, TASK, "hybrid", "hybrid", "train_seconds",
-                                    b->train_seconds)))
+    if ((rc = promo_report_rows_new(&rows)) || (rc = promo_rec_rows_add_train(rows, b)))
         goto fail;
     if (b->evaluated) {
         char metric[64];
-        if ((rc = promo_report_rows_add_recommend(rows, "hybrid", "hybrid", &b->model)) ||
-            (rc = promo_report_rows_add_recommend(rows, "hybrid", "popularity", &b->popularity)))
-            goto fail;
         snprintf(metric, sizeof metric, "cold_user_precision_at_%zu", p->k_cold);
         if (out->n_cold_users && ((rc = promo_report_rows_add(rows, TASK, "hybrid", "hybrid",
                                                               metric, out->cold_user_p)) ||
@@ -348,8 +303,6 @@ fail:
     promo_hybrid_features_free(&feats);
     promo_rec_model_free(m);
     promo_rec_model_free(pop);
-    promo_rec_data_free(&tr);
-    promo_rec_data_free(&te);
-    promo_panel_free(&d);
+    promo_rec_split_free(&sp);
     return rc;
 }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -25,11 +24,11 @@
 
 /* ------------------------------------------------------------------- metrics ---- */
 
-static int contains(const uint32_t *sorted, size_t n, uint32_t x)
+int promo_rec_sorted_contains(const uint32_t *sorted, uint64_t n, uint32_t x)
 {
-    size_t lo = 0, hi = n;
+    uint64_t lo = 0, hi = n;
     while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
+        uint64_t mid = lo + (hi - lo) / 2;
         if (sorted[mid] < x)
             lo = mid + 1;
         else
@@ -52,7 +51,7 @@ void promo_rec_metrics_user(const uint32_t *ranked,
     for (size_t r = 0; r < k; r++) {
         if (ranked[r] == PROMO_REC_NONE)
             break;
-        if (contains(relevant, n_relevant, ranked[r])) {
+        if (promo_rec_sorted_contains(relevant, n_relevant, ranked[r])) {
             hits += 1;
             dcg += 1.0 / log2((double)r + 2.0);
             sum_prec += hits / (double)(r + 1);
@@ -103,7 +102,8 @@ int promo_rec_evaluate(const promo_rec_model *m,
         for (uint64_t e = te->row_ptr[u]; e < te->row_ptr[u + 1]; e++) {
             uint32_t j = te->col_idx[e];
             if (q->exclude_bought &&
-                contains(tr->col_idx + tr->row_ptr[u], tr->row_ptr[u + 1] - tr->row_ptr[u], j))
+                promo_rec_sorted_contains(tr->col_idx + tr->row_ptr[u],
+                                          tr->row_ptr[u + 1] - tr->row_ptr[u], j))
                 continue;
             rel[o++] = j;
         }
@@ -188,11 +188,200 @@ promo_rec_train_params promo_rec_train_params_default(void)
     return p;
 }
 
-static double now_s(void)
+int promo_rec_split_open(promo_store *s,
+                         int64_t as_of,
+                         double horizon_days,
+                         int n_threads,
+                         const char *who,
+                         promo_rec_split *out)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    memset(out, 0, sizeof *out);
+    int rc = promo_panel_load(s, n_threads, &out->panel);
+    if (rc)
+        return rc;
+    int64_t H = (int64_t)(horizon_days * 86400.0);
+    if (as_of == 0) /* the last complete window: its end is the day after the last purchase */
+        as_of = (out->panel.max_ts / 86400 + 1) * 86400 - H;
+    out->as_of = as_of;
+    out->horizon_days = horizon_days;
+    if (as_of <= out->panel.min_ts) {
+        promo_rec_split_free(out);
+        return promo_fail(PROMO_EUSAGE, "%s: --as-of is before the first purchase", who);
+    }
+    if ((rc = promo_store_begin(s))) {
+        promo_rec_split_free(out);
+        return rc;
+    }
+    if ((rc = promo_rec_data_workspace(s, &out->panel, as_of, &out->train)) ||
+        (rc = promo_rec_data_from_panel(&out->panel, as_of, as_of + H, &out->test))) {
+        promo_store_rollback(s);
+        promo_rec_split_free(out);
+        return rc;
+    }
+    return PROMO_OK;
+}
+
+void promo_rec_split_free(promo_rec_split *sp)
+{
+    if (!sp)
+        return;
+    promo_rec_data_free(&sp->train);
+    promo_rec_data_free(&sp->test);
+    promo_panel_free(&sp->panel);
+    memset(sp, 0, sizeof *sp);
+}
+
+int promo_rec_split_evaluate(const promo_rec_split *sp,
+                             const promo_rec_model *m,
+                             const promo_rec_query *q,
+                             promo_rec_train_report *r,
+                             promo_rec_model **pop_out)
+{
+    if (pop_out)
+        *pop_out = NULL;
+    r->as_of = sp->as_of;
+    r->horizon_days = sp->horizon_days;
+    r->n_users = sp->train.m.n_rows;
+    r->n_items = sp->train.m.n_cols;
+    r->nnz = sp->train.m.nnz;
+    r->evaluated = 0;
+    promo_rec_model *pop = NULL;
+    int rc = promo_rec_popularity_fit(&sp->train, NULL, &pop);
+    if (!rc && sp->test.m.nnz > 0 &&
+        !(rc = promo_rec_evaluate(m, &sp->train, &sp->test, q, &r->model)) &&
+        !(rc = promo_rec_evaluate(pop, &sp->train, &sp->test, q, &r->popularity)))
+        r->evaluated = r->model.n_users > 0;
+    if (!rc && pop_out)
+        *pop_out = pop;
+    else
+        promo_rec_model_free(pop);
+    return rc;
+}
+
+int promo_rec_rows_add_train(promo_report_rows *rows, const promo_rec_train_report *r)
+{
+    const char *t = r->kind;
+    int rc;
+    if ((rc = promo_report_rows_add(rows, TASK, t, "", "as_of", (double)r->as_of)) ||
+        (rc = promo_report_rows_add(rows, TASK, t, "", "horizon_days", r->horizon_days)) ||
+        (rc = promo_report_rows_add(rows, TASK, t, "", "n_users", r->n_users)) ||
+        (rc = promo_report_rows_add(rows, TASK, t, "", "n_items", r->n_items)) ||
+        (rc = promo_report_rows_add(rows, TASK, t, "", "nnz", (double)r->nnz)) ||
+        (rc = promo_report_rows_add(rows, TASK, t, t, "train_seconds", r->train_seconds)) ||
+        (rc = promo_report_rows_add_text(rows, TASK, t, "", "model_path", r->model_path)))
+        return rc;
+    if (r->evaluated &&
+        ((rc = promo_report_rows_add_recommend(rows, t, t, &r->model)) ||
+         (rc = promo_report_rows_add_recommend(rows, t, "popularity", &r->popularity))))
+        return rc;
+    return PROMO_OK;
+}
+
+/* One stored figure into e: model "" (the run), the kind's own, or "popularity". */
+static void set_figure(
+    promo_rec_evaluation *e, const char *model, const char *metric, double v, const char *text)
+{
+    promo_rec_train_report *r = &e->r;
+    int own = !strcmp(model, r->kind), pop = !strcmp(model, "popularity");
+    if (!*model) {
+        if (!strcmp(metric, "as_of"))
+            r->as_of = isfinite(v) ? (int64_t)v : 0;
+        else if (!strcmp(metric, "horizon_days"))
+            r->horizon_days = v;
+        else if (!strcmp(metric, "n_users"))
+            r->n_users = v >= 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+        else if (!strcmp(metric, "n_items"))
+            r->n_items = v >= 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+        else if (!strcmp(metric, "nnz"))
+            r->nnz = v >= 0 ? (uint64_t)v : 0;
+        else if (!strcmp(metric, "model_path") && text)
+            snprintf(r->model_path, sizeof r->model_path, "%s", text);
+        return;
+    }
+    if (!own && !pop)
+        return;
+    promo_rec_metrics *m = own ? &r->model : &r->popularity;
+    if (own && !strcmp(metric, "train_seconds")) {
+        r->train_seconds = v;
+        return;
+    }
+    if (!strcmp(metric, "n_users")) {
+        m->n_users = v >= 0 ? (size_t)v : 0;
+        return;
+    }
+    static const char *const cold[2] = {"cold_user_precision_at_", "cold_item_precision_at_"};
+    for (int c = 0; c < 2; c++)
+        if (!strncmp(metric, cold[c], strlen(cold[c]))) {
+            e->k_cold = (size_t)strtoull(metric + strlen(cold[c]), NULL, 10);
+            (c ? e->cold_item_precision : e->cold_user_precision)[own ? 0 : 1] = v;
+            return;
+        }
+    const char *at = strstr(metric, "_at_");
+    if (!at)
+        return;
+    size_t len = (size_t)(at - metric);
+    struct {
+        const char *name;
+        double *field;
+    } f[] = {{"precision", &m->precision}, {"recall", &m->recall},
+             {"ndcg", &m->ndcg},           {"map", &m->map},
+             {"hit_rate", &m->hit_rate},   {"coverage", &m->coverage}};
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        if (strlen(f[i].name) == len && !strncmp(metric, f[i].name, len)) {
+            *f[i].field = v;
+            m->k = (size_t)strtoull(at + 4, NULL, 10);
+        }
+}
+
+int promo_rec_evaluations_read(promo_store *s, promo_rec_evaluation **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    promo_table *t = NULL;
+    int rc = promo_report_read(s, &t);
+    if (rc || !t)
+        return rc;
+    const promo_column *task = promo_table_column(t, "task"), *tg = promo_table_column(t, "target"),
+                       *model = promo_table_column(t, "model"),
+                       *metric = promo_table_column(t, "metric"),
+                       *value = promo_table_column(t, "value"),
+                       *text = promo_table_column(t, "text");
+    promo_rec_evaluation *e = promo_calloc(t->n_rows ? t->n_rows : 1, sizeof *e);
+    if (!e) {
+        promo_table_free(t);
+        return PROMO_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (strcmp(promo_column_str(task, i), TASK) != 0)
+            continue;
+        const char *target = promo_column_str(tg, i);
+        size_t k = 0;
+        while (k < n && strcmp(e[k].r.kind, target) != 0)
+            k++;
+        if (k == n) {
+            n++;
+            snprintf(e[k].r.kind, sizeof e[k].r.kind, "%s", target);
+            e[k].r.model.precision = e[k].r.model.recall = e[k].r.model.ndcg = NAN;
+            e[k].r.model.map = e[k].r.model.hit_rate = e[k].r.model.coverage = NAN;
+            e[k].r.popularity = e[k].r.model;
+            e[k].cold_user_precision[0] = e[k].cold_user_precision[1] = NAN;
+            e[k].cold_item_precision[0] = e[k].cold_item_precision[1] = NAN;
+        }
+        const char *tx = promo_column_is_null(text, i) ? NULL : promo_column_str(text, i);
+        double v = promo_column_is_null(value, i) ? NAN : value->f64[i];
+        set_figure(&e[k], promo_column_str(model, i), promo_column_str(metric, i), v, tx);
+    }
+    promo_table_free(t);
+    for (size_t k = 0; k < n; k++)
+        e[k].r.evaluated = e[k].r.model.n_users > 0;
+    if (n == 0) {
+        promo_free(e);
+        e = NULL;
+    }
+    *out = e;
+    *n_out = n;
+    return PROMO_OK;
 }
 
 int promo_rec_train_workspace(promo_store *s,
@@ -207,78 +396,33 @@ int promo_rec_train_workspace(promo_store *s,
         return promo_fail(PROMO_EUSAGE, "recommend: horizon must be in (0, 3650] days");
     if (p->k < 1 || p->k > 100000)
         return promo_fail(PROMO_EUSAGE, "recommend: k must be in 1..100000");
-    promo_panel d;
-    memset(&d, 0, sizeof d);
-    promo_rec_data tr, te;
-    memset(&tr, 0, sizeof tr);
-    memset(&te, 0, sizeof te);
-    promo_rec_model *m = NULL, *pop = NULL;
+    promo_rec_split sp;
+    promo_rec_model *m = NULL;
     promo_report_rows *rows = NULL;
     char *path = NULL;
-    int in_txn = 0;
-    int rc = promo_panel_load(s, p->model.n_threads, &d);
+    int rc =
+        promo_rec_split_open(s, p->as_of, p->horizon_days, p->model.n_threads, "recommend", &sp);
     if (rc)
-        goto fail;
-    int64_t H = (int64_t)(p->horizon_days * 86400.0);
-    int64_t as_of = p->as_of;
-    if (as_of == 0) /* the last complete window: its end is the day after the last purchase */
-        as_of = (d.max_ts / 86400 + 1) * 86400 - H;
-    if (as_of <= d.min_ts)
-        return promo_panel_free(&d),
-               promo_fail(PROMO_EUSAGE, "recommend: --as-of is before the first purchase");
-    if ((rc = promo_store_begin(s)))
-        goto fail;
-    in_txn = 1;
-    if ((rc = promo_rec_data_workspace(s, &d, as_of, &tr)))
-        goto fail;
-    if ((rc = promo_rec_data_from_panel(&d, as_of, as_of + H, &te)))
-        goto fail;
+        return rc;
+    int in_txn = 1;
     snprintf(out->kind, sizeof out->kind, "%s", p->kind);
-    out->as_of = as_of;
-    out->horizon_days = p->horizon_days;
-    out->n_users = tr.m.n_rows;
-    out->n_items = tr.m.n_cols;
-    out->nnz = tr.m.nnz;
-    double t0 = now_s();
-    if ((rc = promo_rec_fit(p->kind, &tr, &p->model, &m)))
+    double t0 = promo_now_s();
+    if ((rc = promo_rec_fit(p->kind, &sp.train, &p->model, &m)))
         goto fail;
-    out->train_seconds = now_s() - t0;
+    out->train_seconds = promo_now_s() - t0;
     promo_rec_query q = promo_rec_query_default();
     q.k = p->k;
     q.exclude_bought = p->exclude_bought;
     q.n_threads = p->model.n_threads;
-    if (te.m.nnz > 0) {
-        if ((rc = promo_rec_evaluate(m, &tr, &te, &q, &out->model)))
-            goto fail;
-        if ((rc = promo_rec_popularity_fit(&tr, &p->model, &pop)) ||
-            (rc = promo_rec_evaluate(pop, &tr, &te, &q, &out->popularity)))
-            goto fail;
-        out->evaluated = out->model.n_users > 0;
-    }
+    if ((rc = promo_rec_split_evaluate(&sp, m, &q, out, NULL)))
+        goto fail;
     if (!(path = promo_rec_model_path(s, p->kind))) {
         rc = PROMO_ENOMEM;
         goto fail;
     }
     snprintf(out->model_path, sizeof out->model_path, "%s", path);
-    if ((rc = promo_rec_model_save(m, s, path)))
-        goto fail;
-    if ((rc = promo_report_rows_new(&rows)))
-        goto fail;
-    const char *target = p->kind;
-    if ((rc = promo_report_rows_add(rows, TASK, target, "", "as_of", (double)as_of)) ||
-        (rc = promo_report_rows_add(rows, TASK, target, "", "horizon_days", p->horizon_days)) ||
-        (rc = promo_report_rows_add(rows, TASK, target, "", "n_users", out->n_users)) ||
-        (rc = promo_report_rows_add(rows, TASK, target, "", "n_items", out->n_items)) ||
-        (rc = promo_report_rows_add(rows, TASK, target, "", "nnz", (double)out->nnz)) ||
-        (rc = promo_report_rows_add(rows, TASK, target, p->kind, "train_seconds",
-                                    out->train_seconds)) ||
-        (rc = promo_report_rows_add_text(rows, TASK, target, "", "model_path", path)))
-        goto fail;
-    if (out->evaluated &&
-        ((rc = promo_report_rows_add_recommend(rows, target, p->kind, &out->model)) ||
-         (rc = promo_report_rows_add_recommend(rows, target, "popularity", &out->popularity))))
-        goto fail;
-    if ((rc = promo_report_write(s, rows)))
+    if ((rc = promo_rec_model_save(m, s, path)) || (rc = promo_report_rows_new(&rows)) ||
+        (rc = promo_rec_rows_add_train(rows, out)) || (rc = promo_report_write(s, rows)))
         goto fail;
     in_txn = 0;
     if ((rc = promo_store_commit(s)))
@@ -295,9 +439,6 @@ fail:
     promo_free(path);
     promo_report_rows_free(rows);
     promo_rec_model_free(m);
-    promo_rec_model_free(pop);
-    promo_rec_data_free(&tr);
-    promo_rec_data_free(&te);
-    promo_panel_free(&d);
+    promo_rec_split_free(&sp);
     return rc;
 }
