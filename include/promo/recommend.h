@@ -519,7 +519,8 @@ typedef struct promo_rec_split {
  * begin a store transaction and build both matrices (the training one stored inside the
  * transaction). On success the transaction is open: the caller commits or rolls back, then
  * calls promo_rec_split_free. On failure nothing is left open or allocated. `who` names the
- * caller in messages ("recommend", "hybrid"). */
+ * caller in messages ("recommend", "hybrid"). A horizon outside (0, 3650] days is
+ * PROMO_EUSAGE. */
 int promo_rec_split_open(promo_store *s,
                          int64_t as_of,
                          double horizon_days,

@@ -217,8 +217,6 @@ int promo_hybrid_train_workspace(promo_store *s,
                                  promo_hybrid_report *out)
 {
     memset(out, 0, sizeof *out);
-    if (!(p->horizon_days > 0 && p->horizon_days <= 3650))
-        return promo_fail(PROMO_EUSAGE, "hybrid: horizon must be in (0, 3650] days");
     if (p->k < 1 || p->k > 100000 || p->k_cold < 1 || p->k_cold > 100000)
         return promo_fail(PROMO_EUSAGE, "hybrid: k must be in 1..100000");
     promo_rec_split sp;

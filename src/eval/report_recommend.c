@@ -196,6 +196,8 @@ int promo_rec_split_open(promo_store *s,
                          promo_rec_split *out)
 {
     memset(out, 0, sizeof *out);
+    if (!(horizon_days > 0 && horizon_days <= 3650))
+        return promo_fail(PROMO_EUSAGE, "%s: horizon must be in (0, 3650] days", who);
     int rc = promo_panel_load(s, n_threads, &out->panel);
     if (rc)
         return rc;
@@ -392,8 +394,6 @@ int promo_rec_train_workspace(promo_store *s,
     if (!p->kind || !promo_rec_kind_find(p->kind) || !promo_rec_kind_find(p->kind)->fit)
         return promo_fail(PROMO_EUSAGE, "recommend: unknown model '%s'",
                           p->kind ? p->kind : "(null)");
-    if (!(p->horizon_days > 0 && p->horizon_days <= 3650))
-        return promo_fail(PROMO_EUSAGE, "recommend: horizon must be in (0, 3650] days");
     if (p->k < 1 || p->k > 100000)
         return promo_fail(PROMO_EUSAGE, "recommend: k must be in 1..100000");
     promo_rec_split sp;

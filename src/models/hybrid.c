@@ -528,24 +528,23 @@ fail:
     return rc;
 }
 
+static int hybrid_add_v(const void *m, promo_rec_file *f)
+{
+    return hybrid_add_sections(m, f);
+}
+
+static int hybrid_read_v(const promo_rec_file *f, void *out)
+{
+    return hybrid_from_sections(f, out);
+}
+
 int promo_hybrid_save(const promo_hybrid *m, void **buf, size_t *n)
 {
-    promo_rec_file *f = NULL;
-    int rc = promo_rec_file_new("hybrid", &f);
-    if (!rc && (rc = hybrid_add_sections(m, f))) {
-        promo_rec_file_free(f);
-        return rc;
-    }
-    return rc ? rc : rec_file_to_bytes(f, buf, n);
+    return rec_save_bytes("hybrid", hybrid_add_v, m, buf, n);
 }
 
 int promo_hybrid_load(const void *buf, size_t n, promo_hybrid **out)
 {
     *out = NULL;
-    promo_rec_file *f = NULL;
-    int rc = rec_file_from_bytes(buf, n, "hybrid", &f);
-    if (!rc)
-        rc = hybrid_from_sections(f, out);
-    promo_rec_file_free(f);
-    return rc;
+    return rec_load_bytes(buf, n, "hybrid", hybrid_read_v, out);
 }

@@ -30,30 +30,33 @@ typedef struct feat_builder {
     int failed;
 } feat_builder;
 
+/* *p grown to cap elements of size sz; 0, or -1 (then *p is as it was). */
+static int grow(void **p, size_t cap, size_t sz)
+{
+    void *q = promo_reallocn(*p, cap, sz);
+    if (!q)
+        return -1;
+    *p = q;
+    return 0;
+}
+
 static void fb_add(feat_builder *b, uint32_t row, uint32_t col, float w)
 {
     if (b->failed || col == PROMO_DICT_NONE)
         return;
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 1024;
-        uint32_t *r = promo_reallocn(b->row, cap, sizeof *r);
-        if (!r) {
-            b->failed = 1;
-            return;
-        }
+        void *r = b->row, *c = b->col, *ww = b->w;
+        int bad = grow(&r, cap, sizeof *b->row);
         b->row = r;
-        uint32_t *c = promo_reallocn(b->col, cap, sizeof *c);
-        if (!c) {
-            b->failed = 1;
-            return;
-        }
+        bad = bad || grow(&c, cap, sizeof *b->col);
         b->col = c;
-        float *ww = promo_reallocn(b->w, cap, sizeof *ww);
-        if (!ww) {
+        bad = bad || grow(&ww, cap, sizeof *b->w);
+        b->w = ww;
+        if (bad) {
             b->failed = 1;
             return;
         }
-        b->w = ww;
         b->cap = cap;
     }
     b->row[b->n] = row;

@@ -132,6 +132,16 @@ static int worse(float sa, uint32_t ia, float sb, uint32_t ib)
     return sa < sb || (sa == sb && ia > ib);
 }
 
+static void heap_swap(knn_heap *h, uint32_t a, uint32_t b)
+{
+    float ts = h->sim[a];
+    uint32_t ti = h->idx[a];
+    h->sim[a] = h->sim[b];
+    h->idx[a] = h->idx[b];
+    h->sim[b] = ts;
+    h->idx[b] = ti;
+}
+
 static void heap_sift_down(knn_heap *h, uint32_t i)
 {
     for (;;) {
@@ -142,12 +152,7 @@ static void heap_sift_down(knn_heap *h, uint32_t i)
             m = r;
         if (m == i)
             return;
-        float ts = h->sim[i];
-        uint32_t ti = h->idx[i];
-        h->sim[i] = h->sim[m];
-        h->idx[i] = h->idx[m];
-        h->sim[m] = ts;
-        h->idx[m] = ti;
+        heap_swap(h, i, m);
         i = m;
     }
 }
@@ -162,12 +167,7 @@ static void heap_push(knn_heap *h, float s, uint32_t j)
             uint32_t up = (i - 1) / 2;
             if (!worse(h->sim[i], h->idx[i], h->sim[up], h->idx[up]))
                 break;
-            float ts = h->sim[i];
-            uint32_t ti = h->idx[i];
-            h->sim[i] = h->sim[up];
-            h->idx[i] = h->idx[up];
-            h->sim[up] = ts;
-            h->idx[up] = ti;
+            heap_swap(h, i, up);
             i = up;
         }
     } else if (worse(h->sim[0], h->idx[0], s, j)) {
@@ -446,26 +446,25 @@ fail:
     return rc;
 }
 
+static int knn_add_v(const void *m, promo_rec_file *f)
+{
+    return knn_add_sections(m, f);
+}
+
+static int knn_read_v(const promo_rec_file *f, void *out)
+{
+    return knn_from_sections(f, out);
+}
+
 int promo_knn_save(const promo_knn *m, void **buf, size_t *n)
 {
-    promo_rec_file *f = NULL;
-    int rc = promo_rec_file_new("knn", &f);
-    if (!rc && (rc = knn_add_sections(m, f))) {
-        promo_rec_file_free(f);
-        return rc;
-    }
-    return rc ? rc : rec_file_to_bytes(f, buf, n);
+    return rec_save_bytes("knn", knn_add_v, m, buf, n);
 }
 
 int promo_knn_load(const void *buf, size_t n, promo_knn **out)
 {
     *out = NULL;
-    promo_rec_file *f = NULL;
-    int rc = rec_file_from_bytes(buf, n, "knn", &f);
-    if (!rc)
-        rc = knn_from_sections(f, out);
-    promo_rec_file_free(f);
-    return rc;
+    return rec_load_bytes(buf, n, "knn", knn_read_v, out);
 }
 
 /* ------------------------------------------------ the recommend.h model handle ---- */

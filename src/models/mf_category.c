@@ -359,15 +359,13 @@ int promo_mf_top(const promo_mf *m,
     return PROMO_OK;
 }
 
-int promo_mf_save(const promo_mf *m, void **buf, size_t *n)
+static int mf_add_sections(const void *mv, promo_rec_file *f)
 {
+    const promo_mf *m = mv;
     const double par[8] = {m->p.k,   m->p.learning_rate, m->p.l2,        m->p.n_epochs,
                            m->p.tol, m->p.init_sd,       m->p.normalise, m->p.zero_weight};
     const uint32_t shape[2] = {m->rows, m->cols};
-    promo_rec_file *f = NULL;
-    int rc = promo_rec_file_new("mf_category", &f);
-    if (rc)
-        return rc;
+    int rc;
     if ((rc = promo_rec_file_add_i64(f, "mf_version", MF_FORMAT_VERSION)) ||
         (rc = promo_rec_file_add(f, "mf_params", PROMO_REC_F64, 1, 8, par)) ||
         (rc = promo_rec_file_add(f, "mf_seed", PROMO_REC_U64, 1, 1, &m->p.seed)) ||
@@ -375,12 +373,14 @@ int promo_mf_save(const promo_mf *m, void **buf, size_t *n)
         (rc = promo_rec_file_add(f, "mf_P", PROMO_REC_F32, m->rows, m->k, m->P)) ||
         (rc = promo_rec_file_add(f, "mf_Q", PROMO_REC_F32, m->cols, m->k, m->Q)) ||
         (rc = promo_rec_file_add(f, "mf_lo", PROMO_REC_F64, 1, m->cols, m->lo)) ||
-        (rc = promo_rec_file_add(f, "mf_hi", PROMO_REC_F64, 1, m->cols, m->hi)) ||
-        (rc = promo_rec_file_add(f, "mf_loss", PROMO_REC_F64, 1, m->n_loss, m->loss))) {
-        promo_rec_file_free(f);
+        (rc = promo_rec_file_add(f, "mf_hi", PROMO_REC_F64, 1, m->cols, m->hi)))
         return rc;
-    }
-    return rec_file_to_bytes(f, buf, n);
+    return promo_rec_file_add(f, "mf_loss", PROMO_REC_F64, 1, m->n_loss, m->loss);
+}
+
+int promo_mf_save(const promo_mf *m, void **buf, size_t *n)
+{
+    return rec_save_bytes("mf_category", mf_add_sections, m, buf, n);
 }
 
 int promo_mf_load(const void *buf, size_t n, promo_mf **out)

@@ -113,3 +113,34 @@ int rec_file_from_bytes(const void *buf, size_t n, const char *kind, promo_rec_f
     }
     return rc;
 }
+
+int rec_save_bytes(const char *kind,
+                   int (*add)(const void *m, promo_rec_file *f),
+                   const void *m,
+                   void **buf,
+                   size_t *n)
+{
+    *buf = NULL;
+    *n = 0;
+    promo_rec_file *f = NULL;
+    int rc = promo_rec_file_new(kind, &f);
+    if (!rc && (rc = add(m, f))) {
+        promo_rec_file_free(f);
+        return rc;
+    }
+    return rc ? rc : rec_file_to_bytes(f, buf, n);
+}
+
+int rec_load_bytes(const void *buf,
+                   size_t n,
+                   const char *kind,
+                   int (*read)(const promo_rec_file *f, void *out),
+                   void *out)
+{
+    promo_rec_file *f = NULL;
+    int rc = rec_file_from_bytes(buf, n, kind, &f);
+    if (!rc)
+        rc = read(f, out);
+    promo_rec_file_free(f);
+    return rc;
+}

@@ -23,5 +23,18 @@ int rec_get_copy(
 /* Bytes of a model file of `kind` into *buf (promo_free); a parsed file back, of that kind. */
 int rec_file_to_bytes(promo_rec_file *f /* consumed */, void **buf, size_t *n);
 int rec_file_from_bytes(const void *buf, size_t n, const char *kind, promo_rec_file **out);
+/* A standalone model's bytes (promo_knn_save & co): a file of `kind` whose sections add(m, f)
+ * writes; and back: read(f, out) on the parsed file of that kind (out: the model's OUT
+ * pointer, e.g. a promo_knn **). */
+int rec_save_bytes(const char *kind,
+                   int (*add)(const void *m, promo_rec_file *f),
+                   const void *m,
+                   void **buf /* OUT */,
+                   size_t *n /* OUT */);
+int rec_load_bytes(const void *buf,
+                   size_t n,
+                   const char *kind,
+                   int (*read)(const promo_rec_file *f, void *out),
+                   void *out);
 
 #endif
