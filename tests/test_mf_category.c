@@ -213,7 +213,26 @@ T_TEST(mf_cli_train_per_tier)
     T_ASSERT(!strncmp(text, "customer_id,tier,rank,category,predicted_spend\n", 47));
     T_ASSERT_CONTAINS(text, ",1,");
     T_ASSERT_CONTAINS(text, ",2,");
+    /* --exclude-category: the first customer's first pick is never recommended again */
+    char cat[128] = "", needle[160];
+    T_ASSERT(sscanf(text + 47, "%*[^,],%*[^,],%*[^,],%127[^,\n]", cat) == 1);
     free(text);
+    snprintf(args, sizeof args, "train --ws '%s' --model mf --out '%s' --exclude-category '%s'", ws,
+             csv, cat);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    free(out);
+    free(err);
+    text = t_read_file(csv, &nc);
+    T_ASSERT(text != NULL);
+    snprintf(needle, sizeof needle, ",%s,", cat);
+    T_ASSERT_MSG(strstr(text, needle) == NULL, "%s still recommended", cat);
+    T_ASSERT_CONTAINS(text, ",2,");
+    free(text);
+    snprintf(args, sizeof args, "train --ws '%s' --model mf --exclude-category 'no such'", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
+    T_ASSERT_CONTAINS(err, "no category 'no such'");
+    free(out);
+    free(err);
     snprintf(args, sizeof args, "train --ws '%s' --model hybrid --out '%s'", ws, csv);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 2);
     T_ASSERT_CONTAINS(err, "--out");

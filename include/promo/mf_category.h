@@ -155,6 +155,9 @@ typedef struct promo_mf_train_params {
     int64_t as_of;       /* 0: the last horizon of the data is held out */
     double horizon_days; /* default 30 */
     int save;            /* 1 (default): <ws>/models/mf_category.bin */
+    const char *exclude; /* comma-separated category names never recommended (by the model or
+                            popularity) nor counted as a customer's new category, e.g. UCI's
+                            "fees" (postage, bank charges); still fitted. NULL: none */
     int n_threads;
 } promo_mf_train_params;
 

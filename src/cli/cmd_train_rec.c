@@ -205,7 +205,7 @@ int cmd_train_rec(int argc, char **argv)
 {
     static const char *const loss_words[] = {"warp", "bpr", NULL};
     static const char *const weight_words[] = {"none", "tfidf", "bm25", NULL};
-    const char *ws = CLI_DEFAULT_WS, *model = "mf", *out_path = NULL;
+    const char *ws = CLI_DEFAULT_WS, *model = "mf", *out_path = NULL, *exclude = NULL;
     int64_t as_of = 0;
     double horizon = 30, lr = 0, l2 = -1, zero_weight = -1;
     unsigned long long k = 20, k_cold = 10, factors = 0, epochs = 0, seed = 1;
@@ -235,6 +235,9 @@ int cmd_train_rec(int argc, char **argv)
          .help = "hybrid: passes over the purchases; mf: gradient steps at most",
          .def = "hybrid 20, mf 2000"},
         {CLI_ENUM("loss", loss_words, &loss), .help = "hybrid: ranking loss"},
+        {CLI_STRING("exclude-category", "LIST", &exclude),
+         .help = "mf: categories (comma-separated) never recommended nor counted as new,\n"
+                 "e.g. fees (still fitted)"},
         {CLI_NUMBER("zero-weight", "W", 0, 1, &zero_weight),
          .help = "mf: weight of never-bought categories as spend 0 (0 = observed cells only)",
          .def = "0"},
@@ -255,7 +258,7 @@ int cmd_train_rec(int argc, char **argv)
         .usage = "usage: promo train --ws DIR --model knn|user-knn [--weighting bm25]\n"
                  "                   [--neighbours 100] [--as-of DATE] [--k 20] [--json]\n"
                  "       promo train --ws DIR --model mf [--as-of DATE] [--horizon DAYS]\n"
-                 "                   [--factors 4] [--json]\n"
+                 "                   [--factors 4] [--exclude-category fees] [--json]\n"
                  "       promo train --ws DIR --model hybrid [--as-of DATE] [--loss warp|bpr]\n"
                  "                   [--factors 32] [--epochs 20] [--k 20] [--json]\n",
         .about = "knn, user-knn: cosine similarity between products (customers) after BM25,\n"
@@ -297,6 +300,8 @@ int cmd_train_rec(int argc, char **argv)
                                model);
     if (out_path && strcmp(model, "mf") != 0)
         return cli_usage_error("train", "--out: only --model mf writes a file");
+    if (exclude && strcmp(model, "mf") != 0)
+        return cli_usage_error("train", "--exclude-category: only for --model mf");
     if (!strcmp(model, "mf")) {
         promo_mf_train_params p = promo_mf_train_params_default();
         p.as_of = as_of;
@@ -313,6 +318,7 @@ int cmd_train_rec(int argc, char **argv)
             p.mf.l2 = l2;
         if (zero_weight >= 0)
             p.mf.zero_weight = zero_weight;
+        p.exclude = exclude;
         promo_mf_report r;
         memset(&r, 0, sizeof r);
         rc = promo_store_open(ws, 0, &s);

@@ -103,12 +103,18 @@ void cli_print_recommend_train(FILE *f, const promo_rec_train_report *r, int jso
         fprintf(f, "model: %s\n", r->model_path);
 }
 
-static void json_num(FILE *f, double v)
+/* v in fmt, or "null" (JSON) / "-" (table) when there is none. */
+static void num_or(FILE *f, double v, const char *fmt, const char *none)
 {
     if (isfinite(v))
-        fprintf(f, "%.6g", v);
+        fprintf(f, fmt, v);
     else
-        fputs("null", f);
+        fputs(none, f);
+}
+
+static void json_num(FILE *f, double v)
+{
+    num_or(f, v, "%.6g", "null");
 }
 
 void cli_print_recommend_eval_json(FILE *f, const promo_rec_evaluation *e)
@@ -147,13 +153,13 @@ void cli_print_recommend_evals(FILE *f, const promo_rec_evaluation *e, size_t n,
         if (e[k].k_cold) {
             fprintf(f, "cold start (held-out window), Precision@%zu: new customers %s ",
                     e[k].k_cold, e[k].r.kind);
-            json_num(f, e[k].cold_user_precision[0]);
+            num_or(f, e[k].cold_user_precision[0], "%.4f", "-");
             fprintf(f, ", popularity ");
-            json_num(f, e[k].cold_user_precision[1]);
+            num_or(f, e[k].cold_user_precision[1], "%.4f", "-");
             fprintf(f, "; new products %s ", e[k].r.kind);
-            json_num(f, e[k].cold_item_precision[0]);
+            num_or(f, e[k].cold_item_precision[0], "%.4f", "-");
             fprintf(f, ", most active customers ");
-            json_num(f, e[k].cold_item_precision[1]);
+            num_or(f, e[k].cold_item_precision[1], "%.4f", "-");
             fputc('\n', f);
         }
     }

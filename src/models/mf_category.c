@@ -477,15 +477,44 @@ void promo_mf_report_free(promo_mf_report *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Columns of row u of X in descending pop order that u never bought, at most k. */
-static size_t
-pop_top(const promo_csr *X, uint32_t u, const uint32_t *order, uint32_t k, uint32_t *out)
+/* Columns of row u of X in descending pop order that u never bought and are not masked, at
+ * most k. */
+static size_t pop_top(const promo_csr *X,
+                      uint32_t u,
+                      const uint32_t *order,
+                      const uint8_t *masked,
+                      uint32_t k,
+                      uint32_t *out)
 {
     size_t n = 0;
     for (uint32_t j = 0; j < X->n_cols && n < k; j++)
-        if (promo_csr_get(X, u, order[j]) == 0)
+        if (!masked[order[j]] && promo_csr_get(X, u, order[j]) == 0)
             out[n++] = order[j];
     return n;
+}
+
+/* masked[j] = 1 for each category named in the comma-separated list (PROMO_EUSAGE naming an
+ * unknown one); returns the count in *n_masked. */
+static int mask_categories(
+    const char *list, char *const *names, uint32_t n_cols, uint8_t *masked, uint32_t *n_masked)
+{
+    *n_masked = 0;
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        uint32_t j = 0;
+        while (j < n_cols && !(strlen(names[j]) == len && !strncmp(names[j], p, len)))
+            j++;
+        if (len && j == n_cols)
+            return promo_fail(PROMO_EUSAGE, "mf: --exclude-category: no category '%.*s'", (int)len,
+                              p);
+        if (len && !masked[j]) {
+            masked[j] = 1;
+            (*n_masked)++;
+        }
+        p = e ? e + 1 : p + len;
+    }
+    return PROMO_OK;
 }
 
 int promo_mf_category_train(promo_store *s, const promo_mf_train_params *p, promo_mf_report *out)
@@ -502,7 +531,7 @@ int promo_mf_category_train(promo_store *s, const promo_mf_train_params *p, prom
     uint32_t *order = NULL, *ncat_buyers = NULL;
     size_t *pick_count = NULL;
     double *pick_spend = NULL;
-    uint8_t *seen = NULL;
+    uint8_t *seen = NULL, *masked = NULL;
     void *buf = NULL;
     size_t nbuf = 0;
     double t0 = promo_now_s();
@@ -575,8 +604,11 @@ int promo_mf_category_train(promo_store *s, const promo_mf_train_params *p, prom
         !(ncat_buyers = promo_calloc(X.n_cols, sizeof *ncat_buyers)) ||
         !(pick_count = promo_calloc((size_t)PROMO_TIER_COUNT * X.n_cols, sizeof *pick_count)) ||
         !(pick_spend = promo_calloc((size_t)PROMO_TIER_COUNT * X.n_cols, sizeof *pick_spend)) ||
-        !(seen = promo_calloc(X.n_cols, 1)))
+        !(seen = promo_calloc(X.n_cols, 1)) || !(masked = promo_calloc(X.n_cols, 1)))
         goto nomem;
+    uint32_t n_masked = 0;
+    if ((rc = mask_categories(p->exclude, out->category_names, X.n_cols, masked, &n_masked)))
+        goto fail;
     for (uint64_t q = 0; q < X.nnz; q++)
         ncat_buyers[X.col_idx[q]]++;
     for (uint32_t j = 0; j < X.n_cols; j++) {
@@ -598,11 +630,19 @@ int promo_mf_category_train(promo_store *s, const promo_mf_train_params *p, prom
         int ti = PROMO_TIER_COUNT - 1 - (int)f->spend_tier[u];
         promo_mf_tier_report *tr = &out->tiers[ti];
         tr->n_customers++;
-        uint32_t top[PROMO_MF_TOP], ptop[PROMO_MF_TOP];
-        double pred[PROMO_MF_TOP];
-        size_t nt = 0;
-        if ((rc = promo_mf_top(m, &X, u, PROMO_MF_TOP, top, pred, &nt)))
+        uint32_t top[64], ptop[PROMO_MF_TOP];
+        double pred[64];
+        size_t nt = 0, kept = 0;
+        /* enough candidates that PROMO_MF_TOP remain once the masked ones are dropped */
+        uint32_t want = PROMO_MF_TOP + n_masked < 64 ? PROMO_MF_TOP + n_masked : 64;
+        if ((rc = promo_mf_top(m, &X, u, want, top, pred, &nt)))
             goto fail;
+        for (size_t j = 0; j < nt && kept < PROMO_MF_TOP; j++)
+            if (!masked[top[j]]) {
+                top[kept] = top[j];
+                pred[kept++] = pred[j];
+            }
+        nt = kept;
         promo_mf_customer_pick *cp = &out->picks[n_pick++];
         if (!(cp->customer_id = promo_strdup(promo_features_customer_id(f, u))))
             goto nomem;
@@ -617,7 +657,7 @@ int promo_mf_category_train(promo_store *s, const promo_mf_train_params *p, prom
             pick_spend[(size_t)ti * X.n_cols + top[j]] += pred[j];
             tr->pred_spend += pred[j];
         }
-        size_t npop = pop_top(&X, u, order, PROMO_MF_TOP, ptop);
+        size_t npop = pop_top(&X, u, order, masked, PROMO_MF_TOP, ptop);
         /* categories first bought in the test window */
         uint32_t key = c.key ? c.key[u] : PROMO_PANEL_NONE;
         if (key == PROMO_PANEL_NONE)
@@ -627,7 +667,8 @@ int promo_mf_category_train(promo_store *s, const promo_mf_train_params *p, prom
             uint32_t cat = d.by_cat.item[e];
             uint32_t col = c.fcat ? c.fcat[cat] : PROMO_PANEL_NONE;
             int64_t ts = d.by_cat.ts[e];
-            if (col == PROMO_PANEL_NONE || ts < T || ts >= T + H || promo_csr_get(&X, u, col) != 0)
+            if (col == PROMO_PANEL_NONE || ts < T || ts >= T + H || masked[col] ||
+                promo_csr_get(&X, u, col) != 0)
                 continue;
             any_new = 1;
             for (size_t j = 0; j < nt; j++)
@@ -698,6 +739,7 @@ done:
     promo_free(pick_count);
     promo_free(pick_spend);
     promo_free(seen);
+    promo_free(masked);
     promo_mf_free(m);
     promo_csr_free(&X);
     promo_panel_cut_free(&c);
