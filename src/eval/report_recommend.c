@@ -24,19 +24,6 @@
 
 /* ------------------------------------------------------------------- metrics ---- */
 
-int promo_rec_sorted_contains(const uint32_t *sorted, uint64_t n, uint32_t x)
-{
-    uint64_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (sorted[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && sorted[lo] == x;
-}
-
 void promo_rec_metrics_user(const uint32_t *ranked,
                             size_t k,
                             const uint32_t *relevant,

@@ -72,19 +72,6 @@ static bpr *bpr_alloc(uint32_t n_users, uint32_t n_items, uint32_t k)
     return m;
 }
 
-static int has_item(const uint32_t *cols, uint64_t n, uint32_t j)
-{
-    uint64_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (cols[mid] < j)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && cols[lo] == j;
-}
-
 /* One triple's update. x is updated unless update_items is 0 (fold-in). */
 CLONES static void step(float *restrict x,
                         float *restrict yi,
@@ -135,9 +122,9 @@ static void run_draws(bpr *m,
         const uint32_t *cols = R->col_idx + R->row_ptr[u];
         uint64_t nu = R->row_ptr[u + 1] - R->row_ptr[u];
         uint32_t j = (uint32_t)promo_rng_below(&g, m->n_items);
-        for (int t = 1; t < NEG_TRIES && has_item(cols, nu, j); t++)
+        for (int t = 1; t < NEG_TRIES && promo_rec_sorted_contains(cols, nu, j); t++)
             j = (uint32_t)promo_rng_below(&g, m->n_items);
-        if (has_item(cols, nu, j))
+        if (promo_rec_sorted_contains(cols, nu, j))
             continue;
         step(m->U + (size_t)u * m->k, m->V + (size_t)i * m->k, m->V + (size_t)j * m->k, &m->b[i],
              &m->b[j], m->k, lr, reg, 1);
@@ -199,9 +186,9 @@ static int fold_in(const bpr *m, const uint32_t *items, size_t n, float *x)
     for (uint64_t d = 0; d < draws; d++) {
         uint32_t i = h[promo_rng_below(&g, nd)];
         uint32_t j = (uint32_t)promo_rng_below(&g, m->n_items);
-        for (int t = 1; t < NEG_TRIES && has_item(h, nd, j); t++)
+        for (int t = 1; t < NEG_TRIES && promo_rec_sorted_contains(h, nd, j); t++)
             j = (uint32_t)promo_rng_below(&g, m->n_items);
-        if (has_item(h, nd, j))
+        if (promo_rec_sorted_contains(h, nd, j))
             continue;
         float bi = m->b[i], bj = m->b[j];
         step(x, m->V + (size_t)i * m->k, m->V + (size_t)j * m->k, &bi, &bj, m->k, lr, reg, 0);

@@ -23,6 +23,19 @@
 
 #include "models/rec_internal.h"
 
+int promo_rec_sorted_contains(const uint32_t *sorted, uint64_t n, uint32_t x)
+{
+    uint64_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && sorted[lo] == x;
+}
+
 /* ===================================================================== file format === */
 
 #define MAGIC        "PROMOREC"

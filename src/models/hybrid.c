@@ -111,15 +111,8 @@ static float dotf(const float *a, const float *b, uint32_t n)
 
 static int bought(const promo_csr *R, uint32_t u, uint32_t j)
 {
-    uint64_t lo = R->row_ptr[u], hi = R->row_ptr[u + 1];
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (R->col_idx[mid] < j)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < R->row_ptr[u + 1] && R->col_idx[lo] == j;
+    return promo_rec_sorted_contains(R->col_idx + R->row_ptr[u], R->row_ptr[u + 1] - R->row_ptr[u],
+                                     j);
 }
 
 /* Adagrad step of -scale * g on the feature rows of one entity (grad of the entity's
