@@ -89,22 +89,23 @@ static int history_of(const promo_rec_data *hist,
     return PROMO_OK;
 }
 
+/* Id i of dictionary d, or i itself written into buf when the model has no dictionary. */
+static const char *id_of(const promo_dict *d, uint32_t i, char *buf, size_t n)
+{
+    if (d)
+        return promo_dict_key(d, i);
+    snprintf(buf, n, "%u", i);
+    return buf;
+}
+
 static const char *item_id(const promo_rec_model *m, uint32_t j, char *buf, size_t n)
 {
-    const promo_dict *d = promo_rec_model_items(m);
-    if (d)
-        return promo_dict_key(d, j);
-    snprintf(buf, n, "%u", j);
-    return buf;
+    return id_of(promo_rec_model_items(m), j, buf, n);
 }
 
 static const char *user_id(const promo_rec_model *m, uint32_t u, char *buf, size_t n)
 {
-    const promo_dict *d = promo_rec_model_customers(m);
-    if (d)
-        return promo_dict_key(d, u);
-    snprintf(buf, n, "%u", u);
-    return buf;
+    return id_of(promo_rec_model_customers(m), u, buf, n);
 }
 
 /* One customer by fold-in from hist row h. */
