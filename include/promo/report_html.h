@@ -84,7 +84,9 @@ typedef struct promo_report_result {
     size_t n_charts;
     char charts[PROMO_REPORT_MAX_CHARTS][PROMO_REPORT_PATH_MAX]; /* PNGs the page shows */
     char compare_chart[PROMO_REPORT_PATH_MAX]; /* the strategy chart ("" if none) */
-    char qini_source[64]; /* how the Qini curve was obtained ("" if not drawn) */
+    char qini_source[64];   /* how the Qini curve was obtained ("" if not drawn) */
+    char compare_line[600]; /* the optimized strategy against broadcasting in one line ("" if
+                               not compared) */
 } promo_report_result;
 
 /* Check (and create, one level) the output directory: PROMO_EINPUT "--out DIR: ..." when it

@@ -71,6 +71,8 @@ static void print_json(const promo_report_result *r)
     cli_json_str(stdout, r->compare_chart);
     printf(",\"qini_source\":");
     cli_json_str(stdout, r->qini_source);
+    printf(",\"compare\":");
+    cli_json_str(stdout, r->compare_line);
     printf("}\n");
 }
 
@@ -163,6 +165,8 @@ int cmd_report(int argc, char **argv)
         printf("report: %s\n", r->html_path);
         printf("figures: %s\n", r->text_path);
         printf("charts: %zu PNG beside the report\n", r->n_charts);
+        if (r->compare_line[0])
+            printf("%s\n", r->compare_line);
         for (int k = 1; k < PROMO_REPORT_SECTION_COUNT; k++)
             if (!r->present[k])
                 printf("  no %s section yet: %s\n",

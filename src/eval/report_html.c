@@ -71,10 +71,12 @@ typedef struct facts {
     char up_arm[64];
     int compare;
     promo_compare cmp;
+    char cmp_what[300]; /* "Bananas 1kg (PROD00010)" */
     double interval;
     int segments;
     char seg_method[32];
     int seg_n;
+    char seg_top[300]; /* the segment with the most revenue, in words */
 } facts;
 
 typedef struct ctx {
@@ -377,6 +379,7 @@ static void propensity_one(ctx *c, const promo_propensity_report *r)
     static const char *const alt[3] = {"precision-recall curve", "calibration curve",
                                        "cumulative gains"};
     int drawn = 0;
+    fputs("<div class=\"figs\">\n", b);
     for (int k = 0; k < 3; k++) {
         char dst[PROMO_REPORT_PATH_MAX];
         if (place_chart(c, r->plot_paths[k], dst, sizeof dst)) {
@@ -384,6 +387,7 @@ static void propensity_one(ctx *c, const promo_propensity_report *r)
             drawn++;
         }
     }
+    fputs("</div>\n", b);
     if (!drawn)
         todo(c, "No charts were drawn when this model was trained (gnuplot missing?).",
              "promo train --model propensity --target <T>");
@@ -522,7 +526,6 @@ qini_chart(ctx *c, const char *arm, double stored_qini, char *png, size_t pn, ch
     for (size_t k = 0; k < cu.n_points; k++) {
         cu.qini[k] *= scale;
         cu.random_qini[k] *= scale;
-        cu.perfect_qini[k] *= scale;
         cu.frac[k] *= 100;
     }
     char title[400];
@@ -532,21 +535,21 @@ qini_chart(ctx *c, const char *arm, double stored_qini, char *png, size_t pn, ch
     promo_plot pl = promo_plot_default();
     pl.title = title;
     pl.xlabel = "% of customers targeted, highest predicted effect first";
-    pl.ylabel = "extra buyers per 100 customers (treated - control, scaled)";
+    pl.ylabel = "extra buyers per 100 test customers (Qini)";
     pl.xmin = 0;
     pl.xmax = 100;
-    pl.key = "top left";
-    promo_plot_series s[3] = {
-        {"uplift model", cu.frac, cu.qini, cu.n_points, "lines"},
-        {"random targeting", cu.frac, cu.random_qini, cu.n_points, "lines"},
-        {"perfect (oracle on the outcomes)", cu.frac, cu.perfect_qini, cu.n_points, "lines"}};
+    pl.key = "bottom right";
+    /* The oracle's curve is left out: it rises many times higher and would flatten the
+     * model's (the Qini coefficient in the title is the model's area relative to it). */
+    promo_plot_series s[2] = {{"uplift model", cu.frac, cu.qini, cu.n_points, "lines"},
+                              {"random targeting", cu.frac, cu.random_qini, cu.n_points, "lines"}};
     char name[160];
     snprintf(name, sizeof name, "report_qini_%s.png", arm);
     for (char *q = name; *q; q++)
         if (*q == '/' || *q == ' ')
             *q = '_';
     join(png, pn, c->out_dir, name);
-    if (promo_plot_lines(&pl, s, 3, png)) {
+    if (promo_plot_lines(&pl, s, 2, png)) {
         snprintf(why, wn, "%s", promo_last_error());
         promo_clear_error();
         goto done;
@@ -644,8 +647,8 @@ static int section_uplift(ctx *c)
                    "customers sorted by the predicted effect of the offer, best first: the curve "
                    "is how many more buyers the offer made among the share contacted (right), "
                    "measured on held-out randomised exposures; above the straight random line the "
-                   "model finds the persuadable customers first, and the top curve is the best "
-                   "any ranking could do.");
+                   "model finds the persuadable customers first (the Qini coefficient in the "
+                   "title: 0 is random, 1 the best any ranking could do).");
             snprintf(c->res->qini_source, sizeof c->res->qini_source, "held-out predictions");
         } else {
             char msg[1800];
@@ -738,6 +741,10 @@ static int section_strategies(ctx *c)
     c->f.compare = 1;
     c->res->present[PROMO_REPORT_STRATEGIES] = 1;
     const char *nm = product_name(c, pid);
+    if (*nm)
+        snprintf(c->f.cmp_what, sizeof c->f.cmp_what, "%.200s (%.80s)", nm, pid);
+    else
+        snprintf(c->f.cmp_what, sizeof c->f.cmp_what, "%.200s", pid);
     fprintf(b, "<p>One offer, %.0f%% off ", cm->discount_pct);
     esc(b, nm);
     fputs(*nm ? " (" : "", b);
@@ -784,6 +791,17 @@ static int section_strategies(ctx *c)
                 r->cost_per_incremental_conversion, m->roi.mean);
     }
     fputs("</table>\n", b);
+    const promo_compare_row *o = &cm->rows[PROMO_STRATEGY_OPTIMIZED],
+                            *bc = &cm->rows[PROMO_STRATEGY_BROADCAST];
+    if (o->available && bc->available)
+        snprintf(c->res->compare_line, sizeof c->res->compare_line,
+                 "optimized campaign for %.200s: %zu customers at %.0f%% off, simulated "
+                 "incremental profit %.0f LKR (%.0f%% interval %.0f to %.0f); broadcast to %zu: "
+                 "%.0f LKR (%.0f to %.0f)",
+                 pid, o->contacts, o->discount_pct, o->sim.incremental_profit.mean,
+                 100 * cp.sim.interval, o->sim.incremental_profit.lo, o->sim.incremental_profit.hi,
+                 bc->contacts, bc->sim.incremental_profit.mean, bc->sim.incremental_profit.lo,
+                 bc->sim.incremental_profit.hi);
     char png[PROMO_REPORT_PATH_MAX];
     join(png, sizeof png, c->out_dir, "report_strategies.png");
     if (compare_chart(c, cm, png)) {
@@ -829,11 +847,15 @@ static int segments_chart(
                  c->f.seg_method);
         promo_plot pl = promo_plot_default();
         pl.title = title;
-        pl.ylabel = "% of the profiled customers' total";
+        pl.ylabel = "% of all revenue / of all customers";
         pl.xlabel = "segment";
         pl.xmin = -0.6;
         pl.xmax = (double)n - 0.4;
         pl.ymin = 0;
+        double top = 0;
+        for (size_t k = 0; k < n; k++)
+            top = fmax(top, fmax(rs[k], ss[k]));
+        pl.ymax = top * 1.3 + 1; /* room for the legend above the tallest bar */
         pl.xtic_labels = names;
         pl.n_xtics = n;
         pl.key = "top right";
@@ -962,6 +984,21 @@ static int section_segments(ctx *c)
     c->res->present[PROMO_REPORT_SEGMENTS] = 1;
     c->f.segments = 1;
     c->f.seg_n = (int)npr;
+    for (size_t k = 0, best_k = 0; k < npr; k++) {
+        if (pr[k].revenue_share > pr[best_k].revenue_share)
+            best_k = k;
+        if (k + 1 == npr) {
+            const promo_segment_profile *g = &pr[best_k];
+            const char *pn = g->segment >= 0 && g->segment < n_labels && persona[g->segment]
+                                 ? persona[g->segment]
+                                 : "";
+            snprintf(c->f.seg_top, sizeof c->f.seg_top,
+                     "segment %d%s%s%s holds %.0f%% of the revenue with %.0f%% of the customers "
+                     "(%s)",
+                     g->segment, *pn ? " (" : "", pn, *pn ? ")" : "", 100 * g->revenue_share,
+                     100 * g->size_share, g->description);
+        }
+    }
     char day[24];
     promo_time_format(sr.as_of, 1, day, sizeof day);
     fprintf(b,
@@ -1176,7 +1213,7 @@ static void summary(ctx *c, FILE *h)
                     "In the simulator, the optimized campaign for %s contacts %zu customers at "
                     "%.0f%% off and earns %s of incremental profit (%.0f%% interval %s to %s); "
                     "sending the %.0f%% offer to all %zu customers earns %s (%s to %s).",
-                    f->cmp.product_id, o->contacts, o->discount_pct, a, 100 * f->interval, al, ah,
+                    f->cmp_what, o->contacts, o->discount_pct, a, 100 * f->interval, al, ah,
                     f->cmp.discount_pct, bc->contacts, b, bl, bh);
             if (isfinite(o->cost_per_incremental_conversion) &&
                 isfinite(bc->cost_per_incremental_conversion))
@@ -1197,9 +1234,11 @@ static void summary(ctx *c, FILE *h)
               "below).</li>\n",
               h);
     }
-    if (f->segments)
-        fprintf(h, "<li><b>Segments.</b> %d %s segments are profiled below.</li>\n", f->seg_n,
-                f->seg_method);
+    if (f->segments) {
+        fprintf(h, "<li><b>Segments.</b> %d segments (%s); ", f->seg_n, f->seg_method);
+        esc(h, f->seg_top);
+        fputs(".</li>\n", h);
+    }
     fputs("</ul>\n</section>\n", h);
 }
 
@@ -1215,6 +1254,7 @@ static const char css[] =
     "th{background:#f0f4f0}td:first-child,th:first-child{text-align:left}"
     "tr.ours td{background:#eef8ee;font-weight:600}"
     "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}"
+    ".figs{display:flex;flex-wrap:wrap;gap:0 1.5em}.figs figure{flex:1 1 460px;margin:.6em 0}"
     "figcaption{font-size:.9em;color:#444;max-width:900px}"
     ".todo{background:#fff8e0;border-left:4px solid #e0b000;padding:.5em .8em}"
     ".warn{background:#fde8e8;border-left:4px solid #c33;padding:.5em .8em}"
