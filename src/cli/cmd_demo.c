@@ -130,12 +130,15 @@ int cmd_demo(int argc, char **argv)
         {"10. uplift: who buys BECAUSE of an offer, learnt from the promotion log",
          cmd_train,
          {"train", "--ws", "$WS", "--model", "uplift", "--predictions-out", "$UPLIFT_PRED", NULL}},
-        {"11. every strategy for the same offer, played with the same draws: broadcast, random,\n"
+        {"11. customer segments: k-means clusters named as personas (the report profiles them)",
+         cmd_segment,
+         {"segment", "--ws", "$WS", "--method", "personas", NULL}},
+        {"12. every strategy for the same offer, played with the same draws: broadcast, random,\n"
          "RFM, propensity, uplift, optimized, and the oracle that knows the truth",
          cmd_compare,
          {"compare", "--ws", "$WS", "--product", "best", "--discount", "10", "--target", "100",
           NULL}},
-        {"12. the evaluation report: a web page with every model's figures and charts",
+        {"13. the evaluation report: a web page with every model's figures and charts",
          cmd_report,
          {"report", "--ws", "$WS", "--discount", "10", "--target", "100", NULL}},
     };
