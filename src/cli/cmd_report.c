@@ -167,10 +167,18 @@ int cmd_report(int argc, char **argv)
         printf("charts: %zu PNG beside the report\n", r->n_charts);
         if (r->compare_line[0])
             printf("%s\n", r->compare_line);
-        for (int k = 1; k < PROMO_REPORT_SECTION_COUNT; k++)
-            if (!r->present[k])
+        for (int k = 1; k < PROMO_REPORT_SECTION_COUNT; k++) {
+            if (r->present[k])
+                continue;
+            if ((k == PROMO_REPORT_STRATEGIES && no_compare) ||
+                (k == PROMO_REPORT_SEGMENTS && no_segments))
+                printf("  %s: skipped (--no-%s)\n",
+                       promo_report_section_name((promo_report_section)k),
+                       k == PROMO_REPORT_SEGMENTS ? "segments" : "compare");
+            else
                 printf("  no %s section yet: %s\n",
                        promo_report_section_name((promo_report_section)k), todo_cmd[k]);
+        }
     }
     promo_free(r);
     return CLI_EXIT_OK;

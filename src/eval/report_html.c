@@ -875,8 +875,12 @@ static int section_segments(ctx *c)
     FILE *b = c->body;
     section_open(c, PROMO_REPORT_SEGMENTS);
     if (!c->p->segments || !promo_store_has_table(c->s, "segments")) {
-        todo(c, "No segmentation is stored in this workspace.",
-             "promo segment --ws DIR --method personas");
+        if (!c->p->segments)
+            todo(c, "The segment profiles were not asked for (--no-segments).",
+                 "promo report --ws DIR");
+        else
+            todo(c, "No segmentation is stored in this workspace.",
+                 "promo segment --ws DIR --method personas");
         fputs("</section>\n", b);
         return PROMO_OK;
     }
@@ -932,6 +936,11 @@ static int section_segments(ctx *c)
         if (k == PROMO_DICT_NONE)
             goto done;
         double v = num_at(cs, i);
+        if (isfinite(v) && (v > 100000 || v < -1)) {
+            rc = promo_fail(PROMO_EINPUT, "table segments: segment %.0f of %s is out of range", v,
+                            id);
+            goto done;
+        }
         lab[k] = isfinite(v) ? (int32_t)v : -1;
         if (lab[k] + 1 > n_labels)
             n_labels = lab[k] + 1;
