@@ -178,6 +178,38 @@ T_TEST(report_refuses_predictions_of_another_training)
     free(html);
 }
 
+/* Without the predictions file (or with one of another training at the default place), the
+ * stored model scores its own test split again; the curve is drawn only because that
+ * reproduces the stored Qini coefficient. */
+T_TEST(report_recomputes_the_qini_rows_from_the_model)
+{
+    if (!promo_plot_available())
+        T_SKIP("gnuplot not installed");
+    const char *ws = trained_ws();
+    char copy[1200], args[4000], *out = NULL, *err = NULL;
+    snprintf(copy, sizeof copy, "%s/copy", t_tmpdir());
+    /* the default file replaced by one whose effects are in reverse row order */
+    snprintf(args, sizeof args,
+             "cp -r '%s' '%s' && f='%s/out/uplift_predictions.csv' && head -1 \"$f\" > \"$f.x\" "
+             "&& tail -n +2 \"$f\" | awk -F, '{r[NR]=$0; e[NR]=$NF} END{for(i=1;i<=NR;i++){"
+             "n=split(r[i],f,\",\"); f[n]=e[NR+1-i]; s=f[1]; for(j=2;j<=n;j++) s=s \",\" f[j]; "
+             "print s}}' >> \"$f.x\" && mv \"$f.x\" \"$f\"",
+             ws, copy, copy);
+    T_ASSERT_EQ_INT(t_sh(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "report --ws '%s' --no-compare --no-segments --json", copy);
+    int ec = t_promo(args, &out, &err);
+    T_ASSERT_MSG(ec == 0, "exit %d: %s", ec, err);
+    T_ASSERT_CONTAINS(out, "\"qini_source\":\"recomputed on the test split\"");
+    T_ASSERT_CONTAINS(out, "report_qini_treatment.png");
+    free(out);
+    free(err);
+    /* a file named on the command line that is not there is bad input */
+    snprintf(args, sizeof args, "report --ws '%s' --uplift-predictions '%s/nope.csv'", copy, copy);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "nope.csv");
+    free(err);
+}
+
 /* A workspace without models (real data, not generated): every section says what to run. */
 T_TEST(report_without_models_says_what_to_run)
 {

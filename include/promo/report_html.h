@@ -10,10 +10,13 @@
  *                charts `promo train` drew on that same window (precision-recall, calibration,
  *                cumulative gains), copied beside the page when it is written elsewhere
  *   uplift       the stored uplift evaluation (report_uplift.h) on the randomised test rows;
- *                the Qini curve from the held-out predictions that training wrote
- *                (`promo train --model uplift --predictions-out <ws>/out/uplift_predictions.csv`):
- *                the test rows' curve is drawn only when it reproduces the stored Qini
- *                coefficient, so a file of another training is never shown as this model's
+ *                the Qini curve on those same held-out rows: from the predictions training wrote
+ *                (`promo train --model uplift --predictions-out <ws>/out/uplift_predictions.csv`),
+ *                or, without that file (or with one of another training there), recomputed: the
+ *                stored model scores the test rows of its own time split again (its cutoff and
+ *                window; the split must give the stored split time and test count). Either way
+ *                the curve is drawn only when its rows reproduce the stored Qini coefficient,
+ *                so rows of another training are never shown as this model's
  *   strategies   promo_compare_run (compare.h) played now in a generated world's simulator
  *   segments     the stored `segments` table (segment.h) profiled on the features as of its
  *                cutoff: size, revenue share, spend, frequency, recency per segment
@@ -56,7 +59,8 @@ typedef struct promo_report_params {
     uint32_t n_draws;               /* simulator draws (200) */
     int compare;                    /* 1: play the strategy comparison (1) */
     int segments;                   /* 1: profile the stored segments (1) */
-    const char *uplift_predictions; /* NULL = <ws>/out/uplift_predictions.csv */
+    const char *uplift_predictions; /* NULL = <ws>/out/uplift_predictions.csv, else the
+                                       recomputation; a named file is the only source */
     int n_threads;                  /* features, simulator (0 = all cores) */
 } promo_report_params;
 

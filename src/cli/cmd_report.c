@@ -1,9 +1,11 @@
 /* promo report: the evaluation report (promo/report_html.h): report.html with its charts and
  * evaluation_report.txt, from what the workspace stores. Parses, prints the figures of
  * `promo evaluate` into the text (the same printer), and says where everything went. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -136,6 +138,9 @@ int cmd_report(int argc, char **argv)
     p.compare = !no_compare;
     p.segments = !no_segments;
     p.product_id = strcmp(product, "best") ? product : NULL;
+    if (p.uplift_predictions && access(p.uplift_predictions, R_OK) != 0)
+        return cli_usage_error("report", "--uplift-predictions %s: cannot read it: %s",
+                               p.uplift_predictions, strerror(errno));
     /* A bad --out is the user's to fix, and is found before anything is read or written. */
     if (p.out_dir && promo_report_out_dir_check(p.out_dir)) {
         fprintf(stderr, "promo report: %s\n", promo_last_error());

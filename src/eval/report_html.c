@@ -25,14 +25,18 @@
 #include <promo/infile.h>
 #include <promo/log.h>
 #include <promo/outfile.h>
+#include <promo/panel.h>
 #include <promo/plot.h>
 #include <promo/report.h>
 #include <promo/report_html.h>
+#include <promo/report_uplift.h>
 #include <promo/segment.h>
 #include <promo/store.h>
 #include <promo/table.h>
 #include <promo/timeutil.h>
+#include <promo/uplift_io.h>
 #include <promo/uplift_metrics.h>
+#include <promo/uplift_ws.h>
 
 static const char *const section_names[PROMO_REPORT_SECTION_COUNT] = {
     "summary", "propensity", "uplift", "strategies", "segments", "recommenders"};
@@ -449,79 +453,318 @@ static size_t uplift_arms(const ctx *c, const char *learner, char arms[][64], si
     return n;
 }
 
-/* The Qini curve of arm `arm` from the predictions file: the randomised test rows, scored by
- * the stored effects. Drawn only when their Qini coefficient is the stored one. Returns 1
- * when drawn (chart path into png), 0 otherwise with the reason in why. */
-static int
-qini_chart(ctx *c, const char *arm, double stored_qini, char *png, size_t pn, char *why, size_t wn)
+/* The uplift model's held-out randomised test rows with their predicted effects: from the
+ * predictions file training wrote, or recomputed from the stored model on the same time split.
+ * Loaded once per report. */
+typedef struct qsrc {
+    int state;                                /* 0 not tried, 1 loaded, -1 failed (why) */
+    char why[1600];                           /* why not */
+    char source[64];                          /* how the rows were obtained */
+    char where[PROMO_REPORT_PATH_MAX];        /* the file, or the model */
+    int from_file;                            /* 1: rows from a predictions file */
+    int n_arms;                               /* control first */
+    char names[PROMO_UPLIFT_WS_MAX_ARMS][64]; /* arm names */
+    size_t n;                                 /* rows */
+    int32_t *arm;                             /* n arm indices */
+    double *y;                                /* n outcomes */
+    double *eff;                              /* n x (n_arms - 1) predicted effects */
+} qsrc;
+
+static void qsrc_free(qsrc *q)
 {
+    promo_free(q->arm);
+    promo_free(q->y);
+    promo_free(q->eff);
+    q->arm = NULL;
+    q->y = q->eff = NULL;
+}
+
+static int qsrc_alloc(qsrc *q, size_t n)
+{
+    size_t E = q->n_arms > 1 ? (size_t)q->n_arms - 1 : 1;
+    q->arm = promo_mallocn(n + 1, sizeof *q->arm);
+    q->y = promo_mallocn(n + 1, sizeof *q->y);
+    q->eff = promo_mallocn((n + 1) * E, sizeof *q->eff);
+    if (q->arm && q->y && q->eff)
+        return PROMO_OK;
+    qsrc_free(q);
+    snprintf(q->why, sizeof q->why, "out of memory");
+    return PROMO_ENOMEM;
+}
+
+/* From a predictions CSV (report_uplift.h: promotion_id, customer_id, arm, part, randomised,
+ * y, effect_<arm>...). 0 or -1 (reason in q->why). */
+static int qsrc_from_file(qsrc *q, const char *path)
+{
+    promo_table *t = NULL;
+    promo_csv_options o = promo_csv_options_default();
+    snprintf(q->where, sizeof q->where, "%s", path);
+    q->from_file = 1;
+    if (promo_csv_read(path, &o, &t, NULL)) {
+        snprintf(q->why, sizeof q->why, "%s", promo_last_error());
+        promo_clear_error();
+        return -1;
+    }
+    int rc = -1;
+    const promo_column *ca = promo_table_column(t, "arm"), *cp = promo_table_column(t, "part"),
+                       *cr = promo_table_column(t, "randomised"), *cy = promo_table_column(t, "y");
+    const promo_column *ce[PROMO_UPLIFT_WS_MAX_ARMS];
+    q->n_arms = 1;
+    snprintf(q->names[0], sizeof q->names[0], "control");
+    for (size_t j = 0; j < t->n_cols && q->n_arms < PROMO_UPLIFT_WS_MAX_ARMS; j++)
+        if (!strncmp(t->cols[j]->name, "effect_", 7)) {
+            ce[q->n_arms - 1] = t->cols[j];
+            snprintf(q->names[q->n_arms++], sizeof q->names[0], "%.63s", t->cols[j]->name + 7);
+        }
+    if (!ca || !cp || !cr || !cy || ca->type != PROMO_COL_STRING || cp->type != PROMO_COL_STRING ||
+        q->n_arms < 2) {
+        snprintf(q->why, sizeof q->why,
+                 "%s is not a predictions file (columns arm, part, randomised, y, effect_<arm>)",
+                 path);
+        goto done;
+    }
+    if (qsrc_alloc(q, t->n_rows))
+        goto done;
+    size_t E = (size_t)q->n_arms - 1;
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (strcmp(promo_column_str(cp, i), "test") || num_at(cr, i) != 1)
+            continue;
+        const char *an = promo_column_str(ca, i);
+        int a = 0;
+        while (a < q->n_arms && strcmp(q->names[a], an))
+            a++;
+        if (a == q->n_arms)
+            continue;
+        q->arm[q->n] = a;
+        q->y[q->n] = num_at(cy, i);
+        for (size_t e = 0; e < E; e++)
+            q->eff[q->n * E + e] = num_at(ce[e], i);
+        q->n++;
+    }
+    snprintf(q->source, sizeof q->source, "held-out predictions");
+    rc = 0;
+done:
+    promo_table_free(t);
+    return rc;
+}
+
+/* Recomputed: the stored model scores the test rows of the same time split (its cutoff and
+ * window; the split must give the stored split time and test count, the model's features the
+ * rows' columns). 0 or -1 (reason in q->why). */
+static int qsrc_from_model(ctx *c, qsrc *q)
+{
+    const char *mp = ev_text(c, UP_TASK, UP_TARGET, "", "model_path");
+    double split = NAN, n_test = NAN;
+    ev_num(c, UP_TASK, UP_TARGET, "", "split_ts", &split);
+    ev_num(c, UP_TASK, UP_TARGET, "", "n_test", &n_test);
+    q->from_file = 0;
+    snprintf(q->where, sizeof q->where, "%s", mp ? mp : "?");
+    if (!mp || !*mp) {
+        snprintf(q->why, sizeof q->why, "the evaluation names no model file");
+        return -1;
+    }
+    char *buf = NULL, **kv = NULL;
+    size_t len = 0, nkv = 0;
+    promo_uplift *m = NULL;
+    promo_panel d;
+    memset(&d, 0, sizeof d);
+    promo_uplift_ws_rows r;
+    memset(&r, 0, sizeof r);
+    float *xt = NULL, *ft = NULL;
+    size_t *idx = NULL;
+    int rc = -1;
+    if (promo_infile_read(mp, 0, &buf, &len) || promo_uplift_load(buf, len, &m, &kv, &nkv)) {
+        snprintf(q->why, sizeof q->why, "%s", promo_last_error());
+        promo_clear_error();
+        goto done;
+    }
+    const char *as_of = promo_uplift_attr(kv, nkv, "as_of"),
+               *win = promo_uplift_attr(kv, nkv, "window_days"),
+               *feat = promo_uplift_attr(kv, nkv, "features");
+    if (!as_of || !win || !feat) {
+        snprintf(q->why, sizeof q->why, "%s does not say its cutoff, window and features", mp);
+        goto done;
+    }
+    promo_uplift_ws_params rp = promo_uplift_ws_params_default();
+    rp.as_of = strtoll(as_of, NULL, 10);
+    rp.window_days = strtod(win, NULL);
+    rp.n_threads = c->p->n_threads;
+    if (promo_panel_load_tables(c->s, c->p->n_threads, &d) ||
+        promo_uplift_ws_rows_build(&d, &rp, &r)) {
+        snprintf(q->why, sizeof q->why, "%s", promo_last_error());
+        promo_clear_error();
+        goto done;
+    }
+    /* the same split and the same columns, or the figures would not be this model's */
+    size_t fl = 0;
+    int same = r.d == promo_uplift_n_features(m) && (double)r.split_ts == split &&
+               (double)r.n_test == n_test && r.n_arms == promo_uplift_n_arms(m) &&
+               r.n_arms <= PROMO_UPLIFT_WS_MAX_ARMS;
+    for (size_t j = 0; same && j < r.d; j++) {
+        size_t k = strlen(r.names[j]);
+        same = !strncmp(feat + fl, r.names[j], k) && (feat[fl + k] == ',' || !feat[fl + k]);
+        fl += k + 1;
+    }
+    if (!same) {
+        snprintf(q->why, sizeof q->why,
+                 "the workspace's promotion log no longer gives the split the model was "
+                 "evaluated on (trained with other --test-frac or data since?)");
+        goto done;
+    }
+    size_t nt = 0, E = (size_t)r.n_arms - 1;
+    q->n_arms = r.n_arms;
+    for (int a = 0; a < r.n_arms; a++)
+        snprintf(q->names[a], sizeof q->names[a], "%.63s", r.arm_names[a]);
+    for (size_t i = 0; i < r.n; i++)
+        nt += r.part[i] == PROMO_UPLIFT_WS_TEST && r.randomised[i];
+    xt = promo_mallocn(nt + 1, r.d * sizeof *xt);
+    ft = promo_mallocn(nt + 1, (E ? E : 1) * sizeof *ft);
+    idx = promo_mallocn(nt + 1, sizeof *idx);
+    if (!xt || !ft || !idx || qsrc_alloc(q, nt)) {
+        snprintf(q->why, sizeof q->why, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0, k = 0; i < r.n; i++)
+        if (r.part[i] == PROMO_UPLIFT_WS_TEST && r.randomised[i]) {
+            memcpy(xt + k * r.d, r.X + i * r.d, r.d * sizeof *xt);
+            idx[k++] = i;
+        }
+    if (nt && promo_uplift_predict(m, xt, nt, r.d, ft)) {
+        snprintf(q->why, sizeof q->why, "%s", promo_last_error());
+        promo_clear_error();
+        goto done;
+    }
+    for (size_t k = 0; k < nt; k++) {
+        q->arm[k] = r.arm[idx[k]];
+        q->y[k] = r.y[idx[k]];
+        for (size_t e = 0; e < E; e++)
+            q->eff[k * E + e] = ft[k * E + e];
+    }
+    q->n = nt;
+    snprintf(q->source, sizeof q->source, "recomputed on the test split");
+    rc = 0;
+done:
+    promo_free(xt);
+    promo_free(ft);
+    promo_free(idx);
+    promo_uplift_ws_rows_free(&r);
+    promo_panel_free(&d);
+    promo_uplift_free(m);
+    promo_free(kv);
+    promo_free(buf);
+    return rc;
+}
+
+/* The Qini coefficient of arm a on q's rows into *qc and the curve into cu. 0 or -1 (why). */
+static int qsrc_eval(qsrc *q, int a, double *qc, promo_uplift_curve *cu, size_t *n_rows)
+{
+    size_t E = (size_t)q->n_arms - 1, m = 0;
+    double *sc = promo_mallocn(q->n + 1, sizeof *sc), *y = promo_mallocn(q->n + 1, sizeof *y);
+    int32_t *tr = promo_mallocn(q->n + 1, sizeof *tr);
+    int rc = -1;
+    if (!sc || !y || !tr) {
+        snprintf(q->why, sizeof q->why, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->arm[i] != 0 && q->arm[i] != a)
+            continue;
+        sc[m] = q->eff[i * E + (size_t)a - 1];
+        y[m] = q->y[i];
+        tr[m++] = q->arm[i] == a;
+    }
+    promo_uplift_metrics um;
+    if (m < 2 || promo_uplift_evaluate(sc, tr, y, m, 101, &um, cu)) {
+        snprintf(q->why, sizeof q->why, "no randomised test rows of both arms to evaluate");
+        promo_clear_error();
+        goto done;
+    }
+    *qc = um.qini_coef;
+    *n_rows = m;
+    rc = 0;
+done:
+    promo_free(sc);
+    promo_free(y);
+    promo_free(tr);
+    return rc;
+}
+
+/* The held-out rows, once: the predictions file (the one named, or <ws>/out's), else (no file
+ * named) recomputed from the model. */
+static qsrc *qsrc_get(ctx *c, qsrc *q)
+{
+    if (q->state)
+        return q->state > 0 ? q : NULL;
     char path[PROMO_REPORT_PATH_MAX];
     if (c->p->uplift_predictions)
         snprintf(path, sizeof path, "%s", c->p->uplift_predictions);
     else
         join(path, sizeof path, promo_store_out_dir(c->s), PROMO_REPORT_UPLIFT_PRED);
     struct stat st;
-    if (stat(path, &st) != 0) {
-        snprintf(why, wn, "no held-out predictions at %s", path);
-        return 0;
+    if (stat(path, &st) == 0 && qsrc_from_file(q, path) == 0) {
+        q->state = 1;
+        return q;
     }
-    promo_table *t = NULL;
-    promo_csv_options o = promo_csv_options_default();
-    double *sc = NULL, *y = NULL;
-    int32_t *tr = NULL;
+    if (c->p->uplift_predictions) {
+        if (!q->why[0])
+            snprintf(q->why, sizeof q->why, "no file %s", path);
+        q->state = -1;
+        return NULL;
+    }
+    q->state = qsrc_from_model(c, q) == 0 ? 1 : -1;
+    return q->state > 0 ? q : NULL;
+}
+
+/* The Qini curve of arm `arm` on the held-out randomised test rows, drawn only when those
+ * rows reproduce the stored Qini coefficient. Returns 1 when drawn (chart path into png), 0
+ * otherwise with the reason in why. A predictions file of another training is replaced by
+ * the recomputation when no file was named. */
+static int qini_chart(ctx *c,
+                      qsrc *q,
+                      const char *arm,
+                      double stored_qini,
+                      char *png,
+                      size_t pn,
+                      char *why,
+                      size_t wn)
+{
     promo_uplift_curve cu;
     memset(&cu, 0, sizeof cu);
-    int ok = 0;
-    if (promo_csv_read(path, &o, &t, NULL)) {
-        snprintf(why, wn, "%s", promo_last_error());
-        promo_clear_error();
-        return 0;
-    }
-    char ecol[96];
-    snprintf(ecol, sizeof ecol, "effect_%s", arm);
-    const promo_column *ca = promo_table_column(t, "arm"), *cp = promo_table_column(t, "part"),
-                       *cr = promo_table_column(t, "randomised"), *cy = promo_table_column(t, "y"),
-                       *ce = promo_table_column(t, ecol);
-    if (!ca || !cp || !cr || !cy || !ce || ca->type != PROMO_COL_STRING ||
-        cp->type != PROMO_COL_STRING) {
-        snprintf(why, wn, "%s lacks a column of the predictions (arm, part, randomised, y, %s)",
-                 path, ecol);
-        goto done;
-    }
-    sc = promo_mallocn(t->n_rows + 1, sizeof *sc);
-    y = promo_mallocn(t->n_rows + 1, sizeof *y);
-    tr = promo_mallocn(t->n_rows + 1, sizeof *tr);
-    if (!sc || !y || !tr) {
-        snprintf(why, wn, "out of memory");
-        goto done;
-    }
+    double qc = NAN;
     size_t m = 0;
-    for (size_t i = 0; i < t->n_rows; i++) {
-        const char *an = promo_column_str(ca, i);
-        int is_c = !strcmp(an, "control"), is_t = !strcmp(an, arm);
-        if (strcmp(promo_column_str(cp, i), "test") || num_at(cr, i) != 1 || (!is_c && !is_t))
-            continue;
-        sc[m] = num_at(ce, i);
-        y[m] = num_at(cy, i);
-        tr[m++] = is_t;
+    int ok = 0;
+    for (int attempt = 0; attempt < 2 && !ok; attempt++) {
+        if (!qsrc_get(c, q)) {
+            snprintf(why, wn, "%s", q->why);
+            return 0;
+        }
+        int a = 1;
+        while (a < q->n_arms && strcmp(q->names[a], arm))
+            a++;
+        if (a == q->n_arms) {
+            snprintf(why, wn, "%s has no arm %s", q->where, arm);
+        } else if (qsrc_eval(q, a, &qc, &cu, &m)) {
+            snprintf(why, wn, "%s", q->why);
+        } else if (!(fabs(qc - stored_qini) <= 1e-6 * (1 + fabs(stored_qini)))) {
+            snprintf(why, wn,
+                     "the held-out rows of %s give a Qini coefficient of %.4f, not the stored "
+                     "%.4f: they come from another training",
+                     q->where, qc, stored_qini);
+            promo_uplift_curve_free(&cu);
+        } else {
+            ok = 1;
+            break;
+        }
+        /* a stale default file: recompute from the model instead, once */
+        if (!q->from_file || c->p->uplift_predictions)
+            return 0;
+        qsrc_free(q);
+        q->state = qsrc_from_model(c, q) == 0 ? 1 : -1;
     }
-    promo_uplift_metrics um;
-    if (m < 2 || promo_uplift_evaluate(sc, tr, y, m, 101, &um, &cu)) {
-        snprintf(why, wn, "%s: no randomised test rows to evaluate (%s)", path,
-                 m < 2 ? "fewer than 2" : promo_last_error());
-        promo_clear_error();
-        goto done;
-    }
-    if (!(fabs(um.qini_coef - stored_qini) <= 1e-6 * (1 + fabs(stored_qini)))) {
-        snprintf(why, wn,
-                 "the predictions in %s give a Qini coefficient of %.4f, not the stored %.4f: "
-                 "they come from another training",
-                 path, um.qini_coef, stored_qini);
-        goto done;
-    }
-    /* Qini curve, random targeting and the oracle; x as a share of the test rows, y as
-     * incremental buyers per 100 test customers (the raw curve is in rows, which says
-     * nothing to a marketer). */
+    if (!ok)
+        return 0;
+    /* x as a share of the test rows, y as incremental buyers per 100 test customers (the raw
+     * curve is in rows, which says nothing to a marketer). */
     double scale = 100.0 / (double)m;
     for (size_t k = 0; k < cu.n_points; k++) {
         cu.qini[k] *= scale;
@@ -530,8 +773,7 @@ qini_chart(ctx *c, const char *arm, double stored_qini, char *png, size_t pn, ch
     }
     char title[400];
     snprintf(title, sizeof title,
-             "Qini curve: arm %s, %zu randomised test rows (Qini coefficient %.3f)", arm, m,
-             um.qini_coef);
+             "Qini curve: arm %s, %zu randomised test rows (Qini coefficient %.3f)", arm, m, qc);
     promo_plot pl = promo_plot_default();
     pl.title = title;
     pl.xlabel = "% of customers targeted, highest predicted effect first";
@@ -545,22 +787,16 @@ qini_chart(ctx *c, const char *arm, double stored_qini, char *png, size_t pn, ch
                               {"random targeting", cu.frac, cu.random_qini, cu.n_points, "lines"}};
     char name[160];
     snprintf(name, sizeof name, "report_qini_%s.png", arm);
-    for (char *q = name; *q; q++)
-        if (*q == '/' || *q == ' ')
-            *q = '_';
+    for (char *x = name; *x; x++)
+        if (*x == '/' || *x == ' ')
+            *x = '_';
     join(png, pn, c->out_dir, name);
     if (promo_plot_lines(&pl, s, 2, png)) {
         snprintf(why, wn, "%s", promo_last_error());
         promo_clear_error();
-        goto done;
+        ok = 0;
     }
-    ok = 1;
-done:
     promo_uplift_curve_free(&cu);
-    promo_table_free(t);
-    promo_free(sc);
-    promo_free(y);
-    promo_free(tr);
     return ok;
 }
 
@@ -600,6 +836,8 @@ static int section_uplift(ctx *c)
             w == 1 ? "; the non-random part of the log is corrected by propensity weighting" : "");
     char arms[8][64];
     size_t na = uplift_arms(c, learner, arms, 8);
+    qsrc qs;
+    memset(&qs, 0, sizeof qs);
     fputs("<table><tr><th>arm</th><th>ranking</th><th>Qini coef.</th><th>AUUC</th>"
           "<th>uplift@10%</th><th>uplift@20%</th><th>uplift@30%</th><th>ATE</th>"
           "<th>treated</th><th>control</th></tr>\n",
@@ -642,14 +880,25 @@ static int section_uplift(ctx *c)
             c->f.up_ate = NAN;
             ev_num(c, UP_TASK, UP_TARGET, learner, key, &c->f.up_ate);
         }
-        if (qini_chart(c, arms[k], q, png, sizeof png, why, sizeof why)) {
+        if (qini_chart(c, &qs, arms[k], q, png, sizeof png, why, sizeof why)) {
             figure(c, png, "Qini curve",
                    "customers sorted by the predicted effect of the offer, best first: the curve "
                    "is how many more buyers the offer made among the share contacted (right), "
                    "measured on held-out randomised exposures; above the straight random line the "
                    "model finds the persuadable customers first (the Qini coefficient in the "
                    "title: 0 is random, 1 the best any ranking could do).");
-            snprintf(c->res->qini_source, sizeof c->res->qini_source, "held-out predictions");
+            snprintf(c->res->qini_source, sizeof c->res->qini_source, "%s", qs.source);
+            if (qs.from_file)
+                note(b, "meta",
+                     "The curve's rows: the held-out predictions training wrote (%s), which "
+                     "reproduce the stored Qini coefficient.",
+                     qs.where);
+            else
+                note(b, "meta",
+                     "The curve's rows: the stored model (%s) scored again on the randomised "
+                     "test exposures of its own time split, which reproduce the stored Qini "
+                     "coefficient.",
+                     qs.where);
         } else {
             char msg[1800];
             snprintf(msg, sizeof msg, "No Qini curve for arm %s: %s.", arms[k], why);
@@ -658,6 +907,7 @@ static int section_uplift(ctx *c)
                  "uplift_predictions.csv");
         }
     }
+    qsrc_free(&qs);
     fputs("</section>\n", b);
     return PROMO_OK;
 }
