@@ -1513,7 +1513,7 @@ static const char css[] =
     "th{background:#f0f4f0}td:first-child,th:first-child{text-align:left}"
     "tr.ours td{background:#eef8ee;font-weight:600}"
     "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}"
-    ".figs{display:flex;flex-wrap:wrap;gap:0 1.5em}.figs figure{flex:1 1 460px;margin:.6em 0}"
+    ".figs{display:flex;flex-wrap:wrap;gap:0 1.5em}.figs figure{flex:0 1 520px;margin:.6em 0}"
     "figcaption{font-size:.9em;color:#444;max-width:900px}"
     ".todo{background:#fff8e0;border-left:4px solid #e0b000;padding:.5em .8em}"
     ".warn{background:#fde8e8;border-left:4px solid #c33;padding:.5em .8em}"
