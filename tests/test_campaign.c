@@ -113,6 +113,10 @@ T_TEST(demo_small_runs_every_step)
     T_ASSERT_MSG(rc == 0, "demo failed (%d): %s", rc, err);
     T_ASSERT_CONTAINS(out, "== 9. what broadcasting earns");
     T_ASSERT_CONTAINS(out, "incremental profit");
+    /* it ends with the report and where everything is (cmd_demo.c, issue 17) */
+    T_ASSERT_CONTAINS(out, "/out/report.html");
+    T_ASSERT_CONTAINS(out, "optimized campaign for ");
+    T_ASSERT_CONTAINS(out, "promo serve --ws ");
     free(out);
     free(err);
 }

@@ -24,10 +24,11 @@ typedef struct demo_ctx {
     const char *ws;
     const char *seed;
     int small;
-    char product[128];    /* the best-selling product, known after generation */
-    char target[160];     /* "product:<product>" */
-    char campaign[1400];  /* the targeted campaign file */
-    char broadcast[1400]; /* the everyone campaign file */
+    char product[128];      /* the best-selling product, known after generation */
+    char target[160];       /* "product:<product>" */
+    char campaign[1400];    /* the targeted campaign file */
+    char broadcast[1400];   /* the everyone campaign file */
+    char uplift_pred[1400]; /* the uplift model's held-out predictions (the report's Qini) */
 } demo_ctx;
 
 static const char *expand(const char *a, const demo_ctx *c)
@@ -48,6 +49,8 @@ static const char *expand(const char *a, const demo_ctx *c)
         return c->campaign;
     if (!strcmp(a, "$BROADCAST"))
         return c->broadcast;
+    if (!strcmp(a, "$UPLIFT_PRED"))
+        return c->uplift_pred;
     return a;
 }
 
@@ -126,12 +129,18 @@ int cmd_demo(int argc, char **argv)
          {"simulate", "--ws", "$WS", "--campaign", "$BROADCAST", NULL}},
         {"10. uplift: who buys BECAUSE of an offer, learnt from the promotion log",
          cmd_train,
-         {"train", "--ws", "$WS", "--model", "uplift", NULL}},
-        {"11. every strategy for the same offer, played with the same draws: broadcast, random,\n"
+         {"train", "--ws", "$WS", "--model", "uplift", "--predictions-out", "$UPLIFT_PRED", NULL}},
+        {"11. customer segments: k-means clusters named as personas (the report profiles them)",
+         cmd_segment,
+         {"segment", "--ws", "$WS", "--method", "personas", NULL}},
+        {"12. every strategy for the same offer, played with the same draws: broadcast, random,\n"
          "RFM, propensity, uplift, optimized, and the oracle that knows the truth",
          cmd_compare,
          {"compare", "--ws", "$WS", "--product", "best", "--discount", "10", "--target", "100",
           NULL}},
+        {"13. the evaluation report: a web page with every model's figures and charts",
+         cmd_report,
+         {"report", "--ws", "$WS", "--discount", "10", "--target", "100", NULL}},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (steps[i].fn == cmd_features) {
@@ -148,6 +157,8 @@ int cmd_demo(int argc, char **argv)
                      ctx.product);
             snprintf(ctx.broadcast, sizeof ctx.broadcast, "%s/out/broadcast_%s.csv", ctx.ws,
                      ctx.product);
+            snprintf(ctx.uplift_pred, sizeof ctx.uplift_pred, "%s/out/uplift_predictions.csv",
+                     ctx.ws);
         }
         int rc = run_step(&steps[i], &ctx);
         if (rc != CLI_EXIT_OK) {
@@ -155,6 +166,12 @@ int cmd_demo(int argc, char **argv)
             return rc;
         }
     }
-    printf("\nworkspace: %s (campaign files and charts in %s/out)\n", ctx.ws, ctx.ws);
+    /* The last screen: where everything is, and how to look at it. */
+    printf("\n== where it all is (workspace %s)\n", ctx.ws);
+    printf("  report      %s/out/report.html  (every figure: %s/out/evaluation_report.txt)\n",
+           ctx.ws, ctx.ws);
+    printf("  campaigns   %s\n              %s\n", ctx.campaign, ctx.broadcast);
+    printf("  comparison  %s/out/strategy_comparison.png\n", ctx.ws);
+    printf("  web page    promo serve --ws %s   then open the URL it prints\n", ctx.ws);
     return CLI_EXIT_OK;
 }
