@@ -9,6 +9,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/recommend.h>
 #include <promo/report.h>
 #include <promo/report_html.h>
 #include <promo/store.h>
@@ -25,17 +26,18 @@ static int evaluate_text(promo_store *s, char **text, size_t *n)
     size_t nr = 0;
     promo_expansion_report xr;
     int has_x = 0;
+    promo_rec_evaluation *re = NULL;
+    size_t nre = 0;
     int rc = promo_report_propensity_read(s, &r, &nr);
     if (!rc)
         rc = promo_report_expansion_read(s, &xr, &has_x);
-    if (rc) {
-        promo_free(r);
-        return rc;
-    }
-    FILE *f = open_memstream(text, n);
+    if (!rc)
+        rc = promo_rec_evaluations_read(s, &re, &nre);
+    FILE *f = rc ? NULL : open_memstream(text, n);
     if (!f) {
         promo_free(r);
-        return promo_fail(PROMO_ENOMEM, "report: out of memory");
+        promo_free(re);
+        return rc ? rc : promo_fail(PROMO_ENOMEM, "report: out of memory");
     }
     if (nr)
         cli_print_propensity(f, r, nr, 0);
@@ -44,7 +46,13 @@ static int evaluate_text(promo_store *s, char **text, size_t *n)
             fputc('\n', f);
         cli_print_expansion(f, &xr, 0);
     }
+    if (nre) {
+        if (nr || has_x)
+            fputc('\n', f);
+        cli_print_recommend_evals(f, re, nre, 0);
+    }
     promo_free(r);
+    promo_free(re);
     if (fclose(f)) {
         free(*text);
         *text = NULL;
