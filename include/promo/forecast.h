@@ -20,9 +20,10 @@
  *   incremental profit        sum (p1 m1 - p0 m0 - c)
  *   ROI                       incremental profit / (discount cost + contact cost)  (the
  *                             simulator's definition, synth.h); NaN when the costs are 0
- * A learner without outcome models (the R-learner) has no p0: then p0 = 0 and p1 = tau, so the
- * sure things' discount is not counted and "conversions" are the incremental ones (said in
- * promo_forecast.outcomes = 0). The propensity model is NOT used as a p0 fallback: it predicts
+ * p1 is clamped to [0, 1] (an effect larger than the room left by p0 is cut; tau = p1 - p0
+ * after the cut). A learner without outcome models (the R-learner) has no p0: then p0 = 0 and p1 =
+ * tau, so the sure things' discount is not counted and "conversions" are the incremental ones (said
+ * in promo_forecast.outcomes = 0). The propensity model is NOT used as a p0 fallback: it predicts
  * a purchase in its own label window, not the no-offer outcome of the uplift log's window, and
  * mixing the two would make p1 - p0 disagree with the effect that ranks the customers.
  *
@@ -156,6 +157,7 @@ typedef struct promo_forecast_pick {
     double expected_profit;  /* p1 m1 - p0 m0 - c */
     double expected_revenue; /* p1 price (1 - d) */
     int arm;                 /* the treatment arm (uplift_score.h arm index, >= 1) */
+    double contact_cost;     /* of that arm */
     int holdout;             /* 1: kept back, not contacted */
 } promo_forecast_pick;
 
