@@ -64,7 +64,8 @@ T_TEST(forecast_surface_is_cumulative_and_its_optimum_is_its_max)
                 T_ASSERT(sf->conversions[c] >= sf->conversions[c - 1] - 1e-12);
                 T_ASSERT(sf->spend[c] >= sf->spend[c - 1] - 1e-12);
             }
-            if (sf->profit[c] > best) {
+            int inside = sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
+            if (inside && sf->profit[c] > best) {
                 best = sf->profit[c];
                 bi = i;
                 bj = j;
@@ -74,7 +75,12 @@ T_TEST(forecast_surface_is_cumulative_and_its_optimum_is_its_max)
         T_ASSERT(sf->profit[i * sf->n_targets] / (double)sf->targets[0] >=
                  sf->profit[i * sf->n_targets + sf->n_targets - 1] / (double)n - 1e-9);
     }
-    /* the optimum is a cell, and no cell beats it */
+    /* the log's discounts (5-30% in a generated world) bound where the optimum is sought */
+    double lo = 0, hi = 0;
+    promo_forecaster_discount_range(f, &lo, &hi);
+    T_ASSERT(lo >= 5 && lo <= hi && hi <= 30);
+    T_ASSERT(sf->support_lo == lo && sf->support_hi == hi);
+    /* the optimum is a cell, and no cell of the supported discounts beats it */
     const promo_surface_optimum *o = &sf->optimum;
     T_ASSERT_NEAR(o->figures.incremental_profit, best, 1e-9);
     T_ASSERT_EQ_INT(o->discount_index, bi);
@@ -337,4 +343,96 @@ T_TEST(forecast_missing_model_is_not_found)
     T_ASSERT(f == NULL);
     T_ASSERT_CONTAINS(promo_last_error(), "promo train --model uplift");
     promo_store_close(s);
+}
+
+static double json_num(const char *s, const char *key)
+{
+    const char *p = s ? strstr(s, key) : NULL;
+    return p ? atof(p + strlen(key)) : NAN;
+}
+
+T_TEST(forecast_cli_optimize_budget_json_and_bad_input)
+{
+    const char *ws = fixture();
+    char args[2600], csv[1200], surf[1200], *out = NULL, *err = NULL;
+    snprintf(csv, sizeof csv, "%s/out/opt.csv", ws);
+    snprintf(surf, sizeof surf, "%s/out/surface.csv", ws);
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --optimize --holdout 0 --json --out %s "
+             "--out-surface %s",
+             ws, csv, surf);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --optimize: %s", err);
+    T_ASSERT_CONTAINS(out, "\"optimum\":{\"discount_pct\":");
+    T_ASSERT_CONTAINS(out, "\"profit_interval\":[");
+    T_ASSERT_CONTAINS(out, "\"gap_to_optimum\":0");
+    double d = json_num(out, "\"discount_pct\":"), n = json_num(out, "\"target\":");
+    T_ASSERT(d >= 5 && d <= 30); /* within the log's discounts */
+    T_ASSERT(n >= 1 && n <= 400);
+    free(out);
+    free(err);
+    out = err = NULL;
+    /* the file has the forecaster's columns, and promo simulate reads it as it is */
+    size_t len = 0;
+    char *text = t_read_file(csv, &len);
+    T_ASSERT(text != NULL);
+    T_ASSERT_CONTAINS(text, ",uplift,expected_revenue,expected_profit");
+    free(text);
+    text = t_read_file(surf, &len);
+    T_ASSERT(text != NULL);
+    T_ASSERT_CONTAINS(text, "discount_pct,target,incremental_profit,incremental_revenue,");
+    size_t lines = 0;
+    for (size_t k = 0; k < len; k++)
+        lines += text[k] == '\n';
+    T_ASSERT(lines > 51 && lines <= 51 * 200 + 1);
+    free(text);
+    snprintf(args, sizeof args, "simulate --ws %s --campaign %s --draws 20", ws, csv);
+    rc = t_promo(args, NULL, &err);
+    T_ASSERT_MSG(rc == 0, "simulate: %s", err);
+    free(err);
+    err = NULL;
+    /* a budget caps the spend */
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --discount 20 --target 300 --budget 500 "
+             "--holdout 0 --json --out %s",
+             ws, csv);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --budget: %s", err);
+    double spent = json_num(out, "\"discount_cost\":") + json_num(out, "\"contact_cost\":");
+    T_ASSERT_MSG(spent <= 500 + 1e-6, "spent %g", spent);
+    T_ASSERT_CONTAINS(out, "\"budget\":500");
+    free(out);
+    free(err);
+    out = err = NULL;
+    /* text mode prints the optimum and the surface's cuts */
+    snprintf(args, sizeof args, "campaign --ws %s --product PROD00001 --optimize --out %s", ws,
+             csv);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --optimize: %s", err);
+    T_ASSERT_CONTAINS(out, "profit by discount at");
+    T_ASSERT_CONTAINS(out, "incremental profit");
+    free(out);
+    free(err);
+    /* bad input: exit 2, the option named, nothing written */
+    static const struct {
+        const char *args, *needle;
+    } bad[] = {
+        {"--product PROD00001 --budget -5", "--budget"},
+        {"--product PROD00001 --optimize --discount 95", "--discount"},
+        {"--product NOPE --optimize", "--product"},
+        {"--product PROD00001 --rank-by luck", "--rank-by"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char *before = t_dir_digest(ws);
+        snprintf(args, sizeof args, "campaign --ws %s %s", ws, bad[k].args);
+        err = NULL;
+        rc = t_promo(args, NULL, &err);
+        T_ASSERT_MSG(rc == 2, "%s: exit %d", bad[k].args, rc);
+        T_ASSERT_CONTAINS(err, bad[k].needle);
+        char *after = t_dir_digest(ws);
+        T_ASSERT_STR_EQ(before, after);
+        free(before);
+        free(after);
+        free(err);
+    }
 }

@@ -46,6 +46,13 @@
  * one is set): at a fixed discount that n is the number of customers with a positive expected
  * profit (fewer under a budget), so the optimum is a cell of the surface and no cell beats it.
  *
+ * Support: the uplift model learnt the offer's effect from the discounts of its log only (the
+ * workspace's promotions: 5-30% in a generated world); outside that range its trees answer with
+ * the effect at the nearest edge, so a 0% "offer" would look as effective as a 5% one at no
+ * discount cost. The optimum is therefore sought among the grid's discounts inside the log's
+ * range [support_lo, support_hi] (promo_forecaster_discount_range) unless extrapolate is set;
+ * the cells outside are still computed and shown. When no grid discount is inside, all are used.
+ *
  * Caching: the handle keeps, per (product, discount) scored, every customer's p0, p1, arm and
  * the profit order, least recently used first out when the cache passes its byte limit
  * (promo_forecaster_set_cache_bytes; default 256 MiB): a repeated point forecast for a cached
@@ -98,6 +105,10 @@ size_t promo_forecaster_n_customers(const promo_forecaster *f);
 /* Customer i's id (0 <= i < n_customers), borrowed until the handle is freed; NULL out of
  * range. */
 const char *promo_forecaster_customer_id(const promo_forecaster *f, size_t i);
+/* The discounts of the workspace's promotions log, min and max (0 and 90 when it has none). */
+void promo_forecaster_discount_range(const promo_forecaster *f,
+                                     double *lo /* OUT */,
+                                     double *hi /* OUT */);
 /* The cache's byte limit (0 = no caching beyond the call in progress). */
 void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes);
 
@@ -191,6 +202,7 @@ typedef struct promo_surface_params {
     size_t max_points;       /* target-count grid points, 2..1000 (default 200) */
     double budget;           /* the optimum's cap on discount + contact cost (INFINITY = none) */
     double interval;         /* level of the optimum's profit interval (default 0.90) */
+    int extrapolate;         /* 1: the optimum may be at a discount outside the log's range */
 } promo_surface_params;
 
 promo_surface_params promo_surface_params_default(void);
@@ -220,6 +232,8 @@ typedef struct promo_surface {
     double *roi;                     /* NaN where the costs are 0 */
     double *spend;                   /* discount cost + contact cost */
     int outcomes;                    /* as promo_forecast.outcomes */
+    double support_lo, support_hi;   /* the log's discount range the optimum was sought in
+                                        (0 and 90 with extrapolate) */
     promo_surface_optimum optimum;
 } promo_surface;
 

@@ -20,6 +20,8 @@
 #include <promo/error.h>
 #include <promo/forecast.h>
 #include <promo/rng.h>
+#include <promo/store.h>
+#include <promo/table.h>
 #include <promo/uplift_score.h>
 
 #define DEFAULT_CACHE_BYTES ((size_t)256 << 20)
@@ -39,11 +41,12 @@ typedef struct entry {
 
 struct promo_forecaster {
     promo_uplift_scorer *h;
-    size_t n;             /* customers */
-    int n_arms;           /* control included */
-    double *contact_cost; /* n_arms */
-    const char **ids;     /* n customer ids, borrowed from the scorer */
-    int outcomes;         /* the learner has outcome models */
+    size_t n;                /* customers */
+    int n_arms;              /* control included */
+    double *contact_cost;    /* n_arms */
+    const char **ids;        /* n customer ids, borrowed from the scorer */
+    int outcomes;            /* the learner has outcome models */
+    double disc_lo, disc_hi; /* the promotions log's discount range */
     entry **cache;
     size_t n_cache, cap_cache;
     size_t cache_bytes, cache_limit;
@@ -74,6 +77,40 @@ void promo_forecaster_free(promo_forecaster *f)
     promo_free(f);
 }
 
+/* Min and max of promotions.discount_pct (0, 90 without a table, a column or a value). */
+static int log_discount_range(promo_store *s, double *lo, double *hi)
+{
+    static const char *const cols[] = {"discount_pct"};
+    *lo = 0;
+    *hi = 90;
+    if (!promo_store_has_table(s, "promotions"))
+        return PROMO_OK;
+    promo_table *t = NULL;
+    int rc = promo_store_read_columns(s, "promotions", cols, 1, &t);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT) { /* no such column: no range known */
+        promo_clear_error();
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    double a = INFINITY, b = -INFINITY;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(t->cols[0], r))
+            continue;
+        double v = promo_column_num(t->cols[0], r);
+        if (v >= 0 && v <= 90) {
+            a = v < a ? v : a;
+            b = v > b ? v : b;
+        }
+    }
+    if (a <= b) {
+        *lo = a;
+        *hi = b;
+    }
+    promo_table_free(t);
+    return PROMO_OK;
+}
+
 int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_forecaster **out)
 {
     *out = NULL;
@@ -98,6 +135,8 @@ int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_fo
     f->outcomes =
         l == PROMO_UPLIFT_S || l == PROMO_UPLIFT_T || l == PROMO_UPLIFT_X || l == PROMO_UPLIFT_DR;
     f->cache_limit = DEFAULT_CACHE_BYTES;
+    if ((rc = log_discount_range(s, &f->disc_lo, &f->disc_hi)))
+        goto fail;
     /* The customer ids and the arms' contact costs come with a scoring: one of the "any"
      * target at the log's median discount (one model call) gives them before any forecast. */
     promo_uplift_offer o = {.target = "any", .discount_pct = NAN};
@@ -136,6 +175,12 @@ const char *promo_forecaster_customer_id(const promo_forecaster *f, size_t i)
     if (i >= f->n)
         return NULL;
     return f->ids[i];
+}
+
+void promo_forecaster_discount_range(const promo_forecaster *f, double *lo, double *hi)
+{
+    *lo = f->disc_lo;
+    *hi = f->disc_hi;
 }
 
 void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes)
@@ -667,7 +712,17 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     sf->n_discounts = nd;
     sf->outcomes = f->outcomes;
 
-    /* Pass 1: every discount's best count; the optimum over them (ties: the first discount). */
+    /* Pass 1: every discount's best count; the optimum over those inside the log's range
+     * (ties: the first discount). */
+    sf->support_lo = p->extrapolate ? 0 : f->disc_lo;
+    sf->support_hi = p->extrapolate ? 90 : f->disc_hi;
+    int any_inside = 0;
+    for (size_t i = 0; i < nd; i++)
+        any_inside |= sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
+    if (!any_inside) {
+        sf->support_lo = 0;
+        sf->support_hi = 90;
+    }
     size_t oi = 0;
     double obest = -INFINITY;
     for (size_t i = 0; i < nd; i++) {
@@ -678,7 +733,8 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
         sf->cost = e->cost;
         double pb = 0;
         best_count(f, e, T, p->budget, &nbest[i], &pb);
-        if (nbest[i] && pb > obest) {
+        int inside = sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
+        if (inside && nbest[i] && pb > obest) {
             obest = pb;
             oi = i;
         }
