@@ -32,9 +32,11 @@ typedef struct entry {
     char product[256];
     double discount_pct;
     double price, cost; /* cost 0 when unknown */
-    double *p0, *p1;    /* n: outcome without and with the offer */
-    uint8_t *arm;       /* n: contact arm (>= 1) */
-    uint32_t *order;    /* n: customers by expected profit, best first */
+    /* Stored in profit order (position k = the k-th best customer), so that every walk over
+     * the best N reads memory in sequence. */
+    double *p0, *p1; /* n: outcome without and with the offer */
+    uint8_t *arm;    /* n: contact arm (>= 1) */
+    uint32_t *order; /* n: the customer at each position (by expected profit, best first) */
     size_t bytes;
     uint64_t used; /* LRU clock */
 } entry;
@@ -177,6 +179,8 @@ const char *promo_forecaster_customer_id(const promo_forecaster *f, size_t i)
     return f->ids[i];
 }
 
+static void cache_trim(promo_forecaster *f, const entry *keep);
+
 void promo_forecaster_discount_range(const promo_forecaster *f, double *lo, double *hi)
 {
     *lo = f->disc_lo;
@@ -186,6 +190,7 @@ void promo_forecaster_discount_range(const promo_forecaster *f, double *lo, doub
 void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes)
 {
     f->cache_limit = bytes;
+    cache_trim(f, NULL);
 }
 
 /* ------------------------------------------------------------------- cache ---- */
@@ -351,6 +356,18 @@ static int entry_build(promo_forecaster *f, const char *product, double discount
     }
     if ((rc = radix_order(key, n, e->order)))
         goto fail;
+    /* into profit order, through the key buffer's memory (n doubles fit in n uint64) */
+    double *tmp = (double *)key;
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = e->p0[e->order[k]];
+    memcpy(e->p0, tmp, n * sizeof *tmp);
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = e->p1[e->order[k]];
+    memcpy(e->p1, tmp, n * sizeof *tmp);
+    uint8_t *ta = (uint8_t *)key;
+    for (size_t k = 0; k < n; k++)
+        ta[k] = e->arm[e->order[k]];
+    memcpy(e->arm, ta, n);
     promo_free(key);
     promo_uplift_scores_free(sc);
     *out = e;
@@ -531,7 +548,8 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
         return PROMO_ENOMEM;
     rc = PROMO_ENOMEM;
     margins mg = entry_margins(f, e);
-    const uint32_t *order = e->order;
+    /* pos: the entry positions in rank order; NULL = the profit order itself */
+    const uint32_t *pos = NULL;
     if (r->rank_by != PROMO_FORECAST_RANK_PROFIT) {
         if (!(ord = promo_mallocn(n ? n : 1, sizeof *ord)) ||
             !(key = promo_mallocn(n ? n : 1, sizeof *key)))
@@ -541,13 +559,13 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
                 desc_key(r->rank_by == PROMO_FORECAST_RANK_UPLIFT ? e->p1[i] - e->p0[i] : e->p1[i]);
         if ((rc = radix_order(key, n, ord)))
             goto fail;
-        order = ord;
+        pos = ord;
     }
     /* the budget: the longest prefix of the ranking within it */
     size_t k = 0;
     double spent = 0;
     for (; k < want; k++) {
-        double s = spend_of(&mg, e, order[k]);
+        double s = spend_of(&mg, e, pos ? pos[k] : k);
         if (spent + s > r->budget)
             break;
         spent += s;
@@ -565,10 +583,10 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
     if (!(fc->picks = promo_calloc(k ? k : 1, sizeof *fc->picks)))
         goto fail;
     for (size_t j = 0; j < k; j++) {
-        uint32_t i = order[j];
+        size_t i = pos ? pos[j] : j;
         promo_forecast_pick *p = &fc->picks[j];
-        p->customer = i;
-        p->customer_id = f->ids[i];
+        p->customer = e->order[i];
+        p->customer_id = f->ids[e->order[i]];
         p->probability = e->p1[i];
         p->p0 = e->p0[i];
         p->uplift = e->p1[i] - e->p0[i];
@@ -598,7 +616,7 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
     acc a = {0};
     for (size_t j = 0; j < k; j++)
         if (!fc->picks[j].holdout)
-            acc_add(&a, &mg, e, order[j]);
+            acc_add(&a, &mg, e, pos ? pos[j] : j);
     fc->figures = acc_figures(&a, r->interval);
     promo_free(ord);
     promo_free(key);
@@ -648,12 +666,11 @@ static void best_count(const promo_forecaster *f,
     double cum = 0, spent = 0, best = -INFINITY;
     size_t nb = 0;
     for (size_t j = 0; j < max_target; j++) {
-        uint32_t i = e->order[j];
-        double s = spend_of(&mg, e, i);
+        double s = spend_of(&mg, e, j);
         if (spent + s > budget)
             break;
         spent += s;
-        cum += customer_profit(&mg, e, i);
+        cum += customer_profit(&mg, e, j);
         if (cum > best) {
             best = cum;
             nb = j + 1;
@@ -786,7 +803,7 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
         acc a = {0};
         size_t j = 0;
         for (size_t k = 0; k < T && j < nt; k++) {
-            acc_add(&a, &mg, e, e->order[k]);
+            acc_add(&a, &mg, e, k);
             if (k + 1 == sf->targets[j]) {
                 promo_forecast_figures g = acc_figures(&a, p->interval);
                 size_t c = ii * nt + j;
