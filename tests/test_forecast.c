@@ -391,6 +391,20 @@ T_TEST(forecast_cli_optimize_budget_json_and_bad_input)
     T_ASSERT_MSG(rc == 0, "simulate: %s", err);
     free(err);
     err = NULL;
+    /* with a stored segmentation the file names each customer's segment */
+    snprintf(args, sizeof args, "segment --ws %s --method tiers -q", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --rank-by probability --target 20 --out %s -q",
+             ws, csv);
+    rc = t_promo(args, NULL, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --rank-by probability: %s", err);
+    free(err);
+    err = NULL;
+    text = t_read_file(csv, &len);
+    T_ASSERT(text != NULL);
+    T_ASSERT_CONTAINS(text, ",expected_profit,segment\n");
+    free(text);
     /* a budget caps the spend */
     snprintf(args, sizeof args,
              "campaign --ws %s --product PROD00001 --discount 20 --target 300 --budget 500 "

@@ -44,9 +44,10 @@ static void jnum(double v)
         printf("null");
 }
 
-static void json_figures(const promo_forecast_figures *g)
+/* The figures' fields, without braces (the API contract's names). */
+static void json_figure_fields(const promo_forecast_figures *g)
 {
-    printf("{\"contacts\":%zu,\"expected_conversions\":", g->contacts);
+    printf("\"contacts\":%zu,\"expected_conversions\":", g->contacts);
     jnum(g->expected_conversions);
     printf(",\"incremental_conversions\":");
     jnum(g->incremental_conversions);
@@ -64,7 +65,14 @@ static void json_figures(const promo_forecast_figures *g)
     jnum(g->profit_lo);
     putchar(',');
     jnum(g->profit_hi);
-    printf("],\"interval\":%g}", g->interval);
+    printf("],\"interval\":%g", g->interval);
+}
+
+static void json_figures(const promo_forecast_figures *g)
+{
+    putchar('{');
+    json_figure_fields(g);
+    putchar('}');
 }
 
 static void print_figures(const promo_forecast_figures *g)
@@ -253,9 +261,9 @@ static int campaign_forecast(const fc_args *a)
         json_figures(&fc->figures);
         printf(",\"optimum\":");
         if (sf) {
-            printf("{\"discount_pct\":%g,\"target\":%zu,\"figures\":", sf->optimum.discount_pct,
+            printf("{\"discount_pct\":%g,\"target\":%zu,", sf->optimum.discount_pct,
                    sf->optimum.target);
-            json_figures(&sf->optimum.figures);
+            json_figure_fields(&sf->optimum.figures);
             printf("},\"gap_to_optimum\":");
             jnum(sf->optimum.figures.incremental_profit - fc->figures.incremental_profit);
         } else {
