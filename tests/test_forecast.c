@@ -418,6 +418,23 @@ T_TEST(forecast_cli_optimize_budget_json_and_bad_input)
     free(out);
     free(err);
     out = err = NULL;
+    /* personalised discounts: the gap reported, the file's rows each with their discount */
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --personalize --budget 200 --json --out %s", ws,
+             csv);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --personalize: %s", err);
+    T_ASSERT_CONTAINS(out, "\"gap\":");
+    T_ASSERT(json_num(out, "\"discount_cost\":") + json_num(out, "\"contact_cost\":") <=
+             200 + 1e-6);
+    free(out);
+    free(err);
+    out = err = NULL;
+    snprintf(args, sizeof args, "simulate --ws %s --campaign %s --draws 20", ws, csv);
+    rc = t_promo(args, NULL, &err);
+    T_ASSERT_MSG(rc == 0, "simulate personalised: %s", err);
+    free(err);
+    err = NULL;
     /* text mode prints the optimum and the surface's cuts */
     snprintf(args, sizeof args, "campaign --ws %s --product PROD00001 --optimize --out %s", ws,
              csv);
@@ -449,4 +466,67 @@ T_TEST(forecast_cli_optimize_budget_json_and_bad_input)
         free(after);
         free(err);
     }
+}
+
+T_TEST(forecast_personalized_discounts_fit_the_budget_with_a_bound)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    promo_personalize_params pp = promo_personalize_params_default();
+    pp.product_id = "PROD00001";
+    promo_personalized *free_x = NULL, *x = NULL;
+    /* without a budget: every customer of positive profit at their best rung, gap 0 */
+    T_OK(promo_forecast_personalize(f, &pp, &free_x));
+    T_ASSERT(free_x->n > 0);
+    T_ASSERT_NEAR(free_x->gap, 0, 1e-6);
+    double sum = 0;
+    for (size_t i = 0; i < free_x->n; i++) {
+        T_ASSERT(free_x->picks[i].expected_profit > 0);
+        double d = free_x->discount_pct[i];
+        T_ASSERT(d == 5 || d == 10 || d == 15 || d == 20 || d == 25);
+        sum += free_x->picks[i].expected_profit;
+    }
+    T_ASSERT_NEAR(sum, free_x->figures.incremental_profit, 1e-6);
+    /* a budget of a third of that spend: within it, a bound above, the gap reported */
+    const promo_forecast_figures *g = &free_x->figures;
+    pp.budget = (g->discount_cost + g->contact_cost) / 3;
+    T_OK(promo_forecast_personalize(f, &pp, &x));
+    double spent = x->figures.discount_cost + x->figures.contact_cost;
+    T_ASSERT_MSG(spent <= pp.budget + 1e-6, "spent %g of %g", spent, pp.budget);
+    T_ASSERT(x->upper_bound >= x->figures.incremental_profit - 1e-9);
+    T_ASSERT(x->upper_bound <= free_x->figures.incremental_profit + 1e-6);
+    T_ASSERT(x->gap >= 0 && x->lambda > 0);
+    T_ASSERT(x->figures.incremental_profit > 0);
+    /* it earns at least what the best single discount earns within the same budget */
+    double best_single = 0;
+    for (double r = 5; r <= 25; r += 5) {
+        promo_forecast_request q = promo_forecast_request_default();
+        q.product_id = "PROD00001";
+        q.discount_pct = r;
+        q.n_target = 0;
+        q.budget = pp.budget;
+        promo_forecast *fc = NULL;
+        T_OK(promo_forecast_point(f, &q, &fc));
+        /* the best prefix within the budget: only the positive part counts */
+        double cum = 0, best = 0;
+        for (size_t k = 0; k < fc->n; k++) {
+            cum += fc->picks[k].expected_profit;
+            best = cum > best ? cum : best;
+        }
+        best_single = best > best_single ? best : best_single;
+        promo_forecast_free(fc);
+    }
+    T_ASSERT_MSG(x->figures.incremental_profit >= best_single - 1e-6, "personalised %g < %g",
+                 x->figures.incremental_profit, best_single);
+    promo_personalized_free(x);
+    promo_personalized_free(free_x);
+    /* a bad ladder names the field */
+    static const double bad[] = {10, 5};
+    pp.ladder = bad;
+    pp.n_ladder = 2;
+    x = NULL;
+    T_ASSERT(promo_forecast_personalize(f, &pp, &x) == PROMO_EUSAGE);
+    T_ASSERT_CONTAINS(promo_last_error(), "ladder");
+    promo_forecaster_free(f);
+    promo_store_close(s);
 }

@@ -126,6 +126,7 @@ typedef struct promo_campaign {
     double *expected_revenue; /* n */
     double *expected_profit;  /* n */
     char **segment;           /* n: "" when the customer has none */
+    double *discount_row;     /* n: each row's discount (personalised); NULL: discount_pct */
 } promo_campaign;
 
 void promo_campaign_free(promo_campaign *c); /* NULL-safe */
@@ -158,6 +159,16 @@ int promo_campaign_from_forecast(promo_store *s,
                                  int32_t send_day,
                                  int32_t send_hour,
                                  promo_campaign **out /* OUT */);
+
+/* The same for personalised discounts (forecast.h's promo_forecast_personalize): each row
+ * with its own discount_pct, no holdout. */
+typedef struct promo_personalized promo_personalized;
+int promo_campaign_from_personalized(promo_store *s,
+                                     const promo_personalized *x,
+                                     int64_t as_of,
+                                     int32_t send_day,
+                                     int32_t send_hour,
+                                     promo_campaign **out /* OUT */);
 
 /* Where a campaign of product_id goes by default: <ws>/out/campaign_<product_id>.csv. */
 void promo_campaign_default_path(promo_store *s,

@@ -243,6 +243,55 @@ int promo_forecast_surface(promo_forecaster *f,
                            promo_surface **out /* OUT */);
 void promo_surface_free(promo_surface *sf); /* NULL-safe */
 
+/* ---- Personalised discounts under a budget ----------------------------------------------
+ *
+ * Each customer gets one discount of a ladder (default 5, 10, 15, 20, 25%) or no offer, so as to
+ * maximise the total expected incremental profit with the total expected spend (discount cost
+ * + contact cost) within the budget and at most max_contacts contacts: a multiple-choice
+ * knapsack. Lagrangian relaxation of the budget: for lambda >= 0 every customer takes the rung k
+ * of largest profit_k - lambda spend_k when positive, and
+ *   L(lambda) = sum_i max(0, max_k (profit_ik - lambda spend_ik)) + lambda budget
+ * bounds the optimum from above for every lambda >= 0 (the contact limit relaxed too). Bisection
+ * finds the smallest lambda whose choice fits the budget (its spend only falls as lambda
+ * grows); a greedy pass then spends what is left on the upgrades of largest marginal profit per
+ * marginal spend (a new customer, or a rung up) while they fit; over max_contacts, the
+ * customers of smallest profit are dropped. Reported: the allocation's expected profit, the
+ * smallest bound L found and the gap between them (an upper bound on how far from optimal the
+ * allocation is). Without a budget every customer takes the rung of largest positive profit and
+ * the gap is 0. The ladder is used as given: rungs outside the log's discounts are the model's
+ * extrapolation (see Support above). */
+typedef struct promo_personalize_params {
+    const char *product_id; /* required (borrowed) */
+    const double *ladder;   /* discounts offered, 0..90 each, strictly ascending; NULL = 5..25
+                               step 5 */
+    size_t n_ladder;        /* 1..20 */
+    double budget;          /* cap on expected discount + contact cost; INFINITY = none */
+    size_t max_contacts;    /* 0 = no limit */
+    double interval;        /* level of the profit interval (default 0.90) */
+} promo_personalize_params;
+
+promo_personalize_params promo_personalize_params_default(void);
+
+typedef struct promo_personalized {
+    char product_id[256];
+    size_t n;                       /* customers offered */
+    promo_forecast_pick *picks;     /* n, by expected profit, best first */
+    double *discount_pct;           /* n: each pick's discount */
+    promo_forecast_figures figures; /* of the allocation (discount cost at each one's rung) */
+    double budget;                  /* as asked */
+    double upper_bound;             /* the smallest Lagrangian bound found */
+    double gap;                     /* upper_bound - figures.incremental_profit (>= 0) */
+    double lambda;                  /* the multiplier of the allocation (0 without a budget) */
+    size_t n_by_rung[20];           /* customers at each rung of the ladder */
+} promo_personalized;
+
+/* Allocate personalised discounts. *out: new (promo_personalized_free). Errors as the point
+ * forecast's (fields: product_id, ladder, budget, interval). */
+int promo_forecast_personalize(promo_forecaster *f,
+                               const promo_personalize_params *p,
+                               promo_personalized **out /* OUT */);
+void promo_personalized_free(promo_personalized *x); /* NULL-safe */
+
 #ifdef __cplusplus
 }
 #endif

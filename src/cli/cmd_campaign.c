@@ -32,7 +32,7 @@ typedef struct fc_args {
     double discount, budget, holdout, interval;
     size_t n_target;
     int64_t as_of;
-    int send_day, send_hour, optimize, json, rank_by;
+    int send_day, send_hour, optimize, json, rank_by, personalize;
     uint64_t holdout_seed;
 } fc_args;
 
@@ -186,6 +186,71 @@ static void print_surface(const promo_surface *sf)
     printf("\n");
 }
 
+/* --personalize: each customer's discount from the ladder under the budget. */
+static int
+campaign_personalize(const fc_args *a, promo_store *s, promo_forecaster *f, const char *pid)
+{
+    promo_personalized *x = NULL;
+    promo_campaign *cp = NULL;
+    char path[1300];
+    promo_personalize_params pp = promo_personalize_params_default();
+    pp.product_id = pid;
+    pp.budget = a->budget;
+    pp.interval = a->interval;
+    int rc = promo_forecast_personalize(f, &pp, &x);
+    if (rc)
+        goto done;
+    if ((rc = promo_campaign_from_personalized(s, x, promo_forecaster_as_of(f), a->send_day,
+                                               a->send_hour, &cp)))
+        goto done;
+    if (a->out_path)
+        snprintf(path, sizeof path, "%s", a->out_path);
+    else
+        promo_campaign_default_path(s, pid, path, sizeof path);
+    if ((rc = promo_campaign_write(cp, path)))
+        goto done;
+    if (a->json) {
+        printf("{\"product_id\":");
+        cli_json_str(stdout, pid);
+        printf(",\"personalized\":true,\"budget\":");
+        jnum(a->budget);
+        printf(",\"forecast\":");
+        json_figures(&x->figures);
+        printf(",\"upper_bound\":");
+        jnum(x->upper_bound);
+        printf(",\"gap\":");
+        jnum(x->gap);
+        printf(",\"lambda\":");
+        jnum(x->lambda);
+        printf(",\"file\":");
+        cli_json_str(stdout, path);
+        printf(",\"customers\":[");
+        for (size_t i = 0; i < x->n; i++) {
+            printf("%s{\"customer_id\":", i ? "," : "");
+            cli_json_str(stdout, x->picks[i].customer_id);
+            printf(",\"discount_pct\":%g,\"expected_profit\":%.4f}", x->discount_pct[i],
+                   x->picks[i].expected_profit);
+        }
+        printf("]}\n");
+        goto done;
+    }
+    printf("personalised discounts for %s (5-25%% by 5, uplift model)%s: %zu customers\n", pid,
+           isfinite(a->budget) ? " within the budget" : "", x->n);
+    printf("  customers by discount:");
+    for (int k = 0; k < 5; k++)
+        printf(" %d%%:%zu", 5 * (k + 1), x->n_by_rung[k]);
+    printf("\nforecast (model):\n");
+    print_figures(&x->figures);
+    printf("  upper bound (Lagrangian) %.0f: the allocation is within %.0f (%.1f%%) of the best "
+           "possible under the model\n",
+           x->upper_bound, x->gap, x->upper_bound > 0 ? 100 * x->gap / x->upper_bound : 0.0);
+    printf("wrote %s\n", path);
+done:
+    promo_campaign_free(cp);
+    promo_personalized_free(x);
+    return rc;
+}
+
 static int campaign_forecast(const fc_args *a)
 {
     promo_store *s = NULL;
@@ -205,6 +270,10 @@ static int campaign_forecast(const fc_args *a)
     }
     if ((rc = promo_forecaster_open(s, a->as_of, 0, &f)))
         goto done;
+    if (a->personalize) {
+        rc = campaign_personalize(a, s, f, pid);
+        goto done;
+    }
     promo_forecast_request r = promo_forecast_request_default();
     r.product_id = pid;
     r.discount_pct = a->discount;
@@ -338,7 +407,7 @@ int cmd_campaign(int argc, char **argv)
     static const char *const rank_words[] = {"propensity", "uplift", "profit", "probability", NULL};
     const char *surface_path = NULL;
     double budget = -1, interval = 90;
-    int optimize = 0;
+    int optimize = 0, personalize = 0;
     unsigned rank_by = 0;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
@@ -364,6 +433,9 @@ int cmd_campaign(int argc, char **argv)
         {CLI_FLAG("optimize", &optimize),
          .help = "choose the discount (0-50%) and the number of customers that maximise the\n"
                  "uplift model's expected incremental profit, and print the surface around it"},
+        {CLI_FLAG("personalize", &personalize),
+         .help = "a discount per customer (5-25% by 5) maximising the expected profit within\n"
+                 "--budget: Lagrangian relaxation + greedy, the optimality gap reported"},
         {CLI_NUMBER("budget", "AMOUNT", 0, 1e15, &budget),
          .help = "cap on the expected discount cost + contact cost: the best customers that\n"
                  "fit (with --optimize: the optimum within it)"},
@@ -380,7 +452,8 @@ int cmd_campaign(int argc, char **argv)
             "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
             "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out "
             "FILE.csv]\n"
-            "                      [--optimize] [--budget AMOUNT] [--out-surface FILE.csv]\n"
+            "                      [--optimize | --personalize] [--budget AMOUNT]\n"
+            "                      [--out-surface FILE.csv]\n"
             "                      [--rank-by propensity|uplift|profit|probability] [--json]\n",
         .about =
             "Rank every customer by the propensity model's probability of buying the product\n"
@@ -398,7 +471,7 @@ int cmd_campaign(int argc, char **argv)
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
-    if (optimize || budget >= 0 || rank_by == 3 || surface_path) {
+    if (optimize || personalize || budget >= 0 || rank_by == 3 || surface_path) {
         /* the forecaster's ranks: profit 0, uplift 1, probability 2; propensity -> profit */
         static const int rank_map[] = {PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_UPLIFT,
                                        PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_PROBABILITY};
@@ -415,6 +488,7 @@ int cmd_campaign(int argc, char **argv)
                      .send_day = (int)send_day,
                      .send_hour = (int)send_hour,
                      .optimize = optimize,
+                     .personalize = personalize,
                      .json = json,
                      .rank_by = rank_map[rank_by],
                      .holdout_seed = holdout_seed};

@@ -114,6 +114,7 @@ void promo_campaign_free(promo_campaign *c)
     promo_free(c->uplift);
     promo_free(c->expected_revenue);
     promo_free(c->expected_profit);
+    promo_free(c->discount_row);
     promo_free(c->picks);
     promo_free(c->holdout);
     promo_free(c);
@@ -377,12 +378,18 @@ done:
     return rc;
 }
 
-int promo_campaign_from_forecast(promo_store *s,
-                                 const promo_forecast *fc,
-                                 int64_t as_of,
-                                 int32_t send_day,
-                                 int32_t send_hour,
-                                 promo_campaign **out)
+/* A campaign of picks (forecast.h) offering product at discount, or at row_discount[i] per
+ * row when not NULL. */
+static int from_picks(promo_store *s,
+                      const char *product,
+                      double discount,
+                      const promo_forecast_pick *picks,
+                      const double *row_discount,
+                      size_t n,
+                      int64_t as_of,
+                      int32_t send_day,
+                      int32_t send_hour,
+                      promo_campaign **out)
 {
     *out = NULL;
     if (send_day < 0 || send_day > 3650 || send_hour < 0 || send_hour > 23)
@@ -392,9 +399,9 @@ int promo_campaign_from_forecast(promo_store *s,
     if (!c)
         return PROMO_ENOMEM;
     int rc = PROMO_ENOMEM;
-    size_t n = fc->n, m = n ? n : 1;
-    snprintf(c->product_id, sizeof c->product_id, "%s", fc->product_id);
-    c->discount_pct = fc->discount_pct;
+    size_t m = n ? n : 1;
+    snprintf(c->product_id, sizeof c->product_id, "%s", product);
+    c->discount_pct = discount;
     c->send_day = send_day;
     c->send_hour = send_hour;
     c->n = n;
@@ -403,10 +410,14 @@ int promo_campaign_from_forecast(promo_store *s,
         !(c->location = promo_calloc(m, sizeof *c->location)) ||
         !(c->holdout = promo_calloc(m, 1)) || !(c->uplift = promo_mallocn(m, sizeof *c->uplift)) ||
         !(c->expected_revenue = promo_mallocn(m, sizeof *c->expected_revenue)) ||
-        !(c->expected_profit = promo_mallocn(m, sizeof *c->expected_profit)))
+        !(c->expected_profit = promo_mallocn(m, sizeof *c->expected_profit)) ||
+        (row_discount && !(c->discount_row = promo_mallocn(m, sizeof *c->discount_row))))
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        const promo_forecast_pick *p = &fc->picks[i];
+        const promo_forecast_pick *p = &picks[i];
+        double d = row_discount ? row_discount[i] : discount;
+        if (row_discount)
+            c->discount_row[i] = d;
         promo_campaign_pick *q = &c->picks[i];
         snprintf(q->customer_id, sizeof q->customer_id, "%s", p->customer_id);
         q->probability = p->probability;
@@ -420,8 +431,7 @@ int promo_campaign_from_forecast(promo_store *s,
         snprintf(q->reason, sizeof q->reason,
                  "the uplift model expects %.0f%% to buy with the %.0f%% offer against %.0f%% "
                  "without it (%+.1f points), so contacting earns %.2f on average",
-                 100 * p->probability, fc->discount_pct, 100 * p->p0, 100 * p->uplift,
-                 p->expected_profit);
+                 100 * p->probability, d, 100 * p->p0, 100 * p->uplift, p->expected_profit);
     }
     if ((rc = forecast_details(s, c)) || (rc = forecast_segments(s, c)))
         goto fail;
@@ -431,6 +441,28 @@ int promo_campaign_from_forecast(promo_store *s,
 fail:
     promo_campaign_free(c);
     return rc;
+}
+
+int promo_campaign_from_forecast(promo_store *s,
+                                 const promo_forecast *fc,
+                                 int64_t as_of,
+                                 int32_t send_day,
+                                 int32_t send_hour,
+                                 promo_campaign **out)
+{
+    return from_picks(s, fc->product_id, fc->discount_pct, fc->picks, NULL, fc->n, as_of, send_day,
+                      send_hour, out);
+}
+
+int promo_campaign_from_personalized(promo_store *s,
+                                     const promo_personalized *x,
+                                     int64_t as_of,
+                                     int32_t send_day,
+                                     int32_t send_hour,
+                                     promo_campaign **out)
+{
+    return from_picks(s, x->product_id, x->n ? x->discount_pct[0] : 0, x->picks, x->discount_pct,
+                      x->n, as_of, send_day, send_hour, out);
 }
 
 void promo_campaign_default_path(promo_store *s, const char *product_id, char *out, size_t n)
@@ -463,7 +495,7 @@ static int push_cell(promo_column *col, const promo_campaign *c, size_t i, int k
     case PROMO_CAMPAIGN_PROBABILITY:
         return promo_column_push_f64(col, c->picks[i].probability);
     case PROMO_CAMPAIGN_DISCOUNT_PCT:
-        return promo_column_push_f64(col, c->discount_pct);
+        return promo_column_push_f64(col, c->discount_row ? c->discount_row[i] : c->discount_pct);
     case PROMO_CAMPAIGN_SEND_DAY:
         return promo_column_push_i64(col, c->send_day);
     case PROMO_CAMPAIGN_SEND_HOUR:

@@ -834,3 +834,299 @@ fail:
     promo_surface_free(sf);
     return rc;
 }
+
+/* ---------------------------------------------------- personalised discounts ---- */
+
+promo_personalize_params promo_personalize_params_default(void)
+{
+    promo_personalize_params p = {.budget = INFINITY, .interval = 0.90};
+    return p;
+}
+
+void promo_personalized_free(promo_personalized *x)
+{
+    if (!x)
+        return;
+    promo_free(x->picks);
+    promo_free(x->discount_pct);
+    promo_free(x);
+}
+
+/* One customer's options: rung k's profit and spend, and what the pick needs. */
+typedef struct rung_data {
+    double *profit, *spend, *p0, *p1, *c; /* n x K */
+    uint8_t *arm;                         /* n x K */
+} rung_data;
+
+/* Every customer's choice at lambda (-1: none); the choice's profit, spend, contacts and the
+ * Lagrangian's value. */
+static void choose_at(const rung_data *d,
+                      size_t n,
+                      size_t K,
+                      double lambda,
+                      int8_t *pick,
+                      double *profit,
+                      double *spend,
+                      size_t *contacts,
+                      double *lagr)
+{
+    double pr = 0, sp = 0, lv = 0;
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        double best = 0;
+        int8_t b = -1;
+        for (size_t k = 0; k < K; k++) {
+            double v = d->profit[i * K + k] - lambda * d->spend[i * K + k];
+            if (v > best) {
+                best = v;
+                b = (int8_t)k;
+            }
+        }
+        pick[i] = b;
+        if (b >= 0) {
+            pr += d->profit[i * K + (size_t)b];
+            sp += d->spend[i * K + (size_t)b];
+            lv += best;
+            nc++;
+        }
+    }
+    *profit = pr;
+    *spend = sp;
+    *contacts = nc;
+    *lagr = lv;
+}
+
+typedef struct upgrade {
+    double ratio; /* marginal profit per marginal spend */
+    uint32_t i;
+    int8_t to;
+} upgrade;
+
+static int by_ratio_desc(const void *a, const void *b)
+{
+    const upgrade *x = a, *y = b;
+    if (x->ratio != y->ratio)
+        return x->ratio > y->ratio ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+typedef struct by_profit_item {
+    double profit;
+    uint32_t i;
+} by_profit_item;
+
+static int by_profit_desc(const void *a, const void *b)
+{
+    const by_profit_item *x = a, *y = b;
+    if (x->profit != y->profit)
+        return x->profit > y->profit ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int promo_forecast_personalize(promo_forecaster *f,
+                               const promo_personalize_params *p,
+                               promo_personalized **out)
+{
+    *out = NULL;
+    static const double def_ladder[] = {5, 10, 15, 20, 25};
+    int rc = check_product(p->product_id);
+    if (rc)
+        return rc;
+    if ((rc = check_budget(p->budget)) || (rc = check_interval(p->interval)))
+        return rc;
+    const double *ladder = p->ladder ? p->ladder : def_ladder;
+    size_t K = p->ladder ? p->n_ladder : 5, n = f->n;
+    if (K == 0 || K > 20)
+        return promo_fail(PROMO_EUSAGE, "ladder: expected 1 to 20 discounts, got %zu", K);
+    for (size_t k = 0; k < K; k++)
+        if (!(ladder[k] >= 0 && ladder[k] <= 90) || (k && !(ladder[k] > ladder[k - 1])))
+            return promo_fail(PROMO_EUSAGE,
+                              "ladder: expected strictly ascending discounts from 0 to 90");
+    rung_data d = {0};
+    int8_t *pick = NULL, *best_pick = NULL;
+    upgrade *up = NULL;
+    by_profit_item *bp = NULL;
+    promo_personalized *x = NULL;
+    size_t nk = (n ? n : 1) * K;
+    rc = PROMO_ENOMEM;
+    if (!(d.profit = promo_mallocn(nk, sizeof(double))) ||
+        !(d.spend = promo_mallocn(nk, sizeof(double))) ||
+        !(d.p0 = promo_mallocn(nk, sizeof(double))) ||
+        !(d.p1 = promo_mallocn(nk, sizeof(double))) || !(d.c = promo_mallocn(nk, sizeof(double))) ||
+        !(d.arm = promo_mallocn(nk, 1)) || !(pick = promo_mallocn(n ? n : 1, 1)) ||
+        !(best_pick = promo_mallocn(n ? n : 1, 1)))
+        goto done;
+    /* every rung's figures per customer, copied out of the cache (which may evict) */
+    double price = 0, cost = 0;
+    for (size_t k = 0; k < K; k++) {
+        entry *e = NULL;
+        if ((rc = entry_get(f, p->product_id, ladder[k], &e)))
+            goto done;
+        price = e->price;
+        cost = e->cost;
+        margins mg = entry_margins(f, e);
+        for (size_t j = 0; j < n; j++) {
+            size_t at = (size_t)e->order[j] * K + k;
+            d.profit[at] = customer_profit(&mg, e, j);
+            d.spend[at] = spend_of(&mg, e, j);
+            d.p0[at] = e->p0[j];
+            d.p1[at] = e->p1[j];
+            d.arm[at] = e->arm[j];
+            d.c[at] = mg.c[e->arm[j]];
+        }
+    }
+    rc = PROMO_ENOMEM;
+    if (!(x = promo_calloc(1, sizeof *x)))
+        goto done;
+    double B = p->budget, pr = 0, sp = 0, lv = 0;
+    size_t nc = 0;
+    choose_at(&d, n, K, 0, pick, &pr, &sp, &nc, &lv);
+    x->upper_bound = lv; /* L(0): the unconstrained optimum */
+    double lambda = 0;
+    if (sp > B) {
+        /* the smallest lambda that fits: bracket, then bisect */
+        double lo = 0, hi = 1;
+        for (int it = 0; it < 200; it++) {
+            choose_at(&d, n, K, hi, pick, &pr, &sp, &nc, &lv);
+            if (lv + hi * B < x->upper_bound)
+                x->upper_bound = lv + hi * B;
+            if (sp <= B)
+                break;
+            lo = hi;
+            hi *= 2;
+        }
+        memcpy(best_pick, pick, n);
+        for (int it = 0; it < 60; it++) {
+            double mid = (lo + hi) / 2;
+            choose_at(&d, n, K, mid, pick, &pr, &sp, &nc, &lv);
+            if (lv + mid * B < x->upper_bound)
+                x->upper_bound = lv + mid * B;
+            if (sp <= B) {
+                hi = mid;
+                memcpy(best_pick, pick, n);
+            } else {
+                lo = mid;
+            }
+        }
+        lambda = hi;
+        memcpy(pick, best_pick, n);
+    }
+    /* the contact limit: keep the customers of largest profit */
+    size_t chosen = 0;
+    for (size_t i = 0; i < n; i++)
+        chosen += pick[i] >= 0;
+    if (p->max_contacts && chosen > p->max_contacts) {
+        if (!(bp = promo_mallocn(chosen, sizeof *bp)))
+            goto done;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pick[i] >= 0)
+                bp[m++] = (by_profit_item){d.profit[i * K + (size_t)pick[i]], (uint32_t)i};
+        qsort(bp, m, sizeof *bp, by_profit_desc);
+        for (size_t q = p->max_contacts; q < m; q++)
+            pick[bp[q].i] = -1;
+        chosen = p->max_contacts;
+    }
+    /* the greedy pass over what the budget has left: new customers and rungs up, by marginal
+     * profit per marginal spend, each applied when it still fits and its base is unchanged */
+    double spent = 0;
+    for (size_t i = 0; i < n; i++)
+        if (pick[i] >= 0)
+            spent += d.spend[i * K + (size_t)pick[i]];
+    if (isfinite(B)) {
+        size_t nu = 0;
+        if (!(up = promo_mallocn(nk, sizeof *up)))
+            goto done;
+        for (size_t i = 0; i < n; i++) {
+            double p_cur = pick[i] >= 0 ? d.profit[i * K + (size_t)pick[i]] : 0;
+            double s_cur = pick[i] >= 0 ? d.spend[i * K + (size_t)pick[i]] : 0;
+            for (size_t k = 0; k < K; k++) {
+                double dp = d.profit[i * K + k] - p_cur, ds = d.spend[i * K + k] - s_cur;
+                if (dp > 0 && ds > 0)
+                    up[nu++] = (upgrade){dp / ds, (uint32_t)i, (int8_t)k};
+            }
+        }
+        qsort(up, nu, sizeof *up, by_ratio_desc);
+        memcpy(best_pick, pick, n); /* the base of each upgrade */
+        for (size_t u = 0; u < nu; u++) {
+            uint32_t i = up[u].i;
+            if (pick[i] != best_pick[i])
+                continue; /* already moved */
+            int newc = pick[i] < 0;
+            if (newc && p->max_contacts && chosen >= p->max_contacts)
+                continue;
+            double s_cur = pick[i] >= 0 ? d.spend[(size_t)i * K + (size_t)pick[i]] : 0;
+            double ds = d.spend[(size_t)i * K + (size_t)up[u].to] - s_cur;
+            if (spent + ds > B)
+                continue;
+            spent += ds;
+            pick[i] = up[u].to;
+            chosen += (size_t)newc;
+        }
+    }
+    /* the allocation */
+    snprintf(x->product_id, sizeof x->product_id, "%s", p->product_id);
+    x->budget = B;
+    x->lambda = lambda;
+    rc = PROMO_ENOMEM;
+    promo_free(bp);
+    bp = NULL;
+    if (!(bp = promo_mallocn(chosen ? chosen : 1, sizeof *bp)) ||
+        !(x->picks = promo_calloc(chosen ? chosen : 1, sizeof *x->picks)) ||
+        !(x->discount_pct = promo_mallocn(chosen ? chosen : 1, sizeof *x->discount_pct)))
+        goto done;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (pick[i] >= 0)
+            bp[m++] = (by_profit_item){d.profit[i * K + (size_t)pick[i]], (uint32_t)i};
+    qsort(bp, m, sizeof *bp, by_profit_desc);
+    acc a = {0};
+    for (size_t q = 0; q < m; q++) {
+        size_t i = bp[q].i, at = i * K + (size_t)pick[i];
+        double dd = ladder[pick[i]] / 100.0;
+        margins mg = {.m1 = price * (1.0 - dd) - cost,
+                      .m0 = price - cost,
+                      .d = dd,
+                      .price = price,
+                      .c = f->contact_cost};
+        /* a one-customer entry view for acc_add */
+        double p0v = d.p0[at], p1v = d.p1[at];
+        uint8_t armv = d.arm[at];
+        uint32_t ord = (uint32_t)i;
+        entry one = {.p0 = &p0v, .p1 = &p1v, .arm = &armv, .order = &ord};
+        acc_add(&a, &mg, &one, 0);
+        promo_forecast_pick *pk = &x->picks[q];
+        pk->customer = (uint32_t)i;
+        pk->customer_id = f->ids[i];
+        pk->probability = p1v;
+        pk->p0 = p0v;
+        pk->uplift = p1v - p0v;
+        pk->expected_profit = d.profit[at];
+        pk->expected_revenue = p1v * price * (1.0 - dd);
+        pk->arm = armv;
+        pk->contact_cost = d.c[at];
+        x->discount_pct[q] = ladder[pick[i]];
+        x->n_by_rung[pick[i]]++;
+    }
+    x->n = m;
+    x->figures = acc_figures(&a, p->interval);
+    if (x->upper_bound < x->figures.incremental_profit) /* rounding only */
+        x->upper_bound = x->figures.incremental_profit;
+    x->gap = x->upper_bound - x->figures.incremental_profit;
+    *out = x;
+    x = NULL;
+    rc = PROMO_OK;
+done:
+    promo_free(d.profit);
+    promo_free(d.spend);
+    promo_free(d.p0);
+    promo_free(d.p1);
+    promo_free(d.c);
+    promo_free(d.arm);
+    promo_free(pick);
+    promo_free(best_pick);
+    promo_free(up);
+    promo_free(bp);
+    promo_personalized_free(x);
+    return rc;
+}
