@@ -65,12 +65,19 @@ typedef enum promo_campaign_col {
     PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID = 9, /* optional second product ("" = none) */
     PROMO_CAMPAIGN_HOLDOUT = 10,          /* 1: selected, kept back, not contacted (optional) */
     PROMO_CAMPAIGN_SEND_DATE = 11,        /* the send day as a date, for promo measure */
+    PROMO_CAMPAIGN_UPLIFT = 12,           /* the uplift model's effect (OPTIONAL) */
+    PROMO_CAMPAIGN_EXPECTED_REVENUE = 13, /* p1 x price x (1 - discount) (OPTIONAL) */
+    PROMO_CAMPAIGN_EXPECTED_PROFIT = 14,  /* expected incremental profit (OPTIONAL) */
+    PROMO_CAMPAIGN_SEGMENT = 15,          /* the stored segment's persona or number (OPTIONAL) */
     PROMO_CAMPAIGN_COL_COUNT
 } promo_campaign_col;
 
 #define PROMO_CAMPAIGN_WRITTEN  1u /* promo_campaign_write writes it */
 #define PROMO_CAMPAIGN_READ     2u /* promo_campaign_read reads it */
 #define PROMO_CAMPAIGN_REQUIRED 4u /* promo_campaign_read refuses a file without it */
+#define PROMO_CAMPAIGN_OPTIONAL                                   \
+    8u /* promo_campaign_write writes it when the campaign has it \
+          (its array is not NULL), after the WRITTEN ones */
 
 typedef struct promo_campaign_column {
     const char *name;    /* header name */
@@ -113,6 +120,13 @@ typedef struct promo_campaign {
     uint8_t *holdout;           /* n: 1 = kept back, not contacted (owned) */
     size_t n_holdout;           /* picks kept back */
     int64_t send_date;          /* the send day's date (seconds, 00:00) */
+    /* Optional columns (NULL: not written; owned): the forecaster's figures per pick
+     * (forecast.h) and the customers' stored segment. */
+    double *uplift;           /* n: effect tau */
+    double *expected_revenue; /* n */
+    double *expected_profit;  /* n */
+    char **segment;           /* n: "" when the customer has none */
+    double *discount_row;     /* n: each row's discount (personalised); NULL: discount_pct */
 } promo_campaign;
 
 void promo_campaign_free(promo_campaign *c); /* NULL-safe */
@@ -131,6 +145,30 @@ int promo_campaign_build(promo_store *s,
                          const promo_campaign_params *p,
                          int64_t as_of,
                          promo_campaign **out /* OUT */);
+
+/* The campaign of a forecast (forecast.h): its picks in rank order with their probability
+ * (p1), uplift, expected revenue and profit, the holdout drawn by the forecast, a reason in
+ * words (with and without the offer, the effect, the expected profit), the customers' name and
+ * location, and their stored segment (table `segments`: the persona, else the segment number,
+ * of the personas method first, then tiers, then any) when the workspace has one. as_of: the
+ * forecaster's cutoff (the send date counts from it). *out: new (promo_campaign_free). */
+typedef struct promo_forecast promo_forecast;
+int promo_campaign_from_forecast(promo_store *s,
+                                 const promo_forecast *fc,
+                                 int64_t as_of,
+                                 int32_t send_day,
+                                 int32_t send_hour,
+                                 promo_campaign **out /* OUT */);
+
+/* The same for personalised discounts (forecast.h's promo_forecast_personalize): each row
+ * with its own discount_pct, no holdout. */
+typedef struct promo_personalized promo_personalized;
+int promo_campaign_from_personalized(promo_store *s,
+                                     const promo_personalized *x,
+                                     int64_t as_of,
+                                     int32_t send_day,
+                                     int32_t send_hour,
+                                     promo_campaign **out /* OUT */);
 
 /* Where a campaign of product_id goes by default: <ws>/out/campaign_<product_id>.csv. */
 void promo_campaign_default_path(promo_store *s,

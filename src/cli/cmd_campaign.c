@@ -1,9 +1,14 @@
-/* `promo campaign`: the customers most likely to buy a product, as a campaign file.
+/* `promo campaign`: the customers to contact for a product, as a campaign file.
  *
- * Parses the options and prints; the campaign (top N by propensity with a one-line reason
- * each, the customers' name and location) and its file, which `promo simulate` reads as it
- * is, are promo/campaign.h's. Budget-constrained optimisation and uplift-based targeting come
- * with the campaign-optimizer work; this command ranks by propensity only, and says so. */
+ * Parses the options and prints. Three engines behind one command:
+ *   - by propensity (the default): top N by the product model's probability with a one-line
+ *     reason each (promo/campaign.h);
+ *   - --rank-by uplift|profit alone: the uplift scorer's campaign (cli_uplift.h);
+ *   - the forecaster (promo/forecast.h) for --optimize, --budget, --rank-by probability or
+ *     --out-surface: the campaign's forecast with an interval, the optimum of the discount x
+ *     count surface, and a file with uplift, expected_revenue and expected_profit per row.
+ * Every campaign file is one `promo simulate` reads as it is. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +17,385 @@
 #include <promo/alloc.h>
 #include <promo/campaign.h>
 #include <promo/error.h>
+#include <promo/forecast.h>
+#include <promo/outfile.h>
+#include <promo/plot.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
 #include "cli/cli_uplift.h"
+
+/* What the forecaster mode was asked. */
+typedef struct fc_args {
+    const char *ws, *product, *out_path, *surface_path;
+    double discount, budget, holdout, interval;
+    size_t n_target;
+    int64_t as_of;
+    int send_day, send_hour, optimize, json, rank_by, personalize;
+    uint64_t holdout_seed;
+} fc_args;
+
+static void jnum(double v)
+{
+    if (isfinite(v))
+        printf("%.10g", v);
+    else
+        printf("null");
+}
+
+/* The figures' fields, without braces (the API contract's names). */
+static void json_figure_fields(const promo_forecast_figures *g)
+{
+    printf("\"contacts\":%zu,\"expected_conversions\":", g->contacts);
+    jnum(g->expected_conversions);
+    printf(",\"incremental_conversions\":");
+    jnum(g->incremental_conversions);
+    printf(",\"incremental_revenue\":");
+    jnum(g->incremental_revenue);
+    printf(",\"discount_cost\":");
+    jnum(g->discount_cost);
+    printf(",\"contact_cost\":");
+    jnum(g->contact_cost);
+    printf(",\"incremental_profit\":");
+    jnum(g->incremental_profit);
+    printf(",\"roi\":");
+    jnum(g->roi);
+    printf(",\"profit_interval\":[");
+    jnum(g->profit_lo);
+    putchar(',');
+    jnum(g->profit_hi);
+    printf("],\"interval\":%g", g->interval);
+}
+
+static void json_figures(const promo_forecast_figures *g)
+{
+    putchar('{');
+    json_figure_fields(g);
+    putchar('}');
+}
+
+static void print_figures(const promo_forecast_figures *g)
+{
+    printf("  contacts                 %zu\n"
+           "  expected conversions     %.1f\n"
+           "  incremental conversions  %.1f\n"
+           "  incremental revenue      %.0f\n"
+           "  discount cost            %.0f\n"
+           "  contact cost             %.0f\n"
+           "  incremental profit       %.0f  [%.0f, %.0f] (%.0f%% interval, outcome noise only)\n",
+           g->contacts, g->expected_conversions, g->incremental_conversions, g->incremental_revenue,
+           g->discount_cost, g->contact_cost, g->incremental_profit, g->profit_lo, g->profit_hi,
+           100 * g->interval);
+    if (isfinite(g->roi))
+        printf("  ROI                      %.2f\n", g->roi);
+    else
+        printf("  ROI                      -\n");
+}
+
+/* The surface as CSV: one row per (discount, count) cell. */
+static int write_surface(const promo_surface *sf, const char *path)
+{
+    promo_outfile *o = NULL;
+    int rc = promo_outfile_open(path, &o);
+    if (rc)
+        return rc;
+    FILE *f = promo_outfile_stream(o);
+    fprintf(f, "discount_pct,target,incremental_profit,incremental_revenue,expected_conversions,"
+               "incremental_conversions,roi,spend,optimum\n");
+    for (size_t i = 0; i < sf->n_discounts; i++)
+        for (size_t j = 0; j < sf->n_targets; j++) {
+            size_t c = i * sf->n_targets + j;
+            fprintf(f, "%g,%zu,%.6f,%.6f,%.6f,%.6f,", sf->discounts[i], sf->targets[j],
+                    sf->profit[c], sf->revenue[c], sf->conversions[c],
+                    sf->incremental_conversions[c]);
+            if (isfinite(sf->roi[c]))
+                fprintf(f, "%.6f", sf->roi[c]);
+            fprintf(f, ",%.6f,%d\n", sf->spend[c],
+                    i == sf->optimum.discount_index && j == sf->optimum.target_index &&
+                        sf->optimum.target > 0);
+        }
+    return promo_outfile_commit(o);
+}
+
+/* The two cuts through the optimum as PNG charts: profit by discount at the optimum's count
+ * (DIR/out/profit_surface.png) and profit by count at its discount
+ * (DIR/out/profit_by_target.png), the optimum marked on both. */
+static int plot_surface(const promo_surface *sf, const char *out_dir, char *png, size_t n_png)
+{
+    const promo_surface_optimum *o = &sf->optimum;
+    size_t nd = sf->n_discounts, nt = sf->n_targets, oj = o->target_index, oi = o->discount_index;
+    double *x = promo_mallocn(nd + nt, sizeof *x), *y = promo_mallocn(nd + nt, sizeof *y);
+    int rc = PROMO_ENOMEM;
+    if (!x || !y)
+        goto done;
+    for (size_t i = 0; i < nd; i++) {
+        x[i] = sf->discounts[i];
+        y[i] = sf->profit[i * nt + oj];
+    }
+    for (size_t j = 0; j < nt; j++) {
+        x[nd + j] = (double)sf->targets[j];
+        y[nd + j] = sf->profit[oi * nt + j];
+    }
+    double ox = o->discount_pct, oy = o->figures.incremental_profit, on = (double)o->target;
+    char title[512], path2[1400];
+    snprintf(title, sizeof title,
+             "%s: expected incremental profit by discount, best %zu customers\n"
+             "optimum %.0f%% x %zu: %.0f (sought in the log's %g-%g%%; the model knows no others)",
+             sf->product_id, o->target, ox, o->target, oy, sf->support_lo, sf->support_hi);
+    promo_plot p = promo_plot_default();
+    p.title = title;
+    p.xlabel = "discount (%)";
+    p.ylabel = "expected incremental profit";
+    p.key = "top right";
+    promo_plot_series s1[2] = {{"at the optimum's count", x, y, nd, "linespoints"},
+                               {"optimum", &ox, &oy, 1, "points"}};
+    snprintf(png, n_png, "%s/profit_surface.png", out_dir);
+    if ((rc = promo_plot_lines(&p, s1, 2, png)))
+        goto done;
+    snprintf(title, sizeof title,
+             "%s: expected incremental profit by customers contacted (best first), %.0f%% "
+             "discount\noptimum %.0f%% x %zu: %.0f",
+             sf->product_id, ox, ox, o->target, oy);
+    p.xlabel = "customers contacted";
+    promo_plot_series s2[2] = {{"at the optimum's discount", x + nd, y + nd, nt, "lines"},
+                               {"optimum", &on, &oy, 1, "points"}};
+    snprintf(path2, sizeof path2, "%s/profit_by_target.png", out_dir);
+    rc = promo_plot_lines(&p, s2, 2, path2);
+done:
+    promo_free(x);
+    promo_free(y);
+    return rc;
+}
+
+/* Short text tables of the surface through the optimum. */
+static void print_surface(const promo_surface *sf)
+{
+    const promo_surface_optimum *o = &sf->optimum;
+    size_t nt = sf->n_targets, oj = o->target_index, oi = o->discount_index;
+    printf("profit by discount at %zu customers:\n ", o->target);
+    size_t step = sf->n_discounts > 11 ? (sf->n_discounts + 9) / 10 : 1;
+    for (size_t i = 0; i < sf->n_discounts; i++)
+        if (i % step == 0 || i == oi)
+            printf(" %g%%:%.0f%s", sf->discounts[i], sf->profit[i * nt + oj], i == oi ? "*" : "");
+    printf("\nprofit by customers at %g%%:\n ", o->discount_pct);
+    step = nt > 11 ? (nt + 9) / 10 : 1;
+    for (size_t j = 0; j < nt; j++)
+        if (j % step == 0 || j == oj || j + 1 == nt)
+            printf(" %zu:%.0f%s", sf->targets[j], sf->profit[oi * nt + j], j == oj ? "*" : "");
+    printf("\n");
+}
+
+/* --personalize: each customer's discount from the ladder under the budget. */
+static int
+campaign_personalize(const fc_args *a, promo_store *s, promo_forecaster *f, const char *pid)
+{
+    promo_personalized *x = NULL;
+    promo_campaign *cp = NULL;
+    char path[1300];
+    promo_personalize_params pp = promo_personalize_params_default();
+    pp.product_id = pid;
+    pp.budget = a->budget;
+    pp.interval = a->interval;
+    int rc = promo_forecast_personalize(f, &pp, &x);
+    if (rc)
+        goto done;
+    if ((rc = promo_campaign_from_personalized(s, x, promo_forecaster_as_of(f), a->send_day,
+                                               a->send_hour, &cp)))
+        goto done;
+    if (a->out_path)
+        snprintf(path, sizeof path, "%s", a->out_path);
+    else
+        promo_campaign_default_path(s, pid, path, sizeof path);
+    if ((rc = promo_campaign_write(cp, path)))
+        goto done;
+    if (a->json) {
+        printf("{\"product_id\":");
+        cli_json_str(stdout, pid);
+        printf(",\"personalized\":true,\"budget\":");
+        jnum(a->budget);
+        printf(",\"forecast\":");
+        json_figures(&x->figures);
+        printf(",\"upper_bound\":");
+        jnum(x->upper_bound);
+        printf(",\"gap\":");
+        jnum(x->gap);
+        printf(",\"lambda\":");
+        jnum(x->lambda);
+        printf(",\"file\":");
+        cli_json_str(stdout, path);
+        printf(",\"customers\":[");
+        for (size_t i = 0; i < x->n; i++) {
+            printf("%s{\"customer_id\":", i ? "," : "");
+            cli_json_str(stdout, x->picks[i].customer_id);
+            printf(",\"discount_pct\":%g,\"expected_profit\":%.4f}", x->discount_pct[i],
+                   x->picks[i].expected_profit);
+        }
+        printf("]}\n");
+        goto done;
+    }
+    printf("personalised discounts for %s (5-25%% by 5, uplift model)%s: %zu customers\n", pid,
+           isfinite(a->budget) ? " within the budget" : "", x->n);
+    printf("  customers by discount:");
+    for (int k = 0; k < 5; k++)
+        printf(" %d%%:%zu", 5 * (k + 1), x->n_by_rung[k]);
+    printf("\nforecast (model):\n");
+    print_figures(&x->figures);
+    printf("  upper bound (Lagrangian) %.0f: the allocation is within %.0f (%.1f%%) of the best "
+           "possible under the model\n",
+           x->upper_bound, x->gap, x->upper_bound > 0 ? 100 * x->gap / x->upper_bound : 0.0);
+    printf("wrote %s\n", path);
+done:
+    promo_campaign_free(cp);
+    promo_personalized_free(x);
+    return rc;
+}
+
+static int campaign_forecast(const fc_args *a)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = NULL;
+    promo_surface *sf = NULL;
+    promo_forecast *fc = NULL;
+    promo_campaign *cp = NULL;
+    char pid[256], path[1300], png[1400] = "";
+    int rc = promo_store_open_read(a->ws, &s);
+    if (rc)
+        goto done;
+    if (!strcmp(a->product, "best")) {
+        if ((rc = promo_campaign_best_seller(s, pid, sizeof pid)))
+            goto done;
+    } else {
+        snprintf(pid, sizeof pid, "%s", a->product);
+    }
+    if ((rc = promo_forecaster_open(s, a->as_of, 0, &f)))
+        goto done;
+    if (a->personalize) {
+        rc = campaign_personalize(a, s, f, pid);
+        goto done;
+    }
+    promo_forecast_request r = promo_forecast_request_default();
+    r.product_id = pid;
+    r.discount_pct = a->discount;
+    r.n_target = a->n_target;
+    r.rank_by = (promo_forecast_rank)a->rank_by;
+    r.budget = a->budget;
+    r.interval = a->interval;
+    r.holdout_pct = a->holdout;
+    r.holdout_seed = a->holdout_seed;
+    if (a->optimize || a->surface_path) {
+        promo_surface_params sp = promo_surface_params_default();
+        sp.product_id = pid;
+        sp.budget = a->budget;
+        sp.interval = a->interval;
+        if ((rc = promo_forecast_surface(f, &sp, &sf)))
+            goto done;
+        if (a->optimize) {
+            r.discount_pct = sf->optimum.discount_pct;
+            r.n_target = sf->optimum.target;
+            r.rank_by = PROMO_FORECAST_RANK_PROFIT;
+            if (!r.n_target) {
+                rc = promo_fail(PROMO_EINPUT,
+                                "--budget %g: not even one customer's discount and contact cost "
+                                "fit in it",
+                                a->budget);
+                goto done;
+            }
+        }
+    }
+    if ((rc = promo_forecast_point(f, &r, &fc)))
+        goto done;
+    if ((rc = promo_campaign_from_forecast(s, fc, promo_forecaster_as_of(f), a->send_day,
+                                           a->send_hour, &cp)))
+        goto done;
+    if (a->out_path)
+        snprintf(path, sizeof path, "%s", a->out_path);
+    else
+        promo_campaign_default_path(s, pid, path, sizeof path);
+    if ((rc = promo_campaign_write(cp, path)))
+        goto done;
+    if (sf && a->surface_path && (rc = write_surface(sf, a->surface_path)))
+        goto done;
+    if (sf && promo_plot_available() && sf->optimum.target &&
+        (rc = plot_surface(sf, promo_store_out_dir(s), png, sizeof png)))
+        goto done;
+
+    if (a->json) {
+        printf("{\"product_id\":");
+        cli_json_str(stdout, pid);
+        printf(",\"discount_pct\":%g,\"target\":%zu,\"rank_by\":\"%s\",\"budget\":",
+               fc->discount_pct, fc->n, promo_forecast_rank_name(fc->rank_by));
+        jnum(a->budget);
+        printf(",\"budget_bound\":%s,\"forecast\":", fc->budget_bound ? "true" : "false");
+        json_figures(&fc->figures);
+        printf(",\"optimum\":");
+        if (sf) {
+            printf("{\"discount_pct\":%g,\"target\":%zu,", sf->optimum.discount_pct,
+                   sf->optimum.target);
+            json_figure_fields(&sf->optimum.figures);
+            printf("},\"gap_to_optimum\":");
+            jnum(sf->optimum.figures.incremental_profit - fc->figures.incremental_profit);
+        } else {
+            printf("null");
+        }
+        printf(",\"file\":");
+        cli_json_str(stdout, path);
+        printf(",\"customers\":[");
+        for (size_t i = 0; i < fc->n; i++) {
+            const promo_forecast_pick *p = &fc->picks[i];
+            printf("%s{\"rank\":%zu,\"customer_id\":", i ? "," : "", i + 1);
+            cli_json_str(stdout, p->customer_id);
+            printf(",\"name\":");
+            cli_json_str(stdout, cp->name[i]);
+            printf(",\"location\":");
+            cli_json_str(stdout, cp->location[i]);
+            printf(",\"probability\":%.6f,\"uplift\":%.6f,\"expected_profit\":%.4f,"
+                   "\"expected_revenue\":%.4f,\"holdout\":%s}",
+                   p->probability, p->uplift, p->expected_profit, p->expected_revenue,
+                   p->holdout ? "true" : "false");
+        }
+        printf("]}\n");
+        goto done;
+    }
+    if (sf) {
+        printf("optimum for %s over discounts %g-%g%% x 1-%zu customers (uplift model, expected "
+               "incremental profit%s): %g%% to %zu customers (sought within the promotion "
+               "log's discounts, %g-%g%%: the model knows no others)\n",
+               pid, sf->discounts[0], sf->discounts[sf->n_discounts - 1], sf->n_customers,
+               isfinite(a->budget) ? " within the budget" : "", sf->optimum.discount_pct,
+               sf->optimum.target, sf->support_lo, sf->support_hi);
+        print_surface(sf);
+    }
+    printf("campaign for %s: %zu customers by %s, %g%% discount%s\n", pid, fc->n,
+           fc->rank_by == PROMO_FORECAST_RANK_PROFIT   ? "expected incremental profit"
+           : fc->rank_by == PROMO_FORECAST_RANK_UPLIFT ? "uplift"
+                                                       : "probability with the offer",
+           fc->discount_pct, fc->budget_bound ? " (the budget stopped the selection)" : "");
+    printf("  %4s %-12s %-24s %11s %8s %9s\n", "rank", "customer", "name", "probability", "uplift",
+           "profit");
+    for (size_t i = 0; i < fc->n && i < 10; i++)
+        printf("  %4zu %-12s %-24.24s %11.3f %8.3f %9.2f\n", i + 1, fc->picks[i].customer_id,
+               cp->name[i][0] ? cp->name[i] : "-", fc->picks[i].probability, fc->picks[i].uplift,
+               fc->picks[i].expected_profit);
+    if (fc->n > 10)
+        printf("  ... %zu more\n", fc->n - 10);
+    printf("forecast (model; %zu held out):\n", fc->n_holdout);
+    print_figures(&fc->figures);
+    if (a->surface_path)
+        printf("wrote the surface to %s\n", a->surface_path);
+    if (png[0])
+        printf("wrote %s and profit_by_target.png beside it\n", png);
+    printf("wrote %s\n", path);
+done:
+    if (rc == PROMO_EINPUT && !strncmp(promo_last_error(), "product_id:", 11))
+        rc = promo_fail(PROMO_EINPUT, "--product %s:%s", a->product, promo_last_error() + 11);
+    promo_campaign_free(cp);
+    promo_forecast_free(fc);
+    promo_surface_free(sf);
+    promo_forecaster_free(f);
+    promo_store_close(s);
+    return cli_report(rc);
+}
 
 int cmd_campaign(int argc, char **argv)
 {
@@ -25,7 +404,10 @@ int cmd_campaign(int argc, char **argv)
     unsigned long long holdout_seed = 1;
     int64_t as_of = 0;
     int json = 0;
-    static const char *const rank_words[] = {"propensity", "uplift", "profit", NULL};
+    static const char *const rank_words[] = {"propensity", "uplift", "profit", "probability", NULL};
+    const char *surface_path = NULL;
+    double budget = -1, interval = 90;
+    int optimize = 0, personalize = 0;
     unsigned rank_by = 0;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
@@ -48,25 +430,70 @@ int cmd_campaign(int argc, char **argv)
                  "control that `promo measure` compares with once the period is ingested"},
         {CLI_UINT("holdout-seed", "S", 0, UINT64_MAX, &holdout_seed),
          .help = "seed of the holdout's draw"},
+        {CLI_FLAG("optimize", &optimize),
+         .help = "choose the discount (0-50%) and the number of customers that maximise the\n"
+                 "uplift model's expected incremental profit, and print the surface around it"},
+        {CLI_FLAG("personalize", &personalize),
+         .help = "a discount per customer (5-25% by 5) maximising the expected profit within\n"
+                 "--budget: Lagrangian relaxation + greedy, the optimality gap reported"},
+        {CLI_NUMBER("budget", "AMOUNT", 0, 1e15, &budget),
+         .help = "cap on the expected discount cost + contact cost: the best customers that\n"
+                 "fit (with --optimize: the optimum within it)"},
+        {CLI_PATH("out-surface", "FILE.csv", &surface_path),
+         .help = "write the discount x count profit surface (implies the optimizer's run)"},
+        {CLI_NUMBER("interval", "PCT", 50, 99.9, &interval),
+         .help = "level of the forecast's profit interval"},
         {CLI_JSON(&json), .help = "print the campaign (every customer) as JSON"},
         {0},
     };
     const cli_spec spec = {
         .name = "campaign",
-        .usage = "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
-                 "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out "
-                 "FILE.csv]\n"
-                 "                      [--json]\n",
+        .usage =
+            "usage: promo campaign --ws DIR --product ID|best [--discount PCT] [--target N]\n"
+            "                      [--as-of DATE] [--send-day D] [--send-hour H] [--out "
+            "FILE.csv]\n"
+            "                      [--optimize | --personalize] [--budget AMOUNT]\n"
+            "                      [--out-surface FILE.csv]\n"
+            "                      [--rank-by propensity|uplift|profit|probability] [--json]\n",
         .about =
             "Rank every customer by the propensity model's probability of buying the product\n"
             "(train it first: promo train --model propensity --target product:ID), keep the top\n"
             "N with a one-line reason each, and write the campaign file (default\n"
-            "DIR/out/campaign_<product>.csv), which `promo simulate` accepts as it is.\n",
+            "DIR/out/campaign_<product>.csv), which `promo simulate` accepts as it is.\n"
+            "With --optimize, --budget, --out-surface or --rank-by probability the uplift\n"
+            "model's forecaster chooses instead (promo train --model uplift): the customers by\n"
+            "expected incremental profit (or uplift, or probability with the offer), the\n"
+            "forecast (conversions, incremental revenue and profit with an interval, costs,\n"
+            "ROI), and with --optimize the discount and count of the largest expected profit,\n"
+            "charted in DIR/out/profit_surface.png and profit_by_target.png.\n",
         .opts = opts,
     };
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
+    if (optimize || personalize || budget >= 0 || rank_by == 3 || surface_path) {
+        /* the forecaster's ranks: profit 0, uplift 1, probability 2; propensity -> profit */
+        static const int rank_map[] = {PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_UPLIFT,
+                                       PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_PROBABILITY};
+        fc_args a = {.ws = ws,
+                     .product = product,
+                     .out_path = out_path,
+                     .surface_path = surface_path,
+                     .discount = discount,
+                     .budget = budget >= 0 ? budget : INFINITY,
+                     .holdout = holdout,
+                     .interval = interval / 100,
+                     .n_target = (size_t)target_n,
+                     .as_of = as_of,
+                     .send_day = (int)send_day,
+                     .send_hour = (int)send_hour,
+                     .optimize = optimize,
+                     .personalize = personalize,
+                     .json = json,
+                     .rank_by = rank_map[rank_by],
+                     .holdout_seed = holdout_seed};
+        return campaign_forecast(&a);
+    }
     if (rank_by >= 1)
         return cli_campaign_uplift(ws, product, discount, (size_t)target_n, as_of, (int)send_day,
                                    (int)send_hour, rank_by == 2, out_path);

@@ -16,6 +16,7 @@
 #include <promo/csv.h>
 #include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/forecast.h>
 #include <promo/infile.h>
 #include <promo/rng.h>
 #include <promo/store.h>
@@ -38,6 +39,12 @@ const promo_campaign_column promo_campaign_columns[PROMO_CAMPAIGN_COL_COUNT] = {
     [PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID] = {"bundle_product_id", PROMO_COL_STRING, R},
     [PROMO_CAMPAIGN_HOLDOUT] = {"holdout", PROMO_COL_INT64, W | R},
     [PROMO_CAMPAIGN_SEND_DATE] = {"send_date", PROMO_COL_TIMESTAMP, W},
+    [PROMO_CAMPAIGN_UPLIFT] = {"uplift", PROMO_COL_FLOAT64, PROMO_CAMPAIGN_OPTIONAL},
+    [PROMO_CAMPAIGN_EXPECTED_REVENUE] = {"expected_revenue", PROMO_COL_FLOAT64,
+                                         PROMO_CAMPAIGN_OPTIONAL},
+    [PROMO_CAMPAIGN_EXPECTED_PROFIT] = {"expected_profit", PROMO_COL_FLOAT64,
+                                        PROMO_CAMPAIGN_OPTIONAL},
+    [PROMO_CAMPAIGN_SEGMENT] = {"segment", PROMO_COL_STRING, PROMO_CAMPAIGN_OPTIONAL},
 };
 
 #undef W
@@ -100,6 +107,14 @@ void promo_campaign_free(promo_campaign *c)
     }
     promo_free(c->name);
     promo_free(c->location);
+    if (c->segment)
+        for (size_t i = 0; i < c->n; i++)
+            promo_free(c->segment[i]);
+    promo_free(c->segment);
+    promo_free(c->uplift);
+    promo_free(c->expected_revenue);
+    promo_free(c->expected_profit);
+    promo_free(c->discount_row);
     promo_free(c->picks);
     promo_free(c->holdout);
     promo_free(c);
@@ -246,6 +261,210 @@ int promo_campaign_build(promo_store *s,
     return rc;
 }
 
+/* ------------------------------------------------------- from a forecast ---- */
+
+/* A row index per customer id code of column id (SIZE_MAX: none); *out: new. */
+static int rows_by_code(const promo_column *id, size_t **out)
+{
+    uint32_t n_codes = promo_dict_size(id->dict);
+    size_t *row_of = promo_mallocn(n_codes ? n_codes : 1, sizeof *row_of);
+    if (!row_of)
+        return PROMO_ENOMEM;
+    for (uint32_t k = 0; k < n_codes; k++)
+        row_of[k] = SIZE_MAX;
+    for (size_t r = 0; r < id->n; r++)
+        if (!promo_column_is_null(id, r) && row_of[id->codes[r]] == SIZE_MAX)
+            row_of[id->codes[r]] = r;
+    *out = row_of;
+    return PROMO_OK;
+}
+
+static size_t row_of_id(const promo_column *id, const size_t *row_of, const char *cid)
+{
+    uint32_t k = promo_dict_find(id->dict, cid, strlen(cid));
+    return k == PROMO_DICT_NONE ? SIZE_MAX : row_of[k];
+}
+
+/* Name and location from the customers table ("" when it or the customer is missing). */
+static int forecast_details(promo_store *s, promo_campaign *c)
+{
+    static const char *const cols[] = {"customer_id", "name", "location"};
+    promo_table *t = NULL;
+    size_t *row_of = NULL;
+    int rc = PROMO_OK;
+    if (promo_store_has_table(s, "customers") &&
+        (rc = promo_store_read_columns(s, "customers", cols, 3, &t)))
+        return rc;
+    if (t && t->cols[0]->type == PROMO_COL_STRING && (rc = rows_by_code(t->cols[0], &row_of)))
+        goto done;
+    rc = PROMO_ENOMEM;
+    for (size_t i = 0; i < c->n; i++) {
+        const char *nm = "", *lc = "";
+        size_t r = row_of ? row_of_id(t->cols[0], row_of, c->picks[i].customer_id) : SIZE_MAX;
+        if (r != SIZE_MAX) {
+            if (!promo_column_is_null(t->cols[1], r))
+                nm = promo_column_str(t->cols[1], r);
+            if (!promo_column_is_null(t->cols[2], r))
+                lc = promo_column_str(t->cols[2], r);
+        }
+        if (!(c->name[i] = promo_strdup(nm)) || !(c->location[i] = promo_strdup(lc)))
+            goto done;
+    }
+    rc = PROMO_OK;
+done:
+    promo_free(row_of);
+    promo_table_free(t);
+    return rc;
+}
+
+/* The stored segment of each pick, when the workspace has a `segments` table: the personas
+ * method's persona first, then the tiers', then any method's persona or number. */
+static int forecast_segments(promo_store *s, promo_campaign *c)
+{
+    static const char *const cols[] = {"customer_id", "method", "segment", "persona"};
+    if (!promo_store_has_table(s, "segments"))
+        return PROMO_OK;
+    promo_table *t = NULL;
+    int rc = promo_store_read_columns(s, "segments", cols, 4, &t);
+    if (rc)
+        return rc;
+    const promo_column *id = t->cols[0], *me = t->cols[1], *sg = t->cols[2], *pe = t->cols[3];
+    int *rank = NULL;
+    size_t *best = NULL;
+    if (id->type != PROMO_COL_STRING || me->type != PROMO_COL_STRING)
+        goto done; /* not what segment.c writes: no segment column rather than an error */
+    rc = PROMO_ENOMEM;
+    uint32_t n_codes = promo_dict_size(id->dict);
+    if (!(rank = promo_mallocn(n_codes ? n_codes : 1, sizeof *rank)) ||
+        !(best = promo_mallocn(n_codes ? n_codes : 1, sizeof *best)) ||
+        !(c->segment = promo_calloc(c->n ? c->n : 1, sizeof *c->segment)))
+        goto done;
+    for (uint32_t k = 0; k < n_codes; k++) {
+        rank[k] = 99;
+        best[k] = SIZE_MAX;
+    }
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(id, r) || promo_column_is_null(me, r))
+            continue;
+        const char *m = promo_column_str(me, r);
+        int q = !strcmp(m, "personas") ? 0 : !strcmp(m, "tiers") ? 1 : 2;
+        if (q < rank[id->codes[r]]) {
+            rank[id->codes[r]] = q;
+            best[id->codes[r]] = r;
+        }
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        char buf[64];
+        const char *v = "";
+        uint32_t k =
+            promo_dict_find(id->dict, c->picks[i].customer_id, strlen(c->picks[i].customer_id));
+        size_t r = k == PROMO_DICT_NONE ? SIZE_MAX : best[k];
+        if (r != SIZE_MAX) {
+            if (pe->type == PROMO_COL_STRING && !promo_column_is_null(pe, r))
+                v = promo_column_str(pe, r);
+            else if (!promo_column_is_null(sg, r)) {
+                snprintf(buf, sizeof buf, "%.0f", promo_column_num(sg, r));
+                v = buf;
+            }
+        }
+        if (!(c->segment[i] = promo_strdup(v)))
+            goto done;
+    }
+    rc = PROMO_OK;
+done:
+    promo_free(rank);
+    promo_free(best);
+    promo_table_free(t);
+    return rc;
+}
+
+/* A campaign of picks (forecast.h) offering product at discount, or at row_discount[i] per
+ * row when not NULL. */
+static int from_picks(promo_store *s,
+                      const char *product,
+                      double discount,
+                      const promo_forecast_pick *picks,
+                      const double *row_discount,
+                      size_t n,
+                      int64_t as_of,
+                      int32_t send_day,
+                      int32_t send_hour,
+                      promo_campaign **out)
+{
+    *out = NULL;
+    if (send_day < 0 || send_day > 3650 || send_hour < 0 || send_hour > 23)
+        return promo_fail(PROMO_EUSAGE, "campaign: send day %d, hour %d: expected 0-3650, 0-23",
+                          (int)send_day, (int)send_hour);
+    promo_campaign *c = promo_calloc(1, sizeof *c);
+    if (!c)
+        return PROMO_ENOMEM;
+    int rc = PROMO_ENOMEM;
+    size_t m = n ? n : 1;
+    snprintf(c->product_id, sizeof c->product_id, "%s", product);
+    c->discount_pct = discount;
+    c->send_day = send_day;
+    c->send_hour = send_hour;
+    c->n = n;
+    if (!(c->picks = promo_calloc(m, sizeof *c->picks)) ||
+        !(c->name = promo_calloc(m, sizeof *c->name)) ||
+        !(c->location = promo_calloc(m, sizeof *c->location)) ||
+        !(c->holdout = promo_calloc(m, 1)) || !(c->uplift = promo_mallocn(m, sizeof *c->uplift)) ||
+        !(c->expected_revenue = promo_mallocn(m, sizeof *c->expected_revenue)) ||
+        !(c->expected_profit = promo_mallocn(m, sizeof *c->expected_profit)) ||
+        (row_discount && !(c->discount_row = promo_mallocn(m, sizeof *c->discount_row))))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const promo_forecast_pick *p = &picks[i];
+        double d = row_discount ? row_discount[i] : discount;
+        if (row_discount)
+            c->discount_row[i] = d;
+        promo_campaign_pick *q = &c->picks[i];
+        snprintf(q->customer_id, sizeof q->customer_id, "%s", p->customer_id);
+        q->probability = p->probability;
+        c->uplift[i] = p->uplift;
+        c->expected_revenue[i] = p->expected_revenue;
+        c->expected_profit[i] = p->expected_profit;
+        c->holdout[i] = (uint8_t)p->holdout;
+        c->n_holdout += p->holdout != 0;
+        if (!p->holdout)
+            c->expected_buyers += p->probability;
+        snprintf(q->reason, sizeof q->reason,
+                 "the uplift model expects %.0f%% to buy with the %.0f%% offer against %.0f%% "
+                 "without it (%+.1f points), so contacting earns %.2f on average",
+                 100 * p->probability, d, 100 * p->p0, 100 * p->uplift, p->expected_profit);
+    }
+    if ((rc = forecast_details(s, c)) || (rc = forecast_segments(s, c)))
+        goto fail;
+    c->send_date = (as_of / PROMO_SECONDS_PER_DAY + send_day) * PROMO_SECONDS_PER_DAY;
+    *out = c;
+    return PROMO_OK;
+fail:
+    promo_campaign_free(c);
+    return rc;
+}
+
+int promo_campaign_from_forecast(promo_store *s,
+                                 const promo_forecast *fc,
+                                 int64_t as_of,
+                                 int32_t send_day,
+                                 int32_t send_hour,
+                                 promo_campaign **out)
+{
+    return from_picks(s, fc->product_id, fc->discount_pct, fc->picks, NULL, fc->n, as_of, send_day,
+                      send_hour, out);
+}
+
+int promo_campaign_from_personalized(promo_store *s,
+                                     const promo_personalized *x,
+                                     int64_t as_of,
+                                     int32_t send_day,
+                                     int32_t send_hour,
+                                     promo_campaign **out)
+{
+    return from_picks(s, x->product_id, x->n ? x->discount_pct[0] : 0, x->picks, x->discount_pct,
+                      x->n, as_of, send_day, send_hour, out);
+}
+
 void promo_campaign_default_path(promo_store *s, const char *product_id, char *out, size_t n)
 {
     snprintf(out, n, "%s/campaign_%s.csv", promo_store_out_dir(s), product_id);
@@ -276,7 +495,7 @@ static int push_cell(promo_column *col, const promo_campaign *c, size_t i, int k
     case PROMO_CAMPAIGN_PROBABILITY:
         return promo_column_push_f64(col, c->picks[i].probability);
     case PROMO_CAMPAIGN_DISCOUNT_PCT:
-        return promo_column_push_f64(col, c->discount_pct);
+        return promo_column_push_f64(col, c->discount_row ? c->discount_row[i] : c->discount_pct);
     case PROMO_CAMPAIGN_SEND_DAY:
         return promo_column_push_i64(col, c->send_day);
     case PROMO_CAMPAIGN_SEND_HOUR:
@@ -285,10 +504,38 @@ static int push_cell(promo_column *col, const promo_campaign *c, size_t i, int k
         return promo_column_push_i64(col, c->holdout ? c->holdout[i] : 0);
     case PROMO_CAMPAIGN_SEND_DATE:
         return promo_column_push_i64(col, c->send_date);
+    case PROMO_CAMPAIGN_UPLIFT:
+        return promo_column_push_f64(col, c->uplift[i]);
+    case PROMO_CAMPAIGN_EXPECTED_REVENUE:
+        return promo_column_push_f64(col, c->expected_revenue[i]);
+    case PROMO_CAMPAIGN_EXPECTED_PROFIT:
+        return promo_column_push_f64(col, c->expected_profit[i]);
+    case PROMO_CAMPAIGN_SEGMENT:
+        s = c->segment[i] ? c->segment[i] : "";
+        break;
     default:
         return promo_fail(PROMO_EUSAGE, "campaign: column %d is not written", k);
     }
     return promo_column_push_str(col, s, strlen(s));
+}
+
+/* Whether c carries optional column k. */
+static int optional_present(const promo_campaign *c, int k)
+{
+    if (!(promo_campaign_columns[k].flags & PROMO_CAMPAIGN_OPTIONAL))
+        return 0;
+    switch (k) {
+    case PROMO_CAMPAIGN_UPLIFT:
+        return c->uplift != NULL;
+    case PROMO_CAMPAIGN_EXPECTED_REVENUE:
+        return c->expected_revenue != NULL;
+    case PROMO_CAMPAIGN_EXPECTED_PROFIT:
+        return c->expected_profit != NULL;
+    case PROMO_CAMPAIGN_SEGMENT:
+        return c->segment != NULL;
+    default:
+        return 0;
+    }
 }
 
 int promo_campaign_write(const promo_campaign *c, const char *path)
@@ -300,7 +547,7 @@ int promo_campaign_write(const promo_campaign *c, const char *path)
     for (int k = 0; k < PROMO_CAMPAIGN_COL_COUNT; k++) {
         const promo_campaign_column *cc = &promo_campaign_columns[k];
         promo_column *col = NULL;
-        if (!(cc->flags & PROMO_CAMPAIGN_WRITTEN))
+        if (!(cc->flags & PROMO_CAMPAIGN_WRITTEN) && !(optional_present(c, k)))
             continue;
         if ((rc = promo_table_add_column(t, cc->name, cc->type, &col)))
             goto done;

@@ -1,0 +1,1132 @@
+/* src/engine/forecast.c: campaign forecasts, the response surface and its optimum from the
+ * uplift model (include/promo/forecast.h).
+ *
+ * Everything rests on one cached object per (product, discount): every customer's p0, p1 and
+ * contact arm, and the customers' order by expected profit (best first, ties by customer
+ * index). A point forecast ranked by profit walks the first N of that order; the surface walks
+ * the whole order once per discount. The order is an LSD radix sort of the profits' order-
+ * preserving 64-bit images (8 passes of 8 bits, stable, so ties keep customer order): O(n) per
+ * discount, against O(n log n) for a comparison sort, which matters on the surface's 51
+ * discounts of a million customers. The model is called once per (product, discount) while
+ * the object stays in the cache (least recently used first out past the byte limit).
+ */
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/forecast.h>
+#include <promo/rng.h>
+#include <promo/store.h>
+#include <promo/table.h>
+#include <promo/uplift_score.h>
+
+#define DEFAULT_CACHE_BYTES ((size_t)256 << 20)
+#define MAX_GRID_DISCOUNTS  91
+
+/* One scored (product, discount). */
+typedef struct entry {
+    char product[256];
+    double discount_pct;
+    double price, cost; /* cost 0 when unknown */
+    /* Stored in profit order (position k = the k-th best customer), so that every walk over
+     * the best N reads memory in sequence. */
+    double *p0, *p1; /* n: outcome without and with the offer */
+    uint8_t *arm;    /* n: contact arm (>= 1) */
+    uint32_t *order; /* n: the customer at each position (by expected profit, best first) */
+    size_t bytes;
+    uint64_t used; /* LRU clock */
+} entry;
+
+struct promo_forecaster {
+    promo_uplift_scorer *h;
+    size_t n;                /* customers */
+    int n_arms;              /* control included */
+    double *contact_cost;    /* n_arms */
+    const char **ids;        /* n customer ids, borrowed from the scorer */
+    int outcomes;            /* the learner has outcome models */
+    double disc_lo, disc_hi; /* the promotions log's discount range */
+    entry **cache;
+    size_t n_cache, cap_cache;
+    size_t cache_bytes, cache_limit;
+    uint64_t clock;
+};
+
+static void entry_free(entry *e)
+{
+    if (!e)
+        return;
+    promo_free(e->p0);
+    promo_free(e->p1);
+    promo_free(e->arm);
+    promo_free(e->order);
+    promo_free(e);
+}
+
+void promo_forecaster_free(promo_forecaster *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n_cache; i++)
+        entry_free(f->cache[i]);
+    promo_free(f->cache);
+    promo_free(f->contact_cost);
+    promo_free(f->ids);
+    promo_uplift_scorer_free(f->h);
+    promo_free(f);
+}
+
+/* Min and max of promotions.discount_pct (0, 90 without a table, a column or a value). */
+static int log_discount_range(promo_store *s, double *lo, double *hi)
+{
+    static const char *const cols[] = {"discount_pct"};
+    *lo = 0;
+    *hi = 90;
+    if (!promo_store_has_table(s, "promotions"))
+        return PROMO_OK;
+    promo_table *t = NULL;
+    int rc = promo_store_read_columns(s, "promotions", cols, 1, &t);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT) { /* no such column: no range known */
+        promo_clear_error();
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    double a = INFINITY, b = -INFINITY;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(t->cols[0], r))
+            continue;
+        double v = promo_column_num(t->cols[0], r);
+        if (v >= 0 && v <= 90) {
+            a = v < a ? v : a;
+            b = v > b ? v : b;
+        }
+    }
+    if (a <= b) {
+        *lo = a;
+        *hi = b;
+    }
+    promo_table_free(t);
+    return PROMO_OK;
+}
+
+int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_forecaster **out)
+{
+    *out = NULL;
+    promo_forecaster *f = promo_calloc(1, sizeof *f);
+    if (!f)
+        return PROMO_ENOMEM;
+    int rc = promo_uplift_scorer_open(s, as_of, n_threads, &f->h);
+    if (rc)
+        goto fail;
+    f->n = promo_uplift_scorer_n_customers(f->h);
+    f->n_arms = promo_uplift_scorer_n_arms(f->h);
+    if (f->n_arms < 2 || f->n_arms > 255) {
+        rc = promo_fail(PROMO_EINPUT, "forecast: the uplift model has %d arms (2-255 expected)",
+                        f->n_arms);
+        goto fail;
+    }
+    if (f->n > UINT32_MAX) {
+        rc = promo_fail(PROMO_EINPUT, "forecast: %zu customers (at most 2^32 - 1)", f->n);
+        goto fail;
+    }
+    promo_uplift_learner l = promo_uplift_scorer_learner(f->h);
+    f->outcomes =
+        l == PROMO_UPLIFT_S || l == PROMO_UPLIFT_T || l == PROMO_UPLIFT_X || l == PROMO_UPLIFT_DR;
+    f->cache_limit = DEFAULT_CACHE_BYTES;
+    if ((rc = log_discount_range(s, &f->disc_lo, &f->disc_hi)))
+        goto fail;
+    /* The customer ids and the arms' contact costs come with a scoring: one of the "any"
+     * target at the log's median discount (one model call) gives them before any forecast. */
+    promo_uplift_offer o = {.target = "any", .discount_pct = NAN};
+    promo_uplift_scores *sc = NULL;
+    if ((rc = promo_uplift_scorer_score(f->h, &o, &sc)))
+        goto fail;
+    f->ids = promo_mallocn(f->n ? f->n : 1, sizeof *f->ids);
+    f->contact_cost = promo_mallocn((size_t)f->n_arms, sizeof *f->contact_cost);
+    if (!f->ids || !f->contact_cost) {
+        promo_uplift_scores_free(sc);
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    memcpy(f->ids, sc->customer, f->n * sizeof *f->ids);
+    memcpy(f->contact_cost, sc->contact_cost, (size_t)f->n_arms * sizeof *f->contact_cost);
+    promo_uplift_scores_free(sc);
+    *out = f;
+    return PROMO_OK;
+fail:
+    promo_forecaster_free(f);
+    return rc;
+}
+
+int64_t promo_forecaster_as_of(const promo_forecaster *f)
+{
+    return promo_uplift_scorer_as_of(f->h);
+}
+
+size_t promo_forecaster_n_customers(const promo_forecaster *f)
+{
+    return f->n;
+}
+
+const char *promo_forecaster_customer_id(const promo_forecaster *f, size_t i)
+{
+    if (i >= f->n)
+        return NULL;
+    return f->ids[i];
+}
+
+static void cache_trim(promo_forecaster *f, const entry *keep);
+
+void promo_forecaster_discount_range(const promo_forecaster *f, double *lo, double *hi)
+{
+    *lo = f->disc_lo;
+    *hi = f->disc_hi;
+}
+
+void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes)
+{
+    f->cache_limit = bytes;
+    cache_trim(f, NULL);
+}
+
+/* ------------------------------------------------------------------- cache ---- */
+
+/* Drop least recently used entries until the cache is within its limit, never `keep`. */
+static void cache_trim(promo_forecaster *f, const entry *keep)
+{
+    while (f->cache_bytes > f->cache_limit) {
+        size_t victim = SIZE_MAX;
+        for (size_t i = 0; i < f->n_cache; i++)
+            if (f->cache[i] != keep &&
+                (victim == SIZE_MAX || f->cache[i]->used < f->cache[victim]->used))
+                victim = i;
+        if (victim == SIZE_MAX)
+            return;
+        f->cache_bytes -= f->cache[victim]->bytes;
+        entry_free(f->cache[victim]);
+        f->cache[victim] = f->cache[--f->n_cache];
+    }
+}
+
+/* The order-preserving image of a double, descending: smaller keys for larger values; NaN
+ * after everything. */
+static uint64_t desc_key(double v)
+{
+    if (isnan(v))
+        return UINT64_MAX;
+    v += 0.0; /* -0 -> +0 */
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    b = (b >> 63) ? ~b : b | ((uint64_t)1 << 63); /* ascending image */
+    return ~b;
+}
+
+/* Indices 0..n-1 sorted by key ascending, ties by index (stable LSD radix, 8 x 8 bits). */
+static int radix_order(const uint64_t *key, size_t n, uint32_t *order)
+{
+    uint32_t *tmp = promo_mallocn(n ? n : 1, sizeof *tmp);
+    uint64_t *k = promo_mallocn(n ? n : 1, sizeof *k), *k2 = promo_mallocn(n ? n : 1, sizeof *k2);
+    if (!tmp || !k || !k2) {
+        promo_free(tmp);
+        promo_free(k);
+        promo_free(k2);
+        return PROMO_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        order[i] = (uint32_t)i;
+        k[i] = key[i];
+    }
+    uint32_t *src = order, *dst = tmp;
+    uint64_t *ks = k, *kd = k2;
+    for (int pass = 0; pass < 8; pass++) {
+        size_t cnt[257] = {0};
+        int shift = pass * 8;
+        for (size_t i = 0; i < n; i++)
+            cnt[((ks[i] >> shift) & 0xff) + 1]++;
+        if (cnt[((ks[0] >> shift) & 0xff) + 1] == n) /* one digit value: nothing moves */
+            continue;
+        for (int b = 0; b < 256; b++)
+            cnt[b + 1] += cnt[b];
+        for (size_t i = 0; i < n; i++) {
+            size_t at = cnt[(ks[i] >> shift) & 0xff]++;
+            dst[at] = src[i];
+            kd[at] = ks[i];
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+        uint64_t *tk = ks;
+        ks = kd;
+        kd = tk;
+    }
+    if (src != order)
+        memcpy(order, src, n * sizeof *order);
+    promo_free(tmp);
+    promo_free(k);
+    promo_free(k2);
+    return PROMO_OK;
+}
+
+static double clamp01(double p)
+{
+    return p < 0 ? 0 : p > 1 ? 1 : p;
+}
+
+/* Margins and contact cost of one (product, discount). */
+typedef struct margins {
+    double m1, m0, d, price;
+    const double *c; /* per arm */
+} margins;
+
+static margins entry_margins(const promo_forecaster *f, const entry *e)
+{
+    margins m;
+    m.d = e->discount_pct / 100.0;
+    m.price = e->price;
+    m.m1 = e->price * (1.0 - m.d) - e->cost;
+    m.m0 = e->price - e->cost;
+    m.c = f->contact_cost;
+    return m;
+}
+
+static double customer_profit(const margins *m, const entry *e, size_t i)
+{
+    return e->p1[i] * m->m1 - e->p0[i] * m->m0 - m->c[e->arm[i]];
+}
+
+/* Score (product, discount) and build its entry. */
+static int entry_build(promo_forecaster *f, const char *product, double discount, entry **out)
+{
+    *out = NULL;
+    char target[300];
+    snprintf(target, sizeof target, "product:%s", product);
+    promo_uplift_offer o = {.target = target, .discount_pct = discount};
+    promo_uplift_scores *sc = NULL;
+    uint64_t *key = NULL;
+    int rc = promo_uplift_scorer_score(f->h, &o, &sc);
+    if (rc == PROMO_EINPUT)
+        return promo_fail(PROMO_EINPUT, "product_id: no product '%s' in the workspace", product);
+    if (rc)
+        return rc;
+    entry *e = promo_calloc(1, sizeof *e);
+    if (!e) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    if (!isfinite(sc->price) || sc->price < 0) {
+        rc = promo_fail(PROMO_EINPUT, "product_id: product '%s' has no price", product);
+        goto fail;
+    }
+    snprintf(e->product, sizeof e->product, "%s", product);
+    e->discount_pct = discount;
+    e->price = sc->price;
+    e->cost = isfinite(sc->cost) ? sc->cost : 0.0;
+    size_t n = f->n, K = (size_t)f->n_arms, E = K - 1, m = n ? n : 1;
+    e->p0 = promo_mallocn(m, sizeof *e->p0);
+    e->p1 = promo_mallocn(m, sizeof *e->p1);
+    e->arm = promo_mallocn(m, sizeof *e->arm);
+    e->order = promo_mallocn(m, sizeof *e->order);
+    key = promo_mallocn(m, sizeof *key);
+    if (!e->p0 || !e->p1 || !e->arm || !e->order || !key) {
+        rc = PROMO_ENOMEM;
+        goto fail;
+    }
+    e->bytes = sizeof *e + n * (2 * sizeof(double) + sizeof(uint8_t) + sizeof(uint32_t));
+    margins mg = entry_margins(f, e);
+    for (size_t i = 0; i < n; i++) {
+        /* the arm of largest expected profit (ties: the first) */
+        double best = -INFINITY;
+        for (size_t a = 1; a < K; a++) {
+            double tau = sc->effect[i * E + a - 1];
+            double p0 = f->outcomes ? sc->outcome[i * K] : 0.0;
+            double p1 = f->outcomes ? clamp01(sc->outcome[i * K + a]) : tau;
+            double v = p1 * mg.m1 - p0 * mg.m0 - f->contact_cost[a];
+            if (v > best || a == 1) {
+                best = v;
+                e->p0[i] = p0;
+                e->p1[i] = p1;
+                e->arm[i] = (uint8_t)a;
+            }
+        }
+        key[i] = desc_key(customer_profit(&mg, e, i));
+    }
+    if ((rc = radix_order(key, n, e->order)))
+        goto fail;
+    /* into profit order, through the key buffer's memory (n doubles fit in n uint64) */
+    double *tmp = (double *)key;
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = e->p0[e->order[k]];
+    memcpy(e->p0, tmp, n * sizeof *tmp);
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = e->p1[e->order[k]];
+    memcpy(e->p1, tmp, n * sizeof *tmp);
+    uint8_t *ta = (uint8_t *)key;
+    for (size_t k = 0; k < n; k++)
+        ta[k] = e->arm[e->order[k]];
+    memcpy(e->arm, ta, n);
+    promo_free(key);
+    promo_uplift_scores_free(sc);
+    *out = e;
+    return PROMO_OK;
+fail:
+    promo_free(key);
+    promo_uplift_scores_free(sc);
+    entry_free(e);
+    return rc;
+}
+
+/* The entry of (product, discount): cached, or scored and cached. Borrowed until the next
+ * call that may evict. */
+static int entry_get(promo_forecaster *f, const char *product, double discount, entry **out)
+{
+    f->clock++;
+    for (size_t i = 0; i < f->n_cache; i++)
+        if (f->cache[i]->discount_pct == discount && strcmp(f->cache[i]->product, product) == 0) {
+            f->cache[i]->used = f->clock;
+            *out = f->cache[i];
+            return PROMO_OK;
+        }
+    entry *e = NULL;
+    int rc = entry_build(f, product, discount, &e);
+    if (rc)
+        return rc;
+    if (f->n_cache == f->cap_cache &&
+        promo_grow((void **)&f->cache, &f->cap_cache, f->n_cache + 1, sizeof *f->cache)) {
+        entry_free(e);
+        return PROMO_ENOMEM;
+    }
+    e->used = f->clock;
+    f->cache[f->n_cache++] = e;
+    f->cache_bytes += e->bytes;
+    cache_trim(f, e);
+    *out = e;
+    return PROMO_OK;
+}
+
+/* ----------------------------------------------------------------- figures ---- */
+
+typedef struct acc {
+    size_t contacts;
+    double conv, inc_conv, inc_rev, disc_cost, contact_cost, profit, var;
+} acc;
+
+/* Add customer i of entry e. */
+static void acc_add(acc *a, const margins *m, const entry *e, size_t i)
+{
+    double p0 = e->p0[i], p1 = e->p1[i], c = m->c[e->arm[i]];
+    a->contacts++;
+    a->conv += p1;
+    a->inc_conv += p1 - p0;
+    a->inc_rev += p1 * m->price * (1.0 - m->d) - p0 * m->price;
+    a->disc_cost += p1 * m->price * m->d;
+    a->contact_cost += c;
+    a->profit += p1 * m->m1 - p0 * m->m0 - c;
+    double q1 = clamp01(p1), q0 = clamp01(p0);
+    a->var += q1 * (1 - q1) * m->m1 * m->m1 + q0 * (1 - q0) * m->m0 * m->m0;
+}
+
+/* The spend of customer i: expected discount cost + contact cost. */
+static double spend_of(const margins *m, const entry *e, size_t i)
+{
+    return e->p1[i] * m->price * m->d + m->c[e->arm[i]];
+}
+
+static promo_forecast_figures acc_figures(const acc *a, double level)
+{
+    promo_forecast_figures g;
+    memset(&g, 0, sizeof g);
+    g.contacts = a->contacts;
+    g.expected_conversions = a->conv;
+    g.incremental_conversions = a->inc_conv;
+    g.incremental_revenue = a->inc_rev;
+    g.discount_cost = a->disc_cost;
+    g.contact_cost = a->contact_cost;
+    g.incremental_profit = a->profit;
+    double costs = a->disc_cost + a->contact_cost;
+    g.roi = costs > 0 ? a->profit / costs : NAN;
+    g.profit_var = a->var;
+    g.interval = level;
+    double z = gsl_cdf_ugaussian_Pinv(0.5 + level / 2);
+    double half = z * sqrt(a->var > 0 ? a->var : 0);
+    g.profit_lo = a->profit - half;
+    g.profit_hi = a->profit + half;
+    return g;
+}
+
+/* ----------------------------------------------------------- point forecast ---- */
+
+static const char *const rank_names[PROMO_FORECAST_RANK_COUNT] = {"profit", "uplift",
+                                                                  "probability"};
+
+const char *promo_forecast_rank_name(promo_forecast_rank r)
+{
+    return (int)r >= 0 && r < PROMO_FORECAST_RANK_COUNT ? rank_names[r] : "?";
+}
+
+int promo_forecast_rank_parse(const char *name, promo_forecast_rank *out)
+{
+    for (int r = 0; name && r < PROMO_FORECAST_RANK_COUNT; r++)
+        if (strcmp(name, rank_names[r]) == 0) {
+            *out = (promo_forecast_rank)r;
+            return PROMO_OK;
+        }
+    return promo_fail(PROMO_EUSAGE, "rank_by: expected profit, uplift or probability, got '%s'",
+                      name ? name : "(null)");
+}
+
+promo_forecast_request promo_forecast_request_default(void)
+{
+    promo_forecast_request r = {.discount_pct = 10,
+                                .n_target = 50,
+                                .rank_by = PROMO_FORECAST_RANK_PROFIT,
+                                .budget = INFINITY,
+                                .interval = 0.90,
+                                .holdout_pct = 0,
+                                .holdout_seed = 1};
+    return r;
+}
+
+void promo_forecast_free(promo_forecast *fc)
+{
+    if (!fc)
+        return;
+    promo_free(fc->picks);
+    promo_free(fc);
+}
+
+static int check_product(const char *product)
+{
+    if (!product || !*product)
+        return promo_fail(PROMO_EUSAGE, "product_id: required");
+    if (strlen(product) > 250)
+        return promo_fail(PROMO_EUSAGE, "product_id: longer than 250 bytes");
+    return PROMO_OK;
+}
+
+static int check_interval(double level)
+{
+    if (!(level >= 0.5 && level <= 0.999))
+        return promo_fail(PROMO_EUSAGE, "interval: expected a level from 0.5 to 0.999, got %g",
+                          level);
+    return PROMO_OK;
+}
+
+static int check_budget(double budget)
+{
+    if (!(budget >= 0)) /* NaN too */
+        return promo_fail(PROMO_EUSAGE, "budget: expected an amount >= 0, got %g", budget);
+    return PROMO_OK;
+}
+
+int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, promo_forecast **out)
+{
+    *out = NULL;
+    int rc = check_product(r->product_id);
+    if (rc)
+        return rc;
+    if (!(r->discount_pct >= 0 && r->discount_pct <= 90))
+        return promo_fail(PROMO_EUSAGE, "discount_pct: expected a number from 0 to 90, got %g",
+                          r->discount_pct);
+    if ((int)r->rank_by < 0 || r->rank_by >= PROMO_FORECAST_RANK_COUNT)
+        return promo_fail(PROMO_EUSAGE, "rank_by: expected profit, uplift or probability");
+    if ((rc = check_budget(r->budget)) || (rc = check_interval(r->interval)))
+        return rc;
+    if (!(r->holdout_pct >= 0 && r->holdout_pct <= 50))
+        return promo_fail(PROMO_EUSAGE, "holdout_pct: expected 0 to 50, got %g", r->holdout_pct);
+    entry *e = NULL;
+    if ((rc = entry_get(f, r->product_id, r->discount_pct, &e)))
+        return rc;
+    size_t n = f->n, want = r->n_target && r->n_target < n ? r->n_target : n;
+    promo_forecast *fc = promo_calloc(1, sizeof *fc);
+    uint32_t *ord = NULL;
+    uint64_t *key = NULL;
+    if (!fc)
+        return PROMO_ENOMEM;
+    rc = PROMO_ENOMEM;
+    margins mg = entry_margins(f, e);
+    /* pos: the entry positions in rank order; NULL = the profit order itself */
+    const uint32_t *pos = NULL;
+    if (r->rank_by != PROMO_FORECAST_RANK_PROFIT) {
+        if (!(ord = promo_mallocn(n ? n : 1, sizeof *ord)) ||
+            !(key = promo_mallocn(n ? n : 1, sizeof *key)))
+            goto fail;
+        for (size_t i = 0; i < n; i++)
+            key[i] =
+                desc_key(r->rank_by == PROMO_FORECAST_RANK_UPLIFT ? e->p1[i] - e->p0[i] : e->p1[i]);
+        if ((rc = radix_order(key, n, ord)))
+            goto fail;
+        pos = ord;
+    }
+    /* the budget: the longest prefix of the ranking within it */
+    size_t k = 0;
+    double spent = 0;
+    for (; k < want; k++) {
+        double s = spend_of(&mg, e, pos ? pos[k] : k);
+        if (spent + s > r->budget)
+            break;
+        spent += s;
+    }
+    snprintf(fc->product_id, sizeof fc->product_id, "%s", r->product_id);
+    fc->discount_pct = r->discount_pct;
+    fc->price = e->price;
+    fc->cost = e->cost;
+    fc->rank_by = r->rank_by;
+    fc->n_target = want;
+    fc->budget = r->budget;
+    fc->budget_bound = k < want;
+    fc->outcomes = f->outcomes;
+    fc->n = k;
+    if (!(fc->picks = promo_calloc(k ? k : 1, sizeof *fc->picks)))
+        goto fail;
+    for (size_t j = 0; j < k; j++) {
+        size_t i = pos ? pos[j] : j;
+        promo_forecast_pick *p = &fc->picks[j];
+        p->customer = e->order[i];
+        p->customer_id = f->ids[e->order[i]];
+        p->probability = e->p1[i];
+        p->p0 = e->p0[i];
+        p->uplift = e->p1[i] - e->p0[i];
+        p->expected_profit = customer_profit(&mg, e, i);
+        p->expected_revenue = e->p1[i] * mg.price * (1.0 - mg.d);
+        p->arm = e->arm[i];
+        p->contact_cost = mg.c[e->arm[i]];
+    }
+    /* the holdout, drawn as campaign.c draws it (same stream, same partial shuffle) */
+    fc->n_holdout = (size_t)floor((double)k * r->holdout_pct / 100 + 0.5);
+    if (fc->n_holdout) {
+        size_t *idx = promo_mallocn(k, sizeof *idx);
+        if (!idx)
+            goto fail;
+        promo_rng rg;
+        promo_rng_init(&rg, r->holdout_seed, 0x686f6c64u);
+        for (size_t i = 0; i < k; i++)
+            idx[i] = i;
+        for (size_t i = 0; i < fc->n_holdout; i++) {
+            size_t j = i + (size_t)promo_rng_below(&rg, k - i), t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+            fc->picks[idx[i]].holdout = 1;
+        }
+        promo_free(idx);
+    }
+    acc a = {0};
+    for (size_t j = 0; j < k; j++)
+        if (!fc->picks[j].holdout)
+            acc_add(&a, &mg, e, pos ? pos[j] : j);
+    fc->figures = acc_figures(&a, r->interval);
+    promo_free(ord);
+    promo_free(key);
+    *out = fc;
+    return PROMO_OK;
+fail:
+    promo_free(ord);
+    promo_free(key);
+    promo_forecast_free(fc);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ surface ---- */
+
+promo_surface_params promo_surface_params_default(void)
+{
+    promo_surface_params p = {.max_points = 200, .budget = INFINITY, .interval = 0.90};
+    return p;
+}
+
+void promo_surface_free(promo_surface *sf)
+{
+    if (!sf)
+        return;
+    promo_free(sf->discounts);
+    promo_free(sf->targets);
+    promo_free(sf->profit);
+    promo_free(sf->revenue);
+    promo_free(sf->conversions);
+    promo_free(sf->incremental_conversions);
+    promo_free(sf->roi);
+    promo_free(sf->spend);
+    promo_free(sf);
+}
+
+/* The best count of one discount: the n in 1..cap (cap: max_target, and the budget's prefix)
+ * of the largest cumulative profit (the first such n), and that profit; n = 0 when not even
+ * one customer fits the budget. */
+static void best_count(const promo_forecaster *f,
+                       const entry *e,
+                       size_t max_target,
+                       double budget,
+                       size_t *n_best,
+                       double *profit_best)
+{
+    margins mg = entry_margins(f, e);
+    double cum = 0, spent = 0, best = -INFINITY;
+    size_t nb = 0;
+    for (size_t j = 0; j < max_target; j++) {
+        double s = spend_of(&mg, e, j);
+        if (spent + s > budget)
+            break;
+        spent += s;
+        cum += customer_profit(&mg, e, j);
+        if (cum > best) {
+            best = cum;
+            nb = j + 1;
+        }
+    }
+    *n_best = nb;
+    *profit_best = nb ? best : 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, promo_surface **out)
+{
+    *out = NULL;
+    int rc = check_product(p->product_id);
+    if (rc)
+        return rc;
+    if ((rc = check_budget(p->budget)) || (rc = check_interval(p->interval)))
+        return rc;
+    if (p->max_points < 2 || p->max_points > 1000)
+        return promo_fail(PROMO_EUSAGE, "max_points: expected 2 to 1000, got %zu", p->max_points);
+    size_t nd = p->discounts ? p->n_discounts : 51;
+    if (nd == 0 || nd > MAX_GRID_DISCOUNTS)
+        return promo_fail(PROMO_EUSAGE, "discounts: expected 1 to %d values, got %zu",
+                          MAX_GRID_DISCOUNTS, nd);
+    for (size_t i = 0; p->discounts && i < nd; i++) {
+        double d = p->discounts[i];
+        if (!(d >= 0 && d <= 90))
+            return promo_fail(PROMO_EUSAGE, "discounts: expected numbers from 0 to 90, got %g", d);
+        if (i && !(d > p->discounts[i - 1]))
+            return promo_fail(PROMO_EUSAGE, "discounts: expected strictly ascending values");
+    }
+    size_t n = f->n;
+    if (p->max_target > n)
+        return promo_fail(PROMO_EUSAGE, "max_target: %zu is more than the %zu customers",
+                          p->max_target, n);
+    size_t T = p->max_target ? p->max_target : n;
+    if (T == 0)
+        return promo_fail(PROMO_EINPUT, "product_id: the workspace has no customers to target");
+    promo_surface *sf = promo_calloc(1, sizeof *sf);
+    size_t *nbest = NULL;
+    if (!sf)
+        return PROMO_ENOMEM;
+    rc = PROMO_ENOMEM;
+    if (!(sf->discounts = promo_mallocn(nd, sizeof *sf->discounts)) ||
+        !(nbest = promo_mallocn(nd, sizeof *nbest)))
+        goto fail;
+    for (size_t i = 0; i < nd; i++)
+        sf->discounts[i] = p->discounts ? p->discounts[i] : (double)i;
+    snprintf(sf->product_id, sizeof sf->product_id, "%s", p->product_id);
+    sf->n_customers = n;
+    sf->n_discounts = nd;
+    sf->outcomes = f->outcomes;
+
+    /* Pass 1: every discount's best count; the optimum over those inside the log's range
+     * (ties: the first discount). */
+    sf->support_lo = p->extrapolate ? 0 : f->disc_lo;
+    sf->support_hi = p->extrapolate ? 90 : f->disc_hi;
+    int any_inside = 0;
+    for (size_t i = 0; i < nd; i++)
+        any_inside |= sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
+    if (!any_inside) {
+        sf->support_lo = 0;
+        sf->support_hi = 90;
+    }
+    size_t oi = 0;
+    double obest = -INFINITY;
+    for (size_t i = 0; i < nd; i++) {
+        entry *e = NULL;
+        if ((rc = entry_get(f, p->product_id, sf->discounts[i], &e)))
+            goto fail;
+        sf->price = e->price;
+        sf->cost = e->cost;
+        double pb = 0;
+        best_count(f, e, T, p->budget, &nbest[i], &pb);
+        int inside = sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
+        if (inside && nbest[i] && pb > obest) {
+            obest = pb;
+            oi = i;
+        }
+    }
+    size_t on = obest > -INFINITY ? nbest[oi] : 0;
+
+    /* The count grid: max_points - 1 evenly spaced counts ending at T, and the optimum's. */
+    rc = PROMO_ENOMEM;
+    size_t P = p->max_points, nt = 0;
+    if (!(sf->targets = promo_mallocn(P + 1, sizeof *sf->targets)))
+        goto fail;
+    if (T <= P - 1) {
+        for (size_t t = 1; t <= T; t++)
+            sf->targets[nt++] = t;
+    } else {
+        for (size_t k = 1; k <= P - 1; k++) {
+            size_t t = (size_t)floor((double)T * (double)k / (double)(P - 1) + 0.5);
+            if (t >= 1 && (nt == 0 || t > sf->targets[nt - 1]))
+                sf->targets[nt++] = t;
+        }
+    }
+    if (on) {
+        int found = 0;
+        for (size_t j = 0; j < nt; j++)
+            found |= sf->targets[j] == on;
+        if (!found) {
+            sf->targets[nt++] = on;
+            qsort(sf->targets, nt, sizeof *sf->targets, cmp_size);
+        }
+    }
+    /* at most max_points: a grid of exactly P - 1 points plus the optimum's count, or all
+     * counts up to T <= P - 1 */
+    sf->n_targets = nt;
+    size_t cells = nd * nt;
+    if (!(sf->profit = promo_mallocn(cells, sizeof(double))) ||
+        !(sf->revenue = promo_mallocn(cells, sizeof(double))) ||
+        !(sf->conversions = promo_mallocn(cells, sizeof(double))) ||
+        !(sf->incremental_conversions = promo_mallocn(cells, sizeof(double))) ||
+        !(sf->roi = promo_mallocn(cells, sizeof(double))) ||
+        !(sf->spend = promo_mallocn(cells, sizeof(double))))
+        goto fail;
+
+    /* Pass 2: the cells, latest-scored discounts first (those the cache most likely holds). */
+    for (size_t ii = nd; ii-- > 0;) {
+        entry *e = NULL;
+        if ((rc = entry_get(f, p->product_id, sf->discounts[ii], &e)))
+            goto fail;
+        margins mg = entry_margins(f, e);
+        acc a = {0};
+        size_t j = 0;
+        for (size_t k = 0; k < T && j < nt; k++) {
+            acc_add(&a, &mg, e, k);
+            if (k + 1 == sf->targets[j]) {
+                promo_forecast_figures g = acc_figures(&a, p->interval);
+                size_t c = ii * nt + j;
+                sf->profit[c] = g.incremental_profit;
+                sf->revenue[c] = g.incremental_revenue;
+                sf->conversions[c] = g.expected_conversions;
+                sf->incremental_conversions[c] = g.incremental_conversions;
+                sf->roi[c] = g.roi;
+                sf->spend[c] = g.discount_cost + g.contact_cost;
+                if (ii == oi && k + 1 == on) {
+                    sf->optimum.figures = g;
+                    sf->optimum.target_index = j;
+                }
+                j++;
+            }
+        }
+    }
+    sf->optimum.discount_index = oi;
+    sf->optimum.discount_pct = sf->discounts[oi];
+    sf->optimum.target = on;
+    if (!on) /* nothing fits the budget: the empty campaign */
+        sf->optimum.figures = acc_figures(&(acc){0}, p->interval);
+    promo_free(nbest);
+    *out = sf;
+    return PROMO_OK;
+fail:
+    promo_free(nbest);
+    promo_surface_free(sf);
+    return rc;
+}
+
+/* ---------------------------------------------------- personalised discounts ---- */
+
+promo_personalize_params promo_personalize_params_default(void)
+{
+    promo_personalize_params p = {.budget = INFINITY, .interval = 0.90};
+    return p;
+}
+
+void promo_personalized_free(promo_personalized *x)
+{
+    if (!x)
+        return;
+    promo_free(x->picks);
+    promo_free(x->discount_pct);
+    promo_free(x);
+}
+
+/* One customer's options: rung k's profit and spend, and what the pick needs. */
+typedef struct rung_data {
+    double *profit, *spend, *p0, *p1, *c; /* n x K */
+    uint8_t *arm;                         /* n x K */
+} rung_data;
+
+/* Every customer's choice at lambda (-1: none); the choice's profit, spend, contacts and the
+ * Lagrangian's value. */
+static void choose_at(const rung_data *d,
+                      size_t n,
+                      size_t K,
+                      double lambda,
+                      int8_t *pick,
+                      double *profit,
+                      double *spend,
+                      size_t *contacts,
+                      double *lagr)
+{
+    double pr = 0, sp = 0, lv = 0;
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        double best = 0;
+        int8_t b = -1;
+        for (size_t k = 0; k < K; k++) {
+            double v = d->profit[i * K + k] - lambda * d->spend[i * K + k];
+            if (v > best) {
+                best = v;
+                b = (int8_t)k;
+            }
+        }
+        pick[i] = b;
+        if (b >= 0) {
+            pr += d->profit[i * K + (size_t)b];
+            sp += d->spend[i * K + (size_t)b];
+            lv += best;
+            nc++;
+        }
+    }
+    *profit = pr;
+    *spend = sp;
+    *contacts = nc;
+    *lagr = lv;
+}
+
+typedef struct upgrade {
+    double ratio; /* marginal profit per marginal spend */
+    uint32_t i;
+    int8_t to;
+} upgrade;
+
+static int by_ratio_desc(const void *a, const void *b)
+{
+    const upgrade *x = a, *y = b;
+    if (x->ratio != y->ratio)
+        return x->ratio > y->ratio ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+typedef struct by_profit_item {
+    double profit;
+    uint32_t i;
+} by_profit_item;
+
+static int by_profit_desc(const void *a, const void *b)
+{
+    const by_profit_item *x = a, *y = b;
+    if (x->profit != y->profit)
+        return x->profit > y->profit ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int promo_forecast_personalize(promo_forecaster *f,
+                               const promo_personalize_params *p,
+                               promo_personalized **out)
+{
+    *out = NULL;
+    static const double def_ladder[] = {5, 10, 15, 20, 25};
+    int rc = check_product(p->product_id);
+    if (rc)
+        return rc;
+    if ((rc = check_budget(p->budget)) || (rc = check_interval(p->interval)))
+        return rc;
+    const double *ladder = p->ladder ? p->ladder : def_ladder;
+    size_t K = p->ladder ? p->n_ladder : 5, n = f->n;
+    if (K == 0 || K > 20)
+        return promo_fail(PROMO_EUSAGE, "ladder: expected 1 to 20 discounts, got %zu", K);
+    for (size_t k = 0; k < K; k++)
+        if (!(ladder[k] >= 0 && ladder[k] <= 90) || (k && !(ladder[k] > ladder[k - 1])))
+            return promo_fail(PROMO_EUSAGE,
+                              "ladder: expected strictly ascending discounts from 0 to 90");
+    rung_data d = {0};
+    int8_t *pick = NULL, *best_pick = NULL;
+    upgrade *up = NULL;
+    by_profit_item *bp = NULL;
+    promo_personalized *x = NULL;
+    size_t nk = (n ? n : 1) * K;
+    rc = PROMO_ENOMEM;
+    if (!(d.profit = promo_mallocn(nk, sizeof(double))) ||
+        !(d.spend = promo_mallocn(nk, sizeof(double))) ||
+        !(d.p0 = promo_mallocn(nk, sizeof(double))) ||
+        !(d.p1 = promo_mallocn(nk, sizeof(double))) || !(d.c = promo_mallocn(nk, sizeof(double))) ||
+        !(d.arm = promo_mallocn(nk, 1)) || !(pick = promo_mallocn(n ? n : 1, 1)) ||
+        !(best_pick = promo_mallocn(n ? n : 1, 1)))
+        goto done;
+    /* every rung's figures per customer, copied out of the cache (which may evict) */
+    double price = 0, cost = 0;
+    for (size_t k = 0; k < K; k++) {
+        entry *e = NULL;
+        if ((rc = entry_get(f, p->product_id, ladder[k], &e)))
+            goto done;
+        price = e->price;
+        cost = e->cost;
+        margins mg = entry_margins(f, e);
+        for (size_t j = 0; j < n; j++) {
+            size_t at = (size_t)e->order[j] * K + k;
+            d.profit[at] = customer_profit(&mg, e, j);
+            d.spend[at] = spend_of(&mg, e, j);
+            d.p0[at] = e->p0[j];
+            d.p1[at] = e->p1[j];
+            d.arm[at] = e->arm[j];
+            d.c[at] = mg.c[e->arm[j]];
+        }
+    }
+    rc = PROMO_ENOMEM;
+    if (!(x = promo_calloc(1, sizeof *x)))
+        goto done;
+    double B = p->budget, pr = 0, sp = 0, lv = 0;
+    size_t nc = 0;
+    choose_at(&d, n, K, 0, pick, &pr, &sp, &nc, &lv);
+    x->upper_bound = lv; /* L(0): the unconstrained optimum */
+    double lambda = 0;
+    if (sp > B) {
+        /* the smallest lambda that fits: bracket, then bisect */
+        double lo = 0, hi = 1;
+        for (int it = 0; it < 200; it++) {
+            choose_at(&d, n, K, hi, pick, &pr, &sp, &nc, &lv);
+            if (lv + hi * B < x->upper_bound)
+                x->upper_bound = lv + hi * B;
+            if (sp <= B)
+                break;
+            lo = hi;
+            hi *= 2;
+        }
+        memcpy(best_pick, pick, n);
+        for (int it = 0; it < 60; it++) {
+            double mid = (lo + hi) / 2;
+            choose_at(&d, n, K, mid, pick, &pr, &sp, &nc, &lv);
+            if (lv + mid * B < x->upper_bound)
+                x->upper_bound = lv + mid * B;
+            if (sp <= B) {
+                hi = mid;
+                memcpy(best_pick, pick, n);
+            } else {
+                lo = mid;
+            }
+        }
+        lambda = hi;
+        memcpy(pick, best_pick, n);
+    }
+    /* the contact limit: keep the customers of largest profit */
+    size_t chosen = 0;
+    for (size_t i = 0; i < n; i++)
+        chosen += pick[i] >= 0;
+    if (p->max_contacts && chosen > p->max_contacts) {
+        if (!(bp = promo_mallocn(chosen, sizeof *bp)))
+            goto done;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pick[i] >= 0)
+                bp[m++] = (by_profit_item){d.profit[i * K + (size_t)pick[i]], (uint32_t)i};
+        qsort(bp, m, sizeof *bp, by_profit_desc);
+        for (size_t q = p->max_contacts; q < m; q++)
+            pick[bp[q].i] = -1;
+        chosen = p->max_contacts;
+    }
+    /* the greedy pass over what the budget has left: new customers and rungs up, by marginal
+     * profit per marginal spend, each applied when it still fits and its base is unchanged */
+    double spent = 0;
+    for (size_t i = 0; i < n; i++)
+        if (pick[i] >= 0)
+            spent += d.spend[i * K + (size_t)pick[i]];
+    if (isfinite(B)) {
+        size_t nu = 0;
+        if (!(up = promo_mallocn(nk, sizeof *up)))
+            goto done;
+        for (size_t i = 0; i < n; i++) {
+            double p_cur = pick[i] >= 0 ? d.profit[i * K + (size_t)pick[i]] : 0;
+            double s_cur = pick[i] >= 0 ? d.spend[i * K + (size_t)pick[i]] : 0;
+            for (size_t k = 0; k < K; k++) {
+                double dp = d.profit[i * K + k] - p_cur, ds = d.spend[i * K + k] - s_cur;
+                if (dp > 0 && ds > 0)
+                    up[nu++] = (upgrade){dp / ds, (uint32_t)i, (int8_t)k};
+            }
+        }
+        qsort(up, nu, sizeof *up, by_ratio_desc);
+        memcpy(best_pick, pick, n); /* the base of each upgrade */
+        for (size_t u = 0; u < nu; u++) {
+            uint32_t i = up[u].i;
+            if (pick[i] != best_pick[i])
+                continue; /* already moved */
+            int newc = pick[i] < 0;
+            if (newc && p->max_contacts && chosen >= p->max_contacts)
+                continue;
+            double s_cur = pick[i] >= 0 ? d.spend[(size_t)i * K + (size_t)pick[i]] : 0;
+            double ds = d.spend[(size_t)i * K + (size_t)up[u].to] - s_cur;
+            if (spent + ds > B)
+                continue;
+            spent += ds;
+            pick[i] = up[u].to;
+            chosen += (size_t)newc;
+        }
+    }
+    /* the allocation */
+    snprintf(x->product_id, sizeof x->product_id, "%s", p->product_id);
+    x->budget = B;
+    x->lambda = lambda;
+    rc = PROMO_ENOMEM;
+    promo_free(bp);
+    bp = NULL;
+    if (!(bp = promo_mallocn(chosen ? chosen : 1, sizeof *bp)) ||
+        !(x->picks = promo_calloc(chosen ? chosen : 1, sizeof *x->picks)) ||
+        !(x->discount_pct = promo_mallocn(chosen ? chosen : 1, sizeof *x->discount_pct)))
+        goto done;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (pick[i] >= 0)
+            bp[m++] = (by_profit_item){d.profit[i * K + (size_t)pick[i]], (uint32_t)i};
+    qsort(bp, m, sizeof *bp, by_profit_desc);
+    acc a = {0};
+    for (size_t q = 0; q < m; q++) {
+        size_t i = bp[q].i, at = i * K + (size_t)pick[i];
+        double dd = ladder[pick[i]] / 100.0;
+        margins mg = {.m1 = price * (1.0 - dd) - cost,
+                      .m0 = price - cost,
+                      .d = dd,
+                      .price = price,
+                      .c = f->contact_cost};
+        /* a one-customer entry view for acc_add */
+        double p0v = d.p0[at], p1v = d.p1[at];
+        uint8_t armv = d.arm[at];
+        uint32_t ord = (uint32_t)i;
+        entry one = {.p0 = &p0v, .p1 = &p1v, .arm = &armv, .order = &ord};
+        acc_add(&a, &mg, &one, 0);
+        promo_forecast_pick *pk = &x->picks[q];
+        pk->customer = (uint32_t)i;
+        pk->customer_id = f->ids[i];
+        pk->probability = p1v;
+        pk->p0 = p0v;
+        pk->uplift = p1v - p0v;
+        pk->expected_profit = d.profit[at];
+        pk->expected_revenue = p1v * price * (1.0 - dd);
+        pk->arm = armv;
+        pk->contact_cost = d.c[at];
+        x->discount_pct[q] = ladder[pick[i]];
+        x->n_by_rung[pick[i]]++;
+    }
+    x->n = m;
+    x->figures = acc_figures(&a, p->interval);
+    if (x->upper_bound < x->figures.incremental_profit) /* rounding only */
+        x->upper_bound = x->figures.incremental_profit;
+    x->gap = x->upper_bound - x->figures.incremental_profit;
+    *out = x;
+    x = NULL;
+    rc = PROMO_OK;
+done:
+    promo_free(d.profit);
+    promo_free(d.spend);
+    promo_free(d.p0);
+    promo_free(d.p1);
+    promo_free(d.c);
+    promo_free(d.arm);
+    promo_free(pick);
+    promo_free(best_pick);
+    promo_free(up);
+    promo_free(bp);
+    promo_personalized_free(x);
+    return rc;
+}
