@@ -162,6 +162,17 @@ int promo_store_read_range(promo_store *s,
  * the row layout (or a table that is not chunked) is PROMO_EUSAGE. Inside a transaction when
  * one is open, else in its own. */
 int promo_store_append_table(promo_store *s, const promo_table *t);
+/* Run one read-only SQL statement on the workspace (promo's connection, where the chunked
+ * tables are readable through their views), calling fn once per result row with the column
+ * count, the column names and the values as text (NULL for an SQL NULL). A statement that
+ * would change the database, or more than one statement, is PROMO_EUSAGE; one SQLite rejects
+ * is PROMO_EINPUT with SQLite's message. fn returning nonzero stops the query with that
+ * status. For `promo sql`. */
+typedef int (*promo_store_row_fn)(void *ctx,
+                                  int n_cols,
+                                  const char *const *names,
+                                  const char *const *values);
+int promo_store_query(promo_store *s, const char *sql, promo_store_row_fn fn, void *ctx);
 /* 1 if the table exists (a table or view that read_table can read), else 0. */
 int promo_store_has_table(promo_store *s, const char *name);
 /* Names of the data tables (not promo_* / sqlite_*), sorted: canonical tables first in

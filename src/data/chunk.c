@@ -867,16 +867,17 @@ int chunk_read(promo_store *s,
     if (rc)
         return rc;
     promo_table *t = promo_table_new(table);
-    int *col_of = promo_mallocn(CHUNK_MAX_COLS, sizeof *col_of); /* position -> column or -1 */
     uint8_t *keep = promo_malloc(CHUNK_ROWS);
     int64_t *tsbuf = promo_mallocn(CHUNK_ROWS, sizeof *tsbuf);
-    sqlite3_stmt *st = NULL, *one = NULL;
-    if (!t || !col_of || !keep || !tsbuf) {
+    sqlite3_stmt *one = NULL;
+    sqlite3_blob *blob = NULL;
+    uint8_t *buf = NULL;
+    size_t bcap = 0;
+    char *chunks_name = NULL;
+    if (!t || !keep || !tsbuf) {
         rc = PROMO_ENOMEM;
         goto done;
     }
-    for (size_t p = 0; p < CHUNK_MAX_COLS; p++)
-        col_of[p] = -1;
     size_t total = 0;
     for (size_t k = 0; k < n_meta; k++)
         total += meta[k].sel ? (size_t)meta[k].n_rows : 0;
@@ -888,17 +889,21 @@ int chunk_read(promo_store *s,
         }
         if ((rc = promo_table_add_column(t, names[j], types[j], &c)))
             goto done;
-        col_of[pos[j]] = (int)j;
         if (types[j] == PROMO_COL_STRING &&
             (rc = chunk_read_dict(s, table, (size_t)pos[j], c->dict)))
             goto done;
         if ((rc = promo_column_resize(c, total)))
             goto done;
     }
-    if ((rc = prepare_on(s, table, "SELECT id, data FROM %s WHERE id >= ? AND id < ? ORDER BY id",
-                         &st)) ||
-        (rc = prepare_on(s, table, "SELECT data FROM %s WHERE id = ?", &one)))
+    if ((rc = prepare_on(s, table, "SELECT data FROM %s WHERE id = ?", &one)))
         goto done;
+    chunks_name = promo_malloc(strlen(CHUNK_PREFIX) + strlen(table) + 1);
+    if (!chunks_name) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    strcpy(chunks_name, CHUNK_PREFIX);
+    strcat(chunks_name, table);
     size_t at = 0;
     for (size_t k = 0; k < n_meta; k++) {
         chunk_meta *cm = &meta[k];
@@ -933,30 +938,31 @@ int chunk_read(promo_store *s,
             sqlite3_reset(one);
             kp = keep;
         }
-        sqlite3_bind_int64(st, 1, cm->chunk * CHUNK_MAX_COLS);
-        sqlite3_bind_int64(st, 2, (cm->chunk + 1) * CHUNK_MAX_COLS);
-        size_t kept = (size_t)cm->n_rows, seen = 0;
-        int src;
-        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t p = sqlite3_column_int64(st, 0) - cm->chunk * CHUNK_MAX_COLS;
-            int j = col_of[p];
-            if (j < 0)
-                continue;
-            const void *blob = sqlite3_column_blob(st, 1);
-            size_t len = (size_t)sqlite3_column_bytes(st, 1);
-            if (!blob && len) {
+        /* Each column's blob through incremental blob I/O into one reused buffer: a
+         * statement would hand out a fresh allocation per blob (an mmap and its page faults
+         * for every 64k-row column), which cost more than the decoding. */
+        size_t kept = (size_t)cm->n_rows;
+        for (size_t j = 0; j < n && !rc; j++) {
+            int64_t id = cm->chunk * CHUNK_MAX_COLS + pos[j];
+            int src = blob ? sqlite3_blob_reopen(blob, id)
+                           : sqlite3_blob_open(s->db, "main", chunks_name, "data", id, 0, &blob);
+            if (src != SQLITE_OK) {
+                rc = src == SQLITE_ERROR
+                         ? damaged(s, table, (size_t)pos[j], "a column chunk is missing")
+                         : store_db_fail(s, src, "read chunk");
+                break;
+            }
+            size_t len = (size_t)sqlite3_blob_bytes(blob);
+            if (len > bcap && promo_grow((void **)&buf, &bcap, len, 1)) {
                 rc = PROMO_ENOMEM;
                 break;
             }
-            if ((rc = decode_into(s, table, t->cols[j], (size_t)p, cm, blob, len, kp, at, &kept)))
+            if ((src = sqlite3_blob_read(blob, buf, (int)len, 0)) != SQLITE_OK) {
+                rc = store_db_fail(s, src, "read chunk");
                 break;
-            seen++;
+            }
+            rc = decode_into(s, table, t->cols[j], (size_t)pos[j], cm, buf, len, kp, at, &kept);
         }
-        sqlite3_reset(st);
-        if (!rc && src != SQLITE_DONE && src != SQLITE_ROW)
-            rc = store_db_fail(s, src, "read chunk");
-        if (!rc && seen != n)
-            rc = damaged(s, table, 0, "a column chunk is missing");
         if (rc)
             goto done;
         at += kept;
@@ -970,10 +976,11 @@ int chunk_read(promo_store *s,
         t = NULL;
     }
 done:
-    sqlite3_finalize(st);
+    sqlite3_blob_close(blob);
     sqlite3_finalize(one);
+    promo_free(buf);
+    promo_free(chunks_name);
     promo_table_free(t);
-    promo_free(col_of);
     promo_free(keep);
     promo_free(tsbuf);
     promo_free(meta);

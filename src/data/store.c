@@ -359,6 +359,11 @@ static int migrate_v2(promo_store *s)
     if (rc)
         return promo_fail_prefix(rc, "workspace %s: migrating schema version 2 to %d", s->ws_dir,
                                  PROMO_SCHEMA_VERSION);
+    /* The rows' pages are free now: give them back, so the file is no larger than before
+     * (VACUUM is atomic on its own; if it fails the migrated file is still whole). */
+    if (store_exec(s, "VACUUM"))
+        promo_warn("workspace %s: migrated, but VACUUM failed (%s): the file keeps its free pages",
+                   s->ws_dir, promo_last_error());
     promo_info("workspace %s: migrated from schema version 2 to %d (%zu rows into column chunks) "
                "in %.1fs",
                s->ws_dir, PROMO_SCHEMA_VERSION, rows, promo_now_s() - t0);

@@ -570,3 +570,42 @@ int promo_store_list_tables(promo_store *s, char ***names, size_t *n)
     *n = k;
     return PROMO_OK;
 }
+
+int promo_store_query(promo_store *s, const char *sql, promo_store_row_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, &tail);
+    if (src != SQLITE_OK)
+        return promo_fail(PROMO_EINPUT, "%s: %s", sql, sqlite3_errmsg(s->db));
+    if (!st)
+        return promo_fail(PROMO_EUSAGE, "no SQL statement in \"%s\"", sql);
+    while (tail &&
+           (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
+        tail++;
+    int rc = PROMO_OK;
+    if (tail && *tail)
+        rc = promo_fail(PROMO_EUSAGE, "one SQL statement at a time (after it: \"%.40s\")", tail);
+    else if (!sqlite3_stmt_readonly(st))
+        rc = promo_fail(PROMO_EUSAGE,
+                        "\"%s\" would change the workspace: promo sql runs queries only (change "
+                        "data with promo ingest/generate)",
+                        sql);
+    int n = sqlite3_column_count(st);
+    const char **names = rc ? NULL : promo_calloc((size_t)n + 1, 2 * sizeof *names);
+    if (!rc && !names)
+        rc = PROMO_ENOMEM;
+    const char **vals = names ? names + n + 1 : NULL;
+    for (int j = 0; !rc && j < n; j++)
+        names[j] = sqlite3_column_name(st, j);
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int j = 0; j < n; j++)
+            vals[j] = (const char *)sqlite3_column_text(st, j);
+        rc = fn(ctx, n, names, vals);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = store_db_fail(s, src, "query");
+    promo_free(names);
+    sqlite3_finalize(st);
+    return rc;
+}
