@@ -1052,7 +1052,7 @@ static promo_table *chunk_table(size_t n, size_t first, int shuffle)
             promo_column_push_str(p, buf + 16, (size_t)lp) ||
             promo_column_push_i64(ts, 1700000000 + (int64_t)day * 86400 + (int64_t)(k % 86400)) ||
             promo_column_push_f64(q, k % 11 == 0 ? -1.0 : 1.0 + (double)(k % 4)) ||
-            promo_column_push_f64(u, 0.5 + (double)(k % 100) / 7.0))
+            promo_column_push_f64(u, k == 7 ? 0.5 + (double)(k % 100) / 7.0 : (double)((k * 37) % 10000) / 100.0))
             goto fail;
     }
     if (promo_table_seal(t))

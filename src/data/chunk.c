@@ -41,7 +41,39 @@
 
 #include "data/store_internal.h"
 
-enum { HDR = 16, F_NULLS = 1 };
+enum { HDR = 16, F_NULLS = 1, F_SCALED = 2 };
+
+/* float64 chunks whose every value is a decimal with at most 4 places (prices in cents,
+ * whole quantities, a constant discount) are stored as integers v * 10^k, frame of
+ * reference like the integers, k in bits 4-6 of the flags: 1-4 bytes a value instead of 8.
+ * Used only when (double)x / 10^k gives back every value bit for bit (checked as written);
+ * decoding is the same expression. */
+static const double P10[5] = {1, 10, 100, 1000, 10000};
+
+/* The smallest k for which every non-null value of rows [r0, r0 + n) of p survives
+ * v -> llround(v * 10^k) -> / 10^k exactly, with the integers in tmp; -1 if none. */
+static int scaled_ints(const promo_column *p, size_t r0, size_t n, int64_t *tmp)
+{
+    for (int k = 0; k < 5; k++) {
+        size_t i = 0;
+        for (; i < n; i++) {
+            if (p->nulls && promo_column_is_null(p, r0 + i)) {
+                tmp[i] = 0;
+                continue;
+            }
+            double v = p->f64[r0 + i], m = v * P10[k];
+            if (!(fabs(m) < 9007199254740992.0) || (v == 0 && signbit(v)))
+                return -1; /* NaN, infinities, huge, -0.0: stored raw */
+            int64_t x = llround(m);
+            if ((k ? (double)x / P10[k] : (double)x) != v)
+                break;
+            tmp[i] = x;
+        }
+        if (i == n)
+            return k;
+    }
+    return -1;
+}
 
 static int64_t dict_id(size_t col, int64_t k)
 {
@@ -141,7 +173,23 @@ static int encode(
             es->n_null += !p || promo_column_is_null(p, r0 + i);
     int isf = c->type == PROMO_COL_FLOAT64;
     int64_t base = 0;
-    int width = 8;
+    int width = 8, scale = -1;
+    int64_t *tmp = NULL;
+    if (isf && p && n) {
+        if (!(tmp = promo_mallocn(n, sizeof *tmp)))
+            return PROMO_ENOMEM;
+        if ((scale = scaled_ints(p, r0, n, tmp)) >= 0) {
+            int64_t mn = INT64_MAX, mx = INT64_MIN;
+            for (size_t i = 0; i < n; i++) {
+                if (has_nulls && promo_column_is_null(p, r0 + i))
+                    continue;
+                mn = tmp[i] < mn ? tmp[i] : mn;
+                mx = tmp[i] > mx ? tmp[i] : mx;
+            }
+            base = mn <= mx ? mn : 0;
+            width = mn <= mx ? width_for((uint64_t)mx - (uint64_t)mn) : 0;
+        }
+    }
     if (!isf && p) {
         int64_t mn = INT64_MAX, mx = INT64_MIN;
         for (size_t i = 0; i < n; i++) {
@@ -182,13 +230,15 @@ static int encode(
     }
     int nulls_in = es->n_null > 0;
     size_t need = HDR + (nulls_in ? (n + 7) / 8 : 0) + n * (size_t)width;
-    if (need > *cap && promo_grow((void **)buf, cap, need, 1))
+    if (need > *cap && promo_grow((void **)buf, cap, need, 1)) {
+        promo_free(tmp);
         return PROMO_ENOMEM;
+    }
     uint8_t *b = *buf;
     b[0] = 'C';
     b[1] = (uint8_t)c->type;
     b[2] = (uint8_t)width;
-    b[3] = nulls_in ? F_NULLS : 0;
+    b[3] = (uint8_t)((nulls_in ? F_NULLS : 0) | (scale >= 0 ? F_SCALED | scale << 4 : 0));
     uint32_t n32 = (uint32_t)n;
     memcpy(b + 4, &n32, 4);
     memcpy(b + 8, &base, 8);
@@ -200,7 +250,7 @@ static int encode(
                 v[i >> 3] |= (uint8_t)(1u << (i & 7));
         v += (n + 7) / 8;
     }
-    if (isf) {
+    if (isf && scale < 0) {
         if (!nulls_in) {
             memcpy(v, p->f64 + r0, n * 8);
         } else {
@@ -213,7 +263,7 @@ static int encode(
         for (size_t i = 0; i < n; i++) {
             uint64_t d = nulls_in && promo_column_is_null(p, r0 + i)
                              ? 0
-                             : (uint64_t)int_at(c, r0 + i) - (uint64_t)base;
+                             : (uint64_t)(isf ? tmp[i] : int_at(c, r0 + i)) - (uint64_t)base;
             switch (width) {
             case 1:
                 v[i] = (uint8_t)d;
@@ -233,6 +283,7 @@ static int encode(
             }
         }
     }
+    promo_free(tmp);
     *len = need;
     return PROMO_OK;
 }
@@ -382,7 +433,7 @@ int chunk_write_dict(promo_store *s,
 /* ---- decoding ---- */
 
 typedef struct blob_view {
-    int type, width, has_nulls;
+    int type, width, has_nulls, scale; /* scale: -1 raw float64, else 10^scale ints */
     uint32_t n;
     int64_t base;
     const uint8_t *nulls; /* bitmap bytes or NULL */
@@ -397,6 +448,10 @@ static int parse_blob(const void *blob, size_t len, blob_view *bv)
     bv->type = b[1];
     bv->width = b[2];
     bv->has_nulls = b[3] & F_NULLS;
+    bv->scale = b[3] & F_SCALED ? (b[3] >> 4 & 7) : -1;
+    if (bv->scale > 4 || (bv->scale >= 0 && bv->type != PROMO_COL_FLOAT64) ||
+        (bv->type == PROMO_COL_FLOAT64 && bv->scale < 0 && bv->width != 8))
+        return -1;
     memcpy(&bv->n, b + 4, 4);
     memcpy(&bv->base, b + 8, 8);
     if (bv->width != 0 && bv->width != 1 && bv->width != 2 && bv->width != 4 && bv->width != 8)
@@ -504,6 +559,30 @@ static size_t decode_ints(const blob_view *bv, void *dst, int esize, const uint8
     return o;
 }
 
+/* float64 values of bv into dst (keep as decode_ints): raw, or scaled integers. */
+static size_t decode_floats(const blob_view *bv, double *dst, const uint8_t *keep)
+{
+    size_t n = bv->n, o = 0;
+    if (bv->scale < 0) {
+        if (!keep) {
+            memcpy(dst, bv->v, n * 8);
+            return n;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (keep[i])
+                memcpy(dst + o++, bv->v + 8 * i, 8);
+        return o;
+    }
+    double div = P10[bv->scale];
+    for (size_t i = 0; i < n; i++) {
+        if (keep && !keep[i])
+            continue;
+        int64_t x = (int64_t)((uint64_t)bv->base + raw_at(bv, i));
+        dst[o++] = bv->scale ? (double)x / div : (double)x;
+    }
+    return o;
+}
+
 int chunk_decode_blob(const void *blob,
                       size_t len,
                       size_t n,
@@ -517,9 +596,7 @@ int chunk_decode_blob(const void *blob,
     if (parse_blob(blob, len, &bv) || bv.n != n || bv.type != (int)type)
         return -1;
     if (type == PROMO_COL_FLOAT64) {
-        if (bv.width != 8)
-            return -1;
-        memcpy(f64, bv.v, n * 8);
+        decode_floats(&bv, f64, NULL);
     } else {
         for (size_t i = 0; i < n; i++)
             i64[i] = (int64_t)((uint64_t)bv.base + raw_at(&bv, i));
@@ -767,20 +844,12 @@ static int decode_into(promo_store *s,
                        size_t *kept)
 {
     blob_view bv;
-    if (parse_blob(blob, len, &bv) || bv.n != (uint64_t)cm->n_rows || bv.type != (int)c->type ||
-        (c->type == PROMO_COL_FLOAT64 && bv.width != 8))
+    if (parse_blob(blob, len, &bv) || bv.n != (uint64_t)cm->n_rows || bv.type != (int)c->type)
         return damaged(s, table, pos, "a column chunk is damaged");
     size_t o = 0, n = bv.n;
     switch (c->type) {
     case PROMO_COL_FLOAT64:
-        if (!keep) {
-            memcpy(c->f64 + at, bv.v, n * 8);
-            o = n;
-        } else {
-            for (size_t i = 0; i < n; i++)
-                if (keep[i])
-                    memcpy(c->f64 + at + o++, bv.v + 8 * i, 8);
-        }
+        o = decode_floats(&bv, c->f64 + at, keep);
         break;
     case PROMO_COL_STRING:
         o = decode_ints(&bv, c->codes + at, 4, keep);
