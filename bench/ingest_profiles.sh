@@ -28,7 +28,7 @@ status=0
 
 # count NAME WS TABLE WANT SOURCE: the table's rows in the workspace against WANT
 count() {
-    got=$(sqlite3 "$2/promo.db" "SELECT COUNT(*) FROM \"$3\"")
+    got=$("$BIN" sql --ws "$2" "SELECT COUNT(*) FROM \"$3\"")
     ok=$([ "$got" = "$4" ] && echo true || echo false)
     [ "$ok" = true ] || status=1
     printf '{"bench": "ingest_profiles", "dataset": "%s", "table": "%s", "rows": %s, "expected": %s, "expected_from": "%s", "ok": %s}\n' \
@@ -36,7 +36,7 @@ count() {
 }
 # countq NAME WS SQL WANT SOURCE: a query's single number against WANT
 countq() {
-    got=$(sqlite3 "$2/promo.db" "$3")
+    got=$("$BIN" sql --ws "$2" "$3")
     ok=$([ "$got" = "$4" ] && echo true || echo false)
     [ "$ok" = true ] || status=1
     printf '{"bench": "ingest_profiles", "dataset": "%s", "query": "%s", "value": %s, "expected": %s, "expected_from": "%s", "ok": %s}\n' \
@@ -76,7 +76,7 @@ count cdnow_sample "$(ws cdnow_sample)" customers 2357 "CATALOG.md: 2,357 custom
 run taobao --format taobao "$D/taobao_userbehavior/UserBehavior_head.csv"
 count taobao "$(ws taobao)" events "$(lines "$D/taobao_userbehavior/UserBehavior_head.csv")" "wc -l (no header)"
 count taobao "$(ws taobao)" products "$(cut -d, -f2 "$D/taobao_userbehavior/UserBehavior_head.csv" | sort -u | wc -l)" "distinct item_id"
-ev=$(sqlite3 "$(ws taobao)/promo.db" "SELECT group_concat(kind || ':' || n) FROM (SELECT kind, COUNT(*) n FROM events GROUP BY kind ORDER BY kind)")
+ev=$("$BIN" sql --ws "$(ws taobao)" "SELECT group_concat(kind || ':' || n) FROM (SELECT kind, COUNT(*) n FROM events GROUP BY kind ORDER BY kind)")
 printf '{"bench": "ingest_profiles", "dataset": "taobao", "kinds": "%s", "expected": "cart:4494,favorite:2351,purchase:1749,view:75693 (CATALOG.md)"}\n' "$ev"
 run tmall --format tmall "$D/tmall_mbgcn/buy.txt" "$D/tmall_mbgcn/cart.txt" "$D/tmall_mbgcn/collect.txt"
 count tmall "$(ws tmall)" events "$(cat "$D/tmall_mbgcn/buy.txt" "$D/tmall_mbgcn/cart.txt" "$D/tmall_mbgcn/collect.txt" | wc -l)" "wc -l buy+cart+collect"

@@ -67,7 +67,7 @@ clean_state() { # $1 = ws: integrity, no temporaries, no staging dirs
 "$P" generate --ws "$T/base" $GEN --seed 1 >/dev/null 2>&1 || exit 1
 "$P" train --ws "$T/base" $TRAIN >/dev/null 2>&1 || exit 1
 "$P" generate --ws "$T/src" $GEN --seed 2 >/dev/null 2>&1 || exit 1
-sqlite3 -header -csv "$T/src/promo.db" "SELECT order_id, line, customer_id, product_id, store_id,
+"$P" sql --ws "$T/src" --csv "SELECT order_id, line, customer_id, product_id, store_id,
     strftime('%Y-%m-%dT%H:%M:%S', ts, 'unixepoch') AS ts, quantity, unit_price, discount,
     promotion_id, channel FROM transactions" >"$T/transactions.csv"
 

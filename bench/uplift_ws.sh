@@ -54,7 +54,7 @@ PY
         python3 bench/uplift_ws_pehe.py "$WS" "$OUT/pred_$L.csv" "${SIZE}_$L"
     done
 
-    P=$(sqlite3 "$WS/promo.db" "SELECT product_id FROM transactions GROUP BY product_id
+    P=$("$PROMO" sql --ws "$WS" "SELECT product_id FROM transactions GROUP BY product_id
                                 ORDER BY count(*) DESC, product_id LIMIT 1")
     "$PROMO" -q train --ws "$WS" --target "product:$P" --no-baselines --no-plots --threads 2 \
         >/dev/null

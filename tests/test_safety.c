@@ -498,6 +498,68 @@ T_TEST(safety_store_validates_values_and_names_the_row)
     promo_store_close(s);
 }
 
+/* Put `value` into row `row` (0-based) of the transactions' ts as stored, by other means than
+ * promo: in the row layout an UPDATE of the data table; in the chunked layout (store.h) the
+ * chunk's ts blob rewritten with plain SQLite calls (header 'C', type, width, flags, u32 n,
+ * i64 base, [null bitmap], values; rewritten as width 8, base 0). */
+static void poke_ts(const char *ws, int row, const char *value)
+{
+    sqlite3 *db = NULL;
+    char p[800], sql[300];
+    snprintf(p, sizeof p, "%s/promo.db", ws);
+    T_ASSERT_EQ_INT(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    int chunked = sqlite3_prepare_v2(db,
+                                     "SELECT c.id, c.data FROM promo_chunks__transactions c, "
+                                     "promo_columns p WHERE p.table_name='transactions' AND "
+                                     "p.column_name='ts' AND c.col=p.position AND c.chunk=0",
+                                     -1, &st, NULL) == SQLITE_OK;
+    if (!chunked) {
+        snprintf(sql, sizeof sql, "UPDATE promo_data__transactions SET ts=%s WHERE rowid=%d", value,
+                 row + 1);
+        T_ASSERT_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        return;
+    }
+    T_ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    sqlite3_int64 id = sqlite3_column_int64(st, 0);
+    const unsigned char *b = sqlite3_column_blob(st, 1);
+    size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    T_ASSERT(len >= 16 && b[0] == 'C');
+    uint32_t n;
+    int64_t base;
+    memcpy(&n, b + 4, 4);
+    memcpy(&base, b + 8, 8);
+    int width = b[2];
+    size_t nb = (b[3] & 1) ? ((size_t)n + 7) / 8 : 0;
+    T_ASSERT((size_t)row < n && len == 16 + nb + (size_t)n * (size_t)width);
+    size_t out_len = 16 + nb + (size_t)n * 8;
+    unsigned char *o = malloc(out_len);
+    T_ASSERT(o != NULL);
+    memcpy(o, b, 16 + nb);
+    o[2] = 8;
+    memset(o + 8, 0, 8);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t raw = 0;
+        memcpy(&raw, b + 16 + nb + (size_t)i * (size_t)width, (size_t)width);
+        uint64_t v = (uint64_t)base + raw;
+        if ((int)i == row)
+            v = (uint64_t)strtoll(value, NULL, 10);
+        memcpy(o + 16 + nb + 8 * (size_t)i, &v, 8);
+    }
+    sqlite3_finalize(st);
+    T_ASSERT_EQ_INT(sqlite3_prepare_v2(db,
+                                       "UPDATE promo_chunks__transactions SET data=? WHERE id=?",
+                                       -1, &st, NULL),
+                    SQLITE_OK);
+    sqlite3_bind_blob(st, 1, o, (int)out_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, id);
+    T_ASSERT_EQ_INT(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    free(o);
+    sqlite3_close(db);
+}
+
 T_TEST(safety_int64_timestamps_in_the_store_fail_fast)
 {
     /* ...and when a promo.db changed by other means holds one, every reader refuses it. */
@@ -505,20 +567,7 @@ T_TEST(safety_int64_timestamps_in_the_store_fail_fast)
     char cmd[1200], *err = NULL;
     const char *vals[] = {"-9223372036854775808", "9223372036854775807"};
     for (int k = 0; k < 2; k++) {
-        snprintf(cmd, sizeof cmd,
-                 "sqlite3 %s/promo.db \"UPDATE promo_data__transactions SET ts=%s WHERE rowid=3\"",
-                 ws, vals[k]);
-        if (t_sh(cmd, NULL, NULL) != 0) {
-            /* no sqlite3 CLI: do it through the library */
-            sqlite3 *db = NULL;
-            char p[800], sql[200];
-            snprintf(p, sizeof p, "%s/promo.db", ws);
-            snprintf(sql, sizeof sql, "UPDATE promo_data__transactions SET ts=%s WHERE rowid=3",
-                     vals[k]);
-            T_ASSERT_EQ_INT(sqlite3_open(p, &db), SQLITE_OK);
-            T_ASSERT_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-            sqlite3_close(db);
-        }
+        poke_ts(ws, 2, vals[k]);
         snprintf(cmd, sizeof cmd, "timeout 120 %s features --ws %s --as-of 2024-01-01",
                  t_promo_bin(), ws);
         T_ASSERT_EQ_INT(t_sh(cmd, NULL, &err), 2);

@@ -1019,3 +1019,413 @@ T_TEST(store_describe_tables)
     promo_store_close(s);
     promo_table_free(t);
 }
+
+/* ---- column chunks (the large canonical tables, store.h "Chunked tables") ---- */
+
+/* A transactions table of n rows: the canonical required columns, plus every type as extra
+ * columns (from all_types_table: nulls, a NaN, an empty string, odd names). ts goes round the
+ * clock out of order when shuffle is set (so chunks overlap in time). */
+static promo_table *chunk_table(size_t n, size_t first, int shuffle)
+{
+    promo_table *t = all_types_table("transactions", n);
+    promo_column *o, *l, *p, *ts, *q, *u;
+    if (!t || promo_table_rename_column(t, "ts", "ts2") ||
+        promo_table_add_column(t, "order_id", PROMO_COL_STRING, &o) ||
+        promo_table_add_column(t, "line", PROMO_COL_INT64, &l) ||
+        promo_table_add_column(t, "product_id", PROMO_COL_STRING, &p) ||
+        promo_table_add_column(t, "ts", PROMO_COL_TIMESTAMP, &ts) ||
+        promo_table_add_column(t, "quantity", PROMO_COL_FLOAT64, &q) ||
+        promo_table_add_column(t, "unit_price", PROMO_COL_FLOAT64, &u))
+        goto fail;
+    /* all_types_table's ts2 goes a day a row: past 2199 after 69k rows */
+    promo_column *t2 = promo_table_column(t, "ts2");
+    for (size_t r = 0; r < n; r++)
+        t2->i64[r] = 1291191960 + (int64_t)(r % 20000) * 86400;
+    for (size_t r = 0; r < n; r++) {
+        char buf[32];
+        size_t k = first + r;
+        int len = snprintf(buf, sizeof buf, "O%zu", k / 3);
+        int lp = snprintf(buf + 16, 16, "P%zu", (k * 7919) % 1000);
+        size_t day = shuffle ? (k * 48271) % 500 : k / 300;
+        if (promo_column_push_str(o, buf, (size_t)len) ||
+            promo_column_push_i64(l, (int64_t)(k % 3) + 1) ||
+            promo_column_push_str(p, buf + 16, (size_t)lp) ||
+            promo_column_push_i64(ts, 1700000000 + (int64_t)day * 86400 + (int64_t)(k % 86400)) ||
+            promo_column_push_f64(q, k % 11 == 0 ? -1.0 : 1.0 + (double)(k % 4)) ||
+            promo_column_push_f64(u, k == 7 ? 0.5 + (double)(k % 100) / 7.0 : (double)((k * 37) % 10000) / 100.0))
+            goto fail;
+    }
+    if (promo_table_seal(t))
+        goto fail;
+    return t;
+fail:
+    promo_table_free(t);
+    return NULL;
+}
+
+/* The columns of `want` read back from ws (in want's order). */
+static void assert_stored_equals(promo_store *s, const promo_table *want)
+{
+    const char *cols[32];
+    for (size_t j = 0; j < want->n_cols && j < 32; j++)
+        cols[j] = want->cols[j]->name;
+    promo_table *back = NULL;
+    T_OK(promo_store_read_columns(s, want->name, cols, want->n_cols, &back));
+    char why[256] = "";
+    T_ASSERT_MSG(tables_equal(want, back, why, sizeof why), "round trip: %s", why);
+    promo_table_free(back);
+}
+
+static long long sql_int(promo_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(promo_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        fprintf(stderr, "sql_int: %s: %s\n", sql, sqlite3_errmsg(promo_store_db(s)));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static char *sql_text(promo_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    char *v = NULL;
+    if (sqlite3_prepare_v2(promo_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+    else
+        fprintf(stderr, "sql_text: %s: %s\n", sql, sqlite3_errmsg(promo_store_db(s)));
+    sqlite3_finalize(st);
+    return v;
+}
+
+T_TEST(store_chunks_round_trip_every_type_across_chunk_boundaries)
+{
+    /* three chunks, the last partial; nulls, NaN and "" fall on both sides of each boundary */
+    size_t n = 2 * 65536 + 1237;
+    promo_table *t = chunk_table(n, 0, 0);
+    T_ASSERT(t != NULL);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("chunks"), 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    assert_stored_equals(s, t);
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0 AND "
+                               "col = 0"),
+                    3);
+    /* SQL through the view gives what the row layout gives (chunk_vtab.c): the same table
+     * written as rows into another workspace, the same queries on both */
+    promo_store *r = NULL;
+    setenv("PROMO_STORE_LAYOUT", "rows", 1);
+    int orc = promo_store_open(ws_path("chunks_rows"), 1, &r);
+    unsetenv("PROMO_STORE_LAYOUT");
+    T_OK(orc);
+    T_OK(promo_store_write_table(r, t));
+    T_ASSERT_EQ_INT(sql_int(r, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                               "'promo_chunks%'"),
+                    0);
+    static const char *const queries[] = {
+        "SELECT count(*) || '/' || count(i) || '/' || count(customer_id) FROM transactions",
+        "SELECT group_concat(coalesce(f, 'null') || '/' || coalesce(\"s \"\"quoted\"\"\", "
+        "'null') || '/' || coalesce(b, 'null') || '/' || order_id, ' ') FROM transactions WHERE "
+        "rowid <= 6 OR rowid BETWEEN 65535 AND 65538",
+        "SELECT sum(quantity * unit_price) || '/' || min(ts) || '/' || max(ts2) FROM transactions",
+        "SELECT count(*) || '/' || sum(line) FROM transactions WHERE ts < 1700000000 + 200 * 86400",
+        "SELECT count(*) FROM transactions WHERE ts >= 1700000000 + 300 * 86400 AND ts <= "
+        "1700000000 + 301 * 86400",
+        "SELECT count(*) FROM transactions WHERE line = 2 AND ts > 1700000000",
+        "SELECT group_concat(x, ',') FROM (SELECT product_id || ':' || count(*) x FROM "
+        "transactions "
+        "GROUP BY product_id ORDER BY count(*) DESC, product_id LIMIT 5)",
+        "SELECT typeof(order_id) || '/' || typeof(f) || '/' || typeof(ts) FROM "
+        "promo_data__transactions WHERE rowid = 70000",
+        "SELECT group_concat(code || '=' || value) FROM promo_dict__transactions__product_id WHERE "
+        "code < 3",
+        "SELECT count(*) FROM promo_dict__transactions__order_id",
+    };
+    for (size_t k = 0; k < sizeof queries / sizeof *queries; k++) {
+        char *a = sql_text(s, queries[k]), *b = sql_text(r, queries[k]);
+        T_ASSERT_MSG(a && b, "query %zu failed", k);
+        T_ASSERT_MSG(!strcmp(a, b), "query %zu: chunks %s, rows %s", k, a, b);
+        free(a);
+        free(b);
+    }
+    promo_store_close(r);
+    promo_store_table_info *ti = NULL;
+    T_OK(promo_store_describe(s, "transactions", &ti));
+    T_ASSERT_EQ_INT(ti->n_rows, (long long)n);
+    T_ASSERT_EQ_INT(ti->n_orders, (long long)((n - 1) / 3 + 1));
+    T_ASSERT_EQ_INT(ti->n_products, 1000);
+    T_ASSERT_EQ_INT(ti->n_returns, (long long)((n - 1) / 11 + 1));
+    T_ASSERT_EQ_INT(ti->n_without_customer, (long long)n);
+    promo_store_table_info_free(ti);
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
+/* read_range = read_table filtered, on chunks (where whole chunks are skipped) and on rows,
+ * for ts in order and out of order, ranges inside one chunk, across several, empty, all. */
+T_TEST(store_chunks_range_equals_the_filtered_full_scan)
+{
+    for (int shuffle = 0; shuffle < 2; shuffle++) {
+        promo_table *t = chunk_table(3 * 65536 + 99, 0, shuffle);
+        T_ASSERT(t != NULL);
+        char name[32];
+        snprintf(name, sizeof name, "range%d", shuffle);
+        promo_store *s = NULL;
+        T_OK(promo_store_open(ws_path(name), 1, &s));
+        T_OK(promo_store_write_table(s, t));
+        promo_table *all = NULL;
+        T_OK(promo_store_read_table(s, "transactions", &all));
+        const promo_column *ts = promo_table_column(all, "ts");
+        const int64_t day = 86400, t0 = 1700000000;
+        const int64_t ranges[][2] = {{t0, t0 + 100 * day},
+                                     {t0 + 250 * day, t0 + 260 * day},
+                                     {t0 - day, t0},
+                                     {t0 + 10 * day, t0 + 10 * day},
+                                     {t0 + 655 * day, t0 + 700 * day},
+                                     {INT64_MIN, INT64_MAX},
+                                     {t0 + 218 * day + 5, t0 + 219 * day + 7}};
+        for (size_t k = 0; k < sizeof ranges / sizeof *ranges; k++) {
+            int64_t lo = ranges[k][0], hi = ranges[k][1];
+            uint8_t *keep = malloc(all->n_rows);
+            for (size_t r = 0; r < all->n_rows; r++)
+                keep[r] = ts->i64[r] >= lo && ts->i64[r] < hi;
+            promo_table *want = promo_table_filter(all, keep), *got = NULL;
+            free(keep);
+            T_OK(promo_store_read_range(s, "transactions", NULL, 0, "ts", lo, hi, &got));
+            char why[256] = "";
+            T_ASSERT_MSG(tables_equal(want, got, why, sizeof why), "range %zu (shuffle %d): %s", k,
+                         shuffle, why);
+            promo_table_free(got);
+            /* some columns only, without ts */
+            const char *cols[] = {"quantity", "order_id"};
+            T_OK(promo_store_read_range(s, "transactions", cols, 2, "ts", lo, hi, &got));
+            T_ASSERT_EQ_INT(got->n_rows, want->n_rows);
+            T_ASSERT_EQ_INT(got->n_cols, 2);
+            for (size_t r = 0; r < got->n_rows; r++)
+                T_ASSERT(!strcmp(promo_column_str(got->cols[1], r),
+                                 promo_column_str(promo_table_column(want, "order_id"), r)));
+            promo_table_free(got);
+            promo_table_free(want);
+        }
+        promo_table *none = NULL;
+        T_ASSERT_EQ_INT(promo_store_read_range(s, "transactions", NULL, 0, "quantity", 0, 1, &none),
+                        PROMO_EUSAGE);
+        promo_table_free(all);
+        promo_store_close(s);
+        promo_table_free(t);
+    }
+}
+
+/* The chunk rows (id, data) of ws's transactions, as one string of hex, for ids in [lo, hi)
+ * (negative ids: the dictionaries). */
+static char *chunk_bytes(promo_store *s, long long lo, long long hi)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT group_concat(id || ':' || hex(data), ',') FROM (SELECT id, data FROM "
+             "promo_chunks__transactions WHERE id >= %lld AND id < %lld ORDER BY id)",
+             lo, hi);
+    return sql_text(s, sql);
+}
+
+T_TEST(store_chunks_append_adds_chunks_without_rewriting)
+{
+    promo_table *t1 = chunk_table(70000, 0, 0), *t2 = chunk_table(5000, 70000, 1);
+    promo_table *dup = chunk_table(10, 69995, 0);
+    T_ASSERT(t1 && t2 && dup);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("append"), 1, &s));
+    T_OK(promo_store_write_table(s, t1));
+    char *before = chunk_bytes(s, 0, 2 * 4096); /* chunks 0 and 1 */
+    char *dicts_before = chunk_bytes(s, INT64_MIN, 0);  /* the dictionary chunks */
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT max(chunk) FROM promo_chunks__transactions"), 1);
+    T_OK(promo_store_append_table(s, t2));
+    char *after = chunk_bytes(s, 0, 2 * 4096);
+    T_ASSERT_STR_EQ(after, before);
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT max(chunk) FROM promo_chunks__transactions"), 2);
+    /* dictionaries grew by new chunks only: the old ones are byte for byte the same */
+    char *dicts_after = chunk_bytes(s, INT64_MIN, 0);
+    T_ASSERT(strlen(dicts_after) > strlen(dicts_before));
+    for (char *item = strtok(dicts_before, ","); item; item = strtok(NULL, ","))
+        T_ASSERT_MSG(strstr(dicts_after, item) != NULL, "dictionary chunk %.20s rewritten", item);
+    free(dicts_after);
+    free(after);
+    /* the table is now t1 then t2 */
+    promo_table *both = chunk_table(75000, 0, 0);
+    promo_table *back = NULL;
+    T_OK(promo_store_read_table(s, "transactions", &back));
+    T_ASSERT_EQ_INT(back->n_rows, 75000);
+    for (size_t r = 0; r < 75000; r += 997)
+        T_ASSERT(!strcmp(promo_column_str(promo_table_column(back, "order_id"), r),
+                         promo_column_str(promo_table_column(both, "order_id"), r)));
+    T_ASSERT_EQ_INT(promo_table_column(back, "ts")->i64[70001],
+                    promo_table_column(t2, "ts")->i64[1]);
+    promo_table_free(back);
+    promo_table_free(both);
+    /* a key already stored: refused, nothing changes */
+    char *whole = chunk_bytes(s, INT64_MIN, INT64_MAX);
+    T_ASSERT_EQ_INT(promo_store_append_table(s, dup), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "duplicate primary key");
+    after = chunk_bytes(s, INT64_MIN, INT64_MAX);
+    T_ASSERT_STR_EQ(after, whole);
+    free(after);
+    free(whole);
+    free(before);
+    free(dicts_before);
+    promo_store_table_info *ti = NULL;
+    T_OK(promo_store_describe(s, "transactions", &ti));
+    T_ASSERT_EQ_INT(ti->n_rows, 75000);
+    T_ASSERT_EQ_INT(ti->n_orders, 25000);
+    promo_store_table_info_free(ti);
+    promo_store_close(s);
+    promo_table_free(t1);
+    promo_table_free(t2);
+    promo_table_free(dup);
+}
+
+T_TEST(store_version2_workspace_is_read_then_migrated_by_a_writer)
+{
+    promo_table *t = chunk_table(70000, 0, 1);
+    T_ASSERT(t != NULL);
+    const char *ws = ws_path("v2");
+    promo_store *s = NULL;
+    setenv("PROMO_STORE_LAYOUT", "rows", 1);
+    int orc = promo_store_open(ws, 1, &s);
+    if (!orc)
+        orc = promo_store_write_table(s, t);
+    if (!orc)
+        orc = promo_store_meta_set(s, "x", "y");
+    unsetenv("PROMO_STORE_LAYOUT");
+    T_OK(orc);
+    char *version = promo_store_meta_get(s, "data.version");
+    T_ASSERT(version != NULL);
+    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), 2);
+    promo_store_close(s);
+    /* a reader reads version 2 as it is */
+    T_OK(promo_store_open_read(ws, &s));
+    assert_stored_equals(s, t);
+    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), 2);
+    promo_store_close(s);
+    /* a writer migrates it, in one transaction, keeping the data version */
+    T_OK(promo_store_open(ws, 0, &s));
+    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0 AND col = 0"), 2);
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name = "
+                               "'promo_data__transactions' AND sql LIKE 'CREATE VIRTUAL%'"),
+                    1);
+    char *v2 = promo_store_meta_get(s, "data.version");
+    T_ASSERT_STR_EQ(v2, version);
+    free(v2);
+    free(version);
+    assert_stored_equals(s, t);
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
+/* kill -9 between two chunk writes (inside the SQL transaction) of a generate --force that
+ * replaces a world: the next command finds the old tables exactly. (A forked child would
+ * inherit the parent's OpenMP pool, which hangs libgomp: the CLI runs in its own process.) */
+T_TEST(store_kill_between_chunk_writes_leaves_the_old_table)
+{
+    const char *ws = ws_path("killchunk");
+    char cmd[1600], *err = NULL;
+    snprintf(cmd, sizeof cmd,
+             "%s generate -q --ws %s --customers 100 --products 20 --transactions 2000 --months 6",
+             t_promo_bin(), ws);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    promo_store *s = NULL;
+    promo_table *before = NULL, *after = NULL;
+    T_OK(promo_store_open_read(ws, &s));
+    T_OK(promo_store_read_table(s, "transactions", &before));
+    char *events = sql_text(s, "SELECT count(*) || '/' || sum(ts) FROM events");
+    promo_store_close(s);
+    for (int k = 1; k <= 2; k++) {
+        snprintf(cmd, sizeof cmd,
+                 "PROMO_KILL_AT=chunk:%d %s generate -q --ws %s --force --customers 150 --products "
+                 "20 --transactions 100000 --months 6",
+                 k, t_promo_bin(), ws);
+        int rc = t_sh(cmd, NULL, &err);
+        free(err);
+        T_ASSERT_EQ_INT(rc, 128 + SIGKILL);
+        T_OK(promo_store_open_read(ws, &s));
+        T_OK(promo_store_read_table(s, "transactions", &after));
+        char why[256] = "";
+        T_ASSERT_MSG(tables_equal(before, after, why, sizeof why), "kill at chunk %d: %s", k, why);
+        promo_table_free(after);
+        char *ev = sql_text(s, "SELECT count(*) || '/' || sum(ts) FROM events");
+        T_ASSERT_STR_EQ(ev, events);
+        free(ev);
+        promo_store_close(s);
+        snprintf(cmd, sizeof cmd, "%s info --ws %s", t_promo_bin(), ws);
+        T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    }
+    free(events);
+    promo_table_free(before);
+}
+
+/* SQL access as documented (store.h, README): promo sql reads every table, the chunked ones
+ * included, refuses anything that writes; promo export writes a table as CSV. */
+T_TEST(store_chunks_sql_and_export_commands)
+{
+    const char *ws = ws_path("sqlws");
+    char args[2000], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "generate -q --ws %s --customers 80 --products 15 --transactions 1500 "
+             "--months 6", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    promo_store *s = NULL;
+    promo_table *tx = NULL;
+    T_OK(promo_store_open_read(ws, &s));
+    T_OK(promo_store_read_table(s, "transactions", &tx));
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0"), 11);
+    promo_store_close(s);
+    const promo_column *ts = promo_table_column(tx, "ts");
+    long long cut = ts->i64[tx->n_rows / 2], before = 0;
+    for (size_t r = 0; r < tx->n_rows; r++)
+        before += ts->i64[r] < cut;
+    snprintf(args, sizeof args, "sql --ws %s \"SELECT count(*), min(order_id) FROM transactions "
+             "WHERE ts < %lld\"", ws, cut);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    char want[200];
+    snprintf(want, sizeof want, "%lld|%s\n", before, promo_column_str(promo_table_column(tx, "order_id"), 0));
+    T_ASSERT_STR_EQ(out, want);
+    free(out);
+    snprintf(args, sizeof args, "sql --ws %s --csv \"SELECT order_id, line FROM transactions "
+             "LIMIT 2\"", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT(!strncmp(out, "order_id,line\n", 14));
+    free(out);
+    /* nothing that writes, and the workspace stays byte for byte */
+    char *digest = t_dir_digest(ws);
+    snprintf(args, sizeof args, "sql --ws %s \"INSERT INTO promo_meta VALUES ('a', 'b')\"", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "queries only");
+    free(err);
+    snprintf(args, sizeof args, "sql --ws %s \"SELECT 1; DELETE FROM promo_meta\"", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    free(err);
+    snprintf(args, sizeof args, "sql --ws %s \"SELECT nope FROM transactions\"", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "no such column");
+    free(err);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(after, digest);
+    free(after);
+    free(digest);
+    /* export: a header and one line per row, in stored order */
+    char csv[800];
+    snprintf(csv, sizeof csv, "%s/tx.csv", t_tmpdir());
+    snprintf(args, sizeof args, "export --ws %s --table transactions --out %s", ws, csv);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "wc -l < %s; head -c 14 %s", csv, csv);
+    t_sh(args, &out, NULL);
+    snprintf(want, sizeof want, "%zu\norder_id,line,", tx->n_rows + 1);
+    T_ASSERT_STR_EQ(out, want);
+    free(out);
+    snprintf(args, sizeof args, "export --ws %s --table nope", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 2);
+    promo_table_free(tx);
+}

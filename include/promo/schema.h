@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a canonical table changes shape; recorded in promo.db. */
-#define PROMO_SCHEMA_VERSION 2
+#define PROMO_SCHEMA_VERSION 3
 
 typedef struct promo_field {
     const char *name;    /* column name */

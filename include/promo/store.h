@@ -140,6 +140,39 @@ int promo_store_read_columns(promo_store *s,
                              const char *const *columns,
                              size_t n_columns,
                              promo_table **out /* OUT */);
+/* Read the rows of table `name` whose timestamp column ts_column lies in [lo, hi) (seconds,
+ * timeutil.h; a null is outside every range), in insertion order: columns as read_columns
+ * (NULL: all; ts_column need not be among them). On a chunked table the chunks whose stored
+ * ts range misses [lo, hi) are not read at all, so "everything before the cutoff" costs what
+ * it reads. The result equals read_table followed by the filter. Errors as read_columns;
+ * PROMO_EUSAGE if ts_column is not a timestamp column. */
+int promo_store_read_range(promo_store *s,
+                           const char *name,
+                           const char *const *columns,
+                           size_t n_columns,
+                           const char *ts_column,
+                           int64_t lo,
+                           int64_t hi,
+                           promo_table **out /* OUT */);
+/* Append the rows of t to the chunked table t->name as new chunks (the chunks already there
+ * are not rewritten); new strings are added to the dictionaries. If the table does not exist
+ * it is written as by write_table. t must have the stored table's columns with the same
+ * types (by name, any order; a missing one is stored as null). Checks as write_table, the
+ * key over the old and new rows together (PROMO_EINPUT "duplicate primary key"). A table in
+ * the row layout (or a table that is not chunked) is PROMO_EUSAGE. Inside a transaction when
+ * one is open, else in its own. */
+int promo_store_append_table(promo_store *s, const promo_table *t);
+/* Run one read-only SQL statement on the workspace (promo's connection, where the chunked
+ * tables are readable through their views), calling fn once per result row with the column
+ * count, the column names and the values as text (NULL for an SQL NULL). A statement that
+ * would change the database, or more than one statement, is PROMO_EUSAGE; one SQLite rejects
+ * is PROMO_EINPUT with SQLite's message. fn returning nonzero stops the query with that
+ * status. For `promo sql`. */
+typedef int (*promo_store_row_fn)(void *ctx,
+                                  int n_cols,
+                                  const char *const *names,
+                                  const char *const *values);
+int promo_store_query(promo_store *s, const char *sql, promo_store_row_fn fn, void *ctx);
 /* 1 if the table exists (a table or view that read_table can read), else 0. */
 int promo_store_has_table(promo_store *s, const char *name);
 /* Names of the data tables (not promo_* / sqlite_*), sorted: canonical tables first in

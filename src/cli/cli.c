@@ -35,6 +35,8 @@ const cli_command cli_commands[] = {
     {"measure", cmd_measure, "a campaign's realised effect: treated against its random holdout"},
     {"compare", cmd_compare, "targeting strategies side by side in the simulator (paired draws)"},
     {"info", cmd_info, "describe the tables of a workspace"},
+    {"sql", cmd_sql, "run a read-only SQL query on a workspace (chunked tables included)"},
+    {"export", cmd_export, "write a table of a workspace as CSV"},
     {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},
     {"report", cmd_report, "the evaluation report: report.html with charts, every figure as text"},
     {NULL, NULL, NULL},

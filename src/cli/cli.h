@@ -182,6 +182,8 @@ int cmd_generate(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);

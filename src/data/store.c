@@ -294,6 +294,8 @@ static int db_connect(promo_store *s, int create)
         return store_db_fail(s, rc, "cannot open");
     if ((rc = store_rows_register(s->db)) != SQLITE_OK)
         return store_db_fail(s, rc, "register promo_rows");
+    if ((rc = chunk_vtab_register(s->db)) != SQLITE_OK)
+        return store_db_fail(s, rc, "register " CHUNK_MODULE);
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, 5000);
     /* Large page cache (128 MiB) and in-memory sort space: index builds over millions of
@@ -308,6 +310,66 @@ static int db_connect(promo_store *s, int create)
     return PROMO_OK;
 }
 
+/* The schema version a new workspace gets: 3 (chunks), or 2 when this store writes the row
+ * layout (PROMO_STORE_LAYOUT=rows). */
+static int layout_version(const promo_store *s)
+{
+    return s->rows_layout ? 2 : PROMO_SCHEMA_VERSION;
+}
+
+/* Version 2 -> 3: the large canonical tables move from rows to chunks, in one transaction (a
+ * kill or a failure leaves the version-2 workspace as it was). The data version stays: the
+ * same data, so models made from it stay valid. */
+static int migrate_v2(promo_store *s)
+{
+    static const char *const big[] = {"transactions", "events", "exposures", "responses"};
+    double t0 = promo_now_s();
+    int rc = promo_store_begin(s);
+    if (rc)
+        return rc;
+    size_t rows = 0;
+    for (size_t i = 0; i < sizeof big / sizeof *big && !rc; i++) {
+        sbuf b = {0};
+        store_sb_add(&b, DATA_PREFIX "%s", big[i]);
+        if (b.failed) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        int present = store_has_object(s, b.s, 0) && promo_schema_find(big[i]);
+        promo_free(b.s);
+        if (!present)
+            continue;
+        promo_table *t = NULL;
+        if (!(rc = promo_store_read_table(s, big[i], &t)))
+            rc = store_migrate_table(s, t);
+        rows += t ? t->n_rows : 0;
+        promo_table_free(t);
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO promo_meta VALUES ('schema_version', '%d'); PRAGMA "
+             "user_version=%d;",
+             PROMO_SCHEMA_VERSION, PROMO_SCHEMA_VERSION);
+    if (!rc)
+        rc = store_exec(s, sql);
+    if (!rc)
+        rc = promo_store_commit(s);
+    else
+        promo_store_rollback(s);
+    if (rc)
+        return promo_fail_prefix(rc, "workspace %s: migrating schema version 2 to %d", s->ws_dir,
+                                 PROMO_SCHEMA_VERSION);
+    /* The rows' pages are free now: give them back, so the file is no larger than before
+     * (VACUUM is atomic on its own; if it fails the migrated file is still whole). */
+    if (store_exec(s, "VACUUM"))
+        promo_warn("workspace %s: migrated, but VACUUM failed (%s): the file keeps its free pages",
+                   s->ws_dir, promo_last_error());
+    promo_info("workspace %s: migrated from schema version 2 to %d (%zu rows into column chunks) "
+               "in %.1fs",
+               s->ws_dir, PROMO_SCHEMA_VERSION, rows, promo_now_s() - t0);
+    return PROMO_OK;
+}
+
 static int check_version(promo_store *s)
 {
     long long v = 0;
@@ -316,6 +378,10 @@ static int check_version(promo_store *s)
         return rc;
     if (v == PROMO_SCHEMA_VERSION)
         return PROMO_OK;
+    /* Version 2 (rows) is read as it is; a writer moves it to chunks first, unless it writes
+     * rows itself. */
+    if (v == 2)
+        return s->read_only || s->rows_layout ? PROMO_OK : migrate_v2(s);
     if (v == 0 && !promo_store_has_table(s, "promo_meta"))
         return promo_fail(PROMO_EINPUT, "%s/%s is not a promo workspace database", s->ws_dir,
                           DB_NAME);
@@ -335,7 +401,7 @@ static int init_schema(promo_store *s)
              " PRIMARY KEY (table_name, column_name));"
              "INSERT INTO promo_meta VALUES ('schema_version', '%d');"
              "PRAGMA user_version=%d;",
-             PROMO_SCHEMA_VERSION, PROMO_SCHEMA_VERSION);
+             layout_version(s), layout_version(s));
     return store_exec(s, sql);
 }
 
@@ -445,6 +511,8 @@ static int open_store(const char *ws_dir, int create, int writer, promo_store **
     if (!s)
         return PROMO_ENOMEM;
     s->read_only = !writer;
+    const char *layout = getenv("PROMO_STORE_LAYOUT");
+    s->rows_layout = layout && !strcmp(layout, "rows");
     int rc = PROMO_ENOMEM;
     /* Trailing slashes would make the staging name ".tmp" of an empty base. */
     size_t n = strlen(ws_dir);

@@ -198,6 +198,52 @@ static int transactions_figures(promo_store *s,
     return rc;
 }
 
+static int col_index(const promo_store_table_info *ti, const char *name)
+{
+    for (size_t j = 0; j < ti->n_cols; j++)
+        if (!strcmp(ti->cols[j].name, name))
+            return (int)j;
+    return -1;
+}
+
+/* A chunked table: every figure is in the statistics stored with its chunks (chunk.c), so
+ * this reads a few hundred small rows whatever the table's size. Columns are in position
+ * order (the view's), which is the chunks' column numbering. */
+static int chunked_figures(promo_store *s, const char *name, promo_store_table_info *ti)
+{
+    int64_t *nn = promo_calloc(ti->n_cols ? ti->n_cols : 1, sizeof *nn);
+    if (!nn)
+        return PROMO_ENOMEM;
+    int is_tx = strcmp(name, "transactions") == 0;
+    int q = is_tx ? col_index(ti, "quantity") : -1;
+    int has_mm = 0;
+    int64_t mn = 0, mx = 0;
+    int rc = chunk_stats(s, name, ti->n_cols, &ti->n_rows, nn, ti->date_col, &has_mm, &mn, &mx, q,
+                         &ti->n_returns);
+    for (size_t j = 0; !rc && j < ti->n_cols; j++)
+        ti->cols[j].n_null = nn[j];
+    if (!rc && ti->date_col >= 0 && has_mm) {
+        ti->has_date_range = 1;
+        ti->date_min = mn;
+        ti->date_max = mx;
+    }
+    if (!rc && is_tx) {
+        ti->is_transactions = 1;
+        const char *ids[] = {"customer_id", "product_id", "order_id"};
+        int64_t *dst[] = {&ti->n_customers, &ti->n_products, &ti->n_orders};
+        int c = col_index(ti, "customer_id");
+        ti->n_without_customer = c >= 0 ? nn[c] : 0;
+        for (int k = 0; k < 3 && !rc; k++) {
+            int j = col_index(ti, ids[k]);
+            *dst[k] = 0;
+            if (j >= 0)
+                rc = chunk_dict_size(s, name, (size_t)j, dst[k]);
+        }
+    }
+    promo_free(nn);
+    return rc;
+}
+
 int promo_store_describe(promo_store *s, const char *name, promo_store_table_info **out)
 {
     *out = NULL;
@@ -218,6 +264,11 @@ int promo_store_describe(promo_store *s, const char *name, promo_store_table_inf
         store_sb_add(&src, "%s", name);
         if (src.failed)
             goto done;
+    }
+    if (store_is_chunked(s, name)) {
+        if (!(rc = list_columns(s, name, ti)))
+            rc = chunked_figures(s, name, ti);
+        goto done;
     }
     if ((rc = list_columns(s, name, ti)) || (rc = scan_counts(s, src.s, ti)))
         goto done;

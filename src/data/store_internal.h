@@ -7,8 +7,10 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/types.h>
 
+#include <promo/log.h>
 #include <promo/store.h>
 
 #define DB_NAME "promo.db"
@@ -56,6 +58,7 @@ struct promo_store {
     size_t tracked_cap; /* capacity of tracked */
     int data_changed;   /* a canonical table was written or dropped in this transaction */
     int read_only;      /* opened with promo_store_open_read: begin is refused */
+    int rows_layout;    /* PROMO_STORE_LAYOUT=rows: write the version-2 row layout, no chunks */
     int locked;         /* holds (a share of) the process's workspace lock */
     dev_t lock_dev;     /* identity of the lock file */
     ino_t lock_ino;
@@ -136,5 +139,123 @@ int store_pid_alive(long pid);
 /* Remove table `name` in every form (view + data table + dictionaries, or a plain table),
  * inside the caller's transaction. */
 int store_drop_table(promo_store *s, const char *name);
+
+/* ---- column chunks (chunk.c, chunk_vtab.c; layout in store.h) ---- */
+
+/* The table of chunks of a chunked table T: "promo_chunks__T". */
+#define CHUNK_PREFIX "promo_chunks__"
+/* Rows per chunk (row group). 64k rows: a chunk's column is 64 KiB-512 KiB, big enough that
+ * the per-chunk costs (one SQLite row, one blob header) vanish, small enough that a ts range
+ * skips most of what it does not need and that decoding stays in cache. */
+#define CHUNK_ROWS 65536
+/* Dictionary entries per dictionary chunk. */
+#define CHUNK_DICT_ENTRIES 65536
+/* Columns a chunked table may have (the chunk id is chunk * CHUNK_MAX_COLS + column). */
+#define CHUNK_MAX_COLS 4096
+/* The virtual table module that shows chunks to SQL (chunk_vtab.c). */
+#define CHUNK_MODULE "promo_chunked"
+
+/* 1 if tables named `name` are stored as chunks by this store (the large canonical tables:
+ * transactions, events, exposures, responses), unless the store writes the row layout
+ * (PROMO_STORE_LAYOUT=rows, for benchmarks and tests of version-2 workspaces). */
+int store_chunked_name(const promo_store *s, const char *name);
+/* 1 if table `name` is stored as chunks in this workspace (its chunk table exists). */
+int store_is_chunked(promo_store *s, const char *name);
+
+/* One column as written into chunks: the values of src (NULL: all null), as `type`; STRING
+ * codes through remap (source code -> stored code; NULL = identity). */
+typedef struct chunk_col {
+    const promo_column *src;
+    promo_col_type type;
+    const uint32_t *remap;
+} chunk_col;
+
+/* Create the (empty) chunk table of `table`. */
+int chunk_create(promo_store *s, const char *table);
+/* Rows [0, n_rows) of the columns c[0..n_cols) as chunks first_chunk, first_chunk + 1, ...
+ * with row numbers from first_row on (append: the next free ones). */
+int chunk_write_rows(promo_store *s,
+                     const char *table,
+                     const chunk_col *c,
+                     size_t n_cols,
+                     size_t n_rows,
+                     int64_t first_chunk,
+                     int64_t first_row,
+                     promo_progress *prog);
+/* Dictionary entries of column `col`: the keys of d at entry[0..n) (entry NULL: 0..n-1), as
+ * stored codes first_code, first_code + 1, ... */
+int chunk_write_dict(promo_store *s,
+                     const char *table,
+                     size_t col,
+                     const promo_dict *d,
+                     const uint32_t *entry,
+                     size_t n,
+                     int64_t first_code);
+/* Rows, chunks and dictionary sizes of a chunked table so far: *n_rows, *n_chunks (the next
+ * chunk number), and dict_size[col] for col < n_cols (NULL: not wanted). */
+int chunk_extent(promo_store *s,
+                 const char *table,
+                 int64_t *n_rows,
+                 int64_t *n_chunks,
+                 int64_t *dict_size,
+                 size_t n_cols);
+/* Load the dictionary of column `col` into d (empty): entry k = code k. */
+int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d);
+/* Read columns pos[0..n) (positions in the table, named names[], typed types[]) of a chunked
+ * table into a new table. has_range: only rows whose column ts_pos lies in [lo, hi), chunks
+ * whose range misses it are not read at all. */
+int chunk_read(promo_store *s,
+               const char *table,
+               char *const *names,
+               const promo_col_type *types,
+               const int *pos,
+               size_t n,
+               int has_range,
+               int ts_pos,
+               int64_t lo,
+               int64_t hi,
+               promo_table **out /* OUT */);
+/* What promo info needs, from the statistics stored with the chunks: rows, nulls per
+ * column (n_null[0..n_cols)), min/max of column mm_col (*has_mm = 0 if all null), negatives
+ * of column neg_col (-1: none), entries of the dictionary of column dict_col. */
+int chunk_stats(promo_store *s,
+                const char *table,
+                size_t n_cols,
+                int64_t *n_rows,
+                int64_t *n_null,
+                int mm_col,
+                int *has_mm,
+                int64_t *mn,
+                int64_t *mx,
+                int neg_col,
+                int64_t *n_neg);
+int chunk_dict_size(promo_store *s, const char *table, size_t col, int64_t *n);
+/* Write t in the current layout inside the caller's transaction, keeping the data version
+ * (schema migration, store.c). */
+int store_migrate_table(promo_store *s, const promo_table *t);
+/* Register the promo_chunked module on a connection (SQLite status). */
+int chunk_vtab_register(sqlite3 *db);
+
+/* A blob of one column chunk decoded (chunk.c): n values; ints into i64 (NULL slots 0),
+ * floats into f64, nulls as a bitmap of (n + 63) / 64 words or NULL for none. For the
+ * virtual table, which decodes one chunk at a time. */
+int chunk_decode_blob(const void *blob,
+                      size_t len,
+                      size_t n,
+                      promo_col_type type,
+                      int64_t *i64,
+                      double *f64,
+                      uint64_t *nulls,
+                      int *has_nulls);
+/* A dictionary chunk blob: its n entries; offset i (chunk_u32(off, i), i <= n) into bytes. */
+int chunk_dict_blob(
+    const void *blob, size_t len, uint32_t *n, const uint8_t **off, const char **bytes);
+/* The i-th u32 at p, whatever its alignment. */
+static inline uint32_t chunk_u32(const void *p, size_t i)
+{
+    uint32_t x;
+    memcpy(&x, (const char *)p + 4 * i, 4);
+    return x;
+}
 
 #endif

@@ -34,6 +34,7 @@ typedef struct read_plan {
     char **names;          /* column names */
     promo_col_type *types; /* promo types */
     char **dicts;          /* dictionary table per column, or NULL: strings stored as TEXT */
+    int *pos;              /* position of each column in the stored table */
     size_t n;              /* columns */
     char *from;            /* quoted relation: the data table, or the foreign table itself */
     int rowid;             /* 1: `from` has a rowid (insertion order) */
@@ -49,6 +50,7 @@ static void free_read_plan(read_plan *p)
     promo_free(p->names);
     promo_free(p->types);
     promo_free(p->dicts);
+    promo_free(p->pos);
     promo_free(p->from);
     memset(p, 0, sizeof *p);
 }
@@ -97,7 +99,10 @@ static int table_columns(promo_store *s, const char *name, read_plan *p)
             char **nd = nt ? promo_reallocn(p->dicts, cap, sizeof *p->dicts) : NULL;
             if (nd)
                 p->dicts = nd;
-            if (!nt || !nd) {
+            int *np = nd ? promo_reallocn(p->pos, cap, sizeof *p->pos) : NULL;
+            if (np)
+                p->pos = np;
+            if (!nt || !nd || !np) {
                 rc = PROMO_ENOMEM;
                 break;
             }
@@ -116,6 +121,7 @@ static int table_columns(promo_store *s, const char *name, read_plan *p)
         p->names[p->n] = promo_strdup(cn ? cn : "");
         p->dicts[p->n] = dict ? promo_strdup(dict) : NULL;
         p->types[p->n] = ty;
+        p->pos[p->n] = (int)p->n;
         p->n++;
         if (!p->names[p->n - 1] || (dict && !p->dicts[p->n - 1])) {
             rc = PROMO_ENOMEM;
@@ -364,15 +370,57 @@ int promo_store_read_table(promo_store *s, const char *name, promo_table **out)
     return promo_store_read_columns(s, name, NULL, 0, out);
 }
 
-int promo_store_read_columns(promo_store *s,
-                             const char *name,
-                             const char *const *columns,
-                             size_t n_columns,
-                             promo_table **out)
+/* Keep the rows whose ts_col value is in [lo, hi) (a table in the row layout: read whole,
+ * then filtered here). */
+static int filter_range(promo_table **t, int ts_col, int64_t lo, int64_t hi)
+{
+    const promo_column *c = (*t)->cols[ts_col];
+    size_t n = (*t)->n_rows, kept = 0;
+    uint8_t *keep = promo_malloc(n ? n : 1);
+    if (!keep)
+        return PROMO_ENOMEM;
+    for (size_t r = 0; r < n; r++) {
+        keep[r] = !promo_column_is_null(c, r) && c->i64[r] >= lo && c->i64[r] < hi;
+        kept += keep[r];
+    }
+    if (kept == n) {
+        promo_free(keep);
+        return PROMO_OK;
+    }
+    promo_table *f = promo_table_filter(*t, keep);
+    promo_free(keep);
+    if (!f)
+        return PROMO_ENOMEM;
+    promo_table_free(*t);
+    *t = f;
+    return PROMO_OK;
+}
+
+static int read_range(promo_store *s,
+                      const char *name,
+                      const char *const *columns,
+                      size_t n_columns,
+                      const char *ts_column,
+                      int64_t lo,
+                      int64_t hi,
+                      promo_table **out)
 {
     *out = NULL;
     read_plan p;
     int rc = table_columns(s, name, &p);
+    int ts_pos = -1;
+    if (!rc && ts_column) {
+        for (size_t j = 0; j < p.n; j++)
+            if (!strcmp(p.names[j], ts_column))
+                ts_pos = (int)j;
+        if (ts_pos < 0)
+            rc = promo_fail(PROMO_ENOTFOUND, "workspace %s: table '%s' has no column '%s'",
+                            s->ws_dir, name, ts_column);
+        else if (p.types[ts_pos] != PROMO_COL_TIMESTAMP)
+            rc =
+                promo_fail(PROMO_EUSAGE, "workspace %s: table '%s': column '%s' is not a timestamp",
+                           s->ws_dir, name, ts_column);
+    }
     if (!rc && columns) {
         /* Keep the requested columns, in the requested order. */
         for (size_t k = 0; k < n_columns && !rc; k++) {
@@ -393,6 +441,9 @@ int promo_store_read_columns(promo_store *s,
             promo_col_type tt = p.types[k];
             p.types[k] = p.types[j];
             p.types[j] = tt;
+            int tp = p.pos[k];
+            p.pos[k] = p.pos[j];
+            p.pos[j] = tp;
         }
         if (!rc) {
             for (size_t j = n_columns; j < p.n; j++) {
@@ -402,10 +453,63 @@ int promo_store_read_columns(promo_store *s,
             p.n = n_columns;
         }
     }
-    if (!rc)
-        rc = read_rows(s, name, &p, out);
+    int chunked = !rc && store_is_chunked(s, name);
+    if (!rc && chunked) {
+        rc = chunk_read(s, name, p.names, p.types, p.pos, p.n, ts_pos >= 0, ts_pos, lo, hi, out);
+    } else if (!rc) {
+        /* the row layout: the range column may not be among those read */
+        int at = -1;
+        for (size_t j = 0; j < p.n && ts_pos >= 0; j++)
+            if (p.pos[j] == ts_pos)
+                at = (int)j;
+        int added = 0;
+        if (ts_pos >= 0 && at < 0) {
+            /* not asked for: read it for the filter, then drop it (the columns beyond p.n
+             * were freed, their slots are free) */
+            if (!(p.names[p.n] = promo_strdup(ts_column)))
+                rc = PROMO_ENOMEM;
+            p.types[p.n] = PROMO_COL_TIMESTAMP;
+            p.dicts[p.n] = NULL;
+            p.pos[p.n] = ts_pos;
+            at = (int)p.n++;
+            added = 1;
+        }
+        if (!rc)
+            rc = read_rows(s, name, &p, out);
+        if (!rc && ts_pos >= 0)
+            rc = filter_range(out, at, lo, hi);
+        if (!rc && added)
+            rc = promo_table_drop_column(*out, ts_column);
+        if (rc) {
+            promo_table_free(*out);
+            *out = NULL;
+        }
+    }
     free_read_plan(&p);
     return rc;
+}
+
+int promo_store_read_columns(promo_store *s,
+                             const char *name,
+                             const char *const *columns,
+                             size_t n_columns,
+                             promo_table **out)
+{
+    return read_range(s, name, columns, n_columns, NULL, 0, 0, out);
+}
+
+int promo_store_read_range(promo_store *s,
+                           const char *name,
+                           const char *const *columns,
+                           size_t n_columns,
+                           const char *ts_column,
+                           int64_t lo,
+                           int64_t hi,
+                           promo_table **out)
+{
+    if (!ts_column)
+        return promo_fail(PROMO_EUSAGE, "read_range: no range column");
+    return read_range(s, name, columns, n_columns, ts_column, lo, hi, out);
 }
 
 int promo_store_list_tables(promo_store *s, char ***names, size_t *n)
@@ -465,4 +569,43 @@ int promo_store_list_tables(promo_store *s, char ***names, size_t *n)
     *names = arr;
     *n = k;
     return PROMO_OK;
+}
+
+int promo_store_query(promo_store *s, const char *sql, promo_store_row_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, &tail);
+    if (src != SQLITE_OK)
+        return promo_fail(PROMO_EINPUT, "%s: %s", sql, sqlite3_errmsg(s->db));
+    if (!st)
+        return promo_fail(PROMO_EUSAGE, "no SQL statement in \"%s\"", sql);
+    while (tail &&
+           (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
+        tail++;
+    int rc = PROMO_OK;
+    if (tail && *tail)
+        rc = promo_fail(PROMO_EUSAGE, "one SQL statement at a time (after it: \"%.40s\")", tail);
+    else if (!sqlite3_stmt_readonly(st))
+        rc = promo_fail(PROMO_EUSAGE,
+                        "\"%s\" would change the workspace: promo sql runs queries only (change "
+                        "data with promo ingest/generate)",
+                        sql);
+    int n = sqlite3_column_count(st);
+    const char **names = rc ? NULL : promo_calloc((size_t)n + 1, 2 * sizeof *names);
+    if (!rc && !names)
+        rc = PROMO_ENOMEM;
+    const char **vals = names ? names + n + 1 : NULL;
+    for (int j = 0; !rc && j < n; j++)
+        names[j] = sqlite3_column_name(st, j);
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int j = 0; j < n; j++)
+            vals[j] = (const char *)sqlite3_column_text(st, j);
+        rc = fn(ctx, n, names, vals);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = store_db_fail(s, src, "query");
+    promo_free(names);
+    sqlite3_finalize(st);
+    return rc;
 }

@@ -143,6 +143,10 @@ int store_drop_table(promo_store *s, const char *name)
     store_sb_add(&b, DATA_PREFIX "%s", name);
     if (!rc)
         rc = b.failed ? PROMO_ENOMEM : drop_named(s, b.s, "TABLE");
+    b.n = 0;
+    store_sb_add(&b, CHUNK_PREFIX "%s", name);
+    if (!rc)
+        rc = b.failed ? PROMO_ENOMEM : drop_named(s, b.s, "TABLE");
     promo_free(b.s);
     sqlite3_stmt *st = NULL;
     const char *del = "DELETE FROM promo_columns WHERE table_name=?";
@@ -259,6 +263,69 @@ static int plan_codes(out_col *c, const promo_table *t)
     return PROMO_OK;
 }
 
+/* stored code -> source code for the used entries of c (NULL: identity), and their count */
+static int dict_entries(const out_col *c, uint32_t **entry, uint32_t *n_stored)
+{
+    const promo_dict *d = c->src ? c->src->dict : NULL;
+    uint32_t nd = d ? promo_dict_size(d) : 0;
+    *entry = NULL;
+    *n_stored = nd;
+    if (!c->remap)
+        return PROMO_OK;
+    if (!(*entry = promo_mallocn(nd ? nd : 1, sizeof **entry)))
+        return PROMO_ENOMEM;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nd; i++)
+        if (c->remap[i] != PROMO_DICT_NONE)
+            (*entry)[k++] = i;
+    *n_stored = k;
+    return PROMO_OK;
+}
+
+/* A chunked table's dictionary: chunks of entries, seen from SQL as a virtual table under
+ * the dictionary's name (chunk_vtab.c). */
+static int write_chunked_dict(promo_store *s, const char *table, out_col *c, size_t i)
+{
+    sbuf b = {0};
+    store_sb_add(&b, "CREATE VIRTUAL TABLE ");
+    store_sb_ident(&b, c->dict);
+    store_sb_add(&b, " USING " CHUNK_MODULE "('");
+    for (const char *p = table; *p; p++)
+        store_sb_add(&b, *p == '\'' ? "''" : "%c", *p);
+    store_sb_add(&b, "', dict, %zu)", i);
+    int rc = b.failed ? PROMO_ENOMEM : store_exec(s, b.s);
+    promo_free(b.s);
+    uint32_t *entry = NULL, n = 0;
+    if (!rc)
+        rc = dict_entries(c, &entry, &n);
+    if (!rc && n)
+        rc = chunk_write_dict(s, table, i, c->src->dict, entry, n, 0);
+    promo_free(entry);
+    return rc;
+}
+
+/* The data table of a chunked table: a virtual table over its chunks, with the row layout's
+ * column names and SQL types. */
+static int create_chunked_data(promo_store *s, const char *table, const out_col *c, size_t n)
+{
+    sbuf b = {0};
+    store_sb_add(&b, "CREATE VIRTUAL TABLE ");
+    store_sb_data_ident(&b, table);
+    store_sb_add(&b, " USING " CHUNK_MODULE "('");
+    for (const char *p = table; *p; p++)
+        store_sb_add(&b, *p == '\'' ? "''" : "%c", *p);
+    store_sb_add(&b, "'");
+    for (size_t i = 0; i < n; i++) {
+        store_sb_add(&b, ", ");
+        store_sb_ident(&b, c[i].name);
+        store_sb_add(&b, " %s", sql_type(c[i].type));
+    }
+    store_sb_add(&b, ")");
+    int rc = b.failed ? PROMO_ENOMEM : store_exec(s, b.s);
+    promo_free(b.s);
+    return rc;
+}
+
 static int write_dict(promo_store *s, out_col *c)
 {
     sbuf b = {0};
@@ -328,22 +395,33 @@ static int create_table(promo_store *s, const promo_table *t, out_col *c, size_t
     int rc = store_drop_table(s, t->name);
     if (rc)
         return rc;
+    int chunked = store_chunked_name(s, t->name);
+    if (chunked && n > CHUNK_MAX_COLS)
+        return promo_fail(PROMO_EUSAGE, "table '%s': more than %d columns", t->name,
+                          CHUNK_MAX_COLS);
     sbuf b = {0};
-    store_sb_add(&b, "CREATE TABLE ");
-    store_sb_data_ident(&b, t->name);
-    store_sb_add(&b, " (");
-    for (size_t i = 0; i < n; i++) {
-        store_sb_add(&b, i ? ", " : "");
-        store_sb_ident(&b, c[i].name);
-        store_sb_add(&b, " %s%s", sql_type(c[i].type),
-                     c[i].field && (c[i].field->required || c[i].field->key) ? " NOT NULL" : "");
+    if (chunked) {
+        rc = chunk_create(s, t->name);
+        if (!rc)
+            rc = create_chunked_data(s, t->name, c, n);
+    } else {
+        store_sb_add(&b, "CREATE TABLE ");
+        store_sb_data_ident(&b, t->name);
+        store_sb_add(&b, " (");
+        for (size_t i = 0; i < n; i++) {
+            store_sb_add(&b, i ? ", " : "");
+            store_sb_ident(&b, c[i].name);
+            store_sb_add(&b, " %s%s", sql_type(c[i].type),
+                         c[i].field && (c[i].field->required || c[i].field->key) ? " NOT NULL"
+                                                                                 : "");
+        }
+        store_sb_add(&b, ");");
+        rc = b.failed ? PROMO_ENOMEM : store_exec(s, b.s);
+        promo_free(b.s);
     }
-    store_sb_add(&b, ");");
-    rc = b.failed ? PROMO_ENOMEM : store_exec(s, b.s);
-    promo_free(b.s);
     for (size_t i = 0; i < n && !rc; i++)
         if (c[i].type == PROMO_COL_STRING && !(rc = dict_name(s, t->name, &c[i], i, &c[i].dict)))
-            rc = write_dict(s, &c[i]);
+            rc = chunked ? write_chunked_dict(s, t->name, &c[i], i) : write_dict(s, &c[i]);
     if (!rc)
         rc = create_view(s, t->name, c, n);
     if (rc)
@@ -409,9 +487,32 @@ static void data_value(const store_row_source *src, size_t r, int i, sqlite3_con
     }
 }
 
+/* The rows of a chunked table as chunks first_chunk, ... numbered from first_row on. */
+static int insert_chunks(promo_store *s,
+                         const promo_table *t,
+                         const out_col *c,
+                         size_t n,
+                         int64_t first_chunk,
+                         int64_t first_row)
+{
+    chunk_col *cc = promo_calloc(n ? n : 1, sizeof *cc);
+    if (!cc)
+        return PROMO_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        cc[i] = (chunk_col){c[i].src, c[i].type, c[i].remap};
+    promo_progress prog;
+    promo_progress_begin(&prog, t->name, t->n_rows);
+    int rc = chunk_write_rows(s, t->name, cc, n, t->n_rows, first_chunk, first_row, &prog);
+    promo_progress_end(&prog);
+    promo_free(cc);
+    return rc;
+}
+
 static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, size_t n)
 {
     sbuf b = {0};
+    if (store_chunked_name(s, t->name))
+        return insert_chunks(s, t, c, n, 0, 0);
     if (n <= STORE_ROWS_MAX_COLS) {
         promo_progress prog;
         promo_progress_begin(&prog, t->name, t->n_rows);
@@ -612,7 +713,9 @@ static int note_write(promo_store *s, const char *name)
     return rc;
 }
 
-int promo_store_write_table(promo_store *s, const promo_table *t)
+/* write_table proper; note = 0 for a migration (the same data in a new layout: the data
+ * version stays, so models made from it stay valid). */
+static int write_table(promo_store *s, const promo_table *t, int note)
 {
     if (!t || !t->name || !*t->name)
         return promo_fail(PROMO_EUSAGE, "write_table: table without a name");
@@ -652,7 +755,7 @@ int promo_store_write_table(promo_store *s, const promo_table *t)
         return rc;
     }
     double t0 = promo_now_s();
-    if (!(rc = note_write(s, t->name)) && !(rc = create_table(s, t, c, n)) &&
+    if (!(rc = note ? note_write(s, t->name) : PROMO_OK) && !(rc = create_table(s, t, c, n)) &&
         !(rc = insert_rows(s, t, c, n))) {
         promo_debug("store: %s: %zu rows: dictionaries + rows in %.2fs", t->name, t->n_rows,
                     promo_now_s() - t0);
@@ -660,5 +763,249 @@ int promo_store_write_table(promo_store *s, const promo_table *t)
     free_plan(c, n);
     if (own_txn)
         rc = rc ? (promo_store_rollback(s), rc) : promo_store_commit(s);
+    return rc;
+}
+
+int promo_store_write_table(promo_store *s, const promo_table *t)
+{
+    return write_table(s, t, 1);
+}
+
+int store_migrate_table(promo_store *s, const promo_table *t)
+{
+    return write_table(s, t, 0);
+}
+
+/* ---- appending to a chunked table ---- */
+
+/* The stored columns of `name` in position order (promo_columns): names and types. */
+static int
+stored_columns(promo_store *s, const char *name, char ***names, promo_col_type **types, size_t *n)
+{
+    *names = NULL;
+    *types = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db, "SELECT column_name, type FROM promo_columns WHERE table_name=? ORDER BY position",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "stored columns");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    size_t cap = 0, tcap = 0;
+    rc = PROMO_OK;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        const char *cn = (const char *)sqlite3_column_text(st, 0);
+        const char *ty = (const char *)sqlite3_column_text(st, 1);
+        promo_col_type t = PROMO_COL_STRING;
+        if (promo_grow((void **)names, &cap, *n + 1, sizeof **names) ||
+            promo_grow((void **)types, &tcap, *n + 1, sizeof **types) ||
+            !((*names)[*n] = promo_strdup(cn ? cn : ""))) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        if (ty)
+            store_type_from_name(ty, &t);
+        (*types)[(*n)++] = t;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Stored codes for the strings of column c appended to the stored dictionary of column
+ * `pos`: c->remap (source code -> stored code) for every used entry, and the new entries
+ * written as dictionary chunks. */
+static int append_codes(promo_store *s, const char *table, size_t pos, out_col *c, size_t n_rows)
+{
+    const promo_column *src = c->src;
+    if (!src)
+        return PROMO_OK;
+    promo_dict *old = promo_dict_new();
+    uint32_t nd = promo_dict_size(src->dict);
+    uint32_t *map = promo_mallocn(nd ? nd : 1, sizeof *map);
+    uint32_t *fresh = promo_mallocn(nd ? nd : 1, sizeof *fresh);
+    int rc = !old || !map || !fresh ? PROMO_ENOMEM : chunk_read_dict(s, table, pos, old);
+    if (!rc) {
+        for (uint32_t d = 0; d < nd; d++)
+            map[d] = PROMO_DICT_NONE;
+        for (size_t r = 0; r < n_rows; r++)
+            if (!promo_column_is_null(src, r))
+                map[src->codes[r]] = 0; /* used */
+        uint32_t base = promo_dict_size(old), k = 0;
+        for (uint32_t d = 0; d < nd; d++) {
+            if (map[d] == PROMO_DICT_NONE)
+                continue;
+            uint32_t got = promo_dict_find(old, promo_dict_key(src->dict, d),
+                                           promo_dict_key_len(src->dict, d));
+            if (got != PROMO_DICT_NONE) {
+                map[d] = got;
+            } else {
+                map[d] = base + k;
+                fresh[k++] = d;
+            }
+        }
+        if (k)
+            rc = chunk_write_dict(s, table, pos, src->dict, fresh, k, base);
+    }
+    promo_dict_free(old);
+    promo_free(fresh);
+    promo_free(c->remap);
+    c->remap = rc ? NULL : map;
+    if (rc)
+        promo_free(map);
+    return rc;
+}
+
+typedef struct append_key_ctx {
+    const promo_table *t;
+    const promo_column *kc[8]; /* the new table's key columns, for the message */
+    size_t nk, n_old;
+} append_key_ctx;
+
+static int on_append_duplicate(void *ctx, size_t first, size_t dup)
+{
+    const append_key_ctx *k = ctx;
+    (void)first;
+    char key[1024];
+    promo_table_key_text(k->kc, k->nk, dup - k->n_old, key, sizeof key);
+    return promo_fail(PROMO_EINPUT,
+                      "table '%s': duplicate primary key (%s): row %zu of the appended rows is "
+                      "already stored",
+                      k->t->name, key, dup - k->n_old + 1);
+}
+
+/* The key over the stored rows and the new ones (stored codes), through the check
+ * write_table uses. */
+static int check_append_key(promo_store *s, const promo_table *t, const out_col *c, size_t n)
+{
+    append_key_ctx k = {.t = t};
+    char *names[8];
+    promo_col_type types[8];
+    int pos[8];
+    size_t idx[8];
+    for (size_t i = 0; i < n && k.nk < 8; i++)
+        if (c[i].field && c[i].field->key) {
+            if (!c[i].src)
+                return PROMO_OK;
+            names[k.nk] = (char *)c[i].name;
+            types[k.nk] = c[i].type;
+            pos[k.nk] = (int)i;
+            idx[k.nk] = i;
+            k.kc[k.nk++] = c[i].src;
+        }
+    if (!k.nk)
+        return PROMO_OK;
+    promo_table *old = NULL;
+    int rc = chunk_read(s, t->name, names, types, pos, k.nk, 0, -1, 0, 0, &old);
+    if (rc)
+        return rc;
+    k.n_old = old->n_rows;
+    size_t total = old->n_rows + t->n_rows;
+    /* old rows then new ones, in stored codes */
+    for (size_t j = 0; j < k.nk && !rc; j++) {
+        promo_column *oc = old->cols[j];
+        if ((rc = promo_column_resize(oc, total)))
+            break;
+        const out_col *nc = &c[idx[j]];
+        for (size_t r = 0; r < t->n_rows; r++) {
+            size_t o = k.n_old + r;
+            switch (oc->type) {
+            case PROMO_COL_STRING:
+                oc->codes[o] = nc->remap ? nc->remap[nc->src->codes[r]] : nc->src->codes[r];
+                break;
+            case PROMO_COL_FLOAT64:
+                oc->f64[o] = nc->src->f64[r];
+                break;
+            case PROMO_COL_BOOL:
+                oc->b[o] = nc->src->b[r];
+                break;
+            default:
+                oc->i64[o] = nc->src->i64[r];
+            }
+        }
+    }
+    const promo_column *all[8];
+    for (size_t j = 0; j < k.nk; j++)
+        all[j] = old->cols[j];
+    if (!rc)
+        rc = promo_table_find_duplicate_keys(all, k.nk, total, NULL, 0, on_append_duplicate, &k);
+    promo_table_free(old);
+    return rc;
+}
+
+int promo_store_append_table(promo_store *s, const promo_table *t)
+{
+    if (!t || !t->name || !*t->name)
+        return promo_fail(PROMO_EUSAGE, "append_table: table without a name");
+    if (store_reserved_name(t->name))
+        return promo_fail(PROMO_EUSAGE, "table name '%s' is reserved (promo_*, sqlite_*)", t->name);
+    if (!promo_store_has_table(s, t->name))
+        return promo_store_write_table(s, t);
+    if (!store_is_chunked(s, t->name))
+        return promo_fail(PROMO_EUSAGE,
+                          "table '%s' is stored as rows, not chunks: appending needs a chunked "
+                          "table (write it anew)",
+                          t->name);
+    for (size_t j = 0; j < t->n_cols; j++)
+        if (t->cols[j]->n != t->n_rows)
+            return promo_fail(PROMO_EUSAGE, "table '%s': column '%s' has %zu rows, table %zu",
+                              t->name, t->cols[j]->name, t->cols[j]->n, t->n_rows);
+    const promo_schema *sc = promo_schema_find(t->name);
+    out_col *c = NULL;
+    size_t n = 0, n_st = 0;
+    char **st_names = NULL;
+    promo_col_type *st_types = NULL;
+    int rc = plan_columns(t, sc, &c, &n);
+    if (!rc)
+        rc = stored_columns(s, t->name, &st_names, &st_types, &n_st);
+    /* the stored columns, in their order: the plan must be the same list */
+    for (size_t i = 0; !rc && i < n_st; i++) {
+        size_t j = i;
+        while (j < n && strcmp(c[j].name, st_names[i]))
+            j++;
+        if (j == n) {
+            /* a stored extra column the new rows lack: all null */
+            out_col *nc = promo_reallocn(c, n + 1, sizeof *c);
+            if (!nc)
+                rc = PROMO_ENOMEM;
+            else
+                (c = nc)[n++] = (out_col){st_names[i], st_types[i], NULL, NULL, NULL, NULL};
+            j = n - 1;
+        }
+        if (!rc && c[j].type != st_types[i])
+            rc = promo_fail(PROMO_EUSAGE, "table '%s': column '%s' is %s, stored as %s", t->name,
+                            c[j].name, promo_col_type_name(c[j].type),
+                            promo_col_type_name(st_types[i]));
+        if (!rc && j != i) {
+            out_col tmp = c[i];
+            c[i] = c[j];
+            c[j] = tmp;
+        }
+    }
+    if (!rc && n != n_st)
+        rc = promo_fail(PROMO_EUSAGE, "table '%s': column '%s' is not in the stored table", t->name,
+                        c[n_st].name);
+    if (!rc)
+        rc = check_values(t, c, n);
+    int own_txn = !s->in_txn;
+    if (!rc && own_txn)
+        rc = promo_store_begin(s);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (c[i].type == PROMO_COL_STRING)
+            rc = append_codes(s, t->name, i, &c[i], t->n_rows);
+    if (!rc)
+        rc = check_append_key(s, t, c, n);
+    int64_t rows = 0, chunks = 0;
+    if (!rc)
+        rc = chunk_extent(s, t->name, &rows, &chunks, NULL, 0);
+    if (!rc && !(rc = note_write(s, t->name)))
+        rc = insert_chunks(s, t, c, n, chunks, rows);
+    if (own_txn && s->in_txn)
+        rc = rc ? (promo_store_rollback(s), rc) : promo_store_commit(s);
+    free_plan(c, n);
+    for (size_t i = 0; i < n_st; i++)
+        promo_free(st_names[i]);
+    promo_free(st_names);
+    promo_free(st_types);
     return rc;
 }

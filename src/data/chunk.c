@@ -1,0 +1,1101 @@
+/* Column chunks: the large canonical tables stored as typed column blobs inside promo.db
+ * (layout in include/promo/store.h, "Chunked tables").
+ *
+ * A chunk is a row group of up to CHUNK_ROWS rows; each of its columns is one row of
+ * promo_chunks__T holding statistics (rows, nulls, min/max, negatives) and a blob:
+ *
+ *   u8 'C', u8 promo type, u8 width, u8 flags (1: a null bitmap follows the header)
+ *   u32 n (values), i64 base
+ *   [(n + 7) / 8 bytes of null bitmap, bit set = null]
+ *   n values of `width` bytes, little-endian
+ *
+ * Integers (int64, timestamp, bool, the dictionary codes of strings) are stored as the
+ * offset from base = the chunk's minimum, in the fewest bytes of 0, 1, 2, 4, 8 that hold the
+ * range (frame of reference): decoding is one add per value, with no branch, and a chunk of
+ * codes under 65536 takes 2 bytes a value. A null's slot holds offset 0 and reads back as 0.
+ * float64 is stored raw (width 8), NaN included as its bits.
+ *
+ * Why not zstd/lz4 on top: measured in bench/RESULTS.md (## columnar workspace).
+ *
+ * The row id of a chunk's column is chunk * CHUNK_MAX_COLS + column, so one chunk is a rowid
+ * range and one column of one chunk a rowid lookup. Dictionaries of STRING columns are rows
+ * with negative ids, -(column + 1) * 2^32 + k for the k-th dictionary chunk: blobs of
+ *
+ *   u32 n, u32 offsets[n + 1] (into the bytes), the n keys back to back (no NUL)
+ *
+ * holding codes first_row .. first_row + n - 1 of the column.
+ */
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/log.h>
+#include <promo/schema.h>
+#include <promo/store.h>
+
+#include "data/store_internal.h"
+
+enum { HDR = 16, F_NULLS = 1, F_SCALED = 2 };
+
+/* float64 chunks whose every value is a decimal with at most 4 places (prices in cents,
+ * whole quantities, a constant discount) are stored as integers v * 10^k, frame of
+ * reference like the integers, k in bits 4-6 of the flags: 1-4 bytes a value instead of 8.
+ * Used only when (double)x / 10^k gives back every value bit for bit (checked as written);
+ * decoding is the same expression. */
+static const double P10[5] = {1, 10, 100, 1000, 10000};
+
+/* The smallest k for which every non-null value of rows [r0, r0 + n) of p survives
+ * v -> llround(v * 10^k) -> / 10^k exactly, with the integers in tmp; -1 if none. */
+static int scaled_ints(const promo_column *p, size_t r0, size_t n, int64_t *tmp)
+{
+    for (int k = 0; k < 5; k++) {
+        size_t i = 0;
+        for (; i < n; i++) {
+            if (p->nulls && promo_column_is_null(p, r0 + i)) {
+                tmp[i] = 0;
+                continue;
+            }
+            double v = p->f64[r0 + i], m = v * P10[k];
+            if (!(fabs(m) < 9007199254740992.0) || (v == 0 && signbit(v)))
+                return -1; /* NaN, infinities, huge, -0.0: stored raw */
+            int64_t x = llround(m);
+            if ((k ? (double)x / P10[k] : (double)x) != v)
+                break;
+            tmp[i] = x;
+        }
+        if (i == n)
+            return k;
+    }
+    return -1;
+}
+
+static int64_t dict_id(size_t col, int64_t k)
+{
+    return -((int64_t)(col + 1) << 32) + k;
+}
+
+int store_chunked_name(const promo_store *s, const char *name)
+{
+    if (s->rows_layout)
+        return 0;
+    return !strcmp(name, "transactions") || !strcmp(name, "events") || !strcmp(name, "exposures") ||
+           !strcmp(name, "responses");
+}
+
+int store_is_chunked(promo_store *s, const char *name)
+{
+    sbuf b = {0};
+    store_sb_add(&b, CHUNK_PREFIX "%s", name);
+    int yes = !b.failed && store_has_object(s, b.s, 0);
+    promo_free(b.s);
+    return yes;
+}
+
+static int prepare_on(promo_store *s, const char *table, const char *fmt, sqlite3_stmt **st)
+{
+    /* fmt has one %s: the quoted chunk table */
+    sbuf q = {0};
+    store_sb_add(&q, CHUNK_PREFIX "%s", table);
+    sbuf b = {0};
+    if (!q.failed) {
+        sbuf id = {0};
+        store_sb_ident(&id, q.s);
+        if (!id.failed)
+            store_sb_add(&b, fmt, id.s);
+        else
+            b.failed = 1;
+        promo_free(id.s);
+    } else {
+        b.failed = 1;
+    }
+    promo_free(q.s);
+    return store_sb_prepare(s, &b, "chunks", st);
+}
+
+int chunk_create(promo_store *s, const char *table)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(s, table,
+                        "CREATE TABLE %s (id INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, col "
+                        "INTEGER NOT NULL, first_row INTEGER NOT NULL, n_rows INTEGER NOT NULL, "
+                        "n_null INTEGER NOT NULL, min_v, max_v, n_neg INTEGER, data BLOB NOT NULL)",
+                        &st);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? PROMO_OK : store_db_fail(s, rc, "create chunk table");
+}
+
+/* ---- encoding ---- */
+
+static int width_for(uint64_t range)
+{
+    return range == 0 ? 0 : range < 256 ? 1 : range < 65536 ? 2 : range <= UINT32_MAX ? 4 : 8;
+}
+
+/* The integer value of row r of an integer-like column as stored. */
+static inline int64_t int_at(const chunk_col *c, size_t r)
+{
+    const promo_column *p = c->src;
+    switch (c->type) {
+    case PROMO_COL_STRING:
+        return c->remap ? c->remap[p->codes[r]] : p->codes[r];
+    case PROMO_COL_BOOL:
+        return p->b[r];
+    default:
+        return p->i64[r];
+    }
+}
+
+typedef struct enc_stats {
+    int64_t n_null, n_neg;
+    int has_mm;
+    int64_t imin, imax;
+    double fmin, fmax;
+} enc_stats;
+
+/* Encode rows [r0, r0 + n) of c into buf (grown as needed); *len its size. */
+static int encode(
+    const chunk_col *c, size_t r0, size_t n, uint8_t **buf, size_t *cap, size_t *len, enc_stats *es)
+{
+    memset(es, 0, sizeof *es);
+    const promo_column *p = c->src;
+    int has_nulls = !p || p->n_null > 0;
+    if (has_nulls)
+        for (size_t i = 0; i < n; i++)
+            es->n_null += !p || promo_column_is_null(p, r0 + i);
+    int isf = c->type == PROMO_COL_FLOAT64;
+    int64_t base = 0;
+    int width = 8, scale = -1;
+    int64_t *tmp = NULL;
+    if (isf && p && n) {
+        if (!(tmp = promo_mallocn(n, sizeof *tmp)))
+            return PROMO_ENOMEM;
+        if ((scale = scaled_ints(p, r0, n, tmp)) >= 0) {
+            int64_t mn = INT64_MAX, mx = INT64_MIN;
+            for (size_t i = 0; i < n; i++) {
+                if (has_nulls && promo_column_is_null(p, r0 + i))
+                    continue;
+                mn = tmp[i] < mn ? tmp[i] : mn;
+                mx = tmp[i] > mx ? tmp[i] : mx;
+            }
+            base = mn <= mx ? mn : 0;
+            width = mn <= mx ? width_for((uint64_t)mx - (uint64_t)mn) : 0;
+        }
+    }
+    if (!isf && p) {
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        for (size_t i = 0; i < n; i++) {
+            if (has_nulls && promo_column_is_null(p, r0 + i))
+                continue;
+            int64_t v = int_at(c, r0 + i);
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+        if (mn <= mx) {
+            es->has_mm = 1;
+            es->imin = mn;
+            es->imax = mx;
+            base = mn;
+            width = width_for((uint64_t)mx - (uint64_t)mn);
+        } else {
+            width = 0;
+        }
+    } else if (!isf) {
+        width = 0;
+    } else if (p) {
+        double mn = INFINITY, mx = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            if (has_nulls && promo_column_is_null(p, r0 + i))
+                continue;
+            double v = p->f64[r0 + i];
+            es->n_neg += v < 0;
+            if (v < mn)
+                mn = v;
+            if (v > mx)
+                mx = v;
+        }
+        if (mn <= mx) {
+            es->has_mm = 1;
+            es->fmin = mn;
+            es->fmax = mx;
+        }
+    }
+    int nulls_in = es->n_null > 0;
+    size_t need = HDR + (nulls_in ? (n + 7) / 8 : 0) + n * (size_t)width;
+    if (need > *cap && promo_grow((void **)buf, cap, need, 1)) {
+        promo_free(tmp);
+        return PROMO_ENOMEM;
+    }
+    uint8_t *b = *buf;
+    b[0] = 'C';
+    b[1] = (uint8_t)c->type;
+    b[2] = (uint8_t)width;
+    b[3] = (uint8_t)((nulls_in ? F_NULLS : 0) | (scale >= 0 ? F_SCALED | scale << 4 : 0));
+    uint32_t n32 = (uint32_t)n;
+    memcpy(b + 4, &n32, 4);
+    memcpy(b + 8, &base, 8);
+    uint8_t *v = b + HDR;
+    if (nulls_in) {
+        memset(v, 0, (n + 7) / 8);
+        for (size_t i = 0; i < n; i++)
+            if (!p || promo_column_is_null(p, r0 + i))
+                v[i >> 3] |= (uint8_t)(1u << (i & 7));
+        v += (n + 7) / 8;
+    }
+    if (isf && scale < 0) {
+        if (!nulls_in) {
+            memcpy(v, p->f64 + r0, n * 8);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                double d = !p || promo_column_is_null(p, r0 + i) ? 0.0 : p->f64[r0 + i];
+                memcpy(v + 8 * i, &d, 8);
+            }
+        }
+    } else if (width) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t d = nulls_in && promo_column_is_null(p, r0 + i)
+                             ? 0
+                             : (uint64_t)(isf ? tmp[i] : int_at(c, r0 + i)) - (uint64_t)base;
+            switch (width) {
+            case 1:
+                v[i] = (uint8_t)d;
+                break;
+            case 2: {
+                uint16_t x = (uint16_t)d;
+                memcpy(v + 2 * i, &x, 2);
+                break;
+            }
+            case 4: {
+                uint32_t x = (uint32_t)d;
+                memcpy(v + 4 * i, &x, 4);
+                break;
+            }
+            default:
+                memcpy(v + 8 * i, &d, 8);
+            }
+        }
+    }
+    promo_free(tmp);
+    *len = need;
+    return PROMO_OK;
+}
+
+/* PROMO_KILL_AT=chunk:N: die after N chunks of rows were written (inside the SQL
+ * transaction: the next open must find the old table), for tests and soak runs. */
+static void chunk_kill_point(int64_t written)
+{
+    const char *k = getenv("PROMO_KILL_AT");
+    if (k && !strncmp(k, "chunk:", 6) && atoll(k + 6) == written)
+        raise(SIGKILL);
+}
+
+static const char *INSERT_SQL = "INSERT INTO %s (id, chunk, col, first_row, n_rows, n_null, min_v, "
+                                "max_v, n_neg, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+int chunk_write_rows(promo_store *s,
+                     const char *table,
+                     const chunk_col *c,
+                     size_t n_cols,
+                     size_t n_rows,
+                     int64_t first_chunk,
+                     int64_t first_row,
+                     promo_progress *prog)
+{
+    if (n_cols > CHUNK_MAX_COLS)
+        return promo_fail(PROMO_EUSAGE, "table '%s': more than %d columns", table, CHUNK_MAX_COLS);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(s, table, INSERT_SQL, &st);
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    for (size_t r0 = 0, k = 0; !rc && r0 < n_rows; r0 += CHUNK_ROWS, k++) {
+        size_t n = n_rows - r0 < CHUNK_ROWS ? n_rows - r0 : CHUNK_ROWS;
+        int64_t chunk = first_chunk + (int64_t)k;
+        for (size_t j = 0; j < n_cols && !rc; j++) {
+            size_t len = 0;
+            enc_stats es;
+            if ((rc = encode(&c[j], r0, n, &buf, &cap, &len, &es)))
+                break;
+            sqlite3_bind_int64(st, 1, chunk * CHUNK_MAX_COLS + (int64_t)j);
+            sqlite3_bind_int64(st, 2, chunk);
+            sqlite3_bind_int64(st, 3, (int64_t)j);
+            sqlite3_bind_int64(st, 4, first_row + (int64_t)r0);
+            sqlite3_bind_int64(st, 5, (int64_t)n);
+            sqlite3_bind_int64(st, 6, es.n_null);
+            if (!es.has_mm) {
+                sqlite3_bind_null(st, 7);
+                sqlite3_bind_null(st, 8);
+            } else if (c[j].type == PROMO_COL_FLOAT64) {
+                /* NaN is not a value SQLite keeps: no bound then (NULL) */
+                sqlite3_bind_double(st, 7, es.fmin);
+                sqlite3_bind_double(st, 8, es.fmax);
+            } else {
+                sqlite3_bind_int64(st, 7, es.imin);
+                sqlite3_bind_int64(st, 8, es.imax);
+            }
+            if (c[j].type == PROMO_COL_FLOAT64)
+                sqlite3_bind_int64(st, 9, es.n_neg);
+            else
+                sqlite3_bind_null(st, 9);
+            sqlite3_bind_blob(st, 10, buf, (int)len, SQLITE_STATIC);
+            int src = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (src != SQLITE_DONE)
+                rc = store_db_fail(s, src, "write chunk");
+        }
+        if (prog)
+            promo_progress_update(prog, r0 + n);
+        chunk_kill_point((int64_t)k + 1);
+    }
+    sqlite3_finalize(st);
+    promo_free(buf);
+    return rc;
+}
+
+int chunk_write_dict(promo_store *s,
+                     const char *table,
+                     size_t col,
+                     const promo_dict *d,
+                     const uint32_t *entry,
+                     size_t n,
+                     int64_t first_code)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(s, table, INSERT_SQL, &st);
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    /* continue the numbering of the column's dictionary chunks */
+    int64_t k0 = 0;
+    if (!rc && first_code > 0) {
+        sqlite3_stmt *q = NULL;
+        if (!(rc = prepare_on(s, table, "SELECT count(*) FROM %s WHERE id >= ? AND id < ?", &q))) {
+            sqlite3_bind_int64(q, 1, dict_id(col, 0));
+            sqlite3_bind_int64(q, 2, dict_id(col, 0) + ((int64_t)1 << 32));
+            if (sqlite3_step(q) == SQLITE_ROW)
+                k0 = sqlite3_column_int64(q, 0);
+            else
+                rc = store_db_fail(s, sqlite3_errcode(s->db), "dictionary chunks");
+        }
+        sqlite3_finalize(q);
+    }
+    for (size_t e0 = 0, k = 0; !rc && e0 < n; e0 += CHUNK_DICT_ENTRIES, k++) {
+        size_t m = n - e0 < CHUNK_DICT_ENTRIES ? n - e0 : CHUNK_DICT_ENTRIES;
+        size_t bytes = 0;
+        for (size_t i = 0; i < m; i++)
+            bytes += promo_dict_key_len(d, entry ? entry[e0 + i] : (uint32_t)(e0 + i));
+        size_t need = 4 + 4 * (m + 1) + bytes;
+        if (need > INT32_MAX) {
+            rc = promo_fail(PROMO_EUSAGE, "table '%s': dictionary keys too long", table);
+            break;
+        }
+        if (need > cap && promo_grow((void **)&buf, &cap, need, 1)) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        uint32_t m32 = (uint32_t)m, o = 0;
+        memcpy(buf, &m32, 4);
+        uint8_t *keys = buf + 4 + 4 * (m + 1);
+        for (size_t i = 0; i < m; i++) {
+            uint32_t code = entry ? entry[e0 + i] : (uint32_t)(e0 + i);
+            size_t len = promo_dict_key_len(d, code);
+            memcpy(buf + 4 + 4 * i, &o, 4);
+            memcpy(keys + o, promo_dict_key(d, code), len);
+            o += (uint32_t)len;
+        }
+        memcpy(buf + 4 + 4 * m, &o, 4);
+        sqlite3_bind_int64(st, 1, dict_id(col, k0 + (int64_t)k));
+        sqlite3_bind_int64(st, 2, -1);
+        sqlite3_bind_int64(st, 3, (int64_t)col);
+        sqlite3_bind_int64(st, 4, first_code + (int64_t)e0);
+        sqlite3_bind_int64(st, 5, (int64_t)m);
+        sqlite3_bind_int64(st, 6, 0);
+        sqlite3_bind_null(st, 7);
+        sqlite3_bind_null(st, 8);
+        sqlite3_bind_null(st, 9);
+        sqlite3_bind_blob(st, 10, buf, (int)need, SQLITE_STATIC);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE)
+            rc = store_db_fail(s, src, "write dictionary chunk");
+    }
+    sqlite3_finalize(st);
+    promo_free(buf);
+    return rc;
+}
+
+/* ---- decoding ---- */
+
+typedef struct blob_view {
+    int type, width, has_nulls, scale; /* scale: -1 raw float64, else 10^scale ints */
+    uint32_t n;
+    int64_t base;
+    const uint8_t *nulls; /* bitmap bytes or NULL */
+    const uint8_t *v;     /* values */
+} blob_view;
+
+static int parse_blob(const void *blob, size_t len, blob_view *bv)
+{
+    const uint8_t *b = blob;
+    if (!b || len < HDR || b[0] != 'C')
+        return -1;
+    bv->type = b[1];
+    bv->width = b[2];
+    bv->has_nulls = b[3] & F_NULLS;
+    bv->scale = b[3] & F_SCALED ? (b[3] >> 4 & 7) : -1;
+    if (bv->scale > 4 || (bv->scale >= 0 && bv->type != PROMO_COL_FLOAT64) ||
+        (bv->type == PROMO_COL_FLOAT64 && bv->scale < 0 && bv->width != 8))
+        return -1;
+    memcpy(&bv->n, b + 4, 4);
+    memcpy(&bv->base, b + 8, 8);
+    if (bv->width != 0 && bv->width != 1 && bv->width != 2 && bv->width != 4 && bv->width != 8)
+        return -1;
+    size_t nb = bv->has_nulls ? ((size_t)bv->n + 7) / 8 : 0;
+    if (len != HDR + nb + (size_t)bv->n * (size_t)bv->width)
+        return -1;
+    bv->nulls = bv->has_nulls ? b + HDR : NULL;
+    bv->v = b + HDR + nb;
+    return 0;
+}
+
+/* Loads through memcpy: a blob in SQLite's page buffer has no alignment (x86 loads it all the
+ * same, and the compiler turns these into plain moves). */
+static inline uint16_t ld16(const uint8_t *p)
+{
+    uint16_t x;
+    memcpy(&x, p, 2);
+    return x;
+}
+
+static inline uint32_t ld32(const uint8_t *p)
+{
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+}
+
+static inline uint64_t raw_at(const blob_view *bv, size_t i)
+{
+    switch (bv->width) {
+    case 0:
+        return 0;
+    case 1:
+        return bv->v[i];
+    case 2: {
+        uint16_t x;
+        memcpy(&x, bv->v + 2 * i, 2);
+        return x;
+    }
+    case 4: {
+        uint32_t x;
+        memcpy(&x, bv->v + 4 * i, 4);
+        return x;
+    }
+    default: {
+        uint64_t x;
+        memcpy(&x, bv->v + 8 * i, 8);
+        return x;
+    }
+    }
+}
+
+static inline int null_at(const blob_view *bv, size_t i)
+{
+    return bv->nulls && (bv->nulls[i >> 3] >> (i & 7) & 1);
+}
+
+/* Decode the values of bv into dst (elements of `esize` bytes: 8 int64/double, 4 codes, 1 bool)
+ * keeping the rows where keep[i] (keep NULL: all). Null slots are 0. Returns rows written. The
+ * loops are per width so that the common case compiles to a tight add-and-store loop. */
+#define DECODE_LOOP(T, RAW)                                             \
+    do {                                                                \
+        T *d = dst;                                                     \
+        if (!keep) {                                                    \
+            for (size_t i = 0; i < n; i++)                              \
+                d[i] = (T)((uint64_t)bv->base + (uint64_t)(RAW));       \
+            o = n;                                                      \
+        } else {                                                        \
+            for (size_t i = 0; i < n; i++)                              \
+                if (keep[i])                                            \
+                    d[o++] = (T)((uint64_t)bv->base + (uint64_t)(RAW)); \
+        }                                                               \
+    } while (0)
+
+static size_t decode_ints(const blob_view *bv, void *dst, int esize, const uint8_t *keep)
+{
+    size_t n = bv->n, o = 0;
+    const uint8_t *v = bv->v;
+#define BY_WIDTH(T)                      \
+    switch (bv->width) {                 \
+    case 0:                              \
+        DECODE_LOOP(T, 0);               \
+        break;                           \
+    case 1:                              \
+        DECODE_LOOP(T, v[i]);            \
+        break;                           \
+    case 2:                              \
+        DECODE_LOOP(T, ld16(v + 2 * i)); \
+        break;                           \
+    case 4:                              \
+        DECODE_LOOP(T, ld32(v + 4 * i)); \
+        break;                           \
+    default:                             \
+        DECODE_LOOP(T, raw_at(bv, i));   \
+    }
+    if (esize == 8) {
+        BY_WIDTH(int64_t)
+    } else if (esize == 4) {
+        BY_WIDTH(uint32_t)
+    } else {
+        BY_WIDTH(uint8_t)
+    }
+#undef BY_WIDTH
+    return o;
+}
+
+/* float64 values of bv into dst (keep as decode_ints): raw, or scaled integers. */
+static size_t decode_floats(const blob_view *bv, double *dst, const uint8_t *keep)
+{
+    size_t n = bv->n, o = 0;
+    if (bv->scale < 0) {
+        if (!keep) {
+            memcpy(dst, bv->v, n * 8);
+            return n;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (keep[i])
+                memcpy(dst + o++, bv->v + 8 * i, 8);
+        return o;
+    }
+    double div = P10[bv->scale];
+    for (size_t i = 0; i < n; i++) {
+        if (keep && !keep[i])
+            continue;
+        int64_t x = (int64_t)((uint64_t)bv->base + raw_at(bv, i));
+        dst[o++] = bv->scale ? (double)x / div : (double)x;
+    }
+    return o;
+}
+
+int chunk_decode_blob(const void *blob,
+                      size_t len,
+                      size_t n,
+                      promo_col_type type,
+                      int64_t *i64,
+                      double *f64,
+                      uint64_t *nulls,
+                      int *has_nulls)
+{
+    blob_view bv;
+    if (parse_blob(blob, len, &bv) || bv.n != n || bv.type != (int)type)
+        return -1;
+    if (type == PROMO_COL_FLOAT64) {
+        decode_floats(&bv, f64, NULL);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            i64[i] = (int64_t)((uint64_t)bv.base + raw_at(&bv, i));
+    }
+    *has_nulls = bv.has_nulls;
+    if (bv.has_nulls) {
+        memset(nulls, 0, (n + 63) / 64 * 8);
+        for (size_t i = 0; i < n; i++)
+            if (null_at(&bv, i)) {
+                nulls[i >> 6] |= (uint64_t)1 << (i & 63);
+                if (type == PROMO_COL_FLOAT64)
+                    f64[i] = 0;
+                else
+                    i64[i] = 0;
+            }
+    }
+    return 0;
+}
+
+int chunk_dict_blob(
+    const void *blob, size_t len, uint32_t *n, const uint8_t **off, const char **bytes)
+{
+    const uint8_t *b = blob;
+    if (!b || len < 8)
+        return -1;
+    uint32_t m;
+    memcpy(&m, b, 4);
+    if ((size_t)m + 1 > (len - 4) / 4)
+        return -1;
+    const uint8_t *o = b + 4;
+    size_t kb = len - 4 - 4 * ((size_t)m + 1);
+    if (chunk_u32(o, 0) != 0 || chunk_u32(o, m) != kb)
+        return -1;
+    for (uint32_t i = 0; i < m; i++)
+        if (chunk_u32(o, i) > chunk_u32(o, i + 1))
+            return -1;
+    *n = m;
+    *off = o;
+    *bytes = (const char *)(b + 4 + 4 * ((size_t)m + 1));
+    return 0;
+}
+
+/* ---- reading ---- */
+
+int chunk_extent(promo_store *s,
+                 const char *table,
+                 int64_t *n_rows,
+                 int64_t *n_chunks,
+                 int64_t *dict_size,
+                 size_t n_cols)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(s, table,
+                        "SELECT coalesce(sum(n_rows), 0), coalesce(max(chunk) + 1, 0) FROM %s "
+                        "WHERE id >= 0 AND col = 0",
+                        &st);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *n_rows = sqlite3_column_int64(st, 0);
+        *n_chunks = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_ROW)
+        return store_db_fail(s, src, "chunk extent");
+    for (size_t j = 0; dict_size && j < n_cols && !rc; j++)
+        rc = chunk_dict_size(s, table, j, &dict_size[j]);
+    return rc;
+}
+
+int chunk_dict_size(promo_store *s, const char *table, size_t col, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(s, table,
+                        "SELECT coalesce(sum(n_rows), 0) FROM %s WHERE id >= ? AND id < ?", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, dict_id(col, 0));
+    sqlite3_bind_int64(st, 2, dict_id(col, 0) + ((int64_t)1 << 32));
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return src == SQLITE_ROW ? PROMO_OK : store_db_fail(s, src, "dictionary size");
+}
+
+typedef struct key_src {
+    const char *bytes;
+    const uint32_t *off;
+} key_src;
+
+static size_t key_of(void *ctx, size_t k, char *buf)
+{
+    const key_src *ks = ctx;
+    size_t len = ks->off[k + 1] - ks->off[k];
+    memcpy(buf, ks->bytes + ks->off[k], len);
+    return len;
+}
+
+static int damaged(promo_store *s, const char *table, size_t col, const char *what)
+{
+    return promo_fail(PROMO_EINPUT, "%s/%s: table '%s', column %zu: %s", s->ws_dir, DB_NAME, table,
+                      col + 1, what);
+}
+
+int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(s, table,
+                        "SELECT first_row, data FROM %s WHERE id >= ? AND id < ? ORDER BY id", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, dict_id(col, 0));
+    sqlite3_bind_int64(st, 2, dict_id(col, 0) + ((int64_t)1 << 32));
+    /* All keys into one block, then one bulk build of the hash index. */
+    char *bytes = NULL;
+    uint32_t *off = NULL;
+    size_t nb = 0, bcap = 0, nk = 0, ocap = 0;
+    int src, long_key = 0;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        uint32_t m;
+        const uint8_t *o;
+        const char *k;
+        const void *blob = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        if (!blob && len) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        if (chunk_dict_blob(blob, len, &m, &o, &k) || sqlite3_column_int64(st, 0) != (int64_t)nk) {
+            rc = damaged(s, table, col, "a dictionary chunk is damaged or missing");
+            break;
+        }
+        uint32_t kb = chunk_u32(o, m);
+        if (promo_grow((void **)&bytes, &bcap, nb + kb + 1, 1) ||
+            promo_grow((void **)&off, &ocap, nk + m + 1, sizeof *off)) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        memcpy(bytes + nb, k, kb);
+        for (uint32_t i = 0; i < m; i++) {
+            off[nk + i] = (uint32_t)nb + chunk_u32(o, i);
+            long_key |= chunk_u32(o, i + 1) - chunk_u32(o, i) > PROMO_DICT_KEY_MAX;
+        }
+        nb += kb;
+        nk += m;
+        if (nb >= UINT32_MAX || nk >= PROMO_DICT_NONE) {
+            rc = damaged(s, table, col, "dictionary too large");
+            break;
+        }
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = store_db_fail(s, src, "read dictionary");
+    sqlite3_finalize(st);
+    if (!rc && nk) {
+        off[nk] = (uint32_t)nb;
+        if (promo_dict_reserve(d, nk)) {
+            rc = PROMO_ENOMEM;
+        } else if (!long_key) {
+            key_src ks = {bytes, off};
+            rc = promo_dict_append_distinct(d, nk, key_of, &ks, 0);
+            if (rc == PROMO_EINPUT)
+                rc = damaged(s, table, col, "the dictionary holds a value twice");
+        } else {
+            for (size_t i = 0; i < nk && !rc; i++)
+                if (promo_dict_intern(d, bytes + off[i], off[i + 1] - off[i]) != (uint32_t)i)
+                    rc = promo_dict_size(d) > i
+                             ? damaged(s, table, col, "the dictionary holds a value twice")
+                             : PROMO_ENOMEM;
+        }
+    }
+    promo_free(bytes);
+    promo_free(off);
+    return rc;
+}
+
+typedef struct chunk_meta {
+    int64_t chunk, first_row, n_rows;
+    int sel; /* 0 skip, 1 every row, 2 rows filtered by the range */
+} chunk_meta;
+
+static int load_meta(promo_store *s,
+                     const char *table,
+                     int has_range,
+                     int ts_pos,
+                     int64_t lo,
+                     int64_t hi,
+                     chunk_meta **out,
+                     size_t *n_out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(s, table,
+                        "SELECT chunk, first_row, n_rows, n_null, min_v, max_v FROM %s WHERE id >= "
+                        "0 AND col = ? ORDER BY id",
+                        &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, has_range ? ts_pos : 0);
+    chunk_meta *m = NULL;
+    size_t n = 0, cap = 0;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (promo_grow((void **)&m, &cap, n + 1, sizeof *m)) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        chunk_meta *c = &m[n++];
+        c->chunk = sqlite3_column_int64(st, 0);
+        c->first_row = sqlite3_column_int64(st, 1);
+        c->n_rows = sqlite3_column_int64(st, 2);
+        c->sel = 1;
+        if (has_range) {
+            int64_t nn = sqlite3_column_int64(st, 3);
+            int all_null = sqlite3_column_type(st, 4) == SQLITE_NULL;
+            int64_t mn = sqlite3_column_int64(st, 4), mx = sqlite3_column_int64(st, 5);
+            if (all_null || mx < lo || mn >= hi)
+                c->sel = 0;
+            else if (nn || mn < lo || mx >= hi)
+                c->sel = 2;
+        }
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = store_db_fail(s, src, "read chunk statistics");
+    sqlite3_finalize(st);
+    if (rc) {
+        promo_free(m);
+        return rc;
+    }
+    *out = m;
+    *n_out = n;
+    return PROMO_OK;
+}
+
+/* Decode one column chunk blob into column c at rows [at, at + kept). */
+static int decode_into(promo_store *s,
+                       const char *table,
+                       promo_column *c,
+                       size_t pos,
+                       const chunk_meta *cm,
+                       const void *blob,
+                       size_t len,
+                       const uint8_t *keep,
+                       size_t at,
+                       size_t *kept)
+{
+    blob_view bv;
+    if (parse_blob(blob, len, &bv) || bv.n != (uint64_t)cm->n_rows || bv.type != (int)c->type)
+        return damaged(s, table, pos, "a column chunk is damaged");
+    size_t o = 0, n = bv.n;
+    switch (c->type) {
+    case PROMO_COL_FLOAT64:
+        o = decode_floats(&bv, c->f64 + at, keep);
+        break;
+    case PROMO_COL_STRING:
+        o = decode_ints(&bv, c->codes + at, 4, keep);
+        break;
+    case PROMO_COL_BOOL:
+        o = decode_ints(&bv, c->b + at, 1, keep);
+        break;
+    default:
+        o = decode_ints(&bv, c->i64 + at, 8, keep);
+    }
+    if (bv.has_nulls) {
+        for (size_t i = 0, r = at; i < n; i++) {
+            if (keep && !keep[i])
+                continue;
+            if (null_at(&bv, i)) {
+                if (promo_column_set_null(c, r))
+                    return PROMO_ENOMEM;
+                switch (c->type) {
+                case PROMO_COL_FLOAT64:
+                    c->f64[r] = 0;
+                    break;
+                case PROMO_COL_STRING:
+                    c->codes[r] = 0;
+                    break;
+                case PROMO_COL_BOOL:
+                    c->b[r] = 0;
+                    break;
+                default:
+                    c->i64[r] = 0;
+                }
+            }
+            r++;
+        }
+    }
+    /* What the row layout's reader refuses too (store_read.c): codes outside the dictionary,
+     * timestamps outside 1900..2199 (a promo.db changed by other means). */
+    if (c->type == PROMO_COL_STRING) {
+        uint32_t nd = promo_dict_size(c->dict);
+        for (size_t i = 0; i < o; i++)
+            if (c->codes[at + i] >= nd && !promo_column_is_null(c, at + i))
+                return promo_fail(PROMO_EINPUT,
+                                  "%s/%s: table '%s', column '%s': code %u is not in its "
+                                  "dictionary",
+                                  s->ws_dir, DB_NAME, table, c->name, c->codes[at + i]);
+    } else if (c->type == PROMO_COL_TIMESTAMP) {
+        for (size_t i = 0; i < o; i++) {
+            int64_t v = c->i64[at + i];
+            if (v < STORE_TS_MIN || v > STORE_TS_MAX) {
+                /* the row number in the table, counting the rows a range left out */
+                size_t r = 0, seen = 0;
+                for (r = 0; r < n; r++)
+                    if (!keep || keep[r])
+                        if (seen++ == i)
+                            break;
+                return promo_fail(PROMO_EINPUT,
+                                  "%s/%s: table '%s', row %lld, column '%s': timestamp %lld is "
+                                  "outside 1900-01-01 .. 2199-12-31",
+                                  s->ws_dir, DB_NAME, table,
+                                  (long long)(cm->first_row + (int64_t)r + 1), c->name,
+                                  (long long)v);
+            }
+        }
+    }
+    *kept = o;
+    return PROMO_OK;
+}
+
+int chunk_read(promo_store *s,
+               const char *table,
+               char *const *names,
+               const promo_col_type *types,
+               const int *pos,
+               size_t n,
+               int has_range,
+               int ts_pos,
+               int64_t lo,
+               int64_t hi,
+               promo_table **out)
+{
+    *out = NULL;
+    chunk_meta *meta = NULL;
+    size_t n_meta = 0;
+    int rc = load_meta(s, table, has_range, ts_pos, lo, hi, &meta, &n_meta);
+    if (rc)
+        return rc;
+    promo_table *t = promo_table_new(table);
+    uint8_t *keep = promo_malloc(CHUNK_ROWS);
+    int64_t *tsbuf = promo_mallocn(CHUNK_ROWS, sizeof *tsbuf);
+    sqlite3_stmt *one = NULL;
+    sqlite3_blob *blob = NULL;
+    uint8_t *buf = NULL;
+    size_t bcap = 0;
+    char *chunks_name = NULL;
+    if (!t || !keep || !tsbuf) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    size_t total = 0;
+    for (size_t k = 0; k < n_meta; k++)
+        total += meta[k].sel ? (size_t)meta[k].n_rows : 0;
+    for (size_t j = 0; j < n; j++) {
+        promo_column *c = NULL;
+        if (pos[j] < 0 || pos[j] >= CHUNK_MAX_COLS) {
+            rc = damaged(s, table, j, "column position out of range");
+            goto done;
+        }
+        if ((rc = promo_table_add_column(t, names[j], types[j], &c)))
+            goto done;
+        if (types[j] == PROMO_COL_STRING &&
+            (rc = chunk_read_dict(s, table, (size_t)pos[j], c->dict)))
+            goto done;
+        if ((rc = promo_column_resize(c, total)))
+            goto done;
+    }
+    if ((rc = prepare_on(s, table, "SELECT data FROM %s WHERE id = ?", &one)))
+        goto done;
+    chunks_name = promo_malloc(strlen(CHUNK_PREFIX) + strlen(table) + 1);
+    if (!chunks_name) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    strcpy(chunks_name, CHUNK_PREFIX);
+    strcat(chunks_name, table);
+    size_t at = 0;
+    for (size_t k = 0; k < n_meta; k++) {
+        chunk_meta *cm = &meta[k];
+        if (!cm->sel)
+            continue;
+        if (cm->n_rows > CHUNK_ROWS) {
+            rc = damaged(s, table, 0, "a chunk holds too many rows");
+            goto done;
+        }
+        const uint8_t *kp = NULL;
+        if (cm->sel == 2) {
+            /* the range column of this chunk first: which rows are in */
+            sqlite3_bind_int64(one, 1, cm->chunk * CHUNK_MAX_COLS + ts_pos);
+            int src = sqlite3_step(one);
+            if (src != SQLITE_ROW) {
+                sqlite3_reset(one);
+                rc = src == SQLITE_DONE ? damaged(s, table, (size_t)ts_pos, "a chunk is missing")
+                                        : store_db_fail(s, src, "read chunk");
+                goto done;
+            }
+            blob_view bv;
+            if (parse_blob(sqlite3_column_blob(one, 0), (size_t)sqlite3_column_bytes(one, 0),
+                           &bv) ||
+                bv.n != (uint64_t)cm->n_rows || bv.type != PROMO_COL_TIMESTAMP) {
+                sqlite3_reset(one);
+                rc = damaged(s, table, (size_t)ts_pos, "a column chunk is damaged");
+                goto done;
+            }
+            decode_ints(&bv, tsbuf, 8, NULL);
+            for (size_t i = 0; i < bv.n; i++)
+                keep[i] = !null_at(&bv, i) && tsbuf[i] >= lo && tsbuf[i] < hi;
+            sqlite3_reset(one);
+            kp = keep;
+        }
+        /* Each column's blob through incremental blob I/O into one reused buffer: a
+         * statement would hand out a fresh allocation per blob (an mmap and its page faults
+         * for every 64k-row column), which cost more than the decoding. */
+        size_t kept = (size_t)cm->n_rows;
+        for (size_t j = 0; j < n && !rc; j++) {
+            int64_t id = cm->chunk * CHUNK_MAX_COLS + pos[j];
+            int src = blob ? sqlite3_blob_reopen(blob, id)
+                           : sqlite3_blob_open(s->db, "main", chunks_name, "data", id, 0, &blob);
+            if (src != SQLITE_OK) {
+                rc = src == SQLITE_ERROR
+                         ? damaged(s, table, (size_t)pos[j], "a column chunk is missing")
+                         : store_db_fail(s, src, "read chunk");
+                break;
+            }
+            size_t len = (size_t)sqlite3_blob_bytes(blob);
+            if (len > bcap && promo_grow((void **)&buf, &bcap, len, 1)) {
+                rc = PROMO_ENOMEM;
+                break;
+            }
+            if ((src = sqlite3_blob_read(blob, buf, (int)len, 0)) != SQLITE_OK) {
+                rc = store_db_fail(s, src, "read chunk");
+                break;
+            }
+            rc = decode_into(s, table, t->cols[j], (size_t)pos[j], cm, buf, len, kp, at, &kept);
+        }
+        if (rc)
+            goto done;
+        at += kept;
+    }
+    for (size_t j = 0; j < n && !rc; j++)
+        rc = promo_column_resize(t->cols[j], at);
+    if (!rc)
+        rc = promo_table_seal(t);
+    if (!rc) {
+        *out = t;
+        t = NULL;
+    }
+done:
+    sqlite3_blob_close(blob);
+    sqlite3_finalize(one);
+    promo_free(buf);
+    promo_free(chunks_name);
+    promo_table_free(t);
+    promo_free(keep);
+    promo_free(tsbuf);
+    promo_free(meta);
+    return rc;
+}
+
+int chunk_stats(promo_store *s,
+                const char *table,
+                size_t n_cols,
+                int64_t *n_rows,
+                int64_t *n_null,
+                int mm_col,
+                int *has_mm,
+                int64_t *mn,
+                int64_t *mx,
+                int neg_col,
+                int64_t *n_neg)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(s, table,
+                        "SELECT col, sum(n_rows), sum(n_null), min(min_v), max(max_v), "
+                        "coalesce(sum(n_neg), 0) FROM %s WHERE id >= 0 GROUP BY col",
+                        &st);
+    if (rc)
+        return rc;
+    *n_rows = 0;
+    *has_mm = 0;
+    if (n_neg)
+        *n_neg = 0;
+    for (size_t j = 0; j < n_cols; j++)
+        n_null[j] = 0;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t col = sqlite3_column_int64(st, 0);
+        if (col == 0)
+            *n_rows = sqlite3_column_int64(st, 1);
+        if (col >= 0 && (size_t)col < n_cols)
+            n_null[col] = sqlite3_column_int64(st, 2);
+        if (col == mm_col && sqlite3_column_type(st, 3) != SQLITE_NULL) {
+            *has_mm = 1;
+            *mn = sqlite3_column_int64(st, 3);
+            *mx = sqlite3_column_int64(st, 4);
+        }
+        if (col == neg_col && n_neg)
+            *n_neg = sqlite3_column_int64(st, 5);
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? PROMO_OK : store_db_fail(s, src, "chunk statistics");
+}
