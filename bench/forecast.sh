@@ -29,7 +29,7 @@ if [ ! -f "$WS/def/models/uplift.bin" ]; then
     "$P" -q train --ws "$WS/def" --model uplift >&2
 fi
 echo "uptime before: $(uptime)" >&2
-for PROD in $(sqlite3 "$WS/def/promo.db" \
+for PROD in $("$P" -q sql --ws "$WS/def" \
         "SELECT product_id FROM transactions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 10"); do
     "$P" -q compare --ws "$WS/def" --product "$PROD" --no-chart --json > "$WS/c.json"
     "$P" -q campaign --ws "$WS/def" --product "$PROD" --optimize --holdout 0 --json \
@@ -63,7 +63,7 @@ if [ "$BIG" -gt 0 ]; then
         "$P" -q generate --ws "$WS/big" --customers "$BIG" --transactions 1000000 --force >&2
         "$P" -q train --ws "$WS/big" --model uplift --no-clv >&2
     fi
-    BEST=$(sqlite3 "$WS/big/promo.db" \
+    BEST=$("$P" -q sql --ws "$WS/big" \
         "SELECT product_id FROM transactions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
     echo "uptime before: $(uptime)" >&2
     "$BUILD/bench/forecast_speed" "$WS/big" "$BEST" 3
