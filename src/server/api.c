@@ -15,6 +15,7 @@
 #include <promo/dict.h>
 #include <promo/error.h>
 #include <promo/features.h>
+#include <promo/forecast.h>
 #include <promo/hash.h>
 #include <promo/panel.h>
 #include <promo/recommend.h>
@@ -42,6 +43,11 @@ int promo_api_open(const char *ws, promo_api **out)
     snprintf(api->ws, sizeof api->ws, "%s", ws);
     pthread_mutex_init(&api->lock, NULL);
     api->max_result_rows = PROMO_API_MAX_ROWS;
+    api->optima = promo_calloc(API_MAX_OPTIMA, sizeof *api->optima);
+    if (!api->optima) {
+        promo_free(api);
+        return PROMO_ENOMEM;
+    }
     *out = api;
     return PROMO_OK;
 }
@@ -69,8 +75,9 @@ static void drop_handles(promo_api *api)
     api_segments_free(api->segs);
     api->segs = NULL;
     api->segs_loaded = 0;
-    /* The forecaster comes with promo/forecast.h (branch fc); until then it is never opened. */
+    promo_forecaster_free(api->forecaster);
     api->forecaster = NULL;
+    api->n_optima = 0;
 }
 
 void promo_api_free(promo_api *api)
@@ -80,6 +87,7 @@ void promo_api_free(promo_api *api)
     promo_api_end(api);
     drop_handles(api);
     pthread_mutex_destroy(&api->lock);
+    promo_free(api->optima);
     promo_free(api);
 }
 
@@ -253,10 +261,15 @@ int promo_api_uplift(promo_api *api, promo_uplift_scorer **out)
 
 int promo_api_forecaster(promo_api *api, promo_forecaster **out)
 {
-    (void)api;
     *out = NULL;
-    return promo_fail(PROMO_ENOTFOUND,
-                      "the forecast engine (promo/forecast.h) is not in this build");
+    int rc = need_store(api);
+    if (rc)
+        return rc;
+    if (!api->forecaster &&
+        (rc = promo_forecaster_open(api->store, 0, api->n_threads, &api->forecaster)))
+        return rc;
+    *out = api->forecaster;
+    return PROMO_OK;
 }
 
 int promo_api_world(promo_api *api, promo_world **out)

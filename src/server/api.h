@@ -75,6 +75,11 @@ typedef struct promo_api {
     struct api_segments *segs;    /* the stored segments by features row (api_read.c) */
     int segs_loaded;              /* 1 once tried (segs stays NULL when none are stored) */
     int rec_loaded;               /* 1 once tried */
+    /* The optimum of each product's response surface, computed once per product and budget
+     * (a surface scores every customer at every discount of the grid: seconds on a large
+     * workspace, where the campaign route answers in milliseconds from the forecaster's cache). */
+    struct api_optimum *optima; /* n_optima entries, most recent last */
+    size_t n_optima;
 } promo_api;
 
 /* Open the workspace for serving: checks that it is a workspace (promo_store_open_read, then
