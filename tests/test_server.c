@@ -610,6 +610,52 @@ T_TEST(server_reloads_after_train_beside_it)
     promo_api_free(api);
 }
 
+/* While another command holds the workspace (a writer's exclusive lock), a server that does
+ * not wait answers from its loaded handles; what needs the workspace is 503. */
+T_TEST(server_answers_from_memory_while_a_writer_runs)
+{
+    const char *ws = copy_ws("busy");
+    promo_api *api = NULL;
+    T_OK(promo_api_open(ws, &api));
+    promo_server *srv = start(api, NULL);
+    unsigned port = promo_server_port(srv);
+    t_http_reply r;
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/customers/CUST0000002", NULL, NULL, 0, &r), 200);
+    t_http_reply_free(&r);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "flock -x '%s/.lock' -c 'sleep 4' > /dev/null 2>&1 &", ws);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    usleep(500000);
+    promo_store_set_wait(0);
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/health", NULL, NULL, 0, &r), 200);
+    cJSON *j = json_of(&r);
+    T_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(j, "busy")));
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(j, "customers")->valuedouble, 200);
+    cJSON_Delete(j);
+    t_http_reply_free(&r);
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/customers/CUST0000001", NULL, NULL, 0, &r), 200);
+    t_http_reply_free(&r);
+    post(port, "/api/crosssell", "Bearer " KEY, "{\"product_id\": \"PROD00001\"}", &r);
+    assert_error(&r, 503, NULL);
+    T_ASSERT_CONTAINS(r.body, "another promo command");
+    t_http_reply_free(&r);
+    /* Once the writer is gone, everything answers again. */
+    for (int i = 0; i < 100; i++) {
+        t_http(port, "GET", "/api/health", NULL, NULL, 0, &r);
+        int busy = strstr(r.body, "\"busy\":true") != NULL;
+        t_http_reply_free(&r);
+        if (!busy)
+            break;
+        usleep(100000);
+    }
+    promo_store_set_wait(1);
+    post(port, "/api/crosssell", "Bearer " KEY, "{\"product_id\": \"PROD00001\"}", &r);
+    T_ASSERT_EQ_INT(r.status, 200);
+    t_http_reply_free(&r);
+    promo_server_stop(srv);
+    promo_api_free(api);
+}
+
 /* ---- the engine routes ---- */
 
 static double num_at(const cJSON *o, const char *k)

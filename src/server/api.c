@@ -144,12 +144,23 @@ int promo_api_refresh(promo_api *api)
     return PROMO_OK;
 }
 
+/* 1 when the last open failed because another command holds the workspace (store.h words). */
+static int workspace_busy(int rc)
+{
+    return rc == PROMO_EIO && strstr(promo_last_error(), "in use by another promo command");
+}
+
 int promo_api_begin(promo_api *api)
 {
     promo_api_end(api);
+    api->busy = 0;
     int rc = promo_store_open_read(api->ws, &api->store);
     if (rc) {
         api->store = NULL;
+        if (workspace_busy(rc) && api->stamp[0]) {
+            api->busy = 1; /* answer from the loaded handles */
+            return PROMO_OK;
+        }
         return rc;
     }
     if ((rc = promo_api_refresh(api))) {
@@ -173,14 +184,25 @@ void promo_api_end(promo_api *api)
 
 static int need_store(promo_api *api)
 {
-    return api->store ? PROMO_OK
-                      : promo_fail(PROMO_EUSAGE, "api: handle used outside begin .. end");
+    if (api->store)
+        return PROMO_OK;
+    if (api->busy)
+        return promo_fail(PROMO_EIO,
+                          "workspace %s is being written by another promo command and "
+                          "this answer needs it: try again when it has finished",
+                          api->ws);
+    return promo_fail(PROMO_EUSAGE, "api: handle used outside begin .. end");
+}
+
+int api_need_store(promo_api *api)
+{
+    return need_store(api);
 }
 
 int promo_api_scorer(promo_api *api, promo_scorer **out)
 {
     *out = NULL;
-    int rc = need_store(api);
+    int rc = api->scorer ? PROMO_OK : need_store(api);
     if (rc)
         return rc;
     if (!api->scorer) {
@@ -249,7 +271,7 @@ uint32_t api_product_row(promo_api *api, const char *id)
 int promo_api_uplift(promo_api *api, promo_uplift_scorer **out)
 {
     *out = NULL;
-    int rc = need_store(api);
+    int rc = api->uplift ? PROMO_OK : need_store(api);
     if (rc)
         return rc;
     if (!api->uplift &&
@@ -262,7 +284,7 @@ int promo_api_uplift(promo_api *api, promo_uplift_scorer **out)
 int promo_api_forecaster(promo_api *api, promo_forecaster **out)
 {
     *out = NULL;
-    int rc = need_store(api);
+    int rc = api->forecaster ? PROMO_OK : need_store(api);
     if (rc)
         return rc;
     if (!api->forecaster &&
@@ -275,7 +297,7 @@ int promo_api_forecaster(promo_api *api, promo_forecaster **out)
 int promo_api_world(promo_api *api, promo_world **out)
 {
     *out = NULL;
-    int rc = need_store(api);
+    int rc = api->world ? PROMO_OK : need_store(api);
     if (rc)
         return rc;
     if (!api->world && (rc = promo_world_load(api->store, &api->world))) {
@@ -293,6 +315,10 @@ int promo_api_world(promo_api *api, promo_world **out)
 int promo_api_recommender(promo_api *api, promo_rec_model **out)
 {
     *out = NULL;
+    if (api->rec_loaded) {
+        *out = api->rec;
+        return PROMO_OK;
+    }
     int rc = need_store(api);
     if (rc)
         return rc;

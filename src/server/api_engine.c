@@ -161,6 +161,8 @@ static int propensity_reasons(
     promo_api *api, const char *product, const char *const *ids, size_t n, char (*reasons)[512])
 {
     char target[API_ID_MAX + 16];
+    if (!api->store)
+        return PROMO_OK; /* busy: the rows get the forecast's sentence */
     snprintf(target, sizeof target, "product:%s", product);
     int rc = promo_scorer_retarget(api->scorer, target);
     if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT)
@@ -574,6 +576,8 @@ int promo_api_crosssell(promo_api *api, const promo_api_call *call, promo_api_re
     p.n_target = (size_t)r.target;
     p.n_threads = api->n_threads;
     promo_crosssell *c = NULL;
+    if ((rc = api_need_store(api)))
+        return rc;
     if ((rc = promo_crosssell_build(api->store, &p, &c))) {
         if (rc == PROMO_ENOTFOUND) /* never bought: no rule can predict it */
             return promo_api_fail(out, 404, "product_id", "%s", promo_last_error());

@@ -126,6 +126,10 @@ typedef struct api_optimum {
         roi, profit_lo, profit_hi;
 } api_optimum;
 
+/* PROMO_OK when the call has the store (api->store), else PROMO_EIO (busy: another command
+ * writes the workspace) or PROMO_EUSAGE (outside begin .. end). */
+int api_need_store(promo_api *api);
+
 /* Products-table row of a product id, or UINT32_MAX (needs the scorer's panel). */
 uint32_t api_product_row(promo_api *api, const char *id);
 
