@@ -258,6 +258,7 @@ T_TEST(server_body_checks_name_the_field)
         {"/api/optimize", "{\"product_id\": \"P\", \"discounts\": [0, 2.5, 90]}"},
         {"/api/similar-products", "{\"name\": \"Greek yoghurt\", \"category\": \"Dairy\", "
                                   "\"price\": 350, \"brand\": \"X\", \"k\": 5}"},
+        {"/api/similar-products", "{\"name\": \"\", \"category\": \"Dairy\", \"price\": 1}"},
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         cJSON *b = cJSON_Parse(good[i][1]);

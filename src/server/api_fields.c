@@ -129,6 +129,8 @@ int api_get_string(
     if (!cJSON_IsString(v) || !v->valuestring)
         return promo_api_fail(out, 400, key, "expected a string, got %s", type_name(v)) + 1;
     size_t n = strlen(v->valuestring);
+    if (n == 0 && !required)
+        return 0; /* an optional field left empty (a form's blank input) is absent */
     if (n == 0)
         return promo_api_fail(out, 400, key, "expected a non-empty string") + 1;
     if (n >= API_ID_MAX)

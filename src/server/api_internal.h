@@ -33,7 +33,8 @@ int api_get_int(const cJSON *body,
                 long *val,
                 promo_api_reply *out);
 /* A string of 1..API_ID_MAX-1 bytes without control characters into buf (API_ID_MAX bytes);
- * *present (may be NULL) says whether it was given. */
+ * *present (may be NULL) says whether it was given. An optional field given as "" counts as
+ * absent (a form's blank input); a required one is refused. */
 int api_get_string(const cJSON *body,
                    const char *key,
                    int required,

@@ -365,8 +365,20 @@ finish(promo_server *srv, struct MHD_Connection *c, const char *url, const char 
     }
     double secs = since(&r->t0);
     record(srv, route, status, secs);
-    if (!srv->quiet)
-        fprintf(stderr, "%s %s %d %.1fms\n", method, url, status, 1e3 * secs);
+    if (!srv->quiet) {
+        /* The decoded path may hold any byte (%0a included): control bytes are logged as '?'
+         * so a request cannot forge log lines; long paths are cut. */
+        char shown[256];
+        size_t k = 0;
+        for (const char *p = url; *p && k < sizeof shown - 4; p++)
+            shown[k++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+        if (url[k] && k >= sizeof shown - 4) {
+            memcpy(shown + k, "...", 3);
+            k += 3;
+        }
+        shown[k] = 0;
+        fprintf(stderr, "%s %s %d %.1fms\n", method, shown, status, 1e3 * secs);
+    }
     return ok;
 }
 
