@@ -43,6 +43,7 @@ int promo_api_open(const char *ws, promo_api **out)
     snprintf(api->ws, sizeof api->ws, "%s", ws);
     pthread_mutex_init(&api->lock, NULL);
     api->max_result_rows = PROMO_API_MAX_ROWS;
+    api->n_customers = api->n_products = -1;
     api->optima = promo_calloc(API_MAX_OPTIMA, sizeof *api->optima);
     if (!api->optima) {
         promo_free(api);
@@ -72,6 +73,7 @@ static void drop_handles(promo_api *api)
         api->rec_hist = NULL;
     }
     api->rec_loaded = 0;
+    api->n_customers = api->n_products = -1;
     api_segments_free(api->segs);
     api->segs = NULL;
     api->segs_loaded = 0;

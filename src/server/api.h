@@ -81,6 +81,8 @@ typedef struct promo_api {
      * workspace, where the campaign route answers in milliseconds from the forecaster's cache). */
     struct api_optimum *optima; /* n_optima entries, most recent last */
     size_t n_optima;
+    long long n_customers, n_products; /* row counts for health, -1 until counted (a count
+                                          scans the table: 1M rows take ~1 s, once a reload) */
 } promo_api;
 
 /* Open the workspace for serving: checks that it is a workspace (promo_store_open_read, then

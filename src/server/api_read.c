@@ -67,8 +67,12 @@ int promo_api_health(promo_api *api, const promo_api_call *call, promo_api_reply
     cJSON_AddStringToObject(b, "status", "ok");
     cJSON_AddStringToObject(b, "workspace", api->ws);
     if (s) {
-        cJSON_AddNumberToObject(b, "customers", (double)count_rows(s, "customers"));
-        cJSON_AddNumberToObject(b, "products", (double)count_rows(s, "products"));
+        if (api->n_customers < 0)
+            api->n_customers = count_rows(s, "customers");
+        if (api->n_products < 0)
+            api->n_products = count_rows(s, "products");
+        cJSON_AddNumberToObject(b, "customers", (double)api->n_customers);
+        cJSON_AddNumberToObject(b, "products", (double)api->n_products);
     } else {
         /* Busy (another command writes the workspace): what the loaded panel holds. */
         const promo_panel *d = api->scorer ? promo_scorer_panel(api->scorer) : NULL;
