@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential pkg-config libsqlite3-dev libxgboost-dev libopenblas-dev liblapacke-dev
 libgsl-dev libmicrohttpd-dev libcjson-dev valgrind cppcheck clang-14 libclang-rt-14-dev
-gnuplot-nox python3-pandas python3-sklearn python3-xgboost"
+gnuplot-nox python3-pandas python3-sklearn python3-xgboost
+wrk"
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

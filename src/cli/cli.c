@@ -39,6 +39,7 @@ const cli_command cli_commands[] = {
     {"export", cmd_export, "write a table of a workspace as CSV"},
     {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},
     {"report", cmd_report, "the evaluation report: report.html with charts, every figure as text"},
+    {"serve", cmd_serve, "serve the JSON API and the web page over HTTP (loopback by default)"},
     {NULL, NULL, NULL},
 };
 
