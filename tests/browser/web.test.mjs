@@ -156,10 +156,12 @@ async function main() {
 
   // Pick a product through the search box.
   await page.locator("#products li[data-id]").first().waitFor();
-  const bestName = (await text(page, "#products li[data-id] .pname").catch(() => "")) || "";
   const first = page.locator("#products li[data-id]").first();
   const pid = await first.getAttribute("data-id");
   const pname = await first.locator(".pname").innerText();
+  const pmeta = (await first.locator(".pmeta").innerText()).split(" · ");
+  const pcategory = pmeta[1] || "Grocery";
+  const pprice = Number((pmeta[2] || "").replace(/,/g, ""));
   const word = pname.split(/\s+/)[0];
   await page.fill("#search", word);
   const hit = page.locator(`#products li[data-id="${pid}"]`);
@@ -169,7 +171,7 @@ async function main() {
   );
   check((await hit.count()) === 1, `searching "${word}" did not list ${pid} (${pname})`);
   await hit.click();
-  log(`picked ${pid} (${pname}) by searching "${word}"${bestName ? "" : ""}`);
+  log(`picked ${pid} (${pname}) by searching "${word}"`);
   await page.locator("#kpis[data-state=ready]").waitFor();
   check((await text(page, "#product-title")).length > 0, "no product title");
 
@@ -237,6 +239,14 @@ async function main() {
   check(csv.slice(1).every((r) => r[8] === pid && r[9] === after.discount.replace("%", "")), "CSV rows name another product or discount");
   log(`CSV ${download.suggestedFilename()}: header ok, ${csv.length - 1} rows`);
 
+  // A generated world: the forecast checked against the simulator.
+  if (health.generated) {
+    await page.click("#simulate");
+    await page.waitForFunction(() => /simulator \(/.test(document.querySelector("#sim-out").textContent) || !document.querySelector("#error").hidden);
+    check(await page.locator("#error").isHidden(), `simulate failed: ${await page.locator("#error").innerText()}`);
+    log(`simulate: ${await text(page, "#sim-out")}`);
+  }
+
   await page.screenshot({ path: join(outDir, "web_page.png"), fullPage: true });
   log(`screenshot ${join(outDir, "web_page.png")}`);
 
@@ -248,6 +258,21 @@ async function main() {
   log(`segments view: ${segRows} rows (${segText.split("\n")[0].slice(0, 80)})`);
   check(segRows > 0 && !/could not be loaded/.test(segText), `the segments view failed: ${segText}`);
   await page.screenshot({ path: join(outDir, "web_segments.png"), fullPage: true });
+
+  // Describe a new product: its neighbours and a suggested campaign.
+  await page.click('.views button[data-view="campaign"]');
+  await page.click('.subtabs button[data-pick="new"]');
+  await page.fill('#pick-new input[name="name"]', `${pname} Family Pack`);
+  await page.fill('#pick-new input[name="category"]', pcategory);
+  await page.fill('#pick-new input[name="price"]', String(Math.round(pprice * 1.5) || 500));
+  await page.click('#pick-new button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector("#similar li[data-i]") || !document.querySelector("#error").hidden);
+  check(await page.locator("#error").isHidden(), `similar products failed: ${await page.locator("#error").innerText()}`);
+  const neighbours = await page.locator("#similar li[data-i] .pname").allInnerTexts();
+  check(neighbours.length > 0, "no neighbour listed for a new product");
+  const suggestion = (await page.locator("#similar .suggest").innerText().catch(() => "")).replace(/\s+/g, " ");
+  log(`new product "${pname} Family Pack" (${pcategory}): ${neighbours.length} neighbours, first "${neighbours[0]}"; ${suggestion || "no suggested campaign"}`);
+  await page.screenshot({ path: join(outDir, "web_new_product.png") });
   check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
 
   // A wrong key: the 401's message in words and the key field.

@@ -120,6 +120,7 @@ async function loadHealth() {
       .join(" · ");
     $("health").textContent = `${int(h.customers)} customers · ${int(h.products)} products · ${models}`;
     $("health").title = h.workspace || "";
+    $("simulate").hidden = !h.generated;
   } catch (e) {
     $("health").textContent = "server not reachable";
     showError("Health check", e);
@@ -205,7 +206,8 @@ async function selectProduct(p) {
   $("product-title").textContent = p.name || p.product_id;
   $("product-sub").textContent =
     `${p.product_id}` + (p.category ? ` · ${p.category}` : "") + (isNum(p.price) ? ` · price ${money(p.price)}` : "");
-  for (const id of ["discount", "target", "to-optimum", "download"]) $(id).disabled = true;
+  for (const id of ["discount", "target", "to-optimum", "download", "simulate"]) $(id).disabled = true;
+  $("sim-out").textContent = "";
   setKpisLoading("computing the response surface…");
   renderTable([], null);
   try {
@@ -218,7 +220,7 @@ async function selectProduct(p) {
     t.max = String(s.targets.length - 1);
     const [oi, oj] = optimumIndex(s);
     setIndices(oi, oj);
-    d.disabled = t.disabled = $("to-optimum").disabled = false;
+    d.disabled = t.disabled = $("to-optimum").disabled = $("simulate").disabled = false;
     requestCampaign();
   } catch (e) {
     if (seq !== state.seqProduct) return;
@@ -271,6 +273,7 @@ function updateFigures() {
   $("k-gap").textContent = money(Math.max(0, gap));
   $("k-opt").textContent = `optimum ${money(o.incremental_profit)} at ${fmt0.format(o.discount_pct)}% to ${int(o.target)}`;
   $("k-interval").textContent = "";
+  $("sim-out").textContent = "";
   drawCharts();
 }
 
@@ -395,6 +398,14 @@ async function requestCampaign() {
   const seq = ++state.seqCampaign;
   const discount = s.discounts[state.di], target = s.targets[state.ti];
   $("download").disabled = true;
+  $("sim-out").textContent = "";
+  if (!(target > 0)) {
+    state.campaign = null;
+    state.rows = [];
+    renderTable([], null);
+    $("rows-sub").textContent = "· no customer targeted";
+    return;
+  }
   $("rows-sub").textContent = "· loading…";
   $("campaign").dataset.state = "loading";
   try {
@@ -505,6 +516,29 @@ function downloadCsv() {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
+// The simulator knows a generated world's true responses: the forecast can be checked.
+async function simulate() {
+  const s = state.surface;
+  if (!s) return;
+  const out = $("sim-out");
+  out.textContent = "simulating…";
+  try {
+    const r = await api("POST", "/api/simulate", {
+      product_id: s.product_id,
+      discount_pct: s.discounts[state.di],
+      target: s.targets[state.ti],
+    });
+    const iv = r.interval && r.interval.incremental_profit;
+    out.textContent =
+      `The simulator (this generated world's true responses): incremental profit ${money(r.incremental_profit)}` +
+      (Array.isArray(iv) ? ` (${money(iv[0])} to ${money(iv[1])})` : "") +
+      `, ${count(r.conversions)} conversions, ROI ${pct(r.roi)}.`;
+  } catch (e) {
+    out.textContent = "";
+    showError("Could not simulate", e);
+  }
+}
+
 // ---- a new product ---------------------------------------------------------------------------
 async function describeNew(ev) {
   ev.preventDefault();
@@ -528,11 +562,12 @@ async function describeNew(ev) {
       `</ul>`;
     if (sc) {
       const fc = sc.forecast || {};
-      html += `<h3>Suggested campaign</h3><div class="suggest">Offer ${esc(sc.product_id)} at <strong>${fmt0.format(sc.discount_pct)}%</strong> to ` +
+      const near = ns.find((x) => x.product_id === sc.product_id);
+      html += `<h3>Suggested campaign</h3><div class="suggest">Offer ${esc(near ? near.name : sc.product_id)} at <strong>${fmt0.format(sc.discount_pct)}%</strong> to ` +
         `<strong>${int(sc.target)}</strong> customers: expected incremental profit <strong>${money(fc.incremental_profit)}</strong>, ` +
-        `ROI ${pct(fc.roi)}. <button type="button" class="secondary" id="use-suggest">Plan it</button></div>`;
+        `ROI ${pct(fc.roi)}.<button type="button" class="secondary" id="use-suggest">Plan this campaign</button></div>`;
     }
-    if (r.customers && r.customers.length) html += `<p class="muted">${int(r.customers.length)} customers likely to buy it.</p>`;
+    if (r.customers && r.customers.length) html += `<p class="muted">${int(r.customers.length)} ${r.customers.length === 1 ? "customer" : "customers"} likely to buy it.</p>`;
     out.innerHTML = html;
     out.querySelectorAll("li[data-i]").forEach((li) => li.addEventListener("click", () => selectProduct(ns[Number(li.dataset.i)])));
     const use = $("use-suggest");
@@ -596,6 +631,7 @@ function init() {
     requestCampaign();
   });
   $("download").addEventListener("click", downloadCsv);
+  $("simulate").addEventListener("click", simulate);
   $("pick-new").addEventListener("submit", describeNew);
   $("campaign").tBodies[0].addEventListener("click", (ev) => {
     const tr = ev.target.closest("tr[data-k]");
