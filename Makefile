@@ -69,6 +69,9 @@ $(BUILD)/asan/promo: $(BUILD)/asan/obj/src/cli/main.o $(ASAN_CLI_OBJ) $(BUILD)/a
 $(BUILD)/asan/promo-tests: $(ASAN_TEST_OBJ) $(ASAN_CLI_OBJ) $(FUZZ_REPLAY_OBJ) $(BUILD)/asan/libpromo.a
 	$(CC) $(ASAN_FLAGS) -o $@ $(ASAN_TEST_OBJ) $(ASAN_CLI_OBJ) $(FUZZ_REPLAY_OBJ) $(BUILD)/asan/libpromo.a $(LIBS)
 
+# The OpenAPI document is compiled in with .incbin, which -MMD does not see.
+$(BUILD)/obj/src/server/openapi_blob.o $(BUILD)/asan/obj/src/server/openapi_blob.o: src/server/openapi.json
+
 deps:
 	@sh tools/deps.sh
 

@@ -66,6 +66,15 @@ int64_t promo_scorer_as_of(const promo_scorer *h);
 size_t promo_scorer_n_customers(const promo_scorer *h);
 const promo_panel *promo_scorer_panel(const promo_scorer *h);
 promo_store *promo_scorer_store(const promo_scorer *h);
+/* The features of the cutoff (borrowed, valid until the handle is freed): customer rows,
+ * spend tiers, CLV columns, product figures. */
+const promo_features *promo_scorer_features(const promo_scorer *h);
+
+/* Lend the handle another store (or NULL between uses): for a long-lived handle whose store is
+ * opened only while it is used (the API server must not hold the workspace lock between
+ * requests). Calls that load a model file or read the workspace's metadata need a store: with
+ * NULL they fail with PROMO_EUSAGE. The caller keeps the store open while it lends it. */
+void promo_scorer_set_store(promo_scorer *h, promo_store *s);
 
 /* Every customer known at the cutoff, in the features' customer order (the shape of
  * promo_propensity_score). *out: new (promo_prop_scores_free). */

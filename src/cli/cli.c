@@ -36,6 +36,7 @@ const cli_command cli_commands[] = {
     {"compare", cmd_compare, "targeting strategies side by side in the simulator (paired draws)"},
     {"info", cmd_info, "describe the tables of a workspace"},
     {"simulate", cmd_simulate, "simulate a campaign file in the generated world (true uplift)"},
+    {"serve", cmd_serve, "serve the JSON API and the web page over HTTP (loopback by default)"},
     {NULL, NULL, NULL},
 };
 

@@ -196,6 +196,7 @@ int cmd_measure(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 /* promo train --model als|bpr|... (cmd_train_recommend.c): cmd_train delegates the whole argv
  * when cli_train_is_recommender(argc, argv) says --model names a recommender. */
 int cmd_train_recommend(int argc, char **argv);

@@ -50,6 +50,8 @@ void promo_scorer_free(promo_scorer *h)
 static int model_for(promo_scorer *h, promo_panel_target t, promo_prop_loaded **out)
 {
     char path[PROMO_PROP_PATH_MAX];
+    if (!h->s)
+        return promo_fail(PROMO_EUSAGE, "scorer: no store lent (promo_scorer_set_store)");
     promo_prop_model_file(h->s, &h->d, t, path, sizeof path);
     for (size_t k = 0; k < h->n_models; k++)
         if (promo_prop_loaded_kind(h->models[k]) == t.kind &&
@@ -141,6 +143,17 @@ const promo_panel *promo_scorer_panel(const promo_scorer *h)
 promo_store *promo_scorer_store(const promo_scorer *h)
 {
     return h->s;
+}
+
+const promo_features *promo_scorer_features(const promo_scorer *h)
+{
+    return h->c.f;
+}
+
+void promo_scorer_set_store(promo_scorer *h, promo_store *s)
+{
+    if (h)
+        h->s = s;
 }
 
 static int need_target(const promo_scorer *h)
@@ -252,7 +265,8 @@ int promo_scorer_explain(promo_scorer *h,
     if ((rc = promo_prop_loaded_explain(h->m, &h->d, &h->c, h->t, h->target, rows, nr, found)))
         goto done;
     for (size_t j = 0; j < nr; j++)
-        promo_prop_currency(h->s, found[j]->currency);
+        if (h->s)
+            promo_prop_currency(h->s, found[j]->currency);
     for (size_t k = 0, j = 0; k < n; k++)
         if (row[k] != PROMO_PANEL_NONE) {
             ex[k] = found[j];
@@ -323,8 +337,9 @@ int promo_scorer_top(promo_scorer *h, size_t k, promo_campaign_pick **out, size_
         rows[j] = (uint32_t)rk[j].i;
     if ((rc = promo_prop_loaded_explain(h->m, &h->d, &h->c, h->t, h->target, rows, m, ex)))
         goto done;
-    char cur[8];
-    promo_prop_currency(h->s, cur);
+    char cur[8] = "";
+    if (h->s)
+        promo_prop_currency(h->s, cur);
     for (size_t j = 0; j < m; j++)
         snprintf(ex[j]->currency, sizeof ex[j]->currency, "%s", cur);
     for (size_t j = 0; j < m; j++) {

@@ -1,0 +1,235 @@
+/* promo/forecast.h: campaign forecasts and the discount x target-count response surface, from
+ * the workspace's uplift model (uplift_score.h), for the campaign optimizer, `promo campaign
+ * --optimize` and the JSON API (/api/campaign, /api/optimize).
+ *
+ * Model. For an offer of product X at discount d (a fraction), the uplift scorer gives every
+ * customer i, for each treatment arm a, the outcome without the offer p0_i (the learner's
+ * control outcome model) and the effect tau_i; p1_i = p0_i + tau_i is the outcome with it.
+ * Each customer is contacted through the arm of largest expected profit at that discount (the
+ * arms' contact costs c_a are the mean exposures.cost of their rows). With m1 = price (1 - d) -
+ * cost (the margin of a sale with the offer) and m0 = price - cost (without it):
+ *   expected profit of i      p1 m1 - p0 m0 - c        (= uplift_score.h's profit: the sure
+ *                                                       things' discount is counted)
+ *   expected revenue of i     p1 price (1 - d)         (what the contacted customer is expected
+ *                                                       to spend on the product)
+ *   expected conversions      sum p1
+ *   incremental conversions   sum tau
+ *   incremental revenue       sum (p1 price (1 - d) - p0 price)
+ *   discount cost             sum p1 price d           (the discount given to every buyer)
+ *   contact cost              sum c
+ *   incremental profit        sum (p1 m1 - p0 m0 - c)
+ *   ROI                       incremental profit / (discount cost + contact cost)  (the
+ *                             simulator's definition, synth.h); NaN when the costs are 0
+ * p1 is clamped to [0, 1] (an effect larger than the room left by p0 is cut; tau = p1 - p0
+ * after the cut). A learner without outcome models (the R-learner) has no p0: then p0 = 0 and p1 =
+ * tau, so the sure things' discount is not counted and "conversions" are the incremental ones (said
+ * in promo_forecast.outcomes = 0). The propensity model is NOT used as a p0 fallback: it predicts
+ * a purchase in its own label window, not the no-offer outcome of the uplift log's window, and
+ * mixing the two would make p1 - p0 disagree with the effect that ranks the customers.
+ *
+ * Interval on incremental profit (outcome noise only, not the model's own error): treated
+ * buyers Y1_i ~ Bernoulli(p1_i) and the counterfactual buyers Y0_i ~ Bernoulli(p0_i), all
+ * independent, so incremental profit = sum (Y1_i m1 - Y0_i m0 - c_i) has mean the expected
+ * profit and variance
+ *   V = sum_i [ p1_i (1 - p1_i) m1^2 + p0_i (1 - p0_i) m0^2 ]   (p clamped to [0, 1] here)
+ * and the interval is mean -/+ z sqrt(V) (normal approximation; z = 1.645 for 90%, 1.960 for
+ * 95%, the quantile of the level asked). V only grows with the contacts, so the interval
+ * widens with N. Independence of Y1_i and Y0_i is conservative when the two are positively
+ * correlated (a sure thing buys in both worlds).
+ *
+ * Surface. At each discount of a grid (default 0..50 step 1) the customers are sorted by their
+ * expected profit at that discount, best first (ties: customer order), and the figures of the
+ * best n customers are cumulative sums over that order; the target-count grid has at most
+ * max_points values (default 200), ascending, ending at max_target, and always holds the
+ * optimum's count. The optimum is the (discount, n) of the largest expected incremental
+ * profit over every discount of the grid and EVERY n <= max_target (within the budget when
+ * one is set): at a fixed discount that n is the number of customers with a positive expected
+ * profit (fewer under a budget), so the optimum is a cell of the surface and no cell beats it.
+ *
+ * Caching: the handle keeps, per (product, discount) scored, every customer's p0, p1, arm and
+ * the profit order, least recently used first out when the cache passes its byte limit
+ * (promo_forecaster_set_cache_bytes; default 256 MiB): a repeated point forecast for a cached
+ * (product, discount) costs O(N) for rank_by profit (O(customers) + a partial selection for
+ * the other rankings), and a repeated surface O(discounts x customers) without model calls.
+ *
+ * Usage:
+ *   promo_forecaster *f = NULL;
+ *   if (promo_forecaster_open(store, 0, 0, &f)) ...;           // loads the uplift model
+ *   promo_forecast_request r = promo_forecast_request_default();
+ *   r.product_id = "PROD00004"; r.discount_pct = 10; r.n_target = 50;
+ *   promo_forecast *fc = NULL;
+ *   promo_forecast_point(f, &r, &fc);  // fc->figures.incremental_profit, fc->picks[0..fc->n)
+ *   promo_surface_params sp = promo_surface_params_default();
+ *   sp.product_id = "PROD00004";
+ *   promo_surface *sf = NULL;
+ *   promo_forecast_surface(f, &sp, &sf); // sf->profit[i * sf->n_targets + j], sf->optimum
+ *   promo_surface_free(sf); promo_forecast_free(fc); promo_forecaster_free(f);
+ *
+ * Ownership: the handle borrows the store during open only; results are the caller's. Thread-
+ * safety: one thread per handle (the server holds its lock around every call). Errors:
+ * PROMO_ENOTFOUND when the workspace has no uplift model (message: the command that trains
+ * it), PROMO_EUSAGE for bad request fields (the message names the field as the API names it:
+ * discount_pct, target, budget, rank_by, interval, discounts, max_target), PROMO_EINPUT for an
+ * unknown product or one without a price (the message names product_id), PROMO_ENOMEM.
+ */
+#ifndef PROMO_FORECAST_H
+#define PROMO_FORECAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct promo_store promo_store;
+typedef struct promo_forecaster promo_forecaster;
+
+/* Load the uplift model and every customer's features as of as_of (0 = the day after the last
+ * transaction or response); n_threads for features and prediction (0 = all). */
+int promo_forecaster_open(promo_store *s,
+                          int64_t as_of,
+                          int n_threads,
+                          promo_forecaster **out /* OUT */);
+void promo_forecaster_free(promo_forecaster *f); /* NULL-safe */
+
+int64_t promo_forecaster_as_of(const promo_forecaster *f);
+size_t promo_forecaster_n_customers(const promo_forecaster *f);
+/* Customer i's id (0 <= i < n_customers), borrowed until the handle is freed; NULL out of
+ * range. */
+const char *promo_forecaster_customer_id(const promo_forecaster *f, size_t i);
+/* The cache's byte limit (0 = no caching beyond the call in progress). */
+void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes);
+
+/* How a point forecast ranks its customers. Append-only. */
+typedef enum promo_forecast_rank {
+    PROMO_FORECAST_RANK_PROFIT = 0,  /* expected incremental profit (the default) */
+    PROMO_FORECAST_RANK_UPLIFT = 1,  /* the effect tau */
+    PROMO_FORECAST_RANK_PROBABILITY, /* p1, the outcome with the offer */
+    PROMO_FORECAST_RANK_COUNT
+} promo_forecast_rank;
+
+/* "profit", "uplift", "probability" (static); "?" out of range. */
+const char *promo_forecast_rank_name(promo_forecast_rank r);
+/* The rank of a name; PROMO_EUSAGE "rank_by: ..." for another word. */
+int promo_forecast_rank_parse(const char *name, promo_forecast_rank *out /* OUT */);
+
+typedef struct promo_forecast_request {
+    const char *product_id; /* the product offered (borrowed; required) */
+    double discount_pct;    /* 0..90 (default 10) */
+    size_t n_target;        /* customers selected (default 50; 0 = every customer) */
+    promo_forecast_rank rank_by;
+    double budget;         /* cap on the selection's expected discount cost + contact cost:
+                              the longest prefix of the ranking within it; INFINITY = none
+                              (the default); must be >= 0 */
+    double interval;       /* level of the profit interval, 0.5..0.999 (default 0.90) */
+    double holdout_pct;    /* share of the selected kept back at random, not contacted, 0..50
+                              (default 0): drawn as campaign.h's holdout (same seed stream), and
+                              the figures count the contacted only */
+    uint64_t holdout_seed; /* (default 1) */
+} promo_forecast_request;
+
+promo_forecast_request promo_forecast_request_default(void);
+
+/* The forecast figures of a set of contacted customers (see the top of this file). */
+typedef struct promo_forecast_figures {
+    size_t contacts;
+    double expected_conversions;
+    double incremental_conversions;
+    double incremental_revenue;
+    double discount_cost;
+    double contact_cost;
+    double incremental_profit;
+    double roi;        /* NaN when discount + contact cost is 0 */
+    double profit_lo;  /* the interval on incremental_profit */
+    double profit_hi;  /* */
+    double interval;   /* its level (0.90, 0.95) */
+    double profit_var; /* V above */
+} promo_forecast_figures;
+
+/* One selected customer. */
+typedef struct promo_forecast_pick {
+    uint32_t customer;       /* index in the handle (promo_forecaster_customer_id) */
+    const char *customer_id; /* borrowed from the handle */
+    double probability;      /* p1: the outcome with the offer */
+    double p0;               /* the outcome without it */
+    double uplift;           /* tau = p1 - p0 */
+    double expected_profit;  /* p1 m1 - p0 m0 - c */
+    double expected_revenue; /* p1 price (1 - d) */
+    int arm;                 /* the treatment arm (uplift_score.h arm index, >= 1) */
+    double contact_cost;     /* of that arm */
+    int holdout;             /* 1: kept back, not contacted */
+} promo_forecast_pick;
+
+typedef struct promo_forecast {
+    char product_id[256];
+    double discount_pct;
+    double price, cost;             /* of the product (cost 0 when unknown) */
+    promo_forecast_rank rank_by;    /* as asked */
+    size_t n_target;                /* as asked (0 resolved to every customer) */
+    double budget;                  /* as asked */
+    int budget_bound;               /* 1 when the budget stopped the selection before n_target */
+    int outcomes;                   /* 1 when the learner has outcome models (p0 is real) */
+    size_t n;                       /* picks (min(n_target, customers), or fewer by budget) */
+    promo_forecast_pick *picks;     /* n, in rank order */
+    size_t n_holdout;               /* picks kept back */
+    promo_forecast_figures figures; /* of the contacted picks */
+} promo_forecast;
+
+/* Forecast one campaign. *out: new (promo_forecast_free). */
+int promo_forecast_point(promo_forecaster *f,
+                         const promo_forecast_request *r,
+                         promo_forecast **out /* OUT */);
+void promo_forecast_free(promo_forecast *fc); /* NULL-safe */
+
+typedef struct promo_surface_params {
+    const char *product_id;  /* required (borrowed) */
+    const double *discounts; /* the discount grid, 0..90 each, strictly ascending; NULL =
+                                0..50 step 1 */
+    size_t n_discounts;      /* <= 91 */
+    size_t max_target;       /* the largest count (0 = every customer) */
+    size_t max_points;       /* target-count grid points, 2..1000 (default 200) */
+    double budget;           /* the optimum's cap on discount + contact cost (INFINITY = none) */
+    double interval;         /* level of the optimum's profit interval (default 0.90) */
+} promo_surface_params;
+
+promo_surface_params promo_surface_params_default(void);
+
+/* The optimum of a surface. */
+typedef struct promo_surface_optimum {
+    double discount_pct;
+    size_t target;                  /* its count */
+    size_t discount_index;          /* its cell: discounts[discount_index] */
+    size_t target_index;            /* targets[target_index] */
+    promo_forecast_figures figures; /* its forecast, interval included */
+} promo_surface_optimum;
+
+typedef struct promo_surface {
+    char product_id[256];
+    double price, cost;
+    size_t n_customers; /* in the handle */
+    size_t n_discounts, n_targets;
+    double *discounts; /* n_discounts, ascending */
+    size_t *targets;   /* n_targets, ascending, the last = max_target */
+    /* n_discounts x n_targets, row-major by discount: [i * n_targets + j] is the best
+     * targets[j] customers at discounts[i]. */
+    double *profit;                  /* expected incremental profit */
+    double *revenue;                 /* incremental revenue */
+    double *conversions;             /* expected conversions */
+    double *incremental_conversions; /* */
+    double *roi;                     /* NaN where the costs are 0 */
+    double *spend;                   /* discount cost + contact cost */
+    int outcomes;                    /* as promo_forecast.outcomes */
+    promo_surface_optimum optimum;
+} promo_surface;
+
+/* The response surface of a product. *out: new (promo_surface_free). */
+int promo_forecast_surface(promo_forecaster *f,
+                           const promo_surface_params *p,
+                           promo_surface **out /* OUT */);
+void promo_surface_free(promo_surface *sf); /* NULL-safe */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

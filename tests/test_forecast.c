@@ -1,0 +1,340 @@
+/* The campaign forecaster (promo/forecast.h): point forecasts, the response surface, its
+ * optimum, budgets, intervals, the cache, and promo campaign --optimize / --budget. */
+#include "t.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/error.h>
+#include <promo/forecast.h>
+#include <promo/plot.h>
+#include <promo/store.h>
+#include <promo/synth.h>
+
+#include "t_world.h"
+
+/* One small world with its uplift model, trained once for every test of this file. */
+static const char *fixture(void)
+{
+    static char ws[1024];
+    if (ws[0])
+        return ws;
+    char args[1300];
+    t_world_write(ws, sizeof ws, 400, 40, 5, 10, 20000);
+    snprintf(args, sizeof args, "train --ws %s --model uplift -q", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    return ws;
+}
+
+static promo_forecaster *open_fc(promo_store **s)
+{
+    promo_forecaster *f = NULL;
+    T_OK(promo_store_open(fixture(), 0, s));
+    T_OK(promo_forecaster_open(*s, 0, 1, &f));
+    return f;
+}
+
+T_TEST(forecast_surface_is_cumulative_and_its_optimum_is_its_max)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    size_t n = promo_forecaster_n_customers(f);
+    T_ASSERT(n > 100);
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = "PROD00001";
+    sp.max_points = 50;
+    promo_surface *sf = NULL;
+    T_OK(promo_forecast_surface(f, &sp, &sf));
+    T_ASSERT_EQ_INT(sf->n_discounts, 51);
+    T_ASSERT(sf->n_targets <= 50 && sf->n_targets >= 2);
+    T_ASSERT_EQ_INT(sf->targets[sf->n_targets - 1], n);
+    for (size_t j = 1; j < sf->n_targets; j++)
+        T_ASSERT(sf->targets[j] > sf->targets[j - 1]);
+    double best = -INFINITY;
+    size_t bi = 0, bj = 0;
+    for (size_t i = 0; i < sf->n_discounts; i++) {
+        T_ASSERT_NEAR(sf->discounts[i], (double)i, 0);
+        for (size_t j = 0; j < sf->n_targets; j++) {
+            size_t c = i * sf->n_targets + j;
+            /* more customers: never fewer expected buyers, never less spent */
+            if (j) {
+                T_ASSERT(sf->conversions[c] >= sf->conversions[c - 1] - 1e-12);
+                T_ASSERT(sf->spend[c] >= sf->spend[c - 1] - 1e-12);
+            }
+            if (sf->profit[c] > best) {
+                best = sf->profit[c];
+                bi = i;
+                bj = j;
+            }
+        }
+        /* best first: the mean profit of the first customers is at least everyone's */
+        T_ASSERT(sf->profit[i * sf->n_targets] / (double)sf->targets[0] >=
+                 sf->profit[i * sf->n_targets + sf->n_targets - 1] / (double)n - 1e-9);
+    }
+    /* the optimum is a cell, and no cell beats it */
+    const promo_surface_optimum *o = &sf->optimum;
+    T_ASSERT_NEAR(o->figures.incremental_profit, best, 1e-9);
+    T_ASSERT_EQ_INT(o->discount_index, bi);
+    T_ASSERT_EQ_INT(o->target_index, bj);
+    T_ASSERT_EQ_INT(sf->targets[o->target_index], o->target);
+    T_ASSERT_NEAR(o->discount_pct, sf->discounts[o->discount_index], 0);
+    T_ASSERT(o->figures.profit_lo <= o->figures.incremental_profit &&
+             o->figures.incremental_profit <= o->figures.profit_hi);
+    /* the optimum's count at its discount: every customer of positive expected profit */
+    promo_forecast_request r = promo_forecast_request_default();
+    r.product_id = "PROD00001";
+    r.discount_pct = o->discount_pct;
+    r.n_target = 0;
+    promo_forecast *all = NULL;
+    T_OK(promo_forecast_point(f, &r, &all));
+    size_t pos = 0;
+    for (size_t k = 0; k < all->n; k++) {
+        pos += all->picks[k].expected_profit > 0;
+        if (k)
+            T_ASSERT(all->picks[k].expected_profit <= all->picks[k - 1].expected_profit);
+    }
+    T_ASSERT_EQ_INT(o->target, pos ? pos : 1);
+    promo_forecast_free(all);
+    promo_surface_free(sf);
+    promo_forecaster_free(f);
+    promo_store_close(s);
+}
+
+T_TEST(forecast_point_equals_the_surface_cell)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    static const double grid[] = {0, 7, 15, 30};
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = "PROD00002";
+    sp.discounts = grid;
+    sp.n_discounts = 4;
+    sp.max_target = 300;
+    sp.max_points = 20;
+    promo_surface *sf = NULL;
+    T_OK(promo_forecast_surface(f, &sp, &sf));
+    T_ASSERT_EQ_INT(sf->targets[sf->n_targets - 1], 300);
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < sf->n_targets; j += 3) {
+            promo_forecast_request r = promo_forecast_request_default();
+            r.product_id = "PROD00002";
+            r.discount_pct = grid[i];
+            r.n_target = sf->targets[j];
+            promo_forecast *fc = NULL;
+            T_OK(promo_forecast_point(f, &r, &fc));
+            size_t c = i * sf->n_targets + j;
+            T_ASSERT_EQ_INT(fc->n, sf->targets[j]);
+            T_ASSERT_EQ_INT(fc->figures.contacts, sf->targets[j]);
+            T_ASSERT_NEAR(fc->figures.incremental_profit, sf->profit[c], 1e-9);
+            T_ASSERT_NEAR(fc->figures.incremental_revenue, sf->revenue[c], 1e-9);
+            T_ASSERT_NEAR(fc->figures.expected_conversions, sf->conversions[c], 1e-9);
+            T_ASSERT_NEAR(fc->figures.incremental_conversions, sf->incremental_conversions[c],
+                          1e-9);
+            double sum = 0;
+            for (size_t k = 0; k < fc->n; k++) {
+                const promo_forecast_pick *p = &fc->picks[k];
+                sum += p->expected_profit;
+                T_ASSERT_NEAR(p->uplift, p->probability - p->p0, 1e-12);
+                T_ASSERT_STR_EQ(p->customer_id, promo_forecaster_customer_id(f, p->customer));
+            }
+            T_ASSERT_NEAR(sum, fc->figures.incremental_profit, 1e-6);
+            promo_forecast_free(fc);
+        }
+    promo_surface_free(sf);
+    promo_forecaster_free(f);
+    promo_store_close(s);
+}
+
+T_TEST(forecast_budget_interval_rankings_and_cache)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    promo_forecast_request r = promo_forecast_request_default();
+    r.product_id = "PROD00001";
+    r.discount_pct = 20;
+    r.n_target = 200;
+    promo_forecast *a = NULL, *b = NULL;
+    T_OK(promo_forecast_point(f, &r, &a));
+    double full = a->figures.discount_cost + a->figures.contact_cost;
+    T_ASSERT(full > 0);
+    /* a budget of a third of that: within it, and the next customer would not fit */
+    r.budget = full / 3;
+    T_OK(promo_forecast_point(f, &r, &b));
+    double spent = b->figures.discount_cost + b->figures.contact_cost;
+    T_ASSERT_MSG(spent <= r.budget + 1e-9, "spent %g of %g", spent, r.budget);
+    T_ASSERT(b->budget_bound);
+    T_ASSERT(b->n < a->n && b->n > 0);
+    for (size_t k = 0; k < b->n; k++) /* the same customers first */
+        T_ASSERT_EQ_INT(b->picks[k].customer, a->picks[k].customer);
+    const promo_forecast_pick *nx = &a->picks[b->n];
+    T_ASSERT(spent + nx->probability * a->price * 0.20 + nx->contact_cost > r.budget);
+    promo_forecast_free(b);
+    b = NULL;
+    /* intervals: contain the estimate, widen with N */
+    double prev_w = -1;
+    for (size_t n = 10; n <= 400; n *= 2) {
+        r.budget = INFINITY;
+        r.n_target = n;
+        T_OK(promo_forecast_point(f, &r, &b));
+        const promo_forecast_figures *g = &b->figures;
+        T_ASSERT(g->profit_lo <= g->incremental_profit && g->incremental_profit <= g->profit_hi);
+        double w = g->profit_hi - g->profit_lo;
+        T_ASSERT_MSG(w >= prev_w, "width %g after %g", w, prev_w);
+        prev_w = w;
+        promo_forecast_free(b);
+        b = NULL;
+    }
+    /* 95% is wider than 90% */
+    r.n_target = 100;
+    r.interval = 0.95;
+    T_OK(promo_forecast_point(f, &r, &b));
+    promo_forecast *c90 = NULL;
+    r.interval = 0.90;
+    T_OK(promo_forecast_point(f, &r, &c90));
+    T_ASSERT(b->figures.profit_hi - b->figures.profit_lo >
+             c90->figures.profit_hi - c90->figures.profit_lo);
+    promo_forecast_free(b);
+    b = NULL;
+    /* rankings */
+    r.rank_by = PROMO_FORECAST_RANK_UPLIFT;
+    T_OK(promo_forecast_point(f, &r, &b));
+    for (size_t k = 1; k < b->n; k++)
+        T_ASSERT(b->picks[k].uplift <= b->picks[k - 1].uplift);
+    promo_forecast_free(b);
+    r.rank_by = PROMO_FORECAST_RANK_PROBABILITY;
+    T_OK(promo_forecast_point(f, &r, &b));
+    for (size_t k = 1; k < b->n; k++)
+        T_ASSERT(b->picks[k].probability <= b->picks[k - 1].probability);
+    promo_forecast_free(b);
+    /* the holdout: round(n x share) kept back, the figures count the contacted */
+    r.rank_by = PROMO_FORECAST_RANK_PROFIT;
+    r.holdout_pct = 10;
+    T_OK(promo_forecast_point(f, &r, &b));
+    T_ASSERT_EQ_INT(b->n_holdout, 10);
+    T_ASSERT_EQ_INT(b->figures.contacts, 90);
+    promo_forecast_free(b);
+    r.holdout_pct = 0;
+    /* without a cache the figures are the same */
+    promo_forecaster_set_cache_bytes(f, 0);
+    T_OK(promo_forecast_point(f, &r, &b));
+    T_ASSERT(b->figures.incremental_profit == c90->figures.incremental_profit);
+    promo_forecast_free(b);
+    promo_forecast_free(c90);
+    promo_forecast_free(a);
+    /* bad requests name the field */
+    static const struct {
+        double discount, budget, interval;
+        const char *product, *field;
+    } bad[] = {
+        {95, INFINITY, 0.9, "PROD00001", "discount_pct"},
+        {10, -1, 0.9, "PROD00001", "budget"},
+        {10, INFINITY, 1.5, "PROD00001", "interval"},
+        {10, INFINITY, 0.9, "NOPE", "product_id"},
+        {10, INFINITY, 0.9, "", "product_id"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        r.discount_pct = bad[k].discount;
+        r.budget = bad[k].budget;
+        r.interval = bad[k].interval;
+        r.product_id = bad[k].product;
+        b = NULL;
+        T_ASSERT(promo_forecast_point(f, &r, &b) != 0);
+        T_ASSERT(b == NULL);
+        T_ASSERT_CONTAINS(promo_last_error(), bad[k].field);
+    }
+    promo_forecast_rank rk;
+    T_OK(promo_forecast_rank_parse("uplift", &rk));
+    T_ASSERT_EQ_INT(rk, PROMO_FORECAST_RANK_UPLIFT);
+    T_ASSERT(promo_forecast_rank_parse("nope", &rk) == PROMO_EUSAGE);
+    promo_forecaster_free(f);
+    promo_store_close(s);
+}
+
+T_TEST(forecast_surface_budget_caps_the_optimum)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = "PROD00001";
+    promo_surface *free_sf = NULL, *sf = NULL;
+    T_OK(promo_forecast_surface(f, &sp, &free_sf));
+    const promo_forecast_figures *g = &free_sf->optimum.figures;
+    double cap = (g->discount_cost + g->contact_cost) / 2;
+    sp.budget = cap;
+    T_OK(promo_forecast_surface(f, &sp, &sf));
+    const promo_forecast_figures *h = &sf->optimum.figures;
+    T_ASSERT(h->discount_cost + h->contact_cost <= cap + 1e-9);
+    T_ASSERT(h->incremental_profit <= g->incremental_profit + 1e-9);
+    T_ASSERT(sf->optimum.target >= 1);
+    /* a budget too small for anyone: the empty campaign */
+    promo_surface_free(sf);
+    sp.budget = 0;
+    T_OK(promo_forecast_surface(f, &sp, &sf));
+    T_ASSERT_EQ_INT(sf->optimum.target, 0);
+    T_ASSERT_NEAR(sf->optimum.figures.incremental_profit, 0, 0);
+    promo_surface_free(sf);
+    promo_surface_free(free_sf);
+    promo_forecaster_free(f);
+    promo_store_close(s);
+}
+
+/* The optimizer's campaign, played in the simulator, earns more than sending the offer to
+ * everyone (at the compare default of 10%). */
+T_TEST(forecast_optimized_campaign_beats_broadcast_in_the_simulator)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    promo_world *w = NULL;
+    T_OK(promo_world_load(s, &w));
+    const char *prod = "PROD00001";
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = prod;
+    promo_surface *sf = NULL;
+    T_OK(promo_forecast_surface(f, &sp, &sf));
+    promo_forecast_request r = promo_forecast_request_default();
+    r.product_id = prod;
+    r.discount_pct = sf->optimum.discount_pct;
+    r.n_target = sf->optimum.target;
+    promo_forecast *fc = NULL;
+    T_OK(promo_forecast_point(f, &r, &fc));
+    uint32_t x = promo_world_product_index(w, prod), nc = promo_world_n_customers(w);
+    promo_offer *o = promo_mallocn(nc, sizeof *o);
+    size_t k = 0;
+    for (size_t j = 0; j < fc->n; j++) {
+        uint32_t i = promo_world_customer_index(w, fc->picks[j].customer_id);
+        if (i != PROMO_SYNTH_NONE)
+            o[k++] = (promo_offer){i, x, r.discount_pct, 0, 10, PROMO_SYNTH_NONE};
+    }
+    promo_sim_params sim = promo_sim_params_default();
+    sim.n_draws = 100;
+    promo_sim_result opt, all;
+    T_OK(promo_simulate(w, o, k, &sim, &opt));
+    for (uint32_t i = 0; i < nc; i++)
+        o[i] = (promo_offer){i, x, 10, 0, 10, PROMO_SYNTH_NONE};
+    T_OK(promo_simulate(w, o, nc, &sim, &all));
+    T_ASSERT_MSG(opt.incremental_profit.mean > all.incremental_profit.mean,
+                 "optimized (%.0f%%, %zu) %.1f vs broadcast %.1f", r.discount_pct, k,
+                 opt.incremental_profit.mean, all.incremental_profit.mean);
+    promo_free(o);
+    promo_forecast_free(fc);
+    promo_surface_free(sf);
+    promo_world_free(w);
+    promo_forecaster_free(f);
+    promo_store_close(s);
+}
+
+T_TEST(forecast_missing_model_is_not_found)
+{
+    char ws[1024];
+    t_world_write(ws, sizeof ws, 60, 10, 3, 4, 2000);
+    promo_store *s = NULL;
+    promo_forecaster *f = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    T_ASSERT_EQ_INT(promo_forecaster_open(s, 0, 1, &f), PROMO_ENOTFOUND);
+    T_ASSERT(f == NULL);
+    T_ASSERT_CONTAINS(promo_last_error(), "promo train --model uplift");
+    promo_store_close(s);
+}

@@ -1,0 +1,655 @@
+/* The JSON API (src/server): each handler called directly on the small generated world, then
+ * the HTTP layer on loopback (an ephemeral port): status codes, the contract's JSON shapes,
+ * the key (401), the limits (413, 414, deep JSON), bad fields (400 naming the field), unknown
+ * ids (404), wrong methods (405), static files without path traversal, the metrics, the
+ * OpenAPI document against the route table, a workspace trained under a running server (the
+ * server holds no lock between requests and reloads), and `promo serve` stopped by SIGTERM. */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <promo/error.h>
+#include <promo/log.h>
+
+#include "server/api.h"
+#include "server/routes.h"
+#include "server/server.h"
+#include "t.h"
+#include "t_http.h"
+#include "t_world.h"
+
+#define KEY "test-key-0123456789"
+
+static char g_ws[512]; /* the world with the any and PROD00001 models and personas */
+
+static const char *trained(void)
+{
+    if (g_ws[0])
+        return g_ws;
+    t_world_write(g_ws, sizeof g_ws, 200, 30, 4, 10, 9000);
+    char args[1400];
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target any --rounds 30 --no-baselines --no-plots "
+             "--threads 1 -q",
+             g_ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args,
+             "train --ws '%s' --target product:PROD00001 --rounds 10 --windows 1 --no-baselines "
+             "--no-plots --threads 1 -q",
+             g_ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "segment --ws '%s' --method personas --k 4 --threads 1 -q", g_ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    return g_ws;
+}
+
+/* A copy of the trained world (for tests that change it). */
+static const char *copy_ws(const char *name)
+{
+    static char path[600];
+    snprintf(path, sizeof path, "%s/%s", t_tmpdir(), name);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", trained(), path);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    return path;
+}
+
+/* ---- calling handlers directly ---- */
+
+typedef struct q_args {
+    const char *k[4], *v[4];
+} q_args;
+
+static const char *q_lookup(const promo_api_call *call, const char *key)
+{
+    const q_args *a = call->http;
+    for (int i = 0; i < 4 && a && a->k[i]; i++)
+        if (!strcmp(a->k[i], key))
+            return a->v[i];
+    return NULL;
+}
+
+/* Run handler h with the given path parameter, query and body text (NULL = none); returns the
+ * status, *out the reply (caller frees out->body). */
+static int call(promo_api *api,
+                promo_api_handler h,
+                const char *param,
+                const q_args *q,
+                const char *body,
+                promo_api_reply *out)
+{
+    cJSON *b = body ? cJSON_Parse(body) : NULL;
+    if (body)
+        T_ASSERT(b != NULL);
+    promo_api_call c = {param, b, q_lookup, (void *)q};
+    out->status = 200;
+    out->body = NULL;
+    T_OK(promo_api_begin(api));
+    int rc = h(api, &c, out);
+    promo_api_end(api);
+    cJSON_Delete(b);
+    T_ASSERT_MSG(rc == 0, "handler failed: %s", promo_last_error());
+    T_ASSERT(out->body != NULL);
+    return out->status;
+}
+
+static const char *error_field(const promo_api_reply *r)
+{
+    const cJSON *e = cJSON_GetObjectItem(r->body, "error");
+    const cJSON *f = cJSON_GetObjectItem(e, "field");
+    return cJSON_IsString(f) ? f->valuestring : NULL;
+}
+
+static void reply_free(promo_api_reply *r)
+{
+    cJSON_Delete(r->body);
+    r->body = NULL;
+}
+
+T_TEST(server_handlers_read_routes)
+{
+    promo_api *api = NULL;
+    T_OK(promo_api_open(trained(), &api));
+    promo_api_reply r;
+
+    T_ASSERT_EQ_INT(call(api, promo_api_health, NULL, NULL, NULL, &r), 200);
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(r.body, "status")->valuestring, "ok");
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(r.body, "customers")->valuedouble, 200);
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(r.body, "products")->valuedouble, 30);
+    T_ASSERT(
+        cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.body, "models"), "propensity")));
+    T_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(r.body, "generated")));
+    reply_free(&r);
+
+    /* Products: best sellers first, a limit, a query that matches by id. */
+    q_args q = {{"limit"}, {"5"}};
+    T_ASSERT_EQ_INT(call(api, promo_api_products, NULL, &q, NULL, &r), 200);
+    const cJSON *ps = cJSON_GetObjectItem(r.body, "products");
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(ps), 5);
+    double prev = 1e300;
+    for (const cJSON *p = ps->child; p; p = p->next) {
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(p, "product_id")));
+        T_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(p, "price")));
+        double o = cJSON_GetObjectItem(p, "orders")->valuedouble;
+        T_ASSERT(o <= prev);
+        prev = o;
+    }
+    reply_free(&r);
+    q_args q2 = {{"query", "limit"}, {"prod00001", "100"}};
+    T_ASSERT_EQ_INT(call(api, promo_api_products, NULL, &q2, NULL, &r), 200);
+    ps = cJSON_GetObjectItem(r.body, "products");
+    T_ASSERT(cJSON_GetArraySize(ps) >= 1);
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(ps->child, "product_id")->valuestring, "PROD00001");
+    reply_free(&r);
+    q_args q3 = {{"limit"}, {"101"}};
+    T_ASSERT_EQ_INT(call(api, promo_api_products, NULL, &q3, NULL, &r), 400);
+    T_ASSERT_STR_EQ(error_field(&r), "limit");
+    reply_free(&r);
+
+    /* A customer: profile, segment (personas were stored), tier, reasons of the any model. */
+    T_ASSERT_EQ_INT(call(api, promo_api_segments, NULL, NULL, NULL, &r), 200);
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(r.body, "method")->valuestring, "personas");
+    const cJSON *segs = cJSON_GetObjectItem(r.body, "segments");
+    T_ASSERT(cJSON_GetArraySize(segs) >= 2);
+    double share = 0;
+    for (const cJSON *s = segs->child; s; s = s->next) {
+        T_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(s, "id")));
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(s, "tier")));
+        T_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(s, "mean_spend")));
+        share += cJSON_GetObjectItem(s, "share")->valuedouble;
+    }
+    T_ASSERT_NEAR(share, 1.0, 1e-9);
+    reply_free(&r);
+
+    /* Customers: each has the contract's fields; the any model gives some of them reasons,
+     * the stored personas a segment. */
+    int with_reasons = 0, with_segment = 0;
+    for (int k = 1; k <= 20; k++) {
+        char id[32];
+        snprintf(id, sizeof id, "CUST%07d", k);
+        T_ASSERT_EQ_INT(call(api, promo_api_customer, id, NULL, NULL, &r), 200);
+        T_ASSERT_STR_EQ(cJSON_GetObjectItem(r.body, "customer_id")->valuestring, id);
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(r.body, "name")));
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(r.body, "location")));
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(r.body, "tier")));
+        T_ASSERT(cJSON_GetObjectItem(r.body, "clv") != NULL);
+        T_ASSERT(cJSON_IsArray(cJSON_GetObjectItem(r.body, "recommendations")));
+        const cJSON *seg = cJSON_GetObjectItem(r.body, "segment");
+        T_ASSERT(cJSON_IsNull(seg) || cJSON_IsNumber(cJSON_GetObjectItem(seg, "id")));
+        with_segment += cJSON_IsObject(seg);
+        const cJSON *reasons = cJSON_GetObjectItem(r.body, "reasons");
+        T_ASSERT(cJSON_IsArray(reasons));
+        with_reasons += cJSON_GetArraySize(reasons) > 0;
+        if (cJSON_GetArraySize(reasons) > 0)
+            T_ASSERT(cJSON_IsString(reasons->child));
+        reply_free(&r);
+    }
+    T_ASSERT(with_reasons > 0);
+    T_ASSERT(with_segment > 0);
+
+    T_ASSERT_EQ_INT(call(api, promo_api_customer, "CUST9999999", NULL, NULL, &r), 404);
+    T_ASSERT_STR_EQ(error_field(&r), "id");
+    reply_free(&r);
+    promo_api_free(api);
+}
+
+T_TEST(server_body_checks_name_the_field)
+{
+    static const struct {
+        const char *route, *body, *field; /* field NULL: no field at fault */
+    } cases[] = {
+        {"/api/campaign", "{}", "product_id"},
+        {"/api/campaign", "{\"product_id\": 5}", "product_id"},
+        {"/api/campaign", "{\"product_id\": \"\"}", "product_id"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"discount_pct\": 95}", "discount_pct"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"discount_pct\": \"10\"}", "discount_pct"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"discount_pct\": 1e999}", "discount_pct"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"target\": 2.5}", "target"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"target\": 0}", "target"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"rows\": 10001}", "rows"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"optimize\": 1}", "optimize"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"rank_by\": \"luck\"}", "rank_by"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"budget\": -1}", "budget"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"discount\": 10}", "discount"},
+        {"/api/campaign", "{\"product_id\": \"P\", \"product_id\": \"Q\"}", "product_id"},
+        {"/api/campaign", "[1, 2]", NULL},
+        {"/api/optimize", "{\"product_id\": \"P\", \"discounts\": [10, 5]}", "discounts"},
+        {"/api/optimize", "{\"product_id\": \"P\", \"discounts\": []}", "discounts"},
+        {"/api/optimize", "{\"product_id\": \"P\", \"discounts\": \"all\"}", "discounts"},
+        {"/api/optimize", "{\"product_id\": \"P\", \"max_target\": -3}", "max_target"},
+        {"/api/simulate", "{\"product_id\": \"P\", \"target\": null}", "target"},
+        {"/api/similar-products", "{\"category\": \"Dairy\"}", "price"},
+        {"/api/similar-products", "{\"category\": \"Dairy\", \"price\": 0}", "price"},
+        {"/api/similar-products", "{\"price\": 10}", "category"},
+        {"/api/similar-products", "{\"category\": \"a\\u0001b\", \"price\": 10}", "category"},
+        {"/api/similar-products", "{\"category\": \"D\", \"price\": 10, \"k\": 101}", "k"},
+        {"/api/crosssell", "{\"product_id\": \"P\", \"target\": 10001}", "target"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *b = cJSON_Parse(cases[i].body);
+        T_ASSERT(b != NULL);
+        promo_api_reply r = {0, NULL};
+        int bad = promo_api_check_body(cases[i].route, b, &r);
+        cJSON_Delete(b);
+        T_ASSERT_MSG(bad && r.status == 400, "%s %s: expected 400, got %d", cases[i].route,
+                     cases[i].body, r.status);
+        const char *f = error_field(&r);
+        if (cases[i].field)
+            T_ASSERT_MSG(f && !strcmp(f, cases[i].field), "%s %s: field %s, expected %s",
+                         cases[i].route, cases[i].body, f ? f : "null", cases[i].field);
+        else
+            T_ASSERT(f == NULL);
+        reply_free(&r);
+    }
+    /* And acceptable bodies pass. */
+    static const char *const good[][2] = {
+        {"/api/campaign", "{\"product_id\": \"P\", \"discount_pct\": 0, \"target\": 1, "
+                          "\"budget\": 0, \"optimize\": false, \"rank_by\": \"uplift\", "
+                          "\"rows\": 0, \"holdout_pct\": 50}"},
+        {"/api/optimize", "{\"product_id\": \"P\", \"discounts\": [0, 2.5, 90]}"},
+        {"/api/similar-products", "{\"name\": \"Greek yoghurt\", \"category\": \"Dairy\", "
+                                  "\"price\": 350, \"brand\": \"X\", \"k\": 5}"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        cJSON *b = cJSON_Parse(good[i][1]);
+        promo_api_reply r = {0, NULL};
+        T_ASSERT_MSG(promo_api_check_body(good[i][0], b, &r) == 0, "%s refused", good[i][1]);
+        cJSON_Delete(b);
+        reply_free(&r);
+    }
+}
+
+T_TEST(server_key_and_depth_helpers)
+{
+    T_ASSERT(promo_key_equal("abc", "abc"));
+    T_ASSERT(!promo_key_equal("abc", "abd"));
+    T_ASSERT(!promo_key_equal("abc", "ab"));
+    T_ASSERT(!promo_key_equal("abc", "abcd"));
+    T_ASSERT(!promo_key_equal("abc", NULL));
+    T_ASSERT(!promo_key_equal("", ""));
+    char deep[200];
+    memset(deep, '[', 33);
+    memset(deep + 33, ']', 33);
+    T_ASSERT(!promo_json_depth_ok(deep, 66, 32));
+    T_ASSERT(promo_json_depth_ok(deep + 1, 64, 32));
+    const char *s = "{\"a\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\"}";
+    T_ASSERT(promo_json_depth_ok(s, strlen(s), 2));
+}
+
+/* ---- the HTTP layer ---- */
+
+static promo_server *start(promo_api *api, const char *web)
+{
+    promo_server_params p = promo_server_params_default();
+    p.port = 0;
+    p.api_key = KEY;
+    p.quiet = 1;
+    p.threads = 2;
+    p.web_dir = web;
+    promo_server *srv = NULL;
+    T_OK(promo_server_start(api, &p, &srv));
+    T_ASSERT(promo_server_port(srv) > 0);
+    return srv;
+}
+
+static int
+post(unsigned port, const char *path, const char *auth, const char *body, t_http_reply *r)
+{
+    char h[256] = "Content-Type: application/json\r\n";
+    if (auth)
+        snprintf(h + strlen(h), sizeof h - strlen(h), "Authorization: %s\r\n", auth);
+    return t_http(port, "POST", path, h, body, strlen(body), r);
+}
+
+static cJSON *json_of(const t_http_reply *r)
+{
+    cJSON *j = cJSON_Parse(r->body);
+    T_ASSERT_MSG(j != NULL, "not JSON: %s", r->body);
+    return j;
+}
+
+/* The reply is an error of this status naming field (NULL: null). */
+static void assert_error(const t_http_reply *r, int status, const char *field)
+{
+    T_ASSERT_MSG(r->status == status, "expected %d, got %d: %s", status, r->status,
+                 r->body ? r->body : "");
+    cJSON *j = json_of(r);
+    const cJSON *e = cJSON_GetObjectItem(j, "error");
+    T_ASSERT(e != NULL);
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(e, "status")->valuedouble, status);
+    T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(e, "message")));
+    const cJSON *f = cJSON_GetObjectItem(e, "field");
+    if (field)
+        T_ASSERT_MSG(cJSON_IsString(f) && !strcmp(f->valuestring, field), "field: %s", r->body);
+    else
+        T_ASSERT(cJSON_IsNull(f));
+    cJSON_Delete(j);
+}
+
+T_TEST(server_http_statuses)
+{
+    promo_api *api = NULL;
+    T_OK(promo_api_open(trained(), &api));
+    promo_server *srv = start(api, NULL);
+    unsigned port = promo_server_port(srv);
+    t_http_reply r;
+
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/health", NULL, NULL, 0, &r), 200);
+    T_ASSERT_CONTAINS(t_http_header(&r, "Content-Type"), "application/json");
+    cJSON *j = json_of(&r);
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(j, "status")->valuestring, "ok");
+    cJSON_Delete(j);
+    t_http_reply_free(&r);
+
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/products?query=PROD0000&limit=3", NULL, NULL, 0, &r),
+                    200);
+    j = json_of(&r);
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "products")), 3);
+    cJSON_Delete(j);
+    t_http_reply_free(&r);
+    t_http(port, "GET", "/api/products?limit=abc", NULL, NULL, 0, &r);
+    assert_error(&r, 400, "limit");
+    t_http_reply_free(&r);
+
+    t_http(port, "GET", "/api/customers/NOBODY", NULL, NULL, 0, &r);
+    assert_error(&r, 404, "id");
+    t_http_reply_free(&r);
+    t_http(port, "GET", "/api/customers/CUST0000001%2Fx", NULL, NULL, 0, &r);
+    T_ASSERT(r.status == 404);
+    t_http_reply_free(&r);
+
+    t_http(port, "GET", "/api/nothing", NULL, NULL, 0, &r);
+    assert_error(&r, 404, NULL);
+    t_http_reply_free(&r);
+    t_http(port, "DELETE", "/api/health", NULL, NULL, 0, &r);
+    assert_error(&r, 405, NULL);
+    T_ASSERT_STR_EQ(t_http_header(&r, "Allow"), "GET");
+    t_http_reply_free(&r);
+    t_http(port, "GET", "/api/campaign", NULL, NULL, 0, &r);
+    assert_error(&r, 405, NULL);
+    T_ASSERT_STR_EQ(t_http_header(&r, "Allow"), "POST");
+    t_http_reply_free(&r);
+
+    /* The key. */
+    post(port, "/api/campaign", NULL, "{\"product_id\": \"PROD00001\"}", &r);
+    assert_error(&r, 401, NULL);
+    T_ASSERT_STR_EQ(t_http_header(&r, "WWW-Authenticate"), "Bearer");
+    t_http_reply_free(&r);
+    post(port, "/api/campaign", "Bearer wrong", "{\"product_id\": \"PROD00001\"}", &r);
+    assert_error(&r, 401, NULL);
+    t_http_reply_free(&r);
+    post(port, "/api/campaign", KEY, "{\"product_id\": \"PROD00001\"}", &r);
+    assert_error(&r, 401, NULL); /* the scheme is required */
+    t_http_reply_free(&r);
+
+    /* Hostile bodies. */
+    const char *auth = "Bearer " KEY;
+    post(port, "/api/campaign", auth, "{\"product_id\": ", &r);
+    assert_error(&r, 400, NULL);
+    T_ASSERT_CONTAINS(r.body, "malformed JSON");
+    t_http_reply_free(&r);
+    post(port, "/api/campaign", auth, "{\"product_id\": \"P\"} x", &r);
+    assert_error(&r, 400, NULL);
+    t_http_reply_free(&r);
+    post(port, "/api/campaign", auth, "", &r);
+    assert_error(&r, 400, NULL);
+    t_http_reply_free(&r);
+    post(port, "/api/campaign", auth, "{\"product_id\": NaN}", &r);
+    assert_error(&r, 400, NULL);
+    t_http_reply_free(&r);
+    char deep[2100];
+    memset(deep, '[', 1000);
+    memset(deep + 1000, ']', 1000);
+    deep[2000] = 0;
+    post(port, "/api/campaign", auth, deep, &r);
+    assert_error(&r, 400, NULL);
+    T_ASSERT_CONTAINS(r.body, "deeper");
+    t_http_reply_free(&r);
+    post(port, "/api/campaign", auth, "{\"product_id\": \"PROD00001\", \"discount_pct\": \"ten\"}",
+         &r);
+    assert_error(&r, 400, "discount_pct");
+    t_http_reply_free(&r);
+    post(port, "/api/campaign", auth, "{\"discount_pct\": 10}", &r);
+    assert_error(&r, 400, "product_id");
+    t_http_reply_free(&r);
+
+    /* Size limits: a declared body over 1 MiB, the same sent chunked, a long URL. */
+    size_t big = PROMO_SERVER_MAX_BODY + 10;
+    char *huge = malloc(big + 64);
+    memset(huge, ' ', big);
+    huge[big] = 0;
+    t_http(port, "POST", "/api/campaign", "Authorization: Bearer " KEY "\r\n", huge, big, &r);
+    assert_error(&r, 413, NULL);
+    t_http_reply_free(&r);
+    /* Chunked: one chunk of the whole size. */
+    int hl = snprintf(huge, 64, "%zx\r\n", big);
+    char *chunked = malloc(big + 128);
+    memcpy(chunked, huge, (size_t)hl);
+    memset(chunked + hl, ' ', big);
+    memcpy(chunked + hl + big, "\r\n0\r\n\r\n", 7);
+    t_http(port, "POST", "/api/campaign",
+           "Authorization: Bearer " KEY "\r\nTransfer-Encoding: chunked\r\n", chunked,
+           (size_t)hl + big + 7, &r);
+    assert_error(&r, 413, NULL);
+    t_http_reply_free(&r);
+    free(chunked);
+    char url[PROMO_SERVER_MAX_URL + 100];
+    memcpy(url, "/api/products?query=", 20);
+    memset(url + 20, 'a', PROMO_SERVER_MAX_URL + 10);
+    url[PROMO_SERVER_MAX_URL + 30] = 0;
+    t_http(port, "GET", url, NULL, NULL, 0, &r);
+    assert_error(&r, 414, NULL);
+    t_http_reply_free(&r);
+    free(huge);
+
+    /* The metrics count what happened. */
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/metrics", NULL, NULL, 0, &r), 200);
+    T_ASSERT_CONTAINS(r.body, "promo_http_requests_total{route=\"health\",status=\"200\"} 1\n");
+    T_ASSERT_CONTAINS(r.body, "promo_http_requests_total{route=\"campaign\",status=\"401\"} 3\n");
+    T_ASSERT_CONTAINS(r.body, "promo_http_requests_total{route=\"campaign\",status=\"413\"} 2\n");
+    T_ASSERT_CONTAINS(r.body, "promo_http_requests_total{route=\"products\",status=\"400\"} 1\n");
+    T_ASSERT_CONTAINS(r.body, "promo_http_request_duration_seconds_count{route=\"health\"} 1\n");
+    T_ASSERT_CONTAINS(r.body,
+                      "promo_http_request_duration_seconds_bucket{route=\"health\",le=\"+Inf\"} 1");
+    t_http_reply_free(&r);
+    char *m = promo_server_metrics(srv);
+    T_ASSERT_CONTAINS(m, "promo_http_requests_total{route=\"metrics\",status=\"200\"} 1\n");
+    free(m);
+
+    promo_server_stop(srv);
+    promo_api_free(api);
+}
+
+T_TEST(server_static_files_no_traversal)
+{
+    char web[700], cmd[3000];
+    const char *d = t_tmpdir();
+    snprintf(web, sizeof web, "%s/web", d);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/web/sub' && printf '<p>page</p>' > '%s/web/index.html' && "
+             "printf 'let x = 1;' > '%s/web/app.js' && printf 'SECRET' > '%s/secret.txt' && "
+             "ln -s '%s/secret.txt' '%s/web/link.txt' && ln -s /etc '%s/web/etc'",
+             d, d, d, d, d, d, d);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    promo_api *api = NULL;
+    T_OK(promo_api_open(trained(), &api));
+    promo_server *srv = start(api, web);
+    unsigned port = promo_server_port(srv);
+    t_http_reply r;
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/", NULL, NULL, 0, &r), 200);
+    T_ASSERT_STR_EQ(r.body, "<p>page</p>");
+    T_ASSERT_CONTAINS(t_http_header(&r, "Content-Type"), "text/html");
+    t_http_reply_free(&r);
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/app.js", NULL, NULL, 0, &r), 200);
+    T_ASSERT_CONTAINS(t_http_header(&r, "Content-Type"), "text/javascript");
+    t_http_reply_free(&r);
+    static const char *const bad[] = {
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/sub/../../secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/link.txt",
+        "/etc/passwd",
+        "//etc/passwd",
+        "/sub/..%2f..%2fsecret.txt",
+        "/..\\secret.txt",
+        "/./index.html",
+        "/sub",
+        "/nothing.js",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t_http(port, "GET", bad[i], NULL, NULL, 0, &r);
+        T_ASSERT_MSG(r.status == 400 || r.status == 404, "%s: %d", bad[i], r.status);
+        T_ASSERT_MSG(!strstr(r.body, "SECRET") && !strstr(r.body, "root:"), "%s leaked", bad[i]);
+        t_http_reply_free(&r);
+    }
+    t_http(port, "POST", "/index.html", "Authorization: Bearer " KEY "\r\n", "{}", 2, &r);
+    assert_error(&r, 405, NULL);
+    t_http_reply_free(&r);
+    promo_server_stop(srv);
+
+    /* Without a web directory: / says how to build it. */
+    srv = start(api, NULL);
+    T_ASSERT_EQ_INT(t_http(promo_server_port(srv), "GET", "/", NULL, NULL, 0, &r), 200);
+    T_ASSERT_CONTAINS(r.body, "make web");
+    t_http_reply_free(&r);
+    promo_server_stop(srv);
+    promo_api_free(api);
+}
+
+T_TEST(server_openapi_matches_routes)
+{
+    size_t n = 0;
+    const char *doc = promo_openapi_json(&n);
+    T_ASSERT(n > 0);
+    cJSON *j = cJSON_ParseWithLength(doc, n);
+    T_ASSERT_MSG(j != NULL, "openapi.json does not parse");
+    const cJSON *paths = cJSON_GetObjectItem(j, "paths");
+    T_ASSERT(cJSON_IsObject(paths));
+    /* Every route is documented with its method ... */
+    for (size_t i = 0; i < promo_n_routes; i++) {
+        const cJSON *p = cJSON_GetObjectItem(paths, promo_routes[i].path);
+        T_ASSERT_MSG(p != NULL, "route %s is not in openapi.json", promo_routes[i].path);
+        char m[8];
+        snprintf(m, sizeof m, "%s", promo_routes[i].method);
+        for (char *c = m; *c; c++)
+            *c = (char)(*c - 'A' + 'a');
+        T_ASSERT_MSG(cJSON_GetObjectItem(p, m) != NULL, "%s %s is not in openapi.json", m,
+                     promo_routes[i].path);
+    }
+    /* ... and every documented path and method is a route. */
+    static const char *const methods[] = {"get", "post", "put", "delete", "patch", "head"};
+    for (const cJSON *p = paths->child; p; p = p->next)
+        for (size_t k = 0; k < 6; k++) {
+            if (!cJSON_GetObjectItem(p, methods[k]))
+                continue;
+            int found = 0;
+            for (size_t i = 0; i < promo_n_routes && !found; i++)
+                found = !strcmp(promo_routes[i].path, p->string) &&
+                        !strcasecmp(promo_routes[i].method, methods[k]);
+            T_ASSERT_MSG(found, "openapi.json documents %s %s, which is not a route", methods[k],
+                         p->string);
+        }
+    cJSON_Delete(j);
+}
+
+/* A writer runs beside a running server (no lock held between requests) and the next request
+ * sees what it wrote. */
+T_TEST(server_reloads_after_train_beside_it)
+{
+    const char *ws = copy_ws("reload");
+    promo_api *api = NULL;
+    T_OK(promo_api_open(ws, &api));
+    promo_server *srv = start(api, NULL);
+    unsigned port = promo_server_port(srv);
+    t_http_reply r;
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/customers/CUST0000001", NULL, NULL, 0, &r), 200);
+    t_http_reply_free(&r);
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/health", NULL, NULL, 0, &r), 200);
+    cJSON *j = json_of(&r);
+    T_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "models"), "uplift")));
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(j, "reloads")->valuedouble, 0);
+    cJSON_Delete(j);
+    t_http_reply_free(&r);
+    /* --no-wait: the train fails at once if anyone holds the workspace lock. */
+    char args[1200];
+    snprintf(args, sizeof args,
+             "--no-wait train --ws '%s' --model uplift --rounds 5 --threads 1 -q", ws);
+    char *err = NULL;
+    int rc = t_promo(args, NULL, &err);
+    T_ASSERT_MSG(rc == 0, "train beside the server: %d: %s", rc, err ? err : "");
+    free(err);
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/health", NULL, NULL, 0, &r), 200);
+    j = json_of(&r);
+    T_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "models"), "uplift")));
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(j, "reloads")->valuedouble, 1);
+    cJSON_Delete(j);
+    t_http_reply_free(&r);
+    /* The reloaded handles answer. */
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/customers/CUST0000001", NULL, NULL, 0, &r), 200);
+    t_http_reply_free(&r);
+    promo_server_stop(srv);
+    promo_api_free(api);
+}
+
+/* `promo serve` prints where it listens and the page with the key, answers, and stops cleanly
+ * on SIGTERM (exit 0: under ASan a leak would make it exit non-zero). */
+T_TEST(server_cli_serves_and_stops_on_sigterm)
+{
+    const char *ws = trained(); /* before the fork: the child only execs */
+    int out[2];
+    T_ASSERT(pipe(out) == 0);
+    pid_t pid = fork();
+    T_ASSERT(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        int dn = open("/dev/null", O_WRONLY);
+        dup2(dn, 2);
+        unsetenv("PROMO_API_KEY");
+        execl(t_promo_bin(), "promo", "serve", "--ws", ws, "--port", "0", "--web", "/nonexistent",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char buf[2048];
+    size_t n = 0;
+    while (n < sizeof buf - 1 && !strstr(buf, "#key=")) {
+        ssize_t r = read(out[0], buf + n, sizeof buf - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        buf[n] = 0;
+    }
+    buf[n] = 0;
+    unsigned port = 0;
+    const char *at = strstr(buf, "listening on http://127.0.0.1:");
+    T_ASSERT_MSG(at && sscanf(at, "listening on http://127.0.0.1:%u/", &port) == 1, "printed: %s",
+                 buf);
+    char want[64];
+    snprintf(want, sizeof want, "open http://127.0.0.1:%u/#key=", port);
+    T_ASSERT_CONTAINS(buf, want);
+    char key[128] = "";
+    sscanf(strstr(buf, "#key=") + 5, "%127s", key);
+    T_ASSERT_EQ_INT(strlen(key), 32);
+    t_http_reply r;
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/health", NULL, NULL, 0, &r), 200);
+    t_http_reply_free(&r);
+    char auth[200];
+    snprintf(auth, sizeof auth, "Bearer %s", key);
+    post(port, "/api/crosssell", auth, "{\"product_id\": 1}", &r);
+    assert_error(&r, 400, "product_id"); /* past the key */
+    t_http_reply_free(&r);
+    kill(pid, SIGTERM);
+    int st = 0;
+    T_ASSERT(waitpid(pid, &st, 0) == pid);
+    close(out[0]);
+    T_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "promo serve ended with status %d", st);
+}
