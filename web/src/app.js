@@ -209,6 +209,7 @@ async function selectProduct(p) {
   for (const id of ["discount", "target", "to-optimum", "download", "simulate"]) $(id).disabled = true;
   $("sim-out").textContent = "";
   setKpisLoading("computing the response surface…");
+  document.querySelector(".charts").classList.add("stale");
   renderTable([], null);
   try {
     const s = await api("POST", "/api/optimize", { product_id: p.product_id });
@@ -274,6 +275,7 @@ function updateFigures() {
   $("k-opt").textContent = `optimum ${money(o.incremental_profit)} at ${fmt0.format(o.discount_pct)}% to ${int(o.target)}`;
   $("k-interval").textContent = "";
   $("sim-out").textContent = "";
+  document.querySelector(".charts").classList.remove("stale");
   drawCharts();
 }
 
