@@ -112,6 +112,16 @@ function parseCsv(text) {
 }
 
 const text = (page, sel) => page.locator(sel).innerText();
+
+// Wait until sel is in the page, or the page shows an API error (then fail with its words).
+async function waitOrError(page, sel, what) {
+  await page.waitForFunction(
+    (s) => document.querySelector(s) || !document.querySelector("#error").hidden,
+    sel,
+  );
+  if (await page.locator(sel).count()) return;
+  throw new Fail(`${what}: the page shows "${(await page.locator("#error").innerText()).replace(/\s+/g, " ").trim()}"`);
+}
 const NUMBER = /^[-+]?[0-9]{1,3}(,[0-9]{3})*(\.[0-9]+)?%?$/; // thousands separators, no raw floats
 
 async function main() {
@@ -172,7 +182,7 @@ async function main() {
   check((await hit.count()) === 1, `searching "${word}" did not list ${pid} (${pname})`);
   await hit.click();
   log(`picked ${pid} (${pname}) by searching "${word}"`);
-  await page.locator("#kpis[data-state=ready]").waitFor();
+  await waitOrError(page, "#kpis[data-state=ready]", "the response surface (POST /api/optimize)");
   check((await text(page, "#product-title")).length > 0, "no product title");
 
   const figures = async () => ({
@@ -193,7 +203,7 @@ async function main() {
   check(/^[0-9]+%$/.test(before.discount), `discount shows "${before.discount}"`);
   // The optimum's gap is 0.
   check(Number(before.gap.replace(/,/g, "")) === 0, `gap to the optimum at the optimum is ${before.gap}`);
-  await page.locator("#campaign[data-state=ready]").waitFor();
+  await waitOrError(page, "#campaign[data-state=ready]", "the campaign table (POST /api/campaign)");
   const rows0 = Number(await page.locator("#campaign").getAttribute("data-rows"));
   check(rows0 > 0, "the campaign table is empty at the optimum");
 
@@ -213,9 +223,12 @@ async function main() {
   check(Number(after.gap.replace(/,/g, "")) >= 0, `the gap is negative: ${after.gap}`);
   // The table is rebuilt for the new discount on release.
   await page.waitForFunction(
-    (d) => document.querySelector("#campaign").dataset.state === "ready" && document.querySelector("#rows-sub").textContent.includes(` at ${d} off`),
+    (d) =>
+      (document.querySelector("#campaign").dataset.state === "ready" && document.querySelector("#rows-sub").textContent.includes(` at ${d} off`)) ||
+      !document.querySelector("#error").hidden,
     after.discount,
   );
+  check(await page.locator("#error").isHidden(), `the campaign at ${after.discount}: ${await page.locator("#error").innerText()}`);
   const nRows = Number(await page.locator("#campaign").getAttribute("data-rows"));
   const targetShown = Number(after.target.split(" of ")[0].replace(/,/g, ""));
   check(nRows > 0 && nRows <= targetShown, `${nRows} rows for a target of ${targetShown}`);
