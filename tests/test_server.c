@@ -6,6 +6,7 @@
  * server holds no lock between requests and reloads), and `promo serve` stopped by SIGTERM. */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@ static const char *trained(void)
              g_ws);
     T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
     snprintf(args, sizeof args, "segment --ws '%s' --method personas --k 4 --threads 1 -q", g_ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "train --ws '%s' --model uplift --rounds 5 --threads 1 -q", g_ws);
     T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
     return g_ws;
 }
@@ -560,7 +563,7 @@ T_TEST(server_openapi_matches_routes)
 }
 
 /* A writer runs beside a running server (no lock held between requests) and the next request
- * sees what it wrote. */
+ * sees what it wrote: a recommender trained while serving gives the customer recommendations. */
 T_TEST(server_reloads_after_train_beside_it)
 {
     const char *ws = copy_ws("reload");
@@ -570,31 +573,309 @@ T_TEST(server_reloads_after_train_beside_it)
     unsigned port = promo_server_port(srv);
     t_http_reply r;
     T_ASSERT_EQ_INT(t_http(port, "GET", "/api/customers/CUST0000001", NULL, NULL, 0, &r), 200);
+    cJSON *j = json_of(&r);
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "recommendations")), 0);
+    cJSON_Delete(j);
     t_http_reply_free(&r);
     T_ASSERT_EQ_INT(t_http(port, "GET", "/api/health", NULL, NULL, 0, &r), 200);
-    cJSON *j = json_of(&r);
-    T_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "models"), "uplift")));
+    j = json_of(&r);
+    T_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "models"), "recommender")));
     T_ASSERT_EQ_INT(cJSON_GetObjectItem(j, "reloads")->valuedouble, 0);
     cJSON_Delete(j);
     t_http_reply_free(&r);
     /* --no-wait: the train fails at once if anyone holds the workspace lock. */
     char args[1200];
     snprintf(args, sizeof args,
-             "--no-wait train --ws '%s' --model uplift --rounds 5 --threads 1 -q", ws);
+             "--no-wait train --ws '%s' --model als --factors 8 --iterations 3 --threads 1 -q", ws);
     char *err = NULL;
     int rc = t_promo(args, NULL, &err);
     T_ASSERT_MSG(rc == 0, "train beside the server: %d: %s", rc, err ? err : "");
     free(err);
     T_ASSERT_EQ_INT(t_http(port, "GET", "/api/health", NULL, NULL, 0, &r), 200);
     j = json_of(&r);
-    T_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "models"), "uplift")));
+    T_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "models"), "recommender")));
     T_ASSERT_EQ_INT(cJSON_GetObjectItem(j, "reloads")->valuedouble, 1);
     cJSON_Delete(j);
     t_http_reply_free(&r);
-    /* The reloaded handles answer. */
+    /* The reloaded handles answer, with the new model's recommendations. */
     T_ASSERT_EQ_INT(t_http(port, "GET", "/api/customers/CUST0000001", NULL, NULL, 0, &r), 200);
+    j = json_of(&r);
+    const cJSON *recs = cJSON_GetObjectItem(j, "recommendations");
+    T_ASSERT(cJSON_GetArraySize(recs) >= 1);
+    T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(recs->child, "product_id")));
+    T_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(recs->child, "score")));
+    cJSON_Delete(j);
     t_http_reply_free(&r);
     promo_server_stop(srv);
+    promo_api_free(api);
+}
+
+/* While another command holds the workspace (a writer's exclusive lock), a server that does
+ * not wait answers from its loaded handles; what needs the workspace is 503. */
+T_TEST(server_answers_from_memory_while_a_writer_runs)
+{
+    const char *ws = copy_ws("busy");
+    promo_api *api = NULL;
+    T_OK(promo_api_open(ws, &api));
+    promo_server *srv = start(api, NULL);
+    unsigned port = promo_server_port(srv);
+    t_http_reply r;
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/customers/CUST0000002", NULL, NULL, 0, &r), 200);
+    t_http_reply_free(&r);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "flock -x '%s/.lock' -c 'sleep 4' > /dev/null 2>&1 &", ws);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    usleep(500000);
+    promo_store_set_wait(0);
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/health", NULL, NULL, 0, &r), 200);
+    cJSON *j = json_of(&r);
+    T_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(j, "busy")));
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(j, "customers")->valuedouble, 200);
+    cJSON_Delete(j);
+    t_http_reply_free(&r);
+    T_ASSERT_EQ_INT(t_http(port, "GET", "/api/customers/CUST0000001", NULL, NULL, 0, &r), 200);
+    t_http_reply_free(&r);
+    post(port, "/api/crosssell", "Bearer " KEY, "{\"product_id\": \"PROD00001\"}", &r);
+    assert_error(&r, 503, NULL);
+    T_ASSERT_CONTAINS(r.body, "another promo command");
+    t_http_reply_free(&r);
+    /* Once the writer is gone, everything answers again. */
+    for (int i = 0; i < 100; i++) {
+        t_http(port, "GET", "/api/health", NULL, NULL, 0, &r);
+        int busy = strstr(r.body, "\"busy\":true") != NULL;
+        t_http_reply_free(&r);
+        if (!busy)
+            break;
+        usleep(100000);
+    }
+    promo_store_set_wait(1);
+    post(port, "/api/crosssell", "Bearer " KEY, "{\"product_id\": \"PROD00001\"}", &r);
+    T_ASSERT_EQ_INT(r.status, 200);
+    t_http_reply_free(&r);
+    promo_server_stop(srv);
+    promo_api_free(api);
+}
+
+/* ---- the engine routes ---- */
+
+static double num_at(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    T_ASSERT_MSG(cJSON_IsNumber(v), "%s is not a number", k);
+    return v->valuedouble;
+}
+
+T_TEST(server_campaign_forecast_and_optimum)
+{
+    promo_api *api = NULL;
+    T_OK(promo_api_open(trained(), &api));
+    promo_api_reply r;
+    T_ASSERT_EQ_INT(call(api, promo_api_campaign, NULL, NULL,
+                         "{\"product_id\": \"PROD00001\", \"discount_pct\": 10, \"target\": 20, "
+                         "\"rows\": 5}",
+                         &r),
+                    200);
+    const cJSON *b = r.body;
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(b, "product_id")->valuestring, "PROD00001");
+    T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(b, "product_name")));
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(b, "rank_by")->valuestring, "profit");
+    T_ASSERT_EQ_INT(num_at(b, "target"), 20);
+    const cJSON *fc = cJSON_GetObjectItem(b, "forecast");
+    T_ASSERT_EQ_INT(num_at(fc, "contacts"), 18); /* 10% held out */
+    static const char *const figs[] = {"expected_conversions", "incremental_conversions",
+                                       "incremental_revenue",  "discount_cost",
+                                       "contact_cost",         "incremental_profit"};
+    for (size_t k = 0; k < 6; k++)
+        num_at(fc, figs[k]);
+    const cJSON *iv = cJSON_GetObjectItem(fc, "profit_interval");
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(iv), 2);
+    T_ASSERT(iv->child->valuedouble <= num_at(fc, "incremental_profit"));
+    T_ASSERT(iv->child->next->valuedouble >= num_at(fc, "incremental_profit"));
+    const cJSON *opt = cJSON_GetObjectItem(b, "optimum");
+    double best = num_at(opt, "incremental_profit");
+    T_ASSERT_NEAR(num_at(b, "gap_to_optimum"), best - num_at(fc, "incremental_profit"), 1e-6);
+    T_ASSERT(num_at(b, "gap_to_optimum") >= -1e-6); /* no campaign beats the optimum */
+    const cJSON *rows = cJSON_GetObjectItem(b, "rows");
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(rows), 5);
+    double prev = 1e300;
+    for (const cJSON *w = rows->child; w; w = w->next) {
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(w, "customer_id")));
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(w, "name")));
+        T_ASSERT(cJSON_GetObjectItem(w, "segment") != NULL);
+        num_at(w, "probability");
+        num_at(w, "uplift");
+        double ep = num_at(w, "expected_profit");
+        T_ASSERT(ep <= prev + 1e-12); /* ranked by expected profit */
+        prev = ep;
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(w, "reason")));
+        T_ASSERT(strlen(cJSON_GetObjectItem(w, "reason")->valuestring) > 0);
+        T_ASSERT(cJSON_IsBool(cJSON_GetObjectItem(w, "holdout")));
+    }
+    double opt_discount = num_at(opt, "discount_pct"), opt_target = num_at(opt, "target");
+    reply_free(&r);
+
+    /* optimize: true takes the optimum's discount and count: no gap (nobody held out). */
+    T_ASSERT_EQ_INT(call(api, promo_api_campaign, NULL, NULL,
+                         "{\"product_id\": \"PROD00001\", \"optimize\": true, \"holdout_pct\": 0, "
+                         "\"rows\": 0}",
+                         &r),
+                    200);
+    T_ASSERT_NEAR(num_at(r.body, "discount_pct"), opt_discount, 1e-9);
+    if (opt_target > 0)
+        T_ASSERT_NEAR(num_at(r.body, "target"), opt_target, 1e-9);
+    T_ASSERT_NEAR(num_at(r.body, "gap_to_optimum"), 0, 1e-6 * (1 + fabs(best)));
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r.body, "rows")), 0);
+    reply_free(&r);
+
+    /* A budget caps the spend. */
+    T_ASSERT_EQ_INT(call(api, promo_api_campaign, NULL, NULL,
+                         "{\"product_id\": \"PROD00001\", \"target\": 150, \"budget\": 50, "
+                         "\"holdout_pct\": 0}",
+                         &r),
+                    200);
+    fc = cJSON_GetObjectItem(r.body, "forecast");
+    T_ASSERT(num_at(fc, "discount_cost") + num_at(fc, "contact_cost") <= 50 + 1e-9);
+    reply_free(&r);
+
+    T_ASSERT_EQ_INT(call(api, promo_api_campaign, NULL, NULL, "{\"product_id\": \"NOPE\"}", &r),
+                    404);
+    T_ASSERT_STR_EQ(error_field(&r), "product_id");
+    reply_free(&r);
+    promo_api_free(api);
+}
+
+T_TEST(server_optimize_surface)
+{
+    promo_api *api = NULL;
+    T_OK(promo_api_open(trained(), &api));
+    promo_api_reply r;
+    T_ASSERT_EQ_INT(call(api, promo_api_optimize, NULL, NULL,
+                         "{\"product_id\": \"PROD00001\", \"discounts\": [0, 10, 25]}", &r),
+                    200);
+    const cJSON *b = r.body;
+    const cJSON *ds = cJSON_GetObjectItem(b, "discounts"), *ts = cJSON_GetObjectItem(b, "targets");
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(ds), 3);
+    int nt = cJSON_GetArraySize(ts);
+    T_ASSERT(nt >= 2 && nt <= 200);
+    double prev = 0;
+    for (const cJSON *t = ts->child; t; t = t->next) {
+        T_ASSERT(t->valuedouble > prev);
+        prev = t->valuedouble;
+    }
+    T_ASSERT_EQ_INT(prev, num_at(b, "n_customers")); /* ends at every customer */
+    double best = num_at(cJSON_GetObjectItem(b, "optimum"), "incremental_profit");
+    static const char *const mats[] = {"profit", "revenue", "conversions",
+                                       "incremental_conversions", "roi"};
+    for (size_t k = 0; k < 5; k++) {
+        const cJSON *m = cJSON_GetObjectItem(b, mats[k]);
+        T_ASSERT_EQ_INT(cJSON_GetArraySize(m), 3);
+        for (const cJSON *row = m->child; row; row = row->next)
+            T_ASSERT_EQ_INT(cJSON_GetArraySize(row), nt);
+    }
+    for (const cJSON *row = cJSON_GetObjectItem(b, "profit")->child; row; row = row->next)
+        for (const cJSON *c = row->child; c; c = c->next)
+            T_ASSERT(c->valuedouble <= best + 1e-9);
+    reply_free(&r);
+    promo_api_free(api);
+}
+
+T_TEST(server_simulate_similar_crosssell)
+{
+    promo_api *api = NULL;
+    T_OK(promo_api_open(trained(), &api));
+    promo_api_reply r;
+    T_ASSERT_EQ_INT(call(api, promo_api_simulate, NULL, NULL,
+                         "{\"product_id\": \"PROD00001\", \"discount_pct\": 10, \"target\": 30}",
+                         &r),
+                    200);
+    T_ASSERT_EQ_INT(num_at(r.body, "contacts"), 30);
+    num_at(r.body, "incremental_profit");
+    num_at(r.body, "roi");
+    const cJSON *ip =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(r.body, "interval"), "incremental_profit");
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(ip), 2);
+    T_ASSERT(ip->child->valuedouble <= ip->child->next->valuedouble);
+    reply_free(&r);
+    T_ASSERT_EQ_INT(call(api, promo_api_simulate, NULL, NULL, "{\"product_id\": \"X1\"}", &r), 404);
+    reply_free(&r);
+
+    /* A product like an existing one: its neighbours, best first, and a suggested campaign. */
+    T_ASSERT_EQ_INT(call(api, promo_api_products, NULL, NULL, NULL, &r), 200);
+    const cJSON *p0 = cJSON_GetObjectItem(r.body, "products")->child;
+    char body[700];
+    snprintf(body, sizeof body, "{\"name\": \"%s\", \"category\": \"%s\", \"price\": %g, \"k\": 4}",
+             cJSON_GetObjectItem(p0, "name")->valuestring,
+             cJSON_GetObjectItem(p0, "category")->valuestring,
+             cJSON_GetObjectItem(p0, "price")->valuedouble);
+    reply_free(&r);
+    T_ASSERT_EQ_INT(call(api, promo_api_similar_products, NULL, NULL, body, &r), 200);
+    const cJSON *nb = cJSON_GetObjectItem(r.body, "neighbours");
+    T_ASSERT(cJSON_GetArraySize(nb) >= 1 && cJSON_GetArraySize(nb) <= 4);
+    double prev = 2;
+    for (const cJSON *n = nb->child; n; n = n->next) {
+        double s = num_at(n, "similarity");
+        T_ASSERT(s <= prev && s >= 0);
+        prev = s;
+    }
+    T_ASSERT(cJSON_IsArray(cJSON_GetObjectItem(r.body, "customers")));
+    const cJSON *sc = cJSON_GetObjectItem(r.body, "suggested_campaign");
+    T_ASSERT(cJSON_IsObject(sc));
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(sc, "product_id")->valuestring,
+                    cJSON_GetObjectItem(nb->child, "product_id")->valuestring);
+    num_at(cJSON_GetObjectItem(sc, "forecast"), "incremental_profit");
+    reply_free(&r);
+
+    /* Cross-sell of the best seller: rules predicting it, customers they fit. */
+    T_ASSERT_EQ_INT(call(api, promo_api_crosssell, NULL, NULL,
+                         "{\"product_id\": \"PROD00001\", \"target\": 10}", &r),
+                    200);
+    const cJSON *rules = cJSON_GetObjectItem(r.body, "rules");
+    T_ASSERT(cJSON_IsArray(rules));
+    for (const cJSON *ru = rules->child; ru; ru = ru->next) {
+        T_ASSERT(cJSON_GetArraySize(cJSON_GetObjectItem(ru, "antecedent")) >= 1);
+        T_ASSERT_STR_EQ(cJSON_GetObjectItem(ru, "consequent")->valuestring, "PROD00001");
+        T_ASSERT(num_at(ru, "lift") > 0);
+    }
+    const cJSON *cs = cJSON_GetObjectItem(r.body, "customers");
+    T_ASSERT(cJSON_GetArraySize(cs) <= 10);
+    for (const cJSON *c = cs->child; c; c = c->next)
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(c, "antecedent_product_id")));
+    reply_free(&r);
+    T_ASSERT_EQ_INT(call(api, promo_api_crosssell, NULL, NULL, "{\"product_id\": \"X1\"}", &r),
+                    404);
+    reply_free(&r);
+    promo_api_free(api);
+}
+
+/* Without models: 409 naming the command that trains what is missing. */
+T_TEST(server_missing_models_are_409)
+{
+    char ws[512];
+    t_world_write(ws, sizeof ws, 120, 20, 3, 5, 3000);
+    promo_api *api = NULL;
+    T_OK(promo_api_open(ws, &api));
+    promo_api_reply r;
+    T_ASSERT_EQ_INT(call(api, promo_api_campaign, NULL, NULL,
+                         "{\"product_id\": \"PROD00001\", \"rank_by\": \"profit\"}", &r),
+                    409);
+    T_ASSERT_CONTAINS(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(r.body, "error"), "message")->valuestring,
+        "promo train");
+    reply_free(&r);
+    T_ASSERT_EQ_INT(
+        call(api, promo_api_campaign, NULL, NULL, "{\"product_id\": \"PROD00001\"}", &r), 409);
+    T_ASSERT_CONTAINS(r.body->child->child->next->next->valuestring, "promo train");
+    reply_free(&r);
+    T_ASSERT_EQ_INT(
+        call(api, promo_api_optimize, NULL, NULL, "{\"product_id\": \"PROD00001\"}", &r), 409);
+    reply_free(&r);
+    /* The read routes work without any model. */
+    T_ASSERT_EQ_INT(call(api, promo_api_customer, "CUST0000001", NULL, NULL, &r), 200);
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r.body, "reasons")), 0);
+    reply_free(&r);
+    T_ASSERT_EQ_INT(call(api, promo_api_segments, NULL, NULL, NULL, &r), 200);
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(r.body, "method")->valuestring, "tiers");
+    reply_free(&r);
     promo_api_free(api);
 }
 
@@ -652,4 +933,12 @@ T_TEST(server_cli_serves_and_stops_on_sigterm)
     T_ASSERT(waitpid(pid, &st, 0) == pid);
     close(out[0]);
     T_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "promo serve ended with status %d", st);
+}
+
+int fuzz_request_one(const uint8_t *data, size_t n);
+
+/* The fuzz target's seed corpus (and whatever crashes were kept) replays clean. */
+T_TEST(server_fuzz_request_corpus)
+{
+    T_ASSERT(t_replay_corpus("fuzz/corpus/request", fuzz_request_one) >= 20);
 }

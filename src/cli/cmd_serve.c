@@ -16,6 +16,7 @@
 
 #include <promo/error.h>
 #include <promo/log.h>
+#include <promo/store.h>
 
 #include "cli/cli.h"
 #include "server/api.h"
@@ -119,6 +120,9 @@ int cmd_serve(int argc, char **argv)
     promo_server *srv = NULL;
     if ((rc = promo_api_open(ws, &api)))
         return cli_report(rc);
+    /* While another command writes the workspace, answer from memory instead of waiting for it
+     * (api.h: promo_api_begin). */
+    promo_store_set_wait(0);
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);

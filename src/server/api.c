@@ -15,6 +15,7 @@
 #include <promo/dict.h>
 #include <promo/error.h>
 #include <promo/features.h>
+#include <promo/forecast.h>
 #include <promo/hash.h>
 #include <promo/panel.h>
 #include <promo/recommend.h>
@@ -42,6 +43,11 @@ int promo_api_open(const char *ws, promo_api **out)
     snprintf(api->ws, sizeof api->ws, "%s", ws);
     pthread_mutex_init(&api->lock, NULL);
     api->max_result_rows = PROMO_API_MAX_ROWS;
+    api->optima = promo_calloc(API_MAX_OPTIMA, sizeof *api->optima);
+    if (!api->optima) {
+        promo_free(api);
+        return PROMO_ENOMEM;
+    }
     *out = api;
     return PROMO_OK;
 }
@@ -69,8 +75,9 @@ static void drop_handles(promo_api *api)
     api_segments_free(api->segs);
     api->segs = NULL;
     api->segs_loaded = 0;
-    /* The forecaster comes with promo/forecast.h (branch fc); until then it is never opened. */
+    promo_forecaster_free(api->forecaster);
     api->forecaster = NULL;
+    api->n_optima = 0;
 }
 
 void promo_api_free(promo_api *api)
@@ -80,6 +87,7 @@ void promo_api_free(promo_api *api)
     promo_api_end(api);
     drop_handles(api);
     pthread_mutex_destroy(&api->lock);
+    promo_free(api->optima);
     promo_free(api);
 }
 
@@ -136,12 +144,23 @@ int promo_api_refresh(promo_api *api)
     return PROMO_OK;
 }
 
+/* 1 when the last open failed because another command holds the workspace (store.h words). */
+static int workspace_busy(int rc)
+{
+    return rc == PROMO_EIO && strstr(promo_last_error(), "in use by another promo command");
+}
+
 int promo_api_begin(promo_api *api)
 {
     promo_api_end(api);
+    api->busy = 0;
     int rc = promo_store_open_read(api->ws, &api->store);
     if (rc) {
         api->store = NULL;
+        if (workspace_busy(rc) && api->stamp[0]) {
+            api->busy = 1; /* answer from the loaded handles */
+            return PROMO_OK;
+        }
         return rc;
     }
     if ((rc = promo_api_refresh(api))) {
@@ -165,14 +184,25 @@ void promo_api_end(promo_api *api)
 
 static int need_store(promo_api *api)
 {
-    return api->store ? PROMO_OK
-                      : promo_fail(PROMO_EUSAGE, "api: handle used outside begin .. end");
+    if (api->store)
+        return PROMO_OK;
+    if (api->busy)
+        return promo_fail(PROMO_EIO,
+                          "workspace %s is being written by another promo command and "
+                          "this answer needs it: try again when it has finished",
+                          api->ws);
+    return promo_fail(PROMO_EUSAGE, "api: handle used outside begin .. end");
+}
+
+int api_need_store(promo_api *api)
+{
+    return need_store(api);
 }
 
 int promo_api_scorer(promo_api *api, promo_scorer **out)
 {
     *out = NULL;
-    int rc = need_store(api);
+    int rc = api->scorer ? PROMO_OK : need_store(api);
     if (rc)
         return rc;
     if (!api->scorer) {
@@ -241,7 +271,7 @@ uint32_t api_product_row(promo_api *api, const char *id)
 int promo_api_uplift(promo_api *api, promo_uplift_scorer **out)
 {
     *out = NULL;
-    int rc = need_store(api);
+    int rc = api->uplift ? PROMO_OK : need_store(api);
     if (rc)
         return rc;
     if (!api->uplift &&
@@ -253,16 +283,21 @@ int promo_api_uplift(promo_api *api, promo_uplift_scorer **out)
 
 int promo_api_forecaster(promo_api *api, promo_forecaster **out)
 {
-    (void)api;
     *out = NULL;
-    return promo_fail(PROMO_ENOTFOUND,
-                      "the forecast engine (promo/forecast.h) is not in this build");
+    int rc = api->forecaster ? PROMO_OK : need_store(api);
+    if (rc)
+        return rc;
+    if (!api->forecaster &&
+        (rc = promo_forecaster_open(api->store, 0, api->n_threads, &api->forecaster)))
+        return rc;
+    *out = api->forecaster;
+    return PROMO_OK;
 }
 
 int promo_api_world(promo_api *api, promo_world **out)
 {
     *out = NULL;
-    int rc = need_store(api);
+    int rc = api->world ? PROMO_OK : need_store(api);
     if (rc)
         return rc;
     if (!api->world && (rc = promo_world_load(api->store, &api->world))) {
@@ -280,6 +315,10 @@ int promo_api_world(promo_api *api, promo_world **out)
 int promo_api_recommender(promo_api *api, promo_rec_model **out)
 {
     *out = NULL;
+    if (api->rec_loaded) {
+        *out = api->rec;
+        return PROMO_OK;
+    }
     int rc = need_store(api);
     if (rc)
         return rc;

@@ -63,6 +63,7 @@ typedef struct promo_api {
     size_t max_result_rows; /* cap on rows a handler returns (default PROMO_API_MAX_ROWS) */
     int n_threads;          /* engine threads (0 = OpenMP default) */
     uint64_t n_reloads;     /* times the handles were dropped because the workspace moved */
+    int busy; /* 1 during a call made while another command writes the workspace (see begin) */
     /* Opened on first use by the getters below, dropped by promo_api_refresh. */
     promo_scorer *scorer;         /* panel + features of the latest cutoff, propensity models */
     promo_dict *cust_row;         /* customer id -> features row (code = row) */
@@ -75,6 +76,11 @@ typedef struct promo_api {
     struct api_segments *segs;    /* the stored segments by features row (api_read.c) */
     int segs_loaded;              /* 1 once tried (segs stays NULL when none are stored) */
     int rec_loaded;               /* 1 once tried */
+    /* The optimum of each product's response surface, computed once per product and budget
+     * (a surface scores every customer at every discount of the grid: seconds on a large
+     * workspace, where the campaign route answers in milliseconds from the forecaster's cache). */
+    struct api_optimum *optima; /* n_optima entries, most recent last */
+    size_t n_optima;
 } promo_api;
 
 /* Open the workspace for serving: checks that it is a workspace (promo_store_open_read, then
@@ -83,7 +89,14 @@ int promo_api_open(const char *ws, promo_api **out /* OUT */);
 void promo_api_free(promo_api *api); /* NULL-safe */
 
 /* Open the store for one call and refresh (see the top). Called with api->lock held. On
- * failure nothing is open. */
+ * failure nothing is open.
+ *
+ * While another command writes the workspace (it holds the exclusive lock until it ends, e.g.
+ * a training of several minutes), opening waits, unless the process said not to
+ * (promo_store_set_wait(0), as promo serve does): then, when handles are loaded, the call
+ * goes on without a store (api->store NULL, api->busy 1) and answers from memory what it can;
+ * what needs the store (a handle not loaded yet, cross-sell rules, another model file) fails
+ * with PROMO_EIO, which the HTTP layer answers 503. */
 int promo_api_begin(promo_api *api);
 /* Take the store back from the handles and close it. NULL-safe, idempotent. */
 void promo_api_end(promo_api *api);

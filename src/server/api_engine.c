@@ -1,45 +1,621 @@
-/* The POST routes (stubs until the engine calls land). */
+/* The POST routes: a campaign with its forecast and the gap to the optimum, the response
+ * surface, a simulation in the generated world, a product never sold, cross-sell rules.
+ *
+ * Campaigns and surfaces come from the forecast engine (promo/forecast.h) on the workspace's
+ * uplift model. A workspace with a propensity model and no uplift model still gets campaigns
+ * ranked by probability (promo_campaign_select), without forecast money figures or optimum;
+ * any other ranking, and the surface, then answer 409 with the command that trains the uplift
+ * model. Customers' names, locations and segments come from the scoring handle's tables; a
+ * row's reason is the propensity model's one-line explanation when a model serves the product
+ * (the first API_MAX_REASONS rows), else the forecast's own numbers in a sentence. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <promo/alloc.h>
+#include <promo/campaign.h>
+#include <promo/crosssell.h>
 #include <promo/error.h>
+#include <promo/explain.h>
+#include <promo/forecast.h>
+#include <promo/panel.h>
+#include <promo/scorer.h>
+#include <promo/similar.h>
+#include <promo/synth.h>
+#include <promo/table.h>
 
 #include "server/api_internal.h"
 
+#define API_MAX_REASONS 200 /* rows of a campaign explained by TreeSHAP (the rest: numbers) */
+
+static const char *col_str(const promo_table *t, const char *name, size_t row)
+{
+    const promo_column *c = t ? promo_table_column(t, name) : NULL;
+    return c && row < c->n && !promo_column_is_null(c, row) ? promo_column_str(c, row) : NULL;
+}
+
+/* The scorer and the product's products-table row; a 404 naming product_id when unknown.
+ * Returns 0 with *row set, 1 when out holds the answer, or -rc for an internal failure. */
+static int find_product(promo_api *api, const char *id, uint32_t *row, promo_api_reply *out)
+{
+    promo_scorer *h = NULL;
+    int rc = promo_api_scorer(api, &h);
+    if (rc) {
+        rc = promo_api_fail_engine(out, rc, NULL);
+        return rc ? -rc : 1;
+    }
+    *row = api_product_row(api, id);
+    if (*row == UINT32_MAX) {
+        promo_api_fail(out, 404, "product_id", "no product '%s' in this workspace", id);
+        return 1;
+    }
+    return 0;
+}
+
+static const char *product_name(promo_api *api, uint32_t row)
+{
+    return col_str(promo_scorer_panel(api->scorer)->products, "name", row);
+}
+
+/* A customer's segment as one string: the persona, else "segment N"; NULL when none. */
+static const char *segment_label(promo_api *api, uint32_t frow, char *buf, size_t n)
+{
+    const api_segments *g = api->segs;
+    if (!g || frow == UINT32_MAX || frow >= g->n_rows || g->seg[frow] == INT32_MIN)
+        return NULL;
+    int32_t v = g->seg[frow];
+    const char *p = g->persona[v < 0 ? g->n_ids : v];
+    if (p[0])
+        return p;
+    snprintf(buf, n, v < 0 ? "noise" : "segment %d", (int)v);
+    return buf;
+}
+
+static cJSON *figures_json(const promo_forecast_figures *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "contacts", (double)f->contacts);
+    api_add_num(o, "expected_conversions", f->expected_conversions);
+    api_add_num(o, "incremental_conversions", f->incremental_conversions);
+    api_add_num(o, "incremental_revenue", f->incremental_revenue);
+    api_add_num(o, "discount_cost", f->discount_cost);
+    api_add_num(o, "contact_cost", f->contact_cost);
+    api_add_num(o, "incremental_profit", f->incremental_profit);
+    api_add_num(o, "roi", f->roi);
+    cJSON *iv = cJSON_AddArrayToObject(o, "profit_interval");
+    cJSON_AddItemToArray(iv, isfinite(f->profit_lo) ? cJSON_CreateNumber(f->profit_lo)
+                                                    : cJSON_CreateNull());
+    cJSON_AddItemToArray(iv, isfinite(f->profit_hi) ? cJSON_CreateNumber(f->profit_hi)
+                                                    : cJSON_CreateNull());
+    api_add_num(o, "interval_level", f->interval);
+    return o;
+}
+
+static void fill_optimum(api_optimum *o, const promo_surface_optimum *so)
+{
+    o->discount_pct = so->discount_pct;
+    o->target = so->target;
+    o->incremental_profit = so->figures.incremental_profit;
+    o->incremental_revenue = so->figures.incremental_revenue;
+    o->expected_conversions = so->figures.expected_conversions;
+    o->incremental_conversions = so->figures.incremental_conversions;
+    o->roi = so->figures.roi;
+    o->profit_lo = so->figures.profit_lo;
+    o->profit_hi = so->figures.profit_hi;
+}
+
+static cJSON *optimum_json(const api_optimum *o)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "discount_pct", o->discount_pct);
+    cJSON_AddNumberToObject(j, "target", (double)o->target);
+    api_add_num(j, "incremental_profit", o->incremental_profit);
+    api_add_num(j, "incremental_revenue", o->incremental_revenue);
+    api_add_num(j, "expected_conversions", o->expected_conversions);
+    api_add_num(j, "incremental_conversions", o->incremental_conversions);
+    api_add_num(j, "roi", o->roi);
+    cJSON *iv = cJSON_AddArrayToObject(j, "profit_interval");
+    cJSON_AddItemToArray(iv, isfinite(o->profit_lo) ? cJSON_CreateNumber(o->profit_lo)
+                                                    : cJSON_CreateNull());
+    cJSON_AddItemToArray(iv, isfinite(o->profit_hi) ? cJSON_CreateNumber(o->profit_hi)
+                                                    : cJSON_CreateNull());
+    return j;
+}
+
+/* The optimum of product's default surface (0..50 %, every customer) under budget, from the
+ * cache or computed and cached. */
+static int optimum_of(
+    promo_api *api, promo_forecaster *f, const char *product, double budget, api_optimum **out)
+{
+    for (size_t k = api->n_optima; k-- > 0;)
+        if (!strcmp(api->optima[k].product_id, product) &&
+            (api->optima[k].budget == budget || (isinf(budget) && isinf(api->optima[k].budget)))) {
+            *out = &api->optima[k];
+            return PROMO_OK;
+        }
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = product;
+    sp.budget = budget;
+    promo_surface *sf = NULL;
+    int rc = promo_forecast_surface(f, &sp, &sf);
+    if (rc)
+        return rc;
+    if (api->n_optima == API_MAX_OPTIMA) {
+        memmove(api->optima, api->optima + 1, (API_MAX_OPTIMA - 1) * sizeof *api->optima);
+        api->n_optima--;
+    }
+    api_optimum *o = &api->optima[api->n_optima++];
+    memset(o, 0, sizeof *o);
+    snprintf(o->product_id, sizeof o->product_id, "%s", product);
+    o->budget = budget;
+    fill_optimum(o, &sf->optimum);
+    promo_surface_free(sf);
+    *out = o;
+    return PROMO_OK;
+}
+
+/* One-line reasons for picks[0..n) from the propensity model serving the product (reasons[k]
+ * stays "" when there is none). */
+static int propensity_reasons(
+    promo_api *api, const char *product, const char *const *ids, size_t n, char (*reasons)[512])
+{
+    char target[API_ID_MAX + 16];
+    if (!api->store)
+        return PROMO_OK; /* busy: the rows get the forecast's sentence */
+    snprintf(target, sizeof target, "product:%s", product);
+    int rc = promo_scorer_retarget(api->scorer, target);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT)
+        return PROMO_OK; /* no model serves it: the rows get the forecast's sentence */
+    if (rc)
+        return rc;
+    promo_prop_explanation **ex = NULL;
+    if ((rc = promo_scorer_explain(api->scorer, ids, n, &ex)))
+        return rc;
+    for (size_t k = 0; k < n; k++) {
+        if (ex[k])
+            promo_explain_line(ex[k], reasons[k], sizeof reasons[k]);
+        promo_prop_explanation_free(ex[k]);
+    }
+    promo_free(ex);
+    return PROMO_OK;
+}
+
+/* The campaign without an uplift model: the propensity ranking (promo_campaign_select). */
+static int campaign_propensity(
+    promo_api *api, const api_campaign_req *r, uint32_t prow, size_t n_rows, promo_api_reply *out)
+{
+    promo_campaign_params p = promo_campaign_params_default();
+    p.product_id = r->product_id;
+    p.discount_pct = r->discount_pct;
+    p.n_target = (size_t)r->target;
+    p.holdout_pct = r->holdout_pct;
+    promo_campaign *c = NULL;
+    int rc = promo_campaign_select(api->scorer, &p, &c);
+    if (rc)
+        return promo_api_fail_engine(out, rc, "product_id");
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "product_id", r->product_id);
+    api_add_str(b, "product_name", product_name(api, prow));
+    cJSON_AddNumberToObject(b, "discount_pct", r->discount_pct);
+    cJSON_AddNumberToObject(b, "target", (double)c->n);
+    cJSON_AddStringToObject(b, "rank_by", "probability");
+    cJSON *fo = cJSON_AddObjectToObject(b, "forecast");
+    cJSON_AddNumberToObject(fo, "contacts", (double)(c->n - c->n_holdout));
+    api_add_num(fo, "expected_conversions", c->expected_buyers);
+    static const char *const unknown[] = {"incremental_conversions", "incremental_revenue",
+                                          "discount_cost",           "contact_cost",
+                                          "incremental_profit",      "roi",
+                                          "profit_interval"};
+    for (size_t k = 0; k < sizeof unknown / sizeof unknown[0]; k++)
+        cJSON_AddNullToObject(fo, unknown[k]);
+    cJSON_AddNullToObject(b, "optimum");
+    cJSON_AddNullToObject(b, "gap_to_optimum");
+    cJSON_AddStringToObject(b, "note",
+                            "no uplift model: customers ranked by the propensity "
+                            "model, without money figures or optimum; for them run: "
+                            "promo train --ws DIR --model uplift");
+    cJSON *rows = cJSON_AddArrayToObject(b, "rows");
+    char sb[32];
+    for (size_t i = 0; i < c->n && i < n_rows; i++) {
+        cJSON *o = cJSON_CreateObject();
+        uint32_t frow = promo_api_customer_row(api, c->picks[i].customer_id);
+        cJSON_AddStringToObject(o, "customer_id", c->picks[i].customer_id);
+        api_add_str(o, "name", c->name[i][0] ? c->name[i] : NULL);
+        api_add_str(o, "location", c->location[i][0] ? c->location[i] : NULL);
+        api_add_str(o, "segment", segment_label(api, frow, sb, sizeof sb));
+        api_add_num(o, "probability", c->picks[i].probability);
+        cJSON_AddNullToObject(o, "uplift");
+        cJSON_AddNullToObject(o, "expected_profit");
+        cJSON_AddStringToObject(o, "reason", c->picks[i].reason);
+        cJSON_AddBoolToObject(o, "holdout", c->holdout[i]);
+        cJSON_AddItemToArray(rows, o);
+    }
+    promo_campaign_free(c);
+    return api_ok(out, b);
+}
+
 int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_reply *out)
 {
-    (void)api;
     api_campaign_req r;
     if (api_parse_campaign(call->body, &r, out))
         return 0;
-    return promo_api_fail(out, 501, NULL, "not implemented yet");
+    uint32_t prow = 0;
+    int rc = find_product(api, r.product_id, &prow, out);
+    if (rc)
+        return rc < 0 ? -rc : 0;
+    api_segments *g = NULL;
+    (void)g;
+    size_t n_rows = r.rows >= 0                               ? (size_t)r.rows
+                    : (size_t)r.target < api->max_result_rows ? (size_t)r.target
+                                                              : api->max_result_rows;
+    promo_forecaster *f = NULL;
+    rc = promo_api_forecaster(api, &f);
+    if (rc == PROMO_ENOTFOUND && (r.rank_by < 0 || r.rank_by == API_RANK_PROBABILITY) &&
+        !r.optimize && !r.has_budget)
+        return campaign_propensity(api, &r, prow, n_rows, out);
+    if (rc)
+        return promo_api_fail_engine(out, rc, NULL);
+    double budget = r.has_budget ? r.budget : INFINITY;
+    api_optimum *opt = NULL;
+    if ((rc = optimum_of(api, f, r.product_id, budget, &opt)))
+        return promo_api_fail_engine(out, rc, "product_id");
+    api_optimum best = *opt; /* a copy: the cache may move */
+    promo_forecast_request fr = promo_forecast_request_default();
+    fr.product_id = r.product_id;
+    fr.discount_pct = r.optimize ? best.discount_pct : r.discount_pct;
+    fr.n_target = r.optimize ? (best.target ? best.target : 1) : (size_t)r.target;
+    fr.rank_by = r.rank_by < 0 || r.rank_by == API_RANK_PROFIT ? PROMO_FORECAST_RANK_PROFIT
+                 : r.rank_by == API_RANK_UPLIFT                ? PROMO_FORECAST_RANK_UPLIFT
+                                                               : PROMO_FORECAST_RANK_PROBABILITY;
+    fr.budget = budget;
+    fr.holdout_pct = r.holdout_pct;
+    promo_forecast *fc = NULL;
+    if ((rc = promo_forecast_point(f, &fr, &fc)))
+        return promo_api_fail_engine(out, rc, "product_id");
+    if (n_rows > fc->n)
+        n_rows = fc->n;
+    /* Reasons for the first rows. */
+    size_t n_expl = n_rows < API_MAX_REASONS ? n_rows : API_MAX_REASONS;
+    char(*reasons)[512] = promo_calloc(n_expl ? n_expl : 1, sizeof *reasons);
+    const char **ids = promo_calloc(n_expl ? n_expl : 1, sizeof *ids);
+    cJSON *b = NULL;
+    if (!reasons || !ids) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < n_expl; i++)
+        ids[i] = fc->picks[i].customer_id;
+    if ((rc = propensity_reasons(api, r.product_id, ids, n_expl, reasons)))
+        goto done;
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "product_id", r.product_id);
+    api_add_str(b, "product_name", product_name(api, prow));
+    cJSON_AddNumberToObject(b, "discount_pct", fc->discount_pct);
+    cJSON_AddNumberToObject(b, "target", (double)fc->n);
+    cJSON_AddStringToObject(b, "rank_by", promo_forecast_rank_name(fc->rank_by));
+    cJSON_AddBoolToObject(b, "budget_bound", fc->budget_bound);
+    cJSON_AddItemToObject(b, "forecast", figures_json(&fc->figures));
+    cJSON_AddItemToObject(b, "optimum", optimum_json(&best));
+    api_add_num(b, "gap_to_optimum", best.incremental_profit - fc->figures.incremental_profit);
+    cJSON *rows = cJSON_AddArrayToObject(b, "rows");
+    const promo_panel *d = promo_scorer_panel(api->scorer);
+    char sb[32], line[512];
+    for (size_t i = 0; i < n_rows; i++) {
+        const promo_forecast_pick *p = &fc->picks[i];
+        uint32_t frow = promo_api_customer_row(api, p->customer_id);
+        uint32_t trow = frow != UINT32_MAX ? api->cust_table_row[frow] : UINT32_MAX;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "customer_id", p->customer_id);
+        api_add_str(o, "name", trow != UINT32_MAX ? col_str(d->customers, "name", trow) : NULL);
+        api_add_str(o, "location",
+                    trow != UINT32_MAX ? col_str(d->customers, "location", trow) : NULL);
+        api_add_str(o, "segment", segment_label(api, frow, sb, sizeof sb));
+        api_add_num(o, "probability", p->probability);
+        api_add_num(o, "uplift", p->uplift);
+        api_add_num(o, "expected_profit", p->expected_profit);
+        if (i < n_expl && reasons[i][0]) {
+            cJSON_AddStringToObject(o, "reason", reasons[i]);
+        } else {
+            snprintf(line, sizeof line,
+                     "expected to buy with the offer at %.0f%% against %.0f%% without it",
+                     100 * p->probability, 100 * p->p0);
+            cJSON_AddStringToObject(o, "reason", line);
+        }
+        cJSON_AddBoolToObject(o, "holdout", p->holdout);
+        cJSON_AddItemToArray(rows, o);
+    }
+    rc = api_ok(out, b);
+    b = NULL;
+done:
+    cJSON_Delete(b);
+    promo_free(reasons);
+    promo_free(ids);
+    promo_forecast_free(fc);
+    return rc;
 }
+
+static cJSON *matrix_json(const double *m, size_t rows, size_t cols)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < rows; i++) {
+        cJSON *row = cJSON_CreateArray();
+        for (size_t j = 0; j < cols; j++) {
+            double v = m[i * cols + j];
+            cJSON_AddItemToArray(row, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+        }
+        cJSON_AddItemToArray(a, row);
+    }
+    return a;
+}
+
 int promo_api_optimize(promo_api *api, const promo_api_call *call, promo_api_reply *out)
 {
-    (void)api;
     api_optimize_req r;
     if (api_parse_optimize(call->body, &r, out))
         return 0;
-    return promo_api_fail(out, 501, NULL, "not implemented yet");
+    uint32_t prow = 0;
+    int rc = find_product(api, r.product_id, &prow, out);
+    if (rc)
+        return rc < 0 ? -rc : 0;
+    promo_forecaster *f = NULL;
+    if ((rc = promo_api_forecaster(api, &f)))
+        return promo_api_fail_engine(out, rc, NULL);
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = r.product_id;
+    if (r.n_discounts) {
+        sp.discounts = r.discounts;
+        sp.n_discounts = r.n_discounts;
+    }
+    sp.max_target = r.max_target > 0 ? (size_t)r.max_target : 0;
+    promo_surface *sf = NULL;
+    if ((rc = promo_forecast_surface(f, &sp, &sf)))
+        return promo_api_fail_engine(out, rc, "product_id");
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "product_id", r.product_id);
+    api_add_str(b, "product_name", product_name(api, prow));
+    cJSON_AddNumberToObject(b, "n_customers", (double)sf->n_customers);
+    cJSON *ds = cJSON_AddArrayToObject(b, "discounts");
+    for (size_t i = 0; i < sf->n_discounts; i++)
+        cJSON_AddItemToArray(ds, cJSON_CreateNumber(sf->discounts[i]));
+    cJSON *ts = cJSON_AddArrayToObject(b, "targets");
+    for (size_t j = 0; j < sf->n_targets; j++)
+        cJSON_AddItemToArray(ts, cJSON_CreateNumber((double)sf->targets[j]));
+    cJSON_AddItemToObject(b, "profit", matrix_json(sf->profit, sf->n_discounts, sf->n_targets));
+    cJSON_AddItemToObject(b, "revenue", matrix_json(sf->revenue, sf->n_discounts, sf->n_targets));
+    cJSON_AddItemToObject(b, "conversions",
+                          matrix_json(sf->conversions, sf->n_discounts, sf->n_targets));
+    cJSON_AddItemToObject(b, "incremental_conversions",
+                          matrix_json(sf->incremental_conversions, sf->n_discounts, sf->n_targets));
+    cJSON_AddItemToObject(b, "roi", matrix_json(sf->roi, sf->n_discounts, sf->n_targets));
+    api_optimum o;
+    fill_optimum(&o, &sf->optimum);
+    cJSON_AddItemToObject(b, "optimum", optimum_json(&o));
+    promo_surface_free(sf);
+    return api_ok(out, b);
 }
+
 int promo_api_simulate(promo_api *api, const promo_api_call *call, promo_api_reply *out)
 {
-    (void)api;
     api_simulate_req r;
     if (api_parse_simulate(call->body, &r, out))
         return 0;
-    return promo_api_fail(out, 501, NULL, "not implemented yet");
+    uint32_t prow = 0;
+    int rc = find_product(api, r.product_id, &prow, out);
+    if (rc)
+        return rc < 0 ? -rc : 0;
+    promo_world *w = NULL;
+    if ((rc = promo_api_world(api, &w)))
+        return promo_api_fail_engine(out, rc, NULL);
+    uint32_t wx = promo_world_product_index(w, r.product_id);
+    if (wx == PROMO_SYNTH_NONE)
+        return promo_api_fail(out, 404, "product_id", "product '%s' is not in the generated world",
+                              r.product_id);
+    /* The customers the campaign route would pick with its defaults, every one contacted. */
+    const char **ids = NULL;
+    size_t n = 0;
+    const char *ranked = NULL;
+    promo_forecast *fc = NULL;
+    promo_campaign *c = NULL;
+    promo_forecaster *f = NULL;
+    rc = promo_api_forecaster(api, &f);
+    if (!rc) {
+        promo_forecast_request fr = promo_forecast_request_default();
+        fr.product_id = r.product_id;
+        fr.discount_pct = r.discount_pct;
+        fr.n_target = (size_t)r.target;
+        if ((rc = promo_forecast_point(f, &fr, &fc)))
+            return promo_api_fail_engine(out, rc, "product_id");
+        n = fc->n;
+        ranked = "profit";
+    } else if (rc == PROMO_ENOTFOUND) {
+        promo_campaign_params p = promo_campaign_params_default();
+        p.product_id = r.product_id;
+        p.discount_pct = r.discount_pct;
+        p.n_target = (size_t)r.target;
+        p.holdout_pct = 0;
+        if ((rc = promo_campaign_select(api->scorer, &p, &c)))
+            return promo_api_fail_engine(out, rc, "product_id");
+        n = c->n;
+        ranked = "probability";
+    } else {
+        return rc;
+    }
+    promo_offer *offers = promo_calloc(n ? n : 1, sizeof *offers);
+    size_t m = 0;
+    cJSON *b = NULL;
+    if (!offers) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *id = fc ? fc->picks[i].customer_id : c->picks[i].customer_id;
+        uint32_t wi = promo_world_customer_index(w, id);
+        if (wi == PROMO_SYNTH_NONE)
+            continue;
+        offers[m++] = (promo_offer){wi, wx, r.discount_pct, 0, 10, PROMO_SYNTH_NONE};
+    }
+    promo_sim_params sp = promo_sim_params_default();
+    sp.n_threads = api->n_threads;
+    promo_sim_result res;
+    if ((rc = promo_simulate(w, offers, m, &sp, &res)))
+        goto done;
+    (void)ids;
+    b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "product_id", r.product_id);
+    cJSON_AddNumberToObject(b, "discount_pct", r.discount_pct);
+    cJSON_AddStringToObject(b, "ranked_by", ranked);
+    api_add_num(b, "contacts", res.contacts.mean);
+    api_add_num(b, "conversions", res.conversions.mean);
+    api_add_num(b, "incremental_conversions", res.incremental_conversions.mean);
+    api_add_num(b, "incremental_revenue", res.incremental_revenue.mean);
+    api_add_num(b, "incremental_profit", res.incremental_profit.mean);
+    api_add_num(b, "roi", res.roi.mean);
+    cJSON_AddNumberToObject(b, "draws", res.n_draws);
+    cJSON *iv = cJSON_AddObjectToObject(b, "interval");
+    cJSON_AddNumberToObject(iv, "level", sp.interval);
+    cJSON *ip = cJSON_AddArrayToObject(iv, "incremental_profit");
+    cJSON_AddItemToArray(ip, cJSON_CreateNumber(res.incremental_profit.lo));
+    cJSON_AddItemToArray(ip, cJSON_CreateNumber(res.incremental_profit.hi));
+    rc = api_ok(out, b);
+    b = NULL;
+done:
+    cJSON_Delete(b);
+    promo_free(offers);
+    promo_forecast_free(fc);
+    promo_campaign_free(c);
+    return rc;
 }
+
 int promo_api_similar_products(promo_api *api, const promo_api_call *call, promo_api_reply *out)
 {
-    (void)api;
     api_similar_req r;
     if (api_parse_similar(call->body, &r, out))
         return 0;
-    return promo_api_fail(out, 501, NULL, "not implemented yet");
+    promo_scorer *h = NULL;
+    int rc = promo_api_scorer(api, &h);
+    if (rc)
+        return promo_api_fail_engine(out, rc, NULL);
+    promo_similar_query q = promo_similar_query_default();
+    q.category = r.category;
+    q.price = r.price;
+    q.name = r.has_name ? r.name : NULL;
+    q.brand = r.has_brand ? r.brand : NULL;
+    q.k = (size_t)r.k;
+    q.n_threads = api->n_threads;
+    promo_similar_result res;
+    memset(&res, 0, sizeof res);
+    if ((rc = promo_similar_find_panel(promo_scorer_panel(h), &q, &res)))
+        return promo_api_fail_engine(out, rc, NULL);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddBoolToObject(b, "category_known", res.category_known);
+    cJSON *nb = cJSON_AddArrayToObject(b, "neighbours");
+    for (size_t i = 0; i < res.n_products; i++) {
+        const promo_similar_product *p = &res.products[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "product_id", p->product_id);
+        api_add_str(o, "name", p->name[0] ? p->name : NULL);
+        api_add_str(o, "category", p->category[0] ? p->category : NULL);
+        api_add_num(o, "price", p->price);
+        api_add_num(o, "similarity", p->similarity);
+        cJSON_AddItemToArray(nb, o);
+    }
+    cJSON *cs = cJSON_AddArrayToObject(b, "customers");
+    for (size_t i = 0; i < res.n_customers; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "customer_id", res.customers[i].customer_id);
+        api_add_num(o, "score", res.customers[i].score);
+        cJSON_AddItemToArray(cs, o);
+    }
+    /* The suggested campaign: the closest neighbour at its optimum, when an uplift model can
+     * forecast it. */
+    promo_forecaster *f = NULL;
+    api_optimum *opt = NULL;
+    promo_forecast *fc = NULL;
+    int frc = res.n_products ? promo_api_forecaster(api, &f) : PROMO_ENOTFOUND;
+    if (!frc)
+        frc = optimum_of(api, f, res.products[0].product_id, INFINITY, &opt);
+    if (!frc) {
+        promo_forecast_request fr = promo_forecast_request_default();
+        fr.product_id = res.products[0].product_id;
+        fr.discount_pct = opt->discount_pct;
+        fr.n_target = opt->target ? opt->target : 1;
+        frc = promo_forecast_point(f, &fr, &fc);
+    }
+    if (!frc) {
+        cJSON *sc = cJSON_AddObjectToObject(b, "suggested_campaign");
+        cJSON_AddStringToObject(sc, "product_id", fc->product_id);
+        cJSON_AddNumberToObject(sc, "discount_pct", fc->discount_pct);
+        cJSON_AddNumberToObject(sc, "target", (double)fc->n);
+        cJSON_AddItemToObject(sc, "forecast", figures_json(&fc->figures));
+    } else if (frc == PROMO_ENOTFOUND || frc == PROMO_EINPUT) {
+        cJSON_AddNullToObject(b, "suggested_campaign");
+    } else {
+        rc = frc;
+    }
+    promo_forecast_free(fc);
+    promo_similar_result_free(&res);
+    if (rc) {
+        cJSON_Delete(b);
+        return rc;
+    }
+    return api_ok(out, b);
 }
+
 int promo_api_crosssell(promo_api *api, const promo_api_call *call, promo_api_reply *out)
 {
-    (void)api;
     api_crosssell_req r;
     if (api_parse_crosssell(call->body, &r, out))
         return 0;
-    return promo_api_fail(out, 501, NULL, "not implemented yet");
+    uint32_t prow = 0;
+    int rc = find_product(api, r.product_id, &prow, out);
+    if (rc)
+        return rc < 0 ? -rc : 0;
+    promo_crosssell_params p = promo_crosssell_params_default();
+    p.product_id = r.product_id;
+    p.n_target = (size_t)r.target;
+    p.n_threads = api->n_threads;
+    promo_crosssell *c = NULL;
+    if ((rc = api_need_store(api)))
+        return rc;
+    if ((rc = promo_crosssell_build(api->store, &p, &c))) {
+        if (rc == PROMO_ENOTFOUND) /* never bought: no rule can predict it */
+            return promo_api_fail(out, 404, "product_id", "%s", promo_last_error());
+        return promo_api_fail_engine(out, rc, "product_id");
+    }
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "product_id", r.product_id);
+    cJSON_AddNumberToObject(b, "orders", (double)c->n_orders);
+    cJSON *rules = cJSON_AddArrayToObject(b, "rules");
+    for (size_t i = 0; i < c->n_rules && i < PROMO_API_MAX_ROWS; i++) {
+        const promo_crosssell_rule *ru = &c->rules[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON *ante = cJSON_AddArrayToObject(o, "antecedent");
+        for (const char *s = ru->antecedent; s && *s;) {
+            const char *e = strchr(s, '+');
+            size_t len = e ? (size_t)(e - s) : strlen(s);
+            char id[API_ID_MAX];
+            snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id ? len : sizeof id - 1), s);
+            cJSON_AddItemToArray(ante, cJSON_CreateString(id));
+            s += len + (e ? 1 : 0);
+        }
+        cJSON_AddStringToObject(o, "consequent", r.product_id);
+        api_add_num(o, "support", ru->support);
+        api_add_num(o, "confidence", ru->confidence);
+        api_add_num(o, "lift", ru->lift);
+        cJSON_AddItemToArray(rules, o);
+    }
+    cJSON *cs = cJSON_AddArrayToObject(b, "customers");
+    const promo_table *t = c->file;
+    const promo_column *cconf = t ? promo_table_column(t, "confidence") : NULL;
+    for (size_t i = 0; t && i < t->n_rows && i < PROMO_API_MAX_ROWS; i++) {
+        cJSON *o = cJSON_CreateObject();
+        api_add_str(o, "customer_id", col_str(t, "customer_id", i));
+        api_add_str(o, "antecedent_product_id", col_str(t, "bundle_product_id", i));
+        api_add_num(o, "confidence",
+                    cconf && !promo_column_is_null(cconf, i) ? promo_column_num(cconf, i) : NAN);
+        cJSON_AddItemToArray(cs, o);
+    }
+    promo_crosssell_free(c);
+    return api_ok(out, b);
 }

@@ -115,6 +115,21 @@ typedef struct api_segments {
 } api_segments;
 void api_segments_free(api_segments *g); /* NULL-safe */
 
+/* A cached surface optimum (api.h: optima). */
+#define API_MAX_OPTIMA 64
+typedef struct api_optimum {
+    char product_id[API_ID_MAX];
+    double budget; /* INFINITY = none */
+    double discount_pct;
+    size_t target;
+    double incremental_profit, incremental_revenue, expected_conversions, incremental_conversions,
+        roi, profit_lo, profit_hi;
+} api_optimum;
+
+/* PROMO_OK when the call has the store (api->store), else PROMO_EIO (busy: another command
+ * writes the workspace) or PROMO_EUSAGE (outside begin .. end). */
+int api_need_store(promo_api *api);
+
 /* Products-table row of a product id, or UINT32_MAX (needs the scorer's panel). */
 uint32_t api_product_row(promo_api *api, const char *id);
 

@@ -41,9 +41,9 @@ static long long count_rows(promo_store *s, const char *table)
 }
 
 /* 1 if models/ holds a file whose name starts with prefix and ends with suffix. */
-static int has_model(promo_store *s, const char *prefix, const char *suffix)
+static int has_model_in(const char *models, const char *prefix, const char *suffix)
 {
-    DIR *d = opendir(promo_store_models_dir(s));
+    DIR *d = opendir(models);
     struct dirent *e;
     int found = 0;
     size_t np = strlen(prefix), ns = strlen(suffix);
@@ -61,19 +61,34 @@ int promo_api_health(promo_api *api, const promo_api_call *call, promo_api_reply
 {
     (void)call;
     promo_store *s = api->store;
+    char models[4200];
+    snprintf(models, sizeof models, "%s/models", api->ws);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "status", "ok");
     cJSON_AddStringToObject(b, "workspace", api->ws);
-    cJSON_AddNumberToObject(b, "customers", (double)count_rows(s, "customers"));
-    cJSON_AddNumberToObject(b, "products", (double)count_rows(s, "products"));
+    if (s) {
+        cJSON_AddNumberToObject(b, "customers", (double)count_rows(s, "customers"));
+        cJSON_AddNumberToObject(b, "products", (double)count_rows(s, "products"));
+    } else {
+        /* Busy (another command writes the workspace): what the loaded panel holds. */
+        const promo_panel *d = api->scorer ? promo_scorer_panel(api->scorer) : NULL;
+        api_add_num(b, "customers", d && d->customers ? (double)d->customers->n_rows : NAN);
+        api_add_num(b, "products", d && d->products ? (double)d->products->n_rows : NAN);
+    }
     cJSON *m = cJSON_AddObjectToObject(b, "models");
-    cJSON_AddBoolToObject(m, "propensity", has_model(s, "propensity_", ".json"));
-    cJSON_AddBoolToObject(m, "uplift", has_model(s, "uplift.bin", ""));
-    cJSON_AddBoolToObject(m, "recommender", has_model(s, "rec_", ".bin"));
-    cJSON_AddBoolToObject(b, "generated", promo_store_has_table(s, "truth_customers"));
-    char *ver = promo_store_meta_get(s, "data.version");
-    api_add_str(b, "data_version", ver);
-    promo_free(ver);
+    cJSON_AddBoolToObject(m, "propensity", has_model_in(models, "propensity_", ".json"));
+    cJSON_AddBoolToObject(m, "uplift", has_model_in(models, "uplift.bin", ""));
+    cJSON_AddBoolToObject(m, "recommender", has_model_in(models, "rec_", ".bin"));
+    if (s) {
+        cJSON_AddBoolToObject(b, "generated", promo_store_has_table(s, "truth_customers"));
+        char *ver = promo_store_meta_get(s, "data.version");
+        api_add_str(b, "data_version", ver);
+        promo_free(ver);
+    } else {
+        cJSON_AddNullToObject(b, "generated");
+        cJSON_AddNullToObject(b, "data_version");
+    }
+    cJSON_AddBoolToObject(b, "busy", api->busy);
     cJSON_AddNumberToObject(b, "reloads", (double)api->n_reloads);
     return api_ok(out, b);
 }
@@ -199,6 +214,8 @@ static int load_segments(promo_api *api, api_segments **out)
     int rc = promo_api_scorer(api, &h);
     if (rc)
         return rc;
+    if (!api->store)
+        return PROMO_OK; /* busy: no segments until the writer is done (not cached) */
     api->segs_loaded = 1;
     if (!promo_store_has_table(api->store, "segments"))
         return PROMO_OK;
@@ -383,6 +400,8 @@ static int add_recommendations(promo_api *api, const char *id, cJSON *arr, size_
 static int add_reasons(promo_api *api, const char *id, cJSON *arr)
 {
     promo_scorer *h = api->scorer;
+    if (!api->store)
+        return PROMO_OK; /* busy: the model may not be loaded, and its path needs the store */
     int rc = promo_scorer_retarget(h, "any");
     if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT)
         return PROMO_OK; /* no model: no reasons */

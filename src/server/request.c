@@ -141,7 +141,10 @@ int promo_request_handle(
     } else {
         out->status = 200;
         rc = rt->handler(api, &call, out);
-        if (rc) {
+        if (rc && api->busy && rc == PROMO_EIO) {
+            promo_api_fail(out, 503, NULL, "%s", promo_last_error());
+            rc = 0;
+        } else if (rc) {
             promo_api_fail(out, 500, NULL, "internal error: %s", promo_last_error());
             rc = 0;
         } else if (!out->body) {
