@@ -173,10 +173,10 @@ async function loadSegments() {
     body.innerHTML = segs
       .map(
         (s) =>
-          `<tr><td>${esc(s.id)}</td><td>${esc(s.persona)}</td>` +
+          `<tr><td>${s.id < 0 ? "–" : esc(s.id)}</td><td>${s.persona ? esc(s.persona) : '<span class="muted">not segmented (no purchase yet)</span>'}</td>` +
           `<td>${s.tier ? `<span class="tier tier-${esc(String(s.tier).toLowerCase())}">${esc(s.tier)}</span>` : "–"}</td>` +
           `<td class="num">${int(s.customers)}</td>` +
-          `<td class="barcell"><div class="bar" style="width:${(100 * (s.share || 0)) / maxShare}%" title="${pct(s.share)}"></div> <span class="muted">${pct(s.share)}</span></td>` +
+          `<td class="barcell"><div class="track"><div class="bar" style="width:${(100 * (s.share || 0)) / maxShare}%"></div></div><span class="muted">${pct(s.share)}</span></td>` +
           `<td class="num">${money(s.mean_spend)}</td><td class="num">${count(s.mean_orders)}</td></tr>`,
       )
       .join("");
