@@ -254,6 +254,15 @@ async function main() {
   check(csv.slice(1).every((r) => r[8] === pid && r[9] === after.discount.replace("%", "")), "CSV rows name another product or discount");
   log(`CSV ${download.suggestedFilename()}: header ok, ${csv.length - 1} rows`);
 
+  // A row opens the customer's profile (GET /api/customers/{id}).
+  await page.locator("#campaign tbody tr[data-k]").first().click();
+  await page.waitForFunction(() => document.querySelector("#customer").open && !/loading/.test(document.querySelector("#customer-body").textContent));
+  const profile = (await text(page, "#customer-body")).replace(/\s+/g, " ");
+  check(profile.includes(csv[1][0]) && profile.includes(csv[1][1]), `the profile of ${csv[1][0]} reads "${profile}"`);
+  log(`profile: ${profile.slice(0, 120)}`);
+  await page.keyboard.press("Escape");
+  await page.waitForFunction(() => !document.querySelector("#customer").open);
+
   // A generated world: the forecast checked against the simulator.
   if (health.generated) {
     await page.click("#simulate");
