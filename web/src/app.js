@@ -204,6 +204,8 @@ async function selectProduct(p) {
     li.classList.toggle("selected", li.dataset.id === p.product_id),
   );
   $("product-title").textContent = p.name || p.product_id;
+  // One column (a narrow window): bring the planner into view.
+  if (window.matchMedia("(max-width: 1100px)").matches) document.querySelector(".planner").scrollIntoView({ behavior: "smooth" });
   $("product-sub").textContent =
     `${p.product_id}` + (p.category ? ` · ${p.category}` : "") + (isNum(p.price) ? ` · price ${money(p.price)}` : "");
   for (const id of ["discount", "target", "to-optimum", "download", "simulate"]) $(id).disabled = true;
@@ -344,8 +346,8 @@ function makeChart(el, xLabel, xFmt, getMarks) {
       ],
       series: [
         {},
-        { label: "at the current setting", stroke: COLORS.now, width: 2 },
-        { label: "at the optimum's setting", stroke: COLORS.faint, width: 1.5, dash: [5, 4] },
+        { label: "at the current setting", stroke: COLORS.now, width: 2, points: { show: false } },
+        { label: "at the optimum's setting", stroke: COLORS.faint, width: 1.5, dash: [5, 4], points: { show: false } },
       ],
       plugins: [markerPlugin(getMarks)],
     },
