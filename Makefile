@@ -6,6 +6,7 @@
 #   make fuzz    libFuzzer targets with clang (build/fuzz)
 #   make valgrind  the demo on small data under valgrind
 #   make bench   the benchmarks in bench/ (JSON lines)
+#   make web     the web page's static assets in build/web (npm ci + esbuild)
 
 CC      ?= gcc
 # Each developer (or helper) may build in its own tree: make BUILD=build-me test
@@ -37,7 +38,7 @@ ASAN_CLI_OBJ := $(filter-out $(BUILD)/asan/obj/src/cli/main.o,$(CLI_SRC:%.c=$(BU
 ASAN_TEST_OBJ:= $(TEST_SRC:%.c=$(BUILD)/asan/obj/%.o)
 FUZZ_REPLAY_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/asan/obj/%.o)
 
-.PHONY: all deps test demo fuzz valgrind bench lint clean check-deps
+.PHONY: all deps test demo fuzz valgrind bench lint clean check-deps web
 
 all: $(BUILD)/promo $(BUILD)/libpromo.a
 
@@ -74,14 +75,26 @@ $(BUILD)/obj/src/server/openapi_blob.o $(BUILD)/asan/obj/src/server/openapi_blob
 deps:
 	@sh tools/deps.sh
 
+# The web page (web/): npm ci when node_modules is missing or older than the lock file, then
+# esbuild bundles web/src (and uPlot) into $(BUILD)/web, which `promo serve` serves.
+WEB_SRC := $(wildcard web/src/*) web/build.mjs
+web: $(BUILD)/web/index.html
+
+web/node_modules/.promo-ci: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(BUILD)/web/index.html: $(WEB_SRC) web/node_modules/.promo-ci
+	node web/build.mjs $(BUILD)/web
+
 # Tests run from the project root; PROMO_BIN lets CLI tests exec the sanitized binary.
 test: deps
-	@$(MAKE) -j2 --no-print-directory $(BUILD)/asan/promo-tests $(BUILD)/asan/promo
+	@$(MAKE) -j2 --no-print-directory $(BUILD)/asan/promo-tests $(BUILD)/asan/promo web
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  PROMO_BIN=$(BUILD)/asan/promo ./$(BUILD)/asan/promo-tests $(T)
+	  PROMO_BIN=$(BUILD)/asan/promo PROMO_WEB=$(BUILD)/web ./$(BUILD)/asan/promo-tests $(T)
 
 demo: deps
-	@$(MAKE) -j2 --no-print-directory $(BUILD)/promo
+	@$(MAKE) -j2 --no-print-directory $(BUILD)/promo web
 	./$(BUILD)/promo demo --ws promo-ws
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) -fopenmp -g -O1 \

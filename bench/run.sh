@@ -26,4 +26,5 @@ echo "bench: als_target" >&2; /usr/bin/python3 bench/als_target.py "$BUILD/promo
 echo "bench: rec_knn_hybrid" >&2; sh bench/rec_knn_hybrid.sh
 echo "bench: uplift_ws" >&2; sh bench/uplift_ws.sh
 echo "bench: api" >&2; sh bench/api.sh
+echo "bench: web_paint" >&2; sh bench/web_paint.sh
 exit 0

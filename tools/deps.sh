@@ -6,6 +6,11 @@ PKGS="build-essential pkg-config libsqlite3-dev libxgboost-dev libopenblas-dev l
 libgsl-dev libmicrohttpd-dev libcjson-dev valgrind cppcheck clang-14 libclang-rt-14-dev
 gnuplot-nox python3-pandas python3-sklearn python3-xgboost
 wrk"
+# The web page's build and browser test: Debian's chromium, and Debian's nodejs and npm unless
+# a node and npm are already on the PATH (another Node.js install would conflict with them).
+PKGS="$PKGS chromium"
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
