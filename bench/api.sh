@@ -33,8 +33,8 @@ else
     "$BUILD/promo" -q train --ws "$W" --model uplift >&2
     t2=$(now)
 fi
-N=$(sqlite3 "$W/promo.db" "SELECT count(*) FROM customers")
-LINES=$(sqlite3 "$W/promo.db" "SELECT count(*) FROM transactions")
+N=$("$BUILD/promo" -q sql --ws "$W" "SELECT count(*) FROM customers")
+LINES=$("$BUILD/promo" -q sql --ws "$W" "SELECT count(*) FROM transactions")
 printf '{"bench":"api","what":"world","customers":%s,"transactions":%s,"generate_s":%.1f,"train_uplift_s":%.1f}\n' \
     "$N" "$LINES" "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
 
