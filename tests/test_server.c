@@ -702,7 +702,8 @@ T_TEST(server_campaign_forecast_and_optimum)
     for (const cJSON *w = rows->child; w; w = w->next) {
         T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(w, "customer_id")));
         T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(w, "name")));
-        T_ASSERT(cJSON_GetObjectItem(w, "segment") != NULL);
+        /* personas are stored, and every known customer has one (not null) */
+        T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(w, "segment")));
         num_at(w, "probability");
         num_at(w, "uplift");
         double ep = num_at(w, "expected_profit");
@@ -773,9 +774,24 @@ T_TEST(server_optimize_surface)
         for (const cJSON *row = m->child; row; row = row->next)
             T_ASSERT_EQ_INT(cJSON_GetArraySize(row), nt);
     }
-    for (const cJSON *row = cJSON_GetObjectItem(b, "profit")->child; row; row = row->next)
+    /* No cell beats the optimum among the discounts it was sought in (the log's range). */
+    const cJSON *sup = cJSON_GetObjectItem(b, "support");
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(sup), 2);
+    double lo = cJSON_GetArrayItem(sup, 0)->valuedouble,
+           hi = cJSON_GetArrayItem(sup, 1)->valuedouble;
+    int inside = 0;
+    const cJSON *d = ds->child;
+    for (const cJSON *row = cJSON_GetObjectItem(b, "profit")->child; row && d;
+         row = row->next, d = d->next) {
+        if (d->valuedouble < lo || d->valuedouble > hi)
+            continue;
+        inside++;
         for (const cJSON *c = row->child; c; c = c->next)
             T_ASSERT(c->valuedouble <= best + 1e-9);
+    }
+    T_ASSERT(inside >= 1);
+    double od = num_at(cJSON_GetObjectItem(b, "optimum"), "discount_pct");
+    T_ASSERT(od >= lo && od <= hi);
     reply_free(&r);
     promo_api_free(api);
 }

@@ -244,8 +244,9 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     int rc = find_product(api, r.product_id, &prow, out);
     if (rc)
         return rc < 0 ? -rc : 0;
-    api_segments *g = NULL;
-    (void)g;
+    api_segments *g = NULL; /* the rows' segment labels (api->segs) */
+    if ((rc = api_load_segments(api, &g)))
+        return promo_api_fail_engine(out, rc, NULL);
     size_t n_rows = r.rows >= 0                               ? (size_t)r.rows
                     : (size_t)r.target < api->max_result_rows ? (size_t)r.target
                                                               : api->max_result_rows;
@@ -388,6 +389,11 @@ int promo_api_optimize(promo_api *api, const promo_api_call *call, promo_api_rep
     cJSON_AddItemToObject(b, "incremental_conversions",
                           matrix_json(sf->incremental_conversions, sf->n_discounts, sf->n_targets));
     cJSON_AddItemToObject(b, "roi", matrix_json(sf->roi, sf->n_discounts, sf->n_targets));
+    /* The discounts the optimum was sought among (the log's range): cells outside it are the
+     * model's extrapolation, shown but never the optimum. */
+    cJSON *sup = cJSON_AddArrayToObject(b, "support");
+    cJSON_AddItemToArray(sup, cJSON_CreateNumber(sf->support_lo));
+    cJSON_AddItemToArray(sup, cJSON_CreateNumber(sf->support_hi));
     api_optimum o;
     fill_optimum(&o, &sf->optimum);
     cJSON_AddItemToObject(b, "optimum", optimum_json(&o));

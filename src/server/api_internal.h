@@ -115,6 +115,8 @@ typedef struct api_segments {
     char (*persona)[32]; /* n_ids + 1 persona names ("" = none); [n_ids] is noise's */
 } api_segments;
 void api_segments_free(api_segments *g); /* NULL-safe */
+/* The stored segments (api_read.c), loaded once per handle set; *out NULL without any. */
+int api_load_segments(promo_api *api, api_segments **out /* OUT */);
 
 /* A cached surface optimum (api.h: optima). */
 #define API_MAX_OPTIMA 64

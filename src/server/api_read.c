@@ -207,7 +207,7 @@ void api_segments_free(api_segments *g)
 
 /* The stored segments of the first method present (personas, kmeans, hdbscan; tiers are the
  * features' own spend tiers and need no table), by features row. NULL without any. */
-static int load_segments(promo_api *api, api_segments **out)
+int api_load_segments(promo_api *api, api_segments **out)
 {
     *out = NULL;
     if (api->segs_loaded) {
@@ -291,7 +291,7 @@ int promo_api_segments(promo_api *api, const promo_api_call *call, promo_api_rep
     api_segments *g = NULL;
     int rc = promo_api_scorer(api, &h);
     if (!rc)
-        rc = load_segments(api, &g);
+        rc = api_load_segments(api, &g);
     if (rc)
         return promo_api_fail_engine(out, rc, NULL);
     const promo_features *f = promo_scorer_features(h);
@@ -447,7 +447,7 @@ int promo_api_customer(promo_api *api, const promo_api_call *call, promo_api_rep
     api_add_str(b, "name", trow != UINT32_MAX ? col_str(d->customers, "name", trow) : NULL);
     api_add_str(b, "location", trow != UINT32_MAX ? col_str(d->customers, "location", trow) : NULL);
     api_segments *g = NULL;
-    if ((rc = load_segments(api, &g)))
+    if ((rc = api_load_segments(api, &g)))
         goto fail;
     if (g && g->seg[row] != INT32_MIN) {
         cJSON *s = cJSON_AddObjectToObject(b, "segment");
