@@ -5,6 +5,7 @@
  * byte for byte as it was, promo score / explain / campaign with the uplift model, and bad
  * options exiting 2. Few boosting rounds: it runs under ASan. */
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,70 @@ T_TEST(uplift_ws_tree_stored_calibrated_and_scored)
     T_ASSERT(strncmp(out, "customer_id,effect_treatment,", 29) == 0);
     free(out);
     free(err);
+}
+
+/* The y column of a predictions file, in row order (rows: *n). */
+static char *pred_y(const char *path, size_t *n)
+{
+    size_t len = 0;
+    char *csv = t_read_file(path, &len);
+    T_ASSERT(csv);
+    char *y = malloc(len);
+    T_ASSERT(y);
+    *n = 0;
+    for (char *line = strchr(csv, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        double v = 0;
+        T_ASSERT(sscanf(line, "%*[^,],%*[^,],%*[^,],%*[^,],%*d,%lf", &v) == 1);
+        y[(*n)++] = v > 0.5;
+    }
+    free(csv);
+    return y;
+}
+
+/* A log of sends without responses: the outcome is a purchase of the promoted product (or
+ * category) in the window. On the generated world every converted response is such a purchase,
+ * so with the responses table emptied every row that converted before still converts, and
+ * purchases without a response (bought anyway) convert too. */
+T_TEST(uplift_ws_outcomes_from_purchases)
+{
+    char a[600], b[600], pa[1300], pb[1300], args[3000], *out = NULL, *err = NULL;
+    world_copy(a, sizeof a);
+    snprintf(b, sizeof b, "%s/ws_noresp", t_tmpdir());
+    snprintf(args, sizeof args, "cp -r '%s' '%s'", a, b);
+    T_ASSERT_EQ_INT(t_sh(args, NULL, NULL), 0);
+    char db_path[700];
+    snprintf(db_path, sizeof db_path, "%s/promo.db", b);
+    sqlite3 *db = NULL;
+    T_ASSERT_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_exec(db, "DELETE FROM promo_data__responses", NULL, NULL, NULL),
+                    SQLITE_OK);
+    sqlite3_close(db);
+    snprintf(pa, sizeof pa, "%s/pa.csv", t_tmpdir());
+    snprintf(pb, sizeof pb, "%s/pb.csv", t_tmpdir());
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args,
+                 "train --ws '%s' --model uplift --rounds 5 --threads 1 --no-clv --json "
+                 "--predictions-out '%s'",
+                 k ? b : a, k ? pb : pa);
+        int ec = t_promo(args, &out, &err);
+        T_ASSERT_MSG(ec == 0, "train exit %d: %s", ec, err);
+        T_ASSERT_CONTAINS(out, k ? "\"outcome\": \"purchases\"" : "\"outcome\": \"responses\"");
+        free(out);
+        free(err);
+    }
+    size_t na = 0, nb = 0, resp = 0, bought = 0, lost = 0;
+    char *ya = pred_y(pa, &na), *yb = pred_y(pb, &nb);
+    T_ASSERT_EQ_INT(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        resp += (size_t)ya[i];
+        bought += (size_t)yb[i];
+        lost += ya[i] && !yb[i];
+    }
+    T_ASSERT_MSG(lost == 0, "%zu converted responses without a purchase in the window", lost);
+    T_ASSERT(resp > 0);
+    T_ASSERT_MSG(bought > resp, "purchases %zu, responses %zu", bought, resp);
+    free(ya);
+    free(yb);
 }
 
 T_TEST(uplift_ws_fuzz_corpus_replay)

@@ -93,6 +93,7 @@ typedef struct promo_uplift_ws_report {
     promo_uplift_ws_arm_eval arms[PROMO_UPLIFT_WS_MAX_ARMS]; /* [a] for arm a >= 1 */
     double train_seconds;
     double calibration_seconds; /* the cross-fitted refits of the calibration */
+    int outcome_from_purchases; /* 1: no responses logged, outcomes from purchases (uplift_ws.h) */
     char model_path[1024];      /* "" when not saved */
 } promo_uplift_ws_report;
 

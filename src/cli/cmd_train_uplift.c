@@ -58,8 +58,10 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
     const char *L = promo_uplift_learner_name(r->learner);
     if (json) {
         fprintf(f, "{\"task\": \"uplift\", \"learner\": \"%s\", \"as_of\": \"%s\", ", L, as_of);
-        fprintf(f, "\"window_days\": %g, \"split\": \"%s\", \"n_rows\": %zu, \"n_train\": %zu, ",
-                r->window_days, split, r->n_rows, r->n_train);
+        fprintf(f, "\"window_days\": %g, \"outcome\": \"%s\", ", r->window_days,
+                r->outcome_from_purchases ? "purchases" : "responses");
+        fprintf(f, "\"split\": \"%s\", \"n_rows\": %zu, \"n_train\": %zu, ", split, r->n_rows,
+                r->n_train);
         fprintf(f, "\"n_test\": %zu, \"n_test_randomised\": %zu, \"n_gap\": %zu, ", r->n_test,
                 r->n_test_randomised, r->n_gap);
         fprintf(f, "\"n_late\": %zu, \"n_features\": %zu, \"pooled_arm\": ", r->n_late,
@@ -117,6 +119,9 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
     fprintf(f,
             "  rows: %zu exposures whose %g-day outcome window closed (%zu later ones not used)\n",
             r->n_rows, r->window_days, r->n_late);
+    if (r->outcome_from_purchases)
+        fprintf(f, "  outcome: the responses table is empty, so a purchase of the promoted "
+                   "product (or category) in the window counts as a conversion\n");
     fprintf(f, "  split by time at %s: %zu training rows, %zu test rows, %zu left out between\n",
             split, r->n_train, r->n_test, r->n_gap);
     fprintf(f, "  arms: ");

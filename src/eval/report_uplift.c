@@ -286,7 +286,8 @@ static int add_rows(promo_report_rows *rows, const promo_uplift_ws_report *o)
                {"clipped_share", o->overlap.clipped_share},
                {"e_min", o->overlap.e_min},
                {"e_max", o->overlap.e_max},
-               {"train_seconds", o->train_seconds}};
+               {"train_seconds", o->train_seconds},
+               {"outcome_from_purchases", (double)o->outcome_from_purchases}};
     int rc = PROMO_OK;
     for (size_t k = 0; k < sizeof run / sizeof *run && !rc; k++)
         rc = promo_report_rows_add(rows, TASK, TARGET, "", run[k].k, run[k].v);
@@ -434,6 +435,7 @@ int promo_report_uplift_train(promo_store *s,
     out->n_gap = r.n_gap;
     out->n_late = r.n_late;
     out->n_pooled = r.n_pooled;
+    out->outcome_from_purchases = r.outcome_from_purchases;
     out->n_features = r.d;
     out->n_arms = r.n_arms;
     for (int a = 0; a < r.n_arms; a++)
