@@ -449,6 +449,46 @@ T_TEST(uplift_ws_outcomes_from_purchases)
     free(yb);
 }
 
+/* promo evaluate prints the stored uplift evaluation as train printed it (table and JSON), and
+ * says how to make one when there is none. */
+T_TEST(uplift_ws_evaluate_prints_the_stored_figures)
+{
+    const char *ws = trained();
+    char args[1400], *out = NULL, *err = NULL, *tr = NULL;
+    snprintf(args, sizeof args, "evaluate --ws '%s' --target uplift --json", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "\"task\": \"uplift\"");
+    T_ASSERT_CONTAINS(out, "\"arm\": \"treatment\"");
+    T_ASSERT_CONTAINS(out, "\"pooled_arm\": \"targeted\"");
+    /* the figures are those of the training run (stored, not recomputed) */
+    const char *q = strstr(out, "\"qini_coef\": ");
+    T_ASSERT(q);
+    double qe = strtod(q + 13, NULL);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws '%s' --target uplift", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &tr, &err), 0);
+    T_ASSERT_CONTAINS(tr, "uplift (model)");
+    T_ASSERT_CONTAINS(tr, "effect calibration");
+    free(err);
+    char num[32];
+    snprintf(num, sizeof num, "%.4f", qe);
+    T_ASSERT_MSG(strstr(tr, num) != NULL, "qini %s not in %s", num, tr);
+    free(tr);
+    /* no propensity evaluation in this workspace: evaluate alone shows the uplift one */
+    snprintf(args, sizeof args, "evaluate --ws '%s'", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "uplift model (t-learner)");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "evaluate --ws '%s' --target uplift", world());
+    T_ASSERT(t_promo(args, &out, &err) != 0);
+    T_ASSERT_CONTAINS(err, "promo train --ws");
+    T_ASSERT_CONTAINS(err, "--model uplift");
+    free(out);
+    free(err);
+}
+
 T_TEST(uplift_ws_fuzz_corpus_replay)
 {
     T_ASSERT(t_replay_corpus("fuzz/corpus/uplift_model", fuzz_uplift_model_one) >= 3);

@@ -102,6 +102,12 @@ int promo_report_uplift_train(promo_store *s,
                               const promo_uplift_ws_train_params *p,
                               promo_uplift_ws_report *out /* OUT */);
 
+/* The stored evaluation of the workspace's uplift model (rows of `evaluations`, task "uplift"),
+ * for `promo evaluate`: *found 0 when there is none. The overlap's n_rows is not stored (0);
+ * evaluations written before the arm list, pooled arm and calibration rows were stored read
+ * arm 0 as "control", no pooled name and uncalibrated effects. */
+int promo_report_uplift_read(promo_store *s, promo_uplift_ws_report *out /* OUT */, int *found);
+
 #ifdef __cplusplus
 }
 #endif

@@ -178,6 +178,29 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
         fprintf(f, "  model: %s\n", r->model_path);
 }
 
+int cli_evaluate_uplift(const char *ws, int json, int quiet_if_none)
+{
+    promo_store *s = NULL;
+    promo_uplift_ws_report r;
+    int found = 0;
+    int rc = promo_store_open_read(ws, &s);
+    if (!rc)
+        rc = promo_report_uplift_read(s, &r, &found);
+    promo_store_close(s);
+    if (rc)
+        return cli_report(rc);
+    if (!found) {
+        if (quiet_if_none)
+            return -1;
+        promo_fail(PROMO_ENOTFOUND,
+                   "no uplift evaluation in %s: run `promo train --ws %s --model uplift` first", ws,
+                   ws);
+        return cli_report(PROMO_ENOTFOUND);
+    }
+    print_report(stdout, &r, json);
+    return CLI_EXIT_OK;
+}
+
 int cmd_train_uplift(int argc, char **argv)
 {
     static const char *const learner_words[] = {"s", "t", "x", "r", "dr", "tree", "forest", NULL};

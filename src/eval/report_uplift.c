@@ -287,7 +287,9 @@ static int add_rows(promo_report_rows *rows, const promo_uplift_ws_report *o)
                {"e_min", o->overlap.e_min},
                {"e_max", o->overlap.e_max},
                {"train_seconds", o->train_seconds},
-               {"outcome_from_purchases", (double)o->outcome_from_purchases}};
+               {"outcome_from_purchases", (double)o->outcome_from_purchases},
+               {"weighting_auto", (double)o->weighting_auto},
+               {"calibration_seconds", o->calibration_seconds}};
     int rc = PROMO_OK;
     for (size_t k = 0; k < sizeof run / sizeof *run && !rc; k++)
         rc = promo_report_rows_add(rows, TASK, TARGET, "", run[k].k, run[k].v);
@@ -295,6 +297,14 @@ static int add_rows(promo_report_rows *rows, const promo_uplift_ws_report *o)
         rc = promo_report_rows_add_text(rows, TASK, TARGET, "", "learner", L);
     if (!rc && o->model_path[0])
         rc = promo_report_rows_add_text(rows, TASK, TARGET, "", "model_path", o->model_path);
+    char arms[PROMO_UPLIFT_WS_MAX_ARMS * 65] = "";
+    for (int a = 0; a < o->n_arms; a++)
+        snprintf(arms + strlen(arms), sizeof arms - strlen(arms), "%s%s", a ? "," : "",
+                 o->arm_names[a]);
+    if (!rc)
+        rc = promo_report_rows_add_text(rows, TASK, TARGET, "", "arms", arms);
+    if (!rc && o->pooled_arm[0])
+        rc = promo_report_rows_add_text(rows, TASK, TARGET, "", "pooled_arm", o->pooled_arm);
     for (int a = 1; a < o->n_arms && !rc; a++) {
         for (int which = 0; which < 2 && !rc; which++) {
             const promo_uplift_metrics *m = which ? &o->arms[a].outcome : &o->arms[a].model;
@@ -620,4 +630,178 @@ done:
     promo_free(features);
     promo_free(arms);
     return rc;
+}
+
+/* ------------------------------------------------------------------ reading ---- */
+
+/* Index of arm `name` in out (added after the known ones when new; -1 when full). */
+static int arm_index(promo_uplift_ws_report *out, const char *name)
+{
+    for (int a = 1; a < out->n_arms; a++)
+        if (!strcmp(out->arm_names[a], name))
+            return a;
+    if (out->n_arms >= PROMO_UPLIFT_WS_MAX_ARMS)
+        return -1;
+    int a = out->n_arms++;
+    snprintf(out->arm_names[a], sizeof out->arm_names[a], "%s", name);
+    metrics_nan(&out->arms[a].model);
+    metrics_nan(&out->arms[a].outcome);
+    promo_uplift_ws_arm_eval *e = &out->arms[a];
+    e->mean_effect = e->mean_calibrated = e->cal_level = e->cal_slope = e->cal_slope_se = NAN;
+    e->effect_scale = 1;
+    e->effect_shift = 0;
+    return a;
+}
+
+static void set_metric(promo_uplift_metrics *m, const char *k, double v)
+{
+    if (!strcmp(k, "qini_coef"))
+        m->qini_coef = v;
+    else if (!strcmp(k, "auuc"))
+        m->auuc = v;
+    else if (!strcmp(k, "uplift_at_10"))
+        m->uplift_at[0] = v;
+    else if (!strcmp(k, "uplift_at_20"))
+        m->uplift_at[1] = v;
+    else if (!strcmp(k, "uplift_at_30"))
+        m->uplift_at[2] = v;
+    else if (!strcmp(k, "ate"))
+        m->ate = v;
+    else if (!strcmp(k, "n_treated"))
+        m->n_treated = isfinite(v) ? (size_t)v : 0;
+    else if (!strcmp(k, "n_control"))
+        m->n_control = isfinite(v) ? (size_t)v : 0;
+}
+
+static void set_calibration(promo_uplift_ws_arm_eval *e, const char *k, double v)
+{
+    if (!strcmp(k, "mean_effect"))
+        e->mean_effect = v;
+    else if (!strcmp(k, "mean_calibrated"))
+        e->mean_calibrated = v;
+    else if (!strcmp(k, "effect_scale"))
+        e->effect_scale = v;
+    else if (!strcmp(k, "effect_shift"))
+        e->effect_shift = v;
+    else if (!strcmp(k, "cal_level"))
+        e->cal_level = v;
+    else if (!strcmp(k, "cal_slope"))
+        e->cal_slope = v;
+    else if (!strcmp(k, "cal_slope_se"))
+        e->cal_slope_se = v;
+    else if (!strcmp(k, "cal_n"))
+        e->cal_n = isfinite(v) ? (size_t)v : 0;
+}
+
+int promo_report_uplift_read(promo_store *s, promo_uplift_ws_report *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    if (!s || !out)
+        return promo_fail(PROMO_EUSAGE, "uplift read: needs a store and out");
+    promo_table *t = NULL;
+    int rc = promo_report_read(s, &t);
+    if (rc || !t)
+        return rc;
+    const promo_column *task = promo_table_column(t, "task"),
+                       *model = promo_table_column(t, "model"),
+                       *metric = promo_table_column(t, "metric"),
+                       *value = promo_table_column(t, "value"),
+                       *text = promo_table_column(t, "text");
+    char learner[16] = "";
+    out->n_arms = 1;
+    snprintf(out->arm_names[0], sizeof out->arm_names[0], "control");
+    out->clip = NAN;
+    /* The run first: the learner names the model rows, the arms their order. */
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (strcmp(promo_column_str(task, i), TASK) != 0 || *promo_column_str(model, i))
+            continue;
+        *found = 1;
+        const char *me = promo_column_str(metric, i);
+        const char *tx = promo_column_is_null(text, i) ? NULL : promo_column_str(text, i);
+        double v = promo_column_is_null(value, i) ? NAN : value->f64[i];
+        size_t z = isfinite(v) && v >= 0 ? (size_t)v : 0;
+        if (!strcmp(me, "learner") && tx)
+            snprintf(learner, sizeof learner, "%s", tx);
+        else if (!strcmp(me, "pooled_arm") && tx)
+            snprintf(out->pooled_arm, sizeof out->pooled_arm, "%s", tx);
+        else if (!strcmp(me, "model_path") && tx)
+            snprintf(out->model_path, sizeof out->model_path, "%s", tx);
+        else if (!strcmp(me, "arms") && tx) {
+            char buf[PROMO_UPLIFT_WS_MAX_ARMS * 65];
+            snprintf(buf, sizeof buf, "%s", tx);
+            char *save = NULL, *tok = strtok_r(buf, ",", &save);
+            if (tok)
+                snprintf(out->arm_names[0], sizeof out->arm_names[0], "%s", tok);
+            while ((tok = strtok_r(NULL, ",", &save)))
+                arm_index(out, tok);
+        } else if (!strcmp(me, "as_of"))
+            out->as_of = (int64_t)v;
+        else if (!strcmp(me, "split_ts"))
+            out->split_ts = (int64_t)v;
+        else if (!strcmp(me, "window_days"))
+            out->window_days = v;
+        else if (!strcmp(me, "n_rows"))
+            out->n_rows = z;
+        else if (!strcmp(me, "n_train"))
+            out->n_train = z;
+        else if (!strcmp(me, "n_test"))
+            out->n_test = z;
+        else if (!strcmp(me, "n_test_randomised"))
+            out->n_test_randomised = z;
+        else if (!strcmp(me, "n_gap"))
+            out->n_gap = z;
+        else if (!strcmp(me, "n_late"))
+            out->n_late = z;
+        else if (!strcmp(me, "n_pooled"))
+            out->n_pooled = z;
+        else if (!strcmp(me, "n_features"))
+            out->n_features = z;
+        else if (!strcmp(me, "weighting"))
+            out->weighting = v > 0;
+        else if (!strcmp(me, "clip"))
+            out->clip = v;
+        else if (!strcmp(me, "clipped_share"))
+            out->overlap.clipped_share = v;
+        else if (!strcmp(me, "e_min"))
+            out->overlap.e_min = v;
+        else if (!strcmp(me, "e_max"))
+            out->overlap.e_max = v;
+        else if (!strcmp(me, "train_seconds"))
+            out->train_seconds = v;
+        else if (!strcmp(me, "outcome_from_purchases"))
+            out->outcome_from_purchases = v > 0;
+        else if (!strcmp(me, "weighting_auto"))
+            out->weighting_auto = v > 0;
+        else if (!strcmp(me, "calibration_seconds"))
+            out->calibration_seconds = v;
+    }
+    if (*found) {
+        promo_uplift_learner_parse(learner, &out->learner);
+        for (size_t i = 0; i < t->n_rows; i++) {
+            const char *mo = promo_column_str(model, i), *me = promo_column_str(metric, i);
+            if (strcmp(promo_column_str(task, i), TASK) != 0 || !*mo)
+                continue;
+            int outc = !strcmp(mo, "outcome_ranking");
+            if (!outc && strcmp(mo, learner) != 0)
+                continue;
+            const char *colon = strchr(me, ':');
+            if (!colon)
+                continue;
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)(colon - me), me);
+            int a = arm_index(out, colon + 1);
+            if (a < 1)
+                continue;
+            double v = promo_column_is_null(value, i) ? NAN : value->f64[i];
+            if (outc)
+                set_metric(&out->arms[a].outcome, key, v);
+            else {
+                set_metric(&out->arms[a].model, key, v);
+                set_calibration(&out->arms[a], key, v);
+            }
+        }
+    }
+    promo_table_free(t);
+    return PROMO_OK;
 }
