@@ -695,10 +695,10 @@ static void set_calibration(promo_uplift_ws_arm_eval *e, const char *k, double v
 
 int promo_report_uplift_read(promo_store *s, promo_uplift_ws_report *out, int *found)
 {
+    if (!s || !out || !found)
+        return promo_fail(PROMO_EUSAGE, "uplift read: needs a store and out");
     memset(out, 0, sizeof *out);
     *found = 0;
-    if (!s || !out)
-        return promo_fail(PROMO_EUSAGE, "uplift read: needs a store and out");
     promo_table *t = NULL;
     int rc = promo_report_read(s, &t);
     if (rc || !t)
