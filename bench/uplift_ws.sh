@@ -11,7 +11,8 @@
 # in the same run.
 #   sh bench/uplift_ws.sh     SIZES="default large" (default: default), LEARNERS="s t x",
 #                             NS="100 200" (default world; large: 10x), CLV=0 drops the CLV
-#                             features (faster), BUILD=build
+#                             features (faster), BUILD=build, SIM=0 skips the simulator part
+#                             (training, Qini and PEHE only)
 set -e
 BUILD=${BUILD:-build}
 make --no-print-directory -s BUILD="$BUILD" "$BUILD/promo" >&2
@@ -54,6 +55,7 @@ PY
         python3 bench/uplift_ws_pehe.py "$WS" "$OUT/pred_$L.csv" "${SIZE}_$L"
     done
 
+    [ "${SIM:-1}" = 0 ] && continue
     P=$("$PROMO" sql --ws "$WS" "SELECT product_id FROM transactions GROUP BY product_id
                                 ORDER BY count(*) DESC, product_id LIMIT 1")
     "$PROMO" -q train --ws "$WS" --target "product:$P" --no-baselines --no-plots --threads 2 \

@@ -2,7 +2,10 @@
  * must give PROMO_OK or a clean error, never a crash, a hang or a leak. Every input is tried
  * twice: as it is (almost always refused by the checksum) and with its last 8 bytes replaced
  * by the checksum of the others, so that the fuzzer reaches the field checks behind it. A
- * model that loads must also predict effects, outcomes and propensities for two rows.
+ * model that loads must also predict effects, outcomes and propensities for two rows. The
+ * same bytes (as they are and resealed) also go to the uplift tree/forest loader
+ * (promo_uplift_forest_load, uplift_tree.h: the PROMOUFT section tree and forest models carry
+ * inside the uplift file, or alone), so its node checks are reached directly.
  *
  * Built with clang-14 -fsanitize=fuzzer by `make fuzz` (PROMO_FUZZ defines the libFuzzer
  * entry point); linked into the test binary without it, where tests/test_uplift_ws.c replays
@@ -14,6 +17,7 @@
 
 #include <promo/alloc.h>
 #include <promo/uplift_io.h>
+#include <promo/uplift_tree.h>
 
 int fuzz_uplift_model_one(const uint8_t *d, size_t n);
 
@@ -45,9 +49,36 @@ static void try_load(const uint8_t *d, size_t n)
     promo_uplift_free(m);
 }
 
+static void try_forest(const uint8_t *d, size_t n)
+{
+    promo_uplift_forest *f = NULL;
+    if (promo_uplift_forest_load(d, n, &f) != 0)
+        return;
+    size_t nf = promo_uplift_forest_n_features(f), K = (size_t)promo_uplift_forest_n_arms(f);
+    if (nf <= 4096) {
+        float *x = promo_mallocn(2 * nf, sizeof *x);
+        float *o = promo_mallocn(2 * K, sizeof *o);
+        double *imp = promo_mallocn(nf, sizeof *imp);
+        if (x && o && imp) {
+            for (size_t j = 0; j < nf; j++) {
+                x[j] = NAN;
+                x[nf + j] = (float)j - 1.0f;
+            }
+            promo_uplift_forest_predict(f, x, 2, nf, o);
+            promo_uplift_forest_importance(f, imp);
+            (void)promo_uplift_forest_root_feature(f, 0);
+        }
+        promo_free(x);
+        promo_free(o);
+        promo_free(imp);
+    }
+    promo_uplift_forest_free(f);
+}
+
 int fuzz_uplift_model_one(const uint8_t *d, size_t n)
 {
     try_load(d, n);
+    try_forest(d, n);
     if (n < 16)
         return 0;
     uint8_t *c = promo_malloc(n);
@@ -62,6 +93,7 @@ int fuzz_uplift_model_one(const uint8_t *d, size_t n)
     for (int i = 0; i < 8; i++)
         c[n - 8 + (size_t)i] = (uint8_t)(h >> (8 * i));
     try_load(c, n);
+    try_forest(c, n);
     promo_free(c);
     return 0;
 }

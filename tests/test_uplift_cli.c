@@ -77,6 +77,13 @@ T_TEST(uplift_cli_finds_a_planted_effect_and_writes_predictions)
     T_ASSERT_MSG(qa > 0.05, "qini of a %g: %s", qa, out);
     T_ASSERT_MSG(atea > 0.1 && ateb < 0, "ate a %g b %g", atea, ateb);
     T_ASSERT_CONTAINS(out, "\"policies\":[{\"policy\":\"best arm\"");
+    /* the four groups' profiles: a's persuadables are those with a large x1 (a's effect grows
+     * with it), x1 their most distinctive feature */
+    const char *pa = strstr(out, "{\"arm\":\"a\"");
+    T_ASSERT(pa);
+    pa = strstr(pa, "\"profiles\":{\"persuadables\":[{\"feature\":\"x1\",");
+    T_ASSERT_MSG(pa != NULL, "%s", out);
+    T_ASSERT_MSG(json_after(pa, NULL, "\"sd_from_mean\":") > 0.2, "%s", pa);
     free(out);
     free(err);
 

@@ -2,7 +2,9 @@
  * leaves recover the effects, every criterion, CTS picks the right one of two opposite arms,
  * honest estimation shrinks spurious effects, a forest beats a tree on PEHE, thread-count
  * independence, NaN rows in their own (missing) bin, bad parameters and data. */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -292,12 +294,12 @@ T_TEST(uplift_tree_bad_input)
     T_ASSERT_EQ_INT(promo_uplift_forest_fit(NULL, &s.d, &f), PROMO_EUSAGE);
     T_ASSERT_EQ_INT(promo_uplift_forest_fit(&p, NULL, &f), PROMO_EUSAGE);
     T_ASSERT_EQ_INT(promo_uplift_forest_fit(&p, &s.d, NULL), PROMO_EUSAGE);
-#define BAD(field, value)                                                                          \
-    do {                                                                                           \
-        q = p;                                                                                     \
-        q.field = value;                                                                           \
-        T_ASSERT_EQ_INT(promo_uplift_forest_fit(&q, &s.d, &f), PROMO_EUSAGE);                      \
-        T_ASSERT(f == NULL);                                                                       \
+#define BAD(field, value)                                                     \
+    do {                                                                      \
+        q = p;                                                                \
+        q.field = value;                                                      \
+        T_ASSERT_EQ_INT(promo_uplift_forest_fit(&q, &s.d, &f), PROMO_EUSAGE); \
+        T_ASSERT(f == NULL);                                                  \
     } while (0)
     BAD(split, PROMO_SPLIT_COUNT);
     BAD(max_depth, -1);
@@ -413,6 +415,81 @@ T_TEST(uplift_tree_discrete_values_split_exactly)
     T_ASSERT_EQ_INT(promo_uplift_forest_predict(f, q, 2, 2, e), 0);
     for (int h = 0; h < 2; h++)
         T_ASSERT_NEAR(e[h], sy[h][1] / sw[h][1] - sy[h][0] / sw[h][0], 1e-6);
+    promo_uplift_forest_free(f);
+    set_free(&s);
+}
+
+/* FNV-1a 64 of b[0..n) into its last 8 bytes (uplift_tree.c's checksum), so a test reaches the
+ * node checks behind it. */
+static void reseal(uint8_t *b, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n - 8; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    for (int i = 0; i < 8; i++)
+        b[n - 8 + (size_t)i] = (uint8_t)(h >> (8 * i));
+}
+
+T_TEST(uplift_forest_save_load)
+{
+    set s;
+    make(&s, 1, 3000, 5, 11);
+    promo_uplift_tree_params p = tree_params(PROMO_SPLIT_CTS, 4);
+    p.n_trees = 5;
+    p.min_leaf = 30;
+    promo_uplift_forest *f = NULL, *g = NULL;
+    T_OK(promo_uplift_forest_fit(&p, &s.d, &f));
+    char *buf = NULL;
+    size_t len = 0;
+    T_OK(promo_uplift_forest_save(f, &buf, &len));
+    T_ASSERT(len > 44 && memcmp(buf, "PROMOUFT", 8) == 0);
+    T_OK(promo_uplift_forest_load(buf, len, &g));
+    T_ASSERT_EQ_INT(promo_uplift_forest_n_trees(g), 5);
+    T_ASSERT_EQ_INT(promo_uplift_forest_n_arms(g), 3);
+    float *e1 = malloc(3000 * 2 * sizeof *e1), *e2 = malloc(3000 * 2 * sizeof *e2);
+    double i1[5], i2[5];
+    T_OK(promo_uplift_forest_predict(f, s.x, 3000, 5, e1));
+    T_OK(promo_uplift_forest_predict(g, s.x, 3000, 5, e2));
+    T_ASSERT(memcmp(e1, e2, 3000 * 2 * sizeof *e1) == 0);
+    T_OK(promo_uplift_forest_importance(f, i1));
+    T_OK(promo_uplift_forest_importance(g, i2));
+    T_ASSERT(memcmp(i1, i2, sizeof i1) == 0);
+    T_ASSERT_EQ_INT(promo_uplift_forest_root_feature(g, 0), promo_uplift_forest_root_feature(f, 0));
+    promo_uplift_forest_free(g);
+    g = NULL;
+
+    /* Hostile but well-sealed bytes: the first tree's root pointing at itself (a walk that
+     * would never end), a feature out of range, a NaN leaf; then another version, a
+     * truncation, foreign bytes. */
+    uint8_t *b = (uint8_t *)buf;
+    size_t root = 44 + 5 * 8 + 4; /* header, importance, the first tree's node count */
+    int32_t v;
+    memcpy(&v, b + root + 12, 4); /* left */
+    int32_t self = 0;
+    memcpy(b + root + 12, &self, 4);
+    reseal(b, len);
+    T_ASSERT_EQ_INT(promo_uplift_forest_load(b, len, &g), PROMO_EINPUT);
+    memcpy(b + root + 12, &v, 4);
+    memcpy(&v, b + root, 4); /* feature */
+    int32_t far = 5;
+    memcpy(b + root, &far, 4);
+    reseal(b, len);
+    T_ASSERT_EQ_INT(promo_uplift_forest_load(b, len, &g), PROMO_EINPUT);
+    memcpy(b + root, &v, 4);
+    float nan = NAN;
+    memcpy(b + len - 12, &nan, 4); /* the last leaf's last effect */
+    reseal(b, len);
+    T_ASSERT_EQ_INT(promo_uplift_forest_load(b, len, &g), PROMO_EINPUT);
+    T_ASSERT_EQ_INT(promo_uplift_forest_load(b, len - 1, &g), PROMO_EINPUT);
+    b[8] = 7;
+    T_ASSERT_EQ_INT(promo_uplift_forest_load(b, len, &g), PROMO_EVERSION);
+    T_ASSERT_EQ_INT(promo_uplift_forest_load("PROMOUPL", 8, &g), PROMO_EINPUT);
+    T_ASSERT(g == NULL);
+    promo_free(buf);
+    free(e1);
+    free(e2);
     promo_uplift_forest_free(f);
     set_free(&s);
 }

@@ -21,8 +21,8 @@
  * metrics, named "<metric>:<arm>" (qini_coef, auuc, uplift_at_10, uplift_at_20, uplift_at_30,
  * ate, n_treated, n_control). One store transaction: a failure leaves the workspace as it was.
  *
- * Errors: those of uplift_ws.h, uplift.h, uplift_io.h, store.h; PROMO_EUSAGE for a TREE or
- * FOREST learner with save (cannot be saved yet) and for bad parameters.
+ * Errors: those of uplift_ws.h, uplift.h, uplift_io.h, store.h; PROMO_EUSAGE for bad
+ * parameters.
  */
 #ifndef PROMO_REPORT_UPLIFT_H
 #define PROMO_REPORT_UPLIFT_H
@@ -59,10 +59,22 @@ typedef struct promo_uplift_ws_arm_eval {
     promo_uplift_metrics model;   /* ranking by the predicted effect */
     promo_uplift_metrics outcome; /* ranking by the predicted outcome under the arm (NaN
                                      fields when the learner has no outcome models) */
-    double mean_effect;           /* mean predicted effect over the test rows */
-    double effect_scale;          /* the calibration stored with the model: the randomised test
-                                     rows' treated-minus-control difference over the mean
-                                     predicted effect on them, in [0, 1] (scoring applies it) */
+    double mean_effect;           /* mean raw predicted effect over the test rows */
+    /* The calibration stored with the model (scoring applies it: calibrated effect =
+     * effect_shift + effect_scale x raw effect; the ranking is unchanged). Fitted on
+     * out-of-fold effects of the randomised TRAINING rows (2 folds by customer, the learner
+     * refitted on each), never on the test rows: the best linear predictor y = b0 + b1 (t - e)
+     * + b2 (t - e)(raw - mean); level b1 = the treatment effect on those
+     * rows (their difference in means, adjusted for the interaction), slope b2 shrunk by its
+     * noise (b2^3 / (b2^2 + se^2)) and kept in [0.01, 1] (the floor keeps the ranking). Without
+     * enough randomised training rows (50 per arm): scale 1, shift 0, cal_level NaN. */
+    double effect_scale;    /* the slope c, in [0.01, 1] (1 when not calibrated) */
+    double effect_shift;    /* level - c x the full model's mean raw effect on those rows */
+    double cal_level;       /* b1: the effect's level on the randomised training rows */
+    double cal_slope;       /* b2 before shrinking (NaN when not calibrated) */
+    double cal_slope_se;    /* its standard error */
+    size_t cal_n;           /* randomised training rows of the arm pair */
+    double mean_calibrated; /* mean calibrated effect over the test rows */
 } promo_uplift_ws_arm_eval;
 
 typedef struct promo_uplift_ws_report {
@@ -80,13 +92,21 @@ typedef struct promo_uplift_ws_report {
     char pooled_arm[64]; /* the pooled arm's name ("" if none was pooled) */
     promo_uplift_ws_arm_eval arms[PROMO_UPLIFT_WS_MAX_ARMS]; /* [a] for arm a >= 1 */
     double train_seconds;
-    char model_path[1024]; /* "" when not saved */
+    double calibration_seconds; /* the cross-fitted refits of the calibration */
+    int outcome_from_purchases; /* 1: no responses logged, outcomes from purchases (uplift_ws.h) */
+    char model_path[1024];      /* "" when not saved */
 } promo_uplift_ws_report;
 
 /* Train, evaluate and (p->save) store, as above. The store must hold no open transaction. */
 int promo_report_uplift_train(promo_store *s,
                               const promo_uplift_ws_train_params *p,
                               promo_uplift_ws_report *out /* OUT */);
+
+/* The stored evaluation of the workspace's uplift model (rows of `evaluations`, task "uplift"),
+ * for `promo evaluate`: *found 0 when there is none. The overlap's n_rows is not stored (0);
+ * evaluations written before the arm list, pooled arm and calibration rows were stored read
+ * arm 0 as "control", no pooled name and uncalibrated effects. */
+int promo_report_uplift_read(promo_store *s, promo_uplift_ws_report *out /* OUT */, int *found);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,8 @@
  *                 effect models (as uplift.c holds them: n_mu = K, DR 2K; n_tau = K - 1, X
  *                 2(K - 1)), each a u64 length (0 = absent) and promo_learner_save_buffer's
  *                 bytes (XGBoost JSON)
+ *   ...           TREE and FOREST only: a u64 length and the trees in uplift_tree.h's own format
+ *                 (promo_uplift_forest_save: magic PROMOUFT, its version, its checksum)
  *   end-8   8     FNV-1a 64 of every byte before it
  *
  * Loading checks the length, magic, version (PROMO_EVERSION for another one) and checksum
@@ -29,8 +31,8 @@
  * foreign bytes give PROMO_EINPUT, never a crash (fuzz/fuzz_uplift_model.c). Predictions of a
  * loaded model are bit-identical to the saved one's.
  *
- * Not yet: TREE and FOREST models (their trees live in uplift_tree.c): saving one is
- * PROMO_EUSAGE.
+ * TREE and FOREST models carry their trees as the last section (the S..DR layout is unchanged
+ * by it, so files written before it still load under version 1).
  *
  * Usage:
  *   const char *attrs[] = {"features", "recency_days,frequency,..."};
@@ -58,7 +60,7 @@ extern "C" {
 
 /* m as bytes with n_attrs attributes attrs[2k] = key (non-empty), attrs[2k+1] = value
  * (attrs may be NULL when n_attrs is 0). *out: new buffer of *n bytes (promo_free).
- * PROMO_EUSAGE for a TREE/FOREST model or a NULL/empty key, errors of
+ * PROMO_EUSAGE for a NULL/empty key, errors of
  * promo_learner_save_buffer, PROMO_ENOMEM. */
 int promo_uplift_save(promo_uplift *m,
                       const char *const *attrs,

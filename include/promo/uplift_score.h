@@ -83,7 +83,9 @@ typedef struct promo_uplift_scores {
     size_t n;              /* customers */
     int n_arms;            /* control included */
     const char **customer; /* n ids, borrowed from the handle */
-    float *effect;         /* n x (n_arms - 1): effect of arm a in column a - 1 */
+    float *effect;         /* n x (n_arms - 1): effect of arm a in column a - 1, calibrated:
+                              effect_shift + effect_scale x the model's raw effect (the stored
+                              calibration, report_uplift.h; 0 and 1 for older model files) */
     float *outcome;        /* n x n_arms predicted outcome per arm, or NULL (R-learner) */
     double *profit;        /* n x n_arms expected incremental profit (column 0: 0) */
     int32_t *best_arm;     /* n: the arm with the largest positive profit, else 0 */

@@ -103,6 +103,23 @@ int promo_uplift_forest_n_trees(const promo_uplift_forest *f);
 size_t promo_uplift_forest_n_features(const promo_uplift_forest *f);
 /* The feature tree `tree` splits its root on, -1 if the root is a leaf or tree is out of range. */
 int promo_uplift_forest_root_feature(const promo_uplift_forest *f, int tree);
+/* The fitted forest as bytes (promo's own format, little-endian): magic "PROMOUFT", format
+ * version (u32, PROMO_UPLIFT_FOREST_FORMAT_VERSION), n_arms (u32), d (u64), n_trees (u32),
+ * split, max_depth, honest, max_bins (u32 each, for the record), the importance (d doubles),
+ * then per tree: n_nodes (u32), per node feature, bin (i32), thr (f32), left, right, parent
+ * (i32), then the leaves' n_arms - 1 effects (f32) in node order; last the FNV-1a 64 of every
+ * byte before it. What prediction needs is kept, not the bin edges, so a loaded forest
+ * predicts bit for bit as the saved one but cannot be refitted. *out: new buffer of *n bytes
+ * (promo_free). */
+#define PROMO_UPLIFT_FOREST_FORMAT_VERSION 1u
+int promo_uplift_forest_save(const promo_uplift_forest *f,
+                             char **out /* OUT */,
+                             size_t *n /* OUT */);
+/* The forest in data[0..n): PROMO_EINPUT for damaged or foreign bytes (length, magic, checksum,
+ * then every node: ids in range, children after their parent, finite leaf effects), never a
+ * crash; PROMO_EVERSION for another version; PROMO_ENOMEM. *out: new handle. */
+int promo_uplift_forest_load(const void *data, size_t n, promo_uplift_forest **out /* OUT */);
+
 /* Split importance: the criterion gain (unnormalised, weighted by the node's row share) summed
  * per feature over every split of every tree, divided by the number of trees. */
 int promo_uplift_forest_importance(const promo_uplift_forest *f, double *imp /* OUT: d */);

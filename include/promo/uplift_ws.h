@@ -7,7 +7,12 @@
  *
  *   outcome   converted = 1 if a response of the (promotion, customer) has converted > 0 and a
  *             time in [exposure, exposure + window) (a converted response without a time
- *             counts: the log gives no reason to doubt it); revenue = their revenue
+ *             counts: the log gives no reason to doubt it); revenue = their revenue.
+ *             When the responses table is empty (a log of sends only), from the purchases
+ *             instead: converted = 1 if the customer bought the promoted product
+ *             (promotions.product_id), or any product of the promoted category
+ *             (promotions.category, via products.category), in the same window; revenue =
+ *             quantity x unit_price of those lines (outcome_from_purchases = 1).
  *   eligible  the window has closed by as_of: ts + window <= as_of. Later exposures are not
  *             rows at all (their outcome is not known yet at as_of): this is the leakage rule.
  *   split     by time: the latest test_frac of the eligible rows (by exposure time) are the
@@ -87,6 +92,7 @@ typedef struct promo_uplift_ws_rows {
     size_t n_late;              /* exposures left out: window not closed by as_of (or no time) */
     size_t n_pooled;            /* rows of the pooled arm */
     double discount_pct_median; /* of the eligible rows' promotions (NaN if none has one) */
+    int outcome_from_purchases; /* 1: the responses table was empty, outcomes from purchases */
 } promo_uplift_ws_rows;
 
 int promo_uplift_ws_rows_build(const promo_panel *d,

@@ -14,6 +14,11 @@ int cli_wants_uplift(int argc, char **argv);
 /* promo train --model uplift: parses its own options. */
 int cmd_train_uplift(int argc, char **argv);
 
+/* promo evaluate's uplift part: the stored evaluation of the workspace's uplift model
+ * (report_uplift.h), printed as promo train --model uplift prints it (--json alike). Returns
+ * the exit code; with quiet_if_none, -1 (nothing printed) when there is none. */
+int cli_evaluate_uplift(const char *ws, int json, int quiet_if_none);
+
 /* promo score --model uplift: every customer's effects as of as_of (0 = default) for target,
  * as CSV to out (NULL = stdout) or JSON. Returns the exit code. */
 int cli_score_uplift(const char *ws, const char *target, int64_t as_of, const char *out, int json);

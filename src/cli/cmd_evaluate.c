@@ -17,6 +17,7 @@
 #include <promo/timeutil.h>
 
 #include "cli/cli.h"
+#include "cli/cli_uplift.h"
 
 static void jnum(FILE *f, const char *key, double v, int comma)
 {
@@ -304,6 +305,8 @@ int cmd_evaluate(int argc, char **argv)
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
+    if (target && !strcmp(target, "uplift")) /* the uplift model's, cmd_train_uplift.c */
+        return cli_evaluate_uplift(ws, json, 0);
     promo_store *s = NULL;
     promo_propensity_report *r = NULL;
     size_t n = 0;
@@ -365,6 +368,10 @@ int cmd_evaluate(int argc, char **argv)
     for (size_t k = 0; k < n; k++)
         if (!target || !strcmp(r[k].target, target))
             r[m++] = r[k];
+    if (m == 0 && !target && (ec = cli_evaluate_uplift(ws, json, 1)) >= 0) {
+        promo_free(r); /* no propensity evaluation: the uplift one, if any */
+        return ec;
+    }
     if (m == 0) {
         promo_free(r);
         promo_free(re);

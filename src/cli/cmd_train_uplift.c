@@ -58,8 +58,10 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
     const char *L = promo_uplift_learner_name(r->learner);
     if (json) {
         fprintf(f, "{\"task\": \"uplift\", \"learner\": \"%s\", \"as_of\": \"%s\", ", L, as_of);
-        fprintf(f, "\"window_days\": %g, \"split\": \"%s\", \"n_rows\": %zu, \"n_train\": %zu, ",
-                r->window_days, split, r->n_rows, r->n_train);
+        fprintf(f, "\"window_days\": %g, \"outcome\": \"%s\", ", r->window_days,
+                r->outcome_from_purchases ? "purchases" : "responses");
+        fprintf(f, "\"split\": \"%s\", \"n_rows\": %zu, \"n_train\": %zu, ", split, r->n_rows,
+                r->n_train);
         fprintf(f, "\"n_test\": %zu, \"n_test_randomised\": %zu, \"n_gap\": %zu, ", r->n_test,
                 r->n_test_randomised, r->n_gap);
         fprintf(f, "\"n_late\": %zu, \"n_features\": %zu, \"pooled_arm\": ", r->n_late,
@@ -86,8 +88,19 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
             cli_json_str(f, r->arm_names[a]);
             fputs(", \"mean_effect\": ", f);
             json_num(f, r->arms[a].mean_effect);
+            fputs(", \"mean_calibrated\": ", f);
+            json_num(f, r->arms[a].mean_calibrated);
             fputs(", \"effect_scale\": ", f);
             json_num(f, r->arms[a].effect_scale);
+            fputs(", \"effect_shift\": ", f);
+            json_num(f, r->arms[a].effect_shift);
+            fputs(", \"calibration\": {\"level\": ", f);
+            json_num(f, r->arms[a].cal_level);
+            fputs(", \"slope\": ", f);
+            json_num(f, r->arms[a].cal_slope);
+            fputs(", \"slope_se\": ", f);
+            json_num(f, r->arms[a].cal_slope_se);
+            fprintf(f, ", \"n\": %zu}", r->arms[a].cal_n);
             fputs(", \"model\": ", f);
             print_metrics_json(f, &r->arms[a].model);
             fputs(", \"outcome_ranking\": ", f);
@@ -106,6 +119,9 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
     fprintf(f,
             "  rows: %zu exposures whose %g-day outcome window closed (%zu later ones not used)\n",
             r->n_rows, r->window_days, r->n_late);
+    if (r->outcome_from_purchases)
+        fprintf(f, "  outcome: the responses table is empty, so a purchase of the promoted "
+                   "product (or category) in the window counts as a conversion\n");
     fprintf(f, "  split by time at %s: %zu training rows, %zu test rows, %zu left out between\n",
             split, r->n_train, r->n_test, r->n_gap);
     fprintf(f, "  arms: ");
@@ -140,13 +156,49 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
                     m->ate);
         }
     }
-    fprintf(f, "  effect calibration (randomised test rows' treated-minus-control difference over "
-               "the mean\n  predicted effect, in [0, 1]; scoring applies it):");
-    for (int a = 1; a < r->n_arms; a++)
-        fprintf(f, " %s x%.3f", r->arm_names[a], r->arms[a].effect_scale);
-    fprintf(f, "\n  fit: %.2f s\n", r->train_seconds);
+    fprintf(f, "  effect calibration (out of fold on the randomised training rows; scoring uses "
+               "it, ranking unchanged):\n");
+    for (int a = 1; a < r->n_arms; a++) {
+        const promo_uplift_ws_arm_eval *e = &r->arms[a];
+        if (isnan(e->cal_level)) {
+            fprintf(f, "    %-14.14s none (%zu randomised training rows): raw effects\n",
+                    r->arm_names[a], e->cal_n);
+            continue;
+        }
+        fprintf(f,
+                "    %-14.14s level %+.4f (%zu rows), slope %.3f +- %.3f "
+                "-> x%.3f;\n"
+                "                   mean effect on the test rows %.4f (raw %.4f)\n",
+                r->arm_names[a], e->cal_level, e->cal_n, e->cal_slope, e->cal_slope_se,
+                e->effect_scale, e->mean_calibrated, e->mean_effect);
+    }
+    fprintf(f, "  fit: %.2f s (calibration refits %.2f s)\n", r->train_seconds,
+            r->calibration_seconds);
     if (r->model_path[0])
         fprintf(f, "  model: %s\n", r->model_path);
+}
+
+int cli_evaluate_uplift(const char *ws, int json, int quiet_if_none)
+{
+    promo_store *s = NULL;
+    promo_uplift_ws_report r;
+    int found = 0;
+    int rc = promo_store_open_read(ws, &s);
+    if (!rc)
+        rc = promo_report_uplift_read(s, &r, &found);
+    promo_store_close(s);
+    if (rc)
+        return cli_report(rc);
+    if (!found) {
+        if (quiet_if_none)
+            return -1;
+        promo_fail(PROMO_ENOTFOUND,
+                   "no uplift evaluation in %s: run `promo train --ws %s --model uplift` first", ws,
+                   ws);
+        return cli_report(PROMO_ENOTFOUND);
+    }
+    print_report(stdout, &r, json);
+    return CLI_EXIT_OK;
 }
 
 int cmd_train_uplift(int argc, char **argv)
@@ -171,8 +223,7 @@ int cmd_train_uplift(int argc, char **argv)
         {CLI_NUMBER("test-frac", "F", 0.01, 0.89, &p.rows.test_frac),
          .help = "latest share of the exposures (by time) held out for the evaluation"},
         {CLI_ENUM("learner", learner_words, &learner),
-         .help = "S-, T-, X-, R-, DR-learner (XGBoost base models); tree and forest cannot be\n"
-                 "stored yet"},
+         .help = "S-, T-, X-, R-, DR-learner (XGBoost base models), uplift tree or forest"},
         {CLI_ENUM("weighting", weighting_words, &weighting),
          .help = "propensity weighting: auto = on when the log holds non-randomised exposures"},
         {CLI_NUMBER("clip", "C", 0, 0.49, &clip), .help = "propensity clipping to [C, 1 - C]"},
@@ -191,7 +242,8 @@ int cmd_train_uplift(int argc, char **argv)
     const cli_spec spec = {
         .name = "train",
         .usage = "usage: promo train --ws DIR --model uplift [--as-of DATE] [--window DAYS]\n"
-                 "                   [--learner s|t|x|r|dr] [--weighting auto|on|off] [--json]\n",
+                 "                   [--learner s|t|x|r|dr|tree|forest] [--weighting auto|on|off]\n"
+                 "                   [--json]\n",
         .about = "Learn whom the promotions change from the workspace's own log: every exposure\n"
                  "(its arm, control included) with the customer's features as of the exposure\n"
                  "and the offer's discount and category, the outcome = converted in the window\n"
@@ -216,11 +268,6 @@ int cmd_train_uplift(int argc, char **argv)
     p.rows.n_threads = (int)n_threads;
     p.weighting = weighting == 0 ? -1 : weighting == 1 ? 1 : 0;
     p.predictions_out = pred_out;
-    if (learner == PROMO_UPLIFT_TREE || learner == PROMO_UPLIFT_FOREST)
-        return cli_usage_error("train",
-                               "--learner %s: tree and forest models cannot be stored in a "
-                               "workspace yet (use s, t, x, r or dr)",
-                               learner_words[learner]);
     promo_store *s = NULL;
     promo_uplift_ws_report r;
     int rc = promo_store_open(ws, 0, &s);

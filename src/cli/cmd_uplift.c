@@ -722,6 +722,55 @@ static int write_predictions(const char *path,
     return rc;
 }
 
+/* A group's profile: the features whose mean in the group is furthest from their mean over all
+ * held-out rows, in standard deviations of the feature (NaN values left out). */
+#define N_PROFILE 3
+typedef struct profile {
+    int n;
+    size_t j[N_PROFILE];
+    double z[N_PROFILE], group_mean[N_PROFILE], all_mean[N_PROFILE];
+} profile;
+
+static void
+group_profile(const float *x, size_t n, size_t d, const int32_t *grp, int g, profile *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t j = 0; j < d; j++) {
+        double s = 0, ss = 0, sg = 0, c = 0, cg = 0;
+        for (size_t i = 0; i < n; i++) {
+            double v = x[i * d + j];
+            if (isnan(v))
+                continue;
+            s += v;
+            ss += v * v;
+            c++;
+            if (grp[i] == g) {
+                sg += v;
+                cg++;
+            }
+        }
+        if (c < 2 || cg < 1)
+            continue;
+        double mean = s / c, var = ss / c - mean * mean;
+        if (!(var > 1e-12))
+            continue;
+        double gm = sg / cg, z = (gm - mean) / sqrt(var);
+        if (out->n == N_PROFILE && fabs(z) <= fabs(out->z[N_PROFILE - 1]))
+            continue;
+        int k = out->n < N_PROFILE ? out->n++ : N_PROFILE - 1;
+        for (; k > 0 && fabs(out->z[k - 1]) < fabs(z); k--) {
+            out->j[k] = out->j[k - 1];
+            out->z[k] = out->z[k - 1];
+            out->group_mean[k] = out->group_mean[k - 1];
+            out->all_mean[k] = out->all_mean[k - 1];
+        }
+        out->j[k] = j;
+        out->z[k] = z;
+        out->group_mean[k] = gm;
+        out->all_mean[k] = mean;
+    }
+}
+
 static int run(const udata *u,
                promo_uplift_learner learner,
                uint64_t seed,
@@ -749,10 +798,11 @@ static int run(const udata *u,
     double *sy = promo_mallocn(nt, sizeof *sy);
     promo_uplift_metrics *met = promo_calloc((size_t)K, sizeof *met);
     size_t(*groups)[4] = promo_calloc((size_t)K, sizeof *groups);
+    profile(*prof)[4] = promo_calloc((size_t)K, sizeof *prof);
     policy_row *pr = promo_calloc((size_t)K + 1, sizeof *pr);
     promo_uplift *m = NULL;
     if (!xtr || !ytr || !xte || !atr || !ate || !yte || !score || !rows || !effect || !muf || !mu ||
-        !best || !pol || !treated || !grp || !pt || !pc || !sy || !met || !groups || !pr) {
+        !best || !pol || !treated || !grp || !pt || !pc || !sy || !met || !groups || !prof || !pr) {
         rc = promo_fail(PROMO_ENOMEM, "out of memory");
         goto done;
     }
@@ -838,6 +888,8 @@ static int run(const udata *u,
             }
             if ((rc = promo_uplift_groups(pt, pc, nt, ymean, grp, groups[a])))
                 goto done;
+            for (int g = 0; g < 4; g++)
+                group_profile(xte, nt, d, grp, g, &prof[a][g]);
         }
     }
 
@@ -900,6 +952,22 @@ static int run(const udata *u,
                 printf(",\"groups\":{");
                 for (int g = 0; g < 4; g++)
                     printf("%s\"%s\":%zu", g ? "," : "", promo_uplift_group_name(g), groups[a][g]);
+                printf("},\"profiles\":{");
+                for (int g = 0; g < 4; g++) {
+                    printf("%s\"%s\":[", g ? "," : "", promo_uplift_group_name(g));
+                    for (int k = 0; k < prof[a][g].n; k++) {
+                        printf("%s{\"feature\":", k ? "," : "");
+                        cli_json_str(stdout, u->col_name[prof[a][g].j[k]]);
+                        printf(",\"group_mean\":");
+                        json_num(prof[a][g].group_mean[k]);
+                        printf(",\"mean\":");
+                        json_num(prof[a][g].all_mean[k]);
+                        printf(",\"sd_from_mean\":");
+                        json_num(prof[a][g].z[k]);
+                        printf("}");
+                    }
+                    printf("]");
+                }
                 printf("}");
             }
             printf("}");
@@ -955,6 +1023,19 @@ static int run(const udata *u,
                     printf(" %13zu", groups[a][g]);
                 printf("\n");
             }
+            printf("profiles (the features whose group mean is furthest from all held-out rows' "
+                   "mean, in sd):\n");
+            for (int a = 1; a < K; a++)
+                for (int g = 0; g < 4; g++) {
+                    if (!groups[a][g])
+                        continue;
+                    printf("  %-18.18s %-14s", u->arm_name[a], promo_uplift_group_name(g));
+                    for (int k = 0; k < prof[a][g].n; k++)
+                        printf("%s %s %+.2f (%.4g vs %.4g)", k ? "," : "",
+                               u->col_name[prof[a][g].j[k]], prof[a][g].z[k],
+                               prof[a][g].group_mean[k], prof[a][g].all_mean[k]);
+                    printf("\n");
+                }
         }
         printf("\npolicy value (mean outcome if every held-out row got the policy's arm; 95%% "
                "intervals), margin %g:\n%-20s %7s %26s %26s %10s\n",
@@ -993,6 +1074,7 @@ done:
     promo_free(sy);
     promo_free(met);
     promo_free(groups);
+    promo_free(prof);
     promo_free(pr);
     return rc;
 }

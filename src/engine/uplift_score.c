@@ -28,8 +28,10 @@
 #define N_REFERENCE 64 /* reference customers of the what-if attribution */
 
 struct promo_uplift_scorer {
-    double *scale;     /* n_arms: calibration of each arm's effect size (the model's
-                          effect_scale attribute, report_uplift.c; 1 for older models) */
+    double *scale; /* n_arms: calibration of each arm's effect: shift[a] + scale[a] x raw
+                      (the model's effect_scale and effect_shift attributes,
+                      report_uplift.c; 1 and 0 for older models) */
+    double *shift;
     promo_panel d;     /* the workspace's tables */
     promo_features *f; /* customer features as of as_of */
     promo_uplift *m;   /* the model */
@@ -56,6 +58,7 @@ void promo_uplift_scorer_free(promo_uplift_scorer *h)
     promo_uplift_free(h->m);
     promo_free(h->kv);
     promo_free(h->scale);
+    promo_free(h->shift);
     promo_free(h->names);
     promo_free(h->X);
     promo_free(h->customer);
@@ -203,12 +206,16 @@ int promo_uplift_scorer_open(promo_store *s,
     }
     h->n_arms = (int)na;
     h->n_cust = h->dm - PROMO_UPLIFT_WS_N_OFFER;
-    if (!(h->scale = promo_mallocn(na, sizeof *h->scale))) {
+    h->scale = promo_mallocn(na, sizeof *h->scale);
+    h->shift = promo_mallocn(na, sizeof *h->shift);
+    if (!h->scale || !h->shift) {
         rc = PROMO_ENOMEM;
         goto fail;
     }
-    for (size_t a = 0; a < na; a++)
+    for (size_t a = 0; a < na; a++) {
         h->scale[a] = 1;
+        h->shift[a] = 0;
+    }
     const char *scale = promo_uplift_attr(h->kv, h->n_kv, "effect_scale");
     for (int a = 1; scale && *scale && a < h->n_arms; a++) {
         char *end = NULL;
@@ -219,6 +226,17 @@ int promo_uplift_scorer_open(promo_store *s,
         }
         h->scale[a] = v;
         scale = *end == ',' ? end + 1 : end;
+    }
+    const char *shift = promo_uplift_attr(h->kv, h->n_kv, "effect_shift");
+    for (int a = 1; shift && *shift && a < h->n_arms; a++) {
+        char *end = NULL;
+        double v = strtod(shift, &end);
+        if (end == shift || !(v >= -1e6 && v <= 1e6)) {
+            rc = promo_fail(PROMO_EINPUT, "%s: a bad effect_shift attribute", path);
+            goto fail;
+        }
+        h->shift[a] = v;
+        shift = *end == ',' ? end + 1 : end;
     }
     h->discount_median = disc ? strtod(disc, NULL) : NAN;
 
@@ -391,12 +409,13 @@ int promo_uplift_scorer_score(promo_uplift_scorer *h,
     if (n && ((rc = promo_uplift_predict(h->m, h->X, n, h->dm, sc->effect)) ||
               (outc && (rc = promo_uplift_predict_outcomes(h->m, h->X, n, h->dm, sc->outcome)))))
         goto fail;
-    /* The effect on the scale the randomised test exposures showed (ranking unchanged), and
-     * the treated outcome with it: p1 = p0 + tau. */
+    /* The calibrated effect (report_uplift.c: level and slope confirmed by the randomised
+     * training rows, out of fold; ranking unchanged), and the treated outcome with it:
+     * p1 = p0 + tau. */
     for (size_t i = 0; i < n; i++)
         for (int a = 1; a < h->n_arms; a++) {
             float *e = &sc->effect[i * (size_t)(h->n_arms - 1) + (size_t)(a - 1)];
-            *e *= (float)h->scale[a];
+            *e = (float)(h->shift[a] + h->scale[a] * *e);
             if (outc)
                 sc->outcome[i * (size_t)h->n_arms + (size_t)a] =
                     sc->outcome[i * (size_t)h->n_arms] + *e;
@@ -529,8 +548,8 @@ int promo_uplift_scorer_explain(promo_uplift_scorer *h,
         double s = 0.0;
         for (size_t r = 0; r < R; r++)
             s += eff[(j * R + r) * E + (size_t)arm - 1];
-        s *= h->scale[arm]; /* on the calibrated scale of out->effect */
-        double c = out->effect - (R ? s / (double)R : out->effect);
+        /* on the calibrated scale of out->effect */
+        double c = out->effect - (R ? h->shift[arm] + h->scale[arm] * s / (double)R : out->effect);
         if (c != 0.0)
             cb[nc++] = (contrib){j, c};
     }

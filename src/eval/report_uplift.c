@@ -10,6 +10,7 @@
 #include <promo/alloc.h>
 #include <promo/csv.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 #include <promo/log.h>
 #include <promo/panel.h>
 #include <promo/report.h>
@@ -85,6 +86,183 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------ effect calibration ---- */
+
+#define CAL_FOLDS     2    /* cross-fitting folds of the calibration */
+#define CAL_MIN_ROWS  50   /* randomised training rows per arm of a pair, at least */
+#define CAL_MIN_SLOPE 0.01 /* the slope's floor: keeps the model's ranking (a tie-free order) */
+
+/* Solve the 3 x 3 system a b = r (Gaussian elimination, partial pivoting); 0 if singular. */
+static int solve3(double a[3][3], double r[3], double b[3])
+{
+    int ix[3] = {0, 1, 2};
+    for (int c = 0; c < 3; c++) {
+        int pv = c;
+        for (int q = c + 1; q < 3; q++)
+            if (fabs(a[ix[q]][c]) > fabs(a[ix[pv]][c]))
+                pv = q;
+        int t = ix[c];
+        ix[c] = ix[pv];
+        ix[pv] = t;
+        if (!(fabs(a[ix[c]][c]) > 1e-300))
+            return 0;
+        for (int q = c + 1; q < 3; q++) {
+            double f = a[ix[q]][c] / a[ix[c]][c];
+            for (int v = c; v < 3; v++)
+                a[ix[q]][v] -= f * a[ix[c]][v];
+            r[ix[q]] -= f * r[ix[c]];
+        }
+    }
+    for (int c = 2; c >= 0; c--) {
+        double v = r[ix[c]];
+        for (int q = c + 1; q < 3; q++)
+            v -= a[ix[c]][q] * b[q];
+        b[c] = v / a[ix[c]][c];
+    }
+    return 1;
+}
+
+/* The calibration of arm a's effect from out-of-fold effects on the randomised training rows
+ * (oof: r->n x E, NaN where not computed), as the best linear predictor of Chernozhukov,
+ * Demirer, Duflo & Fernandez-Val (2018): y = b0 + b1 (t - e) + b2 (t - e)(s - mean s) by least
+ * squares over the arm pair's randomised rows (t = got arm a, e = its share there, s the
+ * out-of-fold effect): b1 is the effect's level (about the difference in means), b2 how much of the
+ * model's spread the outcomes confirm (1 = all, 0 = none). b2 is shrunk toward 0 by its own
+ * noise (b2 x b2^2 / (b2^2 + se^2)) and kept in [CAL_MIN_SLOPE, 1]; the calibrated effect is
+ * b1 + c (raw - mean_full), mean_full the full model's mean effect over the same rows. Too few
+ * rows (or a singular fit): the raw effect (scale 1, shift 0), cal_level NaN. */
+static int calibrate_arm(const promo_uplift_ws_rows *r,
+                         const float *oof,
+                         const float *eff,
+                         size_t E,
+                         int a,
+                         promo_uplift_ws_arm_eval *o)
+{
+    o->cal_n = 0;
+    o->cal_level = o->cal_slope = o->cal_slope_se = NAN;
+    o->effect_scale = 1;
+    o->effect_shift = 0;
+    if (!oof)
+        return PROMO_OK;
+    size_t n = 0, n1 = 0;
+    double *t = promo_mallocn(r->n_train ? r->n_train : 1, 3 * sizeof *t);
+    if (!t)
+        return PROMO_ENOMEM;
+    double *sv = t + r->n_train, *yv = sv + r->n_train, st = 0, ss = 0, sf = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        float s = oof[i * E + (size_t)a - 1];
+        if (r->part[i] != PROMO_UPLIFT_WS_TRAIN || !r->randomised[i] || isnan(s) ||
+            (r->arm[i] != 0 && r->arm[i] != a))
+            continue;
+        t[n] = r->arm[i] == a;
+        sv[n] = s;
+        yv[n] = r->y[i];
+        n1 += r->arm[i] == a;
+        st += t[n];
+        ss += s;
+        sf += eff[i * E + (size_t)a - 1];
+        n++;
+    }
+    o->cal_n = n;
+    if (n1 < CAL_MIN_ROWS || n - n1 < CAL_MIN_ROWS)
+        goto done;
+    double e = st / (double)n, ms = ss / (double)n, mf = sf / (double)n;
+    double A[3][3] = {{0}}, rhs[3] = {0}, b[3], A2[3][3], unit[3] = {0, 0, 1}, inv[3];
+    for (size_t i = 0; i < n; i++) {
+        double tc = t[i] - e, z[3] = {1, tc, tc * (sv[i] - ms)};
+        for (int u = 0; u < 3; u++) {
+            rhs[u] += z[u] * yv[i];
+            for (int v = 0; v < 3; v++)
+                A[u][v] += z[u] * z[v];
+        }
+    }
+    memcpy(A2, A, sizeof A);
+    if (!solve3(A2, rhs, b))
+        goto done;
+    /* The slope's standard error: residual variance times the [2][2] entry of (Z'Z)^-1. */
+    memcpy(A2, A, sizeof A);
+    if (!solve3(A2, unit, inv) || !(inv[2] > 0))
+        goto done;
+    double rss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double tc = t[i] - e, f = b[0] + b[1] * tc + b[2] * tc * (sv[i] - ms);
+        rss += (yv[i] - f) * (yv[i] - f);
+    }
+    double se = sqrt(rss / (double)(n - 3) * inv[2]), b2 = b[2];
+    double c = b2 > 0 ? b2 * b2 * b2 / (b2 * b2 + se * se) : 0;
+    c = c < CAL_MIN_SLOPE ? CAL_MIN_SLOPE : c > 1 ? 1 : c;
+    o->cal_level = b[1];
+    o->cal_slope = b2;
+    o->cal_slope_se = se;
+    o->effect_scale = c;
+    o->effect_shift = b[1] - c * mf;
+done:
+    promo_free(t);
+    return PROMO_OK;
+}
+
+/* Out-of-fold effects of the randomised training rows: the training rows split in CAL_FOLDS
+ * by customer (a customer's exposures in one fold), the learner refitted on the other folds
+ * with the same parameters, each randomised row predicted by the model that did not see it.
+ * oof: r->n x E, NaN for the rows not predicted. */
+static int crossfit_effects(const promo_panel *d,
+                            const promo_uplift_ws_rows *r,
+                            const promo_uplift_params *up,
+                            float *oof)
+{
+    size_t E = (size_t)r->n_arms - 1;
+    const promo_column *ec = promo_table_column(d->exposures, "customer_id");
+    uint8_t *fold = promo_mallocn(r->n ? r->n : 1, 1);
+    float *xk = promo_mallocn(r->n_train ? r->n_train : 1, r->d * sizeof *xk);
+    float *yk = promo_mallocn(r->n_train ? r->n_train : 1, sizeof *yk);
+    float *ek = promo_mallocn(r->n_train ? r->n_train : 1, E * sizeof *ek);
+    int32_t *ak = promo_mallocn(r->n_train ? r->n_train : 1, sizeof *ak);
+    size_t *idx = promo_mallocn(r->n_train ? r->n_train : 1, sizeof *idx);
+    promo_uplift *mk = NULL;
+    int rc = PROMO_ENOMEM;
+    if (!fold || !xk || !yk || !ek || !ak || !idx || !ec || !ec->codes)
+        goto done;
+    for (size_t i = 0; i < r->n * E; i++)
+        oof[i] = NAN;
+    for (size_t i = 0; i < r->n; i++) {
+        uint64_t h = promo_mix64(((uint64_t)ec->codes[r->erow[i]] + 1) ^ promo_mix64(up->seed));
+        fold[i] = (uint8_t)(h % CAL_FOLDS);
+    }
+    rc = PROMO_OK;
+    for (int k = 0; k < CAL_FOLDS && !rc; k++) {
+        size_t m = 0, q = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->part[i] == PROMO_UPLIFT_WS_TRAIN && fold[i] != k) {
+                memcpy(xk + m * r->d, r->X + i * r->d, r->d * sizeof *xk);
+                yk[m] = r->y[i];
+                ak[m++] = r->arm[i];
+            }
+        promo_uplift_data kd = {xk, m, r->d, ak, r->n_arms, yk, 1, NULL};
+        if ((rc = promo_uplift_fit(up, &kd, &mk)))
+            break;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->part[i] == PROMO_UPLIFT_WS_TRAIN && fold[i] == k && r->randomised[i]) {
+                memcpy(xk + q * r->d, r->X + i * r->d, r->d * sizeof *xk);
+                idx[q++] = i;
+            }
+        if (q && (rc = promo_uplift_predict(mk, xk, q, r->d, ek)))
+            break;
+        for (size_t j = 0; j < q; j++)
+            memcpy(oof + idx[j] * E, ek + j * E, E * sizeof *oof);
+        promo_uplift_free(mk);
+        mk = NULL;
+    }
+done:
+    promo_uplift_free(mk);
+    promo_free(fold);
+    promo_free(xk);
+    promo_free(yk);
+    promo_free(ek);
+    promo_free(ak);
+    promo_free(idx);
+    return rc;
+}
+
 /* The rows of the run and of each model. */
 static int add_rows(promo_report_rows *rows, const promo_uplift_ws_report *o)
 {
@@ -108,7 +286,10 @@ static int add_rows(promo_report_rows *rows, const promo_uplift_ws_report *o)
                {"clipped_share", o->overlap.clipped_share},
                {"e_min", o->overlap.e_min},
                {"e_max", o->overlap.e_max},
-               {"train_seconds", o->train_seconds}};
+               {"train_seconds", o->train_seconds},
+               {"outcome_from_purchases", (double)o->outcome_from_purchases},
+               {"weighting_auto", (double)o->weighting_auto},
+               {"calibration_seconds", o->calibration_seconds}};
     int rc = PROMO_OK;
     for (size_t k = 0; k < sizeof run / sizeof *run && !rc; k++)
         rc = promo_report_rows_add(rows, TASK, TARGET, "", run[k].k, run[k].v);
@@ -116,6 +297,14 @@ static int add_rows(promo_report_rows *rows, const promo_uplift_ws_report *o)
         rc = promo_report_rows_add_text(rows, TASK, TARGET, "", "learner", L);
     if (!rc && o->model_path[0])
         rc = promo_report_rows_add_text(rows, TASK, TARGET, "", "model_path", o->model_path);
+    char arms[PROMO_UPLIFT_WS_MAX_ARMS * 65] = "";
+    for (int a = 0; a < o->n_arms; a++)
+        snprintf(arms + strlen(arms), sizeof arms - strlen(arms), "%s%s", a ? "," : "",
+                 o->arm_names[a]);
+    if (!rc)
+        rc = promo_report_rows_add_text(rows, TASK, TARGET, "", "arms", arms);
+    if (!rc && o->pooled_arm[0])
+        rc = promo_report_rows_add_text(rows, TASK, TARGET, "", "pooled_arm", o->pooled_arm);
     for (int a = 1; a < o->n_arms && !rc; a++) {
         for (int which = 0; which < 2 && !rc; which++) {
             const promo_uplift_metrics *m = which ? &o->arms[a].outcome : &o->arms[a].model;
@@ -135,16 +324,31 @@ static int add_rows(promo_report_rows *rows, const promo_uplift_ws_report *o)
                 rc = promo_report_rows_add(rows, TASK, TARGET, model, name, f[k].v);
             }
         }
+        const promo_uplift_ws_arm_eval *e = &o->arms[a];
+        struct {
+            const char *k;
+            double v;
+        } c[] = {{"mean_effect", e->mean_effect},   {"mean_calibrated", e->mean_calibrated},
+                 {"effect_scale", e->effect_scale}, {"effect_shift", e->effect_shift},
+                 {"cal_level", e->cal_level},       {"cal_slope", e->cal_slope},
+                 {"cal_slope_se", e->cal_slope_se}, {"cal_n", (double)e->cal_n}};
+        for (size_t k = 0; k < sizeof c / sizeof *c && !rc; k++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s:%s", c[k].k, o->arm_names[a]);
+            rc = promo_report_rows_add(rows, TASK, TARGET, L, name, c[k].v);
+        }
     }
     return rc;
 }
 
 /* Every row's predictions as a CSV: promotion_id, customer_id, arm, part, randomised, y,
- * effect_<arm> per treatment arm. */
+ * effect_<arm> per treatment arm (the model's raw effect), then calibrated_<arm> per treatment
+ * arm (what scoring uses: effect_shift + effect_scale x raw). */
 static int write_predictions(const char *path,
                              const promo_panel *d,
                              const promo_uplift_ws_rows *r,
-                             const float *eff)
+                             const float *eff,
+                             const promo_uplift_ws_report *o)
 {
     static const char *const parts[] = {"train", "test", "gap"};
     size_t E = (size_t)r->n_arms - 1;
@@ -153,7 +357,7 @@ static int write_predictions(const char *path,
         return PROMO_ENOMEM;
     const promo_column *ep = promo_table_column(d->exposures, "promotion_id"),
                        *ec = promo_table_column(d->exposures, "customer_id");
-    promo_column *c[6 + PROMO_UPLIFT_WS_MAX_ARMS];
+    promo_column *c[6 + 2 * PROMO_UPLIFT_WS_MAX_ARMS];
     int rc = promo_table_add_column(t, "promotion_id", PROMO_COL_STRING, &c[0]);
     if (!rc)
         rc = promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &c[1]);
@@ -170,6 +374,11 @@ static int write_predictions(const char *path,
         snprintf(name, sizeof name, "effect_%s", r->arm_names[a + 1]);
         rc = promo_table_add_column(t, name, PROMO_COL_FLOAT64, &c[6 + a]);
     }
+    for (size_t a = 0; a < E && !rc; a++) {
+        char name[96];
+        snprintf(name, sizeof name, "calibrated_%s", r->arm_names[a + 1]);
+        rc = promo_table_add_column(t, name, PROMO_COL_FLOAT64, &c[6 + E + a]);
+    }
     for (size_t i = 0; i < r->n && !rc; i++) {
         const char *pid = promo_column_str(ep, r->erow[i]), *cid = promo_column_str(ec, r->erow[i]);
         const char *an = r->arm_names[r->arm[i]], *pn = parts[r->part[i]];
@@ -182,6 +391,10 @@ static int write_predictions(const char *path,
             break;
         for (size_t a = 0; a < E && !rc; a++)
             rc = promo_column_push_f64(c[6 + a], eff[i * E + a]);
+        for (size_t a = 0; a < E && !rc; a++)
+            rc = promo_column_push_f64(c[6 + E + a],
+                                       o->arms[a + 1].effect_shift +
+                                           o->arms[a + 1].effect_scale * eff[i * E + a]);
     }
     if (!rc)
         rc = promo_table_seal(t);
@@ -199,11 +412,6 @@ int promo_report_uplift_train(promo_store *s,
     if (!s || !p)
         return promo_fail(PROMO_EUSAGE, "uplift train: needs a store and params");
     promo_uplift_learner L = p->uplift.learner;
-    if (p->save && (L == PROMO_UPLIFT_TREE || L == PROMO_UPLIFT_FOREST))
-        return promo_fail(PROMO_EUSAGE,
-                          "--learner %s: tree and forest models cannot be stored in a workspace "
-                          "yet (use s, t, x, r or dr)",
-                          promo_uplift_learner_name(L));
     if (p->weighting < -1 || p->weighting > 1)
         return promo_fail(PROMO_EUSAGE, "uplift train: weighting %d is not -1, 0 or 1",
                           p->weighting);
@@ -213,15 +421,12 @@ int promo_report_uplift_train(promo_store *s,
     memset(&r, 0, sizeof r);
     promo_uplift *m = NULL;
     promo_report_rows *rows = NULL;
-    float *xt = NULL, *yt = NULL, *eff = NULL, *mu = NULL, *score = NULL;
+    float *xt = NULL, *yt = NULL, *eff = NULL, *mu = NULL, *score = NULL, *oof = NULL;
     int32_t *at = NULL;
     size_t *test = NULL;
     char *buf = NULL, *features = NULL, *arms = NULL;
     size_t len = 0;
     int in_txn = 0;
-    double effect_scale[PROMO_UPLIFT_WS_MAX_ARMS + 1];
-    for (size_t a = 0; a <= PROMO_UPLIFT_WS_MAX_ARMS; a++)
-        effect_scale[a] = 1;
     int rc = promo_panel_load_tables(s, p->rows.n_threads, &d);
     if (rc || (rc = promo_uplift_ws_rows_build(&d, &p->rows, &r)))
         goto done;
@@ -240,6 +445,7 @@ int promo_report_uplift_train(promo_store *s,
     out->n_gap = r.n_gap;
     out->n_late = r.n_late;
     out->n_pooled = r.n_pooled;
+    out->outcome_from_purchases = r.outcome_from_purchases;
     out->n_features = r.d;
     out->n_arms = r.n_arms;
     for (int a = 0; a < r.n_arms; a++)
@@ -277,6 +483,26 @@ int promo_report_uplift_train(promo_store *s,
         goto done;
     out->train_seconds = promo_now_s() - t0;
     promo_uplift_overlap_get(m, &out->overlap);
+    /* Out-of-fold effects for the calibration (when the log has randomised training rows). */
+    size_t n_rand_train = 0;
+    for (size_t i = 0; i < r.n; i++)
+        n_rand_train += r.part[i] == PROMO_UPLIFT_WS_TRAIN && r.randomised[i];
+    if (n_rand_train >= 2 * CAL_MIN_ROWS) {
+        if (!(oof = promo_mallocn(r.n, ((size_t)r.n_arms - 1) * sizeof *oof))) {
+            rc = PROMO_ENOMEM;
+            goto done;
+        }
+        t0 = promo_now_s();
+        rc = crossfit_effects(&d, &r, &up, oof);
+        out->calibration_seconds = promo_now_s() - t0;
+        if (rc == PROMO_EINPUT) { /* a fold too small for the learner: no calibration */
+            promo_warn("uplift: no effect calibration: %s", promo_last_error());
+            promo_free(oof);
+            oof = NULL;
+            rc = PROMO_OK;
+        } else if (rc)
+            goto done;
+    }
 
     /* Every row's effects (the predictions file wants them all), then the test figures. */
     size_t E = (size_t)r.n_arms - 1, K = (size_t)r.n_arms;
@@ -295,28 +521,20 @@ int promo_report_uplift_train(promo_store *s,
             goto done;
     }
     for (size_t a = 1; a < K; a++) {
-        double sum = 0.0, sum_rand = 0.0;
-        size_t n_rand = 0;
+        double sum = 0.0;
         for (j = 0; j < r.n_test; j++) {
             score[j] = eff[test[j] * E + a - 1];
             sum += score[j];
-            if (r.randomised[test[j]] && (r.arm[test[j]] == 0 || r.arm[test[j]] == (int)a)) {
-                sum_rand += score[j];
-                n_rand++;
-            }
         }
         out->arms[a].mean_effect = r.n_test ? sum / (double)r.n_test : NAN;
         if ((rc = eval_arm(&r, test, r.n_test, score, 1, (int)a, &out->arms[a].model)))
             goto done;
-        /* Calibration of the effect's size (not its ranking): the treated-minus-control
-         * difference measured on the randomised test rows over the mean predicted effect on the
-         * same rows, kept in [0, 1] (only ever shrinking), so that what the optimizer adds up
-         * as expected profit is on the scale the log shows. */
-        double mean_rand = n_rand ? sum_rand / (double)n_rand : NAN;
-        double ate = out->arms[a].model.ate;
-        double sc_a = isfinite(ate) && isfinite(mean_rand) && mean_rand > 0 ? ate / mean_rand : 1;
-        effect_scale[a] = sc_a < 0 ? 0 : sc_a > 1 ? 1 : sc_a;
-        out->arms[a].effect_scale = effect_scale[a];
+        if ((rc = calibrate_arm(&r, oof, eff, E, (int)a, &out->arms[a])))
+            goto done;
+        double sc_sum = 0.0;
+        for (j = 0; j < r.n_test; j++)
+            sc_sum += out->arms[a].effect_shift + out->arms[a].effect_scale * score[j];
+        out->arms[a].mean_calibrated = r.n_test ? sc_sum / (double)r.n_test : NAN;
         metrics_nan(&out->arms[a].outcome);
         if (mu) {
             for (j = 0; j < r.n_test; j++)
@@ -325,7 +543,7 @@ int promo_report_uplift_train(promo_store *s,
                 goto done;
         }
     }
-    if (p->predictions_out && (rc = write_predictions(p->predictions_out, &d, &r, eff)))
+    if (p->predictions_out && (rc = write_predictions(p->predictions_out, &d, &r, eff, out)))
         goto done;
 
     if (p->save) {
@@ -345,10 +563,14 @@ int promo_report_uplift_train(promo_store *s,
             strcat(strcat(features, c ? "," : ""), r.names[c]);
         for (int a = 0; a < r.n_arms; a++)
             strcat(strcat(arms, a ? "," : ""), r.arm_names[a]);
-        char as_of[32], win[32], disc[32], wt[8], clv[8], scale[32 * PROMO_UPLIFT_WS_MAX_ARMS] = "";
-        for (int a = 1; a < r.n_arms; a++)
+        char as_of[32], win[32], disc[32], wt[8], clv[8],
+            scale[32 * PROMO_UPLIFT_WS_MAX_ARMS] = "", shift[32 * PROMO_UPLIFT_WS_MAX_ARMS] = "";
+        for (int a = 1; a < r.n_arms; a++) {
             snprintf(scale + strlen(scale), sizeof scale - strlen(scale), "%s%.17g",
-                     a > 1 ? "," : "", effect_scale[a]);
+                     a > 1 ? "," : "", out->arms[a].effect_scale);
+            snprintf(shift + strlen(shift), sizeof shift - strlen(shift), "%s%.17g",
+                     a > 1 ? "," : "", out->arms[a].effect_shift);
+        }
         snprintf(clv, sizeof clv, "%d", p->rows.clv ? 1 : 0);
         snprintf(as_of, sizeof as_of, "%lld", (long long)r.as_of);
         snprintf(win, sizeof win, "%.17g", p->rows.window_days);
@@ -369,7 +591,9 @@ int promo_report_uplift_train(promo_store *s,
                                "discount_pct_median",
                                disc,
                                "effect_scale",
-                               scale};
+                               scale,
+                               "effect_shift",
+                               shift};
         if ((rc = promo_uplift_save(m, attrs, sizeof attrs / sizeof *attrs / 2, &buf, &len)))
             goto done;
         snprintf(out->model_path, sizeof out->model_path, "%s/%s", promo_store_models_dir(s),
@@ -401,8 +625,183 @@ done:
     promo_free(eff);
     promo_free(mu);
     promo_free(score);
+    promo_free(oof);
     promo_free(buf);
     promo_free(features);
     promo_free(arms);
     return rc;
+}
+
+/* ------------------------------------------------------------------ reading ---- */
+
+/* Index of arm `name` in out (added after the known ones when new; -1 when full). */
+static int arm_index(promo_uplift_ws_report *out, const char *name)
+{
+    for (int a = 1; a < out->n_arms; a++)
+        if (!strcmp(out->arm_names[a], name))
+            return a;
+    if (out->n_arms >= PROMO_UPLIFT_WS_MAX_ARMS)
+        return -1;
+    int a = out->n_arms++;
+    snprintf(out->arm_names[a], sizeof out->arm_names[a], "%s", name);
+    metrics_nan(&out->arms[a].model);
+    metrics_nan(&out->arms[a].outcome);
+    promo_uplift_ws_arm_eval *e = &out->arms[a];
+    e->mean_effect = e->mean_calibrated = e->cal_level = e->cal_slope = e->cal_slope_se = NAN;
+    e->effect_scale = 1;
+    e->effect_shift = 0;
+    return a;
+}
+
+static void set_metric(promo_uplift_metrics *m, const char *k, double v)
+{
+    if (!strcmp(k, "qini_coef"))
+        m->qini_coef = v;
+    else if (!strcmp(k, "auuc"))
+        m->auuc = v;
+    else if (!strcmp(k, "uplift_at_10"))
+        m->uplift_at[0] = v;
+    else if (!strcmp(k, "uplift_at_20"))
+        m->uplift_at[1] = v;
+    else if (!strcmp(k, "uplift_at_30"))
+        m->uplift_at[2] = v;
+    else if (!strcmp(k, "ate"))
+        m->ate = v;
+    else if (!strcmp(k, "n_treated"))
+        m->n_treated = isfinite(v) ? (size_t)v : 0;
+    else if (!strcmp(k, "n_control"))
+        m->n_control = isfinite(v) ? (size_t)v : 0;
+}
+
+static void set_calibration(promo_uplift_ws_arm_eval *e, const char *k, double v)
+{
+    if (!strcmp(k, "mean_effect"))
+        e->mean_effect = v;
+    else if (!strcmp(k, "mean_calibrated"))
+        e->mean_calibrated = v;
+    else if (!strcmp(k, "effect_scale"))
+        e->effect_scale = v;
+    else if (!strcmp(k, "effect_shift"))
+        e->effect_shift = v;
+    else if (!strcmp(k, "cal_level"))
+        e->cal_level = v;
+    else if (!strcmp(k, "cal_slope"))
+        e->cal_slope = v;
+    else if (!strcmp(k, "cal_slope_se"))
+        e->cal_slope_se = v;
+    else if (!strcmp(k, "cal_n"))
+        e->cal_n = isfinite(v) ? (size_t)v : 0;
+}
+
+int promo_report_uplift_read(promo_store *s, promo_uplift_ws_report *out, int *found)
+{
+    if (!s || !out || !found)
+        return promo_fail(PROMO_EUSAGE, "uplift read: needs a store and out");
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    promo_table *t = NULL;
+    int rc = promo_report_read(s, &t);
+    if (rc || !t)
+        return rc;
+    const promo_column *task = promo_table_column(t, "task"),
+                       *model = promo_table_column(t, "model"),
+                       *metric = promo_table_column(t, "metric"),
+                       *value = promo_table_column(t, "value"),
+                       *text = promo_table_column(t, "text");
+    char learner[16] = "";
+    out->n_arms = 1;
+    snprintf(out->arm_names[0], sizeof out->arm_names[0], "control");
+    out->clip = NAN;
+    /* The run first: the learner names the model rows, the arms their order. */
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (strcmp(promo_column_str(task, i), TASK) != 0 || *promo_column_str(model, i))
+            continue;
+        *found = 1;
+        const char *me = promo_column_str(metric, i);
+        const char *tx = promo_column_is_null(text, i) ? NULL : promo_column_str(text, i);
+        double v = promo_column_is_null(value, i) ? NAN : value->f64[i];
+        size_t z = isfinite(v) && v >= 0 ? (size_t)v : 0;
+        if (!strcmp(me, "learner") && tx)
+            snprintf(learner, sizeof learner, "%s", tx);
+        else if (!strcmp(me, "pooled_arm") && tx)
+            snprintf(out->pooled_arm, sizeof out->pooled_arm, "%s", tx);
+        else if (!strcmp(me, "model_path") && tx)
+            snprintf(out->model_path, sizeof out->model_path, "%s", tx);
+        else if (!strcmp(me, "arms") && tx) {
+            char buf[PROMO_UPLIFT_WS_MAX_ARMS * 65];
+            snprintf(buf, sizeof buf, "%s", tx);
+            char *save = NULL, *tok = strtok_r(buf, ",", &save);
+            if (tok)
+                snprintf(out->arm_names[0], sizeof out->arm_names[0], "%s", tok);
+            while ((tok = strtok_r(NULL, ",", &save)))
+                arm_index(out, tok);
+        } else if (!strcmp(me, "as_of"))
+            out->as_of = (int64_t)v;
+        else if (!strcmp(me, "split_ts"))
+            out->split_ts = (int64_t)v;
+        else if (!strcmp(me, "window_days"))
+            out->window_days = v;
+        else if (!strcmp(me, "n_rows"))
+            out->n_rows = z;
+        else if (!strcmp(me, "n_train"))
+            out->n_train = z;
+        else if (!strcmp(me, "n_test"))
+            out->n_test = z;
+        else if (!strcmp(me, "n_test_randomised"))
+            out->n_test_randomised = z;
+        else if (!strcmp(me, "n_gap"))
+            out->n_gap = z;
+        else if (!strcmp(me, "n_late"))
+            out->n_late = z;
+        else if (!strcmp(me, "n_pooled"))
+            out->n_pooled = z;
+        else if (!strcmp(me, "n_features"))
+            out->n_features = z;
+        else if (!strcmp(me, "weighting"))
+            out->weighting = v > 0;
+        else if (!strcmp(me, "clip"))
+            out->clip = v;
+        else if (!strcmp(me, "clipped_share"))
+            out->overlap.clipped_share = v;
+        else if (!strcmp(me, "e_min"))
+            out->overlap.e_min = v;
+        else if (!strcmp(me, "e_max"))
+            out->overlap.e_max = v;
+        else if (!strcmp(me, "train_seconds"))
+            out->train_seconds = v;
+        else if (!strcmp(me, "outcome_from_purchases"))
+            out->outcome_from_purchases = v > 0;
+        else if (!strcmp(me, "weighting_auto"))
+            out->weighting_auto = v > 0;
+        else if (!strcmp(me, "calibration_seconds"))
+            out->calibration_seconds = v;
+    }
+    if (*found) {
+        promo_uplift_learner_parse(learner, &out->learner);
+        for (size_t i = 0; i < t->n_rows; i++) {
+            const char *mo = promo_column_str(model, i), *me = promo_column_str(metric, i);
+            if (strcmp(promo_column_str(task, i), TASK) != 0 || !*mo)
+                continue;
+            int outc = !strcmp(mo, "outcome_ranking");
+            if (!outc && strcmp(mo, learner) != 0)
+                continue;
+            const char *colon = strchr(me, ':');
+            if (!colon)
+                continue;
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)(colon - me), me);
+            int a = arm_index(out, colon + 1);
+            if (a < 1)
+                continue;
+            double v = promo_column_is_null(value, i) ? NAN : value->f64[i];
+            if (outc)
+                set_metric(&out->arms[a].outcome, key, v);
+            else {
+                set_metric(&out->arms[a].model, key, v);
+                set_calibration(&out->arms[a], key, v);
+            }
+        }
+    }
+    promo_table_free(t);
+    return PROMO_OK;
 }

@@ -87,6 +87,11 @@ static void put_str(wbuf *b, const char *s)
     put(b, s, n);
 }
 
+static int is_forest(promo_uplift_learner l)
+{
+    return l == PROMO_UPLIFT_TREE || l == PROMO_UPLIFT_FOREST;
+}
+
 static size_t n_mu_of(promo_uplift_learner l, int K)
 {
     return l == PROMO_UPLIFT_DR ? (size_t)N_FOLDS * (size_t)K : (size_t)K;
@@ -121,10 +126,6 @@ int promo_uplift_save(
         return promo_fail(PROMO_EUSAGE, "uplift save: needs a model and out");
     *out = NULL;
     *n = 0;
-    if (m->learner == PROMO_UPLIFT_TREE || m->learner == PROMO_UPLIFT_FOREST)
-        return promo_fail(PROMO_EUSAGE,
-                          "uplift save: %s models cannot be saved yet (learners s, t, x, r, dr)",
-                          promo_uplift_learner_name(m->learner));
     if (n_attrs > MAX_ATTRS)
         return promo_fail(PROMO_EUSAGE, "uplift save: %zu attributes, at most %u", n_attrs,
                           MAX_ATTRS);
@@ -157,6 +158,15 @@ int promo_uplift_save(
         rc = put_learner(&b, m->mu[k]);
     for (size_t k = 0; k < n_tau_of(m->learner, m->n_arms) && !rc; k++)
         rc = put_learner(&b, m->tau[k]);
+    if (!rc && is_forest(m->learner)) { /* the trees, in their own format (uplift_tree.h) */
+        char *fb = NULL;
+        size_t fn = 0;
+        if (!(rc = promo_uplift_forest_save(m->forest, &fb, &fn))) {
+            put_u64(&b, fn);
+            put(&b, fb, fn);
+        }
+        promo_free(fb);
+    }
     if (!rc && !b.oom)
         put_u64(&b, fnv1a64(b.p, b.n));
     if (!rc && b.oom)
@@ -274,6 +284,11 @@ static int check_present(const promo_uplift *m)
         for (size_t k = 0; k < K - 1; k++)
             ok &= m->tau[k] != NULL;
         break;
+    case PROMO_UPLIFT_TREE:
+    case PROMO_UPLIFT_FOREST:
+        ok = m->forest != NULL &&
+             (m->learner == PROMO_UPLIFT_FOREST || promo_uplift_forest_n_trees(m->forest) == 1);
+        break;
     default:
         ok = 0;
         break;
@@ -371,9 +386,6 @@ int promo_uplift_load(
     get_u64(&r, &n_rows);
     if (learner >= PROMO_UPLIFT_LEARNER_COUNT)
         return promo_fail(PROMO_EINPUT, "uplift model: unknown learner %u", learner);
-    if (learner == PROMO_UPLIFT_TREE || learner == PROMO_UPLIFT_FOREST)
-        return promo_fail(PROMO_EINPUT, "uplift model: %s models are not in this format",
-                          promo_uplift_learner_name((promo_uplift_learner)learner));
     if (K < 2 || K > MAX_ARMS || binary > 1 || weighting > 1 || d < 1 || d > MAX_D ||
         !(clip >= 0.0 && clip < 0.5) || !isfinite(cs) || !isfinite(emin) || !isfinite(emax))
         return promo_fail(PROMO_EINPUT,
@@ -425,6 +437,30 @@ int promo_uplift_load(
         rc = get_learner(&r, m->d, 1, "outcome model", &m->mu[k]);
     for (size_t k = 0; k < n_tau && !rc; k++)
         rc = get_learner(&r, m->d, 1, "effect model", &m->tau[k]);
+    if (!rc && is_forest(m->learner)) {
+        uint64_t fl = 0;
+        const uint8_t *fs = NULL;
+        if ((rc = get_u64(&r, &fl)))
+            goto fail;
+        if (fl > r.n - r.at || (rc = take(&r, (size_t)fl, &fs))) {
+            rc = promo_fail(PROMO_EINPUT, "uplift model: trees: %llu bytes, %zu left",
+                            (unsigned long long)fl, r.n - r.at);
+            goto fail;
+        }
+        if ((rc = promo_uplift_forest_load(fs, (size_t)fl, &m->forest))) {
+            promo_fail_prefix(rc, "uplift model");
+            goto fail;
+        }
+        if (promo_uplift_forest_n_features(m->forest) != m->d ||
+            promo_uplift_forest_n_arms(m->forest) != m->n_arms) {
+            rc = promo_fail(PROMO_EINPUT,
+                            "uplift model: trees of %zu features and %d arms in a model of %zu "
+                            "and %d",
+                            promo_uplift_forest_n_features(m->forest),
+                            promo_uplift_forest_n_arms(m->forest), m->d, m->n_arms);
+            goto fail;
+        }
+    }
     if (rc || (rc = check_present(m)))
         goto fail;
     if (r.at != r.n) {

@@ -903,3 +903,235 @@ int promo_uplift_forest_importance(const promo_uplift_forest *f, double *imp)
     memcpy(imp, f->importance, f->d * sizeof *imp);
     return 0;
 }
+
+/* ---- file format (include/promo/uplift_tree.h) ---- */
+
+#define FOREST_MAGIC     "PROMOUFT"
+#define FOREST_HEADER    44 /* magic .. max_bins */
+#define FOREST_MAX_ARMS  1000
+#define FOREST_MAX_D     1000000u
+#define FOREST_MAX_TREES 1000000u
+
+static uint64_t forest_fnv(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void wr(uint8_t **w, const void *v, size_t n)
+{
+    memcpy(*w, v, n); /* the host is little-endian (checked in the save) */
+    *w += n;
+}
+
+int promo_uplift_forest_save(const promo_uplift_forest *f, char **out, size_t *n)
+{
+    if (!f || !out || !n)
+        return promo_fail(PROMO_EUSAGE, "uplift tree save: NULL argument");
+    *out = NULL;
+    *n = 0;
+    const uint16_t probe = 1;
+    uint8_t lo;
+    memcpy(&lo, &probe, 1);
+    if (lo != 1)
+        return promo_fail(PROMO_EINTERNAL, "uplift tree save: big-endian hosts are not supported");
+    size_t k1 = (size_t)f->n_arms - 1, len = FOREST_HEADER + f->d * 8;
+    for (int t = 0; t < f->n_trees; t++) {
+        len += 4 + f->trees[t].n_nodes * 24;
+        for (size_t id = 0; id < f->trees[t].n_nodes; id++)
+            len += f->trees[t].nodes[id].feature < 0 ? k1 * 4 : 0;
+    }
+    len += 8;
+    uint8_t *b = promo_malloc(len), *w = b;
+    if (!b)
+        return PROMO_ENOMEM;
+    uint32_t u32;
+    uint64_t u64;
+    int32_t i32;
+    wr(&w, FOREST_MAGIC, 8);
+    u32 = PROMO_UPLIFT_FOREST_FORMAT_VERSION;
+    wr(&w, &u32, 4);
+    u32 = (uint32_t)f->n_arms;
+    wr(&w, &u32, 4);
+    u64 = f->d;
+    wr(&w, &u64, 8);
+    u32 = (uint32_t)f->n_trees;
+    wr(&w, &u32, 4);
+    u32 = (uint32_t)f->p.split;
+    wr(&w, &u32, 4);
+    i32 = f->p.max_depth;
+    wr(&w, &i32, 4);
+    u32 = (uint32_t)f->p.honest;
+    wr(&w, &u32, 4);
+    u32 = (uint32_t)f->p.max_bins;
+    wr(&w, &u32, 4);
+    wr(&w, f->importance, f->d * 8);
+    for (int t = 0; t < f->n_trees; t++) {
+        const utree *tr = &f->trees[t];
+        u32 = (uint32_t)tr->n_nodes;
+        wr(&w, &u32, 4);
+        for (size_t id = 0; id < tr->n_nodes; id++) {
+            const node *nd = &tr->nodes[id];
+            wr(&w, &nd->feature, 4);
+            wr(&w, &nd->bin, 4);
+            wr(&w, &nd->thr, 4);
+            wr(&w, &nd->left, 4);
+            wr(&w, &nd->right, 4);
+            wr(&w, &nd->parent, 4);
+        }
+        for (size_t id = 0; id < tr->n_nodes; id++)
+            if (tr->nodes[id].feature < 0)
+                wr(&w, tr->nodes[id].effect, k1 * 4);
+    }
+    u64 = forest_fnv(b, (size_t)(w - b));
+    wr(&w, &u64, 8);
+    *out = (char *)b;
+    *n = len;
+    return PROMO_OK;
+}
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t n, at;
+} rd;
+
+static int rd_take(rd *r, void *v, size_t n)
+{
+    if (n > r->n - r->at)
+        return promo_fail(PROMO_EINPUT, "uplift tree model: truncated at byte %zu", r->at);
+    memcpy(v, r->p + r->at, n);
+    r->at += n;
+    return PROMO_OK;
+}
+
+/* One tree's nodes, checked: ids in range, children after their parent (so a walk from the
+ * root always ends at a leaf), the root first and parentless, finite leaf effects. */
+static int load_tree(rd *r, size_t d, size_t k1, utree *t)
+{
+    uint32_t nn = 0;
+    if (rd_take(r, &nn, 4))
+        return PROMO_EINPUT;
+    if (nn == 0 || (size_t)nn > (r->n - r->at) / 24)
+        return promo_fail(PROMO_EINPUT, "uplift tree model: a tree of %u nodes", nn);
+    t->nodes = promo_calloc(nn, sizeof *t->nodes);
+    if (!t->nodes)
+        return PROMO_ENOMEM;
+    t->n_nodes = t->cap = nn;
+    size_t n_leaves = 0;
+    for (uint32_t id = 0; id < nn; id++) {
+        node *nd = &t->nodes[id];
+        if (rd_take(r, &nd->feature, 4) || rd_take(r, &nd->bin, 4) || rd_take(r, &nd->thr, 4) ||
+            rd_take(r, &nd->left, 4) || rd_take(r, &nd->right, 4) || rd_take(r, &nd->parent, 4))
+            return PROMO_EINPUT;
+        nd->effect = NULL;
+        int ok = id == 0 ? nd->parent == -1 : nd->parent >= 0 && (uint32_t)nd->parent < id;
+        if (nd->feature >= 0)
+            ok &= (size_t)nd->feature < d && nd->bin >= 0 && nd->left > (int32_t)id &&
+                  (uint32_t)nd->left < nn && nd->right > (int32_t)id && (uint32_t)nd->right < nn &&
+                  !isnan(nd->thr);
+        else
+            ok &= nd->feature == -1;
+        if (!ok)
+            return promo_fail(PROMO_EINPUT, "uplift tree model: node %u is malformed", id);
+        n_leaves += nd->feature < 0;
+    }
+    t->values = promo_mallocn(nn, (k1 ? k1 : 1) * sizeof(float));
+    if (!t->values)
+        return PROMO_ENOMEM;
+    (void)n_leaves;
+    for (uint32_t id = 0; id < nn; id++) {
+        node *nd = &t->nodes[id];
+        if (nd->feature >= 0)
+            continue;
+        nd->effect = t->values + (size_t)id * k1;
+        if (rd_take(r, nd->effect, k1 * 4))
+            return PROMO_EINPUT;
+        for (size_t a = 0; a < k1; a++)
+            if (!isfinite(nd->effect[a]))
+                return promo_fail(PROMO_EINPUT, "uplift tree model: leaf %u effect not finite", id);
+    }
+    return PROMO_OK;
+}
+
+int promo_uplift_forest_load(const void *data, size_t n, promo_uplift_forest **out)
+{
+    if (!out || (n && !data))
+        return promo_fail(PROMO_EUSAGE, "uplift tree load: needs data and out");
+    *out = NULL;
+    const uint8_t *p = data;
+    if (n < FOREST_HEADER + 8 || memcmp(p, FOREST_MAGIC, 8) != 0)
+        return promo_fail(PROMO_EINPUT, "uplift tree model: no %s header (%zu bytes)", FOREST_MAGIC,
+                          n);
+    rd r = {p, n - 8, 8};
+    uint32_t version = 0, K = 0, n_trees = 0, split = 0, honest = 0, max_bins = 0;
+    int32_t depth = 0;
+    uint64_t d = 0, sum = 0;
+    rd_take(&r, &version, 4);
+    if (version != PROMO_UPLIFT_FOREST_FORMAT_VERSION)
+        return promo_fail(PROMO_EVERSION,
+                          "uplift tree model: format version %u; this promo reads version %u",
+                          version, PROMO_UPLIFT_FOREST_FORMAT_VERSION);
+    memcpy(&sum, p + n - 8, 8);
+    if (sum != forest_fnv(p, n - 8))
+        return promo_fail(PROMO_EINPUT, "uplift tree model: checksum mismatch (damaged)");
+    rd_take(&r, &K, 4);
+    rd_take(&r, &d, 8);
+    rd_take(&r, &n_trees, 4);
+    rd_take(&r, &split, 4);
+    rd_take(&r, &depth, 4);
+    rd_take(&r, &honest, 4);
+    rd_take(&r, &max_bins, 4);
+    if (K < 2 || K > FOREST_MAX_ARMS || d < 1 || d > FOREST_MAX_D || n_trees < 1 ||
+        n_trees > FOREST_MAX_TREES || split >= PROMO_SPLIT_COUNT || depth < 0 || honest > 1 ||
+        max_bins < 2 || max_bins > 256 || d > (r.n - r.at) / 8)
+        return promo_fail(PROMO_EINPUT,
+                          "uplift tree model: bad header (arms %u, features %llu, trees %u)", K,
+                          (unsigned long long)d, n_trees);
+    promo_uplift_forest *f = promo_calloc(1, sizeof *f);
+    int rc = PROMO_ENOMEM;
+    if (!f)
+        return rc;
+    f->p = promo_uplift_tree_params_default();
+    f->p.split = (promo_uplift_split)split;
+    f->p.max_depth = depth;
+    f->p.honest = (int)honest;
+    f->p.max_bins = (int)max_bins;
+    f->p.n_trees = (int)n_trees;
+    f->p.n_threads = 0; /* prediction on all cores (its results do not depend on it) */
+    f->d = (size_t)d;
+    f->n_arms = (int)K;
+    f->importance = promo_mallocn(f->d, sizeof *f->importance);
+    if (!f->importance)
+        goto fail;
+    rd_take(&r, f->importance, f->d * 8);
+    for (size_t j = 0; j < f->d; j++)
+        if (!isfinite(f->importance[j])) {
+            rc = promo_fail(PROMO_EINPUT, "uplift tree model: importance %zu not finite", j);
+            goto fail;
+        }
+    if ((size_t)n_trees > (r.n - r.at) / 28) {
+        rc = promo_fail(PROMO_EINPUT, "uplift tree model: %u trees in %zu bytes", n_trees,
+                        r.n - r.at);
+        goto fail;
+    }
+    f->trees = promo_calloc(n_trees, sizeof *f->trees);
+    if (!f->trees)
+        goto fail;
+    f->n_trees = (int)n_trees;
+    for (uint32_t t = 0; t < n_trees; t++)
+        if ((rc = load_tree(&r, f->d, (size_t)K - 1, &f->trees[t])))
+            goto fail;
+    if (r.at != r.n) {
+        rc = promo_fail(PROMO_EINPUT, "uplift tree model: %zu unexpected bytes", r.n - r.at);
+        goto fail;
+    }
+    *out = f;
+    return PROMO_OK;
+fail:
+    promo_uplift_forest_free(f);
+    return rc;
+}

@@ -311,6 +311,150 @@ static int by_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* ----------------------------------------------- outcomes from purchases ---- */
+
+/* A purchase line: the exposures-dictionary customer code, time, transactions-table row. */
+typedef struct buy {
+    uint32_t cust;
+    int64_t ts;
+    uint32_t row;
+} buy;
+
+static int by_cust_ts(const void *a, const void *b)
+{
+    const buy *x = a, *y = b;
+    if (x->cust != y->cust)
+        return x->cust < y->cust ? -1 : 1;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Dictionary code map: every key of `from` looked up in `to` (PROMO_DICT_NONE if absent). */
+static uint32_t *dict_map(const promo_column *from, const promo_column *to)
+{
+    uint32_t n = from ? promo_dict_size(from->dict) : 0;
+    uint32_t *m = promo_mallocn(n ? n : 1, sizeof *m);
+    if (!m)
+        return NULL;
+    for (uint32_t k = 0; k < n; k++)
+        m[k] = to ? promo_dict_find(to->dict, promo_dict_key(from->dict, k),
+                                    promo_dict_key_len(from->dict, k))
+                  : PROMO_DICT_NONE;
+    return m;
+}
+
+/* Outcomes when the log has no responses: an exposure converted if its customer bought the
+ * promoted product (promotions.product_id), or any product of the promoted category
+ * (promotions.category, through products.category), in [exposure, exposure + win); revenue =
+ * quantity x unit_price of those lines. An exposure whose promotion names neither, or whose
+ * product is never sold, has outcome 0. Rows k of r (r->erow, r->ts set), promotions rows
+ * promo_of[k]. */
+static int purchase_outcomes(const promo_panel *d,
+                             const uint32_t *promo_of,
+                             int64_t win,
+                             promo_uplift_ws_rows *r)
+{
+    const promo_table *tt = d->transactions, *pt = d->promotions;
+    const promo_column *tc = col_of(tt, "customer_id", 1), *tp = col_of(tt, "product_id", 1),
+                       *tts = col_of(tt, "ts", 0), *tq = promo_table_column(tt, "quantity"),
+                       *tu = promo_table_column(tt, "unit_price"),
+                       *ec = col_of(d->exposures, "customer_id", 1),
+                       *pp = col_of(pt, "product_id", 1), *pc = col_of(pt, "category", 1),
+                       *xid = col_of(d->products, "product_id", 1),
+                       *xcat = col_of(d->products, "category", 1);
+    for (size_t k = 0; k < r->n; k++) {
+        r->y[k] = 0.0f;
+        r->revenue[k] = 0.0;
+    }
+    if (!tc || !tp || !is_time(tts) || !ec || !pt || (!pp && !pc))
+        return promo_fail(PROMO_EINPUT,
+                          "uplift: the responses table is empty, and outcomes from purchases "
+                          "need transactions (customer_id, product_id, ts) and promotions with "
+                          "product_id or category");
+    size_t nt = tt->n_rows;
+    buy *b = promo_mallocn(nt ? nt : 1, sizeof *b);
+    uint32_t *cm = dict_map(tc, ec), *pm = dict_map(pp, tp), *tx_prod_row = NULL, *tx_cat = NULL;
+    int rc = PROMO_ENOMEM;
+    if (!b || !cm || !pm)
+        goto done;
+    /* Each sold product's category as a code of promotions.category (category promotions). */
+    if (pc && xid && xcat) {
+        uint32_t np = promo_dict_size(tp->dict);
+        uint32_t *to_x = dict_map(tp, xid), *cat_of_xcode = dict_map(xcat, pc);
+        tx_cat = promo_mallocn(np ? np : 1, sizeof *tx_cat);
+        uint32_t nx = promo_dict_size(xid->dict);
+        tx_prod_row = promo_mallocn(nx ? nx : 1, sizeof *tx_prod_row);
+        if (!to_x || !cat_of_xcode || !tx_cat || !tx_prod_row) {
+            promo_free(to_x);
+            promo_free(cat_of_xcode);
+            goto done;
+        }
+        for (uint32_t k = 0; k < nx; k++)
+            tx_prod_row[k] = PROMO_PANEL_NONE;
+        for (size_t q = 0; q < d->products->n_rows; q++)
+            if (!promo_column_is_null(xid, q))
+                tx_prod_row[xid->codes[q]] = (uint32_t)q;
+        for (uint32_t k = 0; k < np; k++) {
+            uint32_t row = to_x[k] == PROMO_DICT_NONE ? PROMO_PANEL_NONE : tx_prod_row[to_x[k]];
+            tx_cat[k] = row == PROMO_PANEL_NONE || promo_column_is_null(xcat, row)
+                            ? PROMO_DICT_NONE
+                            : cat_of_xcode[xcat->codes[row]];
+        }
+        promo_free(to_x);
+        promo_free(cat_of_xcode);
+    }
+    size_t m = 0;
+    for (size_t q = 0; q < nt; q++) {
+        if (promo_column_is_null(tc, q) || promo_column_is_null(tp, q) ||
+            promo_column_is_null(tts, q))
+            continue;
+        uint32_t c = cm[tc->codes[q]];
+        if (c != PROMO_DICT_NONE)
+            b[m++] = (buy){c, tts->i64[q], (uint32_t)q};
+    }
+    qsort(b, m, sizeof *b, by_cust_ts);
+    for (size_t k = 0; k < r->n; k++) {
+        uint32_t er = r->erow[k], pr = promo_of[k];
+        if (pr == PROMO_PANEL_NONE || promo_column_is_null(ec, er))
+            continue;
+        uint32_t want_prod = PROMO_DICT_NONE, want_cat = PROMO_DICT_NONE;
+        if (pp && !promo_column_is_null(pp, pr))
+            want_prod = pm[pp->codes[pr]];
+        else if (pc && !promo_column_is_null(pc, pr) && tx_cat)
+            want_cat = pc->codes[pr];
+        if (want_prod == PROMO_DICT_NONE && want_cat == PROMO_DICT_NONE)
+            continue;
+        uint32_t c = ec->codes[er];
+        int64_t t0 = r->ts[k], t1 = t0 + win;
+        size_t lo = 0, hi = m;
+        while (lo < hi) { /* the customer's first line at or after t0 */
+            size_t mid = lo + (hi - lo) / 2;
+            if (b[mid].cust < c || (b[mid].cust == c && b[mid].ts < t0))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t q = lo; q < m && b[q].cust == c && b[q].ts < t1; q++) {
+            uint32_t code = tp->codes[b[q].row];
+            if (want_prod != PROMO_DICT_NONE ? code != want_prod : tx_cat[code] != want_cat)
+                continue;
+            r->y[k] = 1.0f;
+            double v = num_at(tq, b[q].row) * num_at(tu, b[q].row);
+            if (isfinite(v))
+                r->revenue[k] += v;
+        }
+    }
+    rc = PROMO_OK;
+done:
+    promo_free(b);
+    promo_free(cm);
+    promo_free(pm);
+    promo_free(tx_prod_row);
+    promo_free(tx_cat);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ build ---- */
 
 int promo_uplift_ws_rows_build(const promo_panel *d,
@@ -436,6 +580,22 @@ int promo_uplift_ws_rows_build(const promo_panel *d,
             outcome_of(d->responses, rs, n_rs, (uint64_t)ep_->codes[er] << 32 | ec_->codes[er],
                        e.ts[i], e.ts[i] + win, &r.y[k], &r.revenue[k]);
         tsort[k] = e.ts[i];
+    }
+
+    /* No responses logged at all: the outcome from purchases instead. */
+    if (!d->responses || d->responses->n_rows == 0) {
+        uint32_t *pr_of = promo_mallocn(n, sizeof *pr_of);
+        if (!pr_of) {
+            rc = PROMO_ENOMEM;
+            goto fail;
+        }
+        for (size_t k = 0; k < n; k++)
+            pr_of[k] = e.promo[sel[k]];
+        rc = purchase_outcomes(d, pr_of, win, &r);
+        promo_free(pr_of);
+        if (rc)
+            goto fail;
+        r.outcome_from_purchases = 1;
     }
 
     /* Features as of each exposure, then the offer columns. */
