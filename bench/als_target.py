@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 
@@ -34,20 +33,27 @@ def main():
     ws = os.path.join(work, "target_ws")
     if not os.path.exists(os.path.join(ws, "promo.db")):
         promo(binary, "generate", "--ws", ws)
-    db = sqlite3.connect(os.path.join(ws, "promo.db"))
-    (max_ts,) = db.execute("SELECT max(ts) FROM transactions WHERE quantity > 0").fetchone()
-    cutoff = (max_ts // DAY + 1) * DAY - 30 * DAY
-    day = db.execute("SELECT date(?, 'unixepoch')", (cutoff,)).fetchone()[0]
-    best, n_orders = db.execute(
+    # The transactions are stored as column chunks: read them through promo sql.
+    def sql(query):
+        out = promo(binary, "sql", "--ws", ws, "--csv", query)
+        return [list(r.values()) for r in csv.DictReader(io.StringIO(out))]
+
+    (max_ts,) = sql("SELECT max(ts) FROM transactions WHERE quantity > 0")[0]
+    cutoff = (int(max_ts) // DAY + 1) * DAY - 30 * DAY
+    day = sql(f"SELECT date({cutoff}, 'unixepoch')")[0][0]
+    best, n_orders = sql(
         "SELECT product_id, count(DISTINCT order_id) n FROM transactions "
-        "WHERE quantity > 0 AND ts < ? GROUP BY product_id ORDER BY n DESC, product_id LIMIT 1",
-        (cutoff,)).fetchone()
-    buyers = {r[0] for r in db.execute(
-        "SELECT DISTINCT customer_id FROM transactions WHERE product_id = ? AND quantity > 0 "
-        "AND ts >= ? AND ts < ? AND customer_id IS NOT NULL", (best, cutoff, cutoff + 30 * DAY))}
-    past = {r[0] for r in db.execute(
-        "SELECT DISTINCT customer_id FROM transactions WHERE product_id = ? AND quantity > 0 "
-        "AND ts < ? AND customer_id IS NOT NULL", (best, cutoff))}
+        f"WHERE quantity > 0 AND ts < {cutoff} GROUP BY product_id ORDER BY n DESC, product_id "
+        "LIMIT 1")[0]
+    n_orders = int(n_orders)
+    quoted = best.replace("'", "''")
+    buyers = {r[0] for r in sql(
+        f"SELECT DISTINCT customer_id FROM transactions WHERE product_id = '{quoted}' "
+        f"AND quantity > 0 AND ts >= {cutoff} AND ts < {cutoff + 30 * DAY} "
+        "AND customer_id IS NOT NULL")}
+    past = {r[0] for r in sql(
+        f"SELECT DISTINCT customer_id FROM transactions WHERE product_id = '{quoted}' "
+        f"AND quantity > 0 AND ts < {cutoff} AND customer_id IS NOT NULL")}
     lists = {}
     promo(binary, "train", "--ws", ws, "--target", f"product:{best}", "--as-of", day,
           "--no-plots", "--no-baselines")
