@@ -22,12 +22,12 @@ fi
 # The uplift model the uplift and optimized strategies use (trained from the world's own log).
 "$PROMO" train --ws "$WS" --model uplift -q >/dev/null 2>&1 || echo '{"bench":"compare","note":"no uplift model"}'
 /usr/bin/python3 - "$PROMO" "$WS" "$NPROD" <<'PY'
-import json, sqlite3, subprocess, sys
+import json, subprocess, sys
 promo, ws, nprod = sys.argv[1], sys.argv[2], int(sys.argv[3])
-db = sqlite3.connect(ws + "/promo.db")
-prods = [r[0] for r in db.execute(
-    "select product_id, count(*) n from transactions group by product_id order by n desc limit ?",
-    (nprod,))]
+# The transactions are column chunks: read through promo sql, not Python's sqlite3.
+prods = subprocess.run([promo, "-q", "sql", "--ws", ws,
+    "select product_id from transactions group by product_id order by count(*) desc, "
+    f"product_id limit {nprod}"], check=True, capture_output=True, text=True).stdout.split()
 names = ["broadcast", "random", "rfm", "propensity", "uplift", "optimized", "oracle"]
 tot = {k: {"profit": [], "cpic": [], "contacts": [], "inc": []} for k in names}
 for p in prods:
