@@ -147,6 +147,13 @@ T_TEST(report_text_holds_the_evaluated_auc)
     free(html);
 }
 
+/* An awk program that rewrites a predictions file with the first effect_<arm> column (the one
+ * the Qini is computed from) in reverse row order: the same rows, another ranking. */
+#define REVERSE_EFFECTS                                                                    \
+    "NR==1{for(j=NF;j>=1;j--) if($j ~ /^effect_/) c=j; print; next} {r[NR]=$0; e[NR]=$c} " \
+    "END{for(i=2;i<=NR;i++){n=split(r[i],f,\",\"); f[c]=e[NR+2-i]; s=f[1]; "               \
+    "for(j=2;j<=n;j++) s=s \",\" f[j]; print s}}"
+
 /* A Qini curve is drawn only from the predictions of the model that was evaluated. */
 T_TEST(report_refuses_predictions_of_another_training)
 {
@@ -157,11 +164,7 @@ T_TEST(report_refuses_predictions_of_another_training)
     snprintf(src, sizeof src, "%s/out/uplift_predictions.csv", ws);
     snprintf(bad, sizeof bad, "%s/shuffled.csv", t_tmpdir());
     /* the same rows with the effects of the rows reversed: another ranking */
-    snprintf(args, sizeof args,
-             "head -1 '%s' > '%s' && tail -n +2 '%s' | awk -F, 'BEGIN{OFS=\",\"} {r[NR]=$0; "
-             "e[NR]=$NF} END{for(i=1;i<=NR;i++){n=split(r[i],f,\",\"); f[n]=e[NR+1-i]; s=f[1]; "
-             "for(j=2;j<=n;j++) s=s \",\" f[j]; print s}}' >> '%s'",
-             src, bad, src, bad);
+    snprintf(args, sizeof args, "awk -F, '" REVERSE_EFFECTS "' '%s' > '%s'", src, bad);
     T_ASSERT_EQ_INT(t_sh(args, NULL, NULL), 0);
     snprintf(dir, sizeof dir, "%s/qini", t_tmpdir());
     snprintf(args, sizeof args,
@@ -190,10 +193,8 @@ T_TEST(report_recomputes_the_qini_rows_from_the_model)
     snprintf(copy, sizeof copy, "%s/copy", t_tmpdir());
     /* the default file replaced by one whose effects are in reverse row order */
     snprintf(args, sizeof args,
-             "cp -r '%s' '%s' && f='%s/out/uplift_predictions.csv' && head -1 \"$f\" > \"$f.x\" "
-             "&& tail -n +2 \"$f\" | awk -F, '{r[NR]=$0; e[NR]=$NF} END{for(i=1;i<=NR;i++){"
-             "n=split(r[i],f,\",\"); f[n]=e[NR+1-i]; s=f[1]; for(j=2;j<=n;j++) s=s \",\" f[j]; "
-             "print s}}' >> \"$f.x\" && mv \"$f.x\" \"$f\"",
+             "cp -r '%s' '%s' && f='%s/out/uplift_predictions.csv' && awk -F, '" REVERSE_EFFECTS
+             "' \"$f\" > \"$f.x\" && mv \"$f.x\" \"$f\"",
              ws, copy, copy);
     T_ASSERT_EQ_INT(t_sh(args, NULL, NULL), 0);
     snprintf(args, sizeof args, "report --ws '%s' --no-compare --no-segments --json", copy);

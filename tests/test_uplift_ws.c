@@ -5,7 +5,6 @@
  * byte for byte as it was, promo score / explain / campaign with the uplift model, and bad
  * options exiting 2. Few boosting rounds: it runs under ASan. */
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,13 +413,23 @@ T_TEST(uplift_ws_outcomes_from_purchases)
     snprintf(b, sizeof b, "%s/ws_noresp", t_tmpdir());
     snprintf(args, sizeof args, "cp -r '%s' '%s'", a, b);
     T_ASSERT_EQ_INT(t_sh(args, NULL, NULL), 0);
-    char db_path[700];
-    snprintf(db_path, sizeof db_path, "%s/promo.db", b);
-    sqlite3 *db = NULL;
-    T_ASSERT_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
-    T_ASSERT_EQ_INT(sqlite3_exec(db, "DELETE FROM promo_data__responses", NULL, NULL, NULL),
-                    SQLITE_OK);
-    sqlite3_close(db);
+    /* the responses table emptied through the store (its rows are column chunks) */
+    promo_store *st = NULL;
+    promo_table *responses = NULL, *none = NULL;
+    T_OK(promo_store_open(b, 0, &st));
+    T_OK(promo_store_read_table(st, "responses", &responses));
+    T_ASSERT(responses->n_rows > 0);
+    uint8_t *keep = promo_calloc(responses->n_rows, 1);
+    T_ASSERT(keep != NULL);
+    none = promo_table_filter(responses, keep);
+    T_ASSERT(none != NULL && none->n_rows == 0);
+    T_OK(promo_store_begin(st));
+    T_OK(promo_store_write_table(st, none));
+    T_OK(promo_store_commit(st));
+    promo_free(keep);
+    promo_table_free(none);
+    promo_table_free(responses);
+    promo_store_close(st);
     snprintf(pa, sizeof pa, "%s/pa.csv", t_tmpdir());
     snprintf(pb, sizeof pb, "%s/pb.csv", t_tmpdir());
     for (int k = 0; k < 2; k++) {
