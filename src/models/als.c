@@ -230,20 +230,32 @@ INL v16 splat16(float s)
     return (v16){0} + s;
 }
 
+/* Two-vector and one-vector shuffles with constant lanes: GCC's __builtin_shuffle takes a mask
+ * vector, clang's __builtin_shufflevector the lanes themselves (make fuzz builds with clang). */
+#if defined(__clang__)
+#define SHUF2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define SHUF1(a, ...)    __builtin_shufflevector(a, a, __VA_ARGS__)
+#else
+#define SHUF2(a, b, ...) __builtin_shuffle(a, b, (v16i){__VA_ARGS__})
+#define SHUF1(a, ...)    __builtin_shuffle(a, (v16i){__VA_ARGS__})
+#endif
+
 /* Lanes 0, 4, 8, 12 of the result: the sums of a, b, c, d. */
 INL v16 hsum4(v16 a, v16 b, v16 c, v16 d)
 {
-    const v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-    const v16i hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-    v16 ab = __builtin_shuffle(a, b, lo8) + __builtin_shuffle(a, b, hi8); /* a|b, 8 each */
-    v16 cd = __builtin_shuffle(c, d, lo8) + __builtin_shuffle(c, d, hi8);
-    const v16i lo4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
-    const v16i hi4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
-    v16 q = __builtin_shuffle(ab, cd, lo4) + __builtin_shuffle(ab, cd, hi4); /* 4 each */
-    const v16i sw2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
-    q += __builtin_shuffle(q, sw2);
-    const v16i sw1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
-    return q + __builtin_shuffle(q, sw1);
+#define LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define LO4 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27
+#define HI4 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31
+    v16 ab = SHUF2(a, b, LO8) + SHUF2(a, b, HI8); /* a|b, 8 each */
+    v16 cd = SHUF2(c, d, LO8) + SHUF2(c, d, HI8);
+    v16 q = SHUF2(ab, cd, LO4) + SHUF2(ab, cd, HI4); /* 4 each */
+    q += SHUF1(q, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    return q + SHUF1(q, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+#undef LO8
+#undef HI8
+#undef LO4
+#undef HI4
 }
 
 /* GCC's vector arithmetic is contracted into FMAs only under fp-contract=fast (-std=c11
