@@ -185,7 +185,7 @@ static int read_lines(
                 memcpy(field, d + a, i - a);
                 len = i - a;
             }
-            if (memchr(field, 0, len)) {
+            if (len && memchr(field, 0, len)) { /* an empty quoted field leaves field NULL */
                 rc = promo_fail(PROMO_EINPUT, "%s:%llu:%zu: a NUL byte in an item", name,
                                 (unsigned long long)line, col);
                 break;
