@@ -93,6 +93,17 @@ typedef struct promo_report_result {
                                not compared) */
 } promo_report_result;
 
+typedef struct promo_compare promo_compare;
+
+/* The strategy comparison chart (out/strategy_comparison.png of promo compare, and the
+ * report's): each available strategy's mean incremental profit as a bar, the two ends of its
+ * interval (of level interval, over n_draws paired draws) as points. PROMO_EINPUT when no
+ * strategy was available; the errors of promo_plot_lines. */
+int promo_report_compare_chart(const promo_compare *cm,
+                               unsigned n_draws,
+                               double interval,
+                               const char *path);
+
 /* Check (and create, one level) the output directory: PROMO_EINPUT "--out DIR: ..." when it
  * is a file, its parent is missing, or it cannot be written. */
 int promo_report_out_dir_check(const char *dir);

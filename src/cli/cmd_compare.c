@@ -8,6 +8,7 @@
 #include <promo/compare.h>
 #include <promo/error.h>
 #include <promo/plot.h>
+#include <promo/report_html.h>
 #include <promo/store.h>
 
 #include "cli/cli.h"
@@ -91,45 +92,6 @@ static void print_text(const promo_compare *c, const promo_compare_params *p)
     (void)o;
 }
 
-/* out/strategy_comparison.png: each available strategy's mean incremental profit as a bar,
- * the two ends of its interval as points. */
-static int chart(const promo_compare *c, const promo_compare_params *p, const char *path)
-{
-    double x[PROMO_STRATEGY_COUNT], y[PROMO_STRATEGY_COUNT], ex[2 * PROMO_STRATEGY_COUNT],
-        ey[2 * PROMO_STRATEGY_COUNT];
-    const char *names[PROMO_STRATEGY_COUNT];
-    size_t n = 0;
-    for (int k = 0; k < PROMO_STRATEGY_COUNT; k++) {
-        const promo_compare_row *r = &c->rows[k];
-        if (!r->available)
-            continue;
-        x[n] = ex[2 * n] = ex[2 * n + 1] = (double)n;
-        y[n] = r->sim.incremental_profit.mean;
-        ey[2 * n] = r->sim.incremental_profit.lo;
-        ey[2 * n + 1] = r->sim.incremental_profit.hi;
-        names[n++] = promo_strategy_name((promo_strategy)k);
-    }
-    char title[400], band[64];
-    snprintf(title, sizeof title,
-             "Incremental profit by strategy: %.200s at %.0f%% off (%zu customers, %u paired "
-             "draws)",
-             c->product_id, c->discount_pct, c->n_customers, p->sim.n_draws);
-    snprintf(band, sizeof band, "%.0f%% interval", 100 * p->sim.interval);
-    promo_plot pl = promo_plot_default();
-    pl.title = title;
-    pl.ylabel = "incremental profit (LKR)";
-    pl.xlabel = "strategy";
-    pl.xmin = -0.6;
-    pl.xmax = (double)n - 0.4;
-    pl.xtic_labels = names;
-    pl.n_xtics = n;
-    pl.key = "top left";
-    pl.width_px = 1000;
-    promo_plot_series s[2] = {{"mean incremental profit", x, y, n, "boxes"},
-                              {band, ex, ey, 2 * n, "points"}};
-    return promo_plot_lines(&pl, s, 2, path);
-}
-
 int cmd_compare(int argc, char **argv)
 {
     const char *ws = CLI_DEFAULT_WS, *product = NULL;
@@ -186,7 +148,8 @@ int cmd_compare(int argc, char **argv)
     char png[1300] = "";
     if (!rc && !no_chart && promo_plot_available()) {
         snprintf(png, sizeof png, "%s/strategy_comparison.png", promo_store_out_dir(s));
-        if (chart(&c, &p, png)) { /* a figure without its chart is still the answer */
+        if (promo_report_compare_chart(&c, p.sim.n_draws, p.sim.interval,
+                                       png)) { /* a figure without its chart is still the answer */
             fprintf(stderr, "promo compare: no chart: %s\n", promo_last_error());
             png[0] = 0;
         }

@@ -281,13 +281,19 @@ ev_text(const ctx *c, const char *task, const char *target, const char *model, c
 }
 
 /* Put the chart drawn at `src` into out_dir (a copy unless it is there already); the path the
- * page shows into dst. 0: not available (missing file: a warning). */
+ * page shows into dst. 0: not available (missing file: a warning). Training records the path
+ * as it was given (relative to that command's directory, and the workspace may have moved
+ * since): the chart of that name in the workspace's own out/ is read first. */
 static int place_chart(ctx *c, const char *src, char *dst, size_t n)
 {
     if (!src || !*src)
         return 0;
     char *data = NULL;
     size_t len = 0;
+    char in_ws[PROMO_REPORT_PATH_MAX];
+    join(in_ws, sizeof in_ws, promo_store_out_dir(c->s), base_name(src));
+    if (access(in_ws, R_OK) == 0)
+        src = in_ws;
     if (promo_infile_read(src, 0, &data, &len) || len < 8 || memcmp(data, "\x89PNG", 4) != 0) {
         promo_warn("report: chart %s is missing or not a PNG: left out", src);
         promo_clear_error();
@@ -914,7 +920,10 @@ static int section_uplift(ctx *c)
 
 /* --------------------------------------------------------------- strategies ---- */
 
-static int compare_chart(ctx *c, const promo_compare *cm, const char *path)
+int promo_report_compare_chart(const promo_compare *cm,
+                               unsigned n_draws,
+                               double interval,
+                               const char *path)
 {
     double x[PROMO_STRATEGY_COUNT], y[PROMO_STRATEGY_COUNT], ex[2 * PROMO_STRATEGY_COUNT],
         ey[2 * PROMO_STRATEGY_COUNT];
@@ -936,8 +945,8 @@ static int compare_chart(ctx *c, const promo_compare *cm, const char *path)
     snprintf(title, sizeof title,
              "Incremental profit by strategy: %.200s at %.0f%% off\n%zu customers, %u paired "
              "simulator draws",
-             cm->product_id, cm->discount_pct, cm->n_customers, c->p->n_draws);
-    snprintf(band, sizeof band, "%.0f%% interval (ends)", 100 * c->f.interval);
+             cm->product_id, cm->discount_pct, cm->n_customers, n_draws);
+    snprintf(band, sizeof band, "%.0f%% interval (ends)", 100 * interval);
     promo_plot pl = promo_plot_default();
     pl.title = title;
     pl.ylabel = "incremental profit (LKR)";
@@ -1054,7 +1063,7 @@ static int section_strategies(ctx *c)
                  bc->sim.incremental_profit.hi);
     char png[PROMO_REPORT_PATH_MAX];
     join(png, sizeof png, c->out_dir, "report_strategies.png");
-    if (compare_chart(c, cm, png)) {
+    if (promo_report_compare_chart(cm, cp.sim.n_draws, cp.sim.interval, png)) {
         note(b, "warn", "No chart: %s", promo_last_error());
         promo_clear_error();
     } else {

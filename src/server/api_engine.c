@@ -92,33 +92,21 @@ static cJSON *figures_json(const promo_forecast_figures *f)
     return o;
 }
 
-static void fill_optimum(api_optimum *o, const promo_surface_optimum *so)
-{
-    o->discount_pct = so->discount_pct;
-    o->target = so->target;
-    o->incremental_profit = so->figures.incremental_profit;
-    o->incremental_revenue = so->figures.incremental_revenue;
-    o->expected_conversions = so->figures.expected_conversions;
-    o->incremental_conversions = so->figures.incremental_conversions;
-    o->roi = so->figures.roi;
-    o->profit_lo = so->figures.profit_lo;
-    o->profit_hi = so->figures.profit_hi;
-}
-
-static cJSON *optimum_json(const api_optimum *o)
+static cJSON *optimum_json(const promo_surface_optimum *o)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "discount_pct", o->discount_pct);
     cJSON_AddNumberToObject(j, "target", (double)o->target);
-    api_add_num(j, "incremental_profit", o->incremental_profit);
-    api_add_num(j, "incremental_revenue", o->incremental_revenue);
-    api_add_num(j, "expected_conversions", o->expected_conversions);
-    api_add_num(j, "incremental_conversions", o->incremental_conversions);
-    api_add_num(j, "roi", o->roi);
+    const promo_forecast_figures *f = &o->figures;
+    api_add_num(j, "incremental_profit", f->incremental_profit);
+    api_add_num(j, "incremental_revenue", f->incremental_revenue);
+    api_add_num(j, "expected_conversions", f->expected_conversions);
+    api_add_num(j, "incremental_conversions", f->incremental_conversions);
+    api_add_num(j, "roi", f->roi);
     cJSON *iv = cJSON_AddArrayToObject(j, "profit_interval");
-    cJSON_AddItemToArray(iv, isfinite(o->profit_lo) ? cJSON_CreateNumber(o->profit_lo)
+    cJSON_AddItemToArray(iv, isfinite(f->profit_lo) ? cJSON_CreateNumber(f->profit_lo)
                                                     : cJSON_CreateNull());
-    cJSON_AddItemToArray(iv, isfinite(o->profit_hi) ? cJSON_CreateNumber(o->profit_hi)
+    cJSON_AddItemToArray(iv, isfinite(f->profit_hi) ? cJSON_CreateNumber(f->profit_hi)
                                                     : cJSON_CreateNull());
     return j;
 }
@@ -149,7 +137,7 @@ static int optimum_of(
     memset(o, 0, sizeof *o);
     snprintf(o->product_id, sizeof o->product_id, "%s", product);
     o->budget = budget;
-    fill_optimum(o, &sf->optimum);
+    o->opt = sf->optimum;
     promo_surface_free(sf);
     *out = o;
     return PROMO_OK;
@@ -261,7 +249,7 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     api_optimum *opt = NULL;
     if ((rc = optimum_of(api, f, r.product_id, budget, &opt)))
         return promo_api_fail_engine(out, rc, "product_id");
-    api_optimum best = *opt; /* a copy: the cache may move */
+    promo_surface_optimum best = opt->opt; /* a copy: the cache may move */
     promo_forecast_request fr = promo_forecast_request_default();
     fr.product_id = r.product_id;
     fr.discount_pct = r.optimize ? best.discount_pct : r.discount_pct;
@@ -298,7 +286,8 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     cJSON_AddBoolToObject(b, "budget_bound", fc->budget_bound);
     cJSON_AddItemToObject(b, "forecast", figures_json(&fc->figures));
     cJSON_AddItemToObject(b, "optimum", optimum_json(&best));
-    api_add_num(b, "gap_to_optimum", best.incremental_profit - fc->figures.incremental_profit);
+    api_add_num(b, "gap_to_optimum",
+                best.figures.incremental_profit - fc->figures.incremental_profit);
     cJSON *rows = cJSON_AddArrayToObject(b, "rows");
     const promo_panel *d = promo_scorer_panel(api->scorer);
     char sb[32], line[512];
@@ -394,9 +383,7 @@ int promo_api_optimize(promo_api *api, const promo_api_call *call, promo_api_rep
     cJSON *sup = cJSON_AddArrayToObject(b, "support");
     cJSON_AddItemToArray(sup, cJSON_CreateNumber(sf->support_lo));
     cJSON_AddItemToArray(sup, cJSON_CreateNumber(sf->support_hi));
-    api_optimum o;
-    fill_optimum(&o, &sf->optimum);
-    cJSON_AddItemToObject(b, "optimum", optimum_json(&o));
+    cJSON_AddItemToObject(b, "optimum", optimum_json(&sf->optimum));
     promo_surface_free(sf);
     return api_ok(out, b);
 }
@@ -544,8 +531,8 @@ int promo_api_similar_products(promo_api *api, const promo_api_call *call, promo
     if (!frc) {
         promo_forecast_request fr = promo_forecast_request_default();
         fr.product_id = res.products[0].product_id;
-        fr.discount_pct = opt->discount_pct;
-        fr.n_target = opt->target ? opt->target : 1;
+        fr.discount_pct = opt->opt.discount_pct;
+        fr.n_target = opt->opt.target ? opt->opt.target : 1;
         frc = promo_forecast_point(f, &fr, &fc);
     }
     if (!frc) {

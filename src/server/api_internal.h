@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <promo/forecast.h>
+
 #include "server/api.h"
 
 #define API_ID_MAX 256 /* longest id or name a body may carry, bytes */
@@ -122,11 +124,8 @@ int api_load_segments(promo_api *api, api_segments **out /* OUT */);
 #define API_MAX_OPTIMA 64
 typedef struct api_optimum {
     char product_id[API_ID_MAX];
-    double budget; /* INFINITY = none */
-    double discount_pct;
-    size_t target;
-    double incremental_profit, incremental_revenue, expected_conversions, incremental_conversions,
-        roi, profit_lo, profit_hi;
+    double budget;             /* INFINITY = none */
+    promo_surface_optimum opt; /* as the forecaster found it */
 } api_optimum;
 
 /* PROMO_OK when the call has the store (api->store), else PROMO_EIO (busy: another command
