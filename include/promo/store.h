@@ -230,9 +230,10 @@ int promo_store_stage_file(promo_store *s, const char *path, const void *data, s
 /* In the current transaction: remove every file of models/ at the commit (the removals come
  * before the staged files are renamed, so a model staged in the same transaction stays).
  * For commands that replace the data (generate --force): the models trained on the old data
- * go in the same unit. Fails now (PROMO_EINPUT naming models/) if models/ is not writable;
- * killed between the SQL commit and the removals, the old models stay, and
- * promo_store_check_file refuses them (below). */
+ * go in the same unit. Fails now (PROMO_EINPUT naming models/) if models/ is not writable.
+ * The pending removals are recorded in the transaction: killed between the SQL commit and the
+ * removals, the next open of the workspace makes them (except for a file written since from
+ * the current data), and until then promo_store_check_file refuses the old models (below). */
 int promo_store_stage_remove_models(promo_store *s);
 
 /* Data versions. The workspace meta key "data.version" changes in every transaction that

@@ -739,6 +739,27 @@ static int check_version_of(promo_store *s, const char *name, const char *shown)
                       shown, s->ws_dir, *was ? was : "none", *now ? now : "none", s->ws_dir);
 }
 
+int store_file_is_current(promo_store *s, const char *rel)
+{
+    if (!store_has_object(s, "promo_data_versions", 0))
+        return 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT version FROM promo_data_versions WHERE name=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 1; /* cannot tell: keep the file */
+    sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+    char was[96] = "", now[96] = "";
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found)
+        snprintf(was, sizeof was, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (!found)
+        return 0;
+    if (current_version(s, now, sizeof now))
+        return 1;
+    return !strcmp(was, now);
+}
+
 int promo_store_check_file(promo_store *s, const char *path)
 {
     const char *rel = store_under_root(s, path);

@@ -111,6 +111,9 @@ void store_stage_discard(promo_store *s);
 /* After a kill between a commit and its renames: put the committed temporaries of dead
  * processes into place (promo_staged, see store_stage.c). Before store_clean_temps. */
 void store_roll_forward(promo_store *s);
+/* 1 if the workspace file rel (relative to the root) was recorded with the current data
+ * version (or the version cannot be read: keep it); 0 if recorded with another, or not at all. */
+int store_file_is_current(promo_store *s, const char *rel);
 /* Remove leftover temporaries of dead processes from dir (see store_stage.c). */
 void store_clean_temps(const char *dir);
 

@@ -236,6 +236,32 @@ int promo_store_stage_file(promo_store *s, const char *path, const void *data, s
     return PROMO_OK;
 }
 
+/* Record the pending removals in promo_staged_removes(path), in the open transaction, so that
+ * they are committed exactly when the tables are: killed after the SQL commit and before the
+ * unlinks, the next open finishes them (store_roll_forward). The rows of an earlier
+ * transaction are replaced. */
+static int record_removes(promo_store *s)
+{
+    int rc = store_exec(s, "CREATE TABLE IF NOT EXISTS promo_staged_removes (path TEXT PRIMARY "
+                           "KEY); DELETE FROM promo_staged_removes;");
+    sqlite3_stmt *st = NULL;
+    int src =
+        rc ? SQLITE_OK
+           : sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO promo_staged_removes VALUES (?)", -1,
+                                &st, NULL);
+    for (size_t i = 0; !rc && src == SQLITE_OK && i < s->n_removes; i++) {
+        const char *rel = store_under_root(s, s->removes[i]);
+        if (!rel)
+            continue;
+        sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+        src = sqlite3_step(st) == SQLITE_DONE ? sqlite3_reset(st) : sqlite3_errcode(s->db);
+    }
+    sqlite3_finalize(st);
+    if (!rc && src != SQLITE_OK)
+        rc = store_db_fail(s, src, "record the models to remove");
+    return rc;
+}
+
 int promo_store_stage_remove_models(promo_store *s)
 {
     if (!s->in_txn)
@@ -267,6 +293,8 @@ int promo_store_stage_remove_models(promo_store *s)
         rc = promo_fail(store_path_status(errno),
                         "%s: cannot remove the models trained on the data being replaced: %s",
                         s->models_dir, strerror(errno));
+    if (!rc)
+        rc = record_removes(s);
     if (rc)
         store_stage_discard(s);
     return rc;
@@ -294,8 +322,9 @@ int store_stage_publish(promo_store *s)
     if (s->n_removes)
         kill_point(0); /* PROMO_KILL_AT=publish: after the SQL commit, before the removals */
     /* Removals first, so a model staged in the same transaction is not removed. A kill
-     * before them leaves the old models, which promo_store_check_file then refuses (their
-     * data version is no longer the workspace's). */
+     * before them leaves the old models; the next open removes them (store_roll_forward, from
+     * promo_staged_removes), and until then promo_store_check_file refuses them (their data
+     * version is no longer the workspace's). */
     size_t removed = 0;
     for (size_t i = 0; i < s->n_removes; i++) {
         if (unlink(s->removes[i]) == 0)
@@ -376,8 +405,44 @@ int store_pid_alive(long pid)
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+/* The removals of a committed generate --force that was killed before it made them: a file
+ * listed in promo_staged_removes goes unless it was written since from the current data (a
+ * model trained after the replacement records the current version, and stays). */
+static void roll_forward_removes(promo_store *s)
+{
+    if (!store_has_object(s, "promo_staged_removes", 0))
+        return;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT path FROM promo_staged_removes", -1, &st, NULL) !=
+        SQLITE_OK)
+        return;
+    size_t removed = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *rel = (const char *)sqlite3_column_text(st, 0);
+        struct stat sb;
+        char *path = safe_rel(rel) ? store_path_join(s->root, rel) : NULL;
+        if (path && lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            !store_file_is_current(s, rel)) {
+            if (unlink(path) == 0)
+                removed++;
+            else
+                promo_warn("%s: cannot remove this model of replaced data: %s", path,
+                           strerror(errno));
+        }
+        promo_free(path);
+    }
+    sqlite3_finalize(st);
+    if (removed) {
+        store_fsync_path(s->models_dir, 1);
+        promo_info("removed %zu model file(s) of replaced data (the command that replaced it was "
+                   "killed)",
+                   removed);
+    }
+}
+
 void store_roll_forward(promo_store *s)
 {
+    roll_forward_removes(s);
     if (!store_has_object(s, "promo_staged", 0))
         return;
     sqlite3_stmt *st = NULL;
