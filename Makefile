@@ -89,9 +89,10 @@ $(BUILD)/web/index.html: $(WEB_SRC) web/node_modules/.promo-ci
 
 # Tests run from the project root; PROMO_BIN lets CLI tests exec the sanitized binary.
 test: deps
-	@$(MAKE) -j2 --no-print-directory $(BUILD)/asan/promo-tests $(BUILD)/asan/promo web
+	@$(MAKE) -j2 --no-print-directory $(BUILD)/asan/promo-tests $(BUILD)/asan/promo $(BUILD)/promo web
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  PROMO_BIN=$(BUILD)/asan/promo PROMO_WEB=$(BUILD)/web ./$(BUILD)/asan/promo-tests $(T)
+	  PROMO_BIN=$(BUILD)/asan/promo PROMO_RELEASE_BIN=$(BUILD)/promo PROMO_WEB=$(BUILD)/web \
+	  ./$(BUILD)/asan/promo-tests $(T)
 
 demo: deps
 	@$(MAKE) -j2 --no-print-directory $(BUILD)/promo web

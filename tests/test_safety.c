@@ -627,3 +627,26 @@ T_TEST(safety_fuzz_map_corpus_replay)
 {
     T_ASSERT(t_replay_corpus("fuzz/corpus/map", fuzz_map_one) >= 8);
 }
+
+/* Under an address-space limit OpenBLAS retries a failed work-buffer allocation forever, in
+ * every thread that calls it (memguard.h): the features' elasticity fits (one OpenMP thread
+ * each) hung `features`, `train` and `score` at 256 MiB. Now: "out of memory", exit 1. The
+ * release binary, since ASan cannot run under ulimit -v; the timeout only tells a hang. */
+T_TEST(safety_out_of_memory_under_ulimit_v_exits_1_not_hangs)
+{
+    const char *rel = getenv("PROMO_RELEASE_BIN");
+    T_ASSERT_MSG(rel && access(rel, X_OK) == 0, "PROMO_RELEASE_BIN (make test sets it) missing");
+    const char *ws = copy_world();
+    const char *cmds[] = {"features --ws %s --as-of 2024-01-01", "score --ws %s --target any",
+                          "train --ws %s --rounds 5 --no-baselines --retrain"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        char sub[900], cmd[1400], *err = NULL;
+        snprintf(sub, sizeof sub, cmds[i], ws);
+        snprintf(cmd, sizeof cmd, "ulimit -v 262144; timeout 300 %s %s", rel, sub);
+        int rc = t_sh(cmd, NULL, &err);
+        T_ASSERT_MSG(rc == 1 && err && strstr(err, "out of memory"),
+                     "%s under ulimit -v 256 MiB: exit %d (124: hung): %s", sub, rc,
+                     err ? err : "");
+        free(err);
+    }
+}

@@ -19,6 +19,10 @@ extern "C" {
 
 int promo_blas_memory_check(void);
 
+/* The same for `callers` threads that may each call OpenBLAS at once (each gets its own
+ * buffer): OpenMP loops over small LAPACK/BLAS problems. */
+int promo_blas_memory_check_for(int callers);
+
 #ifdef __cplusplus
 }
 #endif

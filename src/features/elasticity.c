@@ -15,6 +15,7 @@
 #include <promo/alloc.h>
 #include <promo/elasticity.h>
 #include <promo/error.h>
+#include <promo/memguard.h>
 
 #define K_CTRL 3 /* trend, sin, cos */
 
@@ -231,6 +232,14 @@ int promo_elasticity_fit(const promo_price_obs *obs,
         coff[j] = coff[j - 1];
     coff[0] = 0;
     int nt = p->n_threads > 0 ? p->n_threads : omp_get_max_threads();
+    /* Each thread's first fit makes OpenBLAS allocate a work buffer, and a failed one would
+     * spin (memguard.h): under an address-space limit, fewer threads, or a clean failure. */
+    if (promo_blas_memory_check_for(nt)) {
+        promo_clear_error();
+        nt = 1;
+        if (promo_blas_memory_check_for(1))
+            goto fail;
+    }
     /* One category at a time: there are few, and a pooled fit costs as much as hundreds of
      * product fits. */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
