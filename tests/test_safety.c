@@ -630,7 +630,8 @@ T_TEST(safety_fuzz_map_corpus_replay)
 
 /* Under an address-space limit OpenBLAS retries a failed work-buffer allocation forever, in
  * every thread that calls it (memguard.h): the features' elasticity fits (one OpenMP thread
- * each) hung `features`, `train` and `score` at 256 MiB. Now: "out of memory", exit 1. The
+ * each) hung `features`, `train` and `score` at 256 MiB, the recommenders' evaluation
+ * (sgemm) `train --model als`. Now: "out of memory", exit 1. The
  * release binary, since ASan cannot run under ulimit -v; the timeout only tells a hang. */
 T_TEST(safety_out_of_memory_under_ulimit_v_exits_1_not_hangs)
 {
@@ -638,7 +639,8 @@ T_TEST(safety_out_of_memory_under_ulimit_v_exits_1_not_hangs)
     T_ASSERT_MSG(rel && access(rel, X_OK) == 0, "PROMO_RELEASE_BIN (make test sets it) missing");
     const char *ws = copy_world();
     const char *cmds[] = {"features --ws %s --as-of 2024-01-01", "score --ws %s --target any",
-                          "train --ws %s --rounds 5 --no-baselines --retrain"};
+                          "train --ws %s --rounds 5 --no-baselines --retrain",
+                          "train --ws %s --model als"};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         char sub[900], cmd[1400], *err = NULL;
         snprintf(sub, sizeof sub, cmds[i], ws);

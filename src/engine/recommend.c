@@ -14,6 +14,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/memguard.h>
 #include <promo/recommend.h>
 
 /* OpenBLAS's Fortran-interface SGEMM (column-major). Called instead of cblas_sgemm because
@@ -231,7 +232,8 @@ int promo_rec_topk_users(const promo_rec_model *m,
                                              (size_t)fx.k,
                                          sizeof *Ub)
                          : NULL;
-    if (!S || (use_gemm && !Ub)) {
+    /* sgemm_ would spin, not fail, without room for OpenBLAS's buffer (memguard.h). */
+    if (!S || (use_gemm && !Ub) || (use_gemm && ni && promo_blas_memory_check())) {
         promo_free(S);
         promo_free(Ub);
         promo_rec_topk_free(out);
