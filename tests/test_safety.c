@@ -5,6 +5,7 @@
  * real. Random kills and concurrent writers at scale are bench/soak.sh. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -651,4 +652,29 @@ T_TEST(safety_out_of_memory_under_ulimit_v_exits_1_not_hangs)
                      err ? err : "");
         free(err);
     }
+}
+
+/* Training records its model and chart paths as its command was given them: a workspace
+ * trained as `--ws ws` from its parent directory, then evaluated by absolute path from
+ * another directory, said its model had CHANGED (the relative path named nothing) and
+ * printed charts that did not exist there. */
+T_TEST(safety_evaluate_from_another_directory_finds_the_model)
+{
+    const char *ws = copy_world();
+    char parent[700], cmd[6000], bin[PATH_MAX], *out = NULL, *err = NULL;
+    T_ASSERT(realpath(t_promo_bin(), bin) != NULL);
+    snprintf(parent, sizeof parent, "%s", ws);
+    *strrchr(parent, '/') = 0;
+    snprintf(cmd, sizeof cmd, "cd %s && %s train --ws ws --rounds 5 --no-baselines --retrain",
+             parent, bin);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    snprintf(cmd, sizeof cmd, "cd / && %s evaluate --ws %s", bin, ws);
+    int rc = t_sh(cmd, &out, &err);
+    T_ASSERT_MSG(rc == 0, "evaluate: %d: %s", rc, err ? err : "");
+    T_ASSERT_MSG(out && !strstr(out, "CHANGED"), "evaluate from /: %s", out ? out : "");
+    char chart[900];
+    snprintf(chart, sizeof chart, "chart: %s/out/propensity_any_lift.png", ws);
+    T_ASSERT_CONTAINS(out, chart);
+    free(out);
+    free(err);
 }

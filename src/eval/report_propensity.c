@@ -182,6 +182,20 @@ set_figure(promo_propensity_report *r, int mi, const char *metric, double v, con
         r->reliability_count[b] = (size_t)v;
 }
 
+/* A path recorded by training is as its command was given it (relative to that command's
+ * directory, and the workspace may have moved since): the file of that name in this
+ * workspace's directory `dir` is the one meant. */
+static void rebase(char *path, size_t n, const char *dir)
+{
+    if (!path[0])
+        return;
+    const char *slash = strrchr(path, '/');
+    char base[PROMO_PROP_PATH_MAX];
+    snprintf(base, sizeof base, "%s", slash ? slash + 1 : path);
+    if ((size_t)snprintf(path, n, "%s/%s", dir, base) >= n)
+        path[0] = 0; /* too long to name: treated as absent */
+}
+
 int promo_report_propensity_read(promo_store *s, promo_propensity_report **out, size_t *n_out)
 {
     *out = NULL;
@@ -237,6 +251,11 @@ int promo_report_propensity_read(promo_store *s, promo_propensity_report **out, 
         set_figure(&r[k], mi, promo_column_str(metric, i), v, tx);
     }
     promo_table_free(t);
+    for (size_t k = 0; k < n; k++) {
+        rebase(r[k].model_path, sizeof r[k].model_path, promo_store_models_dir(s));
+        for (int p = 0; p < 3; p++)
+            rebase(r[k].plot_paths[p], sizeof r[k].plot_paths[p], promo_store_out_dir(s));
+    }
     if (n == 0) {
         promo_free(r);
         r = NULL;
