@@ -93,6 +93,9 @@ T_TEST(campaign_without_model_is_a_clear_error)
     snprintf(cmd, sizeof cmd, "campaign --ws %s --product best", ws);
     T_ASSERT_EQ_INT(t_promo(cmd, NULL, &err), 2);
     T_ASSERT_CONTAINS(err, "no propensity model");
+    /* The command to run names the best seller itself, ready to paste. */
+    T_ASSERT_CONTAINS(err, "--model propensity --target product:");
+    T_ASSERT_MSG(!strstr(err, "product:ID"), "placeholder instead of the product: %s", err);
     char *after = t_dir_digest(ws);
     T_ASSERT_STR_EQ(after, before);
     snprintf(cmd, sizeof cmd, "campaign --ws %s --product NOPE", ws);

@@ -114,15 +114,24 @@ int promo_prop_load(promo_store *s,
     int rc = file_exists(path) ? promo_store_check_file(s, path) : PROMO_OK;
     if (!rc)
         rc = prop_load_path(path, t.kind, n_threads, out);
-    if (rc == PROMO_ENOTFOUND)
-        return promo_fail(PROMO_ENOTFOUND,
-                          "no propensity model for %s targets in %s (run `promo "
-                          "train --model propensity --target %s`)",
-                          prop_kind_names[t.kind], promo_store_ws_dir(s),
-                          t.kind == PROMO_PANEL_ANY       ? "any"
-                          : t.kind == PROMO_PANEL_PRODUCT ? "product:ID"
-                                                          : "category:NAME");
-    return rc;
+    if (rc != PROMO_ENOTFOUND)
+        return rc;
+    /* The command to run names this very target, so it can be pasted as it is. */
+    const char *id = t.kind == PROMO_PANEL_ANY ? "any" : NULL;
+    if (t.kind == PROMO_PANEL_PRODUCT && d->prod_id && t.item < d->n_products)
+        id = promo_column_str(d->prod_id, t.item);
+    else if (t.kind == PROMO_PANEL_CATEGORY && d->cat_names && t.item < d->n_cats)
+        id = d->cat_names[t.item];
+    return promo_fail(PROMO_ENOTFOUND,
+                      "no propensity model for %s targets in %s (run `promo train --ws %s "
+                      "--model propensity --target %s%s`)",
+                      prop_kind_names[t.kind], promo_store_ws_dir(s), promo_store_ws_dir(s),
+                      t.kind == PROMO_PANEL_PRODUCT    ? "product:"
+                      : t.kind == PROMO_PANEL_CATEGORY ? "category:"
+                                                       : "",
+                      id                              ? id
+                      : t.kind == PROMO_PANEL_PRODUCT ? "ID"
+                                                      : "NAME");
 }
 
 const char *promo_prop_loaded_path(const promo_prop_loaded *m)
