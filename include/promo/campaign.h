@@ -227,7 +227,7 @@ int promo_campaign_profiles_from_features(const promo_features *f,
                                           const promo_campaign_targeting *t,
                                           promo_campaign_profiles **out /* OUT */);
 void promo_campaign_profiles_free(promo_campaign_profiles *pr); /* NULL-safe */
-/* Customers fatigued in the whole workspace. */
+/* Customers fatigued in the whole workspace (0 for NULL). */
 size_t promo_campaign_profiles_fatigued(const promo_campaign_profiles *pr);
 /* A customer's slot, fatigue verdict and CLV (NaN when unknown; any OUT may be NULL); returns 1
  * when the customer is known, else 0 (then the population's slot, no fatigue, CLV NaN). */
@@ -263,10 +263,10 @@ promo_campaign_refine_params promo_campaign_refine_params_default(void);
  * holdout), the campaign's own forecast: the fatigued left out (SUPPRESS), the rest re-ranked
  * by expected profit + clv_weight x CLV (stable: weight 0 keeps the order), then n_target,
  * budget, positive_only and the holdout as the forecaster applies them, and the figures
- * recomputed as forecast.h defines them. *out: new (promo_forecast_free); *excluded: new array
- * of the *n_excluded suppressed customers that were ranked above the last one kept
- * (promo_free). Errors: PROMO_EUSAGE (a clv_weight with a ranking other than profit, bad
- * params), PROMO_ENOMEM. */
+ * recomputed as forecast.h defines them. pr NULL: nobody left out, no CLV. *out: new
+ * (promo_forecast_free); *excluded: new array of the *n_excluded suppressed customers that were
+ * ranked above the last one kept (promo_free). Errors: PROMO_EUSAGE (a clv_weight with a ranking
+ * other than profit, bad params), PROMO_ENOMEM. */
 int promo_campaign_refine(const promo_campaign_profiles *pr,
                           const promo_forecast *all,
                           const promo_campaign_refine_params *rp,
@@ -292,7 +292,9 @@ int promo_campaign_refine_personalized(const promo_campaign_profiles *pr,
  * on or after the cutoff + c->send_day, else c->send_day / c->send_hour; in cool-down mode the
  * fatigued no earlier than their cool-down day (listed in c->excluded with that day). The
  * reasons get the send time and why. Takes ownership of excluded (the suppressed, from
- * promo_campaign_refine; may be NULL). Errors: PROMO_ENOMEM (c is then as before). */
+ * promo_campaign_refine; may be NULL). pr NULL: send_day / send_hour for every row, no fatigue
+ * (what --send-time fixed --fatigue off asks, without building the features). Errors:
+ * PROMO_ENOMEM (c is then as before). */
 int promo_campaign_schedule(promo_campaign *c,
                             const promo_campaign_profiles *pr,
                             int64_t as_of,

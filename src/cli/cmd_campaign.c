@@ -353,8 +353,11 @@ static int campaign_forecast(const fc_args *a)
     } else {
         snprintf(pid, sizeof pid, "%s", a->product);
     }
+    /* the profiles (a second feature build) only when send time, fatigue or CLV is asked for */
     if ((rc = promo_forecaster_open(s, a->as_of, 0, &f)) ||
-        (rc = promo_campaign_profiles_open(s, promo_forecaster_as_of(f), a->tg, &pr)))
+        ((a->tg->send_time_best || a->tg->fatigue.mode != PROMO_FATIGUE_OFF ||
+          a->tg->clv_weight > 0) &&
+         (rc = promo_campaign_profiles_open(s, promo_forecaster_as_of(f), a->tg, &pr))))
         goto done;
     if (a->personalize) {
         rc = campaign_personalize(a, s, f, pr, pid);

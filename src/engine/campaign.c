@@ -606,7 +606,7 @@ int promo_campaign_profiles_open(promo_store *s,
 
 size_t promo_campaign_profiles_fatigued(const promo_campaign_profiles *pr)
 {
-    return pr->n_fatigued;
+    return pr ? pr->n_fatigued : 0;
 }
 
 /* The features row of a customer, or SIZE_MAX. */
@@ -638,6 +638,10 @@ int promo_campaign_profile(const promo_campaign_profiles *pr,
 /* Whether fatigue leaves this customer out (suppress mode and fatigued). */
 static int suppressed(const promo_campaign_profiles *pr, const char *id, promo_fatigue_verdict *v)
 {
+    if (!pr) {
+        memset(v, 0, sizeof *v);
+        return 0;
+    }
     promo_campaign_profile(pr, id, NULL, v, NULL);
     return pr->t.fatigue.mode == PROMO_FATIGUE_SUPPRESS && v->why != 0;
 }
@@ -752,7 +756,7 @@ static int rank_kept(const promo_campaign_profiles *pr,
     scored *sc = promo_mallocn(n ? n : 1, sizeof *sc);
     if (!sc)
         return PROMO_ENOMEM;
-    double w = pr->t.clv_weight;
+    double w = pr ? pr->t.clv_weight : 0;
     for (size_t j = 0; j < n; j++) {
         promo_fatigue_verdict v;
         if (suppressed(pr, pk[j].customer_id, &v)) {
@@ -808,7 +812,7 @@ int promo_campaign_refine(const promo_campaign_profiles *pr,
     *out = NULL;
     *excluded = NULL;
     *n_excluded = 0;
-    if (pr->t.clv_weight > 0 && all->rank_by != PROMO_FORECAST_RANK_PROFIT)
+    if (pr && pr->t.clv_weight > 0 && all->rank_by != PROMO_FORECAST_RANK_PROFIT)
         return promo_fail(PROMO_EUSAGE,
                           "clv_weight: goes with the ranking by expected profit, "
                           "not by %s",
@@ -986,13 +990,18 @@ int promo_campaign_schedule(promo_campaign *c,
         memcpy(ex, excluded, n_excluded * sizeof *ex);
     promo_free(excluded);
     size_t n_ex = n_excluded, cooled = 0, match = 0;
-    const promo_fatigue_params *fp = &pr->t.fatigue;
+    promo_campaign_targeting fixed = promo_campaign_targeting_default();
+    fixed.send_time_best = 0;
+    fixed.fatigue.mode = PROMO_FATIGUE_OFF;
+    const promo_campaign_targeting *tg = pr ? &pr->t : &fixed;
+    const promo_fatigue_params *fp = &tg->fatigue;
     int64_t day0 = as_of / PROMO_SECONDS_PER_DAY;
     for (size_t i = 0; i < n; i++) {
         promo_campaign_pick *q = &c->picks[i];
-        promo_send_slot sl;
-        promo_fatigue_verdict v;
-        promo_campaign_profile(pr, q->customer_id, &sl, &v, NULL);
+        promo_send_slot sl = {0};
+        promo_fatigue_verdict v = {0, NAN, NAN, NAN};
+        if (pr)
+            promo_campaign_profile(pr, q->customer_id, &sl, &v, NULL);
         int32_t d = c->send_day;
         char text[256], why[160];
         if (fp->mode == PROMO_FATIGUE_COOLDOWN && v.why) {
@@ -1012,7 +1021,7 @@ int promo_campaign_schedule(promo_campaign *c,
                 d = dc;
             }
         }
-        if (pr->t.send_time_best) {
+        if (tg->send_time_best) {
             d += promo_sendtime_days_to((day0 + d) * PROMO_SECONDS_PER_DAY, sl.weekday);
             if (d > 3650)
                 d = 3650;
@@ -1033,10 +1042,10 @@ int promo_campaign_schedule(promo_campaign *c,
     promo_free(c->excluded);
     c->send_day_row = day;
     c->send_hour_row = hour;
-    c->send_time_best = pr->t.send_time_best;
+    c->send_time_best = tg->send_time_best;
     c->n_send_match = match;
     c->fatigue_mode = fp->mode;
-    c->n_fatigued = pr->n_fatigued;
+    c->n_fatigued = promo_campaign_profiles_fatigued(pr);
     c->n_suppressed = n_excluded;
     c->n_cooled = cooled;
     c->n_excluded = n_ex;
