@@ -41,7 +41,9 @@
 #include <stdint.h>
 
 #include <promo/explain.h>
+#include <promo/fatigue.h>
 #include <promo/scorer.h>
+#include <promo/sendtime.h>
 #include <promo/synth.h>
 #include <promo/table.h>
 
@@ -102,6 +104,10 @@ typedef struct promo_campaign_params {
     double holdout_pct;     /* share of the selected customers kept back at random as the
                                control that promo measure compares with, 0..50 (default 10) */
     uint64_t holdout_seed;  /* the holdout's draw (default 1) */
+    /* Send time and fatigue (below; borrowed): NULL (the default) = every row at send_day and
+     * send_hour, nobody left out. Its clv_weight must be 0 (the propensity ranking has no
+     * expected profit to add CLV to). */
+    const struct promo_campaign_targeting *targeting;
 } promo_campaign_params;
 
 promo_campaign_params promo_campaign_params_default(void);
@@ -127,6 +133,19 @@ typedef struct promo_campaign {
     double *expected_profit;  /* n */
     char **segment;           /* n: "" when the customer has none */
     double *discount_row;     /* n: each row's discount (personalised); NULL: discount_pct */
+    /* Send time and fatigue (promo_campaign_schedule, promo_campaign_select with targeting):
+     * per-row send day and hour (NULL: send_day / send_hour for every row), and the customers
+     * the ranking reached but fatigue left out (suppress) or sent later (cool-down). */
+    int32_t *send_day_row;  /* n: days after the cutoff (owned) */
+    int32_t *send_hour_row; /* n (owned) */
+    int send_time_best;     /* 1: the rows' slots are each customer's own (sendtime.h) */
+    size_t n_send_match;    /* rows whose slot is the customer's own, not the population's */
+    promo_fatigue_mode fatigue_mode;
+    size_t n_fatigued;   /* customers fatigued in the whole workspace */
+    size_t n_suppressed; /* of them, left out of this campaign */
+    size_t n_cooled;     /* of them, in it but sent after the cool-down */
+    size_t n_excluded;   /* rows of excluded: the suppressed, then the cooled */
+    struct promo_campaign_excluded *excluded; /* (owned) */
 } promo_campaign;
 
 void promo_campaign_free(promo_campaign *c); /* NULL-safe */
@@ -169,6 +188,122 @@ int promo_campaign_from_personalized(promo_store *s,
                                      int32_t send_day,
                                      int32_t send_hour,
                                      promo_campaign **out /* OUT */);
+
+/* ---- Send time, fatigue and CLV weighting --------------------------------------------------
+ *
+ * The ranking of a campaign says who; these say when and whom to spare:
+ *   - send time (sendtime.h): each row at its customer's best weekday and hour, the send date
+ *     the next occurrence of that weekday on or after the campaign start (the cutoff +
+ *     send_day); the reason ends with "send Saturday 10:00: usually shops on Saturday
+ *     mornings";
+ *   - fatigue (fatigue.h): the fatigued are left out (their places go to the next customers of
+ *     the ranking) or kept and sent after a cool-down; the campaign counts them and lists who
+ *     and why (promo_campaign_write_excluded);
+ *   - CLV weighting: the forecaster's customers re-ranked by expected profit + clv_weight x CLV
+ *     (features.h's Gamma-Gamma CLV over 365 days, 0 when it cannot be fitted), so a weight of 0
+ *     keeps the forecaster's order and a large one orders by CLV.
+ * The profiles hold what these need per customer, from the features as of the cutoff. */
+typedef struct promo_campaign_targeting {
+    int send_time_best; /* 1 (default): each customer's own slot; 0: send_day / send_hour */
+    promo_sendtime_params sendtime;
+    promo_fatigue_params fatigue;
+    double clv_weight; /* >= 0 (default 0) */
+} promo_campaign_targeting;
+
+promo_campaign_targeting promo_campaign_targeting_default(void);
+
+typedef struct promo_campaign_profiles promo_campaign_profiles;
+
+/* Build the features as of as_of (0 = after the last transaction; the CLV models only when
+ * t->clv_weight > 0) and the profiles from them. Errors: the store's and the features', those
+ * of promo_sendtime_compute / promo_fatigue_compute, PROMO_EUSAGE (a negative clv_weight).
+ * *out: new (promo_campaign_profiles_free). */
+int promo_campaign_profiles_open(promo_store *s,
+                                 int64_t as_of,
+                                 const promo_campaign_targeting *t,
+                                 promo_campaign_profiles **out /* OUT */);
+/* The same from features already built (borrowed: f must outlive the profiles). */
+int promo_campaign_profiles_from_features(const promo_features *f,
+                                          const promo_campaign_targeting *t,
+                                          promo_campaign_profiles **out /* OUT */);
+void promo_campaign_profiles_free(promo_campaign_profiles *pr); /* NULL-safe */
+/* Customers fatigued in the whole workspace (0 for NULL). */
+size_t promo_campaign_profiles_fatigued(const promo_campaign_profiles *pr);
+/* A customer's slot, fatigue verdict and CLV (NaN when unknown; any OUT may be NULL); returns 1
+ * when the customer is known, else 0 (then the population's slot, no fatigue, CLV NaN). */
+int promo_campaign_profile(const promo_campaign_profiles *pr,
+                           const char *customer_id,
+                           promo_send_slot *slot /* OUT */,
+                           promo_fatigue_verdict *verdict /* OUT */,
+                           double *clv /* OUT */);
+
+/* A customer the ranking reached whom fatigue left out or sent later. */
+typedef struct promo_campaign_excluded {
+    char customer_id[128];
+    double probability;     /* as ranked (p1, or the propensity) */
+    double expected_profit; /* NaN for the propensity ranking */
+    promo_fatigue_verdict verdict;
+    int32_t send_day; /* cool-down: the day sent; -1: left out */
+} promo_campaign_excluded;
+
+/* What promo_campaign_refine keeps of a ranking. */
+typedef struct promo_campaign_refine_params {
+    size_t n_target;       /* customers to keep (0 = every one left) */
+    double budget;         /* the longest prefix within it (expected discount + contact cost);
+                              INFINITY = none */
+    int positive_only;     /* 1: only customers of positive expected profit (the optimum) */
+    double holdout_pct;    /* 0..50, drawn as promo_campaign_select draws it */
+    uint64_t holdout_seed; /* */
+    double interval;       /* level of the figures' profit interval */
+} promo_campaign_refine_params;
+
+promo_campaign_refine_params promo_campaign_refine_params_default(void);
+
+/* From a forecast of the whole ranking (a point forecast with n_target 0, no budget, no
+ * holdout), the campaign's own forecast: the fatigued left out (SUPPRESS), the rest re-ranked
+ * by expected profit + clv_weight x CLV (stable: weight 0 keeps the order), then n_target,
+ * budget, positive_only and the holdout as the forecaster applies them, and the figures
+ * recomputed as forecast.h defines them. pr NULL: nobody left out, no CLV. *out: new
+ * (promo_forecast_free); *excluded: new array of the *n_excluded suppressed customers that were
+ * ranked above the last one kept (promo_free). Errors: PROMO_EUSAGE (a clv_weight with a ranking
+ * other than profit, bad params), PROMO_ENOMEM. */
+int promo_campaign_refine(const promo_campaign_profiles *pr,
+                          const promo_forecast *all,
+                          const promo_campaign_refine_params *rp,
+                          promo_forecast **out /* OUT */,
+                          promo_campaign_excluded **excluded /* OUT */,
+                          size_t *n_excluded /* OUT */);
+
+/* The same for personalised discounts: the fatigued left out (their budget is not re-spent),
+ * the rest ordered by expected profit + clv_weight x CLV and cut to max_contacts (0 = no
+ * limit), the figures recomputed (price and cost: the product's, promo_forecast.price/cost), the
+ * bound kept (it still bounds the smaller problem) and the gap to it. */
+int promo_campaign_refine_personalized(const promo_campaign_profiles *pr,
+                                       const promo_personalized *x,
+                                       double price,
+                                       double cost,
+                                       size_t max_contacts,
+                                       double interval,
+                                       promo_personalized **out /* OUT */,
+                                       promo_campaign_excluded **excluded /* OUT */,
+                                       size_t *n_excluded /* OUT */);
+
+/* Give c's rows their send day and hour: each customer's own slot (targeting send_time_best)
+ * on or after the cutoff + c->send_day, else c->send_day / c->send_hour; in cool-down mode the
+ * fatigued no earlier than their cool-down day (listed in c->excluded with that day). The
+ * reasons get the send time and why. Takes ownership of excluded (the suppressed, from
+ * promo_campaign_refine; may be NULL). pr NULL: send_day / send_hour for every row, no fatigue
+ * (what --send-time fixed --fatigue off asks, without building the features). Errors:
+ * PROMO_ENOMEM (c is then as before). */
+int promo_campaign_schedule(promo_campaign *c,
+                            const promo_campaign_profiles *pr,
+                            int64_t as_of,
+                            promo_campaign_excluded *excluded,
+                            size_t n_excluded);
+
+/* The excluded customers as CSV: customer_id, action (suppressed | cooled down), send_day,
+ * probability, expected_profit, contacts_30d, response_trend, days_since_contact, reason. */
+int promo_campaign_write_excluded(const promo_campaign *c, const char *path);
 
 /* Where a campaign of product_id goes by default: <ws>/out/campaign_<product_id>.csv. */
 void promo_campaign_default_path(promo_store *s,

@@ -34,7 +34,60 @@ typedef struct fc_args {
     int64_t as_of;
     int send_day, send_hour, optimize, json, rank_by, personalize;
     uint64_t holdout_seed;
+    /* send time, fatigue, CLV weight, contact limit (issue 16: camp) */
+    const promo_campaign_targeting *tg;
+    size_t max_contacts;
+    const char *show_path; /* --show-suppressed */
 } fc_args;
+
+/* ---- send time and fatigue: the summary lines, the JSON fields, --show-suppressed ---- */
+
+static void json_targeting(const promo_campaign *cp, const promo_campaign_targeting *tg)
+{
+    printf(",\"send_time\":\"%s\",\"send_time_own_slot\":%zu,\"fatigue\":\"%s\","
+           "\"fatigued_customers\":%zu,\"suppressed_fatigue\":%zu,\"cooled_down\":%zu,"
+           "\"clv_weight\":%g",
+           tg->send_time_best ? "best" : "fixed", cp->n_send_match,
+           promo_fatigue_mode_name(tg->fatigue.mode), cp->n_fatigued, cp->n_suppressed,
+           cp->n_cooled, tg->clv_weight);
+}
+
+static void print_targeting(const promo_campaign *cp, const promo_campaign_targeting *tg)
+{
+    if (tg->send_time_best)
+        printf("send time: each customer's usual weekday and hour (%zu of %zu from their own "
+               "orders, the rest the customers' usual slot)\n",
+               cp->n_send_match, cp->n);
+    if (tg->fatigue.mode == PROMO_FATIGUE_SUPPRESS)
+        printf("suppressed for fatigue: %zu (%zu customers fatigued in the workspace: >= %g "
+               "offers in 30 days or a response trend <= %g)\n",
+               cp->n_suppressed, cp->n_fatigued, tg->fatigue.max_contacts_30d,
+               tg->fatigue.min_trend);
+    else if (tg->fatigue.mode == PROMO_FATIGUE_COOLDOWN)
+        printf("cooled down for fatigue: %zu sent %d days after their last offer (%zu customers "
+               "fatigued in the workspace)\n",
+               cp->n_cooled, tg->fatigue.cooldown_days, cp->n_fatigued);
+}
+
+/* Schedule the campaign (send time, cool-down) and write --show-suppressed. */
+static int targeting_finish(const fc_args *a,
+                            promo_campaign *cp,
+                            const promo_campaign_profiles *pr,
+                            int64_t as_of,
+                            promo_campaign_excluded *ex,
+                            size_t n_ex)
+{
+    int rc = promo_campaign_schedule(cp, pr, as_of, ex, n_ex);
+    if (rc) {
+        promo_free(ex);
+        return rc;
+    }
+    if (a->show_path && (rc = promo_campaign_write_excluded(cp, a->show_path)))
+        return rc;
+    return PROMO_OK;
+}
+
+/* ---- end of send time and fatigue ---- */
 
 static void jnum(double v)
 {
@@ -187,21 +240,42 @@ static void print_surface(const promo_surface *sf)
 }
 
 /* --personalize: each customer's discount from the ladder under the budget. */
-static int
-campaign_personalize(const fc_args *a, promo_store *s, promo_forecaster *f, const char *pid)
+static int campaign_personalize(const fc_args *a,
+                                promo_store *s,
+                                promo_forecaster *f,
+                                const promo_campaign_profiles *pr,
+                                const char *pid)
 {
-    promo_personalized *x = NULL;
+    promo_personalized *x = NULL, *all = NULL;
     promo_campaign *cp = NULL;
+    promo_forecast *one = NULL;
+    promo_campaign_excluded *ex = NULL;
+    size_t n_ex = 0;
     char path[1300];
     promo_personalize_params pp = promo_personalize_params_default();
     pp.product_id = pid;
     pp.budget = a->budget;
     pp.interval = a->interval;
-    int rc = promo_forecast_personalize(f, &pp, &x);
+    /* --max-contacts: room for the fatigued, who are left out after the allocation */
+    pp.max_contacts = a->max_contacts ? a->max_contacts + promo_campaign_profiles_fatigued(pr) : 0;
+    int rc = promo_forecast_personalize(f, &pp, &all);
     if (rc)
+        goto done;
+    /* the product's price and cost, for the figures without the fatigued */
+    promo_forecast_request r1 = promo_forecast_request_default();
+    r1.product_id = pid;
+    r1.discount_pct = 5;
+    r1.n_target = 1;
+    if ((rc = promo_forecast_point(f, &r1, &one)) ||
+        (rc = promo_campaign_refine_personalized(pr, all, one->price, one->cost, a->max_contacts,
+                                                 a->interval, &x, &ex, &n_ex)))
         goto done;
     if ((rc = promo_campaign_from_personalized(s, x, promo_forecaster_as_of(f), a->send_day,
                                                a->send_hour, &cp)))
+        goto done;
+    rc = targeting_finish(a, cp, pr, promo_forecaster_as_of(f), ex, n_ex);
+    ex = NULL;
+    if (rc)
         goto done;
     if (a->out_path)
         snprintf(path, sizeof path, "%s", a->out_path);
@@ -222,6 +296,8 @@ campaign_personalize(const fc_args *a, promo_store *s, promo_forecaster *f, cons
         jnum(x->gap);
         printf(",\"lambda\":");
         jnum(x->lambda);
+        printf(",\"max_contacts\":%zu", a->max_contacts);
+        json_targeting(cp, a->tg);
         printf(",\"file\":");
         cli_json_str(stdout, path);
         printf(",\"customers\":[");
@@ -244,9 +320,15 @@ campaign_personalize(const fc_args *a, promo_store *s, promo_forecaster *f, cons
     printf("  upper bound (Lagrangian) %.0f: the allocation is within %.0f (%.1f%%) of the best "
            "possible under the model\n",
            x->upper_bound, x->gap, x->upper_bound > 0 ? 100 * x->gap / x->upper_bound : 0.0);
+    print_targeting(cp, a->tg);
+    if (a->show_path)
+        printf("wrote the fatigued customers to %s\n", a->show_path);
     printf("wrote %s\n", path);
 done:
+    promo_free(ex);
+    promo_forecast_free(one);
     promo_campaign_free(cp);
+    promo_personalized_free(all);
     promo_personalized_free(x);
     return rc;
 }
@@ -256,8 +338,11 @@ static int campaign_forecast(const fc_args *a)
     promo_store *s = NULL;
     promo_forecaster *f = NULL;
     promo_surface *sf = NULL;
-    promo_forecast *fc = NULL;
+    promo_forecast *fc = NULL, *fc_all = NULL;
     promo_campaign *cp = NULL;
+    promo_campaign_profiles *pr = NULL;
+    promo_campaign_excluded *ex = NULL;
+    size_t n_ex = 0;
     char pid[256], path[1300], png[1400] = "";
     int rc = promo_store_open_read(a->ws, &s);
     if (rc)
@@ -268,10 +353,14 @@ static int campaign_forecast(const fc_args *a)
     } else {
         snprintf(pid, sizeof pid, "%s", a->product);
     }
-    if ((rc = promo_forecaster_open(s, a->as_of, 0, &f)))
+    /* the profiles (a second feature build) only when send time, fatigue or CLV is asked for */
+    if ((rc = promo_forecaster_open(s, a->as_of, 0, &f)) ||
+        ((a->tg->send_time_best || a->tg->fatigue.mode != PROMO_FATIGUE_OFF ||
+          a->tg->clv_weight > 0) &&
+         (rc = promo_campaign_profiles_open(s, promo_forecaster_as_of(f), a->tg, &pr))))
         goto done;
     if (a->personalize) {
-        rc = campaign_personalize(a, s, f, pid);
+        rc = campaign_personalize(a, s, f, pr, pid);
         goto done;
     }
     promo_forecast_request r = promo_forecast_request_default();
@@ -303,10 +392,27 @@ static int campaign_forecast(const fc_args *a)
             }
         }
     }
-    if ((rc = promo_forecast_point(f, &r, &fc)))
+    /* The whole ranking, then the campaign engine leaves the fatigued out, re-ranks by CLV and
+     * applies the count, budget and holdout (promo_campaign_refine). */
+    promo_campaign_refine_params rp = promo_campaign_refine_params_default();
+    rp.n_target = r.n_target;
+    rp.budget = r.budget;
+    rp.positive_only = a->optimize;
+    rp.holdout_pct = r.holdout_pct;
+    rp.holdout_seed = r.holdout_seed;
+    rp.interval = r.interval;
+    r.n_target = 0;
+    r.budget = INFINITY;
+    r.holdout_pct = 0;
+    if ((rc = promo_forecast_point(f, &r, &fc_all)) ||
+        (rc = promo_campaign_refine(pr, fc_all, &rp, &fc, &ex, &n_ex)))
         goto done;
     if ((rc = promo_campaign_from_forecast(s, fc, promo_forecaster_as_of(f), a->send_day,
                                            a->send_hour, &cp)))
+        goto done;
+    rc = targeting_finish(a, cp, pr, promo_forecaster_as_of(f), ex, n_ex);
+    ex = NULL;
+    if (rc)
         goto done;
     if (a->out_path)
         snprintf(path, sizeof path, "%s", a->out_path);
@@ -326,7 +432,9 @@ static int campaign_forecast(const fc_args *a)
         printf(",\"discount_pct\":%g,\"target\":%zu,\"rank_by\":\"%s\",\"budget\":",
                fc->discount_pct, fc->n, promo_forecast_rank_name(fc->rank_by));
         jnum(a->budget);
-        printf(",\"budget_bound\":%s,\"forecast\":", fc->budget_bound ? "true" : "false");
+        printf(",\"budget_bound\":%s", fc->budget_bound ? "true" : "false");
+        json_targeting(cp, a->tg);
+        printf(",\"forecast\":");
         json_figures(&fc->figures);
         printf(",\"optimum\":");
         if (sf) {
@@ -350,9 +458,10 @@ static int campaign_forecast(const fc_args *a)
             printf(",\"location\":");
             cli_json_str(stdout, cp->location[i]);
             printf(",\"probability\":%.6f,\"uplift\":%.6f,\"expected_profit\":%.4f,"
-                   "\"expected_revenue\":%.4f,\"holdout\":%s}",
+                   "\"expected_revenue\":%.4f,\"holdout\":%s,\"send_day\":%d,\"send_hour\":%d}",
                    p->probability, p->uplift, p->expected_profit, p->expected_revenue,
-                   p->holdout ? "true" : "false");
+                   p->holdout ? "true" : "false", (int)cp->send_day_row[i],
+                   (int)cp->send_hour_row[i]);
         }
         printf("]}\n");
         goto done;
@@ -381,6 +490,9 @@ static int campaign_forecast(const fc_args *a)
         printf("  ... %zu more\n", fc->n - 10);
     printf("forecast (model; %zu held out):\n", fc->n_holdout);
     print_figures(&fc->figures);
+    print_targeting(cp, a->tg);
+    if (a->show_path)
+        printf("wrote the fatigued customers to %s\n", a->show_path);
     if (a->surface_path)
         printf("wrote the surface to %s\n", a->surface_path);
     if (png[0])
@@ -389,6 +501,9 @@ static int campaign_forecast(const fc_args *a)
 done:
     if (rc == PROMO_EINPUT && !strncmp(promo_last_error(), "product_id:", 11))
         rc = promo_fail(PROMO_EINPUT, "--product %s:%s", a->product, promo_last_error() + 11);
+    promo_free(ex);
+    promo_campaign_profiles_free(pr);
+    promo_forecast_free(fc_all);
     promo_campaign_free(cp);
     promo_forecast_free(fc);
     promo_surface_free(sf);
@@ -409,6 +524,14 @@ int cmd_campaign(int argc, char **argv)
     double budget = -1, interval = 90;
     int optimize = 0, personalize = 0;
     unsigned rank_by = 0;
+    /* send time, fatigue, CLV weight, contact limit (issue 16: camp) */
+    static const char *const send_time_words[] = {"best", "fixed", NULL};
+    static const char *const fatigue_words[] = {"suppress", "cooldown", "off", NULL};
+    unsigned send_time = 0, fatigue = 0;
+    promo_campaign_targeting tg = promo_campaign_targeting_default();
+    double fatigue_max = tg.fatigue.max_contacts_30d, fatigue_trend = tg.fatigue.min_trend,
+           cooldown_days = tg.fatigue.cooldown_days, clv_weight = 0, max_contacts = 0;
+    const char *show_path = NULL;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_ENUM("rank-by", rank_words, &rank_by),
@@ -444,6 +567,28 @@ int cmd_campaign(int argc, char **argv)
         {CLI_NUMBER("interval", "PCT", 50, 99.9, &interval),
          .help = "level of the forecast's profit interval"},
         {CLI_JSON(&json), .help = "print the campaign (every customer) as JSON"},
+        /* send time, fatigue, CLV weight, contact limit (issue 16: camp) */
+        {CLI_ENUM("send-time", send_time_words, &send_time),
+         .help = "best: each customer's usual weekday and hour from their orders (shrunk toward\n"
+                 "everyone's when they have few), on or after the start (--send-day); fixed:\n"
+                 "--send-day and --send-hour for everyone"},
+        {CLI_ENUM("fatigue", fatigue_words, &fatigue),
+         .help = "customers with too many recent offers or falling responses: left out\n"
+                 "(suppress), sent after a cool-down (cooldown), or treated as the others (off)"},
+        {CLI_NUMBER("fatigue-max-contacts-30d", "N", 1, 1e6, &fatigue_max),
+         .help = "fatigued at this many offers in the last 30 days"},
+        {CLI_NUMBER("fatigue-min-trend", "SLOPE", -1, 1, &fatigue_trend),
+         .help = "fatigued at a response trend (slope of converted on contact, last 10) this low"},
+        {CLI_UINT("cooldown-days", "D", 1, 365, &cooldown_days),
+         .help = "--fatigue cooldown: days after a fatigued customer's last offer"},
+        {CLI_PATH("show-suppressed", "FILE.csv", &show_path),
+         .help = "write the fatigued customers the ranking reached (who, why, suppressed or\n"
+                 "cooled down)"},
+        {CLI_NUMBER("clv-weight", "W", 0, 1e6, &clv_weight),
+         .help = "rank by expected profit + W x CLV (365-day Gamma-Gamma CLV; uses the uplift\n"
+                 "model's forecaster): 0 = by profit, large = by CLV"},
+        {CLI_UINT("max-contacts", "N", 1, 100000000, &max_contacts),
+         .help = "--personalize: at most N customers (the most profitable)"},
         {0},
     };
     const cli_spec spec = {
@@ -454,7 +599,10 @@ int cmd_campaign(int argc, char **argv)
             "FILE.csv]\n"
             "                      [--optimize | --personalize] [--budget AMOUNT]\n"
             "                      [--out-surface FILE.csv]\n"
-            "                      [--rank-by propensity|uplift|profit|probability] [--json]\n",
+            "                      [--rank-by propensity|uplift|profit|probability] [--json]\n"
+            "                      [--send-time best|fixed] [--fatigue suppress|cooldown|off]\n"
+            "                      [--fatigue-max-contacts-30d N] [--show-suppressed FILE.csv]\n"
+            "                      [--clv-weight W] [--max-contacts N]\n",
         .about =
             "Rank every customer by the propensity model's probability of buying the product\n"
             "(train it first: promo train --model propensity --target product:ID), keep the top\n"
@@ -465,13 +613,30 @@ int cmd_campaign(int argc, char **argv)
             "expected incremental profit (or uplift, or probability with the offer), the\n"
             "forecast (conversions, incremental revenue and profit with an interval, costs,\n"
             "ROI), and with --optimize the discount and count of the largest expected profit,\n"
-            "charted in DIR/out/profit_surface.png and profit_by_target.png.\n",
+            "charted in DIR/out/profit_surface.png and profit_by_target.png.\n"
+            "Each customer is sent on their usual weekday and hour (--send-time best), and\n"
+            "customers with many recent offers or falling responses are left out (--fatigue).\n",
         .opts = opts,
     };
     int ec = cli_parse(&spec, argc, argv, NULL);
     if (ec != CLI_CONTINUE)
         return ec;
-    if (optimize || personalize || budget >= 0 || rank_by == 3 || surface_path) {
+    /* send time, fatigue, CLV weight, contact limit (issue 16: camp) */
+    tg.send_time_best = send_time == 0;
+    tg.fatigue.mode = (promo_fatigue_mode)fatigue;
+    tg.fatigue.max_contacts_30d = fatigue_max;
+    tg.fatigue.min_trend = fatigue_trend;
+    tg.fatigue.cooldown_days = (int)cooldown_days;
+    tg.clv_weight = clv_weight;
+    if (max_contacts > 0 && !personalize)
+        return cli_report(promo_fail(PROMO_EUSAGE, "--max-contacts goes with --personalize "
+                                                   "(--target counts the others)"));
+    if (clv_weight > 0 && (rank_by == 1 || rank_by == 3))
+        return cli_report(promo_fail(PROMO_EUSAGE,
+                                     "--clv-weight goes with the ranking by "
+                                     "expected profit, not --rank-by %s",
+                                     rank_words[rank_by]));
+    if (optimize || personalize || budget >= 0 || rank_by == 3 || surface_path || clv_weight > 0) {
         /* the forecaster's ranks: profit 0, uplift 1, probability 2; propensity -> profit */
         static const int rank_map[] = {PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_UPLIFT,
                                        PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_PROBABILITY};
@@ -491,7 +656,10 @@ int cmd_campaign(int argc, char **argv)
                      .personalize = personalize,
                      .json = json,
                      .rank_by = rank_map[rank_by],
-                     .holdout_seed = holdout_seed};
+                     .holdout_seed = holdout_seed,
+                     .tg = &tg,
+                     .max_contacts = (size_t)max_contacts,
+                     .show_path = show_path};
         return campaign_forecast(&a);
     }
     if (rank_by >= 1)
@@ -518,7 +686,10 @@ int cmd_campaign(int argc, char **argv)
     cpp.send_hour = (int32_t)send_hour;
     cpp.holdout_pct = holdout;
     cpp.holdout_seed = holdout_seed;
+    cpp.targeting = &tg;
     if ((rc = promo_campaign_build(s, &cpp, as_of, &cp)))
+        goto done;
+    if (show_path && (rc = promo_campaign_write_excluded(cp, show_path)))
         goto done;
     if (out_path)
         snprintf(path, sizeof path, "%s", out_path);
@@ -530,9 +701,10 @@ int cmd_campaign(int argc, char **argv)
     if (json) {
         printf("{\"product_id\":");
         cli_json_str(stdout, pid);
-        printf(",\"discount_pct\":%g,\"n\":%zu,\"holdout\":%zu,\"expected_buyers\":%.4f,"
-               "\"file\":",
-               discount, cp->n, cp->n_holdout, cp->expected_buyers);
+        printf(",\"discount_pct\":%g,\"n\":%zu,\"holdout\":%zu,\"expected_buyers\":%.4f", discount,
+               cp->n, cp->n_holdout, cp->expected_buyers);
+        json_targeting(cp, &tg);
+        printf(",\"file\":");
         cli_json_str(stdout, path);
         printf(",\"customers\":[");
         for (size_t i = 0; i < cp->n; i++) {
@@ -542,8 +714,10 @@ int cmd_campaign(int argc, char **argv)
             cli_json_str(stdout, cp->name[i]);
             printf(",\"location\":");
             cli_json_str(stdout, cp->location[i]);
-            printf(",\"probability\":%.6f,\"holdout\":%d,\"reason\":", cp->picks[i].probability,
-                   cp->holdout[i]);
+            printf(",\"probability\":%.6f,\"holdout\":%d,\"send_day\":%d,\"send_hour\":%d,"
+                   "\"reason\":",
+                   cp->picks[i].probability, cp->holdout[i], (int)cp->send_day_row[i],
+                   (int)cp->send_hour_row[i]);
             cli_json_str(stdout, cp->picks[i].reason);
             putchar('}');
         }
@@ -565,6 +739,9 @@ int cmd_campaign(int argc, char **argv)
         printf("holdout: %zu of the %zu kept back at random, not contacted (holdout = 1 in the\n"
                "file): after the period, promo measure --campaign %s compares them\n",
                cp->n_holdout, cp->n, path);
+    print_targeting(cp, &tg);
+    if (show_path)
+        printf("wrote the fatigued customers to %s\n", show_path);
     printf("expected buyers among the %zu contacted (model): %.1f\nwrote %s\n",
            cp->n - cp->n_holdout, cp->expected_buyers, path);
     rc = PROMO_OK;

@@ -6,6 +6,7 @@
  * The reader's checks name the offending cell as FILE:LINE:COL; where LINE and COL come from is
  * in one marked section below: csv.h's record walker over the same bytes the reader parsed.
  */
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,12 @@
 #include <promo/error.h>
 #include <promo/forecast.h>
 #include <promo/infile.h>
+#include <promo/panel.h>
+#include <promo/propensity.h>
 #include <promo/rng.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
+#include <promo/uplift_ws.h>
 
 #define W  PROMO_CAMPAIGN_WRITTEN
 #define R  PROMO_CAMPAIGN_READ
@@ -117,6 +121,9 @@ void promo_campaign_free(promo_campaign *c)
     promo_free(c->discount_row);
     promo_free(c->picks);
     promo_free(c->holdout);
+    promo_free(c->send_day_row);
+    promo_free(c->send_hour_row);
+    promo_free(c->excluded);
     promo_free(c);
 }
 
@@ -170,6 +177,36 @@ done:
     return rc;
 }
 
+/* The holdout: a seeded random share of n picks, kept back so that the campaign's effect can be
+ * measured on real data (promo measure); round(n x share) of them, chosen by a partial
+ * Fisher-Yates shuffle. forecast.c draws its holdout the same way (same stream). */
+static int draw_holdout(size_t n, double pct, uint64_t seed, uint8_t *flag, size_t *n_holdout)
+{
+    *n_holdout = (size_t)floor((double)n * pct / 100 + 0.5);
+    if (!*n_holdout)
+        return PROMO_OK;
+    size_t *idx = promo_mallocn(n, sizeof *idx);
+    if (!idx)
+        return PROMO_ENOMEM;
+    promo_rng r;
+    promo_rng_init(&r, seed, 0x686f6c64u);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    for (size_t i = 0; i < *n_holdout; i++) {
+        size_t j = i + (size_t)promo_rng_below(&r, n - i), t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+        flag[idx[i]] = 1;
+    }
+    promo_free(idx);
+    return PROMO_OK;
+}
+
+static int select_targeted(promo_scorer *h,
+                           const promo_campaign_params *p,
+                           const promo_campaign_profiles *pr,
+                           promo_campaign *c);
+
 int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo_campaign **out)
 {
     *out = NULL;
@@ -188,6 +225,7 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
     int rc = PROMO_OK;
     if (strcmp(promo_scorer_target(h), target) != 0 && (rc = promo_scorer_retarget(h, target)))
         return rc;
+    promo_campaign_profiles *pr = NULL;
     promo_campaign *c = promo_calloc(1, sizeof *c);
     if (!c)
         return PROMO_ENOMEM;
@@ -195,8 +233,14 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
     c->discount_pct = p->discount_pct;
     c->send_day = p->send_day;
     c->send_hour = p->send_hour;
-    if ((rc = promo_scorer_top(h, p->n_target, &c->picks, &c->n)))
+    if (p->targeting) {
+        if ((rc = promo_campaign_profiles_from_features(promo_scorer_features(h), p->targeting,
+                                                        &pr)) ||
+            (rc = select_targeted(h, p, pr, c)))
+            goto fail;
+    } else if ((rc = promo_scorer_top(h, p->n_target, &c->picks, &c->n))) {
         goto fail;
+    }
     rc = PROMO_ENOMEM;
     if (!(c->name = promo_calloc(c->n ? c->n : 1, sizeof *c->name)) ||
         !(c->location = promo_calloc(c->n ? c->n : 1, sizeof *c->location)))
@@ -210,33 +254,28 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
         rc = PROMO_ENOMEM;
         goto fail;
     }
-    c->n_holdout = (size_t)floor((double)c->n * p->holdout_pct / 100 + 0.5);
-    if (c->n_holdout) {
-        size_t *idx = promo_mallocn(c->n, sizeof *idx);
-        if (!idx) {
-            rc = PROMO_ENOMEM;
-            goto fail;
-        }
-        promo_rng r;
-        promo_rng_init(&r, p->holdout_seed, 0x686f6c64u);
-        for (size_t i = 0; i < c->n; i++)
-            idx[i] = i;
-        for (size_t i = 0; i < c->n_holdout; i++) {
-            size_t j = i + (size_t)promo_rng_below(&r, c->n - i), t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-            c->holdout[idx[i]] = 1;
-        }
-        promo_free(idx);
-    }
+    if ((rc = draw_holdout(c->n, p->holdout_pct, p->holdout_seed, c->holdout, &c->n_holdout)))
+        goto fail;
     c->send_date =
         (promo_scorer_as_of(h) / PROMO_SECONDS_PER_DAY + p->send_day) * PROMO_SECONDS_PER_DAY;
     for (size_t i = 0; i < c->n; i++)
         if (!c->holdout[i])
             c->expected_buyers += c->picks[i].probability;
+    if (pr) {
+        promo_campaign_excluded *ex = c->excluded;
+        size_t n_ex = c->n_excluded;
+        c->excluded = NULL;
+        c->n_excluded = 0;
+        if ((rc = promo_campaign_schedule(c, pr, promo_scorer_as_of(h), ex, n_ex))) {
+            promo_free(ex);
+            goto fail;
+        }
+    }
+    promo_campaign_profiles_free(pr);
     *out = c;
     return PROMO_OK;
 fail:
+    promo_campaign_profiles_free(pr);
     promo_campaign_free(c);
     return rc;
 }
@@ -470,6 +509,657 @@ void promo_campaign_default_path(promo_store *s, const char *product_id, char *o
     snprintf(out, n, "%s/campaign_%s.csv", promo_store_out_dir(s), product_id);
 }
 
+/* ------------------------------------------------ send time, fatigue, CLV ---- */
+
+struct promo_campaign_profiles {
+    promo_campaign_targeting t;
+    promo_features *owned;          /* when built here */
+    const promo_features *f;        /* owned or borrowed */
+    promo_dict *ids;                /* customer id -> features row (the dict's index) */
+    promo_send_slot *slot, pop;     /* f->n_customers */
+    promo_fatigue_verdict *fatigue; /* f->n_customers */
+    size_t n_fatigued;
+    int jclv; /* the CLV column, -1 when none */
+};
+
+promo_campaign_targeting promo_campaign_targeting_default(void)
+{
+    promo_campaign_targeting t = {.send_time_best = 1,
+                                  .sendtime = promo_sendtime_params_default(),
+                                  .fatigue = promo_fatigue_params_default(),
+                                  .clv_weight = 0};
+    return t;
+}
+
+void promo_campaign_profiles_free(promo_campaign_profiles *pr)
+{
+    if (!pr)
+        return;
+    promo_features_free(pr->owned);
+    promo_dict_free(pr->ids);
+    promo_free(pr->slot);
+    promo_free(pr->fatigue);
+    promo_free(pr);
+}
+
+int promo_campaign_profiles_from_features(const promo_features *f,
+                                          const promo_campaign_targeting *t,
+                                          promo_campaign_profiles **out)
+{
+    *out = NULL;
+    if (!(t->clv_weight >= 0) || !isfinite(t->clv_weight))
+        return promo_fail(PROMO_EUSAGE, "clv_weight: expected a number >= 0, got %g",
+                          t->clv_weight);
+    promo_campaign_profiles *pr = promo_calloc(1, sizeof *pr);
+    if (!pr)
+        return PROMO_ENOMEM;
+    pr->t = *t;
+    pr->f = f;
+    pr->jclv = -1;
+    for (size_t j = 0; j < f->n_features; j++)
+        if (!strncmp(f->feature_names[j], "clv_", 4))
+            pr->jclv = (int)j;
+    int rc = promo_sendtime_compute(f, &t->sendtime, &pr->slot, &pr->pop);
+    if (!rc)
+        rc = promo_fatigue_compute(f, &t->fatigue, &pr->fatigue, &pr->n_fatigued);
+    if (rc)
+        goto fail;
+    rc = PROMO_ENOMEM;
+    if (!(pr->ids = promo_dict_new()) || promo_dict_reserve(pr->ids, f->n_customers))
+        goto fail;
+    for (size_t i = 0; i < f->n_customers; i++) {
+        const char *id = promo_features_customer_id(f, i);
+        if (promo_dict_intern(pr->ids, id, strlen(id)) != (uint32_t)i)
+            goto fail; /* ids are distinct (features.h), so only allocation fails here */
+    }
+    *out = pr;
+    return PROMO_OK;
+fail:
+    promo_campaign_profiles_free(pr);
+    return rc;
+}
+
+int promo_campaign_profiles_open(promo_store *s,
+                                 int64_t as_of,
+                                 const promo_campaign_targeting *t,
+                                 promo_campaign_profiles **out)
+{
+    *out = NULL;
+    promo_panel d;
+    promo_features *f = NULL;
+    int rc = promo_panel_load_tables(s, 0, &d);
+    if (rc)
+        return rc;
+    promo_feature_params fp = promo_feature_params_default();
+    fp.as_of = as_of ? as_of : promo_uplift_ws_default_as_of(&d);
+    fp.products = 0;
+    fp.clv = t->clv_weight > 0; /* the BG/NBD fit only when CLV is asked for */
+    if (!(rc = promo_features_compute(&d.in, &fp, &f)) &&
+        !(rc = promo_campaign_profiles_from_features(f, t, out))) {
+        (*out)->owned = f;
+        f = NULL;
+    }
+    promo_features_free(f);
+    promo_panel_free(&d);
+    return rc;
+}
+
+size_t promo_campaign_profiles_fatigued(const promo_campaign_profiles *pr)
+{
+    return pr ? pr->n_fatigued : 0;
+}
+
+/* The features row of a customer, or SIZE_MAX. */
+static size_t profile_row(const promo_campaign_profiles *pr, const char *id)
+{
+    uint32_t k = promo_dict_find(pr->ids, id, strlen(id));
+    return k == PROMO_DICT_NONE ? SIZE_MAX : k;
+}
+
+int promo_campaign_profile(const promo_campaign_profiles *pr,
+                           const char *customer_id,
+                           promo_send_slot *slot,
+                           promo_fatigue_verdict *verdict,
+                           double *clv)
+{
+    size_t r = profile_row(pr, customer_id);
+    if (slot)
+        *slot = r == SIZE_MAX ? pr->pop : pr->slot[r];
+    if (verdict) {
+        promo_fatigue_verdict none = {0, NAN, NAN, NAN};
+        *verdict = r == SIZE_MAX ? none : pr->fatigue[r];
+    }
+    if (clv)
+        *clv = r == SIZE_MAX || pr->jclv < 0 ? NAN
+                                             : pr->f->X[r * pr->f->n_features + (size_t)pr->jclv];
+    return r != SIZE_MAX;
+}
+
+/* Whether fatigue leaves this customer out (suppress mode and fatigued). */
+static int suppressed(const promo_campaign_profiles *pr, const char *id, promo_fatigue_verdict *v)
+{
+    if (!pr) {
+        memset(v, 0, sizeof *v);
+        return 0;
+    }
+    promo_campaign_profile(pr, id, NULL, v, NULL);
+    return pr->t.fatigue.mode == PROMO_FATIGUE_SUPPRESS && v->why != 0;
+}
+
+/* Append a suppressed customer to *ex (grown by doubling). */
+static int push_excluded(promo_campaign_excluded **ex,
+                         size_t *n,
+                         size_t *cap,
+                         const char *id,
+                         double probability,
+                         double profit,
+                         const promo_fatigue_verdict *v,
+                         int32_t day)
+{
+    if (*n == *cap && promo_grow((void **)ex, cap, *n + 1, sizeof **ex))
+        return PROMO_ENOMEM;
+    promo_campaign_excluded *e = &(*ex)[(*n)++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->customer_id, sizeof e->customer_id, "%s", id);
+    e->probability = probability;
+    e->expected_profit = profit;
+    e->verdict = *v;
+    e->send_day = day;
+    return PROMO_OK;
+}
+
+promo_campaign_refine_params promo_campaign_refine_params_default(void)
+{
+    promo_campaign_refine_params p = {.n_target = 50,
+                                      .budget = INFINITY,
+                                      .positive_only = 0,
+                                      .holdout_pct = 0,
+                                      .holdout_seed = 1,
+                                      .interval = 0.90};
+    return p;
+}
+
+/* The figures of forecast.h over the contacted picks (holdout 0), each at discount disc[j] (or
+ * d for all), for a product of price and cost. Sums in pick order, as forecast.c adds them. */
+static promo_forecast_figures figures_of(const promo_forecast_pick *pk,
+                                         size_t n,
+                                         const double *disc,
+                                         double d_all,
+                                         double price,
+                                         double cost,
+                                         double level)
+{
+    double conv = 0, inc_conv = 0, inc_rev = 0, dcost = 0, ccost = 0, profit = 0, var = 0;
+    size_t contacts = 0;
+    for (size_t j = 0; j < n; j++) {
+        const promo_forecast_pick *p = &pk[j];
+        if (p->holdout)
+            continue;
+        double d = (disc ? disc[j] : d_all) / 100.0, m1 = price * (1.0 - d) - cost,
+               m0 = price - cost, p0 = p->p0, p1 = p->probability, c = p->contact_cost;
+        contacts++;
+        conv += p1;
+        inc_conv += p1 - p0;
+        inc_rev += p1 * price * (1.0 - d) - p0 * price;
+        dcost += p1 * price * d;
+        ccost += c;
+        profit += p1 * m1 - p0 * m0 - c;
+        double q1 = p1 < 0 ? 0 : p1 > 1 ? 1 : p1, q0 = p0 < 0 ? 0 : p0 > 1 ? 1 : p0;
+        var += q1 * (1 - q1) * m1 * m1 + q0 * (1 - q0) * m0 * m0;
+    }
+    promo_forecast_figures g;
+    memset(&g, 0, sizeof g);
+    g.contacts = contacts;
+    g.expected_conversions = conv;
+    g.incremental_conversions = inc_conv;
+    g.incremental_revenue = inc_rev;
+    g.discount_cost = dcost;
+    g.contact_cost = ccost;
+    g.incremental_profit = profit;
+    double costs = dcost + ccost;
+    g.roi = costs > 0 ? profit / costs : NAN;
+    g.profit_var = var;
+    g.interval = level;
+    double half = gsl_cdf_ugaussian_Pinv(0.5 + level / 2) * sqrt(var > 0 ? var : 0);
+    g.profit_lo = profit - half;
+    g.profit_hi = profit + half;
+    return g;
+}
+
+typedef struct scored {
+    double key;
+    size_t pos;
+} scored;
+
+static int by_key_desc(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* The positions of picks[0..n) not suppressed, in the order of expected profit + w x CLV
+ * (stable), into ord (n entries; *m kept); the suppressed go to ex with their position in
+ * spos (the caller keeps those ranked above its last kept one). */
+static int rank_kept(const promo_campaign_profiles *pr,
+                     const promo_forecast_pick *pk,
+                     size_t n,
+                     int by_clv,
+                     size_t *ord,
+                     size_t *m,
+                     promo_campaign_excluded **ex,
+                     size_t **spos,
+                     size_t *n_ex)
+{
+    size_t cap = 0, scap = 0, k = 0;
+    scored *sc = promo_mallocn(n ? n : 1, sizeof *sc);
+    if (!sc)
+        return PROMO_ENOMEM;
+    double w = pr ? pr->t.clv_weight : 0;
+    for (size_t j = 0; j < n; j++) {
+        promo_fatigue_verdict v;
+        if (suppressed(pr, pk[j].customer_id, &v)) {
+            if (*n_ex == scap && promo_grow((void **)spos, &scap, *n_ex + 1, sizeof **spos))
+                goto oom;
+            (*spos)[*n_ex] = j;
+            if (push_excluded(ex, n_ex, &cap, pk[j].customer_id, pk[j].probability,
+                              pk[j].expected_profit, &v, -1))
+                goto oom;
+            continue;
+        }
+        double clv = 0;
+        if (by_clv && w > 0) {
+            promo_campaign_profile(pr, pk[j].customer_id, NULL, NULL, &clv);
+            if (!isfinite(clv))
+                clv = 0;
+        }
+        sc[k].key = by_clv ? pk[j].expected_profit + w * clv : 0;
+        sc[k].pos = j;
+        k++;
+    }
+    if (by_clv && w > 0)
+        qsort(sc, k, sizeof *sc, by_key_desc);
+    for (size_t j = 0; j < k; j++)
+        ord[j] = sc[j].pos;
+    *m = k;
+    promo_free(sc);
+    return PROMO_OK;
+oom:
+    promo_free(sc);
+    return PROMO_ENOMEM;
+}
+
+/* Keep of ex only the suppressed ranked above position last (in the input ranking): the ones
+ * that took no place of the campaign were never going to be contacted. */
+static void
+trim_excluded(promo_campaign_excluded *ex, const size_t *spos, size_t *n_ex, size_t last)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < *n_ex; j++)
+        if (spos[j] < last)
+            ex[k++] = ex[j];
+    *n_ex = k;
+}
+
+int promo_campaign_refine(const promo_campaign_profiles *pr,
+                          const promo_forecast *all,
+                          const promo_campaign_refine_params *rp,
+                          promo_forecast **out,
+                          promo_campaign_excluded **excluded,
+                          size_t *n_excluded)
+{
+    *out = NULL;
+    *excluded = NULL;
+    *n_excluded = 0;
+    if (pr && pr->t.clv_weight > 0 && all->rank_by != PROMO_FORECAST_RANK_PROFIT)
+        return promo_fail(PROMO_EUSAGE,
+                          "clv_weight: goes with the ranking by expected profit, "
+                          "not by %s",
+                          promo_forecast_rank_name(all->rank_by));
+    if (!(rp->holdout_pct >= 0 && rp->holdout_pct <= 50) || !(rp->budget >= 0) ||
+        !(rp->interval >= 0.5 && rp->interval <= 0.999))
+        return promo_fail(PROMO_EUSAGE,
+                          "campaign: holdout %g%% (0-50), budget %g (>= 0), "
+                          "interval %g (0.5-0.999)",
+                          rp->holdout_pct, rp->budget, rp->interval);
+    size_t n = all->n, m = 0, *ord = promo_mallocn(n ? n : 1, sizeof *ord), *spos = NULL;
+    promo_forecast *fc = promo_calloc(1, sizeof *fc);
+    int rc = PROMO_ENOMEM;
+    if (!ord || !fc)
+        goto fail;
+    *fc = *all;
+    fc->picks = NULL;
+    if ((rc = rank_kept(pr, all->picks, n, 1, ord, &m, excluded, &spos, n_excluded)))
+        goto fail;
+    rc = PROMO_ENOMEM;
+    size_t want = rp->n_target && rp->n_target < m ? rp->n_target : m, k = 0, last = 0;
+    double spent = 0, d = all->discount_pct / 100.0;
+    int by_budget = 0;
+    for (; k < want; k++) {
+        const promo_forecast_pick *p = &all->picks[ord[k]];
+        double sp = p->probability * all->price * d + p->contact_cost;
+        if (rp->positive_only && !(p->expected_profit > 0))
+            break;
+        if (spent + sp > rp->budget) {
+            by_budget = 1;
+            break;
+        }
+        spent += sp;
+        if (ord[k] + 1 > last)
+            last = ord[k] + 1;
+    }
+    fc->n_target = want;
+    fc->budget = rp->budget;
+    fc->budget_bound = by_budget;
+    fc->n = k;
+    if (!(fc->picks = promo_calloc(k ? k : 1, sizeof *fc->picks)))
+        goto fail;
+    for (size_t j = 0; j < k; j++) {
+        fc->picks[j] = all->picks[ord[j]];
+        fc->picks[j].holdout = 0;
+    }
+    uint8_t *flag = promo_calloc(k ? k : 1, 1);
+    if (!flag)
+        goto fail;
+    if ((rc = draw_holdout(k, rp->holdout_pct, rp->holdout_seed, flag, &fc->n_holdout))) {
+        promo_free(flag);
+        goto fail;
+    }
+    for (size_t j = 0; j < k; j++)
+        fc->picks[j].holdout = flag[j];
+    promo_free(flag);
+    fc->figures =
+        figures_of(fc->picks, k, NULL, all->discount_pct, all->price, all->cost, rp->interval);
+    /* the suppressed that the ranking reached: above the last customer kept */
+    trim_excluded(*excluded, spos, n_excluded, last);
+    promo_free(spos);
+    promo_free(ord);
+    *out = fc;
+    return PROMO_OK;
+fail:
+    promo_free(spos);
+    promo_free(ord);
+    promo_forecast_free(fc);
+    promo_free(*excluded);
+    *excluded = NULL;
+    *n_excluded = 0;
+    return rc;
+}
+
+int promo_campaign_refine_personalized(const promo_campaign_profiles *pr,
+                                       const promo_personalized *x,
+                                       double price,
+                                       double cost,
+                                       size_t max_contacts,
+                                       double interval,
+                                       promo_personalized **out,
+                                       promo_campaign_excluded **excluded,
+                                       size_t *n_excluded)
+{
+    *out = NULL;
+    *excluded = NULL;
+    *n_excluded = 0;
+    size_t n = x->n, m = 0, *ord = promo_mallocn(n ? n : 1, sizeof *ord), *spos = NULL;
+    promo_personalized *y = promo_calloc(1, sizeof *y);
+    int rc = PROMO_ENOMEM;
+    if (!ord || !y)
+        goto fail;
+    *y = *x;
+    y->picks = NULL;
+    y->discount_pct = NULL;
+    if ((rc = rank_kept(pr, x->picks, n, 1, ord, &m, excluded, &spos, n_excluded)))
+        goto fail;
+    rc = PROMO_ENOMEM;
+    size_t k = max_contacts && max_contacts < m ? max_contacts : m;
+    if (!(y->picks = promo_calloc(k ? k : 1, sizeof *y->picks)) ||
+        !(y->discount_pct = promo_mallocn(k ? k : 1, sizeof *y->discount_pct)))
+        goto fail;
+    /* The rungs: the input's distinct discounts, ascending, are its rungs of nonzero count in
+     * order (the ladder itself is not in the result). */
+    double dv[20];
+    size_t nd = 0, rung_of[20], nr = 0, last = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t q = 0;
+        while (q < nd && dv[q] != x->discount_pct[j])
+            q++;
+        if (q == nd && nd < 20)
+            dv[nd++] = x->discount_pct[j];
+    }
+    for (size_t a = 1; a < nd; a++) /* insertion sort: at most 20 */
+        for (size_t b = a; b > 0 && dv[b - 1] > dv[b]; b--) {
+            double t = dv[b];
+            dv[b] = dv[b - 1];
+            dv[b - 1] = t;
+        }
+    for (size_t r = 0; r < 20; r++)
+        if (x->n_by_rung[r] && nr < 20)
+            rung_of[nr++] = r;
+    memset(y->n_by_rung, 0, sizeof y->n_by_rung);
+    for (size_t j = 0; j < k; j++) {
+        y->picks[j] = x->picks[ord[j]];
+        y->discount_pct[j] = x->discount_pct[ord[j]];
+        for (size_t q = 0; q < nd && q < nr; q++)
+            if (dv[q] == y->discount_pct[j])
+                y->n_by_rung[rung_of[q]]++;
+        if (ord[j] + 1 > last)
+            last = ord[j] + 1;
+    }
+    y->n = k;
+    y->figures = figures_of(y->picks, k, y->discount_pct, 0, price, cost, interval);
+    y->gap = y->upper_bound - y->figures.incremental_profit;
+    trim_excluded(*excluded, spos, n_excluded, last);
+    promo_free(spos);
+    promo_free(ord);
+    *out = y;
+    return PROMO_OK;
+fail:
+    promo_free(spos);
+    promo_free(ord);
+    promo_personalized_free(y);
+    promo_free(*excluded);
+    *excluded = NULL;
+    *n_excluded = 0;
+    return rc;
+}
+
+/* Append ", " + text to a reason (cut at the buffer's end). */
+static void reason_append(char *r, size_t n, const char *text)
+{
+    size_t k = strlen(r);
+    if (k + 1 < n)
+        snprintf(r + k, n - k, "%s%s", k ? "; " : "", text);
+}
+
+int promo_campaign_schedule(promo_campaign *c,
+                            const promo_campaign_profiles *pr,
+                            int64_t as_of,
+                            promo_campaign_excluded *excluded,
+                            size_t n_excluded)
+{
+    size_t n = c->n, m = n ? n : 1;
+    int32_t *day = promo_mallocn(m, sizeof *day), *hour = promo_mallocn(m, sizeof *hour);
+    promo_campaign_excluded *ex = promo_mallocn(n_excluded + m, sizeof *ex);
+    if (!day || !hour || !ex) {
+        promo_free(day);
+        promo_free(hour);
+        promo_free(ex);
+        return PROMO_ENOMEM;
+    }
+    if (n_excluded)
+        memcpy(ex, excluded, n_excluded * sizeof *ex);
+    promo_free(excluded);
+    size_t n_ex = n_excluded, cooled = 0, match = 0;
+    promo_campaign_targeting fixed = promo_campaign_targeting_default();
+    fixed.send_time_best = 0;
+    fixed.fatigue.mode = PROMO_FATIGUE_OFF;
+    const promo_campaign_targeting *tg = pr ? &pr->t : &fixed;
+    const promo_fatigue_params *fp = &tg->fatigue;
+    int64_t day0 = as_of / PROMO_SECONDS_PER_DAY;
+    for (size_t i = 0; i < n; i++) {
+        promo_campaign_pick *q = &c->picks[i];
+        promo_send_slot sl = {0};
+        promo_fatigue_verdict v = {0, NAN, NAN, NAN};
+        if (pr)
+            promo_campaign_profile(pr, q->customer_id, &sl, &v, NULL);
+        int32_t d = c->send_day;
+        char text[256], why[160];
+        if (fp->mode == PROMO_FATIGUE_COOLDOWN && v.why) {
+            int32_t dc = promo_fatigue_cooldown_day(&v, fp, d);
+            if (dc > d) {
+                promo_fatigue_describe(&v, fp, why, sizeof why);
+                snprintf(text, sizeof text, "cooled down to day %d (%s)", (int)dc, why);
+                reason_append(q->reason, sizeof q->reason, text);
+                promo_campaign_excluded *e = &ex[n_ex++];
+                memset(e, 0, sizeof *e);
+                snprintf(e->customer_id, sizeof e->customer_id, "%s", q->customer_id);
+                e->probability = q->probability;
+                e->expected_profit = c->expected_profit ? c->expected_profit[i] : NAN;
+                e->verdict = v;
+                e->send_day = dc;
+                cooled++;
+                d = dc;
+            }
+        }
+        if (tg->send_time_best) {
+            d += promo_sendtime_days_to((day0 + d) * PROMO_SECONDS_PER_DAY, sl.weekday);
+            if (d > 3650)
+                d = 3650;
+            day[i] = d;
+            hour[i] = sl.hour;
+            match += !sl.population;
+            promo_sendtime_phrase(&sl, why, sizeof why);
+            snprintf(text, sizeof text, "send %s %02d:00: %s", promo_weekday_name(sl.weekday),
+                     (int)sl.hour, why);
+            reason_append(q->reason, sizeof q->reason, text);
+        } else {
+            day[i] = d;
+            hour[i] = c->send_hour;
+        }
+    }
+    promo_free(c->send_day_row);
+    promo_free(c->send_hour_row);
+    promo_free(c->excluded);
+    c->send_day_row = day;
+    c->send_hour_row = hour;
+    c->send_time_best = tg->send_time_best;
+    c->n_send_match = match;
+    c->fatigue_mode = fp->mode;
+    c->n_fatigued = promo_campaign_profiles_fatigued(pr);
+    c->n_suppressed = n_excluded;
+    c->n_cooled = cooled;
+    c->n_excluded = n_ex;
+    c->excluded = ex;
+    return PROMO_OK;
+}
+
+int promo_campaign_write_excluded(const promo_campaign *c, const char *path)
+{
+    static const struct {
+        const char *name;
+        promo_col_type type;
+    } cols[] = {{"customer_id", PROMO_COL_STRING},
+                {"action", PROMO_COL_STRING},
+                {"send_day", PROMO_COL_INT64},
+                {"probability", PROMO_COL_FLOAT64},
+                {"expected_profit", PROMO_COL_FLOAT64},
+                {"contacts_30d", PROMO_COL_FLOAT64},
+                {"response_trend", PROMO_COL_FLOAT64},
+                {"days_since_contact", PROMO_COL_FLOAT64},
+                {"reason", PROMO_COL_STRING}};
+    enum { NC = sizeof cols / sizeof cols[0] };
+    promo_table *t = promo_table_new("excluded");
+    promo_column *col[NC];
+    int rc = PROMO_ENOMEM;
+    if (!t)
+        return rc;
+    for (size_t k = 0; k < NC; k++)
+        if ((rc = promo_table_add_column(t, cols[k].name, cols[k].type, &col[k])))
+            goto done;
+    for (size_t i = 0; i < c->n_excluded; i++) {
+        const promo_campaign_excluded *e = &c->excluded[i];
+        const char *act = e->send_day < 0 ? "suppressed" : "cooled down";
+        char why[160];
+        promo_fatigue_describe(&e->verdict, NULL, why, sizeof why);
+        if ((rc = promo_column_push_str(col[0], e->customer_id, strlen(e->customer_id))) ||
+            (rc = promo_column_push_str(col[1], act, strlen(act))) ||
+            (rc = promo_column_push_i64(col[2], e->send_day)) ||
+            (rc = promo_column_push_f64(col[3], e->probability)) ||
+            (rc = promo_column_push_f64(col[4], e->expected_profit)) ||
+            (rc = promo_column_push_f64(col[5], e->verdict.contacts_30d)) ||
+            (rc = promo_column_push_f64(col[6], e->verdict.response_trend)) ||
+            (rc = promo_column_push_f64(col[7], e->verdict.days_since_contact)) ||
+            (rc = promo_column_push_str(col[8], why, strlen(why))))
+            goto done;
+    }
+    if (!(rc = promo_table_seal(t)))
+        rc = promo_csv_write(path, t);
+done:
+    promo_table_free(t);
+    return rc;
+}
+
+/* The propensity ranking without the fatigued (promo_campaign_select with targeting): every
+ * customer scored, ranked as promo_scorer_top ranks them, the suppressed skipped (and listed
+ * while the campaign is not full), the kept explained. */
+static int select_targeted(promo_scorer *h,
+                           const promo_campaign_params *p,
+                           const promo_campaign_profiles *pr,
+                           promo_campaign *c)
+{
+    if (p->targeting->clv_weight > 0)
+        return promo_fail(PROMO_EUSAGE, "clv_weight: the propensity ranking has no expected "
+                                        "profit to add CLV to (use the uplift forecaster)");
+    promo_prop_scores *sc = NULL;
+    promo_prop_explanation **ex = NULL;
+    scored *rk = NULL;
+    const char **ids = NULL;
+    size_t cap = 0, m = 0;
+    int rc = promo_scorer_score(h, &sc);
+    if (rc)
+        return rc;
+    size_t want = p->n_target < sc->n ? p->n_target : sc->n;
+    rc = PROMO_ENOMEM;
+    if (!(rk = promo_mallocn(sc->n ? sc->n : 1, sizeof *rk)) ||
+        !(ids = promo_mallocn(want ? want : 1, sizeof *ids)) ||
+        !(c->picks = promo_calloc(want ? want : 1, sizeof *c->picks)))
+        goto done;
+    for (size_t i = 0; i < sc->n; i++) {
+        rk[i].key = sc->probability[i];
+        rk[i].pos = i;
+    }
+    qsort(rk, sc->n, sizeof *rk, by_key_desc);
+    for (size_t j = 0; j < sc->n && m < want; j++) {
+        const char *id = sc->customer_id[rk[j].pos];
+        promo_fatigue_verdict v;
+        if (suppressed(pr, id, &v)) {
+            if (push_excluded(&c->excluded, &c->n_excluded, &cap, id, rk[j].key, NAN, &v, -1))
+                goto done;
+            continue;
+        }
+        snprintf(c->picks[m].customer_id, sizeof c->picks[m].customer_id, "%s", id);
+        c->picks[m].probability = rk[j].key;
+        ids[m] = c->picks[m].customer_id;
+        m++;
+    }
+    c->n = m;
+    if ((rc = promo_scorer_explain(h, ids, m, &ex)))
+        goto done;
+    for (size_t j = 0; j < m; j++)
+        if (ex[j])
+            promo_explain_line(ex[j], c->picks[j].reason, sizeof c->picks[j].reason);
+    rc = PROMO_OK;
+done:
+    if (ex)
+        for (size_t j = 0; j < m; j++)
+            promo_prop_explanation_free(ex[j]);
+    promo_free(ex);
+    promo_free(ids);
+    promo_free(rk);
+    promo_prop_scores_free(sc);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- writer ---- */
 
 /* Append row i of c to column k. */
@@ -497,13 +1187,16 @@ static int push_cell(promo_column *col, const promo_campaign *c, size_t i, int k
     case PROMO_CAMPAIGN_DISCOUNT_PCT:
         return promo_column_push_f64(col, c->discount_row ? c->discount_row[i] : c->discount_pct);
     case PROMO_CAMPAIGN_SEND_DAY:
-        return promo_column_push_i64(col, c->send_day);
+        return promo_column_push_i64(col, c->send_day_row ? c->send_day_row[i] : c->send_day);
     case PROMO_CAMPAIGN_SEND_HOUR:
-        return promo_column_push_i64(col, c->send_hour);
+        return promo_column_push_i64(col, c->send_hour_row ? c->send_hour_row[i] : c->send_hour);
     case PROMO_CAMPAIGN_HOLDOUT:
         return promo_column_push_i64(col, c->holdout ? c->holdout[i] : 0);
-    case PROMO_CAMPAIGN_SEND_DATE:
-        return promo_column_push_i64(col, c->send_date);
+    case PROMO_CAMPAIGN_SEND_DATE: /* the row's day counted from the campaign's start */
+        return promo_column_push_i64(
+            col,
+            c->send_date + (c->send_day_row ? (int64_t)(c->send_day_row[i] - c->send_day) : 0) *
+                               PROMO_SECONDS_PER_DAY);
     case PROMO_CAMPAIGN_UPLIFT:
         return promo_column_push_f64(col, c->uplift[i]);
     case PROMO_CAMPAIGN_EXPECTED_REVENUE:
