@@ -193,6 +193,33 @@ int promo_forecast_point(promo_forecaster *f,
                          promo_forecast **out /* OUT */);
 void promo_forecast_free(promo_forecast *fc); /* NULL-safe */
 
+/* Every customer's figures at one (product, discount), in the handle's customer order (index
+ * i = promo_forecaster_customer_id(f, i)): for fairness reports and other whole-population
+ * views. *out: new (promo_forecast_values_free). Errors as the point forecast's. */
+typedef struct promo_forecast_values {
+    size_t n;            /* the handle's customers */
+    double discount_pct; /* as asked */
+    double *profit;      /* n: expected incremental profit (contacted through its best arm) */
+    double *uplift;      /* n: tau = p1 - p0 */
+    double *probability; /* n: p1 */
+} promo_forecast_values;
+
+int promo_forecast_customer_values(promo_forecaster *f,
+                                   const char *product_id,
+                                   double discount_pct,
+                                   promo_forecast_values **out /* OUT */);
+void promo_forecast_values_free(promo_forecast_values *v); /* NULL-safe */
+
+/* The forecast of a given selection: customers[0..n_customers) (handle indices, distinct) at
+ * r's product and discount, picks in r's rank order, r's holdout drawn over them; n_target
+ * and budget are not applied (n_target reported = n_customers). For a selection re-chosen
+ * elsewhere (fairness.h's enforcement). *out: new (promo_forecast_free). */
+int promo_forecast_select(promo_forecaster *f,
+                          const promo_forecast_request *r,
+                          const uint32_t *customers,
+                          size_t n_customers,
+                          promo_forecast **out /* OUT */);
+
 typedef struct promo_surface_params {
     const char *product_id;  /* required (borrowed) */
     const double *discounts; /* the discount grid, 0..90 each, strictly ascending; NULL =

@@ -17,6 +17,7 @@
 #include <promo/expansion.h>
 #include <promo/explain.h>
 #include <promo/features.h>
+#include <promo/fairness.h>
 #include <promo/forecast.h>
 #include <promo/gbdt.h>
 #include <promo/hash.h>

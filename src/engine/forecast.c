@@ -522,9 +522,71 @@ static int check_budget(double budget)
     return PROMO_OK;
 }
 
-int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, promo_forecast **out)
+/* The picks of a forecast: entry positions pos[0..k) in rank order (NULL = the profit order
+ * itself), the holdout, the figures. */
+static int fill_forecast(const promo_forecaster *f,
+                         const entry *e,
+                         const promo_forecast_request *r,
+                         const uint32_t *pos,
+                         size_t k,
+                         size_t want,
+                         promo_forecast *fc)
 {
-    *out = NULL;
+    margins mg = entry_margins(f, e);
+    snprintf(fc->product_id, sizeof fc->product_id, "%s", r->product_id);
+    fc->discount_pct = r->discount_pct;
+    fc->price = e->price;
+    fc->cost = e->cost;
+    fc->rank_by = r->rank_by;
+    fc->n_target = want;
+    fc->budget = r->budget;
+    fc->budget_bound = k < want;
+    fc->outcomes = f->outcomes;
+    fc->n = k;
+    if (!(fc->picks = promo_calloc(k ? k : 1, sizeof *fc->picks)))
+        return PROMO_ENOMEM;
+    for (size_t j = 0; j < k; j++) {
+        size_t i = pos ? pos[j] : j;
+        promo_forecast_pick *p = &fc->picks[j];
+        p->customer = e->order[i];
+        p->customer_id = f->ids[e->order[i]];
+        p->probability = e->p1[i];
+        p->p0 = e->p0[i];
+        p->uplift = e->p1[i] - e->p0[i];
+        p->expected_profit = customer_profit(&mg, e, i);
+        p->expected_revenue = e->p1[i] * mg.price * (1.0 - mg.d);
+        p->arm = e->arm[i];
+        p->contact_cost = mg.c[e->arm[i]];
+    }
+    /* the holdout, drawn as campaign.c draws it (same stream, same partial shuffle) */
+    fc->n_holdout = (size_t)floor((double)k * r->holdout_pct / 100 + 0.5);
+    if (fc->n_holdout) {
+        size_t *idx = promo_mallocn(k, sizeof *idx);
+        if (!idx)
+            return PROMO_ENOMEM;
+        promo_rng rg;
+        promo_rng_init(&rg, r->holdout_seed, 0x686f6c64u);
+        for (size_t i = 0; i < k; i++)
+            idx[i] = i;
+        for (size_t i = 0; i < fc->n_holdout; i++) {
+            size_t j = i + (size_t)promo_rng_below(&rg, k - i), t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+            fc->picks[idx[i]].holdout = 1;
+        }
+        promo_free(idx);
+    }
+    acc a = {0};
+    for (size_t j = 0; j < k; j++)
+        if (!fc->picks[j].holdout)
+            acc_add(&a, &mg, e, pos ? pos[j] : j);
+    fc->figures = acc_figures(&a, r->interval);
+    return PROMO_OK;
+}
+
+/* The request's fields (those of the point forecast and of a given selection). */
+static int check_request(const promo_forecast_request *r)
+{
     int rc = check_product(r->product_id);
     if (rc)
         return rc;
@@ -537,6 +599,15 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
         return rc;
     if (!(r->holdout_pct >= 0 && r->holdout_pct <= 50))
         return promo_fail(PROMO_EUSAGE, "holdout_pct: expected 0 to 50, got %g", r->holdout_pct);
+    return PROMO_OK;
+}
+
+int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, promo_forecast **out)
+{
+    *out = NULL;
+    int rc = check_request(r);
+    if (rc)
+        return rc;
     entry *e = NULL;
     if ((rc = entry_get(f, r->product_id, r->discount_pct, &e)))
         return rc;
@@ -570,60 +641,116 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
             break;
         spent += s;
     }
-    snprintf(fc->product_id, sizeof fc->product_id, "%s", r->product_id);
-    fc->discount_pct = r->discount_pct;
-    fc->price = e->price;
-    fc->cost = e->cost;
-    fc->rank_by = r->rank_by;
-    fc->n_target = want;
-    fc->budget = r->budget;
-    fc->budget_bound = k < want;
-    fc->outcomes = f->outcomes;
-    fc->n = k;
-    if (!(fc->picks = promo_calloc(k ? k : 1, sizeof *fc->picks)))
+    if ((rc = fill_forecast(f, e, r, pos, k, want, fc)))
         goto fail;
-    for (size_t j = 0; j < k; j++) {
-        size_t i = pos ? pos[j] : j;
-        promo_forecast_pick *p = &fc->picks[j];
-        p->customer = e->order[i];
-        p->customer_id = f->ids[e->order[i]];
-        p->probability = e->p1[i];
-        p->p0 = e->p0[i];
-        p->uplift = e->p1[i] - e->p0[i];
-        p->expected_profit = customer_profit(&mg, e, i);
-        p->expected_revenue = e->p1[i] * mg.price * (1.0 - mg.d);
-        p->arm = e->arm[i];
-        p->contact_cost = mg.c[e->arm[i]];
-    }
-    /* the holdout, drawn as campaign.c draws it (same stream, same partial shuffle) */
-    fc->n_holdout = (size_t)floor((double)k * r->holdout_pct / 100 + 0.5);
-    if (fc->n_holdout) {
-        size_t *idx = promo_mallocn(k, sizeof *idx);
-        if (!idx)
-            goto fail;
-        promo_rng rg;
-        promo_rng_init(&rg, r->holdout_seed, 0x686f6c64u);
-        for (size_t i = 0; i < k; i++)
-            idx[i] = i;
-        for (size_t i = 0; i < fc->n_holdout; i++) {
-            size_t j = i + (size_t)promo_rng_below(&rg, k - i), t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-            fc->picks[idx[i]].holdout = 1;
-        }
-        promo_free(idx);
-    }
-    acc a = {0};
-    for (size_t j = 0; j < k; j++)
-        if (!fc->picks[j].holdout)
-            acc_add(&a, &mg, e, pos ? pos[j] : j);
-    fc->figures = acc_figures(&a, r->interval);
     promo_free(ord);
     promo_free(key);
     *out = fc;
     return PROMO_OK;
 fail:
     promo_free(ord);
+    promo_free(key);
+    promo_forecast_free(fc);
+    return rc;
+}
+
+void promo_forecast_values_free(promo_forecast_values *v)
+{
+    if (!v)
+        return;
+    promo_free(v->profit);
+    promo_free(v->uplift);
+    promo_free(v->probability);
+    promo_free(v);
+}
+
+int promo_forecast_customer_values(promo_forecaster *f,
+                                   const char *product_id,
+                                   double discount_pct,
+                                   promo_forecast_values **out)
+{
+    *out = NULL;
+    int rc = check_product(product_id);
+    if (rc)
+        return rc;
+    if (!(discount_pct >= 0 && discount_pct <= 90))
+        return promo_fail(PROMO_EUSAGE, "discount_pct: expected a number from 0 to 90, got %g",
+                          discount_pct);
+    entry *e = NULL;
+    if ((rc = entry_get(f, product_id, discount_pct, &e)))
+        return rc;
+    size_t n = f->n, m = n ? n : 1;
+    promo_forecast_values *v = promo_calloc(1, sizeof *v);
+    if (!v || !(v->profit = promo_mallocn(m, sizeof *v->profit)) ||
+        !(v->uplift = promo_mallocn(m, sizeof *v->uplift)) ||
+        !(v->probability = promo_mallocn(m, sizeof *v->probability))) {
+        promo_forecast_values_free(v);
+        return PROMO_ENOMEM;
+    }
+    v->n = n;
+    v->discount_pct = discount_pct;
+    margins mg = entry_margins(f, e);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = e->order[k];
+        v->profit[i] = customer_profit(&mg, e, k);
+        v->uplift[i] = e->p1[k] - e->p0[k];
+        v->probability[i] = e->p1[k];
+    }
+    *out = v;
+    return PROMO_OK;
+}
+
+int promo_forecast_select(promo_forecaster *f,
+                          const promo_forecast_request *r,
+                          const uint32_t *customers,
+                          size_t n_customers,
+                          promo_forecast **out)
+{
+    *out = NULL;
+    int rc = check_request(r);
+    if (rc)
+        return rc;
+    size_t n = f->n;
+    for (size_t j = 0; j < n_customers; j++)
+        if (customers[j] >= n)
+            return promo_fail(PROMO_EUSAGE, "customers: index %u out of the %zu customers",
+                              customers[j], n);
+    entry *e = NULL;
+    if ((rc = entry_get(f, r->product_id, r->discount_pct, &e)))
+        return rc;
+    uint32_t *pos_of = NULL, *pos = NULL, *perm = NULL;
+    uint64_t *key = NULL;
+    promo_forecast *fc = promo_calloc(1, sizeof *fc);
+    rc = PROMO_ENOMEM;
+    size_t m = n_customers ? n_customers : 1;
+    if (!fc || !(pos_of = promo_mallocn(n ? n : 1, sizeof *pos_of)) ||
+        !(pos = promo_mallocn(m, sizeof *pos)) || !(perm = promo_mallocn(m, sizeof *perm)) ||
+        !(key = promo_mallocn(m, sizeof *key)))
+        goto fail;
+    for (size_t k = 0; k < n; k++)
+        pos_of[e->order[k]] = (uint32_t)k;
+    /* the given customers in the request's rank order (profit: their entry position; ties of
+     * the other ranks: the given order) */
+    for (size_t j = 0; j < n_customers; j++) {
+        uint32_t k = pos_of[customers[j]];
+        key[j] = r->rank_by == PROMO_FORECAST_RANK_PROFIT   ? k
+                 : r->rank_by == PROMO_FORECAST_RANK_UPLIFT ? desc_key(e->p1[k] - e->p0[k])
+                                                            : desc_key(e->p1[k]);
+    }
+    if ((rc = radix_order(key, n_customers, perm)))
+        goto fail;
+    for (size_t j = 0; j < n_customers; j++)
+        pos[j] = pos_of[customers[perm[j]]];
+    if ((rc = fill_forecast(f, e, r, pos, n_customers, n_customers, fc)))
+        goto fail;
+    fc->budget_bound = 0;
+    rc = PROMO_OK;
+    *out = fc;
+    fc = NULL;
+fail:
+    promo_free(pos_of);
+    promo_free(pos);
+    promo_free(perm);
     promo_free(key);
     promo_forecast_free(fc);
     return rc;
