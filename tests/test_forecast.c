@@ -533,3 +533,56 @@ T_TEST(forecast_personalized_discounts_fit_the_budget_with_a_bound)
     promo_forecaster_free(f);
     promo_store_close(s);
 }
+
+/* --fairness and --fair-attr on the forecaster's campaign (promo/fairness.h; its own tests in
+ * test_fairness.c): the table, its JSON, the re-chosen selection and its cost. */
+T_TEST(forecast_cli_fairness_report_and_enforcement)
+{
+    const char *ws = fixture();
+    char args[2600], csv[1200], *out = NULL, *err = NULL;
+    snprintf(csv, sizeof csv, "%s/out/fair.csv", ws);
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --target 120 --fairness --out %s", ws, csv);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --fairness: %s", err);
+    T_ASSERT_CONTAINS(out, "  gender:");
+    T_ASSERT_CONTAINS(out, "  age:");
+    T_ASSERT_CONTAINS(out, "  location:");
+    T_ASSERT_CONTAINS(out, "disparate impact");
+    free(out);
+    free(err);
+    out = err = NULL;
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --target 120 --fair-attr gender "
+             "--fair-min-ratio 0.95 --holdout 0 --json --out %s",
+             ws, csv);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --fair-attr: %s", err);
+    T_ASSERT_CONTAINS(out, "\"fairness\":{\"attributes\":[{\"attribute\":\"gender\"");
+    T_ASSERT_CONTAINS(out, "\"enforced\":{\"attribute\":\"gender\",\"min_ratio\":0.95");
+    double after = json_num(out, "\"disparate_impact_after\":");
+    double cost = json_num(out, "\"cost\":");
+    double before = json_num(out, "\"profit_before\":");
+    double pafter = json_num(out, "\"profit_after\":");
+    T_ASSERT_MSG(after >= 0.95, "ratio after %g", after);
+    T_ASSERT(cost >= -1e-6);
+    T_ASSERT_NEAR(before - pafter, cost, 1e-3);
+    /* the campaign's figures are those of the re-chosen customers (no holdout: all of them) */
+    double fprofit = json_num(out, "\"incremental_profit\":");
+    T_ASSERT_NEAR(fprofit, pafter, 1e-3);
+    T_ASSERT_EQ_INT((long long)json_num(out, "\"contacts\":"), 120);
+    free(out);
+    free(err);
+    out = err = NULL;
+    /* not with --personalize; a bad attribute is a usage error */
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --personalize --fair-attr age --out %s", ws,
+             csv);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    free(err);
+    err = NULL;
+    snprintf(args, sizeof args, "campaign --ws %s --product PROD00001 --fair-attr race", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "--fair-attr");
+    free(err);
+}

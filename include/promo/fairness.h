@@ -45,8 +45,10 @@
  * Cost = profit before - profit after: >= 0 when the selection came in as the top k by
  * expected profit (the profit ranking and the optimizer's), since the result is then a
  * constrained version of the best; may be negative after another ranking. A selection that
- * already holds the ratio is kept as it is (cost 0). The ratio cannot always be reached with k
- * selected (k = 1 and two groups): PROMO_EINPUT, the message says why.
+ * already holds the ratio is kept as it is (cost 0), and so is one with nobody selected or with
+ * fewer than two rated groups (nothing to compare); with two or more, a selection that takes
+ * nobody from the rated groups has no ratio and does not hold it. The ratio cannot always be
+ * reached with k selected (k = 1 and two groups): PROMO_EINPUT, the message says why.
  *
  * Ownership: results are the caller's (the _free functions, NULL-safe). Errors: PROMO_EUSAGE
  * for a bad attribute name or ratio, PROMO_EINPUT as above, PROMO_ENOMEM.

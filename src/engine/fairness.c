@@ -625,8 +625,9 @@ int promo_fairness_enforce(const promo_fair_input *in,
     e->method = method;
     if (method == PROMO_FAIR_AUTO)
         e->method = (double)n * (double)sum_rated <= 2e7 ? PROMO_FAIR_EXACT : PROMO_FAIR_GREEDY;
-    int holds = !isnan(e->di_before) && e->di_before >= min_ratio;
-    if (!holds && e->k > 0 && n_rated >= 2) {
+    /* fewer than two rated groups or nobody selected: nothing to compare, nothing to move */
+    int holds = n_rated < 2 || e->k == 0 || (!isnan(e->di_before) && e->di_before >= min_ratio);
+    if (!holds) {
         if ((rc = build_lists(in, g, rated, L, storage)))
             goto fail;
         int ok = 0;
