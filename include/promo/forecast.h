@@ -53,11 +53,25 @@
  * range [support_lo, support_hi] (promo_forecaster_discount_range) unless extrapolate is set;
  * the cells outside are still computed and shown. When no grid discount is inside, all are used.
  *
- * Caching: the handle keeps, per (product, discount) scored, every customer's p0, p1, arm and
- * the profit order, least recently used first out when the cache passes its byte limit
- * (promo_forecaster_set_cache_bytes; default 256 MiB): a repeated point forecast for a cached
- * (product, discount) costs O(N) for rank_by profit (O(customers) + a partial selection for
- * the other rankings), and a repeated surface O(discounts x customers) without model calls.
+ * Anchors: the uplift model sees the discount as one float feature, and XGBoost's trees (the
+ * histogram method, which the meta-learners' base models use) split a feature of few distinct
+ * values only at those values (a split "x < v_j" between two of them) and at one point past
+ * twice the largest. So every customer's scores are the same for all discounts from one log
+ * discount v_j up to the next (below the smallest: as at the smallest; from the largest v_m to
+ * 2 v_m: as at v_m), and the model is called once per log discount, its "anchor", instead of
+ * once per discount asked: a surface over 0..50 in a world whose log holds 5, 10, ..., 30 costs
+ * 6 model calls instead of 51, with the same figures bit for bit (tests/test_forecast.c
+ * compares every cell with anchors off). Off when the log holds more than 64 distinct
+ * discounts and for the uplift tree and forest (their thresholds are their own). The margins,
+ * the best arm and the order are still computed at each discount.
+ *
+ * Caching: the handle keeps, per (product, discount) asked, every customer's p0, p1, arm and,
+ * once a surface needed it, the profit order, least recently used first out when the cache
+ * passes its byte limit (promo_forecaster_set_cache_bytes; default 256 MiB), plus the model's
+ * scores of the last 16 (product, anchor) pairs (4 bytes per customer and arm). A point
+ * forecast of N customers is a partial selection over the customers (O(customers + N log N);
+ * the profit order when N > customers / 8 or already sorted), and a repeated surface costs
+ * O(discounts x customers) without model calls.
  *
  * Usage:
  *   promo_forecaster *f = NULL;
@@ -109,8 +123,14 @@ const char *promo_forecaster_customer_id(const promo_forecaster *f, size_t i);
 void promo_forecaster_discount_range(const promo_forecaster *f,
                                      double *lo /* OUT */,
                                      double *hi /* OUT */);
-/* The cache's byte limit (0 = no caching beyond the call in progress). */
+/* The cache's byte limit (0 = no caching beyond the call in progress; the kept score sets go
+ * too). */
 void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes);
+/* Anchors on (the default) or off: off, the model is called at every discount asked (see
+ * Anchors above; for checking them). Switching empties the cache. */
+void promo_forecaster_set_anchors(promo_forecaster *f, int on);
+/* Model calls made by the handle so far (each scores every customer for one offer). */
+size_t promo_forecaster_model_calls(const promo_forecaster *f);
 
 /* How a point forecast ranks its customers. Append-only. */
 typedef enum promo_forecast_rank {

@@ -26,20 +26,33 @@
 
 #define DEFAULT_CACHE_BYTES ((size_t)256 << 20)
 #define MAX_GRID_DISCOUNTS  91
+#define MAX_SLOTS           16 /* score sets kept (forecast.h: Anchors) */
+#define MAX_ANCHORS         64 /* more distinct log discounts: no anchors */
 
 /* One scored (product, discount). */
 typedef struct entry {
     char product[256];
     double discount_pct;
     double price, cost; /* cost 0 when unknown */
-    /* Stored in profit order (position k = the k-th best customer), so that every walk over
-     * the best N reads memory in sequence. */
+    /* Once sorted (entry_sort), stored in profit order (position k = the k-th best customer),
+     * so that every walk over the best N reads memory in sequence. */
     double *p0, *p1; /* n: outcome without and with the offer */
     uint8_t *arm;    /* n: contact arm (>= 1) */
-    uint32_t *order; /* n: the customer at each position (by expected profit, best first) */
+    uint32_t *order; /* n: the customer at each position (by expected profit, best first);
+                        NULL until sorted: positions are then customer indices */
     size_t bytes;
     uint64_t used; /* LRU clock */
 } entry;
+
+/* The model's scores of one (product, anchor discount): what a model call returns. */
+typedef struct score_slot {
+    char product[256];
+    double anchor;
+    double price, cost;
+    float *effect;  /* n x (arms - 1), NULL = free slot */
+    float *outcome; /* n x arms, NULL without outcome models */
+    uint64_t used;
+} score_slot;
 
 struct promo_forecaster {
     promo_uplift_scorer *h;
@@ -53,7 +66,19 @@ struct promo_forecaster {
     size_t n_cache, cap_cache;
     size_t cache_bytes, cache_limit;
     uint64_t clock;
+    score_slot slots[MAX_SLOTS];
+    double anchors[MAX_ANCHORS]; /* the log's distinct discounts, ascending */
+    size_t n_anchors;            /* 0: anchors not usable (see forecast.h) */
+    int anchors_on;              /* promo_forecaster_set_anchors (default 1) */
+    size_t model_calls;
 };
+
+static void slot_clear(score_slot *sl)
+{
+    promo_free(sl->effect);
+    promo_free(sl->outcome);
+    memset(sl, 0, sizeof *sl);
+}
 
 static void entry_free(entry *e)
 {
@@ -72,6 +97,8 @@ void promo_forecaster_free(promo_forecaster *f)
         return;
     for (size_t i = 0; i < f->n_cache; i++)
         entry_free(f->cache[i]);
+    for (size_t i = 0; i < MAX_SLOTS; i++)
+        slot_clear(&f->slots[i]);
     promo_free(f->cache);
     promo_free(f->contact_cost);
     promo_free(f->ids);
@@ -80,11 +107,21 @@ void promo_forecaster_free(promo_forecaster *f)
 }
 
 /* Min and max of promotions.discount_pct (0, 90 without a table, a column or a value). */
-static int log_discount_range(promo_store *s, double *lo, double *hi)
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ... and its distinct values, ascending, into anchors (MAX_ANCHORS; *n_anchors = 0 when
+ * there are more). */
+static int
+log_discount_range(promo_store *s, double *lo, double *hi, double *anchors, size_t *n_anchors)
 {
     static const char *const cols[] = {"discount_pct"};
     *lo = 0;
     *hi = 90;
+    *n_anchors = 0;
     if (!promo_store_has_table(s, "promotions"))
         return PROMO_OK;
     promo_table *t = NULL;
@@ -96,6 +133,7 @@ static int log_discount_range(promo_store *s, double *lo, double *hi)
     if (rc)
         return rc;
     double a = INFINITY, b = -INFINITY;
+    size_t m = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
         if (promo_column_is_null(t->cols[0], r))
             continue;
@@ -103,8 +141,20 @@ static int log_discount_range(promo_store *s, double *lo, double *hi)
         if (v >= 0 && v <= 90) {
             a = v < a ? v : a;
             b = v > b ? v : b;
+            size_t j = 0;
+            while (j < m && j < MAX_ANCHORS && anchors[j] != v)
+                j++;
+            if (j == m && m <= MAX_ANCHORS) { /* new; past MAX_ANCHORS: the anchors are off */
+                if (m < MAX_ANCHORS)
+                    anchors[m] = v;
+                m++;
+            }
         }
     }
+    if (m > MAX_ANCHORS)
+        m = 0;
+    qsort(anchors, m, sizeof *anchors, cmp_double);
+    *n_anchors = m;
     if (a <= b) {
         *lo = a;
         *hi = b;
@@ -137,8 +187,13 @@ int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_fo
     f->outcomes =
         l == PROMO_UPLIFT_S || l == PROMO_UPLIFT_T || l == PROMO_UPLIFT_X || l == PROMO_UPLIFT_DR;
     f->cache_limit = DEFAULT_CACHE_BYTES;
-    if ((rc = log_discount_range(s, &f->disc_lo, &f->disc_hi)))
+    if ((rc = log_discount_range(s, &f->disc_lo, &f->disc_hi, f->anchors, &f->n_anchors)))
         goto fail;
+    /* anchors stand for XGBoost's histogram splits (forecast.h): the meta-learners' base models;
+     * the uplift trees and forests choose their own thresholds */
+    if (!f->outcomes && l != PROMO_UPLIFT_R)
+        f->n_anchors = 0;
+    f->anchors_on = 1;
     /* The customer ids and the arms' contact costs come with a scoring: one of the "any"
      * target at the log's median discount (one model call) gives them before any forecast. */
     promo_uplift_offer o = {.target = "any", .discount_pct = NAN};
@@ -191,6 +246,24 @@ void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes)
 {
     f->cache_limit = bytes;
     cache_trim(f, NULL);
+    if (!bytes)
+        for (size_t i = 0; i < MAX_SLOTS; i++)
+            slot_clear(&f->slots[i]);
+}
+
+void promo_forecaster_set_anchors(promo_forecaster *f, int on)
+{
+    if (f->anchors_on != !!on) { /* the cached figures came from the other rule */
+        size_t keep = f->cache_limit;
+        promo_forecaster_set_cache_bytes(f, 0);
+        f->cache_limit = keep;
+    }
+    f->anchors_on = !!on;
+}
+
+size_t promo_forecaster_model_calls(const promo_forecaster *f)
+{
+    return f->model_calls;
 }
 
 /* ------------------------------------------------------------------- cache ---- */
@@ -298,52 +371,152 @@ static double customer_profit(const margins *m, const entry *e, size_t i)
     return e->p1[i] * m->m1 - e->p0[i] * m->m0 - m->c[e->arm[i]];
 }
 
-/* Score (product, discount) and build its entry. */
-static int entry_build(promo_forecaster *f, const char *product, double discount, entry **out)
+/* The customer at position i of an entry (its profit order once sorted, else customer order). */
+static inline uint32_t cust_at(const entry *e, size_t i)
 {
-    *out = NULL;
+    return e->order ? e->order[i] : (uint32_t)i;
+}
+
+/* The discount whose model scores are those of d (the header's "Anchors"): the largest log
+ * discount <= d (the smallest for d below it), d itself above twice the largest or when
+ * anchors are off. Compared as the model compares: in float. */
+static double anchor_of(const promo_forecaster *f, double d)
+{
+    if (!f->anchors_on || !f->n_anchors)
+        return d;
+    float x = (float)d;
+    const double *v = f->anchors;
+    size_t m = f->n_anchors;
+    if (x > (float)(2 * v[m - 1]))
+        return d;
+    double a = v[0];
+    for (size_t j = 1; j < m; j++)
+        if ((float)v[j] <= x)
+            a = v[j];
+    return a;
+}
+
+/* The model's scores of (product, anchor): kept in one of MAX_SLOTS slots (least recently
+ * used first out), else one model call. Borrowed until the next call. */
+static int scores_get(promo_forecaster *f, const char *product, double anchor, score_slot **out)
+{
+    f->clock++;
+    size_t victim = 0;
+    for (size_t i = 0; i < MAX_SLOTS; i++) {
+        score_slot *sl = &f->slots[i];
+        if (sl->effect && sl->anchor == anchor && strcmp(sl->product, product) == 0) {
+            sl->used = f->clock;
+            *out = sl;
+            return PROMO_OK;
+        }
+        if (!sl->effect || (f->slots[victim].effect && sl->used < f->slots[victim].used))
+            victim = i;
+    }
     char target[300];
     snprintf(target, sizeof target, "product:%s", product);
-    promo_uplift_offer o = {.target = target, .discount_pct = discount};
+    promo_uplift_offer o = {.target = target, .discount_pct = anchor};
     promo_uplift_scores *sc = NULL;
-    uint64_t *key = NULL;
     int rc = promo_uplift_scorer_score(f->h, &o, &sc);
     if (rc == PROMO_EINPUT)
         return promo_fail(PROMO_EINPUT, "product_id: no product '%s' in the workspace", product);
     if (rc)
         return rc;
-    entry *e = promo_calloc(1, sizeof *e);
-    if (!e) {
-        rc = PROMO_ENOMEM;
-        goto fail;
-    }
+    f->model_calls++;
     if (!isfinite(sc->price) || sc->price < 0) {
-        rc = promo_fail(PROMO_EINPUT, "product_id: product '%s' has no price", product);
-        goto fail;
+        promo_uplift_scores_free(sc);
+        return promo_fail(PROMO_EINPUT, "product_id: product '%s' has no price", product);
     }
+    score_slot *sl = &f->slots[victim];
+    slot_clear(sl);
+    size_t n = f->n, K = (size_t)f->n_arms, m = n ? n : 1;
+    /* the scorer's arrays are kept as they are: taken over, not copied */
+    sl->effect = sc->effect;
+    sl->outcome = sc->outcome;
+    sc->effect = NULL;
+    sc->outcome = NULL;
+    (void)m;
+    (void)K;
+    snprintf(sl->product, sizeof sl->product, "%s", product);
+    sl->anchor = anchor;
+    sl->price = sc->price;
+    sl->cost = isfinite(sc->cost) ? sc->cost : 0.0;
+    sl->used = f->clock;
+    promo_uplift_scores_free(sc);
+    *out = sl;
+    return PROMO_OK;
+}
+
+/* Sort an entry into profit order (best first, ties by customer index). */
+static int entry_sort(promo_forecaster *f, entry *e)
+{
+    size_t n = f->n, m = n ? n : 1;
+    uint64_t *key = promo_mallocn(m, sizeof *key);
+    uint32_t *order = promo_mallocn(m, sizeof *order);
+    if (!key || !order) {
+        promo_free(key);
+        promo_free(order);
+        return PROMO_ENOMEM;
+    }
+    margins mg = entry_margins(f, e);
+    for (size_t i = 0; i < n; i++)
+        key[i] = desc_key(customer_profit(&mg, e, i));
+    int rc = radix_order(key, n, order);
+    if (rc) {
+        promo_free(key);
+        promo_free(order);
+        return rc;
+    }
+    /* into profit order, through the key buffer's memory (n doubles fit in n uint64) */
+    double *tmp = (double *)key;
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = e->p0[order[k]];
+    memcpy(e->p0, tmp, n * sizeof *tmp);
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = e->p1[order[k]];
+    memcpy(e->p1, tmp, n * sizeof *tmp);
+    uint8_t *ta = (uint8_t *)key;
+    for (size_t k = 0; k < n; k++)
+        ta[k] = e->arm[order[k]];
+    memcpy(e->arm, ta, n);
+    promo_free(key);
+    e->order = order;
+    e->bytes += n * sizeof *order;
+    return PROMO_OK;
+}
+
+/* Build the entry of (product, discount) from the scores of its anchor, in customer order. */
+static int entry_build(promo_forecaster *f, const char *product, double discount, entry **out)
+{
+    *out = NULL;
+    score_slot *sl = NULL;
+    int rc = scores_get(f, product, anchor_of(f, discount), &sl);
+    if (rc)
+        return rc;
+    entry *e = promo_calloc(1, sizeof *e);
+    if (!e)
+        return PROMO_ENOMEM;
     snprintf(e->product, sizeof e->product, "%s", product);
     e->discount_pct = discount;
-    e->price = sc->price;
-    e->cost = isfinite(sc->cost) ? sc->cost : 0.0;
+    e->price = sl->price;
+    e->cost = sl->cost;
     size_t n = f->n, K = (size_t)f->n_arms, E = K - 1, m = n ? n : 1;
     e->p0 = promo_mallocn(m, sizeof *e->p0);
     e->p1 = promo_mallocn(m, sizeof *e->p1);
     e->arm = promo_mallocn(m, sizeof *e->arm);
-    e->order = promo_mallocn(m, sizeof *e->order);
-    key = promo_mallocn(m, sizeof *key);
-    if (!e->p0 || !e->p1 || !e->arm || !e->order || !key) {
-        rc = PROMO_ENOMEM;
-        goto fail;
+    if (!e->p0 || !e->p1 || !e->arm) {
+        entry_free(e);
+        return PROMO_ENOMEM;
     }
-    e->bytes = sizeof *e + n * (2 * sizeof(double) + sizeof(uint8_t) + sizeof(uint32_t));
+    e->bytes = sizeof *e + n * (2 * sizeof(double) + sizeof(uint8_t));
     margins mg = entry_margins(f, e);
+    const float *eff = sl->effect, *out_ = sl->outcome;
     for (size_t i = 0; i < n; i++) {
         /* the arm of largest expected profit (ties: the first) */
         double best = -INFINITY;
         for (size_t a = 1; a < K; a++) {
-            double tau = sc->effect[i * E + a - 1];
-            double p0 = f->outcomes ? sc->outcome[i * K] : 0.0;
-            double p1 = f->outcomes ? clamp01(sc->outcome[i * K + a]) : tau;
+            double tau = eff[i * E + a - 1];
+            double p0 = f->outcomes ? out_[i * K] : 0.0;
+            double p1 = f->outcomes ? clamp01(out_[i * K + a]) : tau;
             double v = p1 * mg.m1 - p0 * mg.m0 - f->contact_cost[a];
             if (v > best || a == 1) {
                 best = v;
@@ -352,48 +525,40 @@ static int entry_build(promo_forecaster *f, const char *product, double discount
                 e->arm[i] = (uint8_t)a;
             }
         }
-        key[i] = desc_key(customer_profit(&mg, e, i));
     }
-    if ((rc = radix_order(key, n, e->order)))
-        goto fail;
-    /* into profit order, through the key buffer's memory (n doubles fit in n uint64) */
-    double *tmp = (double *)key;
-    for (size_t k = 0; k < n; k++)
-        tmp[k] = e->p0[e->order[k]];
-    memcpy(e->p0, tmp, n * sizeof *tmp);
-    for (size_t k = 0; k < n; k++)
-        tmp[k] = e->p1[e->order[k]];
-    memcpy(e->p1, tmp, n * sizeof *tmp);
-    uint8_t *ta = (uint8_t *)key;
-    for (size_t k = 0; k < n; k++)
-        ta[k] = e->arm[e->order[k]];
-    memcpy(e->arm, ta, n);
-    promo_free(key);
-    promo_uplift_scores_free(sc);
     *out = e;
     return PROMO_OK;
-fail:
-    promo_free(key);
-    promo_uplift_scores_free(sc);
-    entry_free(e);
-    return rc;
 }
 
-/* The entry of (product, discount): cached, or scored and cached. Borrowed until the next
- * call that may evict. */
-static int entry_get(promo_forecaster *f, const char *product, double discount, entry **out)
+/* The entry of (product, discount): cached, or built and cached; sorted into profit order
+ * when `sorted`. Borrowed until the next call that may evict. */
+static int
+entry_get(promo_forecaster *f, const char *product, double discount, int sorted, entry **out)
 {
     f->clock++;
     for (size_t i = 0; i < f->n_cache; i++)
         if (f->cache[i]->discount_pct == discount && strcmp(f->cache[i]->product, product) == 0) {
-            f->cache[i]->used = f->clock;
-            *out = f->cache[i];
+            entry *e = f->cache[i];
+            e->used = f->clock;
+            if (sorted && !e->order) {
+                size_t before = e->bytes;
+                int rc = entry_sort(f, e);
+                if (rc)
+                    return rc;
+                f->cache_bytes += e->bytes - before;
+                cache_trim(f, e);
+            }
+            *out = e;
             return PROMO_OK;
         }
     entry *e = NULL;
     int rc = entry_build(f, product, discount, &e);
-    if (rc)
+    if (!rc && sorted)
+        rc = entry_sort(f, e);
+    if (rc) {
+        entry_free(e);
         return rc;
+    }
     if (f->n_cache == f->cap_cache &&
         promo_grow((void **)&f->cache, &f->cap_cache, f->n_cache + 1, sizeof *f->cache)) {
         entry_free(e);
@@ -548,8 +713,8 @@ static int fill_forecast(const promo_forecaster *f,
     for (size_t j = 0; j < k; j++) {
         size_t i = pos ? pos[j] : j;
         promo_forecast_pick *p = &fc->picks[j];
-        p->customer = e->order[i];
-        p->customer_id = f->ids[e->order[i]];
+        p->customer = cust_at(e, i);
+        p->customer_id = f->ids[cust_at(e, i)];
         p->probability = e->p1[i];
         p->p0 = e->p0[i];
         p->uplift = e->p1[i] - e->p0[i];
@@ -602,26 +767,116 @@ static int check_request(const promo_forecast_request *r)
     return PROMO_OK;
 }
 
+/* One candidate of a partial selection: its rank keys (ascending = better) and position. */
+typedef struct sel_item {
+    uint64_t k1, k2; /* the ranking's key; the profit key (ties of the other rankings) */
+    uint32_t i;      /* position in the entry (customer order while unsorted) */
+} sel_item;
+
+static int sel_less(const sel_item *x, const sel_item *y)
+{
+    if (x->k1 != y->k1)
+        return x->k1 < y->k1;
+    if (x->k2 != y->k2)
+        return x->k2 < y->k2;
+    return x->i < y->i;
+}
+
+static int sel_cmp(const void *a, const void *b)
+{
+    const sel_item *x = a, *y = b;
+    return sel_less(x, y) ? -1 : sel_less(y, x) ? 1 : 0;
+}
+
+static void sel_swap(sel_item *a, sel_item *b)
+{
+    sel_item t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Rearrange v[0..n) so that v[0..k) are its k smallest (in any order): quickselect with a
+ * median-of-three pivot; the items are distinct (positions), so it always progresses. */
+static void select_smallest(sel_item *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* the k-th boundary lies in [lo, hi) */
+    while (hi - lo > 16 && k > lo && k < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sel_less(&v[mid], &v[lo]))
+            sel_swap(&v[mid], &v[lo]);
+        if (sel_less(&v[hi - 1], &v[lo]))
+            sel_swap(&v[hi - 1], &v[lo]);
+        if (sel_less(&v[hi - 1], &v[mid]))
+            sel_swap(&v[hi - 1], &v[mid]);
+        sel_item pivot = v[mid];
+        size_t i = lo, j = hi - 1;
+        for (;;) { /* Hoare partition: [lo, i) <= pivot <= (j, hi) */
+            while (sel_less(&v[i], &pivot))
+                i++;
+            while (sel_less(&pivot, &v[j]))
+                j--;
+            if (i >= j)
+                break;
+            sel_swap(&v[i], &v[j]);
+            i++;
+            j--;
+        }
+        if (k <= j)
+            hi = j + 1;
+        else
+            lo = j + 1;
+    }
+    if (k > lo && k < hi)
+        qsort(v + lo, hi - lo, sizeof *v, sel_cmp);
+}
+
 int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, promo_forecast **out)
 {
     *out = NULL;
     int rc = check_request(r);
     if (rc)
         return rc;
-    entry *e = NULL;
-    if ((rc = entry_get(f, r->product_id, r->discount_pct, &e)))
-        return rc;
     size_t n = f->n, want = r->n_target && r->n_target < n ? r->n_target : n;
+    /* A short list is a partial selection over the customers (O(n)); a long one, or an entry
+     * already sorted, walks the profit order. */
+    int partial = want <= n / 8;
+    entry *e = NULL;
+    if ((rc = entry_get(f, r->product_id, r->discount_pct, !partial, &e)))
+        return rc;
+    if (e->order)
+        partial = 0;
     promo_forecast *fc = promo_calloc(1, sizeof *fc);
     uint32_t *ord = NULL;
     uint64_t *key = NULL;
+    sel_item *it = NULL;
     if (!fc)
         return PROMO_ENOMEM;
     rc = PROMO_ENOMEM;
     margins mg = entry_margins(f, e);
     /* pos: the entry positions in rank order; NULL = the profit order itself */
     const uint32_t *pos = NULL;
-    if (r->rank_by != PROMO_FORECAST_RANK_PROFIT) {
+    if (partial) {
+        if (!(it = promo_mallocn(n ? n : 1, sizeof *it)) ||
+            !(ord = promo_mallocn(want ? want : 1, sizeof *ord)))
+            goto fail;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t kp = desc_key(customer_profit(&mg, e, i));
+            it[i].i = (uint32_t)i;
+            if (r->rank_by == PROMO_FORECAST_RANK_PROFIT) {
+                it[i].k1 = kp;
+                it[i].k2 = 0;
+            } else {
+                it[i].k1 = desc_key(r->rank_by == PROMO_FORECAST_RANK_UPLIFT ? e->p1[i] - e->p0[i]
+                                                                             : e->p1[i]);
+                it[i].k2 = kp;
+            }
+        }
+        select_smallest(it, n, want);
+        qsort(it, want, sizeof *it, sel_cmp);
+        for (size_t j = 0; j < want; j++)
+            ord[j] = it[j].i;
+        pos = ord;
+    } else if (r->rank_by != PROMO_FORECAST_RANK_PROFIT) {
         if (!(ord = promo_mallocn(n ? n : 1, sizeof *ord)) ||
             !(key = promo_mallocn(n ? n : 1, sizeof *key)))
             goto fail;
@@ -645,11 +900,13 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
         goto fail;
     promo_free(ord);
     promo_free(key);
+    promo_free(it);
     *out = fc;
     return PROMO_OK;
 fail:
     promo_free(ord);
     promo_free(key);
+    promo_free(it);
     promo_forecast_free(fc);
     return rc;
 }
@@ -677,7 +934,7 @@ int promo_forecast_customer_values(promo_forecaster *f,
         return promo_fail(PROMO_EUSAGE, "discount_pct: expected a number from 0 to 90, got %g",
                           discount_pct);
     entry *e = NULL;
-    if ((rc = entry_get(f, product_id, discount_pct, &e)))
+    if ((rc = entry_get(f, product_id, discount_pct, 0, &e)))
         return rc;
     size_t n = f->n, m = n ? n : 1;
     promo_forecast_values *v = promo_calloc(1, sizeof *v);
@@ -691,7 +948,7 @@ int promo_forecast_customer_values(promo_forecaster *f,
     v->discount_pct = discount_pct;
     margins mg = entry_margins(f, e);
     for (size_t k = 0; k < n; k++) {
-        uint32_t i = e->order[k];
+        uint32_t i = cust_at(e, k);
         v->profit[i] = customer_profit(&mg, e, k);
         v->uplift[i] = e->p1[k] - e->p0[k];
         v->probability[i] = e->p1[k];
@@ -716,7 +973,7 @@ int promo_forecast_select(promo_forecaster *f,
             return promo_fail(PROMO_EUSAGE, "customers: index %u out of the %zu customers",
                               customers[j], n);
     entry *e = NULL;
-    if ((rc = entry_get(f, r->product_id, r->discount_pct, &e)))
+    if ((rc = entry_get(f, r->product_id, r->discount_pct, 0, &e)))
         return rc;
     uint32_t *pos_of = NULL, *pos = NULL, *perm = NULL;
     uint64_t *key = NULL;
@@ -728,7 +985,7 @@ int promo_forecast_select(promo_forecaster *f,
         !(key = promo_mallocn(m, sizeof *key)))
         goto fail;
     for (size_t k = 0; k < n; k++)
-        pos_of[e->order[k]] = (uint32_t)k;
+        pos_of[cust_at(e, k)] = (uint32_t)k;
     /* the given customers in the request's rank order (profit: their entry position; ties of
      * the other ranks: the given order) */
     for (size_t j = 0; j < n_customers; j++) {
@@ -871,7 +1128,7 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     double obest = -INFINITY;
     for (size_t i = 0; i < nd; i++) {
         entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, sf->discounts[i], &e)))
+        if ((rc = entry_get(f, p->product_id, sf->discounts[i], 1, &e)))
             goto fail;
         sf->price = e->price;
         sf->cost = e->cost;
@@ -924,7 +1181,7 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     /* Pass 2: the cells, latest-scored discounts first (those the cache most likely holds). */
     for (size_t ii = nd; ii-- > 0;) {
         entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, sf->discounts[ii], &e)))
+        if ((rc = entry_get(f, p->product_id, sf->discounts[ii], 1, &e)))
             goto fail;
         margins mg = entry_margins(f, e);
         acc a = {0};
@@ -1087,13 +1344,13 @@ int promo_forecast_personalize(promo_forecaster *f,
     double price = 0, cost = 0;
     for (size_t k = 0; k < K; k++) {
         entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, ladder[k], &e)))
+        if ((rc = entry_get(f, p->product_id, ladder[k], 0, &e)))
             goto done;
         price = e->price;
         cost = e->cost;
         margins mg = entry_margins(f, e);
         for (size_t j = 0; j < n; j++) {
-            size_t at = (size_t)e->order[j] * K + k;
+            size_t at = (size_t)cust_at(e, j) * K + k;
             d.profit[at] = customer_profit(&mg, e, j);
             d.spend[at] = spend_of(&mg, e, j);
             d.p0[at] = e->p0[j];
