@@ -298,49 +298,85 @@ static uint64_t desc_key(double v)
     return ~b;
 }
 
-/* Indices 0..n-1 sorted by key ascending, ties by index (stable LSD radix, 8 x 8 bits). */
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Indices 0..n-1 sorted by key ascending, ties by index. A stable LSD radix sort on the keys'
+ * high 32 bits (3 passes of 11 bits, a digit that is the same everywhere skipped), moving 8
+ * bytes per element, then runs of equal high halves put in order by the full key (insertion,
+ * stable): the same order as a sort on all 64 bits, at under half the memory traffic. The high
+ * half of a double's image holds its sign, exponent and 20 bits of mantissa, so such runs are
+ * short unless values repeat exactly. */
 static int radix_order(const uint64_t *key, size_t n, uint32_t *order)
 {
-    uint32_t *tmp = promo_mallocn(n ? n : 1, sizeof *tmp);
-    uint64_t *k = promo_mallocn(n ? n : 1, sizeof *k), *k2 = promo_mallocn(n ? n : 1, sizeof *k2);
-    if (!tmp || !k || !k2) {
-        promo_free(tmp);
-        promo_free(k);
-        promo_free(k2);
+    uint64_t *a = promo_mallocn(n ? n : 1, sizeof *a), *b = promo_mallocn(n ? n : 1, sizeof *b);
+    if (!a || !b) {
+        promo_free(a);
+        promo_free(b);
         return PROMO_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        order[i] = (uint32_t)i;
-        k[i] = key[i];
-    }
-    uint32_t *src = order, *dst = tmp;
-    uint64_t *ks = k, *kd = k2;
-    for (int pass = 0; pass < 8; pass++) {
-        size_t cnt[257] = {0};
-        int shift = pass * 8;
+    /* element = high 32 bits of the key << 32 | index */
+    for (size_t i = 0; i < n; i++)
+        a[i] = (key[i] & 0xffffffff00000000ull) | (uint64_t)i;
+    static const int shift[3] = {32, 43, 54}, width[3] = {11, 11, 10};
+    uint64_t *src = a, *dst = b;
+    for (int pass = 0; pass < 3; pass++) {
+        size_t cnt[2049] = {0};
+        uint64_t mask = ((uint64_t)1 << width[pass]) - 1;
+        int sh = shift[pass];
         for (size_t i = 0; i < n; i++)
-            cnt[((ks[i] >> shift) & 0xff) + 1]++;
-        if (cnt[((ks[0] >> shift) & 0xff) + 1] == n) /* one digit value: nothing moves */
+            cnt[((src[i] >> sh) & mask) + 1]++;
+        if (n && cnt[((src[0] >> sh) & mask) + 1] == n) /* one digit value: nothing moves */
             continue;
-        for (int b = 0; b < 256; b++)
-            cnt[b + 1] += cnt[b];
-        for (size_t i = 0; i < n; i++) {
-            size_t at = cnt[(ks[i] >> shift) & 0xff]++;
-            dst[at] = src[i];
-            kd[at] = ks[i];
-        }
-        uint32_t *t = src;
+        for (size_t d = 0; d < 2048; d++)
+            cnt[d + 1] += cnt[d];
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[(src[i] >> sh) & mask]++] = src[i];
+        uint64_t *t = src;
         src = dst;
         dst = t;
-        uint64_t *tk = ks;
-        ks = kd;
-        kd = tk;
     }
-    if (src != order)
-        memcpy(order, src, n * sizeof *order);
-    promo_free(tmp);
-    promo_free(k);
-    promo_free(k2);
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint32_t)src[i];
+    /* runs of one high half: by the full key, ties keeping index order */
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && (key[order[j]] >> 32) == (key[order[i]] >> 32))
+            j++;
+        size_t same = i + 1; /* exact ties are in index order already */
+        while (same < j && key[order[same]] == key[order[i]])
+            same++;
+        if (same == j) {
+            i = j;
+            continue;
+        }
+        if (j - i > 64) { /* a long run: by (key, index) through a sort of pairs */
+            size_t m = j - i;
+            for (size_t p = 0; p < m; p++) /* reuse a: (low key half << 32 | rank in the run) */
+                a[p] = (key[order[i + p]] << 32) | (uint64_t)p;
+            qsort(a, m, sizeof *a, cmp_u64);
+            for (size_t p = 0; p < m; p++)
+                b[p] = order[i + (uint32_t)a[p]];
+            for (size_t p = 0; p < m; p++)
+                order[i + p] = (uint32_t)b[p];
+        } else {
+            for (size_t p = i + 1; p < j; p++) {
+                uint32_t x = order[p];
+                size_t q = p;
+                while (q > i && key[order[q - 1]] > key[x]) {
+                    order[q] = order[q - 1];
+                    q--;
+                }
+                order[q] = x;
+            }
+        }
+        i = j;
+    }
+    promo_free(a);
+    promo_free(b);
     return PROMO_OK;
 }
 
@@ -1099,7 +1135,8 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     if (T == 0)
         return promo_fail(PROMO_EINPUT, "product_id: the workspace has no customers to target");
     promo_surface *sf = promo_calloc(1, sizeof *sf);
-    size_t *nbest = NULL;
+    size_t *nbest = NULL, *wnb = NULL;
+    double *wpb = NULL;
     if (!sf)
         return PROMO_ENOMEM;
     rc = PROMO_ENOMEM;
@@ -1124,16 +1161,42 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
         sf->support_lo = 0;
         sf->support_hi = 90;
     }
+    /* Without a budget and over every customer, a discount's best count is (up to rounding)
+     * its number of customers of positive profit, which needs no order: pass 1 then reads the
+     * unsorted figures, pass 2 sorts each discount once and checks the guess against the walk
+     * (the old rule: the first count of the largest cumulative profit); a miss (a near-tie in
+     * rounding) runs pass 2 again with the walked counts. With a budget or a smaller
+     * max_target, pass 1 sorts and walks as pass 2 does. */
+    int guess = !isfinite(p->budget) && T == n;
+    rc = PROMO_ENOMEM;
+    if (!(wpb = promo_mallocn(nd, sizeof *wpb)) || !(wnb = promo_mallocn(nd, sizeof *wnb)))
+        goto fail;
     size_t oi = 0;
     double obest = -INFINITY;
     for (size_t i = 0; i < nd; i++) {
         entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, sf->discounts[i], 1, &e)))
+        if ((rc = entry_get(f, p->product_id, sf->discounts[i], !guess, &e)))
             goto fail;
         sf->price = e->price;
         sf->cost = e->cost;
         double pb = 0;
-        best_count(f, e, T, p->budget, &nbest[i], &pb);
+        if (guess) {
+            margins mg = entry_margins(f, e);
+            size_t pos = 0;
+            double sum = 0, top = -INFINITY;
+            for (size_t k = 0; k < n; k++) {
+                double v = customer_profit(&mg, e, k);
+                if (v > 0) {
+                    pos++;
+                    sum += v;
+                }
+                top = v > top ? v : top;
+            }
+            nbest[i] = pos ? pos : 1;
+            pb = pos ? sum : top;
+        } else {
+            best_count(f, e, T, p->budget, &nbest[i], &pb);
+        }
         int inside = sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
         if (inside && nbest[i] && pb > obest) {
             obest = pb;
@@ -1142,68 +1205,98 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     }
     size_t on = obest > -INFINITY ? nbest[oi] : 0;
 
-    /* The count grid: max_points - 1 evenly spaced counts ending at T, and the optimum's. */
-    rc = PROMO_ENOMEM;
-    size_t P = p->max_points, nt = 0;
-    if (!(sf->targets = promo_mallocn(P + 1, sizeof *sf->targets)))
-        goto fail;
-    if (T <= P - 1) {
-        for (size_t t = 1; t <= T; t++)
-            sf->targets[nt++] = t;
-    } else {
-        for (size_t k = 1; k <= P - 1; k++) {
-            size_t t = (size_t)floor((double)T * (double)k / (double)(P - 1) + 0.5);
-            if (t >= 1 && (nt == 0 || t > sf->targets[nt - 1]))
-                sf->targets[nt++] = t;
-        }
-    }
-    if (on) {
-        int found = 0;
-        for (size_t j = 0; j < nt; j++)
-            found |= sf->targets[j] == on;
-        if (!found) {
-            sf->targets[nt++] = on;
-            qsort(sf->targets, nt, sizeof *sf->targets, cmp_size);
-        }
-    }
-    /* at most max_points: a grid of exactly P - 1 points plus the optimum's count, or all
-     * counts up to T <= P - 1 */
-    sf->n_targets = nt;
-    size_t cells = nd * nt;
-    if (!(sf->profit = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->revenue = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->conversions = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->incremental_conversions = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->roi = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->spend = promo_mallocn(cells, sizeof(double))))
-        goto fail;
-
-    /* Pass 2: the cells, latest-scored discounts first (those the cache most likely holds). */
-    for (size_t ii = nd; ii-- > 0;) {
-        entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, sf->discounts[ii], 1, &e)))
+    for (int attempt = 0; attempt < 2; attempt++) {
+        /* The count grid: max_points - 1 evenly spaced counts ending at T, and the optimum's. */
+        rc = PROMO_ENOMEM;
+        size_t P = p->max_points, nt = 0;
+        promo_free(sf->targets);
+        if (!(sf->targets = promo_mallocn(P + 1, sizeof *sf->targets)))
             goto fail;
-        margins mg = entry_margins(f, e);
-        acc a = {0};
-        size_t j = 0;
-        for (size_t k = 0; k < T && j < nt; k++) {
-            acc_add(&a, &mg, e, k);
-            if (k + 1 == sf->targets[j]) {
-                promo_forecast_figures g = acc_figures(&a, p->interval);
-                size_t c = ii * nt + j;
-                sf->profit[c] = g.incremental_profit;
-                sf->revenue[c] = g.incremental_revenue;
-                sf->conversions[c] = g.expected_conversions;
-                sf->incremental_conversions[c] = g.incremental_conversions;
-                sf->roi[c] = g.roi;
-                sf->spend[c] = g.discount_cost + g.contact_cost;
-                if (ii == oi && k + 1 == on) {
-                    sf->optimum.figures = g;
-                    sf->optimum.target_index = j;
-                }
-                j++;
+        if (T <= P - 1) {
+            for (size_t t = 1; t <= T; t++)
+                sf->targets[nt++] = t;
+        } else {
+            for (size_t k = 1; k <= P - 1; k++) {
+                size_t t = (size_t)floor((double)T * (double)k / (double)(P - 1) + 0.5);
+                if (t >= 1 && (nt == 0 || t > sf->targets[nt - 1]))
+                    sf->targets[nt++] = t;
             }
         }
+        if (on) {
+            int found = 0;
+            for (size_t j = 0; j < nt; j++)
+                found |= sf->targets[j] == on;
+            if (!found) {
+                sf->targets[nt++] = on;
+                qsort(sf->targets, nt, sizeof *sf->targets, cmp_size);
+            }
+        }
+        /* at most max_points: a grid of exactly P - 1 points plus the optimum's count, or all
+         * counts up to T <= P - 1 */
+        sf->n_targets = nt;
+        size_t cells = nd * nt;
+        if (!sf->profit &&
+            (!(sf->profit = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->revenue = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->conversions = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->incremental_conversions = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->roi = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->spend = promo_mallocn(cells + nd, sizeof(double)))))
+            goto fail;
+
+        /* Pass 2: the cells, latest-scored discounts first (those the cache most likely
+         * holds); the walk's own best count of each discount (for the guess's check). */
+        for (size_t ii = nd; ii-- > 0;) {
+            entry *e = NULL;
+            if ((rc = entry_get(f, p->product_id, sf->discounts[ii], 1, &e)))
+                goto fail;
+            margins mg = entry_margins(f, e);
+            acc a = {0};
+            size_t j = 0;
+            double cum_best = -INFINITY;
+            wnb[ii] = 0;
+            for (size_t k = 0; k < T && j < nt; k++) {
+                acc_add(&a, &mg, e, k);
+                if (a.profit > cum_best) {
+                    cum_best = a.profit;
+                    wnb[ii] = k + 1;
+                }
+                if (k + 1 == sf->targets[j]) {
+                    promo_forecast_figures g = acc_figures(&a, p->interval);
+                    size_t c = ii * nt + j;
+                    sf->profit[c] = g.incremental_profit;
+                    sf->revenue[c] = g.incremental_revenue;
+                    sf->conversions[c] = g.expected_conversions;
+                    sf->incremental_conversions[c] = g.incremental_conversions;
+                    sf->roi[c] = g.roi;
+                    sf->spend[c] = g.discount_cost + g.contact_cost;
+                    if (ii == oi && k + 1 == on) {
+                        sf->optimum.figures = g;
+                        sf->optimum.target_index = j;
+                    }
+                    j++;
+                }
+            }
+            wpb[ii] = cum_best;
+        }
+        if (!guess)
+            break;
+        /* the guess against the walk: the optimum as the old rule finds it */
+        size_t oi2 = 0;
+        double ob2 = -INFINITY;
+        for (size_t i = 0; i < nd; i++) {
+            int inside = sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
+            if (inside && wnb[i] && wpb[i] > ob2) {
+                ob2 = wpb[i];
+                oi2 = i;
+            }
+        }
+        size_t on2 = ob2 > -INFINITY ? wnb[oi2] : 0;
+        if (oi2 == oi && on2 == on)
+            break;
+        oi = oi2;
+        on = on2;
+        guess = 0; /* the second pass takes the walked optimum as it is */
     }
     sf->optimum.discount_index = oi;
     sf->optimum.discount_pct = sf->discounts[oi];
@@ -1211,10 +1304,14 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     if (!on) /* nothing fits the budget: the empty campaign */
         sf->optimum.figures = acc_figures(&(acc){0}, p->interval);
     promo_free(nbest);
+    promo_free(wnb);
+    promo_free(wpb);
     *out = sf;
     return PROMO_OK;
 fail:
     promo_free(nbest);
+    promo_free(wnb);
+    promo_free(wpb);
     promo_surface_free(sf);
     return rc;
 }
