@@ -12,6 +12,7 @@
  */
 #include <gsl/gsl_cdf.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,9 @@
 
 #define DEFAULT_CACHE_BYTES ((size_t)256 << 20)
 #define MAX_GRID_DISCOUNTS  91
-#define MAX_SLOTS           16 /* score sets kept (forecast.h: Anchors) */
-#define MAX_ANCHORS         64 /* more distinct log discounts: no anchors */
+#define MAX_SLOTS           16 /* score sets kept between calls (forecast.h: Anchors) */
+#define SLOT_CAP            MAX_GRID_DISCOUNTS /* ... and during a surface: one per discount */
+#define MAX_ANCHORS         64                 /* more distinct log discounts: no anchors */
 
 /* One scored (product, discount). */
 typedef struct entry {
@@ -66,7 +68,9 @@ struct promo_forecaster {
     size_t n_cache, cap_cache;
     size_t cache_bytes, cache_limit;
     uint64_t clock;
-    score_slot slots[MAX_SLOTS];
+    score_slot slots[SLOT_CAP];
+    int n_threads;               /* as opened (0 = all) */
+    size_t slot_limit;           /* slots kept (MAX_SLOTS; a surface raises it while it runs) */
     double anchors[MAX_ANCHORS]; /* the log's distinct discounts, ascending */
     size_t n_anchors;            /* 0: anchors not usable (see forecast.h) */
     int anchors_on;              /* promo_forecaster_set_anchors (default 1) */
@@ -97,7 +101,7 @@ void promo_forecaster_free(promo_forecaster *f)
         return;
     for (size_t i = 0; i < f->n_cache; i++)
         entry_free(f->cache[i]);
-    for (size_t i = 0; i < MAX_SLOTS; i++)
+    for (size_t i = 0; i < SLOT_CAP; i++)
         slot_clear(&f->slots[i]);
     promo_free(f->cache);
     promo_free(f->contact_cost);
@@ -194,6 +198,8 @@ int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_fo
     if (!f->outcomes && l != PROMO_UPLIFT_R)
         f->n_anchors = 0;
     f->anchors_on = 1;
+    f->slot_limit = MAX_SLOTS;
+    f->n_threads = n_threads;
     /* The customer ids and the arms' contact costs come with a scoring: one of the "any"
      * target at the log's median discount (one model call) gives them before any forecast. */
     promo_uplift_offer o = {.target = "any", .discount_pct = NAN};
@@ -247,7 +253,7 @@ void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes)
     f->cache_limit = bytes;
     cache_trim(f, NULL);
     if (!bytes)
-        for (size_t i = 0; i < MAX_SLOTS; i++)
+        for (size_t i = 0; i < SLOT_CAP; i++)
             slot_clear(&f->slots[i]);
 }
 
@@ -432,22 +438,44 @@ static double anchor_of(const promo_forecaster *f, double d)
     return a;
 }
 
-/* The model's scores of (product, anchor): kept in one of MAX_SLOTS slots (least recently
- * used first out), else one model call. Borrowed until the next call. */
+/* Free the least recently used score sets until at most `limit` are held. */
+static void slots_trim(promo_forecaster *f, size_t limit)
+{
+    for (;;) {
+        size_t used = 0, victim = SIZE_MAX;
+        for (size_t i = 0; i < SLOT_CAP; i++)
+            if (f->slots[i].effect) {
+                used++;
+                if (victim == SIZE_MAX || f->slots[i].used < f->slots[victim].used)
+                    victim = i;
+            }
+        if (used <= limit)
+            return;
+        slot_clear(&f->slots[victim]);
+    }
+}
+
+/* The model's scores of (product, anchor): kept (at most slot_limit sets, least recently used
+ * first out), else one model call. Borrowed until the next call that may evict. */
 static int scores_get(promo_forecaster *f, const char *product, double anchor, score_slot **out)
 {
     f->clock++;
-    size_t victim = 0;
-    for (size_t i = 0; i < MAX_SLOTS; i++) {
+    size_t free_at = SIZE_MAX;
+    for (size_t i = 0; i < SLOT_CAP; i++) {
         score_slot *sl = &f->slots[i];
         if (sl->effect && sl->anchor == anchor && strcmp(sl->product, product) == 0) {
             sl->used = f->clock;
             *out = sl;
             return PROMO_OK;
         }
-        if (!sl->effect || (f->slots[victim].effect && sl->used < f->slots[victim].used))
-            victim = i;
+        if (!sl->effect && free_at == SIZE_MAX)
+            free_at = i;
     }
+    slots_trim(f, f->slot_limit ? f->slot_limit - 1 : 0);
+    for (size_t i = 0; free_at == SIZE_MAX && i < SLOT_CAP; i++)
+        if (!f->slots[i].effect)
+            free_at = i;
+    size_t victim = free_at;
     char target[300];
     snprintf(target, sizeof target, "product:%s", product);
     promo_uplift_offer o = {.target = target, .discount_pct = anchor};
@@ -464,14 +492,11 @@ static int scores_get(promo_forecaster *f, const char *product, double anchor, s
     }
     score_slot *sl = &f->slots[victim];
     slot_clear(sl);
-    size_t n = f->n, K = (size_t)f->n_arms, m = n ? n : 1;
     /* the scorer's arrays are kept as they are: taken over, not copied */
     sl->effect = sc->effect;
     sl->outcome = sc->outcome;
     sc->effect = NULL;
     sc->outcome = NULL;
-    (void)m;
-    (void)K;
     snprintf(sl->product, sizeof sl->product, "%s", product);
     sl->anchor = anchor;
     sl->price = sc->price;
@@ -483,7 +508,7 @@ static int scores_get(promo_forecaster *f, const char *product, double anchor, s
 }
 
 /* Sort an entry into profit order (best first, ties by customer index). */
-static int entry_sort(promo_forecaster *f, entry *e)
+static int entry_sort(const promo_forecaster *f, entry *e)
 {
     size_t n = f->n, m = n ? n : 1;
     uint64_t *key = promo_mallocn(m, sizeof *key);
@@ -520,14 +545,53 @@ static int entry_sort(promo_forecaster *f, entry *e)
     return PROMO_OK;
 }
 
-/* Build the entry of (product, discount) from the scores of its anchor, in customer order. */
-static int entry_build(promo_forecaster *f, const char *product, double discount, entry **out)
+/* Margins of a score set at a discount (as entry_margins). */
+static margins slot_margins(const promo_forecaster *f, const score_slot *sl, double discount)
+{
+    margins m;
+    m.d = discount / 100.0;
+    m.price = sl->price;
+    m.m1 = sl->price * (1.0 - m.d) - sl->cost;
+    m.m0 = sl->price - sl->cost;
+    m.c = f->contact_cost;
+    return m;
+}
+
+/* Customer i's contact arm at these margins: the arm of largest expected profit (ties: the
+ * first), with its p0 and p1. */
+static inline void best_arm(const promo_forecaster *f,
+                            const score_slot *sl,
+                            const margins *mg,
+                            size_t i,
+                            double *p0_out,
+                            double *p1_out,
+                            uint8_t *arm_out)
+{
+    size_t K = (size_t)f->n_arms, E = K - 1;
+    double best = -INFINITY;
+    for (size_t a = 1; a < K; a++) {
+        double tau = sl->effect[i * E + a - 1];
+        double p0 = f->outcomes ? sl->outcome[i * K] : 0.0;
+        double p1 = f->outcomes ? clamp01(sl->outcome[i * K + a]) : tau;
+        double v = p1 * mg->m1 - p0 * mg->m0 - f->contact_cost[a];
+        if (v > best || a == 1) {
+            best = v;
+            *p0_out = p0;
+            *p1_out = p1;
+            *arm_out = (uint8_t)a;
+        }
+    }
+}
+
+/* The entry of (product, discount) from the scores of its anchor, in customer order. Reads the
+ * handle only (the surface calls it from several threads). */
+static int entry_from_slot(const promo_forecaster *f,
+                           const score_slot *sl,
+                           const char *product,
+                           double discount,
+                           entry **out)
 {
     *out = NULL;
-    score_slot *sl = NULL;
-    int rc = scores_get(f, product, anchor_of(f, discount), &sl);
-    if (rc)
-        return rc;
     entry *e = promo_calloc(1, sizeof *e);
     if (!e)
         return PROMO_ENOMEM;
@@ -535,7 +599,7 @@ static int entry_build(promo_forecaster *f, const char *product, double discount
     e->discount_pct = discount;
     e->price = sl->price;
     e->cost = sl->cost;
-    size_t n = f->n, K = (size_t)f->n_arms, E = K - 1, m = n ? n : 1;
+    size_t n = f->n, m = n ? n : 1;
     e->p0 = promo_mallocn(m, sizeof *e->p0);
     e->p1 = promo_mallocn(m, sizeof *e->p1);
     e->arm = promo_mallocn(m, sizeof *e->arm);
@@ -545,24 +609,45 @@ static int entry_build(promo_forecaster *f, const char *product, double discount
     }
     e->bytes = sizeof *e + n * (2 * sizeof(double) + sizeof(uint8_t));
     margins mg = entry_margins(f, e);
-    const float *eff = sl->effect, *out_ = sl->outcome;
-    for (size_t i = 0; i < n; i++) {
-        /* the arm of largest expected profit (ties: the first) */
-        double best = -INFINITY;
-        for (size_t a = 1; a < K; a++) {
-            double tau = eff[i * E + a - 1];
-            double p0 = f->outcomes ? out_[i * K] : 0.0;
-            double p1 = f->outcomes ? clamp01(out_[i * K + a]) : tau;
-            double v = p1 * mg.m1 - p0 * mg.m0 - f->contact_cost[a];
-            if (v > best || a == 1) {
-                best = v;
-                e->p0[i] = p0;
-                e->p1[i] = p1;
-                e->arm[i] = (uint8_t)a;
-            }
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        best_arm(f, sl, &mg, i, &e->p0[i], &e->p1[i], &e->arm[i]);
     *out = e;
+    return PROMO_OK;
+}
+
+static int entry_build(promo_forecaster *f, const char *product, double discount, entry **out)
+{
+    *out = NULL;
+    score_slot *sl = NULL;
+    int rc = scores_get(f, product, anchor_of(f, discount), &sl);
+    if (rc)
+        return rc;
+    return entry_from_slot(f, sl, product, discount, out);
+}
+
+/* The cached entry of (product, discount), or NULL (marked used). */
+static entry *cache_find(promo_forecaster *f, const char *product, double discount)
+{
+    for (size_t i = 0; i < f->n_cache; i++)
+        if (f->cache[i]->discount_pct == discount && strcmp(f->cache[i]->product, product) == 0) {
+            f->cache[i]->used = ++f->clock;
+            return f->cache[i];
+        }
+    return NULL;
+}
+
+/* Add e to the cache (which owns it from then on, also on failure). */
+static int cache_insert(promo_forecaster *f, entry *e)
+{
+    if (f->n_cache == f->cap_cache &&
+        promo_grow((void **)&f->cache, &f->cap_cache, f->n_cache + 1, sizeof *f->cache)) {
+        entry_free(e);
+        return PROMO_ENOMEM;
+    }
+    e->used = ++f->clock;
+    f->cache[f->n_cache++] = e;
+    f->cache_bytes += e->bytes;
+    cache_trim(f, e);
     return PROMO_OK;
 }
 
@@ -1136,7 +1221,10 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
         return promo_fail(PROMO_EINPUT, "product_id: the workspace has no customers to target");
     promo_surface *sf = promo_calloc(1, sizeof *sf);
     size_t *nbest = NULL, *wnb = NULL;
-    double *wpb = NULL;
+    double *wpb = NULL, *pb_of = NULL;
+    score_slot **slot_of = NULL;
+    int *rcs = NULL;
+    entry **cached = NULL, **keep = NULL;
     if (!sf)
         return PROMO_ENOMEM;
     rc = PROMO_ENOMEM;
@@ -1169,23 +1257,32 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
      * max_target, pass 1 sorts and walks as pass 2 does. */
     int guess = !isfinite(p->budget) && T == n;
     rc = PROMO_ENOMEM;
-    if (!(wpb = promo_mallocn(nd, sizeof *wpb)) || !(wnb = promo_mallocn(nd, sizeof *wnb)))
+    if (!(wpb = promo_mallocn(nd, sizeof *wpb)) || !(wnb = promo_mallocn(nd, sizeof *wnb)) ||
+        !(pb_of = promo_mallocn(nd, sizeof *pb_of)) ||
+        !(slot_of = promo_mallocn(nd, sizeof *slot_of)) || !(rcs = promo_calloc(nd, sizeof *rcs)) ||
+        !(cached = promo_calloc(nd, sizeof *cached)) || !(keep = promo_calloc(nd, sizeof *keep)))
         goto fail;
-    size_t oi = 0;
-    double obest = -INFINITY;
-    for (size_t i = 0; i < nd; i++) {
-        entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, sf->discounts[i], !guess, &e)))
+    /* every discount's score set, loaded once here (one model call per anchor) and held for
+     * the call; the discounts are then independent and run in parallel (each row of cells
+     * written by one thread: the same figures whatever the thread count) */
+    f->slot_limit = SLOT_CAP;
+    for (size_t i = 0; i < nd; i++)
+        if ((rc = scores_get(f, p->product_id, anchor_of(f, sf->discounts[i]), &slot_of[i])))
             goto fail;
-        sf->price = e->price;
-        sf->cost = e->cost;
-        double pb = 0;
+    sf->price = slot_of[0]->price;
+    sf->cost = slot_of[0]->cost;
+    int nth = f->n_threads > 0 ? f->n_threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+    for (size_t i = 0; i < nd; i++) {
         if (guess) {
-            margins mg = entry_margins(f, e);
+            margins mg = slot_margins(f, slot_of[i], sf->discounts[i]);
             size_t pos = 0;
             double sum = 0, top = -INFINITY;
             for (size_t k = 0; k < n; k++) {
-                double v = customer_profit(&mg, e, k);
+                double p0 = 0, p1 = 0;
+                uint8_t arm = 1;
+                best_arm(f, slot_of[i], &mg, k, &p0, &p1, &arm);
+                double v = p1 * mg.m1 - p0 * mg.m0 - mg.c[arm];
                 if (v > 0) {
                     pos++;
                     sum += v;
@@ -1193,13 +1290,26 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
                 top = v > top ? v : top;
             }
             nbest[i] = pos ? pos : 1;
-            pb = pos ? sum : top;
+            pb_of[i] = pos ? sum : top;
         } else {
-            best_count(f, e, T, p->budget, &nbest[i], &pb);
+            entry *e = NULL;
+            rcs[i] = entry_from_slot(f, slot_of[i], p->product_id, sf->discounts[i], &e);
+            if (!rcs[i])
+                rcs[i] = entry_sort(f, e);
+            if (!rcs[i])
+                best_count(f, e, T, p->budget, &nbest[i], &pb_of[i]);
+            entry_free(e);
         }
+    }
+    for (size_t i = 0; i < nd; i++)
+        if ((rc = rcs[i]))
+            goto fail;
+    size_t oi = 0;
+    double obest = -INFINITY;
+    for (size_t i = 0; i < nd; i++) {
         int inside = sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
-        if (inside && nbest[i] && pb > obest) {
-            obest = pb;
+        if (inside && nbest[i] && pb_of[i] > obest) {
+            obest = pb_of[i];
             oi = i;
         }
     }
@@ -1244,12 +1354,38 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
              !(sf->spend = promo_mallocn(cells + nd, sizeof(double)))))
             goto fail;
 
-        /* Pass 2: the cells, latest-scored discounts first (those the cache most likely
-         * holds); the walk's own best count of each discount (for the guess's check). */
-        for (size_t ii = nd; ii-- > 0;) {
-            entry *e = NULL;
-            if ((rc = entry_get(f, p->product_id, sf->discounts[ii], 1, &e)))
-                goto fail;
+        /* Pass 2: each discount sorted once, its row of cells, and the walk's own best count
+         * (for the guess's check) */
+        const size_t *tg = sf->targets;
+        /* sorted entries the cache holds are read as they are; new ones are kept for the cache
+         * as far as its limit allows (a repeated surface then only walks) */
+        size_t room = f->cache_limit > f->cache_bytes ? f->cache_limit - f->cache_bytes : 0;
+        size_t ebytes = sizeof(entry) + n * (2 * sizeof(double) + 1 + sizeof(uint32_t));
+        for (size_t ii = 0; ii < nd; ii++) {
+            cached[ii] = cache_find(f, p->product_id, sf->discounts[ii]);
+            if (cached[ii] && !cached[ii]->order)
+                cached[ii] = NULL; /* unsorted: built again here */
+            keep[ii] = NULL;
+        }
+        for (size_t ii = 0; ii < nd; ii++)
+            if (!cached[ii] && room >= ebytes) {
+                keep[ii] = (entry *)1; /* marked: filled by the loop */
+                room -= ebytes;
+            }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+        for (size_t ii = 0; ii < nd; ii++) {
+            entry *e = cached[ii];
+            int mine = !e;
+            if (mine) {
+                rcs[ii] = entry_from_slot(f, slot_of[ii], p->product_id, sf->discounts[ii], &e);
+                if (!rcs[ii])
+                    rcs[ii] = entry_sort(f, e);
+                if (rcs[ii]) {
+                    entry_free(e);
+                    keep[ii] = NULL;
+                    continue;
+                }
+            }
             margins mg = entry_margins(f, e);
             acc a = {0};
             size_t j = 0;
@@ -1261,7 +1397,7 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
                     cum_best = a.profit;
                     wnb[ii] = k + 1;
                 }
-                if (k + 1 == sf->targets[j]) {
+                if (k + 1 == tg[j]) {
                     promo_forecast_figures g = acc_figures(&a, p->interval);
                     size_t c = ii * nt + j;
                     sf->profit[c] = g.incremental_profit;
@@ -1278,7 +1414,34 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
                 }
             }
             wpb[ii] = cum_best;
+            if (mine && keep[ii])
+                keep[ii] = e;
+            else if (mine)
+                entry_free(e);
         }
+        /* into the cache: an unsorted entry of the same key goes first */
+        rc = PROMO_OK;
+        for (size_t ii = 0; ii < nd; ii++) {
+            if (!keep[ii] || rcs[ii])
+                continue;
+            for (size_t c = 0; c < f->n_cache; c++)
+                if (f->cache[c]->discount_pct == sf->discounts[ii] &&
+                    strcmp(f->cache[c]->product, p->product_id) == 0) {
+                    f->cache_bytes -= f->cache[c]->bytes;
+                    entry_free(f->cache[c]);
+                    f->cache[c] = f->cache[--f->n_cache];
+                    break;
+                }
+            int r2 = cache_insert(f, keep[ii]);
+            keep[ii] = NULL;
+            if (r2 && !rc)
+                rc = r2;
+        }
+        if (rc)
+            goto fail;
+        for (size_t i = 0; i < nd; i++)
+            if ((rc = rcs[i]))
+                goto fail;
         if (!guess)
             break;
         /* the guess against the walk: the optimum as the old rule finds it */
@@ -1303,15 +1466,20 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     sf->optimum.target = on;
     if (!on) /* nothing fits the budget: the empty campaign */
         sf->optimum.figures = acc_figures(&(acc){0}, p->interval);
-    promo_free(nbest);
-    promo_free(wnb);
-    promo_free(wpb);
+    rc = PROMO_OK;
     *out = sf;
-    return PROMO_OK;
+    sf = NULL;
 fail:
+    f->slot_limit = MAX_SLOTS;
+    slots_trim(f, MAX_SLOTS);
     promo_free(nbest);
     promo_free(wnb);
     promo_free(wpb);
+    promo_free(pb_of);
+    promo_free(slot_of);
+    promo_free(rcs);
+    promo_free(cached);
+    promo_free(keep);
     promo_surface_free(sf);
     return rc;
 }
