@@ -347,11 +347,18 @@ static int radix_order(const uint64_t *key, size_t n, uint32_t *order)
     }
     for (size_t i = 0; i < n; i++)
         order[i] = (uint32_t)src[i];
-    /* runs of one high half: by the full key, ties keeping index order */
+    /* runs of one high half (found on the sorted elements, in sequence): by the full key, ties
+     * keeping index order */
+    uint64_t *run = NULL;
+    size_t run_cap = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
-        while (j < n && (key[order[j]] >> 32) == (key[order[i]] >> 32))
+        while (j < n && (src[j] >> 32) == (src[i] >> 32))
             j++;
+        if (j - i == 1) {
+            i = j;
+            continue;
+        }
         size_t same = i + 1; /* exact ties are in index order already */
         while (same < j && key[order[same]] == key[order[i]])
             same++;
@@ -359,15 +366,24 @@ static int radix_order(const uint64_t *key, size_t n, uint32_t *order)
             i = j;
             continue;
         }
-        if (j - i > 64) { /* a long run: by (key, index) through a sort of pairs */
+        if (j - i > 64) { /* a long run: by (low key half, rank in the run) */
             size_t m = j - i;
-            for (size_t p = 0; p < m; p++) /* reuse a: (low key half << 32 | rank in the run) */
-                a[p] = (key[order[i + p]] << 32) | (uint64_t)p;
-            qsort(a, m, sizeof *a, cmp_u64);
+            if (m > run_cap) {
+                promo_free(run);
+                run_cap = m;
+                if (!(run = promo_mallocn(2 * m, sizeof *run))) {
+                    promo_free(a);
+                    promo_free(b);
+                    return PROMO_ENOMEM;
+                }
+            }
             for (size_t p = 0; p < m; p++)
-                b[p] = order[i + (uint32_t)a[p]];
+                run[p] = (key[order[i + p]] << 32) | (uint64_t)p;
+            qsort(run, m, sizeof *run, cmp_u64);
             for (size_t p = 0; p < m; p++)
-                order[i + p] = (uint32_t)b[p];
+                run[m + p] = order[i + (uint32_t)run[p]];
+            for (size_t p = 0; p < m; p++)
+                order[i + p] = (uint32_t)run[m + p];
         } else {
             for (size_t p = i + 1; p < j; p++) {
                 uint32_t x = order[p];
@@ -381,6 +397,7 @@ static int radix_order(const uint64_t *key, size_t n, uint32_t *order)
         }
         i = j;
     }
+    promo_free(run);
     promo_free(a);
     promo_free(b);
     return PROMO_OK;
@@ -527,19 +544,29 @@ static int entry_sort(const promo_forecaster *f, entry *e)
         promo_free(order);
         return rc;
     }
-    /* into profit order, through the key buffer's memory (n doubles fit in n uint64) */
-    double *tmp = (double *)key;
-    for (size_t k = 0; k < n; k++)
-        tmp[k] = e->p0[order[k]];
-    memcpy(e->p0, tmp, n * sizeof *tmp);
-    for (size_t k = 0; k < n; k++)
-        tmp[k] = e->p1[order[k]];
-    memcpy(e->p1, tmp, n * sizeof *tmp);
-    uint8_t *ta = (uint8_t *)key;
-    for (size_t k = 0; k < n; k++)
-        ta[k] = e->arm[order[k]];
-    memcpy(e->arm, ta, n);
+    /* into profit order: one gather pass into new arrays */
     promo_free(key);
+    double *q0 = promo_mallocn(m, sizeof *q0), *q1 = promo_mallocn(m, sizeof *q1);
+    uint8_t *qa = promo_mallocn(m, 1);
+    if (!q0 || !q1 || !qa) {
+        promo_free(q0);
+        promo_free(q1);
+        promo_free(qa);
+        promo_free(order);
+        return PROMO_ENOMEM;
+    }
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = order[k];
+        q0[k] = e->p0[i];
+        q1[k] = e->p1[i];
+        qa[k] = e->arm[i];
+    }
+    promo_free(e->p0);
+    promo_free(e->p1);
+    promo_free(e->arm);
+    e->p0 = q0;
+    e->p1 = q1;
+    e->arm = qa;
     e->order = order;
     e->bytes += n * sizeof *order;
     return PROMO_OK;
