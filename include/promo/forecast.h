@@ -45,8 +45,9 @@
  * (each row of cells written by one thread: the same figures at any thread count); the sorted
  * figures are kept in the cache as far as its limit allows. The optimum is the (discount, n) of
  * the largest expected incremental profit over every discount of the grid and EVERY n <=
- * max_target (within the budget when one is set): at a fixed discount that n is the number of customers with a positive expected
- * profit (fewer under a budget), so the optimum is a cell of the surface and no cell beats it.
+ * max_target (within the budget when one is set): at a fixed discount that n is the number of
+ * customers with a positive expected profit (fewer under a budget), so the optimum is a cell of
+ * the surface and no cell beats it.
  *
  * Support: the uplift model learnt the offer's effect from the discounts of its log only (the
  * workspace's promotions: 5-30% in a generated world); outside that range its trees answer with
