@@ -533,3 +533,124 @@ T_TEST(forecast_personalized_discounts_fit_the_budget_with_a_bound)
     promo_forecaster_free(f);
     promo_store_close(s);
 }
+
+/* --fairness and --fair-attr on the forecaster's campaign (promo/fairness.h; its own tests in
+ * test_fairness.c): the table, its JSON, the re-chosen selection and its cost. */
+T_TEST(forecast_cli_fairness_report_and_enforcement)
+{
+    const char *ws = fixture();
+    char args[2600], csv[1200], *out = NULL, *err = NULL;
+    snprintf(csv, sizeof csv, "%s/out/fair.csv", ws);
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --target 120 --fairness --out %s", ws, csv);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --fairness: %s", err);
+    T_ASSERT_CONTAINS(out, "  gender:");
+    T_ASSERT_CONTAINS(out, "  age:");
+    T_ASSERT_CONTAINS(out, "  location:");
+    T_ASSERT_CONTAINS(out, "disparate impact");
+    free(out);
+    free(err);
+    out = err = NULL;
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --target 120 --fair-attr gender "
+             "--fair-min-ratio 0.95 --holdout 0 --json --out %s",
+             ws, csv);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign --fair-attr: %s", err);
+    T_ASSERT_CONTAINS(out, "\"fairness\":{\"attributes\":[{\"attribute\":\"gender\"");
+    T_ASSERT_CONTAINS(out, "\"enforced\":{\"attribute\":\"gender\",\"min_ratio\":0.95");
+    double after = json_num(out, "\"disparate_impact_after\":");
+    double cost = json_num(out, "\"cost\":");
+    double before = json_num(out, "\"profit_before\":");
+    double pafter = json_num(out, "\"profit_after\":");
+    T_ASSERT_MSG(after >= 0.95, "ratio after %g", after);
+    T_ASSERT(cost >= -1e-6);
+    T_ASSERT_NEAR(before - pafter, cost, 1e-3);
+    /* the campaign's figures are those of the re-chosen customers (no holdout: all of them) */
+    double fprofit = json_num(out, "\"incremental_profit\":");
+    T_ASSERT_NEAR(fprofit, pafter, 1e-3);
+    T_ASSERT_EQ_INT((long long)json_num(out, "\"contacts\":"), 120);
+    free(out);
+    free(err);
+    out = err = NULL;
+    /* not with --personalize; a bad attribute is a usage error */
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --personalize --fair-attr age --out %s", ws,
+             csv);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    free(err);
+    err = NULL;
+    snprintf(args, sizeof args, "campaign --ws %s --product PROD00001 --fair-attr race", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "--fair-attr");
+    free(err);
+}
+
+/* Anchors (forecast.h): the model called once per log discount gives the same surface and the
+ * same point forecasts, bit for bit, as a call at every discount. */
+T_TEST(forecast_anchors_equal_a_model_call_per_discount)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = "PROD00001";
+    promo_surface *a = NULL, *b = NULL;
+    size_t c0 = promo_forecaster_model_calls(f);
+    T_OK(promo_forecast_surface(f, &sp, &a));
+    size_t calls_anchored = promo_forecaster_model_calls(f) - c0;
+    promo_forecaster_set_anchors(f, 0);
+    c0 = promo_forecaster_model_calls(f);
+    T_OK(promo_forecast_surface(f, &sp, &b));
+    size_t calls_every = promo_forecaster_model_calls(f) - c0;
+    T_ASSERT_EQ_INT(calls_every, 51);
+    double lo = 0, hi = 0;
+    promo_forecaster_discount_range(f, &lo, &hi);
+    /* the generated log's discounts are 5, 10, ..., 30: six anchors cover 0..50 */
+    T_ASSERT_MSG(calls_anchored >= 1 && calls_anchored <= 6, "%zu model calls", calls_anchored);
+    T_ASSERT_EQ_INT(a->n_targets, b->n_targets);
+    T_ASSERT_EQ_INT(a->optimum.target, b->optimum.target);
+    T_ASSERT(a->optimum.discount_pct == b->optimum.discount_pct);
+    size_t cells = a->n_discounts * a->n_targets;
+    for (size_t c = 0; c < cells; c++) {
+        T_ASSERT_MSG(a->profit[c] == b->profit[c], "cell %zu: %.17g vs %.17g", c, a->profit[c],
+                     b->profit[c]);
+        T_ASSERT(a->revenue[c] == b->revenue[c]);
+        T_ASSERT(a->conversions[c] == b->conversions[c]);
+        T_ASSERT(a->spend[c] == b->spend[c]);
+    }
+    promo_surface_free(a);
+    promo_surface_free(b);
+    /* point forecasts: a partial selection (small N) equals the walk of the sorted order, for
+     * every ranking, at discounts inside and between the log's values */
+    static const double ds[] = {3, 12, 25, 33};
+    for (size_t di = 0; di < 4; di++)
+        for (int rk = 0; rk < PROMO_FORECAST_RANK_COUNT; rk++) {
+            promo_forecast_request r = promo_forecast_request_default();
+            r.product_id = "PROD00001";
+            r.discount_pct = ds[di];
+            r.rank_by = (promo_forecast_rank)rk;
+            r.n_target = 30;
+            promo_forecast *x = NULL, *y = NULL;
+            promo_forecaster_set_anchors(f, 1); /* empties the cache: partial selection */
+            T_OK(promo_forecast_point(f, &r, &x));
+            promo_forecaster_set_anchors(f, 0);
+            promo_surface_params one = promo_surface_params_default();
+            one.product_id = "PROD00001";
+            one.discounts = &ds[di];
+            one.n_discounts = 1;
+            promo_surface *sf = NULL;
+            T_OK(promo_forecast_surface(f, &one, &sf)); /* leaves the entry sorted */
+            promo_surface_free(sf);
+            T_OK(promo_forecast_point(f, &r, &y));
+            T_ASSERT_EQ_INT(x->n, y->n);
+            for (size_t j = 0; j < x->n; j++)
+                T_ASSERT_MSG(x->picks[j].customer == y->picks[j].customer,
+                             "discount %g rank %d pick %zu", ds[di], rk, j);
+            T_ASSERT(x->figures.incremental_profit == y->figures.incremental_profit);
+            promo_forecast_free(x);
+            promo_forecast_free(y);
+        }
+    promo_forecaster_free(f);
+    promo_store_close(s);
+}

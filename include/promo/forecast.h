@@ -41,10 +41,13 @@
  * expected profit at that discount, best first (ties: customer order), and the figures of the
  * best n customers are cumulative sums over that order; the target-count grid has at most
  * max_points values (default 200), ascending, ending at max_target, and always holds the
- * optimum's count. The optimum is the (discount, n) of the largest expected incremental
- * profit over every discount of the grid and EVERY n <= max_target (within the budget when
- * one is set): at a fixed discount that n is the number of customers with a positive expected
- * profit (fewer under a budget), so the optimum is a cell of the surface and no cell beats it.
+ * optimum's count. Each discount is sorted once and the discounts run on the handle's threads
+ * (each row of cells written by one thread: the same figures at any thread count); the sorted
+ * figures are kept in the cache as far as its limit allows. The optimum is the (discount, n) of
+ * the largest expected incremental profit over every discount of the grid and EVERY n <=
+ * max_target (within the budget when one is set): at a fixed discount that n is the number of
+ * customers with a positive expected profit (fewer under a budget), so the optimum is a cell of
+ * the surface and no cell beats it.
  *
  * Support: the uplift model learnt the offer's effect from the discounts of its log only (the
  * workspace's promotions: 5-30% in a generated world); outside that range its trees answer with
@@ -53,11 +56,25 @@
  * range [support_lo, support_hi] (promo_forecaster_discount_range) unless extrapolate is set;
  * the cells outside are still computed and shown. When no grid discount is inside, all are used.
  *
- * Caching: the handle keeps, per (product, discount) scored, every customer's p0, p1, arm and
- * the profit order, least recently used first out when the cache passes its byte limit
- * (promo_forecaster_set_cache_bytes; default 256 MiB): a repeated point forecast for a cached
- * (product, discount) costs O(N) for rank_by profit (O(customers) + a partial selection for
- * the other rankings), and a repeated surface O(discounts x customers) without model calls.
+ * Anchors: the uplift model sees the discount as one float feature, and XGBoost's trees (the
+ * histogram method, which the meta-learners' base models use) split a feature of few distinct
+ * values only at those values (a split "x < v_j" between two of them) and at one point past
+ * twice the largest. So every customer's scores are the same for all discounts from one log
+ * discount v_j up to the next (below the smallest: as at the smallest; from the largest v_m to
+ * 2 v_m: as at v_m), and the model is called once per log discount, its "anchor", instead of
+ * once per discount asked: a surface over 0..50 in a world whose log holds 5, 10, ..., 30 costs
+ * 6 model calls instead of 51, with the same figures bit for bit (tests/test_forecast.c
+ * compares every cell with anchors off). Off when the log holds more than 64 distinct
+ * discounts and for the uplift tree and forest (their thresholds are their own). The margins,
+ * the best arm and the order are still computed at each discount.
+ *
+ * Caching: the handle keeps, per (product, discount) asked, every customer's p0, p1, arm and,
+ * once a surface needed it, the profit order, least recently used first out when the cache
+ * passes its byte limit (promo_forecaster_set_cache_bytes; default 256 MiB), plus the model's
+ * scores of the last 16 (product, anchor) pairs (4 bytes per customer for each outcome and
+ * effect column: 12 for two arms). A point forecast of N customers is a partial selection over
+ * the customers (O(customers + N log N); the profit order when N > customers / 8 or already
+ * sorted), and a repeated surface costs O(discounts x customers) without model calls.
  *
  * Usage:
  *   promo_forecaster *f = NULL;
@@ -109,8 +126,14 @@ const char *promo_forecaster_customer_id(const promo_forecaster *f, size_t i);
 void promo_forecaster_discount_range(const promo_forecaster *f,
                                      double *lo /* OUT */,
                                      double *hi /* OUT */);
-/* The cache's byte limit (0 = no caching beyond the call in progress). */
+/* The cache's byte limit (0 = no caching beyond the call in progress; the kept score sets go
+ * too). */
 void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes);
+/* Anchors on (the default) or off: off, the model is called at every discount asked (see
+ * Anchors above; for checking them). Switching empties the cache. */
+void promo_forecaster_set_anchors(promo_forecaster *f, int on);
+/* Model calls made by the handle so far (each scores every customer for one offer). */
+size_t promo_forecaster_model_calls(const promo_forecaster *f);
 
 /* How a point forecast ranks its customers. Append-only. */
 typedef enum promo_forecast_rank {
@@ -192,6 +215,33 @@ int promo_forecast_point(promo_forecaster *f,
                          const promo_forecast_request *r,
                          promo_forecast **out /* OUT */);
 void promo_forecast_free(promo_forecast *fc); /* NULL-safe */
+
+/* Every customer's figures at one (product, discount), in the handle's customer order (index
+ * i = promo_forecaster_customer_id(f, i)): for fairness reports and other whole-population
+ * views. *out: new (promo_forecast_values_free). Errors as the point forecast's. */
+typedef struct promo_forecast_values {
+    size_t n;            /* the handle's customers */
+    double discount_pct; /* as asked */
+    double *profit;      /* n: expected incremental profit (contacted through its best arm) */
+    double *uplift;      /* n: tau = p1 - p0 */
+    double *probability; /* n: p1 */
+} promo_forecast_values;
+
+int promo_forecast_customer_values(promo_forecaster *f,
+                                   const char *product_id,
+                                   double discount_pct,
+                                   promo_forecast_values **out /* OUT */);
+void promo_forecast_values_free(promo_forecast_values *v); /* NULL-safe */
+
+/* The forecast of a given selection: customers[0..n_customers) (handle indices, distinct) at
+ * r's product and discount, picks in r's rank order, r's holdout drawn over them; n_target
+ * and budget are not applied (n_target reported = n_customers). For a selection re-chosen
+ * elsewhere (fairness.h's enforcement). *out: new (promo_forecast_free). */
+int promo_forecast_select(promo_forecaster *f,
+                          const promo_forecast_request *r,
+                          const uint32_t *customers,
+                          size_t n_customers,
+                          promo_forecast **out /* OUT */);
 
 typedef struct promo_surface_params {
     const char *product_id;  /* required (borrowed) */

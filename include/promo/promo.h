@@ -16,6 +16,7 @@
 #include <promo/error.h>
 #include <promo/expansion.h>
 #include <promo/explain.h>
+#include <promo/fairness.h>
 #include <promo/features.h>
 #include <promo/forecast.h>
 #include <promo/gbdt.h>

@@ -17,6 +17,7 @@
 #include <promo/alloc.h>
 #include <promo/campaign.h>
 #include <promo/error.h>
+#include <promo/fairness.h>
 #include <promo/forecast.h>
 #include <promo/outfile.h>
 #include <promo/plot.h>
@@ -37,7 +38,9 @@ typedef struct fc_args {
     /* send time, fatigue, CLV weight, contact limit (issue 16: camp) */
     const promo_campaign_targeting *tg;
     size_t max_contacts;
-    const char *show_path; /* --show-suppressed */
+    const char *show_path;   /* --show-suppressed */
+    int fairness, fair_attr; /* fairness block below: --fairness; --fair-attr (-1: none) */
+    double fair_min_ratio;
 } fc_args;
 
 /* ---- send time and fatigue: the summary lines, the JSON fields, --show-suppressed ---- */
@@ -333,6 +336,135 @@ done:
     return rc;
 }
 
+/* ---- fairness: --fairness, --fair-attr, --fair-min-ratio (promo/fairness.h) ---------------
+ * The report by gender, age band and location of the selection among every scored customer,
+ * and with --fair-attr the selection re-chosen to hold --fair-min-ratio on that attribute at
+ * the least profit cost (the campaign file then holds the re-chosen customers). */
+typedef struct fair_out {
+    promo_fair_report *rep[PROMO_FAIR_ATTR_COUNT];
+    promo_fair_enforced *enf; /* with --fair-attr */
+    size_t n;                 /* customers scored */
+} fair_out;
+
+static void fair_out_free(fair_out *z)
+{
+    for (int k = 0; k < PROMO_FAIR_ATTR_COUNT; k++)
+        promo_fair_report_free(z->rep[k]);
+    promo_fair_enforced_free(z->enf);
+}
+
+static int campaign_fairness(const fc_args *a,
+                             promo_store *s,
+                             promo_forecaster *f,
+                             const promo_forecast_request *r,
+                             promo_forecast **fc,
+                             fair_out *z)
+{
+    if (!a->fairness && a->fair_attr < 0)
+        return PROMO_OK;
+    size_t n = promo_forecaster_n_customers(f);
+    promo_forecast_values *v = NULL;
+    promo_fair_groups *g = NULL;
+    promo_forecast *fc2 = NULL;
+    const char **ids = promo_mallocn(n ? n : 1, sizeof *ids);
+    uint8_t *sel = promo_calloc(n ? n : 1, 1);
+    uint32_t *cust = NULL;
+    int rc = PROMO_ENOMEM;
+    if (!ids || !sel)
+        goto done;
+    if ((rc = promo_forecast_customer_values(f, r->product_id, (*fc)->discount_pct, &v)))
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = promo_forecaster_customer_id(f, i);
+    for (size_t j = 0; j < (*fc)->n; j++)
+        sel[(*fc)->picks[j].customer] = 1;
+    z->n = n;
+    promo_fair_input in = {.n = n, .profit = v->profit, .uplift = v->uplift, .selected = sel};
+    if (a->fair_attr >= 0) {
+        if ((rc = promo_fair_groups_load(s, (promo_fair_attr)a->fair_attr, ids, n, &g)) ||
+            (rc = promo_fairness_enforce(&in, g, a->fair_min_ratio, PROMO_FAIR_AUTO, &z->enf)))
+            goto done;
+        promo_fair_groups_free(g);
+        g = NULL;
+        if (z->enf->swaps) { /* the re-chosen customers' forecast replaces the campaign's */
+            rc = PROMO_ENOMEM;
+            if (!(cust = promo_mallocn(z->enf->k ? z->enf->k : 1, sizeof *cust)))
+                goto done;
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++)
+                if (z->enf->selected[i])
+                    cust[m++] = (uint32_t)i;
+            promo_forecast_request r2 = *r;
+            r2.discount_pct = (*fc)->discount_pct;
+            r2.rank_by = (*fc)->rank_by;
+            if ((rc = promo_forecast_select(f, &r2, cust, m, &fc2)))
+                goto done;
+            promo_forecast_free(*fc);
+            *fc = fc2;
+            fc2 = NULL;
+        }
+        in.selected = z->enf->selected;
+    }
+    for (int k = 0; k < PROMO_FAIR_ATTR_COUNT; k++) {
+        if ((rc = promo_fair_groups_load(s, (promo_fair_attr)k, ids, n, &g)) ||
+            (rc = promo_fairness_report(&in, g, &z->rep[k])))
+            goto done;
+        promo_fair_groups_free(g);
+        g = NULL;
+    }
+    rc = PROMO_OK;
+done:
+    promo_free(cust);
+    promo_free(ids);
+    promo_free(sel);
+    promo_fair_groups_free(g);
+    promo_forecast_free(fc2);
+    promo_forecast_values_free(v);
+    return rc;
+}
+
+static void fair_print(const fc_args *a, const fair_out *z)
+{
+    const promo_fair_enforced *e = z->enf;
+    if (a->json) {
+        printf(",\"fairness\":{\"attributes\":[");
+        for (int k = 0; k < PROMO_FAIR_ATTR_COUNT; k++) {
+            if (k)
+                putchar(',');
+            promo_fair_report_json(stdout, z->rep[k]);
+        }
+        printf("],\"enforced\":");
+        if (e) {
+            printf("{\"attribute\":\"%s\",\"min_ratio\":%g,\"method\":\"%s\","
+                   "\"swaps\":%zu,\"profit_before\":%.6f,\"profit_after\":%.6f,"
+                   "\"cost\":%.6f,\"disparate_impact_before\":",
+                   promo_fair_attr_name((promo_fair_attr)a->fair_attr), a->fair_min_ratio,
+                   e->method == PROMO_FAIR_EXACT ? "exact" : "greedy", e->swaps, e->profit_before,
+                   e->profit_after, e->cost);
+            jnum(e->di_before);
+            printf(",\"disparate_impact_after\":");
+            jnum(e->di_after);
+            putchar('}');
+        } else {
+            printf("null");
+        }
+        putchar('}');
+        return;
+    }
+    printf("fairness of the selection among the %zu scored customers (benefit: mean expected "
+           "profit of the selected; qualified: predicted to respond, uplift > 0):\n",
+           z->n);
+    for (int k = 0; k < PROMO_FAIR_ATTR_COUNT; k++)
+        promo_fair_report_print(stdout, z->rep[k]);
+    if (e)
+        printf("held disparate impact >= %g on %s (%s): %zu customers swapped, expected profit "
+               "%.2f -> %.2f (cost %.2f), ratio %.3f -> %.3f\n",
+               a->fair_min_ratio, promo_fair_attr_name((promo_fair_attr)a->fair_attr),
+               e->method == PROMO_FAIR_EXACT ? "exact" : "greedy", e->swaps, e->profit_before,
+               e->profit_after, e->cost, e->di_before, e->di_after);
+}
+/* ---- end of the fairness block ---- */
+
 static int campaign_forecast(const fc_args *a)
 {
     promo_store *s = NULL;
@@ -343,6 +475,7 @@ static int campaign_forecast(const fc_args *a)
     promo_campaign_profiles *pr = NULL;
     promo_campaign_excluded *ex = NULL;
     size_t n_ex = 0;
+    fair_out fz = {0};
     char pid[256], path[1300], png[1400] = "";
     int rc = promo_store_open_read(a->ws, &s);
     if (rc)
@@ -407,6 +540,14 @@ static int campaign_forecast(const fc_args *a)
     if ((rc = promo_forecast_point(f, &r, &fc_all)) ||
         (rc = promo_campaign_refine(pr, fc_all, &rp, &fc, &ex, &n_ex)))
         goto done;
+    /* A re-chosen selection keeps the campaign's holdout (the request as asked, not the
+     * whole-ranking one above). */
+    promo_forecast_request r_asked = r;
+    r_asked.n_target = rp.n_target;
+    r_asked.budget = rp.budget;
+    r_asked.holdout_pct = rp.holdout_pct;
+    if ((rc = campaign_fairness(a, s, f, &r_asked, &fc, &fz)))
+        goto done;
     if ((rc = promo_campaign_from_forecast(s, fc, promo_forecaster_as_of(f), a->send_day,
                                            a->send_hour, &cp)))
         goto done;
@@ -463,7 +604,10 @@ static int campaign_forecast(const fc_args *a)
                    p->holdout ? "true" : "false", (int)cp->send_day_row[i],
                    (int)cp->send_hour_row[i]);
         }
-        printf("]}\n");
+        printf("]");
+        if (fz.rep[0])
+            fair_print(a, &fz);
+        printf("}\n");
         goto done;
     }
     if (sf) {
@@ -493,6 +637,8 @@ static int campaign_forecast(const fc_args *a)
     print_targeting(cp, a->tg);
     if (a->show_path)
         printf("wrote the fatigued customers to %s\n", a->show_path);
+    if (fz.rep[0])
+        fair_print(a, &fz);
     if (a->surface_path)
         printf("wrote the surface to %s\n", a->surface_path);
     if (png[0])
@@ -504,6 +650,7 @@ done:
     promo_free(ex);
     promo_campaign_profiles_free(pr);
     promo_forecast_free(fc_all);
+    fair_out_free(&fz);
     promo_campaign_free(cp);
     promo_forecast_free(fc);
     promo_surface_free(sf);
@@ -532,6 +679,10 @@ int cmd_campaign(int argc, char **argv)
     double fatigue_max = tg.fatigue.max_contacts_30d, fatigue_trend = tg.fatigue.min_trend,
            cooldown_days = tg.fatigue.cooldown_days, clv_weight = 0, max_contacts = 0;
     const char *show_path = NULL;
+    static const char *const fair_words[] = {"none", "gender", "age", "location", NULL};
+    unsigned fair_attr = 0;
+    int fairness = 0;
+    double fair_min_ratio = -1; /* not given: 0.8 */
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_ENUM("rank-by", rank_words, &rank_by),
@@ -566,6 +717,15 @@ int cmd_campaign(int argc, char **argv)
          .help = "write the discount x count profit surface (implies the optimizer's run)"},
         {CLI_NUMBER("interval", "PCT", 50, 99.9, &interval),
          .help = "level of the forecast's profit interval"},
+        {CLI_FLAG("fairness", &fairness),
+         .help = "report the selection by gender, age band and location: rates, expected "
+                 "benefit, disparate-impact ratio (four-fifths rule), equal-opportunity "
+                 "difference (uplift model's forecaster)"},
+        {CLI_ENUM("fair-attr", fair_words, &fair_attr),
+         .help = "re-choose the selection so that this attribute's disparate-impact ratio "
+                 "is at least --fair-min-ratio, at the least expected-profit cost"},
+        {CLI_NUMBER("fair-min-ratio", "R", 0.01, 1, &fair_min_ratio),
+         .help = "the ratio --fair-attr holds (min group rate / max group rate)", .def = "0.8"},
         {CLI_JSON(&json), .help = "print the campaign (every customer) as JSON"},
         /* send time, fatigue, CLV weight, contact limit (issue 16: camp) */
         {CLI_ENUM("send-time", send_time_words, &send_time),
@@ -636,7 +796,23 @@ int cmd_campaign(int argc, char **argv)
                                      "--clv-weight goes with the ranking by "
                                      "expected profit, not --rank-by %s",
                                      rank_words[rank_by]));
-    if (optimize || personalize || budget >= 0 || rank_by == 3 || surface_path || clv_weight > 0) {
+    if (fair_min_ratio >= 0 && !fair_attr)
+        return cli_report(promo_fail(PROMO_EUSAGE, "--fair-min-ratio goes with --fair-attr "
+                                                   "gender|age|location (the attribute to hold "
+                                                   "it on)"));
+    if (fair_min_ratio < 0)
+        fair_min_ratio = 0.8;
+    if (fairness || fair_attr) {
+        if (personalize) {
+            fprintf(stderr, "promo campaign: --fairness and --fair-attr do not apply to "
+                            "--personalize\n");
+            return 2;
+        }
+        if (rank_by == 0)
+            rank_by = 2; /* the forecaster's profit ranking: fairness needs everyone's profit */
+    }
+    if (optimize || personalize || budget >= 0 || rank_by == 3 || surface_path || clv_weight > 0 ||
+        fairness || fair_attr) {
         /* the forecaster's ranks: profit 0, uplift 1, probability 2; propensity -> profit */
         static const int rank_map[] = {PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_UPLIFT,
                                        PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_PROBABILITY};
@@ -659,7 +835,10 @@ int cmd_campaign(int argc, char **argv)
                      .holdout_seed = holdout_seed,
                      .tg = &tg,
                      .max_contacts = (size_t)max_contacts,
-                     .show_path = show_path};
+                     .show_path = show_path,
+                     .fairness = fairness,
+                     .fair_attr = (int)fair_attr - 1,
+                     .fair_min_ratio = fair_min_ratio};
         return campaign_forecast(&a);
     }
     if (rank_by >= 1)

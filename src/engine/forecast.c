@@ -12,6 +12,7 @@
  */
 #include <gsl/gsl_cdf.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,20 +27,34 @@
 
 #define DEFAULT_CACHE_BYTES ((size_t)256 << 20)
 #define MAX_GRID_DISCOUNTS  91
+#define MAX_SLOTS           16 /* score sets kept between calls (forecast.h: Anchors) */
+#define SLOT_CAP            MAX_GRID_DISCOUNTS /* ... and during a surface: one per discount */
+#define MAX_ANCHORS         64                 /* more distinct log discounts: no anchors */
 
 /* One scored (product, discount). */
 typedef struct entry {
     char product[256];
     double discount_pct;
     double price, cost; /* cost 0 when unknown */
-    /* Stored in profit order (position k = the k-th best customer), so that every walk over
-     * the best N reads memory in sequence. */
+    /* Once sorted (entry_sort), stored in profit order (position k = the k-th best customer),
+     * so that every walk over the best N reads memory in sequence. */
     double *p0, *p1; /* n: outcome without and with the offer */
     uint8_t *arm;    /* n: contact arm (>= 1) */
-    uint32_t *order; /* n: the customer at each position (by expected profit, best first) */
+    uint32_t *order; /* n: the customer at each position (by expected profit, best first);
+                        NULL until sorted: positions are then customer indices */
     size_t bytes;
     uint64_t used; /* LRU clock */
 } entry;
+
+/* The model's scores of one (product, anchor discount): what a model call returns. */
+typedef struct score_slot {
+    char product[256];
+    double anchor;
+    double price, cost;
+    float *effect;  /* n x (arms - 1), NULL = free slot */
+    float *outcome; /* n x arms, NULL without outcome models */
+    uint64_t used;
+} score_slot;
 
 struct promo_forecaster {
     promo_uplift_scorer *h;
@@ -53,7 +68,21 @@ struct promo_forecaster {
     size_t n_cache, cap_cache;
     size_t cache_bytes, cache_limit;
     uint64_t clock;
+    score_slot slots[SLOT_CAP];
+    int n_threads;               /* as opened (0 = all) */
+    size_t slot_limit;           /* slots kept (MAX_SLOTS; a surface raises it while it runs) */
+    double anchors[MAX_ANCHORS]; /* the log's distinct discounts, ascending */
+    size_t n_anchors;            /* 0: anchors not usable (see forecast.h) */
+    int anchors_on;              /* promo_forecaster_set_anchors (default 1) */
+    size_t model_calls;
 };
+
+static void slot_clear(score_slot *sl)
+{
+    promo_free(sl->effect);
+    promo_free(sl->outcome);
+    memset(sl, 0, sizeof *sl);
+}
 
 static void entry_free(entry *e)
 {
@@ -72,6 +101,8 @@ void promo_forecaster_free(promo_forecaster *f)
         return;
     for (size_t i = 0; i < f->n_cache; i++)
         entry_free(f->cache[i]);
+    for (size_t i = 0; i < SLOT_CAP; i++)
+        slot_clear(&f->slots[i]);
     promo_free(f->cache);
     promo_free(f->contact_cost);
     promo_free(f->ids);
@@ -80,11 +111,21 @@ void promo_forecaster_free(promo_forecaster *f)
 }
 
 /* Min and max of promotions.discount_pct (0, 90 without a table, a column or a value). */
-static int log_discount_range(promo_store *s, double *lo, double *hi)
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ... and its distinct values, ascending, into anchors (MAX_ANCHORS; *n_anchors = 0 when
+ * there are more). */
+static int
+log_discount_range(promo_store *s, double *lo, double *hi, double *anchors, size_t *n_anchors)
 {
     static const char *const cols[] = {"discount_pct"};
     *lo = 0;
     *hi = 90;
+    *n_anchors = 0;
     if (!promo_store_has_table(s, "promotions"))
         return PROMO_OK;
     promo_table *t = NULL;
@@ -96,6 +137,7 @@ static int log_discount_range(promo_store *s, double *lo, double *hi)
     if (rc)
         return rc;
     double a = INFINITY, b = -INFINITY;
+    size_t m = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
         if (promo_column_is_null(t->cols[0], r))
             continue;
@@ -103,8 +145,20 @@ static int log_discount_range(promo_store *s, double *lo, double *hi)
         if (v >= 0 && v <= 90) {
             a = v < a ? v : a;
             b = v > b ? v : b;
+            size_t j = 0;
+            while (j < m && j < MAX_ANCHORS && anchors[j] != v)
+                j++;
+            if (j == m && m <= MAX_ANCHORS) { /* new; past MAX_ANCHORS: the anchors are off */
+                if (m < MAX_ANCHORS)
+                    anchors[m] = v;
+                m++;
+            }
         }
     }
+    if (m > MAX_ANCHORS)
+        m = 0;
+    qsort(anchors, m, sizeof *anchors, cmp_double);
+    *n_anchors = m;
     if (a <= b) {
         *lo = a;
         *hi = b;
@@ -137,8 +191,15 @@ int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_fo
     f->outcomes =
         l == PROMO_UPLIFT_S || l == PROMO_UPLIFT_T || l == PROMO_UPLIFT_X || l == PROMO_UPLIFT_DR;
     f->cache_limit = DEFAULT_CACHE_BYTES;
-    if ((rc = log_discount_range(s, &f->disc_lo, &f->disc_hi)))
+    if ((rc = log_discount_range(s, &f->disc_lo, &f->disc_hi, f->anchors, &f->n_anchors)))
         goto fail;
+    /* anchors stand for XGBoost's histogram splits (forecast.h): the meta-learners' base models;
+     * the uplift trees and forests choose their own thresholds */
+    if (!f->outcomes && l != PROMO_UPLIFT_R)
+        f->n_anchors = 0;
+    f->anchors_on = 1;
+    f->slot_limit = MAX_SLOTS;
+    f->n_threads = n_threads;
     /* The customer ids and the arms' contact costs come with a scoring: one of the "any"
      * target at the log's median discount (one model call) gives them before any forecast. */
     promo_uplift_offer o = {.target = "any", .discount_pct = NAN};
@@ -191,6 +252,24 @@ void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes)
 {
     f->cache_limit = bytes;
     cache_trim(f, NULL);
+    if (!bytes)
+        for (size_t i = 0; i < SLOT_CAP; i++)
+            slot_clear(&f->slots[i]);
+}
+
+void promo_forecaster_set_anchors(promo_forecaster *f, int on)
+{
+    if (f->anchors_on != !!on) { /* the cached figures came from the other rule */
+        size_t keep = f->cache_limit;
+        promo_forecaster_set_cache_bytes(f, 0);
+        f->cache_limit = keep;
+    }
+    f->anchors_on = !!on;
+}
+
+size_t promo_forecaster_model_calls(const promo_forecaster *f)
+{
+    return f->model_calls;
 }
 
 /* ------------------------------------------------------------------- cache ---- */
@@ -225,49 +304,102 @@ static uint64_t desc_key(double v)
     return ~b;
 }
 
-/* Indices 0..n-1 sorted by key ascending, ties by index (stable LSD radix, 8 x 8 bits). */
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Indices 0..n-1 sorted by key ascending, ties by index. A stable LSD radix sort on the keys'
+ * high 32 bits (3 passes of 11 bits, a digit that is the same everywhere skipped), moving 8
+ * bytes per element, then runs of equal high halves put in order by the full key (insertion,
+ * stable): the same order as a sort on all 64 bits, at under half the memory traffic. The high
+ * half of a double's image holds its sign, exponent and 20 bits of mantissa, so such runs are
+ * short unless values repeat exactly. */
 static int radix_order(const uint64_t *key, size_t n, uint32_t *order)
 {
-    uint32_t *tmp = promo_mallocn(n ? n : 1, sizeof *tmp);
-    uint64_t *k = promo_mallocn(n ? n : 1, sizeof *k), *k2 = promo_mallocn(n ? n : 1, sizeof *k2);
-    if (!tmp || !k || !k2) {
-        promo_free(tmp);
-        promo_free(k);
-        promo_free(k2);
+    uint64_t *a = promo_mallocn(n ? n : 1, sizeof *a), *b = promo_mallocn(n ? n : 1, sizeof *b);
+    if (!a || !b) {
+        promo_free(a);
+        promo_free(b);
         return PROMO_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        order[i] = (uint32_t)i;
-        k[i] = key[i];
-    }
-    uint32_t *src = order, *dst = tmp;
-    uint64_t *ks = k, *kd = k2;
-    for (int pass = 0; pass < 8; pass++) {
-        size_t cnt[257] = {0};
-        int shift = pass * 8;
+    /* element = high 32 bits of the key << 32 | index */
+    for (size_t i = 0; i < n; i++)
+        a[i] = (key[i] & 0xffffffff00000000ull) | (uint64_t)i;
+    static const int shift[3] = {32, 43, 54}, width[3] = {11, 11, 10};
+    uint64_t *src = a, *dst = b;
+    for (int pass = 0; pass < 3; pass++) {
+        size_t cnt[2049] = {0};
+        uint64_t mask = ((uint64_t)1 << width[pass]) - 1;
+        int sh = shift[pass];
         for (size_t i = 0; i < n; i++)
-            cnt[((ks[i] >> shift) & 0xff) + 1]++;
-        if (cnt[((ks[0] >> shift) & 0xff) + 1] == n) /* one digit value: nothing moves */
+            cnt[((src[i] >> sh) & mask) + 1]++;
+        if (n && cnt[((src[0] >> sh) & mask) + 1] == n) /* one digit value: nothing moves */
             continue;
-        for (int b = 0; b < 256; b++)
-            cnt[b + 1] += cnt[b];
-        for (size_t i = 0; i < n; i++) {
-            size_t at = cnt[(ks[i] >> shift) & 0xff]++;
-            dst[at] = src[i];
-            kd[at] = ks[i];
-        }
-        uint32_t *t = src;
+        for (size_t d = 0; d < 2048; d++)
+            cnt[d + 1] += cnt[d];
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[(src[i] >> sh) & mask]++] = src[i];
+        uint64_t *t = src;
         src = dst;
         dst = t;
-        uint64_t *tk = ks;
-        ks = kd;
-        kd = tk;
     }
-    if (src != order)
-        memcpy(order, src, n * sizeof *order);
-    promo_free(tmp);
-    promo_free(k);
-    promo_free(k2);
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint32_t)src[i];
+    /* runs of one high half (found on the sorted elements, in sequence): by the full key, ties
+     * keeping index order */
+    uint64_t *run = NULL;
+    size_t run_cap = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && (src[j] >> 32) == (src[i] >> 32))
+            j++;
+        if (j - i == 1) {
+            i = j;
+            continue;
+        }
+        size_t same = i + 1; /* exact ties are in index order already */
+        while (same < j && key[order[same]] == key[order[i]])
+            same++;
+        if (same == j) {
+            i = j;
+            continue;
+        }
+        if (j - i > 64) { /* a long run: by (low key half, rank in the run) */
+            size_t m = j - i;
+            if (m > run_cap) {
+                promo_free(run);
+                run_cap = m;
+                if (!(run = promo_mallocn(2 * m, sizeof *run))) {
+                    promo_free(a);
+                    promo_free(b);
+                    return PROMO_ENOMEM;
+                }
+            }
+            for (size_t p = 0; p < m; p++)
+                run[p] = (key[order[i + p]] << 32) | (uint64_t)p;
+            qsort(run, m, sizeof *run, cmp_u64);
+            for (size_t p = 0; p < m; p++)
+                run[m + p] = order[i + (uint32_t)run[p]];
+            for (size_t p = 0; p < m; p++)
+                order[i + p] = (uint32_t)run[m + p];
+        } else {
+            for (size_t p = i + 1; p < j; p++) {
+                uint32_t x = order[p];
+                size_t q = p;
+                while (q > i && key[order[q - 1]] > key[x]) {
+                    order[q] = order[q - 1];
+                    q--;
+                }
+                order[q] = x;
+            }
+        }
+        i = j;
+    }
+    promo_free(run);
+    promo_free(a);
+    promo_free(b);
     return PROMO_OK;
 }
 
@@ -298,102 +430,283 @@ static double customer_profit(const margins *m, const entry *e, size_t i)
     return e->p1[i] * m->m1 - e->p0[i] * m->m0 - m->c[e->arm[i]];
 }
 
-/* Score (product, discount) and build its entry. */
-static int entry_build(promo_forecaster *f, const char *product, double discount, entry **out)
+/* The customer at position i of an entry (its profit order once sorted, else customer order). */
+static inline uint32_t cust_at(const entry *e, size_t i)
 {
-    *out = NULL;
+    return e->order ? e->order[i] : (uint32_t)i;
+}
+
+/* The discount whose model scores are those of d (the header's "Anchors"): the largest log
+ * discount <= d (the smallest for d below it), d itself above twice the largest or when
+ * anchors are off. Compared as the model compares: in float. */
+static double anchor_of(const promo_forecaster *f, double d)
+{
+    if (!f->anchors_on || !f->n_anchors)
+        return d;
+    float x = (float)d;
+    const double *v = f->anchors;
+    size_t m = f->n_anchors;
+    if (x > (float)(2 * v[m - 1]))
+        return d;
+    double a = v[0];
+    for (size_t j = 1; j < m; j++)
+        if ((float)v[j] <= x)
+            a = v[j];
+    return a;
+}
+
+/* Free the least recently used score sets until at most `limit` are held. */
+static void slots_trim(promo_forecaster *f, size_t limit)
+{
+    for (;;) {
+        size_t used = 0, victim = SIZE_MAX;
+        for (size_t i = 0; i < SLOT_CAP; i++)
+            if (f->slots[i].effect) {
+                used++;
+                if (victim == SIZE_MAX || f->slots[i].used < f->slots[victim].used)
+                    victim = i;
+            }
+        if (used <= limit)
+            return;
+        slot_clear(&f->slots[victim]);
+    }
+}
+
+/* The model's scores of (product, anchor): kept (at most slot_limit sets, least recently used
+ * first out), else one model call. Borrowed until the next call that may evict. */
+static int scores_get(promo_forecaster *f, const char *product, double anchor, score_slot **out)
+{
+    f->clock++;
+    size_t free_at = SIZE_MAX;
+    for (size_t i = 0; i < SLOT_CAP; i++) {
+        score_slot *sl = &f->slots[i];
+        if (sl->effect && sl->anchor == anchor && strcmp(sl->product, product) == 0) {
+            sl->used = f->clock;
+            *out = sl;
+            return PROMO_OK;
+        }
+        if (!sl->effect && free_at == SIZE_MAX)
+            free_at = i;
+    }
+    slots_trim(f, f->slot_limit ? f->slot_limit - 1 : 0);
+    for (size_t i = 0; free_at == SIZE_MAX && i < SLOT_CAP; i++)
+        if (!f->slots[i].effect)
+            free_at = i;
+    size_t victim = free_at;
     char target[300];
     snprintf(target, sizeof target, "product:%s", product);
-    promo_uplift_offer o = {.target = target, .discount_pct = discount};
+    promo_uplift_offer o = {.target = target, .discount_pct = anchor};
     promo_uplift_scores *sc = NULL;
-    uint64_t *key = NULL;
     int rc = promo_uplift_scorer_score(f->h, &o, &sc);
     if (rc == PROMO_EINPUT)
         return promo_fail(PROMO_EINPUT, "product_id: no product '%s' in the workspace", product);
     if (rc)
         return rc;
-    entry *e = promo_calloc(1, sizeof *e);
-    if (!e) {
-        rc = PROMO_ENOMEM;
-        goto fail;
-    }
+    f->model_calls++;
     if (!isfinite(sc->price) || sc->price < 0) {
-        rc = promo_fail(PROMO_EINPUT, "product_id: product '%s' has no price", product);
-        goto fail;
+        promo_uplift_scores_free(sc);
+        return promo_fail(PROMO_EINPUT, "product_id: product '%s' has no price", product);
     }
+    score_slot *sl = &f->slots[victim];
+    slot_clear(sl);
+    /* the scorer's arrays are kept as they are: taken over, not copied */
+    sl->effect = sc->effect;
+    sl->outcome = sc->outcome;
+    sc->effect = NULL;
+    sc->outcome = NULL;
+    snprintf(sl->product, sizeof sl->product, "%s", product);
+    sl->anchor = anchor;
+    sl->price = sc->price;
+    sl->cost = isfinite(sc->cost) ? sc->cost : 0.0;
+    sl->used = f->clock;
+    promo_uplift_scores_free(sc);
+    *out = sl;
+    return PROMO_OK;
+}
+
+/* Sort an entry into profit order (best first, ties by customer index). */
+static int entry_sort(const promo_forecaster *f, entry *e)
+{
+    size_t n = f->n, m = n ? n : 1;
+    uint64_t *key = promo_mallocn(m, sizeof *key);
+    uint32_t *order = promo_mallocn(m, sizeof *order);
+    if (!key || !order) {
+        promo_free(key);
+        promo_free(order);
+        return PROMO_ENOMEM;
+    }
+    margins mg = entry_margins(f, e);
+    for (size_t i = 0; i < n; i++)
+        key[i] = desc_key(customer_profit(&mg, e, i));
+    int rc = radix_order(key, n, order);
+    if (rc) {
+        promo_free(key);
+        promo_free(order);
+        return rc;
+    }
+    /* into profit order: one gather pass into new arrays */
+    promo_free(key);
+    double *q0 = promo_mallocn(m, sizeof *q0), *q1 = promo_mallocn(m, sizeof *q1);
+    uint8_t *qa = promo_mallocn(m, 1);
+    if (!q0 || !q1 || !qa) {
+        promo_free(q0);
+        promo_free(q1);
+        promo_free(qa);
+        promo_free(order);
+        return PROMO_ENOMEM;
+    }
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = order[k];
+        q0[k] = e->p0[i];
+        q1[k] = e->p1[i];
+        qa[k] = e->arm[i];
+    }
+    promo_free(e->p0);
+    promo_free(e->p1);
+    promo_free(e->arm);
+    e->p0 = q0;
+    e->p1 = q1;
+    e->arm = qa;
+    e->order = order;
+    e->bytes += n * sizeof *order;
+    return PROMO_OK;
+}
+
+/* Margins of a score set at a discount (as entry_margins). */
+static margins slot_margins(const promo_forecaster *f, const score_slot *sl, double discount)
+{
+    margins m;
+    m.d = discount / 100.0;
+    m.price = sl->price;
+    m.m1 = sl->price * (1.0 - m.d) - sl->cost;
+    m.m0 = sl->price - sl->cost;
+    m.c = f->contact_cost;
+    return m;
+}
+
+/* Customer i's contact arm at these margins: the arm of largest expected profit (ties: the
+ * first), with its p0 and p1. */
+static inline void best_arm(const promo_forecaster *f,
+                            const score_slot *sl,
+                            const margins *mg,
+                            size_t i,
+                            double *p0_out,
+                            double *p1_out,
+                            uint8_t *arm_out)
+{
+    size_t K = (size_t)f->n_arms, E = K - 1;
+    double best = -INFINITY;
+    for (size_t a = 1; a < K; a++) {
+        double tau = sl->effect[i * E + a - 1];
+        double p0 = f->outcomes ? sl->outcome[i * K] : 0.0;
+        double p1 = f->outcomes ? clamp01(sl->outcome[i * K + a]) : tau;
+        double v = p1 * mg->m1 - p0 * mg->m0 - f->contact_cost[a];
+        if (v > best || a == 1) {
+            best = v;
+            *p0_out = p0;
+            *p1_out = p1;
+            *arm_out = (uint8_t)a;
+        }
+    }
+}
+
+/* The entry of (product, discount) from the scores of its anchor, in customer order. Reads the
+ * handle only (the surface calls it from several threads). */
+static int entry_from_slot(const promo_forecaster *f,
+                           const score_slot *sl,
+                           const char *product,
+                           double discount,
+                           entry **out)
+{
+    *out = NULL;
+    entry *e = promo_calloc(1, sizeof *e);
+    if (!e)
+        return PROMO_ENOMEM;
     snprintf(e->product, sizeof e->product, "%s", product);
     e->discount_pct = discount;
-    e->price = sc->price;
-    e->cost = isfinite(sc->cost) ? sc->cost : 0.0;
-    size_t n = f->n, K = (size_t)f->n_arms, E = K - 1, m = n ? n : 1;
+    e->price = sl->price;
+    e->cost = sl->cost;
+    size_t n = f->n, m = n ? n : 1;
     e->p0 = promo_mallocn(m, sizeof *e->p0);
     e->p1 = promo_mallocn(m, sizeof *e->p1);
     e->arm = promo_mallocn(m, sizeof *e->arm);
-    e->order = promo_mallocn(m, sizeof *e->order);
-    key = promo_mallocn(m, sizeof *key);
-    if (!e->p0 || !e->p1 || !e->arm || !e->order || !key) {
-        rc = PROMO_ENOMEM;
-        goto fail;
+    if (!e->p0 || !e->p1 || !e->arm) {
+        entry_free(e);
+        return PROMO_ENOMEM;
     }
-    e->bytes = sizeof *e + n * (2 * sizeof(double) + sizeof(uint8_t) + sizeof(uint32_t));
+    e->bytes = sizeof *e + n * (2 * sizeof(double) + sizeof(uint8_t));
     margins mg = entry_margins(f, e);
-    for (size_t i = 0; i < n; i++) {
-        /* the arm of largest expected profit (ties: the first) */
-        double best = -INFINITY;
-        for (size_t a = 1; a < K; a++) {
-            double tau = sc->effect[i * E + a - 1];
-            double p0 = f->outcomes ? sc->outcome[i * K] : 0.0;
-            double p1 = f->outcomes ? clamp01(sc->outcome[i * K + a]) : tau;
-            double v = p1 * mg.m1 - p0 * mg.m0 - f->contact_cost[a];
-            if (v > best || a == 1) {
-                best = v;
-                e->p0[i] = p0;
-                e->p1[i] = p1;
-                e->arm[i] = (uint8_t)a;
-            }
-        }
-        key[i] = desc_key(customer_profit(&mg, e, i));
-    }
-    if ((rc = radix_order(key, n, e->order)))
-        goto fail;
-    /* into profit order, through the key buffer's memory (n doubles fit in n uint64) */
-    double *tmp = (double *)key;
-    for (size_t k = 0; k < n; k++)
-        tmp[k] = e->p0[e->order[k]];
-    memcpy(e->p0, tmp, n * sizeof *tmp);
-    for (size_t k = 0; k < n; k++)
-        tmp[k] = e->p1[e->order[k]];
-    memcpy(e->p1, tmp, n * sizeof *tmp);
-    uint8_t *ta = (uint8_t *)key;
-    for (size_t k = 0; k < n; k++)
-        ta[k] = e->arm[e->order[k]];
-    memcpy(e->arm, ta, n);
-    promo_free(key);
-    promo_uplift_scores_free(sc);
+    for (size_t i = 0; i < n; i++)
+        best_arm(f, sl, &mg, i, &e->p0[i], &e->p1[i], &e->arm[i]);
     *out = e;
     return PROMO_OK;
-fail:
-    promo_free(key);
-    promo_uplift_scores_free(sc);
-    entry_free(e);
-    return rc;
 }
 
-/* The entry of (product, discount): cached, or scored and cached. Borrowed until the next
- * call that may evict. */
-static int entry_get(promo_forecaster *f, const char *product, double discount, entry **out)
+static int entry_build(promo_forecaster *f, const char *product, double discount, entry **out)
+{
+    *out = NULL;
+    score_slot *sl = NULL;
+    int rc = scores_get(f, product, anchor_of(f, discount), &sl);
+    if (rc)
+        return rc;
+    return entry_from_slot(f, sl, product, discount, out);
+}
+
+/* The cached entry of (product, discount), or NULL (marked used). */
+static entry *cache_find(promo_forecaster *f, const char *product, double discount)
+{
+    for (size_t i = 0; i < f->n_cache; i++)
+        if (f->cache[i]->discount_pct == discount && strcmp(f->cache[i]->product, product) == 0) {
+            f->cache[i]->used = ++f->clock;
+            return f->cache[i];
+        }
+    return NULL;
+}
+
+/* Add e to the cache (which owns it from then on, also on failure). */
+static int cache_insert(promo_forecaster *f, entry *e)
+{
+    if (f->n_cache == f->cap_cache &&
+        promo_grow((void **)&f->cache, &f->cap_cache, f->n_cache + 1, sizeof *f->cache)) {
+        entry_free(e);
+        return PROMO_ENOMEM;
+    }
+    e->used = ++f->clock;
+    f->cache[f->n_cache++] = e;
+    f->cache_bytes += e->bytes;
+    cache_trim(f, e);
+    return PROMO_OK;
+}
+
+/* The entry of (product, discount): cached, or built and cached; sorted into profit order
+ * when `sorted`. Borrowed until the next call that may evict. */
+static int
+entry_get(promo_forecaster *f, const char *product, double discount, int sorted, entry **out)
 {
     f->clock++;
     for (size_t i = 0; i < f->n_cache; i++)
         if (f->cache[i]->discount_pct == discount && strcmp(f->cache[i]->product, product) == 0) {
-            f->cache[i]->used = f->clock;
-            *out = f->cache[i];
+            entry *e = f->cache[i];
+            e->used = f->clock;
+            if (sorted && !e->order) {
+                size_t before = e->bytes;
+                int rc = entry_sort(f, e);
+                if (rc)
+                    return rc;
+                f->cache_bytes += e->bytes - before;
+                cache_trim(f, e);
+            }
+            *out = e;
             return PROMO_OK;
         }
     entry *e = NULL;
     int rc = entry_build(f, product, discount, &e);
-    if (rc)
+    if (!rc && sorted)
+        rc = entry_sort(f, e);
+    if (rc) {
+        entry_free(e);
         return rc;
+    }
     if (f->n_cache == f->cap_cache &&
         promo_grow((void **)&f->cache, &f->cap_cache, f->n_cache + 1, sizeof *f->cache)) {
         entry_free(e);
@@ -522,9 +835,71 @@ static int check_budget(double budget)
     return PROMO_OK;
 }
 
-int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, promo_forecast **out)
+/* The picks of a forecast: entry positions pos[0..k) in rank order (NULL = the profit order
+ * itself), the holdout, the figures. */
+static int fill_forecast(const promo_forecaster *f,
+                         const entry *e,
+                         const promo_forecast_request *r,
+                         const uint32_t *pos,
+                         size_t k,
+                         size_t want,
+                         promo_forecast *fc)
 {
-    *out = NULL;
+    margins mg = entry_margins(f, e);
+    snprintf(fc->product_id, sizeof fc->product_id, "%s", r->product_id);
+    fc->discount_pct = r->discount_pct;
+    fc->price = e->price;
+    fc->cost = e->cost;
+    fc->rank_by = r->rank_by;
+    fc->n_target = want;
+    fc->budget = r->budget;
+    fc->budget_bound = k < want;
+    fc->outcomes = f->outcomes;
+    fc->n = k;
+    if (!(fc->picks = promo_calloc(k ? k : 1, sizeof *fc->picks)))
+        return PROMO_ENOMEM;
+    for (size_t j = 0; j < k; j++) {
+        size_t i = pos ? pos[j] : j;
+        promo_forecast_pick *p = &fc->picks[j];
+        p->customer = cust_at(e, i);
+        p->customer_id = f->ids[cust_at(e, i)];
+        p->probability = e->p1[i];
+        p->p0 = e->p0[i];
+        p->uplift = e->p1[i] - e->p0[i];
+        p->expected_profit = customer_profit(&mg, e, i);
+        p->expected_revenue = e->p1[i] * mg.price * (1.0 - mg.d);
+        p->arm = e->arm[i];
+        p->contact_cost = mg.c[e->arm[i]];
+    }
+    /* the holdout, drawn as campaign.c draws it (same stream, same partial shuffle) */
+    fc->n_holdout = (size_t)floor((double)k * r->holdout_pct / 100 + 0.5);
+    if (fc->n_holdout) {
+        size_t *idx = promo_mallocn(k, sizeof *idx);
+        if (!idx)
+            return PROMO_ENOMEM;
+        promo_rng rg;
+        promo_rng_init(&rg, r->holdout_seed, 0x686f6c64u);
+        for (size_t i = 0; i < k; i++)
+            idx[i] = i;
+        for (size_t i = 0; i < fc->n_holdout; i++) {
+            size_t j = i + (size_t)promo_rng_below(&rg, k - i), t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+            fc->picks[idx[i]].holdout = 1;
+        }
+        promo_free(idx);
+    }
+    acc a = {0};
+    for (size_t j = 0; j < k; j++)
+        if (!fc->picks[j].holdout)
+            acc_add(&a, &mg, e, pos ? pos[j] : j);
+    fc->figures = acc_figures(&a, r->interval);
+    return PROMO_OK;
+}
+
+/* The request's fields (those of the point forecast and of a given selection). */
+static int check_request(const promo_forecast_request *r)
+{
     int rc = check_product(r->product_id);
     if (rc)
         return rc;
@@ -537,20 +912,119 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
         return rc;
     if (!(r->holdout_pct >= 0 && r->holdout_pct <= 50))
         return promo_fail(PROMO_EUSAGE, "holdout_pct: expected 0 to 50, got %g", r->holdout_pct);
-    entry *e = NULL;
-    if ((rc = entry_get(f, r->product_id, r->discount_pct, &e)))
+    return PROMO_OK;
+}
+
+/* One candidate of a partial selection: its rank keys (ascending = better) and position. */
+typedef struct sel_item {
+    uint64_t k1, k2; /* the ranking's key; the profit key (ties of the other rankings) */
+    uint32_t i;      /* position in the entry (customer order while unsorted) */
+} sel_item;
+
+static int sel_less(const sel_item *x, const sel_item *y)
+{
+    if (x->k1 != y->k1)
+        return x->k1 < y->k1;
+    if (x->k2 != y->k2)
+        return x->k2 < y->k2;
+    return x->i < y->i;
+}
+
+static int sel_cmp(const void *a, const void *b)
+{
+    const sel_item *x = a, *y = b;
+    return sel_less(x, y) ? -1 : sel_less(y, x) ? 1 : 0;
+}
+
+static void sel_swap(sel_item *a, sel_item *b)
+{
+    sel_item t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Rearrange v[0..n) so that v[0..k) are its k smallest (in any order): quickselect with a
+ * median-of-three pivot; the items are distinct (positions), so it always progresses. */
+static void select_smallest(sel_item *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* the k-th boundary lies in [lo, hi) */
+    while (hi - lo > 16 && k > lo && k < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sel_less(&v[mid], &v[lo]))
+            sel_swap(&v[mid], &v[lo]);
+        if (sel_less(&v[hi - 1], &v[lo]))
+            sel_swap(&v[hi - 1], &v[lo]);
+        if (sel_less(&v[hi - 1], &v[mid]))
+            sel_swap(&v[hi - 1], &v[mid]);
+        sel_item pivot = v[mid];
+        size_t i = lo, j = hi - 1;
+        for (;;) { /* Hoare partition: [lo, i) <= pivot <= (j, hi) */
+            while (sel_less(&v[i], &pivot))
+                i++;
+            while (sel_less(&pivot, &v[j]))
+                j--;
+            if (i >= j)
+                break;
+            sel_swap(&v[i], &v[j]);
+            i++;
+            j--;
+        }
+        if (k <= j)
+            hi = j + 1;
+        else
+            lo = j + 1;
+    }
+    if (k > lo && k < hi)
+        qsort(v + lo, hi - lo, sizeof *v, sel_cmp);
+}
+
+int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, promo_forecast **out)
+{
+    *out = NULL;
+    int rc = check_request(r);
+    if (rc)
         return rc;
     size_t n = f->n, want = r->n_target && r->n_target < n ? r->n_target : n;
+    /* A short list is a partial selection over the customers (O(n)); a long one, or an entry
+     * already sorted, walks the profit order. */
+    int partial = want <= n / 8;
+    entry *e = NULL;
+    if ((rc = entry_get(f, r->product_id, r->discount_pct, !partial, &e)))
+        return rc;
+    if (e->order)
+        partial = 0;
     promo_forecast *fc = promo_calloc(1, sizeof *fc);
     uint32_t *ord = NULL;
     uint64_t *key = NULL;
+    sel_item *it = NULL;
     if (!fc)
         return PROMO_ENOMEM;
     rc = PROMO_ENOMEM;
     margins mg = entry_margins(f, e);
     /* pos: the entry positions in rank order; NULL = the profit order itself */
     const uint32_t *pos = NULL;
-    if (r->rank_by != PROMO_FORECAST_RANK_PROFIT) {
+    if (partial) {
+        if (!(it = promo_mallocn(n ? n : 1, sizeof *it)) ||
+            !(ord = promo_mallocn(want ? want : 1, sizeof *ord)))
+            goto fail;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t kp = desc_key(customer_profit(&mg, e, i));
+            it[i].i = (uint32_t)i;
+            if (r->rank_by == PROMO_FORECAST_RANK_PROFIT) {
+                it[i].k1 = kp;
+                it[i].k2 = 0;
+            } else {
+                it[i].k1 = desc_key(r->rank_by == PROMO_FORECAST_RANK_UPLIFT ? e->p1[i] - e->p0[i]
+                                                                             : e->p1[i]);
+                it[i].k2 = kp;
+            }
+        }
+        select_smallest(it, n, want);
+        qsort(it, want, sizeof *it, sel_cmp);
+        for (size_t j = 0; j < want; j++)
+            ord[j] = it[j].i;
+        pos = ord;
+    } else if (r->rank_by != PROMO_FORECAST_RANK_PROFIT) {
         if (!(ord = promo_mallocn(n ? n : 1, sizeof *ord)) ||
             !(key = promo_mallocn(n ? n : 1, sizeof *key)))
             goto fail;
@@ -570,60 +1044,118 @@ int promo_forecast_point(promo_forecaster *f, const promo_forecast_request *r, p
             break;
         spent += s;
     }
-    snprintf(fc->product_id, sizeof fc->product_id, "%s", r->product_id);
-    fc->discount_pct = r->discount_pct;
-    fc->price = e->price;
-    fc->cost = e->cost;
-    fc->rank_by = r->rank_by;
-    fc->n_target = want;
-    fc->budget = r->budget;
-    fc->budget_bound = k < want;
-    fc->outcomes = f->outcomes;
-    fc->n = k;
-    if (!(fc->picks = promo_calloc(k ? k : 1, sizeof *fc->picks)))
+    if ((rc = fill_forecast(f, e, r, pos, k, want, fc)))
         goto fail;
-    for (size_t j = 0; j < k; j++) {
-        size_t i = pos ? pos[j] : j;
-        promo_forecast_pick *p = &fc->picks[j];
-        p->customer = e->order[i];
-        p->customer_id = f->ids[e->order[i]];
-        p->probability = e->p1[i];
-        p->p0 = e->p0[i];
-        p->uplift = e->p1[i] - e->p0[i];
-        p->expected_profit = customer_profit(&mg, e, i);
-        p->expected_revenue = e->p1[i] * mg.price * (1.0 - mg.d);
-        p->arm = e->arm[i];
-        p->contact_cost = mg.c[e->arm[i]];
-    }
-    /* the holdout, drawn as campaign.c draws it (same stream, same partial shuffle) */
-    fc->n_holdout = (size_t)floor((double)k * r->holdout_pct / 100 + 0.5);
-    if (fc->n_holdout) {
-        size_t *idx = promo_mallocn(k, sizeof *idx);
-        if (!idx)
-            goto fail;
-        promo_rng rg;
-        promo_rng_init(&rg, r->holdout_seed, 0x686f6c64u);
-        for (size_t i = 0; i < k; i++)
-            idx[i] = i;
-        for (size_t i = 0; i < fc->n_holdout; i++) {
-            size_t j = i + (size_t)promo_rng_below(&rg, k - i), t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-            fc->picks[idx[i]].holdout = 1;
-        }
-        promo_free(idx);
-    }
-    acc a = {0};
-    for (size_t j = 0; j < k; j++)
-        if (!fc->picks[j].holdout)
-            acc_add(&a, &mg, e, pos ? pos[j] : j);
-    fc->figures = acc_figures(&a, r->interval);
     promo_free(ord);
     promo_free(key);
+    promo_free(it);
     *out = fc;
     return PROMO_OK;
 fail:
     promo_free(ord);
+    promo_free(key);
+    promo_free(it);
+    promo_forecast_free(fc);
+    return rc;
+}
+
+void promo_forecast_values_free(promo_forecast_values *v)
+{
+    if (!v)
+        return;
+    promo_free(v->profit);
+    promo_free(v->uplift);
+    promo_free(v->probability);
+    promo_free(v);
+}
+
+int promo_forecast_customer_values(promo_forecaster *f,
+                                   const char *product_id,
+                                   double discount_pct,
+                                   promo_forecast_values **out)
+{
+    *out = NULL;
+    int rc = check_product(product_id);
+    if (rc)
+        return rc;
+    if (!(discount_pct >= 0 && discount_pct <= 90))
+        return promo_fail(PROMO_EUSAGE, "discount_pct: expected a number from 0 to 90, got %g",
+                          discount_pct);
+    entry *e = NULL;
+    if ((rc = entry_get(f, product_id, discount_pct, 0, &e)))
+        return rc;
+    size_t n = f->n, m = n ? n : 1;
+    promo_forecast_values *v = promo_calloc(1, sizeof *v);
+    if (!v || !(v->profit = promo_mallocn(m, sizeof *v->profit)) ||
+        !(v->uplift = promo_mallocn(m, sizeof *v->uplift)) ||
+        !(v->probability = promo_mallocn(m, sizeof *v->probability))) {
+        promo_forecast_values_free(v);
+        return PROMO_ENOMEM;
+    }
+    v->n = n;
+    v->discount_pct = discount_pct;
+    margins mg = entry_margins(f, e);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = cust_at(e, k);
+        v->profit[i] = customer_profit(&mg, e, k);
+        v->uplift[i] = e->p1[k] - e->p0[k];
+        v->probability[i] = e->p1[k];
+    }
+    *out = v;
+    return PROMO_OK;
+}
+
+int promo_forecast_select(promo_forecaster *f,
+                          const promo_forecast_request *r,
+                          const uint32_t *customers,
+                          size_t n_customers,
+                          promo_forecast **out)
+{
+    *out = NULL;
+    int rc = check_request(r);
+    if (rc)
+        return rc;
+    size_t n = f->n;
+    for (size_t j = 0; j < n_customers; j++)
+        if (customers[j] >= n)
+            return promo_fail(PROMO_EUSAGE, "customers: index %u out of the %zu customers",
+                              customers[j], n);
+    entry *e = NULL;
+    if ((rc = entry_get(f, r->product_id, r->discount_pct, 0, &e)))
+        return rc;
+    uint32_t *pos_of = NULL, *pos = NULL, *perm = NULL;
+    uint64_t *key = NULL;
+    promo_forecast *fc = promo_calloc(1, sizeof *fc);
+    rc = PROMO_ENOMEM;
+    size_t m = n_customers ? n_customers : 1;
+    if (!fc || !(pos_of = promo_mallocn(n ? n : 1, sizeof *pos_of)) ||
+        !(pos = promo_mallocn(m, sizeof *pos)) || !(perm = promo_mallocn(m, sizeof *perm)) ||
+        !(key = promo_mallocn(m, sizeof *key)))
+        goto fail;
+    for (size_t k = 0; k < n; k++)
+        pos_of[cust_at(e, k)] = (uint32_t)k;
+    /* the given customers in the request's rank order (profit: their entry position; ties of
+     * the other ranks: the given order) */
+    for (size_t j = 0; j < n_customers; j++) {
+        uint32_t k = pos_of[customers[j]];
+        key[j] = r->rank_by == PROMO_FORECAST_RANK_PROFIT   ? k
+                 : r->rank_by == PROMO_FORECAST_RANK_UPLIFT ? desc_key(e->p1[k] - e->p0[k])
+                                                            : desc_key(e->p1[k]);
+    }
+    if ((rc = radix_order(key, n_customers, perm)))
+        goto fail;
+    for (size_t j = 0; j < n_customers; j++)
+        pos[j] = pos_of[customers[perm[j]]];
+    if ((rc = fill_forecast(f, e, r, pos, n_customers, n_customers, fc)))
+        goto fail;
+    fc->budget_bound = 0;
+    rc = PROMO_OK;
+    *out = fc;
+    fc = NULL;
+fail:
+    promo_free(pos_of);
+    promo_free(pos);
+    promo_free(perm);
     promo_free(key);
     promo_forecast_free(fc);
     return rc;
@@ -715,7 +1247,11 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     if (T == 0)
         return promo_fail(PROMO_EINPUT, "product_id: the workspace has no customers to target");
     promo_surface *sf = promo_calloc(1, sizeof *sf);
-    size_t *nbest = NULL;
+    size_t *nbest = NULL, *wnb = NULL;
+    double *wpb = NULL, *pb_of = NULL;
+    score_slot **slot_of = NULL;
+    int *rcs = NULL;
+    entry **cached = NULL, **keep = NULL;
     if (!sf)
         return PROMO_ENOMEM;
     rc = PROMO_ENOMEM;
@@ -740,97 +1276,237 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
         sf->support_lo = 0;
         sf->support_hi = 90;
     }
+    /* Without a budget and over every customer, a discount's best count is (up to rounding)
+     * its number of customers of positive profit, which needs no order: pass 1 then reads the
+     * unsorted figures, pass 2 sorts each discount once and checks the guess against the walk
+     * (the old rule: the first count of the largest cumulative profit); a miss (a near-tie in
+     * rounding) runs pass 2 again with the walked counts. With a budget or a smaller
+     * max_target, pass 1 sorts and walks as pass 2 does. */
+    int guess = !isfinite(p->budget) && T == n;
+    rc = PROMO_ENOMEM;
+    if (!(wpb = promo_mallocn(nd, sizeof *wpb)) || !(wnb = promo_mallocn(nd, sizeof *wnb)) ||
+        !(pb_of = promo_mallocn(nd, sizeof *pb_of)) ||
+        !(slot_of = promo_mallocn(nd, sizeof *slot_of)) || !(rcs = promo_calloc(nd, sizeof *rcs)) ||
+        !(cached = promo_calloc(nd, sizeof *cached)) || !(keep = promo_calloc(nd, sizeof *keep)))
+        goto fail;
+    /* every discount's score set, loaded once here (one model call per anchor) and held for
+     * the call; the discounts are then independent and run in parallel (each row of cells
+     * written by one thread: the same figures whatever the thread count) */
+    f->slot_limit = SLOT_CAP;
+    for (size_t i = 0; i < nd; i++)
+        if ((rc = scores_get(f, p->product_id, anchor_of(f, sf->discounts[i]), &slot_of[i])))
+            goto fail;
+    sf->price = slot_of[0]->price;
+    sf->cost = slot_of[0]->cost;
+    int nth = f->n_threads > 0 ? f->n_threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+    for (size_t i = 0; i < nd; i++) {
+        if (guess) {
+            margins mg = slot_margins(f, slot_of[i], sf->discounts[i]);
+            size_t pos = 0;
+            double sum = 0, top = -INFINITY;
+            for (size_t k = 0; k < n; k++) {
+                double p0 = 0, p1 = 0;
+                uint8_t arm = 1;
+                best_arm(f, slot_of[i], &mg, k, &p0, &p1, &arm);
+                double v = p1 * mg.m1 - p0 * mg.m0 - mg.c[arm];
+                if (v > 0) {
+                    pos++;
+                    sum += v;
+                }
+                top = v > top ? v : top;
+            }
+            nbest[i] = pos ? pos : 1;
+            pb_of[i] = pos ? sum : top;
+        } else {
+            entry *e = NULL;
+            rcs[i] = entry_from_slot(f, slot_of[i], p->product_id, sf->discounts[i], &e);
+            if (!rcs[i])
+                rcs[i] = entry_sort(f, e);
+            if (!rcs[i])
+                best_count(f, e, T, p->budget, &nbest[i], &pb_of[i]);
+            entry_free(e);
+        }
+    }
+    for (size_t i = 0; i < nd; i++)
+        if ((rc = rcs[i]))
+            goto fail;
     size_t oi = 0;
     double obest = -INFINITY;
     for (size_t i = 0; i < nd; i++) {
-        entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, sf->discounts[i], &e)))
-            goto fail;
-        sf->price = e->price;
-        sf->cost = e->cost;
-        double pb = 0;
-        best_count(f, e, T, p->budget, &nbest[i], &pb);
         int inside = sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
-        if (inside && nbest[i] && pb > obest) {
-            obest = pb;
+        if (inside && nbest[i] && pb_of[i] > obest) {
+            obest = pb_of[i];
             oi = i;
         }
     }
     size_t on = obest > -INFINITY ? nbest[oi] : 0;
 
-    /* The count grid: max_points - 1 evenly spaced counts ending at T, and the optimum's. */
-    rc = PROMO_ENOMEM;
-    size_t P = p->max_points, nt = 0;
-    if (!(sf->targets = promo_mallocn(P + 1, sizeof *sf->targets)))
-        goto fail;
-    if (T <= P - 1) {
-        for (size_t t = 1; t <= T; t++)
-            sf->targets[nt++] = t;
-    } else {
-        for (size_t k = 1; k <= P - 1; k++) {
-            size_t t = (size_t)floor((double)T * (double)k / (double)(P - 1) + 0.5);
-            if (t >= 1 && (nt == 0 || t > sf->targets[nt - 1]))
-                sf->targets[nt++] = t;
-        }
-    }
-    if (on) {
-        int found = 0;
-        for (size_t j = 0; j < nt; j++)
-            found |= sf->targets[j] == on;
-        if (!found) {
-            sf->targets[nt++] = on;
-            qsort(sf->targets, nt, sizeof *sf->targets, cmp_size);
-        }
-    }
-    /* at most max_points: a grid of exactly P - 1 points plus the optimum's count, or all
-     * counts up to T <= P - 1 */
-    sf->n_targets = nt;
-    size_t cells = nd * nt;
-    if (!(sf->profit = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->revenue = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->conversions = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->incremental_conversions = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->roi = promo_mallocn(cells, sizeof(double))) ||
-        !(sf->spend = promo_mallocn(cells, sizeof(double))))
-        goto fail;
-
-    /* Pass 2: the cells, latest-scored discounts first (those the cache most likely holds). */
-    for (size_t ii = nd; ii-- > 0;) {
-        entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, sf->discounts[ii], &e)))
+    for (int attempt = 0; attempt < 2; attempt++) {
+        /* The count grid: max_points - 1 evenly spaced counts ending at T, and the optimum's. */
+        rc = PROMO_ENOMEM;
+        size_t P = p->max_points, nt = 0;
+        promo_free(sf->targets);
+        if (!(sf->targets = promo_mallocn(P + 1, sizeof *sf->targets)))
             goto fail;
-        margins mg = entry_margins(f, e);
-        acc a = {0};
-        size_t j = 0;
-        for (size_t k = 0; k < T && j < nt; k++) {
-            acc_add(&a, &mg, e, k);
-            if (k + 1 == sf->targets[j]) {
-                promo_forecast_figures g = acc_figures(&a, p->interval);
-                size_t c = ii * nt + j;
-                sf->profit[c] = g.incremental_profit;
-                sf->revenue[c] = g.incremental_revenue;
-                sf->conversions[c] = g.expected_conversions;
-                sf->incremental_conversions[c] = g.incremental_conversions;
-                sf->roi[c] = g.roi;
-                sf->spend[c] = g.discount_cost + g.contact_cost;
-                if (ii == oi && k + 1 == on) {
-                    sf->optimum.figures = g;
-                    sf->optimum.target_index = j;
-                }
-                j++;
+        if (T <= P - 1) {
+            for (size_t t = 1; t <= T; t++)
+                sf->targets[nt++] = t;
+        } else {
+            for (size_t k = 1; k <= P - 1; k++) {
+                size_t t = (size_t)floor((double)T * (double)k / (double)(P - 1) + 0.5);
+                if (t >= 1 && (nt == 0 || t > sf->targets[nt - 1]))
+                    sf->targets[nt++] = t;
             }
         }
+        if (on) {
+            int found = 0;
+            for (size_t j = 0; j < nt; j++)
+                found |= sf->targets[j] == on;
+            if (!found) {
+                sf->targets[nt++] = on;
+                qsort(sf->targets, nt, sizeof *sf->targets, cmp_size);
+            }
+        }
+        /* at most max_points: a grid of exactly P - 1 points plus the optimum's count, or all
+         * counts up to T <= P - 1 */
+        sf->n_targets = nt;
+        size_t cells = nd * nt;
+        if (!sf->profit &&
+            (!(sf->profit = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->revenue = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->conversions = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->incremental_conversions = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->roi = promo_mallocn(cells + nd, sizeof(double))) ||
+             !(sf->spend = promo_mallocn(cells + nd, sizeof(double)))))
+            goto fail;
+
+        /* Pass 2: each discount sorted once, its row of cells, and the walk's own best count
+         * (for the guess's check) */
+        const size_t *tg = sf->targets;
+        /* sorted entries the cache holds are read as they are; new ones are kept for the cache
+         * as far as its limit allows (a repeated surface then only walks) */
+        size_t room = f->cache_limit > f->cache_bytes ? f->cache_limit - f->cache_bytes : 0;
+        size_t ebytes = sizeof(entry) + n * (2 * sizeof(double) + 1 + sizeof(uint32_t));
+        for (size_t ii = 0; ii < nd; ii++) {
+            cached[ii] = cache_find(f, p->product_id, sf->discounts[ii]);
+            if (cached[ii] && !cached[ii]->order)
+                cached[ii] = NULL; /* unsorted: built again here */
+            keep[ii] = NULL;
+        }
+        for (size_t ii = 0; ii < nd; ii++)
+            if (!cached[ii] && room >= ebytes) {
+                keep[ii] = (entry *)1; /* marked: filled by the loop */
+                room -= ebytes;
+            }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+        for (size_t ii = 0; ii < nd; ii++) {
+            entry *e = cached[ii];
+            int mine = !e;
+            if (mine) {
+                rcs[ii] = entry_from_slot(f, slot_of[ii], p->product_id, sf->discounts[ii], &e);
+                if (!rcs[ii])
+                    rcs[ii] = entry_sort(f, e);
+                if (rcs[ii]) {
+                    entry_free(e);
+                    keep[ii] = NULL;
+                    continue;
+                }
+            }
+            margins mg = entry_margins(f, e);
+            acc a = {0};
+            size_t j = 0;
+            double cum_best = -INFINITY;
+            wnb[ii] = 0;
+            for (size_t k = 0; k < T && j < nt; k++) {
+                acc_add(&a, &mg, e, k);
+                if (a.profit > cum_best) {
+                    cum_best = a.profit;
+                    wnb[ii] = k + 1;
+                }
+                if (k + 1 == tg[j]) {
+                    promo_forecast_figures g = acc_figures(&a, p->interval);
+                    size_t c = ii * nt + j;
+                    sf->profit[c] = g.incremental_profit;
+                    sf->revenue[c] = g.incremental_revenue;
+                    sf->conversions[c] = g.expected_conversions;
+                    sf->incremental_conversions[c] = g.incremental_conversions;
+                    sf->roi[c] = g.roi;
+                    sf->spend[c] = g.discount_cost + g.contact_cost;
+                    if (ii == oi && k + 1 == on) {
+                        sf->optimum.figures = g;
+                        sf->optimum.target_index = j;
+                    }
+                    j++;
+                }
+            }
+            wpb[ii] = cum_best;
+            if (mine && keep[ii])
+                keep[ii] = e;
+            else if (mine)
+                entry_free(e);
+        }
+        /* into the cache: an unsorted entry of the same key goes first */
+        rc = PROMO_OK;
+        for (size_t ii = 0; ii < nd; ii++) {
+            if (!keep[ii] || rcs[ii])
+                continue;
+            for (size_t c = 0; c < f->n_cache; c++)
+                if (f->cache[c]->discount_pct == sf->discounts[ii] &&
+                    strcmp(f->cache[c]->product, p->product_id) == 0) {
+                    f->cache_bytes -= f->cache[c]->bytes;
+                    entry_free(f->cache[c]);
+                    f->cache[c] = f->cache[--f->n_cache];
+                    break;
+                }
+            int r2 = cache_insert(f, keep[ii]);
+            keep[ii] = NULL;
+            if (r2 && !rc)
+                rc = r2;
+        }
+        if (rc)
+            goto fail;
+        for (size_t i = 0; i < nd; i++)
+            if ((rc = rcs[i]))
+                goto fail;
+        if (!guess)
+            break;
+        /* the guess against the walk: the optimum as the old rule finds it */
+        size_t oi2 = 0;
+        double ob2 = -INFINITY;
+        for (size_t i = 0; i < nd; i++) {
+            int inside = sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi;
+            if (inside && wnb[i] && wpb[i] > ob2) {
+                ob2 = wpb[i];
+                oi2 = i;
+            }
+        }
+        size_t on2 = ob2 > -INFINITY ? wnb[oi2] : 0;
+        if (oi2 == oi && on2 == on)
+            break;
+        oi = oi2;
+        on = on2;
+        guess = 0; /* the second pass takes the walked optimum as it is */
     }
     sf->optimum.discount_index = oi;
     sf->optimum.discount_pct = sf->discounts[oi];
     sf->optimum.target = on;
     if (!on) /* nothing fits the budget: the empty campaign */
         sf->optimum.figures = acc_figures(&(acc){0}, p->interval);
-    promo_free(nbest);
+    rc = PROMO_OK;
     *out = sf;
-    return PROMO_OK;
+    sf = NULL;
 fail:
+    f->slot_limit = MAX_SLOTS;
+    slots_trim(f, MAX_SLOTS);
     promo_free(nbest);
+    promo_free(wnb);
+    promo_free(wpb);
+    promo_free(pb_of);
+    promo_free(slot_of);
+    promo_free(rcs);
+    promo_free(cached);
+    promo_free(keep);
     promo_surface_free(sf);
     return rc;
 }
@@ -960,13 +1636,13 @@ int promo_forecast_personalize(promo_forecaster *f,
     double price = 0, cost = 0;
     for (size_t k = 0; k < K; k++) {
         entry *e = NULL;
-        if ((rc = entry_get(f, p->product_id, ladder[k], &e)))
+        if ((rc = entry_get(f, p->product_id, ladder[k], 0, &e)))
             goto done;
         price = e->price;
         cost = e->cost;
         margins mg = entry_margins(f, e);
         for (size_t j = 0; j < n; j++) {
-            size_t at = (size_t)e->order[j] * K + k;
+            size_t at = (size_t)cust_at(e, j) * K + k;
             d.profit[at] = customer_profit(&mg, e, j);
             d.spend[at] = spend_of(&mg, e, j);
             d.p0[at] = e->p0[j];

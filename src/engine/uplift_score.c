@@ -406,9 +406,21 @@ int promo_uplift_scorer_score(promo_uplift_scorer *h,
     if (!sc->effect || (outc && !sc->outcome) || !sc->profit || !sc->best_arm || !sc->contact_cost)
         goto fail;
     memcpy(sc->contact_cost, h->contact_cost, K * sizeof *sc->contact_cost);
-    if (n && ((rc = promo_uplift_predict(h->m, h->X, n, h->dm, sc->effect)) ||
-              (outc && (rc = promo_uplift_predict_outcomes(h->m, h->X, n, h->dm, sc->outcome)))))
+    /* S and T: the effect is mu_a - mu_0 (promo_uplift_predict's own formula), so one pass
+     * over the outcome models gives both instead of two */
+    promo_uplift_learner lr = promo_uplift_get_learner(h->m);
+    int derive = outc && (lr == PROMO_UPLIFT_S || lr == PROMO_UPLIFT_T);
+    if (n && derive) {
+        if ((rc = promo_uplift_predict_outcomes(h->m, h->X, n, h->dm, sc->outcome)))
+            goto fail;
+        for (size_t i = 0; i < n; i++)
+            for (size_t a = 1; a < K; a++)
+                sc->effect[i * E + a - 1] = sc->outcome[i * K + a] - sc->outcome[i * K];
+    } else if (n && ((rc = promo_uplift_predict(h->m, h->X, n, h->dm, sc->effect)) ||
+                     (outc &&
+                      (rc = promo_uplift_predict_outcomes(h->m, h->X, n, h->dm, sc->outcome))))) {
         goto fail;
+    }
     /* The calibrated effect (report_uplift.c: level and slope confirmed by the randomised
      * training rows, out of fold; ranking unchanged), and the treated outcome with it:
      * p1 = p0 + tau. */
