@@ -237,6 +237,9 @@ int promo_campaign_profile(const promo_campaign_profiles *pr,
                            promo_fatigue_verdict *verdict /* OUT */,
                            double *clv /* OUT */);
 
+/* 1 if fatigue leaves this customer out (suppress mode, and fatigued); 0 without profiles. */
+int promo_campaign_suppressed(const promo_campaign_profiles *pr, const char *customer_id);
+
 /* A customer the ranking reached whom fatigue left out or sent later. */
 typedef struct promo_campaign_excluded {
     char customer_id[128];

@@ -355,6 +355,7 @@ static void fair_out_free(fair_out *z)
 
 static int campaign_fairness(const fc_args *a,
                              promo_store *s,
+                             const promo_campaign_profiles *pr,
                              promo_forecaster *f,
                              const promo_forecast_request *r,
                              promo_forecast **fc,
@@ -368,16 +369,31 @@ static int campaign_fairness(const fc_args *a,
     promo_forecast *fc2 = NULL;
     const char **ids = promo_mallocn(n ? n : 1, sizeof *ids);
     uint8_t *sel = promo_calloc(n ? n : 1, 1);
-    uint32_t *cust = NULL;
+    uint32_t *cust = NULL, *row = NULL;
     int rc = PROMO_ENOMEM;
     if (!ids || !sel)
         goto done;
     if ((rc = promo_forecast_customer_values(f, r->product_id, (*fc)->discount_pct, &v)))
         goto done;
-    for (size_t i = 0; i < n; i++)
-        ids[i] = promo_forecaster_customer_id(f, i);
     for (size_t j = 0; j < (*fc)->n; j++)
         sel[(*fc)->picks[j].customer] = 1;
+    /* The customers fatigue leaves out are not candidates: the re-selection must not bring
+     * them back. The arrays are compacted to the others; row[] maps back to the handle's. */
+    rc = PROMO_ENOMEM;
+    if (!(row = promo_mallocn(n ? n : 1, sizeof *row)))
+        goto done;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = promo_forecaster_customer_id(f, i);
+        if (promo_campaign_suppressed(pr, id))
+            continue;
+        ids[m] = id;
+        v->profit[m] = v->profit[i];
+        v->uplift[m] = v->uplift[i];
+        sel[m] = sel[i];
+        row[m++] = (uint32_t)i;
+    }
+    n = m;
     z->n = n;
     promo_fair_input in = {.n = n, .profit = v->profit, .uplift = v->uplift, .selected = sel};
     if (a->fair_attr >= 0) {
@@ -390,10 +406,10 @@ static int campaign_fairness(const fc_args *a,
             rc = PROMO_ENOMEM;
             if (!(cust = promo_mallocn(z->enf->k ? z->enf->k : 1, sizeof *cust)))
                 goto done;
-            size_t m = 0;
+            m = 0;
             for (size_t i = 0; i < n; i++)
                 if (z->enf->selected[i])
-                    cust[m++] = (uint32_t)i;
+                    cust[m++] = row[i];
             promo_forecast_request r2 = *r;
             r2.discount_pct = (*fc)->discount_pct;
             r2.rank_by = (*fc)->rank_by;
@@ -415,6 +431,7 @@ static int campaign_fairness(const fc_args *a,
     rc = PROMO_OK;
 done:
     promo_free(cust);
+    promo_free(row);
     promo_free(ids);
     promo_free(sel);
     promo_fair_groups_free(g);
@@ -546,7 +563,7 @@ static int campaign_forecast(const fc_args *a)
     r_asked.n_target = rp.n_target;
     r_asked.budget = rp.budget;
     r_asked.holdout_pct = rp.holdout_pct;
-    if ((rc = campaign_fairness(a, s, f, &r_asked, &fc, &fz)))
+    if ((rc = campaign_fairness(a, s, pr, f, &r_asked, &fc, &fz)))
         goto done;
     if ((rc = promo_campaign_from_forecast(s, fc, promo_forecaster_as_of(f), a->send_day,
                                            a->send_hour, &cp)))

@@ -635,6 +635,13 @@ int promo_campaign_profile(const promo_campaign_profiles *pr,
     return r != SIZE_MAX;
 }
 
+int promo_campaign_suppressed(const promo_campaign_profiles *pr, const char *customer_id)
+{
+    promo_fatigue_verdict v;
+    return pr && pr->t.fatigue.mode == PROMO_FATIGUE_SUPPRESS &&
+           promo_campaign_profile(pr, customer_id, NULL, &v, NULL) && v.why != 0;
+}
+
 /* Whether fatigue leaves this customer out (suppress mode and fatigued). */
 static int suppressed(const promo_campaign_profiles *pr, const char *id, promo_fatigue_verdict *v)
 {
