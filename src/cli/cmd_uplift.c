@@ -834,7 +834,9 @@ static int run(const udata *u,
                const char *plot,
                int json,
                double test_frac,
-               int calibrated)
+               int calibrated,
+               unsigned rounds,
+               double eta)
 {
     int K = u->n_arms, rc = PROMO_OK;
     size_t n = u->n, d = u->d, nt = u->n_test, ntr = n - nt;
@@ -883,6 +885,10 @@ static int run(const udata *u,
     p.n_threads = n_threads;
     p.gbdt.seed = seed;
     p.gbdt.nthread = n_threads;
+    if (rounds)
+        p.gbdt.n_rounds = (int)rounds;
+    if (eta > 0)
+        p.gbdt.eta = eta;
     p.tree.seed = seed;
     p.tree.n_threads = n_threads;
     promo_uplift_data train = {.x = xtr,
@@ -1180,11 +1186,11 @@ static int run(const udata *u,
         }
         printf("best single arm on these rows: %s (%s)\n", pr[ref].name, have_mu ? "DR" : "IPS");
         if (cal) {
-            printf("calibrated rule (training rows, 2-fold cross-fitted): base arm %s;",
+            printf("calibrated rule (training rows, 2-fold cross-fitted): base arm %s",
                    u->arm_name[cal->base_arm]);
             for (int a = 0; a < K; a++)
                 if (a != cal->base_arm)
-                    printf(" %s: gain %.4g, slope %.3g +- %.3g -> %.3g;", u->arm_name[a],
+                    printf("; %s: gain %.4g, slope %.3g +- %.3g -> %.3g", u->arm_name[a],
                            cal->level[a], cal->slope[a], cal->slope_se[a], cal->c[a]);
             printf("\n");
         }
@@ -1228,7 +1234,8 @@ int cmd_uplift(int argc, char **argv)
     static const char *const policy_words[] = {"argmax", "calibrated", NULL};
     unsigned learner = 1;     /* t */
     unsigned policy_rule = 1; /* calibrated */
-    double test_frac = 0.3, margin = 1.0;
+    double test_frac = 0.3, margin = 1.0, eta = 0;
+    unsigned rounds = 0;
     unsigned long long seed = 1;
     unsigned n_threads = 0;
     int json = 0;
@@ -1266,6 +1273,10 @@ int cmd_uplift(int argc, char **argv)
                  "(named as the arm) and best_arm for every held-out row"},
         {CLI_PATH("plot", "FILE.png", &plot),
          .help = "uplift and Qini curves (several arms: FILE-1.png, FILE-2.png, ...)"},
+        {CLI_UINT("rounds", "N", 1, 100000, &rounds),
+         .help = "boosting rounds at most per base model (early stopping)", .def = "300"},
+        {CLI_NUMBER("eta", "X", 0.001, 1, &eta), .help = "the base models' learning rate",
+         .def = "0.1"},
         {CLI_THREADS(&n_threads)},
         {CLI_JSON(&json), .help = "print the result as JSON"},
         {0},
@@ -1304,7 +1315,7 @@ int cmd_uplift(int argc, char **argv)
     }
     if (!rc)
         rc = run(&u, (promo_uplift_learner)learner, seed, (int)n_threads, margin, cost, pred_out,
-                 plot, json, test_frac, policy_rule == 1);
+                 plot, json, test_frac, policy_rule == 1, rounds, eta);
     promo_free(cost);
     udata_free(&u);
     if (rc == PROMO_EUSAGE) {
