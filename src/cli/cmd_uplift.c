@@ -1291,8 +1291,10 @@ int cmd_uplift(int argc, char **argv)
                  "outcome: fit the uplift learner on a stratified training split, then on the\n"
                  "held-out rows report per arm vs control the Qini coefficient, AUUC and\n"
                  "uplift@k, the four groups (learners with outcome models), and the value of\n"
-                 "the best-arm policy (effect x margin - cost) beside every single-arm policy\n"
-                 "by IPS and doubly robust estimators with 95% intervals.",
+                 "the best-arm policy (effect x margin - cost; by default calibrated on halves\n"
+                 "of the training rows) beside every single-arm policy by IPS and doubly\n"
+                 "robust estimators with 95% intervals, and its paired difference to the\n"
+                 "best single arm.",
         .opts = opts,
         .epilog = "exit status: 0 ok, 1 internal failure, 2 bad input or usage\n",
     };
