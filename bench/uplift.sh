@@ -10,6 +10,10 @@
 #   - Qini and AUUC: promo's are promo/uplift_metrics.h's (scikit-uplift's definitions); the
 #     reference computes them with the same formulas reimplemented in numpy, and recomputes
 #     promo's own from its predictions files as a cross-check (must agree to 1e-4).
+#   - Policies: promo's calibrated best-arm rule (the default, promo/uplift_policy.h) and the
+#     argmax of the effects, each with its paired difference to the best single arm on the
+#     held-out rows (95% interval); uplift_ref.py tabulates them and prints one JSON line per
+#     learner and outcome.
 #   - Time: each promo run end to end (read the CSV, encode, split, train, predict, metrics,
 #     write the predictions); the reference's read + encode + train + predict + metrics.
 # Features: every column but the treatment and the three outcomes (conversion and spend would

@@ -5,7 +5,8 @@
 # max_depth 5, min_samples_leaf 100, max_features 10) and with promo's defaults (100 trees,
 # ED, depth 6, sqrt(d) columns), then 1,000,000 x 20 with an effect. 2 threads unless told.
 # JSON lines on stdout; /usr/bin/time's figures on stderr.
-#   sh bench/uplift_forest.sh [threads]   (BUILD=build-x picks the build tree)
+#   sh bench/uplift_forest.sh [threads]   (BUILD=build-x picks the build tree; QUICK=1 runs
+#   causalml's shape only)
 set -e
 BUILD=${BUILD:-build}
 NT=${1:-2}
@@ -22,6 +23,9 @@ run() {
 }
 run 150000 220 10 "$NT" kl 5 10 0
 run 150000 220 10 1 kl 5 10 0
-run 150000 220 100 "$NT" ed 6 0 0
-run 1000000 20 100 "$NT" ed 6 0 1
+# QUICK=1: causalml's shape only
+if [ -z "$QUICK" ]; then
+    run 150000 220 100 "$NT" ed 6 0 0
+    run 1000000 20 100 "$NT" ed 6 0 1
+fi
 echo "uptime after: $(uptime)" >&2

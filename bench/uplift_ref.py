@@ -174,28 +174,44 @@ def main():
 
     print(f"### outcome `{a.outcome}` ({'binary' if binary else 'continuous'}), "
           f"{int(test.sum())} held-out rows\n")
-    print("| learner | Womens Qini | Womens AUUC | Mens Qini | Mens AUUC | 3-arm policy DR "
-          "[95% CI] | best single arm DR | time (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| learner | Womens Qini | Womens AUUC | Mens Qini | Mens AUUC | 3-arm policy "
+          "(calibrated) [95% CI] | argmax policy | best single arm | calibrated - best single, "
+          "paired [95% CI] | argmax - best single, paired [95% CI] | time (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    jl = []
     for learner, r, secs in rows:
         if r is None:
-            print(f"| promo {learner} | failed | | | | | | |")
+            print(f"| promo {learner} | failed | | | | | | | | | |")
             continue
         e = {x["arm"]: x for x in r["arms"]}
-        pol = r["policies"]
-        best = pol[0]
-        singles = [p for p in pol[1:]]
-        key = "dr" if best["dr"] is not None else "ips"
-        top = max(singles, key=lambda p: p[key])
+        pol = {p["policy"]: p for p in r["policies"]}
+        best = pol["best arm"]
+        amax = pol.get("argmax", best)
+        key = r.get("policy_estimator", "dr" if best["dr"] is not None else "ips")
+        top = pol[r["best_single"]]
         lo, hi = best[key + "_lo"], best[key + "_hi"]
         print(f"| promo {learner} | {e['Womens E-Mail']['qini']:.4f} | "
               f"{e['Womens E-Mail']['auuc']:.4f} | {e['Mens E-Mail']['qini']:.4f} | "
               f"{e['Mens E-Mail']['auuc']:.4f} | {best[key]:.4f} [{lo:.4f}, {hi:.4f}]"
-              f"{'' if key == 'dr' else ' (IPS)'} | {top['policy']} {top[key]:.4f} | "
+              f"{'' if key == 'dr' else ' (IPS)'} | {amax[key]:.4f} | "
+              f"{top['policy']} {top[key]:.4f} | {best['vs_best_single']:+.4f} "
+              f"[{best['vs_lo']:+.4f}, {best['vs_hi']:+.4f}] | {amax['vs_best_single']:+.4f} "
+              f"[{amax['vs_lo']:+.4f}, {amax['vs_hi']:+.4f}] | "
               f"{secs if secs is None else f'{secs:.2f}'} |")
+        jl.append({"bench": "uplift_hillstrom_policy", "outcome": a.outcome, "learner": learner,
+                   "estimator": key, "rule": r.get("policy_rule"),
+                   "policy": best[key], "policy_lo": lo, "policy_hi": hi,
+                   "argmax": amax[key], "best_single": top["policy"],
+                   "best_single_value": top[key],
+                   "vs_best_single": best["vs_best_single"], "vs_lo": best["vs_lo"],
+                   "vs_hi": best["vs_hi"], "argmax_vs_best_single": amax["vs_best_single"],
+                   "argmax_vs_lo": amax["vs_lo"], "argmax_vs_hi": amax["vs_hi"],
+                   "calibration": r.get("policy_calibration"),
+                   "qini_womens": e["Womens E-Mail"]["qini"],
+                   "qini_mens": e["Mens E-Mail"]["qini"], "seconds": secs})
     print(f"| sklearn/xgboost T-learner | {ref['Womens E-Mail'][0]:.4f} | "
           f"{ref['Womens E-Mail'][1]:.4f} | {ref['Mens E-Mail'][0]:.4f} | "
-          f"{ref['Mens E-Mail'][1]:.4f} | | | {t_ref:.2f} |")
+          f"{ref['Mens E-Mail'][1]:.4f} | | | | | | {t_ref:.2f} |")
     worst = 0.0
     for learner, name, q, pq, u, pu in checked:
         worst = max(worst, abs(q - pq), abs(u - pu))
@@ -205,6 +221,9 @@ def main():
               f"({len(checked)} learner x arm pairs), largest difference {worst:.2g}; e.g. "
               f"{learner}, {name}: Qini {q:.6f} here vs {pq:.6f} promo, AUUC {u:.6f} vs "
               f"{pu:.6f}\n")
+    for j in jl:
+        print(json.dumps(j))
+    print()
     if worst > 1e-4:
         sys.exit("cross-check failed")
 

@@ -32,7 +32,7 @@ echo "{\"stage\": \"start\", \"date\": \"$(date -u +%FT%TZ)\", \"uptime\": \"$(u
 cat "$DATA" >/dev/null # warm the page cache for every run alike
 now() { date +%s.%N; }
 timeout "$TIMEOUT" /usr/bin/python3 bench/uplift_speed_promo.py ./build/promo -v uplift \
-    --data "$DATA" --treatment t --outcome y --learner t --test-frac 0.3 --seed 1 --json \
+    --data "$DATA" --treatment t --outcome y --learner t --test-frac 0.3 --seed 1 --json --policy argmax \
     --threads "$THREADS" --predictions-out /tmp/promo-uplift-speed.pred.csv |
     tee /tmp/promo-uplift-speed.promo.json
 echo "{\"stage\": \"after promo\", \"uptime\": \"$(uptime | sed 's/.*load/load/')\"}"

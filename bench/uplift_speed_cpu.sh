@@ -15,7 +15,7 @@ cat "$DATA" >/dev/null
 echo "{\"stage\": \"start\", \"date\": \"$(date -u +%FT%TZ)\", \"uptime\": \"$(uptime | sed 's/.*load/load/')\"}"
 T=/tmp/promo-uplift-speed-cpu.time
 /usr/bin/time -f "%e %U %S" -o $T ./build/promo uplift --data "$DATA" --treatment t \
-    --outcome y --learner t --test-frac 0.3 --seed 1 --json --threads 1 \
+    --outcome y --learner t --test-frac 0.3 --seed 1 --json --threads 1 --policy argmax \
     --predictions-out "$PRED" >/tmp/promo-uplift-speed-cpu.promo.json 2>/dev/null
 /usr/bin/python3 - "$T" /tmp/promo-uplift-speed-cpu.promo.json <<'PY'
 import json, sys

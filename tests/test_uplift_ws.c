@@ -408,12 +408,13 @@ static char *pred_y(const char *path, size_t *n)
  * purchases without a response (bought anyway) convert too. */
 T_TEST(uplift_ws_outcomes_from_purchases)
 {
-    char a[600], b[600], pa[1300], pb[1300], args[3000], *out = NULL, *err = NULL;
+    char a[600], b[600], c[600], pa[1300], pb[1300], pc[1300], args[3000], *out = NULL, *err = NULL;
     world_copy(a, sizeof a);
     snprintf(b, sizeof b, "%s/ws_noresp", t_tmpdir());
-    snprintf(args, sizeof args, "cp -r '%s' '%s'", a, b);
+    snprintf(c, sizeof c, "%s/ws_noresp_table", t_tmpdir());
+    snprintf(args, sizeof args, "cp -r '%s' '%s' && cp -r '%s' '%s'", a, b, a, c);
     T_ASSERT_EQ_INT(t_sh(args, NULL, NULL), 0);
-    /* the responses table emptied through the store (its rows are column chunks) */
+    /* b: the responses table emptied through the store (its rows are column chunks) */
     promo_store *st = NULL;
     promo_table *responses = NULL, *none = NULL;
     T_OK(promo_store_open(b, 0, &st));
@@ -430,21 +431,30 @@ T_TEST(uplift_ws_outcomes_from_purchases)
     promo_table_free(none);
     promo_table_free(responses);
     promo_store_close(st);
+    /* c: a retailer that logs exposures and transactions only: no responses table at all */
+    T_OK(promo_store_open(c, 0, &st));
+    T_OK(promo_store_begin(st));
+    T_OK(promo_store_drop_table(st, "responses"));
+    T_OK(promo_store_commit(st));
+    T_ASSERT(!promo_store_has_table(st, "responses"));
+    promo_store_close(st);
     snprintf(pa, sizeof pa, "%s/pa.csv", t_tmpdir());
     snprintf(pb, sizeof pb, "%s/pb.csv", t_tmpdir());
-    for (int k = 0; k < 2; k++) {
+    snprintf(pc, sizeof pc, "%s/pc.csv", t_tmpdir());
+    const char *ws[3] = {a, b, c}, *pred[3] = {pa, pb, pc};
+    for (int k = 0; k < 3; k++) {
         snprintf(args, sizeof args,
                  "train --ws '%s' --model uplift --rounds 5 --threads 1 --no-clv --json "
                  "--predictions-out '%s'",
-                 k ? b : a, k ? pb : pa);
+                 ws[k], pred[k]);
         int ec = t_promo(args, &out, &err);
-        T_ASSERT_MSG(ec == 0, "train exit %d: %s", ec, err);
+        T_ASSERT_MSG(ec == 0, "train (workspace %d) exit %d: %s", k, ec, err);
         T_ASSERT_CONTAINS(out, k ? "\"outcome\": \"purchases\"" : "\"outcome\": \"responses\"");
         free(out);
         free(err);
     }
-    size_t na = 0, nb = 0, resp = 0, bought = 0, lost = 0;
-    char *ya = pred_y(pa, &na), *yb = pred_y(pb, &nb);
+    size_t na = 0, nb = 0, nc = 0, resp = 0, bought = 0, lost = 0;
+    char *ya = pred_y(pa, &na), *yb = pred_y(pb, &nb), *yc = pred_y(pc, &nc);
     T_ASSERT_EQ_INT(na, nb);
     for (size_t i = 0; i < na; i++) {
         resp += (size_t)ya[i];
@@ -454,8 +464,12 @@ T_TEST(uplift_ws_outcomes_from_purchases)
     T_ASSERT_MSG(lost == 0, "%zu converted responses without a purchase in the window", lost);
     T_ASSERT(resp > 0);
     T_ASSERT_MSG(bought > resp, "purchases %zu, responses %zu", bought, resp);
+    /* without the table the outcomes are those of the emptied one, row for row */
+    T_ASSERT_EQ_INT(nc, nb);
+    T_ASSERT(memcmp(yb, yc, nb) == 0);
     free(ya);
     free(yb);
+    free(yc);
 }
 
 /* promo evaluate prints the stored uplift evaluation as train printed it (table and JSON), and

@@ -53,6 +53,7 @@
 #include <promo/uplift_data.h>
 #include <promo/uplift_io.h>
 #include <promo/uplift_metrics.h>
+#include <promo/uplift_policy.h>
 #include <promo/uplift_score.h>
 #include <promo/uplift_tree.h>
 #include <promo/uplift_ws.h>

@@ -120,7 +120,8 @@ static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
             "  rows: %zu exposures whose %g-day outcome window closed (%zu later ones not used)\n",
             r->n_rows, r->window_days, r->n_late);
     if (r->outcome_from_purchases)
-        fprintf(f, "  outcome: the responses table is empty, so a purchase of the promoted "
+        fprintf(f, "  outcome: no responses are logged (table empty or absent), so a purchase of "
+                   "the promoted "
                    "product (or category) in the window counts as a conversion\n");
     fprintf(f, "  split by time at %s: %zu training rows, %zu test rows, %zu left out between\n",
             split, r->n_train, r->n_test, r->n_gap);

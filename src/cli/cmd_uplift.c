@@ -19,6 +19,7 @@
 #include <promo/table.h>
 #include <promo/uplift.h>
 #include <promo/uplift_metrics.h>
+#include <promo/uplift_policy.h>
 
 #include "cli/cli.h"
 
@@ -674,7 +675,59 @@ typedef struct policy_row {
     promo_policy_value v;
     double share_treated; /* rows the policy treats (any arm) */
     double net;           /* margin x DR value - mean cost */
+    /* against the best single-arm policy (the single arm of the largest net on these rows):
+     * the paired difference of the nets, row by row, with its 95% interval */
+    double vs, vs_lo, vs_hi;
 } policy_row;
+
+/* Row i's term of a policy's value (promo/uplift_metrics.h): DR with outcome predictions mu,
+ * IPS without; e = the arm's share of the held-out rows, as promo_policy_value_estimate uses. */
+static double
+policy_term(int32_t pi, int32_t arm, double y, const double *mu_i, const double *share)
+{
+    double m = mu_i ? mu_i[pi] : 0.0;
+    return m + (arm == pi ? (y - m) / share[pi] : 0.0);
+}
+
+/* Paired difference of two policies' nets on the same rows: mean and 95% interval of
+ * margin (term(pol) - term(ref)) - (cost[pol] - cost[ref]). The rows are shared, so this is
+ * far tighter than comparing the two policies' own intervals. */
+static void policy_diff(const int32_t *pol,
+                        const int32_t *ref,
+                        const int32_t *arm,
+                        const double *y,
+                        const double *mu,
+                        size_t n,
+                        int K,
+                        double margin,
+                        const double *cost,
+                        double *d,
+                        double *lo,
+                        double *hi)
+{
+    double *share = promo_calloc((size_t)K, sizeof *share);
+    *d = *lo = *hi = NAN;
+    if (!share || n < 2)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        share[arm[i]] += 1.0 / (double)n;
+    double s = 0, ss = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *mi = mu ? mu + i * (size_t)K : NULL;
+        double v = margin * (policy_term(pol[i], arm[i], y[i], mi, share) -
+                             policy_term(ref[i], arm[i], y[i], mi, share)) -
+                   (cost[pol[i]] - cost[ref[i]]);
+        s += v;
+        ss += v * v;
+    }
+    double mean = s / (double)n, var = (ss - s * mean) / (double)(n - 1);
+    double se = sqrt(var > 0 ? var : 0) / sqrt((double)n);
+    *d = mean;
+    *lo = mean - 1.96 * se;
+    *hi = mean + 1.96 * se;
+done:
+    promo_free(share);
+}
 
 /* "--plot out.png" with several arms: out-1.png, out-2.png, ... (arm index). */
 static void plot_path(const char *path, int arm, int n_arms, char *buf, size_t n)
@@ -780,7 +833,10 @@ static int run(const udata *u,
                const char *pred_out,
                const char *plot,
                int json,
-               double test_frac)
+               double test_frac,
+               int calibrated,
+               unsigned rounds,
+               double eta)
 {
     int K = u->n_arms, rc = PROMO_OK;
     size_t n = u->n, d = u->d, nt = u->n_test, ntr = n - nt;
@@ -793,16 +849,19 @@ static int run(const udata *u,
     float *muf = promo_mallocn(nt * (size_t)K, sizeof *muf);
     double *mu = promo_mallocn(nt * (size_t)K, sizeof *mu);
     int32_t *best = promo_mallocn(nt, sizeof *best), *pol = promo_mallocn(nt, sizeof *pol);
+    int32_t *best_max = promo_mallocn(nt, sizeof *best_max);
+    promo_uplift_policy_cal *cal = NULL;
     int32_t *treated = promo_mallocn(nt, sizeof *treated), *grp = promo_mallocn(nt, sizeof *grp);
     double *pt = promo_mallocn(nt, sizeof *pt), *pc = promo_mallocn(nt, sizeof *pc);
     double *sy = promo_mallocn(nt, sizeof *sy);
     promo_uplift_metrics *met = promo_calloc((size_t)K, sizeof *met);
     size_t(*groups)[4] = promo_calloc((size_t)K, sizeof *groups);
     profile(*prof)[4] = promo_calloc((size_t)K, sizeof *prof);
-    policy_row *pr = promo_calloc((size_t)K + 1, sizeof *pr);
+    policy_row *pr = promo_calloc((size_t)K + 2, sizeof *pr);
     promo_uplift *m = NULL;
     if (!xtr || !ytr || !xte || !atr || !ate || !yte || !score || !rows || !effect || !muf || !mu ||
-        !best || !pol || !treated || !grp || !pt || !pc || !sy || !met || !groups || !prof || !pr) {
+        !best || !best_max || !pol || !treated || !grp || !pt || !pc || !sy || !met || !groups ||
+        !prof || !pr) {
         rc = promo_fail(PROMO_ENOMEM, "out of memory");
         goto done;
     }
@@ -826,6 +885,10 @@ static int run(const udata *u,
     p.n_threads = n_threads;
     p.gbdt.seed = seed;
     p.gbdt.nthread = n_threads;
+    if (rounds)
+        p.gbdt.n_rounds = (int)rounds;
+    if (eta > 0)
+        p.gbdt.eta = eta;
     p.tree.seed = seed;
     p.tree.n_threads = n_threads;
     promo_uplift_data train = {.x = xtr,
@@ -855,8 +918,29 @@ static int run(const udata *u,
     }
     for (size_t i = 0; have_mu && i < nt * (size_t)K; i++)
         mu[i] = muf[i];
-    if ((rc = promo_uplift_policy(effect, nt, K, margin, cost, best)))
+    /* the argmax rule, and the calibrated one (promo/uplift_policy.h: two half-size refits on
+     * the training rows; the held-out rows are not looked at) */
+    if ((rc = promo_uplift_policy(effect, nt, K, margin, cost, best_max)))
         goto done;
+    if (calibrated) {
+        double t_cal = promo_now_s();
+        rc = promo_uplift_policy_calibrate(&p, &train, margin, cost, &cal);
+        if (rc == PROMO_EINPUT) {
+            /* the model fitted on all training rows, but half of them leave an arm too small */
+            promo_warn("uplift: %s: too few rows to calibrate the policy on halves of the "
+                       "training rows; the best arm is the argmax of the effects",
+                       promo_last_error());
+            promo_clear_error();
+            calibrated = 0;
+            rc = PROMO_OK;
+        } else if (rc || (rc = promo_uplift_policy_apply(cal, effect, nt, margin, cost, best))) {
+            goto done;
+        }
+        promo_debug("uplift: policy calibration %.3f s", promo_now_s() - t_cal);
+    }
+    if (!calibrated) {
+        memcpy(best, best_max, nt * sizeof *best);
+    }
 
     /* per arm: Qini, AUUC, uplift@k on the rows of that arm and control */
     for (int a = 1; a < K; a++) {
@@ -893,20 +977,35 @@ static int run(const udata *u,
         }
     }
 
-    /* policies: the best arm per row, then every arm for everyone (control first) */
-    for (int q = 0; q <= K; q++) {
+    /* policies: the best arm per row, then every arm for everyone (control first), then (with
+     * the calibrated rule) the plain argmax for comparison */
+    int n_pol = K + 1 + (cal != NULL);
+    for (int q = 0; q < n_pol; q++) {
         double c = 0, tr = 0;
         for (size_t i = 0; i < nt; i++) {
-            pol[i] = q == 0 ? best[i] : q - 1;
+            pol[i] = q == 0 ? best[i] : q <= K ? q - 1 : best_max[i];
             c += cost[pol[i]] / (double)nt;
             tr += (pol[i] != 0) / (double)nt;
         }
-        pr[q].name = q == 0 ? "best arm" : u->arm_name[q - 1];
+        pr[q].name = q == 0 ? "best arm" : q <= K ? u->arm_name[q - 1] : "argmax";
         if ((rc = promo_policy_value_estimate(pol, ate, yte, NULL, have_mu ? mu : NULL, nt, K,
                                               &pr[q].v)))
             goto done;
         pr[q].share_treated = tr;
         pr[q].net = margin * (isfinite(pr[q].v.dr) ? pr[q].v.dr : pr[q].v.ips) - c;
+    }
+    int ref = 1;
+    for (int q = 2; q <= K; q++)
+        if (pr[q].net > pr[ref].net)
+            ref = q;
+    for (size_t i = 0; i < nt; i++)
+        pol[i] = ref - 1;
+    for (int q = 0; q < n_pol; q++) {
+        pr[q].vs = pr[q].vs_lo = pr[q].vs_hi = NAN;
+        if (q >= 1 && q <= K)
+            continue;
+        policy_diff(q == 0 ? best : best_max, pol, ate, yte, have_mu ? mu : NULL, nt, K, margin,
+                    cost, &pr[q].vs, &pr[q].vs_lo, &pr[q].vs_hi);
     }
     if (pred_out && (rc = write_predictions(pred_out, u, rows, nt, effect, best)))
         goto done;
@@ -975,7 +1074,7 @@ static int run(const udata *u,
         printf("],\"margin\":");
         json_num(margin);
         printf(",\"policies\":[");
-        for (int q = 0; q <= K; q++) {
+        for (int q = 0; q < n_pol; q++) {
             printf("%s{\"policy\":", q ? "," : "");
             cli_json_str(stdout, pr[q].name);
             printf(",\"treated_share\":");
@@ -987,9 +1086,41 @@ static int run(const udata *u,
                 printf(",\"%s\":", nm[j]);
                 json_num(have_mu || j < 3 || j == 6 ? v[j] : NAN);
             }
+            if (q == 0 || q > K) {
+                printf(",\"vs_best_single\":");
+                json_num(pr[q].vs);
+                printf(",\"vs_lo\":");
+                json_num(pr[q].vs_lo);
+                printf(",\"vs_hi\":");
+                json_num(pr[q].vs_hi);
+            }
             printf("}");
         }
-        printf("]}\n");
+        printf("],\"policy_rule\":\"%s\",\"best_single\":", calibrated ? "calibrated" : "argmax");
+        cli_json_str(stdout, pr[ref].name);
+        printf(",\"policy_estimator\":\"%s\"", have_mu ? "dr" : "ips");
+        if (cal) {
+            printf(",\"policy_calibration\":{\"base_arm\":");
+            cli_json_str(stdout, u->arm_name[cal->base_arm]);
+            printf(",\"rows\":%zu,\"arms\":[", cal->n_rows);
+            for (int a = 0, k = 0; a < K; a++) {
+                if (a == cal->base_arm)
+                    continue;
+                printf("%s{\"arm\":", k++ ? "," : "");
+                cli_json_str(stdout, u->arm_name[a]);
+                printf(",\"gain\":");
+                json_num(cal->level[a]);
+                printf(",\"slope\":");
+                json_num(cal->slope[a]);
+                printf(",\"slope_se\":");
+                json_num(cal->slope_se[a]);
+                printf(",\"slope_used\":");
+                json_num(cal->c[a]);
+                printf("}");
+            }
+            printf("]}");
+        }
+        printf("}\n");
     } else {
         printf("%s: %zu rows (%zu train, %zu held out, stratified by arm and outcome), %s "
                "outcome, control '%s', learner %s\n",
@@ -1038,16 +1169,30 @@ static int run(const udata *u,
                 }
         }
         printf("\npolicy value (mean outcome if every held-out row got the policy's arm; 95%% "
-               "intervals), margin %g:\n%-20s %7s %26s %26s %10s\n",
-               margin, "policy", "treated", "IPS", have_mu ? "DR" : "DR (no outcome model)", "net");
-        for (int q = 0; q <= K; q++) {
+               "intervals), margin %g, rule %s:\n%-20s %7s %26s %26s %10s %28s\n",
+               margin, calibrated ? "calibrated" : "argmax", "policy", "treated", "IPS",
+               have_mu ? "DR" : "DR (no outcome model)", "net", "net - best single (paired)");
+        for (int q = 0; q < n_pol; q++) {
             printf("%-20s %6.1f%% %9.4f [%6.4f,%6.4f]", pr[q].name, 100 * pr[q].share_treated,
                    pr[q].v.ips, pr[q].v.ips_lo, pr[q].v.ips_hi);
             if (have_mu)
                 printf(" %9.4f [%6.4f,%6.4f]", pr[q].v.dr, pr[q].v.dr_lo, pr[q].v.dr_hi);
             else
                 printf(" %26s", "-");
-            printf(" %10.4f\n", pr[q].net);
+            printf(" %10.4f", pr[q].net);
+            if (q == 0 || q > K)
+                printf(" %9.4f [%7.4f,%7.4f]", pr[q].vs, pr[q].vs_lo, pr[q].vs_hi);
+            printf("\n");
+        }
+        printf("best single arm on these rows: %s (%s)\n", pr[ref].name, have_mu ? "DR" : "IPS");
+        if (cal) {
+            printf("calibrated rule (training rows, 2-fold cross-fitted): base arm %s",
+                   u->arm_name[cal->base_arm]);
+            for (int a = 0; a < K; a++)
+                if (a != cal->base_arm)
+                    printf("; %s: gain %.4g, slope %.3g +- %.3g -> %.3g", u->arm_name[a],
+                           cal->level[a], cal->slope[a], cal->slope_se[a], cal->c[a]);
+            printf("\n");
         }
         if (pred_out)
             printf("\npredictions for the %zu held-out rows written to %s\n", nt, pred_out);
@@ -1066,6 +1211,8 @@ done:
     promo_free(muf);
     promo_free(mu);
     promo_free(best);
+    promo_free(best_max);
+    promo_uplift_policy_cal_free(cal);
     promo_free(pol);
     promo_free(treated);
     promo_free(grp);
@@ -1084,8 +1231,11 @@ int cmd_uplift(int argc, char **argv)
     static const char *const learner_words[] = {"s", "t", "x", "r", "dr", "tree", "forest", NULL};
     const char *data = NULL, *treatment = NULL, *outcome = NULL, *control = NULL;
     const char *features = NULL, *pred_out = NULL, *plot = NULL, *costs = NULL;
-    unsigned learner = 1; /* t */
-    double test_frac = 0.3, margin = 1.0;
+    static const char *const policy_words[] = {"argmax", "calibrated", NULL};
+    unsigned learner = 1;     /* t */
+    unsigned policy_rule = 1; /* calibrated */
+    double test_frac = 0.3, margin = 1.0, eta = 0;
+    unsigned rounds = 0;
     unsigned long long seed = 1;
     unsigned n_threads = 0;
     int json = 0;
@@ -1111,6 +1261,10 @@ int cmd_uplift(int argc, char **argv)
         {CLI_SEED(&seed), .help = "split and model seed"},
         {CLI_NUMBER("margin", "M", 0, 1e12, &margin),
          .help = "value of one unit of outcome, for the best-arm policy"},
+        {CLI_ENUM("policy", policy_words, &policy_rule),
+         .help = "the best-arm rule: argmax of effect x margin - cost, or calibrated (the best "
+                 "single arm on the training rows, another arm only where cross-fitted "
+                 "predictions confirm its gain; two more half-size fits)"},
         {CLI_STRING("cost", "ARM=X,...", &costs),
          .help = "cost per row treated with each arm, in the units of margin x outcome",
          .def = "0"},
@@ -1119,6 +1273,10 @@ int cmd_uplift(int argc, char **argv)
                  "(named as the arm) and best_arm for every held-out row"},
         {CLI_PATH("plot", "FILE.png", &plot),
          .help = "uplift and Qini curves (several arms: FILE-1.png, FILE-2.png, ...)"},
+        {CLI_UINT("rounds", "N", 1, 100000, &rounds),
+         .help = "boosting rounds at most per base model (early stopping)", .def = "300"},
+        {CLI_NUMBER("eta", "X", 0.001, 1, &eta), .help = "the base models' learning rate",
+         .def = "0.1"},
         {CLI_THREADS(&n_threads)},
         {CLI_JSON(&json), .help = "print the result as JSON"},
         {0},
@@ -1133,8 +1291,10 @@ int cmd_uplift(int argc, char **argv)
                  "outcome: fit the uplift learner on a stratified training split, then on the\n"
                  "held-out rows report per arm vs control the Qini coefficient, AUUC and\n"
                  "uplift@k, the four groups (learners with outcome models), and the value of\n"
-                 "the best-arm policy (effect x margin - cost) beside every single-arm policy\n"
-                 "by IPS and doubly robust estimators with 95% intervals.",
+                 "the best-arm policy (effect x margin - cost; by default calibrated on halves\n"
+                 "of the training rows) beside every single-arm policy by IPS and doubly\n"
+                 "robust estimators with 95% intervals, and its paired difference to the\n"
+                 "best single arm.",
         .opts = opts,
         .epilog = "exit status: 0 ok, 1 internal failure, 2 bad input or usage\n",
     };
@@ -1157,7 +1317,7 @@ int cmd_uplift(int argc, char **argv)
     }
     if (!rc)
         rc = run(&u, (promo_uplift_learner)learner, seed, (int)n_threads, margin, cost, pred_out,
-                 plot, json, test_frac);
+                 plot, json, test_frac, policy_rule == 1, rounds, eta);
     promo_free(cost);
     udata_free(&u);
     if (rc == PROMO_EUSAGE) {

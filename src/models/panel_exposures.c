@@ -104,14 +104,15 @@ int promo_panel_exposure_rows(const promo_panel *d,
     promo_panel_exposure_params p = params ? *params : promo_panel_exposure_params_default();
     memset(out, 0, sizeof *out);
     const promo_table *et = d->exposures, *rt = d->responses;
-    if (!et || !rt)
-        return promo_fail(PROMO_ENOTFOUND, "panel: the workspace has no %s table",
-                          et ? "responses" : "exposures");
+    /* No responses table (a retailer that logs its sends but not their redemptions): every
+     * outcome here is 0 and the caller takes it from the purchases (uplift_ws.c). */
+    if (!et)
+        return promo_fail(PROMO_ENOTFOUND, "panel: the workspace has no exposures table");
     const promo_column *ep = col_of(et, "promotion_id", 1), *ec = col_of(et, "customer_id", 1),
                        *ets = col_of(et, "ts", 0), *earm = col_of(et, "arm", 1),
                        *rp = col_of(rt, "promotion_id", 1), *rc_ = col_of(rt, "customer_id", 1),
                        *rconv = col_of(rt, "converted", 0), *rrev = col_of(rt, "revenue", 0);
-    if (!ep || !ec || !is_time(ets) || !rp || !rc_ || !rconv)
+    if (!ep || !ec || !is_time(ets) || (rt && (!rp || !rc_ || !rconv)))
         return promo_fail(PROMO_EINPUT, "panel: exposures need promotion_id, customer_id "
                                         "(strings) and ts; responses need promotion_id, "
                                         "customer_id and converted");
@@ -131,12 +132,13 @@ int promo_panel_exposure_rows(const promo_panel *d,
                               p.promotion_id);
     }
     /* Responses as sorted exposures-coded keys. */
-    rp_map = map_codes(rp, ep->dict);
-    rc_map = map_codes(rc_, ec->dict);
-    rs = promo_mallocn(rt->n_rows ? rt->n_rows : 1, sizeof *rs);
-    if (!rp_map || !rc_map || !rs)
+    size_t n_rt = rt ? rt->n_rows : 0;
+    rp_map = rt ? map_codes(rp, ep->dict) : NULL;
+    rc_map = rt ? map_codes(rc_, ec->dict) : NULL;
+    rs = promo_mallocn(n_rt ? n_rt : 1, sizeof *rs);
+    if ((rt && (!rp_map || !rc_map)) || !rs)
         goto fail;
-    for (size_t r = 0; r < rt->n_rows; r++) {
+    for (size_t r = 0; r < n_rt; r++) {
         if (promo_column_is_null(rp, r) || promo_column_is_null(rc_, r))
             continue;
         uint32_t a = rp_map[rp->codes[r]], b = rc_map[rc_->codes[r]];

@@ -186,6 +186,10 @@ static int build_resp(const promo_table *et, const promo_table *rt, resp **out, 
                        *rp = col_of(rt, "promotion_id", 1), *rc = col_of(rt, "customer_id", 1);
     *out = NULL;
     *n_out = 0;
+    if (!rt) { /* no responses table: no responses (the outcome comes from purchases) */
+        *out = promo_mallocn(1, sizeof **out);
+        return *out ? PROMO_OK : PROMO_ENOMEM;
+    }
     if (!ep || !ec || !rp || !rc)
         return promo_fail(PROMO_EINPUT, "uplift: exposures and responses need promotion_id "
                                         "and customer_id");
@@ -369,7 +373,7 @@ static int purchase_outcomes(const promo_panel *d,
     }
     if (!tc || !tp || !is_time(tts) || !ec || !pt || (!pp && !pc))
         return promo_fail(PROMO_EINPUT,
-                          "uplift: the responses table is empty, and outcomes from purchases "
+                          "uplift: no responses are logged, and outcomes from purchases "
                           "need transactions (customer_id, product_id, ts) and promotions with "
                           "product_id or category");
     size_t nt = tt->n_rows;
@@ -576,7 +580,7 @@ int promo_uplift_ws_rows_build(const promo_panel *d,
         r.n_pooled += (int32_t)e.arm[i] == pooled;
         r.y[k] = 0.0f;
         r.revenue[k] = 0.0;
-        if (!promo_column_is_null(ep_, er) && !promo_column_is_null(ec_, er))
+        if (d->responses && !promo_column_is_null(ep_, er) && !promo_column_is_null(ec_, er))
             outcome_of(d->responses, rs, n_rs, (uint64_t)ep_->codes[er] << 32 | ec_->codes[er],
                        e.ts[i], e.ts[i] + win, &r.y[k], &r.revenue[k]);
         tsort[k] = e.ts[i];
