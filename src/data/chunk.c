@@ -1023,6 +1023,15 @@ static uint64_t fast_ints(const blob_view *bv, void *dst, int esize)
     return mx;
 }
 
+/* x exactly as a double: the bits of 2^52 + x, less 2^52. */
+static inline double u32_to_double(uint32_t x)
+{
+    uint64_t b = 0x4330000000000000ULL | x;
+    double d;
+    memcpy(&d, &b, 8);
+    return d - 4503599627370496.0;
+}
+
 static void fast_floats(const blob_view *bv, double *dst)
 {
     size_t n = bv->n;
@@ -1031,26 +1040,30 @@ static void fast_floats(const blob_view *bv, double *dst)
         memcpy(dst, v, n * 8);
         return;
     }
-    uint64_t base = (uint64_t)bv->base;
-    double div = P10[bv->scale];
-#define SCALED(LOAD)                                            \
-    _Pragma("omp simd") for (size_t i = 0; i < n; i++) dst[i] = \
-        (double)(int64_t)(base + (uint64_t)(LOAD)) / div;
+    /* (double)(base + x) as (double)x + (double)base: both are integers below 2^53 (the
+     * encoder checked every value), so the sum is exact and equals the scalar expression bit
+     * for bit; x goes to double through int32 (cvtdq2pd) or the 2^52 trick for 32-bit
+     * offsets, which SSE has no instruction for. */
+    const double fbase = (double)bv->base, div = P10[bv->scale];
+#define SCALED(XD) _Pragma("omp simd") for (size_t i = 0; i < n; i++) dst[i] = ((XD) + fbase) / div;
     switch (bv->width) {
     case 0:
-        SCALED(0);
+        SCALED(0.0);
         break;
     case 1:
-        SCALED(v[i]);
+        SCALED((double)(int32_t)v[i]);
         break;
     case 2:
-        SCALED(ld16(v + 2 * i));
+        SCALED((double)(int32_t)ld16(v + 2 * i));
         break;
     case 4:
-        SCALED(ld32(v + 4 * i));
+        SCALED(u32_to_double(ld32(v + 4 * i)));
         break;
-    default:
-        SCALED(ld64(v + 8 * i));
+    default: {
+        uint64_t base = (uint64_t)bv->base;
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (double)(int64_t)(base + ld64(v + 8 * i)) / div;
+    }
     }
 #undef SCALED
 }
