@@ -1493,3 +1493,121 @@ T_TEST(store_chunks_sql_and_export_commands)
     T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 2);
     promo_table_free(tx);
 }
+
+/* ---- promo info from stored statistics ---- */
+
+/* Distinct non-null values of a STRING column, counted on its codes. */
+static long long distinct_codes(const promo_column *c)
+{
+    uint32_t nd = promo_dict_size(c->dict);
+    uint8_t *seen = calloc(nd ? nd : 1, 1);
+    long long k = 0;
+    for (size_t r = 0; r < c->n; r++)
+        if (!promo_column_is_null(c, r) && !seen[c->codes[r]]) {
+            seen[c->codes[r]] = 1;
+            k++;
+        }
+    free(seen);
+    return k;
+}
+
+/* promo_store_describe of `name` against the same figures computed by scanning the table as
+ * read back: rows, nulls per column, the first timestamp column's range, the transactions'
+ * returns, rows without customer and distinct ids. */
+static void assert_info_equals_scan(promo_store *s, const char *name)
+{
+    promo_store_table_info *ti = NULL;
+    promo_table *t = NULL;
+    T_OK(promo_store_describe(s, name, &ti));
+    T_OK(promo_store_read_table(s, name, &t));
+    T_ASSERT_EQ_INT(ti->n_rows, (long long)t->n_rows);
+    T_ASSERT_EQ_INT(ti->n_cols, (long long)t->n_cols);
+    int date_col = -1;
+    for (size_t j = 0; j < t->n_cols; j++) {
+        const promo_column *c = t->cols[j];
+        long long nn = 0;
+        for (size_t r = 0; r < t->n_rows; r++)
+            nn += promo_column_is_null(c, r);
+        T_ASSERT_STR_EQ(ti->cols[j].name, c->name);
+        T_ASSERT_MSG(ti->cols[j].n_null == nn, "%s.%s: %lld nulls stored, %lld scanned", name,
+                     c->name, (long long)ti->cols[j].n_null, nn);
+        if (date_col < 0 && c->type == PROMO_COL_TIMESTAMP)
+            date_col = (int)j;
+    }
+    T_ASSERT_EQ_INT(ti->date_col, date_col);
+    if (date_col >= 0) {
+        const promo_column *c = t->cols[date_col];
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        for (size_t r = 0; r < t->n_rows; r++)
+            if (!promo_column_is_null(c, r)) {
+                mn = c->i64[r] < mn ? c->i64[r] : mn;
+                mx = c->i64[r] > mx ? c->i64[r] : mx;
+            }
+        T_ASSERT_EQ_INT(ti->has_date_range, mn <= mx);
+        if (mn <= mx) {
+            T_ASSERT_EQ_INT(ti->date_min, mn);
+            T_ASSERT_EQ_INT(ti->date_max, mx);
+        }
+    }
+    if (!strcmp(name, "transactions")) {
+        const promo_column *q = promo_table_column(t, "quantity");
+        long long ret = 0;
+        for (size_t r = 0; r < t->n_rows; r++)
+            ret += !promo_column_is_null(q, r) && q->f64[r] < 0;
+        T_ASSERT_EQ_INT(ti->n_returns, ret);
+        T_ASSERT_EQ_INT(ti->n_without_customer,
+                        (long long)promo_table_column(t, "customer_id")->n_null);
+        T_ASSERT_EQ_INT(ti->n_customers, distinct_codes(promo_table_column(t, "customer_id")));
+        T_ASSERT_EQ_INT(ti->n_products, distinct_codes(promo_table_column(t, "product_id")));
+        T_ASSERT_EQ_INT(ti->n_orders, distinct_codes(promo_table_column(t, "order_id")));
+    }
+    promo_table_free(t);
+    promo_store_table_info_free(ti);
+}
+
+T_TEST(store_info_from_stored_statistics_equals_a_full_scan)
+{
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("stats"), 1, &s));
+    /* a table stored as rows: its statistics are written with it */
+    promo_table *t = all_types_table("odd", 1000);
+    T_ASSERT(t != NULL);
+    T_OK(promo_store_write_table(s, t));
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = 'odd'"), 5);
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT n_distinct FROM promo_stats WHERE table_name = 'odd' AND "
+                               "column_name = 's \"quoted\"'"),
+                    8); /* v0..v6 and "" */
+    assert_info_equals_scan(s, "odd");
+    /* rows added by hand: the statistics no longer match, info scans (and still agrees) */
+    T_ASSERT_EQ_INT(sqlite3_exec(promo_store_db(s),
+                                 "INSERT INTO promo_data__odd (i, ts) VALUES (NULL, -100)", NULL,
+                                 NULL, NULL),
+                    SQLITE_OK);
+    assert_info_equals_scan(s, "odd");
+    promo_store_table_info *ti = NULL;
+    T_OK(promo_store_describe(s, "odd", &ti));
+    T_ASSERT_EQ_INT(ti->n_rows, 1001);
+    T_ASSERT_EQ_INT(ti->date_min, -100);
+    promo_store_table_info_free(ti);
+    /* replaced, then dropped: the statistics go with the table */
+    promo_table_free(t);
+    t = all_types_table("odd", 10);
+    T_OK(promo_store_write_table(s, t));
+    assert_info_equals_scan(s, "odd");
+    T_OK(promo_store_drop_table(s, "odd"));
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = 'odd'"), 0);
+    promo_table_free(t);
+    /* chunked: per-chunk statistics, written and appended */
+    promo_table *t1 = chunk_table(2 * 65536 + 5, 0, 1), *t2 = chunk_table(70000, 2 * 65536 + 5, 0);
+    T_ASSERT(t1 && t2);
+    T_OK(promo_store_write_table(s, t1));
+    assert_info_equals_scan(s, "transactions");
+    T_OK(promo_store_append_table(s, t2));
+    assert_info_equals_scan(s, "transactions");
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = "
+                               "'transactions'"),
+                    0);
+    promo_table_free(t1);
+    promo_table_free(t2);
+    promo_store_close(s);
+}

@@ -144,6 +144,8 @@ int store_drop_table(promo_store *s, const char *name);
 
 /* The table of chunks of a chunked table T: "promo_chunks__T". */
 #define CHUNK_PREFIX "promo_chunks__"
+/* Statistics of the tables stored as rows, written with them (store_write.c). */
+#define STATS_TABLE "promo_stats"
 /* Rows per chunk (row group). 64k rows: a chunk's column is 64 KiB-512 KiB, big enough that
  * the per-chunk costs (one SQLite row, one blob header) vanish, small enough that a ts range
  * skips most of what it does not need and that decoding stays in cache. */

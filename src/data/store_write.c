@@ -148,6 +148,16 @@ int store_drop_table(promo_store *s, const char *name)
     if (!rc)
         rc = b.failed ? PROMO_ENOMEM : drop_named(s, b.s, "TABLE");
     promo_free(b.s);
+    if (!rc && store_has_object(s, STATS_TABLE, 0)) {
+        sqlite3_stmt *ds = NULL;
+        const char *dq = "DELETE FROM " STATS_TABLE " WHERE table_name=?";
+        if ((rc = sqlite3_prepare_v2(s->db, dq, -1, &ds, NULL)) != SQLITE_OK)
+            return store_db_fail(s, rc, dq);
+        sqlite3_bind_text(ds, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(ds);
+        sqlite3_finalize(ds);
+        rc = rc == SQLITE_DONE ? PROMO_OK : store_db_fail(s, rc, dq);
+    }
     sqlite3_stmt *st = NULL;
     const char *del = "DELETE FROM promo_columns WHERE table_name=?";
     if (!rc && (rc = sqlite3_prepare_v2(s->db, del, -1, &st, NULL)) != SQLITE_OK)
@@ -713,6 +723,78 @@ static int note_write(promo_store *s, const char *name)
     return rc;
 }
 
+/* ---- statistics written with a table (promo info reads them instead of the rows) ----
+ * promo_stats(table_name, column_name, n_rows, n_null, n_distinct, min_v, max_v), one row per
+ * column of a table stored as rows, written in the transaction that writes the table (so they
+ * cannot disagree with it) and deleted with it. n_distinct: the dictionary entries of a STRING
+ * column (exactly the values in use), NULL for other types; min_v/max_v: of the non-null values
+ * of int64, timestamp and bool columns, and of float64 ones without NaN (NULL if none).
+ * Chunked tables keep theirs per chunk instead (chunk.c). Made on first use; older promo
+ * versions ignore it. */
+static int write_stats(promo_store *s, const promo_table *t, const out_col *c, size_t n)
+{
+    int rc = store_exec(s, "CREATE TABLE IF NOT EXISTS " STATS_TABLE
+                           " (table_name TEXT NOT NULL, column_name TEXT NOT NULL, n_rows "
+                           "INTEGER NOT NULL, n_null INTEGER NOT NULL, n_distinct INTEGER, min_v, "
+                           "max_v, PRIMARY KEY (table_name, column_name))");
+    sqlite3_stmt *st = NULL;
+    const char *ins = "INSERT OR REPLACE INTO " STATS_TABLE " VALUES (?, ?, ?, ?, ?, ?, ?)";
+    if (!rc && (rc = sqlite3_prepare_v2(s->db, ins, -1, &st, NULL)) != SQLITE_OK)
+        return store_db_fail(s, rc, ins);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const promo_column *p = c[i].src;
+        size_t nn = p ? p->n_null : t->n_rows;
+        sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)t->n_rows);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)nn);
+        sqlite3_bind_null(st, 5);
+        sqlite3_bind_null(st, 6);
+        sqlite3_bind_null(st, 7);
+        if (c[i].type == PROMO_COL_STRING) {
+            uint32_t nd = p ? promo_dict_size(p->dict) : 0, k = nd;
+            if (c[i].remap)
+                for (uint32_t d = k = 0; d < nd; d++)
+                    k += c[i].remap[d] != PROMO_DICT_NONE;
+            sqlite3_bind_int64(st, 5, k);
+        } else if (p && c[i].type == PROMO_COL_FLOAT64) {
+            double mn = INFINITY, mx = -INFINITY;
+            int nan = 0;
+            for (size_t r = 0; r < t->n_rows; r++) {
+                if (promo_column_is_null(p, r))
+                    continue;
+                double v = p->f64[r];
+                nan |= v != v;
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+            if (!nan && mn <= mx) {
+                sqlite3_bind_double(st, 6, mn);
+                sqlite3_bind_double(st, 7, mx);
+            }
+        } else if (p) {
+            int64_t mn = INT64_MAX, mx = INT64_MIN;
+            for (size_t r = 0; r < t->n_rows; r++) {
+                if (promo_column_is_null(p, r))
+                    continue;
+                int64_t v = c[i].type == PROMO_COL_BOOL ? p->b[r] : p->i64[r];
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+            if (mn <= mx) {
+                sqlite3_bind_int64(st, 6, mn);
+                sqlite3_bind_int64(st, 7, mx);
+            }
+        }
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE)
+            rc = store_db_fail(s, src, ins);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* write_table proper; note = 0 for a migration (the same data in a new layout: the data
  * version stays, so models made from it stay valid). */
 static int write_table(promo_store *s, const promo_table *t, int note)
@@ -756,7 +838,8 @@ static int write_table(promo_store *s, const promo_table *t, int note)
     }
     double t0 = promo_now_s();
     if (!(rc = note ? note_write(s, t->name) : PROMO_OK) && !(rc = create_table(s, t, c, n)) &&
-        !(rc = insert_rows(s, t, c, n))) {
+        !(rc = insert_rows(s, t, c, n)) &&
+        !(rc = store_chunked_name(s, t->name) ? PROMO_OK : write_stats(s, t, c, n))) {
         promo_debug("store: %s: %zu rows: dictionaries + rows in %.2fs", t->name, t->n_rows,
                     promo_now_s() - t0);
     }
