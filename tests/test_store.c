@@ -1328,6 +1328,16 @@ T_TEST(store_chunks_append_adds_chunks_without_rewriting)
     after = chunk_bytes(s, INT64_MIN, INT64_MAX);
     T_ASSERT_STR_EQ(after, whole);
     free(after);
+    /* new orders only (the stored keys are not read then), but twice among themselves */
+    promo_table *twice = chunk_table(6, 90000, 0);
+    T_ASSERT(twice != NULL);
+    promo_table_column(twice, "line")->i64[1] = promo_table_column(twice, "line")->i64[0];
+    T_ASSERT_EQ_INT(promo_store_append_table(s, twice), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "duplicate primary key");
+    promo_table_free(twice);
+    after = chunk_bytes(s, INT64_MIN, INT64_MAX);
+    T_ASSERT_STR_EQ(after, whole);
+    free(after);
     free(whole);
     free(before);
     free(dicts_before);

@@ -804,6 +804,24 @@ static int dict_build_fail(promo_store *s, const char *table, size_t col, int rc
     return rc ? promo_fail(rc, "out of memory reading table '%s'", table) : PROMO_OK;
 }
 
+int chunk_dict_map(
+    promo_store *s, const char *table, size_t col, const promo_dict *d, uint32_t *map, uint32_t *n)
+{
+    dict_keys dk;
+    int rc = dict_load(s, table, col, &dk);
+    if (rc)
+        return rc;
+    /* the stored keys looked up in d (its hash index exists): no index is built for them */
+    for (size_t k = 0; k < dk.nk; k++) {
+        uint32_t j = promo_dict_find(d, dk.bytes + dk.off[k], dk.off[k + 1] - dk.off[k]);
+        if (j != PROMO_DICT_NONE)
+            map[j] = (uint32_t)k;
+    }
+    *n = (uint32_t)dk.nk;
+    dict_keys_free(&dk);
+    return PROMO_OK;
+}
+
 int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d)
 {
     dict_keys dk;

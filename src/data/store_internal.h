@@ -203,6 +203,10 @@ int chunk_extent(promo_store *s,
                  size_t n_cols);
 /* Load the dictionary of column `col` into d (empty): entry k = code k. */
 int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d);
+/* For each stored entry k of column `col`'s dictionary found in d as j: map[j] = k (map has
+ * promo_dict_size(d) slots; the others are left as they are); *n = the stored entries. */
+int chunk_dict_map(
+    promo_store *s, const char *table, size_t col, const promo_dict *d, uint32_t *map, uint32_t *n);
 /* Read columns pos[0..n) (positions in the table, named names[], typed types[]) of a chunked
  * table into a new table. has_range: only rows whose column ts_pos lies in [lo, hi), chunks
  * whose range misses it are not read at all. */

@@ -33,6 +33,7 @@ typedef struct out_col {
     const promo_field *field; /* canonical field, or NULL */
     char *dict;               /* STRING: name of its dictionary table (owned) */
     uint32_t *remap;          /* STRING: source code -> stored code, NULL = identity (owned) */
+    uint32_t stored_before;   /* append: entries the stored dictionary had before (STRING) */
 } out_col;
 
 static void free_plan(out_col *c, size_t n)
@@ -69,14 +70,14 @@ static int plan_columns(const promo_table *t, const promo_schema *sc, out_col **
                 return promo_fail(PROMO_EINPUT, "table '%s': required column '%s' has %zu nulls",
                                   t->name, f->name, src->n_null);
             }
-            c[k++] = (out_col){f->name, f->type, src, f, NULL, NULL};
+            c[k++] = (out_col){f->name, f->type, src, f, NULL, NULL, 0};
         }
     }
     for (size_t j = 0; j < t->n_cols; j++) {
         const promo_column *src = t->cols[j];
         if (sc && promo_schema_field(sc, src->name))
             continue;
-        c[k++] = (out_col){src->name, src->type, src, NULL, NULL, NULL};
+        c[k++] = (out_col){src->name, src->type, src, NULL, NULL, NULL, 0};
     }
     *out = c;
     *n = k;
@@ -903,26 +904,28 @@ static int append_codes(promo_store *s, const char *table, size_t pos, out_col *
     const promo_column *src = c->src;
     if (!src)
         return PROMO_OK;
-    promo_dict *old = promo_dict_new();
     uint32_t nd = promo_dict_size(src->dict);
     uint32_t *map = promo_mallocn(nd ? nd : 1, sizeof *map);
     uint32_t *fresh = promo_mallocn(nd ? nd : 1, sizeof *fresh);
-    int rc = !old || !map || !fresh ? PROMO_ENOMEM : chunk_read_dict(s, table, pos, old);
+    uint8_t *used = promo_calloc(nd ? nd : 1, 1);
+    uint32_t base = 0, k = 0;
+    int rc = !map || !fresh || !used ? PROMO_ENOMEM : PROMO_OK;
     if (!rc) {
         for (uint32_t d = 0; d < nd; d++)
             map[d] = PROMO_DICT_NONE;
+        /* the stored entries found among the new values (looked up in the new dictionary,
+         * whose hash index exists, instead of building one for the stored entries) */
+        rc = chunk_dict_map(s, table, pos, src->dict, map, &base);
+    }
+    if (!rc) {
+        c->stored_before = base;
         for (size_t r = 0; r < n_rows; r++)
             if (!promo_column_is_null(src, r))
-                map[src->codes[r]] = 0; /* used */
-        uint32_t base = promo_dict_size(old), k = 0;
+                used[src->codes[r]] = 1;
         for (uint32_t d = 0; d < nd; d++) {
-            if (map[d] == PROMO_DICT_NONE)
-                continue;
-            uint32_t got = promo_dict_find(old, promo_dict_key(src->dict, d),
-                                           promo_dict_key_len(src->dict, d));
-            if (got != PROMO_DICT_NONE) {
-                map[d] = got;
-            } else {
+            if (!used[d])
+                map[d] = PROMO_DICT_NONE;
+            else if (map[d] == PROMO_DICT_NONE) {
                 map[d] = base + k;
                 fresh[k++] = d;
             }
@@ -930,8 +933,8 @@ static int append_codes(promo_store *s, const char *table, size_t pos, out_col *
         if (k)
             rc = chunk_write_dict(s, table, pos, src->dict, fresh, k, base);
     }
-    promo_dict_free(old);
     promo_free(fresh);
+    promo_free(used);
     promo_free(c->remap);
     c->remap = rc ? NULL : map;
     if (rc)
@@ -978,6 +981,20 @@ static int check_append_key(promo_store *s, const promo_table *t, const out_col 
         }
     if (!k.nk)
         return PROMO_OK;
+    /* A new row whose first key value is new to the stored dictionary cannot repeat a stored
+     * key. When every row is such (next month's orders), the new rows are checked among
+     * themselves only, and the stored keys are not read at all. */
+    const out_col *first = &c[idx[0]];
+    if (first->type == PROMO_COL_STRING && first->src) {
+        size_t r = 0;
+        for (; r < t->n_rows; r++)
+            if (!promo_column_is_null(first->src, r) &&
+                (first->remap ? first->remap[first->src->codes[r]] : first->src->codes[r]) <
+                    first->stored_before)
+                break;
+        if (r == t->n_rows)
+            return check_key(t, c, n);
+    }
     promo_table *old = NULL;
     int rc = chunk_read(s, t->name, names, types, pos, k.nk, 0, -1, 0, 0, &old);
     if (rc)
@@ -1052,7 +1069,7 @@ int promo_store_append_table(promo_store *s, const promo_table *t)
             if (!nc)
                 rc = PROMO_ENOMEM;
             else
-                (c = nc)[n++] = (out_col){st_names[i], st_types[i], NULL, NULL, NULL, NULL};
+                (c = nc)[n++] = (out_col){st_names[i], st_types[i], NULL, NULL, NULL, NULL, 0};
             j = n - 1;
         }
         if (!rc && c[j].type != st_types[i])
