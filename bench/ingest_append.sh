@@ -9,10 +9,12 @@
 # run that first, or this script runs it with pandas off), split at its middle line into
 # month1.csv and month2.csv. Measured: promo ingest of month1 (new workspace), promo ingest
 # --append of month2 into it, promo ingest of the whole file (new workspace), promo info on the
-# appended workspace; and a check that the first ingest's chunk rows are untouched: the md5 of
-# (id, data) of every chunk row that existed before the append, before and after it (sqlite3).
+# appended workspace; and a check that the first ingest's chunk rows are untouched: every
+# (id, data) row of promo_chunks__transactions before the append is still there, byte for byte
+# (sqlite3; the md5 of those rows before and of the rows with the same ids after).
 # cpu_s (user+sys) beside each wall time: the machine is shared.
 set -eu
+export LC_ALL=C
 cd "$(dirname "$0")/.."
 ROWS=${1:-5000000}
 BUILD=${BUILD:-build}
@@ -36,21 +38,18 @@ run() { # name rows command...
     }
     awk -v n="$name" -v r="$rows" '{ printf "{\"bench\": \"ingest_append\", \"name\": \"%s\", \"rows\": %d, \"wall_s\": %.3f, \"cpu_s\": %.3f, \"rows_per_s\": %.0f, \"max_rss_kb\": %d}\n", n, r, $3, $1 + $2, ($3 > 0 ? r / $3 : 0), $4 }' "$D/time"
 }
-chunk_md5() { # ws, max id: md5 of the chunk rows with id < max (all when 0)
-    sqlite3 "$1/promo.db" "SELECT id, hex(data) FROM promo_chunks__transactions WHERE $2 = 0 OR id < $2 ORDER BY id" | md5sum | cut -c1-32
+chunk_rows() { # ws: every chunk row of transactions as "id hex(data)", sorted
+    sqlite3 "$1/promo.db" "SELECT id || ' ' || hex(data) FROM promo_chunks__transactions" | sort
 }
 n1=$((half - 1))
 n2=$((ROWS - n1))
 run "ingest month1 (new workspace)" "$n1" "$BIN" ingest --ws "$D/ws" transactions="$D/month1.csv"
-before_max=$(sqlite3 "$D/ws/promo.db" "SELECT max(id) + 1 FROM promo_chunks__transactions")
-before_rows=$(sqlite3 "$D/ws/promo.db" "SELECT count(*) FROM promo_chunks__transactions")
-before=$(chunk_md5 "$D/ws" "$before_max")
+chunk_rows "$D/ws" >"$D/before"
 run "ingest --append month2" "$n2" "$BIN" ingest --ws "$D/ws" --append transactions="$D/month2.csv"
-after=$(chunk_md5 "$D/ws" "$before_max")
-after_rows=$(sqlite3 "$D/ws/promo.db" "SELECT count(*) FROM promo_chunks__transactions")
-same=false
-[ "$before" = "$after" ] && same=true
-echo "{\"bench\": \"ingest_append\", \"name\": \"first ingest's chunk rows after the append\", \"rows_before\": $before_rows, \"rows_after\": $after_rows, \"md5_before\": \"$before\", \"md5_after\": \"$after\", \"untouched\": $same}"
+chunk_rows "$D/ws" >"$D/after"
+# rows of the first ingest missing (or changed) after the append: none if untouched
+missing=$(comm -23 "$D/before" "$D/after" | wc -l)
+echo "{\"bench\": \"ingest_append\", \"name\": \"first ingest's chunk rows after the append\", \"rows_before\": $(wc -l <"$D/before"), \"rows_after\": $(wc -l <"$D/after"), \"missing_or_changed\": $missing, \"md5_before\": \"$(md5sum <"$D/before" | cut -c1-32)\", \"md5_of_the_same_ids_after\": \"$(cut -d' ' -f1 "$D/before" | sort >"$D/ids"; join "$D/ids" "$D/after" | md5sum | cut -c1-32)\"}"
 run "promo info (appended workspace)" "$ROWS" "$BIN" info --ws "$D/ws"
 grep '^transactions' "$D/out" | sed 's/"/\\"/g; s/^/{"bench": "ingest_append", "name": "info says", "line": "/; s/$/"}/'
 run "ingest both months (new workspace)" "$ROWS" "$BIN" ingest --ws "$D/ws-all" transactions="$GEN"
