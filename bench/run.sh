@@ -27,4 +27,6 @@ echo "bench: rec_knn_hybrid" >&2; sh bench/rec_knn_hybrid.sh
 echo "bench: uplift_ws" >&2; sh bench/uplift_ws.sh
 echo "bench: api" >&2; sh bench/api.sh
 echo "bench: web_paint" >&2; sh bench/web_paint.sh
+echo "bench: store_read" >&2; BUILD="$BUILD" sh bench/store_read.sh
+echo "bench: ingest_append" >&2; BUILD="$BUILD" sh bench/ingest_append.sh
 exit 0

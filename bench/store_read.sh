@@ -8,12 +8,16 @@
 # and migrated to chunks by this build. JSON lines:
 #   - cat promo.db > /dev/null of each file (the file-read bound, page cache warm);
 #   - promo_store_read_table of transactions into columns (bench/store_read.c), rows and
-#     chunks, each run twice (the second is reported warm; both printed);
+#     chunks, two processes each; every line also carries the bounds measured in the same
+#     process (fresh_s: writing the same output bytes into fresh memory on the same threads;
+#     memcpy_s: a warm memcpy of the stored chunk bytes) and a second read (again_s);
+#   - promo info (process start to exit) on each layout;
 #   - promo features --as-of 2024-12-02 end to end (process start to exit) beside the compute
 #     time it prints itself;
 #   - file sizes, and the time of the migration.
 # Wall times on a shared machine move with the load: cpu_s (user+sys) is printed beside them.
 set -eu
+echo "{\"bench\": \"store_read\", \"name\": \"uptime\", \"at\": \"start\", \"uptime\": \"$(uptime)\"}"
 BUILD=${BUILD:-build}
 BIN=$BUILD/promo
 TMP=${TMPDIR:-/tmp}/promo-bench-store
@@ -55,8 +59,9 @@ for ws in "$ROWS_WS" "$COL_WS"; do
     echo "{\"bench\": \"store_read\", \"name\": \"cat_promo_db\", \"layout\": \"$layout\", \"bytes\": $size, $(cpu_of sh -c "cat '$ws/promo.db' >/dev/null")}"
     for run in 1 2; do
         PROMO_STORE_LAYOUT=$layout "$BUILD/store_read" "$ws" transactions |
-            sed "s/\"bench\": \"ingest\"/\"bench\": \"store_read\", \"layout\": \"$layout\", \"run\": $run/"
+            sed "s/\"bench\": \"store_read\"/\"bench\": \"store_read\", \"layout\": \"$layout\", \"run\": $run/"
     done
+    echo "{\"bench\": \"store_read\", \"name\": \"promo_info\", \"layout\": \"$layout\", $(cpu_of "$BIN" info --ws "$ws")}"
 done
 
 for ws in "$ROWS_WS" "$COL_WS"; do
@@ -66,3 +71,4 @@ for ws in "$ROWS_WS" "$COL_WS"; do
     compute=$(sed -n 's/.*features, [0-9]* products (\([0-9.]*\)s).*/\1/p' "$TMP/out")
     echo "{\"bench\": \"store_read\", \"name\": \"features_end_to_end\", \"layout\": \"$layout\", $w, \"features_compute_s\": ${compute:-null}}"
 done
+echo "{\"bench\": \"store_read\", \"name\": \"uptime\", \"at\": \"end\", \"uptime\": \"$(uptime)\"}"

@@ -4,13 +4,12 @@
  * dead processes removed), and allocation failures. */
 #include <dirent.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -38,9 +37,9 @@ static promo_table *all_types_table(const char *name, size_t n_rows)
         if ((null ? promo_column_push_null(ci) : promo_column_push_i64(ci, (int64_t)r * -123457)) ||
             (null ? promo_column_push_null(cf)
                   : promo_column_push_f64(cf, r == 1 ? NAN : (double)r / 3.0)) ||
-            (null ? promo_column_push_null(cs)
-                  : r == 2 ? promo_column_push_str(cs, "", 0)
-                           : promo_column_push_str(cs, buf, (size_t)len)) ||
+            (null     ? promo_column_push_null(cs)
+             : r == 2 ? promo_column_push_str(cs, "", 0)
+                      : promo_column_push_str(cs, buf, (size_t)len)) ||
             (null ? promo_column_push_null(ct)
                   : promo_column_push_i64(ct, 1291191960 + (int64_t)r * 86400)) ||
             (null ? promo_column_push_null(cb) : promo_column_push_bool(cb, (int)(r & 1))))
@@ -66,8 +65,8 @@ static int tables_equal(const promo_table *a, const promo_table *b, char *why, s
         const promo_column *x = a->cols[j], *y = b->cols[j];
         if (strcmp(x->name, y->name) || x->type != y->type || x->n_null != y->n_null) {
             snprintf(why, n_why, "column %zu: %s/%s/%zu vs %s/%s/%zu", j, x->name,
-                     promo_col_type_name(x->type), x->n_null, y->name,
-                     promo_col_type_name(y->type), y->n_null);
+                     promo_col_type_name(x->type), x->n_null, y->name, promo_col_type_name(y->type),
+                     y->n_null);
             return 0;
         }
         for (size_t r = 0; r < a->n_rows; r++) {
@@ -80,8 +79,12 @@ static int tables_equal(const promo_table *a, const promo_table *b, char *why, s
                 case PROMO_COL_FLOAT64:
                     eq = x->f64[r] == y->f64[r] || (isnan(x->f64[r]) && isnan(y->f64[r]));
                     break;
-                case PROMO_COL_BOOL: eq = x->b[r] == y->b[r]; break;
-                default: eq = x->i64[r] == y->i64[r]; break;
+                case PROMO_COL_BOOL:
+                    eq = x->b[r] == y->b[r];
+                    break;
+                default:
+                    eq = x->i64[r] == y->i64[r];
+                    break;
                 }
             }
             if (!eq) {
@@ -263,9 +266,9 @@ T_TEST(store_list_tables_and_meta)
     T_OK(promo_store_begin(s));
     const char *names[] = {"zeta", "transactions", "alpha", "customers"};
     for (int i = 0; i < 4; i++) {
-        promo_table *t = promo_schema_find(names[i]) ? promo_schema_new_table(
-                                                           promo_schema_find(names[i]))
-                                                     : all_types_table(names[i], 3);
+        promo_table *t = promo_schema_find(names[i])
+                             ? promo_schema_new_table(promo_schema_find(names[i]))
+                             : all_types_table(names[i], 3);
         T_ASSERT(t != NULL);
         T_OK(promo_table_seal(t));
         T_OK(promo_store_write_table(s, t));
@@ -732,9 +735,9 @@ static int run_killed_child(const char *ws, const promo_table *t2, const char *k
 }
 
 /* kill -9 at chosen points of a commit with staged files: before the SQL commit, the next
- * open finds the old rows and old files (byte for byte) and removes the temporaries; after it (before the
- * first rename, or between two), the next open finishes the renames: new tables, new files,
- * never a mix, and no temporary left. */
+ * open finds the old rows and old files (byte for byte) and removes the temporaries; after it
+ * (before the first rename, or between two), the next open finishes the renames: new tables, new
+ * files, never a mix, and no temporary left. */
 T_TEST(store_kill_during_commit_old_or_new_never_mixed)
 {
     promo_table *t = all_types_table("things", 50), *t2 = all_types_table("things", 80);
@@ -885,9 +888,10 @@ T_TEST(store_dictionary_layout_edges)
     promo_table_free(x);
     sqlite3 *db = promo_store_db(s);
     sqlite3_stmt *st = NULL;
-    T_ASSERT_EQ_INT(sqlite3_prepare_v2(db, "SELECT group_concat(name, ' ') FROM (SELECT name FROM "
-                                           "sqlite_master WHERE name LIKE 'promo_dict__a%' "
-                                           "ORDER BY name)",
+    T_ASSERT_EQ_INT(sqlite3_prepare_v2(db,
+                                       "SELECT group_concat(name, ' ') FROM (SELECT name FROM "
+                                       "sqlite_master WHERE name LIKE 'promo_dict__a%' "
+                                       "ORDER BY name)",
                                        -1, &st, NULL),
                     SQLITE_OK);
     T_ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
@@ -902,9 +906,9 @@ T_TEST(store_dictionary_layout_edges)
         promo_column *col;
         T_OK(promo_table_add_column(w, name, j % 2 ? PROMO_COL_STRING : PROMO_COL_INT64, &col));
         for (int r = 0; r < 5; r++)
-            T_OK(j % 2 ? promo_column_push_str(col, r == 2 ? "two" : "other", r == 2 ? 3 : 5)
-                       : r == 4 ? promo_column_push_null(col)
-                                : promo_column_push_i64(col, j * 100 + r));
+            T_OK(j % 2    ? promo_column_push_str(col, r == 2 ? "two" : "other", r == 2 ? 3 : 5)
+                 : r == 4 ? promo_column_push_null(col)
+                          : promo_column_push_i64(col, j * 100 + r));
     }
     T_OK(promo_table_seal(w));
     T_OK(promo_store_write_table(s, w));
@@ -913,8 +917,9 @@ T_TEST(store_dictionary_layout_edges)
     promo_table_free(back);
     promo_table_free(w);
     /* a table made in SQL by someone else */
-    T_ASSERT_EQ_INT(sqlite3_exec(db, "CREATE TABLE notes (n INTEGER, x REAL, t TEXT); INSERT INTO "
-                                     "notes VALUES (1, 0.5, 'hi'), (NULL, 2, NULL)",
+    T_ASSERT_EQ_INT(sqlite3_exec(db,
+                                 "CREATE TABLE notes (n INTEGER, x REAL, t TEXT); INSERT INTO "
+                                 "notes VALUES (1, 0.5, 'hi'), (NULL, 2, NULL)",
                                  NULL, NULL, NULL),
                     SQLITE_OK);
     T_OK(promo_store_read_table(s, "notes", &back));
@@ -1052,7 +1057,8 @@ static promo_table *chunk_table(size_t n, size_t first, int shuffle)
             promo_column_push_str(p, buf + 16, (size_t)lp) ||
             promo_column_push_i64(ts, 1700000000 + (int64_t)day * 86400 + (int64_t)(k % 86400)) ||
             promo_column_push_f64(q, k % 11 == 0 ? -1.0 : 1.0 + (double)(k % 4)) ||
-            promo_column_push_f64(u, k == 7 ? 0.5 + (double)(k % 100) / 7.0 : (double)((k * 37) % 10000) / 100.0))
+            promo_column_push_f64(u, k == 7 ? 0.5 + (double)(k % 100) / 7.0
+                                            : (double)((k * 37) % 10000) / 100.0))
             goto fail;
     }
     if (promo_table_seal(t))
@@ -1232,6 +1238,55 @@ static char *chunk_bytes(promo_store *s, long long lo, long long hi)
     return sql_text(s, sql);
 }
 
+/* A chunk changed by other means is refused with what is wrong, whichever thread decodes it:
+ * a code outside its dictionary, a timestamp outside 1900..2199, a damaged header; and the
+ * same table reads back whole once the change is undone. */
+T_TEST(store_chunks_damaged_chunk_is_refused_with_its_reason)
+{
+    promo_table *t = chunk_table(3 * 65536 + 11, 0, 0);
+    T_ASSERT(t != NULL);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("damaged"), 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    sqlite3 *db = promo_store_db(s);
+    /* chunk 1: order_id is column 0, ts column 5 (canonical order); the base is bytes 9-16 */
+    static const struct {
+        const char *edit, *want;
+    } cases[] = {
+        {"UPDATE promo_chunks__transactions SET data = substr(data, 1, 8) || "
+         "X'0000000000010000' || substr(data, 17) WHERE id = 4096",
+         "is not in its dictionary"},
+        {"UPDATE promo_chunks__transactions SET data = substr(data, 1, 8) || "
+         "X'00C0E0DC01000000' || substr(data, 17) WHERE id = 4096 + 5",
+         "outside 1900-01-01 .. 2199-12-31"},
+        {"UPDATE promo_chunks__transactions SET data = X'58' || substr(data, 2) WHERE id = "
+         "2 * 4096 + 6",
+         "a column chunk is damaged"},
+        {"UPDATE promo_chunks__transactions SET data = substr(data, 1, 100) WHERE id = 4096 + 1",
+         "a column chunk is damaged"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        T_ASSERT_EQ_INT(sqlite3_exec(db, "SAVEPOINT edit", NULL, NULL, NULL), SQLITE_OK);
+        T_ASSERT_EQ_INT(sqlite3_exec(db, cases[k].edit, NULL, NULL, NULL), SQLITE_OK);
+        T_ASSERT_EQ_INT(sqlite3_changes(db), 1);
+        promo_table *back = NULL;
+        T_ASSERT_EQ_INT(promo_store_read_table(s, "transactions", &back), PROMO_EINPUT);
+        T_ASSERT(back == NULL);
+        T_ASSERT_CONTAINS(promo_last_error(), cases[k].want);
+        T_ASSERT_CONTAINS(promo_last_error(), "table 'transactions'");
+        /* a range that cuts through the changed chunk goes the exact way: the same answer */
+        T_ASSERT_EQ_INT(promo_store_read_range(s, "transactions", NULL, 0, "ts",
+                                               1700000000 + 300 * 86400, INT64_MAX, &back),
+                        PROMO_EINPUT);
+        T_ASSERT_CONTAINS(promo_last_error(), cases[k].want);
+        T_ASSERT_EQ_INT(sqlite3_exec(db, "ROLLBACK TO edit; RELEASE edit", NULL, NULL, NULL),
+                        SQLITE_OK);
+    }
+    assert_stored_equals(s, t);
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
 T_TEST(store_chunks_append_adds_chunks_without_rewriting)
 {
     promo_table *t1 = chunk_table(70000, 0, 0), *t2 = chunk_table(5000, 70000, 1);
@@ -1240,8 +1295,8 @@ T_TEST(store_chunks_append_adds_chunks_without_rewriting)
     promo_store *s = NULL;
     T_OK(promo_store_open(ws_path("append"), 1, &s));
     T_OK(promo_store_write_table(s, t1));
-    char *before = chunk_bytes(s, 0, 2 * 4096); /* chunks 0 and 1 */
-    char *dicts_before = chunk_bytes(s, INT64_MIN, 0);  /* the dictionary chunks */
+    char *before = chunk_bytes(s, 0, 2 * 4096);        /* chunks 0 and 1 */
+    char *dicts_before = chunk_bytes(s, INT64_MIN, 0); /* the dictionary chunks */
     T_ASSERT_EQ_INT(sql_int(s, "SELECT max(chunk) FROM promo_chunks__transactions"), 1);
     T_OK(promo_store_append_table(s, t2));
     char *after = chunk_bytes(s, 0, 2 * 4096);
@@ -1270,6 +1325,16 @@ T_TEST(store_chunks_append_adds_chunks_without_rewriting)
     char *whole = chunk_bytes(s, INT64_MIN, INT64_MAX);
     T_ASSERT_EQ_INT(promo_store_append_table(s, dup), PROMO_EINPUT);
     T_ASSERT_CONTAINS(promo_last_error(), "duplicate primary key");
+    after = chunk_bytes(s, INT64_MIN, INT64_MAX);
+    T_ASSERT_STR_EQ(after, whole);
+    free(after);
+    /* new orders only (the stored keys are not read then), but twice among themselves */
+    promo_table *twice = chunk_table(6, 90000, 0);
+    T_ASSERT(twice != NULL);
+    promo_table_column(twice, "line")->i64[1] = promo_table_column(twice, "line")->i64[0];
+    T_ASSERT_EQ_INT(promo_store_append_table(s, twice), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "duplicate primary key");
+    promo_table_free(twice);
     after = chunk_bytes(s, INT64_MIN, INT64_MAX);
     T_ASSERT_STR_EQ(after, whole);
     free(after);
@@ -1313,7 +1378,8 @@ T_TEST(store_version2_workspace_is_read_then_migrated_by_a_writer)
     /* a writer migrates it, in one transaction, keeping the data version */
     T_OK(promo_store_open(ws, 0, &s));
     T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0 AND col = 0"), 2);
+    T_ASSERT_EQ_INT(
+        sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0 AND col = 0"), 2);
     T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name = "
                                "'promo_data__transactions' AND sql LIKE 'CREATE VIRTUAL%'"),
                     1);
@@ -1373,28 +1439,36 @@ T_TEST(store_chunks_sql_and_export_commands)
 {
     const char *ws = ws_path("sqlws");
     char args[2000], *out = NULL, *err = NULL;
-    snprintf(args, sizeof args, "generate -q --ws %s --customers 80 --products 15 --transactions 1500 "
-             "--months 6", ws);
+    snprintf(args, sizeof args,
+             "generate -q --ws %s --customers 80 --products 15 --transactions 1500 "
+             "--months 6",
+             ws);
     T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
     promo_store *s = NULL;
     promo_table *tx = NULL;
     T_OK(promo_store_open_read(ws, &s));
     T_OK(promo_store_read_table(s, "transactions", &tx));
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0"), 11);
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0"),
+                    11);
     promo_store_close(s);
     const promo_column *ts = promo_table_column(tx, "ts");
     long long cut = ts->i64[tx->n_rows / 2], before = 0;
     for (size_t r = 0; r < tx->n_rows; r++)
         before += ts->i64[r] < cut;
-    snprintf(args, sizeof args, "sql --ws %s \"SELECT count(*), min(order_id) FROM transactions "
-             "WHERE ts < %lld\"", ws, cut);
+    snprintf(args, sizeof args,
+             "sql --ws %s \"SELECT count(*), min(order_id) FROM transactions "
+             "WHERE ts < %lld\"",
+             ws, cut);
     T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
     char want[200];
-    snprintf(want, sizeof want, "%lld|%s\n", before, promo_column_str(promo_table_column(tx, "order_id"), 0));
+    snprintf(want, sizeof want, "%lld|%s\n", before,
+             promo_column_str(promo_table_column(tx, "order_id"), 0));
     T_ASSERT_STR_EQ(out, want);
     free(out);
-    snprintf(args, sizeof args, "sql --ws %s --csv \"SELECT order_id, line FROM transactions "
-             "LIMIT 2\"", ws);
+    snprintf(args, sizeof args,
+             "sql --ws %s --csv \"SELECT order_id, line FROM transactions "
+             "LIMIT 2\"",
+             ws);
     T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
     T_ASSERT(!strncmp(out, "order_id,line\n", 14));
     free(out);
@@ -1428,4 +1502,122 @@ T_TEST(store_chunks_sql_and_export_commands)
     snprintf(args, sizeof args, "export --ws %s --table nope", ws);
     T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 2);
     promo_table_free(tx);
+}
+
+/* ---- promo info from stored statistics ---- */
+
+/* Distinct non-null values of a STRING column, counted on its codes. */
+static long long distinct_codes(const promo_column *c)
+{
+    uint32_t nd = promo_dict_size(c->dict);
+    uint8_t *seen = calloc(nd ? nd : 1, 1);
+    long long k = 0;
+    for (size_t r = 0; r < c->n; r++)
+        if (!promo_column_is_null(c, r) && !seen[c->codes[r]]) {
+            seen[c->codes[r]] = 1;
+            k++;
+        }
+    free(seen);
+    return k;
+}
+
+/* promo_store_describe of `name` against the same figures computed by scanning the table as
+ * read back: rows, nulls per column, the first timestamp column's range, the transactions'
+ * returns, rows without customer and distinct ids. */
+static void assert_info_equals_scan(promo_store *s, const char *name)
+{
+    promo_store_table_info *ti = NULL;
+    promo_table *t = NULL;
+    T_OK(promo_store_describe(s, name, &ti));
+    T_OK(promo_store_read_table(s, name, &t));
+    T_ASSERT_EQ_INT(ti->n_rows, (long long)t->n_rows);
+    T_ASSERT_EQ_INT(ti->n_cols, (long long)t->n_cols);
+    int date_col = -1;
+    for (size_t j = 0; j < t->n_cols; j++) {
+        const promo_column *c = t->cols[j];
+        long long nn = 0;
+        for (size_t r = 0; r < t->n_rows; r++)
+            nn += promo_column_is_null(c, r);
+        T_ASSERT_STR_EQ(ti->cols[j].name, c->name);
+        T_ASSERT_MSG(ti->cols[j].n_null == nn, "%s.%s: %lld nulls stored, %lld scanned", name,
+                     c->name, (long long)ti->cols[j].n_null, nn);
+        if (date_col < 0 && c->type == PROMO_COL_TIMESTAMP)
+            date_col = (int)j;
+    }
+    T_ASSERT_EQ_INT(ti->date_col, date_col);
+    if (date_col >= 0) {
+        const promo_column *c = t->cols[date_col];
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        for (size_t r = 0; r < t->n_rows; r++)
+            if (!promo_column_is_null(c, r)) {
+                mn = c->i64[r] < mn ? c->i64[r] : mn;
+                mx = c->i64[r] > mx ? c->i64[r] : mx;
+            }
+        T_ASSERT_EQ_INT(ti->has_date_range, mn <= mx);
+        if (mn <= mx) {
+            T_ASSERT_EQ_INT(ti->date_min, mn);
+            T_ASSERT_EQ_INT(ti->date_max, mx);
+        }
+    }
+    if (!strcmp(name, "transactions")) {
+        const promo_column *q = promo_table_column(t, "quantity");
+        long long ret = 0;
+        for (size_t r = 0; r < t->n_rows; r++)
+            ret += !promo_column_is_null(q, r) && q->f64[r] < 0;
+        T_ASSERT_EQ_INT(ti->n_returns, ret);
+        T_ASSERT_EQ_INT(ti->n_without_customer,
+                        (long long)promo_table_column(t, "customer_id")->n_null);
+        T_ASSERT_EQ_INT(ti->n_customers, distinct_codes(promo_table_column(t, "customer_id")));
+        T_ASSERT_EQ_INT(ti->n_products, distinct_codes(promo_table_column(t, "product_id")));
+        T_ASSERT_EQ_INT(ti->n_orders, distinct_codes(promo_table_column(t, "order_id")));
+    }
+    promo_table_free(t);
+    promo_store_table_info_free(ti);
+}
+
+T_TEST(store_info_from_stored_statistics_equals_a_full_scan)
+{
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("stats"), 1, &s));
+    /* a table stored as rows: its statistics are written with it */
+    promo_table *t = all_types_table("odd", 1000);
+    T_ASSERT(t != NULL);
+    T_OK(promo_store_write_table(s, t));
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = 'odd'"), 5);
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT n_distinct FROM promo_stats WHERE table_name = 'odd' AND "
+                               "column_name = 's \"quoted\"'"),
+                    8); /* v0..v6 and "" */
+    assert_info_equals_scan(s, "odd");
+    /* rows added by hand: the statistics no longer match, info scans (and still agrees) */
+    T_ASSERT_EQ_INT(sqlite3_exec(promo_store_db(s),
+                                 "INSERT INTO promo_data__odd (i, ts) VALUES (NULL, -100)", NULL,
+                                 NULL, NULL),
+                    SQLITE_OK);
+    assert_info_equals_scan(s, "odd");
+    promo_store_table_info *ti = NULL;
+    T_OK(promo_store_describe(s, "odd", &ti));
+    T_ASSERT_EQ_INT(ti->n_rows, 1001);
+    T_ASSERT_EQ_INT(ti->date_min, -100);
+    promo_store_table_info_free(ti);
+    /* replaced, then dropped: the statistics go with the table */
+    promo_table_free(t);
+    t = all_types_table("odd", 10);
+    T_OK(promo_store_write_table(s, t));
+    assert_info_equals_scan(s, "odd");
+    T_OK(promo_store_drop_table(s, "odd"));
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = 'odd'"), 0);
+    promo_table_free(t);
+    /* chunked: per-chunk statistics, written and appended */
+    promo_table *t1 = chunk_table(2 * 65536 + 5, 0, 1), *t2 = chunk_table(70000, 2 * 65536 + 5, 0);
+    T_ASSERT(t1 && t2);
+    T_OK(promo_store_write_table(s, t1));
+    assert_info_equals_scan(s, "transactions");
+    T_OK(promo_store_append_table(s, t2));
+    assert_info_equals_scan(s, "transactions");
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = "
+                               "'transactions'"),
+                    0);
+    promo_table_free(t1);
+    promo_table_free(t2);
+    promo_store_close(s);
 }

@@ -102,6 +102,11 @@ typedef struct promo_ingest_options {
     const char *ignore;    /* "col,...": source columns not to read (nor warn about) */
     const char *ts_format; /* auto (default), iso, ymd, epoch, epoch-ms, dmy, mdy */
     const char *recode;    /* "col=from:to,...", e.g. kind=pv:view,fav:favorite,buy:purchase */
+    /* 1: the rows of transactions, events, exposures and responses are added to the table of
+     * that name in the workspace as new chunks (the stored chunks are not rewritten; the key
+     * is checked over the stored and the new rows) instead of replacing it; other tables of
+     * the input replace theirs as without it. */
+    int append;
 } promo_ingest_options;
 
 /* Every field NULL / 0, unknown ERROR. */

@@ -146,6 +146,10 @@ int cmd_ingest(int argc, char **argv)
                  "rejects) or add (create it)"},
         {CLI_FLAG("skip-bad-rows", &o.skip_bad_rows),
          .help = "reject unparsable rows into out/rejects-TABLE.csv and go on"},
+        {CLI_FLAG("append", &o.append),
+         .help = "add the rows of transactions, events, exposures and responses to those in "
+                 "the workspace (new chunks; the stored ones are not rewritten) instead of "
+                 "replacing them; other tables are replaced as usual"},
         {CLI_THREADS(&o.n_threads)},
         {CLI_JSON(&json), .help = "print the summary as JSON"},
         {0},
@@ -154,8 +158,9 @@ int cmd_ingest(int argc, char **argv)
         .name = "ingest",
         .usage = "usage: promo ingest --ws DIR [--format PROFILE] [options] [TABLE=]FILE...\n",
         .about = "Read FILEs through a format profile into the workspace DIR (created if absent).\n"
-                 "Tables named by the input replace those in the workspace; nothing is written\n"
-                 "unless every file passes the checks. TABLE=FILE names a file's table.\n",
+                 "Tables named by the input replace those in the workspace (--append: added to\n"
+                 "them); nothing is written unless every file passes the checks. TABLE=FILE\n"
+                 "names a file's table.\n",
         .opts = opts,
         .operands = "[TABLE=]FILE...",
         .epilog = "exit status: 0 ok, 2 bad input or usage (FILE:LINE:COL: message), 1 internal\n",

@@ -26,12 +26,14 @@
  * holding codes first_row .. first_row + n - 1 of the column.
  */
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -84,8 +86,10 @@ int store_chunked_name(const promo_store *s, const char *name)
 {
     if (s->rows_layout)
         return 0;
+    /* the four large canonical tables, and the customer features (a derived table as wide as
+     * ~90 columns x every customer: as rows its write cost a third of `promo features`) */
     return !strcmp(name, "transactions") || !strcmp(name, "events") || !strcmp(name, "exposures") ||
-           !strcmp(name, "responses");
+           !strcmp(name, "responses") || !strcmp(name, "features_customers");
 }
 
 int store_is_chunked(promo_store *s, const char *name)
@@ -703,8 +707,25 @@ static int damaged(promo_store *s, const char *table, size_t col, const char *wh
                       col + 1, what);
 }
 
-int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d)
+/* A dictionary's keys as read from its chunks, before its hash index is built: reading needs
+ * the SQLite connection (one thread), building does not (it runs beside the decoding). */
+typedef struct dict_keys {
+    char *bytes;
+    uint32_t *off; /* nk + 1 offsets into bytes */
+    size_t nk;
+    int long_key; /* a key longer than append_distinct takes */
+} dict_keys;
+
+static void dict_keys_free(dict_keys *dk)
 {
+    promo_free(dk->bytes);
+    promo_free(dk->off);
+    memset(dk, 0, sizeof *dk);
+}
+
+static int dict_load(promo_store *s, const char *table, size_t col, dict_keys *dk)
+{
+    memset(dk, 0, sizeof *dk);
     sqlite3_stmt *st = NULL;
     int rc = prepare_on(s, table,
                         "SELECT first_row, data FROM %s WHERE id >= ? AND id < ? ORDER BY id", &st);
@@ -713,10 +734,8 @@ int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d
     sqlite3_bind_int64(st, 1, dict_id(col, 0));
     sqlite3_bind_int64(st, 2, dict_id(col, 0) + ((int64_t)1 << 32));
     /* All keys into one block, then one bulk build of the hash index. */
-    char *bytes = NULL;
-    uint32_t *off = NULL;
-    size_t nb = 0, bcap = 0, nk = 0, ocap = 0;
-    int src, long_key = 0;
+    size_t nb = 0, bcap = 0, ocap = 0;
+    int src;
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         uint32_t m;
         const uint8_t *o;
@@ -727,24 +746,25 @@ int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d
             rc = PROMO_ENOMEM;
             break;
         }
-        if (chunk_dict_blob(blob, len, &m, &o, &k) || sqlite3_column_int64(st, 0) != (int64_t)nk) {
+        if (chunk_dict_blob(blob, len, &m, &o, &k) ||
+            sqlite3_column_int64(st, 0) != (int64_t)dk->nk) {
             rc = damaged(s, table, col, "a dictionary chunk is damaged or missing");
             break;
         }
         uint32_t kb = chunk_u32(o, m);
-        if (promo_grow((void **)&bytes, &bcap, nb + kb + 1, 1) ||
-            promo_grow((void **)&off, &ocap, nk + m + 1, sizeof *off)) {
+        if (promo_grow((void **)&dk->bytes, &bcap, nb + kb + 1, 1) ||
+            promo_grow((void **)&dk->off, &ocap, dk->nk + m + 1, sizeof *dk->off)) {
             rc = PROMO_ENOMEM;
             break;
         }
-        memcpy(bytes + nb, k, kb);
+        memcpy(dk->bytes + nb, k, kb);
         for (uint32_t i = 0; i < m; i++) {
-            off[nk + i] = (uint32_t)nb + chunk_u32(o, i);
-            long_key |= chunk_u32(o, i + 1) - chunk_u32(o, i) > PROMO_DICT_KEY_MAX;
+            dk->off[dk->nk + i] = (uint32_t)nb + chunk_u32(o, i);
+            dk->long_key |= chunk_u32(o, i + 1) - chunk_u32(o, i) > PROMO_DICT_KEY_MAX;
         }
         nb += kb;
-        nk += m;
-        if (nb >= UINT32_MAX || nk >= PROMO_DICT_NONE) {
+        dk->nk += m;
+        if (nb >= UINT32_MAX || dk->nk >= PROMO_DICT_NONE) {
             rc = damaged(s, table, col, "dictionary too large");
             break;
         }
@@ -752,31 +772,74 @@ int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d
     if (!rc && src != SQLITE_DONE)
         rc = store_db_fail(s, src, "read dictionary");
     sqlite3_finalize(st);
-    if (!rc && nk) {
-        off[nk] = (uint32_t)nb;
-        if (promo_dict_reserve(d, nk)) {
-            rc = PROMO_ENOMEM;
-        } else if (!long_key) {
-            key_src ks = {bytes, off};
-            rc = promo_dict_append_distinct(d, nk, key_of, &ks, 0);
-            if (rc == PROMO_EINPUT)
-                rc = damaged(s, table, col, "the dictionary holds a value twice");
-        } else {
-            for (size_t i = 0; i < nk && !rc; i++)
-                if (promo_dict_intern(d, bytes + off[i], off[i + 1] - off[i]) != (uint32_t)i)
-                    rc = promo_dict_size(d) > i
-                             ? damaged(s, table, col, "the dictionary holds a value twice")
-                             : PROMO_ENOMEM;
-        }
+    if (!rc && dk->nk)
+        dk->off[dk->nk] = (uint32_t)nb;
+    if (rc)
+        dict_keys_free(dk);
+    return rc;
+}
+
+/* The keys of dk into the empty d, entry k = code k. No error message (it may run on a worker
+ * thread): 0, PROMO_ENOMEM, or 1 when a key is there twice. */
+static int dict_build(const dict_keys *dk, promo_dict *d, int n_threads)
+{
+    if (!dk->nk)
+        return 0;
+    if (promo_dict_reserve(d, dk->nk))
+        return PROMO_ENOMEM;
+    if (!dk->long_key) {
+        key_src ks = {dk->bytes, dk->off};
+        int rc = promo_dict_append_distinct(d, dk->nk, key_of, &ks, n_threads);
+        return rc == PROMO_EINPUT ? 1 : rc;
     }
-    promo_free(bytes);
-    promo_free(off);
+    for (size_t i = 0; i < dk->nk; i++)
+        if (promo_dict_intern(d, dk->bytes + dk->off[i], dk->off[i + 1] - dk->off[i]) !=
+            (uint32_t)i)
+            return promo_dict_size(d) > i ? 1 : PROMO_ENOMEM;
+    return 0;
+}
+
+static int dict_build_fail(promo_store *s, const char *table, size_t col, int rc)
+{
+    if (rc == 1)
+        return damaged(s, table, col, "the dictionary holds a value twice");
+    return rc ? promo_fail(rc, "out of memory reading table '%s'", table) : PROMO_OK;
+}
+
+int chunk_dict_map(
+    promo_store *s, const char *table, size_t col, const promo_dict *d, uint32_t *map, uint32_t *n)
+{
+    dict_keys dk;
+    int rc = dict_load(s, table, col, &dk);
+    if (rc)
+        return rc;
+    /* the stored keys looked up in d (its hash index exists): no index is built for them */
+    for (size_t k = 0; k < dk.nk; k++) {
+        uint32_t j = promo_dict_find(d, dk.bytes + dk.off[k], dk.off[k + 1] - dk.off[k]);
+        if (j != PROMO_DICT_NONE)
+            map[j] = (uint32_t)k;
+    }
+    *n = (uint32_t)dk.nk;
+    dict_keys_free(&dk);
+    return PROMO_OK;
+}
+
+int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d)
+{
+    dict_keys dk;
+    int rc = dict_load(s, table, col, &dk);
+    if (!rc)
+        rc = dict_build_fail(s, table, col, dict_build(&dk, d, 0));
+    dict_keys_free(&dk);
     return rc;
 }
 
 typedef struct chunk_meta {
     int64_t chunk, first_row, n_rows;
-    int sel; /* 0 skip, 1 every row, 2 rows filtered by the range */
+    int sel;       /* 0 skip, 1 every row, 2 rows filtered by the range */
+    size_t at;     /* first output row */
+    size_t kept;   /* rows it gives */
+    uint8_t *keep; /* sel 2: which rows (into the keep block) */
 } chunk_meta;
 
 static int load_meta(promo_store *s,
@@ -805,6 +868,7 @@ static int load_meta(promo_store *s,
             break;
         }
         chunk_meta *c = &m[n++];
+        memset(c, 0, sizeof *c);
         c->chunk = sqlite3_column_int64(st, 0);
         c->first_row = sqlite3_column_int64(st, 1);
         c->n_rows = sqlite3_column_int64(st, 2);
@@ -831,7 +895,9 @@ static int load_meta(promo_store *s,
     return PROMO_OK;
 }
 
-/* Decode one column chunk blob into column c at rows [at, at + kept). */
+/* Decode one column chunk blob into column c at rows [at, at + kept): the exact path, with
+ * the message for what is wrong (the fast path below hands a chunk here when its checks are
+ * not clearly passed). */
 static int decode_into(promo_store *s,
                        const char *table,
                        promo_column *c,
@@ -841,6 +907,7 @@ static int decode_into(promo_store *s,
                        size_t len,
                        const uint8_t *keep,
                        size_t at,
+                       uint32_t n_dict,
                        size_t *kept)
 {
     blob_view bv;
@@ -887,13 +954,16 @@ static int decode_into(promo_store *s,
     /* What the row layout's reader refuses too (store_read.c): codes outside the dictionary,
      * timestamps outside 1900..2199 (a promo.db changed by other means). */
     if (c->type == PROMO_COL_STRING) {
-        uint32_t nd = promo_dict_size(c->dict);
-        for (size_t i = 0; i < o; i++)
-            if (c->codes[at + i] >= nd && !promo_column_is_null(c, at + i))
-                return promo_fail(PROMO_EINPUT,
-                                  "%s/%s: table '%s', column '%s': code %u is not in its "
-                                  "dictionary",
-                                  s->ws_dir, DB_NAME, table, c->name, c->codes[at + i]);
+        /* on the stored 64-bit values: a code past 2^32 must not pass as its low half */
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = (uint64_t)bv.base + raw_at(&bv, i);
+            if ((keep && !keep[i]) || null_at(&bv, i) || v < n_dict)
+                continue;
+            return promo_fail(PROMO_EINPUT,
+                              "%s/%s: table '%s', column '%s': code %llu is not in its "
+                              "dictionary",
+                              s->ws_dir, DB_NAME, table, c->name, (unsigned long long)v);
+        }
     } else if (c->type == PROMO_COL_TIMESTAMP) {
         for (size_t i = 0; i < o; i++) {
             int64_t v = c->i64[at + i];
@@ -917,6 +987,201 @@ static int decode_into(promo_store *s,
     return PROMO_OK;
 }
 
+/* ---- the fast path: whole chunks, any thread ----
+ * One loop per (output type, stored width), written so that GCC vectorises it (omp simd):
+ * widen, add the base, store; the largest offset is reduced in the same pass for the checks.
+ * A null's slot decodes to base and is set to 0 afterwards (nulls are rare). */
+#define FAST_LOOP(TD, LOAD)                                                    \
+    do {                                                                       \
+        TD *d = dst;                                                           \
+        _Pragma("omp simd reduction(max : mx)") for (size_t i = 0; i < n; i++) \
+        {                                                                      \
+            uint64_t x = (uint64_t)(LOAD);                                     \
+            mx = x > mx ? x : mx;                                              \
+            d[i] = (TD)(base + x);                                             \
+        }                                                                      \
+    } while (0)
+
+#define FAST_BY_WIDTH(TD)               \
+    switch (bv->width) {                \
+    case 0:                             \
+        FAST_LOOP(TD, 0);               \
+        break;                          \
+    case 1:                             \
+        FAST_LOOP(TD, v[i]);            \
+        break;                          \
+    case 2:                             \
+        FAST_LOOP(TD, ld16(v + 2 * i)); \
+        break;                          \
+    case 4:                             \
+        FAST_LOOP(TD, ld32(v + 4 * i)); \
+        break;                          \
+    default:                            \
+        FAST_LOOP(TD, ld64(v + 8 * i)); \
+    }
+
+static inline uint64_t ld64(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* Values of bv (all rows) into dst of esize-byte elements; returns the largest offset. */
+static uint64_t fast_ints(const blob_view *bv, void *dst, int esize)
+{
+    size_t n = bv->n;
+    const uint8_t *v = bv->v;
+    uint64_t base = (uint64_t)bv->base, mx = 0;
+    if (esize == 8) {
+        FAST_BY_WIDTH(uint64_t)
+    } else if (esize == 4) {
+        FAST_BY_WIDTH(uint32_t)
+    } else {
+        FAST_BY_WIDTH(uint8_t)
+    }
+    return mx;
+}
+
+/* x exactly as a double: the bits of 2^52 + x, less 2^52. */
+static inline double u32_to_double(uint32_t x)
+{
+    uint64_t b = 0x4330000000000000ULL | x;
+    double d;
+    memcpy(&d, &b, 8);
+    return d - 4503599627370496.0;
+}
+
+static void fast_floats(const blob_view *bv, double *dst)
+{
+    size_t n = bv->n;
+    const uint8_t *v = bv->v;
+    if (bv->scale < 0) {
+        memcpy(dst, v, n * 8);
+        return;
+    }
+    /* (double)(base + x) as (double)x + (double)base: both are integers below 2^53 (the
+     * encoder checked every value), so the sum is exact and equals the scalar expression bit
+     * for bit; x goes to double through int32 (cvtdq2pd) or the 2^52 trick for 32-bit
+     * offsets, which SSE has no instruction for. */
+    const double fbase = (double)bv->base, div = P10[bv->scale];
+#define SCALED(XD) _Pragma("omp simd") for (size_t i = 0; i < n; i++) dst[i] = ((XD) + fbase) / div;
+    switch (bv->width) {
+    case 0:
+        SCALED(0.0);
+        break;
+    case 1:
+        SCALED((double)(int32_t)v[i]);
+        break;
+    case 2:
+        SCALED((double)(int32_t)ld16(v + 2 * i));
+        break;
+    case 4:
+        SCALED(u32_to_double(ld32(v + 4 * i)));
+        break;
+    default: {
+        uint64_t base = (uint64_t)bv->base;
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (double)(int64_t)(base + ld64(v + 8 * i)) / div;
+    }
+    }
+#undef SCALED
+}
+
+/* Chunk cm of column c from its blob, every row, at rows [cm->at, ...). Safe to run for
+ * different chunks at once (null bits are set atomically: chunks may share a bitmap word).
+ * 0 on success with *n_null the nulls set; -1 when the blob is damaged or a check does not
+ * clearly pass: the caller then runs decode_into for the exact answer and message. */
+static int decode_fast(promo_column *c,
+                       const chunk_meta *cm,
+                       const uint8_t *blob,
+                       size_t len,
+                       uint32_t n_dict,
+                       size_t *n_null)
+{
+    blob_view bv;
+    *n_null = 0;
+    if (parse_blob(blob, len, &bv) || bv.n != (uint64_t)cm->n_rows || bv.type != (int)c->type)
+        return -1;
+    size_t at = cm->at, n = bv.n;
+    if (!n)
+        return 0;
+    switch (c->type) {
+    case PROMO_COL_FLOAT64:
+        fast_floats(&bv, c->f64 + at);
+        break;
+    case PROMO_COL_STRING: {
+        uint64_t mx = fast_ints(&bv, c->codes + at, 4);
+        /* every slot (nulls hold the base) inside the dictionary */
+        if ((uint64_t)bv.base + mx >= n_dict || bv.base < 0)
+            return -1;
+        break;
+    }
+    case PROMO_COL_BOOL:
+        fast_ints(&bv, c->b + at, 1);
+        break;
+    case PROMO_COL_TIMESTAMP: {
+        uint64_t mx = fast_ints(&bv, c->i64 + at, 8);
+        if (bv.base < STORE_TS_MIN || bv.base > STORE_TS_MAX ||
+            mx > (uint64_t)(STORE_TS_MAX - bv.base))
+            return -1;
+        break;
+    }
+    default:
+        fast_ints(&bv, c->i64 + at, 8);
+    }
+    if (!bv.has_nulls)
+        return 0;
+    size_t esize = c->type == PROMO_COL_STRING ? 4 : c->type == PROMO_COL_BOOL ? 1 : 8;
+    uint8_t *vals = c->type == PROMO_COL_FLOAT64  ? (uint8_t *)c->f64
+                    : c->type == PROMO_COL_STRING ? (uint8_t *)c->codes
+                    : c->type == PROMO_COL_BOOL   ? c->b
+                                                  : (uint8_t *)c->i64;
+    size_t nn = 0;
+    for (size_t w = 0; w < (n + 7) / 8; w++) {
+        unsigned byte = bv.nulls[w];
+        while (byte) {
+            size_t i = w * 8 + (size_t)__builtin_ctz(byte);
+            byte &= byte - 1;
+            if (i >= n)
+                break;
+            size_t r = at + i;
+            memset(vals + r * esize, 0, esize);
+            __atomic_fetch_or(&c->nulls[r >> 6], (uint64_t)1 << (r & 63), __ATOMIC_RELAXED);
+            nn++;
+        }
+    }
+    *n_null = nn;
+    return 0;
+}
+
+/* Huge pages for a large fresh column: its first touch then costs one fault per 2 MiB instead
+ * of one per 4 KiB (half the read time was the kernel faulting and zeroing 4 KiB pages). */
+static void advise_huge(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (p && e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+/* One column of one chunk read into the batch buffer. */
+typedef struct read_item {
+    size_t k, j;     /* chunk (meta index), column */
+    size_t off, len; /* bytes in the batch buffer */
+    size_t n_null;
+    int rc;
+} read_item;
+
+/* Rows of a batch: the blobs of this many chunks are read (one thread, SQLite), then decoded
+ * (every thread). */
+enum { BATCH_CHUNKS = 16 };
+
 int chunk_read(promo_store *s,
                const char *table,
                char *const *names,
@@ -930,61 +1195,51 @@ int chunk_read(promo_store *s,
                promo_table **out)
 {
     *out = NULL;
+    double t0 = promo_now_s();
     chunk_meta *meta = NULL;
     size_t n_meta = 0;
     int rc = load_meta(s, table, has_range, ts_pos, lo, hi, &meta, &n_meta);
     if (rc)
         return rc;
     promo_table *t = promo_table_new(table);
-    uint8_t *keep = promo_malloc(CHUNK_ROWS);
     int64_t *tsbuf = promo_mallocn(CHUNK_ROWS, sizeof *tsbuf);
+    dict_keys *dk = promo_calloc(n ? n : 1, sizeof *dk);
+    int *drc = promo_calloc(n ? n : 1, sizeof *drc);
+    uint32_t *n_dict = promo_calloc(n ? n : 1, sizeof *n_dict);
+    size_t *nulls = promo_calloc(n ? n : 1, sizeof *nulls);
+    read_item *items = promo_mallocn((size_t)BATCH_CHUNKS * (n ? n : 1), sizeof *items);
+    uint8_t *keeps = NULL;
     sqlite3_stmt *one = NULL;
     sqlite3_blob *blob = NULL;
     uint8_t *buf = NULL;
     size_t bcap = 0;
     char *chunks_name = NULL;
-    if (!t || !keep || !tsbuf) {
+    if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || !items) {
         rc = PROMO_ENOMEM;
         goto done;
     }
-    size_t total = 0;
-    for (size_t k = 0; k < n_meta; k++)
-        total += meta[k].sel ? (size_t)meta[k].n_rows : 0;
-    for (size_t j = 0; j < n; j++) {
-        promo_column *c = NULL;
-        if (pos[j] < 0 || pos[j] >= CHUNK_MAX_COLS) {
-            rc = damaged(s, table, j, "column position out of range");
-            goto done;
-        }
-        if ((rc = promo_table_add_column(t, names[j], types[j], &c)))
-            goto done;
-        if (types[j] == PROMO_COL_STRING &&
-            (rc = chunk_read_dict(s, table, (size_t)pos[j], c->dict)))
-            goto done;
-        if ((rc = promo_column_resize(c, total)))
-            goto done;
-    }
-    if ((rc = prepare_on(s, table, "SELECT data FROM %s WHERE id = ?", &one)))
-        goto done;
-    chunks_name = promo_malloc(strlen(CHUNK_PREFIX) + strlen(table) + 1);
-    if (!chunks_name) {
-        rc = PROMO_ENOMEM;
-        goto done;
-    }
-    strcpy(chunks_name, CHUNK_PREFIX);
-    strcat(chunks_name, table);
-    size_t at = 0;
+    /* The chunks the range cuts through: their range column first, which rows are in. */
+    size_t n_cut = 0;
     for (size_t k = 0; k < n_meta; k++) {
-        chunk_meta *cm = &meta[k];
-        if (!cm->sel)
-            continue;
-        if (cm->n_rows > CHUNK_ROWS) {
+        if (meta[k].n_rows < 0 || meta[k].n_rows > CHUNK_ROWS) {
             rc = damaged(s, table, 0, "a chunk holds too many rows");
             goto done;
         }
-        const uint8_t *kp = NULL;
+        n_cut += meta[k].sel == 2;
+    }
+    if (n_cut && !(keeps = promo_mallocn(n_cut, CHUNK_ROWS))) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    if ((rc = prepare_on(s, table, "SELECT data FROM %s WHERE id = ?", &one)))
+        goto done;
+    size_t total = 0;
+    for (size_t k = 0, cut = 0; k < n_meta; k++) {
+        chunk_meta *cm = &meta[k];
+        cm->at = total;
+        cm->kept = cm->sel ? (size_t)cm->n_rows : 0;
         if (cm->sel == 2) {
-            /* the range column of this chunk first: which rows are in */
+            cm->keep = keeps + (size_t)CHUNK_ROWS * cut++;
             sqlite3_bind_int64(one, 1, cm->chunk * CHUNK_MAX_COLS + ts_pos);
             int src = sqlite3_step(one);
             if (src != SQLITE_ROW) {
@@ -1002,45 +1257,144 @@ int chunk_read(promo_store *s,
                 goto done;
             }
             decode_ints(&bv, tsbuf, 8, NULL);
+            cm->kept = 0;
             for (size_t i = 0; i < bv.n; i++)
-                keep[i] = !null_at(&bv, i) && tsbuf[i] >= lo && tsbuf[i] < hi;
+                cm->kept += cm->keep[i] = !null_at(&bv, i) && tsbuf[i] >= lo && tsbuf[i] < hi;
             sqlite3_reset(one);
-            kp = keep;
         }
-        /* Each column's blob through incremental blob I/O into one reused buffer: a
-         * statement would hand out a fresh allocation per blob (an mmap and its page faults
-         * for every 64k-row column), which cost more than the decoding. */
-        size_t kept = (size_t)cm->n_rows;
-        for (size_t j = 0; j < n && !rc; j++) {
-            int64_t id = cm->chunk * CHUNK_MAX_COLS + pos[j];
-            int src = blob ? sqlite3_blob_reopen(blob, id)
-                           : sqlite3_blob_open(s->db, "main", chunks_name, "data", id, 0, &blob);
-            if (src != SQLITE_OK) {
-                rc = src == SQLITE_ERROR
-                         ? damaged(s, table, (size_t)pos[j], "a column chunk is missing")
-                         : store_db_fail(s, src, "read chunk");
-                break;
-            }
-            size_t len = (size_t)sqlite3_blob_bytes(blob);
-            if (len > bcap && promo_grow((void **)&buf, &bcap, len, 1)) {
-                rc = PROMO_ENOMEM;
-                break;
-            }
-            if ((src = sqlite3_blob_read(blob, buf, (int)len, 0)) != SQLITE_OK) {
-                rc = store_db_fail(s, src, "read chunk");
-                break;
-            }
-            rc = decode_into(s, table, t->cols[j], (size_t)pos[j], cm, buf, len, kp, at, &kept);
-        }
-        if (rc)
-            goto done;
-        at += kept;
+        total += cm->kept;
     }
-    for (size_t j = 0; j < n && !rc; j++)
-        rc = promo_column_resize(t->cols[j], at);
+    /* The columns at their final size, without zeroing (every row is decoded into), and the
+     * keys of their dictionaries. */
+    for (size_t j = 0; j < n; j++) {
+        promo_column *c = NULL;
+        if (pos[j] < 0 || pos[j] >= CHUNK_MAX_COLS) {
+            rc = damaged(s, table, j, "column position out of range");
+            goto done;
+        }
+        if ((rc = promo_table_add_column(t, names[j], types[j], &c)))
+            goto done;
+        if (types[j] == PROMO_COL_STRING) {
+            if ((rc = dict_load(s, table, (size_t)pos[j], &dk[j])))
+                goto done;
+            n_dict[j] = (uint32_t)dk[j].nk;
+        }
+        if ((rc = promo_column_reserve(c, total)))
+            goto done;
+        size_t es = types[j] == PROMO_COL_STRING ? 4 : types[j] == PROMO_COL_BOOL ? 1 : 8;
+        void *vals = types[j] == PROMO_COL_FLOAT64  ? (void *)c->f64
+                     : types[j] == PROMO_COL_STRING ? (void *)c->codes
+                     : types[j] == PROMO_COL_BOOL   ? (void *)c->b
+                                                    : (void *)c->i64;
+        advise_huge(vals, total * es);
+        c->n = total;
+    }
+    chunks_name = promo_malloc(strlen(CHUNK_PREFIX) + strlen(table) + 1);
+    if (!chunks_name) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    strcpy(chunks_name, CHUNK_PREFIX);
+    strcat(chunks_name, table);
+    /* Threads: the dictionaries' hash indexes are built as tasks beside the decoding; a batch
+     * of chunks is read by one thread (the connection), its columns decoded as tasks. Small
+     * reads stay on one thread. */
+    int nt = omp_get_max_threads();
+    nt = nt > 16 ? 16 : nt < 1 ? 1 : nt;
+    if (total <= (size_t)CHUNK_ROWS)
+        nt = 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp master
+    {
+        for (size_t j = 0; j < n; j++)
+            if (types[j] == PROMO_COL_STRING) {
+#pragma omp task firstprivate(j) shared(drc, dk, t)
+                drc[j] = dict_build(&dk[j], t->cols[j]->dict, 1);
+            }
+        for (size_t k0 = 0; k0 < n_meta && !rc;) {
+            /* read: the chunks of the batch, every column */
+            size_t ni = 0, used = 0, k = k0, nk = 0;
+            for (; k < n_meta && nk < BATCH_CHUNKS && !rc; k++) {
+                chunk_meta *cm = &meta[k];
+                if (!cm->sel)
+                    continue;
+                nk++;
+                for (size_t j = 0; j < n && !rc; j++) {
+                    int64_t id = cm->chunk * CHUNK_MAX_COLS + pos[j];
+                    int src =
+                        blob ? sqlite3_blob_reopen(blob, id)
+                             : sqlite3_blob_open(s->db, "main", chunks_name, "data", id, 0, &blob);
+                    if (src != SQLITE_OK) {
+                        rc = src == SQLITE_ERROR
+                                 ? damaged(s, table, (size_t)pos[j], "a column chunk is missing")
+                                 : store_db_fail(s, src, "read chunk");
+                        break;
+                    }
+                    size_t len = (size_t)sqlite3_blob_bytes(blob);
+                    if (used + len > bcap && promo_grow((void **)&buf, &bcap, used + len, 1)) {
+                        rc = PROMO_ENOMEM;
+                        break;
+                    }
+                    if ((src = sqlite3_blob_read(blob, buf + used, (int)len, 0)) != SQLITE_OK) {
+                        rc = store_db_fail(s, src, "read chunk");
+                        break;
+                    }
+                    /* a bitmap for a column with nulls, before any thread sets a bit */
+                    promo_column *c = t->cols[j];
+                    if (len >= HDR && (buf[used + 3] & F_NULLS) && !c->nulls &&
+                        !(c->nulls = promo_calloc((c->cap + 63) / 64, sizeof *c->nulls))) {
+                        rc = PROMO_ENOMEM;
+                        break;
+                    }
+                    items[ni++] = (read_item){k, j, used, len, 0, 0};
+                    used += len;
+                }
+            }
+            k0 = k;
+            if (rc)
+                break;
+                /* decode: whole chunks as tasks; the chunks a range cuts through (few) here */
+#pragma omp taskgroup
+            {
+                for (size_t i = 0; i < ni; i++) {
+                    if (meta[items[i].k].sel == 2) {
+                        items[i].rc = -1;
+                        continue;
+                    }
+#pragma omp task firstprivate(i) shared(items, meta, t, buf, n_dict)
+                    {
+                        read_item *it = &items[i];
+                        it->rc = decode_fast(t->cols[it->j], &meta[it->k], buf + it->off, it->len,
+                                             n_dict[it->j], &it->n_null);
+                    }
+                }
+            }
+            for (size_t i = 0; i < ni && !rc; i++) {
+                read_item *it = &items[i];
+                chunk_meta *cm = &meta[it->k];
+                size_t kept = 0;
+                nulls[it->j] += it->n_null;
+                if (!it->rc)
+                    continue;
+                /* the exact path: a cut chunk, or a check the fast path did not pass (the
+                 * codes are checked against the keys read: the dictionary may be building) */
+                rc = decode_into(s, table, t->cols[it->j], (size_t)pos[it->j], cm, buf + it->off,
+                                 it->len, cm->keep, cm->at, n_dict[it->j], &kept);
+                if (!rc && kept != cm->kept)
+                    rc = damaged(s, table, (size_t)pos[it->j], "a column chunk is damaged");
+            }
+        }
+    }
+    for (size_t j = 0; j < n && !rc; j++) {
+        t->cols[j]->n_null += nulls[j];
+        if (types[j] == PROMO_COL_STRING && drc[j])
+            rc = dict_build_fail(s, table, (size_t)pos[j], drc[j]);
+    }
     if (!rc)
         rc = promo_table_seal(t);
     if (!rc) {
+        promo_debug("store: read %s: %zu rows x %zu columns from chunks in %.2fs", table, t->n_rows,
+                    t->n_cols, promo_now_s() - t0);
         *out = t;
         t = NULL;
     }
@@ -1050,7 +1404,14 @@ done:
     promo_free(buf);
     promo_free(chunks_name);
     promo_table_free(t);
-    promo_free(keep);
+    for (size_t j = 0; dk && j < n; j++)
+        dict_keys_free(&dk[j]);
+    promo_free(dk);
+    promo_free(drc);
+    promo_free(n_dict);
+    promo_free(nulls);
+    promo_free(items);
+    promo_free(keeps);
     promo_free(tsbuf);
     promo_free(meta);
     return rc;

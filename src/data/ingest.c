@@ -1241,6 +1241,13 @@ static int item_rank_cmp(const void *a, const void *b)
     return strcmp(x->t->name, y->t->name);
 }
 
+/* The tables --append adds rows to: the ones stored as column chunks (store.h). */
+static int appendable(const char *name)
+{
+    return !strcmp(name, "transactions") || !strcmp(name, "events") || !strcmp(name, "exposures") ||
+           !strcmp(name, "responses");
+}
+
 int promo_ingest_commit(promo_ingest *ing, promo_store *s)
 {
     if (ing->committed)
@@ -1292,7 +1299,18 @@ int promo_ingest_commit(promo_ingest *ing, promo_store *s)
         return rc;
     for (size_t i = 0; i < ing->n_items && !rc; i++) {
         item *it = &ing->items[i];
-        rc = promo_store_write_table(s, it->t);
+        if (ing->opt.append && !it->derived && appendable(it->t->name)) {
+            /* new chunks after the stored ones; their statistics (rows, nulls, ranges) go
+             * with them and the dictionaries grow, so promo info adds them up at once */
+            rc = promo_store_append_table(s, it->t);
+            if (rc == PROMO_EINPUT && it->path) {
+                char why[1024];
+                snprintf(why, sizeof why, "%s", promo_last_error());
+                rc = promo_fail(rc, "%s: %s (--append)", it->path, why);
+            }
+        } else {
+            rc = promo_store_write_table(s, it->t);
+        }
         if (!rc && it->rejects_file)
             rc = stage_rejects(it, s);
         if (!rc && it->path) {

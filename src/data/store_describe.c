@@ -1,11 +1,14 @@
 /* promo_store_describe: what a stored table holds, in SQL, without loading it (promo info).
  *
- * Per table: one scan for count(*), count(column) per column and the min/max of the first
- * timestamp column. Tables promo wrote are views joining the dictionaries back onto
- * promo_data__T (store.h); counts, nulls and ranges are the same on the codes and far cheaper
- * there, so the scan reads the data table. A distinct count of a dictionary-encoded column
- * counts its dictionary table, which holds exactly the values the rows use (store_write.c):
- * that replaces a DISTINCT over every row, most of the time on millions of orders.
+ * Per table: the statistics written with it when there are (chunked tables: per chunk, chunk.c;
+ * tables stored as rows: promo_stats, store_write.c), so that info answers at once on any size;
+ * else (a workspace written before them, a table changed by other means) one scan for
+ * count(*), count(column) per column and the min/max of the first timestamp column. Tables promo
+ * wrote are views joining the dictionaries back onto promo_data__T (store.h); counts, nulls and
+ * ranges are the same on the codes and far cheaper there, so the scan reads the data table. A
+ * distinct count of a dictionary-encoded column counts its dictionary table, which holds exactly
+ * the values the rows use (store_write.c): that replaces a DISTINCT over every row, most of the
+ * time on millions of orders.
  */
 #include <sqlite3.h>
 #include <stdint.h>
@@ -244,6 +247,68 @@ static int chunked_figures(promo_store *s, const char *name, promo_store_table_i
     return rc;
 }
 
+/* A table stored as rows whose statistics were written with it (store_write.c): every
+ * figure from promo_stats, a few rows whatever the table's size. 1 if they were used; 0 when
+ * there are none, or they do not match the table (rows added or removed by other means than
+ * promo: its data table's largest rowid is not the row count), and the caller scans. */
+static int stored_figures(promo_store *s, const char *source, promo_store_table_info *ti, int *used)
+{
+    *used = 0;
+    if (!store_has_object(s, STATS_TABLE, 0) || strncmp(source, DATA_PREFIX, strlen(DATA_PREFIX)))
+        return PROMO_OK;
+    sqlite3_stmt *st = NULL;
+    const char *q = "SELECT column_name, n_rows, n_null, min_v, max_v FROM " STATS_TABLE
+                    " WHERE table_name = ?";
+    int rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, "table statistics");
+    sqlite3_bind_text(st, 1, ti->name, -1, SQLITE_STATIC);
+    size_t seen = 0;
+    int64_t rows = -1;
+    int ok = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *col = (const char *)sqlite3_column_text(st, 0);
+        int j = col ? col_index(ti, col) : -1;
+        int64_t r = sqlite3_column_int64(st, 1);
+        if (j < 0 || (rows >= 0 && r != rows)) {
+            ok = 0;
+            continue;
+        }
+        rows = r;
+        seen++;
+        ti->cols[j].n_null = sqlite3_column_int64(st, 2);
+        if (j == ti->date_col && sqlite3_column_type(st, 3) != SQLITE_NULL) {
+            ti->has_date_range = 1;
+            ti->date_min = sqlite3_column_int64(st, 3);
+            ti->date_max = sqlite3_column_int64(st, 4);
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_db_fail(s, rc, "table statistics");
+    if (!ok || seen != ti->n_cols || rows < 0)
+        goto stale;
+    /* rows come in with rowids 1..n (a fresh table): a cheap check that nobody changed them */
+    sbuf b = {0};
+    int64_t max_rowid = 0;
+    store_sb_add(&b, "SELECT coalesce(max(rowid), 0) FROM ");
+    store_sb_ident(&b, source);
+    rc = query_i64(s, &b, "table statistics", &max_rowid, NULL);
+    promo_free(b.s);
+    if (rc)
+        return rc;
+    if (max_rowid != rows)
+        goto stale;
+    ti->n_rows = rows;
+    *used = 1;
+    return PROMO_OK;
+stale:
+    for (size_t j = 0; j < ti->n_cols; j++)
+        ti->cols[j].n_null = 0;
+    ti->has_date_range = 0;
+    return PROMO_OK;
+}
+
 int promo_store_describe(promo_store *s, const char *name, promo_store_table_info **out)
 {
     *out = NULL;
@@ -270,7 +335,13 @@ int promo_store_describe(promo_store *s, const char *name, promo_store_table_inf
             rc = chunked_figures(s, name, ti);
         goto done;
     }
-    if ((rc = list_columns(s, name, ti)) || (rc = scan_counts(s, src.s, ti)))
+    if ((rc = list_columns(s, name, ti)))
+        goto done;
+    /* the transactions' own figures (returns, distinct ids) need the rows in this layout */
+    int used = 0;
+    if (strcmp(name, "transactions") && (rc = stored_figures(s, src.s, ti, &used)))
+        goto done;
+    if (!used && (rc = scan_counts(s, src.s, ti)))
         goto done;
     if (strcmp(name, "transactions") == 0) {
         ti->is_transactions = 1;

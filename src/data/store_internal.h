@@ -147,6 +147,8 @@ int store_drop_table(promo_store *s, const char *name);
 
 /* The table of chunks of a chunked table T: "promo_chunks__T". */
 #define CHUNK_PREFIX "promo_chunks__"
+/* Statistics of the tables stored as rows, written with them (store_write.c). */
+#define STATS_TABLE "promo_stats"
 /* Rows per chunk (row group). 64k rows: a chunk's column is 64 KiB-512 KiB, big enough that
  * the per-chunk costs (one SQLite row, one blob header) vanish, small enough that a ts range
  * skips most of what it does not need and that decoding stays in cache. */
@@ -204,6 +206,10 @@ int chunk_extent(promo_store *s,
                  size_t n_cols);
 /* Load the dictionary of column `col` into d (empty): entry k = code k. */
 int chunk_read_dict(promo_store *s, const char *table, size_t col, promo_dict *d);
+/* For each stored entry k of column `col`'s dictionary found in d as j: map[j] = k (map has
+ * promo_dict_size(d) slots; the others are left as they are); *n = the stored entries. */
+int chunk_dict_map(
+    promo_store *s, const char *table, size_t col, const promo_dict *d, uint32_t *map, uint32_t *n);
 /* Read columns pos[0..n) (positions in the table, named names[], typed types[]) of a chunked
  * table into a new table. has_range: only rows whose column ts_pos lies in [lo, hi), chunks
  * whose range misses it are not read at all. */

@@ -33,6 +33,7 @@ typedef struct out_col {
     const promo_field *field; /* canonical field, or NULL */
     char *dict;               /* STRING: name of its dictionary table (owned) */
     uint32_t *remap;          /* STRING: source code -> stored code, NULL = identity (owned) */
+    uint32_t stored_before;   /* append: entries the stored dictionary had before (STRING) */
 } out_col;
 
 static void free_plan(out_col *c, size_t n)
@@ -69,14 +70,14 @@ static int plan_columns(const promo_table *t, const promo_schema *sc, out_col **
                 return promo_fail(PROMO_EINPUT, "table '%s': required column '%s' has %zu nulls",
                                   t->name, f->name, src->n_null);
             }
-            c[k++] = (out_col){f->name, f->type, src, f, NULL, NULL};
+            c[k++] = (out_col){f->name, f->type, src, f, NULL, NULL, 0};
         }
     }
     for (size_t j = 0; j < t->n_cols; j++) {
         const promo_column *src = t->cols[j];
         if (sc && promo_schema_field(sc, src->name))
             continue;
-        c[k++] = (out_col){src->name, src->type, src, NULL, NULL, NULL};
+        c[k++] = (out_col){src->name, src->type, src, NULL, NULL, NULL, 0};
     }
     *out = c;
     *n = k;
@@ -148,6 +149,16 @@ int store_drop_table(promo_store *s, const char *name)
     if (!rc)
         rc = b.failed ? PROMO_ENOMEM : drop_named(s, b.s, "TABLE");
     promo_free(b.s);
+    if (!rc && store_has_object(s, STATS_TABLE, 0)) {
+        sqlite3_stmt *ds = NULL;
+        const char *dq = "DELETE FROM " STATS_TABLE " WHERE table_name=?";
+        if ((rc = sqlite3_prepare_v2(s->db, dq, -1, &ds, NULL)) != SQLITE_OK)
+            return store_db_fail(s, rc, dq);
+        sqlite3_bind_text(ds, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(ds);
+        sqlite3_finalize(ds);
+        rc = rc == SQLITE_DONE ? PROMO_OK : store_db_fail(s, rc, dq);
+    }
     sqlite3_stmt *st = NULL;
     const char *del = "DELETE FROM promo_columns WHERE table_name=?";
     if (!rc && (rc = sqlite3_prepare_v2(s->db, del, -1, &st, NULL)) != SQLITE_OK)
@@ -713,6 +724,78 @@ static int note_write(promo_store *s, const char *name)
     return rc;
 }
 
+/* ---- statistics written with a table (promo info reads them instead of the rows) ----
+ * promo_stats(table_name, column_name, n_rows, n_null, n_distinct, min_v, max_v), one row per
+ * column of a table stored as rows, written in the transaction that writes the table (so they
+ * cannot disagree with it) and deleted with it. n_distinct: the dictionary entries of a STRING
+ * column (exactly the values in use), NULL for other types; min_v/max_v: of the non-null values
+ * of int64, timestamp and bool columns, and of float64 ones without NaN (NULL if none).
+ * Chunked tables keep theirs per chunk instead (chunk.c). Made on first use; older promo
+ * versions ignore it. */
+static int write_stats(promo_store *s, const promo_table *t, const out_col *c, size_t n)
+{
+    int rc = store_exec(s, "CREATE TABLE IF NOT EXISTS " STATS_TABLE
+                           " (table_name TEXT NOT NULL, column_name TEXT NOT NULL, n_rows "
+                           "INTEGER NOT NULL, n_null INTEGER NOT NULL, n_distinct INTEGER, min_v, "
+                           "max_v, PRIMARY KEY (table_name, column_name))");
+    sqlite3_stmt *st = NULL;
+    const char *ins = "INSERT OR REPLACE INTO " STATS_TABLE " VALUES (?, ?, ?, ?, ?, ?, ?)";
+    if (!rc && (rc = sqlite3_prepare_v2(s->db, ins, -1, &st, NULL)) != SQLITE_OK)
+        return store_db_fail(s, rc, ins);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const promo_column *p = c[i].src;
+        size_t nn = p ? p->n_null : t->n_rows;
+        sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)t->n_rows);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)nn);
+        sqlite3_bind_null(st, 5);
+        sqlite3_bind_null(st, 6);
+        sqlite3_bind_null(st, 7);
+        if (c[i].type == PROMO_COL_STRING) {
+            uint32_t nd = p ? promo_dict_size(p->dict) : 0, k = nd;
+            if (c[i].remap)
+                for (uint32_t d = k = 0; d < nd; d++)
+                    k += c[i].remap[d] != PROMO_DICT_NONE;
+            sqlite3_bind_int64(st, 5, k);
+        } else if (p && c[i].type == PROMO_COL_FLOAT64) {
+            double mn = INFINITY, mx = -INFINITY;
+            int nan = 0;
+            for (size_t r = 0; r < t->n_rows; r++) {
+                if (promo_column_is_null(p, r))
+                    continue;
+                double v = p->f64[r];
+                nan |= v != v;
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+            if (!nan && mn <= mx) {
+                sqlite3_bind_double(st, 6, mn);
+                sqlite3_bind_double(st, 7, mx);
+            }
+        } else if (p) {
+            int64_t mn = INT64_MAX, mx = INT64_MIN;
+            for (size_t r = 0; r < t->n_rows; r++) {
+                if (promo_column_is_null(p, r))
+                    continue;
+                int64_t v = c[i].type == PROMO_COL_BOOL ? p->b[r] : p->i64[r];
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+            if (mn <= mx) {
+                sqlite3_bind_int64(st, 6, mn);
+                sqlite3_bind_int64(st, 7, mx);
+            }
+        }
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE)
+            rc = store_db_fail(s, src, ins);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* write_table proper; note = 0 for a migration (the same data in a new layout: the data
  * version stays, so models made from it stay valid). */
 static int write_table(promo_store *s, const promo_table *t, int note)
@@ -756,7 +839,8 @@ static int write_table(promo_store *s, const promo_table *t, int note)
     }
     double t0 = promo_now_s();
     if (!(rc = note ? note_write(s, t->name) : PROMO_OK) && !(rc = create_table(s, t, c, n)) &&
-        !(rc = insert_rows(s, t, c, n))) {
+        !(rc = insert_rows(s, t, c, n)) &&
+        !(rc = store_chunked_name(s, t->name) ? PROMO_OK : write_stats(s, t, c, n))) {
         promo_debug("store: %s: %zu rows: dictionaries + rows in %.2fs", t->name, t->n_rows,
                     promo_now_s() - t0);
     }
@@ -820,26 +904,28 @@ static int append_codes(promo_store *s, const char *table, size_t pos, out_col *
     const promo_column *src = c->src;
     if (!src)
         return PROMO_OK;
-    promo_dict *old = promo_dict_new();
     uint32_t nd = promo_dict_size(src->dict);
     uint32_t *map = promo_mallocn(nd ? nd : 1, sizeof *map);
     uint32_t *fresh = promo_mallocn(nd ? nd : 1, sizeof *fresh);
-    int rc = !old || !map || !fresh ? PROMO_ENOMEM : chunk_read_dict(s, table, pos, old);
+    uint8_t *used = promo_calloc(nd ? nd : 1, 1);
+    uint32_t base = 0, k = 0;
+    int rc = !map || !fresh || !used ? PROMO_ENOMEM : PROMO_OK;
     if (!rc) {
         for (uint32_t d = 0; d < nd; d++)
             map[d] = PROMO_DICT_NONE;
+        /* the stored entries found among the new values (looked up in the new dictionary,
+         * whose hash index exists, instead of building one for the stored entries) */
+        rc = chunk_dict_map(s, table, pos, src->dict, map, &base);
+    }
+    if (!rc) {
+        c->stored_before = base;
         for (size_t r = 0; r < n_rows; r++)
             if (!promo_column_is_null(src, r))
-                map[src->codes[r]] = 0; /* used */
-        uint32_t base = promo_dict_size(old), k = 0;
+                used[src->codes[r]] = 1;
         for (uint32_t d = 0; d < nd; d++) {
-            if (map[d] == PROMO_DICT_NONE)
-                continue;
-            uint32_t got = promo_dict_find(old, promo_dict_key(src->dict, d),
-                                           promo_dict_key_len(src->dict, d));
-            if (got != PROMO_DICT_NONE) {
-                map[d] = got;
-            } else {
+            if (!used[d])
+                map[d] = PROMO_DICT_NONE;
+            else if (map[d] == PROMO_DICT_NONE) {
                 map[d] = base + k;
                 fresh[k++] = d;
             }
@@ -847,8 +933,8 @@ static int append_codes(promo_store *s, const char *table, size_t pos, out_col *
         if (k)
             rc = chunk_write_dict(s, table, pos, src->dict, fresh, k, base);
     }
-    promo_dict_free(old);
     promo_free(fresh);
+    promo_free(used);
     promo_free(c->remap);
     c->remap = rc ? NULL : map;
     if (rc)
@@ -895,6 +981,20 @@ static int check_append_key(promo_store *s, const promo_table *t, const out_col 
         }
     if (!k.nk)
         return PROMO_OK;
+    /* A new row whose first key value is new to the stored dictionary cannot repeat a stored
+     * key. When every row is such (next month's orders), the new rows are checked among
+     * themselves only, and the stored keys are not read at all. */
+    const out_col *first = &c[idx[0]];
+    if (first->type == PROMO_COL_STRING && first->src) {
+        size_t r = 0;
+        for (; r < t->n_rows; r++)
+            if (!promo_column_is_null(first->src, r) &&
+                (first->remap ? first->remap[first->src->codes[r]] : first->src->codes[r]) <
+                    first->stored_before)
+                break;
+        if (r == t->n_rows)
+            return check_key(t, c, n);
+    }
     promo_table *old = NULL;
     int rc = chunk_read(s, t->name, names, types, pos, k.nk, 0, -1, 0, 0, &old);
     if (rc)
@@ -969,7 +1069,7 @@ int promo_store_append_table(promo_store *s, const promo_table *t)
             if (!nc)
                 rc = PROMO_ENOMEM;
             else
-                (c = nc)[n++] = (out_col){st_names[i], st_types[i], NULL, NULL, NULL, NULL};
+                (c = nc)[n++] = (out_col){st_names[i], st_types[i], NULL, NULL, NULL, NULL, 0};
             j = n - 1;
         }
         if (!rc && c[j].type != st_types[i])
