@@ -57,6 +57,7 @@ promo_feature_params promo_feature_params_default(void)
     p.expected_days = 30;
     p.clv_horizon_days = 365;
     p.products = 1;
+    p.elasticity = 1;
     p.clv_params = promo_clv_params_default();
     p.elasticity_params = promo_elasticity_params_default();
     return p;
