@@ -299,12 +299,14 @@ T_TEST(assoc_cli_rules_and_crosssell)
     T_ASSERT_CONTAINS(out, "frequent itemsets");
     free(out);
     promo_store *s = NULL;
-    T_OK(promo_store_open(ws, 0, &s));
     {
         /* --ws names the products of the rules beside their ids (text and JSON) */
         static const char *const pc[] = {"product_id", "name"};
         promo_table *pt = NULL;
+        T_OK(promo_store_open_read(ws, &s));
         T_OK(promo_store_read_columns(s, "products", pc, 2, &pt));
+        promo_store_close(s); /* the commands below take the workspace's lock */
+        s = NULL;
         snprintf(args, sizeof args,
                  "rules --ws %s --min-support 0.001 --min-confidence 0.05 --top 1 --json", ws);
         T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
@@ -328,6 +330,7 @@ T_TEST(assoc_cli_rules_and_crosssell)
         free(out);
         promo_table_free(pt);
     }
+    T_OK(promo_store_open(ws, 0, &s));
     char best[256];
     T_OK(promo_campaign_best_seller(s, best, sizeof best));
     promo_crosssell_params p = promo_crosssell_params_default();
