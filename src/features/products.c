@@ -150,19 +150,32 @@ static void positions_u64(uint64_t *cnt, size_t np, int n_parts, uint64_t *off)
     off[np] = run;
 }
 
-/* Slots into product order (sidx), and the products of every order of several products, in
- * slot order, into oprod (4 bytes a slot, the last of each order marked OPROD_END); each
- * multi-product slot keeps where its order starts there. The per-product pass reads an
- * order's partners from that compact copy (a few MB, cache-resident for most inputs) instead
- * of an array of every (product, partner) pair: wholesale orders of hundreds of lines made
- * that one 169 MB on Online Retail II, and faulting it in was half the time of `promo score`. */
-static void scatter_slots(
-    const fx_ctx *c, int n_parts, uint32_t *pos, pslot *sidx, double *srev, uint32_t *oprod)
+/* Slots into product order (sidx), and the co-purchase partners in one of two layouts:
+ *   - partner != NULL: for every order, each of its products' partners (the other products of
+ *     the run) into that product's partner range (ppos), so that the per-product passes read
+ *     them sequentially instead of a cache miss per (product, order). Its size is the number
+ *     of pairs, sum over orders of gn (gn - 1): right for baskets of a few products;
+ *   - else the products of every order of several products, in slot order, into oprod (4
+ *     bytes a slot, the last of each order marked OPROD_END), each multi-product slot keeping
+ *     where its order starts there; the per-product passes read an order's partners from that
+ *     copy. Wholesale orders of hundreds of lines made the pair array 169 MB on Online Retail
+ *     II (80 pairs a slot), and faulting it in was half the time of `promo score`.
+ * The counts built from either are integers, so the order of partners within a product is
+ * free. */
+static void scatter_slots(const fx_ctx *c,
+                          int n_parts,
+                          uint32_t *pos,
+                          uint64_t *ppos,
+                          pslot *sidx,
+                          double *srev,
+                          uint32_t *partner,
+                          uint32_t *oprod)
 {
     size_t np = c->n_prod;
 #pragma omp parallel for schedule(static, 1) num_threads(n_parts)
     for (int q = 0; q < n_parts; q++) {
         uint32_t *my = pos + (size_t)q * np;
+        uint64_t *myp = ppos + (size_t)q * np;
         uint64_t k = part_start(c, q, n_parts), hi = part_start(c, q + 1, n_parts);
         while (k < hi) {
             const fx_slot *run = &c->rec[k].slot;
@@ -178,19 +191,36 @@ static void scatter_slots(
                     uint32_t ahead = c->rec[k + g + PF_SLOTS].slot.product;
                     __builtin_prefetch(&sidx[my[ahead]], 1);
                     __builtin_prefetch(&srev[my[ahead]], 1);
+                    if (partner)
+                        __builtin_prefetch(&partner[myp[ahead]], 1);
                 }
                 uint32_t at = my[sl->product]++;
                 srev[at] = sl->rev;
                 sidx[at] = (pslot){sl->qty, sl->list,
                                    (uint32_t)(sl->week - c->week_min) | (gn > 1 ? PSLOT_MULTI : 0),
                                    (uint32_t)k};
-                if (gn > 1)
+                if (gn < 2)
+                    continue;
+                if (!partner) {
                     oprod[k + g] = sl->product | (g + 1 == gn ? OPROD_END : 0);
+                    continue;
+                }
+                uint32_t *dst = partner + myp[sl->product];
+                for (uint32_t h = 0; h < g; h++)
+                    *dst++ = c->rec[k + h].slot.product;
+                for (uint32_t h = g + 1; h < gn; h++)
+                    *dst++ = c->rec[k + h].slot.product;
+                myp[sl->product] += gn - 1;
             }
             k += gn;
         }
     }
 }
+
+/* Partners per slot above which the pairs are not materialised (see scatter_slots): 8 keeps
+ * the pair array within 32 bytes a slot, where reading it sequentially still beats a cache
+ * miss per slot (10M generated lines: 1.0 s against 2.4 s of CPU for the products step). */
+#define MAX_PAIRS_PER_SLOT 8
 
 int fx_products(fx_ctx *c, promo_features *f)
 {
@@ -204,7 +234,7 @@ int fx_products(fx_ctx *c, promo_features *f)
     uint64_t *pcnt = promo_calloc((size_t)nt * npa, sizeof *pcnt);
     uint64_t *poff = promo_mallocn(npa + 1, sizeof *poff);
     uint64_t *pairoff = promo_mallocn(npa + 1, sizeof *pairoff);
-    uint32_t *oprod = NULL;
+    uint32_t *oprod = NULL, *partner = NULL;
     pslot *sidx = promo_mallocn(ns ? ns : 1, sizeof *sidx);
     double *srev = promo_mallocn(ns ? ns : 1, sizeof *srev);
     uint32_t *buy = promo_calloc((size_t)nt * 2 * npa, sizeof *buy);
@@ -251,13 +281,20 @@ int fx_products(fx_ctx *c, promo_features *f)
     count_slots(c, nt, cnt, pcnt);
     positions_u32(cnt, np, nt, poff);
     positions_u64(pcnt, np, nt, pairoff);
-    oprod = promo_mallocn(ns ? ns : 1, sizeof *oprod);
-    if (!oprod)
-        goto done;
-    fx_prefault(oprod, ns * sizeof *oprod, nt);
+    if (pairoff[np] <= (uint64_t)MAX_PAIRS_PER_SLOT * ns) {
+        partner = promo_mallocn(pairoff[np] ? pairoff[np] : 1, sizeof *partner);
+        if (!partner)
+            goto done;
+        fx_prefault(partner, pairoff[np] * sizeof *partner, nt);
+    } else {
+        oprod = promo_mallocn(ns ? ns : 1, sizeof *oprod);
+        if (!oprod)
+            goto done;
+        fx_prefault(oprod, ns * sizeof *oprod, nt);
+    }
     fx_prefault(sidx, ns * sizeof *sidx, nt);
     fx_prefault(srev, ns * sizeof *srev, nt);
-    scatter_slots(c, nt, cnt, sidx, srev, oprod);
+    scatter_slots(c, nt, cnt, pcnt, sidx, srev, partner, oprod);
     /* The slots are read: their memory goes back before the co-purchase matrix is filled. */
     promo_free(c->rec);
     c->rec = NULL;
@@ -292,7 +329,11 @@ int fx_products(fx_ctx *c, promo_features *f)
 #pragma omp for schedule(dynamic, N_CHUNK_PRODUCTS)
         for (uint32_t j = 0; j < np; j++) {
             uint32_t d = 0;
-            for (uint64_t a = poff[j]; seen && a < poff[j + 1]; a++) {
+            for (uint64_t a = pairoff[j]; seen && partner && a < pairoff[j + 1]; a++) {
+                d += seen[partner[a]] != j + 1;
+                seen[partner[a]] = j + 1;
+            }
+            for (uint64_t a = poff[j]; seen && !partner && a < poff[j + 1]; a++) {
                 if (!(sidx[a].week & PSLOT_MULTI))
                     continue;
                 for (uint32_t k = sidx[a].run;; k++) {
@@ -345,7 +386,15 @@ int fx_products(fx_ctx *c, promo_features *f)
                  * with few, track the touched ones and sort them. */
                 uint64_t bound = pairoff[j + 1] - pairoff[j];
                 int dense = bound * 16 > np;
-                for (uint64_t a = poff[j]; a < poff[j + 1]; a++) {
+                if (partner && dense) {
+                    for (uint64_t a = pairoff[j]; a < pairoff[j + 1]; a++)
+                        w.cnt[partner[a]]++;
+                } else if (partner) {
+                    for (uint64_t a = pairoff[j]; a < pairoff[j + 1]; a++)
+                        if (w.cnt[partner[a]]++ == 0)
+                            w.touch[n_touch++] = partner[a];
+                }
+                for (uint64_t a = poff[j]; !partner && a < poff[j + 1]; a++) {
                     if (!(sidx[a].week & PSLOT_MULTI))
                         continue;
                     for (uint32_t k = sidx[a].run;; k++) {
@@ -478,6 +527,7 @@ done:
     promo_free(pcnt);
     promo_free(pairoff);
     promo_free(oprod);
+    promo_free(partner);
     promo_free(sidx);
     promo_free(srev);
     promo_free(buy);
