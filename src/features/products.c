@@ -3,7 +3,8 @@
  * over the line records (one slot per (order, distinct product); slots of one order are
  * contiguous).
  *
- * Slots (packed) and co-purchase partners (emitted per order) are bucketed by product with the
+ * Slots (packed) and co-purchase partners (emitted per order, or, for orders of many products,
+ * read from a copy of each order's products: see scatter_slots) are bucketed by product with the
  * same stable parallel counting sort as the lines; the slot records are then freed. Each
  * product is independent: a first parallel pass counts its distinct partners (placing its
  * co-purchase row), a second builds its weekly bins, price changes and co-purchase row with
@@ -271,17 +272,13 @@ int fx_products(fx_ctx *c, promo_features *f)
                         (long long)span);
         goto done;
     }
-    /* Slot positions and product ids are 32-bit (oprod's top bit marks an order's end). */
-    if (ns >= UINT32_MAX || np >= OPROD_END) {
-        rc = promo_fail(PROMO_ENOMEM, "features: %zu purchase lines of %u products: too many", ns,
-                        np);
-        goto done;
-    }
     double t0 = promo_now_s();
     count_slots(c, nt, cnt, pcnt);
     positions_u32(cnt, np, nt, poff);
     positions_u64(pcnt, np, nt, pairoff);
-    if (pairoff[np] <= (uint64_t)MAX_PAIRS_PER_SLOT * ns) {
+    /* The order runs hold 32-bit slot positions and product ids (the top bit marks an order's
+     * end): beyond that, the pairs. */
+    if (pairoff[np] <= (uint64_t)MAX_PAIRS_PER_SLOT * ns || ns >= UINT32_MAX || np >= OPROD_END) {
         partner = promo_mallocn(pairoff[np] ? pairoff[np] : 1, sizeof *partner);
         if (!partner)
             goto done;
