@@ -299,6 +299,37 @@ T_TEST(assoc_cli_rules_and_crosssell)
     T_ASSERT_CONTAINS(out, "frequent itemsets");
     free(out);
     promo_store *s = NULL;
+    {
+        /* --ws names the products of the rules beside their ids (text and JSON) */
+        static const char *const pc[] = {"product_id", "name"};
+        promo_table *pt = NULL;
+        T_OK(promo_store_open_read(ws, &s));
+        T_OK(promo_store_read_columns(s, "products", pc, 2, &pt));
+        promo_store_close(s); /* the commands below take the workspace's lock */
+        s = NULL;
+        snprintf(args, sizeof args,
+                 "rules --ws %s --min-support 0.001 --min-confidence 0.05 --top 1 --json", ws);
+        T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+        const char *rhs = strstr(out, "\"rhs\":\"");
+        T_ASSERT(rhs != NULL);
+        char id[64] = "";
+        sscanf(rhs + 7, "%63[^\"]", id);
+        const promo_column *pid = promo_table_column(pt, "product_id"),
+                           *pnm = promo_table_column(pt, "name");
+        size_t r = 0;
+        while (r < pt->n_rows && strcmp(promo_column_str(pid, r), id) != 0)
+            r++;
+        T_ASSERT_MSG(r < pt->n_rows, "rhs %s not a product", id);
+        char want[300];
+        snprintf(want, sizeof want, "\"rhs_name\":\"%s\"", promo_column_str(pnm, r));
+        T_ASSERT_CONTAINS(out, want);
+        free(out);
+        args[strlen(args) - strlen(" --json")] = 0;
+        T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+        T_ASSERT_CONTAINS(out, promo_column_str(pnm, r));
+        free(out);
+        promo_table_free(pt);
+    }
     T_OK(promo_store_open(ws, 0, &s));
     char best[256];
     T_OK(promo_campaign_best_seller(s, best, sizeof best));
@@ -314,6 +345,41 @@ T_TEST(assoc_cli_rules_and_crosssell)
     T_ASSERT_EQ_INT(c->file->n_rows, c->n_matched);
     promo_baskets b = promo_basket_file_view(f);
     uint32_t x = promo_basket_file_find_item(f, best);
+    /* Each rule's fits counted by brute force over the customers' baskets: those who bought
+     * every antecedent and never X; every targeted customer is counted by one rule only. */
+    {
+        uint32_t nc = promo_basket_file_n_customers(f);
+        size_t sum = 0;
+        for (size_t r = 0; r < c->n_rules; r++) {
+            T_ASSERT(c->rules[r].fits >= c->rules[r].customers);
+            sum += c->rules[r].customers;
+        }
+        T_ASSERT_EQ_INT(sum, c->n_matched);
+        for (size_t r = 0; r < c->n_rules && r < 6; r++) {
+            const promo_crosssell_rule *ru = &c->rules[r];
+            uint32_t ante[8];
+            uint32_t na = 0;
+            char buf[512];
+            snprintf(buf, sizeof buf, "%s", ru->antecedent);
+            for (char *tok = strtok(buf, "+"); tok && na < 8; tok = strtok(NULL, "+"))
+                ante[na++] = promo_basket_file_find_item(f, tok);
+            size_t fits = 0;
+            for (uint32_t k = 0; k < nc; k++) {
+                uint32_t has = 0, got_x = 0;
+                for (size_t i = 0; i < b.n; i++) {
+                    if (promo_basket_file_customer(f, i) != k)
+                        continue;
+                    for (uint64_t j = b.ptr[i]; j < b.ptr[i + 1]; j++) {
+                        got_x |= b.item[j] == x;
+                        for (uint32_t q = 0; q < na; q++)
+                            has |= (b.item[j] == ante[q]) << q;
+                    }
+                }
+                fits += !got_x && has == (1u << na) - 1;
+            }
+            T_ASSERT_EQ_INT(ru->fits, fits); /* six rules: the scan is per customer and basket */
+        }
+    }
     const promo_column *cid = promo_table_column(c->file, "customer_id");
     for (size_t r = 0; r < c->file->n_rows; r++) {
         uint32_t key = promo_basket_file_find_customer(f, promo_column_str(cid, r));
@@ -331,6 +397,7 @@ T_TEST(assoc_cli_rules_and_crosssell)
              best);
     T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
     T_ASSERT_CONTAINS(out, "wrote ");
+    T_ASSERT_CONTAINS(out, "targeted");
     free(out);
     snprintf(path, sizeof path, "%s/out/crosssell_%s.csv", ws, best);
     promo_campaign_file *cf = NULL;

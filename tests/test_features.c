@@ -501,6 +501,131 @@ T_TEST(features_leakage_and_threads)
     world_free(&b);
 }
 
+/* The co-purchase matrix of f against a count by brute force over w's orders (distinct
+ * products of each order before the cutoff, every ordered pair of them). Products are PR000..
+ * PR039 in rows 0..39. */
+static void check_copurchase(const world *w, int64_t cut, const promo_features *f)
+{
+    enum { NP = 40 };
+    static uint32_t want[NP][NP];
+    memset(want, 0, sizeof want);
+    const promo_column *oc = promo_table_column(w->tx, "order_id"),
+                       *pc = promo_table_column(w->tx, "product_id"),
+                       *tc = promo_table_column(w->tx, "ts"),
+                       *cc = promo_table_column(w->tx, "customer_id");
+    /* Products of the current order, a bit each: its lines with a customer and its anonymous
+     * ones apart (anonymous lines are bucketed on their own, so they form their own order). */
+    uint64_t in_order[2] = {0, 0};
+    for (size_t r = 0; r <= w->tx->n_rows; r++) {
+        /* an order's lines are contiguous here */
+        if (r == w->tx->n_rows ||
+            (r > 0 && strcmp(promo_column_str(oc, r), promo_column_str(oc, r - 1)) != 0)) {
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < NP; i++)
+                    for (int j = 0; j < NP; j++)
+                        want[i][j] += i != j && (in_order[h] >> i & 1) && (in_order[h] >> j & 1);
+            in_order[0] = in_order[1] = 0;
+        }
+        if (r < w->tx->n_rows && tc->i64[r] < cut)
+            in_order[promo_column_is_null(cc, r)] |= 1ull << atoi(promo_column_str(pc, r) + 2);
+    }
+    uint64_t nnz = 0;
+    for (int i = 0; i < NP; i++)
+        for (int j = 0; j < NP; j++) {
+            nnz += want[i][j] != 0;
+            T_ASSERT_MSG(
+                promo_csr_get(&f->copurchase, (uint32_t)i, (uint32_t)j) == (float)want[i][j],
+                "copurchase %d,%d: %g, brute force %u", i, j,
+                (double)promo_csr_get(&f->copurchase, (uint32_t)i, (uint32_t)j), want[i][j]);
+        }
+    T_ASSERT_EQ_INT(f->copurchase.nnz, nnz);
+    T_OK(promo_csr_check(&f->copurchase));
+}
+
+/* Wholesale baskets: orders of 10-30 distinct products out of 40 (some bought on two lines),
+ * 3% of lines anonymous: more than 8 partners a slot, the layout that does not materialise
+ * the pairs (products.c). */
+static void make_wholesale(world *w, int64_t start, uint64_t seed)
+{
+    char id[32], oid[32], pid[32];
+    promo_rng r;
+    promo_rng_init(&r, seed, 0);
+    memset(w, 0, sizeof *w);
+    w->cust = new_canonical("customers");
+    w->prod = new_canonical("products");
+    for (int j = 0; j < 40; j++) {
+        snprintf(pid, sizeof pid, "PR%03d", j);
+        add_product(w->prod, pid, j % 2 ? "gifts" : "kitchen", 1 + j % 5);
+    }
+    w->tx = new_canonical("transactions");
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof id, "CU%05d", i);
+        add_customer(w->cust, id, NULL);
+        for (int o = 0; o < 12; o++) {
+            snprintf(oid, sizeof oid, "W%03d-%02d", i, o);
+            int64_t t = start + (int64_t)(o * 40 + i) * 86400;
+            uint64_t used = 0;
+            int n = 10 + (int)promo_rng_below(&r, 21);
+            while (n > 0) {
+                int j = (int)promo_rng_below(&r, 40);
+                if (used >> j & 1 && !promo_rng_bernoulli(&r, 0.1))
+                    continue;
+                n -= !(used >> j & 1);
+                used |= 1ull << j;
+                snprintf(pid, sizeof pid, "PR%03d", j);
+                add_tx(w->tx, oid, promo_rng_bernoulli(&r, 0.03) ? NULL : id, pid, t,
+                       1 + (double)promo_rng_below(&r, 24), 1 + (double)promo_rng_below(&r, 9), 0,
+                       "S1");
+            }
+        }
+    }
+    promo_table_seal(w->cust);
+    promo_table_seal(w->prod);
+    promo_table_seal(w->tx);
+}
+
+/* Co-purchase in both layouts against brute force, and params.elasticity = 0: the same
+ * features without the elasticity fit, and no products table. */
+T_TEST(features_copurchase_brute_force_and_no_elasticity)
+{
+    int64_t start = ts_of("2023-01-01"), cut = ts_of("2024-01-01");
+    world w, ws;
+    make_world(&w, 300, start, ts_of("2024-06-01"), 11);
+    make_wholesale(&ws, start, 12);
+    promo_feature_params p = promo_feature_params_default();
+    p.as_of = cut;
+    promo_feature_input in = {w.cust, w.prod, w.tx, NULL, w.promos, w.expo, w.resp};
+    promo_feature_input iws = {ws.cust, ws.prod, ws.tx, NULL, NULL, NULL, NULL};
+    promo_features *f = NULL, *g = NULL, *h = NULL;
+    T_OK(promo_features_compute(&in, &p, &f));
+    check_copurchase(&w, cut, f);
+    T_OK(promo_features_compute(&iws, &p, &h));
+    T_ASSERT(h->copurchase.nnz > 1000);
+    check_copurchase(&ws, cut, h);
+    promo_features_free(h);
+    h = NULL;
+    p.n_threads = 1;
+    T_OK(promo_features_compute(&iws, &p, &h));
+    check_copurchase(&ws, cut, h);
+    p.n_threads = 0;
+    p.elasticity = 0;
+    T_OK(promo_features_compute(&in, &p, &g));
+    T_ASSERT(g->elasticity.product == NULL);
+    T_ASSERT(memcmp(f->X, g->X, f->n_customers * f->n_features * sizeof *f->X) == 0);
+    T_ASSERT_EQ_INT(g->copurchase.nnz, f->copurchase.nnz);
+    T_ASSERT(memcmp(f->copurchase.values, g->copurchase.values, f->copurchase.nnz * 4) == 0);
+    T_ASSERT(memcmp(f->products.n_price_changes, g->products.n_price_changes, 40 * 4) == 0);
+    promo_table *pt = NULL;
+    T_ASSERT_EQ_INT(promo_features_products_table(g, w.prod, &pt), PROMO_EUSAGE);
+    T_ASSERT(pt == NULL);
+    T_ASSERT_CONTAINS(promo_last_error(), "elasticit");
+    promo_features_free(f);
+    promo_features_free(g);
+    promo_features_free(h);
+    world_free(&w);
+    world_free(&ws);
+}
+
 /* Weekly sales with a known elasticity: log q = a_p + e * log p + trend + season + noise,
  * Poisson quantities. Products 0..19 have 80 weeks of varying prices; product 20 has 6 weeks
  * (thin: must get the category's pooled estimate). */

@@ -49,7 +49,9 @@ typedef struct promo_crosssell_rule {
     char *antecedent; /* product ids joined by '+' (owned) */
     double support, confidence, lift;
     uint64_t count;   /* orders holding the antecedents and X */
-    size_t customers; /* customers targeted through this rule */
+    size_t customers; /* customers targeted through this rule (it is their best fit) */
+    size_t fits;      /* customers who bought the antecedents but never X (>= customers);
+                         0: everyone who bought them bought X too, the rule reaches no one */
 } promo_crosssell_rule;
 
 typedef struct promo_crosssell {

@@ -89,6 +89,10 @@ typedef struct promo_feature_params {
     double expected_days;           /* horizon of exp_purchases (default 30) */
     double clv_horizon_days;        /* horizon of clv (expected revenue, undiscounted) (365) */
     int products;                   /* 1 (default): product features, co-purchase, elasticity */
+    int elasticity;                 /* 1 (default): fit the price elasticities (with products);
+                                       0: f->elasticity stays zeroed (the panel's cuts, which
+                                       never read it: the fit was a third of a cut's product
+                                       time) and promo_features_products_table fails */
     promo_clv_params clv_params;    /* BG/NBD / Gamma-Gamma fitting */
     promo_elasticity_params elasticity_params;
     int n_threads; /* 0 = OpenMP default; results do not depend on it */

@@ -26,8 +26,9 @@ static void print_json(const promo_crosssell *c, const char *path)
         printf("%s{\"antecedent\":", r ? "," : "");
         cli_json_str(stdout, x->antecedent);
         printf(",\"support\":%.6g,\"confidence\":%.6g,\"lift\":%.6g,\"count\":%llu,"
-               "\"customers\":%zu}",
-               x->support, x->confidence, x->lift, (unsigned long long)x->count, x->customers);
+               "\"fits\":%zu,\"customers\":%zu}",
+               x->support, x->confidence, x->lift, (unsigned long long)x->count, x->fits,
+               x->customers);
     }
     printf("]}\n");
 }
@@ -36,17 +37,40 @@ static void print_text(const promo_crosssell *c, const char *path)
 {
     printf("cross-sell %s: %zu orders mined, %llu hold it; %zu rules predict it\n", c->product_id,
            c->n_orders, (unsigned long long)c->x_orders, c->n_rules);
-    if (c->n_rules) {
-        printf("  %-40s %8s %10s %6s %6s %9s\n", "antecedent", "support", "confidence", "lift",
-               "orders", "customers");
-        for (size_t r = 0; r < c->n_rules && r < 10; r++) {
+    /* Only the rules that target someone are listed; a rule whose antecedents' buyers all
+     * bought the product already is true of the orders but useless for a campaign, and one
+     * whose customers all fit a more confident rule sends nothing. */
+    size_t n_none = 0, n_beaten = 0, n_used = 0;
+    for (size_t r = 0; r < c->n_rules; r++) {
+        n_none += c->rules[r].fits == 0;
+        n_beaten += c->rules[r].fits > 0 && c->rules[r].customers == 0;
+    }
+    size_t n_listed = c->n_rules - n_none - n_beaten;
+    if (n_listed) {
+        printf("  %-40s %8s %10s %6s %6s %6s %9s\n", "antecedent", "support", "confidence", "lift",
+               "orders", "fits", "targeted");
+        for (size_t r = 0; r < c->n_rules && n_used < 10; r++) {
             const promo_crosssell_rule *x = &c->rules[r];
-            printf("  %-40.40s %8.5f %10.3f %6.2f %6llu %9zu\n", x->antecedent, x->support,
-                   x->confidence, x->lift, (unsigned long long)x->count, x->customers);
+            if (!x->customers)
+                continue;
+            n_used++;
+            printf("  %-40.40s %8.5f %10.3f %6.2f %6llu %6zu %9zu\n", x->antecedent, x->support,
+                   x->confidence, x->lift, (unsigned long long)x->count, x->fits, x->customers);
         }
-        if (c->n_rules > 10)
-            printf("  ... %zu more\n", c->n_rules - 10);
-    } else
+        if (n_listed > n_used)
+            printf("  ... %zu more that target someone\n", n_listed - n_used);
+    }
+    if (n_beaten)
+        printf("  %zu rule%s not listed: every customer %s fit%s has a more confident rule\n",
+               n_beaten, n_beaten == 1 ? "" : "s", n_beaten == 1 ? "it" : "they",
+               n_beaten == 1 ? "s" : "");
+    if (n_none)
+        printf("  %zu rule%s not listed: every customer who bought %s antecedents already bought "
+               "the product\n",
+               n_none, n_none == 1 ? "" : "s", n_none == 1 ? "its" : "their");
+    if (n_beaten || n_none)
+        printf("  (--json lists every rule, with the customers it fits and targets)\n");
+    if (!c->n_rules)
         printf("  no rule reaches the thresholds: lower --min-support, --min-confidence or "
                "--min-lift\n");
     printf("customers a rule fits who never bought it: %zu (left out as buyers already: %zu)\n",

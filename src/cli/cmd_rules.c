@@ -25,6 +25,88 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* Product names by basket item, for --ws at the product level: a marketer reads "WHITE
+ * HANGING HEART T-LIGHT HOLDER", not 85123A. names NULL when there are none. */
+typedef struct item_names {
+    promo_table *t;
+    const promo_column *name;
+    uint32_t *row; /* basket item -> products row, UINT32_MAX when unknown */
+} item_names;
+
+static int names_load(promo_store *s, const promo_basket_file *f, item_names *nm)
+{
+    static const char *const cols[] = {"product_id", "name"};
+    promo_baskets b = promo_basket_file_view(f);
+    memset(nm, 0, sizeof *nm);
+    if (!promo_store_has_table(s, "products") ||
+        promo_store_read_columns(s, "products", cols, 2, &nm->t)) {
+        promo_table_free(nm->t);
+        nm->t = NULL;
+        return PROMO_OK; /* no names: the ids alone */
+    }
+    const promo_column *id = promo_table_column(nm->t, "product_id");
+    nm->name = promo_table_column(nm->t, "name");
+    if (!id || !nm->name || nm->name->type != PROMO_COL_STRING || id->type != PROMO_COL_STRING) {
+        nm->name = NULL;
+        return PROMO_OK;
+    }
+    if (!(nm->row = promo_mallocn(b.n_items ? b.n_items : 1, sizeof *nm->row)))
+        return PROMO_ENOMEM;
+    for (uint32_t i = 0; i < b.n_items; i++)
+        nm->row[i] = UINT32_MAX;
+    for (size_t r = 0; r < nm->t->n_rows; r++) {
+        uint32_t i = promo_basket_file_find_item(f, promo_column_str(id, r));
+        if (i != UINT32_MAX && !promo_column_is_null(nm->name, r))
+            nm->row[i] = (uint32_t)r;
+    }
+    return PROMO_OK;
+}
+
+static void names_free(item_names *nm)
+{
+    promo_table_free(nm->t);
+    promo_free(nm->row);
+}
+
+/* The name of item i, or NULL when it has none. */
+static const char *name_of(const item_names *nm, uint32_t i)
+{
+    if (!nm || !nm->name || nm->row[i] == UINT32_MAX)
+        return NULL;
+    const char *s = promo_column_str(nm->name, nm->row[i]);
+    return *s ? s : NULL;
+}
+
+/* "NAME A + NAME B => NAME C" (ids where a name is missing) into a growing buffer. */
+static const char *rule_names(const promo_basket_file *f,
+                              const item_names *nm,
+                              const uint32_t *lhs,
+                              uint32_t n,
+                              uint32_t rhs,
+                              char **buf,
+                              size_t *cap)
+{
+    size_t need = 8;
+    for (uint32_t k = 0; k <= n; k++) {
+        uint32_t i = k < n ? lhs[k] : rhs;
+        const char *s = name_of(nm, i);
+        need += strlen(s ? s : promo_basket_file_item(f, i)) + 4;
+    }
+    if (promo_grow((void **)buf, cap, need, 1))
+        return "...";
+    char *w = *buf;
+    for (uint32_t k = 0; k <= n; k++) {
+        uint32_t i = k < n ? lhs[k] : rhs;
+        const char *s = name_of(nm, i);
+        w += sprintf(w, "%s%s",
+                     k == 0  ? ""
+                     : k < n ? " + "
+                             : " => ",
+                     s ? s : promo_basket_file_item(f, i));
+    }
+    return *buf;
+}
+
 /* "{a,b}" into a growing buffer. */
 static const char *
 set_text(const promo_basket_file *f, const uint32_t *items, uint32_t n, char **buf, size_t *cap)
@@ -50,8 +132,12 @@ static void json_num(double v)
         printf("null");
 }
 
-/* Every rule as a CSV (lhs,rhs,support,confidence,coverage,lift,conviction,count). */
-static int write_rules(const char *path, const promo_assoc *a, const promo_basket_file *f)
+/* Every rule as a CSV (lhs,rhs,support,confidence,coverage,lift,conviction,count, and with
+ * product names lhs_names,rhs_name). */
+static int write_rules(const char *path,
+                       const promo_assoc *a,
+                       const promo_basket_file *f,
+                       const item_names *nm)
 {
     static const char *const num[] = {"support", "confidence", "coverage", "lift", "conviction"};
     promo_table *t = promo_table_new("rules");
@@ -63,6 +149,11 @@ static int write_rules(const char *path, const promo_assoc *a, const promo_baske
     for (int k = 0; !rc && k < 5; k++)
         rc = promo_table_add_column(t, num[k], PROMO_COL_FLOAT64, NULL);
     rc = rc ? rc : promo_table_add_column(t, "count", PROMO_COL_INT64, NULL);
+    int named = nm && nm->name;
+    if (named) {
+        rc = rc ? rc : promo_table_add_column(t, "lhs_names", PROMO_COL_STRING, NULL);
+        rc = rc ? rc : promo_table_add_column(t, "rhs_name", PROMO_COL_STRING, NULL);
+    }
     for (size_t r = 0; !rc && r < promo_assoc_n_rules(a); r++) {
         const promo_assoc_rule *x = promo_assoc_rule_at(a, r);
         const char *lhs = set_text(f, promo_assoc_rule_lhs(a, r), x->lhs_len, &buf, &cap);
@@ -74,6 +165,28 @@ static int write_rules(const char *path, const promo_assoc *a, const promo_baske
             rc = isfinite(v[k]) ? promo_column_push_f64(t->cols[2 + k], v[k])
                                 : promo_column_push_null(t->cols[2 + k]);
         rc = rc ? rc : promo_column_push_i64(t->cols[7], (int64_t)x->count);
+        if (named && !rc) {
+            const uint32_t *l = promo_assoc_rule_lhs(a, r);
+            size_t at = 0;
+            for (uint32_t k = 0; k < x->lhs_len; k++) {
+                const char *s = name_of(nm, l[k]);
+                at += strlen(s ? s : promo_basket_file_item(f, l[k])) + 3;
+            }
+            if (promo_grow((void **)&buf, &cap, at + 1, 1)) {
+                rc = PROMO_ENOMEM;
+                break;
+            }
+            char *w = buf;
+            *w = 0;
+            for (uint32_t k = 0; k < x->lhs_len; k++) {
+                const char *s = name_of(nm, l[k]);
+                w += sprintf(w, "%s%s", k ? " + " : "", s ? s : promo_basket_file_item(f, l[k]));
+            }
+            const char *rn = name_of(nm, x->rhs);
+            rn = rn ? rn : promo_basket_file_item(f, x->rhs);
+            rc = promo_column_push_str(t->cols[8], buf, strlen(buf));
+            rc = rc ? rc : promo_column_push_str(t->cols[9], rn, strlen(rn));
+        }
     }
     rc = rc ? rc : promo_table_seal(t);
     rc = rc ? rc : promo_csv_write(path, t);
@@ -84,6 +197,7 @@ static int write_rules(const char *path, const promo_assoc *a, const promo_baske
 
 static void print_text(const promo_assoc *a,
                        const promo_basket_file *f,
+                       const item_names *nm,
                        const promo_assoc_params *p,
                        size_t top,
                        double secs)
@@ -117,11 +231,15 @@ static void print_text(const promo_assoc *a,
                set_text(f, promo_assoc_rule_lhs(a, r), x->lhs_len, &buf, &cap),
                promo_basket_file_item(f, x->rhs), x->support, x->confidence, x->lift, x->conviction,
                (unsigned long long)x->count);
+        if (nm && nm->name)
+            printf("      %s\n",
+                   rule_names(f, nm, promo_assoc_rule_lhs(a, r), x->lhs_len, x->rhs, &buf, &cap));
     }
     promo_free(buf);
 }
 
-static void print_json(const promo_assoc *a, const promo_basket_file *f, size_t top, double secs)
+static void print_json(
+    const promo_assoc *a, const promo_basket_file *f, const item_names *nm, size_t top, double secs)
 {
     promo_baskets b = promo_basket_file_view(f);
     printf("{\"baskets\":%zu,\"items\":%u,\"occurrences\":%llu,\"itemsets\":%zu,\"rules\":%zu,"
@@ -139,6 +257,22 @@ static void print_json(const promo_assoc *a, const promo_basket_file *f, size_t 
         }
         printf("],\"rhs\":");
         cli_json_str(stdout, promo_basket_file_item(f, x->rhs));
+        if (nm && nm->name) {
+            printf(",\"lhs_names\":[");
+            for (uint32_t k = 0; k < x->lhs_len; k++) {
+                const char *s = name_of(nm, lhs[k]);
+                printf("%s", k ? "," : "");
+                if (s)
+                    cli_json_str(stdout, s);
+                else
+                    printf("null");
+            }
+            printf("],\"rhs_name\":");
+            if (name_of(nm, x->rhs))
+                cli_json_str(stdout, name_of(nm, x->rhs));
+            else
+                printf("null");
+        }
         printf(",\"support\":%.6g,\"confidence\":%.6g,\"coverage\":%.6g,\"lift\":%.6g,"
                "\"conviction\":",
                x->support, x->confidence, x->coverage, x->lift);
@@ -218,6 +352,7 @@ int cmd_rules(int argc, char **argv)
     promo_basket_file *f = NULL;
     promo_assoc *a = NULL;
     promo_store *s = NULL;
+    item_names nm = {0};
     int rc;
     if (data) {
         promo_baskets_options o = promo_baskets_options_default();
@@ -229,6 +364,8 @@ int cmd_rules(int argc, char **argv)
     } else {
         rc = promo_store_open_read(ws, &s);
         rc = rc ? rc : promo_baskets_from_store(s, as_of, (int)level, &f);
+        if (!rc && level == 0)
+            rc = names_load(s, f, &nm);
     }
     if (rc)
         goto done;
@@ -245,16 +382,17 @@ int cmd_rules(int argc, char **argv)
     if ((rc = promo_assoc_mine(&p, &b, &a)))
         goto done;
     double secs = now_s() - t0;
-    if (out && (rc = write_rules(out, a, f)))
+    if (out && (rc = write_rules(out, a, f, &nm)))
         goto done;
     if (json)
-        print_json(a, f, (size_t)top, secs);
+        print_json(a, f, &nm, (size_t)top, secs);
     else {
-        print_text(a, f, &p, (size_t)top, secs);
+        print_text(a, f, &nm, &p, (size_t)top, secs);
         if (out)
             printf("wrote %s (%zu rules)\n", out, promo_assoc_n_rules(a));
     }
 done:
+    names_free(&nm);
     promo_assoc_free(a);
     promo_basket_file_free(f);
     promo_store_close(s);

@@ -341,6 +341,7 @@ int promo_crosssell_build(promo_store *s, const promo_crosssell_params *p, promo
                 q++;
             if (q < ru->lhs_len)
                 continue;
+            c->rules[r].fits++;
             if (best == UINT32_MAX || ru->confidence > promo_assoc_rule_at(a, best)->confidence)
                 best = (uint32_t)r;
         }

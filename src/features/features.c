@@ -57,6 +57,7 @@ promo_feature_params promo_feature_params_default(void)
     p.expected_days = 30;
     p.clv_horizon_days = 365;
     p.products = 1;
+    p.elasticity = 1;
     p.clv_params = promo_clv_params_default();
     p.elasticity_params = promo_elasticity_params_default();
     return p;
@@ -723,27 +724,50 @@ static int line_cmp(const fx_line *a, const fx_line *b)
     return (a->rev > b->rev) - (a->rev < b->rev);
 }
 
-static int line_qcmp(const void *a, const void *b)
+/* A stable merge sort of v[0..n) with an inline "less than", tmp[0..n) scratch; the result is
+ * in v. glibc's qsort (a merge sort as well, so the order of equal elements is the same)
+ * reached its comparator through a pointer per comparison: a tenth of `promo score` on Online
+ * Retail. Runs of up to 16 by insertion first. */
+#define DEFINE_MERGE_SORT(name, type, less)                                                 \
+    static void name(type *v, type *tmp, size_t n)                                          \
+    {                                                                                       \
+        enum { RUN = 16 };                                                                  \
+        for (size_t lo = 0; lo < n; lo += RUN) {                                            \
+            size_t hi = lo + RUN < n ? lo + RUN : n;                                        \
+            for (size_t i = lo + 1; i < hi; i++) {                                          \
+                type t = v[i];                                                              \
+                size_t j = i;                                                               \
+                for (; j > lo && less(&t, &v[j - 1]); j--)                                  \
+                    v[j] = v[j - 1];                                                        \
+                v[j] = t;                                                                   \
+            }                                                                               \
+        }                                                                                   \
+        type *src = v, *dst = tmp;                                                          \
+        for (size_t w = RUN; w < n; w *= 2) {                                               \
+            for (size_t lo = 0; lo < n; lo += 2 * w) {                                      \
+                size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n; \
+                size_t i = lo, j = mid, k = lo;                                             \
+                while (i < mid && j < hi)                                                   \
+                    dst[k++] = less(&src[j], &src[i]) ? src[j++] : src[i++];                \
+                while (i < mid)                                                             \
+                    dst[k++] = src[i++];                                                    \
+                while (j < hi)                                                              \
+                    dst[k++] = src[j++];                                                    \
+            }                                                                               \
+            type *t = src;                                                                  \
+            src = dst;                                                                      \
+            dst = t;                                                                        \
+        }                                                                                   \
+        if (src != v)                                                                       \
+            memcpy(v, src, n * sizeof *v);                                                  \
+    }
+
+static inline int line_less(const fx_rec *a, const fx_rec *b)
 {
-    return line_cmp(&((const fx_rec *)a)->line, &((const fx_rec *)b)->line);
+    return line_cmp(&a->line, &b->line) < 0;
 }
 
-static void sort_lines(fx_rec *v, size_t n)
-{
-    if (n > 24) {
-        qsort(v, n, sizeof *v, line_qcmp);
-        return;
-    }
-    for (size_t i = 1; i < n; i++) {
-        fx_rec t = v[i];
-        size_t j = i;
-        while (j > 0 && line_cmp(&v[j - 1].line, &t.line) > 0) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = t;
-    }
-}
+DEFINE_MERGE_SORT(sort_lines, fx_rec, line_less)
 
 typedef struct fx_order {
     int64_t ts;       /* earliest line of the order */
@@ -763,43 +787,22 @@ typedef struct fx_prow {
     double recency; /* the order's recency weight 2^(-age / half_life) */
 } fx_prow;
 
-static int by_ord_ts(const void *a, const void *b)
+static inline int ord_less(const fx_order *x, const fx_order *y)
 {
-    const fx_order *x = a, *y = b;
     if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return (x->rev > y->rev) - (x->rev < y->rev);
+        return x->ts < y->ts;
+    return x->rev < y->rev;
 }
 
-static int by_prow(const void *a, const void *b)
+static inline int prow_less(const fx_prow *x, const fx_prow *y)
 {
-    const fx_prow *x = a, *y = b;
     if (x->product != y->product)
-        return x->product < y->product ? -1 : 1;
-    return (x->ts > y->ts) - (x->ts < y->ts);
+        return x->product < y->product;
+    return x->ts < y->ts;
 }
 
-/* Most customers have a handful of orders and products, where qsort's setup would dominate:
- * insertion sort up to 24 rows (inlined with a constant size and comparator). */
-static inline __attribute__((always_inline)) void
-sort_rows(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-    if (n > 24) {
-        qsort(base, n, size, cmp);
-        return;
-    }
-    char *b = base, t[64];
-    PROMO_ASSERT(size <= sizeof t);
-    for (size_t i = 1; i < n; i++) {
-        memcpy(t, b + i * size, size);
-        size_t j = i;
-        while (j > 0 && cmp(b + (j - 1) * size, t) > 0) {
-            memcpy(b + j * size, b + (j - 1) * size, size);
-            j--;
-        }
-        memcpy(b + j * size, t, size);
-    }
-}
+DEFINE_MERGE_SORT(sort_orders, fx_order, ord_less)
+DEFINE_MERGE_SORT(sort_prows, fx_prow, prow_less)
 
 static int by_u32(const void *a, const void *b)
 {
@@ -810,11 +813,12 @@ static int by_u32(const void *a, const void *b)
 /* Sort lines [base, base + n) by (order, product), aggregate them into order slots in sl (n
  * entries, the unused tail marked FX_NONE), and, unless pr is NULL, the slots with their
  * order's time into pr. Returns the number of orders, in ord (unsorted by time). */
-static size_t walk_orders(fx_ctx *c, size_t base, size_t n, fx_order *ord, fx_slot *sl, fx_prow *pr)
+static size_t
+walk_orders(fx_ctx *c, size_t base, size_t n, fx_order *ord, fx_slot *sl, fx_prow *pr, fx_rec *tmp)
 {
     double as_of = (double)c->p->as_of, hl = c->p->half_life_days;
     fx_rec *L = c->rec + base;
-    sort_lines(L, n);
+    sort_lines(L, tmp, n);
     size_t n_ord = 0, k = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -894,7 +898,8 @@ typedef struct scratch {
     fx_order *ord;
     fx_prow *pr;
     fx_slot *sl;
-    size_t cap;           /* entries of ord, pr and sl */
+    fx_rec *tmp;          /* the sorts' scratch (as large as any of the three) */
+    size_t cap;           /* entries of ord, pr, sl and tmp */
     double *cat_spend;    /* n_cat */
     uint32_t *cat_seen;   /* n_cat stamps */
     uint32_t *cat_list;   /* n_cat touched */
@@ -907,6 +912,7 @@ static void scratch_free(scratch *w)
     promo_free(w->ord);
     promo_free(w->pr);
     promo_free(w->sl);
+    promo_free(w->tmp);
     promo_free(w->cat_spend);
     promo_free(w->cat_seen);
     promo_free(w->cat_list);
@@ -940,6 +946,10 @@ static int scratch_reserve(scratch *w, size_t n)
     if (!sl)
         return -1;
     w->sl = sl;
+    fx_rec *t = promo_reallocn(w->tmp, cap, sizeof *t);
+    if (!t)
+        return -1;
+    w->tmp = t;
     w->cap = cap;
     return 0;
 }
@@ -969,9 +979,11 @@ static int one_customer(fx_ctx *c,
         x[j] = NAN;
     if (scratch_reserve(w, n))
         return -1;
-    size_t n_ord = walk_orders(c, base, n, w->ord, w->sl, w->pr);
+    size_t n_ord = walk_orders(c, base, n, w->ord, w->sl, w->pr, w->tmp);
     fx_order *ord = w->ord;
-    sort_rows(ord, n_ord, sizeof *ord, by_ord_ts);
+    _Static_assert(sizeof(fx_order) <= sizeof(fx_rec) && sizeof(fx_prow) <= sizeof(fx_rec),
+                   "the sorts share tmp");
+    sort_orders(ord, (fx_order *)(void *)w->tmp, n_ord);
     co->bg_x[r] = co->bg_tx[r] = co->bg_T[r] = co->gg_m[r] = NAN;
     co->ix_nnz[r] = co->cs_nnz[r] = 0;
     int64_t first = n_ord ? ord[0].ts : INT64_MAX;
@@ -1065,7 +1077,7 @@ static int one_customer(fx_ctx *c,
     size_t m = 0;
     while (m < n && w->sl[m].product != FX_NONE)
         m++;
-    sort_rows(pr, m, sizeof *pr, by_prow);
+    sort_prows(pr, (fx_prow *)(void *)w->tmp, m);
     double total = 0;
     uint32_t n_cat_touched = 0, nnz = 0;
     if (++w->stamp == 0) {
@@ -1608,13 +1620,15 @@ int promo_features_compute(const promo_feature_input *in,
         size_t base = c.off[u.n], na = c.off[u.n + 1] - base;
         fx_order *ord = promo_mallocn(na ? na : 1, sizeof *ord);
         fx_slot *sl = promo_mallocn(na ? na : 1, sizeof *sl);
-        if (ord && sl) {
-            walk_orders(&c, base, na, ord, sl, NULL);
+        fx_rec *tmp = promo_mallocn(na ? na : 1, sizeof *tmp);
+        if (ord && sl && tmp) {
+            walk_orders(&c, base, na, ord, sl, NULL, tmp);
             store_slots(&c, base, na, sl);
         }
         promo_free(ord);
         promo_free(sl);
-        if (!ord || !sl)
+        promo_free(tmp);
+        if (!ord || !sl || !tmp)
             goto fail;
     }
     stage_clock t2 = stage_now();

@@ -62,6 +62,9 @@ int promo_features_products_table(const promo_features *f,
                                   promo_table **out)
 {
     const promo_product_features *pf = &f->products;
+    if (pf->n_products && !f->elasticity.product)
+        return promo_fail(PROMO_EUSAGE, "features: computed without elasticities "
+                                        "(params.elasticity = 0): no products table");
     const promo_column *pid = promo_table_column(products, "product_id");
     promo_table *t = promo_table_new("features_products");
     static const char *const num[] = {

@@ -64,22 +64,85 @@ typedef struct ev {
     int64_t ts;
 } ev;
 
-static int ev_cmp(const void *a, const void *b)
+/* Within one key: by item, time, order. Inline: glibc's qsort calls its comparator through
+ * a pointer, and those calls were most of the sort's time. */
+static inline int ev_less(const ev *x, const ev *y)
 {
-    const ev *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
     if (x->item != y->item)
-        return x->item < y->item ? -1 : 1;
+        return x->item < y->item;
     if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
+        return x->ts < y->ts;
+    return x->order < y->order;
+}
+
+/* Stable merge sort of a[0..n) by ev_less, s[0..n) scratch; the result is in a. */
+static void sort_run(ev *a, ev *s, size_t n)
+{
+    enum { RUN = 16 };
+    for (size_t lo = 0; lo < n; lo += RUN) {
+        size_t hi = lo + RUN < n ? lo + RUN : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            ev v = a[i];
+            size_t j = i;
+            for (; j > lo && ev_less(&v, &a[j - 1]); j--)
+                a[j] = a[j - 1];
+            a[j] = v;
+        }
+    }
+    ev *src = a, *dst = s;
+    for (size_t w = RUN; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = ev_less(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        ev *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+}
+
+/* e sorted by (key, item, ts, order): bucketed by key (a counting sort), then each key's run
+ * sorted; the same order as one qsort over the four fields (a total order up to equal events)
+ * at a fraction of the cost (the qsort was a sixth of `promo score`'s CPU on Online Retail). */
+static int sort_events(ev *e, size_t n, uint32_t n_keys)
+{
+    uint64_t *at = promo_calloc((size_t)n_keys + 1, sizeof *at);
+    ev *tmp = promo_mallocn(n ? n : 1, sizeof *tmp);
+    if (!at || !tmp) {
+        promo_free(at);
+        promo_free(tmp);
+        return PROMO_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        at[e[i].key + 1]++;
+    for (uint32_t k = 0; k < n_keys; k++)
+        at[k + 1] += at[k];
+    for (size_t i = 0; i < n; i++)
+        tmp[at[e[i].key]++] = e[i];
+    /* at[k] is now the end of key k's run; e is free to serve as the scratch. */
+    for (uint64_t lo = 0, k = 0; k < n_keys; k++) {
+        sort_run(tmp + lo, e + lo, at[k] - lo);
+        lo = at[k];
+    }
+    memcpy(e, tmp, n * sizeof *e);
+    promo_free(at);
+    promo_free(tmp);
+    return PROMO_OK;
 }
 
 /* Sort events and keep one per (key, item, order) in idx. */
 static int build_index(ev *e, size_t n, uint32_t n_keys, promo_panel_index *idx)
 {
-    qsort(e, n, sizeof *e, ev_cmp);
+    if (sort_events(e, n, n_keys))
+        return PROMO_ENOMEM;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (m && e[m - 1].key == e[i].key && e[m - 1].item == e[i].item &&
@@ -403,6 +466,7 @@ int promo_panel_cut_build(const promo_panel *d, int64_t as_of, promo_panel_cut *
     promo_feature_params fp = promo_feature_params_default();
     fp.as_of = as_of;
     fp.n_threads = d->n_threads;
+    fp.elasticity = 0; /* no row reads it */
     int rc = promo_features_compute(&d->in, &fp, &c->f);
     if (rc)
         return rc;
