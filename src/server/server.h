@@ -4,12 +4,12 @@
  * A request goes through promo_request_handle: the URL-length limit, the route (404, 405 with
  * Allow), the API key of a POST (401; compared in constant time), the body-size limit (413),
  * the JSON nesting limit (checked on the raw bytes before cJSON parses them: 400), the parse
- * (400 naming the byte), then the route's handler under the API lock between promo_api_begin
- * and promo_api_end (503 when the workspace cannot be opened, 500 on an internal failure).
- * The HTTP layer (http.c) only moves bytes: it collects the body, calls this, and sends the
- * reply; it serves /metrics, /api/openapi.json and the web page's static files itself. With
- * api NULL the step stops after the body checks of the route (promo_api_check_body): what the
- * fuzz target drives without a workspace.
+ * (400 naming the byte), then the route's handler between promo_api_begin and promo_api_end
+ * (calls run in parallel: api.h says what they share and how it is locked) (503 when the workspace
+ * cannot be opened, 500 on an internal failure). The HTTP layer (http.c) only moves bytes: it
+ * collects the body, calls this, and sends the reply; it serves /metrics, /api/openapi.json and the
+ * web page's static files itself. With api NULL the step stops after the body checks of the route
+ * (promo_api_check_body): what the fuzz target drives without a workspace.
  *
  * Usage:
  *   promo_server_params p = promo_server_params_default();
