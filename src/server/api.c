@@ -61,6 +61,7 @@ int promo_api_open(const char *ws, promo_api **out)
     pthread_mutex_init(&api->engine_mu, NULL);
     pthread_mutex_init(&api->forecast_mu, NULL);
     pthread_mutex_init(&api->cache_mu, NULL);
+    pthread_mutex_init(&api->count_mu, NULL);
     api->max_result_rows = PROMO_API_MAX_ROWS;
     api->n_customers = api->n_products = -1;
     api->optima = promo_calloc(API_MAX_OPTIMA, sizeof *api->optima);
@@ -118,6 +119,7 @@ void promo_api_free(promo_api *api)
     pthread_mutex_destroy(&api->engine_mu);
     pthread_mutex_destroy(&api->forecast_mu);
     pthread_mutex_destroy(&api->cache_mu);
+    pthread_mutex_destroy(&api->count_mu);
     promo_free(api->optima);
     promo_free(api);
 }

@@ -32,7 +32,8 @@
  *   engine_mu  calls into the engine's handles that change their state (the scorer's current
  *              model and its explanations, the recommender, the simulator, similar products);
  *   forecast_mu  the forecaster (its cache of scored (product, discount) entries).
- *   cache_mu   the server's own caches: surface optima, cross-sell answers, reasons, counts.
+ *   cache_mu   the server's own caches: surface optima, cross-sell answers, reasons;
+ *   count_mu   /api/health's row counts (the first call counts, the others wait for it).
  * The engine mutexes are held only around the engine call: parsing, validation, the rows'
  * rendering (reading the panel's tables, the id maps and segments, which no call writes)
  * and the JSON text run outside them. The engine handles are shared (one set per workspace,
@@ -73,7 +74,8 @@ typedef struct promo_api {
     pthread_mutex_t load_mu;        /* opening a handle */
     pthread_mutex_t engine_mu;      /* the scorer, recommender, world, similar products */
     pthread_mutex_t forecast_mu;    /* the forecaster */
-    pthread_mutex_t cache_mu;       /* optima, cross-sell and reason caches, counts */
+    pthread_mutex_t cache_mu;       /* optima, cross-sell and reason caches */
+    pthread_mutex_t count_mu;       /* the row counts of /api/health */
     char stamp[512];                /* what the workspace was when the handles were opened (its
                                        data version, then the file stamp) */
     char fstamp[448];               /* the file part of stamp */

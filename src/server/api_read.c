@@ -70,18 +70,15 @@ int promo_api_health(promo_api *api, const promo_api_call *call, promo_api_reply
     cJSON_AddStringToObject(b, "status", "ok");
     cJSON_AddStringToObject(b, "workspace", api->ws);
     if (s) {
-        pthread_mutex_lock(&api->cache_mu);
+        /* Counted once per reload (a count scans the table: seconds on 1M rows), by the first
+         * call; the calls that arrive meanwhile wait for it rather than scan too. */
+        pthread_mutex_lock(&api->count_mu);
+        if (api->n_customers < 0)
+            api->n_customers = count_rows(s, "customers");
+        if (api->n_products < 0)
+            api->n_products = count_rows(s, "products");
         long long nc = api->n_customers, np = api->n_products;
-        pthread_mutex_unlock(&api->cache_mu);
-        /* Counted once per reload, outside the mutex (two first calls may both count). */
-        if (nc < 0)
-            nc = count_rows(s, "customers");
-        if (np < 0)
-            np = count_rows(s, "products");
-        pthread_mutex_lock(&api->cache_mu);
-        api->n_customers = nc;
-        api->n_products = np;
-        pthread_mutex_unlock(&api->cache_mu);
+        pthread_mutex_unlock(&api->count_mu);
         cJSON_AddNumberToObject(b, "customers", (double)nc);
         cJSON_AddNumberToObject(b, "products", (double)np);
     } else {
