@@ -12,6 +12,7 @@ N=${CUSTOMERS:-1000000}
 WS="$BUILD/bench/web_$N"
 if [ ! -f "$WS/.web_paint_done" ]; then
     rm -rf "$WS"
+    mkdir -p "$(dirname "$WS")"
     "$BUILD/promo" generate --ws "$WS" --customers "$N" --products 1000 \
         --transactions $((N * 3)) --no-events -q >&2
     touch "$WS/.web_paint_done"

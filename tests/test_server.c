@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,12 +91,13 @@ static int call(promo_api *api,
     cJSON *b = body ? cJSON_Parse(body) : NULL;
     if (body)
         T_ASSERT(b != NULL);
-    promo_api_call c = {param, b, q_lookup, (void *)q};
+    promo_api_ctx ctx;
+    promo_api_call c = {param, b, q_lookup, (void *)q, &ctx};
     out->status = 200;
     out->body = NULL;
-    T_OK(promo_api_begin(api));
+    T_OK(promo_api_begin(api, &ctx));
     int rc = h(api, &c, out);
-    promo_api_end(api);
+    promo_api_end(api, &ctx);
     cJSON_Delete(b);
     T_ASSERT_MSG(rc == 0, "handler failed: %s", promo_last_error());
     T_ASSERT(out->body != NULL);
@@ -284,6 +286,236 @@ T_TEST(server_key_and_depth_helpers)
     T_ASSERT(promo_json_depth_ok(deep + 1, 64, 32));
     const char *s = "{\"a\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\"}";
     T_ASSERT(promo_json_depth_ok(s, strlen(s), 2));
+}
+
+/* The replies' printer: numbers to 12 significant digits without printf, everything else as
+ * cJSON writes it; the text parses back to the same tree (numbers within 1e-11 relative). */
+T_TEST(server_json_printer_round_trips)
+{
+    static const double nums[] = {0,
+                                  1,
+                                  -1,
+                                  42,
+                                  1e14,
+                                  -123456789,
+                                  0.1,
+                                  0.5,
+                                  -0.25,
+                                  3.14159265358979,
+                                  1e-7,
+                                  2.5e-6,
+                                  9.99999999999e-4,
+                                  999.9999999999999,
+                                  1000,
+                                  0.09999999999999999,
+                                  123456.789012345,
+                                  -98765.4321,
+                                  1e15 + 0.5,
+                                  6.02e23,
+                                  -1.5e-300,
+                                  4503599627370497.0};
+    char buf[64];
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+        int n = promo_json_number(nums[k], buf, sizeof buf);
+        T_ASSERT_MSG(n > 0 && (size_t)n == strlen(buf), "%.17g -> %s", nums[k], buf);
+        char *end = NULL;
+        double back = strtod(buf, &end);
+        T_ASSERT_MSG(*end == 0, "%.17g -> '%s' is not a number", nums[k], buf);
+        T_ASSERT_MSG(fabs(back - nums[k]) <= 1e-11 * fabs(nums[k]), "%.17g -> %s", nums[k], buf);
+        T_ASSERT_MSG(!strchr(buf, 'e') || fabs(nums[k]) >= 1e14 || fabs(nums[k]) < 1e-7,
+                     "%.17g -> %s (exponent)", nums[k], buf);
+    }
+    T_ASSERT_EQ_INT(promo_json_number(0.1, buf, sizeof buf), 3);
+    T_ASSERT_STR_EQ(buf, "0.1");
+    promo_json_number(-2.5e-6, buf, sizeof buf);
+    T_ASSERT_STR_EQ(buf, "-0.0000025");
+    promo_json_number(1234.5678, buf, sizeof buf);
+    T_ASSERT_STR_EQ(buf, "1234.5678");
+    promo_json_number(NAN, buf, sizeof buf);
+    T_ASSERT_STR_EQ(buf, "null");
+    T_ASSERT_EQ_INT(promo_json_number(1, buf, 8), -1);
+    const char *doc = "{\"a\":[1,2.5,-0.001,true,false,null,{}],\"s\":\"q\\\"b\\\\n\\n\\t\\u0001"
+                      "\xc3\xa9\",\"o\":{\"x\":[],\"y\":\"\"},\"big\":12345678901234,"
+                      "\"p\":0.123456789012}";
+    cJSON *j = cJSON_Parse(doc);
+    T_ASSERT(j != NULL);
+    size_t len = 0;
+    char *mine = promo_json_print(j, &len), *theirs = cJSON_PrintUnformatted(j);
+    T_ASSERT(mine && theirs && len == strlen(mine));
+    T_ASSERT_STR_EQ(mine, theirs); /* nothing here needs more than 12 digits */
+    cJSON *back = cJSON_Parse(mine);
+    T_ASSERT(back && cJSON_Compare(back, j, 1));
+    cJSON_Delete(back);
+    free(mine);
+    free(theirs);
+    cJSON_Delete(j);
+}
+
+/* ---- calls in parallel ---- */
+
+/* One request of the concurrent test: what promo_request_handle gets, and the answer the
+ * same request had when the calls ran one at a time. */
+typedef struct conc_case {
+    const char *method, *path, *body;
+    q_args q;
+    char *expect; /* "STATUS JSON" */
+} conc_case;
+
+static char *run_case(promo_api *api, const conc_case *k)
+{
+    promo_request rq = {
+        .method = k->method,
+        .path = k->path,
+        .url_len = strlen(k->path),
+        .authorization = "Bearer " KEY,
+        .body = k->body,
+        .n_body = k->body ? strlen(k->body) : 0,
+        .query = q_lookup,
+        .http = (void *)&k->q,
+    };
+    promo_api_reply rep = {0, NULL};
+    int route = 0;
+    char *out = NULL;
+    if (promo_request_handle(api, KEY, &rq, &rep, &route) == 0 && rep.body) {
+        char *text = promo_json_print(rep.body, NULL);
+        size_t n = text ? strlen(text) + 16 : 0;
+        out = text ? malloc(n) : NULL;
+        if (out)
+            snprintf(out, n, "%d %s", rep.status, text);
+        free(text);
+    }
+    cJSON_Delete(rep.body);
+    return out;
+}
+
+#define CONC_THREADS 8
+#define CONC_CALLS   24
+
+typedef struct conc_arg {
+    promo_api *api;
+    const conc_case *cases;
+    size_t n_cases;
+    int t;
+    int mismatches, failures;
+    char first_bad[600];
+} conc_arg;
+
+static void *conc_worker(void *p)
+{
+    conc_arg *a = p;
+    for (int i = 0; i < CONC_CALLS; i++) {
+        /* each thread walks the cases from its own start, so every route runs beside others */
+        const conc_case *k = &a->cases[(size_t)(a->t * 5 + i) % a->n_cases];
+        char *got = run_case(a->api, k);
+        if (!got)
+            a->failures++;
+        else if (strcmp(got, k->expect) != 0) {
+            if (!a->mismatches++)
+                snprintf(a->first_bad, sizeof a->first_bad, "%s %s: %.200s ... expected %.200s",
+                         k->method, k->path, got, k->expect);
+        }
+        free(got);
+    }
+    return NULL;
+}
+
+/* Many requests at once against the handlers (threads in the test, through the same request
+ * step the HTTP layer runs): every answer equals the one the same request got when the calls
+ * ran one at a time, on a fresh API handle, so the first loads, the caches (optima, reasons,
+ * cross-sell) and the engine's locks all run concurrently. Health's reload count and the
+ * campaign's forecasts included. */
+T_TEST(server_concurrent_calls_answer_as_one_at_a_time)
+{
+    const char *ws = trained();
+    conc_case cases[] = {
+        {"GET", "/api/health", NULL, {{0}, {0}}, NULL},
+        {"GET", "/api/products", NULL, {{"limit"}, {"7"}}, NULL},
+        {"GET", "/api/products", NULL, {{"query", "limit"}, {"prod0000", "20"}}, NULL},
+        {"GET", "/api/customers/CUST0000001", NULL, {{0}, {0}}, NULL},
+        {"GET", "/api/customers/CUST0000007", NULL, {{0}, {0}}, NULL},
+        {"GET", "/api/customers/CUST0000012", NULL, {{0}, {0}}, NULL},
+        {"GET", "/api/segments", NULL, {{0}, {0}}, NULL},
+        {"POST",
+         "/api/campaign",
+         "{\"product_id\": \"PROD00001\", \"discount_pct\": 10, \"target\": 40, \"rows\": 40}",
+         {{0}, {0}},
+         NULL},
+        {"POST",
+         "/api/campaign",
+         "{\"product_id\": \"PROD00002\", \"discount_pct\": 20, \"target\": 25, "
+         "\"rank_by\": \"uplift\"}",
+         {{0}, {0}},
+         NULL},
+        {"POST",
+         "/api/campaign",
+         "{\"product_id\": \"PROD00003\", \"optimize\": true, \"rows\": 10}",
+         {{0}, {0}},
+         NULL},
+        {"POST",
+         "/api/campaign",
+         "{\"product_id\": \"PROD00001\", \"discount_pct\": 15, \"target\": 100, "
+         "\"budget\": 500, \"rank_by\": \"probability\", \"rows\": 30}",
+         {{0}, {0}},
+         NULL},
+        {"POST", "/api/optimize", "{\"product_id\": \"PROD00004\"}", {{0}, {0}}, NULL},
+        {"POST", "/api/crosssell", "{\"product_id\": \"PROD00001\"}", {{0}, {0}}, NULL},
+        {"POST",
+         "/api/crosssell",
+         "{\"product_id\": \"PROD00002\", \"target\": 5}",
+         {{0}, {0}},
+         NULL},
+        {"POST",
+         "/api/simulate",
+         "{\"product_id\": \"PROD00001\", \"discount_pct\": 10, \"target\": 20}",
+         {{0}, {0}},
+         NULL},
+        {"POST",
+         "/api/similar-products",
+         "{\"category\": \"Dairy\", \"price\": 250}",
+         {{0}, {0}},
+         NULL},
+        {"POST", "/api/campaign", "{\"product_id\": \"NOPE\"}", {{0}, {0}}, NULL},
+    };
+    size_t n = sizeof cases / sizeof cases[0];
+    promo_api *one = NULL, *many = NULL;
+    T_OK(promo_api_open(ws, &one));
+    for (size_t k = 0; k < n; k++) {
+        cases[k].expect = run_case(one, &cases[k]);
+        T_ASSERT_MSG(cases[k].expect != NULL, "%s %s failed", cases[k].method, cases[k].path);
+        /* a second time from the caches: the same answer */
+        char *again = run_case(one, &cases[k]);
+        T_ASSERT(again != NULL);
+        T_ASSERT_STR_EQ(again, cases[k].expect);
+        free(again);
+    }
+    /* Every answer is a real one (not a 5xx), and the campaigns have their rows. */
+    for (size_t k = 0; k < n; k++)
+        T_ASSERT_MSG(atoi(cases[k].expect) < 500, "%s", cases[k].expect);
+    T_ASSERT(!strncmp(cases[7].expect, "200 ", 4) && strstr(cases[7].expect, "\"rows\":[{"));
+    T_ASSERT(!strncmp(cases[16].expect, "404 ", 4));
+    T_OK(promo_api_open(ws, &many));
+    pthread_t th[CONC_THREADS];
+    conc_arg args[CONC_THREADS];
+    for (int t = 0; t < CONC_THREADS; t++) {
+        args[t] = (conc_arg){.api = many, .cases = cases, .n_cases = n, .t = t};
+        T_ASSERT_EQ_INT(pthread_create(&th[t], NULL, conc_worker, &args[t]), 0);
+    }
+    int bad = 0, failed = 0;
+    const char *first = NULL;
+    for (int t = 0; t < CONC_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        bad += args[t].mismatches;
+        failed += args[t].failures;
+        if (args[t].mismatches && !first)
+            first = args[t].first_bad;
+    }
+    T_ASSERT_MSG(failed == 0, "%d concurrent calls failed", failed);
+    T_ASSERT_MSG(bad == 0, "%d of %d concurrent answers differ; first: %s", bad,
+                 CONC_THREADS * CONC_CALLS, first ? first : "");
+    for (size_t k = 0; k < n; k++)
+        free(cases[k].expect);
+    promo_api_free(one);
+    promo_api_free(many);
 }
 
 /* ---- the HTTP layer ---- */

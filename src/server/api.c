@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <promo/alloc.h>
 #include <promo/dict.h>
@@ -27,6 +28,15 @@
 
 #include "server/api_internal.h"
 
+/* Pointers published to calls that do not hold load_mu: release stores, acquire loads. */
+#define LOAD(p)     __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+
+static void free_json(void *p)
+{
+    cJSON_Delete(p);
+}
+
 int promo_api_open(const char *ws, promo_api **out)
 {
     *out = NULL;
@@ -41,18 +51,31 @@ int promo_api_open(const char *ws, promo_api **out)
     if (!api)
         return PROMO_ENOMEM;
     snprintf(api->ws, sizeof api->ws, "%s", ws);
-    pthread_mutex_init(&api->lock, NULL);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* Writers first: under a steady stream of calls a reload would otherwise wait forever. */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&api->rw, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&api->load_mu, NULL);
+    pthread_mutex_init(&api->engine_mu, NULL);
+    pthread_mutex_init(&api->forecast_mu, NULL);
+    pthread_mutex_init(&api->cache_mu, NULL);
+    pthread_mutex_init(&api->count_mu, NULL);
     api->max_result_rows = PROMO_API_MAX_ROWS;
     api->n_customers = api->n_products = -1;
     api->optima = promo_calloc(API_MAX_OPTIMA, sizeof *api->optima);
-    if (!api->optima) {
-        promo_free(api);
+    api->xsell = api_cache_new(256, free_json);
+    api->reasons = api_cache_new(1 << 16, promo_free);
+    if (!api->optima || !api->xsell || !api->reasons) {
+        promo_api_free(api);
         return PROMO_ENOMEM;
     }
     *out = api;
     return PROMO_OK;
 }
 
+/* Called with rw held for writing (or by free). */
 static void drop_handles(promo_api *api)
 {
     promo_scorer_free(api->scorer);
@@ -80,42 +103,58 @@ static void drop_handles(promo_api *api)
     promo_forecaster_free(api->forecaster);
     api->forecaster = NULL;
     api->n_optima = 0;
+    api_cache_clear(api->xsell);
+    api_cache_clear(api->reasons);
 }
 
 void promo_api_free(promo_api *api)
 {
     if (!api)
         return;
-    promo_api_end(api);
     drop_handles(api);
-    pthread_mutex_destroy(&api->lock);
+    api_cache_free(api->xsell);
+    api_cache_free(api->reasons);
+    pthread_rwlock_destroy(&api->rw);
+    pthread_mutex_destroy(&api->load_mu);
+    pthread_mutex_destroy(&api->engine_mu);
+    pthread_mutex_destroy(&api->forecast_mu);
+    pthread_mutex_destroy(&api->cache_mu);
+    pthread_mutex_destroy(&api->count_mu);
     promo_free(api->optima);
     promo_free(api);
 }
 
-/* The stamp: the data version, promo.db's size and time (a derived table such as `segments`
- * does not move the data version), and every model file's name, size and time (hashed so the
- * order of the listing does not matter). */
-static void make_stamp(promo_api *api, char *out, size_t n)
+static long long mtime_ns(const struct stat *st)
 {
-    char *ver = promo_store_meta_get(api->store, "data.version");
+    return (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+/* The file stamp: promo.db's inode, size and time (a derived table such as `segments` does
+ * not move the data version; a replaced file moves the inode), and every model file's name,
+ * size and time (hashed so the order of the listing does not matter). *newest: the latest
+ * time seen, ns. No store needed: a few stat calls. */
+static void file_stamp(const char *ws, char *out, size_t n, long long *newest)
+{
     char path[4200];
     struct stat st;
-    long long db_size = -1, db_ns = -1;
-    snprintf(path, sizeof path, "%s/promo.db", api->ws);
+    long long db_size = -1, db_ns = -1, db_ino = -1;
+    *newest = 0;
+    snprintf(path, sizeof path, "%s/promo.db", ws);
     if (stat(path, &st) == 0) {
         db_size = (long long)st.st_size;
-        db_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        db_ns = mtime_ns(&st);
+        db_ino = (long long)st.st_ino;
+        *newest = db_ns;
     }
     uint64_t h = 0, n_files = 0;
-    const char *models = promo_store_models_dir(api->store);
-    DIR *d = models ? opendir(models) : NULL;
+    snprintf(path, sizeof path, "%s/models", ws);
+    DIR *d = opendir(path);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue; /* ., .., and a writer's temporaries */
-        char fp[4400];
-        snprintf(fp, sizeof fp, "%s/%s", models, e->d_name);
+        char fp[4500];
+        snprintf(fp, sizeof fp, "%s/%s", path, e->d_name);
         if (stat(fp, &st) != 0)
             continue;
         char line[600];
@@ -123,27 +162,20 @@ static void make_stamp(promo_api *api, char *out, size_t n)
                            (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
         h += promo_hash_bytes(line, len > 0 ? (size_t)len : 0); /* order-free */
         n_files++;
+        if (mtime_ns(&st) > *newest)
+            *newest = mtime_ns(&st);
     }
     if (d)
         closedir(d);
-    snprintf(out, n, "%s|%lld|%lld|%llu|%016llx", ver ? ver : "-", db_size, db_ns,
+    snprintf(out, n, "%lld|%lld|%lld|%llu|%016llx", db_ino, db_size, db_ns,
              (unsigned long long)n_files, (unsigned long long)h);
-    promo_free(ver);
 }
 
-int promo_api_refresh(promo_api *api)
+static long long now_ns(void)
 {
-    if (!api->store)
-        return promo_fail(PROMO_EUSAGE, "api: refresh outside begin .. end");
-    char now[sizeof api->stamp];
-    make_stamp(api, now, sizeof now);
-    if (strcmp(now, api->stamp) != 0) {
-        if (api->stamp[0])
-            api->n_reloads++;
-        drop_handles(api);
-        memcpy(api->stamp, now, sizeof now);
-    }
-    return PROMO_OK;
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t); /* the clock file times are taken from */
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
 /* 1 when the last open failed because another command holds the workspace (store.h words). */
@@ -152,112 +184,185 @@ static int workspace_busy(int rc)
     return rc == PROMO_EIO && strstr(promo_last_error(), "in use by another promo command");
 }
 
-int promo_api_begin(promo_api *api)
+/* With rw held for reading: make the handles those of stamp, dropping them when they are of
+ * another. Returns with rw still held for reading. */
+static void settle(promo_api *api, const char *stamp, const char *fstamp)
 {
-    promo_api_end(api);
-    api->busy = 0;
-    int rc = promo_store_open_read(api->ws, &api->store);
+    for (int tries = 0; tries < 3 && strcmp(api->stamp, stamp) != 0; tries++) {
+        pthread_rwlock_unlock(&api->rw);
+        pthread_rwlock_wrlock(&api->rw);
+        if (strcmp(api->stamp, stamp) != 0) {
+            if (api->stamp[0])
+                api->n_reloads++;
+            drop_handles(api);
+            snprintf(api->stamp, sizeof api->stamp, "%s", stamp);
+            snprintf(api->fstamp, sizeof api->fstamp, "%s", fstamp);
+            api->fstamp_quiet = 0;
+        }
+        pthread_rwlock_unlock(&api->rw);
+        pthread_rwlock_rdlock(&api->rw);
+    }
+}
+
+int promo_api_begin(promo_api *api, promo_api_ctx *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+    long long t0 = now_ns(), newest = 0;
+    file_stamp(api->ws, ctx->fstamp, sizeof ctx->fstamp, &newest);
+    pthread_rwlock_rdlock(&api->rw);
+    ctx->locked = 1;
+    /* Nothing moved since a call saw every file quiet: no store needed (see api.h). */
+    if (api->stamp[0] && api->fstamp_quiet && !strcmp(api->fstamp, ctx->fstamp))
+        return PROMO_OK;
+    int rc = promo_store_open_read(api->ws, &ctx->store);
     if (rc) {
-        api->store = NULL;
+        ctx->store = NULL;
         if (workspace_busy(rc) && api->stamp[0]) {
-            api->busy = 1; /* answer from the loaded handles */
+            ctx->busy = 1; /* answer from the loaded handles */
             return PROMO_OK;
         }
+        promo_api_end(api, ctx);
         return rc;
     }
-    if ((rc = promo_api_refresh(api))) {
-        promo_api_end(api);
-        return rc;
-    }
-    if (api->scorer)
-        promo_scorer_set_store(api->scorer, api->store);
+    /* Under the shared lock no writer commits: the version and the files agree. */
+    file_stamp(api->ws, ctx->fstamp, sizeof ctx->fstamp, &newest);
+    char *ver = promo_store_meta_get(ctx->store, "data.version");
+    char stamp[sizeof api->stamp];
+    snprintf(stamp, sizeof stamp, "%s|%s", ver ? ver : "-", ctx->fstamp);
+    promo_free(ver);
+    settle(api, stamp, ctx->fstamp);
+    if (!strcmp(api->stamp, stamp) && t0 - newest > 1000000000LL)
+        api->fstamp_quiet = 1;
     return PROMO_OK;
 }
 
-void promo_api_end(promo_api *api)
+void promo_api_end(promo_api *api, promo_api_ctx *ctx)
 {
-    if (!api)
+    if (!api || !ctx)
         return;
-    if (api->scorer)
-        promo_scorer_set_store(api->scorer, NULL);
-    promo_store_close(api->store);
-    api->store = NULL;
+    promo_store_close(ctx->store);
+    ctx->store = NULL;
+    if (ctx->locked)
+        pthread_rwlock_unlock(&api->rw);
+    ctx->locked = 0;
 }
 
-static int need_store(promo_api *api)
+int promo_api_store(promo_api *api, promo_api_ctx *ctx, promo_store **out)
 {
-    if (api->store)
-        return PROMO_OK;
-    if (api->busy)
+    *out = NULL;
+    if (!ctx || !ctx->locked)
+        return promo_fail(PROMO_EUSAGE, "api: handle used outside begin .. end");
+    if (ctx->busy)
         return promo_fail(PROMO_EIO,
                           "workspace %s is being written by another promo command and "
                           "this answer needs it: try again when it has finished",
                           api->ws);
-    return promo_fail(PROMO_EUSAGE, "api: handle used outside begin .. end");
+    if (!ctx->store) {
+        int rc = promo_store_open_read(api->ws, &ctx->store);
+        if (rc) {
+            ctx->store = NULL;
+            if (workspace_busy(rc))
+                ctx->busy = 1;
+            return rc;
+        }
+        /* Opened after the stamp was compared: what it holds is as new as the stamp or newer;
+         * a newer state moves the stamp, and the next call reloads. */
+    }
+    *out = ctx->store;
+    return PROMO_OK;
 }
 
-int api_need_store(promo_api *api)
+int api_need_store(promo_api *api, promo_api_ctx *ctx)
 {
-    return need_store(api);
+    promo_store *s = NULL;
+    return promo_api_store(api, ctx, &s);
+}
+void api_scorer_lend(promo_api *api, promo_api_ctx *ctx)
+{
+    promo_scorer_set_store(api->scorer, ctx->store);
+    ctx->scorer_lent = 1;
 }
 
-int promo_api_scorer(promo_api *api, promo_scorer **out)
+void api_scorer_unlend(promo_api *api, promo_api_ctx *ctx)
 {
-    *out = NULL;
-    int rc = api->scorer ? PROMO_OK : need_store(api);
+    if (ctx->scorer_lent)
+        promo_scorer_set_store(api->scorer, NULL);
+    ctx->scorer_lent = 0;
+}
+
+/* The panel and features with the routes' id maps; called under load_mu. */
+static int open_scorer(promo_api *api, promo_store *store)
+{
+    promo_scorer *h = NULL;
+    int rc = promo_scorer_open(store, NULL, 0, api->n_threads, &h);
     if (rc)
         return rc;
-    if (!api->scorer) {
-        promo_scorer *h = NULL;
-        if ((rc = promo_scorer_open(api->store, NULL, 0, api->n_threads, &h)))
-            return rc;
-        const promo_features *f = promo_scorer_features(h);
-        const promo_panel *d = promo_scorer_panel(h);
-        promo_dict *ids = promo_dict_new();
-        uint32_t *trow = promo_mallocn(f->n_customers ? f->n_customers : 1, sizeof *trow);
-        if (!ids || !trow) {
-            promo_dict_free(ids);
-            promo_free(trow);
-            promo_scorer_free(h);
-            return PROMO_ENOMEM;
-        }
-        /* Features rows -> customers-table rows by id (the customers table may list customers
-         * the features do not know, and the other way round). */
-        for (size_t i = 0; i < f->n_customers; i++) {
-            const char *id = promo_features_customer_id(f, i);
-            promo_dict_intern(ids, id, strlen(id));
-            trow[i] = UINT32_MAX;
-        }
-        const promo_column *cid =
-            d->customers ? promo_table_column(d->customers, "customer_id") : NULL;
-        for (size_t r = 0; cid && r < d->customers->n_rows; r++) {
-            const char *id = promo_column_str(cid, r);
-            uint32_t k = id ? promo_dict_find(ids, id, strlen(id)) : PROMO_DICT_NONE;
-            if (k != PROMO_DICT_NONE && k < f->n_customers)
-                trow[k] = (uint32_t)r;
-        }
-        promo_scorer_set_store(h, api->store);
-        api->scorer = h;
-        api->cust_row = ids;
-        api->cust_table_row = trow;
+    const promo_features *f = promo_scorer_features(h);
+    const promo_panel *d = promo_scorer_panel(h);
+    promo_dict *ids = promo_dict_new();
+    uint32_t *trow = promo_mallocn(f->n_customers ? f->n_customers : 1, sizeof *trow);
+    if (!ids || !trow) {
+        promo_dict_free(ids);
+        promo_free(trow);
+        promo_scorer_free(h);
+        return PROMO_ENOMEM;
     }
-    *out = api->scorer;
+    /* Features rows -> customers-table rows by id (the customers table may list customers
+     * the features do not know, and the other way round). */
+    for (size_t i = 0; i < f->n_customers; i++) {
+        const char *id = promo_features_customer_id(f, i);
+        promo_dict_intern(ids, id, strlen(id));
+        trow[i] = UINT32_MAX;
+    }
+    const promo_column *cid = d->customers ? promo_table_column(d->customers, "customer_id") : NULL;
+    for (size_t r = 0; cid && r < d->customers->n_rows; r++) {
+        const char *id = promo_column_str(cid, r);
+        uint32_t k = id ? promo_dict_find(ids, id, strlen(id)) : PROMO_DICT_NONE;
+        if (k != PROMO_DICT_NONE && k < f->n_customers)
+            trow[k] = (uint32_t)r;
+    }
+    /* The scorer keeps no store between calls: each call lends its own (api_scorer_lend). */
+    promo_scorer_set_store(h, NULL);
+    api->cust_row = ids;
+    api->cust_table_row = trow;
+    STORE(api->scorer, h); /* last: a scorer says the maps are ready */
     return PROMO_OK;
+}
+
+/* The getters: a loaded handle at once; else, under load_mu, checked again and opened with
+ * the call's store. */
+int promo_api_scorer(promo_api *api, promo_api_ctx *ctx, promo_scorer **out)
+{
+    *out = LOAD(api->scorer);
+    if (*out)
+        return PROMO_OK;
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&api->load_mu);
+    if (!api->scorer)
+        rc = open_scorer(api, s);
+    pthread_mutex_unlock(&api->load_mu);
+    *out = rc ? NULL : api->scorer;
+    return rc;
 }
 
 uint32_t promo_api_customer_row(promo_api *api, const char *id)
 {
-    if (!api->cust_row || !id)
+    const promo_dict *ids = LOAD(api->scorer) ? api->cust_row : NULL;
+    if (!ids || !id)
         return UINT32_MAX;
-    uint32_t k = promo_dict_find(api->cust_row, id, strlen(id));
+    uint32_t k = promo_dict_find(ids, id, strlen(id));
     return k == PROMO_DICT_NONE ? UINT32_MAX : k;
 }
 
 uint32_t api_product_row(promo_api *api, const char *id)
 {
-    if (!api->scorer || !id)
+    const promo_scorer *h = LOAD(api->scorer);
+    if (!h || !id)
         return UINT32_MAX;
-    const promo_panel *d = promo_scorer_panel(api->scorer);
+    const promo_panel *d = promo_scorer_panel(h);
     const promo_column *c = d->prod_id;
     if (!c || !c->dict)
         return UINT32_MAX;
@@ -270,69 +375,77 @@ uint32_t api_product_row(promo_api *api, const char *id)
     return UINT32_MAX;
 }
 
-int promo_api_uplift(promo_api *api, promo_uplift_scorer **out)
+int promo_api_uplift(promo_api *api, promo_api_ctx *ctx, promo_uplift_scorer **out)
 {
-    *out = NULL;
-    int rc = api->uplift ? PROMO_OK : need_store(api);
+    *out = LOAD(api->uplift);
+    if (*out)
+        return PROMO_OK;
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s);
     if (rc)
         return rc;
-    if (!api->uplift &&
-        (rc = promo_uplift_scorer_open(api->store, 0, api->n_threads, &api->uplift)))
-        return rc;
-    *out = api->uplift;
-    return PROMO_OK;
+    pthread_mutex_lock(&api->load_mu);
+    if (!api->uplift) {
+        promo_uplift_scorer *h = NULL;
+        if (!(rc = promo_uplift_scorer_open(s, 0, api->n_threads, &h)))
+            STORE(api->uplift, h);
+    }
+    pthread_mutex_unlock(&api->load_mu);
+    *out = rc ? NULL : api->uplift;
+    return rc;
 }
 
-int promo_api_forecaster(promo_api *api, promo_forecaster **out)
+int promo_api_forecaster(promo_api *api, promo_api_ctx *ctx, promo_forecaster **out)
 {
-    *out = NULL;
-    int rc = api->forecaster ? PROMO_OK : need_store(api);
+    *out = LOAD(api->forecaster);
+    if (*out)
+        return PROMO_OK;
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s);
     if (rc)
         return rc;
-    if (!api->forecaster &&
-        (rc = promo_forecaster_open(api->store, 0, api->n_threads, &api->forecaster)))
-        return rc;
-    *out = api->forecaster;
-    return PROMO_OK;
+    pthread_mutex_lock(&api->load_mu);
+    if (!api->forecaster) {
+        promo_forecaster *h = NULL;
+        if (!(rc = promo_forecaster_open(s, 0, api->n_threads, &h)))
+            STORE(api->forecaster, h);
+    }
+    pthread_mutex_unlock(&api->load_mu);
+    *out = rc ? NULL : api->forecaster;
+    return rc;
 }
 
-int promo_api_world(promo_api *api, promo_world **out)
+int promo_api_world(promo_api *api, promo_api_ctx *ctx, promo_world **out)
 {
-    *out = NULL;
-    int rc = api->world ? PROMO_OK : need_store(api);
+    *out = LOAD(api->world);
+    if (*out)
+        return PROMO_OK;
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s);
     if (rc)
         return rc;
-    if (!api->world && (rc = promo_world_load(api->store, &api->world))) {
-        if (rc == PROMO_ENOTFOUND)
+    pthread_mutex_lock(&api->load_mu);
+    if (!api->world) {
+        promo_world *w = NULL;
+        if (!(rc = promo_world_load(s, &w)))
+            STORE(api->world, w);
+        else if (rc == PROMO_ENOTFOUND)
             promo_fail(PROMO_ENOTFOUND,
                        "workspace %s holds no generated world (only a world made "
                        "by promo generate can be simulated)",
                        api->ws);
-        return rc;
     }
-    *out = api->world;
-    return PROMO_OK;
+    pthread_mutex_unlock(&api->load_mu);
+    *out = rc ? NULL : api->world;
+    return rc;
 }
 
-int promo_api_recommender(promo_api *api, promo_rec_model **out)
+/* The first kind trained, in the order of how well they usually rank; under load_mu. */
+static int open_recommender(promo_api *api, promo_store *s)
 {
-    *out = NULL;
-    if (api->rec_loaded) {
-        *out = api->rec;
-        return PROMO_OK;
-    }
-    int rc = need_store(api);
-    if (rc)
-        return rc;
-    if (api->rec_loaded) {
-        *out = api->rec;
-        return PROMO_OK;
-    }
-    api->rec_loaded = 1;
-    /* The first kind trained, in the order of how well they usually rank. */
     static const char *const kinds[] = {"hybrid", "als", "bpr", "knn", "mf", NULL};
     for (size_t k = 0; kinds[k] && !api->rec; k++) {
-        char *path = promo_rec_model_path(api->store, kinds[k]);
+        char *path = promo_rec_model_path(s, kinds[k]);
         if (!path)
             return PROMO_ENOMEM;
         struct stat st;
@@ -344,8 +457,7 @@ int promo_api_recommender(promo_api *api, promo_rec_model **out)
                 return PROMO_ENOMEM;
             }
             if (promo_rec_model_load(path, &m) == PROMO_OK &&
-                promo_rec_data_workspace(api->store, NULL, promo_rec_model_as_of(m), hist) ==
-                    PROMO_OK &&
+                promo_rec_data_workspace(s, NULL, promo_rec_model_as_of(m), hist) == PROMO_OK &&
                 hist->m.n_rows == promo_rec_model_n_users(m) &&
                 hist->m.n_cols == promo_rec_model_n_items(m)) {
                 api->rec = m;
@@ -359,7 +471,101 @@ int promo_api_recommender(promo_api *api, promo_rec_model **out)
         }
         promo_free(path);
     }
-    *out = api->rec;
+    return PROMO_OK;
+}
+
+int promo_api_recommender(promo_api *api, promo_api_ctx *ctx, promo_rec_model **out)
+{
+    *out = NULL;
+    if (LOAD(api->rec_loaded)) {
+        *out = api->rec;
+        return PROMO_OK;
+    }
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&api->load_mu);
+    if (!api->rec_loaded && !(rc = open_recommender(api, s)))
+        STORE(api->rec_loaded, 1);
+    pthread_mutex_unlock(&api->load_mu);
+    *out = rc ? NULL : api->rec;
+    return rc;
+}
+
+/* ------------------------------------------------------------------- cache ---- */
+
+struct api_cache {
+    promo_dict *keys;
+    void **vals; /* by key code */
+    size_t max;
+    void (*free_val)(void *);
+};
+
+api_cache *api_cache_new(size_t max_entries, void (*free_val)(void *))
+{
+    api_cache *c = promo_calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->max = max_entries ? max_entries : 1;
+    c->free_val = free_val;
+    c->keys = promo_dict_new();
+    c->vals = promo_calloc(c->max, sizeof *c->vals);
+    if (!c->keys || !c->vals) {
+        api_cache_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void api_cache_clear(api_cache *c)
+{
+    if (!c)
+        return;
+    uint32_t n = c->keys ? promo_dict_size(c->keys) : 0;
+    for (uint32_t i = 0; i < n && i < c->max; i++) {
+        c->free_val(c->vals[i]);
+        c->vals[i] = NULL;
+    }
+    promo_dict_free(c->keys);
+    c->keys = promo_dict_new();
+}
+
+void api_cache_free(api_cache *c)
+{
+    if (!c)
+        return;
+    if (c->vals)
+        api_cache_clear(c);
+    promo_dict_free(c->keys);
+    promo_free(c->vals);
+    promo_free(c);
+}
+
+void *api_cache_get(const api_cache *c, const char *key)
+{
+    if (!c || !c->keys)
+        return NULL;
+    uint32_t k = promo_dict_find(c->keys, key, strlen(key));
+    return k == PROMO_DICT_NONE ? NULL : c->vals[k];
+}
+
+int api_cache_put(api_cache *c, const char *key, void *val)
+{
+    if (!val)
+        return PROMO_OK;
+    if (c->keys && promo_dict_find(c->keys, key, strlen(key)) != PROMO_DICT_NONE) {
+        c->free_val(val);
+        return PROMO_OK;
+    }
+    if (!c->keys || promo_dict_size(c->keys) >= c->max)
+        api_cache_clear(c);
+    uint32_t k = c->keys ? promo_dict_intern(c->keys, key, strlen(key)) : PROMO_DICT_NONE;
+    if (k == PROMO_DICT_NONE || k >= c->max) {
+        c->free_val(val);
+        return PROMO_ENOMEM;
+    }
+    c->vals[k] = val;
     return PROMO_OK;
 }
 

@@ -13,17 +13,31 @@
  *
  * The server never blocks a writer: it does NOT keep the workspace open between requests
  * (an open store holds the shared workspace lock, store.h, which `promo train` or `promo
- * ingest` would wait for). Each call runs between promo_api_begin and promo_api_end: begin
- * opens the store for reading (a shared lock: the call sees one consistent state, and waits
- * while a writer commits), compares the workspace's stamp (its data version and the model
- * files' names, sizes and times) with the one the handles were opened at, drops every handle
- * when it moved, and lends the store to the handles that borrow one (the scoring handle loads
- * further model files through it); end takes the store back and closes it (the lock is
- * released). Handles that borrow the store only while opening (uplift scorer, world,
- * recommender) keep nothing of it.
+ * ingest` would wait for). Each call runs between promo_api_begin and promo_api_end with its
+ * own promo_api_ctx. Begin compares the workspace's stamp (its data version, promo.db's
+ * inode, size and time, the model files' names, sizes and times) with the one the handles
+ * were opened at and drops every handle when it moved. The file part of the stamp is a few
+ * stat calls; when it equals the loaded one and every file was already a second old when the
+ * stamp was taken (a later write then moves a time), the call goes on WITHOUT opening the
+ * store: it is opened on first need (a handle to load, a model file, cross-sell rules) and
+ * closed at end. Otherwise begin opens the store (a shared lock: it waits while a writer
+ * commits) and reads the data version, as every call did before.
  *
- * The engine's handles are one-thread objects: the HTTP layer calls begin, the handler and end
- * with api->lock held, so handlers run one at a time and need no locking of their own.
+ * Concurrency: calls run in parallel (the HTTP layer's thread pool). State is read-mostly:
+ *   rw         a reader-writer lock (writers preferred, so a reload is not starved): every
+ *              call holds it for reading from begin to end; dropping the handles (a reload)
+ *              takes it for writing, so no call ever sees a handle freed under it.
+ *   load_mu    opening a handle on first use: one at a time, double-checked, published with
+ *              a release store; calls that need only loaded handles do not wait for it.
+ *   engine_mu  calls into the engine's handles that change their state (the scorer's current
+ *              model and its explanations, the recommender, the simulator, similar products);
+ *   forecast_mu  the forecaster (its cache of scored (product, discount) entries).
+ *   cache_mu   the server's own caches: surface optima, cross-sell answers, reasons;
+ *   count_mu   /api/health's row counts (the first call counts, the others wait for it).
+ * The engine mutexes are held only around the engine call: parsing, validation, the rows'
+ * rendering (reading the panel's tables, the id maps and segments, which no call writes)
+ * and the JSON text run outside them. The engine handles are shared (one set per workspace,
+ * not one per thread: a 1,000,000-customer set takes ~2.5 GB).
  *
  * Errors: a handler answers bad input itself (promo_api_fail with status 400 and the field
  * at fault: {"error": {"status": 400, "field": "discount_pct", "message": "..."}}), an unknown
@@ -55,16 +69,24 @@ typedef struct promo_dict promo_dict;
 #define PROMO_API_MAX_ROWS 10000 /* cap on rows a handler returns */
 
 typedef struct promo_api {
-    char ws[4096];          /* the workspace directory */
-    promo_store *store;     /* open for reading between promo_api_begin and _end, else NULL */
-    pthread_mutex_t lock;   /* held by the HTTP layer around begin, the handler and end */
-    char stamp[512];        /* what the workspace was when the handles were opened (its data
-                               version, the model files' names, sizes and times) */
-    size_t max_result_rows; /* cap on rows a handler returns (default PROMO_API_MAX_ROWS) */
-    int n_threads;          /* engine threads (0 = OpenMP default) */
-    uint64_t n_reloads;     /* times the handles were dropped because the workspace moved */
-    int busy; /* 1 during a call made while another command writes the workspace (see begin) */
-    /* Opened on first use by the getters below, dropped by promo_api_refresh. */
+    char ws[4096];                  /* the workspace directory */
+    pthread_rwlock_t rw;            /* see the top: read by calls, written by reloads */
+    pthread_mutex_t load_mu;        /* opening a handle */
+    pthread_mutex_t engine_mu;      /* the scorer, recommender, world, similar products */
+    pthread_mutex_t forecast_mu;    /* the forecaster */
+    pthread_mutex_t cache_mu;       /* optima, cross-sell and reason caches */
+    pthread_mutex_t count_mu;       /* the row counts of /api/health */
+    char stamp[512];                /* what the workspace was when the handles were opened (its
+                                       data version, then the file stamp) */
+    char fstamp[448];               /* the file part of stamp */
+    _Atomic long long fstamp_quiet; /* 1: every file in fstamp was a second old when a call
+                                      took it (calls may then skip opening the store) */
+    size_t max_result_rows;         /* cap on rows a handler returns (default PROMO_API_MAX_ROWS) */
+    int n_threads;                  /* engine threads (0 = OpenMP default) */
+    _Atomic unsigned long long n_reloads; /* times the handles were dropped because the
+                                             workspace moved */
+    /* Opened on first use by the getters below (under load_mu, then read without it: the
+     * pointers are published with release stores), dropped by a reload. */
     promo_scorer *scorer;         /* panel + features of the latest cutoff, propensity models */
     promo_dict *cust_row;         /* customer id -> features row (code = row) */
     uint32_t *cust_table_row;     /* features row -> customers-table row (UINT32_MAX: none) */
@@ -83,40 +105,54 @@ typedef struct promo_api {
     size_t n_optima;
     long long n_customers, n_products; /* row counts for health, -1 until counted (a count
                                           scans the table: 1M rows take ~1 s, once a reload) */
+    struct api_cache *xsell;           /* cross-sell answers by (product, target) (api_engine.c) */
+    struct api_cache *reasons;         /* campaign rows' reasons by (product, customer) */
 } promo_api;
+
+/* One call's own state (promo_api_begin .. promo_api_end). */
+typedef struct promo_api_ctx {
+    promo_store *store; /* open for reading: by begin, or on first need; else NULL */
+    int busy;           /* 1 when another command writes the workspace and the call answers from the
+                           loaded handles (what needs the store fails with PROMO_EIO) */
+    int locked;         /* holds api->rw for reading */
+    int scorer_lent;    /* the store is lent to the scorer (under engine_mu) */
+    char fstamp[448];   /* the file stamp the call began at */
+} promo_api_ctx;
 
 /* Open the workspace for serving: checks that it is a workspace (promo_store_open_read, then
  * closed at once). Errors: those of promo_store_open_read. *out: new. */
 int promo_api_open(const char *ws, promo_api **out /* OUT */);
 void promo_api_free(promo_api *api); /* NULL-safe */
 
-/* Open the store for one call and refresh (see the top). Called with api->lock held. On
- * failure nothing is open.
+/* Begin a call (see the top): takes api->rw for reading, drops the handles first when the
+ * workspace moved, and opens the store unless the stamp shows nothing moved. On failure
+ * nothing is held.
  *
  * While another command writes the workspace (it holds the exclusive lock until it ends, e.g.
  * a training of several minutes), opening waits, unless the process said not to
  * (promo_store_set_wait(0), as promo serve does): then, when handles are loaded, the call
- * goes on without a store (api->store NULL, api->busy 1) and answers from memory what it can;
- * what needs the store (a handle not loaded yet, cross-sell rules, another model file) fails
- * with PROMO_EIO, which the HTTP layer answers 503. */
-int promo_api_begin(promo_api *api);
-/* Take the store back from the handles and close it. NULL-safe, idempotent. */
-void promo_api_end(promo_api *api);
+ * goes on without a store (ctx->busy 1) and answers from memory what it can; what needs the
+ * store (a handle not loaded yet, cross-sell rules, another model file) fails with PROMO_EIO,
+ * which the HTTP layer answers 503. */
+int promo_api_begin(promo_api *api, promo_api_ctx *ctx /* OUT */);
+/* Close the call's store and release the lock. NULL-safe, idempotent. */
+void promo_api_end(promo_api *api, promo_api_ctx *ctx);
 
-/* Drop the handles if the workspace changed since they were opened (cheap when it did not:
- * one meta read and a listing of models/). Needs api->store (begin calls it). */
-int promo_api_refresh(promo_api *api);
+/* The call's store: the open one, or opened now. PROMO_EIO when another command writes the
+ * workspace (busy), PROMO_EUSAGE outside begin .. end. */
+int promo_api_store(promo_api *api, promo_api_ctx *ctx, promo_store **out /* OUT */);
 
 /* The handles, opened on first use (inside begin .. end). A missing model is not an internal
  * error: these return PROMO_ENOTFOUND with promo_last_error() naming the command that trains
  * it, which handlers turn into a 409. The scorer is opened without a target (panel and
- * features only: no model needed); callers retarget it. */
-int promo_api_scorer(promo_api *api, promo_scorer **out /* OUT */);
-int promo_api_uplift(promo_api *api, promo_uplift_scorer **out /* OUT */);
-int promo_api_forecaster(promo_api *api, promo_forecaster **out /* OUT */);
-int promo_api_world(promo_api *api, promo_world **out /* OUT */);
+ * features only: no model needed); callers retarget it under engine_mu, lending it the
+ * call's store (api_scorer_lend). The forecaster is used under forecast_mu. */
+int promo_api_scorer(promo_api *api, promo_api_ctx *ctx, promo_scorer **out /* OUT */);
+int promo_api_uplift(promo_api *api, promo_api_ctx *ctx, promo_uplift_scorer **out /* OUT */);
+int promo_api_forecaster(promo_api *api, promo_api_ctx *ctx, promo_forecaster **out /* OUT */);
+int promo_api_world(promo_api *api, promo_api_ctx *ctx, promo_world **out /* OUT */);
 /* The recommender: *out NULL (and PROMO_OK) when the workspace has none. */
-int promo_api_recommender(promo_api *api, promo_rec_model **out /* OUT */);
+int promo_api_recommender(promo_api *api, promo_api_ctx *ctx, promo_rec_model **out /* OUT */);
 /* Features row of a customer id, or UINT32_MAX (needs the scorer). */
 uint32_t promo_api_customer_row(promo_api *api, const char *id);
 
@@ -126,7 +162,8 @@ typedef struct promo_api_call {
     const cJSON *body;      /* the parsed JSON body of a POST (an object), NULL for a GET */
     /* A query-string argument (decoded), NULL when absent. */
     const char *(*query)(const struct promo_api_call *call, const char *key);
-    void *http; /* the HTTP layer's own (the connection), for query() */
+    void *http;         /* the HTTP layer's own (the connection), for query() */
+    promo_api_ctx *ctx; /* the call's state (promo_api_begin) */
 } promo_api_call;
 
 /* The answer. */

@@ -37,10 +37,11 @@ static const char *col_str(const promo_table *t, const char *name, size_t row)
 
 /* The scorer and the product's products-table row; a 404 naming product_id when unknown.
  * Returns 0 with *row set, 1 when out holds the answer, or -rc for an internal failure. */
-static int find_product(promo_api *api, const char *id, uint32_t *row, promo_api_reply *out)
+static int find_product(
+    promo_api *api, promo_api_ctx *ctx, const char *id, uint32_t *row, promo_api_reply *out)
 {
     promo_scorer *h = NULL;
-    int rc = promo_api_scorer(api, &h);
+    int rc = promo_api_scorer(api, ctx, &h);
     if (rc) {
         rc = promo_api_fail_engine(out, rc, NULL);
         return rc ? -rc : 1;
@@ -112,23 +113,45 @@ static cJSON *optimum_json(const promo_surface_optimum *o)
 }
 
 /* The optimum of product's default surface (0..50 %, every customer) under budget, from the
- * cache or computed and cached. */
-static int optimum_of(
-    promo_api *api, promo_forecaster *f, const char *product, double budget, api_optimum **out)
+ * cache or computed (under forecast_mu: one surface at a time, and a call that waited for
+ * another computing the same finds it cached) and cached. *out: a copy. */
+static int
+optimum_lookup(promo_api *api, const char *product, double budget, promo_surface_optimum *out)
 {
-    for (size_t k = api->n_optima; k-- > 0;)
+    int found = 0;
+    pthread_mutex_lock(&api->cache_mu);
+    for (size_t k = api->n_optima; k-- > 0 && !found;)
         if (!strcmp(api->optima[k].product_id, product) &&
             (api->optima[k].budget == budget || (isinf(budget) && isinf(api->optima[k].budget)))) {
-            *out = &api->optima[k];
-            return PROMO_OK;
+            *out = api->optima[k].opt;
+            found = 1;
         }
+    pthread_mutex_unlock(&api->cache_mu);
+    return found;
+}
+
+static int optimum_of(promo_api *api,
+                      promo_forecaster *f,
+                      const char *product,
+                      double budget,
+                      promo_surface_optimum *out)
+{
+    if (optimum_lookup(api, product, budget, out))
+        return PROMO_OK;
     promo_surface_params sp = promo_surface_params_default();
     sp.product_id = product;
     sp.budget = budget;
     promo_surface *sf = NULL;
-    int rc = promo_forecast_surface(f, &sp, &sf);
-    if (rc)
+    int rc = PROMO_OK;
+    pthread_mutex_lock(&api->forecast_mu);
+    if (!optimum_lookup(api, product, budget, out))
+        rc = promo_forecast_surface(f, &sp, &sf);
+    pthread_mutex_unlock(&api->forecast_mu);
+    if (rc || !sf)
         return rc;
+    *out = sf->optimum;
+    promo_surface_free(sf);
+    pthread_mutex_lock(&api->cache_mu);
     if (api->n_optima == API_MAX_OPTIMA) {
         memmove(api->optima, api->optima + 1, (API_MAX_OPTIMA - 1) * sizeof *api->optima);
         api->n_optima--;
@@ -137,41 +160,99 @@ static int optimum_of(
     memset(o, 0, sizeof *o);
     snprintf(o->product_id, sizeof o->product_id, "%s", product);
     o->budget = budget;
-    o->opt = sf->optimum;
-    promo_surface_free(sf);
-    *out = o;
+    o->opt = *out;
+    pthread_mutex_unlock(&api->cache_mu);
     return PROMO_OK;
 }
 
 /* One-line reasons for picks[0..n) from the propensity model serving the product (reasons[k]
- * stays "" when there is none). */
-static int propensity_reasons(
-    promo_api *api, const char *product, const char *const *ids, size_t n, char (*reasons)[512])
+ * stays "" when there is none). A reason depends on the product's model and the customer
+ * only, so each is computed once per reload (api->reasons, keyed "product\x1fcustomer"; the
+ * key "product\x1f" alone marks a product no model serves); TreeSHAP runs for the misses
+ * only, under engine_mu. */
+static int propensity_reasons(promo_api *api,
+                              promo_api_ctx *ctx,
+                              const char *product,
+                              const char *const *ids,
+                              size_t n,
+                              char (*reasons)[512])
 {
+    char key[2 * API_ID_MAX + 2];
+    size_t *miss = promo_mallocn(n ? n : 1, sizeof *miss);
+    const char **miss_ids = promo_mallocn(n ? n : 1, sizeof *miss_ids);
+    size_t n_miss = 0;
+    int rc = PROMO_OK, no_model;
+    if (!miss || !miss_ids) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    pthread_mutex_lock(&api->cache_mu);
+    snprintf(key, sizeof key, "%s\x1f", product);
+    no_model = api_cache_get(api->reasons, key) != NULL;
+    for (size_t k = 0; k < n && !no_model; k++) {
+        snprintf(key, sizeof key, "%s\x1f%s", product, ids[k]);
+        const char *line = api_cache_get(api->reasons, key);
+        if (line)
+            snprintf(reasons[k], sizeof reasons[k], "%s", line);
+        else {
+            miss[n_miss] = k;
+            miss_ids[n_miss++] = ids[k];
+        }
+    }
+    pthread_mutex_unlock(&api->cache_mu);
+    if (!n_miss)
+        goto done;
+    promo_store *s = NULL;
+    if (promo_api_store(api, ctx, &s))
+        goto done; /* busy: the rows get the forecast's sentence */
     char target[API_ID_MAX + 16];
-    if (!api->store)
-        return PROMO_OK; /* busy: the rows get the forecast's sentence */
     snprintf(target, sizeof target, "product:%s", product);
-    int rc = promo_scorer_retarget(api->scorer, target);
-    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT)
-        return PROMO_OK; /* no model serves it: the rows get the forecast's sentence */
-    if (rc)
-        return rc;
     promo_prop_explanation **ex = NULL;
-    if ((rc = promo_scorer_explain(api->scorer, ids, n, &ex)))
-        return rc;
-    for (size_t k = 0; k < n; k++) {
-        if (ex[k])
-            promo_explain_line(ex[k], reasons[k], sizeof reasons[k]);
-        promo_prop_explanation_free(ex[k]);
+    pthread_mutex_lock(&api->engine_mu);
+    api_scorer_lend(api, ctx);
+    rc = promo_scorer_retarget(api->scorer, target);
+    if (!rc)
+        rc = promo_scorer_explain(api->scorer, miss_ids, n_miss, &ex);
+    api_scorer_unlend(api, ctx);
+    pthread_mutex_unlock(&api->engine_mu);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT) {
+        /* no model serves it: the rows get the forecast's sentence */
+        snprintf(key, sizeof key, "%s\x1f", product);
+        char *mark = promo_strdup("-");
+        pthread_mutex_lock(&api->cache_mu);
+        rc = mark ? api_cache_put(api->reasons, key, mark) : PROMO_ENOMEM;
+        pthread_mutex_unlock(&api->cache_mu);
+        goto done;
+    }
+    if (rc)
+        goto done;
+    for (size_t j = 0; j < n_miss; j++) {
+        size_t k = miss[j];
+        if (ex[j])
+            promo_explain_line(ex[j], reasons[k], sizeof reasons[k]);
+        promo_prop_explanation_free(ex[j]);
     }
     promo_free(ex);
-    return PROMO_OK;
+    pthread_mutex_lock(&api->cache_mu);
+    for (size_t j = 0; j < n_miss && !rc; j++) {
+        char *line = promo_strdup(reasons[miss[j]]);
+        snprintf(key, sizeof key, "%s\x1f%s", product, ids[miss[j]]);
+        rc = line ? api_cache_put(api->reasons, key, line) : PROMO_ENOMEM;
+    }
+    pthread_mutex_unlock(&api->cache_mu);
+done:
+    promo_free(miss);
+    promo_free(miss_ids);
+    return rc;
 }
 
 /* The campaign without an uplift model: the propensity ranking (promo_campaign_select). */
-static int campaign_propensity(
-    promo_api *api, const api_campaign_req *r, uint32_t prow, size_t n_rows, promo_api_reply *out)
+static int campaign_propensity(promo_api *api,
+                               promo_api_ctx *ctx,
+                               const api_campaign_req *r,
+                               uint32_t prow,
+                               size_t n_rows,
+                               promo_api_reply *out)
 {
     promo_campaign_params p = promo_campaign_params_default();
     p.product_id = r->product_id;
@@ -179,7 +260,15 @@ static int campaign_propensity(
     p.n_target = (size_t)r->target;
     p.holdout_pct = r->holdout_pct;
     promo_campaign *c = NULL;
-    int rc = promo_campaign_select(api->scorer, &p, &c);
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s); /* the model file is found through the store */
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&api->engine_mu);
+    api_scorer_lend(api, ctx);
+    rc = promo_campaign_select(api->scorer, &p, &c);
+    api_scorer_unlend(api, ctx);
+    pthread_mutex_unlock(&api->engine_mu);
     if (rc)
         return promo_api_fail_engine(out, rc, "product_id");
     cJSON *b = cJSON_CreateObject();
@@ -229,27 +318,26 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     if (api_parse_campaign(call->body, &r, out))
         return 0;
     uint32_t prow = 0;
-    int rc = find_product(api, r.product_id, &prow, out);
+    int rc = find_product(api, call->ctx, r.product_id, &prow, out);
     if (rc)
         return rc < 0 ? -rc : 0;
     api_segments *g = NULL; /* the rows' segment labels (api->segs) */
-    if ((rc = api_load_segments(api, &g)))
+    if ((rc = api_load_segments(api, call->ctx, &g)))
         return promo_api_fail_engine(out, rc, NULL);
     size_t n_rows = r.rows >= 0                               ? (size_t)r.rows
                     : (size_t)r.target < api->max_result_rows ? (size_t)r.target
                                                               : api->max_result_rows;
     promo_forecaster *f = NULL;
-    rc = promo_api_forecaster(api, &f);
+    rc = promo_api_forecaster(api, call->ctx, &f);
     if (rc == PROMO_ENOTFOUND && (r.rank_by < 0 || r.rank_by == API_RANK_PROBABILITY) &&
         !r.optimize && !r.has_budget)
-        return campaign_propensity(api, &r, prow, n_rows, out);
+        return campaign_propensity(api, call->ctx, &r, prow, n_rows, out);
     if (rc)
         return promo_api_fail_engine(out, rc, NULL);
     double budget = r.has_budget ? r.budget : INFINITY;
-    api_optimum *opt = NULL;
-    if ((rc = optimum_of(api, f, r.product_id, budget, &opt)))
+    promo_surface_optimum best;
+    if ((rc = optimum_of(api, f, r.product_id, budget, &best)))
         return promo_api_fail_engine(out, rc, "product_id");
-    promo_surface_optimum best = opt->opt; /* a copy: the cache may move */
     promo_forecast_request fr = promo_forecast_request_default();
     fr.product_id = r.product_id;
     fr.discount_pct = r.optimize ? best.discount_pct : r.discount_pct;
@@ -260,7 +348,10 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     fr.budget = budget;
     fr.holdout_pct = r.holdout_pct;
     promo_forecast *fc = NULL;
-    if ((rc = promo_forecast_point(f, &fr, &fc)))
+    pthread_mutex_lock(&api->forecast_mu);
+    rc = promo_forecast_point(f, &fr, &fc); /* the picks are copies: rendered unlocked */
+    pthread_mutex_unlock(&api->forecast_mu);
+    if (rc)
         return promo_api_fail_engine(out, rc, "product_id");
     if (n_rows > fc->n)
         n_rows = fc->n;
@@ -275,7 +366,7 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     }
     for (size_t i = 0; i < n_expl; i++)
         ids[i] = fc->picks[i].customer_id;
-    if ((rc = propensity_reasons(api, r.product_id, ids, n_expl, reasons)))
+    if ((rc = propensity_reasons(api, call->ctx, r.product_id, ids, n_expl, reasons)))
         goto done;
     b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "product_id", r.product_id);
@@ -345,11 +436,11 @@ int promo_api_optimize(promo_api *api, const promo_api_call *call, promo_api_rep
     if (api_parse_optimize(call->body, &r, out))
         return 0;
     uint32_t prow = 0;
-    int rc = find_product(api, r.product_id, &prow, out);
+    int rc = find_product(api, call->ctx, r.product_id, &prow, out);
     if (rc)
         return rc < 0 ? -rc : 0;
     promo_forecaster *f = NULL;
-    if ((rc = promo_api_forecaster(api, &f)))
+    if ((rc = promo_api_forecaster(api, call->ctx, &f)))
         return promo_api_fail_engine(out, rc, NULL);
     promo_surface_params sp = promo_surface_params_default();
     sp.product_id = r.product_id;
@@ -359,7 +450,10 @@ int promo_api_optimize(promo_api *api, const promo_api_call *call, promo_api_rep
     }
     sp.max_target = r.max_target > 0 ? (size_t)r.max_target : 0;
     promo_surface *sf = NULL;
-    if ((rc = promo_forecast_surface(f, &sp, &sf)))
+    pthread_mutex_lock(&api->forecast_mu);
+    rc = promo_forecast_surface(f, &sp, &sf);
+    pthread_mutex_unlock(&api->forecast_mu);
+    if (rc)
         return promo_api_fail_engine(out, rc, "product_id");
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "product_id", r.product_id);
@@ -394,11 +488,11 @@ int promo_api_simulate(promo_api *api, const promo_api_call *call, promo_api_rep
     if (api_parse_simulate(call->body, &r, out))
         return 0;
     uint32_t prow = 0;
-    int rc = find_product(api, r.product_id, &prow, out);
+    int rc = find_product(api, call->ctx, r.product_id, &prow, out);
     if (rc)
         return rc < 0 ? -rc : 0;
     promo_world *w = NULL;
-    if ((rc = promo_api_world(api, &w)))
+    if ((rc = promo_api_world(api, call->ctx, &w)))
         return promo_api_fail_engine(out, rc, NULL);
     uint32_t wx = promo_world_product_index(w, r.product_id);
     if (wx == PROMO_SYNTH_NONE)
@@ -411,13 +505,16 @@ int promo_api_simulate(promo_api *api, const promo_api_call *call, promo_api_rep
     promo_forecast *fc = NULL;
     promo_campaign *c = NULL;
     promo_forecaster *f = NULL;
-    rc = promo_api_forecaster(api, &f);
+    rc = promo_api_forecaster(api, call->ctx, &f);
     if (!rc) {
         promo_forecast_request fr = promo_forecast_request_default();
         fr.product_id = r.product_id;
         fr.discount_pct = r.discount_pct;
         fr.n_target = (size_t)r.target;
-        if ((rc = promo_forecast_point(f, &fr, &fc)))
+        pthread_mutex_lock(&api->forecast_mu);
+        rc = promo_forecast_point(f, &fr, &fc);
+        pthread_mutex_unlock(&api->forecast_mu);
+        if (rc)
             return promo_api_fail_engine(out, rc, "product_id");
         n = fc->n;
         ranked = "profit";
@@ -427,7 +524,15 @@ int promo_api_simulate(promo_api *api, const promo_api_call *call, promo_api_rep
         p.discount_pct = r.discount_pct;
         p.n_target = (size_t)r.target;
         p.holdout_pct = 0;
-        if ((rc = promo_campaign_select(api->scorer, &p, &c)))
+        promo_store *s = NULL;
+        if ((rc = promo_api_store(api, call->ctx, &s)))
+            return rc;
+        pthread_mutex_lock(&api->engine_mu);
+        api_scorer_lend(api, call->ctx);
+        rc = promo_campaign_select(api->scorer, &p, &c);
+        api_scorer_unlend(api, call->ctx);
+        pthread_mutex_unlock(&api->engine_mu);
+        if (rc)
             return promo_api_fail_engine(out, rc, "product_id");
         n = c->n;
         ranked = "probability";
@@ -451,7 +556,10 @@ int promo_api_simulate(promo_api *api, const promo_api_call *call, promo_api_rep
     promo_sim_params sp = promo_sim_params_default();
     sp.n_threads = api->n_threads;
     promo_sim_result res;
-    if ((rc = promo_simulate(w, offers, m, &sp, &res)))
+    pthread_mutex_lock(&api->engine_mu);
+    rc = promo_simulate(w, offers, m, &sp, &res);
+    pthread_mutex_unlock(&api->engine_mu);
+    if (rc)
         goto done;
     (void)ids;
     b = cJSON_CreateObject();
@@ -486,7 +594,7 @@ int promo_api_similar_products(promo_api *api, const promo_api_call *call, promo
     if (api_parse_similar(call->body, &r, out))
         return 0;
     promo_scorer *h = NULL;
-    int rc = promo_api_scorer(api, &h);
+    int rc = promo_api_scorer(api, call->ctx, &h);
     if (rc)
         return promo_api_fail_engine(out, rc, NULL);
     promo_similar_query q = promo_similar_query_default();
@@ -498,7 +606,10 @@ int promo_api_similar_products(promo_api *api, const promo_api_call *call, promo
     q.n_threads = api->n_threads;
     promo_similar_result res;
     memset(&res, 0, sizeof res);
-    if ((rc = promo_similar_find_panel(promo_scorer_panel(h), &q, &res)))
+    pthread_mutex_lock(&api->engine_mu);
+    rc = promo_similar_find_panel(promo_scorer_panel(h), &q, &res);
+    pthread_mutex_unlock(&api->engine_mu);
+    if (rc)
         return promo_api_fail_engine(out, rc, NULL);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddBoolToObject(b, "category_known", res.category_known);
@@ -523,17 +634,19 @@ int promo_api_similar_products(promo_api *api, const promo_api_call *call, promo
     /* The suggested campaign: the closest neighbour at its optimum, when an uplift model can
      * forecast it. */
     promo_forecaster *f = NULL;
-    api_optimum *opt = NULL;
+    promo_surface_optimum opt;
     promo_forecast *fc = NULL;
-    int frc = res.n_products ? promo_api_forecaster(api, &f) : PROMO_ENOTFOUND;
+    int frc = res.n_products ? promo_api_forecaster(api, call->ctx, &f) : PROMO_ENOTFOUND;
     if (!frc)
         frc = optimum_of(api, f, res.products[0].product_id, INFINITY, &opt);
     if (!frc) {
         promo_forecast_request fr = promo_forecast_request_default();
         fr.product_id = res.products[0].product_id;
-        fr.discount_pct = opt->opt.discount_pct;
-        fr.n_target = opt->opt.target ? opt->opt.target : 1;
+        fr.discount_pct = opt.discount_pct;
+        fr.n_target = opt.target ? opt.target : 1;
+        pthread_mutex_lock(&api->forecast_mu);
         frc = promo_forecast_point(f, &fr, &fc);
+        pthread_mutex_unlock(&api->forecast_mu);
     }
     if (!frc) {
         cJSON *sc = cJSON_AddObjectToObject(b, "suggested_campaign");
@@ -561,22 +674,33 @@ int promo_api_crosssell(promo_api *api, const promo_api_call *call, promo_api_re
     if (api_parse_crosssell(call->body, &r, out))
         return 0;
     uint32_t prow = 0;
-    int rc = find_product(api, r.product_id, &prow, out);
+    int rc = find_product(api, call->ctx, r.product_id, &prow, out);
     if (rc)
         return rc < 0 ? -rc : 0;
+    /* The rules are mined from every order per request: the answer is kept per (product,
+     * target) until the workspace moves. */
+    char key[API_ID_MAX + 32];
+    snprintf(key, sizeof key, "%s\x1f%ld", r.product_id, r.target);
+    pthread_mutex_lock(&api->cache_mu);
+    const cJSON *hit = api_cache_get(api->xsell, key);
+    cJSON *b = hit ? cJSON_Duplicate(hit, 1) : NULL;
+    pthread_mutex_unlock(&api->cache_mu);
+    if (hit)
+        return api_ok(out, b);
     promo_crosssell_params p = promo_crosssell_params_default();
     p.product_id = r.product_id;
     p.n_target = (size_t)r.target;
     p.n_threads = api->n_threads;
     promo_crosssell *c = NULL;
-    if ((rc = api_need_store(api)))
+    promo_store *s = NULL;
+    if ((rc = promo_api_store(api, call->ctx, &s)))
         return rc;
-    if ((rc = promo_crosssell_build(api->store, &p, &c))) {
+    if ((rc = promo_crosssell_build(s, &p, &c))) {
         if (rc == PROMO_ENOTFOUND) /* never bought: no rule can predict it */
             return promo_api_fail(out, 404, "product_id", "%s", promo_last_error());
         return promo_api_fail_engine(out, rc, "product_id");
     }
-    cJSON *b = cJSON_CreateObject();
+    b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "product_id", r.product_id);
     cJSON_AddNumberToObject(b, "orders", (double)c->n_orders);
     cJSON *rules = cJSON_AddArrayToObject(b, "rules");
@@ -584,13 +708,13 @@ int promo_api_crosssell(promo_api *api, const promo_api_call *call, promo_api_re
         const promo_crosssell_rule *ru = &c->rules[i];
         cJSON *o = cJSON_CreateObject();
         cJSON *ante = cJSON_AddArrayToObject(o, "antecedent");
-        for (const char *s = ru->antecedent; s && *s;) {
-            const char *e = strchr(s, '+');
-            size_t len = e ? (size_t)(e - s) : strlen(s);
+        for (const char *a = ru->antecedent; a && *a;) {
+            const char *e = strchr(a, '+');
+            size_t len = e ? (size_t)(e - a) : strlen(a);
             char id[API_ID_MAX];
-            snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id ? len : sizeof id - 1), s);
+            snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id ? len : sizeof id - 1), a);
             cJSON_AddItemToArray(ante, cJSON_CreateString(id));
-            s += len + (e ? 1 : 0);
+            a += len + (e ? 1 : 0);
         }
         cJSON_AddStringToObject(o, "consequent", r.product_id);
         api_add_num(o, "support", ru->support);
@@ -610,5 +734,15 @@ int promo_api_crosssell(promo_api *api, const promo_api_call *call, promo_api_re
         cJSON_AddItemToArray(cs, o);
     }
     promo_crosssell_free(c);
+    cJSON *copy = b ? cJSON_Duplicate(b, 1) : NULL;
+    if (copy) {
+        pthread_mutex_lock(&api->cache_mu);
+        rc = api_cache_put(api->xsell, key, copy);
+        pthread_mutex_unlock(&api->cache_mu);
+        if (rc) {
+            cJSON_Delete(b);
+            return rc;
+        }
+    }
     return api_ok(out, b);
 }

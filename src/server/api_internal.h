@@ -118,7 +118,7 @@ typedef struct api_segments {
 } api_segments;
 void api_segments_free(api_segments *g); /* NULL-safe */
 /* The stored segments (api_read.c), loaded once per handle set; *out NULL without any. */
-int api_load_segments(promo_api *api, api_segments **out /* OUT */);
+int api_load_segments(promo_api *api, promo_api_ctx *ctx, api_segments **out /* OUT */);
 
 /* A cached surface optimum (api.h: optima). */
 #define API_MAX_OPTIMA 64
@@ -128,9 +128,27 @@ typedef struct api_optimum {
     promo_surface_optimum opt; /* as the forecaster found it */
 } api_optimum;
 
-/* PROMO_OK when the call has the store (api->store), else PROMO_EIO (busy: another command
- * writes the workspace) or PROMO_EUSAGE (outside begin .. end). */
-int api_need_store(promo_api *api);
+/* PROMO_OK when the call has the store (opened now if need be: promo_api_store). */
+int api_need_store(promo_api *api, promo_api_ctx *ctx);
+
+/* Lend the call's store to the scorer for a retarget (which may load a model file), and take
+ * it back: lend under engine_mu, after promo_api_store succeeded; unlend before unlocking. */
+void api_scorer_lend(promo_api *api, promo_api_ctx *ctx);
+void api_scorer_unlend(promo_api *api, promo_api_ctx *ctx);
+
+/* A bounded cache of values by string key (the server's answers that cost a model call or a
+ * mining pass). Used under api->cache_mu. When full it is emptied (the keys are a product
+ * and a customer or a count: a working set that outgrows the cap has no locality an LRU
+ * would keep). */
+typedef struct api_cache api_cache;
+api_cache *api_cache_new(size_t max_entries, void (*free_val)(void *));
+void api_cache_free(api_cache *c);  /* NULL-safe */
+void api_cache_clear(api_cache *c); /* every entry freed; NULL-safe */
+/* The value under key (borrowed until the next put), or NULL. */
+void *api_cache_get(const api_cache *c, const char *key);
+/* Store val under key (c not NULL; the cache owns val, freed even on failure); a key already
+ * present keeps its old value (val freed). */
+int api_cache_put(api_cache *c, const char *key, void *val);
 
 /* Products-table row of a product id, or UINT32_MAX (needs the scorer's panel). */
 uint32_t api_product_row(promo_api *api, const char *id);

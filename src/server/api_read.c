@@ -59,23 +59,33 @@ static int has_model_in(const char *models, const char *prefix, const char *suff
 
 int promo_api_health(promo_api *api, const promo_api_call *call, promo_api_reply *out)
 {
-    (void)call;
-    promo_store *s = api->store;
+    promo_api_ctx *ctx = call->ctx;
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s);
+    if (rc && !ctx->busy)
+        return rc;
     char models[4200];
     snprintf(models, sizeof models, "%s/models", api->ws);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "status", "ok");
     cJSON_AddStringToObject(b, "workspace", api->ws);
     if (s) {
+        /* Counted once per reload (a count scans the table: seconds on 1M rows), by the first
+         * call; the calls that arrive meanwhile wait for it rather than scan too. */
+        pthread_mutex_lock(&api->count_mu);
         if (api->n_customers < 0)
             api->n_customers = count_rows(s, "customers");
         if (api->n_products < 0)
             api->n_products = count_rows(s, "products");
-        cJSON_AddNumberToObject(b, "customers", (double)api->n_customers);
-        cJSON_AddNumberToObject(b, "products", (double)api->n_products);
+        long long nc = api->n_customers, np = api->n_products;
+        pthread_mutex_unlock(&api->count_mu);
+        cJSON_AddNumberToObject(b, "customers", (double)nc);
+        cJSON_AddNumberToObject(b, "products", (double)np);
     } else {
         /* Busy (another command writes the workspace): what the loaded panel holds. */
-        const promo_panel *d = api->scorer ? promo_scorer_panel(api->scorer) : NULL;
+        promo_scorer *h = NULL;
+        promo_api_scorer(api, ctx, &h); /* loaded, or NULL: nothing to count */
+        const promo_panel *d = h ? promo_scorer_panel(h) : NULL;
         api_add_num(b, "customers", d && d->customers ? (double)d->customers->n_rows : NAN);
         api_add_num(b, "products", d && d->products ? (double)d->products->n_rows : NAN);
     }
@@ -92,7 +102,7 @@ int promo_api_health(promo_api *api, const promo_api_call *call, promo_api_reply
         cJSON_AddNullToObject(b, "generated");
         cJSON_AddNullToObject(b, "data_version");
     }
-    cJSON_AddBoolToObject(b, "busy", api->busy);
+    cJSON_AddBoolToObject(b, "busy", ctx->busy);
     cJSON_AddNumberToObject(b, "reloads", (double)api->n_reloads);
     return api_ok(out, b);
 }
@@ -166,7 +176,7 @@ int promo_api_products(promo_api *api, const promo_api_call *call, promo_api_rep
             return promo_api_fail(out, 400, "limit", "expected a whole number from 1 to 100");
     }
     promo_scorer *h = NULL;
-    int rc = promo_api_scorer(api, &h);
+    int rc = promo_api_scorer(api, call->ctx, &h);
     if (rc)
         return promo_api_fail_engine(out, rc, NULL);
     const promo_panel *d = promo_scorer_panel(h);
@@ -207,24 +217,39 @@ void api_segments_free(api_segments *g)
 
 /* The stored segments of the first method present (personas, kmeans, hdbscan; tiers are the
  * features' own spend tiers and need no table), by features row. NULL without any. */
-int api_load_segments(promo_api *api, api_segments **out)
+static int load_segments(promo_api *api, promo_scorer *h, promo_store *s);
+
+int api_load_segments(promo_api *api, promo_api_ctx *ctx, api_segments **out)
 {
     *out = NULL;
-    if (api->segs_loaded) {
+    if (__atomic_load_n(&api->segs_loaded, __ATOMIC_ACQUIRE)) {
         *out = api->segs;
         return PROMO_OK;
     }
     promo_scorer *h = NULL;
-    int rc = promo_api_scorer(api, &h);
+    int rc = promo_api_scorer(api, ctx, &h);
     if (rc)
         return rc;
-    if (!api->store)
-        return PROMO_OK; /* busy: no segments until the writer is done (not cached) */
-    api->segs_loaded = 1;
-    if (!promo_store_has_table(api->store, "segments"))
+    promo_store *s = NULL;
+    if ((rc = promo_api_store(api, ctx, &s)))
+        return ctx->busy ? PROMO_OK : rc; /* busy: no segments until the writer is done (not
+                                              cached) */
+    pthread_mutex_lock(&api->load_mu);
+    if (!api->segs_loaded && !(rc = load_segments(api, h, s)))
+        __atomic_store_n(&api->segs_loaded, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&api->load_mu);
+    *out = rc ? NULL : api->segs;
+    return rc;
+}
+
+/* Under load_mu. */
+static int load_segments(promo_api *api, promo_scorer *h, promo_store *s)
+{
+    int rc;
+    if (!promo_store_has_table(s, "segments"))
         return PROMO_OK;
     promo_table *t = NULL;
-    if ((rc = promo_store_read_table(api->store, "segments", &t)))
+    if ((rc = promo_store_read_table(s, "segments", &t)))
         return rc;
     const promo_column *cid = promo_table_column(t, "customer_id"),
                        *cm = promo_table_column(t, "method"),
@@ -280,7 +305,6 @@ int api_load_segments(promo_api *api, api_segments **out)
     }
     promo_table_free(t);
     api->segs = g;
-    *out = g;
     return PROMO_OK;
 }
 
@@ -289,9 +313,9 @@ int promo_api_segments(promo_api *api, const promo_api_call *call, promo_api_rep
     (void)call;
     promo_scorer *h = NULL;
     api_segments *g = NULL;
-    int rc = promo_api_scorer(api, &h);
+    int rc = promo_api_scorer(api, call->ctx, &h);
     if (!rc)
-        rc = api_load_segments(api, &g);
+        rc = api_load_segments(api, call->ctx, &g);
     if (rc)
         return promo_api_fail_engine(out, rc, NULL);
     const promo_features *f = promo_scorer_features(h);
@@ -365,10 +389,11 @@ done:
 /* ---------------------------------------------------------------- customer ---- */
 
 /* Up to k recommendations for features row `row` from the workspace's recommender. */
-static int add_recommendations(promo_api *api, const char *id, cJSON *arr, size_t k)
+static int
+add_recommendations(promo_api *api, promo_api_ctx *ctx, const char *id, cJSON *arr, size_t k)
 {
     promo_rec_model *m = NULL;
-    int rc = promo_api_recommender(api, &m);
+    int rc = promo_api_recommender(api, ctx, &m);
     if (rc || !m)
         return rc;
     const promo_rec_data *hist = api->rec_hist;
@@ -380,9 +405,13 @@ static int add_recommendations(promo_api *api, const char *id, cJSON *arr, size_
     q.history = &hist->m;
     q.n_threads = 1;
     promo_rec_topk top = {0};
-    if ((rc = promo_rec_topk_users(m, &q, &u, 1, &top)))
+    pthread_mutex_lock(&api->engine_mu);
+    rc = promo_rec_topk_users(m, &q, &u, 1, &top);
+    pthread_mutex_unlock(&api->engine_mu);
+    if (rc)
         return rc;
     const promo_dict *items = promo_rec_model_items(m);
+    const promo_panel *d = promo_scorer_panel(api->scorer);
     for (size_t r = 0; r < top.k; r++) {
         uint32_t j = top.items[r];
         if (j == PROMO_REC_NONE || !items)
@@ -391,7 +420,6 @@ static int add_recommendations(promo_api *api, const char *id, cJSON *arr, size_
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "product_id", pid);
         uint32_t prow = api_product_row(api, pid);
-        const promo_panel *d = promo_scorer_panel(api->scorer);
         api_add_str(o, "name", prow != UINT32_MAX ? col_str(d->products, "name", prow) : NULL);
         api_add_num(o, "score", (double)top.scores[r]);
         cJSON_AddItemToArray(arr, o);
@@ -401,19 +429,25 @@ static int add_recommendations(promo_api *api, const char *id, cJSON *arr, size_
 }
 
 /* The reasons of the customer's propensity to buy anything (the `any` model), when trained. */
-static int add_reasons(promo_api *api, const char *id, cJSON *arr)
+static int add_reasons(promo_api *api, promo_api_ctx *ctx, const char *id, cJSON *arr)
 {
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s);
+    if (rc)
+        return ctx->busy ? PROMO_OK : rc; /* busy: the model's path needs the store */
+    pthread_mutex_lock(&api->engine_mu);
+    api_scorer_lend(api, ctx);
     promo_scorer *h = api->scorer;
-    if (!api->store)
-        return PROMO_OK; /* busy: the model may not be loaded, and its path needs the store */
-    int rc = promo_scorer_retarget(h, "any");
+    promo_prop_explanation *e = NULL;
+    rc = promo_scorer_retarget(h, "any");
+    if (!rc)
+        rc = promo_scorer_explain_one(h, id, &e);
+    api_scorer_unlend(api, ctx);
+    pthread_mutex_unlock(&api->engine_mu);
     if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT)
-        return PROMO_OK; /* no model: no reasons */
+        return PROMO_OK; /* no model, or not a customer it scores: no reasons */
     if (rc)
         return rc;
-    promo_prop_explanation *e = NULL;
-    if ((rc = promo_scorer_explain_one(h, id, &e)))
-        return rc == PROMO_ENOTFOUND ? PROMO_OK : rc;
     promo_reason rs[3];
     size_t n = 0;
     if (!(rc = promo_explain_reasons(e, 3, rs, &n)))
@@ -433,7 +467,7 @@ int promo_api_customer(promo_api *api, const promo_api_call *call, promo_api_rep
         if ((unsigned char)*p < 0x20)
             return promo_api_fail(out, 400, "id", "control character in the customer id");
     promo_scorer *h = NULL;
-    int rc = promo_api_scorer(api, &h);
+    int rc = promo_api_scorer(api, call->ctx, &h);
     if (rc)
         return promo_api_fail_engine(out, rc, NULL);
     uint32_t row = promo_api_customer_row(api, id);
@@ -447,7 +481,7 @@ int promo_api_customer(promo_api *api, const promo_api_call *call, promo_api_rep
     api_add_str(b, "name", trow != UINT32_MAX ? col_str(d->customers, "name", trow) : NULL);
     api_add_str(b, "location", trow != UINT32_MAX ? col_str(d->customers, "location", trow) : NULL);
     api_segments *g = NULL;
-    if ((rc = api_load_segments(api, &g)))
+    if ((rc = api_load_segments(api, call->ctx, &g)))
         goto fail;
     if (g && g->seg[row] != INT32_MIN) {
         cJSON *s = cJSON_AddObjectToObject(b, "segment");
@@ -468,10 +502,10 @@ int promo_api_customer(promo_api *api, const promo_api_call *call, promo_api_rep
         }
     api_add_num(b, "clv", clv);
     cJSON *recs = cJSON_AddArrayToObject(b, "recommendations");
-    if ((rc = add_recommendations(api, id, recs, 5)))
+    if ((rc = add_recommendations(api, call->ctx, id, recs, 5)))
         goto fail;
     cJSON *reasons = cJSON_AddArrayToObject(b, "reasons");
-    if ((rc = add_reasons(api, id, reasons)))
+    if ((rc = add_reasons(api, call->ctx, id, reasons)))
         goto fail;
     return api_ok(out, b);
 fail:

@@ -178,10 +178,10 @@ send_buf(struct MHD_Connection *c, int status, const char *type, char *data, siz
 
 static enum MHD_Result send_json(struct MHD_Connection *c, promo_api_reply *rep, const char *allow)
 {
-    char *text = rep->body ? cJSON_PrintUnformatted(rep->body) : NULL;
+    size_t n = 0;
+    char *text = rep->body ? promo_json_print(rep->body, &n) : NULL;
     if (!text)
         return MHD_NO;
-    size_t n = strlen(text);
     struct MHD_Response *r = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);

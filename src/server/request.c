@@ -127,21 +127,23 @@ int promo_request_handle(
         cJSON_Delete(body);
         return 0;
     }
+    promo_api_ctx ctx;
     promo_api_call call = {
         .path_param = strchr(rt->path, '{') ? param : NULL,
         .body = body,
         .query = rq->query,
         .http = rq->http,
+        .ctx = &ctx,
     };
-    pthread_mutex_lock(&api->lock);
-    rc = promo_api_begin(api);
+    /* No lock here: begin takes the API's read lock, the handlers the engine's own (api.h). */
+    rc = promo_api_begin(api, &ctx);
     if (rc) {
         promo_api_fail(out, 503, NULL, "the workspace cannot be opened: %s", promo_last_error());
         rc = 0;
     } else {
         out->status = 200;
         rc = rt->handler(api, &call, out);
-        if (rc && api->busy && rc == PROMO_EIO) {
+        if (rc && ctx.busy && rc == PROMO_EIO) {
             promo_api_fail(out, 503, NULL, "%s", promo_last_error());
             rc = 0;
         } else if (rc) {
@@ -150,9 +152,8 @@ int promo_request_handle(
         } else if (!out->body) {
             promo_api_fail(out, 500, NULL, "internal error: the handler gave no reply");
         }
-        promo_api_end(api);
+        promo_api_end(api, &ctx);
     }
-    pthread_mutex_unlock(&api->lock);
     cJSON_Delete(body);
     return out->body ? rc : PROMO_ENOMEM;
 }

@@ -4,12 +4,12 @@
  * A request goes through promo_request_handle: the URL-length limit, the route (404, 405 with
  * Allow), the API key of a POST (401; compared in constant time), the body-size limit (413),
  * the JSON nesting limit (checked on the raw bytes before cJSON parses them: 400), the parse
- * (400 naming the byte), then the route's handler under the API lock between promo_api_begin
- * and promo_api_end (503 when the workspace cannot be opened, 500 on an internal failure).
- * The HTTP layer (http.c) only moves bytes: it collects the body, calls this, and sends the
- * reply; it serves /metrics, /api/openapi.json and the web page's static files itself. With
- * api NULL the step stops after the body checks of the route (promo_api_check_body): what the
- * fuzz target drives without a workspace.
+ * (400 naming the byte), then the route's handler between promo_api_begin and promo_api_end
+ * (calls run in parallel: api.h says what they share and how it is locked) (503 when the workspace
+ * cannot be opened, 500 on an internal failure). The HTTP layer (http.c) only moves bytes: it
+ * collects the body, calls this, and sends the reply; it serves /metrics, /api/openapi.json and the
+ * web page's static files itself. With api NULL the step stops after the body checks of the route
+ * (promo_api_check_body): what the fuzz target drives without a workspace.
  *
  * Usage:
  *   promo_server_params p = promo_server_params_default();
@@ -58,6 +58,14 @@ int promo_request_handle(promo_api *api,
 /* 1 when the JSON text nests at most max_depth arrays/objects deep (strings skipped, escapes
  * honoured). Malformed text is the parser's business: only the depth is judged here. */
 int promo_json_depth_ok(const char *s, size_t n, int max_depth);
+
+/* A reply's JSON text (json_out.c), as cJSON_PrintUnformatted writes it but for numbers: at
+ * most 12 significant digits, written without printf (cJSON's own printer spent ~40% of the
+ * server's CPU on them). NULL on allocation failure; free() it. */
+char *promo_json_print(const cJSON *item, size_t *len /* OUT, may be NULL */);
+/* One number as promo_json_print writes it ("null" when not finite) into out (n >= 32):
+ * its length, or -1 when n is too small. */
+int promo_json_number(double d, char *out, size_t n);
 
 /* 1 when the two keys are equal, in time that depends only on the expected key's length. */
 int promo_key_equal(const char *expected, const char *got);

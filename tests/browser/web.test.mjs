@@ -8,7 +8,9 @@
 // #key=KEY, picks a product through the search box, waits for the response surface, moves the
 // discount slider with the keyboard and checks that the forecast figures change and the
 // campaign table fills for the new discount, downloads the CSV and checks its header and row
-// count against the table, opens the segments view, then opens the page with a wrong key and
+// count against the table, checks the optimizer's discount range is shaded on the profit-vs-
+// discount chart, ranks by uplift (rows in order) and sets a budget that binds (fewer rows,
+// the campaign's own figures, the optimum within the budget), opens the segments view, then opens the page with a wrong key and
 // checks that the API's 401 shows the key field and the error in words. Screenshots go to
 // OUT/web_page.png and OUT/web_segments.png. Exit 0 when every check holds, 1 otherwise (the
 // first failed check is printed). Run by tests/test_web.c in `make test`.
@@ -271,8 +273,94 @@ async function main() {
     log(`simulate: ${await text(page, "#sim-out")}`);
   }
 
+  // Every customer targeted (the target slider's end): the table fills, for the screenshot
+  // and the ranking checks below.
+  await page.locator("#target").focus();
+  await page.keyboard.press("End");
+  const tmax = await text(page, "#target-out");
+  await page.waitForFunction(
+    (n) => (document.querySelector("#campaign").dataset.state === "ready" && Number(document.querySelector("#campaign").dataset.rows) > 1 && document.querySelector("#target-out").textContent === n) || !document.querySelector("#error").hidden,
+    tmax,
+  );
+  check(await page.locator("#error").isHidden(), `every customer targeted: ${await page.locator("#error").innerText()}`);
+  const nAll = Number(await page.locator("#campaign").getAttribute("data-rows"));
+  log(`target slider at its end (${tmax}): ${nAll} rows`);
+
   await page.screenshot({ path: join(outDir, "web_page.png"), fullPage: true });
   log(`screenshot ${join(outDir, "web_page.png")}`);
+
+  // The optimizer's discount range (/api/optimize's support) is shaded on the profit-vs-
+  // discount chart: the page leaves the band's pixels on the element; the canvas there is
+  // tinted, outside it is not (the most common colour of a pixel column, so a curve crossing
+  // it does not matter).
+  const band = await page.locator("#chart-discount").getAttribute("data-band");
+  check(band, "no support band on the profit-vs-discount chart");
+  const [bx0, bx1, by, bh] = band.split(",").map(Number);
+  check(bx1 > bx0 && bh > 0, `support band ${band}`);
+  const modes = await page.evaluate(([x0, x1, top, h]) => {
+    const cv = document.querySelector("#chart-discount canvas");
+    const g = cv.getContext("2d");
+    const r = devicePixelRatio;
+    const col = (x) => {
+      if (x < 0 || x >= cv.width / r) return null;
+      const d = g.getImageData(Math.round(x * r), Math.round(top * r), 1, Math.round(h * r)).data;
+      const n = {};
+      for (let i = 0; i < d.length; i += 4) n[`${d[i]},${d[i + 1]},${d[i + 2]},${d[i + 3]}`] = (n[`${d[i]},${d[i + 1]},${d[i + 2]},${d[i + 3]}`] || 0) + 1;
+      return Object.entries(n).sort((a, b) => b[1] - a[1])[0][0];
+    };
+    const plotRight = cv.width / r;
+    const outside = x1 + 12 < plotRight - 4 ? x1 + 12 : x0 - 12;
+    // a third of the way in: off the grid's lines (ticks fall on round discounts)
+    return { inside: col(x0 + (x1 - x0) * 0.37), outside: col(outside) };
+  }, [bx0, bx1, by, bh]);
+  check(modes.inside && Number(modes.inside.split(",")[3]) > 0 && modes.inside !== modes.outside, `the support band is not shaded: inside ${modes.inside}, outside ${modes.outside}`);
+  const bandNote = await text(page, "#chart-discount .band-note");
+  check(/[0-9]+–[0-9]+%/.test(bandNote), `the band's legend reads "${bandNote}"`);
+  log(`support band at x ${bx0}..${bx1} px (${modes.inside} inside, ${modes.outside} outside): "${bandNote.slice(0, 60)}…"`);
+
+  // Rank by uplift: the table comes back ordered by the offer's effect, and the figures are
+  // the campaign's own.
+  const rowsReady = (what) =>
+    page.waitForFunction(
+      (w) => (document.querySelector("#campaign").dataset.state === "ready" && document.querySelector("#rows-sub").textContent.includes(w)) || !document.querySelector("#error").hidden,
+      what,
+    );
+  await page.selectOption("#rank-by", "uplift");
+  await rowsReady("ranked by uplift");
+  check(await page.locator("#error").isHidden(), `rank by uplift: ${await page.locator("#error").innerText()}`);
+  const upl = (await page.locator("#campaign tbody tr[data-k] td:nth-child(6)").allInnerTexts()).map((t) => Number(t.replace(/[^0-9.+-]/g, "")));
+  check(upl.length > 1 && upl.every((v, k) => k === 0 || v <= upl[k - 1] + 0.05), `rows ranked by uplift are not in order: ${upl.slice(0, 8).join(", ")}`);
+  check((await page.locator("#kpis").getAttribute("data-source")) === "campaign", "ranked by uplift, the figures are still the surface's");
+  const rowsUplift = Number(await page.locator("#campaign").getAttribute("data-rows"));
+  log(`ranked by uplift: ${rowsUplift} rows, uplift ${upl.slice(0, 3).join(", ")} pts ...; ${await text(page, "#controls-note")}`);
+
+  // A budget that binds: a third of what this campaign spends (asked of the API itself).
+  const discountNow = Number(after.discount.replace("%", ""));
+  const targetNow = Number(tmax.split(" of ")[0].replace(/,/g, ""));
+  const full = await (await fetch(base + "api/campaign", {
+    method: "POST",
+    headers: { Authorization: "Bearer " + key, "Content-Type": "application/json" },
+    body: JSON.stringify({ product_id: pid, discount_pct: discountNow, target: targetNow, rank_by: "uplift", rows: 0 }),
+  })).json();
+  const spend = full.forecast.discount_cost + full.forecast.contact_cost;
+  const budget = Math.floor(spend / 3);
+  check(budget > 0, `the campaign spends ${spend}: no budget to test`);
+  await page.fill("#budget", String(budget));
+  await rowsReady("budget reached");
+  check(await page.locator("#error").isHidden(), `budget ${budget}: ${await page.locator("#error").innerText()}`);
+  const rowsBudget = Number(await page.locator("#campaign").getAttribute("data-rows"));
+  const note = await text(page, "#controls-note");
+  check(rowsBudget > 0 && rowsBudget < rowsUplift, `a budget of ${budget} (a third of ${spend.toFixed(0)}) left ${rowsBudget} of ${rowsUplift} rows`);
+  check(/budget used/.test(note) && /stops the list/.test(note), `the note under a budget reads "${note}"`);
+  check(/within the budget/.test(await text(page, "#k-opt")), "the optimum is not the one within the budget");
+  log(`budget ${budget} of ${spend.toFixed(0)}: ${rowsBudget} rows; ${note}`);
+  await page.screenshot({ path: join(outDir, "web_budget.png"), fullPage: true });
+  // Back to the defaults: the surface's figures again.
+  await page.fill("#budget", "");
+  await page.selectOption("#rank-by", "profit");
+  await rowsReady("ranked by profit");
+  await page.waitForFunction(() => document.querySelector("#kpis").dataset.source === "surface");
+  check(Number(await page.locator("#campaign").getAttribute("data-rows")) === nAll, "the defaults do not give the same table back");
 
   // The segments view.
   await page.click('.views button[data-view="segments"]');

@@ -208,7 +208,7 @@ async function selectProduct(p) {
   if (window.matchMedia("(max-width: 1100px)").matches) document.querySelector(".planner").scrollIntoView({ behavior: "smooth" });
   $("product-sub").textContent =
     `${p.product_id}` + (p.category ? ` · ${p.category}` : "") + (isNum(p.price) ? ` · price ${money(p.price)}` : "");
-  for (const id of ["discount", "target", "to-optimum", "download", "simulate"]) $(id).disabled = true;
+  for (const id of ["discount", "target", "to-optimum", "download", "simulate", "rank-by", "budget"]) $(id).disabled = true;
   $("sim-out").textContent = "";
   setKpisLoading("computing the response surface…");
   document.querySelector(".charts").classList.add("stale");
@@ -224,6 +224,7 @@ async function selectProduct(p) {
     const [oi, oj] = optimumIndex(s);
     setIndices(oi, oj);
     d.disabled = t.disabled = $("to-optimum").disabled = $("simulate").disabled = false;
+    $("rank-by").disabled = $("budget").disabled = false;
     requestCampaign();
   } catch (e) {
     if (seq !== state.seqProduct) return;
@@ -275,6 +276,7 @@ function updateFigures() {
   const gap = (o.incremental_profit ?? NaN) - profit;
   $("k-gap").textContent = money(Math.max(0, gap));
   $("k-opt").textContent = `optimum ${money(o.incremental_profit)} at ${fmt0.format(o.discount_pct)}% to ${int(o.target)}`;
+  $("kpis").dataset.source = "surface";
   $("k-interval").textContent = "";
   $("sim-out").textContent = "";
   document.querySelector(".charts").classList.remove("stale");
@@ -282,7 +284,33 @@ function updateFigures() {
 }
 
 // ---- charts ---------------------------------------------------------------------------------
-const COLORS = { now: "#0f766e", opt: "#c2410c", faint: "#9aa5b1" };
+const COLORS = { now: "#0f766e", opt: "#c2410c", faint: "#9aa5b1", band: "rgba(15, 118, 110, 0.09)" };
+
+// The discounts the optimum was sought among (the promotions log's range, /api/optimize's
+// `support`): outside it the model extrapolates. Shaded behind the grid and the curves; the
+// band's canvas pixels are left on the element (data-band) for the browser test.
+function bandPlugin(getBand) {
+  return {
+    hooks: {
+      drawClear: (u) => {
+        const b = getBand();
+        const el = u.root.parentElement;
+        if (!b || !isNum(b[0]) || !isNum(b[1])) {
+          if (el) delete el.dataset.band;
+          return;
+        }
+        const lo = Math.max(b[0], u.scales.x.min), hi = Math.min(b[1], u.scales.x.max);
+        if (!(hi >= lo)) return;
+        const x0 = u.valToPos(lo, "x", true), x1 = u.valToPos(hi, "x", true);
+        u.ctx.save();
+        u.ctx.fillStyle = COLORS.band;
+        u.ctx.fillRect(x0, u.bbox.top, Math.max(1, x1 - x0), u.bbox.height);
+        u.ctx.restore();
+        if (el) el.dataset.band = [x0, x1, u.bbox.top, u.bbox.height].map((v) => Math.round(v / devicePixelRatio)).join(",");
+      },
+    },
+  };
+}
 
 // Markers drawn over a uPlot chart: the optimum (orange ring) and the current point (teal dot
 // with a vertical guide), in data coordinates.
@@ -326,12 +354,14 @@ function markerPlugin(getMarks) {
   };
 }
 
-function makeChart(el, xLabel, xFmt, getMarks) {
+function makeChart(el, xLabel, xFmt, getMarks, getBand) {
   el.innerHTML =
     `<div class="legend-note"><i style="background:${COLORS.now};border-radius:0;height:3px;width:16px"></i>at the current setting` +
     `<i style="background:${COLORS.faint};border-radius:0;height:2px;width:16px"></i>at the optimum's setting` +
     `<i style="border:2px solid ${COLORS.opt};background:none"></i>optimum` +
-    `<i style="background:${COLORS.now}"></i>current</div>`;
+    `<i style="background:${COLORS.now}"></i>current` +
+    (getBand ? `<i style="background:${COLORS.band};border:1px solid #b7d7d3;border-radius:0;width:14px"></i><span class="band-note"></span>` : "") +
+    `</div>`;
   const width = Math.max(280, el.clientWidth || 400);
   return new uPlot(
     {
@@ -349,7 +379,7 @@ function makeChart(el, xLabel, xFmt, getMarks) {
         { label: "at the current setting", stroke: COLORS.now, width: 2, points: { show: false } },
         { label: "at the optimum's setting", stroke: COLORS.faint, width: 1.5, dash: [5, 4], points: { show: false } },
       ],
-      plugins: [markerPlugin(getMarks)],
+      plugins: getBand ? [bandPlugin(getBand), markerPlugin(getMarks)] : [markerPlugin(getMarks)],
     },
     [[], [], []],
     el,
@@ -369,7 +399,7 @@ function drawCharts() {
         { x: t.optimum.discount_pct, y: t.optimum.incremental_profit, color: COLORS.opt, ring: true, r: 7 },
         { x: t.discounts[state.di], y: t.profit[state.di][state.ti], color: COLORS.now, guide: true },
       ];
-    });
+    }, () => state.surface && state.surface.support);
     state.charts.target = makeChart($("chart-target"), "customers targeted", int, () => {
       const t = state.surface;
       return [
@@ -385,6 +415,11 @@ function drawCharts() {
   state.charts.discount.setData([s.discounts, byDiscount, byDiscountOpt]);
   state.charts.target.setData([s.targets, byTarget, byTargetOpt]);
   $("c1-sub").textContent = `· ${int(s.targets[j])} customers (optimum ${int(o.target)})`;
+  const bn = document.querySelector("#chart-discount .band-note");
+  if (bn)
+    bn.textContent = Array.isArray(s.support)
+      ? `the log's discounts (${fmt0.format(s.support[0])}–${fmt0.format(s.support[1])}%): the optimum is sought there`
+      : "";
   $("c2-sub").textContent = `· ${fmt0.format(s.discounts[i])}% off (optimum ${fmt0.format(o.discount_pct)}%)`;
 }
 
@@ -413,18 +448,28 @@ async function requestCampaign() {
   $("rows-sub").textContent = "· loading…";
   $("campaign").dataset.state = "loading";
   try {
-    const c = await api("POST", "/api/campaign", {
+    const req = {
       product_id: s.product_id,
       discount_pct: discount,
       target,
-      rank_by: "profit",
+      rank_by: $("rank-by").value,
       rows: Math.min(target, MAX_ROWS),
-    });
+    };
+    const budget = $("budget").value.trim();
+    if (budget !== "") req.budget = Number(budget); // a bad number: the API names the field
+    const c = await api("POST", "/api/campaign", req);
     if (seq !== state.seqCampaign) return;
     state.campaign = c;
     state.rows = c.rows || [];
     renderTable(state.rows, c);
     const f = c.forecast || {};
+    // The surface ranks by profit without a budget: under another ranking or a budget the
+    // campaign's own forecast (and its optimum under the budget) are the figures.
+    if (req.rank_by !== "profit" || "budget" in req) showCampaignFigures(c);
+    else {
+      $("controls-note").textContent = "";
+      if ($("kpis").dataset.source === "campaign") updateFigures(); // back to the surface's
+    }
     if (Array.isArray(f.profit_interval))
       $("k-interval").textContent = `interval ${money(f.profit_interval[0])} to ${money(f.profit_interval[1])}`;
     $("download").disabled = state.rows.length === 0;
@@ -435,6 +480,28 @@ async function requestCampaign() {
     $("campaign").dataset.state = "error";
     showError("Could not build the campaign", e);
   }
+}
+
+function showCampaignFigures(c) {
+  const f = c.forecast || {};
+  const o = c.optimum || {};
+  $("kpis").dataset.source = "campaign";
+  $("k-conv").textContent = count(f.expected_conversions);
+  $("k-conv-note").textContent = isNum(f.incremental_conversions) ? `${count(f.incremental_conversions)} because of the offer` : "";
+  $("k-rev").textContent = money(f.incremental_revenue);
+  const kp = $("k-profit");
+  kp.textContent = money(f.incremental_profit);
+  kp.className = "kpi-value " + (f.incremental_profit < 0 ? "neg" : "");
+  $("k-roi").textContent = pct(f.roi);
+  $("k-gap").textContent = money(Math.max(0, c.gap_to_optimum ?? NaN));
+  $("k-opt").textContent = isNum(o.incremental_profit)
+    ? `optimum${$("budget").value.trim() !== "" ? " within the budget" : ""} ${money(o.incremental_profit)} at ${fmt0.format(o.discount_pct)}% to ${int(o.target)}`
+    : "";
+  const spent = (f.discount_cost ?? 0) + (f.contact_cost ?? 0);
+  $("controls-note").textContent =
+    `figures of this campaign: ${int(f.contacts)} contacted, ranked by ${c.rank_by}` +
+    ($("budget").value.trim() !== "" ? `, ${money(spent)} of the budget used` : "") +
+    (c.budget_bound ? " (the budget stops the list)" : "");
 }
 
 function renderTable(rows, c) {
@@ -450,7 +517,8 @@ function renderTable(rows, c) {
   const shown = rows.slice(0, MAX_TABLE_ROWS);
   const held = rows.filter((r) => r.holdout).length;
   $("rows-sub").textContent =
-    `· ${int(rows.length)} customers at ${fmt0.format(c.discount_pct)}% off` +
+    `· ${int(rows.length)} customers at ${fmt0.format(c.discount_pct)}% off, ranked by ${c.rank_by || "profit"}` +
+    (c.budget_bound ? " · budget reached" : "") +
     (held ? ` (${int(held)} held out as control)` : "") +
     (rows.length > shown.length ? ` · first ${int(shown.length)} shown, all in the CSV` : "");
   if (!rows.length) {
@@ -627,6 +695,9 @@ function init() {
   $("discount").addEventListener("input", (ev) => { state.di = Number(ev.target.value); updateFigures(); });
   $("target").addEventListener("input", (ev) => { state.ti = Number(ev.target.value); updateFigures(); });
   $("discount").addEventListener("change", requestCampaign);
+  $("rank-by").addEventListener("change", requestCampaign);
+  let bt = 0;
+  $("budget").addEventListener("input", () => { clearTimeout(bt); bt = setTimeout(requestCampaign, 300); });
   $("target").addEventListener("change", requestCampaign);
   $("to-optimum").addEventListener("click", () => {
     if (!state.surface) return;
