@@ -254,7 +254,10 @@ T_TEST(scorer_retarget_reuses_the_features)
     char cat[300];
     snprintf(cat, sizeof cat, "category:%s", d->cat_names[0]);
     T_ASSERT_EQ_INT(promo_scorer_retarget(h, cat), PROMO_ENOTFOUND);
-    T_ASSERT_CONTAINS(promo_last_error(), "promo train --model propensity --target category:NAME");
+    /* ... with the category itself, ready to paste */
+    char hint[400];
+    snprintf(hint, sizeof hint, "--model propensity --target %s`)", cat);
+    T_ASSERT_CONTAINS(promo_last_error(), hint);
     T_ASSERT_STR_EQ(promo_scorer_target(h), "product:PROD00004");
     promo_scorer_free(h);
     promo_scorer_free(NULL);
@@ -269,9 +272,9 @@ T_TEST(scorer_without_model_is_not_found)
     T_ASSERT_EQ_INT(promo_scorer_open(s, "any", 0, 0, &h), PROMO_ENOTFOUND);
     T_ASSERT(h == NULL);
     T_ASSERT_CONTAINS(promo_last_error(), "no propensity model for any targets in");
-    T_ASSERT_CONTAINS(promo_last_error(), "(run `promo train --model propensity --target any`)");
+    T_ASSERT_CONTAINS(promo_last_error(), "--model propensity --target any`)");
     T_ASSERT_EQ_INT(promo_scorer_open(s, "product:PROD00001", 0, 0, &h), PROMO_ENOTFOUND);
-    T_ASSERT_CONTAINS(promo_last_error(), "--target product:ID");
+    T_ASSERT_CONTAINS(promo_last_error(), "--target product:PROD00001`)");
     T_ASSERT_EQ_INT(promo_scorer_open(s, "product:NOPE", 0, 0, &h), PROMO_ENOTFOUND);
     T_ASSERT_CONTAINS(promo_last_error(), "unknown product 'NOPE'");
     promo_store_close(s);
