@@ -17,7 +17,7 @@ WS="$BUILD/bench/uci-ws"; EXP="$BUILD/bench/uci-export"
 rm -rf "$WS" "$EXP"; mkdir -p "$EXP"
 "$BUILD/promo" -q ingest --ws "$WS" --format online-retail "$DATA" >&2
 echo "uptime before: $(uptime)" >&2
-"$BUILD/bench/propensity" "$WS" "$EXP" 2011-11-09 30 20 0
+"$BUILD/bench/propensity" "$WS" "$EXP" 2011-11-09 30 20 ${TRAIN_PRODUCTS:-0}
 /usr/bin/python3 bench/propensity_sklearn.py "$EXP/any" any 2
 /usr/bin/python3 bench/propensity_sklearn.py "$EXP/products" products 2
 echo "uptime after: $(uptime)" >&2
