@@ -32,8 +32,9 @@ static void print_text(
         printf("  %-24s %12llu\n", "returns (quantity < 0)", (unsigned long long)st->returns);
         printf("  %-24s %12llu\n", "rows without customer",
                (unsigned long long)st->rows_without_customer);
-        printf("  %-24s %12llu\n", "customers", (unsigned long long)st->customers);
-        printf("  %-24s %12llu\n", "products", (unsigned long long)st->products);
+        /* distinct in the transactions read: a products table may list many more */
+        printf("  %-24s %12llu\n", "customers who bought", (unsigned long long)st->customers);
+        printf("  %-24s %12llu\n", "products sold", (unsigned long long)st->products);
         printf("  %-24s %12llu\n", "orders", (unsigned long long)st->orders);
     }
     if (st->unknown_added)
