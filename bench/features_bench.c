@@ -17,6 +17,8 @@
 #include <promo/rng.h>
 #include <promo/schema.h>
 
+#include "features_digest.h"
+
 /* User + system CPU seconds of the process so far: the machine is shared, so wall time alone
  * says little. */
 static double cpu_s(double *user)
@@ -30,65 +32,6 @@ static double cpu_s(double *user)
 static promo_column *col(promo_table *t, const char *n)
 {
     return promo_table_column(t, n);
-}
-
-/* FNV-1a over bytes: a digest of every output, so a speed-up that changes any value (one
- * bit of one float) shows in the JSON line next to the timing. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
-static uint64_t fnv_csr(uint64_t h, const promo_csr *m)
-{
-    h = fnv(h, &m->n_rows, sizeof m->n_rows);
-    h = fnv(h, &m->n_cols, sizeof m->n_cols);
-    h = fnv(h, m->row_ptr, ((size_t)m->n_rows + 1) * sizeof *m->row_ptr);
-    h = fnv(h, m->col_idx, m->nnz * sizeof *m->col_idx);
-    return fnv(h, m->values, m->nnz * sizeof *m->values);
-}
-
-static uint64_t digest(const promo_features *f)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    size_t n = f->n_customers, np = f->products.n_products;
-    const promo_product_features *pf = &f->products;
-    h = fnv(h, f->X, n * f->n_features * sizeof *f->X);
-    h = fnv(h, f->rfm_segment, n);
-    h = fnv(h, f->spend_tier, n);
-    for (size_t i = 0; i < n; i++)
-        h = fnv(h, promo_features_customer_id(f, i), strlen(promo_features_customer_id(f, i)));
-    for (int k = 0; k < 4; k++)
-        h = fnv_csr(h, &f->interactions[k]);
-    h = fnv_csr(h, &f->category_share);
-    h = fnv_csr(h, &f->copurchase);
-    h = fnv(h, pf->n_buyers, np * 4);
-    h = fnv(h, pf->n_orders, np * 4);
-    h = fnv(h, pf->units, np * 8);
-    h = fnv(h, pf->revenue, np * 8);
-    h = fnv(h, pf->avg_price, np * 8);
-    h = fnv(h, pf->list_price, np * 8);
-    h = fnv(h, pf->n_price_changes, np * 4);
-    h = fnv(h, pf->category, np * 4);
-    h = fnv(h, pf->repeat_rate, np * 8);
-    h = fnv(h, pf->avg_discount, np * 8);
-    h = fnv(h, pf->n_copurchased, np * 4);
-    h = fnv(h, pf->copurchase_orders, np * 4);
-    const promo_elasticity_result *el = &f->elasticity;
-    for (uint32_t j = 0; j < el->n_products + el->n_categories; j++) {
-        const promo_elasticity *e =
-            j < el->n_products ? &el->product[j] : &el->category[j - el->n_products];
-        h = fnv(h, &e->elasticity, 8);
-        h = fnv(h, &e->se, 8);
-        h = fnv(h, &e->n_obs, 4);
-        h = fnv(h, &e->source, 1);
-    }
-    double clv[7] = {f->bgnbd.r, f->bgnbd.alpha, f->bgnbd.a,        f->bgnbd.b,
-                     f->gamma_gamma.p, f->gamma_gamma.q, f->gamma_gamma.v};
-    return fnv(h, clv, sizeof clv);
 }
 
 int main(int argc, char **argv)
@@ -140,13 +83,15 @@ int main(int argc, char **argv)
         d_spend = malloc(n_tx * 8);
     }
     size_t row = 0, order = 0;
-    promo_column *c_ord = col(tx, "order_id"), *c_line = col(tx, "line"), *c_cu = col(tx, "customer_id"),
-                 *c_pr = col(tx, "product_id"), *c_st = col(tx, "store_id"), *c_ts = col(tx, "ts"),
-                 *c_q = col(tx, "quantity"), *c_up = col(tx, "unit_price"), *c_d = col(tx, "discount"),
+    promo_column *c_ord = col(tx, "order_id"), *c_line = col(tx, "line"),
+                 *c_cu = col(tx, "customer_id"), *c_pr = col(tx, "product_id"),
+                 *c_st = col(tx, "store_id"), *c_ts = col(tx, "ts"), *c_q = col(tx, "quantity"),
+                 *c_up = col(tx, "unit_price"), *c_d = col(tx, "discount"),
                  *c_pm = col(tx, "promotion_id"), *c_ch = col(tx, "channel");
     /* Intern every id once and push dictionary codes: generating 10M rows through string
      * lookups took longer than the features themselves. */
-    uint32_t *cu_code = malloc(n_cust * sizeof *cu_code), *pr_code = malloc(n_prod * sizeof *pr_code);
+    uint32_t *cu_code = malloc(n_cust * sizeof *cu_code),
+             *pr_code = malloc(n_prod * sizeof *pr_code);
     uint32_t st_code[200], ch_code[2];
     for (size_t i = 0; i < n_cust; i++) {
         int n = snprintf(buf, sizeof buf, "C%07zu", i);

@@ -73,12 +73,19 @@ static void print_targeting(const promo_campaign *cp, const promo_campaign_targe
 }
 
 /* Schedule the campaign (send time, cool-down) and write --show-suppressed. */
-static int targeting_finish(const fc_args *a,
-                            promo_campaign *cp,
-                            const promo_campaign_profiles *pr,
-                            int64_t as_of,
-                            promo_campaign_excluded *ex,
-                            size_t n_ex)
+/* Schedule the rows (send time, cool-downs; takes ex), list the fatigued with
+ * --show-suppressed, and write the campaign file: --out, else the workspace's default path
+ * (into path). */
+static int campaign_finish(const fc_args *a,
+                           promo_store *s,
+                           const char *pid,
+                           promo_campaign *cp,
+                           const promo_campaign_profiles *pr,
+                           int64_t as_of,
+                           promo_campaign_excluded *ex,
+                           size_t n_ex,
+                           char *path,
+                           size_t path_size)
 {
     int rc = promo_campaign_schedule(cp, pr, as_of, ex, n_ex);
     if (rc) {
@@ -87,7 +94,11 @@ static int targeting_finish(const fc_args *a,
     }
     if (a->show_path && (rc = promo_campaign_write_excluded(cp, a->show_path)))
         return rc;
-    return PROMO_OK;
+    if (a->out_path)
+        snprintf(path, path_size, "%s", a->out_path);
+    else
+        promo_campaign_default_path(s, pid, path, path_size);
+    return promo_campaign_write(cp, path);
 }
 
 /* ---- end of send time and fatigue ---- */
@@ -276,15 +287,9 @@ static int campaign_personalize(const fc_args *a,
     if ((rc = promo_campaign_from_personalized(s, x, promo_forecaster_as_of(f), a->send_day,
                                                a->send_hour, &cp)))
         goto done;
-    rc = targeting_finish(a, cp, pr, promo_forecaster_as_of(f), ex, n_ex);
+    rc = campaign_finish(a, s, pid, cp, pr, promo_forecaster_as_of(f), ex, n_ex, path, sizeof path);
     ex = NULL;
     if (rc)
-        goto done;
-    if (a->out_path)
-        snprintf(path, sizeof path, "%s", a->out_path);
-    else
-        promo_campaign_default_path(s, pid, path, sizeof path);
-    if ((rc = promo_campaign_write(cp, path)))
         goto done;
     if (a->json) {
         printf("{\"product_id\":");
@@ -568,15 +573,9 @@ static int campaign_forecast(const fc_args *a)
     if ((rc = promo_campaign_from_forecast(s, fc, promo_forecaster_as_of(f), a->send_day,
                                            a->send_hour, &cp)))
         goto done;
-    rc = targeting_finish(a, cp, pr, promo_forecaster_as_of(f), ex, n_ex);
+    rc = campaign_finish(a, s, pid, cp, pr, promo_forecaster_as_of(f), ex, n_ex, path, sizeof path);
     ex = NULL;
     if (rc)
-        goto done;
-    if (a->out_path)
-        snprintf(path, sizeof path, "%s", a->out_path);
-    else
-        promo_campaign_default_path(s, pid, path, sizeof path);
-    if ((rc = promo_campaign_write(cp, path)))
         goto done;
     if (sf && a->surface_path && (rc = write_surface(sf, a->surface_path)))
         goto done;
