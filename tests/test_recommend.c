@@ -462,6 +462,8 @@ T_TEST(rec_cli_bad_input_exits_2_workspace_unchanged)
     snprintf(args, sizeof args, "recommend --ws %s --all --model popularity", ws);
     T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
     T_ASSERT_CONTAINS(err, "rec_popularity.bin");
+    T_ASSERT_CONTAINS(err, "no popularity recommender");
+    T_ASSERT_CONTAINS(err, "--model popularity");
     free(err);
     char path[800];
     snprintf(path, sizeof path, "%s/models/rec_als.bin", ws);

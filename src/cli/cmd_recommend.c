@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -159,8 +160,13 @@ static int run(const char *ws,
         rc = PROMO_ENOMEM;
         goto done;
     }
-    if ((rc = promo_rec_model_load(path, &m)))
+    if ((rc = promo_rec_model_load(path, &m))) {
+        if (rc == PROMO_ENOTFOUND && access(path, F_OK) != 0)
+            rc =
+                promo_fail(rc, "no %s recommender in %s (%s: run `promo train --ws %s --model %s`)",
+                           model_kind, ws, path, ws, model_kind);
         goto done;
+    }
     int64_t m_as_of = promo_rec_model_as_of(m);
     int fold = as_of != 0 && as_of != m_as_of;
     if ((rc = promo_rec_data_workspace(s, NULL, m_as_of, &trained)))
