@@ -860,6 +860,22 @@ int store_migrate_table(promo_store *s, const promo_table *t)
     return write_table(s, t, 0);
 }
 
+int store_migrate_stats(promo_store *s, const promo_table *t)
+{
+    /* The plan write_table made for these rows, from the rows as stored: the same columns in
+     * the same order, and the codes of the stored dictionary (exactly the values in use). */
+    out_col *c = NULL;
+    size_t n = 0;
+    int rc = plan_columns(t, promo_schema_find(t->name), &c, &n);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (c[i].type == PROMO_COL_STRING)
+            rc = plan_codes(&c[i], t);
+    if (!rc)
+        rc = write_stats(s, t, c, n);
+    free_plan(c, n);
+    return rc;
+}
+
 /* ---- appending to a chunked table ---- */
 
 /* The stored columns of `name` in position order (promo_columns): names and types. */
