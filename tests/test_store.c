@@ -1578,6 +1578,48 @@ static void assert_info_equals_scan(promo_store *s, const char *name)
 /* A version-2 workspace (rows, written before promo_stats existed): the migration writes the
  * statistics of every table it keeps as rows, in its transaction, so info answers from them
  * (and they agree with a scan of the rows). */
+/* Events customer by customer, products unordered inside (as generate writes them): the key
+ * check goes run by run of the ordered column; a repeat inside a run is refused with its key,
+ * the same products under another customer or at another time are not repeats. */
+T_TEST(store_key_check_by_runs_of_an_ordered_column)
+{
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("keyruns"), 1, &s));
+    promo_table *t = promo_table_new("events");
+    promo_column *cu, *pr, *ts, *kind;
+    T_OK(promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &cu));
+    T_OK(promo_table_add_column(t, "product_id", PROMO_COL_STRING, &pr));
+    T_OK(promo_table_add_column(t, "ts", PROMO_COL_TIMESTAMP, &ts));
+    T_OK(promo_table_add_column(t, "kind", PROMO_COL_STRING, &kind));
+    for (int c = 0; c < 200; c++)
+        for (int j = 0; j < 40; j++) {
+            char cb[16], pb[16];
+            int cn = snprintf(cb, sizeof cb, "C%03d", c);
+            int pn = snprintf(pb, sizeof pb, "P%02d", (j * 7 + c) % 40);
+            T_OK(promo_column_push_str(cu, cb, (size_t)cn));
+            T_OK(promo_column_push_str(pr, pb, (size_t)pn));
+            T_OK(promo_column_push_i64(ts, 1000 + j % 3));
+            T_OK(promo_column_push_str(kind, "view", 4));
+        }
+    T_OK(promo_table_seal(t));
+    T_OK(promo_store_write_table(s, t));
+    /* customer C199's run gets a second (P03, ts 1000): the first was its 13th line */
+    T_OK(promo_column_push_str(cu, "C199", 4));
+    T_OK(promo_column_push_str(pr, "P03", 3));
+    T_OK(promo_column_push_i64(ts, 1000));
+    T_OK(promo_column_push_str(kind, "cart", 4));
+    T_OK(promo_table_seal(t));
+    T_ASSERT_EQ_INT(promo_store_write_table(s, t), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(),
+                      "duplicate primary key (customer_id='C199', product_id='P03', ts=1000)");
+    promo_table *back = NULL;
+    T_OK(promo_store_read_table(s, "events", &back));
+    T_ASSERT_EQ_INT(back->n_rows, 8000);
+    promo_table_free(back);
+    promo_table_free(t);
+    promo_store_close(s);
+}
+
 T_TEST(store_version2_migration_writes_the_statistics_of_the_row_tables)
 {
     const char *ws = ws_path("v2stats");
