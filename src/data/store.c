@@ -357,9 +357,16 @@ static int migrate_stats(promo_store *s)
         int have = 0;
         if (!rows || (rc = has_stats(s, names[k], &have)) || have)
             continue;
+        /* Statistics are an optimisation (info scans a table without them): a table that
+         * cannot be read back here is left without, rather than holding the migration up. */
         promo_table *t = NULL;
-        if (!(rc = promo_store_read_table(s, names[k], &t)))
-            rc = store_migrate_stats(s, t);
+        if (promo_store_read_table(s, names[k], &t)) {
+            promo_warn("workspace %s: table %s: no statistics written (%s); promo info will "
+                       "scan it",
+                       s->ws_dir, names[k], promo_last_error());
+            continue;
+        }
+        rc = store_migrate_stats(s, t);
         promo_table_free(t);
     }
     promo_free(names);
