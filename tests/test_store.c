@@ -1575,6 +1575,93 @@ static void assert_info_equals_scan(promo_store *s, const char *name)
     promo_store_table_info_free(ti);
 }
 
+/* A version-2 workspace (rows, written before promo_stats existed): the migration writes the
+ * statistics of every table it keeps as rows, in its transaction, so info answers from them
+ * (and they agree with a scan of the rows). */
+/* Events customer by customer, products unordered inside (as generate writes them): the key
+ * check goes run by run of the ordered column; a repeat inside a run is refused with its key,
+ * the same products under another customer or at another time are not repeats. */
+T_TEST(store_key_check_by_runs_of_an_ordered_column)
+{
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("keyruns"), 1, &s));
+    promo_table *t = promo_table_new("events");
+    promo_column *cu, *pr, *ts, *kind;
+    T_OK(promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &cu));
+    T_OK(promo_table_add_column(t, "product_id", PROMO_COL_STRING, &pr));
+    T_OK(promo_table_add_column(t, "ts", PROMO_COL_TIMESTAMP, &ts));
+    T_OK(promo_table_add_column(t, "kind", PROMO_COL_STRING, &kind));
+    for (int c = 0; c < 200; c++)
+        for (int j = 0; j < 40; j++) {
+            char cb[16], pb[16];
+            int cn = snprintf(cb, sizeof cb, "C%03d", c);
+            int pn = snprintf(pb, sizeof pb, "P%02d", (j * 7 + c) % 40);
+            T_OK(promo_column_push_str(cu, cb, (size_t)cn));
+            T_OK(promo_column_push_str(pr, pb, (size_t)pn));
+            T_OK(promo_column_push_i64(ts, 1000 + j % 3));
+            T_OK(promo_column_push_str(kind, "view", 4));
+        }
+    T_OK(promo_table_seal(t));
+    T_OK(promo_store_write_table(s, t));
+    /* customer C199's run gets a second (P03, ts 1000): the first was its 13th line */
+    T_OK(promo_column_push_str(cu, "C199", 4));
+    T_OK(promo_column_push_str(pr, "P03", 3));
+    T_OK(promo_column_push_i64(ts, 1000));
+    T_OK(promo_column_push_str(kind, "cart", 4));
+    T_OK(promo_table_seal(t));
+    T_ASSERT_EQ_INT(promo_store_write_table(s, t), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(),
+                      "duplicate primary key (customer_id='C199', product_id='P03', ts=1000)");
+    promo_table *back = NULL;
+    T_OK(promo_store_read_table(s, "events", &back));
+    T_ASSERT_EQ_INT(back->n_rows, 8000);
+    promo_table_free(back);
+    promo_table_free(t);
+    promo_store_close(s);
+}
+
+T_TEST(store_version2_migration_writes_the_statistics_of_the_row_tables)
+{
+    const char *ws = ws_path("v2stats");
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd,
+             "PROMO_STORE_LAYOUT=rows %s generate -q --ws %s --customers 300 --products 40 "
+             "--transactions 6000 --months 6",
+             t_promo_bin(), ws);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    promo_store *s = NULL;
+    T_OK(promo_store_open_read(ws, &s));
+    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), 2);
+    promo_store_close(s);
+    /* as version 2 was written before statistics: none */
+    char db[700];
+    snprintf(db, sizeof db, "%s/promo.db", ws);
+    sqlite3 *raw = NULL;
+    T_ASSERT_EQ_INT(sqlite3_open(db, &raw), SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_exec(raw, "DROP TABLE promo_stats", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    T_OK(promo_store_open(ws, 0, &s));
+    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
+    static const char *const rows[] = {"customers",      "products",        "stores",
+                                       "promotions",     "truth_customers", "truth_products",
+                                       "truth_affinity", "truth_params"};
+    for (size_t k = 0; k < sizeof rows / sizeof *rows; k++) {
+        char q[200];
+        snprintf(q, sizeof q,
+                 "SELECT count(*) = (SELECT count(*) FROM promo_columns WHERE table_name = '%s') "
+                 "FROM promo_stats WHERE table_name = '%s'",
+                 rows[k], rows[k]);
+        T_ASSERT_MSG(sql_int(s, q) == 1, "%s: no statistics after the migration", rows[k]);
+        assert_info_equals_scan(s, rows[k]);
+    }
+    /* the chunked tables keep theirs per chunk, not in promo_stats */
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name IN "
+                               "('transactions', 'events', 'exposures', 'responses')"),
+                    0);
+    assert_info_equals_scan(s, "transactions");
+    promo_store_close(s);
+}
+
 T_TEST(store_info_from_stored_statistics_equals_a_full_scan)
 {
     promo_store *s = NULL;

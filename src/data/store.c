@@ -317,6 +317,62 @@ static int layout_version(const promo_store *s)
     return s->rows_layout ? 2 : PROMO_SCHEMA_VERSION;
 }
 
+/* 1 if promo_stats holds rows for table `name` (0 also when there is no promo_stats). */
+static int has_stats(promo_store *s, const char *name, int *out)
+{
+    *out = 0;
+    if (!store_has_object(s, STATS_TABLE, 0))
+        return PROMO_OK;
+    sqlite3_stmt *st = NULL;
+    const char *q = "SELECT count(*) FROM " STATS_TABLE " WHERE table_name = ?";
+    int rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_fail(s, rc, q);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0) > 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? PROMO_OK : store_db_fail(s, rc, q);
+}
+
+/* The tables a version-2 workspace keeps as rows were written without statistics (promo_stats
+ * came with version 3), so `promo info` would scan them on every call: write them once, in
+ * the migration's transaction, from the rows as stored. Tables with statistics (written by
+ * PROMO_STORE_LAYOUT=rows) and tables promo did not write (no promo_data__T) are left alone. */
+static int migrate_stats(promo_store *s)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int rc = promo_store_list_tables(s, &names, &n);
+    for (size_t k = 0; k < n && !rc; k++) {
+        sbuf b = {0};
+        store_sb_add(&b, DATA_PREFIX "%s", names[k]);
+        if (b.failed) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        int rows = store_has_object(s, b.s, 0) && !store_is_chunked(s, names[k]);
+        promo_free(b.s);
+        int have = 0;
+        if (!rows || (rc = has_stats(s, names[k], &have)) || have)
+            continue;
+        /* Statistics are an optimisation (info scans a table without them): a table that
+         * cannot be read back here is left without, rather than holding the migration up. */
+        promo_table *t = NULL;
+        if (promo_store_read_table(s, names[k], &t)) {
+            promo_warn("workspace %s: table %s: no statistics written (%s); promo info will "
+                       "scan it",
+                       s->ws_dir, names[k], promo_last_error());
+            continue;
+        }
+        rc = store_migrate_stats(s, t);
+        promo_table_free(t);
+    }
+    promo_free(names);
+    return rc;
+}
+
 /* Version 2 -> 3: the large canonical tables move from rows to chunks, in one transaction (a
  * kill or a failure leaves the version-2 workspace as it was). The data version stays: the
  * same data, so models made from it stay valid. */
@@ -345,6 +401,8 @@ static int migrate_v2(promo_store *s)
         rows += t ? t->n_rows : 0;
         promo_table_free(t);
     }
+    if (!rc)
+        rc = migrate_stats(s);
     char sql[160];
     snprintf(sql, sizeof sql,
              "INSERT OR REPLACE INTO promo_meta VALUES ('schema_version', '%d'); PRAGMA "

@@ -242,6 +242,10 @@ int chunk_dict_size(promo_store *s, const char *table, size_t col, int64_t *n);
 /* Write t in the current layout inside the caller's transaction, keeping the data version
  * (schema migration, store.c). */
 int store_migrate_table(promo_store *s, const promo_table *t);
+/* Write the promo_stats rows of t, a table stored as rows and read back as it is (schema
+ * migration: workspaces of version 2 were written without them), inside the caller's
+ * transaction. */
+int store_migrate_stats(promo_store *s, const promo_table *t);
 /* Register the promo_chunked module on a connection (SQLite status). */
 int chunk_vtab_register(sqlite3 *db);
 

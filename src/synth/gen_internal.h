@@ -120,6 +120,8 @@ void gen_order_slot(const gen *g, uint32_t i, int32_t day, int32_t *sec, uint8_t
 int gen_intern_ids(promo_column *c, uint32_t n, void (*fmt)(uint32_t, char *, size_t));
 /* Give an empty STRING column a copy of an id dictionary (codes = indices), no hashing. */
 int gen_set_ids(promo_column *c, const promo_dict *ids);
+/* Size an empty column to n rows without zeroing them (the caller writes every row). */
+int gen_column_size(promo_column *c, size_t n);
 /* prefix[0..plen) + at least `width` decimal digits of v into buf (no NUL); returns the length.
  * buf needs plen + 20 bytes. */
 size_t gen_fmt_id(char *buf, const char *prefix, size_t plen, unsigned width, uint64_t v);

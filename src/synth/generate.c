@@ -138,6 +138,15 @@ static size_t key_product(void *ctx, size_t k, char *buf)
     return gen_fmt_id(buf, "PROD", 4, 5, (uint64_t)k + 1);
 }
 
+int gen_column_size(promo_column *c, size_t n)
+{
+    PROMO_ASSERT(c->n == 0);
+    if (promo_column_reserve(c, n))
+        return promo_fail(PROMO_ENOMEM, "out of memory sizing column %s", c->name);
+    c->n = n;
+    return PROMO_OK;
+}
+
 int gen_set_ids(promo_column *c, const promo_dict *ids)
 {
     PROMO_ASSERT(c->type == PROMO_COL_STRING && promo_dict_size(c->dict) == 0);
@@ -1014,7 +1023,8 @@ int promo_synth_generate(const promo_synth_params *p,
             goto fail;
     /* Products need alias tables before promotions pick products: finish the world once the
      * products exist (customers do not enter the alias tables). */
-    if ((rc = gen_products(&g)) || (rc = syn_world_finish(w)) || (rc = gen_customers(&g)))
+    if ((rc = gen_products(&g)) || (rc = syn_world_finish(w)) ||
+        (rc = syn_world_price_cache(w, g.nt)) || (rc = gen_customers(&g)))
         goto fail;
     promo_debug("generate: products and customers %.3f s", promo_now_s() - t0);
     calibrate(&g);

@@ -130,12 +130,24 @@ struct promo_world {
 
     promo_dict *cust_ids; /* "CUST0000001" -> index */
     promo_dict *prod_ids; /* "PROD00001" -> index */
+
+    /* Shelf prices and acceptances of the history's price periods (syn_world_price_cache),
+     * or NULL: the generator asks for them on every basket line, each a log, cos, exp and pow
+     * otherwise. n_prod x px_n pairs (shelf price, acceptance) side by side (one cache line
+     * for both), period px_k0 + j of product x at [2 * (x * px_n + j)]. */
+    int64_t px_k0;
+    uint32_t px_n;
+    double *px;
 };
 
 /* Allocate every array of a world with the given sizes (zeroed). NULL on failure. */
 promo_world *syn_world_alloc(uint32_t n_cust, uint32_t n_prod, uint32_t n_cat, uint32_t n_days);
 /* Season tables and per-category alias tables, from the fields already set. */
 int syn_world_finish(promo_world *w);
+/* Tabulate syn_shelf_price and syn_price_accept over the history's price periods (the same
+ * values, computed once per product and period; n_threads as OpenMP's num_threads). Optional:
+ * without it they are computed on each call. */
+int syn_world_price_cache(promo_world *w, int n_threads);
 /* Relative demand on history day d (any d >= 0). */
 double syn_season_at(int64_t start_day, int64_t d);
 /* Sum of season over active days of customer i in [d0, d0 + len) (history days). */

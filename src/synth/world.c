@@ -110,6 +110,7 @@ void promo_world_free(promo_world *w)
     promo_free(w->c_staple);
     promo_dict_free(w->cust_ids);
     promo_dict_free(w->prod_ids);
+    promo_free(w->px);
     promo_free(w);
 }
 
@@ -263,9 +264,51 @@ double syn_price_multiplier(const promo_world *w, uint32_t x, int64_t hday)
     return period_multiplier(w, x, price_period(w, hday));
 }
 
+static double shelf_price(const promo_world *w, uint32_t x, int64_t period)
+{
+    return floor(w->p_price[x] * period_multiplier(w, x, period) * 100.0 + 0.5) / 100.0;
+}
+
+static double price_accept(const promo_world *w, uint32_t x, int64_t period)
+{
+    /* m^e is at most exp(|e| sd z_max); one bound for every product keeps their mean
+     * acceptance, hence their long-run shares, within a few percent of each other. */
+    return pow(period_multiplier(w, x, period), w->p_elast[x]) /
+           exp(SYN_MAX_ELASTICITY * SYN_PRICE_SD * SYN_PRICE_Z_MAX);
+}
+
+/* The slot of (x, period) in the price cache, or -1 when it is not there. */
+static int64_t px_slot(const promo_world *w, uint32_t x, int64_t period)
+{
+    int64_t j = period - w->px_k0;
+    return w->px && j >= 0 && j < (int64_t)w->px_n ? 2 * ((int64_t)x * w->px_n + j) : -1;
+}
+
 double syn_shelf_price(const promo_world *w, uint32_t x, int64_t hday)
 {
-    return floor(w->p_price[x] * syn_price_multiplier(w, x, hday) * 100.0 + 0.5) / 100.0;
+    int64_t k = price_period(w, hday), at = px_slot(w, x, k);
+    return at >= 0 ? w->px[at] : shelf_price(w, x, k);
+}
+
+int syn_world_price_cache(promo_world *w, int n_threads)
+{
+    int64_t k0 = price_period(w, 0), k1 = price_period(w, w->n_days ? w->n_days - 1 : 0);
+    uint32_t n = (uint32_t)(k1 - k0 + 1);
+    size_t cells = (size_t)w->n_prod * n;
+    double *px = promo_mallocn(2 * (cells ? cells : 1), sizeof *px);
+    if (!px)
+        return PROMO_ENOMEM;
+#pragma omp parallel for num_threads(n_threads > 0 ? n_threads : 1) schedule(static)
+    for (uint32_t x = 0; x < w->n_prod; x++)
+        for (uint32_t j = 0; j < n; j++) {
+            px[2 * ((size_t)x * n + j)] = shelf_price(w, x, k0 + j);
+            px[2 * ((size_t)x * n + j) + 1] = price_accept(w, x, k0 + j);
+        }
+    promo_free(w->px);
+    w->px_k0 = k0;
+    w->px_n = n;
+    w->px = px;
+    return PROMO_OK;
 }
 
 /* The demand factor m^e / E[m^e]: 1 on average over periods, so pi_x stays the long-run share
@@ -279,10 +322,8 @@ static double demand_factor(const promo_world *w, uint32_t x, int64_t period)
 
 double syn_price_accept(const promo_world *w, uint32_t x, int64_t hday)
 {
-    /* m^e is at most exp(|e| sd z_max); one bound for every product keeps their mean
-     * acceptance, hence their long-run shares, within a few percent of each other. */
-    return pow(syn_price_multiplier(w, x, hday), w->p_elast[x]) /
-           exp(SYN_MAX_ELASTICITY * SYN_PRICE_SD * SYN_PRICE_Z_MAX);
+    int64_t k = price_period(w, hday), at = px_slot(w, x, k);
+    return at >= 0 ? w->px[at + 1] : price_accept(w, x, k);
 }
 
 /* Sum over the active days of [a, b) of season x the product's demand factor (x =
