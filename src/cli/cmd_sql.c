@@ -1,5 +1,6 @@
 /* promo sql: one read-only SQL query on a workspace, through promo's own connection, where
- * the chunked tables (transactions, events, exposures, responses: schema version 3) are
+ * the chunked tables (transactions, events, exposures, responses, and a generated world's
+ * truth_exposures and truth_customers: schema version 3) are
  * readable through their usual views; the sqlite3 shell cannot read those (it lacks the
  * promo_chunked module). Output as the sqlite3 shell prints it ('|'-separated, no header),
  * or --csv (a header, RFC 4180 quoting). */
@@ -70,7 +71,8 @@ int cmd_sql(int argc, char **argv)
         .usage = "usage: promo sql --ws DIR [--csv] \"SELECT ...\"\n",
         .about = "Run one read-only SQL query on workspace DIR and print the rows. Every table\n"
                  "is there under its name, the chunked ones (transactions, events, exposures,\n"
-                 "responses) included, which `sqlite3 DIR/promo.db` cannot read; a comparison\n"
+                 "responses; truth_exposures and truth_customers of a generated world)\n"
+                 "included, which `sqlite3 DIR/promo.db` cannot read; a comparison\n"
                  "on ts (or another integer column) skips the chunks it rules out. Statements\n"
                  "that would change the workspace are refused.\n",
         .opts = opts,
