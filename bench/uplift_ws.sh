@@ -52,7 +52,7 @@ print(json.dumps({"bench": "uplift_ws_train", "world": sys.argv[2], "learner": s
                   "fit_s": r["train_seconds"],
                   "train_wall_s": round(float(sys.argv[5]) - float(sys.argv[4]), 1)}))
 PY
-        python3 bench/uplift_ws_pehe.py "$WS" "$OUT/pred_$L.csv" "${SIZE}_$L"
+        PROMO="$PROMO" python3 bench/uplift_ws_pehe.py "$WS" "$OUT/pred_$L.csv" "${SIZE}_$L"
     done
 
     [ "${SIM:-1}" = 0 ] && continue

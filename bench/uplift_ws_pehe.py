@@ -12,11 +12,14 @@ deviation) and the difference in means of the randomised training rows (what a
 non-personalised A/B estimate gives), the correlation of predicted and true effects, the share
 of the heterogeneity explained 1 - PEHE^2 / sd^2, and on the RANDOMISED test rows the Qini
 coefficient (scikit-uplift's definition, as promo/uplift_metrics.h) of the model's ranking
-beside the oracle's (ranking by the true effect) and their ratio. Pure Python (no numpy)."""
+beside the oracle's (ranking by the true effect) and their ratio. Pure Python (no numpy).
+The truth is read with `$PROMO export` (default build/promo): it is stored as column chunks."""
 import csv
 import json
+import io
 import math
-import sqlite3
+import os
+import subprocess
 import sys
 
 
@@ -50,9 +53,12 @@ def qini_coef(y, t, s):
 
 
 ws, pred_path, label = sys.argv[1], sys.argv[2], sys.argv[3]
-db = sqlite3.connect(f"file:{ws}/promo.db?mode=ro", uri=True)
-truth = {(p, c): p1 - p0 for p, c, p0, p1 in
-         db.execute("SELECT promotion_id, customer_id, p0, p1 FROM truth_exposures")}
+# truth_exposures is stored as column chunks: read it through promo, not the sqlite3 module.
+promo = os.environ.get("PROMO", "build/promo")
+exported = subprocess.run([promo, "export", "--ws", ws, "--table", "truth_exposures"],
+                          check=True, capture_output=True, text=True).stdout
+truth = {(r["promotion_id"], r["customer_id"]): float(r["p1"]) - float(r["p0"])
+         for r in csv.DictReader(io.StringIO(exported))}
 rows, ab = [], {"treatment": [0, 0], "control": [0, 0]}
 with open(pred_path, newline="") as f:
     rd = csv.DictReader(f)
