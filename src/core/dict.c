@@ -192,11 +192,17 @@ uint32_t promo_dict_size(const promo_dict *d)
     return (uint32_t)d->n;
 }
 
+static int grow_slots_to(promo_dict *d, size_t ncap);
+
 int promo_dict_reserve(promo_dict *d, size_t n_keys)
 {
-    while (n_keys * 2 > d->cap)
-        if (rehash(d))
-            return PROMO_ENOMEM;
+    /* One rehash to the final size, not one per doubling: each would allocate and sweep a
+     * table (a 5M-key reserve went through 17 of them). */
+    size_t ncap = d->cap;
+    while (n_keys * 2 > ncap)
+        ncap *= 2;
+    if (grow_slots_to(d, ncap))
+        return PROMO_ENOMEM;
     return grow_keys(d, n_keys);
 }
 

@@ -1781,8 +1781,14 @@ static int read_csv(const char *data,
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (n_chunks > 1)
     for (size_t c = 0; c < rd.n_cols; c++) {
         const skey *last = NULL;
+        /* The dictionary's table at its final size at once: growing it chunk by chunk
+         * rehashes it and faults in every intermediate size (millions of order ids). */
+        size_t nkeys = 0;
+        for (size_t k = 0; rd.cols[c].type == PROMO_COL_STRING && k < n_chunks; k++)
+            nkeys += chunks[k].cols[c].dict ? chunks[k].cols[c].dict->n : 0;
+        int reserve_rc = nkeys > 1 ? promo_dict_reserve(t->cols[c]->dict, nkeys) : PROMO_OK;
         for (size_t k = 0; k < n_chunks; k++) {
-            if (merge_chunk(&rd, &chunks[k], c, t->cols[c], &last)) {
+            if (reserve_rc || merge_chunk(&rd, &chunks[k], c, t->cols[c], &last)) {
 #pragma omp critical(promo_csv_merge)
                 {
                     merge_rc = PROMO_ENOMEM;
