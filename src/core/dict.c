@@ -75,9 +75,10 @@ void promo_dict_free(promo_dict *d)
 static int rehash(promo_dict *d)
 {
     size_t ncap = d->cap * 2;
-    slot *ns = promo_calloc(ncap, sizeof *ns);
+    slot *ns = promo_mallocn(ncap, sizeof *ns); /* not calloc: see grow_slots_to */
     if (!ns)
         return PROMO_ENOMEM;
+    memset(ns, 0, ncap * sizeof *ns);
     for (size_t i = 0; i < d->cap; i++) {
         if (!d->slots[i].index)
             continue;
@@ -240,9 +241,13 @@ static int grow_slots_to(promo_dict *d, size_t ncap)
 {
     if (ncap <= d->cap)
         return PROMO_OK;
-    slot *ns = promo_calloc(ncap, sizeof *ns);
+    /* malloc + memset, not calloc: a large calloc is fresh zero pages, and placing reads a
+     * slot before writing it, so every page would fault twice (the read maps the shared zero
+     * page, the write copies it). memset faults each page once, writing. */
+    slot *ns = promo_mallocn(ncap, sizeof *ns);
     if (!ns)
         return PROMO_ENOMEM;
+    memset(ns, 0, ncap * sizeof *ns);
     for (size_t i = 0; i < d->cap; i++) {
         if (!d->slots[i].index)
             continue;

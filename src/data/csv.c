@@ -453,9 +453,12 @@ static inline void sdict_prefetch(const sdict *d, uint64_t h)
 static int sdict_rehash_to(sdict *d, size_t cap)
 {
     enum { RB = 64 };
-    sslot *ns = promo_calloc(cap, sizeof *ns);
+    /* Not calloc: placing reads a slot before writing it, so fresh zero pages would fault
+     * twice each (read maps the zero page, the write copies it); memset faults them once. */
+    sslot *ns = promo_mallocn(cap, sizeof *ns);
     if (!ns)
         return PROMO_ENOMEM;
+    memset(ns, 0, cap * sizeof *ns);
     uint64_t hs[RB], ws[RB];
     for (size_t k0 = 0; k0 < d->n; k0 += RB) {
         size_t m = d->n - k0 < RB ? d->n - k0 : RB;
@@ -499,8 +502,10 @@ static int skey_cmp(const char *a, size_t an, const skey *b)
     return c ? c : (an > b->n) - (an < b->n);
 }
 
-/* Append s[0..n) as the next code (no slot). */
-static uint32_t sdict_add_key(sdict *d, const char *s, size_t n)
+/* Append s[0..n) as the next code (no slot). stable: s lies in the input, which outlives the
+ * dictionary (the merge copies keys into the table's), so it is referred to, not copied: for
+ * an id column of millions of values that is a copy of the column's bytes saved. */
+static uint32_t sdict_add_key(sdict *d, const char *s, size_t n, int stable)
 {
     if (d->n >= UINT32_MAX - 2 || n > UINT32_MAX) {
         promo_fail(PROMO_EINPUT, "too many distinct strings in one column");
@@ -508,7 +513,7 @@ static uint32_t sdict_add_key(sdict *d, const char *s, size_t n)
     }
     if (promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
         return PROMO_DICT_NONE;
-    char *copy = promo_arena_strndup(d->arena, s, n);
+    const char *copy = stable ? s : promo_arena_strndup(d->arena, s, n);
     if (!copy)
         return PROMO_DICT_NONE;
     uint32_t code = (uint32_t)d->n++;
@@ -528,16 +533,17 @@ static int sdict_unsort(sdict *d)
     return PROMO_OK;
 }
 
-/* Code of s[0..n), added if new; PROMO_DICT_NONE on allocation failure. h and w0 come from
- * skey_hash (computed early so the slot can be prefetched); h is unused in sorted mode. */
-static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint64_t w0)
+/* Code of s[0..n), added if new (stable: as sdict_add_key); PROMO_DICT_NONE on allocation
+ * failure. h and w0 come from skey_hash (computed early so the slot can be prefetched); h is
+ * unused in sorted mode. */
+static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint64_t w0, int stable)
 {
     if (d->sorted) {
         int c = d->n ? skey_cmp(s, n, &d->keys[d->n - 1]) : 1;
         if (c == 0)
             return (uint32_t)d->n - 1;
         if (c > 0)
-            return sdict_add_key(d, s, n);
+            return sdict_add_key(d, s, n, stable);
         if (sdict_unsort(d))
             return PROMO_DICT_NONE;
         h = skey_hash(s, n, &w0);
@@ -555,7 +561,7 @@ static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint
         }
         j = (j + 1) & mask;
     }
-    uint32_t code = sdict_add_key(d, s, n);
+    uint32_t code = sdict_add_key(d, s, n, stable);
     if (code == PROMO_DICT_NONE)
         return code;
     d->slots[j] = (sslot){w0, tag, code + 1};
@@ -1001,7 +1007,7 @@ intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0, co
     size_t cap0 = d->cap;
     if (!d->sorted && (d->n + 1) * 2 > cap0)
         plan_growth(ch, d, at);
-    uint32_t code = sdict_intern(d, s, n, h, w0);
+    uint32_t code = sdict_intern(d, s, n, h, w0, s == at); /* unescaped: in the input */
     if (code == PROMO_DICT_NONE) {
         chunk_nomem(ch);
         return code;
@@ -1268,11 +1274,10 @@ static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey
 }
 
 /* Append one chunk's rows of column c to the table column. */
-static int
-merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out, const skey **last)
+static int merge_chunk(const reader *rd, chunk *ch, size_t c, promo_column *out, const skey **last)
 {
     const colplan *cp = &rd->cols[c];
-    const ccol *cc = &ch->cols[c];
+    ccol *cc = &ch->cols[c];
     uint32_t *map = NULL;
     if (cp->type == PROMO_COL_STRING) {
         uint32_t nk = (uint32_t)cc->dict->n;
@@ -1285,6 +1290,35 @@ merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out, cons
         }
     }
     int rc = PROMO_OK;
+    if (!cc->nulls && cp->type != PROMO_COL_BOOL && ch->n_rows && out->n + ch->n_rows <= out->cap) {
+        /* No null in this chunk: whole arrays, no push per value. The first chunk's array
+         * becomes the column's (realloc keeps its pages: no copy, no new page faults for half
+         * of every column); later chunks are copied in one go. Chunks with nulls go the way
+         * below, which interns "" for a null string at the point a serial parse would. */
+        int is_string = cp->type == PROMO_COL_STRING;
+        if (is_string)
+            for (size_t r = 0; r < ch->n_rows; r++)
+                ((uint32_t *)cc->vals)[r] = map[((uint32_t *)cc->vals)[r]];
+        size_t es = type_size(cp->type);
+        void **dst = cp->type == PROMO_COL_FLOAT64 ? (void **)&out->f64
+                     : is_string                   ? (void **)&out->codes
+                                                   : (void **)&out->i64;
+        if (out->n == 0) {
+            void *adopted = promo_reallocn(cc->vals, out->cap, es);
+            if (!adopted) {
+                promo_free(map);
+                return PROMO_ENOMEM;
+            }
+            cc->vals = NULL; /* the column's now */
+            promo_free(*dst);
+            *dst = adopted;
+        } else {
+            memcpy((char *)*dst + out->n * es, cc->vals, ch->n_rows * es);
+        }
+        out->n += ch->n_rows;
+        promo_free(map);
+        return PROMO_OK;
+    }
     for (size_t r = 0; r < ch->n_rows && !rc; r++) {
         if (cc->nulls && (cc->nulls[r >> 6] >> (r & 63) & 1)) {
             rc = promo_column_push_null(out);
