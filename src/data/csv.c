@@ -43,6 +43,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include <promo/alloc.h>
 #include <promo/csv.h>
@@ -110,8 +113,47 @@ typedef struct record {
     uint64_t lines;   /* newlines consumed, the terminator's included */
 } record;
 
+/* Vector instructions scan_fast uses: chosen at run time (AVX2 where the CPU has it). */
+enum {
+    SIMD_OFF = CSV_SIMD_OFF,
+    SIMD_NONE = CSV_SIMD_SCALAR,
+    SIMD_SSE2 = CSV_SIMD_SSE2,
+    SIMD_AVX2 = CSV_SIMD_AVX2
+};
+
+static int simd_forced = CSV_SIMD_AUTO;
+
+int csv_simd_force(int level)
+{
+    int old = simd_forced;
+    simd_forced = level;
+    return old;
+}
+
+static int simd_cpu(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx2"))
+        return SIMD_AVX2;
+#endif
+#ifdef __SSE2__
+    return SIMD_SSE2;
+#else
+    return SIMD_NONE;
+#endif
+}
+
+static int simd_level(void)
+{
+    int cpu = simd_cpu();
+    if (simd_forced == CSV_SIMD_AUTO)
+        return cpu;
+    return simd_forced < cpu ? simd_forced : cpu;
+}
+
 typedef struct scanner {
     char delim;
+    int fast;                   /* SIMD_*: how scan_fast finds structure (OFF: it does not) */
     uint32_t max_field;         /* longer fields are E_TOOLONG */
     unsigned char plain[256];   /* 1: byte stops an unquoted-field scan */
     unsigned char inquote[256]; /* 1: byte stops a quoted-field scan */
@@ -127,6 +169,148 @@ static void scanner_init(scanner *sc, char delim, size_t max_field)
         sc->plain[c] = sc->inquote[c] = 1;
     sc->plain[(unsigned char)delim] = sc->plain['\n'] = sc->plain['\r'] = sc->plain[0] = 1;
     sc->inquote['"'] = sc->inquote['\n'] = sc->inquote[0] = 1;
+    unsigned char d = (unsigned char)delim;
+    sc->fast = d == '"' || d == '\n' || d == '\r' || d == 0 || d >= 0x80 ? SIMD_OFF : simd_level();
+}
+
+/* ---- Structural scan, 64 bytes at a time ------------------------------------------------
+ *
+ * Most records are short runs of plain bytes: no quote, no CR but the one before the LF, no
+ * NUL, nothing >= 0x80. For those, one pass of vector compares over 64 bytes gives bit masks
+ * of the delimiters and newlines (and of the bytes that need the careful path), and the fields
+ * fall out of the delimiter mask with one count-trailing-zeros each, instead of a scan per
+ * field (simdjson's and simdcsv's structural indexing, without the quote-mask arithmetic: a
+ * record with a quote takes scan_record's byte path, which defines the grammar). */
+
+typedef struct blockmask {
+    uint64_t delim; /* bit i: byte i is the delimiter */
+    uint64_t nl;    /* '\n' */
+    uint64_t cr;    /* '\r' */
+    uint64_t other; /* '"', NUL or >= 0x80: the record goes the byte path */
+} blockmask;
+
+#ifdef __SSE2__
+static inline void masks_sse2(const char *p, char delim, blockmask *m)
+{
+    const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r'),
+                  vq = _mm_set1_epi8('"'), vz = _mm_setzero_si128();
+    uint64_t d = 0, n = 0, r = 0, o = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        unsigned sh = 16u * (unsigned)k;
+        d |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vd)) << sh;
+        n |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vn)) << sh;
+        r |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vr)) << sh;
+        __m128i x = _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vz));
+        o |= (uint64_t)(unsigned)(_mm_movemask_epi8(x) | _mm_movemask_epi8(v)) << sh;
+    }
+    *m = (blockmask){d, n, r, o};
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void masks_avx2(const char *p, char delim, blockmask *m)
+{
+    const __m256i vd = _mm256_set1_epi8(delim), vn = _mm256_set1_epi8('\n'),
+                  vr = _mm256_set1_epi8('\r'), vq = _mm256_set1_epi8('"'),
+                  vz = _mm256_setzero_si256();
+    uint64_t d = 0, n = 0, r = 0, o = 0;
+    for (int k = 0; k < 2; k++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
+        unsigned sh = 32u * (unsigned)k;
+        d |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vd)) << sh;
+        n |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vn)) << sh;
+        r |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vr)) << sh;
+        __m256i x = _mm256_or_si256(_mm256_cmpeq_epi8(v, vq), _mm256_cmpeq_epi8(v, vz));
+        o |= (uint64_t)((uint32_t)_mm256_movemask_epi8(x) | (uint32_t)_mm256_movemask_epi8(v))
+             << sh;
+    }
+    *m = (blockmask){d, n, r, o};
+}
+#endif
+
+/* Scalar masks: the reference the vector versions must equal (and the path without SIMD). */
+static void masks_scalar(const char *p, char delim, blockmask *m)
+{
+    uint64_t d = 0, n = 0, r = 0, o = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        unsigned char c = (unsigned char)p[i];
+        uint64_t bit = (uint64_t)1 << i;
+        d |= c == (unsigned char)delim ? bit : 0;
+        n |= c == '\n' ? bit : 0;
+        r |= c == '\r' ? bit : 0;
+        o |= c == '"' || c == 0 || c >= 0x80 ? bit : 0;
+    }
+    *m = (blockmask){d, n, r, o};
+}
+
+static inline void block_masks(const scanner *sc, const char *p, blockmask *m)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (sc->fast == SIMD_AVX2) {
+        masks_avx2(p, sc->delim, m);
+        return;
+    }
+#endif
+#ifdef __SSE2__
+    if (sc->fast == SIMD_SSE2) {
+        masks_sse2(p, sc->delim, m);
+        return;
+    }
+#endif
+    masks_scalar(p, sc->delim, m);
+}
+
+enum { FAST_MAX_BLOCKS = 4 }; /* records longer than 256 bytes take the byte path */
+
+/* A plain record at p (see above) into rec: returns the next record's start, or NULL when the
+ * record is not plain, does not end in a newline within FAST_MAX_BLOCKS blocks that lie
+ * wholly before end, or has a field longer than max_field. Then rec is garbage and the caller
+ * scans the record byte by byte, which gives the same result for what this accepts. */
+static const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    if (sc->fast == SIMD_OFF)
+        return NULL;
+    const char *fs = p;
+    size_t nf = 0;
+    for (int b = 0; b < FAST_MAX_BLOCKS && end - p >= 64 * (b + 1); b++) {
+        const char *base = p + 64 * b;
+        blockmask m;
+        block_masks(sc, base, &m);
+        uint64_t before = m.nl ? (m.nl & (0 - m.nl)) - 1 : ~(uint64_t)0; /* bytes before LF */
+        uint64_t cr = m.cr & before;
+        int crlf = 0;
+        if (cr) { /* only the CR of a CRLF ending, in this block */
+            if (!m.nl || cr != (m.nl & (0 - m.nl)) >> 1)
+                return NULL;
+            crlf = 1;
+        }
+        if (m.other & before)
+            return NULL;
+        uint64_t d = m.delim & before;
+        while (d) {
+            const char *fe = base + __builtin_ctzll(d);
+            d &= d - 1;
+            if ((size_t)(fe - fs) > sc->max_field)
+                return NULL;
+            if (nf < rec->cap)
+                rec->f[nf] = (fspan){fs, (uint32_t)(fe - fs), 0, 0, 0};
+            nf++;
+            fs = fe + 1;
+        }
+        if (m.nl) {
+            const char *nl = base + __builtin_ctzll(m.nl), *fe = nl - crlf;
+            if ((size_t)(fe - fs) > sc->max_field)
+                return NULL;
+            if (nf < rec->cap)
+                rec->f[nf] = (fspan){fs, (uint32_t)(fe - fs), 0, 0, 0};
+            rec->nf = nf + 1;
+            rec->err = E_NONE;
+            rec->lines = 1;
+            return nl + 1;
+        }
+    }
+    return NULL;
 }
 
 /* Offset of the first invalid UTF-8 sequence in s[0..n), or n if valid (RFC 3629: no overlong
@@ -234,6 +418,9 @@ scan_plain(const scanner *sc, const char *p, const char *end, int *hi, record *r
  * it resumes exactly where a serial parse would. */
 static const char *scan_record(const scanner *sc, const char *p, const char *end, record *rec)
 {
+    const char *next = scan_fast(sc, p, end, rec);
+    if (next)
+        return next;
     rec->nf = 0;
     rec->err = E_NONE;
     rec->lines = 0;
