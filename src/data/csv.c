@@ -1055,22 +1055,29 @@ static int days_in_month(int y, int m)
  * anything else the caller asks promo_time_parse, so the results are the same. */
 static int fast_ts(const char *s, size_t n, int64_t *out)
 {
-    static const char pat[] = "dddd-dd-dd?dd:dd:dd";
     if (n != 10 && n != 19)
         return 0;
-    int v[6] = {0, 0, 0, 0, 0, 0}, k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (pat[i] == 'd') {
-            if ((unsigned)(c - '0') > 9)
-                return 0;
-            v[k] = v[k] * 10 + (c - '0');
-            continue;
-        }
-        if (pat[i] == '?' ? (c != ' ' && c != 'T') : c != pat[i])
-            return 0;
-        k++;
+    /* Fixed positions, no pattern loop: digit k is (byte - '0') <= 9 unsigned. */
+    const unsigned char *u = (const unsigned char *)s;
+#define TS_D(i) ((unsigned)(u[i] - '0'))
+    unsigned bad = (TS_D(0) > 9) | (TS_D(1) > 9) | (TS_D(2) > 9) | (TS_D(3) > 9) | (u[4] != '-') |
+                   (TS_D(5) > 9) | (TS_D(6) > 9) | (u[7] != '-') | (TS_D(8) > 9) | (TS_D(9) > 9);
+    int v[6] = {(int)(TS_D(0) * 1000 + TS_D(1) * 100 + TS_D(2) * 10 + TS_D(3)),
+                (int)(TS_D(5) * 10 + TS_D(6)),
+                (int)(TS_D(8) * 10 + TS_D(9)),
+                0,
+                0,
+                0};
+    if (n == 19) {
+        bad |= (u[10] != ' ' && u[10] != 'T') | (TS_D(11) > 9) | (TS_D(12) > 9) | (u[13] != ':') |
+               (TS_D(14) > 9) | (TS_D(15) > 9) | (u[16] != ':') | (TS_D(17) > 9) | (TS_D(18) > 9);
+        v[3] = (int)(TS_D(11) * 10 + TS_D(12));
+        v[4] = (int)(TS_D(14) * 10 + TS_D(15));
+        v[5] = (int)(TS_D(17) * 10 + TS_D(18));
     }
+#undef TS_D
+    if (bad)
+        return 0;
     int y = v[0], m = v[1], d = v[2];
     if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || v[3] > 23 || v[4] > 59 ||
         v[5] > 60)

@@ -55,6 +55,21 @@ static void trim(const char **s, size_t *n)
 
 int csv_parse_i64(const char *s, size_t n, int64_t *out)
 {
+    /* The common case first: up to 18 bare digits cannot overflow, and need no trim or sign. */
+    if (n && n <= 18) {
+        uint64_t v = 0;
+        size_t i = 0;
+        for (; i < n; i++) {
+            unsigned d = (unsigned char)s[i] - '0';
+            if (d > 9)
+                break;
+            v = v * 10 + d;
+        }
+        if (i == n) {
+            *out = (int64_t)v;
+            return CSV_CV_OK;
+        }
+    }
     trim(&s, &n);
     if (!n)
         return CSV_CV_NULL;
