@@ -103,14 +103,24 @@ enum {
     E_UNTERMINATED = PROMO_CSV_UNTERMINATED,
 };
 
+/* Bit masks of 64 input bytes (see scan_fast). */
+typedef struct blockmask {
+    uint64_t delim; /* bit i: byte i is the delimiter */
+    uint64_t nl;    /* '\n' */
+    uint64_t cr;    /* '\r' */
+    uint64_t other; /* '"', NUL or >= 0x80: the record goes the byte path */
+} blockmask;
+
 typedef struct record {
-    fspan *f;         /* fields, the first `cap` of them */
-    size_t cap;       /* room in f */
-    size_t nf;        /* fields in the record (may exceed cap) */
-    int err;          /* first structural problem, E_* */
-    size_t err_field; /* its 0-based field */
-    size_t err_at;    /* E_UTF8: byte offset of the bad sequence in the field */
-    uint64_t lines;   /* newlines consumed, the terminator's included */
+    fspan *f;          /* fields, the first `cap` of them */
+    size_t cap;        /* room in f */
+    size_t nf;         /* fields in the record (may exceed cap) */
+    int err;           /* first structural problem, E_* */
+    size_t err_field;  /* its 0-based field */
+    size_t err_at;     /* E_UTF8: byte offset of the bad sequence in the field */
+    uint64_t lines;    /* newlines consumed, the terminator's included */
+    const char *mbase; /* scan_fast: mm holds the masks of the 64 bytes at mbase (NULL: none), */
+    blockmask mm;      /* so the next record, which starts inside them, does not redo them */
 } record;
 
 /* Vector instructions scan_fast uses: chosen at run time (AVX2 where the CPU has it). */
@@ -181,13 +191,6 @@ static void scanner_init(scanner *sc, char delim, size_t max_field)
  * fall out of the delimiter mask with one count-trailing-zeros each, instead of a scan per
  * field (simdjson's and simdcsv's structural indexing, without the quote-mask arithmetic: a
  * record with a quote takes scan_record's byte path, which defines the grammar). */
-
-typedef struct blockmask {
-    uint64_t delim; /* bit i: byte i is the delimiter */
-    uint64_t nl;    /* '\n' */
-    uint64_t cr;    /* '\r' */
-    uint64_t other; /* '"', NUL or >= 0x80: the record goes the byte path */
-} blockmask;
 
 #ifdef __SSE2__
 static inline void masks_sse2(const char *p, char delim, blockmask *m)
@@ -266,22 +269,37 @@ enum { FAST_MAX_BLOCKS = 4 }; /* records longer than 256 bytes take the byte pat
 /* A plain record at p (see above) into rec: returns the next record's start, or NULL when the
  * record is not plain, does not end in a newline within FAST_MAX_BLOCKS blocks that lie
  * wholly before end, or has a field longer than max_field. Then rec is garbage and the caller
- * scans the record byte by byte, which gives the same result for what this accepts. */
+ * scans the record byte by byte, which gives the same result for what this accepts. The last
+ * block's masks stay in rec: the next record starts inside it, so each byte is masked about
+ * once (a block starts where a record needed one, not at a fixed alignment). */
 static const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
 {
     if (sc->fast == SIMD_OFF)
         return NULL;
-    const char *fs = p;
+    const char *fs = p, *blk = p;
+    unsigned lo = 0; /* bits below lo are bytes before p */
+    if (rec->mbase && p >= rec->mbase && p < rec->mbase + 64) {
+        blk = rec->mbase;
+        lo = (unsigned)(p - blk);
+    }
     size_t nf = 0;
-    for (int b = 0; b < FAST_MAX_BLOCKS && end - p >= 64 * (b + 1); b++) {
-        const char *base = p + 64 * b;
+    for (int b = 0; b < FAST_MAX_BLOCKS; b++, blk += 64, lo = 0) {
         blockmask m;
-        block_masks(sc, base, &m);
-        uint64_t before = m.nl ? (m.nl & (0 - m.nl)) - 1 : ~(uint64_t)0; /* bytes before LF */
+        if (b == 0 && lo) {
+            m = rec->mm;
+        } else {
+            if (end - blk < 64)
+                return NULL;
+            block_masks(sc, blk, &m);
+            rec->mbase = blk;
+            rec->mm = m;
+        }
+        uint64_t from = ~(uint64_t)0 << lo, nl = m.nl & from;
+        uint64_t before = (nl ? (nl & (0 - nl)) - 1 : ~(uint64_t)0) & from; /* up to the LF */
         uint64_t cr = m.cr & before;
         int crlf = 0;
         if (cr) { /* only the CR of a CRLF ending, in this block */
-            if (!m.nl || cr != (m.nl & (0 - m.nl)) >> 1)
+            if (!nl || cr != (nl & (0 - nl)) >> 1)
                 return NULL;
             crlf = 1;
         }
@@ -289,7 +307,7 @@ static const char *scan_fast(const scanner *sc, const char *p, const char *end, 
             return NULL;
         uint64_t d = m.delim & before;
         while (d) {
-            const char *fe = base + __builtin_ctzll(d);
+            const char *fe = blk + __builtin_ctzll(d);
             d &= d - 1;
             if ((size_t)(fe - fs) > sc->max_field)
                 return NULL;
@@ -298,8 +316,8 @@ static const char *scan_fast(const scanner *sc, const char *p, const char *end, 
             nf++;
             fs = fe + 1;
         }
-        if (m.nl) {
-            const char *nl = base + __builtin_ctzll(m.nl), *fe = nl - crlf;
+        if (nl) {
+            const char *nlp = blk + __builtin_ctzll(nl), *fe = nlp - crlf;
             if ((size_t)(fe - fs) > sc->max_field)
                 return NULL;
             if (nf < rec->cap)
@@ -307,7 +325,7 @@ static const char *scan_fast(const scanner *sc, const char *p, const char *end, 
             rec->nf = nf + 1;
             rec->err = E_NONE;
             rec->lines = 1;
-            return nl + 1;
+            return nlp + 1;
         }
     }
     return NULL;
