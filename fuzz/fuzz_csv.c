@@ -7,9 +7,10 @@
  * dictionary order and rejects. A difference aborts, which the fuzzer reports as a crash.
  * The record walker (promo_csv_walker) must agree with the reader: with skip_bad_rows, every
  * record after the header is a row or a reject, and each reject's line and raw text are those
- * of a walked record. Under libFuzzer (PROMO_FUZZ), for speed, each input runs one of the
- * option sets, the chunks are parsed by one thread and inputs over 16 KiB are skipped (see
- * LLVMFuzzerInitialize below); the replay runs all three sets on every file. */
+ * of a walked record. The structural fast path (64-byte SIMD masks) must walk and read exactly as
+ * the byte-by-byte path (fuzz_csv_paths). Under libFuzzer (PROMO_FUZZ), for speed, each input runs
+ * one of the option sets, the chunks are parsed by one thread and inputs over 16 KiB are skipped
+ * (see LLVMFuzzerInitialize below); the replay runs all three sets on every file. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,10 @@
 #include <promo/csv.h>
 #include <promo/error.h>
 
+#include "data/csv_internal.h"
+
 int fuzz_csv_one(const uint8_t *data, size_t n);
+int fuzz_csv_paths(const uint8_t *data, size_t n, const promo_csv_options *o);
 int fuzz_csv_tables_equal(const promo_table *a, const promo_table *b, char *why, size_t cap);
 
 static int column_equal(const promo_column *a, const promo_column *b, char *why, size_t cap)
@@ -176,6 +180,76 @@ done:
     promo_csv_rejects_free(rej);
 }
 
+static int records_equal(const promo_csv_record *a, const promo_csv_record *b)
+{
+    if (a->text != b->text || a->n_text != b->n_text || a->line != b->line ||
+        a->n_lines != b->n_lines || a->n_fields != b->n_fields || a->n_stored != b->n_stored ||
+        a->problem != b->problem || (a->problem && a->problem_field != b->problem_field) ||
+        (a->problem == PROMO_CSV_UTF8 && a->problem_offset != b->problem_offset))
+        return 0;
+    for (size_t i = 0; i < a->n_stored; i++)
+        if (a->fields[i].p != b->fields[i].p || a->fields[i].n != b->fields[i].n ||
+            a->fields[i].quoted != b->fields[i].quoted ||
+            a->fields[i].escaped != b->fields[i].escaped)
+            return 0;
+    return 1;
+}
+
+/* The structural fast path (64-byte masks: scalar, SSE2, AVX2) against the byte path alone:
+ * every walked record identical, and the serial read identical. Returns 0, or 1 after printing
+ * the difference (the fuzzer aborts; the test fails). */
+int fuzz_csv_paths(const uint8_t *data, size_t n, const promo_csv_options *o)
+{
+    static const int levels[] = {CSV_SIMD_SCALAR, CSV_SIMD_SSE2, CSV_SIMD_AVX2};
+    int bad = 0;
+    for (size_t li = 0; li < sizeof levels / sizeof levels[0] && !bad; li++) {
+        promo_csv_walker *wa = NULL, *wb = NULL;
+        int old = csv_simd_force(CSV_SIMD_OFF);
+        int rca = promo_csv_walker_new((const char *)data, n, o, &wa);
+        csv_simd_force(levels[li]);
+        int rcb = promo_csv_walker_new((const char *)data, n, o, &wb);
+        csv_simd_force(old);
+        if (!rca && !rcb) {
+            promo_csv_record ra, rb;
+            for (size_t k = 0;; k++) {
+                int ga = promo_csv_walker_next(wa, &ra), gb = promo_csv_walker_next(wb, &rb);
+                if (ga != gb || (ga && !records_equal(&ra, &rb))) {
+                    fprintf(stderr, "fuzz_csv: SIMD level %d walks record %zu differently\n",
+                            levels[li], k);
+                    bad = 1;
+                }
+                if (!ga || !gb || bad)
+                    break;
+            }
+        }
+        promo_csv_walker_free(wa);
+        promo_csv_walker_free(wb);
+    }
+    promo_table *t1 = NULL, *t2 = NULL;
+    promo_csv_rejects *r1 = NULL, *r2 = NULL;
+    promo_csv_options serial = *o;
+    serial.n_threads = 1;
+    int old = csv_simd_force(CSV_SIMD_OFF);
+    int rc1 = promo_csv_read_buffer((const char *)data, n, "fuzz.csv", &serial, &t1, &r1);
+    char msg1[4096];
+    snprintf(msg1, sizeof msg1, "%s", promo_last_error());
+    csv_simd_force(CSV_SIMD_AUTO);
+    int rc2 = promo_csv_read_buffer((const char *)data, n, "fuzz.csv", &serial, &t2, &r2);
+    csv_simd_force(old);
+    char why[256] = "";
+    if (!bad &&
+        (rc1 != rc2 || (rc1 && strcmp(msg1, promo_last_error())) ||
+         (!rc1 && (!fuzz_csv_tables_equal(t1, t2, why, sizeof why) || !rejects_equal(r1, r2))))) {
+        fprintf(stderr, "fuzz_csv: byte path and SIMD reads differ: %d vs %d %s\n", rc1, rc2, why);
+        bad = 1;
+    }
+    promo_table_free(t1);
+    promo_table_free(t2);
+    promo_csv_rejects_free(r1);
+    promo_csv_rejects_free(r2);
+    return bad;
+}
+
 /* Option set k (0..2) on the input: inferred types; a typed schema (MDY dates); skip_bad_rows
  * with a small field limit, plus the walker. */
 static void run_set(int k, const uint8_t *data, size_t n)
@@ -200,6 +274,8 @@ static void run_set(int k, const uint8_t *data, size_t n)
     check_one(data, n, &o);
     if (k == 2)
         check_walker(data, n, &o);
+    if (fuzz_csv_paths(data, n, &o))
+        abort();
 }
 
 int fuzz_csv_one(const uint8_t *data, size_t n)

@@ -14,12 +14,14 @@
 #include <promo/rng.h>
 #include <promo/timeutil.h>
 
+#include "data/csv_internal.h"
 #include "t.h"
 
 #define FIX "tests/fixtures/csv/"
 
 /* From fuzz/fuzz_csv.c, linked into the test binary. */
 int fuzz_csv_one(const uint8_t *data, size_t n);
+int fuzz_csv_paths(const uint8_t *data, size_t n, const promo_csv_options *o);
 int fuzz_csv_tables_equal(const promo_table *a, const promo_table *b, char *why, size_t cap);
 
 static promo_table *read_str(const char *s, const promo_csv_options *o)
@@ -1004,4 +1006,94 @@ T_TEST(csv_walker_agrees_with_reader_rejects)
     promo_csv_rejects_free(rej);
     /* The fuzz target's own check, on this input. */
     fuzz_csv_one((const uint8_t *)s, strlen(s));
+}
+
+/* ---- The structural fast path (64-byte masks) ------------------------------------------ */
+
+static void repeat_into(char *dst, char c, size_t n)
+{
+    memset(dst, c, n);
+    dst[n] = 0;
+}
+
+/* Fields placed across the 64-byte blocks the fast path reads, relative to each record's
+ * start: a field spanning bytes 61..70; a CRLF whose CR is byte 63 and LF byte 64; a quoted
+ * field (comma and doubled quote inside) opening at byte 64; a 130-byte field over three blocks;
+ * a last record without a newline, the file's length not a multiple of 64. Read at every
+ * level, the byte path included, the values must be these. */
+T_TEST(csv_simd_fields_across_block_boundaries)
+{
+    char a1[61], a2[60], a3[64], a4[131], b1[11], buf[1024];
+    repeat_into(a1, 'x', 60);
+    repeat_into(b1, 'y', 10);
+    repeat_into(a2, 'k', 59);
+    repeat_into(a3, 'm', 63);
+    repeat_into(a4, 'n', 130);
+    int len = snprintf(buf, sizeof buf,
+                       "a,b,c\n%s,%s,z\n%s,q,w\r\n%s,\"he said \"\"hi\"\", ok\",e\n%s,,end", a1, b1,
+                       a2, a3, a4);
+    T_ASSERT(len > 0 && (size_t)len < sizeof buf && len % 64 != 0);
+    /* where the test means them to be */
+    const char *r2 = strchr(buf, '\n') + 1 + 61 + 11 + 2;
+    T_ASSERT(r2[63] == '\r' && r2[64] == '\n');
+    T_ASSERT(r2[65 + 63] == ',' && r2[65 + 64] == '"');
+    static const int levels[] = {CSV_SIMD_OFF, CSV_SIMD_SCALAR, CSV_SIMD_SSE2, CSV_SIMD_AVX2,
+                                 CSV_SIMD_AUTO};
+    for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
+        int old = csv_simd_force(levels[li]);
+        promo_table *t = NULL;
+        int rc = promo_csv_read_buffer(buf, (size_t)len, "t.csv", NULL, &t, NULL);
+        csv_simd_force(old);
+        T_ASSERT_MSG(rc == PROMO_OK, "level %d: %s", levels[li], promo_last_error());
+        T_ASSERT_EQ_INT(t->n_rows, 4);
+        T_ASSERT_STR_EQ(str_at(t, "a", 0), a1);
+        T_ASSERT_STR_EQ(str_at(t, "b", 0), b1);
+        T_ASSERT_STR_EQ(str_at(t, "c", 0), "z");
+        T_ASSERT_STR_EQ(str_at(t, "a", 1), a2);
+        T_ASSERT_STR_EQ(str_at(t, "b", 1), "q");
+        T_ASSERT_STR_EQ(str_at(t, "c", 1), "w"); /* the CR is the line end's, not the value's */
+        T_ASSERT_STR_EQ(str_at(t, "a", 2), a3);
+        T_ASSERT_STR_EQ(str_at(t, "b", 2), "he said \"hi\", ok");
+        T_ASSERT_STR_EQ(str_at(t, "c", 2), "e");
+        T_ASSERT_STR_EQ(str_at(t, "a", 3), a4);
+        T_ASSERT(promo_column_is_null(promo_table_column(t, "b"), 3));
+        T_ASSERT_STR_EQ(str_at(t, "c", 3), "end");
+        promo_table_free(t);
+    }
+}
+
+/* Plain records of 60..70 bytes, lengths that put the newline on either side of byte 64, a
+ * lone CR, a NUL and a UTF-8 byte at block edges: the fast path must walk and read them as the
+ * byte path does (lines, fields, problems, values, rejects). */
+T_TEST(csv_simd_paths_agree_on_generated_records)
+{
+    static const char alphabet[] = "ab1,,,\n\n\r\" .;";
+    promo_rng rng;
+    promo_rng_init(&rng, 77, 1);
+    char buf[700];
+    promo_csv_options opts[3];
+    opts[0] = promo_csv_options_default();
+    opts[1] = promo_csv_options_default();
+    opts[1].max_field_bytes = 5;
+    opts[1].skip_bad_rows = 1;
+    opts[2] = promo_csv_options_default();
+    opts[2].delimiter = ';';
+    for (int it = 0; it < 300; it++) {
+        size_t n = promo_rng_u64(&rng) % sizeof buf;
+        int mode = it % 3;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t u = promo_rng_u64(&rng);
+            if (mode == 0) { /* structure-heavy */
+                buf[i] = alphabet[u % (sizeof alphabet - 1)];
+            } else { /* plain records of 60..70 bytes, some bytes made special */
+                size_t at = i % 66;
+                buf[i] = at == 65 ? '\n' : at % 9 == 8 ? ',' : (char)('a' + u % 26);
+                if (u % 97 == 0)
+                    buf[i] = (char)"\r\"\0\xc3\xff;"[u / 97 % 6];
+            }
+        }
+        for (size_t k = 0; k < 3; k++)
+            T_ASSERT_MSG(fuzz_csv_paths((const uint8_t *)buf, n, &opts[k]) == 0,
+                         "input %d (%zu bytes), options %zu", it, n, k);
+    }
 }

@@ -1,5 +1,8 @@
 /* Open-addressing hash dictionary (linear probing, power-of-two capacity, load <= 1/2).
- * Slots hold index+1 (0 = empty) and the key's hash, so probes rarely touch key bytes.
+ * Slots hold index+1 (0 = empty) and the low 32 bits of the key's hash, so probes rarely touch
+ * key bytes. 8 bytes a slot: a 5M-key id dictionary's table is 134 MB, not 268 (page faults
+ * and cache misses are what building and probing it cost). The home slot is hash & (cap-1),
+ * so while cap <= 2^32 it is recomputed from the stored bits alone.
  * Keys live contiguously in an arena; a parallel array gives key pointers by index. */
 #include <omp.h>
 #include <string.h>
@@ -9,9 +12,8 @@
 #include <promo/error.h>
 
 typedef struct slot {
-    uint64_t hash;  /* full hash of the key */
+    uint32_t hash;  /* low 32 bits of the key's hash */
     uint32_t index; /* key index + 1; 0 = empty */
-    uint32_t pad;
 } slot;
 
 struct promo_dict {
@@ -23,6 +25,22 @@ struct promo_dict {
     size_t keys_cap;   /* capacity of keys/lens */
     promo_arena *arena;
 };
+
+/* s[0..n) (n <= 8) as a little-endian word, zero padded: memcpy(&w, s, n) without a call for a
+ * variable length, and without reading outside s (two overlapping loads, or three bytes). */
+static inline uint64_t load_upto8(const unsigned char *s, size_t n)
+{
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    if (n == 0)
+        return 0;
+    return (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
+           (uint64_t)s[n - 1] << (8 * (n - 1));
+}
 
 uint64_t promo_hash_bytes(const void *p, size_t n)
 {
@@ -37,8 +55,7 @@ uint64_t promo_hash_bytes(const void *p, size_t n)
         s += 8;
         n -= 8;
     }
-    uint64_t w = 0;
-    memcpy(&w, s, n);
+    uint64_t w = load_upto8(s, n);
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 29;
     h *= 0xff51afd7ed558ccdULL;
@@ -72,24 +89,20 @@ void promo_dict_free(promo_dict *d)
     promo_free(d);
 }
 
+/* Home slot of an occupied slot in a table of mask + 1 slots. */
+static inline size_t slot_home(const promo_dict *d, const slot *sl, size_t mask)
+{
+    if (mask <= UINT32_MAX)
+        return sl->hash & mask;
+    uint32_t k = sl->index - 1; /* more than 2^31 keys: the stored bits are too few */
+    return promo_hash_bytes(d->keys[k], d->lens[k]) & mask;
+}
+
+static int grow_slots_to(promo_dict *d, size_t ncap);
+
 static int rehash(promo_dict *d)
 {
-    size_t ncap = d->cap * 2;
-    slot *ns = promo_calloc(ncap, sizeof *ns);
-    if (!ns)
-        return PROMO_ENOMEM;
-    for (size_t i = 0; i < d->cap; i++) {
-        if (!d->slots[i].index)
-            continue;
-        size_t j = d->slots[i].hash & (ncap - 1);
-        while (ns[j].index)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = d->slots[i];
-    }
-    promo_free(d->slots);
-    d->slots = ns;
-    d->cap = ncap;
-    return PROMO_OK;
+    return grow_slots_to(d, d->cap * 2);
 }
 
 static size_t probe(const promo_dict *d, const char *s, size_t n, uint64_t h)
@@ -100,7 +113,7 @@ static size_t probe(const promo_dict *d, const char *s, size_t n, uint64_t h)
         if (!sl->index)
             return j;
         uint32_t k = sl->index - 1;
-        if (sl->hash == h && d->lens[k] == n && memcmp(d->keys[k], s, n) == 0)
+        if (sl->hash == (uint32_t)h && d->lens[k] == n && memcmp(d->keys[k], s, n) == 0)
             return j;
         j = (j + 1) & (d->cap - 1);
     }
@@ -161,7 +174,7 @@ static uint32_t intern_hashed(promo_dict *d, const char *s, size_t n, uint64_t h
     d->keys[idx] = copy;
     d->lens[idx] = (uint32_t)n;
     d->n++;
-    d->slots[j].hash = h;
+    d->slots[j].hash = (uint32_t)h;
     d->slots[j].index = idx + 1;
     /* The key is stored even if the table cannot grow: keep going at a higher load, and
      * report failure only when it would fill. */
@@ -194,9 +207,13 @@ uint32_t promo_dict_size(const promo_dict *d)
 
 int promo_dict_reserve(promo_dict *d, size_t n_keys)
 {
-    while (n_keys * 2 > d->cap)
-        if (rehash(d))
-            return PROMO_ENOMEM;
+    /* One rehash to the final size, not one per doubling: each would allocate and sweep a
+     * table (a 5M-key reserve went through 17 of them). */
+    size_t ncap = d->cap;
+    while (n_keys * 2 > ncap)
+        ncap *= 2;
+    if (grow_slots_to(d, ncap))
+        return PROMO_ENOMEM;
     return grow_keys(d, n_keys);
 }
 
@@ -234,13 +251,17 @@ static int grow_slots_to(promo_dict *d, size_t ncap)
 {
     if (ncap <= d->cap)
         return PROMO_OK;
-    slot *ns = promo_calloc(ncap, sizeof *ns);
+    /* malloc + memset, not calloc: a large calloc is fresh zero pages, and placing reads a
+     * slot before writing it, so every page would fault twice (the read maps the shared zero
+     * page, the write copies it). memset faults each page once, writing. */
+    slot *ns = promo_mallocn(ncap, sizeof *ns);
     if (!ns)
         return PROMO_ENOMEM;
+    memset(ns, 0, ncap * sizeof *ns);
     for (size_t i = 0; i < d->cap; i++) {
         if (!d->slots[i].index)
             continue;
-        size_t j = d->slots[i].hash & (ncap - 1);
+        size_t j = slot_home(d, &d->slots[i], ncap - 1);
         while (ns[j].index)
             j = (j + 1) & (ncap - 1);
         ns[j] = d->slots[i];
@@ -254,19 +275,20 @@ static int grow_slots_to(promo_dict *d, size_t ncap)
 /* Grow keys/lens to exactly `need` entries (reserve doubles, which costs 50% more at 20M). */
 /* Place index idx (hash h) by linear probing from its home slot; without wrap, stop at slot
  * `end`. Returns 1 if placed, 0 if the probe reached `end`, -1 if an equal key is there. Key
- * bytes are read only on a full-hash match (rare), so a placement touches the slots alone. */
+ * bytes are read only when the stored hash bits match (rare), so a placement touches the
+ * slots alone. */
 static int place(promo_dict *d, uint64_t h, uint32_t idx, size_t end, int wrap)
 {
     size_t mask = d->cap - 1, j = h & mask;
     for (size_t steps = 0; steps < d->cap; steps++) {
         slot *sl = &d->slots[j];
         if (!sl->index) {
-            sl->hash = h;
+            sl->hash = (uint32_t)h;
             sl->index = idx + 1;
             return 1;
         }
         uint32_t k = sl->index - 1;
-        if (sl->hash == h && d->lens[k] == d->lens[idx] &&
+        if (sl->hash == (uint32_t)h && d->lens[k] == d->lens[idx] &&
             memcmp(d->keys[k], d->keys[idx], d->lens[idx]) == 0)
             return -1;
         j++;

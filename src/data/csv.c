@@ -43,6 +43,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include <promo/alloc.h>
 #include <promo/csv.h>
@@ -100,18 +103,67 @@ enum {
     E_UNTERMINATED = PROMO_CSV_UNTERMINATED,
 };
 
+/* Bit masks of 64 input bytes (see scan_fast). */
+typedef struct blockmask {
+    uint64_t delim; /* bit i: byte i is the delimiter */
+    uint64_t nl;    /* '\n' */
+    uint64_t cr;    /* '\r' */
+    uint64_t other; /* '"', NUL or >= 0x80: the record goes the byte path */
+} blockmask;
+
 typedef struct record {
-    fspan *f;         /* fields, the first `cap` of them */
-    size_t cap;       /* room in f */
-    size_t nf;        /* fields in the record (may exceed cap) */
-    int err;          /* first structural problem, E_* */
-    size_t err_field; /* its 0-based field */
-    size_t err_at;    /* E_UTF8: byte offset of the bad sequence in the field */
-    uint64_t lines;   /* newlines consumed, the terminator's included */
+    fspan *f;          /* fields, the first `cap` of them */
+    size_t cap;        /* room in f */
+    size_t nf;         /* fields in the record (may exceed cap) */
+    int err;           /* first structural problem, E_* */
+    size_t err_field;  /* its 0-based field */
+    size_t err_at;     /* E_UTF8: byte offset of the bad sequence in the field */
+    uint64_t lines;    /* newlines consumed, the terminator's included */
+    const char *mbase; /* scan_fast: mm holds the masks of the 64 bytes at mbase (NULL: none), */
+    blockmask mm;      /* so the next record, which starts inside them, does not redo them */
 } record;
+
+/* Vector instructions scan_fast uses: chosen at run time (AVX2 where the CPU has it). */
+enum {
+    SIMD_OFF = CSV_SIMD_OFF,
+    SIMD_NONE = CSV_SIMD_SCALAR,
+    SIMD_SSE2 = CSV_SIMD_SSE2,
+    SIMD_AVX2 = CSV_SIMD_AVX2
+};
+
+static int simd_forced = CSV_SIMD_AUTO;
+
+int csv_simd_force(int level)
+{
+    int old = simd_forced;
+    simd_forced = level;
+    return old;
+}
+
+static int simd_cpu(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx2"))
+        return SIMD_AVX2;
+#endif
+#ifdef __SSE2__
+    return SIMD_SSE2;
+#else
+    return SIMD_NONE;
+#endif
+}
+
+static int simd_level(void)
+{
+    int cpu = simd_cpu();
+    if (simd_forced == CSV_SIMD_AUTO)
+        return cpu;
+    return simd_forced < cpu ? simd_forced : cpu;
+}
 
 typedef struct scanner {
     char delim;
+    int fast;                   /* SIMD_*: how scan_fast finds structure (OFF: it does not) */
     uint32_t max_field;         /* longer fields are E_TOOLONG */
     unsigned char plain[256];   /* 1: byte stops an unquoted-field scan */
     unsigned char inquote[256]; /* 1: byte stops a quoted-field scan */
@@ -127,6 +179,156 @@ static void scanner_init(scanner *sc, char delim, size_t max_field)
         sc->plain[c] = sc->inquote[c] = 1;
     sc->plain[(unsigned char)delim] = sc->plain['\n'] = sc->plain['\r'] = sc->plain[0] = 1;
     sc->inquote['"'] = sc->inquote['\n'] = sc->inquote[0] = 1;
+    unsigned char d = (unsigned char)delim;
+    sc->fast = d == '"' || d == '\n' || d == '\r' || d == 0 || d >= 0x80 ? SIMD_OFF : simd_level();
+}
+
+/* ---- Structural scan, 64 bytes at a time ------------------------------------------------
+ *
+ * Most records are short runs of plain bytes: no quote, no CR but the one before the LF, no
+ * NUL, nothing >= 0x80. For those, one pass of vector compares over 64 bytes gives bit masks
+ * of the delimiters and newlines (and of the bytes that need the careful path), and the fields
+ * fall out of the delimiter mask with one count-trailing-zeros each, instead of a scan per
+ * field (simdjson's and simdcsv's structural indexing, without the quote-mask arithmetic: a
+ * record with a quote takes scan_record's byte path, which defines the grammar). */
+
+#ifdef __SSE2__
+static inline void masks_sse2(const char *p, char delim, blockmask *m)
+{
+    const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r'),
+                  vq = _mm_set1_epi8('"'), vz = _mm_setzero_si128();
+    uint64_t d = 0, n = 0, r = 0, o = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        unsigned sh = 16u * (unsigned)k;
+        d |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vd)) << sh;
+        n |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vn)) << sh;
+        r |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vr)) << sh;
+        __m128i x = _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vz));
+        o |= (uint64_t)(unsigned)(_mm_movemask_epi8(x) | _mm_movemask_epi8(v)) << sh;
+    }
+    *m = (blockmask){d, n, r, o};
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void masks_avx2(const char *p, char delim, blockmask *m)
+{
+    const __m256i vd = _mm256_set1_epi8(delim), vn = _mm256_set1_epi8('\n'),
+                  vr = _mm256_set1_epi8('\r'), vq = _mm256_set1_epi8('"'),
+                  vz = _mm256_setzero_si256();
+    uint64_t d = 0, n = 0, r = 0, o = 0;
+    for (int k = 0; k < 2; k++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
+        unsigned sh = 32u * (unsigned)k;
+        d |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vd)) << sh;
+        n |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vn)) << sh;
+        r |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vr)) << sh;
+        __m256i x = _mm256_or_si256(_mm256_cmpeq_epi8(v, vq), _mm256_cmpeq_epi8(v, vz));
+        o |= (uint64_t)((uint32_t)_mm256_movemask_epi8(x) | (uint32_t)_mm256_movemask_epi8(v))
+             << sh;
+    }
+    *m = (blockmask){d, n, r, o};
+}
+#endif
+
+/* Scalar masks: the reference the vector versions must equal (and the path without SIMD). */
+static void masks_scalar(const char *p, char delim, blockmask *m)
+{
+    uint64_t d = 0, n = 0, r = 0, o = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        unsigned char c = (unsigned char)p[i];
+        uint64_t bit = (uint64_t)1 << i;
+        d |= c == (unsigned char)delim ? bit : 0;
+        n |= c == '\n' ? bit : 0;
+        r |= c == '\r' ? bit : 0;
+        o |= c == '"' || c == 0 || c >= 0x80 ? bit : 0;
+    }
+    *m = (blockmask){d, n, r, o};
+}
+
+static inline void block_masks(const scanner *sc, const char *p, blockmask *m)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (sc->fast == SIMD_AVX2) {
+        masks_avx2(p, sc->delim, m);
+        return;
+    }
+#endif
+#ifdef __SSE2__
+    if (sc->fast == SIMD_SSE2) {
+        masks_sse2(p, sc->delim, m);
+        return;
+    }
+#endif
+    masks_scalar(p, sc->delim, m);
+}
+
+enum { FAST_MAX_BLOCKS = 4 }; /* records longer than 256 bytes take the byte path */
+
+/* A plain record at p (see above) into rec: returns the next record's start, or NULL when the
+ * record is not plain, does not end in a newline within FAST_MAX_BLOCKS blocks that lie
+ * wholly before end, or has a field longer than max_field. Then rec is garbage and the caller
+ * scans the record byte by byte, which gives the same result for what this accepts. The last
+ * block's masks stay in rec: the next record starts inside it, so each byte is masked about
+ * once (a block starts where a record needed one, not at a fixed alignment). */
+static const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    if (sc->fast == SIMD_OFF)
+        return NULL;
+    const char *fs = p, *blk = p;
+    unsigned lo = 0; /* bits below lo are bytes before p */
+    if (rec->mbase && p >= rec->mbase && p < rec->mbase + 64) {
+        blk = rec->mbase;
+        lo = (unsigned)(p - blk);
+    }
+    size_t nf = 0;
+    for (int b = 0; b < FAST_MAX_BLOCKS; b++, blk += 64, lo = 0) {
+        blockmask m;
+        if (b == 0 && lo) {
+            m = rec->mm;
+        } else {
+            if (end - blk < 64)
+                return NULL;
+            block_masks(sc, blk, &m);
+            rec->mbase = blk;
+            rec->mm = m;
+        }
+        uint64_t from = ~(uint64_t)0 << lo, nl = m.nl & from;
+        uint64_t before = (nl ? (nl & (0 - nl)) - 1 : ~(uint64_t)0) & from; /* up to the LF */
+        uint64_t cr = m.cr & before;
+        int crlf = 0;
+        if (cr) { /* only the CR of a CRLF ending, in this block */
+            if (!nl || cr != (nl & (0 - nl)) >> 1)
+                return NULL;
+            crlf = 1;
+        }
+        if (m.other & before)
+            return NULL;
+        uint64_t d = m.delim & before;
+        while (d) {
+            const char *fe = blk + __builtin_ctzll(d);
+            d &= d - 1;
+            if ((size_t)(fe - fs) > sc->max_field)
+                return NULL;
+            if (nf < rec->cap)
+                rec->f[nf] = (fspan){fs, (uint32_t)(fe - fs), 0, 0, 0};
+            nf++;
+            fs = fe + 1;
+        }
+        if (nl) {
+            const char *nlp = blk + __builtin_ctzll(nl), *fe = nlp - crlf;
+            if ((size_t)(fe - fs) > sc->max_field)
+                return NULL;
+            if (nf < rec->cap)
+                rec->f[nf] = (fspan){fs, (uint32_t)(fe - fs), 0, 0, 0};
+            rec->nf = nf + 1;
+            rec->err = E_NONE;
+            rec->lines = 1;
+            return nlp + 1;
+        }
+    }
+    return NULL;
 }
 
 /* Offset of the first invalid UTF-8 sequence in s[0..n), or n if valid (RFC 3629: no overlong
@@ -234,6 +436,9 @@ scan_plain(const scanner *sc, const char *p, const char *end, int *hi, record *r
  * it resumes exactly where a serial parse would. */
 static const char *scan_record(const scanner *sc, const char *p, const char *end, record *rec)
 {
+    const char *next = scan_fast(sc, p, end, rec);
+    if (next)
+        return next;
     rec->nf = 0;
     rec->err = E_NONE;
     rec->lines = 0;
@@ -426,10 +631,25 @@ static sdict *sdict_new(void)
     return d;
 }
 
+/* s[0..n) (n <= 8) as a little-endian word, zero padded: memcpy(&w, s, n) without a call for a
+ * variable length, and without reading outside s (two overlapping loads, or three bytes). */
+static inline uint64_t load_upto8(const unsigned char *s, size_t n)
+{
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    if (n == 0)
+        return 0;
+    return (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
+           (uint64_t)s[n - 1] << (8 * (n - 1));
+}
+
 static inline uint64_t skey_hash(const char *s, size_t n, uint64_t *w0)
 {
-    uint64_t w = 0;
-    memcpy(&w, s, n < 8 ? n : 8);
+    uint64_t w = load_upto8((const unsigned char *)s, n < 8 ? n : 8);
     *w0 = w;
     if (n > 8)
         return promo_hash_bytes(s, n);
@@ -453,9 +673,12 @@ static inline void sdict_prefetch(const sdict *d, uint64_t h)
 static int sdict_rehash_to(sdict *d, size_t cap)
 {
     enum { RB = 64 };
-    sslot *ns = promo_calloc(cap, sizeof *ns);
+    /* Not calloc: placing reads a slot before writing it, so fresh zero pages would fault
+     * twice each (read maps the zero page, the write copies it); memset faults them once. */
+    sslot *ns = promo_mallocn(cap, sizeof *ns);
     if (!ns)
         return PROMO_ENOMEM;
+    memset(ns, 0, cap * sizeof *ns);
     uint64_t hs[RB], ws[RB];
     for (size_t k0 = 0; k0 < d->n; k0 += RB) {
         size_t m = d->n - k0 < RB ? d->n - k0 : RB;
@@ -499,8 +722,10 @@ static int skey_cmp(const char *a, size_t an, const skey *b)
     return c ? c : (an > b->n) - (an < b->n);
 }
 
-/* Append s[0..n) as the next code (no slot). */
-static uint32_t sdict_add_key(sdict *d, const char *s, size_t n)
+/* Append s[0..n) as the next code (no slot). stable: s lies in the input, which outlives the
+ * dictionary (the merge copies keys into the table's), so it is referred to, not copied: for
+ * an id column of millions of values that is a copy of the column's bytes saved. */
+static uint32_t sdict_add_key(sdict *d, const char *s, size_t n, int stable)
 {
     if (d->n >= UINT32_MAX - 2 || n > UINT32_MAX) {
         promo_fail(PROMO_EINPUT, "too many distinct strings in one column");
@@ -508,7 +733,7 @@ static uint32_t sdict_add_key(sdict *d, const char *s, size_t n)
     }
     if (promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
         return PROMO_DICT_NONE;
-    char *copy = promo_arena_strndup(d->arena, s, n);
+    const char *copy = stable ? s : promo_arena_strndup(d->arena, s, n);
     if (!copy)
         return PROMO_DICT_NONE;
     uint32_t code = (uint32_t)d->n++;
@@ -528,16 +753,17 @@ static int sdict_unsort(sdict *d)
     return PROMO_OK;
 }
 
-/* Code of s[0..n), added if new; PROMO_DICT_NONE on allocation failure. h and w0 come from
- * skey_hash (computed early so the slot can be prefetched); h is unused in sorted mode. */
-static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint64_t w0)
+/* Code of s[0..n), added if new (stable: as sdict_add_key); PROMO_DICT_NONE on allocation
+ * failure. h and w0 come from skey_hash (computed early so the slot can be prefetched); h is
+ * unused in sorted mode. */
+static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint64_t w0, int stable)
 {
     if (d->sorted) {
         int c = d->n ? skey_cmp(s, n, &d->keys[d->n - 1]) : 1;
         if (c == 0)
             return (uint32_t)d->n - 1;
         if (c > 0)
-            return sdict_add_key(d, s, n);
+            return sdict_add_key(d, s, n, stable);
         if (sdict_unsort(d))
             return PROMO_DICT_NONE;
         h = skey_hash(s, n, &w0);
@@ -555,7 +781,7 @@ static uint32_t sdict_intern(sdict *d, const char *s, size_t n, uint64_t h, uint
         }
         j = (j + 1) & mask;
     }
-    uint32_t code = sdict_add_key(d, s, n);
+    uint32_t code = sdict_add_key(d, s, n, stable);
     if (code == PROMO_DICT_NONE)
         return code;
     d->slots[j] = (sslot){w0, tag, code + 1};
@@ -862,22 +1088,29 @@ static int days_in_month(int y, int m)
  * anything else the caller asks promo_time_parse, so the results are the same. */
 static int fast_ts(const char *s, size_t n, int64_t *out)
 {
-    static const char pat[] = "dddd-dd-dd?dd:dd:dd";
     if (n != 10 && n != 19)
         return 0;
-    int v[6] = {0, 0, 0, 0, 0, 0}, k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (pat[i] == 'd') {
-            if ((unsigned)(c - '0') > 9)
-                return 0;
-            v[k] = v[k] * 10 + (c - '0');
-            continue;
-        }
-        if (pat[i] == '?' ? (c != ' ' && c != 'T') : c != pat[i])
-            return 0;
-        k++;
+    /* Fixed positions, no pattern loop: digit k is (byte - '0') <= 9 unsigned. */
+    const unsigned char *u = (const unsigned char *)s;
+#define TS_D(i) ((unsigned)(u[i] - '0'))
+    unsigned bad = (TS_D(0) > 9) | (TS_D(1) > 9) | (TS_D(2) > 9) | (TS_D(3) > 9) | (u[4] != '-') |
+                   (TS_D(5) > 9) | (TS_D(6) > 9) | (u[7] != '-') | (TS_D(8) > 9) | (TS_D(9) > 9);
+    int v[6] = {(int)(TS_D(0) * 1000 + TS_D(1) * 100 + TS_D(2) * 10 + TS_D(3)),
+                (int)(TS_D(5) * 10 + TS_D(6)),
+                (int)(TS_D(8) * 10 + TS_D(9)),
+                0,
+                0,
+                0};
+    if (n == 19) {
+        bad |= (u[10] != ' ' && u[10] != 'T') | (TS_D(11) > 9) | (TS_D(12) > 9) | (u[13] != ':') |
+               (TS_D(14) > 9) | (TS_D(15) > 9) | (u[16] != ':') | (TS_D(17) > 9) | (TS_D(18) > 9);
+        v[3] = (int)(TS_D(11) * 10 + TS_D(12));
+        v[4] = (int)(TS_D(14) * 10 + TS_D(15));
+        v[5] = (int)(TS_D(17) * 10 + TS_D(18));
     }
+#undef TS_D
+    if (bad)
+        return 0;
     int y = v[0], m = v[1], d = v[2];
     if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || v[3] > 23 || v[4] > 59 ||
         v[5] > 60)
@@ -1001,7 +1234,7 @@ intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0, co
     size_t cap0 = d->cap;
     if (!d->sorted && (d->n + 1) * 2 > cap0)
         plan_growth(ch, d, at);
-    uint32_t code = sdict_intern(d, s, n, h, w0);
+    uint32_t code = sdict_intern(d, s, n, h, w0, s == at); /* unescaped: in the input */
     if (code == PROMO_DICT_NONE) {
         chunk_nomem(ch);
         return code;
@@ -1041,8 +1274,7 @@ static int flush_strings(const reader *rd, chunk *ch)
             if (f->escaped && field_text(ch, f, &s, &n))
                 return PROMO_ENOMEM;
             if (!hashed && cc->dict->sorted) {
-                ws[i] = 0;
-                memcpy(&ws[i], s, n < 8 ? n : 8);
+                ws[i] = load_upto8((const unsigned char *)s, n < 8 ? n : 8);
                 hs[i] = 0;
             } else if (!hashed || f->escaped) {
                 hs[i] = skey_hash(s, n, &ws[i]);
@@ -1268,11 +1500,10 @@ static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey
 }
 
 /* Append one chunk's rows of column c to the table column. */
-static int
-merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out, const skey **last)
+static int merge_chunk(const reader *rd, chunk *ch, size_t c, promo_column *out, const skey **last)
 {
     const colplan *cp = &rd->cols[c];
-    const ccol *cc = &ch->cols[c];
+    ccol *cc = &ch->cols[c];
     uint32_t *map = NULL;
     if (cp->type == PROMO_COL_STRING) {
         uint32_t nk = (uint32_t)cc->dict->n;
@@ -1285,6 +1516,35 @@ merge_chunk(const reader *rd, const chunk *ch, size_t c, promo_column *out, cons
         }
     }
     int rc = PROMO_OK;
+    if (!cc->nulls && cp->type != PROMO_COL_BOOL && ch->n_rows && out->n + ch->n_rows <= out->cap) {
+        /* No null in this chunk: whole arrays, no push per value. The first chunk's array
+         * becomes the column's (realloc keeps its pages: no copy, no new page faults for half
+         * of every column); later chunks are copied in one go. Chunks with nulls go the way
+         * below, which interns "" for a null string at the point a serial parse would. */
+        int is_string = cp->type == PROMO_COL_STRING;
+        if (is_string)
+            for (size_t r = 0; r < ch->n_rows; r++)
+                ((uint32_t *)cc->vals)[r] = map[((uint32_t *)cc->vals)[r]];
+        size_t es = type_size(cp->type);
+        void **dst = cp->type == PROMO_COL_FLOAT64 ? (void **)&out->f64
+                     : is_string                   ? (void **)&out->codes
+                                                   : (void **)&out->i64;
+        if (out->n == 0) {
+            void *adopted = promo_reallocn(cc->vals, out->cap, es);
+            if (!adopted) {
+                promo_free(map);
+                return PROMO_ENOMEM;
+            }
+            cc->vals = NULL; /* the column's now */
+            promo_free(*dst);
+            *dst = adopted;
+        } else {
+            memcpy((char *)*dst + out->n * es, cc->vals, ch->n_rows * es);
+        }
+        out->n += ch->n_rows;
+        promo_free(map);
+        return PROMO_OK;
+    }
     for (size_t r = 0; r < ch->n_rows && !rc; r++) {
         if (cc->nulls && (cc->nulls[r >> 6] >> (r & 63) & 1)) {
             rc = promo_column_push_null(out);
@@ -1781,8 +2041,14 @@ static int read_csv(const char *data,
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (n_chunks > 1)
     for (size_t c = 0; c < rd.n_cols; c++) {
         const skey *last = NULL;
+        /* The dictionary's table at its final size at once: growing it chunk by chunk
+         * rehashes it and faults in every intermediate size (millions of order ids). */
+        size_t nkeys = 0;
+        for (size_t k = 0; rd.cols[c].type == PROMO_COL_STRING && k < n_chunks; k++)
+            nkeys += chunks[k].cols[c].dict ? chunks[k].cols[c].dict->n : 0;
+        int reserve_rc = nkeys > 1 ? promo_dict_reserve(t->cols[c]->dict, nkeys) : PROMO_OK;
         for (size_t k = 0; k < n_chunks; k++) {
-            if (merge_chunk(&rd, &chunks[k], c, t->cols[c], &last)) {
+            if (reserve_rc || merge_chunk(&rd, &chunks[k], c, t->cols[c], &last)) {
 #pragma omp critical(promo_csv_merge)
                 {
                     merge_rc = PROMO_ENOMEM;

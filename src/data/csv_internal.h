@@ -29,6 +29,19 @@ int csv_parse_f64(const char *s, size_t n, double *out /* OUT */);
  * also t/f, yes/no, y/n, 1/0. */
 int csv_parse_bool(const char *s, size_t n, int strict, int *out /* OUT */);
 
+/* How the reader finds the structure of plain records (csv.c, scan_fast): CSV_SIMD_OFF byte by
+ * byte only; SCALAR, SSE2, AVX2 64-byte masks built that way; AUTO (the default) the best the
+ * CPU has. A level the CPU lacks falls back to the best it has. For tests and the fuzzer, which
+ * compare the paths: set it only while no read is running. Returns the previous setting. */
+enum {
+    CSV_SIMD_OFF = -1,
+    CSV_SIMD_SCALAR = 0,
+    CSV_SIMD_SSE2 = 1,
+    CSV_SIMD_AVX2 = 2,
+    CSV_SIMD_AUTO = 3
+};
+int csv_simd_force(int level);
+
 /* Shortest "%.Ng" (N = 15..17) that reads back as exactly v, in the C locale. Returns the
  * length written to buf (>= 32 bytes). v must be finite. */
 size_t csv_format_f64(double v, char *buf, size_t cap);

@@ -910,10 +910,15 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
         o.columns = cols;
         o.n_columns = n_cols;
         promo_csv_rejects *rej = NULL;
-        if (it->buf)
-            rc = promo_csv_read_buffer(it->buf, it->n_buf, path, &o, &it->t, &rej);
-        else
-            rc = promo_csv_read(path, &o, &it->t, &rej);
+        /* The bytes read in step 1 (or their normalised copy): reading the file again would
+         * cost a second copy of it, and the header and timestamps were decided on these. */
+        rc = promo_csv_read_buffer(data, n_data, path, &o, &it->t, &rej);
+        if (mapped_file) { /* nothing below reads the bytes: give them back before the checks */
+            ingest_unmap_file(data, n_data);
+            mapped_file = 0;
+            data = NULL;
+            n_data = 0;
+        }
         if (rc)
             goto done;
         promo_csv_rejects_free(it->rej);
