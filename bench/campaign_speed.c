@@ -44,6 +44,27 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* FNV-1a over the bytes of every cell and of the optimum: equal digests, equal surfaces bit for
+ * bit (for checking a new surface path against the old one on the same world). */
+static uint64_t surface_digest(const promo_surface *sf)
+{
+    uint64_t h = 1469598103934665603ull;
+    size_t cells = sf->n_discounts * sf->n_targets;
+    const double *m[6] = {sf->profit, sf->revenue, sf->conversions, sf->incremental_conversions,
+                          sf->roi,    sf->spend};
+    for (int k = 0; k < 6; k++) {
+        const unsigned char *b = (const unsigned char *)m[k];
+        for (size_t i = 0; i < cells * sizeof(double); i++)
+            h = (h ^ b[i]) * 1099511628211ull;
+    }
+    const unsigned char *o = (const unsigned char *)&sf->optimum.figures;
+    for (size_t i = 0; i < sizeof sf->optimum.figures; i++)
+        h = (h ^ o[i]) * 1099511628211ull;
+    for (size_t j = 0; j < sf->n_targets; j++)
+        h = (h ^ sf->targets[j]) * 1099511628211ull;
+    return h;
+}
+
 static void die(const char *what)
 {
     fprintf(stderr, "campaign_speed: %s: %s\n", what, promo_last_error());
@@ -133,9 +154,10 @@ int main(int argc, char **argv)
         calls_surface = promo_forecaster_model_calls(f) - c0;
         snprintf(extra, sizeof extra,
                  ",\"optimum_discount_pct\":%g,\"optimum_target\":%zu,\"optimum_profit\":%.2f,"
-                 "\"log_discounts\":\"%g-%g\"",
+                 "\"log_discounts\":\"%g-%g\",\"digest\":\"%016llx\"",
                  sf->optimum.discount_pct, sf->optimum.target,
-                 sf->optimum.figures.incremental_profit, lo, hi);
+                 sf->optimum.figures.incremental_profit, lo, hi,
+                 (unsigned long long)surface_digest(sf));
         promo_surface_free(sf);
         c0t = cpu();
         t0 = now();
