@@ -83,9 +83,15 @@ line(const char *what, size_t n, int reps, double *t, double *c, size_t calls, c
     double mn = t[0];
     for (int k = 1; k < reps; k++)
         mn = t[k] < mn ? t[k] : mn;
+    double cmn = c[0];
+    for (int k = 1; k < reps; k++)
+        cmn = c[k] < cmn ? c[k] : cmn;
+    /* wall_ms and cpu_ms: medians of the reps (cpu: the process's, every thread); min_*: the
+     * least of them (the figure least disturbed by a loaded machine) */
     printf("{\"bench\":\"campaign_speed\",\"what\":\"%s\",\"customers\":%zu,\"reps\":%d,"
-           "\"median_ms\":%.3f,\"min_ms\":%.3f,\"cpu_ms\":%.3f,\"model_calls\":%zu%s}\n",
-           what, n, reps, 1e3 * median(t, reps), 1e3 * mn, 1e3 * median(c, reps), calls,
+           "\"wall_ms\":%.3f,\"cpu_ms\":%.3f,\"min_wall_ms\":%.3f,\"min_cpu_ms\":%.3f,"
+           "\"model_calls\":%zu%s}\n",
+           what, n, reps, 1e3 * median(t, reps), 1e3 * median(c, reps), 1e3 * mn, 1e3 * cmn, calls,
            extra ? extra : "");
     fflush(stdout);
 }
@@ -103,13 +109,13 @@ int main(int argc, char **argv)
     promo_forecaster *f = NULL;
     if (promo_store_open_read(argv[1], &s))
         die("open");
-    double t0 = now();
+    double t0 = now(), c_open = cpu();
     if (promo_forecaster_open(s, 0, 0, &f))
         die("forecaster");
     double t_open = now() - t0;
+    c_open = cpu() - c_open;
     size_t n = promo_forecaster_n_customers(f);
-    printf("{\"bench\":\"campaign_speed\",\"what\":\"open\",\"customers\":%zu,\"seconds\":%.3f}\n",
-           n, t_open);
+    line("open", n, 1, &t_open, &c_open, 0, NULL);
     double lo = 0, hi = 0;
     promo_forecaster_discount_range(f, &lo, &hi);
     promo_forecast_request r = promo_forecast_request_default();
@@ -185,9 +191,10 @@ int main(int argc, char **argv)
         ce = cpu() - ce;
         size_t calls = promo_forecaster_model_calls(f) - c0;
         snprintf(extra, sizeof extra,
-                 ",\"optimum_discount_pct\":%g,\"optimum_target\":%zu,\"optimum_profit\":%.2f",
+                 ",\"optimum_discount_pct\":%g,\"optimum_target\":%zu,\"optimum_profit\":%.2f,"
+                 "\"digest\":\"%016llx\"",
                  sf->optimum.discount_pct, sf->optimum.target,
-                 sf->optimum.figures.incremental_profit);
+                 sf->optimum.figures.incremental_profit, (unsigned long long)surface_digest(sf));
         promo_surface_free(sf);
         line("surface_every_discount", n, 1, &te, &ce, calls, extra);
     }

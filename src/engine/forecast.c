@@ -1,14 +1,14 @@
 /* src/engine/forecast.c: campaign forecasts, the response surface and its optimum from the
  * uplift model (include/promo/forecast.h).
  *
- * Everything rests on one cached object per (product, discount): every customer's p0, p1 and
- * contact arm, and the customers' order by expected profit (best first, ties by customer
- * index). A point forecast ranked by profit walks the first N of that order; the surface walks
- * the whole order once per discount. The order is an LSD radix sort of the profits' order-
- * preserving 64-bit images (8 passes of 8 bits, stable, so ties keep customer order): O(n) per
- * discount, against O(n log n) for a comparison sort, which matters on the surface's 51
- * discounts of a million customers. The model is called once per (product, discount) while
- * the object stays in the cache (least recently used first out past the byte limit).
+ * Point forecasts rest on one cached object per (product, discount): every customer's p0, p1
+ * and contact arm, and the customers' order by expected profit (best first, ties by customer
+ * index): a partial selection for a short list, else an LSD radix sort of the profits' order-
+ * preserving 64-bit images (radix_order). The surface sorts each of its discounts once more,
+ * without entries: 16-byte rows (key, p0, p1) into per-thread buffers, a histogram of the keys'
+ * top 20 bits merged into cache-sized buckets, one scatter, then each bucket by its own digits
+ * (surface_rows): the same order, so the same sums as a point forecast's. The model is called
+ * once per (product, anchor discount) while its scores stay in the handle.
  */
 #include <gsl/gsl_cdf.h>
 #include <math.h>
@@ -1180,7 +1180,14 @@ typedef struct srow {
 typedef struct sbuf {
     srow *a, *t;
     uint8_t *arm, *armt;
+    uint32_t *hist;   /* SROW_CELLS: keys by their top SROW_CELL_BITS bits */
+    uint32_t *bstart; /* SROW_CELLS + 1: the buckets' starts */
+    uint32_t *bucket; /* SROW_CELLS: each cell's bucket */
 } sbuf;
+
+#define SROW_CELL_BITS 20
+#define SROW_CELLS     ((size_t)1 << SROW_CELL_BITS)
+#define SROW_CELL(k)   ((k) >> (64 - SROW_CELL_BITS))
 
 static void sbuf_free(sbuf *b)
 {
@@ -1188,10 +1195,14 @@ static void sbuf_free(sbuf *b)
     promo_free(b->t);
     promo_free(b->arm);
     promo_free(b->armt);
+    promo_free(b->hist);
+    promo_free(b->bstart);
+    promo_free(b->bucket);
     memset(b, 0, sizeof *b);
 }
 
-#define SROW_SMALL 32 /* below: insertion sort */
+#define SROW_SMALL  32   /* below: insertion sort */
+#define SROW_BUCKET 8192 /* keys of a first-level bucket (128 KiB of rows: cache size) */
 
 /* Stable sort of a[0..n) by key (the arms moving along) when every key has the same bits above
  * bit hi: most significant digit first, 11 bits at a time, each bucket in turn (a bucket of a
@@ -1202,7 +1213,12 @@ static void sbuf_free(sbuf *b)
 static int srow_sort(srow *a, uint8_t *arm, srow *t, uint8_t *armt, size_t n, int hi)
 {
     while (n > SROW_SMALL && hi >= 0) {
-        int w = hi + 1 < 11 ? hi + 1 : 11, sh = hi + 1 - w;
+        /* a digit of about n / 4 values (at most 11 bits): a wide digit over few keys
+         * would cost more in counts than in keys */
+        int w = 63 - __builtin_clzll((unsigned long long)n) - 2;
+        w = w < 3 ? 3 : w > 11 ? 11 : w;
+        w = w > hi + 1 ? hi + 1 : w;
+        int sh = hi + 1 - w;
         size_t nd = (size_t)1 << w, mask = nd - 1;
         size_t cnt[2049];
         memset(cnt, 0, (nd + 1) * sizeof *cnt);
@@ -1263,11 +1279,16 @@ static int surface_rows(const promo_forecaster *f,
         b->t = promo_mallocn(m, sizeof *b->t);
         b->arm = promo_mallocn(m, 1);
         b->armt = promo_mallocn(m, 1);
-        if (!b->a || !b->t || !b->arm || !b->armt) {
+        b->hist = promo_mallocn(SROW_CELLS, sizeof *b->hist);
+        b->bstart = promo_mallocn(SROW_CELLS + 1, sizeof *b->bstart);
+        b->bucket = promo_mallocn(SROW_CELLS, sizeof *b->bucket);
+        if (!b->a || !b->t || !b->arm || !b->armt || !b->hist || !b->bstart || !b->bucket) {
             sbuf_free(b);
             return PROMO_ENOMEM;
         }
     }
+    uint32_t *hist = b->hist;
+    memset(hist, 0, SROW_CELLS * sizeof *hist);
     uint64_t kor = 0, kand = UINT64_MAX;
     for (size_t i = 0; i < n; i++) {
         double p0 = 0, p1 = 0;
@@ -1280,12 +1301,70 @@ static int surface_rows(const promo_forecaster *f,
         b->arm[i] = arm;
         kor |= k;
         kand &= k;
+        hist[SROW_CELL(k)]++;
     }
     /* the bits every key shares need no pass */
     int hi = kor == kand ? -1 : 63 - __builtin_clzll(kor ^ kand);
-    int in_t = srow_sort(b->a, b->arm, b->t, b->armt, n, hi);
-    *rows = in_t ? b->t : b->a;
-    *arms = in_t ? b->armt : b->arm;
+    /* buckets of n / 64 keys up to SROW_BUCKET (small worlds take this path too) */
+    size_t target = n / 64 < 128 ? 128 : n / 64 > SROW_BUCKET ? SROW_BUCKET : n / 64;
+    if (n <= 2 * target || hi < 64 - SROW_CELL_BITS) { /* small, or one cell: from the top */
+        int in_t = srow_sort(b->a, b->arm, b->t, b->armt, n, hi);
+        *rows = in_t ? b->t : b->a;
+        *arms = in_t ? b->armt : b->arm;
+        return PROMO_OK;
+    }
+    /* A key's top 20 bits are the profit's sign, exponent and 8 bits of mantissa. Profits
+     * crowd into a few binades (at a million customers of the generated world, 22 buckets of
+     * top-16-bit cells held them all), so a first digit of fixed bits would leave buckets of
+     * a quarter million. Instead adjacent cells of the top-20-bit histogram (counted in the
+     * pass above; the crowded cells are few, so the counts stay in cache) are merged into
+     * buckets of about `target` keys (a crowded cell alone), one stable scatter puts every key
+     * in its bucket, and each bucket, a contiguous key range of cache size, is sorted on the
+     * bits its keys do not share. */
+    uint32_t nb = 0, fill = 0;
+    for (size_t c = 0; c < SROW_CELLS; c++) {
+        if (!hist[c])
+            continue;
+        if (nb == 0 || (fill && fill + hist[c] > target)) {
+            b->bstart[nb++] = 0;
+            fill = 0;
+        }
+        fill += hist[c];
+        b->bucket[c] = nb - 1;
+        b->bstart[nb - 1] += hist[c];
+    }
+    /* bucket sizes -> starts (bstart[nb] = n) */
+    uint32_t run = 0;
+    for (uint32_t q = 0; q < nb; q++) {
+        uint32_t sz = b->bstart[q];
+        b->bstart[q] = run;
+        run += sz;
+    }
+    b->bstart[nb] = run;
+    uint32_t *pos = hist; /* reused: the buckets' write positions */
+    memcpy(pos, b->bstart, nb * sizeof *pos);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t at = pos[b->bucket[SROW_CELL(b->a[i].key)]]++;
+        b->t[at] = b->a[i];
+        b->armt[at] = b->arm[i];
+    }
+    for (uint32_t q = 0; q < nb; q++) {
+        size_t b0 = b->bstart[q], b1 = b->bstart[q + 1];
+        if (b1 - b0 < 2)
+            continue;
+        uint64_t bo = 0, ba = UINT64_MAX;
+        for (size_t i = b0; i < b1; i++) {
+            bo |= b->t[i].key;
+            ba &= b->t[i].key;
+        }
+        int bh = bo == ba ? -1 : 63 - __builtin_clzll(bo ^ ba);
+        if (srow_sort(b->t + b0, b->armt + b0, b->a + b0, b->arm + b0, b1 - b0, bh)) {
+            memcpy(b->t + b0, b->a + b0, (b1 - b0) * sizeof *b->t);
+            memcpy(b->armt + b0, b->arm + b0, b1 - b0);
+        }
+    }
+    *rows = b->t;
+    *arms = b->armt;
     return PROMO_OK;
 }
 
@@ -1405,6 +1484,13 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     sf->cost = slot_of[0]->cost;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
     for (size_t i = 0; i < nd; i++) {
+        /* only the discounts the optimum is sought among need their best count (outside the
+         * log's range: 25 of the default 51 with a 5-30% log) */
+        if (!(sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi)) {
+            nbest[i] = 0;
+            pb_of[i] = 0;
+            continue;
+        }
         if (guess) {
             margins mg = slot_margins(f, slot_of[i], sf->discounts[i]);
             size_t pos = 0;
