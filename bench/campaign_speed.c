@@ -44,6 +44,27 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* FNV-1a over the bytes of every cell and of the optimum: equal digests, equal surfaces bit for
+ * bit (for checking a new surface path against the old one on the same world). */
+static uint64_t surface_digest(const promo_surface *sf)
+{
+    uint64_t h = 1469598103934665603ull;
+    size_t cells = sf->n_discounts * sf->n_targets;
+    const double *m[6] = {sf->profit, sf->revenue, sf->conversions, sf->incremental_conversions,
+                          sf->roi,    sf->spend};
+    for (int k = 0; k < 6; k++) {
+        const unsigned char *b = (const unsigned char *)m[k];
+        for (size_t i = 0; i < cells * sizeof(double); i++)
+            h = (h ^ b[i]) * 1099511628211ull;
+    }
+    const unsigned char *o = (const unsigned char *)&sf->optimum.figures;
+    for (size_t i = 0; i < sizeof sf->optimum.figures; i++)
+        h = (h ^ o[i]) * 1099511628211ull;
+    for (size_t j = 0; j < sf->n_targets; j++)
+        h = (h ^ sf->targets[j]) * 1099511628211ull;
+    return h;
+}
+
 static void die(const char *what)
 {
     fprintf(stderr, "campaign_speed: %s: %s\n", what, promo_last_error());
@@ -62,9 +83,15 @@ line(const char *what, size_t n, int reps, double *t, double *c, size_t calls, c
     double mn = t[0];
     for (int k = 1; k < reps; k++)
         mn = t[k] < mn ? t[k] : mn;
+    double cmn = c[0];
+    for (int k = 1; k < reps; k++)
+        cmn = c[k] < cmn ? c[k] : cmn;
+    /* wall_ms and cpu_ms: medians of the reps (cpu: the process's, every thread); min_*: the
+     * least of them (the figure least disturbed by a loaded machine) */
     printf("{\"bench\":\"campaign_speed\",\"what\":\"%s\",\"customers\":%zu,\"reps\":%d,"
-           "\"median_ms\":%.3f,\"min_ms\":%.3f,\"cpu_ms\":%.3f,\"model_calls\":%zu%s}\n",
-           what, n, reps, 1e3 * median(t, reps), 1e3 * mn, 1e3 * median(c, reps), calls,
+           "\"wall_ms\":%.3f,\"cpu_ms\":%.3f,\"min_wall_ms\":%.3f,\"min_cpu_ms\":%.3f,"
+           "\"model_calls\":%zu%s}\n",
+           what, n, reps, 1e3 * median(t, reps), 1e3 * median(c, reps), 1e3 * mn, 1e3 * cmn, calls,
            extra ? extra : "");
     fflush(stdout);
 }
@@ -82,13 +109,13 @@ int main(int argc, char **argv)
     promo_forecaster *f = NULL;
     if (promo_store_open_read(argv[1], &s))
         die("open");
-    double t0 = now();
+    double t0 = now(), c_open = cpu();
     if (promo_forecaster_open(s, 0, 0, &f))
         die("forecaster");
     double t_open = now() - t0;
+    c_open = cpu() - c_open;
     size_t n = promo_forecaster_n_customers(f);
-    printf("{\"bench\":\"campaign_speed\",\"what\":\"open\",\"customers\":%zu,\"seconds\":%.3f}\n",
-           n, t_open);
+    line("open", n, 1, &t_open, &c_open, 0, NULL);
     double lo = 0, hi = 0;
     promo_forecaster_discount_range(f, &lo, &hi);
     promo_forecast_request r = promo_forecast_request_default();
@@ -133,9 +160,10 @@ int main(int argc, char **argv)
         calls_surface = promo_forecaster_model_calls(f) - c0;
         snprintf(extra, sizeof extra,
                  ",\"optimum_discount_pct\":%g,\"optimum_target\":%zu,\"optimum_profit\":%.2f,"
-                 "\"log_discounts\":\"%g-%g\"",
+                 "\"log_discounts\":\"%g-%g\",\"digest\":\"%016llx\"",
                  sf->optimum.discount_pct, sf->optimum.target,
-                 sf->optimum.figures.incremental_profit, lo, hi);
+                 sf->optimum.figures.incremental_profit, lo, hi,
+                 (unsigned long long)surface_digest(sf));
         promo_surface_free(sf);
         c0t = cpu();
         t0 = now();
@@ -163,9 +191,10 @@ int main(int argc, char **argv)
         ce = cpu() - ce;
         size_t calls = promo_forecaster_model_calls(f) - c0;
         snprintf(extra, sizeof extra,
-                 ",\"optimum_discount_pct\":%g,\"optimum_target\":%zu,\"optimum_profit\":%.2f",
+                 ",\"optimum_discount_pct\":%g,\"optimum_target\":%zu,\"optimum_profit\":%.2f,"
+                 "\"digest\":\"%016llx\"",
                  sf->optimum.discount_pct, sf->optimum.target,
-                 sf->optimum.figures.incremental_profit);
+                 sf->optimum.figures.incremental_profit, (unsigned long long)surface_digest(sf));
         promo_surface_free(sf);
         line("surface_every_discount", n, 1, &te, &ce, calls, extra);
     }

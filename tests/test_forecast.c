@@ -635,13 +635,11 @@ T_TEST(forecast_anchors_equal_a_model_call_per_discount)
             promo_forecaster_set_anchors(f, 1); /* empties the cache: partial selection */
             T_OK(promo_forecast_point(f, &r, &x));
             promo_forecaster_set_anchors(f, 0);
-            promo_surface_params one = promo_surface_params_default();
-            one.product_id = "PROD00001";
-            one.discounts = &ds[di];
-            one.n_discounts = 1;
-            promo_surface *sf = NULL;
-            T_OK(promo_forecast_surface(f, &one, &sf)); /* leaves the entry sorted */
-            promo_surface_free(sf);
+            promo_forecast_request every = r; /* every customer: leaves the entry sorted */
+            every.n_target = 0;
+            promo_forecast *z = NULL;
+            T_OK(promo_forecast_point(f, &every, &z));
+            promo_forecast_free(z);
             T_OK(promo_forecast_point(f, &r, &y));
             T_ASSERT_EQ_INT(x->n, y->n);
             for (size_t j = 0; j < x->n; j++)
@@ -651,6 +649,86 @@ T_TEST(forecast_anchors_equal_a_model_call_per_discount)
             promo_forecast_free(x);
             promo_forecast_free(y);
         }
+    promo_forecaster_free(f);
+    promo_store_close(s);
+}
+
+static int same_figures(const promo_forecast_figures *a, const promo_forecast_figures *b)
+{
+    return a->contacts == b->contacts && a->expected_conversions == b->expected_conversions &&
+           a->incremental_conversions == b->incremental_conversions &&
+           a->incremental_revenue == b->incremental_revenue &&
+           a->discount_cost == b->discount_cost && a->contact_cost == b->contact_cost &&
+           a->incremental_profit == b->incremental_profit && a->profit_var == b->profit_var &&
+           a->profit_lo == b->profit_lo && a->profit_hi == b->profit_hi;
+}
+
+/* The surface sorts each discount by its own most-significant-digit radix sort and walks rows
+ * of its own; its cells must be, bit for bit, the point forecasts of the same (discount,
+ * count), which sort an entry (radix_order) and add its picks one by one: the same customers
+ * in the same order (ties by customer index), the same sums. Over every count of the grid, at
+ * discounts below, at and between the log's values, for a plain surface, one of fewer counts
+ * than customers, and one under a budget (its optimum too). */
+T_TEST(forecast_surface_cells_equal_the_point_forecasts_bit_for_bit)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    size_t n = promo_forecaster_n_customers(f);
+    static const size_t check[] = {0, 4, 5, 17, 30, 50};
+    for (int variant = 0; variant < 3; variant++) {
+        promo_surface_params sp = promo_surface_params_default();
+        sp.product_id = variant == 1 ? "PROD00002" : "PROD00001";
+        if (variant == 1) {
+            sp.max_target = n / 3;
+            sp.max_points = 40;
+        }
+        if (variant == 2) {
+            promo_surface *free_sf = NULL;
+            T_OK(promo_forecast_surface(f, &sp, &free_sf));
+            const promo_forecast_figures *g = &free_sf->optimum.figures;
+            sp.budget = (g->discount_cost + g->contact_cost) / 3;
+            promo_surface_free(free_sf);
+        }
+        promo_surface *sf = NULL;
+        T_OK(promo_forecast_surface(f, &sp, &sf));
+        for (size_t ci = 0; ci < sizeof check / sizeof check[0]; ci++) {
+            size_t i = check[ci];
+            for (size_t j = 0; j < sf->n_targets; j++) {
+                promo_forecast_request r = promo_forecast_request_default();
+                r.product_id = sp.product_id;
+                r.discount_pct = sf->discounts[i];
+                r.n_target = sf->targets[j];
+                promo_forecast *fc = NULL;
+                T_OK(promo_forecast_point(f, &r, &fc));
+                size_t c = i * sf->n_targets + j;
+                const promo_forecast_figures *g = &fc->figures;
+                T_ASSERT_MSG(g->incremental_profit == sf->profit[c],
+                             "variant %d discount %g count %zu: %.17g vs %.17g", variant,
+                             sf->discounts[i], sf->targets[j], g->incremental_profit,
+                             sf->profit[c]);
+                T_ASSERT(g->incremental_revenue == sf->revenue[c]);
+                T_ASSERT(g->expected_conversions == sf->conversions[c]);
+                T_ASSERT(g->incremental_conversions == sf->incremental_conversions[c]);
+                T_ASSERT(g->discount_cost + g->contact_cost == sf->spend[c]);
+                T_ASSERT((isnan(g->roi) && isnan(sf->roi[c])) || g->roi == sf->roi[c]);
+                promo_forecast_free(fc);
+            }
+        }
+        /* the optimum: its forecast, interval included */
+        const promo_surface_optimum *o = &sf->optimum;
+        T_ASSERT(o->target >= 1);
+        promo_forecast_request r = promo_forecast_request_default();
+        r.product_id = sp.product_id;
+        r.discount_pct = o->discount_pct;
+        r.n_target = o->target;
+        promo_forecast *fc = NULL;
+        T_OK(promo_forecast_point(f, &r, &fc));
+        T_ASSERT_MSG(same_figures(&fc->figures, &o->figures), "variant %d optimum", variant);
+        if (variant == 2)
+            T_ASSERT(o->figures.discount_cost + o->figures.contact_cost <= sp.budget);
+        promo_forecast_free(fc);
+        promo_surface_free(sf);
+    }
     promo_forecaster_free(f);
     promo_store_close(s);
 }

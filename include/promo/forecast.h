@@ -41,9 +41,11 @@
  * expected profit at that discount, best first (ties: customer order), and the figures of the
  * best n customers are cumulative sums over that order; the target-count grid has at most
  * max_points values (default 200), ascending, ending at max_target, and always holds the
- * optimum's count. Each discount is sorted once and the discounts run on the handle's threads
- * (each row of cells written by one thread: the same figures at any thread count); the sorted
- * figures are kept in the cache as far as its limit allows. The optimum is the (discount, n) of
+ * optimum's count. Each discount is sorted once (a radix sort, most significant digit first,
+ * into buffers of the call: 34 bytes per customer and 12 MiB per thread) and the discounts run on
+ * the handle's threads (each row of cells written by one thread: the same figures at any thread
+ * count), the sums in the order of a point forecast's, so that a cell and the point forecast
+ * of its (discount, n) agree bit for bit. The optimum is the (discount, n) of
  * the largest expected incremental profit over every discount of the grid and EVERY n <=
  * max_target (within the budget when one is set): at a fixed discount that n is the number of
  * customers with a positive expected profit (fewer under a budget), so the optimum is a cell of
@@ -68,13 +70,16 @@
  * discounts and for the uplift tree and forest (their thresholds are their own). The margins,
  * the best arm and the order are still computed at each discount.
  *
- * Caching: the handle keeps, per (product, discount) asked, every customer's p0, p1, arm and,
- * once a surface needed it, the profit order, least recently used first out when the cache
+ * Caching: the handle keeps, per (product, discount) of a point forecast, every customer's p0,
+ * p1, arm and, once a long list needed it, the profit order, least recently used first out when
+ * the cache
  * passes its byte limit (promo_forecaster_set_cache_bytes; default 256 MiB), plus the model's
  * scores of the last 16 (product, anchor) pairs (4 bytes per customer for each outcome and
  * effect column: 12 for two arms). A point forecast of N customers is a partial selection over
  * the customers (O(customers + N log N); the profit order when N > customers / 8 or already
- * sorted), and a repeated surface costs O(discounts x customers) without model calls.
+ * sorted), and a repeated surface costs O(discounts x customers) without model calls (the
+ * scores kept; the surface keeps no per-discount figures: sorting again is cheaper than 21
+ * bytes per customer and discount of cache).
  *
  * Usage:
  *   promo_forecaster *f = NULL;

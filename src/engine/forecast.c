@@ -1,14 +1,14 @@
 /* src/engine/forecast.c: campaign forecasts, the response surface and its optimum from the
  * uplift model (include/promo/forecast.h).
  *
- * Everything rests on one cached object per (product, discount): every customer's p0, p1 and
- * contact arm, and the customers' order by expected profit (best first, ties by customer
- * index). A point forecast ranked by profit walks the first N of that order; the surface walks
- * the whole order once per discount. The order is an LSD radix sort of the profits' order-
- * preserving 64-bit images (8 passes of 8 bits, stable, so ties keep customer order): O(n) per
- * discount, against O(n log n) for a comparison sort, which matters on the surface's 51
- * discounts of a million customers. The model is called once per (product, discount) while
- * the object stays in the cache (least recently used first out past the byte limit).
+ * Point forecasts rest on one cached object per (product, discount): every customer's p0, p1
+ * and contact arm, and the customers' order by expected profit (best first, ties by customer
+ * index): a partial selection for a short list, else an LSD radix sort of the profits' order-
+ * preserving 64-bit images (radix_order). The surface sorts each of its discounts once more,
+ * without entries: 16-byte rows (key, p0, p1) into per-thread buffers, a histogram of the keys'
+ * top 20 bits merged into cache-sized buckets, one scatter, then each bucket by its own digits
+ * (surface_rows): the same order, so the same sums as a point forecast's. The model is called
+ * once per (product, anchor discount) while its scores stay in the handle.
  */
 #include <gsl/gsl_cdf.h>
 #include <math.h>
@@ -652,32 +652,6 @@ static int entry_build(promo_forecaster *f, const char *product, double discount
     return entry_from_slot(f, sl, product, discount, out);
 }
 
-/* The cached entry of (product, discount), or NULL (marked used). */
-static entry *cache_find(promo_forecaster *f, const char *product, double discount)
-{
-    for (size_t i = 0; i < f->n_cache; i++)
-        if (f->cache[i]->discount_pct == discount && strcmp(f->cache[i]->product, product) == 0) {
-            f->cache[i]->used = ++f->clock;
-            return f->cache[i];
-        }
-    return NULL;
-}
-
-/* Add e to the cache (which owns it from then on, also on failure). */
-static int cache_insert(promo_forecaster *f, entry *e)
-{
-    if (f->n_cache == f->cap_cache &&
-        promo_grow((void **)&f->cache, &f->cap_cache, f->n_cache + 1, sizeof *f->cache)) {
-        entry_free(e);
-        return PROMO_ENOMEM;
-    }
-    e->used = ++f->clock;
-    f->cache[f->n_cache++] = e;
-    f->cache_bytes += e->bytes;
-    cache_trim(f, e);
-    return PROMO_OK;
-}
-
 /* The entry of (product, discount): cached, or built and cached; sorted into profit order
  * when `sorted`. Borrowed until the next call that may evict. */
 static int
@@ -727,10 +701,10 @@ typedef struct acc {
     double conv, inc_conv, inc_rev, disc_cost, contact_cost, profit, var;
 } acc;
 
-/* Add customer i of entry e. */
-static void acc_add(acc *a, const margins *m, const entry *e, size_t i)
+/* Add one customer of outcomes p0, p1 and contact cost c (the arithmetic of every figure: the
+ * surface's walk and the point forecast share it, so that their sums agree bit for bit). */
+static inline void acc_add_p(acc *a, const margins *m, double p0, double p1, double c)
 {
-    double p0 = e->p0[i], p1 = e->p1[i], c = m->c[e->arm[i]];
     a->contacts++;
     a->conv += p1;
     a->inc_conv += p1 - p0;
@@ -740,6 +714,12 @@ static void acc_add(acc *a, const margins *m, const entry *e, size_t i)
     a->profit += p1 * m->m1 - p0 * m->m0 - c;
     double q1 = clamp01(p1), q0 = clamp01(p0);
     a->var += q1 * (1 - q1) * m->m1 * m->m1 + q0 * (1 - q0) * m->m0 * m->m0;
+}
+
+/* Add customer i of entry e. */
+static void acc_add(acc *a, const margins *m, const entry *e, size_t i)
+{
+    acc_add_p(a, m, e->p0[i], e->p1[i], m->c[e->arm[i]]);
 }
 
 /* The spend of customer i: expected discount cost + contact cost. */
@@ -1184,25 +1164,228 @@ void promo_surface_free(promo_surface *sf)
     promo_free(sf);
 }
 
-/* The best count of one discount: the n in 1..cap (cap: max_target, and the budget's prefix)
- * of the largest cumulative profit (the first such n), and that profit; n = 0 when not even
- * one customer fits the budget. */
-static void best_count(const promo_forecaster *f,
-                       const entry *e,
-                       size_t max_target,
-                       double budget,
-                       size_t *n_best,
-                       double *profit_best)
+/* ------------------------------------------------------- the surface's order ---- */
+
+/* One customer at one discount as the surface sorts and walks it: the profit's descending key
+ * (desc_key) and p0, p1. Both are floats from the model (p1 clamped to 0 or 1 at worst), so a
+ * float holds them exactly and the walk adds the very doubles a sorted entry holds; the arm
+ * moves along in a byte array beside. 16 bytes against the 21 of an entry's position plus the
+ * 8 of its radix elements. */
+typedef struct srow {
+    uint64_t key;
+    float p0, p1;
+} srow;
+
+/* One thread's buffers for the surface: rows and arms, and as much scratch. */
+typedef struct sbuf {
+    srow *a, *t;
+    uint8_t *arm, *armt;
+    uint32_t *hist;   /* SROW_CELLS: keys by their top SROW_CELL_BITS bits */
+    uint32_t *bstart; /* SROW_CELLS + 1: the buckets' starts */
+    uint32_t *bucket; /* SROW_CELLS: each cell's bucket */
+} sbuf;
+
+#define SROW_CELL_BITS 20
+#define SROW_CELLS     ((size_t)1 << SROW_CELL_BITS)
+#define SROW_CELL(k)   ((k) >> (64 - SROW_CELL_BITS))
+
+static void sbuf_free(sbuf *b)
 {
-    margins mg = entry_margins(f, e);
+    promo_free(b->a);
+    promo_free(b->t);
+    promo_free(b->arm);
+    promo_free(b->armt);
+    promo_free(b->hist);
+    promo_free(b->bstart);
+    promo_free(b->bucket);
+    memset(b, 0, sizeof *b);
+}
+
+#define SROW_SMALL  32   /* below: insertion sort */
+#define SROW_BUCKET 8192 /* keys of a first-level bucket (128 KiB of rows: cache size) */
+
+/* Stable sort of a[0..n) by key (the arms moving along) when every key has the same bits above
+ * bit hi: most significant digit first, 11 bits at a time, each bucket in turn (a bucket of a
+ * million customers shrinks to cache size after a level or two, where the lower levels run),
+ * a digit that is the same everywhere skipped. Equal keys keep their order (the scatter is
+ * stable and insertion moves only past larger keys), so ties stay in customer order as in
+ * radix_order. Returns 1 when the result is in t/armt (the scratch of n), 0 when in a/arm. */
+static int srow_sort(srow *a, uint8_t *arm, srow *t, uint8_t *armt, size_t n, int hi)
+{
+    while (n > SROW_SMALL && hi >= 0) {
+        /* a digit of about n / 4 values (at most 11 bits): a wide digit over few keys
+         * would cost more in counts than in keys */
+        int w = 63 - __builtin_clzll((unsigned long long)n) - 2;
+        w = w < 3 ? 3 : w > 11 ? 11 : w;
+        w = w > hi + 1 ? hi + 1 : w;
+        int sh = hi + 1 - w;
+        size_t nd = (size_t)1 << w, mask = nd - 1;
+        size_t cnt[2049];
+        memset(cnt, 0, (nd + 1) * sizeof *cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt[((a[i].key >> sh) & mask) + 1]++;
+        if (cnt[((a[0].key >> sh) & mask) + 1] == n) { /* one digit: nothing moves */
+            hi = sh - 1;
+            continue;
+        }
+        for (size_t d = 0; d < nd; d++)
+            cnt[d + 1] += cnt[d];
+        for (size_t i = 0; i < n; i++) {
+            size_t at = cnt[(a[i].key >> sh) & mask]++;
+            t[at] = a[i];
+            armt[at] = arm[i];
+        }
+        /* cnt[d] is now the end of bucket d: each bucket sorted in t, a as its scratch */
+        for (size_t d = 0, b0 = 0; d < nd; d++) {
+            size_t b1 = cnt[d];
+            if (b1 - b0 > 1 && srow_sort(t + b0, armt + b0, a + b0, arm + b0, b1 - b0, sh - 1)) {
+                memcpy(t + b0, a + b0, (b1 - b0) * sizeof *t);
+                memcpy(armt + b0, arm + b0, b1 - b0);
+            }
+            b0 = b1;
+        }
+        return 1;
+    }
+    for (size_t p = 1; p < n; p++) {
+        srow x = a[p];
+        uint8_t ax = arm[p];
+        size_t q = p;
+        while (q > 0 && a[q - 1].key > x.key) {
+            a[q] = a[q - 1];
+            arm[q] = arm[q - 1];
+            q--;
+        }
+        a[q] = x;
+        arm[q] = ax;
+    }
+    return 0;
+}
+
+/* Every customer of score set sl at margins mg in profit order (best first, ties by customer
+ * index: the order entry_sort gives), into b's buffers (allocated on first use: n rows each);
+ * *rows and *arms point at the sorted arrays. The same profits and keys as a sorted entry's,
+ * without its gather into new arrays: one pass over the scores, one over the keys to count,
+ * one scatter, then the buckets in cache. */
+static int surface_rows(const promo_forecaster *f,
+                        const score_slot *sl,
+                        const margins *mg,
+                        sbuf *b,
+                        const srow **rows,
+                        const uint8_t **arms)
+{
+    size_t n = f->n, m = n ? n : 1;
+    if (!b->a) {
+        b->a = promo_mallocn(m, sizeof *b->a);
+        b->t = promo_mallocn(m, sizeof *b->t);
+        b->arm = promo_mallocn(m, 1);
+        b->armt = promo_mallocn(m, 1);
+        b->hist = promo_mallocn(SROW_CELLS, sizeof *b->hist);
+        b->bstart = promo_mallocn(SROW_CELLS + 1, sizeof *b->bstart);
+        b->bucket = promo_mallocn(SROW_CELLS, sizeof *b->bucket);
+        if (!b->a || !b->t || !b->arm || !b->armt || !b->hist || !b->bstart || !b->bucket) {
+            sbuf_free(b);
+            return PROMO_ENOMEM;
+        }
+    }
+    uint32_t *hist = b->hist;
+    memset(hist, 0, SROW_CELLS * sizeof *hist);
+    uint64_t kor = 0, kand = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        double p0 = 0, p1 = 0;
+        uint8_t arm = 1;
+        best_arm(f, sl, mg, i, &p0, &p1, &arm);
+        uint64_t k = desc_key(p1 * mg->m1 - p0 * mg->m0 - mg->c[arm]);
+        b->a[i].key = k;
+        b->a[i].p0 = (float)p0;
+        b->a[i].p1 = (float)p1;
+        b->arm[i] = arm;
+        kor |= k;
+        kand &= k;
+        hist[SROW_CELL(k)]++;
+    }
+    /* the bits every key shares need no pass */
+    int hi = kor == kand ? -1 : 63 - __builtin_clzll(kor ^ kand);
+    /* buckets of n / 64 keys up to SROW_BUCKET (small worlds take this path too) */
+    size_t target = n / 64 < 128 ? 128 : n / 64 > SROW_BUCKET ? SROW_BUCKET : n / 64;
+    if (n <= 2 * target || hi < 64 - SROW_CELL_BITS) { /* small, or one cell: from the top */
+        int in_t = srow_sort(b->a, b->arm, b->t, b->armt, n, hi);
+        *rows = in_t ? b->t : b->a;
+        *arms = in_t ? b->armt : b->arm;
+        return PROMO_OK;
+    }
+    /* A key's top 20 bits are the profit's sign, exponent and 8 bits of mantissa. Profits
+     * crowd into a few binades (at a million customers of the generated world, 22 buckets of
+     * top-16-bit cells held them all), so a first digit of fixed bits would leave buckets of
+     * a quarter million. Instead adjacent cells of the top-20-bit histogram (counted in the
+     * pass above; the crowded cells are few, so the counts stay in cache) are merged into
+     * buckets of about `target` keys (a crowded cell alone), one stable scatter puts every key
+     * in its bucket, and each bucket, a contiguous key range of cache size, is sorted on the
+     * bits its keys do not share. */
+    uint32_t nb = 0, fill = 0;
+    for (size_t c = 0; c < SROW_CELLS; c++) {
+        if (!hist[c])
+            continue;
+        if (nb == 0 || (fill && fill + hist[c] > target)) {
+            b->bstart[nb++] = 0;
+            fill = 0;
+        }
+        fill += hist[c];
+        b->bucket[c] = nb - 1;
+        b->bstart[nb - 1] += hist[c];
+    }
+    /* bucket sizes -> starts (bstart[nb] = n) */
+    uint32_t run = 0;
+    for (uint32_t q = 0; q < nb; q++) {
+        uint32_t sz = b->bstart[q];
+        b->bstart[q] = run;
+        run += sz;
+    }
+    b->bstart[nb] = run;
+    uint32_t *pos = hist; /* reused: the buckets' write positions */
+    memcpy(pos, b->bstart, nb * sizeof *pos);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t at = pos[b->bucket[SROW_CELL(b->a[i].key)]]++;
+        b->t[at] = b->a[i];
+        b->armt[at] = b->arm[i];
+    }
+    for (uint32_t q = 0; q < nb; q++) {
+        size_t b0 = b->bstart[q], b1 = b->bstart[q + 1];
+        if (b1 - b0 < 2)
+            continue;
+        uint64_t bo = 0, ba = UINT64_MAX;
+        for (size_t i = b0; i < b1; i++) {
+            bo |= b->t[i].key;
+            ba &= b->t[i].key;
+        }
+        int bh = bo == ba ? -1 : 63 - __builtin_clzll(bo ^ ba);
+        if (srow_sort(b->t + b0, b->armt + b0, b->a + b0, b->arm + b0, b1 - b0, bh)) {
+            memcpy(b->t + b0, b->a + b0, (b1 - b0) * sizeof *b->t);
+            memcpy(b->armt + b0, b->arm + b0, b1 - b0);
+        }
+    }
+    *rows = b->t;
+    *arms = b->armt;
+    return PROMO_OK;
+}
+
+/* best_count over sorted rows. */
+static void best_count_rows(const margins *mg,
+                            const srow *r,
+                            const uint8_t *arm,
+                            size_t max_target,
+                            double budget,
+                            size_t *n_best,
+                            double *profit_best)
+{
     double cum = 0, spent = 0, best = -INFINITY;
     size_t nb = 0;
     for (size_t j = 0; j < max_target; j++) {
-        double s = spend_of(&mg, e, j);
+        double p0 = r[j].p0, p1 = r[j].p1, c = mg->c[arm[j]];
+        double s = p1 * mg->price * mg->d + c;
         if (spent + s > budget)
             break;
         spent += s;
-        cum += customer_profit(&mg, e, j);
+        cum += p1 * mg->m1 - p0 * mg->m0 - c;
         if (cum > best) {
             best = cum;
             nb = j + 1;
@@ -1251,7 +1434,8 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     double *wpb = NULL, *pb_of = NULL;
     score_slot **slot_of = NULL;
     int *rcs = NULL;
-    entry **cached = NULL, **keep = NULL;
+    sbuf *bufs = NULL; /* one per thread */
+    int nth = f->n_threads > 0 ? f->n_threads : omp_get_max_threads();
     if (!sf)
         return PROMO_ENOMEM;
     rc = PROMO_ENOMEM;
@@ -1287,7 +1471,7 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     if (!(wpb = promo_mallocn(nd, sizeof *wpb)) || !(wnb = promo_mallocn(nd, sizeof *wnb)) ||
         !(pb_of = promo_mallocn(nd, sizeof *pb_of)) ||
         !(slot_of = promo_mallocn(nd, sizeof *slot_of)) || !(rcs = promo_calloc(nd, sizeof *rcs)) ||
-        !(cached = promo_calloc(nd, sizeof *cached)) || !(keep = promo_calloc(nd, sizeof *keep)))
+        !(bufs = promo_calloc((size_t)nth, sizeof *bufs)))
         goto fail;
     /* every discount's score set, loaded once here (one model call per anchor) and held for
      * the call; the discounts are then independent and run in parallel (each row of cells
@@ -1298,9 +1482,15 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
             goto fail;
     sf->price = slot_of[0]->price;
     sf->cost = slot_of[0]->cost;
-    int nth = f->n_threads > 0 ? f->n_threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
     for (size_t i = 0; i < nd; i++) {
+        /* only the discounts the optimum is sought among need their best count (outside the
+         * log's range: 25 of the default 51 with a 5-30% log) */
+        if (!(sf->discounts[i] >= sf->support_lo && sf->discounts[i] <= sf->support_hi)) {
+            nbest[i] = 0;
+            pb_of[i] = 0;
+            continue;
+        }
         if (guess) {
             margins mg = slot_margins(f, slot_of[i], sf->discounts[i]);
             size_t pos = 0;
@@ -1319,13 +1509,12 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
             nbest[i] = pos ? pos : 1;
             pb_of[i] = pos ? sum : top;
         } else {
-            entry *e = NULL;
-            rcs[i] = entry_from_slot(f, slot_of[i], p->product_id, sf->discounts[i], &e);
+            margins mg = slot_margins(f, slot_of[i], sf->discounts[i]);
+            const srow *rows = NULL;
+            const uint8_t *arms = NULL;
+            rcs[i] = surface_rows(f, slot_of[i], &mg, &bufs[omp_get_thread_num()], &rows, &arms);
             if (!rcs[i])
-                rcs[i] = entry_sort(f, e);
-            if (!rcs[i])
-                best_count(f, e, T, p->budget, &nbest[i], &pb_of[i]);
-            entry_free(e);
+                best_count_rows(&mg, rows, arms, T, p->budget, &nbest[i], &pb_of[i]);
         }
     }
     for (size_t i = 0; i < nd; i++)
@@ -1384,42 +1573,20 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
         /* Pass 2: each discount sorted once, its row of cells, and the walk's own best count
          * (for the guess's check) */
         const size_t *tg = sf->targets;
-        /* sorted entries the cache holds are read as they are; new ones are kept for the cache
-         * as far as its limit allows (a repeated surface then only walks) */
-        size_t room = f->cache_limit > f->cache_bytes ? f->cache_limit - f->cache_bytes : 0;
-        size_t ebytes = sizeof(entry) + n * (2 * sizeof(double) + 1 + sizeof(uint32_t));
-        for (size_t ii = 0; ii < nd; ii++) {
-            cached[ii] = cache_find(f, p->product_id, sf->discounts[ii]);
-            if (cached[ii] && !cached[ii]->order)
-                cached[ii] = NULL; /* unsorted: built again here */
-            keep[ii] = NULL;
-        }
-        for (size_t ii = 0; ii < nd; ii++)
-            if (!cached[ii] && room >= ebytes) {
-                keep[ii] = (entry *)1; /* marked: filled by the loop */
-                room -= ebytes;
-            }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
         for (size_t ii = 0; ii < nd; ii++) {
-            entry *e = cached[ii];
-            int mine = !e;
-            if (mine) {
-                rcs[ii] = entry_from_slot(f, slot_of[ii], p->product_id, sf->discounts[ii], &e);
-                if (!rcs[ii])
-                    rcs[ii] = entry_sort(f, e);
-                if (rcs[ii]) {
-                    entry_free(e);
-                    keep[ii] = NULL;
-                    continue;
-                }
-            }
-            margins mg = entry_margins(f, e);
+            margins mg = slot_margins(f, slot_of[ii], sf->discounts[ii]);
+            const srow *rows = NULL;
+            const uint8_t *arms = NULL;
+            rcs[ii] = surface_rows(f, slot_of[ii], &mg, &bufs[omp_get_thread_num()], &rows, &arms);
+            if (rcs[ii])
+                continue;
             acc a = {0};
             size_t j = 0;
             double cum_best = -INFINITY;
             wnb[ii] = 0;
             for (size_t k = 0; k < T && j < nt; k++) {
-                acc_add(&a, &mg, e, k);
+                acc_add_p(&a, &mg, rows[k].p0, rows[k].p1, mg.c[arms[k]]);
                 if (a.profit > cum_best) {
                     cum_best = a.profit;
                     wnb[ii] = k + 1;
@@ -1441,31 +1608,7 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
                 }
             }
             wpb[ii] = cum_best;
-            if (mine && keep[ii])
-                keep[ii] = e;
-            else if (mine)
-                entry_free(e);
         }
-        /* into the cache: an unsorted entry of the same key goes first */
-        rc = PROMO_OK;
-        for (size_t ii = 0; ii < nd; ii++) {
-            if (!keep[ii] || rcs[ii])
-                continue;
-            for (size_t c = 0; c < f->n_cache; c++)
-                if (f->cache[c]->discount_pct == sf->discounts[ii] &&
-                    strcmp(f->cache[c]->product, p->product_id) == 0) {
-                    f->cache_bytes -= f->cache[c]->bytes;
-                    entry_free(f->cache[c]);
-                    f->cache[c] = f->cache[--f->n_cache];
-                    break;
-                }
-            int r2 = cache_insert(f, keep[ii]);
-            keep[ii] = NULL;
-            if (r2 && !rc)
-                rc = r2;
-        }
-        if (rc)
-            goto fail;
         for (size_t i = 0; i < nd; i++)
             if ((rc = rcs[i]))
                 goto fail;
@@ -1505,8 +1648,9 @@ fail:
     promo_free(pb_of);
     promo_free(slot_of);
     promo_free(rcs);
-    promo_free(cached);
-    promo_free(keep);
+    for (int t = 0; bufs && t < nth; t++)
+        sbuf_free(&bufs[t]);
+    promo_free(bufs);
     promo_surface_free(sf);
     return rc;
 }
