@@ -493,3 +493,40 @@ T_TEST(campaign_clv_weight_and_contact_limit_options)
         err = NULL;
     }
 }
+
+/* A retailer without a promotion log: fatigue has no contact to count, and the campaign says
+ * it was not applied and why instead of "suppressed for fatigue: 0" (issue 16). */
+T_TEST(campaign_without_contact_history_says_fatigue_not_applied)
+{
+    char ws[1100], args[1400];
+    snprintf(ws, sizeof ws, "%s/nolog", t_tmpdir());
+    snprintf(args, sizeof args,
+             "generate --ws %s --customers 150 --products 30 --transactions 6000 --seed 7 "
+             "--promotions 0 -q",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args,
+             "train --ws %s --target product:PROD00001 --no-baselines --no-plots --rounds 20 "
+             "--windows 1 -q",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    char *out = NULL;
+    snprintf(args, sizeof args, "campaign --ws %s --product PROD00001 --target 20", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT_CONTAINS(out, "fatigue: not applied: the workspace has no contact history");
+    T_ASSERT(strstr(out, "suppressed for fatigue") == NULL);
+    free(out);
+    snprintf(args, sizeof args, "campaign --ws %s --product PROD00001 --target 20 --json", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT_CONTAINS(out, "\"fatigue_applied\":false");
+    T_ASSERT_CONTAINS(out, "\"fatigue_note\":\"no contact history");
+    free(out);
+    /* a workspace with a log applies it */
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --rank-by probability --target 20 --json",
+             fixture());
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT_CONTAINS(out, "\"fatigue_applied\":true");
+    T_ASSERT_CONTAINS(out, "\"fatigue_note\":null");
+    free(out);
+}

@@ -145,6 +145,9 @@ typedef struct promo_campaign {
     size_t n_suppressed; /* of them, left out of this campaign */
     size_t n_cooled;     /* of them, in it but sent after the cool-down */
     size_t n_excluded;   /* rows of excluded: the suppressed, then the cooled */
+    size_t n_contacted;  /* customers with a contact (a non-control exposure) before the
+                            cutoff: 0 = no contact history, so fatigue could not be judged and
+                            was not applied (a retailer without a promotion log) */
     struct promo_campaign_excluded *excluded; /* (owned) */
 } promo_campaign;
 
@@ -229,6 +232,12 @@ int promo_campaign_profiles_from_features(const promo_features *f,
 void promo_campaign_profiles_free(promo_campaign_profiles *pr); /* NULL-safe */
 /* Customers fatigued in the whole workspace (0 for NULL). */
 size_t promo_campaign_profiles_fatigued(const promo_campaign_profiles *pr);
+/* Customers with any contact before the cutoff (0 for NULL): 0 means the workspace has no
+ * contact history (no exposures), so the fatigue rule has nothing to count and nobody is
+ * fatigued; say so rather than "0 suppressed". */
+size_t promo_campaign_profiles_contacted(const promo_campaign_profiles *pr);
+/* 1 when the fatigue rule was applied: profiles, a mode other than off, a contact history. */
+int promo_campaign_fatigue_applied(const promo_campaign_profiles *pr);
 /* A customer's slot, fatigue verdict and CLV (NaN when unknown; any OUT may be NULL); returns 1
  * when the customer is known, else 0 (then the population's slot, no fatigue, CLV NaN). */
 int promo_campaign_profile(const promo_campaign_profiles *pr,

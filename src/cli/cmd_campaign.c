@@ -45,14 +45,27 @@ typedef struct fc_args {
 
 /* ---- send time and fatigue: the summary lines, the JSON fields, --show-suppressed ---- */
 
+/* Fatigue asked for, but the workspace has no contact before the cutoff: nothing to count. */
+static int fatigue_no_history(const promo_campaign *cp, const promo_campaign_targeting *tg)
+{
+    return tg->fatigue.mode != PROMO_FATIGUE_OFF && cp->n_contacted == 0;
+}
+
 static void json_targeting(const promo_campaign *cp, const promo_campaign_targeting *tg)
 {
+    int none = fatigue_no_history(cp, tg);
     printf(",\"send_time\":\"%s\",\"send_time_own_slot\":%zu,\"fatigue\":\"%s\","
-           "\"fatigued_customers\":%zu,\"suppressed_fatigue\":%zu,\"cooled_down\":%zu,"
-           "\"clv_weight\":%g",
+           "\"fatigue_applied\":%s,\"fatigue_note\":",
            tg->send_time_best ? "best" : "fixed", cp->n_send_match,
-           promo_fatigue_mode_name(tg->fatigue.mode), cp->n_fatigued, cp->n_suppressed,
-           cp->n_cooled, tg->clv_weight);
+           promo_fatigue_mode_name(tg->fatigue.mode),
+           tg->fatigue.mode != PROMO_FATIGUE_OFF && !none ? "true" : "false");
+    if (none)
+        printf("\"no contact history: the workspace has no exposures before the cutoff\"");
+    else
+        printf("null");
+    printf(",\"fatigued_customers\":%zu,\"suppressed_fatigue\":%zu,\"cooled_down\":%zu,"
+           "\"clv_weight\":%g",
+           cp->n_fatigued, cp->n_suppressed, cp->n_cooled, tg->clv_weight);
 }
 
 static void print_targeting(const promo_campaign *cp, const promo_campaign_targeting *tg)
@@ -61,7 +74,10 @@ static void print_targeting(const promo_campaign *cp, const promo_campaign_targe
         printf("send time: each customer's usual weekday and hour (%zu of %zu from their own "
                "orders, the rest the customers' usual slot)\n",
                cp->n_send_match, cp->n);
-    if (tg->fatigue.mode == PROMO_FATIGUE_SUPPRESS)
+    if (fatigue_no_history(cp, tg))
+        printf("fatigue: not applied: the workspace has no contact history (no exposures before "
+               "the cutoff), so there are no recent offers to count\n");
+    else if (tg->fatigue.mode == PROMO_FATIGUE_SUPPRESS)
         printf("suppressed for fatigue: %zu (%zu customers fatigued in the workspace: >= %g "
                "offers in 30 days or a response trend <= %g)\n",
                cp->n_suppressed, cp->n_fatigued, tg->fatigue.max_contacts_30d,

@@ -519,7 +519,8 @@ struct promo_campaign_profiles {
     promo_send_slot *slot, pop;     /* f->n_customers */
     promo_fatigue_verdict *fatigue; /* f->n_customers */
     size_t n_fatigued;
-    int jclv; /* the CLV column, -1 when none */
+    size_t n_contacted; /* customers with a contact before the cutoff (days_since_contact) */
+    int jclv;           /* the CLV column, -1 when none */
 };
 
 promo_campaign_targeting promo_campaign_targeting_default(void)
@@ -564,6 +565,8 @@ int promo_campaign_profiles_from_features(const promo_features *f,
         rc = promo_fatigue_compute(f, &t->fatigue, &pr->fatigue, &pr->n_fatigued);
     if (rc)
         goto fail;
+    for (size_t i = 0; i < f->n_customers; i++)
+        pr->n_contacted += isfinite(pr->fatigue[i].days_since_contact);
     rc = PROMO_ENOMEM;
     if (!(pr->ids = promo_dict_new()) || promo_dict_reserve(pr->ids, f->n_customers))
         goto fail;
@@ -607,6 +610,16 @@ int promo_campaign_profiles_open(promo_store *s,
 size_t promo_campaign_profiles_fatigued(const promo_campaign_profiles *pr)
 {
     return pr ? pr->n_fatigued : 0;
+}
+
+size_t promo_campaign_profiles_contacted(const promo_campaign_profiles *pr)
+{
+    return pr ? pr->n_contacted : 0;
+}
+
+int promo_campaign_fatigue_applied(const promo_campaign_profiles *pr)
+{
+    return pr && pr->t.fatigue.mode != PROMO_FATIGUE_OFF && pr->n_contacted > 0;
 }
 
 /* The features row of a customer, or SIZE_MAX. */
@@ -1053,6 +1066,7 @@ int promo_campaign_schedule(promo_campaign *c,
     c->n_send_match = match;
     c->fatigue_mode = fp->mode;
     c->n_fatigued = promo_campaign_profiles_fatigued(pr);
+    c->n_contacted = promo_campaign_profiles_contacted(pr);
     c->n_suppressed = n_excluded;
     c->n_cooled = cooled;
     c->n_excluded = n_ex;
