@@ -530,3 +530,70 @@ T_TEST(campaign_without_contact_history_says_fatigue_not_applied)
     T_ASSERT_CONTAINS(out, "\"fatigue_note\":null");
     free(out);
 }
+
+/* The figures of a --json campaign: spend (discount + contact cost) and contacts. */
+static void json_spend(const char *out, double *spend, long *contacts, long *suppressed)
+{
+    const char *q = strstr(out, "\"forecast\":{");
+    T_ASSERT(q != NULL);
+    const char *dc = strstr(q, "\"discount_cost\":"), *cc = strstr(q, "\"contact_cost\":"),
+               *n = strstr(q, "\"contacts\":"), *s = strstr(out, "\"suppressed_fatigue\":");
+    T_ASSERT(dc && cc && n && s);
+    *spend = strtod(dc + 16, NULL) + strtod(cc + 15, NULL);
+    *contacts = strtol(n + 11, NULL, 10);
+    *suppressed = strtol(s + 21, NULL, 10);
+}
+
+/* --personalize under a budget: the customers fatigue suppresses are left out BEFORE the
+ * allocation, so the budget they would have used goes to the next best customers (issue 16);
+ * before, they were dropped after it and their share of the budget was simply not spent. */
+T_TEST(campaign_personalize_budget_respent_after_fatigue)
+{
+    const char *ws = fixture();
+    char args[4200], path[1200], sup[1200];
+    snprintf(path, sizeof path, "%s/pb.csv", t_tmpdir());
+    snprintf(sup, sizeof sup, "%s/pb_sup.csv", t_tmpdir());
+    const double budget = 120;
+    char *out = NULL;
+    double s_off = 0, s_on = 0;
+    long n_off = 0, n_on = 0, sup_off = 0, sup_on = 0;
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --personalize --budget %g --fatigue off "
+             "--out %s --json",
+             ws, budget, path);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    json_spend(out, &s_off, &n_off, &sup_off);
+    free(out);
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --personalize --budget %g "
+             "--fatigue-max-contacts-30d 1 --show-suppressed %s --out %s --json",
+             ws, budget, sup, path);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    json_spend(out, &s_on, &n_on, &sup_on);
+    free(out);
+    T_ASSERT_EQ_INT(sup_off, 0);
+    T_ASSERT_MSG(sup_on > 0, "nobody suppressed");
+    T_ASSERT_MSG(s_off > 0.97 * budget && s_off <= budget + 1e-6, "spend %.2f of %g", s_off,
+                 budget);
+    /* the budget binds in both, and the suppressed customers' share is spent on others */
+    T_ASSERT_MSG(s_on > 0.97 * budget && s_on <= budget + 1e-6,
+                 "with %ld suppressed: spend %.2f of %g (%ld contacts; %.2f, %ld contacts "
+                 "without the rule)",
+                 sup_on, s_on, budget, n_on, s_off, n_off);
+    /* nobody the rule suppressed is in the campaign file */
+    size_t n_ids = 0, n_sup = 0;
+    char *ids = file_ids(path, &n_ids), *sids = file_ids(sup, &n_sup);
+    T_ASSERT_EQ_INT(n_sup, (size_t)sup_on);
+    T_ASSERT(n_ids > 0);
+    char *all = calloc(strlen(ids) + 2, 1);
+    all[0] = '\n';
+    strcat(all, ids);
+    for (char *l = sids, *e; (e = strchr(l, '\n')); l = e + 1) {
+        char key[160];
+        snprintf(key, sizeof key, "\n%.*s\n", (int)(e - l), l);
+        T_ASSERT_MSG(strstr(all, key) == NULL, "suppressed %.*s in the campaign", (int)(e - l), l);
+    }
+    free(all);
+    free(ids);
+    free(sids);
+}

@@ -286,10 +286,13 @@ int promo_campaign_refine(const promo_campaign_profiles *pr,
                           promo_campaign_excluded **excluded /* OUT */,
                           size_t *n_excluded /* OUT */);
 
-/* The same for personalised discounts: the fatigued left out (their budget is not re-spent),
- * the rest ordered by expected profit + clv_weight x CLV and cut to max_contacts (0 = no
- * limit), the figures recomputed (price and cost: the product's, promo_forecast.price/cost), the
- * bound kept (it still bounds the smaller problem) and the gap to it. */
+/* The same for personalised discounts: the fatigued left out, the rest ordered by expected
+ * profit + clv_weight x CLV and cut to max_contacts (0 = no limit), the figures recomputed
+ * (price and cost: the product's, promo_forecast.price/cost), the bound kept and the gap to it.
+ * Leaving the fatigued out here does not re-spend their budget: allocate without them
+ * (promo_personalize_params.exclude, from promo_campaign_suppressed) and this finds none to
+ * leave out; run it on an allocation with them to list whom the rule kept out (promo campaign
+ * --personalize does both). */
 int promo_campaign_refine_personalized(const promo_campaign_profiles *pr,
                                        const promo_personalized *x,
                                        double price,

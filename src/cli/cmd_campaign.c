@@ -276,30 +276,47 @@ static int campaign_personalize(const fc_args *a,
                                 const promo_campaign_profiles *pr,
                                 const char *pid)
 {
-    promo_personalized *x = NULL, *all = NULL;
+    promo_personalized *x = NULL, *all = NULL, *free_all = NULL, *y = NULL;
     promo_campaign *cp = NULL;
     promo_forecast *one = NULL;
-    promo_campaign_excluded *ex = NULL;
-    size_t n_ex = 0;
+    promo_campaign_excluded *ex = NULL, *ex2 = NULL;
+    size_t n_ex = 0, n_ex2 = 0, nc = promo_forecaster_n_customers(f);
+    uint8_t *out_mask = NULL;
     char path[1300];
     promo_personalize_params pp = promo_personalize_params_default();
     pp.product_id = pid;
     pp.budget = a->budget;
     pp.interval = a->interval;
-    /* --max-contacts: room for the fatigued, who are left out after the allocation */
-    pp.max_contacts = a->max_contacts ? a->max_contacts + promo_campaign_profiles_fatigued(pr) : 0;
-    int rc = promo_forecast_personalize(f, &pp, &all);
-    if (rc)
+    pp.max_contacts = a->max_contacts;
+    /* The fatigued that suppression leaves out are no candidates of the allocation, so the
+     * budget and the contact limit go to the next best customers. */
+    int rc = PROMO_ENOMEM, any = 0;
+    if (!(out_mask = promo_calloc(nc ? nc : 1, 1)))
         goto done;
-    /* the product's price and cost, for the figures without the fatigued */
+    for (size_t i = 0; i < nc; i++)
+        any |= out_mask[i] =
+            (uint8_t)promo_campaign_suppressed(pr, promo_forecaster_customer_id(f, i));
+    pp.exclude = any ? out_mask : NULL;
+    if ((rc = promo_forecast_personalize(f, &pp, &all)))
+        goto done;
+    /* the product's price and cost, for the figures after the CLV re-ranking */
     promo_forecast_request r1 = promo_forecast_request_default();
     r1.product_id = pid;
     r1.discount_pct = 5;
     r1.n_target = 1;
     if ((rc = promo_forecast_point(f, &r1, &one)) ||
         (rc = promo_campaign_refine_personalized(pr, all, one->price, one->cost, a->max_contacts,
-                                                 a->interval, &x, &ex, &n_ex)))
+                                                 a->interval, &x, &ex2, &n_ex2)))
         goto done;
+    /* Who fatigue left out: the suppressed whom the allocation without the rule would have
+     * offered a discount (listed by --show-suppressed, counted in the summary). */
+    if (any) {
+        pp.exclude = NULL;
+        if ((rc = promo_forecast_personalize(f, &pp, &free_all)) ||
+            (rc = promo_campaign_refine_personalized(pr, free_all, one->price, one->cost,
+                                                     a->max_contacts, a->interval, &y, &ex, &n_ex)))
+            goto done;
+    }
     if ((rc = promo_campaign_from_personalized(s, x, promo_forecaster_as_of(f), a->send_day,
                                                a->send_hour, &cp)))
         goto done;
@@ -350,9 +367,13 @@ static int campaign_personalize(const fc_args *a,
     printf("wrote %s\n", path);
 done:
     promo_free(ex);
+    promo_free(ex2);
+    promo_free(out_mask);
     promo_forecast_free(one);
     promo_campaign_free(cp);
     promo_personalized_free(all);
+    promo_personalized_free(free_all);
+    promo_personalized_free(y);
     promo_personalized_free(x);
     return rc;
 }
