@@ -1,5 +1,6 @@
 /* Send time, fatigue, CLV weighting and the contact limit of campaigns (promo/sendtime.h,
  * promo/fatigue.h, campaign.h's profiles / refine / schedule, and promo campaign's options). */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
+#include "server/api.h"
 #include "t.h"
 #include "t_world.h"
 
@@ -596,4 +598,69 @@ T_TEST(campaign_personalize_budget_respent_after_fatigue)
     free(all);
     free(ids);
     free(sids);
+}
+
+/* POST /api/campaign through the API handle (as test_server.c calls handlers). */
+static int api_campaign(promo_api *api, const char *body, promo_api_reply *out)
+{
+    cJSON *b = cJSON_Parse(body);
+    T_ASSERT(b != NULL);
+    promo_api_ctx ctx;
+    promo_api_call c = {NULL, b, NULL, NULL, &ctx};
+    out->status = 200;
+    out->body = NULL;
+    T_OK(promo_api_begin(api, &ctx));
+    int rc = promo_api_campaign(api, &c, out);
+    promo_api_end(api, &ctx);
+    cJSON_Delete(b);
+    T_ASSERT_MSG(rc == 0, "handler failed: %s", promo_last_error());
+    T_ASSERT(out->body != NULL);
+    return out->status;
+}
+
+/* The API's campaign sends and spares as promo campaign does (issue 16): each row at the
+ * customer's own slot in the week from the cutoff, nobody the fatigue rule suppresses (their
+ * places to the next, so the count is still met), the profiles built once per loaded
+ * workspace and kept in the handle. */
+T_TEST(api_campaign_uses_send_time_and_fatigue)
+{
+    promo_api *api = NULL;
+    T_OK(promo_api_open(fixture(), &api));
+    promo_api_reply r;
+    T_ASSERT_EQ_INT(api_campaign(api,
+                                 "{\"product_id\": \"PROD00001\", \"target\": 60, "
+                                 "\"holdout_pct\": 0, \"rows\": 60}",
+                                 &r),
+                    200);
+    const cJSON *b = r.body;
+    T_ASSERT(api->profiles != NULL);
+    const promo_campaign_profiles *kept = api->profiles;
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(b, "send_time")->valuestring, "best");
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(b, "fatigue")->valuestring, "suppress");
+    T_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(b, "fatigue_applied")));
+    T_ASSERT(cJSON_GetObjectItem(b, "fatigued_customers")->valuedouble > 0);
+    T_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(b, "suppressed_fatigue")));
+    const cJSON *rows = cJSON_GetObjectItem(b, "rows");
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(rows), 60);
+    int hours = 0;
+    for (const cJSON *w = rows->child; w; w = w->next) {
+        const char *id = cJSON_GetObjectItem(w, "customer_id")->valuestring;
+        promo_send_slot sl;
+        promo_campaign_profile(api->profiles, id, &sl, NULL, NULL);
+        T_ASSERT_EQ_INT(cJSON_GetObjectItem(w, "send_hour")->valueint, sl.hour);
+        int d = cJSON_GetObjectItem(w, "send_day")->valueint;
+        T_ASSERT(d >= 0 && d <= 6);
+        T_ASSERT_STR_EQ(cJSON_GetObjectItem(w, "send_weekday")->valuestring,
+                        promo_weekday_name(sl.weekday));
+        T_ASSERT_MSG(!promo_campaign_suppressed(api->profiles, id), "%s is fatigued", id);
+        hours |= 1 << sl.hour;
+    }
+    T_ASSERT(__builtin_popcount((unsigned)hours) > 1);
+    cJSON_Delete(r.body);
+    /* a second call reuses the profiles (built once per loaded workspace) */
+    T_ASSERT_EQ_INT(api_campaign(api, "{\"product_id\": \"PROD00001\", \"optimize\": true}", &r),
+                    200);
+    T_ASSERT(api->profiles == kept);
+    cJSON_Delete(r.body);
+    promo_api_free(api);
 }

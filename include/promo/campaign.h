@@ -108,6 +108,9 @@ typedef struct promo_campaign_params {
      * send_hour, nobody left out. Its clv_weight must be 0 (the propensity ranking has no
      * expected profit to add CLV to). */
     const struct promo_campaign_targeting *targeting;
+    /* The profiles of that targeting already built (borrowed; may be NULL: built from the
+     * scoring handle's features): a server builds them once per loaded workspace. */
+    const struct promo_campaign_profiles *profiles;
 } promo_campaign_params;
 
 promo_campaign_params promo_campaign_params_default(void);

@@ -233,10 +233,15 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
     c->discount_pct = p->discount_pct;
     c->send_day = p->send_day;
     c->send_hour = p->send_hour;
-    if (p->targeting) {
+    const promo_campaign_profiles *use = p->profiles;
+    if (p->targeting && !use) {
         if ((rc = promo_campaign_profiles_from_features(promo_scorer_features(h), p->targeting,
-                                                        &pr)) ||
-            (rc = select_targeted(h, p, pr, c)))
+                                                        &pr)))
+            goto fail;
+        use = pr;
+    }
+    if (use) {
+        if ((rc = select_targeted(h, p, use, c)))
             goto fail;
     } else if ((rc = promo_scorer_top(h, p->n_target, &c->picks, &c->n))) {
         goto fail;
@@ -261,12 +266,12 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
     for (size_t i = 0; i < c->n; i++)
         if (!c->holdout[i])
             c->expected_buyers += c->picks[i].probability;
-    if (pr) {
+    if (use) {
         promo_campaign_excluded *ex = c->excluded;
         size_t n_ex = c->n_excluded;
         c->excluded = NULL;
         c->n_excluded = 0;
-        if ((rc = promo_campaign_schedule(c, pr, promo_scorer_as_of(h), ex, n_ex))) {
+        if ((rc = promo_campaign_schedule(c, use, promo_scorer_as_of(h), ex, n_ex))) {
             promo_free(ex);
             goto fail;
         }
@@ -1128,7 +1133,7 @@ static int select_targeted(promo_scorer *h,
                            const promo_campaign_profiles *pr,
                            promo_campaign *c)
 {
-    if (p->targeting->clv_weight > 0)
+    if (pr->t.clv_weight > 0)
         return promo_fail(PROMO_EUSAGE, "clv_weight: the propensity ranking has no expected "
                                         "profit to add CLV to (use the uplift forecaster)");
     promo_prop_scores *sc = NULL;
