@@ -436,17 +436,33 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     rp.holdout_pct = r.holdout_pct;
     rp.holdout_seed = fr.holdout_seed;
     rp.interval = fr.interval;
-    fr.n_target = rp.n_target + promo_campaign_profiles_fatigued(pr_fat);
     fr.budget = INFINITY;
     fr.holdout_pct = 0;
     promo_forecast *fc = NULL, *fc_all = NULL;
     promo_campaign_excluded *ex = NULL;
-    size_t n_ex = 0;
-    pthread_mutex_lock(&api->forecast_mu);
-    rc = promo_forecast_point(f, &fr, &fc_all); /* the picks are copies: rendered unlocked */
-    pthread_mutex_unlock(&api->forecast_mu);
-    if (!rc)
-        rc = promo_campaign_refine(pr_fat, fc_all, &rp, &fc, &ex, &n_ex);
+    size_t n_ex = 0, n_fat = promo_campaign_profiles_fatigued(pr_fat);
+    /* The prefix of the ranking the campaign needs: the target and room for the suppressed
+     * among it, a few percent of it; when more of the prefix is suppressed than that, a longer
+     * one, up to target + every fatigued customer, which always suffices. */
+    size_t need = rp.n_target, ask = n_fat ? need + need / 8 + 16 : need;
+    for (;;) {
+        if (ask > need + n_fat)
+            ask = need + n_fat;
+        fr.n_target = ask;
+        pthread_mutex_lock(&api->forecast_mu);
+        rc = promo_forecast_point(f, &fr, &fc_all); /* the picks are copies: rendered unlocked */
+        pthread_mutex_unlock(&api->forecast_mu);
+        if (!rc)
+            rc = promo_campaign_refine(pr_fat, fc_all, &rp, &fc, &ex, &n_ex);
+        if (rc || fc->n >= need || fc->budget_bound || fc_all->n < ask || ask >= need + n_fat)
+            break;
+        promo_forecast_free(fc);
+        promo_forecast_free(fc_all);
+        promo_free(ex);
+        fc = fc_all = NULL;
+        ex = NULL;
+        ask = 2 * ask;
+    }
     promo_forecast_free(fc_all);
     promo_free(ex);
     if (rc)
