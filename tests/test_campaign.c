@@ -116,6 +116,15 @@ T_TEST(demo_small_runs_every_step)
     T_ASSERT_MSG(rc == 0, "demo failed (%d): %s", rc, err);
     T_ASSERT_CONTAINS(out, "== 9. what broadcasting earns");
     T_ASSERT_CONTAINS(out, "incremental profit");
+    /* broadcasting is the naive practice: everyone at one time; the optimized campaign and the
+     * targeted strategies of the comparison send at each customer's slot, without the
+     * fatigued (issue 16) */
+    T_ASSERT_CONTAINS(out, "--send-time fixed --fatigue off --out ");
+    T_ASSERT_CONTAINS(out, "== 11. the optimized campaign");
+    T_ASSERT_CONTAINS(out, "--product best --optimize --out ");
+    T_ASSERT_CONTAINS(out, "send time: each customer's usual weekday and hour");
+    T_ASSERT_CONTAINS(out, "== 12. what the optimized campaign truly earns");
+    T_ASSERT_CONTAINS(out, "send as promo campaign does: each customer at their usual weekday");
     /* it ends with the report and where everything is (cmd_demo.c, issue 17) */
     T_ASSERT_CONTAINS(out, "/out/report.html");
     T_ASSERT_CONTAINS(out, "optimized campaign for ");

@@ -1,5 +1,6 @@
 /* Send time, fatigue, CLV weighting and the contact limit of campaigns (promo/sendtime.h,
  * promo/fatigue.h, campaign.h's profiles / refine / schedule, and promo campaign's options). */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
+#include "server/api.h"
 #include "t.h"
 #include "t_world.h"
 
@@ -492,4 +494,173 @@ T_TEST(campaign_clv_weight_and_contact_limit_options)
         free(err);
         err = NULL;
     }
+}
+
+/* A retailer without a promotion log: fatigue has no contact to count, and the campaign says
+ * it was not applied and why instead of "suppressed for fatigue: 0" (issue 16). */
+T_TEST(campaign_without_contact_history_says_fatigue_not_applied)
+{
+    char ws[1100], args[1400];
+    snprintf(ws, sizeof ws, "%s/nolog", t_tmpdir());
+    snprintf(args, sizeof args,
+             "generate --ws %s --customers 150 --products 30 --transactions 6000 --seed 7 "
+             "--promotions 0 -q",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args,
+             "train --ws %s --target product:PROD00001 --no-baselines --no-plots --rounds 20 "
+             "--windows 1 -q",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    char *out = NULL;
+    snprintf(args, sizeof args, "campaign --ws %s --product PROD00001 --target 20", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT_CONTAINS(out, "fatigue: not applied: the workspace has no contact history");
+    T_ASSERT(strstr(out, "suppressed for fatigue") == NULL);
+    free(out);
+    snprintf(args, sizeof args, "campaign --ws %s --product PROD00001 --target 20 --json", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT_CONTAINS(out, "\"fatigue_applied\":false");
+    T_ASSERT_CONTAINS(out, "\"fatigue_note\":\"no contact history");
+    free(out);
+    /* a workspace with a log applies it */
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --rank-by probability --target 20 --json",
+             fixture());
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT_CONTAINS(out, "\"fatigue_applied\":true");
+    T_ASSERT_CONTAINS(out, "\"fatigue_note\":null");
+    free(out);
+}
+
+/* The figures of a --json campaign: spend (discount + contact cost) and contacts. */
+static void json_spend(const char *out, double *spend, long *contacts, long *suppressed)
+{
+    const char *q = strstr(out, "\"forecast\":{");
+    T_ASSERT(q != NULL);
+    const char *dc = strstr(q, "\"discount_cost\":"), *cc = strstr(q, "\"contact_cost\":"),
+               *n = strstr(q, "\"contacts\":"), *s = strstr(out, "\"suppressed_fatigue\":");
+    T_ASSERT(dc && cc && n && s);
+    *spend = strtod(dc + 16, NULL) + strtod(cc + 15, NULL);
+    *contacts = strtol(n + 11, NULL, 10);
+    *suppressed = strtol(s + 21, NULL, 10);
+}
+
+/* --personalize under a budget: the customers fatigue suppresses are left out BEFORE the
+ * allocation, so the budget they would have used goes to the next best customers (issue 16);
+ * before, they were dropped after it and their share of the budget was simply not spent. */
+T_TEST(campaign_personalize_budget_respent_after_fatigue)
+{
+    const char *ws = fixture();
+    char args[4200], path[1200], sup[1200];
+    snprintf(path, sizeof path, "%s/pb.csv", t_tmpdir());
+    snprintf(sup, sizeof sup, "%s/pb_sup.csv", t_tmpdir());
+    const double budget = 120;
+    char *out = NULL;
+    double s_off = 0, s_on = 0;
+    long n_off = 0, n_on = 0, sup_off = 0, sup_on = 0;
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --personalize --budget %g --fatigue off "
+             "--out %s --json",
+             ws, budget, path);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    json_spend(out, &s_off, &n_off, &sup_off);
+    free(out);
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --personalize --budget %g "
+             "--fatigue-max-contacts-30d 1 --show-suppressed %s --out %s --json",
+             ws, budget, sup, path);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    json_spend(out, &s_on, &n_on, &sup_on);
+    free(out);
+    T_ASSERT_EQ_INT(sup_off, 0);
+    T_ASSERT_MSG(sup_on > 0, "nobody suppressed");
+    T_ASSERT_MSG(s_off > 0.97 * budget && s_off <= budget + 1e-6, "spend %.2f of %g", s_off,
+                 budget);
+    /* the budget binds in both, and the suppressed customers' share is spent on others */
+    T_ASSERT_MSG(s_on > 0.97 * budget && s_on <= budget + 1e-6,
+                 "with %ld suppressed: spend %.2f of %g (%ld contacts; %.2f, %ld contacts "
+                 "without the rule)",
+                 sup_on, s_on, budget, n_on, s_off, n_off);
+    /* nobody the rule suppressed is in the campaign file */
+    size_t n_ids = 0, n_sup = 0;
+    char *ids = file_ids(path, &n_ids), *sids = file_ids(sup, &n_sup);
+    T_ASSERT_EQ_INT(n_sup, (size_t)sup_on);
+    T_ASSERT(n_ids > 0);
+    char *all = calloc(strlen(ids) + 2, 1);
+    all[0] = '\n';
+    strcat(all, ids);
+    for (char *l = sids, *e; (e = strchr(l, '\n')); l = e + 1) {
+        char key[160];
+        snprintf(key, sizeof key, "\n%.*s\n", (int)(e - l), l);
+        T_ASSERT_MSG(strstr(all, key) == NULL, "suppressed %.*s in the campaign", (int)(e - l), l);
+    }
+    free(all);
+    free(ids);
+    free(sids);
+}
+
+/* POST /api/campaign through the API handle (as test_server.c calls handlers). */
+static int api_campaign(promo_api *api, const char *body, promo_api_reply *out)
+{
+    cJSON *b = cJSON_Parse(body);
+    T_ASSERT(b != NULL);
+    promo_api_ctx ctx;
+    promo_api_call c = {NULL, b, NULL, NULL, &ctx};
+    out->status = 200;
+    out->body = NULL;
+    T_OK(promo_api_begin(api, &ctx));
+    int rc = promo_api_campaign(api, &c, out);
+    promo_api_end(api, &ctx);
+    cJSON_Delete(b);
+    T_ASSERT_MSG(rc == 0, "handler failed: %s", promo_last_error());
+    T_ASSERT(out->body != NULL);
+    return out->status;
+}
+
+/* The API's campaign sends and spares as promo campaign does (issue 16): each row at the
+ * customer's own slot in the week from the cutoff, nobody the fatigue rule suppresses (their
+ * places to the next, so the count is still met), the profiles built once per loaded
+ * workspace and kept in the handle. */
+T_TEST(api_campaign_uses_send_time_and_fatigue)
+{
+    promo_api *api = NULL;
+    T_OK(promo_api_open(fixture(), &api));
+    promo_api_reply r;
+    T_ASSERT_EQ_INT(api_campaign(api,
+                                 "{\"product_id\": \"PROD00001\", \"target\": 60, "
+                                 "\"holdout_pct\": 0, \"rows\": 60}",
+                                 &r),
+                    200);
+    const cJSON *b = r.body;
+    T_ASSERT(api->profiles != NULL);
+    const promo_campaign_profiles *kept = api->profiles;
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(b, "send_time")->valuestring, "best");
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(b, "fatigue")->valuestring, "suppress");
+    T_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(b, "fatigue_applied")));
+    T_ASSERT(cJSON_GetObjectItem(b, "fatigued_customers")->valuedouble > 0);
+    T_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(b, "suppressed_fatigue")));
+    const cJSON *rows = cJSON_GetObjectItem(b, "rows");
+    T_ASSERT_EQ_INT(cJSON_GetArraySize(rows), 60);
+    int hours = 0;
+    for (const cJSON *w = rows->child; w; w = w->next) {
+        const char *id = cJSON_GetObjectItem(w, "customer_id")->valuestring;
+        promo_send_slot sl;
+        promo_campaign_profile(api->profiles, id, &sl, NULL, NULL);
+        T_ASSERT_EQ_INT(cJSON_GetObjectItem(w, "send_hour")->valueint, sl.hour);
+        int d = cJSON_GetObjectItem(w, "send_day")->valueint;
+        T_ASSERT(d >= 0 && d <= 6);
+        T_ASSERT_STR_EQ(cJSON_GetObjectItem(w, "send_weekday")->valuestring,
+                        promo_weekday_name(sl.weekday));
+        T_ASSERT_MSG(!promo_campaign_suppressed(api->profiles, id), "%s is fatigued", id);
+        hours |= 1 << sl.hour;
+    }
+    T_ASSERT(__builtin_popcount((unsigned)hours) > 1);
+    cJSON_Delete(r.body);
+    /* a second call reuses the profiles (built once per loaded workspace) */
+    T_ASSERT_EQ_INT(api_campaign(api, "{\"product_id\": \"PROD00001\", \"optimize\": true}", &r),
+                    200);
+    T_ASSERT(api->profiles == kept);
+    cJSON_Delete(r.body);
+    promo_api_free(api);
 }

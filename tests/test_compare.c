@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <promo/alloc.h>
+#include <promo/campaign.h>
 #include <promo/compare.h>
 #include <promo/error.h>
 #include <promo/plot.h>
@@ -133,4 +134,83 @@ T_TEST(compare_refuses_a_workspace_without_truth)
     T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
     T_ASSERT_CONTAINS(err, "promo generate");
     free(err);
+}
+
+/* The targeted strategies play by the campaign engine's send time and fatigue (issue 16): by
+ * default each at the customers' own slots with the fatigued passed over (their places to the
+ * next), broadcast and random at the fixed slot; the oracle is the true best policy under the
+ * same rules, so it bounds every row with the rules on and off, and with send time it does at
+ * least as well as the fixed-slot oracle (its slots include day 0 at a better hour). */
+T_TEST(compare_targeted_strategies_use_send_time_and_fatigue)
+{
+    char ws[1024], args[1400];
+    /* no uplift model here (the test above bounds uplift and optimized with the rules on): the
+     * rules are the same for every targeted row, and rfm shows them */
+    t_world_write(ws, sizeof ws, 400, 40, 5, 10, 20000);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_compare_params p = promo_compare_params_default();
+    p.product_id = "PROD00001";
+    p.sim.n_draws = 30;
+    promo_campaign_targeting tg = promo_campaign_targeting_default();
+    tg.fatigue.max_contacts_30d = 1; /* many fatigued */
+    p.targeting = &tg;
+    promo_compare on, off;
+    T_OK(promo_compare_run(s, &p, &on));
+    T_ASSERT(on.send_time_best);
+    T_ASSERT_EQ_INT(on.fatigue_mode, PROMO_FATIGUE_SUPPRESS);
+    T_ASSERT(on.n_fatigued > 0 && on.n_contacted > 0);
+    T_ASSERT(!on.rows[PROMO_STRATEGY_BROADCAST].targeted);
+    T_ASSERT(!on.rows[PROMO_STRATEGY_RANDOM].targeted);
+    T_ASSERT(on.rows[PROMO_STRATEGY_RFM].targeted);
+    T_ASSERT(on.rows[PROMO_STRATEGY_OPTIMIZED].targeted);
+    /* the fatigued are passed over, and the top-N strategies still fill their N */
+    T_ASSERT(on.rows[PROMO_STRATEGY_RFM].suppressed > 0);
+    T_ASSERT_EQ_INT(on.rows[PROMO_STRATEGY_RFM].contacts, on.n_target);
+    T_ASSERT_EQ_INT(on.rows[PROMO_STRATEGY_BROADCAST].contacts, 400);
+    tg.send_time_best = 0;
+    tg.fatigue.mode = PROMO_FATIGUE_OFF;
+    T_OK(promo_compare_run(s, &p, &off));
+    T_ASSERT(!off.send_time_best);
+    T_ASSERT_EQ_INT(off.rows[PROMO_STRATEGY_RFM].suppressed, 0);
+    /* the untargeted baselines do not change with the rules */
+    T_ASSERT(on.rows[PROMO_STRATEGY_BROADCAST].sim.incremental_profit.mean ==
+             off.rows[PROMO_STRATEGY_BROADCAST].sim.incremental_profit.mean);
+    T_ASSERT(on.rows[PROMO_STRATEGY_RANDOM].expected_profit ==
+             off.rows[PROMO_STRATEGY_RANDOM].expected_profit);
+    const promo_compare *both[2] = {&on, &off};
+    for (int b = 0; b < 2; b++) {
+        double best = both[b]->rows[PROMO_STRATEGY_ORACLE].expected_profit;
+        for (int k = 0; k < PROMO_STRATEGY_COUNT; k++)
+            if (both[b]->rows[k].available)
+                T_ASSERT_MSG(both[b]->rows[k].expected_profit <= best + 1e-9,
+                             "%s: %.3f > oracle %.3f (send time %d)",
+                             promo_strategy_name((promo_strategy)k),
+                             both[b]->rows[k].expected_profit, best, both[b]->send_time_best);
+    }
+    T_ASSERT_MSG(on.rows[PROMO_STRATEGY_ORACLE].expected_profit >=
+                     off.rows[PROMO_STRATEGY_ORACLE].expected_profit - 1e-9,
+                 "oracle with send time %.2f < fixed %.2f",
+                 on.rows[PROMO_STRATEGY_ORACLE].expected_profit,
+                 off.rows[PROMO_STRATEGY_ORACLE].expected_profit);
+    /* cool-down sends after the comparison's week: refused */
+    tg.fatigue.mode = PROMO_FATIGUE_COOLDOWN;
+    T_ASSERT_EQ_INT(promo_compare_run(s, &p, &off), PROMO_EUSAGE);
+    promo_store_close(s);
+    /* the CLI: the rules in the text and in --json */
+    char *out = NULL;
+    snprintf(args, sizeof args, "compare --ws %s --product PROD00001 --draws 10 --no-chart", ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT_CONTAINS(out, "each customer at their usual weekday and hour");
+    T_ASSERT_CONTAINS(out, "the fatigued left out");
+    free(out);
+    snprintf(args, sizeof args,
+             "compare --ws %s --product PROD00001 --draws 10 --no-chart --json --send-time fixed "
+             "--fatigue off",
+             ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    T_ASSERT_CONTAINS(out, "\"send_time\":\"fixed\"");
+    T_ASSERT_CONTAINS(out, "\"fatigue\":\"off\"");
+    T_ASSERT_CONTAINS(out, "\"targeted\":true");
+    free(out);
 }

@@ -226,6 +226,10 @@ T_TEST(report_without_models_says_what_to_run)
     T_ASSERT_MSG(ec == 0, "exit %d: %s", ec, err);
     T_ASSERT_CONTAINS(out, "no propensity section yet");
     T_ASSERT_CONTAINS(out, "no uplift section yet");
+    /* no exposures: an uplift model needs a promotion log first, said for this workspace */
+    T_ASSERT_CONTAINS(out, "promotion log (exposures");
+    T_ASSERT_CONTAINS(out, ws);
+    T_ASSERT(strstr(out, "--model uplift --predictions-out DIR") == NULL);
     free(out);
     free(err);
     char dir[1200];
@@ -233,7 +237,8 @@ T_TEST(report_without_models_says_what_to_run)
     char *html = read_in(dir, "report.html");
     T_ASSERT(html != NULL);
     T_ASSERT_CONTAINS(html, "promo train --ws DIR --model propensity");
-    T_ASSERT_CONTAINS(html, "promo train --ws DIR --model uplift");
+    T_ASSERT_CONTAINS(html, "promotion log (exposures");
+    T_ASSERT(strstr(html, "promo train --ws DIR --model uplift") == NULL);
     T_ASSERT_CONTAINS(html, "promo generate");
     T_ASSERT_CONTAINS(html, "promo segment --ws DIR --method personas");
     T_ASSERT_EQ_INT(check_images(html, dir), 0);
@@ -289,4 +294,34 @@ T_TEST(report_help_lists_every_option)
         T_ASSERT_CONTAINS(out, opts[k]);
     T_ASSERT_CONTAINS(out, "report.html");
     free(out);
+}
+
+/* A workspace with a promotion log but no uplift model: the hint is the train command with
+ * the workspace's real path, not a literal DIR (issue 16). */
+T_TEST(report_uplift_hint_names_the_workspace)
+{
+    char ws[1100], args[2600], *out = NULL, *err = NULL;
+    snprintf(ws, sizeof ws, "%s/logged", t_tmpdir());
+    snprintf(args, sizeof args,
+             "generate --ws %s --customers 120 --products 20 --transactions 3000 --seed 3 -q", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "report --ws %s --no-compare --no-segments", ws);
+    int ec = t_promo(args, &out, &err);
+    T_ASSERT_MSG(ec == 0, "exit %d: %s", ec, err);
+    char want[2400];
+    snprintf(want, sizeof want,
+             "no uplift section yet: promo train --ws %s --model uplift --predictions-out "
+             "%s/out/uplift_predictions.csv",
+             ws, ws);
+    T_ASSERT_CONTAINS(out, want);
+    T_ASSERT(strstr(out, "promotion log (exposures") == NULL);
+    free(out);
+    free(err);
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/out", ws);
+    char *html = read_in(dir, "report.html");
+    T_ASSERT(html != NULL);
+    snprintf(want, sizeof want, "promo train --ws %s --model uplift", ws);
+    T_ASSERT_CONTAINS(html, want);
+    free(html);
 }

@@ -108,6 +108,9 @@ typedef struct promo_campaign_params {
      * send_hour, nobody left out. Its clv_weight must be 0 (the propensity ranking has no
      * expected profit to add CLV to). */
     const struct promo_campaign_targeting *targeting;
+    /* The profiles of that targeting already built (borrowed; may be NULL: built from the
+     * scoring handle's features): a server builds them once per loaded workspace. */
+    const struct promo_campaign_profiles *profiles;
 } promo_campaign_params;
 
 promo_campaign_params promo_campaign_params_default(void);
@@ -145,6 +148,9 @@ typedef struct promo_campaign {
     size_t n_suppressed; /* of them, left out of this campaign */
     size_t n_cooled;     /* of them, in it but sent after the cool-down */
     size_t n_excluded;   /* rows of excluded: the suppressed, then the cooled */
+    size_t n_contacted;  /* customers with a contact (a non-control exposure) before the
+                            cutoff: 0 = no contact history, so fatigue could not be judged and
+                            was not applied (a retailer without a promotion log) */
     struct promo_campaign_excluded *excluded; /* (owned) */
 } promo_campaign;
 
@@ -229,6 +235,12 @@ int promo_campaign_profiles_from_features(const promo_features *f,
 void promo_campaign_profiles_free(promo_campaign_profiles *pr); /* NULL-safe */
 /* Customers fatigued in the whole workspace (0 for NULL). */
 size_t promo_campaign_profiles_fatigued(const promo_campaign_profiles *pr);
+/* Customers with any contact before the cutoff (0 for NULL): 0 means the workspace has no
+ * contact history (no exposures), so the fatigue rule has nothing to count and nobody is
+ * fatigued; say so rather than "0 suppressed". */
+size_t promo_campaign_profiles_contacted(const promo_campaign_profiles *pr);
+/* 1 when the fatigue rule was applied: profiles, a mode other than off, a contact history. */
+int promo_campaign_fatigue_applied(const promo_campaign_profiles *pr);
 /* A customer's slot, fatigue verdict and CLV (NaN when unknown; any OUT may be NULL); returns 1
  * when the customer is known, else 0 (then the population's slot, no fatigue, CLV NaN). */
 int promo_campaign_profile(const promo_campaign_profiles *pr,
@@ -277,10 +289,13 @@ int promo_campaign_refine(const promo_campaign_profiles *pr,
                           promo_campaign_excluded **excluded /* OUT */,
                           size_t *n_excluded /* OUT */);
 
-/* The same for personalised discounts: the fatigued left out (their budget is not re-spent),
- * the rest ordered by expected profit + clv_weight x CLV and cut to max_contacts (0 = no
- * limit), the figures recomputed (price and cost: the product's, promo_forecast.price/cost), the
- * bound kept (it still bounds the smaller problem) and the gap to it. */
+/* The same for personalised discounts: the fatigued left out, the rest ordered by expected
+ * profit + clv_weight x CLV and cut to max_contacts (0 = no limit), the figures recomputed
+ * (price and cost: the product's, promo_forecast.price/cost), the bound kept and the gap to it.
+ * Leaving the fatigued out here does not re-spend their budget: allocate without them
+ * (promo_personalize_params.exclude, from promo_campaign_suppressed) and this finds none to
+ * leave out; run it on an allocation with them to list whom the rule kept out (promo campaign
+ * --personalize does both). */
 int promo_campaign_refine_personalized(const promo_campaign_profiles *pr,
                                        const promo_personalized *x,
                                        double price,

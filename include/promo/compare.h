@@ -1,9 +1,16 @@
 /* promo/compare.h: targeting strategies played against each other in the generated world.
  *
- * Every strategy offers one product at one discount, sent on the first day after the
- * history, and is played by the simulator (synth.h) with the same draws, so the comparison is
- * paired (common random numbers): a customer chosen by two strategies buys or not alike in
- * both. The strategies:
+ * Every strategy offers one product at one discount and is played by the simulator (synth.h)
+ * with the same draws, so the comparison is paired (common random numbers): a customer chosen
+ * by two strategies buys or not alike in both.
+ *
+ * When: the untargeted baselines (broadcast, random) send everyone on the first day after the
+ * history (day 0) at 10:00. The targeted strategies (rfm, propensity, uplift, optimized) play
+ * by the campaign engine's rules, as promo campaign sends (campaign.h's targeting, default
+ * promo_campaign_targeting_default): each customer at their usual weekday and hour in the
+ * week from day 0 (sendtime.h), and without the customers its fatigue rule suppresses
+ * (fatigue.h), whose places go to the next of each ranking. The oracle plays by the same
+ * rules with the truth: see below. The strategies:
  *   broadcast    every customer
  *   random       N customers drawn at random (seeded)
  *   rfm          the top N by RFM score (monetary breaks ties)
@@ -12,9 +19,14 @@
  *   optimized    every customer whose expected incremental profit under the uplift model is
  *                positive, at the discount of 5-30% whose total expected profit under that
  *                model is highest: the optimizer picks the count and the discount
- *   oracle       every customer whose TRUE expected incremental profit (the simulator's own
- *                model, read from the truth tables) is positive: the best any targeting at
- *                this discount could do, for the regret of the others
+ *   oracle       the true best policy under the same rules: for each discount of {the
+ *                asked, 5, 10, ..., 30}, each customer at the slot of largest TRUE expected
+ *                incremental profit (the simulator's own model, read from the truth tables)
+ *                that the rules allow (with send time: any day of the week from day 0 at
+ *                their true best hour; fixed: day 0 at 10:00), taken when it is positive; the
+ *                discount of the largest total. Every other row's offers are allowed to it
+ *                (their discount is in the set, their slot among its slots), so its true
+ *                expected profit bounds theirs: the regret of the others is measured to it
  * A strategy whose model is missing is reported as unavailable with the command that trains
  * it, not as an error.
  */
@@ -24,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <promo/fatigue.h>
 #include <promo/synth.h>
 
 #ifdef __cplusplus
@@ -31,6 +44,7 @@ extern "C" {
 #endif
 
 typedef struct promo_store promo_store;
+struct promo_campaign_targeting;
 
 typedef enum promo_strategy {
     PROMO_STRATEGY_BROADCAST = 0,
@@ -54,6 +68,11 @@ typedef struct promo_compare_params {
     uint64_t seed;          /* the random strategy's draw (1) */
     promo_sim_params sim;   /* draws, contact cost, window, interval: shared by all */
     int n_threads;          /* features (0 = all cores) */
+    /* The targeted strategies' send time and fatigue (campaign.h; borrowed): NULL = the
+     * campaign engine's defaults (each customer's own slot, the fatigued suppressed);
+     * send_time_best 0 and fatigue off = every strategy on day 0 at 10:00, nobody left out.
+     * Fatigue cooldown is refused (PROMO_EUSAGE); clv_weight is ignored. */
+    const struct promo_campaign_targeting *targeting;
 } promo_compare_params;
 
 promo_compare_params promo_compare_params_default(void);
@@ -67,6 +86,8 @@ typedef struct promo_compare_row {
                                                conversions, NaN when those are <= 0 */
     double expected_profit;                 /* true expected incremental profit of the selection */
     double discount_pct;                    /* the discount offered */
+    int targeted;      /* 1: played by the campaign engine's send time and fatigue rules */
+    size_t suppressed; /* customers the ranking reached whom fatigue left out */
 } promo_compare_row;
 
 typedef struct promo_compare {
@@ -75,6 +96,12 @@ typedef struct promo_compare {
     size_t n_target;               /* N used */
     size_t n_customers;            /* in the world */
     double optimized_discount_pct; /* the optimizer's discount */
+    double oracle_discount_pct;    /* the oracle's */
+    int send_time_best;            /* the targeted rows at each customer's own slot */
+    promo_fatigue_mode fatigue_mode;
+    size_t n_fatigued;  /* customers fatigued in the world (the rule's verdict) */
+    size_t n_contacted; /* customers with a contact before day 0 (0: fatigue had nothing to
+                           count) */
     promo_compare_row rows[PROMO_STRATEGY_COUNT];
 } promo_compare;
 

@@ -323,6 +323,9 @@ typedef struct promo_personalize_params {
     double budget;          /* cap on expected discount + contact cost; INFINITY = none */
     size_t max_contacts;    /* 0 = no limit */
     double interval;        /* level of the profit interval (default 0.90) */
+    const uint8_t *exclude; /* promo_forecaster_n_customers entries, 1 = not a candidate (the
+                               customers a campaign's fatigue rule leaves out, so that their
+                               budget goes to the next best); NULL = none (the default) */
 } promo_personalize_params;
 
 promo_personalize_params promo_personalize_params_default(void);

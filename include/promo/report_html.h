@@ -117,6 +117,12 @@ int promo_report_write_html(promo_store *s,
                             size_t metrics_len,
                             promo_report_result *out /* OUT */);
 
+/* What to do about a missing uplift model, for this workspace: the train command with its
+ * real path when the workspace has exposures to learn from, else that an uplift model needs a
+ * promotion log (exposures) first. Into out (n bytes); *has_exposures (may be NULL) 1 when the
+ * exposures table has rows. */
+void promo_report_uplift_hint(promo_store *s, char *out /* OUT */, size_t n, int *has_exposures);
+
 #ifdef __cplusplus
 }
 #endif

@@ -45,14 +45,27 @@ typedef struct fc_args {
 
 /* ---- send time and fatigue: the summary lines, the JSON fields, --show-suppressed ---- */
 
+/* Fatigue asked for, but the workspace has no contact before the cutoff: nothing to count. */
+static int fatigue_no_history(const promo_campaign *cp, const promo_campaign_targeting *tg)
+{
+    return tg->fatigue.mode != PROMO_FATIGUE_OFF && cp->n_contacted == 0;
+}
+
 static void json_targeting(const promo_campaign *cp, const promo_campaign_targeting *tg)
 {
+    int none = fatigue_no_history(cp, tg);
     printf(",\"send_time\":\"%s\",\"send_time_own_slot\":%zu,\"fatigue\":\"%s\","
-           "\"fatigued_customers\":%zu,\"suppressed_fatigue\":%zu,\"cooled_down\":%zu,"
-           "\"clv_weight\":%g",
+           "\"fatigue_applied\":%s,\"fatigue_note\":",
            tg->send_time_best ? "best" : "fixed", cp->n_send_match,
-           promo_fatigue_mode_name(tg->fatigue.mode), cp->n_fatigued, cp->n_suppressed,
-           cp->n_cooled, tg->clv_weight);
+           promo_fatigue_mode_name(tg->fatigue.mode),
+           tg->fatigue.mode != PROMO_FATIGUE_OFF && !none ? "true" : "false");
+    if (none)
+        printf("\"no contact history: the workspace has no exposures before the cutoff\"");
+    else
+        printf("null");
+    printf(",\"fatigued_customers\":%zu,\"suppressed_fatigue\":%zu,\"cooled_down\":%zu,"
+           "\"clv_weight\":%g",
+           cp->n_fatigued, cp->n_suppressed, cp->n_cooled, tg->clv_weight);
 }
 
 static void print_targeting(const promo_campaign *cp, const promo_campaign_targeting *tg)
@@ -61,7 +74,10 @@ static void print_targeting(const promo_campaign *cp, const promo_campaign_targe
         printf("send time: each customer's usual weekday and hour (%zu of %zu from their own "
                "orders, the rest the customers' usual slot)\n",
                cp->n_send_match, cp->n);
-    if (tg->fatigue.mode == PROMO_FATIGUE_SUPPRESS)
+    if (fatigue_no_history(cp, tg))
+        printf("fatigue: not applied: the workspace has no contact history (no exposures before "
+               "the cutoff), so there are no recent offers to count\n");
+    else if (tg->fatigue.mode == PROMO_FATIGUE_SUPPRESS)
         printf("suppressed for fatigue: %zu (%zu customers fatigued in the workspace: >= %g "
                "offers in 30 days or a response trend <= %g)\n",
                cp->n_suppressed, cp->n_fatigued, tg->fatigue.max_contacts_30d,
@@ -260,30 +276,47 @@ static int campaign_personalize(const fc_args *a,
                                 const promo_campaign_profiles *pr,
                                 const char *pid)
 {
-    promo_personalized *x = NULL, *all = NULL;
+    promo_personalized *x = NULL, *all = NULL, *free_all = NULL, *y = NULL;
     promo_campaign *cp = NULL;
     promo_forecast *one = NULL;
-    promo_campaign_excluded *ex = NULL;
-    size_t n_ex = 0;
+    promo_campaign_excluded *ex = NULL, *ex2 = NULL;
+    size_t n_ex = 0, n_ex2 = 0, nc = promo_forecaster_n_customers(f);
+    uint8_t *out_mask = NULL;
     char path[1300];
     promo_personalize_params pp = promo_personalize_params_default();
     pp.product_id = pid;
     pp.budget = a->budget;
     pp.interval = a->interval;
-    /* --max-contacts: room for the fatigued, who are left out after the allocation */
-    pp.max_contacts = a->max_contacts ? a->max_contacts + promo_campaign_profiles_fatigued(pr) : 0;
-    int rc = promo_forecast_personalize(f, &pp, &all);
-    if (rc)
+    pp.max_contacts = a->max_contacts;
+    /* The fatigued that suppression leaves out are no candidates of the allocation, so the
+     * budget and the contact limit go to the next best customers. */
+    int rc = PROMO_ENOMEM, any = 0;
+    if (!(out_mask = promo_calloc(nc ? nc : 1, 1)))
         goto done;
-    /* the product's price and cost, for the figures without the fatigued */
+    for (size_t i = 0; i < nc; i++)
+        any |= out_mask[i] =
+            (uint8_t)promo_campaign_suppressed(pr, promo_forecaster_customer_id(f, i));
+    pp.exclude = any ? out_mask : NULL;
+    if ((rc = promo_forecast_personalize(f, &pp, &all)))
+        goto done;
+    /* the product's price and cost, for the figures after the CLV re-ranking */
     promo_forecast_request r1 = promo_forecast_request_default();
     r1.product_id = pid;
     r1.discount_pct = 5;
     r1.n_target = 1;
     if ((rc = promo_forecast_point(f, &r1, &one)) ||
         (rc = promo_campaign_refine_personalized(pr, all, one->price, one->cost, a->max_contacts,
-                                                 a->interval, &x, &ex, &n_ex)))
+                                                 a->interval, &x, &ex2, &n_ex2)))
         goto done;
+    /* Who fatigue left out: the suppressed whom the allocation without the rule would have
+     * offered a discount (listed by --show-suppressed, counted in the summary). */
+    if (any) {
+        pp.exclude = NULL;
+        if ((rc = promo_forecast_personalize(f, &pp, &free_all)) ||
+            (rc = promo_campaign_refine_personalized(pr, free_all, one->price, one->cost,
+                                                     a->max_contacts, a->interval, &y, &ex, &n_ex)))
+            goto done;
+    }
     if ((rc = promo_campaign_from_personalized(s, x, promo_forecaster_as_of(f), a->send_day,
                                                a->send_hour, &cp)))
         goto done;
@@ -334,9 +367,13 @@ static int campaign_personalize(const fc_args *a,
     printf("wrote %s\n", path);
 done:
     promo_free(ex);
+    promo_free(ex2);
+    promo_free(out_mask);
     promo_forecast_free(one);
     promo_campaign_free(cp);
     promo_personalized_free(all);
+    promo_personalized_free(free_all);
+    promo_personalized_free(y);
     promo_personalized_free(x);
     return rc;
 }

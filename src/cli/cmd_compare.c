@@ -27,6 +27,12 @@ static void print_json(const promo_compare *c)
     cli_json_str(stdout, c->product_id);
     printf(",\"discount_pct\":%g,\"n_target\":%zu,\"customers\":%zu", c->discount_pct, c->n_target,
            c->n_customers);
+    int none = c->fatigue_mode != PROMO_FATIGUE_OFF && c->n_contacted == 0;
+    printf(",\"send_time\":\"%s\",\"fatigue\":\"%s\",\"fatigue_applied\":%s,"
+           "\"fatigued_customers\":%zu,\"oracle_discount_pct\":%g",
+           c->send_time_best ? "best" : "fixed", promo_fatigue_mode_name(c->fatigue_mode),
+           c->fatigue_mode != PROMO_FATIGUE_OFF && !none ? "true" : "false", c->n_fatigued,
+           c->oracle_discount_pct);
     for (int k = 0; k < PROMO_STRATEGY_COUNT; k++) {
         const promo_compare_row *r = &c->rows[k];
         printf(",\"%s\":{\"available\":%s,\"note\":", promo_strategy_name((promo_strategy)k),
@@ -52,6 +58,8 @@ static void print_json(const promo_compare *c)
             num(r->sim.roi.mean);
             printf(",\"expected_profit\":");
             num(r->expected_profit);
+            printf(",\"targeted\":%s,\"suppressed_fatigue\":%zu", r->targeted ? "true" : "false",
+                   r->suppressed);
         }
         printf("}");
     }
@@ -82,14 +90,30 @@ static void print_text(const promo_compare *c, const promo_compare_params *p)
                promo_strategy_name((promo_strategy)k), r->discount_pct, r->contacts, conv, prof,
                r->cost_per_incremental_conversion, r->sim.roi.mean);
     }
-    const promo_compare_row *o = &c->rows[PROMO_STRATEGY_ORACLE];
-    printf("oracle: the customers whose true expected profit at this discount is positive (the\n"
-           "simulator's own model); expected profit of each selection by that model:\n ");
+    /* when each strategy sends, and whom fatigue left out */
+    printf("broadcast and random send everyone on day 0 at 10:00; rfm, propensity, uplift and "
+           "optimized\nsend as promo campaign does: %s",
+           c->send_time_best ? "each customer at their usual weekday and hour" : "day 0 at 10:00");
+    if (c->fatigue_mode == PROMO_FATIGUE_OFF)
+        printf(", no fatigue rule\n");
+    else if (c->n_contacted == 0)
+        printf(";\nfatigue not applied: no contact history (no exposures before day 0)\n");
+    else {
+        printf(", the fatigued left out\n(%zu customers fatigued; passed over:", c->n_fatigued);
+        for (int k = 0; k < PROMO_STRATEGY_ORACLE; k++)
+            if (c->rows[k].available && c->rows[k].targeted)
+                printf(" %s %zu", promo_strategy_name((promo_strategy)k), c->rows[k].suppressed);
+        printf(")\n");
+    }
+    printf("oracle: the true best policy under the same rules (the simulator's own model): "
+           "every customer\nwhose true expected profit is positive, %s, at %.0f%%;\n"
+           "expected profit of each selection by that model:\n ",
+           c->send_time_best ? "each at their true best weekday and hour" : "day 0 at 10:00",
+           c->oracle_discount_pct);
     for (int k = 0; k < PROMO_STRATEGY_COUNT; k++)
         if (c->rows[k].available)
             printf(" %s %.0f", promo_strategy_name((promo_strategy)k), c->rows[k].expected_profit);
     printf("\n");
-    (void)o;
 }
 
 int cmd_compare(int argc, char **argv)
@@ -99,6 +123,11 @@ int cmd_compare(int argc, char **argv)
     double target = 0, draws = p.sim.n_draws, window = p.sim.window_days;
     unsigned long long seed = p.seed;
     int json = 0, no_chart = 0;
+    static const char *const send_time_words[] = {"best", "fixed", NULL};
+    static const char *const fatigue_words[] = {"suppress", "off", NULL};
+    unsigned send_time = 0, fatigue = 0;
+    promo_campaign_targeting tg = promo_campaign_targeting_default();
+    double fatigue_max = tg.fatigue.max_contacts_30d;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("product", "ID|best", &product), .required = 1,
@@ -114,6 +143,15 @@ int cmd_compare(int argc, char **argv)
         {CLI_SEED(&seed), .help = "the random strategy's seed"},
         {CLI_THREADS(&p.n_threads)},
         {CLI_JSON(&json), .help = "print the result as JSON, one object per strategy"},
+        {CLI_ENUM("send-time", send_time_words, &send_time),
+         .help = "the targeted strategies (rfm, propensity, uplift, optimized): best = each\n"
+                 "customer at their usual weekday and hour, as promo campaign sends; fixed =\n"
+                 "day 0 at 10:00 like broadcast and random"},
+        {CLI_ENUM("fatigue", fatigue_words, &fatigue),
+         .help = "the targeted strategies leave out the customers with too many recent offers\n"
+                 "or falling responses (suppress), as promo campaign does, or not (off)"},
+        {CLI_NUMBER("fatigue-max-contacts-30d", "N", 1, 1e6, &fatigue_max),
+         .help = "fatigued at this many offers in the last 30 days"},
         {0},
     };
     const cli_spec spec = {
@@ -125,7 +163,9 @@ int cmd_compare(int argc, char **argv)
                  "propensity top N, uplift top N, optimized (positive expected profit under the\n"
                  "uplift model) and the oracle (positive TRUE expected profit). Reports contacts,\n"
                  "incremental conversions and profit with intervals, cost per incremental\n"
-                 "conversion and ROI.\n",
+                 "conversion and ROI. The targeted strategies send as promo campaign does: each\n"
+                 "customer at their usual weekday and hour, the fatigued left out (--send-time,\n"
+                 "--fatigue); the oracle is the true best policy under the same rules.\n",
         .opts = opts,
     };
     int ec = cli_parse(&spec, argc, argv, NULL);
@@ -135,6 +175,10 @@ int cmd_compare(int argc, char **argv)
     p.sim.n_draws = (uint32_t)draws;
     p.sim.window_days = (uint32_t)window;
     p.seed = seed;
+    tg.send_time_best = send_time == 0;
+    tg.fatigue.mode = fatigue ? PROMO_FATIGUE_OFF : PROMO_FATIGUE_SUPPRESS;
+    tg.fatigue.max_contacts_30d = fatigue_max;
+    p.targeting = &tg;
     promo_store *s = NULL;
     promo_compare c;
     char pid[256];

@@ -28,6 +28,7 @@ typedef struct demo_ctx {
     char target[160];       /* "product:<product>" */
     char campaign[1400];    /* the targeted campaign file */
     char broadcast[1400];   /* the everyone campaign file */
+    char optimized[1400];   /* the optimized campaign file */
     char uplift_pred[1400]; /* the uplift model's held-out predictions (the report's Qini) */
 } demo_ctx;
 
@@ -49,6 +50,8 @@ static const char *expand(const char *a, const demo_ctx *c)
         return c->campaign;
     if (!strcmp(a, "$BROADCAST"))
         return c->broadcast;
+    if (!strcmp(a, "$OPTIMIZED"))
+        return c->optimized;
     if (!strcmp(a, "$UPLIFT_PRED"))
         return c->uplift_pred;
     return a;
@@ -120,25 +123,36 @@ int cmd_demo(int argc, char **argv)
         {"7. what that campaign truly earns, simulated against the no-campaign world",
          cmd_simulate,
          {"simulate", "--ws", "$WS", "--campaign", "$CAMPAIGN", NULL}},
-        {"8. the same offer broadcast to every customer",
+        {"8. the same offer broadcast to every customer, all at one time, nobody spared",
          cmd_campaign,
          {"campaign", "--ws", "$WS", "--product", "best", "--discount", "10", "--target",
-          "10000000", "--holdout", "0", "--out", "$BROADCAST", NULL}},
+          "10000000", "--holdout", "0", "--send-time", "fixed", "--fatigue", "off", "--out",
+          "$BROADCAST", NULL}},
         {"9. what broadcasting earns",
          cmd_simulate,
          {"simulate", "--ws", "$WS", "--campaign", "$BROADCAST", NULL}},
         {"10. uplift: who buys BECAUSE of an offer, learnt from the promotion log",
          cmd_train,
          {"train", "--ws", "$WS", "--model", "uplift", "--predictions-out", "$UPLIFT_PRED", NULL}},
-        {"11. customer segments: k-means clusters named as personas (the report profiles them)",
+        {"11. the optimized campaign: the discount and the customers of the largest expected\n"
+         "profit under the uplift model, each sent at their usual weekday and hour, the fatigued\n"
+         "left out",
+         cmd_campaign,
+         {"campaign", "--ws", "$WS", "--product", "best", "--optimize", "--out", "$OPTIMIZED",
+          NULL}},
+        {"12. what the optimized campaign truly earns",
+         cmd_simulate,
+         {"simulate", "--ws", "$WS", "--campaign", "$OPTIMIZED", NULL}},
+        {"13. customer segments: k-means clusters named as personas (the report profiles them)",
          cmd_segment,
          {"segment", "--ws", "$WS", "--method", "personas", NULL}},
-        {"12. every strategy for the same offer, played with the same draws: broadcast, random,\n"
-         "RFM, propensity, uplift, optimized, and the oracle that knows the truth",
+        {"14. every strategy for the same offer, played with the same draws: broadcast, random,\n"
+         "RFM, propensity, uplift, optimized (the targeted ones sent as the campaign sends), and\n"
+         "the oracle that knows the truth",
          cmd_compare,
          {"compare", "--ws", "$WS", "--product", "best", "--discount", "10", "--target", "100",
           NULL}},
-        {"13. the evaluation report: a web page with every model's figures and charts",
+        {"15. the evaluation report: a web page with every model's figures and charts",
          cmd_report,
          {"report", "--ws", "$WS", "--discount", "10", "--target", "100", NULL}},
     };
@@ -157,6 +171,8 @@ int cmd_demo(int argc, char **argv)
                      ctx.product);
             snprintf(ctx.broadcast, sizeof ctx.broadcast, "%s/out/broadcast_%s.csv", ctx.ws,
                      ctx.product);
+            snprintf(ctx.optimized, sizeof ctx.optimized, "%s/out/optimized_%s.csv", ctx.ws,
+                     ctx.product);
             snprintf(ctx.uplift_pred, sizeof ctx.uplift_pred, "%s/out/uplift_predictions.csv",
                      ctx.ws);
         }
@@ -170,7 +186,8 @@ int cmd_demo(int argc, char **argv)
     printf("\n== where it all is (workspace %s)\n", ctx.ws);
     printf("  report      %s/out/report.html  (every figure: %s/out/evaluation_report.txt)\n",
            ctx.ws, ctx.ws);
-    printf("  campaigns   %s\n              %s\n", ctx.campaign, ctx.broadcast);
+    printf("  campaigns   %s\n              %s\n              %s\n", ctx.campaign, ctx.optimized,
+           ctx.broadcast);
     printf("  comparison  %s/out/strategy_comparison.png\n", ctx.ws);
     printf("  web page    promo serve --ws %s   then open the URL it prints\n", ctx.ws);
     return CLI_EXIT_OK;

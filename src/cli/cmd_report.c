@@ -166,6 +166,9 @@ int cmd_report(int argc, char **argv)
         rc = evaluate_text(s, &text, &n);
     if (!rc)
         rc = promo_report_write_html(s, &p, text, n, r);
+    char up_hint[2600] = "";
+    if (!rc && !r->present[PROMO_REPORT_UPLIFT]) /* this workspace's command, or why none */
+        promo_report_uplift_hint(s, up_hint, sizeof up_hint, NULL);
     promo_store_close(s);
     free(text);
     if (rc) {
@@ -190,7 +193,8 @@ int cmd_report(int argc, char **argv)
                        k == PROMO_REPORT_SEGMENTS ? "segments" : "compare");
             else
                 printf("  no %s section yet: %s\n",
-                       promo_report_section_name((promo_report_section)k), todo_cmd[k]);
+                       promo_report_section_name((promo_report_section)k),
+                       k == PROMO_REPORT_UPLIFT && up_hint[0] ? up_hint : todo_cmd[k]);
         }
     }
     promo_free(r);

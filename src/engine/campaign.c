@@ -233,10 +233,15 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
     c->discount_pct = p->discount_pct;
     c->send_day = p->send_day;
     c->send_hour = p->send_hour;
-    if (p->targeting) {
+    const promo_campaign_profiles *use = p->profiles;
+    if (p->targeting && !use) {
         if ((rc = promo_campaign_profiles_from_features(promo_scorer_features(h), p->targeting,
-                                                        &pr)) ||
-            (rc = select_targeted(h, p, pr, c)))
+                                                        &pr)))
+            goto fail;
+        use = pr;
+    }
+    if (use) {
+        if ((rc = select_targeted(h, p, use, c)))
             goto fail;
     } else if ((rc = promo_scorer_top(h, p->n_target, &c->picks, &c->n))) {
         goto fail;
@@ -261,12 +266,12 @@ int promo_campaign_select(promo_scorer *h, const promo_campaign_params *p, promo
     for (size_t i = 0; i < c->n; i++)
         if (!c->holdout[i])
             c->expected_buyers += c->picks[i].probability;
-    if (pr) {
+    if (use) {
         promo_campaign_excluded *ex = c->excluded;
         size_t n_ex = c->n_excluded;
         c->excluded = NULL;
         c->n_excluded = 0;
-        if ((rc = promo_campaign_schedule(c, pr, promo_scorer_as_of(h), ex, n_ex))) {
+        if ((rc = promo_campaign_schedule(c, use, promo_scorer_as_of(h), ex, n_ex))) {
             promo_free(ex);
             goto fail;
         }
@@ -519,7 +524,8 @@ struct promo_campaign_profiles {
     promo_send_slot *slot, pop;     /* f->n_customers */
     promo_fatigue_verdict *fatigue; /* f->n_customers */
     size_t n_fatigued;
-    int jclv; /* the CLV column, -1 when none */
+    size_t n_contacted; /* customers with a contact before the cutoff (days_since_contact) */
+    int jclv;           /* the CLV column, -1 when none */
 };
 
 promo_campaign_targeting promo_campaign_targeting_default(void)
@@ -564,6 +570,8 @@ int promo_campaign_profiles_from_features(const promo_features *f,
         rc = promo_fatigue_compute(f, &t->fatigue, &pr->fatigue, &pr->n_fatigued);
     if (rc)
         goto fail;
+    for (size_t i = 0; i < f->n_customers; i++)
+        pr->n_contacted += isfinite(pr->fatigue[i].days_since_contact);
     rc = PROMO_ENOMEM;
     if (!(pr->ids = promo_dict_new()) || promo_dict_reserve(pr->ids, f->n_customers))
         goto fail;
@@ -607,6 +615,16 @@ int promo_campaign_profiles_open(promo_store *s,
 size_t promo_campaign_profiles_fatigued(const promo_campaign_profiles *pr)
 {
     return pr ? pr->n_fatigued : 0;
+}
+
+size_t promo_campaign_profiles_contacted(const promo_campaign_profiles *pr)
+{
+    return pr ? pr->n_contacted : 0;
+}
+
+int promo_campaign_fatigue_applied(const promo_campaign_profiles *pr)
+{
+    return pr && pr->t.fatigue.mode != PROMO_FATIGUE_OFF && pr->n_contacted > 0;
 }
 
 /* The features row of a customer, or SIZE_MAX. */
@@ -1053,6 +1071,7 @@ int promo_campaign_schedule(promo_campaign *c,
     c->n_send_match = match;
     c->fatigue_mode = fp->mode;
     c->n_fatigued = promo_campaign_profiles_fatigued(pr);
+    c->n_contacted = promo_campaign_profiles_contacted(pr);
     c->n_suppressed = n_excluded;
     c->n_cooled = cooled;
     c->n_excluded = n_ex;
@@ -1114,7 +1133,7 @@ static int select_targeted(promo_scorer *h,
                            const promo_campaign_profiles *pr,
                            promo_campaign *c)
 {
-    if (p->targeting->clv_weight > 0)
+    if (pr->t.clv_weight > 0)
         return promo_fail(PROMO_EUSAGE, "clv_weight: the propensity ranking has no expected "
                                         "profit to add CLV to (use the uplift forecaster)");
     promo_prop_scores *sc = NULL;

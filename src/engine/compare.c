@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <promo/alloc.h>
+#include <promo/campaign.h>
 #include <promo/compare.h>
 #include <promo/error.h>
 #include <promo/features.h>
@@ -47,13 +48,17 @@ static int cmp_ranked(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
-/* The top n customers by score (NaN scores never chosen) as offers; n_out the count. */
+/* The top n customers by score (NaN scores never chosen) as offers; n_out the count. The
+ * customers of skip[] (may be NULL: none) are passed over, their places going to the next of
+ * the ranking; *n_skipped counts those ranked above the last one chosen (may be NULL). */
 static int select_top(const double *score,
                       uint32_t nc,
                       size_t n,
+                      const uint8_t *skip,
                       const promo_offer *all,
                       promo_offer **out,
-                      size_t *n_out)
+                      size_t *n_out,
+                      size_t *n_skipped)
 {
     ranked *r = promo_mallocn(nc ? nc : 1, sizeof *r);
     promo_offer *o = promo_mallocn(n ? n : 1, sizeof *o);
@@ -65,20 +70,27 @@ static int select_top(const double *score,
     for (uint32_t i = 0; i < nc; i++)
         r[i] = (ranked){score[i], i};
     qsort(r, nc, sizeof *r, cmp_ranked);
-    size_t k = 0;
-    for (; k < n && k < nc && !isnan(r[k].score); k++)
-        o[k] = all[r[k].i];
+    size_t k = 0, skipped = 0;
+    for (size_t j = 0; k < n && j < nc && !isnan(r[j].score); j++) {
+        if (skip && skip[r[j].i]) {
+            skipped++;
+            continue;
+        }
+        o[k++] = all[r[j].i];
+    }
     promo_free(r);
     *out = o;
     *n_out = k;
+    if (n_skipped)
+        *n_skipped = skipped;
     return PROMO_OK;
 }
 
-/* RFM score per world customer: rfm_score, ties by monetary; NaN when unknown. */
-static int rfm_scores(promo_store *s, const promo_world *w, int n_threads, double *score)
+/* The features the history gives as of the first day after it (the send day 0 of the
+ * simulator): for the RFM score and the campaign engine's send time and fatigue. */
+static int history_features(promo_store *s, int n_threads, promo_features **f, int64_t *as_of)
 {
     promo_panel d;
-    promo_features *f = NULL;
     int rc = promo_panel_load_tables(s, n_threads, &d);
     if (rc)
         return rc;
@@ -92,21 +104,171 @@ static int rfm_scores(promo_store *s, const promo_world *w, int n_threads, doubl
     fp.clv = 0;
     fp.products = 0;
     fp.n_threads = n_threads;
-    if (!(rc = promo_features_compute(&d.in, &fp, &f))) {
-        int jr = promo_features_column(f, "rfm_score"), jm = promo_features_column(f, "monetary");
-        if (jr < 0 || jm < 0)
-            rc = promo_fail(PROMO_EINTERNAL, "compare: no rfm_score/monetary feature");
-        for (size_t r = 0; !rc && r < f->n_customers; r++) {
-            uint32_t i = promo_world_customer_index(w, promo_features_customer_id(f, r));
-            if (i == PROMO_SYNTH_NONE)
-                continue;
-            double rf = f->X[r * f->n_features + (size_t)jr];
-            double m = f->X[r * f->n_features + (size_t)jm];
-            score[i] = rf + (isfinite(m) ? m / (1 + fabs(m)) : 0) * 0.5;
+    *as_of = fp.as_of;
+    rc = promo_features_compute(&d.in, &fp, f);
+    promo_panel_free(&d);
+    return rc;
+}
+
+/* RFM score per world customer: rfm_score, ties by monetary; NaN when unknown. */
+static int rfm_scores(const promo_features *f, const promo_world *w, double *score)
+{
+    int jr = promo_features_column(f, "rfm_score"), jm = promo_features_column(f, "monetary");
+    if (jr < 0 || jm < 0)
+        return promo_fail(PROMO_EINTERNAL, "compare: no rfm_score/monetary feature");
+    for (size_t r = 0; r < f->n_customers; r++) {
+        uint32_t i = promo_world_customer_index(w, promo_features_customer_id(f, r));
+        if (i == PROMO_SYNTH_NONE)
+            continue;
+        double rf = f->X[r * f->n_features + (size_t)jr];
+        double m = f->X[r * f->n_features + (size_t)jm];
+        score[i] = rf + (isfinite(m) ? m / (1 + fabs(m)) : 0) * 0.5;
+    }
+    return PROMO_OK;
+}
+
+/* The campaign engine's rules per world customer (campaign.h's profiles): the send slot of
+ * each (its own usual weekday and hour on or after day 0, or day 0 at 10:00 with a fixed send
+ * time) and whether fatigue leaves them out (skip[]). *n_fatigued: in the world. */
+static int targeted_slots(const promo_features *f,
+                          const promo_world *w,
+                          const promo_campaign_targeting *t,
+                          int64_t day0,
+                          int32_t *day,
+                          uint8_t *hour,
+                          uint8_t *skip,
+                          size_t *n_fatigued,
+                          size_t *n_contacted)
+{
+    promo_campaign_profiles *pr = NULL;
+    int rc = promo_campaign_profiles_from_features(f, t, &pr);
+    if (rc)
+        return rc;
+    uint32_t nc = promo_world_n_customers(w);
+    for (uint32_t i = 0; i < nc; i++) {
+        const char *id = promo_world_customer_id(w, i);
+        promo_send_slot sl;
+        promo_campaign_profile(pr, id, &sl, NULL, NULL);
+        if (t->send_time_best) {
+            day[i] = promo_sendtime_days_to(day0, sl.weekday);
+            hour[i] = sl.hour;
+        }
+        skip[i] = (uint8_t)promo_campaign_suppressed(pr, id);
+    }
+    *n_fatigued = promo_campaign_profiles_fatigued(pr);
+    *n_contacted = promo_campaign_profiles_contacted(pr);
+    promo_campaign_profiles_free(pr);
+    return PROMO_OK;
+}
+
+/* The world's true best hour of every customer (truth_customers.best_hour; -1 unknown). */
+static int true_best_hours(promo_store *s, const promo_world *w, int8_t *best)
+{
+    static const char *const cols[] = {"customer_id", "best_hour"};
+    promo_table *t = NULL;
+    uint32_t nc = promo_world_n_customers(w);
+    for (uint32_t i = 0; i < nc; i++)
+        best[i] = -1;
+    int rc = promo_store_read_columns(s, "truth_customers", cols, 2, &t);
+    if (rc)
+        return rc;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(t->cols[0], r) || promo_column_is_null(t->cols[1], r))
+            continue;
+        uint32_t i = promo_world_customer_index(w, promo_column_str(t->cols[0], r));
+        int64_t h = t->cols[1]->i64[r];
+        if (i != PROMO_SYNTH_NONE && h >= 0 && h < 24)
+            best[i] = (int8_t)h;
+    }
+    promo_table_free(t);
+    return PROMO_OK;
+}
+
+/* The oracle: the true best policy under the rules the others play by. For each discount a
+ * strategy offers (the asked one and the optimizer's), each customer is sent at the slot of
+ * largest TRUE expected profit among those the rules allow (with send time: each day 0..6 at
+ * the customer's true best hour, the one the effect peaks at, so no usual-slot estimate does
+ * better; fixed: day 0 at 10:00), and taken when that profit is positive; the discount of the
+ * larger total wins. Per customer it is at least what any row's slot and discount gives them,
+ * so the oracle bounds every row's true expected profit.
+ * Only the customers the offer moves up are evaluated: in the simulator's model the effect's
+ * sign is the customer's (effect size e_i; the discount, fatigue and send-time factors are
+ * positive), and a customer it does not raise costs a discount or a contact, never earns. The
+ * winning offers go into oracle[], their profits into best[] (NaN: not taken). */
+static int oracle_policy(const promo_world *w,
+                         const promo_compare_params *p,
+                         const promo_offer *fixed,
+                         const int8_t *true_hour,
+                         int send_time,
+                         const double *discounts,
+                         size_t n_discounts,
+                         double *disc_out,
+                         promo_offer *oracle,
+                         double *best)
+{
+    uint32_t nc = promo_world_n_customers(w), m = 0;
+    size_t sz = nc ? nc : 1;
+    uint32_t *idx = promo_mallocn(sz, sizeof *idx);
+    promo_offer *o = promo_mallocn(sz, sizeof *o), *cand = promo_mallocn(sz, sizeof *cand);
+    double *v = promo_mallocn(sz, sizeof *v), *cur = promo_mallocn(sz, sizeof *cur);
+    int rc = PROMO_ENOMEM;
+    if (!idx || !o || !cand || !v || !cur)
+        goto done;
+    double dmax = 0;
+    for (size_t g = 0; g < n_discounts; g++)
+        dmax = discounts[g] > dmax ? discounts[g] : dmax;
+    for (uint32_t i = 0; i < nc; i++) {
+        oracle[i] = fixed[i];
+        best[i] = NAN;
+        if (dmax > 0 && promo_world_true_uplift(w, i, fixed[i].product, dmax, 0, 10) > 0)
+            idx[m++] = i;
+    }
+    *disc_out = discounts[0];
+    double best_total = -INFINITY;
+    for (size_t g = 0; g < n_discounts; g++) {
+        double d = discounts[g];
+        if (g && d == discounts[0])
+            continue;
+        for (uint32_t j = 0; j < m; j++)
+            cur[j] = -INFINITY;
+        int ndays = send_time ? 7 : 1;
+        for (int day = 0; day < ndays; day++) {
+            for (uint32_t j = 0; j < m; j++) {
+                uint32_t i = idx[j];
+                o[j] = fixed[i];
+                o[j].discount_pct = d;
+                if (send_time) {
+                    o[j].send_day = day;
+                    o[j].send_hour = true_hour[i] >= 0 ? true_hour[i] : fixed[i].send_hour;
+                }
+            }
+            if ((rc = promo_simulate_expected(w, o, m, &p->sim, v, NULL)))
+                goto done;
+            for (uint32_t j = 0; j < m; j++)
+                if (v[j] > cur[j]) {
+                    cur[j] = v[j];
+                    cand[j] = o[j];
+                }
+        }
+        double total = 0;
+        for (uint32_t j = 0; j < m; j++)
+            total += cur[j] > 0 ? cur[j] : 0;
+        if (total > best_total) {
+            best_total = total;
+            *disc_out = d;
+            for (uint32_t j = 0; j < m; j++) {
+                oracle[idx[j]] = cand[j];
+                best[idx[j]] = cur[j] > 0 ? cur[j] : NAN;
+            }
         }
     }
-    promo_features_free(f);
-    promo_panel_free(&d);
+    rc = PROMO_OK;
+done:
+    promo_free(idx);
+    promo_free(o);
+    promo_free(cand);
+    promo_free(v);
+    promo_free(cur);
     return rc;
 }
 
@@ -239,9 +401,18 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     int rc = check_params(p);
     if (rc)
         return rc;
+    promo_campaign_targeting tg = p->targeting ? *p->targeting : promo_campaign_targeting_default();
+    if (tg.fatigue.mode == PROMO_FATIGUE_COOLDOWN)
+        return promo_fail(PROMO_EUSAGE, "--fatigue: compare plays suppress or off (a cool-down "
+                                        "sends after the comparison's week)");
+    tg.clv_weight = 0; /* the strategies rank by their own scores */
     promo_world *w = NULL;
-    promo_offer *all = NULL, *sel = NULL;
-    double *truth = NULL, *score = NULL, *up_effect = NULL, *up_profit = NULL;
+    promo_features *f = NULL;
+    promo_offer *all = NULL, *fixed = NULL, *sel = NULL, *orc = NULL;
+    double *score = NULL, *up_effect = NULL, *up_profit = NULL, *orc_profit = NULL;
+    uint8_t *skip = NULL, *hour = NULL;
+    int32_t *day = NULL;
+    int8_t *true_hour = NULL;
     if ((rc = promo_world_load(s, &w))) {
         if (rc == PROMO_ENOTFOUND)
             rc = promo_fail(PROMO_EINPUT, "promo compare plays the strategies in a generated "
@@ -262,30 +433,55 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     out->discount_pct = p->discount_pct;
     out->n_target = n;
     out->n_customers = nc;
-    all = promo_mallocn(nc ? nc : 1, sizeof *all);
-    truth = promo_mallocn(nc ? nc : 1, sizeof *truth);
-    score = promo_mallocn(nc ? nc : 1, sizeof *score);
-    if (!all || !truth || !score) {
+    out->send_time_best = tg.send_time_best;
+    out->fatigue_mode = tg.fatigue.mode;
+    size_t m = nc ? nc : 1;
+    all = promo_mallocn(m, sizeof *all);
+    fixed = promo_mallocn(m, sizeof *fixed);
+    orc = promo_mallocn(m, sizeof *orc);
+    score = promo_mallocn(m, sizeof *score);
+    orc_profit = promo_mallocn(m, sizeof *orc_profit);
+    skip = promo_calloc(m, 1);
+    hour = promo_mallocn(m, sizeof *hour);
+    day = promo_mallocn(m, sizeof *day);
+    true_hour = promo_mallocn(m, sizeof *true_hour);
+    up_effect = promo_mallocn(m, sizeof *up_effect);
+    up_profit = promo_mallocn(m, sizeof *up_profit);
+    if (!all || !fixed || !orc || !score || !orc_profit || !skip || !hour || !day || !true_hour ||
+        !up_effect || !up_profit) {
         rc = PROMO_ENOMEM;
         goto done;
     }
-    for (uint32_t i = 0; i < nc; i++)
-        all[i] = (promo_offer){.customer = i,
-                               .product = x,
-                               .discount_pct = p->discount_pct,
-                               .send_day = 0,
-                               .send_hour = 10,
-                               .bundle_product = PROMO_SYNTH_NONE};
-    if ((rc = promo_simulate_expected(w, all, nc, &p->sim, truth, NULL)))
+    /* The untargeted baselines (broadcast, random) send everyone on day 0 at 10:00; the
+     * targeted strategies (rfm, propensity, uplift, optimized) each customer at the campaign
+     * engine's slot, without the customers its fatigue rule suppresses (their places go to the
+     * next of each ranking), as promo campaign sends them. */
+    for (uint32_t i = 0; i < nc; i++) {
+        fixed[i] = (promo_offer){.customer = i,
+                                 .product = x,
+                                 .discount_pct = p->discount_pct,
+                                 .send_day = 0,
+                                 .send_hour = 10,
+                                 .bundle_product = PROMO_SYNTH_NONE};
+        day[i] = 0;
+        hour[i] = 10;
+    }
+    int64_t as_of = 0;
+    if ((rc = history_features(s, p->n_threads, &f, &as_of)))
+        goto done;
+    if ((tg.send_time_best || tg.fatigue.mode != PROMO_FATIGUE_OFF) &&
+        (rc = targeted_slots(f, w, &tg, as_of, day, hour, skip, &out->n_fatigued,
+                             &out->n_contacted)))
+        goto done;
+    for (uint32_t i = 0; i < nc; i++) {
+        all[i] = fixed[i];
+        all[i].send_day = day[i];
+        all[i].send_hour = hour[i];
+    }
+    if (tg.send_time_best && (rc = true_best_hours(s, w, true_hour)))
         goto done;
 
     /* The uplift model's effect and profit, once for both strategies that use them. */
-    up_effect = promo_mallocn(nc ? nc : 1, sizeof *up_effect);
-    up_profit = promo_mallocn(nc ? nc : 1, sizeof *up_profit);
-    if (!up_effect || !up_profit) {
-        rc = PROMO_ENOMEM;
-        goto done;
-    }
     for (uint32_t i = 0; i < nc; i++)
         up_effect[i] = up_profit[i] = NAN;
     int up_ok = 0;
@@ -295,12 +491,21 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
                             sizeof up_note)))
         goto done;
     out->optimized_discount_pct = opt_discount;
+    double orc_discount = p->discount_pct;
+    const double orc_discounts[2] = {p->discount_pct, opt_discount};
+    if ((rc = oracle_policy(w, p, fixed, true_hour, tg.send_time_best, orc_discounts, up_ok ? 2 : 1,
+                            &orc_discount, orc, orc_profit)))
+        goto done;
+    out->oracle_discount_pct = orc_discount;
 
     for (int k = 0; k < PROMO_STRATEGY_COUNT && !rc; k++) {
         promo_compare_row *row = &out->rows[k];
         size_t want = n;
         double disc = p->discount_pct;
+        const promo_offer *src = all;
+        const uint8_t *sk = skip;
         row->available = 1;
+        row->targeted = 1;
         for (uint32_t i = 0; i < nc; i++)
             score[i] = NAN;
         switch ((promo_strategy)k) {
@@ -308,6 +513,9 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
             for (uint32_t i = 0; i < nc; i++)
                 score[i] = 0;
             want = nc;
+            src = fixed;
+            sk = NULL;
+            row->targeted = 0;
             snprintf(row->note, sizeof row->note, "every customer");
             break;
         case PROMO_STRATEGY_RANDOM: {
@@ -315,12 +523,15 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
             promo_rng_init(&r, p->seed, 0x72616e64u);
             for (uint32_t i = 0; i < nc; i++)
                 score[i] = promo_rng_uniform(&r);
+            src = fixed;
+            sk = NULL;
+            row->targeted = 0;
             snprintf(row->note, sizeof row->note, "%zu at random (seed %llu)", n,
                      (unsigned long long)p->seed);
             break;
         }
         case PROMO_STRATEGY_RFM:
-            rc = rfm_scores(s, w, p->n_threads, score);
+            rc = rfm_scores(f, w, score);
             snprintf(row->note, sizeof row->note, "top %zu by RFM score", n);
             break;
         case PROMO_STRATEGY_PROPENSITY:
@@ -349,11 +560,17 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
                 snprintf(row->note, sizeof row->note, "%s", up_note);
             break;
         case PROMO_STRATEGY_ORACLE:
-            for (uint32_t i = 0; i < nc; i++)
-                score[i] = truth[i] > 0 ? truth[i] : NAN;
+            memcpy(score, orc_profit, nc * sizeof *score);
             want = nc;
+            disc = orc_discount;
+            src = orc;
+            sk = NULL; /* it knows each customer's true fatigue: no rule needed */
             snprintf(row->note, sizeof row->note,
-                     "every customer with a positive true expected profit");
+                     "every customer with a positive true expected profit, %s, at the "
+                     "strategies' discount of the largest true total: %.0f%%",
+                     tg.send_time_best ? "each at their true best day of the week and hour"
+                                       : "day 0 at 10:00",
+                     orc_discount);
             break;
         default:
             break;
@@ -362,17 +579,14 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
             continue;
         promo_free(sel);
         sel = NULL;
-        if ((rc = select_top(score, nc, want, all, &sel, &row->contacts)))
+        if ((rc = select_top(score, nc, want, sk, src, &sel, &row->contacts, &row->suppressed)))
             break;
         for (size_t j = 0; j < row->contacts; j++)
             sel[j].discount_pct = disc;
         row->discount_pct = disc;
         if ((rc = promo_simulate(w, sel, row->contacts, &p->sim, &row->sim)))
             break;
-        if (disc == p->discount_pct)
-            for (size_t j = 0; j < row->contacts; j++)
-                row->expected_profit += truth[sel[j].customer];
-        else if (row->contacts) {
+        if (row->contacts) {
             double *tv = promo_mallocn(row->contacts, sizeof *tv);
             if (!tv || (rc = promo_simulate_expected(w, sel, row->contacts, &p->sim, tv, NULL))) {
                 promo_free(tv);
@@ -391,10 +605,17 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
 done:
     promo_free(sel);
     promo_free(all);
-    promo_free(truth);
+    promo_free(fixed);
+    promo_free(orc);
     promo_free(score);
+    promo_free(orc_profit);
+    promo_free(skip);
+    promo_free(hour);
+    promo_free(day);
+    promo_free(true_hour);
     promo_free(up_effect);
     promo_free(up_profit);
+    promo_features_free(f);
     promo_world_free(w);
     return rc;
 }

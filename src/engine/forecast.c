@@ -1795,6 +1795,11 @@ int promo_forecast_personalize(promo_forecaster *f,
             d.c[at] = mg.c[e->arm[j]];
         }
     }
+    /* the excluded are no candidates: no rung of theirs is ever worth taking */
+    for (size_t i = 0; p->exclude && i < n; i++)
+        if (p->exclude[i])
+            for (size_t k = 0; k < K; k++)
+                d.profit[i * K + k] = -INFINITY;
     rc = PROMO_ENOMEM;
     if (!(x = promo_calloc(1, sizeof *x)))
         goto done;

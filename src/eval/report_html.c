@@ -806,17 +806,49 @@ static int qini_chart(ctx *c,
     return ok;
 }
 
+void promo_report_uplift_hint(promo_store *s, char *out, size_t n, int *has_exposures)
+{
+    promo_store_table_info *ti = NULL;
+    int has = promo_store_has_table(s, "exposures") && !promo_store_describe(s, "exposures", &ti) &&
+              ti->n_rows > 0;
+    promo_store_table_info_free(ti);
+    promo_clear_error(); /* a missing table is the answer, not an error */
+    const char *ws = promo_store_ws_dir(s);
+    if (has)
+        snprintf(out, n,
+                 "promo train --ws %s --model uplift --predictions-out %s/out/"
+                 "uplift_predictions.csv",
+                 ws, ws);
+    else
+        snprintf(out, n,
+                 "an uplift model learns from a promotion log (exposures: who was offered "
+                 "what, with a randomised control) and %s has none: ingest the exposures "
+                 "(and responses) first, then promo train --ws %s --model uplift",
+                 ws, ws);
+    if (has_exposures)
+        *has_exposures = has;
+}
+
 static int section_uplift(ctx *c)
 {
     FILE *b = c->body;
     section_open(c, PROMO_REPORT_UPLIFT);
     const char *learner = c->ev ? ev_text(c, UP_TASK, UP_TARGET, "", "learner") : NULL;
     if (!learner) {
+        char hint[2600];
+        int has = 0;
+        promo_report_uplift_hint(c->s, hint, sizeof hint, &has);
         todo(c,
-             "No uplift model: it learns from the promotion log who buys because of an offer "
-             "(not who would buy anyway).",
-             "promo train --ws DIR --model uplift --predictions-out DIR/out/"
-             "uplift_predictions.csv");
+             has ? "No uplift model: it learns from the promotion log who buys because of an "
+                   "offer (not who would buy anyway)."
+                 : "No uplift model, and none can be trained yet: it learns from the promotion "
+                   "log who buys because of an offer (not who would buy anyway).",
+             has ? hint : NULL);
+        if (!has) {
+            fputs("<p class=\"todo\">", c->body);
+            esc(c->body, hint);
+            fputs("</p>\n", c->body);
+        }
         fputs("</section>\n", b);
         return PROMO_OK;
     }
@@ -1463,7 +1495,12 @@ static void summary(ctx *c, FILE *h)
                   h);
         fputs("</li>\n", h);
     } else {
-        fputs("<li>No uplift model yet: <code>promo train --model uplift</code>.</li>\n", h);
+        char hint[2600];
+        int has = 0;
+        promo_report_uplift_hint(c->s, hint, sizeof hint, &has);
+        fputs(has ? "<li>No uplift model yet: <code>" : "<li>No uplift model yet: ", h);
+        esc(h, hint);
+        fputs(has ? "</code>.</li>\n" : ".</li>\n", h);
     }
     if (f->compare) {
         const promo_compare_row *o = &f->cmp.rows[PROMO_STRATEGY_OPTIMIZED],

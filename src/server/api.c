@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <promo/alloc.h>
+#include <promo/campaign.h>
 #include <promo/dict.h>
 #include <promo/error.h>
 #include <promo/features.h>
@@ -78,6 +79,9 @@ int promo_api_open(const char *ws, promo_api **out)
 /* Called with rw held for writing (or by free). */
 static void drop_handles(promo_api *api)
 {
+    promo_campaign_profiles_free(api->profiles); /* borrows the scorer's features */
+    api->profiles = NULL;
+    api->profiles_loaded = 0;
     promo_scorer_free(api->scorer);
     api->scorer = NULL;
     promo_dict_free(api->cust_row);

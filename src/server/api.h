@@ -98,6 +98,12 @@ typedef struct promo_api {
     struct api_segments *segs;    /* the stored segments by features row (api_read.c) */
     int segs_loaded;              /* 1 once tried (segs stays NULL when none are stored) */
     int rec_loaded;               /* 1 once tried */
+    /* The campaign engine's send time and fatigue of every customer (campaign.h's profiles,
+     * default targeting), from the scorer's features: built on the first campaign call (one
+     * pass over the features), kept until a reload, so a campaign call only looks customers
+     * up. Borrows the scorer's features: dropped before it. */
+    struct promo_campaign_profiles *profiles;
+    int profiles_loaded; /* 1 once built */
     /* The optimum of each product's response surface, computed once per product and budget
      * (a surface scores every customer at every discount of the grid: seconds on a large
      * workspace, where the campaign route answers in milliseconds from the forecaster's cache). */

@@ -246,6 +246,68 @@ done:
     return rc;
 }
 
+/* The campaign engine's send time and fatigue of every customer, as promo campaign applies
+ * them by default (each customer's usual weekday and hour; the fatigued suppressed): built
+ * once per loaded workspace from the scorer's features and kept in the handle (api.h), so a
+ * call pays dictionary look-ups only. */
+static int api_profiles(promo_api *api, promo_api_ctx *ctx, const promo_campaign_profiles **out)
+{
+    *out = NULL;
+    if (__atomic_load_n(&api->profiles_loaded, __ATOMIC_ACQUIRE)) {
+        *out = api->profiles;
+        return PROMO_OK;
+    }
+    promo_scorer *h = NULL;
+    int rc = promo_api_scorer(api, ctx, &h);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&api->load_mu);
+    if (!api->profiles_loaded) {
+        promo_campaign_targeting tg = promo_campaign_targeting_default();
+        if (!(rc = promo_campaign_profiles_from_features(promo_scorer_features(h), &tg,
+                                                         &api->profiles)))
+            __atomic_store_n(&api->profiles_loaded, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&api->load_mu);
+    *out = rc ? NULL : api->profiles;
+    return rc;
+}
+
+/* The campaign's send time and fatigue fields (the names of promo campaign --json). */
+static void targeting_json(cJSON *b,
+                           const api_campaign_req *r,
+                           const promo_campaign_profiles *pr,
+                           size_t n_suppressed,
+                           size_t n_own_slot)
+{
+    int applied = r->fatigue && promo_campaign_fatigue_applied(pr);
+    cJSON_AddStringToObject(b, "send_time", r->send_time_best ? "best" : "fixed");
+    cJSON_AddNumberToObject(b, "send_time_own_slot", (double)n_own_slot);
+    cJSON_AddStringToObject(b, "fatigue", r->fatigue ? "suppress" : "off");
+    cJSON_AddBoolToObject(b, "fatigue_applied", applied);
+    if (applied || !r->fatigue)
+        cJSON_AddNullToObject(b, "fatigue_note");
+    else
+        cJSON_AddStringToObject(b, "fatigue_note",
+                                "no contact history: the workspace has no "
+                                "exposures before the cutoff");
+    cJSON_AddNumberToObject(b, "fatigued_customers", (double)promo_campaign_profiles_fatigued(pr));
+    cJSON_AddNumberToObject(b, "suppressed_fatigue", (double)n_suppressed);
+}
+
+/* A row's send day (days after the cutoff as_of) and hour: the customer's own slot in the
+ * week from the cutoff; *own 1 when it is their own, not the population's. */
+static void
+row_slot(const promo_campaign_profiles *pr, const char *id, int64_t as_of, cJSON *o, size_t *own)
+{
+    promo_send_slot sl;
+    promo_campaign_profile(pr, id, &sl, NULL, NULL);
+    cJSON_AddNumberToObject(o, "send_day", promo_sendtime_days_to(as_of, sl.weekday));
+    cJSON_AddNumberToObject(o, "send_hour", sl.hour);
+    cJSON_AddStringToObject(o, "send_weekday", promo_weekday_name(sl.weekday));
+    *own += !sl.population;
+}
+
 /* The campaign without an uplift model: the propensity ranking (promo_campaign_select). */
 static int campaign_propensity(promo_api *api,
                                promo_api_ctx *ctx,
@@ -254,14 +316,26 @@ static int campaign_propensity(promo_api *api,
                                size_t n_rows,
                                promo_api_reply *out)
 {
+    const promo_campaign_profiles *pr = NULL;
+    int rc = r->send_time_best || r->fatigue ? api_profiles(api, ctx, &pr) : PROMO_OK;
+    if (rc)
+        return promo_api_fail_engine(out, rc, NULL);
+    promo_campaign_targeting tg = promo_campaign_targeting_default();
+    tg.send_time_best = r->send_time_best;
+    if (!r->fatigue)
+        tg.fatigue.mode = PROMO_FATIGUE_OFF;
     promo_campaign_params p = promo_campaign_params_default();
     p.product_id = r->product_id;
     p.discount_pct = r->discount_pct;
     p.n_target = (size_t)r->target;
     p.holdout_pct = r->holdout_pct;
+    p.targeting = &tg;
+    /* the kept profiles are the default rules'; another choice builds its own (a pass over
+     * the features) */
+    p.profiles = r->send_time_best && r->fatigue ? pr : NULL;
     promo_campaign *c = NULL;
     promo_store *s = NULL;
-    int rc = promo_api_store(api, ctx, &s); /* the model file is found through the store */
+    rc = promo_api_store(api, ctx, &s); /* the model file is found through the store */
     if (rc)
         return rc;
     pthread_mutex_lock(&api->engine_mu);
@@ -306,8 +380,11 @@ static int campaign_propensity(promo_api *api,
         cJSON_AddNullToObject(o, "expected_profit");
         cJSON_AddStringToObject(o, "reason", c->picks[i].reason);
         cJSON_AddBoolToObject(o, "holdout", c->holdout[i]);
+        cJSON_AddNumberToObject(o, "send_day", c->send_day_row[i]);
+        cJSON_AddNumberToObject(o, "send_hour", c->send_hour_row[i]);
         cJSON_AddItemToArray(rows, o);
     }
+    targeting_json(b, r, pr, c->n_suppressed, c->n_send_match);
     promo_campaign_free(c);
     return api_ok(out, b);
 }
@@ -338,19 +415,56 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     promo_surface_optimum best;
     if ((rc = optimum_of(api, f, r.product_id, budget, &best)))
         return promo_api_fail_engine(out, rc, "product_id");
+    const promo_campaign_profiles *pr = NULL;
+    if ((r.send_time_best || r.fatigue) && (rc = api_profiles(api, call->ctx, &pr)))
+        return promo_api_fail_engine(out, rc, NULL);
+    const promo_campaign_profiles *pr_fat = r.fatigue ? pr : NULL;
     promo_forecast_request fr = promo_forecast_request_default();
     fr.product_id = r.product_id;
     fr.discount_pct = r.optimize ? best.discount_pct : r.discount_pct;
-    fr.n_target = r.optimize ? (best.target ? best.target : 1) : (size_t)r.target;
     fr.rank_by = r.rank_by < 0 || r.rank_by == API_RANK_PROFIT ? PROMO_FORECAST_RANK_PROFIT
                  : r.rank_by == API_RANK_UPLIFT                ? PROMO_FORECAST_RANK_UPLIFT
                                                                : PROMO_FORECAST_RANK_PROBABILITY;
-    fr.budget = budget;
-    fr.holdout_pct = r.holdout_pct;
-    promo_forecast *fc = NULL;
-    pthread_mutex_lock(&api->forecast_mu);
-    rc = promo_forecast_point(f, &fr, &fc); /* the picks are copies: rendered unlocked */
-    pthread_mutex_unlock(&api->forecast_mu);
+    /* As promo campaign: the fatigued left out before the count, budget and holdout apply
+     * (promo_campaign_refine), their places to the next. At most every fatigued customer is
+     * among the first target + fatigued of the ranking, so that prefix is all the forecast
+     * needs (not the whole ranking: a million picks per call). */
+    promo_campaign_refine_params rp = promo_campaign_refine_params_default();
+    rp.n_target = r.optimize ? (best.target ? best.target : 1) : (size_t)r.target;
+    rp.budget = budget;
+    rp.positive_only = 0; /* optimize takes the optimum's count, as before the rules */
+    rp.holdout_pct = r.holdout_pct;
+    rp.holdout_seed = fr.holdout_seed;
+    rp.interval = fr.interval;
+    fr.budget = INFINITY;
+    fr.holdout_pct = 0;
+    promo_forecast *fc = NULL, *fc_all = NULL;
+    promo_campaign_excluded *ex = NULL;
+    size_t n_ex = 0, n_fat = promo_campaign_profiles_fatigued(pr_fat);
+    /* The prefix of the ranking the campaign needs: the target and room for the suppressed
+     * among it, a few percent of it; when more of the prefix is suppressed than that, a longer
+     * one, up to target + every fatigued customer, which always suffices. */
+    size_t need = rp.n_target, ask = n_fat ? need + need / 8 + 16 : need;
+    for (;;) {
+        if (ask > need + n_fat)
+            ask = need + n_fat;
+        fr.n_target = ask;
+        pthread_mutex_lock(&api->forecast_mu);
+        rc = promo_forecast_point(f, &fr, &fc_all); /* the picks are copies: rendered unlocked */
+        pthread_mutex_unlock(&api->forecast_mu);
+        if (!rc)
+            rc = promo_campaign_refine(pr_fat, fc_all, &rp, &fc, &ex, &n_ex);
+        if (rc || fc->n >= need || fc->budget_bound || fc_all->n < ask || ask >= need + n_fat)
+            break;
+        promo_forecast_free(fc);
+        promo_forecast_free(fc_all);
+        promo_free(ex);
+        fc = fc_all = NULL;
+        ex = NULL;
+        ask = 2 * ask;
+    }
+    promo_forecast_free(fc_all);
+    promo_free(ex);
     if (rc)
         return promo_api_fail_engine(out, rc, "product_id");
     if (n_rows > fc->n)
@@ -382,6 +496,8 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
     cJSON *rows = cJSON_AddArrayToObject(b, "rows");
     const promo_panel *d = promo_scorer_panel(api->scorer);
     char sb[32], line[512];
+    size_t own = 0;
+    int64_t as_of = promo_forecaster_as_of(f);
     for (size_t i = 0; i < n_rows; i++) {
         const promo_forecast_pick *p = &fc->picks[i];
         uint32_t frow = promo_api_customer_row(api, p->customer_id);
@@ -404,8 +520,15 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
             cJSON_AddStringToObject(o, "reason", line);
         }
         cJSON_AddBoolToObject(o, "holdout", p->holdout);
+        if (r.send_time_best) {
+            row_slot(pr, p->customer_id, as_of, o, &own);
+        } else {
+            cJSON_AddNumberToObject(o, "send_day", 0);
+            cJSON_AddNumberToObject(o, "send_hour", 10);
+        }
         cJSON_AddItemToArray(rows, o);
     }
+    targeting_json(b, &r, pr, n_ex, own);
     rc = api_ok(out, b);
     b = NULL;
 done:

@@ -164,9 +164,9 @@ int api_get_bool(
 
 int api_parse_campaign(const cJSON *b, api_campaign_req *r, promo_api_reply *out)
 {
-    static const char *const known[] = {"product_id", "discount_pct", "target",
-                                        "budget",     "optimize",     "rank_by",
-                                        "rows",       "holdout_pct",  NULL};
+    static const char *const known[] = {"product_id", "discount_pct", "target", "budget",
+                                        "optimize",   "rank_by",      "rows",   "holdout_pct",
+                                        "send_time",  "fatigue",      NULL};
     memset(r, 0, sizeof *r);
     double budget = -1;
     if (api_check_object(b, known, out) ||
@@ -180,6 +180,23 @@ int api_parse_campaign(const cJSON *b, api_campaign_req *r, promo_api_reply *out
         return 1;
     r->has_budget = budget >= 0;
     r->budget = r->has_budget ? budget : 0;
+    /* send time and fatigue as promo campaign applies them, unless asked otherwise */
+    static const struct {
+        const char *key, *on, *off;
+    } modes[] = {{"send_time", "best", "fixed"}, {"fatigue", "suppress", "off"}};
+    int *mode_val[] = {&r->send_time_best, &r->fatigue};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, modes[k].key);
+        *mode_val[k] = 1;
+        if (!v)
+            continue;
+        if (cJSON_IsString(v) && v->valuestring && !strcmp(v->valuestring, modes[k].off))
+            *mode_val[k] = 0;
+        else if (!cJSON_IsString(v) || !v->valuestring || strcmp(v->valuestring, modes[k].on))
+            return promo_api_fail(out, 400, modes[k].key, "expected \"%s\" or \"%s\"", modes[k].on,
+                                  modes[k].off) +
+                   1;
+    }
     r->rank_by = -1;
     const cJSON *rb = cJSON_GetObjectItemCaseSensitive(b, "rank_by");
     if (rb) {

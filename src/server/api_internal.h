@@ -65,6 +65,8 @@ typedef struct api_campaign_req {
                            probability) */
     long rows;          /* 0..10,000; -1 = not given (min(target, 10000)) */
     double holdout_pct; /* 0..50 (10) */
+    int send_time_best; /* "send_time": "best" (1, the default) or "fixed" (0: day 0, 10:00) */
+    int fatigue;        /* "fatigue": "suppress" (1, the default) or "off" (0) */
 } api_campaign_req;
 
 #define API_MAX_DISCOUNTS 91
