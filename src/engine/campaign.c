@@ -128,27 +128,45 @@ void promo_campaign_free(promo_campaign *c)
 }
 
 /* Name and location of each pick from the customers table ("" when unknown). The panel holds
- * the table already; a workspace whose customers table is absent or lacks the columns is read
- * from the store, so its error is the store's ("no table", "no column"). */
+ * the table already; otherwise it is read from the store. A workspace without a customers
+ * table (Instacart, Taobao: only transactions) or without name/location columns still gets
+ * its campaign, with those fields empty. */
 static int customer_details(promo_scorer *h, promo_campaign *c)
 {
-    static const char *const cols[] = {"customer_id", "name", "location"};
     const promo_panel *d = promo_scorer_panel(h);
     promo_table *read = NULL;
     const promo_table *cust = d->customers;
     const promo_column *id = NULL, *name = NULL, *loc = NULL;
     if (cust) {
-        id = promo_table_column(cust, cols[0]);
-        name = promo_table_column(cust, cols[1]);
-        loc = promo_table_column(cust, cols[2]);
+        id = promo_table_column(cust, "customer_id");
+        name = promo_table_column(cust, "name");
+        loc = promo_table_column(cust, "location");
     }
     if (!id || !name || !loc) {
-        int rc = promo_store_read_columns(promo_scorer_store(h), "customers", cols, 3, &read);
-        if (rc)
-            return rc;
-        id = read->cols[0];
-        name = read->cols[1];
-        loc = read->cols[2];
+        promo_store *s = promo_scorer_store(h);
+        if (promo_store_has_table(s, "customers")) {
+            int rc = promo_store_read_table(s, "customers", &read);
+            if (rc)
+                return rc;
+            id = promo_table_column(read, "customer_id");
+            name = promo_table_column(read, "name");
+            loc = promo_table_column(read, "location");
+        }
+    }
+    if (id && id->type != PROMO_COL_STRING)
+        id = NULL;
+    if (name && name->type != PROMO_COL_STRING)
+        name = NULL;
+    if (loc && loc->type != PROMO_COL_STRING)
+        loc = NULL;
+    if (!id) {
+        for (size_t i = 0; i < c->n; i++)
+            if (!(c->name[i] = promo_strdup("")) || !(c->location[i] = promo_strdup(""))) {
+                promo_table_free(read);
+                return PROMO_ENOMEM;
+            }
+        promo_table_free(read);
+        return PROMO_OK;
     }
     uint32_t n_codes = promo_dict_size(id->dict);
     size_t *row_of = promo_mallocn(n_codes ? n_codes : 1, sizeof *row_of);
@@ -164,8 +182,8 @@ static int customer_details(promo_scorer *h, promo_campaign *c)
         const char *nm = "", *lc = "", *cid = c->picks[i].customer_id;
         uint32_t k = promo_dict_find(id->dict, cid, strlen(cid));
         if (k != PROMO_DICT_NONE && row_of[k] != SIZE_MAX) {
-            nm = promo_column_str(name, row_of[k]);
-            lc = promo_column_str(loc, row_of[k]);
+            nm = name ? promo_column_str(name, row_of[k]) : "";
+            lc = loc ? promo_column_str(loc, row_of[k]) : "";
         }
         if (!(c->name[i] = promo_strdup(nm)) || !(c->location[i] = promo_strdup(lc)))
             goto done;
