@@ -5,14 +5,14 @@
  * opposite effects and a policy under costs; a non-randomised log (t depends on x1) with the
  * overlap report; 1 vs 2 threads identical; bad input. Small n and few rounds keep it quick
  * under ASan. */
+#include "t.h"
+
 #include <stdlib.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/rng.h>
 #include <promo/uplift.h>
-
-#include "t.h"
 
 #define D 5
 
@@ -141,9 +141,9 @@ static float *fit_predict(const promo_uplift_params *p, const sim *tr, const sim
     return eff;
 }
 
-static const promo_uplift_learner metas[] = {PROMO_UPLIFT_S,  PROMO_UPLIFT_T,    PROMO_UPLIFT_X,
-                                              PROMO_UPLIFT_R,  PROMO_UPLIFT_DR,   PROMO_UPLIFT_TREE,
-                                              PROMO_UPLIFT_FOREST};
+static const promo_uplift_learner metas[] = {PROMO_UPLIFT_S,     PROMO_UPLIFT_T,  PROMO_UPLIFT_X,
+                                             PROMO_UPLIFT_R,     PROMO_UPLIFT_DR, PROMO_UPLIFT_TREE,
+                                             PROMO_UPLIFT_FOREST};
 #define N_METAS (sizeof metas / sizeof metas[0])
 
 T_TEST(uplift_continuous_pehe)
@@ -313,8 +313,7 @@ T_TEST(uplift_non_randomised_overlap)
                 printf("  uplift confounded %-2s overlap: clipped share %.3f, e in [%.4f, %.4f]\n",
                        promo_uplift_learner_name(ls[k]), ov.clipped_share, ov.e_min, ov.e_max);
                 T_ASSERT_MSG(fabs(ov.clipped_share - share_hi) < 0.05,
-                             "clipped share %g, rows with x1 >= 1 %g", ov.clipped_share,
-                             share_hi);
+                             "clipped share %g, rows with x1 >= 1 %g", ov.clipped_share, share_hi);
                 T_ASSERT(ov.e_min < 0.05 && ov.e_max > 0.95);
             } else {
                 T_ASSERT(ov.clipped_share == 0.0);
@@ -354,6 +353,7 @@ T_TEST(uplift_thread_count_independent)
         for (int th = 0; th < 2; th++) {
             promo_uplift_params p = small_params(ls[k]);
             p.n_threads = th + 1;
+            p.one_thread_cells = 0; /* 500 x 4 cells: two threads only when asked for */
             p.propensity_weighting = 1;
             p.gbdt.n_rounds = 8;
             p.tree.min_leaf = 20;
@@ -532,4 +532,41 @@ T_TEST(uplift_weights_and_no_early_stopping)
     promo_free(w);
     sim_free(&tr);
     sim_free(&te);
+}
+
+T_TEST(uplift_rounds_kept_and_one_thread_cells)
+{
+    /* rounds_kept: the most rounds a base model kept (no early stopping: all of them); none
+     * for a forest. one_thread_cells changes where the threads go, not the model. */
+    sim tr;
+    make_sim(0, 21, 400, &tr);
+    promo_uplift_data d = data_of(&tr);
+    promo_uplift_params p = small_params(PROMO_UPLIFT_T);
+    p.valid_frac = 0.0;
+    p.gbdt.n_rounds = 9;
+    p.n_threads = 2;
+    float *eff[2];
+    for (int k = 0; k < 2; k++) {
+        p.one_thread_cells = k ? 0 : 2e6;
+        promo_uplift *m = NULL;
+        T_OK(promo_uplift_fit(&p, &d, &m));
+        T_ASSERT_EQ_INT(promo_uplift_rounds_kept(m), 9);
+        eff[k] = promo_mallocn(tr.n, sizeof *eff[k]);
+        T_ASSERT(eff[k]);
+        T_OK(promo_uplift_predict(m, tr.x, tr.n, D, eff[k]));
+        promo_uplift_free(m);
+    }
+    T_ASSERT(memcmp(eff[0], eff[1], tr.n * sizeof *eff[0]) == 0);
+    promo_free(eff[0]);
+    promo_free(eff[1]);
+    p = small_params(PROMO_UPLIFT_FOREST);
+    promo_uplift *f = NULL;
+    T_OK(promo_uplift_fit(&p, &d, &f));
+    T_ASSERT_EQ_INT(promo_uplift_rounds_kept(f), 0);
+    promo_uplift_free(f);
+    T_ASSERT_EQ_INT(promo_uplift_rounds_kept(NULL), 0);
+    p = small_params(PROMO_UPLIFT_T);
+    p.one_thread_cells = -1;
+    T_ASSERT_EQ_INT(promo_uplift_fit(&p, &d, &f), PROMO_EUSAGE);
+    sim_free(&tr);
 }

@@ -206,7 +206,9 @@ T_TEST(gbdt_boost_margins_are_the_ended_models_and_bins_are_shared)
     T_ASSERT_EQ_INT(promo_gbdt_boost_rounds(bb), 12);
     float *keep = promo_mallocn(ne, sizeof *keep), *pred = promo_mallocn(ne, sizeof *pred);
     T_ASSERT(keep && pred);
-    memcpy(keep, promo_gbdt_boost_margins(bb), ne * sizeof *keep);
+    const float *mb = NULL;
+    T_OK(promo_gbdt_boost_margins(bb, &mb));
+    memcpy(keep, mb, ne * sizeof *keep);
     /* bins from another width or bin count are refused */
     promo_gbdt_params q = p;
     q.max_bin = 64;
@@ -227,7 +229,8 @@ T_TEST(gbdt_boost_margins_are_the_ended_models_and_bins_are_shared)
     T_OK(promo_gbdt_boost_begin(&p, &a, NULL, 0, NULL, &bc));
     for (int r = 0; r < 5; r++)
         T_OK(promo_gbdt_boost_round(bc));
-    T_ASSERT(promo_gbdt_boost_margins(bc) == NULL);
+    T_OK(promo_gbdt_boost_margins(bc, &mb));
+    T_ASSERT(mb == NULL);
     T_OK(promo_gbdt_boost_end(bc, 3, &g));
     promo_learner *l = NULL;
     T_OK(promo_learner_from_gbdt(g, &l));

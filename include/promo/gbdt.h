@@ -168,13 +168,13 @@ int promo_gbdt_load(const char *path, promo_gbdt **out /* OUT */);
  * business and ignored; boosting only, depth <= 12) and the training rows, which are binned
  * into XGBoost's quantile DMatrix during the call (borrowed for it only). x_eval (n_eval rows
  * of the training width, borrowed until end/free; may be NULL with n_eval 0) are rows whose
- * margins are kept up to date after every round, as promo_gbdt_predict(margin = 1) would give
- * them. bins: NULL, or a booster begun on the same width and max_bin whose histogram bins are
- * reused (no second quantile sketch; bins stays usable and must outlive the call only).
- * round boosts one more round. end keeps the first `keep` rounds (1..rounds) and returns them
- * as a model like promo_gbdt_train's (best_iteration = keep - 1, best score NaN); b is freed
- * whatever end returns. Deterministic for a fixed seed and nthread, like promo_gbdt_train;
- * not bitwise its model (the bins come from the quantile DMatrix's sketch). */
+ * margins are given after any round, as promo_gbdt_predict(margin = 1) would give them. bins: NULL,
+ * or a booster begun on the same width and max_bin whose histogram bins are reused (no second
+ * quantile sketch; bins stays usable and must outlive the call only). round boosts one more round.
+ * end keeps the first `keep` rounds (1..rounds) and returns them as a model like promo_gbdt_train's
+ * (best_iteration = keep - 1, best score NaN); b is freed whatever end returns. Deterministic for a
+ * fixed seed and nthread, like promo_gbdt_train; not bitwise its model (the bins come from the
+ * quantile DMatrix's sketch). */
 typedef struct promo_gbdt_boost promo_gbdt_boost;
 int promo_gbdt_boost_begin(const promo_gbdt_params *p,
                            const promo_gbdt_data *train,
@@ -183,8 +183,9 @@ int promo_gbdt_boost_begin(const promo_gbdt_params *p,
                            const promo_gbdt_boost *bins,
                            promo_gbdt_boost **out /* OUT */);
 int promo_gbdt_boost_round(promo_gbdt_boost *b);
-/* n_eval x n_outputs margins after the rounds so far (borrowed; NULL when n_eval is 0). */
-const float *promo_gbdt_boost_margins(const promo_gbdt_boost *b);
+/* *out: n_eval x n_outputs margins after the rounds so far (borrowed until the next round;
+ * NULL when n_eval is 0). The rounds boosted since the last call are added to them here. */
+int promo_gbdt_boost_margins(promo_gbdt_boost *b, const float **out /* OUT */);
 int promo_gbdt_boost_rounds(const promo_gbdt_boost *b);
 int promo_gbdt_boost_end(promo_gbdt_boost *b, int keep, promo_gbdt **out /* OUT */);
 void promo_gbdt_boost_free(promo_gbdt_boost *b); /* NULL-safe */

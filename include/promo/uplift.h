@@ -98,12 +98,16 @@ typedef struct promo_uplift_params {
                       the arms share one set of histogram bins); 0 = each model stops on its own
                       validation loss; -1 = 1 when every arm has at least 10,000 validation
                       rows (below that the Qini is too noisy to stop on), else 0 (default -1) */
+    double one_thread_cells; /* a boosted base model with fewer training cells (rows x columns)
+                                than this trains on one thread whatever n_threads (its rounds
+                                are too small to split; results are the same); 0 = never
+                                (default 2,000,000) */
 } promo_uplift_params;
 
 /* Defaults for a learner: gbdt boosting with depth 4, eta 0.1, 300 rounds, early stopping after
  * 20, min_child_weight 5, hist 256 bins (promo_gbdt_params_default() otherwise); valid_frac 0.2,
- * propensity_weighting 0, clip 0.01, seed 1, n_threads 0, qini_stop -1 (auto);
- * tree = promo_uplift_tree_params_default() (n_trees 1 for TREE). */
+ * propensity_weighting 0, clip 0.01, seed 1, n_threads 0, qini_stop -1 (auto),
+ * one_thread_cells 2e6; tree = promo_uplift_tree_params_default() (n_trees 1 for TREE). */
 promo_uplift_params promo_uplift_params_default(promo_uplift_learner l);
 
 typedef struct promo_uplift promo_uplift; /* opaque fitted model */
@@ -119,6 +123,9 @@ void promo_uplift_free(promo_uplift *m); /* NULL-safe */
 int promo_uplift_n_arms(const promo_uplift *m);
 size_t promo_uplift_n_features(const promo_uplift *m);
 promo_uplift_learner promo_uplift_get_learner(const promo_uplift *m);
+/* The most boosting rounds any outcome or effect model of m kept (the propensity model aside);
+ * 0 when m has none (TREE, FOREST). */
+int promo_uplift_rounds_kept(promo_uplift *m);
 
 /* Effects: effect is the caller's n x (n_arms - 1) floats, row-major: column a - 1 is
  * E[y | arm a, x] - E[y | control, x] (a difference of probabilities for binary outcomes).

@@ -204,23 +204,40 @@ done:
 /* Out-of-fold effects of the randomised training rows: the training rows split in CAL_FOLDS
  * by customer (a customer's exposures in one fold), the learner refitted on the other folds
  * with the same parameters, each randomised row predicted by the model that did not see it.
- * oof: r->n x E, NaN for the rows not predicted. */
+ * oof: r->n x E, NaN for the rows not predicted.
+ * The calibration reads the slope of the outcomes on these effects, not the best model, so the
+ * refits save what the full fit already knows (they were as long as the full fit itself):
+ * - at most the rounds the full model kept (a fold has half its rows: it needs no more);
+ * - S and T with propensity weighting take their rows' weights 1 / P(arm | x) from the full
+ *   model's propensity (the same clipping) instead of fitting a propensity model per fold:
+ *   the weights only balance the arms, the effects still come from the fold's own outcome
+ *   models. (X, R and DR use the propensity inside the learner: they refit it.) */
 static int crossfit_effects(const promo_panel *d,
                             const promo_uplift_ws_rows *r,
-                            const promo_uplift_params *up,
+                            const promo_uplift_params *up_full,
+                            promo_uplift *full,
                             float *oof)
 {
-    size_t E = (size_t)r->n_arms - 1;
+    size_t E = (size_t)r->n_arms - 1, K = (size_t)r->n_arms, nt = r->n_train ? r->n_train : 1;
+    promo_uplift_params upv = *up_full, *up = &upv;
+    int kept = promo_uplift_rounds_kept(full);
+    if (kept > 0 && kept < up->gbdt.n_rounds)
+        up->gbdt.n_rounds = kept;
+    int reuse_prop = up->propensity_weighting &&
+                     (up->learner == PROMO_UPLIFT_S || up->learner == PROMO_UPLIFT_T);
+    if (reuse_prop)
+        up->propensity_weighting = 0;
     const promo_column *ec = promo_table_column(d->exposures, "customer_id");
     uint8_t *fold = promo_mallocn(r->n ? r->n : 1, 1);
-    float *xk = promo_mallocn(r->n_train ? r->n_train : 1, r->d * sizeof *xk);
-    float *yk = promo_mallocn(r->n_train ? r->n_train : 1, sizeof *yk);
-    float *ek = promo_mallocn(r->n_train ? r->n_train : 1, E * sizeof *ek);
-    int32_t *ak = promo_mallocn(r->n_train ? r->n_train : 1, sizeof *ak);
-    size_t *idx = promo_mallocn(r->n_train ? r->n_train : 1, sizeof *idx);
+    float *xk = promo_mallocn(nt, r->d * sizeof *xk);
+    float *yk = promo_mallocn(nt, sizeof *yk);
+    float *ek = promo_mallocn(nt, (reuse_prop ? K : E) * sizeof *ek);
+    float *wk = reuse_prop ? promo_mallocn(nt, sizeof *wk) : NULL;
+    int32_t *ak = promo_mallocn(nt, sizeof *ak);
+    size_t *idx = promo_mallocn(nt, sizeof *idx);
     promo_uplift *mk = NULL;
     int rc = PROMO_ENOMEM;
-    if (!fold || !xk || !yk || !ek || !ak || !idx || !ec || !ec->codes)
+    if (!fold || !xk || !yk || !ek || (reuse_prop && !wk) || !ak || !idx || !ec || !ec->codes)
         goto done;
     for (size_t i = 0; i < r->n * E; i++)
         oof[i] = NAN;
@@ -237,7 +254,16 @@ static int crossfit_effects(const promo_panel *d,
                 yk[m] = r->y[i];
                 ak[m++] = r->arm[i];
             }
-        promo_uplift_data kd = {xk, m, r->d, ak, r->n_arms, yk, 1, NULL};
+        if (reuse_prop) { /* the full model's 1 / P(arm | x), clipped as the fit clips it */
+            if ((rc = promo_uplift_predict_propensity(full, xk, m, r->d, ek)))
+                break;
+            for (size_t j = 0; j < m; j++) {
+                double e = ek[j * K + (size_t)ak[j]];
+                e = e < up->clip ? up->clip : e > 1.0 - up->clip ? 1.0 - up->clip : e;
+                wk[j] = (float)(1.0 / e);
+            }
+        }
+        promo_uplift_data kd = {xk, m, r->d, ak, r->n_arms, yk, 1, wk};
         if ((rc = promo_uplift_fit(up, &kd, &mk)))
             break;
         for (size_t i = 0; i < r->n; i++)
@@ -258,6 +284,7 @@ done:
     promo_free(xk);
     promo_free(yk);
     promo_free(ek);
+    promo_free(wk);
     promo_free(ak);
     promo_free(idx);
     return rc;
@@ -493,7 +520,7 @@ int promo_report_uplift_train(promo_store *s,
             goto done;
         }
         t0 = promo_now_s();
-        rc = crossfit_effects(&d, &r, &up, oof);
+        rc = crossfit_effects(&d, &r, &up, m, oof);
         out->calibration_seconds = promo_now_s() - t0;
         if (rc == PROMO_EINPUT) { /* a fold too small for the learner: no calibration */
             promo_warn("uplift: no effect calibration: %s", promo_last_error());

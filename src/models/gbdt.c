@@ -330,15 +330,16 @@ fail:
     return rc;
 }
 
-/* Add round it's trees to the validation margins (one round: one tree, or the forest's
- * parallel trees, summed in XGBoost's order). */
-static int
-add_round(BoosterHandle h, int it, const promo_gbdt_data *valid, int nthread, float *margin)
+/* Add the trees of rounds [it, end) to the validation margins (a round: one tree, or the
+ * forest's parallel trees; all summed in XGBoost's order, so adding several rounds at once
+ * gives the bits of adding them one by one). */
+static int add_rounds(
+    BoosterHandle h, int it, int end, const promo_gbdt_data *valid, int nthread, float *margin)
 {
     int rc = PROMO_OK;
     BoosterHandle round = NULL;
     flat_forest *f = NULL;
-    XGB(XGBoosterSlice(h, it, it + 1, 1, &round), "reading the new tree");
+    XGB(XGBoosterSlice(h, it, end, 1, &round), "reading the new trees");
     rc = forest_from_booster(round, &f);
     XGBoosterFree(round);
     if (!rc && !f)
@@ -581,7 +582,7 @@ int promo_gbdt_train(const promo_gbdt_params *p,
         XGB(XGBoosterUpdateOneIter(h, it, dtr), "training");
         double v = NAN;
         if (own_eval) {
-            if ((rc = add_round(h, it, valid, p->nthread, vmargin)))
+            if ((rc = add_rounds(h, it, it + 1, valid, p->nthread, vmargin)))
                 goto fail;
             v = own_metric(p->objective, vmargin, valid, n_out);
         } else if (dva) {
@@ -1635,6 +1636,7 @@ struct promo_gbdt_boost {
     float *margin;        /* eval.n_rows x n_out */
     double base;          /* base_score, for the debug line */
     int rounds;           /* rounds boosted so far */
+    int in_margin;        /* rounds added to margin: it is brought up to date when read */
 };
 
 int promo_gbdt_boost_begin(const promo_gbdt_params *p,
@@ -1702,17 +1704,26 @@ int promo_gbdt_boost_round(promo_gbdt_boost *b)
 {
     int rc = PROMO_OK;
     XGB(XGBoosterUpdateOneIter(b->h, b->rounds, b->dtr), "training");
-    if (b->eval.n_rows && (rc = add_round(b->h, b->rounds, &b->eval, b->p.nthread, b->margin)))
-        return rc;
     b->rounds++;
     return PROMO_OK;
 fail:
     return rc;
 }
 
-const float *promo_gbdt_boost_margins(const promo_gbdt_boost *b)
+/* The evaluation margins are walked only when read, all new rounds at once: one slice of the
+ * booster and one pass over the rows per look instead of one per round (the T-learner looks
+ * every 5 rounds). */
+int promo_gbdt_boost_margins(promo_gbdt_boost *b, const float **out)
 {
-    return b->margin;
+    *out = NULL;
+    int rc = PROMO_OK;
+    if (b->eval.n_rows && b->in_margin < b->rounds) {
+        if ((rc = add_rounds(b->h, b->in_margin, b->rounds, &b->eval, b->p.nthread, b->margin)))
+            return rc;
+        b->in_margin = b->rounds;
+    }
+    *out = b->margin;
+    return PROMO_OK;
 }
 
 int promo_gbdt_boost_rounds(const promo_gbdt_boost *b)
