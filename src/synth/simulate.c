@@ -261,9 +261,16 @@ int promo_simulate_expected(const promo_world *w,
         promo_free(pp);
         return rc;
     }
+    /* E[q] depends on the product alone and costs 2,048 quantile draws: offers of one product
+     * come in runs (an oracle scans every customer for one product), so it is computed once
+     * per run of equal means, the same value as before. */
+    double eq = 0, eq_of = NAN;
     for (size_t k = 0; k < n; k++) {
         const prep *q = &pp[k];
-        double eq = expected_quantity(q->qmean);
+        if (!(q->qmean == eq_of)) {
+            eq = expected_quantity(q->qmean);
+            eq_of = q->qmean;
+        }
         double bundle = (q->p1 * q->pb1 - q->p0 * q->pb0) * (q->bprice - q->bcost);
         profit[k] =
             eq * (q->p1 * (q->price * (1 - q->d) - q->cost) - q->p0 * (q->price - q->cost)) +
