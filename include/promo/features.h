@@ -15,7 +15,10 @@
  *     columns): RFM (recency, frequency = distinct orders, monetary = spend) and quintile
  *     scores; tenure; inter-purchase gap mean/sd; basket size; distinct products, categories,
  *     stores; online share; recent spend; promotion sensitivity (share of spend on promotion,
- *     smoothed response rate to exposures); fatigue (contacts in the last 7/30/90 days,
+ *     smoothed response rate to exposures); individual response (control
+ *     exposures and their conversions, the customer's smoothed rate without an offer and the
+ *     treated rate's lift over it, see below); discount sensitivity (share of purchase lines on
+ *     promotion, mean discount depth of them); fatigue (contacts in the last 7/30/90 days,
  *     response trend over the last 10 contacts, days since last contact); spend tier;
  *     day-of-week and hour-of-day profile and best send slot; BG/NBD P(alive), expected
  *     purchases and Gamma-Gamma CLV; category spend shares (when few enough categories);
@@ -34,6 +37,15 @@
  *     product features (buyers excepted) but not for any customer;
  *   - exposures with arm "control" are not contacts; a response counts if converted and its
  *     ts is before the cutoff (a null ts counts only when its promotion ended before it).
+ *   - baseline_rate and response_lift use the "settled" exposures: those whose promotion ended
+ *     before the cutoff (or, without an end, 14 days passed). The baseline rate pools the
+ *     customer's control conversions with, for each settled treated exposure, whether they
+ *     bought the promoted product (or category) in a window as long as the promotion's just
+ *     before the exposure; it is smoothed toward the control arm's rate with
+ *     lift_prior_strength pseudo-exposures. response_lift = the settled treated conversion
+ *     rate (smoothed the same way toward the population's) minus baseline_rate. An exposure's
+ *     own outcome never enters its features: the panel cuts at or before the exposure, and
+ *     only exposures strictly before the cutoff count.
  *
  * Usage:
  *   promo_feature_input in = {.customers = c, .products = p, .transactions = t};
@@ -82,6 +94,8 @@ typedef struct promo_feature_params {
     double confidence_eps;          /* (default 1) */
     double response_prior_strength; /* pseudo-exposures at the overall response rate in the
                                        smoothed rate (default 10) */
+    double lift_prior_strength;     /* pseudo-exposures at the population rates in the
+                                       baseline_rate and response_lift columns (default 4) */
     size_t max_category_columns;    /* category shares join X when there are at most this many
                                        categories (default 64) */
     int clv;                        /* 1 (default): fit BG/NBD + Gamma-Gamma, add p_alive,

@@ -351,6 +351,28 @@ static void sentence(const promo_prop_explanation *e,
             put(out, n, "responded to %.0f%% of the offers sent to them", 100.0 * v);
         else
             put(out, n, "has not been sent an offer yet");
+    } else if (!strcmp(f, "n_control_exposures")) {
+        put(out, n, "was held back from %.0f offer%s as a control", fin ? v : 0.0,
+            fin && v == 1 ? "" : "s");
+    } else if (!strcmp(f, "control_conversions")) {
+        put(out, n, "bought %.0f time%s when held back from an offer", fin ? v : 0.0,
+            fin && v == 1 ? "" : "s");
+    } else if (!strcmp(f, "baseline_rate")) {
+        put(out, n, "buys a promoted product without an offer about %.0f%% of the time",
+            fin ? 100.0 * v : 0.0);
+    } else if (!strcmp(f, "response_lift")) {
+        if (!fin || fabsf(v) < 0.005f)
+            put(out, n, "buys about as often with an offer as without one");
+        else
+            put(out, n, "buys %.0f points %s often with an offer than without one", fabs(100.0 * v),
+                v > 0 ? "more" : "less");
+    } else if (!strcmp(f, "promo_line_share")) {
+        put(out, n, "%.0f%% of the products they buy are on promotion", fin ? 100.0 * v : 0.0);
+    } else if (!strcmp(f, "discount_depth")) {
+        if (fin)
+            put(out, n, "their promotional purchases were %.0f%% off on average", 100.0 * v);
+        else
+            put(out, n, "has not bought on promotion yet");
     } else if (!strcmp(f, "days_since_contact")) {
         if (fin) {
             span(v, sp, sizeof sp);

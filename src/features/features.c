@@ -52,6 +52,7 @@ promo_feature_params promo_feature_params_default(void)
     p.confidence_alpha = 40;
     p.confidence_eps = 1;
     p.response_prior_strength = 10;
+    p.lift_prior_strength = 4;
     p.max_category_columns = 64;
     p.clv = 1;
     p.expected_days = 30;
@@ -171,6 +172,12 @@ static const char *const base_names[C_BASE_COUNT] = {
     NULL /* exp_purchases_<N>d */,
     "exp_spend_per_order",
     NULL /* clv_<N>d */,
+    "n_control_exposures",
+    "control_conversions",
+    "baseline_rate",
+    "response_lift",
+    "promo_line_share",
+    "discount_depth",
 };
 
 void promo_features_free(promo_features *f)
@@ -779,14 +786,6 @@ typedef struct fx_order {
 } fx_order;
 
 /* One slot of a customer, for its interactions row. */
-typedef struct fx_prow {
-    uint32_t product;
-    uint32_t pad;
-    int64_t ts;     /* the order's time */
-    double rev;     /* spend */
-    double recency; /* the order's recency weight 2^(-age / half_life) */
-} fx_prow;
-
 static inline int ord_less(const fx_order *x, const fx_order *y)
 {
     if (x->ts != y->ts)
@@ -1143,8 +1142,20 @@ static int one_customer(fx_ctx *c,
         }
     }
     x[C_N_STORES] = (float)n_st;
+    /* Discount sensitivity: how much of the history was bought on promotion, and how deep. */
+    double promo_lines = 0, depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fx_line *ln = &c->rec[base + i].line;
+        if (!(ln->aux & AUX_PROMO))
+            continue;
+        promo_lines++;
+        if (ln->list > 0)
+            depth += fmin(1.0, fmax(0.0, 1.0 - ln->rev / (double)ln->list));
+    }
+    x[C_PROMO_LINE_SHARE] = n ? (float)(promo_lines / (double)n) : NAN;
+    x[C_DISCOUNT_DEPTH] = promo_lines > 0 ? (float)(depth / promo_lines) : NAN;
     store_slots(c, base, n, w->sl);
-    fx_contact_features(ct, u, p, x);
+    fx_contact_features(ct, u, p, pr, m, c->prod_cat, x);
     return 0;
 }
 
@@ -1442,7 +1453,8 @@ int fx_check_params(const promo_feature_input *in, const promo_feature_params *p
         return promo_fail(PROMO_EINPUT, "features: %zu transactions: at most %u are supported",
                           in->transactions->n_rows, UINT32_MAX - 1);
     if (!(p->half_life_days > 0) || !(p->confidence_eps > 0) || !(p->confidence_alpha >= 0) ||
-        !(p->response_prior_strength >= 0) || !(p->expected_days > 0) || !(p->clv_horizon_days > 0))
+        !(p->response_prior_strength >= 0) || !(p->lift_prior_strength >= 0) ||
+        !(p->expected_days > 0) || !(p->clv_horizon_days > 0))
         return promo_fail(PROMO_EUSAGE, "features: half_life_days, confidence_eps, expected_days "
                                         "and clv_horizon_days must be > 0");
     return PROMO_OK;
@@ -1523,7 +1535,7 @@ int promo_features_compute(const promo_feature_input *in,
     promo_free(keep);
     line_cnt = NULL;
     keep = NULL;
-    if ((rc = fx_build_contacts(in, &x, &u, p->as_of, c.nt, &ct)))
+    if ((rc = fx_build_contacts(in, &pm, c.prod_cat, &u, p->as_of, c.nt, &ct)))
         goto fail;
     rc = PROMO_ENOMEM;
     stage_clock t1 = stage_now();
@@ -1736,8 +1748,7 @@ fail:
     promo_free(chunk_at);
     promo_free(co.bg_x);
     promo_free(co.ix_nnz);
-    promo_free(ct.off);
-    promo_free(ct.e);
+    fx_contacts_free(&ct);
     fx_universe_free(&u);
     promo_free(pm.tx_prod);
     promo_free(c.prod_cat);

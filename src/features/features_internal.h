@@ -121,6 +121,12 @@ enum {
     C_EXP_PURCHASES,
     C_EXP_SPEND,
     C_CLV,
+    C_N_CONTROL,        /* control exposures (distinct promotions) */
+    C_CONTROL_CONV,     /* their conversions */
+    C_BASELINE_RATE,    /* smoothed rate without an offer (see contacts.c) */
+    C_RESPONSE_LIFT,    /* smoothed treated rate minus the customer's baseline rate */
+    C_PROMO_LINE_SHARE, /* share of purchase lines on promotion */
+    C_DISCOUNT_DEPTH,   /* mean share taken off on those lines */
     C_BASE_COUNT
 };
 
@@ -232,28 +238,58 @@ int fx_check_params(const promo_feature_input *in, const promo_feature_params *p
 /* ---------------------------------------------------------------- contacts (contacts.c) ---- */
 
 typedef struct fx_contact {
-    int64_t ts;     /* exposure time */
-    uint32_t promo; /* exposures.promotion_id code */
-    uint8_t conv;   /* 1 if a counted conversion exists for (promo, customer) */
-    uint8_t pad[3];
+    int64_t ts;      /* exposure time */
+    uint32_t promo;  /* exposures.promotion_id code */
+    uint8_t conv;    /* 1 if a counted conversion exists for (promo, customer) */
+    uint8_t control; /* 1 for the control arm (not a contact) */
+    uint8_t settled; /* 1 if the promotion's response window closed before the cutoff */
+    uint8_t pad;
 } fx_contact;
 
 typedef struct contacts {
     uint64_t *off; /* n_univ + 1 */
-    fx_contact *e; /* exposures before the cutoff, not control, by customer then ts */
-    double prior;  /* overall conversion rate per exposed promotion */
+    fx_contact *e; /* exposures before the cutoff, control ones marked, by customer then ts */
+    double prior;  /* overall conversion rate per exposed (treated) promotion */
+    double prior_settled; /* the same over settled treated exposures */
+    double prior0;        /* conversion rate of settled control exposures (prior_settled when
+                             there are none) */
+    uint32_t n_promo;     /* exposures.promotion_id codes */
+    uint32_t *promo_prod; /* n_promo: products row of the promoted product, FX_NONE */
+    uint32_t *promo_cat;  /* n_promo: category index of a category promotion, FX_NONE */
+    int64_t *promo_end;   /* n_promo: promotions.end, INT64_MAX when unknown */
 } contacts;
 
-/* Exposures before as_of (not control) of the universe's customers, by customer then time,
- * each marked with whether its (customer, promotion) converted before as_of; and the prior
- * conversion rate. Zeroed (ct->off NULL) without exposures. */
+/* One slot of a customer, for its interactions row and the baseline of the promoted products
+ * (features.c sorts a customer's by product, then time). */
+typedef struct fx_prow {
+    uint32_t product;
+    uint32_t pad;
+    int64_t ts;     /* the order's time */
+    double rev;     /* spend */
+    double recency; /* the order's recency weight 2^(-age / half_life) */
+} fx_prow;
+
+/* Exposures before as_of of the universe's customers (control ones marked), by customer then
+ * time, each marked with whether its (customer, promotion) converted before as_of and whether
+ * its promotion ended before as_of; the promoted product or category of each promotion
+ * (prod_cat: products row -> category index); and the prior conversion rates. Zeroed (ct->off
+ * NULL) without exposures. */
 int fx_build_contacts(const promo_feature_input *in,
-                      const tx_cols *x,
+                      const prod_map *pm,
+                      const uint32_t *prod_cat,
                       const universe *u,
                       int64_t as_of,
                       int nt,
                       contacts *ct /* OUT */);
-/* The contact and response columns of X for universe customer u (row x). */
-void fx_contact_features(const contacts *ct, uint32_t u, const promo_feature_params *p, float *x);
+void fx_contacts_free(contacts *ct);
+/* The contact and response columns of X for universe customer u (row x); pr[0..m) are the
+ * customer's purchase slots sorted by product then time, prod_cat as above. */
+void fx_contact_features(const contacts *ct,
+                         uint32_t u,
+                         const promo_feature_params *p,
+                         const fx_prow *pr,
+                         size_t m,
+                         const uint32_t *prod_cat,
+                         float *x);
 
 #endif
