@@ -18,7 +18,9 @@
 #ifndef PROMO_HASH_H
 #define PROMO_HASH_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +43,24 @@ static inline uint64_t promo_fmix64(uint64_t h)
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
     return h;
+}
+
+/* s[0..n) (n <= 8) as a little-endian word, zero padded: memcpy(&w, s, n) without a call for a
+ * variable length, and without reading outside s (two overlapping loads, or three bytes).
+ * The short-key hashing of dictionaries (dict.c) and of the CSV reader's interning (csv.c)
+ * load key tails with it. */
+static inline uint64_t promo_load_upto8(const unsigned char *s, size_t n)
+{
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    if (n == 0)
+        return 0;
+    return (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
+           (uint64_t)s[n - 1] << (8 * (n - 1));
 }
 
 #ifdef __cplusplus

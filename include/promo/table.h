@@ -136,6 +136,10 @@ promo_table *promo_table_filter(const promo_table *t, const uint8_t *keep);
  * then returns that value. */
 typedef int (*promo_key_dup_fn)(void *ctx, size_t first, size_t dup);
 
+/* Row r's value of key column c as 64 bits, as promo_table_find_duplicate_keys compares keys:
+ * the code of a string, the bits of a float, the value of an integer, time or flag. */
+uint64_t promo_column_key_bits(const promo_column *c, size_t r);
+
 /* Duplicate keys: the one check ingest (before it writes) and the store (as it writes) share.
  * A key is the tuple of values of columns key[0..n_key) (all with at least n_rows rows; key
  * values are not null: callers check required fields first). Rows r < n_skip with

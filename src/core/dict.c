@@ -10,6 +10,7 @@
 #include <promo/alloc.h>
 #include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 
 typedef struct slot {
     uint32_t hash;  /* low 32 bits of the key's hash */
@@ -26,22 +27,6 @@ struct promo_dict {
     promo_arena *arena;
 };
 
-/* s[0..n) (n <= 8) as a little-endian word, zero padded: memcpy(&w, s, n) without a call for a
- * variable length, and without reading outside s (two overlapping loads, or three bytes). */
-static inline uint64_t load_upto8(const unsigned char *s, size_t n)
-{
-    if (n >= 4) {
-        uint32_t lo, hi;
-        memcpy(&lo, s, 4);
-        memcpy(&hi, s + n - 4, 4);
-        return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
-    }
-    if (n == 0)
-        return 0;
-    return (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
-           (uint64_t)s[n - 1] << (8 * (n - 1));
-}
-
 uint64_t promo_hash_bytes(const void *p, size_t n)
 {
     /* 64-bit multiply-mix over 8-byte words; good enough for ids and fast on short keys. */
@@ -55,7 +40,7 @@ uint64_t promo_hash_bytes(const void *p, size_t n)
         s += 8;
         n -= 8;
     }
-    uint64_t w = load_upto8(s, n);
+    uint64_t w = promo_load_upto8(s, n);
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 29;
     h *= 0xff51afd7ed558ccdULL;

@@ -50,6 +50,7 @@
 #include <promo/alloc.h>
 #include <promo/csv.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 #include <promo/infile.h>
 
 #include "data/csv_internal.h"
@@ -631,25 +632,9 @@ static sdict *sdict_new(void)
     return d;
 }
 
-/* s[0..n) (n <= 8) as a little-endian word, zero padded: memcpy(&w, s, n) without a call for a
- * variable length, and without reading outside s (two overlapping loads, or three bytes). */
-static inline uint64_t load_upto8(const unsigned char *s, size_t n)
-{
-    if (n >= 4) {
-        uint32_t lo, hi;
-        memcpy(&lo, s, 4);
-        memcpy(&hi, s + n - 4, 4);
-        return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
-    }
-    if (n == 0)
-        return 0;
-    return (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
-           (uint64_t)s[n - 1] << (8 * (n - 1));
-}
-
 static inline uint64_t skey_hash(const char *s, size_t n, uint64_t *w0)
 {
-    uint64_t w = load_upto8((const unsigned char *)s, n < 8 ? n : 8);
+    uint64_t w = promo_load_upto8((const unsigned char *)s, n < 8 ? n : 8);
     *w0 = w;
     if (n > 8)
         return promo_hash_bytes(s, n);
@@ -1274,7 +1259,7 @@ static int flush_strings(const reader *rd, chunk *ch)
             if (f->escaped && field_text(ch, f, &s, &n))
                 return PROMO_ENOMEM;
             if (!hashed && cc->dict->sorted) {
-                ws[i] = load_upto8((const unsigned char *)s, n < 8 ? n : 8);
+                ws[i] = promo_load_upto8((const unsigned char *)s, n < 8 ? n : 8);
                 hs[i] = 0;
             } else if (!hashed || f->escaped) {
                 hs[i] = skey_hash(s, n, &ws[i]);

@@ -626,30 +626,11 @@ static int on_duplicate(void *ctx, size_t first, size_t dup)
  * ingest's (promo_table_find_duplicate_keys); STRING columns compare by the table's own codes,
  * which identify strings as the stored codes do. Key fields are required (never null), so
  * nulls need no care. */
-/* A key value as 64 bits, as promo_table_find_duplicate_keys compares them: the code of a
- * string, the bits of a float. */
-static uint64_t key_bits(const promo_column *c, size_t r)
-{
-    switch (c->type) {
-    case PROMO_COL_STRING:
-        return c->codes[r];
-    case PROMO_COL_FLOAT64: {
-        uint64_t u;
-        memcpy(&u, &c->f64[r], sizeof u);
-        return u;
-    }
-    case PROMO_COL_BOOL:
-        return c->b[r];
-    default:
-        return (uint64_t)c->i64[r];
-    }
-}
-
 /* 1 if column c never decreases over rows 0..n (as raw key values). */
 static int never_decreases(const promo_column *c, size_t n)
 {
     for (size_t r = 1; r < n; r++)
-        if (key_bits(c, r) < key_bits(c, r - 1))
+        if (promo_column_key_bits(c, r) < promo_column_key_bits(c, r - 1))
             return 0;
     return 1;
 }
@@ -674,8 +655,8 @@ static int check_key_runs(key_ctx *k, size_t n_rows, int *applied)
     size_t cap = 0;
     int rc = PROMO_OK;
     for (size_t a = 0, b; a < n_rows && !rc; a = b) {
-        uint64_t v = key_bits(mc, a);
-        for (b = a + 1; b < n_rows && key_bits(mc, b) == v;)
+        uint64_t v = promo_column_key_bits(mc, a);
+        for (b = a + 1; b < n_rows && promo_column_key_bits(mc, b) == v;)
             b++;
         if (b - a < 2)
             continue;
@@ -692,14 +673,15 @@ static int check_key_runs(key_ctx *k, size_t n_rows, int *applied)
         for (size_t r = a; r < b && !rc; r++) {
             uint64_t h = 0x9e3779b97f4a7c15ULL;
             for (size_t j = 0; j < k->nk; j++)
-                h = promo_fmix64(h ^ key_bits(k->kc[j], r));
+                h = promo_fmix64(h ^ promo_column_key_bits(k->kc[j], r));
             for (size_t sl = (size_t)h & (want - 1);; sl = (sl + 1) & (want - 1)) {
                 if (!slots[sl]) {
                     slots[sl] = (uint32_t)r + 1;
                     break;
                 }
                 size_t o = slots[sl] - 1, j = 0;
-                while (j < k->nk && key_bits(k->kc[j], o) == key_bits(k->kc[j], r))
+                while (j < k->nk &&
+                       promo_column_key_bits(k->kc[j], o) == promo_column_key_bits(k->kc[j], r))
                     j++;
                 if (j == k->nk) {
                     rc = on_duplicate(k, o, r);

@@ -447,8 +447,7 @@ void promo_column_set_dict(promo_column *c, promo_dict *d)
 
 /* ---- duplicate keys ---- */
 
-/* A key value as 64 bits: the code of a string, the bits of a float. */
-static uint64_t key_value(const promo_column *c, size_t r)
+uint64_t promo_column_key_bits(const promo_column *c, size_t r)
 {
     switch (c->type) {
     case PROMO_COL_STRING:
@@ -489,9 +488,11 @@ int promo_table_find_duplicate_keys(const promo_column *const *key,
             continue;
         if (prev != SIZE_MAX) {
             size_t k = 0;
-            while (k < n_key && key_value(key[k], prev) == key_value(key[k], r))
+            while (k < n_key &&
+                   promo_column_key_bits(key[k], prev) == promo_column_key_bits(key[k], r))
                 k++;
-            if (k == n_key || key_value(key[k], prev) > key_value(key[k], r))
+            if (k == n_key ||
+                promo_column_key_bits(key[k], prev) > promo_column_key_bits(key[k], r))
                 break;
         }
         prev = r;
@@ -512,14 +513,15 @@ int promo_table_find_duplicate_keys(const promo_column *const *key,
             continue;
         uint64_t h = 0x9e3779b97f4a7c15ULL;
         for (size_t k = 0; k < n_key; k++)
-            h = promo_fmix64(h ^ key_value(key[k], r));
+            h = promo_fmix64(h ^ promo_column_key_bits(key[k], r));
         for (size_t s = (size_t)h & (cap - 1);; s = (s + 1) & (cap - 1)) {
             if (!slots[s]) {
                 slots[s] = (uint32_t)r + 1;
                 break;
             }
             size_t o = slots[s] - 1, k = 0;
-            while (k < n_key && key_value(key[k], o) == key_value(key[k], r))
+            while (k < n_key &&
+                   promo_column_key_bits(key[k], o) == promo_column_key_bits(key[k], r))
                 k++;
             if (k == n_key) { /* r repeats o's key; r stays out of the set */
                 rc = on_dup(ctx, o, r);
