@@ -47,10 +47,10 @@
  * count), the sums in the order of a point forecast's, so that a cell and the point forecast
  * of its (discount, n) agree bit for bit. The optimum is the (discount, n) of
  * the largest expected incremental profit over every discount of the grid and EVERY n <=
- * max_target (within the budget when one is set; the customers of promo_surface_params.exclude
- * are no rows: the surface and its optimum are those of the others): at a fixed discount that n is the number of
+ * max_target (within the budget when one is set): at a fixed discount that n is the number of
  * customers with a positive expected profit (fewer under a budget), so the optimum is a cell of
- * the surface and no cell beats it.
+ * the surface and no cell beats it. The customers of promo_surface_params.exclude are no rows:
+ * the surface and its optimum are then those of the others.
  *
  * Support: the uplift model learnt the offer's effect from the discounts of its log only (the
  * workspace's promotions: 5-30% in a generated world); outside that range its trees answer with
