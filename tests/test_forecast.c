@@ -357,24 +357,40 @@ T_TEST(forecast_cli_optimize_budget_json_and_bad_input)
     char args[2600], csv[1200], surf[1200], *out = NULL, *err = NULL;
     snprintf(csv, sizeof csv, "%s/out/opt.csv", ws);
     snprintf(surf, sizeof surf, "%s/out/surface.csv", ws);
-    /* --fatigue off: the surface's optimum is over every customer, so with suppression on the
-     * campaign is the optimum less its fatigued (gap_to_optimum is then what they would have
-     * earned); this checks that optimize mode picks the optimum itself. */
-    snprintf(args, sizeof args,
-             "campaign --ws %s --product PROD00001 --optimize --holdout 0 --fatigue off --json "
-             "--out %s --out-surface %s",
-             ws, csv, surf);
-    int rc = t_promo(args, &out, &err);
-    T_ASSERT_MSG(rc == 0, "campaign --optimize: %s", err);
-    T_ASSERT_CONTAINS(out, "\"optimum\":{\"discount_pct\":");
-    T_ASSERT_CONTAINS(out, "\"profit_interval\":[");
-    T_ASSERT_CONTAINS(out, "\"gap_to_optimum\":0");
-    double d = json_num(out, "\"discount_pct\":"), n = json_num(out, "\"target\":");
-    T_ASSERT(d >= 5 && d <= 30); /* within the log's discounts */
-    T_ASSERT(n >= 1 && n <= 400);
-    free(out);
-    free(err);
-    out = err = NULL;
+    /* Optimize mode picks the optimum itself, with fatigue suppression (the default) as
+     * without: the suppressed are no rows of the surface, so the optimum is a campaign of the
+     * others and the engine keeps it whole (gap 0, its count). The fixture's uplift ranking puts
+     * fatigued customers among the best, so with the rule on the two optima differ. */
+    int rc = 0;
+    double d = 0, n = 0, n_free = 0, n_fatigued = 0;
+    for (int fatigue = 0; fatigue < 2; fatigue++) {
+        snprintf(args, sizeof args,
+                 "campaign --ws %s --product PROD00001 --optimize --holdout 0 --json --out %s "
+                 "--out-surface %s%s",
+                 ws, csv, surf, fatigue ? "" : " --fatigue off");
+        rc = t_promo(args, &out, &err);
+        T_ASSERT_MSG(rc == 0, "campaign --optimize (fatigue %d): %s", fatigue, err);
+        T_ASSERT_CONTAINS(out, "\"optimum\":{\"discount_pct\":");
+        T_ASSERT_CONTAINS(out, "\"profit_interval\":[");
+        T_ASSERT_CONTAINS(out, "\"gap_to_optimum\":0");
+        d = json_num(out, "\"discount_pct\":");
+        n = json_num(out, "\"target\":");
+        T_ASSERT(d >= 5 && d <= 30); /* within the log's discounts */
+        T_ASSERT(n >= 1 && n <= 400);
+        const char *opt = strstr(out, "\"optimum\":{");
+        T_ASSERT(opt != NULL);
+        T_ASSERT_MSG(json_num(opt, "\"target\":") == n, "fatigue %d: target %g, optimum %g",
+                     fatigue, n, json_num(opt, "\"target\":"));
+        T_ASSERT(json_num(opt, "\"discount_pct\":") == d);
+        if (fatigue)
+            n_fatigued = n;
+        else
+            n_free = n;
+        free(out);
+        free(err);
+        out = err = NULL;
+    }
+    T_ASSERT_MSG(n_fatigued < n_free, "optimum %g with fatigue, %g without", n_fatigued, n_free);
     /* the file has the forecaster's columns, and promo simulate reads it as it is */
     size_t len = 0;
     char *text = t_read_file(csv, &len);
@@ -732,6 +748,127 @@ T_TEST(forecast_surface_cells_equal_the_point_forecasts_bit_for_bit)
         promo_forecast_free(fc);
         promo_surface_free(sf);
     }
+    promo_forecaster_free(f);
+    promo_store_close(s);
+}
+
+/* The figures of the best t customers at discount d among those exclude leaves in: from the
+ * whole ranking of a point forecast (profit order, ties by customer index), the first t not
+ * excluded, forecast as a given selection (summed in that order). */
+static promo_forecast *
+top_not_excluded(promo_forecaster *f, const char *pid, double d, const uint8_t *ex, size_t t)
+{
+    promo_forecast_request r = promo_forecast_request_default();
+    r.product_id = pid;
+    r.discount_pct = d;
+    r.n_target = 0;
+    promo_forecast *all = NULL, *fc = NULL;
+    T_OK(promo_forecast_point(f, &r, &all));
+    uint32_t *cust = malloc((t ? t : 1) * sizeof *cust);
+    T_ASSERT(cust != NULL);
+    size_t m = 0;
+    for (size_t k = 0; k < all->n && m < t; k++)
+        if (!ex[all->picks[k].customer])
+            cust[m++] = all->picks[k].customer;
+    T_ASSERT_EQ_INT(m, t);
+    T_OK(promo_forecast_select(f, &r, cust, m, &fc));
+    free(cust);
+    promo_forecast_free(all);
+    return fc;
+}
+
+/* With customers excluded (a campaign's fatigued), every cell is the forecast of the best
+ * targets[j] of the others, bit for bit, the count grid ends at their number, and the optimum
+ * is theirs: at its discount (no budget), the number of them with a positive expected profit.
+ * The excluded are every third customer and the best five at 10%, so that the exclusion moves
+ * the top of every discount's ranking. */
+T_TEST(forecast_surface_exclude_is_the_surface_of_the_others)
+{
+    promo_store *s = NULL;
+    promo_forecaster *f = open_fc(&s);
+    size_t n = promo_forecaster_n_customers(f);
+    uint8_t *ex = calloc(n, 1);
+    T_ASSERT(ex != NULL);
+    for (size_t i = 0; i < n; i += 3)
+        ex[i] = 1;
+    promo_forecast_request r = promo_forecast_request_default();
+    r.product_id = "PROD00001";
+    r.n_target = 5;
+    promo_forecast *top = NULL;
+    T_OK(promo_forecast_point(f, &r, &top));
+    for (size_t k = 0; k < top->n; k++)
+        ex[top->picks[k].customer] = 1;
+    promo_forecast_free(top);
+    size_t n_in = 0;
+    for (size_t i = 0; i < n; i++)
+        n_in += !ex[i];
+    static const size_t check[] = {0, 5, 12, 30, 50};
+    for (int variant = 0; variant < 3; variant++) {
+        promo_surface_params sp = promo_surface_params_default();
+        sp.product_id = "PROD00001";
+        sp.exclude = ex;
+        if (variant == 1) {
+            sp.max_target = n_in / 2;
+            sp.max_points = 30;
+        }
+        if (variant == 2) {
+            promo_surface *free_sf = NULL;
+            T_OK(promo_forecast_surface(f, &sp, &free_sf));
+            const promo_forecast_figures *g = &free_sf->optimum.figures;
+            sp.budget = (g->discount_cost + g->contact_cost) / 3;
+            promo_surface_free(free_sf);
+        }
+        promo_surface *sf = NULL;
+        T_OK(promo_forecast_surface(f, &sp, &sf));
+        T_ASSERT_EQ_INT(sf->n_customers, n);
+        T_ASSERT_EQ_INT(sf->n_candidates, n_in);
+        T_ASSERT_EQ_INT(sf->targets[sf->n_targets - 1], variant == 1 ? n_in / 2 : n_in);
+        for (size_t ci = 0; ci < sizeof check / sizeof check[0]; ci++) {
+            size_t i = check[ci];
+            for (size_t j = 0; j < sf->n_targets; j += variant == 1 ? 1 : 7) {
+                promo_forecast *fc =
+                    top_not_excluded(f, sp.product_id, sf->discounts[i], ex, sf->targets[j]);
+                size_t c = i * sf->n_targets + j;
+                const promo_forecast_figures *g = &fc->figures;
+                T_ASSERT_MSG(g->incremental_profit == sf->profit[c],
+                             "variant %d discount %g count %zu: %.17g vs %.17g", variant,
+                             sf->discounts[i], sf->targets[j], g->incremental_profit,
+                             sf->profit[c]);
+                T_ASSERT(g->incremental_revenue == sf->revenue[c]);
+                T_ASSERT(g->expected_conversions == sf->conversions[c]);
+                T_ASSERT(g->incremental_conversions == sf->incremental_conversions[c]);
+                T_ASSERT(g->discount_cost + g->contact_cost == sf->spend[c]);
+                promo_forecast_free(fc);
+            }
+        }
+        const promo_surface_optimum *o = &sf->optimum;
+        T_ASSERT(o->target >= 1 && o->target <= n_in);
+        promo_forecast *fc = top_not_excluded(f, sp.product_id, o->discount_pct, ex, o->target);
+        T_ASSERT_MSG(same_figures(&fc->figures, &o->figures), "variant %d optimum", variant);
+        if (variant == 0) {
+            promo_forecast_values *v = NULL;
+            T_OK(promo_forecast_customer_values(f, sp.product_id, o->discount_pct, &v));
+            size_t pos = 0;
+            for (size_t i = 0; i < n; i++)
+                pos += !ex[i] && v->profit[i] > 0;
+            T_ASSERT_MSG(o->target == pos, "optimum %zu, %zu positive", o->target, pos);
+            promo_forecast_values_free(v);
+        }
+        if (variant == 2)
+            T_ASSERT(o->figures.discount_cost + o->figures.contact_cost <= sp.budget);
+        promo_forecast_free(fc);
+        promo_surface_free(sf);
+    }
+    /* everyone excluded: a clear error, not an empty surface */
+    memset(ex, 1, n);
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = "PROD00001";
+    sp.exclude = ex;
+    promo_surface *sf = NULL;
+    T_ASSERT_EQ_INT(promo_forecast_surface(f, &sp, &sf), PROMO_EINPUT);
+    T_ASSERT(sf == NULL);
+    T_ASSERT_CONTAINS(promo_last_error(), "exclude");
+    free(ex);
     promo_forecaster_free(f);
     promo_store_close(s);
 }

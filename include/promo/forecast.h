@@ -49,7 +49,8 @@
  * the largest expected incremental profit over every discount of the grid and EVERY n <=
  * max_target (within the budget when one is set): at a fixed discount that n is the number of
  * customers with a positive expected profit (fewer under a budget), so the optimum is a cell of
- * the surface and no cell beats it.
+ * the surface and no cell beats it. The customers of promo_surface_params.exclude are no rows:
+ * the surface and its optimum are then those of the others.
  *
  * Support: the uplift model learnt the offer's effect from the discounts of its log only (the
  * workspace's promotions: 5-30% in a generated world); outside that range its trees answer with
@@ -258,6 +259,12 @@ typedef struct promo_surface_params {
     double budget;           /* the optimum's cap on discount + contact cost (INFINITY = none) */
     double interval;         /* level of the optimum's profit interval (default 0.90) */
     int extrapolate;         /* 1: the optimum may be at a discount outside the log's range */
+    const uint8_t *exclude;  /* promo_forecaster_n_customers entries, 1 = not a candidate (as
+                                promo_personalize_params.exclude: the customers a campaign's
+                                fatigue rule leaves out); the excluded are no rows of the
+                                surface, so every cell and the optimum are over the others and
+                                the count grid ends at their number (max_target 0 or larger:
+                                all of them); NULL = none (the default) */
 } promo_surface_params;
 
 promo_surface_params promo_surface_params_default(void);
@@ -274,7 +281,8 @@ typedef struct promo_surface_optimum {
 typedef struct promo_surface {
     char product_id[256];
     double price, cost;
-    size_t n_customers; /* in the handle */
+    size_t n_customers;  /* in the handle */
+    size_t n_candidates; /* those not excluded (= n_customers without exclude) */
     size_t n_discounts, n_targets;
     double *discounts; /* n_discounts, ascending */
     size_t *targets;   /* n_targets, ascending, the last = max_target */

@@ -535,6 +535,7 @@ static int campaign_forecast(const fc_args *a)
     promo_campaign_excluded *ex = NULL;
     size_t n_ex = 0;
     fair_out fz = {0};
+    uint8_t *out_mask = NULL;
     char pid[256], path[1300], png[1400] = "";
     int rc = promo_store_open_read(a->ws, &s);
     if (rc)
@@ -569,6 +570,30 @@ static int campaign_forecast(const fc_args *a)
         sp.product_id = pid;
         sp.budget = a->budget;
         sp.interval = a->interval;
+        /* The customers fatigue suppression leaves out are no rows of the surface (as in
+         * campaign_personalize), so that its optimum is a campaign the engine below keeps whole,
+         * not one less its fatigued. */
+        size_t nc = promo_forecaster_n_customers(f);
+        int any = 0;
+        rc = PROMO_ENOMEM;
+        if (pr && !(out_mask = promo_calloc(nc ? nc : 1, 1)))
+            goto done;
+        for (size_t i = 0; pr && i < nc; i++)
+            any |= out_mask[i] =
+                (uint8_t)promo_campaign_suppressed(pr, promo_forecaster_customer_id(f, i));
+        sp.exclude = any ? out_mask : NULL;
+        if (any) {
+            size_t left = 0;
+            for (size_t i = 0; i < nc; i++)
+                left += !out_mask[i];
+            if (!left) {
+                rc = promo_fail(PROMO_EINPUT,
+                                "--fatigue: every one of the %zu customers is suppressed for "
+                                "fatigue: no one to target (--fatigue off or cooldown)",
+                                nc);
+                goto done;
+            }
+        }
         if ((rc = promo_forecast_surface(f, &sp, &sf)))
             goto done;
         if (a->optimize) {
@@ -664,10 +689,14 @@ static int campaign_forecast(const fc_args *a)
         goto done;
     }
     if (sf) {
-        printf("optimum for %s over discounts %g-%g%% x 1-%zu customers (uplift model, expected "
-               "incremental profit%s): %g%% to %zu customers (sought within the promotion "
-               "log's discounts, %g-%g%%: the model knows no others)\n",
-               pid, sf->discounts[0], sf->discounts[sf->n_discounts - 1], sf->n_customers,
+        char left[96] = "";
+        if (sf->n_candidates < sf->n_customers)
+            snprintf(left, sizeof left, " (%zu suppressed for fatigue left out)",
+                     sf->n_customers - sf->n_candidates);
+        printf("optimum for %s over discounts %g-%g%% x 1-%zu customers%s (uplift model, "
+               "expected incremental profit%s): %g%% to %zu customers (sought within the "
+               "promotion log's discounts, %g-%g%%: the model knows no others)\n",
+               pid, sf->discounts[0], sf->discounts[sf->n_discounts - 1], sf->n_candidates, left,
                isfinite(a->budget) ? " within the budget" : "", sf->optimum.discount_pct,
                sf->optimum.target, sf->support_lo, sf->support_hi);
         print_surface(sf);
@@ -707,6 +736,7 @@ done:
     promo_campaign_free(cp);
     promo_forecast_free(fc);
     promo_surface_free(sf);
+    promo_free(out_mask);
     promo_forecaster_free(f);
     promo_store_close(s);
     return cli_report(rc);

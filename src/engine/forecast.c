@@ -1263,15 +1263,19 @@ static int srow_sort(srow *a, uint8_t *arm, srow *t, uint8_t *armt, size_t n, in
 
 /* Every customer of score set sl at margins mg in profit order (best first, ties by customer
  * index: the order entry_sort gives), into b's buffers (allocated on first use: n rows each);
- * *rows and *arms point at the sorted arrays. The same profits and keys as a sorted entry's,
+ * *rows and *arms point at the sorted arrays, *n_rows the customers not excluded (exclude:
+ * NULL or promo_surface_params.exclude; the excluded are no rows, the others keep their
+ * order, so ties stay in customer order). The same profits and keys as a sorted entry's,
  * without its gather into new arrays: one pass over the scores, one over the keys to count,
  * one scatter, then the buckets in cache. */
 static int surface_rows(const promo_forecaster *f,
                         const score_slot *sl,
                         const margins *mg,
+                        const uint8_t *exclude,
                         sbuf *b,
                         const srow **rows,
-                        const uint8_t **arms)
+                        const uint8_t **arms,
+                        size_t *n_rows)
 {
     size_t n = f->n, m = n ? n : 1;
     if (!b->a) {
@@ -1290,19 +1294,25 @@ static int surface_rows(const promo_forecaster *f,
     uint32_t *hist = b->hist;
     memset(hist, 0, SROW_CELLS * sizeof *hist);
     uint64_t kor = 0, kand = UINT64_MAX;
+    size_t w = 0;
     for (size_t i = 0; i < n; i++) {
+        if (exclude && exclude[i])
+            continue;
         double p0 = 0, p1 = 0;
         uint8_t arm = 1;
         best_arm(f, sl, mg, i, &p0, &p1, &arm);
         uint64_t k = desc_key(p1 * mg->m1 - p0 * mg->m0 - mg->c[arm]);
-        b->a[i].key = k;
-        b->a[i].p0 = (float)p0;
-        b->a[i].p1 = (float)p1;
-        b->arm[i] = arm;
+        b->a[w].key = k;
+        b->a[w].p0 = (float)p0;
+        b->a[w].p1 = (float)p1;
+        b->arm[w] = arm;
+        w++;
         kor |= k;
         kand &= k;
         hist[SROW_CELL(k)]++;
     }
+    n = w; /* the rows: the customers not excluded */
+    *n_rows = n;
     /* the bits every key shares need no pass */
     int hi = kor == kand ? -1 : 63 - __builtin_clzll(kor ^ kand);
     /* buckets of n / 64 keys up to SROW_BUCKET (small worlds take this path too) */
@@ -1426,9 +1436,17 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
     if (p->max_target > n)
         return promo_fail(PROMO_EUSAGE, "max_target: %zu is more than the %zu customers",
                           p->max_target, n);
-    size_t T = p->max_target ? p->max_target : n;
-    if (T == 0)
+    if (n == 0)
         return promo_fail(PROMO_EINPUT, "product_id: the workspace has no customers to target");
+    /* the candidates: the customers not excluded, the surface's rows */
+    size_t n_cand = n;
+    for (size_t i = 0; p->exclude && i < n; i++)
+        n_cand -= p->exclude[i] != 0;
+    if (n_cand == 0)
+        return promo_fail(PROMO_EINPUT, "exclude: every one of the %zu customers is excluded", n);
+    size_t T = p->max_target ? p->max_target : n_cand;
+    if (T > n_cand) /* a count past the candidates: the surface ends at all of them */
+        T = n_cand;
     promo_surface *sf = promo_calloc(1, sizeof *sf);
     size_t *nbest = NULL, *wnb = NULL;
     double *wpb = NULL, *pb_of = NULL;
@@ -1446,6 +1464,7 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
         sf->discounts[i] = p->discounts ? p->discounts[i] : (double)i;
     snprintf(sf->product_id, sizeof sf->product_id, "%s", p->product_id);
     sf->n_customers = n;
+    sf->n_candidates = n_cand;
     sf->n_discounts = nd;
     sf->outcomes = f->outcomes;
 
@@ -1466,7 +1485,7 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
      * (the old rule: the first count of the largest cumulative profit); a miss (a near-tie in
      * rounding) runs pass 2 again with the walked counts. With a budget or a smaller
      * max_target, pass 1 sorts and walks as pass 2 does. */
-    int guess = !isfinite(p->budget) && T == n;
+    int guess = !isfinite(p->budget) && T == n_cand;
     rc = PROMO_ENOMEM;
     if (!(wpb = promo_mallocn(nd, sizeof *wpb)) || !(wnb = promo_mallocn(nd, sizeof *wnb)) ||
         !(pb_of = promo_mallocn(nd, sizeof *pb_of)) ||
@@ -1495,7 +1514,10 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
             margins mg = slot_margins(f, slot_of[i], sf->discounts[i]);
             size_t pos = 0;
             double sum = 0, top = -INFINITY;
+            const uint8_t *ex = p->exclude;
             for (size_t k = 0; k < n; k++) {
+                if (ex && ex[k])
+                    continue;
                 double p0 = 0, p1 = 0;
                 uint8_t arm = 1;
                 best_arm(f, slot_of[i], &mg, k, &p0, &p1, &arm);
@@ -1512,9 +1534,11 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
             margins mg = slot_margins(f, slot_of[i], sf->discounts[i]);
             const srow *rows = NULL;
             const uint8_t *arms = NULL;
-            rcs[i] = surface_rows(f, slot_of[i], &mg, &bufs[omp_get_thread_num()], &rows, &arms);
+            size_t nr = 0;
+            rcs[i] = surface_rows(f, slot_of[i], &mg, p->exclude, &bufs[omp_get_thread_num()],
+                                  &rows, &arms, &nr);
             if (!rcs[i])
-                best_count_rows(&mg, rows, arms, T, p->budget, &nbest[i], &pb_of[i]);
+                best_count_rows(&mg, rows, arms, T < nr ? T : nr, p->budget, &nbest[i], &pb_of[i]);
         }
     }
     for (size_t i = 0; i < nd; i++)
@@ -1578,14 +1602,16 @@ int promo_forecast_surface(promo_forecaster *f, const promo_surface_params *p, p
             margins mg = slot_margins(f, slot_of[ii], sf->discounts[ii]);
             const srow *rows = NULL;
             const uint8_t *arms = NULL;
-            rcs[ii] = surface_rows(f, slot_of[ii], &mg, &bufs[omp_get_thread_num()], &rows, &arms);
+            size_t nr = 0;
+            rcs[ii] = surface_rows(f, slot_of[ii], &mg, p->exclude, &bufs[omp_get_thread_num()],
+                                   &rows, &arms, &nr);
             if (rcs[ii])
                 continue;
             acc a = {0};
             size_t j = 0;
             double cum_best = -INFINITY;
             wnb[ii] = 0;
-            for (size_t k = 0; k < T && j < nt; k++) {
+            for (size_t k = 0; k < T && k < nr && j < nt; k++) {
                 acc_add_p(&a, &mg, rows[k].p0, rows[k].p1, mg.c[arms[k]]);
                 if (a.profit > cum_best) {
                     cum_best = a.profit;
