@@ -241,6 +241,7 @@ static int plot_surface(const promo_surface *sf, const char *out_dir, char *png,
              "discount\noptimum %.0f%% x %zu: %.0f",
              sf->product_id, ox, ox, o->target, oy);
     p.xlabel = "customers contacted";
+    p.key = "bottom center"; /* the curve rises to its optimum, often top right: keep clear */
     promo_plot_series s2[2] = {{"at the optimum's discount", x + nd, y + nd, nt, "lines"},
                                {"optimum", &on, &oy, 1, "points"}};
     snprintf(path2, sizeof path2, "%s/profit_by_target.png", out_dir);
