@@ -62,9 +62,8 @@ int cmd_features(int argc, char **argv)
     uint8_t *y = NULL;
     promo_outfile *of = NULL;
     int rc = promo_store_open(ws, 0, &s);
-    /* Only the columns and rows the features (and the label window) read. */
-    int64_t until = label ? fp.as_of + (int64_t)llround(horizon * 86400.0) : fp.as_of;
-    if (rc || (rc = promo_panel_load_for_features(s, until, fp.n_threads, &d)))
+    /* Only the columns the features (and the labels) read. */
+    if (rc || (rc = promo_panel_load_for_features(s, fp.n_threads, &d)))
         goto done;
     double t0 = promo_now_s();
     if ((rc = promo_features_compute(&d.in, &fp, &f)))

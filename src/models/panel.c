@@ -240,18 +240,12 @@ static int mark_col(void *ctx, int n_cols, const char *const *names, const char 
     return 0;
 }
 
-/* Table `name` (NULL when absent) with only those of want[] it has, and, when ts_col is given
- * and is a timestamp column of it, only the rows with ts_col < until (the store skips whole
- * chunks). Equal to read_table followed by dropping the other columns and rows, except where
- * that would leave no row: then every row is read, so that code which treats an empty table
- * as an absent one (the contacts) sees what it saw before. */
-static int read_pruned(promo_store *s,
-                       const char *name,
-                       const char *const *want,
-                       size_t n_want,
-                       const char *ts_col,
-                       int64_t until,
-                       promo_table **out)
+/* Table `name` (NULL when absent) with only those of want[] it has: read_table minus the
+ * other columns. Every row is read, so the store checks every row as read_table does (a
+ * timestamp outside 1900..2199 in a promo.db changed by other means is refused, also after
+ * the cutoff; a ts range read would skip such rows and whole chunks unchecked). */
+static int read_pruned(
+    promo_store *s, const char *name, const char *const *want, size_t n_want, promo_table **out)
 {
     *out = NULL;
     if (!promo_store_has_table(s, name))
@@ -264,39 +258,27 @@ static int read_pruned(promo_store *s,
         return rc;
     const char *cols[16];
     size_t n = 0;
-    int has_ts = 0;
     for (size_t k = 0; k < n_want; k++)
-        if (w.have[k]) {
+        if (w.have[k])
             cols[n++] = want[k];
-            has_ts |= ts_col && strcmp(want[k], ts_col) == 0;
-        }
     if (n == 0) /* none of them: what the features will report is the table's own columns */
         return promo_store_read_table(s, name, out);
-    if (has_ts) {
-        rc = promo_store_read_range(s, name, cols, n, ts_col, INT64_MIN, until, out);
-        if (rc == PROMO_EUSAGE) /* ts_col is not a timestamp: the features will say so */
-            rc = PROMO_OK;
-        else if (rc || (*out)->n_rows > 0)
-            return rc;
-        promo_table_free(*out);
-        *out = NULL;
-    }
     return promo_store_read_columns(s, name, cols, n, out);
 }
 
-int promo_panel_load_for_features(promo_store *s, int64_t until, int n_threads, promo_panel *d)
+int promo_panel_load_for_features(promo_store *s, int n_threads, promo_panel *d)
 {
     memset(d, 0, sizeof *d);
     d->n_threads = n_threads;
     int rc;
-    if ((rc = read_pruned(s, "customers", FX_CUST_COLS, 2, NULL, 0, &d->customers)) ||
+    if ((rc = read_pruned(s, "customers", FX_CUST_COLS, 2, &d->customers)) ||
         (rc = read_opt(s, "products", &d->products)) ||
         (rc = read_pruned(s, "transactions", FX_TX_COLS, sizeof FX_TX_COLS / sizeof *FX_TX_COLS,
-                          "ts", until, &d->transactions)) ||
+                          &d->transactions)) ||
         (rc = read_opt(s, "stores", &d->stores)) ||
         (rc = read_opt(s, "promotions", &d->promotions)) ||
-        (rc = read_pruned(s, "exposures", FX_EXP_COLS, 4, "ts", until, &d->exposures)) ||
-        (rc = read_pruned(s, "responses", FX_RESP_COLS, 4, NULL, 0, &d->responses)))
+        (rc = read_pruned(s, "exposures", FX_EXP_COLS, 4, &d->exposures)) ||
+        (rc = read_pruned(s, "responses", FX_RESP_COLS, 4, &d->responses)))
         goto fail;
     return finish_tables(s, d);
 fail:
