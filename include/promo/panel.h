@@ -107,6 +107,13 @@ int promo_panel_load(promo_store *s, int n_threads, promo_panel *d /* OUT */);
 /* The tables only (the table pointers and d->in; everything else zero): enough for
  * promo_features_compute(&d->in, ...) and the exposure rows, not for cuts or purchase rows. */
 int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d /* OUT */);
+/* What `promo features` (and its labels) needs: like promo_panel_load_tables, but
+ * transactions, exposures, responses and customers hold only the columns src/features/ reads
+ * (products, stores, promotions whole), so promo_features_compute and promo_features_labels
+ * give bit for bit what they give on the full load. Every row is read: the store checks every
+ * row as read_table does (rows at or after a cutoff are not skipped, which would leave them
+ * unchecked). Errors as promo_panel_load_tables. */
+int promo_panel_load_for_features(promo_store *s, int n_threads, promo_panel *d /* OUT */);
 void promo_panel_free(promo_panel *d);
 
 /* The key nearest to s among keys[0..n_keys) (NULL entries skipped) for "did you mean"

@@ -62,7 +62,8 @@ int cmd_features(int argc, char **argv)
     uint8_t *y = NULL;
     promo_outfile *of = NULL;
     int rc = promo_store_open(ws, 0, &s);
-    if (rc || (rc = promo_panel_load_tables(s, fp.n_threads, &d)))
+    /* Only the columns the features (and the labels) read. */
+    if (rc || (rc = promo_panel_load_for_features(s, fp.n_threads, &d)))
         goto done;
     double t0 = promo_now_s();
     if ((rc = promo_features_compute(&d.in, &fp, &f)))

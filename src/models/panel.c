@@ -170,6 +170,8 @@ static double col_num(const promo_column *c, size_t r)
     return promo_column_num(c, r);
 }
 
+static int finish_tables(promo_store *s, promo_panel *d);
+
 int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d)
 {
     memset(d, 0, sizeof *d);
@@ -183,6 +185,16 @@ int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d)
         (rc = read_opt(s, "exposures", &d->exposures)) ||
         (rc = read_opt(s, "responses", &d->responses)))
         goto fail;
+    return finish_tables(s, d);
+fail:
+    promo_panel_free(d);
+    return rc;
+}
+
+/* Shared tail of the two table loaders: the required tables, and the views in d->in. */
+static int finish_tables(promo_store *s, promo_panel *d)
+{
+    int rc;
     if (!d->products || !d->transactions) {
         rc = promo_fail(PROMO_ENOTFOUND,
                         "workspace %s has no %s table (run promo ingest or promo generate "
@@ -198,6 +210,77 @@ int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d)
     d->in.exposures = d->exposures;
     d->in.responses = d->responses;
     return PROMO_OK;
+fail:
+    promo_panel_free(d);
+    return rc;
+}
+
+/* The columns the feature code reads (fx_need_col / fx_opt_col in src/features/), per table;
+ * a workspace may lack the optional ones. */
+static const char *const FX_TX_COLS[] = {"order_id",     "customer_id", "product_id", "store_id",
+                                         "ts",           "quantity",    "unit_price", "discount",
+                                         "promotion_id", "channel"};
+static const char *const FX_EXP_COLS[] = {"promotion_id", "customer_id", "ts", "arm"};
+static const char *const FX_RESP_COLS[] = {"promotion_id", "customer_id", "ts", "converted"};
+static const char *const FX_CUST_COLS[] = {"customer_id", "signup_date"};
+
+typedef struct want_cols {
+    const char *const *want;
+    size_t n_want;
+    uint8_t have[16];
+} want_cols;
+
+static int mark_col(void *ctx, int n_cols, const char *const *names, const char *const *values)
+{
+    (void)names;
+    want_cols *w = ctx;
+    for (size_t k = 0; n_cols > 0 && values[0] && k < w->n_want; k++)
+        if (strcmp(values[0], w->want[k]) == 0)
+            w->have[k] = 1;
+    return 0;
+}
+
+/* Table `name` (NULL when absent) with only those of want[] it has: read_table minus the
+ * other columns. Every row is read, so the store checks every row as read_table does (a
+ * timestamp outside 1900..2199 in a promo.db changed by other means is refused, also after
+ * the cutoff; a ts range read would skip such rows and whole chunks unchecked). */
+static int read_pruned(
+    promo_store *s, const char *name, const char *const *want, size_t n_want, promo_table **out)
+{
+    *out = NULL;
+    if (!promo_store_has_table(s, name))
+        return PROMO_OK;
+    want_cols w = {want, n_want, {0}};
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('%s')", name);
+    int rc = promo_store_query(s, sql, mark_col, &w);
+    if (rc)
+        return rc;
+    const char *cols[16];
+    size_t n = 0;
+    for (size_t k = 0; k < n_want; k++)
+        if (w.have[k])
+            cols[n++] = want[k];
+    if (n == 0) /* none of them: what the features will report is the table's own columns */
+        return promo_store_read_table(s, name, out);
+    return promo_store_read_columns(s, name, cols, n, out);
+}
+
+int promo_panel_load_for_features(promo_store *s, int n_threads, promo_panel *d)
+{
+    memset(d, 0, sizeof *d);
+    d->n_threads = n_threads;
+    int rc;
+    if ((rc = read_pruned(s, "customers", FX_CUST_COLS, 2, &d->customers)) ||
+        (rc = read_opt(s, "products", &d->products)) ||
+        (rc = read_pruned(s, "transactions", FX_TX_COLS, sizeof FX_TX_COLS / sizeof *FX_TX_COLS,
+                          &d->transactions)) ||
+        (rc = read_opt(s, "stores", &d->stores)) ||
+        (rc = read_opt(s, "promotions", &d->promotions)) ||
+        (rc = read_pruned(s, "exposures", FX_EXP_COLS, 4, &d->exposures)) ||
+        (rc = read_pruned(s, "responses", FX_RESP_COLS, 4, &d->responses)))
+        goto fail;
+    return finish_tables(s, d);
 fail:
     promo_panel_free(d);
     return rc;
