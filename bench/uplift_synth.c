@@ -27,55 +27,8 @@
 #include <promo/uplift.h>
 #include <promo/uplift_metrics.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "uplift_synth: %s: %s\n", what, promo_last_error());
-    exit(1);
-}
-
-static const promo_column *col(const promo_table *t, const char *name)
-{
-    int k = promo_table_column_index(t, name);
-    if (k < 0) {
-        fprintf(stderr, "uplift_synth: %s has no column %s\n", t->name, name);
-        exit(1);
-    }
-    return t->cols[k];
-}
-
-/* Open-addressing map (promotion code, customer code) -> truth row. */
-typedef struct {
-    uint64_t *key;
-    uint32_t *val;
-    size_t cap;
-} map;
-
-static void map_put(map *m, uint64_t k, uint32_t v)
-{
-    size_t s = (size_t)promo_fmix64(k) & (m->cap - 1);
-    while (m->val[s] != UINT32_MAX && m->key[s] != k)
-        s = (s + 1) & (m->cap - 1);
-    m->key[s] = k;
-    m->val[s] = v;
-}
-
-static uint32_t map_get(const map *m, uint64_t k)
-{
-    size_t s = (size_t)promo_fmix64(k) & (m->cap - 1);
-    while (m->val[s] != UINT32_MAX) {
-        if (m->key[s] == k)
-            return m->val[s];
-        s = (s + 1) & (m->cap - 1);
-    }
-    return UINT32_MAX;
-}
+#define BENCH_NAME "uplift_synth"
+#include "uplift_truth.h"
 
 int main(int argc, char **argv)
 {
