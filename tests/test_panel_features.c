@@ -120,3 +120,39 @@ T_TEST(panel_features_load_matches_the_full_load)
     promo_panel_free(&full);
     promo_store_close(s);
 }
+
+/* A workspace whose data has no products table (CDNOW: customers, dates and amounts only) gets
+ * its products from the transactions' distinct product ids: features and training work, where
+ * they used to stop at "no products table". */
+T_TEST(panel_products_derived_from_transactions_without_a_catalogue)
+{
+    char dir[600], csv[700], cmd[2000], *out = NULL, *err = NULL;
+    snprintf(dir, sizeof dir, "%s/nocat", t_tmpdir());
+    snprintf(csv, sizeof csv, "%s/transactions.csv", t_tmpdir());
+    FILE *f = fopen(csv, "w");
+    T_ASSERT(f != NULL);
+    fputs("order_id,customer_id,product_id,ts,quantity,unit_price\n", f);
+    for (int k = 0; k < 300; k++)
+        fprintf(f, "O%d,C%d,P%d,2024-%02d-%02d,1,%d.5\n", k, k % 40, k % 3, 1 + k % 12, 1 + k % 28,
+                2 + k % 7);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "ingest --ws %s %s", dir, csv);
+    int rc = t_promo(cmd, NULL, &err);
+    T_ASSERT_MSG(rc == 0, "ingest: %s", err);
+    free(err);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(dir, 0, &s));
+    T_ASSERT(!promo_store_has_table(s, "products"));
+    promo_panel d;
+    T_OK(promo_panel_load_tables(s, 1, &d));
+    T_ASSERT(d.in.products != NULL);
+    T_ASSERT_EQ_INT((long long)d.in.products->n_rows, 3);
+    promo_panel_free(&d);
+    promo_store_close(s);
+    snprintf(cmd, sizeof cmd, "features --ws %s --as-of 2024-12-01", dir);
+    rc = t_promo(cmd, &out, &err);
+    T_ASSERT_MSG(rc == 0, "features: %s", err);
+    T_ASSERT_CONTAINS(out, "3 products");
+    free(out);
+    free(err);
+}

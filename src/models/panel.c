@@ -172,6 +172,32 @@ static double col_num(const promo_column *c, size_t r)
 
 static int finish_tables(promo_store *s, promo_panel *d);
 
+/* A retailer whose data has no catalogue (CDNOW: only customers, dates and amounts) still has
+ * products: the distinct product ids of its transactions, without category or price, as the
+ * features derive customers when the customers table is absent. */
+static int products_from_transactions(promo_panel *d)
+{
+    const promo_column *id = promo_table_column(d->transactions, "product_id");
+    if (!id || id->type != PROMO_COL_STRING)
+        return PROMO_OK; /* the features' own check names what is missing */
+    promo_table *t = promo_table_new("products");
+    promo_column *c = NULL;
+    uint32_t n = promo_dict_size(id->dict);
+    int rc = t ? promo_table_add_column(t, "product_id", PROMO_COL_STRING, &c) : PROMO_ENOMEM;
+    for (uint32_t k = 0; !rc && k < n; k++) {
+        const char *key = promo_dict_key(id->dict, k);
+        rc = promo_column_push_str(c, key, strlen(key));
+    }
+    if (!rc)
+        rc = promo_table_seal(t);
+    if (rc) {
+        promo_table_free(t);
+        return rc;
+    }
+    d->products = t;
+    return PROMO_OK;
+}
+
 int promo_panel_load_tables(promo_store *s, int n_threads, promo_panel *d)
 {
     memset(d, 0, sizeof *d);
@@ -195,6 +221,8 @@ fail:
 static int finish_tables(promo_store *s, promo_panel *d)
 {
     int rc;
+    if (!d->products && d->transactions && (rc = products_from_transactions(d)))
+        goto fail;
     if (!d->products || !d->transactions) {
         rc = promo_fail(PROMO_ENOTFOUND,
                         "workspace %s has no %s table (run promo ingest or promo generate "
