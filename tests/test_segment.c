@@ -370,6 +370,12 @@ T_TEST(segment_profiles_means_noise_and_descriptions)
     T_ASSERT_EQ_INT(q.persona, PROMO_PERSONA_CHURN_RISK);
     T_ASSERT_STR_EQ(q.description,
                     "average spend, shops monthly, last order 40 days ago, 95% still active");
+    /* one-order customers: BG/NBD's P(alive) = 1 is no news, so recency instead */
+    promo_segment_profile o = prof(2, 900, 1, 12, 1.0);
+    o.repeat_share = 0.1;
+    o.gap_days = NAN;
+    promo_segment_describe(&o, &wp);
+    T_ASSERT_STR_EQ(o.description, "average spend, mostly single orders, last order 12 days ago");
     promo_free(pr);
     promo_free(X);
     promo_free(rows);

@@ -270,13 +270,15 @@ void promo_segment_describe(promo_segment_profile *s, const promo_segment_profil
         cadence = "shops every few months";
     else
         cadence = "shops rarely";
-    /* BG/NBD puts P(alive) = 1 on every one-order customer, so a quiet segment also gets its
-     * recency: "still active" alone would flatter it */
+    /* BG/NBD puts P(alive) = 1 on every one-order customer: for a segment of mostly single
+     * orders the mean says nothing, so it gets its recency instead; a quiet segment gets its
+     * recency too, as "still active" alone would flatter it */
+    int single = !(s->repeat_share >= 0.5);
     int quiet = pop->recency_days > 0 && s->recency_days >= 1.5 * pop->recency_days;
     char last[48] = "";
-    if (quiet || isnan(s->p_alive))
+    if (quiet || single || isnan(s->p_alive))
         snprintf(last, sizeof last, ", last order %.0f days ago", s->recency_days);
-    if (!isnan(s->p_alive))
+    if (!isnan(s->p_alive) && !single)
         snprintf(s->description, sizeof s->description, "%s, %s%s, %.0f%% still active", spend,
                  cadence, last, 100 * s->p_alive);
     else
