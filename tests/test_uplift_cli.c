@@ -286,3 +286,36 @@ T_TEST(uplift_cli_zero_is_the_default_control_of_a_flag)
     free(out);
     free(err);
 }
+
+/* A rare binary outcome (2 conversions in 400 rows) still runs, but says its figures are noise;
+ * the planted data, with hundreds of visits per arm, does not. */
+T_TEST(uplift_cli_warns_when_an_arm_has_too_few_outcomes)
+{
+    const char *dir = t_tmpdir();
+    char path[700], args[1000], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/rare.csv", dir);
+    char buf[8192];
+    size_t at = (size_t)snprintf(buf, sizeof buf, "x,treatment,conversion\n");
+    for (int i = 0; i < 400; i++)
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "%d,%d,%d\n", i % 17, i % 4 != 0,
+                               i == 5 || i == 201);
+    t_write_file(path, buf, at);
+    snprintf(args, sizeof args, "uplift --data %s --treatment treatment --outcome conversion",
+             path);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(err, "arm '0' has 0 rows with outcome 1 among its 70 training rows: too "
+                           "few to learn from");
+    T_ASSERT_CONTAINS(err, "arm '1' has 1 row with outcome 1 among its");
+    free(out);
+    free(err);
+    static double x1[N_ROWS];
+    snprintf(path, sizeof path, "%s/planted_many.csv", dir);
+    write_planted(path, x1);
+    snprintf(args, sizeof args, "uplift --data %s --treatment group --outcome visit", path);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_MSG(!strstr(err, "too few to learn from"), "%s", err);
+    free(out);
+    free(err);
+}

@@ -611,17 +611,26 @@ static int split(udata *u, double frac, uint64_t seed)
         return promo_fail(PROMO_EUSAGE, "--test-frac %g: holds out %zu of %zu rows", frac,
                           u->n_test, n);
     for (int a = 0; a < u->n_arms; a++) {
-        size_t tr = 0, te = 0;
+        size_t tr = 0, te = 0, tr_pos = 0;
         for (size_t i = 0; i < n; i++)
             if (u->arm[i] == a) {
                 te += u->test[i];
                 tr += !u->test[i];
+                tr_pos += !u->test[i] && u->y[i] > 0;
             }
         if (!tr || !te)
             return promo_fail(PROMO_EINPUT,
                               "%s: arm '%s' has %zu training and %zu held-out rows: too few "
                               "(--test-frac %g)",
                               u->path, u->arm_name[a], tr, te, frac);
+        /* A binary outcome seen a handful of times cannot be modelled: every figure below
+         * would be the noise of those few rows, so say it before printing them. */
+        size_t rare = tr_pos < tr - tr_pos ? tr_pos : tr - tr_pos;
+        if (u->binary && rare < 10)
+            promo_warn("uplift: %s: arm '%s' has %zu row%s with outcome %s among its %zu "
+                       "training rows: too few to learn from; its effects and metrics are noise",
+                       u->path, u->arm_name[a], rare, rare == 1 ? "" : "s",
+                       tr_pos < tr - tr_pos ? "1" : "0", tr);
     }
     return PROMO_OK;
 }
