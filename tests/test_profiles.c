@@ -323,11 +323,36 @@ T_TEST(ingest_profile_taobao_and_tmall)
     T_ASSERT(r >= 0);
     T_ASSERT_STR_EQ(promo_column_str(promo_table_column(t, "category"), (size_t)r), "2520377");
     promo_table_free(t);
+    /* no buys: no transactions table */
+    char *out = ok(ws, "info --ws %s");
+    T_ASSERT_MSG(!strstr(out, "transactions"), "%s", out);
+    free(out);
+    /* the buys become order lines: one order per customer and second */
+    ws = ws_path("taobao-buys");
+    free(ok(ws, "ingest --ws %s --format taobao " PF "taobao_buys.csv"));
+    t = table_of(ws, "transactions");
+    T_ASSERT_EQ_INT(t->n_rows, 4);
+    const promo_column *oid = promo_table_column(t, "order_id"),
+                       *ln = promo_table_column(t, "line");
+    r = find_row(t, "product_id", "101");
+    T_ASSERT(r >= 0);
+    T_ASSERT_STR_EQ(promo_column_str(oid, (size_t)r), "7@1511750802");
+    T_ASSERT_EQ_INT(ln->i64[r], 2);
+    r = find_row(t, "product_id", "103");
+    T_ASSERT_STR_EQ(promo_column_str(oid, (size_t)r), "7@1511790000");
+    T_ASSERT_EQ_INT(ln->i64[r], 1);
+    T_ASSERT_NEAR(promo_table_column(t, "unit_price")->f64[r], 1, 0);
+    T_ASSERT(find_row(t, "product_id", "102") < 0); /* a cart is no purchase */
+    promo_table_free(t);
     ws = ws_path("tmall");
     free(ok(ws, "ingest --ws %s --format tmall " PF "tmall/buy.txt " PF "tmall/collect.txt"));
     t = table_of(ws, "events");
     T_ASSERT_EQ_INT(t->n_rows, 10); /* 6 + 4 lines */
     T_ASSERT(find_row(t, "kind", "purchase") >= 0 && find_row(t, "kind", "favorite") >= 0);
+    promo_table_free(t);
+    t = table_of(ws, "transactions"); /* the 6 buys, one order each (the ts is per row) */
+    T_ASSERT_EQ_INT(t->n_rows, 6);
+    T_ASSERT_EQ_INT(promo_table_column(t, "line")->i64[5], 1);
     promo_table_free(t);
     bad(NULL, "ingest --ws %s --format tmall " PF "taobao.csv", "tmall reads buy.txt");
 }
@@ -405,7 +430,7 @@ T_TEST(ingest_profile_dunnhumby)
 
 /* Every allocation of the new paths may fail: ENOMEM comes back cleanly (ASan finds leaks),
  * for a profile built on the source options (taobao: no header, epoch, recode, derived
- * products), one with blanks and a built column (cdnow), a join (instacart) and the canonical
+ * products and transactions), one with blanks and a built column (cdnow), a join (instacart) and the canonical
  * options directly. */
 static void alloc_loop(promo_ingest_options o, const char *const *files, size_t n)
 {
@@ -434,6 +459,8 @@ T_TEST(ingest_profiles_alloc_failure_loop)
     o.format = "taobao";
     const char *tb[] = {PF "taobao.csv"};
     alloc_loop(o, tb, 1);
+    const char *tbb[] = {PF "taobao_buys.csv"}; /* and its purchases as transactions */
+    alloc_loop(o, tbb, 1);
     o.format = "cdnow";
     const char *cd[] = {PF "CDNOW_sample.txt"};
     alloc_loop(o, cd, 1);

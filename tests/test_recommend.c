@@ -444,7 +444,7 @@ T_TEST(rec_cli_bad_input_exits_2_workspace_unchanged)
         {"recommend --ws %s --all --as-of 2024-13-45", "--as-of"},
         {"train --ws %s --model als --factors 0", "--factors"},
         {"train --ws %s --model als --k -3", "--k"},
-        {"train --ws %s --model als --as-of 1990-01-01", "before the first purchase"},
+        {"train --ws %s --model als --as-of 1990-01-01", "leaves no purchases to learn from"},
         {"train --ws %s --model nosuch", "--model nosuch"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

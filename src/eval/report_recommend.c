@@ -14,6 +14,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/timeutil.h>
 #include <promo/log.h>
 #include <promo/panel.h>
 #include <promo/recommend.h>
@@ -194,8 +195,16 @@ int promo_rec_split_open(promo_store *s,
     out->as_of = as_of;
     out->horizon_days = horizon_days;
     if (as_of <= out->panel.min_ts) {
+        char a[32], first[32], last[32];
+        promo_time_format(as_of, 1, a, sizeof a);
+        promo_time_format(out->panel.min_ts, 1, first, sizeof first);
+        promo_time_format(out->panel.max_ts, 1, last, sizeof last);
         promo_rec_split_free(out);
-        return promo_fail(PROMO_EUSAGE, "%s: --as-of is before the first purchase", who);
+        return promo_fail(PROMO_EUSAGE,
+                          "%s: the held-out window (%g days from %s) leaves no purchases to "
+                          "learn from: the purchases run from %s to %s; pass a shorter "
+                          "--horizon or an --as-of between them",
+                          who, horizon_days, a, first, last);
     }
     if ((rc = promo_store_begin(s))) {
         promo_rec_split_free(out);

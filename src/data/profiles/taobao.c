@@ -5,8 +5,8 @@
  *     --columns user_id,item_id,category_id,behavior_type,timestamp
  *     --map customer_id=user_id,product_id=item_id,kind=behavior_type,ts=timestamp
  *     --ts-format epoch --recode kind=pv:view,fav:favorite,buy:purchase FILE
- * plus the products table. Timestamps stay as recorded (UTC; Beijing wall clock is 8 h
- * later); rows outside the official 9 days are kept. */
+ * plus the products table and the purchases as transactions (purchases.h). Timestamps stay as
+ * recorded (UTC; Beijing wall clock is 8 h later); rows outside the official 9 days are kept. */
 #include <string.h>
 
 #include <promo/alloc.h>
@@ -14,6 +14,7 @@
 #include <promo/schema.h>
 
 #include "data/ingest_internal.h"
+#include "data/profiles/purchases.h"
 
 int ingest_read_taobao(promo_ingest *ing, const char *path)
 {
@@ -74,5 +75,5 @@ int ingest_finish_taobao(promo_ingest *ing)
     pi->t = p;
     pi->derived = 1;
     pi->sc = promo_schema_find("products");
-    return PROMO_OK;
+    return ingest_purchases_as_transactions(ing, "taobao");
 }

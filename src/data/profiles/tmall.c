@@ -3,7 +3,8 @@
  * gives the kind: buy, train, validation and test -> purchase, cart -> cart, collect ->
  * favorite, click -> view. The source has no timestamps but events.ts is part of the key, so
  * ts is a placeholder: 2015-01-01 plus the row's position in the ingest in seconds (unique,
- * in file order). Nothing should read time from it. */
+ * in file order). Nothing should read time from it. The purchases also become transactions
+ * (purchases.h), one order each. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include <promo/schema.h>
 
 #include "data/ingest_internal.h"
+#include "data/profiles/purchases.h"
 
 #define TMALL_EPOCH 1420070400 /* 2015-01-01 */
 
@@ -56,5 +58,5 @@ int ingest_finish_tmall(promo_ingest *ing)
     promo_column *ts = ev ? promo_table_column(ev->t, "ts") : NULL;
     for (size_t r = 0; ts && r < ev->t->n_rows; r++)
         ts->i64[r] = TMALL_EPOCH + (int64_t)r;
-    return PROMO_OK;
+    return ingest_purchases_as_transactions(ing, "tmall");
 }
