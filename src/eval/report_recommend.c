@@ -14,12 +14,12 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
-#include <promo/timeutil.h>
 #include <promo/log.h>
 #include <promo/panel.h>
 #include <promo/recommend.h>
 #include <promo/report.h>
 #include <promo/store.h>
+#include <promo/timeutil.h>
 
 #define TASK "recommend"
 
