@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     promo_surface_params sp = promo_surface_params_default();
     sp.product_id = argv[2];
     double tc[50], tw[50], sc[50], sw[50], ctc[50], ctw[50], csc[50], csw[50], c0t;
-    size_t calls_fixed = 0, calls_surface = 0;
+    size_t calls_fixed = 0, calls_surface = 0, passes_surface = 0;
     char extra[256] = "";
     for (int k = 0; k < reps; k++) {
         promo_forecast *fc = NULL;
@@ -151,6 +151,7 @@ int main(int argc, char **argv)
         promo_forecaster_set_cache_bytes(f, 0);
         promo_forecaster_set_cache_bytes(f, (size_t)256 << 20);
         c0 = promo_forecaster_model_calls(f);
+        size_t p0 = promo_forecaster_model_passes(f);
         c0t = cpu();
         t0 = now();
         if (promo_forecast_surface(f, &sp, &sf))
@@ -158,10 +159,13 @@ int main(int argc, char **argv)
         sc[k] = now() - t0;
         csc[k] = cpu() - c0t;
         calls_surface = promo_forecaster_model_calls(f) - c0;
+        passes_surface = promo_forecaster_model_passes(f) - p0;
+        /* model_passes: outcome-model passes over every customer (a T-learner's arm is
+         * predicted once per offer its trees tell apart, uplift_score.h) */
         snprintf(extra, sizeof extra,
-                 ",\"optimum_discount_pct\":%g,\"optimum_target\":%zu,\"optimum_profit\":%.2f,"
-                 "\"log_discounts\":\"%g-%g\",\"digest\":\"%016llx\"",
-                 sf->optimum.discount_pct, sf->optimum.target,
+                 ",\"model_passes\":%zu,\"optimum_discount_pct\":%g,\"optimum_target\":%zu,"
+                 "\"optimum_profit\":%.2f,\"log_discounts\":\"%g-%g\",\"digest\":\"%016llx\"",
+                 passes_surface, sf->optimum.discount_pct, sf->optimum.target,
                  sf->optimum.figures.incremental_profit, lo, hi,
                  (unsigned long long)surface_digest(sf));
         promo_surface_free(sf);

@@ -96,6 +96,10 @@ typedef struct promo_compare {
     size_t n_target;               /* N used */
     size_t n_customers;            /* in the world */
     double optimized_discount_pct; /* the optimizer's discount */
+    double optimized_model_profit; /* the uplift model's expected incremental profit of the
+                                      optimized row's customers (every customer of positive
+                                      expected profit the fatigue rule keeps) at that discount:
+                                      the sum the discount was chosen by (NaN without a model) */
     double oracle_discount_pct;    /* the oracle's */
     int send_time_best;            /* the targeted rows at each customer's own slot */
     promo_fatigue_mode fatigue_mode;

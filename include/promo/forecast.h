@@ -76,7 +76,8 @@
  * the cache
  * passes its byte limit (promo_forecaster_set_cache_bytes; default 256 MiB), plus the model's
  * scores of the last 16 (product, anchor) pairs (4 bytes per customer for each outcome and
- * effect column: 12 for two arms). A point forecast of N customers is a partial selection over
+ * effect column: 12 for two arms) and the scorer's last prediction of each arm (uplift_score.h:
+ * 4 bytes per customer and arm). A point forecast of N customers is a partial selection over
  * the customers (O(customers + N log N); the profit order when N > customers / 8 or already
  * sorted), and a repeated surface costs O(discounts x customers) without model calls (the
  * scores kept; the surface keeps no per-discount figures: sorting again is cheaper than 21
@@ -140,6 +141,9 @@ void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes);
 void promo_forecaster_set_anchors(promo_forecaster *f, int on);
 /* Model calls made by the handle so far (each scores every customer for one offer). */
 size_t promo_forecaster_model_calls(const promo_forecaster *f);
+/* Passes of an outcome model over every customer so far (uplift_score.h: S and T learners; a
+ * T-learner's model call predicts only the arms whose trees tell the offer from the last). */
+size_t promo_forecaster_model_passes(const promo_forecaster *f);
 
 /* How a point forecast ranks its customers. Append-only. */
 typedef enum promo_forecast_rank {

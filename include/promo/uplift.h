@@ -142,6 +142,14 @@ int promo_uplift_predict_outcomes(
 int promo_uplift_predict_propensity(
     promo_uplift *m, const float *x, size_t n, size_t d, float *e /* OUT */);
 
+/* The base model that gives column a of promo_uplift_predict_outcomes by itself (T and X:
+ * arm a's outcome model, predicting the same bits over the same x), borrowed (valid while m
+ * lives, one thread at a time as m); NULL for the other learners or a out of range. For a
+ * caller that predicts one arm alone (src/engine/uplift_score.c: an arm whose model gives the
+ * same values at two discounts is predicted once). */
+typedef struct promo_learner promo_learner;
+promo_learner *promo_uplift_arm_model(promo_uplift *m, int a);
+
 /* Overlap on the training rows (propensity_weighting = 1; without it: the shares, nothing
  * clipped). */
 typedef struct promo_uplift_overlap {

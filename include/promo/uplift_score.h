@@ -73,6 +73,17 @@ int promo_uplift_scorer_n_arms(const promo_uplift_scorer *h);
 const char *promo_uplift_scorer_arm_name(const promo_uplift_scorer *h, int a);
 promo_uplift_learner promo_uplift_scorer_learner(const promo_uplift_scorer *h);
 
+/* T-learner: each arm's outcome model is predicted once per offer it tells apart (its trees'
+ * thresholds on the discount column: two discounts between the same two thresholds take every
+ * path alike), the last prediction kept per arm (4 bytes per customer and arm); the scores are
+ * bit for bit those of predicting every arm at every offer. on = 0: predict every arm at every
+ * offer (the straightforward path; default 1). */
+void promo_uplift_scorer_set_reuse(promo_uplift_scorer *h, int on);
+/* Drop the kept predictions (their memory back; the next score predicts every arm). */
+void promo_uplift_scorer_forget(promo_uplift_scorer *h);
+/* Outcome-model passes over every customer so far (S and T: one per arm predicted). */
+size_t promo_uplift_scorer_predictions(const promo_uplift_scorer *h);
+
 /* One offer. */
 typedef struct promo_uplift_offer {
     const char *target;  /* "product:ID", "category:NAME" or "any" */

@@ -306,13 +306,17 @@ static int propensity_scores(promo_store *s,
  * incremental profit of the best arm into profit[] (NaN where the model says do not contact),
  * both per world customer; *available 0 (not an error) without a model. The discount the
  * optimizer settles on is the one of the grid whose positive-profit customers add up to the
- * most (*best_discount). */
+ * most (*best_discount), the customers fatigue suppresses (skip[], by world customer; NULL =
+ * none) left out of the sums as the optimized row's selection leaves them out (as promo
+ * campaign --optimize leaves them out of its surface). */
 static int uplift_scores(promo_store *s,
                          const promo_world *w,
                          const promo_compare_params *p,
+                         const uint8_t *skip,
                          double *effect,
                          double *profit,
                          double *best_discount,
+                         double *best_sum,
                          int *available,
                          char *note,
                          size_t n_note)
@@ -332,6 +336,8 @@ static int uplift_scores(promo_store *s,
     uint32_t nc = promo_world_n_customers(w);
     double best_total = -INFINITY;
     *best_discount = p->discount_pct;
+    *best_sum = NAN;
+    uint32_t *widx = NULL; /* the scorer's customers' world indices (PROMO_SYNTH_NONE: none) */
     for (size_t g = 0; !rc && g <= sizeof grid / sizeof grid[0]; g++) {
         /* the grid, then the asked discount last so that effect[] is the asked one's */
         double d = g < sizeof grid / sizeof grid[0] ? grid[g] : p->discount_pct;
@@ -340,15 +346,25 @@ static int uplift_scores(promo_store *s,
         if ((rc = promo_uplift_scorer_score(h, &o, &sc)))
             break;
         int na = sc->n_arms;
+        if (!widx) {
+            if (!(widx = promo_mallocn(sc->n ? sc->n : 1, sizeof *widx))) {
+                promo_uplift_scores_free(sc);
+                rc = PROMO_ENOMEM;
+                break;
+            }
+            for (size_t r = 0; r < sc->n; r++)
+                widx[r] = promo_world_customer_index(w, sc->customer[r]);
+        }
         double total = 0;
         for (size_t r = 0; r < sc->n; r++) {
             int b = sc->best_arm[r];
-            if (b > 0)
+            if (b > 0 && !(skip && widx[r] < nc && skip[widx[r]]))
                 total += sc->profit[r * (size_t)na + (size_t)b];
         }
         if (g < sizeof grid / sizeof grid[0] && total > best_total) {
             best_total = total;
             *best_discount = d;
+            *best_sum = total;
         }
         if (g == sizeof grid / sizeof grid[0]) {
             for (size_t r = 0; r < sc->n; r++) {
@@ -379,6 +395,7 @@ static int uplift_scores(promo_store *s,
         }
         promo_uplift_scores_free(sc);
     }
+    promo_free(widx);
     promo_uplift_scorer_free(h);
     *available = !rc;
     return rc;
@@ -485,12 +502,13 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     for (uint32_t i = 0; i < nc; i++)
         up_effect[i] = up_profit[i] = NAN;
     int up_ok = 0;
-    double opt_discount = p->discount_pct;
+    double opt_discount = p->discount_pct, opt_sum = NAN;
     char up_note[256] = "";
-    if ((rc = uplift_scores(s, w, p, up_effect, up_profit, &opt_discount, &up_ok, up_note,
-                            sizeof up_note)))
+    if ((rc = uplift_scores(s, w, p, skip, up_effect, up_profit, &opt_discount, &opt_sum, &up_ok,
+                            up_note, sizeof up_note)))
         goto done;
     out->optimized_discount_pct = opt_discount;
+    out->optimized_model_profit = up_ok ? opt_sum : NAN;
     double orc_discount = p->discount_pct;
     const double orc_discounts[2] = {p->discount_pct, opt_discount};
     if ((rc = oracle_policy(w, p, fixed, true_hour, tg.send_time_best, orc_discounts, up_ok ? 2 : 1,

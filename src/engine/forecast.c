@@ -252,9 +252,11 @@ void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes)
 {
     f->cache_limit = bytes;
     cache_trim(f, NULL);
-    if (!bytes)
+    if (!bytes) {
         for (size_t i = 0; i < SLOT_CAP; i++)
             slot_clear(&f->slots[i]);
+        promo_uplift_scorer_forget(f->h); /* the scorer's kept arm predictions too */
+    }
 }
 
 void promo_forecaster_set_anchors(promo_forecaster *f, int on)
@@ -270,6 +272,11 @@ void promo_forecaster_set_anchors(promo_forecaster *f, int on)
 size_t promo_forecaster_model_calls(const promo_forecaster *f)
 {
     return f->model_calls;
+}
+
+size_t promo_forecaster_model_passes(const promo_forecaster *f)
+{
+    return promo_uplift_scorer_predictions(f->h);
 }
 
 /* ------------------------------------------------------------------- cache ---- */

@@ -8,6 +8,7 @@
  * explanation predicts d x R rows (each feature replaced in turn by R reference customers'
  * values): a few thousand rows, one call.
  */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <promo/csv.h>
 #include <promo/error.h>
 #include <promo/features.h>
+#include <promo/learner.h>
 #include <promo/panel.h>
 #include <promo/store.h>
 #include <promo/table.h>
@@ -27,6 +29,22 @@
 #include <promo/uplift_ws.h>
 
 #define N_REFERENCE 64 /* reference customers of the what-if attribution */
+
+/* One arm's outcome model of a T-learner, predicted once per offer it can tell apart. Its trees
+ * send a row left when x < cond, so two discounts between the same two of its thresholds on the
+ * discount column take every path alike: the model gives the same bits at both (the other offer
+ * columns depend on the target only: its kind and category). col keeps the last prediction. */
+typedef struct arm_memo {
+    float *cut;   /* the thresholds of the arm's model on the discount column, ascending */
+    size_t n_cut; /* (0 with known: the model never splits on it) */
+    int known;    /* 0: the model could not be read (not XGBoost trees): every discount its
+                     own */
+    float *col;   /* n_customers predictions at the key below, or NULL */
+    int kind;     /* the key: the offer's kind and category column (offer_ctx) ... */
+    int cat_col;
+    uint64_t slot; /* ... and the discount's interval among cut (its float's bits when not
+                      known; UINT64_MAX for NaN) */
+} arm_memo;
 
 struct promo_uplift_scorer {
     double *scale; /* n_arms: calibration of each arm's effect: shift[a] + scale[a] x raw
@@ -48,8 +66,21 @@ struct promo_uplift_scorer {
     double *contact_cost;   /* n_arms: mean exposures.cost of the arm's rows (0 if none) */
     double discount_median; /* of the training log */
     int64_t as_of;
-    int n_threads; /* as opened (0 = all): the per-customer loops of a score run on them */
+    int n_threads;      /* as opened (0 = all): the per-customer loops of a score run on them */
+    arm_memo *memo;     /* n_arms for a T-learner once a score needed it, else NULL */
+    int reuse;          /* promo_uplift_scorer_set_reuse (default 1) */
+    size_t predictions; /* outcome-model passes over every customer (one per model and arm) */
 };
+
+static void memo_free(promo_uplift_scorer *h)
+{
+    for (int a = 0; h->memo && a < h->n_arms; a++) {
+        promo_free(h->memo[a].cut);
+        promo_free(h->memo[a].col);
+    }
+    promo_free(h->memo);
+    h->memo = NULL;
+}
 
 void promo_uplift_scorer_free(promo_uplift_scorer *h)
 {
@@ -66,6 +97,7 @@ void promo_uplift_scorer_free(promo_uplift_scorer *h)
     promo_free(h->customer);
     promo_free(h->arm_names);
     promo_free(h->contact_cost);
+    memo_free(h);
     promo_free(h);
 }
 
@@ -275,6 +307,7 @@ int promo_uplift_scorer_open(promo_store *s,
     if ((rc = arm_costs(h)))
         goto fail;
     promo_free(buf);
+    h->reuse = 1;
     *out = h;
     return PROMO_OK;
 fail:
@@ -365,6 +398,174 @@ static int has_outcomes(promo_uplift_learner l)
            l == PROMO_UPLIFT_DR;
 }
 
+/* ------------------------------------------------------- one arm at a time ---- */
+
+static const cJSON *jget(const cJSON *o, const char *key)
+{
+    return o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The thresholds of model l's splits on column j, read from its XGBoost JSON (every tree's
+ * split_indices, split_conditions and left_children: the values promo's walker and XGBoost
+ * compare with). Anything else (another kind, a layout not recognised, a categorical split on
+ * j) leaves m->known 0: the arm is then predicted at every discount, as before. */
+static int read_cuts(promo_learner *l, size_t j, arm_memo *m)
+{
+    m->known = 0;
+    m->n_cut = 0;
+    promo_learner_kind kind = promo_learner_get_kind(l);
+    if (kind != PROMO_LEARNER_GBDT && kind != PROMO_LEARNER_FOREST)
+        return PROMO_OK;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, nc = 0;
+    int rc = promo_learner_save_buffer(l, &buf, &len);
+    if (rc)
+        return rc;
+    cJSON *root = cJSON_ParseWithLength(buf, len);
+    promo_free(buf);
+    if (!root)
+        return PROMO_OK;
+    const cJSON *gb = jget(jget(root, "learner"), "gradient_booster");
+    const cJSON *model = jget(gb, "model") ? jget(gb, "model") : jget(jget(gb, "gbtree"), "model");
+    const cJSON *trees = jget(model, "trees"), *t;
+    float *cut = NULL;
+    int ok = cJSON_IsArray(trees);
+    rc = PROMO_OK;
+    cJSON_ArrayForEach(t, trees)
+    {
+        const cJSON *si = jget(t, "split_indices"), *sc = jget(t, "split_conditions"),
+                    *lc = jget(t, "left_children"), *st = jget(t, "split_type");
+        if (!cJSON_IsArray(si) || !cJSON_IsArray(sc) || !cJSON_IsArray(lc) ||
+            cJSON_GetArraySize(si) != cJSON_GetArraySize(lc) ||
+            cJSON_GetArraySize(sc) != cJSON_GetArraySize(lc)) {
+            ok = 0;
+            break;
+        }
+        /* walk the arrays side by side (cJSON arrays are lists) */
+        const cJSON *i = si->child, *c = sc->child, *k = lc->child,
+                    *y = cJSON_IsArray(st) ? st->child : NULL;
+        for (; i && c && k; i = i->next, c = c->next, k = k->next, y = y ? y->next : NULL) {
+            if (!cJSON_IsNumber(k) || k->valuedouble < 0 || !cJSON_IsNumber(i) ||
+                i->valuedouble != (double)j)
+                continue; /* a leaf, or a split on another column */
+            if (!cJSON_IsNumber(c) || (y && y->valuedouble != 0)) { /* categorical */
+                ok = 0;
+                break;
+            }
+            if (nc == cap && promo_grow((void **)&cut, &cap, nc + 1, sizeof *cut)) {
+                rc = PROMO_ENOMEM;
+                break;
+            }
+            cut[nc++] = (float)c->valuedouble;
+        }
+        if (!ok || rc)
+            break;
+    }
+    cJSON_Delete(root);
+    if (rc || !ok) {
+        promo_free(cut);
+        return rc;
+    }
+    if (nc)
+        qsort(cut, nc, sizeof *cut, cmp_float);
+    size_t w = 0;
+    for (size_t q = 0; q < nc; q++)
+        if (w == 0 || cut[q] != cut[w - 1])
+            cut[w++] = cut[q];
+    m->cut = cut;
+    m->n_cut = w;
+    m->known = 1;
+    return PROMO_OK;
+}
+
+/* Where discount v falls for arm memo m: the number of its thresholds <= v (a tree sends v
+ * right at every one of them, left at the others). */
+static uint64_t memo_slot(const arm_memo *m, float v)
+{
+    if (isnan(v))
+        return UINT64_MAX;
+    if (!m->known) {
+        uint32_t b;
+        memcpy(&b, &v, sizeof b);
+        return b;
+    }
+    size_t lo = 0, hi = m->n_cut; /* the first threshold > v */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->cut[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* T-learner outcomes (n x n_arms, as promo_uplift_predict_outcomes gives them) with each arm's
+ * model predicted only where its last prediction does not already answer (memo_slot): in a
+ * world whose models split the discount at 25% only, 2 passes per arm for the surface's six
+ * anchors instead of 6. */
+static int outcomes_reused(promo_uplift_scorer *h, const offer_ctx *c, int nt, float *outcome)
+{
+    size_t n = h->f->n_customers, K = (size_t)h->n_arms;
+    int rc = PROMO_OK;
+    if (!h->memo) {
+        if (!(h->memo = promo_calloc(K, sizeof *h->memo)))
+            return PROMO_ENOMEM;
+        for (size_t a = 0; a < K && !rc; a++) {
+            promo_learner *l = promo_uplift_arm_model(h->m, (int)a);
+            rc = l ? read_cuts(l, h->n_cust, &h->memo[a])
+                   : promo_fail(PROMO_EINTERNAL, "uplift: arm %zu has no outcome model", a);
+        }
+        if (rc) {
+            memo_free(h);
+            return rc;
+        }
+    }
+    float v = (float)c->discount; /* as fill_offer writes it */
+    for (size_t a = 0; a < K; a++) {
+        arm_memo *m = &h->memo[a];
+        uint64_t slot = memo_slot(m, v);
+        if (!m->col || m->kind != c->kind || m->cat_col != c->cat_col || m->slot != slot) {
+            if (!m->col && !(m->col = promo_mallocn(n, sizeof *m->col)))
+                return PROMO_ENOMEM;
+            m->kind = -1; /* no key while col is overwritten (a failed call leaves none) */
+            if ((rc = promo_learner_predict(promo_uplift_arm_model(h->m, (int)a), h->X, n, h->dm,
+                                            m->col)))
+                return rc;
+            h->predictions++;
+            m->kind = c->kind;
+            m->cat_col = c->cat_col;
+            m->slot = slot;
+        }
+        const float *col = m->col;
+#pragma omp parallel for schedule(static) num_threads(nt) if (n > 4096)
+        for (size_t i = 0; i < n; i++)
+            outcome[i * K + a] = col[i];
+    }
+    return PROMO_OK;
+}
+
+void promo_uplift_scorer_set_reuse(promo_uplift_scorer *h, int on)
+{
+    h->reuse = !!on;
+}
+
+void promo_uplift_scorer_forget(promo_uplift_scorer *h)
+{
+    memo_free(h);
+}
+
+size_t promo_uplift_scorer_predictions(const promo_uplift_scorer *h)
+{
+    return h->predictions;
+}
+
 void promo_uplift_scores_free(promo_uplift_scores *sc)
 {
     if (!sc)
@@ -419,7 +620,11 @@ int promo_uplift_scorer_score(promo_uplift_scorer *h,
     promo_uplift_learner lr = promo_uplift_get_learner(h->m);
     int derive = outc && (lr == PROMO_UPLIFT_S || lr == PROMO_UPLIFT_T);
     if (n && derive) {
-        if ((rc = promo_uplift_predict_outcomes(h->m, h->X, n, h->dm, sc->outcome)))
+        if (lr == PROMO_UPLIFT_T && h->reuse)
+            rc = outcomes_reused(h, &c, nt, sc->outcome);
+        else if (!(rc = promo_uplift_predict_outcomes(h->m, h->X, n, h->dm, sc->outcome)))
+            h->predictions += K;
+        if (rc)
             goto fail;
 #pragma omp parallel for schedule(static) num_threads(nt) if (n > 4096)
         for (size_t i = 0; i < n; i++)

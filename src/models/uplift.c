@@ -1176,6 +1176,16 @@ int promo_uplift_predict_propensity(promo_uplift *m, const float *x, size_t n, s
     return n ? propensity(m, m->prop, x, n, e) : PROMO_OK;
 }
 
+promo_learner *promo_uplift_arm_model(promo_uplift *m, int a)
+{
+    /* T and X: outcomes() predicts column a with mu[a] alone (S shares one model, DR averages
+     * two folds') */
+    if (!m || !m->mu || a < 0 || a >= m->n_arms ||
+        (m->learner != PROMO_UPLIFT_T && m->learner != PROMO_UPLIFT_X))
+        return NULL;
+    return m->mu[a];
+}
+
 int promo_uplift_predict(promo_uplift *m, const float *x, size_t n, size_t d, float *effect)
 {
     int rc = check_predict(m, x, n, d, effect);

@@ -112,16 +112,20 @@ static cJSON *optimum_json(const promo_surface_optimum *o)
     return j;
 }
 
-/* The optimum of product's default surface (0..50 %, every customer) under budget, from the
- * cache or computed (under forecast_mu: one surface at a time, and a call that waited for
- * another computing the same finds it cached) and cached. *out: a copy. */
-static int
-optimum_lookup(promo_api *api, const char *product, double budget, promo_surface_optimum *out)
+static int fatigue_exclude(
+    promo_api *api, promo_api_ctx *ctx, promo_forecaster *f, uint8_t **mask, size_t *n_excluded);
+
+/* The optimum of product's default surface (0..50 %, every customer; with fatigue, every
+ * customer the fatigue rule does not suppress, as promo campaign --optimize) under budget,
+ * from the cache or computed (under forecast_mu: one surface at a time, and a call that waited
+ * for another computing the same finds it cached) and cached. *out: a copy. */
+static int optimum_lookup(
+    promo_api *api, const char *product, double budget, int fatigue, promo_surface_optimum *out)
 {
     int found = 0;
     pthread_mutex_lock(&api->cache_mu);
     for (size_t k = api->n_optima; k-- > 0 && !found;)
-        if (!strcmp(api->optima[k].product_id, product) &&
+        if (!strcmp(api->optima[k].product_id, product) && api->optima[k].fatigue == fatigue &&
             (api->optima[k].budget == budget || (isinf(budget) && isinf(api->optima[k].budget)))) {
             *out = api->optima[k].opt;
             found = 1;
@@ -131,22 +135,30 @@ optimum_lookup(promo_api *api, const char *product, double budget, promo_surface
 }
 
 static int optimum_of(promo_api *api,
+                      promo_api_ctx *ctx,
                       promo_forecaster *f,
                       const char *product,
                       double budget,
+                      int fatigue,
                       promo_surface_optimum *out)
 {
-    if (optimum_lookup(api, product, budget, out))
+    if (optimum_lookup(api, product, budget, fatigue, out))
         return PROMO_OK;
     promo_surface_params sp = promo_surface_params_default();
     sp.product_id = product;
     sp.budget = budget;
     promo_surface *sf = NULL;
-    int rc = PROMO_OK;
+    uint8_t *mask = NULL;
+    size_t n_ex = 0;
+    int rc = fatigue ? fatigue_exclude(api, ctx, f, &mask, &n_ex) : PROMO_OK;
+    if (rc)
+        return rc;
+    sp.exclude = mask;
     pthread_mutex_lock(&api->forecast_mu);
-    if (!optimum_lookup(api, product, budget, out))
+    if (!optimum_lookup(api, product, budget, fatigue, out))
         rc = promo_forecast_surface(f, &sp, &sf);
     pthread_mutex_unlock(&api->forecast_mu);
+    promo_free(mask);
     if (rc || !sf)
         return rc;
     *out = sf->optimum;
@@ -160,6 +172,7 @@ static int optimum_of(promo_api *api,
     memset(o, 0, sizeof *o);
     snprintf(o->product_id, sizeof o->product_id, "%s", product);
     o->budget = budget;
+    o->fatigue = fatigue;
     o->opt = *out;
     pthread_mutex_unlock(&api->cache_mu);
     return PROMO_OK;
@@ -271,6 +284,35 @@ static int api_profiles(promo_api *api, promo_api_ctx *ctx, const promo_campaign
     pthread_mutex_unlock(&api->load_mu);
     *out = rc ? NULL : api->profiles;
     return rc;
+}
+
+/* The forecaster's customers the fatigue rule suppresses (the API's default rules, as promo
+ * campaign applies them): *mask 1 for each (new, promo_free), NULL when it suppresses nobody
+ * (or the workspace has no features to judge by); *n_excluded how many. */
+static int fatigue_exclude(
+    promo_api *api, promo_api_ctx *ctx, promo_forecaster *f, uint8_t **mask, size_t *n_excluded)
+{
+    *mask = NULL;
+    *n_excluded = 0;
+    const promo_campaign_profiles *pr = NULL;
+    int rc = api_profiles(api, ctx, &pr);
+    if (rc == PROMO_ENOTFOUND)
+        return PROMO_OK;
+    if (rc || !promo_campaign_profiles_fatigued(pr))
+        return rc;
+    size_t nc = promo_forecaster_n_customers(f), k = 0;
+    uint8_t *m = promo_calloc(nc ? nc : 1, 1);
+    if (!m)
+        return PROMO_ENOMEM;
+    for (size_t i = 0; i < nc; i++)
+        k += m[i] = (uint8_t)promo_campaign_suppressed(pr, promo_forecaster_customer_id(f, i));
+    if (!k) {
+        promo_free(m);
+        return PROMO_OK;
+    }
+    *mask = m;
+    *n_excluded = k;
+    return PROMO_OK;
 }
 
 /* The campaign's send time and fatigue fields (the names of promo campaign --json). */
@@ -413,7 +455,9 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
         return promo_api_fail_engine(out, rc, NULL);
     double budget = r.has_budget ? r.budget : INFINITY;
     promo_surface_optimum best;
-    if ((rc = optimum_of(api, f, r.product_id, budget, &best)))
+    /* with fatigue, the optimum of the customers it leaves (the ranking below passes over the
+     * others): the campaign sent at optimize: true is then the optimum, gap 0 */
+    if ((rc = optimum_of(api, call->ctx, f, r.product_id, budget, r.fatigue, &best)))
         return promo_api_fail_engine(out, rc, "product_id");
     const promo_campaign_profiles *pr = NULL;
     if ((r.send_time_best || r.fatigue) && (rc = api_profiles(api, call->ctx, &pr)))
@@ -572,16 +616,34 @@ int promo_api_optimize(promo_api *api, const promo_api_call *call, promo_api_rep
         sp.n_discounts = r.n_discounts;
     }
     sp.max_target = r.max_target > 0 ? (size_t)r.max_target : 0;
+    /* As promo campaign --optimize: the customers the fatigue rule suppresses are no rows, so
+     * the surface is of the campaigns the engine sends */
+    uint8_t *mask = NULL;
+    size_t n_ex = 0;
+    if (r.fatigue && (rc = fatigue_exclude(api, call->ctx, f, &mask, &n_ex)))
+        return promo_api_fail_engine(out, rc, NULL);
+    if (n_ex && n_ex == promo_forecaster_n_customers(f)) {
+        promo_free(mask);
+        return promo_api_fail(out, 400, "fatigue",
+                              "every one of the %zu customers is suppressed for fatigue: no one "
+                              "to target (\"fatigue\": \"off\")",
+                              n_ex);
+    }
+    sp.exclude = mask;
     promo_surface *sf = NULL;
     pthread_mutex_lock(&api->forecast_mu);
     rc = promo_forecast_surface(f, &sp, &sf);
     pthread_mutex_unlock(&api->forecast_mu);
+    promo_free(mask);
     if (rc)
         return promo_api_fail_engine(out, rc, "product_id");
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "product_id", r.product_id);
     api_add_str(b, "product_name", product_name(api, prow));
     cJSON_AddNumberToObject(b, "n_customers", (double)sf->n_customers);
+    cJSON_AddNumberToObject(b, "n_candidates", (double)sf->n_candidates);
+    cJSON_AddStringToObject(b, "fatigue", r.fatigue ? "suppress" : "off");
+    cJSON_AddNumberToObject(b, "suppressed_fatigue", (double)n_ex);
     cJSON *ds = cJSON_AddArrayToObject(b, "discounts");
     for (size_t i = 0; i < sf->n_discounts; i++)
         cJSON_AddItemToArray(ds, cJSON_CreateNumber(sf->discounts[i]));
@@ -761,7 +823,7 @@ int promo_api_similar_products(promo_api *api, const promo_api_call *call, promo
     promo_forecast *fc = NULL;
     int frc = res.n_products ? promo_api_forecaster(api, call->ctx, &f) : PROMO_ENOTFOUND;
     if (!frc)
-        frc = optimum_of(api, f, res.products[0].product_id, INFINITY, &opt);
+        frc = optimum_of(api, call->ctx, f, res.products[0].product_id, INFINITY, 0, &opt);
     if (!frc) {
         promo_forecast_request fr = promo_forecast_request_default();
         fr.product_id = res.products[0].product_id;

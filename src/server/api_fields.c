@@ -219,12 +219,19 @@ int api_parse_campaign(const cJSON *b, api_campaign_req *r, promo_api_reply *out
 
 int api_parse_optimize(const cJSON *b, api_optimize_req *r, promo_api_reply *out)
 {
-    static const char *const known[] = {"product_id", "discounts", "max_target", NULL};
+    static const char *const known[] = {"product_id", "discounts", "max_target", "fatigue", NULL};
     memset(r, 0, sizeof *r);
     if (api_check_object(b, known, out) ||
         api_get_string(b, "product_id", 1, r->product_id, NULL, out) ||
         api_get_int(b, "max_target", 0, 1, 10000000, -1, &r->max_target, out))
         return 1;
+    /* fatigue as promo campaign --optimize applies it, unless asked otherwise */
+    const cJSON *fv = cJSON_GetObjectItemCaseSensitive(b, "fatigue");
+    r->fatigue = 1;
+    if (fv && cJSON_IsString(fv) && fv->valuestring && !strcmp(fv->valuestring, "off"))
+        r->fatigue = 0;
+    else if (fv && (!cJSON_IsString(fv) || !fv->valuestring || strcmp(fv->valuestring, "suppress")))
+        return promo_api_fail(out, 400, "fatigue", "expected \"suppress\" or \"off\"") + 1;
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(b, "discounts");
     if (!d)
         return 0;

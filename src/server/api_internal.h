@@ -75,6 +75,8 @@ typedef struct api_optimize_req {
     size_t n_discounts;                  /* 0 = not given (0..50 by 1) */
     double discounts[API_MAX_DISCOUNTS]; /* ascending, distinct, 0..90 */
     long max_target;                     /* -1 = not given (all customers) */
+    int fatigue; /* "fatigue": "suppress" (1, the default: the fatigued are no rows, as promo
+                    campaign --optimize) or "off" (0) */
 } api_optimize_req;
 
 typedef struct api_simulate_req {
@@ -127,6 +129,7 @@ int api_load_segments(promo_api *api, promo_api_ctx *ctx, api_segments **out /* 
 typedef struct api_optimum {
     char product_id[API_ID_MAX];
     double budget;             /* INFINITY = none */
+    int fatigue;               /* 1: of the customers the fatigue rule does not suppress */
     promo_surface_optimum opt; /* as the forecaster found it */
 } api_optimum;
 
