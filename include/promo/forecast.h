@@ -82,6 +82,34 @@
  * scores kept; the surface keeps no per-discount figures: sorting again is cheaper than 21
  * bytes per customer and discount of cache).
  *
+ * Honest terms: two corrections from the workspace's own tables, read once at open (never the
+ * truth of a generated world), because the model alone made the optimizer send to far too
+ * many customers (bench/RESULTS.md, "fbias"):
+ *   - economics: a conversion is not one unit at the catalogue price. price and cost above are
+ *     those of a conversion: units x the shelf price now and units x the unit cost, where units
+ *     is the mean quantity of the product's purchase lines and the shelf price the unit price
+ *     of its latest line, both over the 28 days before as_of (fewer than 5 lines: one unit;
+ *     none: the products table's price). On the default world the best seller's catalogue
+ *     price is 370 against 429.88 on the shelf and 1.59 units a line: its margin per conversion
+ *     was forecast at 70 LKR instead of 206; another's shelf price is under its list price, so
+ *     a 10% offer sells it at a loss that the list price hid.
+ *   - discount: the uplift model's effect is calibrated to one level for the whole log (5-30%
+ *     off, forecast.h's Support), and its trees barely see the discount, so the effect at 5%
+ *     came out as large as at 30% and the optimizer always took the cheapest. The log's
+ *     randomised exposures (treatment against control, not the pooled "targeted" rows; windows
+ *     of 30 days closed by as_of; converted = a converted response) give the A/B difference at
+ *     each of its discounts; the saturating curve A (1 - exp(-d / S)) through them (weighted by
+ *     their precision; S from a grid of 2.5..100 and infinity, a line through the origin, by the
+ *     smallest weighted error) gives the effect's shape: every customer's effect is scaled by
+ *     r(d) = g(d) / mean g over the log's rows, g(d) = 1 - exp(-d / S), so that the level the
+ *     model's calibration fitted over the whole log stays, spread over the discounts as the
+ *     A/B tests say (promo_forecaster_effect_factor; r = 1 without a fit: fewer than 3
+ *     discounts with 20 rows per arm, no responses, no positive difference). The discount is
+ *     clamped to the log's range for r, and 0% is no offer (r = 1, as the Support rule keeps
+ *     the optimum off it).
+ * promo_forecaster_set_corrections switches them (both on by default; off gives the figures
+ * of the model alone, bit for bit as before).
+ *
  * Usage:
  *   promo_forecaster *f = NULL;
  *   if (promo_forecaster_open(store, 0, 0, &f)) ...;           // loads the uplift model
@@ -140,6 +168,40 @@ void promo_forecaster_set_cache_bytes(promo_forecaster *f, size_t bytes);
 void promo_forecaster_set_anchors(promo_forecaster *f, int on);
 /* Model calls made by the handle so far (each scores every customer for one offer). */
 size_t promo_forecaster_model_calls(const promo_forecaster *f);
+
+/* The corrections of "Honest terms" above (bits). */
+#define PROMO_FORECAST_CORRECT_ECONOMICS 1u /* units per purchase at the shelf price now */
+#define PROMO_FORECAST_CORRECT_DISCOUNT  2u /* the effect's level by discount, from the log */
+#define PROMO_FORECAST_CORRECT_ALL       3u
+/* Switch them (the default: ALL; 0 = the model alone). Switching empties the cache. */
+void promo_forecaster_set_corrections(promo_forecaster *f, unsigned flags);
+unsigned promo_forecaster_corrections(const promo_forecaster *f);
+
+/* The log's discount response (see Honest terms): the A/B difference of the randomised
+ * exposures by discount, as a line on log(discount). */
+typedef struct promo_forecast_discount_response {
+    int fitted;             /* 0: no fit (the model's effect is used as it is) */
+    size_t n_rows;          /* randomised exposures read */
+    size_t n_discounts;     /* distinct discounts in the fit */
+    double level, level_se; /* the precision-weighted mean A/B difference */
+    double amplitude;       /* A of A (1 - exp(-d / S)) */
+    double amplitude_se;    /* (given S) */
+    double shape;           /* S, percentage points; INFINITY: A d / 100 */
+    double mean_curve;      /* the curve's mean over the log's rows (1 - exp(-d / S)) */
+    double lo, hi;          /* the discounts of the fit (the factor clamps to them) */
+} promo_forecast_discount_response;
+
+const promo_forecast_discount_response *
+promo_forecaster_discount_response(const promo_forecaster *f);
+/* r(d): the factor on every customer's effect at discount_pct (1 without a fit, with the
+ * correction off or at 0%). */
+double promo_forecaster_effect_factor(const promo_forecaster *f, double discount_pct);
+/* A product's units per purchase and shelf price now (1 and NaN when the recent window has no
+ * line of it, or with the correction off); returns 1 when the window has them. */
+int promo_forecaster_product_economics(const promo_forecaster *f,
+                                       const char *product_id,
+                                       double *units /* OUT */,
+                                       double *price /* OUT */);
 
 /* How a point forecast ranks its customers. Append-only. */
 typedef enum promo_forecast_rank {
@@ -204,7 +266,8 @@ typedef struct promo_forecast_pick {
 typedef struct promo_forecast {
     char product_id[256];
     double discount_pct;
-    double price, cost;             /* of the product (cost 0 when unknown) */
+    double price, cost;             /* of a conversion (Honest terms: units x shelf price,
+                                       units x unit cost; cost 0 when unknown) */
     promo_forecast_rank rank_by;    /* as asked */
     size_t n_target;                /* as asked (0 resolved to every customer) */
     double budget;                  /* as asked */
