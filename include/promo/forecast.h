@@ -82,7 +82,7 @@
  * scores kept; the surface keeps no per-discount figures: sorting again is cheaper than 21
  * bytes per customer and discount of cache).
  *
- * Honest terms: two corrections from the workspace's own tables, read once at open (never the
+ * Honest terms: three corrections from the workspace's own tables, read once at open (never the
  * truth of a generated world), because the model alone made the optimizer send to far too
  * many customers (bench/RESULTS.md, "fbias"):
  *   - economics: a conversion is not one unit at the catalogue price. price and cost above are
@@ -104,9 +104,18 @@
  *     r(d) = g(d) / mean g over the log's rows, g(d) = 1 - exp(-d / S), so that the level the
  *     model's calibration fitted over the whole log stays, spread over the discounts as the
  *     A/B tests say (promo_forecaster_effect_factor; r = 1 without a fit: fewer than 3
- *     discounts with 20 rows per arm, no responses, no positive difference). The discount is
- *     clamped to the log's range for r, and 0% is no offer (r = 1, as the Support rule keeps
- *     the optimum off it).
+ *     discounts with 20 rows per arm, no responses, no positive difference). Above the log's
+ *     largest discount r is held at its value there; below the smallest the curve goes on to
+ *     r(0) = 0 (an offer of nothing moves no one; the Support rule keeps the optimum off it).
+ *   - baseline: the model's p0 (its control outcome model, learnt over every promotion of the
+ *     log) knows the product only through the offer columns: on a 100,000-customer world it
+ *     put the best seller's no-offer buyers at a quarter of the truth, so the discount the
+ *     sure things take was a quarter of its cost. p0_i is instead the customer's own rate of
+ *     buying the product: k_i lines of it in the 112 days before as_of, shrunk toward the
+ *     product's rate over all customers (gamma-Poisson, 56 days of pseudo-history), as the
+ *     chance of a purchase in a campaign's 14 days: 1 - exp(-14 (k_i + a) / (112 + 56)), a / 56
+ *     the product's lines per customer-day. Every arm's outcome moves with it (the model's
+ *     effect is kept). Learners without outcome models keep p0 = 0.
  * promo_forecaster_set_corrections switches them (both on by default; off gives the figures
  * of the model alone, bit for bit as before).
  *
@@ -172,7 +181,8 @@ size_t promo_forecaster_model_calls(const promo_forecaster *f);
 /* The corrections of "Honest terms" above (bits). */
 #define PROMO_FORECAST_CORRECT_ECONOMICS 1u /* units per purchase at the shelf price now */
 #define PROMO_FORECAST_CORRECT_DISCOUNT  2u /* the effect's level by discount, from the log */
-#define PROMO_FORECAST_CORRECT_ALL       3u
+#define PROMO_FORECAST_CORRECT_BASELINE  4u /* p0 from the customers' own purchases */
+#define PROMO_FORECAST_CORRECT_ALL       7u
 /* Switch them (the default: ALL; 0 = the model alone). Switching empties the cache. */
 void promo_forecaster_set_corrections(promo_forecaster *f, unsigned flags);
 unsigned promo_forecaster_corrections(const promo_forecaster *f);
@@ -188,13 +198,13 @@ typedef struct promo_forecast_discount_response {
     double amplitude_se;    /* (given S) */
     double shape;           /* S, percentage points; INFINITY: A d / 100 */
     double mean_curve;      /* the curve's mean over the log's rows (1 - exp(-d / S)) */
-    double lo, hi;          /* the discounts of the fit (the factor clamps to them) */
+    double lo, hi;          /* the discounts of the fit (the factor is held at hi above) */
 } promo_forecast_discount_response;
 
 const promo_forecast_discount_response *
 promo_forecaster_discount_response(const promo_forecaster *f);
-/* r(d): the factor on every customer's effect at discount_pct (1 without a fit, with the
- * correction off or at 0%). */
+/* r(d): the factor on every customer's effect at discount_pct (1 without a fit or with the
+ * correction off). */
 double promo_forecaster_effect_factor(const promo_forecaster *f, double discount_pct);
 /* A product's units per purchase and shelf price now (1 and NaN when the recent window has no
  * line of it, or with the correction off); returns 1 when the window has them. */

@@ -82,6 +82,13 @@ struct promo_forecaster {
     double *econ_units;   /* per econ_ids code: mean quantity of a purchase line */
     double *econ_price;   /* ... the latest line's unit price (the shelf price now) */
     promo_forecast_discount_response dr;
+    promo_dict *hist_ids; /* products of the history window's lines */
+    uint32_t *hist_cust;  /* hist_n lines: customer index */
+    uint32_t *hist_prod;  /* ... product code in hist_ids */
+    size_t hist_n;        /* */
+    double hist_days;     /* the window's length */
+    float *base_p0;       /* n: the no-offer rates of base_product (base_rates) */
+    char base_product[256];
 };
 
 static void slot_clear(score_slot *sl)
@@ -115,6 +122,10 @@ void promo_forecaster_free(promo_forecaster *f)
     promo_dict_free(f->econ_ids);
     promo_free(f->econ_units);
     promo_free(f->econ_price);
+    promo_dict_free(f->hist_ids);
+    promo_free(f->hist_cust);
+    promo_free(f->hist_prod);
+    promo_free(f->base_p0);
     promo_free(f->ids);
     promo_uplift_scorer_free(f->h);
     promo_free(f);
@@ -434,12 +445,99 @@ done:
     return rc;
 }
 
+#define BASE_WINDOW_DAYS  112 /* the purchase history a customer's no-offer rate comes from */
+#define BASE_PRIOR_DAYS   56  /* its shrinkage toward the product's rate: days of pseudo-history */
+#define BASE_OUTCOME_DAYS 14  /* a campaign's window (promo simulate's and promo measure's) */
+
+/* The purchase lines of the last BASE_WINDOW_DAYS before as_of as (customer index, product
+ * code) pairs, for the no-offer rate of any product asked later (Honest terms). Called once the
+ * customer ids are known. */
+static int log_history(promo_forecaster *f, promo_store *s, int64_t as_of)
+{
+    static const char *const cols[] = {"customer_id", "product_id"};
+    if (!f->outcomes || !promo_store_has_table(s, "transactions"))
+        return PROMO_OK;
+    promo_table *t = NULL;
+    promo_dict *ids = NULL;
+    uint32_t *cu = NULL;
+    int rc = promo_store_read_range(s, "transactions", cols, 2, "ts",
+                                    as_of - (int64_t)BASE_WINDOW_DAYS * PROMO_SECONDS_PER_DAY,
+                                    as_of, &t);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT || rc == PROMO_EUSAGE) {
+        promo_clear_error();
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    const promo_column *cid = t->cols[0], *pid = t->cols[1];
+    if (cid->type != PROMO_COL_STRING || pid->type != PROMO_COL_STRING || !t->n_rows)
+        goto done;
+    rc = PROMO_ENOMEM;
+    if (!(ids = promo_dict_new()) || promo_dict_reserve(ids, f->n))
+        goto done;
+    for (size_t i = 0; i < f->n; i++)
+        if (promo_dict_intern(ids, f->ids[i], strlen(f->ids[i])) == PROMO_DICT_NONE)
+            goto done;
+    if (!(cu = promo_mallocn(t->n_rows, sizeof *cu)) ||
+        !(f->hist_cust = promo_mallocn(t->n_rows, sizeof *f->hist_cust)) ||
+        !(f->hist_prod = promo_mallocn(t->n_rows, sizeof *f->hist_prod)) ||
+        !(f->hist_ids = promo_dict_clone(pid->dict)))
+        goto done;
+    if ((rc = promo_column_map_to(cid, ids, cu)))
+        goto done;
+    size_t m = 0;
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (cu[r] != PROMO_DICT_NONE && !promo_column_is_null(pid, r)) {
+            f->hist_cust[m] = cu[r];
+            f->hist_prod[m] = pid->codes[r];
+            m++;
+        }
+    f->hist_n = m;
+    f->hist_days = BASE_WINDOW_DAYS;
+    rc = PROMO_OK;
+done:
+    promo_free(cu);
+    promo_dict_free(ids);
+    promo_table_free(t);
+    return rc;
+}
+
+/* Every customer's no-offer probability of buying `product` in BASE_OUTCOME_DAYS, from their own
+ * lines of it in the history window, shrunk toward the product's rate over all customers
+ * (gamma-Poisson: (k_i + a) / (T + b) per day, a / b the product's rate, b BASE_PRIOR_DAYS): into
+ * f->base_p0 (kept for the last product asked). 0: no history (the model's own p0 stays). */
+static int base_rates(promo_forecaster *f, const char *product)
+{
+    if (!(f->corrections & PROMO_FORECAST_CORRECT_BASELINE) || !f->hist_ids || !f->n)
+        return 0;
+    if (f->base_p0 && strcmp(f->base_product, product) == 0)
+        return 1;
+    uint32_t code = promo_dict_find(f->hist_ids, product, strlen(product));
+    if (!f->base_p0 && !(f->base_p0 = promo_mallocn(f->n, sizeof *f->base_p0)))
+        return -1;
+    float *k = f->base_p0;
+    memset(k, 0, f->n * sizeof *k);
+    double total = 0;
+    for (size_t j = 0; code != PROMO_DICT_NONE && j < f->hist_n; j++)
+        if (f->hist_prod[j] == code) {
+            k[f->hist_cust[j]] += 1;
+            total += 1;
+        }
+    double T = f->hist_days, b = BASE_PRIOR_DAYS, a = total / ((double)f->n * T) * b;
+    for (size_t i = 0; i < f->n; i++)
+        k[i] = (float)(1 - exp(-BASE_OUTCOME_DAYS * (k[i] + a) / (T + b)));
+    snprintf(f->base_product, sizeof f->base_product, "%s", product);
+    return 1;
+}
+
 double promo_forecaster_effect_factor(const promo_forecaster *f, double discount_pct)
 {
     const promo_forecast_discount_response *d = &f->dr;
-    if (!(f->corrections & PROMO_FORECAST_CORRECT_DISCOUNT) || !d->fitted || !(discount_pct > 0))
+    if (!(f->corrections & PROMO_FORECAST_CORRECT_DISCOUNT) || !d->fitted)
         return 1.0;
-    double x = discount_pct < d->lo ? d->lo : discount_pct > d->hi ? d->hi : discount_pct;
+    /* below the log's discounts the curve itself (it passes through 0: an offer of nothing
+     * moves no one); above them it is held at the largest (no saturation is seen there) */
+    double x = discount_pct > d->hi ? d->hi : discount_pct < 0 ? 0 : discount_pct;
     double g = isinf(d->shape) ? x / 100 : 1 - exp(-x / d->shape);
     return g / d->mean_curve;
 }
@@ -479,6 +577,9 @@ void promo_forecaster_set_corrections(promo_forecaster *f, unsigned flags)
     f->cache_bytes = 0;
     for (size_t i = 0; i < SLOT_CAP; i++)
         slot_clear(&f->slots[i]);
+    f->base_product[0] = '\0';
+    promo_free(f->base_p0);
+    f->base_p0 = NULL;
 }
 
 unsigned promo_forecaster_corrections(const promo_forecaster *f)
@@ -539,6 +640,8 @@ int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_fo
     memcpy(f->ids, sc->customer, f->n * sizeof *f->ids);
     memcpy(f->contact_cost, sc->contact_cost, (size_t)f->n_arms * sizeof *f->contact_cost);
     promo_uplift_scores_free(sc);
+    if ((rc = log_history(f, s, promo_uplift_scorer_as_of(f->h))))
+        goto fail;
     *out = f;
     return PROMO_OK;
 fail:
@@ -841,6 +944,22 @@ static int scores_get(promo_forecaster *f, const char *product, double anchor, s
     sc->outcome = NULL;
     snprintf(sl->product, sizeof sl->product, "%s", product);
     sl->anchor = anchor;
+    /* the no-offer outcome from the customers' own purchases of the product, the effect the
+     * model's (Honest terms): p0 and every arm's outcome moved by the same amount */
+    int br = f->outcomes ? base_rates(f, product) : 0;
+    if (br < 0) {
+        slot_clear(sl);
+        promo_uplift_scores_free(sc);
+        return PROMO_ENOMEM;
+    }
+    if (br) {
+        size_t K = (size_t)f->n_arms;
+        for (size_t i = 0; i < f->n; i++) {
+            float *ov = sl->outcome + i * K, shift = f->base_p0[i] - ov[0];
+            for (size_t a = 0; a < K; a++)
+                ov[a] += shift;
+        }
+    }
     /* a conversion's money: units per purchase at the shelf price now (Honest terms) */
     double units = 1, now = NAN, cost = isfinite(sc->cost) ? sc->cost : 0.0;
     promo_forecaster_product_economics(f, product, &units, &now);
