@@ -114,8 +114,13 @@
  *     buying the product: k_i lines of it in the 112 days before as_of, shrunk toward the
  *     product's rate over all customers (gamma-Poisson, 56 days of pseudo-history), as the
  *     chance of a purchase in a campaign's 14 days: 1 - exp(-14 (k_i + a) / (112 + 56)), a / 56
- *     the product's lines per customer-day. Every arm's outcome moves with it (the model's
- *     effect is kept). Learners without outcome models keep p0 = 0.
+ *     the product's lines per customer-day. The history ends where the campaign begins, and
+ *     the year may turn there (a December history before a January campaign: the rate came out
+ *     25% high on the default world), so the rate is multiplied by the product's seasonal
+ *     ratio a year before: its lines in the campaign's 14 days then against its lines per 14
+ *     days in the 112 before them, shrunk toward the store's ratio by 5 pseudo-lines, kept in
+ *     [0.25, 4] (1 when the history does not cover that year-ago window). Every arm's outcome
+ *     moves with p0 (the model's effect is kept). Learners without outcome models keep p0 = 0.
  * promo_forecaster_set_corrections switches them (both on by default; off gives the figures
  * of the model alone, bit for bit as before).
  *

@@ -87,6 +87,8 @@ struct promo_forecaster {
     uint32_t *hist_prod;  /* ... product code in hist_ids */
     size_t hist_n;        /* */
     double hist_days;     /* the window's length */
+    float *season;        /* per hist_ids code: the sales of the campaign's days a year ago
+                             against those of the history window then (1 without a year) */
     float *base_p0;       /* n: the no-offer rates of base_product (base_rates) */
     char base_product[256];
 };
@@ -125,6 +127,7 @@ void promo_forecaster_free(promo_forecaster *f)
     promo_dict_free(f->hist_ids);
     promo_free(f->hist_cust);
     promo_free(f->hist_prod);
+    promo_free(f->season);
     promo_free(f->base_p0);
     promo_free(f->ids);
     promo_uplift_scorer_free(f->h);
@@ -449,6 +452,74 @@ done:
 #define BASE_PRIOR_DAYS   56  /* its shrinkage toward the product's rate: days of pseudo-history */
 #define BASE_OUTCOME_DAYS 14  /* a campaign's window (promo simulate's and promo measure's) */
 
+#define SEASON_PSEUDO_LINES 5.0 /* a product's seasonal ratio shrunk toward the store's */
+
+/* Seasonality (Honest terms): the history window ends where the campaign begins, and the year
+ * may turn there (a December history before a January campaign). A year before as_of, each
+ * product's lines in the campaign's BASE_OUTCOME_DAYS against its lines in the
+ * BASE_WINDOW_DAYS before them, per day: the ratio, shrunk toward the store's over every product
+ * by SEASON_PSEUDO_LINES, kept in [0.25, 4]. Without a year of history: 1. */
+static int log_season(promo_forecaster *f, promo_store *s, int64_t as_of)
+{
+    static const char *const cols[] = {"product_id", "ts"};
+    size_t np = promo_dict_size(f->hist_ids);
+    if (!(f->season = promo_mallocn(np ? np : 1, sizeof *f->season)))
+        return PROMO_ENOMEM;
+    for (size_t k = 0; k < np; k++)
+        f->season[k] = 1;
+    int64_t day = PROMO_SECONDS_PER_DAY, mid = as_of - 365 * day;
+    promo_table *t = NULL;
+    double *before = NULL, *after = NULL;
+    uint32_t *code = NULL;
+    int rc = promo_store_read_range(s, "transactions", cols, 2, "ts",
+                                    mid - (int64_t)BASE_WINDOW_DAYS * day,
+                                    mid + (int64_t)BASE_OUTCOME_DAYS * day, &t);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT || rc == PROMO_EUSAGE) {
+        promo_clear_error();
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    const promo_column *pid = t->cols[0], *ts = t->cols[1];
+    rc = PROMO_ENOMEM;
+    if (!(before = promo_calloc(np ? np : 1, sizeof *before)) ||
+        !(after = promo_calloc(np ? np : 1, sizeof *after)) ||
+        !(code = promo_mallocn(t->n_rows ? t->n_rows : 1, sizeof *code)))
+        goto done;
+    if (t->n_rows && (rc = promo_column_map_to(pid, f->hist_ids, code)))
+        goto done;
+    double all_b = 0, all_a = 0;
+    int64_t first = INT64_MAX;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(ts, r))
+            continue;
+        first = ts->i64[r] < first ? ts->i64[r] : first;
+        int late = ts->i64[r] >= mid;
+        all_b += !late;
+        all_a += late;
+        if (code[r] == PROMO_DICT_NONE)
+            continue;
+        before[code[r]] += !late;
+        after[code[r]] += late;
+    }
+    rc = PROMO_OK;
+    /* no history a year back, or one that begins inside the window (its first week has no
+     * line), or none after it: no seasonal ratio */
+    if (!(all_b > 0) || !(all_a > 0) || first >= mid - (int64_t)(BASE_WINDOW_DAYS - 7) * day)
+        goto done;
+    double per = (double)BASE_OUTCOME_DAYS / BASE_WINDOW_DAYS, F = all_a / (all_b * per);
+    for (size_t k = 0; k < np; k++) {
+        double v = (after[k] + SEASON_PSEUDO_LINES * F) / (before[k] * per + SEASON_PSEUDO_LINES);
+        f->season[k] = (float)(v < 0.25 ? 0.25 : v > 4 ? 4 : v);
+    }
+done:
+    promo_free(before);
+    promo_free(after);
+    promo_free(code);
+    promo_table_free(t);
+    return rc;
+}
+
 /* The purchase lines of the last BASE_WINDOW_DAYS before as_of as (customer index, product
  * code) pairs, for the no-offer rate of any product asked later (Honest terms). Called once the
  * customer ids are known. */
@@ -494,7 +565,7 @@ static int log_history(promo_forecaster *f, promo_store *s, int64_t as_of)
         }
     f->hist_n = m;
     f->hist_days = BASE_WINDOW_DAYS;
-    rc = PROMO_OK;
+    rc = log_season(f, s, as_of);
 done:
     promo_free(cu);
     promo_dict_free(ids);
@@ -524,8 +595,9 @@ static int base_rates(promo_forecaster *f, const char *product)
             total += 1;
         }
     double T = f->hist_days, b = BASE_PRIOR_DAYS, a = total / ((double)f->n * T) * b;
+    double season = code != PROMO_DICT_NONE && f->season ? f->season[code] : 1.0;
     for (size_t i = 0; i < f->n; i++)
-        k[i] = (float)(1 - exp(-BASE_OUTCOME_DAYS * (k[i] + a) / (T + b)));
+        k[i] = (float)(1 - exp(-BASE_OUTCOME_DAYS * season * (k[i] + a) / (T + b)));
     snprintf(f->base_product, sizeof f->base_product, "%s", product);
     return 1;
 }
