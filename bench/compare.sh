@@ -2,7 +2,8 @@
 # Issue 16's proof: targeting strategies against broadcasting, averaged over the N best sellers
 # of a generated world, every strategy played by the simulator with the same draws.
 #   sh bench/compare.sh [CUSTOMERS] [PRODUCTS]     (default: the default world, 10 products)
-# PROMO_BASE=BINARY adds the campaign of another binary (before/after in one run).
+# PROMO_BASE=BINARY adds the campaign of another binary (before/after in one run); WS=DIR an
+# existing workspace (TRAIN=0: with its uplift model as it is).
 # Prints one JSON line per product and strategy, then the averages; the references (broadcast
 # and the oracle: the customers whose TRUE expected profit is positive) are in the same run.
 set -eu
@@ -21,7 +22,10 @@ if [ ! -f "$WS/promo.db" ]; then
     fi
 fi
 # The uplift model the uplift and optimized strategies use (trained from the world's own log).
-"$PROMO" train --ws "$WS" --model uplift -q >/dev/null 2>&1 || echo '{"bench":"compare","note":"no uplift model"}'
+# TRAIN=0 keeps the workspace's model (a large world's copy, trained once).
+if [ "${TRAIN:-1}" = 1 ]; then
+    "$PROMO" train --ws "$WS" --model uplift -q >/dev/null 2>&1 || echo '{"bench":"compare","note":"no uplift model"}'
+fi
 /usr/bin/python3 - "$PROMO" "$WS" "$NPROD" <<'PY'
 import json, subprocess, sys
 promo, ws, nprod = sys.argv[1], sys.argv[2], int(sys.argv[3])
