@@ -112,15 +112,17 @@
  *     put the best seller's no-offer buyers at a quarter of the truth, so the discount the
  *     sure things take was a quarter of its cost. p0_i is instead the customer's own rate of
  *     buying the product: k_i lines of it in the 112 days before as_of, shrunk toward the
- *     product's rate over all customers (gamma-Poisson, 56 days of pseudo-history), as the
- *     chance of a purchase in a campaign's 14 days: 1 - exp(-14 (k_i + a) / (112 + 56)), a / 56
- *     the product's lines per customer-day. The history ends where the campaign begins, and
- *     the year may turn there (a December history before a January campaign: the rate came out
- *     25% high on the default world), so the rate is multiplied by the product's seasonal
- *     ratio a year before: its lines in the campaign's 14 days then against its lines per 14
- *     days in the 112 before them, shrunk toward the store's ratio by 5 pseudo-lines, kept in
- *     [0.25, 4] (1 when the history does not cover that year-ago window). Every arm's outcome
- *     moves with p0 (the model's effect is kept). Learners without outcome models keep p0 = 0.
+ *     product's rate over all customers by empirical Bayes (gamma-Poisson: the prior's mean m
+ *     the product's lines per customer-day, its shape a by the method of moments from the
+ *     counts' spread beyond Poisson, b = a / m days of pseudo-history, at most 1120), as the
+ *     chance of a purchase in a campaign's 14 days: 1 - exp(-14 (k_i + a) / (112 + b)). A
+ *     product a few customers buy often has a small a: who never bought it gets little. The history
+ * ends where the campaign begins, and the year may turn there (a December history before a January
+ * campaign: the rate came out 25% high on the default world), so the rate is multiplied by the
+ * product's seasonal ratio a year before: its lines in the campaign's 14 days then against its
+ * lines per 14 days in the 112 before them, shrunk toward the store's ratio by 5 pseudo-lines, kept
+ * in [0.25, 4] (1 when the history does not cover that year-ago window). Every arm's outcome moves
+ * with p0 (the model's effect is kept). Learners without outcome models keep p0 = 0.
  * promo_forecaster_set_corrections switches them (both on by default; off gives the figures
  * of the model alone, bit for bit as before).
  *

@@ -448,9 +448,11 @@ done:
     return rc;
 }
 
-#define BASE_WINDOW_DAYS  112 /* the purchase history a customer's no-offer rate comes from */
-#define BASE_PRIOR_DAYS   56  /* its shrinkage toward the product's rate: days of pseudo-history */
-#define BASE_OUTCOME_DAYS 14  /* a campaign's window (promo simulate's and promo measure's) */
+#define BASE_WINDOW_DAYS 112 /* the purchase history a customer's no-offer rate comes from */
+#define BASE_MAX_PRIOR_DAYS                                                                \
+    1120.0                   /* the gamma prior's weight at most (days of pseudo-history): \
+                                counts no more spread than Poisson's */
+#define BASE_OUTCOME_DAYS 14 /* a campaign's window (promo simulate's and promo measure's) */
 
 #define SEASON_PSEUDO_LINES 5.0 /* a product's seasonal ratio shrunk toward the store's */
 
@@ -575,7 +577,8 @@ done:
 
 /* Every customer's no-offer probability of buying `product` in BASE_OUTCOME_DAYS, from their own
  * lines of it in the history window, shrunk toward the product's rate over all customers
- * (gamma-Poisson: (k_i + a) / (T + b) per day, a / b the product's rate, b BASE_PRIOR_DAYS): into
+ * (gamma-Poisson: (k_i + a) / (T + b) per day, a / b the product's rate m, the prior's shape a
+ * by the method of moments, b = a / m days of pseudo-history): into
  * f->base_p0 (kept for the last product asked). 0: no history (the model's own p0 stays). */
 static int base_rates(promo_forecaster *f, const char *product)
 {
@@ -594,7 +597,16 @@ static int base_rates(promo_forecaster *f, const char *product)
             k[f->hist_cust[j]] += 1;
             total += 1;
         }
-    double T = f->hist_days, b = BASE_PRIOR_DAYS, a = total / ((double)f->n * T) * b;
+    /* the gamma prior by the method of moments over the customers' counts: mean rate m per
+     * day, shape alpha from the counts' variance beyond Poisson (a product a few customers buy
+     * often and most never has a small alpha: a customer without a line of it gets little) */
+    double T = f->hist_days, nn = (double)f->n, s2 = 0;
+    for (size_t i = 0; i < f->n; i++)
+        s2 += (double)k[i] * k[i];
+    double m = total / (nn * T), mean_k = total / nn, excess = s2 / nn - mean_k * mean_k - mean_k;
+    double b = excess > 0 ? mean_k * mean_k / excess / (m > 0 ? m : 1) : BASE_MAX_PRIOR_DAYS;
+    b = b > BASE_MAX_PRIOR_DAYS ? BASE_MAX_PRIOR_DAYS : b;
+    double a = m * b;
     double season = code != PROMO_DICT_NONE && f->season ? f->season[code] : 1.0;
     for (size_t i = 0; i < f->n; i++)
         k[i] = (float)(1 - exp(-BASE_OUTCOME_DAYS * season * (k[i] + a) / (T + b)));
