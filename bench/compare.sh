@@ -2,6 +2,8 @@
 # Issue 16's proof: targeting strategies against broadcasting, averaged over the N best sellers
 # of a generated world, every strategy played by the simulator with the same draws.
 #   sh bench/compare.sh [CUSTOMERS] [PRODUCTS]     (default: the default world, 10 products)
+# PROMO_BASE=BINARY adds the campaign of another binary (before/after in one run); WS=DIR an
+# existing workspace (TRAIN=0: with its uplift model as it is).
 # Prints one JSON line per product and strategy, then the averages; the references (broadcast
 # and the oracle: the customers whose TRUE expected profit is positive) are in the same run.
 set -eu
@@ -20,7 +22,10 @@ if [ ! -f "$WS/promo.db" ]; then
     fi
 fi
 # The uplift model the uplift and optimized strategies use (trained from the world's own log).
-"$PROMO" train --ws "$WS" --model uplift -q >/dev/null 2>&1 || echo '{"bench":"compare","note":"no uplift model"}'
+# TRAIN=0 keeps the workspace's model (a large world's copy, trained once).
+if [ "${TRAIN:-1}" = 1 ]; then
+    "$PROMO" train --ws "$WS" --model uplift -q >/dev/null 2>&1 || echo '{"bench":"compare","note":"no uplift model"}'
+fi
 /usr/bin/python3 - "$PROMO" "$WS" "$NPROD" <<'PY'
 import json, subprocess, sys
 promo, ws, nprod = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -28,12 +33,38 @@ promo, ws, nprod = sys.argv[1], sys.argv[2], int(sys.argv[3])
 prods = subprocess.run([promo, "-q", "sql", "--ws", ws,
     "select product_id from transactions group by product_id order by count(*) desc, "
     f"product_id limit {nprod}"], check=True, capture_output=True, text=True).stdout.split()
-names = ["broadcast", "random", "rfm", "propensity", "uplift", "optimized", "oracle"]
+names = ["broadcast", "random", "rfm", "propensity", "uplift", "optimized", "oracle",
+         "optimized_campaign"]
+import os, tempfile
+# optimized_campaign: what `promo campaign --optimize` sends (no holdout, send time and fatigue as
+# compare plays its targeted rows), played by `promo simulate` with the same draws as compare
+# (common random numbers: a customer-product pair sees the same luck). PROMO_BASE: a second
+# binary whose campaign is played beside it ("optimized_campaign_base": before and after in one
+# run, the same workspace and uplift model).
+base = os.environ.get("PROMO_BASE")
+if base:
+    names.append("optimized_campaign_base")
+def campaign_row(binary, p):
+    with tempfile.TemporaryDirectory() as td:
+        f = os.path.join(td, "c.csv")
+        subprocess.run([binary, "-q", "campaign", "--ws", ws, "--product", p, "--optimize",
+                        "--holdout", "0", "--out", f], check=True, capture_output=True)
+        s = json.loads(subprocess.run([promo, "simulate", "--ws", ws, "--campaign", f, "--json"],
+                                      check=True, capture_output=True, text=True).stdout)
+    inc, prof = s["incremental_conversions"]["mean"], s["incremental_profit"]["mean"]
+    spend = s["discount_cost"]["mean"] + s["contact_cost"]["mean"]
+    return {"available": True, "contacts": s["contacts"]["mean"],
+            "incremental_conversions": inc, "incremental_profit": prof,
+            "cost_per_incremental_conversion": spend / inc if inc > 0 else None,
+            "roi": s["roi"]["mean"]}
 tot = {k: {"profit": [], "cpic": [], "contacts": [], "inc": []} for k in names}
 for p in prods:
     out = subprocess.run([promo, "compare", "--ws", ws, "--product", p, "--json"],
                          check=True, capture_output=True, text=True).stdout
     o = json.loads(out)
+    o["optimized_campaign"] = campaign_row(promo, p)
+    if base:
+        o["optimized_campaign_base"] = campaign_row(base, p)
     for k in names:
         r = o[k]
         if not r["available"]:
@@ -56,10 +87,16 @@ summary = {k: {"products": len(v["profit"]), "mean_incremental_profit": mean(v["
                "mean_cost_per_incremental_conversion": mean(v["cpic"])}
            for k, v in tot.items() if v["profit"]}
 print(json.dumps({"bench": "compare", "summary": summary}))
-b, o, orc = summary.get("broadcast"), summary.get("optimized"), summary.get("oracle")
-if b and o and orc:
-    print(json.dumps({"bench": "compare", "goal": "optimized vs broadcast and oracle",
+b, orc = summary.get("broadcast"), summary.get("oracle")
+for row in ["optimized", "optimized_campaign", "optimized_campaign_base"]:
+    o = summary.get(row)
+    if not (b and o and orc):
+        continue
+    print(json.dumps({"bench": "compare", "goal": row + " vs broadcast and oracle",
         "profit_optimized_minus_broadcast": o["mean_incremental_profit"] - b["mean_incremental_profit"],
+        "profit_ratio_optimized_over_broadcast":
+            o["mean_incremental_profit"] / b["mean_incremental_profit"]
+            if b["mean_incremental_profit"] else None,
         "cpic_ratio_optimized_over_broadcast":
             (o["mean_cost_per_incremental_conversion"] or float("nan")) /
             (b["mean_cost_per_incremental_conversion"] or float("nan")),

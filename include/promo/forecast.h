@@ -83,6 +83,50 @@
  * scores kept; the surface keeps no per-discount figures: sorting again is cheaper than 21
  * bytes per customer and discount of cache).
  *
+ * Honest terms: three corrections from the workspace's own tables, read once at open (never the
+ * truth of a generated world), because the model alone made the optimizer send to far too
+ * many customers (bench/RESULTS.md, "fbias"):
+ *   - economics: a conversion is not one unit at the catalogue price. price and cost above are
+ *     those of a conversion: units x the shelf price now and units x the unit cost, where units
+ *     is the mean quantity of the product's purchase lines and the shelf price the unit price
+ *     of its latest line, both over the 28 days before as_of (fewer than 5 lines: one unit;
+ *     none: the products table's price). On the default world the best seller's catalogue
+ *     price is 370 against 429.88 on the shelf and 1.59 units a line: its margin per conversion
+ *     was forecast at 70 LKR instead of 206; another's shelf price is under its list price, so
+ *     a 10% offer sells it at a loss that the list price hid.
+ *   - discount: the uplift model's effect is calibrated to one level for the whole log (5-30%
+ *     off, forecast.h's Support), and its trees barely see the discount, so the effect at 5%
+ *     came out as large as at 30% and the optimizer always took the cheapest. The log's
+ *     randomised exposures (treatment against control, not the pooled "targeted" rows; windows
+ *     of 30 days closed by as_of; converted = a converted response) give the A/B difference at
+ *     each of its discounts; the saturating curve A (1 - exp(-d / S)) through them (weighted by
+ *     their precision; S from a grid of 2.5..100 and infinity, a line through the origin, by the
+ *     smallest weighted error) gives the effect's shape: every customer's effect is scaled by
+ *     r(d) = g(d) / mean g over the log's rows, g(d) = 1 - exp(-d / S), so that the level the
+ *     model's calibration fitted over the whole log stays, spread over the discounts as the
+ *     A/B tests say (promo_forecaster_effect_factor; r = 1 without a fit: fewer than 3
+ *     discounts with 20 rows per arm, no responses, no positive difference). Above the log's
+ *     largest discount r is held at its value there; below the smallest the curve goes on to
+ *     r(0) = 0 (an offer of nothing moves no one; the Support rule keeps the optimum off it).
+ *   - baseline: the model's p0 (its control outcome model, learnt over every promotion of the
+ *     log) knows the product only through the offer columns: on a 100,000-customer world it
+ *     put the best seller's no-offer buyers at a quarter of the truth, so the discount the
+ *     sure things take was a quarter of its cost. p0_i is instead the customer's own rate of
+ *     buying the product: k_i lines of it in the 112 days before as_of, shrunk toward the
+ *     product's rate over all customers by empirical Bayes (gamma-Poisson: the prior's mean m
+ *     the product's lines per customer-day, its shape a by the method of moments from the
+ *     counts' spread beyond Poisson, b = a / m days of pseudo-history, at most 1120), as the
+ *     chance of a purchase in a campaign's 14 days: 1 - exp(-14 (k_i + a) / (112 + b)). A
+ *     product a few customers buy often has a small a: who never bought it gets little. The history
+ * ends where the campaign begins, and the year may turn there (a December history before a January
+ * campaign: the rate came out 25% high on the default world), so the rate is multiplied by the
+ * product's seasonal ratio a year before: its lines in the campaign's 14 days then against its
+ * lines per 14 days in the 112 before them, shrunk toward the store's ratio by 5 pseudo-lines, kept
+ * in [0.25, 4] (1 when the history does not cover that year-ago window). Every arm's outcome moves
+ * with p0 (the model's effect is kept). Learners without outcome models keep p0 = 0.
+ * promo_forecaster_set_corrections switches them (both on by default; off gives the figures
+ * of the model alone, bit for bit as before).
+ *
  * Usage:
  *   promo_forecaster *f = NULL;
  *   if (promo_forecaster_open(store, 0, 0, &f)) ...;           // loads the uplift model
@@ -144,6 +188,41 @@ size_t promo_forecaster_model_calls(const promo_forecaster *f);
 /* Passes of an outcome model over every customer so far (uplift_score.h: S and T learners; a
  * T-learner's model call predicts only the arms whose trees tell the offer from the last). */
 size_t promo_forecaster_model_passes(const promo_forecaster *f);
+
+/* The corrections of "Honest terms" above (bits). */
+#define PROMO_FORECAST_CORRECT_ECONOMICS 1u /* units per purchase at the shelf price now */
+#define PROMO_FORECAST_CORRECT_DISCOUNT  2u /* the effect's level by discount, from the log */
+#define PROMO_FORECAST_CORRECT_BASELINE  4u /* p0 from the customers' own purchases */
+#define PROMO_FORECAST_CORRECT_ALL       7u
+/* Switch them (the default: ALL; 0 = the model alone). Switching empties the cache. */
+void promo_forecaster_set_corrections(promo_forecaster *f, unsigned flags);
+unsigned promo_forecaster_corrections(const promo_forecaster *f);
+
+/* The log's discount response (see Honest terms): the A/B difference of the randomised
+ * exposures by discount, as a line on log(discount). */
+typedef struct promo_forecast_discount_response {
+    int fitted;             /* 0: no fit (the model's effect is used as it is) */
+    size_t n_rows;          /* randomised exposures read */
+    size_t n_discounts;     /* distinct discounts in the fit */
+    double level, level_se; /* the precision-weighted mean A/B difference */
+    double amplitude;       /* A of A (1 - exp(-d / S)) */
+    double amplitude_se;    /* (given S) */
+    double shape;           /* S, percentage points; INFINITY: A d / 100 */
+    double mean_curve;      /* the curve's mean over the log's rows (1 - exp(-d / S)) */
+    double lo, hi;          /* the discounts of the fit (the factor is held at hi above) */
+} promo_forecast_discount_response;
+
+const promo_forecast_discount_response *
+promo_forecaster_discount_response(const promo_forecaster *f);
+/* r(d): the factor on every customer's effect at discount_pct (1 without a fit or with the
+ * correction off). */
+double promo_forecaster_effect_factor(const promo_forecaster *f, double discount_pct);
+/* A product's units per purchase and shelf price now (1 and NaN when the recent window has no
+ * line of it, or with the correction off); returns 1 when the window has them. */
+int promo_forecaster_product_economics(const promo_forecaster *f,
+                                       const char *product_id,
+                                       double *units /* OUT */,
+                                       double *price /* OUT */);
 
 /* How a point forecast ranks its customers. Append-only. */
 typedef enum promo_forecast_rank {
@@ -208,7 +287,8 @@ typedef struct promo_forecast_pick {
 typedef struct promo_forecast {
     char product_id[256];
     double discount_pct;
-    double price, cost;             /* of the product (cost 0 when unknown) */
+    double price, cost;             /* of a conversion (Honest terms: units x shelf price,
+                                       units x unit cost; cost 0 when unknown) */
     promo_forecast_rank rank_by;    /* as asked */
     size_t n_target;                /* as asked (0 resolved to every customer) */
     double budget;                  /* as asked */

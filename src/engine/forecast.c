@@ -23,6 +23,7 @@
 #include <promo/rng.h>
 #include <promo/store.h>
 #include <promo/table.h>
+#include <promo/timeutil.h>
 #include <promo/uplift_score.h>
 
 #define DEFAULT_CACHE_BYTES ((size_t)256 << 20)
@@ -75,6 +76,21 @@ struct promo_forecaster {
     size_t n_anchors;            /* 0: anchors not usable (see forecast.h) */
     int anchors_on;              /* promo_forecaster_set_anchors (default 1) */
     size_t model_calls;
+    /* The log's corrections (forecast.h: Honest terms), PROMO_FORECAST_CORRECT_* bits. */
+    unsigned corrections;
+    promo_dict *econ_ids; /* products sold in the recent window */
+    double *econ_units;   /* per econ_ids code: mean quantity of a purchase line */
+    double *econ_price;   /* ... the latest line's unit price (the shelf price now) */
+    promo_forecast_discount_response dr;
+    promo_dict *hist_ids; /* products of the history window's lines */
+    uint32_t *hist_cust;  /* hist_n lines: customer index */
+    uint32_t *hist_prod;  /* ... product code in hist_ids */
+    size_t hist_n;        /* */
+    double hist_days;     /* the window's length */
+    float *season;        /* per hist_ids code: the sales of the campaign's days a year ago
+                             against those of the history window then (1 without a year) */
+    float *base_p0;       /* n: the no-offer rates of base_product (base_rates) */
+    char base_product[256];
 };
 
 static void slot_clear(score_slot *sl)
@@ -105,6 +121,14 @@ void promo_forecaster_free(promo_forecaster *f)
         slot_clear(&f->slots[i]);
     promo_free(f->cache);
     promo_free(f->contact_cost);
+    promo_dict_free(f->econ_ids);
+    promo_free(f->econ_units);
+    promo_free(f->econ_price);
+    promo_dict_free(f->hist_ids);
+    promo_free(f->hist_cust);
+    promo_free(f->hist_prod);
+    promo_free(f->season);
+    promo_free(f->base_p0);
     promo_free(f->ids);
     promo_uplift_scorer_free(f->h);
     promo_free(f);
@@ -167,6 +191,486 @@ log_discount_range(promo_store *s, double *lo, double *hi, double *anchors, size
     return PROMO_OK;
 }
 
+/* ------------------------------------------------------------ honest terms ---- */
+
+#define ECON_WINDOW_DAYS 28  /* the recent sales the price and units of a purchase come from */
+#define ECON_MIN_LINES   5   /* fewer recent lines: one unit (the price is still the latest) */
+#define DR_WINDOW_DAYS   30  /* an exposure's outcome window (uplift_ws.h's default) */
+#define DR_MIN_ARM_ROWS  20  /* per discount and arm, for a discount to enter the fit */
+#define DR_MIN_DISCOUNTS 3   /* distinct discounts the fit needs */
+#define DR_MAX_DISCOUNTS 64  /* more distinct discounts: no fit */
+#define DR_SHAPE_STEP    2.5 /* the curve's S grid: 2.5, 5, ..., 100 and infinity */
+#define DR_SHAPE_STEPS   40
+
+/* What a purchase of each product brings now (forecast.h: Honest terms): the mean quantity of
+ * its lines and the unit price of its latest line, over the ECON_WINDOW_DAYS before as_of. A
+ * workspace without those columns keeps the products table's price and one unit. */
+static int log_economics(promo_forecaster *f, promo_store *s, int64_t as_of)
+{
+    static const char *const cols[] = {"product_id", "quantity", "unit_price", "ts"};
+    if (!promo_store_has_table(s, "transactions"))
+        return PROMO_OK;
+    promo_table *t = NULL;
+    int rc = promo_store_read_range(s, "transactions", cols, 4, "ts",
+                                    as_of - (int64_t)ECON_WINDOW_DAYS * PROMO_SECONDS_PER_DAY,
+                                    as_of, &t);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT || rc == PROMO_EUSAGE) {
+        promo_clear_error(); /* no such columns: the list price, one unit */
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    const promo_column *pid = t->cols[0], *qty = t->cols[1], *up = t->cols[2], *ts = t->cols[3];
+    size_t np = pid->type == PROMO_COL_STRING && pid->dict ? promo_dict_size(pid->dict) : 0;
+    double *sq = NULL, *nl = NULL;
+    int64_t *last = NULL;
+    if (!np)
+        goto done;
+    rc = PROMO_ENOMEM;
+    if (!(f->econ_ids = promo_dict_clone(pid->dict)) ||
+        !(f->econ_units = promo_mallocn(np, sizeof *f->econ_units)) ||
+        !(f->econ_price = promo_mallocn(np, sizeof *f->econ_price)) ||
+        !(sq = promo_calloc(np, sizeof *sq)) || !(nl = promo_calloc(np, sizeof *nl)) ||
+        !(last = promo_mallocn(np, sizeof *last)))
+        goto done;
+    for (size_t k = 0; k < np; k++) {
+        f->econ_price[k] = NAN;
+        last[k] = INT64_MIN;
+    }
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(pid, r))
+            continue;
+        uint32_t k = pid->codes[r];
+        double q = promo_column_num(qty, r), u = promo_column_num(up, r);
+        if (isfinite(q) && q > 0) {
+            sq[k] += q;
+            nl[k] += 1;
+        }
+        int64_t when = promo_column_is_null(ts, r) ? INT64_MIN : ts->i64[r];
+        if (isfinite(u) && u > 0 && when >= last[k]) {
+            last[k] = when;
+            f->econ_price[k] = u;
+        }
+    }
+    for (size_t k = 0; k < np; k++)
+        f->econ_units[k] = nl[k] >= ECON_MIN_LINES ? sq[k] / nl[k] : 1.0;
+    rc = PROMO_OK;
+done:
+    promo_free(sq);
+    promo_free(nl);
+    promo_free(last);
+    promo_table_free(t);
+    return rc;
+}
+
+static int cmp_u64_plain(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The effect's dependence on the discount, from the log's randomised exposures alone (forecast.h:
+ * Honest terms): per distinct discount the treated-minus-control conversion rate of the
+ * exposures whose DR_WINDOW_DAYS window closed by as_of (converted = a converted response of the
+ * (promotion, customer)), and the saturating curve through them. The pooled arm ("targeted":
+ * chosen by a rule) is no part of it. Not enough rows, no responses or no positive effect: no
+ * fit (d->fitted 0, the model's effect as it is). */
+static int log_discount_response(promo_forecaster *f, promo_store *s, int64_t as_of)
+{
+    promo_forecast_discount_response *d = &f->dr;
+    memset(d, 0, sizeof *d);
+    if (!promo_store_has_table(s, "exposures") || !promo_store_has_table(s, "promotions") ||
+        !promo_store_has_table(s, "responses"))
+        return PROMO_OK;
+    static const char *const pc[] = {"promotion_id", "discount_pct"};
+    static const char *const ec[] = {"promotion_id", "customer_id", "arm", "ts"};
+    static const char *const rcol[] = {"promotion_id", "customer_id", "converted"};
+    promo_table *pt = NULL, *et = NULL, *rt = NULL;
+    uint32_t *e2p = NULL, *r2p = NULL, *r2c = NULL;
+    uint64_t *conv = NULL;
+    double *p_disc = NULL;
+    int rc = promo_store_read_columns(s, "promotions", pc, 2, &pt);
+    if (!rc)
+        rc = promo_store_read_columns(s, "exposures", ec, 4, &et);
+    if (!rc)
+        rc = promo_store_read_columns(s, "responses", rcol, 3, &rt);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT) {
+        promo_clear_error();
+        rc = PROMO_OK;
+        goto done;
+    }
+    if (rc)
+        goto done;
+    const promo_column *ppid = pt->cols[0], *pdisc = pt->cols[1];
+    const promo_column *epid = et->cols[0], *ecus = et->cols[1], *earm = et->cols[2],
+                       *ets = et->cols[3];
+    const promo_column *rpid = rt->cols[0], *rcus = rt->cols[1], *rconv = rt->cols[2];
+    if (ppid->type != PROMO_COL_STRING || epid->type != PROMO_COL_STRING ||
+        ecus->type != PROMO_COL_STRING || earm->type != PROMO_COL_STRING ||
+        rpid->type != PROMO_COL_STRING || rcus->type != PROMO_COL_STRING ||
+        ets->type != PROMO_COL_TIMESTAMP || !rt->n_rows)
+        goto done;
+    rc = PROMO_ENOMEM;
+    if (!(e2p = promo_mallocn(et->n_rows ? et->n_rows : 1, sizeof *e2p)) ||
+        !(r2p = promo_mallocn(rt->n_rows, sizeof *r2p)) ||
+        !(r2c = promo_mallocn(rt->n_rows, sizeof *r2c)) ||
+        !(conv = promo_mallocn(rt->n_rows, sizeof *conv)))
+        goto done;
+    /* exposures' promotions onto the promotions table; responses' keys onto the exposures'
+     * dictionaries, so that a (promotion, customer) pair is one 64-bit key */
+    if ((rc = promo_column_map_to(epid, ppid->dict, e2p)) ||
+        (rc = promo_column_map_to(rpid, epid->dict, r2p)) ||
+        (rc = promo_column_map_to(rcus, ecus->dict, r2c)))
+        goto done;
+    /* each promotion's discount by its id's code */
+    size_t npc = promo_dict_size(ppid->dict);
+    if (!(p_disc = promo_mallocn(npc ? npc : 1, sizeof *p_disc))) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (size_t k = 0; k < npc; k++)
+        p_disc[k] = NAN;
+    for (size_t r = 0; r < pt->n_rows; r++)
+        if (!promo_column_is_null(ppid, r))
+            p_disc[ppid->codes[r]] = promo_column_num(pdisc, r);
+    size_t nconv = 0;
+    for (size_t r = 0; r < rt->n_rows; r++)
+        if (r2p[r] != PROMO_DICT_NONE && r2c[r] != PROMO_DICT_NONE &&
+            promo_column_num(rconv, r) > 0)
+            conv[nconv++] = (uint64_t)r2p[r] << 32 | r2c[r];
+    qsort(conv, nconv, sizeof *conv, cmp_u64_plain);
+    uint32_t control = promo_dict_find(earm->dict, "control", 7);
+    uint32_t pooled = promo_dict_find(earm->dict, "targeted", 8);
+    double disc[DR_MAX_DISCOUNTS], cnt[DR_MAX_DISCOUNTS][2][2];
+    size_t nd = 0;
+    memset(cnt, 0, sizeof cnt);
+    int64_t closed = as_of - (int64_t)DR_WINDOW_DAYS * PROMO_SECONDS_PER_DAY;
+    for (size_t r = 0; r < et->n_rows; r++) {
+        if (control == PROMO_DICT_NONE || promo_column_is_null(earm, r) ||
+            promo_column_is_null(ets, r) || ets->i64[r] > closed || e2p[r] == PROMO_DICT_NONE ||
+            promo_column_is_null(epid, r) || promo_column_is_null(ecus, r))
+            continue;
+        uint32_t a = earm->codes[r];
+        if (a == pooled)
+            continue;
+        double v = p_disc[e2p[r]];
+        if (!(v > 0 && v <= 90))
+            continue;
+        size_t j = 0;
+        while (j < nd && disc[j] != v)
+            j++;
+        if (j == nd) {
+            if (nd == DR_MAX_DISCOUNTS) {
+                rc = PROMO_OK;
+                goto done;
+            }
+            disc[nd++] = v;
+        }
+        uint64_t key = (uint64_t)epid->codes[r] << 32 | ecus->codes[r];
+        int y = bsearch(&key, conv, nconv, sizeof *conv, cmp_u64_plain) != NULL;
+        int t = a != control;
+        cnt[j][t][0] += 1;
+        cnt[j][t][1] += y;
+        d->n_rows++;
+    }
+    /* the saturating curve A (1 - exp(-d / S)) through the per-discount differences, weighted
+     * by their precision: for each S of a grid, A by weighted least squares; the S of the
+     * smallest weighted error (S = infinity: a line through the origin) */
+    double xs[DR_MAX_DISCOUNTS], as[DR_MAX_DISCOUNTS], ws[DR_MAX_DISCOUNTS], ns[DR_MAX_DISCOUNTS];
+    double sw = 0, swa = 0, lo = INFINITY, hi = -INFINITY;
+    size_t m = 0;
+    for (size_t j = 0; j < nd; j++) {
+        double n1 = cnt[j][1][0], n0 = cnt[j][0][0];
+        if (n1 < DR_MIN_ARM_ROWS || n0 < DR_MIN_ARM_ROWS)
+            continue;
+        double r1 = cnt[j][1][1] / n1, r0 = cnt[j][0][1] / n0;
+        /* the variance with rates pulled off 0 (a cell without a conversion is not certain) */
+        double q1 = (cnt[j][1][1] + 0.5) / (n1 + 1), q0 = (cnt[j][0][1] + 0.5) / (n0 + 1);
+        double var = q1 * (1 - q1) / n1 + q0 * (1 - q0) / n0;
+        xs[m] = disc[j];
+        as[m] = r1 - r0;
+        ws[m] = 1 / var;
+        ns[m] = n1 + n0;
+        sw += ws[m];
+        swa += ws[m] * as[m];
+        lo = disc[j] < lo ? disc[j] : lo;
+        hi = disc[j] > hi ? disc[j] : hi;
+        m++;
+    }
+    d->n_discounts = m;
+    rc = PROMO_OK;
+    if (m < DR_MIN_DISCOUNTS || !(swa > 0))
+        goto done;
+    double best_err = INFINITY;
+    for (int g = 1; g <= DR_SHAPE_STEPS + 1; g++) {
+        double S = g <= DR_SHAPE_STEPS ? DR_SHAPE_STEP * g : INFINITY, sgg = 0, sga = 0;
+        for (size_t j = 0; j < m; j++) {
+            double gj = isinf(S) ? xs[j] / 100 : 1 - exp(-xs[j] / S);
+            sgg += ws[j] * gj * gj;
+            sga += ws[j] * gj * as[j];
+        }
+        double A = sga / sgg, err = 0;
+        for (size_t j = 0; j < m; j++) {
+            double gj = isinf(S) ? xs[j] / 100 : 1 - exp(-xs[j] / S);
+            err += ws[j] * (as[j] - A * gj) * (as[j] - A * gj);
+        }
+        if (A > 0 && err < best_err) {
+            best_err = err;
+            d->shape = S;
+            d->amplitude = A;
+            d->amplitude_se = sqrt(1 / sgg);
+        }
+    }
+    if (!(best_err < INFINITY))
+        goto done;
+    /* the curve's mean over the log's rows: the level the model's calibration stands for */
+    double sn = 0, sng = 0;
+    for (size_t j = 0; j < m; j++) {
+        double S = d->shape, gj = isinf(S) ? xs[j] / 100 : 1 - exp(-xs[j] / S);
+        sn += ns[j];
+        sng += ns[j] * gj;
+    }
+    d->fitted = 1;
+    d->level = swa / sw;
+    d->level_se = sqrt(1 / sw);
+    d->mean_curve = sng / sn;
+    d->lo = lo;
+    d->hi = hi;
+done:
+    promo_free(p_disc);
+    promo_free(e2p);
+    promo_free(r2p);
+    promo_free(r2c);
+    promo_free(conv);
+    promo_table_free(pt);
+    promo_table_free(et);
+    promo_table_free(rt);
+    return rc;
+}
+
+#define BASE_WINDOW_DAYS 112 /* the purchase history a customer's no-offer rate comes from */
+#define BASE_MAX_PRIOR_DAYS                                                                \
+    1120.0                   /* the gamma prior's weight at most (days of pseudo-history): \
+                                counts no more spread than Poisson's */
+#define BASE_OUTCOME_DAYS 14 /* a campaign's window (promo simulate's and promo measure's) */
+
+#define SEASON_PSEUDO_LINES 5.0 /* a product's seasonal ratio shrunk toward the store's */
+
+/* Seasonality (Honest terms): the history window ends where the campaign begins, and the year
+ * may turn there (a December history before a January campaign). A year before as_of, each
+ * product's lines in the campaign's BASE_OUTCOME_DAYS against its lines in the
+ * BASE_WINDOW_DAYS before them, per day: the ratio, shrunk toward the store's over every product
+ * by SEASON_PSEUDO_LINES, kept in [0.25, 4]. Without a year of history: 1. */
+static int log_season(promo_forecaster *f, promo_store *s, int64_t as_of)
+{
+    static const char *const cols[] = {"product_id", "ts"};
+    size_t np = promo_dict_size(f->hist_ids);
+    if (!(f->season = promo_mallocn(np ? np : 1, sizeof *f->season)))
+        return PROMO_ENOMEM;
+    for (size_t k = 0; k < np; k++)
+        f->season[k] = 1;
+    int64_t day = PROMO_SECONDS_PER_DAY, mid = as_of - 365 * day;
+    promo_table *t = NULL;
+    double *before = NULL, *after = NULL;
+    uint32_t *code = NULL;
+    int rc = promo_store_read_range(s, "transactions", cols, 2, "ts",
+                                    mid - (int64_t)BASE_WINDOW_DAYS * day,
+                                    mid + (int64_t)BASE_OUTCOME_DAYS * day, &t);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT || rc == PROMO_EUSAGE) {
+        promo_clear_error();
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    const promo_column *pid = t->cols[0], *ts = t->cols[1];
+    rc = PROMO_ENOMEM;
+    if (!(before = promo_calloc(np ? np : 1, sizeof *before)) ||
+        !(after = promo_calloc(np ? np : 1, sizeof *after)) ||
+        !(code = promo_mallocn(t->n_rows ? t->n_rows : 1, sizeof *code)))
+        goto done;
+    if (t->n_rows && (rc = promo_column_map_to(pid, f->hist_ids, code)))
+        goto done;
+    double all_b = 0, all_a = 0;
+    int64_t first = INT64_MAX;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(ts, r))
+            continue;
+        first = ts->i64[r] < first ? ts->i64[r] : first;
+        int late = ts->i64[r] >= mid;
+        all_b += !late;
+        all_a += late;
+        if (code[r] == PROMO_DICT_NONE)
+            continue;
+        before[code[r]] += !late;
+        after[code[r]] += late;
+    }
+    rc = PROMO_OK;
+    /* no history a year back, or one that begins inside the window (its first week has no
+     * line), or none after it: no seasonal ratio */
+    if (!(all_b > 0) || !(all_a > 0) || first >= mid - (int64_t)(BASE_WINDOW_DAYS - 7) * day)
+        goto done;
+    double per = (double)BASE_OUTCOME_DAYS / BASE_WINDOW_DAYS, F = all_a / (all_b * per);
+    for (size_t k = 0; k < np; k++) {
+        double v = (after[k] + SEASON_PSEUDO_LINES * F) / (before[k] * per + SEASON_PSEUDO_LINES);
+        f->season[k] = (float)(v < 0.25 ? 0.25 : v > 4 ? 4 : v);
+    }
+done:
+    promo_free(before);
+    promo_free(after);
+    promo_free(code);
+    promo_table_free(t);
+    return rc;
+}
+
+/* The purchase lines of the last BASE_WINDOW_DAYS before as_of as (customer index, product
+ * code) pairs, for the no-offer rate of any product asked later (Honest terms). Called once the
+ * customer ids are known. */
+static int log_history(promo_forecaster *f, promo_store *s, int64_t as_of)
+{
+    static const char *const cols[] = {"customer_id", "product_id"};
+    if (!f->outcomes || !promo_store_has_table(s, "transactions"))
+        return PROMO_OK;
+    promo_table *t = NULL;
+    promo_dict *ids = NULL;
+    uint32_t *cu = NULL;
+    int rc = promo_store_read_range(s, "transactions", cols, 2, "ts",
+                                    as_of - (int64_t)BASE_WINDOW_DAYS * PROMO_SECONDS_PER_DAY,
+                                    as_of, &t);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT || rc == PROMO_EUSAGE) {
+        promo_clear_error();
+        return PROMO_OK;
+    }
+    if (rc)
+        return rc;
+    const promo_column *cid = t->cols[0], *pid = t->cols[1];
+    if (cid->type != PROMO_COL_STRING || pid->type != PROMO_COL_STRING || !t->n_rows)
+        goto done;
+    rc = PROMO_ENOMEM;
+    if (!(ids = promo_dict_new()) || promo_dict_reserve(ids, f->n))
+        goto done;
+    for (size_t i = 0; i < f->n; i++)
+        if (promo_dict_intern(ids, f->ids[i], strlen(f->ids[i])) == PROMO_DICT_NONE)
+            goto done;
+    if (!(cu = promo_mallocn(t->n_rows, sizeof *cu)) ||
+        !(f->hist_cust = promo_mallocn(t->n_rows, sizeof *f->hist_cust)) ||
+        !(f->hist_prod = promo_mallocn(t->n_rows, sizeof *f->hist_prod)) ||
+        !(f->hist_ids = promo_dict_clone(pid->dict)))
+        goto done;
+    if ((rc = promo_column_map_to(cid, ids, cu)))
+        goto done;
+    size_t m = 0;
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (cu[r] != PROMO_DICT_NONE && !promo_column_is_null(pid, r)) {
+            f->hist_cust[m] = cu[r];
+            f->hist_prod[m] = pid->codes[r];
+            m++;
+        }
+    f->hist_n = m;
+    f->hist_days = BASE_WINDOW_DAYS;
+    rc = log_season(f, s, as_of);
+done:
+    promo_free(cu);
+    promo_dict_free(ids);
+    promo_table_free(t);
+    return rc;
+}
+
+/* Every customer's no-offer probability of buying `product` in BASE_OUTCOME_DAYS, from their own
+ * lines of it in the history window, shrunk toward the product's rate over all customers
+ * (gamma-Poisson: (k_i + a) / (T + b) per day, a / b the product's rate m, the prior's shape a
+ * by the method of moments, b = a / m days of pseudo-history): into
+ * f->base_p0 (kept for the last product asked). 0: no history (the model's own p0 stays). */
+static int base_rates(promo_forecaster *f, const char *product)
+{
+    if (!(f->corrections & PROMO_FORECAST_CORRECT_BASELINE) || !f->hist_ids || !f->n)
+        return 0;
+    if (f->base_p0 && strcmp(f->base_product, product) == 0)
+        return 1;
+    uint32_t code = promo_dict_find(f->hist_ids, product, strlen(product));
+    if (!f->base_p0 && !(f->base_p0 = promo_mallocn(f->n, sizeof *f->base_p0)))
+        return -1;
+    float *k = f->base_p0;
+    memset(k, 0, f->n * sizeof *k);
+    double total = 0;
+    for (size_t j = 0; code != PROMO_DICT_NONE && j < f->hist_n; j++)
+        if (f->hist_prod[j] == code) {
+            k[f->hist_cust[j]] += 1;
+            total += 1;
+        }
+    /* the gamma prior by the method of moments over the customers' counts: mean rate m per
+     * day, shape alpha from the counts' variance beyond Poisson (a product a few customers buy
+     * often and most never has a small alpha: a customer without a line of it gets little) */
+    double T = f->hist_days, nn = (double)f->n, s2 = 0;
+    for (size_t i = 0; i < f->n; i++)
+        s2 += (double)k[i] * k[i];
+    double m = total / (nn * T), mean_k = total / nn, excess = s2 / nn - mean_k * mean_k - mean_k;
+    double b = excess > 0 ? mean_k * mean_k / excess / (m > 0 ? m : 1) : BASE_MAX_PRIOR_DAYS;
+    b = b > BASE_MAX_PRIOR_DAYS ? BASE_MAX_PRIOR_DAYS : b;
+    double a = m * b;
+    double season = code != PROMO_DICT_NONE && f->season ? f->season[code] : 1.0;
+    for (size_t i = 0; i < f->n; i++)
+        k[i] = (float)(1 - exp(-BASE_OUTCOME_DAYS * season * (k[i] + a) / (T + b)));
+    snprintf(f->base_product, sizeof f->base_product, "%s", product);
+    return 1;
+}
+
+double promo_forecaster_effect_factor(const promo_forecaster *f, double discount_pct)
+{
+    const promo_forecast_discount_response *d = &f->dr;
+    if (!(f->corrections & PROMO_FORECAST_CORRECT_DISCOUNT) || !d->fitted)
+        return 1.0;
+    /* below the log's discounts the curve itself (it passes through 0: an offer of nothing
+     * moves no one); above them it is held at the largest (no saturation is seen there) */
+    double x = discount_pct > d->hi ? d->hi : discount_pct < 0 ? 0 : discount_pct;
+    double g = isinf(d->shape) ? x / 100 : 1 - exp(-x / d->shape);
+    return g / d->mean_curve;
+}
+
+const promo_forecast_discount_response *
+promo_forecaster_discount_response(const promo_forecaster *f)
+{
+    return &f->dr;
+}
+
+int promo_forecaster_product_economics(const promo_forecaster *f,
+                                       const char *product_id,
+                                       double *units,
+                                       double *price)
+{
+    *units = 1.0;
+    *price = NAN;
+    if (!(f->corrections & PROMO_FORECAST_CORRECT_ECONOMICS) || !f->econ_ids || !product_id)
+        return 0;
+    uint32_t k = promo_dict_find(f->econ_ids, product_id, strlen(product_id));
+    if (k == PROMO_DICT_NONE)
+        return 0;
+    *units = f->econ_units[k];
+    *price = f->econ_price[k];
+    return 1;
+}
+
+void promo_forecaster_set_corrections(promo_forecaster *f, unsigned flags)
+{
+    if (f->corrections == flags)
+        return;
+    f->corrections = flags;
+    /* every cached figure rests on them */
+    for (size_t i = 0; i < f->n_cache; i++)
+        entry_free(f->cache[i]);
+    f->n_cache = 0;
+    f->cache_bytes = 0;
+    for (size_t i = 0; i < SLOT_CAP; i++)
+        slot_clear(&f->slots[i]);
+    f->base_product[0] = '\0';
+    promo_free(f->base_p0);
+    f->base_p0 = NULL;
+}
+
+unsigned promo_forecaster_corrections(const promo_forecaster *f)
+{
+    return f->corrections;
+}
+
 int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_forecaster **out)
 {
     *out = NULL;
@@ -193,6 +697,10 @@ int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_fo
     f->cache_limit = DEFAULT_CACHE_BYTES;
     if ((rc = log_discount_range(s, &f->disc_lo, &f->disc_hi, f->anchors, &f->n_anchors)))
         goto fail;
+    f->corrections = PROMO_FORECAST_CORRECT_ALL;
+    int64_t at = promo_uplift_scorer_as_of(f->h);
+    if ((rc = log_economics(f, s, at)) || (rc = log_discount_response(f, s, at)))
+        goto fail;
     /* anchors stand for XGBoost's histogram splits (forecast.h): the meta-learners' base models;
      * the uplift trees and forests choose their own thresholds */
     if (!f->outcomes && l != PROMO_UPLIFT_R)
@@ -216,6 +724,8 @@ int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_fo
     memcpy(f->ids, sc->customer, f->n * sizeof *f->ids);
     memcpy(f->contact_cost, sc->contact_cost, (size_t)f->n_arms * sizeof *f->contact_cost);
     promo_uplift_scores_free(sc);
+    if ((rc = log_history(f, s, promo_uplift_scorer_as_of(f->h))))
+        goto fail;
     *out = f;
     return PROMO_OK;
 fail:
@@ -418,6 +928,7 @@ static double clamp01(double p)
 /* Margins and contact cost of one (product, discount). */
 typedef struct margins {
     double m1, m0, d, price;
+    double r;        /* the effect's factor at d (promo_forecaster_effect_factor) */
     const double *c; /* per arm */
 } margins;
 
@@ -428,6 +939,7 @@ static margins entry_margins(const promo_forecaster *f, const entry *e)
     m.price = e->price;
     m.m1 = e->price * (1.0 - m.d) - e->cost;
     m.m0 = e->price - e->cost;
+    m.r = promo_forecaster_effect_factor(f, e->discount_pct);
     m.c = f->contact_cost;
     return m;
 }
@@ -523,8 +1035,27 @@ static int scores_get(promo_forecaster *f, const char *product, double anchor, s
     sc->outcome = NULL;
     snprintf(sl->product, sizeof sl->product, "%s", product);
     sl->anchor = anchor;
-    sl->price = sc->price;
-    sl->cost = isfinite(sc->cost) ? sc->cost : 0.0;
+    /* the no-offer outcome from the customers' own purchases of the product, the effect the
+     * model's (Honest terms): p0 and every arm's outcome moved by the same amount */
+    int br = f->outcomes ? base_rates(f, product) : 0;
+    if (br < 0) {
+        slot_clear(sl);
+        promo_uplift_scores_free(sc);
+        return PROMO_ENOMEM;
+    }
+    if (br) {
+        size_t K = (size_t)f->n_arms;
+        for (size_t i = 0; i < f->n; i++) {
+            float *ov = sl->outcome + i * K, shift = f->base_p0[i] - ov[0];
+            for (size_t a = 0; a < K; a++)
+                ov[a] += shift;
+        }
+    }
+    /* a conversion's money: units per purchase at the shelf price now (Honest terms) */
+    double units = 1, now = NAN, cost = isfinite(sc->cost) ? sc->cost : 0.0;
+    promo_forecaster_product_economics(f, product, &units, &now);
+    sl->price = units * (isfinite(now) ? now : sc->price);
+    sl->cost = units * cost;
     sl->used = f->clock;
     promo_uplift_scores_free(sc);
     *out = sl;
@@ -587,6 +1118,7 @@ static margins slot_margins(const promo_forecaster *f, const score_slot *sl, dou
     m.price = sl->price;
     m.m1 = sl->price * (1.0 - m.d) - sl->cost;
     m.m0 = sl->price - sl->cost;
+    m.r = promo_forecaster_effect_factor(f, discount);
     m.c = f->contact_cost;
     return m;
 }
@@ -606,7 +1138,14 @@ static inline void best_arm(const promo_forecaster *f,
     for (size_t a = 1; a < K; a++) {
         double tau = sl->effect[i * E + a - 1];
         double p0 = f->outcomes ? sl->outcome[i * K] : 0.0;
-        double p1 = f->outcomes ? clamp01(sl->outcome[i * K + a]) : tau;
+        double p1;
+        if (mg->r == 1.0) /* no correction: the model's own figures, bit for bit */
+            p1 = f->outcomes ? clamp01(sl->outcome[i * K + a]) : tau;
+        else /* the effect at this discount (Honest terms), rounded to float as the model's
+              * outputs are: the surface keeps p0 and p1 as floats, and a cell must equal the
+              * point forecast of its (discount, n) bit for bit */
+            p1 = (float)(f->outcomes ? clamp01(p0 + mg->r * (sl->outcome[i * K + a] - p0))
+                                     : mg->r * tau);
         double v = p1 * mg->m1 - p0 * mg->m0 - f->contact_cost[a];
         if (v > best || a == 1) {
             best = v;
