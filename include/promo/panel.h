@@ -274,6 +274,64 @@ int promo_panel_exposure_matrix(const promo_panel *d,
                                 promo_panel_layout *l /* IN/OUT */,
                                 float **X /* OUT */);
 
+/* ------------------------------------------------------------ stored features ---- */
+
+/* `promo features` stores the customer features of a cutoff (table features_customers) with
+ * a fingerprint of what they were computed from (meta PROMO_PANEL_FEATURES_SOURCE). A reader
+ * takes them instead of recomputing only when they are provably what it would compute:
+ *   - the workspace's data version (store.h: it changes in every transaction that writes or
+ *     appends to a canonical table, ingest --append included) is the one read before the
+ *     tables were loaded, so no table has changed since;
+ *   - the same build of promo (the executable's GNU build id): the feature code is the same;
+ *   - the same feature parameters (those that change X: half-life, priors, CLV on/off and
+ *     its fit parameters, category columns) and the same cutoff (the caller compares as_of);
+ *   - the table is the one stored with them (its feature names' digest, its row count).
+ * Else the reader computes as before; `why` says which check failed (shown under -v). */
+#define PROMO_PANEL_FEATURES_SOURCE "features.source"
+
+/* The max ts of d's purchase lines (promo_panel_load's d->max_ts) on tables loaded any way
+ * (promo_panel_load_for_features included); INT64_MIN when there is none. */
+int64_t promo_panel_purchase_max_ts(const promo_panel *d);
+
+/* The fingerprint to store with features f computed with fp (fp->as_of their cutoff) from
+ * the tables of d, read while the data version was data_version (promo_store_meta_get
+ * "data.version" before loading d). uplift_cutoff: promo_uplift_ws_default_as_of(d), kept
+ * so that the uplift scorer's default cutoff needs no table. New string (promo_free), NULL
+ * on ENOMEM. */
+char *promo_panel_stored_source(const char *data_version,
+                                const promo_feature_params *fp,
+                                const promo_panel *d,
+                                const promo_features *f,
+                                int64_t uplift_cutoff);
+
+/* What the fingerprint says when the stored features are current. */
+typedef struct promo_panel_stored {
+    int current;           /* 1: every check passed; the figures below are set */
+    int64_t as_of;         /* their cutoff */
+    int64_t max_ts;        /* the tables' purchase_max_ts (INT64_MIN: none) */
+    int64_t uplift_cutoff; /* promo_uplift_ws_default_as_of of the tables */
+    uint32_t n_keys;       /* distinct transactions.customer_id strings (panel n_keys) */
+    size_t n_customers;    /* rows */
+} promo_panel_stored;
+
+/* Check the stored features against the workspace and fp (its as_of ignored): out->current
+ * = 1, or 0 with why (n_why bytes) saying why not. Reads the metadata only. Errors: the
+ * store's (PROMO_EDB); a stale or absent table is not an error. */
+int promo_panel_stored_check(promo_store *s,
+                             const promo_feature_params *fp,
+                             promo_panel_stored *out /* OUT */,
+                             char *why,
+                             size_t n_why);
+
+/* The stored customer features (st from promo_panel_stored_check, current): customer ids and
+ * the feature columns named in want[0..n_want) that the table has (want NULL: every column),
+ * as promo_features_from_customers_table gives them. *out: new (promo_features_free). */
+int promo_panel_stored_read(promo_store *s,
+                            const promo_panel_stored *st,
+                            const char *const *want,
+                            size_t n_want,
+                            promo_features **out /* OUT */);
+
 #ifdef __cplusplus
 }
 #endif

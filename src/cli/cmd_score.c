@@ -1,6 +1,7 @@
 /* promo score: the calibrated propensity of every customer known at a cutoff for one target,
  * as CSV (customer_id, probability), from the saved model; one pass over all customers through
- * the scoring handle (promo/scorer.h). */
+ * the scoring handle (promo/scorer.h). For the target any it reads the features `promo
+ * features` stored when they are current for the cutoff (panel.h), else computes them. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,8 +237,17 @@ int cmd_score(int argc, char **argv)
     size_t n_pk = 0, len = 0;
     int dyn = threads_by_load();
     int rc = promo_store_open_read(ws, &s);
+    /* The stored features when `promo features` left them current for this cutoff: no
+     * table is read then (scorer.h); else they are computed as always. */
+    promo_scorer_params sp = {.target = target,
+                              .as_of = as_of,
+                              .baseline = baseline == 1   ? PROMO_PROP_POPULARITY
+                                          : baseline == 2 ? PROMO_PROP_RFM
+                                                          : 0,
+                              .stored = 1,
+                              .names = reasons};
     if (!rc)
-        rc = promo_scorer_open(s, baseline ? NULL : target, as_of, 0, &h);
+        rc = promo_scorer_open_params(s, &sp, &h);
     if (!rc)
         rc = baseline ? promo_scorer_score_baseline(
                             h, target, baseline == 1 ? PROMO_PROP_POPULARITY : PROMO_PROP_RFM, &sc)

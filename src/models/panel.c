@@ -13,13 +13,17 @@
  * population. Each customer draws from its own RNG stream, so the rows do not depend on the
  * thread count or on the other customers.
  */
+#include <elf.h>
+#include <link.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 #include <promo/panel.h>
 #include <promo/rng.h>
 #include <promo/store.h>
@@ -1254,4 +1258,295 @@ void promo_panel_rows_rfm(const promo_panel_cut *c, const promo_panel_rows *r, d
         double rec = crec >= 0 && isfinite(x[crec]) ? x[crec] : 1e9;
         out[i] = s + 0.5 / (1.0 + rec / 30.0);
     }
+}
+
+/* ------------------------------------------------------------ stored features ---- */
+
+int64_t promo_panel_purchase_max_ts(const promo_panel *d)
+{
+    /* The filter of promo_panel_load's purchase lines (ts, customer and a known product,
+     * quantity > 0, price >= 0), on tables however loaded. */
+    const promo_table *t = d->transactions;
+    const promo_column *cust = t ? promo_table_column(t, "customer_id") : NULL,
+                       *prod = t ? promo_table_column(t, "product_id") : NULL,
+                       *ts = t ? promo_table_column(t, "ts") : NULL,
+                       *qty = t ? promo_table_column(t, "quantity") : NULL,
+                       *price = t ? promo_table_column(t, "unit_price") : NULL,
+                       *pid = d->products ? promo_table_column(d->products, "product_id") : NULL;
+    if (!cust || !prod || !ts || !qty || !price || !pid || prod->type != PROMO_COL_STRING ||
+        pid->type != PROMO_COL_STRING || ts->type != PROMO_COL_TIMESTAMP)
+        return INT64_MIN;
+    uint32_t np = promo_dict_size(prod->dict);
+    uint8_t *known = promo_calloc(np ? np : 1, 1);
+    if (!known)
+        return INT64_MIN;
+    /* A product id is known when some products row carries it (a non-null row). */
+    uint8_t *used = promo_calloc(promo_dict_size(pid->dict) + 1, 1);
+    if (!used) {
+        promo_free(known);
+        return INT64_MIN;
+    }
+    for (size_t r = 0; r < d->products->n_rows; r++)
+        if (!promo_column_is_null(pid, r))
+            used[pid->codes[r]] = 1;
+    for (uint32_t k = 0; k < np; k++) {
+        uint32_t c = promo_dict_find(pid->dict, promo_dict_key(prod->dict, k),
+                                     promo_dict_key_len(prod->dict, k));
+        known[k] = c != PROMO_DICT_NONE && used[c];
+    }
+    promo_free(used);
+    int64_t m = INT64_MIN;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (promo_column_is_null(ts, r) || promo_column_is_null(cust, r) ||
+            promo_column_is_null(prod, r) || !known[prod->codes[r]] || ts->i64[r] <= m)
+            continue;
+        double q = promo_column_num(qty, r), p = promo_column_num(price, r);
+        if (q > 0 && p >= 0 && isfinite(q) && isfinite(p))
+            m = ts->i64[r];
+    }
+    promo_free(known);
+    return m;
+}
+
+/* FNV-1a over s, finished with promo_fmix64: a digest for the fingerprint, not security. */
+static uint64_t digest_add(uint64_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return (h ^ ',') * 0x100000001b3ULL;
+}
+
+/* The feature parameters that change X, as text (as_of, the product features, elasticity
+ * and the thread count do not). */
+static uint64_t params_digest(const promo_feature_params *fp)
+{
+    char b[512];
+    snprintf(b, sizeof b, "%.17g %.17g %.17g %.17g %.17g %zu %d %.17g %.17g %.17g %d %zu",
+             fp->half_life_days, fp->confidence_alpha, fp->confidence_eps,
+             fp->response_prior_strength, fp->lift_prior_strength, fp->max_category_columns,
+             fp->clv, fp->expected_days, fp->clv_horizon_days, fp->clv_params.penalty,
+             fp->clv_params.max_iter, fp->clv_params.max_customers);
+    return promo_fmix64(digest_add(0xcbf29ce484222325ULL, b));
+}
+
+static int is_feature_name(const char *s)
+{
+    return strcmp(s, "customer_id") && strcmp(s, "rfm_segment") && strcmp(s, "tier") &&
+           strcmp(s, "label");
+}
+
+/* This executable's GNU build id as hex ("" when it has none): features are computed by
+ * code, so features stored by another build of promo are not taken as this one's. */
+typedef struct build_id_ctx {
+    char *out;
+    size_t n;
+} build_id_ctx;
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    build_id_ctx *b = ctx;
+    if (info->dlpi_name && info->dlpi_name[0]) /* the main program comes first, unnamed */
+        return 1;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(const void *)p;
+            const char *name = p + sizeof *nh;
+            const unsigned char *desc =
+                (const unsigned char *)name + ((nh->n_namesz + 3) & ~(ElfW(Word))3);
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
+                size_t k = 0;
+                for (ElfW(Word) j = 0; j < nh->n_descsz && k + 3 <= b->n; j++, k += 2)
+                    snprintf(b->out + k, 3, "%02x", desc[j]);
+                return 1;
+            }
+            p = (const char *)desc + ((nh->n_descsz + 3) & ~(ElfW(Word))3);
+        }
+    }
+    return 1;
+}
+
+static void build_id(char *out, size_t n)
+{
+    out[0] = 0;
+    build_id_ctx b = {out, n};
+    dl_iterate_phdr(find_build_id, &b);
+}
+
+#define SOURCE_FMT_W                                                                       \
+    "v1 data=%s as_of=%lld max_ts=%lld uplift_cutoff=%lld keys=%u rows=%zu names=%016llx " \
+    "params=%016llx bin=%s"
+#define SOURCE_FMT_R                                                                      \
+    "v1 data=%95s as_of=%lld max_ts=%lld uplift_cutoff=%lld keys=%u rows=%zu names=%llx " \
+    "params=%llx bin=%64s"
+
+char *promo_panel_stored_source(const char *data_version,
+                                const promo_feature_params *fp,
+                                const promo_panel *d,
+                                const promo_features *f,
+                                int64_t uplift_cutoff)
+{
+    uint64_t nh = 0xcbf29ce484222325ULL;
+    for (size_t j = 0; j < f->n_features; j++)
+        nh = digest_add(nh, f->feature_names[j]);
+    char bin[72];
+    build_id(bin, sizeof bin);
+    const promo_column *cust =
+        d->transactions ? promo_table_column(d->transactions, "customer_id") : NULL;
+    uint32_t n_keys = cust && cust->type == PROMO_COL_STRING ? promo_dict_size(cust->dict) : 0;
+    char *s = promo_malloc(512);
+    if (!s)
+        return NULL;
+    snprintf(s, 512, SOURCE_FMT_W, data_version && *data_version ? data_version : "none",
+             (long long)fp->as_of, (long long)promo_panel_purchase_max_ts(d),
+             (long long)uplift_cutoff, n_keys, f->n_customers, (unsigned long long)promo_fmix64(nh),
+             (unsigned long long)params_digest(fp), *bin ? bin : "none");
+    return s;
+}
+
+/* The feature names of the stored table (pragma_table_info of its view), digested. */
+typedef struct names_ctx {
+    uint64_t h;
+    size_t n;
+} names_ctx;
+
+static int add_name(void *ctx, int n_cols, const char *const *names, const char *const *values)
+{
+    (void)names;
+    names_ctx *c = ctx;
+    if (n_cols > 0 && values[0] && is_feature_name(values[0])) {
+        c->h = digest_add(c->h, values[0]);
+        c->n++;
+    }
+    return 0;
+}
+
+int promo_panel_stored_check(promo_store *s,
+                             const promo_feature_params *fp,
+                             promo_panel_stored *out,
+                             char *why,
+                             size_t n_why)
+{
+    memset(out, 0, sizeof *out);
+    why[0] = 0;
+    char *src = NULL, *now = NULL;
+    int rc = PROMO_OK;
+    if (!promo_store_has_table(s, "features_customers") ||
+        !(src = promo_store_meta_get(s, PROMO_PANEL_FEATURES_SOURCE))) {
+        snprintf(why, n_why, "no stored features");
+        goto done;
+    }
+    char data[96] = "", bin[72] = "", mine[72];
+    long long as_of = 0, max_ts = 0, up = 0;
+    unsigned long long names = 0, params = 0;
+    unsigned keys = 0;
+    size_t rows = 0;
+    if (sscanf(src, SOURCE_FMT_R, data, &as_of, &max_ts, &up, &keys, &rows, &names, &params, bin) !=
+        9) {
+        snprintf(why, n_why, "stored features of another promo version");
+        goto done;
+    }
+    now = promo_store_meta_get(s, "data.version");
+    build_id(mine, sizeof mine);
+    if (!now || strcmp(now, data) != 0) {
+        snprintf(why, n_why,
+                 "the tables changed since `promo features` stored them (data version "
+                 "%s, now %s)",
+                 data, now ? now : "none");
+        goto done;
+    }
+    if (!*mine || strcmp(mine, bin) != 0) {
+        snprintf(why, n_why, "stored by another build of promo");
+        goto done;
+    }
+    if ((unsigned long long)params_digest(fp) != params) {
+        snprintf(why, n_why, "stored with other feature parameters");
+        goto done;
+    }
+    names_ctx nc = {0xcbf29ce484222325ULL, 0};
+    if ((rc = promo_store_query(s, "SELECT name FROM pragma_table_info('features_customers')",
+                                add_name, &nc)))
+        goto done;
+    if (promo_fmix64(nc.h) != names) {
+        snprintf(why, n_why, "the features_customers table is not the one stored with them");
+        goto done;
+    }
+    out->current = 1;
+    out->as_of = as_of;
+    out->max_ts = max_ts;
+    out->uplift_cutoff = up;
+    out->n_keys = keys;
+    out->n_customers = rows;
+done:
+    promo_free(src);
+    promo_free(now);
+    return rc;
+}
+
+/* Which of want[] (feature names only, each once) the stored table has. */
+typedef struct have_ctx {
+    const char *const *want;
+    size_t n_want;
+    uint8_t *have;
+} have_ctx;
+
+static int mark_have(void *ctx, int n_cols, const char *const *names, const char *const *values)
+{
+    (void)names;
+    have_ctx *c = ctx;
+    if (n_cols < 1 || !values[0] || !is_feature_name(values[0]))
+        return 0;
+    for (size_t k = 0; k < c->n_want; k++)
+        if (strcmp(values[0], c->want[k]) == 0) {
+            c->have[k] = 1;
+            break; /* a repeated name is read once */
+        }
+    return 0;
+}
+
+int promo_panel_stored_read(promo_store *s,
+                            const promo_panel_stored *st,
+                            const char *const *want,
+                            size_t n_want,
+                            promo_features **out)
+{
+    *out = NULL;
+    if (!st->current)
+        return promo_fail(PROMO_EUSAGE, "panel: the stored features are not current");
+    promo_table *t = NULL;
+    const char **cols = promo_mallocn(n_want + 1, sizeof *cols);
+    have_ctx hc = {want, n_want, promo_calloc(n_want ? n_want : 1, 1)};
+    int rc = PROMO_ENOMEM;
+    if (!cols || !hc.have ||
+        (rc = promo_store_query(s, "SELECT name FROM pragma_table_info('features_customers')",
+                                mark_have, &hc))) {
+        promo_free(cols);
+        promo_free(hc.have);
+        return rc;
+    }
+    /* Only the columns asked for (a model reads its own, a baseline a few): the table holds a
+     * hundred-odd float64 columns per customer. A name the table lacks stays NaN, as in a
+     * computed cut that lacks it (promo_panel_rows_matrix maps by name). */
+    size_t n = 0;
+    cols[n++] = "customer_id";
+    for (size_t k = 0; k < n_want; k++)
+        if (hc.have[k])
+            cols[n++] = want[k];
+    promo_free(hc.have);
+    rc = want ? promo_store_read_columns(s, "features_customers", cols, n, &t)
+              : promo_store_read_table(s, "features_customers", &t);
+    promo_free(cols);
+    if (rc)
+        return rc;
+    if (t->n_rows != st->n_customers)
+        rc = promo_fail(PROMO_EINPUT, "features_customers: %zu rows, %zu stored", t->n_rows,
+                        st->n_customers);
+    else
+        rc = promo_features_from_customers_table(t, st->as_of, out);
+    promo_table_free(t);
+    return rc;
 }
