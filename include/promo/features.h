@@ -232,18 +232,6 @@ int promo_features_products_table(const promo_features *f,
                                   const promo_table *products,
                                   promo_table **out /* OUT */);
 
-/* The customer features back from a stored features_customers table (the shape of
- * promo_features_customers_table, or any subset of its columns with customer_id): every
- * float64 column is a feature (a null comes back as NaN, a float32 exactly), in table order;
- * customer ids; rfm_segment and spend_tier from the names (0 when the columns are absent).
- * Everything else stays zero: no interactions, product features, categories or CLV fits, so
- * only what reads X, the names and the ids can use it (scoring "any" targets). as_of is the
- * cutoff the caller knows the table was built at. *out: new (promo_features_free). Errors:
- * PROMO_EINPUT (no customer_id, an unknown segment or tier name), PROMO_ENOMEM. */
-int promo_features_from_customers_table(const promo_table *t,
-                                        int64_t as_of,
-                                        promo_features **out /* OUT */);
-
 #ifdef __cplusplus
 }
 #endif

@@ -64,12 +64,11 @@ typedef struct promo_scorer_params {
                            (promo_scorer_score_baseline) */
     int stored;         /* 1: when target is "any" and the features `promo features` stored are
                            current for the cutoff (panel.h: same data version, build, parameters
-                           and cutoff), read them (only the columns the model or baseline reads)
-                           instead of loading the tables and computing them; the results are the
-                           same bit for bit. The handle then serves "any" only (another target is
-                           PROMO_EUSAGE), its panel holds no table but, with names, the
-                           customers' ids and names, and its features only those columns. Not
-                           current: computed as without it (-v says why). */
+                           and cutoff), map them (no copy) instead of loading the tables and
+                           computing them; the results are the same bit for bit. The handle then
+                           serves "any" only (another target is PROMO_EUSAGE), its panel holds no
+                           table (with names: customers' ids and names) and its features only X,
+                           names and ids. Not current: computed as without it (-v says why). */
     int names;          /* with stored: read customers.customer_id and name into the panel */
 } promo_scorer_params;
 

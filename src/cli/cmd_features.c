@@ -1,8 +1,9 @@
 /* promo features: build the customer and product features of a workspace as of a cutoff and
  * store them (tables features_customers and features_products, meta features.as_of), and
- * optionally write the customer table as CSV (customer_id first). The fingerprint stored
- * beside them (meta features.source, panel.h) lets promo score and the uplift scorer read
- * them back instead of recomputing while the tables are unchanged.
+ * optionally write the customer table as CSV (customer_id first). The matrix file and
+ * fingerprint stored beside them (models/features_customers.bin, meta features.source,
+ * panel.h) let promo score and the uplift scorer map them instead of recomputing while the
+ * tables are unchanged.
  *
  * Missing values (NaN in the float matrix) are stored as SQL NULL / empty CSV fields.
  */
@@ -98,7 +99,7 @@ int cmd_features(int argc, char **argv)
         (rc = promo_store_write_table(s, pt)) ||
         (rc = promo_store_meta_set(s, "features.as_of", day)) ||
         (rc = promo_store_meta_set(s, PROMO_PANEL_FEATURES_SOURCE, source)) ||
-        (rc = promo_store_commit(s)))
+        (rc = promo_panel_stored_write(s, f, source)) || (rc = promo_store_commit(s)))
         goto done;
     rc = of ? promo_outfile_commit(of) : PROMO_OK;
     of = NULL;

@@ -187,7 +187,7 @@ int cmd_score(int argc, char **argv)
     static const char *const baseline_words[] = {"none", "popularity", "rfm", NULL};
     const char *ws = CLI_DEFAULT_WS, *target = NULL, *out = NULL, *model = "propensity";
     int64_t as_of = 0;
-    int json = 0, reasons = 0, baseline = 0;
+    int json = 0, reasons = 0, baseline = 0, recompute = 0;
     const cli_opt opts[] = {
         {CLI_STRING("model", "NAME", &model),
          .help = "propensity, or uplift (effect per arm vs control, best arm: cli_uplift.h)"},
@@ -201,20 +201,27 @@ int cmd_score(int argc, char **argv)
         {CLI_ENUM("baseline", baseline_words, &baseline),
          .help = "rank by a baseline instead of the model (column score, not a probability): "
                  "what train suggests when the model ranks worse"},
+        {CLI_FLAG("recompute", &recompute),
+         .help = "compute the features from the tables even when those promo features stored "
+                 "are current (the same scores, slower: for checking)"},
         {CLI_JSON(&json), .help = "JSON instead of CSV"},
         {0},
     };
     const cli_spec spec = {
         .name = "score",
         .usage = "usage: promo score --ws DIR --target T [--as-of DATE] [--out FILE.csv]\n"
-                 "                   [--reasons] [--baseline popularity|rfm] [--json]\n",
+                 "                   [--reasons] [--baseline popularity|rfm] [--recompute] "
+                 "[--json]\n",
         .about = "Score every customer known at DATE (default: the day after the last\n"
                  "transaction) for target T (any, product:ID, category:NAME) with the model\n"
                  "promo train saved, most likely buyers first.\n"
                  "CSV columns: customer_id, probability (with --reasons also rank, name,\n"
                  "reason); to FILE.csv (written atomically) or stdout. Customers whose only\n"
                  "lines before DATE are cancellations or returns are left out (a line on\n"
-                 "stderr says how many).\n",
+                 "stderr says how many).\n"
+                 "For the target any, the features `promo features --as-of DATE` stored are\n"
+                 "read instead of computed while the workspace's tables are unchanged since\n"
+                 "(-v says which, and why not).\n",
         .opts = opts,
         .epilog = "exit status: 0 ok, 2 bad input or usage (unknown target, no model), 1 "
                   "internal failure\n",
@@ -224,6 +231,8 @@ int cmd_score(int argc, char **argv)
         return ec;
     if (baseline && reasons)
         return cli_usage_error("score", "--reasons explains the model: not with --baseline");
+    if (!strcmp(model, "uplift") && recompute)
+        return cli_usage_error("score", "--recompute: for the propensity model only");
     if (!strcmp(model, "uplift"))
         return cli_score_uplift(ws, target, as_of, out, json);
     if (strcmp(model, "propensity") != 0)
@@ -244,7 +253,7 @@ int cmd_score(int argc, char **argv)
                               .baseline = baseline == 1   ? PROMO_PROP_POPULARITY
                                           : baseline == 2 ? PROMO_PROP_RFM
                                                           : 0,
-                              .stored = 1,
+                              .stored = !recompute,
                               .names = reasons};
     if (!rc)
         rc = promo_scorer_open_params(s, &sp, &h);

@@ -8,6 +8,10 @@
  *
  * The id -> customer-row dictionary is built at the first lookup or explanation: `promo
  * score` and campaigns never need it.
+ *
+ * Opened with params.stored for "any", the cut may instead be the features `promo features`
+ * stored (panel.h), mapped in place: then nothing is read from the tables but, for names,
+ * two columns of customers. Only "any" rows are built on such a cut (they read X alone).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +29,7 @@ struct promo_scorer {
     promo_store *s;                     /* borrowed: to load further model files */
     int n_threads;                      /* as given to open */
     int stored;                         /* 1: the cut holds the stored features (any only) */
+    promo_panel_fmap *fmap;             /* their mapping (c.f reads from it), or NULL */
     promo_panel d;                      /* the workspace's tables */
     promo_panel_cut c;                  /* the features of the cutoff */
     promo_prop_loaded **models;         /* n_models loaded models (owned) */
@@ -45,6 +50,10 @@ void promo_scorer_free(promo_scorer *h)
     promo_free(h->models);
     promo_dict_free(h->ids);
     promo_free(h->row_of);
+    if (h->fmap) { /* the features are read in place from the mapping: released with it */
+        promo_panel_stored_unmap(h->fmap, h->c.f);
+        h->c.f = NULL;
+    }
     promo_panel_cut_free(&h->c);
     promo_panel_free(&h->d);
     promo_free(h);
@@ -111,26 +120,6 @@ int promo_scorer_retarget(promo_scorer *h, const char *target)
     return PROMO_OK;
 }
 
-/* The feature columns the handle's reader needs: the model's customer columns, or the
- * baseline's. *names borrowed (the model's layout or static). */
-static void
-wanted_columns(const promo_scorer *h, int baseline, const char *const **names, size_t *n)
-{
-    static const char *const popularity[] = {"frequency"};
-    static const char *const rfm[] = {"r_score", "f_score", "m_score", "recency_days"};
-    if (baseline == PROMO_PROP_POPULARITY) {
-        *names = popularity;
-        *n = 1;
-    } else if (baseline == PROMO_PROP_RFM) {
-        *names = rfm;
-        *n = 4;
-    } else {
-        const promo_panel_layout *l = promo_prop_loaded_layout(h->m);
-        *names = (const char *const *)l->names;
-        *n = l->n_cust;
-    }
-}
-
 /* The customers' ids and names, for callers that print names (promo score --reasons): the
  * two columns, when the workspace has them. */
 static int read_names(promo_store *s, promo_panel *d)
@@ -178,11 +167,13 @@ static int open_stored(promo_scorer *h, const promo_scorer_params *p, int *rc, c
     h->d.n_threads = p->n_threads;
     if (!p->baseline && (*rc = promo_scorer_retarget(h, target)))
         return 1;
-    const char *const *want = NULL;
-    size_t n_want = 0;
-    wanted_columns(h, p->baseline, &want, &n_want);
-    if ((*rc = promo_panel_stored_read(h->s, &st, want, n_want, &h->c.f)) ||
-        (p->names && (*rc = read_names(h->s, &h->d))))
+    int mrc = promo_panel_stored_map(h->s, &st, 0, &h->c.f, &h->fmap);
+    if (mrc == PROMO_EIO || mrc == PROMO_EINPUT) { /* unreadable: computing them still works */
+        promo_warn("score: the stored features are not used: %s", promo_last_error());
+        snprintf(why, nw, "unreadable");
+        return 0;
+    }
+    if ((*rc = mrc) || (p->names && (*rc = read_names(h->s, &h->d))))
         return 1;
     h->c.as_of = as_of;
     /* No purchase index: no customer has a key (only pair and category rows read keys). */
@@ -195,8 +186,8 @@ static int open_stored(promo_scorer *h, const promo_scorer_params *p, int *rc, c
         h->c.key[i] = PROMO_PANEL_NONE;
     char day[24];
     promo_time_format(as_of, 1, day, sizeof day);
-    promo_debug("score: the stored features as of %s (%zu customers, %zu of their columns): "
-                "the tables are unchanged since promo features",
+    promo_debug("score: the stored features as of %s (%zu customers x %zu): the tables are "
+                "unchanged since promo features",
                 day, n, h->c.f->n_features);
     *rc = PROMO_OK;
     return 1;
