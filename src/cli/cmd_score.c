@@ -21,22 +21,29 @@
 #include "cli/cli.h"
 #include "cli/cli_uplift.h"
 
-/* One CSV field (quoted when it needs it) appended at b + *n (room is the caller's). */
+/* One CSV field (quoted when it needs it) appended at b + *n (room is the caller's). One pass
+ * copies and looks for the characters that need quotes (strpbrk then a copy cost 8% of a
+ * million-customer score: the ids are short); a field that has one is written again quoted. */
 static void put_field(char *b, size_t *n, const char *v)
 {
-    if (strpbrk(v, ",\"\r\n")) {
-        b[(*n)++] = '"';
-        for (const char *p = v; *p; p++) {
-            if (*p == '"')
-                b[(*n)++] = '"';
-            b[(*n)++] = *p;
-        }
-        b[(*n)++] = '"';
-    } else {
-        size_t k = strlen(v);
-        memcpy(b + *n, v, k);
-        *n += k;
+    char *o = b + *n;
+    const char *p = v;
+    for (; *p; p++) {
+        if (*p == ',' || *p == '"' || *p == '\r' || *p == '\n')
+            break;
+        *o++ = *p;
     }
+    if (!*p) {
+        *n = (size_t)(o - b);
+        return;
+    }
+    b[(*n)++] = '"';
+    for (p = v; *p; p++) {
+        if (*p == '"')
+            b[(*n)++] = '"';
+        b[(*n)++] = *p;
+    }
+    b[(*n)++] = '"';
 }
 
 /* score and explain are short (about 0.5 s of CPU on Online Retail) and latency-bound: on a
