@@ -160,8 +160,8 @@ static int open_stored(promo_scorer *h, const promo_scorer_params *p, int *rc, c
         snprintf(why, nw, "stored as of %s, the score is as of %s", a, b);
         return 0;
     }
-    /* The model first (its layout names the columns to read), as the computed path loads it
-     * before the cut. */
+    /* The model before the features, as the computed path loads it before the cut: the same
+     * error comes first when it is missing. */
     h->stored = 1;
     h->d.n_keys = st.n_keys;
     h->d.n_threads = p->n_threads;
