@@ -29,4 +29,9 @@ echo "bench: api" >&2; sh bench/api.sh
 echo "bench: web_paint" >&2; sh bench/web_paint.sh
 echo "bench: store_read" >&2; BUILD="$BUILD" sh bench/store_read.sh
 echo "bench: ingest_append" >&2; BUILD="$BUILD" sh bench/ingest_append.sh
+# A writable copy of a 1M-customer world with models/propensity_any.json and uplift.bin:
+if [ -n "$SCORE_STORED_WS" ]; then
+    echo "bench: score_stored" >&2
+    sh bench/score_stored.sh "$SCORE_STORED_WS" "${SCORE_STORED_AS_OF:-2025-01-01}" "$BUILD/promo"
+fi
 exit 0

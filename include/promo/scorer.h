@@ -54,6 +54,29 @@ typedef struct promo_scorer promo_scorer;
 int promo_scorer_open(
     promo_store *s, const char *target, int64_t as_of, int n_threads, promo_scorer **out /* OUT */);
 void promo_scorer_free(promo_scorer *h); /* NULL-safe */
+/* How to open a handle (promo_scorer_open sets target, as_of and n_threads, the rest 0). */
+typedef struct promo_scorer_params {
+    const char *target; /* as promo_scorer_open */
+    int64_t as_of;      /* as promo_scorer_open */
+    int n_threads;      /* as promo_scorer_open */
+    int baseline;       /* 0: the model serving target is loaded; PROMO_PROP_POPULARITY or
+                           PROMO_PROP_RFM: no model, the caller scores that baseline of target
+                           (promo_scorer_score_baseline) */
+    int stored;         /* 1: when target is "any" and the features `promo features` stored are
+                           current for the cutoff (panel.h: same data version, build, parameters
+                           and cutoff), map them (no copy) instead of loading the tables and
+                           computing them; the results are the same bit for bit. The handle then
+                           serves "any" only (another target is PROMO_EUSAGE), its panel holds no
+                           table (with names: customers' ids and names) and its features only X,
+                           names and ids. Not current: computed as without it (-v says why). */
+    int names;          /* with stored: read customers.customer_id and name into the panel */
+} promo_scorer_params;
+
+int promo_scorer_open_params(promo_store *s,
+                             const promo_scorer_params *p,
+                             promo_scorer **out /* OUT */);
+/* 1 when the handle's features are the stored ones (promo_scorer_params.stored). */
+int promo_scorer_stored(const promo_scorer *h);
 
 /* Make target the current one: the model serving it is loaded unless already held. On failure
  * the handle keeps its previous target. */

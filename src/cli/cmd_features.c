@@ -1,6 +1,9 @@
 /* promo features: build the customer and product features of a workspace as of a cutoff and
  * store them (tables features_customers and features_products, meta features.as_of), and
- * optionally write the customer table as CSV (customer_id first).
+ * optionally write the customer table as CSV (customer_id first). The matrix file and
+ * fingerprint stored beside them (models/features_customers.bin, meta features.source,
+ * panel.h) let promo score and the uplift scorer map them instead of recomputing while the
+ * tables are unchanged.
  *
  * Missing values (NaN in the float matrix) are stored as SQL NULL / empty CSV fields.
  */
@@ -18,6 +21,7 @@
 #include <promo/panel.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
+#include <promo/uplift_ws.h>
 
 #include "cli/cli.h"
 
@@ -61,7 +65,12 @@ int cmd_features(int argc, char **argv)
     promo_table *ct = NULL, *pt = NULL;
     uint8_t *y = NULL;
     promo_outfile *of = NULL;
+    char *version = NULL, *source = NULL;
     int rc = promo_store_open(ws, 0, &s);
+    /* The data version before any table is read: the fingerprint stored with the features
+     * names it, so a change committed while we read makes them stale (panel.h). */
+    if (!rc)
+        version = promo_store_meta_get(s, "data.version");
     /* Only the columns the features (and the labels) read. */
     if (rc || (rc = promo_panel_load_for_features(s, fp.n_threads, &d)))
         goto done;
@@ -74,6 +83,11 @@ int cmd_features(int argc, char **argv)
     if ((rc = promo_features_customers_table(f, y, &ct)) ||
         (rc = promo_features_products_table(f, d.products, &pt)))
         goto done;
+    if (!(source =
+              promo_panel_stored_source(version, &fp, &d, f, promo_uplift_ws_default_as_of(&d)))) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
     char day[32];
     promo_time_format(fp.as_of, 0, day, sizeof day);
     /* --out is written before the tables are committed and put in place after: a path that
@@ -83,7 +97,9 @@ int cmd_features(int argc, char **argv)
         goto done;
     if (rc || (rc = promo_store_begin(s)) || (rc = promo_store_write_table(s, ct)) ||
         (rc = promo_store_write_table(s, pt)) ||
-        (rc = promo_store_meta_set(s, "features.as_of", day)) || (rc = promo_store_commit(s)))
+        (rc = promo_store_meta_set(s, "features.as_of", day)) ||
+        (rc = promo_store_meta_set(s, PROMO_PANEL_FEATURES_SOURCE, source)) ||
+        (rc = promo_panel_stored_write(s, f, source)) || (rc = promo_store_commit(s)))
         goto done;
     rc = of ? promo_outfile_commit(of) : PROMO_OK;
     of = NULL;
@@ -120,6 +136,8 @@ int cmd_features(int argc, char **argv)
             printf("label %s over %g days: %zu positives\n", label, horizon, pos);
     }
 done:
+    promo_free(version);
+    promo_free(source);
     promo_outfile_abort(of);
     promo_free(y);
     promo_table_free(ct);

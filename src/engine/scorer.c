@@ -8,6 +8,10 @@
  *
  * The id -> customer-row dictionary is built at the first lookup or explanation: `promo
  * score` and campaigns never need it.
+ *
+ * Opened with params.stored for "any", the cut may instead be the features `promo features`
+ * stored (panel.h), mapped in place: then nothing is read from the tables but, for names,
+ * two columns of customers. Only "any" rows are built on such a cut (they read X alone).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +20,16 @@
 #include <promo/alloc.h>
 #include <promo/dict.h>
 #include <promo/error.h>
+#include <promo/log.h>
 #include <promo/scorer.h>
+#include <promo/store.h>
+#include <promo/timeutil.h>
 
 struct promo_scorer {
     promo_store *s;                     /* borrowed: to load further model files */
     int n_threads;                      /* as given to open */
+    int stored;                         /* 1: the cut holds the stored features (any only) */
+    promo_panel_fmap *fmap;             /* their mapping (c.f reads from it), or NULL */
     promo_panel d;                      /* the workspace's tables */
     promo_panel_cut c;                  /* the features of the cutoff */
     promo_prop_loaded **models;         /* n_models loaded models (owned) */
@@ -41,6 +50,10 @@ void promo_scorer_free(promo_scorer *h)
     promo_free(h->models);
     promo_dict_free(h->ids);
     promo_free(h->row_of);
+    if (h->fmap) { /* the features are read in place from the mapping: released with it */
+        promo_panel_stored_unmap(h->fmap, h->c.f);
+        h->c.f = NULL;
+    }
     promo_panel_cut_free(&h->c);
     promo_panel_free(&h->d);
     promo_free(h);
@@ -74,6 +87,17 @@ static int model_for(promo_scorer *h, promo_panel_target t, promo_prop_loaded **
     return PROMO_OK;
 }
 
+/* A handle on stored features holds no purchase index: "any" targets only. */
+static int stored_any(const promo_scorer *h, const char *target)
+{
+    if (h->stored && strcmp(target, "any") != 0)
+        return promo_fail(PROMO_EUSAGE,
+                          "scorer: opened on the stored features, which serve only the target "
+                          "any, not '%s' (open it without promo_scorer_params.stored)",
+                          target);
+    return PROMO_OK;
+}
+
 int promo_scorer_retarget(promo_scorer *h, const char *target)
 {
     if (!h || !target)
@@ -81,9 +105,11 @@ int promo_scorer_retarget(promo_scorer *h, const char *target)
     if (strlen(target) >= sizeof h->target)
         return promo_fail(PROMO_EUSAGE, "scorer: target longer than %d bytes",
                           PROMO_PROP_TARGET_MAX - 1);
-    promo_panel_target t;
+    promo_panel_target t = {PROMO_PANEL_ANY, PROMO_PANEL_NONE};
     promo_prop_loaded *m = NULL;
-    int rc = promo_panel_target_parse(&h->d, target, &t);
+    int rc = stored_any(h, target);
+    if (!rc)
+        rc = promo_panel_target_parse(&h->d, target, &t);
     if (!rc)
         rc = model_for(h, t, &m);
     if (rc)
@@ -94,30 +120,134 @@ int promo_scorer_retarget(promo_scorer *h, const char *target)
     return PROMO_OK;
 }
 
-int promo_scorer_open(
-    promo_store *s, const char *target, int64_t as_of, int n_threads, promo_scorer **out)
+/* The customers' ids and names, for callers that print names (promo score --reasons): the
+ * two columns, when the workspace has them. */
+static int read_names(promo_store *s, promo_panel *d)
+{
+    static const char *const cols[] = {"customer_id", "name"};
+    if (!promo_store_has_table(s, "customers"))
+        return PROMO_OK;
+    int rc = promo_store_read_columns(s, "customers", cols, 2, &d->customers);
+    return rc == PROMO_ENOTFOUND ? PROMO_OK : rc; /* a table without names: none to print */
+}
+
+/* Open on the stored features when they are current and serve this call: 1 = done (*rc its
+ * status), 0 = not usable (why says why), the caller computes as before. */
+static int open_stored(promo_scorer *h, const promo_scorer_params *p, int *rc, char *why, size_t nw)
+{
+    promo_feature_params fp = promo_feature_params_default(); /* promo_panel_cut_build's */
+    fp.n_threads = p->n_threads;
+    promo_panel_stored st;
+    const char *target = p->target ? p->target : "";
+    if (strcmp(target, "any") != 0) {
+        snprintf(why, nw, "the target is not any");
+        return 0;
+    }
+    if ((*rc = promo_panel_stored_check(h->s, &fp, &st, why, nw)))
+        return 1;
+    if (!st.current)
+        return 0;
+    if (st.max_ts == INT64_MIN) {
+        snprintf(why, nw, "no purchase line");
+        return 0;
+    }
+    h->d.max_ts = st.max_ts;
+    int64_t as_of = p->as_of ? p->as_of : promo_prop_scoring_cutoff(&h->d);
+    if (as_of != st.as_of) {
+        char a[24], b[24];
+        promo_time_format(st.as_of, 1, a, sizeof a);
+        promo_time_format(as_of, 1, b, sizeof b);
+        snprintf(why, nw, "stored as of %s, the score is as of %s", a, b);
+        return 0;
+    }
+    /* The model before the features, as the computed path loads it before the cut: the same
+     * error comes first when it is missing. */
+    h->stored = 1;
+    h->d.n_keys = st.n_keys;
+    h->d.n_threads = p->n_threads;
+    if (!p->baseline && (*rc = promo_scorer_retarget(h, target)))
+        return 1;
+    int mrc = promo_panel_stored_map(h->s, &st, 0, &h->c.f, &h->fmap);
+    if (mrc == PROMO_EIO || mrc == PROMO_EINPUT) { /* unreadable: computing them still works */
+        promo_warn("score: the stored features are not used: %s", promo_last_error());
+        snprintf(why, nw, "unreadable");
+        return 0;
+    }
+    if ((*rc = mrc) || (p->names && (*rc = read_names(h->s, &h->d))))
+        return 1;
+    h->c.as_of = as_of;
+    /* No purchase index: no customer has a key (only pair and category rows read keys). */
+    size_t n = h->c.f->n_customers;
+    if (!(h->c.key = promo_mallocn(n ? n : 1, sizeof *h->c.key))) {
+        *rc = PROMO_ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        h->c.key[i] = PROMO_PANEL_NONE;
+    char day[24];
+    promo_time_format(as_of, 1, day, sizeof day);
+    promo_debug("score: the stored features as of %s (%zu customers x %zu): the tables are "
+                "unchanged since promo features",
+                day, n, h->c.f->n_features);
+    *rc = PROMO_OK;
+    return 1;
+}
+
+int promo_scorer_open_params(promo_store *s, const promo_scorer_params *p, promo_scorer **out)
 {
     *out = NULL;
     promo_scorer *h = promo_calloc(1, sizeof *h);
     if (!h)
         return PROMO_ENOMEM;
     h->s = s;
-    h->n_threads = n_threads;
+    h->n_threads = p->n_threads;
+    int rc = PROMO_OK;
+    char why[256] = "";
+    if (p->stored && open_stored(h, p, &rc, why, sizeof why)) {
+        if (rc) {
+            promo_scorer_free(h);
+            return rc;
+        }
+        *out = h;
+        return PROMO_OK;
+    }
+    if (p->stored)
+        promo_debug("score: computing the features from the tables (stored ones not used: %s)",
+                    why);
+    /* Not stored: start again from a clean handle (open_stored may have set fields). */
+    promo_scorer_free(h);
+    if (!(h = promo_calloc(1, sizeof *h)))
+        return PROMO_ENOMEM;
+    h->s = s;
+    h->n_threads = p->n_threads;
+    const char *target = p->baseline ? NULL : p->target;
     /* Panel, target and model, cut: the order of promo_propensity_score, so the same error is
      * reported first when several things are wrong. */
-    int rc = promo_panel_load(s, n_threads, &h->d);
+    rc = promo_panel_load(s, p->n_threads, &h->d);
     if (rc) {
         promo_free(h);
         return rc;
     }
     if ((target && (rc = promo_scorer_retarget(h, target))) ||
-        (rc = promo_panel_cut_build(&h->d, as_of ? as_of : promo_prop_scoring_cutoff(&h->d),
+        (rc = promo_panel_cut_build(&h->d, p->as_of ? p->as_of : promo_prop_scoring_cutoff(&h->d),
                                     &h->c))) {
         promo_scorer_free(h);
         return rc;
     }
     *out = h;
     return PROMO_OK;
+}
+
+int promo_scorer_open(
+    promo_store *s, const char *target, int64_t as_of, int n_threads, promo_scorer **out)
+{
+    promo_scorer_params p = {.target = target, .as_of = as_of, .n_threads = n_threads};
+    return promo_scorer_open_params(s, &p, out);
+}
+
+int promo_scorer_stored(const promo_scorer *h)
+{
+    return h->stored;
 }
 
 const char *promo_scorer_target(const promo_scorer *h)
@@ -373,8 +503,10 @@ int promo_scorer_score_baseline(promo_scorer *h,
         return promo_fail(PROMO_EUSAGE, "scorer: baseline must be popularity or rfm");
     if (!target || strlen(target) >= PROMO_PROP_TARGET_MAX)
         return promo_fail(PROMO_EUSAGE, "scorer: no target or target too long");
-    promo_panel_target t;
-    int rc = promo_panel_target_parse(&h->d, target, &t);
+    promo_panel_target t = {PROMO_PANEL_ANY, PROMO_PANEL_NONE};
+    int rc = stored_any(h, target);
+    if (!rc)
+        rc = promo_panel_target_parse(&h->d, target, &t);
     if (rc)
         return rc;
     promo_panel_rows r;

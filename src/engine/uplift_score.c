@@ -274,17 +274,16 @@ int promo_uplift_scorer_open(promo_store *s,
     }
     h->discount_median = disc ? strtod(disc, NULL) : NAN;
 
-    if ((rc = promo_panel_load_tables(s, n_threads, &h->d)))
-        goto fail;
-    h->as_of = as_of ? as_of : promo_uplift_ws_default_as_of(&h->d);
-    h->n_threads = n_threads;
     promo_feature_params fp = promo_feature_params_default();
-    fp.as_of = h->as_of;
-    fp.products = 0; /* as the training rows (panel_exposures.c) */
+    fp.as_of = as_of; /* 0: the default cutoff (promo_uplift_ws_default_as_of) */
+    fp.products = 0;  /* as the training rows (panel_exposures.c) */
     fp.clv = !clv || strcmp(clv, "0") != 0;
     fp.n_threads = n_threads;
-    if ((rc = promo_features_compute(&h->d.in, &fp, &h->f)))
+    /* The stored features when current (panel.h), else computed from the tables. */
+    if ((rc = promo_panel_uplift_features(s, &fp, &h->d, &h->f)))
         goto fail;
+    h->as_of = h->f->as_of;
+    h->n_threads = n_threads;
     size_t n = h->f->n_customers;
     rc = PROMO_ENOMEM;
     h->X = promo_mallocn(n ? n : 1, h->dm * sizeof *h->X);
