@@ -42,6 +42,29 @@ static double cpu(void)
            (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec * 1e-6;
 }
 
+/* kB of anonymous memory in transparent huge pages now (smaps_rollup), -1 if unknown: says
+ * whether the kernel granted the huge pages the reader advises. */
+static long anon_huge_kb(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "AnonHugePages:", 14))
+            kb = atol(line + 14);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* Minor page faults of the process so far. */
+static long minflt(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+}
+
 static size_t elem_size(promo_col_type t)
 {
     return t == PROMO_COL_STRING ? 4 : t == PROMO_COL_BOOL ? 1 : 8;
@@ -103,18 +126,22 @@ int main(int argc, char **argv)
     }
     const char *name = argc > 2 ? argv[2] : "transactions";
     promo_store *s = NULL;
-    if (promo_store_open(argv[1], 0, &s)) {
+    /* a reader's open (shared lock: the shared worlds stay readable by others); a workspace
+     * that must first be migrated is opened as a writer, which migrates it */
+    if (promo_store_open_read(argv[1], &s) && promo_store_open(argv[1], 0, &s)) {
         fprintf(stderr, "store_read: %s\n", promo_last_error());
         return 1;
     }
     /* twice: the first read gets fresh memory from the kernel (a new process), the second
      * the memory the first one freed (a long-lived process, e.g. promo serve) */
     double w = 0, c = 0, w2 = 0, c2 = 0;
+    long huge_kb = -1, faults = 0, faults2 = 0;
     promo_table *t = NULL;
     for (int k = 0; k < 2; k++) {
         promo_table_free(t);
         t = NULL;
         double w0 = wall(), c0 = cpu();
+        long f0 = minflt();
         if (promo_store_read_table(s, name, &t)) {
             fprintf(stderr, "store_read: %s\n", promo_last_error());
             promo_store_close(s);
@@ -122,6 +149,9 @@ int main(int argc, char **argv)
         }
         *(k ? &w2 : &w) = wall() - w0;
         *(k ? &c2 : &c) = cpu() - c0;
+        *(k ? &faults2 : &faults) = minflt() - f0;
+        if (!k)
+            huge_kb = anon_huge_kb();
     }
     size_t out_bytes = 0;
     for (size_t j = 0; j < t->n_cols; j++)
@@ -142,10 +172,11 @@ int main(int argc, char **argv)
            "%.0f, \"rows_per_cpu_s\": %.0f, \"out_bytes\": %zu, \"fresh_s\": %.3f, "
            "\"fresh_cpu_s\": %.3f, "
            "\"stored_bytes\": %lld, \"again_s\": %.3f, \"again_cpu_s\": %.3f, "
-           "\"again_rows_per_s\": %.0f, \"memcpy_s\": ",
+           "\"again_rows_per_s\": %.0f, \"page_faults\": %ld, \"again_page_faults\": %ld, "
+           "\"anon_huge_kb\": %ld, \"memcpy_s\": ",
            name, omp_get_max_threads(), t->n_rows, w, c, (double)t->n_rows / (w > 0 ? w : 1e-9),
            (double)t->n_rows / (c > 0 ? c : 1e-9), out_bytes, fresh, fresh_cpu, stored, w2, c2,
-           (double)t->n_rows / (w2 > 0 ? w2 : 1e-9));
+           (double)t->n_rows / (w2 > 0 ? w2 : 1e-9), faults, faults2, huge_kb);
     if (mc >= 0)
         printf("%.4f", mc);
     else

@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -765,9 +764,37 @@ static int dict_load(promo_store *s, const char *table, size_t col, dict_keys *d
         return rc;
     sqlite3_bind_int64(st, 1, dict_id(col, 0));
     sqlite3_bind_int64(st, 2, dict_id(col, 0) + ((int64_t)1 << 32));
-    /* All keys into one block, then one bulk build of the hash index. */
+    /* All keys into one block, then one bulk build of the hash index; both arrays at their
+     * final size from the chunks' lengths (length() of a blob reads no overflow page), so
+     * that growing them copies nothing (3.7M order ids: 60 MB of doubling copies and fresh
+     * pages otherwise). */
     size_t nb = 0, bcap = 0, ocap = 0;
     int src;
+    sqlite3_stmt *sz = NULL;
+    if (!(rc = prepare_on(s, table,
+                          "SELECT coalesce(sum(length(data)), 0), coalesce(sum(n_rows), 0) FROM %s "
+                          "WHERE id >= ? AND id < ?",
+                          &sz))) {
+        sqlite3_bind_int64(sz, 1, dict_id(col, 0));
+        sqlite3_bind_int64(sz, 2, dict_id(col, 0) + ((int64_t)1 << 32));
+        if ((src = sqlite3_step(sz)) != SQLITE_ROW) {
+            rc = store_db_fail(s, src, "read dictionary");
+        } else {
+            /* the blob lengths bound the key bytes from above; a damaged count is caught by
+             * the checks below, so only a sane one is used */
+            int64_t bytes = sqlite3_column_int64(sz, 0), keys = sqlite3_column_int64(sz, 1);
+            if (bytes > 0 && bytes < UINT32_MAX && keys > 0 && keys < PROMO_DICT_NONE &&
+                (promo_grow((void **)&dk->bytes, &bcap, (size_t)bytes + 1, 1) ||
+                 promo_grow((void **)&dk->off, &ocap, (size_t)keys + 1, sizeof *dk->off)))
+                rc = PROMO_ENOMEM;
+        }
+    }
+    sqlite3_finalize(sz);
+    if (rc) {
+        sqlite3_finalize(st);
+        dict_keys_free(dk);
+        return rc;
+    }
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         uint32_t m;
         const uint8_t *o;
@@ -1187,19 +1214,36 @@ static int decode_fast(promo_column *c,
     return 0;
 }
 
-/* Huge pages for a large fresh column: its first touch then costs one fault per 2 MiB instead
- * of one per 4 KiB (half the read time was the kernel faulting and zeroing 4 KiB pages). */
-static void advise_huge(void *p, size_t bytes)
+/* SQLite's memory map of promo.db for the length of one read, the previous size kept in
+ * *old (-1: none to restore). Why: through the page cache (128 MiB, store.c) every blob page
+ * is copied twice, file -> cache -> batch buffer, and the cache's own 128 MiB are fresh memory
+ * the kernel faults and zeroes for a single pass; mapped, sqlite3_blob_read copies straight
+ * from the file's pages. SQLite maps only for reads outside a write transaction (a writer's
+ * pages come from its cache as before), and caps the size at its compile-time maximum (2 GiB
+ * in Debian's build: past it pages are read as before). Best effort: a failure leaves the
+ * read on the page cache. */
+static void mmap_begin(promo_store *s, long long *old)
 {
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
-    if (p && e > a)
-        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)bytes;
-#endif
+    /* sqlite3 directly: neither call may touch promo_last_error() (mmap_end runs on the
+     * error path, after the message that matters) */
+    sqlite3_stmt *st = NULL;
+    *old = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA mmap_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        *old = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (*old < 0 || *old >= ((long long)1 << 40) ||
+        sqlite3_exec(s->db, "PRAGMA mmap_size=1099511627776", NULL, NULL, NULL) != SQLITE_OK)
+        *old = -1;
+}
+
+static void mmap_end(promo_store *s, long long old)
+{
+    char sql[64];
+    if (old < 0)
+        return;
+    snprintf(sql, sizeof sql, "PRAGMA mmap_size=%lld", old);
+    (void)sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
 /* One column of one chunk read into the batch buffer. */
@@ -1246,6 +1290,7 @@ int chunk_read(promo_store *s,
     uint8_t *buf = NULL;
     size_t bcap = 0;
     char *chunks_name = NULL;
+    long long mmap_old = -1;
     if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || !items) {
         rc = PROMO_ENOMEM;
         goto done;
@@ -1265,6 +1310,7 @@ int chunk_read(promo_store *s,
     }
     if ((rc = prepare_on(s, table, "SELECT data FROM %s WHERE id = ?", &one)))
         goto done;
+    mmap_begin(s, &mmap_old);
     size_t total = 0;
     for (size_t k = 0, cut = 0; k < n_meta; k++) {
         chunk_meta *cm = &meta[k];
@@ -1297,7 +1343,11 @@ int chunk_read(promo_store *s,
         total += cm->kept;
     }
     /* The columns at their final size, without zeroing (every row is decoded into), and the
-     * keys of their dictionaries. */
+     * keys of their dictionaries. In ordinary 4 KiB pages, not advised to transparent huge
+     * pages: on this VM a huge page comes from a free 2 MiB block, which the guest has
+     * usually handed back to the host (free page reporting), so its first touch waits for
+     * the host to back and zero it; `promo features` on 10M lines took 7.2-8.8 s of CPU with
+     * huge pages and 5.0-6.0 s without, alternated (bench/RESULTS.md, helper pfault). */
     for (size_t j = 0; j < n; j++) {
         promo_column *c = NULL;
         if (pos[j] < 0 || pos[j] >= CHUNK_MAX_COLS) {
@@ -1313,12 +1363,6 @@ int chunk_read(promo_store *s,
         }
         if ((rc = promo_column_reserve(c, total)))
             goto done;
-        size_t es = types[j] == PROMO_COL_STRING ? 4 : types[j] == PROMO_COL_BOOL ? 1 : 8;
-        void *vals = types[j] == PROMO_COL_FLOAT64  ? (void *)c->f64
-                     : types[j] == PROMO_COL_STRING ? (void *)c->codes
-                     : types[j] == PROMO_COL_BOOL   ? (void *)c->b
-                                                    : (void *)c->i64;
-        advise_huge(vals, total * es);
         c->n = total;
     }
     chunks_name = promo_malloc(strlen(CHUNK_PREFIX) + strlen(table) + 1);
@@ -1433,6 +1477,7 @@ int chunk_read(promo_store *s,
 done:
     sqlite3_blob_close(blob);
     sqlite3_finalize(one);
+    mmap_end(s, mmap_old);
     promo_free(buf);
     promo_free(chunks_name);
     promo_table_free(t);
