@@ -126,9 +126,12 @@ int main(int argc, char **argv)
     }
     const char *name = argc > 2 ? argv[2] : "transactions";
     promo_store *s = NULL;
-    /* a reader's open (shared lock: the shared worlds stay readable by others); a workspace
-     * that must first be migrated is opened as a writer, which migrates it */
-    if (promo_store_open_read(argv[1], &s) && promo_store_open(argv[1], 0, &s)) {
+    /* a reader's open (shared lock: the worlds under /work/wt/data stay readable by others),
+     * or with STORE_READ_OPEN=write a writer's, which migrates a version-2 workspace first
+     * (store_read.sh's migration step) */
+    const char *how = getenv("STORE_READ_OPEN");
+    int writer = how && !strcmp(how, "write");
+    if (writer ? promo_store_open(argv[1], 0, &s) : promo_store_open_read(argv[1], &s)) {
         fprintf(stderr, "store_read: %s\n", promo_last_error());
         return 1;
     }
