@@ -1221,7 +1221,8 @@ static int decode_fast(promo_column *c,
  * from the file's pages. SQLite maps only for reads outside a write transaction (a writer's
  * pages come from its cache as before), and caps the size at its compile-time maximum (2 GiB
  * in Debian's build: past it pages are read as before). Best effort: a failure leaves the
- * read on the page cache. */
+ * read on the page cache. The map's known hazard (a file truncated under it faults) needs a
+ * writer beside this reader, which the workspace lock keeps out (store_lock.c). */
 static void mmap_begin(promo_store *s, long long *old)
 {
     /* sqlite3 directly: neither call may touch promo_last_error() (mmap_end runs on the
