@@ -7,7 +7,7 @@
  * prints one JSON line: rows, wall seconds, CPU seconds (user+sys of the process, every
  * thread), rows/s by wall and per CPU-second, the dictionary sizes of the STRING columns, and
  *   - fresh_s (fresh_cpu_s): writing the same number of output bytes (the columns' arrays and
- *     null bitmaps) into freshly allocated memory advised to huge pages, on the same threads,
+ *     null bitmaps) into freshly allocated memory (4 KiB pages), on the same threads,
  *     as the reader does: the kernel's page faults and zeroing (on this VM also the host's),
  *     which any reader that hands out new columns pays;
  *   - memcpy_s: memcpy of the stored bytes of the table (its chunk blobs, SQL length(data);
@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -43,7 +42,8 @@ static double cpu(void)
 }
 
 /* kB of anonymous memory in transparent huge pages now (smaps_rollup), -1 if unknown: says
- * whether the kernel granted the huge pages the reader advises. */
+ * whether a reader that advises huge pages got them (the reader before helper pfault's
+ * change did; bench/store_read_ab.sh runs both). */
 static long anon_huge_kb(void)
 {
     FILE *f = fopen("/proc/self/smaps_rollup", "r");
@@ -70,22 +70,19 @@ static size_t elem_size(promo_col_type t)
     return t == PROMO_COL_STRING ? 4 : t == PROMO_COL_BOOL ? 1 : 8;
 }
 
-/* Fresh memory of n bytes written once by every thread, as the reader's columns are (huge
- * pages advised); wall seconds, *cpu_s the process CPU it took. */
+/* Fresh memory of n bytes written once by every thread, as the reader's columns are (4 KiB
+ * pages); wall seconds, *cpu_s the process CPU it took. */
 static double fresh_write(size_t n, double *cpu_s)
 {
     double w0 = wall(), c0 = cpu();
     char *p = malloc(n);
     if (!p)
         return -1;
-    uintptr_t huge = (uintptr_t)2 << 20, a = ((uintptr_t)p + huge - 1) & ~(huge - 1),
-              e = ((uintptr_t)p + n) & ~(huge - 1);
-    if (e > a)
-        madvise((void *)a, e - a, MADV_HUGEPAGE);
-    size_t blocks = (n + huge - 1) / huge;
+    const size_t block = (size_t)2 << 20;
+    size_t blocks = (n + block - 1) / block;
 #pragma omp parallel for schedule(dynamic, 4)
     for (size_t b = 0; b < blocks; b++) {
-        size_t lo = b * huge, len = n - lo < huge ? n - lo : huge;
+        size_t lo = b * block, len = n - lo < block ? n - lo : block;
         memset(p + lo, 1, len);
     }
     double w = wall() - w0;
