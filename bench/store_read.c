@@ -7,7 +7,7 @@
  * prints one JSON line: rows, wall seconds, CPU seconds (user+sys of the process, every
  * thread), rows/s by wall and per CPU-second, the dictionary sizes of the STRING columns, and
  *   - fresh_s (fresh_cpu_s): writing the same number of output bytes (the columns' arrays and
- *     null bitmaps) into freshly allocated memory advised to huge pages, on the same threads,
+ *     null bitmaps) into freshly allocated memory (4 KiB pages), on the same threads,
  *     as the reader does: the kernel's page faults and zeroing (on this VM also the host's),
  *     which any reader that hands out new columns pays;
  *   - memcpy_s: memcpy of the stored bytes of the table (its chunk blobs, SQL length(data);
@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -42,27 +41,48 @@ static double cpu(void)
            (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec * 1e-6;
 }
 
+/* kB of anonymous memory in transparent huge pages now (smaps_rollup), -1 if unknown: says
+ * whether a reader that advises huge pages got them (the reader before helper pfault's
+ * change did; bench/store_read_ab.sh runs both). */
+static long anon_huge_kb(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "AnonHugePages:", 14))
+            kb = atol(line + 14);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* Minor page faults of the process so far. */
+static long minflt(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+}
+
 static size_t elem_size(promo_col_type t)
 {
     return t == PROMO_COL_STRING ? 4 : t == PROMO_COL_BOOL ? 1 : 8;
 }
 
-/* Fresh memory of n bytes written once by every thread, as the reader's columns are (huge
- * pages advised); wall seconds, *cpu_s the process CPU it took. */
+/* Fresh memory of n bytes written once by every thread, as the reader's columns are (4 KiB
+ * pages); wall seconds, *cpu_s the process CPU it took. */
 static double fresh_write(size_t n, double *cpu_s)
 {
     double w0 = wall(), c0 = cpu();
     char *p = malloc(n);
     if (!p)
         return -1;
-    uintptr_t huge = (uintptr_t)2 << 20, a = ((uintptr_t)p + huge - 1) & ~(huge - 1),
-              e = ((uintptr_t)p + n) & ~(huge - 1);
-    if (e > a)
-        madvise((void *)a, e - a, MADV_HUGEPAGE);
-    size_t blocks = (n + huge - 1) / huge;
+    const size_t block = (size_t)2 << 20;
+    size_t blocks = (n + block - 1) / block;
 #pragma omp parallel for schedule(dynamic, 4)
     for (size_t b = 0; b < blocks; b++) {
-        size_t lo = b * huge, len = n - lo < huge ? n - lo : huge;
+        size_t lo = b * block, len = n - lo < block ? n - lo : block;
         memset(p + lo, 1, len);
     }
     double w = wall() - w0;
@@ -103,18 +123,25 @@ int main(int argc, char **argv)
     }
     const char *name = argc > 2 ? argv[2] : "transactions";
     promo_store *s = NULL;
-    if (promo_store_open(argv[1], 0, &s)) {
+    /* a reader's open (shared lock: the worlds under /work/wt/data stay readable by others),
+     * or with STORE_READ_OPEN=write a writer's, which migrates a version-2 workspace first
+     * (store_read.sh's migration step) */
+    const char *how = getenv("STORE_READ_OPEN");
+    int writer = how && !strcmp(how, "write");
+    if (writer ? promo_store_open(argv[1], 0, &s) : promo_store_open_read(argv[1], &s)) {
         fprintf(stderr, "store_read: %s\n", promo_last_error());
         return 1;
     }
     /* twice: the first read gets fresh memory from the kernel (a new process), the second
      * the memory the first one freed (a long-lived process, e.g. promo serve) */
     double w = 0, c = 0, w2 = 0, c2 = 0;
+    long huge_kb = -1, faults = 0, faults2 = 0;
     promo_table *t = NULL;
     for (int k = 0; k < 2; k++) {
         promo_table_free(t);
         t = NULL;
         double w0 = wall(), c0 = cpu();
+        long f0 = minflt();
         if (promo_store_read_table(s, name, &t)) {
             fprintf(stderr, "store_read: %s\n", promo_last_error());
             promo_store_close(s);
@@ -122,6 +149,9 @@ int main(int argc, char **argv)
         }
         *(k ? &w2 : &w) = wall() - w0;
         *(k ? &c2 : &c) = cpu() - c0;
+        *(k ? &faults2 : &faults) = minflt() - f0;
+        if (!k)
+            huge_kb = anon_huge_kb();
     }
     size_t out_bytes = 0;
     for (size_t j = 0; j < t->n_cols; j++)
@@ -142,10 +172,11 @@ int main(int argc, char **argv)
            "%.0f, \"rows_per_cpu_s\": %.0f, \"out_bytes\": %zu, \"fresh_s\": %.3f, "
            "\"fresh_cpu_s\": %.3f, "
            "\"stored_bytes\": %lld, \"again_s\": %.3f, \"again_cpu_s\": %.3f, "
-           "\"again_rows_per_s\": %.0f, \"memcpy_s\": ",
+           "\"again_rows_per_s\": %.0f, \"page_faults\": %ld, \"again_page_faults\": %ld, "
+           "\"anon_huge_kb\": %ld, \"memcpy_s\": ",
            name, omp_get_max_threads(), t->n_rows, w, c, (double)t->n_rows / (w > 0 ? w : 1e-9),
            (double)t->n_rows / (c > 0 ? c : 1e-9), out_bytes, fresh, fresh_cpu, stored, w2, c2,
-           (double)t->n_rows / (w2 > 0 ? w2 : 1e-9));
+           (double)t->n_rows / (w2 > 0 ? w2 : 1e-9), faults, faults2, huge_kb);
     if (mc >= 0)
         printf("%.4f", mc);
     else

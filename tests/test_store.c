@@ -1287,6 +1287,80 @@ T_TEST(store_chunks_damaged_chunk_is_refused_with_its_reason)
     promo_table_free(t);
 }
 
+/* The read hands batches of chunks over between this thread (reading the next batch from
+ * SQLite) and the decoding tasks (the previous one): with one and two chunks a batch, four
+ * chunks are four and two hand-overs. A column whose first null is in the last chunk gets its
+ * null bitmap while earlier chunks decode; a damaged chunk in a later batch is refused with
+ * its reason while the next batch is being read; a range goes through the same batches. */
+T_TEST(store_chunks_read_hands_batches_over)
+{
+    size_t n = 3 * 65536 + 11;
+    promo_table *t = chunk_table(n, 0, 0);
+    T_ASSERT(t != NULL);
+    promo_column *late = NULL, *late_s = NULL;
+    T_OK(promo_table_add_column(t, "late", PROMO_COL_FLOAT64, &late));
+    T_OK(promo_table_add_column(t, "late_s", PROMO_COL_STRING, &late_s));
+    size_t want_null = 0;
+    for (size_t r = 0; r < n; r++) {
+        int null = r >= 3 * 65536 && r % 5 == 0;
+        want_null += null;
+        char key[16];
+        int len = snprintf(key, sizeof key, "k%zu", r % 7);
+        T_OK(null ? promo_column_push_null(late) : promo_column_push_f64(late, (double)r / 4));
+        T_OK(null ? promo_column_push_null(late_s)
+                  : promo_column_push_str(late_s, key, (size_t)len));
+    }
+    T_OK(promo_table_seal(t));
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("batches"), 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    sqlite3 *db = promo_store_db(s);
+    for (int per = 1; per <= 2; per++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", per);
+        setenv("PROMO_CHUNK_BATCH", v, 1);
+        assert_stored_equals(s, t);
+        promo_table *back = NULL;
+        T_OK(promo_store_read_table(s, "transactions", &back));
+        T_ASSERT_EQ_INT(promo_table_column(back, "late")->n_null, (long long)want_null);
+        T_ASSERT_EQ_INT(promo_table_column(back, "late_s")->n_null, (long long)want_null);
+        promo_table_free(back);
+        /* a range that starts in chunk 1 and ends in chunk 2: two cut chunks, two batches at one
+         * chunk a batch */
+        T_OK(promo_store_read_range(s, "transactions", NULL, 0, "ts", 1700000000 + 300 * 86400,
+                                    1700000000 + 600 * 86400, &back));
+        T_ASSERT_EQ_INT(back->n_rows, 300 * 300);
+        promo_table_free(back);
+        static const struct {
+            const char *edit, *want;
+        } cases[] = {
+            {"UPDATE promo_chunks__transactions SET data = substr(data, 1, 8) || "
+             "X'0000000000010000' || substr(data, 17) WHERE id = 4096",
+             "is not in its dictionary"},
+            {"UPDATE promo_chunks__transactions SET data = substr(data, 1, 8) || "
+             "X'00C0E0DC01000000' || substr(data, 17) WHERE id = 3 * 4096 + 5",
+             "outside 1900-01-01 .. 2199-12-31"},
+            {"UPDATE promo_chunks__transactions SET data = X'58' || substr(data, 2) WHERE id = "
+             "2 * 4096 + 6",
+             "a column chunk is damaged"},
+        };
+        for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+            T_ASSERT_EQ_INT(sqlite3_exec(db, "SAVEPOINT edit", NULL, NULL, NULL), SQLITE_OK);
+            T_ASSERT_EQ_INT(sqlite3_exec(db, cases[k].edit, NULL, NULL, NULL), SQLITE_OK);
+            T_ASSERT_EQ_INT(sqlite3_changes(db), 1);
+            T_ASSERT_EQ_INT(promo_store_read_table(s, "transactions", &back), PROMO_EINPUT);
+            T_ASSERT(back == NULL);
+            T_ASSERT_CONTAINS(promo_last_error(), cases[k].want);
+            T_ASSERT_EQ_INT(sqlite3_exec(db, "ROLLBACK TO edit; RELEASE edit", NULL, NULL, NULL),
+                            SQLITE_OK);
+        }
+    }
+    unsetenv("PROMO_CHUNK_BATCH");
+    assert_stored_equals(s, t);
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
 T_TEST(store_chunks_append_adds_chunks_without_rewriting)
 {
     promo_table *t1 = chunk_table(70000, 0, 0), *t2 = chunk_table(5000, 70000, 1);

@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -765,9 +764,37 @@ static int dict_load(promo_store *s, const char *table, size_t col, dict_keys *d
         return rc;
     sqlite3_bind_int64(st, 1, dict_id(col, 0));
     sqlite3_bind_int64(st, 2, dict_id(col, 0) + ((int64_t)1 << 32));
-    /* All keys into one block, then one bulk build of the hash index. */
+    /* All keys into one block, then one bulk build of the hash index; both arrays at their
+     * final size from the chunks' lengths (length() of a blob reads no overflow page), so
+     * that growing them copies nothing (3.7M order ids: 60 MB of doubling copies and fresh
+     * pages otherwise). */
     size_t nb = 0, bcap = 0, ocap = 0;
     int src;
+    sqlite3_stmt *sz = NULL;
+    if (!(rc = prepare_on(s, table,
+                          "SELECT coalesce(sum(length(data)), 0), coalesce(sum(n_rows), 0) FROM %s "
+                          "WHERE id >= ? AND id < ?",
+                          &sz))) {
+        sqlite3_bind_int64(sz, 1, dict_id(col, 0));
+        sqlite3_bind_int64(sz, 2, dict_id(col, 0) + ((int64_t)1 << 32));
+        if ((src = sqlite3_step(sz)) != SQLITE_ROW) {
+            rc = store_db_fail(s, src, "read dictionary");
+        } else {
+            /* the blob lengths bound the key bytes from above; a damaged count is caught by
+             * the checks below, so only a sane one is used */
+            int64_t bytes = sqlite3_column_int64(sz, 0), keys = sqlite3_column_int64(sz, 1);
+            if (bytes > 0 && bytes < UINT32_MAX && keys > 0 && keys < PROMO_DICT_NONE &&
+                (promo_grow((void **)&dk->bytes, &bcap, (size_t)bytes + 1, 1) ||
+                 promo_grow((void **)&dk->off, &ocap, (size_t)keys + 1, sizeof *dk->off)))
+                rc = PROMO_ENOMEM;
+        }
+    }
+    sqlite3_finalize(sz);
+    if (rc) {
+        sqlite3_finalize(st);
+        dict_keys_free(dk);
+        return rc;
+    }
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         uint32_t m;
         const uint8_t *o;
@@ -1187,19 +1214,37 @@ static int decode_fast(promo_column *c,
     return 0;
 }
 
-/* Huge pages for a large fresh column: its first touch then costs one fault per 2 MiB instead
- * of one per 4 KiB (half the read time was the kernel faulting and zeroing 4 KiB pages). */
-static void advise_huge(void *p, size_t bytes)
+/* SQLite's memory map of promo.db for the length of one read, the previous size kept in
+ * *old (-1: none to restore). Why: through the page cache (128 MiB, store.c) every blob page
+ * is copied twice, file -> cache -> batch buffer, and the cache's own 128 MiB are fresh memory
+ * the kernel faults and zeroes for a single pass; mapped, sqlite3_blob_read copies straight
+ * from the file's pages. SQLite maps only for reads outside a write transaction (a writer's
+ * pages come from its cache as before), and caps the size at its compile-time maximum (2 GiB
+ * in Debian's build: past it pages are read as before). Best effort: a failure leaves the
+ * read on the page cache. The map's known hazard (a file truncated under it faults) needs a
+ * writer beside this reader, which the workspace lock keeps out (store_lock.c). */
+static void mmap_begin(promo_store *s, long long *old)
 {
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
-    if (p && e > a)
-        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)bytes;
-#endif
+    /* sqlite3 directly: neither call may touch promo_last_error() (mmap_end runs on the
+     * error path, after the message that matters) */
+    sqlite3_stmt *st = NULL;
+    *old = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA mmap_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        *old = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (*old < 0 || *old >= ((long long)1 << 40) ||
+        sqlite3_exec(s->db, "PRAGMA mmap_size=1099511627776", NULL, NULL, NULL) != SQLITE_OK)
+        *old = -1;
+}
+
+static void mmap_end(promo_store *s, long long old)
+{
+    char sql[64];
+    if (old < 0)
+        return;
+    snprintf(sql, sizeof sql, "PRAGMA mmap_size=%lld", old);
+    (void)sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
 /* One column of one chunk read into the batch buffer. */
@@ -1210,9 +1255,90 @@ typedef struct read_item {
     int rc;
 } read_item;
 
-/* Rows of a batch: the blobs of this many chunks are read (one thread, SQLite), then decoded
- * (every thread). */
-enum { BATCH_CHUNKS = 16 };
+/* Rows of a batch: the blobs of this many chunks are read (one thread, SQLite) while the
+ * previous batch is decoded (every other thread). */
+enum { BATCH_CHUNKS = 8 };
+
+/* Chunks per batch: BATCH_CHUNKS, or PROMO_CHUNK_BATCH=N (1..BATCH_CHUNKS) so that tests of
+ * a few chunks go through the hand-over between batches too. */
+static size_t batch_chunks(void)
+{
+    const char *e = getenv("PROMO_CHUNK_BATCH");
+    long v = e ? atol(e) : 0;
+    return v >= 1 && v <= BATCH_CHUNKS ? (size_t)v : BATCH_CHUNKS;
+}
+
+/* One batch's blobs, back to back, and what each is. Reused from batch to batch: after the
+ * first two batches no memory is fresh. */
+typedef struct read_batch_buf {
+    uint8_t *buf;
+    size_t cap;
+    read_item *items; /* BATCH_CHUNKS * columns */
+    size_t ni;
+} read_batch_buf;
+
+/* Where a read stands: the next chunk (meta index) k0, and the open blob handle. */
+typedef struct batch_reader {
+    promo_store *s;
+    const char *table;
+    const chunk_meta *meta;
+    size_t n_meta, per_batch;
+    const int *pos;
+    size_t n;
+    promo_table *t;
+    const char *chunks_name;
+    sqlite3_blob **blob;
+    size_t k0;
+} batch_reader;
+
+/* The next batch of chunks (every column) into b; the calling thread only (SQLite). */
+static int read_batch(batch_reader *r, read_batch_buf *b)
+{
+    promo_store *s = r->s;
+    size_t used = 0, k = r->k0, nk = 0;
+    int rc = PROMO_OK;
+    b->ni = 0;
+    for (; k < r->n_meta && nk < r->per_batch && !rc; k++) {
+        const chunk_meta *cm = &r->meta[k];
+        if (!cm->sel)
+            continue;
+        nk++;
+        for (size_t j = 0; j < r->n && !rc; j++) {
+            int64_t id = cm->chunk * CHUNK_MAX_COLS + r->pos[j];
+            int src =
+                *r->blob ? sqlite3_blob_reopen(*r->blob, id)
+                         : sqlite3_blob_open(s->db, "main", r->chunks_name, "data", id, 0, r->blob);
+            if (src != SQLITE_OK) {
+                rc = src == SQLITE_ERROR
+                         ? damaged(s, r->table, (size_t)r->pos[j], "a column chunk is missing")
+                         : store_db_fail(s, src, "read chunk");
+                break;
+            }
+            size_t len = (size_t)sqlite3_blob_bytes(*r->blob);
+            if (used + len > b->cap && promo_grow((void **)&b->buf, &b->cap, used + len, 1)) {
+                rc = PROMO_ENOMEM;
+                break;
+            }
+            if ((src = sqlite3_blob_read(*r->blob, b->buf + used, (int)len, 0)) != SQLITE_OK) {
+                rc = store_db_fail(s, src, "read chunk");
+                break;
+            }
+            /* a bitmap for a column with nulls, before any thread sets a bit (a decoding
+             * task only touches the bitmap of a chunk with nulls, allocated when that chunk
+             * was read: the pointer is set once, before the task exists) */
+            promo_column *c = r->t->cols[j];
+            if (len >= HDR && (b->buf[used + 3] & F_NULLS) && !c->nulls &&
+                !(c->nulls = promo_calloc((c->cap + 63) / 64, sizeof *c->nulls))) {
+                rc = PROMO_ENOMEM;
+                break;
+            }
+            b->items[b->ni++] = (read_item){k, j, used, len, 0, 0};
+            used += len;
+        }
+    }
+    r->k0 = k;
+    return rc;
+}
 
 int chunk_read(promo_store *s,
                const char *table,
@@ -1239,14 +1365,15 @@ int chunk_read(promo_store *s,
     int *drc = promo_calloc(n ? n : 1, sizeof *drc);
     uint32_t *n_dict = promo_calloc(n ? n : 1, sizeof *n_dict);
     size_t *nulls = promo_calloc(n ? n : 1, sizeof *nulls);
-    read_item *items = promo_mallocn((size_t)BATCH_CHUNKS * (n ? n : 1), sizeof *items);
+    read_batch_buf bat[2] = {{0}};
+    for (int b = 0; b < 2; b++)
+        bat[b].items = promo_mallocn((size_t)BATCH_CHUNKS * (n ? n : 1), sizeof *bat[b].items);
     uint8_t *keeps = NULL;
     sqlite3_stmt *one = NULL;
     sqlite3_blob *blob = NULL;
-    uint8_t *buf = NULL;
-    size_t bcap = 0;
     char *chunks_name = NULL;
-    if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || !items) {
+    long long mmap_old = -1;
+    if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || !bat[0].items || !bat[1].items) {
         rc = PROMO_ENOMEM;
         goto done;
     }
@@ -1265,6 +1392,7 @@ int chunk_read(promo_store *s,
     }
     if ((rc = prepare_on(s, table, "SELECT data FROM %s WHERE id = ?", &one)))
         goto done;
+    mmap_begin(s, &mmap_old);
     size_t total = 0;
     for (size_t k = 0, cut = 0; k < n_meta; k++) {
         chunk_meta *cm = &meta[k];
@@ -1297,7 +1425,11 @@ int chunk_read(promo_store *s,
         total += cm->kept;
     }
     /* The columns at their final size, without zeroing (every row is decoded into), and the
-     * keys of their dictionaries. */
+     * keys of their dictionaries. In ordinary 4 KiB pages, not advised to transparent huge
+     * pages: on this VM a huge page comes from a free 2 MiB block, which the guest has
+     * usually handed back to the host (free page reporting), so its first touch waits for
+     * the host to back and zero it; `promo features` on 10M lines took 7.2-8.8 s of CPU with
+     * huge pages and 5.0-6.0 s without, alternated (bench/RESULTS.md, helper pfault). */
     for (size_t j = 0; j < n; j++) {
         promo_column *c = NULL;
         if (pos[j] < 0 || pos[j] >= CHUNK_MAX_COLS) {
@@ -1313,12 +1445,6 @@ int chunk_read(promo_store *s,
         }
         if ((rc = promo_column_reserve(c, total)))
             goto done;
-        size_t es = types[j] == PROMO_COL_STRING ? 4 : types[j] == PROMO_COL_BOOL ? 1 : 8;
-        void *vals = types[j] == PROMO_COL_FLOAT64  ? (void *)c->f64
-                     : types[j] == PROMO_COL_STRING ? (void *)c->codes
-                     : types[j] == PROMO_COL_BOOL   ? (void *)c->b
-                                                    : (void *)c->i64;
-        advise_huge(vals, total * es);
         c->n = total;
     }
     chunks_name = promo_malloc(strlen(CHUNK_PREFIX) + strlen(table) + 1);
@@ -1343,66 +1469,36 @@ int chunk_read(promo_store *s,
 #pragma omp task firstprivate(j) shared(drc, dk, t)
                 drc[j] = dict_build(&dk[j], t->cols[j]->dict, 1);
             }
-        for (size_t k0 = 0; k0 < n_meta && !rc;) {
-            /* read: the chunks of the batch, every column */
-            size_t ni = 0, used = 0, k = k0, nk = 0;
-            for (; k < n_meta && nk < BATCH_CHUNKS && !rc; k++) {
-                chunk_meta *cm = &meta[k];
-                if (!cm->sel)
-                    continue;
-                nk++;
-                for (size_t j = 0; j < n && !rc; j++) {
-                    int64_t id = cm->chunk * CHUNK_MAX_COLS + pos[j];
-                    int src =
-                        blob ? sqlite3_blob_reopen(blob, id)
-                             : sqlite3_blob_open(s->db, "main", chunks_name, "data", id, 0, &blob);
-                    if (src != SQLITE_OK) {
-                        rc = src == SQLITE_ERROR
-                                 ? damaged(s, table, (size_t)pos[j], "a column chunk is missing")
-                                 : store_db_fail(s, src, "read chunk");
-                        break;
-                    }
-                    size_t len = (size_t)sqlite3_blob_bytes(blob);
-                    if (used + len > bcap && promo_grow((void **)&buf, &bcap, used + len, 1)) {
-                        rc = PROMO_ENOMEM;
-                        break;
-                    }
-                    if ((src = sqlite3_blob_read(blob, buf + used, (int)len, 0)) != SQLITE_OK) {
-                        rc = store_db_fail(s, src, "read chunk");
-                        break;
-                    }
-                    /* a bitmap for a column with nulls, before any thread sets a bit */
-                    promo_column *c = t->cols[j];
-                    if (len >= HDR && (buf[used + 3] & F_NULLS) && !c->nulls &&
-                        !(c->nulls = promo_calloc((c->cap + 63) / 64, sizeof *c->nulls))) {
-                        rc = PROMO_ENOMEM;
-                        break;
-                    }
-                    items[ni++] = (read_item){k, j, used, len, 0, 0};
-                    used += len;
-                }
-            }
-            k0 = k;
-            if (rc)
-                break;
-                /* decode: whole chunks as tasks; the chunks a range cuts through (few) here */
+        /* Two batches in flight: the tasks decode one while this thread reads the next
+         * (SQLite's part, one thread), so the read is not a serial step between decodes. */
+        batch_reader br = {s, table,       meta,  n_meta, batch_chunks(), pos, n,
+                           t, chunks_name, &blob, 0};
+        size_t cur = 0;
+        rc = read_batch(&br, &bat[cur]);
+        while (!rc && bat[cur].ni) {
+            read_batch_buf *b = &bat[cur], *nx = &bat[1 - cur];
+            int next_rc = 0;
+            nx->ni = 0;
 #pragma omp taskgroup
             {
-                for (size_t i = 0; i < ni; i++) {
-                    if (meta[items[i].k].sel == 2) {
-                        items[i].rc = -1;
+                /* decode: whole chunks as tasks; the chunks a range cuts through (few) below */
+                for (size_t i = 0; i < b->ni; i++) {
+                    if (meta[b->items[i].k].sel == 2) {
+                        b->items[i].rc = -1;
                         continue;
                     }
-#pragma omp task firstprivate(i) shared(items, meta, t, buf, n_dict)
+#pragma omp task firstprivate(i, b) shared(meta, t, n_dict)
                     {
-                        read_item *it = &items[i];
-                        it->rc = decode_fast(t->cols[it->j], &meta[it->k], buf + it->off, it->len,
-                                             n_dict[it->j], &it->n_null);
+                        read_item *it = &b->items[i];
+                        it->rc = decode_fast(t->cols[it->j], &meta[it->k], b->buf + it->off,
+                                             it->len, n_dict[it->j], &it->n_null);
                     }
                 }
+                if (br.k0 < n_meta)
+                    next_rc = read_batch(&br, nx);
             }
-            for (size_t i = 0; i < ni && !rc; i++) {
-                read_item *it = &items[i];
+            for (size_t i = 0; i < b->ni && !rc; i++) {
+                read_item *it = &b->items[i];
                 chunk_meta *cm = &meta[it->k];
                 size_t kept = 0;
                 nulls[it->j] += it->n_null;
@@ -1410,11 +1506,14 @@ int chunk_read(promo_store *s,
                     continue;
                 /* the exact path: a cut chunk, or a check the fast path did not pass (the
                  * codes are checked against the keys read: the dictionary may be building) */
-                rc = decode_into(s, table, t->cols[it->j], (size_t)pos[it->j], cm, buf + it->off,
+                rc = decode_into(s, table, t->cols[it->j], (size_t)pos[it->j], cm, b->buf + it->off,
                                  it->len, cm->keep, cm->at, n_dict[it->j], &kept);
                 if (!rc && kept != cm->kept)
                     rc = damaged(s, table, (size_t)pos[it->j], "a column chunk is damaged");
             }
+            if (!rc)
+                rc = next_rc;
+            cur = 1 - cur;
         }
     }
     for (size_t j = 0; j < n && !rc; j++) {
@@ -1433,7 +1532,11 @@ int chunk_read(promo_store *s,
 done:
     sqlite3_blob_close(blob);
     sqlite3_finalize(one);
-    promo_free(buf);
+    mmap_end(s, mmap_old);
+    for (int b = 0; b < 2; b++) {
+        promo_free(bat[b].buf);
+        promo_free(bat[b].items);
+    }
     promo_free(chunks_name);
     promo_table_free(t);
     for (size_t j = 0; dk && j < n; j++)
@@ -1442,7 +1545,6 @@ done:
     promo_free(drc);
     promo_free(n_dict);
     promo_free(nulls);
-    promo_free(items);
     promo_free(keeps);
     promo_free(tsbuf);
     promo_free(meta);
