@@ -949,10 +949,10 @@ T_TEST(server_campaign_forecast_and_optimum)
     reply_free(&r);
 
     /* optimize: true takes the optimum's discount and count: no gap (nobody held out; the
-     * fatigue rule off, since the surface's optimum counts every customer). */
+     * optimum and the campaign both leave the fatigued out, the default rule). */
     T_ASSERT_EQ_INT(call(api, promo_api_campaign, NULL, NULL,
                          "{\"product_id\": \"PROD00001\", \"optimize\": true, \"holdout_pct\": 0, "
-                         "\"rows\": 0, \"fatigue\": \"off\"}",
+                         "\"rows\": 0}",
                          &r),
                     200);
     T_ASSERT_NEAR(num_at(r.body, "discount_pct"), opt_discount, 1e-9);
