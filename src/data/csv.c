@@ -1459,6 +1459,15 @@ static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey
     int fresh =
         base == 0 || (*last && d->sorted && skey_cmp(d->keys[0].p, d->keys[0].n, *last) > 0);
     *last = fresh && d->sorted ? &d->keys[nk - 1] : NULL;
+    /* Sorted and after every earlier key: appended without a hash index, which no step of
+     * a read needs (it is built if someone looks a key up later). The dictionary checks the
+     * order itself; should it refuse, the keys go the general way below. */
+    if (*last && longest <= PROMO_DICT_KEY_MAX &&
+        promo_dict_append_sorted(out, nk, skey_copy, (void *)d) == PROMO_OK) {
+        for (size_t k = 0; k < nk; k++)
+            map[k] = base + (uint32_t)k;
+        return PROMO_OK;
+    }
     if (fresh && longest <= PROMO_DICT_KEY_MAX) {
         int rc = promo_dict_append_distinct(out, nk, skey_copy, (void *)d, 1);
         if (rc)
