@@ -65,7 +65,7 @@ typedef size_t (*promo_dict_key_fn)(void *ctx, size_t k, char *buf);
 int promo_dict_append_distinct(
     promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx, int n_threads);
 
-/* Append n keys key(ctx, 0..n-1) (as promo_dict_append_distinct's key function, called twice
+/* Append n keys key(ctx, 0..n-1) (as promo_dict_append_distinct's key function, called once
  * per key, serially) in strictly increasing byte order (memcmp, a prefix before its
  * extensions), the first greater than d's last key, to a dictionary whose keys were all added
  * in that order (an empty one, or one built only by interning increasing keys and by this

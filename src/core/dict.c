@@ -39,8 +39,7 @@ struct promo_dict {
 /* Byte order, a prefix before its extensions (the CSV reader's sorted-id order). */
 static int key_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c ? c : (an > bn) - (an < bn);
+    return promo_key_cmp(a, an, b, bn);
 }
 
 uint64_t promo_hash_bytes(const void *p, size_t n)
@@ -309,6 +308,7 @@ int promo_dict_intern_batch(
 
 #define REGION_BITS  15    /* slots per region of the parallel index build: 32 Ki (512 KiB) */
 #define APPEND_CHUNK 65536 /* keys per chunk of the parallel passes (fixed: no thread effect) */
+#define SORTED_BLOCK (1u << 20) /* bytes of packed keys per arena block of append_sorted */
 
 /* Grow the slot array straight to ncap (one pass, unlike repeated doubling). */
 static int grow_slots_to(promo_dict *d, size_t ncap)
@@ -491,35 +491,32 @@ int promo_dict_append_sorted(promo_dict *d, size_t n, promo_dict_key_fn key, voi
         ncap *= 2;
     if (grow_keys_exact(d, total))
         return PROMO_ENOMEM;
-    /* Lengths, then each key formatted into its place in one packed block (NUL-terminated). */
-    size_t bytes = 0;
+    /* One pass: each key formatted straight into a packed block (NUL-terminated), blocks of
+     * up to SORTED_BLOCK bytes taken from the arena as they fill. */
+    const char *prev = old ? d->keys[old - 1] : NULL;
+    size_t prev_n = old ? d->lens[old - 1] : 0, room = 0;
+    char *dst = NULL;
     for (size_t k = 0; k < n; k++) {
-        char buf[PROMO_DICT_KEY_MAX];
-        size_t len = key(ctx, k, buf);
+        if (room < PROMO_DICT_KEY_MAX + 1) {
+            size_t left = (n - k) * (PROMO_DICT_KEY_MAX + 1);
+            room = left < SORTED_BLOCK ? left : SORTED_BLOCK;
+            if (!(dst = promo_arena_alloc(d->arena, room)))
+                return PROMO_ENOMEM;
+        }
+        size_t len = key(ctx, k, dst);
         if (len > PROMO_DICT_KEY_MAX)
             return promo_fail(PROMO_EINPUT, "dictionary key longer than %d bytes",
                               PROMO_DICT_KEY_MAX);
-        d->lens[old + k] = (uint32_t)len;
-        bytes += len + 1;
-    }
-    char *base = promo_arena_alloc(d->arena, bytes);
-    if (!base)
-        return PROMO_ENOMEM;
-    const char *prev = old ? d->keys[old - 1] : NULL;
-    size_t prev_n = old ? d->lens[old - 1] : 0;
-    for (size_t k = 0, off = 0; k < n; k++) {
-        char *dst = base + off;
-        size_t len = key(ctx, k, dst);
-        if (len != d->lens[old + k])
-            return promo_fail(PROMO_EINPUT, "dictionary: key %zu changed length", k);
         dst[len] = '\0';
         /* Strictly increasing keys are distinct: what makes a probe per key unnecessary. */
         if (prev && key_cmp(dst, len, prev, prev_n) <= 0)
             return promo_fail(PROMO_EINPUT, "dictionary: appended keys are not increasing");
         d->keys[old + k] = dst;
+        d->lens[old + k] = (uint32_t)len;
         prev = dst;
         prev_n = len;
-        off += len + 1;
+        dst += len + 1;
+        room -= len + 1;
     }
     /* The keys are in. A live index that has room places them now (each probe ends at an
      * empty slot: they are new); else the index is rebuilt when first probed. */
