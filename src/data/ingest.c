@@ -812,19 +812,49 @@ static void compute_stats(promo_ingest *ing)
         if (cols[k] && !(seen[k] = promo_calloc(nd ? nd : 1, 1)))
             goto done; /* figures only; the caller's data is fine */
     }
-    for (size_t r = 0; r < t->n_rows; r++) {
-        if (ingest_is_dropped(tx, r))
-            continue;
-        st->transactions++;
-        st->returns += q && !promo_column_is_null(q, r) && q->f64[r] < 0;
-        st->rows_without_customer += !cols[0] || promo_column_is_null(cols[0], r);
-        for (int k = 0; k < 3; k++) {
-            const promo_column *c = cols[k];
-            if (c && !promo_column_is_null(c, r) && !seen[k][c->codes[r]]) {
-                seen[k][c->codes[r]] = 1;
-                (*counts[k])++;
+    if (tx->drop) {
+        for (size_t r = 0; r < t->n_rows; r++) {
+            if (ingest_is_dropped(tx, r))
+                continue;
+            st->transactions++;
+            st->returns += q && !promo_column_is_null(q, r) && q->f64[r] < 0;
+            st->rows_without_customer += !cols[0] || promo_column_is_null(cols[0], r);
+            for (int k = 0; k < 3; k++) {
+                const promo_column *c = cols[k];
+                if (c && !promo_column_is_null(c, r) && !seen[k][c->codes[r]]) {
+                    seen[k][c->codes[r]] = 1;
+                    (*counts[k])++;
+                }
             }
         }
+        goto done;
+    }
+    /* Nothing dropped (the usual case): a column at a time, without a branch per row where
+     * a column has no nulls (it runs twice per ingest: 5M rows cost ~90 ms the other way). */
+    st->transactions = t->n_rows;
+    for (size_t r = 0; q && r < t->n_rows; r++)
+        st->returns += q->f64[r] < 0 && !promo_column_is_null(q, r);
+    if (!cols[0])
+        st->rows_without_customer = t->n_rows;
+    for (size_t r = 0; cols[0] && cols[0]->nulls && r < t->n_rows; r++)
+        st->rows_without_customer += promo_column_is_null(cols[0], r);
+    for (int k = 0; k < 3; k++) {
+        const promo_column *c = cols[k];
+        if (!c)
+            continue;
+        if (c->nulls) {
+            for (size_t r = 0; r < t->n_rows; r++)
+                if (!promo_column_is_null(c, r))
+                    seen[k][c->codes[r]] = 1;
+        } else {
+            for (size_t r = 0; r < t->n_rows; r++)
+                seen[k][c->codes[r]] = 1;
+        }
+        uint32_t nd = promo_dict_size(c->dict);
+        uint64_t n = 0;
+        for (uint32_t i = 0; i < nd; i++)
+            n += seen[k][i];
+        *counts[k] = n;
     }
 done:
     for (int k = 0; k < 3; k++)
