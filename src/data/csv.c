@@ -638,8 +638,9 @@ static inline uint64_t skey_hash(const char *s, size_t n, uint64_t *w0)
     *w0 = w;
     if (n > 8)
         return promo_hash_bytes(s, n);
-    uint64_t h = (w ^ (n * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
-    return h ^ (h >> 29);
+    /* A full finaliser: slots are the low bits, and one multiply leaves them blind to the
+     * last bytes, where ids differ ("C132606", "C132607" shared a slot and chained). */
+    return promo_fmix64(w ^ (n * 0x9e3779b97f4a7c15ULL));
 }
 
 static inline uint32_t skey_tag(uint64_t h, size_t n)

@@ -649,6 +649,37 @@ static int on_duplicate(void *ctx, size_t first, size_t dup)
     return promo_fail(PROMO_EINPUT, "table %s: duplicate key (%s)", it->t->name, key);
 }
 
+/* Key column k of row r as promo_column_key_bits gives it, for the types keys have. */
+static inline uint64_t key_at(const promo_column *c, size_t r)
+{
+    return c->type == PROMO_COL_STRING ? c->codes[r] : (uint64_t)c->i64[r];
+}
+
+/* 1 if the keys increase strictly row after row (so they are unique): the first thing
+ * promo_table_find_duplicate_keys checks too, here without a call per value (2-3% of a 5M-row
+ * ingest). Same order: the raw values as unsigned, column by column. Only for string and
+ * integer keys and when no row is dropped; 0 sends the caller the general way. */
+static int keys_increase(const promo_column *const *kc, size_t nk, size_t n_rows)
+{
+    for (size_t k = 0; k < nk; k++)
+        if (kc[k]->type != PROMO_COL_STRING && kc[k]->type != PROMO_COL_INT64 &&
+            kc[k]->type != PROMO_COL_TIMESTAMP)
+            return 0;
+    for (size_t r = 1; r < n_rows; r++) {
+        size_t k = 0;
+        uint64_t a = 0, b = 0;
+        for (; k < nk; k++) {
+            a = key_at(kc[k], r - 1);
+            b = key_at(kc[k], r);
+            if (a != b)
+                break;
+        }
+        if (k == nk || a > b)
+            return 0;
+    }
+    return 1;
+}
+
 /* No two kept rows may share a key. */
 static int check_duplicates(promo_ingest *ing, item *it)
 {
@@ -663,6 +694,8 @@ static int check_duplicates(promo_ingest *ing, item *it)
                 return PROMO_OK; /* a missing key column was reported already */
             nk++;
         }
+    if (!it->drop && keys_increase(kc, nk, it->t->n_rows))
+        return PROMO_OK;
     dup_ctx d = {ing, it, kc, nk, {0}};
     int rc = promo_table_find_duplicate_keys(kc, nk, it->t->n_rows, it->drop, it->drop_cap,
                                              on_duplicate, &d);
