@@ -716,7 +716,8 @@ static uint32_t sdict_add_key(sdict *d, const char *s, size_t n, int stable)
         promo_fail(PROMO_EINPUT, "too many distinct strings in one column");
         return PROMO_DICT_NONE;
     }
-    if (promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
+    if (d->n >= d->keys_cap &&
+        promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
         return PROMO_DICT_NONE;
     const char *copy = stable ? s : promo_arena_strndup(d->arena, s, n);
     if (!copy)
