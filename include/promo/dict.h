@@ -65,6 +65,18 @@ typedef size_t (*promo_dict_key_fn)(void *ctx, size_t k, char *buf);
 int promo_dict_append_distinct(
     promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx, int n_threads);
 
+/* Append n keys key(ctx, 0..n-1) (as promo_dict_append_distinct's key function, called once
+ * per key, serially) in strictly increasing byte order (memcmp, a prefix before its
+ * extensions), the first greater than d's last key, to a dictionary whose keys were all added
+ * in that order (an empty one, or one built only by interning increasing keys and by this
+ * function). Key k gets index size + k. The order is checked, and it is what makes the keys
+ * distinct, so no probe is made and no hash index built: the index is filled on the first
+ * find or intern (once; concurrent readers may trigger it safely). For sorted ids (order ids
+ * of a sorted file, chunk after chunk) that no one looks up: ingest's order_id column.
+ * Errors: PROMO_EINPUT (keys not increasing, d not sorted, a key longer than
+ * PROMO_DICT_KEY_MAX, too many keys), PROMO_ENOMEM; d keeps its keys then. */
+int promo_dict_append_sorted(promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx);
+
 /* A deep copy of d (same keys, same indices), or NULL (PROMO_ENOMEM). O(size) memcpy, no
  * hashing: for giving several STRING columns the same id dictionary (promo_column_set_dict). */
 promo_dict *promo_dict_clone(const promo_dict *d);

@@ -63,6 +63,28 @@ static inline uint64_t promo_load_upto8(const unsigned char *s, size_t n)
            (uint64_t)s[n - 1] << (8 * (n - 1));
 }
 
+/* Byte order of a[0..an) and b[0..bn) (memcmp over the shorter, then the shorter first), as
+ * -1, 0 or 1. Keys of up to 16 bytes are compared as two big-endian words, without a memcmp
+ * call: the sorted-id checks of the CSV reader (csv.c) and dictionaries (dict.c) run it once a
+ * row. Zero padding keeps the order: a prefix pads to at most its extension. */
+static inline int promo_key_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
+    if (an <= 16 && bn <= 16) {
+        uint64_t a0 = promo_load_upto8(ua, an < 8 ? an : 8),
+                 b0 = promo_load_upto8(ub, bn < 8 ? bn : 8);
+        if (a0 == b0) {
+            a0 = an > 8 ? promo_load_upto8(ua + 8, an - 8) : 0;
+            b0 = bn > 8 ? promo_load_upto8(ub + 8, bn - 8) : 0;
+        }
+        if (a0 != b0)
+            return __builtin_bswap64(a0) < __builtin_bswap64(b0) ? -1 : 1;
+        return (an > bn) - (an < bn);
+    }
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? (c > 0) - (c < 0) : (an > bn) - (an < bn);
+}
+
 #ifdef __cplusplus
 }
 #endif

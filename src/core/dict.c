@@ -3,7 +3,14 @@
  * key bytes. 8 bytes a slot: a 5M-key id dictionary's table is 134 MB, not 268 (page faults
  * and cache misses are what building and probing it cost). The home slot is hash & (cap-1),
  * so while cap <= 2^32 it is recomputed from the stored bits alone.
- * Keys live contiguously in an arena; a parallel array gives key pointers by index. */
+ * Keys live contiguously in an arena; a parallel array gives key pointers by index.
+ *
+ * The index may be stale (promo_dict_append_sorted, promo_dict_reserve of an empty table): the
+ * slot array is allocated at its size but not filled, and the first operation that probes it
+ * fills it (index_ensure), once, under a lock, so concurrent readers stay safe. Filling needs
+ * no allocation, so it cannot fail. Why: ingest appends millions of sorted order ids that no
+ * later step of the command looks up; zeroing and filling their 134 MB table was a fifth of
+ * the ingest's CPU. */
 #include <omp.h>
 #include <string.h>
 
@@ -25,7 +32,15 @@ struct promo_dict {
     size_t n;          /* number of keys */
     size_t keys_cap;   /* capacity of keys/lens */
     promo_arena *arena;
+    int stale;  /* 1: slots (cap of them, cap > 2 n) are not filled yet; read atomically */
+    int sorted; /* 1: every key was added greater than the one before (see key_cmp) */
 };
+
+/* Byte order, a prefix before its extensions (the CSV reader's sorted-id order). */
+static int key_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    return promo_key_cmp(a, an, b, bn);
+}
 
 uint64_t promo_hash_bytes(const void *p, size_t n)
 {
@@ -54,6 +69,7 @@ promo_dict *promo_dict_new(void)
     if (!d)
         return NULL;
     d->cap = 64;
+    d->sorted = 1;
     d->slots = promo_calloc(d->cap, sizeof *d->slots);
     d->arena = promo_arena_new(64 * 1024);
     if (!d->slots || !d->arena) {
@@ -90,6 +106,60 @@ static int rehash(promo_dict *d)
     return grow_slots_to(d, d->cap * 2);
 }
 
+/* Fill the stale slot array with keys [0, n): hashes a batch ahead with their slots
+ * prefetched (at millions of keys every placement is a cache miss). */
+static void index_fill(promo_dict *d)
+{
+    enum { FB = 32 };
+    memset(d->slots, 0, d->cap * sizeof *d->slots);
+    size_t mask = d->cap - 1;
+    uint64_t h[FB];
+    for (size_t k0 = 0; k0 < d->n; k0 += FB) {
+        size_t m = d->n - k0 < FB ? d->n - k0 : FB;
+        for (size_t i = 0; i < m; i++) {
+            h[i] = promo_hash_bytes(d->keys[k0 + i], d->lens[k0 + i]);
+            __builtin_prefetch(&d->slots[h[i] & mask], 1);
+        }
+        for (size_t i = 0; i < m; i++) {
+            size_t j = h[i] & mask;
+            while (d->slots[j].index)
+                j = (j + 1) & mask;
+            d->slots[j].hash = (uint32_t)h[i];
+            d->slots[j].index = (uint32_t)(k0 + i) + 1;
+        }
+    }
+}
+
+/* The index, filled if stale. Logically const: a reader may be the one that fills it, and
+ * several may try at once (double-checked under one lock). */
+static void index_ensure(const promo_dict *cd)
+{
+    promo_dict *d = (promo_dict *)cd;
+    if (!__atomic_load_n(&d->stale, __ATOMIC_ACQUIRE))
+        return;
+#pragma omp critical(promo_dict_index)
+    {
+        if (__atomic_load_n(&d->stale, __ATOMIC_ACQUIRE)) {
+            index_fill(d);
+            __atomic_store_n(&d->stale, 0, __ATOMIC_RELEASE);
+        }
+    }
+}
+
+/* Replace the slots with an unfilled array of ncap (> 2 n) slots, to be filled on first use.
+ * For a stale or empty index only: nothing in the old slots is kept. */
+static int slots_replace_stale(promo_dict *d, size_t ncap)
+{
+    slot *ns = promo_mallocn(ncap, sizeof *ns);
+    if (!ns)
+        return PROMO_ENOMEM;
+    promo_free(d->slots);
+    d->slots = ns;
+    d->cap = ncap;
+    d->stale = 1;
+    return PROMO_OK;
+}
+
 static size_t probe(const promo_dict *d, const char *s, size_t n, uint64_t h)
 {
     size_t j = h & (d->cap - 1);
@@ -106,6 +176,7 @@ static size_t probe(const promo_dict *d, const char *s, size_t n, uint64_t h)
 
 uint32_t promo_dict_find(const promo_dict *d, const char *s, size_t n)
 {
+    index_ensure(d);
     uint64_t h = promo_hash_bytes(s, n);
     size_t j = probe(d, s, n, h);
     return d->slots[j].index ? d->slots[j].index - 1 : PROMO_DICT_NONE;
@@ -156,6 +227,8 @@ static uint32_t intern_hashed(promo_dict *d, const char *s, size_t n, uint64_t h
     if (!copy)
         return PROMO_DICT_NONE;
     uint32_t idx = (uint32_t)d->n;
+    if (d->sorted && idx && key_cmp(s, n, d->keys[idx - 1], d->lens[idx - 1]) < 0)
+        d->sorted = 0;
     d->keys[idx] = copy;
     d->lens[idx] = (uint32_t)n;
     d->n++;
@@ -170,6 +243,7 @@ static uint32_t intern_hashed(promo_dict *d, const char *s, size_t n, uint64_t h
 
 uint32_t promo_dict_intern(promo_dict *d, const char *s, size_t n)
 {
+    index_ensure(d);
     return intern_hashed(d, s, n, promo_hash_bytes(s, n));
 }
 
@@ -197,7 +271,10 @@ int promo_dict_reserve(promo_dict *d, size_t n_keys)
     size_t ncap = d->cap;
     while (n_keys * 2 > ncap)
         ncap *= 2;
-    if (grow_slots_to(d, ncap))
+    /* Nothing to keep in an empty or stale index: the new one is filled on first use (an
+     * append_sorted that follows never needs it). */
+    if (ncap > d->cap && (d->n == 0 || d->stale) ? slots_replace_stale(d, ncap)
+                                                 : grow_slots_to(d, ncap))
         return PROMO_ENOMEM;
     return grow_keys(d, n_keys);
 }
@@ -208,6 +285,7 @@ int promo_dict_intern_batch(
     enum { BATCH = 32 };
     if (promo_dict_reserve(d, d->n + n))
         return PROMO_ENOMEM;
+    index_ensure(d);
     uint64_t h[BATCH];
     for (size_t k0 = 0; k0 < n; k0 += BATCH) {
         size_t m = n - k0 < BATCH ? n - k0 : BATCH;
@@ -230,6 +308,7 @@ int promo_dict_intern_batch(
 
 #define REGION_BITS  15    /* slots per region of the parallel index build: 32 Ki (512 KiB) */
 #define APPEND_CHUNK 65536 /* keys per chunk of the parallel passes (fixed: no thread effect) */
+#define SORTED_BLOCK (1u << 20) /* bytes of packed keys per arena block of append_sorted */
 
 /* Grow the slot array straight to ncap (one pass, unlike repeated doubling). */
 static int grow_slots_to(promo_dict *d, size_t ncap)
@@ -292,6 +371,7 @@ int promo_dict_append_distinct(
     if (d->n + n >= UINT32_MAX - 1)
         return promo_fail(PROMO_EINPUT, "dictionary too large");
     int nt = n_threads > 0 ? n_threads : omp_get_max_threads();
+    index_ensure(d);
     size_t old = d->n, total = old + n, ncap = d->cap;
     while (total * 2 > ncap)
         ncap *= 2;
@@ -387,6 +467,7 @@ int promo_dict_append_distinct(
         for (size_t q = reg_start[r]; q < reg_start[r] + reg_ovf[r]; q++)
             dup |= place(d, ph[q], pi[q], 0, 1) < 0;
     d->n = total;
+    d->sorted = 0; /* not checked here */
     rc = dup ? promo_fail(PROMO_EINPUT, "dictionary: appended keys are not distinct") : PROMO_OK;
 done:
     promo_free(cnt);
@@ -395,6 +476,60 @@ done:
     promo_free(ph);
     promo_free(pi);
     return rc;
+}
+
+int promo_dict_append_sorted(promo_dict *d, size_t n, promo_dict_key_fn key, void *ctx)
+{
+    if (n == 0)
+        return PROMO_OK;
+    if (d->n + n >= UINT32_MAX - 1)
+        return promo_fail(PROMO_EINPUT, "dictionary too large");
+    if (!d->sorted)
+        return promo_fail(PROMO_EINPUT, "dictionary: sorted keys appended to unsorted ones");
+    size_t old = d->n, total = old + n, ncap = d->cap;
+    while (total * 2 > ncap)
+        ncap *= 2;
+    if (grow_keys_exact(d, total))
+        return PROMO_ENOMEM;
+    /* One pass: each key formatted straight into a packed block (NUL-terminated), blocks of
+     * up to SORTED_BLOCK bytes taken from the arena as they fill. */
+    const char *prev = old ? d->keys[old - 1] : NULL;
+    size_t prev_n = old ? d->lens[old - 1] : 0, room = 0;
+    char *dst = NULL;
+    for (size_t k = 0; k < n; k++) {
+        if (room < PROMO_DICT_KEY_MAX + 1) {
+            size_t left = (n - k) * (PROMO_DICT_KEY_MAX + 1);
+            room = left < SORTED_BLOCK ? left : SORTED_BLOCK;
+            if (!(dst = promo_arena_alloc(d->arena, room)))
+                return PROMO_ENOMEM;
+        }
+        size_t len = key(ctx, k, dst);
+        if (len > PROMO_DICT_KEY_MAX)
+            return promo_fail(PROMO_EINPUT, "dictionary key longer than %d bytes",
+                              PROMO_DICT_KEY_MAX);
+        dst[len] = '\0';
+        /* Strictly increasing keys are distinct: what makes a probe per key unnecessary. */
+        if (prev && key_cmp(dst, len, prev, prev_n) <= 0)
+            return promo_fail(PROMO_EINPUT, "dictionary: appended keys are not increasing");
+        d->keys[old + k] = dst;
+        d->lens[old + k] = (uint32_t)len;
+        prev = dst;
+        prev_n = len;
+        dst += len + 1;
+        room -= len + 1;
+    }
+    /* The keys are in. A live index that has room places them now (each probe ends at an
+     * empty slot: they are new); else the index is rebuilt when first probed. */
+    if (ncap > d->cap || d->stale || old == 0) {
+        if (ncap > d->cap && slots_replace_stale(d, ncap))
+            return PROMO_ENOMEM;
+        d->stale = 1;
+    } else {
+        for (size_t k = old; k < total; k++)
+            place(d, promo_hash_bytes(d->keys[k], d->lens[k]), (uint32_t)k, 0, 1);
+    }
+    d->n = total;
+    return PROMO_OK;
 }
 
 promo_dict *promo_dict_clone(const promo_dict *d)
@@ -418,7 +553,11 @@ promo_dict *promo_dict_clone(const promo_dict *d)
     }
     c->keys_cap = nk;
     c->n = d->n;
-    memcpy(c->slots, d->slots, d->cap * sizeof *c->slots);
+    c->sorted = d->sorted;
+    if (__atomic_load_n(&d->stale, __ATOMIC_ACQUIRE))
+        c->stale = 1; /* filled on first use, as d's */
+    else
+        memcpy(c->slots, d->slots, d->cap * sizeof *c->slots);
     if (d->n)
         memcpy(c->lens, d->lens, d->n * sizeof *c->lens);
     size_t off = 0;

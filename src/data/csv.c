@@ -638,8 +638,9 @@ static inline uint64_t skey_hash(const char *s, size_t n, uint64_t *w0)
     *w0 = w;
     if (n > 8)
         return promo_hash_bytes(s, n);
-    uint64_t h = (w ^ (n * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
-    return h ^ (h >> 29);
+    /* A full finaliser: slots are the low bits, and one multiply leaves them blind to the
+     * last bytes, where ids differ ("C132606", "C132607" shared a slot and chained). */
+    return promo_fmix64(w ^ (n * 0x9e3779b97f4a7c15ULL));
 }
 
 static inline uint32_t skey_tag(uint64_t h, size_t n)
@@ -703,8 +704,7 @@ static int sdict_rehash(sdict *d)
 
 static int skey_cmp(const char *a, size_t an, const skey *b)
 {
-    int c = memcmp(a, b->p, an < b->n ? an : b->n);
-    return c ? c : (an > b->n) - (an < b->n);
+    return promo_key_cmp(a, an, b->p, b->n);
 }
 
 /* Append s[0..n) as the next code (no slot). stable: s lies in the input, which outlives the
@@ -716,7 +716,8 @@ static uint32_t sdict_add_key(sdict *d, const char *s, size_t n, int stable)
         promo_fail(PROMO_EINPUT, "too many distinct strings in one column");
         return PROMO_DICT_NONE;
     }
-    if (promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
+    if (d->n >= d->keys_cap &&
+        promo_grow((void **)&d->keys, &d->keys_cap, d->n + 1, sizeof *d->keys))
         return PROMO_DICT_NONE;
     const char *copy = stable ? s : promo_arena_strndup(d->arena, s, n);
     if (!copy)
@@ -803,6 +804,16 @@ typedef struct reader {
     uint64_t body_line;   /* 1-based line number of the first body byte */
 } reader;
 
+/* The date part of the last timestamp a column converted: rows sorted by time repeat the
+ * same day for thousands of rows, and then its digits, its validity and days_from_civil are
+ * not worked out again. Only valid dates are kept (valid = 1). */
+typedef struct ts_cache {
+    uint64_t w;    /* bytes 0..7: "YYYY-MM-" */
+    uint16_t dd;   /* bytes 8..9: "DD" */
+    int valid;     /* 1: w/dd/day_s hold a valid date */
+    int64_t day_s; /* its midnight, seconds since the epoch */
+} ts_cache;
+
 /* One kept column's values within one chunk. */
 typedef struct ccol {
     void *vals;       /* row values of the (decided) type; NULL for inferred before conversion */
@@ -815,6 +826,7 @@ typedef struct ccol {
     size_t last_n1;   /* code: sorted data repeats ids on consecutive rows; last_n1 0 = none */
     uint32_t last_code;
     fspan *pend; /* STRING: fields of rows not interned yet (STR_BLOCK entries) */
+    ts_cache ts; /* TIMESTAMP: the last date converted */
 } ccol;
 
 typedef struct chunk {
@@ -1070,44 +1082,58 @@ static int days_in_month(int y, int m)
 
 /* "YYYY-MM-DD" and "YYYY-MM-DD[ T]HH:MM:SS", the forms that fill most files, without the
  * general parser. Returns 1 and sets *out only for a valid date of exactly that form; for
- * anything else the caller asks promo_time_parse, so the results are the same. */
-static int fast_ts(const char *s, size_t n, int64_t *out)
+ * anything else the caller asks promo_time_parse, so the results are the same. tc (may be
+ * NULL): the column's last date. */
+static int fast_ts(const char *s, size_t n, int64_t *out, ts_cache *tc)
 {
     if (n != 10 && n != 19)
         return 0;
     /* Fixed positions, no pattern loop: digit k is (byte - '0') <= 9 unsigned. */
     const unsigned char *u = (const unsigned char *)s;
 #define TS_D(i) ((unsigned)(u[i] - '0'))
-    unsigned bad = (TS_D(0) > 9) | (TS_D(1) > 9) | (TS_D(2) > 9) | (TS_D(3) > 9) | (u[4] != '-') |
-                   (TS_D(5) > 9) | (TS_D(6) > 9) | (u[7] != '-') | (TS_D(8) > 9) | (TS_D(9) > 9);
-    int v[6] = {(int)(TS_D(0) * 1000 + TS_D(1) * 100 + TS_D(2) * 10 + TS_D(3)),
-                (int)(TS_D(5) * 10 + TS_D(6)),
-                (int)(TS_D(8) * 10 + TS_D(9)),
-                0,
-                0,
-                0};
+    uint64_t w;
+    uint16_t dd;
+    memcpy(&w, s, 8);
+    memcpy(&dd, s + 8, 2);
+    int64_t day_s;
+    if (tc && tc->valid && w == tc->w && dd == tc->dd) {
+        day_s = tc->day_s;
+    } else {
+        unsigned bad = (TS_D(0) > 9) | (TS_D(1) > 9) | (TS_D(2) > 9) | (TS_D(3) > 9) |
+                       (u[4] != '-') | (TS_D(5) > 9) | (TS_D(6) > 9) | (u[7] != '-') |
+                       (TS_D(8) > 9) | (TS_D(9) > 9);
+        int y = (int)(TS_D(0) * 1000 + TS_D(1) * 100 + TS_D(2) * 10 + TS_D(3));
+        int m = (int)(TS_D(5) * 10 + TS_D(6)), d = (int)(TS_D(8) * 10 + TS_D(9));
+        if (bad || y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+            return 0;
+        day_s = promo_days_from_civil(y, (unsigned)m, (unsigned)d) * PROMO_SECONDS_PER_DAY;
+        if (tc)
+            *tc = (ts_cache){w, dd, 1, day_s};
+    }
+    int hms = 0;
     if (n == 19) {
-        bad |= (u[10] != ' ' && u[10] != 'T') | (TS_D(11) > 9) | (TS_D(12) > 9) | (u[13] != ':') |
-               (TS_D(14) > 9) | (TS_D(15) > 9) | (u[16] != ':') | (TS_D(17) > 9) | (TS_D(18) > 9);
-        v[3] = (int)(TS_D(11) * 10 + TS_D(12));
-        v[4] = (int)(TS_D(14) * 10 + TS_D(15));
-        v[5] = (int)(TS_D(17) * 10 + TS_D(18));
+        unsigned bad = (u[10] != ' ' && u[10] != 'T') | (TS_D(11) > 9) | (TS_D(12) > 9) |
+                       (u[13] != ':') | (TS_D(14) > 9) | (TS_D(15) > 9) | (u[16] != ':') |
+                       (TS_D(17) > 9) | (TS_D(18) > 9);
+        int hh = (int)(TS_D(11) * 10 + TS_D(12)), mi = (int)(TS_D(14) * 10 + TS_D(15));
+        int ss = (int)(TS_D(17) * 10 + TS_D(18));
+        if (bad || hh > 23 || mi > 59 || ss > 60)
+            return 0;
+        hms = hh * 3600 + mi * 60 + ss;
     }
 #undef TS_D
-    if (bad)
-        return 0;
-    int y = v[0], m = v[1], d = v[2];
-    if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || v[3] > 23 || v[4] > 59 ||
-        v[5] > 60)
-        return 0;
-    *out = promo_days_from_civil(y, (unsigned)m, (unsigned)d) * PROMO_SECONDS_PER_DAY +
-           v[3] * 3600 + v[4] * 60 + v[5];
+    *out = day_s + hms;
     return 1;
 }
 
 /* Convert text to a non-string type; CSV_CV_* result. */
-static int
-convert(promo_col_type t, const char *s, size_t n, promo_date_order order, void *vals, size_t r)
+static int convert(promo_col_type t,
+                   const char *s,
+                   size_t n,
+                   promo_date_order order,
+                   void *vals,
+                   size_t r,
+                   ts_cache *tc)
 {
     switch (t) {
     case PROMO_COL_INT64:
@@ -1122,7 +1148,7 @@ convert(promo_col_type t, const char *s, size_t n, promo_date_order order, void 
     }
     default: {
         size_t i = 0;
-        if (fast_ts(s, n, &((int64_t *)vals)[r]))
+        if (fast_ts(s, n, &((int64_t *)vals)[r], tc))
             return CSV_CV_OK;
         while (i < n && (s[i] == ' ' || s[i] == '\t'))
             i++;
@@ -1304,7 +1330,7 @@ static int put_row(
         size_t n;
         if (field_text(ch, f, &s, &n))
             return PROMO_ENOMEM;
-        int rc = convert(cp->type, s, n, order, cc->vals, r);
+        int rc = convert(cp->type, s, n, order, cc->vals, r, &cc->ts);
         if (rc == CSV_CV_NOMEM)
             return chunk_nomem(ch);
         if (rc == CSV_CV_BAD || rc == CSV_CV_RANGE) {
@@ -1419,7 +1445,7 @@ static int convert_inferred(const reader *rd, chunk *ch, size_t c)
                 return PROMO_ENOMEM;
             ((uint32_t *)cc->vals)[r] = code;
         } else {
-            int rc = convert(cp->type, s, n, rd->opt->date_order, cc->vals, r);
+            int rc = convert(cp->type, s, n, rd->opt->date_order, cc->vals, r, &cc->ts);
             if (rc == CSV_CV_NOMEM)
                 return chunk_nomem(ch);
             PROMO_ASSERT(rc == CSV_CV_OK || rc == CSV_CV_NULL);
@@ -1443,11 +1469,12 @@ static size_t skey_copy(void *ctx, size_t k, char *buf)
 }
 
 /* map[k] = index in out of chunk key k, interning the keys in code order (what a serial parse
- * gives). Keys known to be new go as one bulk append, without a probe each: into an empty
- * dictionary (a chunk's keys are distinct), and when this chunk's keys are sorted and all
- * greater than the last key of every earlier chunk, all sorted too (*last: that key, or NULL
- * once a chunk was not sorted). Else in prefetching batches, the table sized once. */
-static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey **last)
+ * gives); or *shift = 1 and map untouched when that index is simply size-before + k. Keys known to
+ * be new go as one bulk append, without a probe each: into an empty dictionary (a chunk's keys are
+ * distinct), and when this chunk's keys are sorted and all greater than the last key of every
+ * earlier chunk, all sorted too (*last: that key, or NULL once a chunk was not sorted). Else in
+ * prefetching batches, the table sized once. */
+static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey **last, int *shift)
 {
     enum { MB = 1024 };
     size_t nk = d->n, longest = 0;
@@ -1459,6 +1486,14 @@ static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey
     int fresh =
         base == 0 || (*last && d->sorted && skey_cmp(d->keys[0].p, d->keys[0].n, *last) > 0);
     *last = fresh && d->sorted ? &d->keys[nk - 1] : NULL;
+    /* Sorted and after every earlier key: appended without a hash index, which no step of
+     * a read needs (it is built if someone looks a key up later). The dictionary checks the
+     * order itself; should it refuse, the keys go the general way below. */
+    if (*last && longest <= PROMO_DICT_KEY_MAX &&
+        promo_dict_append_sorted(out, nk, skey_copy, (void *)d) == PROMO_OK) {
+        *shift = 1;
+        return PROMO_OK;
+    }
     if (fresh && longest <= PROMO_DICT_KEY_MAX) {
         int rc = promo_dict_append_distinct(out, nk, skey_copy, (void *)d, 1);
         if (rc)
@@ -1489,13 +1524,15 @@ static int merge_chunk(const reader *rd, chunk *ch, size_t c, promo_column *out,
 {
     const colplan *cp = &rd->cols[c];
     ccol *cc = &ch->cols[c];
-    uint32_t *map = NULL;
+    uint32_t *map = NULL, base = 0;
+    int shift = 0; /* 1: out code = base + chunk code (map unused) */
     if (cp->type == PROMO_COL_STRING) {
         uint32_t nk = (uint32_t)cc->dict->n;
+        base = promo_dict_size(out->dict);
         map = promo_mallocn(nk ? nk : 1, sizeof *map);
         if (!map)
             return PROMO_ENOMEM;
-        if (merge_keys(cc->dict, out->dict, map, last)) {
+        if (merge_keys(cc->dict, out->dict, map, last, &shift)) {
             promo_free(map);
             return PROMO_ENOMEM;
         }
@@ -1507,9 +1544,13 @@ static int merge_chunk(const reader *rd, chunk *ch, size_t c, promo_column *out,
          * of every column); later chunks are copied in one go. Chunks with nulls go the way
          * below, which interns "" for a null string at the point a serial parse would. */
         int is_string = cp->type == PROMO_COL_STRING;
-        if (is_string)
+        uint32_t *codes = cc->vals;
+        if (is_string && shift)
+            for (size_t r = 0; base && r < ch->n_rows; r++)
+                codes[r] += base;
+        else if (is_string)
             for (size_t r = 0; r < ch->n_rows; r++)
-                ((uint32_t *)cc->vals)[r] = map[((uint32_t *)cc->vals)[r]];
+                codes[r] = map[codes[r]];
         size_t es = type_size(cp->type);
         void **dst = cp->type == PROMO_COL_FLOAT64 ? (void **)&out->f64
                      : is_string                   ? (void **)&out->codes
@@ -1546,9 +1587,11 @@ static int merge_chunk(const reader *rd, chunk *ch, size_t c, promo_column *out,
         case PROMO_COL_BOOL:
             rc = promo_column_push_bool(out, ((uint8_t *)cc->vals)[r]);
             break;
-        default:
-            rc = promo_column_push_code(out, map[((uint32_t *)cc->vals)[r]]);
+        default: {
+            uint32_t code = ((uint32_t *)cc->vals)[r];
+            rc = promo_column_push_code(out, shift ? base + code : map[code]);
             break;
+        }
         }
     }
     promo_free(map);

@@ -649,6 +649,37 @@ static int on_duplicate(void *ctx, size_t first, size_t dup)
     return promo_fail(PROMO_EINPUT, "table %s: duplicate key (%s)", it->t->name, key);
 }
 
+/* Key column k of row r as promo_column_key_bits gives it, for the types keys have. */
+static inline uint64_t key_at(const promo_column *c, size_t r)
+{
+    return c->type == PROMO_COL_STRING ? c->codes[r] : (uint64_t)c->i64[r];
+}
+
+/* 1 if the keys increase strictly row after row (so they are unique): the first thing
+ * promo_table_find_duplicate_keys checks too, here without a call per value (2-3% of a 5M-row
+ * ingest). Same order: the raw values as unsigned, column by column. Only for string and
+ * integer keys and when no row is dropped; 0 sends the caller the general way. */
+static int keys_increase(const promo_column *const *kc, size_t nk, size_t n_rows)
+{
+    for (size_t k = 0; k < nk; k++)
+        if (kc[k]->type != PROMO_COL_STRING && kc[k]->type != PROMO_COL_INT64 &&
+            kc[k]->type != PROMO_COL_TIMESTAMP)
+            return 0;
+    for (size_t r = 1; r < n_rows; r++) {
+        size_t k = 0;
+        uint64_t a = 0, b = 0;
+        for (; k < nk; k++) {
+            a = key_at(kc[k], r - 1);
+            b = key_at(kc[k], r);
+            if (a != b)
+                break;
+        }
+        if (k == nk || a > b)
+            return 0;
+    }
+    return 1;
+}
+
 /* No two kept rows may share a key. */
 static int check_duplicates(promo_ingest *ing, item *it)
 {
@@ -663,6 +694,8 @@ static int check_duplicates(promo_ingest *ing, item *it)
                 return PROMO_OK; /* a missing key column was reported already */
             nk++;
         }
+    if (!it->drop && keys_increase(kc, nk, it->t->n_rows))
+        return PROMO_OK;
     dup_ctx d = {ing, it, kc, nk, {0}};
     int rc = promo_table_find_duplicate_keys(kc, nk, it->t->n_rows, it->drop, it->drop_cap,
                                              on_duplicate, &d);
@@ -812,19 +845,49 @@ static void compute_stats(promo_ingest *ing)
         if (cols[k] && !(seen[k] = promo_calloc(nd ? nd : 1, 1)))
             goto done; /* figures only; the caller's data is fine */
     }
-    for (size_t r = 0; r < t->n_rows; r++) {
-        if (ingest_is_dropped(tx, r))
-            continue;
-        st->transactions++;
-        st->returns += q && !promo_column_is_null(q, r) && q->f64[r] < 0;
-        st->rows_without_customer += !cols[0] || promo_column_is_null(cols[0], r);
-        for (int k = 0; k < 3; k++) {
-            const promo_column *c = cols[k];
-            if (c && !promo_column_is_null(c, r) && !seen[k][c->codes[r]]) {
-                seen[k][c->codes[r]] = 1;
-                (*counts[k])++;
+    if (tx->drop) {
+        for (size_t r = 0; r < t->n_rows; r++) {
+            if (ingest_is_dropped(tx, r))
+                continue;
+            st->transactions++;
+            st->returns += q && !promo_column_is_null(q, r) && q->f64[r] < 0;
+            st->rows_without_customer += !cols[0] || promo_column_is_null(cols[0], r);
+            for (int k = 0; k < 3; k++) {
+                const promo_column *c = cols[k];
+                if (c && !promo_column_is_null(c, r) && !seen[k][c->codes[r]]) {
+                    seen[k][c->codes[r]] = 1;
+                    (*counts[k])++;
+                }
             }
         }
+        goto done;
+    }
+    /* Nothing dropped (the usual case): a column at a time, without a branch per row where
+     * a column has no nulls (it runs twice per ingest: 5M rows cost ~90 ms the other way). */
+    st->transactions = t->n_rows;
+    for (size_t r = 0; q && r < t->n_rows; r++)
+        st->returns += q->f64[r] < 0 && !promo_column_is_null(q, r);
+    if (!cols[0])
+        st->rows_without_customer = t->n_rows;
+    for (size_t r = 0; cols[0] && cols[0]->nulls && r < t->n_rows; r++)
+        st->rows_without_customer += promo_column_is_null(cols[0], r);
+    for (int k = 0; k < 3; k++) {
+        const promo_column *c = cols[k];
+        if (!c)
+            continue;
+        if (c->nulls) {
+            for (size_t r = 0; r < t->n_rows; r++)
+                if (!promo_column_is_null(c, r))
+                    seen[k][c->codes[r]] = 1;
+        } else {
+            for (size_t r = 0; r < t->n_rows; r++)
+                seen[k][c->codes[r]] = 1;
+        }
+        uint32_t nd = promo_dict_size(c->dict);
+        uint64_t n = 0;
+        for (uint32_t i = 0; i < nd; i++)
+            n += seen[k][i];
+        *counts[k] = n;
     }
 done:
     for (int k = 0; k < 3; k++)
