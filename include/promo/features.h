@@ -110,6 +110,16 @@ typedef struct promo_feature_params {
     promo_clv_params clv_params;    /* BG/NBD / Gamma-Gamma fitting */
     promo_elasticity_params elasticity_params;
     int n_threads; /* 0 = OpenMP default; results do not depend on it */
+    /* Customers whose rows are wanted (the panel's exposed customers of one day): NULL
+     * (default) = every row in full. Else only the rows of these n_only ids (unknown ids are
+     * skipped) are complete, bit for bit what they are without the list; every customer
+     * known at the cutoff keeps its row, and the other rows hold only what the global steps
+     * read (recency_days, frequency, monetary, tenure_days, purchase_days and the RFM scores,
+     * spend_tier, rfm_segment: the other columns are unspecified), their interactions and
+     * category-share rows are empty, and p_alive, exp_purchases, clv are evaluated for the
+     * listed ones only. The CLV fits, the quintiles and the priors still see everyone. */
+    const char *const *only;
+    size_t n_only;
 } promo_feature_params;
 
 promo_feature_params promo_feature_params_default(void);

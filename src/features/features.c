@@ -960,12 +960,36 @@ typedef struct cust_out {
     uint32_t *ix_nnz, *cs_nnz;   /* CSR row lengths */
 } cust_out;
 
-/* One customer: row r of X, universe index u. */
+/* BG/NBD inputs of customer row r from its orders (sorted by time, n_ord > 0): purchase
+ * occasions are distinct days (FHL count transactions per period). */
+static void
+bgnbd_inputs(const fx_order *ord, size_t n_ord, double as_of, size_t r, float *x, cust_out *co)
+{
+    double d0 = floor((double)ord[0].ts / DAY), dl = d0, days = 1, rep_rev = 0;
+    for (size_t i = 0; i < n_ord; i++) {
+        double d = floor((double)ord[i].ts / DAY);
+        if (d != dl) {
+            days++;
+            dl = d;
+        }
+        if (d != d0)
+            rep_rev += ord[i].rev;
+    }
+    x[C_PURCHASE_DAYS] = (float)days;
+    co->bg_x[r] = days - 1;
+    co->bg_tx[r] = dl - d0;
+    co->bg_T[r] = as_of / DAY - d0;
+    co->gg_m[r] = days > 1 ? rep_rev / (days - 1) : NAN;
+}
+
+/* One customer: row r of X, universe index u. full = 0: only what the global steps read
+ * (params.only), computed exactly as in a full row. */
 static int one_customer(fx_ctx *c,
                         const contacts *ct,
                         const int64_t *signup,
                         size_t r,
                         uint32_t u,
+                        int full,
                         float *x,
                         scratch *w,
                         csr_fill *b,
@@ -978,7 +1002,7 @@ static int one_customer(fx_ctx *c,
         x[j] = NAN;
     if (scratch_reserve(w, n))
         return -1;
-    size_t n_ord = walk_orders(c, base, n, w->ord, w->sl, w->pr, w->tmp);
+    size_t n_ord = walk_orders(c, base, n, w->ord, w->sl, full ? w->pr : NULL, w->tmp);
     fx_order *ord = w->ord;
     _Static_assert(sizeof(fx_order) <= sizeof(fx_rec) && sizeof(fx_prow) <= sizeof(fx_rec),
                    "the sorts share tmp");
@@ -995,7 +1019,14 @@ static int one_customer(fx_ctx *c,
     x[C_MONETARY] = 0;
     x[C_N_PRODUCTS] = x[C_N_CATEGORIES] = x[C_N_STORES] = 0;
     x[C_SPEND_30] = x[C_SPEND_90] = x[C_ORDERS_30] = x[C_ORDERS_90] = 0;
-    if (n_ord) {
+    if (n_ord && !full) {
+        double rev = 0; /* summed in the same order as below: the same bits */
+        for (size_t i = 0; i < n_ord; i++)
+            rev += ord[i].rev;
+        x[C_RECENCY] = (float)((as_of - (double)ord[n_ord - 1].ts) / DAY);
+        x[C_MONETARY] = (float)rev;
+        bgnbd_inputs(ord, n_ord, as_of, r, x, co);
+    } else if (n_ord) {
         double rev = 0, promo_rev = 0, qty = 0, lines = 0, online = 0, s30 = 0, s90 = 0;
         double o30 = 0, o90 = 0, dow[7] = {0}, hour[24] = {0};
         double gap_s = 0, gap_s2 = 0;
@@ -1054,22 +1085,11 @@ static int one_customer(fx_ctx *c,
         x[C_BEST_DOW] = (float)bd;
         x[C_BEST_HOUR] = (float)bh;
         x[C_BEST_SLOT] = (float)(bd * 24 + bh);
-        /* BG/NBD: purchase occasions are distinct days (FHL count transactions per period). */
-        double d0 = floor((double)ord[0].ts / DAY), dl = d0, days = 1, rep_rev = 0;
-        for (size_t i = 0; i < n_ord; i++) {
-            double d = floor((double)ord[i].ts / DAY);
-            if (d != dl) {
-                days++;
-                dl = d;
-            }
-            if (d != d0)
-                rep_rev += ord[i].rev;
-        }
-        x[C_PURCHASE_DAYS] = (float)days;
-        co->bg_x[r] = days - 1;
-        co->bg_tx[r] = dl - d0;
-        co->bg_T[r] = as_of / DAY - d0;
-        co->gg_m[r] = days > 1 ? rep_rev / (days - 1) : NAN;
+        bgnbd_inputs(ord, n_ord, as_of, r, x, co);
+    }
+    if (!full) { /* the rest is for the listed customers only */
+        store_slots(c, base, n, w->sl);
+        return 0;
     }
     /* Interactions row: the slots of this customer, by product. */
     fx_prow *pr = w->pr;
@@ -1340,7 +1360,12 @@ static char *cat_column_name(const char *cat)
     return s;
 }
 
-static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_params *p, int nt)
+/* full: NULL, or the rows whose CLV columns are wanted (params.only). */
+static int fit_clv(promo_features *f,
+                   const cust_out *co,
+                   const uint8_t *full,
+                   const promo_feature_params *p,
+                   int nt)
 {
     size_t n = f->n_customers, m = 0;
     for (size_t r = 0; r < n; r++)
@@ -1390,24 +1415,36 @@ static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_pa
     const promo_bgnbd *bg = &f->bgnbd;
     const promo_gamma_gamma *gg = &f->gamma_gamma;
     size_t nf = f->n_features;
+    size_t *pos = promo_mallocn(m ? m : 1, sizeof *pos);
+    if (!pos) {
+        promo_free(buf);
+        return -1;
+    }
+    /* The customers evaluated (every fitted one, or the wanted ones) move to the front of
+     * the fit's arrays: each one's figures depend on its own inputs and the fit only. */
+    size_t me = 0;
+    for (size_t r = 0, k = 0; r < n; r++)
+        if (!isnan(co->bg_x[r])) {
+            if (!full || full[r]) {
+                bx[me] = bx[k];
+                btx[me] = btx[k];
+                bT[me] = bT[k];
+                bm[me] = bm[k];
+                pos[me++] = r;
+            }
+            k++;
+        }
+    m = me;
     double *e_short = promo_mallocn(2 * (m ? m : 1), sizeof *e_short);
     double *e_long = e_short ? e_short + m : NULL;
     if (!e_short || promo_bgnbd_expected_many(bg, p->expected_days, bx, btx, bT, m, nt, e_short) ||
         (have_gg &&
          promo_bgnbd_expected_many(bg, p->clv_horizon_days, bx, btx, bT, m, nt, e_long))) {
         promo_free(e_short);
+        promo_free(pos);
         promo_free(buf);
         return -1;
     }
-    size_t *pos = promo_mallocn(m ? m : 1, sizeof *pos);
-    if (!pos) {
-        promo_free(e_short);
-        promo_free(buf);
-        return -1;
-    }
-    for (size_t r = 0, k = 0; r < n; r++)
-        if (!isnan(co->bg_x[r]))
-            pos[k++] = r;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t k = 0; k < m; k++) {
         size_t r = pos[k];
@@ -1441,6 +1478,30 @@ int fx_map_products(const promo_feature_input *in, const tx_cols *x, int nt, pro
     pm->tx_prod = fx_code_map(x->prod, pm->pid->dict, rows, nt);
     promo_free(rows);
     return pm->tx_prod ? PROMO_OK : PROMO_ENOMEM;
+}
+
+/* 1 for the known rows (u->known order) whose customer id is listed in ids, else 0. */
+static uint8_t *wanted_rows(const universe *u, const char *const *ids, size_t n_ids)
+{
+    uint32_t nd = promo_dict_size(u->id_col->dict);
+    uint32_t *row_of = promo_mallocn(nd ? nd : 1, sizeof *row_of); /* id code -> known row */
+    uint8_t *full = promo_calloc(u->n_known ? u->n_known : 1, 1);
+    if (!row_of || !full) {
+        promo_free(row_of);
+        promo_free(full);
+        return NULL;
+    }
+    memset(row_of, 0xff, (size_t)nd * sizeof *row_of);
+    for (size_t r = 0; r < u->n_known; r++)
+        row_of[u->id_code[u->known[r]]] = (uint32_t)r;
+    for (size_t i = 0; i < n_ids; i++) {
+        uint32_t k =
+            ids[i] ? promo_dict_find(u->id_col->dict, ids[i], strlen(ids[i])) : PROMO_DICT_NONE;
+        if (k != PROMO_DICT_NONE && row_of[k] != FX_NONE)
+            full[row_of[k]] = 1;
+    }
+    promo_free(row_of);
+    return full;
 }
 
 int fx_check_params(const promo_feature_input *in, const promo_feature_params *p)
@@ -1493,6 +1554,7 @@ int promo_features_compute(const promo_feature_input *in,
     size_t n_chunks = 0;
     uint32_t *line_cnt = NULL, n_codes = 0;
     uint64_t *keep = NULL; /* purchase lines, a bit per transaction row */
+    uint8_t *full = NULL;  /* params.only: 1 for the rows wanted in full */
     promo_features *f = NULL;
     stage_clock t0 = stage_now();
     if ((rc = fx_map_products(in, &x, c.nt, &pm)))
@@ -1538,9 +1600,11 @@ int promo_features_compute(const promo_feature_input *in,
     if ((rc = fx_build_contacts(in, &pm, c.prod_cat, &u, p->as_of, c.nt, &ct)))
         goto fail;
     rc = PROMO_ENOMEM;
+    size_t n = u.n_known;
+    if (p->only && !(full = wanted_rows(&u, p->only, p->n_only)))
+        goto fail;
     stage_clock t1 = stage_now();
     /* X and its names. */
-    size_t n = u.n_known;
     int cat_cols = c.n_cat <= p->max_category_columns;
     size_t nf = C_BASE_COUNT + (cat_cols ? c.n_cat : 0);
     f->n_customers = n;
@@ -1615,7 +1679,8 @@ int promo_features_compute(const promo_feature_input *in,
             size_t r0 = q * N_CHUNK_ROWS, r1 = r0 + N_CHUNK_ROWS < n ? r0 + N_CHUNK_ROWS : n;
             b.ix = b.cs = chunk_at[q] = c.off[u.known[r0]];
             for (size_t r = r0; r < r1 && !bad; r++)
-                bad = one_customer(&c, &ct, u.signup, r, u.known[r], f->X + r * nf, &w, &b, &co);
+                bad = one_customer(&c, &ct, u.signup, r, u.known[r], !full || full[r],
+                                   f->X + r * nf, &w, &b, &co);
             chunk_at[n_chunks + q] = b.ix;
             chunk_at[2 * n_chunks + q] = b.cs;
         }
@@ -1701,7 +1766,7 @@ int promo_features_compute(const promo_feature_input *in,
         promo_free(sr);
     }
     stage_clock t3 = stage_now();
-    if (p->clv && fit_clv(f, &co, p, c.nt))
+    if (p->clv && fit_clv(f, &co, full, p, c.nt))
         goto fail;
     if (!p->clv && !(f->clv_status = promo_strdup("not requested")))
         goto fail;
@@ -1746,6 +1811,7 @@ fail:
     promo_free(line_cnt);
     promo_free(keep);
     promo_free(chunk_at);
+    promo_free(full);
     promo_free(co.bg_x);
     promo_free(co.ix_nnz);
     fx_contacts_free(&ct);
