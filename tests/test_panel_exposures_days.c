@@ -191,3 +191,70 @@ T_TEST(features_only_listed_rows_equal_the_full_rows)
     promo_panel_exposures_free(&r);
     promo_panel_free(&d);
 }
+
+/* promo_features_days: each cut equals promo_features_compute's, every column and the
+ * interactions, with the customers table and without it (the universe derived from the
+ * buyers); a later cutoff or products = 1 is refused. */
+T_TEST(features_days_cut_equals_a_fresh_compute)
+{
+    promo_panel d;
+    load(&d, 2);
+    promo_panel_exposures r;
+    T_OK(promo_panel_exposure_rows(&d, NULL, &r));
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < r.n; i++)
+        if (r.cutoff[i] != PROMO_PANEL_NO_TIME) {
+            lo = r.cutoff[i] < lo ? r.cutoff[i] : lo;
+            hi = r.cutoff[i] > hi ? r.cutoff[i] : hi;
+        }
+    T_ASSERT(lo < hi);
+    for (int derived = 0; derived <= 1; derived++) {
+        promo_feature_input in = d.in;
+        if (derived)
+            in.customers = NULL;
+        promo_feature_params q = promo_feature_params_default();
+        q.products = 0;
+        q.n_threads = 2;
+        q.as_of = hi;
+        promo_features_days *days = NULL;
+        T_OK(promo_features_days_open(&in, &q, &days));
+        const int64_t cuts[3] = {lo, lo + (hi - lo) / 2 / 86400 * 86400, hi};
+        for (int k = 0; k < 3; k++) {
+            q.as_of = cuts[k];
+            promo_features *a = NULL, *b = NULL;
+            T_OK(promo_features_compute(&in, &q, &a));
+            T_OK(promo_features_days_compute(days, &q, &b));
+            T_ASSERT(a->n_customers > 10);
+            T_ASSERT_EQ_INT(b->n_customers, a->n_customers);
+            T_ASSERT_EQ_INT(b->n_features, a->n_features);
+            size_t nf = a->n_features;
+            for (size_t c = 0; c < a->n_customers; c++) {
+                T_ASSERT_STR_EQ(promo_features_customer_id(b, c), promo_features_customer_id(a, c));
+                for (size_t j = 0; j < nf; j++)
+                    T_ASSERT_MSG(same_float(b->X[c * nf + j], a->X[c * nf + j]),
+                                 "derived %d, cut %d, row %zu, %s: %.9g vs %.9g", derived, k, c,
+                                 a->feature_names[j], (double)b->X[c * nf + j],
+                                 (double)a->X[c * nf + j]);
+            }
+            for (int m = 0; m < 4; m++) {
+                const promo_csr *x = &a->interactions[m], *y = &b->interactions[m];
+                T_ASSERT_EQ_INT(y->nnz, x->nnz);
+                T_ASSERT(memcmp(y->row_ptr, x->row_ptr, (x->n_rows + 1) * sizeof *x->row_ptr) == 0);
+                T_ASSERT(memcmp(y->col_idx, x->col_idx, x->nnz * sizeof *x->col_idx) == 0);
+                T_ASSERT(memcmp(y->values, x->values, x->nnz * sizeof *x->values) == 0);
+            }
+            promo_features_free(a);
+            promo_features_free(b);
+        }
+        promo_features *f = NULL;
+        q.as_of = hi + 86400;
+        T_ASSERT_EQ_INT(promo_features_days_compute(days, &q, &f), PROMO_EUSAGE);
+        T_ASSERT(f == NULL);
+        q.as_of = hi;
+        q.products = 1;
+        T_ASSERT_EQ_INT(promo_features_days_compute(days, &q, &f), PROMO_EUSAGE);
+        promo_features_days_free(days);
+    }
+    promo_panel_exposures_free(&r);
+    promo_panel_free(&d);
+}

@@ -209,6 +209,24 @@ int promo_features_compute(const promo_feature_input *in,
 
 void promo_features_free(promo_features *f); /* NULL-safe */
 
+/* Many cutoffs of the same tables (the uplift panel: one per exposure day). Open reads and
+ * sorts the purchase lines before params->as_of (the latest cutoff to be asked for) once;
+ * each promo_features_days_compute then gives exactly promo_features_compute(in, params)
+ * (same bits) for a params->as_of not after it, with params->products = 0 (required), at
+ * less cost: it copies each known customer's lines instead of reading every row again.
+ * in's tables are borrowed until promo_features_days_free. Computes may run concurrently on
+ * one handle (it is read only). Errors: those of promo_features_compute; PROMO_EUSAGE for
+ * products = 1 or a later cutoff. */
+typedef struct promo_features_days promo_features_days;
+
+int promo_features_days_open(const promo_feature_input *in,
+                             const promo_feature_params *params,
+                             promo_features_days **out /* OUT */);
+int promo_features_days_compute(const promo_features_days *days,
+                                const promo_feature_params *params,
+                                promo_features **out /* OUT */);
+void promo_features_days_free(promo_features_days *days); /* NULL-safe */
+
 /* Column index of a feature name, or -1. */
 int promo_features_column(const promo_features *f, const char *name);
 

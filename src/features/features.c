@@ -817,7 +817,8 @@ walk_orders(fx_ctx *c, size_t base, size_t n, fx_order *ord, fx_slot *sl, fx_pro
 {
     double as_of = (double)c->p->as_of, hl = c->p->half_life_days;
     fx_rec *L = c->rec + base;
-    sort_lines(L, tmp, n);
+    if (!c->presorted)
+        sort_lines(L, tmp, n);
     size_t n_ord = 0, k = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -1521,9 +1522,47 @@ int fx_check_params(const promo_feature_input *in, const promo_feature_params *p
     return PROMO_OK;
 }
 
-int promo_features_compute(const promo_feature_input *in,
-                           const promo_feature_params *params,
-                           promo_features **out)
+/* ---------------------------------------------------------------- many cutoffs ---- */
+
+/* The purchase lines before the latest cutoff, bucketed by transactions.customer_id code and
+ * each bucket sorted once as the customer pass sorts it (sort_lines: a stable sort, so the
+ * lines of an earlier cutoff, a subsequence in row order, come out of it as the same
+ * subsequence: what sorting them afresh would give). A cut then copies each known customer's
+ * lines before its cutoff instead of counting, bucketing and sorting all the rows again. */
+struct promo_features_days {
+    const promo_feature_input *in;
+    int64_t last; /* the latest cutoff asked for */
+    tx_cols x;
+    prod_map pm;
+    uint32_t n_codes; /* transactions.customer_id codes */
+    uint64_t *off;    /* n_codes + 1: code k's lines are rec[off[k] .. off[k + 1]) */
+    fx_rec *rec;      /* their lines, sorted */
+    int64_t *ts;      /* the same lines' times, increasing within each code */
+    uint32_t n_store_codes;
+    int32_t week_min, week_max;
+};
+
+static inline int ts_less(const int64_t *a, const int64_t *b)
+{
+    return *a < *b;
+}
+
+DEFINE_MERGE_SORT(sort_ts, int64_t, ts_less)
+
+void promo_features_days_free(promo_features_days *h)
+{
+    if (!h)
+        return;
+    promo_free(h->pm.tx_prod);
+    promo_free(h->off);
+    promo_free(h->rec);
+    promo_free(h->ts);
+    promo_free(h);
+}
+
+int promo_features_days_open(const promo_feature_input *in,
+                             const promo_feature_params *params,
+                             promo_features_days **out)
 {
     promo_feature_params def = promo_feature_params_default();
     const promo_feature_params *p = params ? params : &def;
@@ -1531,8 +1570,183 @@ int promo_features_compute(const promo_feature_input *in,
     int rc = fx_check_params(in, p);
     if (rc)
         return rc;
+    promo_features_days *h = promo_calloc(1, sizeof *h);
+    if (!h)
+        return promo_fail(PROMO_ENOMEM, "features: out of memory");
+    h->in = in;
+    h->last = p->as_of;
+    fx_ctx c;
+    memset(&c, 0, sizeof c);
+    c.in = in;
+    c.p = p;
+    c.nt = nthreads(p->n_threads);
+    universe u;
+    memset(&u, 0, sizeof u);
+    uint32_t *cnt = NULL;
+    uint64_t *keep = NULL;
+    if ((rc = fx_get_tx_cols(in->transactions, &h->x)) ||
+        (rc = fx_map_products(in, &h->x, c.nt, &h->pm)))
+        goto fail;
+    rc = PROMO_ENOMEM;
+    h->n_codes = promo_dict_size(h->x.cust->dict);
+    size_t n_rows = in->transactions->n_rows;
+    cnt = promo_calloc((size_t)c.nt * ((size_t)h->n_codes + 1), sizeof *cnt);
+    keep = promo_calloc(n_rows / 64 + 1, sizeof *keep);
+    /* Every code its own bucket (bucket_lines reads u.n and u.tx_cust only). */
+    u.n = h->n_codes;
+    u.tx_cust = promo_mallocn(h->n_codes ? h->n_codes : 1, sizeof *u.tx_cust);
+    if (!cnt || !keep || !u.tx_cust)
+        goto fail;
+    for (uint32_t k = 0; k < h->n_codes; k++)
+        u.tx_cust[k] = k;
+    fx_count_lines(&h->x, n_rows, h->pm.tx_prod, h->last, c.nt, h->n_codes, cnt, keep);
+    if (bucket_lines(&c, &h->x, &u, h->pm.tx_prod, cnt, keep, c.nt))
+        goto fail;
+    h->off = c.off; /* n_codes + 2 entries; the last bucket (no customer) is not used */
+    h->rec = c.rec;
+    c.off = NULL;
+    c.rec = NULL;
+    h->n_store_codes = c.n_store_codes;
+    h->week_min = c.week_min;
+    h->week_max = c.week_max;
+    size_t n_lines = h->off[h->n_codes];
+    h->ts = promo_mallocn(n_lines ? n_lines : 1, sizeof *h->ts);
+    if (!h->ts)
+        goto fail;
+    int bad = 0;
+#pragma omp parallel num_threads(c.nt) reduction(| : bad)
+    {
+        fx_rec *tmp = NULL;
+        int64_t *tt = NULL;
+        size_t cap = 0;
+#pragma omp for schedule(dynamic, 256)
+        for (uint32_t k = 0; k < h->n_codes; k++) {
+            size_t b = h->off[k], n = h->off[k + 1] - b;
+            if (bad || n < 2) {
+                if (n == 1)
+                    h->ts[b] = h->rec[b].line.ts;
+                continue;
+            }
+            if (n > cap) {
+                promo_free(tmp);
+                promo_free(tt);
+                cap = 2 * n;
+                tmp = promo_mallocn(cap, sizeof *tmp);
+                tt = promo_mallocn(cap, sizeof *tt);
+                if (!tmp || !tt) {
+                    bad = 1;
+                    cap = 0;
+                    continue;
+                }
+            }
+            sort_lines(h->rec + b, tmp, n);
+            for (size_t i = 0; i < n; i++)
+                h->ts[b + i] = h->rec[b + i].line.ts;
+            sort_ts(h->ts + b, tt, n);
+        }
+        promo_free(tmp);
+        promo_free(tt);
+    }
+    if (bad)
+        goto fail;
+    *out = h;
+    h = NULL;
+    rc = PROMO_OK;
+fail:
+    if (rc == PROMO_ENOMEM)
+        promo_fail(PROMO_ENOMEM, "features: out of memory");
+    promo_free(cnt);
+    promo_free(keep);
+    promo_free(u.tx_cust);
+    promo_free(c.off);
+    promo_free(c.rec);
+    promo_features_days_free(h);
+    return rc;
+}
+
+/* Lines of code k before as_of: how many (the times are sorted). */
+static size_t days_count(const promo_features_days *h, uint32_t k, int64_t as_of)
+{
+    size_t lo = h->off[k], hi = h->off[k + 1];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->ts[mid] < as_of)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - h->off[k];
+}
+
+/* The cut's buckets from the days' lines: the known customers' lines before as_of, in their
+ * sorted order (no anonymous lines: they feed the product side only, off here). */
+static int days_buckets(fx_ctx *c, const promo_features_days *h, const universe *u)
+{
+    int64_t as_of = c->p->as_of;
+    uint32_t *code_of = promo_mallocn(u->n ? u->n : 1, sizeof *code_of);
+    c->off = promo_calloc(u->n + 2, sizeof *c->off);
+    if (!code_of || !c->off) {
+        promo_free(code_of);
+        return -1;
+    }
+    memset(code_of, 0xff, u->n * sizeof *code_of);
+    for (uint32_t k = 0; k < h->n_codes; k++)
+        if (u->tx_cust[k] != FX_NONE)
+            code_of[u->tx_cust[k]] = k;
+    uint64_t run = 0;
+    for (size_t b = 0; b < u->n; b++) {
+        c->off[b] = run;
+        if (code_of[b] != FX_NONE)
+            run += days_count(h, code_of[b], as_of);
+    }
+    c->off[u->n] = c->off[u->n + 1] = run;
+    c->n_lines = run;
+    c->n_univ = u->n;
+    c->n_store_codes = h->n_store_codes;
+    c->week_min = h->week_min;
+    c->week_max = h->week_max;
+    c->presorted = 1;
+    c->rec = promo_mallocn(run ? run : 1, sizeof *c->rec);
+    if (!c->rec) {
+        promo_free(code_of);
+        return -1;
+    }
+    fx_prefault(c->rec, run * sizeof *c->rec, c->nt);
+#pragma omp parallel for schedule(dynamic, 1024) num_threads(c->nt)
+    for (size_t b = 0; b < u->n; b++) {
+        uint32_t k = code_of[b];
+        if (k == FX_NONE)
+            continue;
+        fx_rec *dst = c->rec + c->off[b];
+        size_t want = c->off[b + 1] - c->off[b];
+        for (uint64_t i = h->off[k]; want && i < h->off[k + 1]; i++)
+            if (h->rec[i].line.ts < as_of) {
+                *dst++ = h->rec[i];
+                want--;
+            }
+    }
+    promo_free(code_of);
+    return 0;
+}
+
+static int compute_at(const promo_feature_input *in,
+                      const promo_feature_params *params,
+                      const promo_features_days *days,
+                      promo_features **out)
+{
+    promo_feature_params def = promo_feature_params_default();
+    const promo_feature_params *p = params ? params : &def;
+    *out = NULL;
+    int rc = fx_check_params(in, p);
+    if (rc)
+        return rc;
+    if (days && (p->products || p->as_of > days->last))
+        return promo_fail(PROMO_EUSAGE, "features: a cut of the days needs products = 0 and a "
+                                        "cutoff not after the latest one they were opened for");
     tx_cols x;
-    if ((rc = fx_get_tx_cols(in->transactions, &x)))
+    if (days)
+        x = days->x;
+    else if ((rc = fx_get_tx_cols(in->transactions, &x)))
         return rc;
     fx_ctx c;
     memset(&c, 0, sizeof c);
@@ -1557,8 +1771,11 @@ int promo_features_compute(const promo_feature_input *in,
     uint8_t *full = NULL;  /* params.only: 1 for the rows wanted in full */
     promo_features *f = NULL;
     stage_clock t0 = stage_now();
-    if ((rc = fx_map_products(in, &x, c.nt, &pm)))
+    if (days)
+        pm = days->pm; /* borrowed: not freed below */
+    else if ((rc = fx_map_products(in, &x, c.nt, &pm)))
         return rc;
+    const uint32_t *tx_prod = pm.tx_prod;
     rc = PROMO_ENOMEM;
     c.n_prod = pm.n_prod;
     /* Categories: products.category codes, plus "unknown" for null or absent. */
@@ -1582,16 +1799,21 @@ int promo_features_compute(const promo_feature_input *in,
                   promo_strdup(k < n_dict_cat ? promo_dict_key(pcat->dict, k) : "unknown")))
             goto fail;
     n_codes = promo_dict_size(x.cust->dict);
-    line_cnt = promo_calloc((size_t)c.nt * ((size_t)n_codes + 1), sizeof *line_cnt);
-    keep = promo_calloc(in->transactions->n_rows / 64 + 1, sizeof *keep);
-    if (!line_cnt || !keep)
+    int n_parts = days ? 1 : c.nt;
+    line_cnt = promo_calloc((size_t)n_parts * ((size_t)n_codes + 1), sizeof *line_cnt);
+    keep = days ? NULL : promo_calloc(in->transactions->n_rows / 64 + 1, sizeof *keep);
+    if (!line_cnt || (!days && !keep))
         goto fail;
-    fx_count_lines(&x, in->transactions->n_rows, pm.tx_prod, p->as_of, c.nt, n_codes, line_cnt,
-                   keep);
-    if ((rc = fx_build_universe(in, &x, line_cnt, c.nt, p->as_of, c.nt, &u)))
+    if (days)
+        for (uint32_t k = 0; k < n_codes; k++)
+            line_cnt[k] = (uint32_t)days_count(days, k, p->as_of);
+    else
+        fx_count_lines(&x, in->transactions->n_rows, tx_prod, p->as_of, c.nt, n_codes, line_cnt,
+                       keep);
+    if ((rc = fx_build_universe(in, &x, line_cnt, n_parts, p->as_of, c.nt, &u)))
         goto fail;
     rc = PROMO_ENOMEM;
-    if (bucket_lines(&c, &x, &u, pm.tx_prod, line_cnt, keep, c.nt))
+    if (days ? days_buckets(&c, days, &u) : bucket_lines(&c, &x, &u, tx_prod, line_cnt, keep, c.nt))
         goto fail;
     promo_free(line_cnt);
     promo_free(keep);
@@ -1816,10 +2038,28 @@ fail:
     promo_free(co.ix_nnz);
     fx_contacts_free(&ct);
     fx_universe_free(&u);
-    promo_free(pm.tx_prod);
+    if (!days)
+        promo_free(pm.tx_prod);
     promo_free(c.prod_cat);
     promo_free(c.off);
     promo_free(c.rec);
     promo_features_free(f);
     return rc;
+}
+
+int promo_features_compute(const promo_feature_input *in,
+                           const promo_feature_params *params,
+                           promo_features **out)
+{
+    return compute_at(in, params, NULL, out);
+}
+
+int promo_features_days_compute(const promo_features_days *days,
+                                const promo_feature_params *params,
+                                promo_features **out)
+{
+    *out = NULL;
+    if (!days)
+        return promo_fail(PROMO_EUSAGE, "features: no days handle");
+    return compute_at(days->in, params, days, out);
 }

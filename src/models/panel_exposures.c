@@ -386,6 +386,7 @@ int promo_panel_exposure_matrix(const promo_panel *d,
     int *cmap = NULL;      /* per thread: layout column -> f column */
     float *X = NULL;
     promo_features *f = NULL;
+    promo_features_days *days = NULL; /* the lines read and sorted once for every cutoff */
     if (!order || !grp)
         goto fail;
     for (size_t i = 0; i < r->n; i++)
@@ -410,10 +411,13 @@ int promo_panel_exposure_matrix(const promo_panel *d,
         goto fail;
     /* The first (earliest) cutoff on every thread: it gives the layout when none is given. */
     if (n_grp) {
+        fp.as_of = order[r->n - 1].cutoff;
+        if ((rc = promo_features_days_open(&d->in, &fp, &days)))
+            goto fail;
         fp.as_of = order[grp[0]].cutoff;
         fp.n_only = cut_ids(r, ec, order, grp[0], grp[1], ids);
         fp.only = ids;
-        if ((rc = promo_features_compute(&d->in, &fp, &f)))
+        if ((rc = promo_features_days_compute(days, &fp, &f)))
             goto fail;
         rc = PROMO_ENOMEM;
         if (made_layout && (rc = promo_panel_layout_make(PROMO_PANEL_ANY, f, l)))
@@ -461,7 +465,7 @@ int promo_panel_exposure_matrix(const promo_panel *d,
             promo_features *fg = NULL;
             fq.as_of = order[grp[g]].cutoff;
             fq.n_only = cut_ids(r, ec, order, grp[g], grp[g + 1], my_ids);
-            int e = promo_features_compute(&d->in, &fq, &fg);
+            int e = promo_features_days_compute(days, &fq, &fg);
             if (e) {
                 /* The message is this thread's: keep the first failure's. */
 #pragma omp critical(panel_exposures_fail)
@@ -486,6 +490,7 @@ fail:
     if (rc && made_layout)
         promo_panel_layout_free(l);
     promo_features_free(f);
+    promo_features_days_free(days);
     promo_free(X);
     promo_free(cmap);
     promo_free(frow);
