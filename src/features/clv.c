@@ -455,7 +455,7 @@ typedef struct opt_memo {
 
 static void memo_eval(opt_memo *m, const gsl_vector *v)
 {
-    double lp[8];
+    double lp[8] = {0};
     for (size_t k = 0; k < m->o->dim; k++)
         lp[k] = gsl_vector_get(v, k);
     if (m->valid && memcmp(lp, m->lp, m->o->dim * sizeof *lp) == 0)
