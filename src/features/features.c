@@ -1879,11 +1879,14 @@ static int compute_at(const promo_feature_input *in,
         out_csr.cs_val = f->category_share.values = promo_mallocn(bound, sizeof(float));
         if (!out_csr.ix_col || !out_csr.cs_col || !out_csr.cs_val)
             goto fail;
-        for (int k = 0; k < 4; k++)
+        /* With params.only most of the bound stays unwritten: its pages are never touched. */
+        for (int k = 0; k < 4 && !full; k++)
             fx_prefault(out_csr.ix_val[k], bound * sizeof(float), c.nt);
-        fx_prefault(out_csr.ix_col, bound * sizeof(uint32_t), c.nt);
-        fx_prefault(out_csr.cs_col, bound * sizeof(uint32_t), c.nt);
-        fx_prefault(out_csr.cs_val, bound * sizeof(float), c.nt);
+        if (!full) {
+            fx_prefault(out_csr.ix_col, bound * sizeof(uint32_t), c.nt);
+            fx_prefault(out_csr.cs_col, bound * sizeof(uint32_t), c.nt);
+            fx_prefault(out_csr.cs_val, bound * sizeof(float), c.nt);
+        }
     }
     /* The customer pass. */
     n_chunks = (n + N_CHUNK_ROWS - 1) / N_CHUNK_ROWS;
