@@ -29,4 +29,5 @@ echo "bench: api" >&2; sh bench/api.sh
 echo "bench: web_paint" >&2; sh bench/web_paint.sh
 echo "bench: store_read" >&2; BUILD="$BUILD" sh bench/store_read.sh
 echo "bench: ingest_append" >&2; BUILD="$BUILD" sh bench/ingest_append.sh
+echo "bench: uplift_ws_panel" >&2; BUILD="$BUILD" sh bench/uplift_ws_panel.sh
 exit 0
