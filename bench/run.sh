@@ -34,4 +34,5 @@ if [ -n "$SCORE_STORED_WS" ]; then
     echo "bench: score_stored" >&2
     sh bench/score_stored.sh "$SCORE_STORED_WS" "${SCORE_STORED_AS_OF:-2025-01-01}" "$BUILD/promo"
 fi
+echo "bench: uplift_ws_panel" >&2; BUILD="$BUILD" sh bench/uplift_ws_panel.sh
 exit 0

@@ -110,6 +110,16 @@ typedef struct promo_feature_params {
     promo_clv_params clv_params;    /* BG/NBD / Gamma-Gamma fitting */
     promo_elasticity_params elasticity_params;
     int n_threads; /* 0 = OpenMP default; results do not depend on it */
+    /* Customers whose rows are wanted (the panel's exposed customers of one day): NULL
+     * (default) = every row in full. Else only the rows of these n_only ids (unknown ids are
+     * skipped) are complete, bit for bit what they are without the list; every customer
+     * known at the cutoff keeps its row, and the other rows hold only what the global steps
+     * read (recency_days, frequency, monetary, tenure_days, purchase_days and the RFM scores,
+     * spend_tier, rfm_segment: the other columns are unspecified), their interactions and
+     * category-share rows are empty, and p_alive, exp_purchases, clv are evaluated for the
+     * listed ones only. The CLV fits, the quintiles and the priors still see everyone. */
+    const char *const *only;
+    size_t n_only;
 } promo_feature_params;
 
 promo_feature_params promo_feature_params_default(void);
@@ -198,6 +208,24 @@ int promo_features_compute(const promo_feature_input *in,
                            promo_features **out /* OUT */);
 
 void promo_features_free(promo_features *f); /* NULL-safe */
+
+/* Many cutoffs of the same tables (the uplift panel: one per exposure day). Open reads and
+ * sorts the purchase lines before params->as_of (the latest cutoff to be asked for) once;
+ * each promo_features_days_compute then gives exactly promo_features_compute(in, params)
+ * (same bits) for a params->as_of not after it, with params->products = 0 (required), at
+ * less cost: it copies each known customer's lines instead of reading every row again.
+ * in's tables are borrowed until promo_features_days_free. Computes may run concurrently on
+ * one handle (it is read only). Errors: those of promo_features_compute; PROMO_EUSAGE for
+ * products = 1 or a later cutoff. */
+typedef struct promo_features_days promo_features_days;
+
+int promo_features_days_open(const promo_feature_input *in,
+                             const promo_feature_params *params,
+                             promo_features_days **out /* OUT */);
+int promo_features_days_compute(const promo_features_days *days,
+                                const promo_feature_params *params,
+                                promo_features **out /* OUT */);
+void promo_features_days_free(promo_features_days *days); /* NULL-safe */
 
 /* Column index of a feature name, or -1. */
 int promo_features_column(const promo_features *f, const char *name);

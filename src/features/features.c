@@ -817,7 +817,8 @@ walk_orders(fx_ctx *c, size_t base, size_t n, fx_order *ord, fx_slot *sl, fx_pro
 {
     double as_of = (double)c->p->as_of, hl = c->p->half_life_days;
     fx_rec *L = c->rec + base;
-    sort_lines(L, tmp, n);
+    if (!c->presorted)
+        sort_lines(L, tmp, n);
     size_t n_ord = 0, k = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -960,12 +961,36 @@ typedef struct cust_out {
     uint32_t *ix_nnz, *cs_nnz;   /* CSR row lengths */
 } cust_out;
 
-/* One customer: row r of X, universe index u. */
+/* BG/NBD inputs of customer row r from its orders (sorted by time, n_ord > 0): purchase
+ * occasions are distinct days (FHL count transactions per period). */
+static void
+bgnbd_inputs(const fx_order *ord, size_t n_ord, double as_of, size_t r, float *x, cust_out *co)
+{
+    double d0 = floor((double)ord[0].ts / DAY), dl = d0, days = 1, rep_rev = 0;
+    for (size_t i = 0; i < n_ord; i++) {
+        double d = floor((double)ord[i].ts / DAY);
+        if (d != dl) {
+            days++;
+            dl = d;
+        }
+        if (d != d0)
+            rep_rev += ord[i].rev;
+    }
+    x[C_PURCHASE_DAYS] = (float)days;
+    co->bg_x[r] = days - 1;
+    co->bg_tx[r] = dl - d0;
+    co->bg_T[r] = as_of / DAY - d0;
+    co->gg_m[r] = days > 1 ? rep_rev / (days - 1) : NAN;
+}
+
+/* One customer: row r of X, universe index u. full = 0: only what the global steps read
+ * (params.only), computed exactly as in a full row. */
 static int one_customer(fx_ctx *c,
                         const contacts *ct,
                         const int64_t *signup,
                         size_t r,
                         uint32_t u,
+                        int full,
                         float *x,
                         scratch *w,
                         csr_fill *b,
@@ -978,7 +1003,7 @@ static int one_customer(fx_ctx *c,
         x[j] = NAN;
     if (scratch_reserve(w, n))
         return -1;
-    size_t n_ord = walk_orders(c, base, n, w->ord, w->sl, w->pr, w->tmp);
+    size_t n_ord = walk_orders(c, base, n, w->ord, w->sl, full ? w->pr : NULL, w->tmp);
     fx_order *ord = w->ord;
     _Static_assert(sizeof(fx_order) <= sizeof(fx_rec) && sizeof(fx_prow) <= sizeof(fx_rec),
                    "the sorts share tmp");
@@ -995,7 +1020,14 @@ static int one_customer(fx_ctx *c,
     x[C_MONETARY] = 0;
     x[C_N_PRODUCTS] = x[C_N_CATEGORIES] = x[C_N_STORES] = 0;
     x[C_SPEND_30] = x[C_SPEND_90] = x[C_ORDERS_30] = x[C_ORDERS_90] = 0;
-    if (n_ord) {
+    if (n_ord && !full) {
+        double rev = 0; /* summed in the same order as below: the same bits */
+        for (size_t i = 0; i < n_ord; i++)
+            rev += ord[i].rev;
+        x[C_RECENCY] = (float)((as_of - (double)ord[n_ord - 1].ts) / DAY);
+        x[C_MONETARY] = (float)rev;
+        bgnbd_inputs(ord, n_ord, as_of, r, x, co);
+    } else if (n_ord) {
         double rev = 0, promo_rev = 0, qty = 0, lines = 0, online = 0, s30 = 0, s90 = 0;
         double o30 = 0, o90 = 0, dow[7] = {0}, hour[24] = {0};
         double gap_s = 0, gap_s2 = 0;
@@ -1054,22 +1086,11 @@ static int one_customer(fx_ctx *c,
         x[C_BEST_DOW] = (float)bd;
         x[C_BEST_HOUR] = (float)bh;
         x[C_BEST_SLOT] = (float)(bd * 24 + bh);
-        /* BG/NBD: purchase occasions are distinct days (FHL count transactions per period). */
-        double d0 = floor((double)ord[0].ts / DAY), dl = d0, days = 1, rep_rev = 0;
-        for (size_t i = 0; i < n_ord; i++) {
-            double d = floor((double)ord[i].ts / DAY);
-            if (d != dl) {
-                days++;
-                dl = d;
-            }
-            if (d != d0)
-                rep_rev += ord[i].rev;
-        }
-        x[C_PURCHASE_DAYS] = (float)days;
-        co->bg_x[r] = days - 1;
-        co->bg_tx[r] = dl - d0;
-        co->bg_T[r] = as_of / DAY - d0;
-        co->gg_m[r] = days > 1 ? rep_rev / (days - 1) : NAN;
+        bgnbd_inputs(ord, n_ord, as_of, r, x, co);
+    }
+    if (!full) { /* the rest is for the listed customers only */
+        store_slots(c, base, n, w->sl);
+        return 0;
     }
     /* Interactions row: the slots of this customer, by product. */
     fx_prow *pr = w->pr;
@@ -1340,7 +1361,12 @@ static char *cat_column_name(const char *cat)
     return s;
 }
 
-static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_params *p, int nt)
+/* full: NULL, or the rows whose CLV columns are wanted (params.only). */
+static int fit_clv(promo_features *f,
+                   const cust_out *co,
+                   const uint8_t *full,
+                   const promo_feature_params *p,
+                   int nt)
 {
     size_t n = f->n_customers, m = 0;
     for (size_t r = 0; r < n; r++)
@@ -1390,24 +1416,36 @@ static int fit_clv(promo_features *f, const cust_out *co, const promo_feature_pa
     const promo_bgnbd *bg = &f->bgnbd;
     const promo_gamma_gamma *gg = &f->gamma_gamma;
     size_t nf = f->n_features;
+    size_t *pos = promo_mallocn(m ? m : 1, sizeof *pos);
+    if (!pos) {
+        promo_free(buf);
+        return -1;
+    }
+    /* The customers evaluated (every fitted one, or the wanted ones) move to the front of
+     * the fit's arrays: each one's figures depend on its own inputs and the fit only. */
+    size_t me = 0;
+    for (size_t r = 0, k = 0; r < n; r++)
+        if (!isnan(co->bg_x[r])) {
+            if (!full || full[r]) {
+                bx[me] = bx[k];
+                btx[me] = btx[k];
+                bT[me] = bT[k];
+                bm[me] = bm[k];
+                pos[me++] = r;
+            }
+            k++;
+        }
+    m = me;
     double *e_short = promo_mallocn(2 * (m ? m : 1), sizeof *e_short);
     double *e_long = e_short ? e_short + m : NULL;
     if (!e_short || promo_bgnbd_expected_many(bg, p->expected_days, bx, btx, bT, m, nt, e_short) ||
         (have_gg &&
          promo_bgnbd_expected_many(bg, p->clv_horizon_days, bx, btx, bT, m, nt, e_long))) {
         promo_free(e_short);
+        promo_free(pos);
         promo_free(buf);
         return -1;
     }
-    size_t *pos = promo_mallocn(m ? m : 1, sizeof *pos);
-    if (!pos) {
-        promo_free(e_short);
-        promo_free(buf);
-        return -1;
-    }
-    for (size_t r = 0, k = 0; r < n; r++)
-        if (!isnan(co->bg_x[r]))
-            pos[k++] = r;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t k = 0; k < m; k++) {
         size_t r = pos[k];
@@ -1443,6 +1481,30 @@ int fx_map_products(const promo_feature_input *in, const tx_cols *x, int nt, pro
     return pm->tx_prod ? PROMO_OK : PROMO_ENOMEM;
 }
 
+/* 1 for the known rows (u->known order) whose customer id is listed in ids, else 0. */
+static uint8_t *wanted_rows(const universe *u, const char *const *ids, size_t n_ids)
+{
+    uint32_t nd = promo_dict_size(u->id_col->dict);
+    uint32_t *row_of = promo_mallocn(nd ? nd : 1, sizeof *row_of); /* id code -> known row */
+    uint8_t *full = promo_calloc(u->n_known ? u->n_known : 1, 1);
+    if (!row_of || !full) {
+        promo_free(row_of);
+        promo_free(full);
+        return NULL;
+    }
+    memset(row_of, 0xff, (size_t)nd * sizeof *row_of);
+    for (size_t r = 0; r < u->n_known; r++)
+        row_of[u->id_code[u->known[r]]] = (uint32_t)r;
+    for (size_t i = 0; i < n_ids; i++) {
+        uint32_t k =
+            ids[i] ? promo_dict_find(u->id_col->dict, ids[i], strlen(ids[i])) : PROMO_DICT_NONE;
+        if (k != PROMO_DICT_NONE && row_of[k] != FX_NONE)
+            full[row_of[k]] = 1;
+    }
+    promo_free(row_of);
+    return full;
+}
+
 int fx_check_params(const promo_feature_input *in, const promo_feature_params *p)
 {
     if (!in || !in->transactions || !in->products)
@@ -1460,9 +1522,47 @@ int fx_check_params(const promo_feature_input *in, const promo_feature_params *p
     return PROMO_OK;
 }
 
-int promo_features_compute(const promo_feature_input *in,
-                           const promo_feature_params *params,
-                           promo_features **out)
+/* ---------------------------------------------------------------- many cutoffs ---- */
+
+/* The purchase lines before the latest cutoff, bucketed by transactions.customer_id code and
+ * each bucket sorted once as the customer pass sorts it (sort_lines: a stable sort, so the
+ * lines of an earlier cutoff, a subsequence in row order, come out of it as the same
+ * subsequence: what sorting them afresh would give). A cut then copies each known customer's
+ * lines before its cutoff instead of counting, bucketing and sorting all the rows again. */
+struct promo_features_days {
+    const promo_feature_input *in;
+    int64_t last; /* the latest cutoff asked for */
+    tx_cols x;
+    prod_map pm;
+    uint32_t n_codes; /* transactions.customer_id codes */
+    uint64_t *off;    /* n_codes + 1: code k's lines are rec[off[k] .. off[k + 1]) */
+    fx_rec *rec;      /* their lines, sorted */
+    int64_t *ts;      /* the same lines' times, increasing within each code */
+    uint32_t n_store_codes;
+    int32_t week_min, week_max;
+};
+
+static inline int ts_less(const int64_t *a, const int64_t *b)
+{
+    return *a < *b;
+}
+
+DEFINE_MERGE_SORT(sort_ts, int64_t, ts_less)
+
+void promo_features_days_free(promo_features_days *h)
+{
+    if (!h)
+        return;
+    promo_free(h->pm.tx_prod);
+    promo_free(h->off);
+    promo_free(h->rec);
+    promo_free(h->ts);
+    promo_free(h);
+}
+
+int promo_features_days_open(const promo_feature_input *in,
+                             const promo_feature_params *params,
+                             promo_features_days **out)
 {
     promo_feature_params def = promo_feature_params_default();
     const promo_feature_params *p = params ? params : &def;
@@ -1470,8 +1570,183 @@ int promo_features_compute(const promo_feature_input *in,
     int rc = fx_check_params(in, p);
     if (rc)
         return rc;
+    promo_features_days *h = promo_calloc(1, sizeof *h);
+    if (!h)
+        return promo_fail(PROMO_ENOMEM, "features: out of memory");
+    h->in = in;
+    h->last = p->as_of;
+    fx_ctx c;
+    memset(&c, 0, sizeof c);
+    c.in = in;
+    c.p = p;
+    c.nt = nthreads(p->n_threads);
+    universe u;
+    memset(&u, 0, sizeof u);
+    uint32_t *cnt = NULL;
+    uint64_t *keep = NULL;
+    if ((rc = fx_get_tx_cols(in->transactions, &h->x)) ||
+        (rc = fx_map_products(in, &h->x, c.nt, &h->pm)))
+        goto fail;
+    rc = PROMO_ENOMEM;
+    h->n_codes = promo_dict_size(h->x.cust->dict);
+    size_t n_rows = in->transactions->n_rows;
+    cnt = promo_calloc((size_t)c.nt * ((size_t)h->n_codes + 1), sizeof *cnt);
+    keep = promo_calloc(n_rows / 64 + 1, sizeof *keep);
+    /* Every code its own bucket (bucket_lines reads u.n and u.tx_cust only). */
+    u.n = h->n_codes;
+    u.tx_cust = promo_mallocn(h->n_codes ? h->n_codes : 1, sizeof *u.tx_cust);
+    if (!cnt || !keep || !u.tx_cust)
+        goto fail;
+    for (uint32_t k = 0; k < h->n_codes; k++)
+        u.tx_cust[k] = k;
+    fx_count_lines(&h->x, n_rows, h->pm.tx_prod, h->last, c.nt, h->n_codes, cnt, keep);
+    if (bucket_lines(&c, &h->x, &u, h->pm.tx_prod, cnt, keep, c.nt))
+        goto fail;
+    h->off = c.off; /* n_codes + 2 entries; the last bucket (no customer) is not used */
+    h->rec = c.rec;
+    c.off = NULL;
+    c.rec = NULL;
+    h->n_store_codes = c.n_store_codes;
+    h->week_min = c.week_min;
+    h->week_max = c.week_max;
+    size_t n_lines = h->off[h->n_codes];
+    h->ts = promo_mallocn(n_lines ? n_lines : 1, sizeof *h->ts);
+    if (!h->ts)
+        goto fail;
+    int bad = 0;
+#pragma omp parallel num_threads(c.nt) reduction(| : bad)
+    {
+        fx_rec *tmp = NULL;
+        int64_t *tt = NULL;
+        size_t cap = 0;
+#pragma omp for schedule(dynamic, 256)
+        for (uint32_t k = 0; k < h->n_codes; k++) {
+            size_t b = h->off[k], n = h->off[k + 1] - b;
+            if (bad || n < 2) {
+                if (n == 1)
+                    h->ts[b] = h->rec[b].line.ts;
+                continue;
+            }
+            if (n > cap) {
+                promo_free(tmp);
+                promo_free(tt);
+                cap = 2 * n;
+                tmp = promo_mallocn(cap, sizeof *tmp);
+                tt = promo_mallocn(cap, sizeof *tt);
+                if (!tmp || !tt) {
+                    bad = 1;
+                    cap = 0;
+                    continue;
+                }
+            }
+            sort_lines(h->rec + b, tmp, n);
+            for (size_t i = 0; i < n; i++)
+                h->ts[b + i] = h->rec[b + i].line.ts;
+            sort_ts(h->ts + b, tt, n);
+        }
+        promo_free(tmp);
+        promo_free(tt);
+    }
+    if (bad)
+        goto fail;
+    *out = h;
+    h = NULL;
+    rc = PROMO_OK;
+fail:
+    if (rc == PROMO_ENOMEM)
+        promo_fail(PROMO_ENOMEM, "features: out of memory");
+    promo_free(cnt);
+    promo_free(keep);
+    promo_free(u.tx_cust);
+    promo_free(c.off);
+    promo_free(c.rec);
+    promo_features_days_free(h);
+    return rc;
+}
+
+/* Lines of code k before as_of: how many (the times are sorted). */
+static size_t days_count(const promo_features_days *h, uint32_t k, int64_t as_of)
+{
+    size_t lo = h->off[k], hi = h->off[k + 1];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->ts[mid] < as_of)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - h->off[k];
+}
+
+/* The cut's buckets from the days' lines: the known customers' lines before as_of, in their
+ * sorted order (no anonymous lines: they feed the product side only, off here). */
+static int days_buckets(fx_ctx *c, const promo_features_days *h, const universe *u)
+{
+    int64_t as_of = c->p->as_of;
+    uint32_t *code_of = promo_mallocn(u->n ? u->n : 1, sizeof *code_of);
+    c->off = promo_calloc(u->n + 2, sizeof *c->off);
+    if (!code_of || !c->off) {
+        promo_free(code_of);
+        return -1;
+    }
+    memset(code_of, 0xff, u->n * sizeof *code_of);
+    for (uint32_t k = 0; k < h->n_codes; k++)
+        if (u->tx_cust[k] != FX_NONE)
+            code_of[u->tx_cust[k]] = k;
+    uint64_t run = 0;
+    for (size_t b = 0; b < u->n; b++) {
+        c->off[b] = run;
+        if (code_of[b] != FX_NONE)
+            run += days_count(h, code_of[b], as_of);
+    }
+    c->off[u->n] = c->off[u->n + 1] = run;
+    c->n_lines = run;
+    c->n_univ = u->n;
+    c->n_store_codes = h->n_store_codes;
+    c->week_min = h->week_min;
+    c->week_max = h->week_max;
+    c->presorted = 1;
+    c->rec = promo_mallocn(run ? run : 1, sizeof *c->rec);
+    if (!c->rec) {
+        promo_free(code_of);
+        return -1;
+    }
+    fx_prefault(c->rec, run * sizeof *c->rec, c->nt);
+#pragma omp parallel for schedule(dynamic, 1024) num_threads(c->nt)
+    for (size_t b = 0; b < u->n; b++) {
+        uint32_t k = code_of[b];
+        if (k == FX_NONE)
+            continue;
+        fx_rec *dst = c->rec + c->off[b];
+        size_t want = c->off[b + 1] - c->off[b];
+        for (uint64_t i = h->off[k]; want && i < h->off[k + 1]; i++)
+            if (h->rec[i].line.ts < as_of) {
+                *dst++ = h->rec[i];
+                want--;
+            }
+    }
+    promo_free(code_of);
+    return 0;
+}
+
+static int compute_at(const promo_feature_input *in,
+                      const promo_feature_params *params,
+                      const promo_features_days *days,
+                      promo_features **out)
+{
+    promo_feature_params def = promo_feature_params_default();
+    const promo_feature_params *p = params ? params : &def;
+    *out = NULL;
+    int rc = fx_check_params(in, p);
+    if (rc)
+        return rc;
+    if (days && (p->products || p->as_of > days->last))
+        return promo_fail(PROMO_EUSAGE, "features: a cut of the days needs products = 0 and a "
+                                        "cutoff not after the latest one they were opened for");
     tx_cols x;
-    if ((rc = fx_get_tx_cols(in->transactions, &x)))
+    if (days)
+        x = days->x;
+    else if ((rc = fx_get_tx_cols(in->transactions, &x)))
         return rc;
     fx_ctx c;
     memset(&c, 0, sizeof c);
@@ -1493,10 +1768,14 @@ int promo_features_compute(const promo_feature_input *in,
     size_t n_chunks = 0;
     uint32_t *line_cnt = NULL, n_codes = 0;
     uint64_t *keep = NULL; /* purchase lines, a bit per transaction row */
+    uint8_t *full = NULL;  /* params.only: 1 for the rows wanted in full */
     promo_features *f = NULL;
     stage_clock t0 = stage_now();
-    if ((rc = fx_map_products(in, &x, c.nt, &pm)))
+    if (days)
+        pm = days->pm; /* borrowed: not freed below */
+    else if ((rc = fx_map_products(in, &x, c.nt, &pm)))
         return rc;
+    const uint32_t *tx_prod = pm.tx_prod;
     rc = PROMO_ENOMEM;
     c.n_prod = pm.n_prod;
     /* Categories: products.category codes, plus "unknown" for null or absent. */
@@ -1520,16 +1799,21 @@ int promo_features_compute(const promo_feature_input *in,
                   promo_strdup(k < n_dict_cat ? promo_dict_key(pcat->dict, k) : "unknown")))
             goto fail;
     n_codes = promo_dict_size(x.cust->dict);
-    line_cnt = promo_calloc((size_t)c.nt * ((size_t)n_codes + 1), sizeof *line_cnt);
-    keep = promo_calloc(in->transactions->n_rows / 64 + 1, sizeof *keep);
-    if (!line_cnt || !keep)
+    int n_parts = days ? 1 : c.nt;
+    line_cnt = promo_calloc((size_t)n_parts * ((size_t)n_codes + 1), sizeof *line_cnt);
+    keep = days ? NULL : promo_calloc(in->transactions->n_rows / 64 + 1, sizeof *keep);
+    if (!line_cnt || (!days && !keep))
         goto fail;
-    fx_count_lines(&x, in->transactions->n_rows, pm.tx_prod, p->as_of, c.nt, n_codes, line_cnt,
-                   keep);
-    if ((rc = fx_build_universe(in, &x, line_cnt, c.nt, p->as_of, c.nt, &u)))
+    if (days)
+        for (uint32_t k = 0; k < n_codes; k++)
+            line_cnt[k] = (uint32_t)days_count(days, k, p->as_of);
+    else
+        fx_count_lines(&x, in->transactions->n_rows, tx_prod, p->as_of, c.nt, n_codes, line_cnt,
+                       keep);
+    if ((rc = fx_build_universe(in, &x, line_cnt, n_parts, p->as_of, c.nt, &u)))
         goto fail;
     rc = PROMO_ENOMEM;
-    if (bucket_lines(&c, &x, &u, pm.tx_prod, line_cnt, keep, c.nt))
+    if (days ? days_buckets(&c, days, &u) : bucket_lines(&c, &x, &u, tx_prod, line_cnt, keep, c.nt))
         goto fail;
     promo_free(line_cnt);
     promo_free(keep);
@@ -1538,9 +1822,11 @@ int promo_features_compute(const promo_feature_input *in,
     if ((rc = fx_build_contacts(in, &pm, c.prod_cat, &u, p->as_of, c.nt, &ct)))
         goto fail;
     rc = PROMO_ENOMEM;
+    size_t n = u.n_known;
+    if (p->only && !(full = wanted_rows(&u, p->only, p->n_only)))
+        goto fail;
     stage_clock t1 = stage_now();
     /* X and its names. */
-    size_t n = u.n_known;
     int cat_cols = c.n_cat <= p->max_category_columns;
     size_t nf = C_BASE_COUNT + (cat_cols ? c.n_cat : 0);
     f->n_customers = n;
@@ -1593,11 +1879,14 @@ int promo_features_compute(const promo_feature_input *in,
         out_csr.cs_val = f->category_share.values = promo_mallocn(bound, sizeof(float));
         if (!out_csr.ix_col || !out_csr.cs_col || !out_csr.cs_val)
             goto fail;
-        for (int k = 0; k < 4; k++)
+        /* With params.only most of the bound stays unwritten: its pages are never touched. */
+        for (int k = 0; k < 4 && !full; k++)
             fx_prefault(out_csr.ix_val[k], bound * sizeof(float), c.nt);
-        fx_prefault(out_csr.ix_col, bound * sizeof(uint32_t), c.nt);
-        fx_prefault(out_csr.cs_col, bound * sizeof(uint32_t), c.nt);
-        fx_prefault(out_csr.cs_val, bound * sizeof(float), c.nt);
+        if (!full) {
+            fx_prefault(out_csr.ix_col, bound * sizeof(uint32_t), c.nt);
+            fx_prefault(out_csr.cs_col, bound * sizeof(uint32_t), c.nt);
+            fx_prefault(out_csr.cs_val, bound * sizeof(float), c.nt);
+        }
     }
     /* The customer pass. */
     n_chunks = (n + N_CHUNK_ROWS - 1) / N_CHUNK_ROWS;
@@ -1615,7 +1904,8 @@ int promo_features_compute(const promo_feature_input *in,
             size_t r0 = q * N_CHUNK_ROWS, r1 = r0 + N_CHUNK_ROWS < n ? r0 + N_CHUNK_ROWS : n;
             b.ix = b.cs = chunk_at[q] = c.off[u.known[r0]];
             for (size_t r = r0; r < r1 && !bad; r++)
-                bad = one_customer(&c, &ct, u.signup, r, u.known[r], f->X + r * nf, &w, &b, &co);
+                bad = one_customer(&c, &ct, u.signup, r, u.known[r], !full || full[r],
+                                   f->X + r * nf, &w, &b, &co);
             chunk_at[n_chunks + q] = b.ix;
             chunk_at[2 * n_chunks + q] = b.cs;
         }
@@ -1701,7 +1991,7 @@ int promo_features_compute(const promo_feature_input *in,
         promo_free(sr);
     }
     stage_clock t3 = stage_now();
-    if (p->clv && fit_clv(f, &co, p, c.nt))
+    if (p->clv && fit_clv(f, &co, full, p, c.nt))
         goto fail;
     if (!p->clv && !(f->clv_status = promo_strdup("not requested")))
         goto fail;
@@ -1746,14 +2036,33 @@ fail:
     promo_free(line_cnt);
     promo_free(keep);
     promo_free(chunk_at);
+    promo_free(full);
     promo_free(co.bg_x);
     promo_free(co.ix_nnz);
     fx_contacts_free(&ct);
     fx_universe_free(&u);
-    promo_free(pm.tx_prod);
+    if (!days)
+        promo_free(pm.tx_prod);
     promo_free(c.prod_cat);
     promo_free(c.off);
     promo_free(c.rec);
     promo_features_free(f);
     return rc;
+}
+
+int promo_features_compute(const promo_feature_input *in,
+                           const promo_feature_params *params,
+                           promo_features **out)
+{
+    return compute_at(in, params, NULL, out);
+}
+
+int promo_features_days_compute(const promo_features_days *days,
+                                const promo_feature_params *params,
+                                promo_features **out)
+{
+    *out = NULL;
+    if (!days)
+        return promo_fail(PROMO_EUSAGE, "features: no days handle");
+    return compute_at(days->in, params, days, out);
 }

@@ -68,6 +68,7 @@ typedef struct fx_ctx {
     int32_t week_min, week_max; /* weeks spanned by the lines */
     uint32_t n_store_codes;
     float confidence[N_CONF_TABLE]; /* implicit confidence of the counts 0..N_CONF_TABLE-1 */
+    int presorted; /* each bucket's lines already in the customer pass's order (days.c) */
 } fx_ctx;
 
 /* Fault in a fresh array of `bytes` that is about to be written whole, on nt threads

@@ -13,6 +13,8 @@
  * caused.
  */
 #include <math.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,6 +300,67 @@ static int by_cut(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
+/* The customer ids of rows order[a..b) into ids (b - a entries; null customers left out), for
+ * promo_feature_params.only. Returns their count. */
+static size_t cut_ids(const promo_panel_exposures *r,
+                      const promo_column *ec,
+                      const cut_row *order,
+                      size_t a,
+                      size_t b,
+                      const char **ids)
+{
+    size_t n = 0;
+    for (size_t k = a; k < b; k++) {
+        uint32_t er = r->erow[order[k].i];
+        if (!promo_column_is_null(ec, er))
+            ids[n++] = promo_dict_key(ec->dict, ec->codes[er]);
+    }
+    return n;
+}
+
+/* Column of f for each layout column (-1: absent). */
+static void layout_map(const promo_features *f, const promo_panel_layout *l, int *cmap)
+{
+    for (size_t j = 0; j < l->n; j++)
+        cmap[j] = j < f->n_features && strcmp(f->feature_names[j], l->names[j]) == 0
+                      ? (int)j
+                      : promo_features_column(f, l->names[j]);
+}
+
+/* Rows order[a..b) (one cutoff) take their customer's row of f; frow and cmap are scratch of
+ * n_codes and l->n entries. Each cutoff writes its own rows of X only. */
+static void scatter_cut(const promo_features *f,
+                        const promo_panel_exposures *r,
+                        const promo_column *ec,
+                        const cut_row *order,
+                        size_t a,
+                        size_t b,
+                        const promo_panel_layout *l,
+                        float *X,
+                        uint32_t *frow,
+                        int *cmap)
+{
+    uint32_t n_codes = promo_dict_size(ec->dict);
+    layout_map(f, l, cmap);
+    for (uint32_t k = 0; k < n_codes; k++)
+        frow[k] = PROMO_PANEL_NONE;
+    for (size_t c = 0; c < f->n_customers; c++) {
+        const char *id = promo_features_customer_id(f, c);
+        uint32_t k = promo_dict_find(ec->dict, id, strlen(id));
+        if (k != PROMO_DICT_NONE)
+            frow[k] = (uint32_t)c;
+    }
+    for (size_t k = a; k < b; k++) {
+        uint32_t i = order[k].i, er = r->erow[i];
+        if (promo_column_is_null(ec, er) || frow[ec->codes[er]] == PROMO_PANEL_NONE)
+            continue;
+        const float *src = f->X + (size_t)frow[ec->codes[er]] * f->n_features;
+        float *dst = X + (size_t)i * l->n;
+        for (size_t j = 0; j < l->n; j++)
+            dst[j] = cmap[j] >= 0 ? src[cmap[j]] : NAN;
+    }
+}
+
 int promo_panel_exposure_matrix(const promo_panel *d,
                                 const promo_panel_exposures *r,
                                 const promo_feature_params *fp_in,
@@ -312,75 +375,113 @@ int promo_panel_exposure_matrix(const promo_panel *d,
     fp.products = 0; /* X only */
     if (!fp_in)
         fp.n_threads = d->n_threads;
+    int nt = fp.n_threads > 0 ? fp.n_threads : omp_get_max_threads();
     int made_layout = l->n == 0;
     int rc = PROMO_ENOMEM;
     cut_row *order = promo_mallocn(r->n ? r->n : 1, sizeof *order);
+    size_t *grp = promo_mallocn(r->n + 1, sizeof *grp); /* first row of each distinct cutoff */
+    const char **ids = NULL; /* per thread: the customers of a cutoff (fp.only) */
     uint32_t n_codes = promo_dict_size(ec->dict);
-    uint32_t *frow = promo_mallocn(n_codes ? n_codes : 1, sizeof *frow); /* code -> f row */
-    int *cmap = NULL;
+    uint32_t *frow = NULL; /* per thread: code -> f row */
+    int *cmap = NULL;      /* per thread: layout column -> f column */
     float *X = NULL;
     promo_features *f = NULL;
-    if (!order || !frow)
+    promo_features_days *days = NULL; /* the lines read and sorted once for every cutoff */
+    if (!order || !grp)
         goto fail;
     for (size_t i = 0; i < r->n; i++)
         order[i] = (cut_row){r->cutoff[i], (uint32_t)i, 0};
     qsort(order, r->n, sizeof *order, by_cut);
     /* Rows without a cutoff sort first (PROMO_PANEL_NO_TIME is the smallest): NaN. */
-    size_t a = 0;
+    size_t a = 0, n_grp = 0;
     while (a < r->n && order[a].cutoff == PROMO_PANEL_NO_TIME)
         a++;
     for (size_t b; a < r->n; a = b) {
         for (b = a; b < r->n && order[b].cutoff == order[a].cutoff; b++)
             ;
-        fp.as_of = order[a].cutoff;
-        if ((rc = promo_features_compute(&d->in, &fp, &f)))
+        grp[n_grp++] = a;
+    }
+    grp[n_grp] = r->n;
+    size_t max_grp = 0;
+    for (size_t g = 0; g < n_grp; g++)
+        if (grp[g + 1] - grp[g] > max_grp)
+            max_grp = grp[g + 1] - grp[g];
+    ids = promo_mallocn((size_t)nt * (max_grp ? max_grp : 1), sizeof *ids);
+    if (!ids)
+        goto fail;
+    /* The first (earliest) cutoff on every thread: it gives the layout when none is given. */
+    if (n_grp) {
+        fp.as_of = order[r->n - 1].cutoff;
+        if ((rc = promo_features_days_open(&d->in, &fp, &days)))
+            goto fail;
+        fp.as_of = order[grp[0]].cutoff;
+        fp.n_only = cut_ids(r, ec, order, grp[0], grp[1], ids);
+        fp.only = ids;
+        if ((rc = promo_features_days_compute(days, &fp, &f)))
             goto fail;
         rc = PROMO_ENOMEM;
-        if (made_layout && l->n == 0 && (rc = promo_panel_layout_make(PROMO_PANEL_ANY, f, l)))
+        if (made_layout && (rc = promo_panel_layout_make(PROMO_PANEL_ANY, f, l)))
             goto fail;
-        if (!X) {
-            X = promo_mallocn(r->n ? r->n * l->n : 1, sizeof *X);
-            if (!X)
-                goto fail;
-            for (size_t k = 0; k < r->n * l->n; k++)
-                X[k] = NAN;
-        }
-        if (!cmap && !(cmap = promo_mallocn(l->n ? l->n : 1, sizeof *cmap)))
-            goto fail;
-        for (size_t j = 0; j < l->n; j++)
-            cmap[j] = j < f->n_features && strcmp(f->feature_names[j], l->names[j]) == 0
-                          ? (int)j
-                          : promo_features_column(f, l->names[j]);
-        for (uint32_t k = 0; k < n_codes; k++)
-            frow[k] = PROMO_PANEL_NONE;
-        for (size_t c = 0; c < f->n_customers; c++) {
-            const char *id = promo_features_customer_id(f, c);
-            uint32_t k = promo_dict_find(ec->dict, id, strlen(id));
-            if (k != PROMO_DICT_NONE)
-                frow[k] = (uint32_t)c;
-        }
-        for (size_t k = a; k < b; k++) {
-            uint32_t i = order[k].i, er = r->erow[i];
-            if (promo_column_is_null(ec, er) || frow[ec->codes[er]] == PROMO_PANEL_NONE)
-                continue;
-            const float *src = f->X + (size_t)frow[ec->codes[er]] * f->n_features;
-            float *dst = X + (size_t)i * l->n;
-            for (size_t j = 0; j < l->n; j++)
-                dst[j] = cmap[j] >= 0 ? src[cmap[j]] : NAN;
-        }
+        rc = PROMO_ENOMEM;
+    } else if (made_layout) { /* no row with a cutoff: the layout cannot come from a cut */
+        rc = promo_fail(PROMO_EINPUT, "panel: no exposure row has a cutoff");
+        goto fail;
+    }
+    X = promo_mallocn(r->n ? r->n * l->n : 1, sizeof *X);
+    frow = promo_mallocn((size_t)nt * (n_codes ? n_codes : 1), sizeof *frow);
+    cmap = promo_mallocn((size_t)nt * (l->n ? l->n : 1), sizeof *cmap);
+    if (!X || !frow || !cmap)
+        goto fail;
+    for (size_t k = 0; k < r->n * l->n; k++)
+        X[k] = NAN;
+    if (f) {
+        scatter_cut(f, r, ec, order, grp[0], grp[1], l, X, frow, cmap);
         promo_features_free(f);
         f = NULL;
     }
-    if (!X) { /* no row with a cutoff: the layout cannot come from a cut */
-        if (made_layout && l->n == 0) {
-            rc = promo_fail(PROMO_EINPUT, "panel: no exposure row has a cutoff");
-            goto fail;
+    /* The other cutoffs, one per thread at a time, each computed on one thread: a cut of a
+     * 100,000-customer world spends much of its time in short parallel loops and the CLV
+     * fits' starts, whose barriers cost more than they split on a shared machine; distinct
+     * cutoffs share nothing but the input tables. Each cut's features do not depend on the
+     * thread count (promo_features_compute), so neither does X. */
+    int failed = PROMO_OK;
+    char why[512] = ""; /* the first failure's message: promo_last_error is per thread */
+#pragma omp parallel num_threads(nt) if (n_grp > 2 && nt > 1)
+    {
+        int me = omp_get_thread_num();
+        promo_feature_params fq = fp;
+        fq.n_threads = omp_get_num_threads() > 1 ? 1 : nt;
+        uint32_t *my_frow = frow + (size_t)me * (n_codes ? n_codes : 1);
+        int *my_cmap = cmap + (size_t)me * (l->n ? l->n : 1);
+        const char **my_ids = ids + (size_t)me * (max_grp ? max_grp : 1);
+        fq.only = my_ids;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t g = 1; g < n_grp; g++) {
+            int bad;
+#pragma omp atomic read
+            bad = failed;
+            if (bad)
+                continue;
+            promo_features *fg = NULL;
+            fq.as_of = order[grp[g]].cutoff;
+            fq.n_only = cut_ids(r, ec, order, grp[g], grp[g + 1], my_ids);
+            int e = promo_features_days_compute(days, &fq, &fg);
+            if (e) {
+                /* The message is this thread's: keep the first failure's. */
+#pragma omp critical(panel_exposures_fail)
+                if (!failed) {
+                    failed = e;
+                    snprintf(why, sizeof why, "%s", promo_last_error());
+                }
+                continue;
+            }
+            scatter_cut(fg, r, ec, order, grp[g], grp[g + 1], l, X, my_frow, my_cmap);
+            promo_features_free(fg);
         }
-        X = promo_mallocn(r->n ? r->n * l->n : 1, sizeof *X);
-        if (!X)
-            goto fail;
-        for (size_t k = 0; k < r->n * l->n; k++)
-            X[k] = NAN;
+    }
+    if (failed) {
+        rc = promo_fail(failed, "%s", why);
+        goto fail;
     }
     *X_out = X;
     X = NULL;
@@ -389,9 +490,12 @@ fail:
     if (rc && made_layout)
         promo_panel_layout_free(l);
     promo_features_free(f);
+    promo_features_days_free(days);
     promo_free(X);
     promo_free(cmap);
     promo_free(frow);
+    promo_free(grp);
+    promo_free(ids);
     promo_free(order);
     return rc;
 }
