@@ -16,11 +16,12 @@
  *   rfm          the top N by RFM score (monetary breaks ties)
  *   propensity   the top N by the propensity model's probability (needs the product model)
  *   uplift       the top N by the uplift model's effect (needs promo train --model uplift)
- *   optimized    every customer whose expected incremental profit under the uplift model is
- *                positive, at the discount of 5-30% whose total expected profit under that
- *                model is highest: the optimizer picks the count and the discount
+ *   optimized    what promo campaign --optimize sends: the optimum (discount and count) of
+ *                the forecast's discount x count surface over the customers the fatigue rule
+ *                keeps (forecast.h: the uplift model with its honest terms), its top
+ *                customers by expected profit, those of positive profit
  *   oracle       the true best policy under the same rules: for each discount of {the
- *                asked, 5, 10, ..., 30}, each customer at the slot of largest TRUE expected
+ *                asked, the optimized row's}, each customer at the slot of largest TRUE expected
  *                incremental profit (the simulator's own model, read from the truth tables)
  *                that the rules allow (with send time: any day of the week from day 0 at
  *                their true best hour; fixed: day 0 at 10:00), taken when it is positive; the
@@ -96,10 +97,10 @@ typedef struct promo_compare {
     size_t n_target;               /* N used */
     size_t n_customers;            /* in the world */
     double optimized_discount_pct; /* the optimizer's discount */
-    double optimized_model_profit; /* the uplift model's expected incremental profit of the
-                                      optimized row's customers (every customer of positive
-                                      expected profit the fatigue rule keeps) at that discount:
-                                      the sum the discount was chosen by (NaN without a model) */
+    double optimized_model_profit; /* the forecast's expected incremental profit of the
+                                      optimized row: the optimum of promo campaign --optimize's
+                                      surface over the customers the fatigue rule keeps (NaN
+                                      without a model) */
     double oracle_discount_pct;    /* the oracle's */
     int send_time_best;            /* the targeted rows at each customer's own slot */
     promo_fatigue_mode fatigue_mode;

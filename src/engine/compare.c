@@ -9,6 +9,7 @@
 #include <promo/compare.h>
 #include <promo/error.h>
 #include <promo/features.h>
+#include <promo/forecast.h>
 #include <promo/panel.h>
 #include <promo/propensity.h>
 #include <promo/rng.h>
@@ -302,26 +303,16 @@ static int propensity_scores(promo_store *s,
     return PROMO_OK;
 }
 
-/* The uplift model's scores for the offer: effect (the best arm's) into effect[], expected
- * incremental profit of the best arm into profit[] (NaN where the model says do not contact),
- * both per world customer; *available 0 (not an error) without a model. The discount the
- * optimizer settles on is the one of the grid whose positive-profit customers add up to the
- * most (*best_discount), the customers fatigue suppresses (skip[], by world customer; NULL =
- * none) left out of the sums as the optimized row's selection leaves them out (as promo
- * campaign --optimize leaves them out of its surface). */
-static int uplift_scores(promo_store *s,
-                         const promo_world *w,
-                         const promo_compare_params *p,
-                         const uint8_t *skip,
-                         double *effect,
-                         double *profit,
-                         double *best_discount,
-                         double *best_sum,
-                         int *available,
-                         char *note,
-                         size_t n_note)
+/* The uplift model's effect of the asked offer (the best arm's) into effect[], per world
+ * customer; *available 0 (not an error) without a model. */
+static int uplift_effects(promo_store *s,
+                          const promo_world *w,
+                          const promo_compare_params *p,
+                          double *effect,
+                          int *available,
+                          char *note,
+                          size_t n_note)
 {
-    static const double grid[] = {5, 10, 15, 20, 25, 30};
     promo_uplift_scorer *h = NULL;
     int rc = promo_uplift_scorer_open(s, 0, p->n_threads, &h);
     if (rc == PROMO_ENOTFOUND) {
@@ -334,70 +325,87 @@ static int uplift_scores(promo_store *s,
     char target[300];
     snprintf(target, sizeof target, "product:%.280s", p->product_id);
     uint32_t nc = promo_world_n_customers(w);
-    double best_total = -INFINITY;
-    *best_discount = p->discount_pct;
-    *best_sum = NAN;
-    uint32_t *widx = NULL; /* the scorer's customers' world indices (PROMO_SYNTH_NONE: none) */
-    for (size_t g = 0; !rc && g <= sizeof grid / sizeof grid[0]; g++) {
-        /* the grid, then the asked discount last so that effect[] is the asked one's */
-        double d = g < sizeof grid / sizeof grid[0] ? grid[g] : p->discount_pct;
-        promo_uplift_offer o = {.target = target, .discount_pct = d};
-        promo_uplift_scores *sc = NULL;
-        if ((rc = promo_uplift_scorer_score(h, &o, &sc)))
-            break;
+    promo_uplift_offer o = {.target = target, .discount_pct = p->discount_pct};
+    promo_uplift_scores *sc = NULL;
+    if (!(rc = promo_uplift_scorer_score(h, &o, &sc))) {
         int na = sc->n_arms;
-        if (!widx) {
-            if (!(widx = promo_mallocn(sc->n ? sc->n : 1, sizeof *widx))) {
-                promo_uplift_scores_free(sc);
-                rc = PROMO_ENOMEM;
-                break;
-            }
-            for (size_t r = 0; r < sc->n; r++)
-                widx[r] = promo_world_customer_index(w, sc->customer[r]);
-        }
-        double total = 0;
         for (size_t r = 0; r < sc->n; r++) {
-            int b = sc->best_arm[r];
-            if (b > 0 && !(skip && widx[r] < nc && skip[widx[r]]))
-                total += sc->profit[r * (size_t)na + (size_t)b];
+            uint32_t i = promo_world_customer_index(w, sc->customer[r]);
+            if (i == PROMO_SYNTH_NONE || i >= nc)
+                continue;
+            float e = -INFINITY;
+            for (int a = 1; a < na; a++)
+                if (sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)] > e)
+                    e = sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)];
+            effect[i] = e;
         }
-        if (g < sizeof grid / sizeof grid[0] && total > best_total) {
-            best_total = total;
-            *best_discount = d;
-            *best_sum = total;
-        }
-        if (g == sizeof grid / sizeof grid[0]) {
-            for (size_t r = 0; r < sc->n; r++) {
-                uint32_t i = promo_world_customer_index(w, sc->customer[r]);
-                if (i == PROMO_SYNTH_NONE || i >= nc)
-                    continue;
-                float e = -INFINITY;
-                for (int a = 1; a < na; a++)
-                    if (sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)] > e)
-                        e = sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)];
-                effect[i] = e;
-            }
-        }
-        promo_uplift_scores_free(sc);
     }
-    /* profit[] at the optimizer's discount */
-    if (!rc) {
-        promo_uplift_offer o = {.target = target, .discount_pct = *best_discount};
-        promo_uplift_scores *sc = NULL;
-        if (!(rc = promo_uplift_scorer_score(h, &o, &sc))) {
-            int na = sc->n_arms;
-            for (size_t r = 0; r < sc->n; r++) {
-                uint32_t i = promo_world_customer_index(w, sc->customer[r]);
-                int b = sc->best_arm[r];
-                if (i != PROMO_SYNTH_NONE && i < nc && b > 0)
-                    profit[i] = sc->profit[r * (size_t)na + (size_t)b];
-            }
-        }
-        promo_uplift_scores_free(sc);
-    }
-    promo_free(widx);
+    promo_uplift_scores_free(sc);
     promo_uplift_scorer_free(h);
     *available = !rc;
+    return rc;
+}
+
+/* The optimized row is what promo campaign --optimize sends: the forecaster's optimum of the
+ * discount x count surface over the customers the fatigue rule keeps (skip[], by world
+ * customer), and its top customers by expected profit at that discount, those of positive
+ * profit (the campaign engine's positive_only). rank[] (by world customer) gets a key that
+ * orders the selected as the forecaster ranks them, NaN elsewhere; *n_opt their number. */
+static int forecast_optimum(promo_store *s,
+                            const promo_world *w,
+                            const promo_compare_params *p,
+                            const uint8_t *skip,
+                            double *rank,
+                            double *discount,
+                            size_t *n_opt,
+                            double *model_profit)
+{
+    promo_forecaster *f = NULL;
+    promo_surface *sf = NULL;
+    promo_forecast *fc = NULL;
+    uint8_t *ex = NULL;
+    uint32_t nw = promo_world_n_customers(w);
+    int rc = promo_forecaster_open(s, 0, p->n_threads, &f);
+    if (rc)
+        return rc;
+    size_t nc = promo_forecaster_n_customers(f);
+    if (!(ex = promo_calloc(nc ? nc : 1, 1))) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; skip && i < nc; i++) {
+        uint32_t wi = promo_world_customer_index(w, promo_forecaster_customer_id(f, i));
+        ex[i] = wi != PROMO_SYNTH_NONE && wi < nw && skip[wi];
+    }
+    promo_surface_params sp = promo_surface_params_default();
+    sp.product_id = p->product_id;
+    sp.exclude = ex;
+    if ((rc = promo_forecast_surface(f, &sp, &sf)))
+        goto done;
+    *discount = sf->optimum.discount_pct;
+    *model_profit = sf->optimum.figures.incremental_profit;
+    promo_forecast_request r = promo_forecast_request_default();
+    r.product_id = p->product_id;
+    r.discount_pct = *discount;
+    r.n_target = 0;
+    r.rank_by = PROMO_FORECAST_RANK_PROFIT;
+    if ((rc = promo_forecast_point(f, &r, &fc)))
+        goto done;
+    size_t taken = 0;
+    for (size_t j = 0; j < fc->n && taken < sf->optimum.target; j++) {
+        const promo_forecast_pick *k = &fc->picks[j];
+        uint32_t wi = promo_world_customer_index(w, k->customer_id);
+        if (ex[k->customer] || !(k->expected_profit > 0) || wi == PROMO_SYNTH_NONE || wi >= nw)
+            continue;
+        rank[wi] = (double)(fc->n - j);
+        taken++;
+    }
+    *n_opt = taken;
+done:
+    promo_forecast_free(fc);
+    promo_surface_free(sf);
+    promo_free(ex);
+    promo_forecaster_free(f);
     return rc;
 }
 
@@ -426,7 +434,7 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     promo_world *w = NULL;
     promo_features *f = NULL;
     promo_offer *all = NULL, *fixed = NULL, *sel = NULL, *orc = NULL;
-    double *score = NULL, *up_effect = NULL, *up_profit = NULL, *orc_profit = NULL;
+    double *score = NULL, *up_effect = NULL, *opt_rank = NULL, *orc_profit = NULL;
     uint8_t *skip = NULL, *hour = NULL;
     int32_t *day = NULL;
     int8_t *true_hour = NULL;
@@ -463,9 +471,9 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     day = promo_mallocn(m, sizeof *day);
     true_hour = promo_mallocn(m, sizeof *true_hour);
     up_effect = promo_mallocn(m, sizeof *up_effect);
-    up_profit = promo_mallocn(m, sizeof *up_profit);
+    opt_rank = promo_mallocn(m, sizeof *opt_rank);
     if (!all || !fixed || !orc || !score || !orc_profit || !skip || !hour || !day || !true_hour ||
-        !up_effect || !up_profit) {
+        !up_effect || !opt_rank) {
         rc = PROMO_ENOMEM;
         goto done;
     }
@@ -498,15 +506,21 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     if (tg.send_time_best && (rc = true_best_hours(s, w, true_hour)))
         goto done;
 
-    /* The uplift model's effect and profit, once for both strategies that use them. */
+    /* The uplift model's effect (the uplift row) and the forecaster's optimum (the optimized
+     * row; opt_rank holds its ranking). */
     for (uint32_t i = 0; i < nc; i++)
-        up_effect[i] = up_profit[i] = NAN;
+        up_effect[i] = opt_rank[i] = NAN;
     int up_ok = 0;
     double opt_discount = p->discount_pct, opt_sum = NAN;
     char up_note[256] = "";
-    if ((rc = uplift_scores(s, w, p, skip, up_effect, up_profit, &opt_discount, &opt_sum, &up_ok,
-                            up_note, sizeof up_note)))
+    if ((rc = uplift_effects(s, w, p, up_effect, &up_ok, up_note, sizeof up_note)))
         goto done;
+    size_t n_opt = 0;
+    if (up_ok) {
+        if ((rc = forecast_optimum(s, w, p, tg.fatigue.mode != PROMO_FATIGUE_OFF ? skip : NULL,
+                                   opt_rank, &opt_discount, &n_opt, &opt_sum)))
+            goto done;
+    }
     out->optimized_discount_pct = opt_discount;
     out->optimized_model_profit = up_ok ? opt_sum : NAN;
     double orc_discount = p->discount_pct;
@@ -566,14 +580,14 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
             break;
         case PROMO_STRATEGY_OPTIMIZED:
             row->available = up_ok;
-            memcpy(score, up_profit, nc * sizeof *score);
-            want = nc;
+            memcpy(score, opt_rank, nc * sizeof *score);
+            want = n_opt;
             disc = opt_discount;
             if (up_ok)
                 snprintf(row->note, sizeof row->note,
-                         "every customer with a positive expected profit under the uplift model, "
-                         "at the best discount of 5-30%% by that model: %.0f%%",
-                         opt_discount);
+                         "promo campaign --optimize: the forecast's optimum, %zu customers at "
+                         "%.0f%%",
+                         n_opt, opt_discount);
             else
                 snprintf(row->note, sizeof row->note, "%s", up_note);
             break;
@@ -632,7 +646,7 @@ done:
     promo_free(day);
     promo_free(true_hour);
     promo_free(up_effect);
-    promo_free(up_profit);
+    promo_free(opt_rank);
     promo_features_free(f);
     promo_world_free(w);
     return rc;
