@@ -412,6 +412,21 @@ item *ingest_new_item(promo_ingest *ing)
     return it;
 }
 
+int ingest_add_table(promo_ingest *ing, int rc, promo_table *t, const char *table, int derived)
+{
+    item *it = rc ? NULL : ingest_new_item(ing);
+    if (!rc && !it)
+        rc = PROMO_ENOMEM;
+    if (rc) {
+        promo_table_free(t);
+        return rc;
+    }
+    it->t = t;
+    it->sc = promo_schema_find(table);
+    it->derived = derived;
+    return PROMO_OK;
+}
+
 void ingest_remove_item(promo_ingest *ing, size_t i)
 {
     item_clear(&ing->items[i]);

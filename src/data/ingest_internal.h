@@ -143,6 +143,10 @@ void ingest_unmap_file(const char *p, size_t n);
 /* A new empty item at the end of ing->items (zeroed). The array may move: pointers to other
  * items become invalid (find them again with ingest_find_item). NULL on ENOMEM. */
 item *ingest_new_item(promo_ingest *ing);
+/* A table a profile built, as a new item of canonical table `table` (derived: see item).
+ * Takes t: on failure, or when rc (the builder's status so far) is not PROMO_OK, t is freed and
+ * that status returned, so a builder's every exit is one call. */
+int ingest_add_table(promo_ingest *ing, int rc, promo_table *t, const char *table, int derived);
 /* Free item i and close the gap. */
 void ingest_remove_item(promo_ingest *ing, size_t i);
 /* The item of table `table`, or NULL. */

@@ -151,16 +151,8 @@ int ingest_read_cdnow(promo_ingest *ing, const char *path)
             rc = promo_table_seal(c);
         if (!rc)
             rc = promo_table_drop_column(t, "sample_id");
-        item *ci = rc ? NULL : ingest_new_item(ing);
-        if (!rc && !ci)
-            rc = PROMO_ENOMEM;
-        if (rc) {
-            promo_table_free(c);
+        if ((rc = ingest_add_table(ing, rc, c, "customers", 1)))
             return rc;
-        }
-        ci->t = c;
-        ci->derived = 1;
-        ci->sc = promo_schema_find("customers");
     }
     return rc;
 }

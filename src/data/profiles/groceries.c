@@ -129,13 +129,5 @@ int ingest_read_groceries(promo_ingest *ing, const char *path)
     ti->no_header = 1;
     ti->derived = 1; /* keys are unique by construction */
     ing->stats.rows_read += basket;
-    item *pi = ingest_new_item(ing);
-    if (!pi) {
-        promo_table_free(p);
-        return PROMO_ENOMEM;
-    }
-    pi->t = p;
-    pi->sc = promo_schema_find("products");
-    pi->derived = 1;
-    return PROMO_OK;
+    return ingest_add_table(ing, PROMO_OK, p, "products", 1);
 }

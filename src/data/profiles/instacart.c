@@ -239,16 +239,9 @@ int ingest_finish_instacart(promo_ingest *ing)
         promo_dict_free(ids);
         if (!rc)
             rc = promo_table_seal(t);
-        item *ti = rc ? NULL : ingest_new_item(ing);
-        if (!rc && !ti)
-            rc = PROMO_ENOMEM;
-        if (rc) {
-            promo_table_free(t);
+        /* not derived: (order_id, line) must be unique, and is checked */
+        if ((rc = ingest_add_table(ing, rc, t, "transactions", 0)))
             return rc;
-        }
-        ti->t = t;
-        ti->sc = sc;
-        ti->derived = 0; /* (order_id, line) must be unique: checked */
         promo_info("instacart: no prices or quantities in the source: quantity and unit_price "
                    "are 1; dates rebuilt from days_since_prior_order from 2017-01-01");
     }

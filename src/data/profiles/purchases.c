@@ -74,18 +74,11 @@ int ingest_purchases_as_transactions(promo_ingest *ing, const char *profile)
     promo_dict_free(orders);
     if (!rc)
         rc = promo_table_seal(t);
-    item *ti = rc ? NULL : ingest_new_item(ing);
-    if (!rc && !ti)
-        rc = PROMO_ENOMEM;
-    if (rc) {
-        promo_table_free(t);
+    size_t n_lines = t ? t->n_rows : 0;
+    if ((rc = ingest_add_table(ing, rc, t, "transactions", 1)))
         return rc;
-    }
-    ti->t = t;
-    ti->sc = sc;
-    ti->derived = 1;
     promo_info("%s: transactions from the %zu purchase events (no prices in the source: "
                "quantity and unit_price are 1)",
-               profile, t->n_rows);
+               profile, n_lines);
     return PROMO_OK;
 }

@@ -65,15 +65,7 @@ int ingest_finish_taobao(promo_ingest *ing)
         rc = promo_table_seal(p);
     if (!rc)
         rc = promo_table_drop_column(ev->t, "category_id");
-    item *pi = rc ? NULL : ingest_new_item(ing);
-    if (!rc && !pi)
-        rc = PROMO_ENOMEM;
-    if (rc) {
-        promo_table_free(p);
+    if ((rc = ingest_add_table(ing, rc, p, "products", 1)))
         return rc;
-    }
-    pi->t = p;
-    pi->derived = 1;
-    pi->sc = promo_schema_find("products");
     return ingest_purchases_as_transactions(ing, "taobao");
 }
