@@ -81,7 +81,7 @@ static int threads_by_load(void)
     int cores = omp_get_num_procs(), busy = (int)load, others = running_now() - 1;
     if (others >= 0 && others < busy)
         busy = others;
-    int n = cores - busy < 1 ? 1 : cores - busy > cores ? cores : cores - busy;
+    int n = busy <= 0 ? cores : busy >= cores ? 1 : cores - busy;
     omp_set_num_threads(n);
     promo_debug("score: %d thread%s (%d cores, 1-minute load %.2f, %d other threads runnable)", n,
                 n == 1 ? "" : "s", cores, load, others);
@@ -121,25 +121,26 @@ typedef struct keyed {
     size_t i;
 } keyed;
 
-/* rk[0..n) (rk[i].i == i) ranked as qsort with by_p_desc ranks them: probability descending,
- * ties in the scores' order. qsort of a million rows was a tenth of a score; a stable LSD radix
- * sort on the keys, starting from the scores' order, gives the same order (ties keep it) in a
- * few passes over 16-byte pairs, skipping bytes every key shares. A NaN (no order) keeps
- * qsort. */
-static int rank_rows(ranked *rk, size_t n)
+/* rk[0..n) filled with scores p[0..n) ranked as qsort with by_p_desc ranks them: probability
+ * descending, ties in the scores' order (name and reason ""). qsort of a million rows was a
+ * tenth of a score; a stable LSD radix sort on the keys, starting from the scores' order, gives
+ * the same order (ties keep it) in a few passes over 16-byte pairs, skipping bytes every key
+ * shares. A NaN (no order) keeps qsort. */
+static int rank_rows(const double *p, size_t n, ranked *rk)
 {
     for (size_t i = 0; i < n; i++)
-        if (isnan(rk[i].p)) {
+        if (isnan(p[i])) {
+            for (size_t j = 0; j < n; j++)
+                rk[j] = (ranked){j, p[j], "", ""};
             qsort(rk, n, sizeof *rk, by_p_desc);
             return PROMO_OK;
         }
     keyed *a = promo_mallocn(n ? n : 1, sizeof *a), *t = promo_mallocn(n ? n : 1, sizeof *t);
-    ranked *copy = promo_mallocn(n ? n : 1, sizeof *copy);
     int rc = PROMO_ENOMEM;
-    if (!a || !t || !copy)
+    if (!a || !t)
         goto done;
     for (size_t i = 0; i < n; i++)
-        a[i] = (keyed){desc_key(rk[i].p), i};
+        a[i] = (keyed){desc_key(p[i]), i};
     for (int shift = 0; shift < 64; shift += 8) {
         size_t count[257] = {0};
         for (size_t i = 0; i < n; i++)
@@ -154,14 +155,12 @@ static int rank_rows(ranked *rk, size_t n)
         a = t;
         t = x;
     }
-    memcpy(copy, rk, n * sizeof *rk);
     for (size_t k = 0; k < n; k++)
-        rk[k] = copy[a[k].i];
+        rk[k] = (ranked){a[k].i, p[a[k].i], "", ""};
     rc = PROMO_OK;
 done:
     promo_free(a);
     promo_free(t);
-    promo_free(copy);
     return rc;
 }
 
@@ -414,9 +413,7 @@ int cmd_score(int argc, char **argv)
         rc = PROMO_ENOMEM;
     if (rc)
         goto done;
-    for (size_t i = 0; i < sc->n; i++)
-        rk[i] = (ranked){i, sc->probability[i], "", ""};
-    if ((rc = rank_rows(rk, sc->n)))
+    if ((rc = rank_rows(sc->probability, sc->n, rk)))
         goto done;
     if (reasons) {
         /* promo_scorer_top ranks the same scores with the same tie order: pick k is rank k. */
