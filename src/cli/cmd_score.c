@@ -2,6 +2,7 @@
  * as CSV (customer_id, probability), from the saved model; one pass over all customers through
  * the scoring handle (promo/scorer.h). For the target any it reads the features `promo
  * features` stored when they are current for the cutoff (panel.h), else computes them. */
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,17 +47,44 @@ static void put_field(char *b, size_t *n, const char *v)
     b[(*n)++] = '"';
 }
 
-/* score and explain are short (about 0.5 s of CPU on Online Retail) and latency-bound: on a
- * host with more runnable threads than cores, OpenMP's teams mostly spin waiting for a
- * descheduled member (2.3-2.6 s wall at load 14 on 2 cores against 1.0-1.4 s on one thread).
- * OpenMP's dynamic mode sizes each team by the load average instead (the whole machine when it
- * is idle); results do not depend on the thread count. An explicit OMP_DYNAMIC wins. Returns
- * the previous setting for omp_set_dynamic. */
+/* Threads runnable on the host right now, this one included (/proc/stat's procs_running), or
+ * -1 when unknown. */
+static int running_now(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    char line[256];
+    int n = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "procs_running %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* score and explain are short (about 0.5 s of CPU on Online Retail, 2-3 s at a million
+ * customers) and latency-bound: on a host with more runnable threads than cores, OpenMP's teams
+ * mostly spin waiting for a descheduled member (2.3-2.6 s wall at load 14 on 2 cores against
+ * 1.0-1.4 s on one thread). So the team is sized by the cores left idle: the 1-minute load
+ * average (getloadavg), not OpenMP's dynamic mode, which reads the 15-minute one and so kept one
+ * thread for a quarter of an hour after any work on an idle machine. A core counts as taken
+ * when the load reaches it (floor: at load 0.8 on 2 cores, 2 threads) and the threads runnable
+ * right now say so too: a minute's average still counts work that just ended (the previous
+ * score of a script scoring in turn). Results do not depend on the thread count. An explicit
+ * OMP_NUM_THREADS or OMP_DYNAMIC wins. Returns the previous team size for omp_set_num_threads. */
 static int threads_by_load(void)
 {
-    int was = omp_get_dynamic();
-    if (!getenv("OMP_DYNAMIC"))
-        omp_set_dynamic(1);
+    int was = omp_get_max_threads();
+    double load;
+    if (getenv("OMP_NUM_THREADS") || getenv("OMP_DYNAMIC") || getloadavg(&load, 1) != 1)
+        return was;
+    int cores = omp_get_num_procs(), busy = (int)load, others = running_now() - 1;
+    if (others >= 0 && others < busy)
+        busy = others;
+    int n = busy <= 0 ? cores : busy >= cores ? 1 : cores - busy;
+    omp_set_num_threads(n);
+    promo_debug("score: %d thread%s (%d cores, 1-minute load %.2f, %d other threads runnable)", n,
+                n == 1 ? "" : "s", cores, load, others);
     return was;
 }
 
@@ -76,32 +104,143 @@ static int by_p_desc(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* A sort key of p: unsigned order is descending p (the IEEE bits made monotonic, then
+ * inverted; -0 is 0, as == has them). */
+static uint64_t desc_key(double p)
+{
+    uint64_t u;
+    if (p == 0)
+        p = 0;
+    memcpy(&u, &p, sizeof u);
+    u = u >> 63 ? ~u : u | (uint64_t)1 << 63;
+    return ~u;
+}
+
+typedef struct keyed {
+    uint64_t key;
+    size_t i;
+} keyed;
+
+/* rk[0..n) filled with scores p[0..n) ranked as qsort with by_p_desc ranks them: probability
+ * descending, ties in the scores' order (name and reason ""). qsort of a million rows was a
+ * tenth of a score; a stable LSD radix sort on the keys, starting from the scores' order, gives
+ * the same order (ties keep it) in a few passes over 16-byte pairs, skipping bytes every key
+ * shares. A NaN (no order) keeps qsort. */
+static int rank_rows(const double *p, size_t n, ranked *rk)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isnan(p[i])) {
+            for (size_t j = 0; j < n; j++)
+                rk[j] = (ranked){j, p[j], "", ""};
+            qsort(rk, n, sizeof *rk, by_p_desc);
+            return PROMO_OK;
+        }
+    keyed *a = promo_mallocn(n ? n : 1, sizeof *a), *t = promo_mallocn(n ? n : 1, sizeof *t);
+    int rc = PROMO_ENOMEM;
+    if (!a || !t)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        a[i] = (keyed){desc_key(p[i]), i};
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((a[i].key >> shift) & 0xff) + 1]++;
+        if (n && count[((a[0].key >> shift) & 0xff) + 1] == n)
+            continue; /* every key has this byte: the pass would not move anything */
+        for (int d = 0; d < 256; d++)
+            count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++)
+            t[count[(a[i].key >> shift) & 0xff]++] = a[i];
+        keyed *x = a;
+        a = t;
+        t = x;
+    }
+    for (size_t k = 0; k < n; k++)
+        rk[k] = (ranked){a[k].i, p[a[k].i], "", ""};
+    rc = PROMO_OK;
+done:
+    promo_free(a);
+    promo_free(t);
+    return rc;
+}
+
+/* What snprintf(.., 64, ..) wrote (a probability or a rank fits; anything longer is cut). */
+static size_t fmt_len(int r)
+{
+    return r < 0 ? 0 : r > 63 ? 63 : (size_t)r;
+}
+
+/* One CSV line of rank k into b + *n (room is the caller's). */
+static void csv_line(const promo_prop_scores *sc,
+                     const ranked *rk,
+                     size_t k,
+                     int wide,
+                     int baseline,
+                     char *b,
+                     size_t *n)
+{
+    put_field(b, n, sc->customer_id[rk[k].i]);
+    *n += fmt_len(snprintf(b + *n, 64, baseline ? ",%.6g" : ",%.6f", rk[k].p));
+    if (wide) {
+        *n += fmt_len(snprintf(b + *n, 64, ",%zu,", k + 1));
+        put_field(b, n, rk[k].name);
+        b[(*n)++] = ',';
+        put_field(b, n, rk[k].reason);
+    }
+    b[(*n)++] = '\n';
+}
+
+/* Room for one line: the fields twice (every character may be a doubled quote) and the
+ * numbers ("%.6f" of a probability, "%.6g" of a score, the rank: under 64 bytes). */
+static size_t csv_room(const promo_prop_scores *sc, const ranked *rk, size_t k)
+{
+    return 64 + 8 +
+           2 * (strlen(sc->customer_id[rk[k].i]) + strlen(rk[k].name) + strlen(rk[k].reason));
+}
+
 /* CSV text of the ranked scores: customer_id,probability (a baseline: score), and with
- * --reasons rank,name,reason. */
+ * --reasons rank,name,reason. Formatting a million lines is a third of a score's serial time,
+ * so chunks of lines are formatted in parallel, each at an offset its lines' room allows, and
+ * then moved together in order: the text is the same whatever the thread count. */
 static char *
 to_csv(const promo_prop_scores *sc, const ranked *rk, int wide, int baseline, size_t *len)
 {
-    size_t cap = 128 + sc->n * 64, n = 0;
-    for (size_t k = 0; k < sc->n; k++)
-        cap +=
-            2 * (strlen(sc->customer_id[rk[k].i]) + strlen(rk[k].name) + strlen(rk[k].reason)) + 8;
-    char *b = promo_malloc(cap);
-    if (!b)
-        return NULL;
-    n += (size_t)snprintf(b, cap, "customer_id,%s%s\n", baseline ? "score" : "probability",
-                          wide ? ",rank,name,reason" : "");
-    for (size_t k = 0; k < sc->n; k++) {
-        put_field(b, &n, sc->customer_id[rk[k].i]);
-        n += (size_t)snprintf(b + n, cap - n, baseline ? ",%.6g" : ",%.6f", rk[k].p);
-        if (wide) {
-            n += (size_t)snprintf(b + n, cap - n, ",%zu,", k + 1);
-            put_field(b, &n, rk[k].name);
-            b[n++] = ',';
-            put_field(b, &n, rk[k].reason);
-        }
-        b[n++] = '\n';
+    enum { CHUNK = 8192 };
+    size_t n_ch = (sc->n + CHUNK - 1) / CHUNK, head = 128;
+    size_t *off = promo_mallocn(n_ch + 1, sizeof *off),
+           *used = promo_mallocn(n_ch + 1, sizeof *used);
+    char *b = NULL;
+    if (!off || !used)
+        goto done;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < n_ch; c++) {
+        size_t k1 = (c + 1) * CHUNK < sc->n ? (c + 1) * CHUNK : sc->n, room = 0;
+        for (size_t k = c * CHUNK; k < k1; k++)
+            room += csv_room(sc, rk, k);
+        off[c + 1] = room;
+    }
+    off[0] = head;
+    for (size_t c = 0; c < n_ch; c++)
+        off[c + 1] += off[c];
+    if (!(b = promo_malloc(off[n_ch])))
+        goto done;
+    size_t n = (size_t)snprintf(b, head, "customer_id,%s%s\n", baseline ? "score" : "probability",
+                                wide ? ",rank,name,reason" : "");
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < n_ch; c++) {
+        size_t k1 = (c + 1) * CHUNK < sc->n ? (c + 1) * CHUNK : sc->n, m = off[c];
+        for (size_t k = c * CHUNK; k < k1; k++)
+            csv_line(sc, rk, k, wide, baseline, b, &m);
+        used[c] = m - off[c];
+    }
+    for (size_t c = 0; c < n_ch; c++) { /* n <= off[c]: each chunk moves down or stays */
+        memmove(b + n, b + off[c], used[c]);
+        n += used[c];
     }
     *len = n;
+done:
+    promo_free(off);
+    promo_free(used);
     return b;
 }
 
@@ -251,7 +390,7 @@ int cmd_score(int argc, char **argv)
     ranked *rk = NULL;
     char *text = NULL;
     size_t n_pk = 0, len = 0;
-    int dyn = threads_by_load();
+    int team = threads_by_load();
     int rc = promo_store_open_read(ws, &s);
     /* The stored features when `promo features` left them current for this cutoff: no
      * table is read then (scorer.h); else they are computed as always. */
@@ -274,9 +413,8 @@ int cmd_score(int argc, char **argv)
         rc = PROMO_ENOMEM;
     if (rc)
         goto done;
-    for (size_t i = 0; i < sc->n; i++)
-        rk[i] = (ranked){i, sc->probability[i], "", ""};
-    qsort(rk, sc->n, sizeof *rk, by_p_desc);
+    if ((rc = rank_rows(sc->probability, sc->n, rk)))
+        goto done;
     if (reasons) {
         /* promo_scorer_top ranks the same scores with the same tie order: pick k is rank k. */
         for (size_t k = 0; k < sc->n && k < n_pk; k++)
@@ -311,6 +449,6 @@ done:
     promo_prop_scores_free(sc);
     promo_scorer_free(h);
     promo_store_close(s);
-    omp_set_dynamic(dyn);
+    omp_set_num_threads(team);
     return cli_report(rc);
 }

@@ -923,7 +923,10 @@ int promo_gbdt_predict(
     const flat_forest *f = m->f;
     size_t n_blocks = (n_rows + FOREST_BLOCK - 1) / FOREST_BLOCK;
     int nt = m->nthread > 0 ? m->nthread : omp_get_max_threads();
-#pragma omp parallel for schedule(static) num_threads(nt) if (n_blocks > 1)
+    /* Blocks handed out as threads free up, not in equal static shares: on a host busier than
+     * the load average said, a thread that loses its core no longer holds the whole team up
+     * (each block's rows are the same whoever computes them). */
+#pragma omp parallel for schedule(dynamic, 8) num_threads(nt) if (n_blocks > 1)
     for (size_t b = 0; b < n_blocks; b++) {
         size_t r0 = b * FOREST_BLOCK;
         size_t nb = n_rows - r0 < FOREST_BLOCK ? n_rows - r0 : FOREST_BLOCK;
