@@ -35,4 +35,10 @@ if [ -n "$SCORE_STORED_WS" ]; then
     sh bench/score_stored.sh "$SCORE_STORED_WS" "${SCORE_STORED_AS_OF:-2025-01-01}" "$BUILD/promo"
 fi
 echo "bench: uplift_ws_panel" >&2; BUILD="$BUILD" sh bench/uplift_ws_panel.sh
+# promo features end to end against its own compute (issue 10): FEATURES_E2E_WS=a 10M-line
+# workspace (read only: copied per run), e.g. /work/wt/data/pcols10m
+if [ -n "${FEATURES_E2E_WS:-}" ]; then
+    echo "bench: features_e2e" >&2
+    sh bench/features_e2e.sh "$FEATURES_E2E_WS" "${FEATURES_E2E_AS_OF:-2024-12-02}" 3 "$BUILD/promo"
+fi
 exit 0

@@ -156,3 +156,33 @@ T_TEST(panel_products_derived_from_transactions_without_a_catalogue)
     free(out);
     free(err);
 }
+
+/* `promo features` builds its tables on a second thread while the matrix file is staged: a
+ * write that fails meanwhile (RLIMIT_FSIZE 1 KiB; SIGXFSZ is ignored, so an error) ends the
+ * command with exit 1, the thread joined, and the workspace as it was (no staged temporary). */
+T_TEST(panel_features_cli_failed_write_leaves_the_workspace_as_it_was)
+{
+    char ws[700], cmd[2200], *err = NULL;
+    snprintf(ws, sizeof ws, "%s/ws-copy", t_tmpdir());
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", world(), ws);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    char *before = t_dir_digest(ws);
+    snprintf(cmd, sizeof cmd, "ulimit -f 1; %s features --ws %s --as-of 2024-01-01", t_promo_bin(),
+             ws);
+    int rc = t_sh(cmd, NULL, &err);
+    T_ASSERT_MSG(rc == 1, "features: %d: %s", rc, err ? err : "");
+    T_ASSERT_CONTAINS(err, "File too large");
+    free(err);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(before, after);
+    free(after);
+    /* The same command without the limit stores the features (so the limit was the cause). */
+    snprintf(cmd, sizeof cmd, "%s features --ws %s --as-of 2024-01-01", t_promo_bin(), ws);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+    after = t_dir_digest(ws);
+    T_ASSERT(strcmp(before, after) != 0);
+    free(before);
+    free(after);
+    snprintf(cmd, sizeof cmd, "test -s %s/models/features_customers.bin", ws);
+    T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+}

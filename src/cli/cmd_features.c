@@ -8,9 +8,11 @@
  * Missing values (NaN in the float matrix) are stored as SQL NULL / empty CSV fields.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <promo/alloc.h>
 #include <promo/csv.h>
@@ -24,6 +26,62 @@
 #include <promo/uplift_ws.h>
 
 #include "cli/cli.h"
+
+/* Wall and process CPU seconds since the last phase, under -v: where the time after the
+ * features' own compute goes (bench/RESULTS.md, feat15). */
+typedef struct phase_clock {
+    double wall, cpu;
+} phase_clock;
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void phase(phase_clock *c, const char *what)
+{
+    double w = promo_now_s(), u = cpu_now();
+    if (what)
+        promo_debug("features: %s %.3fs wall, %.3fs CPU", what, w - c->wall, u - c->cpu);
+    c->wall = w;
+    c->cpu = u;
+}
+
+/* The customer and product tables, built on their own thread. */
+typedef struct tables_job {
+    const promo_features *f;
+    const uint8_t *y;
+    const promo_table *products;
+    pthread_t thread;
+    int started, rc;
+    promo_table *ct, *pt;
+    char msg[512]; /* the thread's promo_last_error() when rc != 0 */
+} tables_job;
+
+static void *tables_run(void *arg)
+{
+    tables_job *j = arg;
+    j->rc = promo_features_customers_table(j->f, j->y, &j->ct);
+    if (!j->rc)
+        j->rc = promo_features_products_table(j->f, j->products, &j->pt);
+    if (j->rc)
+        snprintf(j->msg, sizeof j->msg, "%s", promo_last_error());
+    return NULL;
+}
+
+/* Wait for the job (once; later calls return its status): its error becomes this thread's. */
+static int tables_join(tables_job *j)
+{
+    if (j->started) {
+        pthread_join(j->thread, NULL);
+        j->started = 0;
+        if (j->rc)
+            promo_fail(j->rc, "%s", j->msg);
+    }
+    return j->rc;
+}
 
 int cmd_features(int argc, char **argv)
 {
@@ -66,6 +124,9 @@ int cmd_features(int argc, char **argv)
     uint8_t *y = NULL;
     promo_outfile *of = NULL;
     char *version = NULL, *source = NULL;
+    tables_job tj = {0};
+    phase_clock pc;
+    phase(&pc, NULL);
     int rc = promo_store_open(ws, 0, &s);
     /* The data version before any table is read: the fingerprint stored with the features
      * names it, so a change committed while we read makes them stale (panel.h). */
@@ -74,33 +135,53 @@ int cmd_features(int argc, char **argv)
     /* Only the columns the features (and the labels) read. */
     if (rc || (rc = promo_panel_load_for_features(s, fp.n_threads, &d)))
         goto done;
+    phase(&pc, "read");
     double t0 = promo_now_s();
     if ((rc = promo_features_compute(&d.in, &fp, &f)))
         goto done;
     double secs = promo_now_s() - t0;
+    phase(&pc, "compute");
     if (label && (rc = promo_features_labels(f, &d.in, label, horizon, &y)))
         goto done;
-    if ((rc = promo_features_customers_table(f, y, &ct)) ||
-        (rc = promo_features_products_table(f, d.products, &pt)))
+    /* The tables are built on a second thread while this one writes and fsyncs the matrix
+     * file (mostly waiting for the disk): the build is pure CPU over f, read-only here. */
+    tj = (tables_job){.f = f, .y = y, .products = d.products};
+    if ((rc = pthread_create(&tj.thread, NULL, tables_run, &tj))) {
+        rc = promo_fail(PROMO_ENOMEM, "features: cannot start a thread: %s", strerror(rc));
         goto done;
+    }
+    tj.started = 1;
     if (!(source =
               promo_panel_stored_source(version, &fp, &d, f, promo_uplift_ws_default_as_of(&d)))) {
         rc = PROMO_ENOMEM;
         goto done;
     }
+    phase(&pc, "source");
     char day[32];
     promo_time_format(fp.as_of, 0, day, sizeof day);
-    /* --out is written before the tables are committed and put in place after: a path that
-     * cannot be written fails the command with the workspace unchanged. */
-    if (out_csv && (!(rc = promo_outfile_open(out_csv, &of)) &&
-                    (rc = promo_csv_write_stream(promo_outfile_stream(of), ct))))
+    /* --out is opened (its path checked) before anything is staged, written before the
+     * tables are committed and put in place after: a path that cannot be written fails the
+     * command with the workspace unchanged. */
+    if ((out_csv && (rc = promo_outfile_open(out_csv, &of))) || (rc = promo_store_begin(s)) ||
+        (rc = promo_panel_stored_write(s, f, source)))
         goto done;
-    if (rc || (rc = promo_store_begin(s)) || (rc = promo_store_write_table(s, ct)) ||
-        (rc = promo_store_write_table(s, pt)) ||
+    phase(&pc, "stored_write");
+    if ((rc = tables_join(&tj)))
+        goto done;
+    ct = tj.ct;
+    pt = tj.pt;
+    tj.ct = tj.pt = NULL;
+    phase(&pc, "join");
+    if (of && (rc = promo_csv_write_stream(promo_outfile_stream(of), ct)))
+        goto done;
+    if ((rc = promo_store_write_table(s, ct)) || (rc = promo_store_write_table(s, pt)) ||
         (rc = promo_store_meta_set(s, "features.as_of", day)) ||
-        (rc = promo_store_meta_set(s, PROMO_PANEL_FEATURES_SOURCE, source)) ||
-        (rc = promo_panel_stored_write(s, f, source)) || (rc = promo_store_commit(s)))
+        (rc = promo_store_meta_set(s, PROMO_PANEL_FEATURES_SOURCE, source)))
         goto done;
+    phase(&pc, "tables");
+    if ((rc = promo_store_commit(s)))
+        goto done;
+    phase(&pc, "commit");
     rc = of ? promo_outfile_commit(of) : PROMO_OK;
     of = NULL;
     if (rc)
@@ -136,6 +217,10 @@ int cmd_features(int argc, char **argv)
             printf("label %s over %g days: %zu positives\n", label, horizon, pos);
     }
 done:
+    if (tj.started) /* a failure on this thread: its message stands */
+        pthread_join(tj.thread, NULL);
+    promo_table_free(tj.ct);
+    promo_table_free(tj.pt);
     promo_free(version);
     promo_free(source);
     promo_outfile_abort(of);
@@ -145,5 +230,6 @@ done:
     promo_features_free(f);
     promo_panel_free(&d);
     promo_store_close(s);
+    phase(&pc, "print+free");
     return cli_report(rc);
 }
