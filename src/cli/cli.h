@@ -33,6 +33,11 @@ int promo_cli_main(int argc, char **argv);
 
 /* Map a promo status to an exit code, printing "promo: <last error>" to stderr when not ok. */
 int cli_report(int status);
+/* For short latency-bound commands (score, explain): sets OpenMP's team to the cores the
+ * 1-minute load and the threads runnable now leave idle (logged under -v as `cmd`); an explicit
+ * OMP_NUM_THREADS or OMP_DYNAMIC wins. Returns the previous team size, for
+ * omp_set_num_threads afterwards. */
+int cli_team_by_load(const char *cmd);
 /* Print "promo <cmd>: <message>" and a hint to stderr (cmd NULL: "promo: ", the hint names
  * `promo --help`); returns CLI_EXIT_INPUT. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,20 +17,6 @@
 #include "cli/cli.h"
 #include "cli/cli_uplift.h"
 
-/* score and explain are short (about 0.5 s of CPU on Online Retail) and latency-bound: on a
- * host with more runnable threads than cores, OpenMP's teams mostly spin waiting for a
- * descheduled member (2.3-2.6 s wall at load 14 on 2 cores against 1.0-1.4 s on one thread).
- * OpenMP's dynamic mode sizes each team by the load average instead (the whole machine when it
- * is idle); results do not depend on the thread count. An explicit OMP_DYNAMIC wins. Returns
- * the previous setting for omp_set_dynamic. */
-static int threads_by_load(void)
-{
-    int was = omp_get_dynamic();
-    if (!getenv("OMP_DYNAMIC"))
-        omp_set_dynamic(1);
-    return was;
-}
-
 int cmd_explain(int argc, char **argv)
 {
     const char *ws = CLI_DEFAULT_WS, *target = NULL, *cust = NULL, *model = "propensity";
@@ -68,7 +54,7 @@ int cmd_explain(int argc, char **argv)
     promo_store *s = NULL;
     promo_scorer *h = NULL;
     promo_prop_explanation *e = NULL;
-    int dyn = threads_by_load();
+    int team = cli_team_by_load("explain");
     int rc = promo_store_open_read(ws, &s);
     if (!rc)
         rc = promo_scorer_open(s, target, as_of, 0, &h);
@@ -76,7 +62,7 @@ int cmd_explain(int argc, char **argv)
         rc = promo_scorer_explain_one(h, cust, &e);
     promo_scorer_free(h);
     promo_store_close(s);
-    omp_set_dynamic(dyn);
+    omp_set_num_threads(team);
     if (rc)
         return cli_report(rc);
     promo_reason r[50], lo[50];

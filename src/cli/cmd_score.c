@@ -47,47 +47,6 @@ static void put_field(char *b, size_t *n, const char *v)
     b[(*n)++] = '"';
 }
 
-/* Threads runnable on the host right now, this one included (/proc/stat's procs_running), or
- * -1 when unknown. */
-static int running_now(void)
-{
-    FILE *f = fopen("/proc/stat", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "procs_running %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
-
-/* score and explain are short (about 0.5 s of CPU on Online Retail, 2-3 s at a million
- * customers) and latency-bound: on a host with more runnable threads than cores, OpenMP's teams
- * mostly spin waiting for a descheduled member (2.3-2.6 s wall at load 14 on 2 cores against
- * 1.0-1.4 s on one thread). So the team is sized by the cores left idle: the 1-minute load
- * average (getloadavg), not OpenMP's dynamic mode, which reads the 15-minute one and so kept one
- * thread for a quarter of an hour after any work on an idle machine. A core counts as taken
- * when the load reaches it (floor: at load 0.8 on 2 cores, 2 threads) and the threads runnable
- * right now say so too: a minute's average still counts work that just ended (the previous
- * score of a script scoring in turn). Results do not depend on the thread count. An explicit
- * OMP_NUM_THREADS or OMP_DYNAMIC wins. Returns the previous team size for omp_set_num_threads. */
-static int threads_by_load(void)
-{
-    int was = omp_get_max_threads();
-    double load;
-    if (getenv("OMP_NUM_THREADS") || getenv("OMP_DYNAMIC") || getloadavg(&load, 1) != 1)
-        return was;
-    int cores = omp_get_num_procs(), busy = (int)load, others = running_now() - 1;
-    if (others >= 0 && others < busy)
-        busy = others;
-    int n = busy <= 0 ? cores : busy >= cores ? 1 : cores - busy;
-    omp_set_num_threads(n);
-    promo_debug("score: %d thread%s (%d cores, 1-minute load %.2f, %d other threads runnable)", n,
-                n == 1 ? "" : "s", cores, load, others);
-    return was;
-}
-
 /* A ranked row: the scores' index, and with --reasons the name and reason. */
 typedef struct ranked {
     size_t i;
@@ -390,7 +349,7 @@ int cmd_score(int argc, char **argv)
     ranked *rk = NULL;
     char *text = NULL;
     size_t n_pk = 0, len = 0;
-    int team = threads_by_load();
+    int team = cli_team_by_load("score");
     int rc = promo_store_open_read(ws, &s);
     /* The stored features when `promo features` left them current for this cutoff: no
      * table is read then (scorer.h); else they are computed as always. */
