@@ -173,6 +173,9 @@ size_t promo_forecaster_n_customers(const promo_forecaster *f);
 /* Customer i's id (0 <= i < n_customers), borrowed until the handle is freed; NULL out of
  * range. */
 const char *promo_forecaster_customer_id(const promo_forecaster *f, size_t i);
+/* The uplift scorer the handle forecasts with (borrowed until the handle is freed): the model's
+ * own scores, without a second load of the model and the features. */
+struct promo_uplift_scorer *promo_forecaster_scorer(promo_forecaster *f);
 /* The discounts of the workspace's promotions log, min and max (0 and 90 when it has none). */
 void promo_forecaster_discount_range(const promo_forecaster *f,
                                      double *lo /* OUT */,

@@ -304,46 +304,33 @@ static int propensity_scores(promo_store *s,
 }
 
 /* The uplift model's effect of the asked offer (the best arm's) into effect[], per world
- * customer; *available 0 (not an error) without a model. */
-static int uplift_effects(promo_store *s,
+ * customer, from the forecaster's scorer. */
+static int uplift_effects(promo_uplift_scorer *h,
                           const promo_world *w,
                           const promo_compare_params *p,
-                          double *effect,
-                          int *available,
-                          char *note,
-                          size_t n_note)
+                          double *effect)
 {
-    promo_uplift_scorer *h = NULL;
-    int rc = promo_uplift_scorer_open(s, 0, p->n_threads, &h);
-    if (rc == PROMO_ENOTFOUND) {
-        snprintf(note, n_note, "no uplift model: promo train --model uplift");
-        *available = 0;
-        return PROMO_OK;
-    }
-    if (rc)
-        return rc;
     char target[300];
     snprintf(target, sizeof target, "product:%.280s", p->product_id);
     uint32_t nc = promo_world_n_customers(w);
     promo_uplift_offer o = {.target = target, .discount_pct = p->discount_pct};
     promo_uplift_scores *sc = NULL;
-    if (!(rc = promo_uplift_scorer_score(h, &o, &sc))) {
-        int na = sc->n_arms;
-        for (size_t r = 0; r < sc->n; r++) {
-            uint32_t i = promo_world_customer_index(w, sc->customer[r]);
-            if (i == PROMO_SYNTH_NONE || i >= nc)
-                continue;
-            float e = -INFINITY;
-            for (int a = 1; a < na; a++)
-                if (sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)] > e)
-                    e = sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)];
-            effect[i] = e;
-        }
+    int rc = promo_uplift_scorer_score(h, &o, &sc);
+    if (rc)
+        return rc;
+    int na = sc->n_arms;
+    for (size_t r = 0; r < sc->n; r++) {
+        uint32_t i = promo_world_customer_index(w, sc->customer[r]);
+        if (i == PROMO_SYNTH_NONE || i >= nc)
+            continue;
+        float e = -INFINITY;
+        for (int a = 1; a < na; a++)
+            if (sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)] > e)
+                e = sc->effect[r * (size_t)(na - 1) + (size_t)(a - 1)];
+        effect[i] = e;
     }
     promo_uplift_scores_free(sc);
-    promo_uplift_scorer_free(h);
-    *available = !rc;
-    return rc;
+    return PROMO_OK;
 }
 
 /* The optimized row is what promo campaign --optimize sends: the forecaster's optimum of the
@@ -351,7 +338,7 @@ static int uplift_effects(promo_store *s,
  * customer), and its top customers by expected profit at that discount, those of positive
  * profit (the campaign engine's positive_only). rank[] (by world customer) gets a key that
  * orders the selected as the forecaster ranks them, NaN elsewhere; *n_opt their number. */
-static int forecast_optimum(promo_store *s,
+static int forecast_optimum(promo_forecaster *f,
                             const promo_world *w,
                             const promo_compare_params *p,
                             const uint8_t *skip,
@@ -360,19 +347,14 @@ static int forecast_optimum(promo_store *s,
                             size_t *n_opt,
                             double *model_profit)
 {
-    promo_forecaster *f = NULL;
     promo_surface *sf = NULL;
     promo_forecast *fc = NULL;
-    uint8_t *ex = NULL;
     uint32_t nw = promo_world_n_customers(w);
-    int rc = promo_forecaster_open(s, 0, p->n_threads, &f);
-    if (rc)
-        return rc;
     size_t nc = promo_forecaster_n_customers(f);
-    if (!(ex = promo_calloc(nc ? nc : 1, 1))) {
-        rc = PROMO_ENOMEM;
+    uint8_t *ex = promo_calloc(nc ? nc : 1, 1);
+    int rc = PROMO_ENOMEM;
+    if (!ex)
         goto done;
-    }
     for (size_t i = 0; skip && i < nc; i++) {
         uint32_t wi = promo_world_customer_index(w, promo_forecaster_customer_id(f, i));
         ex[i] = wi != PROMO_SYNTH_NONE && wi < nw && skip[wi];
@@ -405,7 +387,6 @@ done:
     promo_forecast_free(fc);
     promo_surface_free(sf);
     promo_free(ex);
-    promo_forecaster_free(f);
     return rc;
 }
 
@@ -433,6 +414,7 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     tg.clv_weight = 0; /* the strategies rank by their own scores */
     promo_world *w = NULL;
     promo_features *f = NULL;
+    promo_forecaster *fcr = NULL;
     promo_offer *all = NULL, *fixed = NULL, *sel = NULL, *orc = NULL;
     double *score = NULL, *up_effect = NULL, *opt_rank = NULL, *orc_profit = NULL;
     uint8_t *skip = NULL, *hour = NULL;
@@ -513,13 +495,18 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     int up_ok = 0;
     double opt_discount = p->discount_pct, opt_sum = NAN;
     char up_note[256] = "";
-    if ((rc = uplift_effects(s, w, p, up_effect, &up_ok, up_note, sizeof up_note)))
-        goto done;
     size_t n_opt = 0;
-    if (up_ok) {
-        if ((rc = forecast_optimum(s, w, p, tg.fatigue.mode != PROMO_FATIGUE_OFF ? skip : NULL,
-                                   opt_rank, &opt_discount, &n_opt, &opt_sum)))
-            goto done;
+    /* one forecaster (one load of the model and the features) for both rows */
+    rc = promo_forecaster_open(s, 0, p->n_threads, &fcr);
+    if (rc == PROMO_ENOTFOUND) {
+        snprintf(up_note, sizeof up_note, "no uplift model: promo train --model uplift");
+        rc = PROMO_OK;
+    } else if (rc || (rc = uplift_effects(promo_forecaster_scorer(fcr), w, p, up_effect)) ||
+               (rc = forecast_optimum(fcr, w, p, tg.fatigue.mode != PROMO_FATIGUE_OFF ? skip : NULL,
+                                      opt_rank, &opt_discount, &n_opt, &opt_sum))) {
+        goto done;
+    } else {
+        up_ok = 1;
     }
     out->optimized_discount_pct = opt_discount;
     out->optimized_model_profit = up_ok ? opt_sum : NAN;
@@ -648,6 +635,7 @@ done:
     promo_free(up_effect);
     promo_free(opt_rank);
     promo_features_free(f);
+    promo_forecaster_free(fcr);
     promo_world_free(w);
     return rc;
 }

@@ -738,6 +738,11 @@ int64_t promo_forecaster_as_of(const promo_forecaster *f)
     return promo_uplift_scorer_as_of(f->h);
 }
 
+promo_uplift_scorer *promo_forecaster_scorer(promo_forecaster *f)
+{
+    return f->h;
+}
+
 size_t promo_forecaster_n_customers(const promo_forecaster *f)
 {
     return f->n;
