@@ -149,6 +149,12 @@ T_TEST(time_civil_roundtrip_weekday)
     promo_time_format(promo_days_from_civil(2011, 12, 9) * 86400 + 12 * 3600 + 50 * 60, 0, buf,
                       sizeof buf);
     T_ASSERT_STR_EQ(buf, "2011-12-09T12:50:00");
+    /* a cutoff prints as it was passed: the date at midnight, the time when it has one */
+    promo_time_format_cutoff(promo_days_from_civil(2015, 1, 3) * 86400, buf, sizeof buf);
+    T_ASSERT_STR_EQ(buf, "2015-01-03");
+    promo_time_format_cutoff(promo_days_from_civil(2015, 1, 3) * 86400 + 2 * 3600 + 23 * 60 + 48,
+                             buf, sizeof buf);
+    T_ASSERT_STR_EQ(buf, "2015-01-03T02:23:48");
     T_ASSERT_EQ_INT(promo_time_hour(promo_days_from_civil(1960, 1, 1) * 86400 + 5 * 3600), 5);
 }
 

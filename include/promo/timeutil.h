@@ -48,6 +48,9 @@ int64_t promo_time_day(int64_t t);
 
 /* Write "YYYY-MM-DDTHH:MM:SS" (or "YYYY-MM-DD" when date_only) into buf (>= 20 bytes). */
 void promo_time_format(int64_t t, int date_only, char *buf, size_t n);
+/* A cutoff (--as-of) as the user can pass it back: "YYYY-MM-DD" at midnight, the full
+ * "YYYY-MM-DDTHH:MM:SS" otherwise (a cutoff inside a day must not read as the day before). */
+void promo_time_format_cutoff(int64_t t, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

@@ -30,9 +30,9 @@ static void jnum(FILE *f, const char *key, double v, int comma)
 static void print_json_one(FILE *f, const promo_propensity_report *r)
 {
     char a[24], v[24], t[24];
-    promo_time_format(r->as_of, 1, a, sizeof a);
-    promo_time_format(r->valid_as_of, 1, v, sizeof v);
-    promo_time_format(r->first_train_as_of, 1, t, sizeof t);
+    promo_time_format_cutoff(r->as_of, a, sizeof a);
+    promo_time_format_cutoff(r->valid_as_of, v, sizeof v);
+    promo_time_format_cutoff(r->first_train_as_of, t, sizeof t);
     const promo_binary_metrics *x = &r->models[PROMO_PROP_XGBOOST].m;
     fprintf(f, "{\"target\":");
     cli_json_str(f, r->target);
@@ -147,11 +147,11 @@ static int print_guardrails(FILE *f, const promo_propensity_report *r)
 static void print_table_one(FILE *f, const promo_propensity_report *r)
 {
     char a[24], e[24], v[24], t[24];
-    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format_cutoff(r->as_of, a, sizeof a);
     promo_time_format(r->as_of + (int64_t)(r->horizon_days * PROMO_SECONDS_PER_DAY) - 1, 1, e,
                       sizeof e);
-    promo_time_format(r->valid_as_of, 1, v, sizeof v);
-    promo_time_format(r->first_train_as_of, 1, t, sizeof t);
+    promo_time_format_cutoff(r->valid_as_of, v, sizeof v);
+    promo_time_format_cutoff(r->first_train_as_of, t, sizeof t);
     const promo_binary_metrics *x = &r->models[PROMO_PROP_XGBOOST].m;
     fprintf(f,
             "target %s: test window %s .. %s (%g days), %zu customers, %zu buyers, base rate "
@@ -242,9 +242,9 @@ void cli_print_propensity(FILE *f, const promo_propensity_report *r, size_t n, i
 void cli_print_expansion(FILE *f, const struct promo_expansion_report *r, int json)
 {
     char a[24], v[24], t[24];
-    promo_time_format(r->as_of, 1, a, sizeof a);
-    promo_time_format(r->valid_as_of, 1, v, sizeof v);
-    promo_time_format(r->first_train_as_of, 1, t, sizeof t);
+    promo_time_format_cutoff(r->as_of, a, sizeof a);
+    promo_time_format_cutoff(r->valid_as_of, v, sizeof v);
+    promo_time_format_cutoff(r->first_train_as_of, t, sizeof t);
     if (json) {
         fprintf(f,
                 "{\"task\": \"expansion\", \"as_of\": \"%s\", \"valid_as_of\": \"%s\", "

@@ -73,7 +73,7 @@ int cmd_explain(int argc, char **argv)
         return cli_report(rc);
     }
     char d[24];
-    promo_time_format(e->as_of, 1, d, sizeof d);
+    promo_time_format_cutoff(e->as_of, d, sizeof d);
     if (json) {
         printf("{\"customer_id\":");
         cli_json_str(stdout, e->customer_id);

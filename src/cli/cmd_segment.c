@@ -383,7 +383,7 @@ int cmd_segment(int argc, char **argv)
     size_t n_truth = 0;
     double ari = truth_ari(s, &r, &n_truth);
     char day[32];
-    promo_time_format(r.as_of, 1, day, sizeof day);
+    promo_time_format_cutoff(r.as_of, day, sizeof day);
     const char *method_name = promo_segment_method_name(r.method);
     if (json) {
         printf("{\"method\":\"%s\",\"as_of\":\"%s\",\"customers\":%zu,\"clustered\":%zu,",

@@ -31,7 +31,7 @@ static void print_num(FILE *f, double v, const char *fmt)
 static void print_mf(FILE *f, const promo_mf_report *r, int json)
 {
     char a[24], b[24];
-    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format_cutoff(r->as_of, a, sizeof a);
     promo_time_format(r->as_of + (int64_t)(r->horizon_days * 86400), 1, b, sizeof b);
     if (json) {
         fprintf(f,

@@ -54,7 +54,7 @@ static void json_metrics(FILE *f, const promo_rec_metrics *m)
 static void train_json_open(FILE *f, const promo_rec_train_report *r)
 {
     char a[24];
-    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format_cutoff(r->as_of, a, sizeof a);
     fprintf(f, "{\"task\": \"recommend\", \"model\": ");
     cli_json_str(f, r->kind);
     fprintf(f,
@@ -75,7 +75,7 @@ static void train_json_open(FILE *f, const promo_rec_train_report *r)
 void cli_print_recommend_train(FILE *f, const promo_rec_train_report *r, int json)
 {
     char a[24];
-    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format_cutoff(r->as_of, a, sizeof a);
     if (json) {
         train_json_open(f, r);
         fputs("}\n", f);

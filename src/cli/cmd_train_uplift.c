@@ -53,7 +53,7 @@ static void print_metrics_json(FILE *f, const promo_uplift_metrics *m)
 static void print_report(FILE *f, const promo_uplift_ws_report *r, int json)
 {
     char as_of[32], split[32];
-    promo_time_format(r->as_of, 1, as_of, sizeof as_of);
+    promo_time_format_cutoff(r->as_of, as_of, sizeof as_of);
     promo_time_format(r->split_ts, 1, split, sizeof split);
     const char *L = promo_uplift_learner_name(r->learner);
     if (json) {

@@ -201,6 +201,11 @@ void promo_time_format(int64_t t, int date_only, char *buf, size_t n)
                  (int)(sec / 60 % 60), (int)(sec % 60));
 }
 
+void promo_time_format_cutoff(int64_t t, char *buf, size_t n)
+{
+    promo_time_format(t, promo_time_day(t) == t, buf, n);
+}
+
 int promo_time_parse_iso(const char *s, size_t n, int64_t *out)
 {
     /* YYYY-MM-DD first: slashed and 8-digit forms are other readings, refused here */

@@ -242,8 +242,10 @@ static void sentence(const promo_prop_explanation *e,
         put(out, n, "%.0f%% of their spend goes to %s", fin ? 100.0 * v : 0.0, nm);
     } else if (!strcmp(f, "item_affinity")) {
         if (fin && v > 0)
-            put(out, n, "%.0f%% of the orders holding a product they bought this year also hold %s",
-                100.0 * v, item);
+            /* The feature is the largest share over the products they bought, so "a product"
+             * (one of them), not "the orders holding a product" (all of them together). */
+            put(out, n, "a product they bought this year is bought with %s in %.0f%% of its orders",
+                item, 100.0 * v);
         else
             put(out, n, "nothing they bought this year is usually bought with %s", item);
     } else if (!strcmp(f, "item_pop_30d") || !strcmp(f, "item_pop_90d")) {

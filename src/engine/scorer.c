@@ -155,8 +155,8 @@ static int open_stored(promo_scorer *h, const promo_scorer_params *p, int *rc, c
     int64_t as_of = p->as_of ? p->as_of : promo_prop_scoring_cutoff(&h->d);
     if (as_of != st.as_of) {
         char a[24], b[24];
-        promo_time_format(st.as_of, 1, a, sizeof a);
-        promo_time_format(as_of, 1, b, sizeof b);
+        promo_time_format_cutoff(st.as_of, a, sizeof a);
+        promo_time_format_cutoff(as_of, b, sizeof b);
         snprintf(why, nw, "stored as of %s, the score is as of %s", a, b);
         return 0;
     }
@@ -185,7 +185,7 @@ static int open_stored(promo_scorer *h, const promo_scorer_params *p, int *rc, c
     for (size_t i = 0; i < n; i++)
         h->c.key[i] = PROMO_PANEL_NONE;
     char day[24];
-    promo_time_format(as_of, 1, day, sizeof day);
+    promo_time_format_cutoff(as_of, day, sizeof day);
     promo_debug("score: the stored features as of %s (%zu customers x %zu): the tables are "
                 "unchanged since promo features",
                 day, n, h->c.f->n_features);

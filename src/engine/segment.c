@@ -782,7 +782,7 @@ int promo_segment_store(promo_store *s, const promo_segment_result *r)
     if ((rc = promo_table_seal(t)) || (rc = promo_store_write_table(s, t)))
         goto done;
     char day[32];
-    promo_time_format(r->as_of, 1, day, sizeof day);
+    promo_time_format_cutoff(r->as_of, day, sizeof day);
     char key[64];
     snprintf(key, sizeof key, "segment.%s.as_of", method);
     if ((rc = promo_store_meta_set(s, key, day)) || (rc = promo_store_commit(s)))

@@ -326,7 +326,7 @@ static void propensity_one(ctx *c, const promo_propensity_report *r)
         snprintf(what, sizeof what, "any purchase");
     else
         snprintf(what, sizeof what, "%s", r->target);
-    promo_time_format(r->as_of, 1, a, sizeof a);
+    promo_time_format_cutoff(r->as_of, a, sizeof a);
     promo_time_format(r->as_of + (int64_t)(r->horizon_days * PROMO_SECONDS_PER_DAY) - 1, 1, e,
                       sizeof e);
     fputs("<h3>", b);

@@ -632,7 +632,7 @@ fail:
 char *promo_rec_data_path(promo_store *s, int64_t as_of)
 {
     char day[32], buf[4096];
-    promo_time_format(as_of, 1, day, sizeof day);
+    promo_time_format_cutoff(as_of, day, sizeof day);
     snprintf(buf, sizeof buf, "%s/interactions_%s.bin", promo_store_models_dir(s), day);
     return promo_strdup(buf);
 }

@@ -605,7 +605,7 @@ static int set_attrs(promo_learner *g,
         return rc;
     }
     char day[24];
-    promo_time_format(as_of, 1, day, sizeof day);
+    promo_time_format_cutoff(as_of, day, sizeof day);
     snprintf(buf, sizeof buf, "%.17g", p->horizon_days);
     rc = promo_learner_set_attr(g, "promo.version", MODEL_VERSION);
     if (!rc)
