@@ -428,10 +428,57 @@ T_TEST(ingest_profile_dunnhumby)
     bad(NULL, "ingest --ws %s --format dunnhumby " PF "taobao.csv", "dunnhumby reads");
 }
 
+/* dunnhumby's original layout (upper-case columns, day numbers, TRANS_TIME as HHMM): the
+ * fixture is the completejourney fixture above rewritten in it (day = date - 2016-03-22), so
+ * the two workspaces must hold the same rows, transaction times to the minute. */
+T_TEST(ingest_profile_dunnhumby_original_layout_matches_completejourney)
+{
+    char *v1 = ws_path("dunnhumby_v1"), *cj = ws_path("dunnhumby_cj");
+    free(ok(v1, "ingest --ws %s --format dunnhumby " PF "dunnhumby_v1/transaction_data.csv " PF
+                "dunnhumby_v1/product.csv " PF "dunnhumby_v1/hh_demographic.csv " PF
+                "dunnhumby_v1/campaign_desc.csv " PF "dunnhumby_v1/campaign_table.csv " PF
+                "dunnhumby_v1/coupon_redempt.csv"));
+    free(ok(cj, "ingest --ws %s --format dunnhumby " PF "dunnhumby/transactions_sample.csv " PF
+                "dunnhumby/products.csv " PF "dunnhumby/demographics.csv " PF
+                "dunnhumby/campaign_descriptions.csv " PF "dunnhumby/campaigns.csv " PF
+                "dunnhumby/coupon_redemptions.csv"));
+    static const char *const tables[] = {"transactions", "products",  "customers",
+                                         "promotions",   "exposures", "responses"};
+    for (size_t k = 0; k < 6; k++) {
+        promo_table *a = table_of(v1, tables[k]), *b = table_of(cj, tables[k]);
+        T_ASSERT_MSG(a->n_rows == b->n_rows, "%s: %zu vs %zu rows", tables[k], a->n_rows,
+                     b->n_rows);
+        T_ASSERT(a->n_rows > 0);
+        for (size_t j = 0; j < b->n_cols; j++) {
+            const promo_column *cb = b->cols[j], *ca = promo_table_column(a, cb->name);
+            T_ASSERT_MSG(ca != NULL, "%s.%s missing", tables[k], cb->name);
+            T_ASSERT_EQ_INT(ca->type, cb->type);
+            for (size_t r = 0; r < b->n_rows; r++) {
+                int na = promo_column_is_null(ca, r), nb = promo_column_is_null(cb, r);
+                T_ASSERT_MSG(na == nb, "%s.%s row %zu: null %d vs %d", tables[k], cb->name, r, na,
+                             nb);
+                if (na)
+                    continue;
+                if (cb->type == PROMO_COL_STRING)
+                    T_ASSERT_STR_EQ(promo_column_str(ca, r), promo_column_str(cb, r));
+                else if (cb->type == PROMO_COL_FLOAT64)
+                    T_ASSERT_NEAR(ca->f64[r], cb->f64[r], 1e-9);
+                else if (cb->type == PROMO_COL_TIMESTAMP)
+                    T_ASSERT_EQ_INT(ca->i64[r], cb->i64[r] - cb->i64[r] % 60);
+            }
+        }
+        T_ASSERT(promo_table_column(a, "TRANS_TIME") == NULL);
+        promo_table_free(a);
+        promo_table_free(b);
+    }
+    bad(NULL, "ingest --ws %s --format dunnhumby " PF "dunnhumby_v1/coupon.csv",
+        "the original layout");
+}
+
 /* Every allocation of the new paths may fail: ENOMEM comes back cleanly (ASan finds leaks),
  * for a profile built on the source options (taobao: no header, epoch, recode, derived
- * products and transactions), one with blanks and a built column (cdnow), a join (instacart) and the canonical
- * options directly. */
+ * products and transactions), one with blanks and a built column (cdnow), a join (instacart) and
+ * the canonical options directly. */
 static void alloc_loop(promo_ingest_options o, const char *const *files, size_t n)
 {
     long total = 0;

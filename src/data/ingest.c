@@ -51,7 +51,7 @@
       "as canonical; --table may name any table (columns kept as they are)")                 \
     X("online-retail", ingest_read_online_retail, NULL, 0, "UCI Online Retail I and II")     \
     X("dunnhumby", ingest_read_dunnhumby, ingest_finish_dunnhumby, 0,                        \
-      "dunnhumby The Complete Journey (completejourney layout)")                             \
+      "dunnhumby The Complete Journey (completejourney or original layout)")                 \
     X("instacart", ingest_read_instacart, ingest_finish_instacart, 0,                        \
       "Instacart 2017: order lines joined onto orders, products")                            \
     X("taobao", ingest_read_taobao, ingest_finish_taobao, 0, "Taobao UserBehavior events")   \

@@ -14,18 +14,59 @@
  *   coupon_redemptions.csv   -> responses: converted = true, ts = the first redemption of
  *                               the household in the campaign (several coupons of one
  *                               campaign are one response)
- * Households that buy or are targeted but have no demographics are added to customers (ids
- * only) when demographics.csv is in the call. Each file is one canonical command; e.g.
- *   promo ingest --table transactions --map order_id=basket_id,customer_id=household_id,
- *     ts=transaction_timestamp --amount sales_value FILE */
+ * and in dunnhumby's original (v1, Kaggle) layout, upper-case columns and day numbers:
+ *   transaction_data*.csv    -> transactions (BASKET_ID, household_key, DAY + TRANS_TIME,
+ *                               unit_price = SALES_VALUE / QUANTITY)
+ *   product.csv              -> products: category = DEPARTMENT, subcategory =
+ *                               COMMODITY_DESC, name = SUB_COMMODITY_DESC, brand
+ *   hh_demographic.csv       -> customers (the bracketed AGE_DESC is not stored)
+ *   campaign_desc.csv        -> promotions (START_DAY, END_DAY)
+ *   campaign_table.csv       -> exposures
+ *   coupon_redempt.csv       -> responses (DAY; one per campaign and household as above)
+ * v1 gives day numbers, no dates: day d is read as 2016-03-22 + d days, the offset that puts
+ * campaigns 1-23 exactly on completejourney's dates (campaign 1: day 346 = 2017-03-03; its
+ * campaigns 24-27 are others under reused numbers), so the two layouts of the same data agree.
+ * coupon.csv and causal_data.csv have no canonical table. Households that buy or are targeted but
+ * have no demographics are added to customers (ids only) when demographics.csv (hh_demographic.csv)
+ * is in the call. Each file is one canonical command; e.g. promo ingest --table transactions --map
+ * order_id=basket_id,customer_id=household_id, ts=transaction_timestamp --amount sales_value FILE
+ */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/schema.h>
+#include <promo/timeutil.h>
 
 #include "data/ingest_internal.h"
+
+/* v1's day numbers (read as epoch seconds) become dates; TRANS_TIME (HHMM) adds the time of
+ * day to a transaction and is dropped. */
+static int v1_days_to_dates(promo_table *t)
+{
+    int64_t day0 = promo_days_from_civil(2016, 3, 22) * PROMO_SECONDS_PER_DAY;
+    static const char *const cols[] = {"ts", "start", "end"};
+    promo_column *hhmm = promo_table_column(t, "TRANS_TIME");
+    for (size_t k = 0; k < 3; k++) {
+        promo_column *c = promo_table_column(t, cols[k]);
+        if (!c)
+            continue;
+        for (size_t r = 0; r < t->n_rows; r++) {
+            if (promo_column_is_null(c, r))
+                continue;
+            int64_t at = day0 + c->i64[r] * PROMO_SECONDS_PER_DAY;
+            if (hhmm && k == 0 && !promo_column_is_null(hhmm, r)) {
+                long v = strtol(promo_column_str(hhmm, r), NULL, 10);
+                if (v >= 0 && v < 2400 && v % 100 < 60)
+                    at += v / 100 * 3600 + v % 100 * 60;
+            }
+            c->i64[r] = at;
+        }
+    }
+    return hhmm ? promo_table_drop_column(t, "TRANS_TIME") : PROMO_OK;
+}
 
 int ingest_read_dunnhumby(promo_ingest *ing, const char *path)
 {
@@ -33,6 +74,7 @@ int ingest_read_dunnhumby(promo_ingest *ing, const char *path)
     if (!base)
         return PROMO_ENOMEM;
     ingest_src src = {.quiet = 1};
+    int v1 = 0; /* the original layout */
     if (!strncmp(base, "transactions", 12)) {
         src.table = "transactions";
         src.map = "order_id=basket_id,customer_id=household_id,ts=transaction_timestamp";
@@ -54,17 +96,53 @@ int ingest_read_dunnhumby(promo_ingest *ing, const char *path)
         src.table = "responses";
         src.map = "promotion_id=campaign_id,customer_id=household_id,ts=redemption_date";
         src.set = "converted=true";
+    } else if (!strncmp(base, "transaction_data", 16)) {
+        v1 = 1;
+        src.table = "transactions";
+        src.map = "order_id=BASKET_ID,customer_id=household_key,product_id=PRODUCT_ID,"
+                  "store_id=STORE_ID,quantity=QUANTITY,ts=DAY";
+        src.amount = "SALES_VALUE";
+        src.keep = "TRANS_TIME";
+    } else if (!strcmp(base, "product")) {
+        v1 = 1;
+        src.table = "products";
+        src.map = "product_id=PRODUCT_ID,category=DEPARTMENT,subcategory=COMMODITY_DESC,"
+                  "name=SUB_COMMODITY_DESC,brand=BRAND";
+    } else if (!strcmp(base, "hh_demographic")) {
+        v1 = 1;
+        src.table = "customers";
+        src.map = "customer_id=household_key";
+    } else if (!strcmp(base, "campaign_desc")) {
+        v1 = 1;
+        src.table = "promotions";
+        src.map = "promotion_id=CAMPAIGN,start=START_DAY,end=END_DAY";
+    } else if (!strcmp(base, "campaign_table")) {
+        v1 = 1;
+        src.table = "exposures";
+        src.map = "promotion_id=CAMPAIGN,customer_id=household_key";
+    } else if (!strcmp(base, "coupon_redempt")) {
+        v1 = 1;
+        src.table = "responses";
+        src.map = "promotion_id=CAMPAIGN,customer_id=household_key,ts=DAY";
+        src.set = "converted=true";
     }
+    if (v1)
+        src.ts_format = "epoch"; /* day numbers, made dates below */
     int rc = PROMO_OK;
     if (!src.table)
         rc = promo_fail(PROMO_EUSAGE,
                         "%s: dunnhumby reads transactions*.csv, products.csv, demographics.csv, "
                         "campaign_descriptions.csv, campaigns.csv and coupon_redemptions.csv "
-                        "(completejourney layout); coupons and promotions_sample have no "
-                        "canonical table",
+                        "(completejourney layout) or transaction_data.csv, product.csv, "
+                        "hh_demographic.csv, campaign_desc.csv, campaign_table.csv and "
+                        "coupon_redempt.csv (the original layout); coupons, promotions and "
+                        "causal data have no canonical table",
                         path);
     promo_free(base);
-    return rc ? rc : ingest_read_source(ing, path, &src, NULL);
+    item *it = NULL;
+    if (!rc)
+        rc = ingest_read_source(ing, path, &src, &it);
+    return rc || !v1 ? rc : v1_days_to_dates(it->t);
 }
 
 /* One response per (campaign, household): the earliest redemption. */
