@@ -291,6 +291,106 @@ T_TEST(rec_data_from_panel_counts_orders_and_is_stored)
     promo_store_close(s);
 }
 
+/* Events as feedback (rec_events.c), by hand: C1 bought P1 in two orders and P2 once, C2
+ * bought P2; before the cutoff C1 viewed P2 twice and put P3 in the cart, C2 favourited P1
+ * (favourites not weighted here), C3 (no purchase: no row) viewed P1, and after the cutoff
+ * C1 viewed P4. view=0.5,cart=2: C1's row is P1 2, P2 1 + 2 x 0.5 = 2, P3 2; C2's is P2 1. */
+T_TEST(rec_events_add_their_weights_to_the_purchase_matrix)
+{
+    char ws[600], tx[600], ev[600], pr[600], args[3000], *err = NULL;
+    snprintf(ws, sizeof ws, "%s/events-ws", t_tmpdir());
+    snprintf(tx, sizeof tx, "%s/tx.csv", t_tmpdir());
+    snprintf(ev, sizeof ev, "%s/events.csv", t_tmpdir());
+    snprintf(pr, sizeof pr, "%s/products.csv", t_tmpdir());
+    FILE *f = fopen(pr, "w");
+    fputs("product_id,name\nP1,a\nP2,b\nP3,c\nP4,d\n", f);
+    fclose(f);
+    f = fopen(tx, "w");
+    fputs("order_id,customer_id,product_id,ts,quantity,unit_price\n"
+          "O1,C1,P1,2024-01-02,1,2\nO2,C1,P1,2024-01-03,1,2\nO2,C1,P2,2024-01-03,1,3\n"
+          "O3,C2,P2,2024-01-04,1,3\nO4,C2,P1,2024-02-10,1,2\n",
+          f);
+    fclose(f);
+    f = fopen(ev, "w");
+    fputs("customer_id,product_id,ts,kind\n"
+          "C1,P2,2024-01-05T10:00:00,view\nC1,P2,2024-01-06T10:00:00,view\n"
+          "C1,P3,2024-01-06T11:00:00,cart\nC2,P1,2024-01-07,favorite\n"
+          "C3,P1,2024-01-07,view\nC1,P4,2024-02-05,view\n",
+          f);
+    fclose(f);
+    const char *tables[][2] = {{"products", pr}, {"transactions", tx}, {"events", ev}};
+    int rc;
+    for (int k = 0; k < 3; k++) {
+        snprintf(args, sizeof args, "ingest --ws %s --unknown add --table %s %s", ws, tables[k][0],
+                 tables[k][1]);
+        rc = t_promo(args, NULL, &err);
+        T_ASSERT_MSG(rc == 0, "ingest: %s", err);
+        free(err);
+        if (k == 1) { /* purchases only so far: --events has nothing to read */
+            snprintf(args, sizeof args, "train --ws %s --model als --events view=1", ws);
+            T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+            T_ASSERT_CONTAINS(err, "no events table");
+            free(err);
+        }
+    }
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_panel d;
+    T_OK(promo_panel_load(s, 1, &d));
+    int64_t cut;
+    T_ASSERT_EQ_INT(promo_time_parse_iso("2024-02-01", 10, &cut), 0);
+    promo_rec_data buys, fit;
+    T_OK(promo_rec_data_from_panel(&d, PROMO_REC_BEGIN, cut, &buys));
+    double w[PROMO_REC_EVENT_KINDS];
+    T_OK(promo_rec_event_weights_parse("view=0.5,cart=2", w));
+    uint64_t n_events = 0;
+    T_OK(promo_rec_data_add_events(s, &buys, w, &fit, &n_events));
+    T_OK(promo_csr_check(&fit.m));
+    T_ASSERT_EQ_INT(n_events, 3);
+    T_ASSERT_EQ_INT(fit.m.n_rows, buys.m.n_rows);
+    T_ASSERT_EQ_INT(fit.m.n_cols, buys.m.n_cols);
+    uint32_t c1 = promo_rec_data_customer(&fit, "C1"), c2 = promo_rec_data_customer(&fit, "C2");
+    uint32_t p1 = promo_rec_data_item(&fit, "P1"), p2 = promo_rec_data_item(&fit, "P2"),
+             p3 = promo_rec_data_item(&fit, "P3"), p4 = promo_rec_data_item(&fit, "P4");
+    T_ASSERT_EQ_INT(promo_rec_data_customer(&fit, "C3"), PROMO_REC_NONE);
+    T_ASSERT_NEAR(promo_csr_get(&fit.m, c1, p1), 2.0, 1e-6);
+    T_ASSERT_NEAR(promo_csr_get(&fit.m, c1, p2), 2.0, 1e-6);
+    T_ASSERT_NEAR(promo_csr_get(&fit.m, c1, p3), 2.0, 1e-6);
+    T_ASSERT_NEAR(promo_csr_get(&fit.m, c1, p4), 0.0, 1e-6);
+    T_ASSERT_NEAR(promo_csr_get(&fit.m, c2, p2), 1.0, 1e-6);
+    T_ASSERT_NEAR(promo_csr_get(&fit.m, c2, p1), 0.0, 1e-6); /* the purchase is after the cut */
+    T_ASSERT_EQ_INT(fit.m.nnz, 4);
+    /* the purchases themselves are untouched */
+    T_ASSERT_NEAR(promo_csr_get(&buys.m, c1, p2), 1.0, 1e-6);
+    promo_rec_data_free(&fit);
+    /* weights: favourites too; purchase is not a kind; a weight must be in (0, 1000] */
+    T_OK(promo_rec_event_weights_parse("favorite=1,view=0.5,cart=2", w));
+    T_OK(promo_rec_data_add_events(s, &buys, w, &fit, &n_events));
+    T_ASSERT_EQ_INT(n_events, 4);
+    T_ASSERT_NEAR(promo_csr_get(&fit.m, c2, p1), 1.0, 1e-6);
+    promo_rec_data_free(&fit);
+    T_ASSERT_EQ_INT(promo_rec_event_weights_parse("purchase=1", w), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(promo_rec_event_weights_parse("view=0", w), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(promo_rec_event_weights_parse("view=1e9", w), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(promo_rec_event_weights_parse("view", w), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(promo_rec_event_weights_parse("view=nan", w), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(promo_rec_event_weights_parse("view=0.1,", w), PROMO_OK);
+    promo_rec_data_free(&buys);
+    promo_panel_free(&d);
+    promo_store_close(s);
+    /* end to end: the report counts the events the model learnt from */
+    char *out = NULL;
+    snprintf(args, sizeof args,
+             "train --ws %s --model als --factors 2 --iterations 2 --as-of 2024-02-01 "
+             "--horizon 30 --events view=0.5,cart=2 --json",
+             ws);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "train: %s", err);
+    T_ASSERT_CONTAINS(out, "\"n_events\": 3");
+    free(out);
+    free(err);
+}
+
 T_TEST(rec_cli_train_recommend_and_reverse)
 {
     const char *ws = world();
@@ -446,6 +546,8 @@ T_TEST(rec_cli_bad_input_exits_2_workspace_unchanged)
         {"train --ws %s --model als --k -3", "--k"},
         {"train --ws %s --model als --as-of 1990-01-01", "leaves no purchases to learn from"},
         {"train --ws %s --model nosuch", "--model nosuch"},
+        {"train --ws %s --model als --events purchase=1", "unknown kind 'purchase'"},
+        {"train --ws %s --model als --events view=-1", "not a number in (0, 1000]"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         snprintf(args, sizeof args, cases[k].args, ws);

@@ -92,6 +92,20 @@ int promo_rec_data_from_panel(const promo_panel *d,
                               int64_t from,
                               int64_t to,
                               promo_rec_data *out /* OUT */);
+/* Events as implicit feedback (rec_events.c): the kinds view, cart, favorite, in this order. */
+#define PROMO_REC_EVENT_KINDS 3
+/* "view=0.1,cart=0.5,favorite=0.5" (any subset) into w (0 for a kind not named). A purchase
+ * kind, an unknown kind or a weight outside (0, 1000]: PROMO_EUSAGE naming --events. */
+int promo_rec_event_weights_parse(const char *spec, double w[PROMO_REC_EVENT_KINDS]);
+/* out = the purchase matrix plus, for each event of a weighted kind in the matrix's window on
+ * one of its customers and products, that kind's weight: same shape and ids (a customer who
+ * only browsed has no row). *n_events is the number of events added. No events table:
+ * PROMO_EUSAGE. */
+int promo_rec_data_add_events(promo_store *s,
+                              const promo_rec_data *purchases,
+                              const double w[PROMO_REC_EVENT_KINDS],
+                              promo_rec_data *out /* OUT */,
+                              uint64_t *n_events /* OUT */);
 /* Wrap a matrix: out takes over m's arrays (m is zeroed: consumed); ids NULL. The matrix is
  * checked (promo_csr_check). */
 int promo_rec_data_from_csr(promo_csr *m /* consumed */, promo_rec_data *out /* OUT */);
@@ -482,6 +496,9 @@ typedef struct promo_rec_train_params {
     double horizon_days;    /* held-out window (default 30) */
     size_t k;               /* evaluation K (default 20) */
     int exclude_bought;     /* evaluation: only new items count (default 1) */
+    const char *events;     /* "view=0.1,cart=0.5": the model also learns from these events
+                               before the cutoff (NULL: purchases only); the evaluation and
+                               the exclusion of bought products stay on purchases */
     promo_rec_params model; /* the model's parameters */
 } promo_rec_train_params;
 
@@ -493,6 +510,7 @@ typedef struct promo_rec_train_report {
     double horizon_days;
     uint32_t n_users, n_items;    /* matrix shape */
     uint64_t nnz;                 /* training entries */
+    uint64_t n_events;            /* events the model learnt from besides the purchases */
     double train_seconds;         /* fit wall time */
     int evaluated;                /* 1 if the held-out window had purchases */
     promo_rec_metrics model;      /* the model's figures */

@@ -59,9 +59,9 @@ static void train_json_open(FILE *f, const promo_rec_train_report *r)
     cli_json_str(f, r->kind);
     fprintf(f,
             ", \"as_of\": \"%s\", \"horizon_days\": %g, \"n_users\": %u, \"n_items\": %u, "
-            "\"nnz\": %llu, \"train_seconds\": %.3f, \"evaluated\": %s",
+            "\"nnz\": %llu, \"n_events\": %llu, \"train_seconds\": %.3f, \"evaluated\": %s",
             a, r->horizon_days, r->n_users, r->n_items, (unsigned long long)r->nnz,
-            r->train_seconds, r->evaluated ? "true" : "false");
+            (unsigned long long)r->n_events, r->train_seconds, r->evaluated ? "true" : "false");
     if (r->evaluated) {
         fprintf(f, ", \"metrics\": ");
         json_metrics(f, &r->model);
@@ -81,11 +81,15 @@ void cli_print_recommend_train(FILE *f, const promo_rec_train_report *r, int jso
         fputs("}\n", f);
         return;
     }
+    char ev[64] = "";
+    if (r->n_events)
+        snprintf(ev, sizeof ev, " and %llu events", (unsigned long long)r->n_events);
     if (r->n_users) /* a workspace evaluated before the shape was stored has none */
         fprintf(f,
-                "recommend: %s on %u customers x %u products (%llu purchases) before %s, "
+                "recommend: %s on %u customers x %u products (%llu purchases%s) before %s, "
                 "%.2f s\n",
-                r->kind, r->n_users, r->n_items, (unsigned long long)r->nnz, a, r->train_seconds);
+                r->kind, r->n_users, r->n_items, (unsigned long long)r->nnz, ev, a,
+                r->train_seconds);
     else
         fprintf(f, "recommend: %s on the purchases before %s, %.2f s\n", r->kind, a,
                 r->train_seconds);
@@ -208,6 +212,11 @@ int cmd_train_recommend(int argc, char **argv)
          .help = "BPR: lock-free parallel SGD (faster; depends on scheduling)"},
         {CLI_FLAG("include-bought", &include_bought),
          .help = "evaluation: count repeat purchases as hits"},
+        {CLI_STRING("events", "KIND=W,...", &p.events),
+         .help = "also learn from the events table before the cutoff: each view, cart or "
+                 "favorite adds its weight W to the customer's entry for the product (e.g. "
+                 "view=0.1,cart=0.5,favorite=0.5); the evaluation stays on purchases",
+         .def = "purchases only"},
         {CLI_SEED(&p.model.seed), .help = "initialisation and sampling seed"},
         {CLI_THREADS(&p.model.n_threads)},
         {CLI_JSON(&json), .help = "print the evaluation as JSON"},

@@ -265,6 +265,7 @@ int promo_rec_rows_add_train(promo_report_rows *rows, const promo_rec_train_repo
         (rc = promo_report_rows_add(rows, TASK, t, "", "n_users", r->n_users)) ||
         (rc = promo_report_rows_add(rows, TASK, t, "", "n_items", r->n_items)) ||
         (rc = promo_report_rows_add(rows, TASK, t, "", "nnz", (double)r->nnz)) ||
+        (rc = promo_report_rows_add(rows, TASK, t, "", "n_events", (double)r->n_events)) ||
         (rc = promo_report_rows_add(rows, TASK, t, t, "train_seconds", r->train_seconds)) ||
         (rc = promo_report_rows_add_text(rows, TASK, t, "", "model_path", r->model_path)))
         return rc;
@@ -292,6 +293,8 @@ static void set_figure(
             r->n_items = v >= 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
         else if (!strcmp(metric, "nnz"))
             r->nnz = v >= 0 ? (uint64_t)v : 0;
+        else if (!strcmp(metric, "n_events"))
+            r->n_events = v >= 0 ? (uint64_t)v : 0;
         else if (!strcmp(metric, "model_path") && text)
             snprintf(r->model_path, sizeof r->model_path, "%s", text);
         return;
@@ -401,9 +404,17 @@ int promo_rec_train_workspace(promo_store *s,
     if (rc)
         return rc;
     int in_txn = 1;
+    promo_rec_data fit; /* what the model learns from: the purchases, with events if asked */
+    memset(&fit, 0, sizeof fit);
     snprintf(out->kind, sizeof out->kind, "%s", p->kind);
+    if (p->events) {
+        double w[PROMO_REC_EVENT_KINDS];
+        if ((rc = promo_rec_event_weights_parse(p->events, w)) ||
+            (rc = promo_rec_data_add_events(s, &sp.train, w, &fit, &out->n_events)))
+            goto fail;
+    }
     double t0 = promo_now_s();
-    if ((rc = promo_rec_fit(p->kind, &sp.train, &p->model, &m)))
+    if ((rc = promo_rec_fit(p->kind, p->events ? &fit : &sp.train, &p->model, &m)))
         goto fail;
     out->train_seconds = promo_now_s() - t0;
     promo_rec_query q = promo_rec_query_default();
@@ -435,6 +446,7 @@ fail:
     promo_free(path);
     promo_report_rows_free(rows);
     promo_rec_model_free(m);
+    promo_rec_data_free(&fit);
     promo_rec_split_free(&sp);
     return rc;
 }
