@@ -389,6 +389,19 @@ T_TEST(rec_events_add_their_weights_to_the_purchase_matrix)
     T_ASSERT_CONTAINS(out, "\"n_events\": 3");
     free(out);
     free(err);
+    snprintf(args, sizeof args,
+             "train --ws %s --model knn --as-of 2024-02-01 --horizon 30 --events view=0.5,cart=2 "
+             "--json",
+             ws);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "train knn: %s", err);
+    T_ASSERT_CONTAINS(out, "\"n_events\": 3");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "train --ws %s --model mf --events view=1", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "--events: for als, bpr, knn and user-knn");
+    free(err);
 }
 
 T_TEST(rec_cli_train_recommend_and_reverse)

@@ -205,7 +205,8 @@ int cmd_train_rec(int argc, char **argv)
 {
     static const char *const loss_words[] = {"warp", "bpr", NULL};
     static const char *const weight_words[] = {"none", "tfidf", "bm25", NULL};
-    const char *ws = CLI_DEFAULT_WS, *model = "mf", *out_path = NULL, *exclude = NULL;
+    const char *ws = CLI_DEFAULT_WS, *model = "mf", *out_path = NULL, *exclude = NULL,
+               *events = NULL;
     int64_t as_of = 0;
     double horizon = 30, lr = 0, l2 = -1, zero_weight = -1;
     unsigned long long k = 20, k_cold = 10, factors = 0, epochs = 0, seed = 1;
@@ -227,6 +228,10 @@ int cmd_train_rec(int argc, char **argv)
          .help = "knn: neighbours kept per product (user-knn: per customer)"},
         {CLI_FLAG("counts", &counts),
          .help = "knn: weigh by order counts (default: 0/1, bought or not)"},
+        {CLI_STRING("events", "KIND=W,...", &events),
+         .help = "knn, user-knn: also learn the similarities from the events table before "
+                 "the cutoff (view, cart, favorite with their weights, as for als)",
+         .def = "purchases only"},
         {CLI_UINT("k-cold", "K", 1, 100000, &k_cold),
          .help = "hybrid: K of the cold-start figures"},
         {CLI_UINT("factors", "N", 1, 1024, &factors), .help = "latent factors",
@@ -293,8 +298,11 @@ int cmd_train_rec(int argc, char **argv)
         p.model.n_threads = (int)threads;
         p.model.seed = seed;
         p.model.extra = &kp;
+        p.events = events;
         return cli_rec_train_run(ws, &p, json);
     }
+    if (events)
+        return cli_usage_error("train", "--events: for als, bpr, knn and user-knn (not %s)", model);
     if (strcmp(model, "mf") != 0 && strcmp(model, "hybrid") != 0)
         return cli_usage_error("train", "--model %s: expected knn, user-knn, mf or hybrid here",
                                model);
