@@ -378,6 +378,59 @@ T_TEST(ingest_profile_groceries_obd)
     promo_table_free(t);
 }
 
+/* promo info on a bandit log: per campaign and policy the reward rate, and the random
+ * policy's value estimated from the other log by IPS and SNIPS, against hand-computed figures.
+ * Random: 2 actions (K), 4 rows, 2 clicks. bts: (action, click, propensity) (0,1,.8) (0,0,.8)
+ * (1,1,.2) (0,0,.8): weights (1/K)/p = .625 .625 2.5 .625, IPS = (.625 + 2.5) / 4 = 0.78125,
+ * SNIPS = 3.125 / 4.375 = 0.7143, effective rows 4.375^2 / 7.421875 = 2.58. */
+T_TEST(info_bandit_log_estimates_the_random_policy_off_policy)
+{
+    char dir[600], path[700], cmd[1600];
+    static const char *const logs[][2] = {
+        {"random", "0,2019-11-24 00:00:01,0,1,1,0.5\n1,2019-11-24 00:00:02,1,1,0,0.5\n"
+                   "2,2019-11-24 00:00:03,0,1,0,0.5\n3,2019-11-24 00:00:04,1,1,1,0.5\n"},
+        {"bts", "0,2019-11-24 00:00:01,0,1,1,0.8\n1,2019-11-24 00:00:02,0,1,0,0.8\n"
+                "2,2019-11-24 00:00:03,1,1,1,0.2\n3,2019-11-24 00:00:04,0,1,0,0.8\n"},
+    };
+    char *ws = ws_path("obd-info"), files[1500] = "";
+    for (int k = 0; k < 2; k++) {
+        snprintf(dir, sizeof dir, "%s/obdlog/%s/shop", t_tmpdir(), logs[k][0]);
+        snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+        T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
+        snprintf(path, sizeof path, "%s/shop.csv", dir);
+        FILE *f = fopen(path, "w");
+        T_ASSERT(f != NULL);
+        fprintf(f, ",timestamp,item_id,position,click,propensity_score\n%s", logs[k][1]);
+        fclose(f);
+        snprintf(files + strlen(files), sizeof files - strlen(files), " %s", path);
+    }
+    snprintf(cmd, sizeof cmd, "ingest --ws %%s --format obd%s", files);
+    free(ok(ws, cmd));
+    snprintf(cmd, sizeof cmd, "info --ws %s", ws);
+    char *out = NULL, *err = NULL;
+    T_ASSERT_EQ_INT(t_promo(cmd, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "shop     random          4 rows    2 actions  reward 0.5000");
+    T_ASSERT_CONTAINS(out, "random policy from this log: IPS 0.7812");
+    T_ASSERT_CONTAINS(out, "SNIPS 0.7143 (3 effective rows of 4)");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "info --ws %s --json", ws);
+    T_ASSERT_EQ_INT(t_promo(cmd, &out, &err), 0);
+    T_ASSERT_CONTAINS(out, "\"random_policy_ips\": 0.78125");
+    free(out);
+    free(err);
+    /* --append cannot add to a bandit log: refused, not a silent replacement */
+    char *before = t_dir_digest(ws);
+    snprintf(cmd, sizeof cmd, "ingest --ws %s --format obd --append%s", ws, files);
+    T_ASSERT_EQ_INT(t_promo(cmd, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "--append: the workspace's bandit table would be replaced");
+    free(err);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(before, after);
+    free(before);
+    free(after);
+}
+
 T_TEST(ingest_profile_instacart_join)
 {
     char *ws = ws_path("instacart");

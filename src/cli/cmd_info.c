@@ -200,6 +200,137 @@ done:
     return rc;
 }
 
+/* ---- bandit logs ----
+ * A bandit log (obd: one row per impression with the logging policy's propensity) is
+ * summarised per campaign and logging policy: impressions, actions, the reward rate with a 95%
+ * interval, the propensity range. Where a campaign was also logged by a uniformly random policy,
+ * the other policies' logs estimate that policy's value off-policy (IPS: reward x (1/K) /
+ * propensity, and its self-normalised form SNIPS), beside the random log's own on-policy rate:
+ * the check the Open Bandit paper makes of an estimator, on the data. */
+
+typedef struct bandit_group {
+    uint32_t campaign, policy;
+    double n, reward, ips, ips_sq, w_sum, w_sq, p_min, p_max;
+    uint8_t *acted; /* actions seen */
+    uint32_t n_actions;
+} bandit_group;
+
+static int print_bandit(promo_store *s, int json)
+{
+    promo_table *t = NULL;
+    int rc = promo_store_read_table(s, "bandit", &t);
+    if (rc)
+        return rc;
+    const promo_column *pol = promo_table_column(t, "policy"),
+                       *cam = promo_table_column(t, "campaign"),
+                       *act = promo_table_column(t, "action"),
+                       *rew = promo_table_column(t, "reward"),
+                       *pro = promo_table_column(t, "propensity");
+    if (!pol || !cam || !act || !rew || !pro || pol->type != PROMO_COL_STRING ||
+        cam->type != PROMO_COL_STRING || act->type != PROMO_COL_INT64) {
+        if (!json)
+            printf("  (not the obd layout: policy, campaign, action, reward, propensity)\n");
+        promo_table_free(t);
+        return PROMO_OK;
+    }
+    uint32_t np = promo_dict_size(pol->dict), nc = promo_dict_size(cam->dict);
+    int64_t amax = 0;
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (!promo_column_is_null(act, r) && act->i64[r] > amax)
+            amax = act->i64[r];
+    size_t ng = (size_t)np * nc, na = amax < 1000000 ? (size_t)amax + 1 : 0;
+    bandit_group *g = promo_calloc(ng ? ng : 1, sizeof *g);
+    rc = g && na ? PROMO_OK : PROMO_ENOMEM;
+    for (size_t k = 0; !rc && k < ng; k++) {
+        g[k].campaign = (uint32_t)(k / np);
+        g[k].policy = (uint32_t)(k % np);
+        g[k].p_min = INFINITY;
+        if (!(g[k].acted = promo_calloc(na, 1)))
+            rc = PROMO_ENOMEM;
+    }
+    for (size_t r = 0; !rc && r < t->n_rows; r++) {
+        if (promo_column_is_null(pol, r) || promo_column_is_null(cam, r) ||
+            promo_column_is_null(act, r) || act->i64[r] < 0)
+            continue;
+        bandit_group *x = &g[(size_t)cam->codes[r] * np + pol->codes[r]];
+        double y = promo_column_num(rew, r), p = promo_column_num(pro, r);
+        x->n++;
+        x->reward += y == y ? y : 0;
+        x->p_min = p < x->p_min ? p : x->p_min;
+        x->p_max = p > x->p_max ? p : x->p_max;
+        x->n_actions += !x->acted[act->i64[r]];
+        x->acted[act->i64[r]] = 1;
+    }
+    /* per campaign: the random policy's action count K; then each other log's IPS terms */
+    const char *random_name = "random";
+    uint32_t rnd = promo_dict_find(pol->dict, random_name, strlen(random_name));
+    for (size_t r = 0; !rc && rnd != PROMO_DICT_NONE && r < t->n_rows; r++) {
+        if (promo_column_is_null(pol, r) || promo_column_is_null(cam, r) || pol->codes[r] == rnd)
+            continue;
+        const bandit_group *ref = &g[(size_t)cam->codes[r] * np + rnd];
+        bandit_group *x = &g[(size_t)cam->codes[r] * np + pol->codes[r]];
+        double y = promo_column_num(rew, r), p = promo_column_num(pro, r);
+        if (!ref->n || !(p > 0) || y != y)
+            continue;
+        double w = 1.0 / ref->n_actions / p;
+        x->ips += y * w;
+        x->ips_sq += y * w * y * w;
+        x->w_sum += w;
+        x->w_sq += w * w;
+    }
+    if (!rc && json)
+        printf(", \"logs\": [");
+    else if (!rc)
+        printf("  bandit log: per campaign and logging policy, reward rate with 95%% interval"
+               "%s\n",
+               rnd != PROMO_DICT_NONE ? "; the random policy's value estimated from the other "
+                                        "logs (IPS, SNIPS) beside its own"
+                                      : "");
+    int first = 1;
+    for (size_t k = 0; !rc && k < ng; k++) {
+        const bandit_group *x = &g[k];
+        if (!x->n)
+            continue;
+        double m = x->reward / x->n, h = 1.959964 * sqrt(m * (1 - m) / x->n);
+        const char *c = promo_dict_key(cam->dict, x->campaign),
+                   *pn = promo_dict_key(pol->dict, x->policy);
+        int off = rnd != PROMO_DICT_NONE && x->policy != rnd && x->w_sum > 0;
+        double ips = off ? x->ips / x->n : NAN, snips = off ? x->ips / x->w_sum : NAN;
+        double ips_h = off ? 1.959964 * sqrt(fmax(x->ips_sq / x->n - ips * ips, 0) / x->n) : NAN;
+        double ess = off ? x->w_sum * x->w_sum / x->w_sq : NAN;
+        if (json) {
+            printf("%s{\"campaign\": ", first ? "" : ", ");
+            cli_json_str(stdout, c);
+            printf(", \"policy\": ");
+            cli_json_str(stdout, pn);
+            printf(", \"rows\": %.0f, \"actions\": %u, \"reward_rate\": %.6g, \"ci95\": [%.6g, "
+                   "%.6g], \"propensity_min\": %.6g, \"propensity_max\": %.6g",
+                   x->n, x->n_actions, m, m - h, m + h, x->p_min, x->p_max);
+            if (off)
+                printf(", \"random_policy_ips\": %.6g, \"random_policy_ips_ci95\": [%.6g, %.6g], "
+                       "\"random_policy_snips\": %.6g, \"effective_rows\": %.1f",
+                       ips, ips - ips_h, ips + ips_h, snips, ess);
+            printf("}");
+        } else {
+            printf("  %-8s %-8s %8.0f rows %4u actions  reward %.4f [%.4f, %.4f]  propensity "
+                   "%.3g..%.3g\n",
+                   c, pn, x->n, x->n_actions, m, m - h, m + h, x->p_min, x->p_max);
+            if (off)
+                printf("  %-17s random policy from this log: IPS %.4f [%.4f, %.4f], SNIPS %.4f "
+                       "(%.0f effective rows of %.0f)\n",
+                       "", ips, ips - ips_h, ips + ips_h, snips, ess, x->n);
+        }
+        first = 0;
+    }
+    if (!rc && json)
+        printf("]");
+    for (size_t k = 0; g && k < ng; k++)
+        promo_free(g[k].acted);
+    promo_free(g);
+    promo_table_free(t);
+    return rc;
+}
+
 int cmd_info(int argc, char **argv)
 {
     const char *ws = CLI_DEFAULT_WS;
@@ -246,6 +377,8 @@ int cmd_info(int argc, char **argv)
                 print_json(tis[i]);
                 if (!strcmp(tis[i]->name, "experiment"))
                     rc = print_experiment(s, tis[i]->name, 1);
+                else if (!strcmp(tis[i]->name, "bandit"))
+                    rc = print_bandit(s, 1);
                 printf("}");
             }
             printf("]}\n");
@@ -259,6 +392,8 @@ int cmd_info(int argc, char **argv)
                 if (!strcmp(tis[i]->name, "experiment")) {
                     has_exp = 1;
                     rc = print_experiment(s, tis[i]->name, 0);
+                } else if (!strcmp(tis[i]->name, "bandit")) {
+                    rc = print_bandit(s, 0);
                 }
             }
             if (has_exp && !has_tx)

@@ -46,17 +46,21 @@ static void print_text(
     }
     printf("\n");
     /* a workspace of an experiment or a bandit log alone: say what it is for */
-    int tx = 0, other = 0;
+    int tx = 0, exp = 0, bandit = 0;
     for (size_t i = 0; i < promo_ingest_n_tables(ing); i++) {
         const char *nm = promo_ingest_table(ing, i)->name;
         tx |= !strcmp(nm, "transactions") || !strcmp(nm, "events");
-        other |= !strcmp(nm, "experiment") || !strcmp(nm, "bandit");
+        exp |= !strcmp(nm, "experiment");
+        bandit |= !strcmp(nm, "bandit");
     }
-    if (other && !tx)
-        printf("  next: promo info --ws %s (per arm: size, outcome means, effect vs control with "
-               "95%% intervals); promo uplift --data FILE --treatment COL --outcome COL models "
-               "who responds; features, train and campaign need transactions and products\n",
-               ws);
+    if ((exp || bandit) && !tx)
+        printf("  next: promo info --ws %s (%s); promo uplift --data FILE --treatment COL "
+               "--outcome COL models who responds; features, train and campaign need "
+               "transactions and products\n",
+               ws,
+               exp ? "per arm: size, outcome means, effect vs control with 95% intervals"
+                   : "per campaign and logging policy: reward rate with 95% intervals, and the "
+                     "random policy's value estimated off-policy from the other logs");
     for (size_t i = 0; show_rejects && i < promo_ingest_n_tables(ing); i++)
         if (promo_ingest_n_rejects(ing, i))
             printf("  rejects: %s/rejects-%s.csv (%zu rows)\n", out_dir,

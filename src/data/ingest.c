@@ -1359,6 +1359,18 @@ int promo_ingest_commit(promo_ingest *ing, promo_store *s)
     if (ing->committed)
         return promo_fail(PROMO_EUSAGE, "ingest: commit called twice");
     ing->committed = 1;
+    /* --append replaces the tables it cannot add to; for a dimension (products, customers)
+     * that is the update it means, for a log (an experiment, a bandit log) it would drop the
+     * rows stored before: refused, the workspace as it was. */
+    for (size_t i = 0; ing->opt.append && i < ing->n_items; i++) {
+        const char *nm = ing->items[i].t->name;
+        if ((!strcmp(nm, "bandit") || !strcmp(nm, "experiment")) && promo_store_has_table(s, nm))
+            return promo_fail(PROMO_EUSAGE,
+                              "--append: the workspace's %s table would be replaced, not added "
+                              "to (--append adds to transactions, events, exposures and "
+                              "responses); ingest all its files in one call to keep them together",
+                              nm);
+    }
     double t0 = promo_now_s();
     /* Referenced tables first, so ADD to a dimension happens before it is itself checked. */
     qsort(ing->items, ing->n_items, sizeof *ing->items, item_rank_cmp);
