@@ -9,6 +9,7 @@
 #include <promo/error.h>
 #include <promo/store.h>
 #include <promo/synth.h>
+#include <promo/timeutil.h>
 
 #include "t.h"
 
@@ -487,5 +488,105 @@ T_TEST(campaign_without_customers_table_leaves_name_and_location_empty)
     T_ASSERT_MSG(strstr(row, ",\"\",\"\",") != NULL, "row: %.80s", row);
     free(csv);
     free(out);
+    free(err);
+}
+
+/* --bundle (bundle.c) on hand-made baskets: 60 orders; X is in 13, Y in 6 of those and no
+ * other, Z in 8 of them and in 30 others (lift (8/13) / (38/60) = 0.97: bought with X no more
+ * than with anything), W in 4 of X's (under the 5-order floor). auto -> Y (6 of 13, lift
+ * (6/13) / (6/60) = 4.6); a named product gets its own figures; X itself and an unknown id are
+ * refused. */
+T_TEST(campaign_bundle_auto_is_the_most_confident_partner_with_lift)
+{
+    char ws[600], csv[700], cmd[1800], *err = NULL;
+    snprintf(ws, sizeof ws, "%s/bundle-ws", t_tmpdir());
+    snprintf(csv, sizeof csv, "%s/bundle-tx.csv", t_tmpdir());
+    FILE *f = fopen(csv, "w");
+    T_ASSERT(f != NULL);
+    fputs("order_id,customer_id,product_id,ts,quantity,unit_price\n", f);
+    for (int o = 0; o < 60; o++) {
+        const char *items[4] = {0};
+        int n = 0;
+        if (o < 13)
+            items[n++] = "X";
+        if (o < 6)
+            items[n++] = "Y";
+        if ((o >= 5 && o < 13) || o >= 30)
+            items[n++] = "Z";
+        if (o >= 9 && o < 13)
+            items[n++] = "W";
+        if (!n)
+            items[n++] = "V";
+        for (int k = 0; k < n; k++)
+            fprintf(f, "O%02d,C%d,%s,2024-03-%02d,1,10\n", o, o % 7, items[k], 1 + o % 28);
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "ingest --ws %s --table transactions %s", ws, csv);
+    int rc = t_promo(cmd, NULL, &err);
+    T_ASSERT_MSG(rc == 0, "ingest: %s", err);
+    free(err);
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_campaign_bundle b;
+    T_OK(promo_campaign_bundle_choose(s, "X", "auto", 0, &b));
+    T_ASSERT_STR_EQ(b.product_id, "Y");
+    T_ASSERT_EQ_INT(b.orders, 13);
+    T_ASSERT_EQ_INT(b.together, 6);
+    T_ASSERT_NEAR(b.confidence, 6.0 / 13, 1e-12);
+    T_ASSERT_NEAR(b.lift, (6.0 / 13) / (6.0 / 60), 1e-9);
+    T_OK(promo_campaign_bundle_choose(s, "X", "Z", 0, &b));
+    T_ASSERT_STR_EQ(b.product_id, "Z");
+    T_ASSERT_EQ_INT(b.together, 8);
+    T_ASSERT_NEAR(b.lift, (8.0 / 13) / (38.0 / 60), 1e-9);
+    /* the cutoff: before March 7 X's orders are O00 ... O05 (days 1-6) */
+    int64_t cut;
+    T_ASSERT_EQ_INT(promo_time_parse_iso("2024-03-07", 10, &cut), 0);
+    T_OK(promo_campaign_bundle_choose(s, "X", "auto", cut, &b));
+    T_ASSERT_EQ_INT(b.orders, 6);
+    T_ASSERT_EQ_INT(promo_campaign_bundle_choose(s, "X", "X", 0, &b), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(promo_campaign_bundle_choose(s, "X", "NOPE", 0, &b), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "--bundle NOPE: no such product");
+    /* V is never with X: auto finds nothing for V (its orders hold nothing else) */
+    T_OK(promo_campaign_bundle_choose(s, "V", "auto", 0, &b));
+    T_ASSERT_STR_EQ(b.product_id, "");
+    promo_store_close(s);
+}
+
+/* promo campaign --bundle writes bundle_product_id on every row and promo simulate plays it. */
+T_TEST(campaign_bundle_column_is_written_and_simulated)
+{
+    const char *ws = trained_ws();
+    char cmd[1400], path[700], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/out/bundle.csv", ws);
+    snprintf(cmd, sizeof cmd,
+             "campaign --ws %s --product PROD00001 --target 20 --bundle PROD00002 --out %s", ws,
+             path);
+    int rc = t_promo(cmd, &out, &err);
+    T_ASSERT_MSG(rc == 0, "campaign failed: %s", err);
+    T_ASSERT_CONTAINS(out, "bundle: PROD00002");
+    free(out);
+    free(err);
+    char *csv = t_read_file(path, NULL);
+    T_ASSERT(csv != NULL);
+    T_ASSERT_CONTAINS(csv, "send_hour,bundle_product_id,holdout");
+    int rows = 0, bundled = 0;
+    for (const char *p = strchr(csv, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+        rows++;
+        const char *e = strchr(p + 1, '\n');
+        const char *hit = strstr(p + 1, ",PROD00002,");
+        bundled += hit && (!e || hit < e);
+    }
+    T_ASSERT_EQ_INT(rows, 20);
+    T_ASSERT_EQ_INT(bundled, 20);
+    free(csv);
+    snprintf(cmd, sizeof cmd, "simulate --ws %s --campaign %s --draws 20 --json", ws, path);
+    rc = t_promo(cmd, &out, &err);
+    T_ASSERT_MSG(rc == 0, "simulate failed: %s", err);
+    T_ASSERT_CONTAINS(out, "\"incremental_profit\"");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "campaign --ws %s --product PROD00001 --bundle PROD00001", ws);
+    T_ASSERT_EQ_INT(t_promo(cmd, NULL, &err), 2);
+    T_ASSERT_CONTAINS(err, "the offered product itself");
     free(err);
 }

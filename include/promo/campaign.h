@@ -116,9 +116,29 @@ typedef struct promo_campaign_params {
 promo_campaign_params promo_campaign_params_default(void);
 
 /* A targeted campaign: the picks, best first, with the customers' details. */
+/* The product offered with the campaign's (--bundle; bundle.c): "" = none. */
+typedef struct promo_campaign_bundle {
+    char product_id[256];
+    size_t orders;     /* orders of the offered product in the year before the cutoff */
+    size_t together;   /* of them, holding the bundle product too */
+    double confidence; /* together / orders */
+    double lift;       /* confidence / the bundle product's share of all orders */
+} promo_campaign_bundle;
+
+/* spec "auto": the product most often in the same orders as `product` over the year before
+ * as_of (0: all the data), among those in >= 5 of its orders with a lift above 1 (none such:
+ * out->product_id ""); else spec names the product (checked against the workspace; the
+ * offered product itself is PROMO_EUSAGE) and gets its figures. */
+int promo_campaign_bundle_choose(promo_store *s,
+                                 const char *product,
+                                 const char *spec,
+                                 int64_t as_of,
+                                 promo_campaign_bundle *out /* OUT */);
+
 typedef struct promo_campaign {
-    char product_id[256]; /* the product offered */
-    double discount_pct;  /* as in the params */
+    char product_id[256];         /* the product offered */
+    promo_campaign_bundle bundle; /* offered with it (bundle_product_id), "" = none */
+    double discount_pct;          /* as in the params */
     int32_t send_day, send_hour;
     size_t n;                   /* customers chosen: min(n_target, customers known) */
     promo_campaign_pick *picks; /* n picks: id, probability, reason (owned) */
@@ -213,7 +233,8 @@ typedef struct promo_campaign_targeting {
     int send_time_best; /* 1 (default): each customer's own slot; 0: send_day / send_hour */
     promo_sendtime_params sendtime;
     promo_fatigue_params fatigue;
-    double clv_weight; /* >= 0 (default 0) */
+    double clv_weight;  /* >= 0 (default 0) */
+    const char *bundle; /* NULL (default): no bundle; "auto" or a product id (bundle.c) */
 } promo_campaign_targeting;
 
 promo_campaign_targeting promo_campaign_targeting_default(void);

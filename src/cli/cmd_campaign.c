@@ -66,10 +66,40 @@ static void json_targeting(const promo_campaign *cp, const promo_campaign_target
     printf(",\"fatigued_customers\":%zu,\"suppressed_fatigue\":%zu,\"cooled_down\":%zu,"
            "\"clv_weight\":%g",
            cp->n_fatigued, cp->n_suppressed, cp->n_cooled, tg->clv_weight);
+    if (tg->bundle) {
+        const promo_campaign_bundle *b = &cp->bundle;
+        printf(",\"bundle\":{\"product_id\":");
+        if (b->product_id[0])
+            cli_json_str(stdout, b->product_id);
+        else
+            printf("null");
+        printf(",\"orders\":%zu,\"together\":%zu,\"confidence\":%.6g,\"lift\":%.6g}", b->orders,
+               b->together, b->confidence, b->lift);
+    }
+}
+
+static void print_bundle(const promo_campaign *cp, const promo_campaign_targeting *tg)
+{
+    const promo_campaign_bundle *b = &cp->bundle;
+    if (!tg->bundle)
+        return;
+    if (!b->product_id[0])
+        printf("bundle: none: no product is in at least 5 of %s's %zu orders of the last year "
+               "with a lift above 1\n",
+               cp->product_id, b->orders);
+    else if (b->together)
+        printf("bundle: %s, in %zu of %s's %zu orders of the last year (%.0f%%, lift %.2f); its "
+               "margin is not in the forecast (promo simulate plays it)\n",
+               b->product_id, b->together, cp->product_id, b->orders, 100 * b->confidence, b->lift);
+    else
+        printf("bundle: %s, never in the same order as %s in the last year; its margin is not "
+               "in the forecast\n",
+               b->product_id, cp->product_id);
 }
 
 static void print_targeting(const promo_campaign *cp, const promo_campaign_targeting *tg)
 {
+    print_bundle(cp, tg);
     if (tg->send_time_best)
         printf("send time: each customer's usual weekday and hour (%zu of %zu from their own "
                "orders, the rest the customers' usual slot)\n",
@@ -108,6 +138,9 @@ static int campaign_finish(const fc_args *a,
         promo_free(ex);
         return rc;
     }
+    if (a->tg->bundle &&
+        (rc = promo_campaign_bundle_choose(s, pid, a->tg->bundle, as_of, &cp->bundle)))
+        return rc;
     if (a->show_path && (rc = promo_campaign_write_excluded(cp, a->show_path)))
         return rc;
     if (a->out_path)
@@ -833,6 +866,12 @@ int cmd_campaign(int argc, char **argv)
                  "model's forecaster): 0 = by profit, large = by CLV"},
         {CLI_UINT("max-contacts", "N", 1, 100000000, &max_contacts),
          .help = "--personalize: at most N customers (the most profitable)"},
+        {CLI_STRING("bundle", "auto|ID", &tg.bundle),
+         .help = "offer a second product with it (bundle_product_id in the file; promo\n"
+                 "simulate plays it): auto = the product most often in the same orders over\n"
+                 "the last year (in >= 5 of them, lift > 1), or a product id; its margin is not\n"
+                 "in the forecast",
+         .def = "none"},
         {0},
     };
     const cli_spec spec = {
@@ -896,7 +935,7 @@ int cmd_campaign(int argc, char **argv)
             rank_by = 2; /* the forecaster's profit ranking: fairness needs everyone's profit */
     }
     if (optimize || personalize || budget >= 0 || rank_by == 3 || surface_path || clv_weight > 0 ||
-        fairness || fair_attr) {
+        fairness || fair_attr || (tg.bundle && rank_by >= 1)) {
         /* the forecaster's ranks: profit 0, uplift 1, probability 2; propensity -> profit */
         static const int rank_map[] = {PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_UPLIFT,
                                        PROMO_FORECAST_RANK_PROFIT, PROMO_FORECAST_RANK_PROBABILITY};
@@ -951,6 +990,8 @@ int cmd_campaign(int argc, char **argv)
     cpp.holdout_seed = holdout_seed;
     cpp.targeting = &tg;
     if ((rc = promo_campaign_build(s, &cpp, as_of, &cp)))
+        goto done;
+    if (tg.bundle && (rc = promo_campaign_bundle_choose(s, pid, tg.bundle, as_of, &cp->bundle)))
         goto done;
     if (show_path && (rc = promo_campaign_write_excluded(cp, show_path)))
         goto done;

@@ -40,7 +40,8 @@ const promo_campaign_column promo_campaign_columns[PROMO_CAMPAIGN_COL_COUNT] = {
     [PROMO_CAMPAIGN_DISCOUNT_PCT] = {"discount_pct", PROMO_COL_FLOAT64, W | RQ},
     [PROMO_CAMPAIGN_SEND_DAY] = {"send_day", PROMO_COL_INT64, W | RQ},
     [PROMO_CAMPAIGN_SEND_HOUR] = {"send_hour", PROMO_COL_INT64, W | RQ},
-    [PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID] = {"bundle_product_id", PROMO_COL_STRING, R},
+    [PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID] = {"bundle_product_id", PROMO_COL_STRING,
+                                          R | PROMO_CAMPAIGN_OPTIONAL},
     [PROMO_CAMPAIGN_HOLDOUT] = {"holdout", PROMO_COL_INT64, W | R},
     [PROMO_CAMPAIGN_SEND_DATE] = {"send_date", PROMO_COL_TIMESTAMP, W},
     [PROMO_CAMPAIGN_UPLIFT] = {"uplift", PROMO_COL_FLOAT64, PROMO_CAMPAIGN_OPTIONAL},
@@ -1250,6 +1251,9 @@ static int push_cell(promo_column *col, const promo_campaign *c, size_t i, int k
     case PROMO_CAMPAIGN_SEGMENT:
         s = c->segment[i] ? c->segment[i] : "";
         break;
+    case PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID:
+        s = c->bundle.product_id;
+        break;
     default:
         return promo_fail(PROMO_EUSAGE, "campaign: column %d is not written", k);
     }
@@ -1270,6 +1274,8 @@ static int optional_present(const promo_campaign *c, int k)
         return c->expected_profit != NULL;
     case PROMO_CAMPAIGN_SEGMENT:
         return c->segment != NULL;
+    case PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID:
+        return c->bundle.product_id[0] != '\0';
     default:
         return 0;
     }
