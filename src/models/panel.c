@@ -1652,9 +1652,13 @@ fail:
 int promo_panel_uplift_features(promo_store *s,
                                 const promo_feature_params *fp,
                                 promo_panel *d,
-                                promo_features **f)
+                                promo_features **f,
+                                promo_panel_fmap **map,
+                                int customers)
 {
     *f = NULL;
+    if (map)
+        *map = NULL;
     memset(d, 0, sizeof *d);
     d->n_threads = fp->n_threads;
     promo_feature_params p = *fp;
@@ -1666,7 +1670,7 @@ int promo_panel_uplift_features(promo_store *s,
     int64_t as_of = p.as_of ? p.as_of : st.uplift_cutoff;
     if (st.current && as_of != st.as_of)
         snprintf(why, sizeof why, "stored as of another cutoff");
-    else if (st.current && (rc = promo_panel_stored_map(s, &st, 1, f, NULL)) && rc != PROMO_EIO &&
+    else if (st.current && (rc = promo_panel_stored_map(s, &st, !map, f, map)) && rc != PROMO_EIO &&
              rc != PROMO_EINPUT)
         return rc;
     else if (st.current && rc) { /* unreadable: computing them still works */
@@ -1676,7 +1680,7 @@ int promo_panel_uplift_features(promo_store *s,
         /* Beside the features the scorer reads the small tables and, of the exposures, the
          * arms and their costs: not transactions or responses. */
         static const char *const exp_cols[] = {"arm", "cost"};
-        if ((rc = read_opt(s, "customers", &d->customers)) ||
+        if ((customers && (rc = read_opt(s, "customers", &d->customers))) ||
             (rc = read_opt(s, "products", &d->products)) ||
             (rc = read_opt(s, "stores", &d->stores)) ||
             (rc = read_opt(s, "promotions", &d->promotions)) ||
@@ -1700,8 +1704,13 @@ int promo_panel_uplift_features(promo_store *s,
         goto fail;
     return PROMO_OK;
 fail:
-    promo_features_free(*f);
+    if (map && *map)
+        promo_panel_stored_unmap(*map, *f);
+    else
+        promo_features_free(*f);
     *f = NULL;
+    if (map)
+        *map = NULL;
     promo_panel_free(d);
     return rc;
 }
