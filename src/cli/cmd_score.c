@@ -21,6 +21,7 @@
 #include <promo/uplift_score.h>
 
 #include "cli/cli.h"
+#include "cli/cli_fmt.h"
 #include "cli/cli_uplift.h"
 
 /* One CSV field (quoted when it needs it) appended at b + *n (room is the caller's). One pass
@@ -323,11 +324,11 @@ typedef struct uplift_csv {
     size_t arm_name_max; /* the longest arm name */
 } uplift_csv;
 
-/* "%.6g" of a double: at most 13 characters ("-1.23457e-308"), so 32 bytes are room. */
+/* "%.6g" of a double (at most 13 characters, "-1.23457e-308": 32 bytes are room), printf's
+ * bytes without printf (cli_fmt.h). */
 static size_t put_g6(char *b, double v)
 {
-    int r = snprintf(b, 32, "%.6g", v);
-    return r < 0 ? 0 : r > 31 ? 31 : (size_t)r;
+    return cli_fmt_g6(b, v);
 }
 
 static size_t uplift_room(const void *ctx, size_t k)
