@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -212,6 +213,28 @@ T_TEST(score_from_stored_features_is_byte_identical)
     T_ASSERT_STR_EQ(up_before, up_after);
     uplift_run up_stored = uplift_scores(ws);
     assert_same_uplift(up_computed.sc, up_stored.sc);
+    /* Opened as promo score opens it (no names, two threads): the same effects, and a
+     * campaign (whose file has the names) is refused, not written without them. */
+    promo_store *s2 = NULL;
+    promo_uplift_scorer *h2 = NULL;
+    promo_uplift_scores *sc2 = NULL;
+    T_OK(promo_store_open_read(ws, &s2));
+    promo_uplift_scorer_params up = {.as_of = 0, .n_threads = 2, .names = 0};
+    T_OK(promo_uplift_scorer_open_params(s2, &up, &h2));
+    promo_store_close(s2);
+    promo_uplift_offer o2 = {"product:PROD00001", NAN};
+    T_OK(promo_uplift_scorer_score(h2, &o2, &sc2));
+    assert_same_uplift(up_computed.sc, sc2);
+    promo_uplift_campaign_params cp = {
+        .product_id = "PROD00001", .discount_pct = 10, .n_target = 5};
+    char camp[700];
+    snprintf(camp, sizeof camp, "%s/out/never.csv", ws);
+    size_t nw = 9;
+    T_ASSERT_EQ_INT(promo_uplift_campaign(h2, &cp, camp, &nw, NULL), PROMO_EUSAGE);
+    T_ASSERT_EQ_INT(nw, 0);
+    T_ASSERT(access(camp, F_OK) != 0);
+    promo_uplift_scores_free(sc2);
+    promo_uplift_scorer_free(h2);
     /* A handle on the stored features serves "any" only. */
     promo_store *s = NULL;
     promo_scorer *h = NULL;

@@ -355,14 +355,18 @@ void promo_panel_stored_unmap(promo_panel_fmap *m, promo_features *f); /* NULL-s
 /* The uplift scorer's features and tables (src/engine/uplift_score.c): the customer features
  * as of fp->as_of (0 = promo_uplift_ws_default_as_of of the tables) with fp, and into d the
  * tables the scorer reads beside them. When the stored features are current for that cutoff
- * and fp: a copy of them, and of the tables customers, products, stores, promotions, and
- * exposures' arm and cost only (d->transactions and d->responses stay NULL). Else
- * promo_panel_load_tables and promo_features_compute, as before. The same features bit for
- * bit either way. *f: new (promo_features_free); d: promo_panel_free. */
+ * and fp: them (with map: mapped in place, *map set; without: a copy), and the tables
+ * customers (only with customers = 1), products, stores, promotions, and exposures' arm and
+ * cost only (d->transactions and d->responses stay NULL). Else promo_panel_load_tables and
+ * promo_features_compute, as before (*map stays NULL). The same features bit for bit either way.
+ * *f: new; released by promo_panel_stored_unmap(*map, *f) (which is promo_features_free when *map
+ * is NULL); d: promo_panel_free. */
 int promo_panel_uplift_features(promo_store *s,
                                 const promo_feature_params *fp,
                                 promo_panel *d /* OUT */,
-                                promo_features **f /* OUT */);
+                                promo_features **f /* OUT */,
+                                promo_panel_fmap **map /* OUT, may be NULL */,
+                                int customers);
 
 #ifdef __cplusplus
 }

@@ -227,6 +227,23 @@ const char *promo_store_out_dir(const promo_store *s);
  * Outside a transaction the file is written at once with promo_atomic_write. */
 int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n);
 
+/* As promo_store_stage_file, with the bytes given as parts written in order (no buffer to
+ * assemble them in: `promo features` stages 0.4 GB of features for 1M customers straight from
+ * its arrays), and the temporary's fsync deferred: writeback is started now, and the fsync
+ * made by promo_store_commit just before the SQL commit, so the disk writes overlap what the
+ * transaction does meanwhile (the tables). A failed fsync then fails the commit, which rolls
+ * back as any failed commit: same guarantees as promo_store_stage_file, the only difference
+ * being that an I/O error of the file's writeback is reported by the commit. Outside a
+ * transaction: written at once, as promo_atomic_write. */
+typedef struct promo_store_part {
+    const void *data;
+    size_t n;
+} promo_store_part;
+int promo_store_stage_parts(promo_store *s,
+                            const char *path,
+                            const promo_store_part *parts,
+                            size_t n_parts);
+
 /* In the current transaction: remove every file of models/ at the commit (the removals come
  * before the staged files are renamed, so a model staged in the same transaction stays).
  * For commands that replace the data (generate --force): the models trained on the old data

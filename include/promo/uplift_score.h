@@ -66,6 +66,19 @@ int promo_uplift_scorer_open(promo_store *s,
                              promo_uplift_scorer **out /* OUT */);
 void promo_uplift_scorer_free(promo_uplift_scorer *h); /* NULL-safe */
 
+/* The same with parameters. names = 0: the customers table (1M rows read from SQLite: a tenth
+ * of a million-customer score) is not read when the stored features are current, since only
+ * promo_uplift_campaign's file (name, location) needs it; such a handle refuses a campaign
+ * (PROMO_EUSAGE). promo_uplift_scorer_open is names = 1. */
+typedef struct promo_uplift_scorer_params {
+    int64_t as_of; /* 0: the default cutoff */
+    int n_threads; /* 0: all */
+    int names;     /* 1: read the customers' names (a campaign can be written) */
+} promo_uplift_scorer_params;
+int promo_uplift_scorer_open_params(promo_store *s,
+                                    const promo_uplift_scorer_params *p,
+                                    promo_uplift_scorer **out /* OUT */);
+
 int64_t promo_uplift_scorer_as_of(const promo_uplift_scorer *h);
 size_t promo_uplift_scorer_n_customers(const promo_uplift_scorer *h);
 int promo_uplift_scorer_n_arms(const promo_uplift_scorer *h);

@@ -18,8 +18,10 @@
 #include <promo/scorer.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
+#include <promo/uplift_score.h>
 
 #include "cli/cli.h"
+#include "cli/cli_fmt.h"
 #include "cli/cli_uplift.h"
 
 /* One CSV field (quoted when it needs it) appended at b + *n (room is the caller's). One pass
@@ -129,43 +131,24 @@ static size_t fmt_len(int r)
     return r < 0 ? 0 : r > 63 ? 63 : (size_t)r;
 }
 
-/* One CSV line of rank k into b + *n (room is the caller's). */
-static void csv_line(const promo_prop_scores *sc,
-                     const ranked *rk,
-                     size_t k,
-                     int wide,
-                     int baseline,
-                     char *b,
-                     size_t *n)
-{
-    put_field(b, n, sc->customer_id[rk[k].i]);
-    *n += fmt_len(snprintf(b + *n, 64, baseline ? ",%.6g" : ",%.6f", rk[k].p));
-    if (wide) {
-        *n += fmt_len(snprintf(b + *n, 64, ",%zu,", k + 1));
-        put_field(b, n, rk[k].name);
-        b[(*n)++] = ',';
-        put_field(b, n, rk[k].reason);
-    }
-    b[(*n)++] = '\n';
-}
+/* Line k of a CSV text: room() bounds its bytes (every field may be doubled quotes), put()
+ * writes it at b + *n and advances *n. */
+typedef size_t (*csv_room_fn)(const void *ctx, size_t k);
+typedef void (*csv_put_fn)(const void *ctx, size_t k, char *b, size_t *n);
 
-/* Room for one line: the fields twice (every character may be a doubled quote) and the
- * numbers ("%.6f" of a probability, "%.6g" of a score, the rank: under 64 bytes). */
-static size_t csv_room(const promo_prop_scores *sc, const ranked *rk, size_t k)
-{
-    return 64 + 8 +
-           2 * (strlen(sc->customer_id[rk[k].i]) + strlen(rk[k].name) + strlen(rk[k].reason));
-}
-
-/* CSV text of the ranked scores: customer_id,probability (a baseline: score), and with
- * --reasons rank,name,reason. Formatting a million lines is a third of a score's serial time,
- * so chunks of lines are formatted in parallel, each at an offset its lines' room allows, and
- * then moved together in order: the text is the same whatever the thread count. */
-static char *
-to_csv(const promo_prop_scores *sc, const ranked *rk, int wide, int baseline, size_t *len)
+/* head, then lines 0..n_lines) of a CSV text. Formatting a million lines is a third of a
+ * score's serial time, so chunks of lines are formatted in parallel (the current team), each
+ * at an offset its lines' room allows, and then moved together in order: the text is the same
+ * whatever the thread count. NULL on ENOMEM. */
+static char *csv_text(const char *head,
+                      size_t n_lines,
+                      csv_room_fn room,
+                      csv_put_fn put,
+                      const void *ctx,
+                      size_t *len)
 {
     enum { CHUNK = 8192 };
-    size_t n_ch = (sc->n + CHUNK - 1) / CHUNK, head = 128;
+    size_t n_ch = (n_lines + CHUNK - 1) / CHUNK, n = strlen(head);
     size_t *off = promo_mallocn(n_ch + 1, sizeof *off),
            *used = promo_mallocn(n_ch + 1, sizeof *used);
     char *b = NULL;
@@ -173,23 +156,22 @@ to_csv(const promo_prop_scores *sc, const ranked *rk, int wide, int baseline, si
         goto done;
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t c = 0; c < n_ch; c++) {
-        size_t k1 = (c + 1) * CHUNK < sc->n ? (c + 1) * CHUNK : sc->n, room = 0;
+        size_t k1 = (c + 1) * CHUNK < n_lines ? (c + 1) * CHUNK : n_lines, r = 0;
         for (size_t k = c * CHUNK; k < k1; k++)
-            room += csv_room(sc, rk, k);
-        off[c + 1] = room;
+            r += room(ctx, k);
+        off[c + 1] = r;
     }
-    off[0] = head;
+    off[0] = n;
     for (size_t c = 0; c < n_ch; c++)
         off[c + 1] += off[c];
-    if (!(b = promo_malloc(off[n_ch])))
+    if (!(b = promo_malloc(off[n_ch] ? off[n_ch] : 1)))
         goto done;
-    size_t n = (size_t)snprintf(b, head, "customer_id,%s%s\n", baseline ? "score" : "probability",
-                                wide ? ",rank,name,reason" : "");
+    memcpy(b, head, n);
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t c = 0; c < n_ch; c++) {
-        size_t k1 = (c + 1) * CHUNK < sc->n ? (c + 1) * CHUNK : sc->n, m = off[c];
+        size_t k1 = (c + 1) * CHUNK < n_lines ? (c + 1) * CHUNK : n_lines, m = off[c];
         for (size_t k = c * CHUNK; k < k1; k++)
-            csv_line(sc, rk, k, wide, baseline, b, &m);
+            put(ctx, k, b, &m);
         used[c] = m - off[c];
     }
     for (size_t c = 0; c < n_ch; c++) { /* n <= off[c]: each chunk moves down or stays */
@@ -201,6 +183,51 @@ done:
     promo_free(off);
     promo_free(used);
     return b;
+}
+
+/* The propensity scores' lines. */
+typedef struct prop_csv {
+    const promo_prop_scores *sc;
+    const ranked *rk;
+    int wide, baseline;
+} prop_csv;
+
+/* One CSV line of rank k into b + *n (room is the caller's). */
+static void prop_line(const void *ctx, size_t k, char *b, size_t *n)
+{
+    const prop_csv *x = ctx;
+    const ranked *rk = x->rk;
+    put_field(b, n, x->sc->customer_id[rk[k].i]);
+    *n += fmt_len(snprintf(b + *n, 64, x->baseline ? ",%.6g" : ",%.6f", rk[k].p));
+    if (x->wide) {
+        *n += fmt_len(snprintf(b + *n, 64, ",%zu,", k + 1));
+        put_field(b, n, rk[k].name);
+        b[(*n)++] = ',';
+        put_field(b, n, rk[k].reason);
+    }
+    b[(*n)++] = '\n';
+}
+
+/* Room for one line: the fields twice (every character may be a doubled quote) and the
+ * numbers ("%.6f" of a probability, "%.6g" of a score, the rank: under 64 bytes). */
+static size_t prop_room(const void *ctx, size_t k)
+{
+    const prop_csv *x = ctx;
+    const ranked *rk = x->rk;
+    return 64 + 8 +
+           2 * (strlen(x->sc->customer_id[rk[k].i]) + strlen(rk[k].name) + strlen(rk[k].reason));
+}
+
+/* CSV text of the ranked scores: customer_id,probability (a baseline: score), and with
+ * --reasons rank,name,reason. */
+static char *
+to_csv(const promo_prop_scores *sc, const ranked *rk, int wide, int baseline, size_t *len)
+{
+    char head[128];
+    snprintf(head, sizeof head, "customer_id,%s%s\n", baseline ? "score" : "probability",
+             wide ? ",rank,name,reason" : "");
+    prop_csv x = {sc, rk, wide, baseline};
+    return csv_text(head, sc->n, prop_room, prop_line, &x, len);
 }
 
 static char *to_json(const promo_prop_scores *sc,
@@ -285,6 +312,163 @@ static void names_of(const promo_scorer *h, const promo_prop_scores *sc, ranked 
     }
     promo_free(row);
     promo_dict_free(map);
+}
+
+/* ------------------------------------------------------- --model uplift ---- */
+
+/* The uplift scores' lines: customer_id, effect per treatment arm, predicted outcome per arm
+ * (when the learner has outcome models), best_arm, its expected profit; "%.6g" each. */
+typedef struct uplift_csv {
+    const promo_uplift_scores *sc;
+    const promo_uplift_scorer *h;
+    size_t arm_name_max; /* the longest arm name */
+} uplift_csv;
+
+/* "%.6g" of a double (at most 13 characters, "-1.23457e-308": 32 bytes are room), printf's
+ * bytes without printf (cli_fmt.h). */
+static size_t put_g6(char *b, double v)
+{
+    return cli_fmt_g6(b, v);
+}
+
+static size_t uplift_room(const void *ctx, size_t k)
+{
+    const uplift_csv *x = ctx;
+    size_t K = (size_t)x->sc->n_arms;
+    return 2 * (strlen(x->sc->customer[k]) + x->arm_name_max) + 33 * (2 * K + 1) + 8;
+}
+
+static void uplift_line(const void *ctx, size_t i, char *b, size_t *n)
+{
+    const uplift_csv *x = ctx;
+    const promo_uplift_scores *sc = x->sc;
+    size_t K = (size_t)sc->n_arms, E = K - 1;
+    int32_t best = sc->best_arm[i];
+    put_field(b, n, sc->customer[i]);
+    for (size_t a = 1; a < K; a++) {
+        b[(*n)++] = ',';
+        *n += put_g6(b + *n, (double)sc->effect[i * E + a - 1]);
+    }
+    for (size_t a = 0; sc->outcome && a < K; a++) {
+        b[(*n)++] = ',';
+        *n += put_g6(b + *n, (double)sc->outcome[i * K + a]);
+    }
+    b[(*n)++] = ',';
+    put_field(b, n, promo_uplift_scorer_arm_name(x->h, best));
+    b[(*n)++] = ',';
+    *n += put_g6(b + *n, sc->profit[i * K + (size_t)best]);
+    b[(*n)++] = '\n';
+}
+
+/* CSV text of every customer's uplift scores, in the scorer's customer order. */
+static char *uplift_to_csv(const promo_uplift_scorer *h, const promo_uplift_scores *sc, size_t *len)
+{
+    size_t K = (size_t)sc->n_arms, hlen = 64, name_max = 0;
+    for (size_t a = 0; a < K; a++) {
+        size_t l = strlen(promo_uplift_scorer_arm_name(h, (int)a));
+        hlen += 2 * (l + 16);
+        name_max = l > name_max ? l : name_max;
+    }
+    char *head = promo_malloc(hlen);
+    if (!head)
+        return NULL;
+    size_t m = (size_t)snprintf(head, hlen, "customer_id");
+    for (size_t a = 1; a < K; a++)
+        m += (size_t)snprintf(head + m, hlen - m, ",effect_%s",
+                              promo_uplift_scorer_arm_name(h, (int)a));
+    for (size_t a = 0; sc->outcome && a < K; a++)
+        m += (size_t)snprintf(head + m, hlen - m, ",p_%s", promo_uplift_scorer_arm_name(h, (int)a));
+    snprintf(head + m, hlen - m, ",best_arm,expected_profit\n");
+    uplift_csv x = {sc, h, name_max};
+    char *text = csv_text(head, sc->n, uplift_room, uplift_line, &x, len);
+    promo_free(head);
+    return text;
+}
+
+/* JSON text of every customer's uplift scores (new, promo_free). */
+static char *uplift_to_json(const promo_uplift_scorer *h,
+                            const promo_uplift_scores *sc,
+                            const char *target,
+                            size_t *len)
+{
+    size_t K = (size_t)sc->n_arms, E = K - 1, sz = 0;
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, &sz);
+    if (!f)
+        return NULL;
+    char d[24];
+    promo_time_format(sc->as_of, 1, d, sizeof d);
+    fprintf(f, "{\"model\": \"uplift\", \"learner\": \"%s\", \"target\": ",
+            promo_uplift_learner_name(promo_uplift_scorer_learner(h)));
+    cli_json_str(f, target);
+    fprintf(f, ", \"as_of\": \"%s\", \"discount_pct\": %g, \"rows\": [", d, sc->discount_pct);
+    for (size_t i = 0; i < sc->n; i++) {
+        int32_t b = sc->best_arm[i];
+        fputs(i ? ", {\"customer_id\": " : "{\"customer_id\": ", f);
+        cli_json_str(f, sc->customer[i]);
+        fputs(", \"effect\": {", f);
+        for (size_t a = 1; a < K; a++) {
+            fputs(a > 1 ? ", " : "", f);
+            cli_json_str(f, promo_uplift_scorer_arm_name(h, (int)a));
+            fprintf(f, ": %.6g", (double)sc->effect[i * E + a - 1]);
+        }
+        fputs("}, \"best_arm\": ", f);
+        cli_json_str(f, promo_uplift_scorer_arm_name(h, b));
+        fprintf(f, ", \"expected_profit\": %.6g}", sc->profit[i * K + (size_t)b]);
+    }
+    fputs("]}\n", f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    char *out = promo_malloc(sz ? sz : 1);
+    if (out)
+        memcpy(out, buf, sz);
+    free(buf); /* open_memstream's buffer comes from malloc */
+    *len = sz;
+    return out;
+}
+
+/* promo score --model uplift (cli_uplift.h): the uplift scorer's scores of every customer
+ * (uplift_score.h), written as the propensity scores are (the team by load, the CSV formatted
+ * in parallel chunks, promo_outfile_write). */
+int cli_score_uplift(const char *ws, const char *target, int64_t as_of, const char *out, int json)
+{
+    promo_store *s = NULL;
+    promo_uplift_scorer *h = NULL;
+    promo_uplift_scores *sc = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int team = cli_team_by_load("score");
+    int rc = promo_store_open(ws, 0, &s);
+    promo_uplift_offer o = {target, NAN};
+    /* No names: the scores do not print them. */
+    promo_uplift_scorer_params up = {.as_of = as_of, .n_threads = 0, .names = 0};
+    if (!rc)
+        rc = promo_uplift_scorer_open_params(s, &up, &h);
+    if (!rc)
+        rc = promo_uplift_scorer_score(h, &o, &sc);
+    if (rc)
+        goto done;
+    text = json ? uplift_to_json(h, sc, target, &len) : uplift_to_csv(h, sc, &len);
+    if (!text) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    if (out) {
+        if (!(rc = promo_outfile_write(out, text, len)))
+            promo_info("scored %zu customers for %s with the uplift model into %s", sc->n, target,
+                       out);
+    } else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+        rc = promo_fail(PROMO_EIO, "writing to stdout failed");
+    }
+done:
+    promo_free(text);
+    promo_uplift_scores_free(sc);
+    promo_uplift_scorer_free(h);
+    promo_store_close(s);
+    omp_set_num_threads(team);
+    return cli_report(rc);
 }
 
 int cmd_score(int argc, char **argv)

@@ -900,7 +900,9 @@ int promo_store_commit(promo_store *s)
 {
     if (!s->in_txn)
         return promo_fail(PROMO_EUSAGE, "%s: commit without begin", s->ws_dir);
-    int rc = write_versions(s);
+    int rc = store_stage_sync(s); /* the staged files' bytes on disk before the tables' */
+    if (!rc)
+        rc = write_versions(s);
     if (!rc)
         rc = store_exec(s, "COMMIT");
     if (rc) {

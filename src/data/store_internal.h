@@ -29,11 +29,13 @@
 #define DICT_PREFIX "promo_dict__"
 
 /* A file staged in the current transaction (store_stage.c): its bytes are already in tmp,
- * fsynced; commit renames tmp onto dst, rollback unlinks tmp. */
+ * fsynced (or, unsynced, fsynced by store_stage_sync before the SQL commit); commit renames
+ * tmp onto dst, rollback unlinks tmp. */
 typedef struct staged_file {
-    char *dst; /* destination */
-    char *tmp; /* ".NAME.tmp-<pid>-<n>" beside dst */
-    char *dir; /* their directory, fsynced after the rename */
+    char *dst;    /* destination */
+    char *tmp;    /* ".NAME.tmp-<pid>-<n>" beside dst */
+    char *dir;    /* their directory, fsynced after the rename */
+    int unsynced; /* promo_store_stage_parts: not fsynced yet */
 } staged_file;
 
 struct promo_store {
@@ -107,6 +109,9 @@ int store_path_status(int e);
  * fsync their directories, after the SQL commit (allocates nothing); discard: unlink them
  * (rollback, close). Both empty the list. */
 int store_stage_publish(promo_store *s);
+/* fsync the staged temporaries not yet synced (promo_store_stage_parts): called by commit
+ * before the SQL commit, whose failure it then is (PROMO_EIO naming the file). */
+int store_stage_sync(promo_store *s);
 void store_stage_discard(promo_store *s);
 /* After a kill between a commit and its renames: put the committed temporaries of dead
  * processes into place (promo_staged, see store_stage.c). Before store_clean_temps. */

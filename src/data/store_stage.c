@@ -71,12 +71,18 @@ static char *temp_name(const char *path, unsigned long seq)
     return t;
 }
 
-/* Write data to a new temporary beside path and fsync it; *tmp_out gets its name. On
- * failure nothing is left behind; the message names path. A file that cannot be created is
- * store_path_status(errno) for a path the user gave (user_path = 1: a missing directory is
- * their mistake) and PROMO_EIO inside the workspace; a failed write is PROMO_EIO. */
-static int
-write_temp(const char *path, const void *data, size_t n, int user_path, char **tmp_out /* OUT */)
+/* Write parts[0..n_parts) in order to a new temporary beside path; with sync, fsync it, else
+ * start its writeback (sync_file_range: the fsync that comes later finds less to wait for).
+ * *tmp_out gets its name. On failure nothing is left behind; the message names path. A file
+ * that cannot be created is store_path_status(errno) for a path the user gave (user_path = 1:
+ * a missing directory is their mistake) and PROMO_EIO inside the workspace; a failed write is
+ * PROMO_EIO. */
+static int write_temp_parts(const char *path,
+                            const promo_store_part *parts,
+                            size_t n_parts,
+                            int user_path,
+                            int sync,
+                            char **tmp_out /* OUT */)
 {
     *tmp_out = NULL;
     char *tmp = NULL;
@@ -96,21 +102,23 @@ write_temp(const char *path, const void *data, size_t n, int user_path, char **t
         return promo_fail(user_path ? store_path_status(e) : PROMO_EIO, "%s: cannot create: %s",
                           path, strerror(e));
     }
-    const char *p = data;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t k = write(fd, p, left);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = EIO;
-            goto io_fail;
+    for (size_t q = 0; q < n_parts; q++) {
+        const char *p = parts[q].data;
+        size_t left = parts[q].n;
+        while (left > 0) {
+            ssize_t k = write(fd, p, left);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                if (k == 0)
+                    errno = EIO;
+                goto io_fail;
+            }
+            p += k;
+            left -= (size_t)k;
         }
-        p += k;
-        left -= (size_t)k;
     }
-    if (fsync(fd) != 0)
+    if (sync ? fsync(fd) != 0 : sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
         goto io_fail;
     int rc_close = close(fd);
     fd = -1;
@@ -128,10 +136,11 @@ io_fail : {
 }
 }
 
-int promo_atomic_write(const char *path, const void *data, size_t n)
+/* Written at once: a temporary beside path, fsynced, renamed over it, the directory fsynced. */
+static int atomic_write_parts(const char *path, const promo_store_part *parts, size_t n_parts)
 {
     char *tmp = NULL, *dir = store_dir_of(path);
-    int rc = dir ? write_temp(path, data, n, 1, &tmp) : PROMO_ENOMEM;
+    int rc = dir ? write_temp_parts(path, parts, n_parts, 1, 1, &tmp) : PROMO_ENOMEM;
     if (!rc && rename(tmp, path) != 0) {
         rc = promo_fail(PROMO_EIO, "%s: write failed: %s", path, strerror(errno));
         unlink(tmp);
@@ -141,6 +150,12 @@ int promo_atomic_write(const char *path, const void *data, size_t n)
     promo_free(tmp);
     promo_free(dir);
     return rc;
+}
+
+int promo_atomic_write(const char *path, const void *data, size_t n)
+{
+    promo_store_part one = {data, n};
+    return atomic_write_parts(path, &one, 1);
 }
 
 /* ---- staged files ---- */
@@ -200,15 +215,18 @@ static void kill_point(size_t renamed)
         raise(SIGKILL);
 }
 
-int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n)
+/* promo_store_stage_file and promo_store_stage_parts: sync = 0 leaves the fsync to commit. */
+static int
+stage(promo_store *s, const char *path, const promo_store_part *parts, size_t n_parts, int sync)
 {
     if (!s->in_txn)
-        return promo_atomic_write(path, data, n);
+        return atomic_write_parts(path, parts, n_parts);
     /* Everything that allocates comes before the file exists, so a failure leaves none. */
     if (promo_grow((void **)&s->files, &s->files_cap, s->n_files + 1, sizeof *s->files))
         return PROMO_ENOMEM;
-    staged_file f = {promo_strdup(path), NULL, store_dir_of(path)};
-    int rc = f.dst && f.dir ? write_temp(path, data, n, 0, &f.tmp) : PROMO_ENOMEM;
+    staged_file f = {promo_strdup(path), NULL, store_dir_of(path), !sync};
+    int rc =
+        f.dst && f.dir ? write_temp_parts(path, parts, n_parts, 0, sync, &f.tmp) : PROMO_ENOMEM;
     if (rc) {
         promo_free(f.dst);
         promo_free(f.dir);
@@ -233,6 +251,40 @@ int promo_store_stage_file(promo_store *s, const char *path, const void *data, s
             return PROMO_OK;
         }
     s->files[s->n_files++] = f;
+    return PROMO_OK;
+}
+
+int promo_store_stage_file(promo_store *s, const char *path, const void *data, size_t n)
+{
+    promo_store_part one = {data, n};
+    return stage(s, path, &one, 1, 1);
+}
+
+int promo_store_stage_parts(promo_store *s,
+                            const char *path,
+                            const promo_store_part *parts,
+                            size_t n_parts)
+{
+    return stage(s, path, parts, n_parts, 0);
+}
+
+int store_stage_sync(promo_store *s)
+{
+    for (size_t i = 0; i < s->n_files; i++) {
+        staged_file *f = &s->files[i];
+        if (!f->unsynced)
+            continue;
+        int fd = open(f->tmp, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0) {
+            int e = errno;
+            if (fd >= 0)
+                close(fd);
+            return promo_fail(PROMO_EIO, "%s: write failed: %s", f->dst, strerror(e));
+        }
+        if (close(fd) != 0)
+            return promo_fail(PROMO_EIO, "%s: write failed: %s", f->dst, strerror(errno));
+        f->unsynced = 0;
+    }
     return PROMO_OK;
 }
 

@@ -3,6 +3,7 @@
  * (missing) becomes a null.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <promo/alloc.h>
@@ -12,6 +13,56 @@
 static int push_num(promo_column *c, double v)
 {
     return isnan(v) ? promo_column_push_null(c) : promo_column_push_f64(c, v);
+}
+
+/* The feature columns fc[0..nf) from X, set in place instead of one push per value (18M pushes
+ * at 200k customers, on the critical path of `promo features` once the matrix file stopped
+ * taking longer): each column sized by one resize (its pages first touched on the team), then
+ * the rows in blocks of 4096 (whole words of the null bitmaps, so no two threads share one)
+ * on the team, reading X in its row order. A NaN is a null with 0.0 in its slot and every
+ * other value is as pushed, so the table is the one push_num builds, bit for bit. */
+static int fill_features(const promo_features *f, promo_column **fc)
+{
+    size_t n = f->n_customers, nf = f->n_features;
+    int bad = 0;
+    for (size_t j = 0; j < nf; j++) /* bitmaps as promo_column_push_null sizes them */
+        if (!(fc[j]->nulls = promo_calloc((fc[j]->cap + 63) / 64 ? (fc[j]->cap + 63) / 64 : 1,
+                                          sizeof *fc[j]->nulls)))
+            return PROMO_ENOMEM;
+#pragma omp parallel for schedule(dynamic, 4) reduction(| : bad)
+    for (size_t j = 0; j < nf; j++)
+        bad |= promo_column_resize(fc[j], n) != PROMO_OK;
+    if (bad)
+        return PROMO_ENOMEM;
+    enum { BLOCK = 4096 };
+    size_t n_blocks = (n + BLOCK - 1) / BLOCK;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t q = 0; q < n_blocks; q++) {
+        size_t i1 = (q + 1) * BLOCK < n ? (q + 1) * BLOCK : n;
+        for (size_t i = q * BLOCK; i < i1; i++) {
+            const float *x = f->X + i * nf;
+            for (size_t j = 0; j < nf; j++) {
+                double v = x[j];
+                if (isnan(v)) {
+                    fc[j]->f64[i] = 0.0;
+                    fc[j]->nulls[i >> 6] |= (uint64_t)1 << (i & 63);
+                } else {
+                    fc[j]->f64[i] = v;
+                }
+            }
+        }
+    }
+    for (size_t j = 0; j < nf; j++) { /* no null: no bitmap (table.h) */
+        size_t k = 0;
+        for (size_t w = 0; w < (n + 63) / 64; w++)
+            k += (size_t)__builtin_popcountll(fc[j]->nulls[w]);
+        fc[j]->n_null = k;
+        if (!k) {
+            promo_free(fc[j]->nulls);
+            fc[j]->nulls = NULL;
+        }
+    }
+    return PROMO_OK;
 }
 
 int promo_features_customers_table(const promo_features *f, const uint8_t *label, promo_table **out)
@@ -32,16 +83,14 @@ int promo_features_customers_table(const promo_features *f, const uint8_t *label
         (label && (rc = promo_table_add_column(t, "label", PROMO_COL_INT64, &lab))) ||
         (rc = promo_table_reserve(t, f->n_customers)))
         goto fail;
+    if ((rc = fill_features(f, fc)))
+        goto fail;
     for (size_t i = 0; i < f->n_customers; i++) {
         const char *cid = promo_features_customer_id(f, i);
         const char *sn = promo_rfm_segment_name(f->rfm_segment[i]);
         const char *tn = promo_spend_tier_name(f->spend_tier[i]);
-        if ((rc = promo_column_push_str(id, cid, strlen(cid))))
-            goto fail;
-        for (size_t j = 0; j < f->n_features; j++)
-            if ((rc = push_num(fc[j], f->X[i * f->n_features + j])))
-                goto fail;
-        if ((rc = promo_column_push_str(seg, sn, strlen(sn))) ||
+        if ((rc = promo_column_push_str(id, cid, strlen(cid))) ||
+            (rc = promo_column_push_str(seg, sn, strlen(sn))) ||
             (rc = promo_column_push_str(tier, tn, strlen(tn))) ||
             (lab && (rc = promo_column_push_i64(lab, label[i]))))
             goto fail;

@@ -1299,7 +1299,10 @@ int64_t promo_panel_purchase_max_ts(const promo_panel *d)
         known[k] = c != PROMO_DICT_NONE && used[c];
     }
     promo_free(used);
+    /* A max: the same on any team (10M lines: a serial step of `promo features`). */
     int64_t m = INT64_MIN;
+    int nt = d->n_threads > 0 ? d->n_threads : omp_get_max_threads();
+#pragma omp parallel for schedule(static) num_threads(nt) reduction(max : m) if (t->n_rows > 65536)
     for (size_t r = 0; r < t->n_rows; r++) {
         if (promo_column_is_null(ts, r) || promo_column_is_null(cust, r) ||
             promo_column_is_null(prod, r) || !known[prod->codes[r]] || ts->i64[r] <= m)
@@ -1416,7 +1419,10 @@ int promo_panel_stored_write(promo_store *s, const promo_features *f, const char
     if (strlen(source) >= FX_SRC)
         return promo_fail(PROMO_EUSAGE, "panel: fingerprint longer than %d bytes", FX_SRC - 1);
     fx_layout l = fx_layout_of(n, nf, names_bytes, id_bytes);
-    char *b = promo_calloc(1, l.total);
+    /* The header, fingerprint and names in a small buffer; every array written from where it
+     * is (at 1M customers a 0.4 GB buffer was filled for one write), its fsync left to the
+     * commit (store.h: promo_store_stage_parts). */
+    char *b = promo_calloc(1, l.off_idoff);
     if (!b)
         return PROMO_ENOMEM;
     uint64_t h[8] = {0, n, nf, (uint64_t)f->as_of, names_bytes, id_bytes, l.total, 0};
@@ -1429,16 +1435,20 @@ int promo_panel_stored_write(promo_store *s, const promo_features *f, const char
         memcpy(p, f->feature_names[j], k);
         p += k;
     }
-    if (n) {
-        memcpy(b + l.off_idoff, f->id_off, 8 * n);
-        memcpy(b + l.off_ids, f->id_pool, id_bytes);
-        memcpy(b + l.off_seg, f->rfm_segment, n);
-        memcpy(b + l.off_seg + n, f->spend_tier, n);
-        memcpy(b + l.off_x, f->X, 4 * n * nf);
-    }
+    static const char zero[8];
+    promo_store_part parts[] = {
+        {b, l.off_idoff},
+        {f->id_off, 8 * n},
+        {f->id_pool, id_bytes},
+        {zero, l.ids - id_bytes},
+        {f->rfm_segment, n},
+        {f->spend_tier, n},
+        {zero, pad8(2 * n) - 2 * n},
+        {f->X, 4 * n * nf},
+    };
     char path[1200];
     stored_path(s, path, sizeof path);
-    int rc = promo_store_stage_file(s, path, b, l.total);
+    int rc = promo_store_stage_parts(s, path, parts, sizeof parts / sizeof *parts);
     promo_free(b);
     return rc;
 }
@@ -1652,9 +1662,13 @@ fail:
 int promo_panel_uplift_features(promo_store *s,
                                 const promo_feature_params *fp,
                                 promo_panel *d,
-                                promo_features **f)
+                                promo_features **f,
+                                promo_panel_fmap **map,
+                                int customers)
 {
     *f = NULL;
+    if (map)
+        *map = NULL;
     memset(d, 0, sizeof *d);
     d->n_threads = fp->n_threads;
     promo_feature_params p = *fp;
@@ -1666,7 +1680,7 @@ int promo_panel_uplift_features(promo_store *s,
     int64_t as_of = p.as_of ? p.as_of : st.uplift_cutoff;
     if (st.current && as_of != st.as_of)
         snprintf(why, sizeof why, "stored as of another cutoff");
-    else if (st.current && (rc = promo_panel_stored_map(s, &st, 1, f, NULL)) && rc != PROMO_EIO &&
+    else if (st.current && (rc = promo_panel_stored_map(s, &st, !map, f, map)) && rc != PROMO_EIO &&
              rc != PROMO_EINPUT)
         return rc;
     else if (st.current && rc) { /* unreadable: computing them still works */
@@ -1676,7 +1690,7 @@ int promo_panel_uplift_features(promo_store *s,
         /* Beside the features the scorer reads the small tables and, of the exposures, the
          * arms and their costs: not transactions or responses. */
         static const char *const exp_cols[] = {"arm", "cost"};
-        if ((rc = read_opt(s, "customers", &d->customers)) ||
+        if ((customers && (rc = read_opt(s, "customers", &d->customers))) ||
             (rc = read_opt(s, "products", &d->products)) ||
             (rc = read_opt(s, "stores", &d->stores)) ||
             (rc = read_opt(s, "promotions", &d->promotions)) ||
@@ -1700,8 +1714,13 @@ int promo_panel_uplift_features(promo_store *s,
         goto fail;
     return PROMO_OK;
 fail:
-    promo_features_free(*f);
+    if (map && *map)
+        promo_panel_stored_unmap(*map, *f);
+    else
+        promo_features_free(*f);
     *f = NULL;
+    if (map)
+        *map = NULL;
     promo_panel_free(d);
     return rc;
 }
