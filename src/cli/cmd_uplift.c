@@ -1237,7 +1237,8 @@ done:
 
 int cmd_uplift(int argc, char **argv)
 {
-    static const char *const learner_words[] = {"s", "t", "x", "r", "dr", "tree", "forest", NULL};
+    static const char *const learner_words[] = {"s",    "t",      "x",  "r", "dr",
+                                                "tree", "forest", "ct", NULL};
     const char *data = NULL, *treatment = NULL, *outcome = NULL, *control = NULL;
     const char *features = NULL, *pred_out = NULL, *plot = NULL, *costs = NULL;
     static const char *const policy_words[] = {"argmax", "calibrated", NULL};
@@ -1258,7 +1259,9 @@ int cmd_uplift(int argc, char **argv)
         {CLI_STRING("control", "VALUE", &control), .help = "the treatment value of the control arm",
          .def = "control, else No E-Mail, else 0"},
         {CLI_ENUM("learner", learner_words, &learner),
-         .help = "S-, T-, X-, R-, DR-learner (XGBoost base models), uplift tree or forest"},
+         .help = "S-, T-, X-, R-, DR-learner (XGBoost base models), uplift tree or forest, or "
+                 "ct: class transformation (one XGBoost model of the effect per arm; eta 0.15 "
+                 "and bigger leaves by default; on 1M rows the Qini of t in a third of its trees)"},
         {CLI_STRING("features", "COLS", &features),
          .help = "comma-separated feature columns; string columns are one-hot encoded (at "
                  "most 32 levels) or frequency encoded",
@@ -1285,7 +1288,7 @@ int cmd_uplift(int argc, char **argv)
         {CLI_UINT("rounds", "N", 1, 100000, &rounds),
          .help = "boosting rounds at most per base model (early stopping)", .def = "300"},
         {CLI_NUMBER("eta", "X", 0.001, 1, &eta), .help = "the base models' learning rate",
-         .def = "0.1"},
+         .def = "0.1; ct 0.15"},
         {CLI_THREADS(&n_threads)},
         {CLI_JSON(&json), .help = "print the result as JSON"},
         {0},
@@ -1293,7 +1296,7 @@ int cmd_uplift(int argc, char **argv)
     const cli_spec spec = {
         .name = "uplift",
         .usage = "usage: promo uplift --data FILE.csv --treatment COL --outcome COL\n"
-                 "                    [--control VALUE] [--learner s|t|x|r|dr|tree|forest]\n"
+                 "                    [--control VALUE] [--learner s|t|x|r|dr|tree|forest|ct]\n"
                  "                    [--features COLS] [--test-frac 0.3] [--seed S]\n"
                  "                    [--predictions-out FILE.csv] [--json] [--plot FILE.png]\n",
         .about = "Estimate who each treatment arm changes, from a CSV of rows with their arm and\n"
