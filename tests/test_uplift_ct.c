@@ -8,7 +8,9 @@
 #include "t.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -210,4 +212,49 @@ T_TEST(uplift_ct_qini_stop_threads_and_names)
     promo_clear_error();
     sim_free(&tr);
     sim_free(&te);
+}
+
+/* The command line: `promo uplift --learner ct` on a CSV of three arms finds the planted effect
+ * of "a" (where x1 > 0.5) and the negative one of "b", and writes one effect column per arm. */
+T_TEST(uplift_ct_cli_finds_the_planted_effects)
+{
+    const char *dir = t_tmpdir();
+    char path[700], pred[700], args[2000], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/ct.csv", dir);
+    snprintf(pred, sizeof pred, "%s/ct_pred.csv", dir);
+    static const char *const arms[] = {"control", "a", "b"};
+    size_t n = 6000, cap = n * 48 + 64, at = 0;
+    char *buf = promo_malloc(cap);
+    T_ASSERT(buf);
+    promo_rng r;
+    promo_rng_init(&r, 17, 1);
+    at += (size_t)snprintf(buf + at, cap - at, "x1,x2,group,visit\n");
+    for (size_t i = 0; i < n; i++) {
+        double x1 = promo_rng_uniform(&r), x2 = promo_rng_uniform(&r);
+        int arm = (int)promo_rng_below(&r, 3);
+        double p = 0.2 + 0.1 * x1 + (arm == 1 && x1 > 0.5 ? 0.4 : 0) - (arm == 2 ? 0.15 : 0);
+        at += (size_t)snprintf(buf + at, cap - at, "%.6f,%.6f,%s,%d\n", x1, x2, arms[arm],
+                               promo_rng_bernoulli(&r, p));
+    }
+    t_write_file(path, buf, at);
+    promo_free(buf);
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment group --outcome visit --learner ct --seed 3 --json "
+             "--policy argmax --predictions-out %s",
+             path, pred);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(out, "\"learner\":\"ct\",\"rows\":6000,");
+    const char *pa = strstr(out, "{\"arm\":\"a\""), *pb = strstr(out, "{\"arm\":\"b\"");
+    T_ASSERT(pa && pb);
+    double qa = atof(strstr(pa, "\"qini\":") + 7), atea = atof(strstr(pa, "\"ate\":") + 6);
+    double ateb = atof(strstr(pb, "\"ate\":") + 6);
+    printf("  uplift ct cli: Qini of a %.3f, ATE a %.3f, b %.3f\n", qa, atea, ateb);
+    T_ASSERT_MSG(qa > 0.05 && atea > 0.1 && ateb < 0, "%s", out);
+    free(out);
+    free(err);
+    char *csv = t_read_file(pred, NULL);
+    T_ASSERT(csv);
+    T_ASSERT_MSG(!strncmp(csv, "row,a,b,best_arm\n", 17), "%.40s", csv);
+    free(csv);
 }
