@@ -36,6 +36,12 @@ timeout "$TIMEOUT" /usr/bin/python3 bench/uplift_speed_promo.py ./build/promo -v
     --threads "$THREADS" --predictions-out /tmp/promo-uplift-speed.pred.csv |
     tee /tmp/promo-uplift-speed.promo.json
 echo "{\"stage\": \"after promo\", \"uptime\": \"$(uptime | sed 's/.*load/load/')\"}"
+# promo's CT learner (--learner ct), same split
+timeout "$TIMEOUT" /usr/bin/python3 bench/uplift_speed_promo.py ./build/promo -v uplift \
+    --data "$DATA" --treatment t --outcome y --learner ct --test-frac 0.3 --seed 1 --json --policy argmax \
+    --threads "$THREADS" --predictions-out /tmp/promo-uplift-speed.pred-ct.csv |
+    tee /tmp/promo-uplift-speed.promo-ct.json
+echo "{\"stage\": \"after promo ct\", \"uptime\": \"$(uptime | sed 's/.*load/load/')\"}"
 for run in promo:sklearn default:sklearn promo:native; do
     params=${run%:*}
     api=${run#*:}
@@ -51,10 +57,11 @@ for run in promo:sklearn default:sklearn promo:native; do
 done
 /usr/bin/python3 - <<'PY'
 import json
-p = json.load(open("/tmp/promo-uplift-speed.promo.json"))
-for k in ("promo-sklearn", "default-sklearn", "promo-native"):
+for learner, pf in (("t", "promo"), ("ct", "promo-ct")):
+  p = json.load(open(f"/tmp/promo-uplift-speed.{pf}.json"))
+  for k in ("promo-sklearn", "default-sklearn", "promo-native"):
     q = json.load(open(f"/tmp/promo-uplift-speed.py-{k}.json.x"))
-    print(json.dumps({"compare": f"promo vs python ({k})",
+    print(json.dumps({"compare": f"promo --learner {learner} vs python ({k})",
                       "speedup_end_to_end": round(q["end_to_end_s"] / p["end_to_end_s"], 2),
                       "promo_s": p["end_to_end_s"], "python_s": q["end_to_end_s"],
                       "promo_qini": p["qini"], "python_qini": q["qini"],

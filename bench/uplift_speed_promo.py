@@ -2,7 +2,7 @@
 """Runs `promo -v uplift ...` (bench/uplift_speed.sh) and times it from outside (wall time end
 to end), with the stages promo times itself in its debug lines ("uplift: read", "read, encode,
 split", "fit", "predict, metrics, groups, policies") and the rounds each base model kept
-("gbdt: ... N rounds kept"). Prints one JSON line. usage: uplift_speed_promo.py PROMO ARGS...
+("gbdt: ... N rounds kept": control / treated for t, the one effect model for ct). Prints one JSON line. usage: uplift_speed_promo.py PROMO ARGS...
 """
 import json
 import re
@@ -33,7 +33,8 @@ if rc != 0:
     sys.exit(f"promo failed ({rc}): {''.join(err)}")
 r = json.loads(out)
 arm = r["arms"][0]
-res = {"pipeline": "promo uplift --learner t", "rows": r["rows"], "train": r["train"],
+learner = sys.argv[sys.argv.index("--learner") + 1] if "--learner" in sys.argv else "t"
+res = {"pipeline": f"promo uplift --learner {learner}", "rows": r["rows"], "train": r["train"],
        "test": r["test"], "rounds_control_treated": rounds, "qini": round(arm["qini"], 6),
        "auuc": round(arm["auuc"], 6), "end_to_end_s": round(total, 3), **stages}
 print(json.dumps(res))

@@ -14,6 +14,15 @@
  *   DR (Kennedy 2023) the AIPW pseudo-outcome mu1 - mu0 + t (y - mu1)/e - (1 - t)(y - mu0)/(1 - e)
  *      with cross-fitted (2 folds) mu0, mu1, e, regressed on x.
  *   TREE, FOREST: uplift trees and forests (promo/uplift_tree.h).
+ *   CT (Jaskowski & Jaroszewicz 2012, class variable transformation; Athey & Imbens 2016's
+ *      transformed outcome for continuous outcomes) one model per treatment arm on the rows of
+ *      the arm pair: binary z = y on the treated, 1 - y on the controls, each group weighted
+ *      to half the pair's weight, so P(z = 1 | x) = (1 + tau(x)) / 2 and tau = 2 P - 1;
+ *      continuous: z = y (t - g) / (g (1 - g)), E[z | x] = tau(x), regressed on x. The model
+ *      learns the effect alone, not the outcome, so at a given Qini it needs far fewer trees
+ *      than T's two outcome models (bench/RESULTS.md, "uplift speed, fourth pass"). Its
+ *      defaults differ: eta 0.15, min_child_weight 1000 (at most 1/16 of the training rows'
+ *      hessian: the label is a near-fair coin, small leaves fit noise).
  * Several arms: every treatment arm against control, on the rows of those two arms. Binary
  * outcomes: outcome models are binary (probabilities), effect models regressions.
  *
@@ -25,7 +34,8 @@
  *
  * Early stopping: every boosted model stops on a seeded split of its training rows (valid_frac,
  * stratified by arm): on its own validation loss, or (T with qini_stop) all arm models together
- * on the validation Qini of the effect they give.
+ * on the validation Qini of the effect they give (CT with qini_stop: each arm's model on the
+ * validation Qini of its own effect).
  *
  * Usage:
  *   promo_uplift_params p = promo_uplift_params_default(PROMO_UPLIFT_T);
@@ -71,10 +81,11 @@ typedef enum promo_uplift_learner {
     PROMO_UPLIFT_DR = 4,     /* DR-learner */
     PROMO_UPLIFT_TREE = 5,   /* one uplift tree (uplift_tree.h) */
     PROMO_UPLIFT_FOREST = 6, /* uplift random forest (uplift_tree.h) */
+    PROMO_UPLIFT_CT = 7,     /* class transformation: one model of a transformed label */
     PROMO_UPLIFT_LEARNER_COUNT
 } promo_uplift_learner;
 
-/* "s", "t", "x", "r", "dr", "tree", "forest" (static); "?" out of range. */
+/* "s", "t", "x", "r", "dr", "tree", "forest", "ct" (static); "?" out of range. */
 const char *promo_uplift_learner_name(promo_uplift_learner l);
 /* The learner named s (as above, case-sensitive): 0 and *out set, or PROMO_EUSAGE. */
 int promo_uplift_learner_parse(const char *s, promo_uplift_learner *out /* OUT */);
@@ -95,7 +106,8 @@ typedef struct promo_uplift_params {
     int n_threads; /* XGBoost / forest threads; 0 = all; results do not depend on it */
     int qini_stop; /* T: 1 = boost the arm models together and stop them on the validation Qini
                       of their difference (every 5 rounds; patience gbdt.early_stopping_rounds;
-                      the arms share one set of histogram bins); 0 = each model stops on its own
+                      the arms share one set of histogram bins); CT: 1 = stop each arm's model
+                      on the validation Qini of its effect; 0 = each model stops on its own
                       validation loss; -1 = 1 when every arm has at least 10,000 validation
                       rows (below that the Qini is too noisy to stop on), else 0 (default -1) */
     double one_thread_cells; /* a boosted base model with fewer training cells (rows x columns)

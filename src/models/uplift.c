@@ -41,8 +41,8 @@
 
 #define MIN_ARM_ROWS 10 /* rows per arm: enough for 2 folds with a validation split each */
 
-static const char *const learner_names[PROMO_UPLIFT_LEARNER_COUNT] = {"s",  "t",    "x",     "r",
-                                                                      "dr", "tree", "forest"};
+static const char *const learner_names[PROMO_UPLIFT_LEARNER_COUNT] = {"s",  "t",    "x",      "r",
+                                                                      "dr", "tree", "forest", "ct"};
 
 const char *promo_uplift_learner_name(promo_uplift_learner l)
 {
@@ -56,7 +56,8 @@ int promo_uplift_learner_parse(const char *s, promo_uplift_learner *out)
             *out = (promo_uplift_learner)i;
             return PROMO_OK;
         }
-    return promo_fail(PROMO_EUSAGE, "uplift: unknown learner '%s' (s, t, x, r, dr, tree, forest)",
+    return promo_fail(PROMO_EUSAGE,
+                      "uplift: unknown learner '%s' (s, t, x, r, dr, tree, forest, ct)",
                       s ? s : "(null)");
 }
 
@@ -78,6 +79,15 @@ promo_uplift_params promo_uplift_params_default(promo_uplift_learner l)
     p.tree = promo_uplift_tree_params_default();
     if (l == PROMO_UPLIFT_TREE)
         p.tree.n_trees = 1;
+    if (l == PROMO_UPLIFT_CT) {
+        /* CT's label is a coin whose bias is (1 + tau) / 2: at tau ~ 0.05 a leaf needs
+         * thousands of rows to see it (min_child_weight 1000 = ~4,000 rows at hessian 1/4;
+         * fit_ct caps it for small data), and with leaves that big a larger step is safe: on
+         * bench/uplift_speed.sh's 1M rows eta 0.15 reached at 45 rounds the validation Qini
+         * eta 0.1 reached at 90. */
+        p.gbdt.eta = 0.15;
+        p.gbdt.min_child_weight = 1000.0;
+    }
     p.seed = 1;
     p.n_threads = 0;
     p.qini_stop = -1;
@@ -888,6 +898,221 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------ CT: class transformation ---- */
+
+/* Row i's CT label and weight for arm a (row i in arm 0 or a), g the pair's propensity of a.
+ * Binary: z = y on the treated, 1 - y on the controls, weights 1/(2 g) and 1/(2 (1 - g)) so
+ * the weighted P(z = 1 | x) = (mu_a + 1 - mu_0) / 2 = (1 + tau) / 2. Continuous: Athey and
+ * Imbens' transformed outcome y (t - g) / (g (1 - g)), whose mean given x is tau. */
+static void ct_label(const promo_uplift_data *t, int a, double g, size_t i, float *z, float *w)
+{
+    int tr = t->arm[i] == a;
+    double y = t->y[i], rw = roww(t, i);
+    if (t->binary) {
+        *z = tr ? (float)y : (float)(1.0 - y);
+        *w = (float)(rw * (tr ? 0.5 / g : 0.5 / (1.0 - g)));
+    } else {
+        *z = (float)(y * ((tr ? 1.0 : 0.0) - g) / (g * (1.0 - g)));
+        *w = (float)rw;
+    }
+}
+
+/* Rows of the quantile sketch behind CT's histogram bins on large data. */
+#define CT_SKETCH_ROWS 65536
+
+/* promo_gbdt_boost_begin, with the histogram bins cut from every k-th training row when there
+ * are more than CT_SKETCH_ROWS: XGBoost's quantile sketch of all 560,000 rows of the 1M-row
+ * benchmark took ~0.5 s of CPU, a tenth of the whole fit; 256 cuts from 65,536 evenly spread
+ * rows (~250 rows a bin) are as fine, and the rows are then binned on them. */
+static int ct_begin(const promo_gbdt_params *gp,
+                    const promo_gbdt_data *tr,
+                    const float *xv,
+                    size_t nv,
+                    promo_gbdt_boost **out)
+{
+    if (tr->n_rows <= 2 * CT_SKETCH_ROWS)
+        return promo_gbdt_boost_begin(gp, tr, xv, nv, NULL, out);
+    size_t d = tr->n_cols, step = tr->n_rows / CT_SKETCH_ROWS, ns = tr->n_rows / step;
+    float *xs = promo_mallocn(ns, d * sizeof *xs), *ys = promo_mallocn(ns, sizeof *ys);
+    promo_gbdt_boost *sk = NULL;
+    int rc = PROMO_OK;
+    if (!xs || !ys) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    for (size_t j = 0; j < ns; j++) {
+        memcpy(xs + j * d, tr->x + j * step * d, d * sizeof *xs);
+        ys[j] = tr->y[j * step];
+    }
+    promo_gbdt_data sub = {xs, ns, d, ys, NULL};
+    if (!(rc = promo_gbdt_boost_begin(gp, &sub, NULL, 0, NULL, &sk)))
+        rc = promo_gbdt_boost_begin(gp, tr, xv, nv, sk, out);
+done:
+    promo_gbdt_boost_free(sk);
+    promo_free(xs);
+    promo_free(ys);
+    return rc;
+}
+
+/* Boost arm a's CT model stepwise on the pair's training rows and stop it on the validation
+ * Qini of its effect (the margin ranks rows as the effect does): rows[0..k) are the pair's rows,
+ * lab/wt their labels and weights. */
+static int fit_ct_qini(fit_data *f, int a, size_t k, promo_learner **out)
+{
+    const promo_uplift_data *t = f->t;
+    const promo_uplift_params *p = f->c.p;
+    size_t d = t->d, nv = 0;
+    for (size_t j = 0; j < k; j++)
+        nv += f->valid[f->rows[j]];
+    size_t nt = k - nv;
+    int rc = PROMO_OK;
+    promo_gbdt_boost *b = NULL;
+    qini_set q = {0};
+    float *xt = promo_mallocn(nt ? nt : 1, d * sizeof *xt);
+    float *xv = promo_mallocn(nv ? nv : 1, d * sizeof *xv);
+    float *yt = promo_mallocn(nt ? nt : 1, sizeof *yt),
+          *wt = promo_mallocn(nt ? nt : 1, sizeof *wt);
+    float *s = promo_mallocn(nv ? nv : 1, sizeof *s);
+    q.n = nv;
+    q.row = promo_mallocn(nv ? nv : 1, sizeof *q.row);
+    q.treated = promo_mallocn(nv ? nv : 1, 1);
+    q.y = promo_mallocn(nv ? nv : 1, sizeof *q.y);
+    q.v = promo_mallocn(nv ? nv : 1, sizeof *q.v);
+    q.tmp = promo_mallocn(nv ? nv : 1, sizeof *q.tmp);
+    if (!xt || !xv || !yt || !wt || !s || !q.row || !q.treated || !q.y || !q.v || !q.tmp) {
+        rc = PROMO_ENOMEM;
+        goto done;
+    }
+    double sw = 0.0;
+    for (size_t j = 0, it = 0, iv = 0; j < k; j++) {
+        size_t i = f->rows[j];
+        if (f->valid[i]) {
+            memcpy(xv + iv * d, t->x + i * d, d * sizeof *xv);
+            q.row[iv] = (uint32_t)iv;
+            q.treated[iv] = t->arm[i] == a;
+            q.y[iv] = t->y[i];
+            iv++;
+        } else {
+            memcpy(xt + it * d, t->x + i * d, d * sizeof *xt);
+            yt[it] = f->lab[j];
+            wt[it] = f->wt[j];
+            sw += f->wt[j];
+            it++;
+        }
+    }
+    if (!(sw > 0.0)) {
+        rc = promo_fail(PROMO_EINPUT, "uplift: a base model's rows all have weight 0");
+        goto done;
+    }
+    float scale = (float)((double)nt / sw); /* weights to mean 1, as train_rows does */
+    double hess = 0.0;
+    for (size_t j = 0; j < nt; j++) {
+        wt[j] *= scale;
+        hess += t->binary ? 0.25 * wt[j] : wt[j];
+    }
+    qini_prepare(&q, s);
+    promo_gbdt_params gp = p->gbdt;
+    gp.objective = t->binary ? PROMO_GBDT_BINARY : PROMO_GBDT_REGRESSION;
+    gp.nthread = fit_threads(p, nt, d);
+    gp.seed = p->seed + f->c.n_models++;
+    gp.eval_metric = NULL;
+    gp.scale_pos_weight = 1.0;
+    /* small data: leaves of at most 1/16 of the hessian, so the trees can still split */
+    if (gp.min_child_weight > hess / 16.0)
+        gp.min_child_weight = hess / 16.0;
+    promo_gbdt_data tr = {xt, nt, d, yt, wt};
+    if ((rc = ct_begin(&gp, &tr, xv, nv, &b)))
+        goto done;
+    int cap = p->gbdt.n_rounds, patience = p->gbdt.early_stopping_rounds, best_round = 0;
+    double best = -INFINITY;
+    for (int it = 1; it <= cap; it++) {
+        if ((rc = promo_gbdt_boost_round(b)))
+            goto done;
+        if (it % QINI_EVERY && it != cap)
+            continue;
+        const float *mg = NULL;
+        if ((rc = promo_gbdt_boost_margins(b, &mg)))
+            goto done;
+        memcpy(s, mg, nv * sizeof *s);
+        double v = qini_of(&q, s);
+        promo_debug("uplift: CT arm %d round %d, validation Qini %.5f", a, it, v);
+        if (v > best) {
+            best = v;
+            best_round = it;
+        } else if (patience > 0 && it - best_round >= patience) {
+            break;
+        }
+    }
+    promo_gbdt *g = NULL;
+    rc = promo_gbdt_boost_end(b, best_round, &g);
+    b = NULL;
+    if (rc || (rc = promo_learner_from_gbdt(g, out)))
+        goto done;
+    promo_debug("uplift: CT arm %d stopped on the validation Qini: %d rounds kept (Qini %.5f)", a,
+                best_round, best);
+done:
+    promo_gbdt_boost_free(b);
+    promo_free(xt);
+    promo_free(xv);
+    promo_free(yt);
+    promo_free(wt);
+    promo_free(s);
+    promo_free(q.row);
+    promo_free(q.treated);
+    promo_free(q.y);
+    promo_free(q.v);
+    promo_free(q.tmp);
+    return rc;
+}
+
+/* CT: per treatment arm, one model of the transformed label on the pair's rows; stopped on the
+ * validation Qini (qini_stop as for T: auto from 10,000 validation rows in both arms) or on its
+ * own validation loss, whose minimiser is the effect too. */
+static int fit_ct(fit_data *f, promo_uplift *m)
+{
+    const promo_uplift_data *t = f->t;
+    const promo_uplift_params *p = f->c.p;
+    size_t K = (size_t)t->n_arms;
+    int rc = PROMO_OK;
+    for (int a = 1; a < m->n_arms && !rc; a++) {
+        size_t k = 0, nv0 = 0, nva = 0, nt0 = 0, nta = 0;
+        double hess = 0.0;
+        for (size_t i = 0; i < t->n; i++) {
+            if (t->arm[i] != 0 && t->arm[i] != a)
+                continue;
+            f->rows[k] = i;
+            ct_label(t, a, pair_prop(f->e + i * K, a, m->clip), i, &f->lab[k], &f->wt[k]);
+            if (f->valid[i]) {
+                nv0 += t->arm[i] == 0;
+                nva += t->arm[i] == a;
+            } else {
+                nt0 += t->arm[i] == 0;
+                nta += t->arm[i] == a;
+                hess += t->binary ? 0.25 : 1.0;
+            }
+            k++;
+        }
+        int qini =
+            p->qini_stop != 0 && p->valid_frac > 0.0 && p->gbdt.early_stopping_rounds > 0 &&
+            p->gbdt.max_depth <= 12 && nv0 > 0 && nva > 0 && nt0 > 0 && nta > 0 &&
+            (p->qini_stop == 1 || (nv0 >= QINI_STOP_MIN_VALID && nva >= QINI_STOP_MIN_VALID));
+        if (qini) {
+            rc = fit_ct_qini(f, a, k, &m->tau[a - 1]);
+            continue;
+        }
+        /* the same cap of min_child_weight as fit_ct_qini's (unweighted rows' hessian) */
+        promo_uplift_params pc = *p;
+        if (pc.gbdt.min_child_weight > hess / 16.0)
+            pc.gbdt.min_child_weight = hess / 16.0;
+        fit_ctx c = f->c;
+        c.p = &pc;
+        rc = train_rows(&c, t->binary ? PROMO_LEARNER_BINARY : PROMO_LEARNER_REGRESSION, 0, t->x,
+                        t->d, f->rows, k, f->lab, f->wt, &m->tau[a - 1]);
+        f->c.n_models = c.n_models;
+    }
+    return rc;
+}
+
 /* TREE, FOREST: uplift_tree.c on the rows as they are (weighted by 1 / e_arm(x) with
  * propensity weighting); seed and threads from the uplift parameters. */
 static int fit_forest(fit_data *f, promo_uplift *m)
@@ -1068,6 +1293,9 @@ int promo_uplift_fit(const promo_uplift_params *p, const promo_uplift_data *t, p
     case PROMO_UPLIFT_FOREST:
         rc = fit_forest(&f, m);
         break;
+    case PROMO_UPLIFT_CT:
+        rc = fit_ct(&f, m);
+        break;
     default:
         rc = promo_fail(PROMO_EINTERNAL, "uplift: learner %d", (int)p->learner);
         break;
@@ -1162,7 +1390,7 @@ int promo_uplift_predict_outcomes(promo_uplift *m, const float *x, size_t n, siz
     if (rc)
         return rc;
     if (m->learner == PROMO_UPLIFT_R || m->learner == PROMO_UPLIFT_TREE ||
-        m->learner == PROMO_UPLIFT_FOREST)
+        m->learner == PROMO_UPLIFT_FOREST || m->learner == PROMO_UPLIFT_CT)
         return promo_fail(PROMO_EUSAGE, "uplift: the %s-learner has no outcome predictions",
                           promo_uplift_learner_name(m->learner));
     return n ? outcomes(m, x, n, mu) : PROMO_OK;
@@ -1237,6 +1465,17 @@ int promo_uplift_predict(promo_uplift *m, const float *x, size_t n, size_t d, fl
             rc = promo_learner_predict(m->tau[a - 1], x, n, m->d, t0);
             for (size_t i = 0; i < n && !rc; i++)
                 effect[i * E + a - 1] = t0[i];
+        }
+        break;
+    case PROMO_UPLIFT_CT:
+        t0 = promo_mallocn(n, sizeof *t0);
+        if (!t0)
+            return PROMO_ENOMEM;
+        for (size_t a = 1; a < K && !rc; a++) {
+            rc = promo_learner_predict(m->tau[a - 1], x, n, m->d, t0);
+            /* binary: P(z = 1 | x) = (1 + tau) / 2 */
+            for (size_t i = 0; i < n && !rc; i++)
+                effect[i * E + a - 1] = m->binary ? 2.0f * t0[i] - 1.0f : t0[i];
         }
         break;
     default:
