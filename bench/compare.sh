@@ -3,7 +3,8 @@
 # of a generated world, every strategy played by the simulator with the same draws.
 #   sh bench/compare.sh [CUSTOMERS] [PRODUCTS]     (default: the default world, 10 products)
 # PROMO_BASE=BINARY adds the campaign of another binary (before/after in one run); WS=DIR an
-# existing workspace (TRAIN=0: with its uplift model as it is).
+# existing workspace (TRAIN=0: with its uplift model as it is). FATIGUE=suppress|cooldown|off: the
+# targeted strategies' and the campaign's fatigue rule (default: the commands' own, suppress).
 # Prints one JSON line per product and strategy, then the averages; the references (broadcast
 # and the oracle: the customers whose TRUE expected profit is positive) are in the same run.
 set -eu
@@ -26,9 +27,10 @@ fi
 if [ "${TRAIN:-1}" = 1 ]; then
     "$PROMO" train --ws "$WS" --model uplift -q >/dev/null 2>&1 || echo '{"bench":"compare","note":"no uplift model"}'
 fi
-/usr/bin/python3 - "$PROMO" "$WS" "$NPROD" <<'PY'
+/usr/bin/python3 - "$PROMO" "$WS" "$NPROD" "${FATIGUE:-}" <<'PY'
 import json, subprocess, sys
 promo, ws, nprod = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rule = ["--fatigue", sys.argv[4]] if sys.argv[4] else []
 # The transactions are column chunks: read through promo sql, not Python's sqlite3.
 prods = subprocess.run([promo, "-q", "sql", "--ws", ws,
     "select product_id from transactions group by product_id order by count(*) desc, "
@@ -48,7 +50,7 @@ def campaign_row(binary, p):
     with tempfile.TemporaryDirectory() as td:
         f = os.path.join(td, "c.csv")
         subprocess.run([binary, "-q", "campaign", "--ws", ws, "--product", p, "--optimize",
-                        "--holdout", "0", "--out", f], check=True, capture_output=True)
+                        "--holdout", "0", "--out", f] + rule, check=True, capture_output=True)
         s = json.loads(subprocess.run([promo, "simulate", "--ws", ws, "--campaign", f, "--json"],
                                       check=True, capture_output=True, text=True).stdout)
     inc, prof = s["incremental_conversions"]["mean"], s["incremental_profit"]["mean"]
@@ -59,7 +61,7 @@ def campaign_row(binary, p):
             "roi": s["roi"]["mean"]}
 tot = {k: {"profit": [], "cpic": [], "contacts": [], "inc": []} for k in names}
 for p in prods:
-    out = subprocess.run([promo, "compare", "--ws", ws, "--product", p, "--json"],
+    out = subprocess.run([promo, "compare", "--ws", ws, "--product", p, "--json"] + rule,
                          check=True, capture_output=True, text=True).stdout
     o = json.loads(out)
     o["optimized_campaign"] = campaign_row(promo, p)

@@ -9,8 +9,10 @@
  * by the campaign engine's rules, as promo campaign sends (campaign.h's targeting, default
  * promo_campaign_targeting_default): each customer at their usual weekday and hour in the
  * week from day 0 (sendtime.h), and without the customers its fatigue rule suppresses
- * (fatigue.h), whose places go to the next of each ranking. The oracle plays by the same
- * rules with the truth: see below. The strategies:
+ * (fatigue.h), whose places go to the next of each ranking; in cool-down mode they stay in
+ * the rankings and are sent at their slot on or after their cool-down day instead, as
+ * promo_campaign_schedule sends them). The oracle plays by the same rules with the truth: see
+ * below. The strategies:
  *   broadcast    every customer
  *   random       N customers drawn at random (seeded)
  *   rfm          the top N by RFM score (monetary breaks ties)
@@ -24,7 +26,8 @@
  *                asked, the optimized row's}, each customer at the slot of largest TRUE expected
  *                incremental profit (the simulator's own model, read from the truth tables)
  *                that the rules allow (with send time: any day of the week from day 0 at
- *                their true best hour; fixed: day 0 at 10:00), taken when it is positive; the
+ *                their true best hour; fixed: day 0 at 10:00; a cooled customer also the
+ *                same days from their cool-down day), taken when it is positive; the
  *                discount of the largest total. Every other row's offers are allowed to it
  *                (their discount is in the set, their slot among its slots), so its true
  *                expected profit bounds theirs: the regret of the others is measured to it
@@ -71,9 +74,14 @@ typedef struct promo_compare_params {
     int n_threads;          /* features (0 = all cores) */
     /* The targeted strategies' send time and fatigue (campaign.h; borrowed): NULL = the
      * campaign engine's defaults (each customer's own slot, the fatigued suppressed);
-     * send_time_best 0 and fatigue off = every strategy on day 0 at 10:00, nobody left out.
-     * Fatigue cooldown is refused (PROMO_EUSAGE); clv_weight is ignored. */
+     * send_time_best 0 and fatigue off = every strategy on day 0 at 10:00, nobody left out;
+     * fatigue cooldown = the fatigued sent on or after their cool-down day. clv_weight is
+     * ignored. */
     const struct promo_campaign_targeting *targeting;
+    /* NULL, or where the optimized row's offers go, in its order, as a campaign file promo
+     * simulate reads: customer_id, product_id, discount_pct, send_day, send_hour (nothing is
+     * written when the row is unavailable). */
+    const char *optimized_path;
 } promo_compare_params;
 
 promo_compare_params promo_compare_params_default(void);
@@ -89,6 +97,7 @@ typedef struct promo_compare_row {
     double discount_pct;                    /* the discount offered */
     int targeted;      /* 1: played by the campaign engine's send time and fatigue rules */
     size_t suppressed; /* customers the ranking reached whom fatigue left out */
+    size_t cooled;     /* contacts sent after their cool-down (fatigue cooldown) */
 } promo_compare_row;
 
 typedef struct promo_compare {
@@ -107,12 +116,14 @@ typedef struct promo_compare {
     size_t n_fatigued;  /* customers fatigued in the world (the rule's verdict) */
     size_t n_contacted; /* customers with a contact before day 0 (0: fatigue had nothing to
                            count) */
+    size_t n_cooled;    /* fatigue cooldown: customers of the world whose first allowed send
+                           day is after day 0 */
     promo_compare_row rows[PROMO_STRATEGY_COUNT];
 } promo_compare;
 
 /* Errors: PROMO_EINPUT when the workspace is not a generated world (no truth tables),
  * PROMO_EINPUT for an unknown product, PROMO_EUSAGE for bad params, those of the models that
- * are present and fail, PROMO_ENOMEM. */
+ * are present and fail, those of writing optimized_path, PROMO_ENOMEM. */
 int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compare *out /* OUT */);
 
 #ifdef __cplusplus

@@ -125,7 +125,10 @@
  * in [0.25, 4] (1 when the history does not cover that year-ago window). Every arm's outcome moves
  * with p0 (the model's effect is kept). Learners without outcome models keep p0 = 0.
  * promo_forecaster_set_corrections switches them (both on by default; off gives the figures
- * of the model alone, bit for bit as before).
+ * of the model alone, bit for bit as before). A term is left out (the model's own figure) only
+ * when the workspace's tables cannot give it: no such table or column, a ts that is not a
+ * timestamp (a table made by other means than promo's ingest); a damaged chunk or dictionary
+ * in what it reads fails promo_forecaster_open with the store's PROMO_EINPUT.
  *
  * Usage:
  *   promo_forecaster *f = NULL;

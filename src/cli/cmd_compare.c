@@ -29,10 +29,10 @@ static void print_json(const promo_compare *c)
            c->n_customers);
     int none = c->fatigue_mode != PROMO_FATIGUE_OFF && c->n_contacted == 0;
     printf(",\"send_time\":\"%s\",\"fatigue\":\"%s\",\"fatigue_applied\":%s,"
-           "\"fatigued_customers\":%zu,\"oracle_discount_pct\":%g",
+           "\"fatigued_customers\":%zu,\"cooled_customers\":%zu,\"oracle_discount_pct\":%g",
            c->send_time_best ? "best" : "fixed", promo_fatigue_mode_name(c->fatigue_mode),
            c->fatigue_mode != PROMO_FATIGUE_OFF && !none ? "true" : "false", c->n_fatigued,
-           c->oracle_discount_pct);
+           c->n_cooled, c->oracle_discount_pct);
     for (int k = 0; k < PROMO_STRATEGY_COUNT; k++) {
         const promo_compare_row *r = &c->rows[k];
         printf(",\"%s\":{\"available\":%s,\"note\":", promo_strategy_name((promo_strategy)k),
@@ -58,15 +58,17 @@ static void print_json(const promo_compare *c)
             num(r->sim.roi.mean);
             printf(",\"expected_profit\":");
             num(r->expected_profit);
-            printf(",\"targeted\":%s,\"suppressed_fatigue\":%zu", r->targeted ? "true" : "false",
-                   r->suppressed);
+            printf(",\"targeted\":%s,\"suppressed_fatigue\":%zu,\"cooled_down\":%zu",
+                   r->targeted ? "true" : "false", r->suppressed, r->cooled);
         }
         printf("}");
     }
     printf("}\n");
 }
 
-static void print_text(const promo_compare *c, const promo_compare_params *p)
+static void print_text(const promo_compare *c,
+                       const promo_compare_params *p,
+                       const promo_campaign_targeting *tg)
 {
     printf("strategies for %s at %.0f%% off, %zu customers, N = %zu; %u paired draws, "
            "%.0f%% intervals, money in LKR\n",
@@ -98,7 +100,15 @@ static void print_text(const promo_compare *c, const promo_compare_params *p)
         printf(", no fatigue rule\n");
     else if (c->n_contacted == 0)
         printf(";\nfatigue not applied: no contact history (no exposures before day 0)\n");
-    else {
+    else if (c->fatigue_mode == PROMO_FATIGUE_COOLDOWN) {
+        printf(", the fatigued sent\nno earlier than %d days after their last offer (%zu customers "
+               "fatigued, %zu of them cooled down; sent later:",
+               tg->fatigue.cooldown_days, c->n_fatigued, c->n_cooled);
+        for (int k = 0; k < PROMO_STRATEGY_ORACLE; k++)
+            if (c->rows[k].available && c->rows[k].targeted)
+                printf(" %s %zu", promo_strategy_name((promo_strategy)k), c->rows[k].cooled);
+        printf(")\n");
+    } else {
         printf(", the fatigued left out\n(%zu customers fatigued; passed over:", c->n_fatigued);
         for (int k = 0; k < PROMO_STRATEGY_ORACLE; k++)
             if (c->rows[k].available && c->rows[k].targeted)
@@ -124,10 +134,11 @@ int cmd_compare(int argc, char **argv)
     unsigned long long seed = p.seed;
     int json = 0, no_chart = 0;
     static const char *const send_time_words[] = {"best", "fixed", NULL};
-    static const char *const fatigue_words[] = {"suppress", "off", NULL};
+    /* in promo_fatigue_mode's order */
+    static const char *const fatigue_words[] = {"suppress", "cooldown", "off", NULL};
     unsigned send_time = 0, fatigue = 0;
     promo_campaign_targeting tg = promo_campaign_targeting_default();
-    double fatigue_max = tg.fatigue.max_contacts_30d;
+    double fatigue_max = tg.fatigue.max_contacts_30d, cooldown_days = tg.fatigue.cooldown_days;
     const cli_opt opts[] = {
         {CLI_WS(&ws)},
         {CLI_STRING("product", "ID|best", &product), .required = 1,
@@ -149,9 +160,15 @@ int cmd_compare(int argc, char **argv)
                  "day 0 at 10:00 like broadcast and random"},
         {CLI_ENUM("fatigue", fatigue_words, &fatigue),
          .help = "the targeted strategies leave out the customers with too many recent offers\n"
-                 "or falling responses (suppress), as promo campaign does, or not (off)"},
+                 "or falling responses (suppress), as promo campaign does, send to them after a\n"
+                 "cool-down (cooldown), or treat them as the others (off)"},
         {CLI_NUMBER("fatigue-max-contacts-30d", "N", 1, 1e6, &fatigue_max),
          .help = "fatigued at this many offers in the last 30 days"},
+        {CLI_UINT("cooldown-days", "D", 1, 365, &cooldown_days),
+         .help = "--fatigue cooldown: days after a fatigued customer's last offer"},
+        {CLI_PATH("optimized-out", "FILE.csv", &p.optimized_path),
+         .help = "write the optimized row's offers as a campaign file promo simulate reads\n"
+                 "(customer_id, product_id, discount_pct, send_day, send_hour)"},
         {0},
     };
     const cli_spec spec = {
@@ -164,8 +181,9 @@ int cmd_compare(int argc, char **argv)
                  "uplift model) and the oracle (positive TRUE expected profit). Reports contacts,\n"
                  "incremental conversions and profit with intervals, cost per incremental\n"
                  "conversion and ROI. The targeted strategies send as promo campaign does: each\n"
-                 "customer at their usual weekday and hour, the fatigued left out (--send-time,\n"
-                 "--fatigue); the oracle is the true best policy under the same rules.\n",
+                 "customer at their usual weekday and hour, the fatigued left out or sent after\n"
+                 "a cool-down (--send-time, --fatigue); the oracle is the true best policy under\n"
+                 "the same rules.\n",
         .opts = opts,
     };
     int ec = cli_parse(&spec, argc, argv, NULL);
@@ -176,7 +194,8 @@ int cmd_compare(int argc, char **argv)
     p.sim.window_days = (uint32_t)window;
     p.seed = seed;
     tg.send_time_best = send_time == 0;
-    tg.fatigue.mode = fatigue ? PROMO_FATIGUE_OFF : PROMO_FATIGUE_SUPPRESS;
+    tg.fatigue.mode = (promo_fatigue_mode)fatigue;
+    tg.fatigue.cooldown_days = (int)cooldown_days;
     tg.fatigue.max_contacts_30d = fatigue_max;
     p.targeting = &tg;
     promo_store *s = NULL;
@@ -202,9 +221,11 @@ int cmd_compare(int argc, char **argv)
         if (json)
             print_json(&c);
         else {
-            print_text(&c, &p);
+            print_text(&c, &p, &tg);
             if (png[0])
                 printf("chart: %s\n", png);
+            if (p.optimized_path && c.rows[PROMO_STRATEGY_OPTIMIZED].available)
+                printf("optimized row's offers: %s\n", p.optimized_path);
         }
     }
     promo_store_close(s);

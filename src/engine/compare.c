@@ -7,6 +7,7 @@
 #include <promo/alloc.h>
 #include <promo/campaign.h>
 #include <promo/compare.h>
+#include <promo/csv.h>
 #include <promo/error.h>
 #include <promo/features.h>
 #include <promo/forecast.h>
@@ -15,6 +16,7 @@
 #include <promo/rng.h>
 #include <promo/store.h>
 #include <promo/synth.h>
+#include <promo/table.h>
 #include <promo/uplift_score.h>
 
 static const char *const strategy_names[PROMO_STRATEGY_COUNT] = {
@@ -128,9 +130,12 @@ static int rfm_scores(const promo_features *f, const promo_world *w, double *sco
     return PROMO_OK;
 }
 
-/* The campaign engine's rules per world customer (campaign.h's profiles): the send slot of
- * each (its own usual weekday and hour on or after day 0, or day 0 at 10:00 with a fixed send
- * time) and whether fatigue leaves them out (skip[]). *n_fatigued: in the world. */
+/* The campaign engine's rules per world customer (campaign.h's profiles, as
+ * promo_campaign_schedule applies them): the send slot of each (its own usual weekday and hour
+ * on or after day 0, or day 0 at 10:00 with a fixed send time), whether fatigue leaves them out
+ * (skip[], suppress mode) and, in cool-down mode, the day a fatigued customer may first be sent
+ * to (cool[]: > 0, their slot then the first of their weekday on or after it; 0 elsewhere).
+ * *n_fatigued, *n_cooled: in the world. */
 static int targeted_slots(const promo_features *f,
                           const promo_world *w,
                           const promo_campaign_targeting *t,
@@ -138,26 +143,37 @@ static int targeted_slots(const promo_features *f,
                           int32_t *day,
                           uint8_t *hour,
                           uint8_t *skip,
+                          int32_t *cool,
                           size_t *n_fatigued,
-                          size_t *n_contacted)
+                          size_t *n_contacted,
+                          size_t *n_cooled)
 {
     promo_campaign_profiles *pr = NULL;
     int rc = promo_campaign_profiles_from_features(f, t, &pr);
     if (rc)
         return rc;
     uint32_t nc = promo_world_n_customers(w);
+    size_t cooled = 0;
     for (uint32_t i = 0; i < nc; i++) {
         const char *id = promo_world_customer_id(w, i);
         promo_send_slot sl;
-        promo_campaign_profile(pr, id, &sl, NULL, NULL);
+        promo_fatigue_verdict v;
+        promo_campaign_profile(pr, id, &sl, &v, NULL);
+        int32_t d = 0;
+        if (t->fatigue.mode == PROMO_FATIGUE_COOLDOWN && v.why)
+            d = promo_fatigue_cooldown_day(&v, &t->fatigue, 0);
+        cool[i] = d;
+        cooled += d > 0;
         if (t->send_time_best) {
-            day[i] = promo_sendtime_days_to(day0, sl.weekday);
+            d += promo_sendtime_days_to(day0 + (int64_t)d * PROMO_PANEL_DAY, sl.weekday);
             hour[i] = sl.hour;
         }
+        day[i] = d < 3650 ? d : 3650;
         skip[i] = (uint8_t)promo_campaign_suppressed(pr, id);
     }
     *n_fatigued = promo_campaign_profiles_fatigued(pr);
     *n_contacted = promo_campaign_profiles_contacted(pr);
+    *n_cooled = cooled;
     promo_campaign_profiles_free(pr);
     return PROMO_OK;
 }
@@ -192,6 +208,8 @@ static int true_best_hours(promo_store *s, const promo_world *w, int8_t *best)
  * better; fixed: day 0 at 10:00), and taken when that profit is positive; the discount of the
  * larger total wins. Per customer it is at least what any row's slot and discount gives them,
  * so the oracle bounds every row's true expected profit.
+ * In cool-down mode a cooled customer's slots are also those same days counted from their
+ * cool-down day (cool[i] > 0; cool NULL: none), where the targeted rows send them.
  * Only the customers the offer moves up are evaluated: in the simulator's model the effect's
  * sign is the customer's (effect size e_i; the discount, fatigue and send-time factors are
  * positive), and a customer it does not raise costs a discount or a contact, never earns. The
@@ -200,6 +218,7 @@ static int oracle_policy(const promo_world *w,
                          const promo_compare_params *p,
                          const promo_offer *fixed,
                          const int8_t *true_hour,
+                         const int32_t *cool,
                          int send_time,
                          const double *discounts,
                          size_t n_discounts,
@@ -209,20 +228,23 @@ static int oracle_policy(const promo_world *w,
 {
     uint32_t nc = promo_world_n_customers(w), m = 0;
     size_t sz = nc ? nc : 1;
-    uint32_t *idx = promo_mallocn(sz, sizeof *idx);
+    uint32_t *idx = promo_mallocn(sz, sizeof *idx), *at = promo_mallocn(sz, sizeof *at);
     promo_offer *o = promo_mallocn(sz, sizeof *o), *cand = promo_mallocn(sz, sizeof *cand);
     double *v = promo_mallocn(sz, sizeof *v), *cur = promo_mallocn(sz, sizeof *cur);
     int rc = PROMO_ENOMEM;
-    if (!idx || !o || !cand || !v || !cur)
+    if (!idx || !at || !o || !cand || !v || !cur)
         goto done;
     double dmax = 0;
     for (size_t g = 0; g < n_discounts; g++)
         dmax = discounts[g] > dmax ? discounts[g] : dmax;
+    int any_cool = 0;
     for (uint32_t i = 0; i < nc; i++) {
         oracle[i] = fixed[i];
         best[i] = NAN;
-        if (dmax > 0 && promo_world_true_uplift(w, i, fixed[i].product, dmax, 0, 10) > 0)
+        if (dmax > 0 && promo_world_true_uplift(w, i, fixed[i].product, dmax, 0, 10) > 0) {
             idx[m++] = i;
+            any_cool |= cool && cool[i] > 0;
+        }
     }
     *disc_out = discounts[0];
     double best_total = -INFINITY;
@@ -233,23 +255,31 @@ static int oracle_policy(const promo_world *w,
         for (uint32_t j = 0; j < m; j++)
             cur[j] = -INFINITY;
         int ndays = send_time ? 7 : 1;
-        for (int day = 0; day < ndays; day++) {
-            for (uint32_t j = 0; j < m; j++) {
-                uint32_t i = idx[j];
-                o[j] = fixed[i];
-                o[j].discount_pct = d;
-                if (send_time) {
-                    o[j].send_day = day;
-                    o[j].send_hour = true_hour[i] >= 0 ? true_hour[i] : fixed[i].send_hour;
+        /* week 0: the days from day 0, for everyone; week 1: the same from the cool-down day,
+         * for the cooled only (at[] maps an offer to its customer's place in idx[]) */
+        for (int week = 0; week < 1 + any_cool; week++) {
+            for (int day = 0; day < ndays; day++) {
+                uint32_t k = 0;
+                for (uint32_t j = 0; j < m; j++) {
+                    uint32_t i = idx[j];
+                    int32_t from = week ? cool[i] : 0;
+                    if (week && from <= 0)
+                        continue;
+                    o[k] = fixed[i];
+                    o[k].discount_pct = d;
+                    o[k].send_day = from + day < 3650 ? from + day : 3650;
+                    if (send_time)
+                        o[k].send_hour = true_hour[i] >= 0 ? true_hour[i] : fixed[i].send_hour;
+                    at[k++] = j;
                 }
+                if ((rc = promo_simulate_expected(w, o, k, &p->sim, v, NULL)))
+                    goto done;
+                for (uint32_t q = 0; q < k; q++)
+                    if (v[q] > cur[at[q]]) {
+                        cur[at[q]] = v[q];
+                        cand[at[q]] = o[q];
+                    }
             }
-            if ((rc = promo_simulate_expected(w, o, m, &p->sim, v, NULL)))
-                goto done;
-            for (uint32_t j = 0; j < m; j++)
-                if (v[j] > cur[j]) {
-                    cur[j] = v[j];
-                    cand[j] = o[j];
-                }
         }
         double total = 0;
         for (uint32_t j = 0; j < m; j++)
@@ -266,6 +296,7 @@ static int oracle_policy(const promo_world *w,
     rc = PROMO_OK;
 done:
     promo_free(idx);
+    promo_free(at);
     promo_free(o);
     promo_free(cand);
     promo_free(v);
@@ -390,6 +421,38 @@ done:
     return rc;
 }
 
+/* The optimized row's offers as a campaign file (promo/compare.h's optimized_path). */
+static int write_offers(const char *path, const promo_world *w, const promo_offer *o, size_t n)
+{
+    static const char *const names[] = {"customer_id", "product_id", "discount_pct", "send_day",
+                                        "send_hour"};
+    static const promo_col_type types[] = {PROMO_COL_STRING, PROMO_COL_STRING, PROMO_COL_FLOAT64,
+                                           PROMO_COL_INT64, PROMO_COL_INT64};
+    promo_table *t = promo_table_new("campaign");
+    promo_column *col[5];
+    int rc = PROMO_ENOMEM;
+    if (!t)
+        return rc;
+    for (size_t k = 0; k < 5; k++)
+        if ((rc = promo_table_add_column(t, names[k], types[k], &col[k])))
+            goto done;
+    for (size_t j = 0; j < n; j++) {
+        const char *c = promo_world_customer_id(w, o[j].customer);
+        const char *x = promo_world_product_id(w, o[j].product);
+        if ((rc = promo_column_push_str(col[0], c, strlen(c))) ||
+            (rc = promo_column_push_str(col[1], x, strlen(x))) ||
+            (rc = promo_column_push_f64(col[2], o[j].discount_pct)) ||
+            (rc = promo_column_push_i64(col[3], o[j].send_day)) ||
+            (rc = promo_column_push_i64(col[4], o[j].send_hour)))
+            goto done;
+    }
+    if (!(rc = promo_table_seal(t)))
+        rc = promo_csv_write(path, t);
+done:
+    promo_table_free(t);
+    return rc;
+}
+
 static int check_params(const promo_compare_params *p)
 {
     if (!p->product_id || !*p->product_id)
@@ -408,9 +471,6 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     if (rc)
         return rc;
     promo_campaign_targeting tg = p->targeting ? *p->targeting : promo_campaign_targeting_default();
-    if (tg.fatigue.mode == PROMO_FATIGUE_COOLDOWN)
-        return promo_fail(PROMO_EUSAGE, "--fatigue: compare plays suppress or off (a cool-down "
-                                        "sends after the comparison's week)");
     tg.clv_weight = 0; /* the strategies rank by their own scores */
     promo_world *w = NULL;
     promo_features *f = NULL;
@@ -418,7 +478,7 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     promo_offer *all = NULL, *fixed = NULL, *sel = NULL, *orc = NULL;
     double *score = NULL, *up_effect = NULL, *opt_rank = NULL, *orc_profit = NULL;
     uint8_t *skip = NULL, *hour = NULL;
-    int32_t *day = NULL;
+    int32_t *day = NULL, *cool = NULL;
     int8_t *true_hour = NULL;
     if ((rc = promo_world_load(s, &w))) {
         if (rc == PROMO_ENOTFOUND)
@@ -451,11 +511,12 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     skip = promo_calloc(m, 1);
     hour = promo_mallocn(m, sizeof *hour);
     day = promo_mallocn(m, sizeof *day);
+    cool = promo_calloc(m, sizeof *cool);
     true_hour = promo_mallocn(m, sizeof *true_hour);
     up_effect = promo_mallocn(m, sizeof *up_effect);
     opt_rank = promo_mallocn(m, sizeof *opt_rank);
-    if (!all || !fixed || !orc || !score || !orc_profit || !skip || !hour || !day || !true_hour ||
-        !up_effect || !opt_rank) {
+    if (!all || !fixed || !orc || !score || !orc_profit || !skip || !hour || !day || !cool ||
+        !true_hour || !up_effect || !opt_rank) {
         rc = PROMO_ENOMEM;
         goto done;
     }
@@ -477,8 +538,8 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     if ((rc = history_features(s, p->n_threads, &f, &as_of)))
         goto done;
     if ((tg.send_time_best || tg.fatigue.mode != PROMO_FATIGUE_OFF) &&
-        (rc = targeted_slots(f, w, &tg, as_of, day, hour, skip, &out->n_fatigued,
-                             &out->n_contacted)))
+        (rc = targeted_slots(f, w, &tg, as_of, day, hour, skip, cool, &out->n_fatigued,
+                             &out->n_contacted, &out->n_cooled)))
         goto done;
     for (uint32_t i = 0; i < nc; i++) {
         all[i] = fixed[i];
@@ -512,8 +573,8 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     out->optimized_model_profit = up_ok ? opt_sum : NAN;
     double orc_discount = p->discount_pct;
     const double orc_discounts[2] = {p->discount_pct, opt_discount};
-    if ((rc = oracle_policy(w, p, fixed, true_hour, tg.send_time_best, orc_discounts, up_ok ? 2 : 1,
-                            &orc_discount, orc, orc_profit)))
+    if ((rc = oracle_policy(w, p, fixed, true_hour, cool, tg.send_time_best, orc_discounts,
+                            up_ok ? 2 : 1, &orc_discount, orc, orc_profit)))
         goto done;
     out->oracle_discount_pct = orc_discount;
 
@@ -600,9 +661,14 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
         sel = NULL;
         if ((rc = select_top(score, nc, want, sk, src, &sel, &row->contacts, &row->suppressed)))
             break;
-        for (size_t j = 0; j < row->contacts; j++)
+        for (size_t j = 0; j < row->contacts; j++) {
             sel[j].discount_pct = disc;
+            row->cooled += src == all && cool[sel[j].customer] > 0;
+        }
         row->discount_pct = disc;
+        if (k == PROMO_STRATEGY_OPTIMIZED && p->optimized_path &&
+            (rc = write_offers(p->optimized_path, w, sel, row->contacts)))
+            break;
         if ((rc = promo_simulate(w, sel, row->contacts, &p->sim, &row->sim)))
             break;
         if (row->contacts) {
@@ -631,6 +697,7 @@ done:
     promo_free(skip);
     promo_free(hour);
     promo_free(day);
+    promo_free(cool);
     promo_free(true_hour);
     promo_free(up_effect);
     promo_free(opt_rank);

@@ -20,6 +20,7 @@
 #include <promo/alloc.h>
 #include <promo/error.h>
 #include <promo/forecast.h>
+#include <promo/log.h>
 #include <promo/rng.h>
 #include <promo/store.h>
 #include <promo/table.h>
@@ -154,7 +155,8 @@ log_discount_range(promo_store *s, double *lo, double *hi, double *anchors, size
         return PROMO_OK;
     promo_table *t = NULL;
     int rc = promo_store_read_columns(s, "promotions", cols, 1, &t);
-    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT) { /* no such column: no range known */
+    /* no such column: no range known (a damaged table, PROMO_EINPUT, fails: read_window) */
+    if (rc == PROMO_ENOTFOUND) {
         promo_clear_error();
         return PROMO_OK;
     }
@@ -202,23 +204,41 @@ log_discount_range(promo_store *s, double *lo, double *hi, double *anchors, size
 #define DR_SHAPE_STEP    2.5 /* the curve's S grid: 2.5, 5, ..., 100 and infinity */
 #define DR_SHAPE_STEPS   40
 
+/* The rows of the transactions' columns cols whose ts lies in [lo, hi), for an honest term.
+ * *t NULL (PROMO_OK) when the workspace's shape leaves the term out: no transactions table, or
+ * a table made by other means than promo's ingest (whose canonical transactions have every
+ * column asked here, ts a timestamp): a missing column is the store's PROMO_ENOTFOUND, a ts
+ * that is not a timestamp its PROMO_EUSAGE (store.h: those two say what the table is, never
+ * what its rows hold). Anything else fails the forecast with the store's message: a damaged
+ * chunk or dictionary (PROMO_EINPUT) must not silently drop a correction, since with stored
+ * features these windows are the only reads of the transactions. */
+static int read_window(
+    promo_store *s, const char *const *cols, size_t n, int64_t lo, int64_t hi, promo_table **t)
+{
+    *t = NULL;
+    if (!promo_store_has_table(s, "transactions"))
+        return PROMO_OK;
+    int rc = promo_store_read_range(s, "transactions", cols, n, "ts", lo, hi, t);
+    if (rc == PROMO_ENOTFOUND || rc == PROMO_EUSAGE) {
+        promo_debug("forecast: no window of the transactions (%s): a term left out",
+                    promo_last_error());
+        promo_clear_error();
+        *t = NULL;
+        return PROMO_OK;
+    }
+    return rc;
+}
+
 /* What a purchase of each product brings now (forecast.h: Honest terms): the mean quantity of
  * its lines and the unit price of its latest line, over the ECON_WINDOW_DAYS before as_of. A
  * workspace without those columns keeps the products table's price and one unit. */
 static int log_economics(promo_forecaster *f, promo_store *s, int64_t as_of)
 {
     static const char *const cols[] = {"product_id", "quantity", "unit_price", "ts"};
-    if (!promo_store_has_table(s, "transactions"))
-        return PROMO_OK;
     promo_table *t = NULL;
-    int rc = promo_store_read_range(s, "transactions", cols, 4, "ts",
-                                    as_of - (int64_t)ECON_WINDOW_DAYS * PROMO_SECONDS_PER_DAY,
-                                    as_of, &t);
-    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT || rc == PROMO_EUSAGE) {
-        promo_clear_error(); /* no such columns: the list price, one unit */
-        return PROMO_OK;
-    }
-    if (rc)
+    int rc = read_window(s, cols, 4, as_of - (int64_t)ECON_WINDOW_DAYS * PROMO_SECONDS_PER_DAY,
+                         as_of, &t);
+    if (rc || !t) /* no such columns: the list price, one unit */
         return rc;
     const promo_column *pid = t->cols[0], *qty = t->cols[1], *up = t->cols[2], *ts = t->cols[3];
     size_t np = pid->type == PROMO_COL_STRING && pid->dict ? promo_dict_size(pid->dict) : 0;
@@ -294,7 +314,7 @@ static int log_discount_response(promo_forecaster *f, promo_store *s, int64_t as
         rc = promo_store_read_columns(s, "exposures", ec, 4, &et);
     if (!rc)
         rc = promo_store_read_columns(s, "responses", rcol, 3, &rt);
-    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT) {
+    if (rc == PROMO_ENOTFOUND) { /* no such column: no fit (damage fails: read_window) */
         promo_clear_error();
         rc = PROMO_OK;
         goto done;
@@ -473,14 +493,9 @@ static int log_season(promo_forecaster *f, promo_store *s, int64_t as_of)
     promo_table *t = NULL;
     double *before = NULL, *after = NULL;
     uint32_t *code = NULL;
-    int rc = promo_store_read_range(s, "transactions", cols, 2, "ts",
-                                    mid - (int64_t)BASE_WINDOW_DAYS * day,
-                                    mid + (int64_t)BASE_OUTCOME_DAYS * day, &t);
-    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT || rc == PROMO_EUSAGE) {
-        promo_clear_error();
-        return PROMO_OK;
-    }
-    if (rc)
+    int rc = read_window(s, cols, 2, mid - (int64_t)BASE_WINDOW_DAYS * day,
+                         mid + (int64_t)BASE_OUTCOME_DAYS * day, &t);
+    if (rc || !t) /* no window: no seasonal ratio */
         return rc;
     const promo_column *pid = t->cols[0], *ts = t->cols[1];
     rc = PROMO_ENOMEM;
@@ -528,19 +543,14 @@ done:
 static int log_history(promo_forecaster *f, promo_store *s, int64_t as_of)
 {
     static const char *const cols[] = {"customer_id", "product_id"};
-    if (!f->outcomes || !promo_store_has_table(s, "transactions"))
+    if (!f->outcomes)
         return PROMO_OK;
     promo_table *t = NULL;
     promo_dict *ids = NULL;
     uint32_t *cu = NULL;
-    int rc = promo_store_read_range(s, "transactions", cols, 2, "ts",
-                                    as_of - (int64_t)BASE_WINDOW_DAYS * PROMO_SECONDS_PER_DAY,
-                                    as_of, &t);
-    if (rc == PROMO_ENOTFOUND || rc == PROMO_EINPUT || rc == PROMO_EUSAGE) {
-        promo_clear_error();
-        return PROMO_OK;
-    }
-    if (rc)
+    int rc = read_window(s, cols, 2, as_of - (int64_t)BASE_WINDOW_DAYS * PROMO_SECONDS_PER_DAY,
+                         as_of, &t);
+    if (rc || !t) /* no window: the model's p0 */
         return rc;
     const promo_column *cid = t->cols[0], *pid = t->cols[1];
     if (cid->type != PROMO_COL_STRING || pid->type != PROMO_COL_STRING || !t->n_rows)
