@@ -5,6 +5,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/log.h>
 #include <promo/store.h>
 #include <promo/synth.h>
 
@@ -33,6 +34,7 @@ int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_s
             rc = promo_store_drop_table(s, have[k]);
     }
     promo_free(have);
+    double t0 = promo_now_s();
     for (size_t k = 0; k < n && !rc; k++)
         if (all[k])
             rc = promo_store_write_table(s, all[k]);
@@ -58,8 +60,11 @@ int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_s
     }
     if (!rc)
         rc = promo_store_meta_set(s, "generate.currency", "LKR");
+    double t1 = promo_now_s();
     if (!rc)
         rc = promo_store_commit(s);
+    promo_debug("generate: write: tables %.2fs, commit and publish %.2fs", t1 - t0,
+                promo_now_s() - t1);
     if (rc) {
         /* Keep the first error's message: the rollback's own status is secondary. */
         char msg[512];
