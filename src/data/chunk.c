@@ -415,7 +415,7 @@ static const char *INSERT_SQL = "INSERT INTO %s (id, chunk, col, first_row, n_ro
  * thread: SQLite) while every other thread encodes the next batch, and the inserting thread
  * joins them when it is done: the encoding, most of the write's CPU, overlaps the inserts
  * and the page-cache writes behind them instead of alternating with them. */
-enum { WRITE_BATCH = 8 };
+enum { WRITE_BATCH = 8, WRITE_ITEMS = 96 };
 
 typedef struct enc_item {
     uint8_t *buf;
@@ -522,12 +522,17 @@ int chunk_write_rows(promo_store *s,
         return promo_fail(PROMO_EUSAGE, "table '%s': more than %d columns", table, CHUNK_MAX_COLS);
     sqlite3_stmt *st = NULL;
     int rc = prepare_on(s, table, INSERT_SQL, &st);
-    size_t per_bank = (size_t)WRITE_BATCH * (n_cols ? n_cols : 1);
+    /* chunks per batch: WRITE_BATCH, fewer for wide tables (truth_customers has 38 columns),
+     * so that the two banks of encoded chunks stay within 2 x WRITE_ITEMS blobs */
+    size_t batch_chunks = n_cols > WRITE_ITEMS / WRITE_BATCH ? WRITE_ITEMS / n_cols : WRITE_BATCH;
+    if (batch_chunks < 1)
+        batch_chunks = 1;
+    size_t per_bank = batch_chunks * (n_cols ? n_cols : 1);
     enc_item *items = promo_calloc(2 * per_bank, sizeof *items);
     if (!rc && !items)
         rc = PROMO_ENOMEM;
     int nt = omp_get_max_threads();
-    size_t batch_rows = (size_t)WRITE_BATCH * CHUNK_ROWS, k = 0;
+    size_t batch_rows = batch_chunks * CHUNK_ROWS, k = 0;
     /* batch i lives in bank i % 2 */
     enc_batch cur = {items, 0, 0, 0};
     if (!rc && n_rows) {

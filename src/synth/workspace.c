@@ -1,5 +1,6 @@
 /* The generated world in a workspace: write every table and the run metadata in one store
  * transaction, and rebuild the latent world from the truth_* tables. */
+#include <malloc.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -111,6 +112,9 @@ static void *write_early(void *arg)
             ew->rc = promo_store_write_table(ew->s, all[k]);
     if (ew->rc)
         snprintf(ew->msg, sizeof ew->msg, "%s", promo_last_error());
+    /* This thread's malloc arena held the encoded chunks; it keeps freed memory unless asked
+     * to give it back, and the history's largest allocations are still to come (peak RSS). */
+    malloc_trim(0);
     return NULL;
 }
 
