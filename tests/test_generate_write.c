@@ -242,3 +242,54 @@ T_TEST(generate_write_chunks_round_trip_every_value)
     promo_table_free(t);
     promo_store_close(s);
 }
+
+/* A table of n rows of events (customer runs of 4, products P0-P3), with the product of each
+ * row in dup[] set to the previous row's: a repeated key there. */
+static promo_table *events_with_repeats(size_t n, const size_t *dup, size_t n_dup)
+{
+    promo_table *t = promo_table_new("events");
+    promo_column *cu, *pr, *ts, *kind;
+    T_ASSERT(t != NULL);
+    T_OK(promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &cu));
+    T_OK(promo_table_add_column(t, "product_id", PROMO_COL_STRING, &pr));
+    T_OK(promo_table_add_column(t, "ts", PROMO_COL_TIMESTAMP, &ts));
+    T_OK(promo_table_add_column(t, "kind", PROMO_COL_STRING, &kind));
+    char buf[32];
+    for (size_t r = 0; r < n; r++) {
+        int len = snprintf(buf, sizeof buf, "C%07zu", r / 4);
+        T_OK(promo_column_push_str(cu, buf, (size_t)len));
+        size_t p = r % 4;
+        for (size_t d = 0; d < n_dup; d++)
+            if (dup[d] == r)
+                p = (r - 1) % 4;
+        len = snprintf(buf, sizeof buf, "P%zu", p);
+        T_OK(promo_column_push_str(pr, buf, (size_t)len));
+        T_OK(promo_column_push_i64(ts, 1700000000));
+        T_OK(promo_column_push_str(kind, "view", 4));
+    }
+    T_OK(promo_table_seal(t));
+    return t;
+}
+
+/* The key check by runs goes in parts of about a million rows on every thread: the repeat it
+ * reports is still the first one in row order, whichever part finds one first. */
+T_TEST(generate_write_key_check_in_parts_reports_the_first_repeat)
+{
+    const char *ws = gw_path(t_tmpdir(), "ws");
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    size_t both[2] = {1100001, 300001}, late[1] = {1100001};
+    promo_table *t = events_with_repeats(1200000, both, 2);
+    T_ASSERT_EQ_INT(promo_store_write_table(s, t), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "C0075000");
+    promo_table_free(t);
+    t = events_with_repeats(1200000, late, 1);
+    T_ASSERT_EQ_INT(promo_store_write_table(s, t), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "C0275000");
+    T_ASSERT(!promo_store_has_table(s, "events"));
+    promo_table_free(t);
+    t = events_with_repeats(1200000, NULL, 0);
+    T_OK(promo_store_write_table(s, t));
+    promo_table_free(t);
+    promo_store_close(s);
+}
