@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/generate: the world generator at 1,000,000 customers, 50,000 products, 50,000,000
-# transaction lines on 2 threads: lines per second into columnar memory, the SQLite write
-# rate of all tables (when WS is given) and peak RSS; beside it, in the same run, NumPy
+# transaction lines on 2 threads: lines per second into columnar memory (WS "-"), or, when WS
+# is given, what `promo generate` does end to end (generation with the write of every table
+# overlapped, promo_synth_generate_into), and peak RSS; beside it, in the same run, NumPy
 # filling the same number of rows of random transaction columns (a vectorised lower bound
 # for "random rows into memory"). JSON lines on stdout.
 #   sh bench/generate.sh [customers] [products] [transactions] [threads] [WS|-]

@@ -302,6 +302,17 @@ typedef struct promo_store promo_store;
  * tables of the same names are replaced. */
 int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_synth_params *p);
 
+/* promo_synth_generate (without the world) and promo_synth_write in one: the same tables, the
+ * same single transaction, but the tables that are complete before the history (customers,
+ * products, stores, promotions, exposures, responses, truth_*) are written on a second thread
+ * while the history (transactions, events) is generated, which leaves cores idle part of the
+ * time; then the history's tables. On failure nothing is returned and promo.db is as it was.
+ * *tail_s (may be NULL): the seconds spent writing after the generation ended. */
+int promo_synth_generate_into(promo_store *s,
+                              const promo_synth_params *p,
+                              promo_synth_tables *tables /* OUT */,
+                              double *tail_s /* OUT, may be NULL */);
+
 /* Rebuild the world from a workspace's truth_* tables. PROMO_ENOTFOUND if the workspace has no
  * generated world. *out owned by the caller. */
 int promo_world_load(promo_store *s, promo_world **out /* OUT */);

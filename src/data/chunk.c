@@ -51,27 +51,45 @@ enum { HDR = 16, F_NULLS = 1, F_SCALED = 2 };
  * decoding is the same expression. */
 static const double P10[5] = {1, 10, 100, 1000, 10000};
 
-/* The smallest k for which every non-null value of rows [r0, r0 + n) of p survives
- * v -> llround(v * 10^k) -> / 10^k exactly, with the integers in tmp; -1 if none. */
-static int scaled_ints(const promo_column *p, size_t r0, size_t n, int64_t *tmp)
+/* llround(m) for |m| < 2^53 (the only case scaled_ints rounds), without the libm call: the
+ * fraction m - trunc(m) is exact, and so is the step away from zero at one half. */
+static inline int64_t round_half_away(double m)
 {
+    double t = trunc(m), f = m - t;
+    t += f >= 0.5 ? 1.0 : f <= -0.5 ? -1.0 : 0.0;
+    return (int64_t)t;
+}
+
+/* The smallest k for which every non-null value of rows [r0, r0 + n) of p survives
+ * v -> llround(v * 10^k) -> / 10^k exactly, with the integers in tmp and their range (of the
+ * non-null rows) in *mn, *mx; -1 if none. */
+static int
+scaled_ints(const promo_column *p, size_t r0, size_t n, int64_t *tmp, int64_t *mn, int64_t *mx)
+{
+    const double *f = p->f64 + r0;
     for (int k = 0; k < 5; k++) {
         size_t i = 0;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (; i < n; i++) {
             if (p->nulls && promo_column_is_null(p, r0 + i)) {
                 tmp[i] = 0;
                 continue;
             }
-            double v = p->f64[r0 + i], m = v * P10[k];
+            double v = f[i], m = v * P10[k];
             if (!(fabs(m) < 9007199254740992.0) || (v == 0 && signbit(v)))
                 return -1; /* NaN, infinities, huge, -0.0: stored raw */
-            int64_t x = llround(m);
+            int64_t x = round_half_away(m);
             if ((k ? (double)x / P10[k] : (double)x) != v)
                 break;
             tmp[i] = x;
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
         }
-        if (i == n)
+        if (i == n) {
+            *mn = lo;
+            *mx = hi;
             return k;
+        }
     }
     return -1;
 }
@@ -167,9 +185,87 @@ typedef struct enc_stats {
     double fmin, fmax;
 } enc_stats;
 
-/* Encode rows [r0, r0 + n) of c into buf (grown as needed); *len its size. */
-static int encode(
-    const chunk_col *c, size_t r0, size_t n, uint8_t **buf, size_t *cap, size_t *len, enc_stats *es)
+/* Range of the stored integers of rows [r0, r0 + n) of a column without nulls: one loop per
+ * source type, so that the type test is not paid per value. */
+static void int_range(const chunk_col *c, size_t r0, size_t n, int64_t *mn_out, int64_t *mx_out)
+{
+    const promo_column *p = c->src;
+    int64_t mn = INT64_MAX, mx = INT64_MIN;
+#define RANGE_LOOP(VAL)              \
+    for (size_t i = 0; i < n; i++) { \
+        int64_t v_ = (int64_t)(VAL); \
+        mn = v_ < mn ? v_ : mn;      \
+        mx = v_ > mx ? v_ : mx;      \
+    }
+    if (c->type == PROMO_COL_STRING && c->remap) {
+        RANGE_LOOP(c->remap[p->codes[r0 + i]])
+    } else if (c->type == PROMO_COL_STRING) {
+        RANGE_LOOP(p->codes[r0 + i])
+    } else if (c->type == PROMO_COL_BOOL) {
+        RANGE_LOOP(p->b[r0 + i])
+    } else {
+        RANGE_LOOP(p->i64[r0 + i])
+    }
+#undef RANGE_LOOP
+    *mn_out = mn;
+    *mx_out = mx;
+}
+
+/* The n values VAL (an expression of i) less base into v, `width` bytes each. */
+#define PACK_T(T, VAL)                                         \
+    for (size_t i = 0; i < n; i++) {                           \
+        T x_ = (T)((uint64_t)(int64_t)(VAL) - (uint64_t)base); \
+        memcpy(v + sizeof(T) * i, &x_, sizeof(T));             \
+    }
+#define PACK(VAL)                    \
+    switch (width) {                 \
+    case 1:                          \
+        PACK_T(uint8_t, VAL) break;  \
+    case 2:                          \
+        PACK_T(uint16_t, VAL) break; \
+    case 4:                          \
+        PACK_T(uint32_t, VAL) break; \
+    default:                         \
+        PACK_T(uint64_t, VAL)        \
+    }
+
+/* Values of rows [r0, r0 + n) of a column without nulls (tmp: the scaled integers of a
+ * float64 column, else NULL) into v. */
+static void pack_values(const chunk_col *c,
+                        size_t r0,
+                        size_t n,
+                        const int64_t *tmp,
+                        int64_t base,
+                        int width,
+                        uint8_t *v)
+{
+    const promo_column *p = c->src;
+    if (tmp) {
+        PACK(tmp[i])
+    } else if (c->type == PROMO_COL_STRING && c->remap) {
+        PACK(c->remap[p->codes[r0 + i]])
+    } else if (c->type == PROMO_COL_STRING) {
+        PACK(p->codes[r0 + i])
+    } else if (c->type == PROMO_COL_BOOL) {
+        PACK(p->b[r0 + i])
+    } else {
+        PACK(p->i64[r0 + i])
+    }
+}
+#undef PACK
+#undef PACK_T
+
+/* Encode rows [r0, r0 + n) of c into buf (grown as needed); *len its size. tmp/tmp_cap: the
+ * caller's scratch for the scaled integers of float64 chunks (grown as needed, reused). */
+static int encode(const chunk_col *c,
+                  size_t r0,
+                  size_t n,
+                  uint8_t **buf,
+                  size_t *cap,
+                  size_t *len,
+                  int64_t **tmp_buf,
+                  size_t *tmp_cap,
+                  enc_stats *es)
 {
     memset(es, 0, sizeof *es);
     const promo_column *p = c->src;
@@ -182,28 +278,28 @@ static int encode(
     int width = 8, scale = -1;
     int64_t *tmp = NULL;
     if (isf && p && n) {
-        if (!(tmp = promo_mallocn(n, sizeof *tmp)))
+        if (n * sizeof **tmp_buf > *tmp_cap &&
+            promo_grow((void **)tmp_buf, tmp_cap, n * sizeof **tmp_buf, 1))
             return PROMO_ENOMEM;
-        if ((scale = scaled_ints(p, r0, n, tmp)) >= 0) {
-            int64_t mn = INT64_MAX, mx = INT64_MIN;
-            for (size_t i = 0; i < n; i++) {
-                if (has_nulls && promo_column_is_null(p, r0 + i))
-                    continue;
-                mn = tmp[i] < mn ? tmp[i] : mn;
-                mx = tmp[i] > mx ? tmp[i] : mx;
-            }
+        tmp = *tmp_buf;
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        if ((scale = scaled_ints(p, r0, n, tmp, &mn, &mx)) >= 0) {
             base = mn <= mx ? mn : 0;
             width = mn <= mx ? width_for((uint64_t)mx - (uint64_t)mn) : 0;
         }
     }
     if (!isf && p) {
         int64_t mn = INT64_MAX, mx = INT64_MIN;
-        for (size_t i = 0; i < n; i++) {
-            if (has_nulls && promo_column_is_null(p, r0 + i))
-                continue;
-            int64_t v = int_at(c, r0 + i);
-            mn = v < mn ? v : mn;
-            mx = v > mx ? v : mx;
+        if (!has_nulls) {
+            int_range(c, r0, n, &mn, &mx);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                if (promo_column_is_null(p, r0 + i))
+                    continue;
+                int64_t v = int_at(c, r0 + i);
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
         }
         if (mn <= mx) {
             es->has_mm = 1;
@@ -218,16 +314,26 @@ static int encode(
         width = 0;
     } else if (p) {
         double mn = INFINITY, mx = -INFINITY;
-        for (size_t i = 0; i < n; i++) {
-            if (has_nulls && promo_column_is_null(p, r0 + i))
-                continue;
-            double v = p->f64[r0 + i];
-            es->n_neg += v < 0;
-            if (v < mn)
-                mn = v;
-            if (v > mx)
-                mx = v;
+        int64_t neg = 0;
+        const double *f = p->f64 + r0;
+        if (!has_nulls) {
+            for (size_t i = 0; i < n; i++) {
+                double v = f[i];
+                neg += v < 0;
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                if (promo_column_is_null(p, r0 + i))
+                    continue;
+                double v = f[i];
+                neg += v < 0;
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
         }
+        es->n_neg = neg;
         if (mn <= mx) {
             es->has_mm = 1;
             es->fmin = mn;
@@ -236,10 +342,8 @@ static int encode(
     }
     int nulls_in = es->n_null > 0;
     size_t need = HDR + (nulls_in ? (n + 7) / 8 : 0) + n * (size_t)width;
-    if (need > *cap && promo_grow((void **)buf, cap, need, 1)) {
-        promo_free(tmp);
+    if (need > *cap && promo_grow((void **)buf, cap, need, 1))
         return PROMO_ENOMEM;
-    }
     uint8_t *b = *buf;
     b[0] = 'C';
     b[1] = (uint8_t)c->type;
@@ -265,6 +369,8 @@ static int encode(
                 memcpy(v + 8 * i, &d, 8);
             }
         }
+    } else if (width && !nulls_in) {
+        pack_values(c, r0, n, isf ? tmp : NULL, base, width, v);
     } else if (width) {
         for (size_t i = 0; i < n; i++) {
             uint64_t d = nulls_in && promo_column_is_null(p, r0 + i)
@@ -289,7 +395,6 @@ static int encode(
             }
         }
     }
-    promo_free(tmp);
     *len = need;
     return PROMO_OK;
 }
@@ -306,15 +411,103 @@ static void chunk_kill_point(int64_t written)
 static const char *INSERT_SQL = "INSERT INTO %s (id, chunk, col, first_row, n_rows, n_null, min_v, "
                                 "max_v, n_neg, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-/* Chunks encoded together (every thread) before they are inserted (one thread, SQLite). */
-enum { WRITE_BATCH = 8 };
+/* Chunks encoded together before they are inserted. The chunks of one batch are inserted (one
+ * thread: SQLite) while every other thread encodes the next batch, and the inserting thread
+ * joins them when it is done: the encoding, most of the write's CPU, overlaps the inserts
+ * and the page-cache writes behind them instead of alternating with them. */
+enum { WRITE_BATCH = 8, WRITE_ITEMS = 96 };
 
 typedef struct enc_item {
     uint8_t *buf;
     size_t cap, len;
+    int64_t *tmp; /* scaled integers of float64 chunks (encode's scratch) */
+    size_t tmp_cap;
     enc_stats es;
     int rc;
 } enc_item;
+
+/* What the encoders of one batch share: the batch's first row and item count, and the next
+ * item to take. */
+typedef struct enc_batch {
+    enc_item *items;
+    size_t r0, n_items;
+    size_t next;
+} enc_batch;
+
+static void encode_items(const chunk_col *c, size_t n_cols, size_t n_rows, enc_batch *eb)
+{
+    for (;;) {
+        size_t it;
+#pragma omp atomic capture
+        it = eb->next++;
+        if (it >= eb->n_items)
+            break;
+        size_t rr = eb->r0 + (it / n_cols) * CHUNK_ROWS;
+        size_t n = n_rows - rr < CHUNK_ROWS ? n_rows - rr : CHUNK_ROWS;
+        enc_item *e = &eb->items[it];
+        e->rc =
+            encode(&c[it % n_cols], rr, n, &e->buf, &e->cap, &e->len, &e->tmp, &e->tmp_cap, &e->es);
+    }
+}
+
+/* Insert the encoded chunks of batch eb (chunks first_chunk + k, ...); *k counts the chunks
+ * written so far. */
+static int insert_items(promo_store *s,
+                        sqlite3_stmt *st,
+                        const chunk_col *c,
+                        size_t n_cols,
+                        size_t n_rows,
+                        const enc_batch *eb,
+                        int64_t first_chunk,
+                        int64_t first_row,
+                        size_t *k,
+                        promo_progress *prog)
+{
+    int rc = PROMO_OK;
+    size_t nb = eb->n_items / (n_cols ? n_cols : 1);
+    for (size_t b = 0; b < nb && !rc; b++, (*k)++) {
+        size_t rr = eb->r0 + b * CHUNK_ROWS;
+        size_t n = n_rows - rr < CHUNK_ROWS ? n_rows - rr : CHUNK_ROWS;
+        int64_t chunk = first_chunk + (int64_t)*k;
+        for (size_t j = 0; j < n_cols && !rc; j++) {
+            const enc_item *e = &eb->items[b * n_cols + j];
+            if ((rc = e->rc))
+                break;
+            sqlite3_bind_int64(st, 1, chunk * CHUNK_MAX_COLS + (int64_t)j);
+            sqlite3_bind_int64(st, 2, chunk);
+            sqlite3_bind_int64(st, 3, (int64_t)j);
+            sqlite3_bind_int64(st, 4, first_row + (int64_t)rr);
+            sqlite3_bind_int64(st, 5, (int64_t)n);
+            sqlite3_bind_int64(st, 6, e->es.n_null);
+            if (!e->es.has_mm) {
+                sqlite3_bind_null(st, 7);
+                sqlite3_bind_null(st, 8);
+            } else if (c[j].type == PROMO_COL_FLOAT64) {
+                /* NaN is not a value SQLite keeps: no bound then (NULL) */
+                sqlite3_bind_double(st, 7, e->es.fmin);
+                sqlite3_bind_double(st, 8, e->es.fmax);
+            } else {
+                sqlite3_bind_int64(st, 7, e->es.imin);
+                sqlite3_bind_int64(st, 8, e->es.imax);
+            }
+            if (c[j].type == PROMO_COL_FLOAT64)
+                sqlite3_bind_int64(st, 9, e->es.n_neg);
+            else
+                sqlite3_bind_null(st, 9);
+            sqlite3_bind_blob(st, 10, e->buf, (int)e->len, SQLITE_STATIC);
+            int src = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (src != SQLITE_DONE)
+                rc = store_db_fail(s, src, "write chunk");
+        }
+        if (rc)
+            break;
+        if (prog)
+            promo_progress_update(prog, rr + n);
+        chunk_kill_point((int64_t)*k + 1);
+    }
+    return rc;
+}
 
 int chunk_write_rows(promo_store *s,
                      const char *table,
@@ -329,67 +522,49 @@ int chunk_write_rows(promo_store *s,
         return promo_fail(PROMO_EUSAGE, "table '%s': more than %d columns", table, CHUNK_MAX_COLS);
     sqlite3_stmt *st = NULL;
     int rc = prepare_on(s, table, INSERT_SQL, &st);
-    enc_item *items = promo_calloc((size_t)WRITE_BATCH * (n_cols ? n_cols : 1), sizeof *items);
+    /* chunks per batch: WRITE_BATCH, fewer for wide tables (truth_customers has 38 columns),
+     * so that the two banks of encoded chunks stay within 2 x WRITE_ITEMS blobs */
+    size_t batch_chunks = n_cols > WRITE_ITEMS / WRITE_BATCH ? WRITE_ITEMS / n_cols : WRITE_BATCH;
+    if (batch_chunks < 1)
+        batch_chunks = 1;
+    size_t per_bank = batch_chunks * (n_cols ? n_cols : 1);
+    enc_item *items = promo_calloc(2 * per_bank, sizeof *items);
     if (!rc && !items)
         rc = PROMO_ENOMEM;
     int nt = omp_get_max_threads();
-    for (size_t r0 = 0, k = 0; !rc && r0 < n_rows;) {
-        size_t left = (n_rows - r0 + CHUNK_ROWS - 1) / CHUNK_ROWS;
-        size_t nb = left < WRITE_BATCH ? left : WRITE_BATCH, n_items = nb * n_cols;
-        /* the encoding (statistics, widths, bytes) is most of the write's CPU: in parallel */
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1 && n_items > 1)
-        for (size_t it = 0; it < n_items; it++) {
-            size_t rr = r0 + (it / n_cols) * CHUNK_ROWS;
-            size_t n = n_rows - rr < CHUNK_ROWS ? n_rows - rr : CHUNK_ROWS;
-            enc_item *e = &items[it];
-            e->rc = encode(&c[it % n_cols], rr, n, &e->buf, &e->cap, &e->len, &e->es);
+    size_t batch_rows = batch_chunks * CHUNK_ROWS, k = 0;
+    /* batch i lives in bank i % 2 */
+    enc_batch cur = {items, 0, 0, 0};
+    if (!rc && n_rows) {
+        size_t nb = (n_rows < batch_rows ? n_rows + CHUNK_ROWS - 1 : batch_rows) / CHUNK_ROWS;
+        cur.n_items = nb * n_cols;
+#pragma omp parallel num_threads(nt) if (nt > 1 && cur.n_items > 1)
+        encode_items(c, n_cols, n_rows, &cur);
+    }
+    for (size_t bank = 0; !rc && cur.r0 < n_rows; bank ^= 1) {
+        enc_batch next = {items + (bank ^ 1) * per_bank, cur.r0 + batch_rows, 0, 0};
+        if (next.r0 < n_rows) {
+            size_t left = n_rows - next.r0;
+            size_t nb = (left < batch_rows ? left + CHUNK_ROWS - 1 : batch_rows) / CHUNK_ROWS;
+            next.n_items = nb * n_cols;
         }
-        for (size_t b = 0; b < nb && !rc; b++, k++) {
-            size_t rr = r0 + b * CHUNK_ROWS;
-            size_t n = n_rows - rr < CHUNK_ROWS ? n_rows - rr : CHUNK_ROWS;
-            int64_t chunk = first_chunk + (int64_t)k;
-            for (size_t j = 0; j < n_cols && !rc; j++) {
-                const enc_item *e = &items[b * n_cols + j];
-                if ((rc = e->rc))
-                    break;
-                sqlite3_bind_int64(st, 1, chunk * CHUNK_MAX_COLS + (int64_t)j);
-                sqlite3_bind_int64(st, 2, chunk);
-                sqlite3_bind_int64(st, 3, (int64_t)j);
-                sqlite3_bind_int64(st, 4, first_row + (int64_t)rr);
-                sqlite3_bind_int64(st, 5, (int64_t)n);
-                sqlite3_bind_int64(st, 6, e->es.n_null);
-                if (!e->es.has_mm) {
-                    sqlite3_bind_null(st, 7);
-                    sqlite3_bind_null(st, 8);
-                } else if (c[j].type == PROMO_COL_FLOAT64) {
-                    /* NaN is not a value SQLite keeps: no bound then (NULL) */
-                    sqlite3_bind_double(st, 7, e->es.fmin);
-                    sqlite3_bind_double(st, 8, e->es.fmax);
-                } else {
-                    sqlite3_bind_int64(st, 7, e->es.imin);
-                    sqlite3_bind_int64(st, 8, e->es.imax);
-                }
-                if (c[j].type == PROMO_COL_FLOAT64)
-                    sqlite3_bind_int64(st, 9, e->es.n_neg);
-                else
-                    sqlite3_bind_null(st, 9);
-                sqlite3_bind_blob(st, 10, e->buf, (int)e->len, SQLITE_STATIC);
-                int src = sqlite3_step(st);
-                sqlite3_reset(st);
-                if (src != SQLITE_DONE)
-                    rc = store_db_fail(s, src, "write chunk");
-            }
-            if (rc)
-                break;
-            if (prog)
-                promo_progress_update(prog, rr + n);
-            chunk_kill_point((int64_t)k + 1);
+        int irc = PROMO_OK;
+        /* the calling thread inserts (SQLite) and then encodes; the others encode */
+#pragma omp parallel num_threads(nt) if (nt > 1 && next.n_items > 0)
+        {
+            if (omp_get_thread_num() == 0)
+                irc =
+                    insert_items(s, st, c, n_cols, n_rows, &cur, first_chunk, first_row, &k, prog);
+            encode_items(c, n_cols, n_rows, &next);
         }
-        r0 += nb * CHUNK_ROWS;
+        rc = irc;
+        cur = next;
     }
     sqlite3_finalize(st);
-    for (size_t it = 0; items && it < (size_t)WRITE_BATCH * n_cols; it++)
+    for (size_t it = 0; items && it < 2 * per_bank; it++) {
         promo_free(items[it].buf);
+        promo_free(items[it].tmp);
+    }
     promo_free(items);
     return rc;
 }

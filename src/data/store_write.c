@@ -2,6 +2,7 @@
  * the dictionary-encoded layout, the bulk load through promo_rows and the key check. How
  * and why: the top of store.c. */
 #include <math.h>
+#include <omp.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -261,10 +262,16 @@ static int plan_codes(out_col *c, const promo_table *t)
     uint32_t *map = promo_calloc(nd ? nd : 1, sizeof *map);
     if (!map)
         return PROMO_ENOMEM;
-    /* nulls hold code 0 but are not uses */
-    for (size_t r = 0; r < t->n_rows; r++)
-        if (!promo_column_is_null(src, r))
-            map[src->codes[r]] = 1;
+    /* nulls hold code 0 but are not uses. Once every entry is seen the rest cannot change the
+     * map (a column of 10 stores stops after a few rows). */
+    uint32_t seen = 0;
+    for (size_t r = 0; r < t->n_rows && seen < nd; r++) {
+        if (promo_column_is_null(src, r))
+            continue;
+        uint32_t *m = &map[src->codes[r]];
+        seen += !*m;
+        *m = 1;
+    }
     uint32_t k = 0;
     for (uint32_t d = 0; d < nd; d++)
         map[d] = map[d] ? k++ : PROMO_DICT_NONE;
@@ -626,12 +633,62 @@ static int on_duplicate(void *ctx, size_t first, size_t dup)
  * ingest's (promo_table_find_duplicate_keys); STRING columns compare by the table's own codes,
  * which identify strings as the stored codes do. Key fields are required (never null), so
  * nulls need no care. */
+/* The key check by runs in parts of about KEY_PART_ROWS rows, at most KEY_PARTS. */
+#define KEY_PART_ROWS ((size_t)1 << 20)
+#define KEY_PARTS     64
+
+/* promo_column_key_bits, inlined: the key checks call it several times per row. */
+static inline uint64_t key_bits(const promo_column *c, size_t r)
+{
+    switch (c->type) {
+    case PROMO_COL_STRING:
+        return c->codes[r];
+    case PROMO_COL_FLOAT64: {
+        uint64_t u;
+        memcpy(&u, &c->f64[r], sizeof u);
+        return u;
+    }
+    case PROMO_COL_BOOL:
+        return c->b[r];
+    default:
+        return (uint64_t)c->i64[r];
+    }
+}
+
 /* 1 if column c never decreases over rows 0..n (as raw key values). */
 static int never_decreases(const promo_column *c, size_t n)
 {
+    if (c->type == PROMO_COL_STRING) {
+        for (size_t r = 1; r < n; r++)
+            if (c->codes[r] < c->codes[r - 1])
+                return 0;
+        return 1;
+    }
     for (size_t r = 1; r < n; r++)
-        if (promo_column_key_bits(c, r) < promo_column_key_bits(c, r - 1))
+        if (key_bits(c, r) < key_bits(c, r - 1))
             return 0;
+    return 1;
+}
+
+/* 1 if rows a..b-1 are in strictly increasing order of the key columns other than column m
+ * (compared in key order): then no two of them are equal on the whole key. */
+static int run_increases(const key_ctx *k, size_t m, size_t a, size_t b)
+{
+    for (size_t r = a + 1; r < b; r++) {
+        size_t j = 0;
+        for (; j < k->nk; j++) {
+            if (j == m)
+                continue;
+            uint64_t x = key_bits(k->kc[j], r - 1), y = key_bits(k->kc[j], r);
+            if (x != y) {
+                if (x > y)
+                    return 0;
+                break;
+            }
+        }
+        if (j == k->nk)
+            return 0;
+    }
     return 1;
 }
 
@@ -641,24 +698,32 @@ static int never_decreases(const promo_column *c, size_t n)
  * own with a hash set the size of the run, which stays in cache, instead of one set over all the
  * rows (35M events: a 512 MB set and a cache miss per row). The first repeated row reported is
  * the one promo_table_find_duplicate_keys reports. *applied = 0 when no column qualifies. */
-static int check_key_runs(key_ctx *k, size_t n_rows, int *applied)
+/* The key column whose runs the check can use (never decreases), or k->nk if none does (or
+ * the table is too large for the row numbers of the run sets). */
+static size_t key_run_column(const key_ctx *k, size_t n_rows)
 {
-    *applied = 0;
     size_t m = 0;
     while (m < k->nk && !never_decreases(k->kc[m], n_rows))
         m++;
-    if (m == k->nk || n_rows >= UINT32_MAX / 2)
-        return PROMO_OK;
-    *applied = 1;
+    return n_rows >= UINT32_MAX / 2 ? k->nk : m;
+}
+
+/* The runs of key column m from row a0 (a run's first row) to b0 (another's, or the end):
+ * *dup_r = the first row that repeats an earlier one (*dup_o), SIZE_MAX if none. No message:
+ * this may run on any thread. */
+static int
+key_scan_runs(const key_ctx *k, size_t m, size_t a0, size_t b0, size_t *dup_o, size_t *dup_r)
+{
     const promo_column *mc = k->kc[m];
     uint32_t *slots = NULL; /* row + 1, 0 = empty */
     size_t cap = 0;
-    int rc = PROMO_OK;
-    for (size_t a = 0, b; a < n_rows && !rc; a = b) {
-        uint64_t v = promo_column_key_bits(mc, a);
-        for (b = a + 1; b < n_rows && promo_column_key_bits(mc, b) == v;)
+    *dup_o = *dup_r = SIZE_MAX;
+    for (size_t a = a0, b; a < b0 && *dup_r == SIZE_MAX; a = b) {
+        uint64_t v = key_bits(mc, a);
+        for (b = a + 1; b < b0 && key_bits(mc, b) == v;)
             b++;
-        if (b - a < 2)
+        /* order lines 1, 2, 3 of one order: in order, so no repeat, and no hash set */
+        if (b - a < 2 || run_increases(k, m, a, b))
             continue;
         size_t want = 16;
         while (want < 2 * (b - a))
@@ -670,40 +735,58 @@ static int check_key_runs(key_ctx *k, size_t n_rows, int *applied)
                 return PROMO_ENOMEM;
         }
         memset(slots, 0, want * sizeof *slots);
-        for (size_t r = a; r < b && !rc; r++) {
+        for (size_t r = a; r < b && *dup_r == SIZE_MAX; r++) {
             uint64_t h = 0x9e3779b97f4a7c15ULL;
             for (size_t j = 0; j < k->nk; j++)
-                h = promo_fmix64(h ^ promo_column_key_bits(k->kc[j], r));
+                h = promo_fmix64(h ^ key_bits(k->kc[j], r));
             for (size_t sl = (size_t)h & (want - 1);; sl = (sl + 1) & (want - 1)) {
                 if (!slots[sl]) {
                     slots[sl] = (uint32_t)r + 1;
                     break;
                 }
                 size_t o = slots[sl] - 1, j = 0;
-                while (j < k->nk &&
-                       promo_column_key_bits(k->kc[j], o) == promo_column_key_bits(k->kc[j], r))
+                while (j < k->nk && key_bits(k->kc[j], o) == key_bits(k->kc[j], r))
                     j++;
                 if (j == k->nk) {
-                    rc = on_duplicate(k, o, r);
+                    *dup_o = o;
+                    *dup_r = r;
                     break;
                 }
             }
         }
     }
     promo_free(slots);
-    return rc;
+    return PROMO_OK;
+}
+
+static int check_key_runs(key_ctx *k, size_t n_rows, int *applied)
+{
+    size_t m = key_run_column(k, n_rows);
+    *applied = m < k->nk;
+    if (!*applied)
+        return PROMO_OK;
+    size_t o, r;
+    int rc = key_scan_runs(k, m, 0, n_rows, &o, &r);
+    return rc ? rc : r != SIZE_MAX ? on_duplicate(k, o, r) : PROMO_OK;
+}
+
+/* The key columns of the plan into k; 0 when there is nothing to check. */
+static int key_columns(const promo_table *t, const out_col *c, size_t n, key_ctx *k)
+{
+    *k = (key_ctx){.t = t};
+    for (size_t i = 0; i < n && k->nk < 8; i++)
+        if (c[i].field && c[i].field->key) {
+            if (!c[i].src)
+                return 0; /* missing key fields were refused as required */
+            k->kc[k->nk++] = c[i].src;
+        }
+    return k->nk > 0;
 }
 
 static int check_key(const promo_table *t, const out_col *c, size_t n)
 {
-    key_ctx k = {.t = t};
-    for (size_t i = 0; i < n && k.nk < 8; i++)
-        if (c[i].field && c[i].field->key) {
-            if (!c[i].src)
-                return PROMO_OK; /* missing key fields were refused as required */
-            k.kc[k.nk++] = c[i].src;
-        }
-    if (k.nk == 0)
+    key_ctx k;
+    if (!key_columns(t, c, n, &k))
         return PROMO_OK;
     int applied = 0;
     int rc = check_key_runs(&k, t->n_rows, &applied);
@@ -887,23 +970,77 @@ static int write_table(promo_store *s, const promo_table *t, int note)
     const promo_schema *sc = promo_schema_find(t->name);
     out_col *c = NULL;
     size_t n = 0;
+    double tp = promo_now_s();
     int rc = plan_columns(t, sc, &c, &n);
     if (rc)
         return rc;
-        /* Codes as stored first: the key check compares them. A pass over every row per string
-         * column (five of them in transactions): the columns in parallel. */
-#pragma omp parallel for schedule(dynamic, 1) if (n > 1 && t->n_rows >= 65536)
-    for (size_t i = 0; i < n; i++) {
-        int prc = c[i].type == PROMO_COL_STRING ? plan_codes(&c[i], t) : PROMO_OK;
-        if (prc) {
+    /* The codes as stored (a pass over every row per string column, five of them in
+     * transactions), the key check and the value check read the rows and are independent (the
+     * key check compares the table's own codes, which identify strings as the stored ones do):
+     * all at once. The key check by runs is cut into parts of whole runs, one work item each
+     * beside the string columns; the calling thread first runs the value check (and a key
+     * check that cannot go by runs), whose messages are per thread, then joins the others.
+     * The first repeated key is reported, as the one-pass check does. */
+    key_ctx k;
+    int has_key = key_columns(t, c, n, &k);
+    size_t m = has_key ? key_run_column(&k, t->n_rows) : 0, n_parts = 0;
+    struct {
+        size_t a, b, o, r;
+        int rc;
+    } part[KEY_PARTS];
+    if (has_key && m < k.nk) {
+        const promo_column *mc = k.kc[m];
+        n_parts = t->n_rows / KEY_PART_ROWS + 1;
+        n_parts = n_parts < KEY_PARTS ? n_parts : KEY_PARTS;
+        for (size_t p = 0; p < n_parts; p++) {
+            size_t a = p ? t->n_rows / n_parts * p : 0;
+            if (p && a < part[p - 1].a)
+                a = part[p - 1].a;
+            while (a > 0 && a < t->n_rows && key_bits(mc, a) == key_bits(mc, a - 1))
+                a++;
+            part[p].a = a;
+            if (p)
+                part[p - 1].b = a;
+        }
+        if (n_parts)
+            part[n_parts - 1].b = t->n_rows;
+    }
+    int crc = PROMO_OK;
+    size_t next = 0, n_items = n_parts + n;
+#pragma omp parallel if (t->n_rows >= 65536)
+    {
+        if (omp_get_thread_num() == 0) {
+            if (has_key && !n_parts)
+                crc = check_key(t, c, n);
+            if (!crc)
+                crc = check_values(t, c, n);
+        }
+        for (;;) {
+            size_t i;
+#pragma omp atomic capture
+            i = next++;
+            if (i >= n_items)
+                break;
+            if (i < n_parts) {
+                part[i].rc = key_scan_runs(&k, m, part[i].a, part[i].b, &part[i].o, &part[i].r);
+                continue;
+            }
+            i -= n_parts;
+            int prc = c[i].type == PROMO_COL_STRING ? plan_codes(&c[i], t) : PROMO_OK;
+            if (prc) {
 #pragma omp atomic write
-            rc = prc;
+                rc = prc;
+            }
         }
     }
+    for (size_t p = 0; p < n_parts && !rc; p++) {
+        if (part[p].rc)
+            rc = part[p].rc;
+        else if (part[p].r != SIZE_MAX)
+            rc = on_duplicate(&k, part[p].o, part[p].r);
+    }
     if (!rc)
-        rc = check_key(t, c, n);
-    if (!rc)
-        rc = check_values(t, c, n);
+        rc = crc;
     if (rc) {
         free_plan(c, n);
         return rc;
@@ -917,12 +1054,12 @@ static int write_table(promo_store *s, const promo_table *t, int note)
         free_plan(c, n);
         return rc;
     }
-    double t0 = promo_now_s();
+    double t0 = promo_now_s(), t1 = t0;
     if (!(rc = note ? note_write(s, t->name) : PROMO_OK) && !(rc = create_table(s, t, c, n)) &&
-        !(rc = insert_rows(s, t, c, n)) &&
+        (t1 = promo_now_s()) && !(rc = insert_rows(s, t, c, n)) &&
         !(rc = store_chunked_name(s, t->name) ? PROMO_OK : write_stats(s, t, c, n))) {
-        promo_debug("store: %s: %zu rows: dictionaries + rows in %.2fs", t->name, t->n_rows,
-                    promo_now_s() - t0);
+        promo_debug("store: %s: %zu rows: codes and checks %.2fs, dictionaries %.2fs, rows %.2fs",
+                    t->name, t->n_rows, t0 - tp, t1 - t0, promo_now_s() - t1);
     }
     free_plan(c, n);
     if (own_txn)

@@ -103,12 +103,22 @@ typedef struct gen {
     gen_block *blocks;
     uint32_t *alloc_lines; /* background lines per customer */
     uint64_t n_orders, n_lines, n_events, n_ex;
+    double t0; /* promo_now_s() at the start, for the -v phase timings */
 } gen;
 
 extern const char *const gen_channel_names[3];
 extern const char *const gen_arm_names[3];
 extern const char *const gen_tier_names[4];
 
+/* generate.c: promo_synth_generate in two steps, so that a caller may write the first
+ * tables while the history is generated (workspace.c). gen_start: the world and every table
+ * but transactions and events (on failure everything is freed, *g and *t zeroed). gen_finish:
+ * the history; *world as promo_synth_generate's. gen_abort: after a failed gen_finish, free
+ * the world, g and every table (sets the out-of-memory message when rc says so and none is
+ * set). */
+int gen_start(gen *g, const promo_synth_params *p, promo_synth_tables *t);
+int gen_finish(gen *g, promo_world **world /* OUT, may be NULL */, promo_synth_tables *t);
+void gen_abort(gen *g, promo_synth_tables *t, int rc);
 /* history.c: plan and fill the transactions and events tables. */
 int gen_history(gen *g, promo_synth_tables *t);
 /* truth.c: the truth_* tables from the world and the exposure log. */

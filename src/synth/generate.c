@@ -980,42 +980,40 @@ static uint32_t months_to_days(int64_t start_day, uint32_t months)
     return (uint32_t)(end - start_day);
 }
 
-int promo_synth_generate(const promo_synth_params *p,
-                         promo_world **world,
-                         promo_synth_tables *tables)
+/* The first part of the generation (gen_internal.h): the world, and every table but the
+ * history's (transactions, events). On failure everything is freed and *g is zeroed. */
+int gen_start(gen *g, const promo_synth_params *p, promo_synth_tables *tables)
 {
-    if (world)
-        *world = NULL;
     memset(tables, 0, sizeof *tables);
+    memset(g, 0, sizeof *g);
     int rc = promo_synth_params_check(p);
     if (rc)
         return rc;
-    gen g;
-    memset(&g, 0, sizeof g);
-    g.p = p;
-    g.nt = gen_threads(p->n_threads);
-    g.n_stores = p->n_stores;
-    g.n_promo = p->n_promotions;
-    g.maxb = p->n_products / 2 < 40 ? p->n_products / 2 : 40;
+    g->p = p;
+    g->nt = gen_threads(p->n_threads);
+    g->n_stores = p->n_stores;
+    g->n_promo = p->n_promotions;
+    g->maxb = p->n_products / 2 < 40 ? p->n_products / 2 : 40;
     int64_t start_day = promo_time_day(p->start_date) / PROMO_SECONDS_PER_DAY;
     uint32_t n_days = months_to_days(start_day, p->n_months);
     double t0 = promo_now_s();
-    g.w = syn_world_alloc(p->n_customers, p->n_products, p->n_categories, n_days);
+    g->t0 = t0;
+    g->w = syn_world_alloc(p->n_customers, p->n_products, p->n_categories, n_days);
     size_t nc = p->n_customers;
-    g.n_blocks = (nc + GEN_BLOCK - 1) / GEN_BLOCK;
+    g->n_blocks = (nc + GEN_BLOCK - 1) / GEN_BLOCK;
     rc = PROMO_ENOMEM;
-    if (!g.w || !(g.c_group = promo_calloc(nc, 1)) || !(g.c_gender = promo_calloc(nc, 1)) ||
-        !(g.c_age = promo_calloc(nc, 1)) || !(g.c_tier = promo_calloc(nc, 1)) ||
-        !(g.c_first = promo_calloc(nc, sizeof *g.c_first)) ||
-        !(g.c_last = promo_calloc(nc, sizeof *g.c_last)) ||
-        !(g.c_signup = promo_calloc(nc, sizeof *g.c_signup)) ||
-        !(g.blocks = promo_calloc(g.n_blocks, sizeof *g.blocks)))
+    if (!g->w || !(g->c_group = promo_calloc(nc, 1)) || !(g->c_gender = promo_calloc(nc, 1)) ||
+        !(g->c_age = promo_calloc(nc, 1)) || !(g->c_tier = promo_calloc(nc, 1)) ||
+        !(g->c_first = promo_calloc(nc, sizeof *g->c_first)) ||
+        !(g->c_last = promo_calloc(nc, sizeof *g->c_last)) ||
+        !(g->c_signup = promo_calloc(nc, sizeof *g->c_signup)) ||
+        !(g->blocks = promo_calloc(g->n_blocks, sizeof *g->blocks)))
         goto fail;
-    for (size_t b = 0; b < g.n_blocks; b++) {
-        g.blocks[b].c0 = (uint32_t)(b * GEN_BLOCK);
-        g.blocks[b].c1 = (uint32_t)((b + 1) * GEN_BLOCK < nc ? (b + 1) * GEN_BLOCK : nc);
+    for (size_t b = 0; b < g->n_blocks; b++) {
+        g->blocks[b].c0 = (uint32_t)(b * GEN_BLOCK);
+        g->blocks[b].c1 = (uint32_t)((b + 1) * GEN_BLOCK < nc ? (b + 1) * GEN_BLOCK : nc);
     }
-    promo_world *w = g.w;
+    promo_world *w = g->w;
     w->seed = p->seed;
     w->start_day = start_day;
     for (uint32_t c = 0; c < w->n_cat; c++)
@@ -1023,45 +1021,75 @@ int promo_synth_generate(const promo_synth_params *p,
             goto fail;
     /* Products need alias tables before promotions pick products: finish the world once the
      * products exist (customers do not enter the alias tables). */
-    if ((rc = gen_products(&g)) || (rc = syn_world_finish(w)) ||
-        (rc = syn_world_price_cache(w, g.nt)) || (rc = gen_customers(&g)))
+    if ((rc = gen_products(g)) || (rc = syn_world_finish(w)) ||
+        (rc = syn_world_price_cache(w, g->nt)) || (rc = gen_customers(g)))
         goto fail;
     promo_debug("generate: products and customers %.3f s", promo_now_s() - t0);
-    calibrate(&g);
-    if ((rc = gen_promotions(&g)) || (rc = gen_exposures(&g)))
+    calibrate(g);
+    if ((rc = gen_promotions(g)) || (rc = gen_exposures(g)))
         goto fail;
     promo_debug("generate: world and exposures %.3f s", promo_now_s() - t0);
-    if ((rc = tables_static(&g, tables)))
+    if ((rc = tables_static(g, tables)))
         goto fail;
     promo_debug("generate: static tables %.3f s", promo_now_s() - t0);
-    if ((rc = tables_exposures(&g, tables)))
+    if ((rc = tables_exposures(g, tables)))
         goto fail;
     promo_debug("generate: exposure tables %.3f s", promo_now_s() - t0);
     /* Truth tables before the history, so the exposure log can be freed before the largest
      * tables are allocated (peak RSS). */
-    if ((rc = gen_truth_tables(&g, tables)))
+    if ((rc = gen_truth_tables(g, tables)))
         goto fail;
     promo_debug("generate: truth tables %.3f s", promo_now_s() - t0);
-    for (size_t b = 0; b < g.n_blocks; b++) {
-        promo_free(g.blocks[b].ex);
-        promo_free(g.blocks[b].ex_start);
-        g.blocks[b].ex = NULL;
-        g.blocks[b].ex_start = NULL;
+    for (size_t b = 0; b < g->n_blocks; b++) {
+        promo_free(g->blocks[b].ex);
+        promo_free(g->blocks[b].ex_start);
+        g->blocks[b].ex = NULL;
+        g->blocks[b].ex_start = NULL;
     }
-    if ((rc = gen_history(&g, tables)))
-        goto fail;
-    promo_debug("generate: history %.3f s", promo_now_s() - t0);
-    gen_free(&g);
-    if (world)
-        *world = w;
-    else
-        promo_world_free(w);
     return PROMO_OK;
 fail:
+    gen_abort(g, tables, rc);
+    return rc;
+}
+
+/* The second part: the history (transactions, events) into tables; then g is spent. On
+ * failure the caller calls gen_abort (once nothing else reads the tables). */
+int gen_finish(gen *g, promo_world **world, promo_synth_tables *tables)
+{
+    int rc = gen_history(g, tables);
+    if (rc)
+        return rc;
+    promo_debug("generate: history %.3f s", promo_now_s() - g->t0);
+    gen_free(g);
+    if (world)
+        *world = g->w;
+    else
+        promo_world_free(g->w);
+    memset(g, 0, sizeof *g);
+    return PROMO_OK;
+}
+
+void gen_abort(gen *g, promo_synth_tables *tables, int rc)
+{
     if (rc == PROMO_ENOMEM && !*promo_last_error())
         promo_fail(PROMO_ENOMEM, "out of memory generating the world");
-    promo_world_free(g.w);
-    gen_free(&g);
+    promo_world_free(g->w);
+    gen_free(g);
+    memset(g, 0, sizeof *g);
     promo_synth_tables_free(tables);
+}
+
+int promo_synth_generate(const promo_synth_params *p,
+                         promo_world **world,
+                         promo_synth_tables *tables)
+{
+    if (world)
+        *world = NULL;
+    gen g;
+    int rc = gen_start(&g, p, tables);
+    if (rc)
+        return rc;
+    if ((rc = gen_finish(&g, world, tables)))
+        gen_abort(&g, tables, rc);
     return rc;
 }

@@ -1,27 +1,27 @@
 /* The generated world in a workspace: write every table and the run metadata in one store
  * transaction, and rebuild the latent world from the truth_* tables. */
+#include <malloc.h>
+#include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/log.h>
 #include <promo/store.h>
 #include <promo/synth.h>
 
-int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_synth_params *p)
+#include "synth/gen_internal.h"
+
+/* The models trained on the data being replaced, and the tables derived from the old world
+ * (evaluations, ingested extras, which would otherwise sit beside it and describe another
+ * history), go in the same unit (store.h). */
+static int drop_old(promo_store *s, const promo_table *const *all, size_t n)
 {
-    const promo_table *all[PROMO_SYNTH_N_TABLES];
-    size_t n = promo_synth_tables_list(t, all);
-    int rc = promo_store_begin(s);
+    int rc = promo_store_stage_remove_models(s);
     if (rc)
         return rc;
-    /* The models trained on the data being replaced go in the same unit (store.h). */
-    if ((rc = promo_store_stage_remove_models(s))) {
-        promo_store_rollback(s);
-        return rc;
-    }
-    /* A new world replaces the workspace's data: tables derived from the old one (evaluations,
-     * ingested extras) would otherwise sit beside it and describe another history. */
     char **have = NULL;
     size_t n_have = 0;
     rc = promo_store_list_tables(s, &have, &n_have);
@@ -33,9 +33,12 @@ int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_s
             rc = promo_store_drop_table(s, have[k]);
     }
     promo_free(have);
-    for (size_t k = 0; k < n && !rc; k++)
-        if (all[k])
-            rc = promo_store_write_table(s, all[k]);
+    return rc;
+}
+
+/* The run metadata, then the commit; on failure the rollback, keeping the first message. */
+static int finish(promo_store *s, const promo_synth_params *p, int rc)
+{
     /* The truth_params table is what the simulator reads; the meta keys serve `promo info`
      * and humans. */
     char v[64];
@@ -58,8 +61,10 @@ int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_s
     }
     if (!rc)
         rc = promo_store_meta_set(s, "generate.currency", "LKR");
+    double t0 = promo_now_s();
     if (!rc)
         rc = promo_store_commit(s);
+    promo_debug("generate: write: commit and publish %.2fs", promo_now_s() - t0);
     if (rc) {
         /* Keep the first error's message: the rollback's own status is secondary. */
         char msg[512];
@@ -68,6 +73,98 @@ int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_s
         return promo_fail(rc, "%s", msg);
     }
     return PROMO_OK;
+}
+
+int promo_synth_write(promo_store *s, const promo_synth_tables *t, const promo_synth_params *p)
+{
+    const promo_table *all[PROMO_SYNTH_N_TABLES];
+    size_t n = promo_synth_tables_list(t, all);
+    int rc = promo_store_begin(s);
+    if (rc)
+        return rc;
+    rc = drop_old(s, all, n);
+    for (size_t k = 0; k < n && !rc; k++)
+        if (all[k])
+            rc = promo_store_write_table(s, all[k]);
+    return finish(s, p, rc);
+}
+
+/* The writer of the tables gen_start made, on its own thread while the history is generated:
+ * SQLite is used by one thread at a time (this one until it is joined). Its error message is
+ * copied out (messages are per thread). */
+typedef struct early_writer {
+    promo_store *s;
+    const promo_synth_tables *t;
+    int n_threads;
+    int rc;
+    char msg[512];
+} early_writer;
+
+static void *write_early(void *arg)
+{
+    early_writer *ew = arg;
+    omp_set_num_threads(ew->n_threads); /* the team size is per thread */
+    const promo_table *all[PROMO_SYNTH_N_TABLES];
+    size_t n = promo_synth_tables_list(ew->t, all);
+    ew->rc = PROMO_OK;
+    for (size_t k = 0; k < n && !ew->rc; k++)
+        if (all[k] && all[k] != ew->t->transactions && all[k] != ew->t->events)
+            ew->rc = promo_store_write_table(ew->s, all[k]);
+    if (ew->rc)
+        snprintf(ew->msg, sizeof ew->msg, "%s", promo_last_error());
+    /* This thread's malloc arena held the encoded chunks; it keeps freed memory unless asked
+     * to give it back, and the history's largest allocations are still to come (peak RSS). */
+    malloc_trim(0);
+    return NULL;
+}
+
+int promo_synth_generate_into(promo_store *s,
+                              const promo_synth_params *p,
+                              promo_synth_tables *t,
+                              double *tail_s)
+{
+    if (tail_s)
+        *tail_s = 0;
+    gen g;
+    int rc = gen_start(&g, p, t);
+    if (rc)
+        return rc;
+    if ((rc = promo_store_begin(s))) {
+        gen_abort(&g, t, rc);
+        return rc;
+    }
+    early_writer ew = {s, t, g.nt, PROMO_OK, ""};
+    pthread_t th;
+    int started = pthread_create(&th, NULL, write_early, &ew) == 0;
+    if (!started) /* no thread: the same work, one step after the other */
+        write_early(&ew);
+    rc = gen_finish(&g, NULL, t);
+    if (started)
+        pthread_join(th, NULL);
+    double t0 = promo_now_s();
+    if (rc) {
+        promo_store_rollback(s);
+        gen_abort(&g, t, rc);
+        return rc;
+    }
+    if (ew.rc) {
+        promo_store_rollback(s);
+        promo_synth_tables_free(t);
+        return promo_fail(ew.rc, "%s", ew.msg);
+    }
+    /* the history's tables, then the rest of the unit */
+    if (!(rc = promo_store_write_table(s, t->transactions)) && t->events)
+        rc = promo_store_write_table(s, t->events);
+    const promo_table *all[PROMO_SYNTH_N_TABLES];
+    size_t n = promo_synth_tables_list(t, all);
+    if (!rc)
+        rc = drop_old(s, all, n);
+    rc = finish(s, p, rc);
+    if (rc)
+        promo_synth_tables_free(t);
+    else if (tail_s)
+        *tail_s = promo_now_s() - t0;
+    return rc;
 }
 
 int promo_world_load(promo_store *s, promo_world **out)
