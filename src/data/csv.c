@@ -122,6 +122,7 @@ typedef struct record {
     uint64_t lines;    /* newlines consumed, the terminator's included */
     const char *mbase; /* scan_fast: mm holds the masks of the 64 bytes at mbase (NULL: none), */
     blockmask mm;      /* so the next record, which starts inside them, does not redo them */
+    int plain;         /* 1: scan_fast took it: no quote, NUL, byte >= 0x80 or lone CR in it */
 } record;
 
 /* Vector instructions scan_fast uses: chosen at run time (AVX2 where the CPU has it). */
@@ -326,6 +327,7 @@ static const char *scan_fast(const scanner *sc, const char *p, const char *end, 
             rec->nf = nf + 1;
             rec->err = E_NONE;
             rec->lines = 1;
+            rec->plain = 1;
             return nlp + 1;
         }
     }
@@ -443,6 +445,7 @@ static const char *scan_record(const scanner *sc, const char *p, const char *end
     rec->nf = 0;
     rec->err = E_NONE;
     rec->lines = 0;
+    rec->plain = 0;
     const char delim = sc->delim;
     for (;;) {
         const char *fs;
@@ -802,6 +805,7 @@ typedef struct reader {
     size_t n_fields;      /* fields every record must have */
     uint64_t header_line; /* 1-based line number of the header */
     uint64_t body_line;   /* 1-based line number of the first body byte */
+    int all_typed;        /* 1: no inferred column (put_row_plain applies) */
 } reader;
 
 /* The date part of the last timestamp a column converted: rows sorted by time repeat the
@@ -1289,6 +1293,20 @@ static int flush_strings(const reader *rd, chunk *ch)
                 hs[i] = 0;
             } else if (!hashed || f->escaped) {
                 hs[i] = skey_hash(s, n, &ws[i]);
+            } else if (n <= 8) {
+                /* A short key already in the table, inline: for ids the probe is the whole
+                 * cost, and intern's bookkeeping (growth, the sorted mode, the last value)
+                 * only matters for a new key, which goes the way below. */
+                const sdict *d = cc->dict;
+                uint32_t tag = skey_tag(hs[i], n), code1;
+                size_t mask = d->cap - 1, j = hs[i] & mask;
+                while ((code1 = d->slots[j].code1) &&
+                       (d->slots[j].tag != tag || d->slots[j].w0 != ws[i]))
+                    j = (j + 1) & mask;
+                if (code1) {
+                    codes[i] = code1 - 1;
+                    continue;
+                }
             }
             uint32_t code = intern(ch, cc, s, n, hs[i], ws[i], f->p);
             if (code == PROMO_DICT_NONE)
@@ -1383,6 +1401,65 @@ bad:
     return PROMO_EINPUT;
 }
 
+/* put_row for the common record: plain (scan_fast took it, so no field is quoted), the right
+ * number of fields, every column typed, every value non-empty and in the short form that
+ * fast_ts, csv_parse_f64_short or a bare run of at most 18 digits reads. One pass over the
+ * columns with no per-field quote, escape or trim handling. Returns PROMO_OK (stored),
+ * PUT_GENERIC when some value is not of that form (nothing was stored; put_row then does the
+ * row, and reports it if it is bad), or the status that stops the chunk. */
+enum { PUT_GENERIC = -1 };
+
+static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
+{
+    size_t r = ch->n_rows;
+    if (r == ch->cap)
+        return PUT_GENERIC;
+    size_t pr = r - ch->flushed;
+    for (size_t c = 0; c < rd->n_cols; c++) {
+        const colplan *cp = &rd->cols[c];
+        ccol *cc = &ch->cols[c];
+        const fspan *f = &rec->f[cp->field];
+        const char *s = f->p;
+        size_t n = f->n;
+        switch (cp->type) {
+        case PROMO_COL_INT64: {
+            if (n - 1 >= 18) /* 0 or more than 18 digits */
+                return PUT_GENERIC;
+            uint64_t v = 0;
+            for (size_t i = 0; i < n; i++) {
+                unsigned d = (unsigned)((unsigned char)s[i] - '0');
+                if (d > 9)
+                    return PUT_GENERIC;
+                v = v * 10 + d;
+            }
+            ((int64_t *)cc->vals)[r] = (int64_t)v;
+            break;
+        }
+        case PROMO_COL_TIMESTAMP:
+            if (!fast_ts(s, n, &((int64_t *)cc->vals)[r], &cc->ts))
+                return PUT_GENERIC;
+            break;
+        case PROMO_COL_FLOAT64:
+            if (!csv_parse_f64_short(s, n, &((double *)cc->vals)[r]))
+                return PUT_GENERIC;
+            break;
+        case PROMO_COL_STRING:
+            if (!n) /* a null */
+                return PUT_GENERIC;
+            cc->pend[pr] = *f;
+            break;
+        default:
+            return PUT_GENERIC;
+        }
+        if (cc->nulls) /* a rejected row's slot is reused: clear a bit it may have left */
+            cc->nulls[r >> 6] &= ~((uint64_t)1 << (r & 63));
+    }
+    ch->n_rows++;
+    if (ch->n_rows - ch->flushed == STR_BLOCK)
+        return flush_strings(rd, ch);
+    return PROMO_OK;
+}
+
 /* Parse the records starting in [ch->start, ch->limit). */
 static void parse_chunk(const reader *rd, chunk *ch)
 {
@@ -1403,7 +1480,11 @@ static void parse_chunk(const reader *rd, chunk *ch)
         uint64_t line = ch->lines;
         p = scan_record(&rd->sc, p, end, &rec);
         ch->lines += rec.lines;
-        if (put_row(rd, ch, &rec, rs, p, line))
+        int rc = rec.plain && rd->all_typed && rec.nf == rd->n_fields ? put_row_plain(rd, ch, &rec)
+                                                                      : PUT_GENERIC;
+        if (rc == PUT_GENERIC)
+            rc = put_row(rd, ch, &rec, rs, p, line);
+        if (rc)
             break;
     }
     if (!ch->status)
@@ -1949,6 +2030,9 @@ static int read_csv(const char *data,
     rd.body_line = line;
     if ((rc = build_plan(&rd, names, n_names)))
         goto done;
+    rd.all_typed = 1;
+    for (size_t c = 0; c < rd.n_cols; c++)
+        rd.all_typed &= !rd.cols[c].inferred;
 
     /* Split the body: one chunk per thread when it is large enough. */
     size_t body_bytes = (size_t)(end - p);
