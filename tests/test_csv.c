@@ -1037,8 +1037,8 @@ T_TEST(csv_simd_fields_across_block_boundaries)
     const char *r2 = strchr(buf, '\n') + 1 + 61 + 11 + 2;
     T_ASSERT(r2[63] == '\r' && r2[64] == '\n');
     T_ASSERT(r2[65 + 63] == ',' && r2[65 + 64] == '"');
-    static const int levels[] = {CSV_SIMD_OFF, CSV_SIMD_SCALAR, CSV_SIMD_SSE2, CSV_SIMD_AVX2,
-                                 CSV_SIMD_AUTO};
+    static const int levels[] = {CSV_SIMD_OFF,  CSV_SIMD_SCALAR, CSV_SIMD_SSE2,
+                                 CSV_SIMD_AVX2, CSV_SIMD_AVX512, CSV_SIMD_AUTO};
     for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
         int old = csv_simd_force(levels[li]);
         promo_table *t = NULL;

@@ -125,12 +125,14 @@ typedef struct record {
     int plain;         /* 1: scan_fast took it: no quote, NUL, byte >= 0x80 or lone CR in it */
 } record;
 
-/* Vector instructions scan_fast uses: chosen at run time (AVX2 where the CPU has it). */
+/* Vector instructions scan_fast uses: chosen at run time (AVX-512BW, else AVX2, where the CPU
+ * has it). */
 enum {
     SIMD_OFF = CSV_SIMD_OFF,
     SIMD_NONE = CSV_SIMD_SCALAR,
     SIMD_SSE2 = CSV_SIMD_SSE2,
-    SIMD_AVX2 = CSV_SIMD_AVX2
+    SIMD_AVX2 = CSV_SIMD_AVX2,
+    SIMD_AVX512 = CSV_SIMD_AVX512
 };
 
 static int simd_forced = CSV_SIMD_AUTO;
@@ -145,6 +147,8 @@ int csv_simd_force(int level)
 static int simd_cpu(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512bw"))
+        return SIMD_AVX512;
     if (__builtin_cpu_supports("avx2"))
         return SIMD_AVX2;
 #endif
@@ -214,7 +218,8 @@ static inline void masks_sse2(const char *p, char delim, blockmask *m)
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void masks_avx2(const char *p, char delim, blockmask *m)
+__attribute__((target("avx2"))) static inline void
+masks_avx2(const char *p, char delim, blockmask *m)
 {
     const __m256i vd = _mm256_set1_epi8(delim), vn = _mm256_set1_epi8('\n'),
                   vr = _mm256_set1_epi8('\r'), vq = _mm256_set1_epi8('"'),
@@ -231,6 +236,19 @@ __attribute__((target("avx2"))) static void masks_avx2(const char *p, char delim
              << sh;
     }
     *m = (blockmask){d, n, r, o};
+}
+
+/* AVX-512BW: each compare gives the 64-bit mask itself (no movemask, shift and or per half);
+ * bytes >= 0x80 are the sign bits (movepi8_mask). */
+__attribute__((target("avx512bw"))) static inline void
+masks_avx512(const char *p, char delim, blockmask *m)
+{
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    uint64_t o = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('"')) |
+                 _mm512_cmpeq_epi8_mask(v, _mm512_setzero_si512()) | _mm512_movepi8_mask(v);
+    *m = (blockmask){_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(delim)),
+                     _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n')),
+                     _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')), o};
 }
 #endif
 
@@ -249,21 +267,28 @@ static void masks_scalar(const char *p, char delim, blockmask *m)
     *m = (blockmask){d, n, r, o};
 }
 
-static inline void block_masks(const scanner *sc, const char *p, blockmask *m)
+/* The masks at a level known where this is inlined (scan_fast_at), so the choice costs
+ * nothing and the vector code sits in the loop. */
+static inline __attribute__((always_inline)) void
+block_masks(int level, char delim, const char *p, blockmask *m)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (sc->fast == SIMD_AVX2) {
-        masks_avx2(p, sc->delim, m);
+    if (level == SIMD_AVX512) {
+        masks_avx512(p, delim, m);
+        return;
+    }
+    if (level == SIMD_AVX2) {
+        masks_avx2(p, delim, m);
         return;
     }
 #endif
 #ifdef __SSE2__
-    if (sc->fast == SIMD_SSE2) {
-        masks_sse2(p, sc->delim, m);
+    if (level == SIMD_SSE2) {
+        masks_sse2(p, delim, m);
         return;
     }
 #endif
-    masks_scalar(p, sc->delim, m);
+    masks_scalar(p, delim, m);
 }
 
 enum { FAST_MAX_BLOCKS = 4 }; /* records longer than 256 bytes take the byte path */
@@ -274,10 +299,9 @@ enum { FAST_MAX_BLOCKS = 4 }; /* records longer than 256 bytes take the byte pat
  * scans the record byte by byte, which gives the same result for what this accepts. The last
  * block's masks stay in rec: the next record starts inside it, so each byte is masked about
  * once (a block starts where a record needed one, not at a fixed alignment). */
-static const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
+static inline __attribute__((always_inline)) const char *
+scan_fast_at(const int level, const scanner *sc, const char *p, const char *end, record *rec)
 {
-    if (sc->fast == SIMD_OFF)
-        return NULL;
     const char *fs = p, *blk = p;
     unsigned lo = 0; /* bits below lo are bytes before p */
     if (rec->mbase && p >= rec->mbase && p < rec->mbase + 64) {
@@ -292,7 +316,7 @@ static const char *scan_fast(const scanner *sc, const char *p, const char *end, 
         } else {
             if (end - blk < 64)
                 return NULL;
-            block_masks(sc, blk, &m);
+            block_masks(level, sc->delim, blk, &m);
             rec->mbase = blk;
             rec->mm = m;
         }
@@ -332,6 +356,42 @@ static const char *scan_fast(const scanner *sc, const char *p, const char *end, 
         }
     }
     return NULL;
+}
+
+/* scan_fast_at compiled once per instruction set, so each copy has its mask code inline (the
+ * vector functions need their target to be inlined). */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512bw"))) static const char *
+scan_fast_avx512(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    return scan_fast_at(SIMD_AVX512, sc, p, end, rec);
+}
+
+__attribute__((target("avx2"))) static const char *
+scan_fast_avx2(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    return scan_fast_at(SIMD_AVX2, sc, p, end, rec);
+}
+#endif
+
+static const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    switch (sc->fast) {
+    case SIMD_OFF:
+        return NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+    case SIMD_AVX512:
+        return scan_fast_avx512(sc, p, end, rec);
+    case SIMD_AVX2:
+        return scan_fast_avx2(sc, p, end, rec);
+#endif
+#ifdef __SSE2__
+    case SIMD_SSE2:
+        return scan_fast_at(SIMD_SSE2, sc, p, end, rec);
+#endif
+    default:
+        return scan_fast_at(SIMD_NONE, sc, p, end, rec);
+    }
 }
 
 /* Offset of the first invalid UTF-8 sequence in s[0..n), or n if valid (RFC 3629: no overlong

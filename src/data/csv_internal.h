@@ -66,7 +66,8 @@ enum {
     CSV_SIMD_SCALAR = 0,
     CSV_SIMD_SSE2 = 1,
     CSV_SIMD_AVX2 = 2,
-    CSV_SIMD_AUTO = 3
+    CSV_SIMD_AVX512 = 3, /* AVX-512BW: one compare gives a 64-bit mask */
+    CSV_SIMD_AUTO = 4
 };
 int csv_simd_force(int level);
 
