@@ -889,8 +889,10 @@ typedef struct ccol {
     uint64_t last_w0; /* STRING: the previous value if <= 8 bytes (w0, length + 1) and its */
     size_t last_n1;   /* code: sorted data repeats ids on consecutive rows; last_n1 0 = none */
     uint32_t last_code;
-    fspan *pend; /* STRING: fields of rows not interned yet (STR_BLOCK entries) */
-    ts_cache ts; /* TIMESTAMP: the last date converted */
+    fspan *pend;       /* STRING: fields of rows not interned yet (STR_BLOCK entries) */
+    uint64_t *pend_hw; /* their skey_hash and w0 (2 per entry) when put_row_plain hashed them
+                        * (and prefetched the slot a block ahead); hash 0: not hashed */
+    ts_cache ts;       /* TIMESTAMP: the last date converted */
 } ccol;
 
 typedef struct chunk {
@@ -934,6 +936,7 @@ static void chunk_clear(const reader *rd, chunk *ch)
         promo_free(ch->cols[c].nulls);
         promo_free(ch->cols[c].spans);
         promo_free(ch->cols[c].pend);
+        promo_free(ch->cols[c].pend_hw);
         sdict_free(ch->cols[c].dict);
     }
     promo_free(ch->cols);
@@ -978,7 +981,9 @@ static int chunk_init(const reader *rd, chunk *ch, size_t cap)
         if (!cc->vals)
             return chunk_nomem(ch);
         if (cp->type == PROMO_COL_STRING &&
-            (!(cc->dict = sdict_new()) || !(cc->pend = promo_mallocn(STR_BLOCK, sizeof *cc->pend))))
+            (!(cc->dict = sdict_new()) ||
+             !(cc->pend = promo_mallocn(STR_BLOCK, sizeof *cc->pend)) ||
+             !(cc->pend_hw = promo_mallocn(2 * STR_BLOCK, sizeof *cc->pend_hw))))
             return chunk_nomem(ch);
     }
     return PROMO_OK;
@@ -1337,8 +1342,14 @@ static int flush_strings(const reader *rd, chunk *ch)
             continue;
         /* A sorted dictionary needs no hashes, and its slots are not read. */
         int hashed = !cc->dict->sorted;
-        for (size_t i = 0; i < m && hashed; i++)
-            hs[i] = skey_hash(cc->pend[i].p, cc->pend[i].n, &ws[i]);
+        for (size_t i = 0; i < m && hashed; i++) {
+            if (cc->pend_hw[2 * i] && !cc->pend[i].escaped) {
+                hs[i] = cc->pend_hw[2 * i];
+                ws[i] = cc->pend_hw[2 * i + 1];
+            } else {
+                hs[i] = skey_hash(cc->pend[i].p, cc->pend[i].n, &ws[i]);
+            }
+        }
         uint32_t *codes = (uint32_t *)cc->vals + ch->flushed;
         for (size_t i = 0; i < m; i++) {
             if (hashed && i + PREFETCH_AHEAD < m)
@@ -1444,6 +1455,7 @@ static int put_row(
         if (cp->type != PROMO_COL_STRING)
             continue;
         cc->pend[r - ch->flushed] = *f;
+        cc->pend_hw[2 * (r - ch->flushed)] = 0;
         if (set_null(ch, cc, r, !f->quoted && f->n == 0))
             return PROMO_ENOMEM;
     }
@@ -1507,6 +1519,17 @@ static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
             if (!n) /* a null */
                 return PUT_GENERIC;
             cc->pend[pr] = *f;
+            /* Hash now and ask for the slot: it is read a block of rows later, at the flush,
+             * by when it has arrived even from memory (a prefetch a few values ahead in the
+             * flush loop left ids of a 50,000-key column waiting on the load). */
+            if (!cc->dict->sorted) {
+                uint64_t w0, h = skey_hash(s, n, &w0);
+                sdict_prefetch(cc->dict, h);
+                cc->pend_hw[2 * pr] = h;
+                cc->pend_hw[2 * pr + 1] = w0;
+            } else {
+                cc->pend_hw[2 * pr] = 0;
+            }
             break;
         default:
             return PUT_GENERIC;
