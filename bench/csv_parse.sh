@@ -6,7 +6,9 @@
 #
 # Env: CSV_BENCH_FILE (default /tmp/promo_bench_transactions.csv, generated if absent:
 # 5,000,000 rows, ~265 MB, 7 columns with ISO timestamps), CSV_BENCH_ROWS, LIBPROMO (default
-# $BUILD/libpromo.a), CSV_BENCH_PANDAS=0 to skip pandas (it takes about a minute).
+# $BUILD/libpromo.a), CSV_BENCH_PANDAS=0 to skip pandas (it takes about a minute),
+# CSV_BENCH_BASE_LIB: an older libpromo.a (e.g. main's) timed the same way in the same run, its
+# lines marked "base", for before/after figures under the same load.
 set -e
 BUILD=${1:-${BUILD:-build}}
 FILE=${CSV_BENCH_FILE:-/tmp/promo_bench_transactions.csv}
@@ -18,6 +20,11 @@ LIBS="$(pkg-config --libs sqlite3 libcjson xgboost gsl libmicrohttpd) -llapacke 
 gcc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude -fopenmp -o "$BUILD/csv_parse" \
     bench/csv_parse.c "$LIBPROMO" $LIBS
 "$BUILD/csv_parse" --file "$FILE" --rows "$ROWS" --gen-only
+BASE_LIB=${CSV_BENCH_BASE_LIB:-}
+if [ -n "$BASE_LIB" ]; then
+    gcc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v2 -Iinclude -fopenmp -o "$BUILD/csv_parse_base" \
+        bench/csv_parse.c "$BASE_LIB" $LIBS
+fi
 
 # The references: wc -l (best of 3, file in the page cache) and pandas (one run each: plain,
 # and parsing the timestamp column as promo does).
@@ -47,8 +54,15 @@ if do_pandas:
         del df
 EOF
 
-if [ -f "$REAL" ]; then
-    "$BUILD/csv_parse" --file "$FILE" --threads 1,2 --repeat 3 --real "$REAL"
-else
-    "$BUILD/csv_parse" --file "$FILE" --threads 1,2 --repeat 3
+REAL_ARGS=""
+[ -f "$REAL" ] && REAL_ARGS="--real $REAL"
+if [ -n "$BASE_LIB" ]; then
+    # Base and new alternate, twice each, so that neither gets only the quiet or the busy minute.
+    for k in 1 2; do
+        "$BUILD/csv_parse_base" --file "$FILE" --threads 1,2 --repeat 3 --typed-only |
+            sed 's/"what":"/"what":"base /'
+        "$BUILD/csv_parse" --file "$FILE" --threads 1,2 --repeat 3 --typed-only
+    done
 fi
+# shellcheck disable=SC2086
+"$BUILD/csv_parse" --file "$FILE" --threads 1,2 --repeat 3 $REAL_ARGS

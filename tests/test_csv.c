@@ -1037,8 +1037,8 @@ T_TEST(csv_simd_fields_across_block_boundaries)
     const char *r2 = strchr(buf, '\n') + 1 + 61 + 11 + 2;
     T_ASSERT(r2[63] == '\r' && r2[64] == '\n');
     T_ASSERT(r2[65 + 63] == ',' && r2[65 + 64] == '"');
-    static const int levels[] = {CSV_SIMD_OFF, CSV_SIMD_SCALAR, CSV_SIMD_SSE2, CSV_SIMD_AVX2,
-                                 CSV_SIMD_AUTO};
+    static const int levels[] = {CSV_SIMD_OFF,  CSV_SIMD_SCALAR, CSV_SIMD_SSE2,
+                                 CSV_SIMD_AVX2, CSV_SIMD_AVX512, CSV_SIMD_AUTO};
     for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
         int old = csv_simd_force(levels[li]);
         promo_table *t = NULL;
@@ -1157,5 +1157,82 @@ T_TEST(csv_sorted_ids_across_chunks)
         T_ASSERT_EQ_INT(promo_dict_find(id->dict, "O999999999", 10), PROMO_DICT_NONE);
         promo_table_free(t);
         promo_free(buf);
+    }
+}
+
+/* The one-pass row path for plain typed records (put_row_plain) against the general one: rows
+ * of a fully typed schema, each value drawn from forms the short paths take (bare digits, "d.d",
+ * ISO dates and date-times) and forms they must hand over (signs, spaces, exponents, 19 digits
+ * and more, invalid dates, nulls, quotes, bad values), read with the byte path alone (every
+ * record general) and with the structural scan (plain records one-pass): same table, same
+ * rejects, same first error. */
+T_TEST(csv_plain_row_path_agrees_with_general)
+{
+    static const char *ints[] = {"7",
+                                 "0",
+                                 "007",
+                                 "123456789012345678",
+                                 "1234567890123456789",
+                                 "9223372036854775807",
+                                 "9223372036854775808",
+                                 "-3",
+                                 "+4",
+                                 " 5",
+                                 "6 ",
+                                 "",
+                                 "x",
+                                 "1.5",
+                                 "99999999999999999999"};
+    static const char *floats[] = {"1.5",
+                                   "3",
+                                   "0.10",
+                                   "12.",
+                                   "123456789012345678",
+                                   "9007199254740993",
+                                   "9007199254740992.5",
+                                   ".5",
+                                   "-2.25",
+                                   "1e3",
+                                   " 2.5",
+                                   "",
+                                   "nan",
+                                   "1.2.3",
+                                   "0.000000000000000001"};
+    static const char *stamps[] = {"2023-01-31 08:00:00", "2024-02-29", "2023-02-29",
+                                   "2023-12-31T23:59:60", "2023-13-01", "2023-06-15 24:00:00",
+                                   "2023-06-15 23:61:00", "",           " 2023-06-15",
+                                   "2023-6-15",           "06/15/2023", "2023-06-15 07:08"};
+    static const char *strs[] = {"C00001",  "C00002",    "P0003",    "",     "\"\"",
+                                 "\"q,1\"", "abcdefghi", "abcdefgh", "a\"b", "S1"};
+    static const promo_csv_column cols[] = {
+        {"i", PROMO_COL_INT64, 1},
+        {"f", PROMO_COL_FLOAT64, 1},
+        {"t", PROMO_COL_TIMESTAMP, 1},
+        {"s", PROMO_COL_STRING, 1},
+    };
+    promo_csv_options opts[2];
+    opts[0] = promo_csv_options_default();
+    opts[0].columns = cols;
+    opts[0].n_columns = 4;
+    opts[1] = opts[0];
+    opts[1].skip_bad_rows = 1;
+    promo_rng rng;
+    promo_rng_init(&rng, 2026, 12);
+    char buf[8192];
+    for (int it = 0; it < 200; it++) {
+        size_t at = (size_t)snprintf(buf, sizeof buf, "s,t,f,i\n");
+        /* Mostly short-form values; every so often one of the others. */
+        size_t rows = 1 + promo_rng_u64(&rng) % 60;
+        for (size_t r = 0; r < rows && at + 128 < sizeof buf; r++) {
+            uint64_t u = promo_rng_u64(&rng);
+            int odd = it % 4 == 0 || u % 5 == 0;
+#define PICK(arr, k) arr[odd ? (u >> (k)) % (sizeof arr / sizeof arr[0]) : (u >> (k)) % 2]
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s,%s,%s,%s\n", PICK(strs, 8),
+                                   PICK(stamps, 16), PICK(floats, 24), PICK(ints, 32));
+#undef PICK
+        }
+        for (size_t k = 0; k < 2; k++)
+            T_ASSERT_MSG(fuzz_csv_paths((const uint8_t *)buf, at, &opts[k]) == 0,
+                         "input %d, options %zu:\n%s", it, k, buf);
     }
 }

@@ -122,14 +122,17 @@ typedef struct record {
     uint64_t lines;    /* newlines consumed, the terminator's included */
     const char *mbase; /* scan_fast: mm holds the masks of the 64 bytes at mbase (NULL: none), */
     blockmask mm;      /* so the next record, which starts inside them, does not redo them */
+    int plain;         /* 1: scan_fast took it: no quote, NUL, byte >= 0x80 or lone CR in it */
 } record;
 
-/* Vector instructions scan_fast uses: chosen at run time (AVX2 where the CPU has it). */
+/* Vector instructions scan_fast uses: chosen at run time (AVX-512BW, else AVX2, where the CPU
+ * has it). */
 enum {
     SIMD_OFF = CSV_SIMD_OFF,
     SIMD_NONE = CSV_SIMD_SCALAR,
     SIMD_SSE2 = CSV_SIMD_SSE2,
-    SIMD_AVX2 = CSV_SIMD_AVX2
+    SIMD_AVX2 = CSV_SIMD_AVX2,
+    SIMD_AVX512 = CSV_SIMD_AVX512
 };
 
 static int simd_forced = CSV_SIMD_AUTO;
@@ -144,6 +147,8 @@ int csv_simd_force(int level)
 static int simd_cpu(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512bw"))
+        return SIMD_AVX512;
     if (__builtin_cpu_supports("avx2"))
         return SIMD_AVX2;
 #endif
@@ -213,7 +218,8 @@ static inline void masks_sse2(const char *p, char delim, blockmask *m)
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void masks_avx2(const char *p, char delim, blockmask *m)
+__attribute__((target("avx2"))) static inline void
+masks_avx2(const char *p, char delim, blockmask *m)
 {
     const __m256i vd = _mm256_set1_epi8(delim), vn = _mm256_set1_epi8('\n'),
                   vr = _mm256_set1_epi8('\r'), vq = _mm256_set1_epi8('"'),
@@ -230,6 +236,19 @@ __attribute__((target("avx2"))) static void masks_avx2(const char *p, char delim
              << sh;
     }
     *m = (blockmask){d, n, r, o};
+}
+
+/* AVX-512BW: each compare gives the 64-bit mask itself (no movemask, shift and or per half);
+ * bytes >= 0x80 are the sign bits (movepi8_mask). */
+__attribute__((target("avx512bw"))) static inline void
+masks_avx512(const char *p, char delim, blockmask *m)
+{
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    uint64_t o = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('"')) |
+                 _mm512_cmpeq_epi8_mask(v, _mm512_setzero_si512()) | _mm512_movepi8_mask(v);
+    *m = (blockmask){_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(delim)),
+                     _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n')),
+                     _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')), o};
 }
 #endif
 
@@ -248,21 +267,28 @@ static void masks_scalar(const char *p, char delim, blockmask *m)
     *m = (blockmask){d, n, r, o};
 }
 
-static inline void block_masks(const scanner *sc, const char *p, blockmask *m)
+/* The masks at a level known where this is inlined (scan_fast_at), so the choice costs
+ * nothing and the vector code sits in the loop. */
+static inline __attribute__((always_inline)) void
+block_masks(int level, char delim, const char *p, blockmask *m)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (sc->fast == SIMD_AVX2) {
-        masks_avx2(p, sc->delim, m);
+    if (level == SIMD_AVX512) {
+        masks_avx512(p, delim, m);
+        return;
+    }
+    if (level == SIMD_AVX2) {
+        masks_avx2(p, delim, m);
         return;
     }
 #endif
 #ifdef __SSE2__
-    if (sc->fast == SIMD_SSE2) {
-        masks_sse2(p, sc->delim, m);
+    if (level == SIMD_SSE2) {
+        masks_sse2(p, delim, m);
         return;
     }
 #endif
-    masks_scalar(p, sc->delim, m);
+    masks_scalar(p, delim, m);
 }
 
 enum { FAST_MAX_BLOCKS = 4 }; /* records longer than 256 bytes take the byte path */
@@ -273,10 +299,9 @@ enum { FAST_MAX_BLOCKS = 4 }; /* records longer than 256 bytes take the byte pat
  * scans the record byte by byte, which gives the same result for what this accepts. The last
  * block's masks stay in rec: the next record starts inside it, so each byte is masked about
  * once (a block starts where a record needed one, not at a fixed alignment). */
-static const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
+static inline __attribute__((always_inline)) const char *
+scan_fast_at(const int level, const scanner *sc, const char *p, const char *end, record *rec)
 {
-    if (sc->fast == SIMD_OFF)
-        return NULL;
     const char *fs = p, *blk = p;
     unsigned lo = 0; /* bits below lo are bytes before p */
     if (rec->mbase && p >= rec->mbase && p < rec->mbase + 64) {
@@ -291,7 +316,7 @@ static const char *scan_fast(const scanner *sc, const char *p, const char *end, 
         } else {
             if (end - blk < 64)
                 return NULL;
-            block_masks(sc, blk, &m);
+            block_masks(level, sc->delim, blk, &m);
             rec->mbase = blk;
             rec->mm = m;
         }
@@ -326,10 +351,47 @@ static const char *scan_fast(const scanner *sc, const char *p, const char *end, 
             rec->nf = nf + 1;
             rec->err = E_NONE;
             rec->lines = 1;
+            rec->plain = 1;
             return nlp + 1;
         }
     }
     return NULL;
+}
+
+/* scan_fast_at compiled once per instruction set, so each copy has its mask code inline (the
+ * vector functions need their target to be inlined). */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512bw"))) static const char *
+scan_fast_avx512(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    return scan_fast_at(SIMD_AVX512, sc, p, end, rec);
+}
+
+__attribute__((target("avx2"))) static const char *
+scan_fast_avx2(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    return scan_fast_at(SIMD_AVX2, sc, p, end, rec);
+}
+#endif
+
+static const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
+{
+    switch (sc->fast) {
+    case SIMD_OFF:
+        return NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+    case SIMD_AVX512:
+        return scan_fast_avx512(sc, p, end, rec);
+    case SIMD_AVX2:
+        return scan_fast_avx2(sc, p, end, rec);
+#endif
+#ifdef __SSE2__
+    case SIMD_SSE2:
+        return scan_fast_at(SIMD_SSE2, sc, p, end, rec);
+#endif
+    default:
+        return scan_fast_at(SIMD_NONE, sc, p, end, rec);
+    }
 }
 
 /* Offset of the first invalid UTF-8 sequence in s[0..n), or n if valid (RFC 3629: no overlong
@@ -443,6 +505,7 @@ static const char *scan_record(const scanner *sc, const char *p, const char *end
     rec->nf = 0;
     rec->err = E_NONE;
     rec->lines = 0;
+    rec->plain = 0;
     const char delim = sc->delim;
     for (;;) {
         const char *fs;
@@ -802,6 +865,7 @@ typedef struct reader {
     size_t n_fields;      /* fields every record must have */
     uint64_t header_line; /* 1-based line number of the header */
     uint64_t body_line;   /* 1-based line number of the first body byte */
+    int all_typed;        /* 1: no inferred column (put_row_plain applies) */
 } reader;
 
 /* The date part of the last timestamp a column converted: rows sorted by time repeat the
@@ -825,8 +889,10 @@ typedef struct ccol {
     uint64_t last_w0; /* STRING: the previous value if <= 8 bytes (w0, length + 1) and its */
     size_t last_n1;   /* code: sorted data repeats ids on consecutive rows; last_n1 0 = none */
     uint32_t last_code;
-    fspan *pend; /* STRING: fields of rows not interned yet (STR_BLOCK entries) */
-    ts_cache ts; /* TIMESTAMP: the last date converted */
+    fspan *pend;       /* STRING: fields of rows not interned yet (STR_BLOCK entries) */
+    uint64_t *pend_hw; /* their skey_hash and w0 (2 per entry) when put_row_plain hashed them
+                        * (and prefetched the slot a block ahead); hash 0: not hashed */
+    ts_cache ts;       /* TIMESTAMP: the last date converted */
 } ccol;
 
 typedef struct chunk {
@@ -870,6 +936,7 @@ static void chunk_clear(const reader *rd, chunk *ch)
         promo_free(ch->cols[c].nulls);
         promo_free(ch->cols[c].spans);
         promo_free(ch->cols[c].pend);
+        promo_free(ch->cols[c].pend_hw);
         sdict_free(ch->cols[c].dict);
     }
     promo_free(ch->cols);
@@ -914,7 +981,9 @@ static int chunk_init(const reader *rd, chunk *ch, size_t cap)
         if (!cc->vals)
             return chunk_nomem(ch);
         if (cp->type == PROMO_COL_STRING &&
-            (!(cc->dict = sdict_new()) || !(cc->pend = promo_mallocn(STR_BLOCK, sizeof *cc->pend))))
+            (!(cc->dict = sdict_new()) ||
+             !(cc->pend = promo_mallocn(STR_BLOCK, sizeof *cc->pend)) ||
+             !(cc->pend_hw = promo_mallocn(2 * STR_BLOCK, sizeof *cc->pend_hw))))
             return chunk_nomem(ch);
     }
     return PROMO_OK;
@@ -1273,8 +1342,14 @@ static int flush_strings(const reader *rd, chunk *ch)
             continue;
         /* A sorted dictionary needs no hashes, and its slots are not read. */
         int hashed = !cc->dict->sorted;
-        for (size_t i = 0; i < m && hashed; i++)
-            hs[i] = skey_hash(cc->pend[i].p, cc->pend[i].n, &ws[i]);
+        for (size_t i = 0; i < m && hashed; i++) {
+            if (cc->pend_hw[2 * i] && !cc->pend[i].escaped) {
+                hs[i] = cc->pend_hw[2 * i];
+                ws[i] = cc->pend_hw[2 * i + 1];
+            } else {
+                hs[i] = skey_hash(cc->pend[i].p, cc->pend[i].n, &ws[i]);
+            }
+        }
         uint32_t *codes = (uint32_t *)cc->vals + ch->flushed;
         for (size_t i = 0; i < m; i++) {
             if (hashed && i + PREFETCH_AHEAD < m)
@@ -1289,6 +1364,20 @@ static int flush_strings(const reader *rd, chunk *ch)
                 hs[i] = 0;
             } else if (!hashed || f->escaped) {
                 hs[i] = skey_hash(s, n, &ws[i]);
+            } else if (n <= 8) {
+                /* A short key already in the table, inline: for ids the probe is the whole
+                 * cost, and intern's bookkeeping (growth, the sorted mode, the last value)
+                 * only matters for a new key, which goes the way below. */
+                const sdict *d = cc->dict;
+                uint32_t tag = skey_tag(hs[i], n), code1;
+                size_t mask = d->cap - 1, j = hs[i] & mask;
+                while ((code1 = d->slots[j].code1) &&
+                       (d->slots[j].tag != tag || d->slots[j].w0 != ws[i]))
+                    j = (j + 1) & mask;
+                if (code1) {
+                    codes[i] = code1 - 1;
+                    continue;
+                }
             }
             uint32_t code = intern(ch, cc, s, n, hs[i], ws[i], f->p);
             if (code == PROMO_DICT_NONE)
@@ -1366,6 +1455,7 @@ static int put_row(
         if (cp->type != PROMO_COL_STRING)
             continue;
         cc->pend[r - ch->flushed] = *f;
+        cc->pend_hw[2 * (r - ch->flushed)] = 0;
         if (set_null(ch, cc, r, !f->quoted && f->n == 0))
             return PROMO_ENOMEM;
     }
@@ -1383,11 +1473,97 @@ bad:
     return PROMO_EINPUT;
 }
 
+/* put_row for the common record: plain (scan_fast took it, so no field is quoted), the right
+ * number of fields, every column typed, every value non-empty and in the short form that
+ * fast_ts, csv_parse_f64_short or a bare run of at most 18 digits reads. One pass over the
+ * columns with no per-field quote, escape or trim handling. Returns PROMO_OK (stored),
+ * PUT_GENERIC when some value is not of that form (nothing was stored; put_row then does the
+ * row, and reports it if it is bad), or the status that stops the chunk. */
+enum { PUT_GENERIC = -1 };
+
+static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
+{
+    size_t r = ch->n_rows;
+    if (r == ch->cap)
+        return PUT_GENERIC;
+    size_t pr = r - ch->flushed;
+    for (size_t c = 0; c < rd->n_cols; c++) {
+        const colplan *cp = &rd->cols[c];
+        ccol *cc = &ch->cols[c];
+        const fspan *f = &rec->f[cp->field];
+        const char *s = f->p;
+        size_t n = f->n;
+        switch (cp->type) {
+        case PROMO_COL_INT64: {
+            if (n - 1 >= 18) /* 0 or more than 18 digits */
+                return PUT_GENERIC;
+            uint64_t v = 0;
+            for (size_t i = 0; i < n; i++) {
+                unsigned d = (unsigned)((unsigned char)s[i] - '0');
+                if (d > 9)
+                    return PUT_GENERIC;
+                v = v * 10 + d;
+            }
+            ((int64_t *)cc->vals)[r] = (int64_t)v;
+            break;
+        }
+        case PROMO_COL_TIMESTAMP:
+            if (!fast_ts(s, n, &((int64_t *)cc->vals)[r], &cc->ts))
+                return PUT_GENERIC;
+            break;
+        case PROMO_COL_FLOAT64:
+            if (!csv_parse_f64_short(s, n, &((double *)cc->vals)[r]))
+                return PUT_GENERIC;
+            break;
+        case PROMO_COL_STRING:
+            if (!n) /* a null */
+                return PUT_GENERIC;
+            cc->pend[pr] = *f;
+            /* Hash now and ask for the slot: it is read a block of rows later, at the flush,
+             * by when it has arrived even from memory (a prefetch a few values ahead in the
+             * flush loop left ids of a 50,000-key column waiting on the load). */
+            if (!cc->dict->sorted) {
+                uint64_t w0, h = skey_hash(s, n, &w0);
+                sdict_prefetch(cc->dict, h);
+                cc->pend_hw[2 * pr] = h;
+                cc->pend_hw[2 * pr + 1] = w0;
+            } else {
+                cc->pend_hw[2 * pr] = 0;
+            }
+            break;
+        default:
+            return PUT_GENERIC;
+        }
+        if (cc->nulls) /* a rejected row's slot is reused: clear a bit it may have left */
+            cc->nulls[r >> 6] &= ~((uint64_t)1 << (r & 63));
+    }
+    ch->n_rows++;
+    if (ch->n_rows - ch->flushed == STR_BLOCK)
+        return flush_strings(rd, ch);
+    return PROMO_OK;
+}
+
+/* Rows to allocate for a chunk of `bytes` at p: the newline density of its first 64 KiB, with
+ * 1/16 to spare, so that the columns rarely grow (bytes / 64 was a fifth short for the 53-byte
+ * records of a transactions file); a wrong guess only costs a growth. */
+static size_t rows_estimate(const char *p, size_t bytes)
+{
+    size_t sample = bytes < ((size_t)64 << 10) ? bytes : (size_t)64 << 10, nl = 0;
+    for (const char *q = p, *e = p + sample; (q = memchr(q, '\n', (size_t)(e - q))); q++)
+        nl++;
+    if (!nl)
+        return bytes / 64 + 64;
+    /* At most one row per 8 bytes: a sample of blank lines must not reserve a row per byte. */
+    double rows = (double)bytes * (double)nl / (double)sample, most = (double)bytes / 8;
+    rows += rows / 16;
+    return (size_t)(rows < most ? rows : most) + 64;
+}
+
 /* Parse the records starting in [ch->start, ch->limit). */
 static void parse_chunk(const reader *rd, chunk *ch)
 {
     size_t bytes = (size_t)(ch->limit - ch->start);
-    if (chunk_init(rd, ch, bytes / 64 + 64))
+    if (chunk_init(rd, ch, rows_estimate(ch->start, bytes)))
         return;
     record rec = {.f = ch->f, .cap = rd->n_fields + 1};
     const char *p = ch->start, *end = rd->end;
@@ -1403,7 +1579,11 @@ static void parse_chunk(const reader *rd, chunk *ch)
         uint64_t line = ch->lines;
         p = scan_record(&rd->sc, p, end, &rec);
         ch->lines += rec.lines;
-        if (put_row(rd, ch, &rec, rs, p, line))
+        int rc = rec.plain && rd->all_typed && rec.nf == rd->n_fields ? put_row_plain(rd, ch, &rec)
+                                                                      : PUT_GENERIC;
+        if (rc == PUT_GENERIC)
+            rc = put_row(rd, ch, &rec, rs, p, line);
+        if (rc)
             break;
     }
     if (!ch->status)
@@ -1949,6 +2129,9 @@ static int read_csv(const char *data,
     rd.body_line = line;
     if ((rc = build_plan(&rd, names, n_names)))
         goto done;
+    rd.all_typed = 1;
+    for (size_t c = 0; c < rd.n_cols; c++)
+        rd.all_typed &= !rd.cols[c].inferred;
 
     /* Split the body: one chunk per thread when it is large enough. */
     size_t body_bytes = (size_t)(end - p);

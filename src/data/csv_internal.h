@@ -25,6 +25,34 @@ int csv_parse_i64(const char *s, size_t n, int64_t *out /* OUT */);
  * in the C locale. */
 int csv_parse_f64(const char *s, size_t n, double *out /* OUT */);
 
+/* The common float form, "123" or "123.45" (at most 18 characters, no sign, space or exponent):
+ * returns 1 and sets *out to the correctly rounded double (the mantissa is at most 2^53 and the
+ * fraction under 10^18, both exact, so one division rounds correctly: Clinger 1990), or 0 when
+ * s is not of that form (then csv_parse_f64 decides). csv_parse_f64 starts with it, and the
+ * reader's row path calls it inline. */
+static inline int csv_parse_f64_short(const char *s, size_t n, double *out /* OUT */)
+{
+    static const double p10[19] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                   1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+    if (!n || n > 18 || (unsigned)((unsigned char)s[0] - '0') > 9)
+        return 0;
+    uint64_t m = 0;
+    size_t i = 0;
+    unsigned d;
+    while (i < n && (d = (unsigned)((unsigned char)s[i] - '0')) <= 9) {
+        m = m * 10 + d;
+        i++;
+    }
+    size_t frac = 0;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && (d = (unsigned)((unsigned char)s[i] - '0')) <= 9; i++, frac++)
+            m = m * 10 + d;
+    if (i != n || m > (UINT64_C(1) << 53))
+        return 0;
+    *out = frac ? (double)m / p10[frac] : (double)m;
+    return 1;
+}
+
 /* Parse a boolean. strict=1 (inference): true/false in any case. strict=0 (a BOOL column):
  * also t/f, yes/no, y/n, 1/0. */
 int csv_parse_bool(const char *s, size_t n, int strict, int *out /* OUT */);
@@ -38,7 +66,8 @@ enum {
     CSV_SIMD_SCALAR = 0,
     CSV_SIMD_SSE2 = 1,
     CSV_SIMD_AVX2 = 2,
-    CSV_SIMD_AUTO = 3
+    CSV_SIMD_AVX512 = 3, /* AVX-512BW: one compare gives a 64-bit mask */
+    CSV_SIMD_AUTO = 4
 };
 int csv_simd_force(int level);
 

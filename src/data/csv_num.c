@@ -109,24 +109,9 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
 
 int csv_parse_f64(const char *s, size_t n, double *out)
 {
-    /* The common case first: "123" or "123.45", at most 18 characters (so every digit fits in
-     * m and the fraction is under 10^22), no sign, no spaces, no exponent: the same exact
-     * division as below without its bookkeeping. */
-    if (n && n <= 18 && is_digit(s[0])) {
-        uint64_t m = 0;
-        size_t i = 0;
-        int frac = 0;
-        while (i < n && is_digit(s[i]))
-            m = m * 10 + (unsigned)(s[i++] - '0');
-        if (i < n && s[i] == '.')
-            for (i++; i < n && is_digit(s[i]); i++, frac++)
-                m = m * 10 + (unsigned)(s[i] - '0');
-        if (i == n && m <= (UINT64_C(1) << 53)) {
-            double d = (double)m;
-            *out = frac ? d / pow10_exact[frac] : d;
-            return CSV_CV_OK;
-        }
-    }
+    /* The common case first: "123" or "123.45", without the bookkeeping below. */
+    if (csv_parse_f64_short(s, n, out))
+        return CSV_CV_OK;
     trim(&s, &n);
     if (!n)
         return CSV_CV_NULL;
