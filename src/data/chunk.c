@@ -1287,13 +1287,20 @@ typedef struct read_item {
  * previous batch is decoded (every other thread). */
 enum { BATCH_CHUNKS = 8 };
 
-/* Chunks per batch: BATCH_CHUNKS, or PROMO_CHUNK_BATCH=N (1..BATCH_CHUNKS) so that tests of
- * a few chunks go through the hand-over between batches too. */
-static size_t batch_chunks(void)
+/* Chunks per batch: BATCH_CHUNKS, one on a single thread, or PROMO_CHUNK_BATCH=N
+ * (1..BATCH_CHUNKS) so that tests of a few chunks go through the hand-over between batches
+ * too. Why one on a single thread: there it is decoded right after it is copied, still in
+ * the cache, and the two buffers take 4 MB of fresh memory instead of 30 (the 5M
+ * transactions: 5k page faults less). Several threads wait for each other at the end of
+ * every batch (longest when the machine is loaded and one of them is preempted): 2 chunks a
+ * batch on 2 threads cost 10% more CPU than 8, measured (bench/RESULTS.md, helper read20). */
+static size_t batch_chunks(int nt)
 {
     const char *e = getenv("PROMO_CHUNK_BATCH");
     long v = e ? atol(e) : 0;
-    return v >= 1 && v <= BATCH_CHUNKS ? (size_t)v : BATCH_CHUNKS;
+    if (v >= 1 && v <= BATCH_CHUNKS)
+        return (size_t)v;
+    return nt <= 1 ? 1 : BATCH_CHUNKS;
 }
 
 /* One batch's blobs, back to back, and what each is. Reused from batch to batch: after the
@@ -1368,20 +1375,15 @@ static int read_batch(batch_reader *r, read_batch_buf *b)
     return rc;
 }
 
-/* Read the keys of every STRING column's dictionary (the connection's thread) and start a
- * task per column that builds the dictionary from them (dict_build: a hash index only when
- * the keys are not sorted) beside the decoding; drc[j] its result, known after the parallel
- * region. Each dictionary must hold n_dict[j] keys, the size the decoding checked codes
- * against. */
-static int dicts_begin(promo_store *s,
-                       const char *table,
-                       promo_table *t,
-                       const promo_col_type *types,
-                       const int *pos,
-                       size_t n,
-                       const uint32_t *n_dict,
-                       dict_keys *dk,
-                       int *drc)
+/* Read the keys of every STRING column's dictionary into dk (the connection's thread). Each
+ * must hold n_dict[j] keys, the size the decoding checked codes against. */
+static int dicts_load(promo_store *s,
+                      const char *table,
+                      const promo_col_type *types,
+                      const int *pos,
+                      size_t n,
+                      const uint32_t *n_dict,
+                      dict_keys *dk)
 {
     for (size_t j = 0; j < n; j++) {
         if (types[j] != PROMO_COL_STRING)
@@ -1391,13 +1393,26 @@ static int dicts_begin(promo_store *s,
             return rc;
         if (dk[j].nk != n_dict[j])
             return damaged(s, table, (size_t)pos[j], "a dictionary chunk is damaged or missing");
+    }
+    return PROMO_OK;
+}
+
+/* A task per STRING column that builds its dictionary from the keys in dk (dict_build: a
+ * hash index only when the keys are not sorted) beside the decoding; drc[j] its result,
+ * known after the parallel region. Created outside any batch's taskgroup, so that no batch
+ * waits for a dictionary. */
+static void
+dicts_spawn(promo_table *t, const promo_col_type *types, size_t n, dict_keys *dk, int *drc)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (types[j] != PROMO_COL_STRING)
+            continue;
 #pragma omp task firstprivate(j) shared(drc, dk, t)
         {
             drc[j] = dict_build(&dk[j], t->cols[j]->dict, 1);
             dict_keys_free(&dk[j]); /* the keys are the dictionary's now */
         }
     }
-    return PROMO_OK;
 }
 
 int chunk_read(promo_store *s,
@@ -1532,7 +1547,7 @@ int chunk_read(promo_store *s,
     {
         /* Two batches in flight: the tasks decode one while this thread reads the next
          * (SQLite's part, one thread), so the read is not a serial step between decodes. */
-        batch_reader br = {s, table,       meta,  n_meta, batch_chunks(), pos, n,
+        batch_reader br = {s, table,       meta,  n_meta, batch_chunks(nt), pos, n,
                            t, chunks_name, &blob, 0};
         size_t cur = 0;
         int dicts_read = 0;
@@ -1558,11 +1573,13 @@ int chunk_read(promo_store *s,
                 }
                 /* the dictionaries' keys, read while the first batch decodes */
                 if (!dicts_read)
-                    next_rc = dicts_begin(s, table, t, types, pos, n, n_dict, dk, drc);
-                dicts_read = 1;
+                    next_rc = dicts_load(s, table, types, pos, n, n_dict, dk);
                 if (!next_rc && br.k0 < n_meta)
                     next_rc = read_batch(&br, nx);
             }
+            if (!dicts_read && !next_rc)
+                dicts_spawn(t, types, n, dk, drc);
+            dicts_read = 1;
             for (size_t i = 0; i < b->ni && !rc; i++) {
                 read_item *it = &b->items[i];
                 chunk_meta *cm = &meta[it->k];
@@ -1581,8 +1598,9 @@ int chunk_read(promo_store *s,
                 rc = next_rc;
             cur = 1 - cur;
         }
-        if (!rc && !dicts_read) /* no chunk selected: the dictionaries all the same */
-            rc = dicts_begin(s, table, t, types, pos, n, n_dict, dk, drc);
+        if (!rc && !dicts_read && /* no chunk selected: the dictionaries all the same */
+            !(rc = dicts_load(s, table, types, pos, n, n_dict, dk)))
+            dicts_spawn(t, types, n, dk, drc);
     }
     for (size_t j = 0; j < n && !rc; j++) {
         t->cols[j]->n_null += nulls[j];
