@@ -1283,28 +1283,26 @@ typedef struct read_item {
     int rc;
 } read_item;
 
-/* Rows of a batch: the blobs of this many chunks are read (one thread, SQLite) while the
- * previous batch is decoded (every other thread). */
-enum { BATCH_CHUNKS = 8 };
+/* Rows of a batch: the blobs of at most this many chunks are read (one thread, SQLite) while
+ * the batches before it are decoded (every thread); RING batches are in flight. */
+enum { BATCH_CHUNKS = 8, RING = 3 };
 
-/* Chunks per batch: BATCH_CHUNKS, one on a single thread, or PROMO_CHUNK_BATCH=N
+/* Chunks per batch: two per thread up to BATCH_CHUNKS, or PROMO_CHUNK_BATCH=N
  * (1..BATCH_CHUNKS) so that tests of a few chunks go through the hand-over between batches
- * too. Why one on a single thread: there it is decoded right after it is copied, still in
- * the cache, and the two buffers take 4 MB of fresh memory instead of 30 (the 5M
- * transactions: 5k page faults less). Several threads wait for each other at the end of
- * every batch (longest when the machine is loaded and one of them is preempted): 2 chunks a
- * batch on 2 threads cost 10% more CPU than 8, measured (bench/RESULTS.md, helper read20). */
+ * too. Why no more: a batch is decoded soon after it is copied, the smaller the likelier
+ * still in the cache, and the RING buffers are fresh memory once (the 5M transactions: 1.9
+ * MB a chunk). */
 static size_t batch_chunks(int nt)
 {
     const char *e = getenv("PROMO_CHUNK_BATCH");
     long v = e ? atol(e) : 0;
     if (v >= 1 && v <= BATCH_CHUNKS)
         return (size_t)v;
-    return nt <= 1 ? 1 : BATCH_CHUNKS;
+    return nt <= 1 ? 1 : 2 * (size_t)nt < BATCH_CHUNKS ? 2 * (size_t)nt : BATCH_CHUNKS;
 }
 
 /* One batch's blobs, back to back, and what each is. Reused from batch to batch: after the
- * first two batches no memory is fresh. */
+ * first RING batches no memory is fresh. */
 typedef struct read_batch_buf {
     uint8_t *buf;
     size_t cap;
@@ -1415,6 +1413,34 @@ dicts_spawn(promo_table *t, const promo_col_type *types, size_t n, dict_keys *dk
     }
 }
 
+/* A batch after its tasks: the nulls they set counted, and the exact path for the items the
+ * fast path handed back (a chunk a range cuts through, or a check it did not clearly pass:
+ * the codes are checked against the dictionary's size, its keys may still be building). */
+static int batch_check(promo_store *s,
+                       const char *table,
+                       promo_table *t,
+                       const int *pos,
+                       const chunk_meta *meta,
+                       const uint32_t *n_dict,
+                       size_t *nulls,
+                       const read_batch_buf *b)
+{
+    int rc = PROMO_OK;
+    for (size_t i = 0; i < b->ni && !rc; i++) {
+        const read_item *it = &b->items[i];
+        const chunk_meta *cm = &meta[it->k];
+        size_t kept = 0;
+        nulls[it->j] += it->n_null;
+        if (!it->rc)
+            continue;
+        rc = decode_into(s, table, t->cols[it->j], (size_t)pos[it->j], cm, b->buf + it->off,
+                         it->len, cm->keep, cm->at, n_dict[it->j], &kept);
+        if (!rc && kept != cm->kept)
+            rc = damaged(s, table, (size_t)pos[it->j], "a column chunk is damaged");
+    }
+    return rc;
+}
+
 int chunk_read(promo_store *s,
                const char *table,
                char *const *names,
@@ -1440,15 +1466,17 @@ int chunk_read(promo_store *s,
     int *drc = promo_calloc(n ? n : 1, sizeof *drc);
     uint32_t *n_dict = promo_calloc(n ? n : 1, sizeof *n_dict);
     size_t *nulls = promo_calloc(n ? n : 1, sizeof *nulls);
-    read_batch_buf bat[2] = {{0}};
-    for (int b = 0; b < 2; b++)
-        bat[b].items = promo_mallocn((size_t)BATCH_CHUNKS * (n ? n : 1), sizeof *bat[b].items);
+    read_batch_buf bat[RING] = {{0}};
+    int no_items = 0;
+    for (int b = 0; b < RING; b++)
+        no_items |= !(bat[b].items =
+                          promo_mallocn((size_t)BATCH_CHUNKS * (n ? n : 1), sizeof *bat[b].items));
     uint8_t *keeps = NULL;
     sqlite3_stmt *one = NULL;
     sqlite3_blob *blob = NULL;
     char *chunks_name = NULL;
     long long mmap_old = -1;
-    if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || !bat[0].items || !bat[1].items) {
+    if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || no_items) {
         rc = PROMO_ENOMEM;
         goto done;
     }
@@ -1545,60 +1573,53 @@ int chunk_read(promo_store *s,
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #pragma omp master
     {
-        /* Two batches in flight: the tasks decode one while this thread reads the next
-         * (SQLite's part, one thread), so the read is not a serial step between decodes. */
+        /* RING batches in flight: the tasks decode the earlier ones while this thread reads
+         * the next (SQLite's part, one thread), so the read is not a serial step between
+         * decodes; before a buffer is reused, this thread waits for its batch's tasks only
+         * (helping with any task meanwhile), not for the batch just handed out. */
         batch_reader br = {s, table,       meta,  n_meta, batch_chunks(nt), pos, n,
                            t, chunks_name, &blob, 0};
-        size_t cur = 0;
-        int dicts_read = 0;
-        rc = read_batch(&br, &bat[cur]);
-        while (!rc && bat[cur].ni) {
-            read_batch_buf *b = &bat[cur], *nx = &bat[1 - cur];
-            int next_rc = 0;
-            nx->ni = 0;
-#pragma omp taskgroup
-            {
-                /* decode: whole chunks as tasks; the chunks a range cuts through (few) below */
-                for (size_t i = 0; i < b->ni; i++) {
-                    if (meta[b->items[i].k].sel == 2) {
-                        b->items[i].rc = -1;
-                        continue;
-                    }
-#pragma omp task firstprivate(i, b) shared(meta, t, n_dict)
-                    {
-                        read_item *it = &b->items[i];
-                        it->rc = decode_fast(t->cols[it->j], &meta[it->k], b->buf + it->off,
-                                             it->len, n_dict[it->j], &it->n_null);
-                    }
-                }
-                /* the dictionaries' keys, read while the first batch decodes */
-                if (!dicts_read)
-                    next_rc = dicts_load(s, table, types, pos, n, n_dict, dk);
-                if (!next_rc && br.k0 < n_meta)
-                    next_rc = read_batch(&br, nx);
+        size_t n_read = 0, n_checked = 0;
+        int read_rc = 0; /* reported after the errors of the batches before it */
+        while (!rc && !read_rc) {
+            read_batch_buf *b = &bat[n_read % RING];
+            if (n_read >= RING) {
+#pragma omp taskwait depend(inout : bat[n_read % RING])
+                rc = batch_check(s, table, t, pos, meta, n_dict, nulls, b);
+                n_checked++;
+                if (rc)
+                    break;
             }
-            if (!dicts_read && !next_rc)
-                dicts_spawn(t, types, n, dk, drc);
-            dicts_read = 1;
-            for (size_t i = 0; i < b->ni && !rc; i++) {
-                read_item *it = &b->items[i];
-                chunk_meta *cm = &meta[it->k];
-                size_t kept = 0;
-                nulls[it->j] += it->n_null;
-                if (!it->rc)
+            b->ni = 0;
+            if (br.k0 >= n_meta || (read_rc = read_batch(&br, b)) || !b->ni)
+                break;
+            /* decode: whole chunks as tasks; the chunks a range cuts through (few) in
+             * batch_check */
+            for (size_t i = 0; i < b->ni; i++) {
+                if (meta[b->items[i].k].sel == 2) {
+                    b->items[i].rc = -1;
                     continue;
-                /* the exact path: a cut chunk, or a check the fast path did not pass (the
-                 * codes are checked against the keys read: the dictionary may be building) */
-                rc = decode_into(s, table, t->cols[it->j], (size_t)pos[it->j], cm, b->buf + it->off,
-                                 it->len, cm->keep, cm->at, n_dict[it->j], &kept);
-                if (!rc && kept != cm->kept)
-                    rc = damaged(s, table, (size_t)pos[it->j], "a column chunk is damaged");
+                }
+#pragma omp task firstprivate(i, b) shared(meta, t, n_dict) depend(in : bat[n_read % RING])
+                {
+                    read_item *it = &b->items[i];
+                    it->rc = decode_fast(t->cols[it->j], &meta[it->k], b->buf + it->off, it->len,
+                                         n_dict[it->j], &it->n_null);
+                }
             }
-            if (!rc)
-                rc = next_rc;
-            cur = 1 - cur;
+            /* the dictionaries' keys, read while the first batch decodes */
+            if (n_read++ == 0 && !(read_rc = dicts_load(s, table, types, pos, n, n_dict, dk)))
+                dicts_spawn(t, types, n, dk, drc);
         }
-        if (!rc && !dicts_read && /* no chunk selected: the dictionaries all the same */
+#pragma omp taskwait
+        for (; n_checked < n_read; n_checked++) {
+            int crc = batch_check(s, table, t, pos, meta, n_dict, nulls, &bat[n_checked % RING]);
+            if (!rc)
+                rc = crc;
+        }
+        if (!rc)
+            rc = read_rc;
+        if (!rc && !n_read && /* no chunk selected: the dictionaries all the same */
             !(rc = dicts_load(s, table, types, pos, n, n_dict, dk)))
             dicts_spawn(t, types, n, dk, drc);
     }
@@ -1619,7 +1640,7 @@ done:
     sqlite3_blob_close(blob);
     sqlite3_finalize(one);
     mmap_end(s, mmap_old);
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < RING; b++) {
         promo_free(bat[b].buf);
         promo_free(bat[b].items);
     }
