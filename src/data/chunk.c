@@ -784,10 +784,15 @@ static int dict_load(promo_store *s, const char *table, size_t col, dict_keys *d
             /* the blob lengths bound the key bytes from above; a damaged count is caught by
              * the checks below, so only a sane one is used */
             int64_t bytes = sqlite3_column_int64(sz, 0), keys = sqlite3_column_int64(sz, 1);
-            if (bytes > 0 && bytes < UINT32_MAX && keys > 0 && keys < PROMO_DICT_NONE &&
-                (promo_grow((void **)&dk->bytes, &bcap, (size_t)bytes + 1, 1) ||
-                 promo_grow((void **)&dk->off, &ocap, (size_t)keys + 1, sizeof *dk->off)))
-                rc = PROMO_ENOMEM;
+            if (bytes > 0 && bytes < UINT32_MAX && keys > 0 && keys < PROMO_DICT_NONE) {
+                if (promo_grow((void **)&dk->bytes, &bcap, (size_t)bytes + 1, 1) ||
+                    promo_grow((void **)&dk->off, &ocap, (size_t)keys + 1, sizeof *dk->off))
+                    rc = PROMO_ENOMEM;
+                else { /* both written whole next: faulted in at once */
+                    promo_prefault(dk->bytes, bcap);
+                    promo_prefault(dk->off, ocap * sizeof *dk->off);
+                }
+            }
         }
     }
     sqlite3_finalize(sz);
@@ -1348,9 +1353,12 @@ static int read_batch(batch_reader *r, read_batch_buf *b)
                 break;
             }
             size_t len = (size_t)sqlite3_blob_bytes(*r->blob);
-            if (used + len > b->cap && promo_grow((void **)&b->buf, &b->cap, used + len, 1)) {
-                rc = PROMO_ENOMEM;
-                break;
+            if (used + len > b->cap) {
+                if (promo_grow((void **)&b->buf, &b->cap, used + len, 1)) {
+                    rc = PROMO_ENOMEM;
+                    break;
+                }
+                promo_prefault(b->buf + used, b->cap - used); /* fresh, written next */
             }
             if ((src = sqlite3_blob_read(*r->blob, b->buf + used, (int)len, 0)) != SQLITE_OK) {
                 rc = store_db_fail(s, src, "read chunk");
