@@ -1361,6 +1361,80 @@ T_TEST(store_chunks_read_hands_batches_over)
     promo_table_free(t);
 }
 
+/* Dictionaries whose keys are stored in increasing order (generated and ingested order ids)
+ * are read without a hash build, whose index is made on the first lookup: they read back
+ * equal, over two dictionary chunks; lookups and a new key after the read give the codes a
+ * hash-built dictionary gives. Keys increasing for their first hundred and not after, and a
+ * sorted dictionary changed to hold a key twice, go the hash way: the first reads back equal,
+ * the second is refused with its reason. */
+T_TEST(store_chunks_sorted_dictionaries_read_as_stored)
+{
+    size_t n = 65536 + 600;
+    promo_table *t = chunk_table(n, 0, 0);
+    T_ASSERT(t != NULL);
+    promo_column *sorted = NULL, *later = NULL;
+    T_OK(promo_table_add_column(t, "sorted_ids", PROMO_COL_STRING, &sorted));
+    T_OK(promo_table_add_column(t, "later_unsorted", PROMO_COL_STRING, &later));
+    for (size_t r = 0; r < n; r++) {
+        char a[16], b[16];
+        int la = snprintf(a, sizeof a, "S%07zu", r);
+        int lb = r < 100 ? snprintf(b, sizeof b, "K%03zu", r) : snprintf(b, sizeof b, "J%zu", r);
+        T_OK(promo_column_push_str(sorted, a, (size_t)la));
+        T_OK(promo_column_push_str(later, b, (size_t)lb));
+    }
+    T_OK(promo_table_seal(t));
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws_path("sorted_dicts"), 1, &s));
+    T_OK(promo_store_write_table(s, t));
+    for (int per = 1; per <= 2; per++) {
+        setenv("PROMO_CHUNK_BATCH", per == 1 ? "1" : "8", 1);
+        assert_stored_equals(s, t);
+        promo_table *back = NULL;
+        T_OK(promo_store_read_table(s, "transactions", &back));
+        promo_column *bs = promo_table_column(back, "sorted_ids"),
+                     *bl = promo_table_column(back, "later_unsorted");
+        T_ASSERT(bs && bl);
+        T_ASSERT_EQ_INT(promo_dict_size(bs->dict), (long long)n);
+        T_ASSERT_EQ_INT(promo_dict_find(bs->dict, "S0000000", 8), 0);
+        T_ASSERT_EQ_INT(promo_dict_find(bs->dict, "S0065999", 8), 65999);
+        T_ASSERT_EQ_INT(promo_dict_find(bs->dict, "S0066135", 8), 66135);
+        T_ASSERT_EQ_INT(promo_dict_find(bs->dict, "S0066136", 8), PROMO_DICT_NONE);
+        T_ASSERT_EQ_INT(promo_dict_intern(bs->dict, "A", 1), (long long)n);
+        T_ASSERT_EQ_INT(promo_dict_intern(bs->dict, "S0000007", 8), 7);
+        T_ASSERT_EQ_INT(promo_dict_find(bl->dict, "K099", 4), 99);
+        T_ASSERT_EQ_INT(promo_dict_find(bl->dict, "J100", 4), 100);
+        T_ASSERT_EQ_INT(promo_dict_find(bl->dict, "J65000", 6), 65000);
+        promo_table_free(back);
+    }
+    unsetenv("PROMO_CHUNK_BATCH");
+    /* key 5 of sorted_ids made equal to key 4 in its first dictionary chunk (65536 keys of 8
+     * bytes after the count and 65537 offsets) */
+    char sql[512];
+    long long col = sql_int(s, "SELECT count(*) FROM promo_columns WHERE table_name = "
+                               "'transactions' AND position < (SELECT position FROM "
+                               "promo_columns WHERE table_name = 'transactions' AND "
+                               "column_name = 'sorted_ids')");
+    T_ASSERT(col > 0);
+    long long keys_at = 4 + 4 * 65537;
+    snprintf(sql, sizeof sql,
+             "UPDATE promo_chunks__transactions SET data = substr(data, 1, %lld) || "
+             "'S0000004' || substr(data, %lld) WHERE id = %lld",
+             keys_at + 8 * 5, keys_at + 8 * 6 + 1, -((col + 1) << 32));
+    sqlite3 *db = promo_store_db(s);
+    T_ASSERT_EQ_INT(sqlite3_exec(db, "SAVEPOINT edit", NULL, NULL, NULL), SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_changes(db), 1);
+    promo_table *back = NULL;
+    T_ASSERT_EQ_INT(promo_store_read_table(s, "transactions", &back), PROMO_EINPUT);
+    T_ASSERT(back == NULL);
+    T_ASSERT_CONTAINS(promo_last_error(), "the dictionary holds a value twice");
+    T_ASSERT_EQ_INT(sqlite3_exec(db, "ROLLBACK TO edit; RELEASE edit", NULL, NULL, NULL),
+                    SQLITE_OK);
+    assert_stored_equals(s, t);
+    promo_store_close(s);
+    promo_table_free(t);
+}
+
 T_TEST(store_chunks_append_adds_chunks_without_rewriting)
 {
     promo_table *t1 = chunk_table(70000, 0, 0), *t2 = chunk_table(5000, 70000, 1);

@@ -2,6 +2,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <promo/alloc.h>
 #include <promo/error.h>
@@ -122,6 +124,22 @@ int promo_grow(void **p, size_t *cap, size_t need, size_t elem_size)
     *p = q;
     *cap = ncap;
     return PROMO_OK;
+}
+
+void promo_prefault(void *p, size_t n_bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096;
+    /* whole pages inside the range only: the pages at its ends may belong to others */
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1),
+              hi = ((uintptr_t)p + n_bytes) & ~(page - 1);
+    if (hi >= lo + 4 * page)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n_bytes;
+#endif
 }
 
 /* ---- arena ---- */

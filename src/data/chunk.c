@@ -36,6 +36,7 @@
 
 #include <promo/alloc.h>
 #include <promo/error.h>
+#include <promo/hash.h>
 #include <promo/log.h>
 #include <promo/schema.h>
 #include <promo/store.h>
@@ -958,10 +959,15 @@ static int dict_load(promo_store *s, const char *table, size_t col, dict_keys *d
             /* the blob lengths bound the key bytes from above; a damaged count is caught by
              * the checks below, so only a sane one is used */
             int64_t bytes = sqlite3_column_int64(sz, 0), keys = sqlite3_column_int64(sz, 1);
-            if (bytes > 0 && bytes < UINT32_MAX && keys > 0 && keys < PROMO_DICT_NONE &&
-                (promo_grow((void **)&dk->bytes, &bcap, (size_t)bytes + 1, 1) ||
-                 promo_grow((void **)&dk->off, &ocap, (size_t)keys + 1, sizeof *dk->off)))
-                rc = PROMO_ENOMEM;
+            if (bytes > 0 && bytes < UINT32_MAX && keys > 0 && keys < PROMO_DICT_NONE) {
+                if (promo_grow((void **)&dk->bytes, &bcap, (size_t)bytes + 1, 1) ||
+                    promo_grow((void **)&dk->off, &ocap, (size_t)keys + 1, sizeof *dk->off))
+                    rc = PROMO_ENOMEM;
+                else { /* both written whole next: faulted in at once */
+                    promo_prefault(dk->bytes, bcap);
+                    promo_prefault(dk->off, ocap * sizeof *dk->off);
+                }
+            }
         }
     }
     sqlite3_finalize(sz);
@@ -1013,6 +1019,19 @@ static int dict_load(promo_store *s, const char *table, size_t col, dict_keys *d
     return rc;
 }
 
+/* 1 when the first (up to) 64 keys of dk are each greater than the one before
+ * (promo_key_cmp: the order promo_dict_append_sorted takes, which checks the rest itself): a
+ * cheap way to send the unsorted dictionaries (ids in order of first appearance) straight to
+ * the hash build. */
+static int keys_start_increasing(const dict_keys *dk)
+{
+    for (size_t i = 1; i < dk->nk && i < 64; i++)
+        if (promo_key_cmp(dk->bytes + dk->off[i - 1], dk->off[i] - dk->off[i - 1],
+                          dk->bytes + dk->off[i], dk->off[i + 1] - dk->off[i]) >= 0)
+            return 0;
+    return 1;
+}
+
 /* The keys of dk into the empty d, entry k = code k. No error message (it may run on a worker
  * thread): 0, PROMO_ENOMEM, or 1 when a key is there twice. */
 static int dict_build(const dict_keys *dk, promo_dict *d, int n_threads)
@@ -1021,6 +1040,18 @@ static int dict_build(const dict_keys *dk, promo_dict *d, int n_threads)
         return 0;
     if (promo_dict_reserve(d, dk->nk))
         return PROMO_ENOMEM;
+    if (!dk->long_key && keys_start_increasing(dk)) {
+        /* Strictly increasing keys are distinct without a probe, and the hash index is built
+         * on the first lookup, if any: generated and ingested order ids (1.8M of the 5M
+         * world's transactions) are stored sorted and only their codes are read, so building
+         * their index was a fifth of the read's CPU (bench/RESULTS.md, helper read20). Keys
+         * found out of order later leave d empty (its message on this thread is not the
+         * read's: the hash build below decides). */
+        key_src ks = {dk->bytes, dk->off};
+        int rc = promo_dict_append_sorted(d, dk->nk, key_of, &ks);
+        if (rc != PROMO_EINPUT)
+            return rc;
+    }
     if (!dk->long_key) {
         key_src ks = {dk->bytes, dk->off};
         int rc = promo_dict_append_distinct(d, dk->nk, key_of, &ks, n_threads);
@@ -1340,6 +1371,13 @@ static int decode_fast(promo_column *c,
     size_t at = cm->at, n = bv.n;
     if (!n)
         return 0;
+    size_t esize = c->type == PROMO_COL_STRING ? 4 : c->type == PROMO_COL_BOOL ? 1 : 8;
+    uint8_t *vals = c->type == PROMO_COL_FLOAT64  ? (uint8_t *)c->f64
+                    : c->type == PROMO_COL_STRING ? (uint8_t *)c->codes
+                    : c->type == PROMO_COL_BOOL   ? c->b
+                                                  : (uint8_t *)c->i64;
+    /* The rows' pages are fresh: faulted in with one call, on the thread that writes them. */
+    promo_prefault(vals + at * esize, n * esize);
     switch (c->type) {
     case PROMO_COL_FLOAT64:
         fast_floats(&bv, c->f64 + at);
@@ -1366,11 +1404,6 @@ static int decode_fast(promo_column *c,
     }
     if (!bv.has_nulls)
         return 0;
-    size_t esize = c->type == PROMO_COL_STRING ? 4 : c->type == PROMO_COL_BOOL ? 1 : 8;
-    uint8_t *vals = c->type == PROMO_COL_FLOAT64  ? (uint8_t *)c->f64
-                    : c->type == PROMO_COL_STRING ? (uint8_t *)c->codes
-                    : c->type == PROMO_COL_BOOL   ? c->b
-                                                  : (uint8_t *)c->i64;
     size_t nn = 0;
     for (size_t w = 0; w < (n + 7) / 8; w++) {
         unsigned byte = bv.nulls[w];
@@ -1430,21 +1463,26 @@ typedef struct read_item {
     int rc;
 } read_item;
 
-/* Rows of a batch: the blobs of this many chunks are read (one thread, SQLite) while the
- * previous batch is decoded (every other thread). */
-enum { BATCH_CHUNKS = 8 };
+/* Rows of a batch: the blobs of at most this many chunks are read (one thread, SQLite) while
+ * the batches before it are decoded (every thread); RING batches are in flight. */
+enum { BATCH_CHUNKS = 8, RING = 3 };
 
-/* Chunks per batch: BATCH_CHUNKS, or PROMO_CHUNK_BATCH=N (1..BATCH_CHUNKS) so that tests of
- * a few chunks go through the hand-over between batches too. */
-static size_t batch_chunks(void)
+/* Chunks per batch: two per thread up to BATCH_CHUNKS, or PROMO_CHUNK_BATCH=N
+ * (1..BATCH_CHUNKS) so that tests of a few chunks go through the hand-over between batches
+ * too. Why no more: a batch is decoded soon after it is copied, the smaller the likelier
+ * still in the cache, and the RING buffers are fresh memory once (the 5M transactions: 1.9
+ * MB a chunk). */
+static size_t batch_chunks(int nt)
 {
     const char *e = getenv("PROMO_CHUNK_BATCH");
     long v = e ? atol(e) : 0;
-    return v >= 1 && v <= BATCH_CHUNKS ? (size_t)v : BATCH_CHUNKS;
+    if (v >= 1 && v <= BATCH_CHUNKS)
+        return (size_t)v;
+    return nt <= 1 ? 1 : 2 * (size_t)nt < BATCH_CHUNKS ? 2 * (size_t)nt : BATCH_CHUNKS;
 }
 
 /* One batch's blobs, back to back, and what each is. Reused from batch to batch: after the
- * first two batches no memory is fresh. */
+ * first RING batches no memory is fresh. */
 typedef struct read_batch_buf {
     uint8_t *buf;
     size_t cap;
@@ -1490,9 +1528,12 @@ static int read_batch(batch_reader *r, read_batch_buf *b)
                 break;
             }
             size_t len = (size_t)sqlite3_blob_bytes(*r->blob);
-            if (used + len > b->cap && promo_grow((void **)&b->buf, &b->cap, used + len, 1)) {
-                rc = PROMO_ENOMEM;
-                break;
+            if (used + len > b->cap) {
+                if (promo_grow((void **)&b->buf, &b->cap, used + len, 1)) {
+                    rc = PROMO_ENOMEM;
+                    break;
+                }
+                promo_prefault(b->buf + used, b->cap - used); /* fresh, written next */
             }
             if ((src = sqlite3_blob_read(*r->blob, b->buf + used, (int)len, 0)) != SQLITE_OK) {
                 rc = store_db_fail(s, src, "read chunk");
@@ -1512,6 +1553,74 @@ static int read_batch(batch_reader *r, read_batch_buf *b)
         }
     }
     r->k0 = k;
+    return rc;
+}
+
+/* Read the keys of every STRING column's dictionary into dk (the connection's thread). Each
+ * must hold n_dict[j] keys, the size the decoding checked codes against. */
+static int dicts_load(promo_store *s,
+                      const char *table,
+                      const promo_col_type *types,
+                      const int *pos,
+                      size_t n,
+                      const uint32_t *n_dict,
+                      dict_keys *dk)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (types[j] != PROMO_COL_STRING)
+            continue;
+        int rc = dict_load(s, table, (size_t)pos[j], &dk[j]);
+        if (rc)
+            return rc;
+        if (dk[j].nk != n_dict[j])
+            return damaged(s, table, (size_t)pos[j], "a dictionary chunk is damaged or missing");
+    }
+    return PROMO_OK;
+}
+
+/* A task per STRING column that builds its dictionary from the keys in dk (dict_build: a
+ * hash index only when the keys are not sorted) beside the decoding; drc[j] its result,
+ * known after the parallel region. Created outside any batch's taskgroup, so that no batch
+ * waits for a dictionary. */
+static void
+dicts_spawn(promo_table *t, const promo_col_type *types, size_t n, dict_keys *dk, int *drc)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (types[j] != PROMO_COL_STRING)
+            continue;
+#pragma omp task firstprivate(j) shared(drc, dk, t)
+        {
+            drc[j] = dict_build(&dk[j], t->cols[j]->dict, 1);
+            dict_keys_free(&dk[j]); /* the keys are the dictionary's now */
+        }
+    }
+}
+
+/* A batch after its tasks: the nulls they set counted, and the exact path for the items the
+ * fast path handed back (a chunk a range cuts through, or a check it did not clearly pass:
+ * the codes are checked against the dictionary's size, its keys may still be building). */
+static int batch_check(promo_store *s,
+                       const char *table,
+                       promo_table *t,
+                       const int *pos,
+                       const chunk_meta *meta,
+                       const uint32_t *n_dict,
+                       size_t *nulls,
+                       const read_batch_buf *b)
+{
+    int rc = PROMO_OK;
+    for (size_t i = 0; i < b->ni && !rc; i++) {
+        const read_item *it = &b->items[i];
+        const chunk_meta *cm = &meta[it->k];
+        size_t kept = 0;
+        nulls[it->j] += it->n_null;
+        if (!it->rc)
+            continue;
+        rc = decode_into(s, table, t->cols[it->j], (size_t)pos[it->j], cm, b->buf + it->off,
+                         it->len, cm->keep, cm->at, n_dict[it->j], &kept);
+        if (!rc && kept != cm->kept)
+            rc = damaged(s, table, (size_t)pos[it->j], "a column chunk is damaged");
+    }
     return rc;
 }
 
@@ -1540,15 +1649,17 @@ int chunk_read(promo_store *s,
     int *drc = promo_calloc(n ? n : 1, sizeof *drc);
     uint32_t *n_dict = promo_calloc(n ? n : 1, sizeof *n_dict);
     size_t *nulls = promo_calloc(n ? n : 1, sizeof *nulls);
-    read_batch_buf bat[2] = {{0}};
-    for (int b = 0; b < 2; b++)
-        bat[b].items = promo_mallocn((size_t)BATCH_CHUNKS * (n ? n : 1), sizeof *bat[b].items);
+    read_batch_buf bat[RING] = {{0}};
+    int no_items = 0;
+    for (int b = 0; b < RING; b++)
+        no_items |= !(bat[b].items =
+                          promo_mallocn((size_t)BATCH_CHUNKS * (n ? n : 1), sizeof *bat[b].items));
     uint8_t *keeps = NULL;
     sqlite3_stmt *one = NULL;
     sqlite3_blob *blob = NULL;
     char *chunks_name = NULL;
     long long mmap_old = -1;
-    if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || !bat[0].items || !bat[1].items) {
+    if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || no_items) {
         rc = PROMO_ENOMEM;
         goto done;
     }
@@ -1614,9 +1725,15 @@ int chunk_read(promo_store *s,
         if ((rc = promo_table_add_column(t, names[j], types[j], &c)))
             goto done;
         if (types[j] == PROMO_COL_STRING) {
-            if ((rc = dict_load(s, table, (size_t)pos[j], &dk[j])))
+            /* the size now (the decoding checks codes against it), the keys later */
+            int64_t nd = 0;
+            if ((rc = chunk_dict_size(s, table, (size_t)pos[j], &nd)))
                 goto done;
-            n_dict[j] = (uint32_t)dk[j].nk;
+            if (nd < 0 || nd >= (int64_t)PROMO_DICT_NONE) {
+                rc = damaged(s, table, (size_t)pos[j], "dictionary too large");
+                goto done;
+            }
+            n_dict[j] = (uint32_t)nd;
         }
         if ((rc = promo_column_reserve(c, total)))
             goto done;
@@ -1639,57 +1756,55 @@ int chunk_read(promo_store *s,
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #pragma omp master
     {
-        for (size_t j = 0; j < n; j++)
-            if (types[j] == PROMO_COL_STRING) {
-#pragma omp task firstprivate(j) shared(drc, dk, t)
-                drc[j] = dict_build(&dk[j], t->cols[j]->dict, 1);
-            }
-        /* Two batches in flight: the tasks decode one while this thread reads the next
-         * (SQLite's part, one thread), so the read is not a serial step between decodes. */
-        batch_reader br = {s, table,       meta,  n_meta, batch_chunks(), pos, n,
+        /* RING batches in flight: the tasks decode the earlier ones while this thread reads
+         * the next (SQLite's part, one thread), so the read is not a serial step between
+         * decodes; before a buffer is reused, this thread waits for its batch's tasks only
+         * (helping with any task meanwhile), not for the batch just handed out. */
+        batch_reader br = {s, table,       meta,  n_meta, batch_chunks(nt), pos, n,
                            t, chunks_name, &blob, 0};
-        size_t cur = 0;
-        rc = read_batch(&br, &bat[cur]);
-        while (!rc && bat[cur].ni) {
-            read_batch_buf *b = &bat[cur], *nx = &bat[1 - cur];
-            int next_rc = 0;
-            nx->ni = 0;
-#pragma omp taskgroup
-            {
-                /* decode: whole chunks as tasks; the chunks a range cuts through (few) below */
-                for (size_t i = 0; i < b->ni; i++) {
-                    if (meta[b->items[i].k].sel == 2) {
-                        b->items[i].rc = -1;
-                        continue;
-                    }
-#pragma omp task firstprivate(i, b) shared(meta, t, n_dict)
-                    {
-                        read_item *it = &b->items[i];
-                        it->rc = decode_fast(t->cols[it->j], &meta[it->k], b->buf + it->off,
-                                             it->len, n_dict[it->j], &it->n_null);
-                    }
-                }
-                if (br.k0 < n_meta)
-                    next_rc = read_batch(&br, nx);
+        size_t n_read = 0, n_checked = 0;
+        int read_rc = 0; /* reported after the errors of the batches before it */
+        while (!rc && !read_rc) {
+            read_batch_buf *b = &bat[n_read % RING];
+            if (n_read >= RING) {
+#pragma omp taskwait depend(inout : bat[n_read % RING])
+                rc = batch_check(s, table, t, pos, meta, n_dict, nulls, b);
+                n_checked++;
+                if (rc)
+                    break;
             }
-            for (size_t i = 0; i < b->ni && !rc; i++) {
-                read_item *it = &b->items[i];
-                chunk_meta *cm = &meta[it->k];
-                size_t kept = 0;
-                nulls[it->j] += it->n_null;
-                if (!it->rc)
+            b->ni = 0;
+            if (br.k0 >= n_meta || (read_rc = read_batch(&br, b)) || !b->ni)
+                break;
+            /* decode: whole chunks as tasks; the chunks a range cuts through (few) in
+             * batch_check */
+            for (size_t i = 0; i < b->ni; i++) {
+                if (meta[b->items[i].k].sel == 2) {
+                    b->items[i].rc = -1;
                     continue;
-                /* the exact path: a cut chunk, or a check the fast path did not pass (the
-                 * codes are checked against the keys read: the dictionary may be building) */
-                rc = decode_into(s, table, t->cols[it->j], (size_t)pos[it->j], cm, b->buf + it->off,
-                                 it->len, cm->keep, cm->at, n_dict[it->j], &kept);
-                if (!rc && kept != cm->kept)
-                    rc = damaged(s, table, (size_t)pos[it->j], "a column chunk is damaged");
+                }
+#pragma omp task firstprivate(i, b) shared(meta, t, n_dict) depend(in : bat[n_read % RING])
+                {
+                    read_item *it = &b->items[i];
+                    it->rc = decode_fast(t->cols[it->j], &meta[it->k], b->buf + it->off, it->len,
+                                         n_dict[it->j], &it->n_null);
+                }
             }
-            if (!rc)
-                rc = next_rc;
-            cur = 1 - cur;
+            /* the dictionaries' keys, read while the first batch decodes */
+            if (n_read++ == 0 && !(read_rc = dicts_load(s, table, types, pos, n, n_dict, dk)))
+                dicts_spawn(t, types, n, dk, drc);
         }
+#pragma omp taskwait
+        for (; n_checked < n_read; n_checked++) {
+            int crc = batch_check(s, table, t, pos, meta, n_dict, nulls, &bat[n_checked % RING]);
+            if (!rc)
+                rc = crc;
+        }
+        if (!rc)
+            rc = read_rc;
+        if (!rc && !n_read && /* no chunk selected: the dictionaries all the same */
+            !(rc = dicts_load(s, table, types, pos, n, n_dict, dk)))
+            dicts_spawn(t, types, n, dk, drc);
     }
     for (size_t j = 0; j < n && !rc; j++) {
         t->cols[j]->n_null += nulls[j];
@@ -1708,7 +1823,7 @@ done:
     sqlite3_blob_close(blob);
     sqlite3_finalize(one);
     mmap_end(s, mmap_old);
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < RING; b++) {
         promo_free(bat[b].buf);
         promo_free(bat[b].items);
     }
