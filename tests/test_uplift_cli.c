@@ -319,3 +319,41 @@ T_TEST(uplift_cli_warns_when_an_arm_has_too_few_outcomes)
     free(out);
     free(err);
 }
+
+/* A bandit-like log (obd's layout): a saved pandas index as the unnamed first column, six
+ * arms, clicks rare in every one. The index is left out of the default features with a note,
+ * the rare arms are one warning line (not six), and the groups' profiles say that a group of
+ * every held-out row has no profile. */
+T_TEST(uplift_cli_many_rare_arms_one_warning_and_no_index_feature)
+{
+    const char *dir = t_tmpdir();
+    char path[700], args[1000], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/indexed.csv", dir);
+    static char buf[65536];
+    size_t at = (size_t)snprintf(buf, sizeof buf, ",item,x,click\n");
+    for (int i = 0; i < 1200; i++)
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "%d,%d,%d,%d\n", i, i % 6, i % 13,
+                               i % 97 == 3);
+    t_write_file(path, buf, at);
+    snprintf(args, sizeof args, "uplift --data %s --treatment item --outcome click --control 0",
+             path);
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(err, "column 'column_1' left out of the features (a row number");
+    T_ASSERT_CONTAINS(err, "6 of 6 arms have fewer than 10 training rows of one outcome ('0' ");
+    T_ASSERT_CONTAINS(err, ", ...): too few to learn from");
+    T_ASSERT_MSG(!strstr(err, "arm '3' has"), "one line for all arms: %s", err);
+    T_ASSERT_CONTAINS(out, "features (1 columns): x");
+    free(out);
+    free(err);
+    /* named in --features, the index is used */
+    snprintf(args, sizeof args,
+             "uplift --data %s --treatment item --outcome click --control 0 --features "
+             "column_1,x",
+             path);
+    rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "uplift: %s", err);
+    T_ASSERT_CONTAINS(out, "features (2 columns): column_1, x");
+    free(out);
+    free(err);
+}

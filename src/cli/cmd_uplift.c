@@ -286,6 +286,22 @@ done:
 /* Rows encoded per block (load). */
 #define ENCODE_BLOCK 2048
 
+/* A column that only numbers the rows (0, 1, 2, ... or 1, 2, 3, ...): a file saved with its
+ * index (pandas' unnamed first column) carries one, and as a feature it would only learn the
+ * file's order. */
+static int is_row_number(const promo_column *c)
+{
+    if (c->n < 2 || (c->type != PROMO_COL_INT64 && c->type != PROMO_COL_FLOAT64))
+        return 0;
+    double first = promo_column_num(c, 0);
+    if (first != 0 && first != 1)
+        return 0;
+    for (size_t r = 0; r < c->n; r++)
+        if (promo_column_is_null(c, r) || promo_column_num(c, r) != first + (double)r)
+            return 0;
+    return 1;
+}
+
 static int load(const char *path,
                 const char *treatment,
                 const char *outcome,
@@ -489,6 +505,12 @@ static int load(const char *path,
                         "promo uplift: column '%s' left out of the features (an outcome, "
                         "measured after the treatment); name it in --features to use it\n",
                         c->name);
+            else if (is_row_number(c))
+                fprintf(stderr,
+                        "promo uplift: column '%s' left out of the features (a row number: "
+                        "0, 1, 2, ... or 1, 2, 3, ..., e.g. a saved pandas index); name it in "
+                        "--features to use it\n",
+                        c->name);
             else
                 fnames[n_fnames++] = c->name;
         }
@@ -626,6 +648,11 @@ static int split(udata *u, double frac, uint64_t seed)
     if (u->n_test == 0 || u->n_test == n)
         return promo_fail(PROMO_EUSAGE, "--test-frac %g: holds out %zu of %zu rows", frac,
                           u->n_test, n);
+    /* A binary outcome seen a handful of times cannot be modelled: every figure below would be
+     * the noise of those few rows, so say it before printing them (one line per arm, or one
+     * line for many: a log of 34 items is not 34 warnings). */
+    char rare_list[512] = "";
+    int n_rare = 0;
     for (int a = 0; a < u->n_arms; a++) {
         size_t tr = 0, te = 0, tr_pos = 0;
         for (size_t i = 0; i < n; i++)
@@ -639,15 +666,25 @@ static int split(udata *u, double frac, uint64_t seed)
                               "%s: arm '%s' has %zu training and %zu held-out rows: too few "
                               "(--test-frac %g)",
                               u->path, u->arm_name[a], tr, te, frac);
-        /* A binary outcome seen a handful of times cannot be modelled: every figure below
-         * would be the noise of those few rows, so say it before printing them. */
         size_t rare = tr_pos < tr - tr_pos ? tr_pos : tr - tr_pos;
-        if (u->binary && rare < 10)
+        if (!u->binary || rare >= 10)
+            continue;
+        const char *which = tr_pos < tr - tr_pos ? "1" : "0";
+        if (u->n_arms <= 4) {
             promo_warn("uplift: %s: arm '%s' has %zu row%s with outcome %s among its %zu "
                        "training rows: too few to learn from; its effects and metrics are noise",
-                       u->path, u->arm_name[a], rare, rare == 1 ? "" : "s",
-                       tr_pos < tr - tr_pos ? "1" : "0", tr);
+                       u->path, u->arm_name[a], rare, rare == 1 ? "" : "s", which, tr);
+            continue;
+        }
+        size_t used = strlen(rare_list);
+        if (n_rare++ < 4)
+            snprintf(rare_list + used, sizeof rare_list - used, "%s'%s' %zu of %zu",
+                     used ? ", " : "", u->arm_name[a], rare, tr);
     }
+    if (n_rare)
+        promo_warn("uplift: %s: %d of %d arms have fewer than 10 training rows of one outcome "
+                   "(%s%s): too few to learn from; their effects and metrics are noise",
+                   u->path, n_rare, u->n_arms, rare_list, n_rare > 4 ? ", ..." : "");
     return PROMO_OK;
 }
 
@@ -1185,6 +1222,12 @@ static int run(const udata *u,
                 for (int g = 0; g < 4; g++) {
                     if (!groups[a][g])
                         continue;
+                    if (groups[a][g] == nt) { /* everyone: no mean to stand apart from */
+                        printf("  %-18.18s %-14s every held-out row: the model tells no one "
+                               "apart\n",
+                               u->arm_name[a], promo_uplift_group_name(g));
+                        continue;
+                    }
                     printf("  %-18.18s %-14s", u->arm_name[a], promo_uplift_group_name(g));
                     for (int k = 0; k < prof[a][g].n; k++)
                         printf("%s %s %+.2f (%.4g vs %.4g)", k ? "," : "",
