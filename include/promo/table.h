@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <promo/dict.h>
 
@@ -137,8 +138,24 @@ promo_table *promo_table_filter(const promo_table *t, const uint8_t *keep);
 typedef int (*promo_key_dup_fn)(void *ctx, size_t first, size_t dup);
 
 /* Row r's value of key column c as 64 bits, as promo_table_find_duplicate_keys compares keys:
- * the code of a string, the bits of a float, the value of an integer, time or flag. */
-uint64_t promo_column_key_bits(const promo_column *c, size_t r);
+ * the code of a string, the bits of a float, the value of an integer, time or flag. Inline:
+ * the store's key checks call it several times per row. */
+static inline uint64_t promo_column_key_bits(const promo_column *c, size_t r)
+{
+    switch (c->type) {
+    case PROMO_COL_STRING:
+        return c->codes[r];
+    case PROMO_COL_FLOAT64: {
+        uint64_t u;
+        memcpy(&u, &c->f64[r], sizeof u);
+        return u;
+    }
+    case PROMO_COL_BOOL:
+        return c->b[r];
+    default:
+        return (uint64_t)c->i64[r];
+    }
+}
 
 /* Duplicate keys: the one check ingest (before it writes) and the store (as it writes) share.
  * A key is the tuple of values of columns key[0..n_key) (all with at least n_rows rows; key

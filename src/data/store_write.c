@@ -637,24 +637,6 @@ static int on_duplicate(void *ctx, size_t first, size_t dup)
 #define KEY_PART_ROWS ((size_t)1 << 20)
 #define KEY_PARTS     64
 
-/* promo_column_key_bits, inlined: the key checks call it several times per row. */
-static inline uint64_t key_bits(const promo_column *c, size_t r)
-{
-    switch (c->type) {
-    case PROMO_COL_STRING:
-        return c->codes[r];
-    case PROMO_COL_FLOAT64: {
-        uint64_t u;
-        memcpy(&u, &c->f64[r], sizeof u);
-        return u;
-    }
-    case PROMO_COL_BOOL:
-        return c->b[r];
-    default:
-        return (uint64_t)c->i64[r];
-    }
-}
-
 /* 1 if column c never decreases over rows 0..n (as raw key values). */
 static int never_decreases(const promo_column *c, size_t n)
 {
@@ -665,7 +647,7 @@ static int never_decreases(const promo_column *c, size_t n)
         return 1;
     }
     for (size_t r = 1; r < n; r++)
-        if (key_bits(c, r) < key_bits(c, r - 1))
+        if (promo_column_key_bits(c, r) < promo_column_key_bits(c, r - 1))
             return 0;
     return 1;
 }
@@ -679,7 +661,8 @@ static int run_increases(const key_ctx *k, size_t m, size_t a, size_t b)
         for (; j < k->nk; j++) {
             if (j == m)
                 continue;
-            uint64_t x = key_bits(k->kc[j], r - 1), y = key_bits(k->kc[j], r);
+            uint64_t x = promo_column_key_bits(k->kc[j], r - 1),
+                     y = promo_column_key_bits(k->kc[j], r);
             if (x != y) {
                 if (x > y)
                     return 0;
@@ -719,8 +702,8 @@ key_scan_runs(const key_ctx *k, size_t m, size_t a0, size_t b0, size_t *dup_o, s
     size_t cap = 0;
     *dup_o = *dup_r = SIZE_MAX;
     for (size_t a = a0, b; a < b0 && *dup_r == SIZE_MAX; a = b) {
-        uint64_t v = key_bits(mc, a);
-        for (b = a + 1; b < b0 && key_bits(mc, b) == v;)
+        uint64_t v = promo_column_key_bits(mc, a);
+        for (b = a + 1; b < b0 && promo_column_key_bits(mc, b) == v;)
             b++;
         /* order lines 1, 2, 3 of one order: in order, so no repeat, and no hash set */
         if (b - a < 2 || run_increases(k, m, a, b))
@@ -738,14 +721,15 @@ key_scan_runs(const key_ctx *k, size_t m, size_t a0, size_t b0, size_t *dup_o, s
         for (size_t r = a; r < b && *dup_r == SIZE_MAX; r++) {
             uint64_t h = 0x9e3779b97f4a7c15ULL;
             for (size_t j = 0; j < k->nk; j++)
-                h = promo_fmix64(h ^ key_bits(k->kc[j], r));
+                h = promo_fmix64(h ^ promo_column_key_bits(k->kc[j], r));
             for (size_t sl = (size_t)h & (want - 1);; sl = (sl + 1) & (want - 1)) {
                 if (!slots[sl]) {
                     slots[sl] = (uint32_t)r + 1;
                     break;
                 }
                 size_t o = slots[sl] - 1, j = 0;
-                while (j < k->nk && key_bits(k->kc[j], o) == key_bits(k->kc[j], r))
+                while (j < k->nk &&
+                       promo_column_key_bits(k->kc[j], o) == promo_column_key_bits(k->kc[j], r))
                     j++;
                 if (j == k->nk) {
                     *dup_o = o;
@@ -996,7 +980,8 @@ static int write_table(promo_store *s, const promo_table *t, int note)
             size_t a = p ? t->n_rows / n_parts * p : 0;
             if (p && a < part[p - 1].a)
                 a = part[p - 1].a;
-            while (a > 0 && a < t->n_rows && key_bits(mc, a) == key_bits(mc, a - 1))
+            while (a > 0 && a < t->n_rows &&
+                   promo_column_key_bits(mc, a) == promo_column_key_bits(mc, a - 1))
                 a++;
             part[p].a = a;
             if (p)

@@ -447,23 +447,6 @@ void promo_column_set_dict(promo_column *c, promo_dict *d)
 
 /* ---- duplicate keys ---- */
 
-uint64_t promo_column_key_bits(const promo_column *c, size_t r)
-{
-    switch (c->type) {
-    case PROMO_COL_STRING:
-        return c->codes[r];
-    case PROMO_COL_FLOAT64: {
-        uint64_t u;
-        memcpy(&u, &c->f64[r], sizeof u);
-        return u;
-    }
-    case PROMO_COL_BOOL:
-        return c->b[r];
-    default:
-        return (uint64_t)c->i64[r];
-    }
-}
-
 static int skipped(const uint8_t *skip, size_t n_skip, size_t r)
 {
     return skip && r < n_skip && skip[r];
