@@ -1362,25 +1362,30 @@ T_TEST(store_chunks_read_hands_batches_over)
 }
 
 /* Dictionaries whose keys are stored in increasing order (generated and ingested order ids)
- * are read without a hash build, whose index is made on the first lookup: they read back
- * equal, over two dictionary chunks; lookups and a new key after the read give the codes a
- * hash-built dictionary gives. Keys increasing for their first hundred and not after, and a
- * sorted dictionary changed to hold a key twice, go the hash way: the first reads back equal,
- * the second is refused with its reason. */
+ * are read chunk by chunk without a hash build, whose index is made on the first lookup: they
+ * read back equal, over two dictionary chunks; lookups and a new key after the read give the
+ * codes a hash-built dictionary gives. Keys increasing for their first hundred and not after,
+ * keys increasing over the first dictionary chunk and not in the second, and a sorted
+ * dictionary changed to hold a key twice, go the hash way from where the order breaks: the
+ * first two read back equal, the third is refused with its reason. */
 T_TEST(store_chunks_sorted_dictionaries_read_as_stored)
 {
     size_t n = 65536 + 600;
     promo_table *t = chunk_table(n, 0, 0);
     T_ASSERT(t != NULL);
-    promo_column *sorted = NULL, *later = NULL;
+    promo_column *sorted = NULL, *later = NULL, *second = NULL;
     T_OK(promo_table_add_column(t, "sorted_ids", PROMO_COL_STRING, &sorted));
     T_OK(promo_table_add_column(t, "later_unsorted", PROMO_COL_STRING, &later));
+    T_OK(promo_table_add_column(t, "second_chunk_unsorted", PROMO_COL_STRING, &second));
     for (size_t r = 0; r < n; r++) {
-        char a[16], b[16];
+        char a[16], b[16], c[16];
         int la = snprintf(a, sizeof a, "S%07zu", r);
         int lb = r < 100 ? snprintf(b, sizeof b, "K%03zu", r) : snprintf(b, sizeof b, "J%zu", r);
+        /* sorted over the first dictionary chunk (65536 keys), then lower keys */
+        int lc = r < 65536 ? snprintf(c, sizeof c, "T%07zu", r) : snprintf(c, sizeof c, "A%zu", r);
         T_OK(promo_column_push_str(sorted, a, (size_t)la));
         T_OK(promo_column_push_str(later, b, (size_t)lb));
+        T_OK(promo_column_push_str(second, c, (size_t)lc));
     }
     T_OK(promo_table_seal(t));
     promo_store *s = NULL;
@@ -1404,6 +1409,11 @@ T_TEST(store_chunks_sorted_dictionaries_read_as_stored)
         T_ASSERT_EQ_INT(promo_dict_find(bl->dict, "K099", 4), 99);
         T_ASSERT_EQ_INT(promo_dict_find(bl->dict, "J100", 4), 100);
         T_ASSERT_EQ_INT(promo_dict_find(bl->dict, "J65000", 6), 65000);
+        promo_column *b2 = promo_table_column(back, "second_chunk_unsorted");
+        T_ASSERT(b2 != NULL);
+        T_ASSERT_EQ_INT(promo_dict_find(b2->dict, "T0065535", 8), 65535);
+        T_ASSERT_EQ_INT(promo_dict_find(b2->dict, "A65536", 6), 65536);
+        T_ASSERT_EQ_INT(promo_dict_find(b2->dict, "A66135", 6), 66135);
         promo_table_free(back);
     }
     unsetenv("PROMO_CHUNK_BATCH");

@@ -1556,44 +1556,237 @@ static int read_batch(batch_reader *r, read_batch_buf *b)
     return rc;
 }
 
-/* Read the keys of every STRING column's dictionary into dk (the connection's thread). Each
- * must hold n_dict[j] keys, the size the decoding checked codes against. */
-static int dicts_load(promo_store *s,
-                      const char *table,
-                      const promo_col_type *types,
-                      const int *pos,
-                      size_t n,
-                      const uint32_t *n_dict,
-                      dict_keys *dk)
+/* A dictionary read chunk by chunk straight into its promo_dict (the connection's thread),
+ * when its keys are stored in increasing order (generated and ingested order ids): no copy
+ * of all its keys first, and its chunks are read between the batches of column chunks, so
+ * the decoding threads are never short of work. Keys found out of order (or longer than
+ * promo_dict_append_sorted takes) after the first chunk are interned from there on. */
+typedef struct dict_stream {
+    int64_t *ids;       /* the dictionary chunks' row ids, in order, and their keys: */
+    int64_t *rows;      /* their n_rows (each chunk's first_row checked to follow on) */
+    size_t n_ids, next; /* chunks, the next to read */
+    size_t nk;          /* keys in the dictionary so far */
+    int on;             /* 1: read this way (else dict_keys and a dict_build task) */
+    int sorted;         /* 1: appending sorted keys so far; 0: interning */
+} dict_stream;
+
+static void dict_streams_free(dict_stream *ds, size_t n)
 {
-    for (size_t j = 0; j < n; j++) {
-        if (types[j] != PROMO_COL_STRING)
-            continue;
-        int rc = dict_load(s, table, (size_t)pos[j], &dk[j]);
-        if (rc)
-            return rc;
-        if (dk[j].nk != n_dict[j])
-            return damaged(s, table, (size_t)pos[j], "a dictionary chunk is damaged or missing");
+    for (size_t j = 0; ds && j < n; j++) {
+        promo_free(ds[j].ids);
+        promo_free(ds[j].rows);
     }
+}
+
+/* Keys of one dictionary chunk blob, for promo_dict_append_sorted (called in key order). */
+typedef struct blob_keys {
+    const uint8_t *off;
+    const char *bytes;
+} blob_keys;
+
+static size_t blob_key_of(void *ctx, size_t k, char *buf)
+{
+    const blob_keys *bk = ctx;
+    uint32_t a = chunk_u32(bk->off, k), len = chunk_u32(bk->off, k + 1) - a;
+    memcpy(buf, bk->bytes + a, len); /* len <= PROMO_DICT_KEY_MAX: checked by the caller */
+    return len;
+}
+
+/* The row ids of column col's dictionary chunks into ds. */
+static int dict_stream_open(promo_store *s, const char *table, size_t col, dict_stream *ds)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_on(
+        s, table, "SELECT id, first_row, n_rows FROM %s WHERE id >= ? AND id < ? ORDER BY id", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, dict_id(col, 0));
+    sqlite3_bind_int64(st, 2, dict_id(col, 0) + ((int64_t)1 << 32));
+    size_t cap = 0, cap2 = 0;
+    int64_t keys = 0;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (promo_grow((void **)&ds->ids, &cap, ds->n_ids + 1, sizeof *ds->ids) ||
+            promo_grow((void **)&ds->rows, &cap2, ds->n_ids + 1, sizeof *ds->rows)) {
+            rc = PROMO_ENOMEM;
+            break;
+        }
+        int64_t rows = sqlite3_column_int64(st, 2);
+        if (sqlite3_column_int64(st, 1) != keys || rows < 0 || rows >= PROMO_DICT_NONE) {
+            rc = damaged(s, table, col, "a dictionary chunk is damaged or missing");
+            break;
+        }
+        keys += rows;
+        ds->ids[ds->n_ids] = sqlite3_column_int64(st, 0);
+        ds->rows[ds->n_ids++] = rows;
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = store_db_fail(s, src, "read dictionary");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The next chunk of ds into d, through blob handle *blob and the reused buffer *buf. */
+static int dict_stream_step(promo_store *s,
+                            const char *table,
+                            const char *chunks_name,
+                            size_t col,
+                            dict_stream *ds,
+                            promo_dict *d,
+                            sqlite3_blob **blob,
+                            uint8_t **buf,
+                            size_t *cap)
+{
+    int64_t id = ds->ids[ds->next], rows = ds->rows[ds->next];
+    ds->next++;
+    int src = *blob ? sqlite3_blob_reopen(*blob, id)
+                    : sqlite3_blob_open(s->db, "main", chunks_name, "data", id, 0, blob);
+    if (src != SQLITE_OK)
+        return src == SQLITE_ERROR ? damaged(s, table, col, "a dictionary chunk is missing")
+                                   : store_db_fail(s, src, "read dictionary");
+    size_t len = (size_t)sqlite3_blob_bytes(*blob);
+    if (len > *cap && promo_grow((void **)buf, cap, len, 1))
+        return PROMO_ENOMEM;
+    if ((src = sqlite3_blob_read(*blob, *buf, (int)len, 0)) != SQLITE_OK)
+        return store_db_fail(s, src, "read dictionary");
+    uint32_t m;
+    const uint8_t *o;
+    const char *k;
+    if (chunk_dict_blob(*buf, len, &m, &o, &k) || m != rows || ds->nk + m >= PROMO_DICT_NONE)
+        return damaged(s, table, col, "a dictionary chunk is damaged or missing");
+    for (uint32_t i = 0; i < m && ds->sorted; i++)
+        ds->sorted = chunk_u32(o, i + 1) - chunk_u32(o, i) <= PROMO_DICT_KEY_MAX;
+    if (ds->sorted) {
+        blob_keys bk = {o, k};
+        int rc = promo_dict_append_sorted(d, m, blob_key_of, &bk);
+        if (rc != PROMO_EINPUT) {
+            ds->nk += m;
+            return rc ? promo_fail(rc, "out of memory reading table '%s'", table) : PROMO_OK;
+        }
+        ds->sorted = 0; /* out of order: d holds the keys before this chunk */
+    }
+    /* interned: each key must be new (code = keys so far) */
+    enum { IB = 256 };
+    const char *keys[IB];
+    uint32_t lens[IB], got[IB];
+    for (uint32_t i0 = 0; i0 < m; i0 += IB) {
+        uint32_t b = m - i0 < IB ? m - i0 : IB;
+        for (uint32_t i = 0; i < b; i++) {
+            keys[i] = k + chunk_u32(o, i0 + i);
+            lens[i] = chunk_u32(o, i0 + i + 1) - chunk_u32(o, i0 + i);
+        }
+        if (promo_dict_intern_batch(d, keys, lens, b, got))
+            return promo_fail(PROMO_ENOMEM, "out of memory reading table '%s'", table);
+        for (uint32_t i = 0; i < b; i++)
+            if (got[i] != ds->nk + i0 + i)
+                return dict_build_fail(s, table, col, 1);
+    }
+    ds->nk += m;
     return PROMO_OK;
 }
 
-/* A task per STRING column that builds its dictionary from the keys in dk (dict_build: a
- * hash index only when the keys are not sorted) beside the decoding; drc[j] its result,
- * known after the parallel region. Created outside any batch's taskgroup, so that no batch
- * waits for a dictionary. */
-static void
-dicts_spawn(promo_table *t, const promo_col_type *types, size_t n, dict_keys *dk, int *drc)
+/* The dictionaries of the STRING columns, begun while the first batch decodes: for each,
+ * its first chunk decides. Keys increasing (its first 64) and short: streamed (dict_stream,
+ * first chunk now, the rest by dicts_advance). Else every key read into dk and a task builds
+ * the dictionary (dict_build: a hash index) beside the decoding; drc[j] its result, known
+ * after the parallel region; created outside any batch's taskgroup, so no batch waits. */
+static int dicts_begin(promo_store *s,
+                       const char *table,
+                       const char *chunks_name,
+                       promo_table *t,
+                       const promo_col_type *types,
+                       const int *pos,
+                       size_t n,
+                       const uint32_t *n_dict,
+                       dict_keys *dk,
+                       dict_stream *ds,
+                       int *drc,
+                       sqlite3_blob **blob,
+                       uint8_t **buf,
+                       size_t *cap)
 {
     for (size_t j = 0; j < n; j++) {
         if (types[j] != PROMO_COL_STRING)
             continue;
+        size_t col = (size_t)pos[j];
+        int rc = dict_stream_open(s, table, col, &ds[j]);
+        if (rc)
+            return rc;
+        if (ds[j].n_ids) {
+            /* the first chunk's first keys, through the same step (no key appended yet) */
+            int64_t id = ds[j].ids[0];
+            int src = *blob ? sqlite3_blob_reopen(*blob, id)
+                            : sqlite3_blob_open(s->db, "main", chunks_name, "data", id, 0, blob);
+            size_t len = src == SQLITE_OK ? (size_t)sqlite3_blob_bytes(*blob) : 0;
+            if (src == SQLITE_OK && len > *cap && promo_grow((void **)buf, cap, len, 1))
+                return PROMO_ENOMEM;
+            uint32_t m;
+            const uint8_t *o;
+            const char *k;
+            if (src == SQLITE_OK && sqlite3_blob_read(*blob, *buf, (int)len, 0) == SQLITE_OK &&
+                !chunk_dict_blob(*buf, len, &m, &o, &k)) {
+                ds[j].on = 1;
+                for (uint32_t i = 0; i < m && i < 64 && ds[j].on; i++)
+                    ds[j].on = chunk_u32(o, i + 1) - chunk_u32(o, i) <= PROMO_DICT_KEY_MAX &&
+                               (i == 0 || promo_key_cmp(k + chunk_u32(o, i - 1),
+                                                        chunk_u32(o, i) - chunk_u32(o, i - 1),
+                                                        k + chunk_u32(o, i),
+                                                        chunk_u32(o, i + 1) - chunk_u32(o, i)) < 0);
+            }
+            /* (a chunk that cannot be read goes the dict_load way, which says what is wrong) */
+        }
+        if (ds[j].on) {
+            ds[j].sorted = 1;
+            if (promo_dict_reserve(t->cols[j]->dict, n_dict[j]))
+                return promo_fail(PROMO_ENOMEM, "out of memory reading table '%s'", table);
+            if ((rc = dict_stream_step(s, table, chunks_name, col, &ds[j], t->cols[j]->dict, blob,
+                                       buf, cap)))
+                return rc;
+            continue;
+        }
+        if ((rc = dict_load(s, table, col, &dk[j])))
+            return rc;
+        if (dk[j].nk != n_dict[j])
+            return damaged(s, table, col, "a dictionary chunk is damaged or missing");
 #pragma omp task firstprivate(j) shared(drc, dk, t)
         {
             drc[j] = dict_build(&dk[j], t->cols[j]->dict, 1);
             dict_keys_free(&dk[j]); /* the keys are the dictionary's now */
         }
     }
+    return PROMO_OK;
+}
+
+/* Streamed dictionaries read on until the share of their chunks read reaches done / total
+ * (done = total: all of them, and each checked to hold n_dict[j] keys). */
+static int dicts_advance(promo_store *s,
+                         const char *table,
+                         const char *chunks_name,
+                         promo_table *t,
+                         const int *pos,
+                         size_t n,
+                         const uint32_t *n_dict,
+                         dict_stream *ds,
+                         size_t done,
+                         size_t total,
+                         sqlite3_blob **blob,
+                         uint8_t **buf,
+                         size_t *cap)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (!ds[j].on)
+            continue;
+        while (ds[j].next < ds[j].n_ids &&
+               (done >= total || ds[j].next * total < done * ds[j].n_ids)) {
+            int rc = dict_stream_step(s, table, chunks_name, (size_t)pos[j], &ds[j],
+                                      t->cols[j]->dict, blob, buf, cap);
+            if (rc)
+                return rc;
+        }
+        if (done >= total && ds[j].nk != n_dict[j])
+            return damaged(s, table, (size_t)pos[j], "a dictionary chunk is damaged or missing");
+    }
+    return PROMO_OK;
 }
 
 /* A batch after its tasks: the nulls they set counted, and the exact path for the items the
@@ -1646,6 +1839,9 @@ int chunk_read(promo_store *s,
     promo_table *t = promo_table_new(table);
     int64_t *tsbuf = promo_mallocn(CHUNK_ROWS, sizeof *tsbuf);
     dict_keys *dk = promo_calloc(n ? n : 1, sizeof *dk);
+    dict_stream *ds = promo_calloc(n ? n : 1, sizeof *ds);
+    uint8_t *dbuf = NULL; /* a dictionary chunk's blob */
+    size_t dcap = 0;
     int *drc = promo_calloc(n ? n : 1, sizeof *drc);
     uint32_t *n_dict = promo_calloc(n ? n : 1, sizeof *n_dict);
     size_t *nulls = promo_calloc(n ? n : 1, sizeof *nulls);
@@ -1659,7 +1855,7 @@ int chunk_read(promo_store *s,
     sqlite3_blob *blob = NULL;
     char *chunks_name = NULL;
     long long mmap_old = -1;
-    if (!t || !tsbuf || !dk || !drc || !n_dict || !nulls || no_items) {
+    if (!t || !tsbuf || !dk || !ds || !drc || !n_dict || !nulls || no_items) {
         rc = PROMO_ENOMEM;
         goto done;
     }
@@ -1790,9 +1986,14 @@ int chunk_read(promo_store *s,
                                          n_dict[it->j], &it->n_null);
                 }
             }
-            /* the dictionaries' keys, read while the first batch decodes */
-            if (n_read++ == 0 && !(read_rc = dicts_load(s, table, types, pos, n, n_dict, dk)))
-                dicts_spawn(t, types, n, dk, drc);
+            /* the dictionaries, begun while the first batch decodes, then read on in step
+             * with the batches */
+            if (n_read++ == 0)
+                read_rc = dicts_begin(s, table, chunks_name, t, types, pos, n, n_dict, dk, ds, drc,
+                                      &blob, &dbuf, &dcap);
+            if (!read_rc)
+                read_rc = dicts_advance(s, table, chunks_name, t, pos, n, n_dict, ds, br.k0, n_meta,
+                                        &blob, &dbuf, &dcap);
         }
 #pragma omp taskwait
         for (; n_checked < n_read; n_checked++) {
@@ -1802,9 +2003,12 @@ int chunk_read(promo_store *s,
         }
         if (!rc)
             rc = read_rc;
-        if (!rc && !n_read && /* no chunk selected: the dictionaries all the same */
-            !(rc = dicts_load(s, table, types, pos, n, n_dict, dk)))
-            dicts_spawn(t, types, n, dk, drc);
+        if (!rc && !n_read) /* no chunk selected: the dictionaries all the same */
+            rc = dicts_begin(s, table, chunks_name, t, types, pos, n, n_dict, dk, ds, drc, &blob,
+                             &dbuf, &dcap);
+        if (!rc)
+            rc = dicts_advance(s, table, chunks_name, t, pos, n, n_dict, ds, 1, 1, &blob, &dbuf,
+                               &dcap);
     }
     for (size_t j = 0; j < n && !rc; j++) {
         t->cols[j]->n_null += nulls[j];
@@ -1832,6 +2036,9 @@ done:
     for (size_t j = 0; dk && j < n; j++)
         dict_keys_free(&dk[j]);
     promo_free(dk);
+    dict_streams_free(ds, n);
+    promo_free(ds);
+    promo_free(dbuf);
     promo_free(drc);
     promo_free(n_dict);
     promo_free(nulls);
