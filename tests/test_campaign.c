@@ -122,13 +122,17 @@ T_TEST(demo_small_runs_every_step)
      * fatigued (issue 16) */
     T_ASSERT_CONTAINS(out, "--send-time fixed --fatigue off --out ");
     T_ASSERT_CONTAINS(out, "== 11. the optimized campaign");
-    T_ASSERT_CONTAINS(out, "--product best --optimize --out ");
+    T_ASSERT_CONTAINS(out, "--product best --optimize --bundle auto --out ");
     T_ASSERT_CONTAINS(out, "send time: each customer's usual weekday and hour");
-    T_ASSERT_CONTAINS(out, "== 12. what the optimized campaign truly earns");
+    T_ASSERT_CONTAINS(out, "== 12. what the optimized campaign and its bundle truly earn");
     T_ASSERT_CONTAINS(out, "send as promo campaign does: each customer at their usual weekday");
     /* it ends with the report and where everything is (cmd_demo.c, issue 17) */
     T_ASSERT_CONTAINS(out, "/out/report.html");
     T_ASSERT_CONTAINS(out, "optimized campaign for ");
+    /* and the optimized campaign's simulated profit with its interval (issue 16) */
+    T_ASSERT_CONTAINS(out, "== the optimized campaign for ");
+    T_ASSERT_CONTAINS(out, "simulated incremental profit ");
+    T_ASSERT_CONTAINS(out, "% interval ");
     T_ASSERT_CONTAINS(out, "promo serve --ws ");
     free(out);
     free(err);
