@@ -230,6 +230,22 @@ to_csv(const promo_prop_scores *sc, const ranked *rk, int wide, int baseline, si
     return csv_text(head, sc->n, prop_room, prop_line, &x, len);
 }
 
+/* Close an open_memstream stream f and hand its bytes over in promo's allocator (the stream's
+ * buffer comes from malloc); NULL if the stream failed. buf and sz are the stream's: fclose
+ * sets them. */
+static char *memstream_take(FILE *f, char **buf, const size_t *sz)
+{
+    if (fclose(f) != 0) {
+        free(*buf);
+        return NULL;
+    }
+    char *out = promo_malloc(*sz ? *sz : 1);
+    if (out)
+        memcpy(out, *buf, *sz);
+    free(*buf);
+    return out;
+}
+
 static char *to_json(const promo_prop_scores *sc,
                      const ranked *rk,
                      int wide,
@@ -243,7 +259,7 @@ static char *to_json(const promo_prop_scores *sc,
     if (!f)
         return NULL;
     char d[24];
-    promo_time_format(sc->as_of, 1, d, sizeof d);
+    promo_time_format_cutoff(sc->as_of, d, sizeof d);
     fprintf(f, "{\"target\":");
     cli_json_str(f, sc->target);
     fprintf(f, ",\"as_of\":\"%s\",\"n\":%zu,\"n_left_out\":%zu,\"score\":\"%s\",\"customers\":[", d,
@@ -261,14 +277,7 @@ static char *to_json(const promo_prop_scores *sc,
         fputc('}', f);
     }
     fprintf(f, "]}\n");
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    char *out = promo_malloc(sz ? sz : 1);
-    if (out)
-        memcpy(out, buf, sz);
-    free(buf);
+    char *out = memstream_take(f, &buf, &sz);
     *len = sz;
     return out;
 }
@@ -397,7 +406,7 @@ static char *uplift_to_json(const promo_uplift_scorer *h,
     if (!f)
         return NULL;
     char d[24];
-    promo_time_format(sc->as_of, 1, d, sizeof d);
+    promo_time_format_cutoff(sc->as_of, d, sizeof d);
     fprintf(f, "{\"model\": \"uplift\", \"learner\": \"%s\", \"target\": ",
             promo_uplift_learner_name(promo_uplift_scorer_learner(h)));
     cli_json_str(f, target);
@@ -417,14 +426,7 @@ static char *uplift_to_json(const promo_uplift_scorer *h,
         fprintf(f, ", \"expected_profit\": %.6g}", sc->profit[i * K + (size_t)b]);
     }
     fputs("]}\n", f);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    char *out = promo_malloc(sz ? sz : 1);
-    if (out)
-        memcpy(out, buf, sz);
-    free(buf); /* open_memstream's buffer comes from malloc */
+    char *out = memstream_take(f, &buf, &sz);
     *len = sz;
     return out;
 }
@@ -575,7 +577,7 @@ int cmd_score(int argc, char **argv)
         rc = promo_outfile_write(out, text, len);
         if (!rc) {
             char d[24];
-            promo_time_format(sc->as_of, 1, d, sizeof d);
+            promo_time_format_cutoff(sc->as_of, d, sizeof d);
             promo_info("scored %zu customers for %s as of %s into %s", sc->n, target, d, out);
         }
     } else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {

@@ -39,7 +39,7 @@ int cli_explain_uplift(
     if (rc)
         goto done;
     char d[24];
-    promo_time_format(promo_uplift_scorer_as_of(h), 1, d, sizeof d);
+    promo_time_format_cutoff(promo_uplift_scorer_as_of(h), d, sizeof d);
     const char *arm = promo_uplift_scorer_arm_name(h, e.arm),
                *ctl = promo_uplift_scorer_arm_name(h, 0),
                *L = promo_uplift_learner_name(promo_uplift_scorer_learner(h));

@@ -1458,26 +1458,19 @@ int promo_uplift_predict(promo_uplift *m, const float *x, size_t n, size_t d, fl
         break;
     case PROMO_UPLIFT_R:
     case PROMO_UPLIFT_DR:
+    case PROMO_UPLIFT_CT: { /* one effect model per arm */
+        /* ct on a binary outcome models P(z = 1 | x) = (1 + tau) / 2 */
+        int ct_binary = m->learner == PROMO_UPLIFT_CT && m->binary;
         t0 = promo_mallocn(n, sizeof *t0);
         if (!t0)
             return PROMO_ENOMEM;
         for (size_t a = 1; a < K && !rc; a++) {
             rc = promo_learner_predict(m->tau[a - 1], x, n, m->d, t0);
             for (size_t i = 0; i < n && !rc; i++)
-                effect[i * E + a - 1] = t0[i];
+                effect[i * E + a - 1] = ct_binary ? 2.0f * t0[i] - 1.0f : t0[i];
         }
         break;
-    case PROMO_UPLIFT_CT:
-        t0 = promo_mallocn(n, sizeof *t0);
-        if (!t0)
-            return PROMO_ENOMEM;
-        for (size_t a = 1; a < K && !rc; a++) {
-            rc = promo_learner_predict(m->tau[a - 1], x, n, m->d, t0);
-            /* binary: P(z = 1 | x) = (1 + tau) / 2 */
-            for (size_t i = 0; i < n && !rc; i++)
-                effect[i * E + a - 1] = m->binary ? 2.0f * t0[i] - 1.0f : t0[i];
-        }
-        break;
+    }
     default:
         rc = promo_fail(PROMO_EINTERNAL, "uplift: learner %d", (int)m->learner);
         break;

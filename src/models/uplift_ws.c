@@ -540,7 +540,7 @@ int promo_uplift_ws_rows_build(const promo_panel *d,
     }
     if (n == 0) {
         char buf[32];
-        promo_time_format(r.as_of, 1, buf, sizeof buf);
+        promo_time_format_cutoff(r.as_of, buf, sizeof buf);
         rc = promo_fail(PROMO_EINPUT,
                         "uplift: no exposure's %g-day outcome window closes by %s (--as-of): "
                         "nothing to learn from",
