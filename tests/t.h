@@ -111,6 +111,8 @@ char *t_read_file(const char *path, size_t *n);
 /* A digest of every file under dir (names, sizes, contents), to prove it did not change.
  * Returns a malloc'd hex string; "" for a missing directory. */
 char *t_dir_digest(const char *dir);
+/* Entries of dir whose name holds ".tmp-" (the store's temporaries); 0 for a missing dir. */
+int t_count_temps(const char *dir);
 /* Run one(data, n) on every file of a fuzz corpus directory (a fuzz target's replay in make
  * test); skips the test when the directory is absent. Returns the number of files. */
 size_t t_replay_corpus(const char *dir, int (*one)(const uint8_t *data, size_t n));

@@ -2,6 +2,7 @@
 #include "t_http.h"
 
 #include <arpa/inet.h>
+#include <cJSON.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <promo/error.h>
+
+#include "t.h"
 
 static int send_all(int fd, const char *p, size_t n)
 {
@@ -120,4 +125,28 @@ void t_http_reply_free(t_http_reply *r)
     free(r->headers);
     free(r->body);
     memset(r, 0, sizeof *r);
+}
+
+int t_api_call(promo_api *api,
+               promo_api_handler h,
+               const char *param,
+               const char *(*query)(const promo_api_call *call, const char *key),
+               void *http,
+               const char *body,
+               promo_api_reply *out)
+{
+    cJSON *b = body ? cJSON_Parse(body) : NULL;
+    if (body)
+        T_ASSERT(b != NULL);
+    promo_api_ctx ctx;
+    promo_api_call c = {param, b, query, http, &ctx};
+    out->status = 200;
+    out->body = NULL;
+    T_OK(promo_api_begin(api, &ctx));
+    int rc = h(api, &c, out);
+    promo_api_end(api, &ctx);
+    cJSON_Delete(b);
+    T_ASSERT_MSG(rc == 0, "handler failed: %s", promo_last_error());
+    T_ASSERT(out->body != NULL);
+    return out->status;
 }

@@ -2,8 +2,10 @@
 #include "t_world.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <promo/error.h>
+#include <promo/hash.h>
 #include <promo/log.h>
 #include <promo/store.h>
 #include <promo/synth.h>
@@ -49,4 +51,30 @@ void t_world_write_old_eval(promo_store *s)
     T_OK(promo_table_seal(old));
     T_OK(promo_store_write_table(s, old));
     promo_table_free(old);
+}
+
+uint64_t t_table_digest(const promo_table *t)
+{
+    uint64_t h = promo_hash_bytes(t->name, strlen(t->name)) ^ t->n_rows;
+    for (size_t j = 0; j < t->n_cols; j++) {
+        const promo_column *c = t->cols[j];
+        h = h * 31 + promo_hash_bytes(c->name, strlen(c->name));
+        for (size_t r = 0; r < c->n; r++) {
+            uint64_t v;
+            if (promo_column_is_null(c, r)) {
+                v = 0x6e756c6cULL;
+            } else if (c->type == PROMO_COL_STRING) {
+                const char *s = promo_column_str(c, r);
+                v = promo_hash_bytes(s, strlen(s));
+            } else if (c->type == PROMO_COL_FLOAT64) {
+                memcpy(&v, &c->f64[r], sizeof v);
+            } else if (c->type == PROMO_COL_BOOL) {
+                v = c->b[r];
+            } else {
+                v = (uint64_t)c->i64[r];
+            }
+            h = (h ^ v) * 0x100000001b3ULL;
+        }
+    }
+    return h;
 }

@@ -1,5 +1,6 @@
 /* tests/t_world.h: workspaces of the model tests: the small generated world that the panel,
- * propensity and scorer tests read, and the table an old workspace held. */
+ * propensity and scorer tests read, the table an old workspace held, and a digest of a
+ * table's values. */
 #ifndef T_WORLD_H
 #define T_WORLD_H
 
@@ -7,6 +8,7 @@
 #include <stdint.h>
 
 #include <promo/store.h>
+#include <promo/table.h>
 
 /* Generate a world (synth.h defaults: seed, start date) of 3 stores and 8 months without
  * events, with the given counts, and write it into a new workspace <t_tmpdir()>/ws; its path
@@ -23,5 +25,8 @@ const char *t_world_write(char *ws,
 /* Write into s the table a workspace evaluated before the generic `evaluations` table held:
  * `propensity_eval`, one row (auc 0.5). */
 void t_world_write_old_eval(promo_store *s);
+
+/* Digest of a table's values (strings by content, nulls apart), to compare two copies. */
+uint64_t t_table_digest(const promo_table *t);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "server/api.h"
 #include "t.h"
+#include "t_http.h"
 #include "t_world.h"
 
 /* A world with contact history (the default fatigue rule suppresses some) and its uplift
@@ -33,19 +34,7 @@ static const char *fixture(void)
 
 static int api_call(promo_api *api, promo_api_handler fn, const char *body, promo_api_reply *out)
 {
-    cJSON *b = cJSON_Parse(body);
-    T_ASSERT(b != NULL);
-    promo_api_ctx ctx;
-    promo_api_call c = {NULL, b, NULL, NULL, &ctx};
-    out->status = 200;
-    out->body = NULL;
-    T_OK(promo_api_begin(api, &ctx));
-    int rc = fn(api, &c, out);
-    promo_api_end(api, &ctx);
-    cJSON_Delete(b);
-    T_ASSERT_MSG(rc == 0, "handler failed: %s", promo_last_error());
-    T_ASSERT(out->body != NULL);
-    return out->status;
+    return t_api_call(api, fn, NULL, NULL, NULL, body, out);
 }
 
 static double num(const cJSON *o, const char *key)

@@ -18,6 +18,7 @@
 
 #include "server/api.h"
 #include "t.h"
+#include "t_http.h"
 #include "t_world.h"
 
 /* ---- hand-made features: the columns the profiles read, one row per customer ---- */
@@ -603,19 +604,7 @@ T_TEST(campaign_personalize_budget_respent_after_fatigue)
 /* POST /api/campaign through the API handle (as test_server.c calls handlers). */
 static int api_campaign(promo_api *api, const char *body, promo_api_reply *out)
 {
-    cJSON *b = cJSON_Parse(body);
-    T_ASSERT(b != NULL);
-    promo_api_ctx ctx;
-    promo_api_call c = {NULL, b, NULL, NULL, &ctx};
-    out->status = 200;
-    out->body = NULL;
-    T_OK(promo_api_begin(api, &ctx));
-    int rc = promo_api_campaign(api, &c, out);
-    promo_api_end(api, &ctx);
-    cJSON_Delete(b);
-    T_ASSERT_MSG(rc == 0, "handler failed: %s", promo_last_error());
-    T_ASSERT(out->body != NULL);
-    return out->status;
+    return t_api_call(api, promo_api_campaign, NULL, NULL, NULL, body, out);
 }
 
 /* The API's campaign sends and spares as promo campaign does (issue 16): each row at the

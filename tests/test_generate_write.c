@@ -15,6 +15,7 @@
 #include <promo/table.h>
 
 #include "t.h"
+#include "t_world.h"
 
 static char *gw_path(const char *dir, const char *name)
 {
@@ -23,33 +24,6 @@ static char *gw_path(const char *dir, const char *name)
     k ^= 1;
     snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
     return p[k];
-}
-
-/* Digest of a table's values (strings by content, nulls apart), to compare two copies. */
-static uint64_t gw_digest(const promo_table *t)
-{
-    uint64_t h = promo_hash_bytes(t->name, strlen(t->name)) ^ t->n_rows;
-    for (size_t j = 0; j < t->n_cols; j++) {
-        const promo_column *c = t->cols[j];
-        h = h * 31 + promo_hash_bytes(c->name, strlen(c->name));
-        for (size_t r = 0; r < c->n; r++) {
-            uint64_t v;
-            if (promo_column_is_null(c, r)) {
-                v = 0x6e756c6cULL;
-            } else if (c->type == PROMO_COL_STRING) {
-                const char *s = promo_column_str(c, r);
-                v = promo_hash_bytes(s, strlen(s));
-            } else if (c->type == PROMO_COL_FLOAT64) {
-                memcpy(&v, &c->f64[r], sizeof v);
-            } else if (c->type == PROMO_COL_BOOL) {
-                v = c->b[r];
-            } else {
-                v = (uint64_t)c->i64[r];
-            }
-            h = (h ^ v) * 0x100000001b3ULL;
-        }
-    }
-    return h;
 }
 
 static promo_synth_params small_world(void)
@@ -106,13 +80,14 @@ T_TEST(generate_into_stores_what_generate_then_write_stores)
     for (size_t k = 0; k < n; k++) {
         T_ASSERT(all[k] && all_b[k]);
         /* the same tables in memory, and the same read back from either workspace */
-        T_ASSERT_MSG(gw_digest(all[k]) == gw_digest(all_b[k]), "%s differs in memory",
+        T_ASSERT_MSG(t_table_digest(all[k]) == t_table_digest(all_b[k]), "%s differs in memory",
                      all[k]->name);
         promo_table *ra = NULL, *rb = NULL;
         T_OK(promo_store_read_table(sa, all[k]->name, &ra));
         T_OK(promo_store_read_table(sb, all[k]->name, &rb));
         T_ASSERT_EQ_INT(ra->n_rows, all[k]->n_rows);
-        T_ASSERT_MSG(gw_digest(ra) == gw_digest(rb), "%s differs as stored", all[k]->name);
+        T_ASSERT_MSG(t_table_digest(ra) == t_table_digest(rb), "%s differs as stored",
+                     all[k]->name);
         promo_table_free(ra);
         promo_table_free(rb);
     }

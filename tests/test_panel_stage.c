@@ -17,18 +17,6 @@
 
 #include "t.h"
 
-static int temps_in(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += strstr(e->d_name, ".tmp-") != NULL;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 /* A committed workspace with one small table and models/m.bin = "old". */
 static const char *stage_ws(void)
 {
@@ -74,7 +62,7 @@ T_TEST(panel_stage_parts_in_order_at_commit_only)
         T_OK(promo_store_begin(s));
         T_OK(promo_store_stage_parts(s, m, parts, 5));
         assert_content(m, "old", 3);
-        T_ASSERT_EQ_INT(temps_in(promo_store_models_dir(s)), 1);
+        T_ASSERT_EQ_INT(t_count_temps(promo_store_models_dir(s)), 1);
         if (!close_it)
             T_OK(promo_store_rollback(s));
         promo_store_close(s);
@@ -86,19 +74,19 @@ T_TEST(panel_stage_parts_in_order_at_commit_only)
     T_OK(promo_store_begin(s));
     T_OK(promo_store_stage_parts(s, m, parts, 2)); /* staged twice: the later bytes */
     T_OK(promo_store_stage_parts(s, m, parts, 5));
-    T_ASSERT_EQ_INT(temps_in(promo_store_models_dir(s)), 1);
+    T_ASSERT_EQ_INT(t_count_temps(promo_store_models_dir(s)), 1);
     T_OK(promo_store_commit(s));
     assert_content(m, want, sizeof want - 1);
-    T_ASSERT_EQ_INT(temps_in(promo_store_models_dir(s)), 0);
+    T_ASSERT_EQ_INT(t_count_temps(promo_store_models_dir(s)), 0);
     /* Outside a transaction: written at once. */
     T_OK(promo_store_stage_parts(s, m, parts + 4, 1));
     assert_content(m, "tail", 4);
-    T_ASSERT_EQ_INT(temps_in(promo_store_models_dir(s)), 0);
+    T_ASSERT_EQ_INT(t_count_temps(promo_store_models_dir(s)), 0);
     /* A part that cannot be written (a bad address) fails the stage with nothing left. */
     T_OK(promo_store_begin(s));
     promo_store_part bad[] = {{"ok", 2}, {(const void *)(uintptr_t)16, 4096}};
     T_ASSERT_EQ_INT(promo_store_stage_parts(s, m, bad, 2), PROMO_EIO);
-    T_ASSERT_EQ_INT(temps_in(promo_store_models_dir(s)), 0);
+    T_ASSERT_EQ_INT(t_count_temps(promo_store_models_dir(s)), 0);
     T_OK(promo_store_rollback(s));
     assert_content(m, "tail", 4);
     promo_store_close(s);
@@ -130,6 +118,6 @@ T_TEST(panel_stage_parts_killed_after_the_commit_rolls_forward)
     promo_store *s = NULL;
     T_OK(promo_store_open(ws, 0, &s)); /* rolls the commit forward */
     assert_content(m, "new bytes", 9);
-    T_ASSERT_EQ_INT(temps_in(promo_store_models_dir(s)), 0);
+    T_ASSERT_EQ_INT(t_count_temps(promo_store_models_dir(s)), 0);
     promo_store_close(s);
 }

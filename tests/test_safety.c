@@ -71,18 +71,6 @@ static int run(char **err, const char *fmt, ...)
     return t_promo(args, NULL, err);
 }
 
-/* Files in dir whose name holds ".tmp-": temporaries. */
-static int count_temps(const char *dir)
-{
-    char cmd[800];
-    snprintf(cmd, sizeof cmd, "ls -a %s | grep -c '\\.tmp-'", dir);
-    char *out = NULL;
-    t_sh(cmd, &out, NULL);
-    int n = out ? atoi(out) : -1;
-    free(out);
-    return n;
-}
-
 /* A child process that holds the workspace lock (exclusive or shared) for `secs` seconds. */
 static pid_t hold_lock(const char *ws, int exclusive, double secs)
 {
@@ -281,9 +269,9 @@ T_TEST(safety_kill_at_publish_train_rolls_forward)
     free(err);
     char d[800];
     snprintf(d, sizeof d, "%s/models", ws);
-    T_ASSERT_EQ_INT(count_temps(d), 0);
+    T_ASSERT_EQ_INT(t_count_temps(d), 0);
     snprintf(d, sizeof d, "%s/out", ws);
-    T_ASSERT_EQ_INT(count_temps(d), 0);
+    T_ASSERT_EQ_INT(t_count_temps(d), 0);
     T_ASSERT_EQ_INT(run(&err, "score --ws %s --target any", ws), 0);
     free(err);
 }
@@ -374,7 +362,7 @@ T_TEST(safety_out_disk_full_keeps_the_old_file)
     char *body = t_read_file(path, NULL);
     T_ASSERT_STR_EQ(body, "old\n");
     free(body);
-    T_ASSERT_EQ_INT(count_temps(t_tmpdir()), 0);
+    T_ASSERT_EQ_INT(t_count_temps(t_tmpdir()), 0);
 }
 
 T_TEST(safety_features_out_to_a_missing_directory_changes_nothing)
@@ -610,7 +598,7 @@ T_TEST(safety_outfile_api_checks_every_write)
     char *body = t_read_file(path, NULL);
     T_ASSERT_STR_EQ(body, "hello");
     free(body);
-    T_ASSERT_EQ_INT(count_temps(t_tmpdir()), 0);
+    T_ASSERT_EQ_INT(t_count_temps(t_tmpdir()), 0);
 }
 
 /* ---- fuzz corpora replayed (fuzz/fuzz_campaign.c, fuzz/fuzz_map.c; `make fuzz` builds the

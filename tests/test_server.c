@@ -88,20 +88,7 @@ static int call(promo_api *api,
                 const char *body,
                 promo_api_reply *out)
 {
-    cJSON *b = body ? cJSON_Parse(body) : NULL;
-    if (body)
-        T_ASSERT(b != NULL);
-    promo_api_ctx ctx;
-    promo_api_call c = {param, b, q_lookup, (void *)q, &ctx};
-    out->status = 200;
-    out->body = NULL;
-    T_OK(promo_api_begin(api, &ctx));
-    int rc = h(api, &c, out);
-    promo_api_end(api, &ctx);
-    cJSON_Delete(b);
-    T_ASSERT_MSG(rc == 0, "handler failed: %s", promo_last_error());
-    T_ASSERT(out->body != NULL);
-    return out->status;
+    return t_api_call(api, h, param, q_lookup, (void *)q, body, out);
 }
 
 static const char *error_field(const promo_api_reply *r)

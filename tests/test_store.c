@@ -459,19 +459,6 @@ T_TEST(store_atomic_write)
 
 /* ---- files staged with the tables ---- */
 
-/* Entries of dir whose name holds ".tmp-" (the store's temporaries). */
-static int count_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += strstr(e->d_name, ".tmp-") != NULL;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 /* A committed workspace with table "things" and models/m.json = "old model". */
 static const char *staging_ws(const char *name, promo_table *t)
 {
@@ -517,22 +504,22 @@ T_TEST(store_staged_files_appear_only_at_commit)
     /* Written beside the destinations already, but invisible under their names. */
     assert_file(models, "m.json", "old model");
     T_ASSERT(access(a, F_OK) != 0 && access(b, F_OK) != 0);
-    T_ASSERT_EQ_INT(count_temps(models), 1);
-    T_ASSERT_EQ_INT(count_temps(out), 2);
+    T_ASSERT_EQ_INT(t_count_temps(models), 1);
+    T_ASSERT_EQ_INT(t_count_temps(out), 2);
     /* Another store opened meanwhile leaves a live process's temporaries alone. */
     T_OK(promo_store_open(ws, 0, &other));
     promo_store_close(other);
-    T_ASSERT_EQ_INT(count_temps(out), 2);
+    T_ASSERT_EQ_INT(t_count_temps(out), 2);
     T_OK(promo_store_commit(s));
     assert_file(models, "m.json", "new model");
     assert_file(out, "a.png", "A");
     assert_file(out, "b.csv", "B2");
-    T_ASSERT_EQ_INT(count_temps(models), 0);
-    T_ASSERT_EQ_INT(count_temps(out), 0);
+    T_ASSERT_EQ_INT(t_count_temps(models), 0);
+    T_ASSERT_EQ_INT(t_count_temps(out), 0);
     /* Outside a transaction: written at once. */
     T_OK(promo_store_stage_file(s, a, "A2", 2));
     assert_file(out, "a.png", "A2");
-    T_ASSERT_EQ_INT(count_temps(out), 0);
+    T_ASSERT_EQ_INT(t_count_temps(out), 0);
     promo_store_close(s);
     promo_table_free(t);
 }
@@ -573,7 +560,7 @@ T_TEST(store_staged_files_rollback_and_close_leave_nothing)
     T_OK(promo_store_write_table(s, t));
     T_OK(promo_store_commit(s));
     snprintf(a, sizeof a, "%s/out", ws2);
-    T_ASSERT_EQ_INT(count_temps(a), 0);
+    T_ASSERT_EQ_INT(t_count_temps(a), 0);
     snprintf(a, sizeof a, "%s/out/a.png", ws2);
     T_ASSERT(access(a, F_OK) != 0);
     promo_store_close(s);
@@ -651,7 +638,7 @@ T_TEST(store_stage_alloc_failure_loop)
             snprintf(a, sizeof a, "%s/out", ws);
             assert_file(m, "m.json", "new model");
             assert_file(a, "a.png", "A");
-            T_ASSERT(count_temps(m) == 0 && count_temps(a) == 0);
+            T_ASSERT(t_count_temps(m) == 0 && t_count_temps(a) == 0);
         }
         free(after);
     }
@@ -765,8 +752,8 @@ T_TEST(store_kill_during_commit_old_or_new_never_mixed)
             assert_file(models, "m.json", "new model");
             assert_file(out, "a.png", "A");
         }
-        T_ASSERT_EQ_INT(count_temps(models), 0);
-        T_ASSERT_EQ_INT(count_temps(out), 0);
+        T_ASSERT_EQ_INT(t_count_temps(models), 0);
+        T_ASSERT_EQ_INT(t_count_temps(out), 0);
         promo_table_free(back);
         promo_store_close(s);
         /* (promo.db itself may keep a stale -journal that SQLite ignores: compared by rows.) */

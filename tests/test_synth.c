@@ -46,40 +46,13 @@ static const promo_column *col(const promo_table *t, const char *name)
     return c;
 }
 
-/* Digest of a table's values (strings by content), to compare runs. */
-static uint64_t table_digest(const promo_table *t)
-{
-    uint64_t h = promo_hash_bytes(t->name, strlen(t->name)) ^ t->n_rows;
-    for (size_t j = 0; j < t->n_cols; j++) {
-        const promo_column *c = t->cols[j];
-        h = h * 31 + promo_hash_bytes(c->name, strlen(c->name));
-        for (size_t r = 0; r < c->n; r++) {
-            uint64_t v;
-            if (promo_column_is_null(c, r)) {
-                v = 0x6e756c6cULL;
-            } else if (c->type == PROMO_COL_STRING) {
-                const char *s = promo_column_str(c, r);
-                v = promo_hash_bytes(s, strlen(s));
-            } else if (c->type == PROMO_COL_FLOAT64) {
-                memcpy(&v, &c->f64[r], sizeof v);
-            } else if (c->type == PROMO_COL_BOOL) {
-                v = c->b[r];
-            } else {
-                v = (uint64_t)c->i64[r];
-            }
-            h = (h ^ v) * 0x100000001b3ULL;
-        }
-    }
-    return h;
-}
-
 static uint64_t tables_digest(const promo_synth_tables *t)
 {
     const promo_table *all[PROMO_SYNTH_N_TABLES];
     size_t n = promo_synth_tables_list(t, all);
     uint64_t h = 0;
     for (size_t k = 0; k < n; k++)
-        h = h * 1099511628211ULL + table_digest(all[k]);
+        h = h * 1099511628211ULL + t_table_digest(all[k]);
     return h;
 }
 

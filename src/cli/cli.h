@@ -209,6 +209,20 @@ int cmd_serve(int argc, char **argv);
  * when cli_train_is_recommender(argc, argv) says --model names a recommender. */
 int cmd_train_recommend(int argc, char **argv);
 int cli_train_is_recommender(int argc, char **argv);
+struct promo_sim_params;
+struct promo_sim_result;
+/* What promo simulate plays: the campaign file in workspace ws's generated world with sp
+ * (cmd_simulate.c). *res gets the figures, *n_offers the offers played; discount and bundle
+ * (NULL: not wanted) the first offer's discount and its bundle product's id ("" when none). */
+int cli_simulate_file(const char *ws,
+                      const char *campaign,
+                      const struct promo_sim_params *sp,
+                      struct promo_sim_result *res,
+                      size_t *n_offers,
+                      double *discount,
+                      char *bundle,
+                      size_t n_bundle);
+
 struct promo_rec_train_report;
 void cli_print_recommend_train(FILE *f, const struct promo_rec_train_report *r, int json);
 /* promo train for a recommend.h kind on workspace ws: train, print (as promo train prints),

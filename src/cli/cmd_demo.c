@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <promo/alloc.h>
 #include <promo/campaign.h>
 #include <promo/store.h>
 #include <promo/synth.h>
@@ -63,33 +62,20 @@ static const char *expand(const char *a, const demo_ctx *c)
  * line. */
 static int closing_figure(const demo_ctx *c)
 {
-    promo_campaign_file *cf = NULL;
-    promo_store *s = NULL;
-    promo_world *w = NULL;
-    promo_offer *offers = NULL;
     promo_sim_params sp = promo_sim_params_default();
     promo_sim_result res;
-    int rc = promo_campaign_read(c->optimized, &cf);
     size_t n = 0;
-    if (!rc && !(rc = promo_store_open_read(c->ws, &s)) && !(rc = promo_world_load(s, &w)) &&
-        !(rc = promo_campaign_file_offers(cf, w, &offers)) &&
-        (n = promo_campaign_file_contacts(cf)) > 0)
-        rc = promo_simulate(w, offers, n, &sp, &res);
-    if (!rc && n > 0) {
-        int bundled = offers[0].bundle_product != PROMO_SYNTH_NONE;
+    double discount = 0;
+    char bundle[256];
+    int rc =
+        cli_simulate_file(c->ws, c->optimized, &sp, &res, &n, &discount, bundle, sizeof bundle);
+    if (!rc && n > 0)
         printf("\n== the optimized campaign for %s: %.0f contacts at %g%% off%s%s: simulated "
                "incremental profit %.0f LKR (%.0f%% interval %.0f to %.0f), ROI %.2f; the "
                "comparison above plays its targeting without the bundle and the holdout\n",
-               c->product, res.contacts.mean, offers[0].discount_pct,
-               bundled ? ", bundled with " : "",
-               bundled ? promo_world_product_id(w, offers[0].bundle_product) : "",
+               c->product, res.contacts.mean, discount, bundle[0] ? ", bundled with " : "", bundle,
                res.incremental_profit.mean, 100 * sp.interval, res.incremental_profit.lo,
                res.incremental_profit.hi, res.roi.mean);
-    }
-    promo_free(offers);
-    promo_world_free(w);
-    promo_store_close(s);
-    promo_campaign_file_free(cf);
     return rc;
 }
 

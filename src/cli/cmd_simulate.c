@@ -72,22 +72,10 @@ int cmd_simulate(int argc, char **argv)
     if ((rc = cli_parse(&spec, argc, argv, NULL)) != CLI_CONTINUE)
         return rc;
 
-    promo_campaign_file *cf = NULL;
-    promo_store *s = NULL;
-    promo_world *w = NULL;
-    promo_offer *offers = NULL;
     promo_sim_result res;
     size_t n_offers = 0;
-    /* The file first: a malformed campaign is reported before the world is loaded. */
-    if ((rc = promo_campaign_read(campaign, &cf)))
-        goto done;
-    if ((rc = promo_store_open_read(ws, &s)) || (rc = promo_world_load(s, &w)))
-        goto done;
-    if ((rc = promo_campaign_file_offers(cf, w, &offers)))
-        goto done;
-    n_offers = promo_campaign_file_contacts(cf);
-    if ((rc = promo_simulate(w, offers, n_offers, &sp, &res)))
-        goto done;
+    if ((rc = cli_simulate_file(ws, campaign, &sp, &res, &n_offers, NULL, NULL, 0)))
+        return cli_report(rc);
     double lo_pct = 50.0 * (1.0 - sp.interval), hi_pct = 100.0 - lo_pct;
     if (json) {
         printf("{\n  \"campaign\": ");
@@ -118,10 +106,40 @@ int cmd_simulate(int argc, char **argv)
         print_fig("incremental profit", res.incremental_profit, 1);
         printf("  %-24s %14.3f %14.3f %14.3f\n", "ROI", res.roi.mean, res.roi.lo, res.roi.hi);
     }
-done:
+    return CLI_EXIT_OK;
+}
+
+int cli_simulate_file(const char *ws,
+                      const char *campaign,
+                      const promo_sim_params *sp,
+                      promo_sim_result *res,
+                      size_t *n_offers,
+                      double *discount,
+                      char *bundle,
+                      size_t n_bundle)
+{
+    promo_campaign_file *cf = NULL;
+    promo_store *s = NULL;
+    promo_world *w = NULL;
+    promo_offer *offers = NULL;
+    *n_offers = 0;
+    /* The file first: a malformed campaign is reported before the world is loaded. */
+    int rc = promo_campaign_read(campaign, &cf);
+    if (!rc && !(rc = promo_store_open_read(ws, &s)) && !(rc = promo_world_load(s, &w)) &&
+        !(rc = promo_campaign_file_offers(cf, w, &offers))) {
+        *n_offers = promo_campaign_file_contacts(cf);
+        rc = promo_simulate(w, offers, *n_offers, sp, res);
+    }
+    if (!rc && discount)
+        *discount = *n_offers ? offers[0].discount_pct : NAN;
+    if (!rc && bundle)
+        snprintf(bundle, n_bundle, "%s",
+                 *n_offers && offers[0].bundle_product != PROMO_SYNTH_NONE
+                     ? promo_world_product_id(w, offers[0].bundle_product)
+                     : "");
     promo_free(offers);
     promo_world_free(w);
     promo_store_close(s);
     promo_campaign_file_free(cf);
-    return cli_report(rc);
+    return rc;
 }
