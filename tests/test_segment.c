@@ -4,6 +4,8 @@
  * end to end on a small generated world (K by silhouette, personas, tiers, --out, ARI against
  * the true segments); --data on a numeric CSV; bad input exits 2 and leaves the workspace as
  * it was. */
+#include "t.h"
+
 #include <stdlib.h>
 
 #include <promo/alloc.h>
@@ -13,8 +15,6 @@
 #include <promo/segment.h>
 #include <promo/store.h>
 #include <promo/timeutil.h>
-
-#include "t.h"
 
 static int64_t ts_of(const char *s)
 {
@@ -48,8 +48,13 @@ static void push_f(promo_table *t, const char *col, double v)
         promo_column_push_i64(c, (int64_t)v);
 }
 
-static void add_tx(promo_table *t, const char *order, const char *cust, const char *prod,
-                   const char *ts, double qty, double price)
+static void add_tx(promo_table *t,
+                   const char *order,
+                   const char *cust,
+                   const char *prod,
+                   const char *ts,
+                   double qty,
+                   double price)
 {
     push_s(t, "order_id", order);
     push_f(t, "line", (double)promo_table_column(t, "line")->n + 1);
@@ -127,8 +132,13 @@ static void hand_ws(const char *ws)
 }
 
 /* Rows of table segments for method m (and the row of customer id there: segment, persona). */
-static size_t segment_rows(const char *ws, const char *m, const char *id, long long *seg,
-                           const char **persona_out, char *persona_buf, size_t n_buf)
+static size_t segment_rows(const char *ws,
+                           const char *m,
+                           const char *id,
+                           long long *seg,
+                           const char **persona_out,
+                           char *persona_buf,
+                           size_t n_buf)
 {
     promo_store *s = NULL;
     promo_table *t = NULL;
@@ -250,8 +260,8 @@ T_TEST(segment_store_replaces_only_its_method)
 }
 
 /* A profile with the fields the rules read. */
-static promo_segment_profile prof(int32_t seg, double spend, double freq, double rec,
-                                  double p_alive)
+static promo_segment_profile
+prof(int32_t seg, double spend, double freq, double rec, double p_alive)
 {
     promo_segment_profile p;
     memset(&p, 0, sizeof p);
@@ -376,6 +386,12 @@ T_TEST(segment_profiles_means_noise_and_descriptions)
     o.gap_days = NAN;
     promo_segment_describe(&o, &wp);
     T_ASSERT_STR_EQ(o.description, "average spend, mostly single orders, last order 12 days ago");
+    /* orders hours apart are no weekly habit */
+    promo_segment_profile b = prof(3, 900, 30, 3, 0.9);
+    b.gap_days = 0.2;
+    promo_segment_describe(&b, &wp);
+    T_ASSERT_STR_EQ(b.description,
+                    "average spend, orders in bursts, several a day, 90% still active");
     promo_free(pr);
     promo_free(X);
     promo_free(rows);

@@ -260,6 +260,8 @@ void promo_segment_describe(promo_segment_profile *s, const promo_segment_profil
     const char *cadence;
     if (!(s->repeat_share >= 0.5) || isnan(s->gap_days))
         cadence = "mostly single orders";
+    else if (s->gap_days < 1) /* a log of sessions (MovieLens' ratings): bursts, not weeks */
+        cadence = "orders in bursts, several a day";
     else if (s->gap_days <= 10)
         cadence = "shops weekly";
     else if (s->gap_days <= 21)
