@@ -686,6 +686,73 @@ T_TEST(csv_parallel_equals_serial)
     promo_free(buf);
 }
 
+/* A typed plan read in several chunks writes every chunk into one array per column (the slab)
+ * and moves the rows down at the merge: whatever happens to a chunk on the way, the table must
+ * be the serial one. The first 64 KiB are long rows, so chunk 0's estimate is far short and it
+ * outgrows its room; later chunks have nulls, rejected rows and quoted fields with newlines
+ * (where a split point falls inside one, that chunk is parsed again, on its own arrays). */
+static char *gen_typed_rows(int long_first, size_t *len_out)
+{
+    size_t cap = (size_t)6 << 20, len = 0;
+    char *buf = malloc(cap);
+    T_ASSERT(buf);
+    len += (size_t)snprintf(buf, cap, "id,note,qty,price,ts,flag,cust\n");
+    promo_rng rng;
+    promo_rng_init(&rng, 77, 0);
+    for (int i = 0; len + 2048 < cap && i < 120000; i++) {
+        uint64_t u = promo_rng_u64(&rng);
+        char note[700];
+        if (long_first && len < 70000) {
+            memset(note, 'x', 600);
+            note[600] = 0;
+        } else if (i % 5 == 0) {
+            snprintf(note, sizeof note, "\"two\nlines, %d\"", i);
+        } else {
+            snprintf(note, sizeof note, "n%d", (int)(u % 300));
+        }
+        const char *qty = i % 11 == 3 ? "" : i % 997 == 5 ? "bad" : NULL;
+        char q[24];
+        if (!qty) {
+            snprintf(q, sizeof q, "%d", (int)(u >> 20) % 50);
+            qty = q;
+        }
+        len += (size_t)snprintf(
+            buf + len, cap - len, "%d,%s,%s,%d.%02d,2024-03-%02d %02d:00:00,%s,C%d\n", i, note, qty,
+            (int)(u >> 30) % 90, (int)(u >> 40) % 100, 1 + (int)(u >> 45) % 28, (int)(u >> 50) % 24,
+            (u >> 55) & 1 ? "true" : "false", (int)(u >> 8) % 4000);
+    }
+    *len_out = len;
+    return buf;
+}
+
+/* A typed plan read in several chunks writes every chunk into one array per column (the slab)
+ * and moves the rows down at the merge: whatever happens to a chunk on the way, the table must
+ * be the serial one. Rows have nulls, rejected rows and quoted fields with newlines (where a
+ * split point falls inside one, that chunk is parsed again, on its own arrays); with long rows
+ * in the first 64 KiB, chunk 0's estimate is far short and it outgrows its room. */
+T_TEST(csv_typed_chunks_share_one_array_and_equal_serial)
+{
+    static const promo_csv_column cols[] = {
+        {"id", PROMO_COL_INT64, 1},     {"note", PROMO_COL_STRING, 1},
+        {"qty", PROMO_COL_INT64, 1},    {"price", PROMO_COL_FLOAT64, 1},
+        {"ts", PROMO_COL_TIMESTAMP, 1}, {"flag", PROMO_COL_BOOL, 1},
+        {"cust", PROMO_COL_STRING, 1},
+    };
+    for (int long_first = 0; long_first <= 1; long_first++) {
+        size_t len;
+        char *buf = gen_typed_rows(long_first, &len);
+        promo_csv_options o = promo_csv_options_default();
+        o.columns = cols;
+        o.n_columns = sizeof cols / sizeof cols[0];
+        o.skip_bad_rows = 1;
+        for (int th = 2; th <= 9; th += 3)
+            compare_reads(buf, len, o, th, 1);
+        o.skip_bad_rows = 0; /* the first bad row stops the read, as serially */
+        compare_reads(buf, len, o, 4, 1);
+        free(buf);
+    }
+}
+
 /* ---- writer ------------------------------------------------------------------------------ */
 
 T_TEST(csv_write_roundtrip)

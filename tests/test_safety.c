@@ -442,6 +442,39 @@ T_TEST(safety_infile_reads_streams_on_purpose_and_refuses_devices)
     waitpid(w, NULL, 0);
 }
 
+T_TEST(safety_mapped_input_that_shrinks_reads_zeros_and_is_reported)
+{
+    /* A file mapped by promo_infile_map and truncated under the mapping: touching its lost
+     * pages reads zeros (the SIGBUS guard), and unmapping reports the change. An untouched
+     * file unmaps clean; an empty one maps to "". */
+    char path[700];
+    snprintf(path, sizeof path, "%s/shrinks.csv", t_tmpdir());
+    FILE *f = fopen(path, "w");
+    T_ASSERT(f);
+    for (int i = 0; i < 5000; i++)
+        fputs("abcdefghi\n", f);
+    fclose(f);
+    const char *data = NULL;
+    size_t n = 0;
+    T_OK(promo_infile_map(path, 0, &data, &n));
+    T_ASSERT_EQ_INT((int)n, 50000);
+    T_ASSERT_EQ_INT(data[40000], 'a');
+    T_OK(promo_infile_unmap(data, n));
+
+    T_OK(promo_infile_map(path, 0, &data, &n));
+    T_ASSERT_EQ_INT(truncate(path, 100), 0);
+    volatile char lost = data[40000];
+    T_ASSERT_EQ_INT(lost, 0);
+    T_ASSERT_EQ_INT(data[10], 'a'); /* the page still in the file is intact */
+    T_ASSERT_EQ_INT(promo_infile_unmap(data, n), PROMO_EINPUT);
+    T_ASSERT_CONTAINS(promo_last_error(), "changed while it was read (100 of 50000 bytes)");
+
+    T_ASSERT_EQ_INT(truncate(path, 0), 0);
+    T_OK(promo_infile_map(path, 0, &data, &n));
+    T_ASSERT_EQ_INT((int)n, 0);
+    T_OK(promo_infile_unmap(data, n));
+}
+
 T_TEST(safety_shrinking_input_is_an_error_not_sigbus)
 {
     /* ingest reads a 40 MB file while it is truncated under it: whatever the timing, exit 0

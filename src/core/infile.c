@@ -2,8 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,10 +87,13 @@ static int read_all(int fd, const char *path, size_t hint, char **data, size_t *
     return PROMO_OK;
 }
 
-int promo_infile_read(const char *path, unsigned flags, char **data, size_t *n)
+/* Open path as the module accepts it (promo/infile.h). On success *fd is open (0 for "-"),
+ * *st describes it and *regular says whether it is a regular file (else a stream, already
+ * switched to blocking reads). */
+static int open_input(const char *path, unsigned flags, int *fd, struct stat *st, int *regular)
 {
-    *data = NULL;
-    *n = 0;
+    *fd = -1;
+    *regular = 0;
     if (!path || !*path)
         return promo_fail(PROMO_EUSAGE, "empty input path");
     int streams = (flags & PROMO_INFILE_STREAM) != 0;
@@ -94,48 +101,227 @@ int promo_infile_read(const char *path, unsigned flags, char **data, size_t *n)
         if (!streams)
             return promo_fail(PROMO_EINPUT, "-: standard input cannot be read here (a file is "
                                             "read more than once)");
-        return read_all(0, "<stdin>", 0, data, n);
+        *fd = 0;
+        return PROMO_OK;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
+    int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (f < 0) {
         int e = errno;
         return promo_fail(promo_infile_status(e), "%s: %s", path, strerror(e));
     }
-    struct stat st;
     int rc = PROMO_OK;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(f, st) != 0) {
         rc = promo_fail(PROMO_EIO, "%s: %s", path, strerror(errno));
-    } else if (S_ISREG(st.st_mode)) {
+    } else if (S_ISREG(st->st_mode)) {
         /* O_NONBLOCK means nothing for a regular file; reads stay whole. */
-        rc = read_all(fd, path, (size_t)st.st_size, data, n);
-        if (!rc && *n < (size_t)st.st_size) {
-            rc = promo_fail(PROMO_EINPUT,
-                            "%s: the file changed while it was read (%zu of %lld bytes): is "
-                            "something still writing or truncating it?",
-                            path, *n, (long long)st.st_size);
-            promo_free(*data);
-            *data = NULL;
-            *n = 0;
-        }
-    } else if (S_ISFIFO(st.st_mode) && streams) {
+        *regular = 1;
+    } else if (S_ISFIFO(st->st_mode) && streams) {
         /* A FIFO read on purpose waits for its writer, which may come after us (`promo ... f &
          * cat data > f`): a read now would see end-of-file. poll on a FIFO opened without
          * blocking waits until a writer has written or has come and gone (Linux). Then
          * blocking reads to the end. */
-        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        struct pollfd pf = {.fd = f, .events = POLLIN};
         while (poll(&pf, 1, -1) < 0 && errno == EINTR)
             ;
-        int fl = fcntl(fd, F_GETFL);
-        if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+        int fl = fcntl(f, F_GETFL);
+        if (fl == -1 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) == -1)
             rc = promo_fail(PROMO_EIO, "%s: %s", path, strerror(errno));
-        else
-            rc = read_all(fd, path, 0, data, n);
-    } else if (S_ISDIR(st.st_mode)) {
+    } else if (S_ISDIR(st->st_mode)) {
         rc = promo_fail(PROMO_EINPUT, "%s: %s", path, strerror(EISDIR));
     } else {
-        rc = promo_fail(PROMO_EINPUT, "%s: %s, not a regular file%s", path, kind_name(st.st_mode),
+        rc = promo_fail(PROMO_EINPUT, "%s: %s, not a regular file%s", path, kind_name(st->st_mode),
                         streams ? " or a FIFO" : "");
     }
+    if (rc)
+        close(f);
+    else
+        *fd = f;
+    return rc;
+}
+
+static int changed_while_read(const char *path, long long had, long long now)
+{
+    return promo_fail(PROMO_EINPUT,
+                      "%s: the file changed while it was read (%lld of %lld bytes): is something "
+                      "still writing or truncating it?",
+                      path, now, had);
+}
+
+/* Read an input open_input opened, and close it. */
+static int
+read_opened(int fd, const char *path, int regular, const struct stat *st, char **data, size_t *n)
+{
+    if (fd == 0)
+        return read_all(0, "<stdin>", 0, data, n);
+    int rc = read_all(fd, path, regular ? (size_t)st->st_size : 0, data, n);
+    if (!rc && regular && *n < (size_t)st->st_size) {
+        rc = changed_while_read(path, (long long)st->st_size, (long long)*n);
+        promo_free(*data);
+        *data = NULL;
+        *n = 0;
+    }
     close(fd);
+    return rc;
+}
+
+int promo_infile_read(const char *path, unsigned flags, char **data, size_t *n)
+{
+    *data = NULL;
+    *n = 0;
+    int fd, regular;
+    struct stat st;
+    int rc = open_input(path, flags, &fd, &st, &regular);
+    return rc ? rc : read_opened(fd, path, regular, &st, data, n);
+}
+
+/* ---- mapped files and their SIGBUS guard ------------------------------------------------ */
+
+#define MAX_MAPS 64 /* mappings alive at once; more are read instead */
+
+/* One live mapping. The handler reads base and len without a lock: len is set before base is
+ * published (release) and base cleared before the mapping goes. */
+typedef struct {
+    _Atomic uintptr_t base;     /* 0: free slot */
+    size_t len;                 /* mapped bytes (whole pages) */
+    volatile sig_atomic_t lost; /* the handler put zero pages over a part of it */
+    int fd;                     /* kept open to stat the file again at unmap */
+    long long size;             /* bytes when mapped */
+    char *path;                 /* for the message */
+} map_guard;
+
+static map_guard guards[MAX_MAPS];
+static pthread_mutex_t guards_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+static struct sigaction previous_bus;
+static uintptr_t page_bytes = 4096;
+static int handler_ok;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+    uintptr_t a = (uintptr_t)si->si_addr;
+    for (int i = 0; i < MAX_MAPS; i++) {
+        uintptr_t b = __atomic_load_n(&guards[i].base, __ATOMIC_ACQUIRE);
+        if (!b || a < b || a - b >= guards[i].len)
+            continue;
+        uintptr_t pg = a & ~(page_bytes - 1);
+        if (mmap((void *)pg, b + guards[i].len - pg, PROT_READ,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+            guards[i].lost = 1;
+            return; /* the access is retried and reads a zero */
+        }
+        break;
+    }
+    if ((previous_bus.sa_flags & SA_SIGINFO) && previous_bus.sa_sigaction) {
+        previous_bus.sa_sigaction(sig, si, uc);
+    } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != SIG_IGN) {
+        previous_bus.sa_handler(sig);
+    } else {
+        /* Not ours: the default action, when the access is retried on return. */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, NULL);
+    }
+}
+
+static void install_handler(void)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps > 0)
+        page_bytes = (uintptr_t)ps;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    handler_ok = sigaction(SIGBUS, &sa, &previous_bus) == 0;
+}
+
+static const char empty_file[1];
+
+int promo_infile_map(const char *path, unsigned flags, const char **data, size_t *n)
+{
+    *data = NULL;
+    *n = 0;
+    int fd, regular;
+    struct stat st;
+    int rc = open_input(path, flags, &fd, &st, &regular);
+    if (rc)
+        return rc;
+    if (regular && st.st_size == 0) {
+        close(fd);
+        *data = empty_file;
+        return PROMO_OK;
+    }
+    pthread_once(&handler_once, install_handler);
+    map_guard *g = NULL;
+    if (regular && handler_ok && (uintmax_t)st.st_size <= SIZE_MAX) {
+        pthread_mutex_lock(&guards_lock);
+        for (int i = 0; i < MAX_MAPS && !g; i++)
+            if (!__atomic_load_n(&guards[i].base, __ATOMIC_RELAXED) && !guards[i].path)
+                g = &guards[i];
+        char *copy = g ? promo_strdup(path) : NULL;
+        if (g && !copy)
+            g = NULL;
+        if (g)
+            g->path = copy; /* claims the slot */
+        pthread_mutex_unlock(&guards_lock);
+    }
+    if (!g) { /* a stream, or no slot: read */
+        char *buf = NULL;
+        rc = read_opened(fd, path, regular, &st, &buf, n);
+        *data = buf;
+        return rc;
+    }
+    size_t len = (size_t)st.st_size;
+    /* Page tables filled in one call, unless the file is a large part of memory (then a
+     * populate would read it all before the first byte is used, evicting as it goes). */
+    long phys = sysconf(_SC_PHYS_PAGES);
+    int populate = phys > 0 && len / page_bytes < (size_t)phys / 4;
+    void *base = mmap(NULL, len, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+    if (base == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        pthread_mutex_lock(&guards_lock);
+        promo_free(g->path);
+        g->path = NULL;
+        pthread_mutex_unlock(&guards_lock);
+        return promo_fail(e == ENOMEM ? PROMO_ENOMEM : PROMO_EIO, "%s: cannot map: %s", path,
+                          strerror(e));
+    }
+    g->len = (len + page_bytes - 1) & ~(page_bytes - 1);
+    g->lost = 0;
+    g->fd = fd;
+    g->size = (long long)st.st_size;
+    __atomic_store_n(&g->base, (uintptr_t)base, __ATOMIC_RELEASE);
+    *data = base;
+    *n = len;
+    return PROMO_OK;
+}
+
+int promo_infile_unmap(const char *data, size_t n)
+{
+    if (!data || data == empty_file)
+        return PROMO_OK;
+    map_guard *g = NULL;
+    for (int i = 0; i < MAX_MAPS && !g; i++)
+        if (__atomic_load_n(&guards[i].base, __ATOMIC_ACQUIRE) == (uintptr_t)data)
+            g = &guards[i];
+    if (!g) {
+        promo_free((void *)data);
+        return PROMO_OK;
+    }
+    (void)n;
+    struct stat st;
+    long long now = fstat(g->fd, &st) == 0 ? (long long)st.st_size : -1;
+    int rc = g->lost || now < g->size ? changed_while_read(g->path, g->size, now < 0 ? 0 : now)
+                                      : PROMO_OK;
+    __atomic_store_n(&g->base, 0, __ATOMIC_RELEASE);
+    munmap((void *)data, g->len);
+    close(g->fd);
+    pthread_mutex_lock(&guards_lock);
+    promo_free(g->path);
+    g->path = NULL;
+    pthread_mutex_unlock(&guards_lock);
     return rc;
 }

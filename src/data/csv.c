@@ -881,6 +881,7 @@ typedef struct ts_cache {
 /* One kept column's values within one chunk. */
 typedef struct ccol {
     void *vals;       /* row values of the (decided) type; NULL for inferred before conversion */
+    int in_slab;      /* vals lies in the column's slab (see read_csv), not owned */
     uint64_t *nulls;  /* null bitmap, NULL until the first null */
     sdict *dict;      /* STRING: chunk-local dictionary, codes in first-appearance order */
     fspan *spans;     /* inferred: raw fields, converted once the type is known */
@@ -896,6 +897,9 @@ typedef struct ccol {
 } ccol;
 
 typedef struct chunk {
+    void **slabs;      /* per column: the table's array this chunk writes into, or NULL */
+    size_t slab_at;    /* the row of the slab where this chunk's rows start */
+    size_t slab_rows;  /* rows the slab holds for this chunk (0: no slab) */
     const char *start; /* first record start */
     const char *limit; /* parse records starting before this */
     const char *stop;  /* where parsing stopped: the next record's start */
@@ -932,7 +936,8 @@ static size_t type_size(promo_col_type t)
 static void chunk_clear(const reader *rd, chunk *ch)
 {
     for (size_t c = 0; ch->cols && c < rd->n_cols; c++) {
-        promo_free(ch->cols[c].vals);
+        if (!ch->cols[c].in_slab)
+            promo_free(ch->cols[c].vals);
         promo_free(ch->cols[c].nulls);
         promo_free(ch->cols[c].spans);
         promo_free(ch->cols[c].pend);
@@ -948,7 +953,7 @@ static void chunk_clear(const reader *rd, chunk *ch)
     }
     promo_free(ch->rej.items);
     const char *start = ch->start, *limit = ch->limit;
-    memset(ch, 0, sizeof *ch);
+    memset(ch, 0, sizeof *ch); /* also forgets the slab: a chunk parsed again owns its arrays */
     ch->start = start;
     ch->limit = limit;
 }
@@ -977,9 +982,12 @@ static int chunk_init(const reader *rd, chunk *ch, size_t cap)
                 return chunk_nomem(ch);
             continue;
         }
-        cc->vals = promo_mallocn(cap, type_size(cp->type));
-        if (!cc->vals)
+        if (ch->slab_rows && ch->slabs[c]) {
+            cc->vals = (char *)ch->slabs[c] + ch->slab_at * type_size(cp->type);
+            cc->in_slab = 1;
+        } else if (!(cc->vals = promo_mallocn(cap, type_size(cp->type)))) {
             return chunk_nomem(ch);
+        }
         if (cp->type == PROMO_COL_STRING &&
             (!(cc->dict = sdict_new()) ||
              !(cc->pend = promo_mallocn(STR_BLOCK, sizeof *cc->pend)) ||
@@ -999,6 +1007,13 @@ static int chunk_grow(const reader *rd, chunk *ch)
             if (!s)
                 return chunk_nomem(ch);
             cc->spans = s;
+        } else if (cc->in_slab) { /* out of its room in the slab: its own array from now */
+            void *v = promo_mallocn(cap, type_size(rd->cols[c].type));
+            if (!v)
+                return chunk_nomem(ch);
+            memcpy(v, cc->vals, ch->cap * type_size(rd->cols[c].type));
+            cc->vals = v;
+            cc->in_slab = 0;
         } else {
             void *v = promo_reallocn(cc->vals, cap, type_size(rd->cols[c].type));
             if (!v)
@@ -1563,7 +1578,7 @@ static size_t rows_estimate(const char *p, size_t bytes)
 static void parse_chunk(const reader *rd, chunk *ch)
 {
     size_t bytes = (size_t)(ch->limit - ch->start);
-    if (chunk_init(rd, ch, rows_estimate(ch->start, bytes)))
+    if (chunk_init(rd, ch, ch->slab_rows ? ch->slab_rows : rows_estimate(ch->start, bytes)))
         return;
     record rec = {.f = ch->f, .cap = rd->n_fields + 1};
     const char *p = ch->start, *end = rd->end;
@@ -1699,8 +1714,10 @@ static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey
     return PROMO_OK;
 }
 
-/* Append one chunk's rows of column c to the table column. */
-static int merge_chunk(const reader *rd, chunk *ch, size_t c, promo_column *out, const skey **last)
+/* Append one chunk's rows of column c to the table column. in_place: the column's array is
+ * the slab the chunk wrote into (its rows lie at or after where they go). */
+static int merge_chunk(
+    const reader *rd, chunk *ch, size_t c, promo_column *out, const skey **last, int in_place)
 {
     const colplan *cp = &rd->cols[c];
     ccol *cc = &ch->cols[c];
@@ -1735,7 +1752,12 @@ static int merge_chunk(const reader *rd, chunk *ch, size_t c, promo_column *out,
         void **dst = cp->type == PROMO_COL_FLOAT64 ? (void **)&out->f64
                      : is_string                   ? (void **)&out->codes
                                                    : (void **)&out->i64;
-        if (out->n == 0) {
+        if (in_place && cc->in_slab) {
+            /* Down to where they go, over this chunk's own pages and the gap before them:
+             * no page is faulted for a copy, and chunk 0 does not move. */
+            if ((char *)*dst + out->n * es != (char *)cc->vals)
+                memmove((char *)*dst + out->n * es, cc->vals, ch->n_rows * es);
+        } else if (out->n == 0 && !cc->in_slab) {
             void *adopted = promo_reallocn(cc->vals, out->cap, es);
             if (!adopted) {
                 promo_free(map);
@@ -2080,6 +2102,8 @@ static int read_csv(const char *data,
     rd.opt = &o;
     chunk *chunks = NULL;
     size_t n_chunks = 0;
+    void **slabs = NULL; /* see the parse below */
+    size_t slab_rows = 0;
     char **names = NULL;
     size_t n_names = 0;
     promo_table *t = NULL;
@@ -2159,6 +2183,33 @@ static int read_csv(const char *data,
     }
     chunks[n_chunks - 1].limit = end;
 
+    /* With several chunks, each typed column gets one array (a slab) that every chunk writes
+     * its rows into, at the room its estimate reserved: the merge then moves the rows of
+     * chunk k > 0 down over the gaps instead of copying them into fresh memory (on 2 threads
+     * that copy faulted in half of every column again). A chunk that outgrows its room, or is
+     * parsed again, leaves the slab for arrays of its own. */
+    if (n_chunks > 1 && rd.all_typed) {
+        for (size_t k = 0; k < n_chunks; k++) {
+            chunks[k].slab_at = slab_rows;
+            chunks[k].slab_rows =
+                rows_estimate(chunks[k].start, (size_t)(chunks[k].limit - chunks[k].start));
+            slab_rows += chunks[k].slab_rows;
+        }
+        if (!(slabs = promo_calloc(rd.n_cols, sizeof *slabs))) {
+            rc = PROMO_ENOMEM;
+            goto done;
+        }
+        for (size_t c = 0; c < rd.n_cols; c++) {
+            if (rd.cols[c].type == PROMO_COL_BOOL)
+                continue;
+            if (!(slabs[c] = promo_mallocn(slab_rows, type_size(rd.cols[c].type)))) {
+                rc = PROMO_ENOMEM;
+                goto done;
+            }
+        }
+        for (size_t k = 0; k < n_chunks; k++)
+            chunks[k].slabs = slabs;
+    }
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n_chunks > 1)
     for (size_t k = 0; k < n_chunks; k++)
         parse_chunk(&rd, &chunks[k]);
@@ -2237,8 +2288,11 @@ static int read_csv(const char *data,
         goto done;
     }
     size_t total = 0;
-    for (size_t k = 0; k < n_chunks; k++)
+    int in_place = slabs != NULL; /* every chunk's rows go at or below where they lie */
+    for (size_t k = 0; k < n_chunks; k++) {
         total += chunks[k].n_rows;
+        in_place &= total <= chunks[k].slab_at + chunks[k].slab_rows;
+    }
     for (size_t c = 0; c < rd.n_cols && !rc; c++) {
         promo_column *col;
         rc = promo_table_add_column(t, rd.cols[c].name, rd.cols[c].type, &col);
@@ -2258,8 +2312,19 @@ static int read_csv(const char *data,
         for (size_t k = 0; rd.cols[c].type == PROMO_COL_STRING && k < n_chunks; k++)
             nkeys += chunks[k].cols[c].dict ? chunks[k].cols[c].dict->n : 0;
         int reserve_rc = nkeys > 1 ? promo_dict_reserve(t->cols[c]->dict, nkeys) : PROMO_OK;
+        int col_in_place = in_place && slabs[c];
+        if (col_in_place) { /* the slab becomes the column's array */
+            promo_column *col = t->cols[c];
+            void **dst = col->type == PROMO_COL_FLOAT64  ? (void **)&col->f64
+                         : col->type == PROMO_COL_STRING ? (void **)&col->codes
+                                                         : (void **)&col->i64;
+            promo_free(*dst);
+            *dst = slabs[c];
+            col->cap = slab_rows;
+            slabs[c] = NULL;
+        }
         for (size_t k = 0; k < n_chunks; k++) {
-            if (reserve_rc || merge_chunk(&rd, &chunks[k], c, t->cols[c], &last)) {
+            if (reserve_rc || merge_chunk(&rd, &chunks[k], c, t->cols[c], &last, col_in_place)) {
 #pragma omp critical(promo_csv_merge)
                 {
                     merge_rc = PROMO_ENOMEM;
@@ -2300,6 +2365,9 @@ static int read_csv(const char *data,
 done:
     for (size_t k = 0; chunks && k < n_chunks; k++)
         chunk_clear(&rd, &chunks[k]);
+    for (size_t c = 0; slabs && c < rd.n_cols; c++)
+        promo_free(slabs[c]);
+    promo_free(slabs);
     promo_free(chunks);
     names_free(names, n_names);
     plan_free(&rd);
@@ -2343,13 +2411,23 @@ int promo_csv_read(const char *path,
         *rejects = NULL;
     if (!path || !out)
         return promo_fail(PROMO_EUSAGE, "promo_csv_read: NULL argument");
-    /* Not mmap: a file that shrinks under a mapping is SIGBUS (promo/infile.h). "-" and FIFOs
-     * are read as streams on purpose; devices are refused before any blocking open. */
-    char *data = NULL;
+    /* Mapped (promo/infile.h): a file that shrinks meanwhile reads as zeros past its new end
+     * and promo_infile_unmap says so, which outranks whatever the parse made of it. "-" and
+     * FIFOs are read as streams on purpose; devices are refused before any blocking open. */
+    const char *data = NULL;
     size_t n = 0;
-    int rc = promo_infile_read(path, PROMO_INFILE_STREAM, &data, &n);
-    if (!rc)
-        rc = read_csv(data, n, path, path, opt, out, rejects);
-    promo_free(data);
-    return rc;
+    int rc = promo_infile_map(path, PROMO_INFILE_STREAM, &data, &n);
+    if (rc)
+        return rc;
+    rc = read_csv(data, n, path, path, opt, out, rejects);
+    int changed = promo_infile_unmap(data, n);
+    if (changed && !rc) {
+        promo_table_free(*out);
+        *out = NULL;
+        if (rejects) {
+            promo_csv_rejects_free(*rejects);
+            *rejects = NULL;
+        }
+    }
+    return changed ? changed : rc;
 }

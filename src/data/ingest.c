@@ -147,21 +147,21 @@ typedef struct mapped {
 
 static int map_file(const char *path, mapped *m)
 {
-    /* Read, not mapped: a source that shrinks while it is read must be an error, not SIGBUS;
-     * and opened without blocking, so a FIFO is refused instead of hanging (promo/infile.h).
-     * Regular files only: ingest reads each source more than once. */
-    char *data = NULL;
-    int rc = promo_infile_read(path, 0, &data, &m->n);
+    /* Mapped, so that reading a header costs nothing and a parse no copy; a source that
+     * shrinks meanwhile is reported by unmap_file (promo/infile.h), and opened without
+     * blocking, so a FIFO is refused instead of hanging. Regular files only: ingest reads each
+     * source more than once. */
+    int rc = promo_infile_map(path, 0, &m->p, &m->n);
     if (rc == PROMO_ENOTFOUND) /* ingest's own wording for a missing source */
         promo_fail(rc, "%s: cannot open: %s", path, strerror(ENOENT));
-    m->p = data;
     return rc;
 }
 
-static void unmap_file(mapped *m)
+static int unmap_file(mapped *m)
 {
-    promo_free((void *)m->p);
+    int rc = promo_infile_unmap(m->p, m->n);
     m->p = NULL;
+    return rc;
 }
 
 /* Whether map_file would succeed, without reading the bytes (a regular file of 300 MB costs
@@ -197,10 +197,10 @@ int ingest_map_file(const char *path, const char **p, size_t *n)
     return rc;
 }
 
-void ingest_unmap_file(const char *p, size_t n)
+int ingest_unmap_file(const char *p, size_t n)
 {
     mapped m = {p, n};
-    unmap_file(&m);
+    return unmap_file(&m);
 }
 
 /* Header field names (unquoted, trimmed) as one allocation: array then strings. The header
@@ -261,8 +261,13 @@ int ingest_source_header(const char *path, char ***names, size_t *n)
     if (rc)
         return rc;
     rc = parse_header(&m, names, n, &delim);
-    unmap_file(&m);
-    return rc;
+    int changed = unmap_file(&m);
+    if (changed && !rc) {
+        promo_free(*names);
+        *names = NULL;
+        *n = 0;
+    }
+    return changed ? changed : rc;
 }
 
 static int reject_cmp(const void *a, const void *b)
@@ -800,9 +805,14 @@ int ingest_read_csv(promo_ingest *ing,
     promo_csv_rejects *rej = NULL;
     /* The bytes the header came from: a second read would copy the whole file again. */
     rc = promo_csv_read_buffer(m.p, m.n, path, &o, &it->t, &rej);
-    unmap_file(&m);
-    if (rc)
-        return rc;
+    int changed = unmap_file(&m); /* outranks what the parse made of the bytes */
+    if (changed && !rc) {
+        promo_table_free(it->t);
+        it->t = NULL;
+        promo_csv_rejects_free(rej);
+    }
+    if (changed || rc)
+        return changed ? changed : rc;
     promo_csv_rejects_free(it->rej);
     it->rej = rej;
     it->n_csv_rej = rej ? rej->n : 0;

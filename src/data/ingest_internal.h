@@ -134,9 +134,11 @@ int ingest_append_rows(promo_table *dst, const promo_table *src);
 int ingest_const_string(promo_table *t, const char *name, const char *s, size_t n);
 /* The base name of a path without directory and extension (malloc'd). */
 char *ingest_base_name(const char *path);
-/* File bytes (mmap) for the readers that walk records themselves. */
+/* File bytes (mapped: promo_infile_map) for the readers that walk records themselves.
+ * ingest_unmap_file returns PROMO_EINPUT when the file shrank meanwhile (what was made of its
+ * bytes is then wrong). */
 int ingest_map_file(const char *path, const char **p, size_t *n);
-void ingest_unmap_file(const char *p, size_t n);
+int ingest_unmap_file(const char *p, size_t n);
 
 /* ---- items ---- */
 

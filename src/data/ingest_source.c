@@ -722,8 +722,9 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
             rc = PROMO_ENOMEM;
             goto done;
         }
-        ingest_unmap_file(data, n_data);
         mapped_file = 0;
+        if ((rc = ingest_unmap_file(data, n_data))) /* the copy has the zeros of a lost tail */
+            goto done;
         data = it->buf;
         n_data = it->n_buf;
     }
@@ -914,10 +915,17 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
          * cost a second copy of it, and the header and timestamps were decided on these. */
         rc = promo_csv_read_buffer(data, n_data, path, &o, &it->t, &rej);
         if (mapped_file) { /* nothing below reads the bytes: give them back before the checks */
-            ingest_unmap_file(data, n_data);
+            int changed = ingest_unmap_file(data, n_data); /* outranks the parse's result */
             mapped_file = 0;
             data = NULL;
             n_data = 0;
+            if (changed && !rc) {
+                promo_table_free(it->t);
+                it->t = NULL;
+                promo_csv_rejects_free(rej);
+            }
+            if (changed)
+                rc = changed;
         }
         if (rc)
             goto done;
@@ -1024,8 +1032,11 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
     if (out)
         *out = it;
 done:
-    if (mapped_file)
-        ingest_unmap_file(data, n_data);
+    if (mapped_file) {
+        int changed = ingest_unmap_file(data, n_data);
+        if (changed && !rc)
+            rc = changed;
+    }
     ingest_free_pairs(map, n_map);
     ingest_free_pairs(set, n_set);
     ingest_free_pairs(rcm, n_rcm);
