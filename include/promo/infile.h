@@ -10,7 +10,8 @@
  * promo_infile_map does the same checks but maps a regular file instead of copying it (streams
  * are still read). On this kind of VM the copy was the larger part of a parse: read(2) of a
  * 265 MB CSV took 0.17-0.25 s (every page of the buffer is fresh memory, faulted and zeroed
- * before the copy) where mmap with MAP_POPULATE took 0.02 s (bench/RESULTS.md). The danger of a
+ * before the copy) where mapping it and faulting its pages took 0.02 s on one thread, 0.01 s on
+ * two (bench/RESULTS.md). The danger of a
  * mapping is a file that shrinks while it is mapped: touching a page past its new end is
  * SIGBUS. A process-wide SIGBUS handler guards every mapping this module made: a fault inside
  * one maps zero pages over the rest of it (mmap MAP_FIXED, which may be called from a signal

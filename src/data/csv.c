@@ -332,6 +332,17 @@ scan_fast_at(const int level, const scanner *sc, const char *p, const char *end,
         if (m.other & before)
             return NULL;
         uint64_t d = m.delim & before;
+        if (sc->max_field >= FAST_MAX_BLOCKS * 64 &&
+            nf + (size_t)__builtin_popcountll(d) <= rec->cap) {
+            /* The common block: no field here can be too long (the record is shorter than
+             * the limit) and every one has room, so neither is asked per field. */
+            while (d) {
+                const char *fe = blk + __builtin_ctzll(d);
+                d &= d - 1;
+                rec->f[nf++] = (fspan){fs, (uint32_t)(fe - fs), 0, 0, 0};
+                fs = fe + 1;
+            }
+        }
         while (d) {
             const char *fe = blk + __builtin_ctzll(d);
             d &= d - 1;
@@ -374,7 +385,7 @@ scan_fast_avx2(const scanner *sc, const char *p, const char *end, record *rec)
 }
 #endif
 
-static const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
+static inline const char *scan_fast(const scanner *sc, const char *p, const char *end, record *rec)
 {
     switch (sc->fast) {
     case SIMD_OFF:
@@ -497,11 +508,20 @@ scan_plain(const scanner *sc, const char *p, const char *end, int *hi, record *r
 /* Scan one record starting at p (p < end, not a blank line). Fills rec and returns the start
  * of the next record. Scanning goes on to the record's end after a problem, so that rejecting
  * it resumes exactly where a serial parse would. */
-static const char *scan_record(const scanner *sc, const char *p, const char *end, record *rec)
+static const char *
+scan_record_bytes(const scanner *sc, const char *p, const char *end, record *rec);
+
+static inline const char *
+scan_record(const scanner *sc, const char *p, const char *end, record *rec)
 {
     const char *next = scan_fast(sc, p, end, rec);
-    if (next)
-        return next;
+    return next ? next : scan_record_bytes(sc, p, end, rec);
+}
+
+/* scan_record byte by byte: every record scan_fast does not take. */
+static __attribute__((noinline)) const char *
+scan_record_bytes(const scanner *sc, const char *p, const char *end, record *rec)
+{
     rec->nf = 0;
     rec->err = E_NONE;
     rec->lines = 0;
@@ -896,6 +916,13 @@ typedef struct ccol {
     ts_cache ts;       /* TIMESTAMP: the last date converted */
 } ccol;
 
+/* What put_row_plain needs of a column, in one place. */
+typedef struct rowcol {
+    ccol *cc;
+    uint32_t field;
+    promo_col_type type;
+} rowcol;
+
 typedef struct chunk {
     void **slabs;      /* per column: the table's array this chunk writes into, or NULL */
     size_t slab_at;    /* the row of the slab where this chunk's rows start */
@@ -906,8 +933,10 @@ typedef struct chunk {
     size_t n_rows;     /* rows kept */
     size_t flushed;    /* rows whose STRING fields are interned */
     size_t cap;        /* rows allocated in every ccol */
+    int any_nulls;     /* some ccol has a null bitmap */
     uint64_t lines;    /* newlines consumed from start to stop */
     ccol *cols;        /* n_cols */
+    rowcol *row;       /* n_cols */
     fspan *f;          /* field buffer for scan_record: n_fields + 1 */
     char *text;        /* scratch for unescaped text */
     size_t text_cap;
@@ -945,6 +974,7 @@ static void chunk_clear(const reader *rd, chunk *ch)
         sdict_free(ch->cols[c].dict);
     }
     promo_free(ch->cols);
+    promo_free(ch->row);
     promo_free(ch->f);
     promo_free(ch->text);
     for (size_t i = 0; i < ch->rej.n; i++) {
@@ -968,9 +998,12 @@ static int chunk_nomem(chunk *ch)
 static int chunk_init(const reader *rd, chunk *ch, size_t cap)
 {
     ch->cols = promo_calloc(rd->n_cols ? rd->n_cols : 1, sizeof *ch->cols);
+    ch->row = promo_mallocn(rd->n_cols ? rd->n_cols : 1, sizeof *ch->row);
     ch->f = promo_mallocn(rd->n_fields + 1, sizeof *ch->f);
-    if (!ch->cols || !ch->f)
+    if (!ch->cols || !ch->row || !ch->f)
         return chunk_nomem(ch);
+    for (size_t c = 0; c < rd->n_cols; c++)
+        ch->row[c] = (rowcol){&ch->cols[c], (uint32_t)rd->cols[c].field, rd->cols[c].type};
     ch->cap = cap;
     for (size_t c = 0; c < rd->n_cols; c++) {
         ccol *cc = &ch->cols[c];
@@ -1037,6 +1070,7 @@ static int set_null_slow(chunk *ch, ccol *cc, size_t r)
 {
     if (!cc->nulls && !(cc->nulls = promo_calloc((ch->cap + 63) / 64, sizeof *cc->nulls)))
         return chunk_nomem(ch);
+    ch->any_nulls = 1;
     cc->nulls[r >> 6] |= (uint64_t)1 << (r & 63);
     return PROMO_OK;
 }
@@ -1168,7 +1202,8 @@ static int days_in_month(int y, int m)
  * general parser. Returns 1 and sets *out only for a valid date of exactly that form; for
  * anything else the caller asks promo_time_parse, so the results are the same. tc (may be
  * NULL): the column's last date. */
-static int fast_ts(const char *s, size_t n, int64_t *out, ts_cache *tc)
+static inline __attribute__((always_inline)) int
+fast_ts(const char *s, size_t n, int64_t *out, ts_cache *tc)
 {
     if (n != 10 && n != 19)
         return 0;
@@ -1194,18 +1229,27 @@ static int fast_ts(const char *s, size_t n, int64_t *out, ts_cache *tc)
         if (tc)
             *tc = (ts_cache){w, dd, 1, day_s};
     }
+#undef TS_D
     int hms = 0;
     if (n == 19) {
-        unsigned bad = (u[10] != ' ' && u[10] != 'T') | (TS_D(11) > 9) | (TS_D(12) > 9) |
-                       (u[13] != ':') | (TS_D(14) > 9) | (TS_D(15) > 9) | (u[16] != ':') |
-                       (TS_D(17) > 9) | (TS_D(18) > 9);
-        int hh = (int)(TS_D(11) * 10 + TS_D(12)), mi = (int)(TS_D(14) * 10 + TS_D(15));
-        int ss = (int)(TS_D(17) * 10 + TS_D(18));
-        if (bad || hh > 23 || mi > 59 || ss > 60)
+        /* "HH:MM:SS" as one word (byte 0 first): the digit bytes must be 0x30-0x39 (high
+         * nibble 3, and still 3 after adding 6), the others ':'. Then byte k of
+         * 10 * v + (v >> 8), v the digit values, is the two-digit number starting at byte k
+         * (no byte carries: every product is below 100). */
+        const uint64_t digits = 0xFFFF00FFFF00FFFFULL, colons = 0x00003A00003A0000ULL;
+        const uint64_t threes = 0x3030303030303030ULL & digits;
+        uint64_t t;
+        memcpy(&t, s + 11, 8);
+        if ((u[10] != ' ' && u[10] != 'T') || (t & ~digits) != colons ||
+            (t & 0xF0F0F0F0F0F0F0F0ULL & digits) != threes ||
+            ((t + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL & digits) != threes)
+            return 0;
+        uint64_t v = t & 0x0F0F0F0F0F0F0F0FULL, y = v * 10 + (v >> 8);
+        int hh = (int)(y & 0xFF), mi = (int)(y >> 24 & 0xFF), ss = (int)(y >> 48 & 0xFF);
+        if (hh > 23 || mi > 59 || ss > 60)
             return 0;
         hms = hh * 3600 + mi * 60 + ss;
     }
-#undef TS_D
     *out = day_s + hms;
     return 1;
 }
@@ -1344,57 +1388,62 @@ intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0, co
     return code;
 }
 
-/* Intern the pending STRING fields of rows [flushed, n_rows). Done a block at a time, with
- * the dictionary slots requested PREFETCH_AHEAD values early: a slot is usually a cache miss
- * (ids are many and random), and this keeps several misses in flight instead of one. */
+/* Hash a pending STRING field now and ask for its dictionary slot: the slot is read a block of
+ * rows later, at the flush, by when it has arrived even from memory (a prefetch a few values
+ * ahead in the flush loop left ids of a 50,000-key column waiting on the load). A sorted
+ * dictionary reads no slot, and an escaped field is hashed once unescaped: both get hash 0. */
+static inline void pend_hash(ccol *cc, size_t pr, const fspan *f)
+{
+    if (!cc->dict->sorted && !f->escaped) {
+        uint64_t w0, h = skey_hash(f->p, f->n, &w0);
+        sdict_prefetch(cc->dict, h);
+        cc->pend_hw[2 * pr] = h;
+        cc->pend_hw[2 * pr + 1] = w0;
+    } else {
+        cc->pend_hw[2 * pr] = 0;
+    }
+}
+
+/* Intern the pending STRING fields of rows [flushed, n_rows), a block at a time (their slots
+ * were requested when the rows were stored: pend_hash). */
 static int flush_strings(const reader *rd, chunk *ch)
 {
     size_t m = ch->n_rows - ch->flushed;
-    uint64_t hs[STR_BLOCK], ws[STR_BLOCK];
     for (size_t c = 0; c < rd->n_cols && m; c++) {
         ccol *cc = &ch->cols[c];
         if (!cc->pend)
             continue;
-        /* A sorted dictionary needs no hashes, and its slots are not read. */
-        int hashed = !cc->dict->sorted;
-        for (size_t i = 0; i < m && hashed; i++) {
-            if (cc->pend_hw[2 * i] && !cc->pend[i].escaped) {
-                hs[i] = cc->pend_hw[2 * i];
-                ws[i] = cc->pend_hw[2 * i + 1];
-            } else {
-                hs[i] = skey_hash(cc->pend[i].p, cc->pend[i].n, &ws[i]);
-            }
-        }
         uint32_t *codes = (uint32_t *)cc->vals + ch->flushed;
         for (size_t i = 0; i < m; i++) {
-            if (hashed && i + PREFETCH_AHEAD < m)
-                sdict_prefetch(cc->dict, hs[i + PREFETCH_AHEAD]);
             const fspan *f = &cc->pend[i];
             const char *s = f->p;
             size_t n = f->n;
             if (f->escaped && field_text(ch, f, &s, &n))
                 return PROMO_ENOMEM;
-            if (!hashed && cc->dict->sorted) {
-                ws[i] = promo_load_upto8((const unsigned char *)s, n < 8 ? n : 8);
-                hs[i] = 0;
-            } else if (!hashed || f->escaped) {
-                hs[i] = skey_hash(s, n, &ws[i]);
-            } else if (n <= 8) {
-                /* A short key already in the table, inline: for ids the probe is the whole
-                 * cost, and intern's bookkeeping (growth, the sorted mode, the last value)
-                 * only matters for a new key, which goes the way below. */
-                const sdict *d = cc->dict;
-                uint32_t tag = skey_tag(hs[i], n), code1;
-                size_t mask = d->cap - 1, j = hs[i] & mask;
-                while ((code1 = d->slots[j].code1) &&
-                       (d->slots[j].tag != tag || d->slots[j].w0 != ws[i]))
-                    j = (j + 1) & mask;
-                if (code1) {
-                    codes[i] = code1 - 1;
-                    continue;
+            const sdict *d = cc->dict;
+            uint64_t h = cc->pend_hw[2 * i], w0;
+            if (d->sorted) { /* no hash needed: a lookup is one compare with the last key */
+                w0 = promo_load_upto8((const unsigned char *)s, n < 8 ? n : 8);
+            } else if (!h) { /* escaped, or the dictionary left sorted mode since */
+                h = skey_hash(s, n, &w0);
+            } else {
+                w0 = cc->pend_hw[2 * i + 1];
+                if (n <= 8) {
+                    /* A short key already in the table, inline: for ids the probe is the
+                     * whole cost, and intern's bookkeeping (growth, the sorted mode, the last
+                     * value) only matters for a new key, which goes the way below. */
+                    uint32_t tag = skey_tag(h, n), code1;
+                    size_t mask = d->cap - 1, j = h & mask;
+                    while ((code1 = d->slots[j].code1) &&
+                           (d->slots[j].tag != tag || d->slots[j].w0 != w0))
+                        j = (j + 1) & mask;
+                    if (code1) {
+                        codes[i] = code1 - 1;
+                        continue;
+                    }
                 }
             }
-            uint32_t code = intern(ch, cc, s, n, hs[i], ws[i], f->p);
+            uint32_t code = intern(ch, cc, s, n, h, w0, f->p);
             if (code == PROMO_DICT_NONE)
                 return PROMO_ENOMEM;
             codes[i] = code;
@@ -1470,7 +1519,7 @@ static int put_row(
         if (cp->type != PROMO_COL_STRING)
             continue;
         cc->pend[r - ch->flushed] = *f;
-        cc->pend_hw[2 * (r - ch->flushed)] = 0;
+        pend_hash(cc, r - ch->flushed, f);
         if (set_null(ch, cc, r, !f->quoted && f->n == 0))
             return PROMO_ENOMEM;
     }
@@ -1488,6 +1537,23 @@ bad:
     return PROMO_EINPUT;
 }
 
+/* s[0..n), 1 <= n <= 8 bytes, as a decimal number if every byte is a digit: right-aligned in
+ * a word of '0's, checked and combined 8 at a time (the pairwise multiply-and-shift of
+ * simdjson's parse_eight_digits_unrolled). Reads no byte outside s. */
+static inline int digits_upto8(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t w = promo_load_upto8((const unsigned char *)s, n) << (8 * (8 - n));
+    if (n < 8)
+        w |= 0x3030303030303030ULL >> (8 * n);
+    if ((w & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+        ((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL)
+        return 0;
+    w = (w & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
+    w = (w & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
+    *out = (w & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
+    return 1;
+}
+
 /* put_row for the common record: plain (scan_fast took it, so no field is quoted), the right
  * number of fields, every column typed, every value non-empty and in the short form that
  * fast_ts, csv_parse_f64_short or a bare run of at most 18 digits reads. One pass over the
@@ -1502,22 +1568,26 @@ static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
     if (r == ch->cap)
         return PUT_GENERIC;
     size_t pr = r - ch->flushed;
-    for (size_t c = 0; c < rd->n_cols; c++) {
-        const colplan *cp = &rd->cols[c];
-        ccol *cc = &ch->cols[c];
-        const fspan *f = &rec->f[cp->field];
+    for (const rowcol *rc = ch->row, *rc_end = rc + rd->n_cols; rc < rc_end; rc++) {
+        ccol *cc = rc->cc;
+        const fspan *f = &rec->f[rc->field];
         const char *s = f->p;
         size_t n = f->n;
-        switch (cp->type) {
+        switch (rc->type) {
         case PROMO_COL_INT64: {
-            if (n - 1 >= 18) /* 0 or more than 18 digits */
-                return PUT_GENERIC;
             uint64_t v = 0;
-            for (size_t i = 0; i < n; i++) {
-                unsigned d = (unsigned)((unsigned char)s[i] - '0');
-                if (d > 9)
+            if (n - 1 < 8) {
+                if (!digits_upto8(s, n, &v))
                     return PUT_GENERIC;
-                v = v * 10 + d;
+            } else {
+                if (n - 1 >= 18) /* 0 or more than 18 digits */
+                    return PUT_GENERIC;
+                for (size_t i = 0; i < n; i++) {
+                    unsigned d = (unsigned)((unsigned char)s[i] - '0');
+                    if (d > 9)
+                        return PUT_GENERIC;
+                    v = v * 10 + d;
+                }
             }
             ((int64_t *)cc->vals)[r] = (int64_t)v;
             break;
@@ -1534,22 +1604,15 @@ static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
             if (!n) /* a null */
                 return PUT_GENERIC;
             cc->pend[pr] = *f;
-            /* Hash now and ask for the slot: it is read a block of rows later, at the flush,
-             * by when it has arrived even from memory (a prefetch a few values ahead in the
-             * flush loop left ids of a 50,000-key column waiting on the load). */
-            if (!cc->dict->sorted) {
-                uint64_t w0, h = skey_hash(s, n, &w0);
-                sdict_prefetch(cc->dict, h);
-                cc->pend_hw[2 * pr] = h;
-                cc->pend_hw[2 * pr + 1] = w0;
-            } else {
-                cc->pend_hw[2 * pr] = 0;
-            }
+            pend_hash(cc, pr, f);
             break;
         default:
             return PUT_GENERIC;
         }
-        if (cc->nulls) /* a rejected row's slot is reused: clear a bit it may have left */
+    }
+    for (size_t c = 0; ch->any_nulls && c < rd->n_cols; c++) {
+        ccol *cc = &ch->cols[c]; /* a rejected row's slot is reused: clear a bit it may have left */
+        if (cc->nulls)
             cc->nulls[r >> 6] &= ~((uint64_t)1 << (r & 63));
     }
     ch->n_rows++;
