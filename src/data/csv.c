@@ -1637,10 +1637,8 @@ static size_t rows_estimate(const char *p, size_t bytes)
     return (size_t)(rows < most ? rows : most) + 64;
 }
 
-/* Parse the records starting in [ch->start, ch->limit), finding structure at SIMD level
- * `level` (the scan inlined into the loop: no call per record). */
-static inline __attribute__((always_inline)) void
-parse_chunk_at(const int level, const reader *rd, chunk *ch)
+/* Parse the records starting in [ch->start, ch->limit). */
+static void parse_chunk(const reader *rd, chunk *ch)
 {
     size_t bytes = (size_t)(ch->limit - ch->start);
     if (chunk_init(rd, ch, ch->slab_rows ? ch->slab_rows : rows_estimate(ch->start, bytes)))
@@ -1657,8 +1655,7 @@ parse_chunk_at(const int level, const reader *rd, chunk *ch)
         }
         const char *rs = p;
         uint64_t line = ch->lines;
-        const char *fast = level == SIMD_OFF ? NULL : scan_fast_at(level, &rd->sc, p, end, &rec);
-        p = fast ? fast : scan_record_bytes(&rd->sc, p, end, &rec);
+        p = scan_record(&rd->sc, p, end, &rec);
         ch->lines += rec.lines;
         int rc = rec.plain && rd->all_typed && rec.nf == rd->n_fields ? put_row_plain(rd, ch, &rec)
                                                                       : PUT_GENERIC;
@@ -1670,43 +1667,6 @@ parse_chunk_at(const int level, const reader *rd, chunk *ch)
     if (!ch->status)
         flush_strings(rd, ch);
     ch->stop = p;
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512bw"))) static void parse_chunk_avx512(const reader *rd, chunk *ch)
-{
-    parse_chunk_at(SIMD_AVX512, rd, ch);
-}
-
-__attribute__((target("avx2"))) static void parse_chunk_avx2(const reader *rd, chunk *ch)
-{
-    parse_chunk_at(SIMD_AVX2, rd, ch);
-}
-#endif
-
-static void parse_chunk(const reader *rd, chunk *ch)
-{
-    switch (rd->sc.fast) {
-    case SIMD_OFF:
-        parse_chunk_at(SIMD_OFF, rd, ch);
-        return;
-#if defined(__x86_64__) && defined(__GNUC__)
-    case SIMD_AVX512:
-        parse_chunk_avx512(rd, ch);
-        return;
-    case SIMD_AVX2:
-        parse_chunk_avx2(rd, ch);
-        return;
-#endif
-#ifdef __SSE2__
-    case SIMD_SSE2:
-        parse_chunk_at(SIMD_SSE2, rd, ch);
-        return;
-#endif
-    default:
-        parse_chunk_at(SIMD_NONE, rd, ch);
-        return;
-    }
 }
 
 /* Convert an inferred column's spans in one chunk, now that the type is decided. */
