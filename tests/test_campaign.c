@@ -549,7 +549,7 @@ T_TEST(campaign_bundle_auto_is_the_most_confident_partner_with_lift)
     T_ASSERT_EQ_INT(b.orders, 6);
     T_ASSERT_EQ_INT(promo_campaign_bundle_choose(s, "X", "X", 0, &b), PROMO_EUSAGE);
     T_ASSERT_EQ_INT(promo_campaign_bundle_choose(s, "X", "NOPE", 0, &b), PROMO_EINPUT);
-    T_ASSERT_CONTAINS(promo_last_error(), "--bundle NOPE: no such product");
+    T_ASSERT_CONTAINS(promo_last_error(), "bundle NOPE: no such product");
     /* V is never with X: auto finds nothing for V (its orders hold nothing else) */
     T_OK(promo_campaign_bundle_choose(s, "V", "auto", 0, &b));
     T_ASSERT_STR_EQ(b.product_id, "");

@@ -653,3 +653,64 @@ T_TEST(api_campaign_uses_send_time_and_fatigue)
     cJSON_Delete(r.body);
     promo_api_free(api);
 }
+
+/* "bundle" in POST /api/campaign is promo campaign --bundle: the same product (chosen over
+ * the year before the same cutoff), null when not asked, and a bad one is the field's 400. */
+T_TEST(api_campaign_offers_the_bundle_the_cli_chooses)
+{
+    char args[1400], *out = NULL, *err = NULL;
+    snprintf(
+        args, sizeof args,
+        "campaign --ws %s --product PROD00001 --target 20 --rank-by profit --bundle auto --json "
+        "--out %s/b.csv",
+        fixture(), t_tmpdir());
+    int rc = t_promo(args, &out, &err);
+    T_ASSERT_MSG(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+    cJSON *cli = cJSON_Parse(out);
+    T_ASSERT(cli);
+    const cJSON *cb = cJSON_GetObjectItem(cli, "bundle");
+    T_ASSERT(cJSON_IsObject(cb));
+    const cJSON *cid = cJSON_GetObjectItem(cb, "product_id");
+    T_ASSERT(cJSON_IsString(cid)); /* this world has a partner for its best seller */
+
+    promo_api *api = NULL;
+    T_OK(promo_api_open(fixture(), &api));
+    promo_api_reply r;
+    T_ASSERT_EQ_INT(api_campaign(api,
+                                 "{\"product_id\": \"PROD00001\", \"target\": 20, "
+                                 "\"bundle\": \"auto\"}",
+                                 &r),
+                    200);
+    const cJSON *ab = cJSON_GetObjectItem(r.body, "bundle");
+    T_ASSERT(cJSON_IsObject(ab));
+    const cJSON *aid = cJSON_GetObjectItem(ab, "product_id");
+    T_ASSERT(cJSON_IsString(aid));
+    T_ASSERT_STR_EQ(aid->valuestring, cid->valuestring);
+    T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(ab, "product_name")));
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(ab, "orders")->valueint,
+                    cJSON_GetObjectItem(cb, "orders")->valueint);
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(ab, "together")->valueint,
+                    cJSON_GetObjectItem(cb, "together")->valueint);
+    cJSON_Delete(r.body);
+
+    T_ASSERT_EQ_INT(api_campaign(api, "{\"product_id\": \"PROD00001\", \"bundle\": null}", &r),
+                    200);
+    T_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(r.body, "bundle")));
+    cJSON_Delete(r.body);
+
+    static const char *const bad[] = {
+        "{\"product_id\": \"PROD00001\", \"bundle\": \"PROD00001\"}",
+        "{\"product_id\": \"PROD00001\", \"bundle\": \"NO-SUCH\"}",
+        "{\"product_id\": \"PROD00001\", \"bundle\": 7}",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        T_ASSERT_EQ_INT(api_campaign(api, bad[k], &r), 400);
+        const cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(r.body, "error"), "field");
+        T_ASSERT_MSG(cJSON_IsString(f) && !strcmp(f->valuestring, "bundle"), "%s", bad[k]);
+        cJSON_Delete(r.body);
+    }
+    promo_api_free(api);
+    cJSON_Delete(cli);
+    free(out);
+}

@@ -2,7 +2,8 @@
  * the uplift model trained and segments computed, driven by tests/browser/web.test.mjs
  * (playwright-core from web/node_modules, Debian's headless /usr/bin/chromium): pick a
  * product, move the discount slider, see the forecast change and the table fill, download the
- * CSV, open the segments view, a wrong key's 401. Screenshots in out/. `make test` installs
+ * CSV, again with a bundle (promo simulate plays that file), open the segments view, a wrong
+ * key's 401. Screenshots in out/. `make test` installs
  * chromium and node (make deps) and builds the page (make web) first, so a missing piece is a
  * failure here, never a skip: the message says what is missing. */
 #include <stdio.h>
@@ -74,5 +75,7 @@ T_TEST(web_page_in_headless_chromium)
     T_ASSERT_MSG(ec == 0, "%s\nexit %d:\n%s", cmd, ec, seen);
     /* The script's own checks passed; what it saw is in its output. */
     T_ASSERT_CONTAINS(seen, "web.test: CSV ");
+    T_ASSERT_CONTAINS(seen, "web.test: bundle: ");
+    T_ASSERT_CONTAINS(seen, "web.test: simulate of the CSV: ");
     T_ASSERT_CONTAINS(seen, "web.test: ok");
 }

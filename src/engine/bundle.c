@@ -42,7 +42,7 @@ int promo_campaign_bundle_choose(promo_store *s,
     memset(out, 0, sizeof *out);
     int automatic = !strcmp(spec, "auto");
     if (!automatic && !strcmp(spec, product))
-        return promo_fail(PROMO_EUSAGE, "--bundle %s: the offered product itself", spec);
+        return promo_fail(PROMO_EUSAGE, "bundle %s: the offered product itself", spec);
     static const char *const cols[] = {"order_id", "product_id", "ts"};
     promo_table *t = NULL;
     int rc = promo_store_read_range(s, "transactions", cols, 3, "ts", INT64_MIN,
@@ -65,7 +65,7 @@ int promo_campaign_bundle_choose(promo_store *s,
         promo_table_free(p);
         if (!found) {
             promo_table_free(t);
-            return promo_fail(PROMO_EINPUT, "--bundle %s: no such product in the workspace", spec);
+            return promo_fail(PROMO_EINPUT, "bundle %s: no such product in the workspace", spec);
         }
     }
     int64_t last = INT64_MIN;

@@ -350,6 +350,54 @@ row_slot(const promo_campaign_profiles *pr, const char *id, int64_t as_of, cJSON
     *own += !sl.population;
 }
 
+/* The product offered with the campaign's when the request asks for one (promo campaign
+ * --bundle, src/engine/bundle.c): bu->product_id "" when none qualifies. Returns 0, 1 when
+ * the reply is set (a bad "bundle"), or -status. */
+static int campaign_bundle(promo_api *api,
+                           promo_api_ctx *ctx,
+                           const api_campaign_req *r,
+                           int64_t as_of,
+                           promo_campaign_bundle *bu,
+                           promo_api_reply *out)
+{
+    memset(bu, 0, sizeof *bu);
+    if (!r->bundle[0])
+        return 0;
+    promo_store *s = NULL;
+    int rc = promo_api_store(api, ctx, &s);
+    if (!rc)
+        rc = promo_campaign_bundle_choose(s, r->product_id, r->bundle, as_of, bu);
+    if (!rc)
+        return 0;
+    rc = promo_api_fail_engine(out, rc, "bundle");
+    return rc ? -rc : 1;
+}
+
+/* The reply's "bundle": null when not asked; else the product (null when none qualifies)
+ * with how often it was in the offered product's orders (the CLI's campaign --json). */
+static void
+bundle_json(promo_api *api, cJSON *b, const api_campaign_req *r, const promo_campaign_bundle *bu)
+{
+    if (!r->bundle[0]) {
+        cJSON_AddNullToObject(b, "bundle");
+        return;
+    }
+    cJSON *o = cJSON_AddObjectToObject(b, "bundle");
+    uint32_t row = bu->product_id[0] ? api_product_row(api, bu->product_id) : UINT32_MAX;
+    api_add_str(o, "product_id", bu->product_id[0] ? bu->product_id : NULL);
+    api_add_str(o, "product_name", row != UINT32_MAX ? product_name(api, row) : NULL);
+    cJSON_AddNumberToObject(o, "orders", (double)bu->orders);
+    cJSON_AddNumberToObject(o, "together", (double)bu->together);
+    api_add_num(o, "confidence", bu->confidence);
+    api_add_num(o, "lift", bu->lift);
+    cJSON_AddStringToObject(
+        o, "note",
+        !bu->product_id[0]
+            ? "no product is in at least 5 of the offered product's orders of the last year "
+              "with a lift above 1"
+            : "its margin is not in the forecast (promo simulate plays it)");
+}
+
 /* The campaign without an uplift model: the propensity ranking (promo_campaign_select). */
 static int campaign_propensity(promo_api *api,
                                promo_api_ctx *ctx,
@@ -375,6 +423,9 @@ static int campaign_propensity(promo_api *api,
     /* the kept profiles are the default rules'; another choice builds its own (a pass over
      * the features) */
     p.profiles = r->send_time_best && r->fatigue ? pr : NULL;
+    promo_campaign_bundle bu;
+    if ((rc = campaign_bundle(api, ctx, r, 0, &bu, out)))
+        return rc < 0 ? -rc : 0;
     promo_campaign *c = NULL;
     promo_store *s = NULL;
     rc = promo_api_store(api, ctx, &s); /* the model file is found through the store */
@@ -427,6 +478,7 @@ static int campaign_propensity(promo_api *api,
         cJSON_AddItemToArray(rows, o);
     }
     targeting_json(b, r, pr, c->n_suppressed, c->n_send_match);
+    bundle_json(api, b, r, &bu);
     promo_campaign_free(c);
     return api_ok(out, b);
 }
@@ -459,6 +511,9 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
      * others): the campaign sent at optimize: true is then the optimum, gap 0 */
     if ((rc = optimum_of(api, call->ctx, f, r.product_id, budget, r.fatigue, &best)))
         return promo_api_fail_engine(out, rc, "product_id");
+    promo_campaign_bundle bu;
+    if ((rc = campaign_bundle(api, call->ctx, &r, promo_forecaster_as_of(f), &bu, out)))
+        return rc < 0 ? -rc : 0;
     const promo_campaign_profiles *pr = NULL;
     if ((r.send_time_best || r.fatigue) && (rc = api_profiles(api, call->ctx, &pr)))
         return promo_api_fail_engine(out, rc, NULL);
@@ -573,6 +628,7 @@ int promo_api_campaign(promo_api *api, const promo_api_call *call, promo_api_rep
         cJSON_AddItemToArray(rows, o);
     }
     targeting_json(b, &r, pr, n_ex, own);
+    bundle_json(api, b, &r, &bu);
     rc = api_ok(out, b);
     b = NULL;
 done:

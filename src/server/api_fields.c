@@ -166,7 +166,7 @@ int api_parse_campaign(const cJSON *b, api_campaign_req *r, promo_api_reply *out
 {
     static const char *const known[] = {"product_id", "discount_pct", "target", "budget",
                                         "optimize",   "rank_by",      "rows",   "holdout_pct",
-                                        "send_time",  "fatigue",      NULL};
+                                        "send_time",  "fatigue",      "bundle", NULL};
     memset(r, 0, sizeof *r);
     double budget = -1;
     if (api_check_object(b, known, out) ||
@@ -176,7 +176,9 @@ int api_parse_campaign(const cJSON *b, api_campaign_req *r, promo_api_reply *out
         api_get_number(b, "budget", 0, 0, 1e12, -1, &budget, out) ||
         api_get_bool(b, "optimize", 0, 0, &r->optimize, out) ||
         api_get_int(b, "rows", 0, 0, PROMO_API_MAX_ROWS, -1, &r->rows, out) ||
-        api_get_number(b, "holdout_pct", 0, 0, 50, 10, &r->holdout_pct, out))
+        api_get_number(b, "holdout_pct", 0, 0, 50, 10, &r->holdout_pct, out) ||
+        (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(b, "bundle")) &&
+         api_get_string(b, "bundle", 0, r->bundle, NULL, out)))
         return 1;
     r->has_budget = budget >= 0;
     r->budget = r->has_budget ? budget : 0;

@@ -59,14 +59,16 @@ typedef struct api_campaign_req {
     double discount_pct; /* 0..90 (10) */
     long target;         /* 1..10,000,000 (50) */
     int has_budget;
-    double budget;      /* >= 0 */
-    int optimize;       /* bool (false) */
-    int rank_by;        /* api_rank_by; -1 = not given (profit with an uplift model, else
-                           probability) */
-    long rows;          /* 0..10,000; -1 = not given (min(target, 10000)) */
-    double holdout_pct; /* 0..50 (10) */
-    int send_time_best; /* "send_time": "best" (1, the default) or "fixed" (0: day 0, 10:00) */
-    int fatigue;        /* "fatigue": "suppress" (1, the default) or "off" (0) */
+    double budget;           /* >= 0 */
+    int optimize;            /* bool (false) */
+    int rank_by;             /* api_rank_by; -1 = not given (profit with an uplift model, else
+                                probability) */
+    long rows;               /* 0..10,000; -1 = not given (min(target, 10000)) */
+    double holdout_pct;      /* 0..50 (10) */
+    int send_time_best;      /* "send_time": "best" (1, the default) or "fixed" (0: day 0, 10:00) */
+    int fatigue;             /* "fatigue": "suppress" (1, the default) or "off" (0) */
+    char bundle[API_ID_MAX]; /* "bundle": "auto" or a product id (promo campaign --bundle);
+                                "" = none (absent, null or "") */
 } api_campaign_req;
 
 #define API_MAX_DISCOUNTS 91

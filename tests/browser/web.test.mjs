@@ -14,7 +14,7 @@
 // checks that the API's 401 shows the key field and the error in words. Screenshots go to
 // OUT/web_page.png and OUT/web_segments.png. Exit 0 when every check holds, 1 otherwise (the
 // first failed check is printed). Run by tests/test_web.c in `make test`.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import net from "node:net";
@@ -248,13 +248,38 @@ async function main() {
   const csvPath = join(outDir, "web_campaign.csv");
   await download.saveAs(csvPath);
   const csv = parseCsv(readFileSync(csvPath, "utf8"));
-  const header = "customer_id,name,location,segment,probability,uplift,expected_profit,reason,product_id,discount_pct,holdout";
+  const header = "customer_id,name,location,segment,probability,uplift,expected_profit,reason,product_id,discount_pct,send_day,send_hour,bundle_product_id,holdout";
   check(csv.length > 0 && csv[0].join(",") === header, `CSV header is "${csv[0] && csv[0].join(",")}"`);
   check(csv.length - 1 === nRows, `CSV has ${csv.length - 1} rows, the table ${nRows}`);
-  check(csv.slice(1).every((r) => r.length === 11), "a CSV row does not have 11 fields");
+  check(csv.slice(1).every((r) => r.length === 14), "a CSV row does not have 14 fields");
   check(csv[1][0] === firstCells[0].replace(/holdout$/, "").trim(), `CSV's first customer ${csv[1][0]} is not the table's ${firstCells[0]}`);
-  check(csv.slice(1).every((r) => r[8] === pid && r[9] === after.discount.replace("%", "")), "CSV rows name another product or discount");
+  check(csv.slice(1).every((r) => r[8] === pid && r[9] === after.discount.replace("%", "") && /^[0-6]$/.test(r[10]) && /^([0-9]|1[0-9]|2[0-3])$/.test(r[11]) && r[12] === ""), "CSV rows name another product or discount, a send day/hour out of range, or a bundle not asked for");
   log(`CSV ${download.suggestedFilename()}: header ok, ${csv.length - 1} rows`);
+
+  // The bundle: the table is asked again with one, and the CSV carries it on every row.
+  await page.check("#bundle");
+  await page.waitForFunction(
+    () => (document.querySelector("#campaign").dataset.state === "ready" && /bundle/.test(document.querySelector("#rows-sub").textContent)) || !document.querySelector("#error").hidden,
+  );
+  check(await page.locator("#error").isHidden(), `the campaign with a bundle: ${await page.locator("#error").innerText()}`);
+  const sub = await text(page, "#rows-sub");
+  const m = / with (\S+)(?: \([^)]*\))? as a bundle/.exec(sub);
+  check(m || /no bundle/.test(sub), `the bundle line reads "${sub}"`);
+  const [download2] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  const csvPath2 = join(outDir, "web_campaign_bundle.csv");
+  await download2.saveAs(csvPath2);
+  const csv2 = parseCsv(readFileSync(csvPath2, "utf8"));
+  check(csv2.slice(1).every((r) => r[12] === (m ? m[1] : "")), `the CSV's bundle_product_id is not ${m ? m[1] : "empty"}`);
+  log(`bundle: ${sub.replace(/^.*?· with/, "with")}`);
+  await page.screenshot({ path: join(outDir, "web_bundle.png") });
+  // The downloaded file is a campaign file: promo simulate plays it, bundle included.
+  if (health.generated) {
+    const sim = spawnSync(args.promo, ["simulate", "--ws", args.ws, "--campaign", csvPath2], { encoding: "utf8" });
+    check(sim.status === 0, `promo simulate of the page's CSV: exit ${sim.status}: ${sim.stderr}`);
+    log(`simulate of the CSV: ${(sim.stdout.split("\n").find((l) => /incremental profit/.test(l)) || sim.stdout.split("\n")[0]).trim()}`);
+  }
+  await page.uncheck("#bundle");
+  await page.waitForFunction(() => document.querySelector("#campaign").dataset.state === "ready" && !/bundle/.test(document.querySelector("#rows-sub").textContent));
 
   // A row opens the customer's profile (GET /api/customers/{id}).
   await page.locator("#campaign tbody tr[data-k]").first().click();

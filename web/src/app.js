@@ -208,7 +208,7 @@ async function selectProduct(p) {
   if (window.matchMedia("(max-width: 1100px)").matches) document.querySelector(".planner").scrollIntoView({ behavior: "smooth" });
   $("product-sub").textContent =
     `${p.product_id}` + (p.category ? ` · ${p.category}` : "") + (isNum(p.price) ? ` · price ${money(p.price)}` : "");
-  for (const id of ["discount", "target", "to-optimum", "download", "simulate", "rank-by", "budget"]) $(id).disabled = true;
+  for (const id of ["discount", "target", "to-optimum", "download", "simulate", "rank-by", "budget", "bundle"]) $(id).disabled = true;
   $("sim-out").textContent = "";
   setKpisLoading("computing the response surface…");
   document.querySelector(".charts").classList.add("stale");
@@ -224,7 +224,7 @@ async function selectProduct(p) {
     const [oi, oj] = optimumIndex(s);
     setIndices(oi, oj);
     d.disabled = t.disabled = $("to-optimum").disabled = $("simulate").disabled = false;
-    $("rank-by").disabled = $("budget").disabled = false;
+    $("rank-by").disabled = $("budget").disabled = $("bundle").disabled = false;
     requestCampaign();
   } catch (e) {
     if (seq !== state.seqProduct) return;
@@ -457,6 +457,7 @@ async function requestCampaign() {
     };
     const budget = $("budget").value.trim();
     if (budget !== "") req.budget = Number(budget); // a bad number: the API names the field
+    if ($("bundle").checked) req.bundle = "auto";
     const c = await api("POST", "/api/campaign", req);
     if (seq !== state.seqCampaign) return;
     state.campaign = c;
@@ -518,6 +519,7 @@ function renderTable(rows, c) {
   const held = rows.filter((r) => r.holdout).length;
   $("rows-sub").textContent =
     `· ${int(rows.length)} customers at ${fmt0.format(c.discount_pct)}% off, ranked by ${c.rank_by || "profit"}` +
+    bundleText(c.bundle) +
     (c.budget_bound ? " · budget reached" : "") +
     (held ? ` (${int(held)} held out as control)` : "") +
     (rows.length > shown.length ? ` · first ${int(shown.length)} shown, all in the CSV` : "");
@@ -563,12 +565,24 @@ function csvField(v) {
   return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
 }
 
-function campaignCsv(rows, productId, discount) {
-  const head = ["customer_id", "name", "location", "segment", "probability", "uplift", "expected_profit", "reason", "product_id", "discount_pct", "holdout"];
+// " · with P (name) as a bundle: in 34% of its orders, lift 2.1", or why there is none.
+function bundleText(b) {
+  if (!b) return "";
+  if (!b.product_id) return " · no bundle: no product is in at least 5 of its orders with a lift above 1";
+  return (
+    ` · with ${b.product_id}${b.product_name ? ` (${b.product_name})` : ""} as a bundle` +
+    (b.together ? `: in ${fmt0.format(100 * b.confidence)}% of its orders, lift ${b.lift.toFixed(2)}` : ": never bought with it")
+  );
+}
+
+// The file promo simulate and a CRM read: the CLI's campaign columns (bundle_product_id empty
+// without a bundle) and the page's figures.
+function campaignCsv(rows, productId, discount, bundleId) {
+  const head = ["customer_id", "name", "location", "segment", "probability", "uplift", "expected_profit", "reason", "product_id", "discount_pct", "send_day", "send_hour", "bundle_product_id", "holdout"];
   const lines = [head.join(",")];
   for (const r of rows)
     lines.push(
-      [r.customer_id, r.name, r.location, r.segment, r.probability, r.uplift, r.expected_profit, r.reason, productId, discount, r.holdout ? 1 : 0]
+      [r.customer_id, r.name, r.location, r.segment, r.probability, r.uplift, r.expected_profit, r.reason, productId, discount, r.send_day, r.send_hour, bundleId || "", r.holdout ? 1 : 0]
         .map(csvField)
         .join(","),
     );
@@ -578,7 +592,7 @@ function campaignCsv(rows, productId, discount) {
 function downloadCsv() {
   const c = state.campaign;
   if (!c) return;
-  const blob = new Blob([campaignCsv(state.rows, c.product_id, c.discount_pct)], { type: "text/csv;charset=utf-8" });
+  const blob = new Blob([campaignCsv(state.rows, c.product_id, c.discount_pct, c.bundle && c.bundle.product_id)], { type: "text/csv;charset=utf-8" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
   a.download = `campaign_${c.product_id}_${c.discount_pct}pct_${c.target}.csv`;
@@ -696,6 +710,7 @@ function init() {
   $("target").addEventListener("input", (ev) => { state.ti = Number(ev.target.value); updateFigures(); });
   $("discount").addEventListener("change", requestCampaign);
   $("rank-by").addEventListener("change", requestCampaign);
+  $("bundle").addEventListener("change", requestCampaign);
   let bt = 0;
   $("budget").addEventListener("input", () => { clearTimeout(bt); bt = setTimeout(requestCampaign, 300); });
   $("target").addEventListener("change", requestCampaign);
