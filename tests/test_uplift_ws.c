@@ -209,8 +209,8 @@ T_TEST(uplift_ws_save_load_bit_identical)
     T_ASSERT(x && y && arm);
     toy(N, D, x, arm, y);
     promo_uplift_data data = {x, N, D, arm, 3, y, 1, NULL};
-    static const promo_uplift_learner L[] = {PROMO_UPLIFT_S, PROMO_UPLIFT_T, PROMO_UPLIFT_X,
-                                             PROMO_UPLIFT_R, PROMO_UPLIFT_DR};
+    static const promo_uplift_learner L[] = {PROMO_UPLIFT_S, PROMO_UPLIFT_T,  PROMO_UPLIFT_X,
+                                             PROMO_UPLIFT_R, PROMO_UPLIFT_DR, PROMO_UPLIFT_CT};
     for (size_t k = 0; k < sizeof L / sizeof *L; k++) {
         promo_uplift_params p = promo_uplift_params_default(L[k]);
         p.gbdt.n_rounds = 10;
@@ -380,6 +380,34 @@ T_TEST(uplift_ws_tree_stored_calibrated_and_scored)
     snprintf(args, sizeof args, "score --ws '%s' --model uplift --target any", buf);
     T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
     T_ASSERT(strncmp(out, "customer_id,effect_treatment,", 29) == 0);
+    free(out);
+    free(err);
+}
+
+/* The class-transformation learner trains on the workspace's log like the others (uplift.bin),
+ * and the scoring, the forecaster behind campaign --optimize and compare read it. */
+T_TEST(uplift_ws_ct_trained_scored_and_campaigned)
+{
+    char buf[600], args[2000], *out = NULL, *err = NULL;
+    world_copy(buf, sizeof buf);
+    snprintf(args, sizeof args, "train --ws '%s' --model uplift --learner ct --threads 1 --json",
+             buf);
+    int ec = t_promo(args, &out, &err);
+    T_ASSERT_MSG(ec == 0, "train exit %d: %s", ec, err);
+    T_ASSERT_CONTAINS(out, "\"learner\": \"ct\"");
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "score --ws '%s' --model uplift --target any", buf);
+    T_ASSERT_EQ_INT(t_promo(args, &out, &err), 0);
+    T_ASSERT(strncmp(out, "customer_id,effect_treatment,", 29) == 0);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args,
+             "campaign --ws '%s' --product best --optimize --holdout 0 --out '%s/ct.csv'", buf,
+             t_tmpdir());
+    ec = t_promo(args, &out, &err);
+    T_ASSERT_MSG(ec == 0, "campaign exit %d: %s", ec, err);
+    T_ASSERT_CONTAINS(out, "incremental profit");
     free(out);
     free(err);
 }

@@ -204,7 +204,8 @@ int cli_evaluate_uplift(const char *ws, int json, int quiet_if_none)
 
 int cmd_train_uplift(int argc, char **argv)
 {
-    static const char *const learner_words[] = {"s", "t", "x", "r", "dr", "tree", "forest", NULL};
+    static const char *const learner_words[] = {"s",    "t",      "x",  "r", "dr",
+                                                "tree", "forest", "ct", NULL};
     static const char *const weighting_words[] = {"auto", "on", "off", NULL};
     const char *ws = CLI_DEFAULT_WS, *model = "uplift", *pred_out = NULL;
     promo_uplift_ws_train_params p = promo_uplift_ws_train_params_default();
@@ -224,7 +225,8 @@ int cmd_train_uplift(int argc, char **argv)
         {CLI_NUMBER("test-frac", "F", 0.01, 0.89, &p.rows.test_frac),
          .help = "latest share of the exposures (by time) held out for the evaluation"},
         {CLI_ENUM("learner", learner_words, &learner),
-         .help = "S-, T-, X-, R-, DR-learner (XGBoost base models), uplift tree or forest"},
+         .help = "S-, T-, X-, R-, DR-learner (XGBoost base models), uplift tree or forest,\n"
+                 "class transformation (one XGBoost model of the effect per arm)"},
         {CLI_ENUM("weighting", weighting_words, &weighting),
          .help = "propensity weighting: auto = on when the log holds non-randomised exposures"},
         {CLI_NUMBER("clip", "C", 0, 0.49, &clip), .help = "propensity clipping to [C, 1 - C]"},
@@ -242,9 +244,10 @@ int cmd_train_uplift(int argc, char **argv)
     };
     const cli_spec spec = {
         .name = "train",
-        .usage = "usage: promo train --ws DIR --model uplift [--as-of DATE] [--window DAYS]\n"
-                 "                   [--learner s|t|x|r|dr|tree|forest] [--weighting auto|on|off]\n"
-                 "                   [--json]\n",
+        .usage =
+            "usage: promo train --ws DIR --model uplift [--as-of DATE] [--window DAYS]\n"
+            "                   [--learner s|t|x|r|dr|tree|forest|ct] [--weighting auto|on|off]\n"
+            "                   [--json]\n",
         .about = "Learn whom the promotions change from the workspace's own log: every exposure\n"
                  "(its arm, control included) with the customer's features as of the exposure\n"
                  "and the offer's discount and category, the outcome = converted in the window\n"

@@ -275,6 +275,7 @@ static int check_present(const promo_uplift *m)
             ok &= m->tau[k] != NULL;
         break;
     case PROMO_UPLIFT_R:
+    case PROMO_UPLIFT_CT: /* one effect model per arm */
         for (size_t k = 0; k < K - 1; k++)
             ok &= m->tau[k] != NULL;
         break;
