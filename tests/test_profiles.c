@@ -103,6 +103,56 @@ T_TEST(ingest_opt_whitespace_no_header_amount_set)
     bad(NULL, "ingest --ws %s --table transactions --sep ab " PF "blanks.txt", "--sep");
 }
 
+/* --orders: a transactions file without order ids (a rating log) gets one order of a
+ * customer's lines in the same second, or day; lines numbered within each. */
+T_TEST(ingest_opt_orders_made_from_customer_and_time)
+{
+    char *ws = ws_path("orders");
+    free(ok(ws, "ingest --ws %s --table transactions --sep tab --no-header --columns "
+                "customer_id,product_id,quantity,ts --ts-format epoch --set unit_price=1 "
+                "--orders customer-second " PF "ratings.tsv"));
+    promo_table *t = table_of(ws, "transactions");
+    T_ASSERT_EQ_INT(t->n_rows, 5);
+    const promo_column *o = promo_table_column(t, "order_id"), *l = promo_table_column(t, "line");
+    T_ASSERT_STR_EQ(promo_column_str(o, 0), "7@881250949");
+    T_ASSERT_STR_EQ(promo_column_str(o, 1), "7@881250949");
+    T_ASSERT_STR_EQ(promo_column_str(o, 2), "7@881251000");
+    T_ASSERT_STR_EQ(promo_column_str(o, 3), "8@881250949");
+    T_ASSERT_EQ_INT(l->i64[1], 2);
+    T_ASSERT_EQ_INT(l->i64[2], 1);
+    promo_table_free(t);
+    free(ok(ws, "ingest --ws %s --table transactions --sep tab --no-header --columns "
+                "customer_id,product_id,quantity,ts --ts-format epoch --set unit_price=1 "
+                "--orders customer-day " PF "ratings.tsv"));
+    t = table_of(ws, "transactions");
+    o = promo_table_column(t, "order_id");
+    l = promo_table_column(t, "line");
+    T_ASSERT_STR_EQ(promo_column_str(o, 2), "7@1997-12-04"); /* 881251000 */
+    T_ASSERT_EQ_INT(l->i64[2], 3);                           /* the day's third line */
+    T_ASSERT_STR_EQ(promo_column_str(o, 4), "7@1997-12-05");
+    T_ASSERT_EQ_INT(l->i64[4], 1);
+    promo_table_free(t);
+    /* without it, the missing order id says what makes one; the option's misuses */
+    bad(NULL,
+        "ingest --ws %s --table transactions --sep tab --no-header --columns "
+        "customer_id,product_id,quantity,ts --ts-format epoch --set unit_price=1 " PF "ratings.tsv",
+        "--orders customer-second (or customer-day)");
+    bad(NULL,
+        "ingest --ws %s --table transactions --sep tab --no-header --columns "
+        "customer_id,product_id,quantity,ts --ts-format epoch --set unit_price=1 --orders "
+        "weekly " PF "ratings.tsv",
+        "--orders weekly: expected customer-second or customer-day");
+    bad(NULL,
+        "ingest --ws %s --table transactions --sep tab --no-header --columns "
+        "order_id,product_id,quantity,ts --ts-format epoch --set unit_price=1,customer_id=c "
+        "--orders customer-day " PF "ratings.tsv",
+        "has an order id column");
+    bad(NULL, "ingest --ws %s --table products --orders customer-day " PF "products_p1.csv",
+        "--orders goes with the transactions table");
+    bad(NULL, "ingest --ws %s --format taobao --orders customer-day " PF "taobao.csv",
+        "--orders goes with --format canonical or generic");
+}
+
 T_TEST(ingest_opt_amount_is_a_line_amount)
 {
     char *ws = ws_path("amount");

@@ -102,6 +102,11 @@ typedef struct promo_ingest_options {
     const char *ignore;    /* "col,...": source columns not to read (nor warn about) */
     const char *ts_format; /* auto (default), iso, ymd, epoch, epoch-ms, dmy, mdy */
     const char *recode;    /* "col=from:to,...", e.g. kind=pv:view,fav:favorite,buy:purchase */
+    /* A transactions file without order ids: "customer-second" (the lines of a customer in
+     * one second are one order, order_id "<customer_id>@<epoch seconds>", as the behaviour
+     * logs' purchases) or "customer-day" ("<customer_id>@<YYYY-MM-DD>": a shopping trip a
+     * day); NULL: order_id is a required column. */
+    const char *orders;
     /* 1: the rows of transactions, events, exposures and responses are added to the table of
      * that name in the workspace as new chunks (the stored chunks are not rewritten; the key
      * is checked over the stored and the new rows) instead of replacing it; other tables of

@@ -143,6 +143,9 @@ int cmd_ingest(int argc, char **argv)
         {CLI_STRING("ts-format", "FORMAT", &o.ts_format),
          .help = "timestamps: auto (default: ISO, YYYYMMDD or epoch seconds/ms detected per "
                  "file), iso, ymd, epoch, epoch-ms, dmy, mdy"},
+        {CLI_STRING("orders", "customer-second|customer-day", &o.orders),
+         .help = "a transactions file without order ids: a customer's lines in the same second\n"
+                 "(day) are one order, order_id CUSTOMER@EPOCH (CUSTOMER@YYYY-MM-DD)"},
         {CLI_STRING("recode", "COL=FROM:TO,...", &o.recode),
          .help = "recode values, e.g. kind=pv:view,fav:favorite,buy:purchase; values left "
                  "unmapped are refused"},

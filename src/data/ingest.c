@@ -953,12 +953,16 @@ int promo_ingest_read(const promo_ingest_options *o,
                             : o->ignore    ? "--ignore"
                             : o->ts_format ? "--ts-format"
                             : o->recode    ? "--recode"
+                            : o->orders    ? "--orders"
                                            : NULL;
         if (given && !(prof->flags & PROFILE_MAP))
             return promo_fail(PROMO_EUSAGE,
                               "%s goes with --format canonical or generic, not %s (the profile "
                               "sets the source options itself)",
                               given, fmt);
+        if (o->orders && strcmp(o->orders, "customer-second") && strcmp(o->orders, "customer-day"))
+            return promo_fail(PROMO_EUSAGE, "--orders %s: expected customer-second or customer-day",
+                              o->orders);
         if (o->columns && !o->no_header)
             return promo_fail(PROMO_EUSAGE, "--columns names the fields of a file without a "
                                             "header: add --no-header");
@@ -1018,7 +1022,7 @@ int promo_ingest_read(const promo_ingest_options *o,
         ing->opt = *o;
         ing->opt.format = ing->opt.table = ing->opt.map = NULL;
         ing->opt.sep = ing->opt.columns = ing->opt.set = ing->opt.amount = NULL;
-        ing->opt.ignore = ing->opt.ts_format = ing->opt.recode = NULL;
+        ing->opt.ignore = ing->opt.ts_format = ing->opt.recode = ing->opt.orders = NULL;
         ing->map = NULL;
         ing->n_map = 0;
     }

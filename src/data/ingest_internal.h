@@ -108,6 +108,8 @@ typedef struct ingest_src {
     const char *columns;   /* "a,b,...": names of the fields when no_header */
     const char *ts_format; /* NULL/"auto", "iso", "ymd", "epoch", "epoch-ms", "dmy", "mdy" */
     const char *recode;    /* "col=from:to,...": value recoding of one column */
+    const char *orders;    /* "customer-second" / "customer-day": order ids made for a
+                              transactions file that has none (promo_ingest_options.orders) */
     const char *keep;      /* "col,...": source columns kept as text under their own names
                               (for the profile's finish, which drops them) */
     int no_header;         /* 1: the first record is data */

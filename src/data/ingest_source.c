@@ -282,6 +282,12 @@ static int report_missing(const char *path,
                    looks_like_amount(hdr, n_hdr));
             continue;
         }
+        if (!strcmp(m, "order_id") && !looks_like(m, hdr, n_hdr)) {
+            sb_add(msg, sizeof msg, &at,
+                   "; --orders customer-second (or customer-day) makes one order of a customer's "
+                   "lines in the same second (day)");
+            continue;
+        }
         if (!strcmp(m, "converted") && !looks_like(m, hdr, n_hdr)) {
             sb_add(msg, sizeof msg, &at, "; --set converted=true if every row is a conversion");
             continue;
@@ -500,6 +506,34 @@ int ingest_const_string(promo_table *t, const char *name, const char *s, size_t 
     return rc ? rc : promo_table_seal(t);
 }
 
+/* --orders: order_id from customer_id and ts, "<customer_id>@<epoch seconds>" (per second)
+ * or "<customer_id>@<YYYY-MM-DD>" (per day); a null customer or time reads as "". */
+static int make_order_ids(item *it, const char *per)
+{
+    int per_day = !strcmp(per, "customer-day");
+    const promo_column *cust = promo_table_column(it->t, "customer_id"),
+                       *ts = promo_table_column(it->t, "ts");
+    promo_column *oid = NULL;
+    int rc = promo_table_add_column(it->t, "order_id", PROMO_COL_STRING, &oid);
+    for (size_t r = 0; r < it->t->n_rows && !rc; r++) {
+        char id[600], when[32] = "";
+        const char *c = cust && !promo_column_is_null(cust, r) ? promo_column_str(cust, r) : "";
+        if (ts && !promo_column_is_null(ts, r)) {
+            if (per_day)
+                promo_time_format(ts->i64[r], 1, when, sizeof when);
+            else
+                snprintf(when, sizeof when, "%lld", (long long)ts->i64[r]);
+        }
+        int k = snprintf(id, sizeof id, "%s@%s", c, when);
+        if (k < 0 || (size_t)k >= sizeof id)
+            return promo_fail(PROMO_EINPUT,
+                              "%s: customer_id '%.40s...' is too long for an order id", it->path,
+                              c);
+        rc = promo_column_push_str(oid, id, (size_t)k);
+    }
+    return rc ? rc : promo_table_seal(it->t);
+}
+
 /* unit_price = amount / quantity; a line with quantity 0 has a price only when its amount is
  * 0 too (then 0), else it is a bad row. */
 static int amount_to_price(promo_ingest *ing, item *it, const char *amount_col)
@@ -698,6 +732,10 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
         rc = promo_fail(PROMO_EUSAGE, "--amount goes with the transactions table, not %s", tname);
         goto done;
     }
+    if (src->orders && (!sc || strcmp(sc->name, "transactions"))) {
+        rc = promo_fail(PROMO_EUSAGE, "--orders goes with the transactions table, not %s", tname);
+        goto done;
+    }
     if (rc_col && sc && !promo_schema_field(sc, rc_col)) {
         rc = promo_fail(PROMO_EUSAGE, "--recode %s: not a column of %s", rc_col, tname);
         goto done;
@@ -832,10 +870,18 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
             const char *th = pair_get(map, n_map, fd->name);
             th = th ? th : fd->name;
             int present = in_list(it->hdr, it->n_hdr, th) && !in_list(ign, n_ign, th);
+            if (present && src->orders && !strcmp(fd->name, "order_id")) {
+                rc = promo_fail(PROMO_EUSAGE,
+                                "--orders %s: %s has an order id column ('%s'): --orders is "
+                                "for a file without one",
+                                src->orders, path, th);
+                goto done;
+            }
             if (present) {
                 plan[n_plan++] = (plan_col){th, fd->name, fd->type, fd->required};
             } else if (fd->required &&
-                       !(!strcmp(sc->name, "transactions") && !strcmp(fd->name, "line"))) {
+                       !(!strcmp(sc->name, "transactions") && !strcmp(fd->name, "line")) &&
+                       !(src->orders && !strcmp(fd->name, "order_id"))) {
                 if (n_missing < 16)
                     missing[n_missing++] = fd->name;
             }
@@ -989,6 +1035,8 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
         rc = recode_column(ing, it, rc_col, rcm, n_rcm);
     if (!rc && sc && !strcmp(sc->name, "events") && (!rc_col || strcmp(rc_col, "kind")))
         rc = recode_column(ing, it, "kind", NULL, 0);
+    if (!rc && src->orders)
+        rc = make_order_ids(it, src->orders);
     if (!rc && sc && !strcmp(sc->name, "transactions") && !promo_table_column(it->t, "line"))
         rc = ingest_number_lines(it, "order_id");
     if (rc)

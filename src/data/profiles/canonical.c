@@ -88,6 +88,7 @@ static int read_canonical(promo_ingest *ing, const char *path, int generic)
         .columns = ing->opt.columns,
         .ts_format = ing->opt.ts_format,
         .recode = ing->opt.recode,
+        .orders = ing->opt.orders,
         .no_header = ing->opt.no_header,
         .keep_all = !sc,
     };
