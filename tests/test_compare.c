@@ -390,3 +390,67 @@ T_TEST(compare_optimized_with_cooldown_is_the_campaign)
     T_ASSERT(checked > 0);
     T_ASSERT(late > 0); /* some cooled customer sent after the first week */
 }
+
+/* --bundle: every strategy's offer comes with the product promo campaign --bundle would
+ * choose, the oracle's too; the optimized row's file carries it and promo simulate plays that
+ * file to the row's own incremental profit (the bundle's margin included). */
+T_TEST(compare_with_a_bundle_plays_it_in_every_row)
+{
+    char ws[1024], args[2400], opt[1100], *out = NULL;
+    t_world_write(ws, sizeof ws, 400, 40, 5, 10, 20000);
+    snprintf(args, sizeof args, "train --ws %s --model uplift --rounds 40 --threads 1 -q", ws);
+    T_ASSERT_EQ_INT(t_promo(args, NULL, NULL), 0);
+    snprintf(opt, sizeof opt, "%s/opt.csv", ws);
+    promo_campaign_targeting tg = promo_campaign_targeting_default();
+    tg.bundle = "auto";
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 0, &s));
+    promo_compare_params p = promo_compare_params_default();
+    p.product_id = "PROD00001";
+    p.sim.n_draws = 20;
+    p.targeting = &tg;
+    p.optimized_path = opt;
+    promo_compare with, without;
+    T_OK(promo_compare_run(s, &p, &with));
+    p.targeting = NULL;
+    p.optimized_path = NULL;
+    T_OK(promo_compare_run(s, &p, &without));
+    promo_store_close(s);
+    T_ASSERT(with.has_bundle && !without.has_bundle);
+    T_ASSERT(with.bundle.product_id[0]); /* this world's best seller has a partner */
+    /* the same customers and discounts, the bundle's margin on top: the broadcast's
+     * conversions of the offered product are the same draws, its profit is not */
+    const promo_compare_row *bw = &with.rows[PROMO_STRATEGY_BROADCAST],
+                            *bo = &without.rows[PROMO_STRATEGY_BROADCAST];
+    T_ASSERT_EQ_INT(bw->contacts, bo->contacts);
+    T_ASSERT_NEAR(bw->sim.incremental_conversions.mean, bo->sim.incremental_conversions.mean, 1e-9);
+    T_ASSERT(bw->sim.incremental_profit.mean != bo->sim.incremental_profit.mean);
+    /* the file: bundle_product_id on every row, the row's figure when played */
+    char *csv = t_read_file(opt, NULL);
+    T_ASSERT(csv);
+    T_ASSERT(strncmp(csv,
+                     "customer_id,product_id,discount_pct,send_day,send_hour,"
+                     "bundle_product_id\n",
+                     72) == 0);
+    char tail[300];
+    snprintf(tail, sizeof tail, ",%s\n", with.bundle.product_id);
+    T_ASSERT_CONTAINS(csv, tail);
+    free(csv);
+    const promo_compare_row *o = &with.rows[PROMO_STRATEGY_OPTIMIZED];
+    snprintf(args, sizeof args, "simulate --ws %s --campaign %s --draws 20 --json", ws, opt);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    char want[400];
+    snprintf(want, sizeof want, "\"incremental_profit\": {\"mean\": %g,",
+             o->sim.incremental_profit.mean);
+    T_ASSERT_CONTAINS(out, want);
+    free(out);
+    /* the chosen bundle is promo campaign --bundle auto's */
+    snprintf(args, sizeof args,
+             "campaign --ws %s --product PROD00001 --optimize --holdout 0 --bundle auto "
+             "--json --out %s/c.csv",
+             ws, ws);
+    T_ASSERT_EQ_INT(t_promo(args, &out, NULL), 0);
+    snprintf(want, sizeof want, "\"bundle\":{\"product_id\":\"%s\"", with.bundle.product_id);
+    T_ASSERT_CONTAINS(out, want);
+    free(out);
+}

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <promo/campaign.h>
 #include <promo/fatigue.h>
 #include <promo/synth.h>
 
@@ -76,11 +77,12 @@ typedef struct promo_compare_params {
      * campaign engine's defaults (each customer's own slot, the fatigued suppressed);
      * send_time_best 0 and fatigue off = every strategy on day 0 at 10:00, nobody left out;
      * fatigue cooldown = the fatigued sent on or after their cool-down day. clv_weight is
-     * ignored. */
+     * ignored. bundle ("auto" or a product id, as promo campaign --bundle): every strategy's
+     * offer, the oracle's too, comes with that product (chosen over the year before day 0). */
     const struct promo_campaign_targeting *targeting;
     /* NULL, or where the optimized row's offers go, in its order, as a campaign file promo
-     * simulate reads: customer_id, product_id, discount_pct, send_day, send_hour (nothing is
-     * written when the row is unavailable). */
+     * simulate reads: customer_id, product_id, discount_pct, send_day, send_hour, and
+     * bundle_product_id with a bundle (nothing is written when the row is unavailable). */
     const char *optimized_path;
 } promo_compare_params;
 
@@ -118,6 +120,8 @@ typedef struct promo_compare {
                            count) */
     size_t n_cooled;    /* fatigue cooldown: customers of the world whose first allowed send
                            day is after day 0 */
+    int has_bundle;     /* the targeting asked for a bundle */
+    promo_campaign_bundle bundle; /* the one offered ("" when none qualified) */
     promo_compare_row rows[PROMO_STRATEGY_COUNT];
 } promo_compare;
 

@@ -33,6 +33,17 @@ static void print_json(const promo_compare *c)
            c->send_time_best ? "best" : "fixed", promo_fatigue_mode_name(c->fatigue_mode),
            c->fatigue_mode != PROMO_FATIGUE_OFF && !none ? "true" : "false", c->n_fatigued,
            c->n_cooled, c->oracle_discount_pct);
+    if (c->has_bundle) {
+        printf(",\"bundle\":{\"product_id\":");
+        if (c->bundle.product_id[0])
+            cli_json_str(stdout, c->bundle.product_id);
+        else
+            printf("null");
+        printf(",\"orders\":%zu,\"together\":%zu,\"confidence\":%.6g,\"lift\":%.6g}",
+               c->bundle.orders, c->bundle.together, c->bundle.confidence, c->bundle.lift);
+    } else {
+        printf(",\"bundle\":null");
+    }
     for (int k = 0; k < PROMO_STRATEGY_COUNT; k++) {
         const promo_compare_row *r = &c->rows[k];
         printf(",\"%s\":{\"available\":%s,\"note\":", promo_strategy_name((promo_strategy)k),
@@ -92,6 +103,15 @@ static void print_text(const promo_compare *c,
                promo_strategy_name((promo_strategy)k), r->discount_pct, r->contacts, conv, prof,
                r->cost_per_incremental_conversion, r->sim.roi.mean);
     }
+    if (c->has_bundle && c->bundle.product_id[0])
+        printf("every offer comes with %s as a bundle (in %zu of %s's %zu orders of the last "
+               "year, lift %.2f)\n",
+               c->bundle.product_id, c->bundle.together, c->product_id, c->bundle.orders,
+               c->bundle.lift);
+    else if (c->has_bundle)
+        printf("no bundle: no product is in at least 5 of %s's %zu orders of the last year "
+               "with a lift above 1\n",
+               c->product_id, c->bundle.orders);
     /* when each strategy sends, and whom fatigue left out */
     printf("broadcast and random send everyone on day 0 at 10:00; rfm, propensity, uplift and "
            "optimized\nsend as promo campaign does: %s",
@@ -168,7 +188,11 @@ int cmd_compare(int argc, char **argv)
          .help = "--fatigue cooldown: days after a fatigued customer's last offer"},
         {CLI_PATH("optimized-out", "FILE.csv", &p.optimized_path),
          .help = "write the optimized row's offers as a campaign file promo simulate reads\n"
-                 "(customer_id, product_id, discount_pct, send_day, send_hour)"},
+                 "(customer_id, product_id, discount_pct, send_day, send_hour[,\n"
+                 "bundle_product_id])"},
+        {CLI_STRING("bundle", "auto|ID", &tg.bundle),
+         .help = "every strategy offers this second product with it, as promo campaign\n"
+                 "--bundle: auto = the one most often in the same orders over the last year"},
         {0},
     };
     const cli_spec spec = {

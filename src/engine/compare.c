@@ -424,16 +424,18 @@ done:
 /* The optimized row's offers as a campaign file (promo/compare.h's optimized_path). */
 static int write_offers(const char *path, const promo_world *w, const promo_offer *o, size_t n)
 {
-    static const char *const names[] = {"customer_id", "product_id", "discount_pct", "send_day",
-                                        "send_hour"};
+    static const char *const names[] = {"customer_id", "product_id", "discount_pct",
+                                        "send_day",    "send_hour",  "bundle_product_id"};
     static const promo_col_type types[] = {PROMO_COL_STRING, PROMO_COL_STRING, PROMO_COL_FLOAT64,
-                                           PROMO_COL_INT64, PROMO_COL_INT64};
+                                           PROMO_COL_INT64,  PROMO_COL_INT64,  PROMO_COL_STRING};
+    int bundled = n && o[0].bundle_product != PROMO_SYNTH_NONE; /* the same on every offer */
+    size_t n_cols = bundled ? 6 : 5;
     promo_table *t = promo_table_new("campaign");
-    promo_column *col[5];
+    promo_column *col[6];
     int rc = PROMO_ENOMEM;
     if (!t)
         return rc;
-    for (size_t k = 0; k < 5; k++)
+    for (size_t k = 0; k < n_cols; k++)
         if ((rc = promo_table_add_column(t, names[k], types[k], &col[k])))
             goto done;
     for (size_t j = 0; j < n; j++) {
@@ -445,6 +447,11 @@ static int write_offers(const char *path, const promo_world *w, const promo_offe
             (rc = promo_column_push_i64(col[3], o[j].send_day)) ||
             (rc = promo_column_push_i64(col[4], o[j].send_hour)))
             goto done;
+        if (bundled) {
+            const char *b = promo_world_product_id(w, o[j].bundle_product);
+            if ((rc = promo_column_push_str(col[5], b, strlen(b))))
+                goto done;
+        }
     }
     if (!(rc = promo_table_seal(t)))
         rc = promo_csv_write(path, t);
@@ -537,6 +544,16 @@ int promo_compare_run(promo_store *s, const promo_compare_params *p, promo_compa
     int64_t as_of = 0;
     if ((rc = history_features(s, p->n_threads, &f, &as_of)))
         goto done;
+    if (tg.bundle) { /* every strategy's offer comes with it, as promo campaign --bundle's */
+        out->has_bundle = 1;
+        if ((rc = promo_campaign_bundle_choose(s, p->product_id, tg.bundle, as_of, &out->bundle)))
+            goto done;
+        uint32_t b = out->bundle.product_id[0]
+                         ? promo_world_product_index(w, out->bundle.product_id)
+                         : PROMO_SYNTH_NONE;
+        for (uint32_t i = 0; i < nc; i++)
+            fixed[i].bundle_product = b;
+    }
     if ((tg.send_time_best || tg.fatigue.mode != PROMO_FATIGUE_OFF) &&
         (rc = targeted_slots(f, w, &tg, as_of, day, hour, skip, cool, &out->n_fatigued,
                              &out->n_contacted, &out->n_cooled)))

@@ -973,11 +973,13 @@ int promo_report_compare_chart(const promo_compare *cm,
     }
     if (n == 0)
         return promo_fail(PROMO_EINPUT, "no strategy could be played");
-    char title[400], band[64];
+    char title[700], band[64], with[300] = "";
+    if (cm->has_bundle && cm->bundle.product_id[0])
+        snprintf(with, sizeof with, ", with %.200s as a bundle", cm->bundle.product_id);
     snprintf(title, sizeof title,
-             "Incremental profit by strategy: %.200s at %.0f%% off\n%zu customers, %u paired "
+             "Incremental profit by strategy: %.200s at %.0f%% off%s\n%zu customers, %u paired "
              "simulator draws",
-             cm->product_id, cm->discount_pct, cm->n_customers, n_draws);
+             cm->product_id, cm->discount_pct, with, cm->n_customers, n_draws);
     snprintf(band, sizeof band, "%.0f%% interval (ends)", 100 * interval);
     promo_plot pl = promo_plot_default();
     pl.title = title;
