@@ -13,7 +13,8 @@
  * offset from base = the chunk's minimum, in the fewest bytes of 0, 1, 2, 4, 8 that hold the
  * range (frame of reference): decoding is one add per value, with no branch, and a chunk of
  * codes under 65536 takes 2 bytes a value. A null's slot holds offset 0 and reads back as 0.
- * float64 is stored raw (width 8), NaN included as its bits.
+ * float64 is stored raw (width 8), NaN included as its bits, unless it is one of the two cases
+ * below (scaled decimals, floats widened to double).
  *
  * Why not zstd/lz4 on top: measured in bench/RESULTS.md (## columnar workspace).
  *
@@ -25,6 +26,7 @@
  *
  * holding codes first_row .. first_row + n - 1 of the column.
  */
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -43,7 +45,29 @@
 
 #include "data/store_internal.h"
 
-enum { HDR = 16, F_NULLS = 1, F_SCALED = 2 };
+enum { HDR = 16, F_NULLS = 1, F_SCALED = 2, F_F32 = 4 };
+
+/* float64 chunks that are not scaled integers but whose every value is a float widened to
+ * double (the customer features: computed as float, stored as REAL) are stored as the floats,
+ * width 4 and flag F_F32: half the bytes, and (double)(float)x gives back every value bit for
+ * bit (checked as written; NaN, which would not keep its payload, leaves the chunk raw; the
+ * range test keeps the conversion of a finite double defined). */
+static int all_f32(const promo_column *p, size_t r0, size_t n)
+{
+    const double *f = p->f64 + r0;
+    int ok = 1;
+    if (!p->nulls) {
+        for (size_t i = 0; i < n; i++) {
+            double v = f[i];
+            ok &= (isinf(v) || fabs(v) <= FLT_MAX) && (double)(float)v == v;
+        }
+        return ok;
+    }
+    for (size_t i = 0; i < n && ok; i++)
+        ok = promo_column_is_null(p, r0 + i) ||
+             ((isinf(f[i]) || fabs(f[i]) <= FLT_MAX) && (double)(float)f[i] == f[i]);
+    return ok;
+}
 
 /* float64 chunks whose every value is a decimal with at most 4 places (prices in cents,
  * whole quantities, a constant discount) are stored as integers v * 10^k, frame of
@@ -287,6 +311,8 @@ static int encode(const chunk_col *c,
         if ((scale = scaled_ints(p, r0, n, tmp, &mn, &mx)) >= 0) {
             base = mn <= mx ? mn : 0;
             width = mn <= mx ? width_for((uint64_t)mx - (uint64_t)mn) : 0;
+        } else if (all_f32(p, r0, n)) {
+            width = 4;
         }
     }
     if (!isf && p) {
@@ -349,7 +375,9 @@ static int encode(const chunk_col *c,
     b[0] = 'C';
     b[1] = (uint8_t)c->type;
     b[2] = (uint8_t)width;
-    b[3] = (uint8_t)((nulls_in ? F_NULLS : 0) | (scale >= 0 ? F_SCALED | scale << 4 : 0));
+    int f32 = isf && scale < 0 && width == 4;
+    b[3] = (uint8_t)((nulls_in ? F_NULLS : 0) | (scale >= 0 ? F_SCALED | scale << 4 : 0) |
+                     (f32 ? F_F32 : 0));
     uint32_t n32 = (uint32_t)n;
     memcpy(b + 4, &n32, 4);
     memcpy(b + 8, &base, 8);
@@ -361,7 +389,12 @@ static int encode(const chunk_col *c,
                 v[i >> 3] |= (uint8_t)(1u << (i & 7));
         v += (n + 7) / 8;
     }
-    if (isf && scale < 0) {
+    if (f32) {
+        for (size_t i = 0; i < n; i++) {
+            float x = !nulls_in || !promo_column_is_null(p, r0 + i) ? (float)p->f64[r0 + i] : 0.0f;
+            memcpy(v + 4 * i, &x, 4);
+        }
+    } else if (isf && scale < 0) {
         if (!nulls_in) {
             memcpy(v, p->f64 + r0, n * 8);
         } else {
@@ -644,7 +677,8 @@ int chunk_write_dict(promo_store *s,
 /* ---- decoding ---- */
 
 typedef struct blob_view {
-    int type, width, has_nulls, scale; /* scale: -1 raw float64, else 10^scale ints */
+    int type, width, has_nulls, scale; /* scale: -1 raw float64 (width 8) or floats (width 4,
+                                        * F_F32), else 10^scale ints */
     uint32_t n;
     int64_t base;
     const uint8_t *nulls; /* bitmap bytes or NULL */
@@ -660,8 +694,10 @@ static int parse_blob(const void *blob, size_t len, blob_view *bv)
     bv->width = b[2];
     bv->has_nulls = b[3] & F_NULLS;
     bv->scale = b[3] & F_SCALED ? (b[3] >> 4 & 7) : -1;
+    int f32 = b[3] & F_F32;
     if (bv->scale > 4 || (bv->scale >= 0 && bv->type != PROMO_COL_FLOAT64) ||
-        (bv->type == PROMO_COL_FLOAT64 && bv->scale < 0 && bv->width != 8))
+        (f32 && (bv->type != PROMO_COL_FLOAT64 || bv->scale >= 0 || bv->width != 4)) ||
+        (bv->type == PROMO_COL_FLOAT64 && bv->scale < 0 && bv->width != (f32 ? 4 : 8)))
         return -1;
     memcpy(&bv->n, b + 4, 4);
     memcpy(&bv->base, b + 8, 8);
@@ -687,6 +723,13 @@ static inline uint16_t ld16(const uint8_t *p)
 static inline uint32_t ld32(const uint8_t *p)
 {
     uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+}
+
+static inline float ldf32(const uint8_t *p)
+{
+    float x;
     memcpy(&x, p, 4);
     return x;
 }
@@ -774,6 +817,12 @@ static size_t decode_ints(const blob_view *bv, void *dst, int esize, const uint8
 static size_t decode_floats(const blob_view *bv, double *dst, const uint8_t *keep)
 {
     size_t n = bv->n, o = 0;
+    if (bv->scale < 0 && bv->width == 4) {
+        for (size_t i = 0; i < n; i++)
+            if (!keep || keep[i])
+                dst[o++] = (double)ldf32(bv->v + 4 * i);
+        return o;
+    }
     if (bv->scale < 0) {
         if (!keep) {
             memcpy(dst, bv->v, n * 8);
@@ -1321,6 +1370,10 @@ static void fast_floats(const blob_view *bv, double *dst)
 {
     size_t n = bv->n;
     const uint8_t *v = bv->v;
+    if (bv->scale < 0 && bv->width == 4) {
+        _Pragma("omp simd") for (size_t i = 0; i < n; i++) dst[i] = (double)ldf32(v + 4 * i);
+        return;
+    }
     if (bv->scale < 0) {
         memcpy(dst, v, n * 8);
         return;
