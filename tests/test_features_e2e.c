@@ -315,3 +315,73 @@ T_TEST(features_e2e_large_staged_file_written_direct_byte_for_byte)
     free(all);
     free(ws);
 }
+
+static void count_done(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+/* promo_store_stage_parts_async: the bytes at the commit, done called once (after the write,
+ * or when nothing is written); a rollback leaves nothing; a write that fails on the writer's
+ * thread (a bad address, EFAULT) fails the commit with the file named, and the workspace is as
+ * it was. */
+T_TEST(features_e2e_async_stage_commits_or_rolls_back_whole)
+{
+    char *ws = ws_new("async");
+    promo_store *s = NULL;
+    promo_table *one = float_table(10, 0);
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_write_table(s, one));
+    promo_store_close(s);
+    char m[800], models[700];
+    snprintf(models, sizeof models, "%s/models", ws);
+    snprintf(m, sizeof m, "%s/m.bin", models);
+    t_write_file(m, "old", 3);
+    size_t big = (17u << 20) + 5;
+    char *data = malloc(big);
+    T_ASSERT(data != NULL);
+    for (size_t i = 0; i < big; i++)
+        data[i] = (char)(i * 31 + 7);
+    promo_store_part parts[] = {{"head", 4}, {data, big}};
+    int calls = 0;
+    /* rolled back: nothing */
+    char *before = t_dir_digest(ws);
+    T_OK(promo_store_open(ws, 0, &s));
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_stage_parts_async(s, m, parts, 2, count_done, &calls));
+    T_OK(promo_store_write_table(s, one));
+    T_OK(promo_store_rollback(s));
+    T_ASSERT_EQ_INT(calls, 1);
+    promo_store_close(s);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(before, after);
+    free(after);
+    /* a failed write: the commit fails, naming the file */
+    promo_store_part bad[] = {{"ok", 2}, {(const void *)(uintptr_t)16, 4096}};
+    T_OK(promo_store_open(ws, 0, &s));
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_stage_parts_async(s, m, bad, 2, count_done, &calls));
+    T_ASSERT_EQ_INT(promo_store_commit(s), PROMO_EIO);
+    T_ASSERT_CONTAINS(promo_last_error(), "m.bin: write failed");
+    T_ASSERT_EQ_INT(calls, 2);
+    promo_store_close(s);
+    after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(before, after);
+    free(after);
+    /* committed: the bytes */
+    T_OK(promo_store_open(ws, 0, &s));
+    T_OK(promo_store_begin(s));
+    T_OK(promo_store_stage_parts_async(s, m, parts, 2, count_done, &calls));
+    T_OK(promo_store_commit(s));
+    T_ASSERT_EQ_INT(calls, 3);
+    promo_store_close(s);
+    size_t got_n = 0;
+    char *got = t_read_file(m, &got_n);
+    T_ASSERT(got && got_n == big + 4 && !memcmp(got, "head", 4) && !memcmp(got + 4, data, big));
+    free(got);
+    T_ASSERT_EQ_INT(t_count_temps(models), 0);
+    free(before);
+    free(data);
+    promo_table_free(one);
+    free(ws);
+}

@@ -244,6 +244,27 @@ int promo_store_stage_parts(promo_store *s,
                             const promo_store_part *parts,
                             size_t n_parts);
 
+/* As promo_store_stage_parts, the bytes written on a thread of their own while the caller goes
+ * on with the transaction (`promo features` writes its tables meanwhile): the temporary is
+ * created and recorded now, so that a failure to create it is reported here. The parts' memory
+ * must stay valid and unchanged until done(arg) is called (done may be NULL): once, on the
+ * writer's thread after the write, or before this returns when nothing is written (a failure,
+ * or outside a transaction), or at the latest by promo_store_commit, promo_store_rollback or
+ * promo_store_close, each of which waits for the write first. A failed write fails the commit
+ * (PROMO_EIO naming path), which rolls back as any failed commit: the same guarantees. Outside
+ * a transaction: written at once, as promo_atomic_write. */
+int promo_store_stage_parts_async(promo_store *s,
+                                  const char *path,
+                                  const promo_store_part *parts,
+                                  size_t n_parts,
+                                  void (*done)(void *arg),
+                                  void *arg);
+/* Wait for the writes of promo_store_stage_parts_async in the open transaction: PROMO_OK, or
+ * PROMO_EIO naming the first file whose write failed (the commit then fails the same way).
+ * After another failure of the transaction (SQLite's "disk I/O error" says less than the
+ * file's errno, as "File too large"), this tells whether the disk was the cause. */
+int promo_store_stage_wait(promo_store *s);
+
 /* In the current transaction: remove every file of models/ at the commit (the removals come
  * before the staged files are renamed, so a model staged in the same transaction stays).
  * For commands that replace the data (generate --force): the models trained on the old data
