@@ -59,6 +59,7 @@ rm -rf "$T/ws"
 for mode in conv=fdatasync oflag=direct; do
     rm -f "$T/dd"
     sync
-    s=$( { /usr/bin/time -f %e dd if=/dev/zero of="$T/dd" bs=1M count=$mb $mode 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -f %e -o "$T/ddtime" dd if=/dev/zero of="$T/dd" bs=1M count=$mb $mode 2>/dev/null
+    s=$(cat "$T/ddtime")
     echo "{\"bench\":\"features_e2e\",\"floor\":\"dd $mode\",\"mb\":$mb,\"wall_s\":$s}"
 done

@@ -385,3 +385,96 @@ T_TEST(features_e2e_async_stage_commits_or_rolls_back_whole)
     promo_table_free(one);
     free(ws);
 }
+
+/* promo_store_write_table_matrix stores what promo_store_write_table stores for the same values
+ * as float64 columns, byte for byte in chunks (the blobs and their statistics) and value for
+ * value in the row layout. */
+T_TEST(features_e2e_matrix_write_equals_the_table_write)
+{
+    size_t n = 65536 + 333, nx = 3;
+    float *x = malloc(n * nx * sizeof *x);
+    T_ASSERT(x != NULL);
+    uint32_t r32 = 99;
+    for (size_t i = 0; i < n * nx; i++) {
+        r32 = r32 * 1664525u + 1013904223u;
+        x[i] = i % 17 == 3 ? NAN : (i % 3 == 0 ? (float)(r32 % 50) : (float)(r32 >> 8) / 1e4f);
+    }
+    static const char *const names[] = {"a", "b", "c"};
+    promo_table *full = promo_table_new("features_customers");
+    promo_table *keys = promo_table_new("features_customers");
+    promo_column *id = NULL, *kid = NULL, *fc[3], *tail = NULL, *ktail = NULL;
+    T_OK(promo_table_add_column(full, "customer_id", PROMO_COL_STRING, &id));
+    for (size_t j = 0; j < nx; j++)
+        T_OK(promo_table_add_column(full, names[j], PROMO_COL_FLOAT64, &fc[j]));
+    T_OK(promo_table_add_column(full, "tier", PROMO_COL_STRING, &tail));
+    T_OK(promo_table_add_column(keys, "customer_id", PROMO_COL_STRING, &kid));
+    T_OK(promo_table_add_column(keys, "tier", PROMO_COL_STRING, &ktail));
+    for (size_t i = 0; i < n; i++) {
+        char cid[32];
+        int len = snprintf(cid, sizeof cid, "C%zu", i);
+        T_OK(promo_column_push_str(id, cid, (size_t)len));
+        T_OK(promo_column_push_str(kid, cid, (size_t)len));
+        T_OK(promo_column_push_str(tail, i % 2 ? "x" : "y", 1));
+        T_OK(promo_column_push_str(ktail, i % 2 ? "x" : "y", 1));
+        for (size_t j = 0; j < nx; j++) {
+            double v = x[i * nx + j];
+            if (isnan(v))
+                T_OK(promo_column_push_null(fc[j]));
+            else
+                T_OK(promo_column_push_f64(fc[j], v));
+        }
+    }
+    T_OK(promo_table_seal(full));
+    T_OK(promo_table_seal(keys));
+    promo_store_matrix m = {x, nx, 1, nx, names};
+    static const char *const q[] = {
+        "SELECT v FROM (SELECT group_concat(id || ':' || n_null || ':' || coalesce(min_v, '-') "
+        "|| ':' || coalesce(max_v, '-') || ':' || coalesce(n_neg, '-') || ':' || hex(data), ',') "
+        "v FROM (SELECT * FROM promo_chunks__features_customers ORDER BY id))",
+        "SELECT group_concat(coalesce(a, 'null') || '/' || coalesce(b, 'null') || '/' || "
+        "coalesce(c, 'null') || '/' || customer_id || tier, ',') FROM features_customers",
+    };
+    for (int rows = 0; rows < 2; rows++) {
+        promo_store *s1 = NULL, *s2 = NULL;
+        if (rows)
+            setenv("PROMO_STORE_LAYOUT", "rows", 1);
+        char *w1 = ws_new("full"), *w2 = ws_new("matrix");
+        int o1 = promo_store_open(w1, 1, &s1), o2 = promo_store_open(w2, 1, &s2);
+        unsetenv("PROMO_STORE_LAYOUT");
+        T_OK(o1);
+        T_OK(o2);
+        T_OK(promo_store_write_table(s1, full));
+        T_OK(promo_store_write_table_matrix(s2, keys, &m));
+        promo_store_close(s1);
+        promo_store_close(s2);
+        T_OK(promo_store_open(w1, 0, &s1));
+        T_OK(promo_store_open(w2, 0, &s2));
+        sqlite3_stmt *st = NULL;
+        for (int k = 0; k < 2; k++) {
+            char *got[2] = {NULL, NULL};
+            promo_store *ss[2] = {s1, s2};
+            for (int w = 0; w < 2; w++) {
+                if (k == 0 && rows)
+                    continue;
+                T_ASSERT_EQ_INT(sqlite3_prepare_v2(promo_store_db(ss[w]), q[k], -1, &st, NULL),
+                                SQLITE_OK);
+                T_ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+                const char *txt = (const char *)sqlite3_column_text(st, 0);
+                got[w] = strdup(txt ? txt : "");
+                sqlite3_finalize(st);
+            }
+            T_ASSERT_MSG((!got[0] && !got[1]) ||
+                             (got[0] && got[1] && strlen(got[0]) > 1000 && !strcmp(got[0], got[1])),
+                         "rows=%d query %d: the two writes differ", rows, k);
+            free(got[0]);
+            free(got[1]);
+        }
+        promo_store_close(s1);
+        promo_store_close(s2);
+        free(w1);
+        free(w2);
+    }
+    promo_table_free(full);
+    promo_table_free(keys);
+    free(x);
+}

@@ -55,6 +55,8 @@ typedef struct tables_job {
     const promo_features *f;
     const uint8_t *y;
     const promo_table *products;
+    int keys;             /* the customer table without X, X as m (no --out CSV to write) */
+    promo_store_matrix m; /* when keys */
     pthread_t thread;
     int started, rc;
     promo_table *ct, *pt;
@@ -64,7 +66,8 @@ typedef struct tables_job {
 static void *tables_run(void *arg)
 {
     tables_job *j = arg;
-    j->rc = promo_features_customers_table(j->f, j->y, &j->ct);
+    j->rc = j->keys ? promo_features_customers_keys(j->f, j->y, &j->ct, &j->m)
+                    : promo_features_customers_table(j->f, j->y, &j->ct);
     if (!j->rc)
         j->rc = promo_features_products_table(j->f, j->products, &j->pt);
     if (j->rc)
@@ -84,16 +87,17 @@ static int tables_join(tables_job *j)
     return j->rc;
 }
 
-/* The inputs and the features, freed by the last of their two holders once both are done with
- * them: the matrix file's writer (it writes from f) and the main thread once the tables thread
- * (which reads f and d.products) is joined. The writer frees them on its own thread; the main
- * thread starts one for it: 0.1 s of unmapping at 10M lines that overlaps the table write and
- * the commit instead of following them. */
+/* The inputs and the features, freed on threads of their own as soon as nothing reads them:
+ * 0.1 s of unmapping at 10M lines that then overlaps the table write and the commit instead of
+ * following them. The inputs d once the tables thread (which reads d.products) is joined; the
+ * features f by the last of their two holders: the matrix file's writer (it writes from f, and
+ * frees f on its own thread when it is the last) and the main thread once the customer table
+ * (written from f->X) is written. */
 typedef struct free_job {
     promo_panel d;
     promo_features *f;
-    pthread_t thread;
-    int started;
+    pthread_t thread, d_thread;
+    int started, d_started, d_owned; /* d_owned: d still to free */
     atomic_int refs;
 } free_job;
 
@@ -101,6 +105,12 @@ static void *free_run(void *arg)
 {
     free_job *j = arg;
     promo_features_free(j->f);
+    return NULL;
+}
+
+static void *free_inputs(void *arg)
+{
+    free_job *j = arg;
     promo_panel_free(&j->d);
     return NULL;
 }
@@ -205,7 +215,7 @@ int cmd_features(int argc, char **argv)
         sm.pos += y[i];
     /* The tables are built on a second thread while this one computes the fingerprint and
      * stages the matrix file: the build is pure CPU over f, read-only here. */
-    tj = (tables_job){.f = f, .y = y, .products = d.products};
+    tj = (tables_job){.f = f, .y = y, .products = d.products, .keys = !out_csv};
     if ((rc = pthread_create(&tj.thread, NULL, tables_run, &tj))) {
         rc = promo_fail(PROMO_ENOMEM, "features: cannot start a thread: %s", strerror(rc));
         goto done;
@@ -224,10 +234,10 @@ int cmd_features(int argc, char **argv)
      * command with the workspace unchanged. */
     if ((out_csv && (rc = promo_outfile_open(out_csv, &of))) || (rc = promo_store_begin(s)))
         goto done;
-    /* Nothing below reads d or f but the tables thread: they are the free job's, released by
-     * the matrix file's writer (which frees them on its thread once written, unless this one
-     * is the last) and by this thread once the tables thread is joined. */
+    /* d and f are the free job's from here on (free_job above): read by the tables thread, the
+     * matrix file's writer and the customer table's write, freed as each is done. */
     fj.d = d;
+    fj.d_owned = 1;
     fj.f = f;
     memset(&d, 0, sizeof d);
     f = NULL;
@@ -244,12 +254,22 @@ int cmd_features(int argc, char **argv)
     ct = tj.ct;
     pt = tj.pt;
     tj.ct = tj.pt = NULL;
-    main_ref = 0;
-    free_release(&fj, 1);
+    fj.d_owned = 0;
+    if (pthread_create(&fj.d_thread, NULL, free_inputs, &fj) == 0)
+        fj.d_started = 1;
+    else
+        free_inputs(&fj);
     phase(&pc, "join");
     if (of && (rc = promo_csv_write_stream(promo_outfile_stream(of), ct)))
         goto done;
-    if ((rc = promo_store_write_table(s, ct)) || (rc = promo_store_write_table(s, pt)) ||
+    /* Without --out, X is written from f as the table's feature columns (features_tables.c):
+     * f is released once the tables are written. */
+    if ((rc = tj.keys ? promo_store_write_table_matrix(s, ct, &tj.m)
+                      : promo_store_write_table(s, ct)))
+        goto done;
+    main_ref = 0;
+    free_release(&fj, 1);
+    if ((rc = promo_store_write_table(s, pt)) ||
         (rc = promo_store_meta_set(s, "features.as_of", day)) ||
         (rc = promo_store_meta_set(s, PROMO_PANEL_FEATURES_SOURCE, source)))
         goto done;
@@ -297,6 +317,10 @@ done:
         rc = PROMO_EIO;
     if (main_ref)
         free_release(&fj, 0);
+    if (fj.d_owned)
+        free_inputs(&fj);
+    if (fj.d_started)
+        pthread_join(fj.d_thread, NULL);
     if (fj.started)
         pthread_join(fj.thread, NULL);
     promo_table_free(tj.ct);

@@ -182,6 +182,8 @@ typedef struct chunk_col {
     const promo_column *src;
     promo_col_type type;
     const uint32_t *remap;
+    const float *x32; /* instead of src: FLOAT64 values x32[r * x_stride], NaN a null */
+    size_t x_stride;
 } chunk_col;
 
 /* Create the (empty) chunk table of `table`. */

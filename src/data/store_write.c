@@ -36,6 +36,8 @@ typedef struct out_col {
     char *dict;               /* STRING: name of its dictionary table (owned) */
     uint32_t *remap;          /* STRING: source code -> stored code, NULL = identity (owned) */
     uint32_t stored_before;   /* append: entries the stored dictionary had before (STRING) */
+    const float *x32;         /* a matrix column (promo_store_write_table_matrix), src NULL */
+    size_t x_stride;
 } out_col;
 
 static void free_plan(out_col *c, size_t n)
@@ -72,14 +74,14 @@ static int plan_columns(const promo_table *t, const promo_schema *sc, out_col **
                 return promo_fail(PROMO_EINPUT, "table '%s': required column '%s' has %zu nulls",
                                   t->name, f->name, src->n_null);
             }
-            c[k++] = (out_col){f->name, f->type, src, f, NULL, NULL, 0};
+            c[k++] = (out_col){f->name, f->type, src, f, NULL, NULL, 0, NULL, 0};
         }
     }
     for (size_t j = 0; j < t->n_cols; j++) {
         const promo_column *src = t->cols[j];
         if (sc && promo_schema_field(sc, src->name))
             continue;
-        c[k++] = (out_col){src->name, src->type, src, NULL, NULL, NULL, 0};
+        c[k++] = (out_col){src->name, src->type, src, NULL, NULL, NULL, 0, NULL, 0};
     }
     *out = c;
     *n = k;
@@ -542,6 +544,14 @@ static void data_value(const store_row_source *src, size_t r, int i, sqlite3_con
 {
     const out_col *oc = &((const data_rows *)src->arg)->c[i];
     const promo_column *col = oc->src;
+    if (oc->x32) {
+        double v = oc->x32[r * oc->x_stride];
+        if (isnan(v))
+            sqlite3_result_null(ctx);
+        else
+            sqlite3_result_double(ctx, v);
+        return;
+    }
     if (!col || promo_column_is_null(col, r)) {
         sqlite3_result_null(ctx);
         return;
@@ -581,7 +591,7 @@ static int insert_chunks(promo_store *s,
     if (!cc)
         return PROMO_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        cc[i] = (chunk_col){c[i].src, c[i].type, c[i].remap};
+        cc[i] = (chunk_col){c[i].src, c[i].type, c[i].remap, c[i].x32, c[i].x_stride};
     promo_progress prog;
     promo_progress_begin(&prog, t->name, t->n_rows);
     int rc = chunk_write_rows(s, t->name, cc, n, t->n_rows, first_chunk, first_row, &prog);
@@ -620,7 +630,7 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
         return rc;
     /* Absent columns are bound once: sqlite3_reset keeps bindings. */
     for (size_t i = 0; i < n; i++)
-        if (!c[i].src)
+        if (!c[i].src && !c[i].x32)
             sqlite3_bind_null(st, (int)i + 1);
     promo_progress prog;
     promo_progress_begin(&prog, t->name, t->n_rows);
@@ -628,6 +638,14 @@ static int insert_rows(promo_store *s, const promo_table *t, const out_col *c, s
         for (size_t i = 0; i < n; i++) {
             const promo_column *col = c[i].src;
             int p = (int)i + 1;
+            if (c[i].x32) {
+                double v = c[i].x32[r * c[i].x_stride];
+                if (isnan(v))
+                    sqlite3_bind_null(st, p);
+                else
+                    sqlite3_bind_double(st, p, v);
+                continue;
+            }
             if (!col)
                 continue;
             if (promo_column_is_null(col, r)) {
@@ -1002,7 +1020,17 @@ static int write_stats(promo_store *s, const promo_table *t, const out_col *c, s
 
 /* write_table proper; note = 0 for a migration (the same data in a new layout: the data
  * version stays, so models made from it stay valid). */
-static int write_table(promo_store *s, const promo_table *t, int note)
+/* The plan c[0..*n) of t with the matrix columns of m inserted at m->first (c has room). */
+static void plan_matrix(out_col *c, size_t *n, const promo_store_matrix *m)
+{
+    memmove(c + m->first + m->n, c + m->first, (*n - m->first) * sizeof *c);
+    for (size_t j = 0; j < m->n; j++)
+        c[m->first + j] = (out_col){
+            .name = m->names[j], .type = PROMO_COL_FLOAT64, .x32 = m->x + j, .x_stride = m->stride};
+    *n += m->n;
+}
+
+static int write_table(promo_store *s, const promo_table *t, int note, const promo_store_matrix *mx)
 {
     if (!t || !t->name || !*t->name)
         return promo_fail(PROMO_EUSAGE, "write_table: table without a name");
@@ -1018,9 +1046,21 @@ static int write_table(promo_store *s, const promo_table *t, int note)
     out_col *c = NULL;
     size_t n = 0;
     double tp = promo_now_s();
+    if (mx && (sc || mx->first > t->n_cols || !mx->x || !mx->names))
+        return promo_fail(PROMO_EUSAGE,
+                          "table '%s': a matrix only beside a derived table's columns", t->name);
     int rc = plan_columns(t, sc, &c, &n);
     if (rc)
         return rc;
+    if (mx && mx->n) {
+        out_col *wider = promo_reallocn(c, n + mx->n, sizeof *c);
+        if (!wider) {
+            free_plan(c, n);
+            return PROMO_ENOMEM;
+        }
+        c = wider;
+        plan_matrix(c, &n, mx);
+    }
     /* The codes as stored (a pass over every row per string column, five of them in
      * transactions), the key check and the value check read the rows and are independent (the
      * key check compares the table's own codes, which identify strings as the stored ones do):
@@ -1121,12 +1161,19 @@ static int write_table(promo_store *s, const promo_table *t, int note)
 
 int promo_store_write_table(promo_store *s, const promo_table *t)
 {
-    return write_table(s, t, 1);
+    return write_table(s, t, 1, NULL);
+}
+
+int promo_store_write_table_matrix(promo_store *s,
+                                   const promo_table *t,
+                                   const promo_store_matrix *m)
+{
+    return write_table(s, t, 1, m);
 }
 
 int store_migrate_table(promo_store *s, const promo_table *t)
 {
-    return write_table(s, t, 0);
+    return write_table(s, t, 0, NULL);
 }
 
 int store_migrate_stats(promo_store *s, const promo_table *t)
@@ -1354,7 +1401,8 @@ int promo_store_append_table(promo_store *s, const promo_table *t)
             if (!nc)
                 rc = PROMO_ENOMEM;
             else
-                (c = nc)[n++] = (out_col){st_names[i], st_types[i], NULL, NULL, NULL, NULL, 0};
+                (c = nc)[n++] =
+                    (out_col){st_names[i], st_types[i], NULL, NULL, NULL, NULL, 0, NULL, 0};
             j = n - 1;
         }
         if (!rc && c[j].type != st_types[i])
