@@ -461,10 +461,19 @@ static int drop_retired(promo_store *s, const char *name)
 {
     sbuf b = {0};
     store_sb_add(&b, RETIRED_PREFIX "%s", name);
+    /* the connection's setting (1 in Debian's build), restored after the drop */
+    int old = 1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA secure_delete", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        old = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
     int rc = b.failed ? PROMO_ENOMEM : store_exec(s, "PRAGMA secure_delete=0");
     if (!rc) {
         rc = drop_named(s, b.s, "TABLE");
-        int rc2 = store_exec(s, "PRAGMA secure_delete=1");
+        char restore[48];
+        snprintf(restore, sizeof restore, "PRAGMA secure_delete=%d", old);
+        int rc2 = store_exec(s, restore);
         rc = rc ? rc : rc2;
     }
     promo_free(b.s);
