@@ -5,7 +5,8 @@
 # phases it prints under -v), on a fresh copy of WS per run (WS itself is not written). With
 # REF_PROMO (an older build) the two binaries alternate, RUNS each, and the md5 of both
 # feature tables (promo export) and of models/features_customers.bin must agree. Issue 10:
-# end to end <= 1.5x the compute. JSON lines on stdout. Runs under `nice -n 10`.
+# end to end <= 1.5x the compute. Last, the floor: the same bytes written by dd (fdatasync,
+# O_DIRECT). JSON lines on stdout. Runs under `nice -n 10`.
 set -e
 WS=$1
 AS_OF=$2
@@ -48,3 +49,17 @@ if [ -n "$REF" ]; then
     if cmp -s "$T/sum.ref" "$T/sum.new"; then echo '{"bench":"features_e2e","outputs":"identical"}'
     else echo '{"bench":"features_e2e","outputs":"DIFFERENT"}'; exit 1; fi
 fi
+# The floor of the writes on this machine, same run: the bytes the last run stored (the matrix
+# file and the features_customers chunks) written fresh and fdatasynced by dd, through the page
+# cache and with O_DIRECT.
+bin=$(stat -c %s "$T/ws/models/features_customers.bin")
+chunks=$(sqlite3 "$T/ws/promo.db" 'SELECT sum(length(data)) FROM promo_chunks__features_customers' 2>/dev/null || echo 0)
+mb=$(( (bin + ${chunks:-0}) / 1048576 + 1 ))
+rm -rf "$T/ws"
+for mode in conv=fdatasync oflag=direct; do
+    rm -f "$T/dd"
+    sync
+    /usr/bin/time -f %e -o "$T/ddtime" dd if=/dev/zero of="$T/dd" bs=1M count=$mb $mode 2>/dev/null
+    s=$(cat "$T/ddtime")
+    echo "{\"bench\":\"features_e2e\",\"floor\":\"dd $mode\",\"mb\":$mb,\"wall_s\":$s}"
+done

@@ -67,6 +67,7 @@
 #include <promo/clv.h>
 #include <promo/csr.h>
 #include <promo/elasticity.h>
+#include <promo/store.h>
 #include <promo/table.h>
 
 #ifdef __cplusplus
@@ -244,6 +245,15 @@ int promo_features_labels(const promo_features *f,
                           const char *target,
                           double horizon_days,
                           uint8_t **out /* OUT */);
+
+/* The customer table's other columns (customer_id, rfm_segment, tier, label when label is not
+ * NULL) in *out, and X as the matrix to write at column 1 (promo_store_write_table_matrix):
+ * stored, the same table as promo_features_customers_table's, bit for bit, without the 8-byte
+ * copy of X. m points into f. Errors: PROMO_ENOMEM. */
+int promo_features_customers_keys(const promo_features *f,
+                                  const uint8_t *label,
+                                  promo_table **out /* OUT */,
+                                  promo_store_matrix *m /* OUT */);
 
 /* The customer features as a table named "features_customers": customer_id, every column of
  * X (float64, NaN stored as null), rfm_segment and tier (names), and `label` (int64) when label

@@ -9,6 +9,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,8 @@ typedef struct tables_job {
     const promo_features *f;
     const uint8_t *y;
     const promo_table *products;
+    int keys;             /* the customer table without X, X as m (no --out CSV to write) */
+    promo_store_matrix m; /* when keys */
     pthread_t thread;
     int started, rc;
     promo_table *ct, *pt;
@@ -63,7 +66,8 @@ typedef struct tables_job {
 static void *tables_run(void *arg)
 {
     tables_job *j = arg;
-    j->rc = promo_features_customers_table(j->f, j->y, &j->ct);
+    j->rc = j->keys ? promo_features_customers_keys(j->f, j->y, &j->ct, &j->m)
+                    : promo_features_customers_table(j->f, j->y, &j->ct);
     if (!j->rc)
         j->rc = promo_features_products_table(j->f, j->products, &j->pt);
     if (j->rc)
@@ -83,22 +87,47 @@ static int tables_join(tables_job *j)
     return j->rc;
 }
 
-/* The inputs and the features, freed on their own thread once the tables are built: 0.1 s of
- * unmapping at 10M lines that then overlaps the table write and the commit's fsyncs instead of
- * following them. */
+/* The inputs and the features, freed on threads of their own as soon as nothing reads them:
+ * 0.1 s of unmapping at 10M lines that then overlaps the table write and the commit instead of
+ * following them. The inputs d once the tables thread (which reads d.products) is joined; the
+ * features f by the last of their two holders: the matrix file's writer (it writes from f, and
+ * frees f on its own thread when it is the last) and the main thread once the customer table
+ * (written from f->X) is written. */
 typedef struct free_job {
     promo_panel d;
     promo_features *f;
-    pthread_t thread;
-    int started;
+    pthread_t thread, d_thread;
+    int started, d_started, d_owned; /* d_owned: d still to free */
+    atomic_int refs;
 } free_job;
 
 static void *free_run(void *arg)
 {
     free_job *j = arg;
     promo_features_free(j->f);
+    return NULL;
+}
+
+static void *free_inputs(void *arg)
+{
+    free_job *j = arg;
     promo_panel_free(&j->d);
     return NULL;
+}
+
+static void free_release(free_job *j, int spawn)
+{
+    if (atomic_fetch_sub(&j->refs, 1) != 1)
+        return;
+    if (spawn && pthread_create(&j->thread, NULL, free_run, j) == 0)
+        j->started = 1;
+    else
+        free_run(j);
+}
+
+static void free_release_writer(void *arg)
+{
+    free_release(arg, 0);
 }
 
 /* What the summary prints of the features (they may be freed by then). */
@@ -154,6 +183,7 @@ int cmd_features(int argc, char **argv)
     char *version = NULL, *source = NULL;
     tables_job tj = {0};
     free_job fj = {0};
+    int main_ref = 0; /* this thread still holds fj */
     summary sm = {0};
     phase_clock pc;
     phase(&pc, NULL);
@@ -173,9 +203,19 @@ int cmd_features(int argc, char **argv)
     phase(&pc, "compute");
     if (label && (rc = promo_features_labels(f, &d.in, label, horizon, &y)))
         goto done;
-    /* The tables are built on a second thread while this one writes and fsyncs the matrix
-     * file (mostly waiting for the disk): the build is pure CPU over f, read-only here. */
-    tj = (tables_job){.f = f, .y = y, .products = d.products};
+    sm = (summary){.n_customers = f->n_customers,
+                   .n_features = f->n_features,
+                   .n_products = f->products.n_products,
+                   .bgnbd = f->bgnbd,
+                   .gamma_gamma = f->gamma_gamma,
+                   .clv_fitted = !f->clv_status};
+    if (f->clv_status)
+        snprintf(sm.clv_status, sizeof sm.clv_status, "%s", f->clv_status);
+    for (size_t i = 0; y && i < f->n_customers; i++)
+        sm.pos += y[i];
+    /* The tables are built on a second thread while this one computes the fingerprint and
+     * stages the matrix file: the build is pure CPU over f, read-only here. */
+    tj = (tables_job){.f = f, .y = y, .products = d.products, .keys = !out_csv};
     if ((rc = pthread_create(&tj.thread, NULL, tables_run, &tj))) {
         rc = promo_fail(PROMO_ENOMEM, "features: cannot start a thread: %s", strerror(rc));
         goto done;
@@ -192,8 +232,21 @@ int cmd_features(int argc, char **argv)
     /* --out is opened (its path checked) before anything is staged, written before the
      * tables are committed and put in place after: a path that cannot be written fails the
      * command with the workspace unchanged. */
-    if ((out_csv && (rc = promo_outfile_open(out_csv, &of))) || (rc = promo_store_begin(s)) ||
-        (rc = promo_panel_stored_write(s, f, source)))
+    if ((out_csv && (rc = promo_outfile_open(out_csv, &of))) || (rc = promo_store_begin(s)))
+        goto done;
+    /* d and f are the free job's from here on (free_job above): read by the tables thread, the
+     * matrix file's writer and the customer table's write, freed as each is done. */
+    fj.d = d;
+    fj.d_owned = 1;
+    fj.f = f;
+    memset(&d, 0, sizeof d);
+    f = NULL;
+    atomic_init(&fj.refs, 2);
+    main_ref = 1;
+    /* The matrix file is written on its own thread (mostly waiting for the disk: O_DIRECT,
+     * store_stage.c) while this one joins the tables and writes them. */
+    rc = promo_panel_stored_write_async(s, fj.f, source, free_release_writer, &fj);
+    if (rc)
         goto done;
     phase(&pc, "stored_write");
     if ((rc = tables_join(&tj)))
@@ -201,29 +254,22 @@ int cmd_features(int argc, char **argv)
     ct = tj.ct;
     pt = tj.pt;
     tj.ct = tj.pt = NULL;
-    sm = (summary){.n_customers = f->n_customers,
-                   .n_features = f->n_features,
-                   .n_products = f->products.n_products,
-                   .bgnbd = f->bgnbd,
-                   .gamma_gamma = f->gamma_gamma,
-                   .clv_fitted = !f->clv_status};
-    if (f->clv_status)
-        snprintf(sm.clv_status, sizeof sm.clv_status, "%s", f->clv_status);
-    for (size_t i = 0; y && i < f->n_customers; i++)
-        sm.pos += y[i];
-    /* Nothing below reads d or f: they go on their own thread (inline if none starts). */
-    fj.d = d;
-    fj.f = f;
-    memset(&d, 0, sizeof d);
-    f = NULL;
-    if (pthread_create(&fj.thread, NULL, free_run, &fj) == 0)
-        fj.started = 1;
+    fj.d_owned = 0;
+    if (pthread_create(&fj.d_thread, NULL, free_inputs, &fj) == 0)
+        fj.d_started = 1;
     else
-        free_run(&fj);
+        free_inputs(&fj);
     phase(&pc, "join");
     if (of && (rc = promo_csv_write_stream(promo_outfile_stream(of), ct)))
         goto done;
-    if ((rc = promo_store_write_table(s, ct)) || (rc = promo_store_write_table(s, pt)) ||
+    /* Without --out, X is written from f as the table's feature columns (features_tables.c):
+     * f is released once the tables are written. */
+    if ((rc = tj.keys ? promo_store_write_table_matrix(s, ct, &tj.m)
+                      : promo_store_write_table(s, ct)))
+        goto done;
+    main_ref = 0;
+    free_release(&fj, 1);
+    if ((rc = promo_store_write_table(s, pt)) ||
         (rc = promo_store_meta_set(s, "features.as_of", day)) ||
         (rc = promo_store_meta_set(s, PROMO_PANEL_FEATURES_SOURCE, source)))
         goto done;
@@ -265,6 +311,16 @@ int cmd_features(int argc, char **argv)
 done:
     if (tj.started) /* a failure on this thread: its message stands */
         pthread_join(tj.thread, NULL);
+    /* a failed table write beside a failed matrix file write (a full disk, a size limit): the
+     * file's errno says more than SQLite's "disk I/O error" */
+    if (rc && s && promo_store_stage_wait(s))
+        rc = PROMO_EIO;
+    if (main_ref)
+        free_release(&fj, 0);
+    if (fj.d_owned)
+        free_inputs(&fj);
+    if (fj.d_started)
+        pthread_join(fj.d_thread, NULL);
     if (fj.started)
         pthread_join(fj.thread, NULL);
     promo_table_free(tj.ct);
@@ -277,7 +333,7 @@ done:
     promo_table_free(pt);
     promo_features_free(f);
     promo_panel_free(&d);
-    promo_store_close(s);
+    promo_store_close(s); /* after a failure: waits for the matrix file's writer and its release */
     phase(&pc, "print+free");
     return cli_report(rc);
 }

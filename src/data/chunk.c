@@ -13,7 +13,8 @@
  * offset from base = the chunk's minimum, in the fewest bytes of 0, 1, 2, 4, 8 that hold the
  * range (frame of reference): decoding is one add per value, with no branch, and a chunk of
  * codes under 65536 takes 2 bytes a value. A null's slot holds offset 0 and reads back as 0.
- * float64 is stored raw (width 8), NaN included as its bits.
+ * float64 is stored raw (width 8), NaN included as its bits, unless it is one of the two cases
+ * below (scaled decimals, floats widened to double).
  *
  * Why not zstd/lz4 on top: measured in bench/RESULTS.md (## columnar workspace).
  *
@@ -25,6 +26,7 @@
  *
  * holding codes first_row .. first_row + n - 1 of the column.
  */
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -43,7 +45,42 @@
 
 #include "data/store_internal.h"
 
-enum { HDR = 16, F_NULLS = 1, F_SCALED = 2 };
+enum { HDR = 16, F_NULLS = 1, F_SCALED = 2, F_F32 = 4 };
+
+/* float64 chunks that are not scaled integers but whose every value is a float widened to
+ * double (the customer features: computed as float, stored as REAL) are stored as the floats,
+ * width 4 and flag F_F32: half the bytes, and (double)(float)x gives back every value bit for
+ * bit (checked as written; NaN, which would not keep its payload, leaves the chunk raw; the
+ * range test keeps the conversion of a finite double defined). */
+static inline int is_f32(double v)
+{
+    return (isinf(v) || fabs(v) <= FLT_MAX) && (double)(float)v == v;
+}
+
+/* 2 if every slot of rows [r0, r0 + n) of p, nulls' included, is a float (one branch-free
+ * pass: a null's slot is usually 0.0), 1 if every non-null one is, 0 if not. */
+static int all_f32(const promo_column *p, size_t r0, size_t n)
+{
+    const double *f = p->f64 + r0;
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        ok &= is_f32(f[i]);
+    if (ok || !p->nulls)
+        return ok ? 2 : 0;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = promo_column_is_null(p, r0 + i) || is_f32(f[i]);
+    return ok;
+}
+
+/* Null bits of rows [r0 + 64 w, r0 + 64 w + 64) of p, r0 a multiple of 64 (chunks start at
+ * multiples of CHUNK_ROWS), the rows from n on cleared: whole words instead of a bit test per
+ * value (features_customers has a null bitmap in most of its 91 columns). */
+static inline uint64_t null_word(const promo_column *p, size_t r0, size_t w, size_t n)
+{
+    uint64_t m = p->nulls ? p->nulls[r0 / 64 + w] : 0;
+    size_t left = n - 64 * w;
+    return left < 64 ? m & (((uint64_t)1 << left) - 1) : m;
+}
 
 /* float64 chunks whose every value is a decimal with at most 4 places (prices in cents,
  * whole quantities, a constant discount) are stored as integers v * 10^k, frame of
@@ -271,12 +308,17 @@ static int encode(const chunk_col *c,
     memset(es, 0, sizeof *es);
     const promo_column *p = c->src;
     int has_nulls = !p || p->n_null > 0;
-    if (has_nulls)
+    int by_words = p && r0 % 64 == 0; /* null bits a word at a time */
+    if (has_nulls && by_words) {
+        for (size_t w = 0; w < (n + 63) / 64; w++)
+            es->n_null += __builtin_popcountll(null_word(p, r0, w, n));
+    } else if (has_nulls) {
         for (size_t i = 0; i < n; i++)
             es->n_null += !p || promo_column_is_null(p, r0 + i);
+    }
     int isf = c->type == PROMO_COL_FLOAT64;
     int64_t base = 0;
-    int width = 8, scale = -1;
+    int width = 8, scale = -1, f32_slots = 0;
     int64_t *tmp = NULL;
     if (isf && p && n) {
         if (n * sizeof **tmp_buf > *tmp_cap &&
@@ -287,6 +329,8 @@ static int encode(const chunk_col *c,
         if ((scale = scaled_ints(p, r0, n, tmp, &mn, &mx)) >= 0) {
             base = mn <= mx ? mn : 0;
             width = mn <= mx ? width_for((uint64_t)mx - (uint64_t)mn) : 0;
+        } else if ((f32_slots = all_f32(p, r0, n)) != 0) {
+            width = 4;
         }
     }
     if (!isf && p) {
@@ -324,6 +368,19 @@ static int encode(const chunk_col *c,
                 mn = v < mn ? v : mn;
                 mx = v > mx ? v : mx;
             }
+        } else if (by_words) {
+            for (size_t w = 0; w < (n + 63) / 64; w++) {
+                uint64_t m = null_word(p, r0, w, n);
+                size_t i1 = n - 64 * w < 64 ? n : 64 * w + 64;
+                for (size_t i = 64 * w; i < i1; i++) {
+                    if (m >> (i & 63) & 1)
+                        continue;
+                    double v = f[i];
+                    neg += v < 0;
+                    mn = v < mn ? v : mn;
+                    mx = v > mx ? v : mx;
+                }
+            }
         } else {
             for (size_t i = 0; i < n; i++) {
                 if (promo_column_is_null(p, r0 + i))
@@ -349,19 +406,48 @@ static int encode(const chunk_col *c,
     b[0] = 'C';
     b[1] = (uint8_t)c->type;
     b[2] = (uint8_t)width;
-    b[3] = (uint8_t)((nulls_in ? F_NULLS : 0) | (scale >= 0 ? F_SCALED | scale << 4 : 0));
+    int f32 = isf && scale < 0 && width == 4;
+    b[3] = (uint8_t)((nulls_in ? F_NULLS : 0) | (scale >= 0 ? F_SCALED | scale << 4 : 0) |
+                     (f32 ? F_F32 : 0));
     uint32_t n32 = (uint32_t)n;
     memcpy(b + 4, &n32, 4);
     memcpy(b + 8, &base, 8);
     uint8_t *v = b + HDR;
-    if (nulls_in) {
+    if (nulls_in && by_words) {
+        /* bit i of byte i / 8 is row i: the words' bytes in little-endian order */
+        for (size_t w = 0; w < (n + 63) / 64; w++) {
+            uint64_t m = null_word(p, r0, w, n);
+            for (size_t b8 = 0; b8 < 8 && 8 * w + b8 < (n + 7) / 8; b8++)
+                v[8 * w + b8] = (uint8_t)(m >> (8 * b8));
+        }
+        v += (n + 7) / 8;
+    } else if (nulls_in) {
         memset(v, 0, (n + 7) / 8);
         for (size_t i = 0; i < n; i++)
             if (!p || promo_column_is_null(p, r0 + i))
                 v[i >> 3] |= (uint8_t)(1u << (i & 7));
         v += (n + 7) / 8;
     }
-    if (isf && scale < 0) {
+    if (f32 && f32_slots == 2) {
+        /* every slot converts: all of them, then the nulls' slots zeroed */
+        const double *f = p->f64 + r0;
+        for (size_t i = 0; i < n; i++) {
+            float x = (float)f[i];
+            memcpy(v + 4 * i, &x, 4);
+        }
+        for (size_t w = 0; nulls_in && w < (n + 63) / 64; w++) {
+            uint64_t m = by_words ? null_word(p, r0, w, n) : 0;
+            for (size_t i = 64 * w; !by_words && i < n && i < 64 * w + 64; i++)
+                m |= (uint64_t)promo_column_is_null(p, r0 + i) << (i & 63);
+            for (; m; m &= m - 1)
+                memset(v + 4 * (64 * w + (size_t)__builtin_ctzll(m)), 0, 4);
+        }
+    } else if (f32) {
+        for (size_t i = 0; i < n; i++) {
+            float x = !nulls_in || !promo_column_is_null(p, r0 + i) ? (float)p->f64[r0 + i] : 0.0f;
+            memcpy(v + 4 * i, &x, 4);
+        }
+    } else if (isf && scale < 0) {
         if (!nulls_in) {
             memcpy(v, p->f64 + r0, n * 8);
         } else {
@@ -412,28 +498,78 @@ static void chunk_kill_point(int64_t written)
 static const char *INSERT_SQL = "INSERT INTO %s (id, chunk, col, first_row, n_rows, n_null, min_v, "
                                 "max_v, n_neg, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-/* Chunks encoded together before they are inserted. The chunks of one batch are inserted (one
+/* Chunks encoded together before they are inserted. The items of one batch are inserted (one
  * thread: SQLite) while every other thread encodes the next batch, and the inserting thread
  * joins them when it is done: the encoding, most of the write's CPU, overlaps the inserts
- * and the page-cache writes behind them instead of alternating with them. */
-enum { WRITE_BATCH = 8, WRITE_ITEMS = 96 };
+ * and the page-cache writes behind them instead of alternating with them.
+ *
+ * An item is one column of one chunk, numbered k = chunk * n_cols + column in the order they
+ * are inserted; a batch is a run of items: WRITE_BATCH whole chunks of a narrow table, and
+ * WIDE_ITEMS items of a wide one (features_customers: 94 columns), which may end inside a
+ * chunk. Why not whole chunks there: each item's buffer is written once per batch it is used
+ * in, and fresh memory costs a host fault per page on this VM (bench/RESULTS.md, fe15): two
+ * banks of 94 blobs of 256 KiB were 48 MB faulted in for a table of 60 MB, 2 x 24 are 12 MB
+ * reused four times. */
+enum { WRITE_BATCH = 8, WRITE_ITEMS = 96, WIDE_ITEMS = 24 };
 
 typedef struct enc_item {
     uint8_t *buf;
     size_t cap, len;
     int64_t *tmp; /* scaled integers of float64 chunks (encode's scratch) */
     size_t tmp_cap;
+    double *xs; /* a column given as floats (chunk_col.x32): its chunk widened, and nulls */
+    uint64_t *xn;
+    size_t xs_cap, xn_cap;
     enc_stats es;
     int rc;
 } enc_item;
 
-/* What the encoders of one batch share: the batch's first row and item count, and the next
- * item to take. */
+/* Rows [rr, rr + n) of a column given as floats (x32, stride), widened into e's scratch as a
+ * FLOAT64 column of n rows (a NaN a null with 0.0 in its slot, as the customer features'
+ * table has it): then encoded as any column. The scratch is reused from batch to batch, so
+ * the table's 8-byte values never exist whole (144 MB at 200k customers x 91 features). */
+static int widen_floats(const chunk_col *c, size_t rr, size_t n, enc_item *e, promo_column *out)
+{
+    size_t nw = (n + 63) / 64;
+    if ((n * sizeof *e->xs > e->xs_cap && promo_grow((void **)&e->xs, &e->xs_cap, n * 8, 1)) ||
+        (nw * 8 > e->xn_cap && promo_grow((void **)&e->xn, &e->xn_cap, nw * 8, 1)))
+        return PROMO_ENOMEM;
+    size_t nn = 0;
+    for (size_t w = 0; w < nw; w++) {
+        uint64_t m = 0;
+        size_t i1 = n - 64 * w < 64 ? n : 64 * w + 64;
+        for (size_t i = 64 * w; i < i1; i++) {
+            double v = c->x32[(rr + i) * c->x_stride];
+            int isn = isnan(v);
+            m |= (uint64_t)isn << (i & 63);
+            e->xs[i] = isn ? 0.0 : v;
+        }
+        e->xn[w] = m;
+        nn += (size_t)__builtin_popcountll(m);
+    }
+    *out = (promo_column){.type = PROMO_COL_FLOAT64,
+                          .n = n,
+                          .cap = n,
+                          .f64 = e->xs,
+                          .nulls = nn ? e->xn : NULL,
+                          .n_null = nn};
+    return PROMO_OK;
+}
+
+/* What the encoders of one batch share: its first item k0 and item count, and the next item to
+ * take. */
 typedef struct enc_batch {
     enc_item *items;
-    size_t r0, n_items;
+    size_t k0, n_items;
     size_t next;
 } enc_batch;
+
+/* rows of item k: its chunk's first row and count */
+static size_t item_rows(size_t k, size_t n_cols, size_t n_rows, size_t *rr)
+{
+    *rr = k / n_cols * CHUNK_ROWS;
+    return n_rows - *rr < CHUNK_ROWS ? n_rows - *rr : CHUNK_ROWS;
+}
 
 static void encode_items(const chunk_col *c, size_t n_cols, size_t n_rows, enc_batch *eb)
 {
@@ -443,16 +579,24 @@ static void encode_items(const chunk_col *c, size_t n_cols, size_t n_rows, enc_b
         it = eb->next++;
         if (it >= eb->n_items)
             break;
-        size_t rr = eb->r0 + (it / n_cols) * CHUNK_ROWS;
-        size_t n = n_rows - rr < CHUNK_ROWS ? n_rows - rr : CHUNK_ROWS;
+        size_t k = eb->k0 + it, rr, n = item_rows(k, n_cols, n_rows, &rr);
         enc_item *e = &eb->items[it];
-        e->rc =
-            encode(&c[it % n_cols], rr, n, &e->buf, &e->cap, &e->len, &e->tmp, &e->tmp_cap, &e->es);
+        const chunk_col *cc = &c[k % n_cols];
+        promo_column wide;
+        chunk_col wc;
+        if (cc->x32) {
+            if ((e->rc = widen_floats(cc, rr, n, e, &wide)))
+                continue;
+            wc = (chunk_col){&wide, PROMO_COL_FLOAT64, NULL, NULL, 0};
+            cc = &wc;
+            rr = 0;
+        }
+        e->rc = encode(cc, rr, n, &e->buf, &e->cap, &e->len, &e->tmp, &e->tmp_cap, &e->es);
     }
 }
 
-/* Insert the encoded chunks of batch eb (chunks first_chunk + k, ...); *k counts the chunks
- * written so far. */
+/* Insert the encoded items of batch eb (chunks numbered from first_chunk, rows from
+ * first_row). */
 static int insert_items(promo_store *s,
                         sqlite3_stmt *st,
                         const chunk_col *c,
@@ -461,51 +605,46 @@ static int insert_items(promo_store *s,
                         const enc_batch *eb,
                         int64_t first_chunk,
                         int64_t first_row,
-                        size_t *k,
                         promo_progress *prog)
 {
     int rc = PROMO_OK;
-    size_t nb = eb->n_items / (n_cols ? n_cols : 1);
-    for (size_t b = 0; b < nb && !rc; b++, (*k)++) {
-        size_t rr = eb->r0 + b * CHUNK_ROWS;
-        size_t n = n_rows - rr < CHUNK_ROWS ? n_rows - rr : CHUNK_ROWS;
-        int64_t chunk = first_chunk + (int64_t)*k;
-        for (size_t j = 0; j < n_cols && !rc; j++) {
-            const enc_item *e = &eb->items[b * n_cols + j];
-            if ((rc = e->rc))
-                break;
-            sqlite3_bind_int64(st, 1, chunk * CHUNK_MAX_COLS + (int64_t)j);
-            sqlite3_bind_int64(st, 2, chunk);
-            sqlite3_bind_int64(st, 3, (int64_t)j);
-            sqlite3_bind_int64(st, 4, first_row + (int64_t)rr);
-            sqlite3_bind_int64(st, 5, (int64_t)n);
-            sqlite3_bind_int64(st, 6, e->es.n_null);
-            if (!e->es.has_mm) {
-                sqlite3_bind_null(st, 7);
-                sqlite3_bind_null(st, 8);
-            } else if (c[j].type == PROMO_COL_FLOAT64) {
-                /* NaN is not a value SQLite keeps: no bound then (NULL) */
-                sqlite3_bind_double(st, 7, e->es.fmin);
-                sqlite3_bind_double(st, 8, e->es.fmax);
-            } else {
-                sqlite3_bind_int64(st, 7, e->es.imin);
-                sqlite3_bind_int64(st, 8, e->es.imax);
-            }
-            if (c[j].type == PROMO_COL_FLOAT64)
-                sqlite3_bind_int64(st, 9, e->es.n_neg);
-            else
-                sqlite3_bind_null(st, 9);
-            sqlite3_bind_blob(st, 10, e->buf, (int)e->len, SQLITE_STATIC);
-            int src = sqlite3_step(st);
-            sqlite3_reset(st);
-            if (src != SQLITE_DONE)
-                rc = store_db_fail(s, src, "write chunk");
-        }
-        if (rc)
+    for (size_t it = 0; it < eb->n_items && !rc; it++) {
+        size_t k = eb->k0 + it, j = k % n_cols, rr, n = item_rows(k, n_cols, n_rows, &rr);
+        int64_t chunk = first_chunk + (int64_t)(k / n_cols);
+        const enc_item *e = &eb->items[it];
+        if ((rc = e->rc))
             break;
-        if (prog)
-            promo_progress_update(prog, rr + n);
-        chunk_kill_point((int64_t)*k + 1);
+        sqlite3_bind_int64(st, 1, chunk * CHUNK_MAX_COLS + (int64_t)j);
+        sqlite3_bind_int64(st, 2, chunk);
+        sqlite3_bind_int64(st, 3, (int64_t)j);
+        sqlite3_bind_int64(st, 4, first_row + (int64_t)rr);
+        sqlite3_bind_int64(st, 5, (int64_t)n);
+        sqlite3_bind_int64(st, 6, e->es.n_null);
+        if (!e->es.has_mm) {
+            sqlite3_bind_null(st, 7);
+            sqlite3_bind_null(st, 8);
+        } else if (c[j].type == PROMO_COL_FLOAT64) {
+            /* NaN is not a value SQLite keeps: no bound then (NULL) */
+            sqlite3_bind_double(st, 7, e->es.fmin);
+            sqlite3_bind_double(st, 8, e->es.fmax);
+        } else {
+            sqlite3_bind_int64(st, 7, e->es.imin);
+            sqlite3_bind_int64(st, 8, e->es.imax);
+        }
+        if (c[j].type == PROMO_COL_FLOAT64)
+            sqlite3_bind_int64(st, 9, e->es.n_neg);
+        else
+            sqlite3_bind_null(st, 9);
+        sqlite3_bind_blob(st, 10, e->buf, (int)e->len, SQLITE_STATIC);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE)
+            rc = store_db_fail(s, src, "write chunk");
+        if (!rc && j == n_cols - 1) { /* a chunk's last column: the chunk is written */
+            if (prog)
+                promo_progress_update(prog, rr + n);
+            chunk_kill_point((int64_t)(k / n_cols) + 1);
+        }
     }
     return rc;
 }
@@ -523,39 +662,30 @@ int chunk_write_rows(promo_store *s,
         return promo_fail(PROMO_EUSAGE, "table '%s': more than %d columns", table, CHUNK_MAX_COLS);
     sqlite3_stmt *st = NULL;
     int rc = prepare_on(s, table, INSERT_SQL, &st);
-    /* chunks per batch: WRITE_BATCH, fewer for wide tables (truth_customers has 38 columns),
-     * so that the two banks of encoded chunks stay within 2 x WRITE_ITEMS blobs */
-    size_t batch_chunks = n_cols > WRITE_ITEMS / WRITE_BATCH ? WRITE_ITEMS / n_cols : WRITE_BATCH;
-    if (batch_chunks < 1)
-        batch_chunks = 1;
-    size_t per_bank = batch_chunks * (n_cols ? n_cols : 1);
+    size_t per_bank =
+        n_cols && n_cols <= WRITE_ITEMS / WRITE_BATCH ? WRITE_BATCH * n_cols : WIDE_ITEMS;
+    size_t n_total = n_cols ? (n_rows + CHUNK_ROWS - 1) / CHUNK_ROWS * n_cols : 0;
     enc_item *items = promo_calloc(2 * per_bank, sizeof *items);
     if (!rc && !items)
         rc = PROMO_ENOMEM;
     int nt = omp_get_max_threads();
-    size_t batch_rows = batch_chunks * CHUNK_ROWS, k = 0;
     /* batch i lives in bank i % 2 */
     enc_batch cur = {items, 0, 0, 0};
-    if (!rc && n_rows) {
-        size_t nb = (n_rows < batch_rows ? n_rows + CHUNK_ROWS - 1 : batch_rows) / CHUNK_ROWS;
-        cur.n_items = nb * n_cols;
+    if (!rc && n_total) {
+        cur.n_items = n_total < per_bank ? n_total : per_bank;
 #pragma omp parallel num_threads(nt) if (nt > 1 && cur.n_items > 1)
         encode_items(c, n_cols, n_rows, &cur);
     }
-    for (size_t bank = 0; !rc && cur.r0 < n_rows; bank ^= 1) {
-        enc_batch next = {items + (bank ^ 1) * per_bank, cur.r0 + batch_rows, 0, 0};
-        if (next.r0 < n_rows) {
-            size_t left = n_rows - next.r0;
-            size_t nb = (left < batch_rows ? left + CHUNK_ROWS - 1 : batch_rows) / CHUNK_ROWS;
-            next.n_items = nb * n_cols;
-        }
+    for (size_t bank = 0; !rc && cur.k0 < n_total; bank ^= 1) {
+        enc_batch next = {items + (bank ^ 1) * per_bank, cur.k0 + cur.n_items, 0, 0};
+        if (next.k0 < n_total)
+            next.n_items = n_total - next.k0 < per_bank ? n_total - next.k0 : per_bank;
         int irc = PROMO_OK;
         /* the calling thread inserts (SQLite) and then encodes; the others encode */
 #pragma omp parallel num_threads(nt) if (nt > 1 && next.n_items > 0)
         {
             if (omp_get_thread_num() == 0)
-                irc =
-                    insert_items(s, st, c, n_cols, n_rows, &cur, first_chunk, first_row, &k, prog);
+                irc = insert_items(s, st, c, n_cols, n_rows, &cur, first_chunk, first_row, prog);
             encode_items(c, n_cols, n_rows, &next);
         }
         rc = irc;
@@ -565,6 +695,8 @@ int chunk_write_rows(promo_store *s,
     for (size_t it = 0; items && it < 2 * per_bank; it++) {
         promo_free(items[it].buf);
         promo_free(items[it].tmp);
+        promo_free(items[it].xs);
+        promo_free(items[it].xn);
     }
     promo_free(items);
     return rc;
@@ -644,7 +776,8 @@ int chunk_write_dict(promo_store *s,
 /* ---- decoding ---- */
 
 typedef struct blob_view {
-    int type, width, has_nulls, scale; /* scale: -1 raw float64, else 10^scale ints */
+    int type, width, has_nulls, scale; /* scale: -1 raw float64 (width 8) or floats (width 4,
+                                        * F_F32), else 10^scale ints */
     uint32_t n;
     int64_t base;
     const uint8_t *nulls; /* bitmap bytes or NULL */
@@ -660,8 +793,10 @@ static int parse_blob(const void *blob, size_t len, blob_view *bv)
     bv->width = b[2];
     bv->has_nulls = b[3] & F_NULLS;
     bv->scale = b[3] & F_SCALED ? (b[3] >> 4 & 7) : -1;
+    int f32 = b[3] & F_F32;
     if (bv->scale > 4 || (bv->scale >= 0 && bv->type != PROMO_COL_FLOAT64) ||
-        (bv->type == PROMO_COL_FLOAT64 && bv->scale < 0 && bv->width != 8))
+        (f32 && (bv->type != PROMO_COL_FLOAT64 || bv->scale >= 0 || bv->width != 4)) ||
+        (bv->type == PROMO_COL_FLOAT64 && bv->scale < 0 && bv->width != (f32 ? 4 : 8)))
         return -1;
     memcpy(&bv->n, b + 4, 4);
     memcpy(&bv->base, b + 8, 8);
@@ -687,6 +822,13 @@ static inline uint16_t ld16(const uint8_t *p)
 static inline uint32_t ld32(const uint8_t *p)
 {
     uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+}
+
+static inline float ldf32(const uint8_t *p)
+{
+    float x;
     memcpy(&x, p, 4);
     return x;
 }
@@ -774,6 +916,12 @@ static size_t decode_ints(const blob_view *bv, void *dst, int esize, const uint8
 static size_t decode_floats(const blob_view *bv, double *dst, const uint8_t *keep)
 {
     size_t n = bv->n, o = 0;
+    if (bv->scale < 0 && bv->width == 4) {
+        for (size_t i = 0; i < n; i++)
+            if (!keep || keep[i])
+                dst[o++] = (double)ldf32(bv->v + 4 * i);
+        return o;
+    }
     if (bv->scale < 0) {
         if (!keep) {
             memcpy(dst, bv->v, n * 8);
@@ -1321,6 +1469,10 @@ static void fast_floats(const blob_view *bv, double *dst)
 {
     size_t n = bv->n;
     const uint8_t *v = bv->v;
+    if (bv->scale < 0 && bv->width == 4) {
+        _Pragma("omp simd") for (size_t i = 0; i < n; i++) dst[i] = (double)ldf32(v + 4 * i);
+        return;
+    }
     if (bv->scale < 0) {
         memcpy(dst, v, n * 8);
         return;

@@ -31,11 +31,15 @@
 /* A file staged in the current transaction (store_stage.c): its bytes are already in tmp,
  * fsynced (or, unsynced, fsynced by store_stage_sync before the SQL commit); commit renames
  * tmp onto dst, rollback unlinks tmp. */
+typedef struct stage_writer stage_writer; /* store_stage.c */
 typedef struct staged_file {
-    char *dst;    /* destination */
-    char *tmp;    /* ".NAME.tmp-<pid>-<n>" beside dst */
-    char *dir;    /* their directory, fsynced after the rename */
-    int unsynced; /* promo_store_stage_parts: not fsynced yet */
+    char *dst;            /* destination */
+    char *tmp;            /* ".NAME.tmp-<pid>-<n>" beside dst */
+    char *dir;            /* their directory, fsynced after the rename */
+    int unsynced;         /* promo_store_stage_parts: not fsynced yet */
+    stage_writer *writer; /* promo_store_stage_parts_async: still being written (joined by
+                           * promo_store_stage_wait, store_stage_sync, store_stage_discard) */
+    int write_err;        /* errno of its failed write, once joined */
 } staged_file;
 
 struct promo_store {
@@ -178,6 +182,8 @@ typedef struct chunk_col {
     const promo_column *src;
     promo_col_type type;
     const uint32_t *remap;
+    const float *x32; /* instead of src: FLOAT64 values x32[r * x_stride], NaN a null */
+    size_t x_stride;
 } chunk_col;
 
 /* Create the (empty) chunk table of `table`. */

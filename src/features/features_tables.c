@@ -65,6 +65,50 @@ static int fill_features(const promo_features *f, promo_column **fc)
     return PROMO_OK;
 }
 
+/* The customer table's columns but the features (customer_id, rfm_segment, tier, label), and
+ * the features as a matrix to write beside them at column 1
+ * (promo_store_write_table_matrix): the same stored table as promo_features_customers_table
+ * writes, bit for bit (a NaN is a null with 0.0 in its slot either way). */
+int promo_features_customers_keys(const promo_features *f,
+                                  const uint8_t *label,
+                                  promo_table **out,
+                                  promo_store_matrix *m)
+{
+    promo_table *t = promo_table_new("features_customers");
+    promo_column *id, *seg, *tier, *lab = NULL;
+    int rc = PROMO_ENOMEM;
+    if (!t)
+        goto fail;
+    if ((rc = promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &id)) ||
+        (rc = promo_table_add_column(t, "rfm_segment", PROMO_COL_STRING, &seg)) ||
+        (rc = promo_table_add_column(t, "tier", PROMO_COL_STRING, &tier)) ||
+        (label && (rc = promo_table_add_column(t, "label", PROMO_COL_INT64, &lab))) ||
+        (rc = promo_table_reserve(t, f->n_customers)))
+        goto fail;
+    for (size_t i = 0; i < f->n_customers; i++) {
+        const char *cid = promo_features_customer_id(f, i);
+        const char *sn = promo_rfm_segment_name(f->rfm_segment[i]);
+        const char *tn = promo_spend_tier_name(f->spend_tier[i]);
+        if ((rc = promo_column_push_str(id, cid, strlen(cid))) ||
+            (rc = promo_column_push_str(seg, sn, strlen(sn))) ||
+            (rc = promo_column_push_str(tier, tn, strlen(tn))) ||
+            (lab && (rc = promo_column_push_i64(lab, label[i]))))
+            goto fail;
+    }
+    if ((rc = promo_table_seal(t)))
+        goto fail;
+    *m = (promo_store_matrix){.x = f->X,
+                              .stride = f->n_features,
+                              .first = 1,
+                              .n = f->n_features,
+                              .names = (const char *const *)f->feature_names};
+    *out = t;
+    return PROMO_OK;
+fail:
+    promo_table_free(t);
+    return rc ? rc : PROMO_ENOMEM;
+}
+
 int promo_features_customers_table(const promo_features *f, const uint8_t *label, promo_table **out)
 {
     promo_table *t = promo_table_new("features_customers");

@@ -1410,21 +1410,51 @@ static void stored_path(promo_store *s, char *out, size_t n)
     snprintf(out, n, "%s/features_customers.bin", promo_store_models_dir(s));
 }
 
-int promo_panel_stored_write(promo_store *s, const promo_features *f, const char *source)
+/* What the matrix file's writer frees when it is done: the header, then the caller's done. */
+typedef struct stored_done {
+    char *b;
+    void (*done)(void *);
+    void *arg;
+} stored_done;
+
+static void stored_done_run(void *arg)
+{
+    stored_done *d = arg;
+    promo_free(d->b);
+    if (d->done)
+        d->done(d->arg);
+    promo_free(d);
+}
+
+static int stored_write(promo_store *s,
+                        const promo_features *f,
+                        const char *source,
+                        int async,
+                        void (*done)(void *),
+                        void *arg)
 {
     size_t n = f->n_customers, nf = f->n_features, names_bytes = 0;
     for (size_t j = 0; j < nf; j++)
         names_bytes += strlen(f->feature_names[j]) + 1;
     size_t id_bytes = n ? f->id_off[n - 1] + strlen(promo_features_customer_id(f, n - 1)) + 1 : 0;
-    if (strlen(source) >= FX_SRC)
+    if (strlen(source) >= FX_SRC) {
+        if (done)
+            done(arg);
         return promo_fail(PROMO_EUSAGE, "panel: fingerprint longer than %d bytes", FX_SRC - 1);
+    }
     fx_layout l = fx_layout_of(n, nf, names_bytes, id_bytes);
     /* The header, fingerprint and names in a small buffer; every array written from where it
      * is (at 1M customers a 0.4 GB buffer was filled for one write), its fsync left to the
      * commit (store.h: promo_store_stage_parts). */
     char *b = promo_calloc(1, l.off_idoff);
-    if (!b)
+    stored_done *sd = async ? promo_malloc(sizeof *sd) : NULL;
+    if (!b || (async && !sd)) {
+        promo_free(b);
+        promo_free(sd);
+        if (done)
+            done(arg);
         return PROMO_ENOMEM;
+    }
     uint64_t h[8] = {0, n, nf, (uint64_t)f->as_of, names_bytes, id_bytes, l.total, 0};
     memcpy(h, FX_MAGIC, 8);
     memcpy(b, h, sizeof h);
@@ -1448,9 +1478,25 @@ int promo_panel_stored_write(promo_store *s, const promo_features *f, const char
     };
     char path[1200];
     stored_path(s, path, sizeof path);
-    int rc = promo_store_stage_parts(s, path, parts, sizeof parts / sizeof *parts);
+    size_t np = sizeof parts / sizeof *parts;
+    if (async) {
+        *sd = (stored_done){b, done, arg};
+        return promo_store_stage_parts_async(s, path, parts, np, stored_done_run, sd);
+    }
+    int rc = promo_store_stage_parts(s, path, parts, np);
     promo_free(b);
     return rc;
+}
+
+int promo_panel_stored_write(promo_store *s, const promo_features *f, const char *source)
+{
+    return stored_write(s, f, source, 0, NULL, NULL);
+}
+
+int promo_panel_stored_write_async(
+    promo_store *s, const promo_features *f, const char *source, void (*done)(void *arg), void *arg)
+{
+    return stored_write(s, f, source, 1, done, arg);
 }
 
 /* The file's fingerprint equals the metadata's, and the store records it as made from the
