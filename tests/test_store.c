@@ -1853,3 +1853,40 @@ T_TEST(store_info_from_stored_statistics_equals_a_full_scan)
     promo_table_free(t2);
     promo_store_close(s);
 }
+
+/* A version-3 workspace (chunks without 4-byte float ones) is read as it is and marked 4 by
+ * its first writer, so that a version-3 promo refuses it by version, not as damaged. */
+T_TEST(store_version_3_read_as_is_and_marked_4_by_a_writer)
+{
+    const char *ws = ws_path("ws3");
+    promo_store *s = NULL;
+    T_OK(promo_store_open(ws, 1, &s));
+    T_OK(promo_store_meta_set(s, "x", "y"));
+    promo_store_close(s);
+    char db_path[700];
+    snprintf(db_path, sizeof db_path, "%s/promo.db", ws);
+    sqlite3 *db = NULL;
+    T_ASSERT_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_exec(db,
+                                 "PRAGMA user_version=3; UPDATE promo_meta SET value = '3' "
+                                 "WHERE key = 'schema_version'",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    sqlite3_close(db);
+    char *before = t_dir_digest(ws);
+    T_OK(promo_store_open_read(ws, &s));
+    promo_store_close(s);
+    char *after = t_dir_digest(ws);
+    T_ASSERT_STR_EQ(after, before); /* a reader changes nothing */
+    free(before);
+    free(after);
+    T_OK(promo_store_open(ws, 0, &s));
+    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
+    T_ASSERT_EQ_INT(sql_int(s, "SELECT CAST(value AS INTEGER) FROM promo_meta WHERE key = "
+                               "'schema_version'"),
+                    PROMO_SCHEMA_VERSION);
+    char *v = promo_store_meta_get(s, "x");
+    T_ASSERT(v && !strcmp(v, "y"));
+    promo_free(v);
+    promo_store_close(s);
+}

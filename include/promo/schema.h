@@ -14,8 +14,12 @@
 extern "C" {
 #endif
 
-/* Bumped whenever a canonical table changes shape; recorded in promo.db. */
-#define PROMO_SCHEMA_VERSION 3
+/* Bumped whenever a canonical table or the stored layout changes shape; recorded in promo.db.
+ * 2: tables as rows; 3: the large tables as column chunks; 4: float64 chunks whose values are
+ * all floats stored as 4-byte floats (chunk.c's F_F32), which a version-3 promo would take for
+ * damage. A version-3 workspace is read as it is and marked 4 by its first writer (its chunks
+ * are version-4 chunks); a version-2 one is migrated to chunks. */
+#define PROMO_SCHEMA_VERSION 4
 
 typedef struct promo_field {
     const char *name;    /* column name */

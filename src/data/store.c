@@ -373,9 +373,9 @@ static int migrate_stats(promo_store *s)
     return rc;
 }
 
-/* Version 2 -> 3: the large canonical tables move from rows to chunks, in one transaction (a
- * kill or a failure leaves the version-2 workspace as it was). The data version stays: the
- * same data, so models made from it stay valid. */
+/* Version 2 -> 3 (and 4: the chunks written are version-4 ones): the large canonical tables move
+ * from rows to chunks, in one transaction (a kill or a failure leaves the version-2 workspace as it
+ * was). The data version stays: the same data, so models made from it stay valid. */
 static int migrate_v2(promo_store *s)
 {
     static const char *const big[] = {"transactions", "events", "exposures", "responses"};
@@ -428,6 +428,28 @@ static int migrate_v2(promo_store *s)
     return PROMO_OK;
 }
 
+/* Version 3 -> 4: the same chunks, and from now on 4-byte float chunks among them (promo/
+ * schema.h): only the version moves, in one transaction, so that a version-3 promo refuses
+ * the workspace by its version instead of calling the new chunks damaged. */
+static int migrate_v3(promo_store *s)
+{
+    int rc = promo_store_begin(s);
+    if (rc)
+        return rc;
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO promo_meta VALUES ('schema_version', '%d'); PRAGMA "
+             "user_version=%d;",
+             PROMO_SCHEMA_VERSION, PROMO_SCHEMA_VERSION);
+    if (!(rc = store_exec(s, sql)))
+        rc = promo_store_commit(s);
+    else
+        promo_store_rollback(s);
+    return rc ? promo_fail_prefix(rc, "workspace %s: moving schema version 3 to %d", s->ws_dir,
+                                  PROMO_SCHEMA_VERSION)
+              : PROMO_OK;
+}
+
 static int check_version(promo_store *s)
 {
     long long v = 0;
@@ -440,6 +462,8 @@ static int check_version(promo_store *s)
      * rows itself. */
     if (v == 2)
         return s->read_only || s->rows_layout ? PROMO_OK : migrate_v2(s);
+    if (v == 3)
+        return s->read_only ? PROMO_OK : migrate_v3(s);
     if (v == 0 && !promo_store_has_table(s, "promo_meta"))
         return promo_fail(PROMO_EINPUT, "%s/%s is not a promo workspace database", s->ws_dir,
                           DB_NAME);
