@@ -1675,9 +1675,12 @@ static int convert_inferred(const reader *rd, chunk *ch, size_t c)
     const colplan *cp = &rd->cols[c];
     ccol *cc = &ch->cols[c];
     size_t n_rows = ch->n_rows;
-    cc->vals = promo_mallocn(n_rows ? n_rows : 1, type_size(cp->type));
-    if (!cc->vals)
+    if (ch->slabs && ch->slabs[c]) { /* its rows' place in the column (read_csv) */
+        cc->vals = (char *)ch->slabs[c] + ch->slab_at * type_size(cp->type);
+        cc->in_slab = 1;
+    } else if (!(cc->vals = promo_mallocn(n_rows ? n_rows : 1, type_size(cp->type)))) {
         return chunk_nomem(ch);
+    }
     ch->cap = n_rows; /* set_null sizes new bitmaps by cap; no more rows come */
     promo_free(cc->nulls);
     cc->nulls = NULL;
@@ -2325,6 +2328,30 @@ static int read_csv(const char *data,
                    : (mask & M_BOOL)  ? PROMO_COL_BOOL
                    : (mask & M_TS)    ? PROMO_COL_TIMESTAMP
                                       : PROMO_COL_STRING;
+    }
+    /* Inferred columns are converted straight into one array per column at each chunk's
+     * exact row offset (the counts are known now): the merge then has nothing to move. */
+    if (n_chunks > 1 && !rd.all_typed) {
+        for (size_t k = 0; k < n_chunks; k++) {
+            chunks[k].slab_at = slab_rows;
+            chunks[k].slab_rows = chunks[k].n_rows;
+            slab_rows += chunks[k].n_rows;
+        }
+        if (!(slabs = promo_calloc(rd.n_cols, sizeof *slabs))) {
+            rc = PROMO_ENOMEM;
+            goto done;
+        }
+        for (size_t c = 0; c < rd.n_cols; c++) {
+            if (!rd.cols[c].inferred || rd.cols[c].type == PROMO_COL_BOOL)
+                continue;
+            if (!(slabs[c] =
+                      promo_mallocn(slab_rows ? slab_rows : 1, type_size(rd.cols[c].type)))) {
+                rc = PROMO_ENOMEM;
+                goto done;
+            }
+        }
+        for (size_t k = 0; k < n_chunks; k++)
+            chunks[k].slabs = slabs;
     }
     int conv_rc = PROMO_OK;
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n_chunks > 1)
