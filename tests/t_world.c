@@ -1,6 +1,7 @@
 /* tests/t_world.c: the workspaces of the model tests (t_world.h). */
 #include "t_world.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,4 +78,17 @@ uint64_t t_table_digest(const promo_table *t)
         }
     }
     return h;
+}
+
+long long t_sql_int(promo_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(promo_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        fprintf(stderr, "t_sql_int: %s: %s\n", sql, sqlite3_errmsg(promo_store_db(s)));
+    sqlite3_finalize(st);
+    return v;
 }

@@ -29,4 +29,8 @@ void t_world_write_old_eval(promo_store *s);
 /* Digest of a table's values (strings by content, nulls apart), to compare two copies. */
 uint64_t t_table_digest(const promo_table *t);
 
+/* The first column of the first row of an SQL query on the workspace's database, or -1 (with
+ * the query and SQLite's message on stderr). */
+long long t_sql_int(promo_store *s, const char *sql);
+
 #endif

@@ -21,6 +21,7 @@
 #include <promo/table.h>
 
 #include "t.h"
+#include "t_world.h"
 
 /* A workspace path in a new temporary directory (t_tmpdir makes one per call). */
 static char *ws_new(const char *name)
@@ -28,17 +29,6 @@ static char *ws_new(const char *name)
     static char p[600];
     snprintf(p, sizeof p, "%s/%s", t_tmpdir(), name);
     return strdup(p);
-}
-
-static long long sql_int(promo_store *s, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(promo_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 /* features_customers with columns f (floats, some null; every special a float has), g (floats
@@ -104,23 +94,23 @@ T_TEST(features_e2e_float_chunks_stored_as_floats_bit_for_bit)
     /* f: 4 bytes a value (with its null bitmap) in both chunks; g: raw in the chunk with 0.1,
      * floats in the other; h: floats, raw in the chunk with the NaN */
     long long n0 = 65536, n1 = (long long)n - 65536;
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
-                               "id = 1"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
+                                 "id = 1"),
                     16 + (n0 + 7) / 8 + 4 * n0);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
-                               "id = 4096 + 1"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
+                                 "id = 4096 + 1"),
                     16 + (n1 + 7) / 8 + 4 * n1);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
-                               "id = 2"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
+                                 "id = 2"),
                     16 + 8 * n0);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
-                               "id = 4096 + 2"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
+                                 "id = 4096 + 2"),
                     16 + 4 * n1);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
-                               "id = 3"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
+                                 "id = 3"),
                     16 + 4 * n0);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
-                               "id = 4096 + 3"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT length(data) FROM promo_chunks__features_customers WHERE "
+                                 "id = 4096 + 3"),
                     16 + 8 * n1);
     /* SQL reads the same values through the view (chunk_vtab.c decodes the floats) */
     sqlite3_stmt *st = NULL;
@@ -160,8 +150,8 @@ T_TEST(features_e2e_rewrite_takes_the_pages_the_last_one_freed)
     for (unsigned k = 1; k < 4; k++) {
         T_OK(promo_store_open(ws, 0, &s));
         T_OK(promo_store_write_table(s, t[k]));
-        T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
-                                   "'promo_retired%'"),
+        T_ASSERT_EQ_INT(t_sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                                     "'promo_retired%'"),
                         0);
         assert_bits_back(s, t[k]);
         promo_store_close(s);
@@ -215,8 +205,8 @@ T_TEST(features_e2e_killed_rewrite_leaves_the_old_features)
     free(out);
     promo_store *s = NULL;
     T_OK(promo_store_open(ws, 0, &s));
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
-                               "'promo_retired%'"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                                 "'promo_retired%'"),
                     0);
     promo_store_close(s);
     snprintf(cmd, sizeof cmd,

@@ -18,6 +18,7 @@
 #include <promo/table.h>
 
 #include "t.h"
+#include "t_world.h"
 
 /* A non-canonical table with one column of each type, nulls in each, a NaN and odd text. */
 static promo_table *all_types_table(const char *name, size_t n_rows)
@@ -378,9 +379,11 @@ T_TEST(store_existing_workspace_unchanged_after_rollback)
     promo_table_free(t2);
 }
 
-T_TEST(store_schema_version_mismatch)
+/* A new workspace <tmp>/name holding meta x = y, then `sql` run on its database directly
+ * (a version written by another promo). */
+static const char *ws_then_sql(const char *name, const char *sql)
 {
-    const char *ws = ws_path("ws");
+    const char *ws = ws_path(name);
     promo_store *s = NULL;
     T_OK(promo_store_open(ws, 1, &s));
     T_OK(promo_store_meta_set(s, "x", "y"));
@@ -389,8 +392,15 @@ T_TEST(store_schema_version_mismatch)
     snprintf(db_path, sizeof db_path, "%s/promo.db", ws);
     sqlite3 *db = NULL;
     T_ASSERT_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
-    T_ASSERT_EQ_INT(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+    T_ASSERT_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
+    return ws;
+}
+
+T_TEST(store_schema_version_mismatch)
+{
+    const char *ws = ws_then_sql("ws", "PRAGMA user_version=99");
+    promo_store *s = NULL;
     char *before = t_dir_digest(ws);
     T_ASSERT_EQ_INT(promo_store_open(ws, 1, &s), PROMO_EVERSION);
     T_ASSERT(s == NULL);
@@ -1069,19 +1079,6 @@ static void assert_stored_equals(promo_store *s, const promo_table *want)
     promo_table_free(back);
 }
 
-static long long sql_int(promo_store *s, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(promo_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    else
-        fprintf(stderr, "sql_int: %s: %s\n", sql, sqlite3_errmsg(promo_store_db(s)));
-    sqlite3_finalize(st);
-    return v;
-}
-
 static char *sql_text(promo_store *s, const char *sql)
 {
     sqlite3_stmt *st = NULL;
@@ -1105,8 +1102,9 @@ T_TEST(store_chunks_round_trip_every_type_across_chunk_boundaries)
     T_OK(promo_store_open(ws_path("chunks"), 1, &s));
     T_OK(promo_store_write_table(s, t));
     assert_stored_equals(s, t);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0 AND "
-                               "col = 0"),
+    T_ASSERT_EQ_INT(t_sql_int(s,
+                              "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0 AND "
+                              "col = 0"),
                     3);
     /* SQL through the view gives what the row layout gives (chunk_vtab.c): the same table
      * written as rows into another workspace, the same queries on both */
@@ -1116,8 +1114,8 @@ T_TEST(store_chunks_round_trip_every_type_across_chunk_boundaries)
     unsetenv("PROMO_STORE_LAYOUT");
     T_OK(orc);
     T_OK(promo_store_write_table(r, t));
-    T_ASSERT_EQ_INT(sql_int(r, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
-                               "'promo_chunks%'"),
+    T_ASSERT_EQ_INT(t_sql_int(r, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                                 "'promo_chunks%'"),
                     0);
     static const char *const queries[] = {
         "SELECT count(*) || '/' || count(i) || '/' || count(customer_id) FROM transactions",
@@ -1407,10 +1405,10 @@ T_TEST(store_chunks_sorted_dictionaries_read_as_stored)
     /* key 5 of sorted_ids made equal to key 4 in its first dictionary chunk (65536 keys of 8
      * bytes after the count and 65537 offsets) */
     char sql[512];
-    long long col = sql_int(s, "SELECT count(*) FROM promo_columns WHERE table_name = "
-                               "'transactions' AND position < (SELECT position FROM "
-                               "promo_columns WHERE table_name = 'transactions' AND "
-                               "column_name = 'sorted_ids')");
+    long long col = t_sql_int(s, "SELECT count(*) FROM promo_columns WHERE table_name = "
+                                 "'transactions' AND position < (SELECT position FROM "
+                                 "promo_columns WHERE table_name = 'transactions' AND "
+                                 "column_name = 'sorted_ids')");
     T_ASSERT(col > 0);
     long long keys_at = 4 + 4 * 65537;
     snprintf(sql, sizeof sql,
@@ -1442,11 +1440,11 @@ T_TEST(store_chunks_append_adds_chunks_without_rewriting)
     T_OK(promo_store_write_table(s, t1));
     char *before = chunk_bytes(s, 0, 2 * 4096);        /* chunks 0 and 1 */
     char *dicts_before = chunk_bytes(s, INT64_MIN, 0); /* the dictionary chunks */
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT max(chunk) FROM promo_chunks__transactions"), 1);
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT max(chunk) FROM promo_chunks__transactions"), 1);
     T_OK(promo_store_append_table(s, t2));
     char *after = chunk_bytes(s, 0, 2 * 4096);
     T_ASSERT_STR_EQ(after, before);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT max(chunk) FROM promo_chunks__transactions"), 2);
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT max(chunk) FROM promo_chunks__transactions"), 2);
     /* dictionaries grew by new chunks only: the old ones are byte for byte the same */
     char *dicts_after = chunk_bytes(s, INT64_MIN, 0);
     T_ASSERT(strlen(dicts_after) > strlen(dicts_before));
@@ -1513,20 +1511,21 @@ T_TEST(store_version2_workspace_is_read_then_migrated_by_a_writer)
     T_OK(orc);
     char *version = promo_store_meta_get(s, "data.version");
     T_ASSERT(version != NULL);
-    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), 2);
+    T_ASSERT_EQ_INT(t_sql_int(s, "PRAGMA user_version"), 2);
     promo_store_close(s);
     /* a reader reads version 2 as it is */
     T_OK(promo_store_open_read(ws, &s));
     assert_stored_equals(s, t);
-    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), 2);
+    T_ASSERT_EQ_INT(t_sql_int(s, "PRAGMA user_version"), 2);
     promo_store_close(s);
     /* a writer migrates it, in one transaction, keeping the data version */
     T_OK(promo_store_open(ws, 0, &s));
-    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
+    T_ASSERT_EQ_INT(t_sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
     T_ASSERT_EQ_INT(
-        sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0 AND col = 0"), 2);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name = "
-                               "'promo_data__transactions' AND sql LIKE 'CREATE VIRTUAL%'"),
+        t_sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0 AND col = 0"),
+        2);
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                 "'promo_data__transactions' AND sql LIKE 'CREATE VIRTUAL%'"),
                     1);
     char *v2 = promo_store_meta_get(s, "data.version");
     T_ASSERT_STR_EQ(v2, version);
@@ -1593,7 +1592,7 @@ T_TEST(store_chunks_sql_and_export_commands)
     promo_table *tx = NULL;
     T_OK(promo_store_open_read(ws, &s));
     T_OK(promo_store_read_table(s, "transactions", &tx));
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT count(*) FROM promo_chunks__transactions WHERE id >= 0"),
                     11);
     promo_store_close(s);
     const promo_column *ts = promo_table_column(tx, "ts");
@@ -1776,7 +1775,7 @@ T_TEST(store_version2_migration_writes_the_statistics_of_the_row_tables)
     T_ASSERT_EQ_INT(t_sh(cmd, NULL, NULL), 0);
     promo_store *s = NULL;
     T_OK(promo_store_open_read(ws, &s));
-    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), 2);
+    T_ASSERT_EQ_INT(t_sql_int(s, "PRAGMA user_version"), 2);
     promo_store_close(s);
     /* as version 2 was written before statistics: none */
     char db[700];
@@ -1786,7 +1785,7 @@ T_TEST(store_version2_migration_writes_the_statistics_of_the_row_tables)
     T_ASSERT_EQ_INT(sqlite3_exec(raw, "DROP TABLE promo_stats", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
     T_OK(promo_store_open(ws, 0, &s));
-    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
+    T_ASSERT_EQ_INT(t_sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
     static const char *const rows[] = {"customers",      "products",        "stores",
                                        "promotions",     "truth_customers", "truth_products",
                                        "truth_affinity", "truth_params"};
@@ -1796,12 +1795,12 @@ T_TEST(store_version2_migration_writes_the_statistics_of_the_row_tables)
                  "SELECT count(*) = (SELECT count(*) FROM promo_columns WHERE table_name = '%s') "
                  "FROM promo_stats WHERE table_name = '%s'",
                  rows[k], rows[k]);
-        T_ASSERT_MSG(sql_int(s, q) == 1, "%s: no statistics after the migration", rows[k]);
+        T_ASSERT_MSG(t_sql_int(s, q) == 1, "%s: no statistics after the migration", rows[k]);
         assert_info_equals_scan(s, rows[k]);
     }
     /* the chunked tables keep theirs per chunk, not in promo_stats */
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name IN "
-                               "('transactions', 'events', 'exposures', 'responses')"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name IN "
+                                 "('transactions', 'events', 'exposures', 'responses')"),
                     0);
     assert_info_equals_scan(s, "transactions");
     promo_store_close(s);
@@ -1815,9 +1814,9 @@ T_TEST(store_info_from_stored_statistics_equals_a_full_scan)
     promo_table *t = all_types_table("odd", 1000);
     T_ASSERT(t != NULL);
     T_OK(promo_store_write_table(s, t));
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = 'odd'"), 5);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT n_distinct FROM promo_stats WHERE table_name = 'odd' AND "
-                               "column_name = 's \"quoted\"'"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = 'odd'"), 5);
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT n_distinct FROM promo_stats WHERE table_name = 'odd' AND "
+                                 "column_name = 's \"quoted\"'"),
                     8); /* v0..v6 and "" */
     assert_info_equals_scan(s, "odd");
     /* rows added by hand: the statistics no longer match, info scans (and still agrees) */
@@ -1837,7 +1836,7 @@ T_TEST(store_info_from_stored_statistics_equals_a_full_scan)
     T_OK(promo_store_write_table(s, t));
     assert_info_equals_scan(s, "odd");
     T_OK(promo_store_drop_table(s, "odd"));
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = 'odd'"), 0);
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = 'odd'"), 0);
     promo_table_free(t);
     /* chunked: per-chunk statistics, written and appended */
     promo_table *t1 = chunk_table(2 * 65536 + 5, 0, 1), *t2 = chunk_table(70000, 2 * 65536 + 5, 0);
@@ -1846,8 +1845,8 @@ T_TEST(store_info_from_stored_statistics_equals_a_full_scan)
     assert_info_equals_scan(s, "transactions");
     T_OK(promo_store_append_table(s, t2));
     assert_info_equals_scan(s, "transactions");
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = "
-                               "'transactions'"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT count(*) FROM promo_stats WHERE table_name = "
+                                 "'transactions'"),
                     0);
     promo_table_free(t1);
     promo_table_free(t2);
@@ -1858,21 +1857,9 @@ T_TEST(store_info_from_stored_statistics_equals_a_full_scan)
  * its first writer, so that a version-3 promo refuses it by version, not as damaged. */
 T_TEST(store_version_3_read_as_is_and_marked_4_by_a_writer)
 {
-    const char *ws = ws_path("ws3");
+    const char *ws = ws_then_sql("ws3", "PRAGMA user_version=3; UPDATE promo_meta SET value = "
+                                        "'3' WHERE key = 'schema_version'");
     promo_store *s = NULL;
-    T_OK(promo_store_open(ws, 1, &s));
-    T_OK(promo_store_meta_set(s, "x", "y"));
-    promo_store_close(s);
-    char db_path[700];
-    snprintf(db_path, sizeof db_path, "%s/promo.db", ws);
-    sqlite3 *db = NULL;
-    T_ASSERT_EQ_INT(sqlite3_open(db_path, &db), SQLITE_OK);
-    T_ASSERT_EQ_INT(sqlite3_exec(db,
-                                 "PRAGMA user_version=3; UPDATE promo_meta SET value = '3' "
-                                 "WHERE key = 'schema_version'",
-                                 NULL, NULL, NULL),
-                    SQLITE_OK);
-    sqlite3_close(db);
     char *before = t_dir_digest(ws);
     T_OK(promo_store_open_read(ws, &s));
     promo_store_close(s);
@@ -1881,9 +1868,9 @@ T_TEST(store_version_3_read_as_is_and_marked_4_by_a_writer)
     free(before);
     free(after);
     T_OK(promo_store_open(ws, 0, &s));
-    T_ASSERT_EQ_INT(sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
-    T_ASSERT_EQ_INT(sql_int(s, "SELECT CAST(value AS INTEGER) FROM promo_meta WHERE key = "
-                               "'schema_version'"),
+    T_ASSERT_EQ_INT(t_sql_int(s, "PRAGMA user_version"), PROMO_SCHEMA_VERSION);
+    T_ASSERT_EQ_INT(t_sql_int(s, "SELECT CAST(value AS INTEGER) FROM promo_meta WHERE key = "
+                                 "'schema_version'"),
                     PROMO_SCHEMA_VERSION);
     char *v = promo_store_meta_get(s, "x");
     T_ASSERT(v && !strcmp(v, "y"));

@@ -65,6 +65,28 @@ static int fill_features(const promo_features *f, promo_column **fc)
     return PROMO_OK;
 }
 
+/* Every customer's id, RFM segment, tier and (lab non-NULL) label: the customer table's columns
+ * beside the features. */
+static int push_keys(const promo_features *f,
+                     const uint8_t *label,
+                     promo_column *id,
+                     promo_column *seg,
+                     promo_column *tier,
+                     promo_column *lab)
+{
+    int rc = PROMO_OK;
+    for (size_t i = 0; i < f->n_customers && !rc; i++) {
+        const char *cid = promo_features_customer_id(f, i);
+        const char *sn = promo_rfm_segment_name(f->rfm_segment[i]);
+        const char *tn = promo_spend_tier_name(f->spend_tier[i]);
+        if (!(rc = promo_column_push_str(id, cid, strlen(cid))) &&
+            !(rc = promo_column_push_str(seg, sn, strlen(sn))) &&
+            !(rc = promo_column_push_str(tier, tn, strlen(tn))) && lab)
+            rc = promo_column_push_i64(lab, label[i]);
+    }
+    return rc;
+}
+
 /* The customer table's columns but the features (customer_id, rfm_segment, tier, label), and
  * the features as a matrix to write beside them at column 1
  * (promo_store_write_table_matrix): the same stored table as promo_features_customers_table
@@ -85,16 +107,8 @@ int promo_features_customers_keys(const promo_features *f,
         (label && (rc = promo_table_add_column(t, "label", PROMO_COL_INT64, &lab))) ||
         (rc = promo_table_reserve(t, f->n_customers)))
         goto fail;
-    for (size_t i = 0; i < f->n_customers; i++) {
-        const char *cid = promo_features_customer_id(f, i);
-        const char *sn = promo_rfm_segment_name(f->rfm_segment[i]);
-        const char *tn = promo_spend_tier_name(f->spend_tier[i]);
-        if ((rc = promo_column_push_str(id, cid, strlen(cid))) ||
-            (rc = promo_column_push_str(seg, sn, strlen(sn))) ||
-            (rc = promo_column_push_str(tier, tn, strlen(tn))) ||
-            (lab && (rc = promo_column_push_i64(lab, label[i]))))
-            goto fail;
-    }
+    if ((rc = push_keys(f, label, id, seg, tier, lab)))
+        goto fail;
     if ((rc = promo_table_seal(t)))
         goto fail;
     *m = (promo_store_matrix){.x = f->X,
@@ -129,16 +143,8 @@ int promo_features_customers_table(const promo_features *f, const uint8_t *label
         goto fail;
     if ((rc = fill_features(f, fc)))
         goto fail;
-    for (size_t i = 0; i < f->n_customers; i++) {
-        const char *cid = promo_features_customer_id(f, i);
-        const char *sn = promo_rfm_segment_name(f->rfm_segment[i]);
-        const char *tn = promo_spend_tier_name(f->spend_tier[i]);
-        if ((rc = promo_column_push_str(id, cid, strlen(cid))) ||
-            (rc = promo_column_push_str(seg, sn, strlen(sn))) ||
-            (rc = promo_column_push_str(tier, tn, strlen(tn))) ||
-            (lab && (rc = promo_column_push_i64(lab, label[i]))))
-            goto fail;
-    }
+    if ((rc = push_keys(f, label, id, seg, tier, lab)))
+        goto fail;
     if ((rc = promo_table_seal(t)))
         goto fail;
     promo_free(fc);
