@@ -89,7 +89,7 @@ static void print_bundle(const promo_campaign *cp, const promo_campaign_targetin
                cp->product_id, b->orders);
     else if (b->together)
         printf("bundle: %s, in %zu of %s's %zu orders of the last year (%.0f%%, lift %.2f); its "
-               "margin is not in the forecast (promo simulate plays it)\n",
+               "margin is not in the forecast (in a generated world promo simulate plays it)\n",
                b->product_id, b->together, cp->product_id, b->orders, 100 * b->confidence, b->lift);
     else
         printf("bundle: %s, never in the same order as %s in the last year; its margin is not "

@@ -395,7 +395,8 @@ bundle_json(promo_api *api, cJSON *b, const api_campaign_req *r, const promo_cam
         !bu->product_id[0]
             ? "no product is in at least 5 of the offered product's orders of the last year "
               "with a lift above 1"
-            : "its margin is not in the forecast (promo simulate plays it)");
+            : "its margin is not in the forecast (in a generated world promo simulate plays "
+              "it)");
 }
 
 /* The campaign without an uplift model: the propensity ranking (promo_campaign_select). */
