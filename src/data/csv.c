@@ -62,6 +62,7 @@
 #define REASON_BYTES      480  /* room for one reason ("column 'x': expected ...") */
 #define STR_BLOCK         256  /* rows whose strings are interned together (see flush_strings) */
 #define PREFETCH_AHEAD    16   /* dictionary slots requested this many values ahead */
+#define RUNS_IN_VAIN_MAX  8    /* run_plain calls that take nothing before a chunk stops trying */
 
 promo_csv_options promo_csv_options_default(void)
 {
@@ -144,12 +145,19 @@ int csv_simd_force(int level)
     return old;
 }
 
+/* The row loops compiled for AVX2 and AVX-512 also use BMI1/2 (variable shifts and masks in
+ * one instruction each: field_word, the digit and date checks), which every CPU with AVX2
+ * has; the CPU check asks for both all the same. */
+#define TARGET_AVX2   __attribute__((target("avx2,bmi,bmi2")))
+#define TARGET_AVX512 __attribute__((target("avx512bw,bmi,bmi2")))
+
 static int simd_cpu(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512bw"))
+    int bmi = __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+    if (bmi && __builtin_cpu_supports("avx512bw"))
         return SIMD_AVX512;
-    if (__builtin_cpu_supports("avx2"))
+    if (bmi && __builtin_cpu_supports("avx2"))
         return SIMD_AVX2;
 #endif
 #ifdef __SSE2__
@@ -372,13 +380,13 @@ scan_fast_at(const int level, const scanner *sc, const char *p, const char *end,
 /* scan_fast_at compiled once per instruction set, so each copy has its mask code inline (the
  * vector functions need their target to be inlined). */
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512bw"))) static const char *
+TARGET_AVX512 static const char *
 scan_fast_avx512(const scanner *sc, const char *p, const char *end, record *rec)
 {
     return scan_fast_at(SIMD_AVX512, sc, p, end, rec);
 }
 
-__attribute__((target("avx2"))) static const char *
+TARGET_AVX2 static const char *
 scan_fast_avx2(const scanner *sc, const char *p, const char *end, record *rec)
 {
     return scan_fast_at(SIMD_AVX2, sc, p, end, rec);
@@ -715,15 +723,33 @@ static sdict *sdict_new(void)
     return d;
 }
 
-static inline uint64_t skey_hash(const char *s, size_t n, uint64_t *w0)
+/* The first min(n, 8) bytes of s as a word, zero above. wide: 8 bytes from s lie in the input
+ * (run_plain leaves that much room), so one load and a mask do. */
+static inline __attribute__((always_inline)) uint64_t field_word(const char *s, size_t n, int wide)
 {
-    uint64_t w = promo_load_upto8((const unsigned char *)s, n < 8 ? n : 8);
-    *w0 = w;
+    if (wide) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        return n < 8 ? w & (((uint64_t)1 << (8 * n)) - 1) : w;
+    }
+    return promo_load_upto8((const unsigned char *)s, n < 8 ? n : 8);
+}
+
+/* The hash of key s[0..n) whose first word (field_word) is w. */
+static inline __attribute__((always_inline)) uint64_t
+skey_hash_word(const char *s, size_t n, uint64_t w)
+{
     if (n > 8)
         return promo_hash_bytes(s, n);
     /* A full finaliser: slots are the low bits, and one multiply leaves them blind to the
      * last bytes, where ids differ ("C132606", "C132607" shared a slot and chained). */
     return promo_fmix64(w ^ (n * 0x9e3779b97f4a7c15ULL));
+}
+
+static inline uint64_t skey_hash(const char *s, size_t n, uint64_t *w0)
+{
+    *w0 = field_word(s, n, 0);
+    return skey_hash_word(s, n, *w0);
 }
 
 static inline uint32_t skey_tag(uint64_t h, size_t n)
@@ -886,6 +912,7 @@ typedef struct reader {
     uint64_t header_line; /* 1-based line number of the header */
     uint64_t body_line;   /* 1-based line number of the first body byte */
     int all_typed;        /* 1: no inferred column (put_row_plain applies) */
+    int runs_plain;       /* 1: run_plain applies (all typed, SIMD masks, a field per column) */
 } reader;
 
 /* The date part of the last timestamp a column converted: rows sorted by time repeat the
@@ -937,6 +964,7 @@ typedef struct chunk {
     uint64_t lines;    /* newlines consumed from start to stop */
     ccol *cols;        /* n_cols */
     rowcol *row;       /* n_cols */
+    rowcol *byfield;   /* n_fields, the column each field fills (cc NULL: none); run_plain */
     fspan *f;          /* field buffer for scan_record: n_fields + 1 */
     char *text;        /* scratch for unescaped text */
     size_t text_cap;
@@ -975,6 +1003,7 @@ static void chunk_clear(const reader *rd, chunk *ch)
     }
     promo_free(ch->cols);
     promo_free(ch->row);
+    promo_free(ch->byfield);
     promo_free(ch->f);
     promo_free(ch->text);
     for (size_t i = 0; i < ch->rej.n; i++) {
@@ -1004,6 +1033,12 @@ static int chunk_init(const reader *rd, chunk *ch, size_t cap)
         return chunk_nomem(ch);
     for (size_t c = 0; c < rd->n_cols; c++)
         ch->row[c] = (rowcol){&ch->cols[c], (uint32_t)rd->cols[c].field, rd->cols[c].type};
+    if (rd->runs_plain) {
+        if (!(ch->byfield = promo_calloc(rd->n_fields, sizeof *ch->byfield)))
+            return chunk_nomem(ch);
+        for (size_t c = 0; c < rd->n_cols; c++)
+            ch->byfield[rd->cols[c].field] = ch->row[c];
+    }
     ch->cap = cap;
     for (size_t c = 0; c < rd->n_cols; c++) {
         ccol *cc = &ch->cols[c];
@@ -1392,10 +1427,11 @@ intern(chunk *ch, ccol *cc, const char *s, size_t n, uint64_t h, uint64_t w0, co
  * rows later, at the flush, by when it has arrived even from memory (a prefetch a few values
  * ahead in the flush loop left ids of a 50,000-key column waiting on the load). A sorted
  * dictionary reads no slot, and an escaped field is hashed once unescaped: both get hash 0. */
-static inline void pend_hash(ccol *cc, size_t pr, const fspan *f)
+static inline __attribute__((always_inline)) void
+pend_hash(ccol *cc, size_t pr, const fspan *f, int wide)
 {
     if (!cc->dict->sorted && !f->escaped) {
-        uint64_t w0, h = skey_hash(f->p, f->n, &w0);
+        uint64_t w0 = field_word(f->p, f->n, wide), h = skey_hash_word(f->p, f->n, w0);
         sdict_prefetch(cc->dict, h);
         cc->pend_hw[2 * pr] = h;
         cc->pend_hw[2 * pr + 1] = w0;
@@ -1519,7 +1555,7 @@ static int put_row(
         if (cp->type != PROMO_COL_STRING)
             continue;
         cc->pend[r - ch->flushed] = *f;
-        pend_hash(cc, r - ch->flushed, f);
+        pend_hash(cc, r - ch->flushed, f, 0);
         if (set_null(ch, cc, r, !f->quoted && f->n == 0))
             return PROMO_ENOMEM;
     }
@@ -1537,79 +1573,55 @@ bad:
     return PROMO_EINPUT;
 }
 
-/* s[0..n), 1 <= n <= 8 bytes, as a decimal number if every byte is a digit: right-aligned in
- * a word of '0's, checked and combined 8 at a time (the pairwise multiply-and-shift of
- * simdjson's parse_eight_digits_unrolled). Reads no byte outside s. */
-static inline int digits_upto8(const char *s, size_t n, uint64_t *out)
+/* One field of the common record into row r of its column: plain (no field quoted), non-empty
+ * and in the short form that fast_ts, csv_parse_f64_short or a bare run of at most 18 digits
+ * reads. Returns 1 (stored), or 0 when the value is not of that form (then nothing was stored
+ * and put_row does the row, and reports it if it is bad). pr: the row's place in the pending
+ * strings. */
+static inline __attribute__((always_inline)) int put_field_plain(
+    promo_col_type type, ccol *cc, const char *s, size_t n, size_t r, size_t pr, const int wide)
 {
-    uint64_t w = promo_load_upto8((const unsigned char *)s, n) << (8 * (8 - n));
-    if (n < 8)
-        w |= 0x3030303030303030ULL >> (8 * n);
-    if ((w & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
-        ((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL)
+    switch (type) {
+    case PROMO_COL_INT64: {
+        uint64_t v = 0;
+        if (n - 1 < 8) {
+            if (!csv_digits_word(field_word(s, n, wide), n, &v))
+                return 0;
+        } else {
+            if (n - 1 >= 18) /* 0 or more than 18 digits */
+                return 0;
+            for (size_t i = 0; i < n; i++) {
+                unsigned d = (unsigned)((unsigned char)s[i] - '0');
+                if (d > 9)
+                    return 0;
+                v = v * 10 + d;
+            }
+        }
+        ((int64_t *)cc->vals)[r] = (int64_t)v;
+        return 1;
+    }
+    case PROMO_COL_TIMESTAMP:
+        return fast_ts(s, n, &((int64_t *)cc->vals)[r], &cc->ts);
+    case PROMO_COL_FLOAT64:
+        if (n - 1 < 8)
+            return csv_parse_f64_word(field_word(s, n, wide), n, &((double *)cc->vals)[r]);
+        return csv_parse_f64_short(s, n, &((double *)cc->vals)[r]);
+    case PROMO_COL_STRING:
+        if (!n) /* a null */
+            return 0;
+        cc->pend[pr] = (fspan){s, (uint32_t)n, 0, 0, 0};
+        pend_hash(cc, pr, &cc->pend[pr], wide);
+        return 1;
+    default:
         return 0;
-    w = (w & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
-    w = (w & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
-    *out = (w & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
-    return 1;
+    }
 }
 
-/* put_row for the common record: plain (scan_fast took it, so no field is quoted), the right
- * number of fields, every column typed, every value non-empty and in the short form that
- * fast_ts, csv_parse_f64_short or a bare run of at most 18 digits reads. One pass over the
- * columns with no per-field quote, escape or trim handling. Returns PROMO_OK (stored),
- * PUT_GENERIC when some value is not of that form (nothing was stored; put_row then does the
- * row, and reports it if it is bad), or the status that stops the chunk. */
-enum { PUT_GENERIC = -1 };
-
-static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
+/* Row r = ch->n_rows is stored: count it, and intern the pending strings every STR_BLOCK rows.
+ * Returns PROMO_OK or the status that stops the chunk. */
+static inline int commit_row_plain(const reader *rd, chunk *ch)
 {
     size_t r = ch->n_rows;
-    if (r == ch->cap)
-        return PUT_GENERIC;
-    size_t pr = r - ch->flushed;
-    for (const rowcol *rc = ch->row, *rc_end = rc + rd->n_cols; rc < rc_end; rc++) {
-        ccol *cc = rc->cc;
-        const fspan *f = &rec->f[rc->field];
-        const char *s = f->p;
-        size_t n = f->n;
-        switch (rc->type) {
-        case PROMO_COL_INT64: {
-            uint64_t v = 0;
-            if (n - 1 < 8) {
-                if (!digits_upto8(s, n, &v))
-                    return PUT_GENERIC;
-            } else {
-                if (n - 1 >= 18) /* 0 or more than 18 digits */
-                    return PUT_GENERIC;
-                for (size_t i = 0; i < n; i++) {
-                    unsigned d = (unsigned)((unsigned char)s[i] - '0');
-                    if (d > 9)
-                        return PUT_GENERIC;
-                    v = v * 10 + d;
-                }
-            }
-            ((int64_t *)cc->vals)[r] = (int64_t)v;
-            break;
-        }
-        case PROMO_COL_TIMESTAMP:
-            if (!fast_ts(s, n, &((int64_t *)cc->vals)[r], &cc->ts))
-                return PUT_GENERIC;
-            break;
-        case PROMO_COL_FLOAT64:
-            if (!csv_parse_f64_short(s, n, &((double *)cc->vals)[r]))
-                return PUT_GENERIC;
-            break;
-        case PROMO_COL_STRING:
-            if (!n) /* a null */
-                return PUT_GENERIC;
-            cc->pend[pr] = *f;
-            pend_hash(cc, pr, f);
-            break;
-        default:
-            return PUT_GENERIC;
-        }
-    }
     for (size_t c = 0; ch->any_nulls && c < rd->n_cols; c++) {
         ccol *cc = &ch->cols[c]; /* a rejected row's slot is reused: clear a bit it may have left */
         if (cc->nulls)
@@ -1619,6 +1631,132 @@ static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
     if (ch->n_rows - ch->flushed == STR_BLOCK)
         return flush_strings(rd, ch);
     return PROMO_OK;
+}
+
+/* put_row for the common record: plain (scan_fast took it), the right number of fields, every
+ * column typed and every value of put_field_plain's form. One pass over the columns with no
+ * per-field quote, escape or trim handling. Returns PROMO_OK (stored), PUT_GENERIC when some
+ * value is not of that form (put_row then does the row), or the status that stops the chunk. */
+enum { PUT_GENERIC = -1 };
+
+static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
+{
+    size_t r = ch->n_rows;
+    if (r == ch->cap)
+        return PUT_GENERIC;
+    for (const rowcol *rc = ch->row, *rc_end = rc + rd->n_cols; rc < rc_end; rc++)
+        if (!put_field_plain(rc->type, rc->cc, rec->f[rc->field].p, rec->f[rc->field].n, r,
+                             r - ch->flushed, 0))
+            return PUT_GENERIC;
+    return commit_row_plain(rd, ch);
+}
+
+/* ---- Plain records straight from the masks ----------------------------------------------
+ *
+ * For a file whose columns are all typed, most records go from the block masks to the
+ * columns in one pass: each delimiter or newline ends a field, which is converted there and
+ * then (put_field_plain), with no list of fields in between and no per-record start-up (the
+ * blocks run on across records). The first record that is not of the common kind stops the
+ * run before anything of it is kept: a quote, NUL, byte >= 0x80 or CR other than a CRLF's in
+ * it, a field too long, too many or too few fields, a value not of the short forms, a full
+ * chunk. parse_chunk then takes that record the usual way and starts a new run after it, so
+ * both ways give the same table. */
+static inline __attribute__((always_inline)) const char *
+run_plain_at(const int level, const reader *rd, chunk *ch, const char *p, int *status)
+{
+    const char *end = rd->end, *limit = ch->limit, *rs = p, *fs = p, *blk = p;
+    const rowcol *byfield = ch->byfield;
+    const size_t last = rd->n_fields - 1, max_field = rd->sc.max_field;
+    size_t k = 0, r = ch->n_rows;
+    if (r == ch->cap)
+        return rs;
+    /* 8 bytes to spare after the block: a field that ends in it can be read a word at a
+     * time (field_word). */
+    while (end - blk >= 64 + 8) {
+        blockmask m;
+        block_masks(level, rd->sc.delim, blk, &m);
+        /* Only the bytes before the first one the run does not take (a CR must be right
+         * before a LF) count. */
+        uint64_t odd = m.other | (m.cr & ~(m.nl >> 1));
+        uint64_t upto_odd = odd ? (odd & (0 - odd)) - 1 : ~(uint64_t)0;
+        uint64_t delims = m.delim & upto_odd, nls = m.nl & upto_odd;
+        for (;;) {
+            /* The fields that end at a delimiter before the next newline: no line end to
+             * ask about, and a field cannot be longer than its record (asked at the end). */
+            uint64_t before_nl = nls ? (nls & (0 - nls)) - 1 : ~(uint64_t)0;
+            uint64_t d = delims & before_nl;
+            delims &= ~before_nl;
+            while (d) {
+                const char *at = blk + __builtin_ctzll(d);
+                d &= d - 1;
+                if (k >= last)
+                    return rs;
+                const rowcol *op = &byfield[k++];
+                if (op->cc && !put_field_plain(op->type, op->cc, fs, (size_t)(at - fs), r,
+                                               r - ch->flushed, 1))
+                    return rs;
+                fs = at + 1;
+            }
+            if (!nls)
+                break;
+            unsigned i = (unsigned)__builtin_ctzll(nls);
+            nls &= nls - 1;
+            const char *at = blk + i, *fe = at - (i && (m.cr >> (i - 1) & 1));
+            if (k != last || (size_t)(fe - rs) > max_field)
+                return rs;
+            const rowcol *op = &byfield[k];
+            if (op->cc &&
+                !put_field_plain(op->type, op->cc, fs, (size_t)(fe - fs), r, r - ch->flushed, 1))
+                return rs;
+            ch->lines++;
+            if ((*status = commit_row_plain(rd, ch)))
+                return at + 1;
+            rs = fs = at + 1;
+            k = 0;
+            if (rs >= limit || ++r == ch->cap)
+                return rs;
+        }
+        if (odd)
+            return rs;
+        blk += 64;
+    }
+    return rs;
+}
+
+/* run_plain_at compiled once per instruction set, as scan_fast_at is. */
+#if defined(__x86_64__) && defined(__GNUC__)
+TARGET_AVX512 static const char *
+run_plain_avx512(const reader *rd, chunk *ch, const char *p, int *status)
+{
+    return run_plain_at(SIMD_AVX512, rd, ch, p, status);
+}
+
+TARGET_AVX2 static const char *
+run_plain_avx2(const reader *rd, chunk *ch, const char *p, int *status)
+{
+    return run_plain_at(SIMD_AVX2, rd, ch, p, status);
+}
+#endif
+
+/* The records from p that run_plain_at takes; returns where it stopped (a record start, or
+ * past the chunk's limit), with *status the status that stops the chunk, or PROMO_OK. */
+static const char *run_plain(const reader *rd, chunk *ch, const char *p, int *status)
+{
+    *status = PROMO_OK;
+    switch (rd->sc.fast) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    case SIMD_AVX512:
+        return run_plain_avx512(rd, ch, p, status);
+    case SIMD_AVX2:
+        return run_plain_avx2(rd, ch, p, status);
+#endif
+#ifdef __SSE2__
+    case SIMD_SSE2:
+        return run_plain_at(SIMD_SSE2, rd, ch, p, status);
+#endif
+    default:
+        return run_plain_at(SIMD_NONE, rd, ch, p, status);
+    }
 }
 
 /* Rows to allocate for a chunk of `bytes` at p: the newline density of its first 64 KiB, with
@@ -1645,7 +1783,20 @@ static void parse_chunk(const reader *rd, chunk *ch)
         return;
     record rec = {.f = ch->f, .cap = rd->n_fields + 1};
     const char *p = ch->start, *end = rd->end;
+    int runs_in_vain = 0; /* run_plain calls in a row that took no record */
     while (p < ch->limit) {
+        /* A file where run_plain keeps stopping at once (quotes in every record, say) is
+         * left to the usual way after a few tries. */
+        if (ch->byfield && runs_in_vain < RUNS_IN_VAIN_MAX) {
+            int status;
+            size_t before = ch->n_rows;
+            p = run_plain(rd, ch, p, &status);
+            if (status)
+                break;
+            runs_in_vain = ch->n_rows == before ? runs_in_vain + 1 : 0;
+            if (p >= ch->limit)
+                break;
+        }
         /* With one column a blank line is a null value, else it is skipped. */
         const char *next = rd->n_fields > 1 ? blank_line(p, end) : NULL;
         if (next) {
@@ -2222,6 +2373,10 @@ static int read_csv(const char *data,
     rd.all_typed = 1;
     for (size_t c = 0; c < rd.n_cols; c++)
         rd.all_typed &= !rd.cols[c].inferred;
+    rd.runs_plain = rd.all_typed && rd.sc.fast != SIMD_OFF && rd.n_fields;
+    for (size_t c = 0; c < rd.n_cols; c++)
+        for (size_t c2 = 0; c2 < c; c2++)
+            rd.runs_plain &= rd.cols[c2].field != rd.cols[c].field;
 
     /* Split the body: one chunk per thread when it is large enough. */
     size_t body_bytes = (size_t)(end - p);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <promo/hash.h>
+
 /* Results of converting one field's text. */
 enum {
     CSV_CV_OK = 0,    /* converted */
@@ -25,15 +27,62 @@ int csv_parse_i64(const char *s, size_t n, int64_t *out /* OUT */);
  * in the C locale. */
 int csv_parse_f64(const char *s, size_t n, double *out /* OUT */);
 
+/* The number whose n decimal digits (1 <= n <= 8) are the low n bytes of w, first digit in
+ * byte 0: returns 1 and sets *out if every one of those bytes is a digit, else 0. The digits
+ * are right-aligned in a word of '0's, checked and combined 8 at a time (the pairwise
+ * multiply-and-shift of simdjson's parse_eight_digits_unrolled); the bytes above n must be 0. */
+static inline __attribute__((always_inline)) int
+csv_digits_word(uint64_t w, size_t n, uint64_t *out /* OUT */)
+{
+    w <<= 8 * (8 - n);
+    if (n < 8)
+        w |= 0x3030303030303030ULL >> (8 * n);
+    if ((w & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+        ((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL)
+        return 0;
+    w = (w & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
+    w = (w & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
+    *out = (w & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
+    return 1;
+}
+
+static const double csv_p10[19] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                   1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+
+/* csv_parse_f64_short for 1 <= n <= 8 characters held in the low n bytes of w (first in byte
+ * 0, zero above): one word, no loop. The first '.' (the lowest zero byte of w ^ '.'s; the bit
+ * trick's false positives only lie above a true one) is cut out by moving the bytes above it
+ * down one, and what is left must be all digits. */
+static inline __attribute__((always_inline)) int
+csv_parse_f64_word(uint64_t w, size_t n, double *out /* OUT */)
+{
+    uint64_t t = w ^ 0x2E2E2E2E2E2E2E2EULL, m;
+    uint64_t dots = (t - 0x0101010101010101ULL) & ~t & 0x8080808080808080ULL;
+    if (n < 8)
+        dots &= ((uint64_t)1 << (8 * n)) - 1;
+    if (!dots)
+        return csv_digits_word(w, n, &m) ? (*out = (double)m, 1) : 0;
+    unsigned d = (unsigned)__builtin_ctzll(dots) >> 3; /* the '.' is byte d */
+    if (d == 0)
+        return 0;
+    uint64_t below = ((uint64_t)1 << (8 * d)) - 1;
+    if (!csv_digits_word((w & below) | (w >> 8 & ~below), n - 1, &m))
+        return 0;
+    size_t frac = n - 1 - d;
+    *out = frac ? (double)m / csv_p10[frac] : (double)m;
+    return 1;
+}
+
 /* The common float form, "123" or "123.45" (at most 18 characters, no sign, space or exponent):
  * returns 1 and sets *out to the correctly rounded double (the mantissa is at most 2^53 and the
  * fraction under 10^18, both exact, so one division rounds correctly: Clinger 1990), or 0 when
  * s is not of that form (then csv_parse_f64 decides). csv_parse_f64 starts with it, and the
  * reader's row path calls it inline. */
-static inline int csv_parse_f64_short(const char *s, size_t n, double *out /* OUT */)
+static inline __attribute__((always_inline)) int
+csv_parse_f64_short(const char *s, size_t n, double *out /* OUT */)
 {
-    static const double p10[19] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
-                                   1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+    if (n - 1 < 8)
+        return csv_parse_f64_word(promo_load_upto8((const unsigned char *)s, n), n, out);
     if (!n || n > 18 || (unsigned)((unsigned char)s[0] - '0') > 9)
         return 0;
     uint64_t m = 0;
@@ -49,7 +98,7 @@ static inline int csv_parse_f64_short(const char *s, size_t n, double *out /* OU
             m = m * 10 + d;
     if (i != n || m > (UINT64_C(1) << 53))
         return 0;
-    *out = frac ? (double)m / p10[frac] : (double)m;
+    *out = frac ? (double)m / csv_p10[frac] : (double)m;
     return 1;
 }
 
