@@ -1,6 +1,7 @@
 /* Reading a whole input file safely (include/promo/infile.h says what and why). */
 #include <errno.h>
 #include <fcntl.h>
+#include <omp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -176,7 +177,8 @@ int promo_infile_read(const char *path, unsigned flags, char **data, size_t *n)
 
 /* ---- mapped files and their SIGBUS guard ------------------------------------------------ */
 
-#define MAX_MAPS 64 /* mappings alive at once; more are read instead */
+#define MAX_MAPS        64                 /* mappings alive at once; more are read instead */
+#define UNMAP_SPLIT_MIN ((size_t)32 << 20) /* mappings this large are taken down by all threads */
 
 /* One live mapping. The handler reads base and len without a lock: len is set before base is
  * published (release) and base cleared before the mapping goes. */
@@ -320,6 +322,20 @@ int promo_infile_unmap(const char *data, size_t n)
     long long now = fstat(g->fd, &st) == 0 ? (long long)st.st_size : -1;
     int rc = g->lost || now < g->size ? changed_while_read(g->path, g->size, now < 0 ? 0 : now)
                                       : PROMO_OK;
+    /* Taking down the page tables of a large mapping is most of munmap's time (0.01 s for
+     * 264 MB); MADV_DONTNEED does that part under the mm's read lock, so the threads share
+     * it, and munmap is left with little. */
+    int parts = g->len >= UNMAP_SPLIT_MIN ? omp_get_max_threads() : 1;
+    if (parts > 1) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE),
+               step = (g->len / (size_t)parts + page - 1) & ~(page - 1);
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+        for (int k = 0; k < parts; k++) {
+            size_t from = (size_t)k * step, to = from + step < g->len ? from + step : g->len;
+            if (from < to)
+                madvise((char *)data + from, to - from, MADV_DONTNEED);
+        }
+    }
     __atomic_store_n(&g->base, 0, __ATOMIC_RELEASE);
     munmap((void *)data, g->len);
     close(g->fd);

@@ -1450,35 +1450,43 @@ static int flush_strings(const reader *rd, chunk *ch)
         if (!cc->pend)
             continue;
         uint32_t *codes = (uint32_t *)cc->vals + ch->flushed;
+        const uint64_t *hw = cc->pend_hw;
         for (size_t i = 0; i < m; i++) {
+            const sdict *d = cc->dict;
+            if (!d->sorted) {
+                /* Short keys hashed when parsed and already in the table: for ids the probe
+                 * is the whole cost, and intern's bookkeeping (growth, the sorted mode, the
+                 * last value) only matters for a new key, which goes the way below. The
+                 * table does not change in this loop. */
+                const sslot *slots = d->slots;
+                size_t mask = d->cap - 1;
+                for (; i < m; i++) {
+                    uint64_t h = hw[2 * i], w0 = hw[2 * i + 1];
+                    size_t n = cc->pend[i].n, j = h & mask;
+                    if (!h || n > 8)
+                        break;
+                    uint32_t tag = skey_tag(h, n), code1;
+                    while ((code1 = slots[j].code1) && (slots[j].tag != tag || slots[j].w0 != w0))
+                        j = (j + 1) & mask;
+                    if (!code1)
+                        break;
+                    codes[i] = code1 - 1;
+                }
+                if (i == m)
+                    break;
+            }
             const fspan *f = &cc->pend[i];
             const char *s = f->p;
             size_t n = f->n;
             if (f->escaped && field_text(ch, f, &s, &n))
                 return PROMO_ENOMEM;
-            const sdict *d = cc->dict;
-            uint64_t h = cc->pend_hw[2 * i], w0;
-            if (d->sorted) { /* no hash needed: a lookup is one compare with the last key */
+            uint64_t h = hw[2 * i], w0;
+            if (d->sorted) /* no hash needed: a lookup is one compare with the last key */
                 w0 = promo_load_upto8((const unsigned char *)s, n < 8 ? n : 8);
-            } else if (!h) { /* escaped, or the dictionary left sorted mode since */
+            else if (!h) /* escaped, or the dictionary left sorted mode since */
                 h = skey_hash(s, n, &w0);
-            } else {
-                w0 = cc->pend_hw[2 * i + 1];
-                if (n <= 8) {
-                    /* A short key already in the table, inline: for ids the probe is the
-                     * whole cost, and intern's bookkeeping (growth, the sorted mode, the last
-                     * value) only matters for a new key, which goes the way below. */
-                    uint32_t tag = skey_tag(h, n), code1;
-                    size_t mask = d->cap - 1, j = h & mask;
-                    while ((code1 = d->slots[j].code1) &&
-                           (d->slots[j].tag != tag || d->slots[j].w0 != w0))
-                        j = (j + 1) & mask;
-                    if (code1) {
-                        codes[i] = code1 - 1;
-                        continue;
-                    }
-                }
-            }
+            else
+                w0 = hw[2 * i + 1];
             uint32_t code = intern(ch, cc, s, n, h, w0, f->p);
             if (code == PROMO_DICT_NONE)
                 return PROMO_ENOMEM;
@@ -1910,8 +1918,7 @@ static int merge_keys(const sdict *d, promo_dict *out, uint32_t *map, const skey
         int rc = promo_dict_append_distinct(out, nk, skey_copy, (void *)d, 1);
         if (rc)
             return rc;
-        for (size_t k = 0; k < nk; k++)
-            map[k] = base + (uint32_t)k;
+        *shift = 1; /* code k is base + k: no map to go through */
         return PROMO_OK;
     }
     if (promo_dict_reserve(out, (size_t)base + nk))
