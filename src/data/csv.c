@@ -38,6 +38,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+
+#ifndef MADV_POPULATE_WRITE /* Linux 5.14; older headers */
+#define MADV_POPULATE_WRITE 23
+#endif
 #include <unistd.h>
 
 #ifdef __SSE2__
@@ -62,7 +66,8 @@
 #define REASON_BYTES      480  /* room for one reason ("column 'x': expected ...") */
 #define STR_BLOCK         256  /* rows whose strings are interned together (see flush_strings) */
 #define PREFETCH_AHEAD    16   /* dictionary slots requested this many values ahead */
-#define RUNS_IN_VAIN_MAX  8    /* run_plain calls that take nothing before a chunk stops trying */
+#define PREFAULT_MIN      ((size_t)1 << 20) /* smaller arrays fault as they are written */
+#define RUNS_IN_VAIN_MAX  8 /* run_plain calls that take nothing before a chunk stops trying */
 
 promo_csv_options promo_csv_options_default(void)
 {
@@ -1024,6 +1029,21 @@ static int chunk_nomem(chunk *ch)
     return PROMO_ENOMEM;
 }
 
+/* Fault in the pages of [p, p + bytes) that lie wholly inside it, in one call: the columns of a
+ * 5M-row file are 220 MB of fresh pages, and on these machines a page costs a quarter less faulted
+ * that way than one store at a time. A chunk's columns are asked for the rows it expects, not the
+ * 1/16 to spare that rows_estimate adds. Only a hint: a kernel without it (before 5.14) says
+ * EINVAL, and the pages fault as they are written. */
+static void prefault(const void *p, size_t bytes)
+{
+    if (bytes < PREFAULT_MIN)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), b = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (b > a)
+        (void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+}
+
 static int chunk_init(const reader *rd, chunk *ch, size_t cap)
 {
     ch->cols = promo_calloc(rd->n_cols ? rd->n_cols : 1, sizeof *ch->cols);
@@ -1056,6 +1076,7 @@ static int chunk_init(const reader *rd, chunk *ch, size_t cap)
         } else if (!(cc->vals = promo_mallocn(cap, type_size(cp->type)))) {
             return chunk_nomem(ch);
         }
+        prefault(cc->vals, (cap - cap / 17) * type_size(cp->type));
         if (cp->type == PROMO_COL_STRING &&
             (!(cc->dict = sdict_new()) ||
              !(cc->pend = promo_mallocn(STR_BLOCK, sizeof *cc->pend)) ||
