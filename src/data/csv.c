@@ -38,10 +38,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-
-#ifndef MADV_POPULATE_WRITE /* Linux 5.14; older headers */
-#define MADV_POPULATE_WRITE 23
-#endif
 #include <unistd.h>
 
 #ifdef __SSE2__
@@ -66,8 +62,11 @@
 #define REASON_BYTES      480  /* room for one reason ("column 'x': expected ...") */
 #define STR_BLOCK         256  /* rows whose strings are interned together (see flush_strings) */
 #define PREFETCH_AHEAD    16   /* dictionary slots requested this many values ahead */
-#define PREFAULT_MIN      ((size_t)1 << 20) /* smaller arrays fault as they are written */
-#define RUNS_IN_VAIN_MAX  8 /* run_plain calls that take nothing before a chunk stops trying */
+#ifndef MADV_POPULATE_WRITE    /* Linux 5.14; older headers */
+#define MADV_POPULATE_WRITE 23
+#endif
+#define PREFAULT_MIN     ((size_t)1 << 20) /* smaller arrays fault as they are written */
+#define RUNS_IN_VAIN_MAX 8 /* run_plain calls that take nothing before a chunk stops trying */
 
 promo_csv_options promo_csv_options_default(void)
 {
@@ -1687,9 +1686,9 @@ static int put_row_plain(const reader *rd, chunk *ch, const record *rec)
  * then (put_field_plain), with no list of fields in between and no per-record start-up (the
  * blocks run on across records). The first record that is not of the common kind stops the
  * run before anything of it is kept: a quote, NUL, byte >= 0x80 or CR other than a CRLF's in
- * it, a field too long, too many or too few fields, a value not of the short forms, a full
- * chunk. parse_chunk then takes that record the usual way and starts a new run after it, so
- * both ways give the same table. */
+ * it, a record longer than the field limit (so that no field needs asking), too many or too
+ * few fields, a value not of the short forms, a full chunk. parse_chunk then takes that record the
+ * usual way and starts a new run after it, so both ways give the same table. */
 static inline __attribute__((always_inline)) const char *
 run_plain_at(const int level, const reader *rd, chunk *ch, const char *p, int *status)
 {
