@@ -12,6 +12,12 @@
  *     from the true boundary. This is the speculate-and-verify idea of Ge et al., "Speculative
  *     Distributed CSV Data Parsing for Big Data Analytics" (SIGMOD 2019), reduced to one guess
  *     and one check; there is no quote-counting pre-pass, so the data is read once.
+ *     Within a chunk, records go one of two ways. When every column is typed, runs of common
+ *     records (no quote, NUL, non-ASCII byte or lone CR; every value in a short form) go from
+ *     the 64-byte structural masks straight into the columns (run_plain); any other record,
+ *     and every record of a file with inferred columns, is scanned into a list of fields
+ *     (scan_record) and stored from it (put_row). Both give the same table (tests and
+ *     fuzz_csv compare them with the byte-by-byte scan).
  *  3. Inferred columns keep raw field spans and a bitmask of the types every value so far could
  *     be; once all chunks are done the masks are ANDed and the spans converted, per chunk.
  *  4. Chunks are concatenated into the table. Chunk dictionaries hold codes in first-appearance
