@@ -327,8 +327,7 @@ int promo_infile_unmap(const char *data, size_t n)
      * it, and munmap is left with little. */
     int parts = g->len >= UNMAP_SPLIT_MIN ? omp_get_max_threads() : 1;
     if (parts > 1) {
-        size_t page = (size_t)sysconf(_SC_PAGESIZE),
-               step = (g->len / (size_t)parts + page - 1) & ~(page - 1);
+        size_t step = (g->len / (size_t)parts + page_bytes - 1) & ~(page_bytes - 1);
 #pragma omp parallel for num_threads(parts) schedule(static, 1)
         for (int k = 0; k < parts; k++) {
             size_t from = (size_t)k * step, to = from + step < g->len ? from + step : g->len;

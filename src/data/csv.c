@@ -2330,6 +2330,37 @@ size_t promo_csv_field_unescape(const promo_csv_field *f, char *dst)
 /* The driver                                                                               */
 /* ======================================================================================== */
 
+/* One array per column (a slab) that every chunk writes its rows into: chunk k's
+ * chunks[k].slab_rows rows from row chunks[k].slab_at on, so that the merge moves rows down
+ * over the gaps, or nothing, instead of copying them into fresh memory. BOOL columns, and with
+ * inferred_only the typed ones, get none (NULL). *slabs is set before any array is allocated,
+ * so the caller frees what there is on failure; *rows is the slabs' length. */
+static int make_slabs(const reader *rd,
+                      chunk *chunks,
+                      size_t n_chunks,
+                      int inferred_only,
+                      void ***slabs_out,
+                      size_t *rows)
+{
+    *rows = 0;
+    for (size_t k = 0; k < n_chunks; k++) {
+        chunks[k].slab_at = *rows;
+        *rows += chunks[k].slab_rows;
+    }
+    void **slabs = promo_calloc(rd->n_cols, sizeof *slabs);
+    if (!(*slabs_out = slabs))
+        return PROMO_ENOMEM;
+    for (size_t c = 0; c < rd->n_cols; c++) {
+        if ((inferred_only && !rd->cols[c].inferred) || rd->cols[c].type == PROMO_COL_BOOL)
+            continue;
+        if (!(slabs[c] = promo_mallocn(*rows ? *rows : 1, type_size(rd->cols[c].type))))
+            return PROMO_ENOMEM;
+    }
+    for (size_t k = 0; k < n_chunks; k++)
+        chunks[k].slabs = slabs;
+    return PROMO_OK;
+}
+
 static int read_csv(const char *data,
                     size_t n,
                     const char *name,
@@ -2443,26 +2474,11 @@ static int read_csv(const char *data,
      * that copy faulted in half of every column again). A chunk that outgrows its room, or is
      * parsed again, leaves the slab for arrays of its own. */
     if (n_chunks > 1 && rd.all_typed) {
-        for (size_t k = 0; k < n_chunks; k++) {
-            chunks[k].slab_at = slab_rows;
+        for (size_t k = 0; k < n_chunks; k++)
             chunks[k].slab_rows =
                 rows_estimate(chunks[k].start, (size_t)(chunks[k].limit - chunks[k].start));
-            slab_rows += chunks[k].slab_rows;
-        }
-        if (!(slabs = promo_calloc(rd.n_cols, sizeof *slabs))) {
-            rc = PROMO_ENOMEM;
+        if ((rc = make_slabs(&rd, chunks, n_chunks, 0, &slabs, &slab_rows)))
             goto done;
-        }
-        for (size_t c = 0; c < rd.n_cols; c++) {
-            if (rd.cols[c].type == PROMO_COL_BOOL)
-                continue;
-            if (!(slabs[c] = promo_mallocn(slab_rows, type_size(rd.cols[c].type)))) {
-                rc = PROMO_ENOMEM;
-                goto done;
-            }
-        }
-        for (size_t k = 0; k < n_chunks; k++)
-            chunks[k].slabs = slabs;
     }
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n_chunks > 1)
     for (size_t k = 0; k < n_chunks; k++)
@@ -2520,26 +2536,10 @@ static int read_csv(const char *data,
     /* Inferred columns are converted straight into one array per column at each chunk's
      * exact row offset (the counts are known now): the merge then has nothing to move. */
     if (n_chunks > 1 && !rd.all_typed) {
-        for (size_t k = 0; k < n_chunks; k++) {
-            chunks[k].slab_at = slab_rows;
-            chunks[k].slab_rows = chunks[k].n_rows;
-            slab_rows += chunks[k].n_rows;
-        }
-        if (!(slabs = promo_calloc(rd.n_cols, sizeof *slabs))) {
-            rc = PROMO_ENOMEM;
-            goto done;
-        }
-        for (size_t c = 0; c < rd.n_cols; c++) {
-            if (!rd.cols[c].inferred || rd.cols[c].type == PROMO_COL_BOOL)
-                continue;
-            if (!(slabs[c] =
-                      promo_mallocn(slab_rows ? slab_rows : 1, type_size(rd.cols[c].type)))) {
-                rc = PROMO_ENOMEM;
-                goto done;
-            }
-        }
         for (size_t k = 0; k < n_chunks; k++)
-            chunks[k].slabs = slabs;
+            chunks[k].slab_rows = chunks[k].n_rows;
+        if ((rc = make_slabs(&rd, chunks, n_chunks, 1, &slabs, &slab_rows)))
+            goto done;
     }
     int conv_rc = PROMO_OK;
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n_chunks > 1)
