@@ -975,7 +975,14 @@ static int write_stats(promo_store *s, const promo_table *t, const out_col *c, s
         return store_db_fail(s, rc, ins);
     for (size_t i = 0; i < n && !rc; i++) {
         const promo_column *p = c[i].src;
-        size_t nn = p ? p->n_null : t->n_rows;
+        size_t nn = p ? p->n_null : c[i].x32 ? 0 : t->n_rows;
+        double xmn = INFINITY, xmx = -INFINITY; /* a matrix column: NaN is a null */
+        for (size_t r = 0; c[i].x32 && r < t->n_rows; r++) {
+            double v = c[i].x32[r * c[i].x_stride];
+            nn += isnan(v);
+            xmn = v < xmn ? v : xmn;
+            xmx = v > xmx ? v : xmx;
+        }
         sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, c[i].name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)t->n_rows);
@@ -989,6 +996,11 @@ static int write_stats(promo_store *s, const promo_table *t, const out_col *c, s
                 for (uint32_t d = k = 0; d < nd; d++)
                     k += c[i].remap[d] != PROMO_DICT_NONE;
             sqlite3_bind_int64(st, 5, k);
+        } else if (c[i].x32) {
+            if (xmn <= xmx) {
+                sqlite3_bind_double(st, 6, xmn);
+                sqlite3_bind_double(st, 7, xmx);
+            }
         } else if (p && c[i].type == PROMO_COL_FLOAT64) {
             double mn = INFINITY, mx = -INFINITY;
             int nan = 0;
