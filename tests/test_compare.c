@@ -418,20 +418,37 @@ T_TEST(compare_with_a_bundle_plays_it_in_every_row)
     promo_store_close(s);
     T_ASSERT(with.has_bundle && !without.has_bundle);
     T_ASSERT(with.bundle.product_id[0]); /* this world's best seller has a partner */
-    /* the same customers and discounts, the bundle's margin on top: the broadcast's
-     * conversions of the offered product are the same draws, its profit is not */
-    const promo_compare_row *bw = &with.rows[PROMO_STRATEGY_BROADCAST],
-                            *bo = &without.rows[PROMO_STRATEGY_BROADCAST];
-    T_ASSERT_EQ_INT(bw->contacts, bo->contacts);
-    T_ASSERT_NEAR(bw->sim.incremental_conversions.mean, bo->sim.incremental_conversions.mean, 1e-9);
-    T_ASSERT(bw->sim.incremental_profit.mean != bo->sim.incremental_profit.mean);
+    /* Every row whose customers do not depend on the offer (all but the optimized and the
+     * oracle rows, checked below): the same customers and discounts, the bundle's margin on
+     * top: the conversions of the offered product are the same draws, the profit is not. */
+    static const int same_choice[] = {PROMO_STRATEGY_BROADCAST, PROMO_STRATEGY_RANDOM,
+                                      PROMO_STRATEGY_RFM, PROMO_STRATEGY_PROPENSITY,
+                                      PROMO_STRATEGY_UPLIFT};
+    int checked = 0;
+    for (size_t i = 0; i < sizeof same_choice / sizeof *same_choice; i++) {
+        const promo_compare_row *bw = &with.rows[same_choice[i]],
+                                *bo = &without.rows[same_choice[i]];
+        T_ASSERT_EQ_INT(bw->available, bo->available);
+        if (!bw->available) /* propensity: this world has no propensity model */
+            continue;
+        checked++;
+        T_ASSERT_EQ_INT(bw->contacts, bo->contacts);
+        T_ASSERT(bw->contacts > 0);
+        T_ASSERT_NEAR(bw->sim.incremental_conversions.mean, bo->sim.incremental_conversions.mean,
+                      1e-9);
+        T_ASSERT_MSG(bw->sim.incremental_profit.mean != bo->sim.incremental_profit.mean, "row %d",
+                     same_choice[i]);
+    }
+    T_ASSERT_EQ_INT(checked, 4); /* all but propensity */
+    T_ASSERT(with.rows[PROMO_STRATEGY_ORACLE].available);
+    T_ASSERT(with.rows[PROMO_STRATEGY_ORACLE].sim.incremental_profit.mean !=
+             without.rows[PROMO_STRATEGY_ORACLE].sim.incremental_profit.mean);
     /* the file: bundle_product_id on every row, the row's figure when played */
     char *csv = t_read_file(opt, NULL);
     T_ASSERT(csv);
-    T_ASSERT(strncmp(csv,
-                     "customer_id,product_id,discount_pct,send_day,send_hour,"
-                     "bundle_product_id\n",
-                     72) == 0);
+    static const char header[] = "customer_id,product_id,discount_pct,send_day,send_hour,"
+                                 "bundle_product_id\n";
+    T_ASSERT(strncmp(csv, header, sizeof header - 1) == 0);
     char tail[300];
     snprintf(tail, sizeof tail, ",%s\n", with.bundle.product_id);
     T_ASSERT_CONTAINS(csv, tail);

@@ -31,7 +31,7 @@ static size_t pad8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-/* A digest of the stored matrix (layout in panel.c, promo_panel_stored_write) that a change of
+/* A digest of the stored matrix (layout in panel.c, promo_panel_stored_write_async) that a change of
  * the features moves and another CPU does not: the names, ids and segments as bytes, each
  * feature column as its sum and NaN count to 6 significant digits (libm and BLAS may differ in
  * the last bits between machines; a feature that changes moves a sum far more). The

@@ -313,13 +313,11 @@ char *promo_panel_stored_source(const char *data_version,
                                 const promo_features *f,
                                 int64_t uplift_cutoff);
 
-/* Stage the matrix file of f with its fingerprint in the store's open transaction
- * (promo_store_stage_file); the caller also sets the meta key to source. */
-int promo_panel_stored_write(promo_store *s, const promo_features *f, const char *source);
-/* The same, written on a thread of its own while the caller writes the tables
- * (promo_store_stage_parts_async): f must stay valid and unchanged until done(arg) is called
- * (once: on the writer's thread once the file is written, before this returns if it fails, at
- * the latest by the store's commit, rollback or close); done may free f. */
+/* Stage the matrix file of f with its fingerprint in the store's open transaction, written on
+ * a thread of its own while the caller writes the tables (promo_store_stage_parts_async); the
+ * caller also sets the meta key to source. f must stay valid and unchanged until done(arg) is
+ * called (once: on the writer's thread once the file is written, before this returns if it fails,
+ * at the latest by the store's commit, rollback or close); done may free f. */
 int promo_panel_stored_write_async(promo_store *s,
                                    const promo_features *f,
                                    const char *source,

@@ -164,10 +164,11 @@ static int unmap_file(mapped *m)
     return rc;
 }
 
-/* Whether map_file would succeed, without reading the bytes (a regular file of 300 MB costs
- * 0.1 s of copying and page faults for nothing): open and fstat as promo_infile_read does, a
- * one-byte pread for the read errors; anything else (not found, "-", a directory, a FIFO, a
- * failed read) goes through map_file itself, so the message is exactly its own. */
+/* Whether map_file would succeed, without reading the bytes (mapping a file asks the kernel to
+ * read it all ahead, MADV_WILLNEED: for a file that is only checked, I/O for nothing): open and
+ * fstat as promo_infile_read does, a one-byte pread for the read errors; anything else (not found,
+ * "-", a directory, a FIFO, a failed read) goes through map_file itself, so the message is exactly
+ * its own. */
 static int check_readable(const char *path)
 {
     if (strcmp(path, "-") != 0) {

@@ -310,8 +310,8 @@ static int db_connect(promo_store *s, int create)
     return PROMO_OK;
 }
 
-/* The schema version a new workspace gets: 3 (chunks), or 2 when this store writes the row
- * layout (PROMO_STORE_LAYOUT=rows). */
+/* The schema version a new workspace gets: PROMO_SCHEMA_VERSION (chunks), or 2 when this store
+ * writes the row layout (PROMO_STORE_LAYOUT=rows). */
 static int layout_version(const promo_store *s)
 {
     return s->rows_layout ? 2 : PROMO_SCHEMA_VERSION;
@@ -373,6 +373,18 @@ static int migrate_stats(promo_store *s)
     return rc;
 }
 
+/* Record PROMO_SCHEMA_VERSION as the workspace's version (promo_meta and user_version), in
+ * the caller's transaction: the last step of a migration. */
+static int mark_current_version(promo_store *s)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO promo_meta VALUES ('schema_version', '%d'); PRAGMA "
+             "user_version=%d;",
+             PROMO_SCHEMA_VERSION, PROMO_SCHEMA_VERSION);
+    return store_exec(s, sql);
+}
+
 /* Version 2 -> 3 (and 4: the chunks written are version-4 ones): the large canonical tables move
  * from rows to chunks, in one transaction (a kill or a failure leaves the version-2 workspace as it
  * was). The data version stays: the same data, so models made from it stay valid. */
@@ -403,13 +415,8 @@ static int migrate_v2(promo_store *s)
     }
     if (!rc)
         rc = migrate_stats(s);
-    char sql[160];
-    snprintf(sql, sizeof sql,
-             "INSERT OR REPLACE INTO promo_meta VALUES ('schema_version', '%d'); PRAGMA "
-             "user_version=%d;",
-             PROMO_SCHEMA_VERSION, PROMO_SCHEMA_VERSION);
     if (!rc)
-        rc = store_exec(s, sql);
+        rc = mark_current_version(s);
     if (!rc)
         rc = promo_store_commit(s);
     else
@@ -436,12 +443,7 @@ static int migrate_v3(promo_store *s)
     int rc = promo_store_begin(s);
     if (rc)
         return rc;
-    char sql[160];
-    snprintf(sql, sizeof sql,
-             "INSERT OR REPLACE INTO promo_meta VALUES ('schema_version', '%d'); PRAGMA "
-             "user_version=%d;",
-             PROMO_SCHEMA_VERSION, PROMO_SCHEMA_VERSION);
-    if (!(rc = store_exec(s, sql)))
+    if (!(rc = mark_current_version(s)))
         rc = promo_store_commit(s);
     else
         promo_store_rollback(s);

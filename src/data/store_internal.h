@@ -28,9 +28,10 @@
 #define DATA_PREFIX "promo_data__"
 #define DICT_PREFIX "promo_dict__"
 
-/* A file staged in the current transaction (store_stage.c): its bytes are already in tmp,
- * fsynced (or, unsynced, fsynced by store_stage_sync before the SQL commit); commit renames
- * tmp onto dst, rollback unlinks tmp. */
+/* A file staged in the current transaction (store_stage.c): its bytes are in tmp, fsynced (or,
+ * unsynced, fsynced by store_stage_sync before the SQL commit), or still being written by its
+ * writer (joined before the commit, which fails with it); commit renames tmp onto dst,
+ * rollback unlinks tmp. */
 typedef struct stage_writer stage_writer; /* store_stage.c */
 typedef struct staged_file {
     char *dst;            /* destination */

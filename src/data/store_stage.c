@@ -1,10 +1,12 @@
 /* Files committed with the tables: promo_store_stage_file, promo_atomic_write and the
  * temporaries behind both (store.h says what is guaranteed).
  *
- * How: a file staged in a transaction is written at once to a temporary beside its
- * destination, ".NAME.tmp-<pid>-<n>" in the same directory, and fsynced; the store keeps
- * only the two names. Every step that needs space, permission or memory therefore happens
- * at stage time, where a failure still rolls back cleanly. After the SQL commit each
+ * How: a file staged in a transaction is written to a temporary beside its destination,
+ * ".NAME.tmp-<pid>-<n>" in the same directory, and fsynced; the store keeps only the two
+ * names. The steps that need permission or memory, and the space (fallocate, where the file
+ * system has it), happen at stage time, where a failure still rolls back cleanly; the bytes
+ * are written then, or by promo_store_stage_parts_async on a thread of their own, whose
+ * failure fails the commit before anything is renamed. After the SQL commit each
  * temporary is renamed onto its destination (same directory: no data copied) and the
  * directories are fsynced; a rollback unlinks them. The name is hidden (a leading dot), unique
  * (pid + a per-process sequence that starts at a random number, created O_EXCL so a leftover

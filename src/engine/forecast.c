@@ -713,7 +713,7 @@ int promo_forecaster_open(promo_store *s, int64_t as_of, int n_threads, promo_fo
         goto fail;
     /* anchors stand for XGBoost's histogram splits (forecast.h): the meta-learners' base models;
      * the uplift trees and forests choose their own thresholds */
-    if (!f->outcomes && l != PROMO_UPLIFT_R && l != PROMO_UPLIFT_CT)
+    if (l == PROMO_UPLIFT_TREE || l == PROMO_UPLIFT_FOREST)
         f->n_anchors = 0;
     f->anchors_on = 1;
     f->slot_limit = MAX_SLOTS;

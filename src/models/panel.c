@@ -1426,12 +1426,8 @@ static void stored_done_run(void *arg)
     promo_free(d);
 }
 
-static int stored_write(promo_store *s,
-                        const promo_features *f,
-                        const char *source,
-                        int async,
-                        void (*done)(void *),
-                        void *arg)
+int promo_panel_stored_write_async(
+    promo_store *s, const promo_features *f, const char *source, void (*done)(void *arg), void *arg)
 {
     size_t n = f->n_customers, nf = f->n_features, names_bytes = 0;
     for (size_t j = 0; j < nf; j++)
@@ -1445,10 +1441,10 @@ static int stored_write(promo_store *s,
     fx_layout l = fx_layout_of(n, nf, names_bytes, id_bytes);
     /* The header, fingerprint and names in a small buffer; every array written from where it
      * is (at 1M customers a 0.4 GB buffer was filled for one write), its fsync left to the
-     * commit (store.h: promo_store_stage_parts). */
+     * commit (store.h: promo_store_stage_parts_async). */
     char *b = promo_calloc(1, l.off_idoff);
-    stored_done *sd = async ? promo_malloc(sizeof *sd) : NULL;
-    if (!b || (async && !sd)) {
+    stored_done *sd = promo_malloc(sizeof *sd);
+    if (!b || !sd) {
         promo_free(b);
         promo_free(sd);
         if (done)
@@ -1479,24 +1475,8 @@ static int stored_write(promo_store *s,
     char path[1200];
     stored_path(s, path, sizeof path);
     size_t np = sizeof parts / sizeof *parts;
-    if (async) {
-        *sd = (stored_done){b, done, arg};
-        return promo_store_stage_parts_async(s, path, parts, np, stored_done_run, sd);
-    }
-    int rc = promo_store_stage_parts(s, path, parts, np);
-    promo_free(b);
-    return rc;
-}
-
-int promo_panel_stored_write(promo_store *s, const promo_features *f, const char *source)
-{
-    return stored_write(s, f, source, 0, NULL, NULL);
-}
-
-int promo_panel_stored_write_async(
-    promo_store *s, const promo_features *f, const char *source, void (*done)(void *arg), void *arg)
-{
-    return stored_write(s, f, source, 1, done, arg);
+    *sd = (stored_done){b, done, arg};
+    return promo_store_stage_parts_async(s, path, parts, np, stored_done_run, sd);
 }
 
 /* The file's fingerprint equals the metadata's, and the store records it as made from the

@@ -269,6 +269,7 @@ async function main() {
   const csvPath2 = join(outDir, "web_campaign_bundle.csv");
   await download2.saveAs(csvPath2);
   const csv2 = parseCsv(readFileSync(csvPath2, "utf8"));
+  check(csv2.length - 1 === nRows, `the CSV with a bundle has ${csv2.length - 1} rows, the table ${nRows}`);
   check(csv2.slice(1).every((r) => r[12] === (m ? m[1] : "")), `the CSV's bundle_product_id is not ${m ? m[1] : "empty"}`);
   log(`bundle: ${sub.replace(/^.*?· with/, "with")}`);
   await page.screenshot({ path: join(outDir, "web_bundle.png") });
