@@ -693,6 +693,18 @@ T_TEST(api_campaign_offers_the_bundle_the_cli_chooses)
     T_ASSERT_EQ_INT(cJSON_GetObjectItem(ab, "together")->valueint,
                     cJSON_GetObjectItem(cb, "together")->valueint);
     cJSON_Delete(r.body);
+    /* asked again (another target: the page's slider), from the API's cache: the same */
+    T_ASSERT_EQ_INT(api_campaign(api,
+                                 "{\"product_id\": \"PROD00001\", \"target\": 30, "
+                                 "\"bundle\": \"auto\"}",
+                                 &r),
+                    200);
+    ab = cJSON_GetObjectItem(r.body, "bundle");
+    T_ASSERT(cJSON_IsObject(ab) && cJSON_IsString(cJSON_GetObjectItem(ab, "product_id")));
+    T_ASSERT_STR_EQ(cJSON_GetObjectItem(ab, "product_id")->valuestring, cid->valuestring);
+    T_ASSERT_EQ_INT(cJSON_GetObjectItem(ab, "together")->valueint,
+                    cJSON_GetObjectItem(cb, "together")->valueint);
+    cJSON_Delete(r.body);
 
     T_ASSERT_EQ_INT(api_campaign(api, "{\"product_id\": \"PROD00001\", \"bundle\": null}", &r),
                     200);

@@ -68,7 +68,8 @@ int promo_api_open(const char *ws, promo_api **out)
     api->optima = promo_calloc(API_MAX_OPTIMA, sizeof *api->optima);
     api->xsell = api_cache_new(256, free_json);
     api->reasons = api_cache_new(1 << 16, promo_free);
-    if (!api->optima || !api->xsell || !api->reasons) {
+    api->bundles = api_cache_new(256, promo_free);
+    if (!api->optima || !api->xsell || !api->reasons || !api->bundles) {
         promo_api_free(api);
         return PROMO_ENOMEM;
     }
@@ -109,6 +110,7 @@ static void drop_handles(promo_api *api)
     api->n_optima = 0;
     api_cache_clear(api->xsell);
     api_cache_clear(api->reasons);
+    api_cache_clear(api->bundles);
 }
 
 void promo_api_free(promo_api *api)
@@ -118,6 +120,7 @@ void promo_api_free(promo_api *api)
     drop_handles(api);
     api_cache_free(api->xsell);
     api_cache_free(api->reasons);
+    api_cache_free(api->bundles);
     pthread_rwlock_destroy(&api->rw);
     pthread_mutex_destroy(&api->load_mu);
     pthread_mutex_destroy(&api->engine_mu);

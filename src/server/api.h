@@ -113,6 +113,8 @@ typedef struct promo_api {
                                           scans the table: 1M rows take ~1 s, once a reload) */
     struct api_cache *xsell;           /* cross-sell answers by (product, target) (api_engine.c) */
     struct api_cache *reasons;         /* campaign rows' reasons by (product, customer) */
+    struct api_cache *bundles; /* the bundle of each (product, "bundle", cutoff): choosing one
+                                  reads every order of the year (api_engine.c) */
 } promo_api;
 
 /* One call's own state (promo_api_begin .. promo_api_end). */
