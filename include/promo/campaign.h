@@ -117,6 +117,10 @@ promo_campaign_params promo_campaign_params_default(void);
 
 /* A targeted campaign: the picks, best first, with the customers' details. */
 /* The product offered with the campaign's (--bundle; bundle.c): "" = none. */
+/* A product is offered as the bundle ("auto") only when it is in at least this many of the
+ * offered product's orders (and its lift is above 1). */
+#define PROMO_CAMPAIGN_BUNDLE_MIN_ORDERS 5
+
 typedef struct promo_campaign_bundle {
     char product_id[256];
     size_t orders;     /* orders of the offered product in the year before the cutoff */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <promo/campaign.h>
 #include <promo/error.h>
 #include <promo/log.h>
 #include <promo/store.h>
@@ -76,6 +77,31 @@ void cli_json_str(FILE *f, const char *s)
             fputc(*p, f);
     }
     fputc('"', f);
+}
+
+void cli_bundle_json(const promo_campaign_bundle *b)
+{
+    printf("{\"product_id\":");
+    if (b->product_id[0])
+        cli_json_str(stdout, b->product_id);
+    else
+        printf("null");
+    printf(",\"orders\":%zu,\"together\":%zu,\"confidence\":%.6g,\"lift\":%.6g}", b->orders,
+           b->together, b->confidence, b->lift);
+}
+
+void cli_bundle_why(char *buf, size_t cap, const char *offered, const promo_campaign_bundle *b)
+{
+    if (!b->product_id[0])
+        snprintf(buf, cap,
+                 "no product is in at least %d of %s's %zu orders of the last year with a lift "
+                 "above 1",
+                 PROMO_CAMPAIGN_BUNDLE_MIN_ORDERS, offered, b->orders);
+    else if (b->together)
+        snprintf(buf, cap, "in %zu of %s's %zu orders of the last year (%.0f%%, lift %.2f)",
+                 b->together, offered, b->orders, 100 * b->confidence, b->lift);
+    else
+        snprintf(buf, cap, "never in the same order as %s in the last year", offered);
 }
 
 int cli_parse_number(const char *cmd,

@@ -178,6 +178,17 @@ extern void (*cli_spec_hook)(const cli_spec *spec);
 
 /* Write s as a JSON string literal (quotes, escapes for '"', '\\' and control bytes). */
 void cli_json_str(FILE *f, const char *s);
+struct promo_campaign_bundle; /* promo/campaign.h */
+/* The bundle of campaign and compare --json: {"product_id": ... or null, "orders", "together",
+ * "confidence", "lift"}, on stdout. */
+void cli_bundle_json(const struct promo_campaign_bundle *b);
+/* What the bundle is, for the commands' text: "in T of P's N orders of the last year (C%, lift
+ * L)", "never in the same order as P in the last year", or, with none chosen, "no product is in
+ * at least 5 of P's N orders of the last year with a lift above 1" (P: offered). */
+void cli_bundle_why(char *buf,
+                    size_t cap,
+                    const char *offered,
+                    const struct promo_campaign_bundle *b);
 /* Default workspace directory when --ws is not given. */
 #define CLI_DEFAULT_WS "./promo-ws"
 

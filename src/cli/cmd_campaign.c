@@ -67,14 +67,8 @@ static void json_targeting(const promo_campaign *cp, const promo_campaign_target
            "\"clv_weight\":%g",
            cp->n_fatigued, cp->n_suppressed, cp->n_cooled, tg->clv_weight);
     if (tg->bundle) {
-        const promo_campaign_bundle *b = &cp->bundle;
-        printf(",\"bundle\":{\"product_id\":");
-        if (b->product_id[0])
-            cli_json_str(stdout, b->product_id);
-        else
-            printf("null");
-        printf(",\"orders\":%zu,\"together\":%zu,\"confidence\":%.6g,\"lift\":%.6g}", b->orders,
-               b->together, b->confidence, b->lift);
+        printf(",\"bundle\":");
+        cli_bundle_json(&cp->bundle);
     }
 }
 
@@ -83,18 +77,14 @@ static void print_bundle(const promo_campaign *cp, const promo_campaign_targetin
     const promo_campaign_bundle *b = &cp->bundle;
     if (!tg->bundle)
         return;
+    char why[1024];
+    cli_bundle_why(why, sizeof why, cp->product_id, b);
     if (!b->product_id[0])
-        printf("bundle: none: no product is in at least 5 of %s's %zu orders of the last year "
-               "with a lift above 1\n",
-               cp->product_id, b->orders);
-    else if (b->together)
-        printf("bundle: %s, in %zu of %s's %zu orders of the last year (%.0f%%, lift %.2f); its "
-               "margin is not in the forecast (in a generated world promo simulate plays it)\n",
-               b->product_id, b->together, cp->product_id, b->orders, 100 * b->confidence, b->lift);
+        printf("bundle: none: %s\n", why);
     else
-        printf("bundle: %s, never in the same order as %s in the last year; its margin is not "
-               "in the forecast\n",
-               b->product_id, cp->product_id);
+        printf("bundle: %s, %s; its margin is not in the forecast (in a generated world promo "
+               "simulate plays it)\n",
+               b->product_id, why);
 }
 
 static void print_targeting(const promo_campaign *cp, const promo_campaign_targeting *tg)

@@ -33,17 +33,11 @@ static void print_json(const promo_compare *c)
            c->send_time_best ? "best" : "fixed", promo_fatigue_mode_name(c->fatigue_mode),
            c->fatigue_mode != PROMO_FATIGUE_OFF && !none ? "true" : "false", c->n_fatigued,
            c->n_cooled, c->oracle_discount_pct);
-    if (c->has_bundle) {
-        printf(",\"bundle\":{\"product_id\":");
-        if (c->bundle.product_id[0])
-            cli_json_str(stdout, c->bundle.product_id);
-        else
-            printf("null");
-        printf(",\"orders\":%zu,\"together\":%zu,\"confidence\":%.6g,\"lift\":%.6g}",
-               c->bundle.orders, c->bundle.together, c->bundle.confidence, c->bundle.lift);
-    } else {
-        printf(",\"bundle\":null");
-    }
+    printf(",\"bundle\":");
+    if (c->has_bundle)
+        cli_bundle_json(&c->bundle);
+    else
+        printf("null");
     for (int k = 0; k < PROMO_STRATEGY_COUNT; k++) {
         const promo_compare_row *r = &c->rows[k];
         printf(",\"%s\":{\"available\":%s,\"note\":", promo_strategy_name((promo_strategy)k),
@@ -103,15 +97,14 @@ static void print_text(const promo_compare *c,
                promo_strategy_name((promo_strategy)k), r->discount_pct, r->contacts, conv, prof,
                r->cost_per_incremental_conversion, r->sim.roi.mean);
     }
-    if (c->has_bundle && c->bundle.product_id[0])
-        printf("every offer comes with %s as a bundle (in %zu of %s's %zu orders of the last "
-               "year, lift %.2f)\n",
-               c->bundle.product_id, c->bundle.together, c->product_id, c->bundle.orders,
-               c->bundle.lift);
-    else if (c->has_bundle)
-        printf("no bundle: no product is in at least 5 of %s's %zu orders of the last year "
-               "with a lift above 1\n",
-               c->product_id, c->bundle.orders);
+    if (c->has_bundle) {
+        char why[1024];
+        cli_bundle_why(why, sizeof why, c->product_id, &c->bundle);
+        if (c->bundle.product_id[0])
+            printf("every offer comes with %s as a bundle, %s\n", c->bundle.product_id, why);
+        else
+            printf("no bundle: %s\n", why);
+    }
     /* when each strategy sends, and whom fatigue left out */
     printf("broadcast and random send everyone on day 0 at 10:00; rfm, propensity, uplift and "
            "optimized\nsend as promo campaign does: %s",

@@ -3,8 +3,8 @@
  *
  * "auto" takes the product most often in the same orders as the offered one over the year
  * before the cutoff: the highest confidence P(bundle | product) among products in at least
- * BUNDLE_MIN_ORDERS of its orders whose lift is above 1 (bought with it more than with any
- * order), ties to the higher lift. It is the one-antecedent rule `promo rules` would list
+ * PROMO_CAMPAIGN_BUNDLE_MIN_ORDERS of its orders whose lift is above 1 (bought with it more than
+ * with any order), ties to the higher lift. It is the one-antecedent rule `promo rules` would list
  * first for that product, computed on the product's orders alone so that a campaign does not
  * mine the whole basket table. A product named instead is checked against the catalogue and
  * gets the same figures. */
@@ -18,7 +18,6 @@
 #include <promo/store.h>
 #include <promo/timeutil.h>
 
-#define BUNDLE_MIN_ORDERS  5
 #define BUNDLE_WINDOW_DAYS 365
 
 typedef struct pair {
@@ -120,7 +119,8 @@ int promo_campaign_bundle_choose(promo_store *s,
     uint32_t best = PROMO_DICT_NONE;
     double best_conf = 0, best_lift = 0;
     for (uint32_t p = 0; !rc && orders_x && p < n_prod; p++) {
-        if (p == x || (!automatic && p != want) || (automatic && together[p] < BUNDLE_MIN_ORDERS))
+        if (p == x || (!automatic && p != want) ||
+            (automatic && together[p] < PROMO_CAMPAIGN_BUNDLE_MIN_ORDERS))
             continue;
         double conf = (double)together[p] / (double)orders_x;
         /* the share of all orders holding p, from its lines (a repeated line counts twice) */

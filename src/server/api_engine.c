@@ -409,13 +409,15 @@ bundle_json(promo_api *api, cJSON *b, const api_campaign_req *r, const promo_cam
     cJSON_AddNumberToObject(o, "together", (double)bu->together);
     api_add_num(o, "confidence", bu->confidence);
     api_add_num(o, "lift", bu->lift);
-    cJSON_AddStringToObject(
-        o, "note",
-        !bu->product_id[0]
-            ? "no product is in at least 5 of the offered product's orders of the last year "
-              "with a lift above 1"
-            : "its margin is not in the forecast (in a generated world promo simulate plays "
-              "it)");
+    char none[160];
+    snprintf(none, sizeof none,
+             "no product is in at least %d of the offered product's orders of the last year with "
+             "a lift above 1",
+             PROMO_CAMPAIGN_BUNDLE_MIN_ORDERS);
+    cJSON_AddStringToObject(o, "note",
+                            !bu->product_id[0] ? none
+                                               : "its margin is not in the forecast (in a "
+                                                 "generated world promo simulate plays it)");
 }
 
 /* The campaign without an uplift model: the propensity ranking (promo_campaign_select). */

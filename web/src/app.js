@@ -568,7 +568,7 @@ function csvField(v) {
 // " · with P (name) as a bundle: in 34% of its orders, lift 2.1", or why there is none.
 function bundleText(b) {
   if (!b) return "";
-  if (!b.product_id) return " · no bundle: no product is in at least 5 of its orders with a lift above 1";
+  if (!b.product_id) return ` · no bundle: ${b.note}`;
   return (
     ` · with ${b.product_id}${b.product_name ? ` (${b.product_name})` : ""} as a bundle` +
     (b.together ? `: in ${fmt0.format(100 * b.confidence)}% of its orders, lift ${b.lift.toFixed(2)}` : ": never bought with it")
