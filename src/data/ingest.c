@@ -204,6 +204,24 @@ int ingest_unmap_file(const char *p, size_t n)
     return unmap_file(&m);
 }
 
+int ingest_parse_mapped(const char *p,
+                        size_t n,
+                        const char *path,
+                        const promo_csv_options *o,
+                        promo_table **t,
+                        promo_csv_rejects **rej)
+{
+    int rc = promo_csv_read_buffer(p, n, path, o, t, rej);
+    int changed = ingest_unmap_file(p, n); /* outranks what the parse made of the bytes */
+    if (changed && !rc) {
+        promo_table_free(*t);
+        *t = NULL;
+        promo_csv_rejects_free(*rej);
+        *rej = NULL;
+    }
+    return changed ? changed : rc;
+}
+
 /* Header field names (unquoted, trimmed) as one allocation: array then strings. The header
  * is the CSV reader's first record, walked by its own grammar (promo_csv_walker). */
 static int parse_header(const mapped *m, char ***names, size_t *n, char *delim)
@@ -805,15 +823,8 @@ int ingest_read_csv(promo_ingest *ing,
     o.date_order = order;
     promo_csv_rejects *rej = NULL;
     /* The bytes the header came from: a second read would copy the whole file again. */
-    rc = promo_csv_read_buffer(m.p, m.n, path, &o, &it->t, &rej);
-    int changed = unmap_file(&m); /* outranks what the parse made of the bytes */
-    if (changed && !rc) {
-        promo_table_free(it->t);
-        it->t = NULL;
-        promo_csv_rejects_free(rej);
-    }
-    if (changed || rc)
-        return changed ? changed : rc;
+    if ((rc = ingest_parse_mapped(m.p, m.n, path, &o, &it->t, &rej)))
+        return rc;
     promo_csv_rejects_free(it->rej);
     it->rej = rej;
     it->n_csv_rej = rej ? rej->n : 0;

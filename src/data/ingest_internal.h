@@ -141,6 +141,15 @@ char *ingest_base_name(const char *path);
  * bytes is then wrong). */
 int ingest_map_file(const char *path, const char **p, size_t *n);
 int ingest_unmap_file(const char *p, size_t n);
+/* promo_csv_read_buffer of the mapped bytes p[0..n) (ingest_map_file), which are then given
+ * back: a file that changed while it was read outranks what the parse made of it (*t and *rej
+ * dropped, the change's PROMO_EINPUT returned). */
+int ingest_parse_mapped(const char *p,
+                        size_t n,
+                        const char *path,
+                        const promo_csv_options *o,
+                        promo_table **t,
+                        promo_csv_rejects **rej);
 
 /* ---- items ---- */
 

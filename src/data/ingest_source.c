@@ -959,19 +959,13 @@ int ingest_read_source(promo_ingest *ing, const char *path, const ingest_src *sr
         promo_csv_rejects *rej = NULL;
         /* The bytes read in step 1 (or their normalised copy): reading the file again would
          * cost a second copy of it, and the header and timestamps were decided on these. */
-        rc = promo_csv_read_buffer(data, n_data, path, &o, &it->t, &rej);
-        if (mapped_file) { /* nothing below reads the bytes: give them back before the checks */
-            int changed = ingest_unmap_file(data, n_data); /* outranks the parse's result */
+        if (mapped_file) { /* nothing below reads the bytes: given back before the checks */
+            rc = ingest_parse_mapped(data, n_data, path, &o, &it->t, &rej);
             mapped_file = 0;
             data = NULL;
             n_data = 0;
-            if (changed && !rc) {
-                promo_table_free(it->t);
-                it->t = NULL;
-                promo_csv_rejects_free(rej);
-            }
-            if (changed)
-                rc = changed;
+        } else {
+            rc = promo_csv_read_buffer(data, n_data, path, &o, &it->t, &rej);
         }
         if (rc)
             goto done;
