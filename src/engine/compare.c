@@ -421,13 +421,13 @@ done:
     return rc;
 }
 
-/* The optimized row's offers as a campaign file (promo/compare.h's optimized_path). */
+/* The optimized row's offers as a campaign file (promo/compare.h's optimized_path): the
+ * columns promo simulate reads, as promo_campaign_columns defines them. */
 static int write_offers(const char *path, const promo_world *w, const promo_offer *o, size_t n)
 {
-    static const char *const names[] = {"customer_id", "product_id", "discount_pct",
-                                        "send_day",    "send_hour",  "bundle_product_id"};
-    static const promo_col_type types[] = {PROMO_COL_STRING, PROMO_COL_STRING, PROMO_COL_FLOAT64,
-                                           PROMO_COL_INT64,  PROMO_COL_INT64,  PROMO_COL_STRING};
+    static const int cols[] = {PROMO_CAMPAIGN_CUSTOMER_ID,  PROMO_CAMPAIGN_PRODUCT_ID,
+                               PROMO_CAMPAIGN_DISCOUNT_PCT, PROMO_CAMPAIGN_SEND_DAY,
+                               PROMO_CAMPAIGN_SEND_HOUR,    PROMO_CAMPAIGN_BUNDLE_PRODUCT_ID};
     int bundled = n && o[0].bundle_product != PROMO_SYNTH_NONE; /* the same on every offer */
     size_t n_cols = bundled ? 6 : 5;
     promo_table *t = promo_table_new("campaign");
@@ -436,7 +436,8 @@ static int write_offers(const char *path, const promo_world *w, const promo_offe
     if (!t)
         return rc;
     for (size_t k = 0; k < n_cols; k++)
-        if ((rc = promo_table_add_column(t, names[k], types[k], &col[k])))
+        if ((rc = promo_table_add_column(t, promo_campaign_columns[cols[k]].name,
+                                         promo_campaign_columns[cols[k]].type, &col[k])))
             goto done;
     for (size_t j = 0; j < n; j++) {
         const char *c = promo_world_customer_id(w, o[j].customer);
