@@ -87,6 +87,40 @@ static int push_keys(const promo_features *f,
     return rc;
 }
 
+/* The customer table: customer_id, the features (with_features), rfm_segment, tier and (label
+ * non-NULL) label. */
+static int
+customers_table(const promo_features *f, const uint8_t *label, int with_features, promo_table **out)
+{
+    size_t nf = with_features ? f->n_features : 0;
+    promo_table *t = promo_table_new("features_customers");
+    promo_column *id, *seg, *tier, *lab = NULL;
+    promo_column **fc = promo_calloc(nf ? nf : 1, sizeof *fc);
+    int rc = PROMO_ENOMEM;
+    if (!t || !fc)
+        goto fail;
+    if ((rc = promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &id)))
+        goto fail;
+    for (size_t j = 0; j < nf; j++)
+        if ((rc = promo_table_add_column(t, f->feature_names[j], PROMO_COL_FLOAT64, &fc[j])))
+            goto fail;
+    if ((rc = promo_table_add_column(t, "rfm_segment", PROMO_COL_STRING, &seg)) ||
+        (rc = promo_table_add_column(t, "tier", PROMO_COL_STRING, &tier)) ||
+        (label && (rc = promo_table_add_column(t, "label", PROMO_COL_INT64, &lab))) ||
+        (rc = promo_table_reserve(t, f->n_customers)))
+        goto fail;
+    if ((nf && (rc = fill_features(f, fc))) || (rc = push_keys(f, label, id, seg, tier, lab)) ||
+        (rc = promo_table_seal(t)))
+        goto fail;
+    promo_free(fc);
+    *out = t;
+    return PROMO_OK;
+fail:
+    promo_free(fc);
+    promo_table_free(t);
+    return rc ? rc : PROMO_ENOMEM;
+}
+
 /* The customer table's columns but the features (customer_id, rfm_segment, tier, label), and
  * the features as a matrix to write beside them at column 1
  * (promo_store_write_table_matrix): the same stored table as promo_features_customers_table
@@ -96,64 +130,19 @@ int promo_features_customers_keys(const promo_features *f,
                                   promo_table **out,
                                   promo_store_matrix *m)
 {
-    promo_table *t = promo_table_new("features_customers");
-    promo_column *id, *seg, *tier, *lab = NULL;
-    int rc = PROMO_ENOMEM;
-    if (!t)
-        goto fail;
-    if ((rc = promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &id)) ||
-        (rc = promo_table_add_column(t, "rfm_segment", PROMO_COL_STRING, &seg)) ||
-        (rc = promo_table_add_column(t, "tier", PROMO_COL_STRING, &tier)) ||
-        (label && (rc = promo_table_add_column(t, "label", PROMO_COL_INT64, &lab))) ||
-        (rc = promo_table_reserve(t, f->n_customers)))
-        goto fail;
-    if ((rc = push_keys(f, label, id, seg, tier, lab)))
-        goto fail;
-    if ((rc = promo_table_seal(t)))
-        goto fail;
-    *m = (promo_store_matrix){.x = f->X,
-                              .stride = f->n_features,
-                              .first = 1,
-                              .n = f->n_features,
-                              .names = (const char *const *)f->feature_names};
-    *out = t;
-    return PROMO_OK;
-fail:
-    promo_table_free(t);
-    return rc ? rc : PROMO_ENOMEM;
+    int rc = customers_table(f, label, 0, out);
+    if (!rc)
+        *m = (promo_store_matrix){.x = f->X,
+                                  .stride = f->n_features,
+                                  .first = 1,
+                                  .n = f->n_features,
+                                  .names = (const char *const *)f->feature_names};
+    return rc;
 }
 
 int promo_features_customers_table(const promo_features *f, const uint8_t *label, promo_table **out)
 {
-    promo_table *t = promo_table_new("features_customers");
-    promo_column *id, *seg, *tier, *lab = NULL;
-    promo_column **fc = promo_calloc(f->n_features ? f->n_features : 1, sizeof *fc);
-    int rc = PROMO_ENOMEM;
-    if (!t || !fc)
-        goto fail;
-    if ((rc = promo_table_add_column(t, "customer_id", PROMO_COL_STRING, &id)))
-        goto fail;
-    for (size_t j = 0; j < f->n_features; j++)
-        if ((rc = promo_table_add_column(t, f->feature_names[j], PROMO_COL_FLOAT64, &fc[j])))
-            goto fail;
-    if ((rc = promo_table_add_column(t, "rfm_segment", PROMO_COL_STRING, &seg)) ||
-        (rc = promo_table_add_column(t, "tier", PROMO_COL_STRING, &tier)) ||
-        (label && (rc = promo_table_add_column(t, "label", PROMO_COL_INT64, &lab))) ||
-        (rc = promo_table_reserve(t, f->n_customers)))
-        goto fail;
-    if ((rc = fill_features(f, fc)))
-        goto fail;
-    if ((rc = push_keys(f, label, id, seg, tier, lab)))
-        goto fail;
-    if ((rc = promo_table_seal(t)))
-        goto fail;
-    promo_free(fc);
-    *out = t;
-    return PROMO_OK;
-fail:
-    promo_free(fc);
-    promo_table_free(t);
-    return rc ? rc : PROMO_ENOMEM;
+    return customers_table(f, label, 1, out);
 }
 
 int promo_features_products_table(const promo_features *f,
