@@ -97,7 +97,7 @@ typedef struct free_job {
     promo_panel d;
     promo_features *f;
     pthread_t thread, d_thread;
-    int started, d_started, d_owned; /* d_owned: d still to free */
+    int started, d_started;
     atomic_int refs;
 } free_job;
 
@@ -234,12 +234,10 @@ int cmd_features(int argc, char **argv)
      * command with the workspace unchanged. */
     if ((out_csv && (rc = promo_outfile_open(out_csv, &of))) || (rc = promo_store_begin(s)))
         goto done;
-    /* d and f are the free job's from here on (free_job above): read by the tables thread, the
-     * matrix file's writer and the customer table's write, freed as each is done. */
-    fj.d = d;
-    fj.d_owned = 1;
+    /* f is the free job's from here on (free_job above): read by the tables thread, the matrix
+     * file's writer and the customer table's write, freed as each is done; d once the tables
+     * thread is joined. */
     fj.f = f;
-    memset(&d, 0, sizeof d);
     f = NULL;
     atomic_init(&fj.refs, 2);
     main_ref = 1;
@@ -254,7 +252,8 @@ int cmd_features(int argc, char **argv)
     ct = tj.ct;
     pt = tj.pt;
     tj.ct = tj.pt = NULL;
-    fj.d_owned = 0;
+    fj.d = d;
+    memset(&d, 0, sizeof d);
     if (pthread_create(&fj.d_thread, NULL, free_inputs, &fj) == 0)
         fj.d_started = 1;
     else
@@ -317,8 +316,6 @@ done:
         rc = PROMO_EIO;
     if (main_ref)
         free_release(&fj, 0);
-    if (fj.d_owned)
-        free_inputs(&fj);
     if (fj.d_started)
         pthread_join(fj.d_thread, NULL);
     if (fj.started)
