@@ -74,12 +74,13 @@ static int all_f32(const promo_column *p, size_t r0, size_t n)
 
 /* Null bits of rows [r0 + 64 w, r0 + 64 w + 64) of p, r0 a multiple of 64 (chunks start at
  * multiples of CHUNK_ROWS), the rows from n on cleared: whole words instead of a bit test per
- * value (features_customers has a null bitmap in most of its 91 columns). */
+ * value (features_customers has a null bitmap in most of its 91 columns). p NULL (a column the
+ * table lacks): every row null. */
 static inline uint64_t null_word(const promo_column *p, size_t r0, size_t w, size_t n)
 {
-    uint64_t m = p->nulls ? p->nulls[r0 / 64 + w] : 0;
     size_t left = n - 64 * w;
-    return left < 64 ? m & (((uint64_t)1 << left) - 1) : m;
+    uint64_t rows = left < 64 ? ((uint64_t)1 << left) - 1 : ~(uint64_t)0;
+    return p ? (p->nulls ? p->nulls[r0 / 64 + w] : 0) & rows : rows;
 }
 
 /* float64 chunks whose every value is a decimal with at most 4 places (prices in cents,
@@ -293,8 +294,9 @@ static void pack_values(const chunk_col *c,
 #undef PACK
 #undef PACK_T
 
-/* Encode rows [r0, r0 + n) of c into buf (grown as needed); *len its size. tmp/tmp_cap: the
- * caller's scratch for the scaled integers of float64 chunks (grown as needed, reused). */
+/* Encode rows [r0, r0 + n) of c into buf (grown as needed), r0 a multiple of 64 (a chunk's first
+ * row); *len its size. tmp/tmp_cap: the caller's scratch for the scaled integers of float64
+ * chunks (grown as needed, reused). */
 static int encode(const chunk_col *c,
                   size_t r0,
                   size_t n,
@@ -307,15 +309,10 @@ static int encode(const chunk_col *c,
 {
     memset(es, 0, sizeof *es);
     const promo_column *p = c->src;
+    PROMO_ASSERT(r0 % 64 == 0); /* null bits are read a word at a time */
     int has_nulls = !p || p->n_null > 0;
-    int by_words = p && r0 % 64 == 0; /* null bits a word at a time */
-    if (has_nulls && by_words) {
-        for (size_t w = 0; w < (n + 63) / 64; w++)
-            es->n_null += __builtin_popcountll(null_word(p, r0, w, n));
-    } else if (has_nulls) {
-        for (size_t i = 0; i < n; i++)
-            es->n_null += !p || promo_column_is_null(p, r0 + i);
-    }
+    for (size_t w = 0; has_nulls && w < (n + 63) / 64; w++)
+        es->n_null += __builtin_popcountll(null_word(p, r0, w, n));
     int isf = c->type == PROMO_COL_FLOAT64;
     int64_t base = 0;
     int width = 8, scale = -1, f32_slots = 0;
@@ -368,7 +365,7 @@ static int encode(const chunk_col *c,
                 mn = v < mn ? v : mn;
                 mx = v > mx ? v : mx;
             }
-        } else if (by_words) {
+        } else {
             for (size_t w = 0; w < (n + 63) / 64; w++) {
                 uint64_t m = null_word(p, r0, w, n);
                 size_t i1 = n - 64 * w < 64 ? n : 64 * w + 64;
@@ -380,15 +377,6 @@ static int encode(const chunk_col *c,
                     mn = v < mn ? v : mn;
                     mx = v > mx ? v : mx;
                 }
-            }
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                if (promo_column_is_null(p, r0 + i))
-                    continue;
-                double v = f[i];
-                neg += v < 0;
-                mn = v < mn ? v : mn;
-                mx = v > mx ? v : mx;
             }
         }
         es->n_neg = neg;
@@ -413,19 +401,13 @@ static int encode(const chunk_col *c,
     memcpy(b + 4, &n32, 4);
     memcpy(b + 8, &base, 8);
     uint8_t *v = b + HDR;
-    if (nulls_in && by_words) {
+    if (nulls_in) {
         /* bit i of byte i / 8 is row i: the words' bytes in little-endian order */
         for (size_t w = 0; w < (n + 63) / 64; w++) {
             uint64_t m = null_word(p, r0, w, n);
             for (size_t b8 = 0; b8 < 8 && 8 * w + b8 < (n + 7) / 8; b8++)
                 v[8 * w + b8] = (uint8_t)(m >> (8 * b8));
         }
-        v += (n + 7) / 8;
-    } else if (nulls_in) {
-        memset(v, 0, (n + 7) / 8);
-        for (size_t i = 0; i < n; i++)
-            if (!p || promo_column_is_null(p, r0 + i))
-                v[i >> 3] |= (uint8_t)(1u << (i & 7));
         v += (n + 7) / 8;
     }
     if (f32 && f32_slots == 2) {
@@ -435,13 +417,9 @@ static int encode(const chunk_col *c,
             float x = (float)f[i];
             memcpy(v + 4 * i, &x, 4);
         }
-        for (size_t w = 0; nulls_in && w < (n + 63) / 64; w++) {
-            uint64_t m = by_words ? null_word(p, r0, w, n) : 0;
-            for (size_t i = 64 * w; !by_words && i < n && i < 64 * w + 64; i++)
-                m |= (uint64_t)promo_column_is_null(p, r0 + i) << (i & 63);
-            for (; m; m &= m - 1)
+        for (size_t w = 0; nulls_in && w < (n + 63) / 64; w++)
+            for (uint64_t m = null_word(p, r0, w, n); m; m &= m - 1)
                 memset(v + 4 * (64 * w + (size_t)__builtin_ctzll(m)), 0, 4);
-        }
     } else if (f32) {
         for (size_t i = 0; i < n; i++) {
             float x = !nulls_in || !promo_column_is_null(p, r0 + i) ? (float)p->f64[r0 + i] : 0.0f;
